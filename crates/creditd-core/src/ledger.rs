@@ -1,0 +1,1157 @@
+//! The ledger state machine of one organisation.
+//!
+//! `OrgState::apply` takes an operation and the current time and either
+//! returns the events it produced (and has changed the state to match) or an
+//! error and has changed nothing that is persisted. The storage engines keep
+//! one `OrgState` per organisation in memory, apply operations to it in
+//! batches and write the events, the touched records and the state once per
+//! batch.
+
+use std::collections::HashMap;
+
+use jiff::{Timestamp, ToSpan, tz::TimeZone};
+use serde::{Deserialize, Serialize};
+
+use crate::event::{Event, EventCtx, EventKind, Pool, Status};
+use crate::money::Micros;
+
+/// Longest a hold may stay open before it is released automatically.
+pub const MAX_HOLD_TIMEOUT_SECONDS: u64 = 7 * 24 * 3600;
+/// Hold timeout when the caller names none.
+pub const DEFAULT_HOLD_TIMEOUT_SECONDS: u64 = 3600;
+/// Longest free text we keep in one field.
+pub const MAX_TEXT_LEN: usize = 1024;
+
+/// Per-organisation settings the rules depend on.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrgSettings {
+    pub name: String,
+    /// IANA zone name; periods, "today" and renewals are in this zone.
+    pub time_zone: String,
+    /// Pools in the order they are consumed (after soonest-expiring first).
+    pub consumption_order: Vec<Pool>,
+    /// Consume blocks that expire soonest first, before the pool order.
+    pub expiring_first: bool,
+    /// How far below zero available credits may go. Zero: no overdraft.
+    pub overdraft_limit: Micros,
+    /// Day of the month (1–28) a plan period starts, 00:00 in `time_zone`.
+    pub renewal_day: u8,
+}
+
+impl OrgSettings {
+    pub fn new(name: impl Into<String>, time_zone: impl Into<String>) -> Self {
+        OrgSettings {
+            name: name.into(),
+            time_zone: time_zone.into(),
+            consumption_order: Pool::DEFAULT_ORDER.to_vec(),
+            expiring_first: true,
+            overdraft_limit: Micros::ZERO,
+            renewal_day: 1,
+        }
+    }
+
+    /// Checks the settings are usable; returns the parsed zone.
+    pub fn validate(&self) -> Result<TimeZone, LedgerError> {
+        if self.name.trim().is_empty() || self.name.len() > 200 {
+            return Err(invalid("name must be 1 to 200 characters"));
+        }
+        let tz = TimeZone::get(&self.time_zone).map_err(|_| {
+            invalid(format!("unknown time zone {:?}; use an IANA name such as Europe/Madrid", self.time_zone))
+        })?;
+        let mut order = self.consumption_order.clone();
+        order.sort();
+        order.dedup();
+        if order.len() != Pool::ALL.len() || self.consumption_order.len() != Pool::ALL.len() {
+            return Err(invalid(
+                "consumption_order must name each pool (plan, prepaid, voucher, promotional) exactly once",
+            ));
+        }
+        if self.overdraft_limit.is_negative() {
+            return Err(invalid("overdraft_limit must not be negative"));
+        }
+        if !(1..=28).contains(&self.renewal_day) {
+            return Err(invalid("renewal_day must be between 1 and 28"));
+        }
+        Ok(tz)
+    }
+}
+
+/// Credits added together, with one expiry.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Block {
+    pub id: String,
+    pub pool: Pool,
+    pub remaining: Micros,
+    pub expires_at: Option<Timestamp>,
+}
+
+/// Part of an amount taken from one block (or, with no block, from the
+/// overdraft allowance).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Draw {
+    pub block_id: Option<String>,
+    pub pool: Option<Pool>,
+    pub expires_at: Option<Timestamp>,
+    pub amount: Micros,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RecordKind {
+    Hold,
+    Usage,
+    Purchase,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RecordStatus {
+    /// A hold not yet debited or released.
+    Open,
+    Debited,
+    Released,
+    /// Usage: consumed at once.
+    Consumed,
+    Processing,
+    Succeeded,
+    Failed,
+}
+
+impl RecordStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RecordStatus::Open => "open",
+            RecordStatus::Debited => "debited",
+            RecordStatus::Released => "released",
+            RecordStatus::Consumed => "consumed",
+            RecordStatus::Processing => "processing",
+            RecordStatus::Succeeded => "succeeded",
+            RecordStatus::Failed => "failed",
+        }
+    }
+
+    /// Still waiting for something to happen to it.
+    pub fn is_pending(self) -> bool {
+        matches!(self, RecordStatus::Open | RecordStatus::Processing)
+    }
+}
+
+/// A hold, a usage or a purchase: what later events (debit, release, refund,
+/// settle) refer to.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Record {
+    pub id: String,
+    pub kind: RecordKind,
+    pub status: RecordStatus,
+    /// Reserved (hold), consumed (usage) or bought (purchase).
+    pub amount: Micros,
+    /// Consumed for good: the debited part of a hold, all of a usage.
+    pub captured: Micros,
+    pub refunded: Micros,
+    /// Blocks the credits came from, in the order they were taken.
+    pub draws: Vec<Draw>,
+    /// Hold: when it times out. Purchase: when its credits will expire.
+    pub expires_at: Option<Timestamp>,
+    pub created_at: Timestamp,
+    pub ctx: EventCtx,
+}
+
+/// An operation on one organisation's credits.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Op {
+    Credit(CreditOp),
+    SettlePurchase {
+        purchase_id: String,
+        status: Status,
+        ctx: EventCtx,
+    },
+    Hold(HoldOp),
+    Debit {
+        hold_id: String,
+        amount: Option<Micros>,
+        ctx: EventCtx,
+    },
+    Release {
+        hold_id: String,
+        ctx: EventCtx,
+    },
+    Usage {
+        amount: Micros,
+        ctx: EventCtx,
+    },
+    Refund {
+        refers_to: String,
+        amount: Option<Micros>,
+        ctx: EventCtx,
+    },
+    Adjustment {
+        amount: Micros,
+        reason: String,
+        pool: Option<Pool>,
+        expires_at: Option<Timestamp>,
+        ctx: EventCtx,
+    },
+    Billing {
+        amount: Micros,
+        ctx: EventCtx,
+    },
+    /// Release a hold whose time is up (no-op if it was settled meanwhile).
+    TimeoutHold {
+        hold_id: String,
+    },
+    /// Let blocks past their expiry lapse.
+    ExpireDue,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CreditKind {
+    Grant,
+    SubscriptionCredit,
+    Voucher,
+    Purchase,
+}
+
+impl CreditKind {
+    fn event_kind(self) -> EventKind {
+        match self {
+            CreditKind::Grant => EventKind::Grant,
+            CreditKind::SubscriptionCredit => EventKind::SubscriptionCredit,
+            CreditKind::Voucher => EventKind::Voucher,
+            CreditKind::Purchase => EventKind::Purchase,
+        }
+    }
+
+    fn default_pool(self) -> Pool {
+        match self {
+            CreditKind::Grant => Pool::Promotional,
+            CreditKind::SubscriptionCredit => Pool::Plan,
+            CreditKind::Voucher => Pool::Voucher,
+            CreditKind::Purchase => Pool::Prepaid,
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct CreditOp {
+    pub kind: CreditKind,
+    pub amount: Micros,
+    pub pool: Option<Pool>,
+    pub expires_at: Option<Timestamp>,
+    pub code: Option<String>,
+    /// Purchases only: `processing` waits for a settle, default `succeeded`.
+    pub status: Option<Status>,
+    pub ctx: EventCtx,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct HoldOp {
+    pub amount: Micros,
+    pub timeout_seconds: Option<u64>,
+    pub ctx: EventCtx,
+}
+
+impl Op {
+    /// The record (hold, usage, purchase) this operation needs loaded.
+    pub fn record_ref(&self) -> Option<&str> {
+        match self {
+            Op::SettlePurchase { purchase_id, .. } => Some(purchase_id),
+            Op::Debit { hold_id, .. } | Op::Release { hold_id, .. } | Op::TimeoutHold { hold_id } => Some(hold_id),
+            Op::Refund { refers_to, .. } => Some(refers_to),
+            _ => None,
+        }
+    }
+
+    /// A short name for metrics and logs.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Op::Credit(c) => match c.kind {
+                CreditKind::Grant => "grant",
+                CreditKind::SubscriptionCredit => "subscription_credit",
+                CreditKind::Voucher => "voucher",
+                CreditKind::Purchase => "purchase",
+            },
+            Op::SettlePurchase { .. } => "settle_purchase",
+            Op::Hold(_) => "hold",
+            Op::Debit { .. } => "debit",
+            Op::Release { .. } => "release",
+            Op::Usage { .. } => "usage",
+            Op::Refund { .. } => "refund",
+            Op::Adjustment { .. } => "adjustment",
+            Op::Billing { .. } => "billing",
+            Op::TimeoutHold { .. } => "timeout_hold",
+            Op::ExpireDue => "expire_due",
+        }
+    }
+}
+
+/// A refusal. Nothing persisted has changed when one is returned.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum LedgerError {
+    #[error("insufficient credits: {requested} requested, {available} available")]
+    InsufficientCredits { available: Micros, requested: Micros },
+    #[error("hold {0} not found")]
+    HoldNotFound(String),
+    #[error("hold {hold_id} is already {status}")]
+    HoldAlreadySettled { hold_id: String, status: &'static str },
+    #[error("debit of {requested} exceeds the {held} held by hold {hold_id}")]
+    DebitExceedsHold { hold_id: String, held: Micros, requested: Micros },
+    #[error("purchase {0} not found")]
+    PurchaseNotFound(String),
+    #[error("purchase {purchase_id} is already {status}")]
+    PurchaseAlreadySettled { purchase_id: String, status: &'static str },
+    #[error("{0} not found: a refund refers to a debited hold or a usage")]
+    RefundTargetNotFound(String),
+    #[error("{refers_to} cannot be refunded: {why}")]
+    NotRefundable { refers_to: String, why: &'static str },
+    #[error("refund of {requested} exceeds the {refundable} still refundable for {refers_to}")]
+    RefundExceedsConsumed { refers_to: String, refundable: Micros, requested: Micros },
+    #[error("{0}")]
+    Invalid(String),
+    #[error("amount overflow")]
+    Overflow,
+}
+
+impl LedgerError {
+    /// Stable machine-readable code, used in the API's error shape.
+    pub fn code(&self) -> &'static str {
+        match self {
+            LedgerError::InsufficientCredits { .. } => "insufficient_credits",
+            LedgerError::HoldNotFound(_) => "hold_not_found",
+            LedgerError::HoldAlreadySettled { .. } => "hold_already_settled",
+            LedgerError::DebitExceedsHold { .. } => "debit_exceeds_hold",
+            LedgerError::PurchaseNotFound(_) => "purchase_not_found",
+            LedgerError::PurchaseAlreadySettled { .. } => "purchase_already_settled",
+            LedgerError::RefundTargetNotFound(_) => "refund_target_not_found",
+            LedgerError::NotRefundable { .. } => "not_refundable",
+            LedgerError::RefundExceedsConsumed { .. } => "refund_exceeds_consumed",
+            LedgerError::Invalid(_) => "validation_error",
+            LedgerError::Overflow => "amount_overflow",
+        }
+    }
+
+    /// Whether the thing named does not exist (404) rather than the request
+    /// being refused (409/422).
+    pub fn is_not_found(&self) -> bool {
+        matches!(
+            self,
+            LedgerError::HoldNotFound(_) | LedgerError::PurchaseNotFound(_) | LedgerError::RefundTargetNotFound(_)
+        )
+    }
+}
+
+fn invalid(msg: impl Into<String>) -> LedgerError {
+    LedgerError::Invalid(msg.into())
+}
+
+fn add(a: Micros, b: Micros) -> Result<Micros, LedgerError> {
+    a.checked_add(b).ok_or(LedgerError::Overflow)
+}
+
+fn sub(a: Micros, b: Micros) -> Result<Micros, LedgerError> {
+    a.checked_sub(b).ok_or(LedgerError::Overflow)
+}
+
+fn neg(a: Micros) -> Result<Micros, LedgerError> {
+    a.checked_neg().ok_or(LedgerError::Overflow)
+}
+
+/// Balances of one organisation at one moment.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Balance {
+    pub org_id: String,
+    /// Credits that can be spent now (negative while in overdraft).
+    pub available: Micros,
+    /// Reserved by open holds.
+    pub held: Micros,
+    pub pools: PoolBalances,
+    pub overdraft_used: Micros,
+    pub overdraft_limit: Micros,
+    pub period_start: Option<Timestamp>,
+    pub period_end: Option<Timestamp>,
+    pub period_usage: Micros,
+    /// Sequence number of the last event.
+    pub seq: u64,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PoolBalances {
+    pub plan: Micros,
+    pub prepaid: Micros,
+    pub voucher: Micros,
+    pub promotional: Micros,
+}
+
+/// What an applied operation produced.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Outcome {
+    pub events: Vec<Event>,
+    /// The hold, usage or purchase created or changed, as it is now.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub record: Option<Record>,
+    pub balance: Balance,
+}
+
+/// The whole ledger state of one organisation. Serialized without its
+/// records, which are stored one row each.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrgState {
+    pub org_id: String,
+    pub settings: OrgSettings,
+    pub created_at: Timestamp,
+    pub seq: u64,
+    /// Time of the last event; events never go back in time within an org.
+    pub last_at: Option<Timestamp>,
+    pub blocks: Vec<Block>,
+    /// Credits taken beyond the blocks, within the overdraft limit.
+    pub debt: Micros,
+    pub held: Micros,
+    pub period_start: Option<Timestamp>,
+    pub period_end: Option<Timestamp>,
+    pub period_usage: Micros,
+    /// Loaded records: every pending one, plus any the engine fetched.
+    #[serde(skip)]
+    pub records: HashMap<String, Record>,
+}
+
+/// What `apply` changed besides the events: records to write.
+#[derive(Debug, Default)]
+pub struct Applied {
+    pub outcome: Option<Outcome>,
+    pub touched_records: Vec<String>,
+}
+
+impl OrgState {
+    pub fn new(org_id: impl Into<String>, settings: OrgSettings, now: Timestamp) -> Result<Self, LedgerError> {
+        let tz = settings.validate()?;
+        let (start, end) = period_bounds(&tz, settings.renewal_day, now)?;
+        Ok(OrgState {
+            org_id: org_id.into(),
+            settings,
+            created_at: now,
+            seq: 0,
+            last_at: None,
+            blocks: Vec::new(),
+            debt: Micros::ZERO,
+            held: Micros::ZERO,
+            period_start: Some(start),
+            period_end: Some(end),
+            period_usage: Micros::ZERO,
+            records: HashMap::new(),
+        })
+    }
+
+    pub fn blocks_total(&self) -> Micros {
+        self.blocks.iter().fold(Micros::ZERO, |acc, b| acc.checked_add(b.remaining).unwrap_or(Micros::MAX))
+    }
+
+    pub fn available(&self) -> Micros {
+        self.blocks_total().checked_sub(self.debt).unwrap_or(Micros::ZERO)
+    }
+
+    pub fn pool_total(&self, pool: Pool) -> Micros {
+        self.blocks
+            .iter()
+            .filter(|b| b.pool == pool)
+            .fold(Micros::ZERO, |acc, b| acc.checked_add(b.remaining).unwrap_or(Micros::MAX))
+    }
+
+    pub fn balance(&self) -> Balance {
+        Balance {
+            org_id: self.org_id.clone(),
+            available: self.available(),
+            held: self.held,
+            pools: PoolBalances {
+                plan: self.pool_total(Pool::Plan),
+                prepaid: self.pool_total(Pool::Prepaid),
+                voucher: self.pool_total(Pool::Voucher),
+                promotional: self.pool_total(Pool::Promotional),
+            },
+            overdraft_used: self.debt,
+            overdraft_limit: self.settings.overdraft_limit,
+            period_start: self.period_start,
+            period_end: self.period_end,
+            period_usage: self.period_usage,
+            seq: self.seq,
+        }
+    }
+
+    /// Pending holds whose timeout is at or before `now`.
+    pub fn due_holds(&self, now: Timestamp) -> Vec<String> {
+        let mut due: Vec<&Record> = self
+            .records
+            .values()
+            .filter(|r| r.kind == RecordKind::Hold && r.status == RecordStatus::Open)
+            .filter(|r| r.expires_at.is_some_and(|t| t <= now))
+            .collect();
+        due.sort_by_key(|r| (r.expires_at, r.id.clone()));
+        due.into_iter().map(|r| r.id.clone()).collect()
+    }
+
+    /// Applies one operation at `now`. On error nothing persisted changed.
+    pub fn apply(&mut self, op: &Op, now: Timestamp, idempotency_key: Option<&str>) -> Result<Applied, LedgerError> {
+        let now = match self.last_at {
+            Some(last) if last > now => last,
+            _ => now,
+        };
+        self.roll_period(now)?;
+        let mut tx = Tx { now, events: Vec::new(), key: idempotency_key.map(str::to_string), touched: Vec::new() };
+        let record = match op {
+            Op::Credit(c) => self.credit(&mut tx, c)?,
+            Op::SettlePurchase { purchase_id, status, ctx } => {
+                self.settle_purchase(&mut tx, purchase_id, *status, ctx)?
+            }
+            Op::Hold(h) => Some(self.hold(&mut tx, h)?),
+            Op::Debit { hold_id, amount, ctx } => Some(self.debit(&mut tx, hold_id, *amount, ctx)?),
+            Op::Release { hold_id, ctx } => Some(self.release(&mut tx, hold_id, ctx, false)?),
+            Op::TimeoutHold { hold_id } => {
+                let due = self
+                    .records
+                    .get(hold_id)
+                    .is_some_and(|r| r.status == RecordStatus::Open && r.expires_at.is_some_and(|t| t <= now));
+                if !due {
+                    return Ok(Applied::default());
+                }
+                Some(self.release(&mut tx, hold_id, &EventCtx::default(), true)?)
+            }
+            Op::Usage { amount, ctx } => Some(self.usage(&mut tx, *amount, ctx)?),
+            Op::Refund { refers_to, amount, ctx } => Some(self.refund(&mut tx, refers_to, *amount, ctx)?),
+            Op::Adjustment { amount, reason, pool, expires_at, ctx } => {
+                self.adjustment(&mut tx, *amount, reason, *pool, *expires_at, ctx)?;
+                None
+            }
+            Op::Billing { amount, ctx } => {
+                self.billing(&mut tx, *amount, ctx)?;
+                None
+            }
+            Op::ExpireDue => {
+                self.lapse_expired(&mut tx)?;
+                None
+            }
+        };
+        if tx.events.is_empty() {
+            return Ok(Applied::default());
+        }
+        debug_assert!(self.check_invariants().is_ok(), "{:?}", self.check_invariants());
+        Ok(Applied {
+            touched_records: tx.touched,
+            outcome: Some(Outcome { events: tx.events, record, balance: self.balance() }),
+        })
+    }
+
+    /// Balances that must hold after every operation.
+    pub fn check_invariants(&self) -> Result<(), String> {
+        if self.held.is_negative() {
+            return Err(format!("org {}: held is negative ({})", self.org_id, self.held));
+        }
+        if self.debt.is_negative() {
+            return Err(format!("org {}: overdraft used is negative ({})", self.org_id, self.debt));
+        }
+        if let Some(b) = self.blocks.iter().find(|b| !b.remaining.is_positive()) {
+            return Err(format!("org {}: block {} is not positive", self.org_id, b.id));
+        }
+        Ok(())
+    }
+
+    fn roll_period(&mut self, now: Timestamp) -> Result<(), LedgerError> {
+        if self.period_end.is_some_and(|end| now < end) {
+            return Ok(());
+        }
+        let tz = self.settings.validate()?;
+        let (start, end) = period_bounds(&tz, self.settings.renewal_day, now)?;
+        self.period_start = Some(start);
+        self.period_end = Some(end);
+        self.period_usage = Micros::ZERO;
+        Ok(())
+    }
+
+    fn credit(&mut self, tx: &mut Tx, c: &CreditOp) -> Result<Option<Record>, LedgerError> {
+        check_positive(c.amount)?;
+        check_ctx(&c.ctx)?;
+        let pool = c.pool.unwrap_or(c.kind.default_pool());
+        if let Some(at) = c.expires_at {
+            if at <= tx.now {
+                return Err(invalid("expires_at must be in the future"));
+            }
+        }
+        let code = match (c.kind, c.code.as_deref().map(str::trim)) {
+            (CreditKind::Voucher, None | Some("")) => return Err(invalid("a voucher needs its code")),
+            (_, Some(code)) if code.len() > 200 => return Err(invalid("code is longer than 200 characters")),
+            (_, code) => code.filter(|c| !c.is_empty()).map(str::to_string),
+        };
+        let status = c.status.unwrap_or(Status::Succeeded);
+        if c.kind != CreditKind::Purchase && status != Status::Succeeded {
+            return Err(invalid("only a purchase can be processing or failed"));
+        }
+        if status == Status::Failed {
+            return Err(invalid("a purchase starts processing or succeeded; settle it to fail it"));
+        }
+        add(self.blocks_total(), c.amount)?;
+        self.lapse_expired(tx)?;
+        let seq = self.seq + 1;
+        let mut record = None;
+        if c.kind == CreditKind::Purchase {
+            let id = format!("pur_{seq}");
+            let r = Record {
+                id: id.clone(),
+                kind: RecordKind::Purchase,
+                status: if status == Status::Processing { RecordStatus::Processing } else { RecordStatus::Succeeded },
+                amount: c.amount,
+                captured: Micros::ZERO,
+                refunded: Micros::ZERO,
+                draws: Vec::new(),
+                expires_at: c.expires_at,
+                created_at: tx.now,
+                ctx: c.ctx.clone(),
+            };
+            record = Some(self.put_record(tx, r));
+        }
+        if status == Status::Succeeded {
+            self.blocks.push(Block { id: format!("blk_{seq}"), pool, remaining: c.amount, expires_at: c.expires_at });
+        }
+        let hold_id = record.as_ref().map(|r: &Record| r.id.clone());
+        self.emit(tx, c.kind.event_kind(), c.amount, Some(pool), status, &c.ctx, code, hold_id);
+        Ok(record)
+    }
+
+    fn settle_purchase(
+        &mut self,
+        tx: &mut Tx,
+        purchase_id: &str,
+        status: Status,
+        ctx: &EventCtx,
+    ) -> Result<Option<Record>, LedgerError> {
+        check_ctx(ctx)?;
+        let r = match self.records.get(purchase_id) {
+            Some(r) if r.kind == RecordKind::Purchase => r.clone(),
+            _ => return Err(LedgerError::PurchaseNotFound(purchase_id.to_string())),
+        };
+        if r.status != RecordStatus::Processing {
+            return Err(LedgerError::PurchaseAlreadySettled { purchase_id: r.id, status: r.status.as_str() });
+        }
+        let new_status = match status {
+            Status::Succeeded => RecordStatus::Succeeded,
+            Status::Failed => RecordStatus::Failed,
+            Status::Processing => return Err(invalid("settle a purchase as succeeded or failed")),
+        };
+        let expires_at = r.expires_at.filter(|t| *t > tx.now);
+        if status == Status::Succeeded {
+            add(self.blocks_total(), r.amount)?;
+            if r.expires_at.is_some() && expires_at.is_none() {
+                return Err(invalid("the purchase's credits have already expired"));
+            }
+        }
+        self.lapse_expired(tx)?;
+        if status == Status::Succeeded {
+            self.blocks.push(Block {
+                id: format!("blk_{}", self.seq + 1),
+                pool: Pool::Prepaid,
+                remaining: r.amount,
+                expires_at,
+            });
+        }
+        let merged = merge_ctx(&r.ctx, ctx);
+        let mut r = r;
+        r.status = new_status;
+        let r = self.put_record(tx, r);
+        self.emit(tx, EventKind::Purchase, r.amount, Some(Pool::Prepaid), status, &merged, None, Some(r.id.clone()));
+        Ok(Some(r))
+    }
+
+    fn hold(&mut self, tx: &mut Tx, h: &HoldOp) -> Result<Record, LedgerError> {
+        check_positive(h.amount)?;
+        check_ctx(&h.ctx)?;
+        let timeout = h.timeout_seconds.unwrap_or(DEFAULT_HOLD_TIMEOUT_SECONDS);
+        if timeout == 0 || timeout > MAX_HOLD_TIMEOUT_SECONDS {
+            return Err(invalid(format!("timeout_seconds must be between 1 and {MAX_HOLD_TIMEOUT_SECONDS}")));
+        }
+        let draws = self.plan_draws(h.amount, tx.now)?;
+        add(self.held, h.amount)?;
+        self.lapse_expired(tx)?;
+        self.take(&draws)?;
+        self.held = add(self.held, h.amount)?;
+        let id = format!("hold_{}", self.seq + 1);
+        let pool = main_pool(&draws);
+        let r = Record {
+            id: id.clone(),
+            kind: RecordKind::Hold,
+            status: RecordStatus::Open,
+            amount: h.amount,
+            captured: Micros::ZERO,
+            refunded: Micros::ZERO,
+            draws,
+            expires_at: Some(tx.now.checked_add((timeout as i64).seconds()).map_err(|_| LedgerError::Overflow)?),
+            created_at: tx.now,
+            ctx: h.ctx.clone(),
+        };
+        let r = self.put_record(tx, r);
+        self.emit(tx, EventKind::Hold, neg(h.amount)?, pool, Status::Succeeded, &h.ctx, None, Some(id));
+        Ok(r)
+    }
+
+    fn open_hold(&self, hold_id: &str) -> Result<Record, LedgerError> {
+        match self.records.get(hold_id) {
+            Some(r) if r.kind == RecordKind::Hold => {
+                if r.status == RecordStatus::Open {
+                    Ok(r.clone())
+                } else {
+                    Err(LedgerError::HoldAlreadySettled { hold_id: r.id.clone(), status: r.status.as_str() })
+                }
+            }
+            _ => Err(LedgerError::HoldNotFound(hold_id.to_string())),
+        }
+    }
+
+    fn debit(
+        &mut self,
+        tx: &mut Tx,
+        hold_id: &str,
+        amount: Option<Micros>,
+        ctx: &EventCtx,
+    ) -> Result<Record, LedgerError> {
+        check_ctx(ctx)?;
+        let mut r = self.open_hold(hold_id)?;
+        let take = amount.unwrap_or(r.amount);
+        check_positive(take)?;
+        if take > r.amount {
+            return Err(LedgerError::DebitExceedsHold { hold_id: r.id, held: r.amount, requested: take });
+        }
+        self.lapse_expired(tx)?;
+        let merged = merge_ctx(&r.ctx, ctx);
+        self.held = sub(self.held, take)?;
+        self.period_usage = add(self.period_usage, take)?;
+        r.captured = take;
+        r.status = RecordStatus::Debited;
+        let pool = main_pool(&slice_draws(&r.draws, Micros::ZERO, take));
+        let rest = sub(r.amount, take)?;
+        let draws = r.draws.clone();
+        let r = self.put_record(tx, r);
+        self.emit(tx, EventKind::Debit, neg(take)?, pool, Status::Succeeded, &merged, None, Some(r.id.clone()));
+        if rest.is_positive() {
+            let back = slice_draws(&draws, take, r.amount);
+            self.held = sub(self.held, rest)?;
+            let mut release_ctx = merged.clone();
+            release_ctx.description = Some(format!("Rest of hold {} released after a partial debit", r.id));
+            self.restore(tx, &back, EventKind::Release, rest, &release_ctx, Some(r.id.clone()))?;
+        }
+        Ok(r)
+    }
+
+    fn release(&mut self, tx: &mut Tx, hold_id: &str, ctx: &EventCtx, timeout: bool) -> Result<Record, LedgerError> {
+        check_ctx(ctx)?;
+        let mut r = self.open_hold(hold_id)?;
+        self.lapse_expired(tx)?;
+        let mut merged = merge_ctx(&r.ctx, ctx);
+        if timeout {
+            merged.source = Some("timeout".to_string());
+            merged.description = Some(format!("Hold {} timed out", r.id));
+        }
+        self.held = sub(self.held, r.amount)?;
+        r.status = RecordStatus::Released;
+        let draws = r.draws.clone();
+        let r = self.put_record(tx, r);
+        self.restore(tx, &draws, EventKind::Release, r.amount, &merged, Some(r.id.clone()))?;
+        Ok(r)
+    }
+
+    fn usage(&mut self, tx: &mut Tx, amount: Micros, ctx: &EventCtx) -> Result<Record, LedgerError> {
+        check_positive(amount)?;
+        check_ctx(ctx)?;
+        let draws = self.plan_draws(amount, tx.now)?;
+        add(self.period_usage, amount)?;
+        self.lapse_expired(tx)?;
+        self.take(&draws)?;
+        self.period_usage = add(self.period_usage, amount)?;
+        let id = format!("use_{}", self.seq + 1);
+        let pool = main_pool(&draws);
+        let r = Record {
+            id: id.clone(),
+            kind: RecordKind::Usage,
+            status: RecordStatus::Consumed,
+            amount,
+            captured: amount,
+            refunded: Micros::ZERO,
+            draws,
+            expires_at: None,
+            created_at: tx.now,
+            ctx: ctx.clone(),
+        };
+        let r = self.put_record(tx, r);
+        self.emit(tx, EventKind::Usage, neg(amount)?, pool, Status::Succeeded, ctx, None, Some(id));
+        Ok(r)
+    }
+
+    fn refund(
+        &mut self,
+        tx: &mut Tx,
+        refers_to: &str,
+        amount: Option<Micros>,
+        ctx: &EventCtx,
+    ) -> Result<Record, LedgerError> {
+        check_ctx(ctx)?;
+        let mut r = match self.records.get(refers_to) {
+            Some(r) if r.kind != RecordKind::Purchase => r.clone(),
+            _ => return Err(LedgerError::RefundTargetNotFound(refers_to.to_string())),
+        };
+        if r.kind == RecordKind::Hold && r.status != RecordStatus::Debited {
+            return Err(LedgerError::NotRefundable {
+                refers_to: r.id,
+                why: "only a debited hold has consumed credits; release an open hold instead",
+            });
+        }
+        let refundable = sub(r.captured, r.refunded)?;
+        let amount = amount.unwrap_or(refundable);
+        check_positive(amount)?;
+        if amount > refundable {
+            return Err(LedgerError::RefundExceedsConsumed { refers_to: r.id, refundable, requested: amount });
+        }
+        self.lapse_expired(tx)?;
+        // Give back the most recently consumed part first.
+        let hi = refundable;
+        let lo = sub(hi, amount)?;
+        let back = slice_draws(&r.draws, lo, hi);
+        r.refunded = add(r.refunded, amount)?;
+        self.period_usage = sub(self.period_usage, amount.min(self.period_usage))?;
+        let merged = merge_ctx(&r.ctx, ctx);
+        let r = self.put_record(tx, r);
+        self.restore(tx, &back, EventKind::Refund, amount, &merged, Some(r.id.clone()))?;
+        Ok(r)
+    }
+
+    fn adjustment(
+        &mut self,
+        tx: &mut Tx,
+        amount: Micros,
+        reason: &str,
+        pool: Option<Pool>,
+        expires_at: Option<Timestamp>,
+        ctx: &EventCtx,
+    ) -> Result<(), LedgerError> {
+        check_ctx(ctx)?;
+        let reason = reason.trim();
+        if reason.is_empty() || reason.len() > MAX_TEXT_LEN {
+            return Err(invalid("an adjustment needs a reason (1 to 1024 characters)"));
+        }
+        if amount.is_zero() {
+            return Err(invalid("an adjustment amount must not be zero"));
+        }
+        let mut ctx = ctx.clone();
+        if ctx.description.is_none() {
+            ctx.description = Some(reason.to_string());
+        }
+        let mut meta = match ctx.metadata.take() {
+            Some(serde_json::Value::Object(m)) => m,
+            Some(other) => {
+                let mut m = serde_json::Map::new();
+                m.insert("value".into(), other);
+                m
+            }
+            None => serde_json::Map::new(),
+        };
+        meta.insert("reason".into(), serde_json::Value::String(reason.to_string()));
+        ctx.metadata = Some(serde_json::Value::Object(meta));
+        if amount.is_positive() {
+            if expires_at.is_some_and(|t| t <= tx.now) {
+                return Err(invalid("expires_at must be in the future"));
+            }
+            add(self.blocks_total(), amount)?;
+            self.lapse_expired(tx)?;
+            let pool = pool.unwrap_or(Pool::Promotional);
+            self.blocks.push(Block { id: format!("blk_{}", self.seq + 1), pool, remaining: amount, expires_at });
+            self.emit(tx, EventKind::Adjustment, amount, Some(pool), Status::Succeeded, &ctx, None, None);
+        } else {
+            if pool.is_some() || expires_at.is_some() {
+                return Err(invalid("pool and expires_at apply to positive adjustments only"));
+            }
+            let draws = self.plan_draws(neg(amount)?, tx.now)?;
+            self.lapse_expired(tx)?;
+            self.take(&draws)?;
+            self.emit(tx, EventKind::Adjustment, amount, main_pool(&draws), Status::Succeeded, &ctx, None, None);
+        }
+        Ok(())
+    }
+
+    fn billing(&mut self, tx: &mut Tx, amount: Micros, ctx: &EventCtx) -> Result<(), LedgerError> {
+        check_ctx(ctx)?;
+        if amount.is_positive() {
+            return Err(invalid("a billing event records an invoice or charge: its amount is 0 or negative"));
+        }
+        let draws = if amount.is_negative() { self.plan_draws(neg(amount)?, tx.now)? } else { Vec::new() };
+        self.lapse_expired(tx)?;
+        self.take(&draws)?;
+        self.emit(tx, EventKind::Billing, amount, main_pool(&draws), Status::Succeeded, ctx, None, None);
+        Ok(())
+    }
+
+    /// Which blocks `amount` would come from at `now`, without taking them.
+    fn plan_draws(&self, amount: Micros, now: Timestamp) -> Result<Vec<Draw>, LedgerError> {
+        let mut live: Vec<&Block> = self.blocks.iter().filter(|b| !b.expires_at.is_some_and(|t| t <= now)).collect();
+        let rank = |p: Pool| self.settings.consumption_order.iter().position(|q| *q == p).unwrap_or(usize::MAX);
+        let expiring_first = self.settings.expiring_first;
+        // Stable sort keeps creation order among equals (oldest first).
+        live.sort_by_key(|b| {
+            let expiry = if expiring_first { b.expires_at.map_or(i128::MAX, |t| t.as_nanosecond()) } else { 0 };
+            (expiry, rank(b.pool))
+        });
+        let live_total = live.iter().try_fold(Micros::ZERO, |acc, b| add(acc, b.remaining))?;
+        let available = sub(live_total, self.debt)?;
+        let floor = neg(self.settings.overdraft_limit)?;
+        if sub(available, amount)? < floor {
+            return Err(LedgerError::InsufficientCredits { available: available.max(Micros::ZERO), requested: amount });
+        }
+        let mut left = amount;
+        let mut draws = Vec::new();
+        for b in live {
+            if left.is_zero() {
+                break;
+            }
+            let take = left.min(b.remaining);
+            draws.push(Draw {
+                block_id: Some(b.id.clone()),
+                pool: Some(b.pool),
+                expires_at: b.expires_at,
+                amount: take,
+            });
+            left = sub(left, take)?;
+        }
+        if left.is_positive() {
+            draws.push(Draw { block_id: None, pool: None, expires_at: None, amount: left });
+        }
+        Ok(draws)
+    }
+
+    fn take(&mut self, draws: &[Draw]) -> Result<(), LedgerError> {
+        for d in draws {
+            match &d.block_id {
+                Some(id) => {
+                    let i = self.blocks.iter().position(|b| &b.id == id).ok_or(LedgerError::Overflow)?;
+                    let b = &mut self.blocks[i];
+                    b.remaining = sub(b.remaining, d.amount)?;
+                    if b.remaining.is_zero() {
+                        self.blocks.remove(i);
+                    }
+                }
+                None => self.debt = add(self.debt, d.amount)?,
+            }
+        }
+        Ok(())
+    }
+
+    /// Gives `draws` back to their blocks with one event of `kind`; credits
+    /// whose block has expired meanwhile lapse at once.
+    fn restore(
+        &mut self,
+        tx: &mut Tx,
+        draws: &[Draw],
+        kind: EventKind,
+        amount: Micros,
+        ctx: &EventCtx,
+        hold_id: Option<String>,
+    ) -> Result<(), LedgerError> {
+        let mut lapsed: Vec<Draw> = Vec::new();
+        for d in draws {
+            match &d.block_id {
+                Some(id) => {
+                    if let Some(b) = self.blocks.iter_mut().find(|b| &b.id == id) {
+                        b.remaining = add(b.remaining, d.amount)?;
+                    } else {
+                        self.blocks.push(Block {
+                            id: id.clone(),
+                            pool: d.pool.unwrap_or(Pool::Promotional),
+                            remaining: d.amount,
+                            expires_at: d.expires_at,
+                        });
+                    }
+                    if d.expires_at.is_some_and(|t| t <= tx.now) {
+                        lapsed.push(d.clone());
+                    }
+                }
+                None => {
+                    let back = d.amount.min(self.debt);
+                    self.debt = sub(self.debt, back)?;
+                }
+            }
+        }
+        self.emit(tx, kind, amount, main_pool(draws), Status::Succeeded, ctx, None, hold_id);
+        if !lapsed.is_empty() {
+            self.lapse_expired(tx)?;
+        }
+        Ok(())
+    }
+
+    /// Emits an `expiry` event for every block past its expiry and drops it.
+    fn lapse_expired(&mut self, tx: &mut Tx) -> Result<(), LedgerError> {
+        let now = tx.now;
+        while let Some(i) = self.blocks.iter().position(|b| b.expires_at.is_some_and(|t| t <= now)) {
+            let b = self.blocks.remove(i);
+            let ctx = EventCtx {
+                source: Some("system".into()),
+                description: Some(format!("{} credits of block {} expired (not carried over)", b.pool, b.id)),
+                ..EventCtx::default()
+            };
+            self.emit(tx, EventKind::Expiry, neg(b.remaining)?, Some(b.pool), Status::Succeeded, &ctx, None, None);
+        }
+        Ok(())
+    }
+
+    fn put_record(&mut self, tx: &mut Tx, r: Record) -> Record {
+        if !tx.touched.contains(&r.id) {
+            tx.touched.push(r.id.clone());
+        }
+        self.records.insert(r.id.clone(), r.clone());
+        r
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn emit(
+        &mut self,
+        tx: &mut Tx,
+        kind: EventKind,
+        amount: Micros,
+        pool: Option<Pool>,
+        status: Status,
+        ctx: &EventCtx,
+        code: Option<String>,
+        hold_id: Option<String>,
+    ) {
+        self.seq += 1;
+        self.last_at = Some(tx.now);
+        // The key marks the operation's first own event (not an expiry it caused).
+        let key = if kind == EventKind::Expiry { None } else { tx.key.take() };
+        tx.events.push(Event {
+            id: Event::id_for(self.seq),
+            org_id: self.org_id.clone(),
+            seq: self.seq,
+            created_at: tx.now,
+            kind,
+            amount,
+            pool,
+            status,
+            source: ctx.source.clone(),
+            service: ctx.service.clone(),
+            activity: ctx.activity.clone(),
+            project_id: ctx.project_id.clone(),
+            project_name: ctx.project_name.clone(),
+            user_name: ctx.user_name.clone(),
+            user_email: ctx.user_email.clone(),
+            description: ctx.description.clone(),
+            code,
+            hold_id,
+            idempotency_key: key,
+            balance_after: self.available(),
+            prepaid_balance_after: self.pool_total(Pool::Prepaid),
+            held_after: self.held,
+            period_usage_after: self.period_usage,
+            metadata: ctx.metadata.clone(),
+        });
+    }
+}
+
+struct Tx {
+    now: Timestamp,
+    events: Vec<Event>,
+    key: Option<String>,
+    touched: Vec<String>,
+}
+
+fn check_positive(amount: Micros) -> Result<(), LedgerError> {
+    if amount.is_positive() { Ok(()) } else { Err(invalid(format!("amount must be positive, got {amount}"))) }
+}
+
+fn check_ctx(ctx: &EventCtx) -> Result<(), LedgerError> {
+    let fields = [
+        ("source", &ctx.source),
+        ("service", &ctx.service),
+        ("activity", &ctx.activity),
+        ("project_id", &ctx.project_id),
+        ("project_name", &ctx.project_name),
+        ("user_name", &ctx.user_name),
+        ("user_email", &ctx.user_email),
+        ("description", &ctx.description),
+    ];
+    for (name, value) in fields {
+        if value.as_ref().is_some_and(|v| v.len() > MAX_TEXT_LEN) {
+            return Err(invalid(format!("{name} is longer than {MAX_TEXT_LEN} characters")));
+        }
+    }
+    if let Some(email) = &ctx.user_email {
+        if !email.contains('@') {
+            return Err(invalid(format!("user_email {email:?} is not an email address")));
+        }
+    }
+    if let Some(m) = &ctx.metadata {
+        if m.to_string().len() > 16 * 1024 {
+            return Err(invalid("metadata is larger than 16 KiB"));
+        }
+    }
+    Ok(())
+}
+
+/// Fields of a follow-up (debit, release, refund) default to the original's.
+fn merge_ctx(original: &EventCtx, now: &EventCtx) -> EventCtx {
+    let pick = |a: &Option<String>, b: &Option<String>| b.clone().or_else(|| a.clone());
+    EventCtx {
+        source: pick(&original.source, &now.source),
+        service: pick(&original.service, &now.service),
+        activity: pick(&original.activity, &now.activity),
+        project_id: pick(&original.project_id, &now.project_id),
+        project_name: pick(&original.project_name, &now.project_name),
+        user_name: pick(&original.user_name, &now.user_name),
+        user_email: pick(&original.user_email, &now.user_email),
+        description: pick(&original.description, &now.description),
+        metadata: now.metadata.clone().or_else(|| original.metadata.clone()),
+    }
+}
+
+/// The pool most of `draws` came from (the first on a tie).
+fn main_pool(draws: &[Draw]) -> Option<Pool> {
+    let mut best: Option<(Pool, Micros)> = None;
+    for p in Pool::ALL {
+        let total = draws
+            .iter()
+            .filter(|d| d.pool == Some(*p))
+            .fold(Micros::ZERO, |a, d| a.checked_add(d.amount).unwrap_or(Micros::MAX));
+        let first_index = draws.iter().position(|d| d.pool == Some(*p));
+        if total.is_positive() {
+            match best {
+                Some((_, bt)) if bt > total => {}
+                Some((bp, bt)) if bt == total && draws.iter().position(|d| d.pool == Some(bp)) < first_index => {}
+                _ => best = Some((*p, total)),
+            }
+        }
+    }
+    best.map(|(p, _)| p)
+}
+
+/// The part of `draws` between cumulative offsets `from` and `to`.
+pub fn slice_draws(draws: &[Draw], from: Micros, to: Micros) -> Vec<Draw> {
+    let mut out = Vec::new();
+    let mut offset: i64 = 0;
+    for d in draws {
+        let start = offset;
+        let end = offset.saturating_add(d.amount.micros());
+        offset = end;
+        let lo = start.max(from.micros());
+        let hi = end.min(to.micros());
+        if hi > lo {
+            out.push(Draw { amount: Micros::from_micros(hi - lo), ..d.clone() });
+        }
+    }
+    out
+}
+
+/// The plan period containing `now`: from `day` of a month at 00:00 in `tz`
+/// to the same day of the next month.
+pub fn period_bounds(tz: &TimeZone, day: u8, now: Timestamp) -> Result<(Timestamp, Timestamp), LedgerError> {
+    let bad = |e: jiff::Error| invalid(format!("period: {e}"));
+    let local = now.to_zoned(tz.clone());
+    let this = jiff::civil::Date::new(local.year(), local.month(), day as i8).map_err(bad)?;
+    let start = if this.to_zoned(tz.clone()).map_err(bad)?.timestamp() > now {
+        this.checked_sub(1.month()).map_err(bad)?
+    } else {
+        this
+    };
+    let end = start.checked_add(1.month()).map_err(bad)?;
+    Ok((start.to_zoned(tz.clone()).map_err(bad)?.timestamp(), end.to_zoned(tz.clone()).map_err(bad)?.timestamp()))
+}

@@ -1,0 +1,197 @@
+//! Exact credit amounts.
+//!
+//! Every amount in creditd is an integer number of micro-credits (credits ×
+//! 10^6) in an `i64`. Arithmetic is checked: an overflow is an error, never a
+//! wrap. On the wire an amount is a JSON number or a decimal string with at
+//! most six decimals (`12`, `12.5`, `"0.000001"`); it is written back as a
+//! JSON number formatted exactly (`12.5`), never through a float.
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::de::Error as _;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+/// Micro-credits per credit.
+pub const SCALE: i64 = 1_000_000;
+
+/// A signed amount of micro-credits.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Micros(i64);
+
+/// Why a decimal amount could not be read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AmountError {
+    #[error("amount {0:?} is not a decimal number (digits, optional sign and point)")]
+    NotDecimal(String),
+    #[error("amount {0:?} has more than 6 decimals; the smallest unit is 0.000001 credits")]
+    TooPrecise(String),
+    #[error("amount {0:?} is too large")]
+    TooLarge(String),
+}
+
+impl Micros {
+    pub const ZERO: Micros = Micros(0);
+    pub const MAX: Micros = Micros(i64::MAX);
+
+    pub const fn from_micros(micros: i64) -> Self {
+        Micros(micros)
+    }
+
+    /// Whole credits; `None` on overflow.
+    pub fn from_credits(credits: i64) -> Option<Self> {
+        credits.checked_mul(SCALE).map(Micros)
+    }
+
+    pub const fn micros(self) -> i64 {
+        self.0
+    }
+
+    pub fn checked_add(self, rhs: Micros) -> Option<Micros> {
+        self.0.checked_add(rhs.0).map(Micros)
+    }
+
+    pub fn checked_sub(self, rhs: Micros) -> Option<Micros> {
+        self.0.checked_sub(rhs.0).map(Micros)
+    }
+
+    pub fn checked_neg(self) -> Option<Micros> {
+        self.0.checked_neg().map(Micros)
+    }
+
+    pub fn is_positive(self) -> bool {
+        self.0 > 0
+    }
+
+    pub fn is_negative(self) -> bool {
+        self.0 < 0
+    }
+
+    pub fn is_zero(self) -> bool {
+        self.0 == 0
+    }
+
+    pub fn abs(self) -> Micros {
+        Micros(self.0.saturating_abs())
+    }
+
+    pub fn min(self, other: Micros) -> Micros {
+        Micros(self.0.min(other.0))
+    }
+}
+
+impl fmt::Display for Micros {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let sign = if self.0 < 0 { "-" } else { "" };
+        let abs = self.0.unsigned_abs();
+        let whole = abs / SCALE as u64;
+        let frac = abs % SCALE as u64;
+        if frac == 0 {
+            write!(f, "{sign}{whole}")
+        } else {
+            let digits = format!("{frac:06}");
+            write!(f, "{sign}{whole}.{}", digits.trim_end_matches('0'))
+        }
+    }
+}
+
+impl FromStr for Micros {
+    type Err = AmountError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let bad = || AmountError::NotDecimal(s.to_string());
+        let (negative, body) = match s.as_bytes().first() {
+            Some(b'-') => (true, &s[1..]),
+            Some(b'+') => (false, &s[1..]),
+            _ => (false, s),
+        };
+        let (whole, frac) = match body.split_once('.') {
+            Some((w, f)) => (w, Some(f)),
+            None => (body, None),
+        };
+        let all_digits = |t: &str| t.bytes().all(|b| b.is_ascii_digit());
+        if whole.is_empty() || !all_digits(whole) {
+            return Err(bad());
+        }
+        let frac = frac.unwrap_or("");
+        if !all_digits(frac) || (body.contains('.') && frac.is_empty()) {
+            return Err(bad());
+        }
+        if frac.len() > 6 {
+            return Err(AmountError::TooPrecise(s.to_string()));
+        }
+        let too_large = || AmountError::TooLarge(s.to_string());
+        let whole: i64 = whole.parse().map_err(|_| too_large())?;
+        let mut frac_micros: i64 = 0;
+        for (i, b) in frac.bytes().enumerate() {
+            frac_micros += i64::from(b - b'0') * 10i64.pow(5 - i as u32);
+        }
+        let magnitude = whole.checked_mul(SCALE).and_then(|w| w.checked_add(frac_micros)).ok_or_else(too_large)?;
+        Ok(Micros(if negative { -magnitude } else { magnitude }))
+    }
+}
+
+impl Serialize for Micros {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        // A raw JSON number keeps every digit; serde_json writes it verbatim.
+        let raw = serde_json::value::RawValue::from_string(self.to_string()).map_err(serde::ser::Error::custom)?;
+        raw.serialize(serializer)
+    }
+}
+
+impl<'de> Deserialize<'de> for Micros {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        // Read the raw token so a number never passes through an f64.
+        let raw: Box<serde_json::value::RawValue> = Deserialize::deserialize(deserializer)?;
+        let text = raw.get().trim();
+        let text = if let Some(inner) = text.strip_prefix('"') {
+            let inner = inner.strip_suffix('"').ok_or_else(|| D::Error::custom("amount: unterminated string"))?;
+            inner.trim()
+        } else {
+            if text.contains(['e', 'E']) {
+                return Err(D::Error::custom(format!("amount {text} uses an exponent; write it as a plain decimal")));
+            }
+            text
+        };
+        text.parse().map_err(D::Error::custom)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parse_and_format_round_trip() {
+        for (text, micros, shown) in [
+            ("0", 0, "0"),
+            ("12", 12_000_000, "12"),
+            ("12.5", 12_500_000, "12.5"),
+            ("0.000001", 1, "0.000001"),
+            ("-3.25", -3_250_000, "-3.25"),
+            ("+7.100000", 7_100_000, "7.1"),
+        ] {
+            let m: Micros = text.parse().unwrap();
+            assert_eq!(m.micros(), micros, "{text}");
+            assert_eq!(m.to_string(), shown);
+        }
+    }
+
+    #[test]
+    fn rejects_bad_decimals() {
+        for text in ["", "-", "1.", ".5", "1.2.3", "abc", "1e3", "0.0000001", "99999999999999"] {
+            assert!(text.parse::<Micros>().is_err(), "{text} should be rejected");
+        }
+    }
+
+    #[test]
+    fn json_numbers_and_strings() {
+        let m: Micros = serde_json::from_str("0.1").unwrap();
+        assert_eq!(m.micros(), 100_000);
+        let m: Micros = serde_json::from_str("\"2.000003\"").unwrap();
+        assert_eq!(m.micros(), 2_000_003);
+        assert!(serde_json::from_str::<Micros>("1e2").is_err());
+        assert!(serde_json::from_str::<Micros>("true").is_err());
+        assert_eq!(serde_json::to_string(&Micros(1_500_001)).unwrap(), "1.500001");
+    }
+}

@@ -1,0 +1,104 @@
+//! Recomputes balances from events and compares them with what was stored.
+//!
+//! Works on a stream so a 10M-event org needs constant memory.
+
+use crate::event::Event;
+use crate::ledger::{OrgState, RecordKind, RecordStatus};
+use crate::money::Micros;
+
+/// Folds events in sequence order and reports the first inconsistency.
+#[derive(Debug, Default)]
+pub struct Verifier {
+    pub events: u64,
+    last_seq: u64,
+    available: Micros,
+    held: Micros,
+    prepaid: Micros,
+    problems: Vec<String>,
+}
+
+/// The end of a verification.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct VerifyReport {
+    pub org_id: String,
+    pub events: u64,
+    pub ok: bool,
+    pub problems: Vec<String>,
+}
+
+const MAX_PROBLEMS: usize = 20;
+
+impl Verifier {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn problem(&mut self, msg: String) {
+        if self.problems.len() < MAX_PROBLEMS {
+            self.problems.push(msg);
+        }
+    }
+
+    pub fn push(&mut self, e: &Event) {
+        self.events += 1;
+        if e.seq != self.last_seq + 1 {
+            self.problem(format!("event seq {} follows seq {}: a gap or a repeat", e.seq, self.last_seq));
+        }
+        self.last_seq = e.seq;
+        let (da, dh) = e.deltas();
+        let (Some(a), Some(h)) = (self.available.checked_add(da), self.held.checked_add(dh)) else {
+            self.problem(format!("event {}: amount overflows", e.seq));
+            return;
+        };
+        if a != e.balance_after {
+            self.problem(format!(
+                "event {} ({}): balance_after is {} but the events before it sum to {}",
+                e.seq, e.kind, e.balance_after, a
+            ));
+        }
+        if h != e.held_after {
+            self.problem(format!("event {} ({}): held_after is {} but should be {}", e.seq, e.kind, e.held_after, h));
+        }
+        if e.held_after.is_negative() {
+            self.problem(format!("event {}: held is negative", e.seq));
+        }
+        // Carry the stored values on so one bad row is reported once.
+        self.available = e.balance_after;
+        self.held = e.held_after;
+        self.prepaid = e.prepaid_balance_after;
+    }
+
+    /// Compares the folded events with the stored state.
+    pub fn finish(mut self, state: &OrgState) -> VerifyReport {
+        if state.seq != self.last_seq {
+            self.problem(format!("state is at seq {} but the last event is seq {}", state.seq, self.last_seq));
+        }
+        if state.available() != self.available {
+            self.problem(format!("stored available {} differs from the events' {}", state.available(), self.available));
+        }
+        if state.held != self.held {
+            self.problem(format!("stored held {} differs from the events' {}", state.held, self.held));
+        }
+        let prepaid = state.pool_total(crate::event::Pool::Prepaid);
+        if prepaid != self.prepaid {
+            self.problem(format!("stored prepaid {} differs from the events' {}", prepaid, self.prepaid));
+        }
+        let open_held = state
+            .records
+            .values()
+            .filter(|r| r.kind == RecordKind::Hold && r.status == RecordStatus::Open)
+            .fold(Micros::ZERO, |acc, r| acc.checked_add(r.amount).unwrap_or(Micros::MAX));
+        if open_held != state.held {
+            self.problem(format!("open holds add up to {} but held is {}", open_held, state.held));
+        }
+        if let Err(e) = state.check_invariants() {
+            self.problem(e);
+        }
+        VerifyReport {
+            org_id: state.org_id.clone(),
+            events: self.events,
+            ok: self.problems.is_empty(),
+            problems: self.problems,
+        }
+    }
+}
