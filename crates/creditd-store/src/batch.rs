@@ -1,0 +1,124 @@
+//! The engine-neutral part of a write batch.
+//!
+//! An engine's writer loads the states of the organisations a batch touches,
+//! then runs every command through [`Batch::apply`], which applies it to the
+//! in-memory [`OrgState`] and collects what must be written. The engine then
+//! writes the whole [`Batch`] in one transaction (one fsync) and only then
+//! answers the callers. If the transaction fails the engine must drop its
+//! in-memory states of the touched organisations and reload them.
+
+use std::collections::HashMap;
+
+use creditd_core::{Event, OrgState, Outcome, Record};
+use jiff::Timestamp;
+
+use crate::{Command, StoreError};
+
+/// A stored idempotency key: the request's fingerprint and its first result.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct IdemRow {
+    pub org_id: String,
+    pub key: String,
+    pub fingerprint: String,
+    /// The first result, as JSON.
+    pub outcome: String,
+    pub created_at: Timestamp,
+}
+
+impl IdemRow {
+    /// The answer to a request that reuses this key.
+    pub fn replay(&self, fingerprint: &str) -> Result<Outcome, StoreError> {
+        if self.fingerprint != fingerprint {
+            return Err(StoreError::IdempotencyConflict { key: self.key.clone() });
+        }
+        serde_json::from_str(&self.outcome).map_err(StoreError::backend)
+    }
+}
+
+/// Everything one batch writes.
+#[derive(Debug, Default)]
+pub struct Batch {
+    pub events: Vec<Event>,
+    /// Records to upsert, one per (org, id), latest version.
+    pub records: Vec<(String, Record)>,
+    record_index: HashMap<(String, String), usize>,
+    /// Organisations whose state row must be rewritten.
+    pub orgs: Vec<String>,
+    pub idem: Vec<IdemRow>,
+    idem_index: HashMap<(String, String), usize>,
+    /// Operations applied (for metrics).
+    pub applied: usize,
+}
+
+impl Batch {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.events.is_empty() && self.idem.is_empty()
+    }
+
+    /// Applies `cmd` to `state` at `now`. `stored` is the idempotency row the
+    /// engine found for the command's key, if any.
+    pub fn apply(
+        &mut self,
+        state: &mut OrgState,
+        cmd: &Command,
+        now: Timestamp,
+        stored: Option<&IdemRow>,
+    ) -> Result<Outcome, StoreError> {
+        if let Some(key) = &cmd.idempotency_key {
+            if let Some(&i) = self.idem_index.get(&(cmd.org_id.clone(), key.clone())) {
+                return self.idem[i].replay(&cmd.fingerprint);
+            }
+            if let Some(row) = stored {
+                return row.replay(&cmd.fingerprint);
+            }
+        }
+        let applied = state.apply(&cmd.op, now, cmd.idempotency_key.as_deref())?;
+        let Some(outcome) = applied.outcome else {
+            return Ok(Outcome { events: Vec::new(), record: None, balance: state.balance() });
+        };
+        self.applied += 1;
+        self.events.extend(outcome.events.iter().cloned());
+        for id in applied.touched_records {
+            if let Some(r) = state.records.get(&id) {
+                let k = (state.org_id.clone(), id);
+                match self.record_index.get(&k) {
+                    Some(&i) => self.records[i].1 = r.clone(),
+                    None => {
+                        self.record_index.insert(k, self.records.len());
+                        self.records.push((state.org_id.clone(), r.clone()));
+                    }
+                }
+            }
+        }
+        if !self.orgs.contains(&state.org_id) {
+            self.orgs.push(state.org_id.clone());
+        }
+        if let Some(key) = &cmd.idempotency_key {
+            let outcome_json = serde_json::to_string(&outcome).map_err(StoreError::backend)?;
+            self.idem_index.insert((cmd.org_id.clone(), key.clone()), self.idem.len());
+            self.idem.push(IdemRow {
+                org_id: cmd.org_id.clone(),
+                key: key.clone(),
+                fingerprint: cmd.fingerprint.clone(),
+                outcome: outcome_json,
+                created_at: now,
+            });
+        }
+        Ok(outcome)
+    }
+}
+
+/// The soonest block expiry of an organisation, for the expiry timer.
+pub fn next_expiry(state: &OrgState) -> Option<Timestamp> {
+    state.blocks.iter().filter_map(|b| b.expires_at).min()
+}
+
+/// Drops settled records from memory once written; pending ones stay so
+/// timeouts and settles find them without a read.
+pub fn evict_settled(state: &mut OrgState) {
+    state.records.retain(|_, r| r.status.is_pending());
+}

@@ -1,0 +1,135 @@
+//! creditd-store: what the server and CLI need from storage, whatever the
+//! engine.
+//!
+//! The [`Store`] trait is implemented by the SQLite engine (embedded default)
+//! and the PostgreSQL engine (scale-out). Both apply writes the same way: a
+//! writer collects queued [`Command`]s into a batch, runs each through the
+//! pure ledger with [`batch::Batch`], and persists the batch's events, records,
+//! organisation states and idempotency rows in one transaction.
+
+pub mod batch;
+pub mod clock;
+pub mod query;
+
+use async_trait::async_trait;
+use creditd_core::verify::VerifyReport;
+use creditd_core::{Balance, LedgerError, Op, OrgSettings, Outcome};
+use jiff::Timestamp;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+pub use clock::{Clock, ManualClock, SystemClock};
+pub use query::{EventFilter, EventQuery, Page, PageLimit};
+
+/// Most operations one `execute` call (one `POST /api/batch`) may carry.
+pub const MAX_BATCH_OPS: usize = 1000;
+/// Most events one export chunk carries.
+pub const EXPORT_CHUNK: usize = 2048;
+
+/// A write for one organisation, with its idempotency key.
+#[derive(Clone, Debug)]
+pub struct Command {
+    pub org_id: String,
+    pub op: Op,
+    pub idempotency_key: Option<String>,
+    /// Hash of what the request asked, to tell a retry from a reuse of the key.
+    pub fingerprint: String,
+}
+
+impl Command {
+    pub fn new(org_id: impl Into<String>, op: Op, idempotency_key: Option<String>) -> Self {
+        let org_id = org_id.into();
+        let body = serde_json::to_vec(&op).unwrap_or_default();
+        let mut h = Sha256::new();
+        h.update(org_id.as_bytes());
+        h.update([0]);
+        h.update(&body);
+        Command { org_id, op, idempotency_key, fingerprint: hex::encode(h.finalize()) }
+    }
+}
+
+/// An organisation as stored.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrgInfo {
+    pub id: String,
+    pub created_at: Timestamp,
+    #[serde(flatten)]
+    pub settings: OrgSettings,
+}
+
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum StoreError {
+    #[error("organization {0} not found")]
+    OrgNotFound(String),
+    #[error("organization {0} already exists")]
+    OrgExists(String),
+    #[error(transparent)]
+    Ledger(#[from] LedgerError),
+    #[error("idempotency key {key:?} was already used with a different request")]
+    IdempotencyConflict { key: String },
+    #[error("the writer queue is full; retry shortly")]
+    Overloaded,
+    #[error("the store is shutting down")]
+    Closed,
+    #[error("storage failure: {0}")]
+    Backend(String),
+}
+
+impl StoreError {
+    pub fn backend(e: impl std::fmt::Display) -> Self {
+        StoreError::Backend(e.to_string())
+    }
+
+    pub fn code(&self) -> &'static str {
+        match self {
+            StoreError::OrgNotFound(_) => "not_found",
+            StoreError::OrgExists(_) => "already_exists",
+            StoreError::Ledger(e) => e.code(),
+            StoreError::IdempotencyConflict { .. } => "idempotency_conflict",
+            StoreError::Overloaded => "overloaded",
+            StoreError::Closed => "shutting_down",
+            StoreError::Backend(_) => "storage_error",
+        }
+    }
+}
+
+/// A stream of matching events in chunks, newest first, with flat memory.
+pub type EventChunks = tokio::sync::mpsc::Receiver<Result<Vec<creditd_core::Event>, StoreError>>;
+
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// Engine name for logs and metrics ("sqlite", "postgres").
+    fn engine(&self) -> &'static str;
+    async fn create_org(&self, org_id: &str, settings: OrgSettings) -> Result<OrgInfo, StoreError>;
+    async fn org(&self, org_id: &str) -> Result<OrgInfo, StoreError>;
+    async fn org_ids(&self) -> Result<Vec<String>, StoreError>;
+    async fn balance(&self, org_id: &str) -> Result<Balance, StoreError>;
+    /// Applies commands in order, each on its own: one failing does not stop
+    /// the others. Results come back in the same order.
+    async fn execute(&self, commands: Vec<Command>) -> Vec<Result<Outcome, StoreError>>;
+    /// One page of history, newest first.
+    async fn events(&self, org_id: &str, query: &EventQuery) -> Result<Page, StoreError>;
+    /// Every event matching `filter`, newest first, streamed in chunks.
+    async fn export(&self, org_id: &str, filter: &EventFilter) -> Result<EventChunks, StoreError>;
+    /// Recomputes the org's balances from its events.
+    async fn verify(&self, org_id: &str) -> Result<VerifyReport, StoreError>;
+    /// Runs due work now (hold timeouts, expiries) and returns how many
+    /// operations it applied. The engine also does this on its own timer.
+    async fn tick(&self) -> Result<usize, StoreError>;
+    /// Drains the writer and closes.
+    async fn shutdown(&self);
+}
+
+/// Convenience: one command.
+pub async fn execute_one(store: &dyn Store, command: Command) -> Result<Outcome, StoreError> {
+    store.execute(vec![command]).await.pop().unwrap_or(Err(StoreError::Closed))
+}
+
+/// Convenience: time `now` as microseconds since the epoch, the unit stored.
+pub fn ts_micros(t: Timestamp) -> i64 {
+    t.as_microsecond()
+}
+
+pub fn micros_ts(us: i64) -> Result<Timestamp, StoreError> {
+    Timestamp::from_microsecond(us).map_err(StoreError::backend)
+}

@@ -1,0 +1,108 @@
+//! History queries: filters, page limits and cursors, parsed once into types
+//! the engines trust.
+
+use creditd_core::{Event, EventKind, Pool, Status};
+use jiff::Timestamp;
+use serde::Serialize;
+
+/// Filters of the credit history; every one optional, all combined with AND,
+/// values within one filter with OR.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct EventFilter {
+    /// Inclusive lower bound.
+    pub date_from: Option<Timestamp>,
+    /// Exclusive upper bound.
+    pub date_to: Option<Timestamp>,
+    pub kinds: Vec<EventKind>,
+    pub pools: Vec<Pool>,
+    pub project_id: Option<String>,
+    pub services: Vec<String>,
+    pub statuses: Vec<Status>,
+    pub user_email: Option<String>,
+}
+
+impl EventFilter {
+    /// Whether `e` passes the filter; the reference the SQL must agree with.
+    pub fn matches(&self, e: &Event) -> bool {
+        self.date_from.is_none_or(|t| e.created_at >= t)
+            && self.date_to.is_none_or(|t| e.created_at < t)
+            && (self.kinds.is_empty() || self.kinds.contains(&e.kind))
+            && (self.pools.is_empty() || e.pool.is_some_and(|p| self.pools.contains(&p)))
+            && self.project_id.as_ref().is_none_or(|p| e.project_id.as_ref() == Some(p))
+            && (self.services.is_empty() || e.service.as_ref().is_some_and(|s| self.services.contains(s)))
+            && (self.statuses.is_empty() || self.statuses.contains(&e.status))
+            && self.user_email.as_ref().is_none_or(|u| e.user_email.as_ref() == Some(u))
+    }
+}
+
+/// A page size between 1 and 100.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PageLimit(u32);
+
+impl PageLimit {
+    pub const MAX: u32 = 100;
+    pub const DEFAULT: PageLimit = PageLimit(50);
+
+    pub fn new(limit: u32) -> Option<Self> {
+        (1..=Self::MAX).contains(&limit).then_some(PageLimit(limit))
+    }
+
+    pub fn get(self) -> u32 {
+        self.0
+    }
+}
+
+/// Where a page starts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PageStart {
+    Offset(u64),
+    /// Events with a sequence number below this one.
+    Before(u64),
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EventQuery {
+    pub filter: EventFilter,
+    pub limit: PageLimit,
+    pub start: PageStart,
+}
+
+impl Default for EventQuery {
+    fn default() -> Self {
+        EventQuery { filter: EventFilter::default(), limit: PageLimit::DEFAULT, start: PageStart::Offset(0) }
+    }
+}
+
+/// One page of history.
+#[derive(Clone, Debug, Serialize)]
+pub struct Page {
+    pub events: Vec<Event>,
+    pub limit: u32,
+    pub offset: Option<u64>,
+    /// Pass as `cursor` for the next page; absent on the last page.
+    pub next_cursor: Option<String>,
+}
+
+impl Page {
+    /// Builds a page from up to `limit + 1` fetched rows.
+    pub fn from_rows(mut events: Vec<Event>, query: &EventQuery) -> Page {
+        let limit = query.limit.get() as usize;
+        let more = events.len() > limit;
+        events.truncate(limit);
+        let next_cursor = if more { events.last().map(|e| encode_cursor(e.seq)) } else { None };
+        let offset = match query.start {
+            PageStart::Offset(o) => Some(o),
+            PageStart::Before(_) => None,
+        };
+        Page { events, limit: limit as u32, offset, next_cursor }
+    }
+}
+
+/// Cursors are opaque to clients; today they carry the last sequence seen.
+pub fn encode_cursor(seq: u64) -> String {
+    format!("c{seq:x}")
+}
+
+pub fn decode_cursor(cursor: &str) -> Option<u64> {
+    cursor.strip_prefix('c').and_then(|hex| u64::from_str_radix(hex, 16).ok())
+}
