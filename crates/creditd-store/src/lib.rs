@@ -10,6 +10,7 @@
 pub mod batch;
 pub mod clock;
 pub mod query;
+pub mod sql;
 
 use async_trait::async_trait;
 use creditd_core::verify::VerifyReport;

@@ -1,0 +1,276 @@
+//! Handlers: parse, authorise, call the store, shape the answer. No SQL and
+//! no ledger rules here.
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use creditd_core::{EventKind, Outcome, Pool, RecordKind, Status, valid_id};
+use creditd_store::query::{EventFilter, EventQuery, PageLimit, PageStart, decode_cursor};
+use creditd_store::{Command, MAX_BATCH_OPS, StoreError};
+use jiff::Timestamp;
+use serde_json::{Value, json};
+
+use crate::AppState;
+use crate::error::ApiError;
+use crate::extract::{Body, QueryPairs};
+use crate::wire::{BatchRequest, CreateOrgRequest, OpName, build_op};
+
+/// Longest idempotency key accepted.
+const MAX_KEY_LEN: usize = 255;
+
+fn org_id(id: &str) -> Result<&str, ApiError> {
+    if valid_id(id) { Ok(id) } else { Err(ApiError::not_found(format!("organization {id:?} not found"))) }
+}
+
+pub async fn create_org(State(app): State<AppState>, Body(req): Body<CreateOrgRequest>) -> Result<Response, ApiError> {
+    let (id, settings) = req.settings();
+    let id = match id {
+        Some(id) if valid_id(&id) => id,
+        Some(id) => {
+            return Err(ApiError::validation(format!(
+                "organization id {id:?} must be 1-64 letters, digits, '-', '_' or '.'"
+            )));
+        }
+        None => format!("org_{}", crate::random_token(12)),
+    };
+    let info = app.store.create_org(&id, settings).await?;
+    Ok((StatusCode::CREATED, Json(info)).into_response())
+}
+
+pub async fn get_org(State(app): State<AppState>, Path(org): Path<String>) -> Result<Response, ApiError> {
+    let info = app.store.org(org_id(&org)?).await?;
+    Ok(Json(info).into_response())
+}
+
+pub async fn balance(State(app): State<AppState>, Path(org): Path<String>) -> Result<Response, ApiError> {
+    let b = app.store.balance(org_id(&org)?).await?;
+    Ok(Json(b).into_response())
+}
+
+pub async fn verify(State(app): State<AppState>, Path(org): Path<String>) -> Result<Response, ApiError> {
+    let report = app.store.verify(org_id(&org)?).await?;
+    Ok(Json(report).into_response())
+}
+
+fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
+    match headers.get("idempotency-key") {
+        None => Ok(None),
+        Some(v) => {
+            let s = v.to_str().map_err(|_| ApiError::validation("Idempotency-Key must be printable ASCII"))?;
+            if s.is_empty() || s.len() > MAX_KEY_LEN {
+                return Err(ApiError::validation(format!("Idempotency-Key must be 1 to {MAX_KEY_LEN} characters")));
+            }
+            Ok(Some(s.to_string()))
+        }
+    }
+}
+
+fn body_text(body: &Bytes) -> Result<&str, ApiError> {
+    let text = std::str::from_utf8(body).map_err(|_| ApiError::bad_request("invalid_json", "body is not UTF-8"))?;
+    Ok(if text.trim().is_empty() { "{}" } else { text })
+}
+
+/// Shapes an outcome for clients: the hold, usage or purchase under its own
+/// name, the events, the balance after.
+pub fn outcome_json(o: &Outcome) -> Value {
+    let mut v = json!({"events": o.events, "balance": o.balance});
+    if let Some(r) = &o.record {
+        let name = match r.kind {
+            RecordKind::Hold => "hold",
+            RecordKind::Usage => "usage",
+            RecordKind::Purchase => "purchase",
+        };
+        v[name] = json!(r);
+    }
+    v
+}
+
+fn created_status(name: OpName) -> StatusCode {
+    match name {
+        OpName::Credits | OpName::Hold | OpName::Usage | OpName::Refund | OpName::Adjustment | OpName::Billing => {
+            StatusCode::CREATED
+        }
+        _ => StatusCode::OK,
+    }
+}
+
+async fn write(
+    app: &AppState,
+    org: &str,
+    name: OpName,
+    target: Option<&str>,
+    headers: &HeaderMap,
+    body: &Bytes,
+) -> Result<Response, ApiError> {
+    let org = org_id(org)?;
+    let key = idempotency_key(headers)?;
+    let op = build_op(name, target, body_text(body)?)?;
+    let outcome = creditd_store::execute_one(app.store.as_ref(), Command::new(org, op, key)).await?;
+    Ok((created_status(name), Json(outcome_json(&outcome))).into_response())
+}
+
+macro_rules! write_route {
+    ($fn:ident, $name:expr) => {
+        pub async fn $fn(
+            State(app): State<AppState>,
+            Path(org): Path<String>,
+            headers: HeaderMap,
+            body: Bytes,
+        ) -> Result<Response, ApiError> {
+            write(&app, &org, $name, None, &headers, &body).await
+        }
+    };
+    ($fn:ident, $name:expr, target) => {
+        pub async fn $fn(
+            State(app): State<AppState>,
+            Path((org, target)): Path<(String, String)>,
+            headers: HeaderMap,
+            body: Bytes,
+        ) -> Result<Response, ApiError> {
+            write(&app, &org, $name, Some(&target), &headers, &body).await
+        }
+    };
+}
+
+write_route!(credits, OpName::Credits);
+write_route!(hold, OpName::Hold);
+write_route!(usage, OpName::Usage);
+write_route!(refund, OpName::Refund);
+write_route!(adjustment, OpName::Adjustment);
+write_route!(billing, OpName::Billing);
+write_route!(debit, OpName::Debit, target);
+write_route!(release, OpName::Release, target);
+write_route!(settle, OpName::Settle, target);
+
+/// `POST /api/batch`: each operation applied in order on its own.
+pub async fn batch(State(app): State<AppState>, Body(req): Body<BatchRequest>) -> Result<Response, ApiError> {
+    if req.operations.is_empty() || req.operations.len() > MAX_BATCH_OPS {
+        return Err(ApiError::validation(format!("a batch holds 1 to {MAX_BATCH_OPS} operations")));
+    }
+    // Build every command first; one that cannot be parsed is answered
+    // without reaching the ledger, the others still run.
+    let mut slots: Vec<Result<Command, ApiError>> = Vec::with_capacity(req.operations.len());
+    for item in &req.operations {
+        let built = (|| {
+            let org = org_id(&item.org_id)?;
+            if item.idempotency_key.as_ref().is_some_and(|k| k.is_empty() || k.len() > MAX_KEY_LEN) {
+                return Err(ApiError::validation(format!("idempotency_key must be 1 to {MAX_KEY_LEN} characters")));
+            }
+            let target = item.hold_id.as_deref().or(item.purchase_id.as_deref());
+            let body = item.body.as_ref().map_or("{}", |b| b.get());
+            let op = build_op(item.op, target, body)?;
+            Ok(Command::new(org, op, item.idempotency_key.clone()))
+        })();
+        slots.push(built);
+    }
+    let commands: Vec<Command> = slots.iter().filter_map(|s| s.as_ref().ok().cloned()).collect();
+    let mut results = app.store.execute(commands).await.into_iter();
+    let answers: Vec<Value> = slots
+        .into_iter()
+        .zip(req.operations.iter())
+        .map(|(slot, item)| {
+            let r: Result<Outcome, ApiError> = match slot {
+                Ok(_) => results.next().unwrap_or(Err(StoreError::Closed)).map_err(ApiError::from),
+                Err(e) => Err(e),
+            };
+            match r {
+                Ok(o) => json!({"ok": true, "status": created_status(item.op).as_u16(), "result": outcome_json(&o)}),
+                Err(e) => {
+                    let mut v = e.body();
+                    v["ok"] = json!(false);
+                    v["status"] = json!(e.status.as_u16());
+                    v
+                }
+            }
+        })
+        .collect();
+    Ok(Json(json!({"results": answers})).into_response())
+}
+
+/// Query parameters of the credit history.
+pub const HISTORY_PARAMS: &[&str] = &[
+    "limit",
+    "offset",
+    "cursor",
+    "date_from",
+    "date_to",
+    "event_type",
+    "pool",
+    "project_id",
+    "service",
+    "status",
+    "user_email",
+];
+
+fn parse_time(name: &str, v: &str) -> Result<Timestamp, ApiError> {
+    v.parse::<Timestamp>()
+        .map_err(|_| ApiError::validation(format!("{name} {v:?} is not an RFC 3339 time like 2026-03-01T00:00:00Z")))
+}
+
+fn parse_list<T: std::str::FromStr<Err = creditd_core::UnknownName>>(
+    q: &QueryPairs,
+    key: &str,
+) -> Result<Vec<T>, ApiError> {
+    q.many(key).into_iter().map(|v| v.parse::<T>().map_err(|e| ApiError::validation(format!("{key}: {e}")))).collect()
+}
+
+/// Parses the history filters, page size and start.
+pub fn history_query(q: &QueryPairs) -> Result<EventQuery, ApiError> {
+    q.only(HISTORY_PARAMS)?;
+    let filter = EventFilter {
+        date_from: q.one("date_from")?.map(|v| parse_time("date_from", v)).transpose()?,
+        date_to: q.one("date_to")?.map(|v| parse_time("date_to", v)).transpose()?,
+        kinds: parse_list::<EventKind>(q, "event_type")?,
+        pools: parse_list::<Pool>(q, "pool")?,
+        statuses: parse_list::<Status>(q, "status")?,
+        services: q.many("service").into_iter().map(str::to_string).collect(),
+        project_id: q.one("project_id")?.map(str::to_string),
+        user_email: q.one("user_email")?.map(str::to_string),
+    };
+    let limit = match q.one("limit")? {
+        None => PageLimit::DEFAULT,
+        Some(v) => v.parse::<u32>().ok().and_then(PageLimit::new).ok_or_else(|| {
+            ApiError::validation(format!("limit must be a whole number from 1 to {}, got {v:?}", PageLimit::MAX))
+        })?,
+    };
+    let offset = match q.one("offset")? {
+        None => None,
+        Some(v) => Some(
+            v.parse::<u64>()
+                .map_err(|_| ApiError::validation(format!("offset must be a whole number from 0, got {v:?}")))?,
+        ),
+    };
+    let start = match (q.one("cursor")?, offset) {
+        (Some(_), Some(_)) => return Err(ApiError::validation("give either cursor or offset, not both")),
+        (Some(c), None) => PageStart::Before(
+            decode_cursor(c).ok_or_else(|| ApiError::validation(format!("cursor {c:?} is not one this API issued")))?,
+        ),
+        (None, o) => PageStart::Offset(o.unwrap_or(0)),
+    };
+    Ok(EventQuery { filter, limit, start })
+}
+
+pub async fn credit_events(
+    State(app): State<AppState>,
+    Path(org): Path<String>,
+    q: QueryPairs,
+) -> Result<Response, ApiError> {
+    let org = org_id(&org)?;
+    let query = history_query(&q)?;
+    let page = app.store.events(org, &query).await?;
+    Ok(Json(page).into_response())
+}
+
+pub async fn healthz() -> impl IntoResponse {
+    Json(json!({"status": "ok"}))
+}
+
+pub async fn not_found() -> ApiError {
+    ApiError::not_found("no such route")
+}
+
+pub async fn method_not_allowed() -> ApiError {
+    ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", "this route does not take that method")
+}

@@ -1,0 +1,255 @@
+//! Request bodies as clients send them, and their translation into ledger
+//! operations. Unknown fields are refused: a misspelt `amount` must not
+//! become a default.
+
+use creditd_core::{CreditKind, CreditOp, EventCtx, HoldOp, Micros, Op, OrgSettings, Pool, Status};
+use jiff::Timestamp;
+use serde::Deserialize;
+
+use crate::error::ApiError;
+
+/// Declares a request body that also carries the common context fields
+/// (who, what, which project) every event can hold.
+macro_rules! with_ctx {
+    ($(#[$m:meta])* pub struct $name:ident { $($(#[$fm:meta])* pub $field:ident : $ty:ty),* $(,)? }) => {
+        $(#[$m])*
+        #[derive(Debug, Deserialize)]
+        #[serde(deny_unknown_fields)]
+        pub struct $name {
+            $($(#[$fm])* pub $field: $ty,)*
+            pub source: Option<String>,
+            pub service: Option<String>,
+            pub activity: Option<String>,
+            pub project_id: Option<String>,
+            pub project_name: Option<String>,
+            pub user_name: Option<String>,
+            pub user_email: Option<String>,
+            pub description: Option<String>,
+            pub metadata: Option<serde_json::Value>,
+        }
+
+        impl $name {
+            pub fn ctx(&mut self) -> EventCtx {
+                EventCtx {
+                    source: self.source.take(),
+                    service: self.service.take(),
+                    activity: self.activity.take(),
+                    project_id: self.project_id.take(),
+                    project_name: self.project_name.take(),
+                    user_name: self.user_name.take(),
+                    user_email: self.user_email.take(),
+                    description: self.description.take(),
+                    metadata: self.metadata.take(),
+                }
+            }
+        }
+    };
+}
+
+with_ctx! {
+    /// `POST /api/organizations/{orgId}/credits`
+    pub struct CreditRequest {
+        pub kind: CreditKind,
+        pub amount: Micros,
+        pub pool: Option<Pool>,
+        pub expires_at: Option<Timestamp>,
+        pub code: Option<String>,
+        pub status: Option<Status>,
+    }
+}
+
+with_ctx! {
+    /// `POST /api/organizations/{orgId}/holds`
+    pub struct HoldRequest {
+        pub amount: Micros,
+        pub timeout_seconds: Option<u64>,
+    }
+}
+
+with_ctx! {
+    /// `POST …/holds/{holdId}/debit`: `amount` defaults to all that is held.
+    pub struct DebitRequest {
+        pub amount: Option<Micros>,
+    }
+}
+
+with_ctx! {
+    /// `POST …/holds/{holdId}/release`, `POST …/purchases/{id}/settle`.
+    pub struct SettleRequest {
+        pub status: Option<Status>,
+    }
+}
+
+with_ctx! {
+    /// `POST /api/organizations/{orgId}/usage`
+    pub struct UsageRequest {
+        pub amount: Micros,
+    }
+}
+
+with_ctx! {
+    /// `POST /api/organizations/{orgId}/refunds`: `refers_to` is a hold or usage id.
+    pub struct RefundRequest {
+        pub refers_to: String,
+        pub amount: Option<Micros>,
+    }
+}
+
+with_ctx! {
+    /// `POST /api/organizations/{orgId}/adjustments`: signed amount and a reason.
+    pub struct AdjustmentRequest {
+        pub amount: Micros,
+        pub reason: String,
+        pub pool: Option<Pool>,
+        pub expires_at: Option<Timestamp>,
+    }
+}
+
+with_ctx! {
+    /// `POST /api/organizations/{orgId}/billing`
+    pub struct BillingRequest {
+        #[serde(default)]
+        pub amount: Micros,
+    }
+}
+
+/// `POST /api/organizations`
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreateOrgRequest {
+    pub id: Option<String>,
+    pub name: String,
+    pub time_zone: Option<String>,
+    pub consumption_order: Option<Vec<Pool>>,
+    pub expiring_first: Option<bool>,
+    pub overdraft_limit: Option<Micros>,
+    pub renewal_day: Option<u8>,
+}
+
+impl CreateOrgRequest {
+    pub fn settings(self) -> (Option<String>, OrgSettings) {
+        let mut s = OrgSettings::new(self.name, self.time_zone.unwrap_or_else(|| "UTC".into()));
+        if let Some(o) = self.consumption_order {
+            s.consumption_order = o;
+        }
+        if let Some(e) = self.expiring_first {
+            s.expiring_first = e;
+        }
+        if let Some(l) = self.overdraft_limit {
+            s.overdraft_limit = l;
+        }
+        if let Some(d) = self.renewal_day {
+            s.renewal_day = d;
+        }
+        (self.id, s)
+    }
+}
+
+/// The operations a request can name, as routes and as `op` in a batch.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OpName {
+    Credits,
+    Settle,
+    Hold,
+    Debit,
+    Release,
+    Usage,
+    Refund,
+    Adjustment,
+    Billing,
+}
+
+fn parse<T: serde::de::DeserializeOwned>(body: &str) -> Result<T, ApiError> {
+    serde_json::from_str(body).map_err(|e| {
+        if e.is_syntax() || e.is_eof() {
+            ApiError::bad_request("invalid_json", format!("malformed JSON: {e}"))
+        } else {
+            ApiError::validation(format!("invalid request body: {e}"))
+        }
+    })
+}
+
+/// Builds the ledger operation for `name` from a JSON body; `target` is the
+/// hold or purchase id from the path.
+pub fn build_op(name: OpName, target: Option<&str>, body: &str) -> Result<Op, ApiError> {
+    let target = || {
+        target
+            .map(str::to_string)
+            .ok_or_else(|| ApiError::validation("this operation needs the id of its hold or purchase"))
+    };
+    Ok(match name {
+        OpName::Credits => {
+            let mut r: CreditRequest = parse(body)?;
+            let ctx = r.ctx();
+            Op::Credit(CreditOp {
+                kind: r.kind,
+                amount: r.amount,
+                pool: r.pool,
+                expires_at: r.expires_at,
+                code: r.code,
+                status: r.status,
+                ctx,
+            })
+        }
+        OpName::Settle => {
+            let mut r: SettleRequest = parse(body)?;
+            let status = r.status.ok_or_else(|| ApiError::validation("status is required: succeeded or failed"))?;
+            Op::SettlePurchase { purchase_id: target()?, status, ctx: r.ctx() }
+        }
+        OpName::Hold => {
+            let mut r: HoldRequest = parse(body)?;
+            let ctx = r.ctx();
+            Op::Hold(HoldOp { amount: r.amount, timeout_seconds: r.timeout_seconds, ctx })
+        }
+        OpName::Debit => {
+            let mut r: DebitRequest = parse(body)?;
+            Op::Debit { hold_id: target()?, amount: r.amount, ctx: r.ctx() }
+        }
+        OpName::Release => {
+            let mut r: SettleRequest = parse(body)?;
+            if r.status.is_some() {
+                return Err(ApiError::validation("a release takes no status"));
+            }
+            Op::Release { hold_id: target()?, ctx: r.ctx() }
+        }
+        OpName::Usage => {
+            let mut r: UsageRequest = parse(body)?;
+            Op::Usage { amount: r.amount, ctx: r.ctx() }
+        }
+        OpName::Refund => {
+            let mut r: RefundRequest = parse(body)?;
+            let ctx = r.ctx();
+            Op::Refund { refers_to: r.refers_to, amount: r.amount, ctx }
+        }
+        OpName::Adjustment => {
+            let mut r: AdjustmentRequest = parse(body)?;
+            let ctx = r.ctx();
+            Op::Adjustment { amount: r.amount, reason: r.reason, pool: r.pool, expires_at: r.expires_at, ctx }
+        }
+        OpName::Billing => {
+            let mut r: BillingRequest = parse(body)?;
+            Op::Billing { amount: r.amount, ctx: r.ctx() }
+        }
+    })
+}
+
+/// One entry of `POST /api/batch`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BatchItem {
+    pub org_id: String,
+    pub op: OpName,
+    /// The hold (debit, release) or purchase (settle) the operation is about.
+    pub hold_id: Option<String>,
+    pub purchase_id: Option<String>,
+    pub idempotency_key: Option<String>,
+    /// The same body the operation's own route takes.
+    pub body: Option<Box<serde_json::value::RawValue>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BatchRequest {
+    pub operations: Vec<BatchItem>,
+}

@@ -1,0 +1,185 @@
+//! creditd-sqlite: the embedded default engine.
+//!
+//! One writer thread owns the only read-write connection and the in-memory
+//! ledger state of every organisation it has touched. Callers queue commands;
+//! the writer takes everything queued (up to a bound), applies it to the
+//! in-memory states, appends the events and writes each touched state row
+//! once, in one transaction with one fsync (group commit). Readers use their
+//! own read-only connections and never wait for the writer (WAL).
+
+mod reader;
+pub mod schema;
+mod writer;
+
+use std::fs::File;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use async_trait::async_trait;
+use creditd_core::verify::VerifyReport;
+use creditd_core::{Balance, OrgSettings, Outcome};
+use creditd_store::{Clock, Command, EventChunks, EventFilter, EventQuery, OrgInfo, Page, Store, StoreError};
+use tokio::sync::{mpsc, oneshot};
+
+use reader::ReadPool;
+use writer::{Job, Writer};
+
+/// Most jobs waiting for the writer before callers are made to wait.
+pub const WRITER_QUEUE: usize = 8192;
+
+#[derive(Debug, thiserror::Error)]
+pub enum OpenError {
+    #[error("cannot create data directory {path}: {source}")]
+    DataDir { path: PathBuf, source: std::io::Error },
+    #[error("another creditd is already using {0} (its lock file is held); stop it or choose another --data-dir")]
+    Locked(PathBuf),
+    #[error("cannot open database {path}: {source}")]
+    Sqlite { path: PathBuf, source: rusqlite::Error },
+}
+
+pub struct SqliteStore {
+    jobs: mpsc::Sender<Job>,
+    reads: Arc<ReadPool>,
+    writer: Mutex<Option<std::thread::JoinHandle<()>>>,
+    path: PathBuf,
+    _lock: File,
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the database in `data_dir`, runs
+    /// migrations and starts the writer. Fails if another process holds the
+    /// directory.
+    pub fn open(data_dir: &Path, clock: Arc<dyn Clock>) -> Result<SqliteStore, OpenError> {
+        std::fs::create_dir_all(data_dir).map_err(|source| OpenError::DataDir { path: data_dir.into(), source })?;
+        let lock_path = data_dir.join("creditd.lock");
+        let lock = File::options()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&lock_path)
+            .map_err(|source| OpenError::DataDir { path: lock_path.clone(), source })?;
+        if lock.try_lock().is_err() {
+            return Err(OpenError::Locked(data_dir.to_path_buf()));
+        }
+        let path = data_dir.join("creditd.sqlite");
+        let sqlite = |source| OpenError::Sqlite { path: path.clone(), source };
+        let mut conn = rusqlite::Connection::open(&path).map_err(sqlite)?;
+        configure_writer(&conn).map_err(sqlite)?;
+        schema::migrate(&mut conn).map_err(sqlite)?;
+        let reads = Arc::new(ReadPool::new(path.clone()));
+        let (tx, rx) = mpsc::channel(WRITER_QUEUE);
+        let writer = Writer::new(conn, clock);
+        let handle = std::thread::Builder::new()
+            .name("creditd-writer".into())
+            .spawn(move || writer.run(rx))
+            .map_err(|e| OpenError::DataDir { path: data_dir.into(), source: e })?;
+        Ok(SqliteStore { jobs: tx, reads, writer: Mutex::new(Some(handle)), path, _lock: lock })
+    }
+
+    pub fn database_path(&self) -> &Path {
+        &self.path
+    }
+
+    async fn send<T>(&self, make: impl FnOnce(oneshot::Sender<T>) -> Job) -> Result<T, StoreError> {
+        let (tx, rx) = oneshot::channel();
+        self.jobs.send(make(tx)).await.map_err(|_| StoreError::Closed)?;
+        rx.await.map_err(|_| StoreError::Closed)
+    }
+
+    async fn read<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&rusqlite::Connection) -> Result<T, StoreError> + Send + 'static,
+    ) -> Result<T, StoreError> {
+        let reads = self.reads.clone();
+        tokio::task::spawn_blocking(move || reads.with(f)).await.map_err(StoreError::backend)?
+    }
+}
+
+fn configure_writer(conn: &rusqlite::Connection) -> rusqlite::Result<()> {
+    conn.pragma_update(None, "journal_mode", "WAL")?;
+    // FULL: every commit is fsynced before a caller is told it succeeded.
+    conn.pragma_update(None, "synchronous", "FULL")?;
+    conn.pragma_update(None, "foreign_keys", "ON")?;
+    conn.pragma_update(None, "cache_size", -65536)?;
+    conn.pragma_update(None, "wal_autocheckpoint", 10000)?;
+    conn.busy_timeout(std::time::Duration::from_secs(5))?;
+    Ok(())
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    fn engine(&self) -> &'static str {
+        "sqlite"
+    }
+
+    async fn create_org(&self, org_id: &str, settings: OrgSettings) -> Result<OrgInfo, StoreError> {
+        let org_id = org_id.to_string();
+        self.send(|reply| Job::CreateOrg { org_id, settings, reply }).await?
+    }
+
+    async fn org(&self, org_id: &str) -> Result<OrgInfo, StoreError> {
+        let org_id = org_id.to_string();
+        self.read(move |c| {
+            let s = reader::load_state(c, &org_id)?;
+            Ok(OrgInfo { id: s.org_id.clone(), created_at: s.created_at, settings: s.settings })
+        })
+        .await
+    }
+
+    async fn org_ids(&self) -> Result<Vec<String>, StoreError> {
+        self.read(reader::org_ids).await
+    }
+
+    async fn balance(&self, org_id: &str) -> Result<Balance, StoreError> {
+        let org_id = org_id.to_string();
+        self.read(move |c| Ok(reader::load_state(c, &org_id)?.balance())).await
+    }
+
+    async fn execute(&self, commands: Vec<Command>) -> Vec<Result<Outcome, StoreError>> {
+        let n = commands.len();
+        match self.send(|reply| Job::Execute { commands, reply }).await {
+            Ok(results) => results,
+            Err(e) => (0..n).map(|_| Err(e.clone())).collect(),
+        }
+    }
+
+    async fn events(&self, org_id: &str, query: &EventQuery) -> Result<Page, StoreError> {
+        let org_id = org_id.to_string();
+        let query = query.clone();
+        self.read(move |c| reader::events_page(c, &org_id, &query)).await
+    }
+
+    async fn export(&self, org_id: &str, filter: &EventFilter) -> Result<EventChunks, StoreError> {
+        let org_id = org_id.to_string();
+        let filter = filter.clone();
+        // Fail fast on an unknown org, before any bytes are sent.
+        let check = org_id.clone();
+        self.read(move |c| reader::load_state(c, &check).map(|_| ())).await?;
+        let (tx, rx) = mpsc::channel(4);
+        let reads = self.reads.clone();
+        tokio::task::spawn_blocking(move || {
+            let r = reads.with(|c| reader::stream_events(c, &org_id, &filter, &tx));
+            if let Err(e) = r {
+                let _ = tx.blocking_send(Err(e));
+            }
+        });
+        Ok(rx)
+    }
+
+    async fn verify(&self, org_id: &str) -> Result<VerifyReport, StoreError> {
+        let org_id = org_id.to_string();
+        self.read(move |c| reader::verify(c, &org_id)).await
+    }
+
+    async fn tick(&self) -> Result<usize, StoreError> {
+        self.send(|reply| Job::Tick { reply }).await?
+    }
+
+    async fn shutdown(&self) {
+        let _ = self.send(|reply| Job::Shutdown { reply }).await;
+        let handle = self.writer.lock().unwrap_or_else(|p| p.into_inner()).take();
+        if let Some(h) = handle {
+            let _ = tokio::task::spawn_blocking(move || h.join()).await;
+        }
+    }
+}

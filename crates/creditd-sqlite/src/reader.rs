@@ -1,0 +1,196 @@
+//! Read-only connections: history pages, exports, balances, verify.
+
+use std::path::PathBuf;
+use std::sync::Mutex;
+
+use creditd_core::verify::{Verifier, VerifyReport};
+use creditd_core::{Event, OrgState, Record};
+use creditd_store::query::{EventFilter, EventQuery, Page};
+use creditd_store::sql::{self, EventRow, SqlValue};
+use creditd_store::{EXPORT_CHUNK, StoreError};
+use rusqlite::{Connection, OpenFlags, OptionalExtension, Row, params};
+use tokio::sync::mpsc;
+
+/// Idle connections kept for reuse.
+const MAX_IDLE: usize = 16;
+
+pub struct ReadPool {
+    path: PathBuf,
+    idle: Mutex<Vec<Connection>>,
+}
+
+impl ReadPool {
+    pub fn new(path: PathBuf) -> Self {
+        ReadPool { path, idle: Mutex::new(Vec::new()) }
+    }
+
+    pub fn with<T>(&self, f: impl FnOnce(&Connection) -> Result<T, StoreError>) -> Result<T, StoreError> {
+        let conn = self.idle.lock().unwrap_or_else(|p| p.into_inner()).pop();
+        let conn = match conn {
+            Some(c) => c,
+            None => {
+                let c = Connection::open_with_flags(
+                    &self.path,
+                    OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX | OpenFlags::SQLITE_OPEN_URI,
+                )
+                .map_err(StoreError::backend)?;
+                c.busy_timeout(std::time::Duration::from_secs(5)).map_err(StoreError::backend)?;
+                c.pragma_update(None, "cache_size", -32768).map_err(StoreError::backend)?;
+                c
+            }
+        };
+        let out = f(&conn);
+        let mut idle = self.idle.lock().unwrap_or_else(|p| p.into_inner());
+        if idle.len() < MAX_IDLE {
+            idle.push(conn);
+        }
+        out
+    }
+}
+
+pub fn db(e: rusqlite::Error) -> StoreError {
+    StoreError::backend(e)
+}
+
+pub fn load_state(c: &Connection, org_id: &str) -> Result<OrgState, StoreError> {
+    let json: Option<String> = c
+        .prepare_cached("SELECT state FROM orgs WHERE org_id = ?1")
+        .map_err(db)?
+        .query_row([org_id], |r| r.get(0))
+        .optional()
+        .map_err(db)?;
+    let json = json.ok_or_else(|| StoreError::OrgNotFound(org_id.to_string()))?;
+    serde_json::from_str(&json).map_err(StoreError::backend)
+}
+
+pub fn load_record(c: &Connection, org_id: &str, id: &str) -> Result<Option<Record>, StoreError> {
+    let body: Option<String> = c
+        .prepare_cached("SELECT body FROM records WHERE org_id = ?1 AND id = ?2")
+        .map_err(db)?
+        .query_row([org_id, id], |r| r.get(0))
+        .optional()
+        .map_err(db)?;
+    body.map(|b| serde_json::from_str(&b).map_err(StoreError::backend)).transpose()
+}
+
+pub fn load_pending_records(c: &Connection, state: &mut OrgState) -> Result<(), StoreError> {
+    let mut st = c
+        .prepare_cached("SELECT body FROM records WHERE org_id = ?1 AND status IN ('open', 'processing')")
+        .map_err(db)?;
+    let rows = st.query_map([&state.org_id], |r| r.get::<_, String>(0)).map_err(db)?;
+    for body in rows {
+        let r: Record = serde_json::from_str(&body.map_err(db)?).map_err(StoreError::backend)?;
+        state.records.insert(r.id.clone(), r);
+    }
+    Ok(())
+}
+
+pub fn org_ids(c: &Connection) -> Result<Vec<String>, StoreError> {
+    let mut st = c.prepare_cached("SELECT org_id FROM orgs ORDER BY org_id").map_err(db)?;
+    let ids = st.query_map([], |r| r.get(0)).map_err(db)?.collect::<Result<Vec<String>, _>>().map_err(db)?;
+    Ok(ids)
+}
+
+fn read_row(r: &Row<'_>) -> rusqlite::Result<EventRow> {
+    let mut texts: [Option<String>; 11] = Default::default();
+    for (i, t) in texts.iter_mut().enumerate() {
+        *t = r.get(6 + i)?;
+    }
+    Ok(EventRow {
+        seq: r.get(0)?,
+        created_at: r.get(1)?,
+        kind: r.get(2)?,
+        amount: r.get(3)?,
+        pool: r.get(4)?,
+        status: r.get(5)?,
+        texts,
+        balance_after: r.get(17)?,
+        prepaid_balance_after: r.get(18)?,
+        held_after: r.get(19)?,
+        period_usage_after: r.get(20)?,
+        metadata: r.get(21)?,
+    })
+}
+
+fn bind(args: &[SqlValue]) -> Vec<rusqlite::types::Value> {
+    args.iter()
+        .map(|a| match a {
+            SqlValue::Int(i) => rusqlite::types::Value::Integer(*i),
+            SqlValue::Text(t) => rusqlite::types::Value::Text(t.clone()),
+        })
+        .collect()
+}
+
+fn ph(n: usize) -> String {
+    format!("?{n}")
+}
+
+fn ensure_org(c: &Connection, org_id: &str) -> Result<(), StoreError> {
+    let found: Option<i64> = c
+        .prepare_cached("SELECT 1 FROM orgs WHERE org_id = ?1")
+        .map_err(db)?
+        .query_row([org_id], |r| r.get(0))
+        .optional()
+        .map_err(db)?;
+    found.map(|_| ()).ok_or_else(|| StoreError::OrgNotFound(org_id.to_string()))
+}
+
+pub fn events_page(c: &Connection, org_id: &str, q: &EventQuery) -> Result<Page, StoreError> {
+    ensure_org(c, org_id)?;
+    let (sql, args) = sql::history_page_sql(org_id, q, ph);
+    let mut st = c.prepare_cached(&sql).map_err(db)?;
+    let rows = st.query_map(rusqlite::params_from_iter(bind(&args)), read_row).map_err(db)?;
+    let mut events = Vec::with_capacity(q.limit.get() as usize + 1);
+    for row in rows {
+        events.push(row.map_err(db)?.into_event(org_id)?);
+    }
+    Ok(Page::from_rows(events, q))
+}
+
+/// Streams every matching event, newest first, in chunks. Stops quietly when
+/// the receiver goes away (a client that hung up).
+pub fn stream_events(
+    c: &Connection,
+    org_id: &str,
+    filter: &EventFilter,
+    tx: &mpsc::Sender<Result<Vec<Event>, StoreError>>,
+) -> Result<(), StoreError> {
+    let (w, args) = sql::history_where(org_id, filter, None, ph);
+    let sql = format!("SELECT {} FROM events WHERE {w} ORDER BY seq DESC", sql::EVENT_COLUMNS);
+    let mut st = c.prepare(&sql).map_err(db)?;
+    let mut rows = st.query(rusqlite::params_from_iter(bind(&args))).map_err(db)?;
+    let mut chunk = Vec::with_capacity(EXPORT_CHUNK);
+    while let Some(r) = rows.next().map_err(db)? {
+        chunk.push(read_row(r).map_err(db)?.into_event(org_id)?);
+        if chunk.len() == EXPORT_CHUNK {
+            let full = std::mem::replace(&mut chunk, Vec::with_capacity(EXPORT_CHUNK));
+            if tx.blocking_send(Ok(full)).is_err() {
+                return Ok(());
+            }
+        }
+    }
+    if !chunk.is_empty() {
+        let _ = tx.blocking_send(Ok(chunk));
+    }
+    Ok(())
+}
+
+/// Replays an org's events in order and compares them with its stored state.
+pub fn verify(c: &Connection, org_id: &str) -> Result<VerifyReport, StoreError> {
+    // One read transaction: the state and the events are the same snapshot.
+    c.execute_batch("BEGIN").map_err(db)?;
+    let result = (|| {
+        let mut state = load_state(c, org_id)?;
+        load_pending_records(c, &mut state)?;
+        let mut v = Verifier::new();
+        let sql = format!("SELECT {} FROM events WHERE org_id = ?1 ORDER BY seq ASC", sql::EVENT_COLUMNS);
+        let mut st = c.prepare(&sql).map_err(db)?;
+        let mut rows = st.query(params![org_id]).map_err(db)?;
+        while let Some(r) = rows.next().map_err(db)? {
+            v.push(&read_row(r).map_err(db)?.into_event(org_id)?);
+        }
+        Ok(v.finish(&state))
+    })();
+    c.execute_batch("COMMIT").map_err(db)?;
+    result
+}

@@ -1,0 +1,77 @@
+//! Schema and migrations, applied at start in order; `PRAGMA user_version`
+//! records how far a database has come.
+//!
+//! Every table is keyed by `org_id` first so an organisation's rows sit
+//! together and the same layout shards by org on PostgreSQL.
+
+pub const MIGRATIONS: &[&str] = &[
+    // 1: the ledger.
+    "
+    CREATE TABLE orgs (
+        org_id      TEXT PRIMARY KEY,
+        created_at  INTEGER NOT NULL,
+        seq         INTEGER NOT NULL,
+        next_expiry INTEGER,
+        state       TEXT NOT NULL
+    ) WITHOUT ROWID;
+    CREATE INDEX orgs_next_expiry ON orgs(next_expiry) WHERE next_expiry IS NOT NULL;
+
+    CREATE TABLE events (
+        org_id                TEXT NOT NULL,
+        seq                   INTEGER NOT NULL,
+        created_at            INTEGER NOT NULL,
+        kind                  TEXT NOT NULL,
+        amount                INTEGER NOT NULL,
+        pool                  TEXT,
+        status                TEXT NOT NULL,
+        source                TEXT,
+        service               TEXT,
+        activity              TEXT,
+        project_id            TEXT,
+        project_name          TEXT,
+        user_name             TEXT,
+        user_email            TEXT,
+        description           TEXT,
+        code                  TEXT,
+        hold_id               TEXT,
+        idempotency_key       TEXT,
+        balance_after         INTEGER NOT NULL,
+        prepaid_balance_after INTEGER NOT NULL,
+        held_after            INTEGER NOT NULL,
+        period_usage_after    INTEGER NOT NULL,
+        metadata              TEXT,
+        PRIMARY KEY (org_id, seq)
+    ) WITHOUT ROWID;
+
+    CREATE TABLE records (
+        org_id     TEXT NOT NULL,
+        id         TEXT NOT NULL,
+        status     TEXT NOT NULL,
+        expires_at INTEGER,
+        body       TEXT NOT NULL,
+        PRIMARY KEY (org_id, id)
+    ) WITHOUT ROWID;
+    -- Pending holds and purchases: loaded with their org, scanned for timeouts.
+    CREATE INDEX records_pending ON records(status, expires_at) WHERE status IN ('open', 'processing');
+
+    CREATE TABLE idempotency (
+        org_id      TEXT NOT NULL,
+        key         TEXT NOT NULL,
+        fingerprint TEXT NOT NULL,
+        outcome     TEXT NOT NULL,
+        created_at  INTEGER NOT NULL,
+        PRIMARY KEY (org_id, key)
+    ) WITHOUT ROWID;
+    ",
+];
+
+pub fn migrate(conn: &mut rusqlite::Connection) -> rusqlite::Result<()> {
+    let version: usize = conn.query_row("PRAGMA user_version", [], |r| r.get::<_, i64>(0))? as usize;
+    for (i, sql) in MIGRATIONS.iter().enumerate().skip(version) {
+        let tx = conn.transaction()?;
+        tx.execute_batch(sql)?;
+        tx.pragma_update(None, "user_version", (i + 1) as i64)?;
+        tx.commit()?;
+    }
+    Ok(())
+}

@@ -1,0 +1,360 @@
+//! The single writer: batches queued jobs into one transaction each.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use creditd_core::{Event, Op, OrgSettings, OrgState, Outcome};
+use creditd_store::batch::{self, Batch, IdemRow};
+use creditd_store::sql::event_texts;
+use creditd_store::{Clock, Command, OrgInfo, StoreError, micros_ts};
+use rusqlite::{Connection, OptionalExtension, params};
+use tokio::sync::{mpsc, oneshot};
+
+use crate::reader::{db, load_pending_records, load_record, load_state};
+
+/// Most commands one transaction carries.
+pub const MAX_BATCH_COMMANDS: usize = 8192;
+/// Most due holds or expiries one tick handles (the next tick takes the rest).
+const MAX_TICK_WORK: usize = 4096;
+
+pub enum Job {
+    Execute { commands: Vec<Command>, reply: oneshot::Sender<Vec<Result<Outcome, StoreError>>> },
+    CreateOrg { org_id: String, settings: OrgSettings, reply: oneshot::Sender<Result<OrgInfo, StoreError>> },
+    Tick { reply: oneshot::Sender<Result<usize, StoreError>> },
+    Shutdown { reply: oneshot::Sender<()> },
+}
+
+pub struct Writer {
+    conn: Connection,
+    states: HashMap<String, OrgState>,
+    clock: Arc<dyn Clock>,
+}
+
+/// Where each command's answer goes once the batch has committed.
+enum Reply {
+    Execute(oneshot::Sender<Vec<Result<Outcome, StoreError>>>, Vec<Result<Outcome, StoreError>>),
+    CreateOrg(oneshot::Sender<Result<OrgInfo, StoreError>>, Result<OrgInfo, StoreError>),
+    Tick(oneshot::Sender<Result<usize, StoreError>>, Result<usize, StoreError>),
+}
+
+impl Writer {
+    pub fn new(conn: Connection, clock: Arc<dyn Clock>) -> Self {
+        Writer { conn, states: HashMap::new(), clock }
+    }
+
+    pub fn run(mut self, mut rx: mpsc::Receiver<Job>) {
+        let mut shutdown: Option<oneshot::Sender<()>> = None;
+        while let Some(first) = rx.blocking_recv() {
+            let mut jobs = Vec::new();
+            let mut size = 0;
+            let mut next = Some(first);
+            while let Some(job) = next.take() {
+                match job {
+                    Job::Shutdown { reply } => {
+                        shutdown = Some(reply);
+                        break;
+                    }
+                    Job::Execute { ref commands, .. } => size += commands.len().max(1),
+                    _ => size += 1,
+                }
+                jobs.push(job);
+                if size < MAX_BATCH_COMMANDS {
+                    next = rx.try_recv().ok();
+                }
+            }
+            if !jobs.is_empty() {
+                self.process(jobs);
+            }
+            if shutdown.is_some() {
+                break;
+            }
+        }
+        // Drain what was queued before the shutdown so no caller is dropped.
+        rx.close();
+        let mut rest = Vec::new();
+        while let Ok(job) = rx.try_recv() {
+            if !matches!(job, Job::Shutdown { .. }) {
+                rest.push(job);
+            }
+        }
+        if !rest.is_empty() {
+            self.process(rest);
+        }
+        if let Err(e) = self.conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE)") {
+            tracing::warn!(error = %e, "checkpoint at shutdown failed");
+        }
+        if let Some(reply) = shutdown {
+            let _ = reply.send(());
+        }
+    }
+
+    fn process(&mut self, jobs: Vec<Job>) {
+        let now = self.clock.now();
+        let mut batch = Batch::new();
+        let mut replies = Vec::with_capacity(jobs.len());
+        let mut created: Vec<String> = Vec::new();
+        let begin = self.conn.execute_batch("BEGIN IMMEDIATE").map_err(db);
+        for job in jobs {
+            match job {
+                Job::Execute { commands, reply } => {
+                    let results = commands
+                        .iter()
+                        .map(|c| match &begin {
+                            Ok(()) => self.apply(&mut batch, c, now),
+                            Err(e) => Err(e.clone()),
+                        })
+                        .collect();
+                    replies.push(Reply::Execute(reply, results));
+                }
+                Job::CreateOrg { org_id, settings, reply } => {
+                    let r = begin.clone().and_then(|()| self.create_org(&org_id, settings, now));
+                    if r.is_ok() {
+                        created.push(org_id);
+                    }
+                    replies.push(Reply::CreateOrg(reply, r));
+                }
+                Job::Tick { reply } => {
+                    let r = begin.clone().and_then(|()| self.tick(&mut batch, now));
+                    replies.push(Reply::Tick(reply, r));
+                }
+                Job::Shutdown { reply } => {
+                    let _ = reply.send(());
+                }
+            }
+        }
+        let committed =
+            begin.and_then(|()| self.write(&batch)).and_then(|()| self.conn.execute_batch("COMMIT").map_err(db));
+        if let Err(e) = &committed {
+            tracing::error!(error = %e, "write batch failed; rolling back");
+            let _ = self.conn.execute_batch("ROLLBACK");
+            // Memory ran ahead of the database: forget what the batch touched.
+            for org in batch.orgs.iter().chain(created.iter()) {
+                self.states.remove(org);
+            }
+        } else {
+            for org in &batch.orgs {
+                if let Some(s) = self.states.get_mut(org) {
+                    batch::evict_settled(s);
+                }
+            }
+        }
+        for reply in replies {
+            match (reply, &committed) {
+                (Reply::Execute(tx, results), Ok(())) => {
+                    let _ = tx.send(results);
+                }
+                (Reply::Execute(tx, results), Err(e)) => {
+                    let _ = tx.send(results.into_iter().map(|r| r.and(Err(e.clone()))).collect());
+                }
+                (Reply::CreateOrg(tx, r), c) => {
+                    let _ = tx.send(c.clone().and(r));
+                }
+                (Reply::Tick(tx, r), c) => {
+                    let _ = tx.send(c.clone().and(r));
+                }
+            }
+        }
+    }
+
+    /// The org's in-memory state, loaded on first use.
+    fn state(&mut self, org_id: &str) -> Result<&mut OrgState, StoreError> {
+        if !self.states.contains_key(org_id) {
+            let mut s = load_state(&self.conn, org_id)?;
+            load_pending_records(&self.conn, &mut s)?;
+            self.states.insert(org_id.to_string(), s);
+        }
+        self.states.get_mut(org_id).ok_or_else(|| StoreError::OrgNotFound(org_id.to_string()))
+    }
+
+    fn apply(&mut self, batch: &mut Batch, cmd: &Command, now: jiff::Timestamp) -> Result<Outcome, StoreError> {
+        let conn = &self.conn;
+        let stored = match &cmd.idempotency_key {
+            Some(key) => load_idem(conn, &cmd.org_id, key)?,
+            None => None,
+        };
+        self.state(&cmd.org_id)?;
+        let state = self.states.get_mut(&cmd.org_id).ok_or_else(|| StoreError::OrgNotFound(cmd.org_id.clone()))?;
+        if let Some(id) = cmd.op.record_ref() {
+            if !state.records.contains_key(id) {
+                if let Some(r) = load_record(&self.conn, &cmd.org_id, id)? {
+                    state.records.insert(r.id.clone(), r);
+                }
+            }
+        }
+        batch.apply(state, cmd, now, stored.as_ref())
+    }
+
+    fn create_org(&mut self, org_id: &str, settings: OrgSettings, now: jiff::Timestamp) -> Result<OrgInfo, StoreError> {
+        let exists: Option<i64> = self
+            .conn
+            .prepare_cached("SELECT 1 FROM orgs WHERE org_id = ?1")
+            .map_err(db)?
+            .query_row([org_id], |r| r.get(0))
+            .optional()
+            .map_err(db)?;
+        if exists.is_some() {
+            return Err(StoreError::OrgExists(org_id.to_string()));
+        }
+        let state = OrgState::new(org_id, settings, now)?;
+        let json = serde_json::to_string(&state).map_err(StoreError::backend)?;
+        self.conn
+            .prepare_cached(
+                "INSERT INTO orgs (org_id, created_at, seq, next_expiry, state) VALUES (?1, ?2, 0, NULL, ?3)",
+            )
+            .map_err(db)?
+            .execute(params![org_id, now.as_microsecond(), json])
+            .map_err(db)?;
+        let info = OrgInfo { id: org_id.to_string(), created_at: now, settings: state.settings.clone() };
+        self.states.insert(org_id.to_string(), state);
+        Ok(info)
+    }
+
+    /// Releases holds whose time is up and lets expired blocks lapse.
+    fn tick(&mut self, batch: &mut Batch, now: jiff::Timestamp) -> Result<usize, StoreError> {
+        let us = now.as_microsecond();
+        let due_holds: Vec<(String, String)> = {
+            let mut st = self
+                .conn
+                .prepare_cached(
+                    "SELECT org_id, id FROM records WHERE status = 'open' AND expires_at <= ?1 \
+                     ORDER BY expires_at LIMIT ?2",
+                )
+                .map_err(db)?;
+            st.query_map(params![us, MAX_TICK_WORK as i64], |r| Ok((r.get(0)?, r.get(1)?)))
+                .map_err(db)?
+                .collect::<Result<_, _>>()
+                .map_err(db)?
+        };
+        let due_orgs: Vec<String> = {
+            let mut st =
+                self.conn.prepare_cached("SELECT org_id FROM orgs WHERE next_expiry <= ?1 LIMIT ?2").map_err(db)?;
+            st.query_map(params![us, MAX_TICK_WORK as i64], |r| r.get(0))
+                .map_err(db)?
+                .collect::<Result<_, _>>()
+                .map_err(db)?
+        };
+        let mut done = 0;
+        let commands = due_holds
+            .into_iter()
+            .map(|(org, hold_id)| Command::new(org, Op::TimeoutHold { hold_id }, None))
+            .chain(due_orgs.into_iter().map(|org| Command::new(org, Op::ExpireDue, None)));
+        for cmd in commands {
+            match self.apply(batch, &cmd, now) {
+                Ok(o) if !o.events.is_empty() => done += 1,
+                Ok(_) => {}
+                Err(e) => tracing::warn!(org = %cmd.org_id, op = cmd.op.name(), error = %e, "scheduled work refused"),
+            }
+        }
+        Ok(done)
+    }
+
+    /// Appends the batch's events and writes each touched row once.
+    fn write(&mut self, batch: &Batch) -> Result<(), StoreError> {
+        let c = &self.conn;
+        {
+            let mut ins = c
+                .prepare_cached(
+                    "INSERT INTO events (org_id, seq, created_at, kind, amount, pool, status, source, service, \
+                     activity, project_id, project_name, user_name, user_email, description, code, hold_id, \
+                     idempotency_key, balance_after, prepaid_balance_after, held_after, period_usage_after, metadata) \
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, \
+                     ?20, ?21, ?22, ?23)",
+                )
+                .map_err(db)?;
+            for e in &batch.events {
+                insert_event(&mut ins, e)?;
+            }
+        }
+        {
+            let mut up = c
+                .prepare_cached(
+                    "INSERT INTO records (org_id, id, status, expires_at, body) VALUES (?1, ?2, ?3, ?4, ?5) \
+                     ON CONFLICT (org_id, id) DO UPDATE SET status = excluded.status, \
+                     expires_at = excluded.expires_at, body = excluded.body",
+                )
+                .map_err(db)?;
+            for (org, r) in &batch.records {
+                let body = serde_json::to_string(r).map_err(StoreError::backend)?;
+                up.execute(params![org, r.id, r.status.as_str(), r.expires_at.map(|t| t.as_microsecond()), body])
+                    .map_err(db)?;
+            }
+        }
+        {
+            let mut up = c
+                .prepare_cached("UPDATE orgs SET seq = ?2, next_expiry = ?3, state = ?4 WHERE org_id = ?1")
+                .map_err(db)?;
+            for org in &batch.orgs {
+                let s = self.states.get(org).ok_or_else(|| StoreError::OrgNotFound(org.clone()))?;
+                if let Err(problem) = s.check_invariants() {
+                    return Err(StoreError::Backend(format!("refusing to commit: {problem}")));
+                }
+                let json = serde_json::to_string(s).map_err(StoreError::backend)?;
+                let next = batch::next_expiry(s).map(|t| t.as_microsecond());
+                up.execute(params![org, s.seq as i64, next, json]).map_err(db)?;
+            }
+        }
+        {
+            let mut ins = c
+                .prepare_cached(
+                    "INSERT INTO idempotency (org_id, key, fingerprint, outcome, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+                )
+                .map_err(db)?;
+            for i in &batch.idem {
+                ins.execute(params![i.org_id, i.key, i.fingerprint, i.outcome, i.created_at.as_microsecond()])
+                    .map_err(db)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+fn insert_event(ins: &mut rusqlite::CachedStatement<'_>, e: &Event) -> Result<(), StoreError> {
+    let [t0, t1, t2, t3, t4, t5, t6, t7, t8, t9, t10] = event_texts(e);
+    let metadata = e.metadata.as_ref().map(|m| m.to_string());
+    ins.execute(params![
+        e.org_id,
+        e.seq as i64,
+        e.created_at.as_microsecond(),
+        e.kind.as_str(),
+        e.amount.micros(),
+        e.pool.map(|p| p.as_str()),
+        e.status.as_str(),
+        t0,
+        t1,
+        t2,
+        t3,
+        t4,
+        t5,
+        t6,
+        t7,
+        t8,
+        t9,
+        t10,
+        e.balance_after.micros(),
+        e.prepaid_balance_after.micros(),
+        e.held_after.micros(),
+        e.period_usage_after.micros(),
+        metadata,
+    ])
+    .map_err(db)?;
+    Ok(())
+}
+
+fn load_idem(c: &Connection, org_id: &str, key: &str) -> Result<Option<IdemRow>, StoreError> {
+    let row: Option<(String, String, i64)> = c
+        .prepare_cached("SELECT fingerprint, outcome, created_at FROM idempotency WHERE org_id = ?1 AND key = ?2")
+        .map_err(db)?
+        .query_row([org_id, key], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .optional()
+        .map_err(db)?;
+    row.map(|(fingerprint, outcome, at)| {
+        Ok(IdemRow {
+            org_id: org_id.to_string(),
+            key: key.to_string(),
+            fingerprint,
+            outcome,
+            created_at: micros_ts(at)?,
+        })
+    })
+    .transpose()
+}

@@ -1,0 +1,200 @@
+//! `creditd demo`: a demo organisation with several months of plausible
+//! history, written through the real ledger with a clock that walks forward
+//! hour by hour, so every view has data and every balance is genuine.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use anyhow::{Context, Result};
+use creditd_core::{CreditKind, CreditOp, EventCtx, HoldOp, Micros, Op, OrgSettings, RecordKind};
+use creditd_sqlite::SqliteStore;
+use creditd_store::{Command, ManualClock, Store, StoreError};
+use jiff::{ToSpan, Zoned, tz::TimeZone};
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+
+pub const DEMO_ORG: &str = "demo";
+const ZONE: &str = "Europe/Madrid";
+const PLAN_CREDITS: i64 = 10_000;
+
+const USERS: &[(&str, &str)] = &[
+    ("Mikaela Ortiz", "mikaela@acme.example"),
+    ("Samara Lind", "samara@acme.example"),
+    ("Jonas Weber", "jonas@acme.example"),
+    ("Priya Nair", "priya@acme.example"),
+];
+
+const PROJECTS: &[(&str, &str)] = &[
+    ("case-1042", "Q3 outbound — fintech"),
+    ("case-1043", "Hiring pipeline"),
+    ("case-1044", "Partner research"),
+    ("case-1051", "Q3 outbound — fintech"),
+    ("case-1060", "Renewals"),
+];
+
+/// (service, activity, cost range in credits)
+const ACTIONS: &[(&str, &str, (i64, i64))] = &[
+    ("Enrichment", "Enrich contact email", (1, 3)),
+    ("Enrichment", "Enrich phone number", (2, 5)),
+    ("Scraping", "Scrape company", (3, 8)),
+    ("Scraping", "Scrape contacts", (2, 6)),
+    ("AI Variables", "AI completion", (1, 4)),
+    ("Workflows", "Run workflow", (5, 20)),
+    ("AI Inference", "Model generation", (10, 40)),
+];
+
+fn ctx(rng: &mut StdRng) -> EventCtx {
+    let (user, email) = USERS[rng.random_range(0..USERS.len())];
+    let (pid, pname) = PROJECTS[rng.random_range(0..PROJECTS.len())];
+    let (service, activity, _) = ACTIONS[rng.random_range(0..ACTIONS.len())];
+    EventCtx {
+        source: Some("app".into()),
+        service: Some(service.into()),
+        activity: Some(activity.into()),
+        project_id: Some(pid.into()),
+        project_name: Some(pname.into()),
+        user_name: Some(user.into()),
+        user_email: Some(email.into()),
+        description: Some(format!("{activity} for {pname}")),
+        metadata: None,
+    }
+}
+
+fn cost(rng: &mut StdRng, activity: &str) -> Micros {
+    let (lo, hi) = ACTIONS.iter().find(|a| a.1 == activity).map(|a| a.2).unwrap_or((1, 5));
+    // Whole credits plus a fraction, to show exact decimals.
+    Micros::from_micros(rng.random_range(lo..=hi) * 1_000_000 + rng.random_range(0..4) * 250_000)
+}
+
+fn credit(
+    kind: CreditKind,
+    credits: i64,
+    expires_at: Option<jiff::Timestamp>,
+    code: Option<&str>,
+    source: &str,
+    description: &str,
+) -> Op {
+    Op::Credit(CreditOp {
+        kind,
+        amount: Micros::from_micros(credits * 1_000_000),
+        pool: None,
+        expires_at,
+        code: code.map(str::to_string),
+        status: None,
+        ctx: EventCtx { source: Some(source.into()), description: Some(description.into()), ..EventCtx::default() },
+    })
+}
+
+/// Creates and fills the demo organisation unless it already exists.
+pub async fn seed(data_dir: &Path) -> Result<()> {
+    let tz = TimeZone::get(ZONE)?;
+    let now = Zoned::now().with_time_zone(tz.clone());
+    let start = now.date().first_of_month().checked_sub(3.months())?.to_zoned(tz.clone())?;
+    let clock = Arc::new(ManualClock::new(start.timestamp()));
+    let store =
+        SqliteStore::open(data_dir, clock.clone()).with_context(|| format!("opening {}", data_dir.display()))?;
+    let settings = OrgSettings::new("Acme Research", ZONE);
+    match store.create_org(DEMO_ORG, settings).await {
+        Ok(_) => {}
+        Err(StoreError::OrgExists(_)) => {
+            store.shutdown().await;
+            return Ok(());
+        }
+        Err(e) => return Err(e.into()),
+    }
+    eprintln!("creditd: seeding the demo organisation (a few seconds)…");
+    let mut rng = StdRng::seed_from_u64(20261122);
+    let mut open_holds: Vec<String> = Vec::new();
+    let mut recent_usage: Vec<String> = Vec::new();
+    let mut hour = start.clone();
+    let mut events = 0usize;
+    while hour.timestamp() < now.timestamp() {
+        clock.set(hour.timestamp());
+        let mut ops: Vec<Op> = Vec::new();
+        if hour.day() == 1 && hour.hour() == 0 {
+            let next = hour.date().first_of_month().checked_add(1.month())?.to_zoned(tz.clone())?;
+            ops.push(credit(
+                CreditKind::SubscriptionCredit,
+                PLAN_CREDITS,
+                Some(next.timestamp()),
+                None,
+                "billing",
+                &format!("Plan credits for {}", hour.strftime("%B %Y")),
+            ));
+        }
+        if hour.day() == 12 && hour.hour() == 10 {
+            ops.push(credit(CreditKind::Purchase, 5_000, None, None, "Stripe", "Add-on credits (Buy more)"));
+        }
+        if hour.day() == 20 && hour.hour() == 11 {
+            let expires = hour.checked_add(30.days())?.timestamp();
+            ops.push(credit(CreditKind::Voucher, 500, Some(expires), Some("WELCOME500"), "Voucher", "Voucher credits"));
+        }
+        if hour.day() == 5 && hour.hour() == 9 {
+            ops.push(credit(CreditKind::Grant, 250, None, None, "support", "Goodwill credits"));
+        }
+        let weekday = hour.weekday().to_monday_one_offset() <= 5;
+        if weekday && (8..20).contains(&hour.hour()) {
+            // Settle the previous hour's holds: most are debited, some rejected.
+            for hold_id in open_holds.drain(..) {
+                let op = if rng.random_bool(0.88) {
+                    Op::Debit { hold_id, amount: None, ctx: EventCtx::default() }
+                } else {
+                    Op::Release {
+                        hold_id,
+                        ctx: EventCtx { description: Some("Result rejected".into()), ..EventCtx::default() },
+                    }
+                };
+                ops.push(op);
+            }
+            for _ in 0..rng.random_range(1..6) {
+                let c = ctx(&mut rng);
+                let amount = cost(&mut rng, c.activity.as_deref().unwrap_or(""));
+                if rng.random_bool(0.5) {
+                    ops.push(Op::Hold(HoldOp { amount, timeout_seconds: Some(6 * 3600), ctx: c }));
+                } else {
+                    ops.push(Op::Usage { amount, ctx: c });
+                }
+            }
+            if rng.random_bool(0.03) {
+                if let Some(u) = recent_usage.pop() {
+                    ops.push(Op::Refund {
+                        refers_to: u,
+                        amount: None,
+                        ctx: EventCtx { description: Some("Refund: failed delivery".into()), ..EventCtx::default() },
+                    });
+                }
+            }
+        }
+        if hour.day() == 15 && hour.hour() == 16 {
+            ops.push(Op::Adjustment {
+                amount: Micros::from_micros(-20_000_000),
+                reason: "Correction of a duplicated import".into(),
+                pool: None,
+                expires_at: None,
+                ctx: EventCtx { source: Some("admin".into()), ..EventCtx::default() },
+            });
+        }
+        if !ops.is_empty() {
+            let commands = ops.into_iter().map(|op| Command::new(DEMO_ORG, op, None)).collect();
+            for r in store.execute(commands).await {
+                // Refusals (e.g. not enough credits late in a month) are part of life.
+                if let Ok(o) = r {
+                    events += o.events.len();
+                    if let Some(rec) = o.record {
+                        match rec.kind {
+                            RecordKind::Hold if rec.status.is_pending() => open_holds.push(rec.id),
+                            RecordKind::Usage => recent_usage.push(rec.id),
+                            _ => {}
+                        }
+                    }
+                }
+            }
+        }
+        hour = hour.checked_add(1.hour())?;
+    }
+    clock.set(now.timestamp());
+    store.tick().await?;
+    store.shutdown().await;
+    eprintln!("creditd: demo organisation {DEMO_ORG:?} has {events} events");
+    Ok(())
+}

@@ -1,0 +1,204 @@
+//! The creditd binary: flags in, validated config out, then the library does
+//! the work. Errors print with their full chain.
+
+mod bench;
+mod demo;
+
+use std::io::Write as _;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::{Context, Result, bail};
+use clap::{Parser, Subcommand, ValueEnum};
+use creditd_sqlite::SqliteStore;
+use creditd_store::{Store, SystemClock};
+
+#[derive(Parser)]
+#[command(name = "creditd", version, about = "A credit ledger and credit-history service")]
+struct Cli {
+    /// Log format on stderr.
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
+    log_format: LogFormat,
+    #[command(subcommand)]
+    command: Cmd,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(clap::Args, Clone)]
+struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1:8080", env = "CREDITD_LISTEN")]
+    listen: SocketAddr,
+    /// Where the embedded database lives.
+    #[arg(long, default_value = "./creditd-data", env = "CREDITD_DATA_DIR")]
+    data_dir: PathBuf,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Run the API server.
+    Serve(ServeArgs),
+    /// Run the server with a demo organisation full of realistic history.
+    Demo {
+        #[command(flatten)]
+        serve: DemoServeArgs,
+    },
+    /// Recompute every balance from the events; non-zero exit on a mismatch.
+    Verify {
+        #[arg(long, default_value = "./creditd-data", env = "CREDITD_DATA_DIR")]
+        data_dir: PathBuf,
+        /// Only this organisation.
+        #[arg(long)]
+        org: Option<String>,
+    },
+    /// Measure ledger throughput: engine batches and HTTP with concurrent clients.
+    Bench(bench::BenchArgs),
+}
+
+#[derive(clap::Args, Clone)]
+struct DemoServeArgs {
+    #[arg(long, default_value = "127.0.0.1:8080", env = "CREDITD_LISTEN")]
+    listen: SocketAddr,
+    #[arg(long, default_value = "./creditd-demo-data")]
+    data_dir: PathBuf,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging(cli.log_format);
+    let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("creditd: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match rt.block_on(run(cli.command)) {
+        Ok(code) => code,
+        Err(e) => {
+            if is_broken_pipe(&e) {
+                return ExitCode::SUCCESS;
+            }
+            eprintln!("creditd: error: {e}");
+            for cause in e.chain().skip(1) {
+                eprintln!("  caused by: {cause}");
+            }
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| c.downcast_ref::<std::io::Error>().is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe))
+}
+
+fn init_logging(format: LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into());
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    match format {
+        LogFormat::Text => builder.init(),
+        LogFormat::Json => builder.json().init(),
+    }
+}
+
+async fn run(cmd: Cmd) -> Result<ExitCode> {
+    match cmd {
+        Cmd::Serve(args) => {
+            let store = open_store(&args.data_dir)?;
+            serve(store, &args.data_dir, args.listen).await?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Cmd::Demo { serve: args } => {
+            demo::seed(&args.data_dir).await.context("seeding the demo organisation")?;
+            let store = open_store(&args.data_dir)?;
+            serve(store, &args.data_dir, args.listen).await?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Cmd::Verify { data_dir, org } => verify(&data_dir, org).await,
+        Cmd::Bench(args) => {
+            bench::run(args).await?;
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+fn open_store(data_dir: &Path) -> Result<Arc<dyn Store>> {
+    let store = SqliteStore::open(data_dir, Arc::new(SystemClock))
+        .with_context(|| format!("opening the data directory {}", data_dir.display()))?;
+    Ok(Arc::new(store))
+}
+
+/// The service key: `CREDITD_SERVICE_KEY`, else the one stored in the data
+/// directory, else a new one written there (and printed once).
+fn service_key(data_dir: &Path) -> Result<String> {
+    if let Ok(k) = std::env::var("CREDITD_SERVICE_KEY") {
+        if k.trim().len() < 16 {
+            bail!("CREDITD_SERVICE_KEY must be at least 16 characters");
+        }
+        return Ok(k.trim().to_string());
+    }
+    let path = data_dir.join("service-key");
+    if let Ok(k) = std::fs::read_to_string(&path) {
+        return Ok(k.trim().to_string());
+    }
+    let key = format!("sk_{}", creditd_server::random_token(40));
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
+    let mut f = opts.open(&path).with_context(|| format!("writing {}", path.display()))?;
+    writeln!(f, "{key}")?;
+    eprintln!("creditd: generated a service key (stored in {}):\n\n    {key}\n", path.display());
+    Ok(key)
+}
+
+async fn serve(store: Arc<dyn Store>, data_dir: &Path, listen: SocketAddr) -> Result<()> {
+    let key = service_key(data_dir)?;
+    let listener = tokio::net::TcpListener::bind(listen).await.with_context(|| format!("listening on {listen}"))?;
+    let addr = listener.local_addr()?;
+    tracing::info!(%addr, engine = store.engine(), data_dir = %data_dir.display(), "creditd is listening");
+    eprintln!(
+        "creditd: listening on http://{addr}  (Ctrl-C stops; try: curl -H 'Authorization: Bearer <key>' http://{addr}/api/organizations/demo/balance)"
+    );
+    let shutdown = async {
+        let _ = tokio::signal::ctrl_c().await;
+        tracing::info!("shutting down: draining requests and the writer");
+    };
+    creditd_server::serve(listener, creditd_server::AppState::new(store, key), shutdown).await?;
+    tracing::info!("stopped cleanly");
+    Ok(())
+}
+
+async fn verify(data_dir: &Path, org: Option<String>) -> Result<ExitCode> {
+    if !data_dir.join("creditd.sqlite").exists() {
+        bail!("no creditd database in {}", data_dir.display());
+    }
+    let store = open_store(data_dir)?;
+    let orgs = match org {
+        Some(o) => vec![o],
+        None => store.org_ids().await?,
+    };
+    let mut bad = 0;
+    for org in &orgs {
+        let report = store.verify(org).await.with_context(|| format!("verifying {org}"))?;
+        if report.ok {
+            println!("ok   {org}: {} events, balances match", report.events);
+        } else {
+            bad += 1;
+            println!("FAIL {org}: {} events", report.events);
+            for p in &report.problems {
+                println!("     - {p}");
+            }
+        }
+    }
+    store.shutdown().await;
+    println!("{} organisations checked, {bad} with problems", orgs.len());
+    Ok(if bad == 0 { ExitCode::SUCCESS } else { ExitCode::from(2) })
+}
