@@ -442,6 +442,13 @@ impl OrgState {
         })
     }
 
+    /// Refuses credits that would take blocks plus held credits past what an
+    /// amount can hold: releasing a hold later must not overflow.
+    fn check_room(&self, amount: Micros) -> Result<(), LedgerError> {
+        let blocks = self.blocks.iter().try_fold(Micros::ZERO, |acc, b| add(acc, b.remaining))?;
+        add(add(blocks, self.held)?, amount).map(|_| ())
+    }
+
     pub fn blocks_total(&self) -> Micros {
         self.blocks.iter().fold(Micros::ZERO, |acc, b| acc.checked_add(b.remaining).unwrap_or(Micros::MAX))
     }
@@ -495,39 +502,16 @@ impl OrgState {
             Some(last) if last > now => last,
             _ => now,
         };
+        // Every operation refuses before it changes anything, except for
+        // rolling the period over, which is undone on a refusal.
+        let period = (self.period_start, self.period_end, self.period_usage);
         self.roll_period(now)?;
         let mut tx = Tx { now, events: Vec::new(), key: idempotency_key.map(str::to_string), touched: Vec::new() };
-        let record = match op {
-            Op::Credit(c) => self.credit(&mut tx, c)?,
-            Op::SettlePurchase { purchase_id, status, ctx } => {
-                self.settle_purchase(&mut tx, purchase_id, *status, ctx)?
-            }
-            Op::Hold(h) => Some(self.hold(&mut tx, h)?),
-            Op::Debit { hold_id, amount, ctx } => Some(self.debit(&mut tx, hold_id, *amount, ctx)?),
-            Op::Release { hold_id, ctx } => Some(self.release(&mut tx, hold_id, ctx, false)?),
-            Op::TimeoutHold { hold_id } => {
-                let due = self
-                    .records
-                    .get(hold_id)
-                    .is_some_and(|r| r.status == RecordStatus::Open && r.expires_at.is_some_and(|t| t <= now));
-                if !due {
-                    return Ok(Applied::default());
-                }
-                Some(self.release(&mut tx, hold_id, &EventCtx::default(), true)?)
-            }
-            Op::Usage { amount, ctx } => Some(self.usage(&mut tx, *amount, ctx)?),
-            Op::Refund { refers_to, amount, ctx } => Some(self.refund(&mut tx, refers_to, *amount, ctx)?),
-            Op::Adjustment { amount, reason, pool, expires_at, ctx } => {
-                self.adjustment(&mut tx, *amount, reason, *pool, *expires_at, ctx)?;
-                None
-            }
-            Op::Billing { amount, ctx } => {
-                self.billing(&mut tx, *amount, ctx)?;
-                None
-            }
-            Op::ExpireDue => {
-                self.lapse_expired(&mut tx)?;
-                None
+        let record = match self.apply_op(op, &mut tx) {
+            Ok(record) => record,
+            Err(e) => {
+                (self.period_start, self.period_end, self.period_usage) = period;
+                return Err(e);
             }
         };
         if tx.events.is_empty() {
@@ -537,6 +521,41 @@ impl OrgState {
         Ok(Applied {
             touched_records: tx.touched,
             outcome: Some(Outcome { events: tx.events, record, balance: self.balance() }),
+        })
+    }
+
+    fn apply_op(&mut self, op: &Op, tx: &mut Tx) -> Result<Option<Record>, LedgerError> {
+        let now = tx.now;
+        Ok(match op {
+            Op::Credit(c) => self.credit(tx, c)?,
+            Op::SettlePurchase { purchase_id, status, ctx } => self.settle_purchase(tx, purchase_id, *status, ctx)?,
+            Op::Hold(h) => Some(self.hold(tx, h)?),
+            Op::Debit { hold_id, amount, ctx } => Some(self.debit(tx, hold_id, *amount, ctx)?),
+            Op::Release { hold_id, ctx } => Some(self.release(tx, hold_id, ctx, false)?),
+            Op::TimeoutHold { hold_id } => {
+                let due = self
+                    .records
+                    .get(hold_id)
+                    .is_some_and(|r| r.status == RecordStatus::Open && r.expires_at.is_some_and(|t| t <= now));
+                if !due {
+                    return Ok(None);
+                }
+                Some(self.release(tx, hold_id, &EventCtx::default(), true)?)
+            }
+            Op::Usage { amount, ctx } => Some(self.usage(tx, *amount, ctx)?),
+            Op::Refund { refers_to, amount, ctx } => Some(self.refund(tx, refers_to, *amount, ctx)?),
+            Op::Adjustment { amount, reason, pool, expires_at, ctx } => {
+                self.adjustment(tx, *amount, reason, *pool, *expires_at, ctx)?;
+                None
+            }
+            Op::Billing { amount, ctx } => {
+                self.billing(tx, *amount, ctx)?;
+                None
+            }
+            Op::ExpireDue => {
+                self.lapse_expired(tx)?;
+                None
+            }
         })
     }
 
@@ -570,6 +589,10 @@ impl OrgState {
         check_positive(c.amount)?;
         check_ctx(&c.ctx)?;
         let pool = c.pool.unwrap_or(c.kind.default_pool());
+        if c.kind == CreditKind::Purchase && pool != Pool::Prepaid {
+            // A settled purchase always lands in prepaid; so does one that succeeds at once.
+            return Err(invalid("a purchase adds prepaid credits; its pool can only be prepaid"));
+        }
         if let Some(at) = c.expires_at {
             if at <= tx.now {
                 return Err(invalid("expires_at must be in the future"));
@@ -587,7 +610,7 @@ impl OrgState {
         if status == Status::Failed {
             return Err(invalid("a purchase starts processing or succeeded; settle it to fail it"));
         }
-        add(self.blocks_total(), c.amount)?;
+        self.check_room(c.amount)?;
         self.lapse_expired(tx)?;
         let seq = self.seq + 1;
         let mut record = None;
@@ -637,7 +660,7 @@ impl OrgState {
         };
         let expires_at = r.expires_at.filter(|t| *t > tx.now);
         if status == Status::Succeeded {
-            add(self.blocks_total(), r.amount)?;
+            self.check_room(r.amount)?;
             if r.expires_at.is_some() && expires_at.is_none() {
                 return Err(invalid("the purchase's credits have already expired"));
             }
@@ -668,6 +691,7 @@ impl OrgState {
         }
         let draws = self.plan_draws(h.amount, tx.now)?;
         add(self.held, h.amount)?;
+        let expires_at = tx.now.checked_add((timeout as i64).seconds()).map_err(|_| LedgerError::Overflow)?;
         self.lapse_expired(tx)?;
         self.take(&draws)?;
         self.held = add(self.held, h.amount)?;
@@ -681,7 +705,7 @@ impl OrgState {
             captured: Micros::ZERO,
             refunded: Micros::ZERO,
             draws,
-            expires_at: Some(tx.now.checked_add((timeout as i64).seconds()).map_err(|_| LedgerError::Overflow)?),
+            expires_at: Some(expires_at),
             created_at: tx.now,
             ctx: h.ctx.clone(),
         };
@@ -717,10 +741,11 @@ impl OrgState {
         if take > r.amount {
             return Err(LedgerError::DebitExceedsHold { hold_id: r.id, held: r.amount, requested: take });
         }
+        let period_usage = add(self.period_usage, take)?;
         self.lapse_expired(tx)?;
         let merged = merge_ctx(&r.ctx, ctx);
         self.held = sub(self.held, take)?;
-        self.period_usage = add(self.period_usage, take)?;
+        self.period_usage = period_usage;
         r.captured = take;
         r.status = RecordStatus::Debited;
         let pool = main_pool(&slice_draws(&r.draws, Micros::ZERO, take));
@@ -806,6 +831,7 @@ impl OrgState {
         if amount > refundable {
             return Err(LedgerError::RefundExceedsConsumed { refers_to: r.id, refundable, requested: amount });
         }
+        self.check_room(amount)?;
         self.lapse_expired(tx)?;
         // Give back the most recently consumed part first.
         let hi = refundable;
@@ -855,7 +881,7 @@ impl OrgState {
             if expires_at.is_some_and(|t| t <= tx.now) {
                 return Err(invalid("expires_at must be in the future"));
             }
-            add(self.blocks_total(), amount)?;
+            self.check_room(amount)?;
             self.lapse_expired(tx)?;
             let pool = pool.unwrap_or(Pool::Promotional);
             self.blocks.push(Block { id: format!("blk_{}", self.seq + 1), pool, remaining: amount, expires_at });
@@ -956,12 +982,19 @@ impl OrgState {
                     if let Some(b) = self.blocks.iter_mut().find(|b| &b.id == id) {
                         b.remaining = add(b.remaining, d.amount)?;
                     } else {
-                        self.blocks.push(Block {
-                            id: id.clone(),
-                            pool: d.pool.unwrap_or(Pool::Promotional),
-                            remaining: d.amount,
-                            expires_at: d.expires_at,
-                        });
+                        // Back in its place among the blocks (kept in creation
+                        // order), so ties in the consumption order still go
+                        // to the oldest block.
+                        let at = self.blocks.iter().position(|b| block_seq(&b.id) > block_seq(id));
+                        self.blocks.insert(
+                            at.unwrap_or(self.blocks.len()),
+                            Block {
+                                id: id.clone(),
+                                pool: d.pool.unwrap_or(Pool::Promotional),
+                                remaining: d.amount,
+                                expires_at: d.expires_at,
+                            },
+                        );
                     }
                     if d.expires_at.is_some_and(|t| t <= tx.now) {
                         lapsed.push(d.clone());
@@ -1102,6 +1135,11 @@ fn merge_ctx(original: &EventCtx, now: &EventCtx) -> EventCtx {
         description: pick(&original.description, &now.description),
         metadata: now.metadata.clone().or_else(|| original.metadata.clone()),
     }
+}
+
+/// The sequence number a block id (`blk_<seq>`) was created at.
+fn block_seq(id: &str) -> u64 {
+    id.strip_prefix("blk_").and_then(|n| n.parse().ok()).unwrap_or(u64::MAX)
 }
 
 /// The pool most of `draws` came from (the first on a tie).
