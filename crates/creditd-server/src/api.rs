@@ -14,7 +14,7 @@ use serde_json::{Value, json};
 
 use crate::AppState;
 use crate::error::ApiError;
-use crate::extract::{Body, QueryPairs};
+use crate::extract::{Body, QueryPairs, RawBody};
 use crate::wire::{BatchRequest, CreateOrgRequest, OpName, build_op};
 
 /// Longest idempotency key accepted.
@@ -117,7 +117,7 @@ macro_rules! write_route {
             State(app): State<AppState>,
             Path(org): Path<String>,
             headers: HeaderMap,
-            body: Bytes,
+            RawBody(body): RawBody,
         ) -> Result<Response, ApiError> {
             write(&app, &org, $name, None, &headers, &body).await
         }
@@ -127,7 +127,7 @@ macro_rules! write_route {
             State(app): State<AppState>,
             Path((org, target)): Path<(String, String)>,
             headers: HeaderMap,
-            body: Bytes,
+            RawBody(body): RawBody,
         ) -> Result<Response, ApiError> {
             write(&app, &org, $name, Some(&target), &headers, &body).await
         }
