@@ -1,0 +1,209 @@
+//! Streaming CSV export (RFC 4180, UTF-8, CRLF line ends).
+//!
+//! Written for a download of millions of rows: one `csv::Writer` with a large
+//! buffer, fields written straight from the event's strings, numbers and
+//! times formatted into stack buffers, one scratch buffer reused for the rare
+//! cell that needs rewriting. Nothing is allocated per row, so memory stays
+//! flat however long the history.
+
+use std::io::Write;
+
+use creditd_core::{Event, Micros};
+use jiff::Timestamp;
+use jiff::tz::TimeZone;
+
+use crate::ExportError;
+use crate::layout::Layout;
+use crate::num::{NumBuf, fmt_micros, fmt_u64};
+use crate::time::{LocalClock, TimeBuf};
+
+/// Bytes buffered before the sink sees a write: large enough that the sink is
+/// called rarely, small enough that a streamed download starts at once.
+const BUFFER_BYTES: usize = 64 * 1024;
+
+/// Writes events as CSV rows in one [`Layout`], times in one zone.
+///
+/// Call [`push`](Self::push) for each event in the order they should appear,
+/// then [`finish`](Self::finish): it flushes and hands the sink back. Dropping
+/// the exporter without `finish` may lose the last buffered rows. After an
+/// error the output may end in a partial row; drop the exporter and fail the
+/// download.
+///
+/// Cells are written as follows:
+/// - amounts and balances exactly, as `Micros` displays them (`-12.5`), so a
+///   spreadsheet reads a number and a program reads the exact decimal;
+/// - times as RFC 3339 in the organisation's zone with the offset
+///   (`2026-03-01T09:30:00+01:00`), so the local time is what a person sees
+///   and the instant is still exact;
+/// - text through [`neutralise`], so no cell is run as a formula;
+/// - absent values as empty cells.
+pub struct CsvExporter<W: Write> {
+    out: csv::Writer<W>,
+    layout: Layout,
+    clock: LocalClock,
+    /// For the cells [`neutralise`] rewrites and for metadata JSON.
+    scratch: Vec<u8>,
+    rows: u64,
+}
+
+impl<W: Write> CsvExporter<W> {
+    /// Starts an export and writes the header row. `tz` is the
+    /// organisation's zone.
+    pub fn new(writer: W, layout: Layout, tz: TimeZone) -> Result<Self, ExportError> {
+        let out = csv::WriterBuilder::new()
+            .terminator(csv::Terminator::CRLF)
+            .quote_style(csv::QuoteStyle::Necessary)
+            .buffer_capacity(BUFFER_BYTES)
+            .from_writer(writer);
+        let mut exporter = CsvExporter { out, layout, clock: LocalClock::new(tz), scratch: Vec::new(), rows: 0 };
+        exporter.out.write_record(layout.headers())?;
+        Ok(exporter)
+    }
+
+    pub fn layout(&self) -> Layout {
+        self.layout
+    }
+
+    pub fn time_zone(&self) -> &TimeZone {
+        self.clock.time_zone()
+    }
+
+    /// Rows written so far, not counting the header.
+    pub fn rows(&self) -> u64 {
+        self.rows
+    }
+
+    /// Writes one event as one row.
+    pub fn push(&mut self, e: &Event) -> Result<(), ExportError> {
+        match self.layout {
+            Layout::Report => self.push_report(e)?,
+            Layout::Full => self.push_full(e)?,
+        }
+        // An empty iterator ends the record the fields above started.
+        self.out.write_record(None::<&[u8]>)?;
+        self.rows += 1;
+        Ok(())
+    }
+
+    /// Writes every event of a chunk.
+    pub fn push_all<'a>(&mut self, events: impl IntoIterator<Item = &'a Event>) -> Result<(), ExportError> {
+        for e in events {
+            self.push(e)?;
+        }
+        Ok(())
+    }
+
+    fn push_report(&mut self, e: &Event) -> csv::Result<()> {
+        self.text(e.project_name.as_deref())?;
+        self.text(e.project_id.as_deref())?;
+        self.text(e.user_name.as_deref())?;
+        self.text(e.user_email.as_deref())?;
+        self.out.write_field(e.kind.title())?;
+        self.amount(e.amount)?;
+        self.time(e.created_at)?;
+        self.text(e.description.as_deref())
+    }
+
+    fn push_full(&mut self, e: &Event) -> csv::Result<()> {
+        let mut num: NumBuf = [0; 24];
+        self.text(Some(&e.id))?;
+        self.out.write_field(fmt_u64(&mut num, e.seq))?;
+        self.time(e.created_at)?;
+        self.out.write_field(e.kind.as_str())?;
+        self.amount(e.amount)?;
+        self.out.write_field(e.pool.map_or("", |p| p.as_str()))?;
+        self.out.write_field(e.status.as_str())?;
+        self.text(e.source.as_deref())?;
+        self.text(e.service.as_deref())?;
+        self.text(e.activity.as_deref())?;
+        self.text(e.project_id.as_deref())?;
+        self.text(e.project_name.as_deref())?;
+        self.text(e.user_name.as_deref())?;
+        self.text(e.user_email.as_deref())?;
+        self.text(e.description.as_deref())?;
+        self.text(e.code.as_deref())?;
+        self.text(e.hold_id.as_deref())?;
+        self.text(e.idempotency_key.as_deref())?;
+        self.amount(e.balance_after)?;
+        self.amount(e.prepaid_balance_after)?;
+        self.amount(e.held_after)?;
+        self.amount(e.period_usage_after)?;
+        match &e.metadata {
+            None => self.out.write_field(b""),
+            Some(value) => {
+                // Leave room for the quote `neutralise` may put in front, so
+                // the JSON is serialised once either way.
+                self.scratch.clear();
+                self.scratch.push(b'\'');
+                serde_json::to_writer(&mut self.scratch, value).map_err(std::io::Error::from)?;
+                let json = &self.scratch[1..];
+                if needs_quote_prefix(json) { self.out.write_field(&self.scratch) } else { self.out.write_field(json) }
+            }
+        }
+    }
+
+    #[inline]
+    fn text(&mut self, s: Option<&str>) -> csv::Result<()> {
+        let bytes = s.unwrap_or("").as_bytes();
+        if needs_quote_prefix(bytes) {
+            self.scratch.clear();
+            self.scratch.push(b'\'');
+            self.scratch.extend_from_slice(bytes);
+            self.out.write_field(&self.scratch)
+        } else {
+            self.out.write_field(bytes)
+        }
+    }
+
+    /// Amounts are never neutralised: `-12.5` must stay a number.
+    #[inline]
+    fn amount(&mut self, m: Micros) -> csv::Result<()> {
+        let mut buf: NumBuf = [0; 24];
+        self.out.write_field(fmt_micros(&mut buf, m))
+    }
+
+    #[inline]
+    fn time(&mut self, ts: Timestamp) -> csv::Result<()> {
+        let mut buf: TimeBuf = [0; 40];
+        let text = self.clock.rfc3339(ts, &mut buf);
+        self.out.write_field(text)
+    }
+
+    /// Hands everything written so far to the sink, e.g. between chunks of a
+    /// streamed response.
+    pub fn flush(&mut self) -> Result<(), ExportError> {
+        self.out.flush()?;
+        Ok(())
+    }
+
+    /// Flushes and returns the sink.
+    pub fn finish(self) -> Result<W, ExportError> {
+        self.out.into_inner().map_err(|e| ExportError::Io(e.into_error()))
+    }
+}
+
+/// Whether a spreadsheet would run this text as a formula (it starts with
+/// `=`, `+`, `-`, `@`, a tab or a carriage return), or it already starts with
+/// the quote used to defuse one.
+#[inline]
+fn needs_quote_prefix(bytes: &[u8]) -> bool {
+    matches!(bytes.first(), Some(b'=' | b'+' | b'-' | b'@' | b'\t' | b'\r' | b'\''))
+}
+
+/// The text a CSV export writes for a text cell: `s` itself, or `s` behind a
+/// single quote when a spreadsheet would otherwise run it as a formula
+/// (`=cmd|' /C calc'!A0`, `+x`, `-x`, `@x`, a leading tab or CR) — the
+/// OWASP advice for CSV injection.
+///
+/// Text that already starts with a quote gets one more, so the rule can be
+/// undone exactly: strip one leading quote if there is one. The importer does
+/// that, which is why a full export round-trips. Amount cells are numbers
+/// written by creditd and are never passed through this.
+pub fn neutralise(s: &str) -> std::borrow::Cow<'_, str> {
+    if needs_quote_prefix(s.as_bytes()) { format!("'{s}").into() } else { s.into() }
+}
+
+/// Undoes [`neutralise`].
+pub(crate) fn unneutralise(s: &str) -> &str {
+    s.strip_prefix('\'').unwrap_or(s)
+}

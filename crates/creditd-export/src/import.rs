@@ -1,0 +1,450 @@
+//! Reading a full-layout CSV export back into events.
+//!
+//! A full export is the portable form of an organisation's history: it is
+//! what an operator moves between installations and what an auditor checks.
+//! So reading it back is strict. Every cell is parsed with the same rules the
+//! ledger uses (exact amounts, known kinds, times with offsets), sequence
+//! numbers must increase, and the balances must follow from one another the
+//! way `creditd_core::verify::Verifier` replays them: each event's
+//! `balance_after` and `held_after` are the previous event's plus
+//! `Event::deltas()`. A file with anything wrong is refused whole, and the
+//! error names every bad line (up to [`MAX_BAD_LINES`]) with its reason, so
+//! a person can fix the file in one pass.
+
+use std::fmt;
+use std::io::Read;
+
+use creditd_core::{AmountError, Event, EventKind, Micros, Pool, Status, UnknownName};
+use jiff::Timestamp;
+
+use crate::csv_export::unneutralise;
+use crate::layout::FULL_HEADERS;
+
+/// The most problems one [`ImportError`] lists; past it they are only
+/// counted, so a file of garbage cannot make the error itself huge.
+pub const MAX_BAD_LINES: usize = 1000;
+
+/// What is wrong with one line of an import.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum LineError {
+    #[error("the file is empty; expected the full layout's header ({})", FULL_HEADERS.join(","))]
+    Empty,
+    #[error("the header is not the full layout's: expected {expected}, found {found}")]
+    Header { expected: String, found: String },
+    #[error("wrong column count: expected {expected}, found {found}")]
+    ColumnCount { expected: usize, found: usize },
+    #[error("column {column}: not valid UTF-8")]
+    Utf8 { column: &'static str },
+    #[error("column {column}: is empty")]
+    Missing { column: &'static str },
+    #[error("column {column}: bad amount: {source}")]
+    Amount { column: &'static str, source: AmountError },
+    #[error("column {column}: {source}")]
+    Name { column: &'static str, source: UnknownName },
+    #[error("column {column}: bad time {text:?}: expected RFC 3339 with an offset, e.g. 2026-03-01T09:30:00+01:00")]
+    Time { column: &'static str, text: String },
+    #[error("column seq: {text:?} is not a whole number above 0")]
+    Seq { text: String },
+    #[error("column metadata: not JSON: {reason}")]
+    Metadata { reason: String },
+    #[error("seq not increasing: seq {seq} follows seq {previous}")]
+    SeqNotIncreasing { seq: u64, previous: u64 },
+    #[error("seq {seq} follows seq {previous}: events {} to {} are missing", previous + 1, seq - 1)]
+    SeqGap { seq: u64, previous: u64 },
+    #[error("balance_after is {stored} but the line before and this {kind} make it {expected}")]
+    BalanceChain { kind: EventKind, stored: Micros, expected: Micros },
+    #[error("held_after is {stored} but the line before and this {kind} make it {expected}")]
+    HeldChain { kind: EventKind, stored: Micros, expected: Micros },
+    #[error("held_after is negative ({0})")]
+    HeldNegative(Micros),
+    #[error("the amount overflows the balance")]
+    Overflow,
+}
+
+/// A line of the file and what is wrong with it. A line may appear more than
+/// once, once per problem.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BadLine {
+    /// 1-based line number in the file (the header is line 1). A quoted cell
+    /// spanning lines counts them, so this is what an editor shows.
+    pub line: u64,
+    pub error: LineError,
+}
+
+impl fmt::Display for BadLine {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "line {}: {}", self.line, self.error)
+    }
+}
+
+/// Why a file could not be imported.
+#[derive(Debug, thiserror::Error)]
+pub enum ImportError {
+    /// The reader failed; nothing about the content is known.
+    #[error("reading the CSV import: {0}")]
+    Read(#[from] std::io::Error),
+    /// The content is wrong; `lines` names each problem, `omitted` counts
+    /// those past [`MAX_BAD_LINES`].
+    #[error("{}", describe(lines, *omitted))]
+    Invalid { lines: Vec<BadLine>, omitted: usize },
+}
+
+fn describe(lines: &[BadLine], omitted: usize) -> String {
+    const SHOWN: usize = 20;
+    let total = lines.len() + omitted;
+    let mut text = format!("the CSV import has {total} problem{}:", if total == 1 { "" } else { "s" });
+    for bad in lines.iter().take(SHOWN) {
+        text.push_str("\n  ");
+        text.push_str(&bad.to_string());
+    }
+    if total > SHOWN {
+        text.push_str(&format!("\n  … and {} more", total - SHOWN));
+    }
+    text
+}
+
+/// How strict an import is beyond the per-line checks.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ImportOptions {
+    /// Refuse gaps in `seq`: the file must hold every event from its first
+    /// one on, as a restore needs. Off, a gap is allowed (a filtered export,
+    /// by kind or project, has them) and the balance chain is checked only
+    /// between consecutive seqs; the first line after a gap starts a new
+    /// chain. Either way seq 1 starts from zero balances.
+    pub require_contiguous: bool,
+}
+
+/// Reads a file written by [`crate::CsvExporter`] with
+/// [`crate::Layout::Full`] into events of organisation `org_id` (the file does
+/// not name it). Gaps in `seq` are allowed; see [`ImportOptions`].
+pub fn parse_full_csv<R: Read>(reader: R, org_id: &str) -> Result<Vec<Event>, ImportError> {
+    parse_full_csv_with(reader, org_id, &ImportOptions::default())
+}
+
+/// [`parse_full_csv`] with options.
+///
+/// The whole file is read into memory first: the events it returns are
+/// larger than the file anyway, and having the bytes lets each problem be
+/// given the line an editor shows (the csv crate's own line count is off by
+/// one after CRLF line ends).
+pub fn parse_full_csv_with<R: Read>(
+    mut reader: R,
+    org_id: &str,
+    options: &ImportOptions,
+) -> Result<Vec<Event>, ImportError> {
+    let mut bytes = Vec::new();
+    reader.read_to_end(&mut bytes)?;
+    // `flexible` so a short or long line is reported with its number here
+    // rather than ending the read with csv's own error.
+    let mut csv = csv::ReaderBuilder::new().has_headers(false).flexible(true).from_reader(&bytes[..]);
+    let mut lines = Lines { bytes: &bytes, counted_to: 0, line: 1 };
+    let mut record = csv::ByteRecord::new();
+    let mut bad = Problems::default();
+    let mut events = Vec::new();
+
+    if !csv.read_byte_record(&mut record).map_err(std::io::Error::from)? {
+        bad.push(1, LineError::Empty);
+        return Err(bad.into_error());
+    }
+    // The csv crate strips a UTF-8 byte order mark, so a file saved by a
+    // spreadsheet reads the same.
+    if record.len() != FULL_HEADERS.len() || record.iter().zip(FULL_HEADERS).any(|(got, want)| got != want.as_bytes()) {
+        let found = record.iter().map(String::from_utf8_lossy).collect::<Vec<_>>().join(",");
+        bad.push(lines.of(&record), LineError::Header { expected: FULL_HEADERS.join(","), found });
+        return Err(bad.into_error());
+    }
+
+    let mut chain = Chain::default();
+    let mut line_errors = Vec::new();
+    while csv.read_byte_record(&mut record).map_err(std::io::Error::from)? {
+        let line = lines.of(&record);
+        line_errors.clear();
+        let parsed = parse_row(&record, org_id, &mut line_errors);
+        match &parsed {
+            Some(e) => chain.check(e, options, &mut line_errors),
+            None => chain.broken(),
+        }
+        if line_errors.is_empty() {
+            // Keep collecting only while the file can still succeed; after
+            // the first problem, only problems matter.
+            if bad.is_empty() {
+                events.extend(parsed);
+            }
+        } else {
+            for error in line_errors.drain(..) {
+                bad.push(line, error);
+            }
+            events = Vec::new();
+        }
+    }
+    if bad.is_empty() { Ok(events) } else { Err(bad.into_error()) }
+}
+
+/// Line numbers of records, counted from the bytes. Records come in file
+/// order, so counting resumes where the last record left off.
+struct Lines<'b> {
+    bytes: &'b [u8],
+    counted_to: usize,
+    line: u64,
+}
+
+impl Lines<'_> {
+    fn of(&mut self, record: &csv::ByteRecord) -> u64 {
+        let Some(start) = record.position().map(|p| p.byte() as usize) else { return self.line };
+        // csv places a record's start right after the previous record's
+        // terminator byte, so the LF of a CRLF, or skipped blank lines, can
+        // still lie before its first cell.
+        let mut first = start.min(self.bytes.len());
+        while first < self.bytes.len() && matches!(self.bytes[first], b'\r' | b'\n') {
+            first += 1;
+        }
+        if first > self.counted_to {
+            self.line += self.bytes[self.counted_to..first].iter().filter(|&&b| b == b'\n').count() as u64;
+            self.counted_to = first;
+        }
+        self.line
+    }
+}
+
+#[derive(Default)]
+struct Problems {
+    lines: Vec<BadLine>,
+    omitted: usize,
+}
+
+impl Problems {
+    fn push(&mut self, line: u64, error: LineError) {
+        if self.lines.len() < MAX_BAD_LINES {
+            self.lines.push(BadLine { line, error });
+        } else {
+            self.omitted += 1;
+        }
+    }
+
+    fn is_empty(&self) -> bool {
+        self.lines.is_empty() && self.omitted == 0
+    }
+
+    fn into_error(self) -> ImportError {
+        ImportError::Invalid { lines: self.lines, omitted: self.omitted }
+    }
+}
+
+/// The balance chain as far as it is known, like `Verifier`'s fold.
+#[derive(Default)]
+struct Chain {
+    /// The last seq read, good line or not, for the ordering check.
+    last_seq: Option<u64>,
+    /// seq, available and held after the last good line; `None` after a bad
+    /// one, as the next line then cannot be checked against it.
+    after: Option<(u64, Micros, Micros)>,
+}
+
+impl Chain {
+    fn check(&mut self, e: &Event, options: &ImportOptions, errors: &mut Vec<LineError>) {
+        if let Some(previous) = self.last_seq {
+            if e.seq <= previous {
+                errors.push(LineError::SeqNotIncreasing { seq: e.seq, previous });
+            } else if options.require_contiguous && e.seq != previous + 1 {
+                errors.push(LineError::SeqGap { seq: e.seq, previous });
+            }
+        }
+        self.last_seq = Some(e.seq);
+        // Seq 1 is an organisation's first event: everything starts at zero.
+        let before = match self.after {
+            _ if e.seq == 1 => Some((Micros::ZERO, Micros::ZERO)),
+            Some((seq, available, held)) if e.seq == seq + 1 => Some((available, held)),
+            _ => None,
+        };
+        if let Some((available, held)) = before {
+            let (da, dh) = e.deltas();
+            match (available.checked_add(da), held.checked_add(dh)) {
+                (Some(a), Some(h)) => {
+                    if a != e.balance_after {
+                        errors.push(LineError::BalanceChain { kind: e.kind, stored: e.balance_after, expected: a });
+                    }
+                    if h != e.held_after {
+                        errors.push(LineError::HeldChain { kind: e.kind, stored: e.held_after, expected: h });
+                    }
+                }
+                _ => errors.push(LineError::Overflow),
+            }
+        }
+        if e.held_after.is_negative() {
+            errors.push(LineError::HeldNegative(e.held_after));
+        }
+        // Carry the stored values on, as Verifier does, so one wrong balance
+        // is reported on its own line and not on every line after it.
+        self.after = Some((e.seq, e.balance_after, e.held_after));
+    }
+
+    fn broken(&mut self) {
+        self.after = None;
+    }
+}
+
+/// Column indexes of the full layout, named so the parser reads like the
+/// header.
+mod col {
+    pub const ID: usize = 0;
+    pub const SEQ: usize = 1;
+    pub const CREATED_AT: usize = 2;
+    pub const KIND: usize = 3;
+    pub const AMOUNT: usize = 4;
+    pub const POOL: usize = 5;
+    pub const STATUS: usize = 6;
+    pub const SOURCE: usize = 7;
+    pub const SERVICE: usize = 8;
+    pub const ACTIVITY: usize = 9;
+    pub const PROJECT_ID: usize = 10;
+    pub const PROJECT_NAME: usize = 11;
+    pub const USER_NAME: usize = 12;
+    pub const USER_EMAIL: usize = 13;
+    pub const DESCRIPTION: usize = 14;
+    pub const CODE: usize = 15;
+    pub const HOLD_ID: usize = 16;
+    pub const IDEMPOTENCY_KEY: usize = 17;
+    pub const BALANCE_AFTER: usize = 18;
+    pub const PREPAID_BALANCE_AFTER: usize = 19;
+    pub const HELD_AFTER: usize = 20;
+    pub const PERIOD_USAGE_AFTER: usize = 21;
+    pub const METADATA: usize = 22;
+}
+
+/// One line's cells, each parsed on its own so that every bad cell of the
+/// line is reported, not just the first.
+struct Row<'r, 'e> {
+    record: &'r csv::ByteRecord,
+    errors: &'e mut Vec<LineError>,
+}
+
+impl<'r> Row<'r, '_> {
+    fn str(&mut self, i: usize) -> Option<&'r str> {
+        let bytes = self.record.get(i).unwrap_or_default();
+        match std::str::from_utf8(bytes) {
+            Ok(s) => Some(s),
+            Err(_) => {
+                self.errors.push(LineError::Utf8 { column: FULL_HEADERS[i] });
+                None
+            }
+        }
+    }
+
+    /// A text cell: empty is `None`, a defused formula gets its quote back off.
+    fn text(&mut self, i: usize) -> Option<String> {
+        self.str(i).filter(|s| !s.is_empty()).map(|s| unneutralise(s).to_string())
+    }
+
+    fn amount(&mut self, i: usize) -> Option<Micros> {
+        let s = self.str(i)?;
+        match s.parse() {
+            Ok(m) => Some(m),
+            Err(source) => {
+                self.errors.push(LineError::Amount { column: FULL_HEADERS[i], source });
+                None
+            }
+        }
+    }
+
+    fn name<T: std::str::FromStr<Err = UnknownName>>(&mut self, i: usize) -> Option<T> {
+        let s = self.str(i)?;
+        match s.parse() {
+            Ok(v) => Some(v),
+            Err(source) => {
+                self.errors.push(LineError::Name { column: FULL_HEADERS[i], source });
+                None
+            }
+        }
+    }
+}
+
+/// Some(event) if every cell parsed; otherwise the reasons are in `errors`.
+fn parse_row(record: &csv::ByteRecord, org_id: &str, errors: &mut Vec<LineError>) -> Option<Event> {
+    if record.len() != FULL_HEADERS.len() {
+        errors.push(LineError::ColumnCount { expected: FULL_HEADERS.len(), found: record.len() });
+        return None;
+    }
+    let mut row = Row { record, errors };
+
+    let id = row.text(col::ID);
+    if row.str(col::ID).is_some_and(str::is_empty) {
+        row.errors.push(LineError::Missing { column: "id" });
+    }
+    let seq = row.str(col::SEQ).and_then(|s| match s.parse::<u64>() {
+        Ok(n) if n > 0 && s.bytes().all(|b| b.is_ascii_digit()) => Some(n),
+        _ => {
+            row.errors.push(LineError::Seq { text: s.to_string() });
+            None
+        }
+    });
+    let created_at = row.str(col::CREATED_AT).and_then(|s| match s.parse::<Timestamp>() {
+        Ok(t) => Some(t),
+        Err(_) => {
+            row.errors.push(LineError::Time { column: "created_at", text: s.to_string() });
+            None
+        }
+    });
+    let kind: Option<EventKind> = row.name(col::KIND);
+    let amount = row.amount(col::AMOUNT);
+    let pool: Option<Option<Pool>> = match row.str(col::POOL) {
+        Some("") => Some(None),
+        Some(_) => row.name(col::POOL).map(Some),
+        None => None,
+    };
+    let status: Option<Status> = row.name(col::STATUS);
+    let source = row.text(col::SOURCE);
+    let service = row.text(col::SERVICE);
+    let activity = row.text(col::ACTIVITY);
+    let project_id = row.text(col::PROJECT_ID);
+    let project_name = row.text(col::PROJECT_NAME);
+    let user_name = row.text(col::USER_NAME);
+    let user_email = row.text(col::USER_EMAIL);
+    let description = row.text(col::DESCRIPTION);
+    let code = row.text(col::CODE);
+    let hold_id = row.text(col::HOLD_ID);
+    let idempotency_key = row.text(col::IDEMPOTENCY_KEY);
+    let balance_after = row.amount(col::BALANCE_AFTER);
+    let prepaid_balance_after = row.amount(col::PREPAID_BALANCE_AFTER);
+    let held_after = row.amount(col::HELD_AFTER);
+    let period_usage_after = row.amount(col::PERIOD_USAGE_AFTER);
+    let metadata = match row.text(col::METADATA) {
+        None => Some(None),
+        Some(json) => match serde_json::from_str(&json) {
+            Ok(v) => Some(Some(v)),
+            Err(e) => {
+                row.errors.push(LineError::Metadata { reason: e.to_string() });
+                None
+            }
+        },
+    };
+
+    if !row.errors.is_empty() {
+        return None;
+    }
+    Some(Event {
+        id: id?,
+        org_id: org_id.to_string(),
+        seq: seq?,
+        created_at: created_at?,
+        kind: kind?,
+        amount: amount?,
+        pool: pool?,
+        status: status?,
+        source,
+        service,
+        activity,
+        project_id,
+        project_name,
+        user_name,
+        user_email,
+        description,
+        code,
+        hold_id,
+        idempotency_key,
+        balance_after: balance_after?,
+        prepaid_balance_after: prepaid_balance_after?,
+        held_after: held_after?,
+        period_usage_after: period_usage_after?,
+        metadata: metadata?,
+    })
+}

@@ -1,0 +1,743 @@
+//! creditd-export's tests: every file written is read back by an independent
+//! reader (the csv crate, calamine) and compared with the events.
+
+use calamine::{Data, Reader, Xlsx, open_workbook};
+use creditd_core::{Event, EventKind, Micros, Pool, Status};
+use creditd_export::{
+    CsvExporter, FULL_HEADERS, ImportError, ImportOptions, Layout, LineError, REPORT_HEADERS, XlsxExporter,
+    XlsxOptions, content_disposition, filename, neutralise, parse_full_csv, parse_full_csv_with,
+};
+use jiff::Timestamp;
+use jiff::civil::date;
+use jiff::tz::TimeZone;
+
+const ORG: &str = "acme";
+
+fn madrid() -> TimeZone {
+    TimeZone::get("Europe/Madrid").unwrap()
+}
+
+fn credits(text: &str) -> Micros {
+    text.parse().unwrap()
+}
+
+fn ts(text: &str) -> Timestamp {
+    text.parse().unwrap()
+}
+
+/// Builds a consistent history: each event's balances follow from the one
+/// before it the way the ledger's `Event::deltas()` says.
+struct History {
+    events: Vec<Event>,
+    available: Micros,
+    held: Micros,
+    prepaid: Micros,
+    usage: Micros,
+}
+
+impl History {
+    fn new() -> Self {
+        History {
+            events: Vec::new(),
+            available: Micros::ZERO,
+            held: Micros::ZERO,
+            prepaid: Micros::ZERO,
+            usage: Micros::ZERO,
+        }
+    }
+
+    /// Adds an event; `edit` fills the descriptive fields before the
+    /// balances are computed.
+    fn add(&mut self, kind: EventKind, amount: &str, at: &str, edit: impl FnOnce(&mut Event)) -> &mut Self {
+        let seq = self.events.len() as u64 + 1;
+        let mut e = Event {
+            id: Event::id_for(seq),
+            org_id: ORG.to_string(),
+            seq,
+            created_at: ts(at),
+            kind,
+            amount: credits(amount),
+            pool: None,
+            status: Status::Succeeded,
+            source: None,
+            service: None,
+            activity: None,
+            project_id: None,
+            project_name: None,
+            user_name: None,
+            user_email: None,
+            description: None,
+            code: None,
+            hold_id: None,
+            idempotency_key: None,
+            balance_after: Micros::ZERO,
+            prepaid_balance_after: Micros::ZERO,
+            held_after: Micros::ZERO,
+            period_usage_after: Micros::ZERO,
+            metadata: None,
+        };
+        edit(&mut e);
+        let (da, dh) = e.deltas();
+        self.available = self.available.checked_add(da).unwrap();
+        self.held = self.held.checked_add(dh).unwrap();
+        if e.pool == Some(Pool::Prepaid) {
+            self.prepaid = self.prepaid.checked_add(da).unwrap();
+        }
+        if matches!(kind, EventKind::Debit | EventKind::Usage) {
+            self.usage = self.usage.checked_add(e.amount.abs()).unwrap();
+        }
+        e.balance_after = self.available;
+        e.held_after = self.held;
+        e.prepaid_balance_after = self.prepaid;
+        e.period_usage_after = self.usage;
+        self.events.push(e);
+        self
+    }
+}
+
+/// A history that touches every column: text with commas, quotes, newlines
+/// and non-ASCII letters, fractional amounts and seconds, both sides of a
+/// daylight-saving change, metadata.
+fn sample() -> Vec<Event> {
+    let mut h = History::new();
+    h.add(EventKind::Grant, "100", "2026-01-01T08:00:00Z", |e| {
+        e.pool = Some(Pool::Promotional);
+        e.source = Some("System".into());
+        e.description = Some("Welcome credits".into());
+        e.idempotency_key = Some("grant-1".into());
+    })
+    .add(EventKind::Purchase, "50.25", "2026-02-10T23:30:00Z", |e| {
+        e.pool = Some(Pool::Prepaid);
+        e.source = Some("Stripe".into());
+        e.description = Some("Top-up, 50.25 credits \"starter\" pack".into());
+        e.metadata = Some(serde_json::json!({"invoice": "in_1", "lines": [1, 2.5, null], "paid": true}));
+    })
+    .add(EventKind::Purchase, "10", "2026-02-11T00:00:00Z", |e| {
+        e.pool = Some(Pool::Prepaid);
+        e.status = Status::Processing;
+        e.source = Some("PayPal".into());
+    })
+    .add(EventKind::Hold, "-12.5", "2026-03-29T00:59:59.25Z", |e| {
+        e.project_id = Some("case_42".into());
+        e.project_name = Some("Villa Núñez, phase 2".into());
+        e.user_name = Some("José Núñez".into());
+        e.user_email = Some("jose@example.com".into());
+        e.service = Some("AI Inference".into());
+        e.activity = Some("Generate model".into());
+        e.hold_id = Some("hold_1".into());
+        e.description = Some("Model generation\nrequested".into());
+    })
+    .add(EventKind::Debit, "-12.5", "2026-03-29T01:00:00Z", |e| {
+        e.project_id = Some("case_42".into());
+        e.project_name = Some("Villa Núñez, phase 2".into());
+        e.user_name = Some("José Núñez".into());
+        e.user_email = Some("jose@example.com".into());
+        e.hold_id = Some("hold_1".into());
+        e.description = Some("First download".into());
+    })
+    .add(EventKind::Hold, "-0.000001", "2026-07-15T12:00:00.123456789Z", |e| {
+        e.project_id = Some("case_7".into());
+        e.project_name = Some("Case 7".into());
+        e.user_name = Some("Ann".into());
+        e.user_email = Some("ann@example.com".into());
+        e.hold_id = Some("hold_2".into());
+    })
+    .add(EventKind::Release, "0.000001", "2026-07-15T12:05:00Z", |e| {
+        e.project_id = Some("case_7".into());
+        e.project_name = Some("Case 7".into());
+        e.user_name = Some("Ann".into());
+        e.user_email = Some("ann@example.com".into());
+        e.hold_id = Some("hold_2".into());
+        e.description = Some("Model rejected".into());
+    })
+    .add(EventKind::Voucher, "5", "2026-10-25T00:30:00Z", |e| {
+        e.pool = Some(Pool::Voucher);
+        e.code = Some("WELCOME5".into());
+        e.source = Some("Voucher".into());
+    })
+    .add(EventKind::Usage, "-3.75", "2026-10-25T01:30:00Z", |e| {
+        e.service = Some("GPU Container".into());
+        e.activity = Some("H100 x 2h".into());
+        e.metadata = Some(serde_json::json!(null));
+    })
+    .add(EventKind::Adjustment, "-1", "2026-12-31T23:59:59Z", |e| {
+        e.description = Some("Goodwill correction".into());
+    });
+    h.events
+}
+
+fn export_csv(events: &[Event], layout: Layout, tz: TimeZone) -> Vec<u8> {
+    let mut csv = CsvExporter::new(Vec::new(), layout, tz).unwrap();
+    // In two chunks, as the server feeds it.
+    let (a, b) = events.split_at(events.len() / 2);
+    csv.push_all(a).unwrap();
+    csv.flush().unwrap();
+    csv.push_all(b).unwrap();
+    assert_eq!(csv.rows(), events.len() as u64);
+    csv.finish().unwrap()
+}
+
+fn read_csv(bytes: &[u8]) -> Vec<Vec<String>> {
+    let mut reader = csv::ReaderBuilder::new().has_headers(false).from_reader(bytes);
+    reader.records().map(|r| r.unwrap().iter().map(str::to_string).collect()).collect()
+}
+
+/// The local time the way jiff writes it: the reference for ours.
+fn local_text(t: Timestamp, tz: &TimeZone) -> String {
+    t.display_with_offset(tz.to_offset(t)).to_string()
+}
+
+fn opt(s: &Option<String>) -> &str {
+    s.as_deref().unwrap_or("")
+}
+
+#[test]
+fn report_csv_reads_back_field_by_field() {
+    let events = sample();
+    let bytes = export_csv(&events, Layout::Report, madrid());
+    let rows = read_csv(&bytes);
+    assert_eq!(rows[0], REPORT_HEADERS);
+    assert_eq!(rows.len(), events.len() + 1);
+    for (row, e) in rows[1..].iter().zip(&events) {
+        assert_eq!(row.len(), 8);
+        assert_eq!(row[0], opt(&e.project_name), "Case Name of {}", e.id);
+        assert_eq!(row[1], opt(&e.project_id), "Case ID of {}", e.id);
+        assert_eq!(row[2], opt(&e.user_name), "User's Name of {}", e.id);
+        assert_eq!(row[3], opt(&e.user_email), "Email of {}", e.id);
+        assert_eq!(row[4], e.kind.title(), "Kind of {}", e.id);
+        assert_eq!(row[5], e.amount.to_string(), "Amount of {}", e.id);
+        assert_eq!(row[5].parse::<Micros>().unwrap(), e.amount);
+        assert_eq!(row[6], local_text(e.created_at, &madrid()), "Created At of {}", e.id);
+        assert_eq!(row[6].parse::<Timestamp>().unwrap(), e.created_at);
+        assert_eq!(row[7], opt(&e.description), "Description of {}", e.id);
+    }
+    // Genira's four kinds read as Genira writes them.
+    let kinds: Vec<&str> = rows[1..].iter().map(|r| r[4].as_str()).collect();
+    for word in ["Grant", "Hold", "Debit", "Release"] {
+        assert!(kinds.contains(&word), "{word} in {kinds:?}");
+    }
+}
+
+#[test]
+fn csv_is_rfc_4180() {
+    let events = sample();
+    let bytes = export_csv(&events, Layout::Report, madrid());
+    let text = String::from_utf8(bytes).unwrap();
+    assert!(text.starts_with("Case Name,Case ID,User's Name,Email,Kind,Amount,Created At,Description\r\n"));
+    assert!(text.ends_with("\r\n"));
+    // Every line break outside a quoted cell is CRLF.
+    assert_eq!(text.matches('\n').count(), text.matches("\r\n").count() + 1, "only the quoted newline is bare");
+    assert!(text.contains("\"Villa Núñez, phase 2\""), "comma quoted");
+    assert!(text.contains("\"Model generation\nrequested\""), "newline quoted");
+    let full = String::from_utf8(export_csv(&events, Layout::Full, madrid())).unwrap();
+    assert!(full.contains("\"Top-up, 50.25 credits \"\"starter\"\" pack\""), "quotes doubled");
+    assert!(full.starts_with(&format!("{}\r\n", FULL_HEADERS.join(","))));
+}
+
+#[test]
+fn full_csv_round_trips_to_identical_events() {
+    let events = sample();
+    let bytes = export_csv(&events, Layout::Full, madrid());
+    let back = parse_full_csv(&bytes[..], ORG).unwrap();
+    assert_eq!(back.len(), events.len());
+    for (b, e) in back.iter().zip(&events) {
+        assert_eq!(b, e);
+    }
+    // Any zone gives the same instants.
+    let utc = export_csv(&events, Layout::Full, TimeZone::UTC);
+    assert_eq!(parse_full_csv(&utc[..], ORG).unwrap(), events);
+    let nepal = export_csv(&events, Layout::Full, TimeZone::get("Asia/Kathmandu").unwrap());
+    assert_eq!(parse_full_csv(&nepal[..], ORG).unwrap(), events);
+}
+
+#[test]
+fn amounts_are_exact_decimal_text() {
+    let values = [
+        0,
+        1,
+        -1,
+        10,
+        999_999,
+        1_000_000,
+        -1_000_000,
+        12_500_000,
+        -12_500_000,
+        1_000_001,
+        100_000,
+        123_456_789_012,
+        i64::MAX,
+        i64::MIN,
+        i64::MIN + 1,
+    ];
+    let mut events = sample();
+    events.truncate(1);
+    let template = events.pop().unwrap();
+    let events: Vec<Event> = values
+        .iter()
+        .map(|&m| Event { amount: Micros::from_micros(m), balance_after: Micros::from_micros(m), ..template.clone() })
+        .collect();
+    let report = read_csv(&export_csv(&events, Layout::Report, TimeZone::UTC));
+    let full = read_csv(&export_csv(&events, Layout::Full, TimeZone::UTC));
+    for ((r, f), &m) in report[1..].iter().zip(&full[1..]).zip(&values) {
+        let want = Micros::from_micros(m).to_string();
+        assert_eq!(r[5], want);
+        assert_eq!(f[4], want);
+        assert_eq!(f[18], want);
+    }
+}
+
+#[test]
+fn formula_cells_are_neutralised_but_amounts_stay_numbers() {
+    let mut h = History::new();
+    h.add(EventKind::Grant, "20", "2026-05-01T10:00:00Z", |e| {
+        e.project_name = Some("=cmd|' /C calc'!A0".into());
+        e.project_id = Some("+x".into());
+        e.user_name = Some("@x".into());
+        e.user_email = Some("-x text".into());
+        e.description = Some("\tx".into());
+        e.source = Some("'already quoted".into());
+    })
+    .add(EventKind::Usage, "-12.5", "2026-05-01T11:00:00Z", |e| {
+        e.project_name = Some("\rx".into());
+        e.description = Some("=1+1".into());
+        e.activity = Some("plain".into());
+        e.metadata = Some(serde_json::json!(-5));
+    });
+    let events = h.events;
+
+    let report = read_csv(&export_csv(&events, Layout::Report, madrid()));
+    assert_eq!(report[1][0], "'=cmd|' /C calc'!A0");
+    assert_eq!(report[1][1], "'+x");
+    assert_eq!(report[1][2], "'@x");
+    assert_eq!(report[1][3], "'-x text");
+    assert_eq!(report[1][7], "'\tx");
+    assert_eq!(report[2][0], "'\rx");
+    assert_eq!(report[2][7], "'=1+1");
+    // The negative amount is a number, not text.
+    assert_eq!(report[2][5], "-12.5");
+    assert_eq!(report[1][5], "20");
+
+    let full = read_csv(&export_csv(&events, Layout::Full, madrid()));
+    assert_eq!(full[1][7], "''already quoted", "a leading quote is doubled so the rule can be undone");
+    assert_eq!(full[2][4], "-12.5");
+    assert_eq!(full[2][18], "7.5");
+    assert_eq!(full[2][22], "'-5", "metadata JSON is text too");
+    assert_eq!(full[2][9], "plain");
+
+    // No cell of either layout starts like a formula unless it is an amount.
+    let amount_cols = [4, 18, 19, 20, 21];
+    for row in &full[1..] {
+        for (i, cell) in row.iter().enumerate() {
+            if !amount_cols.contains(&i) {
+                assert!(!cell.starts_with(['=', '+', '-', '@', '\t', '\r']), "column {i}: {cell:?}");
+            }
+        }
+    }
+
+    // Undone on import, exactly.
+    let bytes = export_csv(&events, Layout::Full, madrid());
+    assert_eq!(parse_full_csv(&bytes[..], ORG).unwrap(), events);
+
+    for (input, want) in [("=x", "'=x"), ("x=", "x="), ("", ""), ("'", "''"), ("-", "'-"), ("a-b", "a-b")] {
+        assert_eq!(neutralise(input), want, "{input:?}");
+    }
+}
+
+#[test]
+fn times_use_the_zone_offset_in_summer_and_winter() {
+    let tz = madrid();
+    let cases = [
+        // Winter, CET.
+        ("2026-01-15T12:00:00Z", "2026-01-15T13:00:00+01:00"),
+        ("2026-03-01T08:30:00Z", "2026-03-01T09:30:00+01:00"),
+        // The spring change: 02:00 CET becomes 03:00 CEST at 01:00 UTC.
+        ("2026-03-29T00:59:59Z", "2026-03-29T01:59:59+01:00"),
+        ("2026-03-29T01:00:00Z", "2026-03-29T03:00:00+02:00"),
+        // Summer, CEST.
+        ("2026-07-15T12:00:00Z", "2026-07-15T14:00:00+02:00"),
+        ("2026-07-15T22:30:00.5Z", "2026-07-16T00:30:00.5+02:00"),
+        // The autumn change: 03:00 CEST becomes 02:00 CET at 01:00 UTC.
+        ("2026-10-25T00:59:59Z", "2026-10-25T02:59:59+02:00"),
+        ("2026-10-25T01:00:00Z", "2026-10-25T02:00:00+01:00"),
+        ("2026-12-31T23:00:00Z", "2027-01-01T00:00:00+01:00"),
+        ("1969-12-31T23:59:59.999Z", "1970-01-01T00:59:59.999+01:00"),
+    ];
+    let mut template = sample().remove(0);
+    template.description = None;
+    let mut forward: Vec<Event> =
+        cases.iter().map(|(utc, _)| Event { created_at: ts(utc), ..template.clone() }).collect();
+    // Newest first too, as the history is listed: the offset cache must
+    // work in both directions.
+    let mut backward = forward.clone();
+    backward.reverse();
+    for (events, order) in [(&mut forward, "oldest first"), (&mut backward, "newest first")] {
+        let rows = read_csv(&export_csv(events, Layout::Report, tz.clone()));
+        let mut got: Vec<(String, String)> =
+            rows[1..].iter().zip(events.iter()).map(|(r, e)| (e.created_at.to_string(), r[6].clone())).collect();
+        if order == "newest first" {
+            got.reverse();
+        }
+        for ((utc, want), (_, text)) in cases.iter().zip(&got) {
+            assert_eq!(text, want, "{utc} ({order})");
+        }
+    }
+}
+
+#[test]
+fn times_match_jiff_across_zones_and_years() {
+    // A deterministic spread of instants from 1970 to 2100, in zones with
+    // odd offsets and half-hour DST, compared with jiff's own formatting.
+    let zones = ["UTC", "Europe/Madrid", "America/New_York", "Asia/Kolkata", "Asia/Kathmandu", "Australia/Lord_Howe"];
+    let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+    let mut template = sample().remove(0);
+    template.description = None;
+    let events: Vec<Event> = (0..3000)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let secs = (x % 4_102_444_800) as i64;
+            let nanos = if x.is_multiple_of(3) { (x % 1_000_000_000) as i32 } else { 0 };
+            Event { created_at: Timestamp::new(secs, nanos).unwrap(), ..template.clone() }
+        })
+        .collect();
+    for name in zones {
+        let tz = TimeZone::get(name).unwrap();
+        let rows = read_csv(&export_csv(&events, Layout::Report, tz.clone()));
+        for (row, e) in rows[1..].iter().zip(&events) {
+            assert_eq!(row[6], local_text(e.created_at, &tz), "{name} at {}", e.created_at);
+        }
+    }
+}
+
+/// Excel's serial of the local wall-clock time, computed with jiff.
+fn excel_serial(t: Timestamp, tz: &TimeZone) -> f64 {
+    let local = t.to_zoned(tz.clone()).datetime();
+    let days = local.date().since(date(1899, 12, 30)).unwrap().get_days() as f64;
+    let secs = local.time().hour() as f64 * 3600.0 + local.time().minute() as f64 * 60.0 + local.time().second() as f64;
+    let ms = (local.time().subsec_nanosecond() / 1_000_000) as f64;
+    days + (secs * 1000.0 + ms) / 86_400_000.0
+}
+
+fn cell_text(cell: &Data) -> &str {
+    match cell {
+        Data::String(s) => s,
+        Data::Empty => "",
+        other => panic!("expected text, found {other:?}"),
+    }
+}
+
+fn read_xlsx(path: &std::path::Path) -> Vec<(String, Vec<Vec<Data>>)> {
+    let mut book: Xlsx<_> = open_workbook(path).unwrap();
+    book.sheet_names()
+        .into_iter()
+        .map(|name| {
+            let range = book.worksheet_range(&name).unwrap();
+            // Cells are addressed from A1 even if leading columns are empty.
+            let width = range.end().map_or(0, |(_, c)| c as usize + 1);
+            let rows = range
+                .rows()
+                .map(|r| {
+                    let mut row = r.to_vec();
+                    row.resize(width, Data::Empty);
+                    row
+                })
+                .collect();
+            (name, rows)
+        })
+        .collect()
+}
+
+#[test]
+fn xlsx_report_holds_the_same_rows_with_types() {
+    let events = sample();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("history.xlsx");
+    let options = XlsxOptions { tempdir: Some(dir.path().to_path_buf()), ..XlsxOptions::default() };
+    let mut xlsx = XlsxExporter::create(&path, Layout::Report, madrid(), options).unwrap();
+    xlsx.push_all(&events).unwrap();
+    assert_eq!(xlsx.rows(), events.len() as u64);
+    xlsx.finish().unwrap();
+
+    let sheets = read_xlsx(&path);
+    assert_eq!(sheets.len(), 1);
+    let (name, rows) = &sheets[0];
+    assert_eq!(name, "History");
+    let header: Vec<&str> = rows[0].iter().map(cell_text).collect();
+    assert_eq!(header, REPORT_HEADERS);
+    assert_eq!(rows.len(), events.len() + 1);
+    for (row, e) in rows[1..].iter().zip(&events) {
+        assert_eq!(cell_text(&row[0]), opt(&e.project_name));
+        assert_eq!(cell_text(&row[1]), opt(&e.project_id));
+        assert_eq!(cell_text(&row[2]), opt(&e.user_name));
+        assert_eq!(cell_text(&row[3]), opt(&e.user_email));
+        assert_eq!(cell_text(&row[4]), e.kind.title());
+        match &row[5] {
+            Data::Float(f) => assert_eq!(*f, e.amount.micros() as f64 / 1e6, "Amount of {}", e.id),
+            other => panic!("Amount of {} is {other:?}, not a number", e.id),
+        }
+        match &row[6] {
+            Data::DateTime(dt) => {
+                assert!(dt.is_datetime(), "Created At of {} is a date-time", e.id);
+                let want = excel_serial(e.created_at, &madrid());
+                assert!((dt.as_f64() - want).abs() < 1e-9, "Created At of {}: {} vs {want}", e.id, dt.as_f64());
+            }
+            other => panic!("Created At of {} is {other:?}, not a date-time", e.id),
+        }
+        assert_eq!(cell_text(&row[7]), opt(&e.description));
+    }
+    // 2026-07-15T12:00:00.123Z is 14:00:00.123 in Madrid.
+    let Data::DateTime(summer) = &rows[6][6] else { panic!() };
+    let want = 46218.0 + (14.0 * 3600.0 + 0.123) / 86400.0;
+    assert!((summer.as_f64() - want).abs() < 1e-9, "{} vs {want}", summer.as_f64());
+}
+
+#[test]
+fn xlsx_full_layout_types() {
+    let events = sample();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("full.xlsx");
+    // Into any Write + Send sink, here a Vec.
+    let mut xlsx = XlsxExporter::new(Vec::new(), Layout::Full, madrid()).unwrap();
+    xlsx.push_all(&events).unwrap();
+    let bytes = xlsx.finish().unwrap();
+    std::fs::write(&path, bytes).unwrap();
+
+    let sheets = read_xlsx(&path);
+    let rows = &sheets[0].1;
+    let header: Vec<&str> = rows[0].iter().map(cell_text).collect();
+    assert_eq!(header, FULL_HEADERS);
+    for (row, e) in rows[1..].iter().zip(&events) {
+        assert_eq!(cell_text(&row[0]), e.id);
+        assert_eq!(row[1], Data::Float(e.seq as f64));
+        assert!(matches!(&row[2], Data::DateTime(dt) if dt.is_datetime()));
+        assert_eq!(cell_text(&row[3]), e.kind.as_str());
+        assert_eq!(row[4], Data::Float(e.amount.micros() as f64 / 1e6));
+        assert_eq!(cell_text(&row[5]), e.pool.map_or("", |p| p.as_str()));
+        assert_eq!(cell_text(&row[6]), e.status.as_str());
+        assert_eq!(row[18], Data::Float(e.balance_after.micros() as f64 / 1e6));
+        assert_eq!(row[20], Data::Float(e.held_after.micros() as f64 / 1e6));
+        assert_eq!(cell_text(&row[22]), e.metadata.as_ref().map(|m| m.to_string()).unwrap_or_default());
+    }
+}
+
+#[test]
+fn xlsx_splits_into_sheets_at_the_row_limit() {
+    let events = sample(); // 10 events
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("split.xlsx");
+    // 4 rows per sheet: a header and 3 events.
+    let options = XlsxOptions { rows_per_sheet: 4, ..XlsxOptions::default() };
+    let mut xlsx = XlsxExporter::create(&path, Layout::Report, madrid(), options).unwrap();
+    for e in &events {
+        xlsx.push(e).unwrap();
+    }
+    assert_eq!(xlsx.sheets(), 4);
+    xlsx.finish().unwrap();
+
+    let sheets = read_xlsx(&path);
+    let names: Vec<&str> = sheets.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(names, ["History", "History 2", "History 3", "History 4"]);
+    let mut seen = Vec::new();
+    for (name, rows) in &sheets {
+        let header: Vec<&str> = rows[0].iter().map(cell_text).collect();
+        assert_eq!(header, REPORT_HEADERS, "header of {name}");
+        assert!(rows.len() <= 4, "{name} has {} rows", rows.len());
+        seen.extend(rows[1..].iter().map(|r| r[5].clone()));
+    }
+    let want: Vec<Data> = events.iter().map(|e| Data::Float(e.amount.micros() as f64 / 1e6)).collect();
+    assert_eq!(seen, want, "every row once, in order");
+
+    for bad in [0, 1, 1_048_577] {
+        let options = XlsxOptions { rows_per_sheet: bad, ..XlsxOptions::default() };
+        assert!(XlsxExporter::new(Vec::new(), Layout::Report, madrid()).is_ok());
+        assert!(XlsxExporter::with_options(Vec::new(), Layout::Report, madrid(), options).is_err(), "{bad}");
+    }
+}
+
+#[test]
+fn xlsx_cuts_text_at_excels_cell_limit() {
+    let mut events = sample();
+    events.truncate(2);
+    // 40,000 characters, some outside the BMP (two UTF-16 units each).
+    events[0].description = Some("ab😀".repeat(10_000));
+    events[1].description = Some("x".repeat(32_767));
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("long.xlsx");
+    let mut xlsx = XlsxExporter::create(&path, Layout::Report, madrid(), XlsxOptions::default()).unwrap();
+    xlsx.push_all(&events).unwrap();
+    xlsx.finish().unwrap();
+    let rows = &read_xlsx(&path)[0].1;
+    let cut = cell_text(&rows[1][7]);
+    assert_eq!(cut.encode_utf16().count(), 32_767);
+    assert!(cut.ends_with('…'));
+    assert!(events[0].description.as_ref().unwrap().starts_with(cut.trim_end_matches('…')));
+    assert_eq!(cell_text(&rows[2][7]), events[1].description.as_deref().unwrap(), "at the limit: kept whole");
+}
+
+#[test]
+fn empty_exports_have_only_the_header() {
+    let csv = CsvExporter::new(Vec::new(), Layout::Report, madrid()).unwrap().finish().unwrap();
+    assert_eq!(String::from_utf8(csv).unwrap(), format!("{}\r\n", REPORT_HEADERS.join(",")));
+    let full = CsvExporter::new(Vec::new(), Layout::Full, madrid()).unwrap().finish().unwrap();
+    assert_eq!(parse_full_csv(&full[..], ORG).unwrap(), Vec::<Event>::new());
+
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("empty.xlsx");
+    XlsxExporter::create(&path, Layout::Report, madrid(), XlsxOptions::default()).unwrap().finish().unwrap();
+    let sheets = read_xlsx(&path);
+    assert_eq!(sheets.len(), 1);
+    assert_eq!(sheets[0].1.len(), 1);
+}
+
+/// The full export of `sample()` as lines (each ending without CRLF), so a
+/// test can spoil one. Line 5 of the file (the 4th event) spans two lines
+/// because its description has a newline.
+fn full_lines() -> Vec<String> {
+    let text = String::from_utf8(export_csv(&sample(), Layout::Full, madrid())).unwrap();
+    text.split("\r\n").filter(|l| !l.is_empty()).map(str::to_string).collect()
+}
+
+fn import(lines: &[String]) -> Result<Vec<Event>, ImportError> {
+    let text = lines.iter().map(|l| format!("{l}\r\n")).collect::<String>();
+    parse_full_csv(text.as_bytes(), ORG)
+}
+
+/// Replaces column `col` of CSV line `idx` (0-based in `lines`).
+fn spoil(lines: &mut [String], idx: usize, col: usize, value: &str) {
+    let mut record: Vec<String> = read_csv(lines[idx].as_bytes()).remove(0);
+    record[col] = value.to_string();
+    let mut w = csv::WriterBuilder::new().terminator(csv::Terminator::CRLF).from_writer(Vec::new());
+    w.write_record(&record).unwrap();
+    lines[idx] = String::from_utf8(w.into_inner().unwrap()).unwrap().trim_end_matches("\r\n").to_string();
+}
+
+fn bad_lines(result: Result<Vec<Event>, ImportError>) -> Vec<(u64, LineError)> {
+    match result {
+        Err(ImportError::Invalid { lines, omitted }) => {
+            assert_eq!(omitted, 0);
+            lines.into_iter().map(|b| (b.line, b.error)).collect()
+        }
+        other => panic!("expected an invalid import, got {other:?}"),
+    }
+}
+
+#[test]
+fn import_names_the_bad_line_and_why() {
+    // lines[0] is the header (file line 1); lines[k] is event k, on file
+    // line k + 1, except that event 4's cell spans two lines, so events 5..
+    // are on file line k + 2.
+    let base = full_lines();
+    assert_eq!(import(&base).unwrap(), sample());
+
+    type Check = fn(&LineError) -> bool;
+    let cases: &[(usize, usize, &str, u64, &str, Check)] = &[
+        (2, 4, "12.5x", 3, "bad amount", |e| matches!(e, LineError::Amount { column: "amount", .. })),
+        (2, 18, "1.0000001", 3, "more than 6 decimals", |e| {
+            matches!(e, LineError::Amount { column: "balance_after", .. })
+        }),
+        (3, 3, "gift", 4, "unknown EventKind \"gift\"", |e| matches!(e, LineError::Name { column: "kind", .. })),
+        (3, 5, "gold", 4, "unknown Pool", |e| matches!(e, LineError::Name { column: "pool", .. })),
+        (6, 2, "2026-07-15 14:00:00", 8, "bad time", |e| matches!(e, LineError::Time { .. })),
+        (6, 1, "x7", 8, "not a whole number", |e| matches!(e, LineError::Seq { .. })),
+        (7, 22, "{not json", 9, "not JSON", |e| matches!(e, LineError::Metadata { .. })),
+        (8, 1, "7", 10, "seq not increasing", |e| matches!(e, LineError::SeqNotIncreasing { seq: 7, previous: 7 })),
+        // A changed amount no longer explains the stored balance.
+        (9, 4, "-4", 11, "balance_after is 139 but the line before and this usage make it 138.75", |e| {
+            matches!(e, LineError::BalanceChain { .. })
+        }),
+        (10, 20, "5", 12, "held_after is 5", |e| matches!(e, LineError::HeldChain { .. })),
+        (1, 0, "", 2, "column id: is empty", |e| matches!(e, LineError::Missing { column: "id" })),
+    ];
+    for &(idx, col, value, line, reason, check) in cases {
+        let mut lines = base.clone();
+        spoil(&mut lines, idx, col, value);
+        let err = import(&lines).unwrap_err();
+        let message = err.to_string();
+        assert!(message.contains(&format!("line {line}: ")), "{value:?} in column {col}: {message}");
+        assert!(message.contains(reason), "{value:?} in column {col}: {message}");
+        let bad = bad_lines(Err(err));
+        assert!(bad.iter().all(|(l, _)| *l == line), "only line {line}: {bad:?}");
+        assert!(bad.iter().any(|(_, e)| check(e)), "{value:?} in column {col}: {bad:?}");
+    }
+
+    // Wrong column count.
+    let mut lines = base.clone();
+    lines[2].push_str(",extra");
+    assert_eq!(bad_lines(import(&lines)), [(3, LineError::ColumnCount { expected: 23, found: 24 })]);
+
+    // Every bad line is named, not just the first.
+    let mut lines = base.clone();
+    spoil(&mut lines, 1, 4, "abc");
+    spoil(&mut lines, 8, 3, "nope");
+    let bad = bad_lines(import(&lines));
+    let numbers: Vec<u64> = bad.iter().map(|(l, _)| *l).collect();
+    assert_eq!(numbers, [2, 10]);
+}
+
+#[test]
+fn import_checks_header_empty_file_gaps_and_bom() {
+    assert_eq!(bad_lines(parse_full_csv(&b""[..], ORG)), [(1, LineError::Empty)]);
+    let bad = bad_lines(parse_full_csv(&b"Case Name,Case ID\r\n"[..], ORG));
+    assert!(matches!(bad[..], [(1, LineError::Header { .. })]), "{bad:?}");
+
+    // A report-layout file is not a full one.
+    let report = export_csv(&sample(), Layout::Report, madrid());
+    assert!(parse_full_csv(&report[..], ORG).is_err());
+
+    // A filtered export has gaps: allowed, unless asked for a whole history.
+    let events: Vec<Event> = sample().into_iter().filter(|e| e.seq != 3).collect();
+    let bytes = export_csv(&events, Layout::Full, madrid());
+    assert_eq!(parse_full_csv(&bytes[..], ORG).unwrap(), events);
+    let strict = ImportOptions { require_contiguous: true };
+    let bad = bad_lines(parse_full_csv_with(&bytes[..], ORG, &strict));
+    assert_eq!(bad, [(4, LineError::SeqGap { seq: 4, previous: 2 })]);
+
+    // A history that does not start at seq 1 starts its chain at its first line.
+    let events: Vec<Event> = sample().into_iter().skip(4).collect();
+    let bytes = export_csv(&events, Layout::Full, madrid());
+    assert_eq!(parse_full_csv(&bytes[..], ORG).unwrap(), events);
+
+    // Seq 1 must start from zero.
+    let mut events = sample();
+    events[0].amount = credits("99");
+    let bytes = export_csv(&events, Layout::Full, madrid());
+    let bad = bad_lines(parse_full_csv(&bytes[..], ORG));
+    assert!(matches!(bad[..], [(2, LineError::BalanceChain { .. })]), "{bad:?}");
+
+    // A spreadsheet's UTF-8 byte order mark is ignored.
+    let mut bom = b"\xEF\xBB\xBF".to_vec();
+    bom.extend(export_csv(&sample(), Layout::Full, madrid()));
+    assert_eq!(parse_full_csv(&bom[..], ORG).unwrap(), sample());
+
+    // Bytes that are not UTF-8 are named, not a crash.
+    let mut lines = full_lines();
+    lines[1] = lines[1].replace("Welcome credits", "Welcome \u{FFFD}");
+    let mut bytes: Vec<u8> = lines.iter().flat_map(|l| format!("{l}\r\n").into_bytes()).collect();
+    let at = bytes.windows(3).position(|w| w == "\u{FFFD}".as_bytes()).unwrap();
+    bytes.splice(at..at + 3, [0xFF]);
+    let bad = bad_lines(parse_full_csv(&bytes[..], ORG));
+    assert_eq!(bad, [(2, LineError::Utf8 { column: "description" })]);
+}
+
+#[test]
+fn filenames_name_the_org_and_period() {
+    let (from, to) = (date(2026, 1, 1), date(2026, 1, 31));
+    for (org, ext, want) in [
+        ("acme", "csv", "credit-history_acme_2026-01-01_2026-01-31.csv"),
+        ("acme", "XLSX", "credit-history_acme_2026-01-01_2026-01-31.xlsx"),
+        ("my org/..\\\"x", "csv", "credit-history_my_org_..__x_2026-01-01_2026-01-31.csv"),
+        ("..hidden", ".csv", "credit-history_hidden_2026-01-01_2026-01-31.csv"),
+        ("", "", "credit-history_org_2026-01-01_2026-01-31.bin"),
+    ] {
+        assert_eq!(filename(org, from, to, ext), want, "{org:?} {ext:?}");
+    }
+    assert_eq!(
+        content_disposition(&filename("acme", from, to, "csv")),
+        "attachment; filename=\"credit-history_acme_2026-01-01_2026-01-31.csv\""
+    );
+    assert_eq!(content_disposition("a\"b\\c\nñ.csv"), "attachment; filename=\"abc.csv\"");
+    assert_eq!("full".parse::<Layout>().unwrap(), Layout::Full);
+    assert_eq!("report".parse::<Layout>().unwrap(), Layout::Report);
+    assert!("xlsx".parse::<Layout>().is_err());
+}
