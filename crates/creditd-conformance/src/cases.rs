@@ -1,0 +1,717 @@
+//! The conformance cases. Each gets a fresh store and must leave every org
+//! verifiable (the harness runs `verify` on all of them afterwards).
+
+use creditd_core::{EventCtx, EventKind, Micros, Op, OrgSettings, Pool, Status};
+use creditd_store::query::{EventFilter, EventQuery, PageLimit, PageStart};
+use creditd_store::{Clock, Command, StoreError};
+use jiff::SignedDuration;
+use std::collections::BTreeSet;
+
+use crate::*;
+
+fn secs(s: i64) -> SignedDuration {
+    SignedDuration::from_secs(s)
+}
+
+fn kinds(events: &[creditd_core::Event]) -> Vec<EventKind> {
+    events.iter().map(|e| e.kind).collect()
+}
+
+/// Organisations: create, refuse a duplicate, say "not found" for an unknown one.
+pub async fn org_lifecycle(t: &mut Ctx) {
+    let s = t.store.as_ref();
+    let mut settings = OrgSettings::new("Acme", "Europe/Madrid");
+    settings.renewal_day = 15;
+    let info = s.create_org("acme", settings.clone()).await.expect("create");
+    assert_eq!(info.id, "acme");
+    assert_eq!(info.settings, settings);
+    assert_eq!(info.created_at, start_time());
+    let again = s.create_org("acme", OrgSettings::new("Other", "UTC")).await;
+    assert!(matches!(again, Err(StoreError::OrgExists(_))), "{again:?}");
+    let got = s.org("acme").await.expect("org");
+    assert_eq!(got, info);
+    let bad_zone = s.create_org("zoned", OrgSettings::new("Z", "Mars/Olympus")).await;
+    assert_eq!(bad_zone.map(|_| ()).map_err(|e| e.code()), Err("validation_error"));
+    assert!(matches!(s.org("nope").await, Err(StoreError::OrgNotFound(_))));
+    assert!(matches!(s.balance("nope").await, Err(StoreError::OrgNotFound(_))));
+    assert!(matches!(s.verify("nope").await, Err(StoreError::OrgNotFound(_))));
+    assert!(matches!(s.events("nope", &EventQuery::default()).await, Err(StoreError::OrgNotFound(_))));
+    assert!(matches!(s.export("nope", &EventFilter::default()).await, Err(StoreError::OrgNotFound(_))));
+    assert_eq!(code(&run(s, "nope", grant("1")).await), "not_found");
+    s.create_org("beta", OrgSettings::new("Beta", "UTC")).await.expect("create beta");
+    assert_eq!(s.org_ids().await.expect("ids"), vec!["acme".to_string(), "beta".to_string()]);
+    let b = s.balance("acme").await.expect("balance");
+    assert_eq!((b.available, b.held, b.seq), (Micros::ZERO, Micros::ZERO, 0));
+    assert!(b.period_start.is_some() && b.period_end.is_some());
+}
+
+/// A grant adds promotional credits and leaves one event with the balances after it.
+pub async fn grant_and_balance(t: &mut Ctx) {
+    let s = t.store.as_ref();
+    new_org(s, "o").await;
+    let o = ok(s, "o", grant("100.5")).await;
+    assert_eq!(o.events.len(), 1);
+    let e = &o.events[0];
+    assert_eq!(
+        (e.kind, e.amount, e.pool, e.status),
+        (EventKind::Grant, m("100.5"), Some(Pool::Promotional), Status::Succeeded)
+    );
+    assert_eq!((e.seq, e.balance_after, e.held_after), (1, m("100.5"), Micros::ZERO));
+    assert_eq!(o.balance.available, m("100.5"));
+    let b = s.balance("o").await.expect("balance");
+    assert_eq!((b.available, b.pools.promotional, b.seq), (m("100.5"), m("100.5"), 1));
+    assert_eq!(history(s, "o").await, o.events);
+}
+
+/// A hold reserves; a debit captures it exactly once.
+pub async fn hold_and_debit_once(t: &mut Ctx) {
+    let s = t.store.as_ref();
+    new_org(s, "o").await;
+    ok(s, "o", grant("100")).await;
+    let h = ok(s, "o", hold("30")).await;
+    let id = record_id(&h);
+    assert_eq!(h.events[0].kind, EventKind::Hold);
+    assert_eq!(h.events[0].amount, m("-30"));
+    assert_eq!((h.balance.available, h.balance.held), (m("70"), m("30")));
+    let d = ok(s, "o", debit(&id, None)).await;
+    assert_eq!(kinds(&d.events), vec![EventKind::Debit]);
+    assert_eq!(d.events[0].amount, m("-30"));
+    assert_eq!((d.balance.available, d.balance.held, d.balance.period_usage), (m("70"), Micros::ZERO, m("30")));
+    assert_eq!(code(&run(s, "o", debit(&id, None)).await), "hold_already_settled");
+    assert_eq!(code(&run(s, "o", release(&id)).await), "hold_already_settled");
+    assert_eq!(code(&run(s, "o", debit("hold_999", None)).await), "hold_not_found");
+    let b = s.balance("o").await.expect("balance");
+    assert_eq!((b.available, b.held, b.seq), (m("70"), Micros::ZERO, 3));
+    assert_eq!(history(s, "o").await.iter().filter(|e| e.kind == EventKind::Debit).count(), 1);
+}
+
+/// A partial debit captures part of a hold and releases the rest.
+pub async fn partial_debit_releases_rest(t: &mut Ctx) {
+    let s = t.store.as_ref();
+    new_org(s, "o").await;
+    ok(s, "o", grant("100")).await;
+    let id = record_id(&ok(s, "o", hold("30")).await);
+    assert_eq!(code(&run(s, "o", debit(&id, Some("30.000001"))).await), "debit_exceeds_hold");
+    let d = ok(s, "o", debit(&id, Some("10"))).await;
+    assert_eq!(kinds(&d.events), vec![EventKind::Debit, EventKind::Release]);
+    assert_eq!(d.events[0].amount, m("-10"));
+    assert_eq!(d.events[1].amount, m("20"));
+    assert_eq!((d.balance.available, d.balance.held), (m("90"), Micros::ZERO));
+    let r = d.record.expect("hold");
+    assert_eq!((r.captured, r.status.as_str()), (m("10"), "debited"));
+    assert_eq!(code(&run(s, "o", debit(&id, Some("1"))).await), "hold_already_settled");
+}
+
+/// A release gives a hold's credits back, once.
+pub async fn release_returns_credits(t: &mut Ctx) {
+    let s = t.store.as_ref();
+    new_org(s, "o").await;
+    ok(s, "o", grant("10")).await;
+    let id = record_id(&ok(s, "o", hold("4")).await);
+    let r = ok(s, "o", release(&id)).await;
+    assert_eq!(kinds(&r.events), vec![EventKind::Release]);
+    assert_eq!((r.balance.available, r.balance.held), (m("10"), Micros::ZERO));
+    assert_eq!(code(&run(s, "o", release(&id)).await), "hold_already_settled");
+    assert_eq!(code(&run(s, "o", debit(&id, None)).await), "hold_already_settled");
+    assert_eq!(code(&run(s, "o", refund(&id, None)).await), "not_refundable");
+}
+
+/// No overdraft: a usage or hold beyond the available credits writes nothing.
+pub async fn usage_refused_without_credits(t: &mut Ctx) {
+    let s = t.store.as_ref();
+    new_org(s, "o").await;
+    assert_eq!(code(&run(s, "o", usage("0.000001")).await), "insufficient_credits");
+    ok(s, "o", grant("5")).await;
+    let u = ok(s, "o", usage("4.5")).await;
+    assert_eq!((u.events[0].kind, u.events[0].amount), (EventKind::Usage, m("-4.5")));
+    assert_eq!(code(&run(s, "o", usage("0.500001")).await), "insufficient_credits");
+    assert_eq!(code(&run(s, "o", hold("0.500001")).await), "insufficient_credits");
+    let b = s.balance("o").await.expect("balance");
+    assert_eq!((b.available, b.seq), (m("0.5"), 2));
+    ok(s, "o", usage("0.5")).await;
+    assert_eq!(s.balance("o").await.expect("balance").available, Micros::ZERO);
+    assert_eq!(history(s, "o").await.len(), 3);
+}
+
+/// An org's overdraft limit lets available go that far below zero, no further.
+pub async fn overdraft_limit(t: &mut Ctx) {
+    let s = t.store.as_ref();
+    let mut settings = OrgSettings::new("Overdraft", "UTC");
+    settings.overdraft_limit = m("5");
+    s.create_org("o", settings).await.expect("create");
+    ok(s, "o", grant("10")).await;
+    let u = ok(s, "o", usage("15")).await;
+    assert_eq!(u.balance.available, m("-5"));
+    assert_eq!(u.balance.overdraft_used, m("5"));
+    assert_eq!(code(&run(s, "o", usage("0.000001")).await), "insufficient_credits");
+    ok(s, "o", grant("2")).await;
+    assert_eq!(s.balance("o").await.expect("balance").available, m("-3"));
+}
+
+/// Soonest-expiring first, then plan, voucher, promotional, prepaid.
+pub async fn consumption_order(t: &mut Ctx) {
+    let s = t.store.as_ref();
+    new_org(s, "o").await;
+    ok(s, "o", credit_in(Pool::Promotional, "10", None)).await;
+    ok(s, "o", credit_in(Pool::Prepaid, "10", None)).await;
+    ok(s, "o", credit_in(Pool::Plan, "10", None)).await;
+    let u = ok(s, "o", usage("15")).await;
+    assert_eq!(u.events[0].pool, Some(Pool::Plan));
+    let p = u.balance.pools;
+    assert_eq!((p.plan, p.promotional, p.prepaid), (Micros::ZERO, m("5"), m("10")));
+    let soon = t.clock.now().checked_add(secs(86_400)).expect("time");
+    ok(s, "o", credit_in(Pool::Voucher, "5", Some(soon))).await;
+    let u = ok(s, "o", usage("3")).await;
+    assert_eq!(u.events[0].pool, Some(Pool::Voucher));
+    assert_eq!(u.balance.pools.voucher, m("2"));
+    let u = ok(s, "o", usage("8")).await;
+    let p = u.balance.pools;
+    assert_eq!((p.voucher, p.promotional, p.prepaid), (Micros::ZERO, Micros::ZERO, m("9")));
+}
+
+/// A refund gives back at most what was consumed.
+pub async fn refund_bounds(t: &mut Ctx) {
+    let s = t.store.as_ref();
+    new_org(s, "o").await;
+    ok(s, "o", grant("100")).await;
+    let use_id = record_id(&ok(s, "o", usage("40")).await);
+    let r = ok(s, "o", refund(&use_id, Some("10"))).await;
+    assert_eq!((r.events[0].kind, r.events[0].amount), (EventKind::Refund, m("10")));
+    assert_eq!(r.balance.available, m("70"));
+    assert_eq!(code(&run(s, "o", refund(&use_id, Some("30.000001"))).await), "refund_exceeds_consumed");
+    let r = ok(s, "o", refund(&use_id, None)).await;
+    assert_eq!(r.events[0].amount, m("30"));
+    assert_eq!(r.balance.available, m("100"));
+    assert_ne!(code(&run(s, "o", refund(&use_id, Some("0.000001"))).await), "ok");
+    let hold_id = record_id(&ok(s, "o", hold("20")).await);
+    assert_eq!(code(&run(s, "o", refund(&hold_id, None)).await), "not_refundable");
+    ok(s, "o", debit(&hold_id, Some("10"))).await;
+    assert_eq!(code(&run(s, "o", refund(&hold_id, Some("11"))).await), "refund_exceeds_consumed");
+    ok(s, "o", refund(&hold_id, Some("10"))).await;
+    assert_eq!(code(&run(s, "o", refund("use_999", None)).await), "refund_target_not_found");
+    let pur = record_id(&ok(s, "o", purchase("5", Status::Succeeded)).await);
+    assert_eq!(code(&run(s, "o", refund(&pur, None)).await), "refund_target_not_found");
+    assert_eq!(s.balance("o").await.expect("balance").available, m("105"));
+}
+
+/// Adjustments move credits either way and carry their reason.
+pub async fn adjustments(t: &mut Ctx) {
+    let s = t.store.as_ref();
+    new_org(s, "o").await;
+    let a = ok(s, "o", adjustment("5", "goodwill")).await;
+    let e = &a.events[0];
+    assert_eq!((e.kind, e.amount, e.pool), (EventKind::Adjustment, m("5"), Some(Pool::Promotional)));
+    assert_eq!(e.description.as_deref(), Some("goodwill"));
+    assert_eq!(e.metadata.as_ref().and_then(|m| m.get("reason")).and_then(|r| r.as_str()), Some("goodwill"));
+    let a = ok(s, "o", adjustment("-3", "correction")).await;
+    assert_eq!(a.balance.available, m("2"));
+    assert_eq!(code(&run(s, "o", adjustment("-2.000001", "too much")).await), "insufficient_credits");
+    assert_eq!(code(&run(s, "o", adjustment("1", "  ")).await), "validation_error");
+    assert_eq!(code(&run(s, "o", adjustment("0", "nothing")).await), "validation_error");
+    let stored = history(s, "o").await;
+    assert_eq!(stored.len(), 2);
+    assert_eq!(stored[1].metadata, e.metadata);
+}
+
+/// A processing purchase adds nothing until it settles, and settles once.
+pub async fn purchase_settles_once(t: &mut Ctx) {
+    let s = t.store.as_ref();
+    new_org(s, "o").await;
+    let p = ok(s, "o", purchase("50", Status::Processing)).await;
+    let id = record_id(&p);
+    assert_eq!((p.events[0].kind, p.events[0].status), (EventKind::Purchase, Status::Processing));
+    assert_eq!(p.balance.available, Micros::ZERO);
+    let settle =
+        |id: &str, status| Op::SettlePurchase { purchase_id: id.to_string(), status, ctx: EventCtx::default() };
+    assert_eq!(code(&run(s, "o", settle(&id, Status::Processing)).await), "validation_error");
+    let d = ok(s, "o", settle(&id, Status::Succeeded)).await;
+    assert_eq!(
+        (d.events[0].status, d.balance.available, d.balance.pools.prepaid),
+        (Status::Succeeded, m("50"), m("50"))
+    );
+    assert_eq!(code(&run(s, "o", settle(&id, Status::Succeeded)).await), "purchase_already_settled");
+    assert_eq!(code(&run(s, "o", settle(&id, Status::Failed)).await), "purchase_already_settled");
+    let id2 = record_id(&ok(s, "o", purchase("20", Status::Processing)).await);
+    let f = ok(s, "o", settle(&id2, Status::Failed)).await;
+    assert_eq!((f.events[0].status, f.balance.available), (Status::Failed, m("50")));
+    assert_eq!(code(&run(s, "o", settle("pur_999", Status::Succeeded)).await), "purchase_not_found");
+    let failed = EventFilter { statuses: vec![Status::Failed], ..EventFilter::default() };
+    assert_eq!(history_filtered(s, "o", &failed).await.len(), 1);
+}
+
+/// A voucher expires while a hold is drawn on it: the unheld rest lapses at
+/// its expiry (via tick), and the held part lapses when the hold is released.
+pub async fn voucher_expiry_with_open_hold(t: &mut Ctx) {
+    let s = t.store.as_ref();
+    new_org(s, "o").await;
+    let in_an_hour = t.clock.now().checked_add(secs(3600)).expect("time");
+    ok(s, "o", credit_in(Pool::Voucher, "20", Some(in_an_hour))).await;
+    ok(s, "o", grant("10")).await;
+    let h = ok(s, "o", hold_for("15", 3 * 3600)).await;
+    let hold_id = record_id(&h);
+    assert_eq!(h.events[0].pool, Some(Pool::Voucher));
+    assert_eq!(h.balance.available, m("15"));
+    assert_eq!(s.tick().await.expect("tick"), 0);
+    t.clock.advance(secs(2 * 3600));
+    assert!(s.tick().await.expect("tick") >= 1);
+    let b = s.balance("o").await.expect("balance");
+    assert_eq!((b.available, b.held, b.pools.voucher), (m("10"), m("15"), Micros::ZERO));
+    let last = history(s, "o").await;
+    assert_eq!((last[0].kind, last[0].amount), (EventKind::Expiry, m("-5")));
+    assert_eq!(s.tick().await.expect("tick"), 0, "an expiry happens once");
+    let r = ok(s, "o", release(&hold_id)).await;
+    assert_eq!(kinds(&r.events), vec![EventKind::Release, EventKind::Expiry]);
+    assert_eq!((r.balance.available, r.balance.held), (m("10"), Micros::ZERO));
+}
+
+/// A hold nobody settles is released by `tick` once its timeout passes, once.
+pub async fn hold_timeout_by_tick(t: &mut Ctx) {
+    let s = t.store.as_ref();
+    new_org(s, "o").await;
+    ok(s, "o", grant("10")).await;
+    let id = record_id(&ok(s, "o", hold_for("4", 60)).await);
+    let kept = record_id(&ok(s, "o", hold_for("1", 3600)).await);
+    assert_eq!(s.tick().await.expect("tick"), 0);
+    t.clock.advance(secs(61));
+    assert_eq!(s.tick().await.expect("tick"), 1);
+    assert_eq!(s.tick().await.expect("tick"), 0);
+    let b = s.balance("o").await.expect("balance");
+    assert_eq!((b.available, b.held), (m("9"), m("1")));
+    let h = history(s, "o").await;
+    assert_eq!(
+        (h[0].kind, h[0].source.as_deref(), h[0].hold_id.as_deref()),
+        (EventKind::Release, Some("timeout"), Some(id.as_str()))
+    );
+    assert_eq!(code(&run(s, "o", debit(&id, None)).await), "hold_already_settled");
+    ok(s, "o", debit(&kept, None)).await;
+}
+
+/// 64 clients race for holds on credits that afford exactly 10 of them.
+pub async fn concurrent_holds_never_overdraw(t: &mut Ctx) {
+    let s = t.store.clone();
+    new_org(s.as_ref(), "o").await;
+    ok(s.as_ref(), "o", grant("10")).await;
+    let mut tasks = Vec::new();
+    for _ in 0..64 {
+        let s = s.clone();
+        tasks.push(tokio::spawn(async move { run(s.as_ref(), "o", hold("1")).await }));
+    }
+    let mut held = 0;
+    for task in tasks {
+        match task.await.expect("task") {
+            Ok(_) => held += 1,
+            Err(e) => assert_eq!(e.code(), "insufficient_credits", "{e}"),
+        }
+    }
+    assert_eq!(held, 10);
+    let b = s.balance("o").await.expect("balance");
+    assert_eq!((b.available, b.held, b.seq), (Micros::ZERO, m("10"), 11));
+}
+
+/// 64 clients each hold then debit on limited credits: exactly the affordable
+/// number succeed, each debit once.
+pub async fn concurrent_holds_and_debits(t: &mut Ctx) {
+    let s = t.store.clone();
+    new_org(s.as_ref(), "o").await;
+    ok(s.as_ref(), "o", grant("20")).await;
+    let mut tasks = Vec::new();
+    for _ in 0..64 {
+        let s = s.clone();
+        tasks.push(tokio::spawn(async move {
+            let h = run(s.as_ref(), "o", hold("1")).await.ok()?;
+            let id = record_id(&h);
+            run(s.as_ref(), "o", debit(&id, None)).await.expect("debit of an open hold");
+            assert_eq!(code(&run(s.as_ref(), "o", debit(&id, None)).await), "hold_already_settled");
+            Some(id)
+        }));
+    }
+    let mut ids = BTreeSet::new();
+    for task in tasks {
+        if let Some(id) = task.await.expect("task") {
+            ids.insert(id);
+        }
+    }
+    assert_eq!(ids.len(), 20);
+    let b = s.balance("o").await.expect("balance");
+    assert_eq!((b.available, b.held, b.period_usage), (Micros::ZERO, Micros::ZERO, m("20")));
+    let debits = history(s.as_ref(), "o").await.into_iter().filter(|e| e.kind == EventKind::Debit).count();
+    assert_eq!(debits, 20);
+}
+
+/// The same key with the same body returns the first result and writes once.
+pub async fn idempotent_retry_same_body(t: &mut Ctx) {
+    let s = t.store.as_ref();
+    new_org(s, "o").await;
+    new_org(s, "p").await;
+    let first = run_key(s, "o", grant("10"), "g-1").await.expect("grant");
+    let again = run_key(s, "o", grant("10"), "g-1").await.expect("retry");
+    assert_eq!(first, again);
+    assert_eq!(first.events[0].idempotency_key.as_deref(), Some("g-1"));
+    let h1 = run_key(s, "o", hold("3"), "h-1").await.expect("hold");
+    ok(s, "o", usage("1")).await;
+    let h2 = run_key(s, "o", hold("3"), "h-1").await.expect("hold retry");
+    assert_eq!(h1, h2, "a retry answers with the first result, balances included");
+    let other = run_key(s, "p", grant("10"), "g-1").await.expect("same key, other org");
+    assert_eq!(other.events[0].org_id, "p");
+    assert_eq!(history(s, "o").await.len(), 3);
+    assert_eq!(s.balance("o").await.expect("balance").available, m("6"));
+}
+
+/// The same key with a different body is a conflict and writes nothing.
+pub async fn idempotency_conflict_different_body(t: &mut Ctx) {
+    let s = t.store.as_ref();
+    new_org(s, "o").await;
+    run_key(s, "o", grant("10"), "k").await.expect("grant");
+    let r = run_key(s, "o", grant("11"), "k").await;
+    assert!(matches!(r, Err(StoreError::IdempotencyConflict { .. })), "{r:?}");
+    assert_eq!(code(&run_key(s, "o", usage("1"), "k").await), "idempotency_conflict");
+    // A refused operation stores no key: the key can be used once it succeeds.
+    assert_eq!(code(&run_key(s, "o", usage("100"), "u").await), "insufficient_credits");
+    run_key(s, "o", usage("1"), "u").await.expect("usage after a refusal with the same key");
+    assert_eq!(history(s, "o").await.len(), 2);
+}
+
+/// Concurrent retries of one request: one event, every caller the same answer.
+pub async fn concurrent_idempotent_retries(t: &mut Ctx) {
+    let s = t.store.clone();
+    new_org(s.as_ref(), "o").await;
+    ok(s.as_ref(), "o", grant("100")).await;
+    let mut tasks = Vec::new();
+    for _ in 0..32 {
+        let s = s.clone();
+        tasks.push(tokio::spawn(async move { run_key(s.as_ref(), "o", hold("7"), "retry-me").await }));
+    }
+    let mut outcomes = Vec::new();
+    for task in tasks {
+        outcomes.push(task.await.expect("task").expect("hold"));
+    }
+    assert!(outcomes.windows(2).all(|w| w[0] == w[1]));
+    let holds = history(s.as_ref(), "o").await.into_iter().filter(|e| e.kind == EventKind::Hold).count();
+    assert_eq!(holds, 1);
+    assert_eq!(s.balance("o").await.expect("balance").held, m("7"));
+}
+
+/// Commands of one `execute` call succeed or fail on their own.
+pub async fn batch_commands_independent(t: &mut Ctx) {
+    let s = t.store.as_ref();
+    new_org(s, "o").await;
+    let results = s
+        .execute(vec![
+            Command::new("o", grant("10"), None),
+            Command::new("o", usage("100"), None),
+            Command::new("o", usage("3"), None),
+            Command::new("missing", grant("1"), None),
+            Command::new("o", debit("hold_1", None), None),
+        ])
+        .await;
+    let codes: Vec<&str> = results.iter().map(code).collect();
+    assert_eq!(codes, vec!["ok", "insufficient_credits", "ok", "not_found", "hold_not_found"]);
+    let b = s.balance("o").await.expect("balance");
+    assert_eq!((b.available, b.seq), (m("7"), 2));
+}
+
+/// Bad input is refused with a domain error, never a storage failure, and
+/// leaves the store working.
+pub async fn bad_input_is_refused_not_failed(t: &mut Ctx) {
+    let s = t.store.as_ref();
+    new_org(s, "o").await;
+    new_org(s, "big").await;
+    let refusals = vec![
+        Command::new("o", grant("0"), None),
+        Command::new("o", grant("-1"), None),
+        Command::new("o", hold("-1"), None),
+        Command::new("o", hold_for("1", 0), None),
+        Command::new("o", usage("0"), None),
+        Command::new("o", credit_in(Pool::Voucher, "1", Some(start_time())), None),
+        Command::new("o", Op::Billing { amount: m("1"), ctx: EventCtx::default() }, None),
+        Command::new(
+            "o",
+            Op::Usage {
+                amount: m("1"),
+                ctx: EventCtx { user_email: Some("not-an-email".into()), ..EventCtx::default() },
+            },
+            None,
+        ),
+    ];
+    for r in s.execute(refusals).await {
+        assert_eq!(code(&r), "validation_error", "{r:?}");
+    }
+    ok(
+        s,
+        "big",
+        Op::Credit(creditd_core::CreditOp { amount: Micros::MAX, ..credit(creditd_core::CreditKind::Grant, "1") }),
+    )
+    .await;
+    assert_eq!(code(&run(s, "big", grant("0.000001")).await), "amount_overflow");
+    // Text PostgreSQL cannot store (NUL) is either kept verbatim or refused
+    // as invalid, on its own: the commands around it still succeed.
+    let nul = EventCtx { description: Some("a\0b".into()), ..EventCtx::default() };
+    let results = s
+        .execute(vec![
+            Command::new("o", grant("5"), None),
+            Command::new(
+                "o",
+                Op::Credit(creditd_core::CreditOp { ctx: nul, ..credit(creditd_core::CreditKind::Grant, "1") }),
+                None,
+            ),
+            Command::new("o", usage("1"), Some("key\0nul".into())),
+            Command::new("o\0x", grant("1"), None),
+            Command::new("o", usage("2"), None),
+        ])
+        .await;
+    let codes: Vec<&str> = results.iter().map(code).collect();
+    assert_eq!(codes[0], "ok");
+    assert!(matches!(codes[1], "ok" | "validation_error"), "{results:?}");
+    assert!(matches!(codes[2], "ok" | "validation_error"), "{results:?}");
+    assert_eq!(codes[3], "not_found");
+    assert_eq!(codes[4], "ok");
+    if codes[1] == "ok" {
+        let h = history(s, "o").await;
+        assert!(h.iter().any(|e| e.description.as_deref() == Some("a\0b")));
+    }
+    assert!(matches!(s.balance("o\0x").await, Err(StoreError::OrgNotFound(_))));
+    ok(s, "o", usage("1")).await;
+}
+
+/// Builds a varied history over three days: kinds, pools, statuses, services,
+/// projects, users.
+async fn varied_history(t: &Ctx, org: &str) {
+    let s = t.store.as_ref();
+    new_org(s, org).await;
+    ok(s, org, grant("1000")).await;
+    t.clock.advance(secs(86_400));
+    ok(s, org, usage_by("1", "AI Inference", "p1", "ana@example.com")).await;
+    ok(s, org, usage_by("2", "Scraping", "p2", "ben@example.com")).await;
+    let h = Op::Hold(creditd_core::HoldOp {
+        amount: m("5"),
+        timeout_seconds: None,
+        ctx: EventCtx {
+            service: Some("AI Inference".into()),
+            project_id: Some("p1".into()),
+            user_email: Some("ana@example.com".into()),
+            ..EventCtx::default()
+        },
+    });
+    let id = record_id(&ok(s, org, h).await);
+    ok(s, org, debit(&id, Some("4"))).await;
+    let pur = record_id(&ok(s, org, purchase("10", Status::Processing)).await);
+    ok(s, org, Op::SettlePurchase { purchase_id: pur, status: Status::Failed, ctx: EventCtx::default() }).await;
+    ok(s, org, purchase("20", Status::Succeeded)).await;
+    ok(s, org, credit_in(Pool::Voucher, "3", None)).await;
+    t.clock.advance(secs(86_400));
+    ok(s, org, adjustment("-1", "fix")).await;
+    ok(
+        s,
+        org,
+        Op::Billing {
+            amount: Micros::ZERO,
+            ctx: EventCtx { description: Some("Invoice 7".into()), ..EventCtx::default() },
+        },
+    )
+    .await;
+    for i in 0..12 {
+        let (svc, p, u) =
+            if i % 3 == 0 { ("Scraping", "p2", "ben@example.com") } else { ("AI Inference", "p1", "ana@example.com") };
+        ok(s, org, usage_by("0.5", svc, p, u)).await;
+    }
+}
+
+fn sample_filters() -> Vec<EventFilter> {
+    let day1 = start_time().checked_add(secs(86_400)).unwrap_or(start_time());
+    let day2 = start_time().checked_add(secs(2 * 86_400)).unwrap_or(start_time());
+    let f = EventFilter::default;
+    vec![
+        f(),
+        EventFilter { kinds: vec![EventKind::Usage], ..f() },
+        EventFilter { kinds: vec![EventKind::Hold, EventKind::Debit, EventKind::Release], ..f() },
+        EventFilter { pools: vec![Pool::Prepaid], ..f() },
+        EventFilter { pools: vec![Pool::Voucher, Pool::Promotional], ..f() },
+        EventFilter { statuses: vec![Status::Failed], ..f() },
+        EventFilter { statuses: vec![Status::Succeeded, Status::Processing], ..f() },
+        EventFilter { services: vec!["AI Inference".into()], ..f() },
+        EventFilter { services: vec!["AI Inference".into(), "Scraping".into()], ..f() },
+        EventFilter { project_id: Some("p2".into()), ..f() },
+        EventFilter { user_email: Some("ana@example.com".into()), ..f() },
+        EventFilter { date_from: Some(day1), ..f() },
+        EventFilter { date_to: Some(day1), ..f() },
+        EventFilter { date_from: Some(day1), date_to: Some(day2), ..f() },
+        EventFilter { kinds: vec![EventKind::Usage], project_id: Some("p1".into()), date_from: Some(day2), ..f() },
+        EventFilter { services: vec!["Nothing".into()], ..f() },
+    ]
+}
+
+/// Every filter returns exactly the events the reference filter matches, newest first.
+pub async fn history_filters(t: &mut Ctx) {
+    varied_history(t, "o").await;
+    let s = t.store.as_ref();
+    let all = history(s, "o").await;
+    assert_eq!(all.len(), 24);
+    assert!(all.windows(2).all(|w| w[0].seq > w[1].seq), "newest first");
+    for filter in sample_filters() {
+        let expected: Vec<_> = all.iter().filter(|e| filter.matches(e)).cloned().collect();
+        assert_eq!(history_filtered(s, "o", &filter).await, expected, "cursor pages, {filter:?}");
+        let mut by_offset = Vec::new();
+        let mut offset = 0;
+        loop {
+            let q = EventQuery {
+                filter: filter.clone(),
+                limit: PageLimit::new(4).expect("limit"),
+                start: PageStart::Offset(offset),
+            };
+            let page = s.events("o", &q).await.expect("page");
+            assert!(page.events.len() <= 4);
+            let n = page.events.len() as u64;
+            by_offset.extend(page.events);
+            if page.next_cursor.is_none() {
+                break;
+            }
+            offset += n;
+        }
+        assert_eq!(by_offset, expected, "offset pages, {filter:?}");
+        assert_eq!(exported(s, "o", &filter).await, expected, "export, {filter:?}");
+    }
+}
+
+/// Offset pages tile the history; a page past the end is empty.
+pub async fn offset_paging(t: &mut Ctx) {
+    let s = t.store.as_ref();
+    new_org(s, "o").await;
+    ok(s, "o", grant("100")).await;
+    for _ in 0..22 {
+        ok(s, "o", usage("1")).await;
+    }
+    let all = history(s, "o").await;
+    assert_eq!(all.len(), 23);
+    let page = |offset, limit| EventQuery {
+        filter: EventFilter::default(),
+        limit: PageLimit::new(limit).expect("limit"),
+        start: PageStart::Offset(offset),
+    };
+    let mut got = Vec::new();
+    for offset in (0..23).step_by(5) {
+        let p = s.events("o", &page(offset, 5)).await.expect("page");
+        assert_eq!(p.offset, Some(offset));
+        assert_eq!(p.next_cursor.is_some(), offset + 5 < 23);
+        got.extend(p.events);
+    }
+    assert_eq!(got, all);
+    assert!(s.events("o", &page(23, 5)).await.expect("page").events.is_empty());
+    assert!(s.events("o", &page(u64::MAX, 100)).await.expect("page").events.is_empty());
+    let first = s.events("o", &EventQuery::default()).await.expect("default page");
+    assert_eq!(first.events.len(), 23);
+    assert_eq!(first.limit, 50);
+}
+
+/// Cursor pages see each event exactly once while new events are written.
+pub async fn cursor_paging_while_writing(t: &mut Ctx) {
+    let s = t.store.clone();
+    new_org(s.as_ref(), "o").await;
+    ok(s.as_ref(), "o", grant("100000")).await;
+    let cmds = (0..199).map(|_| Command::new("o", usage("1"), None)).collect();
+    assert!(s.execute(cmds).await.iter().all(|r| r.is_ok()));
+    let writer = {
+        let s = s.clone();
+        tokio::spawn(async move {
+            for _ in 0..40 {
+                let cmds = (0..5).map(|_| Command::new("o", usage("1"), None)).collect();
+                assert!(s.execute(cmds).await.iter().all(|r| r.is_ok()));
+                tokio::task::yield_now().await;
+            }
+        })
+    };
+    let mut seen = Vec::new();
+    let mut start = PageStart::Offset(0);
+    loop {
+        let q = EventQuery { filter: EventFilter::default(), limit: PageLimit::new(7).expect("limit"), start };
+        let page = s.events("o", &q).await.expect("page");
+        seen.extend(page.events.iter().map(|e| e.seq));
+        match page.next_cursor.as_deref().and_then(creditd_store::query::decode_cursor) {
+            Some(seq) => start = PageStart::Before(seq),
+            None => break,
+        }
+        tokio::task::yield_now().await;
+    }
+    writer.await.expect("writer");
+    let top = seen[0];
+    assert!(top >= 200);
+    let expected: Vec<u64> = (1..=top).rev().collect();
+    assert_eq!(seen, expected, "each event once, newest first");
+    assert_eq!(history(s.as_ref(), "o").await.len(), 400);
+}
+
+/// The export stream is the history, in chunks, past one chunk's size.
+pub async fn export_equals_history(t: &mut Ctx) {
+    let s = t.store.as_ref();
+    new_org(s, "o").await;
+    ok(s, "o", grant("100000")).await;
+    for chunk in 0..5 {
+        let cmds = (0..500)
+            .map(|i| {
+                let svc = if i % 4 == 0 { "Scraping" } else { "AI Inference" };
+                Command::new("o", usage_by("0.000001", svc, &format!("p{}", (chunk + i) % 3), "ana@example.com"), None)
+            })
+            .collect();
+        assert!(s.execute(cmds).await.iter().all(|r| r.is_ok()));
+    }
+    let all = history(s, "o").await;
+    assert_eq!(all.len(), 2501);
+    let mut rx = s.export("o", &EventFilter::default()).await.expect("export");
+    let mut chunks = 0;
+    let mut got = Vec::new();
+    while let Some(c) = rx.recv().await {
+        let c = c.expect("chunk");
+        assert!(c.len() <= creditd_store::EXPORT_CHUNK);
+        chunks += 1;
+        got.extend(c);
+    }
+    assert!(chunks >= 2);
+    assert_eq!(got, all);
+    let scraping =
+        EventFilter { services: vec!["Scraping".into()], project_id: Some("p1".into()), ..EventFilter::default() };
+    let expected: Vec<_> = all.iter().filter(|e| scraping.matches(e)).cloned().collect();
+    assert!(!expected.is_empty());
+    assert_eq!(exported(s, "o", &scraping).await, expected);
+    // A reader that hangs up early does not stop the store.
+    let mut rx = s.export("o", &EventFilter::default()).await.expect("export");
+    let _ = rx.recv().await;
+    drop(rx);
+    ok(s, "o", usage("1")).await;
+}
+
+/// A restart keeps balances, history, open holds, pending purchases and
+/// idempotency keys; timeouts still fire after it.
+pub async fn restart_keeps_everything(t: &mut Ctx) {
+    {
+        let s = t.store.as_ref();
+        new_org(s, "o").await;
+        ok(s, "o", grant("100")).await;
+    }
+    let s = t.store.clone();
+    let open = record_id(&ok(s.as_ref(), "o", hold_for("10", 600)).await);
+    let short = record_id(&ok(s.as_ref(), "o", hold_for("5", 60)).await);
+    let pur = record_id(&ok(s.as_ref(), "o", purchase("30", Status::Processing)).await);
+    let keyed = run_key(s.as_ref(), "o", usage("2"), "once").await.expect("usage");
+    let used = record_id(&keyed);
+    let balance = s.balance("o").await.expect("balance");
+    let before = history(s.as_ref(), "o").await;
+    drop(s);
+    t.reopen().await;
+    let s = t.store.as_ref();
+    assert_eq!(s.balance("o").await.expect("balance"), balance);
+    assert_eq!(history(s, "o").await, before);
+    assert_eq!(s.org_ids().await.expect("ids"), vec!["o".to_string()]);
+    assert_eq!(run_key(s, "o", usage("2"), "once").await.expect("replay"), keyed);
+    assert_eq!(code(&run_key(s, "o", usage("3"), "once").await), "idempotency_conflict");
+    t.clock.advance(secs(61));
+    assert_eq!(s.tick().await.expect("tick"), 1);
+    assert_eq!(code(&run(s, "o", debit(&short, None)).await), "hold_already_settled");
+    ok(s, "o", debit(&open, Some("4"))).await;
+    let settled =
+        ok(s, "o", Op::SettlePurchase { purchase_id: pur, status: Status::Succeeded, ctx: EventCtx::default() }).await;
+    ok(s, "o", refund(&used, None)).await;
+    assert_eq!(settled.balance.available, m("124"));
+    let b = s.balance("o").await.expect("balance");
+    assert_eq!((b.available, b.held), (m("126"), Micros::ZERO));
+    t.reopen().await;
+    assert_eq!(history(t.store.as_ref(), "o").await.len(), before.len() + 5);
+}

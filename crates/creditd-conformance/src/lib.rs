@@ -1,0 +1,306 @@
+//! creditd-conformance: one test suite for every storage engine.
+//!
+//! Each case in [`cases`] is a `pub async fn` that drives a fresh store
+//! through the [`Store`] trait only. An engine's test file names a factory
+//! and expands one `#[tokio::test]` per case with [`conformance_tests!`], so
+//! SQLite and PostgreSQL run the same tests, not copies. [`pg`] starts a
+//! throwaway PostgreSQL cluster for the PostgreSQL engine's tests.
+
+pub mod cases;
+pub mod pg;
+
+use std::sync::Arc;
+
+use creditd_core::{CreditKind, CreditOp, Event, EventCtx, HoldOp, Micros, Op, OrgSettings, Outcome, Pool, Status};
+use creditd_store::query::{EventFilter, EventQuery, PageLimit, PageStart};
+use creditd_store::{Clock, Command, ManualClock, Store, StoreError};
+use jiff::Timestamp;
+
+pub use async_trait::async_trait;
+
+/// Opens an engine's store on the same database each time it is called (a
+/// restart when the previous store was shut down).
+#[async_trait]
+pub trait Engine: Send + Sync + 'static {
+    async fn open(&self, clock: Arc<dyn Clock>) -> Result<Arc<dyn Store>, String>;
+}
+
+/// What a case gets: a fresh store, the clock it runs on, and a way to
+/// restart it on the same data.
+pub struct Ctx {
+    pub store: Arc<dyn Store>,
+    pub clock: Arc<ManualClock>,
+    engine: Box<dyn Engine>,
+}
+
+/// Where every case's clock starts: a Monday, mid-month, mid-day.
+pub fn start_time() -> Timestamp {
+    "2025-03-10T12:00:00Z".parse().unwrap_or(Timestamp::UNIX_EPOCH)
+}
+
+impl Ctx {
+    pub async fn start(engine: Box<dyn Engine>) -> Ctx {
+        let clock = Arc::new(ManualClock::new(start_time()));
+        let store = engine.open(clock.clone()).await.unwrap_or_else(|e| panic!("opening the store: {e}"));
+        Ctx { store, clock, engine }
+    }
+
+    /// Another node on the same database (engines that allow several).
+    pub async fn open_another(&self) -> Arc<dyn Store> {
+        self.engine.open(self.clock.clone()).await.unwrap_or_else(|e| panic!("opening another store: {e}"))
+    }
+
+    /// Shuts the store down and opens it again on the same data.
+    pub async fn reopen(&mut self) {
+        self.store.shutdown().await;
+        // The old store must be gone (SQLite holds a lock file) before the
+        // new one opens: every clone is dropped here.
+        let old = std::mem::replace(&mut self.store, Arc::new(Closed));
+        drop(old);
+        self.store = self.engine.open(self.clock.clone()).await.unwrap_or_else(|e| panic!("reopening: {e}"));
+    }
+
+    /// Verifies every org and shuts the store down.
+    pub async fn finish(self) {
+        let orgs = self.store.org_ids().await.expect("listing orgs");
+        for org in orgs {
+            let report = self.store.verify(&org).await.expect("verify");
+            assert!(report.ok, "verify {org}: {:?}", report.problems);
+        }
+        self.store.shutdown().await;
+    }
+}
+
+/// Expands one `#[tokio::test]` per conformance case. `$engine` is an
+/// expression giving `Option<Box<dyn Engine>>` (`None`: skipped, and the
+/// factory has said why).
+#[macro_export]
+macro_rules! conformance_tests {
+    ($engine:expr) => {
+        $crate::conformance_tests!(@cases $engine;
+            org_lifecycle,
+            grant_and_balance,
+            hold_and_debit_once,
+            partial_debit_releases_rest,
+            release_returns_credits,
+            usage_refused_without_credits,
+            overdraft_limit,
+            consumption_order,
+            refund_bounds,
+            adjustments,
+            purchase_settles_once,
+            voucher_expiry_with_open_hold,
+            hold_timeout_by_tick,
+            concurrent_holds_never_overdraw,
+            concurrent_holds_and_debits,
+            idempotent_retry_same_body,
+            idempotency_conflict_different_body,
+            concurrent_idempotent_retries,
+            batch_commands_independent,
+            bad_input_is_refused_not_failed,
+            history_filters,
+            offset_paging,
+            cursor_paging_while_writing,
+            export_equals_history,
+            restart_keeps_everything,
+        );
+    };
+    (@cases $engine:expr; $($case:ident),+ $(,)?) => {
+        $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $case() {
+                let Some(engine) = $engine.await else { return };
+                let mut ctx = $crate::Ctx::start(engine).await;
+                $crate::cases::$case(&mut ctx).await;
+                ctx.finish().await;
+            }
+        )+
+    };
+}
+
+/// A store that is closed: stands in while a store is reopened.
+struct Closed;
+
+#[async_trait]
+impl Store for Closed {
+    fn engine(&self) -> &'static str {
+        "closed"
+    }
+    async fn create_org(&self, _: &str, _: OrgSettings) -> Result<creditd_store::OrgInfo, StoreError> {
+        Err(StoreError::Closed)
+    }
+    async fn org(&self, _: &str) -> Result<creditd_store::OrgInfo, StoreError> {
+        Err(StoreError::Closed)
+    }
+    async fn org_ids(&self) -> Result<Vec<String>, StoreError> {
+        Err(StoreError::Closed)
+    }
+    async fn balance(&self, _: &str) -> Result<creditd_core::Balance, StoreError> {
+        Err(StoreError::Closed)
+    }
+    async fn execute(&self, c: Vec<Command>) -> Vec<Result<Outcome, StoreError>> {
+        c.iter().map(|_| Err(StoreError::Closed)).collect()
+    }
+    async fn events(&self, _: &str, _: &EventQuery) -> Result<creditd_store::Page, StoreError> {
+        Err(StoreError::Closed)
+    }
+    async fn export(&self, _: &str, _: &EventFilter) -> Result<creditd_store::EventChunks, StoreError> {
+        Err(StoreError::Closed)
+    }
+    async fn verify(&self, _: &str) -> Result<creditd_core::verify::VerifyReport, StoreError> {
+        Err(StoreError::Closed)
+    }
+    async fn tick(&self) -> Result<usize, StoreError> {
+        Err(StoreError::Closed)
+    }
+    async fn shutdown(&self) {}
+}
+
+// ---- helpers the cases share -------------------------------------------
+
+/// A decimal amount (`"12.5"`) as micro-credits.
+pub fn m(text: &str) -> Micros {
+    text.parse().unwrap_or_else(|e| panic!("amount {text}: {e}"))
+}
+
+pub fn credit(kind: CreditKind, amount: &str) -> CreditOp {
+    CreditOp {
+        kind,
+        amount: m(amount),
+        pool: None,
+        expires_at: None,
+        code: None,
+        status: None,
+        ctx: EventCtx::default(),
+    }
+}
+
+pub fn grant(amount: &str) -> Op {
+    Op::Credit(credit(CreditKind::Grant, amount))
+}
+
+pub fn credit_in(pool: Pool, amount: &str, expires_at: Option<Timestamp>) -> Op {
+    let kind = match pool {
+        Pool::Plan => CreditKind::SubscriptionCredit,
+        Pool::Prepaid => CreditKind::Purchase,
+        Pool::Voucher => CreditKind::Voucher,
+        Pool::Promotional => CreditKind::Grant,
+    };
+    Op::Credit(CreditOp {
+        expires_at,
+        code: (pool == Pool::Voucher).then(|| "VOUCHER-1".to_string()),
+        ..credit(kind, amount)
+    })
+}
+
+pub fn purchase(amount: &str, status: Status) -> Op {
+    Op::Credit(CreditOp { status: Some(status), ..credit(CreditKind::Purchase, amount) })
+}
+
+pub fn hold(amount: &str) -> Op {
+    Op::Hold(HoldOp { amount: m(amount), timeout_seconds: None, ctx: EventCtx::default() })
+}
+
+pub fn hold_for(amount: &str, timeout_seconds: u64) -> Op {
+    Op::Hold(HoldOp { amount: m(amount), timeout_seconds: Some(timeout_seconds), ctx: EventCtx::default() })
+}
+
+pub fn debit(hold_id: &str, amount: Option<&str>) -> Op {
+    Op::Debit { hold_id: hold_id.to_string(), amount: amount.map(m), ctx: EventCtx::default() }
+}
+
+pub fn release(hold_id: &str) -> Op {
+    Op::Release { hold_id: hold_id.to_string(), ctx: EventCtx::default() }
+}
+
+pub fn usage(amount: &str) -> Op {
+    Op::Usage { amount: m(amount), ctx: EventCtx::default() }
+}
+
+pub fn usage_by(amount: &str, service: &str, project: &str, email: &str) -> Op {
+    Op::Usage {
+        amount: m(amount),
+        ctx: EventCtx {
+            service: Some(service.to_string()),
+            project_id: Some(project.to_string()),
+            project_name: Some(format!("Case {project}")),
+            user_email: Some(email.to_string()),
+            user_name: Some(email.split('@').next().unwrap_or("user").to_string()),
+            ..EventCtx::default()
+        },
+    }
+}
+
+pub fn refund(refers_to: &str, amount: Option<&str>) -> Op {
+    Op::Refund { refers_to: refers_to.to_string(), amount: amount.map(m), ctx: EventCtx::default() }
+}
+
+pub fn adjustment(amount: &str, reason: &str) -> Op {
+    Op::Adjustment {
+        amount: m(amount),
+        reason: reason.to_string(),
+        pool: None,
+        expires_at: None,
+        ctx: EventCtx::default(),
+    }
+}
+
+pub async fn new_org(store: &dyn Store, org_id: &str) {
+    store.create_org(org_id, OrgSettings::new(format!("Org {org_id}"), "UTC")).await.expect("create org");
+}
+
+pub async fn run(store: &dyn Store, org: &str, op: Op) -> Result<Outcome, StoreError> {
+    creditd_store::execute_one(store, Command::new(org, op, None)).await
+}
+
+pub async fn run_key(store: &dyn Store, org: &str, op: Op, key: &str) -> Result<Outcome, StoreError> {
+    creditd_store::execute_one(store, Command::new(org, op, Some(key.to_string()))).await
+}
+
+/// Runs `op` and expects it to succeed.
+pub async fn ok(store: &dyn Store, org: &str, op: Op) -> Outcome {
+    let name = op.name();
+    run(store, org, op).await.unwrap_or_else(|e| panic!("{name} on {org} failed: {e}"))
+}
+
+/// The id of the hold, usage or purchase an outcome created.
+pub fn record_id(o: &Outcome) -> String {
+    o.record.as_ref().map(|r| r.id.clone()).expect("the outcome names a record")
+}
+
+/// The error code, or "ok".
+pub fn code(r: &Result<Outcome, StoreError>) -> &'static str {
+    match r {
+        Ok(_) => "ok",
+        Err(e) => e.code(),
+    }
+}
+
+/// The whole history, newest first, through cursor pages of 100.
+pub async fn history(store: &dyn Store, org: &str) -> Vec<Event> {
+    history_filtered(store, org, &EventFilter::default()).await
+}
+
+pub async fn history_filtered(store: &dyn Store, org: &str, filter: &EventFilter) -> Vec<Event> {
+    let mut out = Vec::new();
+    let mut start = PageStart::Offset(0);
+    loop {
+        let q = EventQuery { filter: filter.clone(), limit: PageLimit::new(100).expect("limit"), start };
+        let page = store.events(org, &q).await.expect("history page");
+        out.extend(page.events);
+        match page.next_cursor.as_deref().and_then(creditd_store::query::decode_cursor) {
+            Some(seq) => start = PageStart::Before(seq),
+            None => return out,
+        }
+    }
+}
+
+/// Everything an export streams.
+pub async fn exported(store: &dyn Store, org: &str, filter: &EventFilter) -> Vec<Event> {
+    let mut rx = store.export(org, filter).await.expect("export");
+    let mut out = Vec::new();
+    while let Some(chunk) = rx.recv().await {
+        out.extend(chunk.expect("export chunk"));
+    }
+    out
+}

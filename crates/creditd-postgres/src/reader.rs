@@ -1,0 +1,198 @@
+//! Reads through the pool: states, records, history pages, exports, verify.
+//! Every query names its org, so each one stays on one shard when the tables
+//! are distributed by `org_id`.
+
+use std::collections::HashMap;
+
+use creditd_core::verify::{Verifier, VerifyReport};
+use creditd_core::{Event, OrgState, Record};
+use creditd_store::query::{EventFilter, EventQuery, Page};
+use creditd_store::sql::{self, EventRow, SqlValue};
+use creditd_store::{EXPORT_CHUNK, StoreError};
+use deadpool_postgres::GenericClient;
+use tokio::sync::mpsc;
+use tokio_postgres::Row;
+use tokio_postgres::types::ToSql;
+
+pub fn db(e: tokio_postgres::Error) -> StoreError {
+    match e.as_db_error() {
+        Some(d) => StoreError::Backend(format!("postgres: {} ({})", d.message(), d.code().code())),
+        None => StoreError::backend(e),
+    }
+}
+
+pub fn parse_state(json: &str) -> Result<OrgState, StoreError> {
+    serde_json::from_str(json).map_err(|e| StoreError::Backend(format!("stored org state: {e}")))
+}
+
+pub fn parse_record(json: &str) -> Result<Record, StoreError> {
+    serde_json::from_str(json).map_err(|e| StoreError::Backend(format!("stored record: {e}")))
+}
+
+pub async fn load_state<C: GenericClient + Sync>(c: &C, org_id: &str) -> Result<OrgState, StoreError> {
+    let st = c.prepare_cached("SELECT state FROM orgs WHERE org_id = $1").await.map_err(db)?;
+    let row = c.query_opt(&st, &[&org_id]).await.map_err(db)?;
+    let row = row.ok_or_else(|| StoreError::OrgNotFound(org_id.to_string()))?;
+    parse_state(&row.try_get::<_, String>(0).map_err(db)?)
+}
+
+/// States and pending records of several orgs, in two pipelined queries.
+pub async fn load_states<C: GenericClient + Sync>(
+    c: &C,
+    org_ids: &[String],
+) -> Result<HashMap<String, OrgState>, StoreError> {
+    let st_orgs = c.prepare_cached("SELECT org_id, state FROM orgs WHERE org_id = ANY($1)").await.map_err(db)?;
+    let st_recs = c
+        .prepare_cached("SELECT org_id, body FROM records WHERE org_id = ANY($1) AND status IN ('open', 'processing')")
+        .await
+        .map_err(db)?;
+    let params: [&(dyn ToSql + Sync); 1] = [&org_ids];
+    let (orgs, recs) = tokio::try_join!(c.query(&st_orgs, &params), c.query(&st_recs, &params)).map_err(db)?;
+    let mut states = HashMap::with_capacity(orgs.len());
+    for row in orgs {
+        let id: String = row.try_get(0).map_err(db)?;
+        let state = parse_state(&row.try_get::<_, String>(1).map_err(db)?)?;
+        states.insert(id, state);
+    }
+    for row in recs {
+        let id: String = row.try_get(0).map_err(db)?;
+        let r = parse_record(&row.try_get::<_, String>(1).map_err(db)?)?;
+        if let Some(s) = states.get_mut(&id) {
+            s.records.insert(r.id.clone(), r);
+        }
+    }
+    Ok(states)
+}
+
+pub async fn org_ids<C: GenericClient + Sync>(c: &C) -> Result<Vec<String>, StoreError> {
+    let st = c.prepare_cached("SELECT org_id FROM orgs ORDER BY org_id").await.map_err(db)?;
+    let rows = c.query(&st, &[]).await.map_err(db)?;
+    rows.iter().map(|r| r.try_get(0).map_err(db)).collect()
+}
+
+async fn ensure_org<C: GenericClient + Sync>(c: &C, org_id: &str) -> Result<(), StoreError> {
+    let st = c.prepare_cached("SELECT 1 FROM orgs WHERE org_id = $1").await.map_err(db)?;
+    match c.query_opt(&st, &[&org_id]).await.map_err(db)? {
+        Some(_) => Ok(()),
+        None => Err(StoreError::OrgNotFound(org_id.to_string())),
+    }
+}
+
+fn read_row(r: &Row) -> Result<EventRow, tokio_postgres::Error> {
+    let mut texts: [Option<String>; 11] = Default::default();
+    for (i, t) in texts.iter_mut().enumerate() {
+        *t = r.try_get(6 + i)?;
+    }
+    Ok(EventRow {
+        seq: r.try_get(0)?,
+        created_at: r.try_get(1)?,
+        kind: r.try_get(2)?,
+        amount: r.try_get(3)?,
+        pool: r.try_get(4)?,
+        status: r.try_get(5)?,
+        texts,
+        balance_after: r.try_get(17)?,
+        prepaid_balance_after: r.try_get(18)?,
+        held_after: r.try_get(19)?,
+        period_usage_after: r.try_get(20)?,
+        metadata: r.try_get(21)?,
+    })
+}
+
+fn to_event(r: &Row, org_id: &str) -> Result<Event, StoreError> {
+    read_row(r).map_err(db)?.into_event(org_id)
+}
+
+fn ph(n: usize) -> String {
+    format!("${n}")
+}
+
+type Param = Box<dyn ToSql + Sync + Send>;
+
+fn bind(args: Vec<SqlValue>) -> Vec<Param> {
+    args.into_iter()
+        .map(|a| match a {
+            SqlValue::Int(i) => Box::new(i) as Param,
+            SqlValue::Text(t) => Box::new(t) as Param,
+        })
+        .collect()
+}
+
+fn refs(params: &[Param]) -> Vec<&(dyn ToSql + Sync)> {
+    params.iter().map(|p| p.as_ref() as &(dyn ToSql + Sync)).collect()
+}
+
+pub async fn events_page<C: GenericClient + Sync>(c: &C, org_id: &str, q: &EventQuery) -> Result<Page, StoreError> {
+    let (sql, args) = sql::history_page_sql(org_id, q, ph);
+    let params = bind(args);
+    let st = c.prepare_cached(&sql).await.map_err(db)?;
+    let (_, rows) = tokio::try_join!(ensure_org(c, org_id), async { c.query(&st, &refs(&params)).await.map_err(db) })?;
+    let events = rows.iter().map(|r| to_event(r, org_id)).collect::<Result<Vec<_>, _>>()?;
+    Ok(Page::from_rows(events, q))
+}
+
+/// Streams every matching event, newest first, in chunks through a portal
+/// (a server-side cursor): memory stays flat however long the history.
+/// Stops quietly when the receiver goes away.
+pub async fn stream_events(
+    client: &mut deadpool_postgres::Client,
+    org_id: &str,
+    filter: &EventFilter,
+    tx: &mpsc::Sender<Result<Vec<Event>, StoreError>>,
+) -> Result<(), StoreError> {
+    let (w, args) = sql::history_where(org_id, filter, None, ph);
+    let sql = format!("SELECT {} FROM events WHERE {w} ORDER BY seq DESC", sql::EVENT_COLUMNS);
+    let params = bind(args);
+    let t = client
+        .build_transaction()
+        .isolation_level(tokio_postgres::IsolationLevel::RepeatableRead)
+        .read_only(true)
+        .start()
+        .await
+        .map_err(db)?;
+    let st = t.prepare_cached(&sql).await.map_err(db)?;
+    let portal = t.bind(&st, &refs(&params)).await.map_err(db)?;
+    loop {
+        let rows = t.query_portal(&portal, EXPORT_CHUNK as i32).await.map_err(db)?;
+        let done = rows.len() < EXPORT_CHUNK;
+        if !rows.is_empty() {
+            let chunk = rows.iter().map(|r| to_event(r, org_id)).collect::<Result<Vec<_>, _>>()?;
+            if tx.send(Ok(chunk)).await.is_err() {
+                break;
+            }
+        }
+        if done {
+            break;
+        }
+    }
+    t.commit().await.map_err(db)
+}
+
+/// Replays an org's events in order against its stored state, in one
+/// snapshot, fetching the events in chunks.
+pub async fn verify(client: &mut deadpool_postgres::Client, org_id: &str) -> Result<VerifyReport, StoreError> {
+    let t = client
+        .build_transaction()
+        .isolation_level(tokio_postgres::IsolationLevel::RepeatableRead)
+        .read_only(true)
+        .start()
+        .await
+        .map_err(db)?;
+    let mut states = load_states(&t, &[org_id.to_string()]).await?;
+    let state = states.remove(org_id).ok_or_else(|| StoreError::OrgNotFound(org_id.to_string()))?;
+    let sql = format!("SELECT {} FROM events WHERE org_id = $1 ORDER BY seq ASC", sql::EVENT_COLUMNS);
+    let st = t.prepare_cached(&sql).await.map_err(db)?;
+    let portal = t.bind(&st, &[&org_id]).await.map_err(db)?;
+    let mut v = Verifier::new();
+    loop {
+        let rows = t.query_portal(&portal, EXPORT_CHUNK as i32).await.map_err(db)?;
+        for r in &rows {
+            v.push(&to_event(r, org_id)?);
+        }
+        if rows.len() < EXPORT_CHUNK {
+            break;
+        }
+    }
+    t.commit().await.map_err(db)?;
+    Ok(v.finish(&state))
+}

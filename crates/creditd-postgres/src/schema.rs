@@ -1,0 +1,108 @@
+//! Schema and migrations, applied at start in order under an advisory lock so
+//! nodes starting together do not race; `schema_version` records how far a
+//! database has come.
+//!
+//! The layout is the SQLite engine's: every table's primary key starts with
+//! `org_id` and every query names one org (or a set of orgs), so the tables
+//! can be distributed by `org_id` (one shard holds all of an org's rows).
+
+use tokio_postgres::Client;
+
+/// Key of the advisory lock held while migrating ("creditd" in ASCII).
+const MIGRATION_LOCK: i64 = 0x0063_7265_6469_7464;
+
+pub const MIGRATIONS: &[&str] = &[
+    // 1: the ledger.
+    "
+    CREATE TABLE orgs (
+        org_id      TEXT PRIMARY KEY,
+        created_at  BIGINT NOT NULL,
+        seq         BIGINT NOT NULL,
+        next_expiry BIGINT,
+        state       TEXT NOT NULL
+    );
+    CREATE INDEX orgs_next_expiry ON orgs (next_expiry) WHERE next_expiry IS NOT NULL;
+
+    CREATE TABLE events (
+        org_id                TEXT NOT NULL,
+        seq                   BIGINT NOT NULL,
+        created_at            BIGINT NOT NULL,
+        kind                  TEXT NOT NULL,
+        amount                BIGINT NOT NULL,
+        pool                  TEXT,
+        status                TEXT NOT NULL,
+        source                TEXT,
+        service               TEXT,
+        activity              TEXT,
+        project_id            TEXT,
+        project_name          TEXT,
+        user_name             TEXT,
+        user_email            TEXT,
+        description           TEXT,
+        code                  TEXT,
+        hold_id               TEXT,
+        idempotency_key       TEXT,
+        balance_after         BIGINT NOT NULL,
+        prepaid_balance_after BIGINT NOT NULL,
+        held_after            BIGINT NOT NULL,
+        period_usage_after    BIGINT NOT NULL,
+        metadata              TEXT,
+        PRIMARY KEY (org_id, seq)
+    );
+
+    CREATE TABLE records (
+        org_id     TEXT NOT NULL,
+        id         TEXT NOT NULL,
+        status     TEXT NOT NULL,
+        expires_at BIGINT,
+        body       TEXT NOT NULL,
+        PRIMARY KEY (org_id, id)
+    );
+    -- Pending holds and purchases, loaded with their org.
+    CREATE INDEX records_pending ON records (org_id) WHERE status IN ('open', 'processing');
+    -- Open holds by timeout, for the tick.
+    CREATE INDEX records_due ON records (expires_at) WHERE status = 'open';
+
+    CREATE TABLE idempotency (
+        org_id      TEXT NOT NULL,
+        key         TEXT NOT NULL,
+        fingerprint TEXT NOT NULL,
+        outcome     TEXT NOT NULL,
+        created_at  BIGINT NOT NULL,
+        PRIMARY KEY (org_id, key)
+    );
+    ",
+];
+
+#[derive(Debug, thiserror::Error)]
+pub enum MigrateError {
+    #[error("migration failed: {0}")]
+    Sql(#[from] tokio_postgres::Error),
+    #[error("the database's schema is at version {found}, newer than this creditd knows ({known}); upgrade creditd")]
+    TooNew { found: i64, known: usize },
+}
+
+/// Brings the schema up to date in one transaction. The transaction-scoped
+/// advisory lock makes a second node wait, then see the finished schema.
+pub async fn migrate(client: &mut Client) -> Result<(), MigrateError> {
+    let tx = client.transaction().await?;
+    tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK]).await?;
+    tx.batch_execute("CREATE TABLE IF NOT EXISTS schema_version (version BIGINT NOT NULL)").await?;
+    let row = tx.query_opt("SELECT version FROM schema_version", &[]).await?;
+    let version = match row {
+        Some(r) => r.try_get::<_, i64>(0)?,
+        None => {
+            tx.execute("INSERT INTO schema_version (version) VALUES (0)", &[]).await?;
+            0
+        }
+    };
+    if version as usize > MIGRATIONS.len() || version < 0 {
+        return Err(MigrateError::TooNew { found: version, known: MIGRATIONS.len() });
+    }
+    for (i, sql) in MIGRATIONS.iter().enumerate().skip(version as usize) {
+        tx.batch_execute(sql).await?;
+        tx.execute("UPDATE schema_version SET version = $1", &[&((i + 1) as i64)]).await?;
+    }
+    tx.commit().await?;
+    Ok(())
+}

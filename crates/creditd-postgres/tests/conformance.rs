@@ -1,0 +1,201 @@
+//! The engine-neutral conformance suite, run against the PostgreSQL engine
+//! (a throwaway cluster, or `CREDITD_TEST_DATABASE_URL`), plus what only a
+//! shared database has: several nodes writing the same orgs.
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+use creditd_conformance::*;
+use creditd_core::{EventKind, Micros};
+use creditd_postgres::PgStore;
+use creditd_store::{Clock, Store};
+
+struct Pg(String);
+
+#[async_trait]
+impl Engine for Pg {
+    async fn open(&self, clock: Arc<dyn Clock>) -> Result<Arc<dyn Store>, String> {
+        let store = PgStore::open(&self.0, clock).await.map_err(|e| e.to_string())?;
+        Ok(Arc::new(store))
+    }
+}
+
+async fn engine() -> Option<Box<dyn Engine>> {
+    match pg::fresh_database().await {
+        Ok(Some(url)) => Some(Box::new(Pg(url))),
+        Ok(None) => None,
+        Err(e) => panic!("cannot start PostgreSQL for the tests: {e}"),
+    }
+}
+
+creditd_conformance::conformance_tests!(engine());
+
+/// Two nodes on one database.
+async fn two_nodes() -> Option<(Ctx, Arc<dyn Store>)> {
+    let ctx = Ctx::start(engine().await?).await;
+    let other = ctx.open_another().await;
+    Some((ctx, other))
+}
+
+/// 64 clients split over two nodes race holds and debits on one org.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_nodes_race_holds_and_debits() {
+    let Some((ctx, b)) = two_nodes().await else { return };
+    let a = ctx.store.clone();
+    new_org(a.as_ref(), "hot").await;
+    ok(a.as_ref(), "hot", grant("40")).await;
+    let mut tasks = Vec::new();
+    for i in 0..64 {
+        let node = if i % 2 == 0 { a.clone() } else { b.clone() };
+        let other = if i % 2 == 0 { b.clone() } else { a.clone() };
+        tasks.push(tokio::spawn(async move {
+            let mut mine = Vec::new();
+            for _ in 0..4 {
+                let Ok(h) = run(node.as_ref(), "hot", hold("1")).await else { continue };
+                let id = record_id(&h);
+                // Debit through the other node: its cache is stale by now.
+                run(other.as_ref(), "hot", debit(&id, None)).await.expect("debit of an open hold");
+                assert_eq!(code(&run(node.as_ref(), "hot", debit(&id, None)).await), "hold_already_settled");
+                mine.push(id);
+            }
+            mine
+        }));
+    }
+    let mut ids = BTreeSet::new();
+    for t in tasks {
+        for id in t.await.expect("task") {
+            assert!(ids.insert(id), "a hold id was handed out twice");
+        }
+    }
+    assert_eq!(ids.len(), 40, "exactly the affordable holds succeed");
+    for node in [&a, &b] {
+        let bal = node.balance("hot").await.expect("balance");
+        assert_eq!((bal.available, bal.held, bal.period_usage), (Micros::ZERO, Micros::ZERO, m("40")));
+        assert!(node.verify("hot").await.expect("verify").ok);
+    }
+    let debits = history(a.as_ref(), "hot").await.into_iter().filter(|e| e.kind == EventKind::Debit).count();
+    assert_eq!(debits, 40);
+    b.shutdown().await;
+    ctx.finish().await;
+}
+
+/// Both nodes tick: a due hold is released once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_nodes_timeout_exactly_once() {
+    let Some((ctx, b)) = two_nodes().await else { return };
+    let a = ctx.store.clone();
+    for o in 0..8 {
+        let org = format!("org{o}");
+        new_org(a.as_ref(), &org).await;
+        ok(b.as_ref(), &org, grant("10")).await;
+        for _ in 0..5 {
+            ok(a.as_ref(), &org, hold_for("1", 30)).await;
+        }
+    }
+    ctx.clock.advance(jiff::SignedDuration::from_secs(31));
+    let (ta, tb) = tokio::join!(
+        {
+            let a = a.clone();
+            async move {
+                let mut n = 0;
+                for _ in 0..5 {
+                    n += a.tick().await.expect("tick a");
+                }
+                n
+            }
+        },
+        {
+            let b = b.clone();
+            async move {
+                let mut n = 0;
+                for _ in 0..5 {
+                    n += b.tick().await.expect("tick b");
+                }
+                n
+            }
+        },
+    );
+    assert_eq!(ta + tb, 40, "each of the 40 holds timed out once ({ta} on a, {tb} on b)");
+    for o in 0..8 {
+        let org = format!("org{o}");
+        let bal = b.balance(&org).await.expect("balance");
+        assert_eq!((bal.available, bal.held), (m("10"), Micros::ZERO));
+        let releases = history(a.as_ref(), &org).await.into_iter().filter(|e| e.kind == EventKind::Release).count();
+        assert_eq!(releases, 5);
+    }
+    b.shutdown().await;
+    ctx.finish().await;
+}
+
+/// Retries of one request land on both nodes at once: one event, one answer.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_nodes_idempotency_once() {
+    let Some((ctx, b)) = two_nodes().await else { return };
+    let a = ctx.store.clone();
+    new_org(a.as_ref(), "o").await;
+    ok(a.as_ref(), "o", grant("100")).await;
+    let mut tasks = Vec::new();
+    for i in 0..32 {
+        let node = if i % 2 == 0 { a.clone() } else { b.clone() };
+        tasks.push(tokio::spawn(async move { run_key(node.as_ref(), "o", hold("7"), "same-key").await }));
+    }
+    let mut outcomes = Vec::new();
+    for t in tasks {
+        outcomes.push(t.await.expect("task").expect("hold"));
+    }
+    assert!(outcomes.windows(2).all(|w| w[0] == w[1]));
+    assert_eq!(code(&run_key(b.as_ref(), "o", hold("8"), "same-key").await), "idempotency_conflict");
+    let holds = history(b.as_ref(), "o").await.into_iter().filter(|e| e.kind == EventKind::Hold).count();
+    assert_eq!(holds, 1);
+    b.shutdown().await;
+    ctx.finish().await;
+}
+
+/// Two nodes create the same orgs at once: each is created once, the other
+/// caller told it exists; 1,000 orgs written from both nodes stay exact.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_nodes_many_orgs() {
+    let Some((ctx, b)) = two_nodes().await else { return };
+    let a = ctx.store.clone();
+    let mut tasks = Vec::new();
+    for node in [a.clone(), b.clone()] {
+        tasks.push(tokio::spawn(async move {
+            let mut created = 0;
+            for o in 0..50 {
+                match node.create_org(&format!("m{o:03}"), creditd_core::OrgSettings::new("M", "UTC")).await {
+                    Ok(_) => created += 1,
+                    Err(e) => assert_eq!(e.code(), "already_exists"),
+                }
+            }
+            created
+        }));
+    }
+    let mut created = 0;
+    for t in tasks {
+        created += t.await.expect("task");
+    }
+    assert_eq!(created, 50);
+    let mut tasks = Vec::new();
+    for (n, node) in [a.clone(), b.clone()].into_iter().enumerate() {
+        tasks.push(tokio::spawn(async move {
+            for round in 0..4 {
+                let cmds = (0..50)
+                    .map(|o| {
+                        creditd_store::Command::new(format!("m{:03}", (o + round * 7 + n * 13) % 50), grant("1"), None)
+                    })
+                    .collect();
+                assert!(node.execute(cmds).await.iter().all(|r| r.is_ok()));
+            }
+        }));
+    }
+    for t in tasks {
+        t.await.expect("task");
+    }
+    let mut total = Micros::ZERO;
+    for o in 0..50 {
+        total = total.checked_add(a.balance(&format!("m{o:03}")).await.expect("balance").available).expect("sum");
+    }
+    assert_eq!(total, m("400"));
+    b.shutdown().await;
+    ctx.finish().await;
+}

@@ -1,0 +1,23 @@
+//! The engine-neutral conformance suite, run against the SQLite engine.
+
+use std::sync::Arc;
+
+use creditd_conformance::{Engine, async_trait};
+use creditd_sqlite::SqliteStore;
+use creditd_store::{Clock, Store};
+
+struct Sqlite(tempfile::TempDir);
+
+#[async_trait]
+impl Engine for Sqlite {
+    async fn open(&self, clock: Arc<dyn Clock>) -> Result<Arc<dyn Store>, String> {
+        let store = SqliteStore::open(self.0.path(), clock).map_err(|e| e.to_string())?;
+        Ok(Arc::new(store))
+    }
+}
+
+async fn engine() -> Option<Box<dyn Engine>> {
+    Some(Box::new(Sqlite(tempfile::tempdir().expect("temp dir"))))
+}
+
+creditd_conformance::conformance_tests!(engine());
