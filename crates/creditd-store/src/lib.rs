@@ -33,19 +33,27 @@ pub struct Command {
     pub org_id: String,
     pub op: Op,
     pub idempotency_key: Option<String>,
-    /// Hash of what the request asked, to tell a retry from a reuse of the key.
+    /// Hash of what the request asked, to tell a retry from a reuse of the
+    /// key; empty when there is no key.
     pub fingerprint: String,
 }
 
 impl Command {
     pub fn new(org_id: impl Into<String>, op: Op, idempotency_key: Option<String>) -> Self {
         let org_id = org_id.into();
-        let body = serde_json::to_vec(&op).unwrap_or_default();
-        let mut h = Sha256::new();
-        h.update(org_id.as_bytes());
-        h.update([0]);
-        h.update(&body);
-        Command { org_id, op, idempotency_key, fingerprint: hex::encode(h.finalize()) }
+        // Only a keyed request is ever compared with an earlier one.
+        let fingerprint = match &idempotency_key {
+            Some(_) => {
+                let body = serde_json::to_vec(&op).unwrap_or_default();
+                let mut h = Sha256::new();
+                h.update(org_id.as_bytes());
+                h.update([0]);
+                h.update(&body);
+                hex::encode(h.finalize())
+            }
+            None => String::new(),
+        };
+        Command { org_id, op, idempotency_key, fingerprint }
     }
 }
 
