@@ -39,6 +39,11 @@ struct ServeArgs {
     /// Where the embedded database lives.
     #[arg(long, default_value = "./creditd-data", env = "CREDITD_DATA_DIR")]
     data_dir: PathBuf,
+    /// Use PostgreSQL instead of the embedded database
+    /// (postgres://user:password@host:port/db). Several nodes may share one
+    /// database; give them the same CREDITD_SERVICE_KEY.
+    #[arg(long, env = "CREDITD_DATABASE_URL")]
+    database_url: Option<String>,
 }
 
 #[derive(Subcommand)]
@@ -111,7 +116,10 @@ fn init_logging(format: LogFormat) {
 async fn run(cmd: Cmd) -> Result<ExitCode> {
     match cmd {
         Cmd::Serve(args) => {
-            let store = open_store(&args.data_dir)?;
+            let store = match &args.database_url {
+                Some(url) => open_pg_store(url, &args.data_dir).await?,
+                None => open_store(&args.data_dir)?,
+            };
             serve(store, &args.data_dir, args.listen).await?;
             Ok(ExitCode::SUCCESS)
         }
@@ -132,6 +140,17 @@ async fn run(cmd: Cmd) -> Result<ExitCode> {
 fn open_store(data_dir: &Path) -> Result<Arc<dyn Store>> {
     let store = SqliteStore::open(data_dir, Arc::new(SystemClock))
         .with_context(|| format!("opening the data directory {}", data_dir.display()))?;
+    Ok(Arc::new(store))
+}
+
+/// The PostgreSQL engine; `data_dir` only keeps the service key file.
+async fn open_pg_store(url: &str, data_dir: &Path) -> Result<Arc<dyn Store>> {
+    let store = creditd_postgres::PgStore::open(url, Arc::new(SystemClock))
+        .await
+        .context("opening the PostgreSQL database (--database-url)")?;
+    if std::env::var_os("CREDITD_SERVICE_KEY").is_none() {
+        std::fs::create_dir_all(data_dir).with_context(|| format!("creating {}", data_dir.display()))?;
+    }
     Ok(Arc::new(store))
 }
 

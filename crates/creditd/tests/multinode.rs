@@ -1,0 +1,180 @@
+//! Two `creditd serve` processes on one PostgreSQL database, 64 HTTP clients
+//! split across them racing holds and debits on one org with limited
+//! credits: no overdraft, no double debit, `verify` passes on both nodes.
+//! Skips (saying so) when PostgreSQL 15 is not installed.
+
+use std::collections::BTreeSet;
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+const KEY: &str = "multinode-test-service-key-0123456789";
+const CLIENTS: usize = 64;
+const CREDITS: usize = 100;
+const TRIES_PER_CLIENT: usize = 3;
+
+struct Node {
+    child: Child,
+    base: String,
+}
+
+impl Node {
+    fn spawn(url: &str, data_dir: &std::path::Path) -> Node {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_creditd"))
+            .args(["serve", "--listen", "127.0.0.1:0", "--database-url", url])
+            .arg("--data-dir")
+            .arg(data_dir)
+            .env("CREDITD_SERVICE_KEY", KEY)
+            .env("RUST_LOG", "warn")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("starting creditd");
+        let stderr = child.stderr.take().expect("stderr");
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines() {
+                let Ok(line) = line else { break };
+                match line.split("listening on http://").nth(1).and_then(|r| r.split_whitespace().next()) {
+                    Some(addr) => {
+                        let _ = tx.send(addr.to_string());
+                    }
+                    None => eprintln!("[creditd] {line}"),
+                }
+            }
+        });
+        let addr = rx.recv_timeout(Duration::from_secs(60)).expect("creditd did not report its address");
+        Node { child, base: format!("http://{addr}/api") }
+    }
+}
+
+impl Drop for Node {
+    fn drop(&mut self) {
+        // Ctrl-C: drain and stop cleanly; kill if it takes too long.
+        let _ = Command::new("kill").arg("-INT").arg(self.child.id().to_string()).status();
+        let deadline = Instant::now() + Duration::from_secs(15);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+async fn post(c: &reqwest::Client, url: &str, body: Value) -> (u16, Value) {
+    let r = c.post(url).bearer_auth(KEY).json(&body).send().await.expect("request");
+    let status = r.status().as_u16();
+    (status, r.json().await.unwrap_or(Value::Null))
+}
+
+async fn get(c: &reqwest::Client, url: &str) -> Value {
+    let r = c.get(url).bearer_auth(KEY).send().await.expect("request");
+    assert!(r.status().is_success(), "GET {url}: {}", r.status());
+    r.json().await.expect("json")
+}
+
+/// Every event of `kind`, through cursor pages.
+async fn events_of(c: &reqwest::Client, base: &str, kind: &str) -> Vec<Value> {
+    let mut out = Vec::new();
+    let mut cursor = String::new();
+    loop {
+        let page = get(c, &format!("{base}/organizations/hot/credit-events?event_type={kind}&limit=100{cursor}")).await;
+        out.extend(page["events"].as_array().cloned().unwrap_or_default());
+        match page["next_cursor"].as_str() {
+            Some(next) => cursor = format!("&cursor={next}"),
+            None => return out,
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_processes_race_holds_and_debits() {
+    let url = match creditd_conformance::pg::fresh_database().await {
+        Ok(Some(url)) => url,
+        Ok(None) => return,
+        Err(e) => panic!("cannot start PostgreSQL: {e}"),
+    };
+    let dir = tempfile::tempdir().expect("temp dir");
+    let nodes = [Node::spawn(&url, dir.path()), Node::spawn(&url, dir.path())];
+    let bases: Vec<String> = nodes.iter().map(|n| n.base.clone()).collect();
+    let c = reqwest::Client::builder().pool_max_idle_per_host(CLIENTS).build().expect("client");
+
+    let (s, body) = post(&c, &format!("{}/organizations", bases[0]), json!({"id": "hot", "name": "Hot"})).await;
+    assert_eq!(s, 201, "{body}");
+    let (s, body) = post(
+        &c,
+        &format!("{}/organizations/hot/credits", bases[1]),
+        json!({"kind": "grant", "amount": CREDITS.to_string()}),
+    )
+    .await;
+    assert_eq!(s, 201, "{body}");
+
+    let requests = Arc::new(AtomicU64::new(0));
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for i in 0..CLIENTS {
+        let (c, requests) = (c.clone(), requests.clone());
+        let mine = bases[i % 2].clone();
+        let other = bases[(i + 1) % 2].clone();
+        tasks.push(tokio::spawn(async move {
+            let mut held = Vec::new();
+            for _ in 0..TRIES_PER_CLIENT {
+                let (s, body) = post(&c, &format!("{mine}/organizations/hot/holds"), json!({"amount": "1"})).await;
+                requests.fetch_add(1, Ordering::Relaxed);
+                if s == 409 {
+                    assert_eq!(body["error"]["code"], "insufficient_credits", "{body}");
+                    continue;
+                }
+                assert_eq!(s, 201, "hold: {body}");
+                let id = body["hold"]["id"].as_str().expect("hold id").to_string();
+                // Capture through the other node, then try again through this one.
+                let (s, body) = post(&c, &format!("{other}/organizations/hot/holds/{id}/debit"), json!({})).await;
+                assert_eq!(s, 200, "debit: {body}");
+                let (s, body) = post(&c, &format!("{mine}/organizations/hot/holds/{id}/debit"), json!({})).await;
+                assert_eq!((s, body["error"]["code"].as_str()), (409, Some("hold_already_settled")), "{body}");
+                requests.fetch_add(2, Ordering::Relaxed);
+                held.push(id);
+            }
+            held
+        }));
+    }
+    let mut ids = BTreeSet::new();
+    for t in tasks {
+        for id in t.await.expect("client") {
+            assert!(ids.insert(id), "a hold id was handed out twice");
+        }
+    }
+    let secs = started.elapsed().as_secs_f64();
+    let n = requests.load(Ordering::Relaxed);
+    println!(
+        "two creditd processes, {CLIENTS} clients: {n} requests in {secs:.2}s ({:.0} req/s), {} holds captured of {} tried",
+        n as f64 / secs,
+        ids.len(),
+        CLIENTS * TRIES_PER_CLIENT
+    );
+    assert_eq!(ids.len(), CREDITS, "exactly the affordable holds succeed");
+
+    for base in &bases {
+        let b = get(&c, &format!("{base}/organizations/hot/balance")).await;
+        assert_eq!((b["available"].clone(), b["held"].clone()), (json!(0), json!(0)), "{b}");
+        assert_eq!(b["period_usage"], json!(CREDITS));
+        let v = get(&c, &format!("{base}/organizations/hot/verify")).await;
+        assert_eq!(v["ok"], json!(true), "{v}");
+    }
+    let debits = events_of(&c, &bases[0], "debit").await;
+    let debited: BTreeSet<String> =
+        debits.iter().map(|e| e["hold_id"].as_str().expect("hold_id").to_string()).collect();
+    assert_eq!(debits.len(), CREDITS, "one debit per hold");
+    assert_eq!(debited, ids);
+    let holds = events_of(&c, &bases[1], "hold").await;
+    assert_eq!(holds.len(), CREDITS);
+    drop(nodes);
+}
