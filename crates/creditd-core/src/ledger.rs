@@ -14,6 +14,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::event::{Event, EventCtx, EventKind, Pool, Status};
 use crate::money::Micros;
+use crate::plans::{Conversation, Notification, PlanOp, PlanState};
 
 /// Longest a hold may stay open before it is released automatically.
 pub const MAX_HOLD_TIMEOUT_SECONDS: u64 = 7 * 24 * 3600;
@@ -36,6 +37,10 @@ pub struct OrgSettings {
     pub overdraft_limit: Micros,
     /// Day of the month (1–28) a plan period starts, 00:00 in `time_zone`.
     pub renewal_day: u8,
+    /// Below this many available credits a `low_balance` notification is
+    /// recorded once (see `plans`); none: no alert.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub low_balance_threshold: Option<Micros>,
 }
 
 impl OrgSettings {
@@ -47,6 +52,7 @@ impl OrgSettings {
             expiring_first: true,
             overdraft_limit: Micros::ZERO,
             renewal_day: 1,
+            low_balance_threshold: None,
         }
     }
 
@@ -72,6 +78,9 @@ impl OrgSettings {
         if !(1..=28).contains(&self.renewal_day) {
             return Err(invalid("renewal_day must be between 1 and 28"));
         }
+        if self.low_balance_threshold.is_some_and(|t| t.is_negative()) {
+            return Err(invalid("low_balance_threshold must not be negative"));
+        }
         Ok(tz)
     }
 }
@@ -83,6 +92,10 @@ pub struct Block {
     pub pool: Pool,
     pub remaining: Micros,
     pub expires_at: Option<Timestamp>,
+    /// Plan credits: how many renewals this block has been carried over
+    /// ("accumulated" credits when above zero).
+    #[serde(default, skip_serializing_if = "crate::plans::is_zero")]
+    pub rollovers: u32,
 }
 
 /// Part of an amount taken from one block (or, with no block, from the
@@ -202,6 +215,8 @@ pub enum Op {
     },
     /// Let blocks past their expiry lapse.
     ExpireDue,
+    /// Plans, conversations and the low-balance threshold (see `plans`).
+    Plans(PlanOp),
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -282,6 +297,7 @@ impl Op {
             Op::Billing { .. } => "billing",
             Op::TimeoutHold { .. } => "timeout_hold",
             Op::ExpireDue => "expire_due",
+            Op::Plans(p) => p.name(),
         }
     }
 }
@@ -311,6 +327,10 @@ pub enum LedgerError {
     Invalid(String),
     #[error("amount overflow")]
     Overflow,
+    #[error("identity {identity} has started its {limit} conversations for {month}; the count resets on the 1st")]
+    ConversationLimit { identity: String, limit: u32, month: String },
+    #[error("the plan includes {limit} identities and {month} already has that many; {identity} cannot start one")]
+    IdentityLimit { identity: String, limit: u32, month: String },
 }
 
 impl LedgerError {
@@ -328,6 +348,8 @@ impl LedgerError {
             LedgerError::RefundExceedsConsumed { .. } => "refund_exceeds_consumed",
             LedgerError::Invalid(_) => "validation_error",
             LedgerError::Overflow => "amount_overflow",
+            LedgerError::ConversationLimit { .. } => "conversation_limit_reached",
+            LedgerError::IdentityLimit { .. } => "identity_limit_reached",
         }
     }
 
@@ -341,19 +363,19 @@ impl LedgerError {
     }
 }
 
-fn invalid(msg: impl Into<String>) -> LedgerError {
+pub(crate) fn invalid(msg: impl Into<String>) -> LedgerError {
     LedgerError::Invalid(msg.into())
 }
 
-fn add(a: Micros, b: Micros) -> Result<Micros, LedgerError> {
+pub(crate) fn add(a: Micros, b: Micros) -> Result<Micros, LedgerError> {
     a.checked_add(b).ok_or(LedgerError::Overflow)
 }
 
-fn sub(a: Micros, b: Micros) -> Result<Micros, LedgerError> {
+pub(crate) fn sub(a: Micros, b: Micros) -> Result<Micros, LedgerError> {
     a.checked_sub(b).ok_or(LedgerError::Overflow)
 }
 
-fn neg(a: Micros) -> Result<Micros, LedgerError> {
+pub(crate) fn neg(a: Micros) -> Result<Micros, LedgerError> {
     a.checked_neg().ok_or(LedgerError::Overflow)
 }
 
@@ -391,6 +413,9 @@ pub struct Outcome {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub record: Option<Record>,
     pub balance: Balance,
+    /// The conversation a `Plans(Conversation)` operation recorded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub conversation: Option<Conversation>,
 }
 
 /// The whole ledger state of one organisation. Serialized without its
@@ -410,6 +435,9 @@ pub struct OrgState {
     pub period_start: Option<Timestamp>,
     pub period_end: Option<Timestamp>,
     pub period_usage: Micros,
+    /// Plan, pending plan change, conversation counts, recent consumption.
+    #[serde(default, skip_serializing_if = "PlanState::is_empty")]
+    pub plans: PlanState,
     /// Loaded records: every pending one, plus any the engine fetched.
     #[serde(skip)]
     pub records: HashMap<String, Record>,
@@ -420,6 +448,10 @@ pub struct OrgState {
 pub struct Applied {
     pub outcome: Option<Outcome>,
     pub touched_records: Vec<String>,
+    /// Conversations to store (not credit events).
+    pub conversations: Vec<Conversation>,
+    /// Notifications to store (low balance).
+    pub notifications: Vec<Notification>,
 }
 
 impl OrgState {
@@ -438,13 +470,14 @@ impl OrgState {
             period_start: Some(start),
             period_end: Some(end),
             period_usage: Micros::ZERO,
+            plans: PlanState::default(),
             records: HashMap::new(),
         })
     }
 
     /// Refuses credits that would take blocks plus held credits past what an
     /// amount can hold: releasing a hold later must not overflow.
-    fn check_room(&self, amount: Micros) -> Result<(), LedgerError> {
+    pub(crate) fn check_room(&self, amount: Micros) -> Result<(), LedgerError> {
         let blocks = self.blocks.iter().try_fold(Micros::ZERO, |acc, b| add(acc, b.remaining))?;
         add(add(blocks, self.held)?, amount).map(|_| ())
     }
@@ -503,24 +536,36 @@ impl OrgState {
             _ => now,
         };
         // Every operation refuses before it changes anything, except for
-        // rolling the period over, which is undone on a refusal.
+        // rolling the period over and catching up missed renewals (plans),
+        // which are undone on a refusal.
         let period = (self.period_start, self.period_end, self.period_usage);
-        self.roll_period(now)?;
-        let mut tx = Tx { now, events: Vec::new(), key: idempotency_key.map(str::to_string), touched: Vec::new() };
-        let record = match self.apply_op(op, &mut tx) {
+        let saved = self.catch_up_due(now).then(|| self.save());
+        let mut tx = Tx::new(now, idempotency_key.map(str::to_string));
+        let result = self
+            .catch_up(&mut tx)
+            .and_then(|()| self.roll_period(now))
+            .and_then(|()| self.apply_op(op, &mut tx))
+            .and_then(|record| self.after_op(&mut tx).map(|()| record));
+        let record = match result {
             Ok(record) => record,
             Err(e) => {
-                (self.period_start, self.period_end, self.period_usage) = period;
+                match saved {
+                    Some(saved) => self.restore_saved(saved),
+                    None => (self.period_start, self.period_end, self.period_usage) = period,
+                }
                 return Err(e);
             }
         };
-        if tx.events.is_empty() {
+        if tx.events.is_empty() && !tx.dirty {
             return Ok(Applied::default());
         }
         debug_assert!(self.check_invariants().is_ok(), "{:?}", self.check_invariants());
+        let conversation = tx.conversations.last().cloned();
         Ok(Applied {
             touched_records: tx.touched,
-            outcome: Some(Outcome { events: tx.events, record, balance: self.balance() }),
+            outcome: Some(Outcome { events: tx.events, record, balance: self.balance(), conversation }),
+            conversations: tx.conversations,
+            notifications: tx.notifications,
         })
     }
 
@@ -556,6 +601,10 @@ impl OrgState {
                 self.lapse_expired(tx)?;
                 None
             }
+            Op::Plans(p) => {
+                self.apply_plan_op(tx, p)?;
+                None
+            }
         })
     }
 
@@ -573,7 +622,7 @@ impl OrgState {
         Ok(())
     }
 
-    fn roll_period(&mut self, now: Timestamp) -> Result<(), LedgerError> {
+    pub(crate) fn roll_period(&mut self, now: Timestamp) -> Result<(), LedgerError> {
         if self.period_end.is_some_and(|end| now < end) {
             return Ok(());
         }
@@ -631,7 +680,13 @@ impl OrgState {
             record = Some(self.put_record(tx, r));
         }
         if status == Status::Succeeded {
-            self.blocks.push(Block { id: format!("blk_{seq}"), pool, remaining: c.amount, expires_at: c.expires_at });
+            self.blocks.push(Block {
+                id: format!("blk_{seq}"),
+                pool,
+                remaining: c.amount,
+                expires_at: c.expires_at,
+                rollovers: 0,
+            });
         }
         let hold_id = record.as_ref().map(|r: &Record| r.id.clone());
         self.emit(tx, c.kind.event_kind(), c.amount, Some(pool), status, &c.ctx, code, hold_id);
@@ -672,6 +727,7 @@ impl OrgState {
                 pool: Pool::Prepaid,
                 remaining: r.amount,
                 expires_at,
+                rollovers: 0,
             });
         }
         let merged = merge_ctx(&r.ctx, ctx);
@@ -884,7 +940,13 @@ impl OrgState {
             self.check_room(amount)?;
             self.lapse_expired(tx)?;
             let pool = pool.unwrap_or(Pool::Promotional);
-            self.blocks.push(Block { id: format!("blk_{}", self.seq + 1), pool, remaining: amount, expires_at });
+            self.blocks.push(Block {
+                id: format!("blk_{}", self.seq + 1),
+                pool,
+                remaining: amount,
+                expires_at,
+                rollovers: 0,
+            });
             self.emit(tx, EventKind::Adjustment, amount, Some(pool), Status::Succeeded, &ctx, None, None);
         } else {
             if pool.is_some() || expires_at.is_some() {
@@ -993,6 +1055,7 @@ impl OrgState {
                                 pool: d.pool.unwrap_or(Pool::Promotional),
                                 remaining: d.amount,
                                 expires_at: d.expires_at,
+                                rollovers: 0,
                             },
                         );
                     }
@@ -1014,7 +1077,7 @@ impl OrgState {
     }
 
     /// Emits an `expiry` event for every block past its expiry and drops it.
-    fn lapse_expired(&mut self, tx: &mut Tx) -> Result<(), LedgerError> {
+    pub(crate) fn lapse_expired(&mut self, tx: &mut Tx) -> Result<(), LedgerError> {
         let now = tx.now;
         while let Some(i) = self.blocks.iter().position(|b| b.expires_at.is_some_and(|t| t <= now)) {
             let b = self.blocks.remove(i);
@@ -1037,7 +1100,7 @@ impl OrgState {
     }
 
     #[allow(clippy::too_many_arguments)]
-    fn emit(
+    pub(crate) fn emit(
         &mut self,
         tx: &mut Tx,
         kind: EventKind,
@@ -1081,11 +1144,29 @@ impl OrgState {
     }
 }
 
-struct Tx {
-    now: Timestamp,
-    events: Vec<Event>,
-    key: Option<String>,
-    touched: Vec<String>,
+pub(crate) struct Tx {
+    pub(crate) now: Timestamp,
+    pub(crate) events: Vec<Event>,
+    pub(crate) key: Option<String>,
+    pub(crate) touched: Vec<String>,
+    /// The state changed without an event (plan change, conversation).
+    pub(crate) dirty: bool,
+    pub(crate) conversations: Vec<Conversation>,
+    pub(crate) notifications: Vec<Notification>,
+}
+
+impl Tx {
+    pub(crate) fn new(now: Timestamp, key: Option<String>) -> Tx {
+        Tx {
+            now,
+            events: Vec::new(),
+            key,
+            touched: Vec::new(),
+            dirty: false,
+            conversations: Vec::new(),
+            notifications: Vec::new(),
+        }
+    }
 }
 
 fn check_positive(amount: Micros) -> Result<(), LedgerError> {
@@ -1138,7 +1219,7 @@ fn merge_ctx(original: &EventCtx, now: &EventCtx) -> EventCtx {
 }
 
 /// The sequence number a block id (`blk_<seq>`) was created at.
-fn block_seq(id: &str) -> u64 {
+pub(crate) fn block_seq(id: &str) -> u64 {
     id.strip_prefix("blk_").and_then(|n| n.parse().ok()).unwrap_or(u64::MAX)
 }
 

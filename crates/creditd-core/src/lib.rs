@@ -9,6 +9,7 @@
 pub mod event;
 pub mod ledger;
 pub mod money;
+pub mod plans;
 pub mod verify;
 
 pub use event::{Event, EventCtx, EventKind, Pool, Status, UnknownName};
@@ -17,6 +18,7 @@ pub use ledger::{
     PoolBalances, Record, RecordKind, RecordStatus,
 };
 pub use money::{AmountError, Micros};
+pub use plans::{Conversation, Effective, Notification, Plan, PlanOp, PlanState, Rollover, Summary};
 
 /// Checks an organisation or other caller-chosen id: 1–64 characters of
 /// letters, digits, `-`, `_` and `.`.

@@ -1,0 +1,969 @@
+//! Plans, periods and renewals, conversations, the low-balance alert and the
+//! plan summary.
+//!
+//! This lives in the core, not in an engine or a handler, so that every
+//! storage engine gets it by storing [`OrgState`] as it already does: the
+//! plan, a pending plan change, this month's conversation counts and the
+//! last 28 days of consumption are fields of the state. A renewal is a pair
+//! of ordinary events (`expiry` for what lapses, `subscription_credit` for
+//! the new period) applied under the organisation's serialisation, before
+//! whatever operation (or scheduled `ExpireDue`) found it due. Two servers on
+//! one database therefore never apply the same renewal twice, and a server
+//! that was down applies each missed one once, in order, at the instant it
+//! should have happened.
+//!
+//! Period rules, for an organisation with a plan:
+//! - a period runs from the renewal day (default the 1st) at 00:00 in the
+//!   org's zone to the same day of the next month;
+//! - plan credits of a period are a `plan` block that expires at the period
+//!   end; at the end the plan's rollover policy decides what is carried over
+//!   (the block's `rollovers` goes up: "accumulated" credits) and the rest
+//!   lapses with one `expiry` event per block naming the period;
+//! - blocks with their own expiry (vouchers, grants) that fall due while
+//!   catching up lapse at their own instant, in order with the renewals;
+//! - an org without a plan keeps the older behaviour: its period rolls over
+//!   silently and expired blocks lapse when the next operation sees them.
+
+use std::collections::BTreeMap;
+
+use jiff::civil::Date;
+use jiff::tz::TimeZone;
+use jiff::{Timestamp, ToSpan, Unit};
+use serde::{Deserialize, Serialize};
+
+use crate::event::{EventCtx, EventKind, Pool, Status};
+use crate::ledger::{Block, LedgerError, OrgState, Tx, add, block_seq, invalid, neg, period_bounds, sub};
+use crate::money::Micros;
+
+/// Conversations one identity may start per month when the plan says nothing.
+pub const DEFAULT_CONVERSATIONS_PER_IDENTITY: u32 = 500;
+/// Highest per-identity monthly limit a plan may set.
+pub const MAX_CONVERSATIONS_PER_IDENTITY: u32 = 1_000_000;
+/// Most identities a plan may include; also the cap without a plan.
+pub const MAX_IDENTITIES: u32 = 10_000;
+/// How far ahead of the server's clock a conversation's `started_at` may be.
+pub const MAX_START_SKEW_SECONDS: i64 = 300;
+/// Days of consumption the burn-rate forecast looks back on.
+pub const FORECAST_WINDOW_DAYS: i64 = 28;
+/// Most renewals one catch-up applies (a century of monthly periods); more
+/// means a clock gone wrong, and the operation is refused.
+pub const MAX_CATCH_UP_RENEWALS: usize = 1200;
+/// Longest plan name, identity or campaign.
+pub const MAX_NAME_LEN: usize = 200;
+
+pub(crate) fn is_zero(n: &u32) -> bool {
+    *n == 0
+}
+
+/// What happens to a period's unused plan credits at renewal.
+///
+/// In JSON: `{"policy": "none"}`, `{"policy": "all"}`,
+/// `{"policy": "up_to", "max_credits": 5000}`, `{"policy": "periods",
+/// "periods": 2}` (a flat object: an internally tagged enum would buffer the
+/// amount, which an exact [`Micros`] refuses).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(into = "RolloverJson", try_from = "RolloverJson")]
+pub enum Rollover {
+    /// Nothing is carried over (the seeds' rule "as a rule").
+    #[default]
+    None,
+    /// Everything is carried over, for as long as the subscription lasts.
+    All,
+    /// Carried over up to this many accumulated credits in all.
+    UpTo { max_credits: Micros },
+    /// Each period's credits are carried over at most this many times.
+    Periods { periods: u32 },
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum RolloverPolicy {
+    None,
+    All,
+    UpTo,
+    Periods,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RolloverJson {
+    policy: RolloverPolicy,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    max_credits: Option<Micros>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    periods: Option<u32>,
+}
+
+impl From<Rollover> for RolloverJson {
+    fn from(r: Rollover) -> Self {
+        let (policy, max_credits, periods) = match r {
+            Rollover::None => (RolloverPolicy::None, None, None),
+            Rollover::All => (RolloverPolicy::All, None, None),
+            Rollover::UpTo { max_credits } => (RolloverPolicy::UpTo, Some(max_credits), None),
+            Rollover::Periods { periods } => (RolloverPolicy::Periods, None, Some(periods)),
+        };
+        RolloverJson { policy, max_credits, periods }
+    }
+}
+
+impl TryFrom<RolloverJson> for Rollover {
+    type Error = String;
+
+    fn try_from(j: RolloverJson) -> Result<Self, String> {
+        match (j.policy, j.max_credits, j.periods) {
+            (RolloverPolicy::None, None, None) => Ok(Rollover::None),
+            (RolloverPolicy::All, None, None) => Ok(Rollover::All),
+            (RolloverPolicy::UpTo, Some(max_credits), None) => Ok(Rollover::UpTo { max_credits }),
+            (RolloverPolicy::Periods, None, Some(periods)) => Ok(Rollover::Periods { periods }),
+            (RolloverPolicy::UpTo, None, _) => Err("rollover up_to needs max_credits".into()),
+            (RolloverPolicy::Periods, _, None) => Err("rollover periods needs periods".into()),
+            _ => Err("rollover: max_credits goes with up_to only, periods with periods only".into()),
+        }
+    }
+}
+
+/// A subscription plan.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Plan {
+    pub name: String,
+    /// Credits granted at the start of each period.
+    pub credits_per_period: Micros,
+    pub identities_included: u32,
+    /// Price per period as an exact decimal in `currency` (449 = 449.00).
+    pub price: Micros,
+    /// ISO 4217 code, e.g. `EUR`.
+    pub currency: String,
+    #[serde(default = "default_conversations")]
+    pub conversations_per_identity: u32,
+    #[serde(default)]
+    pub rollover: Rollover,
+}
+
+fn default_conversations() -> u32 {
+    DEFAULT_CONVERSATIONS_PER_IDENTITY
+}
+
+impl Plan {
+    pub fn validate(&self) -> Result<(), LedgerError> {
+        let name = self.name.trim();
+        if name.is_empty() || name.len() > MAX_NAME_LEN {
+            return Err(invalid(format!("plan name must be 1 to {MAX_NAME_LEN} characters")));
+        }
+        if self.credits_per_period.is_negative() {
+            return Err(invalid("credits_per_period must not be negative"));
+        }
+        if self.price.is_negative() {
+            return Err(invalid("price must not be negative"));
+        }
+        if self.currency.len() != 3 || !self.currency.bytes().all(|b| b.is_ascii_uppercase()) {
+            return Err(invalid(format!(
+                "currency {:?} must be an ISO 4217 code of three capital letters, e.g. EUR",
+                self.currency
+            )));
+        }
+        if self.identities_included > MAX_IDENTITIES {
+            return Err(invalid(format!("identities_included must be at most {MAX_IDENTITIES}")));
+        }
+        if self.conversations_per_identity > MAX_CONVERSATIONS_PER_IDENTITY {
+            return Err(invalid(format!(
+                "conversations_per_identity must be at most {MAX_CONVERSATIONS_PER_IDENTITY}"
+            )));
+        }
+        match self.rollover {
+            Rollover::UpTo { max_credits } if max_credits.is_negative() => {
+                Err(invalid("rollover max_credits must not be negative"))
+            }
+            Rollover::Periods { periods: 0 } => {
+                Err(invalid("rollover periods must be at least 1; use {\"policy\": \"none\"} for no rollover"))
+            }
+            _ => Ok(()),
+        }
+    }
+}
+
+/// When a plan change takes effect.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Effective {
+    /// At the next renewal (the default for a change).
+    NextPeriod,
+    /// At once, with the new plan's allocation (the default for a first
+    /// subscription).
+    Now,
+}
+
+/// Consumption (debits and usage, less refunds) on one day in the org's zone.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DayUsage {
+    pub day: Date,
+    pub consumed: Micros,
+}
+
+/// Conversations per identity in one calendar month of the org's zone.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConversationMonth {
+    /// The 1st of the month.
+    pub month: Date,
+    pub counts: BTreeMap<String, u32>,
+}
+
+/// The plan part of an organisation's state.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PlanState {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub plan: Option<Plan>,
+    /// Replaces `plan` at the next renewal.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_plan: Option<Plan>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subscribed_at: Option<Timestamp>,
+    /// The last [`FORECAST_WINDOW_DAYS`] days with consumption.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub usage_days: Vec<DayUsage>,
+    /// This month and the one before (late reports still count there).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub conversation_months: Vec<ConversationMonth>,
+    /// Sequence number of the last conversation stored.
+    #[serde(default)]
+    pub conversation_seq: u64,
+    /// Since when available credits are below the low-balance threshold.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub low_balance_since: Option<Timestamp>,
+    /// Sequence number of the last notification stored.
+    #[serde(default)]
+    pub notification_seq: u64,
+}
+
+impl PlanState {
+    pub fn is_empty(&self) -> bool {
+        *self == PlanState::default()
+    }
+
+    /// Subscribed now or from the next renewal.
+    pub fn subscribed(&self) -> bool {
+        self.plan.is_some() || self.next_plan.is_some()
+    }
+}
+
+/// Operations on plans, conversations and the low-balance alert.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PlanOp {
+    /// Subscribe, or change the plan (from the next period, or now with the
+    /// new allocation). `renewal_day` sets the anchor when subscribing.
+    SetPlan {
+        plan: Plan,
+        effective: Option<Effective>,
+        renewal_day: Option<u8>,
+    },
+    /// An identity started a conversation (counted against its monthly limit).
+    Conversation {
+        identity: String,
+        campaign: Option<String>,
+        started_at: Option<Timestamp>,
+    },
+    SetLowBalanceThreshold {
+        threshold: Option<Micros>,
+    },
+}
+
+impl PlanOp {
+    pub fn name(&self) -> &'static str {
+        match self {
+            PlanOp::SetPlan { .. } => "set_plan",
+            PlanOp::Conversation { .. } => "conversation",
+            PlanOp::SetLowBalanceThreshold { .. } => "set_low_balance_threshold",
+        }
+    }
+
+    /// Every free-text field, for engines that must vet text (NUL bytes).
+    pub fn texts(&self) -> Vec<&str> {
+        match self {
+            PlanOp::SetPlan { plan, .. } => vec![&plan.name, &plan.currency],
+            PlanOp::Conversation { identity, campaign, .. } => {
+                let mut v = vec![identity.as_str()];
+                v.extend(campaign.as_deref());
+                v
+            }
+            PlanOp::SetLowBalanceThreshold { .. } => Vec::new(),
+        }
+    }
+}
+
+/// A conversation as stored (the `conversations` table), for analytics by
+/// day, campaign and identity. Not a credit event.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Conversation {
+    /// Per-org sequence number, from 1.
+    pub seq: u64,
+    pub identity: String,
+    pub campaign: Option<String>,
+    pub started_at: Timestamp,
+    /// `started_at`'s date in the org's zone (the analytics day).
+    pub day: Date,
+    /// This identity's conversations in that month, this one included.
+    pub month_count: u32,
+    pub month_limit: u32,
+    pub created_at: Timestamp,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NotificationKind {
+    /// Available credits went below the org's low-balance threshold.
+    LowBalance,
+}
+
+impl NotificationKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            NotificationKind::LowBalance => "low_balance",
+        }
+    }
+}
+
+/// Something an org should be told about (webhooks deliver these later); the
+/// `notifications` table is their outbox. Not a credit event.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Notification {
+    /// Per-org sequence number, from 1.
+    pub seq: u64,
+    pub created_at: Timestamp,
+    pub kind: NotificationKind,
+    pub threshold: Micros,
+    pub balance: Micros,
+    /// The event after which the balance was below (0 when none, e.g. the
+    /// threshold was raised above the balance).
+    pub event_seq: u64,
+}
+
+/// The org's plan tab: every figure of the seeds' Plan tab and header.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Summary {
+    pub org_id: String,
+    pub as_of: Timestamp,
+    pub time_zone: String,
+    /// Plan name; null without a plan (the seeds show "Not available").
+    pub plan: Option<String>,
+    /// Identities included in the plan.
+    pub identities: Option<u32>,
+    /// Identities that started a conversation this month.
+    pub identities_used: u32,
+    pub conversations_per_identity: u32,
+    /// The plan's allocation per period.
+    pub plan_credits: Micros,
+    /// What is left of this period's plan credits.
+    pub plan_credits_left: Micros,
+    /// Purchased credits (the prepaid pool).
+    pub add_on_credits: Micros,
+    /// Plan credits carried over from earlier periods.
+    pub accumulated_credits: Micros,
+    /// Voucher and promotional credits.
+    pub other_credits: Micros,
+    /// Credits available now: plan left + add-ons + accumulated + other,
+    /// less any overdraft used.
+    pub balance: Micros,
+    pub held: Micros,
+    pub overdraft_used: Micros,
+    /// The header's "Credits Left": the balance, never below zero.
+    pub credits_left: Micros,
+    pub used_this_period: Micros,
+    pub price: Option<Price>,
+    /// The renewal ("top-up") date in the org's zone, and its instant.
+    pub top_up_date: Option<Date>,
+    pub renews_at: Option<Timestamp>,
+    pub days_until_top_up: Option<i64>,
+    pub period_start: Option<Timestamp>,
+    pub period_end: Option<Timestamp>,
+    /// The plan that takes over at the next renewal, if one was chosen.
+    pub next_plan: Option<String>,
+    pub forecast: Forecast,
+    pub low_balance: LowBalance,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Price {
+    pub amount: Micros,
+    pub currency: String,
+    pub per: String,
+}
+
+/// "At the last 28 days' pace credits run out on DATE", or never.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Forecast {
+    pub window_days: i64,
+    /// Consumed in the window (debits and usage less refunds).
+    pub consumed: Micros,
+    /// `consumed / window_days`, rounded down to the micro-credit.
+    pub daily_pace: Micros,
+    /// The day credits left run out at that pace; null: never.
+    pub runs_out_on: Option<Date>,
+    /// Whether that day comes before the next renewal.
+    pub before_top_up: bool,
+    pub message: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LowBalance {
+    pub threshold: Option<Micros>,
+    pub below: bool,
+    pub since: Option<Timestamp>,
+}
+
+fn local_date(tz: &TimeZone, t: Timestamp) -> Date {
+    t.to_zoned(tz.clone()).date()
+}
+
+fn text_or_none(v: Option<&str>) -> Option<String> {
+    v.map(str::trim).filter(|s| !s.is_empty()).map(str::to_string)
+}
+
+impl OrgState {
+    /// The next renewal instant, for an org with a plan (the scheduler looks
+    /// at `min(next block expiry, next renewal)`).
+    pub fn next_renewal(&self) -> Option<Timestamp> {
+        if self.plans.subscribed() { self.period_end } else { None }
+    }
+
+    /// Whether [`OrgState::catch_up`] has anything to do at `now`.
+    pub(crate) fn catch_up_due(&self, now: Timestamp) -> bool {
+        self.plans.subscribed()
+            && (self.period_end.is_some_and(|e| e <= now)
+                || self.blocks.iter().any(|b| b.expires_at.is_some_and(|t| t <= now)))
+    }
+
+    /// A copy to go back to if the operation is refused (records are not
+    /// touched by a catch-up and stay where they are).
+    pub(crate) fn save(&mut self) -> OrgState {
+        let records = std::mem::take(&mut self.records);
+        let saved = self.clone();
+        self.records = records;
+        saved
+    }
+
+    pub(crate) fn restore_saved(&mut self, saved: OrgState) {
+        let records = std::mem::take(&mut self.records);
+        *self = saved;
+        self.records = records;
+    }
+
+    /// Applies, in time order, every block expiry and renewal due at or
+    /// before `tx.now`, each at the instant it fell due (never before the
+    /// last event). Only for an org with a plan; the op's idempotency key is
+    /// kept for the op's own event.
+    pub(crate) fn catch_up(&mut self, tx: &mut Tx) -> Result<(), LedgerError> {
+        if !self.plans.subscribed() {
+            return Ok(());
+        }
+        let now = tx.now;
+        let key = tx.key.take();
+        let result = self.catch_up_until(tx, now);
+        tx.now = now;
+        tx.key = key;
+        result
+    }
+
+    fn catch_up_until(&mut self, tx: &mut Tx, now: Timestamp) -> Result<(), LedgerError> {
+        let tz = self.settings.validate()?;
+        let mut renewals = 0;
+        loop {
+            let renewal = self.period_end.filter(|e| *e <= now);
+            let expiry = self
+                .blocks
+                .iter()
+                .filter_map(|b| b.expires_at)
+                .filter(|t| *t <= now && renewal.is_none_or(|r| *t < r))
+                .min();
+            if let Some(t) = expiry {
+                self.at(tx, t);
+                self.lapse_where(
+                    tx,
+                    |b| b.expires_at.is_some_and(|x| x <= t),
+                    |b| format!("{} credits of block {} expired (not carried over)", b.pool, b.id),
+                )?;
+                continue;
+            }
+            let Some(r) = renewal else { break };
+            renewals += 1;
+            if renewals > MAX_CATCH_UP_RENEWALS {
+                return Err(invalid(format!(
+                    "more than {MAX_CATCH_UP_RENEWALS} renewals are due; check the server's clock"
+                )));
+            }
+            self.renew(tx, &tz, r)?;
+        }
+        Ok(())
+    }
+
+    /// Sets the time of the next events to `t`, never before the last one.
+    fn at(&self, tx: &mut Tx, t: Timestamp) {
+        tx.now = match self.last_at {
+            Some(last) if last > t => last,
+            _ => t,
+        };
+    }
+
+    /// Lapses (whole) every block matching `due`, in creation order.
+    fn lapse_where(
+        &mut self,
+        tx: &mut Tx,
+        due: impl Fn(&Block) -> bool,
+        describe: impl Fn(&Block) -> String,
+    ) -> Result<(), LedgerError> {
+        while let Some(i) = self.blocks.iter().position(&due) {
+            let b = self.blocks.remove(i);
+            let ctx =
+                EventCtx { source: Some("system".into()), description: Some(describe(&b)), ..EventCtx::default() };
+            self.emit(tx, EventKind::Expiry, neg(b.remaining)?, Some(b.pool), Status::Succeeded, &ctx, None, None);
+        }
+        Ok(())
+    }
+
+    /// The renewal at `r`: lapse what is due, apply the rollover policy to
+    /// the ending period's plan credits, start the new period, grant it.
+    fn renew(&mut self, tx: &mut Tx, tz: &TimeZone, r: Timestamp) -> Result<(), LedgerError> {
+        self.at(tx, r);
+        let old_start = self.period_start.unwrap_or(r);
+        let (_, next_end) = period_bounds(tz, self.settings.renewal_day, r)?;
+        let end = if next_end > r { next_end } else { period_bounds(tz, self.settings.renewal_day, next_end)?.1 };
+        let period_name = format!("{} – {}", local_date(tz, old_start), local_date(tz, r));
+        // Plan credits of the ending period: plan blocks expiring at its end.
+        let is_plan = |b: &Block| b.pool == Pool::Plan && b.expires_at == Some(r);
+        // Other blocks that expire exactly now lapse first.
+        self.lapse_where(
+            tx,
+            |b| !is_plan(b) && b.expires_at.is_some_and(|x| x <= r),
+            |b| format!("{} credits of block {} expired (not carried over)", b.pool, b.id),
+        )?;
+        // Decide what each plan block keeps: newest credits first.
+        let policy = self.plans.plan.as_ref().map(|p| p.rollover.clone()).unwrap_or_default();
+        let mut ids: Vec<String> = self.blocks.iter().filter(|b| is_plan(b)).map(|b| b.id.clone()).collect();
+        ids.sort_by_key(|id| std::cmp::Reverse(block_seq(id)));
+        let mut kept_total = Micros::ZERO;
+        let mut keep: Vec<(String, Micros)> = Vec::new();
+        for id in &ids {
+            let Some(b) = self.blocks.iter().find(|b| &b.id == id) else { continue };
+            let k = match &policy {
+                Rollover::None => Micros::ZERO,
+                Rollover::All => b.remaining,
+                Rollover::UpTo { max_credits } => b.remaining.min(sub(*max_credits, kept_total)?.max(Micros::ZERO)),
+                Rollover::Periods { periods } => {
+                    if b.rollovers < *periods {
+                        b.remaining
+                    } else {
+                        Micros::ZERO
+                    }
+                }
+            };
+            kept_total = add(kept_total, k)?;
+            keep.push((id.clone(), k));
+        }
+        // Apply in creation order: one expiry event per block that loses credits.
+        keep.sort_by_key(|(id, _)| block_seq(id));
+        for (id, k) in keep {
+            let Some(i) = self.blocks.iter().position(|b| b.id == id) else { continue };
+            let lapsed = sub(self.blocks[i].remaining, k)?;
+            if k.is_positive() {
+                let b = &mut self.blocks[i];
+                b.remaining = k;
+                b.rollovers = b.rollovers.saturating_add(1);
+                b.expires_at = Some(end);
+            } else {
+                self.blocks.remove(i);
+            }
+            if lapsed.is_positive() {
+                let carried = if k.is_positive() { format!("; {k} carried over") } else { String::new() };
+                let ctx = EventCtx {
+                    source: Some("system".into()),
+                    description: Some(format!(
+                        "Plan credits of the period {period_name} not carried over (block {id}{carried})"
+                    )),
+                    metadata: Some(serde_json::json!({
+                        "reason": "period_end",
+                        "block_id": id,
+                        "period_start": old_start,
+                        "period_end": r,
+                        // Exact decimal as text: `Micros` serializes as a raw number,
+                        // which `json!` cannot hold.
+                        "carried_over": k.to_string(),
+                    })),
+                    ..EventCtx::default()
+                };
+                self.emit(tx, EventKind::Expiry, neg(lapsed)?, Some(Pool::Plan), Status::Succeeded, &ctx, None, None);
+            }
+        }
+        // The new period.
+        self.period_start = Some(r);
+        self.period_end = Some(end);
+        self.period_usage = Micros::ZERO;
+        if let Some(next) = self.plans.next_plan.take() {
+            self.plans.plan = Some(next);
+        }
+        self.grant_period(tx, tz, "system", "Plan credits for the period")
+    }
+
+    /// The current plan's credits for the current period, as a plan block
+    /// expiring at the period end and a `subscription_credit` event.
+    fn grant_period(&mut self, tx: &mut Tx, tz: &TimeZone, source: &str, what: &str) -> Result<(), LedgerError> {
+        let Some(plan) = self.plans.plan.clone() else { return Ok(()) };
+        let (Some(start), Some(end)) = (self.period_start, self.period_end) else { return Ok(()) };
+        if !plan.credits_per_period.is_positive() {
+            return Ok(());
+        }
+        self.check_room(plan.credits_per_period)?;
+        self.blocks.push(Block {
+            id: format!("blk_{}", self.seq + 1),
+            pool: Pool::Plan,
+            remaining: plan.credits_per_period,
+            expires_at: Some(end),
+            rollovers: 0,
+        });
+        let ctx = EventCtx {
+            source: Some(source.into()),
+            description: Some(format!(
+                "{what} {} – {} ({} plan)",
+                local_date(tz, start),
+                local_date(tz, end),
+                plan.name
+            )),
+            metadata: Some(serde_json::json!({
+                "plan": plan.name,
+                "period_start": start,
+                "period_end": end,
+            })),
+            ..EventCtx::default()
+        };
+        self.emit(
+            tx,
+            EventKind::SubscriptionCredit,
+            plan.credits_per_period,
+            Some(Pool::Plan),
+            Status::Succeeded,
+            &ctx,
+            None,
+            None,
+        );
+        Ok(())
+    }
+
+    pub(crate) fn apply_plan_op(&mut self, tx: &mut Tx, op: &PlanOp) -> Result<(), LedgerError> {
+        match op {
+            PlanOp::SetPlan { plan, effective, renewal_day } => self.set_plan(tx, plan, *effective, *renewal_day),
+            PlanOp::Conversation { identity, campaign, started_at } => {
+                self.conversation(tx, identity, campaign.as_deref(), *started_at)
+            }
+            PlanOp::SetLowBalanceThreshold { threshold } => {
+                if threshold.is_some_and(|t| t.is_negative()) {
+                    return Err(invalid("threshold must not be negative"));
+                }
+                self.settings.low_balance_threshold = *threshold;
+                if threshold.is_none() {
+                    self.plans.low_balance_since = None;
+                }
+                tx.dirty = true;
+                Ok(())
+            }
+        }
+    }
+
+    fn set_plan(
+        &mut self,
+        tx: &mut Tx,
+        plan: &Plan,
+        effective: Option<Effective>,
+        renewal_day: Option<u8>,
+    ) -> Result<(), LedgerError> {
+        plan.validate()?;
+        let tz = self.settings.validate()?;
+        let mut plan = plan.clone();
+        plan.name = plan.name.trim().to_string();
+        let now = tx.now;
+        if let Some(day) = renewal_day {
+            if !(1..=28).contains(&day) {
+                return Err(invalid("renewal_day must be between 1 and 28"));
+            }
+            if self.plans.plan.is_some() && day != self.settings.renewal_day {
+                return Err(invalid(format!(
+                    "renewal_day can only be set when subscribing; this plan renews on day {}",
+                    self.settings.renewal_day
+                )));
+            }
+        }
+        if self.plans.plan.is_none() {
+            // A new subscription: it sets the anchor.
+            if plan.credits_per_period.is_positive() && effective != Some(Effective::NextPeriod) {
+                self.check_room(plan.credits_per_period)?;
+            }
+            if let Some(day) = renewal_day.filter(|d| *d != self.settings.renewal_day) {
+                let (start, end) = period_bounds(&tz, day, now)?;
+                if self.period_start != Some(start) {
+                    self.period_usage = Micros::ZERO;
+                }
+                self.settings.renewal_day = day;
+                self.period_start = Some(start);
+                self.period_end = Some(end);
+            }
+            self.plans.subscribed_at = Some(now);
+            tx.dirty = true;
+            if effective == Some(Effective::NextPeriod) {
+                self.plans.next_plan = Some(plan);
+                return Ok(());
+            }
+            self.plans.next_plan = None;
+            self.plans.plan = Some(plan);
+            return self.grant_period(tx, &tz, "plan", "Subscribed: plan credits for the period");
+        }
+        match effective.unwrap_or(Effective::NextPeriod) {
+            Effective::NextPeriod => {
+                self.plans.next_plan = Some(plan);
+                tx.dirty = true;
+                Ok(())
+            }
+            Effective::Now => {
+                if plan.credits_per_period.is_positive() {
+                    self.check_room(plan.credits_per_period)?;
+                }
+                // This period's unused plan credits make way for the new allocation;
+                // accumulated credits stay.
+                let end = self.period_end;
+                let name = plan.name.clone();
+                self.lapse_where(
+                    tx,
+                    |b| b.pool == Pool::Plan && b.rollovers == 0 && end.is_some() && b.expires_at == end,
+                    |b| format!("Plan credits of block {} replaced by the change to the {name} plan", b.id),
+                )?;
+                self.plans.next_plan = None;
+                self.plans.plan = Some(plan);
+                tx.dirty = true;
+                self.grant_period(tx, &tz, "plan", "Plan changed: plan credits for the period")
+            }
+        }
+    }
+
+    fn conversation(
+        &mut self,
+        tx: &mut Tx,
+        identity: &str,
+        campaign: Option<&str>,
+        started_at: Option<Timestamp>,
+    ) -> Result<(), LedgerError> {
+        let identity = identity.trim();
+        if identity.is_empty() || identity.len() > MAX_NAME_LEN {
+            return Err(invalid(format!("identity must be 1 to {MAX_NAME_LEN} characters")));
+        }
+        let campaign = text_or_none(campaign);
+        if campaign.as_ref().is_some_and(|c| c.len() > MAX_NAME_LEN) {
+            return Err(invalid(format!("campaign must be at most {MAX_NAME_LEN} characters")));
+        }
+        let now = tx.now;
+        let started = started_at.unwrap_or(now);
+        let latest = now.checked_add(MAX_START_SKEW_SECONDS.seconds()).map_err(|_| LedgerError::Overflow)?;
+        if started > latest {
+            return Err(invalid("started_at is in the future"));
+        }
+        let tz = self.settings.validate()?;
+        let bad = |e: jiff::Error| invalid(format!("started_at: {e}"));
+        let month = local_date(&tz, started).first_of_month();
+        let this_month = local_date(&tz, now).first_of_month();
+        let oldest = this_month.checked_sub(1.month()).map_err(bad)?;
+        if month < oldest {
+            return Err(invalid(format!(
+                "started_at is before {oldest}: conversations count in this month or the one before"
+            )));
+        }
+        let (limit, max_identities) = match &self.plans.plan {
+            Some(p) => (p.conversations_per_identity, p.identities_included),
+            None => (DEFAULT_CONVERSATIONS_PER_IDENTITY, MAX_IDENTITIES),
+        };
+        let month_name = format!("{:04}-{:02}", month.year(), month.month());
+        let counts = self.plans.conversation_months.iter().find(|m| m.month == month).map(|m| &m.counts);
+        let n = counts.and_then(|c| c.get(identity)).copied().unwrap_or(0);
+        let identities = counts.map_or(0, |c| c.len());
+        if n == 0 && identities >= max_identities as usize {
+            return Err(LedgerError::IdentityLimit {
+                identity: identity.to_string(),
+                limit: max_identities,
+                month: month_name,
+            });
+        }
+        if n >= limit {
+            return Err(LedgerError::ConversationLimit { identity: identity.to_string(), limit, month: month_name });
+        }
+        // Accepted: count it, forget months that can no longer be reported.
+        self.plans.conversation_months.retain(|m| m.month >= oldest);
+        let i = match self.plans.conversation_months.iter().position(|m| m.month == month) {
+            Some(i) => i,
+            None => {
+                self.plans.conversation_months.push(ConversationMonth { month, counts: BTreeMap::new() });
+                self.plans.conversation_months.sort_by_key(|m| m.month);
+                self.plans.conversation_months.iter().position(|m| m.month == month).unwrap_or(0)
+            }
+        };
+        self.plans.conversation_months[i].counts.insert(identity.to_string(), n + 1);
+        self.plans.conversation_seq += 1;
+        tx.conversations.push(Conversation {
+            seq: self.plans.conversation_seq,
+            identity: identity.to_string(),
+            campaign,
+            started_at: started,
+            day: local_date(&tz, started),
+            month_count: n + 1,
+            month_limit: limit,
+            created_at: now,
+        });
+        tx.dirty = true;
+        Ok(())
+    }
+
+    /// After a successful operation: note consumption per day for the
+    /// forecast and record a low-balance notification when the threshold is
+    /// crossed downwards (once, until the balance is back above it).
+    pub(crate) fn after_op(&mut self, tx: &mut Tx) -> Result<(), LedgerError> {
+        if tx.events.is_empty() && !tx.dirty {
+            return Ok(());
+        }
+        let mut consumed = Micros::ZERO;
+        for e in &tx.events {
+            if matches!(e.kind, EventKind::Debit | EventKind::Usage | EventKind::Refund) {
+                consumed = sub(consumed, e.amount)?;
+            }
+        }
+        if !consumed.is_zero() {
+            let tz = self.settings.validate()?;
+            let today = local_date(&tz, tx.now);
+            let first = today.checked_sub((FORECAST_WINDOW_DAYS - 1).days()).unwrap_or(today);
+            let days = &mut self.plans.usage_days;
+            match days.iter_mut().find(|d| d.day == today) {
+                Some(d) => d.consumed = add(d.consumed, consumed)?,
+                None => days.push(DayUsage { day: today, consumed }),
+            }
+            days.retain(|d| d.day >= first);
+            days.sort_by_key(|d| d.day);
+        }
+        if let Some(threshold) = self.settings.low_balance_threshold {
+            let balance = self.available();
+            let below = balance < threshold;
+            if below && self.plans.low_balance_since.is_none() {
+                self.plans.low_balance_since = Some(tx.now);
+                self.plans.notification_seq += 1;
+                tx.notifications.push(Notification {
+                    seq: self.plans.notification_seq,
+                    created_at: tx.now,
+                    kind: NotificationKind::LowBalance,
+                    threshold,
+                    balance,
+                    event_seq: tx.events.last().map_or(0, |e| e.seq),
+                });
+                tx.dirty = true;
+            } else if !below && self.plans.low_balance_since.is_some() {
+                self.plans.low_balance_since = None;
+                tx.dirty = true;
+            }
+        }
+        Ok(())
+    }
+
+    /// The plan tab as of `now`: renewals and expiries due by then are
+    /// applied to a copy first, so the figures are right even before the
+    /// scheduler has run.
+    pub fn summary(&self, now: Timestamp) -> Result<Summary, LedgerError> {
+        let mut s = self.clone();
+        s.records.clear();
+        let now = match s.last_at {
+            Some(last) if last > now => last,
+            _ => now,
+        };
+        let mut tx = Tx::new(now, None);
+        s.catch_up(&mut tx)?;
+        s.roll_period(now)?;
+        s.lapse_expired(&mut tx)?;
+        s.after_op(&mut tx)?;
+        let tz = s.settings.validate()?;
+        let today = local_date(&tz, now);
+        let sum = |f: &dyn Fn(&Block) -> bool| {
+            s.blocks.iter().filter(|b| f(b)).try_fold(Micros::ZERO, |acc, b| add(acc, b.remaining))
+        };
+        let accumulated = sum(&|b| b.pool == Pool::Plan && b.rollovers > 0)?;
+        let plan_left = sum(&|b| b.pool == Pool::Plan && b.rollovers == 0)?;
+        let add_on = sum(&|b| b.pool == Pool::Prepaid)?;
+        let other = sum(&|b| matches!(b.pool, Pool::Voucher | Pool::Promotional))?;
+        let balance = s.available();
+        let credits_left = balance.max(Micros::ZERO);
+        let plan = s.plans.plan.as_ref();
+        let renews_at = s.next_renewal();
+        let top_up_date = renews_at.map(|t| local_date(&tz, t));
+        let days_until_top_up = top_up_date
+            .map(|d| today.until((Unit::Day, d)).map(|span| i64::from(span.get_days())))
+            .transpose()
+            .map_err(|e| invalid(format!("renewal date: {e}")))?;
+        let this_month = today.first_of_month();
+        let identities_used =
+            s.plans.conversation_months.iter().find(|m| m.month == this_month).map_or(0, |m| m.counts.len() as u32);
+        let forecast = forecast(&s.plans.usage_days, today, credits_left, top_up_date);
+        Ok(Summary {
+            org_id: s.org_id.clone(),
+            as_of: now,
+            time_zone: s.settings.time_zone.clone(),
+            plan: plan.map(|p| p.name.clone()),
+            identities: plan.map(|p| p.identities_included),
+            identities_used,
+            conversations_per_identity: plan
+                .map_or(DEFAULT_CONVERSATIONS_PER_IDENTITY, |p| p.conversations_per_identity),
+            plan_credits: plan.map_or(Micros::ZERO, |p| p.credits_per_period),
+            plan_credits_left: plan_left,
+            add_on_credits: add_on,
+            accumulated_credits: accumulated,
+            other_credits: other,
+            balance,
+            held: s.held,
+            overdraft_used: s.debt,
+            credits_left,
+            used_this_period: s.period_usage,
+            price: plan.map(|p| Price { amount: p.price, currency: p.currency.clone(), per: "month".into() }),
+            top_up_date,
+            renews_at,
+            days_until_top_up,
+            period_start: s.period_start,
+            period_end: s.period_end,
+            next_plan: s.plans.next_plan.as_ref().map(|p| p.name.clone()),
+            forecast,
+            low_balance: LowBalance {
+                threshold: s.settings.low_balance_threshold,
+                below: s.plans.low_balance_since.is_some(),
+                since: s.plans.low_balance_since,
+            },
+        })
+    }
+}
+
+/// At the pace of the last [`FORECAST_WINDOW_DAYS`] days (today included),
+/// the day `credits_left` runs out.
+pub fn forecast(days: &[DayUsage], today: Date, credits_left: Micros, top_up: Option<Date>) -> Forecast {
+    let first = today.checked_sub((FORECAST_WINDOW_DAYS - 1).days()).unwrap_or(today);
+    let consumed = days
+        .iter()
+        .filter(|d| d.day >= first && d.day <= today)
+        .fold(Micros::ZERO, |acc, d| acc.checked_add(d.consumed).unwrap_or(Micros::MAX))
+        .max(Micros::ZERO);
+    let pace = Micros::from_micros(consumed.micros() / FORECAST_WINDOW_DAYS);
+    let runs_out_on = if !credits_left.is_positive() {
+        Some(today)
+    } else if !pace.is_positive() {
+        None
+    } else {
+        // Whole days the credits last; past a century it is "never".
+        let days = credits_left.micros() / pace.micros();
+        if days > 36_500 { None } else { today.checked_add(days.days()).ok() }
+    };
+    let before_top_up = match (runs_out_on, top_up) {
+        (Some(d), Some(t)) => d < t,
+        (Some(_), None) => true,
+        (None, _) => false,
+    };
+    let message = match runs_out_on {
+        Some(_) if !credits_left.is_positive() => "No credits left".to_string(),
+        Some(d) => format!("At the last {FORECAST_WINDOW_DAYS} days' pace credits run out on {d}"),
+        None => format!("At the last {FORECAST_WINDOW_DAYS} days' pace credits do not run out"),
+    };
+    Forecast { window_days: FORECAST_WINDOW_DAYS, consumed, daily_pace: pace, runs_out_on, before_top_up, message }
+}
