@@ -17,8 +17,11 @@ use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 use creditd_core::verify::VerifyReport;
-use creditd_core::{Balance, OrgSettings, Outcome};
-use creditd_store::{Clock, Command, EventChunks, EventFilter, EventQuery, OrgInfo, Page, Store, StoreError};
+use creditd_core::{Balance, Notification, OrgSettings, OrgState, Outcome};
+use creditd_store::{
+    Clock, Command, ConversationCount, ConversationQuery, EventChunks, EventFilter, EventQuery, OrgInfo, Page, Store,
+    StoreError,
+};
 use tokio::sync::{mpsc, oneshot};
 
 use reader::ReadPool;
@@ -40,6 +43,7 @@ pub enum OpenError {
 pub struct SqliteStore {
     jobs: mpsc::Sender<Job>,
     reads: Arc<ReadPool>,
+    clock: Arc<dyn Clock>,
     writer: Mutex<Option<std::thread::JoinHandle<()>>>,
     path: PathBuf,
     _lock: File,
@@ -68,12 +72,12 @@ impl SqliteStore {
         schema::migrate(&mut conn).map_err(sqlite)?;
         let reads = Arc::new(ReadPool::new(path.clone()));
         let (tx, rx) = mpsc::channel(WRITER_QUEUE);
-        let writer = Writer::new(conn, clock);
+        let writer = Writer::new(conn, clock.clone());
         let handle = std::thread::Builder::new()
             .name("creditd-writer".into())
             .spawn(move || writer.run(rx))
             .map_err(|e| OpenError::DataDir { path: data_dir.into(), source: e })?;
-        Ok(SqliteStore { jobs: tx, reads, writer: Mutex::new(Some(handle)), path, _lock: lock })
+        Ok(SqliteStore { jobs: tx, reads, clock, writer: Mutex::new(Some(handle)), path, _lock: lock })
     }
 
     pub fn database_path(&self) -> &Path {
@@ -173,6 +177,30 @@ impl Store for SqliteStore {
 
     async fn tick(&self) -> Result<usize, StoreError> {
         self.send(|reply| Job::Tick { reply }).await?
+    }
+
+    async fn org_state(&self, org_id: &str) -> Result<OrgState, StoreError> {
+        let org_id = org_id.to_string();
+        self.read(move |c| reader::load_state(c, &org_id)).await
+    }
+
+    async fn conversation_usage(
+        &self,
+        org_id: &str,
+        query: &ConversationQuery,
+    ) -> Result<Vec<ConversationCount>, StoreError> {
+        let org_id = org_id.to_string();
+        let query = query.clone();
+        self.read(move |c| reader::conversation_usage(c, &org_id, &query)).await
+    }
+
+    async fn notifications(&self, org_id: &str, after_seq: u64, limit: u32) -> Result<Vec<Notification>, StoreError> {
+        let org_id = org_id.to_string();
+        self.read(move |c| reader::notifications(c, &org_id, after_seq, limit)).await
+    }
+
+    fn now(&self) -> jiff::Timestamp {
+        self.clock.now()
     }
 
     async fn shutdown(&self) {

@@ -4,7 +4,8 @@ use std::path::PathBuf;
 use std::sync::Mutex;
 
 use creditd_core::verify::{Verifier, VerifyReport};
-use creditd_core::{Event, OrgState, Record};
+use creditd_core::{Event, Notification, OrgState, Record};
+use creditd_store::conversations::{ConversationCount, ConversationQuery, conversation_usage_sql};
 use creditd_store::query::{EventFilter, EventQuery, Page};
 use creditd_store::sql::{self, EventRow, SqlValue};
 use creditd_store::{EXPORT_CHUNK, StoreError};
@@ -193,4 +194,42 @@ pub fn verify(c: &Connection, org_id: &str) -> Result<VerifyReport, StoreError> 
     })();
     c.execute_batch("COMMIT").map_err(db)?;
     result
+}
+
+/// Conversations grouped by day, campaign or identity.
+pub fn conversation_usage(
+    c: &Connection,
+    org_id: &str,
+    q: &ConversationQuery,
+) -> Result<Vec<ConversationCount>, StoreError> {
+    ensure_org(c, org_id)?;
+    let (sql, args) = conversation_usage_sql(org_id, q, ph);
+    let mut st = c.prepare_cached(&sql).map_err(db)?;
+    let rows = st
+        .query_map(rusqlite::params_from_iter(bind(&args)), |r| {
+            Ok(ConversationCount { key: r.get(0)?, conversations: r.get::<_, i64>(1)?.max(0) as u64 })
+        })
+        .map_err(db)?;
+    rows.collect::<Result<Vec<_>, _>>().map_err(db)
+}
+
+/// Notifications after `after_seq`, oldest first.
+pub fn notifications(
+    c: &Connection,
+    org_id: &str,
+    after_seq: u64,
+    limit: u32,
+) -> Result<Vec<Notification>, StoreError> {
+    ensure_org(c, org_id)?;
+    let mut st = c
+        .prepare_cached("SELECT body FROM notifications WHERE org_id = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3")
+        .map_err(db)?;
+    let rows = st
+        .query_map(params![org_id, after_seq.min(i64::MAX as u64) as i64, i64::from(limit)], |r| r.get::<_, String>(0))
+        .map_err(db)?;
+    let mut out = Vec::new();
+    for body in rows {
+        out.push(serde_json::from_str(&body.map_err(db)?).map_err(StoreError::backend)?);
+    }
+    Ok(out)
 }

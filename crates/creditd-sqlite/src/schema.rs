@@ -63,6 +63,29 @@ pub const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (org_id, key)
     ) WITHOUT ROWID;
     ",
+    // 2: conversations (not credit events) and notifications (low balance).
+    "
+    CREATE TABLE conversations (
+        org_id     TEXT NOT NULL,
+        seq        INTEGER NOT NULL,
+        identity   TEXT NOT NULL,
+        campaign   TEXT,
+        started_at INTEGER NOT NULL,
+        day        TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        PRIMARY KEY (org_id, seq)
+    ) WITHOUT ROWID;
+    CREATE INDEX conversations_started ON conversations(org_id, started_at);
+
+    CREATE TABLE notifications (
+        org_id     TEXT NOT NULL,
+        seq        INTEGER NOT NULL,
+        created_at INTEGER NOT NULL,
+        kind       TEXT NOT NULL,
+        body       TEXT NOT NULL,
+        PRIMARY KEY (org_id, seq)
+    ) WITHOUT ROWID;
+    ",
 ];
 
 pub fn migrate(conn: &mut rusqlite::Connection) -> rusqlite::Result<()> {

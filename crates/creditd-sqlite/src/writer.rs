@@ -304,6 +304,38 @@ impl Writer {
                     .map_err(db)?;
             }
         }
+        if !batch.conversations.is_empty() {
+            let mut ins = c
+                .prepare_cached(
+                    "INSERT INTO conversations (org_id, seq, identity, campaign, started_at, day, created_at) \
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                )
+                .map_err(db)?;
+            for (org, v) in &batch.conversations {
+                ins.execute(params![
+                    org,
+                    v.seq as i64,
+                    v.identity,
+                    v.campaign,
+                    v.started_at.as_microsecond(),
+                    v.day.to_string(),
+                    v.created_at.as_microsecond()
+                ])
+                .map_err(db)?;
+            }
+        }
+        if !batch.notifications.is_empty() {
+            let mut ins = c
+                .prepare_cached(
+                    "INSERT INTO notifications (org_id, seq, created_at, kind, body) VALUES (?1, ?2, ?3, ?4, ?5)",
+                )
+                .map_err(db)?;
+            for (org, n) in &batch.notifications {
+                let body = serde_json::to_string(n).map_err(StoreError::backend)?;
+                ins.execute(params![org, n.seq as i64, n.created_at.as_microsecond(), n.kind.as_str(), body])
+                    .map_err(db)?;
+            }
+        }
         Ok(())
     }
 }

@@ -9,7 +9,7 @@
 
 use std::collections::HashMap;
 
-use creditd_core::{Event, OrgState, Outcome, Record};
+use creditd_core::{Conversation, Event, Notification, OrgState, Outcome, Record};
 use jiff::Timestamp;
 
 use crate::{Command, StoreError};
@@ -48,6 +48,10 @@ pub struct Batch {
     idem_index: HashMap<(String, String), usize>,
     /// Operations applied (for metrics).
     pub applied: usize,
+    /// Conversations to insert (`conversations` table), with their org.
+    pub conversations: Vec<(String, Conversation)>,
+    /// Notifications to insert (`notifications` table), with their org.
+    pub notifications: Vec<(String, Notification)>,
 }
 
 impl Batch {
@@ -56,7 +60,11 @@ impl Batch {
     }
 
     pub fn is_empty(&self) -> bool {
-        self.events.is_empty() && self.idem.is_empty()
+        self.events.is_empty()
+            && self.idem.is_empty()
+            && self.orgs.is_empty()
+            && self.conversations.is_empty()
+            && self.notifications.is_empty()
     }
 
     /// Applies `cmd` to `state` at `now`. `stored` is the idempotency row the
@@ -78,10 +86,13 @@ impl Batch {
         }
         let applied = state.apply(&cmd.op, now, cmd.idempotency_key.as_deref())?;
         let Some(outcome) = applied.outcome else {
-            return Ok(Outcome { events: Vec::new(), record: None, balance: state.balance() });
+            return Ok(Outcome { events: Vec::new(), record: None, balance: state.balance(), conversation: None });
         };
         self.applied += 1;
         self.events.extend(outcome.events.iter().cloned());
+        let org = || state.org_id.clone();
+        self.conversations.extend(applied.conversations.into_iter().map(|c| (org(), c)));
+        self.notifications.extend(applied.notifications.into_iter().map(|n| (org(), n)));
         for id in applied.touched_records {
             if let Some(r) = state.records.get(&id) {
                 let k = (state.org_id.clone(), id);
@@ -112,9 +123,15 @@ impl Batch {
     }
 }
 
-/// The soonest block expiry of an organisation, for the expiry timer.
+/// When the organisation next has scheduled work, for the timer: the
+/// soonest block expiry or, with a plan, the next renewal, whichever comes
+/// first. The engines' tick sends `Op::ExpireDue` to orgs due by then.
 pub fn next_expiry(state: &OrgState) -> Option<Timestamp> {
-    state.blocks.iter().filter_map(|b| b.expires_at).min()
+    let block = state.blocks.iter().filter_map(|b| b.expires_at).min();
+    match (block, state.next_renewal()) {
+        (Some(b), Some(r)) => Some(b.min(r)),
+        (b, r) => b.or(r),
+    }
 }
 
 /// Drops settled records from memory once written; pending ones stay so

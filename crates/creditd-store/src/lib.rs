@@ -9,17 +9,19 @@
 
 pub mod batch;
 pub mod clock;
+pub mod conversations;
 pub mod query;
 pub mod sql;
 
 use async_trait::async_trait;
 use creditd_core::verify::VerifyReport;
-use creditd_core::{Balance, LedgerError, Op, OrgSettings, Outcome};
+use creditd_core::{Balance, LedgerError, Notification, Op, OrgSettings, OrgState, Outcome};
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 pub use clock::{Clock, ManualClock, SystemClock};
+pub use conversations::{ConversationCount, ConversationGroup, ConversationQuery};
 pub use query::{EventFilter, EventQuery, Page, PageLimit};
 
 /// Most operations one `execute` call (one `POST /api/batch`) may carry.
@@ -127,6 +129,52 @@ pub trait Store: Send + Sync + 'static {
     async fn tick(&self) -> Result<usize, StoreError>;
     /// Drains the writer and closes.
     async fn shutdown(&self);
+
+    // Plans, conversations and notifications (issue 5). Every engine must
+    // override these three and `now`; the defaults only keep an engine that
+    // has not caught up compiling, and refuse at run time.
+
+    /// The org's ledger state as last stored (the `orgs.state` JSON),
+    /// without records: plan, pending plan change, period, conversation
+    /// counts. Renewals that fell due since are not in it; the summary
+    /// applies them to a copy (`OrgState::summary(now)`).
+    async fn org_state(&self, org_id: &str) -> Result<OrgState, StoreError> {
+        let _ = org_id;
+        Err(unsupported(self.engine(), "org_state"))
+    }
+
+    /// Conversations of `org_id` started in `[query.from, query.to)`,
+    /// grouped by day (the stored `day` column: the date in the org's zone
+    /// when it was recorded), campaign (null key: none) or identity, as
+    /// [`conversations::conversation_usage_sql`] orders and bounds them.
+    /// `OrgNotFound` for an unknown org.
+    async fn conversation_usage(
+        &self,
+        org_id: &str,
+        query: &ConversationQuery,
+    ) -> Result<Vec<ConversationCount>, StoreError> {
+        let _ = (org_id, query);
+        Err(unsupported(self.engine(), "conversation_usage"))
+    }
+
+    /// The org's notifications with `seq > after_seq`, oldest first, at most
+    /// `limit` (the `notifications` table: org_id, seq, created_at, kind, body
+    /// = the notification as JSON). `OrgNotFound` for an unknown org.
+    async fn notifications(&self, org_id: &str, after_seq: u64, limit: u32) -> Result<Vec<Notification>, StoreError> {
+        let _ = (org_id, after_seq, limit);
+        Err(unsupported(self.engine(), "notifications"))
+    }
+
+    /// The time this store applies operations at: its [`Clock`]. Handlers
+    /// that compute figures as of now (the summary) use it, so a test's
+    /// manual clock drives both.
+    fn now(&self) -> Timestamp {
+        Timestamp::now()
+    }
+}
+
+fn unsupported(engine: &str, what: &str) -> StoreError {
+    StoreError::Backend(format!("the {engine} engine does not implement {what} yet"))
 }
 
 /// Convenience: one command.
