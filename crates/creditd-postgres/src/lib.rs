@@ -22,8 +22,11 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use creditd_core::verify::VerifyReport;
-use creditd_core::{Balance, OrgSettings, Outcome};
-use creditd_store::{Clock, Command, EventChunks, EventFilter, EventQuery, OrgInfo, Page, Store, StoreError};
+use creditd_core::{Balance, Notification, OrgSettings, OrgState, Outcome};
+use creditd_store::{
+    Clock, Command, ConversationCount, ConversationQuery, EventChunks, EventFilter, EventQuery, OrgInfo, Page, Store,
+    StoreError,
+};
 use deadpool_postgres::{ManagerConfig, Pool, RecyclingMethod, Runtime};
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
@@ -53,6 +56,7 @@ pub enum OpenError {
 
 pub struct PgStore {
     pool: Pool,
+    clock: Arc<dyn Clock>,
     jobs: mpsc::Sender<Job>,
     writer: Mutex<Option<JoinHandle<()>>>,
 }
@@ -83,9 +87,9 @@ impl PgStore {
             schema::migrate(client).await?;
         }
         let (tx, rx) = mpsc::channel(WRITER_QUEUE);
-        let writer = Writer::new(pool.clone(), clock);
+        let writer = Writer::new(pool.clone(), clock.clone());
         let handle = tokio::spawn(writer.run(rx));
-        Ok(PgStore { pool, jobs: tx, writer: Mutex::new(Some(handle)) })
+        Ok(PgStore { pool, clock, jobs: tx, writer: Mutex::new(Some(handle)) })
     }
 
     async fn send<T>(&self, make: impl FnOnce(oneshot::Sender<T>) -> Job) -> Result<T, StoreError> {
@@ -171,6 +175,35 @@ impl Store for PgStore {
 
     async fn tick(&self) -> Result<usize, StoreError> {
         self.send(|reply| Job::Tick { reply }).await?
+    }
+
+    async fn org_state(&self, org_id: &str) -> Result<OrgState, StoreError> {
+        if org_id.contains('\0') {
+            return Err(StoreError::OrgNotFound(org_id.replace('\0', "\\0")));
+        }
+        reader::load_state(&self.conn().await?, org_id).await
+    }
+
+    async fn conversation_usage(
+        &self,
+        org_id: &str,
+        query: &ConversationQuery,
+    ) -> Result<Vec<ConversationCount>, StoreError> {
+        if org_id.contains('\0') {
+            return Err(StoreError::OrgNotFound(org_id.replace('\0', "\\0")));
+        }
+        reader::conversation_usage(&self.conn().await?, org_id, query).await
+    }
+
+    async fn notifications(&self, org_id: &str, after_seq: u64, limit: u32) -> Result<Vec<Notification>, StoreError> {
+        if org_id.contains('\0') {
+            return Err(StoreError::OrgNotFound(org_id.replace('\0', "\\0")));
+        }
+        reader::notifications(&self.conn().await?, org_id, after_seq, limit).await
+    }
+
+    fn now(&self) -> jiff::Timestamp {
+        self.clock.now()
     }
 
     async fn shutdown(&self) {

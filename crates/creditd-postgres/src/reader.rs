@@ -5,7 +5,8 @@
 use std::collections::HashMap;
 
 use creditd_core::verify::{Verifier, VerifyReport};
-use creditd_core::{Event, OrgState, Record};
+use creditd_core::{Event, Notification, OrgState, Record};
+use creditd_store::conversations::{ConversationCount, ConversationQuery, conversation_usage_sql};
 use creditd_store::query::{EventFilter, EventQuery, Page};
 use creditd_store::sql::{self, EventRow, SqlValue};
 use creditd_store::{EXPORT_CHUNK, StoreError};
@@ -195,4 +196,45 @@ pub async fn verify(client: &mut deadpool_postgres::Client, org_id: &str) -> Res
     }
     t.commit().await.map_err(db)?;
     Ok(v.finish(&state))
+}
+
+/// Conversations grouped by day, campaign or identity.
+pub async fn conversation_usage<C: GenericClient + Sync>(
+    c: &C,
+    org_id: &str,
+    q: &ConversationQuery,
+) -> Result<Vec<ConversationCount>, StoreError> {
+    let (sql, args) = conversation_usage_sql(org_id, q, ph);
+    let params = bind(args);
+    let st = c.prepare_cached(&sql).await.map_err(db)?;
+    let (_, rows) = tokio::try_join!(ensure_org(c, org_id), async { c.query(&st, &refs(&params)).await.map_err(db) })?;
+    rows.iter()
+        .map(|r| {
+            let n: i64 = r.try_get(1).map_err(db)?;
+            Ok(ConversationCount { key: r.try_get(0).map_err(db)?, conversations: n.max(0) as u64 })
+        })
+        .collect()
+}
+
+/// Notifications after `after_seq`, oldest first.
+pub async fn notifications<C: GenericClient + Sync>(
+    c: &C,
+    org_id: &str,
+    after_seq: u64,
+    limit: u32,
+) -> Result<Vec<Notification>, StoreError> {
+    let st = c
+        .prepare_cached("SELECT body FROM notifications WHERE org_id = $1 AND seq > $2 ORDER BY seq LIMIT $3")
+        .await
+        .map_err(db)?;
+    let after = after_seq.min(i64::MAX as u64) as i64;
+    let limit = i64::from(limit);
+    let (_, rows) =
+        tokio::try_join!(ensure_org(c, org_id), async { c.query(&st, &[&org_id, &after, &limit]).await.map_err(db) })?;
+    rows.iter()
+        .map(|r| {
+            let body: String = r.try_get(0).map_err(db)?;
+            serde_json::from_str(&body).map_err(|e| StoreError::Backend(format!("stored notification: {e}")))
+        })
+        .collect()
 }

@@ -19,7 +19,10 @@ pub const MIGRATIONS: &[&str] = &[
         created_at  BIGINT NOT NULL,
         seq         BIGINT NOT NULL,
         next_expiry BIGINT,
-        state       TEXT NOT NULL
+        state       TEXT NOT NULL,
+        -- Bumped on every write of the row: a node's cached state is current
+        -- only while this is what it last saw (some writes add no event).
+        version     BIGINT NOT NULL DEFAULT 0
     );
     CREATE INDEX orgs_next_expiry ON orgs (next_expiry) WHERE next_expiry IS NOT NULL;
 
@@ -70,6 +73,29 @@ pub const MIGRATIONS: &[&str] = &[
         outcome     TEXT NOT NULL,
         created_at  BIGINT NOT NULL,
         PRIMARY KEY (org_id, key)
+    );
+    ",
+    // 2: conversations (not credit events) and notifications (low balance).
+    "
+    CREATE TABLE conversations (
+        org_id     TEXT NOT NULL,
+        seq        BIGINT NOT NULL,
+        identity   TEXT NOT NULL,
+        campaign   TEXT,
+        started_at BIGINT NOT NULL,
+        day        TEXT NOT NULL,
+        created_at BIGINT NOT NULL,
+        PRIMARY KEY (org_id, seq)
+    );
+    CREATE INDEX conversations_started ON conversations (org_id, started_at);
+
+    CREATE TABLE notifications (
+        org_id     TEXT NOT NULL,
+        seq        BIGINT NOT NULL,
+        created_at BIGINT NOT NULL,
+        kind       TEXT NOT NULL,
+        body       TEXT NOT NULL,
+        PRIMARY KEY (org_id, seq)
     );
     ",
 ];

@@ -87,12 +87,14 @@ pub struct Writer {
     pool: Pool,
     conn: Option<deadpool_postgres::Client>,
     states: HashMap<String, OrgState>,
+    /// The `orgs.version` each cached state was read or written at.
+    versions: HashMap<String, i64>,
     clock: Arc<dyn Clock>,
 }
 
 impl Writer {
     pub fn new(pool: Pool, clock: Arc<dyn Clock>) -> Self {
-        Writer { pool, conn: None, states: HashMap::new(), clock }
+        Writer { pool, conn: None, states: HashMap::new(), versions: HashMap::new(), clock }
     }
 
     pub async fn run(mut self, mut rx: mpsc::Receiver<Job>) {
@@ -226,6 +228,7 @@ impl Writer {
         if result.is_err() {
             for org in &touched {
                 self.states.remove(org);
+                self.versions.remove(org);
             }
         }
         if !conn.is_closed() {
@@ -281,7 +284,7 @@ impl Writer {
         let mut locked: HashMap<String, i64> = HashMap::with_capacity(org_ids.len());
         if !org_ids.is_empty() {
             let st = tx
-                .prepare_cached("SELECT org_id, seq FROM orgs WHERE org_id = ANY($1) ORDER BY org_id FOR UPDATE")
+                .prepare_cached("SELECT org_id, version FROM orgs WHERE org_id = ANY($1) ORDER BY org_id FOR UPDATE")
                 .await?;
             for row in tx.query(&st, &[&org_ids]).await? {
                 locked.insert(row.try_get(0)?, row.try_get(1)?);
@@ -290,21 +293,22 @@ impl Writer {
         // A cached state is current only if no other node wrote the org since.
         let mut stale = Vec::new();
         for id in &org_ids {
-            match (locked.get(id), self.states.get(id)) {
+            match (locked.get(id), self.versions.get(id)) {
                 (None, _) => {
                     self.states.remove(id);
+                    self.versions.remove(id);
                 }
-                (Some(&seq), Some(s)) if s.seq as i64 == seq => {}
+                (Some(v), Some(cached)) if v == cached && self.states.contains_key(id) => {}
                 (Some(_), _) => stale.push(id.clone()),
             }
         }
         if !stale.is_empty() {
             let fresh = load_states(&tx, &stale).await?;
             for id in &stale {
-                match fresh.get(id) {
-                    Some(s) if locked.get(id) == Some(&(s.seq as i64)) => {}
-                    _ => return Err(StoreError::Backend(format!("org {id}: state row does not match its seq")).into()),
+                if !fresh.contains_key(id) {
+                    return Err(StoreError::Backend(format!("org {id}: locked but its state was not read")).into());
                 }
+                self.versions.insert(id.clone(), locked[id]);
             }
             self.states.extend(fresh);
         }
@@ -422,9 +426,14 @@ impl Writer {
             if let Some(s) = self.states.get_mut(org) {
                 batch::evict_settled(s);
             }
+            // The row was rewritten with its version bumped once.
+            if let Some(v) = locked.get(org) {
+                self.versions.insert(org.clone(), v + 1);
+            }
         }
         if self.states.len() > MAX_CACHED_ORGS {
             self.states.clear();
+            self.versions.clear();
         }
         Ok(answers)
     }
@@ -479,6 +488,7 @@ impl Writer {
         touched.push(org_id.to_string());
         let info = OrgInfo { id: org_id.to_string(), created_at: now, settings: state.settings.clone() };
         self.states.insert(org_id.to_string(), state);
+        self.versions.insert(org_id.to_string(), 0);
         Ok(Ok(info))
     }
 
@@ -505,19 +515,39 @@ impl Writer {
             recs.expires_at.push(r.expires_at.map(|t| t.as_microsecond()));
             recs.body.push(serde_json::to_string(r).map_err(StoreError::backend)?);
         }
-        let (st_events, st_records, st_orgs, st_idem) = tokio::try_join!(
+        let (st_events, st_records, st_orgs, st_idem, st_conv, st_notes) = tokio::try_join!(
             tx.prepare_cached(INSERT_EVENTS),
             tx.prepare_cached(UPSERT_RECORDS),
             tx.prepare_cached(UPDATE_ORGS),
             tx.prepare_cached(INSERT_IDEM),
+            tx.prepare_cached(INSERT_CONVERSATIONS),
+            tx.prepare_cached(INSERT_NOTIFICATIONS),
         )?;
+        let mut conv = ConversationCols::default();
+        for (org, v) in &batch.conversations {
+            conv.org_id.push(org.as_str());
+            conv.seq.push(v.seq as i64);
+            conv.identity.push(v.identity.as_str());
+            conv.campaign.push(v.campaign.as_deref());
+            conv.started_at.push(v.started_at.as_microsecond());
+            conv.day.push(v.day.to_string());
+            conv.created_at.push(v.created_at.as_microsecond());
+        }
+        let mut notes = NotificationCols::default();
+        for (org, n) in &batch.notifications {
+            notes.org_id.push(org.as_str());
+            notes.seq.push(n.seq as i64);
+            notes.created_at.push(n.created_at.as_microsecond());
+            notes.kind.push(n.kind.as_str());
+            notes.body.push(serde_json::to_string(n).map_err(StoreError::backend)?);
+        }
         let idem_org: Vec<&str> = batch.idem.iter().map(|i| i.org_id.as_str()).collect();
         let idem_key: Vec<&str> = batch.idem.iter().map(|i| i.key.as_str()).collect();
         let idem_fp: Vec<&str> = batch.idem.iter().map(|i| i.fingerprint.as_str()).collect();
         let idem_out: Vec<&str> = batch.idem.iter().map(|i| i.outcome.as_str()).collect();
         let idem_at: Vec<i64> = batch.idem.iter().map(|i| i.created_at.as_microsecond()).collect();
         let e = &events;
-        let (n_events, _, n_orgs, _) = tokio::try_join!(
+        let (n_events, _, n_orgs, _, _, _) = tokio::try_join!(
             async {
                 if e.org_id.is_empty() {
                     return Ok(0);
@@ -570,6 +600,24 @@ impl Writer {
                 }
                 tx.execute(&st_idem, &[&idem_org, &idem_key, &idem_fp, &idem_out, &idem_at]).await
             },
+            async {
+                if conv.org_id.is_empty() {
+                    return Ok(0);
+                }
+                let c = &conv;
+                tx.execute(
+                    &st_conv,
+                    &[&c.org_id, &c.seq, &c.identity, &c.campaign, &c.started_at, &c.day, &c.created_at],
+                )
+                .await
+            },
+            async {
+                if notes.org_id.is_empty() {
+                    return Ok(0);
+                }
+                let n = &notes;
+                tx.execute(&st_notes, &[&n.org_id, &n.seq, &n.created_at, &n.kind, &n.body]).await
+            },
         )?;
         if n_events as usize != batch.events.len() || n_orgs as usize != batch.orgs.len() {
             return Err(StoreError::Backend(format!(
@@ -595,12 +643,40 @@ const UPSERT_RECORDS: &str = "INSERT INTO records (org_id, id, status, expires_a
      ON CONFLICT (org_id, id) DO UPDATE SET status = excluded.status, expires_at = excluded.expires_at, \
      body = excluded.body";
 
-const UPDATE_ORGS: &str = "UPDATE orgs SET seq = u.seq, next_expiry = u.next_expiry, state = u.state \
+const UPDATE_ORGS: &str = "UPDATE orgs SET seq = u.seq, next_expiry = u.next_expiry, state = u.state, \
+     version = orgs.version + 1 \
      FROM UNNEST($1::text[], $2::int8[], $3::int8[], $4::text[]) AS u(org_id, seq, next_expiry, state) \
      WHERE orgs.org_id = u.org_id";
 
 const INSERT_IDEM: &str = "INSERT INTO idempotency (org_id, key, fingerprint, outcome, created_at) \
      SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::int8[])";
+
+const INSERT_CONVERSATIONS: &str = "INSERT INTO conversations (org_id, seq, identity, campaign, started_at, day, \
+     created_at) SELECT * FROM UNNEST($1::text[], $2::int8[], $3::text[], $4::text[], $5::int8[], $6::text[], \
+     $7::int8[])";
+
+const INSERT_NOTIFICATIONS: &str = "INSERT INTO notifications (org_id, seq, created_at, kind, body) \
+     SELECT * FROM UNNEST($1::text[], $2::int8[], $3::int8[], $4::text[], $5::text[])";
+
+#[derive(Default)]
+struct ConversationCols<'a> {
+    org_id: Vec<&'a str>,
+    seq: Vec<i64>,
+    identity: Vec<&'a str>,
+    campaign: Vec<Option<&'a str>>,
+    started_at: Vec<i64>,
+    day: Vec<String>,
+    created_at: Vec<i64>,
+}
+
+#[derive(Default)]
+struct NotificationCols<'a> {
+    org_id: Vec<&'a str>,
+    seq: Vec<i64>,
+    created_at: Vec<i64>,
+    kind: Vec<&'static str>,
+    body: Vec<String>,
+}
 
 #[derive(Default)]
 struct OrgCols<'a> {
@@ -717,6 +793,7 @@ fn pg_text_ok(cmd: &Command) -> Result<(), StoreError> {
         Op::Adjustment { reason, ctx, .. } => nul(reason) || ctx_nul(ctx),
         Op::TimeoutHold { hold_id } => nul(hold_id),
         Op::ExpireDue => false,
+        Op::Plans(p) => p.texts().into_iter().any(nul),
     };
     if found { Err(bad()) } else { Ok(()) }
 }
