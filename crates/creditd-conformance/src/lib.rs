@@ -103,6 +103,9 @@ macro_rules! conformance_tests {
             cursor_paging_while_writing,
             export_equals_history,
             restart_keeps_everything,
+            plan_renewal_by_tick,
+            conversations_limit_and_analytics,
+            low_balance_notifications,
         );
     };
     (@cases $engine:expr; $($case:ident),+ $(,)?) => {

@@ -240,3 +240,100 @@ where
     }
     out
 }
+
+/// Writes that add no credit event (conversations) still invalidate the
+/// other node's cached state: the monthly limit holds across nodes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_nodes_conversation_limit() {
+    let Some((ctx, b)) = two_nodes().await else { return };
+    let a = ctx.store.clone();
+    new_org(a.as_ref(), "o").await;
+    let plan = creditd_core::Plan {
+        name: "Starter".into(),
+        credits_per_period: Micros::ZERO,
+        identities_included: 5,
+        price: Micros::ZERO,
+        currency: "EUR".into(),
+        conversations_per_identity: 10,
+        rollover: creditd_core::Rollover::None,
+    };
+    let set = creditd_core::PlanOp::SetPlan { plan, effective: None, renewal_day: None };
+    ok(b.as_ref(), "o", creditd_core::Op::Plans(set)).await;
+    let conv = || {
+        creditd_core::Op::Plans(creditd_core::PlanOp::Conversation {
+            identity: "alice".into(),
+            campaign: None,
+            started_at: None,
+        })
+    };
+    // Alternate nodes one call at a time: each sees the other's count.
+    for i in 0..10 {
+        let node = if i % 2 == 0 { &a } else { &b };
+        ok(node.as_ref(), "o", conv()).await;
+    }
+    assert_eq!(code(&run(a.as_ref(), "o", conv()).await), "conversation_limit_reached");
+    assert_eq!(code(&run(b.as_ref(), "o", conv()).await), "conversation_limit_reached");
+    // And racing: a second identity, 24 tries over both nodes, 10 accepted.
+    let mut tasks = Vec::new();
+    for i in 0..24 {
+        let node = if i % 2 == 0 { a.clone() } else { b.clone() };
+        tasks.push(tokio::spawn(async move {
+            let op = creditd_core::Op::Plans(creditd_core::PlanOp::Conversation {
+                identity: "bob".into(),
+                campaign: None,
+                started_at: None,
+            });
+            run(node.as_ref(), "o", op).await.is_ok()
+        }));
+    }
+    let mut accepted = 0;
+    for t in tasks {
+        accepted += usize::from(t.await.expect("task"));
+    }
+    assert_eq!(accepted, 10);
+    let q = creditd_store::ConversationQuery {
+        from: start_time().checked_sub(jiff::SignedDuration::from_hours(24)).expect("time"),
+        to: start_time().checked_add(jiff::SignedDuration::from_hours(24)).expect("time"),
+        group_by: creditd_store::ConversationGroup::Identity,
+    };
+    let counts: Vec<u64> =
+        b.conversation_usage("o", &q).await.expect("usage").iter().map(|c| c.conversations).collect();
+    assert_eq!(counts, vec![10, 10]);
+    b.shutdown().await;
+    ctx.finish().await;
+}
+
+/// Both nodes tick at a renewal: it is applied once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_nodes_renewal_exactly_once() {
+    let Some((ctx, b)) = two_nodes().await else { return };
+    let a = ctx.store.clone();
+    for o in 0..6 {
+        let org = format!("org{o}");
+        new_org(a.as_ref(), &org).await;
+        let plan = creditd_core::Plan {
+            name: "Pro".into(),
+            credits_per_period: m("100"),
+            identities_included: 1,
+            price: m("10"),
+            currency: "EUR".into(),
+            conversations_per_identity: 500,
+            rollover: creditd_core::Rollover::None,
+        };
+        let set = creditd_core::PlanOp::SetPlan { plan, effective: None, renewal_day: None };
+        ok(b.as_ref(), &org, creditd_core::Op::Plans(set)).await;
+        ok(a.as_ref(), &org, usage("1")).await;
+    }
+    ctx.clock.set("2025-05-01T00:00:01Z".parse().expect("time"));
+    let (ta, tb) = tokio::join!(a.tick(), b.tick());
+    assert_eq!(ta.expect("tick a") + tb.expect("tick b"), 6, "one catch-up per org");
+    for o in 0..6 {
+        let org = format!("org{o}");
+        let credits =
+            history(b.as_ref(), &org).await.into_iter().filter(|e| e.kind == EventKind::SubscriptionCredit).count();
+        assert_eq!(credits, 3, "subscribe, April, May");
+        assert_eq!(a.balance(&org).await.expect("balance").available, m("100"));
+    }
+    b.shutdown().await;
+    ctx.finish().await;
+}
