@@ -863,10 +863,10 @@ impl OrgState {
         Ok(())
     }
 
-    /// The plan tab as of `now`: renewals and expiries due by then are
-    /// applied to a copy first, so the figures are right even before the
-    /// scheduler has run.
-    pub fn summary(&self, now: Timestamp) -> Result<Summary, LedgerError> {
+    /// A copy (without records) as it will be at `now`: renewals and
+    /// expiries due by then applied, the period rolled. What a reader shows
+    /// before the scheduler has written them; nothing is persisted.
+    pub fn as_of(&self, now: Timestamp) -> Result<OrgState, LedgerError> {
         let mut s = self.clone();
         s.records.clear();
         let now = match s.last_at {
@@ -878,6 +878,18 @@ impl OrgState {
         s.roll_period(now)?;
         s.lapse_expired(&mut tx)?;
         s.after_op(&mut tx)?;
+        Ok(s)
+    }
+
+    /// The plan tab as of `now`: renewals and expiries due by then are
+    /// applied to a copy first, so the figures are right even before the
+    /// scheduler has run.
+    pub fn summary(&self, now: Timestamp) -> Result<Summary, LedgerError> {
+        let now = match self.last_at {
+            Some(last) if last > now => last,
+            _ => now,
+        };
+        let s = self.as_of(now)?;
         let tz = s.settings.validate()?;
         let today = local_date(&tz, now);
         let sum = |f: &dyn Fn(&Block) -> bool| {
