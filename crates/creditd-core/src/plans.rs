@@ -829,7 +829,8 @@ impl OrgState {
             }
         }
         if !consumed.is_zero() {
-            let tz = self.settings.validate()?;
+            // Not `settings.validate()`: this runs on every consuming operation.
+            let tz = TimeZone::get(&self.settings.time_zone).map_err(|e| invalid(format!("time zone: {e}")))?;
             let today = local_date(&tz, tx.now);
             let first = today.checked_sub((FORECAST_WINDOW_DAYS - 1).days()).unwrap_or(today);
             let days = &mut self.plans.usage_days;
