@@ -12,6 +12,7 @@ use std::collections::HashMap;
 use jiff::{Timestamp, ToSpan, tz::TimeZone};
 use serde::{Deserialize, Serialize};
 
+use crate::access::{AccessOp, CapState};
 use crate::event::{Event, EventCtx, EventKind, Pool, Status};
 use crate::money::Micros;
 use crate::plans::{Conversation, Notification, PlanOp, PlanState};
@@ -217,6 +218,8 @@ pub enum Op {
     ExpireDue,
     /// Plans, conversations and the low-balance threshold (see `plans`).
     Plans(PlanOp),
+    /// Settings, caps, and operations done by a known actor (see `access`).
+    Access(AccessOp),
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -274,6 +277,7 @@ impl Op {
             Op::SettlePurchase { purchase_id, .. } => Some(purchase_id),
             Op::Debit { hold_id, .. } | Op::Release { hold_id, .. } | Op::TimeoutHold { hold_id } => Some(hold_id),
             Op::Refund { refers_to, .. } => Some(refers_to),
+            Op::Access(a) => a.record_ref(),
             _ => None,
         }
     }
@@ -298,6 +302,7 @@ impl Op {
             Op::TimeoutHold { .. } => "timeout_hold",
             Op::ExpireDue => "expire_due",
             Op::Plans(p) => p.name(),
+            Op::Access(a) => a.name(),
         }
     }
 }
@@ -331,6 +336,8 @@ pub enum LedgerError {
     ConversationLimit { identity: String, limit: u32, month: String },
     #[error("the plan includes {limit} identities and {month} already has that many; {identity} cannot start one")]
     IdentityLimit { identity: String, limit: u32, month: String },
+    #[error("{subject} may spend {limit} credits this period and has used {used}; {requested} more is over the cap")]
+    CapExceeded { subject: String, limit: Micros, used: Micros, requested: Micros },
 }
 
 impl LedgerError {
@@ -350,6 +357,7 @@ impl LedgerError {
             LedgerError::Overflow => "amount_overflow",
             LedgerError::ConversationLimit { .. } => "conversation_limit_reached",
             LedgerError::IdentityLimit { .. } => "identity_limit_reached",
+            LedgerError::CapExceeded { .. } => "cap_exceeded",
         }
     }
 
@@ -438,6 +446,9 @@ pub struct OrgState {
     /// Plan, pending plan change, conversation counts, recent consumption.
     #[serde(default, skip_serializing_if = "PlanState::is_empty")]
     pub plans: PlanState,
+    /// Per-member and per-key spending this period, and their caps.
+    #[serde(default, skip_serializing_if = "CapState::is_empty")]
+    pub caps: CapState,
     /// Loaded records: every pending one, plus any the engine fetched.
     #[serde(skip)]
     pub records: HashMap<String, Record>,
@@ -471,6 +482,7 @@ impl OrgState {
             period_end: Some(end),
             period_usage: Micros::ZERO,
             plans: PlanState::default(),
+            caps: CapState::default(),
             records: HashMap::new(),
         })
     }
@@ -544,8 +556,13 @@ impl OrgState {
         let result = self
             .catch_up(&mut tx)
             .and_then(|()| self.roll_period(now))
+            .and_then(|()| self.check_caps(op))
             .and_then(|()| self.apply_op(op, &mut tx))
-            .and_then(|record| self.after_op(&mut tx).map(|()| record));
+            .and_then(|record| self.after_op(&mut tx).map(|()| record))
+            .map(|record| {
+                self.charge_caps(op, &tx);
+                record
+            });
         let record = match result {
             Ok(record) => record,
             Err(e) => {
@@ -569,7 +586,7 @@ impl OrgState {
         })
     }
 
-    fn apply_op(&mut self, op: &Op, tx: &mut Tx) -> Result<Option<Record>, LedgerError> {
+    pub(crate) fn apply_op(&mut self, op: &Op, tx: &mut Tx) -> Result<Option<Record>, LedgerError> {
         let now = tx.now;
         Ok(match op {
             Op::Credit(c) => self.credit(tx, c)?,
@@ -605,6 +622,7 @@ impl OrgState {
                 self.apply_plan_op(tx, p)?;
                 None
             }
+            Op::Access(a) => self.apply_access(tx, a)?,
         })
     }
 

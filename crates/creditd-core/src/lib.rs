@@ -6,12 +6,14 @@
 //! keep an [`OrgState`] per organisation, feed it [`Op`]s and persist the
 //! [`Event`]s it returns.
 
+pub mod access;
 pub mod event;
 pub mod ledger;
 pub mod money;
 pub mod plans;
 pub mod verify;
 
+pub use access::{AccessOp, Actor, CapSubject, CapView, SettingsPatch};
 pub use event::{Event, EventCtx, EventKind, Pool, Status, UnknownName};
 pub use ledger::{
     Applied, Balance, Block, CreditKind, CreditOp, Draw, HoldOp, LedgerError, Op, OrgSettings, OrgState, Outcome,

@@ -13,8 +13,10 @@ use jiff::Timestamp;
 use serde_json::{Value, json};
 
 use crate::AppState;
+use crate::auth::{Principal, action_for};
 use crate::error::ApiError;
 use crate::extract::{Body, QueryPairs, RawBody};
+use crate::permissions::Action;
 use crate::wire::{BatchRequest, CreateOrgRequest, OpName, build_op};
 
 /// Longest idempotency key accepted.
@@ -24,7 +26,11 @@ fn org_id(id: &str) -> Result<&str, ApiError> {
     if valid_id(id) { Ok(id) } else { Err(ApiError::not_found(format!("organization {id:?} not found"))) }
 }
 
-pub async fn create_org(State(app): State<AppState>, Body(req): Body<CreateOrgRequest>) -> Result<Response, ApiError> {
+pub async fn create_org(
+    State(app): State<AppState>,
+    principal: Principal,
+    Body(req): Body<CreateOrgRequest>,
+) -> Result<Response, ApiError> {
     let (id, settings) = req.settings();
     let id = match id {
         Some(id) if valid_id(&id) => id,
@@ -35,21 +41,39 @@ pub async fn create_org(State(app): State<AppState>, Body(req): Body<CreateOrgRe
         }
         None => format!("org_{}", crate::random_token(12)),
     };
+    principal.require_create_org(&id)?;
     let info = app.store.create_org(&id, settings).await?;
     Ok((StatusCode::CREATED, Json(info)).into_response())
 }
 
-pub async fn get_org(State(app): State<AppState>, Path(org): Path<String>) -> Result<Response, ApiError> {
+pub async fn get_org(
+    State(app): State<AppState>,
+    principal: Principal,
+    Path(org): Path<String>,
+) -> Result<Response, ApiError> {
+    principal.require(Action::ReadSummary, org_id(&org)?)?;
     let info = app.store.org(org_id(&org)?).await?;
     Ok(Json(info).into_response())
 }
 
-pub async fn balance(State(app): State<AppState>, Path(org): Path<String>) -> Result<Response, ApiError> {
+pub async fn balance(
+    State(app): State<AppState>,
+    principal: Principal,
+    Path(org): Path<String>,
+) -> Result<Response, ApiError> {
+    principal.require(Action::ReadSummary, org_id(&org)?)?;
     let b = app.store.balance(org_id(&org)?).await?;
-    Ok(Json(b).into_response())
+    let mut v = json!(b);
+    v["caps"] = json!(crate::auth::caps_shown(&app, &principal, &org).await);
+    Ok(Json(v).into_response())
 }
 
-pub async fn verify(State(app): State<AppState>, Path(org): Path<String>) -> Result<Response, ApiError> {
+pub async fn verify(
+    State(app): State<AppState>,
+    principal: Principal,
+    Path(org): Path<String>,
+) -> Result<Response, ApiError> {
+    principal.require(Action::ReadHistory, org_id(&org)?)?;
     let report = app.store.verify(org_id(&org)?).await?;
     Ok(Json(report).into_response())
 }
@@ -98,6 +122,7 @@ fn created_status(name: OpName) -> StatusCode {
 
 async fn write(
     app: &AppState,
+    principal: &Principal,
     org: &str,
     name: OpName,
     target: Option<&str>,
@@ -107,7 +132,8 @@ async fn write(
     let org = org_id(org)?;
     let key = idempotency_key(headers)?;
     let op = build_op(name, target, body_text(body)?)?;
-    let outcome = creditd_store::execute_one(app.store.as_ref(), Command::new(org, op, key)).await?;
+    principal.require(action_for(&op), org)?;
+    let outcome = creditd_store::execute_one(app.store.as_ref(), principal.command(org, op, key)).await?;
     Ok((created_status(name), Json(outcome_json(&outcome))).into_response())
 }
 
@@ -115,21 +141,23 @@ macro_rules! write_route {
     ($fn:ident, $name:expr) => {
         pub async fn $fn(
             State(app): State<AppState>,
+            principal: Principal,
             Path(org): Path<String>,
             headers: HeaderMap,
             RawBody(body): RawBody,
         ) -> Result<Response, ApiError> {
-            write(&app, &org, $name, None, &headers, &body).await
+            write(&app, &principal, &org, $name, None, &headers, &body).await
         }
     };
     ($fn:ident, $name:expr, target) => {
         pub async fn $fn(
             State(app): State<AppState>,
+            principal: Principal,
             Path((org, target)): Path<(String, String)>,
             headers: HeaderMap,
             RawBody(body): RawBody,
         ) -> Result<Response, ApiError> {
-            write(&app, &org, $name, Some(&target), &headers, &body).await
+            write(&app, &principal, &org, $name, Some(&target), &headers, &body).await
         }
     };
 }
@@ -145,7 +173,11 @@ write_route!(release, OpName::Release, target);
 write_route!(settle, OpName::Settle, target);
 
 /// `POST /api/batch`: each operation applied in order on its own.
-pub async fn batch(State(app): State<AppState>, Body(req): Body<BatchRequest>) -> Result<Response, ApiError> {
+pub async fn batch(
+    State(app): State<AppState>,
+    principal: Principal,
+    Body(req): Body<BatchRequest>,
+) -> Result<Response, ApiError> {
     if req.operations.is_empty() || req.operations.len() > MAX_BATCH_OPS {
         return Err(ApiError::validation(format!("a batch holds 1 to {MAX_BATCH_OPS} operations")));
     }
@@ -161,7 +193,8 @@ pub async fn batch(State(app): State<AppState>, Body(req): Body<BatchRequest>) -
             let target = item.hold_id.as_deref().or(item.purchase_id.as_deref());
             let body = item.body.as_ref().map_or("{}", |b| b.get());
             let op = build_op(item.op, target, body)?;
-            Ok(Command::new(org, op, item.idempotency_key.clone()))
+            principal.require(action_for(&op), org)?;
+            Ok(principal.command(org, op, item.idempotency_key.clone()))
         })();
         slots.push(built);
     }
@@ -254,11 +287,13 @@ pub fn history_query(q: &QueryPairs) -> Result<EventQuery, ApiError> {
 
 pub async fn credit_events(
     State(app): State<AppState>,
+    principal: Principal,
     Path(org): Path<String>,
     q: QueryPairs,
 ) -> Result<Response, ApiError> {
     let org = org_id(&org)?;
     let query = history_query(&q)?;
+    principal.require(Action::ReadHistory, org)?;
     let page = app.store.events(org, &query).await?;
     Ok(Json(page).into_response())
 }

@@ -5,7 +5,7 @@ use axum::Json;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use creditd_core::LedgerError;
-use creditd_store::StoreError;
+use creditd_store::{DirectoryError, StoreError};
 use serde_json::json;
 
 #[derive(Debug, Clone)]
@@ -40,6 +40,15 @@ impl ApiError {
         )
     }
 
+    /// The caller is known but their role does not allow this.
+    pub fn forbidden(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::FORBIDDEN, "forbidden", message)
+    }
+
+    pub fn forbidden_code(code: &'static str, message: impl Into<String>) -> Self {
+        Self::new(StatusCode::FORBIDDEN, code, message)
+    }
+
     pub fn body(&self) -> serde_json::Value {
         json!({"error": {"code": self.code, "message": self.message}})
     }
@@ -72,6 +81,21 @@ impl From<StoreError> for ApiError {
     }
 }
 
+impl From<DirectoryError> for ApiError {
+    fn from(e: DirectoryError) -> Self {
+        match e {
+            // The same answer as for any other missing organisation.
+            DirectoryError::OrgNotFound(org) => ApiError::from(StoreError::OrgNotFound(org)),
+            DirectoryError::Store(s) => ApiError::from(s),
+            DirectoryError::NotFound(_) => ApiError::new(StatusCode::NOT_FOUND, e.code(), e.to_string()),
+            DirectoryError::Exists(_) | DirectoryError::LastOwner(_) => {
+                ApiError::new(StatusCode::CONFLICT, e.code(), e.to_string())
+            }
+            DirectoryError::Invalid(_) => ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, e.code(), e.to_string()),
+        }
+    }
+}
+
 fn ledger_status(e: &LedgerError, code: &'static str) -> ApiError {
     let status = if e.is_not_found() {
         StatusCode::NOT_FOUND
@@ -80,7 +104,8 @@ fn ledger_status(e: &LedgerError, code: &'static str) -> ApiError {
             LedgerError::InsufficientCredits { .. }
             | LedgerError::HoldAlreadySettled { .. }
             | LedgerError::PurchaseAlreadySettled { .. }
-            | LedgerError::NotRefundable { .. } => StatusCode::CONFLICT,
+            | LedgerError::NotRefundable { .. }
+            | LedgerError::CapExceeded { .. } => StatusCode::CONFLICT,
             _ => StatusCode::UNPROCESSABLE_ENTITY,
         }
     };

@@ -3,9 +3,12 @@
 //! A library so tests start the real app on port 0 and talk to it over
 //! loopback; the binary only parses flags and calls [`serve`].
 
+pub mod admin;
 pub mod api;
+pub mod auth;
 pub mod error;
 pub mod extract;
+pub mod permissions;
 pub mod plans;
 pub mod wire;
 
@@ -14,15 +17,15 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
-use axum::extract::{DefaultBodyLimit, Request, State};
-use axum::middleware::{self, Next};
-use axum::response::Response;
+use axum::extract::DefaultBodyLimit;
+use axum::middleware;
 use axum::routing::{get, post};
 use creditd_store::Store;
 use rand::Rng;
 use tokio::net::TcpListener;
 
-use crate::error::ApiError;
+pub use crate::auth::Principal;
+pub use crate::permissions::Action;
 
 /// Largest request body accepted.
 pub const MAX_BODY_BYTES: usize = 1 << 20;
@@ -30,12 +33,13 @@ pub const MAX_BODY_BYTES: usize = 1 << 20;
 #[derive(Clone)]
 pub struct AppState {
     pub store: Arc<dyn Store>,
-    service_key: Arc<str>,
+    /// Resolves keys and sessions; `service_key` is the bootstrap key.
+    pub auth: Arc<auth::Auth>,
 }
 
 impl AppState {
     pub fn new(store: Arc<dyn Store>, service_key: impl Into<Arc<str>>) -> Self {
-        AppState { store, service_key: service_key.into() }
+        AppState { store, auth: Arc::new(auth::Auth::new(service_key)) }
     }
 }
 
@@ -46,30 +50,11 @@ pub fn random_token(len: usize) -> String {
     (0..len).map(|_| ALPHABET[rng.random_range(0..ALPHABET.len())] as char).collect()
 }
 
-/// Compares without stopping at the first difference, so timing does not
-/// tell how much of a guessed key was right.
-fn same_secret(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
-}
-
-async fn require_key(State(app): State<AppState>, req: Request, next: Next) -> Result<Response, ApiError> {
-    let presented = req
-        .headers()
-        .get(axum::http::header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .map(str::trim);
-    match presented {
-        Some(k) if same_secret(k.as_bytes(), app.service_key.as_bytes()) => Ok(next.run(req).await),
-        _ => Err(ApiError::unauthorized()),
-    }
-}
-
 pub fn router(app: AppState) -> Router {
     let org = "/api/organizations/{org_id}";
     let api = Router::new()
         .route("/api/organizations", post(api::create_org))
-        .route(org, get(api::get_org))
+        .route(org, get(api::get_org).patch(admin::patch_org))
         .route(&format!("{org}/balance"), get(api::balance))
         .route(&format!("{org}/verify"), get(api::verify))
         .route(&format!("{org}/credits"), post(api::credits))
@@ -84,9 +69,13 @@ pub fn router(app: AppState) -> Router {
         .route(&format!("{org}/credit-events"), get(api::credit_events))
         .route("/api/batch", post(api::batch))
         .merge(plans::routes())
-        .route_layer(middleware::from_fn_with_state(app.clone(), require_key));
+        .merge(admin::routes())
+        .route_layer(middleware::from_fn_with_state(app.clone(), auth::authenticate));
     Router::new()
         .route("/healthz", get(api::healthz))
+        .route("/", get(auth::home))
+        .route("/login/{token}", get(auth::login))
+        .route("/logout", post(auth::logout))
         .merge(api)
         .fallback(api::not_found)
         .method_not_allowed_fallback(api::method_not_allowed)
@@ -96,6 +85,25 @@ pub fn router(app: AppState) -> Router {
 
 /// How often hold timeouts and block expiries are looked for.
 pub const TICK_EVERY: Duration = Duration::from_secs(1);
+
+/// Writes keys' `last_used_at` every [`auth::LAST_USED_FLUSH_EVERY`] and
+/// drops expired sessions and sign-in links about hourly.
+async fn auth_bookkeeping(app: AppState) {
+    let mut every = tokio::time::interval(auth::LAST_USED_FLUSH_EVERY);
+    every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let per_hour = (3600 / auth::LAST_USED_FLUSH_EVERY.as_secs().max(1)).max(1);
+    let mut n: u64 = 0;
+    loop {
+        every.tick().await;
+        app.auth.flush(app.store.directory()).await;
+        n += 1;
+        if n % per_hour == 0 {
+            if let Err(e) = app.store.directory().purge_expired(app.store.now()).await {
+                tracing::warn!(error = %e, "could not drop expired sessions");
+            }
+        }
+    }
+}
 
 /// Serves until `shutdown` resolves, then drains in-flight requests and the
 /// store's writer.
@@ -120,8 +128,12 @@ pub async fn serve(
             }
         }
     });
+    let bookkeeper = tokio::spawn(auth_bookkeeping(app.clone()));
+    let auth = app.auth.clone();
     let result = axum::serve(listener, router(app)).with_graceful_shutdown(shutdown).await;
     ticker.abort();
+    bookkeeper.abort();
+    auth.flush(store.directory()).await;
     store.shutdown().await;
     result
 }

@@ -7,6 +7,7 @@
 //! once, in one transaction with one fsync (group commit). Readers use their
 //! own read-only connections and never wait for the writer (WAL).
 
+mod directory;
 mod reader;
 pub mod schema;
 mod writer;
@@ -24,6 +25,7 @@ use creditd_store::{
 };
 use tokio::sync::{mpsc, oneshot};
 
+pub use directory::{DirectoryOpenError, SqliteDirectory};
 use reader::ReadPool;
 use writer::{Job, Writer};
 
@@ -44,6 +46,7 @@ pub struct SqliteStore {
     jobs: mpsc::Sender<Job>,
     reads: Arc<ReadPool>,
     clock: Arc<dyn Clock>,
+    directory: SqliteDirectory,
     writer: Mutex<Option<std::thread::JoinHandle<()>>>,
     path: PathBuf,
     _lock: File,
@@ -71,13 +74,14 @@ impl SqliteStore {
         configure_writer(&conn).map_err(sqlite)?;
         schema::migrate(&mut conn).map_err(sqlite)?;
         let reads = Arc::new(ReadPool::new(path.clone()));
+        let directory = SqliteDirectory::connect(&path).map_err(sqlite)?;
         let (tx, rx) = mpsc::channel(WRITER_QUEUE);
         let writer = Writer::new(conn, clock.clone());
         let handle = std::thread::Builder::new()
             .name("creditd-writer".into())
             .spawn(move || writer.run(rx))
             .map_err(|e| OpenError::DataDir { path: data_dir.into(), source: e })?;
-        Ok(SqliteStore { jobs: tx, reads, clock, writer: Mutex::new(Some(handle)), path, _lock: lock })
+        Ok(SqliteStore { jobs: tx, reads, clock, directory, writer: Mutex::new(Some(handle)), path, _lock: lock })
     }
 
     pub fn database_path(&self) -> &Path {
@@ -201,6 +205,10 @@ impl Store for SqliteStore {
 
     fn now(&self) -> jiff::Timestamp {
         self.clock.now()
+    }
+
+    fn directory(&self) -> &dyn creditd_store::Directory {
+        &self.directory
     }
 
     async fn shutdown(&self) {

@@ -86,6 +86,54 @@ pub const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (org_id, seq)
     ) WITHOUT ROWID;
     ",
+    // Members, API keys, dashboard sessions and sign-in links (not ledger
+    // data). Secrets are stored only as SHA-256 hashes.
+    "
+    CREATE TABLE members (
+        org_id     TEXT NOT NULL,
+        email      TEXT NOT NULL,
+        name       TEXT NOT NULL,
+        role       TEXT NOT NULL CHECK (role IN ('owner', 'admin', 'member')),
+        created_at INTEGER NOT NULL,
+        PRIMARY KEY (org_id, email)
+    ) WITHOUT ROWID;
+
+    CREATE TABLE api_keys (
+        id           TEXT PRIMARY KEY,
+        prefix       TEXT NOT NULL,
+        secret_hash  TEXT NOT NULL UNIQUE,
+        name         TEXT NOT NULL,
+        kind         TEXT NOT NULL CHECK (kind IN ('service', 'member')),
+        -- service keys: JSON array of the orgs reached; NULL: every org
+        org_ids      TEXT,
+        -- member keys: whose
+        org_id       TEXT,
+        email        TEXT,
+        created_at   INTEGER NOT NULL,
+        revoked_at   INTEGER,
+        last_used_at INTEGER
+    ) WITHOUT ROWID;
+    CREATE INDEX api_keys_member ON api_keys(org_id, email);
+
+    CREATE TABLE sessions (
+        token_hash TEXT PRIMARY KEY,
+        org_id     TEXT NOT NULL,
+        email      TEXT NOT NULL,
+        csrf_token TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        expires_at INTEGER NOT NULL
+    ) WITHOUT ROWID;
+    CREATE INDEX sessions_member ON sessions(org_id, email);
+
+    CREATE TABLE login_links (
+        token_hash TEXT PRIMARY KEY,
+        org_id     TEXT NOT NULL,
+        email      TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        expires_at INTEGER NOT NULL,
+        used_at    INTEGER
+    ) WITHOUT ROWID;
+    ",
 ];
 
 pub fn migrate(conn: &mut rusqlite::Connection) -> rusqlite::Result<()> {

@@ -10,6 +10,7 @@
 pub mod batch;
 pub mod clock;
 pub mod conversations;
+pub mod directory;
 pub mod query;
 pub mod sql;
 
@@ -22,6 +23,7 @@ use sha2::{Digest, Sha256};
 
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use conversations::{ConversationCount, ConversationGroup, ConversationQuery};
+pub use directory::{Directory, DirectoryError};
 pub use query::{EventFilter, EventQuery, Page, PageLimit};
 
 /// Most operations one `execute` call (one `POST /api/batch`) may carry.
@@ -170,6 +172,13 @@ pub trait Store: Send + Sync + 'static {
     /// manual clock drives both.
     fn now(&self) -> Timestamp {
         Timestamp::now()
+    }
+
+    /// Members, API keys, sessions and sign-in links (issue 4): not ledger
+    /// data, written in short transactions of their own. Every engine must
+    /// override this; the default refuses every call at run time.
+    fn directory(&self) -> &dyn Directory {
+        &directory::NoDirectory
     }
 }
 

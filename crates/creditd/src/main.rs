@@ -62,6 +62,9 @@ enum Cmd {
         /// Only this organisation.
         #[arg(long)]
         org: Option<String>,
+        /// Verify a PostgreSQL database instead of the embedded one.
+        #[arg(long, env = "CREDITD_DATABASE_URL")]
+        database_url: Option<String>,
     },
     /// Measure ledger throughput: engine batches and HTTP with concurrent clients.
     Bench(bench::BenchArgs),
@@ -117,7 +120,14 @@ async fn run(cmd: Cmd) -> Result<ExitCode> {
     match cmd {
         Cmd::Serve(args) => {
             let store = match &args.database_url {
-                Some(url) => open_pg_store(url, &args.data_dir).await?,
+                Some(url) => {
+                    if std::env::var_os("CREDITD_SERVICE_KEY").is_none() {
+                        // The service key file lives there.
+                        std::fs::create_dir_all(&args.data_dir)
+                            .with_context(|| format!("creating {}", args.data_dir.display()))?;
+                    }
+                    open_pg_store(url).await?
+                }
                 None => open_store(&args.data_dir)?,
             };
             serve(store, &args.data_dir, args.listen).await?;
@@ -129,7 +139,7 @@ async fn run(cmd: Cmd) -> Result<ExitCode> {
             serve(store, &args.data_dir, args.listen).await?;
             Ok(ExitCode::SUCCESS)
         }
-        Cmd::Verify { data_dir, org } => verify(&data_dir, org).await,
+        Cmd::Verify { data_dir, org, database_url } => verify(&data_dir, org, database_url).await,
         Cmd::Bench(args) => {
             bench::run(args).await?;
             Ok(ExitCode::SUCCESS)
@@ -143,14 +153,11 @@ fn open_store(data_dir: &Path) -> Result<Arc<dyn Store>> {
     Ok(Arc::new(store))
 }
 
-/// The PostgreSQL engine; `data_dir` only keeps the service key file.
-async fn open_pg_store(url: &str, data_dir: &Path) -> Result<Arc<dyn Store>> {
+/// The PostgreSQL engine (`--database-url`).
+async fn open_pg_store(url: &str) -> Result<Arc<dyn Store>> {
     let store = creditd_postgres::PgStore::open(url, Arc::new(SystemClock))
         .await
         .context("opening the PostgreSQL database (--database-url)")?;
-    if std::env::var_os("CREDITD_SERVICE_KEY").is_none() {
-        std::fs::create_dir_all(data_dir).with_context(|| format!("creating {}", data_dir.display()))?;
-    }
     Ok(Arc::new(store))
 }
 
@@ -195,11 +202,16 @@ async fn serve(store: Arc<dyn Store>, data_dir: &Path, listen: SocketAddr) -> Re
     Ok(())
 }
 
-async fn verify(data_dir: &Path, org: Option<String>) -> Result<ExitCode> {
-    if !data_dir.join("creditd.sqlite").exists() {
-        bail!("no creditd database in {}", data_dir.display());
-    }
-    let store = open_store(data_dir)?;
+async fn verify(data_dir: &Path, org: Option<String>, database_url: Option<String>) -> Result<ExitCode> {
+    let store = match database_url {
+        Some(url) => open_pg_store(&url).await?,
+        None => {
+            if !data_dir.join("creditd.sqlite").exists() {
+                bail!("no creditd database in {}", data_dir.display());
+            }
+            open_store(data_dir)?
+        }
+    };
     let orgs = match org {
         Some(o) => vec![o],
         None => store.org_ids().await?,

@@ -14,8 +14,8 @@ use serde_json::{Value, json};
 
 const KEY: &str = "multinode-test-service-key-0123456789";
 const CLIENTS: usize = 64;
-const CREDITS: usize = 100;
-const TRIES_PER_CLIENT: usize = 3;
+const CREDITS: usize = 500;
+const TRIES_PER_CLIENT: usize = 10;
 
 struct Node {
     child: Child,
@@ -177,4 +177,14 @@ async fn two_processes_race_holds_and_debits() {
     let holds = events_of(&c, &bases[1], "hold").await;
     assert_eq!(holds.len(), CREDITS);
     drop(nodes);
+
+    // The operator's check, from a third process.
+    let out = Command::new(env!("CARGO_BIN_EXE_creditd"))
+        .args(["verify", "--database-url", &url])
+        .env("RUST_LOG", "warn")
+        .output()
+        .expect("creditd verify");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "creditd verify: {stdout}{}", String::from_utf8_lossy(&out.stderr));
+    assert!(stdout.contains("ok   hot"), "{stdout}");
 }

@@ -1,0 +1,413 @@
+//! Who acts on an organisation's credits, what they may still spend this
+//! period, and changes to the organisation's settings.
+//!
+//! It lives in the core, not in the server, because a cap is only safe if
+//! the check and the charge happen in the same step as the hold or usage
+//! they limit: the writer applies operations one at a time to the org's
+//! state, so however many clients race, a cap is never exceeded.
+//!
+//! - A **cap** is an optional credit limit per plan period for one subject:
+//!   a member (by email) or an API key (by id). Holds and usage count at the
+//!   moment they are made; a released hold (or the released rest of a
+//!   partial debit) gives its credits back; refunds do not. The count starts
+//!   again when the org's period rolls over.
+//! - A member's cap applies to everything done in their name: with their
+//!   own key, or by a service key that names them in `user_email`.
+//! - [`AccessOp::Acting`] wraps an operation done with a stored key or a
+//!   member's session, so the key's cap applies and a plain member can settle
+//!   only holds made in their own name.
+
+use jiff::Timestamp;
+use serde::{Deserialize, Serialize};
+
+use crate::event::{EventKind, Pool};
+use crate::ledger::{LedgerError, Op, OrgState, Tx, invalid, period_bounds};
+use crate::money::Micros;
+
+/// Most caps one organisation keeps (members and keys with a limit).
+pub const MAX_CAPS: usize = 10_000;
+
+/// Operations on who may spend what, and on the org's settings. None of
+/// them writes a credit event; they change the org's state.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AccessOp {
+    /// Changes the settings named; the others stay.
+    SetSettings(SettingsPatch),
+    /// Sets (or, with `None`, removes) a subject's credit limit per period.
+    SetCap { subject: CapSubject, limit: Option<Micros> },
+    /// `op`, done by `actor`.
+    Acting { actor: Actor, op: Box<Op> },
+}
+
+impl AccessOp {
+    pub fn name(&self) -> &'static str {
+        match self {
+            AccessOp::SetSettings(_) => "set_settings",
+            AccessOp::SetCap { .. } => "set_cap",
+            AccessOp::Acting { op, .. } => op.name(),
+        }
+    }
+
+    pub fn record_ref(&self) -> Option<&str> {
+        match self {
+            AccessOp::Acting { op, .. } => op.record_ref(),
+            _ => None,
+        }
+    }
+}
+
+/// Organisation settings to change; `None` keeps the current value.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SettingsPatch {
+    pub name: Option<String>,
+    pub time_zone: Option<String>,
+    pub consumption_order: Option<Vec<Pool>>,
+    pub expiring_first: Option<bool>,
+    pub overdraft_limit: Option<Micros>,
+    pub renewal_day: Option<u8>,
+}
+
+impl SettingsPatch {
+    pub fn is_empty(&self) -> bool {
+        *self == SettingsPatch::default()
+    }
+}
+
+/// Whose spending a cap limits.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CapSubject {
+    /// A member, by email (lower case).
+    Member(String),
+    /// An API key, by id.
+    Key(String),
+}
+
+impl std::fmt::Display for CapSubject {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            CapSubject::Member(e) => write!(f, "member {e}"),
+            CapSubject::Key(k) => write!(f, "key {k}"),
+        }
+    }
+}
+
+/// Who did an operation, as the server authenticated them.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Actor {
+    /// The stored API key used, if any.
+    pub key_id: Option<String>,
+    /// The member acting (a member key or a session), lower case.
+    pub member_email: Option<String>,
+    /// A plain member: may debit or release only holds made in their name.
+    pub own_holds_only: bool,
+}
+
+/// One subject's limit and what it has used this period.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Cap {
+    pub subject: CapSubject,
+    /// None: tracked (an actor) but not limited.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limit: Option<Micros>,
+    pub used: Micros,
+}
+
+/// A hold that counted against caps: its release gives the credits back.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CappedHold {
+    pub hold_id: String,
+    pub subjects: Vec<CapSubject>,
+    /// The period it was counted in; a release in a later period gives
+    /// nothing back (that period's count started from zero).
+    pub period_start: Option<Timestamp>,
+}
+
+/// Per-subject spending this period, part of [`OrgState`].
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CapState {
+    /// The org period `used` counts in.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub period_start: Option<Timestamp>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub caps: Vec<Cap>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub holds: Vec<CappedHold>,
+}
+
+impl CapState {
+    pub fn is_empty(&self) -> bool {
+        self.caps.is_empty() && self.holds.is_empty()
+    }
+
+    fn get(&self, s: &CapSubject) -> Option<&Cap> {
+        self.caps.iter().find(|c| &c.subject == s)
+    }
+}
+
+/// A cap as shown in the balance and summary: limit, used, left.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CapView {
+    pub subject: CapSubject,
+    pub limit: Micros,
+    pub used: Micros,
+    pub remaining: Micros,
+    pub period_start: Option<Timestamp>,
+    pub period_end: Option<Timestamp>,
+}
+
+fn lower(s: &str) -> String {
+    s.trim().to_lowercase()
+}
+
+impl OrgState {
+    /// The caps with a limit, as of `now` (a period that has rolled over
+    /// since the state was stored counts from zero).
+    pub fn cap_views(&self, now: Timestamp) -> Vec<CapView> {
+        let (start, end) = match self.period_end {
+            Some(e) if now >= e => match self.settings.validate() {
+                Ok(tz) => period_bounds(&tz, self.settings.renewal_day, now)
+                    .map(|(s, e)| (Some(s), Some(e)))
+                    .unwrap_or((self.period_start, self.period_end)),
+                Err(_) => (self.period_start, self.period_end),
+            },
+            _ => (self.period_start, self.period_end),
+        };
+        let current = self.caps.period_start.is_some() && self.caps.period_start == start;
+        self.caps
+            .caps
+            .iter()
+            .filter_map(|c| {
+                let limit = c.limit?;
+                let used = if current { c.used } else { Micros::ZERO };
+                let remaining = limit.checked_sub(used).unwrap_or(Micros::ZERO).max(Micros::ZERO);
+                Some(CapView {
+                    subject: c.subject.clone(),
+                    limit,
+                    used,
+                    remaining,
+                    period_start: start,
+                    period_end: end,
+                })
+            })
+            .collect()
+    }
+
+    pub(crate) fn apply_access(&mut self, tx: &mut Tx, op: &AccessOp) -> Result<Option<crate::Record>, LedgerError> {
+        match op {
+            AccessOp::SetSettings(p) => {
+                self.set_settings(tx, p)?;
+                Ok(None)
+            }
+            AccessOp::SetCap { subject, limit } => {
+                self.set_cap(subject, *limit)?;
+                tx.dirty = true;
+                Ok(None)
+            }
+            AccessOp::Acting { actor, op } => {
+                if matches!(**op, Op::Access(_)) {
+                    return Err(invalid("an acting operation cannot wrap another access operation"));
+                }
+                if actor.own_holds_only {
+                    if let Op::Debit { hold_id, .. } | Op::Release { hold_id, .. } = &**op {
+                        let mine = self.records.get(hold_id).is_none_or(|r| {
+                            r.ctx.user_email.as_deref().map(lower) == actor.member_email.as_deref().map(lower)
+                        });
+                        if !mine {
+                            // As if it did not exist: a member learns nothing of others' holds.
+                            return Err(LedgerError::HoldNotFound(hold_id.clone()));
+                        }
+                    }
+                }
+                self.apply_op(op, tx)
+            }
+        }
+    }
+
+    fn set_settings(&mut self, tx: &mut Tx, p: &SettingsPatch) -> Result<(), LedgerError> {
+        if p.is_empty() {
+            return Err(invalid("name at least one setting to change"));
+        }
+        let mut s = self.settings.clone();
+        if let Some(v) = &p.name {
+            s.name = v.trim().to_string();
+        }
+        if let Some(v) = &p.time_zone {
+            s.time_zone = v.trim().to_string();
+        }
+        if let Some(v) = &p.consumption_order {
+            s.consumption_order = v.clone();
+        }
+        if let Some(v) = p.expiring_first {
+            s.expiring_first = v;
+        }
+        if let Some(v) = p.overdraft_limit {
+            s.overdraft_limit = v;
+        }
+        if let Some(v) = p.renewal_day {
+            s.renewal_day = v;
+        }
+        let tz = s.validate()?;
+        if s.overdraft_limit < self.debt {
+            return Err(invalid(format!(
+                "overdraft_limit cannot go below the {} of overdraft in use; add credits first",
+                self.debt
+            )));
+        }
+        let moves = s.time_zone != self.settings.time_zone || s.renewal_day != self.settings.renewal_day;
+        if moves && self.plans.subscribed() {
+            return Err(invalid(
+                "time_zone and renewal_day date the plan's periods and cannot change while the organisation has a plan",
+            ));
+        }
+        if moves {
+            let (start, end) = period_bounds(&tz, s.renewal_day, tx.now)?;
+            if self.period_start != Some(start) {
+                self.period_usage = Micros::ZERO;
+            }
+            self.period_start = Some(start);
+            self.period_end = Some(end);
+        }
+        self.settings = s;
+        tx.dirty = true;
+        Ok(())
+    }
+
+    fn set_cap(&mut self, subject: &CapSubject, limit: Option<Micros>) -> Result<(), LedgerError> {
+        if limit.is_some_and(|l| l.is_negative()) {
+            return Err(invalid("a cap must not be negative"));
+        }
+        let subject = match subject {
+            CapSubject::Member(e) if e.contains('@') && e.len() <= crate::ledger::MAX_TEXT_LEN => {
+                CapSubject::Member(lower(e))
+            }
+            CapSubject::Member(e) => return Err(invalid(format!("{e:?} is not an email address"))),
+            CapSubject::Key(k) if crate::valid_id(k) => CapSubject::Key(k.clone()),
+            CapSubject::Key(k) => return Err(invalid(format!("{k:?} is not a key id"))),
+        };
+        self.roll_caps();
+        match self.caps.caps.iter_mut().find(|c| c.subject == subject) {
+            Some(c) => c.limit = limit,
+            None if limit.is_some() => {
+                if self.caps.caps.len() >= MAX_CAPS {
+                    return Err(invalid(format!("an organisation keeps at most {MAX_CAPS} caps")));
+                }
+                self.caps.caps.push(Cap { subject, limit, used: Micros::ZERO });
+            }
+            None => {}
+        }
+        Ok(())
+    }
+
+    /// Starts the count again when the org's period has moved on.
+    fn roll_caps(&mut self) {
+        if self.caps.period_start != self.period_start {
+            self.caps.period_start = self.period_start;
+            self.caps.caps.retain(|c| c.limit.is_some());
+            for c in &mut self.caps.caps {
+                c.used = Micros::ZERO;
+            }
+        }
+    }
+
+    /// The subjects `op` counts against, and the amount it would add.
+    fn cap_charge(&self, op: &Op) -> (Vec<CapSubject>, Micros, bool) {
+        let (actor, inner) = match op {
+            Op::Access(AccessOp::Acting { actor, op }) => (Some(actor), &**op),
+            other => (None, other),
+        };
+        let (amount, ctx, is_hold) = match inner {
+            Op::Hold(h) => (h.amount, &h.ctx, true),
+            Op::Usage { amount, ctx } => (*amount, ctx, false),
+            _ => return (Vec::new(), Micros::ZERO, false),
+        };
+        let mut subjects = Vec::new();
+        if let Some(k) = actor.and_then(|a| a.key_id.clone()) {
+            subjects.push(CapSubject::Key(k));
+        }
+        let acting_member = actor.and_then(|a| a.member_email.as_deref()).map(lower);
+        if let Some(e) = &acting_member {
+            subjects.push(CapSubject::Member(e.clone()));
+        }
+        // A service key writing in a member's name: their cap, if they have one.
+        if let Some(e) = ctx.user_email.as_deref().map(lower) {
+            let m = CapSubject::Member(e);
+            if !subjects.contains(&m) && self.caps.get(&m).is_some_and(|c| c.limit.is_some()) {
+                subjects.push(m);
+            }
+        }
+        (subjects, amount, is_hold)
+    }
+
+    /// Refuses a hold or usage that would take a subject past its cap.
+    /// Changes nothing.
+    pub(crate) fn check_caps(&self, op: &Op) -> Result<(), LedgerError> {
+        let (subjects, amount, _) = self.cap_charge(op);
+        let current = self.caps.period_start == self.period_start;
+        for s in &subjects {
+            let Some(cap) = self.caps.get(s) else { continue };
+            let Some(limit) = cap.limit else { continue };
+            let used = if current { cap.used } else { Micros::ZERO };
+            let after = used.checked_add(amount).ok_or(LedgerError::Overflow)?;
+            if after > limit {
+                return Err(LedgerError::CapExceeded { subject: s.to_string(), limit, used, requested: amount });
+            }
+        }
+        Ok(())
+    }
+
+    /// After `op` succeeded: counts its hold or usage against its subjects
+    /// and gives back what releases returned. Cannot fail: the operation
+    /// has already changed the state.
+    pub(crate) fn charge_caps(&mut self, op: &Op, tx: &Tx) {
+        let has_release = self.caps.holds.iter().any(|h| {
+            tx.events.iter().any(|e| {
+                matches!(e.kind, EventKind::Release | EventKind::Debit) && e.hold_id.as_deref() == Some(&h.hold_id)
+            })
+        });
+        let (subjects, amount, is_hold) = self.cap_charge(op);
+        if subjects.is_empty() && !has_release {
+            return;
+        }
+        self.roll_caps();
+        if has_release {
+            for e in &tx.events {
+                let Some(id) = e.hold_id.as_deref() else { continue };
+                let Some(i) = self.caps.holds.iter().position(|h| h.hold_id == id) else { continue };
+                if e.kind == EventKind::Release && self.caps.holds[i].period_start == self.caps.period_start {
+                    let back = e.amount.abs();
+                    for s in self.caps.holds[i].subjects.clone() {
+                        if let Some(c) = self.caps.caps.iter_mut().find(|c| c.subject == s) {
+                            c.used = c.used.checked_sub(back).unwrap_or(Micros::ZERO).max(Micros::ZERO);
+                        }
+                    }
+                }
+            }
+            // A settled hold is done with, once every event of the op was seen.
+            self.caps.holds.retain(|h| {
+                !tx.events.iter().any(|e| {
+                    matches!(e.kind, EventKind::Release | EventKind::Debit) && e.hold_id.as_deref() == Some(&h.hold_id)
+                })
+            });
+        }
+        if subjects.is_empty() {
+            return;
+        }
+        for s in &subjects {
+            let n = self.caps.caps.len();
+            match self.caps.caps.iter_mut().find(|c| &c.subject == s) {
+                Some(c) => c.used = c.used.checked_add(amount).unwrap_or(Micros::MAX),
+                None if n < MAX_CAPS => self.caps.caps.push(Cap { subject: s.clone(), limit: None, used: amount }),
+                None => {}
+            }
+        }
+        if is_hold {
+            let hold_id = tx.events.iter().rev().find(|e| e.kind == EventKind::Hold).and_then(|e| e.hold_id.clone());
+            if let Some(hold_id) = hold_id {
+                self.caps.holds.push(CappedHold { hold_id, subjects, period_start: self.caps.period_start });
+            }
+        }
+    }
+}

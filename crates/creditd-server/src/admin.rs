@@ -1,0 +1,465 @@
+//! Members, API keys, caps, organisation settings and "who am I" over HTTP.
+//!
+//! - `GET|POST /api/organizations/{orgId}/members`,
+//!   `GET|PATCH|DELETE …/members/{email}`
+//! - `POST|GET /api/keys`, `GET|DELETE /api/keys/{keyId}`
+//! - `GET|PUT /api/organizations/{orgId}/caps`
+//! - `PATCH /api/organizations/{orgId}` (settings)
+//! - `GET /api/organizations/{orgId}/me`
+//!
+//! Thin like the other handlers: authorise first, then parse, call the
+//! directory or the ledger, shape the answer. A key's secret appears in one
+//! answer only, the one that creates it.
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use creditd_core::ledger::period_bounds;
+use creditd_core::{AccessOp, CapSubject, CapView, EventKind, Micros, Op, SettingsPatch, valid_id};
+use creditd_store::directory::{ApiKey, KeyScope, Member, MemberPatch, NewKey, Role, normalize_email};
+use creditd_store::{Command, EventFilter, StoreError};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use crate::AppState;
+use crate::auth::{Access, Principal, new_key_id, new_key_secret, org_not_found};
+use crate::error::ApiError;
+use crate::extract::{QueryPairs, RawBody};
+use crate::permissions::{Action, Who, allowed};
+
+pub fn routes() -> Router<AppState> {
+    let org = "/api/organizations/{org_id}";
+    Router::new()
+        .route(&format!("{org}/members"), get(list_members).post(add_member))
+        .route(&format!("{org}/members/{{email}}"), get(get_member).patch(patch_member).delete(remove_member))
+        .route(&format!("{org}/caps"), get(list_caps).put(set_cap))
+        .route(&format!("{org}/me"), get(me))
+        .route("/api/keys", get(list_keys).post(create_key))
+        .route("/api/keys/{key_id}", get(get_key).delete(revoke_key))
+}
+
+fn parse<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
+    let text = std::str::from_utf8(body).map_err(|_| ApiError::bad_request("invalid_json", "body is not UTF-8"))?;
+    let text = if text.trim().is_empty() { "{}" } else { text };
+    serde_json::from_str(text).map_err(|e| {
+        if e.is_syntax() || e.is_eof() {
+            ApiError::bad_request("invalid_json", format!("malformed JSON: {e}"))
+        } else {
+            ApiError::validation(format!("invalid request body: {e}"))
+        }
+    })
+}
+
+fn member_not_found(org: &str, email: &str) -> ApiError {
+    ApiError::new(StatusCode::NOT_FOUND, "not_found", format!("member {email} of organization {org} not found"))
+}
+
+fn key_not_found(id: &str) -> ApiError {
+    ApiError::new(StatusCode::NOT_FOUND, "not_found", format!("key {id} not found"))
+}
+
+/// The org's caps as of now, or none when the engine cannot tell.
+async fn caps(app: &AppState, org: &str) -> Vec<CapView> {
+    match app.store.org_state(org).await {
+        Ok(s) => s.cap_views(app.store.now()),
+        Err(_) => Vec::new(),
+    }
+}
+
+fn cap_of<'a>(caps: &'a [CapView], subject: &CapSubject) -> Option<&'a CapView> {
+    caps.iter().find(|c| &c.subject == subject)
+}
+
+fn member_json(m: &Member, caps: &[CapView]) -> Value {
+    let mut v = json!(m);
+    v["cap"] = json!(cap_of(caps, &CapSubject::Member(m.email.clone())));
+    v
+}
+
+// ---- members ----
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AddMemberRequest {
+    email: String,
+    name: String,
+    #[serde(default = "default_role")]
+    role: Role,
+}
+
+fn default_role() -> Role {
+    Role::Member
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PatchMemberRequest {
+    name: Option<String>,
+    role: Option<Role>,
+}
+
+async fn list_members(
+    State(app): State<AppState>,
+    principal: Principal,
+    Path(org): Path<String>,
+) -> Result<Response, ApiError> {
+    principal.require(Action::ReadMembers, &org)?;
+    let members = app.store.directory().members(&org).await?;
+    let caps = caps(&app, &org).await;
+    let list: Vec<Value> = members.iter().map(|m| member_json(m, &caps)).collect();
+    Ok(Json(json!({"members": list})).into_response())
+}
+
+async fn add_member(
+    State(app): State<AppState>,
+    principal: Principal,
+    Path(org): Path<String>,
+    RawBody(body): RawBody,
+) -> Result<Response, ApiError> {
+    principal.require(Action::ManageMembers, &org)?;
+    let req: AddMemberRequest = parse(&body)?;
+    if req.role == Role::Owner {
+        principal.require_role(Action::ManageOwners)?;
+    }
+    let m =
+        Member { org_id: org.clone(), email: req.email, name: req.name, role: req.role, created_at: app.store.now() };
+    let m = app.store.directory().add_member(m).await?;
+    tracing::info!(org = %org, email = %m.email, role = %m.role, "member added");
+    Ok((StatusCode::CREATED, Json(member_json(&m, &[]))).into_response())
+}
+
+async fn target_member(app: &AppState, org: &str, email: &str) -> Result<Member, ApiError> {
+    let Ok(email) = normalize_email(email) else { return Err(member_not_found(org, email)) };
+    app.store.directory().member(org, &email).await?.ok_or_else(|| member_not_found(org, &email))
+}
+
+async fn get_member(
+    State(app): State<AppState>,
+    principal: Principal,
+    Path((org, email)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
+    principal.require(Action::ReadMembers, &org)?;
+    let m = target_member(&app, &org, &email).await?;
+    let caps = caps(&app, &org).await;
+    Ok(Json(member_json(&m, &caps)).into_response())
+}
+
+async fn patch_member(
+    State(app): State<AppState>,
+    principal: Principal,
+    Path((org, email)): Path<(String, String)>,
+    RawBody(body): RawBody,
+) -> Result<Response, ApiError> {
+    principal.require(Action::ManageMembers, &org)?;
+    let m = target_member(&app, &org, &email).await?;
+    let req: PatchMemberRequest = parse(&body)?;
+    if m.role == Role::Owner || req.role == Some(Role::Owner) {
+        principal.require_role(Action::ManageOwners)?;
+    }
+    let m = app.store.directory().update_member(&org, &m.email, MemberPatch { name: req.name, role: req.role }).await?;
+    app.auth.forget();
+    let caps = caps(&app, &org).await;
+    Ok(Json(member_json(&m, &caps)).into_response())
+}
+
+async fn remove_member(
+    State(app): State<AppState>,
+    principal: Principal,
+    Path((org, email)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
+    principal.require(Action::ManageMembers, &org)?;
+    let m = target_member(&app, &org, &email).await?;
+    if m.role == Role::Owner {
+        principal.require_role(Action::ManageOwners)?;
+    }
+    let m = app.store.directory().remove_member(&org, &m.email, app.store.now()).await?;
+    app.auth.forget();
+    tracing::info!(org = %org, email = %m.email, "member removed; their keys are revoked");
+    Ok(Json(json!({"removed": m})).into_response())
+}
+
+// ---- keys ----
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum KeyKind {
+    Service,
+    Member,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CreateKeyRequest {
+    kind: KeyKind,
+    name: Option<String>,
+    /// Service keys: the orgs reached; absent: every org.
+    org_ids: Option<Vec<String>>,
+    /// Member keys: whose.
+    org_id: Option<String>,
+    email: Option<String>,
+}
+
+/// Whether `p` may see (and so revoke) key `k`.
+fn can_see(p: &Principal, k: &ApiKey) -> bool {
+    match (&p.access, &k.scope) {
+        (Access::Service { org_ids: None }, _) => true,
+        (Access::Service { org_ids: Some(ids) }, KeyScope::Member { org_id, .. }) => ids.contains(org_id),
+        (Access::Service { .. }, KeyScope::Service { .. }) => p.key_id.as_deref() == Some(&k.id),
+        (Access::Member { org_id, email, .. }, KeyScope::Member { org_id: ko, email: ke }) => {
+            org_id == ko && (allowed(p.who(), Action::ManageKeys) || email == ke)
+        }
+        (Access::Member { .. }, KeyScope::Service { .. }) => false,
+    }
+}
+
+fn key_json(app: &AppState, k: ApiKey, caps: &[CapView]) -> Value {
+    let cap = cap_of(caps, &CapSubject::Key(k.id.clone())).cloned();
+    let mut v = json!(app.auth.shown(k));
+    v["cap"] = json!(cap);
+    v
+}
+
+async fn create_key(
+    State(app): State<AppState>,
+    principal: Principal,
+    RawBody(body): RawBody,
+) -> Result<Response, ApiError> {
+    let req: CreateKeyRequest = parse(&body)?;
+    let scope = match req.kind {
+        KeyKind::Service => {
+            if req.org_id.is_some() || req.email.is_some() {
+                return Err(ApiError::validation("a service key takes org_ids, not org_id or email"));
+            }
+            if !principal.is_all_orgs_service() {
+                return Err(ApiError::forbidden(
+                    "only a service key that reaches every organisation creates service keys",
+                ));
+            }
+            let org_ids = match req.org_ids {
+                None => None,
+                Some(mut ids) => {
+                    if ids.is_empty() || ids.len() > 1000 {
+                        return Err(ApiError::validation("org_ids lists 1 to 1000 organisations (omit it for all)"));
+                    }
+                    if let Some(bad) = ids.iter().find(|o| !valid_id(o)) {
+                        return Err(ApiError::validation(format!("{bad:?} is not an organization id")));
+                    }
+                    ids.sort();
+                    ids.dedup();
+                    Some(ids)
+                }
+            };
+            KeyScope::Service { org_ids }
+        }
+        KeyKind::Member => {
+            if req.org_ids.is_some() {
+                return Err(ApiError::validation("a member key takes org_id and email, not org_ids"));
+            }
+            let (Some(org), Some(email)) = (req.org_id, req.email) else {
+                return Err(ApiError::validation("a member key needs org_id and email"));
+            };
+            let own =
+                principal.member().is_some_and(|(o, e)| o == org && Some(e) == normalize_email(&email).ok().as_deref());
+            principal.require(if own { Action::ManageOwnKeys } else { Action::ManageKeys }, &org)?;
+            let email = normalize_email(&email).map_err(|_| member_not_found(&org, &email))?;
+            KeyScope::Member { org_id: org, email }
+        }
+    };
+    let (secret, prefix, secret_hash) = new_key_secret();
+    let name = req.name.unwrap_or_else(|| {
+        match &scope {
+            KeyScope::Service { .. } => "service key",
+            KeyScope::Member { .. } => "member key",
+        }
+        .to_string()
+    });
+    let new = NewKey { id: new_key_id(), prefix, name, scope, secret_hash, created_at: app.store.now() };
+    let key = app.store.directory().create_key(new).await?;
+    tracing::info!(key_id = %key.id, prefix = %key.prefix, "API key created");
+    let caps = match &key.scope {
+        KeyScope::Member { org_id, .. } => caps(&app, org_id).await,
+        KeyScope::Service { .. } => Vec::new(),
+    };
+    let body = json!({
+        "key": key_json(&app, key, &caps),
+        "secret": secret,
+        "note": "Store the secret now: it is shown only this once. Send it as Authorization: Bearer <secret>.",
+    });
+    Ok((StatusCode::CREATED, Json(body)).into_response())
+}
+
+async fn list_keys(State(app): State<AppState>, principal: Principal, q: QueryPairs) -> Result<Response, ApiError> {
+    q.only(&["org_id"])?;
+    let org = q.one("org_id")?.map(str::to_string);
+    if let Some(o) = &org {
+        if !principal.reaches(o) {
+            // As for a missing org: nothing to list, and no hint why.
+            return Err(org_not_found(o));
+        }
+    }
+    let org = org.or_else(|| principal.member().map(|(o, _)| o.to_string()));
+    let keys = app.store.directory().keys(org.as_deref()).await?;
+    let caps = match &org {
+        Some(o) => caps(&app, o).await,
+        None => Vec::new(),
+    };
+    let list: Vec<Value> =
+        keys.into_iter().filter(|k| can_see(&principal, k)).map(|k| key_json(&app, k, &caps)).collect();
+    Ok(Json(json!({"keys": list})).into_response())
+}
+
+async fn visible_key(app: &AppState, principal: &Principal, id: &str) -> Result<ApiKey, ApiError> {
+    if !valid_id(id) {
+        return Err(key_not_found(id));
+    }
+    match app.store.directory().key(id).await? {
+        Some(k) if can_see(principal, &k) => Ok(k),
+        _ => Err(key_not_found(id)),
+    }
+}
+
+async fn get_key(
+    State(app): State<AppState>,
+    principal: Principal,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let k = visible_key(&app, &principal, &id).await?;
+    let caps = match &k.scope {
+        KeyScope::Member { org_id, .. } => caps(&app, org_id).await,
+        KeyScope::Service { .. } => Vec::new(),
+    };
+    Ok(Json(key_json(&app, k, &caps)).into_response())
+}
+
+async fn revoke_key(
+    State(app): State<AppState>,
+    principal: Principal,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    visible_key(&app, &principal, &id).await?;
+    let k = app.store.directory().revoke_key(&id, app.store.now()).await?;
+    app.auth.forget();
+    tracing::info!(key_id = %k.id, prefix = %k.prefix, "API key revoked");
+    Ok(Json(key_json(&app, k, &[])).into_response())
+}
+
+// ---- caps ----
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SetCapRequest {
+    member: Option<String>,
+    key_id: Option<String>,
+    /// Credits per period; null or absent removes the cap.
+    limit: Option<Micros>,
+}
+
+async fn list_caps(
+    State(app): State<AppState>,
+    principal: Principal,
+    Path(org): Path<String>,
+) -> Result<Response, ApiError> {
+    principal.require(Action::ManageCaps, &org)?;
+    let state = app.store.org_state(&org).await?;
+    Ok(Json(json!({"caps": state.cap_views(app.store.now())})).into_response())
+}
+
+async fn set_cap(
+    State(app): State<AppState>,
+    principal: Principal,
+    Path(org): Path<String>,
+    RawBody(body): RawBody,
+) -> Result<Response, ApiError> {
+    principal.require(Action::ManageCaps, &org)?;
+    let req: SetCapRequest = parse(&body)?;
+    let subject = match (req.member, req.key_id) {
+        (Some(email), None) => {
+            let m = target_member(&app, &org, &email).await?;
+            CapSubject::Member(m.email)
+        }
+        (None, Some(id)) => {
+            let k = if valid_id(&id) { app.store.directory().key(&id).await? } else { None };
+            match k {
+                Some(k) if k.scope.covers(&org) => CapSubject::Key(k.id),
+                _ => return Err(key_not_found(&id)),
+            }
+        }
+        _ => return Err(ApiError::validation("name exactly one of member (an email) or key_id")),
+    };
+    let op = Op::Access(AccessOp::SetCap { subject: subject.clone(), limit: req.limit });
+    creditd_store::execute_one(app.store.as_ref(), Command::new(&org, op, None)).await?;
+    let caps = caps(&app, &org).await;
+    Ok(Json(json!({"subject": subject, "cap": cap_of(&caps, &subject)})).into_response())
+}
+
+// ---- organisation settings ----
+
+/// `PATCH /api/organizations/{orgId}`: changes the settings named
+/// (name, time_zone, consumption_order, expiring_first, overdraft_limit,
+/// renewal_day), through the writer so the ledger state follows.
+pub async fn patch_org(
+    State(app): State<AppState>,
+    principal: Principal,
+    Path(org): Path<String>,
+    RawBody(body): RawBody,
+) -> Result<Response, ApiError> {
+    principal.require(Action::ManageOrg, &org)?;
+    let patch: SettingsPatch = parse(&body)?;
+    let op = Op::Access(AccessOp::SetSettings(patch));
+    creditd_store::execute_one(app.store.as_ref(), Command::new(&org, op, None)).await?;
+    let info = app.store.org(&org).await?;
+    tracing::info!(org = %org, "organization settings changed");
+    Ok(Json(info).into_response())
+}
+
+// ---- who am I ----
+
+/// `GET …/me`: who the caller is here, their caps, and (for a member) the
+/// credits consumed in their name this period: debits and usage less refunds.
+async fn me(State(app): State<AppState>, principal: Principal, Path(org): Path<String>) -> Result<Response, ApiError> {
+    principal.require(Action::ReadOwnUsage, &org)?;
+    let state = app.store.org_state(&org).await?;
+    let now = app.store.now();
+    let own: Vec<CapView> = state
+        .cap_views(now)
+        .into_iter()
+        .filter(|c| match &c.subject {
+            CapSubject::Key(k) => principal.key_id.as_deref() == Some(k),
+            CapSubject::Member(e) => principal.member().is_some_and(|(_, me)| me == e),
+        })
+        .collect();
+    let tz = state.settings.validate().map_err(|e| ApiError::from(StoreError::from(e)))?;
+    let (start, end) =
+        period_bounds(&tz, state.settings.renewal_day, now).map_err(|e| ApiError::from(StoreError::from(e)))?;
+    let mut v = json!({
+        "org_id": org,
+        "kind": if principal.who() == Who::Service { "service" } else { "member" },
+        "key_id": principal.key_id,
+        "caps": own,
+    });
+    if let Access::Member { email, name, role, .. } = &principal.access {
+        v["email"] = json!(email);
+        v["name"] = json!(name);
+        v["role"] = json!(role);
+        let filter = EventFilter {
+            date_from: Some(start),
+            date_to: Some(end),
+            kinds: vec![EventKind::Debit, EventKind::Usage, EventKind::Refund],
+            user_email: Some(email.clone()),
+            ..EventFilter::default()
+        };
+        let mut chunks = app.store.export(&org, &filter).await?;
+        let mut consumed = Micros::ZERO;
+        while let Some(chunk) = chunks.recv().await {
+            for e in chunk? {
+                consumed = consumed
+                    .checked_sub(e.amount)
+                    .ok_or_else(|| ApiError::from(StoreError::Ledger(creditd_core::LedgerError::Overflow)))?;
+            }
+        }
+        v["usage_this_period"] = json!({"period_start": start, "period_end": end, "consumed": consumed});
+    }
+    Ok(Json(v).into_response())
+}
