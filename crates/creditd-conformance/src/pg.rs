@@ -268,10 +268,9 @@ pub async fn fresh_database() -> Result<Option<String>, String> {
                 eprintln!("{}", skip_message());
                 return Ok(None);
             }
-            let cluster = tokio::task::spawn_blocking(|| shared_cluster().map(|c| c.url("postgres")))
+            tokio::task::spawn_blocking(|| shared_cluster().map(|c| c.url("postgres")))
                 .await
-                .map_err(|e| e.to_string())??;
-            cluster
+                .map_err(|e| e.to_string())??
         }
     };
     static NEXT: AtomicU64 = AtomicU64::new(0);

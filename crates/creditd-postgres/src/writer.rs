@@ -334,11 +334,11 @@ impl Writer {
                 key_orgs.push(c.org_id.as_str());
                 keys.push(k.as_str());
             }
-            if let Some(id) = c.op.record_ref() {
-                if self.states.get(&c.org_id).is_some_and(|s| !s.records.contains_key(id)) {
-                    ref_orgs.push(c.org_id.as_str());
-                    refs.push(id);
-                }
+            if let Some(id) = c.op.record_ref()
+                && self.states.get(&c.org_id).is_some_and(|s| !s.records.contains_key(id))
+            {
+                ref_orgs.push(c.org_id.as_str());
+                refs.push(id);
             }
         }
         let (idem_rows, record_rows) = tokio::try_join!(
