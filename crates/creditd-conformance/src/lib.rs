@@ -106,6 +106,7 @@ macro_rules! conformance_tests {
             plan_renewal_by_tick,
             conversations_limit_and_analytics,
             low_balance_notifications,
+            directory_rules,
         );
     };
     (@cases $engine:expr; $($case:ident),+ $(,)?) => {

@@ -12,6 +12,7 @@
 //! whichever node sees them. Reads (history, exports, balances, verify) go
 //! through a connection pool and never wait for the writer.
 
+pub mod directory;
 mod reader;
 pub mod schema;
 mod writer;
@@ -57,6 +58,7 @@ pub enum OpenError {
 pub struct PgStore {
     pool: Pool,
     clock: Arc<dyn Clock>,
+    directory: directory::PgDirectory,
     jobs: mpsc::Sender<Job>,
     writer: Mutex<Option<JoinHandle<()>>>,
 }
@@ -89,7 +91,8 @@ impl PgStore {
         let (tx, rx) = mpsc::channel(WRITER_QUEUE);
         let writer = Writer::new(pool.clone(), clock.clone());
         let handle = tokio::spawn(writer.run(rx));
-        Ok(PgStore { pool, clock, jobs: tx, writer: Mutex::new(Some(handle)) })
+        let directory = directory::PgDirectory::new(pool.clone());
+        Ok(PgStore { pool, clock, directory, jobs: tx, writer: Mutex::new(Some(handle)) })
     }
 
     async fn send<T>(&self, make: impl FnOnce(oneshot::Sender<T>) -> Job) -> Result<T, StoreError> {
@@ -204,6 +207,10 @@ impl Store for PgStore {
 
     fn now(&self) -> jiff::Timestamp {
         self.clock.now()
+    }
+
+    fn directory(&self) -> &dyn creditd_store::Directory {
+        &self.directory
     }
 
     async fn shutdown(&self) {

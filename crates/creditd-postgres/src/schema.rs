@@ -98,6 +98,57 @@ pub const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (org_id, seq)
     );
     ",
+    // 3: members, API keys, dashboard sessions and sign-in links (not ledger
+    // data). Secrets are stored only as SHA-256 hashes. Keys, sessions and
+    // links are found by their own id or hash, not by org: on a distributed
+    // engine they are reference tables (small, replicated), members are
+    // distributed by org_id with the ledger.
+    "
+    CREATE TABLE members (
+        org_id     TEXT NOT NULL,
+        email      TEXT NOT NULL,
+        name       TEXT NOT NULL,
+        role       TEXT NOT NULL CHECK (role IN ('owner', 'admin', 'member')),
+        created_at BIGINT NOT NULL,
+        PRIMARY KEY (org_id, email)
+    );
+
+    CREATE TABLE api_keys (
+        id           TEXT PRIMARY KEY,
+        prefix       TEXT NOT NULL,
+        secret_hash  TEXT NOT NULL UNIQUE,
+        name         TEXT NOT NULL,
+        kind         TEXT NOT NULL CHECK (kind IN ('service', 'member')),
+        -- service keys: JSON array of the orgs reached; NULL: every org
+        org_ids      TEXT,
+        -- member keys: whose
+        org_id       TEXT,
+        email        TEXT,
+        created_at   BIGINT NOT NULL,
+        revoked_at   BIGINT,
+        last_used_at BIGINT
+    );
+    CREATE INDEX api_keys_member ON api_keys (org_id, email);
+
+    CREATE TABLE sessions (
+        token_hash TEXT PRIMARY KEY,
+        org_id     TEXT NOT NULL,
+        email      TEXT NOT NULL,
+        csrf_token TEXT NOT NULL,
+        created_at BIGINT NOT NULL,
+        expires_at BIGINT NOT NULL
+    );
+    CREATE INDEX sessions_member ON sessions (org_id, email);
+
+    CREATE TABLE login_links (
+        token_hash TEXT PRIMARY KEY,
+        org_id     TEXT NOT NULL,
+        email      TEXT NOT NULL,
+        created_at BIGINT NOT NULL,
+        expires_at BIGINT NOT NULL,
+        used_at    BIGINT
+    );
+    ",
 ];
 
 #[derive(Debug, thiserror::Error)]

@@ -337,3 +337,37 @@ async fn two_nodes_renewal_exactly_once() {
     b.shutdown().await;
     ctx.finish().await;
 }
+
+/// Two owners demoted at once through two nodes: one change wins, the org
+/// keeps an owner.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_nodes_keep_an_owner() {
+    use creditd_store::directory::{Member, MemberPatch, Role};
+    let Some((ctx, b)) = two_nodes().await else { return };
+    let a = ctx.store.clone();
+    for round in 0..10 {
+        let org = format!("o{round}");
+        new_org(a.as_ref(), &org).await;
+        for email in ["ann@x.io", "bob@x.io"] {
+            let m = Member {
+                org_id: org.clone(),
+                email: email.into(),
+                name: email.into(),
+                role: Role::Owner,
+                created_at: start_time(),
+            };
+            a.directory().add_member(m).await.expect("owner");
+        }
+        let demote = MemberPatch { name: None, role: Some(Role::Member) };
+        let (ra, rb) = tokio::join!(
+            a.directory().update_member(&org, "ann@x.io", demote.clone()),
+            b.directory().update_member(&org, "bob@x.io", demote.clone()),
+        );
+        assert_eq!(usize::from(ra.is_ok()) + usize::from(rb.is_ok()), 1, "{ra:?} {rb:?}");
+        let owners =
+            b.directory().members(&org).await.expect("members").into_iter().filter(|m| m.role == Role::Owner).count();
+        assert_eq!(owners, 1);
+    }
+    b.shutdown().await;
+    ctx.finish().await;
+}
