@@ -49,6 +49,26 @@ impl AccessOp {
         }
     }
 
+    /// The operation an `Acting` wraps.
+    pub fn inner(&self) -> Option<&Op> {
+        match self {
+            AccessOp::Acting { op, .. } => Some(op),
+            _ => None,
+        }
+    }
+
+    /// Its own free-text fields (not the wrapped operation's), for engines
+    /// that must vet text (NUL bytes).
+    pub fn texts(&self) -> Vec<&str> {
+        match self {
+            AccessOp::SetSettings(p) => p.name.iter().chain(p.time_zone.iter()).map(String::as_str).collect(),
+            AccessOp::SetCap { subject: CapSubject::Member(s) | CapSubject::Key(s), .. } => vec![s.as_str()],
+            AccessOp::Acting { actor, .. } => {
+                actor.key_id.iter().chain(actor.member_email.iter()).map(String::as_str).collect()
+            }
+        }
+    }
+
     pub fn record_ref(&self) -> Option<&str> {
         match self {
             AccessOp::Acting { op, .. } => op.record_ref(),

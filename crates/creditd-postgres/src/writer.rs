@@ -794,6 +794,10 @@ fn pg_text_ok(cmd: &Command) -> Result<(), StoreError> {
         Op::TimeoutHold { hold_id } => nul(hold_id),
         Op::ExpireDue => false,
         Op::Plans(p) => p.texts().into_iter().any(nul),
+        Op::Access(a) => {
+            a.texts().into_iter().any(nul)
+                || a.inner().is_some_and(|op| pg_text_ok(&Command { op: op.clone(), ..cmd.clone() }).is_err())
+        }
     };
     if found { Err(bad()) } else { Ok(()) }
 }
