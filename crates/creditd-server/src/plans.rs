@@ -29,8 +29,10 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::AppState;
+use crate::auth::Principal;
 use crate::error::ApiError;
 use crate::extract::{Body, QueryPairs};
+use crate::permissions::Action;
 
 /// Longest idempotency key accepted (as for the other writes).
 const MAX_KEY_LEN: usize = 255;
@@ -85,11 +87,19 @@ async fn state_now(app: &AppState, org: &str) -> Result<(OrgState, Timestamp), A
 }
 
 /// `GET …/summary`: the Plan tab (see `creditd_core::plans::Summary`).
-pub async fn summary(State(app): State<AppState>, Path(org): Path<String>) -> Result<Response, ApiError> {
+pub async fn summary(
+    State(app): State<AppState>,
+    principal: Principal,
+    Path(org): Path<String>,
+) -> Result<Response, ApiError> {
     let org = org_id(&org)?;
+    principal.require(Action::ReadSummary, org)?;
     let state = app.store.org_state(org).await?;
-    let s = state.summary(app.store.now()).map_err(|e| ApiError::from(StoreError::from(e)))?;
-    Ok(Json(s).into_response())
+    let now = app.store.now();
+    let s = state.summary(now).map_err(|e| ApiError::from(StoreError::from(e)))?;
+    let mut v = json!(s);
+    v["caps"] = json!(principal.visible_caps(&state, now));
+    Ok(Json(v).into_response())
 }
 
 fn plan_view(s: &OrgState) -> Value {
@@ -106,8 +116,13 @@ fn plan_view(s: &OrgState) -> Value {
 }
 
 /// `GET …/plan`: the plan, a pending change, the anchor and the period.
-pub async fn get_plan(State(app): State<AppState>, Path(org): Path<String>) -> Result<Response, ApiError> {
+pub async fn get_plan(
+    State(app): State<AppState>,
+    principal: Principal,
+    Path(org): Path<String>,
+) -> Result<Response, ApiError> {
     let org = org_id(&org)?;
+    principal.require(Action::ReadSummary, org)?;
     let (state, _) = state_now(&app, org).await?;
     Ok(Json(plan_view(&state)).into_response())
 }
@@ -132,11 +147,13 @@ pub struct PutPlanRequest {
 
 pub async fn put_plan(
     State(app): State<AppState>,
+    principal: Principal,
     Path(org): Path<String>,
     headers: HeaderMap,
     Body(req): Body<PutPlanRequest>,
 ) -> Result<Response, ApiError> {
     let org = org_id(&org)?;
+    principal.require(Action::ManagePlan, org)?;
     let key = idempotency_key(&headers)?;
     let plan = Plan {
         name: req.name,
@@ -169,11 +186,13 @@ pub struct ConversationRequest {
 
 pub async fn start_conversation(
     State(app): State<AppState>,
+    principal: Principal,
     Path(org): Path<String>,
     headers: HeaderMap,
     Body(req): Body<ConversationRequest>,
 ) -> Result<Response, ApiError> {
     let org = org_id(&org)?;
+    principal.require(Action::Consume, org)?;
     let key = idempotency_key(&headers)?;
     let op =
         Op::Plans(PlanOp::Conversation { identity: req.identity, campaign: req.campaign, started_at: req.started_at });
@@ -201,10 +220,12 @@ fn start_of(tz: &TimeZone, d: Date) -> Result<Timestamp, ApiError> {
 /// included (a daily line); by campaign or identity, most first.
 pub async fn conversation_usage(
     State(app): State<AppState>,
+    principal: Principal,
     Path(org): Path<String>,
     q: QueryPairs,
 ) -> Result<Response, ApiError> {
     let org = org_id(&org)?;
+    principal.require(Action::ReadAnalytics, org)?;
     q.only(&["group_by", "date_from", "date_to"])?;
     let group_by = match q.one("group_by")?.unwrap_or("day") {
         "day" => ConversationGroup::Day,
@@ -278,11 +299,13 @@ pub struct ThresholdRequest {
 
 pub async fn set_low_balance_threshold(
     State(app): State<AppState>,
+    principal: Principal,
     Path(org): Path<String>,
     headers: HeaderMap,
     Body(req): Body<ThresholdRequest>,
 ) -> Result<Response, ApiError> {
     let org = org_id(&org)?;
+    principal.require(Action::ManagePlan, org)?;
     let key = idempotency_key(&headers)?;
     let op = Op::Plans(PlanOp::SetLowBalanceThreshold { threshold: req.threshold });
     creditd_store::execute_one(app.store.as_ref(), Command::new(org, op, key)).await.map_err(store_error)?;
@@ -294,10 +317,12 @@ pub async fn set_low_balance_threshold(
 /// `GET …/notifications?after=SEQ&limit=N`: oldest first, at most 100.
 pub async fn notifications(
     State(app): State<AppState>,
+    principal: Principal,
     Path(org): Path<String>,
     q: QueryPairs,
 ) -> Result<Response, ApiError> {
     let org = org_id(&org)?;
+    principal.require(Action::ReadHistory, org)?;
     q.only(&["after", "limit"])?;
     let after = match q.one("after")? {
         None => 0,
