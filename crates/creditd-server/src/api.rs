@@ -6,10 +6,8 @@ use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use creditd_core::{EventKind, Outcome, Pool, RecordKind, Status, valid_id};
-use creditd_store::query::{EventFilter, EventQuery, PageLimit, PageStart, decode_cursor};
+use creditd_core::{Outcome, RecordKind, valid_id};
 use creditd_store::{Command, MAX_BATCH_OPS, StoreError};
-use jiff::Timestamp;
 use serde_json::{Value, json};
 
 use crate::AppState;
@@ -22,7 +20,7 @@ use crate::wire::{BatchRequest, CreateOrgRequest, OpName, build_op};
 /// Longest idempotency key accepted.
 const MAX_KEY_LEN: usize = 255;
 
-fn org_id(id: &str) -> Result<&str, ApiError> {
+pub(crate) fn org_id(id: &str) -> Result<&str, ApiError> {
     if valid_id(id) { Ok(id) } else { Err(ApiError::not_found(format!("organization {id:?} not found"))) }
 }
 
@@ -222,69 +220,6 @@ pub async fn batch(
     Ok(Json(json!({"results": answers})).into_response())
 }
 
-/// Query parameters of the credit history.
-pub const HISTORY_PARAMS: &[&str] = &[
-    "limit",
-    "offset",
-    "cursor",
-    "date_from",
-    "date_to",
-    "event_type",
-    "pool",
-    "project_id",
-    "service",
-    "status",
-    "user_email",
-];
-
-fn parse_time(name: &str, v: &str) -> Result<Timestamp, ApiError> {
-    v.parse::<Timestamp>()
-        .map_err(|_| ApiError::validation(format!("{name} {v:?} is not an RFC 3339 time like 2026-03-01T00:00:00Z")))
-}
-
-fn parse_list<T: std::str::FromStr<Err = creditd_core::UnknownName>>(
-    q: &QueryPairs,
-    key: &str,
-) -> Result<Vec<T>, ApiError> {
-    q.many(key).into_iter().map(|v| v.parse::<T>().map_err(|e| ApiError::validation(format!("{key}: {e}")))).collect()
-}
-
-/// Parses the history filters, page size and start.
-pub fn history_query(q: &QueryPairs) -> Result<EventQuery, ApiError> {
-    q.only(HISTORY_PARAMS)?;
-    let filter = EventFilter {
-        date_from: q.one("date_from")?.map(|v| parse_time("date_from", v)).transpose()?,
-        date_to: q.one("date_to")?.map(|v| parse_time("date_to", v)).transpose()?,
-        kinds: parse_list::<EventKind>(q, "event_type")?,
-        pools: parse_list::<Pool>(q, "pool")?,
-        statuses: parse_list::<Status>(q, "status")?,
-        services: q.many("service").into_iter().map(str::to_string).collect(),
-        project_id: q.one("project_id")?.map(str::to_string),
-        user_email: q.one("user_email")?.map(str::to_string),
-    };
-    let limit = match q.one("limit")? {
-        None => PageLimit::DEFAULT,
-        Some(v) => v.parse::<u32>().ok().and_then(PageLimit::new).ok_or_else(|| {
-            ApiError::validation(format!("limit must be a whole number from 1 to {}, got {v:?}", PageLimit::MAX))
-        })?,
-    };
-    let offset = match q.one("offset")? {
-        None => None,
-        Some(v) => Some(
-            v.parse::<u64>()
-                .map_err(|_| ApiError::validation(format!("offset must be a whole number from 0, got {v:?}")))?,
-        ),
-    };
-    let start = match (q.one("cursor")?, offset) {
-        (Some(_), Some(_)) => return Err(ApiError::validation("give either cursor or offset, not both")),
-        (Some(c), None) => PageStart::Before(
-            decode_cursor(c).ok_or_else(|| ApiError::validation(format!("cursor {c:?} is not one this API issued")))?,
-        ),
-        (None, o) => PageStart::Offset(o.unwrap_or(0)),
-    };
-    Ok(EventQuery { filter, limit, start })
-}
-
 pub async fn credit_events(
     State(app): State<AppState>,
     principal: Principal,
@@ -292,8 +227,8 @@ pub async fn credit_events(
     q: QueryPairs,
 ) -> Result<Response, ApiError> {
     let org = org_id(&org)?;
-    let query = history_query(&q)?;
     principal.require(Action::ReadHistory, org)?;
+    let query = crate::history::page_query(&app, org, &q).await?;
     let page = app.store.events(org, &query).await?;
     Ok(Json(page).into_response())
 }

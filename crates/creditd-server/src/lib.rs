@@ -8,6 +8,7 @@ pub mod api;
 pub mod auth;
 pub mod error;
 pub mod extract;
+pub mod history;
 pub mod permissions;
 pub mod plans;
 pub mod wire;
@@ -67,6 +68,7 @@ pub fn router(app: AppState) -> Router {
         .route(&format!("{org}/adjustments"), post(api::adjustment))
         .route(&format!("{org}/billing"), post(api::billing))
         .route(&format!("{org}/credit-events"), get(api::credit_events))
+        .route(&format!("{org}/credit-events/export"), get(history::export))
         .route("/api/batch", post(api::batch))
         .merge(plans::routes())
         .merge(admin::routes())

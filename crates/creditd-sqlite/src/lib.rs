@@ -20,8 +20,8 @@ use async_trait::async_trait;
 use creditd_core::verify::VerifyReport;
 use creditd_core::{Balance, Notification, OrgSettings, OrgState, Outcome};
 use creditd_store::{
-    Clock, Command, ConversationCount, ConversationQuery, EventChunks, EventFilter, EventQuery, OrgInfo, Page, Store,
-    StoreError,
+    Clock, Command, ConversationCount, ConversationQuery, EventChunks, EventFilter, EventQuery, Order, OrgInfo, Page,
+    Store, StoreError,
 };
 use tokio::sync::{mpsc, oneshot};
 
@@ -158,6 +158,10 @@ impl Store for SqliteStore {
     }
 
     async fn export(&self, org_id: &str, filter: &EventFilter) -> Result<EventChunks, StoreError> {
+        self.export_in(org_id, filter, Order::NewestFirst).await
+    }
+
+    async fn export_in(&self, org_id: &str, filter: &EventFilter, order: Order) -> Result<EventChunks, StoreError> {
         let org_id = org_id.to_string();
         let filter = filter.clone();
         // Fail fast on an unknown org, before any bytes are sent.
@@ -166,7 +170,7 @@ impl Store for SqliteStore {
         let (tx, rx) = mpsc::channel(4);
         let reads = self.reads.clone();
         tokio::task::spawn_blocking(move || {
-            let r = reads.with(|c| reader::stream_events(c, &org_id, &filter, &tx));
+            let r = reads.with(|c| reader::stream_events(c, &org_id, &filter, order, &tx));
             if let Err(e) = r {
                 let _ = tx.blocking_send(Err(e));
             }
@@ -205,6 +209,16 @@ impl Store for SqliteStore {
 
     fn now(&self) -> jiff::Timestamp {
         self.clock.now()
+    }
+
+    async fn import(
+        &self,
+        org_id: &str,
+        settings: OrgSettings,
+        events: Vec<creditd_core::Event>,
+    ) -> Result<creditd_store::import::ImportReport, StoreError> {
+        let org_id = org_id.to_string();
+        self.send(|reply| Job::Import(writer::ImportJob { org_id, settings, events, reply })).await?
     }
 
     fn directory(&self) -> &dyn creditd_store::Directory {

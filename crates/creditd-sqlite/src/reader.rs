@@ -6,8 +6,8 @@ use std::sync::Mutex;
 use creditd_core::verify::{Verifier, VerifyReport};
 use creditd_core::{Event, Notification, OrgState, Record};
 use creditd_store::conversations::{ConversationCount, ConversationQuery, conversation_usage_sql};
-use creditd_store::query::{EventFilter, EventQuery, Page};
-use creditd_store::sql::{self, EventRow, SqlValue};
+use creditd_store::query::{EventFilter, EventQuery, Order, Page};
+use creditd_store::sql::{self, Dialect, EventRow, SeqRange, SqlValue};
 use creditd_store::{EXPORT_CHUNK, StoreError};
 use rusqlite::{Connection, OpenFlags, OptionalExtension, Row, params};
 use tokio::sync::mpsc;
@@ -137,43 +137,81 @@ fn ensure_org(c: &Connection, org_id: &str) -> Result<(), StoreError> {
 }
 
 pub fn events_page(c: &Connection, org_id: &str, q: &EventQuery) -> Result<Page, StoreError> {
-    ensure_org(c, org_id)?;
-    let (sql, args) = sql::history_page_sql(org_id, q, ph);
-    let mut st = c.prepare_cached(&sql).map_err(db)?;
-    let rows = st.query_map(rusqlite::params_from_iter(bind(&args)), read_row).map_err(db)?;
-    let mut events = Vec::with_capacity(q.limit.get() as usize + 1);
-    for row in rows {
-        events.push(row.map_err(db)?.into_event(org_id)?);
-    }
-    Ok(Page::from_rows(events, q))
+    // One read snapshot: the date's seq bounds and the page agree.
+    snapshot(c, || {
+        let seqs = history_seqs(c, org_id, &q.filter)?;
+        let (sql, args) = sql::history_page_query(org_id, q, seqs, Dialect::Sqlite);
+        let mut st = c.prepare_cached(&sql).map_err(db)?;
+        let rows = st.query_map(rusqlite::params_from_iter(bind(&args)), read_row).map_err(db)?;
+        let mut events = Vec::with_capacity(q.limit.get() as usize + 1);
+        for row in rows {
+            events.push(row.map_err(db)?.into_event(org_id)?);
+        }
+        Ok(Page::from_rows(events, q))
+    })
 }
 
-/// Streams every matching event, newest first, in chunks. Stops quietly when
+/// Runs `f` in one read transaction (one snapshot of the database).
+fn snapshot<T>(c: &Connection, f: impl FnOnce() -> Result<T, StoreError>) -> Result<T, StoreError> {
+    c.execute_batch("BEGIN").map_err(db)?;
+    let out = f();
+    let end = c.execute_batch(if out.is_ok() { "COMMIT" } else { "ROLLBACK" }).map_err(db);
+    let out = out?;
+    end?;
+    Ok(out)
+}
+
+/// Checks the org exists and turns the filter's dates into a seq range.
+fn history_seqs(c: &Connection, org_id: &str, filter: &EventFilter) -> Result<SeqRange, StoreError> {
+    let last: Option<i64> = c
+        .prepare_cached("SELECT seq FROM orgs WHERE org_id = ?1")
+        .map_err(db)?
+        .query_row([org_id], |r| r.get(0))
+        .optional()
+        .map_err(db)?;
+    let last = last.ok_or_else(|| StoreError::OrgNotFound(org_id.to_string()))?.max(0) as u64;
+    if filter.date_from.is_none() && filter.date_to.is_none() {
+        return Ok(SeqRange::default());
+    }
+    let mut probe = c.prepare_cached(&sql::created_at_sql(Dialect::Sqlite)).map_err(db)?;
+    sql::seq_range(last, filter, |seq| {
+        probe
+            .query_row(params![org_id, seq as i64], |r| r.get::<_, i64>(0))
+            .optional()
+            .map_err(db)?
+            .ok_or_else(|| StoreError::Backend(format!("org {org_id}: event seq {seq} is missing")))
+    })
+}
+
+/// Streams every matching event in `order`, in chunks. Stops quietly when
 /// the receiver goes away (a client that hung up).
 pub fn stream_events(
     c: &Connection,
     org_id: &str,
     filter: &EventFilter,
+    order: Order,
     tx: &mpsc::Sender<Result<Vec<Event>, StoreError>>,
 ) -> Result<(), StoreError> {
-    let (w, args) = sql::history_where(org_id, filter, None, ph);
-    let sql = format!("SELECT {} FROM events WHERE {w} ORDER BY seq DESC", sql::EVENT_COLUMNS);
-    let mut st = c.prepare(&sql).map_err(db)?;
-    let mut rows = st.query(rusqlite::params_from_iter(bind(&args))).map_err(db)?;
-    let mut chunk = Vec::with_capacity(EXPORT_CHUNK);
-    while let Some(r) = rows.next().map_err(db)? {
-        chunk.push(read_row(r).map_err(db)?.into_event(org_id)?);
-        if chunk.len() == EXPORT_CHUNK {
-            let full = std::mem::replace(&mut chunk, Vec::with_capacity(EXPORT_CHUNK));
-            if tx.blocking_send(Ok(full)).is_err() {
-                return Ok(());
+    snapshot(c, || {
+        let seqs = history_seqs(c, org_id, filter)?;
+        let (sql, args) = sql::history_export_query(org_id, filter, seqs, order, Dialect::Sqlite);
+        let mut st = c.prepare(&sql).map_err(db)?;
+        let mut rows = st.query(rusqlite::params_from_iter(bind(&args))).map_err(db)?;
+        let mut chunk = Vec::with_capacity(EXPORT_CHUNK);
+        while let Some(r) = rows.next().map_err(db)? {
+            chunk.push(read_row(r).map_err(db)?.into_event(org_id)?);
+            if chunk.len() == EXPORT_CHUNK {
+                let full = std::mem::replace(&mut chunk, Vec::with_capacity(EXPORT_CHUNK));
+                if tx.blocking_send(Ok(full)).is_err() {
+                    return Ok(());
+                }
             }
         }
-    }
-    if !chunk.is_empty() {
-        let _ = tx.blocking_send(Ok(chunk));
-    }
-    Ok(())
+        if !chunk.is_empty() {
+            let _ = tx.blocking_send(Ok(chunk));
+        }
+        Ok(())
+    })
 }
 
 /// Replays an org's events in order and compares them with its stored state.

@@ -134,6 +134,17 @@ pub const MIGRATIONS: &[&str] = &[
         used_at    INTEGER
     ) WITHOUT ROWID;
     ",
+    // History filters (see creditd_store::sql): each index ends in seq so a
+    // page walks it backwards from the cursor. Date ranges need none (they
+    // become seq ranges); pool and service are left to the walk. The partial
+    // index holds only unsettled events (processing or failed purchases), so
+    // it costs the common write nothing.
+    "
+    CREATE INDEX IF NOT EXISTS events_kind ON events(org_id, kind, seq);
+    CREATE INDEX IF NOT EXISTS events_project ON events(org_id, project_id, seq) WHERE project_id IS NOT NULL;
+    CREATE INDEX IF NOT EXISTS events_user ON events(org_id, user_email, seq) WHERE user_email IS NOT NULL;
+    CREATE INDEX IF NOT EXISTS events_unsettled ON events(org_id, status, seq) WHERE status <> 'succeeded';
+    ",
 ];
 
 pub fn migrate(conn: &mut rusqlite::Connection) -> rusqlite::Result<()> {

@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use creditd_core::{Event, Op, OrgSettings, OrgState, Outcome};
 use creditd_store::batch::{self, Batch, IdemRow};
+use creditd_store::import::ImportReport;
 use creditd_store::sql::event_texts;
 use creditd_store::{Clock, Command, OrgInfo, StoreError, micros_ts};
 use rusqlite::{Connection, OptionalExtension, params};
@@ -22,6 +23,15 @@ pub enum Job {
     CreateOrg { org_id: String, settings: OrgSettings, reply: oneshot::Sender<Result<OrgInfo, StoreError>> },
     Tick { reply: oneshot::Sender<Result<usize, StoreError>> },
     Shutdown { reply: oneshot::Sender<()> },
+    Import(ImportJob),
+}
+
+/// A whole history into a new or empty org, in a transaction of its own.
+pub struct ImportJob {
+    pub org_id: String,
+    pub settings: OrgSettings,
+    pub events: Vec<Event>,
+    pub reply: oneshot::Sender<Result<ImportReport, StoreError>>,
 }
 
 pub struct Writer {
@@ -48,10 +58,16 @@ impl Writer {
             let mut jobs = Vec::new();
             let mut size = 0;
             let mut next = Some(first);
+            let mut import = None;
             while let Some(job) = next.take() {
                 match job {
                     Job::Shutdown { reply } => {
                         shutdown = Some(reply);
+                        break;
+                    }
+                    // Not batched: it commits or fails on its own.
+                    Job::Import(_) => {
+                        import = Some(job);
                         break;
                     }
                     Job::Execute { ref commands, .. } => size += commands.len().max(1),
@@ -65,6 +81,9 @@ impl Writer {
             if !jobs.is_empty() {
                 self.process(jobs);
             }
+            if let Some(job) = import {
+                self.run_import(job);
+            }
             if shutdown.is_some() {
                 break;
             }
@@ -72,13 +91,19 @@ impl Writer {
         // Drain what was queued before the shutdown so no caller is dropped.
         rx.close();
         let mut rest = Vec::new();
+        let mut imports = Vec::new();
         while let Ok(job) = rx.try_recv() {
-            if !matches!(job, Job::Shutdown { .. }) {
-                rest.push(job);
+            match job {
+                Job::Shutdown { .. } => {}
+                Job::Import(_) => imports.push(job),
+                _ => rest.push(job),
             }
         }
         if !rest.is_empty() {
             self.process(rest);
+        }
+        for job in imports {
+            self.run_import(job);
         }
         if let Err(e) = self.conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE)") {
             tracing::warn!(error = %e, "checkpoint at shutdown failed");
@@ -120,6 +145,10 @@ impl Writer {
                 Job::Shutdown { reply } => {
                     let _ = reply.send(());
                 }
+                // `run` takes imports out of batches; never reached.
+                Job::Import(ImportJob { reply, .. }) => {
+                    let _ = reply.send(Err(StoreError::Backend("an import cannot join a write batch".into())));
+                }
             }
         }
         let committed =
@@ -154,6 +183,79 @@ impl Writer {
                 }
             }
         }
+    }
+
+    fn run_import(&mut self, job: Job) {
+        let Job::Import(ImportJob { org_id, settings, events, reply }) = job else { return };
+        let now = self.clock.now();
+        let result = self.conn.execute_batch("BEGIN IMMEDIATE").map_err(db).and_then(|()| {
+            let r = self.import(&org_id, settings, &events, now);
+            match r {
+                Ok(report) => self.conn.execute_batch("COMMIT").map_err(db).map(|()| report),
+                Err(e) => Err(e),
+            }
+        });
+        if result.is_err() {
+            let _ = self.conn.execute_batch("ROLLBACK");
+        }
+        // The next command loads the org from what was committed.
+        self.states.remove(&org_id);
+        let _ = reply.send(result);
+    }
+
+    /// Writes an import inside the open transaction.
+    fn import(
+        &mut self,
+        org_id: &str,
+        settings: OrgSettings,
+        events: &[Event],
+        now: jiff::Timestamp,
+    ) -> Result<ImportReport, StoreError> {
+        let c = &self.conn;
+        let existing: Option<String> = c
+            .prepare_cached("SELECT state FROM orgs WHERE org_id = ?1")
+            .map_err(db)?
+            .query_row([org_id], |r| r.get(0))
+            .optional()
+            .map_err(db)?;
+        let settings = match existing {
+            None => settings,
+            Some(json) => {
+                let state: OrgState = serde_json::from_str(&json).map_err(StoreError::backend)?;
+                let has_events: Option<i64> = c
+                    .prepare_cached("SELECT 1 FROM events WHERE org_id = ?1 LIMIT 1")
+                    .map_err(db)?
+                    .query_row([org_id], |r| r.get(0))
+                    .optional()
+                    .map_err(db)?;
+                if state.seq > 0 || has_events.is_some() {
+                    return Err(StoreError::OrgExists(org_id.to_string()));
+                }
+                state.settings
+            }
+        };
+        let derived = creditd_store::import::derive(org_id, settings, events, now)?;
+        let json = serde_json::to_string(&derived.state).map_err(StoreError::backend)?;
+        let next = batch::next_expiry(&derived.state).map(|t| t.as_microsecond());
+        c.prepare_cached(
+            "INSERT INTO orgs (org_id, created_at, seq, next_expiry, state) VALUES (?1, ?2, ?3, ?4, ?5) \
+             ON CONFLICT (org_id) DO UPDATE SET created_at = excluded.created_at, seq = excluded.seq, \
+             next_expiry = excluded.next_expiry, state = excluded.state",
+        )
+        .map_err(db)?
+        .execute(params![org_id, derived.state.created_at.as_microsecond(), derived.state.seq as i64, next, json])
+        .map_err(db)?;
+        let mut ins = c.prepare_cached(INSERT_EVENT).map_err(db)?;
+        for e in events {
+            insert_event(&mut ins, e)?;
+        }
+        let mut up = c.prepare_cached(UPSERT_RECORD).map_err(db)?;
+        for r in &derived.records {
+            let body = serde_json::to_string(r).map_err(StoreError::backend)?;
+            up.execute(params![org_id, r.id, r.status.as_str(), r.expires_at.map(|t| t.as_microsecond()), body])
+                .map_err(db)?;
+        }
+        Ok(derived.report)
     }
 
     /// The org's in-memory state, loaded on first use.
@@ -339,6 +441,15 @@ impl Writer {
         Ok(())
     }
 }
+
+const INSERT_EVENT: &str = "INSERT INTO events (org_id, seq, created_at, kind, amount, pool, status, source, \
+     service, activity, project_id, project_name, user_name, user_email, description, code, hold_id, \
+     idempotency_key, balance_after, prepaid_balance_after, held_after, period_usage_after, metadata) \
+     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23)";
+
+const UPSERT_RECORD: &str = "INSERT INTO records (org_id, id, status, expires_at, body) VALUES (?1, ?2, ?3, ?4, ?5) \
+     ON CONFLICT (org_id, id) DO UPDATE SET status = excluded.status, expires_at = excluded.expires_at, \
+     body = excluded.body";
 
 fn insert_event(ins: &mut rusqlite::CachedStatement<'_>, e: &Event) -> Result<(), StoreError> {
     let [t0, t1, t2, t3, t4, t5, t6, t7, t8, t9, t10] = event_texts(e);

@@ -11,7 +11,9 @@ pub mod batch;
 pub mod clock;
 pub mod conversations;
 pub mod directory;
+pub mod import;
 pub mod query;
+pub mod range;
 pub mod sql;
 
 use async_trait::async_trait;
@@ -24,7 +26,7 @@ use sha2::{Digest, Sha256};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use conversations::{ConversationCount, ConversationGroup, ConversationQuery};
 pub use directory::{Directory, DirectoryError};
-pub use query::{EventFilter, EventQuery, Page, PageLimit};
+pub use query::{EventFilter, EventQuery, Order, Page, PageLimit};
 
 /// Most operations one `execute` call (one `POST /api/batch`) may carry.
 pub const MAX_BATCH_OPS: usize = 1000;
@@ -172,6 +174,37 @@ pub trait Store: Send + Sync + 'static {
     /// manual clock drives both.
     fn now(&self) -> Timestamp {
         Timestamp::now()
+    }
+
+    /// Every event matching `filter` in `order`, streamed in chunks.
+    /// Newest first is [`Store::export`]; an engine that has not implemented
+    /// oldest first refuses it at run time.
+    async fn export_in(
+        &self,
+        org_id: &str,
+        filter: &EventFilter,
+        order: query::Order,
+    ) -> Result<EventChunks, StoreError> {
+        match order {
+            query::Order::NewestFirst => self.export(org_id, filter).await,
+            query::Order::OldestFirst => Err(unsupported(self.engine(), "oldest-first exports")),
+        }
+    }
+
+    /// Loads a whole history (`events`, seq 1 first, as read from a full
+    /// export) into a new organisation, or an existing one without events
+    /// (which keeps its own settings): the events verbatim and the state
+    /// [`import::derive`] derives from them, in one transaction, checked by
+    /// replaying the events before the commit. All or nothing. An engine
+    /// that has not implemented it refuses at run time.
+    async fn import(
+        &self,
+        org_id: &str,
+        settings: OrgSettings,
+        events: Vec<creditd_core::Event>,
+    ) -> Result<import::ImportReport, StoreError> {
+        let _ = (org_id, settings, events);
+        Err(unsupported(self.engine(), "import"))
     }
 
     /// Members, API keys, sessions and sign-in links (issue 4): not ledger

@@ -106,3 +106,23 @@ pub fn encode_cursor(seq: u64) -> String {
 pub fn decode_cursor(cursor: &str) -> Option<u64> {
     cursor.strip_prefix('c').and_then(|hex| u64::from_str_radix(hex, 16).ok())
 }
+
+/// The order an export lists events in.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Order {
+    /// Newest first, like the history pages.
+    #[default]
+    NewestFirst,
+    /// Oldest first: the order a ledger is replayed in, and the order
+    /// `creditd import` reads a full export in.
+    OldestFirst,
+}
+
+impl Order {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Order::NewestFirst => "newest",
+            Order::OldestFirst => "oldest",
+        }
+    }
+}

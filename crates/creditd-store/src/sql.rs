@@ -193,3 +193,325 @@ pub fn event_texts(e: &Event) -> [Option<&str>; 11] {
         e.idempotency_key.as_deref(),
     ]
 }
+
+// ---------------------------------------------------------------------------
+// History queries that stay fast at any depth.
+//
+// Three facts make every page cost about what page 1 costs:
+// 1. Pages after the first are asked for with a cursor (`seq < cursor`),
+//    which is a seek, not a skip. `offset` paging still skips `offset` rows
+//    (O(offset)); it exists because the seed API promises it.
+// 2. Within an organisation `created_at` never decreases along `seq` (the
+//    ledger clamps time to the last event's, and import checks it), so a date
+//    range is a seq range, found by a binary search over the primary key
+//    ([`first_seq_at_or_after`]): no index on `created_at`, no write cost.
+// 3. The selective filters have an index ending in `seq`, so a page walks
+//    that index backwards from the cursor and reads only matching rows.
+//    A filter with several values on an indexed column is a UNION ALL of one
+//    walk per value, each stopped after one page, merged.
+//
+// Filters without an index of their own (pool, service, a status list that
+// includes `succeeded`) are checked row by row on the walk: cheap when many
+// rows match, proportional to the rows skipped when few do.
+
+/// How an engine writes SQL: placeholders, and whether it takes SQLite's
+/// index hints (`INDEXED BY`, unary `+` to keep a term off an index).
+/// PostgreSQL plans from its statistics and gets no hints.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Dialect {
+    Sqlite,
+    Postgres,
+}
+
+impl Dialect {
+    /// The n-th (1-based) placeholder.
+    pub fn ph(self, n: usize) -> String {
+        match self {
+            Dialect::Sqlite => format!("?{n}"),
+            Dialect::Postgres => format!("${n}"),
+        }
+    }
+}
+
+/// Indexes of the history filters (SQLite migration 3; PostgreSQL mirrors
+/// them under the same names).
+pub const INDEX_KIND: &str = "events_kind";
+pub const INDEX_PROJECT: &str = "events_project";
+pub const INDEX_USER: &str = "events_user";
+/// Partial: only events whose status is not `succeeded` (purchases waiting
+/// or failed), so it costs nothing on the common write.
+pub const INDEX_UNSETTLED: &str = "events_unsettled";
+
+/// The part of `events` a date range covers: seqs `[from, to)`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct SeqRange {
+    pub from: Option<u64>,
+    pub to: Option<u64>,
+}
+
+/// The first seq in `[lo, hi]` whose event is at or after `t_us`
+/// (microseconds), or `hi + 1` if none is: a binary search over the primary
+/// key, `created_at(seq)` reading one event. O(log n) point reads.
+pub fn first_seq_at_or_after(
+    lo: u64,
+    hi: u64,
+    t_us: i64,
+    mut created_at: impl FnMut(u64) -> Result<i64, StoreError>,
+) -> Result<u64, StoreError> {
+    let (mut lo, mut hi) = (lo, hi.saturating_add(1));
+    while lo < hi {
+        let mid = lo + (hi - lo) / 2;
+        if created_at(mid)? >= t_us {
+            hi = mid;
+        } else {
+            lo = mid + 1;
+        }
+    }
+    Ok(lo)
+}
+
+/// The seq range of `filter`'s dates in an organisation whose last event is
+/// `last_seq`. Call it in the same read snapshot as the query it bounds.
+pub fn seq_range(
+    last_seq: u64,
+    filter: &EventFilter,
+    mut created_at: impl FnMut(u64) -> Result<i64, StoreError>,
+) -> Result<SeqRange, StoreError> {
+    if last_seq == 0 {
+        return Ok(SeqRange::default());
+    }
+    let from = match filter.date_from {
+        Some(t) => Some(first_seq_at_or_after(1, last_seq, t.as_microsecond(), &mut created_at)?),
+        None => None,
+    };
+    let to = match filter.date_to {
+        Some(t) => {
+            let s = first_seq_at_or_after(from.unwrap_or(1), last_seq, t.as_microsecond(), &mut created_at)?;
+            // Past the last event: leave it to the created_at term, which
+            // also holds for events written after this snapshot.
+            (s <= last_seq).then_some(s)
+        }
+        None => None,
+    };
+    Ok(SeqRange { from, to })
+}
+
+/// The SQL reading one event's time, for [`first_seq_at_or_after`].
+pub fn created_at_sql(d: Dialect) -> String {
+    format!("SELECT created_at FROM events WHERE org_id = {} AND seq = {}", d.ph(1), d.ph(2))
+}
+
+/// Which index a history query walks.
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Driver {
+    /// The primary key (org_id, seq).
+    Seq,
+    /// An index (org_id, column, seq): one walk per value.
+    Index { index: &'static str, column: &'static str, values: Vec<String> },
+}
+
+/// Picks the walk: the filter most likely to be selective that has an index.
+fn driver(filter: &EventFilter) -> Driver {
+    use creditd_core::Status;
+    let idx = |index, column, values: Vec<String>| Driver::Index { index, column, values };
+    if !filter.statuses.is_empty() && !filter.statuses.contains(&Status::Succeeded) {
+        return idx(INDEX_UNSETTLED, "status", filter.statuses.iter().map(|s| s.as_str().to_string()).collect());
+    }
+    if let Some(p) = &filter.project_id {
+        return idx(INDEX_PROJECT, "project_id", vec![p.clone()]);
+    }
+    if let Some(u) = &filter.user_email {
+        return idx(INDEX_USER, "user_email", vec![u.clone()]);
+    }
+    if !filter.kinds.is_empty() {
+        return idx(INDEX_KIND, "kind", filter.kinds.iter().map(|k| k.as_str().to_string()).collect());
+    }
+    Driver::Seq
+}
+
+struct Builder {
+    d: Dialect,
+    sql: String,
+    args: Vec<SqlValue>,
+}
+
+impl Builder {
+    fn arg(&mut self, v: SqlValue) -> String {
+        self.args.push(v);
+        self.d.ph(self.args.len())
+    }
+
+    /// `column = ?` or `column IN (?, …)`; `plus` keeps SQLite off the index.
+    fn any_of(&mut self, column: &str, values: &[&str], plus: bool) {
+        if values.is_empty() {
+            return;
+        }
+        self.sql.push_str(" AND ");
+        if plus && self.d == Dialect::Sqlite {
+            self.sql.push('+');
+        }
+        self.sql.push_str(column);
+        if values.len() == 1 {
+            let p = self.arg(SqlValue::Text(values[0].to_string()));
+            self.sql.push_str(" = ");
+            self.sql.push_str(&p);
+        } else {
+            self.sql.push_str(" IN (");
+            for (i, v) in values.iter().enumerate() {
+                if i > 0 {
+                    self.sql.push_str(", ");
+                }
+                let p = self.arg(SqlValue::Text(v.to_string()));
+                self.sql.push_str(&p);
+            }
+            self.sql.push(')');
+        }
+    }
+
+    fn int_term(&mut self, clause: &str, v: i64) {
+        let p = self.arg(SqlValue::Int(v));
+        self.sql.push_str(" AND ");
+        self.sql.push_str(clause);
+        self.sql.push_str(&p);
+    }
+
+    /// `FROM events [INDEXED BY …] WHERE …` for one walk: `driven` is the
+    /// driver's column and value, every other filter a residual term.
+    fn from_where(
+        &mut self,
+        org_id: &str,
+        filter: &EventFilter,
+        seqs: SeqRange,
+        before: Option<u64>,
+        driven: Option<(&'static str, &'static str, &str)>,
+    ) {
+        self.sql.push_str(" FROM events");
+        if let (Some((index, _, _)), Dialect::Sqlite) = (driven, self.d) {
+            self.sql.push_str(" INDEXED BY ");
+            self.sql.push_str(index);
+        }
+        let p = self.arg(SqlValue::Text(org_id.to_string()));
+        self.sql.push_str(" WHERE org_id = ");
+        self.sql.push_str(&p);
+        let column = driven.map(|(_, c, _)| c);
+        if let Some((index, column, value)) = driven {
+            self.any_of(column, &[value], false);
+            if index == INDEX_UNSETTLED {
+                // Spelled as in the partial index so either planner may use it.
+                self.sql.push_str(" AND status <> 'succeeded'");
+            }
+        }
+        // Residual terms; on an indexed column they carry SQLite's `+` so the
+        // planner keeps to the walk chosen here.
+        let strs = |v: Vec<&'static str>| v;
+        if column != Some("kind") {
+            self.any_of("kind", &strs(filter.kinds.iter().map(|k| k.as_str()).collect()), true);
+        }
+        if column != Some("status") {
+            self.any_of("status", &strs(filter.statuses.iter().map(|s| s.as_str()).collect()), true);
+        }
+        self.any_of("pool", &strs(filter.pools.iter().map(|p| p.as_str()).collect()), false);
+        let services: Vec<&str> = filter.services.iter().map(String::as_str).collect();
+        self.any_of("service", &services, false);
+        if column != Some("project_id") {
+            if let Some(p) = &filter.project_id {
+                self.any_of("project_id", &[p.as_str()], true);
+            }
+        }
+        if column != Some("user_email") {
+            if let Some(u) = &filter.user_email {
+                self.any_of("user_email", &[u.as_str()], true);
+            }
+        }
+        if let Some(t) = filter.date_from {
+            self.int_term("created_at >= ", t.as_microsecond());
+        }
+        if let Some(t) = filter.date_to {
+            self.int_term("created_at < ", t.as_microsecond());
+        }
+        if let Some(s) = seqs.from {
+            self.int_term("seq >= ", s.min(i64::MAX as u64) as i64);
+        }
+        let upper = match (seqs.to, before) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        if let Some(s) = upper {
+            self.int_term("seq < ", s.min(i64::MAX as u64) as i64);
+        }
+    }
+}
+
+fn clamp_i64(v: u64) -> i64 {
+    v.min(i64::MAX as u64) as i64
+}
+
+/// One page of history, newest first, one row more than the page to know
+/// whether another follows. `seqs` comes from [`seq_range`].
+pub fn history_page_query(org_id: &str, q: &EventQuery, seqs: SeqRange, d: Dialect) -> (String, Vec<SqlValue>) {
+    let (before, offset) = match q.start {
+        PageStart::Before(s) => (Some(s), 0),
+        PageStart::Offset(o) => (None, o),
+    };
+    let want = u64::from(q.limit.get()) + 1;
+    let mut b = Builder { d, sql: String::new(), args: Vec::new() };
+    match driver(&q.filter) {
+        Driver::Seq => {
+            b.sql.push_str("SELECT ");
+            b.sql.push_str(EVENT_COLUMNS);
+            b.from_where(org_id, &q.filter, seqs, before, None);
+        }
+        Driver::Index { index, column, values } if values.len() == 1 => {
+            b.sql.push_str("SELECT ");
+            b.sql.push_str(EVENT_COLUMNS);
+            b.from_where(org_id, &q.filter, seqs, before, Some((index, column, &values[0])));
+        }
+        Driver::Index { index, column, values } => {
+            // One walk per value, each stopped after what the page can use.
+            for (i, v) in values.iter().enumerate() {
+                if i > 0 {
+                    b.sql.push_str(" UNION ALL ");
+                }
+                b.sql.push_str("SELECT * FROM (SELECT ");
+                b.sql.push_str(EVENT_COLUMNS);
+                b.from_where(org_id, &q.filter, seqs, before, Some((index, column, v)));
+                let p = b.arg(SqlValue::Int(clamp_i64(want.saturating_add(offset))));
+                b.sql.push_str(&format!(" ORDER BY seq DESC LIMIT {p}) AS walk{i}"));
+            }
+        }
+    }
+    let p = b.arg(SqlValue::Int(clamp_i64(want)));
+    b.sql.push_str(" ORDER BY seq DESC LIMIT ");
+    b.sql.push_str(&p);
+    if offset > 0 {
+        let p = b.arg(SqlValue::Int(clamp_i64(offset)));
+        b.sql.push_str(" OFFSET ");
+        b.sql.push_str(&p);
+    }
+    (b.sql, b.args)
+}
+
+/// Every matching event in `order`, for an export. A single-valued
+/// indexed filter walks its index; several values walk the primary key
+/// within the date's seq range (a merge of many walks would need a sort).
+pub fn history_export_query(
+    org_id: &str,
+    filter: &EventFilter,
+    seqs: SeqRange,
+    order: crate::query::Order,
+    d: Dialect,
+) -> (String, Vec<SqlValue>) {
+    let mut b = Builder { d, sql: String::from("SELECT "), args: Vec::new() };
+    b.sql.push_str(EVENT_COLUMNS);
+    match driver(filter) {
+        Driver::Index { index, column, values } if values.len() == 1 => {
+            b.from_where(org_id, filter, seqs, None, Some((index, column, &values[0])))
+        }
+        _ => b.from_where(org_id, filter, seqs, None, None),
+    }
+    b.sql.push_str(match order {
+        crate::query::Order::NewestFirst => " ORDER BY seq DESC",
+        crate::query::Order::OldestFirst => " ORDER BY seq ASC",
+    });
+    (b.sql, b.args)
+}

@@ -1,0 +1,526 @@
+//! The credit history over HTTP: the page API with its filters, and the CSV
+//! and Excel downloads of everything that matches.
+//!
+//! Filters are parsed here once, into the `EventFilter` the engines trust,
+//! for both routes and for the CLI's `export` (which hands its flags over as
+//! query pairs so that a filter means the same thing everywhere). Dates
+//! without an offset and the `range` presets are read in the organisation's
+//! time zone (`creditd_store::range`).
+//!
+//! Downloads stream: CSV rows go to the client chunk by chunk as the store
+//! yields them (memory stays flat whatever the row count); an Excel workbook
+//! can only be zipped at its end, so it is written to an anonymous temporary
+//! file in constant memory and then streamed from there. Anything that goes
+//! wrong before the first byte is answered in the one JSON error shape;
+//! a failure mid-stream aborts the response, so a client never mistakes a
+//! cut file for a whole one.
+
+use std::io::{self, Read, Seek, Write};
+use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::task::{Context, Poll};
+
+use axum::body::{Body, Bytes};
+use axum::extract::{Path, State};
+use axum::http::{HeaderValue, header};
+use axum::response::Response;
+use creditd_core::{Event, EventKind, Pool, Status, UnknownName};
+use creditd_export::{CsvExporter, ExportError, Layout, XlsxExporter};
+use creditd_store::query::{EventFilter, EventQuery, Order, PageLimit, PageStart, decode_cursor};
+use creditd_store::range::{RangePreset, days_bounds, local_date, start_of_day};
+use creditd_store::{EventChunks, StoreError};
+use jiff::Timestamp;
+use jiff::civil::{Date, DateTime};
+use jiff::tz::TimeZone;
+use tokio::sync::mpsc;
+
+use crate::AppState;
+use crate::auth::Principal;
+use crate::error::ApiError;
+use crate::extract::QueryPairs;
+use crate::permissions::Action;
+
+/// Query parameters that filter the history (pages and exports alike).
+pub const FILTER_PARAMS: &[&str] =
+    &["date_from", "date_to", "range", "event_type", "pool", "project_id", "service", "status", "user_email"];
+/// Query parameters of a page: the filters and where the page starts.
+pub const PAGE_PARAMS: &[&str] = &["limit", "offset", "cursor"];
+/// Query parameters of an export: the filters and the file's shape.
+pub const EXPORT_PARAMS: &[&str] = &["format", "layout", "order"];
+
+/// Bytes of CSV handed to the HTTP body at a time (the exporter's buffer).
+const STREAM_CHUNKS_IN_FLIGHT: usize = 8;
+/// Bytes read from a finished workbook per body chunk.
+const FILE_CHUNK_BYTES: usize = 64 * 1024;
+
+/// The two download formats.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Format {
+    Csv,
+    Xlsx,
+}
+
+impl Format {
+    pub fn parse(v: &str) -> Result<Format, ApiError> {
+        match v.trim().to_ascii_lowercase().as_str() {
+            "csv" => Ok(Format::Csv),
+            "xlsx" | "excel" => Ok(Format::Xlsx),
+            _ => Err(ApiError::validation(format!("format {v:?} is not one of: csv, xlsx"))),
+        }
+    }
+
+    pub fn ext(self) -> &'static str {
+        match self {
+            Format::Csv => "csv",
+            Format::Xlsx => "xlsx",
+        }
+    }
+
+    pub fn content_type(self) -> &'static str {
+        match self {
+            Format::Csv => creditd_export::CSV_CONTENT_TYPE,
+            Format::Xlsx => creditd_export::XLSX_CONTENT_TYPE,
+        }
+    }
+}
+
+pub fn parse_layout(v: &str) -> Result<Layout, ApiError> {
+    v.trim().to_ascii_lowercase().parse::<Layout>().map_err(|e| ApiError::validation(e.to_string()))
+}
+
+/// Lower case, spaces and hyphens as underscores: "Top-up" is `top_up`,
+/// "Reservation released" is `reservation_released`.
+fn normalise(v: &str) -> String {
+    v.trim().chars().map(|c| if c == ' ' || c == '-' { '_' } else { c.to_ascii_lowercase() }).collect()
+}
+
+/// An `event_type`: creditd's kinds and the names the seeds use for them
+/// (Genira's Grant/Hold/Debit/Release, the credit-events API's
+/// `reservation`, `reservation_released`, `prepaid_purchase`, FPT's Top-up
+/// and Charged, "Plan credits", "Add-on credits").
+pub fn parse_kind(v: &str) -> Result<EventKind, UnknownName> {
+    let n = normalise(v);
+    let alias = match n.as_str() {
+        "plan_credit" | "plan_credits" => "subscription_credit",
+        "add_on" | "add_on_credit" | "add_on_credits" | "buy_more" | "topup" | "top_up_credits" => "purchase",
+        "voucher_credit" | "voucher_credits" | "code" => "voucher",
+        "not_carried_over" | "expired" => "expiry",
+        "invoice" | "charge" => "billing",
+        other => other,
+    };
+    alias.parse::<EventKind>().map_err(|mut e| {
+        e.got = v.to_string();
+        e
+    })
+}
+
+/// A `pool` (balance type): FPT's "Top-up credits" and "Voucher credits"
+/// as well as creditd's names.
+pub fn parse_pool(v: &str) -> Result<Pool, UnknownName> {
+    let n = normalise(v);
+    let n = n.strip_suffix("_credits").unwrap_or(&n);
+    let n = if n == "topup" { "top_up" } else { n };
+    n.parse::<Pool>().map_err(|mut e| {
+        e.got = v.to_string();
+        e
+    })
+}
+
+/// A `status`: FPT's Success, Processed and Failed as well as creditd's.
+pub fn parse_status(v: &str) -> Result<Status, UnknownName> {
+    let n = normalise(v);
+    let n = if n == "completed" { "succeeded" } else { n.as_str() };
+    n.parse::<Status>().map_err(|mut e| {
+        e.got = v.to_string();
+        e
+    })
+}
+
+fn parse_list<T>(q: &QueryPairs, key: &str, parse: impl Fn(&str) -> Result<T, UnknownName>) -> Result<Vec<T>, ApiError>
+where
+    T: PartialEq,
+{
+    let mut out = Vec::new();
+    for v in q.many(key) {
+        let t = parse(v).map_err(|e| ApiError::validation(format!("{key}: {e}")))?;
+        if !out.contains(&t) {
+            out.push(t);
+        }
+    }
+    Ok(out)
+}
+
+/// Which end of a date range a value is.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum End {
+    From,
+    To,
+}
+
+/// `date_from` / `date_to`: an RFC 3339 instant (`2026-03-01T00:00:00Z`,
+/// `…+01:00`) is taken as is, `date_to` exclusive; a plain date
+/// (`2026-03-01`) is that day in the organisation's zone, `date_to`
+/// inclusive of it; a date and time without offset (`2026-03-01T09:30`) is
+/// that wall-clock time in the zone.
+fn parse_bound(name: &str, v: &str, end: End, tz: &TimeZone) -> Result<Timestamp, ApiError> {
+    let v = v.trim();
+    if let Ok(t) = v.parse::<Timestamp>() {
+        return Ok(t);
+    }
+    if v.len() == 10 {
+        if let Ok(d) = v.parse::<Date>() {
+            return Ok(match end {
+                End::From => start_of_day(d, tz),
+                End::To => days_bounds(d, d, tz).1,
+            });
+        }
+    } else if let Ok(dt) = v.parse::<DateTime>() {
+        if let Ok(t) = tz.to_ambiguous_timestamp(dt).compatible() {
+            return Ok(t);
+        }
+    }
+    Err(ApiError::validation(format!(
+        "{name} {v:?} is neither a date like 2026-03-01 (in the organisation's time zone) nor an RFC 3339 time like 2026-03-01T00:00:00Z"
+    )))
+}
+
+/// Whether parsing `q` needs the organisation's time zone (a plain date, a
+/// local time or a range preset), so a page of pure instants skips the
+/// lookup.
+pub fn needs_zone(q: &QueryPairs) -> bool {
+    q.0.iter().any(|(k, v)| match k.as_str() {
+        "range" => true,
+        "date_from" | "date_to" => v.trim().parse::<Timestamp>().is_err(),
+        _ => false,
+    })
+}
+
+/// Parses the filters of `q` (other keys are the caller's to check).
+pub fn parse_filter(q: &QueryPairs, tz: &TimeZone, now: Timestamp) -> Result<EventFilter, ApiError> {
+    let mut date_from = q.one("date_from")?.map(|v| parse_bound("date_from", v, End::From, tz)).transpose()?;
+    let mut date_to = q.one("date_to")?.map(|v| parse_bound("date_to", v, End::To, tz)).transpose()?;
+    if let Some(r) = q.one("range")? {
+        if normalise(r) != "custom" {
+            if date_from.is_some() || date_to.is_some() {
+                return Err(ApiError::validation(
+                    "give either range or date_from/date_to, not both (range=custom goes with date_from/date_to)",
+                ));
+            }
+            let preset = r.parse::<RangePreset>().map_err(|e| ApiError::validation(e.to_string()))?;
+            let (from, to) = creditd_store::range::range_bounds(preset, tz, now);
+            (date_from, date_to) = (Some(from), Some(to));
+        }
+    }
+    if let (Some(f), Some(t)) = (date_from, date_to) {
+        if f > t {
+            return Err(ApiError::validation(format!("date_from ({f}) is after date_to ({t})")));
+        }
+    }
+    let text = |key: &str| -> Result<Option<String>, ApiError> { Ok(q.one(key)?.map(|v| v.trim().to_string())) };
+    Ok(EventFilter {
+        date_from,
+        date_to,
+        kinds: parse_list(q, "event_type", parse_kind)?,
+        pools: parse_list(q, "pool", parse_pool)?,
+        statuses: parse_list(q, "status", parse_status)?,
+        services: {
+            let mut s: Vec<String> = Vec::new();
+            for v in q.many("service") {
+                if !s.iter().any(|x| x == v) {
+                    s.push(v.to_string());
+                }
+            }
+            s
+        },
+        project_id: text("project_id")?,
+        user_email: text("user_email")?,
+    })
+}
+
+/// Parses a page request: filters, `limit` (1–100), `offset` or `cursor`.
+pub fn parse_page(q: &QueryPairs, tz: &TimeZone, now: Timestamp) -> Result<EventQuery, ApiError> {
+    let allowed: Vec<&str> = FILTER_PARAMS.iter().chain(PAGE_PARAMS).copied().collect();
+    q.only(&allowed)?;
+    let filter = parse_filter(q, tz, now)?;
+    let limit = match q.one("limit")? {
+        None => PageLimit::DEFAULT,
+        Some(v) => match v.trim().parse::<u64>() {
+            Ok(n) if n > u64::from(PageLimit::MAX) => {
+                return Err(ApiError::validation(format!(
+                    "limit {n} is above the maximum of {} events per page; follow next_cursor for more",
+                    PageLimit::MAX
+                )));
+            }
+            Ok(n) => PageLimit::new(n as u32)
+                .ok_or_else(|| ApiError::validation(format!("limit must be from 1 to {}, got {n}", PageLimit::MAX)))?,
+            Err(_) => {
+                return Err(ApiError::validation(format!(
+                    "limit must be a whole number from 1 to {}, got {v:?}",
+                    PageLimit::MAX
+                )));
+            }
+        },
+    };
+    let offset = match q.one("offset")? {
+        None => None,
+        Some(v) => Some(
+            v.trim()
+                .parse::<u64>()
+                .map_err(|_| ApiError::validation(format!("offset must be a whole number from 0, got {v:?}")))?,
+        ),
+    };
+    let start = match (q.one("cursor")?, offset) {
+        (Some(_), Some(_)) => return Err(ApiError::validation("give either cursor or offset, not both")),
+        (Some(c), None) => PageStart::Before(
+            decode_cursor(c.trim())
+                .ok_or_else(|| ApiError::validation(format!("cursor {c:?} is not one this API issued")))?,
+        ),
+        (None, o) => PageStart::Offset(o.unwrap_or(0)),
+    };
+    Ok(EventQuery { filter, limit, start })
+}
+
+/// The organisation's zone, for the filters that need it.
+async fn zone(app: &AppState, org: &str) -> Result<TimeZone, ApiError> {
+    let info = app.store.org(org).await?;
+    Ok(org_zone(&info.settings.time_zone))
+}
+
+/// A stored zone name; settings are validated when stored, so UTC is only a
+/// guard against a tz database that lost a name.
+pub fn org_zone(name: &str) -> TimeZone {
+    TimeZone::get(name).unwrap_or(TimeZone::UTC)
+}
+
+/// The page query of a history request to `org` (looking up its zone only
+/// when a filter needs it).
+pub async fn page_query(app: &AppState, org: &str, q: &QueryPairs) -> Result<EventQuery, ApiError> {
+    let tz = if needs_zone(q) { zone(app, org).await? } else { TimeZone::UTC };
+    parse_page(q, &tz, app.store.now())
+}
+
+/// A parsed export request.
+#[derive(Clone, Debug)]
+pub struct ExportRequest {
+    pub format: Format,
+    pub layout: Layout,
+    pub order: Order,
+    pub filter: EventFilter,
+}
+
+/// `order`: `newest` first or `oldest` first. The report lists newest first
+/// like the history table; the full layout defaults to oldest first, the
+/// order a ledger replays in and `creditd import` reads.
+pub fn parse_order(v: Option<&str>, layout: Layout) -> Result<Order, ApiError> {
+    match v.map(normalise).as_deref() {
+        None => Ok(if layout == Layout::Full { Order::OldestFirst } else { Order::NewestFirst }),
+        Some("newest" | "newest_first" | "desc") => Ok(Order::NewestFirst),
+        Some("oldest" | "oldest_first" | "asc") => Ok(Order::OldestFirst),
+        Some(_) => Err(ApiError::validation(format!("order {:?} is not one of: newest, oldest", v.unwrap_or("")))),
+    }
+}
+
+/// Parses an export request (filters, `format`, `layout`); refuses the page
+/// parameters, which an export has no use for.
+pub fn parse_export(q: &QueryPairs, tz: &TimeZone, now: Timestamp) -> Result<ExportRequest, ApiError> {
+    if let Some((k, _)) = q.0.iter().find(|(k, _)| PAGE_PARAMS.contains(&k.as_str())) {
+        return Err(ApiError::validation(format!(
+            "{k} does not apply to an export: it holds every matching event, no pages"
+        )));
+    }
+    let allowed: Vec<&str> = FILTER_PARAMS.iter().chain(EXPORT_PARAMS).copied().collect();
+    q.only(&allowed)?;
+    let format = q.one("format")?.map(Format::parse).transpose()?.unwrap_or(Format::Csv);
+    let layout = q.one("layout")?.map(parse_layout).transpose()?.unwrap_or(Layout::Report);
+    let order = parse_order(q.one("order")?, layout)?;
+    Ok(ExportRequest { format, layout, order, filter: parse_filter(q, tz, now)? })
+}
+
+/// The local dates an export covers, for its file name: the filter's dates,
+/// else from the organisation's first day to today.
+pub fn export_period(filter: &EventFilter, tz: &TimeZone, org_created: Timestamp, now: Timestamp) -> (Date, Date) {
+    let from = local_date(filter.date_from.unwrap_or(org_created), tz);
+    let to = match filter.date_to {
+        // `date_to` is exclusive: the last day is the one before it ends.
+        Some(t) => local_date(t.checked_sub(jiff::SignedDuration::from_micros(1)).unwrap_or(t), tz),
+        None => local_date(now, tz),
+    };
+    (from, to.max(from))
+}
+
+/// Sets `cancelled` when dropped: the handler's future is dropped when the
+/// client goes away, and the blocking workbook writer checks the flag.
+struct CancelOnDrop(Arc<AtomicBool>);
+
+impl Drop for CancelOnDrop {
+    fn drop(&mut self) {
+        self.0.store(true, Ordering::Relaxed);
+    }
+}
+
+/// `GET /api/organizations/{orgId}/credit-events/export`.
+pub async fn export(
+    State(app): State<AppState>,
+    principal: Principal,
+    Path(org): Path<String>,
+    q: QueryPairs,
+) -> Result<Response, ApiError> {
+    let org = crate::api::org_id(&org)?;
+    principal.require(Action::Export, org)?;
+    let info = app.store.org(org).await?;
+    let tz = org_zone(&info.settings.time_zone);
+    let now = app.store.now();
+    let req = parse_export(&q, &tz, now)?;
+    let (from, to) = export_period(&req.filter, &tz, info.created_at, now);
+    let name = creditd_export::filename(org, from, to, req.format.ext());
+    let mut chunks = app.store.export_in(org, &req.filter, req.order).await?;
+    // The first chunk decides whether this is an error answer or a file.
+    let first = match chunks.recv().await {
+        Some(Ok(c)) => c,
+        Some(Err(e)) => return Err(e.into()),
+        None => Vec::new(),
+    };
+    let (body, length) = match req.format {
+        Format::Csv => (csv_body(first, chunks, req.layout, tz), None),
+        Format::Xlsx => {
+            let cancel = CancelOnDrop(Arc::new(AtomicBool::new(false)));
+            let flag = cancel.0.clone();
+            let (layout, tz2) = (req.layout, tz.clone());
+            let built = tokio::task::spawn_blocking(move || build_xlsx(first, chunks, layout, tz2, &flag))
+                .await
+                .map_err(|e| ApiError::from(StoreError::backend(e)))?;
+            drop(cancel);
+            let (file, len) = built?;
+            (file_body(file), Some(len))
+        }
+    };
+    let mut resp = Response::new(body);
+    let h = resp.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(req.format.content_type()));
+    if let Ok(v) = HeaderValue::from_str(&creditd_export::content_disposition(&name)) {
+        h.insert(header::CONTENT_DISPOSITION, v);
+    }
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    if let Some(len) = length {
+        h.insert(header::CONTENT_LENGTH, HeaderValue::from(len));
+    }
+    Ok(resp)
+}
+
+/// Body chunks from a blocking producer.
+struct ChunkStream(mpsc::Receiver<Result<Bytes, io::Error>>);
+
+impl futures_core::Stream for ChunkStream {
+    type Item = Result<Bytes, io::Error>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        self.0.poll_recv(cx)
+    }
+}
+
+/// A `Write` that hands each write to the HTTP body. A client that went
+/// away shows up as a broken pipe, which ends the export.
+struct BodySink(mpsc::Sender<Result<Bytes, io::Error>>);
+
+impl Write for BodySink {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.0
+            .blocking_send(Ok(Bytes::copy_from_slice(buf)))
+            .map_err(|_| io::Error::new(io::ErrorKind::BrokenPipe, "the client closed the download"))?;
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+fn is_client_gone(e: &ExportError) -> bool {
+    let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(c) = cur {
+        if c.downcast_ref::<io::Error>().is_some_and(|io| io.kind() == io::ErrorKind::BrokenPipe) {
+            return true;
+        }
+        cur = c.source();
+    }
+    false
+}
+
+/// Streams CSV: the store's chunks go through the exporter on a blocking
+/// thread, its 64 KiB writes straight into the body.
+fn csv_body(first: Vec<Event>, mut chunks: EventChunks, layout: Layout, tz: TimeZone) -> Body {
+    let (tx, rx) = mpsc::channel(STREAM_CHUNKS_IN_FLIGHT);
+    let err_tx = tx.clone();
+    tokio::task::spawn_blocking(move || {
+        let result = (|| -> Result<(), ExportError> {
+            let mut csv = CsvExporter::new(BodySink(tx), layout, tz)?;
+            csv.push_all(&first)?;
+            drop(first);
+            while let Some(chunk) = chunks.blocking_recv() {
+                let chunk = chunk.map_err(io::Error::other)?;
+                csv.push_all(&chunk)?;
+            }
+            csv.finish()?;
+            Ok(())
+        })();
+        if let Err(e) = result {
+            if !is_client_gone(&e) {
+                tracing::error!(error = %e, "CSV export failed mid-stream; aborting the download");
+                let _ = err_tx.blocking_send(Err(io::Error::other(e.to_string())));
+            }
+        }
+    });
+    Body::from_stream(ChunkStream(rx))
+}
+
+/// Writes the workbook to an anonymous temporary file; returns it rewound
+/// and its length.
+fn build_xlsx(
+    first: Vec<Event>,
+    mut chunks: EventChunks,
+    layout: Layout,
+    tz: TimeZone,
+    cancelled: &AtomicBool,
+) -> Result<(std::fs::File, u64), ApiError> {
+    let fail = |e: ExportError| ApiError::from(StoreError::Backend(format!("writing the Excel export: {e}")));
+    let file = tempfile::tempfile().map_err(|e| fail(e.into()))?;
+    let mut x = XlsxExporter::new(io::BufWriter::with_capacity(FILE_CHUNK_BYTES, file), layout, tz).map_err(fail)?;
+    x.push_all(&first).map_err(fail)?;
+    drop(first);
+    while let Some(chunk) = chunks.blocking_recv() {
+        if cancelled.load(Ordering::Relaxed) {
+            return Err(ApiError::from(StoreError::Closed));
+        }
+        x.push_all(&chunk?).map_err(fail)?;
+    }
+    let sink = x.finish().map_err(fail)?;
+    let mut file = sink.into_inner().map_err(|e| fail(e.into_error().into()))?;
+    let len = file.seek(io::SeekFrom::End(0)).map_err(|e| fail(e.into()))?;
+    file.rewind().map_err(|e| fail(e.into()))?;
+    Ok((file, len))
+}
+
+/// Streams a finished file in 64 KiB chunks.
+fn file_body(mut file: std::fs::File) -> Body {
+    let (tx, rx) = mpsc::channel(STREAM_CHUNKS_IN_FLIGHT);
+    tokio::task::spawn_blocking(move || {
+        let mut buf = vec![0u8; FILE_CHUNK_BYTES];
+        loop {
+            match file.read(&mut buf) {
+                Ok(0) => break,
+                Ok(n) => {
+                    if tx.blocking_send(Ok(Bytes::copy_from_slice(&buf[..n]))).is_err() {
+                        break;
+                    }
+                }
+                Err(e) => {
+                    let _ = tx.blocking_send(Err(e));
+                    break;
+                }
+            }
+        }
+    });
+    Body::from_stream(ChunkStream(rx))
+}

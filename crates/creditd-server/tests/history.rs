@@ -1,0 +1,635 @@
+//! The credit history over HTTP end to end: filters (each against
+//! `EventFilter::matches` over every event, and a few by hand), page limits,
+//! cursor paging while events arrive, and the CSV and Excel downloads read
+//! back by independent readers (the csv crate, calamine).
+
+use std::collections::BTreeSet;
+use std::io::Cursor;
+use std::sync::Arc;
+
+use calamine::{Data, Reader, Xlsx};
+use creditd_core::{CreditKind, CreditOp, Event, EventCtx, EventKind, HoldOp, Micros, Op, OrgSettings, Pool, Status};
+use creditd_server::AppState;
+use creditd_sqlite::SqliteStore;
+use creditd_store::query::EventFilter;
+use creditd_store::range::{RangePreset, range_bounds, start_of_day};
+use creditd_store::{Command, ManualClock, Store};
+use jiff::tz::TimeZone;
+use jiff::{SignedDuration, Timestamp};
+use serde_json::Value;
+
+const KEY: &str = "test-service-key-0123456789";
+const ORG: &str = "acme";
+const ZONE: &str = "Europe/Madrid";
+
+struct App {
+    base: String,
+    client: reqwest::Client,
+    store: Arc<SqliteStore>,
+    clock: Arc<ManualClock>,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    server: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
+    _dir: tempfile::TempDir,
+}
+
+/// A raw answer: status, headers, body bytes.
+struct Got {
+    status: u16,
+    headers: reqwest::header::HeaderMap,
+    body: Vec<u8>,
+}
+
+impl Got {
+    fn json(&self) -> Value {
+        serde_json::from_slice(&self.body)
+            .unwrap_or_else(|_| panic!("not JSON ({}): {}", self.status, String::from_utf8_lossy(&self.body)))
+    }
+
+    fn header(&self, name: &str) -> &str {
+        self.headers.get(name).and_then(|v| v.to_str().ok()).unwrap_or("")
+    }
+}
+
+impl App {
+    async fn start(at: &str) -> App {
+        let dir = tempfile::tempdir().unwrap();
+        let clock = Arc::new(ManualClock::new(at.parse().unwrap()));
+        let store = Arc::new(SqliteStore::open(dir.path(), clock.clone()).unwrap());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        let state = AppState::new(store.clone() as Arc<dyn Store>, KEY);
+        let server = tokio::spawn(creditd_server::serve(listener, state, async {
+            let _ = rx.await;
+        }));
+        App { base, client: reqwest::Client::new(), store, clock, stop: Some(tx), server: Some(server), _dir: dir }
+    }
+
+    async fn stop(mut self) {
+        if let Some(tx) = self.stop.take() {
+            let _ = tx.send(());
+        }
+        if let Some(s) = self.server.take() {
+            s.await.unwrap().unwrap();
+        }
+    }
+
+    async fn raw(&self, path: &str) -> Got {
+        let resp = self.client.get(format!("{}{}", self.base, path)).bearer_auth(KEY).send().await.unwrap();
+        let status = resp.status().as_u16();
+        let headers = resp.headers().clone();
+        let body = resp.bytes().await.unwrap().to_vec();
+        Got { status, headers, body }
+    }
+
+    async fn get(&self, path: &str) -> (u16, Value) {
+        let got = self.raw(path).await;
+        (got.status, got.json())
+    }
+
+    async fn create_org(&self) {
+        self.store.create_org(ORG, OrgSettings::new("Acme", ZONE)).await.unwrap();
+    }
+
+    async fn run(&self, op: Op) -> creditd_core::Outcome {
+        let name = op.name();
+        creditd_store::execute_one(self.store.as_ref(), Command::new(ORG, op, None))
+            .await
+            .unwrap_or_else(|e| panic!("{name}: {e}"))
+    }
+
+    /// Every event, newest first, straight from the store (the oracle's input).
+    async fn all_events(&self) -> Vec<Event> {
+        let mut rx = self.store.export(ORG, &EventFilter::default()).await.unwrap();
+        let mut all = Vec::new();
+        while let Some(chunk) = rx.recv().await {
+            all.extend(chunk.unwrap());
+        }
+        all
+    }
+
+    /// Every page of `query` through the API with the cursor.
+    async fn pages(&self, query: &str, limit: u32) -> Vec<Value> {
+        let mut out = Vec::new();
+        let mut cursor: Option<String> = None;
+        loop {
+            let mut path = format!("/api/organizations/{ORG}/credit-events?limit={limit}");
+            if !query.is_empty() {
+                path.push('&');
+                path.push_str(query);
+            }
+            if let Some(c) = &cursor {
+                path.push_str(&format!("&cursor={c}"));
+            }
+            let (s, v) = self.get(&path).await;
+            assert_eq!(s, 200, "{query}: {v}");
+            let events = v["events"].as_array().unwrap();
+            assert!(events.len() <= limit as usize);
+            out.extend(events.iter().cloned());
+            match v["next_cursor"].as_str() {
+                Some(c) => cursor = Some(c.to_string()),
+                None => break,
+            }
+        }
+        out
+    }
+}
+
+fn m(credits: &str) -> Micros {
+    credits.parse().unwrap()
+}
+
+fn ctx(service: &str, project: &str, user: &str) -> EventCtx {
+    EventCtx {
+        source: Some("app".into()),
+        service: Some(service.into()),
+        activity: Some(format!("{service} run")),
+        project_id: Some(project.into()),
+        project_name: Some(format!("Case {project}")),
+        user_name: Some(user.split('@').next().unwrap_or("user").into()),
+        user_email: Some(user.into()),
+        description: Some(format!("{service} for {project}")),
+        metadata: None,
+    }
+}
+
+fn credit(kind: CreditKind, amount: &str, status: Option<Status>) -> Op {
+    Op::Credit(CreditOp {
+        kind,
+        amount: m(amount),
+        pool: None,
+        expires_at: None,
+        code: (kind == CreditKind::Voucher).then(|| "SPRING-26".to_string()),
+        status,
+        ctx: EventCtx { source: Some("stripe".into()), ..EventCtx::default() },
+    })
+}
+
+fn record_id(o: &creditd_core::Outcome) -> String {
+    o.record.as_ref().unwrap().id.clone()
+}
+
+fn seq_of(v: &Value) -> u64 {
+    v["seq"].as_u64().unwrap()
+}
+
+fn madrid() -> TimeZone {
+    TimeZone::get(ZONE).unwrap()
+}
+
+const SERVICES: [&str; 3] = ["AI Inference", "Scraping", "Enrichment"];
+const PROJECTS: [&str; 3] = ["p1", "p2", "p3"];
+const USERS: [&str; 3] = ["ana@example.com", "ben@example.com", "cy@example.com"];
+
+/// Three weeks of every kind of event, a few a day, in Madrid; the clock
+/// ends on Tuesday 2026-03-10 12:00 UTC. Returns how many holds were made.
+async fn varied_history(app: &App) -> usize {
+    app.create_org().await;
+    app.clock.set("2026-02-16T07:00:00Z".parse().unwrap());
+    app.run(credit(CreditKind::Grant, "5000", None)).await;
+    app.run(credit(CreditKind::SubscriptionCredit, "1000", None)).await;
+    let mut holds = 0;
+    for day in 0..20i64 {
+        let i = day as usize;
+        let c = |k: usize| ctx(SERVICES[(i + k) % 3], PROJECTS[(i * 2 + k) % 3], USERS[(i + 2 * k) % 3]);
+        app.run(Op::Usage { amount: m("1.5"), ctx: c(0) }).await;
+        app.run(Op::Usage { amount: m("2"), ctx: c(1) }).await;
+        let h = app.run(Op::Hold(HoldOp { amount: m("3"), timeout_seconds: None, ctx: c(2) })).await;
+        holds += 1;
+        if day % 3 == 0 {
+            app.run(Op::Release { hold_id: record_id(&h), ctx: EventCtx::default() }).await;
+        } else {
+            app.run(Op::Debit { hold_id: record_id(&h), amount: Some(m("2.25")), ctx: EventCtx::default() }).await;
+        }
+        match day % 5 {
+            0 => {
+                let p = app.run(credit(CreditKind::Purchase, "40", Some(Status::Processing))).await;
+                let status = if day % 2 == 0 { Status::Failed } else { Status::Succeeded };
+                app.run(Op::SettlePurchase { purchase_id: record_id(&p), status, ctx: EventCtx::default() }).await;
+            }
+            1 => {
+                app.run(credit(CreditKind::Voucher, "15", None)).await;
+            }
+            2 => {
+                let u = app.run(Op::Usage { amount: m("4"), ctx: c(1) }).await;
+                app.run(Op::Refund { refers_to: record_id(&u), amount: Some(m("1")), ctx: EventCtx::default() }).await;
+            }
+            3 => {
+                app.run(Op::Adjustment {
+                    amount: m("-0.5"),
+                    reason: "goodwill correction".into(),
+                    pool: None,
+                    expires_at: None,
+                    ctx: EventCtx::default(),
+                })
+                .await;
+            }
+            _ => {
+                app.run(Op::Billing {
+                    amount: Micros::ZERO,
+                    ctx: EventCtx { description: Some(format!("Invoice {day}")), ..EventCtx::default() },
+                })
+                .await;
+                app.run(credit(CreditKind::Purchase, "25", None)).await;
+            }
+        }
+        app.clock.advance(SignedDuration::from_hours(24));
+    }
+    // Two events either side of midnight in Madrid on 2026-03-08 (UTC+1).
+    app.clock.set("2026-03-08T22:59:00Z".parse().unwrap());
+    app.run(Op::Usage { amount: m("1"), ctx: ctx("AI Inference", "p1", "ana@example.com") }).await;
+    app.clock.set("2026-03-08T23:30:00Z".parse().unwrap());
+    app.run(Op::Usage { amount: m("1"), ctx: ctx("AI Inference", "p1", "ana@example.com") }).await;
+    app.clock.set("2026-03-10T12:00:00Z".parse().unwrap());
+    holds
+}
+
+fn ts(s: &str) -> Timestamp {
+    s.parse().unwrap()
+}
+
+fn day(s: &str) -> Timestamp {
+    start_of_day(s.parse().unwrap(), &madrid())
+}
+
+/// Query strings and the filter each must mean, written out by hand.
+fn filter_cases() -> Vec<(&'static str, EventFilter)> {
+    let f = EventFilter::default;
+    let now = ts("2026-03-10T12:00:00Z");
+    let tz = madrid();
+    let range = |p| {
+        let (a, b) = range_bounds(p, &tz, now);
+        EventFilter { date_from: Some(a), date_to: Some(b), ..f() }
+    };
+    vec![
+        ("", f()),
+        ("event_type=usage", EventFilter { kinds: vec![EventKind::Usage], ..f() }),
+        (
+            "event_type=reservation,reservation_released",
+            EventFilter { kinds: vec![EventKind::Hold, EventKind::Release], ..f() },
+        ),
+        (
+            "event_type=Grant&event_type=prepaid_purchase",
+            EventFilter { kinds: vec![EventKind::Grant, EventKind::Purchase], ..f() },
+        ),
+        ("event_type=Top-up", EventFilter { kinds: vec![EventKind::Purchase], ..f() }),
+        ("event_type=Plan%20credits", EventFilter { kinds: vec![EventKind::SubscriptionCredit], ..f() }),
+        (
+            "event_type=debit,refund,adjustment,billing,voucher",
+            EventFilter {
+                kinds: vec![
+                    EventKind::Debit,
+                    EventKind::Refund,
+                    EventKind::Adjustment,
+                    EventKind::Billing,
+                    EventKind::Voucher,
+                ],
+                ..f()
+            },
+        ),
+        ("pool=prepaid", EventFilter { pools: vec![Pool::Prepaid], ..f() }),
+        ("pool=Voucher%20credits", EventFilter { pools: vec![Pool::Voucher], ..f() }),
+        ("pool=Top-up%20credits,promotional", EventFilter { pools: vec![Pool::Prepaid, Pool::Promotional], ..f() }),
+        ("status=failed", EventFilter { statuses: vec![Status::Failed], ..f() }),
+        ("status=Processed", EventFilter { statuses: vec![Status::Processing], ..f() }),
+        ("status=failed,processing", EventFilter { statuses: vec![Status::Failed, Status::Processing], ..f() }),
+        ("status=Success", EventFilter { statuses: vec![Status::Succeeded], ..f() }),
+        ("service=AI%20Inference", EventFilter { services: vec!["AI Inference".into()], ..f() }),
+        (
+            "service=AI%20Inference,Scraping",
+            EventFilter { services: vec!["AI Inference".into(), "Scraping".into()], ..f() },
+        ),
+        ("project_id=p2", EventFilter { project_id: Some("p2".into()), ..f() }),
+        ("user_email=ana@example.com", EventFilter { user_email: Some("ana@example.com".into()), ..f() }),
+        ("date_from=2026-03-02", EventFilter { date_from: Some(day("2026-03-02")), ..f() }),
+        ("date_to=2026-03-01", EventFilter { date_to: Some(day("2026-03-02")), ..f() }),
+        (
+            "date_from=2026-02-20&date_to=2026-02-25",
+            EventFilter { date_from: Some(day("2026-02-20")), date_to: Some(day("2026-02-26")), ..f() },
+        ),
+        (
+            "date_from=2026-03-02T00:00:00Z&date_to=2026-03-03T12:00:00%2B01:00",
+            EventFilter {
+                date_from: Some(ts("2026-03-02T00:00:00Z")),
+                date_to: Some(ts("2026-03-03T11:00:00Z")),
+                ..f()
+            },
+        ),
+        ("date_from=2026-03-02T08:00", EventFilter { date_from: Some(ts("2026-03-02T07:00:00Z")), ..f() }),
+        ("range=today", range(RangePreset::Today)),
+        ("range=yesterday", range(RangePreset::Yesterday)),
+        ("range=this_week", range(RangePreset::ThisWeek)),
+        ("range=last_week", range(RangePreset::LastWeek)),
+        ("range=This%20month", range(RangePreset::ThisMonth)),
+        ("range=last_month", range(RangePreset::LastMonth)),
+        ("range=last_28_days", range(RangePreset::Last28Days)),
+        ("range=custom&date_from=2026-03-01", EventFilter { date_from: Some(day("2026-03-01")), ..f() }),
+        (
+            "event_type=usage&project_id=p1&date_from=2026-03-02",
+            EventFilter {
+                kinds: vec![EventKind::Usage],
+                project_id: Some("p1".into()),
+                date_from: Some(day("2026-03-02")),
+                ..f()
+            },
+        ),
+        (
+            "event_type=usage,hold&service=Scraping&user_email=ben@example.com",
+            EventFilter {
+                kinds: vec![EventKind::Usage, EventKind::Hold],
+                services: vec!["Scraping".into()],
+                user_email: Some("ben@example.com".into()),
+                ..f()
+            },
+        ),
+        (
+            "status=failed&event_type=purchase&range=last_month",
+            EventFilter {
+                statuses: vec![Status::Failed],
+                kinds: vec![EventKind::Purchase],
+                ..range(RangePreset::LastMonth)
+            },
+        ),
+        (
+            "pool=plan&event_type=debit,usage&project_id=p3&date_to=2026-03-05",
+            EventFilter {
+                pools: vec![Pool::Plan],
+                kinds: vec![EventKind::Debit, EventKind::Usage],
+                project_id: Some("p3".into()),
+                date_to: Some(day("2026-03-06")),
+                ..f()
+            },
+        ),
+        ("service=Nothing", EventFilter { services: vec!["Nothing".into()], ..f() }),
+    ]
+}
+
+#[tokio::test]
+async fn every_filter_alone_and_combined_matches_the_reference() {
+    let app = App::start("2026-02-16T07:00:00Z").await;
+    let holds = varied_history(&app).await;
+    let all = app.all_events().await;
+    assert!(all.len() > 110, "{}", all.len());
+    for (query, filter) in filter_cases() {
+        let expected: Vec<u64> = all.iter().filter(|e| filter.matches(e)).map(|e| e.seq).collect();
+        let got: Vec<u64> = app.pages(query, 7).await.iter().map(seq_of).collect();
+        assert_eq!(got, expected, "cursor pages of {query:?}");
+        // Offset pages agree with cursor pages.
+        let (s, v) = app.get(&format!("/api/organizations/{ORG}/credit-events?limit=5&offset=3&{query}")).await;
+        assert_eq!(s, 200, "{v}");
+        let offset: Vec<u64> = v["events"].as_array().unwrap().iter().map(seq_of).collect();
+        assert_eq!(offset, expected.iter().skip(3).take(5).copied().collect::<Vec<_>>(), "offset page of {query:?}");
+    }
+
+    // A few expectations by hand, not through `matches`.
+    let reservations = app.pages("event_type=reservation", 100).await;
+    assert_eq!(reservations.len(), holds);
+    assert!(reservations.iter().all(|e| e["kind"] == "hold"));
+    let failed = app.pages("status=failed", 100).await;
+    assert_eq!(failed.len(), 2, "days 0 and 10 fail their purchase");
+    assert!(failed.iter().all(|e| e["kind"] == "purchase" && e["status"] == "failed"));
+    // 22:59 UTC on 2026-03-08 is 23:59 in Madrid, 23:30 UTC is 00:30 the next day.
+    let on_8th: Vec<String> = app
+        .pages("date_from=2026-03-08&date_to=2026-03-08", 100)
+        .await
+        .iter()
+        .map(|e| e["created_at"].as_str().unwrap().to_string())
+        .collect();
+    assert!(on_8th.contains(&"2026-03-08T22:59:00Z".to_string()), "{on_8th:?}");
+    assert!(!on_8th.contains(&"2026-03-08T23:30:00Z".to_string()), "{on_8th:?}");
+    let on_9th = app.pages("date_from=2026-03-09&date_to=2026-03-09", 100).await;
+    assert_eq!(on_9th.len(), 1);
+    assert_eq!(on_9th[0]["created_at"], "2026-03-08T23:30:00Z");
+    // Today (Tuesday 10 March in Madrid) has nothing; this week has Monday 9th.
+    assert!(app.pages("range=today", 100).await.is_empty());
+    assert!(app.pages("range=this_week", 100).await.iter().any(|e| e["created_at"] == "2026-03-08T23:30:00Z"));
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn bad_parameters_are_refused_clearly() {
+    let app = App::start("2026-03-10T12:00:00Z").await;
+    app.create_org().await;
+    let cases = [
+        ("limit=0", "limit must be from 1 to 100"),
+        ("limit=101", "above the maximum of 100"),
+        ("limit=abc", "limit must be a whole number"),
+        ("limit=-1", "limit must be a whole number"),
+        ("offset=x", "offset must be a whole number"),
+        ("cursor=zz", "is not one this API issued"),
+        ("cursor=c10&offset=1", "either cursor or offset"),
+        ("event_type=teleport", "unknown EventKind"),
+        ("pool=gold", "unknown Pool"),
+        ("status=maybe", "unknown Status"),
+        ("date_from=yesterday", "neither a date"),
+        ("date_to=2026-02-30", "neither a date"),
+        ("range=fortnight", "unknown range"),
+        ("range=today&date_from=2026-03-01", "either range or date_from"),
+        ("date_from=2026-03-05&date_to=2026-03-01", "is after date_to"),
+        ("colour=red", "unknown query parameter"),
+        ("limit=5&limit=6", "more than once"),
+    ];
+    for (q, says) in cases {
+        let (s, v) = app.get(&format!("/api/organizations/{ORG}/credit-events?{q}")).await;
+        assert_eq!(s, 422, "{q}: {v}");
+        assert_eq!(v["error"]["code"], "validation_error", "{q}: {v}");
+        let msg = v["error"]["message"].as_str().unwrap();
+        assert!(msg.contains(says), "{q}: {msg}");
+    }
+    for q in ["limit=10&format=csv", "cursor=c5", "offset=0", "format=pdf", "layout=wide", "range=never"] {
+        let (s, v) = app.get(&format!("/api/organizations/{ORG}/credit-events/export?{q}")).await;
+        assert_eq!((s, v["error"]["code"].as_str()), (422, Some("validation_error")), "{q}: {v}");
+    }
+    let (s, v) = app.get("/api/organizations/nope/credit-events/export?format=csv").await;
+    assert_eq!((s, v["error"]["code"].as_str()), (404, Some("not_found")), "{v}");
+    let (s, v) = app.get("/api/organizations/nope/credit-events/export?format=xlsx").await;
+    assert_eq!((s, v["error"]["code"].as_str()), (404, Some("not_found")), "{v}");
+    let (s, v) = app.get("/api/organizations/nope/credit-events?range=today").await;
+    assert_eq!((s, v["error"]["code"].as_str()), (404, Some("not_found")), "{v}");
+    let got =
+        app.client.get(format!("{}/api/organizations/{ORG}/credit-events/export", app.base)).send().await.unwrap();
+    assert_eq!(got.status().as_u16(), 401);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn cursor_pages_see_each_event_once_while_writes_arrive() {
+    let app = App::start("2026-03-10T12:00:00Z").await;
+    app.create_org().await;
+    app.run(credit(CreditKind::Grant, "1000000", None)).await;
+    for batch in 0..10 {
+        let cmds = (0..1000)
+            .map(|i| {
+                let c = ctx(SERVICES[i % 3], PROJECTS[i % 3], USERS[(i + batch) % 3]);
+                Command::new(ORG, Op::Usage { amount: m("0.01"), ctx: c }, None)
+            })
+            .collect();
+        assert!(app.store.execute(cmds).await.iter().all(|r| r.is_ok()));
+    }
+    let before: Vec<u64> = (1..=10_001).rev().collect();
+    for (query, filter) in [
+        ("", EventFilter::default()),
+        ("project_id=p2", EventFilter { project_id: Some("p2".into()), ..EventFilter::default() }),
+    ] {
+        let snapshot: Vec<u64> = app.all_events().await.iter().filter(|e| filter.matches(e)).map(|e| e.seq).collect();
+        let mut seen = Vec::new();
+        let mut cursor: Option<String> = None;
+        let mut written = 0;
+        loop {
+            let mut path = format!("/api/organizations/{ORG}/credit-events?limit=100&{query}");
+            if let Some(c) = &cursor {
+                path.push_str(&format!("&cursor={c}"));
+            }
+            let (s, v) = app.get(&path).await;
+            assert_eq!(s, 200, "{v}");
+            let page: Vec<u64> = v["events"].as_array().unwrap().iter().map(seq_of).collect();
+            if cursor.is_none() {
+                // The first page may already see new events; skip them.
+                seen.extend(page.iter().filter(|s| **s <= *snapshot.first().unwrap()));
+            } else {
+                seen.extend(page);
+            }
+            // New events arrive between pages.
+            let cmds = (0..7)
+                .map(|i| {
+                    Command::new(
+                        ORG,
+                        Op::Usage { amount: m("0.01"), ctx: ctx("Scraping", PROJECTS[i % 3], USERS[0]) },
+                        None,
+                    )
+                })
+                .collect();
+            assert!(app.store.execute(cmds).await.iter().all(|r| r.is_ok()));
+            written += 7;
+            match v["next_cursor"].as_str() {
+                Some(c) => cursor = Some(c.to_string()),
+                None => break,
+            }
+        }
+        assert!(written > 30);
+        let unique: BTreeSet<u64> = seen.iter().copied().collect();
+        assert_eq!(unique.len(), seen.len(), "no event twice ({query:?})");
+        assert_eq!(seen, snapshot, "every event once, newest first ({query:?})");
+    }
+    assert_eq!(before.len(), 10_001);
+    app.stop().await;
+}
+
+/// Parses a report CSV into rows of cells (header first).
+fn csv_rows(body: &[u8]) -> Vec<Vec<String>> {
+    let mut r = csv::ReaderBuilder::new().has_headers(false).from_reader(body);
+    r.records().map(|rec| rec.unwrap().iter().map(str::to_string).collect()).collect()
+}
+
+fn text(v: &Value) -> String {
+    v.as_str().unwrap_or_default().to_string()
+}
+
+#[tokio::test]
+async fn report_csv_equals_the_api_rows_and_xlsx_holds_them_typed() {
+    let app = App::start("2026-02-16T07:00:00Z").await;
+    varied_history(&app).await;
+    let query = "event_type=usage,debit,hold&date_from=2026-02-20&date_to=2026-03-05";
+    let api = app.pages(query, 100).await;
+    assert!(api.len() > 30);
+
+    let got = app.raw(&format!("/api/organizations/{ORG}/credit-events/export?format=csv&layout=report&{query}")).await;
+    assert_eq!(got.status, 200);
+    assert_eq!(got.header("content-type"), "text/csv; charset=utf-8");
+    assert_eq!(
+        got.header("content-disposition"),
+        "attachment; filename=\"credit-history_acme_2026-02-20_2026-03-05.csv\""
+    );
+    let rows = csv_rows(&got.body);
+    assert_eq!(
+        rows[0],
+        ["Case Name", "Case ID", "User's Name", "Email", "Kind", "Amount", "Created At", "Description"]
+    );
+    assert_eq!(rows.len(), api.len() + 1);
+    for (row, e) in rows[1..].iter().zip(&api) {
+        let kind: EventKind = text(&e["kind"]).parse().unwrap();
+        assert_eq!(row[0], text(&e["project_name"]));
+        assert_eq!(row[1], text(&e["project_id"]));
+        assert_eq!(row[2], text(&e["user_name"]));
+        assert_eq!(row[3], text(&e["user_email"]));
+        assert_eq!(row[4], kind.title());
+        assert_eq!(row[5].parse::<Micros>().unwrap(), e["amount"].to_string().parse::<Micros>().unwrap());
+        // Local time with its offset, the same instant.
+        assert!(row[6].ends_with("+01:00"), "{}", row[6]);
+        assert_eq!(row[6].parse::<Timestamp>().unwrap(), ts(e["created_at"].as_str().unwrap()));
+        assert_eq!(row[7], text(&e["description"]));
+    }
+
+    let got = app.raw(&format!("/api/organizations/{ORG}/credit-events/export?format=xlsx&{query}")).await;
+    assert_eq!(got.status, 200);
+    assert_eq!(got.header("content-type"), "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet");
+    assert!(got.header("content-disposition").ends_with(".xlsx\""));
+    assert_eq!(got.header("content-length"), got.body.len().to_string());
+    let mut book: Xlsx<_> = calamine::open_workbook_from_rs(Cursor::new(got.body)).unwrap();
+    let range = book.worksheet_range("History").unwrap();
+    let sheet: Vec<Vec<Data>> = range.rows().map(|r| r.to_vec()).collect();
+    assert_eq!(sheet.len(), api.len() + 1);
+    assert_eq!(sheet[0][0], Data::String("Case Name".into()));
+    for (row, e) in sheet[1..].iter().zip(&api) {
+        assert_eq!(row[1], Data::String(text(&e["project_id"])));
+        assert_eq!(row[3], Data::String(text(&e["user_email"])));
+        let amount = e["amount"].to_string().parse::<Micros>().unwrap();
+        assert_eq!(row[5], Data::Float(amount.micros() as f64 / 1e6), "Amount is a number cell");
+        assert!(matches!(&row[6], Data::DateTime(dt) if dt.is_datetime()), "Created At is a date-time cell");
+    }
+
+    // The full layout reads back into the very events the API serves.
+    let got = app.raw(&format!("/api/organizations/{ORG}/credit-events/export?layout=full&{query}")).await;
+    assert_eq!(got.status, 200);
+    // (oldest first by default for the full layout, the order a ledger reads).
+    let parsed = creditd_export::parse_full_csv(&got.body[..], ORG).unwrap();
+    let mut api_events: Vec<Event> = api.iter().map(|v| serde_json::from_value(v.clone()).unwrap()).collect();
+    api_events.reverse();
+    assert_eq!(parsed, api_events);
+    let got = app.raw(&format!("/api/organizations/{ORG}/credit-events/export?layout=full&order=newest&{query}")).await;
+    let newest: Vec<Vec<String>> = csv_rows(&got.body);
+    assert_eq!(newest[1][1], api[0]["seq"].to_string());
+
+    // An empty selection is still a file with its header.
+    let got = app.raw(&format!("/api/organizations/{ORG}/credit-events/export?service=Nothing")).await;
+    assert_eq!(got.status, 200);
+    assert_eq!(csv_rows(&got.body).len(), 1);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn formula_injection_is_neutralised_end_to_end() {
+    let app = App::start("2026-03-10T12:00:00Z").await;
+    app.create_org().await;
+    app.run(credit(CreditKind::Grant, "100", None)).await;
+    let evil = EventCtx {
+        project_id: Some("@SUM(A1:A9)".into()),
+        project_name: Some("=HYPERLINK(\"http://x.example\",\"click\")".into()),
+        user_name: Some("+cmd|' /C calc'!A0".into()),
+        user_email: Some("-2+3@example.com".into()),
+        description: Some("\t=1+1".into()),
+        ..EventCtx::default()
+    };
+    app.run(Op::Usage { amount: m("1"), ctx: evil }).await;
+    let got = app.raw(&format!("/api/organizations/{ORG}/credit-events/export?format=csv")).await;
+    let rows = csv_rows(&got.body);
+    let row = &rows[1];
+    for cell in &row[0..4] {
+        assert!(cell.starts_with('\''), "{cell:?} is defused");
+    }
+    assert!(row[7].starts_with('\''), "{:?}", row[7]);
+    // Amounts stay numbers: a negative amount is not text.
+    assert_eq!(row[5], "-1");
+    // Excel cells are strings, never formulas.
+    let got = app.raw(&format!("/api/organizations/{ORG}/credit-events/export?format=xlsx")).await;
+    let mut book: Xlsx<_> = calamine::open_workbook_from_rs(Cursor::new(got.body)).unwrap();
+    let formulas = book.worksheet_formula("History").unwrap();
+    assert!(formulas.used_cells().all(|(_, _, f)| f.is_empty()), "no formula cells");
+    let range = book.worksheet_range("History").unwrap();
+    assert_eq!(range.get((1, 0)), Some(&Data::String("=HYPERLINK(\"http://x.example\",\"click\")".into())));
+    // The full layout reads back to the original text.
+    let got = app.raw(&format!("/api/organizations/{ORG}/credit-events/export?layout=full")).await;
+    let parsed = creditd_export::parse_full_csv(&got.body[..], ORG).unwrap();
+    assert!(parsed.iter().any(|e| e.project_name.as_deref() == Some("=HYPERLINK(\"http://x.example\",\"click\")")));
+    app.stop().await;
+}
