@@ -82,9 +82,9 @@ impl PgStore {
             .runtime(Runtime::Tokio1)
             .wait_timeout(Some(POOL_WAIT))
             .build()
-            .map_err(|e| OpenError::Connect(e.to_string()))?;
+            .map_err(|e| OpenError::Connect(chain(&e)))?;
         {
-            let mut client = pool.get().await.map_err(|e| OpenError::Connect(e.to_string()))?;
+            let mut client = pool.get().await.map_err(|e| OpenError::Connect(chain(&e)))?;
             let client: &mut tokio_postgres::Client = &mut client;
             schema::migrate(client).await?;
         }
@@ -221,6 +221,22 @@ impl Store for PgStore {
         }
         self.pool.close();
     }
+}
+
+/// An error with its causes ("error connecting to server: Connection
+/// refused"): the pool's own message alone does not say why.
+fn chain(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        let more = c.to_string();
+        if !text.contains(&more) {
+            text.push_str(": ");
+            text.push_str(&more);
+        }
+        cause = c.source();
+    }
+    text
 }
 
 fn has_nul(org_id: &str, f: &EventFilter) -> bool {
