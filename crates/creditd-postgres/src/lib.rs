@@ -25,8 +25,8 @@ use async_trait::async_trait;
 use creditd_core::verify::VerifyReport;
 use creditd_core::{Balance, Notification, OrgSettings, OrgState, Outcome};
 use creditd_store::{
-    Clock, Command, ConversationCount, ConversationQuery, EventChunks, EventFilter, EventQuery, OrgInfo, Page, Store,
-    StoreError,
+    Clock, Command, ConversationCount, ConversationQuery, EventChunks, EventFilter, EventQuery, Order, OrgInfo, Page,
+    Store, StoreError,
 };
 use deadpool_postgres::{ManagerConfig, Pool, RecyclingMethod, Runtime};
 use tokio::sync::{mpsc, oneshot};
@@ -148,10 +148,14 @@ impl Store for PgStore {
         if has_nul(org_id, &query.filter) {
             return nul_refusal(org_id);
         }
-        reader::events_page(&self.conn().await?, org_id, query).await
+        reader::events_page(&mut self.conn().await?, org_id, query).await
     }
 
     async fn export(&self, org_id: &str, filter: &EventFilter) -> Result<EventChunks, StoreError> {
+        self.export_in(org_id, filter, Order::NewestFirst).await
+    }
+
+    async fn export_in(&self, org_id: &str, filter: &EventFilter, order: Order) -> Result<EventChunks, StoreError> {
         if has_nul(org_id, filter) {
             return nul_refusal(org_id);
         }
@@ -162,7 +166,7 @@ impl Store for PgStore {
         let org_id = org_id.to_string();
         let filter = filter.clone();
         tokio::spawn(async move {
-            if let Err(e) = reader::stream_events(&mut conn, &org_id, &filter, &tx).await {
+            if let Err(e) = reader::stream_events(&mut conn, &org_id, &filter, order, &tx).await {
                 let _ = tx.send(Err(e)).await;
             }
         });

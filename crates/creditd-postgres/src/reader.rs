@@ -7,8 +7,8 @@ use std::collections::HashMap;
 use creditd_core::verify::{Verifier, VerifyReport};
 use creditd_core::{Event, Notification, OrgState, Record};
 use creditd_store::conversations::{ConversationCount, ConversationQuery, conversation_usage_sql};
-use creditd_store::query::{EventFilter, EventQuery, Page};
-use creditd_store::sql::{self, EventRow, SqlValue};
+use creditd_store::query::{EventFilter, EventQuery, Order, Page};
+use creditd_store::sql::{self, Dialect, EventRow, SeqRange, SqlValue};
 use creditd_store::{EXPORT_CHUNK, StoreError};
 use deadpool_postgres::GenericClient;
 use tokio::sync::mpsc;
@@ -123,34 +123,100 @@ fn refs(params: &[Param]) -> Vec<&(dyn ToSql + Sync)> {
     params.iter().map(|p| p.as_ref() as &(dyn ToSql + Sync)).collect()
 }
 
-pub async fn events_page<C: GenericClient + Sync>(c: &C, org_id: &str, q: &EventQuery) -> Result<Page, StoreError> {
-    let (sql, args) = sql::history_page_sql(org_id, q, ph);
+/// A read-only transaction on one snapshot: a date's seq bounds and the
+/// rows they bound agree.
+async fn snapshot(client: &mut deadpool_postgres::Client) -> Result<deadpool_postgres::Transaction<'_>, StoreError> {
+    client
+        .build_transaction()
+        .isolation_level(tokio_postgres::IsolationLevel::RepeatableRead)
+        .read_only(true)
+        .start()
+        .await
+        .map_err(db)
+}
+
+/// Checks the org exists and turns the filter's dates into a seq range
+/// (`created_at` never decreases along `seq` within an org): a binary
+/// search of point reads on the primary key, as [`sql::seq_range`] does.
+async fn history_seqs<C: GenericClient + Sync>(
+    c: &C,
+    org_id: &str,
+    filter: &EventFilter,
+) -> Result<SeqRange, StoreError> {
+    let st = c.prepare_cached("SELECT seq FROM orgs WHERE org_id = $1").await.map_err(db)?;
+    let row = c.query_opt(&st, &[&org_id]).await.map_err(db)?;
+    let last: i64 = row.ok_or_else(|| StoreError::OrgNotFound(org_id.to_string()))?.try_get(0).map_err(db)?;
+    let last = last.max(0) as u64;
+    if last == 0 || (filter.date_from.is_none() && filter.date_to.is_none()) {
+        return Ok(SeqRange::default());
+    }
+    let probe = c.prepare_cached(&sql::created_at_sql(Dialect::Postgres)).await.map_err(db)?;
+    // The first seq in [lo, hi] at or after `t_us`, or hi + 1.
+    let first_at_or_after = async |lo: u64, hi: u64, t_us: i64| -> Result<u64, StoreError> {
+        let (mut lo, mut hi) = (lo, hi.saturating_add(1));
+        while lo < hi {
+            let mid = lo + (hi - lo) / 2;
+            let seq = mid.min(i64::MAX as u64) as i64;
+            let row = c.query_opt(&probe, &[&org_id, &seq]).await.map_err(db)?;
+            let at: i64 = row
+                .ok_or_else(|| StoreError::Backend(format!("org {org_id}: event seq {mid} is missing")))?
+                .try_get(0)
+                .map_err(db)?;
+            if at >= t_us {
+                hi = mid;
+            } else {
+                lo = mid + 1;
+            }
+        }
+        Ok(lo)
+    };
+    let from = match filter.date_from {
+        Some(t) => Some(first_at_or_after(1, last, t.as_microsecond()).await?),
+        None => None,
+    };
+    let to = match filter.date_to {
+        Some(t) => {
+            let s = first_at_or_after(from.unwrap_or(1), last, t.as_microsecond()).await?;
+            // Past the last event: left to the created_at term.
+            (s <= last).then_some(s)
+        }
+        None => None,
+    };
+    Ok(SeqRange { from, to })
+}
+
+/// One page of history, newest first, through the store's shared query
+/// (index walks per filter, dates as seq ranges).
+pub async fn events_page(
+    client: &mut deadpool_postgres::Client,
+    org_id: &str,
+    q: &EventQuery,
+) -> Result<Page, StoreError> {
+    let t = snapshot(client).await?;
+    let seqs = history_seqs(&t, org_id, &q.filter).await?;
+    let (sql, args) = sql::history_page_query(org_id, q, seqs, Dialect::Postgres);
     let params = bind(args);
-    let st = c.prepare_cached(&sql).await.map_err(db)?;
-    let (_, rows) = tokio::try_join!(ensure_org(c, org_id), async { c.query(&st, &refs(&params)).await.map_err(db) })?;
+    let st = t.prepare_cached(&sql).await.map_err(db)?;
+    let rows = t.query(&st, &refs(&params)).await.map_err(db)?;
+    t.commit().await.map_err(db)?;
     let events = rows.iter().map(|r| to_event(r, org_id)).collect::<Result<Vec<_>, _>>()?;
     Ok(Page::from_rows(events, q))
 }
 
-/// Streams every matching event, newest first, in chunks through a portal
+/// Streams every matching event in `order`, in chunks through a portal
 /// (a server-side cursor): memory stays flat however long the history.
 /// Stops quietly when the receiver goes away.
 pub async fn stream_events(
     client: &mut deadpool_postgres::Client,
     org_id: &str,
     filter: &EventFilter,
+    order: Order,
     tx: &mpsc::Sender<Result<Vec<Event>, StoreError>>,
 ) -> Result<(), StoreError> {
-    let (w, args) = sql::history_where(org_id, filter, None, ph);
-    let sql = format!("SELECT {} FROM events WHERE {w} ORDER BY seq DESC", sql::EVENT_COLUMNS);
+    let t = snapshot(client).await?;
+    let seqs = history_seqs(&t, org_id, filter).await?;
+    let (sql, args) = sql::history_export_query(org_id, filter, seqs, order, Dialect::Postgres);
     let params = bind(args);
-    let t = client
-        .build_transaction()
-        .isolation_level(tokio_postgres::IsolationLevel::RepeatableRead)
-        .read_only(true)
-        .start()
-        .await
-        .map_err(db)?;
     let st = t.prepare_cached(&sql).await.map_err(db)?;
     let portal = t.bind(&st, &refs(&params)).await.map_err(db)?;
     loop {

@@ -149,6 +149,15 @@ pub const MIGRATIONS: &[&str] = &[
         used_at    BIGINT
     );
     ",
+    // 4: indexes of the history filters, under the names the shared history
+    // SQL knows (creditd_store::sql): each ends in seq, so a filtered page
+    // walks one backwards from its cursor.
+    "
+    CREATE INDEX IF NOT EXISTS events_kind ON events (org_id, kind, seq);
+    CREATE INDEX IF NOT EXISTS events_project ON events (org_id, project_id, seq) WHERE project_id IS NOT NULL;
+    CREATE INDEX IF NOT EXISTS events_user ON events (org_id, user_email, seq) WHERE user_email IS NOT NULL;
+    CREATE INDEX IF NOT EXISTS events_unsettled ON events (org_id, status, seq) WHERE status <> 'succeeded';
+    ",
 ];
 
 #[derive(Debug, thiserror::Error)]
