@@ -130,9 +130,20 @@ async fn add_member(
     Ok((StatusCode::CREATED, Json(member_json(&m, &[]))).into_response())
 }
 
+/// The member, or 404: for a missing organisation the same answer as every
+/// other route gives, else "member not found".
 async fn target_member(app: &AppState, org: &str, email: &str) -> Result<Member, ApiError> {
-    let Ok(email) = normalize_email(email) else { return Err(member_not_found(org, email)) };
-    app.store.directory().member(org, &email).await?.ok_or_else(|| member_not_found(org, &email))
+    let found = match normalize_email(email) {
+        Ok(e) => app.store.directory().member(org, &e).await?,
+        Err(_) => None,
+    };
+    match found {
+        Some(m) => Ok(m),
+        None => {
+            app.store.org(org).await?;
+            Err(member_not_found(org, email))
+        }
+    }
 }
 
 async fn get_member(
@@ -298,6 +309,7 @@ async fn list_keys(State(app): State<AppState>, principal: Principal, q: QueryPa
             // As for a missing org: nothing to list, and no hint why.
             return Err(org_not_found(o));
         }
+        app.store.org(o).await?;
     }
     let org = org.or_else(|| principal.member().map(|(o, _)| o.to_string()));
     let keys = app.store.directory().keys(org.as_deref()).await?;
@@ -374,6 +386,7 @@ async fn set_cap(
 ) -> Result<Response, ApiError> {
     principal.require(Action::ManageCaps, &org)?;
     let req: SetCapRequest = parse(&body)?;
+    app.store.org(&org).await?;
     let subject = match (req.member, req.key_id) {
         (Some(email), None) => {
             let m = target_member(&app, &org, &email).await?;

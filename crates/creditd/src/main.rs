@@ -1,6 +1,7 @@
 //! The creditd binary: flags in, validated config out, then the library does
 //! the work. Errors print with their full chain.
 
+mod admin;
 mod bench;
 mod demo;
 
@@ -68,6 +69,12 @@ enum Cmd {
     },
     /// Measure ledger throughput: engine batches and HTTP with concurrent clients.
     Bench(bench::BenchArgs),
+    /// API keys: create (the secret is printed once), list, revoke.
+    Keys(admin::KeysArgs),
+    /// Members of an organisation: add, list, remove.
+    Members(admin::MembersArgs),
+    /// Print a one-time, expiring dashboard sign-in URL for a member.
+    LoginLink(admin::LoginLinkArgs),
 }
 
 #[derive(clap::Args, Clone)]
@@ -144,6 +151,9 @@ async fn run(cmd: Cmd) -> Result<ExitCode> {
             bench::run(args).await?;
             Ok(ExitCode::SUCCESS)
         }
+        Cmd::Keys(args) => admin::keys(args).await,
+        Cmd::Members(args) => admin::members(args).await,
+        Cmd::LoginLink(args) => admin::login_link(args).await,
     }
 }
 
