@@ -429,8 +429,9 @@ pub async fn patch_org(
 
 // ---- who am I ----
 
-/// `GET …/me`: who the caller is here, their caps, and (for a member) the
-/// credits consumed in their name this period: debits and usage less refunds.
+/// `GET …/me`: who the caller is here, their caps, (for a member) the
+/// credits consumed in their name this period: debits and usage less
+/// refunds, and (for a dashboard session) its CSRF token.
 async fn me(State(app): State<AppState>, principal: Principal, Path(org): Path<String>) -> Result<Response, ApiError> {
     principal.require(Action::ReadOwnUsage, &org)?;
     let state = app.store.org_state(&org).await?;
@@ -452,6 +453,10 @@ async fn me(State(app): State<AppState>, principal: Principal, Path(org): Path<S
         "key_id": principal.key_id,
         "caps": own,
     });
+    // A dashboard session reads its CSRF token here, for its form posts.
+    if let Some(t) = principal.csrf_token() {
+        v["csrf_token"] = json!(t);
+    }
     if let Access::Member { email, name, role, .. } = &principal.access {
         v["email"] = json!(email);
         v["name"] = json!(name);

@@ -673,6 +673,10 @@ async fn secrets_are_shown_once_never_logged_and_stored_only_as_hashes() {
         assert!(!disk.contains(s.as_str()), "a secret was stored as is");
     }
     assert_ne!(creditd_store::directory::secret_hash(&secret), secret);
+    // When the key was last used is written (at the latest at shutdown), not lost.
+    let dir = creditd_sqlite::SqliteDirectory::open(w.app.dir.path()).unwrap();
+    let stored = creditd_store::Directory::key(&dir, &id).await.unwrap().unwrap();
+    assert!(stored.last_used_at.is_some() && stored.revoked_at.is_some(), "{stored:?}");
 }
 
 fn cookie_of(r: &Resp) -> String {
@@ -713,13 +717,17 @@ async fn sign_in_links_are_single_use_and_expire_and_form_posts_need_the_csrf_to
     let r = app.send("GET", "/login/ll_madeup", None, &[]).await;
     assert_eq!(r.status, 410);
 
-    // The placeholder page shows who is signed in, with the form token.
+    // The session knows who it is and its CSRF token; the home page answers.
+    let me = app.send("GET", &format!("{ACME}/me"), None, &[("cookie", &cookie)]).await;
+    assert_eq!(
+        (me.status, me.body["email"].as_str(), me.body["role"].as_str()),
+        (200, Some("olga@acme.example"), Some("owner"))
+    );
+    let csrf = me.body["csrf_token"].as_str().unwrap().to_string();
     let home = app.send("GET", "/", None, &[("cookie", &cookie)]).await;
-    assert_eq!(home.status, 200);
-    assert!(home.text.contains("Olga") && home.text.contains("owner"), "{}", home.text);
-    let csrf = home.text.split("name=\"csrf_token\" value=\"").nth(1).unwrap().split('"').next().unwrap().to_string();
-    let anon = app.send("GET", "/", None, &[]).await;
-    assert!(anon.text.contains("Not signed in"));
+    assert_eq!(home.status, 200, "{}", home.text);
+    let by_key = app.call("GET", &format!("{ACME}/me"), None, Some(&w.owner)).await;
+    assert!(by_key.body.get("csrf_token").is_none(), "keys have no CSRF token");
 
     // The session reads the API as the owner; writes need the CSRF token.
     let r = app.send("GET", &format!("{ACME}/credit-events"), None, &[("cookie", &cookie)]).await;
