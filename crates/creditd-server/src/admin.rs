@@ -273,7 +273,7 @@ async fn create_key(
             };
             let own =
                 principal.member().is_some_and(|(o, e)| o == org && Some(e) == normalize_email(&email).ok().as_deref());
-            principal.require(if own { Action::ManageOwnKeys } else { Action::ManageKeys }, &org)?;
+            principal.require(if own { Action::ManageOwnKeys } else { Action::IssueKeysForOthers }, &org)?;
             let email = normalize_email(&email).map_err(|_| member_not_found(&org, &email))?;
             KeyScope::Member { org_id: org, email }
         }
@@ -350,7 +350,15 @@ async fn revoke_key(
     principal: Principal,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    visible_key(&app, &principal, &id).await?;
+    let k = visible_key(&app, &principal, &id).await?;
+    if let KeyScope::Member { org_id, email } = &k.scope {
+        // Admins manage members' keys, not owners'.
+        let mine = principal.member().is_some_and(|(o, e)| o == org_id && e == email);
+        let target = app.store.directory().member(org_id, email).await?;
+        if !mine && target.is_some_and(|m| m.role == Role::Owner) {
+            principal.require_role(Action::ManageOwners)?;
+        }
+    }
     let k = app.store.directory().revoke_key(&id, app.store.now()).await?;
     app.auth.forget();
     tracing::info!(key_id = %k.id, prefix = %k.prefix, "API key revoked");

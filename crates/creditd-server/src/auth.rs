@@ -286,17 +286,27 @@ struct Cached {
 pub struct Auth {
     bootstrap: Arc<str>,
     cache: Mutex<HashMap<String, Cached>>,
+    /// Bumped by [`Auth::forget`]: a lookup that started before a revoke
+    /// does not put its (stale) answer in the cache.
+    generation: std::sync::atomic::AtomicU64,
     last_used: Mutex<HashMap<String, Timestamp>>,
 }
 
 impl Auth {
     pub fn new(bootstrap: impl Into<Arc<str>>) -> Auth {
-        Auth { bootstrap: bootstrap.into(), cache: Mutex::new(HashMap::new()), last_used: Mutex::new(HashMap::new()) }
+        Auth {
+            bootstrap: bootstrap.into(),
+            cache: Mutex::new(HashMap::new()),
+            generation: std::sync::atomic::AtomicU64::new(0),
+            last_used: Mutex::new(HashMap::new()),
+        }
     }
 
     /// Forgets every resolved key (after a revoke or a member change).
     pub fn forget(&self) {
-        self.cache.lock().unwrap_or_else(|p| p.into_inner()).clear();
+        let mut cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
+        self.generation.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        cache.clear();
     }
 
     /// When a key was last used, if that is newer than what is stored.
@@ -356,6 +366,7 @@ impl Auth {
         let principal = match cached {
             Some(p) => p,
             None => {
+                let generation = self.generation.load(std::sync::atomic::Ordering::SeqCst);
                 let dir = store.directory();
                 let Some(k) = dir.key_by_hash(&hash).await? else { return Ok(None) };
                 if k.revoked_at.is_some() {
@@ -373,7 +384,9 @@ impl Auth {
                 if cache.len() >= MAX_CACHED_KEYS {
                     cache.clear();
                 }
-                cache.insert(hash, Cached { at: Instant::now(), principal: p.clone() });
+                if self.generation.load(std::sync::atomic::Ordering::SeqCst) == generation {
+                    cache.insert(hash, Cached { at: Instant::now(), principal: p.clone() });
+                }
                 p
             }
         };

@@ -66,8 +66,12 @@ pub enum Action {
     ManageOwners,
     /// Setting per-member and per-key caps; seeing everyone's.
     ManageCaps,
-    /// Creating, listing and revoking the member keys of anyone in the org.
+    /// Listing and revoking the member keys of anyone in the org (an owner's:
+    /// also `ManageOwners`).
     ManageKeys,
+    /// Creating a key that acts as another member (it would carry their
+    /// role and name).
+    IssueKeysForOthers,
     /// Creating, listing and revoking one's own member keys.
     ManageOwnKeys,
     /// Changing the organisation's settings.
@@ -109,7 +113,8 @@ pub const TABLE: &[Row] = &[
     row(Action::ManageMembers, "add, change, remove admins and members", [Y, Y, Y, N]),
     row(Action::ManageOwners, "make, demote, remove owners", [Y, Y, N, N]),
     row(Action::ManageCaps, "set caps, see everyone's", [Y, Y, Y, N]),
-    row(Action::ManageKeys, "member keys of anyone in the org", [Y, Y, Y, N]),
+    row(Action::ManageKeys, "list, revoke member keys of anyone in the org (owners' keys: owners)", [Y, Y, Y, N]),
+    row(Action::IssueKeysForOthers, "create a key that acts as another member", [Y, Y, N, N]),
     row(Action::ManageOwnKeys, "one's own member keys", [Y, Y, Y, Y]),
     row(Action::ManageOrg, "organisation settings (`PATCH`)", [Y, N, N, N]),
     row(Action::CreateOrg, "create organisations", [Y, N, N, N]),

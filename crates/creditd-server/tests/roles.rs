@@ -286,7 +286,7 @@ impl Ep {
             Ep::Me => ReadOwnUsage,
             // A key of mia's: every role of acme reaches it (hers, or as a key manager).
             Ep::CreateOwnKey | Ep::GetKey | Ep::RevokeKey => ManageOwnKeys,
-            Ep::CreateOthersKey => ManageKeys,
+            Ep::CreateOthersKey => IssueKeysForOthers,
             Ep::CreateServiceKey | Ep::ListKeys => return None,
         })
     }
@@ -389,7 +389,7 @@ async fn prepare(app: &App, ep: Ep, email: &str) -> Req {
             req("POST", "/api/keys", json!({"kind": "member", "org_id": "acme", "email": own}))
         }
         Ep::CreateOthersKey => {
-            req("POST", "/api/keys", json!({"kind": "member", "org_id": "acme", "email": "adam@acme.example"}))
+            req("POST", "/api/keys", json!({"kind": "member", "org_id": "acme", "email": "olga@acme.example"}))
         }
         Ep::CreateServiceKey => req("POST", "/api/keys", json!({"kind": "service", "org_ids": ["acme"]})),
         Ep::ListKeys => req("GET", "/api/keys", Value::Null),
@@ -913,6 +913,15 @@ async fn members_keep_an_owner_and_removing_one_revokes_their_keys() {
         .call("POST", &members, Some(&json!({"email": "x@acme.example", "name": "X", "role": "boss"})), Some(&w.admin))
         .await;
     assert_eq!(r.status, 422);
+    // Admins neither mint keys that act as someone else nor revoke owners' keys.
+    let (olga_key, _) = app.new_key(json!({"kind": "member", "org_id": "acme", "email": "olga@acme.example"})).await;
+    let body = json!({"kind": "member", "org_id": "acme", "email": "mia@acme.example"});
+    let r = app.call("POST", "/api/keys", Some(&body), Some(&w.admin)).await;
+    assert_eq!((r.status, code(&r)), (403, "forbidden"));
+    let r = app.call("DELETE", &format!("/api/keys/{olga_key}"), None, Some(&w.admin)).await;
+    assert_eq!((r.status, code(&r)), (403, "forbidden"));
+    let r = app.call("DELETE", &format!("/api/keys/{olga_key}"), None, Some(&w.owner)).await;
+    assert_eq!(r.status, 200, "{}", r.text);
     // A second owner makes the first removable.
     let r = app
         .call(
