@@ -1,4 +1,8 @@
-//! The engine-neutral conformance suite, run against the SQLite engine.
+//! The engine-neutral conformance suite, run against the SQLite engine,
+//! and the SQLite-only checks beside it (one test binary).
+
+#[path = "engine/history.rs"]
+mod history;
 
 use std::sync::Arc;
 

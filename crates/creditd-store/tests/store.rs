@@ -1,0 +1,329 @@
+//! creditd-store's pure parts: named date ranges across DST, the seq search
+//! that turns dates into seq bounds, the shared history SQL, and deriving an
+//! organisation's state from an imported history.
+
+use creditd_core::{
+    CreditKind, CreditOp, Event, EventCtx, HoldOp, LedgerError, Micros, Op, OrgSettings, OrgState, Pool, RecordStatus,
+};
+use creditd_store::StoreError;
+use creditd_store::import::derive;
+use creditd_store::query::{EventFilter, EventQuery, PageLimit, PageStart};
+use creditd_store::range::{RangePreset, days_bounds, range_bounds, start_of_day};
+use creditd_store::sql::{
+    Dialect, SeqRange, first_seq_at_or_after, history_export_query, history_page_query, seq_range,
+};
+use jiff::Timestamp;
+use jiff::tz::TimeZone;
+
+fn ts(s: &str) -> Timestamp {
+    s.parse().unwrap()
+}
+
+fn tz(name: &str) -> TimeZone {
+    TimeZone::get(name).unwrap()
+}
+
+/// (zone, now, preset, expected from, expected to)
+fn check(zone: &str, now: &str, preset: RangePreset, from: &str, to: &str) {
+    let got = range_bounds(preset, &tz(zone), ts(now));
+    assert_eq!(got, (ts(from), ts(to)), "{preset} in {zone} at {now}");
+}
+
+#[test]
+fn presets_in_madrid_across_the_spring_change() {
+    use RangePreset::*;
+    // Sunday 2026-03-29: clocks go 02:00 -> 03:00 (UTC+1 -> UTC+2); a 23-hour day.
+    let z = "Europe/Madrid";
+    let now = "2026-03-29T15:00:00Z";
+    check(z, now, Today, "2026-03-28T23:00:00Z", "2026-03-29T22:00:00Z");
+    check(z, now, Yesterday, "2026-03-27T23:00:00Z", "2026-03-28T23:00:00Z");
+    // Weeks start on Monday: Monday 23rd to Monday 30th.
+    check(z, now, ThisWeek, "2026-03-22T23:00:00Z", "2026-03-29T22:00:00Z");
+    check(z, now, LastWeek, "2026-03-15T23:00:00Z", "2026-03-22T23:00:00Z");
+    check(z, now, ThisMonth, "2026-02-28T23:00:00Z", "2026-03-31T22:00:00Z");
+    check(z, now, LastMonth, "2026-01-31T23:00:00Z", "2026-02-28T23:00:00Z");
+    // Today and the 27 days before: from Monday 2 March.
+    check(z, now, Last28Days, "2026-03-01T23:00:00Z", "2026-03-29T22:00:00Z");
+    // Just after midnight local, "today" is already the 30th (UTC still says 29th).
+    check(z, "2026-03-29T22:30:00Z", Today, "2026-03-29T22:00:00Z", "2026-03-30T22:00:00Z");
+    check(z, "2026-03-29T22:30:00Z", Yesterday, "2026-03-28T23:00:00Z", "2026-03-29T22:00:00Z");
+    // A Monday is the first day of its own week.
+    check(z, "2026-03-30T10:00:00Z", ThisWeek, "2026-03-29T22:00:00Z", "2026-04-05T22:00:00Z");
+    check(z, "2026-03-30T10:00:00Z", LastWeek, "2026-03-22T23:00:00Z", "2026-03-29T22:00:00Z");
+}
+
+#[test]
+fn presets_across_the_autumn_change_and_year_ends() {
+    use RangePreset::*;
+    // Sunday 2026-10-25 in Madrid: 03:00 -> 02:00, a 25-hour day.
+    let z = "Europe/Madrid";
+    check(z, "2026-10-25T12:00:00Z", Today, "2026-10-24T22:00:00Z", "2026-10-25T23:00:00Z");
+    check(z, "2026-10-26T12:00:00Z", Yesterday, "2026-10-24T22:00:00Z", "2026-10-25T23:00:00Z");
+    check(z, "2026-10-28T12:00:00Z", LastWeek, "2026-10-18T22:00:00Z", "2026-10-25T23:00:00Z");
+    // January: last month is December of the year before.
+    check(z, "2026-01-05T09:00:00Z", LastMonth, "2025-11-30T23:00:00Z", "2025-12-31T23:00:00Z");
+    check(z, "2026-01-05T09:00:00Z", ThisMonth, "2025-12-31T23:00:00Z", "2026-01-31T23:00:00Z");
+    // New York: DST starts 2026-03-08; last 28 days spans it.
+    check("America/New_York", "2026-03-20T16:00:00Z", Last28Days, "2026-02-21T05:00:00Z", "2026-03-21T04:00:00Z");
+    // UTC has no surprises.
+    check("UTC", "2026-02-28T23:59:59Z", ThisMonth, "2026-02-01T00:00:00Z", "2026-03-01T00:00:00Z");
+    check("UTC", "2024-02-29T12:00:00Z", Last28Days, "2024-02-02T00:00:00Z", "2024-03-01T00:00:00Z");
+}
+
+#[test]
+fn a_day_whose_midnight_does_not_exist_starts_after_the_gap() {
+    // America/Santiago moves from 00:00 (-04) to 01:00 (-03) on 2026-09-06.
+    let z = tz("America/Santiago");
+    assert_eq!(start_of_day("2026-09-06".parse().unwrap(), &z), ts("2026-09-06T04:00:00Z"));
+    assert_eq!(
+        days_bounds("2026-09-05".parse().unwrap(), "2026-09-05".parse().unwrap(), &z).1,
+        ts("2026-09-06T04:00:00Z")
+    );
+    let (from, to) = range_bounds(RangePreset::Today, &z, ts("2026-09-06T12:00:00Z"));
+    assert_eq!((from, to), (ts("2026-09-06T04:00:00Z"), ts("2026-09-07T03:00:00Z")));
+    // Consecutive days tile: no instant is in two days or in none.
+    let mut d: jiff::civil::Date = "2026-08-30".parse().unwrap();
+    for _ in 0..20 {
+        let next = d.tomorrow().unwrap();
+        assert_eq!(days_bounds(d, d, &z).1, days_bounds(next, next, &z).0);
+        d = next;
+    }
+}
+
+#[test]
+fn preset_names_parse_as_the_dashboards_write_them() {
+    for (text, want) in [
+        ("today", RangePreset::Today),
+        ("Yesterday", RangePreset::Yesterday),
+        ("This week", RangePreset::ThisWeek),
+        ("last-week", RangePreset::LastWeek),
+        ("THIS_MONTH", RangePreset::ThisMonth),
+        ("Last month", RangePreset::LastMonth),
+        ("Last 28 days", RangePreset::Last28Days),
+    ] {
+        assert_eq!(text.parse::<RangePreset>(), Ok(want), "{text}");
+    }
+    let err = "fortnight".parse::<RangePreset>().unwrap_err().to_string();
+    assert!(err.contains("last_28_days"), "{err}");
+}
+
+#[test]
+fn the_seq_search_agrees_with_a_linear_scan() {
+    // Times that never decrease, with runs of equal times (one batch).
+    let times: Vec<i64> = vec![5, 5, 7, 7, 7, 9, 12, 12, 20, 21, 21, 21, 30];
+    let at = |seq: u64| Ok::<i64, StoreError>(times[(seq - 1) as usize]);
+    let last = times.len() as u64;
+    for t in 0..35 {
+        let linear = (1..=last).find(|s| times[(*s - 1) as usize] >= t).unwrap_or(last + 1);
+        let mut probes = 0;
+        let got = first_seq_at_or_after(1, last, t, |s| {
+            probes += 1;
+            at(s)
+        })
+        .unwrap();
+        assert_eq!(got, linear, "t = {t}");
+        assert!(probes <= 5, "{probes} probes for {} events", times.len());
+    }
+    // Dates map to [from, to): to past the last event is left open.
+    let us = |v: i64| Timestamp::from_microsecond(v).unwrap();
+    let f = EventFilter { date_from: Some(us(7)), date_to: Some(us(21)), ..EventFilter::default() };
+    assert_eq!(seq_range(last, &f, at).unwrap(), SeqRange { from: Some(3), to: Some(10) });
+    let f = EventFilter { date_from: Some(us(31)), date_to: Some(us(99)), ..EventFilter::default() };
+    assert_eq!(seq_range(last, &f, at).unwrap(), SeqRange { from: Some(14), to: None });
+    assert_eq!(seq_range(0, &f, at).unwrap(), SeqRange::default());
+}
+
+fn page(filter: EventFilter, start: PageStart) -> EventQuery {
+    EventQuery { filter, limit: PageLimit::new(10).unwrap(), start }
+}
+
+#[test]
+fn history_sql_walks_the_right_index_in_each_dialect() {
+    use creditd_core::{EventKind, Status};
+    let f = EventFilter::default;
+    let seqs = SeqRange { from: Some(100), to: Some(200) };
+    let (sql, args) = history_page_query("o", &page(f(), PageStart::Before(150)), seqs, Dialect::Sqlite);
+    assert!(!sql.contains("INDEXED BY"), "{sql}");
+    assert!(sql.contains("seq >= ?2 AND seq < ?3 ORDER BY seq DESC LIMIT ?4"), "{sql}");
+    assert_eq!(args.len(), 4);
+    // The cursor and the date's upper bound: the lower of the two.
+    assert_eq!(args[2], creditd_store::sql::SqlValue::Int(150));
+
+    let project = EventFilter { project_id: Some("p1".into()), kinds: vec![EventKind::Usage], ..f() };
+    let (sql, _) =
+        history_page_query("o", &page(project.clone(), PageStart::Offset(0)), SeqRange::default(), Dialect::Sqlite);
+    assert!(sql.contains("INDEXED BY events_project") && sql.contains("+kind = ?"), "{sql}");
+    let (sql, _) =
+        history_page_query("o", &page(project, PageStart::Offset(0)), SeqRange::default(), Dialect::Postgres);
+    assert!(!sql.contains("INDEXED BY") && !sql.contains('+') && sql.contains("project_id = $2"), "{sql}");
+
+    // Several kinds: one walk per kind, merged.
+    let kinds = EventFilter { kinds: vec![EventKind::Hold, EventKind::Debit, EventKind::Release], ..f() };
+    let (sql, _) =
+        history_page_query("o", &page(kinds.clone(), PageStart::Offset(20)), SeqRange::default(), Dialect::Postgres);
+    assert_eq!(sql.matches("UNION ALL").count(), 2, "{sql}");
+    assert!(sql.ends_with("ORDER BY seq DESC LIMIT $10 OFFSET $11"), "{sql}");
+    // An export with several kinds walks the primary key instead (no sort).
+    let (sql, _) = history_export_query("o", &kinds, SeqRange::default(), Default::default(), Dialect::Sqlite);
+    assert!(!sql.contains("UNION") && sql.contains("+kind IN (?2, ?3, ?4)"), "{sql}");
+
+    // Unsettled statuses use the partial index, spelled as it is declared.
+    let failed = EventFilter { statuses: vec![Status::Failed], ..f() };
+    let (sql, _) = history_page_query("o", &page(failed, PageStart::Offset(0)), SeqRange::default(), Dialect::Sqlite);
+    assert!(sql.contains("INDEXED BY events_unsettled") && sql.contains("status <> 'succeeded'"), "{sql}");
+}
+
+// ---------------------------------------------------------------------------
+// Import: the state derived from a history equals the state that wrote it.
+
+const T0: &str = "2026-03-02T09:00:00Z";
+
+fn m(s: &str) -> Micros {
+    s.parse().unwrap()
+}
+
+fn ctx(project: &str) -> EventCtx {
+    EventCtx { project_id: Some(project.into()), user_email: Some("ana@example.com".into()), ..EventCtx::default() }
+}
+
+fn credit(kind: CreditKind, amount: &str, status: Option<creditd_core::Status>) -> Op {
+    Op::Credit(CreditOp {
+        kind,
+        amount: m(amount),
+        pool: None,
+        expires_at: None,
+        code: (kind == CreditKind::Voucher).then(|| "CODE-1".into()),
+        status,
+        ctx: EventCtx::default(),
+    })
+}
+
+/// A history written by the real ledger: every kind, an open hold, a
+/// processing purchase, a refundable usage. Returns the state and events.
+fn lived() -> (OrgState, Vec<Event>, String, String, String) {
+    let mut now = ts(T0);
+    let mut s = OrgState::new("o", OrgSettings::new("O", "Europe/Madrid"), now).unwrap();
+    let mut events = Vec::new();
+    let mut apply = |s: &mut OrgState, op: Op, now: &mut Timestamp| {
+        *now = now.checked_add(jiff::SignedDuration::from_mins(7)).unwrap();
+        let a = s.apply(&op, *now, None).unwrap();
+        let o = a.outcome.unwrap();
+        events.extend(o.events.clone());
+        o.record.map(|r| r.id)
+    };
+    apply(&mut s, credit(CreditKind::SubscriptionCredit, "100", None), &mut now);
+    apply(&mut s, credit(CreditKind::Grant, "20", None), &mut now);
+    apply(&mut s, credit(CreditKind::Voucher, "15", None), &mut now);
+    apply(&mut s, credit(CreditKind::Purchase, "50", None), &mut now);
+    let u = apply(&mut s, Op::Usage { amount: m("30"), ctx: ctx("p1") }, &mut now).unwrap();
+    let h1 =
+        apply(&mut s, Op::Hold(HoldOp { amount: m("12.5"), timeout_seconds: None, ctx: ctx("p2") }), &mut now).unwrap();
+    apply(&mut s, Op::Debit { hold_id: h1.clone(), amount: Some(m("10")), ctx: EventCtx::default() }, &mut now);
+    let h2 =
+        apply(&mut s, Op::Hold(HoldOp { amount: m("100"), timeout_seconds: None, ctx: ctx("p3") }), &mut now).unwrap();
+    apply(&mut s, Op::Release { hold_id: h2, ctx: EventCtx::default() }, &mut now);
+    apply(&mut s, Op::Refund { refers_to: u.clone(), amount: Some(m("5")), ctx: EventCtx::default() }, &mut now);
+    apply(
+        &mut s,
+        Op::Adjustment {
+            amount: m("-1.25"),
+            reason: "fix".into(),
+            pool: None,
+            expires_at: None,
+            ctx: EventCtx::default(),
+        },
+        &mut now,
+    );
+    apply(&mut s, Op::Billing { amount: Micros::ZERO, ctx: EventCtx::default() }, &mut now);
+    let pending =
+        apply(&mut s, credit(CreditKind::Purchase, "40", Some(creditd_core::Status::Processing)), &mut now).unwrap();
+    let open =
+        apply(&mut s, Op::Hold(HoldOp { amount: m("7"), timeout_seconds: None, ctx: ctx("p1") }), &mut now).unwrap();
+    (s, events, u, pending, open)
+}
+
+#[test]
+fn an_imported_history_carries_on_where_it_ended() {
+    let (lived, events, usage, pending, open) = lived();
+    let now = ts("2026-03-03T12:00:00Z");
+    let d = derive("o", OrgSettings::new("O", "Europe/Madrid"), &events, now).unwrap();
+    assert!(d.report.verify.ok, "{:?}", d.report.verify);
+    let (a, b) = (d.state.balance(), lived.balance());
+    assert_eq!((a.available, a.held, a.pools.prepaid, a.seq), (b.available, b.held, b.pools.prepaid, b.seq));
+    assert_eq!(
+        a.pools.plan.micros() + a.pools.voucher.micros() + a.pools.promotional.micros(),
+        b.pools.plan.micros() + b.pools.voucher.micros() + b.pools.promotional.micros()
+    );
+    assert_eq!((d.report.open_holds, d.report.pending_purchases), (1, 1));
+    assert_eq!(d.state.records[&open].status, RecordStatus::Open);
+    assert!(d.state.records[&open].expires_at.unwrap() > now);
+
+    // The derived org goes on: debit the open hold, settle the purchase,
+    // refund the rest of the usage (loading its record as an engine would).
+    let mut s = d.state;
+    for r in &d.records {
+        s.records.entry(r.id.clone()).or_insert_with(|| r.clone());
+    }
+    let later = ts("2026-03-03T13:00:00Z");
+    s.apply(&Op::Debit { hold_id: open, amount: None, ctx: EventCtx::default() }, later, None).unwrap();
+    let settle =
+        Op::SettlePurchase { purchase_id: pending, status: creditd_core::Status::Succeeded, ctx: EventCtx::default() };
+    s.apply(&settle, later, None).unwrap();
+    let refund = Op::Refund { refers_to: usage.clone(), amount: Some(m("25")), ctx: EventCtx::default() };
+    let o = s.apply(&refund, later, None).unwrap().outcome.unwrap();
+    assert_eq!(o.events[0].seq, lived.seq + 3);
+    // Only 25 of the 30 used were left to refund.
+    let again = Op::Refund { refers_to: usage, amount: Some(m("0.01")), ctx: EventCtx::default() };
+    assert!(matches!(s.apply(&again, later, None), Err(LedgerError::RefundExceedsConsumed { .. })));
+    assert_eq!(s.balance().available, b.available.checked_add(m("40")).unwrap().checked_add(m("25")).unwrap());
+}
+
+fn refused(events: &[Event]) -> String {
+    match derive("o", OrgSettings::new("O", "UTC"), events, ts("2026-04-01T00:00:00Z")) {
+        Err(StoreError::Ledger(LedgerError::Invalid(msg))) => msg,
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+}
+
+#[test]
+fn an_inconsistent_history_is_refused_with_reasons() {
+    let (_, events, ..) = lived();
+    assert!(refused(&[]).contains("no events"));
+    assert!(refused(&events[1..]).contains("not 1"));
+    let mut gap = events.clone();
+    gap.remove(4);
+    assert!(refused(&gap).contains("without gaps"));
+    let mut backwards = events.clone();
+    backwards[6].created_at = backwards[5].created_at.checked_sub(jiff::SignedDuration::from_secs(1)).unwrap();
+    assert!(refused(&backwards).contains("time never goes backwards"));
+    let mut wrong = events.clone();
+    wrong[3].balance_after = wrong[3].balance_after.checked_add(m("1")).unwrap();
+    assert!(refused(&wrong).contains("balance_after"));
+    let mut id = events.clone();
+    id[2].id = "evt_x".into();
+    assert!(refused(&id).contains("must be evt_3"));
+    let mut long = events.clone();
+    long[2].description = Some("x".repeat(2000));
+    assert!(refused(&long).contains("description is longer"));
+    let mut other = events;
+    other[0].org_id = "elsewhere".into();
+    assert!(refused(&other).contains("belongs to organization"));
+}
+
+#[test]
+fn overdraft_in_use_comes_back_as_debt() {
+    let now = ts(T0);
+    let mut settings = OrgSettings::new("O", "UTC");
+    settings.overdraft_limit = m("10");
+    let mut s = OrgState::new("o", settings.clone(), now).unwrap();
+    let mut events = Vec::new();
+    for op in [credit(CreditKind::Grant, "5", None), Op::Usage { amount: m("12"), ctx: EventCtx::default() }] {
+        events.extend(s.apply(&op, now, None).unwrap().outcome.unwrap().events);
+    }
+    events.extend(s.apply(&credit(CreditKind::Purchase, "3", None), now, None).unwrap().outcome.unwrap().events);
+    let d = derive("o", settings, &events, now).unwrap();
+    assert_eq!(d.state.balance().available, m("-4"));
+    assert_eq!(d.state.debt, m("7"));
+    assert_eq!(d.state.pool_total(Pool::Prepaid), m("3"));
+    assert!(d.report.verify.ok);
+}
