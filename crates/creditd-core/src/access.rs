@@ -230,15 +230,15 @@ impl OrgState {
                 if matches!(**op, Op::Access(_)) {
                     return Err(invalid("an acting operation cannot wrap another access operation"));
                 }
-                if actor.own_holds_only {
-                    if let Op::Debit { hold_id, .. } | Op::Release { hold_id, .. } = &**op {
-                        let mine = self.records.get(hold_id).is_none_or(|r| {
-                            r.ctx.user_email.as_deref().map(lower) == actor.member_email.as_deref().map(lower)
-                        });
-                        if !mine {
-                            // As if it did not exist: a member learns nothing of others' holds.
-                            return Err(LedgerError::HoldNotFound(hold_id.clone()));
-                        }
+                if actor.own_holds_only
+                    && let Op::Debit { hold_id, .. } | Op::Release { hold_id, .. } = &**op
+                {
+                    let mine = self.records.get(hold_id).is_none_or(|r| {
+                        r.ctx.user_email.as_deref().map(lower) == actor.member_email.as_deref().map(lower)
+                    });
+                    if !mine {
+                        // As if it did not exist: a member learns nothing of others' holds.
+                        return Err(LedgerError::HoldNotFound(hold_id.clone()));
                     }
                 }
                 self.apply_op(op, tx)

@@ -559,10 +559,7 @@ impl OrgState {
             .and_then(|()| self.check_caps(op))
             .and_then(|()| self.apply_op(op, &mut tx))
             .and_then(|record| self.after_op(&mut tx).map(|()| record))
-            .map(|record| {
-                self.charge_caps(op, &tx);
-                record
-            });
+            .inspect(|_| self.charge_caps(op, &tx));
         let record = match result {
             Ok(record) => record,
             Err(e) => {

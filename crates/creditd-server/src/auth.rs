@@ -197,11 +197,11 @@ impl Principal {
     /// is marked with its actor so caps apply. The idempotency fingerprint
     /// is the operation's own, so a retry with another key still replays.
     pub fn command(&self, org_id: &str, mut op: Op, idempotency_key: Option<String>) -> Command {
-        if let Access::Member { email, name, .. } = &self.access {
-            if let Some(ctx) = ctx_mut(&mut op) {
-                ctx.user_email = Some(email.clone());
-                ctx.user_name = Some(name.clone());
-            }
+        if let Access::Member { email, name, .. } = &self.access
+            && let Some(ctx) = ctx_mut(&mut op)
+        {
+            ctx.user_email = Some(email.clone());
+            ctx.user_name = Some(name.clone());
         }
         let mut cmd = Command::new(org_id, op, idempotency_key);
         if let Some(actor) = self.actor() {
@@ -433,12 +433,12 @@ fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
 /// the CSRF token of anything but GET/HEAD made with a session cookie.
 pub async fn authenticate(State(app): State<AppState>, mut req: Request, next: Next) -> Result<Response, ApiError> {
     let principal = app.auth.resolve(app.store.as_ref(), req.headers()).await?.ok_or_else(ApiError::unauthorized)?;
-    if let Some(s) = &principal.session {
-        if !req.method().is_safe() {
-            let sent = req.headers().get("x-csrf-token").and_then(|v| v.to_str().ok());
-            if !sent.is_some_and(|t| same_secret(t.as_bytes(), s.csrf_token.as_bytes())) {
-                return Err(csrf_failed());
-            }
+    if let Some(s) = &principal.session
+        && !req.method().is_safe()
+    {
+        let sent = req.headers().get("x-csrf-token").and_then(|v| v.to_str().ok());
+        if !sent.is_some_and(|t| same_secret(t.as_bytes(), s.csrf_token.as_bytes())) {
+            return Err(csrf_failed());
         }
     }
     req.extensions_mut().insert(principal);
