@@ -23,6 +23,13 @@ pub use async_trait::async_trait;
 #[async_trait]
 pub trait Engine: Send + Sync + 'static {
     async fn open(&self, clock: Arc<dyn Clock>) -> Result<Arc<dyn Store>, String>;
+
+    /// Runs raw SQL on the database behind creditd's back (the tamper case).
+    /// `Ok(false)`: this engine's harness cannot, and the case is skipped.
+    async fn raw_sql(&self, sql: &str) -> Result<bool, String> {
+        let _ = sql;
+        Ok(false)
+    }
 }
 
 /// What a case gets: a fresh store, the clock it runs on, and a way to
@@ -48,6 +55,12 @@ impl Ctx {
     /// Another node on the same database (engines that allow several).
     pub async fn open_another(&self) -> Arc<dyn Store> {
         self.engine.open(self.clock.clone()).await.unwrap_or_else(|e| panic!("opening another store: {e}"))
+    }
+
+    /// Raw SQL on the database, as a person with file access could (see
+    /// [`Engine::raw_sql`]); false when the engine's harness cannot.
+    pub async fn raw_sql(&self, sql: &str) -> bool {
+        self.engine.raw_sql(sql).await.unwrap_or_else(|e| panic!("raw SQL {sql:?}: {e}"))
     }
 
     /// Shuts the store down and opens it again on the same data.
@@ -107,6 +120,7 @@ macro_rules! conformance_tests {
             conversations_limit_and_analytics,
             low_balance_notifications,
             directory_rules,
+            tampering_is_caught,
         );
     };
     (@cases $engine:expr; $($case:ident),+ $(,)?) => {

@@ -13,6 +13,7 @@ use jiff::{Timestamp, ToSpan, tz::TimeZone};
 use serde::{Deserialize, Serialize};
 
 use crate::access::{AccessOp, CapState};
+use crate::chain::{self, ChainHash};
 use crate::event::{Event, EventCtx, EventKind, Pool, Status};
 use crate::money::Micros;
 use crate::plans::{Conversation, Notification, PlanOp, PlanState};
@@ -449,6 +450,9 @@ pub struct OrgState {
     /// Per-member and per-key spending this period, and their caps.
     #[serde(default, skip_serializing_if = "CapState::is_empty")]
     pub caps: CapState,
+    /// Hash of the last event (see `chain`); genesis before the first.
+    #[serde(default, skip_serializing_if = "ChainHash::is_genesis")]
+    pub last_hash: ChainHash,
     /// Loaded records: every pending one, plus any the engine fetched.
     #[serde(skip)]
     pub records: HashMap<String, Record>,
@@ -463,6 +467,8 @@ pub struct Applied {
     pub conversations: Vec<Conversation>,
     /// Notifications to store (low balance).
     pub notifications: Vec<Notification>,
+    /// The chain hash of each of `outcome.events`, in the same order.
+    pub hashes: Vec<ChainHash>,
 }
 
 impl OrgState {
@@ -483,6 +489,7 @@ impl OrgState {
             period_usage: Micros::ZERO,
             plans: PlanState::default(),
             caps: CapState::default(),
+            last_hash: ChainHash::GENESIS,
             records: HashMap::new(),
         })
     }
@@ -551,6 +558,7 @@ impl OrgState {
         // rolling the period over and catching up missed renewals (plans),
         // which are undone on a refusal.
         let period = (self.period_start, self.period_end, self.period_usage);
+        let last_hash = self.last_hash;
         let saved = self.catch_up_due(now).then(|| self.save());
         let mut tx = Tx::new(now, idempotency_key.map(str::to_string));
         let result = self
@@ -567,6 +575,7 @@ impl OrgState {
                     Some(saved) => self.restore_saved(saved),
                     None => (self.period_start, self.period_end, self.period_usage) = period,
                 }
+                self.last_hash = last_hash;
                 return Err(e);
             }
         };
@@ -580,6 +589,7 @@ impl OrgState {
             outcome: Some(Outcome { events: tx.events, record, balance: self.balance(), conversation }),
             conversations: tx.conversations,
             notifications: tx.notifications,
+            hashes: tx.hashes,
         })
     }
 
@@ -1130,7 +1140,7 @@ impl OrgState {
         self.last_at = Some(tx.now);
         // The key marks the operation's first own event (not an expiry it caused).
         let key = if kind == EventKind::Expiry { None } else { tx.key.take() };
-        tx.events.push(Event {
+        let event = Event {
             id: Event::id_for(self.seq),
             org_id: self.org_id.clone(),
             seq: self.seq,
@@ -1155,7 +1165,10 @@ impl OrgState {
             held_after: self.held,
             period_usage_after: self.period_usage,
             metadata: ctx.metadata.clone(),
-        });
+        };
+        self.last_hash = chain::hash(&self.last_hash, &event);
+        tx.hashes.push(self.last_hash);
+        tx.events.push(event);
     }
 }
 
@@ -1168,6 +1181,7 @@ pub(crate) struct Tx {
     pub(crate) dirty: bool,
     pub(crate) conversations: Vec<Conversation>,
     pub(crate) notifications: Vec<Notification>,
+    pub(crate) hashes: Vec<ChainHash>,
 }
 
 impl Tx {
@@ -1180,6 +1194,7 @@ impl Tx {
             dirty: false,
             conversations: Vec::new(),
             notifications: Vec::new(),
+            hashes: Vec::new(),
         }
     }
 }

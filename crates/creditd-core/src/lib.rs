@@ -7,6 +7,7 @@
 //! [`Event`]s it returns.
 
 pub mod access;
+pub mod chain;
 pub mod event;
 pub mod ledger;
 pub mod money;
@@ -14,6 +15,7 @@ pub mod plans;
 pub mod verify;
 
 pub use access::{AccessOp, Actor, CapSubject, CapView, SettingsPatch};
+pub use chain::ChainHash;
 pub use event::{Event, EventCtx, EventKind, Pool, Status, UnknownName};
 pub use ledger::{
     Applied, Balance, Block, CreditKind, CreditOp, Draw, HoldOp, LedgerError, Op, OrgSettings, OrgState, Outcome,

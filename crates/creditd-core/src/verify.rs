@@ -2,6 +2,7 @@
 //!
 //! Works on a stream so a 10M-event org needs constant memory.
 
+use crate::chain::{self, ChainHash};
 use crate::event::Event;
 use crate::ledger::{OrgState, RecordKind, RecordStatus};
 use crate::money::Micros;
@@ -15,6 +16,21 @@ pub struct Verifier {
     held: Micros,
     prepaid: Micros,
     problems: Vec<String>,
+    /// The stored hash of the last event pushed with [`Verifier::push_chained`].
+    prev_hash: ChainHash,
+    chained: bool,
+    broken_link: Option<BrokenLink>,
+}
+
+/// The first event whose stored hash does not follow from the one before it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct BrokenLink {
+    pub seq: u64,
+    /// The hash stored with the event (none: the row has no hash).
+    pub stored_hash: Option<String>,
+    /// What the previous stored hash and the event's stored content give.
+    pub recomputed_hash: String,
+    pub what: String,
 }
 
 /// The end of a verification.
@@ -24,6 +40,12 @@ pub struct VerifyReport {
     pub events: u64,
     pub ok: bool,
     pub problems: Vec<String>,
+    /// Whether the hash chain was checked (engines do; a bare replay does not).
+    #[serde(default)]
+    pub chain_checked: bool,
+    /// The first broken link of the hash chain, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub broken_link: Option<BrokenLink>,
 }
 
 const MAX_PROBLEMS: usize = 20;
@@ -68,8 +90,46 @@ impl Verifier {
         self.prepaid = e.prepaid_balance_after;
     }
 
+    /// Like [`Verifier::push`], and checks `stored` (the hash kept with the
+    /// event) is the chain hash of the event after the previous stored one.
+    /// Only the first broken link is reported: carrying the stored hash on
+    /// means a single edited row breaks one link.
+    pub fn push_chained(&mut self, e: &Event, stored: Option<&str>) {
+        self.chained = true;
+        self.push(e);
+        let recomputed = chain::hash(&self.prev_hash, e);
+        let parsed = stored.and_then(|s| s.parse::<ChainHash>().ok());
+        if parsed != Some(recomputed) && self.broken_link.is_none() {
+            let what = match (stored, parsed) {
+                (None, _) => "the event has no stored hash".to_string(),
+                (Some(_), None) => "the stored hash is not 64 hex digits".to_string(),
+                (Some(_), Some(_)) => format!(
+                    "the stored hash does not match the event's content chained after event {}'s hash: event {} \
+                     was changed after it was written (or event {} was, and its hash rewritten)",
+                    e.seq.saturating_sub(1),
+                    e.seq,
+                    e.seq.saturating_sub(1)
+                ),
+            };
+            self.problem(format!("hash chain broken at event {}: {what}", e.seq));
+            self.broken_link = Some(BrokenLink {
+                seq: e.seq,
+                stored_hash: stored.map(str::to_string),
+                recomputed_hash: recomputed.to_string(),
+                what,
+            });
+        }
+        self.prev_hash = parsed.unwrap_or(recomputed);
+    }
+
     /// Compares the folded events with the stored state.
     pub fn finish(mut self, state: &OrgState) -> VerifyReport {
+        if self.chained && state.last_hash != self.prev_hash && state.seq == self.last_seq {
+            self.problem(format!(
+                "the state's last hash {} differs from event {}'s stored hash {}",
+                state.last_hash, self.last_seq, self.prev_hash
+            ));
+        }
         if state.seq != self.last_seq {
             self.problem(format!("state is at seq {} but the last event is seq {}", state.seq, self.last_seq));
         }
@@ -99,6 +159,8 @@ impl Verifier {
             events: self.events,
             ok: self.problems.is_empty(),
             problems: self.problems,
+            chain_checked: self.chained,
+            broken_link: self.broken_link,
         }
     }
 }

@@ -150,6 +150,7 @@ impl Harness {
     fn apply_at(&mut self, op: &Op, now: Timestamp) -> Result<Option<Outcome>, LedgerError> {
         let before = self.snapshot();
         let last_at = self.state.last_at;
+        let prev_hash = self.state.last_hash;
         let result = self.state.apply(op, now, Some("idem-1"));
         let applied = match result {
             Err(e) => {
@@ -165,6 +166,8 @@ impl Harness {
             return Ok(None);
         };
         assert!(!outcome.events.is_empty());
+        assert_eq!(applied.hashes, chain::hash_all(&prev_hash, &outcome.events), "each event's chain hash");
+        assert_eq!(applied.hashes.last(), Some(&self.state.last_hash));
         let expected_at = match last_at {
             Some(last) if last > now => last,
             _ => now,
@@ -234,11 +237,13 @@ impl Harness {
 
     fn verify(&self) {
         let mut v = Verifier::new();
-        for e in &self.events {
-            v.push(e);
+        for (e, h) in self.events.iter().zip(chain::hash_all(&ChainHash::GENESIS, &self.events)) {
+            v.push_chained(e, Some(&h.to_string()));
         }
         let report = v.finish(&self.state);
         assert!(report.ok, "verifier: {:?}", report.problems);
+        assert!(report.broken_link.is_none());
+        assert_eq!(report.chain_checked, !self.events.is_empty());
         assert_eq!(report.events, self.events.len() as u64);
     }
 
@@ -2071,4 +2076,60 @@ fn names_and_seed_aliases_parse() {
     assert_eq!("success".parse::<Status>().unwrap(), Status::Succeeded);
     let e = "Grant".parse::<EventKind>().unwrap_err();
     assert!(e.to_string().contains("expected one of"), "{e}");
+}
+
+/// The hash chain: any change to a stored event's content (or an event
+/// removed or swapped) breaks the link at that event; the state knows the
+/// last hash so a truncated tail is seen too.
+#[test]
+fn hash_chain_shows_the_first_changed_event() {
+    let mut h = Harness::new();
+    h.ok(grant("100"));
+    let hold_id = h.ok(hold("30")).record.unwrap().id;
+    h.ok(usage("5"));
+    h.ok(Op::Release { hold_id, ctx: EventCtx::default() });
+    let hashes: Vec<String> = chain::hash_all(&ChainHash::GENESIS, &h.events).iter().map(|x| x.to_string()).collect();
+    let check = |events: &[Event], hashes: &[String]| {
+        let mut v = Verifier::new();
+        for (e, x) in events.iter().zip(hashes) {
+            v.push_chained(e, Some(x));
+        }
+        v.finish(&h.state)
+    };
+    assert!(check(&h.events, &hashes).ok);
+    type Tamper = fn(&mut Event);
+    let cases: [(&str, usize, Tamper); 6] = [
+        ("description", 1, |e| e.description = Some("edited".into())),
+        ("amount", 2, |e| e.amount = Micros::from_micros(e.amount.micros() + 1)),
+        ("user", 0, |e| e.user_email = Some("x@y.z".into())),
+        ("metadata", 3, |e| e.metadata = Some(serde_json::json!({"a": 1}))),
+        ("time", 2, |e| e.created_at = e.created_at.checked_add(1.second()).unwrap()),
+        ("empty vs none", 1, |e| e.project_id = Some(String::new())),
+    ];
+    for (what, i, tamper) in cases {
+        let mut events = h.events.clone();
+        tamper(&mut events[i]);
+        let report = check(&events, &hashes);
+        let link = report.broken_link.unwrap_or_else(|| panic!("{what}: not caught"));
+        assert_eq!(link.seq, events[i].seq, "{what}");
+        assert_eq!(link.stored_hash.as_deref(), Some(hashes[i].as_str()));
+        assert!(!report.ok);
+    }
+    // The whole chain recomputed after an edit still differs from the
+    // state's last hash.
+    let mut events = h.events.clone();
+    events[1].description = Some("edited".into());
+    let rewritten: Vec<String> = chain::hash_all(&ChainHash::GENESIS, &events).iter().map(|x| x.to_string()).collect();
+    let report = check(&events, &rewritten);
+    assert!(!report.ok && report.problems.iter().any(|p| p.contains("last hash")), "{report:?}");
+    // A missing or malformed hash is a broken link too.
+    let mut bad = hashes.clone();
+    bad[2] = "not hex".into();
+    assert_eq!(check(&h.events, &bad).broken_link.map(|l| l.seq), Some(3));
+    // Key order inside metadata does not matter (a database may reorder).
+    let mut e = h.events[0].clone();
+    e.metadata = Some(serde_json::from_str(r#"{"b": 1, "a": [1, {"d": 2, "c": 3}]}"#).unwrap());
+    let mut f = e.clone();
+    f.metadata = Some(serde_json::from_str(r#"{"a": [1, {"c": 3, "d": 2}], "b": 1}"#).unwrap());
+    assert_eq!(chain::hash(&ChainHash::GENESIS, &e), chain::hash(&ChainHash::GENESIS, &f));
 }

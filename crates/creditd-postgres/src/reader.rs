@@ -247,14 +247,15 @@ pub async fn verify(client: &mut deadpool_postgres::Client, org_id: &str) -> Res
         .map_err(db)?;
     let mut states = load_states(&t, &[org_id.to_string()]).await?;
     let state = states.remove(org_id).ok_or_else(|| StoreError::OrgNotFound(org_id.to_string()))?;
-    let sql = format!("SELECT {} FROM events WHERE org_id = $1 ORDER BY seq ASC", sql::EVENT_COLUMNS);
+    let sql = format!("SELECT {}, hash FROM events WHERE org_id = $1 ORDER BY seq ASC", sql::EVENT_COLUMNS);
     let st = t.prepare_cached(&sql).await.map_err(db)?;
     let portal = t.bind(&st, &[&org_id]).await.map_err(db)?;
     let mut v = Verifier::new();
     loop {
         let rows = t.query_portal(&portal, EXPORT_CHUNK as i32).await.map_err(db)?;
         for r in &rows {
-            v.push(&to_event(r, org_id)?);
+            let hash: Option<String> = r.try_get(22).map_err(db)?;
+            v.push_chained(&to_event(r, org_id)?, hash.as_deref());
         }
         if rows.len() < EXPORT_CHUNK {
             break;

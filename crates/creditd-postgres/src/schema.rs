@@ -158,6 +158,11 @@ pub const MIGRATIONS: &[&str] = &[
     CREATE INDEX IF NOT EXISTS events_user ON events (org_id, user_email, seq) WHERE user_email IS NOT NULL;
     CREATE INDEX IF NOT EXISTS events_unsettled ON events (org_id, status, seq) WHERE status <> 'succeeded';
     ",
+    // 5: the per-org hash chain (creditd_core::chain): each event's hash.
+    // Events written before it have none, and `verify` reports them.
+    "
+    ALTER TABLE events ADD COLUMN hash TEXT;
+    ",
 ];
 
 #[derive(Debug, thiserror::Error)]

@@ -578,6 +578,7 @@ impl Writer {
                         &e.held_after,
                         &e.period_usage_after,
                         &e.metadata,
+                        &e.hash,
                     ],
                 )
                 .await
@@ -633,10 +634,11 @@ impl Writer {
 
 const INSERT_EVENTS: &str = "INSERT INTO events (org_id, seq, created_at, kind, amount, pool, status, source, \
      service, activity, project_id, project_name, user_name, user_email, description, code, hold_id, \
-     idempotency_key, balance_after, prepaid_balance_after, held_after, period_usage_after, metadata) \
+     idempotency_key, balance_after, prepaid_balance_after, held_after, period_usage_after, metadata, hash) \
      SELECT * FROM UNNEST($1::text[], $2::int8[], $3::int8[], $4::text[], $5::int8[], $6::text[], $7::text[], \
      $8::text[], $9::text[], $10::text[], $11::text[], $12::text[], $13::text[], $14::text[], $15::text[], \
-     $16::text[], $17::text[], $18::text[], $19::int8[], $20::int8[], $21::int8[], $22::int8[], $23::text[])";
+     $16::text[], $17::text[], $18::text[], $19::int8[], $20::int8[], $21::int8[], $22::int8[], $23::text[], \
+     $24::text[])";
 
 const UPSERT_RECORDS: &str = "INSERT INTO records (org_id, id, status, expires_at, body) \
      SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[], $4::int8[], $5::text[]) \
@@ -711,6 +713,7 @@ struct EventCols<'a> {
     held_after: Vec<i64>,
     period_usage_after: Vec<i64>,
     metadata: Vec<Option<String>>,
+    hash: Vec<String>,
 }
 
 impl<'a> EventCols<'a> {
@@ -733,6 +736,7 @@ impl<'a> EventCols<'a> {
             c.period_usage_after.push(e.period_usage_after.micros());
             c.metadata.push(e.metadata.as_ref().map(|m| m.to_string()));
         }
+        c.hash = batch.hashes.iter().map(|h| h.to_string()).collect();
         c
     }
 }

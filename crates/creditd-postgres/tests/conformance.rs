@@ -18,6 +18,14 @@ impl Engine for Pg {
         let store = PgStore::open(&self.0, clock).await.map_err(|e| e.to_string())?;
         Ok(Arc::new(store))
     }
+
+    async fn raw_sql(&self, sql: &str) -> Result<bool, String> {
+        let (client, conn) =
+            tokio_postgres::connect(&self.0, tokio_postgres::NoTls).await.map_err(|e| e.to_string())?;
+        tokio::spawn(conn);
+        client.batch_execute(sql).await.map_err(|e| e.to_string())?;
+        Ok(true)
+    }
 }
 
 async fn engine() -> Option<Box<dyn Engine>> {

@@ -40,6 +40,8 @@ pub enum OpenError {
     Locked(PathBuf),
     #[error("cannot open database {path}: {source}")]
     Sqlite { path: PathBuf, source: rusqlite::Error },
+    #[error("cannot compute the hash chain of the events in {path}: {message}")]
+    Chain { path: PathBuf, message: String },
 }
 
 pub struct SqliteStore {
@@ -73,6 +75,11 @@ impl SqliteStore {
         let mut conn = rusqlite::Connection::open(&path).map_err(sqlite)?;
         configure_writer(&conn).map_err(sqlite)?;
         schema::migrate(&mut conn).map_err(sqlite)?;
+        let filled = schema::backfill_chain(&mut conn)
+            .map_err(|e| OpenError::Chain { path: path.clone(), message: e.to_string() })?;
+        if filled > 0 {
+            tracing::info!(events = filled, "hash chain computed for events stored before it");
+        }
         let reads = Arc::new(ReadPool::new(path.clone()));
         let directory = SqliteDirectory::connect(&path).map_err(sqlite)?;
         let (tx, rx) = mpsc::channel(WRITER_QUEUE);

@@ -92,7 +92,7 @@ pub fn org_ids(c: &Connection) -> Result<Vec<String>, StoreError> {
     Ok(ids)
 }
 
-fn read_row(r: &Row<'_>) -> rusqlite::Result<EventRow> {
+pub(crate) fn read_row(r: &Row<'_>) -> rusqlite::Result<EventRow> {
     let mut texts: [Option<String>; 11] = Default::default();
     for (i, t) in texts.iter_mut().enumerate() {
         *t = r.get(6 + i)?;
@@ -222,11 +222,12 @@ pub fn verify(c: &Connection, org_id: &str) -> Result<VerifyReport, StoreError> 
         let mut state = load_state(c, org_id)?;
         load_pending_records(c, &mut state)?;
         let mut v = Verifier::new();
-        let sql = format!("SELECT {} FROM events WHERE org_id = ?1 ORDER BY seq ASC", sql::EVENT_COLUMNS);
+        let sql = format!("SELECT {}, hash FROM events WHERE org_id = ?1 ORDER BY seq ASC", sql::EVENT_COLUMNS);
         let mut st = c.prepare(&sql).map_err(db)?;
         let mut rows = st.query(params![org_id]).map_err(db)?;
         while let Some(r) = rows.next().map_err(db)? {
-            v.push(&read_row(r).map_err(db)?.into_event(org_id)?);
+            let hash: Option<String> = r.get(22).map_err(db)?;
+            v.push_chained(&read_row(r).map_err(db)?.into_event(org_id)?, hash.as_deref());
         }
         Ok(v.finish(&state))
     })();

@@ -145,6 +145,11 @@ pub const MIGRATIONS: &[&str] = &[
     CREATE INDEX IF NOT EXISTS events_user ON events(org_id, user_email, seq) WHERE user_email IS NOT NULL;
     CREATE INDEX IF NOT EXISTS events_unsettled ON events(org_id, status, seq) WHERE status <> 'succeeded';
     ",
+    // The per-org hash chain (creditd_core::chain): each event's hash. Rows
+    // written before it get theirs from `backfill_chain` at start.
+    "
+    ALTER TABLE events ADD COLUMN hash TEXT;
+    ",
 ];
 
 pub fn migrate(conn: &mut rusqlite::Connection) -> rusqlite::Result<()> {
@@ -156,4 +161,48 @@ pub fn migrate(conn: &mut rusqlite::Connection) -> rusqlite::Result<()> {
         tx.commit()?;
     }
     Ok(())
+}
+
+/// Computes the chain hashes of events stored before the chain existed (a
+/// NULL `hash`), for each org that has any, and its state's `last_hash`.
+/// Runs at start, before the writer; a no-op once every row has a hash.
+pub fn backfill_chain(conn: &mut rusqlite::Connection) -> Result<usize, creditd_store::StoreError> {
+    use creditd_core::chain::{self, ChainHash};
+    use creditd_store::sql::EVENT_COLUMNS;
+
+    use crate::reader::db;
+    let orgs: Vec<String> = {
+        let mut st = conn.prepare("SELECT DISTINCT org_id FROM events WHERE hash IS NULL").map_err(db)?;
+        st.query_map([], |r| r.get(0)).map_err(db)?.collect::<Result<_, _>>().map_err(db)?
+    };
+    let mut filled = 0;
+    for org in &orgs {
+        let tx = conn.transaction().map_err(db)?;
+        let mut state = crate::reader::load_state(&tx, org)?;
+        let mut prev = ChainHash::GENESIS;
+        {
+            let sql = format!("SELECT {EVENT_COLUMNS}, hash FROM events WHERE org_id = ?1 ORDER BY seq ASC");
+            let mut st = tx.prepare(&sql).map_err(db)?;
+            let mut up = tx.prepare("UPDATE events SET hash = ?3 WHERE org_id = ?1 AND seq = ?2").map_err(db)?;
+            let mut rows = st.query([org]).map_err(db)?;
+            while let Some(r) = rows.next().map_err(db)? {
+                let stored: Option<String> = r.get(22).map_err(db)?;
+                let e = crate::reader::read_row(r).map_err(db)?.into_event(org)?;
+                prev = match stored.and_then(|s| s.parse().ok()) {
+                    Some(h) => h,
+                    None => {
+                        let h = chain::hash(&prev, &e);
+                        up.execute(rusqlite::params![org, e.seq as i64, h.to_string()]).map_err(db)?;
+                        filled += 1;
+                        h
+                    }
+                };
+            }
+        }
+        state.last_hash = prev;
+        let json = serde_json::to_string(&state).map_err(creditd_store::StoreError::backend)?;
+        tx.execute("UPDATE orgs SET state = ?2 WHERE org_id = ?1", rusqlite::params![org, json]).map_err(db)?;
+        tx.commit().map_err(db)?;
+    }
+    Ok(filled)
 }

@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use creditd_core::{Event, Op, OrgSettings, OrgState, Outcome};
+use creditd_core::{ChainHash, Event, Op, OrgSettings, OrgState, Outcome};
 use creditd_store::batch::{self, Batch, IdemRow};
 use creditd_store::import::ImportReport;
 use creditd_store::sql::event_texts;
@@ -246,8 +246,8 @@ impl Writer {
         .execute(params![org_id, derived.state.created_at.as_microsecond(), derived.state.seq as i64, next, json])
         .map_err(db)?;
         let mut ins = c.prepare_cached(INSERT_EVENT).map_err(db)?;
-        for e in events {
-            insert_event(&mut ins, e)?;
+        for (e, h) in events.iter().zip(&derived.hashes) {
+            insert_event(&mut ins, e, h)?;
         }
         let mut up = c.prepare_cached(UPSERT_RECORD).map_err(db)?;
         for r in &derived.records {
@@ -354,17 +354,9 @@ impl Writer {
     fn write(&mut self, batch: &Batch) -> Result<(), StoreError> {
         let c = &self.conn;
         {
-            let mut ins = c
-                .prepare_cached(
-                    "INSERT INTO events (org_id, seq, created_at, kind, amount, pool, status, source, service, \
-                     activity, project_id, project_name, user_name, user_email, description, code, hold_id, \
-                     idempotency_key, balance_after, prepaid_balance_after, held_after, period_usage_after, metadata) \
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, \
-                     ?20, ?21, ?22, ?23)",
-                )
-                .map_err(db)?;
-            for e in &batch.events {
-                insert_event(&mut ins, e)?;
+            let mut ins = c.prepare_cached(INSERT_EVENT).map_err(db)?;
+            for (e, h) in batch.events.iter().zip(&batch.hashes) {
+                insert_event(&mut ins, e, h)?;
             }
         }
         {
@@ -444,14 +436,16 @@ impl Writer {
 
 const INSERT_EVENT: &str = "INSERT INTO events (org_id, seq, created_at, kind, amount, pool, status, source, \
      service, activity, project_id, project_name, user_name, user_email, description, code, hold_id, \
-     idempotency_key, balance_after, prepaid_balance_after, held_after, period_usage_after, metadata) \
-     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23)";
+     idempotency_key, balance_after, prepaid_balance_after, held_after, period_usage_after, metadata, hash) \
+     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, \
+     ?24)";
 
 const UPSERT_RECORD: &str = "INSERT INTO records (org_id, id, status, expires_at, body) VALUES (?1, ?2, ?3, ?4, ?5) \
      ON CONFLICT (org_id, id) DO UPDATE SET status = excluded.status, expires_at = excluded.expires_at, \
      body = excluded.body";
 
-fn insert_event(ins: &mut rusqlite::CachedStatement<'_>, e: &Event) -> Result<(), StoreError> {
+/// Inserts `e` with its chain hash.
+fn insert_event(ins: &mut rusqlite::CachedStatement<'_>, e: &Event, hash: &ChainHash) -> Result<(), StoreError> {
     let [t0, t1, t2, t3, t4, t5, t6, t7, t8, t9, t10] = event_texts(e);
     let metadata = e.metadata.as_ref().map(|m| m.to_string());
     ins.execute(params![
@@ -478,6 +472,7 @@ fn insert_event(ins: &mut rusqlite::CachedStatement<'_>, e: &Event) -> Result<()
         e.held_after.micros(),
         e.period_usage_after.micros(),
         metadata,
+        hash.to_string(),
     ])
     .map_err(db)?;
     Ok(())

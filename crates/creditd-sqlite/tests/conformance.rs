@@ -18,6 +18,13 @@ impl Engine for Sqlite {
         let store = SqliteStore::open(self.0.path(), clock).map_err(|e| e.to_string())?;
         Ok(Arc::new(store))
     }
+
+    async fn raw_sql(&self, sql: &str) -> Result<bool, String> {
+        let c = rusqlite::Connection::open(self.0.path().join("creditd.sqlite")).map_err(|e| e.to_string())?;
+        c.busy_timeout(std::time::Duration::from_secs(5)).map_err(|e| e.to_string())?;
+        c.execute_batch(sql).map_err(|e| e.to_string())?;
+        Ok(true)
+    }
 }
 
 async fn engine() -> Option<Box<dyn Engine>> {

@@ -9,7 +9,7 @@
 
 use std::collections::HashMap;
 
-use creditd_core::{Conversation, Event, Notification, OrgState, Outcome, Record};
+use creditd_core::{ChainHash, Conversation, Event, Notification, OrgState, Outcome, Record};
 use jiff::Timestamp;
 
 use crate::{Command, StoreError};
@@ -39,6 +39,8 @@ impl IdemRow {
 #[derive(Debug, Default)]
 pub struct Batch {
     pub events: Vec<Event>,
+    /// The chain hash of each of `events`, in the same order.
+    pub hashes: Vec<ChainHash>,
     /// Records to upsert, one per (org, id), latest version.
     pub records: Vec<(String, Record)>,
     record_index: HashMap<(String, String), usize>,
@@ -90,6 +92,8 @@ impl Batch {
         };
         self.applied += 1;
         self.events.extend(outcome.events.iter().cloned());
+        debug_assert_eq!(applied.hashes.len(), outcome.events.len());
+        self.hashes.extend(applied.hashes);
         let org = || state.org_id.clone();
         self.conversations.extend(applied.conversations.into_iter().map(|c| (org(), c)));
         self.notifications.extend(applied.notifications.into_iter().map(|n| (org(), n)));

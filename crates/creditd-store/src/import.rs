@@ -38,8 +38,8 @@ use std::collections::HashMap;
 use creditd_core::ledger::DEFAULT_HOLD_TIMEOUT_SECONDS;
 use creditd_core::verify::{Verifier, VerifyReport};
 use creditd_core::{
-    Balance, Block, Draw, Event, EventCtx, EventKind, LedgerError, Micros, OrgSettings, OrgState, Pool, Record,
-    RecordKind, RecordStatus, Status,
+    Balance, Block, ChainHash, Draw, Event, EventCtx, EventKind, LedgerError, Micros, OrgSettings, OrgState, Pool,
+    Record, RecordKind, RecordStatus, Status,
 };
 use jiff::{SignedDuration, Timestamp};
 use serde::Serialize;
@@ -63,6 +63,10 @@ pub struct Derived {
     /// Every hold, usage and purchase the events name, as they stand now.
     pub records: Vec<Record>,
     pub report: ImportReport,
+    /// The chain hash of each event (see `creditd_core::chain`): an
+    /// imported history chains like one written here; `state.last_hash` is
+    /// the last of them.
+    pub hashes: Vec<ChainHash>,
 }
 
 /// What an import did.
@@ -362,5 +366,7 @@ pub fn derive(org_id: &str, settings: OrgSettings, events: &[Event], now: Timest
         verify,
         notes,
     };
-    Ok(Derived { state, records, report })
+    let hashes = creditd_core::chain::hash_all(&ChainHash::GENESIS, events);
+    state.last_hash = hashes.last().copied().unwrap_or(ChainHash::GENESIS);
+    Ok(Derived { state, records, report, hashes })
 }

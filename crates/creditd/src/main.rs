@@ -230,12 +230,18 @@ async fn verify(data_dir: &Path, org: Option<String>, database_url: Option<Strin
     for org in &orgs {
         let report = store.verify(org).await.with_context(|| format!("verifying {org}"))?;
         if report.ok {
-            println!("ok   {org}: {} events, balances match", report.events);
+            let chain = if report.chain_checked { ", hash chain intact" } else { "" };
+            println!("ok   {org}: {} events, balances match{chain}", report.events);
         } else {
             bad += 1;
             println!("FAIL {org}: {} events", report.events);
             for p in &report.problems {
                 println!("     - {p}");
+            }
+            if let Some(link) = &report.broken_link {
+                println!("     first broken link: event {}", link.seq);
+                println!("       stored hash     {}", link.stored_hash.as_deref().unwrap_or("(none)"));
+                println!("       recomputed hash {}", link.recomputed_hash);
             }
         }
     }
