@@ -14,6 +14,7 @@
 
 pub mod directory;
 mod reader;
+mod rollups;
 pub mod schema;
 mod writer;
 
@@ -200,6 +201,14 @@ impl Store for PgStore {
             return Err(StoreError::OrgNotFound(org_id.replace('\0', "\\0")));
         }
         reader::conversation_usage(&self.conn().await?, org_id, query).await
+    }
+
+    async fn usage(
+        &self,
+        org_id: &str,
+        query: &creditd_store::rollup::UsageQuery,
+    ) -> Result<Vec<creditd_store::rollup::UsageRow>, StoreError> {
+        rollups::usage(&self.conn().await?, org_id, query).await
     }
 
     async fn notifications(&self, org_id: &str, after_seq: u64, limit: u32) -> Result<Vec<Notification>, StoreError> {

@@ -163,6 +163,9 @@ pub const MIGRATIONS: &[&str] = &[
     "
     ALTER TABLE events ADD COLUMN hash TEXT;
     ",
+    // Usage rollups (creditd_store::rollup), built from the events already
+    // stored when first applied (crate::rollups::backfill).
+    crate::rollups::MIGRATION,
 ];
 
 #[derive(Debug, thiserror::Error)]
@@ -171,6 +174,8 @@ pub enum MigrateError {
     Sql(#[from] tokio_postgres::Error),
     #[error("the database's schema is at version {found}, newer than this creditd knows ({known}); upgrade creditd")]
     TooNew { found: i64, known: usize },
+    #[error("building the usage rollups: {0}")]
+    Rollups(String),
 }
 
 /// Brings the schema up to date in one transaction. The transaction-scoped
@@ -192,6 +197,9 @@ pub async fn migrate(client: &mut Client) -> Result<(), MigrateError> {
     }
     for (i, sql) in MIGRATIONS.iter().enumerate().skip(version as usize) {
         tx.batch_execute(sql).await?;
+        if *sql == crate::rollups::MIGRATION {
+            crate::rollups::backfill(&tx).await.map_err(MigrateError::Rollups)?;
+        }
         tx.execute("UPDATE schema_version SET version = $1", &[&((i + 1) as i64)]).await?;
     }
     tx.commit().await?;

@@ -628,6 +628,7 @@ impl Writer {
             ))
             .into());
         }
+        crate::rollups::upsert(tx, &batch.rollups).await?;
         Ok(())
     }
 }

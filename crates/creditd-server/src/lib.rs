@@ -4,8 +4,11 @@
 //! loopback; the binary only parses flags and calls [`serve`].
 
 pub mod admin;
+pub mod analytics;
 pub mod api;
 pub mod auth;
+pub mod charts;
+pub mod dashboard;
 pub mod error;
 pub mod extract;
 pub mod history;
@@ -63,7 +66,8 @@ pub fn router(app: AppState) -> Router {
         .route(&format!("{org}/holds"), post(api::hold))
         .route(&format!("{org}/holds/{{id}}/debit"), post(api::debit))
         .route(&format!("{org}/holds/{{id}}/release"), post(api::release))
-        .route(&format!("{org}/usage"), post(api::usage))
+        .route(&format!("{org}/usage"), post(api::usage).get(analytics::usage))
+        .route(&format!("{org}/conversations/usage"), get(analytics::conversation_usage))
         .route(&format!("{org}/refunds"), post(api::refund))
         .route(&format!("{org}/adjustments"), post(api::adjustment))
         .route(&format!("{org}/billing"), post(api::billing))
@@ -75,7 +79,7 @@ pub fn router(app: AppState) -> Router {
         .route_layer(middleware::from_fn_with_state(app.clone(), auth::authenticate));
     Router::new()
         .route("/healthz", get(api::healthz))
-        .route("/", get(auth::home))
+        .merge(dashboard::routes())
         .route("/login/{token}", get(auth::login))
         .route("/logout", post(auth::logout))
         .merge(api)

@@ -9,6 +9,7 @@
 
 mod directory;
 mod reader;
+mod rollups;
 pub mod schema;
 mod writer;
 
@@ -207,6 +208,16 @@ impl Store for SqliteStore {
         let org_id = org_id.to_string();
         let query = query.clone();
         self.read(move |c| reader::conversation_usage(c, &org_id, &query)).await
+    }
+
+    async fn usage(
+        &self,
+        org_id: &str,
+        query: &creditd_store::rollup::UsageQuery,
+    ) -> Result<Vec<creditd_store::rollup::UsageRow>, StoreError> {
+        let org_id = org_id.to_string();
+        let query = query.clone();
+        self.read(move |c| rollups::usage(c, &org_id, &query)).await
     }
 
     async fn notifications(&self, org_id: &str, after_seq: u64, limit: u32) -> Result<Vec<Notification>, StoreError> {

@@ -150,6 +150,10 @@ pub const MIGRATIONS: &[&str] = &[
     "
     ALTER TABLE events ADD COLUMN hash TEXT;
     ",
+    // Usage rollups: credits consumed per org, day, dimension and key, kept
+    // in each batch's transaction (creditd_store::rollup); built from the
+    // events already stored when it is first applied.
+    crate::rollups::MIGRATION,
 ];
 
 pub fn migrate(conn: &mut rusqlite::Connection) -> rusqlite::Result<()> {
@@ -157,6 +161,9 @@ pub fn migrate(conn: &mut rusqlite::Connection) -> rusqlite::Result<()> {
     for (i, sql) in MIGRATIONS.iter().enumerate().skip(version) {
         let tx = conn.transaction()?;
         tx.execute_batch(sql)?;
+        if *sql == crate::rollups::MIGRATION {
+            crate::rollups::backfill(&tx)?;
+        }
         tx.pragma_update(None, "user_version", (i + 1) as i64)?;
         tx.commit()?;
     }

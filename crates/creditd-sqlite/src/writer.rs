@@ -255,6 +255,7 @@ impl Writer {
             up.execute(params![org_id, r.id, r.status.as_str(), r.expires_at.map(|t| t.as_microsecond()), body])
                 .map_err(db)?;
         }
+        crate::rollups::add_history(c, org_id, &derived.state.settings.time_zone, events)?;
         Ok(derived.report)
     }
 
@@ -418,6 +419,7 @@ impl Writer {
                 .map_err(db)?;
             }
         }
+        crate::rollups::upsert(c, &batch.rollups)?;
         if !batch.notifications.is_empty() {
             let mut ins = c
                 .prepare_cached(

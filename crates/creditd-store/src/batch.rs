@@ -12,6 +12,7 @@ use std::collections::HashMap;
 use creditd_core::{ChainHash, Conversation, Event, Notification, OrgState, Outcome, Record};
 use jiff::Timestamp;
 
+use crate::rollup::{Rollups, ZoneCache};
 use crate::{Command, StoreError};
 
 /// A stored idempotency key: the request's fingerprint and its first result.
@@ -54,6 +55,13 @@ pub struct Batch {
     pub conversations: Vec<(String, Conversation)>,
     /// Notifications to insert (`notifications` table), with their org.
     pub notifications: Vec<(String, Notification)>,
+    /// Credits consumed per day and group, folded from the events: the
+    /// engine upserts them in the same transaction (see [`crate::rollup`])
+    /// after [`Rollups::check`].
+    pub rollups: Rollups,
+    /// Parsed organisation time zones; an engine may carry it from batch to
+    /// batch (`std::mem::take`) so a zone is parsed once per org.
+    pub zones: ZoneCache,
 }
 
 impl Batch {
@@ -92,6 +100,10 @@ impl Batch {
         };
         self.applied += 1;
         self.events.extend(outcome.events.iter().cloned());
+        let tz = self.zones.get(&state.org_id, &state.settings.time_zone);
+        for e in &outcome.events {
+            self.rollups.add_event(e, &tz);
+        }
         debug_assert_eq!(applied.hashes.len(), outcome.events.len());
         self.hashes.extend(applied.hashes);
         let org = || state.org_id.clone();

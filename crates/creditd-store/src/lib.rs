@@ -14,6 +14,7 @@ pub mod directory;
 pub mod import;
 pub mod query;
 pub mod range;
+pub mod rollup;
 pub mod sql;
 
 use async_trait::async_trait;
@@ -159,6 +160,15 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<Vec<ConversationCount>, StoreError> {
         let _ = (org_id, query);
         Err(unsupported(self.engine(), "conversation_usage"))
+    }
+
+    /// Credits consumed by `org_id` on the local dates of `query`, grouped,
+    /// from the usage rollups ([`rollup::usage_sql`]); only one user's own
+    /// with `query.user_email`. Days without usage are absent (the caller
+    /// fills them in). An unknown org answers no rows.
+    async fn usage(&self, org_id: &str, query: &rollup::UsageQuery) -> Result<Vec<rollup::UsageRow>, StoreError> {
+        let _ = (org_id, query);
+        Err(unsupported(self.engine(), "usage"))
     }
 
     /// The org's notifications with `seq > after_seq`, oldest first, at most

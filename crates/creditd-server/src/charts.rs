@@ -1,0 +1,357 @@
+//! Hand-made SVG charts for the dashboard: the geometry of bar, line and
+//! pie charts, computed here and drawn by the templates.
+//!
+//! Values arrive exact (`Micros`, counts) and are shown exact: every mark
+//! carries its exact value as text (`value`) for its tooltip, its label and
+//! the page's data attributes. Floats are used only for pixel positions.
+
+use creditd_core::Micros;
+
+/// Colours for series and slices: the Okabe–Ito palette (told apart with
+/// the common colour-vision deficiencies), each darkened where needed so a
+/// slice keeps 3:1 contrast against the white page.
+pub const PALETTE: [&str; 8] = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#7A6A00", "#555555"];
+
+/// Formats an exact amount for people: thousands grouped with commas, the
+/// decimals `Micros` shows (`14,931.25`).
+pub fn credits(m: Micros) -> String {
+    let s = m.to_string();
+    let (sign, body) = match s.strip_prefix('-') {
+        Some(b) => ("-", b),
+        None => ("", s.as_str()),
+    };
+    let (whole, frac) = match body.split_once('.') {
+        Some((w, f)) => (w, Some(f)),
+        None => (body, None),
+    };
+    let mut grouped = String::with_capacity(whole.len() + whole.len() / 3);
+    for (i, c) in whole.chars().enumerate() {
+        if i > 0 && (whole.len() - i) % 3 == 0 {
+            grouped.push(',');
+        }
+        grouped.push(c);
+    }
+    match frac {
+        Some(f) => format!("{sign}{grouped}.{f}"),
+        None => format!("{sign}{grouped}"),
+    }
+}
+
+/// A whole number with thousands grouped.
+pub fn count(n: i64) -> String {
+    credits(Micros::from_micros(n.saturating_mul(1_000_000)))
+}
+
+/// An amount rounded to whole credits for axis labels (`10k`, `2.5k`).
+pub fn short(v: f64) -> String {
+    let a = v.abs();
+    if a >= 1_000_000.0 {
+        trim(format!("{:.1}", v / 1_000_000.0)) + "M"
+    } else if a >= 1_000.0 {
+        trim(format!("{:.1}", v / 1_000.0)) + "k"
+    } else if a >= 10.0 || a == 0.0 {
+        format!("{v:.0}")
+    } else {
+        trim(format!("{v:.1}"))
+    }
+}
+
+fn trim(s: String) -> String {
+    if s.contains('.') { s.trim_end_matches('0').trim_end_matches('.').to_string() } else { s }
+}
+
+fn as_f64(m: Micros) -> f64 {
+    m.micros() as f64 / 1_000_000.0
+}
+
+/// A "nice" axis: a step of 1, 2 or 5 × 10ⁿ so that about `ticks` steps
+/// cover `max`. Returns (step, top).
+pub fn nice_axis(max: f64, ticks: usize) -> (f64, f64) {
+    if max <= 0.0 || !max.is_finite() {
+        return (1.0, ticks.max(1) as f64);
+    }
+    let raw = max / ticks.max(1) as f64;
+    let mag = 10f64.powf(raw.log10().floor());
+    let step = [1.0, 2.0, 5.0, 10.0].into_iter().map(|m| m * mag).find(|s| *s >= raw).unwrap_or(10.0 * mag);
+    let top = (max / step).ceil() * step;
+    (step, top)
+}
+
+/// A point on an axis with its label.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Tick {
+    pub pos: f64,
+    pub label: String,
+}
+
+/// One bar (or point) of a time chart.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Bar {
+    pub x: f64,
+    pub y: f64,
+    pub w: f64,
+    pub h: f64,
+    /// Centre of the bar's top, for a line chart's point.
+    pub cx: f64,
+    pub key: String,
+    /// The exact value, machine-readable (`12.5`, `3`).
+    pub value: String,
+    /// What the tooltip and screen readers say.
+    pub title: String,
+}
+
+/// A time chart: bars or a line over days.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TimeChart {
+    pub width: f64,
+    pub height: f64,
+    /// The plot area.
+    pub left: f64,
+    pub right: f64,
+    pub top: f64,
+    pub bottom: f64,
+    pub bars: Vec<Bar>,
+    pub y_ticks: Vec<Tick>,
+    pub x_ticks: Vec<Tick>,
+    /// The line through the points (`M x y L …`), for a line chart.
+    pub line: String,
+    /// The area under the line, closed along the x axis.
+    pub area: String,
+    pub empty: bool,
+}
+
+/// One point of a time series: its day (`YYYY-MM-DD`), value, exact text
+/// and tooltip.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Point {
+    pub key: String,
+    pub value: f64,
+    pub exact: String,
+    pub title: String,
+}
+
+impl Point {
+    pub fn credits(key: String, m: Micros, ops: i64) -> Point {
+        let title = format!("{key}: {} credits, {} operations", credits(m), count(ops));
+        Point { key, value: as_f64(m), exact: m.to_string(), title }
+    }
+
+    pub fn count(key: String, n: u64, what: &str) -> Point {
+        let title = format!("{key}: {} {what}", count(n.min(i64::MAX as u64) as i64));
+        Point { key, value: n as f64, exact: n.to_string(), title }
+    }
+}
+
+/// Short day label: `Mar 2` for a `YYYY-MM-DD` key.
+fn day_label(key: &str) -> String {
+    match key.parse::<jiff::civil::Date>() {
+        Ok(d) => d.strftime("%b %-d").to_string(),
+        Err(_) => key.to_string(),
+    }
+}
+
+/// Lays out `points` in a `width × height` chart.
+pub fn time_chart(points: &[Point], width: f64, height: f64) -> TimeChart {
+    let (left, right, top, bottom) = (48.0, width - 8.0, 10.0, height - 26.0);
+    let max = points.iter().map(|p| p.value).fold(0.0, f64::max);
+    let empty = max <= 0.0;
+    let (step, top_value) = nice_axis(max, 4);
+    let plot_h = bottom - top;
+    let plot_w = (right - left).max(1.0);
+    let n = points.len().max(1) as f64;
+    let slot = plot_w / n;
+    let gap = if slot > 6.0 { slot * 0.2 } else { 0.0 };
+    let scale = |v: f64| bottom - (v / top_value) * plot_h;
+    let mut bars = Vec::with_capacity(points.len());
+    for (i, p) in points.iter().enumerate() {
+        let x = left + slot * i as f64 + gap / 2.0;
+        let w = (slot - gap).max(1.0);
+        let y = scale(p.value.max(0.0));
+        // A zero still gets a hairline so a keyboard focus ring has a target.
+        let h = (bottom - y).max(1.0);
+        bars.push(Bar {
+            x: r(x),
+            y: r(bottom - h),
+            w: r(w),
+            h: r(h),
+            cx: r(x + w / 2.0),
+            key: p.key.clone(),
+            value: p.exact.clone(),
+            title: p.title.clone(),
+        });
+    }
+    let mut y_ticks = Vec::new();
+    let mut v = 0.0;
+    while v <= top_value + step / 2.0 {
+        y_ticks.push(Tick { pos: r(scale(v)), label: short(v) });
+        v += step;
+    }
+    // About six labels along the x axis, never overlapping.
+    let every = (points.len() as f64 / 6.0).ceil().max(1.0) as usize;
+    let x_ticks = bars
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| i % every == 0)
+        .map(|(_, b)| Tick { pos: b.cx, label: day_label(&b.key) })
+        .collect();
+    let mut line = String::new();
+    for (i, b) in bars.iter().enumerate() {
+        let y = r(scale(points[i].value.max(0.0)));
+        line.push_str(&format!("{}{} {}", if i == 0 { "M" } else { " L" }, b.cx, y));
+    }
+    let area = match (bars.first(), bars.last()) {
+        (Some(f), Some(l)) => format!("{line} L {} {} L {} {} Z", l.cx, r(bottom), f.cx, r(bottom)),
+        _ => String::new(),
+    };
+    TimeChart { width, height, left, right, top, bottom: r(bottom), bars, y_ticks, x_ticks, line, area, empty }
+}
+
+fn r(v: f64) -> f64 {
+    (v * 10.0).round() / 10.0
+}
+
+/// One row of a horizontal bar list (usage by action, user, project).
+#[derive(Clone, Debug, PartialEq)]
+pub struct HBar {
+    pub key: String,
+    pub label: String,
+    /// A second line: a user's email, a project's id.
+    pub detail: String,
+    pub value: String,
+    pub shown: String,
+    pub operations: String,
+    /// Bar length in percent of the largest row (0–100).
+    pub pct: f64,
+    /// Share of the total, for the text (`42.1%`).
+    pub share: String,
+    pub title: String,
+}
+
+/// Rows `(key, label, detail, amount, operations)`, largest first, into
+/// bars scaled to the largest; shares of `total`.
+pub fn hbars(rows: &[(String, String, String, Micros, i64)], total: Micros) -> Vec<HBar> {
+    let max = rows.iter().map(|r| as_f64(r.3)).fold(0.0, f64::max);
+    let total_f = as_f64(total);
+    rows.iter()
+        .map(|(key, label, detail, amount, ops)| {
+            let v = as_f64(*amount);
+            let pct = if max > 0.0 { (v.max(0.0) / max * 100.0).clamp(0.0, 100.0) } else { 0.0 };
+            let share = if total_f > 0.0 { format!("{:.1}%", v / total_f * 100.0) } else { "—".to_string() };
+            HBar {
+                key: key.clone(),
+                label: label.clone(),
+                detail: detail.clone(),
+                value: amount.to_string(),
+                shown: credits(*amount),
+                operations: count(*ops),
+                pct: r(pct),
+                share: share.clone(),
+                title: format!("{label}: {} credits ({share}), {} operations", credits(*amount), count(*ops)),
+            }
+        })
+        .collect()
+}
+
+/// One slice of a pie.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Slice {
+    pub key: String,
+    pub label: String,
+    pub value: String,
+    pub share: String,
+    pub color: &'static str,
+    /// The slice's path; empty when it is the whole pie (see `full`).
+    pub path: String,
+    pub full: bool,
+    pub title: String,
+}
+
+/// A pie of `(key, label, count)` in a circle of radius 90 centred at
+/// (100, 100); past seven slices the rest are summed into "Other".
+pub fn pie(rows: &[(String, String, u64)], what: &str) -> Vec<Slice> {
+    let mut rows: Vec<(String, String, u64)> = rows.iter().filter(|r| r.2 > 0).cloned().collect();
+    if rows.len() > 8 {
+        let rest: u64 = rows[7..].iter().map(|r| r.2).sum();
+        rows.truncate(7);
+        rows.push(("".into(), format!("Other ({})", rows.len()), rest));
+    }
+    let total: u64 = rows.iter().map(|r| r.2).sum();
+    let (cx, cy, rad) = (100.0f64, 100.0f64, 90.0f64);
+    let mut angle = -std::f64::consts::FRAC_PI_2;
+    let mut out = Vec::with_capacity(rows.len());
+    for (i, (key, label, n)) in rows.iter().enumerate() {
+        let frac = if total > 0 { *n as f64 / total as f64 } else { 0.0 };
+        let sweep = frac * std::f64::consts::TAU;
+        let (x1, y1) = (cx + rad * angle.cos(), cy + rad * angle.sin());
+        let end = angle + sweep;
+        let (x2, y2) = (cx + rad * end.cos(), cy + rad * end.sin());
+        let large = if sweep > std::f64::consts::PI { 1 } else { 0 };
+        let full = rows.len() == 1;
+        let path = if full {
+            String::new()
+        } else {
+            format!("M {cx} {cy} L {} {} A {rad} {rad} 0 {large} 1 {} {} Z", r(x1), r(y1), r(x2), r(y2))
+        };
+        let share = format!("{:.1}%", frac * 100.0);
+        out.push(Slice {
+            key: key.clone(),
+            label: label.clone(),
+            value: n.to_string(),
+            share: share.clone(),
+            color: PALETTE[i % PALETTE.len()],
+            path,
+            full,
+            title: format!("{label}: {} {what} ({share})", count(*n as i64)),
+        });
+        angle = end;
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn credits_are_grouped_and_exact() {
+        for (micros, shown) in [
+            (0, "0"),
+            (14_931_000_000, "14,931"),
+            (1_234_567_250_000, "1,234,567.25"),
+            (-1_000_500_000, "-1,000.5"),
+            (999_000_001, "999.000001"),
+        ] {
+            assert_eq!(credits(Micros::from_micros(micros)), shown);
+        }
+    }
+
+    #[test]
+    fn axes_are_nice() {
+        assert_eq!(nice_axis(0.0, 4), (1.0, 4.0));
+        assert_eq!(nice_axis(95.0, 4), (50.0, 100.0));
+        assert_eq!(nice_axis(1234.0, 4), (500.0, 1500.0));
+        assert_eq!(short(10_000.0), "10k");
+        assert_eq!(short(2_500.0), "2.5k");
+    }
+
+    #[test]
+    fn pies_close_and_bars_scale() {
+        let s = pie(&[("a".into(), "A".into(), 3), ("b".into(), "B".into(), 1)], "conversations");
+        assert_eq!(s.len(), 2);
+        assert_eq!(s[0].share, "75.0%");
+        assert!(s[0].path.contains(" 0 1 1 ") || s[0].path.contains(" 0 1 1"), "{}", s[0].path);
+        let one = pie(&[("a".into(), "A".into(), 3)], "conversations");
+        assert!(one[0].full);
+        let c = time_chart(
+            &[
+                Point::credits("2026-03-01".into(), Micros::from_micros(0), 0),
+                Point::credits("2026-03-02".into(), Micros::from_micros(50_000_000), 2),
+            ],
+            600.0,
+            200.0,
+        );
+        assert_eq!(c.bars.len(), 2);
+        assert_eq!(c.bars[1].value, "50");
+        assert!(c.bars[1].h > c.bars[0].h);
+    }
+}

@@ -1,0 +1,836 @@
+//! The dashboard an organisation's people open in a browser: tabs Plan,
+//! Credits, Conversations and Credit history (seeds 000–004), rendered on
+//! the server with askama and hand-made SVG charts.
+//!
+//! - Pages use the session cookie of a one-time sign-in link (`auth`);
+//!   the API keeps its bearer keys, and also takes the cookie for reads,
+//!   which is how the export buttons download.
+//! - Every figure comes from the function the API answers with (the
+//!   summary, [`analytics::usage_report`], the conversations handler, the
+//!   history's filter parser), so a chart and the API cannot disagree.
+//! - What a role may not read is neither linked nor served: a member sees
+//!   Plan and their own Credits; Conversations and Credit history answer
+//!   403 to them.
+//! - The pages work without JavaScript; `dashboard.js` only adds tooltips
+//!   to chart marks on hover and keyboard focus.
+
+use askama::Template;
+use axum::Router;
+use axum::extract::State;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::get;
+use creditd_core::plans::Summary;
+use creditd_core::{Event, EventKind, Micros, OrgSettings, Pool, Status};
+use creditd_store::StoreError;
+use creditd_store::range::RangePreset;
+use creditd_store::rollup::UsageGroup;
+use jiff::tz::TimeZone;
+use serde_json::Value;
+
+use crate::AppState;
+use crate::analytics::{self, DayRange, UsageReport};
+use crate::auth::{Access, MaybeSession, Principal};
+use crate::charts::{self, HBar, Point, Slice, TimeChart};
+use crate::error::ApiError;
+use crate::extract::QueryPairs;
+use crate::permissions::Action;
+
+/// Rows of history one dashboard page shows.
+pub const HISTORY_PAGE: u32 = 25;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/", get(plan_tab))
+        .route("/credits", get(credits_tab))
+        .route("/conversations", get(conversations_tab))
+        .route("/history", get(history_tab))
+        .route("/assets/dashboard.css", get(css))
+        .route("/assets/dashboard.js", get(js))
+}
+
+// ---------------------------------------------------------------------------
+// Pages and errors
+
+/// A page or an HTML error page; never the API's JSON.
+pub struct Page(Result<(StatusCode, String), PageError>);
+
+/// What went wrong, for people.
+#[derive(Debug)]
+pub struct PageError {
+    pub status: StatusCode,
+    pub title: String,
+    pub message: String,
+}
+
+impl From<ApiError> for PageError {
+    fn from(e: ApiError) -> Self {
+        let title = match e.status {
+            StatusCode::FORBIDDEN => "Not available to you",
+            StatusCode::NOT_FOUND => "Not found",
+            StatusCode::UNAUTHORIZED => "Please sign in",
+            s if s.is_client_error() => "Please check the request",
+            _ => "Something went wrong",
+        };
+        PageError { status: e.status, title: title.to_string(), message: e.message }
+    }
+}
+
+impl From<StoreError> for PageError {
+    fn from(e: StoreError) -> Self {
+        PageError::from(ApiError::from(e))
+    }
+}
+
+impl From<askama::Error> for PageError {
+    fn from(e: askama::Error) -> Self {
+        tracing::error!(error = %e, "dashboard template failed");
+        PageError {
+            status: StatusCode::INTERNAL_SERVER_ERROR,
+            title: "Something went wrong".into(),
+            message: "this page could not be drawn".into(),
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "error.html")]
+struct ErrorPage<'a> {
+    title: &'a str,
+    message: &'a str,
+    status: u16,
+    signed_in: bool,
+}
+
+#[derive(Template)]
+#[template(path = "signin.html")]
+struct SignInPage;
+
+fn with_headers(mut r: Response) -> Response {
+    let h = r.headers_mut();
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(
+            "default-src 'none'; style-src 'self'; script-src 'self'; img-src 'self' data:; \
+             connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'",
+        ),
+    );
+    h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    h.insert(header::REFERRER_POLICY, HeaderValue::from_static("same-origin"));
+    r
+}
+
+impl IntoResponse for Page {
+    fn into_response(self) -> Response {
+        let r = match self.0 {
+            Ok((status, html)) => (status, Html(html)).into_response(),
+            Err(e) => {
+                let page = ErrorPage {
+                    title: &e.title,
+                    message: &e.message,
+                    status: e.status.as_u16(),
+                    signed_in: e.status != StatusCode::UNAUTHORIZED,
+                };
+                let html = page.render().unwrap_or_else(|_| e.message.clone());
+                (e.status, Html(html)).into_response()
+            }
+        };
+        with_headers(r)
+    }
+}
+
+fn render(t: &impl Template) -> Page {
+    Page(t.render().map(|h| (StatusCode::OK, h)).map_err(PageError::from))
+}
+
+// ---------------------------------------------------------------------------
+// The frame every tab shares
+
+#[derive(Clone, Debug)]
+pub struct TabLink {
+    pub href: &'static str,
+    pub label: &'static str,
+    pub current: bool,
+}
+
+/// The header and tabs: who is signed in, the organisation, credits left
+/// and days until renewal (seed 004's summary line), the tabs they may open.
+#[derive(Clone, Debug)]
+pub struct Frame {
+    pub title: String,
+    pub org_id: String,
+    pub org_name: String,
+    pub user_name: String,
+    pub user_email: String,
+    pub role: String,
+    pub csrf: String,
+    pub tabs: Vec<TabLink>,
+    pub credits_left: String,
+    pub renews: String,
+}
+
+/// The signed-in member and their organisation.
+struct Ctx {
+    app: AppState,
+    principal: Principal,
+    org: String,
+    settings: OrgSettings,
+    tz: TimeZone,
+}
+
+impl Ctx {
+    async fn new(app: AppState, session: Option<Principal>) -> Result<Ctx, PageError> {
+        let principal = session.ok_or_else(|| PageError::from(ApiError::unauthorized()))?;
+        let (org, _) = principal.member().ok_or_else(|| PageError::from(ApiError::unauthorized()))?;
+        let org = org.to_string();
+        principal.require(Action::ReadSummary, &org)?;
+        let info = app.store.org(&org).await?;
+        let tz = crate::history::org_zone(&info.settings.time_zone);
+        Ok(Ctx { app, principal, org, settings: info.settings, tz })
+    }
+
+    fn may(&self, action: Action) -> bool {
+        self.principal.require(action, &self.org).is_ok()
+    }
+
+    async fn summary(&self) -> Result<Summary, PageError> {
+        let state = self.app.store.org_state(&self.org).await?;
+        state.summary(self.app.store.now()).map_err(|e| PageError::from(StoreError::from(e)))
+    }
+
+    fn frame(&self, tab: &str, title: &str, summary: &Summary) -> Frame {
+        let mut tabs = vec![
+            TabLink { href: "/", label: "Plan", current: tab == "plan" },
+            TabLink { href: "/credits", label: "Credits", current: tab == "credits" },
+        ];
+        if self.may(Action::ReadAnalytics) {
+            tabs.push(TabLink { href: "/conversations", label: "Conversations", current: tab == "conversations" });
+        }
+        if self.may(Action::ReadHistory) {
+            tabs.push(TabLink { href: "/history", label: "Credit history", current: tab == "history" });
+        }
+        let (name, email, role) = match &self.principal.access {
+            Access::Member { name, email, role, .. } => (name.clone(), email.clone(), role.as_str().to_string()),
+            Access::Service { .. } => (String::new(), String::new(), String::new()),
+        };
+        Frame {
+            title: title.to_string(),
+            org_id: self.org.clone(),
+            org_name: self.settings.name.clone(),
+            user_name: name,
+            user_email: email,
+            role,
+            csrf: self.principal.csrf_token().unwrap_or_default().to_string(),
+            tabs,
+            credits_left: charts::credits(summary.credits_left),
+            renews: renews_text(summary),
+        }
+    }
+}
+
+fn days_text(days: i64) -> String {
+    match days {
+        0 => "today".to_string(),
+        1 => "in 1 day".to_string(),
+        n => format!("in {n} days"),
+    }
+}
+
+fn renews_text(s: &Summary) -> String {
+    match s.days_until_top_up {
+        Some(d) => format!("Renews {}", days_text(d)),
+        None => "No plan renewal".to_string(),
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Plan
+
+#[derive(Template)]
+#[template(path = "plan.html")]
+struct PlanPage {
+    frame: Frame,
+    plan: String,
+    has_plan: bool,
+    identities: String,
+    plan_credits: String,
+    plan_credits_left: String,
+    add_on: String,
+    accumulated: String,
+    has_accumulated: bool,
+    other: String,
+    balance: String,
+    held: String,
+    credits_left: String,
+    used_this_period: String,
+    price: String,
+    top_up: String,
+    days_until: String,
+    period: String,
+    /// Credits left as a share of the plan's allocation (0–100) and its label.
+    meter_pct: f64,
+    meter_label: String,
+    forecast: String,
+    low_balance: String,
+    next_plan: String,
+}
+
+async fn plan_tab(State(app): State<AppState>, MaybeSession(session): MaybeSession) -> Page {
+    if session.is_none() {
+        return render(&SignInPage);
+    }
+    Page(plan_inner(app, session).await)
+}
+
+async fn plan_inner(app: AppState, session: Option<Principal>) -> Result<(StatusCode, String), PageError> {
+    let ctx = Ctx::new(app, session).await?;
+    let s = ctx.summary().await?;
+    let c = charts::credits;
+    let plan_credits = s.plan_credits;
+    let meter_pct = if plan_credits.is_positive() {
+        (s.credits_left.micros() as f64 / plan_credits.micros() as f64 * 100.0).clamp(0.0, 100.0)
+    } else {
+        0.0
+    };
+    let meter_label = if plan_credits.is_positive() {
+        format!("{} / {}", c(s.credits_left), charts::short(plan_credits.micros() as f64 / 1e6))
+    } else {
+        c(s.credits_left)
+    };
+    let period = match (s.period_start, s.period_end) {
+        (Some(a), Some(b)) => format!(
+            "{} – {}",
+            a.to_zoned(ctx.tz.clone()).date(),
+            b.to_zoned(ctx.tz.clone()).date().yesterday().unwrap_or(b.to_zoned(ctx.tz.clone()).date())
+        ),
+        _ => "—".to_string(),
+    };
+    let low_balance = match (s.low_balance.threshold, s.low_balance.below) {
+        (Some(t), true) => format!("Below the low-balance alert of {} credits", c(t)),
+        (Some(t), false) => format!("Alert below {} credits", c(t)),
+        (None, _) => String::new(),
+    };
+    let page = PlanPage {
+        frame: ctx.frame("plan", "Plan", &s),
+        has_plan: s.plan.is_some(),
+        plan: s.plan.clone().unwrap_or_else(|| "Not available".into()),
+        identities: match s.identities {
+            Some(n) => format!("{n} ({} active this month)", s.identities_used),
+            None => "—".into(),
+        },
+        plan_credits: c(s.plan_credits),
+        plan_credits_left: c(s.plan_credits_left),
+        add_on: c(s.add_on_credits),
+        accumulated: c(s.accumulated_credits),
+        has_accumulated: !s.accumulated_credits.is_zero(),
+        other: c(s.other_credits),
+        balance: c(s.balance),
+        held: c(s.held),
+        credits_left: c(s.credits_left),
+        used_this_period: c(s.used_this_period),
+        price: match &s.price {
+            Some(p) => format!("{} {} / {}", c(p.amount), p.currency, p.per),
+            None => "—".into(),
+        },
+        top_up: s.top_up_date.map_or("—".into(), |d| d.strftime("%B %-d, %Y").to_string()),
+        days_until: s.days_until_top_up.map_or(String::new(), days_text),
+        period,
+        meter_pct: (meter_pct * 10.0).round() / 10.0,
+        meter_label,
+        forecast: s.forecast.message.clone(),
+        low_balance,
+        next_plan: s.next_plan.clone().unwrap_or_default(),
+    };
+    Ok((StatusCode::OK, page.render()?))
+}
+
+// ---------------------------------------------------------------------------
+// The range picker (Credits and Conversations)
+
+#[derive(Clone, Debug)]
+pub struct PresetLink {
+    pub href: String,
+    pub label: &'static str,
+    pub current: bool,
+}
+
+#[derive(Clone, Debug)]
+pub struct Picker {
+    pub path: &'static str,
+    pub presets: Vec<PresetLink>,
+    pub custom: bool,
+    pub date_from: String,
+    pub date_to: String,
+    /// "March 1 – March 31, 2026 (Europe/Madrid)".
+    pub label: String,
+}
+
+fn preset_label(p: RangePreset) -> &'static str {
+    match p {
+        RangePreset::Today => "Today",
+        RangePreset::Yesterday => "Yesterday",
+        RangePreset::ThisWeek => "This week",
+        RangePreset::LastWeek => "Last week",
+        RangePreset::ThisMonth => "This month",
+        RangePreset::LastMonth => "Last month",
+        RangePreset::Last28Days => "Last 28 days",
+    }
+}
+
+fn picker(path: &'static str, range: &DayRange, zone: &str) -> Picker {
+    let presets = RangePreset::ALL
+        .iter()
+        .map(|p| PresetLink {
+            href: format!("{path}?range={}", p.as_str()),
+            label: preset_label(*p),
+            current: range.preset == Some(*p),
+        })
+        .collect();
+    let label = if range.first == range.last {
+        format!("{} ({zone})", range.first.strftime("%A, %B %-d, %Y"))
+    } else {
+        format!("{} – {} ({zone})", range.first.strftime("%B %-d"), range.last.strftime("%B %-d, %Y"))
+    };
+    Picker {
+        path,
+        presets,
+        custom: range.preset.is_none(),
+        date_from: range.first.to_string(),
+        date_to: range.last.to_string(),
+        label,
+    }
+}
+
+/// The range of a tab's query string (presets, `custom` dates), checked as
+/// the API checks it.
+fn tab_range(q: &QueryPairs, ctx: &Ctx, allowed: &[&str]) -> Result<DayRange, PageError> {
+    q.only(allowed)?;
+    Ok(analytics::parse_range(q, analytics::today(&ctx.app, &ctx.tz), analytics::DEFAULT_RANGE)?)
+}
+
+// ---------------------------------------------------------------------------
+// Credits
+
+#[derive(Template)]
+#[template(path = "credits.html")]
+struct CreditsPage {
+    frame: Frame,
+    picker: Picker,
+    own_only: bool,
+    total: String,
+    total_exact: String,
+    operations: String,
+    daily_average: String,
+    over_time: TimeChart,
+    by_action: Vec<HBar>,
+    by_user: Vec<HBar>,
+    by_project: Vec<HBar>,
+    by_service: Vec<HBar>,
+    api_query: String,
+}
+
+fn bars(report: &UsageReport, none: &str) -> Vec<HBar> {
+    let rows: Vec<(String, String, String, Micros, i64)> = report
+        .rows
+        .iter()
+        .map(|r| {
+            let key = r.key.clone().unwrap_or_default();
+            let (label, detail) = match (&r.name, &r.key) {
+                (Some(n), Some(k)) => (n.clone(), k.clone()),
+                (None, Some(k)) => (k.clone(), String::new()),
+                (_, None) => (none.to_string(), String::new()),
+            };
+            (key, label, detail, r.credits, r.operations)
+        })
+        .collect();
+    charts::hbars(&rows, report.total_credits)
+}
+
+async fn credits_tab(State(app): State<AppState>, MaybeSession(session): MaybeSession, q: QueryPairs) -> Page {
+    Page(credits_inner(app, session, q).await)
+}
+
+async fn credits_inner(
+    app: AppState,
+    session: Option<Principal>,
+    q: QueryPairs,
+) -> Result<(StatusCode, String), PageError> {
+    let ctx = Ctx::new(app, session).await?;
+    let range = tab_range(&q, &ctx, &["range", "date_from", "date_to"])?;
+    let who = analytics::usage_scope(&ctx.principal, &ctx.org, None)?;
+    let own_only = who.is_some();
+    let zone = ctx.settings.time_zone.clone();
+    let report = |g: UsageGroup| analytics::usage_report(&ctx.app, &ctx.org, &zone, range, g, who.clone());
+    let by_day = report(UsageGroup::Day).await?;
+    let by_action = report(UsageGroup::Action).await?;
+    let by_user = if own_only { None } else { Some(report(UsageGroup::User).await?) };
+    let by_project = report(UsageGroup::Project).await?;
+    let by_service = report(UsageGroup::Service).await?;
+    let points: Vec<Point> = by_day
+        .rows
+        .iter()
+        .map(|r| Point::credits(r.key.clone().unwrap_or_default(), r.credits, r.operations))
+        .collect();
+    let days = range.days().max(1);
+    let average = Micros::from_micros(by_day.total_credits.micros() / days);
+    let s = ctx.summary().await?;
+    let mut api_query = format!("group_by=day&range={}", range.name());
+    if range.preset.is_none() {
+        api_query.push_str(&format!("&date_from={}&date_to={}", range.first, range.last));
+    }
+    let page = CreditsPage {
+        frame: ctx.frame("credits", if own_only { "My credit usage" } else { "Credits" }, &s),
+        picker: picker("/credits", &range, &zone),
+        own_only,
+        total: charts::credits(by_day.total_credits),
+        total_exact: by_day.total_credits.to_string(),
+        operations: charts::count(by_day.total_operations),
+        daily_average: charts::credits(average),
+        over_time: charts::time_chart(&points, 720.0, 240.0),
+        by_action: bars(&by_action, "(no action named)"),
+        by_user: by_user.as_ref().map(|r| bars(r, "(no user named)")).unwrap_or_default(),
+        by_project: bars(&by_project, "(no project)"),
+        by_service: bars(&by_service, "(no service named)"),
+        api_query,
+    };
+    Ok((StatusCode::OK, page.render()?))
+}
+
+// ---------------------------------------------------------------------------
+// Conversations
+
+#[derive(Template)]
+#[template(path = "conversations.html")]
+struct ConversationsPage {
+    frame: Frame,
+    picker: Picker,
+    total: String,
+    total_exact: String,
+    per_identity: String,
+    identities: String,
+    daily: TimeChart,
+    by_campaign: Vec<Slice>,
+    by_identity: Vec<Slice>,
+}
+
+/// The conversations API's answer for `org` (the handler itself, so the
+/// page shows exactly what the API says).
+async fn conversation_json(
+    ctx: &Ctx,
+    group: &str,
+    from: jiff::Timestamp,
+    to: jiff::Timestamp,
+) -> Result<Value, PageError> {
+    let pairs = vec![
+        ("group_by".to_string(), group.to_string()),
+        ("date_from".to_string(), from.to_string()),
+        ("date_to".to_string(), to.to_string()),
+    ];
+    let resp = crate::plans::conversation_usage(
+        State(ctx.app.clone()),
+        ctx.principal.clone(),
+        axum::extract::Path(ctx.org.clone()),
+        QueryPairs(pairs),
+    )
+    .await?;
+    let status = resp.status();
+    let bytes =
+        axum::body::to_bytes(resp.into_body(), 16 << 20).await.map_err(|e| PageError::from(StoreError::backend(e)))?;
+    let v: Value = serde_json::from_slice(&bytes).map_err(|e| PageError::from(StoreError::backend(e)))?;
+    if !status.is_success() {
+        let message = v["error"]["message"].as_str().unwrap_or("the conversations could not be read").to_string();
+        return Err(PageError::from(ApiError::new(status, "conversations", message)));
+    }
+    Ok(v)
+}
+
+fn json_rows(v: &Value) -> Vec<(String, u64)> {
+    v["rows"]
+        .as_array()
+        .map(|rows| {
+            rows.iter()
+                .map(|r| (r["key"].as_str().unwrap_or_default().to_string(), r["conversations"].as_u64().unwrap_or(0)))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+async fn conversations_tab(State(app): State<AppState>, MaybeSession(session): MaybeSession, q: QueryPairs) -> Page {
+    Page(conversations_inner(app, session, q).await)
+}
+
+async fn conversations_inner(
+    app: AppState,
+    session: Option<Principal>,
+    q: QueryPairs,
+) -> Result<(StatusCode, String), PageError> {
+    let ctx = Ctx::new(app, session).await?;
+    ctx.principal.require(Action::ReadAnalytics, &ctx.org)?;
+    let range = tab_range(&q, &ctx, &["range", "date_from", "date_to"])?;
+    let (from, to) = range.instants(&ctx.tz);
+    let daily = conversation_json(&ctx, "day", from, to).await?;
+    let campaigns = conversation_json(&ctx, "campaign", from, to).await?;
+    let identities = conversation_json(&ctx, "identity", from, to).await?;
+    let points: Vec<Point> = json_rows(&daily).into_iter().map(|(k, n)| Point::count(k, n, "conversations")).collect();
+    let pie_rows = |v: &Value, none: &str| -> Vec<(String, String, u64)> {
+        json_rows(v)
+            .into_iter()
+            .map(|(k, n)| {
+                let label = if k.is_empty() { none.to_string() } else { k.clone() };
+                (k, label, n)
+            })
+            .collect()
+    };
+    let s = ctx.summary().await?;
+    let page = ConversationsPage {
+        frame: ctx.frame("conversations", "Conversations", &s),
+        picker: picker("/conversations", &range, &ctx.settings.time_zone),
+        total: charts::count(daily["total"].as_i64().unwrap_or(0)),
+        total_exact: daily["total"].as_u64().unwrap_or(0).to_string(),
+        per_identity: charts::count(i64::from(s.conversations_per_identity)),
+        identities: match s.identities {
+            Some(n) => format!("{} of {n}", s.identities_used),
+            None => s.identities_used.to_string(),
+        },
+        daily: charts::time_chart(&points, 720.0, 220.0),
+        by_campaign: charts::pie(&pie_rows(&campaigns, "(no campaign)"), "conversations"),
+        by_identity: charts::pie(&pie_rows(&identities, "(unknown)"), "conversations"),
+    };
+    Ok((StatusCode::OK, page.render()?))
+}
+
+// ---------------------------------------------------------------------------
+// Credit history
+
+#[derive(Clone, Debug)]
+pub struct Choice {
+    pub value: &'static str,
+    pub label: &'static str,
+    pub selected: bool,
+}
+
+#[derive(Clone, Debug)]
+pub struct Row {
+    pub date: String,
+    pub iso: String,
+    pub kind: &'static str,
+    pub kind_key: &'static str,
+    pub amount: String,
+    pub amount_exact: String,
+    pub sign: &'static str,
+    pub balance_after: String,
+    pub pool: String,
+    pub status: &'static str,
+    pub service: String,
+    pub source: String,
+    pub activity: String,
+    pub project: String,
+    pub project_id: String,
+    pub user: String,
+    pub user_email: String,
+    pub description: String,
+    pub code: String,
+    pub id: String,
+}
+
+#[derive(Template)]
+#[template(path = "history.html")]
+struct HistoryPage {
+    frame: Frame,
+    kinds: Vec<Choice>,
+    pools: Vec<Choice>,
+    statuses: Vec<Choice>,
+    date_from: String,
+    date_to: String,
+    service: String,
+    project_id: String,
+    user_email: String,
+    filtered: bool,
+    error: String,
+    rows: Vec<Row>,
+    page_no: u64,
+    next_href: String,
+    first_href: String,
+    export_csv: String,
+    export_xlsx: String,
+    zone: String,
+}
+
+/// Keys of the history form that are the API's filters.
+const HISTORY_FILTERS: &[&str] =
+    &["date_from", "date_to", "event_type", "pool", "project_id", "service", "status", "user_email"];
+
+fn query_string(pairs: &[(String, String)]) -> String {
+    let mut s = form_urlencoded::Serializer::new(String::new());
+    for (k, v) in pairs {
+        s.append_pair(k, v);
+    }
+    s.finish()
+}
+
+fn row(e: &Event, tz: &TimeZone) -> Row {
+    let z = e.created_at.to_zoned(tz.clone());
+    let t = |v: &Option<String>| v.clone().unwrap_or_default();
+    Row {
+        date: z.strftime("%Y-%m-%d %H:%M").to_string(),
+        iso: e.created_at.to_string(),
+        kind: e.kind.title(),
+        kind_key: e.kind.as_str(),
+        amount: if e.amount.is_positive() {
+            format!("+{}", charts::credits(e.amount))
+        } else {
+            charts::credits(e.amount)
+        },
+        amount_exact: e.amount.to_string(),
+        sign: if e.amount.is_positive() {
+            "pos"
+        } else if e.amount.is_negative() {
+            "neg"
+        } else {
+            "zero"
+        },
+        balance_after: charts::credits(e.balance_after),
+        pool: e.pool.map(|p| p.as_str().to_string()).unwrap_or_default(),
+        status: match e.status {
+            Status::Succeeded => "Success",
+            Status::Processing => "Processing",
+            Status::Failed => "Failed",
+        },
+        service: t(&e.service),
+        source: t(&e.source),
+        activity: t(&e.activity),
+        project: t(&e.project_name),
+        project_id: t(&e.project_id),
+        user: t(&e.user_name),
+        user_email: t(&e.user_email),
+        description: t(&e.description),
+        code: t(&e.code),
+        id: e.id.clone(),
+    }
+}
+
+async fn history_tab(State(app): State<AppState>, MaybeSession(session): MaybeSession, q: QueryPairs) -> Page {
+    Page(history_inner(app, session, q).await)
+}
+
+async fn history_inner(
+    app: AppState,
+    session: Option<Principal>,
+    q: QueryPairs,
+) -> Result<(StatusCode, String), PageError> {
+    let ctx = Ctx::new(app, session).await?;
+    ctx.principal.require(Action::ReadHistory, &ctx.org)?;
+    let mut allowed: Vec<&str> = HISTORY_FILTERS.to_vec();
+    allowed.extend(["cursor", "page"]);
+    q.only(&allowed)?;
+    // The filters as the form sent them, empty fields dropped.
+    let filters: Vec<(String, String)> =
+        q.0.iter().filter(|(k, v)| HISTORY_FILTERS.contains(&k.as_str()) && !v.trim().is_empty()).cloned().collect();
+    let page_no: u64 = q.one("page")?.and_then(|p| p.parse().ok()).filter(|p| *p >= 1).unwrap_or(1);
+    let cursor = q.one("cursor")?.map(str::to_string);
+    let mut api_pairs = filters.clone();
+    api_pairs.push(("limit".into(), HISTORY_PAGE.to_string()));
+    if let Some(c) = &cursor {
+        api_pairs.push(("cursor".into(), c.clone()));
+    }
+    let s = ctx.summary().await?;
+    let (rows, next_cursor, error, status) =
+        match crate::history::page_query(&ctx.app, &ctx.org, &QueryPairs(api_pairs)).await {
+            Ok(query) => {
+                let page = ctx.app.store.events(&ctx.org, &query).await?;
+                (page.events.iter().map(|e| row(e, &ctx.tz)).collect(), page.next_cursor, String::new(), StatusCode::OK)
+            }
+            Err(e) if e.status.is_client_error() => (Vec::new(), None, e.message, e.status),
+            Err(e) => return Err(e.into()),
+        };
+    let has = |k: &str, v: &str| filters.iter().any(|(fk, fv)| fk == k && fv.split(',').any(|x| x.trim() == v));
+    let one = |k: &str| filters.iter().find(|(fk, _)| fk == k).map(|(_, v)| v.clone()).unwrap_or_default();
+    let kinds = EventKind::ALL
+        .iter()
+        .map(|k| Choice { value: k.as_str(), label: k.title(), selected: has("event_type", k.as_str()) })
+        .collect();
+    let pools = Pool::ALL
+        .iter()
+        .map(|p| Choice {
+            value: p.as_str(),
+            label: match p {
+                Pool::Plan => "Plan credits",
+                Pool::Prepaid => "Top-up / add-on credits",
+                Pool::Voucher => "Voucher credits",
+                Pool::Promotional => "Promotional credits",
+            },
+            selected: has("pool", p.as_str()),
+        })
+        .collect();
+    let statuses = Status::ALL
+        .iter()
+        .map(|st| Choice {
+            value: st.as_str(),
+            label: match st {
+                Status::Succeeded => "Success",
+                Status::Processing => "Processing",
+                Status::Failed => "Failed",
+            },
+            selected: has("status", st.as_str()),
+        })
+        .collect();
+    let base = query_string(&filters);
+    let with = |extra: &[(&str, String)]| {
+        let mut p = filters.clone();
+        p.extend(extra.iter().map(|(k, v)| (k.to_string(), v.clone())));
+        query_string(&p)
+    };
+    let next_href = next_cursor
+        .map(|c| format!("/history?{}", with(&[("cursor", c), ("page", (page_no + 1).to_string())])))
+        .unwrap_or_default();
+    let export = |format: &str| {
+        let mut p = vec![("format".to_string(), format.to_string())];
+        p.extend(filters.iter().cloned());
+        format!("/api/organizations/{}/credit-events/export?{}", ctx.org, query_string(&p))
+    };
+    let page = HistoryPage {
+        frame: ctx.frame("history", "Credit history", &s),
+        kinds,
+        pools,
+        statuses,
+        date_from: one("date_from"),
+        date_to: one("date_to"),
+        service: one("service"),
+        project_id: one("project_id"),
+        user_email: one("user_email"),
+        filtered: !filters.is_empty(),
+        error,
+        rows,
+        page_no,
+        next_href,
+        first_href: if base.is_empty() { "/history".into() } else { format!("/history?{base}") },
+        export_csv: export("csv"),
+        export_xlsx: export("xlsx"),
+        zone: ctx.settings.time_zone.clone(),
+    };
+    Ok((status, page.render()?))
+}
+
+// ---------------------------------------------------------------------------
+// Assets
+
+const CSS: &str = include_str!("../assets/dashboard.css");
+const JS: &str = include_str!("../assets/dashboard.js");
+
+fn asset(body: &'static str, content_type: &'static str) -> Response {
+    let mut r = body.into_response();
+    let h = r.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=300"));
+    h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    r
+}
+
+async fn css() -> Response {
+    asset(CSS, "text/css; charset=utf-8")
+}
+
+async fn js() -> Response {
+    asset(JS, "text/javascript; charset=utf-8")
+}

@@ -1,0 +1,1082 @@
+//! Usage analytics and the dashboard, end to end on generated data:
+//!
+//! - the analytics API equals sums over the events (per group, every
+//!   range, computed two ways: the in-memory reference fold and
+//!   `EventFilter` queries over the stored events), and the dashboard's
+//!   chart numbers equal the API;
+//! - bad input is a 4xx in the one error shape (the API) or an HTML error
+//!   page (the dashboard), and members see only their own usage;
+//! - a real headless Chromium signs in, opens each tab, changes the range,
+//!   filters the history, pages, downloads a CSV and an .xlsx and checks
+//!   their rows, and saves screenshots of each tab (printed paths). Without
+//!   `chromium` and `chromedriver` it prints SKIPPED and passes.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use creditd_core::plans::{Plan, PlanOp, Rollover};
+use creditd_core::{CreditKind, CreditOp, Event, EventCtx, EventKind, HoldOp, Micros, Op, OrgSettings, RecordKind};
+use creditd_server::AppState;
+use creditd_sqlite::SqliteStore;
+use creditd_store::directory::{Member, Role};
+use creditd_store::range::days_bounds;
+use creditd_store::rollup::{UsageGroup, UsageQuery, usage_from_events};
+use creditd_store::{Clock, Command, EventFilter, ManualClock, Store};
+use jiff::civil::Date;
+use jiff::tz::TimeZone;
+use jiff::{SignedDuration, Timestamp, ToSpan};
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+const KEY: &str = "test-service-key-0123456789";
+const ORG: &str = "acme";
+const ZONE: &str = "Europe/Madrid";
+/// "Now" for every test: a Thursday, days after the clocks changed (29 March).
+const NOW: &str = "2026-04-02T08:30:00Z";
+
+const OWNER: (&str, &str) = ("Olivia Owner", "olivia@acme.example");
+const MEMBER: (&str, &str) = ("Mia Member", "mia@acme.example");
+
+const USERS: &[(&str, &str)] = &[
+    ("Mikaela Ortiz", "mikaela@acme.example"),
+    ("Samara Lind", "samara@acme.example"),
+    ("Jonas Weber", "jonas@acme.example"),
+    MEMBER,
+];
+const PROJECTS: &[(&str, &str)] =
+    &[("case-1042", "Q3 outbound"), ("case-1043", "Hiring pipeline"), ("case-1044", "Partner research")];
+const ACTIONS: &[(&str, &str)] = &[
+    ("Enrichment", "Enrich contact email"),
+    ("Enrichment", "Enrich phone number"),
+    ("Scraping", "Scrape company"),
+    ("AI Variables", "AI completion"),
+    ("Workflows", "Run workflow"),
+];
+const CAMPAIGNS: &[&str] = &["Spring launch", "Renewals", "Webinar follow-up"];
+const IDENTITIES: &[&str] = &["anna@send.acme.example", "ben@send.acme.example", "carla@send.acme.example"];
+
+struct App {
+    base: String,
+    client: reqwest::Client,
+    store: Arc<SqliteStore>,
+    clock: Arc<ManualClock>,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    server: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
+    _dir: tempfile::TempDir,
+}
+
+impl App {
+    async fn start() -> App {
+        let dir = tempfile::tempdir().unwrap();
+        let clock = Arc::new(ManualClock::new(NOW.parse().unwrap()));
+        let store = Arc::new(SqliteStore::open(dir.path(), clock.clone()).unwrap());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        let state = AppState::new(store.clone() as Arc<dyn Store>, KEY);
+        let server = tokio::spawn(creditd_server::serve(listener, state, async {
+            let _ = rx.await;
+        }));
+        let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+        App { base, client, store, clock, stop: Some(tx), server: Some(server), _dir: dir }
+    }
+
+    async fn stop(&mut self) {
+        if let Some(tx) = self.stop.take() {
+            let _ = tx.send(());
+        }
+        if let Some(s) = self.server.take() {
+            s.await.unwrap().unwrap();
+        }
+    }
+
+    /// GET with the service key: status and body text.
+    async fn get(&self, path: &str) -> (u16, String) {
+        let r = self.client.get(format!("{}{path}", self.base)).bearer_auth(KEY).send().await.unwrap();
+        (r.status().as_u16(), r.text().await.unwrap())
+    }
+
+    /// GET with a session cookie: status, content type, body.
+    async fn page(&self, path: &str, cookie: Option<&str>) -> (u16, String, String) {
+        let mut req = self.client.get(format!("{}{path}", self.base));
+        if let Some(c) = cookie {
+            req = req.header("cookie", c);
+        }
+        let r = req.send().await.unwrap();
+        let ct = r.headers().get("content-type").map(|v| v.to_str().unwrap().to_string()).unwrap_or_default();
+        (r.status().as_u16(), ct, r.text().await.unwrap())
+    }
+
+    async fn usage(&self, query: &str) -> UsageResp {
+        let (s, body) = self.get(&format!("/api/organizations/{ORG}/usage?{query}")).await;
+        assert_eq!(s, 200, "{query}: {body}");
+        serde_json::from_str(&body).unwrap_or_else(|e| panic!("{query}: {e}: {body}"))
+    }
+
+    /// A one-time sign-in URL for `email`.
+    async fn login_url(&self, email: &str) -> String {
+        let token = creditd_server::auth::issue_login_link(
+            self.store.directory(),
+            ORG,
+            email,
+            self.clock.now(),
+            SignedDuration::from_mins(15),
+        )
+        .await
+        .unwrap();
+        format!("{}/login/{token}", self.base)
+    }
+
+    /// Signs in over HTTP and returns the session cookie (`name=value`).
+    async fn sign_in(&self, email: &str) -> String {
+        let r = self.client.get(self.login_url(email).await).send().await.unwrap();
+        assert_eq!(r.status().as_u16(), 303);
+        let c = r.headers().get("set-cookie").unwrap().to_str().unwrap();
+        c.split(';').next().unwrap().to_string()
+    }
+
+    async fn events(&self, filter: &EventFilter) -> Vec<Event> {
+        let mut rx = self.store.export(ORG, filter).await.unwrap();
+        let mut all = Vec::new();
+        while let Some(chunk) = rx.recv().await {
+            all.extend(chunk.unwrap());
+        }
+        all
+    }
+}
+
+#[derive(Debug, Deserialize)]
+struct UsageResp {
+    range: String,
+    date_from: Date,
+    date_to: Date,
+    from: Timestamp,
+    to: Timestamp,
+    user_email: Option<String>,
+    total_credits: Micros,
+    total_operations: i64,
+    truncated: bool,
+    rows: Vec<UsageRowResp>,
+}
+
+#[derive(Debug, Deserialize, PartialEq, Eq)]
+struct UsageRowResp {
+    key: Option<String>,
+    name: Option<String>,
+    credits: Micros,
+    operations: i64,
+}
+
+fn ctx(rng: &mut StdRng) -> EventCtx {
+    let (user, email) = USERS[rng.random_range(0..USERS.len())];
+    let (service, activity) = ACTIONS[rng.random_range(0..ACTIONS.len())];
+    // Now and then usage names no project (the "(no project)" group).
+    let project = if rng.random_bool(0.05) { None } else { Some(PROJECTS[rng.random_range(0..PROJECTS.len())]) };
+    EventCtx {
+        source: Some("app".into()),
+        service: Some(service.into()),
+        activity: Some(activity.into()),
+        project_id: project.map(|p| p.0.into()),
+        project_name: project.map(|p| p.1.into()),
+        user_name: Some(user.into()),
+        user_email: Some(email.into()),
+        description: Some(format!("{activity} run")),
+        metadata: None,
+    }
+}
+
+fn amount(rng: &mut StdRng) -> Micros {
+    // Whole and fractional credits, and now and then a single micro-credit.
+    let micros =
+        rng.random_range(1..25) * 1_000_000 + rng.random_range(0..4) * 250_000 + i64::from(rng.random_bool(0.1));
+    Micros::from_micros(micros)
+}
+
+fn credit(kind: CreditKind, credits: i64, code: Option<&str>, source: &str, description: &str) -> Op {
+    Op::Credit(CreditOp {
+        kind,
+        amount: Micros::from_micros(credits * 1_000_000),
+        pool: None,
+        expires_at: None,
+        code: code.map(str::to_string),
+        status: None,
+        ctx: EventCtx { source: Some(source.into()), description: Some(description.into()), ..EventCtx::default() },
+    })
+}
+
+/// Two months of plausible history written through the ledger with a
+/// clock walking forward hour by hour; ends at [`NOW`].
+async fn seed(app: &App) {
+    let tz = TimeZone::get(ZONE).unwrap();
+    let start = Date::new(2026, 2, 1).unwrap().to_zoned(tz.clone()).unwrap();
+    let end: Timestamp = NOW.parse().unwrap();
+    app.clock.set(start.timestamp());
+    app.store.create_org(ORG, OrgSettings::new("Acme Research", ZONE)).await.unwrap();
+    let dir = app.store.directory();
+    for ((name, email), role) in [(OWNER, Role::Owner), (MEMBER, Role::Member)] {
+        dir.add_member(Member {
+            org_id: ORG.into(),
+            email: email.into(),
+            name: name.into(),
+            role,
+            created_at: start.timestamp(),
+        })
+        .await
+        .unwrap();
+    }
+    let plan = Plan {
+        name: "Genesys".into(),
+        credits_per_period: Micros::from_micros(10_000_000_000),
+        identities_included: 5,
+        price: Micros::from_micros(449_000_000),
+        currency: "EUR".into(),
+        conversations_per_identity: 500,
+        rollover: Rollover::UpTo { max_credits: Micros::from_micros(5_000_000_000) },
+    };
+    let run = |ops: Vec<Op>| {
+        let store = app.store.clone();
+        async move { store.execute(ops.into_iter().map(|op| Command::new(ORG, op, None)).collect()).await }
+    };
+    run(vec![Op::Plans(PlanOp::SetPlan { plan, effective: None, renewal_day: None })]).await[0].as_ref().unwrap();
+    let mut rng = StdRng::seed_from_u64(6);
+    let mut open_holds: Vec<String> = Vec::new();
+    let mut usages: Vec<String> = Vec::new();
+    let mut hour = start.clone();
+    while hour.timestamp() < end {
+        app.clock.set(hour.timestamp());
+        let mut ops = Vec::new();
+        if hour.day() == 12 && hour.hour() == 10 {
+            ops.push(credit(CreditKind::Purchase, 2_000, None, "Stripe", "Add-on credits (Buy more)"));
+        }
+        if hour.day() == 20 && hour.hour() == 11 {
+            ops.push(credit(CreditKind::Voucher, 300, Some("WELCOME300"), "Voucher", "Voucher credits"));
+        }
+        let weekday = hour.weekday().to_monday_one_offset() <= 5;
+        if (7..22).contains(&hour.hour()) && (weekday || rng.random_bool(0.2)) {
+            for hold_id in open_holds.drain(..) {
+                let roll: f64 = rng.random();
+                ops.push(if roll < 0.8 {
+                    Op::Debit { hold_id, amount: None, ctx: EventCtx::default() }
+                } else if roll < 0.9 {
+                    // A partial debit: the rest is released.
+                    Op::Debit { hold_id, amount: Some(Micros::from_micros(500_000)), ctx: EventCtx::default() }
+                } else {
+                    Op::Release { hold_id, ctx: EventCtx::default() }
+                });
+            }
+            for _ in 0..rng.random_range(1..4) {
+                let c = ctx(&mut rng);
+                let a = amount(&mut rng);
+                if rng.random_bool(0.5) {
+                    ops.push(Op::Hold(HoldOp { amount: a, timeout_seconds: Some(6 * 3600), ctx: c }));
+                } else {
+                    ops.push(Op::Usage { amount: a, ctx: c });
+                }
+            }
+            if rng.random_bool(0.05)
+                && let Some(u) = usages.pop()
+            {
+                ops.push(Op::Refund { refers_to: u, amount: None, ctx: EventCtx::default() });
+            }
+            for _ in 0..rng.random_range(0..3) {
+                let campaign =
+                    if rng.random_bool(0.1) { None } else { Some(CAMPAIGNS[rng.random_range(0..CAMPAIGNS.len())]) };
+                ops.push(Op::Plans(PlanOp::Conversation {
+                    identity: IDENTITIES[rng.random_range(0..IDENTITIES.len())].into(),
+                    campaign: campaign.map(str::to_string),
+                    started_at: None,
+                }));
+            }
+        }
+        if !ops.is_empty() {
+            for r in run(ops).await.into_iter().flatten() {
+                if let Some(rec) = r.record {
+                    match rec.kind {
+                        RecordKind::Hold if rec.status.is_pending() => open_holds.push(rec.id),
+                        RecordKind::Usage => usages.push(rec.id),
+                        _ => {}
+                    }
+                }
+            }
+        }
+        hour = hour.checked_add(1.hour()).unwrap();
+    }
+    app.clock.set(end);
+    app.store.tick().await.unwrap();
+}
+
+/// The consumption of `events` and their consuming operations.
+fn consumed(events: &[Event]) -> (Micros, i64) {
+    let mut total = Micros::ZERO;
+    let mut ops = 0;
+    for e in events {
+        match e.kind {
+            EventKind::Debit | EventKind::Usage | EventKind::Refund => {
+                total = total.checked_sub(e.amount).unwrap();
+                ops += i64::from(e.kind != EventKind::Refund);
+            }
+            _ => {}
+        }
+    }
+    (total, ops)
+}
+
+fn consuming_filter(from: Timestamp, to: Timestamp) -> EventFilter {
+    EventFilter {
+        date_from: Some(from),
+        date_to: Some(to),
+        kinds: vec![EventKind::Debit, EventKind::Usage, EventKind::Refund],
+        ..EventFilter::default()
+    }
+}
+
+/// Undoes the HTML escaping of attribute values.
+fn unescape(s: &str) -> String {
+    s.replace("&#39;", "'")
+        .replace("&#x27;", "'")
+        .replace("&quot;", "\"")
+        .replace("&#34;", "\"")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&#38;", "&")
+        .replace("&amp;", "&")
+}
+
+fn attr<'a>(tag: &'a str, name: &str) -> Option<&'a str> {
+    let needle = format!(" {name}=\"");
+    let start = tag.find(&needle)? + needle.len();
+    Some(&tag[start..start + tag[start..].find('"')?])
+}
+
+/// The (key, value) of every mark of chart `id` on a dashboard page.
+fn chart_marks(html: &str, id: &str) -> Vec<(String, String)> {
+    let Some(start) = html.find(&format!("id=\"{id}\"")) else { return Vec::new() };
+    let rest = &html[start..];
+    let end = rest.find("</figure>").unwrap_or(rest.len());
+    let mut out = Vec::new();
+    for piece in rest[..end].split('<').skip(1) {
+        let tag = piece.split('>').next().unwrap_or("");
+        if !tag.contains("class=\"mark\"") {
+            continue;
+        }
+        if let (Some(k), Some(v)) = (attr(tag, "data-key"), attr(tag, "data-value")) {
+            out.push((unescape(k), v.to_string()));
+        }
+    }
+    out
+}
+
+fn test_value(html: &str, testid: &str) -> String {
+    let start = html.find(&format!("data-testid=\"{testid}\"")).unwrap_or_else(|| panic!("no {testid}"));
+    let tag_start = html[..start].rfind('<').unwrap();
+    let tag = &html[tag_start..start + html[start..].find('>').unwrap()];
+    attr(tag, "data-value").unwrap_or_else(|| panic!("{testid} has no data-value")).to_string()
+}
+
+/// What `EventFilter` queries over the stored events say each group used:
+/// one query per user, project, service and day; actions (no filter of
+/// their own) are grouped from the range's consuming events.
+async fn by_filter(
+    app: &App,
+    group: UsageGroup,
+    from: Timestamp,
+    to: Timestamp,
+    keys: &[Option<String>],
+) -> BTreeMap<Option<String>, (Micros, i64)> {
+    let tz = TimeZone::get(ZONE).unwrap();
+    let all = app.events(&consuming_filter(from, to)).await;
+    let mut out = BTreeMap::new();
+    for key in keys {
+        let k = key.clone();
+        let got = match (group, &k) {
+            (UsageGroup::User, Some(email)) => consumed(
+                &app.events(&EventFilter { user_email: Some(email.clone()), ..consuming_filter(from, to) }).await,
+            ),
+            (UsageGroup::Project, Some(p)) => {
+                consumed(&app.events(&EventFilter { project_id: Some(p.clone()), ..consuming_filter(from, to) }).await)
+            }
+            (UsageGroup::Service, Some(s)) => {
+                consumed(&app.events(&EventFilter { services: vec![s.clone()], ..consuming_filter(from, to) }).await)
+            }
+            (UsageGroup::Day, Some(d)) => {
+                let d: Date = d.parse().unwrap();
+                let (a, b) = days_bounds(d, d, &tz);
+                consumed(&app.events(&consuming_filter(a, b)).await)
+            }
+            (UsageGroup::Action, k) => {
+                let mine: Vec<Event> = all.iter().filter(|e| e.activity == *k).cloned().collect();
+                consumed(&mine)
+            }
+            // Events that named no user, project or service: what the
+            // filters cannot select, computed from the range's events.
+            (_, None) => {
+                let field = |e: &Event| match group {
+                    UsageGroup::User => e.user_email.clone(),
+                    UsageGroup::Project => e.project_id.clone(),
+                    _ => e.service.clone(),
+                };
+                let mine: Vec<Event> = all.iter().filter(|e| field(e).is_none()).cloned().collect();
+                consumed(&mine)
+            }
+        };
+        out.insert(k, got);
+    }
+    out
+}
+
+const RANGES: &[&str] = &[
+    "range=today",
+    "range=yesterday",
+    "range=this_week",
+    "range=last_week",
+    "range=this_month",
+    "range=last_month",
+    "range=last_28_days",
+    "date_from=2026-02-01&date_to=2026-04-02",
+    "range=custom&date_from=2026-03-28&date_to=2026-03-30",
+];
+
+#[tokio::test]
+async fn analytics_agree_with_the_events_and_the_charts() {
+    let mut app = App::start().await;
+    seed(&app).await;
+    let tz = TimeZone::get(ZONE).unwrap();
+    let everything = app.events(&EventFilter::default()).await;
+    assert!(everything.len() > 1000, "seeded {} events", everything.len());
+    let owner = app.sign_in(OWNER.1).await;
+    for range in RANGES {
+        let mut page_html = None;
+        for group in UsageGroup::ALL {
+            let q = format!("{range}&group_by={}", group.as_str());
+            let api = app.usage(&q).await;
+            assert!(!api.truncated);
+            assert_eq!(api.user_email, None);
+            let (from, to) = days_bounds(api.date_from, api.date_to, &tz);
+            assert_eq!((api.from, api.to), (from, to), "{q}");
+
+            // 1. The in-memory reference fold over every event.
+            let reference = usage_from_events(
+                everything.iter(),
+                &tz,
+                &UsageQuery { first_day: api.date_from, last_day: api.date_to, group_by: group, user_email: None },
+            )
+            .unwrap();
+            let api_rows: Vec<(Option<String>, Micros, i64)> =
+                api.rows.iter().map(|r| (r.key.clone(), r.credits, r.operations)).collect();
+            let mut ref_rows: Vec<(Option<String>, Micros, i64)> =
+                reference.iter().map(|r| ((!r.key.is_empty()).then(|| r.key.clone()), r.amount, r.count)).collect();
+            if group == UsageGroup::Day {
+                // The API lists every day; the fold only days with usage.
+                ref_rows = api
+                    .rows
+                    .iter()
+                    .map(|r| {
+                        ref_rows.iter().find(|x| x.0 == r.key).cloned().unwrap_or((r.key.clone(), Micros::ZERO, 0))
+                    })
+                    .collect();
+                assert_eq!(api.rows.len() as i64, (api.date_to - api.date_from).get_days() as i64 + 1);
+            }
+            assert_eq!(api_rows, ref_rows, "{q}: API vs fold over the events");
+
+            // 2. EventFilter sums over the stored events, per group.
+            let keys: Vec<Option<String>> = api.rows.iter().map(|r| r.key.clone()).collect();
+            let filtered = by_filter(&app, group, from, to, &keys).await;
+            for r in &api.rows {
+                assert_eq!(filtered[&r.key], (r.credits, r.operations), "{q}: group {:?}", r.key);
+            }
+            let (total, ops) = consumed(&app.events(&consuming_filter(from, to)).await);
+            assert_eq!((api.total_credits, api.total_operations), (total, ops), "{q}: totals");
+            let sum = api.rows.iter().fold(Micros::ZERO, |a, r| a.checked_add(r.credits).unwrap());
+            assert_eq!(sum, api.total_credits, "{q}: rows add up to the total");
+
+            // 3. The dashboard draws exactly these numbers.
+            if page_html.is_none() {
+                let (s, _, html) = app.page(&format!("/credits?{range}"), Some(&owner)).await;
+                assert_eq!(s, 200, "{html}");
+                assert_eq!(test_value(&html, "total-credits"), api.total_credits.to_string(), "{range}");
+                page_html = Some(html);
+            }
+            let html = page_html.as_ref().unwrap();
+            let id = match group {
+                UsageGroup::Day => "chart-day",
+                UsageGroup::Action => "chart-action",
+                UsageGroup::User => "chart-user",
+                UsageGroup::Project => "chart-project",
+                UsageGroup::Service => "chart-service",
+            };
+            let drawn = chart_marks(html, id);
+            let want: Vec<(String, String)> =
+                api.rows.iter().map(|r| (r.key.clone().unwrap_or_default(), r.credits.to_string())).collect();
+            assert_eq!(drawn, want, "{range}: chart {id} vs API");
+        }
+    }
+
+    // One user's own usage (what a member sees) agrees the same way.
+    for range in ["range=last_month", "range=this_month"] {
+        let api = app.usage(&format!("{range}&group_by=action&user_email={}", MEMBER.1)).await;
+        assert_eq!(api.user_email.as_deref(), Some(MEMBER.1));
+        let (from, to) = (api.from, api.to);
+        let mine = app.events(&EventFilter { user_email: Some(MEMBER.1.into()), ..consuming_filter(from, to) }).await;
+        assert_eq!((api.total_credits, api.total_operations), consumed(&mine), "{range}");
+        let reference = usage_from_events(
+            everything.iter(),
+            &tz,
+            &UsageQuery {
+                first_day: api.date_from,
+                last_day: api.date_to,
+                group_by: UsageGroup::Action,
+                user_email: Some(MEMBER.1.into()),
+            },
+        )
+        .unwrap();
+        let got: Vec<(String, Micros)> =
+            api.rows.iter().map(|r| (r.key.clone().unwrap_or_default(), r.credits)).collect();
+        let want: Vec<(String, Micros)> = reference.iter().map(|r| (r.key.clone(), r.amount)).collect();
+        assert_eq!(got, want, "{range}");
+    }
+
+    // Last month crosses the change to summer time: 31 days, the 29th is
+    // 23 hours long, and the range ends at local midnight.
+    let march = app.usage("range=last_month&group_by=day").await;
+    assert_eq!((march.range.as_str(), march.rows.len()), ("last_month", 31));
+    assert_eq!(march.from, "2026-02-28T23:00:00Z".parse::<Timestamp>().unwrap());
+    assert_eq!(march.to, "2026-03-31T22:00:00Z".parse::<Timestamp>().unwrap());
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn bad_input_and_what_members_may_see() {
+    let mut app = App::start().await;
+    seed(&app).await;
+    let org = format!("/api/organizations/{ORG}");
+    for (query, status) in [
+        ("range=fortnight", 422),
+        ("group_by=colour", 422),
+        ("date_from=2026-13-01", 422),
+        ("date_from=2026-03-01T00:00:00Z", 422),
+        ("date_from=2026-03-10&date_to=2026-03-01", 422),
+        ("range=today&date_from=2026-03-01", 422),
+        ("date_from=2025-01-01&date_to=2026-03-01", 422),
+        ("date_to=2026-03-01", 422),
+        ("range=today&range=yesterday", 422),
+        ("colour=blue", 422),
+    ] {
+        let (s, body) = app.get(&format!("{org}/usage?{query}")).await;
+        assert_eq!(s, status, "{query}: {body}");
+        let v: Value = serde_json::from_str(&body).unwrap();
+        assert_eq!(v["error"]["code"], "validation_error", "{query}: {body}");
+        assert!(v["error"]["message"].as_str().unwrap().len() > 10);
+    }
+    let (s, body) = app.get("/api/organizations/nope/usage").await;
+    assert_eq!((s, serde_json::from_str::<Value>(&body).unwrap()["error"]["code"].clone()), (404, json!("not_found")));
+    let r = app.client.get(format!("{}{org}/usage", app.base)).send().await.unwrap();
+    assert_eq!(r.status().as_u16(), 401);
+    let (s, body) = app.get(&format!("{org}/conversations/usage?group_by=campaign")).await;
+    assert_eq!(s, 200, "{body}");
+
+    // A member: their own usage, whatever they ask for; never someone else's.
+    let member = app.sign_in(MEMBER.1).await;
+    let (s, _, body) = app.page(&format!("{org}/usage?range=last_month&group_by=user"), Some(&member)).await;
+    assert_eq!(s, 200, "{body}");
+    let own: UsageResp = serde_json::from_str(&body).unwrap();
+    assert_eq!(own.user_email.as_deref(), Some(MEMBER.1));
+    assert_eq!(own.rows.iter().map(|r| r.key.clone()).collect::<Vec<_>>(), vec![Some(MEMBER.1.to_string())]);
+    let (s, _, body) = app.page(&format!("{org}/usage?user_email={}", USERS[0].1), Some(&member)).await;
+    assert_eq!(s, 403, "{body}");
+    let (s, _, _) = app.page(&format!("{org}/conversations/usage"), Some(&member)).await;
+    assert_eq!(s, 403);
+    let (s, _, _) = app.page(&format!("{org}/credit-events/export?format=csv"), Some(&member)).await;
+    assert_eq!(s, 403);
+
+    // The dashboard: a member sees Plan and their own Credits; the other
+    // tabs are neither linked nor served.
+    let (s, ct, html) = app.page("/credits?range=last_month", Some(&member)).await;
+    assert_eq!(s, 200, "{html}");
+    assert!(ct.starts_with("text/html"));
+    assert!(html.contains("You see your own usage"));
+    assert!(!html.contains("id=\"chart-user\""));
+    assert!(!html.contains("href=\"/history\"") && !html.contains("href=\"/conversations\""));
+    assert!(!html.contains(USERS[0].1), "another user's email is on a member's page");
+    assert_eq!(test_value(&html, "total-credits"), own.total_credits.to_string());
+    for path in ["/history", "/conversations", "/history?event_type=debit"] {
+        let (s, ct, html) = app.page(path, Some(&member)).await;
+        assert_eq!(s, 403, "{path}");
+        assert!(ct.starts_with("text/html"), "{path}: {ct}");
+        assert!(!html.contains("data-kind="), "{path} shows events");
+    }
+
+    // Signed out: the sign-in page, never a 500.
+    let (s, _, html) = app.page("/", None).await;
+    assert_eq!(s, 200);
+    assert!(html.contains("Not signed in"));
+    for path in ["/credits", "/conversations", "/history"] {
+        let (s, ct, _) = app.page(path, None).await;
+        assert_eq!((s, ct.starts_with("text/html")), (401, true), "{path}");
+    }
+    let (s, _, _) = app.page("/", Some("creditd_session=cs_forged")).await;
+    assert_eq!(s, 200);
+
+    // Bad dashboard input is an HTML page with the reason, never JSON.
+    let owner = app.sign_in(OWNER.1).await;
+    for (path, status, says) in [
+        ("/credits?range=fortnight", 422, "unknown range"),
+        ("/credits?range=custom&date_from=2026-03-10&date_to=2026-03-01", 422, "before date_from"),
+        ("/credits?colour=1", 422, "unknown query parameter"),
+        ("/conversations?date_from=yesterday", 422, "must be a date"),
+        ("/history?date_from=2026-02-30", 422, "date_from"),
+        ("/history?event_type=teleport", 422, "teleport"),
+        ("/history?cursor=zzz", 422, "cursor"),
+        ("/history?limit=5", 422, "unknown query parameter"),
+    ] {
+        let (s, ct, html) = app.page(path, Some(&owner)).await;
+        assert_eq!(s, status, "{path}: {html}");
+        assert!(ct.starts_with("text/html"), "{path}: {ct}");
+        assert!(html.contains(says), "{path}: {html}");
+    }
+    let (s, _, html) = app.page("/history", Some(&owner)).await;
+    assert_eq!(s, 200);
+    assert_eq!(html.matches("data-kind=").count(), creditd_server::dashboard::HISTORY_PAGE as usize);
+    let (s, _, html) = app.page("/conversations?range=last_month", Some(&owner)).await;
+    assert_eq!(s, 200, "{html}");
+    let (s, body) = app.get(&format!("{org}/conversations/usage?group_by=day&date_from=2026-03-01T00:00:00%2B01:00&date_to=2026-04-01T00:00:00%2B02:00")).await;
+    assert_eq!(s, 200);
+    let v: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(test_value(&html, "total-conversations"), v["total"].to_string());
+    let drawn: Vec<(String, String)> = chart_marks(&html, "chart-conv-day");
+    let want: Vec<(String, String)> = v["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| (r["key"].as_str().unwrap().to_string(), r["conversations"].to_string()))
+        .collect();
+    assert_eq!(drawn, want);
+    app.stop().await;
+}
+
+// ---------------------------------------------------------------------------
+// The browser test
+
+/// A chromedriver child process on a loopback port, killed on drop.
+struct Driver {
+    child: std::process::Child,
+    url: String,
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn find_program(names: &[&str]) -> Option<PathBuf> {
+    let path = std::env::var_os("PATH")?;
+    for dir in std::env::split_paths(&path) {
+        for n in names {
+            let p = dir.join(n);
+            if p.is_file() {
+                return Some(p);
+            }
+        }
+    }
+    None
+}
+
+async fn start_driver(chromedriver: &Path) -> Driver {
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let child = std::process::Command::new(chromedriver)
+        .arg(format!("--port={port}"))
+        .arg("--allowed-ips=127.0.0.1")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("starting chromedriver");
+    let url = format!("http://127.0.0.1:{port}");
+    let driver = Driver { child, url };
+    let client = reqwest::Client::new();
+    for _ in 0..100 {
+        if let Ok(r) = client.get(format!("{}/status", driver.url)).send().await
+            && r.status().is_success()
+        {
+            return driver;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("chromedriver did not start on port {port}");
+}
+
+/// A WebDriver session: the few commands the test needs, over HTTP.
+struct Browser {
+    client: reqwest::Client,
+    session: String,
+}
+
+const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
+
+impl Browser {
+    async fn open(driver: &Driver, chromium: &Path, profile: &Path, downloads: &Path) -> Browser {
+        let client = reqwest::Client::builder().timeout(Duration::from_secs(120)).build().unwrap();
+        let caps = json!({"capabilities": {"alwaysMatch": {
+            "browserName": "chrome",
+            "goog:chromeOptions": {
+                "binary": chromium.to_str().unwrap(),
+                "args": [
+                    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                    "--disable-dev-shm-usage", "--window-size=1280,900",
+                    format!("--user-data-dir={}", profile.display()),
+                ],
+                "prefs": {
+                    "download.default_directory": downloads.to_str().unwrap(),
+                    "download.prompt_for_download": false,
+                    "download.directory_upgrade": true,
+                    "safebrowsing.enabled": false
+                }
+            }
+        }}});
+        let r = client.post(format!("{}/session", driver.url)).json(&caps).send().await.unwrap();
+        let v: Value = r.json().await.unwrap();
+        let id = v["value"]["sessionId"].as_str().unwrap_or_else(|| panic!("no WebDriver session: {v}")).to_string();
+        let b = Browser { client, session: format!("{}/session/{id}", driver.url) };
+        // Allow downloads into the directory (headless Chrome asks otherwise).
+        b.cdp("Browser.setDownloadBehavior", json!({"behavior": "allow", "downloadPath": downloads.to_str().unwrap()}))
+            .await;
+        b
+    }
+
+    async fn cmd(&self, method: &str, path: &str, body: Option<Value>) -> Value {
+        let url = format!("{}{path}", self.session);
+        let req = match method {
+            "GET" => self.client.get(&url),
+            "DELETE" => self.client.delete(&url),
+            _ => self.client.post(&url).json(&body.unwrap_or(json!({}))),
+        };
+        let r = req.send().await.unwrap_or_else(|e| panic!("{method} {path}: {e}"));
+        let status = r.status();
+        let v: Value = r.json().await.unwrap();
+        assert!(status.is_success(), "WebDriver {method} {path}: {status} {v}");
+        v["value"].clone()
+    }
+
+    async fn cdp(&self, cmd: &str, params: Value) -> Value {
+        self.cmd("POST", "/goog/cdp/execute", Some(json!({"cmd": cmd, "params": params}))).await
+    }
+
+    async fn goto(&self, url: &str) {
+        self.cmd("POST", "/url", Some(json!({"url": url}))).await;
+    }
+
+    async fn url(&self) -> String {
+        self.cmd("GET", "/url", None).await.as_str().unwrap().to_string()
+    }
+
+    async fn find_all(&self, css: &str) -> Vec<String> {
+        let v = self.cmd("POST", "/elements", Some(json!({"using": "css selector", "value": css}))).await;
+        v.as_array().unwrap().iter().map(|e| e[ELEMENT].as_str().unwrap().to_string()).collect()
+    }
+
+    async fn find(&self, css: &str) -> String {
+        let all = self.find_all(css).await;
+        assert!(!all.is_empty(), "no element {css} on {}", self.url().await);
+        all[0].clone()
+    }
+
+    async fn click(&self, css: &str) {
+        let el = self.find(css).await;
+        self.cmd("POST", &format!("/element/{el}/click"), None).await;
+    }
+
+    /// Clicks something that loads a new page and waits until it has.
+    async fn click_nav(&self, css: &str) {
+        let before = self.url().await;
+        self.click(css).await;
+        for _ in 0..100 {
+            let now = self.url().await;
+            let ready = self.js("return document.readyState").await;
+            if now != before && ready == json!("complete") {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("clicking {css} on {before} loaded no new page");
+    }
+
+    async fn text(&self, css: &str) -> String {
+        let el = self.find(css).await;
+        self.cmd("GET", &format!("/element/{el}/text"), None).await.as_str().unwrap_or_default().to_string()
+    }
+
+    async fn type_into(&self, css: &str, text: &str) {
+        let el = self.find(css).await;
+        self.cmd("POST", &format!("/element/{el}/clear"), None).await;
+        self.cmd("POST", &format!("/element/{el}/value"), Some(json!({"text": text}))).await;
+    }
+
+    async fn js(&self, script: &str) -> Value {
+        self.cmd("POST", "/execute/sync", Some(json!({"script": script, "args": []}))).await
+    }
+
+    /// Sets an `<input type=date>` (typing into one depends on the locale).
+    async fn set_value(&self, css: &str, value: &str) {
+        let script = format!(
+            "document.querySelector({}).value = {};",
+            serde_json::to_string(css).unwrap(),
+            serde_json::to_string(value).unwrap()
+        );
+        self.js(&script).await;
+    }
+
+    /// A full-page PNG at `width` CSS pixels (a phone with `mobile`).
+    async fn screenshot(&self, width: u32, path: &Path) {
+        let mobile = width < 600;
+        self.cdp(
+            "Emulation.setDeviceMetricsOverride",
+            json!({"width": width, "height": if mobile { 844 } else { 900 }, "deviceScaleFactor": 1, "mobile": mobile}),
+        )
+        .await;
+        if mobile {
+            // Nothing but the scrollable regions may be wider than a phone.
+            let wide = self
+                .js("const w = document.documentElement.clientWidth; \
+                     return [...document.querySelectorAll('body *')].filter(e => !e.closest('.scroll-x, .table-wrap, .tabs')) \
+                     .filter(e => e.getBoundingClientRect().right > w + 1).map(e => e.tagName + '.' + (e.getAttribute('class') || '') + ' right=' + Math.round(e.getBoundingClientRect().right) + ' w=' + Math.round(e.getBoundingClientRect().width) + ' of ' + w + (e.tagName == 'TABLE' ? ' cols=' + [...e.rows[0].cells].map(c => Math.round(c.getBoundingClientRect().width)).join(',') + ' id=' + e.id : '')).slice(0, 5)")
+                .await;
+            assert_eq!(wide, json!([]), "wider than a phone on {}", self.url().await);
+        }
+        let m = self.cdp("Page.getLayoutMetrics", json!({})).await;
+        let h = m["cssContentSize"]["height"].as_f64().unwrap_or(900.0).ceil().min(12_000.0);
+        let w = m["cssContentSize"]["width"].as_f64().unwrap_or(f64::from(width)).ceil();
+        let shot = self
+            .cdp(
+                "Page.captureScreenshot",
+                json!({"format": "png", "captureBeyondViewport": true,
+                       "clip": {"x": 0, "y": 0, "width": w, "height": h, "scale": 1}}),
+            )
+            .await;
+        std::fs::write(path, base64_decode(shot["data"].as_str().unwrap())).unwrap();
+        self.cdp("Emulation.clearDeviceMetricsOverride", json!({})).await;
+    }
+
+    async fn close(self) {
+        let _ = self.client.delete(&self.session).send().await;
+    }
+}
+
+fn base64_decode(s: &str) -> Vec<u8> {
+    let mut map = [255u8; 256];
+    for (i, c) in b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".iter().enumerate() {
+        map[*c as usize] = i as u8;
+    }
+    let mut out = Vec::with_capacity(s.len() * 3 / 4);
+    let (mut buf, mut bits) = (0u32, 0);
+    for c in s.bytes() {
+        let v = map[c as usize];
+        if v == 255 {
+            continue;
+        }
+        buf = (buf << 6) | u32::from(v);
+        bits += 6;
+        if bits >= 8 {
+            bits -= 8;
+            out.push((buf >> bits) as u8);
+        }
+    }
+    out
+}
+
+/// Waits for a finished download whose name ends in `ext`.
+async fn wait_download(dir: &Path, ext: &str) -> PathBuf {
+    for _ in 0..300 {
+        if let Ok(rd) = std::fs::read_dir(dir) {
+            for e in rd.flatten() {
+                let p = e.path();
+                if p.extension().is_some_and(|x| x == ext) {
+                    return p;
+                }
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("no .{ext} download in {}", dir.display());
+}
+
+fn screenshots_dir() -> PathBuf {
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("..").join("screenshots");
+    std::fs::create_dir_all(&dir).unwrap();
+    dir.canonicalize().unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dashboard_in_headless_chromium() {
+    let (Some(chromium), Some(chromedriver)) =
+        (find_program(&["chromium", "chromium-browser", "google-chrome"]), find_program(&["chromedriver"]))
+    else {
+        println!(
+            "SKIPPED dashboard_in_headless_chromium: chromium and chromedriver are not installed (apt-get install chromium chromium-driver)"
+        );
+        return;
+    };
+    let mut app = App::start().await;
+    seed(&app).await;
+    let shots = screenshots_dir();
+    let work = tempfile::tempdir().unwrap();
+    let downloads = work.path().join("downloads");
+    std::fs::create_dir_all(&downloads).unwrap();
+    let driver = start_driver(&chromedriver).await;
+    let b = Browser::open(&driver, &chromium, &work.path().join("profile"), &downloads).await;
+
+    // Sign in with a one-time link: the Plan tab.
+    b.goto(&app.login_url(OWNER.1).await).await;
+    assert_eq!(b.url().await, format!("{}/", app.base));
+    assert_eq!(b.text("h1").await, "Plan");
+    assert_eq!(b.text("[data-testid=plan-name]").await, "Genesys");
+    let (_, summary) = app.get(&format!("/api/organizations/{ORG}/summary")).await;
+    let summary: Value = serde_json::from_str(&summary).unwrap();
+    let left: Micros = serde_json::from_value(summary["credits_left"].clone()).unwrap();
+    assert_eq!(b.text("[data-testid=credits-left]").await, creditd_server::charts::credits(left));
+    let unlabelled = b
+        .js("return [...document.querySelectorAll('input:not([type=hidden]),select')].filter(e => !e.labels || !e.labels.length).length")
+        .await;
+    assert_eq!(unlabelled, json!(0));
+    b.screenshot(1280, &shots.join("plan-desktop.png")).await;
+    b.screenshot(390, &shots.join("plan-phone.png")).await;
+
+    // Credits: this month by default, then Last month, then custom dates.
+    b.click_nav("nav.tabs a[href='/credits']").await;
+    assert_eq!(b.text("h1").await, "Credits");
+    assert!(b.text("[data-testid=range-label]").await.contains("April 1"));
+    b.click_nav(".presets a[href='/credits?range=last_month']").await;
+    assert!(b.url().await.ends_with("/credits?range=last_month"));
+    let api = app.usage("range=last_month&group_by=action").await;
+    let shown = b.js("return document.querySelector('[data-testid=total-credits]').dataset.value").await;
+    assert_eq!(shown, json!(api.total_credits.to_string()));
+    let bars = b.find_all("#chart-day .mark").await;
+    assert_eq!(bars.len(), 31);
+    let actions = b
+        .js("return [...document.querySelectorAll('#chart-action .mark')].map(m => [m.dataset.key, m.dataset.value])")
+        .await;
+    let want: Vec<Value> =
+        api.rows.iter().map(|r| json!([r.key.clone().unwrap_or_default(), r.credits.to_string()])).collect();
+    assert_eq!(actions, json!(want));
+    // Keyboard: a bar takes focus and shows its value.
+    b.js("document.querySelectorAll('#chart-day .mark')[4].focus()").await;
+    let tip = b.js("const t = document.getElementById('tip'); return t.hidden ? '' : t.textContent").await;
+    assert!(tip.as_str().unwrap().contains("credits"), "tooltip: {tip}");
+    b.screenshot(1280, &shots.join("credits-desktop.png")).await;
+    b.screenshot(390, &shots.join("credits-phone.png")).await;
+    b.set_value("input[name=date_from]", "2026-03-09").await;
+    b.set_value("input[name=date_to]", "2026-03-15").await;
+    b.click_nav("form.custom button[type=submit]").await;
+    let url = b.url().await;
+    assert!(url.contains("range=custom&date_from=2026-03-09&date_to=2026-03-15"), "{url}");
+    assert_eq!(b.find_all("#chart-day .mark").await.len(), 7);
+    let week = app.usage("date_from=2026-03-09&date_to=2026-03-15").await;
+    let shown = b.js("return document.querySelector('[data-testid=total-credits]').dataset.value").await;
+    assert_eq!(shown, json!(week.total_credits.to_string()));
+
+    // Conversations: a daily line and two pies.
+    b.click_nav("nav.tabs a[href='/conversations']").await;
+    b.click_nav(".presets a[href='/conversations?range=last_month']").await;
+    assert_eq!(b.find_all("#chart-conv-day .mark").await.len(), 31);
+    assert!(!b.find_all("#chart-campaign .mark").await.is_empty());
+    assert!(!b.find_all("#chart-identity .mark").await.is_empty());
+    b.screenshot(1280, &shots.join("conversations-desktop.png")).await;
+    b.screenshot(390, &shots.join("conversations-phone.png")).await;
+
+    // Credit history: filter, page, export.
+    b.click_nav("nav.tabs a[href='/history']").await;
+    assert_eq!(b.find_all("#events tbody tr[data-id]").await.len(), 25);
+    b.screenshot(1280, &shots.join("history-desktop.png")).await;
+    b.screenshot(390, &shots.join("history-phone.png")).await;
+    b.click("input[name=event_type][value=debit]").await;
+    b.click("input[name=event_type][value=usage]").await;
+    b.set_value("#filters input[name=date_from]", "2026-03-01").await;
+    b.set_value("#filters input[name=date_to]", "2026-03-31").await;
+    b.type_into("#filters input[name=project_id]", "case-1043").await;
+    b.click_nav("#filters button[type=submit]").await;
+    let url = b.url().await;
+    assert!(url.contains("event_type=debit") && url.contains("project_id=case-1043"), "{url}");
+    let kinds =
+        b.js("return [...document.querySelectorAll('#events tbody tr[data-id]')].map(r => r.dataset.kind)").await;
+    let kinds: Vec<String> = serde_json::from_value(kinds).unwrap();
+    assert_eq!(kinds.len(), 25);
+    assert!(kinds.iter().all(|k| k == "debit" || k == "usage"), "{kinds:?}");
+    let first_page =
+        b.js("return [...document.querySelectorAll('#events tbody tr[data-id]')].map(r => r.dataset.id)").await;
+    b.click_nav("#next-page").await;
+    assert!(b.url().await.contains("cursor="));
+    let second_page =
+        b.js("return [...document.querySelectorAll('#events tbody tr[data-id]')].map(r => r.dataset.id)").await;
+    assert_ne!(first_page, second_page);
+    let seqs = |v: &Value| -> Vec<u64> {
+        v.as_array().unwrap().iter().map(|s| s.as_str().unwrap().trim_start_matches("evt_").parse().unwrap()).collect()
+    };
+    assert!(seqs(&first_page).iter().min() > seqs(&second_page).iter().max(), "pages go back in time");
+    b.screenshot(1280, &shots.join("history-filtered-page2.png")).await;
+
+    // What the filters select, straight from the store.
+    let tz = TimeZone::get(ZONE).unwrap();
+    let (from, to) = days_bounds(Date::new(2026, 3, 1).unwrap(), Date::new(2026, 3, 31).unwrap(), &tz);
+    let expected = app
+        .events(&EventFilter {
+            date_from: Some(from),
+            date_to: Some(to),
+            kinds: vec![EventKind::Debit, EventKind::Usage],
+            project_id: Some("case-1043".into()),
+            ..EventFilter::default()
+        })
+        .await;
+    assert!(expected.len() > 50, "{}", expected.len());
+
+    b.click("#export-csv").await;
+    let csv_path = wait_download(&downloads, "csv").await;
+    let mut rdr = csv::Reader::from_path(&csv_path).unwrap();
+    let headers = rdr.headers().unwrap().clone();
+    assert_eq!(&headers[0], "Case Name");
+    let kind_col = headers.iter().position(|h| h == "Kind").unwrap();
+    let id_col = headers.iter().position(|h| h == "Case ID").unwrap();
+    let amount_col = headers.iter().position(|h| h == "Amount").unwrap();
+    let rows: Vec<csv::StringRecord> = rdr.records().map(|r| r.unwrap()).collect();
+    assert_eq!(rows.len(), expected.len(), "CSV rows");
+    for (row, e) in rows.iter().zip(&expected) {
+        assert_eq!(&row[id_col], "case-1043");
+        assert_eq!(row[kind_col].to_ascii_lowercase(), e.kind.title().to_ascii_lowercase());
+        assert_eq!(row[amount_col].parse::<Micros>().unwrap(), e.amount);
+    }
+
+    b.click("#export-xlsx").await;
+    let xlsx_path = wait_download(&downloads, "xlsx").await;
+    use calamine::{Data, Reader, Xlsx, open_workbook};
+    let mut wb: Xlsx<_> = open_workbook(&xlsx_path).unwrap();
+    let sheet = wb.sheet_names()[0].clone();
+    let range = wb.worksheet_range(&sheet).unwrap();
+    let mut it = range.rows();
+    let header: Vec<String> = it.next().unwrap().iter().map(|c| c.to_string()).collect();
+    assert_eq!(header[0], "Case Name");
+    let data: Vec<&[Data]> = it.collect();
+    assert_eq!(data.len(), expected.len(), "Excel rows");
+    let case_col = header.iter().position(|h| h == "Case ID").unwrap();
+    assert!(data.iter().all(|r| r[case_col] == "case-1043"));
+    println!("downloads checked: {} and {}", csv_path.display(), xlsx_path.display());
+
+    // Signed in as a member: Plan and their own Credits only.
+    b.click_nav("form[action='/logout'] button").await;
+    b.goto(&app.login_url(MEMBER.1).await).await;
+    let tabs = b.js("return [...document.querySelectorAll('nav.tabs a')].map(a => a.textContent)").await;
+    assert_eq!(tabs, json!(["Plan", "Credits"]));
+    b.click_nav("nav.tabs a[href='/credits']").await;
+    assert!(b.find_all("#chart-user").await.is_empty());
+    b.screenshot(1280, &shots.join("member-credits-desktop.png")).await;
+    b.goto(&format!("{}/history", app.base)).await;
+    assert_eq!(b.text("h1").await, "Not available to you");
+    b.screenshot(1280, &shots.join("member-history-refused.png")).await;
+
+    b.close().await;
+    drop(driver);
+    app.stop().await;
+    println!("screenshots: {}", shots.display());
+}

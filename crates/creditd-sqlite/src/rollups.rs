@@ -1,0 +1,140 @@
+//! The usage rollups on SQLite (see `creditd_store::rollup`): the table's
+//! migration, the upsert the writer runs inside each batch's transaction,
+//! the analytics read, and the backfill that builds the rollups of a
+//! database written before they existed.
+
+use std::collections::HashMap;
+
+use creditd_core::{EventKind, Micros, OrgState};
+use creditd_store::StoreError;
+use creditd_store::rollup::{
+    CONSUMING_KINDS_SQL, Rollups, SQLITE_UPSERT, UsageFacts, UsageQuery, UsageRow, ZoneCache, usage_sql,
+};
+use creditd_store::sql::SqlValue;
+use rusqlite::{Connection, params};
+
+use crate::reader::db;
+
+/// The migration that creates the table (see the schema's `MIGRATIONS`);
+/// the CHECKs make an integer overflow (which SQLite would turn into a
+/// float) fail the transaction instead of storing an inexact sum.
+pub const MIGRATION: &str = "
+    CREATE TABLE IF NOT EXISTS usage_rollups (
+        org_id        TEXT NOT NULL,
+        scope         TEXT NOT NULL,
+        dim           TEXT NOT NULL,
+        day           TEXT NOT NULL,
+        key           TEXT NOT NULL,
+        name          TEXT NOT NULL,
+        amount_micros INTEGER NOT NULL CHECK (typeof(amount_micros) = 'integer'),
+        event_count   INTEGER NOT NULL CHECK (typeof(event_count) = 'integer'),
+        PRIMARY KEY (org_id, scope, dim, day, key)
+    ) WITHOUT ROWID;
+    ";
+
+/// Writes a batch's deltas (inside the batch's transaction).
+pub fn upsert(c: &Connection, rollups: &Rollups) -> Result<(), StoreError> {
+    rollups.check()?;
+    if rollups.is_empty() {
+        return Ok(());
+    }
+    let mut st = c.prepare_cached(SQLITE_UPSERT).map_err(db)?;
+    for d in &rollups.deltas {
+        st.execute(params![
+            d.at.org_id,
+            d.at.scope,
+            d.at.dim.as_str(),
+            d.at.day.to_string(),
+            d.at.key,
+            d.name,
+            d.amount.micros(),
+            d.count
+        ])
+        .map_err(db)?;
+    }
+    Ok(())
+}
+
+/// The analytics read.
+pub fn usage(c: &Connection, org_id: &str, q: &UsageQuery) -> Result<Vec<UsageRow>, StoreError> {
+    let (sql, args) = usage_sql(org_id, q, |n| format!("?{n}"));
+    let args: Vec<rusqlite::types::Value> = args
+        .into_iter()
+        .map(|a| match a {
+            SqlValue::Int(i) => rusqlite::types::Value::Integer(i),
+            SqlValue::Text(t) => rusqlite::types::Value::Text(t),
+        })
+        .collect();
+    let mut st = c.prepare_cached(&sql).map_err(db)?;
+    let rows = st
+        .query_map(rusqlite::params_from_iter(args), |r| {
+            Ok(UsageRow { key: r.get(0)?, name: r.get(1)?, amount: Micros::from_micros(r.get(2)?), count: r.get(3)? })
+        })
+        .map_err(db)?;
+    rows.collect::<Result<Vec<_>, _>>().map_err(db)
+}
+
+/// Rebuilds the rollups from every consuming event stored (run by the
+/// migration that creates the table, inside its transaction, so a
+/// database written before rollups existed gets them). It starts from an
+/// empty table, so running it again changes nothing. Each event's day is
+/// taken in its organisation's current zone.
+pub fn backfill(c: &Connection) -> rusqlite::Result<()> {
+    c.execute("DELETE FROM usage_rollups", [])?;
+    let mut zones = ZoneCache::default();
+    let mut tz_names: HashMap<String, String> = HashMap::new();
+    {
+        let mut st = c.prepare("SELECT org_id, state FROM orgs")?;
+        let mut rows = st.query([])?;
+        while let Some(r) = rows.next()? {
+            let org: String = r.get(0)?;
+            let json: String = r.get(1)?;
+            let zone = serde_json::from_str::<OrgState>(&json).map(|s| s.settings.time_zone).unwrap_or_default();
+            tz_names.insert(org, zone);
+        }
+    }
+    let sql = format!(
+        "SELECT org_id, seq, created_at, kind, amount, service, activity, project_id, project_name, user_name, \
+         user_email FROM events WHERE kind IN {CONSUMING_KINDS_SQL} ORDER BY org_id, seq"
+    );
+    let mut st = c.prepare(&sql)?;
+    let mut rows = st.query([])?;
+    let mut rollups = Rollups::new();
+    let bad = |what: String| rusqlite::Error::ToSqlConversionFailure(what.into());
+    while let Some(r) = rows.next()? {
+        let org_id: String = r.get(0)?;
+        let seq: i64 = r.get(1)?;
+        let kind: String = r.get(3)?;
+        let kind: EventKind = kind.parse().map_err(|e: creditd_core::UnknownName| bad(e.to_string()))?;
+        let created_at = jiff::Timestamp::from_microsecond(r.get(2)?).map_err(|e| bad(e.to_string()))?;
+        let tz = zones.get(&org_id, tz_names.get(&org_id).map_or("UTC", String::as_str));
+        let texts: [Option<String>; 6] = [r.get(5)?, r.get(6)?, r.get(7)?, r.get(8)?, r.get(9)?, r.get(10)?];
+        let [service, activity, project_id, project_name, user_name, user_email] = &texts;
+        let facts = UsageFacts {
+            org_id: &org_id,
+            seq: seq as u64,
+            created_at,
+            kind,
+            amount: Micros::from_micros(r.get(4)?),
+            service: service.as_deref(),
+            activity: activity.as_deref(),
+            project_id: project_id.as_deref(),
+            project_name: project_name.as_deref(),
+            user_name: user_name.as_deref(),
+            user_email: user_email.as_deref(),
+        };
+        rollups.add_facts(&facts, &tz);
+    }
+    upsert(c, &rollups).map_err(|e| bad(e.to_string()))
+}
+
+/// Adds the rollups of a whole imported history (inside the import's
+/// transaction), the zone being the imported organisation's.
+pub fn add_history(c: &Connection, org_id: &str, zone: &str, events: &[creditd_core::Event]) -> Result<(), StoreError> {
+    let tz = ZoneCache::default().get(org_id, zone);
+    let mut rollups = Rollups::new();
+    for e in events {
+        rollups.add_event(e, &tz);
+    }
+    upsert(c, &rollups)
+}
