@@ -14,7 +14,7 @@ use std::sync::Arc;
 use creditd_core::{Op, OrgSettings, OrgState, Outcome};
 use creditd_store::batch::{self, Batch, IdemRow};
 use creditd_store::sql::event_texts;
-use creditd_store::{Clock, Command, OrgInfo, StoreError, micros_ts};
+use creditd_store::{Clock, Command, OrgInfo, StoreError, micros_ts, telemetry};
 use deadpool_postgres::{GenericClient, Pool, Transaction};
 use jiff::Timestamp;
 use tokio::sync::{mpsc, oneshot};
@@ -117,6 +117,7 @@ impl Writer {
                     next = rx.try_recv().ok();
                 }
             }
+            telemetry::queue_depth("postgres", rx.len());
             if !jobs.is_empty() {
                 self.process(jobs).await;
             }
@@ -167,6 +168,8 @@ impl Writer {
             }
         }
         let mut tries = 0;
+        let started = std::time::Instant::now();
+        let commands: usize = reqs.iter().map(|r| if let Req::Execute(c) = r { c.len() } else { 1 }).sum();
         let result = loop {
             match self.attempt(&reqs, now).await {
                 Ok(answers) => break Ok(answers),
@@ -179,6 +182,7 @@ impl Writer {
         };
         match result {
             Ok(answers) => {
+                telemetry::batch_committed("postgres", commands, started.elapsed());
                 for (reply, answer) in replies.into_iter().zip(answers) {
                     match (reply, answer) {
                         (ReplyTo::Execute(tx), Ans::Execute(r)) => {
@@ -421,6 +425,7 @@ impl Writer {
             self.write(&tx, &batch).await?;
         }
         tx.commit().await.map_err(|e| Failure { error: db(e), retry: false })?;
+        telemetry::open_holds_changed(batch.open_holds_delta);
 
         for org in &batch.orgs {
             if let Some(s) = self.states.get_mut(org) {

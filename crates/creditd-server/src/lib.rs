@@ -12,6 +12,7 @@ pub mod dashboard;
 pub mod error;
 pub mod extract;
 pub mod history;
+pub mod ops;
 pub mod permissions;
 pub mod plans;
 pub mod wire;
@@ -39,11 +40,17 @@ pub struct AppState {
     pub store: Arc<dyn Store>,
     /// Resolves keys and sessions; `service_key` is the bootstrap key.
     pub auth: Arc<auth::Auth>,
+    /// Exports streaming at once (see [`ops::limit_exports`]).
+    pub export_slots: Arc<tokio::sync::Semaphore>,
 }
 
 impl AppState {
     pub fn new(store: Arc<dyn Store>, service_key: impl Into<Arc<str>>) -> Self {
-        AppState { store, auth: Arc::new(auth::Auth::new(service_key)) }
+        AppState {
+            store,
+            auth: Arc::new(auth::Auth::new(service_key)),
+            export_slots: Arc::new(tokio::sync::Semaphore::new(ops::MAX_CONCURRENT_EXPORTS)),
+        }
     }
 }
 
@@ -55,6 +62,7 @@ pub fn random_token(len: usize) -> String {
 }
 
 pub fn router(app: AppState) -> Router {
+    ops::recorder();
     let org = "/api/organizations/{org_id}";
     let api = Router::new()
         .route("/api/organizations", post(api::create_org))
@@ -72,13 +80,18 @@ pub fn router(app: AppState) -> Router {
         .route(&format!("{org}/adjustments"), post(api::adjustment))
         .route(&format!("{org}/billing"), post(api::billing))
         .route(&format!("{org}/credit-events"), get(api::credit_events))
-        .route(&format!("{org}/credit-events/export"), get(history::export))
+        .route(
+            &format!("{org}/credit-events/export"),
+            get(history::export).layer(middleware::from_fn_with_state(app.clone(), ops::limit_exports)),
+        )
         .route("/api/batch", post(api::batch))
         .merge(plans::routes())
         .merge(admin::routes())
         .route_layer(middleware::from_fn_with_state(app.clone(), auth::authenticate));
     Router::new()
         .route("/healthz", get(api::healthz))
+        .route("/readyz", get(ops::readyz))
+        .route("/metrics", get(ops::metrics))
         .merge(dashboard::routes())
         .route("/login/{token}", get(auth::login))
         .route("/logout", post(auth::logout))
@@ -86,6 +99,10 @@ pub fn router(app: AppState) -> Router {
         .fallback(api::not_found)
         .method_not_allowed_fallback(api::method_not_allowed)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(middleware::from_fn(ops::track))
+        .layer(tower_http::trace::TraceLayer::new_for_http().make_span_with(ops::span_for))
+        .layer(tower_http::request_id::PropagateRequestIdLayer::x_request_id())
+        .layer(tower_http::request_id::SetRequestIdLayer::x_request_id(ops::MakeId::default()))
         .with_state(app)
 }
 

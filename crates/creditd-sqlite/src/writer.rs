@@ -7,7 +7,7 @@ use creditd_core::{ChainHash, Event, Op, OrgSettings, OrgState, Outcome};
 use creditd_store::batch::{self, Batch, IdemRow};
 use creditd_store::import::ImportReport;
 use creditd_store::sql::event_texts;
-use creditd_store::{Clock, Command, OrgInfo, StoreError, micros_ts};
+use creditd_store::{Clock, Command, OrgInfo, StoreError, micros_ts, telemetry};
 use rusqlite::{Connection, OptionalExtension, params};
 use tokio::sync::{mpsc, oneshot};
 
@@ -78,6 +78,7 @@ impl Writer {
                     next = rx.try_recv().ok();
                 }
             }
+            telemetry::queue_depth("sqlite", rx.len());
             if !jobs.is_empty() {
                 self.process(jobs);
             }
@@ -115,6 +116,9 @@ impl Writer {
 
     fn process(&mut self, jobs: Vec<Job>) {
         let now = self.clock.now();
+        let started = std::time::Instant::now();
+        let commands: usize =
+            jobs.iter().map(|j| if let Job::Execute { commands, .. } = j { commands.len() } else { 1 }).sum();
         let mut batch = Batch::new();
         let mut replies = Vec::with_capacity(jobs.len());
         let mut created: Vec<String> = Vec::new();
@@ -166,6 +170,8 @@ impl Writer {
                     batch::evict_settled(s);
                 }
             }
+            telemetry::batch_committed("sqlite", commands, started.elapsed());
+            telemetry::open_holds_changed(batch.open_holds_delta);
         }
         for reply in replies {
             match (reply, &committed) {

@@ -13,7 +13,7 @@ use creditd_core::{ChainHash, Conversation, Event, Notification, OrgState, Outco
 use jiff::Timestamp;
 
 use crate::rollup::{Rollups, ZoneCache};
-use crate::{Command, StoreError};
+use crate::{Command, StoreError, telemetry};
 
 /// A stored idempotency key: the request's fingerprint and its first result.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -51,6 +51,8 @@ pub struct Batch {
     idem_index: HashMap<(String, String), usize>,
     /// Operations applied (for metrics).
     pub applied: usize,
+    /// Open holds created less open holds settled (for metrics, once committed).
+    pub open_holds_delta: i64,
     /// Conversations to insert (`conversations` table), with their org.
     pub conversations: Vec<(String, Conversation)>,
     /// Notifications to insert (`notifications` table), with their org.
@@ -94,7 +96,11 @@ impl Batch {
                 return row.replay(&cmd.fingerprint);
             }
         }
-        let applied = state.apply(&cmd.op, now, cmd.idempotency_key.as_deref())?;
+        let was_open = cmd.op.record_ref().is_some_and(|id| telemetry::is_open_hold(state, id));
+        let applied = state.apply(&cmd.op, now, cmd.idempotency_key.as_deref()).inspect_err(|e| {
+            telemetry::operation(cmd.op.name(), e.code());
+        })?;
+        telemetry::operation(cmd.op.name(), "ok");
         let Some(outcome) = applied.outcome else {
             return Ok(Outcome { events: Vec::new(), record: None, balance: state.balance(), conversation: None });
         };
@@ -109,6 +115,8 @@ impl Batch {
         let org = || state.org_id.clone();
         self.conversations.extend(applied.conversations.into_iter().map(|c| (org(), c)));
         self.notifications.extend(applied.notifications.into_iter().map(|n| (org(), n)));
+        let open_now = applied.touched_records.iter().filter(|id| telemetry::is_open_hold(state, id)).count();
+        self.open_holds_delta += open_now as i64 - i64::from(was_open);
         for id in applied.touched_records {
             if let Some(r) = state.records.get(&id) {
                 let k = (state.org_id.clone(), id);

@@ -16,6 +16,7 @@ pub mod query;
 pub mod range;
 pub mod rollup;
 pub mod sql;
+pub mod telemetry;
 
 use async_trait::async_trait;
 use creditd_core::verify::VerifyReport;

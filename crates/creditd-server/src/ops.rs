@@ -1,0 +1,177 @@
+//! What operators watch: Prometheus metrics, readiness, request ids.
+//!
+//! Requests are counted and timed by their matched route (`/api/organizations/{org_id}/holds`),
+//! never the raw path, so the label set stays small whatever ids callers
+//! send. The engines record the ledger's own figures (operations by kind,
+//! writer batch size and commit time, queue depth, open holds) through the
+//! same `metrics` facade; one process-wide recorder renders them all.
+
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Instant;
+
+use axum::extract::{MatchedPath, Request, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
+use tower_http::request_id::{MakeRequestId, RequestId};
+
+use crate::AppState;
+use crate::error::ApiError;
+
+/// Buckets of the latency histograms, in seconds: 100 µs to 10 s.
+const LATENCY_BUCKETS: &[f64] =
+    &[0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0];
+/// Buckets of the writer batch size histogram (commands per transaction).
+const BATCH_BUCKETS: &[f64] = &[1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0, 128.0, 256.0, 512.0, 1024.0, 4096.0, 8192.0];
+
+static HANDLE: OnceLock<Option<PrometheusHandle>> = OnceLock::new();
+
+/// Installs the process-wide Prometheus recorder (once; later calls reuse
+/// it). `None` if another recorder was installed first.
+pub fn recorder() -> Option<&'static PrometheusHandle> {
+    HANDLE
+        .get_or_init(|| {
+            let recorder = PrometheusBuilder::new()
+                .set_buckets_for_metric(Matcher::Suffix("_seconds".into()), LATENCY_BUCKETS)
+                .and_then(|b| {
+                    b.set_buckets_for_metric(Matcher::Full("creditd_writer_batch_commands".into()), BATCH_BUCKETS)
+                })
+                .ok()?
+                .build_recorder();
+            let handle = recorder.handle();
+            metrics::set_global_recorder(recorder).ok()?;
+            describe();
+            Some(handle)
+        })
+        .as_ref()
+}
+
+fn describe() {
+    use metrics::{Unit, describe_counter, describe_gauge, describe_histogram};
+    describe_counter!("creditd_http_requests_total", "HTTP requests by matched route, method and status");
+    describe_histogram!(
+        "creditd_http_request_duration_seconds",
+        Unit::Seconds,
+        "HTTP request latency by matched route"
+    );
+    describe_counter!("creditd_ledger_operations_total", "Ledger operations by kind and result (ok or an error code)");
+    describe_histogram!("creditd_writer_batch_commands", "Commands per write transaction");
+    describe_histogram!("creditd_writer_commit_seconds", Unit::Seconds, "Time to write and commit one batch");
+    describe_gauge!("creditd_writer_queue_depth", "Jobs waiting for the writer");
+    describe_gauge!("creditd_open_holds", "Holds neither debited nor released (this node's view)");
+    describe_counter!("creditd_webhook_deliveries_total", "Webhook delivery attempts by result");
+    describe_gauge!("creditd_webhook_outbox_pending", "Webhook deliveries waiting to be sent");
+}
+
+/// `GET /metrics`: the Prometheus text format.
+pub async fn metrics() -> Response {
+    match recorder() {
+        Some(h) => {
+            ([(header::CONTENT_TYPE, HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"))], h.render())
+                .into_response()
+        }
+        None => {
+            ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "metrics_unavailable", "no metrics recorder is installed")
+                .into_response()
+        }
+    }
+}
+
+/// `GET /readyz`: ready when the store answers a cheap read.
+pub async fn readyz(State(app): State<AppState>) -> Response {
+    // A primary-key lookup of an org id that cannot exist (ids have no `/`).
+    match app.store.org("readyz/probe").await {
+        Ok(_) | Err(creditd_store::StoreError::OrgNotFound(_)) => {
+            (StatusCode::OK, axum::Json(serde_json::json!({"status": "ready"}))).into_response()
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "readiness probe failed");
+            ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "not_ready", format!("the store is not reachable: {e}"))
+                .into_response()
+        }
+    }
+}
+
+/// Counts and times every request by its matched route.
+pub async fn track(req: Request, next: Next) -> Response {
+    let start = Instant::now();
+    let route = req.extensions().get::<MatchedPath>().map(|p| p.as_str().to_owned());
+    let route = route.unwrap_or_else(|| "unmatched".to_owned());
+    let method = req.method().as_str().to_owned();
+    let response = next.run(req).await;
+    let status = response.status().as_u16().to_string();
+    let labels = [("route", route), ("method", method), ("status", status)];
+    metrics::counter!("creditd_http_requests_total", &labels).increment(1);
+    metrics::histogram!("creditd_http_request_duration_seconds", &labels[..2]).record(start.elapsed().as_secs_f64());
+    response
+}
+
+/// Request ids: a per-process random prefix and a counter, unless the
+/// caller sent a well-formed `x-request-id` of its own.
+#[derive(Clone)]
+pub struct MakeId {
+    prefix: std::sync::Arc<str>,
+    next: std::sync::Arc<AtomicU64>,
+}
+
+impl Default for MakeId {
+    fn default() -> Self {
+        MakeId { prefix: crate::random_token(8).into(), next: Default::default() }
+    }
+}
+
+impl MakeRequestId for MakeId {
+    fn make_request_id<B>(&mut self, _: &axum::http::Request<B>) -> Option<RequestId> {
+        let n = self.next.fetch_add(1, Ordering::Relaxed);
+        HeaderValue::from_str(&format!("{}-{n}", self.prefix)).ok().map(RequestId::new)
+    }
+}
+
+/// The span each request's logs are in: method, matched route and request
+/// id; never headers or bodies (keys and secrets travel there).
+pub fn span_for(req: &axum::http::Request<axum::body::Body>) -> tracing::Span {
+    let id = req.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or("-");
+    let route = req.extensions().get::<MatchedPath>().map(|p| p.as_str()).unwrap_or("unmatched");
+    tracing::info_span!("request", method = %req.method(), route, request_id = id)
+}
+
+/// Most exports streaming at once; one more gets 429 `too_many_exports`.
+/// An export holds its slot until its last byte is sent (or the client
+/// goes away), not just until its headers are.
+pub const MAX_CONCURRENT_EXPORTS: usize = 4;
+
+/// Middleware of the export route: takes a slot or refuses.
+pub async fn limit_exports(State(app): State<AppState>, req: Request, next: Next) -> Response {
+    let Ok(permit) = app.export_slots.clone().try_acquire_owned() else {
+        let mut resp = ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "too_many_exports",
+            format!("{MAX_CONCURRENT_EXPORTS} exports are already running; retry when one has finished"),
+        )
+        .into_response();
+        resp.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
+        return resp;
+    };
+    let (parts, body) = next.run(req).await.into_parts();
+    let body = axum::body::Body::from_stream(Guarded { inner: body.into_data_stream(), _permit: permit });
+    Response::from_parts(parts, body)
+}
+
+/// A response body that keeps its export slot while it streams.
+struct Guarded {
+    inner: axum::body::BodyDataStream,
+    _permit: tokio::sync::OwnedSemaphorePermit,
+}
+
+impl futures_core::Stream for Guarded {
+    type Item = Result<axum::body::Bytes, axum::Error>;
+
+    fn poll_next(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Self::Item>> {
+        std::pin::Pin::new(&mut self.inner).poll_next(cx)
+    }
+}

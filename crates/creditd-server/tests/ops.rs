@@ -1,0 +1,185 @@
+//! Operations end to end: metrics, readiness, request ids, limits, the
+//! OpenAPI document, webhooks. The real app on a loopback port over a fresh
+//! SQLite store per test.
+
+use std::sync::Arc;
+
+use creditd_server::AppState;
+use creditd_sqlite::SqliteStore;
+use creditd_store::{ManualClock, Store};
+use serde_json::{Value, json};
+
+const KEY: &str = "test-service-key-0123456789";
+
+#[allow(dead_code)] // state and clock: for the webhook tests
+struct App {
+    base: String,
+    client: reqwest::Client,
+    state: AppState,
+    clock: Arc<ManualClock>,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    server: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
+    _dir: tempfile::TempDir,
+}
+
+impl App {
+    async fn start() -> App {
+        Self::start_with(|s| s).await
+    }
+
+    async fn start_with(configure: impl FnOnce(AppState) -> AppState) -> App {
+        let dir = tempfile::tempdir().unwrap();
+        let clock = Arc::new(ManualClock::new("2026-03-10T12:00:00Z".parse().unwrap()));
+        let store = Arc::new(SqliteStore::open(dir.path(), clock.clone()).unwrap());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        let state = configure(AppState::new(store as Arc<dyn Store>, KEY));
+        let server = tokio::spawn(creditd_server::serve(listener, state.clone(), async {
+            let _ = rx.await;
+        }));
+        App { base, client: reqwest::Client::new(), state, clock, stop: Some(tx), server: Some(server), _dir: dir }
+    }
+
+    async fn stop(mut self) {
+        if let Some(tx) = self.stop.take() {
+            let _ = tx.send(());
+        }
+        if let Some(s) = self.server.take() {
+            s.await.unwrap().unwrap();
+        }
+    }
+
+    fn req(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
+        self.client.request(method, format!("{}{}", self.base, path)).bearer_auth(KEY)
+    }
+
+    async fn send(&self, r: reqwest::RequestBuilder) -> (u16, Value) {
+        let resp = r.send().await.unwrap();
+        let status = resp.status().as_u16();
+        let text = resp.text().await.unwrap();
+        (status, serde_json::from_str(&text).unwrap_or_else(|_| panic!("not JSON ({status}): {text}")))
+    }
+
+    async fn get(&self, path: &str) -> (u16, Value) {
+        self.send(self.req(reqwest::Method::GET, path)).await
+    }
+
+    async fn post(&self, path: &str, body: Value) -> (u16, Value) {
+        self.send(self.req(reqwest::Method::POST, path).json(&body)).await
+    }
+
+    async fn text(&self, path: &str) -> (u16, String) {
+        let resp = self.client.get(format!("{}{}", self.base, path)).send().await.unwrap();
+        (resp.status().as_u16(), resp.text().await.unwrap())
+    }
+
+    async fn org(&self, id: &str, credits: &str) {
+        let (s, b) = self.post("/api/organizations", json!({"id": id, "name": id})).await;
+        assert_eq!(s, 201, "{b}");
+        let (s, b) =
+            self.post(&format!("/api/organizations/{id}/credits"), json!({"kind": "grant", "amount": credits})).await;
+        assert_eq!(s, 201, "{b}");
+    }
+}
+
+/// The value of the first sample of `name` whose labels contain all of `labels`.
+fn sample(text: &str, name: &str, labels: &[&str]) -> Option<f64> {
+    text.lines()
+        .filter(|l| !l.starts_with('#'))
+        .filter(|l| l.starts_with(name) && l[name.len()..].starts_with(['{', ' ']))
+        .find(|l| labels.iter().all(|x| l.contains(x)))
+        .and_then(|l| l.rsplit(' ').next())
+        .and_then(|v| v.parse().ok())
+}
+
+#[tokio::test]
+async fn metrics_health_readiness_and_request_ids() {
+    let app = App::start().await;
+    app.org("m1", "100").await;
+    let (s, hold) = app.post("/api/organizations/m1/holds", json!({"amount": 10})).await;
+    assert_eq!(s, 201, "{hold}");
+    let (s, _) = app.post("/api/organizations/m1/usage", json!({"amount": 1000})).await;
+    assert_eq!(s, 409);
+    let (s, _) = app.get("/api/organizations/nope-404/balance").await;
+    assert_eq!(s, 404);
+
+    let (s, body) = app.text("/healthz").await;
+    assert_eq!(s, 200, "{body}");
+    let (s, body) = app.text("/readyz").await;
+    assert_eq!((s, body.contains("ready")), (200, true), "{body}");
+
+    // Every answer carries a request id; one the caller sent comes back.
+    let r = app.client.get(format!("{}/healthz", app.base)).send().await.unwrap();
+    assert!(r.headers().get("x-request-id").is_some());
+    let r = app.client.get(format!("{}/healthz", app.base)).header("x-request-id", "abc-123").send().await.unwrap();
+    assert_eq!(r.headers().get("x-request-id").unwrap(), "abc-123");
+
+    let (s, text) = app.text("/metrics").await;
+    assert_eq!(s, 200);
+    // By matched route, never the raw path (no org id in a label).
+    let holds = r#"route="/api/organizations/{org_id}/holds""#;
+    assert!(sample(&text, "creditd_http_requests_total", &[holds, r#"status="201""#]).unwrap() >= 1.0, "{text}");
+    assert!(!text.contains("nope-404"), "raw paths leak into labels");
+    assert!(text.contains("creditd_http_request_duration_seconds_bucket"), "{text}");
+    assert!(sample(&text, "creditd_ledger_operations_total", &[r#"op="hold""#, r#"result="ok""#]).unwrap() >= 1.0);
+    assert!(
+        sample(&text, "creditd_ledger_operations_total", &[r#"op="usage""#, r#"result="insufficient_credits""#])
+            .unwrap()
+            >= 1.0
+    );
+    assert!(text.contains("creditd_writer_batch_commands_bucket"), "{text}");
+    assert!(text.contains("creditd_writer_commit_seconds_bucket"), "{text}");
+    assert!(text.contains("creditd_writer_queue_depth"), "{text}");
+    assert!(sample(&text, "creditd_open_holds", &[]).is_some(), "{text}");
+    assert!(!text.contains(KEY), "no secrets in metrics");
+    app.stop().await;
+}
+
+/// Every limit answers a clear 4xx in the one error shape.
+#[tokio::test]
+async fn limits_answer_clear_4xx() {
+    let app = App::start_with(|mut s| {
+        s.export_slots = Arc::new(tokio::sync::Semaphore::new(1));
+        s
+    })
+    .await;
+    app.org("l1", "100").await;
+    let code = |v: &Value| v["error"]["code"].as_str().unwrap_or_default().to_string();
+
+    // Request body: 1 MiB.
+    let big = json!({"amount": 1, "description": "x".repeat(1 << 20)});
+    let (s, v) = app.post("/api/organizations/l1/usage", big).await;
+    assert_eq!((s, code(&v).as_str()), (413, "payload_too_large"), "{v}");
+
+    // Batch: 1,000 operations.
+    let op = json!({"org_id": "l1", "op": "usage", "body": {"amount": "0.000001"}});
+    let (s, v) = app.post("/api/batch", json!({"operations": vec![op; 1001]})).await;
+    assert_eq!((s, code(&v).as_str()), (422, "validation_error"), "{v}");
+    assert!(v["error"]["message"].as_str().unwrap().contains("1000"), "{v}");
+
+    // Page: 100 events.
+    let (s, v) = app.get("/api/organizations/l1/credit-events?limit=101").await;
+    assert_eq!((s, code(&v).as_str()), (422, "validation_error"), "{v}");
+
+    // Exports at once: the only slot taken, the next export waits its turn.
+    let export = "/api/organizations/l1/credit-events/export?format=csv";
+    let slot = app.state.export_slots.clone().try_acquire_owned().unwrap();
+    let (s, v) = app.get(export).await;
+    assert_eq!((s, code(&v).as_str()), (429, "too_many_exports"), "{v}");
+    drop(slot);
+    for _ in 0..2 {
+        let r = app.req(reqwest::Method::GET, export).send().await.unwrap();
+        assert_eq!(r.status().as_u16(), 200);
+        assert!(r.text().await.unwrap().contains("Kind"));
+    }
+    // The slot is back once the body has been sent.
+    for _ in 0..100 {
+        if app.state.export_slots.available_permits() == 1 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    assert_eq!(app.state.export_slots.available_permits(), 1);
+    app.stop().await;
+}
