@@ -437,15 +437,19 @@ impl Write for BodySink {
     }
 }
 
-fn is_client_gone(e: &ExportError) -> bool {
-    let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(e);
-    while let Some(c) = cur {
-        if c.downcast_ref::<io::Error>().is_some_and(|io| io.kind() == io::ErrorKind::BrokenPipe) {
-            return true;
-        }
-        cur = c.source();
-    }
-    false
+/// Whether an export stopped because its reader went away (a client that
+/// hung up, a closed pipe). The csv crate keeps the io error inside its own
+/// error type, without exposing it as a source, hence the match.
+pub fn is_broken_pipe(e: &ExportError) -> bool {
+    let io = match e {
+        ExportError::Io(io) => Some(io),
+        ExportError::Csv(c) => match c.kind() {
+            csv::ErrorKind::Io(io) => Some(io),
+            _ => None,
+        },
+        _ => None,
+    };
+    io.is_some_and(|io| io.kind() == io::ErrorKind::BrokenPipe)
 }
 
 /// Streams CSV: the store's chunks go through the exporter on a blocking
@@ -466,7 +470,7 @@ fn csv_body(first: Vec<Event>, mut chunks: EventChunks, layout: Layout, tz: Time
             Ok(())
         })();
         if let Err(e) = result {
-            if !is_client_gone(&e) {
+            if !is_broken_pipe(&e) {
                 tracing::error!(error = %e, "CSV export failed mid-stream; aborting the download");
                 let _ = err_tx.blocking_send(Err(io::Error::other(e.to_string())));
             }

@@ -4,6 +4,10 @@
 mod admin;
 mod bench;
 mod demo;
+mod export;
+mod generate;
+mod history_bench;
+mod import;
 
 use std::io::Write as _;
 use std::net::SocketAddr;
@@ -69,6 +73,14 @@ enum Cmd {
     },
     /// Measure ledger throughput: engine batches and HTTP with concurrent clients.
     Bench(bench::BenchArgs),
+    /// Export an organisation's credit history to CSV or Excel (same filters as the API).
+    Export(export::ExportArgs),
+    /// Import a full-layout CSV export into a new organisation: all or nothing, then verify.
+    Import(import::ImportArgs),
+    /// Write a big, realistic history into a new organisation (for benchmarks).
+    Gen(generate::GenArgs),
+    /// Measure history pages, exports and the indexes' write cost on `gen` data.
+    BenchHistory(history_bench::HistoryBenchArgs),
     /// API keys: create (the secret is printed once), list, revoke.
     Keys(admin::KeysArgs),
     /// Members of an organisation: add, list, remove.
@@ -149,6 +161,19 @@ async fn run(cmd: Cmd) -> Result<ExitCode> {
         Cmd::Verify { data_dir, org, database_url } => verify(&data_dir, org, database_url).await,
         Cmd::Bench(args) => {
             bench::run(args).await?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Cmd::Export(args) => {
+            export::run(args).await?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Cmd::Import(args) => import::run(args).await,
+        Cmd::Gen(args) => {
+            generate::run(args).await?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Cmd::BenchHistory(args) => {
+            history_bench::run(args).await?;
             Ok(ExitCode::SUCCESS)
         }
         Cmd::Keys(args) => admin::keys(args).await,

@@ -2,6 +2,12 @@
 //! split across them racing holds and debits on one org with limited
 //! credits: no overdraft, no double debit, `verify` passes on both nodes.
 //! Skips (saying so) when PostgreSQL 15 is not installed.
+//!
+//! The binary's other end-to-end tests live beside it as modules (one test
+//! binary per crate): `cli/history.rs` (gen, export, import).
+
+#[path = "cli/history.rs"]
+mod history;
 
 use std::collections::BTreeSet;
 use std::io::{BufRead, BufReader};

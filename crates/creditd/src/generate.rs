@@ -1,0 +1,266 @@
+//! `creditd gen`: a big, plausible credit history for one organisation,
+//! written through the real engine (ledger rules, batching writer, indexes)
+//! so benchmarks and dashboards run on data shaped like production: many
+//! users and projects, a handful of services, every kind of event, spread
+//! over months.
+//!
+//! Commands go in batches of thousands through `Store::execute` with a
+//! manual clock that walks from `--days` ago to now, so date filters and
+//! presets have something to select. Holds are settled in the next batch
+//! (mostly debited, some released); purchases sometimes wait and fail.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Instant;
+
+use anyhow::{Context, Result, bail};
+use creditd_core::{CreditKind, CreditOp, EventCtx, HoldOp, Micros, Op, OrgSettings, Status};
+use creditd_sqlite::SqliteStore;
+use creditd_store::{Command, ManualClock, Store};
+use jiff::{SignedDuration, Timestamp};
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+
+#[derive(clap::Args, Debug)]
+pub struct GenArgs {
+    /// Where the embedded database lives (created if missing).
+    #[arg(long, default_value = "./creditd-bench-data")]
+    data_dir: PathBuf,
+    /// The organisation to create and fill.
+    #[arg(long, default_value = "big")]
+    org: String,
+    /// How many events to write (at least).
+    #[arg(long, default_value_t = 1_000_000)]
+    events: u64,
+    /// Commands per batch.
+    #[arg(long, default_value_t = 4096)]
+    batch: usize,
+    /// Days the history spans, ending now.
+    #[arg(long, default_value_t = 365)]
+    days: i64,
+    /// The organisation's time zone.
+    #[arg(long, default_value = "Europe/Madrid")]
+    time_zone: String,
+    /// Random seed (the same seed writes the same history).
+    #[arg(long, default_value_t = 7)]
+    seed: u64,
+}
+
+pub const SERVICES: &[(&str, &[&str])] = &[
+    ("AI Inference", &["Model generation", "Image upscale"]),
+    ("Scraping", &["Scrape company", "Scrape contacts"]),
+    ("Enrichment", &["Enrich contact email", "Enrich phone number"]),
+    ("AI Variables", &["AI completion"]),
+    ("Workflows", &["Run workflow"]),
+    ("GPU Container", &["GPU hour"]),
+    ("Model Fine-tuning", &["Fine-tune job"]),
+];
+pub const USERS: usize = 200;
+pub const PROJECTS: usize = 2000;
+
+pub fn user(i: usize) -> (String, String) {
+    (format!("User {i}"), format!("user{i}@acme.example"))
+}
+
+pub fn project(i: usize) -> String {
+    format!("case-{i}")
+}
+
+fn ctx(rng: &mut StdRng) -> EventCtx {
+    // A few heavy users and projects, a long tail.
+    let u = (rng.random::<f64>().powi(2) * USERS as f64) as usize;
+    let p = (rng.random::<f64>().powi(3) * PROJECTS as f64) as usize;
+    let (service, activities) = SERVICES[rng.random_range(0..SERVICES.len())];
+    let activity = activities[rng.random_range(0..activities.len())];
+    let (name, email) = user(u);
+    EventCtx {
+        source: Some("app".into()),
+        service: Some(service.into()),
+        activity: Some(activity.into()),
+        project_id: Some(project(p)),
+        project_name: Some(format!("Case {p}")),
+        user_name: Some(name),
+        user_email: Some(email),
+        description: Some(format!("{activity} for case {p}")),
+        metadata: None,
+    }
+}
+
+fn amount(rng: &mut StdRng, lo_centi: i64, hi_centi: i64) -> Micros {
+    Micros::from_micros(rng.random_range(lo_centi..=hi_centi) * 10_000)
+}
+
+fn credit(kind: CreditKind, credits: i64, status: Option<Status>) -> Op {
+    Op::Credit(CreditOp {
+        kind,
+        amount: Micros::from_micros(credits * 1_000_000),
+        pool: None,
+        expires_at: None,
+        code: (kind == CreditKind::Voucher).then(|| "WELCOME-26".to_string()),
+        status,
+        ctx: EventCtx {
+            source: Some(if kind == CreditKind::Purchase { "stripe" } else { "admin" }.into()),
+            description: Some(format!("{kind:?} of {credits} credits")),
+            ..EventCtx::default()
+        },
+    })
+}
+
+pub async fn run(args: GenArgs) -> Result<()> {
+    if args.batch == 0 || args.events == 0 || args.days <= 0 {
+        bail!("--events, --batch and --days must be positive");
+    }
+    let end = Timestamp::now();
+    let start = end.checked_sub(SignedDuration::from_hours(24 * args.days))?;
+    let clock = Arc::new(ManualClock::new(start));
+    let store = Arc::new(
+        SqliteStore::open(&args.data_dir, clock.clone())
+            .with_context(|| format!("opening {}", args.data_dir.display()))?,
+    );
+    let result = generate(&store, &clock, &args, start, end).await;
+    store.shutdown().await;
+    result
+}
+
+async fn generate(
+    store: &Arc<SqliteStore>,
+    clock: &Arc<ManualClock>,
+    args: &GenArgs,
+    start: Timestamp,
+    end: Timestamp,
+) -> Result<()> {
+    store
+        .create_org(&args.org, OrgSettings::new(format!("Org {}", args.org), args.time_zone.clone()))
+        .await
+        .with_context(|| format!("creating organization {} (gen fills a new one)", args.org))?;
+    let mut rng = StdRng::seed_from_u64(args.seed);
+    let run1 = |op| Command::new(args.org.clone(), op, None);
+    store
+        .execute(vec![run1(credit(CreditKind::Grant, 1_000_000_000, None))])
+        .await
+        .pop()
+        .context("the store gave no answer")?
+        .context("funding the organisation")?;
+    // Roughly 1.2 events per command: holds come back as a debit or release.
+    let rounds = (args.events as f64 / (args.batch as f64 * 1.2)).ceil().max(1.0);
+    let step = SignedDuration::from_micros(((end.as_microsecond() - start.as_microsecond()) as f64 / rounds) as i64);
+    let started = Instant::now();
+    let mut written: u64 = 1;
+    let mut open_holds: Vec<String> = Vec::new();
+    let mut processing: Vec<String> = Vec::new();
+    let mut usages: Vec<String> = Vec::new();
+    let mut last_report = Instant::now();
+    while written < args.events {
+        let mut cmds = Vec::with_capacity(args.batch);
+        for hold_id in open_holds.drain(..) {
+            let op = if rng.random_bool(0.85) {
+                let part = if rng.random_bool(0.2) { Some(Micros::from_micros(10_000)) } else { None };
+                Op::Debit { hold_id, amount: part, ctx: EventCtx::default() }
+            } else {
+                Op::Release { hold_id, ctx: EventCtx::default() }
+            };
+            cmds.push(run1(op));
+        }
+        for purchase_id in processing.drain(..) {
+            let status = if rng.random_bool(0.7) { Status::Succeeded } else { Status::Failed };
+            cmds.push(run1(Op::SettlePurchase { purchase_id, status, ctx: EventCtx::default() }));
+        }
+        while cmds.len() < args.batch {
+            let r: f64 = rng.random();
+            let op = if r < 0.70 {
+                Op::Usage { amount: amount(&mut rng, 1, 500), ctx: ctx(&mut rng) }
+            } else if r < 0.88 {
+                Op::Hold(HoldOp {
+                    amount: amount(&mut rng, 10, 2000),
+                    timeout_seconds: Some(86_400),
+                    ctx: ctx(&mut rng),
+                })
+            } else if r < 0.90 {
+                match usages.pop() {
+                    Some(u) => Op::Refund { refers_to: u, amount: None, ctx: EventCtx::default() },
+                    None => Op::Usage { amount: amount(&mut rng, 1, 500), ctx: ctx(&mut rng) },
+                }
+            } else if r < 0.905 {
+                credit(CreditKind::Purchase, rng.random_range(10..500), None)
+            } else if r < 0.908 {
+                credit(CreditKind::Purchase, rng.random_range(10..500), Some(Status::Processing))
+            } else if r < 0.912 {
+                credit(CreditKind::Voucher, rng.random_range(5..50), None)
+            } else if r < 0.915 {
+                credit(CreditKind::Grant, rng.random_range(5..100), None)
+            } else if r < 0.917 {
+                credit(CreditKind::SubscriptionCredit, 1000, None)
+            } else if r < 0.92 {
+                Op::Adjustment {
+                    amount: Micros::from_micros(-rng.random_range(1..100) * 10_000),
+                    reason: "usage correction".into(),
+                    pool: None,
+                    expires_at: None,
+                    ctx: EventCtx::default(),
+                }
+            } else if r < 0.922 {
+                Op::Billing {
+                    amount: Micros::ZERO,
+                    ctx: EventCtx { description: Some("Monthly invoice".into()), ..EventCtx::default() },
+                }
+            } else {
+                Op::Usage { amount: amount(&mut rng, 1, 500), ctx: ctx(&mut rng) }
+            };
+            cmds.push(run1(op));
+        }
+        let names: Vec<&'static str> = cmds.iter().map(|c| c.op.name()).collect();
+        for (r, name) in store.execute(cmds).await.into_iter().zip(names) {
+            let o = r.with_context(|| format!("the generator's {name} was refused"))?;
+            written += o.events.len() as u64;
+            if let Some(rec) = &o.record {
+                match (rec.kind, rec.status) {
+                    (creditd_core::RecordKind::Hold, creditd_core::RecordStatus::Open) => {
+                        open_holds.push(rec.id.clone())
+                    }
+                    (creditd_core::RecordKind::Purchase, creditd_core::RecordStatus::Processing) => {
+                        processing.push(rec.id.clone())
+                    }
+                    // A refund answers with its usage too; only a new usage is refundable.
+                    (creditd_core::RecordKind::Usage, _)
+                        if o.events.first().is_some_and(|e| e.kind == creditd_core::EventKind::Usage)
+                            && usages.len() < 10_000
+                            && rng.random_bool(0.05) =>
+                    {
+                        usages.push(rec.id.clone())
+                    }
+                    _ => {}
+                }
+            }
+        }
+        clock.advance(step);
+        if last_report.elapsed().as_secs() >= 5 {
+            last_report = Instant::now();
+            let secs = started.elapsed().as_secs_f64();
+            eprintln!("gen: {written} events, {:.0} events/s", written as f64 / secs);
+        }
+    }
+    // Settle what is still open so the history ends quiet.
+    let mut cmds: Vec<Command> =
+        open_holds.drain(..).map(|h| run1(Op::Release { hold_id: h, ctx: EventCtx::default() })).collect();
+    cmds.extend(
+        processing
+            .drain(..)
+            .map(|p| run1(Op::SettlePurchase { purchase_id: p, status: Status::Failed, ctx: EventCtx::default() })),
+    );
+    for r in store.execute(cmds).await {
+        written += r?.events.len() as u64;
+    }
+    let secs = started.elapsed().as_secs_f64();
+    println!(
+        "gen: wrote {written} events into {} in {secs:.1} s ({:.0} events/s) in {}",
+        args.org,
+        written as f64 / secs,
+        args.data_dir.display()
+    );
+    let report = store.verify(&args.org).await?;
+    if !report.ok {
+        bail!("verify failed after generating: {:?}", report.problems);
+    }
+    println!("gen: verify ok");
+    Ok(())
+}
