@@ -12,6 +12,7 @@ pub mod dashboard;
 pub mod error;
 pub mod extract;
 pub mod history;
+pub mod openapi;
 pub mod ops;
 pub mod permissions;
 pub mod plans;
@@ -92,6 +93,7 @@ pub fn router(app: AppState) -> Router {
         .route("/healthz", get(api::healthz))
         .route("/readyz", get(ops::readyz))
         .route("/metrics", get(ops::metrics))
+        .merge(openapi::swagger_ui())
         .merge(dashboard::routes())
         .route("/login/{token}", get(auth::login))
         .route("/logout", post(auth::logout))

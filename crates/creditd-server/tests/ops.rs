@@ -183,3 +183,84 @@ async fn limits_answer_clear_4xx() {
     assert_eq!(app.state.export_slots.available_permits(), 1);
     app.stop().await;
 }
+
+/// The `.route(path, method_router)` registrations in the server's source,
+/// as (METHOD, path) with the org prefix spelled out.
+fn routed_in_source() -> std::collections::BTreeSet<(String, String)> {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/src");
+    let mut out = std::collections::BTreeSet::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let text = std::fs::read_to_string(entry.unwrap().path()).unwrap();
+        let mut rest = text.as_str();
+        while let Some(at) = rest.find(".route(") {
+            rest = &rest[at + ".route(".len()..];
+            // The call's arguments: up to the matching parenthesis.
+            let mut depth = 1;
+            let end = rest
+                .char_indices()
+                .find(|&(_, c)| {
+                    depth += match c {
+                        '(' => 1,
+                        ')' => -1,
+                        _ => 0,
+                    };
+                    depth == 0
+                })
+                .map(|(i, _)| i)
+                .unwrap();
+            let args = &rest[..end];
+            let (path_arg, methods) = args.split_once(',').unwrap();
+            let path_arg = path_arg.trim();
+            let path = if path_arg == "org" {
+                "{org}".to_string()
+            } else {
+                path_arg.split('"').nth(1).unwrap_or_else(|| panic!("route path {path_arg:?}")).to_string()
+            };
+            let path = path.replace("{org}", "/api/organizations/{org_id}").replace("{{", "{").replace("}}", "}");
+            for m in ["get", "post", "put", "patch", "delete"] {
+                let called = methods
+                    .match_indices(&format!("{m}("))
+                    .any(|(i, _)| i == 0 || !methods[..i].ends_with(|c: char| c.is_ascii_alphanumeric() || c == '_'));
+                if called {
+                    out.insert((m.to_uppercase(), path.clone()));
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Every route the router serves is in the OpenAPI document, and every
+/// documented route is served.
+#[tokio::test]
+async fn openapi_documents_every_route() {
+    let app = App::start().await;
+    let (s, doc) = app.get("/openapi.json").await;
+    assert_eq!(s, 200);
+    assert!(doc["openapi"].as_str().unwrap().starts_with("3.1"), "{}", doc["openapi"]);
+    let mut documented = std::collections::BTreeSet::new();
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for m in ["get", "post", "put", "patch", "delete"] {
+            if item.get(m).is_some() {
+                documented.insert((m.to_uppercase(), path.clone()));
+            }
+        }
+    }
+    let routed = routed_in_source();
+    assert!(routed.len() > 40, "the source scan found only {routed:?}");
+    let missing: Vec<_> = routed.difference(&documented).collect();
+    assert!(missing.is_empty(), "routes missing from the OpenAPI document (add them to openapi::ROUTES): {missing:?}");
+    // Documented routes exist: none falls through to "no such route".
+    for (method, path) in &documented {
+        let url = path.split('/').map(|s| if s.starts_with('{') { "x" } else { s }).collect::<Vec<_>>().join("/");
+        let r = app.req(method.parse().unwrap(), &url).send().await.unwrap();
+        let status = r.status().as_u16();
+        let body = r.text().await.unwrap();
+        assert!(!body.contains("no such route") && status != 405, "{method} {path}: {status} {body}");
+    }
+    // Swagger UI is served from the binary.
+    let (s, page) = app.text("/docs/").await;
+    assert_eq!(s, 200);
+    assert!(page.contains("swagger"), "{page}");
+    app.stop().await;
+}
