@@ -258,7 +258,11 @@ fn operation(route: &Route) -> utoipa::openapi::path::Operation {
             .response("200", content_response("A page", &["text/html"])),
     };
     if route.answer == Html || route.answer == Redirect {
-        responses = responses.response("4XX", content_response("An error page", &["text/html", "application/json"]));
+        let page = ContentBuilder::new().schema(Some(RefOr::T(Schema::Object(string().build())))).build();
+        let json = ContentBuilder::new().schema(Some(RefOr::Ref(Ref::from_schema_name("Error")))).build();
+        let refused =
+            ResponseBuilder::new().description("An error page, or the error shape").content("text/html", page);
+        responses = responses.response("4XX", refused.content("application/json", json).build());
     } else {
         responses = responses.response("4XX", error());
     }

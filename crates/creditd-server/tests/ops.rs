@@ -264,3 +264,257 @@ async fn openapi_documents_every_route() {
     assert!(page.contains("swagger"), "{page}");
     app.stop().await;
 }
+
+// ---------------------------------------------------------------------------
+// Fuzzing (proptest-driven): hostile input never gets a 5xx, never panics.
+// CREDITD_FUZZ_CASES scales the number of cases (default: a CI-sized run).
+
+fn fuzz_cases(default: u32) -> u32 {
+    std::env::var("CREDITD_FUZZ_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+}
+
+fn json_value() -> impl proptest::strategy::Strategy<Value = Value> {
+    use proptest::prelude::*;
+    let leaf = prop_oneof![
+        Just(Value::Null),
+        any::<bool>().prop_map(Value::Bool),
+        any::<i64>().prop_map(|n| json!(n)),
+        any::<f64>().prop_filter("finite", |f| f.is_finite()).prop_map(|f| json!(f)),
+        "[a-z_]{0,12}".prop_map(Value::String),
+        prop_oneof![
+            Just("1e9"),
+            Just("-0"),
+            Just("0.0000001"),
+            Just("99999999999999999999"),
+            Just("9223372036854.775807"),
+            Just("-9223372036854.775808"),
+            Just("NaN"),
+            Just(""),
+            Just("hold_1"),
+            Just("2026-03-10T12:00:00Z"),
+            Just("\u{0}"),
+        ]
+        .prop_map(|s| Value::String(s.to_string())),
+    ];
+    leaf.prop_recursive(3, 24, 6, |inner| {
+        prop_oneof![
+            proptest::collection::vec(inner.clone(), 0..4).prop_map(Value::Array),
+            proptest::collection::btree_map("[a-z_]{1,16}", inner, 0..6)
+                .prop_map(|m| Value::Object(m.into_iter().collect())),
+        ]
+    })
+}
+
+/// A valid body for each write route, to mutate.
+fn valid_bodies() -> Vec<(&'static str, Value)> {
+    let org = "/api/organizations/fz";
+    vec![
+        ("/api/organizations", json!({"id": "fz2", "name": "F", "time_zone": "Europe/Madrid"})),
+        (
+            "/credits",
+            json!({"kind": "purchase", "amount": "5", "status": "processing", "expires_at": "2027-01-01T00:00:00Z"}),
+        ),
+        ("/holds", json!({"amount": "1.5", "timeout_seconds": 60, "user_email": "a@b.c", "metadata": {"k": 1}})),
+        ("/holds/hold_2/debit", json!({"amount": "0.5"})),
+        ("/holds/hold_2/release", json!({})),
+        ("/usage", json!({"amount": 1, "service": "s", "project_id": "p"})),
+        ("/refunds", json!({"refers_to": "use_3", "amount": "0.1"})),
+        ("/adjustments", json!({"amount": "-1", "reason": "fix"})),
+        ("/billing", json!({"amount": 0})),
+        ("/purchases/pur_1/settle", json!({"status": "succeeded"})),
+        ("/conversations", json!({"identity": "i", "campaign": "c"})),
+        ("/api/batch", json!({"operations": [{"org_id": "fz", "op": "usage", "body": {"amount": 1}}]})),
+    ]
+    .into_iter()
+    .map(|(p, b)| (if p.starts_with("/api") { p } else { Box::leak(format!("{org}{p}").into_boxed_str()) as &str }, b))
+    .collect()
+}
+
+/// Changes one thing about `body`.
+fn mutate(body: &Value, how: u8, key_pick: usize, value: Value) -> Value {
+    let mut b = body.clone();
+    let Some(map) = b.as_object_mut() else { return value };
+    let keys: Vec<String> = map.keys().cloned().collect();
+    match how % 4 {
+        0 if !keys.is_empty() => {
+            map.remove(&keys[key_pick % keys.len()]);
+        }
+        1 if !keys.is_empty() => {
+            map.insert(keys[key_pick % keys.len()].clone(), value);
+        }
+        2 => {
+            map.insert(format!("unknown_{key_pick}"), value);
+        }
+        _ => return value,
+    }
+    b
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fuzz_write_bodies_never_fail() {
+    use proptest::strategy::{Strategy, ValueTree};
+    use proptest::test_runner::{Config, TestRunner};
+    let app = App::start().await;
+    app.org("fz", "1000").await;
+    let routes = valid_bodies();
+    let methods_raw = [
+        ("PUT", "/api/organizations/fz/plan"),
+        ("PUT", "/api/organizations/fz/low-balance-threshold"),
+        ("PATCH", "/api/organizations/fz"),
+    ];
+    let cases = fuzz_cases(400);
+    let mut runner = TestRunner::new(Config { cases, ..Config::default() });
+    let strategy = (0..routes.len() + methods_raw.len(), any_u8(), 0usize..8, json_value(), 0u8..4);
+    let mut tried = 0u32;
+    for _ in 0..cases {
+        let (route, how, key, value, form) = strategy.new_tree(&mut runner).unwrap().current();
+        let (method, path, body) = if route < routes.len() {
+            let (path, valid) = &routes[route];
+            ("POST", *path, mutate(valid, how, key, value))
+        } else {
+            let (m, p) = methods_raw[route - routes.len()];
+            (m, p, value)
+        };
+        let bytes = match form {
+            // Broken JSON: cut short, or not UTF-8.
+            0 => {
+                let t = body.to_string();
+                t.as_bytes()[..t.len() / 2].to_vec()
+            }
+            1 => [b"{\"amount\": \"".as_slice(), &[0xff, 0xfe], b"\"}"].concat(),
+            _ => body.to_string().into_bytes(),
+        };
+        let r = app
+            .req(method.parse().unwrap(), path)
+            .header("content-type", "application/json")
+            .header("idempotency-key", format!("fz-{tried}"))
+            .body(bytes.clone())
+            .send()
+            .await
+            .unwrap();
+        let status = r.status().as_u16();
+        let text = r.text().await.unwrap();
+        assert!(status < 500, "{method} {path} {} -> {status} {text}", String::from_utf8_lossy(&bytes));
+        if status >= 400 {
+            let v: Value = serde_json::from_str(&text).unwrap_or_else(|_| panic!("not the error shape: {text}"));
+            assert!(v["error"]["code"].is_string(), "{text}");
+        }
+        tried += 1;
+    }
+    let (s, v) = app.get("/api/organizations/fz/verify").await;
+    assert!(s == 200 && v["ok"] == json!(true), "{v}");
+    eprintln!("fuzz: {tried} write bodies tried, no 5xx, ledger verified");
+    app.stop().await;
+}
+
+fn any_u8() -> impl proptest::strategy::Strategy<Value = u8> {
+    proptest::prelude::any::<u8>()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fuzz_history_query_strings_never_fail() {
+    use proptest::prelude::*;
+    use proptest::strategy::ValueTree;
+    use proptest::test_runner::{Config, TestRunner};
+    let app = App::start().await;
+    app.org("fq", "100").await;
+    app.post("/api/organizations/fq/usage", json!({"amount": 1})).await;
+    let keys = [
+        "limit",
+        "offset",
+        "cursor",
+        "range",
+        "date_from",
+        "date_to",
+        "event_type",
+        "pool",
+        "project_id",
+        "service",
+        "status",
+        "user_email",
+        "format",
+        "layout",
+        "order",
+        "x",
+    ];
+    let value = prop_oneof![
+        "[a-zA-Z0-9_:.+-]{0,24}",
+        "%[0-9A-F]{2}|%|%zz|%ff%fe",
+        Just("-1".to_string()),
+        Just("18446744073709551616".to_string()),
+        Just("2026-02-30".to_string()),
+        Just("2026-03-10T25:00:00Z".to_string()),
+        Just("this_month".to_string()),
+        Just("eyJzZXEiOjF9".to_string()),
+    ];
+    let strategy = proptest::collection::vec((0..keys.len(), value), 0..6);
+    let cases = fuzz_cases(300);
+    let mut runner = TestRunner::new(Config { cases, ..Config::default() });
+    for i in 0..cases {
+        let pairs = strategy.new_tree(&mut runner).unwrap().current();
+        let q: Vec<String> = pairs.iter().map(|(k, v)| format!("{}={v}", keys[*k])).collect();
+        let path = if i % 4 == 0 { "credit-events/export" } else { "credit-events" };
+        let url = format!("/api/organizations/fq/{path}?{}", q.join("&"));
+        let r = app.req(reqwest::Method::GET, &url).send().await.unwrap();
+        let status = r.status().as_u16();
+        let text = r.text().await.unwrap();
+        assert!(status < 500, "{url} -> {status} {text}");
+    }
+    eprintln!("fuzz: {cases} history query strings tried, no 5xx");
+    app.stop().await;
+}
+
+/// The import CSV parser (and the state derived from what it accepts) on
+/// mutated real exports and random bytes: an answer, never a panic.
+#[tokio::test]
+async fn fuzz_import_csv_never_panics() {
+    use proptest::prelude::*;
+    use proptest::strategy::ValueTree;
+    use proptest::test_runner::{Config, TestRunner};
+    let app = App::start().await;
+    app.org("fc", "100").await;
+    let (_, hold) =
+        app.post("/api/organizations/fc/holds", json!({"amount": 3, "description": "a, \"quoted\"\nline"})).await;
+    let hold_id = hold["hold"]["id"].as_str().unwrap().to_string();
+    app.post(&format!("/api/organizations/fc/holds/{hold_id}/debit"), json!({"amount": 1})).await;
+    app.post("/api/organizations/fc/usage", json!({"amount": "0.5", "metadata": {"a": [1, 2]}})).await;
+    let csv = app
+        .req(
+            reqwest::Method::GET,
+            "/api/organizations/fc/credit-events/export?format=csv&layout=full&order=oldest_first",
+        )
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap()
+        .to_vec();
+    assert!(creditd_export::parse_full_csv(csv.as_slice(), "fc").is_ok(), "{}", String::from_utf8_lossy(&csv));
+    let edit = (0usize..4096, any::<u8>(), 0u8..5, proptest::collection::vec(any::<u8>(), 0..64));
+    let cases = fuzz_cases(1500);
+    let mut runner = TestRunner::new(Config { cases, ..Config::default() });
+    let now = "2026-03-10T12:00:00Z".parse().unwrap();
+    let mut accepted = 0;
+    for _ in 0..cases {
+        let (at, byte, how, junk) = edit.new_tree(&mut runner).unwrap().current();
+        let mut bytes = csv.clone();
+        let at = at % bytes.len().max(1);
+        match how {
+            0 => bytes[at] = byte,
+            1 => {
+                bytes.remove(at);
+            }
+            2 => bytes.splice(at..at, junk.iter().copied()).for_each(drop),
+            3 => bytes.truncate(at),
+            _ => bytes = junk,
+        }
+        if let Ok(events) = creditd_export::parse_full_csv(bytes.as_slice(), "fc") {
+            accepted += 1;
+            let settings = creditd_core::OrgSettings::new("F", "UTC");
+            let _ = creditd_store::import::derive("fc", settings, &events, now);
+        }
+    }
+    eprintln!("fuzz: {cases} import CSV inputs tried ({accepted} parsed), no panic");
+    app.stop().await;
+}
