@@ -154,6 +154,12 @@ pub const MIGRATIONS: &[&str] = &[
     // in each batch's transaction (creditd_store::rollup); built from the
     // events already stored when it is first applied.
     crate::rollups::MIGRATION,
+    // The balance-type filter (FPT's Top-up vs Voucher credits): a partial
+    // index of the paid and voucher pools only, so usage drawn from plan or
+    // promotional credits adds nothing to it.
+    "
+    CREATE INDEX IF NOT EXISTS events_pool_paid ON events(org_id, pool, seq) WHERE pool IN ('prepaid', 'voucher');
+    ",
 ];
 
 pub fn migrate(conn: &mut rusqlite::Connection) -> rusqlite::Result<()> {

@@ -241,6 +241,13 @@ pub const INDEX_USER: &str = "events_user";
 /// Partial: only events whose status is not `succeeded` (purchases waiting
 /// or failed), so it costs nothing on the common write.
 pub const INDEX_UNSETTLED: &str = "events_unsettled";
+/// Partial: only events of the prepaid and voucher pools (the balance-type
+/// filter), so usage of plan or promotional credits costs it nothing.
+pub const INDEX_POOL_PAID: &str = "events_pool_paid";
+/// The partial indexes' conditions, spelled exactly as declared so either
+/// planner may use them.
+const UNSETTLED_TERM: &str = " AND status <> 'succeeded'";
+const POOL_PAID_TERM: &str = " AND pool IN ('prepaid', 'voucher')";
 
 /// The part of `events` a date range covers: seqs `[from, to)`.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -323,6 +330,11 @@ fn driver(filter: &EventFilter) -> Driver {
     if let Some(u) = &filter.user_email {
         return idx(INDEX_USER, "user_email", vec![u.clone()]);
     }
+    if !filter.pools.is_empty()
+        && filter.pools.iter().all(|p| matches!(p, creditd_core::Pool::Prepaid | creditd_core::Pool::Voucher))
+    {
+        return idx(INDEX_POOL_PAID, "pool", filter.pools.iter().map(|p| p.as_str().to_string()).collect());
+    }
     if !filter.kinds.is_empty() {
         return idx(INDEX_KIND, "kind", filter.kinds.iter().map(|k| k.as_str().to_string()).collect());
     }
@@ -396,9 +408,10 @@ impl Builder {
         let column = driven.map(|(_, c, _)| c);
         if let Some((index, column, value)) = driven {
             self.any_of(column, &[value], false);
-            if index == INDEX_UNSETTLED {
-                // Spelled as in the partial index so either planner may use it.
-                self.sql.push_str(" AND status <> 'succeeded'");
+            match index {
+                INDEX_UNSETTLED => self.sql.push_str(UNSETTLED_TERM),
+                INDEX_POOL_PAID => self.sql.push_str(POOL_PAID_TERM),
+                _ => {}
             }
         }
         // Residual terms; on an indexed column they carry SQLite's `+` so the
@@ -410,7 +423,9 @@ impl Builder {
         if column != Some("status") {
             self.any_of("status", &strs(filter.statuses.iter().map(|s| s.as_str()).collect()), true);
         }
-        self.any_of("pool", &strs(filter.pools.iter().map(|p| p.as_str()).collect()), false);
+        if column != Some("pool") {
+            self.any_of("pool", &strs(filter.pools.iter().map(|p| p.as_str()).collect()), true);
+        }
         let services: Vec<&str> = filter.services.iter().map(String::as_str).collect();
         self.any_of("service", &services, false);
         if column != Some("project_id") {
@@ -467,17 +482,30 @@ pub fn history_page_query(org_id: &str, q: &EventQuery, seqs: SeqRange, d: Diale
             b.from_where(org_id, &q.filter, seqs, before, Some((index, column, &values[0])));
         }
         Driver::Index { index, column, values } => {
-            // One walk per value, each stopped after what the page can use.
+            // One walk per value, each stopped after what the page can use;
+            // the walks read only seqs (from the index alone when no other
+            // filter needs the row), and only the page's rows are read.
+            b.sql.push_str("SELECT ");
+            b.sql.push_str(EVENT_COLUMNS);
+            let p = b.arg(SqlValue::Text(org_id.to_string()));
+            b.sql.push_str(&format!(" FROM events WHERE org_id = {p} AND seq IN ("));
             for (i, v) in values.iter().enumerate() {
                 if i > 0 {
                     b.sql.push_str(" UNION ALL ");
                 }
-                b.sql.push_str("SELECT * FROM (SELECT ");
-                b.sql.push_str(EVENT_COLUMNS);
+                b.sql.push_str("SELECT seq FROM (SELECT seq");
                 b.from_where(org_id, &q.filter, seqs, before, Some((index, column, v)));
                 let p = b.arg(SqlValue::Int(clamp_i64(want.saturating_add(offset))));
                 b.sql.push_str(&format!(" ORDER BY seq DESC LIMIT {p}) AS walk{i}"));
             }
+            let p = b.arg(SqlValue::Int(clamp_i64(want)));
+            b.sql.push_str(&format!(" ORDER BY seq DESC LIMIT {p}"));
+            if offset > 0 {
+                let p = b.arg(SqlValue::Int(clamp_i64(offset)));
+                b.sql.push_str(&format!(" OFFSET {p}"));
+            }
+            b.sql.push_str(") ORDER BY seq DESC");
+            return (b.sql, b.args);
         }
     }
     let p = b.arg(SqlValue::Int(clamp_i64(want)));

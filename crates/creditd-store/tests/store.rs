@@ -162,12 +162,23 @@ fn history_sql_walks_the_right_index_in_each_dialect() {
     let (sql, _) =
         history_page_query("o", &page(kinds.clone(), PageStart::Offset(20)), SeqRange::default(), Dialect::Postgres);
     assert_eq!(sql.matches("UNION ALL").count(), 2, "{sql}");
-    assert!(sql.ends_with("ORDER BY seq DESC LIMIT $10 OFFSET $11"), "{sql}");
+    assert!(sql.ends_with("ORDER BY seq DESC LIMIT $11 OFFSET $12) ORDER BY seq DESC"), "{sql}");
+    assert!(
+        sql.contains("(SELECT seq FROM events WHERE org_id = $2 AND kind = $3 ORDER BY seq DESC LIMIT $4)"),
+        "{sql}"
+    );
     // An export with several kinds walks the primary key instead (no sort).
     let (sql, _) = history_export_query("o", &kinds, SeqRange::default(), Default::default(), Dialect::Sqlite);
     assert!(!sql.contains("UNION") && sql.contains("+kind IN (?2, ?3, ?4)"), "{sql}");
 
     // Unsettled statuses use the partial index, spelled as it is declared.
+    // The balance-type filter on paid pools has its partial index too.
+    let paid = EventFilter { pools: vec![Pool::Voucher], services: vec!["GPU".into()], ..f() };
+    let (sql, _) = history_page_query("o", &page(paid, PageStart::Offset(0)), SeqRange::default(), Dialect::Sqlite);
+    assert!(sql.contains("INDEXED BY events_pool_paid") && sql.contains("pool IN ('prepaid', 'voucher')"), "{sql}");
+    let plan = EventFilter { pools: vec![Pool::Plan, Pool::Voucher], ..f() };
+    let (sql, _) = history_page_query("o", &page(plan, PageStart::Offset(0)), SeqRange::default(), Dialect::Sqlite);
+    assert!(!sql.contains("INDEXED BY") && sql.contains("+pool IN (?2, ?3)"), "{sql}");
     let failed = EventFilter { statuses: vec![Status::Failed], ..f() };
     let (sql, _) = history_page_query("o", &page(failed, PageStart::Offset(0)), SeqRange::default(), Dialect::Sqlite);
     assert!(sql.contains("INDEXED BY events_unsettled") && sql.contains("status <> 'succeeded'"), "{sql}");

@@ -99,6 +99,7 @@ async fn pages(store: &Arc<SqliteStore>, args: &HistoryBenchArgs) -> Result<()> 
         ("event_type=usage".into(), "event_type=usage".into()),
         ("event_type=reservation,debit,release".into(), "event_type=reservation,debit,release".into()),
         ("event_type=voucher (rare)".into(), "event_type=voucher".into()),
+        ("pool=voucher (balance type)".into(), "pool=voucher".into()),
         (format!("project_id={busy_project}"), format!("project_id={busy_project}")),
         (format!("project_id={quiet_project} (rare)"), format!("project_id={quiet_project}")),
         (format!("user_email={heavy_user}"), format!("user_email={heavy_user}")),
@@ -232,7 +233,8 @@ fn exports(args: &HistoryBenchArgs) -> Result<()> {
 }
 
 /// The indexes `creditd_store::sql` walks, by name.
-const HISTORY_INDEXES: [&str; 4] = ["events_kind", "events_project", "events_user", "events_unsettled"];
+const HISTORY_INDEXES: [&str; 5] =
+    ["events_kind", "events_project", "events_user", "events_unsettled", "events_pool_paid"];
 
 /// Engine ops/s on a fresh store, with the history indexes or without.
 async fn engine_ops(ops: usize, with_indexes: bool) -> Result<f64> {

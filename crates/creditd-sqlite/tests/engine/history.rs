@@ -114,7 +114,12 @@ async fn history_pages_walk_an_index_and_never_sort() {
         ),
         (EventFilter { user_email: Some("u1@example.com".into()), ..f() }, "INDEX events_user"),
         (EventFilter { statuses: vec![Status::Failed], ..f() }, "INDEX events_unsettled"),
-        (EventFilter { pools: vec![Pool::Voucher], services: vec!["Scraping".into()], ..f() }, "PRIMARY KEY"),
+        (
+            EventFilter { pools: vec![Pool::Voucher], services: vec!["Scraping".into()], ..f() },
+            "INDEX events_pool_paid",
+        ),
+        (EventFilter { pools: vec![Pool::Prepaid, Pool::Voucher], ..f() }, "INDEX events_pool_paid"),
+        (EventFilter { pools: vec![Pool::Plan], services: vec!["Scraping".into()], ..f() }, "PRIMARY KEY"),
         (EventFilter { kinds: vec![EventKind::Hold, EventKind::Release], ..f() }, "INDEX events_kind"),
     ];
     for (filter, index) in cases {
