@@ -121,6 +121,7 @@ macro_rules! conformance_tests {
             low_balance_notifications,
             directory_rules,
             tampering_is_caught,
+            usage_rollups_agree_with_events,
         );
     };
     (@cases $engine:expr; $($case:ident),+ $(,)?) => {

@@ -7,7 +7,9 @@ use std::collections::HashMap;
 
 use creditd_core::{EventKind, Micros, OrgState};
 use creditd_store::StoreError;
-use creditd_store::rollup::{CONSUMING_KINDS_SQL, PG_UPSERT, Rollups, UsageFacts, UsageQuery, UsageRow, usage_sql};
+use creditd_store::rollup::{
+    CONSUMING_KINDS_SQL, PG_UPSERT, RollupDelta, Rollups, UsageFacts, UsageQuery, UsageRow, usage_sql,
+};
 use creditd_store::sql::SqlValue;
 use deadpool_postgres::GenericClient;
 use tokio_postgres::types::ToSql;
@@ -46,7 +48,7 @@ struct Cols<'a> {
 }
 
 impl<'a> Cols<'a> {
-    fn of(rollups: &'a Rollups) -> Self {
+    fn of(deltas: &'a [RollupDelta]) -> Self {
         let mut c = Cols {
             org: Vec::new(),
             scope: Vec::new(),
@@ -57,7 +59,7 @@ impl<'a> Cols<'a> {
             amount: Vec::new(),
             count: Vec::new(),
         };
-        for d in &rollups.deltas {
+        for d in deltas {
             c.org.push(&d.at.org_id);
             c.scope.push(&d.at.scope);
             c.dim.push(d.at.dim.as_str());
@@ -83,7 +85,8 @@ pub async fn upsert(tx: &deadpool_postgres::Transaction<'_>, rollups: &Rollups) 
     if rollups.is_empty() {
         return Ok(());
     }
-    let cols = Cols::of(rollups);
+    let deltas = rollups.deltas();
+    let cols = Cols::of(&deltas);
     let st = tx.prepare_cached(PG_UPSERT).await.map_err(db)?;
     tx.execute(&st, &cols.params()).await.map_err(db)?;
     Ok(())
@@ -177,7 +180,8 @@ pub async fn backfill(tx: &tokio_postgres::Transaction<'_>) -> Result<(), String
             rollups.add_facts(&facts, &tz);
         }
         rollups.check().map_err(|e| e.to_string())?;
-        tx.execute(PG_UPSERT, &Cols::of(&rollups).params()).await.map_err(|e| db(e).to_string())?;
+        let deltas = rollups.deltas();
+        tx.execute(PG_UPSERT, &Cols::of(&deltas).params()).await.map_err(|e| db(e).to_string())?;
     }
     Ok(())
 }

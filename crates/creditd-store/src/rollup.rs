@@ -143,11 +143,40 @@ pub struct RollupDelta {
     pub count: i64,
 }
 
+/// A row while folding: every text interned, so the per-event work is a
+/// few lookups of borrowed strings and hashes of small copyable keys, not
+/// ten allocated keys.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+struct Slot {
+    org: u32,
+    /// The user's email for a user's own rows; [`ORG`] for the org's.
+    scope: u32,
+    dim: Dim,
+    day: Date,
+    key: u32,
+}
+
+/// The scope id of the organisation-wide rows.
+const ORG: u32 = u32::MAX;
+
+#[derive(Debug)]
+struct Folded {
+    at: Slot,
+    name: u32,
+    amount: Micros,
+    count: i64,
+}
+
 /// Deltas folded per row, in first-touched order.
 #[derive(Debug, Default)]
 pub struct Rollups {
-    pub deltas: Vec<RollupDelta>,
-    index: HashMap<RollupKey, usize>,
+    texts: Vec<String>,
+    ids: HashMap<String, u32>,
+    index: HashMap<Slot, usize>,
+    rows: Vec<Folded>,
+    /// The last event's (org, instant) and its local day: a batch's
+    /// events mostly share both.
+    last_day: Option<(u32, Timestamp, Date)>,
     /// Set when a sum overflowed: the batch must not commit ([`Rollups::check`]).
     broken: Option<String>,
 }
@@ -158,11 +187,42 @@ impl Rollups {
     }
 
     pub fn is_empty(&self) -> bool {
-        self.deltas.is_empty()
+        self.rows.is_empty()
     }
 
     pub fn len(&self) -> usize {
-        self.deltas.len()
+        self.rows.len()
+    }
+
+    /// The folded deltas, one per row touched, in first-touched order.
+    pub fn deltas(&self) -> Vec<RollupDelta> {
+        let text = |id: u32| self.texts.get(id as usize).cloned().unwrap_or_default();
+        self.rows
+            .iter()
+            .map(|r| RollupDelta {
+                at: RollupKey {
+                    org_id: text(r.at.org),
+                    scope: if r.at.scope == ORG { ORG_SCOPE.to_string() } else { user_scope(&text(r.at.scope)) },
+                    dim: r.at.dim,
+                    day: r.at.day,
+                    key: text(r.at.key),
+                },
+                name: text(r.name),
+                amount: r.amount,
+                count: r.count,
+            })
+            .collect()
+    }
+
+    fn intern(&mut self, s: Option<&str>) -> u32 {
+        let s = s.unwrap_or_default();
+        if let Some(&id) = self.ids.get(s) {
+            return id;
+        }
+        let id = self.texts.len() as u32;
+        self.texts.push(s.to_string());
+        self.ids.insert(s.to_string(), id);
+        id
     }
 
     /// Adds `e` (written in an organisation whose zone is `tz`) if it is
@@ -191,42 +251,50 @@ impl Rollups {
 
     fn try_add(&mut self, f: &UsageFacts<'_>, tz: &TimeZone) -> Result<(), StoreError> {
         let Some((amount, count)) = f.consumption()? else { return Ok(()) };
-        let day = f.created_at.to_zoned(tz.clone()).date();
-        let text = |v: Option<&str>| v.unwrap_or_default().to_string();
-        let email = text(f.user_email);
-        let scopes = [ORG_SCOPE.to_string(), user_scope(&email)];
-        for scope in scopes {
-            for dim in Dim::ALL {
-                let (key, name) = match dim {
-                    Dim::Total => (String::new(), String::new()),
-                    Dim::Action => (text(f.activity), String::new()),
-                    Dim::User => (email.clone(), text(f.user_name)),
-                    Dim::Project => (text(f.project_id), text(f.project_name)),
-                    Dim::Service => (text(f.service), String::new()),
-                };
-                let at = RollupKey { org_id: f.org_id.to_string(), scope: scope.clone(), dim, day, key };
-                self.add(at, name, amount, count)?;
+        let org = self.intern(Some(f.org_id));
+        let day = match self.last_day {
+            Some((o, t, d)) if o == org && t == f.created_at => d,
+            _ => {
+                let d = f.created_at.to_zoned(tz.clone()).date();
+                self.last_day = Some((org, f.created_at, d));
+                d
+            }
+        };
+        let none = self.intern(None);
+        let email = self.intern(f.user_email);
+        let (activity, service) = (self.intern(f.activity), self.intern(f.service));
+        let (project, project_name) = (self.intern(f.project_id), self.intern(f.project_name));
+        let user_name = self.intern(f.user_name);
+        for scope in [ORG, email] {
+            for (dim, key, name) in [
+                (Dim::Total, none, none),
+                (Dim::Action, activity, none),
+                (Dim::User, email, user_name),
+                (Dim::Project, project, project_name),
+                (Dim::Service, service, none),
+            ] {
+                self.add(Slot { org, scope, dim, day, key }, name, none, amount, count)?;
             }
         }
         Ok(())
     }
 
-    fn add(&mut self, at: RollupKey, name: String, amount: Micros, count: i64) -> Result<(), StoreError> {
+    fn add(&mut self, at: Slot, name: u32, none: u32, amount: Micros, count: i64) -> Result<(), StoreError> {
         match self.index.get(&at) {
             Some(&i) => {
-                let d = &mut self.deltas[i];
-                d.amount = d
-                    .amount
-                    .checked_add(amount)
-                    .ok_or_else(|| StoreError::Backend(format!("usage rollup of {}: amount overflow", at.org_id)))?;
-                d.count = d.count.saturating_add(count);
-                if !name.is_empty() {
-                    d.name = name;
+                let r = &mut self.rows[i];
+                r.amount = r.amount.checked_add(amount).ok_or_else(|| {
+                    let org = self.texts.get(at.org as usize).map_or("?", String::as_str);
+                    StoreError::Backend(format!("usage rollup of {org}: amount overflow"))
+                })?;
+                r.count = r.count.saturating_add(count);
+                if name != none {
+                    r.name = name;
                 }
             }
             None => {
-                self.index.insert(at.clone(), self.deltas.len());
-                self.deltas.push(RollupDelta { at, name, amount, count });
+                self.index.insert(at, self.rows.len());
+                self.rows.push(Folded { at, name, amount, count });
             }
         }
         Ok(())
@@ -381,7 +449,7 @@ pub fn usage_from_events<'a>(
     r.check()?;
     let scope = q.user_email.as_deref().map_or_else(|| ORG_SCOPE.to_string(), user_scope);
     let mut groups: std::collections::BTreeMap<String, UsageRow> = Default::default();
-    for d in r.deltas.iter().filter(|d| {
+    for d in r.deltas().iter().filter(|d| {
         d.at.scope == scope && d.at.dim == q.group_by.dim() && d.at.day >= q.first_day && d.at.day <= q.last_day
     }) {
         let key = if q.group_by == UsageGroup::Day { d.at.day.to_string() } else { d.at.key.clone() };

@@ -6,8 +6,10 @@ use std::path::Path;
 use std::sync::Arc;
 
 use anyhow::{Context, Result};
+use creditd_core::plans::{Plan, PlanOp, Rollover};
 use creditd_core::{CreditKind, CreditOp, EventCtx, HoldOp, Micros, Op, OrgSettings, RecordKind};
 use creditd_sqlite::SqliteStore;
+use creditd_store::directory::{DirectoryError, Member, Role};
 use creditd_store::{Command, ManualClock, Store, StoreError};
 use jiff::{ToSpan, Zoned, tz::TimeZone};
 use rand::rngs::StdRng;
@@ -22,6 +24,8 @@ const USERS: &[(&str, &str)] = &[
     ("Samara Lind", "samara@acme.example"),
     ("Jonas Weber", "jonas@acme.example"),
     ("Priya Nair", "priya@acme.example"),
+    ("Luis García", "luis@acme.example"),
+    ("Ana Sousa", "ana@acme.example"),
 ];
 
 const PROJECTS: &[(&str, &str)] = &[
@@ -30,6 +34,8 @@ const PROJECTS: &[(&str, &str)] = &[
     ("case-1044", "Partner research"),
     ("case-1051", "Q3 outbound — fintech"),
     ("case-1060", "Renewals"),
+    ("case-1072", "Board pack Q4"),
+    ("case-1080", "Churn analysis"),
 ];
 
 /// (service, activity, cost range in credits)
@@ -42,6 +48,33 @@ const ACTIONS: &[(&str, &str, (i64, i64))] = &[
     ("Workflows", "Run workflow", (5, 20)),
     ("AI Inference", "Model generation", (10, 40)),
 ];
+
+/// Who signs in to the demo dashboard: (name, email, role).
+pub const MEMBERS: &[(&str, &str, Role)] = &[
+    ("Olga Owner", "owner@acme.example", Role::Owner),
+    ("Adam Admin", "admin@acme.example", Role::Admin),
+    ("Mikaela Ortiz", "mikaela@acme.example", Role::Member),
+];
+
+/// Sending identities (the plan includes five) and the campaigns their
+/// conversations come from.
+const IDENTITIES: &[&str] =
+    &["mikaela@send.acme.example", "samara@send.acme.example", "jonas@send.acme.example", "priya@send.acme.example"];
+const CAMPAIGNS: &[&str] = &["Spring outbound", "Renewals Q2", "Webinar follow-up", "Partner intros"];
+
+/// The Genesys-like plan of seed 002: 10,000 credits a month, five
+/// identities, 449 EUR; up to 5,000 unused credits carried over.
+fn plan() -> Plan {
+    Plan {
+        name: "Genesys".into(),
+        credits_per_period: Micros::from_micros(PLAN_CREDITS * 1_000_000),
+        identities_included: 5,
+        price: Micros::from_micros(449_000_000),
+        currency: "EUR".into(),
+        conversations_per_identity: 500,
+        rollover: Rollover::UpTo { max_credits: Micros::from_micros(5_000_000_000) },
+    }
+}
 
 fn ctx(rng: &mut StdRng) -> EventCtx {
     let (user, email) = USERS[rng.random_range(0..USERS.len())];
@@ -103,6 +136,16 @@ pub async fn seed(data_dir: &Path) -> Result<()> {
         Err(e) => return Err(e.into()),
     }
     eprintln!("creditd: seeding the demo organisation (a few seconds)…");
+    for (name, email, role) in MEMBERS {
+        let member = Member {
+            org_id: DEMO_ORG.into(),
+            email: (*email).into(),
+            name: (*name).into(),
+            role: *role,
+            created_at: start.timestamp(),
+        };
+        store.directory().add_member(member).await?;
+    }
     let mut rng = StdRng::seed_from_u64(20261122);
     let mut open_holds: Vec<String> = Vec::new();
     let mut recent_usage: Vec<String> = Vec::new();
@@ -111,16 +154,10 @@ pub async fn seed(data_dir: &Path) -> Result<()> {
     while hour.timestamp() < now.timestamp() {
         clock.set(hour.timestamp());
         let mut ops: Vec<Op> = Vec::new();
-        if hour.day() == 1 && hour.hour() == 0 {
-            let next = hour.date().first_of_month().checked_add(1.month())?.to_zoned(tz.clone())?;
-            ops.push(credit(
-                CreditKind::SubscriptionCredit,
-                PLAN_CREDITS,
-                Some(next.timestamp()),
-                None,
-                "billing",
-                &format!("Plan credits for {}", hour.strftime("%B %Y")),
-            ));
+        if hour == start {
+            // The plan grants each month's credits at its renewal and lets
+            // the unused ones lapse (keeping up to 5,000).
+            ops.push(Op::Plans(PlanOp::SetPlan { plan: plan(), effective: None, renewal_day: None }));
         }
         if hour.day() == 12 && hour.hour() == 10 {
             ops.push(credit(CreditKind::Purchase, 5_000, None, None, "Stripe", "Add-on credits (Buy more)"));
@@ -165,6 +202,16 @@ pub async fn seed(data_dir: &Path) -> Result<()> {
                 }
             }
         }
+        if weekday && (8..19).contains(&hour.hour()) {
+            for _ in 0..rng.random_range(0..3) {
+                let campaign = CAMPAIGNS[rng.random_range(0..CAMPAIGNS.len())];
+                ops.push(Op::Plans(PlanOp::Conversation {
+                    identity: IDENTITIES[rng.random_range(0..IDENTITIES.len())].into(),
+                    campaign: (!rng.random_bool(0.08)).then(|| campaign.to_string()),
+                    started_at: None,
+                }));
+            }
+        }
         if hour.day() == 15 && hour.hour() == 16 {
             ops.push(Op::Adjustment {
                 amount: Micros::from_micros(-20_000_000),
@@ -197,4 +244,20 @@ pub async fn seed(data_dir: &Path) -> Result<()> {
     store.shutdown().await;
     eprintln!("creditd: demo organisation {DEMO_ORG:?} has {events} events");
     Ok(())
+}
+
+/// A one-time sign-in URL for the demo's owner on `listen` (the owner is
+/// added first if an older demo directory lacks them).
+pub async fn sign_in_link(store: &dyn Store, listen: std::net::SocketAddr) -> Result<String> {
+    let (name, email, role) = MEMBERS[0];
+    let owner =
+        Member { org_id: DEMO_ORG.into(), email: email.into(), name: name.into(), role, created_at: store.now() };
+    match store.directory().add_member(owner).await {
+        Ok(_) | Err(DirectoryError::Exists(_)) => {}
+        Err(e) => return Err(e.into()),
+    }
+    let ttl = jiff::SignedDuration::from_hours(1);
+    let token = creditd_server::auth::issue_login_link(store.directory(), DEMO_ORG, email, store.now(), ttl).await?;
+    let host = if listen.ip().is_unspecified() { "127.0.0.1".to_string() } else { listen.ip().to_string() };
+    Ok(format!("http://{host}:{}/login/{token}", listen.port()))
 }

@@ -155,6 +155,9 @@ async fn run(cmd: Cmd) -> Result<ExitCode> {
         Cmd::Demo { serve: args } => {
             demo::seed(&args.data_dir).await.context("seeding the demo organisation")?;
             let store = open_store(&args.data_dir)?;
+            let link = demo::sign_in_link(store.as_ref(), args.listen).await.context("making a sign-in link")?;
+            eprintln!("creditd: open the dashboard as the demo's owner (a one-time link, valid for an hour):");
+            eprintln!("  {link}");
             serve(store, &args.data_dir, args.listen).await?;
             Ok(ExitCode::SUCCESS)
         }
