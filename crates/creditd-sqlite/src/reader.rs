@@ -14,6 +14,10 @@ use tokio::sync::mpsc;
 
 /// Idle connections kept for reuse.
 const MAX_IDLE: usize = 16;
+/// Page cache of a read connection (negative: KiB).
+const READ_CACHE_KIB: i64 = -32768;
+/// Page cache while it streams an export.
+const EXPORT_CACHE_KIB: i64 = -2048;
 
 pub struct ReadPool {
     path: PathBuf,
@@ -36,7 +40,7 @@ impl ReadPool {
                 )
                 .map_err(StoreError::backend)?;
                 c.busy_timeout(std::time::Duration::from_secs(5)).map_err(StoreError::backend)?;
-                c.pragma_update(None, "cache_size", -32768).map_err(StoreError::backend)?;
+                c.pragma_update(None, "cache_size", READ_CACHE_KIB).map_err(StoreError::backend)?;
                 c
             }
         };
@@ -192,7 +196,9 @@ pub fn stream_events(
     order: Order,
     tx: &mpsc::Sender<Result<Vec<Event>, StoreError>>,
 ) -> Result<(), StoreError> {
-    snapshot(c, || {
+    // A scan reads each page once: a big page cache would only hold memory.
+    c.pragma_update(None, "cache_size", EXPORT_CACHE_KIB).map_err(db)?;
+    let out = snapshot(c, || {
         let seqs = history_seqs(c, org_id, filter)?;
         let (sql, args) = sql::history_export_query(org_id, filter, seqs, order, Dialect::Sqlite);
         let mut st = c.prepare(&sql).map_err(db)?;
@@ -211,7 +217,9 @@ pub fn stream_events(
             let _ = tx.blocking_send(Ok(chunk));
         }
         Ok(())
-    })
+    });
+    c.pragma_update(None, "cache_size", READ_CACHE_KIB).map_err(db)?;
+    out
 }
 
 /// Replays an org's events in order and compares them with its stored state.
