@@ -1082,9 +1082,10 @@ pub async fn usage_rollups_agree_with_events(t: &mut Ctx) {
     let tz = jiff::tz::TimeZone::get("Pacific/Auckland").expect("zone");
     let users = ["ana@example.com", "ben@example.com"];
     let services = ["AI Inference", "Scraping"];
-    for i in 0..30i64 {
-        // Every 5 hours 10 minutes: local midnights are crossed both ways.
-        t.clock.advance(secs(18_600));
+    for i in 0..60i64 {
+        // Every 31 hours: every hour of the day, local midnights crossed
+        // both ways, and 77 days (April whole: its month rows).
+        t.clock.advance(secs(111_600));
         let (u, svc, p) = (users[(i % 2) as usize], services[(i % 3 % 2) as usize], format!("p{}", i % 4));
         let mut batch = vec![usage_by(&format!("{}.25", i + 1), svc, &p, u)];
         if i % 5 == 0 {
@@ -1119,8 +1120,10 @@ async fn check_usage(s: &dyn creditd_store::Store, tz: &jiff::tz::TimeZone, user
     let days: Vec<jiff::civil::Date> = all.iter().map(|e| e.created_at.to_zoned(tz.clone()).date()).collect();
     let (first, last) = (*days.iter().min().expect("days"), *days.iter().max().expect("days"));
     let mid = first.checked_add(jiff::ToSpan::days(2)).expect("date");
+    let april = (jiff::civil::date(2025, 4, 1), jiff::civil::date(2025, 4, 30));
+    let spring = (jiff::civil::date(2025, 3, 31), jiff::civil::date(2025, 5, 2));
     let mut answered = 0;
-    for (a, b) in [(first, last), (first, mid), (mid, last), (mid, mid)] {
+    for (a, b) in [(first, last), (first, mid), (mid, last), (mid, mid), april, spring] {
         for who in [None, Some(user.to_string())] {
             for group_by in UsageGroup::ALL {
                 let q = UsageQuery { first_day: a, last_day: b, group_by, user_email: who.clone() };

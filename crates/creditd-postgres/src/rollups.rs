@@ -32,6 +32,14 @@ pub const MIGRATION: &str = "
     );
     ";
 
+/// The migration that rebuilds the table for its second layout (month
+/// rows; a user's own rows by day, action and service): [`backfill`] runs
+/// right after it.
+pub const REBUILD: &str = "
+    -- usage rollups, second layout: rebuilt from the events by the backfill
+    DELETE FROM usage_rollups;
+    ";
+
 /// Events read per backfill round trip.
 const BACKFILL_CHUNK: i64 = 10_000;
 
@@ -62,8 +70,8 @@ impl<'a> Cols<'a> {
         for d in deltas {
             c.org.push(&d.at.org_id);
             c.scope.push(&d.at.scope);
-            c.dim.push(d.at.dim.as_str());
-            c.day.push(d.at.day.to_string());
+            c.dim.push(d.at.dim_column());
+            c.day.push(d.at.day_column());
             c.key.push(&d.at.key);
             c.name.push(&d.name);
             c.amount.push(d.amount.micros());

@@ -166,6 +166,9 @@ pub const MIGRATIONS: &[&str] = &[
     // Usage rollups (creditd_store::rollup), built from the events already
     // stored when first applied (crate::rollups::backfill).
     crate::rollups::MIGRATION,
+    // Usage rollups, second layout (month rows; a user's own rows by day,
+    // action and service): rebuilt from the events.
+    crate::rollups::REBUILD,
 ];
 
 #[derive(Debug, thiserror::Error)]
@@ -197,7 +200,7 @@ pub async fn migrate(client: &mut Client) -> Result<(), MigrateError> {
     }
     for (i, sql) in MIGRATIONS.iter().enumerate().skip(version as usize) {
         tx.batch_execute(sql).await?;
-        if *sql == crate::rollups::MIGRATION {
+        if *sql == crate::rollups::MIGRATION || *sql == crate::rollups::REBUILD {
             crate::rollups::backfill(&tx).await.map_err(MigrateError::Rollups)?;
         }
         tx.execute("UPDATE schema_version SET version = $1", &[&((i + 1) as i64)]).await?;

@@ -1,34 +1,38 @@
 //! Usage analytics at scale: a month of 10M events, answered from the
 //! rollups.
 //!
-//! `cargo bench -p creditd-server --bench analytics -- [EVENTS] [SHAPE]`
+//! `cargo bench -p creditd-server --bench analytics -- [EVENTS] [SHAPE] [--write-events]`
 //! (or `CREDITD_BENCH_EVENTS`; default 10,000,000; SHAPE `team` (default):
 //! 40 users on 6 of 120 projects each, or `wide`: 200 users on any of 2,000
 //! projects, the worst case for the per-user rows).
 //!
-//! 1. Writes EVENTS usage operations through the real engine
-//!    (`Store::execute`, batches of 4,096, durable commits) with a manual
-//!    clock walking evenly through March 2026 in Europe/Madrid, so the
-//!    rollups are what that many events leave; prints writes/s.
-//! 2. Times "this month" (the whole of March) answers 1,000 times per
+//! 1. Builds the rollups of EVENTS usage events spread evenly over March
+//!    2026 in Europe/Madrid. By default it folds them exactly as a write
+//!    batch does (`Rollups::add_facts`, 4,096 events a batch) and upserts
+//!    each batch's deltas with the engine's own statement
+//!    (`rollup::SQLITE_UPSERT`) into the engine's database: the rows 10M
+//!    events leave, without the gigabytes of the events themselves. With
+//!    `--write-events` it writes the events through the real engine
+//!    (`Store::execute`, durable commits) and prints writes/s.
+//! 2. Times "last month" (the whole of March) answers 1,000 times per
 //!    grouping, three ways: the store's rollup read, the API's report
 //!    function (`analytics::usage_report`: every day filled in, totals),
 //!    and `GET /api/organizations/{id}/usage` over loopback HTTP; prints
 //!    p50, p99 and max. Also a member's own usage (the per-user rows).
 //!
 //! Plain `std::time`; the numbers are for the target (< 10 ms p99), not
-//! for statistics. The data directory is a temporary one (several GB at
-//! 10M events), removed at the end.
+//! for statistics. The data directory is a temporary one, removed at the
+//! end (`CREDITD_BENCH_DIR` chooses where; default /var/tmp).
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use creditd_core::{CreditKind, CreditOp, EventCtx, Micros, Op, OrgSettings};
+use creditd_core::{CreditKind, CreditOp, EventCtx, EventKind, Micros, Op, OrgSettings};
 use creditd_server::AppState;
 use creditd_server::analytics::{self, DayRange};
 use creditd_sqlite::SqliteStore;
 use creditd_store::range::RangePreset;
-use creditd_store::rollup::{UsageGroup, UsageQuery};
+use creditd_store::rollup::{Rollups, SQLITE_UPSERT, UsageFacts, UsageGroup, UsageQuery};
 use creditd_store::{Command, ManualClock, Store};
 use jiff::SignedDuration;
 use jiff::civil::Date;
@@ -134,50 +138,113 @@ async fn main() {
     let (first, last) = (Date::new(2026, 3, 1).unwrap(), Date::new(2026, 3, 31).unwrap());
     let start = first.to_zoned(tz.clone()).unwrap().timestamp();
     let end = Date::new(2026, 4, 1).unwrap().to_zoned(tz.clone()).unwrap().timestamp();
-    let clock = Arc::new(ManualClock::new(start));
-    let store = Arc::new(SqliteStore::open(dir.path(), clock.clone()).unwrap());
-    store.create_org(ORG, OrgSettings::new("Big Org", ZONE)).await.unwrap();
-    // Enough credits for every event (about 5.9 each).
-    let grant = Op::Credit(CreditOp {
-        kind: CreditKind::Grant,
-        amount: Micros::from_credits(events as i64 * 12 + 1000).unwrap(),
-        pool: None,
-        expires_at: None,
-        code: None,
-        status: None,
-        ctx: EventCtx::default(),
-    });
-    creditd_store::execute_one(store.as_ref(), Command::new(ORG, grant, None)).await.unwrap();
+    let write_events = std::env::args().any(|a| a == "--write-events");
     println!(
         "analytics bench: {events} usage events in March 2026 ({ZONE}), {} users, {} projects{}, batches of {BATCH}",
         shape.users,
         shape.projects,
         if shape.per_user > 0 { format!(" ({} per user)", shape.per_user) } else { " (any)".into() }
     );
-
-    // 1. Write.
+    let clock = Arc::new(ManualClock::new(start));
     let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
     let batches = events.div_ceil(BATCH as u64);
     let step = SignedDuration::from_micros((end.as_microsecond() - start.as_microsecond()) / batches as i64);
     let t0 = Instant::now();
     let mut written = 0u64;
     let mut now = start;
-    for b in 0..batches {
-        clock.set(now);
-        let n = (events - written).min(BATCH as u64) as usize;
-        let commands: Vec<Command> = (0..n).map(|_| Command::new(ORG, op(&mut rng, &shape), None)).collect();
-        for r in store.execute(commands).await {
-            r.unwrap();
+    let store = if write_events {
+        // 1a. The events themselves, through the engine.
+        let store = Arc::new(SqliteStore::open(dir.path(), clock.clone()).unwrap());
+        store.create_org(ORG, OrgSettings::new("Big Org", ZONE)).await.unwrap();
+        let grant = Op::Credit(CreditOp {
+            kind: CreditKind::Grant,
+            amount: Micros::from_credits(events as i64 * 12 + 1000).unwrap(),
+            pool: None,
+            expires_at: None,
+            code: None,
+            status: None,
+            ctx: EventCtx::default(),
+        });
+        creditd_store::execute_one(store.as_ref(), Command::new(ORG, grant, None)).await.unwrap();
+        let t0 = Instant::now();
+        for b in 0..batches {
+            clock.set(now);
+            let n = (events - written).min(BATCH as u64) as usize;
+            let commands: Vec<Command> = (0..n).map(|_| Command::new(ORG, op(&mut rng, &shape), None)).collect();
+            for r in store.execute(commands).await {
+                r.unwrap();
+            }
+            written += n as u64;
+            now = now.checked_add(step).unwrap();
+            if b % 200 == 199 {
+                eprintln!("  … {written} events, {:.0} events/s", written as f64 / t0.elapsed().as_secs_f64());
+            }
         }
-        written += n as u64;
-        now = now.checked_add(step).unwrap();
-        if b % 200 == 199 {
-            let s = t0.elapsed().as_secs_f64();
-            eprintln!("  … {written} events, {:.0} events/s", written as f64 / s);
+        let secs = t0.elapsed().as_secs_f64();
+        println!("write: {written} events in {secs:.1} s = {:.0} events/s (rollups included)", written as f64 / secs);
+        store
+    } else {
+        // 1b. Only their rollups: each batch folded as the writer folds it
+        // and upserted with the engine's statement.
+        let store = SqliteStore::open(dir.path(), clock.clone()).unwrap();
+        store.create_org(ORG, OrgSettings::new("Big Org", ZONE)).await.unwrap();
+        store.shutdown().await;
+        drop(store);
+        let mut conn = rusqlite::Connection::open(dir.path().join("creditd.sqlite")).unwrap();
+        let mut seq = 1u64;
+        let mut rows = 0usize;
+        for _ in 0..batches {
+            let n = (events - written).min(BATCH as u64) as usize;
+            let mut rollups = Rollups::new();
+            for _ in 0..n {
+                let Op::Usage { amount, ctx } = op(&mut rng, &shape) else { unreachable!() };
+                let facts = UsageFacts {
+                    org_id: ORG,
+                    seq,
+                    created_at: now,
+                    kind: EventKind::Usage,
+                    amount: Micros::from_micros(-amount.micros()),
+                    service: ctx.service.as_deref(),
+                    activity: ctx.activity.as_deref(),
+                    project_id: ctx.project_id.as_deref(),
+                    project_name: ctx.project_name.as_deref(),
+                    user_name: ctx.user_name.as_deref(),
+                    user_email: ctx.user_email.as_deref(),
+                };
+                rollups.add_facts(&facts, &tz);
+                seq += 1;
+            }
+            rollups.check().unwrap();
+            let tx = conn.transaction().unwrap();
+            {
+                let mut up = tx.prepare_cached(SQLITE_UPSERT).unwrap();
+                for d in rollups.deltas() {
+                    up.execute(rusqlite::params![
+                        d.at.org_id,
+                        d.at.scope,
+                        d.at.dim_column(),
+                        d.at.day_column(),
+                        d.at.key,
+                        d.name,
+                        d.amount.micros(),
+                        d.count
+                    ])
+                    .unwrap();
+                    rows += 1;
+                }
+            }
+            tx.commit().unwrap();
+            written += n as u64;
+            now = now.checked_add(step).unwrap();
         }
-    }
-    let secs = t0.elapsed().as_secs_f64();
-    println!("write: {written} events in {secs:.1} s = {:.0} events/s (rollups included)", written as f64 / secs);
+        let stored: i64 = conn.query_row("SELECT COUNT(*) FROM usage_rollups", [], |r| r.get(0)).unwrap();
+        println!(
+            "rollups of {written} events folded in {:.1} s: {rows} upserts, {stored} rows stored",
+            t0.elapsed().as_secs_f64()
+        );
+        drop(conn);
+        Arc::new(SqliteStore::open(dir.path(), clock.clone()).unwrap())
+    };
     clock.set(end.checked_add(SignedDuration::from_hours(10)).unwrap());
 
     // 2. Read.
@@ -217,23 +284,32 @@ async fn main() {
         worst = worst.max(report("report (API function, days filled, totals)", t_report));
         worst = worst.max(report("GET …/usage over HTTP", t_http));
     }
-    let mut t_member = Vec::with_capacity(RUNS);
-    for i in 0..RUNS {
-        let q = UsageQuery {
-            first_day: first,
-            last_day: last,
-            group_by: UsageGroup::Project,
-            user_email: Some(format!("user{}@big.example", i % shape.users)),
-        };
-        let t = Instant::now();
-        std::hint::black_box(analytics::usage_report(&app, ORG, ZONE, range, q.group_by, q.user_email).await.unwrap());
-        t_member.push(t.elapsed());
+    for group in [UsageGroup::Action, UsageGroup::Day] {
+        let mut t_member = Vec::with_capacity(RUNS);
+        for i in 0..RUNS {
+            let who = Some(format!("user{}@big.example", i % shape.users));
+            let t = Instant::now();
+            std::hint::black_box(analytics::usage_report(&app, ORG, ZONE, range, group, who).await.unwrap());
+            t_member.push(t.elapsed());
+        }
+        println!(" one member's own usage by {}", group.as_str());
+        worst = worst.max(report("report (API function)", t_member));
     }
-    println!(" one member's own usage by project");
-    worst = worst.max(report("report (API function)", t_member));
+    // Not a whole month: the day rows of 28 days.
+    let days28 = DayRange { preset: Some(RangePreset::Last28Days), first: Date::new(2026, 3, 4).unwrap(), last };
+    for group in [UsageGroup::Project, UsageGroup::User] {
+        let mut t = Vec::with_capacity(RUNS);
+        for _ in 0..RUNS {
+            let t0 = Instant::now();
+            std::hint::black_box(analytics::usage_report(&app, ORG, ZONE, days28, group, None).await.unwrap());
+            t.push(t0.elapsed());
+        }
+        println!(" the last 28 days (day rows) by {}", group.as_str());
+        report("report (API function)", t);
+    }
     println!("worst p99: {:.3} ms (target < 10 ms)", worst.as_secs_f64() * 1e3);
     let _ = stop.send(());
     server.await.unwrap().unwrap();
     let size = std::fs::metadata(store.database_path()).map(|m| m.len()).unwrap_or(0);
-    println!("database: {:.2} GB", size as f64 / 1e9);
+    println!("database: {:.1} MB", size as f64 / 1e6);
 }

@@ -220,7 +220,25 @@ pub async fn usage_report(
 ) -> Result<UsageReport, ApiError> {
     let tz = crate::history::org_zone(time_zone);
     let query = UsageQuery { first_day: range.first, last_day: range.last, group_by, user_email: user_email.clone() };
-    let mut rows = app.store.usage(org, &query).await?;
+    let mut rows = match (&user_email, group_by) {
+        // One user's own rows hold no users or projects (see
+        // `creditd_store::rollup`): their "by user" is their total.
+        (Some(email), UsageGroup::User) => {
+            let days = app.store.usage(org, &UsageQuery { group_by: UsageGroup::Day, ..query.clone() }).await?;
+            let (amount, count) = sum(&days)?;
+            if days.is_empty() {
+                Vec::new()
+            } else {
+                vec![UsageRow { key: email.clone(), name: String::new(), amount, count }]
+            }
+        }
+        (Some(_), UsageGroup::Project) => {
+            return Err(ApiError::validation(
+                "one user's usage (a member's own) is broken down by day, action, service or user, not by project",
+            ));
+        }
+        _ => app.store.usage(org, &query).await?,
+    };
     let truncated = rows.len() > MAX_USAGE_GROUPS;
     let (total_credits, total_operations) = if group_by == UsageGroup::Day || !truncated {
         sum(&rows)?

@@ -140,6 +140,16 @@ impl IntoResponse for Page {
     }
 }
 
+/// A refusal for a member, in words: what the page is and who may open it.
+fn for_admins(e: ApiError, what: &str) -> PageError {
+    let mut page = PageError::from(e);
+    if page.status == StatusCode::FORBIDDEN {
+        page.message =
+            format!("{what} is for the organisation's owners and admins. Your own usage is on the Credits tab.");
+    }
+    page
+}
+
 fn render(t: &impl Template) -> Page {
     Page(t.render().map(|h| (StatusCode::OK, h)).map_err(PageError::from))
 }
@@ -465,14 +475,21 @@ async fn credits_inner(
     let by_day = report(UsageGroup::Day).await?;
     let by_action = report(UsageGroup::Action).await?;
     let by_user = if own_only { None } else { Some(report(UsageGroup::User).await?) };
-    let by_project = report(UsageGroup::Project).await?;
+    let by_project = if own_only { None } else { Some(report(UsageGroup::Project).await?) };
     let by_service = report(UsageGroup::Service).await?;
     let points: Vec<Point> = by_day
         .rows
         .iter()
         .map(|r| Point::credits(r.key.clone().unwrap_or_default(), r.credits, r.operations))
         .collect();
-    let days = range.days().max(1);
+    // The days so far: "This month" on the 2nd averages over two days.
+    let today = analytics::today(&ctx.app, &ctx.tz);
+    let days = if range.first <= today && today < range.last {
+        DayRange { last: today, ..range }.days()
+    } else {
+        range.days()
+    }
+    .max(1);
     let average = Micros::from_micros(by_day.total_credits.micros() / days);
     let s = ctx.summary().await?;
     let mut api_query = format!("group_by=day&range={}", range.name());
@@ -490,7 +507,7 @@ async fn credits_inner(
         over_time: charts::time_chart(&points, 720.0, 240.0),
         by_action: bars(&by_action, "(no action named)"),
         by_user: by_user.as_ref().map(|r| bars(r, "(no user named)")).unwrap_or_default(),
-        by_project: bars(&by_project, "(no project)"),
+        by_project: by_project.as_ref().map(|r| bars(r, "(no project)")).unwrap_or_default(),
         by_service: bars(&by_service, "(no service named)"),
         api_query,
     };
@@ -566,7 +583,7 @@ async fn conversations_inner(
     q: QueryPairs,
 ) -> Result<(StatusCode, String), PageError> {
     let ctx = Ctx::new(app, session).await?;
-    ctx.principal.require(Action::ReadAnalytics, &ctx.org)?;
+    ctx.principal.require(Action::ReadAnalytics, &ctx.org).map_err(|e| for_admins(e, "Conversations"))?;
     let range = tab_range(&q, &ctx, &["range", "date_from", "date_to"])?;
     let (from, to) = range.instants(&ctx.tz);
     let daily = conversation_json(&ctx, "day", from, to).await?;
@@ -720,7 +737,7 @@ async fn history_inner(
     q: QueryPairs,
 ) -> Result<(StatusCode, String), PageError> {
     let ctx = Ctx::new(app, session).await?;
-    ctx.principal.require(Action::ReadHistory, &ctx.org)?;
+    ctx.principal.require(Action::ReadHistory, &ctx.org).map_err(|e| for_admins(e, "The credit history"))?;
     let mut allowed: Vec<&str> = HISTORY_FILTERS.to_vec();
     allowed.extend(["cursor", "page"]);
     q.only(&allowed)?;

@@ -587,6 +587,11 @@ async fn bad_input_and_what_members_may_see() {
     assert_eq!(own.rows.iter().map(|r| r.key.clone()).collect::<Vec<_>>(), vec![Some(MEMBER.1.to_string())]);
     let (s, _, body) = app.page(&format!("{org}/usage?user_email={}", USERS[0].1), Some(&member)).await;
     assert_eq!(s, 403, "{body}");
+    // One user's own rows are by day, action and service (and their total).
+    let (s, _, body) = app.page(&format!("{org}/usage?group_by=project"), Some(&member)).await;
+    assert_eq!(s, 422, "{body}");
+    let (s, body) = app.get(&format!("{org}/usage?group_by=project&user_email={}", MEMBER.1)).await;
+    assert_eq!(s, 422, "{body}");
     let (s, _, _) = app.page(&format!("{org}/conversations/usage"), Some(&member)).await;
     assert_eq!(s, 403);
     let (s, _, _) = app.page(&format!("{org}/credit-events/export?format=csv"), Some(&member)).await;
@@ -598,7 +603,7 @@ async fn bad_input_and_what_members_may_see() {
     assert_eq!(s, 200, "{html}");
     assert!(ct.starts_with("text/html"));
     assert!(html.contains("You see your own usage"));
-    assert!(!html.contains("id=\"chart-user\""));
+    assert!(!html.contains("id=\"chart-user\"") && !html.contains("id=\"chart-project\""));
     assert!(!html.contains("href=\"/history\"") && !html.contains("href=\"/conversations\""));
     assert!(!html.contains(USERS[0].1), "another user's email is on a member's page");
     assert_eq!(test_value(&html, "total-credits"), own.total_credits.to_string());

@@ -32,6 +32,14 @@ pub const MIGRATION: &str = "
     ) WITHOUT ROWID;
     ";
 
+/// The migration that rebuilds the table for its second layout (month
+/// rows; a user's own rows by day, action and service): [`backfill`] runs
+/// right after it.
+pub const REBUILD: &str = "
+    -- usage rollups, second layout: rebuilt from the events by the backfill
+    DELETE FROM usage_rollups;
+    ";
+
 /// Writes a batch's deltas (inside the batch's transaction).
 pub fn upsert(c: &Connection, rollups: &Rollups) -> Result<(), StoreError> {
     rollups.check()?;
@@ -43,8 +51,8 @@ pub fn upsert(c: &Connection, rollups: &Rollups) -> Result<(), StoreError> {
         st.execute(params![
             d.at.org_id,
             d.at.scope,
-            d.at.dim.as_str(),
-            d.at.day.to_string(),
+            d.at.dim_column(),
+            d.at.day_column(),
             d.at.key,
             d.name,
             d.amount.micros(),

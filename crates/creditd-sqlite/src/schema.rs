@@ -160,6 +160,9 @@ pub const MIGRATIONS: &[&str] = &[
     "
     CREATE INDEX IF NOT EXISTS events_pool_paid ON events(org_id, pool, seq) WHERE pool IN ('prepaid', 'voucher');
     ",
+    // Usage rollups, second layout (month rows; a user's own rows by day,
+    // action and service): rebuilt from the events.
+    crate::rollups::REBUILD,
 ];
 
 pub fn migrate(conn: &mut rusqlite::Connection) -> rusqlite::Result<()> {
@@ -167,7 +170,7 @@ pub fn migrate(conn: &mut rusqlite::Connection) -> rusqlite::Result<()> {
     for (i, sql) in MIGRATIONS.iter().enumerate().skip(version) {
         let tx = conn.transaction()?;
         tx.execute_batch(sql)?;
-        if *sql == crate::rollups::MIGRATION {
+        if *sql == crate::rollups::MIGRATION || *sql == crate::rollups::REBUILD {
             crate::rollups::backfill(&tx)?;
         }
         tx.pragma_update(None, "user_version", (i + 1) as i64)?;

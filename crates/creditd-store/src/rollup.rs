@@ -12,19 +12,26 @@
 //! `count` is the number of consuming operations (debits and usage); a
 //! refund lowers the amount but is not an operation of its own.
 //!
-//! Layout. One row per (org, scope, dimension, day, key), where
+//! Layout. One row per (org, scope, dim, day, key), where
 //! - `day` is the event's date in the organisation's time zone when it was
-//!   written (`YYYY-MM-DD`, so text order is date order);
+//!   written (`YYYY-MM-DD`, so text order is date order), or its month
+//!   (`YYYY-MM`) for month rows;
 //! - `dim` is one of `total` (key `''`), `action` (the activity), `user`
 //!   (the user's email; `name` their latest name), `project` (the project
-//!   id; `name` its latest name) and `service`;
-//! - `scope` is `org` for the whole organisation, or `user:<email>` for one
-//!   user's own usage (what a member sees), with the same dimensions.
+//!   id; `name` its latest name) and `service`; month rows have the same
+//!   dimensions prefixed `m:` (`m:project`);
+//! - `scope` is `org` for the whole organisation (day and month rows of
+//!   every dimension), or `user:<email>` for one user's own usage (what a
+//!   member sees: day rows of `total`, `action` and `service`).
 //!
 //! Each dimension has its own rows ("grouping sets") instead of one row per
-//! (user, activity, project, service) combination: a query then reads
-//! `days × distinct keys` rows of one dimension, not the product of every
-//! dimension's cardinality. Every consuming event adds to ten rows; a batch
+//! (user, activity, project, service) combination: a query reads `days ×
+//! distinct keys` rows of one dimension, not the product of every
+//! dimension's cardinality, and a range of whole months reads one row per
+//! key and month ([`usage_sql`] splits a range into leading days, whole
+//! months and trailing days). A user's own rows leave out users and
+//! projects, whose product (every user on every project) would be the
+//! biggest by far. Every consuming event adds to thirteen rows; a batch
 //! folds its events first, so each touched row is upserted once per batch
 //! (`amount = amount + excluded.amount`). A missing text (no activity, no
 //! project) is the key `''`.
@@ -60,6 +67,8 @@ pub enum Dim {
 
 impl Dim {
     pub const ALL: [Dim; 5] = [Dim::Total, Dim::Action, Dim::User, Dim::Project, Dim::Service];
+    /// The dimensions of a user's own rows.
+    pub const OWN: [Dim; 3] = [Dim::Total, Dim::Action, Dim::Service];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -70,6 +79,25 @@ impl Dim {
             Dim::Service => "service",
         }
     }
+
+    /// The `dim` column of this dimension's month rows.
+    pub fn month_str(self) -> &'static str {
+        match self {
+            Dim::Total => "m:total",
+            Dim::Action => "m:action",
+            Dim::User => "m:user",
+            Dim::Project => "m:project",
+            Dim::Service => "m:service",
+        }
+    }
+}
+
+/// How long a rollup row's period is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Grain {
+    Day,
+    /// A calendar month in the org's zone; the row's date is its first day.
+    Month,
 }
 
 /// What the rollups read of an event: its kind and amount, when, and who
@@ -129,8 +157,33 @@ pub struct RollupKey {
     pub org_id: String,
     pub scope: String,
     pub dim: Dim,
+    pub grain: Grain,
+    /// The day, or the first day of the month.
     pub day: Date,
     pub key: String,
+}
+
+impl RollupKey {
+    /// The `dim` column: `action`, or `m:action` for a month row.
+    pub fn dim_column(&self) -> &'static str {
+        match self.grain {
+            Grain::Day => self.dim.as_str(),
+            Grain::Month => self.dim.month_str(),
+        }
+    }
+
+    /// The `day` column: `2026-03-05`, or `2026-03` for a month row.
+    pub fn day_column(&self) -> String {
+        match self.grain {
+            Grain::Day => self.day.to_string(),
+            Grain::Month => month_text(self.day),
+        }
+    }
+}
+
+/// `YYYY-MM` of `d`.
+pub fn month_text(d: Date) -> String {
+    format!("{:04}-{:02}", d.year(), d.month())
 }
 
 /// What a batch adds to one rollup row.
@@ -152,6 +205,7 @@ struct Slot {
     /// The user's email for a user's own rows; [`ORG`] for the org's.
     scope: u32,
     dim: Dim,
+    grain: Grain,
     day: Date,
     key: u32,
 }
@@ -204,6 +258,7 @@ impl Rollups {
                     org_id: text(r.at.org),
                     scope: if r.at.scope == ORG { ORG_SCOPE.to_string() } else { user_scope(&text(r.at.scope)) },
                     dim: r.at.dim,
+                    grain: r.at.grain,
                     day: r.at.day,
                     key: text(r.at.key),
                 },
@@ -265,16 +320,21 @@ impl Rollups {
         let (activity, service) = (self.intern(f.activity), self.intern(f.service));
         let (project, project_name) = (self.intern(f.project_id), self.intern(f.project_name));
         let user_name = self.intern(f.user_name);
-        for scope in [ORG, email] {
-            for (dim, key, name) in [
-                (Dim::Total, none, none),
-                (Dim::Action, activity, none),
-                (Dim::User, email, user_name),
-                (Dim::Project, project, project_name),
-                (Dim::Service, service, none),
-            ] {
-                self.add(Slot { org, scope, dim, day, key }, name, none, amount, count)?;
+        let month = day.first_of_month();
+        let rows = [
+            (Dim::Total, none, none),
+            (Dim::Action, activity, none),
+            (Dim::User, email, user_name),
+            (Dim::Project, project, project_name),
+            (Dim::Service, service, none),
+        ];
+        for (grain, day) in [(Grain::Day, day), (Grain::Month, month)] {
+            for (dim, key, name) in rows {
+                self.add(Slot { org, scope: ORG, dim, grain, day, key }, name, none, amount, count)?;
             }
+        }
+        for (dim, key, name) in rows.into_iter().filter(|r| Dim::OWN.contains(&r.0)) {
+            self.add(Slot { org, scope: email, dim, grain: Grain::Day, day, key }, name, none, amount, count)?;
         }
         Ok(())
     }
@@ -406,32 +466,84 @@ pub const MAX_USAGE_GROUPS: usize = 1000;
 /// first, then by key; at most [`MAX_USAGE_GROUPS`] + 1 rows. Sums are of
 /// integers (`SUM`, never SQLite's float `total()`), cast back to BIGINT
 /// for PostgreSQL, whose `SUM(bigint)` is numeric.
+///
+/// The organisation's usage by action, user, project or service reads the
+/// month rows of the whole months in the range and the day rows of the
+/// days before and after them, so a month costs one row per key.
+/// `ph(n)` renders the n-th placeholder (`?n` or `$n`).
 pub fn usage_sql(org_id: &str, q: &UsageQuery, ph: impl Fn(usize) -> String) -> (String, Vec<SqlValue>) {
     let scope = q.user_email.as_deref().map_or_else(|| ORG_SCOPE.to_string(), user_scope);
-    let (key, name, order) = match q.group_by {
-        UsageGroup::Day => ("day", "''", "1"),
-        _ => ("key", "MAX(name)", "3 DESC, 1"),
+    let mut args = vec![SqlValue::Text(org_id.to_string()), SqlValue::Text(scope)];
+    let arg = |v: SqlValue, args: &mut Vec<SqlValue>| {
+        args.push(v);
+        ph(args.len())
     };
+    let (org, scope) = (ph(1), ph(2));
+    let dim = q.group_by.dim();
+    if q.group_by == UsageGroup::Day || q.user_email.is_some() {
+        let (key, name, order) = match q.group_by {
+            UsageGroup::Day => ("day", "''", "1"),
+            _ => ("key", "MAX(name)", "3 DESC, 1"),
+        };
+        let d = arg(SqlValue::Text(dim.as_str().to_string()), &mut args);
+        let a = arg(SqlValue::Text(q.first_day.to_string()), &mut args);
+        let b = arg(SqlValue::Text(q.last_day.to_string()), &mut args);
+        let limit = arg(SqlValue::Int(MAX_USAGE_GROUPS as i64 + 1), &mut args);
+        let sql = format!(
+            "SELECT {key}, {name}, CAST(SUM(amount_micros) AS BIGINT), CAST(SUM(event_count) AS BIGINT) \
+             FROM usage_rollups WHERE org_id = {org} AND scope = {scope} AND dim = {d} AND day >= {a} AND day <= {b} \
+             GROUP BY {key} ORDER BY {order} LIMIT {limit}"
+        );
+        return (sql, args);
+    }
+    let mut parts = Vec::new();
+    for (grain, first, last) in split_months(q.first_day, q.last_day) {
+        let (d, a, b) = match grain {
+            Grain::Day => (dim.as_str(), first.to_string(), last.to_string()),
+            Grain::Month => (dim.month_str(), month_text(first), month_text(last)),
+        };
+        let d = arg(SqlValue::Text(d.to_string()), &mut args);
+        let a = arg(SqlValue::Text(a), &mut args);
+        let b = arg(SqlValue::Text(b), &mut args);
+        parts.push(format!(
+            "SELECT key, name, amount_micros, event_count FROM usage_rollups \
+             WHERE org_id = {org} AND scope = {scope} AND dim = {d} AND day >= {a} AND day <= {b}"
+        ));
+    }
+    let limit = arg(SqlValue::Int(MAX_USAGE_GROUPS as i64 + 1), &mut args);
     let sql = format!(
-        "SELECT {key}, {name}, CAST(SUM(amount_micros) AS BIGINT), CAST(SUM(event_count) AS BIGINT) \
-         FROM usage_rollups WHERE org_id = {} AND scope = {} AND dim = {} AND day >= {} AND day <= {} \
-         GROUP BY {key} ORDER BY {order} LIMIT {}",
-        ph(1),
-        ph(2),
-        ph(3),
-        ph(4),
-        ph(5),
-        ph(6)
+        "SELECT key, MAX(name), CAST(SUM(amount_micros) AS BIGINT), CAST(SUM(event_count) AS BIGINT) \
+         FROM ({}) AS u GROUP BY key ORDER BY 3 DESC, 1 LIMIT {limit}",
+        parts.join(" UNION ALL ")
     );
-    let args = vec![
-        SqlValue::Text(org_id.to_string()),
-        SqlValue::Text(scope),
-        SqlValue::Text(q.group_by.dim().as_str().to_string()),
-        SqlValue::Text(q.first_day.to_string()),
-        SqlValue::Text(q.last_day.to_string()),
-        SqlValue::Int(MAX_USAGE_GROUPS as i64 + 1),
-    ];
     (sql, args)
+}
+
+/// `first..=last` as at most three spans: the days before the first whole
+/// month, the whole months (as their first days), the days after them.
+/// A range inside one month is all days.
+pub fn split_months(first: Date, last: Date) -> Vec<(Grain, Date, Date)> {
+    let whole_from = if first.day() == 1 { Some(first) } else { first.last_of_month().tomorrow().ok() };
+    let whole_to = if last == last.last_of_month() {
+        Some(last.first_of_month())
+    } else {
+        last.first_of_month().yesterday().ok().map(|d| d.first_of_month())
+    };
+    match (whole_from, whole_to) {
+        (Some(mf), Some(mt)) if mf <= mt => {
+            let mut out = Vec::with_capacity(3);
+            if first < mf {
+                out.push((Grain::Day, first, mf.yesterday().unwrap_or(first)));
+            }
+            out.push((Grain::Month, mf, mt));
+            let after = mt.last_of_month();
+            if after < last {
+                out.push((Grain::Day, after.tomorrow().unwrap_or(last), last));
+            }
+            out
+        }
+        _ => vec![(Grain::Day, first, last)],
+    }
 }
 
 /// The reference the rollups must agree with: usage of `events` (all of
@@ -450,7 +562,11 @@ pub fn usage_from_events<'a>(
     let scope = q.user_email.as_deref().map_or_else(|| ORG_SCOPE.to_string(), user_scope);
     let mut groups: std::collections::BTreeMap<String, UsageRow> = Default::default();
     for d in r.deltas().iter().filter(|d| {
-        d.at.scope == scope && d.at.dim == q.group_by.dim() && d.at.day >= q.first_day && d.at.day <= q.last_day
+        d.at.scope == scope
+            && d.at.grain == Grain::Day
+            && d.at.dim == q.group_by.dim()
+            && d.at.day >= q.first_day
+            && d.at.day <= q.last_day
     }) {
         let key = if q.group_by == UsageGroup::Day { d.at.day.to_string() } else { d.at.key.clone() };
         let row =
@@ -491,3 +607,36 @@ pub const PG_UPSERT: &str = "INSERT INTO usage_rollups (org_id, scope, dim, day,
 
 /// The kinds a rollup backfill reads.
 pub const CONSUMING_KINDS_SQL: &str = "('debit', 'usage', 'refund')";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn d(s: &str) -> Date {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn ranges_split_into_days_and_whole_months() {
+        use Grain::{Day, Month};
+        for (first, last, want) in [
+            ("2026-03-01", "2026-03-31", vec![(Month, "2026-03-01", "2026-03-01")]),
+            ("2026-03-05", "2026-03-20", vec![(Day, "2026-03-05", "2026-03-20")]),
+            ("2026-03-01", "2026-03-30", vec![(Day, "2026-03-01", "2026-03-30")]),
+            ("2026-02-10", "2026-03-31", vec![(Day, "2026-02-10", "2026-02-28"), (Month, "2026-03-01", "2026-03-01")]),
+            (
+                "2025-12-30",
+                "2026-03-02",
+                vec![
+                    (Day, "2025-12-30", "2025-12-31"),
+                    (Month, "2026-01-01", "2026-02-01"),
+                    (Day, "2026-03-01", "2026-03-02"),
+                ],
+            ),
+            ("2026-02-20", "2026-03-10", vec![(Day, "2026-02-20", "2026-03-10")]),
+        ] {
+            let want: Vec<(Grain, Date, Date)> = want.into_iter().map(|(g, a, b)| (g, d(a), d(b))).collect();
+            assert_eq!(split_months(d(first), d(last)), want, "{first}..{last}");
+        }
+    }
+}
