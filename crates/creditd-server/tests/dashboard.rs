@@ -920,8 +920,8 @@ async fn dashboard_in_headless_chromium() {
     let (Some(chromium), Some(chromedriver)) =
         (find_program(&["chromium", "chromium-browser", "google-chrome"]), find_program(&["chromedriver"]))
     else {
-        println!(
-            "SKIPPED dashboard_in_headless_chromium: chromium and chromedriver are not installed (apt-get install chromium chromium-driver)"
+        say(
+            "SKIPPED dashboard_in_headless_chromium: chromium and chromedriver are not installed (apt-get install chromium chromium-driver)",
         );
         return;
     };
@@ -1083,5 +1083,12 @@ async fn dashboard_in_headless_chromium() {
     b.close().await;
     drop(driver);
     app.stop().await;
-    println!("screenshots: {}", shots.display());
+    say(&format!("dashboard_in_headless_chromium: screenshots in {}", shots.display()));
+}
+
+/// A line on the test's stderr that the harness does not capture, so a
+/// skip or where the screenshots went shows in every run's output.
+fn say(line: &str) {
+    use std::io::Write as _;
+    let _ = writeln!(std::io::stderr(), "{line}");
 }
