@@ -672,7 +672,11 @@ struct Driver {
 }
 
 impl Drop for Driver {
+    /// Ends chromedriver and every browser it started (its process group),
+    /// also when the test failed half-way and never closed its session.
     fn drop(&mut self) {
+        let group = format!("-{}", self.child.id());
+        let _ = std::process::Command::new("kill").args(["-KILL", "--", &group]).status();
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
@@ -693,7 +697,9 @@ fn find_program(names: &[&str]) -> Option<PathBuf> {
 
 async fn start_driver(chromedriver: &Path) -> Driver {
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    use std::os::unix::process::CommandExt as _;
     let child = std::process::Command::new(chromedriver)
+        .process_group(0)
         .arg(format!("--port={port}"))
         .arg("--allowed-ips=127.0.0.1")
         .stdout(std::process::Stdio::null())
@@ -732,7 +738,8 @@ impl Browser {
                 "args": [
                     "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                     "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                    "--disable-dev-shm-usage", "--window-size=1280,900",
+                    "--disable-dev-shm-usage", "--disable-breakpad", "--disable-crash-reporter",
+                    "--window-size=1280,900",
                     format!("--user-data-dir={}", profile.display()),
                 ],
                 "prefs": {
