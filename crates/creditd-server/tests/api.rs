@@ -91,10 +91,13 @@ impl App {
     }
 
     async fn org(&self, id: &str, credits: &str) {
-        let (s, v) = self.post("/api/organizations", json!({"id": id, "name": "Acme", "time_zone": "Europe/Madrid"})).await;
+        let (s, v) =
+            self.post("/api/organizations", json!({"id": id, "name": "Acme", "time_zone": "Europe/Madrid"})).await;
         assert_eq!(s, 201, "{v}");
         if credits != "0" {
-            let (s, v) = self.post(&format!("/api/organizations/{id}/credits"), json!({"kind": "grant", "amount": credits})).await;
+            let (s, v) = self
+                .post(&format!("/api/organizations/{id}/credits"), json!({"kind": "grant", "amount": credits}))
+                .await;
             assert_eq!(s, 201, "{v}");
         }
     }
@@ -200,7 +203,12 @@ async fn bad_input_gets_a_clear_error_and_changes_nothing() {
         ("/api/organizations/acme/holds", r#"{"amount": 1, "timeout_seconds": 0}"#, 422, "validation_error"),
         ("/api/organizations/acme/credits", r#"{"kind": "voucher", "amount": 5}"#, 422, "validation_error"),
         ("/api/organizations/acme/credits", r#"{"kind": "gift", "amount": 5}"#, 422, "validation_error"),
-        ("/api/organizations/acme/credits", r#"{"kind": "grant", "amount": 5, "expires_at": "2020-01-01T00:00:00Z"}"#, 422, "validation_error"),
+        (
+            "/api/organizations/acme/credits",
+            r#"{"kind": "grant", "amount": 5, "expires_at": "2020-01-01T00:00:00Z"}"#,
+            422,
+            "validation_error",
+        ),
         ("/api/organizations/acme/adjustments", r#"{"amount": 5}"#, 422, "validation_error"),
         ("/api/organizations/acme/adjustments", r#"{"amount": -50, "reason": "x"}"#, 409, "insufficient_credits"),
         ("/api/organizations/acme/refunds", r#"{"refers_to": "use_404"}"#, 404, "refund_target_not_found"),
@@ -215,7 +223,16 @@ async fn bad_input_gets_a_clear_error_and_changes_nothing() {
     assert_eq!(app.events("acme").await.len(), before, "refusals wrote nothing");
     assert_eq!(app.balance("acme").await["available"], json!(10));
 
-    for q in ["limit=0", "limit=101", "limit=abc", "offset=-1", "cursor=zzz", "colour=red", "event_type=gift", "date_from=yesterday"] {
+    for q in [
+        "limit=0",
+        "limit=101",
+        "limit=abc",
+        "offset=-1",
+        "cursor=zzz",
+        "colour=red",
+        "event_type=gift",
+        "date_from=yesterday",
+    ] {
         let (s, v) = app.get(&format!("/api/organizations/acme/credit-events?{q}")).await;
         assert_eq!((s, code(&v)), (422, "validation_error"), "{q}: {v}");
     }
@@ -241,15 +258,20 @@ async fn purchases_settle_once_and_refunds_are_bounded() {
     let app = App::start().await;
     app.org("acme", "0").await;
     let (s, p) = app
-        .post("/api/organizations/acme/credits", json!({"kind": "purchase", "amount": 50, "status": "processing", "source": "Stripe"}))
+        .post(
+            "/api/organizations/acme/credits",
+            json!({"kind": "purchase", "amount": 50, "status": "processing", "source": "Stripe"}),
+        )
         .await;
     assert_eq!(s, 201, "{p}");
     assert_eq!(app.balance("acme").await["available"], json!(0), "processing adds nothing");
     let pid = p["purchase"]["id"].as_str().unwrap();
-    let (s, v) = app.post(&format!("/api/organizations/acme/purchases/{pid}/settle"), json!({"status": "succeeded"})).await;
+    let (s, v) =
+        app.post(&format!("/api/organizations/acme/purchases/{pid}/settle"), json!({"status": "succeeded"})).await;
     assert_eq!(s, 200, "{v}");
     assert_eq!(app.balance("acme").await["pools"]["prepaid"], json!(50));
-    let (s, v) = app.post(&format!("/api/organizations/acme/purchases/{pid}/settle"), json!({"status": "failed"})).await;
+    let (s, v) =
+        app.post(&format!("/api/organizations/acme/purchases/{pid}/settle"), json!({"status": "failed"})).await;
     assert_eq!((s, code(&v)), (409, "purchase_already_settled"));
 
     let (_, u) = app.post("/api/organizations/acme/usage", json!({"amount": 20})).await;
@@ -311,7 +333,13 @@ async fn sixty_four_racing_holds_never_overdraw() {
     for i in 0..64 {
         let (client, url) = (app.client.clone(), format!("{}/api/organizations/acme/holds", app.base));
         tasks.push(tokio::spawn(async move {
-            let r = client.post(url).bearer_auth(KEY).json(&json!({"amount": 2, "user_email": format!("u{i}@x.io")})).send().await.unwrap();
+            let r = client
+                .post(url)
+                .bearer_auth(KEY)
+                .json(&json!({"amount": 2, "user_email": format!("u{i}@x.io")}))
+                .send()
+                .await
+                .unwrap();
             r.status().as_u16()
         }));
     }
@@ -366,7 +394,10 @@ async fn holds_time_out_and_vouchers_expire() {
     let app = App::start().await;
     app.org("acme", "0").await;
     let (s, v) = app
-        .post("/api/organizations/acme/credits", json!({"kind": "voucher", "amount": 10, "code": "SPRING", "expires_at": "2026-03-20T00:00:00Z"}))
+        .post(
+            "/api/organizations/acme/credits",
+            json!({"kind": "voucher", "amount": 10, "code": "SPRING", "expires_at": "2026-03-20T00:00:00Z"}),
+        )
         .await;
     assert_eq!(s, 201, "{v}");
     assert_eq!(v["events"][0]["code"], "SPRING");
@@ -392,7 +423,8 @@ async fn history_pages_by_offset_and_cursor() {
     let app = App::start().await;
     app.org("acme", "1000").await;
     for i in 0..25 {
-        let (s, _) = app.post("/api/organizations/acme/usage", json!({"amount": 1, "project_id": format!("p{}", i % 2)})).await;
+        let (s, _) =
+            app.post("/api/organizations/acme/usage", json!({"amount": 1, "project_id": format!("p{}", i % 2)})).await;
         assert_eq!(s, 201);
     }
     let (_, p1) = app.get("/api/organizations/acme/credit-events?limit=10").await;
@@ -402,7 +434,8 @@ async fn history_pages_by_offset_and_cursor() {
     app.post("/api/organizations/acme/usage", json!({"amount": 1})).await;
     let (_, p2) = app.get(&format!("/api/organizations/acme/credit-events?limit=10&cursor={cursor}")).await;
     assert_eq!(p2["events"][0]["seq"], json!(16));
-    let (_, p3) = app.get("/api/organizations/acme/credit-events?limit=10&offset=20&event_type=usage&project_id=p1").await;
+    let (_, p3) =
+        app.get("/api/organizations/acme/credit-events?limit=10&offset=20&event_type=usage&project_id=p1").await;
     let seqs: Vec<u64> = p3["events"].as_array().unwrap().iter().map(|e| e["seq"].as_u64().unwrap()).collect();
     assert!(seqs.is_empty(), "only 12 events of p1: {seqs:?}");
     let (_, p4) = app.get("/api/organizations/acme/credit-events?limit=100&event_type=grant,usage&project_id=p1").await;
