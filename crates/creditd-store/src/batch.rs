@@ -57,6 +57,10 @@ pub struct Batch {
     pub conversations: Vec<(String, Conversation)>,
     /// Notifications to insert (`notifications` table), with their org.
     pub notifications: Vec<(String, Notification)>,
+    /// Webhook messages for the outbox (see [`crate::webhooks`]): the engine
+    /// writes them, with a delivery row per endpoint that wants each, in the
+    /// same transaction.
+    pub webhooks: Vec<crate::webhooks::OutboxMessage>,
     /// Credits consumed per day and group, folded from the events: the
     /// engine upserts them in the same transaction (see [`crate::rollup`])
     /// after [`Rollups::check`].
@@ -77,6 +81,7 @@ impl Batch {
             && self.orgs.is_empty()
             && self.conversations.is_empty()
             && self.notifications.is_empty()
+            && self.webhooks.is_empty()
     }
 
     /// Applies `cmd` to `state` at `now`. `stored` is the idempotency row the
@@ -112,6 +117,12 @@ impl Batch {
         }
         debug_assert_eq!(applied.hashes.len(), outcome.events.len());
         self.hashes.extend(applied.hashes);
+        self.webhooks.extend(crate::webhooks::derive(
+            &state.org_id,
+            &cmd.op,
+            &outcome.events,
+            &applied.notifications,
+        )?);
         let org = || state.org_id.clone();
         self.conversations.extend(applied.conversations.into_iter().map(|c| (org(), c)));
         self.notifications.extend(applied.notifications.into_iter().map(|n| (org(), n)));

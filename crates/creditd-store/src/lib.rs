@@ -17,6 +17,7 @@ pub mod range;
 pub mod rollup;
 pub mod sql;
 pub mod telemetry;
+pub mod webhooks;
 
 use async_trait::async_trait;
 use creditd_core::verify::VerifyReport;
@@ -223,6 +224,12 @@ pub trait Store: Send + Sync + 'static {
     /// override this; the default refuses every call at run time.
     fn directory(&self) -> &dyn Directory {
         &directory::NoDirectory
+    }
+
+    /// Webhook endpoints, the outbox and delivery state (see [`webhooks`]).
+    /// The default stores none and has nothing to deliver.
+    fn webhooks(&self) -> &dyn webhooks::Webhooks {
+        &webhooks::NoWebhooks
     }
 }
 
