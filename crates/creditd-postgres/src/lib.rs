@@ -16,6 +16,7 @@ pub mod directory;
 mod reader;
 mod rollups;
 pub mod schema;
+pub mod webhooks;
 mod writer;
 
 use std::str::FromStr;
@@ -60,6 +61,7 @@ pub struct PgStore {
     pool: Pool,
     clock: Arc<dyn Clock>,
     directory: directory::PgDirectory,
+    webhooks: webhooks::PgWebhooks,
     jobs: mpsc::Sender<Job>,
     writer: Mutex<Option<JoinHandle<()>>>,
 }
@@ -93,7 +95,8 @@ impl PgStore {
         let writer = Writer::new(pool.clone(), clock.clone());
         let handle = tokio::spawn(writer.run(rx));
         let directory = directory::PgDirectory::new(pool.clone());
-        Ok(PgStore { pool, clock, directory, jobs: tx, writer: Mutex::new(Some(handle)) })
+        let webhooks = webhooks::PgWebhooks::new(pool.clone());
+        Ok(PgStore { pool, clock, directory, webhooks, jobs: tx, writer: Mutex::new(Some(handle)) })
     }
 
     async fn send<T>(&self, make: impl FnOnce(oneshot::Sender<T>) -> Job) -> Result<T, StoreError> {
@@ -224,6 +227,10 @@ impl Store for PgStore {
 
     fn directory(&self) -> &dyn creditd_store::Directory {
         &self.directory
+    }
+
+    fn webhooks(&self) -> &dyn creditd_store::webhooks::Webhooks {
+        &self.webhooks
     }
 
     async fn shutdown(&self) {

@@ -169,6 +169,9 @@ pub const MIGRATIONS: &[&str] = &[
     // Usage rollups, second layout (month rows; a user's own rows by day,
     // action and service): rebuilt from the events.
     crate::rollups::REBUILD,
+    // Webhooks: endpoints, the outbox (written in the events' transaction)
+    // and delivery state (creditd_store::webhooks).
+    crate::webhooks::MIGRATION,
 ];
 
 #[derive(Debug, thiserror::Error)]

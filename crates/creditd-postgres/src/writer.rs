@@ -634,6 +634,7 @@ impl Writer {
             .into());
         }
         crate::rollups::upsert(tx, &batch.rollups).await?;
+        crate::webhooks::write_outbox(tx, &batch.webhooks).await?;
         Ok(())
     }
 }

@@ -11,6 +11,7 @@ mod directory;
 mod reader;
 mod rollups;
 pub mod schema;
+mod webhooks;
 mod writer;
 
 use std::fs::File;
@@ -27,6 +28,7 @@ use creditd_store::{
 use tokio::sync::{mpsc, oneshot};
 
 pub use directory::{DirectoryOpenError, SqliteDirectory};
+pub use webhooks::SqliteWebhooks;
 use reader::ReadPool;
 use writer::{Job, Writer};
 
@@ -50,6 +52,7 @@ pub struct SqliteStore {
     reads: Arc<ReadPool>,
     clock: Arc<dyn Clock>,
     directory: SqliteDirectory,
+    webhooks: SqliteWebhooks,
     writer: Mutex<Option<std::thread::JoinHandle<()>>>,
     path: PathBuf,
     _lock: File,
@@ -87,13 +90,14 @@ impl SqliteStore {
         creditd_store::telemetry::open_holds_set(open_holds.max(0) as u64);
         let reads = Arc::new(ReadPool::new(path.clone()));
         let directory = SqliteDirectory::connect(&path).map_err(sqlite)?;
+        let webhooks = SqliteWebhooks::connect(&path).map_err(sqlite)?;
         let (tx, rx) = mpsc::channel(WRITER_QUEUE);
         let writer = Writer::new(conn, clock.clone());
         let handle = std::thread::Builder::new()
             .name("creditd-writer".into())
             .spawn(move || writer.run(rx))
             .map_err(|e| OpenError::DataDir { path: data_dir.into(), source: e })?;
-        Ok(SqliteStore { jobs: tx, reads, clock, directory, writer: Mutex::new(Some(handle)), path, _lock: lock })
+        Ok(SqliteStore { jobs: tx, reads, clock, directory, webhooks, writer: Mutex::new(Some(handle)), path, _lock: lock })
     }
 
     pub fn database_path(&self) -> &Path {
@@ -245,6 +249,10 @@ impl Store for SqliteStore {
 
     fn directory(&self) -> &dyn creditd_store::Directory {
         &self.directory
+    }
+
+    fn webhooks(&self) -> &dyn creditd_store::webhooks::Webhooks {
+        &self.webhooks
     }
 
     async fn shutdown(&self) {

@@ -438,6 +438,7 @@ impl Writer {
                     .map_err(db)?;
             }
         }
+        crate::webhooks::write_outbox(c, &batch.webhooks)?;
         Ok(())
     }
 }
