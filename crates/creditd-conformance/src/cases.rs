@@ -8,6 +8,7 @@ use jiff::SignedDuration;
 use std::collections::BTreeSet;
 
 use crate::*;
+pub use crate::webhooks::{webhook_delivery_claims, webhook_outbox_with_events};
 
 fn secs(s: i64) -> SignedDuration {
     SignedDuration::from_secs(s)

@@ -8,6 +8,7 @@
 
 pub mod cases;
 pub mod pg;
+pub mod webhooks;
 
 use std::sync::Arc;
 
@@ -122,6 +123,8 @@ macro_rules! conformance_tests {
             directory_rules,
             tampering_is_caught,
             usage_rollups_agree_with_events,
+            webhook_outbox_with_events,
+            webhook_delivery_claims,
         );
     };
     (@cases $engine:expr; $($case:ident),+ $(,)?) => {

@@ -285,7 +285,7 @@ pub fn parse_types_column(column: Option<&str>) -> Result<Option<Vec<WebhookType
 }
 
 /// Where a delivery stands.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum DeliveryStatus {
     /// Not yet delivered; tried again at `next_attempt_at`.
