@@ -16,6 +16,7 @@ pub mod openapi;
 pub mod ops;
 pub mod permissions;
 pub mod plans;
+pub mod webhooks;
 pub mod wire;
 
 use std::future::Future;
@@ -43,6 +44,8 @@ pub struct AppState {
     pub auth: Arc<auth::Auth>,
     /// Exports streaming at once (see [`ops::limit_exports`]).
     pub export_slots: Arc<tokio::sync::Semaphore>,
+    /// How the webhook delivery worker runs (see [`webhooks::run`]).
+    pub webhooks: webhooks::Config,
 }
 
 impl AppState {
@@ -51,6 +54,7 @@ impl AppState {
             store,
             auth: Arc::new(auth::Auth::new(service_key)),
             export_slots: Arc::new(tokio::sync::Semaphore::new(ops::MAX_CONCURRENT_EXPORTS)),
+            webhooks: webhooks::Config::default(),
         }
     }
 }
@@ -88,6 +92,7 @@ pub fn router(app: AppState) -> Router {
         .route("/api/batch", post(api::batch))
         .merge(plans::routes())
         .merge(admin::routes())
+        .merge(webhooks::routes())
         .route_layer(middleware::from_fn_with_state(app.clone(), auth::authenticate));
     Router::new()
         .route("/healthz", get(api::healthz))
@@ -154,10 +159,14 @@ pub async fn serve(
         }
     });
     let bookkeeper = tokio::spawn(auth_bookkeeping(app.clone()));
+    let (stop_webhooks, stopped) = tokio::sync::watch::channel(false);
+    let deliverer = tokio::spawn(webhooks::run(store.clone(), app.webhooks.clone(), stopped));
     let auth = app.auth.clone();
     let result = axum::serve(listener, router(app)).with_graceful_shutdown(shutdown).await;
     ticker.abort();
     bookkeeper.abort();
+    let _ = stop_webhooks.send(true);
+    let _ = deliverer.await;
     auth.flush(store.directory()).await;
     store.shutdown().await;
     result

@@ -74,6 +74,8 @@ pub enum Action {
     IssueKeysForOthers,
     /// Creating, listing and revoking one's own member keys.
     ManageOwnKeys,
+    /// Webhook endpoints: register, list, delete, see deliveries.
+    ManageWebhooks,
     /// Changing the organisation's settings.
     ManageOrg,
     /// Creating organisations.
@@ -116,6 +118,7 @@ pub const TABLE: &[Row] = &[
     row(Action::ManageKeys, "list, revoke member keys of anyone in the org (owners' keys: owners)", [Y, Y, Y, N]),
     row(Action::IssueKeysForOthers, "create a key that acts as another member", [Y, Y, N, N]),
     row(Action::ManageOwnKeys, "one's own member keys", [Y, Y, Y, Y]),
+    row(Action::ManageWebhooks, "webhook endpoints and their deliveries", [Y, Y, Y, N]),
     row(Action::ManageOrg, "organisation settings (`PATCH`)", [Y, N, N, N]),
     row(Action::CreateOrg, "create organisations", [Y, N, N, N]),
 ];

@@ -222,6 +222,11 @@ enum Ep {
     ListKeys,
     GetKey,
     RevokeKey,
+    ListWebhooks,
+    CreateWebhook,
+    GetWebhook,
+    DeleteWebhook,
+    WebhookDeliveries,
 }
 
 const ALL: &[Ep] = &[
@@ -266,6 +271,11 @@ const ALL: &[Ep] = &[
     Ep::ListKeys,
     Ep::GetKey,
     Ep::RevokeKey,
+    Ep::ListWebhooks,
+    Ep::CreateWebhook,
+    Ep::GetWebhook,
+    Ep::DeleteWebhook,
+    Ep::WebhookDeliveries,
 ];
 
 impl Ep {
@@ -293,6 +303,9 @@ impl Ep {
             // A key of mia's: every role of acme reaches it (hers, or as a key manager).
             Ep::CreateOwnKey | Ep::GetKey | Ep::RevokeKey => ManageOwnKeys,
             Ep::CreateOthersKey => IssueKeysForOthers,
+            Ep::ListWebhooks | Ep::CreateWebhook | Ep::GetWebhook | Ep::DeleteWebhook | Ep::WebhookDeliveries => {
+                ManageWebhooks
+            }
             Ep::CreateServiceKey | Ep::ListKeys => return None,
         })
     }
@@ -401,6 +414,26 @@ async fn prepare(app: &App, ep: Ep, email: &str) -> Req {
         }
         Ep::CreateServiceKey => req("POST", "/api/keys", json!({"kind": "service", "org_ids": ["acme"]})),
         Ep::ListKeys => req("GET", "/api/keys", Value::Null),
+        Ep::ListWebhooks => req("GET", format!("{ACME}/webhooks"), Value::Null),
+        Ep::CreateWebhook => req("POST", format!("{ACME}/webhooks"), json!({"url": "https://hooks.example.com/c"})),
+        Ep::GetWebhook | Ep::WebhookDeliveries | Ep::DeleteWebhook => {
+            // One endpoint to read; a fresh one for each delete.
+            let listed = app.ok("GET", &format!("{ACME}/webhooks"), Value::Null).await;
+            let id = match listed["endpoints"].as_array().unwrap().first() {
+                Some(e) if ep != Ep::DeleteWebhook => e["id"].as_str().unwrap().to_string(),
+                _ => {
+                    let made = app
+                        .ok("POST", &format!("{ACME}/webhooks"), json!({"url": "https://hooks.example.com/d"}))
+                        .await;
+                    made["endpoint"]["id"].as_str().unwrap().to_string()
+                }
+            };
+            match ep {
+                Ep::GetWebhook => req("GET", format!("{ACME}/webhooks/{id}"), Value::Null),
+                Ep::WebhookDeliveries => req("GET", format!("{ACME}/webhooks/{id}/deliveries"), Value::Null),
+                _ => req("DELETE", format!("{ACME}/webhooks/{id}"), Value::Null),
+            }
+        }
         Ep::GetKey | Ep::RevokeKey => {
             let (id, _) = app.new_key(json!({"kind": "member", "org_id": "acme", "email": "mia@acme.example"})).await;
             let method = if ep == Ep::GetKey { "GET" } else { "DELETE" };
@@ -414,7 +447,16 @@ async fn prepare(app: &App, ep: Ep, email: &str) -> Req {
 async fn snapshot(app: &App) -> Value {
     let mut out = serde_json::Map::new();
     for org in ["acme", "other"] {
-        for part in ["", "/balance", "/members", "/caps", "/conversations?group_by=identity", "/notifications", "/plan"]
+        for part in [
+            "",
+            "/balance",
+            "/members",
+            "/caps",
+            "/conversations?group_by=identity",
+            "/notifications",
+            "/plan",
+            "/webhooks",
+        ]
         {
             let path = format!("/api/organizations/{org}{part}");
             out.insert(path.clone(), app.ok("GET", &path, Value::Null).await);
