@@ -15,7 +15,7 @@ use axum::http::{HeaderMap, StatusCode};
 use creditd_server::AppState;
 use creditd_server::webhooks::{ID_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER, TYPE_HEADER, verify_signature};
 use creditd_sqlite::SqliteStore;
-use creditd_store::{Clock, ManualClock, Store};
+use creditd_store::{ManualClock, Store};
 use jiff::SignedDuration;
 use serde_json::{Value, json};
 
