@@ -7,6 +7,7 @@
 //! once, in one transaction with one fsync (group commit). Readers use their
 //! own read-only connections and never wait for the writer (WAL).
 
+mod checkpoint;
 mod directory;
 mod reader;
 mod rollups;
@@ -27,6 +28,7 @@ use creditd_store::{
 };
 use tokio::sync::{mpsc, oneshot};
 
+use checkpoint::Checkpointer;
 pub use directory::{DirectoryOpenError, SqliteDirectory};
 pub use webhooks::SqliteWebhooks;
 use reader::ReadPool;
@@ -54,6 +56,7 @@ pub struct SqliteStore {
     directory: SqliteDirectory,
     webhooks: SqliteWebhooks,
     writer: Mutex<Option<std::thread::JoinHandle<()>>>,
+    checkpointer: Mutex<Option<Checkpointer>>,
     path: PathBuf,
     _lock: File,
 }
@@ -91,13 +94,24 @@ impl SqliteStore {
         let reads = Arc::new(ReadPool::new(path.clone()));
         let directory = SqliteDirectory::connect(&path).map_err(sqlite)?;
         let webhooks = SqliteWebhooks::connect(&path).map_err(sqlite)?;
+        let checkpointer = Checkpointer::spawn(&path).map_err(sqlite)?;
         let (tx, rx) = mpsc::channel(WRITER_QUEUE);
-        let writer = Writer::new(conn, clock.clone());
+        let writer = Writer::new(conn, clock.clone(), checkpointer.flag());
         let handle = std::thread::Builder::new()
             .name("creditd-writer".into())
             .spawn(move || writer.run(rx))
             .map_err(|e| OpenError::DataDir { path: data_dir.into(), source: e })?;
-        Ok(SqliteStore { jobs: tx, reads, clock, directory, webhooks, writer: Mutex::new(Some(handle)), path, _lock: lock })
+        Ok(SqliteStore {
+            jobs: tx,
+            reads,
+            clock,
+            directory,
+            webhooks,
+            writer: Mutex::new(Some(handle)),
+            checkpointer: Mutex::new(Some(checkpointer)),
+            path,
+            _lock: lock,
+        })
     }
 
     pub fn database_path(&self) -> &Path {
@@ -125,7 +139,7 @@ fn configure_writer(conn: &rusqlite::Connection) -> rusqlite::Result<()> {
     conn.pragma_update(None, "synchronous", "FULL")?;
     conn.pragma_update(None, "foreign_keys", "ON")?;
     conn.pragma_update(None, "cache_size", -65536)?;
-    conn.pragma_update(None, "wal_autocheckpoint", 10000)?;
+    conn.pragma_update(None, "wal_autocheckpoint", checkpoint::BACKSTOP_PAGES)?;
     conn.busy_timeout(std::time::Duration::from_secs(5))?;
     Ok(())
 }
@@ -261,5 +275,7 @@ impl Store for SqliteStore {
         if let Some(h) = handle {
             let _ = tokio::task::spawn_blocking(move || h.join()).await;
         }
+        let checkpointer = self.checkpointer.lock().unwrap_or_else(|p| p.into_inner()).take();
+        drop(checkpointer);
     }
 }
