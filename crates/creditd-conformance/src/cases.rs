@@ -7,8 +7,8 @@ use creditd_store::{Clock, Command, StoreError};
 use jiff::SignedDuration;
 use std::collections::BTreeSet;
 
-use crate::*;
 pub use crate::webhooks::{webhook_delivery_claims, webhook_outbox_with_events};
+use crate::*;
 
 fn secs(s: i64) -> SignedDuration {
     SignedDuration::from_secs(s)

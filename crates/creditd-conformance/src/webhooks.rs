@@ -5,11 +5,11 @@
 use std::collections::BTreeSet;
 
 use creditd_core::{Op, PlanOp, Status};
+use creditd_store::Clock;
 use creditd_store::webhooks::{
     Attempt, DeliveryStatus, Endpoint, MAX_ATTEMPTS, MAX_ENDPOINTS_PER_ORG, Recorded, WebhookError, WebhookType,
     backoff,
 };
-use creditd_store::Clock;
 use jiff::SignedDuration;
 
 use crate::*;
@@ -129,7 +129,10 @@ pub async fn webhook_outbox_with_events(t: &mut Ctx) {
     assert_eq!(expired["data"]["event"]["hold_id"], hold_id.as_str());
     assert_eq!(expired["data"]["event"]["source"], "timeout");
     let low: serde_json::Value = serde_json::from_str(&messages[0].body).expect("json");
-    assert_eq!((low["data"]["threshold"].to_string(), low["data"]["available"].to_string()), ("50".into(), "40".into()));
+    assert_eq!(
+        (low["data"]["threshold"].to_string(), low["data"]["available"].to_string()),
+        ("50".into(), "40".into())
+    );
     let settled: Vec<serde_json::Value> =
         messages[3..5].iter().map(|m| serde_json::from_str(&m.body).expect("json")).collect();
     assert_eq!(settled[0]["data"]["event"]["status"], "succeeded");
@@ -166,10 +169,7 @@ pub async fn webhook_delivery_claims(t: &mut Ctx) {
     let w = s.webhooks();
     let lease = SignedDuration::from_secs(60);
     new_org(s, "o").await;
-    assert!(matches!(
-        w.create_endpoint(&endpoint("nope", "whe_x", None)).await,
-        Err(WebhookError::OrgNotFound(_))
-    ));
+    assert!(matches!(w.create_endpoint(&endpoint("nope", "whe_x", None)).await, Err(WebhookError::OrgNotFound(_))));
     assert!(matches!(w.endpoints("nope").await, Err(WebhookError::OrgNotFound(_))));
     w.create_endpoint(&endpoint("o", "whe_a", None)).await.expect("endpoint");
     ok(s, "o", grant("100")).await;

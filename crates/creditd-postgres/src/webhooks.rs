@@ -145,10 +145,7 @@ impl PgWebhooks {
     }
 
     async fn conn(&self) -> Result<deadpool_postgres::Client, WebhookError> {
-        self.pool
-            .get()
-            .await
-            .map_err(|e| WebhookError::Store(StoreError::Backend(format!("postgres pool: {e}"))))
+        self.pool.get().await.map_err(|e| WebhookError::Store(StoreError::Backend(format!("postgres pool: {e}"))))
     }
 }
 
@@ -208,7 +205,15 @@ impl Webhooks for PgWebhooks {
         }
         tx.execute(
             &format!("INSERT INTO webhook_endpoints ({ENDPOINT_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7)"),
-            &[&e.id, &e.org_id, &e.url, &types_column(&e.types), &e.description, &e.secret, &e.created_at.as_microsecond()],
+            &[
+                &e.id,
+                &e.org_id,
+                &e.url,
+                &types_column(&e.types),
+                &e.description,
+                &e.secret,
+                &e.created_at.as_microsecond(),
+            ],
         )
         .await
         .map_err(db)?;

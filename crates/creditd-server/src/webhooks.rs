@@ -100,7 +100,8 @@ pub fn check_url(url: &str) -> Result<String, ApiError> {
     if url.chars().count() > MAX_URL_CHARS {
         return Err(ApiError::validation(format!("url must be at most {MAX_URL_CHARS} characters")));
     }
-    let parsed = reqwest::Url::parse(url).map_err(|e| ApiError::validation(format!("url {url:?} is not valid: {e}")))?;
+    let parsed =
+        reqwest::Url::parse(url).map_err(|e| ApiError::validation(format!("url {url:?} is not valid: {e}")))?;
     if !matches!(parsed.scheme(), "http" | "https") {
         return Err(ApiError::validation(format!("url must be http or https, not {:?}", parsed.scheme())));
     }

@@ -456,8 +456,7 @@ async fn snapshot(app: &App) -> Value {
             "/notifications",
             "/plan",
             "/webhooks",
-        ]
-        {
+        ] {
             let path = format!("/api/organizations/{org}{part}");
             out.insert(path.clone(), app.ok("GET", &path, Value::Null).await);
         }

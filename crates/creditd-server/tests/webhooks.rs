@@ -176,7 +176,9 @@ async fn delivery_survives_the_receiver_being_down() {
     app.ok("PUT", &format!("{ACME}/low-balance-threshold"), json!({"threshold": 50})).await;
     app.ok("POST", &format!("{ACME}/usage"), json!({"amount": 60})).await;
     app.ok("POST", &format!("{ACME}/holds"), json!({"amount": 40, "timeout_seconds": 30})).await;
-    let p = app.ok("POST", &format!("{ACME}/credits"), json!({"kind": "purchase", "amount": 5, "status": "processing"})).await;
+    let p = app
+        .ok("POST", &format!("{ACME}/credits"), json!({"kind": "purchase", "amount": 5, "status": "processing"}))
+        .await;
     let pid = p["purchase"]["id"].as_str().unwrap();
     app.ok("POST", &format!("{ACME}/purchases/{pid}/settle"), json!({"status": "succeeded"})).await;
     // The hold times out (the server's own timer), then the plan renews.
@@ -287,13 +289,18 @@ async fn bad_input_is_refused_and_changes_nothing() {
         assert_eq!((s, v["error"]["code"].as_str()), (status, Some(code)), "{body}: {v}");
         assert!(v["error"]["message"].is_string(), "{v}");
     }
-    let (s, v) = app.call("POST", &path, Some(&format!(r#"{{"url": "https://example.com/{}"}}"#, "a".repeat(3000))), KEY).await;
+    let (s, v) =
+        app.call("POST", &path, Some(&format!(r#"{{"url": "https://example.com/{}"}}"#, "a".repeat(3000))), KEY).await;
     assert_eq!((s, v["error"]["code"].as_str()), (422, Some("validation_error")));
     let listed = app.ok("GET", &path, Value::Null).await;
     assert_eq!(listed["endpoints"], json!([]), "refusals stored nothing");
 
     let made = app
-        .ok("POST", &path, json!({"url": "https://hooks.example.com/c", "event_types": ["renewal", "depleted", "renewal"]}))
+        .ok(
+            "POST",
+            &path,
+            json!({"url": "https://hooks.example.com/c", "event_types": ["renewal", "depleted", "renewal"]}),
+        )
         .await;
     let id = made["endpoint"]["id"].as_str().unwrap();
     let secret = made["secret"].as_str().unwrap();

@@ -30,8 +30,8 @@ use tokio::sync::{mpsc, oneshot};
 
 use checkpoint::Checkpointer;
 pub use directory::{DirectoryOpenError, SqliteDirectory};
-pub use webhooks::SqliteWebhooks;
 use reader::ReadPool;
+pub use webhooks::SqliteWebhooks;
 use writer::{Job, Writer};
 
 /// Most jobs waiting for the writer before callers are made to wait.

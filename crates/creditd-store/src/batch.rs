@@ -131,12 +131,7 @@ impl Batch {
         }
         debug_assert_eq!(applied.hashes.len(), outcome.events.len());
         self.hashes.extend(applied.hashes);
-        self.webhooks.extend(crate::webhooks::derive(
-            &state.org_id,
-            &cmd.op,
-            &outcome.events,
-            &applied.notifications,
-        )?);
+        self.webhooks.extend(crate::webhooks::derive(&state.org_id, &cmd.op, &outcome.events, &applied.notifications)?);
         let org = || state.org_id.clone();
         self.conversations.extend(applied.conversations.into_iter().map(|c| (org(), c)));
         self.notifications.extend(applied.notifications.into_iter().map(|n| (org(), n)));

@@ -191,7 +191,8 @@ pub fn derive(
         match e.kind {
             EventKind::Release if matches!(op, Op::TimeoutHold { .. }) => push(WebhookType::HoldExpired)?,
             EventKind::Purchase
-                if matches!(op, Op::SettlePurchase { .. }) && matches!(e.status, Status::Succeeded | Status::Failed) =>
+                if matches!(op, Op::SettlePurchase { .. })
+                    && matches!(e.status, Status::Succeeded | Status::Failed) =>
             {
                 push(WebhookType::PurchaseSettled)?
             }
