@@ -36,7 +36,8 @@
 //! (`amount = amount + excluded.amount`). A missing text (no activity, no
 //! project) is the key `''`.
 
-use std::collections::HashMap;
+// FxHash: keys are our own ids and names, hashed on every operation.
+use rustc_hash::FxHashMap as HashMap;
 
 use creditd_core::{Event, EventKind, Micros};
 use jiff::Timestamp;
