@@ -81,8 +81,17 @@ pub fn schema<T: ToSchema>() -> TypeSchema {
     TypeSchema { name: T::name(), schema: T::schema(), refs }
 }
 
+/// The query parameters of `T`. An empty value (`?date_to=`) is read as
+/// if the parameter were left out (`QueryPairs`), which `allowEmptyValue`
+/// says.
 fn query_of<T: IntoParams>() -> Vec<Parameter> {
-    T::into_params(|| Some(ParameterIn::Query))
+    let mut params = T::into_params(|| Some(ParameterIn::Query));
+    for p in &mut params {
+        // utoipa has no field for this 3.0 keyword (3.1 still defines it).
+        let empty = utoipa::openapi::extensions::Extensions::from_iter([("allowEmptyValue", true)]);
+        p.extensions.get_or_insert_with(Default::default).merge(empty);
+    }
+    params
 }
 
 /// One method on one path.
@@ -99,6 +108,8 @@ pub struct Route {
     pub body: bool,
     /// The body may be left out (it then means `{}`).
     pub body_optional: bool,
+    /// Reads an `Idempotency-Key` header.
+    pub keyed: bool,
     /// Query parameters it reads, by name (see `params` for their types).
     pub query: &'static [&'static str],
     /// The body's type.
@@ -126,6 +137,7 @@ const fn r(
         auth: true,
         body,
         body_optional: false,
+        keyed: false,
         query: &[],
         request: None,
         response: None,
@@ -162,6 +174,12 @@ impl Route {
     const fn may_take(mut self, request: SchemaFn) -> Route {
         self.body_optional = true;
         self.takes(request)
+    }
+
+    /// Reads an `Idempotency-Key` header: a retry gets the first answer.
+    const fn keyed(mut self) -> Route {
+        self.keyed = true;
+        self
     }
 
     /// Answers with JSON of this type.
@@ -402,7 +420,7 @@ pub const ROUTES: &[Route] = &[
     r("GET", "/api/organizations/{org_id}", "organizations", "An organisation and its settings", Json)
         .gives(schema::<OrgInfo>),
     r("PATCH", "/api/organizations/{org_id}", "organizations", "Change an organisation's settings", Json)
-        .takes(schema::<SettingsPatch>)
+        .may_take(schema::<SettingsPatch>)
         .gives(schema::<OrgInfo>),
     r("GET", "/api/organizations/{org_id}/balance", "ledger", "Available, held, per pool", Json)
         .gives(schema::<BalanceView>),
@@ -416,22 +434,28 @@ pub const ROUTES: &[Route] = &[
         Write,
     )
     .takes(schema::<CreditRequest>)
-    .gives(schema::<WriteResult>),
+    .gives(schema::<WriteResult>)
+    .keyed(),
     r("POST", "/api/organizations/{org_id}/purchases/{id}/settle", "ledger", "Settle a purchase", Write)
         .takes(schema::<SettleRequest>)
-        .gives(schema::<WriteResult>),
+        .gives(schema::<WriteResult>)
+        .keyed(),
     r("POST", "/api/organizations/{org_id}/holds", "ledger", "Reserve credits", Write)
         .takes(schema::<HoldRequest>)
-        .gives(schema::<WriteResult>),
+        .gives(schema::<WriteResult>)
+        .keyed(),
     r("POST", "/api/organizations/{org_id}/holds/{id}/debit", "ledger", "Capture a hold once", Write)
         .may_take(schema::<DebitRequest>)
-        .gives(schema::<WriteResult>),
+        .gives(schema::<WriteResult>)
+        .keyed(),
     r("POST", "/api/organizations/{org_id}/holds/{id}/release", "ledger", "Release a hold", Write)
         .may_take(schema::<ReleaseRequest>)
-        .gives(schema::<WriteResult>),
+        .gives(schema::<WriteResult>)
+        .keyed(),
     r("POST", "/api/organizations/{org_id}/usage", "ledger", "Consume credits without a hold", Write)
         .takes(schema::<UsageRequest>)
-        .gives(schema::<WriteResult>),
+        .gives(schema::<WriteResult>)
+        .keyed(),
     r("GET", "/api/organizations/{org_id}/usage", "analytics", "Usage by action, user, project or day", Json)
         .reads(USAGE_PARAMS, query_of::<UsageParams>)
         .gives(schema::<UsageReport>),
@@ -446,13 +470,16 @@ pub const ROUTES: &[Route] = &[
     .gives(schema::<ConversationReport>),
     r("POST", "/api/organizations/{org_id}/refunds", "ledger", "Refund consumed credits", Write)
         .takes(schema::<RefundRequest>)
-        .gives(schema::<WriteResult>),
+        .gives(schema::<WriteResult>)
+        .keyed(),
     r("POST", "/api/organizations/{org_id}/adjustments", "ledger", "Signed correction with a reason", Write)
         .takes(schema::<AdjustmentRequest>)
-        .gives(schema::<WriteResult>),
+        .gives(schema::<WriteResult>)
+        .keyed(),
     r("POST", "/api/organizations/{org_id}/billing", "ledger", "An invoice or charge record", Write)
         .may_take(schema::<BillingRequest>)
-        .gives(schema::<WriteResult>),
+        .gives(schema::<WriteResult>)
+        .keyed(),
     r("GET", "/api/organizations/{org_id}/credit-events", "history", "Credit history, newest first", Json)
         .reads(HISTORY_QUERY, history_params)
         .gives(schema::<Page>),
@@ -473,16 +500,19 @@ pub const ROUTES: &[Route] = &[
         .gives(schema::<PlanView>),
     r("PUT", "/api/organizations/{org_id}/plan", "plans", "Subscribe or change the plan", Json)
         .takes(schema::<PutPlanRequest>)
-        .gives(schema::<PlanChanged>),
+        .gives(schema::<PlanChanged>)
+        .keyed(),
     r("GET", "/api/organizations/{org_id}/conversations", "plans", "Conversations grouped", Json)
         .reads(CONVERSATION_PARAMS, query_of::<ConversationParams>)
         .gives(schema::<ConversationReport>),
     r("POST", "/api/organizations/{org_id}/conversations", "plans", "Count a conversation against its identity", Write)
         .takes(schema::<ConversationRequest>)
-        .gives(schema::<ConversationStarted>),
+        .gives(schema::<ConversationStarted>)
+        .keyed(),
     r("PUT", "/api/organizations/{org_id}/low-balance-threshold", "plans", "Set or clear the alert threshold", Json)
         .takes(schema::<ThresholdRequest>)
-        .gives(schema::<ThresholdSet>),
+        .gives(schema::<ThresholdSet>)
+        .keyed(),
     r("GET", "/api/organizations/{org_id}/notifications", "plans", "Stored notifications", Json)
         .reads(NOTIFICATION_PARAMS, query_of::<NotificationParams>)
         .gives(schema::<Notifications>),
@@ -493,7 +523,7 @@ pub const ROUTES: &[Route] = &[
         .gives(schema::<MemberView>),
     r("GET", "/api/organizations/{org_id}/members/{email}", "members", "One member", Json).gives(schema::<MemberView>),
     r("PATCH", "/api/organizations/{org_id}/members/{email}", "members", "Change a member", Json)
-        .takes(schema::<PatchMemberRequest>)
+        .may_take(schema::<PatchMemberRequest>)
         .gives(schema::<MemberView>),
     r("DELETE", "/api/organizations/{org_id}/members/{email}", "members", "Remove a member", Json)
         .gives(schema::<MemberRemoved>),
@@ -632,7 +662,7 @@ fn operation(route: &Route) -> utoipa::openapi::path::Operation {
             }
         }
     }
-    if route.method != "GET" && route.path.starts_with("/api/") {
+    if route.keyed {
         op = op.parameter(
             ParameterBuilder::new()
                 .name("Idempotency-Key")
@@ -780,6 +810,15 @@ mod tests {
             }
         }
         assert!(missing.is_empty(), "routes without schemas:\n{}", missing.join("\n"));
+    }
+
+    #[test]
+    fn query_parameters_allow_empty_values() {
+        let d = doc();
+        let op = &d["paths"]["/api/organizations/{org_id}/credit-events"]["get"];
+        let limit = op["parameters"].as_array().unwrap().iter().find(|p| p["name"] == "limit").unwrap();
+        assert_eq!(limit["allowEmptyValue"], json!(true), "{limit}");
+        assert_eq!((limit["schema"]["minimum"].clone(), limit["schema"]["maximum"].clone()), (json!(1), json!(100)));
     }
 
     #[test]
