@@ -44,6 +44,7 @@ pub fn routes() -> Router<AppState> {
 fn parse<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
     let text = std::str::from_utf8(body).map_err(|_| ApiError::bad_request("invalid_json", "body is not UTF-8"))?;
     let text = if text.trim().is_empty() { "{}" } else { text };
+    crate::wire::ensure_object(text)?;
     serde_json::from_str(text).map_err(|e| {
         if e.is_syntax() || e.is_eof() {
             ApiError::bad_request("invalid_json", format!("malformed JSON: {e}"))

@@ -233,6 +233,13 @@ pub async fn batch(
     if req.operations.is_empty() || req.operations.len() > MAX_BATCH_OPS {
         return Err(ApiError::validation(format!("a batch holds 1 to {MAX_BATCH_OPS} operations")));
     }
+    // The batch's own shape is checked whole; an operation's rules, one by one.
+    for (i, item) in req.operations.iter().enumerate() {
+        if let Some(b) = &item.body {
+            crate::wire::ensure_object(b.get())
+                .map_err(|_| ApiError::validation(format!("operations[{i}].body must be a JSON object")))?;
+        }
+    }
     // Build every command first; one that cannot be parsed is answered
     // without reaching the ledger, the others still run.
     let mut slots: Vec<Result<Command, ApiError>> = Vec::with_capacity(req.operations.len());

@@ -202,7 +202,17 @@ pub enum OpName {
     Billing,
 }
 
+/// serde reads a struct from a JSON array too (`[null, null]`); a body is
+/// an object, as the document says.
+pub fn ensure_object(body: &str) -> Result<(), ApiError> {
+    match body.trim_start().as_bytes().first() {
+        Some(b'{') => Ok(()),
+        _ => Err(ApiError::validation("the request body must be a JSON object")),
+    }
+}
+
 fn parse<T: serde::de::DeserializeOwned>(body: &str) -> Result<T, ApiError> {
+    ensure_object(body)?;
     serde_json::from_str(body).map_err(|e| {
         if e.is_syntax() || e.is_eof() {
             ApiError::bad_request("invalid_json", format!("malformed JSON: {e}"))

@@ -242,6 +242,15 @@ async fn answers_match_the_documented_schemas() {
         assert_eq!(resp.status().as_u16(), 422, "{} {}: an empty Idempotency-Key", r.method, r.path);
     }
 
+    // Found by schemathesis: serde reads a struct from an array, so
+    // `[null, null]` passed as an empty patch; bodies must be objects.
+    let (s, _) = app.send(Method::PATCH, &format!("{ORG}/members/owner@acme.example"), json!([null, null])).await;
+    assert_eq!(s, 422);
+    expect(app.post(&format!("{ORG}/holds"), json!([1])).await, 422);
+    expect(app.send(Method::PUT, &format!("{ORG}/low-balance-threshold"), json!([null])).await, 422);
+    let batch = json!({"operations": [{"org_id": "acme", "op": "usage", "body": [1]}]});
+    expect(app.post("/api/batch", batch).await, 422);
+
     // Most JSON routes were checked; the rest are covered by schemathesis.
     let json_routes: BTreeSet<(String, String)> = creditd_server::openapi::ROUTES
         .iter()
