@@ -171,6 +171,39 @@ pub struct Record {
     pub ctx: EventCtx,
 }
 
+impl Record {
+    /// The record of a usage, rebuilt from its event and the blocks it drew
+    /// from, as it was before any refund; `None` if `e` is not a usage.
+    pub fn consumed_by(e: &Event, draws: Vec<Draw>) -> Option<Record> {
+        if e.kind != EventKind::Usage {
+            return None;
+        }
+        let amount = e.amount.checked_neg().filter(|a| a.is_positive())?;
+        Some(Record {
+            id: e.hold_id.clone()?,
+            kind: RecordKind::Usage,
+            status: RecordStatus::Consumed,
+            amount,
+            captured: amount,
+            refunded: Micros::ZERO,
+            draws,
+            expires_at: None,
+            created_at: e.created_at,
+            ctx: EventCtx {
+                source: e.source.clone(),
+                service: e.service.clone(),
+                activity: e.activity.clone(),
+                project_id: e.project_id.clone(),
+                project_name: e.project_name.clone(),
+                user_name: e.user_name.clone(),
+                user_email: e.user_email.clone(),
+                description: e.description.clone(),
+                metadata: e.metadata.clone(),
+            },
+        })
+    }
+}
+
 /// An operation on one organisation's credits.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 #[serde(rename_all = "snake_case")]
