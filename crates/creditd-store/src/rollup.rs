@@ -392,7 +392,7 @@ impl ZoneCache {
 }
 
 /// The dimension usage is broken down by.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum UsageGroup {
     /// The activity (seed 004's "action type").
