@@ -26,7 +26,7 @@ pub const DEFAULT_HOLD_TIMEOUT_SECONDS: u64 = 3600;
 pub const MAX_TEXT_LEN: usize = 1024;
 
 /// Per-organisation settings the rules depend on.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct OrgSettings {
     pub name: String,
     /// IANA zone name; periods, "today" and renewals are in this zone.
@@ -102,7 +102,7 @@ pub struct Block {
 
 /// Part of an amount taken from one block (or, with no block, from the
 /// overdraft allowance).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Draw {
     pub block_id: Option<String>,
     pub pool: Option<Pool>,
@@ -110,7 +110,7 @@ pub struct Draw {
     pub amount: Micros,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum RecordKind {
     Hold,
@@ -118,7 +118,7 @@ pub enum RecordKind {
     Purchase,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum RecordStatus {
     /// A hold not yet debited or released.
@@ -153,7 +153,7 @@ impl RecordStatus {
 
 /// A hold, a usage or a purchase: what later events (debit, release, refund,
 /// settle) refer to.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Record {
     pub id: String,
     pub kind: RecordKind,
@@ -256,7 +256,7 @@ pub enum Op {
     Access(AccessOp),
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum CreditKind {
     Grant,
@@ -422,7 +422,7 @@ pub(crate) fn neg(a: Micros) -> Result<Micros, LedgerError> {
 }
 
 /// Balances of one organisation at one moment.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Balance {
     pub org_id: String,
     /// Credits that can be spent now (negative while in overdraft).
@@ -439,7 +439,7 @@ pub struct Balance {
     pub seq: u64,
 }
 
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct PoolBalances {
     pub plan: Micros,
     pub prepaid: Micros,

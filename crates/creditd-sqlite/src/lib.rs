@@ -134,6 +134,11 @@ impl SqliteStore {
 }
 
 fn configure_writer(conn: &rusqlite::Connection) -> rusqlite::Result<()> {
+    // 16 KiB pages for a new database (an existing one keeps its own): event
+    // rows are wide and every event also enters the filter indexes, so
+    // fewer, fuller pages mean fewer splits (+5-10% writer ops per CPU-second
+    // over 4 KiB in `creditd bench`).
+    conn.pragma_update(None, "page_size", 16384)?;
     conn.pragma_update(None, "journal_mode", "WAL")?;
     // FULL: every commit is fsynced before a caller is told it succeeded.
     conn.pragma_update(None, "synchronous", "FULL")?;

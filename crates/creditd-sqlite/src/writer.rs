@@ -1,6 +1,7 @@
 //! The single writer: batches queued jobs into one transaction each.
 
-use std::collections::HashMap;
+// FxHash: keys are our own ids and names, hashed on every operation.
+use rustc_hash::FxHashMap as HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -52,7 +53,7 @@ enum Reply {
 
 impl Writer {
     pub fn new(conn: Connection, clock: Arc<dyn Clock>, wal_dirty: Arc<AtomicBool>) -> Self {
-        Writer { conn, states: HashMap::new(), clock, wal_dirty }
+        Writer { conn, states: HashMap::default(), clock, wal_dirty }
     }
 
     pub fn run(mut self, mut rx: mpsc::Receiver<Job>) {

@@ -7,7 +7,8 @@
 //! answers the callers. If the transaction fails the engine must drop its
 //! in-memory states of the touched organisations and reload them.
 
-use std::collections::HashMap;
+// FxHash: keys are our own ids and names, hashed on every operation.
+use rustc_hash::FxHashMap as HashMap;
 
 use creditd_core::{ChainHash, Conversation, Event, EventKind, Notification, OrgState, Outcome, Record, RecordKind};
 use jiff::Timestamp;
