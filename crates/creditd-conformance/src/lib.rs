@@ -122,6 +122,8 @@ macro_rules! conformance_tests {
             directory_rules,
             tampering_is_caught,
             usage_rollups_agree_with_events,
+            export_rows_equal_history,
+            import_whole_or_nothing,
         );
     };
     (@cases $engine:expr; $($case:ident),+ $(,)?) => {

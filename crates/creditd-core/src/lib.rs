@@ -13,6 +13,7 @@ pub mod ledger;
 pub mod money;
 pub mod plans;
 pub mod verify;
+pub mod view;
 
 pub use access::{AccessOp, Actor, CapSubject, CapView, SettingsPatch};
 pub use chain::ChainHash;
@@ -22,6 +23,7 @@ pub use ledger::{
     PoolBalances, Record, RecordKind, RecordStatus,
 };
 pub use money::{AmountError, Micros};
+pub use view::{EventRef, MetadataRef};
 pub use plans::{Conversation, Effective, Notification, Plan, PlanOp, PlanState, Rollover, Summary};
 
 /// Checks an organisation or other caller-chosen id: 1–64 characters of

@@ -169,6 +169,13 @@ pub const MIGRATIONS: &[&str] = &[
     // Usage rollups, second layout (month rows; a user's own rows by day,
     // action and service): rebuilt from the events.
     crate::rollups::REBUILD,
+    // The balance-type filter (FPT's Top-up vs Voucher credits), as on
+    // SQLite: without it a `pool=voucher` page walks the primary key past
+    // every plan and promotional event. Partial, so usage drawn from plan or
+    // promotional credits adds nothing to it.
+    "
+    CREATE INDEX IF NOT EXISTS events_pool_paid ON events (org_id, pool, seq) WHERE pool IN ('prepaid', 'voucher');
+    ",
 ];
 
 #[derive(Debug, thiserror::Error)]

@@ -195,6 +195,17 @@ impl Store for SqliteStore {
         self.read(move |c| reader::verify(c, &org_id)).await
     }
 
+    fn export_rows(
+        &self,
+        org_id: &str,
+        filter: &EventFilter,
+        order: Order,
+        sink: &mut dyn FnMut(&creditd_core::EventRef<'_>) -> std::ops::ControlFlow<()>,
+    ) -> Result<u64, StoreError> {
+        self.reads.with(|c| reader::stream_rows(c, org_id, filter, order, sink))
+    }
+
+
     async fn tick(&self) -> Result<usize, StoreError> {
         self.send(|reply| Job::Tick { reply }).await?
     }
