@@ -1248,14 +1248,16 @@ pub async fn import_whole_or_nothing(t: &mut Ctx) {
     copied.reverse();
     assert_eq!(copied, moved("dst"), "the events verbatim");
     let days = (jiff::civil::date(2025, 3, 1), jiff::civil::date(2025, 3, 31));
+    let mut compared = 0;
     for group_by in UsageGroup::ALL {
         for who in [None, Some("ana@example.com".to_string())] {
             let q = UsageQuery { first_day: days.0, last_day: days.1, group_by, user_email: who };
             let (want, got) = (s.usage("src", &q).await.expect("usage"), s.usage("dst", &q).await.expect("usage"));
-            assert!(!want.is_empty());
             assert_eq!(got, want, "rollups {q:?}");
+            compared += want.len();
         }
     }
+    assert!(compared > 20, "{compared} rollup rows compared");
     // It carries on where the file ends.
     ok(s.as_ref(), "dst", debit(&open, Some("5"))).await;
     ok(s.as_ref(), "dst", Op::SettlePurchase { purchase_id: pending, status: Status::Succeeded, ctx: EventCtx::default() })
@@ -1292,6 +1294,7 @@ pub async fn import_whole_or_nothing(t: &mut Ctx) {
     let after = ok(s.as_ref(), "empty", usage("1")).await;
     assert_eq!(after.events[0].seq, events.len() as u64 + 1);
     assert_eq!(after.events[0].balance_after, a.available.checked_sub(m("1")).expect("amount"));
+    drop(s);
     t.reopen().await;
     let v = t.store.verify("empty").await.expect("verify");
     assert!(v.ok && v.chain_checked, "{v:?}");

@@ -192,12 +192,13 @@ pub fn migrate(conn: &mut rusqlite::Connection) -> rusqlite::Result<()> {
 /// `events` read the whole table (and filled the writer's 64 MiB page cache)
 /// at every start.
 pub fn orgs_to_backfill(conn: &rusqlite::Connection) -> rusqlite::Result<Vec<String>> {
-    let mut st = conn.prepare(
-        "SELECT o.org_id FROM orgs o JOIN events e ON e.org_id = o.org_id AND e.seq = 1 \
-         WHERE e.hash IS NULL ORDER BY o.org_id",
-    )?;
+    let mut st = conn.prepare(ORGS_TO_BACKFILL)?;
     st.query_map([], |r| r.get(0))?.collect()
 }
+
+/// The query of [`orgs_to_backfill`].
+pub const ORGS_TO_BACKFILL: &str = "SELECT o.org_id FROM orgs o JOIN events e ON e.org_id = o.org_id AND e.seq = 1 \
+     WHERE e.hash IS NULL ORDER BY o.org_id";
 
 /// Computes the chain hashes of events stored before the chain existed (a
 /// NULL `hash`), for each org that has any ([`orgs_to_backfill`]), and its

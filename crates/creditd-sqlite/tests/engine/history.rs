@@ -199,3 +199,38 @@ async fn an_import_is_whole_and_carries_on() {
     run(&s, "b", Op::Usage { amount: m("1"), ctx: ctx(1) }).await;
     s.shutdown().await;
 }
+
+/// The hash-chain backfill at open: it finds an org whose rows predate the
+/// chain, fills them in (verify then checks the chain), and afterwards the
+/// check costs a primary-key lookup per org instead of a scan of `events`
+/// (which filled the writer's page cache on every start).
+#[tokio::test]
+async fn the_chain_backfill_looks_up_seq_1_and_never_scans_events() {
+    use creditd_sqlite::schema::{ORGS_TO_BACKFILL, orgs_to_backfill};
+    let dir = tempfile::tempdir().unwrap();
+    let (s, clock) = open(dir.path()).await;
+    history(&s, &clock).await;
+    s.create_org("b", OrgSettings::new("B", "UTC")).await.unwrap();
+    run(&s, "b", credit(CreditKind::Grant, "5", None)).await;
+    let c = rusqlite::Connection::open(dir.path().join("creditd.sqlite")).unwrap();
+    assert_eq!(orgs_to_backfill(&c).unwrap(), Vec::<String>::new());
+    let plan = plan(&c, ORGS_TO_BACKFILL, &[]);
+    assert!(plan.contains("SEARCH e USING PRIMARY KEY (org_id=? AND seq=?)"), "{plan}");
+    assert!(!plan.contains("SCAN e"), "{plan}");
+    s.shutdown().await;
+    drop(s);
+    // A database written before the chain: org a's rows have no hash.
+    c.execute_batch("UPDATE events SET hash = NULL WHERE org_id = 'a'").unwrap();
+    assert_eq!(orgs_to_backfill(&c).unwrap(), vec!["a".to_string()]);
+    drop(c);
+    let (s, _) = open(dir.path()).await;
+    for org in ["a", "b"] {
+        let report = s.verify(org).await.unwrap();
+        assert!(report.ok && report.chain_checked, "{org}: {report:?}");
+    }
+    let c = rusqlite::Connection::open(dir.path().join("creditd.sqlite")).unwrap();
+    assert_eq!(orgs_to_backfill(&c).unwrap(), Vec::<String>::new());
+    let unhashed: i64 = c.query_row("SELECT count(*) FROM events WHERE hash IS NULL", [], |r| r.get(0)).unwrap();
+    assert_eq!(unhashed, 0);
+    s.shutdown().await;
+}
