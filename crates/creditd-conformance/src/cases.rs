@@ -266,6 +266,54 @@ pub async fn refund_bounds(t: &mut Ctx) {
     assert_eq!(s.balance("o").await.expect("balance").available, m("105"));
 }
 
+/// A usage's record survives a restart and being settled out of memory: a
+/// refund after a restart, and one in the same batch as its usage, give
+/// credits back to the very blocks (pools) they came from, newest part first.
+pub async fn usage_refunds_return_to_their_blocks(t: &mut Ctx) {
+    let s = t.store.as_ref();
+    new_org(s, "o").await;
+    ok(s, "o", credit_in(Pool::Plan, "10", None)).await;
+    ok(s, "o", credit_in(Pool::Prepaid, "10", None)).await;
+    let ctx_usage = usage_by("15", "AI Inference", "case-7", "ana@example.com");
+    let used = ok(s, "o", ctx_usage).await;
+    let use_id = record_id(&used);
+    let p = used.balance.pools;
+    assert_eq!((p.plan, p.prepaid), (Micros::ZERO, m("5")));
+    t.reopen().await;
+    let s = t.store.as_ref();
+    // The newest part (5 from prepaid) comes back first.
+    let r = ok(s, "o", refund(&use_id, Some("6"))).await;
+    assert_eq!(r.events[0].hold_id.as_deref(), Some(use_id.as_str()));
+    assert_eq!(r.events[0].project_id.as_deref(), Some("case-7"), "the refund carries the usage's context");
+    let p = r.balance.pools;
+    assert_eq!((p.plan, p.prepaid), (m("1"), m("10")));
+    assert_eq!(code(&run(s, "o", refund(&use_id, Some("9.000001"))).await), "refund_exceeds_consumed");
+    t.reopen().await;
+    let s = t.store.as_ref();
+    let r = ok(s, "o", refund(&use_id, None)).await;
+    assert_eq!(r.events[0].amount, m("9"));
+    assert_eq!((r.balance.pools.plan, r.balance.pools.prepaid), (m("10"), m("10")));
+    assert_ne!(code(&run(s, "o", refund(&use_id, Some("0.000001"))).await), "ok");
+    // Usage and its refunds in one batch, then the rest after a restart.
+    let next = format!("use_{}", r.balance.seq + 1);
+    let cmds = vec![
+        Command::new("o", usage("12"), None),
+        Command::new("o", refund(&next, Some("1")), None),
+        Command::new("o", refund(&next, Some("2")), None),
+    ];
+    let out: Vec<_> = s.execute(cmds).await.into_iter().map(|r| r.expect("batch command")).collect();
+    assert_eq!(record_id(&out[0]), next);
+    assert_eq!(out[2].balance.available, m("11"));
+    t.reopen().await;
+    let s = t.store.as_ref();
+    assert_eq!(code(&run(s, "o", refund(&next, Some("9.000001"))).await), "refund_exceeds_consumed");
+    let r = ok(s, "o", refund(&next, None)).await;
+    assert_eq!(r.events[0].amount, m("9"));
+    assert_eq!(r.balance.available, m("20"));
+    assert_eq!((r.balance.pools.plan, r.balance.pools.prepaid), (m("10"), m("10")));
+    assert!(s.verify("o").await.expect("verify").ok);
+}
+
 /// Adjustments move credits either way and carry their reason.
 pub async fn adjustments(t: &mut Ctx) {
     let s = t.store.as_ref();

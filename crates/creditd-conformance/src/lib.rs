@@ -100,6 +100,7 @@ macro_rules! conformance_tests {
             overdraft_limit,
             consumption_order,
             refund_bounds,
+            usage_refunds_return_to_their_blocks,
             adjustments,
             purchase_settles_once,
             voucher_expiry_with_open_hold,

@@ -78,14 +78,20 @@ impl AccessOp {
 }
 
 /// Organisation settings to change; `None` keeps the current value.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SettingsPatch {
+    #[schema(min_length = 1, max_length = 200)]
     pub name: Option<String>,
+    /// An IANA zone name, such as Europe/Madrid.
     pub time_zone: Option<String>,
+    /// Each pool exactly once.
+    #[schema(min_items = 4, max_items = 4)]
     pub consumption_order: Option<Vec<Pool>>,
     pub expiring_first: Option<bool>,
+    #[schema(value_type = Option<crate::money::Amount>)]
     pub overdraft_limit: Option<Micros>,
+    #[schema(minimum = 1, maximum = 28)]
     pub renewal_day: Option<u8>,
 }
 
@@ -96,7 +102,7 @@ impl SettingsPatch {
 }
 
 /// Whose spending a cap limits.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum CapSubject {
     /// A member, by email (lower case).
@@ -168,7 +174,7 @@ impl CapState {
 }
 
 /// A cap as shown in the balance and summary: limit, used, left.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct CapView {
     pub subject: CapSubject,
     pub limit: Micros,

@@ -26,7 +26,7 @@ pub const DEFAULT_HOLD_TIMEOUT_SECONDS: u64 = 3600;
 pub const MAX_TEXT_LEN: usize = 1024;
 
 /// Per-organisation settings the rules depend on.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct OrgSettings {
     pub name: String,
     /// IANA zone name; periods, "today" and renewals are in this zone.
@@ -102,7 +102,7 @@ pub struct Block {
 
 /// Part of an amount taken from one block (or, with no block, from the
 /// overdraft allowance).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Draw {
     pub block_id: Option<String>,
     pub pool: Option<Pool>,
@@ -110,7 +110,7 @@ pub struct Draw {
     pub amount: Micros,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum RecordKind {
     Hold,
@@ -118,7 +118,7 @@ pub enum RecordKind {
     Purchase,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum RecordStatus {
     /// A hold not yet debited or released.
@@ -153,7 +153,7 @@ impl RecordStatus {
 
 /// A hold, a usage or a purchase: what later events (debit, release, refund,
 /// settle) refer to.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Record {
     pub id: String,
     pub kind: RecordKind,
@@ -169,6 +169,39 @@ pub struct Record {
     pub expires_at: Option<Timestamp>,
     pub created_at: Timestamp,
     pub ctx: EventCtx,
+}
+
+impl Record {
+    /// The record of a usage, rebuilt from its event and the blocks it drew
+    /// from, as it was before any refund; `None` if `e` is not a usage.
+    pub fn consumed_by(e: &Event, draws: Vec<Draw>) -> Option<Record> {
+        if e.kind != EventKind::Usage {
+            return None;
+        }
+        let amount = e.amount.checked_neg().filter(|a| a.is_positive())?;
+        Some(Record {
+            id: e.hold_id.clone()?,
+            kind: RecordKind::Usage,
+            status: RecordStatus::Consumed,
+            amount,
+            captured: amount,
+            refunded: Micros::ZERO,
+            draws,
+            expires_at: None,
+            created_at: e.created_at,
+            ctx: EventCtx {
+                source: e.source.clone(),
+                service: e.service.clone(),
+                activity: e.activity.clone(),
+                project_id: e.project_id.clone(),
+                project_name: e.project_name.clone(),
+                user_name: e.user_name.clone(),
+                user_email: e.user_email.clone(),
+                description: e.description.clone(),
+                metadata: e.metadata.clone(),
+            },
+        })
+    }
 }
 
 /// An operation on one organisation's credits.
@@ -223,7 +256,7 @@ pub enum Op {
     Access(AccessOp),
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum CreditKind {
     Grant,
@@ -389,7 +422,7 @@ pub(crate) fn neg(a: Micros) -> Result<Micros, LedgerError> {
 }
 
 /// Balances of one organisation at one moment.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Balance {
     pub org_id: String,
     /// Credits that can be spent now (negative while in overdraft).
@@ -406,7 +439,7 @@ pub struct Balance {
     pub seq: u64,
 }
 
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct PoolBalances {
     pub plan: Micros,
     pub prepaid: Micros,

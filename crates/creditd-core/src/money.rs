@@ -131,6 +131,52 @@ impl FromStr for Micros {
     }
 }
 
+/// The pattern of an amount written as a JSON string: what `from_str`
+/// accepts (surrounding spaces are trimmed).
+pub const AMOUNT_PATTERN: &str = r"^\s*[+-]?[0-9]+(\.[0-9]{1,6})?\s*$";
+
+/// In answers an amount is always a JSON number written exactly.
+impl utoipa::PartialSchema for Micros {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{ObjectBuilder, Type};
+        ObjectBuilder::new()
+            .schema_type(Type::Number)
+            .description(Some("Credits, exact to 0.000001 (micro-credits), written as a JSON number"))
+            .examples([serde_json::json!(12.5)])
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for Micros {
+    fn name() -> std::borrow::Cow<'static, str> {
+        "Credits".into()
+    }
+}
+
+/// How a request may write an amount: a JSON number or a decimal string,
+/// at most 6 decimals, no exponent. Only a schema (`#[schema(value_type =
+/// Amount)]` on request fields); the value is read into a [`Micros`].
+pub struct Amount;
+
+impl utoipa::PartialSchema for Amount {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{ObjectBuilder, OneOfBuilder, Type};
+        OneOfBuilder::new()
+            .item(ObjectBuilder::new().schema_type(Type::Number).description(Some("At most 6 decimals, no exponent")))
+            .item(
+                ObjectBuilder::new()
+                    .schema_type(Type::String)
+                    .pattern(Some(AMOUNT_PATTERN))
+                    .description(Some("A decimal string, at most 6 decimals")),
+            )
+            .description(Some("Credits as a JSON number or a decimal string, exact to 0.000001"))
+            .examples([serde_json::json!(12.5), serde_json::json!("0.000001")])
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for Amount {}
+
 impl Serialize for Micros {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         // A raw JSON number keeps every digit; serde_json writes it verbatim.

@@ -75,6 +75,41 @@ pub enum Rollover {
     Periods { periods: u32 },
 }
 
+/// One object per policy, as [`RolloverJson`] reads it.
+impl utoipa::PartialSchema for Rollover {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{ObjectBuilder, OneOfBuilder, Type};
+        let policy = |name: &str| {
+            ObjectBuilder::new()
+                .schema_type(Type::Object)
+                .property("policy", ObjectBuilder::new().schema_type(Type::String).enum_values(Some([name])))
+                .required("policy")
+                .additional_properties(Some(utoipa::openapi::schema::AdditionalProperties::FreeForm(false)))
+        };
+        OneOfBuilder::new()
+            .item(policy("none").description(Some("Nothing is carried over (the default)")))
+            .item(policy("all").description(Some("Everything is carried over")))
+            .item(
+                policy("up_to")
+                    .property("max_credits", <crate::money::Amount as utoipa::PartialSchema>::schema())
+                    .required("max_credits")
+                    .description(Some("Carried over up to this many accumulated credits in all")),
+            )
+            .item(
+                policy("periods")
+                    .property(
+                        "periods",
+                        ObjectBuilder::new().schema_type(Type::Integer).minimum(Some(0)).maximum(Some(u32::MAX)),
+                    )
+                    .required("periods")
+                    .description(Some("Each period's credits are carried over at most this many times")),
+            )
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for Rollover {}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 enum RolloverPolicy {
@@ -123,7 +158,7 @@ impl TryFrom<RolloverJson> for Rollover {
 }
 
 /// A subscription plan.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Plan {
     pub name: String,
     /// Credits granted at the start of each period.
@@ -182,7 +217,7 @@ impl Plan {
 }
 
 /// When a plan change takes effect.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Effective {
     /// At the next renewal (the default for a change).
@@ -292,7 +327,7 @@ impl PlanOp {
 
 /// A conversation as stored (the `conversations` table), for analytics by
 /// day, campaign and identity. Not a credit event.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Conversation {
     /// Per-org sequence number, from 1.
     pub seq: u64,
@@ -307,7 +342,7 @@ pub struct Conversation {
     pub created_at: Timestamp,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum NotificationKind {
     /// Available credits went below the org's low-balance threshold.
@@ -324,7 +359,7 @@ impl NotificationKind {
 
 /// Something an org should be told about (webhooks deliver these later); the
 /// `notifications` table is their outbox. Not a credit event.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Notification {
     /// Per-org sequence number, from 1.
     pub seq: u64,
@@ -338,7 +373,7 @@ pub struct Notification {
 }
 
 /// The org's plan tab: every figure of the seeds' Plan tab and header.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Summary {
     pub org_id: String,
     pub as_of: Timestamp,
@@ -381,7 +416,7 @@ pub struct Summary {
     pub low_balance: LowBalance,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Price {
     pub amount: Micros,
     pub currency: String,
@@ -389,7 +424,7 @@ pub struct Price {
 }
 
 /// "At the last 28 days' pace credits run out on DATE", or never.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Forecast {
     pub window_days: i64,
     /// Consumed in the window (debits and usage less refunds).
@@ -403,7 +438,7 @@ pub struct Forecast {
     pub message: String,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct LowBalance {
     pub threshold: Option<Micros>,
     pub below: bool,

@@ -23,7 +23,7 @@ pub struct Verifier {
 }
 
 /// The first event whose stored hash does not follow from the one before it.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
 pub struct BrokenLink {
     pub seq: u64,
     /// The hash stored with the event (none: the row has no hash).
@@ -34,7 +34,7 @@ pub struct BrokenLink {
 }
 
 /// The end of a verification.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
 pub struct VerifyReport {
     pub org_id: String,
     pub events: u64,

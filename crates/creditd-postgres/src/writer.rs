@@ -513,7 +513,11 @@ impl Writer {
         }
         let events = EventCols::from_batch(batch);
         let mut recs = RecordCols::default();
-        for (org, r) in &batch.records {
+        // Usage records live in the records table here; one refunded within
+        // the batch is written once, in its newer version from `records`.
+        let usage = batch.usage_records.iter().map(|(i, r)| (&batch.events[*i].org_id, r));
+        let usage = usage.filter(|(org, r)| !batch.has_record(org, &r.id));
+        for (org, r) in usage.chain(batch.records.iter().map(|(org, r)| (org, r))) {
             recs.org_id.push(org.as_str());
             recs.id.push(r.id.as_str());
             recs.status.push(r.status.as_str());

@@ -17,11 +17,12 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use creditd_core::ledger::period_bounds;
+use creditd_core::money::Amount;
 use creditd_core::{AccessOp, CapSubject, CapView, EventKind, Micros, Op, SettingsPatch, valid_id};
 use creditd_store::directory::{ApiKey, KeyScope, Member, MemberPatch, NewKey, Role, normalize_email};
 use creditd_store::{Command, EventFilter, StoreError};
-use serde::Deserialize;
-use serde_json::{Value, json};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
 use crate::AppState;
 use crate::auth::{Access, Principal, new_key_id, new_key_secret, org_not_found};
@@ -43,6 +44,7 @@ pub fn routes() -> Router<AppState> {
 fn parse<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
     let text = std::str::from_utf8(body).map_err(|_| ApiError::bad_request("invalid_json", "body is not UTF-8"))?;
     let text = if text.trim().is_empty() { "{}" } else { text };
+    crate::wire::ensure_object(text)?;
     serde_json::from_str(text).map_err(|e| {
         if e.is_syntax() || e.is_eof() {
             ApiError::bad_request("invalid_json", format!("malformed JSON: {e}"))
@@ -72,32 +74,51 @@ fn cap_of<'a>(caps: &'a [CapView], subject: &CapSubject) -> Option<&'a CapView> 
     caps.iter().find(|c| &c.subject == subject)
 }
 
-fn member_json(m: &Member, caps: &[CapView]) -> Value {
-    let mut v = json!(m);
-    v["cap"] = json!(cap_of(caps, &CapSubject::Member(m.email.clone())));
-    v
+/// A member and their spending cap, if one is set.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MemberView {
+    #[serde(flatten)]
+    pub member: Member,
+    pub cap: Option<CapView>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Members {
+    pub members: Vec<MemberView>,
+}
+
+/// `DELETE …/members/{email}`: who was removed (their keys are revoked).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MemberRemoved {
+    pub removed: Member,
+}
+
+fn member_json(m: &Member, caps: &[CapView]) -> MemberView {
+    MemberView { member: m.clone(), cap: cap_of(caps, &CapSubject::Member(m.email.clone())).cloned() }
 }
 
 // ---- members ----
 
-#[derive(Debug, Deserialize)]
+/// `POST …/members`: `role` defaults to member.
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-struct AddMemberRequest {
-    email: String,
-    name: String,
+pub struct AddMemberRequest {
+    pub email: String,
+    pub name: String,
     #[serde(default = "default_role")]
-    role: Role,
+    pub role: Role,
 }
 
 fn default_role() -> Role {
     Role::Member
 }
 
-#[derive(Debug, Deserialize)]
+/// `PATCH …/members/{email}`: what to change.
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-struct PatchMemberRequest {
-    name: Option<String>,
-    role: Option<Role>,
+pub struct PatchMemberRequest {
+    pub name: Option<String>,
+    pub role: Option<Role>,
 }
 
 async fn list_members(
@@ -108,8 +129,8 @@ async fn list_members(
     principal.require(Action::ReadMembers, &org)?;
     let members = app.store.directory().members(&org).await?;
     let caps = caps(&app, &org).await;
-    let list: Vec<Value> = members.iter().map(|m| member_json(m, &caps)).collect();
-    Ok(Json(json!({"members": list})).into_response())
+    let members = members.iter().map(|m| member_json(m, &caps)).collect();
+    Ok(Json(Members { members }).into_response())
 }
 
 async fn add_member(
@@ -188,28 +209,54 @@ async fn remove_member(
     let m = app.store.directory().remove_member(&org, &m.email, app.store.now()).await?;
     app.auth.forget();
     tracing::info!(org = %org, email = %m.email, "member removed; their keys are revoked");
-    Ok(Json(json!({"removed": m})).into_response())
+    Ok(Json(MemberRemoved { removed: m }).into_response())
 }
 
 // ---- keys ----
 
-#[derive(Debug, Deserialize)]
+/// Query parameters of `GET /api/keys`.
+pub const KEY_LIST_PARAMS: &[&str] = &["org_id"];
+
+#[derive(Debug, Deserialize, Serialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
-enum KeyKind {
+pub enum KeyKind {
     Service,
     Member,
 }
 
-#[derive(Debug, Deserialize)]
+/// `POST /api/keys`: a service key (`org_ids`, or every org) or a
+/// member key (`org_id` and `email`).
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-struct CreateKeyRequest {
-    kind: KeyKind,
-    name: Option<String>,
-    /// Service keys: the orgs reached; absent: every org.
-    org_ids: Option<Vec<String>>,
+pub struct CreateKeyRequest {
+    pub kind: KeyKind,
+    pub name: Option<String>,
+    /// Service keys: the orgs reached (1 to 1000); absent: every org.
+    pub org_ids: Option<Vec<String>>,
     /// Member keys: whose.
-    org_id: Option<String>,
-    email: Option<String>,
+    pub org_id: Option<String>,
+    pub email: Option<String>,
+}
+
+/// A key as listed (never its secret), with its spending cap.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct KeyView {
+    #[serde(flatten)]
+    pub key: ApiKey,
+    pub cap: Option<CapView>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Keys {
+    pub keys: Vec<KeyView>,
+}
+
+/// `POST /api/keys`: the key and its secret, shown this once.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct KeyCreated {
+    pub key: KeyView,
+    pub secret: String,
+    pub note: String,
 }
 
 /// Whether `p` may see (and so revoke) key `k`.
@@ -225,11 +272,9 @@ fn can_see(p: &Principal, k: &ApiKey) -> bool {
     }
 }
 
-fn key_json(app: &AppState, k: ApiKey, caps: &[CapView]) -> Value {
+fn key_json(app: &AppState, k: ApiKey, caps: &[CapView]) -> KeyView {
     let cap = cap_of(caps, &CapSubject::Key(k.id.clone())).cloned();
-    let mut v = json!(app.auth.shown(k));
-    v["cap"] = json!(cap);
-    v
+    KeyView { key: app.auth.shown(k), cap }
 }
 
 async fn create_key(
@@ -293,16 +338,16 @@ async fn create_key(
         KeyScope::Member { org_id, .. } => caps(&app, org_id).await,
         KeyScope::Service { .. } => Vec::new(),
     };
-    let body = json!({
-        "key": key_json(&app, key, &caps),
-        "secret": secret,
-        "note": "Store the secret now: it is shown only this once. Send it as Authorization: Bearer <secret>.",
-    });
+    let body = KeyCreated {
+        key: key_json(&app, key, &caps),
+        secret,
+        note: "Store the secret now: it is shown only this once. Send it as Authorization: Bearer <secret>.".into(),
+    };
     Ok((StatusCode::CREATED, Json(body)).into_response())
 }
 
 async fn list_keys(State(app): State<AppState>, principal: Principal, q: QueryPairs) -> Result<Response, ApiError> {
-    q.only(&["org_id"])?;
+    q.only(KEY_LIST_PARAMS)?;
     let org = q.one("org_id")?.map(str::to_string);
     if let Some(o) = &org {
         if !principal.reaches(o) {
@@ -317,9 +362,8 @@ async fn list_keys(State(app): State<AppState>, principal: Principal, q: QueryPa
         Some(o) => caps(&app, o).await,
         None => Vec::new(),
     };
-    let list: Vec<Value> =
-        keys.into_iter().filter(|k| can_see(&principal, k)).map(|k| key_json(&app, k, &caps)).collect();
-    Ok(Json(json!({"keys": list})).into_response())
+    let keys = keys.into_iter().filter(|k| can_see(&principal, k)).map(|k| key_json(&app, k, &caps)).collect();
+    Ok(Json(Keys { keys }).into_response())
 }
 
 async fn visible_key(app: &AppState, principal: &Principal, id: &str) -> Result<ApiKey, ApiError> {
@@ -367,13 +411,27 @@ async fn revoke_key(
 
 // ---- caps ----
 
-#[derive(Debug, Deserialize)]
+/// `PUT …/caps`: name exactly one of `member` (an email) or `key_id`.
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-struct SetCapRequest {
-    member: Option<String>,
-    key_id: Option<String>,
+pub struct SetCapRequest {
+    pub member: Option<String>,
+    pub key_id: Option<String>,
     /// Credits per period; null or absent removes the cap.
-    limit: Option<Micros>,
+    #[schema(value_type = Option<Amount>)]
+    pub limit: Option<Micros>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Caps {
+    pub caps: Vec<CapView>,
+}
+
+/// `PUT …/caps`: the subject and its cap now (null: removed).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CapSet {
+    pub subject: CapSubject,
+    pub cap: Option<CapView>,
 }
 
 async fn list_caps(
@@ -383,7 +441,7 @@ async fn list_caps(
 ) -> Result<Response, ApiError> {
     principal.require(Action::ManageCaps, &org)?;
     let state = app.store.org_state(&org).await?;
-    Ok(Json(json!({"caps": state.cap_views(app.store.now())})).into_response())
+    Ok(Json(Caps { caps: state.cap_views(app.store.now()) }).into_response())
 }
 
 async fn set_cap(
@@ -412,7 +470,8 @@ async fn set_cap(
     let op = Op::Access(AccessOp::SetCap { subject: subject.clone(), limit: req.limit });
     creditd_store::execute_one(app.store.as_ref(), Command::new(&org, op, None)).await?;
     let caps = caps(&app, &org).await;
-    Ok(Json(json!({"subject": subject, "cap": cap_of(&caps, &subject)})).into_response())
+    let cap = cap_of(&caps, &subject).cloned();
+    Ok(Json(CapSet { subject, cap }).into_response())
 }
 
 // ---- organisation settings ----
@@ -437,6 +496,34 @@ pub async fn patch_org(
 
 // ---- who am I ----
 
+/// `GET …/me`. The member fields are there for a member only, the CSRF
+/// token for a dashboard session only.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Me {
+    pub org_id: String,
+    pub kind: KeyKind,
+    pub key_id: Option<String>,
+    pub caps: Vec<CapView>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub csrf_token: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub role: Option<Role>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub usage_this_period: Option<OwnUsage>,
+}
+
+/// A member's own consumption this period: debits and usage less refunds.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct OwnUsage {
+    pub period_start: jiff::Timestamp,
+    pub period_end: jiff::Timestamp,
+    pub consumed: Micros,
+}
+
 /// `GET …/me`: who the caller is here, their caps, (for a member) the
 /// credits consumed in their name this period: debits and usage less
 /// refunds, and (for a dashboard session) its CSRF token.
@@ -455,20 +542,22 @@ async fn me(State(app): State<AppState>, principal: Principal, Path(org): Path<S
     let tz = state.settings.validate().map_err(|e| ApiError::from(StoreError::from(e)))?;
     let (start, end) =
         period_bounds(&tz, state.settings.renewal_day, now).map_err(|e| ApiError::from(StoreError::from(e)))?;
-    let mut v = json!({
-        "org_id": org,
-        "kind": if principal.who() == Who::Service { "service" } else { "member" },
-        "key_id": principal.key_id,
-        "caps": own,
-    });
-    // A dashboard session reads its CSRF token here, for its form posts.
-    if let Some(t) = principal.csrf_token() {
-        v["csrf_token"] = json!(t);
-    }
+    let mut v = Me {
+        org_id: org.clone(),
+        kind: if principal.who() == Who::Service { KeyKind::Service } else { KeyKind::Member },
+        key_id: principal.key_id.clone(),
+        caps: own,
+        // A dashboard session reads its CSRF token here, for its form posts.
+        csrf_token: principal.csrf_token().map(str::to_string),
+        email: None,
+        name: None,
+        role: None,
+        usage_this_period: None,
+    };
     if let Access::Member { email, name, role, .. } = &principal.access {
-        v["email"] = json!(email);
-        v["name"] = json!(name);
-        v["role"] = json!(role);
+        v.email = Some(email.clone());
+        v.name = Some(name.clone());
+        v.role = Some(*role);
         let filter = EventFilter {
             date_from: Some(start),
             date_to: Some(end),
@@ -485,7 +574,7 @@ async fn me(State(app): State<AppState>, principal: Principal, Path(org): Path<S
                     .ok_or_else(|| ApiError::from(StoreError::Ledger(creditd_core::LedgerError::Overflow)))?;
             }
         }
-        v["usage_this_period"] = json!({"period_start": start, "period_end": end, "consumed": consumed});
+        v.usage_this_period = Some(OwnUsage { period_start: start, period_end: end, consumed });
     }
     Ok(Json(v).into_response())
 }

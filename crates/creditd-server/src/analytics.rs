@@ -149,7 +149,7 @@ pub fn usage_scope(principal: &Principal, org: &str, asked: Option<&str>) -> Res
 }
 
 /// One group of a usage report.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct UsageEntry {
     /// The action, user email, project id or service; a `YYYY-MM-DD` day;
     /// null for usage that named none.
@@ -164,7 +164,7 @@ pub struct UsageEntry {
 }
 
 /// A usage answer: the API's body and what the dashboard draws.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct UsageReport {
     pub org_id: String,
     pub time_zone: String,

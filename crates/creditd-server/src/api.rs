@@ -6,13 +6,14 @@ use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use creditd_core::{Outcome, RecordKind, valid_id};
+use creditd_core::{Balance, CapView, Event, Outcome, Record, RecordKind, valid_id};
 use creditd_store::{Command, MAX_BATCH_OPS, StoreError};
-use serde_json::{Value, json};
+use serde::Serialize;
+use utoipa::ToSchema;
 
 use crate::AppState;
 use crate::auth::{Principal, action_for};
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorDetail};
 use crate::extract::{Body, QueryPairs, RawBody};
 use crate::permissions::Action;
 use crate::wire::{BatchRequest, CreateOrgRequest, OpName, build_op};
@@ -60,10 +61,9 @@ pub async fn balance(
     Path(org): Path<String>,
 ) -> Result<Response, ApiError> {
     principal.require(Action::ReadSummary, org_id(&org)?)?;
-    let b = app.store.balance(org_id(&org)?).await?;
-    let mut v = json!(b);
-    v["caps"] = json!(crate::auth::caps_shown(&app, &principal, &org).await);
-    Ok(Json(v).into_response())
+    let balance = app.store.balance(org_id(&org)?).await?;
+    let caps = crate::auth::caps_shown(&app, &principal, &org).await;
+    Ok(Json(BalanceView { balance, caps }).into_response())
 }
 
 pub async fn verify(
@@ -94,19 +94,73 @@ fn body_text(body: &Bytes) -> Result<&str, ApiError> {
     Ok(if text.trim().is_empty() { "{}" } else { text })
 }
 
-/// Shapes an outcome for clients: the hold, usage or purchase under its own
-/// name, the events, the balance after.
-pub fn outcome_json(o: &Outcome) -> Value {
-    let mut v = json!({"events": o.events, "balance": o.balance});
+/// `GET …/balance`: the balance and the caps the caller may see.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct BalanceView {
+    #[serde(flatten)]
+    pub balance: Balance,
+    pub caps: Vec<CapView>,
+}
+
+/// What a write answers: the events it made, the balance after, and the
+/// hold, usage or purchase it made or changed under its own name.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct WriteResult {
+    pub events: Vec<Event>,
+    pub balance: Balance,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hold: Option<Record>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub usage: Option<Record>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub purchase: Option<Record>,
+}
+
+/// Shapes an outcome for clients.
+pub fn outcome_json(o: &Outcome) -> WriteResult {
+    let mut w =
+        WriteResult { events: o.events.clone(), balance: o.balance.clone(), hold: None, usage: None, purchase: None };
     if let Some(r) = &o.record {
-        let name = match r.kind {
-            RecordKind::Hold => "hold",
-            RecordKind::Usage => "usage",
-            RecordKind::Purchase => "purchase",
+        let slot = match r.kind {
+            RecordKind::Hold => &mut w.hold,
+            RecordKind::Usage => &mut w.usage,
+            RecordKind::Purchase => &mut w.purchase,
         };
-        v[name] = json!(r);
+        *slot = Some(r.clone());
     }
-    v
+    w
+}
+
+/// One answer of `POST /api/batch`: `ok` and the HTTP status the operation
+/// would have had on its own route, then its result or its error.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(untagged)]
+pub enum BatchResult {
+    Applied {
+        /// Always true here.
+        ok: bool,
+        status: u16,
+        result: WriteResult,
+    },
+    Refused {
+        /// Always false here.
+        ok: bool,
+        status: u16,
+        error: ErrorDetail,
+    },
+}
+
+/// `POST /api/batch`: one result per operation, in order.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct BatchResponse {
+    pub results: Vec<BatchResult>,
+}
+
+/// `GET /healthz`, `GET /readyz`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Health {
+    /// `ok` (healthz) or `ready` (readyz).
+    pub status: String,
 }
 
 fn created_status(name: OpName) -> StatusCode {
@@ -179,6 +233,13 @@ pub async fn batch(
     if req.operations.is_empty() || req.operations.len() > MAX_BATCH_OPS {
         return Err(ApiError::validation(format!("a batch holds 1 to {MAX_BATCH_OPS} operations")));
     }
+    // The batch's own shape is checked whole; an operation's rules, one by one.
+    for (i, item) in req.operations.iter().enumerate() {
+        if let Some(b) = &item.body {
+            crate::wire::ensure_object(b.get())
+                .map_err(|_| ApiError::validation(format!("operations[{i}].body must be a JSON object")))?;
+        }
+    }
     // Build every command first; one that cannot be parsed is answered
     // without reaching the ledger, the others still run.
     let mut slots: Vec<Result<Command, ApiError>> = Vec::with_capacity(req.operations.len());
@@ -198,7 +259,7 @@ pub async fn batch(
     }
     let commands: Vec<Command> = slots.iter().filter_map(|s| s.as_ref().ok().cloned()).collect();
     let mut results = app.store.execute(commands).await.into_iter();
-    let answers: Vec<Value> = slots
+    let results: Vec<BatchResult> = slots
         .into_iter()
         .zip(req.operations.iter())
         .map(|(slot, item)| {
@@ -207,17 +268,16 @@ pub async fn batch(
                 Err(e) => Err(e),
             };
             match r {
-                Ok(o) => json!({"ok": true, "status": created_status(item.op).as_u16(), "result": outcome_json(&o)}),
-                Err(e) => {
-                    let mut v = e.body();
-                    v["ok"] = json!(false);
-                    v["status"] = json!(e.status.as_u16());
-                    v
-                }
+                Ok(o) => BatchResult::Applied {
+                    ok: true,
+                    status: created_status(item.op).as_u16(),
+                    result: outcome_json(&o),
+                },
+                Err(e) => BatchResult::Refused { ok: false, status: e.status.as_u16(), error: e.detail() },
             }
         })
         .collect();
-    Ok(Json(json!({"results": answers})).into_response())
+    Ok(Json(BatchResponse { results }).into_response())
 }
 
 pub async fn credit_events(
@@ -234,7 +294,7 @@ pub async fn credit_events(
 }
 
 pub async fn healthz() -> impl IntoResponse {
-    Json(json!({"status": "ok"}))
+    Json(Health { status: "ok".into() })
 }
 
 pub async fn not_found() -> ApiError {

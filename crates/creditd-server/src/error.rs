@@ -6,7 +6,23 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use creditd_core::LedgerError;
 use creditd_store::{DirectoryError, StoreError};
-use serde_json::json;
+use serde::Serialize;
+use utoipa::ToSchema;
+
+/// What every refusal answers: `{"error": {"code", "message"}}`.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[schema(as = Error)]
+pub struct ErrorBody {
+    pub error: ErrorDetail,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ErrorDetail {
+    /// Stable, machine-readable: `validation_error`, `insufficient_credits`, ...
+    pub code: String,
+    /// For people; may change between versions.
+    pub message: String,
+}
 
 #[derive(Debug, Clone)]
 pub struct ApiError {
@@ -49,8 +65,12 @@ impl ApiError {
         Self::new(StatusCode::FORBIDDEN, code, message)
     }
 
-    pub fn body(&self) -> serde_json::Value {
-        json!({"error": {"code": self.code, "message": self.message}})
+    pub fn body(&self) -> ErrorBody {
+        ErrorBody { error: self.detail() }
+    }
+
+    pub fn detail(&self) -> ErrorDetail {
+        ErrorDetail { code: self.code.to_string(), message: self.message.clone() }
     }
 }
 

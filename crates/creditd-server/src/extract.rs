@@ -16,10 +16,16 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Body<T> {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        match axum::Json::<T>::from_request(req, state).await {
-            Ok(axum::Json(v)) => Ok(Body(v)),
-            Err(rejection) => Err(json_rejection(rejection)),
-        }
+        // Raw first: the content type and the syntax checked as axum does,
+        // then an object required (serde reads a struct from an array too).
+        let raw = match axum::Json::<Box<serde_json::value::RawValue>>::from_request(req, state).await {
+            Ok(axum::Json(raw)) => raw,
+            Err(rejection) => return Err(json_rejection(rejection)),
+        };
+        crate::wire::ensure_object(raw.get())?;
+        serde_json::from_str(raw.get())
+            .map(Body)
+            .map_err(|e| ApiError::validation(format!("invalid request body: {e}")))
     }
 }
 

@@ -84,7 +84,7 @@ pub async fn readyz(State(app): State<AppState>) -> Response {
     // A primary-key lookup of an org id that cannot exist (ids have no `/`).
     match app.store.org("readyz/probe").await {
         Ok(_) | Err(creditd_store::StoreError::OrgNotFound(_)) => {
-            (StatusCode::OK, axum::Json(serde_json::json!({"status": "ready"}))).into_response()
+            (StatusCode::OK, axum::Json(crate::api::Health { status: "ready".into() })).into_response()
         }
         Err(e) => {
             tracing::warn!(error = %e, "readiness probe failed");

@@ -18,15 +18,16 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, put};
 use axum::{Json, Router};
-use creditd_core::plans::{DEFAULT_CONVERSATIONS_PER_IDENTITY, Effective, Plan, PlanOp, Rollover};
-use creditd_core::{Micros, Op, OrgState, valid_id};
-use creditd_store::conversations::MAX_CONVERSATION_GROUPS;
+use creditd_core::money::Amount;
+use creditd_core::plans::{DEFAULT_CONVERSATIONS_PER_IDENTITY, Effective, LowBalance, Plan, PlanOp, Rollover, Summary};
+use creditd_core::{Balance, CapView, Conversation, Event, Micros, Notification, Op, OrgState, valid_id};
+use creditd_store::conversations::{ConversationCount, MAX_CONVERSATION_GROUPS};
 use creditd_store::{Command, ConversationGroup, ConversationQuery, StoreError};
 use jiff::civil::Date;
 use jiff::tz::TimeZone;
 use jiff::{Timestamp, ToSpan};
-use serde::Deserialize;
-use serde_json::{Value, json};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
 use crate::AppState;
 use crate::auth::Principal;
@@ -40,6 +41,10 @@ const MAX_KEY_LEN: usize = 255;
 const MAX_RANGE_DAYS: i64 = 366;
 /// Most notifications one page returns.
 const MAX_NOTIFICATIONS: u32 = 100;
+/// Query parameters of `GET …/conversations` (and `…/conversations/usage`).
+pub const CONVERSATION_PARAMS: &[&str] = &["group_by", "date_from", "date_to"];
+/// Query parameters of `GET …/notifications`.
+pub const NOTIFICATION_PARAMS: &[&str] = &["after", "limit"];
 
 pub fn routes() -> Router<AppState> {
     let org = "/api/organizations/{org_id}";
@@ -96,23 +101,52 @@ pub async fn summary(
     principal.require(Action::ReadSummary, org)?;
     let state = app.store.org_state(org).await?;
     let now = app.store.now();
-    let s = state.summary(now).map_err(|e| ApiError::from(StoreError::from(e)))?;
-    let mut v = json!(s);
-    v["caps"] = json!(principal.visible_caps(&state, now));
-    Ok(Json(v).into_response())
+    let summary = state.summary(now).map_err(|e| ApiError::from(StoreError::from(e)))?;
+    Ok(Json(SummaryView { summary, caps: principal.visible_caps(&state, now) }).into_response())
 }
 
-fn plan_view(s: &OrgState) -> Value {
-    json!({
-        "plan": s.plans.plan,
-        "next_plan": s.plans.next_plan,
-        "subscribed_at": s.plans.subscribed_at,
-        "renewal_day": s.settings.renewal_day,
-        "time_zone": s.settings.time_zone,
-        "period_start": s.period_start,
-        "period_end": s.period_end,
-        "renews_at": s.next_renewal(),
-    })
+/// `GET …/summary`: the summary and the caps the caller may see.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SummaryView {
+    #[serde(flatten)]
+    pub summary: Summary,
+    pub caps: Vec<CapView>,
+}
+
+/// `GET …/plan`: the plan, a pending change, the anchor and the period.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PlanView {
+    pub plan: Option<Plan>,
+    /// Replaces `plan` at the next renewal.
+    pub next_plan: Option<Plan>,
+    pub subscribed_at: Option<Timestamp>,
+    pub renewal_day: u8,
+    pub time_zone: String,
+    pub period_start: Option<Timestamp>,
+    pub period_end: Option<Timestamp>,
+    pub renews_at: Option<Timestamp>,
+}
+
+/// `PUT …/plan`: the plan view, the events the change made, the balance.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PlanChanged {
+    #[serde(flatten)]
+    pub plan: PlanView,
+    pub events: Vec<Event>,
+    pub balance: Balance,
+}
+
+fn plan_view(s: &OrgState) -> PlanView {
+    PlanView {
+        plan: s.plans.plan.clone(),
+        next_plan: s.plans.next_plan.clone(),
+        subscribed_at: s.plans.subscribed_at,
+        renewal_day: s.settings.renewal_day,
+        time_zone: s.settings.time_zone.clone(),
+        period_start: s.period_start,
+        period_end: s.period_end,
+        renews_at: s.next_renewal(),
+    }
 }
 
 /// `GET …/plan`: the plan, a pending change, the anchor and the period.
@@ -131,17 +165,22 @@ pub async fn get_plan(
 /// credits at once) or change the plan (default `effective: next_period`;
 /// `now` replaces this period's unused plan credits with the new
 /// allocation). `renewal_day` (1–28) sets the anchor when subscribing.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PutPlanRequest {
     pub name: String,
+    #[schema(value_type = Amount)]
     pub credits_per_period: Micros,
     pub identities_included: u32,
+    #[schema(value_type = Amount)]
     pub price: Micros,
     pub currency: String,
+    /// Default 500.
     pub conversations_per_identity: Option<u32>,
+    /// Default `{"policy": "none"}`.
     pub rollover: Option<Rollover>,
     pub effective: Option<Effective>,
+    #[schema(minimum = 1, maximum = 28)]
     pub renewal_day: Option<u8>,
 }
 
@@ -168,20 +207,25 @@ pub async fn put_plan(
     let outcome =
         creditd_store::execute_one(app.store.as_ref(), Command::new(org, op, key)).await.map_err(store_error)?;
     let (state, _) = state_now(&app, org).await?;
-    let mut v = plan_view(&state);
-    v["events"] = json!(outcome.events);
-    v["balance"] = json!(outcome.balance);
-    Ok(Json(v).into_response())
+    Ok(Json(PlanChanged { plan: plan_view(&state), events: outcome.events, balance: outcome.balance }).into_response())
 }
 
 /// `POST …/conversations`: one conversation started by an identity.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ConversationRequest {
     pub identity: String,
     pub campaign: Option<String>,
     /// Default: now. May be in the previous month (counted there).
     pub started_at: Option<Timestamp>,
+}
+
+/// `POST …/conversations`: the conversation counted and what is left of
+/// the identity's monthly limit.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ConversationStarted {
+    pub conversation: Conversation,
+    pub remaining_this_month: u32,
 }
 
 pub async fn start_conversation(
@@ -201,8 +245,8 @@ pub async fn start_conversation(
     let c = outcome
         .conversation
         .ok_or_else(|| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "storage_error", "no conversation recorded"))?;
-    let remaining = c.month_limit.saturating_sub(c.month_count);
-    Ok((StatusCode::CREATED, Json(json!({"conversation": c, "remaining_this_month": remaining}))).into_response())
+    let remaining_this_month = c.month_limit.saturating_sub(c.month_count);
+    Ok((StatusCode::CREATED, Json(ConversationStarted { conversation: c, remaining_this_month })).into_response())
 }
 
 fn parse_time(name: &str, v: &str) -> Result<Timestamp, ApiError> {
@@ -226,7 +270,7 @@ pub async fn conversation_usage(
 ) -> Result<Response, ApiError> {
     let org = org_id(&org)?;
     principal.require(Action::ReadAnalytics, org)?;
-    q.only(&["group_by", "date_from", "date_to"])?;
+    q.only(CONVERSATION_PARAMS)?;
     let group_by = match q.one("group_by")?.unwrap_or("day") {
         "day" => ConversationGroup::Day,
         "campaign" => ConversationGroup::Campaign,
@@ -257,7 +301,7 @@ pub async fn conversation_usage(
     let truncated = rows.len() > MAX_CONVERSATION_GROUPS;
     rows.truncate(MAX_CONVERSATION_GROUPS);
     let total: u64 = rows.iter().map(|r| r.conversations).sum();
-    let rows: Vec<Value> = if group_by == ConversationGroup::Day {
+    let rows: Vec<ConversationCount> = if group_by == ConversationGroup::Day {
         // Every day of the range in the org's zone, zeros included.
         let mut out = Vec::new();
         let last = to
@@ -269,32 +313,59 @@ pub async fn conversation_usage(
         while day <= last {
             let key = day.to_string();
             let n = rows.iter().find(|r| r.key.as_deref() == Some(key.as_str())).map_or(0, |r| r.conversations);
-            out.push(json!({"key": key, "conversations": n}));
+            out.push(ConversationCount { key: Some(key), conversations: n });
             day = day.tomorrow().map_err(|e| ApiError::validation(e.to_string()))?;
         }
         out
     } else {
-        rows.iter().map(|r| json!({"key": r.key, "conversations": r.conversations})).collect()
+        rows
     };
-    Ok(Json(json!({
-        "group_by": group_by,
-        "date_from": from,
-        "date_to": to,
-        "time_zone": info.settings.time_zone,
-        "total": total,
-        "truncated": truncated,
-        "rows": rows,
-    }))
+    Ok(Json(ConversationReport {
+        group_by,
+        date_from: from,
+        date_to: to,
+        time_zone: info.settings.time_zone,
+        total,
+        truncated,
+        rows,
+    })
     .into_response())
+}
+
+/// `GET …/conversations`: conversations started in `[date_from, date_to)`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ConversationReport {
+    pub group_by: ConversationGroup,
+    pub date_from: Timestamp,
+    pub date_to: Timestamp,
+    pub time_zone: String,
+    pub total: u64,
+    /// More than 1,000 groups: only the first are listed.
+    pub truncated: bool,
+    pub rows: Vec<ConversationCount>,
 }
 
 /// `PUT …/low-balance-threshold`: `{"threshold": 1000}`; `null` clears it.
 /// Below it, a `low_balance` notification is stored once per crossing
 /// (see `GET …/notifications`); never a credit event.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ThresholdRequest {
+    #[schema(value_type = Option<Amount>)]
     pub threshold: Option<Micros>,
+}
+
+/// `PUT …/low-balance-threshold`: the alert's state and the balance.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ThresholdSet {
+    pub low_balance: LowBalance,
+    pub balance: Micros,
+}
+
+/// `GET …/notifications`, oldest first.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Notifications {
+    pub notifications: Vec<Notification>,
 }
 
 pub async fn set_low_balance_threshold(
@@ -311,7 +382,7 @@ pub async fn set_low_balance_threshold(
     creditd_store::execute_one(app.store.as_ref(), Command::new(org, op, key)).await.map_err(store_error)?;
     let state = app.store.org_state(org).await?;
     let s = state.summary(app.store.now()).map_err(|e| ApiError::from(StoreError::from(e)))?;
-    Ok(Json(json!({"low_balance": s.low_balance, "balance": s.balance})).into_response())
+    Ok(Json(ThresholdSet { low_balance: s.low_balance, balance: s.balance }).into_response())
 }
 
 /// `GET …/notifications?after=SEQ&limit=N`: oldest first, at most 100.
@@ -323,7 +394,7 @@ pub async fn notifications(
 ) -> Result<Response, ApiError> {
     let org = org_id(&org)?;
     principal.require(Action::ReadHistory, org)?;
-    q.only(&["after", "limit"])?;
+    q.only(NOTIFICATION_PARAMS)?;
     let after = match q.one("after")? {
         None => 0,
         Some(v) => {
@@ -337,5 +408,5 @@ pub async fn notifications(
         })?,
     };
     let list = app.store.notifications(org, after, limit).await?;
-    Ok(Json(json!({"notifications": list})).into_response())
+    Ok(Json(Notifications { notifications: list }).into_response())
 }

@@ -13,18 +13,29 @@ use crate::error::ApiError;
 macro_rules! with_ctx {
     ($(#[$m:meta])* pub struct $name:ident { $($(#[$fm:meta])* pub $field:ident : $ty:ty),* $(,)? }) => {
         $(#[$m])*
-        #[derive(Debug, Deserialize)]
+        #[derive(Debug, Deserialize, utoipa::ToSchema)]
         #[serde(deny_unknown_fields)]
         pub struct $name {
             $($(#[$fm])* pub $field: $ty,)*
+            /// Where the operation came from (a system, a job).
+            #[schema(max_length = 1024)]
             pub source: Option<String>,
+            #[schema(max_length = 1024)]
             pub service: Option<String>,
+            #[schema(max_length = 1024)]
             pub activity: Option<String>,
+            #[schema(max_length = 1024)]
             pub project_id: Option<String>,
+            #[schema(max_length = 1024)]
             pub project_name: Option<String>,
+            #[schema(max_length = 1024)]
             pub user_name: Option<String>,
+            /// Must contain `@`.
+            #[schema(max_length = 1024)]
             pub user_email: Option<String>,
+            #[schema(max_length = 1024)]
             pub description: Option<String>,
+            /// Any JSON, at most 16 KiB written out.
             pub metadata: Option<serde_json::Value>,
         }
 
@@ -50,10 +61,14 @@ with_ctx! {
     /// `POST /api/organizations/{orgId}/credits`
     pub struct CreditRequest {
         pub kind: CreditKind,
+        #[schema(value_type = creditd_core::money::Amount)]
         pub amount: Micros,
+        /// Default: the kind's pool (grant: promotional, subscription_credit: plan, voucher, purchase: prepaid).
         pub pool: Option<Pool>,
         pub expires_at: Option<Timestamp>,
+        /// Vouchers: the code redeemed.
         pub code: Option<String>,
+        /// Purchases: `processing` waits for a settle; default `succeeded`.
         pub status: Option<Status>,
     }
 }
@@ -61,7 +76,10 @@ with_ctx! {
 with_ctx! {
     /// `POST /api/organizations/{orgId}/holds`
     pub struct HoldRequest {
+        #[schema(value_type = creditd_core::money::Amount)]
         pub amount: Micros,
+        /// Default 3600; at most 7 days.
+        #[schema(minimum = 1, maximum = 604_800)]
         pub timeout_seconds: Option<u64>,
     }
 }
@@ -69,20 +87,27 @@ with_ctx! {
 with_ctx! {
     /// `POST …/holds/{holdId}/debit`: `amount` defaults to all that is held.
     pub struct DebitRequest {
+        #[schema(value_type = Option<creditd_core::money::Amount>)]
         pub amount: Option<Micros>,
     }
 }
 
 with_ctx! {
-    /// `POST …/holds/{holdId}/release`, `POST …/purchases/{id}/settle`.
+    /// `POST …/purchases/{id}/settle`: `status` succeeded or failed.
     pub struct SettleRequest {
-        pub status: Option<Status>,
+        pub status: Status,
     }
+}
+
+with_ctx! {
+    /// `POST …/holds/{holdId}/release`: only the context fields.
+    pub struct ReleaseRequest {}
 }
 
 with_ctx! {
     /// `POST /api/organizations/{orgId}/usage`
     pub struct UsageRequest {
+        #[schema(value_type = creditd_core::money::Amount)]
         pub amount: Micros,
     }
 }
@@ -91,6 +116,8 @@ with_ctx! {
     /// `POST /api/organizations/{orgId}/refunds`: `refers_to` is a hold or usage id.
     pub struct RefundRequest {
         pub refers_to: String,
+        /// Default: all that is still refundable.
+        #[schema(value_type = Option<creditd_core::money::Amount>)]
         pub amount: Option<Micros>,
     }
 }
@@ -98,7 +125,9 @@ with_ctx! {
 with_ctx! {
     /// `POST /api/organizations/{orgId}/adjustments`: signed amount and a reason.
     pub struct AdjustmentRequest {
+        #[schema(value_type = creditd_core::money::Amount)]
         pub amount: Micros,
+        #[schema(min_length = 1, max_length = 1024)]
         pub reason: String,
         pub pool: Option<Pool>,
         pub expires_at: Option<Timestamp>,
@@ -108,21 +137,34 @@ with_ctx! {
 with_ctx! {
     /// `POST /api/organizations/{orgId}/billing`
     pub struct BillingRequest {
+        /// Zero or negative; default 0.
         #[serde(default)]
+        #[schema(value_type = creditd_core::money::Amount)]
         pub amount: Micros,
     }
 }
 
 /// `POST /api/organizations`
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateOrgRequest {
+    /// Default: a generated `org_…` id.
+    #[schema(pattern = r"^[A-Za-z0-9._-]{1,64}$")]
     pub id: Option<String>,
+    #[schema(min_length = 1, max_length = 200)]
     pub name: String,
+    /// An IANA zone name; default UTC.
     pub time_zone: Option<String>,
+    /// Each pool exactly once; default plan, voucher, promotional, prepaid.
+    #[schema(min_items = 4, max_items = 4)]
     pub consumption_order: Option<Vec<Pool>>,
+    /// Default true.
     pub expiring_first: Option<bool>,
+    /// Default 0: no overdraft.
+    #[schema(value_type = Option<creditd_core::money::Amount>)]
     pub overdraft_limit: Option<Micros>,
+    /// Default 1.
+    #[schema(minimum = 1, maximum = 28)]
     pub renewal_day: Option<u8>,
 }
 
@@ -146,7 +188,7 @@ impl CreateOrgRequest {
 }
 
 /// The operations a request can name, as routes and as `op` in a batch.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum OpName {
     Credits,
@@ -160,7 +202,17 @@ pub enum OpName {
     Billing,
 }
 
+/// serde reads a struct from a JSON array too (`[null, null]`); a body is
+/// an object, as the document says.
+pub fn ensure_object(body: &str) -> Result<(), ApiError> {
+    match body.trim_start().as_bytes().first() {
+        Some(b'{') => Ok(()),
+        _ => Err(ApiError::validation("the request body must be a JSON object")),
+    }
+}
+
 fn parse<T: serde::de::DeserializeOwned>(body: &str) -> Result<T, ApiError> {
+    ensure_object(body)?;
     serde_json::from_str(body).map_err(|e| {
         if e.is_syntax() || e.is_eof() {
             ApiError::bad_request("invalid_json", format!("malformed JSON: {e}"))
@@ -194,8 +246,8 @@ pub fn build_op(name: OpName, target: Option<&str>, body: &str) -> Result<Op, Ap
         }
         OpName::Settle => {
             let mut r: SettleRequest = parse(body)?;
-            let status = r.status.ok_or_else(|| ApiError::validation("status is required: succeeded or failed"))?;
-            Op::SettlePurchase { purchase_id: target()?, status, ctx: r.ctx() }
+            let ctx = r.ctx();
+            Op::SettlePurchase { purchase_id: target()?, status: r.status, ctx }
         }
         OpName::Hold => {
             let mut r: HoldRequest = parse(body)?;
@@ -207,10 +259,7 @@ pub fn build_op(name: OpName, target: Option<&str>, body: &str) -> Result<Op, Ap
             Op::Debit { hold_id: target()?, amount: r.amount, ctx: r.ctx() }
         }
         OpName::Release => {
-            let mut r: SettleRequest = parse(body)?;
-            if r.status.is_some() {
-                return Err(ApiError::validation("a release takes no status"));
-            }
+            let mut r: ReleaseRequest = parse(body)?;
             Op::Release { hold_id: target()?, ctx: r.ctx() }
         }
         OpName::Usage => {
@@ -235,7 +284,7 @@ pub fn build_op(name: OpName, target: Option<&str>, body: &str) -> Result<Op, Ap
 }
 
 /// One entry of `POST /api/batch`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct BatchItem {
     pub org_id: String,
@@ -245,11 +294,14 @@ pub struct BatchItem {
     pub purchase_id: Option<String>,
     pub idempotency_key: Option<String>,
     /// The same body the operation's own route takes.
+    #[schema(value_type = Option<Object>)]
     pub body: Option<Box<serde_json::value::RawValue>>,
 }
 
-#[derive(Debug, Deserialize)]
+/// `POST /api/batch`
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct BatchRequest {
+    #[schema(min_items = 1, max_items = 1000)]
     pub operations: Vec<BatchItem>,
 }

@@ -7,6 +7,7 @@
 //! once, in one transaction with one fsync (group commit). Readers use their
 //! own read-only connections and never wait for the writer (WAL).
 
+mod checkpoint;
 mod directory;
 mod reader;
 mod rollups;
@@ -26,6 +27,7 @@ use creditd_store::{
 };
 use tokio::sync::{mpsc, oneshot};
 
+use checkpoint::Checkpointer;
 pub use directory::{DirectoryOpenError, SqliteDirectory};
 use reader::ReadPool;
 use writer::{Job, Writer};
@@ -51,6 +53,7 @@ pub struct SqliteStore {
     clock: Arc<dyn Clock>,
     directory: SqliteDirectory,
     writer: Mutex<Option<std::thread::JoinHandle<()>>>,
+    checkpointer: Mutex<Option<Checkpointer>>,
     path: PathBuf,
     _lock: File,
 }
@@ -87,13 +90,23 @@ impl SqliteStore {
         creditd_store::telemetry::open_holds_set(open_holds.max(0) as u64);
         let reads = Arc::new(ReadPool::new(path.clone()));
         let directory = SqliteDirectory::connect(&path).map_err(sqlite)?;
+        let checkpointer = Checkpointer::spawn(&path).map_err(sqlite)?;
         let (tx, rx) = mpsc::channel(WRITER_QUEUE);
-        let writer = Writer::new(conn, clock.clone());
+        let writer = Writer::new(conn, clock.clone(), checkpointer.flag());
         let handle = std::thread::Builder::new()
             .name("creditd-writer".into())
             .spawn(move || writer.run(rx))
             .map_err(|e| OpenError::DataDir { path: data_dir.into(), source: e })?;
-        Ok(SqliteStore { jobs: tx, reads, clock, directory, writer: Mutex::new(Some(handle)), path, _lock: lock })
+        Ok(SqliteStore {
+            jobs: tx,
+            reads,
+            clock,
+            directory,
+            writer: Mutex::new(Some(handle)),
+            checkpointer: Mutex::new(Some(checkpointer)),
+            path,
+            _lock: lock,
+        })
     }
 
     pub fn database_path(&self) -> &Path {
@@ -116,12 +129,17 @@ impl SqliteStore {
 }
 
 fn configure_writer(conn: &rusqlite::Connection) -> rusqlite::Result<()> {
+    // 16 KiB pages for a new database (an existing one keeps its own): event
+    // rows are wide and every event also enters the filter indexes, so
+    // fewer, fuller pages mean fewer splits (+5-10% writer ops per CPU-second
+    // over 4 KiB in `creditd bench`).
+    conn.pragma_update(None, "page_size", 16384)?;
     conn.pragma_update(None, "journal_mode", "WAL")?;
     // FULL: every commit is fsynced before a caller is told it succeeded.
     conn.pragma_update(None, "synchronous", "FULL")?;
     conn.pragma_update(None, "foreign_keys", "ON")?;
     conn.pragma_update(None, "cache_size", -65536)?;
-    conn.pragma_update(None, "wal_autocheckpoint", 10000)?;
+    conn.pragma_update(None, "wal_autocheckpoint", checkpoint::BACKSTOP_PAGES)?;
     conn.busy_timeout(std::time::Duration::from_secs(5))?;
     Ok(())
 }
@@ -264,5 +282,7 @@ impl Store for SqliteStore {
         if let Some(h) = handle {
             let _ = tokio::task::spawn_blocking(move || h.join()).await;
         }
+        let checkpointer = self.checkpointer.lock().unwrap_or_else(|p| p.into_inner()).take();
+        drop(checkpointer);
     }
 }

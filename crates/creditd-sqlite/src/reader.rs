@@ -78,7 +78,34 @@ pub fn load_record(c: &Connection, org_id: &str, id: &str) -> Result<Option<Reco
         .query_row([org_id, id], |r| r.get(0))
         .optional()
         .map_err(db)?;
-    body.map(|b| serde_json::from_str(&b).map_err(StoreError::backend)).transpose()
+    match body {
+        Some(b) => serde_json::from_str(&b).map(Some).map_err(StoreError::backend),
+        None => usage_record(c, org_id, id),
+    }
+}
+
+/// A usage record never refunded has no record row: it is its usage event
+/// (seq N for `use_N`) plus the draws kept on that row.
+fn usage_record(c: &Connection, org_id: &str, id: &str) -> Result<Option<Record>, StoreError> {
+    let Some(seq) = id.strip_prefix("use_").and_then(|n| n.parse::<i64>().ok()) else {
+        return Ok(None);
+    };
+    let sql = format!(
+        "SELECT {}, draws FROM events WHERE org_id = ?1 AND seq = ?2 AND hold_id = ?3 AND kind = 'usage' \
+         AND draws IS NOT NULL",
+        sql::EVENT_COLUMNS
+    );
+    let mut st = c.prepare_cached(&sql).map_err(db)?;
+    let row = st
+        .query_row(params![org_id, seq, id], |r| Ok((read_row(r)?, r.get::<_, String>(22)?)))
+        .optional()
+        .map_err(db)?;
+    let Some((row, draws)) = row else { return Ok(None) };
+    let e = row.into_event(org_id)?;
+    let draws = serde_json::from_str(&draws).map_err(StoreError::backend)?;
+    Record::consumed_by(&e, draws)
+        .map(Some)
+        .ok_or_else(|| StoreError::Backend(format!("usage event {seq} of {org_id} does not make a usage record")))
 }
 
 pub fn load_pending_records(c: &Connection, state: &mut OrgState) -> Result<(), StoreError> {

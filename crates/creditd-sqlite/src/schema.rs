@@ -163,6 +163,12 @@ pub const MIGRATIONS: &[&str] = &[
     // Usage rollups, second layout (month rows; a user's own rows by day,
     // action and service): rebuilt from the events.
     crate::rollups::REBUILD,
+    // A usage event's draws (the blocks its credits came from, JSON): with
+    // them the event is the whole usage record, so a usage writes no record
+    // row until it is refunded (`reader::load_record` rebuilds it).
+    "
+    ALTER TABLE events ADD COLUMN draws TEXT;
+    ",
 ];
 
 pub fn migrate(conn: &mut rusqlite::Connection) -> rusqlite::Result<()> {

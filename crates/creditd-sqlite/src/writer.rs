@@ -1,7 +1,9 @@
 //! The single writer: batches queued jobs into one transaction each.
 
-use std::collections::HashMap;
+// FxHash: keys are our own ids and names, hashed on every operation.
+use rustc_hash::FxHashMap as HashMap;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use creditd_core::{ChainHash, Event, Op, OrgSettings, OrgState, Outcome};
 use creditd_store::batch::{self, Batch, IdemRow};
@@ -38,6 +40,8 @@ pub struct Writer {
     conn: Connection,
     states: HashMap<String, OrgState>,
     clock: Arc<dyn Clock>,
+    /// Raised after each commit for the checkpoint thread.
+    wal_dirty: Arc<AtomicBool>,
 }
 
 /// Where each command's answer goes once the batch has committed.
@@ -48,8 +52,8 @@ enum Reply {
 }
 
 impl Writer {
-    pub fn new(conn: Connection, clock: Arc<dyn Clock>) -> Self {
-        Writer { conn, states: HashMap::new(), clock }
+    pub fn new(conn: Connection, clock: Arc<dyn Clock>, wal_dirty: Arc<AtomicBool>) -> Self {
+        Writer { conn, states: HashMap::default(), clock, wal_dirty }
     }
 
     pub fn run(mut self, mut rx: mpsc::Receiver<Job>) {
@@ -165,6 +169,7 @@ impl Writer {
                 self.states.remove(org);
             }
         } else {
+            self.wal_dirty.store(true, Ordering::Release);
             for org in &batch.orgs {
                 if let Some(s) = self.states.get_mut(org) {
                     batch::evict_settled(s);
@@ -253,7 +258,7 @@ impl Writer {
         .map_err(db)?;
         let mut ins = c.prepare_cached(INSERT_EVENT).map_err(db)?;
         for (e, h) in events.iter().zip(&derived.hashes) {
-            insert_event(&mut ins, e, h)?;
+            insert_event(&mut ins, e, h, None)?;
         }
         let mut up = c.prepare_cached(UPSERT_RECORD).map_err(db)?;
         for r in &derived.records {
@@ -362,8 +367,13 @@ impl Writer {
         let c = &self.conn;
         {
             let mut ins = c.prepare_cached(INSERT_EVENT).map_err(db)?;
-            for (e, h) in batch.events.iter().zip(&batch.hashes) {
-                insert_event(&mut ins, e, h)?;
+            let mut usage = batch.usage_records.iter().peekable();
+            for (i, (e, h)) in batch.events.iter().zip(&batch.hashes).enumerate() {
+                let draws = match usage.next_if(|(at, _)| *at == i) {
+                    Some((_, r)) => Some(serde_json::to_string(&r.draws).map_err(StoreError::backend)?),
+                    None => None,
+                };
+                insert_event(&mut ins, e, h, draws.as_deref())?;
             }
         }
         {
@@ -444,16 +454,21 @@ impl Writer {
 
 const INSERT_EVENT: &str = "INSERT INTO events (org_id, seq, created_at, kind, amount, pool, status, source, \
      service, activity, project_id, project_name, user_name, user_email, description, code, hold_id, \
-     idempotency_key, balance_after, prepaid_balance_after, held_after, period_usage_after, metadata, hash) \
+     idempotency_key, balance_after, prepaid_balance_after, held_after, period_usage_after, metadata, hash, draws) \
      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, \
-     ?24)";
+     ?24, ?25)";
 
 const UPSERT_RECORD: &str = "INSERT INTO records (org_id, id, status, expires_at, body) VALUES (?1, ?2, ?3, ?4, ?5) \
      ON CONFLICT (org_id, id) DO UPDATE SET status = excluded.status, expires_at = excluded.expires_at, \
      body = excluded.body";
 
-/// Inserts `e` with its chain hash.
-fn insert_event(ins: &mut rusqlite::CachedStatement<'_>, e: &Event, hash: &ChainHash) -> Result<(), StoreError> {
+/// Inserts `e` with its chain hash and, for a usage, the draws of its record.
+fn insert_event(
+    ins: &mut rusqlite::CachedStatement<'_>,
+    e: &Event,
+    hash: &ChainHash,
+    draws: Option<&str>,
+) -> Result<(), StoreError> {
     let [t0, t1, t2, t3, t4, t5, t6, t7, t8, t9, t10] = event_texts(e);
     let metadata = e.metadata.as_ref().map(|m| m.to_string());
     ins.execute(params![
@@ -481,6 +496,7 @@ fn insert_event(ins: &mut rusqlite::CachedStatement<'_>, e: &Event, hash: &Chain
         e.period_usage_after.micros(),
         metadata,
         hash.to_string(),
+        draws,
     ])
     .map_err(db)?;
     Ok(())

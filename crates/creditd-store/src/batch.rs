@@ -7,9 +7,10 @@
 //! answers the callers. If the transaction fails the engine must drop its
 //! in-memory states of the touched organisations and reload them.
 
-use std::collections::HashMap;
+// FxHash: keys are our own ids and names, hashed on every operation.
+use rustc_hash::FxHashMap as HashMap;
 
-use creditd_core::{ChainHash, Conversation, Event, Notification, OrgState, Outcome, Record};
+use creditd_core::{ChainHash, Conversation, Event, EventKind, Notification, OrgState, Outcome, Record, RecordKind};
 use jiff::Timestamp;
 
 use crate::rollup::{Rollups, ZoneCache};
@@ -42,8 +43,16 @@ pub struct Batch {
     pub events: Vec<Event>,
     /// The chain hash of each of `events`, in the same order.
     pub hashes: Vec<ChainHash>,
-    /// Records to upsert, one per (org, id), latest version.
+    /// Records to upsert, one per (org, id), latest version; usage records
+    /// just created are in `usage_records` instead.
     pub records: Vec<(String, Record)>,
+    /// Usage records created by this batch, each with the index in `events`
+    /// of its usage event (which names its org). Such a record is its event
+    /// plus the blocks it drew from, so an engine may keep the draws on the
+    /// event's row instead of writing a record row (SQLite does; PostgreSQL
+    /// writes record rows). If the usage was also refunded within the batch,
+    /// its newer version is in `records` too ([`Batch::has_record`]).
+    pub usage_records: Vec<(usize, Record)>,
     record_index: HashMap<(String, String), usize>,
     /// Organisations whose state row must be rewritten.
     pub orgs: Vec<String>,
@@ -69,6 +78,11 @@ pub struct Batch {
 impl Batch {
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// Whether `records` holds a version of (org, id).
+    pub fn has_record(&self, org_id: &str, id: &str) -> bool {
+        self.record_index.contains_key(&(org_id.to_string(), id.to_string()))
     }
 
     pub fn is_empty(&self) -> bool {
@@ -105,6 +119,7 @@ impl Batch {
             return Ok(Outcome { events: Vec::new(), record: None, balance: state.balance(), conversation: None });
         };
         self.applied += 1;
+        let first_event = self.events.len();
         self.events.extend(outcome.events.iter().cloned());
         let tz = self.zones.get(&state.org_id, &state.settings.time_zone);
         for e in &outcome.events {
@@ -119,6 +134,17 @@ impl Batch {
         self.open_holds_delta += open_now as i64 - i64::from(was_open);
         for id in applied.touched_records {
             if let Some(r) = state.records.get(&id) {
+                // Nothing refunded yet: created by this very operation.
+                if r.kind == RecordKind::Usage && r.refunded.is_zero() {
+                    let own = outcome
+                        .events
+                        .iter()
+                        .position(|e| e.kind == EventKind::Usage && e.hold_id.as_deref() == Some(id.as_str()));
+                    if let Some(pos) = own {
+                        self.usage_records.push((first_event + pos, r.clone()));
+                        continue;
+                    }
+                }
                 let k = (state.org_id.clone(), id);
                 match self.record_index.get(&k) {
                     Some(&i) => self.records[i].1 = r.clone(),

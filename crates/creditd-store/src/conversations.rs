@@ -11,7 +11,7 @@ use crate::sql::SqlValue;
 pub const MAX_CONVERSATION_GROUPS: usize = 1000;
 
 /// What conversations are counted by.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ConversationGroup {
     /// The day `started_at` fell on in the org's zone (stored with the row).
@@ -40,7 +40,7 @@ pub struct ConversationQuery {
 
 /// One group: its key (a `YYYY-MM-DD` day, a campaign, an identity; null
 /// for conversations without a campaign) and how many conversations.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ConversationCount {
     pub key: Option<String>,
     pub conversations: u64,

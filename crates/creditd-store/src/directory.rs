@@ -18,7 +18,7 @@ use sha2::{Digest, Sha256};
 use crate::StoreError;
 
 /// A member's role in their organisation.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
     Owner,
@@ -58,7 +58,7 @@ impl std::str::FromStr for Role {
 
 /// A person in an organisation. `email` is unique within the org and stored
 /// in lower case; `name` need not be unique.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Member {
     pub org_id: String,
     pub email: String,
@@ -68,7 +68,7 @@ pub struct Member {
 }
 
 /// What a key may reach.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum KeyScope {
     /// A platform backend: every org (`org_ids` null) or the orgs listed.
@@ -91,7 +91,7 @@ impl KeyScope {
 
 /// An API key as stored and listed. The secret is not here: it is shown
 /// once, when the key is made, and only its hash is kept.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ApiKey {
     pub id: String,
     /// The first characters of the secret, to recognise a key in a list.

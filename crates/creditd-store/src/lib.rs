@@ -66,7 +66,7 @@ impl Command {
 }
 
 /// An organisation as stored.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct OrgInfo {
     pub id: String,
     pub created_at: Timestamp,

@@ -74,7 +74,7 @@ impl Default for EventQuery {
 }
 
 /// One page of history.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
 pub struct Page {
     pub events: Vec<Event>,
     pub limit: u32,

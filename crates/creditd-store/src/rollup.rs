@@ -36,7 +36,8 @@
 //! (`amount = amount + excluded.amount`). A missing text (no activity, no
 //! project) is the key `''`.
 
-use std::collections::HashMap;
+// FxHash: keys are our own ids and names, hashed on every operation.
+use rustc_hash::FxHashMap as HashMap;
 
 use creditd_core::{Event, EventKind, Micros};
 use jiff::Timestamp;
@@ -391,7 +392,7 @@ impl ZoneCache {
 }
 
 /// The dimension usage is broken down by.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum UsageGroup {
     /// The activity (seed 004's "action type").

@@ -20,6 +20,11 @@ use clap::{Parser, Subcommand, ValueEnum};
 use creditd_sqlite::SqliteStore;
 use creditd_store::{Store, SystemClock};
 
+/// mimalloc: the writer and the HTTP path allocate many short-lived strings;
+/// glibc's free/consolidate was a fifth of the writer's time in profiles.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser)]
 #[command(name = "creditd", version, about = "A credit ledger and credit-history service")]
 struct Cli {

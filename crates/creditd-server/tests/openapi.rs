@@ -1,0 +1,286 @@
+//! The OpenAPI document is a contract: real answers of a real server,
+//! route by route, validate against the schemas the document gives for
+//! their status (JSON Schema 2020-12, the dialect of OpenAPI 3.1), so a
+//! handler that drifts from its documented type fails here.
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+use creditd_server::AppState;
+use creditd_sqlite::SqliteStore;
+use creditd_store::{ManualClock, Store};
+use reqwest::Method;
+use serde_json::{Value, json};
+
+const KEY: &str = "test-service-key-0123456789";
+
+struct App {
+    base: String,
+    client: reqwest::Client,
+    doc: Value,
+    /// (METHOD, path template) of every answer checked.
+    checked: BTreeSet<(String, String)>,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    server: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
+    _dir: tempfile::TempDir,
+}
+
+impl App {
+    async fn start() -> App {
+        let dir = tempfile::tempdir().unwrap();
+        let clock = Arc::new(ManualClock::new("2026-03-10T12:00:00Z".parse().unwrap()));
+        let store = Arc::new(SqliteStore::open(dir.path(), clock).unwrap());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        let state = AppState::new(store as Arc<dyn Store>, KEY);
+        let server = tokio::spawn(creditd_server::serve(listener, state, async {
+            let _ = rx.await;
+        }));
+        let client = reqwest::Client::new();
+        let doc: Value = client.get(format!("{base}/openapi.json")).send().await.unwrap().json().await.unwrap();
+        App { base, client, doc, checked: BTreeSet::new(), stop: Some(tx), server: Some(server), _dir: dir }
+    }
+
+    async fn stop(mut self) {
+        if let Some(tx) = self.stop.take() {
+            let _ = tx.send(());
+        }
+        if let Some(s) = self.server.take() {
+            s.await.unwrap().unwrap();
+        }
+    }
+
+    /// The documented path template `path` is an instance of.
+    fn template(&self, path: &str) -> String {
+        let path = path.split('?').next().unwrap();
+        let segs: Vec<&str> = path.split('/').collect();
+        let mut found: Vec<&String> = self.doc["paths"]
+            .as_object()
+            .unwrap()
+            .keys()
+            .filter(|t| {
+                let ts: Vec<&str> = t.split('/').collect();
+                ts.len() == segs.len() && ts.iter().zip(&segs).all(|(t, s)| t.starts_with('{') || t == s)
+            })
+            .collect();
+        // A literal segment beats a parameter (`…/conversations/usage` over `…/{id}`).
+        found.sort_by_key(|t| t.matches('{').count());
+        found.first().unwrap_or_else(|| panic!("{path} is not documented")).to_string()
+    }
+
+    /// Sends a request and checks the answer against the document.
+    async fn call(&mut self, method: Method, path: &str, body: Option<Value>, key: &str) -> (u16, Value) {
+        let mut r = self.client.request(method.clone(), format!("{}{}", self.base, path)).bearer_auth(key);
+        if let Some(b) = body {
+            r = r.json(&b);
+        }
+        let resp = r.send().await.unwrap();
+        let status = resp.status().as_u16();
+        let ctype = resp.headers().get("content-type").map(|v| v.to_str().unwrap().to_string()).unwrap_or_default();
+        let text = resp.text().await.unwrap();
+        assert!(ctype.starts_with("application/json"), "{method} {path}: {status} {ctype} {text}");
+        let value: Value = serde_json::from_str(&text).unwrap();
+        let template = self.template(path);
+        let op = &self.doc["paths"][&template][method.as_str().to_lowercase()];
+        assert!(op.is_object(), "{method} {template} is not documented");
+        let responses = &op["responses"];
+        let class = format!("{}XX", status / 100);
+        let response = responses
+            .get(status.to_string())
+            .or_else(|| responses.get(&class))
+            .unwrap_or_else(|| panic!("{method} {template}: status {status} is not documented: {text}"));
+        let schema = &response["content"]["application/json"]["schema"];
+        assert!(schema.is_object(), "{method} {template} {status}: no JSON schema");
+        let mut root = schema.clone();
+        root["components"] = self.doc["components"].clone();
+        let validator = jsonschema::draft202012::new(&root).unwrap();
+        let errors: Vec<String> =
+            validator.iter_errors(&value).map(|e| format!("{} at {}", e, e.instance_path())).collect();
+        assert!(
+            errors.is_empty(),
+            "{method} {path} {status} does not match {schema}:\n{}\n{value:#}",
+            errors.join("\n")
+        );
+        self.checked.insert((method.to_string(), template));
+        (status, value)
+    }
+
+    async fn get(&mut self, path: &str) -> (u16, Value) {
+        self.call(Method::GET, path, None, KEY).await
+    }
+
+    async fn send(&mut self, method: Method, path: &str, body: Value) -> (u16, Value) {
+        self.call(method, path, Some(body), KEY).await
+    }
+
+    async fn post(&mut self, path: &str, body: Value) -> (u16, Value) {
+        self.send(Method::POST, path, body).await
+    }
+}
+
+fn expect(got: (u16, Value), status: u16) -> Value {
+    assert_eq!(got.0, status, "{:#}", got.1);
+    got.1
+}
+
+/// A walk through the API, every answer checked against its schema.
+#[tokio::test]
+async fn answers_match_the_documented_schemas() {
+    let mut app = App::start().await;
+    const ORG: &str = "/api/organizations/acme";
+    expect(app.call(Method::GET, "/healthz", None, "").await, 200);
+    expect(app.call(Method::GET, "/readyz", None, "").await, 200);
+    expect(app.call(Method::GET, "/openapi.json", None, "").await, 200);
+
+    // Organisation and settings.
+    let body = json!({"id": "acme", "name": "Acme", "time_zone": "Europe/Madrid", "overdraft_limit": "5"});
+    expect(app.post("/api/organizations", body).await, 201);
+    expect(app.get(ORG).await, 200);
+    expect(app.send(Method::PATCH, ORG, json!({"expiring_first": false})).await, 200);
+
+    // Credits, a purchase settled, holds debited and released, usage refunded.
+    expect(app.post(&format!("{ORG}/credits"), json!({"kind": "grant", "amount": 100})).await, 201);
+    let bought = json!({"kind": "purchase", "amount": "20.5", "status": "processing", "project_id": "p1"});
+    let v = expect(app.post(&format!("{ORG}/credits"), bought).await, 201);
+    let purchase = v["purchase"]["id"].as_str().unwrap().to_string();
+    let settle = json!({"status": "succeeded"});
+    expect(app.post(&format!("{ORG}/purchases/{purchase}/settle"), settle).await, 200);
+    let hold = json!({"amount": 30, "user_email": "mikaela@acme.example", "metadata": {"case": 1}});
+    let v = expect(app.post(&format!("{ORG}/holds"), hold).await, 201);
+    let hold = v["hold"]["id"].as_str().unwrap().to_string();
+    expect(app.post(&format!("{ORG}/holds/{hold}/debit"), json!({"amount": "25.000001"})).await, 200);
+    let again = app.post(&format!("{ORG}/holds/{hold}/debit"), json!({})).await;
+    assert_eq!(expect(again, 409)["error"]["code"], "hold_already_settled");
+    let v = expect(app.post(&format!("{ORG}/holds"), json!({"amount": "12.5"})).await, 201);
+    let hold = v["hold"]["id"].as_str().unwrap().to_string();
+    expect(app.post(&format!("{ORG}/holds/{hold}/release"), json!({})).await, 200);
+    let v = expect(app.post(&format!("{ORG}/usage"), json!({"amount": 5, "service": "AI"})).await, 201);
+    let usage = v["usage"]["id"].as_str().unwrap().to_string();
+    expect(app.post(&format!("{ORG}/refunds"), json!({"refers_to": usage, "amount": 1})).await, 201);
+    expect(app.post(&format!("{ORG}/adjustments"), json!({"amount": -1, "reason": "typo"})).await, 201);
+    expect(app.post(&format!("{ORG}/billing"), json!({"description": "March invoice"})).await, 201);
+    let batch = json!({"operations": [
+        {"org_id": "acme", "op": "usage", "body": {"amount": 1}},
+        {"org_id": "acme", "op": "debit", "hold_id": "hold_404"},
+    ]});
+    let v = expect(app.post("/api/batch", batch).await, 200);
+    assert_eq!((v["results"][0]["ok"].clone(), v["results"][1]["ok"].clone()), (json!(true), json!(false)), "{v}");
+
+    // Reads.
+    let v = expect(app.get(&format!("{ORG}/balance")).await, 200);
+    assert!(v["available"].is_number(), "amounts are answered as numbers: {v}");
+    expect(app.get(&format!("{ORG}/verify")).await, 200);
+    let v = expect(app.get(&format!("{ORG}/credit-events?limit=2&event_type=hold,debit")).await, 200);
+    assert!(v["next_cursor"].is_string(), "{v}");
+    expect(app.get(&format!("{ORG}/usage?group_by=service&range=this_month")).await, 200);
+    expect(app.get(&format!("{ORG}/summary")).await, 200);
+
+    // Plans, conversations, the low-balance alert.
+    let plan = json!({"name": "Growth", "credits_per_period": 1000, "identities_included": 2, "price": "449",
+        "currency": "EUR", "rollover": {"policy": "up_to", "max_credits": "500"}});
+    expect(app.send(Method::PUT, &format!("{ORG}/plan"), plan).await, 200);
+    expect(app.get(&format!("{ORG}/plan")).await, 200);
+    expect(app.post(&format!("{ORG}/conversations"), json!({"identity": "bot-1", "campaign": "spring"})).await, 201);
+    expect(app.get(&format!("{ORG}/conversations?group_by=campaign")).await, 200);
+    expect(app.get(&format!("{ORG}/conversations/usage")).await, 200);
+    let threshold = json!({"threshold": 5000});
+    expect(app.send(Method::PUT, &format!("{ORG}/low-balance-threshold"), threshold).await, 200);
+    let v = expect(app.get(&format!("{ORG}/notifications?limit=10")).await, 200);
+    assert!(!v["notifications"].as_array().unwrap().is_empty(), "{v}");
+    expect(app.get(&format!("{ORG}/summary")).await, 200);
+
+    // Members, caps, keys, who am I.
+    let owner = json!({"email": "owner@acme.example", "name": "Olga", "role": "owner"});
+    expect(app.post(&format!("{ORG}/members"), owner).await, 201);
+    expect(app.post(&format!("{ORG}/members"), json!({"email": "m@acme.example", "name": "Max"})).await, 201);
+    expect(app.get(&format!("{ORG}/members")).await, 200);
+    expect(app.send(Method::PATCH, &format!("{ORG}/members/m@acme.example"), json!({"role": "admin"})).await, 200);
+    let cap = json!({"member": "owner@acme.example", "limit": "10.5"});
+    expect(app.send(Method::PUT, &format!("{ORG}/caps"), cap).await, 200);
+    expect(app.get(&format!("{ORG}/caps")).await, 200);
+    expect(app.get(&format!("{ORG}/members/owner@acme.example")).await, 200);
+    expect(app.get(&format!("{ORG}/me")).await, 200);
+    let v = expect(app.post("/api/keys", json!({"kind": "service", "org_ids": ["acme"]})).await, 201);
+    let service_key = v["key"]["id"].as_str().unwrap().to_string();
+    let mine = json!({"kind": "member", "org_id": "acme", "email": "owner@acme.example", "name": "script"});
+    let v = expect(app.post("/api/keys", mine).await, 201);
+    let (member_key, secret) =
+        (v["key"]["id"].as_str().unwrap().to_string(), v["secret"].as_str().unwrap().to_string());
+    expect(app.get("/api/keys?org_id=acme").await, 200);
+    expect(app.get(&format!("/api/keys/{member_key}")).await, 200);
+    let v = expect(app.call(Method::GET, &format!("{ORG}/me"), None, &secret).await, 200);
+    assert_eq!(v["role"], "owner", "{v}");
+    expect(app.call(Method::DELETE, &format!("/api/keys/{service_key}"), None, KEY).await, 200);
+    expect(app.call(Method::DELETE, &format!("{ORG}/members/m@acme.example"), None, KEY).await, 200);
+
+    // Refusals take the error shape.
+    expect(app.get("/api/organizations/nope").await, 404);
+    let too_precise = app.post(&format!("{ORG}/holds"), json!({"amount": "1.0000001"})).await;
+    assert_eq!(expect(too_precise, 422)["error"]["code"], "validation_error");
+    expect(app.post(&format!("{ORG}/holds"), json!({"amount": 1, "amout": 2})).await, 422);
+    expect(app.get(&format!("{ORG}/credit-events?limit=101")).await, 422);
+    expect(app.call(Method::GET, &format!("{ORG}/balance"), None, "wrong").await, 401);
+
+    // Found by schemathesis: an empty query value is read as no value
+    // (the document says allowEmptyValue), page positions are u64 (uint64),
+    // and the routes documented with an Idempotency-Key header read it (an
+    // empty one is refused).
+    expect(app.get(&format!("{ORG}/credit-events?date_to=&limit=&offset=18446744073709551615")).await, 200);
+    expect(app.get(&format!("{ORG}/notifications?after=18446744073709551615")).await, 200);
+    for r in creditd_server::openapi::ROUTES.iter().filter(|r| r.keyed) {
+        let path = r.path.replace("{org_id}", "acme").replace("{id}", "hold_x");
+        let resp = app
+            .client
+            .request(r.method.parse().unwrap(), format!("{}{path}", app.base))
+            .bearer_auth(KEY)
+            .header("idempotency-key", "")
+            .json(&json!({}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status().as_u16(), 422, "{} {}: an empty Idempotency-Key", r.method, r.path);
+    }
+
+    // Found by schemathesis: serde reads a struct from an array, so
+    // `[null, null]` passed as an empty patch; bodies must be objects.
+    let (s, _) = app.send(Method::PATCH, &format!("{ORG}/members/owner@acme.example"), json!([null, null])).await;
+    assert_eq!(s, 422);
+    expect(app.post(&format!("{ORG}/holds"), json!([1])).await, 422);
+    expect(app.send(Method::PUT, &format!("{ORG}/low-balance-threshold"), json!([null])).await, 422);
+    let batch = json!({"operations": [{"org_id": "acme", "op": "usage", "body": [1]}]});
+    expect(app.post("/api/batch", batch).await, 422);
+
+    // Most JSON routes were checked; the rest are covered by schemathesis.
+    let json_routes: BTreeSet<(String, String)> = creditd_server::openapi::ROUTES
+        .iter()
+        .filter(|r| r.response.is_some())
+        .map(|r| (r.method.to_string(), r.path.to_string()))
+        .collect();
+    let unchecked: Vec<_> = json_routes.difference(&app.checked).collect();
+    assert!(unchecked.is_empty(), "JSON routes this walk did not check: {unchecked:?}");
+    app.stop().await;
+}
+
+/// The checker itself: an answer that does not match is caught.
+#[tokio::test]
+async fn a_drifted_answer_is_caught() {
+    let app = App::start().await;
+    let schema = &app.doc["components"]["schemas"]["BalanceView"];
+    let mut root = schema.clone();
+    root["components"] = app.doc["components"].clone();
+    let v = jsonschema::draft202012::new(&root).unwrap();
+    let good = json!({"org_id": "a", "available": 1, "held": 0, "overdraft_used": 0, "overdraft_limit": 0,
+        "pools": {"plan": 0, "prepaid": 0, "voucher": 0, "promotional": 1}, "period_start": null,
+        "period_end": null, "period_usage": 0, "seq": 1, "caps": []});
+    assert!(v.is_valid(&good), "{:?}", v.iter_errors(&good).map(|e| e.to_string()).collect::<Vec<_>>());
+    for (field, bad) in [("available", json!("1")), ("seq", json!(-1)), ("caps", json!(null)), ("pools", json!({}))] {
+        let mut b = good.clone();
+        b[field] = bad;
+        assert!(!v.is_valid(&b), "{field} = {} passed", b[field]);
+    }
+    let mut missing = good.clone();
+    missing.as_object_mut().unwrap().remove("held");
+    assert!(!v.is_valid(&missing), "a missing field passed");
+    app.stop().await;
+}
