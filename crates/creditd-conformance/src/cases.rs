@@ -1221,7 +1221,8 @@ async fn rows_of(
 pub async fn export_rows_equal_history(t: &mut Ctx) {
     varied_history(t, "o").await;
     let s = t.store.clone();
-    let meta = serde_json::json!({"job": {"id": "j-1", "gpus": [1, 2.5, -3e-7]}, "note": "café \"q\" =1+1", "ok": true});
+    let meta =
+        serde_json::json!({"job": {"id": "j-1", "gpus": [1, 2.5, -3e-7]}, "note": "café \"q\" =1+1", "ok": true});
     let with_meta = Op::Usage {
         amount: m("0.25"),
         ctx: EventCtx {
@@ -1264,7 +1265,8 @@ pub async fn import_whole_or_nothing(t: &mut Ctx) {
     let mut usages = Vec::new();
     for i in 0..30 {
         t.clock.advance(secs(5 * 3600));
-        let (svc, email) = if i % 2 == 0 { ("AI Inference", "ana@example.com") } else { ("Scraping", "ben@example.com") };
+        let (svc, email) =
+            if i % 2 == 0 { ("AI Inference", "ana@example.com") } else { ("Scraping", "ben@example.com") };
         usages.push(record_id(&ok(s.as_ref(), "src", usage_by("2.5", svc, &format!("p{}", i % 3), email)).await));
         let h = record_id(&ok(s.as_ref(), "src", hold("3")).await);
         match i % 3 {
@@ -1308,8 +1310,12 @@ pub async fn import_whole_or_nothing(t: &mut Ctx) {
     assert!(compared > 20, "{compared} rollup rows compared");
     // It carries on where the file ends.
     ok(s.as_ref(), "dst", debit(&open, Some("5"))).await;
-    ok(s.as_ref(), "dst", Op::SettlePurchase { purchase_id: pending, status: Status::Succeeded, ctx: EventCtx::default() })
-        .await;
+    ok(
+        s.as_ref(),
+        "dst",
+        Op::SettlePurchase { purchase_id: pending, status: Status::Succeeded, ctx: EventCtx::default() },
+    )
+    .await;
     ok(s.as_ref(), "dst", refund(&usages[7], None)).await;
     assert_eq!(code(&run(s.as_ref(), "dst", refund(&usages[7], Some("0.000001"))).await), "refund_exceeds_consumed");
     assert_eq!(s.balance("dst").await.expect("dst").held, Micros::ZERO);

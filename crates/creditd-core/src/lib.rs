@@ -23,8 +23,8 @@ pub use ledger::{
     PoolBalances, Record, RecordKind, RecordStatus,
 };
 pub use money::{AmountError, Micros};
-pub use view::{EventRef, MetadataRef};
 pub use plans::{Conversation, Effective, Notification, Plan, PlanOp, PlanState, Rollover, Summary};
+pub use view::{EventRef, MetadataRef};
 
 /// Checks an organisation or other caller-chosen id: 1–64 characters of
 /// letters, digits, `-`, `_` and `.`.

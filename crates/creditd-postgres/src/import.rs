@@ -56,10 +56,7 @@ pub async fn import(
 ) -> Result<ImportReport, StoreError> {
     check_text(org_id, events)?;
     let tx = conn.transaction().await.map_err(db)?;
-    let existing = tx
-        .query_opt("SELECT state FROM orgs WHERE org_id = $1 FOR UPDATE", &[&org_id])
-        .await
-        .map_err(db)?;
+    let existing = tx.query_opt("SELECT state FROM orgs WHERE org_id = $1 FOR UPDATE", &[&org_id]).await.map_err(db)?;
     // As on SQLite: an existing org keeps its own settings, and is refused
     // if it has any history.
     let settings = match &existing {
@@ -116,7 +113,8 @@ pub async fn import(
         let id: Vec<&str> = chunk.iter().map(|r| r.id.as_str()).collect();
         let status: Vec<&str> = chunk.iter().map(|r| r.status.as_str()).collect();
         let expires: Vec<Option<i64>> = chunk.iter().map(|r| r.expires_at.map(|t| t.as_microsecond())).collect();
-        let body = chunk.iter().map(serde_json::to_string).collect::<Result<Vec<_>, _>>().map_err(StoreError::backend)?;
+        let body =
+            chunk.iter().map(serde_json::to_string).collect::<Result<Vec<_>, _>>().map_err(StoreError::backend)?;
         tx.execute(&upsert_records, &[&org, &id, &status, &expires, &body]).await.map_err(db)?;
     }
     let tz = ZoneCache::default().get(org_id, &state.settings.time_zone);

@@ -561,8 +561,7 @@ impl Writer {
                 if e.org_id.is_empty() {
                     return Ok(0);
                 }
-                tx.execute(&st_events, &e.params()                )
-                .await
+                tx.execute(&st_events, &e.params()).await
             },
             async {
                 if recs.org_id.is_empty() {

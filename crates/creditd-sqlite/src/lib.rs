@@ -223,7 +223,6 @@ impl Store for SqliteStore {
         self.reads.with(|c| reader::stream_rows(c, org_id, filter, order, sink))
     }
 
-
     async fn tick(&self) -> Result<usize, StoreError> {
         self.send(|reply| Job::Tick { reply }).await?
     }
