@@ -85,8 +85,7 @@ impl SqliteStore {
             tracing::info!(events = filled, "hash chain computed for events stored before it");
         }
         // Only holds are ever `open` (purchases wait as `processing`).
-        let open_holds: i64 =
-            conn.query_row("SELECT count(*) FROM records WHERE status = 'open'", [], |r| r.get(0)).map_err(sqlite)?;
+        let open_holds: i64 = conn.query_row(schema::COUNT_OPEN_HOLDS, [], |r| r.get(0)).map_err(sqlite)?;
         creditd_store::telemetry::open_holds_set(open_holds.max(0) as u64);
         let reads = Arc::new(ReadPool::new(path.clone()));
         let directory = SqliteDirectory::connect(&path).map_err(sqlite)?;

@@ -202,10 +202,11 @@ async fn an_import_is_whole_and_carries_on() {
 
 /// The hash-chain backfill at open: it finds an org whose rows predate the
 /// chain, fills them in (verify then checks the chain), and afterwards the
-/// check costs a primary-key lookup per org instead of a scan of `events`
-/// (which filled the writer's page cache on every start).
+/// check costs a primary-key lookup per org instead of a scan of `events`;
+/// the open-holds count reads the partial index, not every record. (Both
+/// scans filled the writer's page cache on every start.)
 #[tokio::test]
-async fn the_chain_backfill_looks_up_seq_1_and_never_scans_events() {
+async fn opening_looks_up_seq_1_and_open_holds_and_never_scans() {
     use creditd_sqlite::schema::{ORGS_TO_BACKFILL, orgs_to_backfill};
     let dir = tempfile::tempdir().unwrap();
     let (s, clock) = open(dir.path()).await;
@@ -214,9 +215,13 @@ async fn the_chain_backfill_looks_up_seq_1_and_never_scans_events() {
     run(&s, "b", credit(CreditKind::Grant, "5", None)).await;
     let c = rusqlite::Connection::open(dir.path().join("creditd.sqlite")).unwrap();
     assert_eq!(orgs_to_backfill(&c).unwrap(), Vec::<String>::new());
-    let plan = plan(&c, ORGS_TO_BACKFILL, &[]);
-    assert!(plan.contains("SEARCH e USING PRIMARY KEY (org_id=? AND seq=?)"), "{plan}");
-    assert!(!plan.contains("SCAN e"), "{plan}");
+    let backfill = plan(&c, ORGS_TO_BACKFILL, &[]);
+    assert!(backfill.contains("SEARCH e USING PRIMARY KEY (org_id=? AND seq=?)"), "{backfill}");
+    assert!(!backfill.contains("SCAN e"), "{backfill}");
+    // Nor does the open-holds count read every record.
+    let holds = plan(&c, creditd_sqlite::schema::COUNT_OPEN_HOLDS, &[]);
+    assert!(holds.contains("USING COVERING INDEX records_pending"), "{holds}");
+    assert!(!holds.contains("SCAN records"), "{holds}");
     s.shutdown().await;
     drop(s);
     // A database written before the chain: org a's rows have no hash.
