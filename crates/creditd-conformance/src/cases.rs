@@ -1187,3 +1187,170 @@ async fn check_usage(s: &dyn creditd_store::Store, tz: &jiff::tz::TimeZone, user
     let q = UsageQuery { first_day: first, last_day: last, group_by: UsageGroup::Day, user_email: None };
     assert_eq!(s.usage("nobody", &q).await.expect("usage"), Vec::new(), "an unknown org has no usage");
 }
+
+/// Every matching row through `Store::export_rows` (on a blocking thread,
+/// as callers run it), as owned events.
+async fn rows_of(
+    s: &std::sync::Arc<dyn creditd_store::Store>,
+    org: &str,
+    filter: &EventFilter,
+    order: creditd_store::Order,
+    stop_after: Option<usize>,
+) -> Result<Vec<creditd_core::Event>, StoreError> {
+    let (s, org, filter) = (s.clone(), org.to_string(), filter.clone());
+    tokio::task::spawn_blocking(move || {
+        let mut out = Vec::new();
+        let n = s.export_rows(&org, &filter, order, &mut |e| {
+            out.push(e.to_event(&org).expect("stored metadata is JSON"));
+            if stop_after.is_some_and(|k| out.len() >= k) {
+                std::ops::ControlFlow::Break(())
+            } else {
+                std::ops::ControlFlow::Continue(())
+            }
+        })?;
+        assert_eq!(n as usize, out.len(), "export_rows counts what it handed over");
+        Ok(out)
+    })
+    .await
+    .expect("export_rows thread")
+}
+
+/// The export path (`export_rows`, rows handed over one by one) holds
+/// exactly the history: every field, metadata included, for each filter,
+/// in both orders; it stops when the sink says so, and an unknown org is an
+/// error before any row.
+pub async fn export_rows_equal_history(t: &mut Ctx) {
+    varied_history(t, "o").await;
+    let s = t.store.clone();
+    let meta =
+        serde_json::json!({"job": {"id": "j-1", "gpus": [1, 2.5, -3e-7]}, "note": "café \"q\" =1+1", "ok": true});
+    let with_meta = Op::Usage {
+        amount: m("0.25"),
+        ctx: EventCtx {
+            service: Some("AI Inference".into()),
+            description: Some("=HYPERLINK(\"x\")".into()),
+            metadata: Some(meta.clone()),
+            ..EventCtx::default()
+        },
+    };
+    ok(s.as_ref(), "o", with_meta).await;
+    let all = history(s.as_ref(), "o").await;
+    assert_eq!(all[0].metadata, Some(meta));
+    for filter in sample_filters() {
+        let expected: Vec<_> = all.iter().filter(|e| filter.matches(e)).cloned().collect();
+        let newest = rows_of(&s, "o", &filter, creditd_store::Order::NewestFirst, None).await.expect("rows");
+        assert_eq!(newest, expected, "newest first, {filter:?}");
+        let mut oldest = rows_of(&s, "o", &filter, creditd_store::Order::OldestFirst, None).await.expect("rows");
+        oldest.reverse();
+        assert_eq!(oldest, expected, "oldest first, {filter:?}");
+    }
+    let three = rows_of(&s, "o", &EventFilter::default(), creditd_store::Order::NewestFirst, Some(3)).await;
+    assert_eq!(three.expect("rows"), all[..3].to_vec(), "stops when the sink breaks");
+    let missing = rows_of(&s, "nope", &EventFilter::default(), creditd_store::Order::NewestFirst, None).await;
+    assert!(matches!(missing, Err(StoreError::OrgNotFound(_))), "{missing:?}");
+}
+
+/// `Store::import`: a full history into a new org comes out field for
+/// field, with the same balances, hash chain, records (open holds,
+/// refundable usage, processing purchases) and usage rollups as the org it
+/// came from; an org with events is refused; a bad history writes nothing;
+/// an empty existing org keeps its settings, and the writer's cached view
+/// of it is replaced.
+pub async fn import_whole_or_nothing(t: &mut Ctx) {
+    use creditd_store::rollup::{UsageGroup, UsageQuery};
+    let s = t.store.clone();
+    s.create_org("src", OrgSettings::new("Src", "Europe/Madrid")).await.expect("create");
+    ok(s.as_ref(), "src", grant("500")).await;
+    ok(s.as_ref(), "src", credit_in(Pool::Voucher, "20", None)).await;
+    ok(s.as_ref(), "src", purchase("40", Status::Succeeded)).await;
+    let mut usages = Vec::new();
+    for i in 0..30 {
+        t.clock.advance(secs(5 * 3600));
+        let (svc, email) =
+            if i % 2 == 0 { ("AI Inference", "ana@example.com") } else { ("Scraping", "ben@example.com") };
+        usages.push(record_id(&ok(s.as_ref(), "src", usage_by("2.5", svc, &format!("p{}", i % 3), email)).await));
+        let h = record_id(&ok(s.as_ref(), "src", hold("3")).await);
+        match i % 3 {
+            0 => ok(s.as_ref(), "src", debit(&h, None)).await,
+            1 => ok(s.as_ref(), "src", debit(&h, Some("1.25"))).await,
+            _ => ok(s.as_ref(), "src", release(&h)).await,
+        };
+    }
+    ok(s.as_ref(), "src", refund(&usages[4], Some("1"))).await;
+    let open = record_id(&ok(s.as_ref(), "src", hold("7")).await);
+    let pending = record_id(&ok(s.as_ref(), "src", purchase("15", Status::Processing)).await);
+    let mut events = history(s.as_ref(), "src").await;
+    events.reverse();
+    let moved = |org: &str| {
+        let mut v = events.clone();
+        for e in &mut v {
+            e.org_id = org.to_string();
+        }
+        v
+    };
+
+    let report = s.import("dst", OrgSettings::new("Dst", "Europe/Madrid"), moved("dst")).await.expect("import");
+    assert_eq!((report.events, report.open_holds, report.pending_purchases), (events.len() as u64, 1, 1));
+    let (a, b) = (s.balance("src").await.expect("src"), s.balance("dst").await.expect("dst"));
+    assert_eq!((b.available, b.held, b.seq), (a.available, a.held, a.seq));
+    let v = s.verify("dst").await.expect("verify");
+    assert!(v.ok && v.chain_checked, "{v:?}");
+    let mut copied = history(s.as_ref(), "dst").await;
+    copied.reverse();
+    assert_eq!(copied, moved("dst"), "the events verbatim");
+    let days = (jiff::civil::date(2025, 3, 1), jiff::civil::date(2025, 3, 31));
+    let mut compared = 0;
+    for group_by in UsageGroup::ALL {
+        for who in [None, Some("ana@example.com".to_string())] {
+            let q = UsageQuery { first_day: days.0, last_day: days.1, group_by, user_email: who };
+            let (want, got) = (s.usage("src", &q).await.expect("usage"), s.usage("dst", &q).await.expect("usage"));
+            assert_eq!(got, want, "rollups {q:?}");
+            compared += want.len();
+        }
+    }
+    assert!(compared > 20, "{compared} rollup rows compared");
+    // It carries on where the file ends.
+    ok(s.as_ref(), "dst", debit(&open, Some("5"))).await;
+    ok(
+        s.as_ref(),
+        "dst",
+        Op::SettlePurchase { purchase_id: pending, status: Status::Succeeded, ctx: EventCtx::default() },
+    )
+    .await;
+    ok(s.as_ref(), "dst", refund(&usages[7], None)).await;
+    assert_eq!(code(&run(s.as_ref(), "dst", refund(&usages[7], Some("0.000001"))).await), "refund_exceeds_consumed");
+    assert_eq!(s.balance("dst").await.expect("dst").held, Micros::ZERO);
+
+    // An org with a history is refused, and keeps it.
+    let before = history(s.as_ref(), "dst").await;
+    let again = s.import("dst", OrgSettings::new("Dst", "UTC"), moved("dst")).await;
+    assert!(matches!(again, Err(StoreError::OrgExists(_))), "{again:?}");
+    assert_eq!(history(s.as_ref(), "dst").await, before);
+
+    // A bad history writes nothing: not the org, not one event.
+    let mut gap = moved("bad");
+    gap.remove(10);
+    let refused = s.import("bad", OrgSettings::new("Bad", "UTC"), gap).await;
+    let Err(StoreError::Ledger(e)) = &refused else { panic!("{refused:?}") };
+    assert!(e.to_string().contains("nothing written") && e.to_string().contains("without gaps"), "{e}");
+    assert!(matches!(s.org("bad").await, Err(StoreError::OrgNotFound(_))));
+    let mut lying = moved("bad");
+    let last = lying.len() - 1;
+    lying[last].balance_after = lying[last].balance_after.checked_add(m("1")).expect("amount");
+    assert!(matches!(s.import("bad", OrgSettings::new("Bad", "UTC"), lying).await, Err(StoreError::Ledger(_))));
+    assert!(matches!(s.org("bad").await, Err(StoreError::OrgNotFound(_))));
+
+    // An existing org without events: its own settings stay, and the
+    // writer, which has it cached from the create, sees the import.
+    s.create_org("empty", OrgSettings::new("Empty", "Pacific/Auckland")).await.expect("create");
+    s.import("empty", OrgSettings::new("Ignored", "UTC"), moved("empty")).await.expect("import into empty");
+    let info = s.org("empty").await.expect("org");
+    assert_eq!((info.settings.name.as_str(), info.settings.time_zone.as_str()), ("Empty", "Pacific/Auckland"));
+    let after = ok(s.as_ref(), "empty", usage("1")).await;
+    assert_eq!(after.events[0].seq, events.len() as u64 + 1);
+    assert_eq!(after.events[0].balance_after, a.available.checked_sub(m("1")).expect("amount"));
+    drop(s);
+    t.reopen().await;
+    let v = t.store.verify("empty").await.expect("verify");
+    assert!(v.ok && v.chain_checked, "{v:?}");
+}

@@ -126,6 +126,8 @@ macro_rules! conformance_tests {
             usage_rollups_agree_with_events,
             webhook_outbox_with_events,
             webhook_delivery_claims,
+            export_rows_equal_history,
+            import_whole_or_nothing,
         );
     };
     (@cases $engine:expr; $($case:ident),+ $(,)?) => {

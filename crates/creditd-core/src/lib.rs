@@ -13,6 +13,7 @@ pub mod ledger;
 pub mod money;
 pub mod plans;
 pub mod verify;
+pub mod view;
 
 pub use access::{AccessOp, Actor, CapSubject, CapView, SettingsPatch};
 pub use chain::ChainHash;
@@ -23,6 +24,7 @@ pub use ledger::{
 };
 pub use money::{AmountError, Micros};
 pub use plans::{Conversation, Effective, Notification, Plan, PlanOp, PlanState, Rollover, Summary};
+pub use view::{EventRef, MetadataRef};
 
 /// Checks an organisation or other caller-chosen id: 1–64 characters of
 /// letters, digits, `-`, `_` and `.`.

@@ -8,7 +8,7 @@
 
 use std::io::Write;
 
-use creditd_core::{Event, Micros};
+use creditd_core::{Event, EventRef, MetadataRef, Micros};
 use jiff::Timestamp;
 use jiff::tz::TimeZone;
 
@@ -75,6 +75,12 @@ impl<W: Write> CsvExporter<W> {
 
     /// Writes one event as one row.
     pub fn push(&mut self, e: &Event) -> Result<(), ExportError> {
+        self.push_ref(&e.view())
+    }
+
+    /// Writes one borrowed event (e.g. a database row) as one row: what
+    /// [`push`](Self::push) writes for the same event.
+    pub fn push_ref(&mut self, e: &EventRef<'_>) -> Result<(), ExportError> {
         match self.layout {
             Layout::Report => self.push_report(e)?,
             Layout::Full => self.push_full(e)?,
@@ -93,44 +99,55 @@ impl<W: Write> CsvExporter<W> {
         Ok(())
     }
 
-    fn push_report(&mut self, e: &Event) -> csv::Result<()> {
-        self.text(e.project_name.as_deref())?;
-        self.text(e.project_id.as_deref())?;
-        self.text(e.user_name.as_deref())?;
-        self.text(e.user_email.as_deref())?;
+    fn push_report(&mut self, e: &EventRef<'_>) -> csv::Result<()> {
+        self.text(e.project_name)?;
+        self.text(e.project_id)?;
+        self.text(e.user_name)?;
+        self.text(e.user_email)?;
         self.out.write_field(e.kind.title())?;
         self.amount(e.amount)?;
         self.time(e.created_at)?;
-        self.text(e.description.as_deref())
+        self.text(e.description)
     }
 
-    fn push_full(&mut self, e: &Event) -> csv::Result<()> {
+    fn push_full(&mut self, e: &EventRef<'_>) -> csv::Result<()> {
         let mut num: NumBuf = [0; 24];
-        self.text(Some(&e.id))?;
+        match e.id {
+            Some(id) => self.text(Some(id))?,
+            // `evt_<seq>` never needs neutralising.
+            None => {
+                let digits = fmt_u64(&mut num, e.seq);
+                self.scratch.clear();
+                self.scratch.extend_from_slice(b"evt_");
+                self.scratch.extend_from_slice(digits);
+                self.out.write_field(&self.scratch)?;
+            }
+        }
         self.out.write_field(fmt_u64(&mut num, e.seq))?;
         self.time(e.created_at)?;
         self.out.write_field(e.kind.as_str())?;
         self.amount(e.amount)?;
         self.out.write_field(e.pool.map_or("", |p| p.as_str()))?;
         self.out.write_field(e.status.as_str())?;
-        self.text(e.source.as_deref())?;
-        self.text(e.service.as_deref())?;
-        self.text(e.activity.as_deref())?;
-        self.text(e.project_id.as_deref())?;
-        self.text(e.project_name.as_deref())?;
-        self.text(e.user_name.as_deref())?;
-        self.text(e.user_email.as_deref())?;
-        self.text(e.description.as_deref())?;
-        self.text(e.code.as_deref())?;
-        self.text(e.hold_id.as_deref())?;
-        self.text(e.idempotency_key.as_deref())?;
+        self.text(e.source)?;
+        self.text(e.service)?;
+        self.text(e.activity)?;
+        self.text(e.project_id)?;
+        self.text(e.project_name)?;
+        self.text(e.user_name)?;
+        self.text(e.user_email)?;
+        self.text(e.description)?;
+        self.text(e.code)?;
+        self.text(e.hold_id)?;
+        self.text(e.idempotency_key)?;
         self.amount(e.balance_after)?;
         self.amount(e.prepaid_balance_after)?;
         self.amount(e.held_after)?;
         self.amount(e.period_usage_after)?;
-        match &e.metadata {
+        match e.metadata {
             None => self.out.write_field(b""),
-            Some(value) => {
+            Some(MetadataRef::Json(json)) => self.text(Some(json)),
+            Some(MetadataRef::Value(value)) => {
                 // Leave room for the quote `neutralise` may put in front, so
                 // the JSON is serialised once either way.
                 self.scratch.clear();

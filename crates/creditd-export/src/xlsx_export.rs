@@ -19,7 +19,7 @@ use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 
-use creditd_core::{Event, Micros};
+use creditd_core::{Event, EventRef, MetadataRef, Micros};
 use jiff::Timestamp;
 use jiff::tz::TimeZone;
 use rust_xlsxwriter::{DocProperties, Format, Workbook, Worksheet, XlsxError};
@@ -190,6 +190,12 @@ impl<W: Write + Send> XlsxExporter<W> {
 
     /// Writes one event as one row, starting a new sheet when this one is full.
     pub fn push(&mut self, e: &Event) -> Result<(), ExportError> {
+        self.push_ref(&e.view())
+    }
+
+    /// Writes one borrowed event (e.g. a database row) as one row: what
+    /// [`push`](Self::push) writes for the same event.
+    pub fn push_ref(&mut self, e: &EventRef<'_>) -> Result<(), ExportError> {
         if self.row >= self.rows_per_sheet {
             self.new_sheet()?;
         }
@@ -198,40 +204,46 @@ impl<W: Write + Send> XlsxExporter<W> {
         let mut cells = Cells { sheet, row, col: 0, clock: &mut self.clock, formats: &self.formats };
         match self.layout {
             Layout::Report => {
-                cells.text(e.project_name.as_deref())?;
-                cells.text(e.project_id.as_deref())?;
-                cells.text(e.user_name.as_deref())?;
-                cells.text(e.user_email.as_deref())?;
+                cells.text(e.project_name)?;
+                cells.text(e.project_id)?;
+                cells.text(e.user_name)?;
+                cells.text(e.user_email)?;
                 cells.text(Some(e.kind.title()))?;
                 cells.amount(e.amount)?;
                 cells.time(e.created_at)?;
-                cells.text(e.description.as_deref())?;
+                cells.text(e.description)?;
             }
             Layout::Full => {
-                cells.text(Some(&e.id))?;
+                match e.id {
+                    Some(id) => cells.text(Some(id))?,
+                    None => cells.text(Some(&Event::id_for(e.seq)))?,
+                }
                 cells.integer(e.seq)?;
                 cells.time(e.created_at)?;
                 cells.text(Some(e.kind.as_str()))?;
                 cells.amount(e.amount)?;
                 cells.text(e.pool.map(|p| p.as_str()))?;
                 cells.text(Some(e.status.as_str()))?;
-                cells.text(e.source.as_deref())?;
-                cells.text(e.service.as_deref())?;
-                cells.text(e.activity.as_deref())?;
-                cells.text(e.project_id.as_deref())?;
-                cells.text(e.project_name.as_deref())?;
-                cells.text(e.user_name.as_deref())?;
-                cells.text(e.user_email.as_deref())?;
-                cells.text(e.description.as_deref())?;
-                cells.text(e.code.as_deref())?;
-                cells.text(e.hold_id.as_deref())?;
-                cells.text(e.idempotency_key.as_deref())?;
+                cells.text(e.source)?;
+                cells.text(e.service)?;
+                cells.text(e.activity)?;
+                cells.text(e.project_id)?;
+                cells.text(e.project_name)?;
+                cells.text(e.user_name)?;
+                cells.text(e.user_email)?;
+                cells.text(e.description)?;
+                cells.text(e.code)?;
+                cells.text(e.hold_id)?;
+                cells.text(e.idempotency_key)?;
                 cells.amount(e.balance_after)?;
                 cells.amount(e.prepaid_balance_after)?;
                 cells.amount(e.held_after)?;
                 cells.amount(e.period_usage_after)?;
-                let json = e.metadata.as_ref().map(|m| m.to_string());
-                cells.text(json.as_deref())?;
+                match e.metadata {
+                    None => cells.text(None)?,
+                    Some(MetadataRef::Json(json)) => cells.text(Some(json))?,
+                    Some(MetadataRef::Value(v)) => cells.text(Some(&v.to_string()))?,
+                }
             }
         }
         self.row += 1;

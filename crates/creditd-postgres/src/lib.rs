@@ -13,6 +13,7 @@
 //! through a connection pool and never wait for the writer.
 
 pub mod directory;
+mod import;
 mod reader;
 mod rollups;
 pub mod schema;
@@ -223,6 +224,16 @@ impl Store for PgStore {
 
     fn now(&self) -> jiff::Timestamp {
         self.clock.now()
+    }
+
+    async fn import(
+        &self,
+        org_id: &str,
+        settings: OrgSettings,
+        events: Vec<creditd_core::Event>,
+    ) -> Result<creditd_store::import::ImportReport, StoreError> {
+        let now = self.clock.now();
+        import::import(&mut self.conn().await?, org_id, settings, &events, now).await
     }
 
     fn directory(&self) -> &dyn creditd_store::Directory {

@@ -172,6 +172,13 @@ pub const MIGRATIONS: &[&str] = &[
     // Webhooks: endpoints, the outbox (written in the events' transaction)
     // and delivery state (creditd_store::webhooks).
     crate::webhooks::MIGRATION,
+    // The balance-type filter (FPT's Top-up vs Voucher credits), as on
+    // SQLite: without it a `pool=voucher` page walks the primary key past
+    // every plan and promotional event. Partial, so usage drawn from plan or
+    // promotional credits adds nothing to it.
+    "
+    CREATE INDEX IF NOT EXISTS events_pool_paid ON events (org_id, pool, seq) WHERE pool IN ('prepaid', 'voucher');
+    ",
 ];
 
 #[derive(Debug, thiserror::Error)]

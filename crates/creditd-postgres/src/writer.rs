@@ -561,36 +561,7 @@ impl Writer {
                 if e.org_id.is_empty() {
                     return Ok(0);
                 }
-                tx.execute(
-                    &st_events,
-                    &[
-                        &e.org_id,
-                        &e.seq,
-                        &e.created_at,
-                        &e.kind,
-                        &e.amount,
-                        &e.pool,
-                        &e.status,
-                        &e.texts[0],
-                        &e.texts[1],
-                        &e.texts[2],
-                        &e.texts[3],
-                        &e.texts[4],
-                        &e.texts[5],
-                        &e.texts[6],
-                        &e.texts[7],
-                        &e.texts[8],
-                        &e.texts[9],
-                        &e.texts[10],
-                        &e.balance_after,
-                        &e.prepaid_balance_after,
-                        &e.held_after,
-                        &e.period_usage_after,
-                        &e.metadata,
-                        &e.hash,
-                    ],
-                )
-                .await
+                tx.execute(&st_events, &e.params()).await
             },
             async {
                 if recs.org_id.is_empty() {
@@ -643,7 +614,7 @@ impl Writer {
     }
 }
 
-const INSERT_EVENTS: &str = "INSERT INTO events (org_id, seq, created_at, kind, amount, pool, status, source, \
+pub(crate) const INSERT_EVENTS: &str = "INSERT INTO events (org_id, seq, created_at, kind, amount, pool, status, source, \
      service, activity, project_id, project_name, user_name, user_email, description, code, hold_id, \
      idempotency_key, balance_after, prepaid_balance_after, held_after, period_usage_after, metadata, hash) \
      SELECT * FROM UNNEST($1::text[], $2::int8[], $3::int8[], $4::text[], $5::int8[], $6::text[], $7::text[], \
@@ -651,7 +622,7 @@ const INSERT_EVENTS: &str = "INSERT INTO events (org_id, seq, created_at, kind, 
      $16::text[], $17::text[], $18::text[], $19::int8[], $20::int8[], $21::int8[], $22::int8[], $23::text[], \
      $24::text[])";
 
-const UPSERT_RECORDS: &str = "INSERT INTO records (org_id, id, status, expires_at, body) \
+pub(crate) const UPSERT_RECORDS: &str = "INSERT INTO records (org_id, id, status, expires_at, body) \
      SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[], $4::int8[], $5::text[]) \
      ON CONFLICT (org_id, id) DO UPDATE SET status = excluded.status, expires_at = excluded.expires_at, \
      body = excluded.body";
@@ -710,7 +681,7 @@ struct RecordCols<'a> {
 
 /// The batch's events, one array per column.
 #[derive(Default)]
-struct EventCols<'a> {
+pub(crate) struct EventCols<'a> {
     org_id: Vec<&'a str>,
     seq: Vec<i64>,
     created_at: Vec<i64>,
@@ -729,8 +700,13 @@ struct EventCols<'a> {
 
 impl<'a> EventCols<'a> {
     fn from_batch(batch: &'a Batch) -> Self {
+        Self::from_events(&batch.events, &batch.hashes)
+    }
+
+    /// `events` with their chain hashes (the same length).
+    pub(crate) fn from_events(events: &'a [creditd_core::Event], hashes: &[creditd_core::ChainHash]) -> Self {
         let mut c = EventCols::default();
-        for e in &batch.events {
+        for e in events {
             c.org_id.push(e.org_id.as_str());
             c.seq.push(e.seq as i64);
             c.created_at.push(e.created_at.as_microsecond());
@@ -747,8 +723,39 @@ impl<'a> EventCols<'a> {
             c.period_usage_after.push(e.period_usage_after.micros());
             c.metadata.push(e.metadata.as_ref().map(|m| m.to_string()));
         }
-        c.hash = batch.hashes.iter().map(|h| h.to_string()).collect();
+        c.hash = hashes.iter().map(|h| h.to_string()).collect();
         c
+    }
+
+    /// The parameters of [`INSERT_EVENTS`].
+    pub(crate) fn params(&self) -> [&(dyn tokio_postgres::types::ToSql + Sync); 24] {
+        let e = self;
+        [
+            &e.org_id,
+            &e.seq,
+            &e.created_at,
+            &e.kind,
+            &e.amount,
+            &e.pool,
+            &e.status,
+            &e.texts[0],
+            &e.texts[1],
+            &e.texts[2],
+            &e.texts[3],
+            &e.texts[4],
+            &e.texts[5],
+            &e.texts[6],
+            &e.texts[7],
+            &e.texts[8],
+            &e.texts[9],
+            &e.texts[10],
+            &e.balance_after,
+            &e.prepaid_balance_after,
+            &e.held_after,
+            &e.period_usage_after,
+            &e.metadata,
+            &e.hash,
+        ]
     }
 }
 

@@ -25,11 +25,11 @@ use axum::body::{Body, Bytes};
 use axum::extract::{Path, State};
 use axum::http::{HeaderValue, header};
 use axum::response::Response;
-use creditd_core::{Event, EventKind, Pool, Status, UnknownName};
+use creditd_core::{EventKind, Pool, Status, UnknownName};
 use creditd_export::{CsvExporter, ExportError, Layout, XlsxExporter};
+use creditd_store::StoreError;
 use creditd_store::query::{EventFilter, EventQuery, Order, PageLimit, PageStart, decode_cursor};
 use creditd_store::range::{RangePreset, days_bounds, local_date, start_of_day};
-use creditd_store::{EventChunks, StoreError};
 use jiff::Timestamp;
 use jiff::civil::{Date, DateTime};
 use jiff::tz::TimeZone;
@@ -374,22 +374,22 @@ pub async fn export(
     let req = parse_export(&q, &tz, now)?;
     let (from, to) = export_period(&req.filter, &tz, info.created_at, now);
     let name = creditd_export::filename(org, from, to, req.format.ext());
-    let mut chunks = app.store.export_in(org, &req.filter, req.order).await?;
-    // The first chunk decides whether this is an error answer or a file.
-    let first = match chunks.recv().await {
-        Some(Ok(c)) => c,
-        Some(Err(e)) => return Err(e.into()),
-        None => Vec::new(),
-    };
     let (body, length) = match req.format {
-        Format::Csv => (csv_body(first, chunks, req.layout, tz), None),
+        Format::Csv => {
+            let (started, body) = csv_body(app.store.clone(), org.to_string(), req.filter, req.order, req.layout, tz);
+            // An error before the first row is an error answer, not a file.
+            started.await.map_err(|_| ApiError::from(StoreError::Closed))??;
+            (body, None)
+        }
         Format::Xlsx => {
             let cancel = CancelOnDrop(Arc::new(AtomicBool::new(false)));
             let flag = cancel.0.clone();
-            let (layout, tz2) = (req.layout, tz.clone());
-            let built = tokio::task::spawn_blocking(move || build_xlsx(first, chunks, layout, tz2, &flag))
-                .await
-                .map_err(|e| ApiError::from(StoreError::backend(e)))?;
+            let (store, org, layout) = (app.store.clone(), org.to_string(), req.layout);
+            let built = tokio::task::spawn_blocking(move || {
+                build_xlsx(store.as_ref(), &org, &req.filter, req.order, layout, tz, &flag)
+            })
+            .await
+            .map_err(|e| ApiError::from(StoreError::backend(e)))?;
             drop(cancel);
             let (file, len) = built?;
             (file_body(file), Some(len))
@@ -452,23 +452,66 @@ pub fn is_broken_pipe(e: &ExportError) -> bool {
     io.is_some_and(|io| io.kind() == io::ErrorKind::BrokenPipe)
 }
 
-/// Streams CSV: the store's chunks go through the exporter on a blocking
-/// thread, its 64 KiB writes straight into the body.
-fn csv_body(first: Vec<Event>, mut chunks: EventChunks, layout: Layout, tz: TimeZone) -> Body {
+/// Rows handed to an export between checks that its reader is still there.
+const CANCEL_CHECK_ROWS: u64 = 4096;
+
+/// Streams CSV: on a blocking thread the store hands each row
+/// (`Store::export_rows`) to the exporter, whose 64 KiB writes go straight
+/// into the body. The header row is written with the first row, so that
+/// `started` can still answer an error that comes before any row (it is
+/// `Ok` once the file has begun).
+fn csv_body(
+    store: Arc<dyn creditd_store::Store>,
+    org: String,
+    filter: EventFilter,
+    order: Order,
+    layout: Layout,
+    tz: TimeZone,
+) -> (tokio::sync::oneshot::Receiver<Result<(), StoreError>>, Body) {
     let (tx, rx) = mpsc::channel(STREAM_CHUNKS_IN_FLIGHT);
+    let (started_tx, started_rx) = tokio::sync::oneshot::channel();
     let err_tx = tx.clone();
     tokio::task::spawn_blocking(move || {
-        let result = (|| -> Result<(), ExportError> {
-            let mut csv = CsvExporter::new(BodySink(tx), layout, tz)?;
-            csv.push_all(&first)?;
-            drop(first);
-            while let Some(chunk) = chunks.blocking_recv() {
-                let chunk = chunk.map_err(io::Error::other)?;
-                csv.push_all(&chunk)?;
+        let mut started = Some(started_tx);
+        let mut sink = Some(BodySink(tx));
+        let mut csv: Option<CsvExporter<BodySink>> = None;
+        let mut failed: Option<ExportError> = None;
+        let mut begin = |csv: &mut Option<CsvExporter<BodySink>>| -> Result<(), ExportError> {
+            if let Some(s) = started.take() {
+                let _ = s.send(Ok(()));
             }
-            csv.finish()?;
+            if csv.is_none() {
+                let body = sink.take().ok_or_else(|| io::Error::other("the export began twice"))?;
+                *csv = Some(CsvExporter::new(body, layout, tz.clone())?);
+            }
             Ok(())
-        })();
+        };
+        let scanned = store.export_rows(&org, &filter, order, &mut |e| {
+            let pushed = begin(&mut csv).and_then(|()| match &mut csv {
+                Some(c) => c.push_ref(e),
+                None => Ok(()),
+            });
+            match pushed {
+                Ok(()) => std::ops::ControlFlow::Continue(()),
+                Err(e) => {
+                    failed = Some(e);
+                    std::ops::ControlFlow::Break(())
+                }
+            }
+        });
+        let result = match (scanned, failed) {
+            (_, Some(e)) => Err(e),
+            (Err(e), None) => {
+                if let Some(s) = started.take() {
+                    // Nothing was sent: the handler answers with the error.
+                    let _ = s.send(Err(e));
+                    return;
+                }
+                Err(ExportError::Io(io::Error::other(e.to_string())))
+            }
+            // No rows: the file is the header alone.
+            (Ok(_), None) => begin(&mut csv).and_then(|()| csv.take().map_or(Ok(()), |c| c.finish().map(drop))),
+        };
         if let Err(e) = result {
             if !is_broken_pipe(&e) {
                 tracing::error!(error = %e, "CSV export failed mid-stream; aborting the download");
@@ -476,14 +519,16 @@ fn csv_body(first: Vec<Event>, mut chunks: EventChunks, layout: Layout, tz: Time
             }
         }
     });
-    Body::from_stream(ChunkStream(rx))
+    (started_rx, Body::from_stream(ChunkStream(rx)))
 }
 
 /// Writes the workbook to an anonymous temporary file; returns it rewound
 /// and its length.
 fn build_xlsx(
-    first: Vec<Event>,
-    mut chunks: EventChunks,
+    store: &dyn creditd_store::Store,
+    org: &str,
+    filter: &EventFilter,
+    order: Order,
     layout: Layout,
     tz: TimeZone,
     cancelled: &AtomicBool,
@@ -491,13 +536,24 @@ fn build_xlsx(
     let fail = |e: ExportError| ApiError::from(StoreError::Backend(format!("writing the Excel export: {e}")));
     let file = tempfile::tempfile().map_err(|e| fail(e.into()))?;
     let mut x = XlsxExporter::new(io::BufWriter::with_capacity(FILE_CHUNK_BYTES, file), layout, tz).map_err(fail)?;
-    x.push_all(&first).map_err(fail)?;
-    drop(first);
-    while let Some(chunk) = chunks.blocking_recv() {
-        if cancelled.load(Ordering::Relaxed) {
-            return Err(ApiError::from(StoreError::Closed));
+    let mut failed: Option<ApiError> = None;
+    let mut rows = 0u64;
+    store.export_rows(org, filter, order, &mut |e| {
+        rows += 1;
+        if rows.is_multiple_of(CANCEL_CHECK_ROWS) && cancelled.load(Ordering::Relaxed) {
+            failed = Some(ApiError::from(StoreError::Closed));
+            return std::ops::ControlFlow::Break(());
         }
-        x.push_all(&chunk?).map_err(fail)?;
+        match x.push_ref(e) {
+            Ok(()) => std::ops::ControlFlow::Continue(()),
+            Err(e) => {
+                failed = Some(fail(e));
+                std::ops::ControlFlow::Break(())
+            }
+        }
+    })?;
+    if let Some(e) = failed {
+        return Err(e);
     }
     let sink = x.finish().map_err(fail)?;
     let mut file = sink.into_inner().map_err(|e| fail(e.into_error().into()))?;

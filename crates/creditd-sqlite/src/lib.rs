@@ -88,8 +88,7 @@ impl SqliteStore {
             tracing::info!(events = filled, "hash chain computed for events stored before it");
         }
         // Only holds are ever `open` (purchases wait as `processing`).
-        let open_holds: i64 =
-            conn.query_row("SELECT count(*) FROM records WHERE status = 'open'", [], |r| r.get(0)).map_err(sqlite)?;
+        let open_holds: i64 = conn.query_row(schema::COUNT_OPEN_HOLDS, [], |r| r.get(0)).map_err(sqlite)?;
         creditd_store::telemetry::open_holds_set(open_holds.max(0) as u64);
         let reads = Arc::new(ReadPool::new(path.clone()));
         let directory = SqliteDirectory::connect(&path).map_err(sqlite)?;
@@ -216,6 +215,16 @@ impl Store for SqliteStore {
     async fn verify(&self, org_id: &str) -> Result<VerifyReport, StoreError> {
         let org_id = org_id.to_string();
         self.read(move |c| reader::verify(c, &org_id)).await
+    }
+
+    fn export_rows(
+        &self,
+        org_id: &str,
+        filter: &EventFilter,
+        order: Order,
+        sink: &mut dyn FnMut(&creditd_core::EventRef<'_>) -> std::ops::ControlFlow<()>,
+    ) -> Result<u64, StoreError> {
+        self.reads.with(|c| reader::stream_rows(c, org_id, filter, order, sink))
     }
 
     async fn tick(&self) -> Result<usize, StoreError> {

@@ -4,11 +4,14 @@ use std::path::PathBuf;
 use std::sync::Mutex;
 
 use creditd_core::verify::{Verifier, VerifyReport};
-use creditd_core::{Event, Notification, OrgState, Record};
+use std::ops::ControlFlow;
+
+use creditd_core::{Event, EventKind, EventRef, MetadataRef, Micros, Notification, OrgState, Pool, Record, Status};
 use creditd_store::conversations::{ConversationCount, ConversationQuery, conversation_usage_sql};
 use creditd_store::query::{EventFilter, EventQuery, Order, Page};
 use creditd_store::sql::{self, Dialect, EventRow, SeqRange, SqlValue};
-use creditd_store::{EXPORT_CHUNK, StoreError};
+use creditd_store::{EXPORT_CHUNK, StoreError, micros_ts};
+use rusqlite::types::ValueRef;
 use rusqlite::{Connection, OpenFlags, OptionalExtension, Row, params};
 use tokio::sync::mpsc;
 
@@ -247,6 +250,77 @@ pub fn stream_events(
     });
     c.pragma_update(None, "cache_size", READ_CACHE_KIB).map_err(db)?;
     out
+}
+
+/// Hands every matching event in `order` to `sink` as a row borrowed from
+/// SQLite, in one read snapshot: no `Event`, no `String` per row (see
+/// `creditd_core::view`). Returns the rows handed over; stops early when the
+/// sink says so. Every error before the first row leaves the sink untouched.
+pub fn stream_rows(
+    c: &Connection,
+    org_id: &str,
+    filter: &EventFilter,
+    order: Order,
+    sink: &mut dyn FnMut(&EventRef<'_>) -> ControlFlow<()>,
+) -> Result<u64, StoreError> {
+    c.pragma_update(None, "cache_size", EXPORT_CACHE_KIB).map_err(db)?;
+    let out = snapshot(c, || {
+        let seqs = history_seqs(c, org_id, filter)?;
+        let (sql, args) = sql::history_export_query(org_id, filter, seqs, order, Dialect::Sqlite);
+        let mut st = c.prepare(&sql).map_err(db)?;
+        let mut rows = st.query(rusqlite::params_from_iter(bind(&args))).map_err(db)?;
+        let mut n = 0;
+        while let Some(r) = rows.next().map_err(db)? {
+            n += 1;
+            if sink(&row_ref(r)?).is_break() {
+                break;
+            }
+        }
+        Ok(n)
+    });
+    c.pragma_update(None, "cache_size", READ_CACHE_KIB).map_err(db)?;
+    out
+}
+
+/// One `EVENT_COLUMNS` row as an [`EventRef`] over SQLite's own buffers.
+fn row_ref<'r>(r: &'r Row<'_>) -> Result<EventRef<'r>, StoreError> {
+    let int = |i: usize| -> Result<i64, StoreError> { r.get_ref(i).and_then(|v| Ok(v.as_i64()?)).map_err(db) };
+    let seq = int(0)?;
+    let bad = |what: &str| StoreError::Backend(format!("stored event {seq}: {what}"));
+    let text = |i: usize| -> Result<Option<&'r str>, StoreError> {
+        match r.get_ref(i).map_err(db)? {
+            ValueRef::Null => Ok(None),
+            ValueRef::Text(b) => std::str::from_utf8(b).map(Some).map_err(|e| bad(&e.to_string())),
+            other => Err(bad(&format!("column {i} holds {:?}, not text", other.data_type()))),
+        }
+    };
+    let name = |i: usize| text(i)?.ok_or_else(|| bad(&format!("column {i} is NULL")));
+    let parse_err = |e: creditd_core::UnknownName| bad(&e.to_string());
+    Ok(EventRef {
+        id: None,
+        seq: seq as u64,
+        created_at: micros_ts(int(1)?)?,
+        kind: name(2)?.parse::<EventKind>().map_err(parse_err)?,
+        amount: Micros::from_micros(int(3)?),
+        pool: text(4)?.map(|p| p.parse::<Pool>()).transpose().map_err(parse_err)?,
+        status: name(5)?.parse::<Status>().map_err(parse_err)?,
+        source: text(6)?,
+        service: text(7)?,
+        activity: text(8)?,
+        project_id: text(9)?,
+        project_name: text(10)?,
+        user_name: text(11)?,
+        user_email: text(12)?,
+        description: text(13)?,
+        code: text(14)?,
+        hold_id: text(15)?,
+        idempotency_key: text(16)?,
+        balance_after: Micros::from_micros(int(17)?),
+        prepaid_balance_after: Micros::from_micros(int(18)?),
+        held_after: Micros::from_micros(int(19)?),
+        period_usage_after: Micros::from_micros(int(20)?),
+        metadata: text(21)?.map(MetadataRef::Json),
+    })
 }
 
 /// Replays an org's events in order and compares them with its stored state.

@@ -188,18 +188,45 @@ pub fn migrate(conn: &mut rusqlite::Connection) -> rusqlite::Result<()> {
     Ok(())
 }
 
+/// Orgs whose history starts with an event that has no hash: the ones
+/// [`backfill_chain`] has left to do.
+///
+/// Why looking at seq 1 alone is enough: the `hash` column came with a
+/// migration, so rows without one are exactly the rows stored before it, and
+/// every org's such rows are a prefix of its history starting at seq 1 (seq
+/// has no gaps and starts at 1; everything written since, imports included,
+/// carries its hash). `backfill_chain` fills an org's prefix in one
+/// transaction, so an org is either done or still has a NULL at seq 1. The
+/// check is one primary-key lookup per org, where `WHERE hash IS NULL` over
+/// `events` read the whole table (and filled the writer's 64 MiB page cache)
+/// at every start.
+pub fn orgs_to_backfill(conn: &rusqlite::Connection) -> rusqlite::Result<Vec<String>> {
+    let mut st = conn.prepare(ORGS_TO_BACKFILL)?;
+    st.query_map([], |r| r.get(0))?.collect()
+}
+
+/// Open holds, counted at open for the metrics. The `IN` term repeats the
+/// partial index `records_pending`'s own condition: SQLite uses a partial
+/// index only when the query names that condition, and `status = 'open'`
+/// alone scanned every record (filling the writer's 64 MiB page cache at
+/// every start).
+pub const COUNT_OPEN_HOLDS: &str =
+    "SELECT count(*) FROM records WHERE status IN ('open', 'processing') AND status = 'open'";
+
+/// The query of [`orgs_to_backfill`].
+pub const ORGS_TO_BACKFILL: &str = "SELECT o.org_id FROM orgs o JOIN events e ON e.org_id = o.org_id AND e.seq = 1 \
+     WHERE e.hash IS NULL ORDER BY o.org_id";
+
 /// Computes the chain hashes of events stored before the chain existed (a
-/// NULL `hash`), for each org that has any, and its state's `last_hash`.
-/// Runs at start, before the writer; a no-op once every row has a hash.
+/// NULL `hash`), for each org that has any ([`orgs_to_backfill`]), and its
+/// state's `last_hash`. Runs at start, before the writer; costs one lookup
+/// per org once every row has a hash.
 pub fn backfill_chain(conn: &mut rusqlite::Connection) -> Result<usize, creditd_store::StoreError> {
     use creditd_core::chain::{self, ChainHash};
     use creditd_store::sql::EVENT_COLUMNS;
 
     use crate::reader::db;
-    let orgs: Vec<String> = {
-        let mut st = conn.prepare("SELECT DISTINCT org_id FROM events WHERE hash IS NULL").map_err(db)?;
-        st.query_map([], |r| r.get(0)).map_err(db)?.collect::<Result<_, _>>().map_err(db)?
-    };
+    let orgs = orgs_to_backfill(conn).map_err(db)?;
     let mut filled = 0;
     for org in &orgs {
         let tx = conn.transaction().map_err(db)?;

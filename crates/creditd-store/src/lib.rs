@@ -203,6 +203,39 @@ pub trait Store: Send + Sync + 'static {
         }
     }
 
+    /// Hands every event matching `filter`, in `order`, to `sink` one at a
+    /// time as an [`EventRef`], from one read snapshot, and returns how many
+    /// it handed over. This is the export path: an engine can pass rows
+    /// straight from its cursor without building an `Event` per row. The
+    /// sink returns `Break` to stop early (a client that went away); keep
+    /// its own error beside it.
+    ///
+    /// Blocking: call it from a blocking thread (`spawn_blocking`) inside
+    /// the runtime. An error before the first row (unknown org, bad filter)
+    /// means the sink was never called, so a caller can still answer with an
+    /// error instead of a file. The default streams [`Store::export_in`]'s
+    /// chunks.
+    fn export_rows(
+        &self,
+        org_id: &str,
+        filter: &EventFilter,
+        order: query::Order,
+        sink: &mut dyn FnMut(&creditd_core::EventRef<'_>) -> std::ops::ControlFlow<()>,
+    ) -> Result<u64, StoreError> {
+        let rt = tokio::runtime::Handle::try_current().map_err(StoreError::backend)?;
+        let mut chunks = rt.block_on(self.export_in(org_id, filter, order))?;
+        let mut n = 0;
+        while let Some(chunk) = chunks.blocking_recv() {
+            for e in &chunk? {
+                n += 1;
+                if sink(&e.view()).is_break() {
+                    return Ok(n);
+                }
+            }
+        }
+        Ok(n)
+    }
+
     /// Loads a whole history (`events`, seq 1 first, as read from a full
     /// export) into a new organisation, or an existing one without events
     /// (which keeps its own settings): the events verbatim and the state

@@ -10,17 +10,22 @@
 //! reader that stops early (`| head`) ends the export quietly.
 
 use std::io::{BufWriter, IsTerminal, Write};
+use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
+use creditd_core::EventRef;
 use creditd_export::{CsvExporter, ExportError, Layout, XlsxExporter};
 use creditd_server::extract::QueryPairs;
 use creditd_server::history::{ExportRequest, Format, is_broken_pipe, org_zone, parse_export};
 use creditd_sqlite::{OpenError, SqliteStore};
 use creditd_store::{EventFilter, Store, SystemClock};
 use indicatif::{ProgressBar, ProgressStyle};
+
+/// Rows between two moves of the progress bar.
+const PROGRESS_ROWS: u64 = 4096;
 
 #[derive(clap::Args, Debug)]
 pub struct ExportArgs {
@@ -70,6 +75,11 @@ pub struct ExportArgs {
     /// Print rows, seconds and peak memory as JSON on stderr (benchmarks).
     #[arg(long, hide = true)]
     stats: bool,
+    /// Benchmark baseline: decode every row into an owned `Event` in chunks
+    /// (`Store::export_in`, the path before borrowed rows) instead of
+    /// writing the rows as the store hands them over.
+    #[arg(long, hide = true)]
+    via_events: bool,
 }
 
 impl ExportArgs {
@@ -154,10 +164,11 @@ async fn export(store: &Arc<SqliteStore>, args: &ExportArgs) -> Result<()> {
     } else {
         None
     };
-    let mut chunks = store.export_in(&args.org, &filter, order).await?;
     let output = args.output.clone();
     let bar2 = bar.clone();
     let tz2 = tz.clone();
+    let via_events = args.via_events;
+    let (store2, org) = (store.clone(), args.org.clone());
     let rows = tokio::task::spawn_blocking(move || -> Result<u64> {
         let sink: Box<dyn Write + Send> = if output == "-" {
             Box::new(BufWriter::with_capacity(1 << 16, std::io::stdout()))
@@ -165,27 +176,51 @@ async fn export(store: &Arc<SqliteStore>, args: &ExportArgs) -> Result<()> {
             let f = std::fs::File::create(&output).with_context(|| format!("creating {output}"))?;
             Box::new(BufWriter::with_capacity(1 << 16, f))
         };
-        let mut pump = |push: &mut dyn FnMut(&[creditd_core::Event]) -> Result<()>| -> Result<()> {
-            while let Some(chunk) = chunks.blocking_recv() {
-                let chunk = chunk?;
-                push(&chunk)?;
-                if let Some(b) = &bar2 {
-                    b.inc(chunk.len() as u64);
+        // Rows from the store into `push`; the first error ends the export.
+        let pump = |push: &mut dyn FnMut(&EventRef<'_>) -> Result<()>| -> Result<()> {
+            let mut failed = None;
+            let mut n = 0u64;
+            let mut each = |e: &EventRef<'_>| {
+                n += 1;
+                if let Some(b) = &bar2
+                    && n.is_multiple_of(PROGRESS_ROWS)
+                {
+                    b.inc(PROGRESS_ROWS);
                 }
+                match push(e) {
+                    Ok(()) => ControlFlow::Continue(()),
+                    Err(e) => {
+                        failed = Some(e);
+                        ControlFlow::Break(())
+                    }
+                }
+            };
+            if via_events {
+                let rt = tokio::runtime::Handle::current();
+                let mut chunks = rt.block_on(store2.export_in(&org, &filter, order))?;
+                'chunks: while let Some(chunk) = chunks.blocking_recv() {
+                    for e in &chunk? {
+                        if each(&e.view()).is_break() {
+                            break 'chunks;
+                        }
+                    }
+                }
+            } else {
+                store2.export_rows(&org, &filter, order, &mut each)?;
             }
-            Ok(())
+            failed.map_or(Ok(()), Err)
         };
         match format {
             Format::Csv => {
                 let mut csv = CsvExporter::new(sink, layout, tz2).map_err(export_err)?;
-                pump(&mut |c| csv.push_all(c).map_err(export_err))?;
+                pump(&mut |e| csv.push_ref(e).map_err(export_err))?;
                 let rows = csv.rows();
                 csv.finish().map_err(export_err)?.flush()?;
                 Ok(rows)
             }
             Format::Xlsx => {
                 let mut x = XlsxExporter::new(sink, layout, tz2).map_err(export_err)?;
-                pump(&mut |c| x.push_all(c).map_err(export_err))?;
+                pump(&mut |e| x.push_ref(e).map_err(export_err))?;
                 let rows = x.rows();
                 if let Some(b) = &bar2 {
                     b.set_message("zipping the workbook");

@@ -193,14 +193,22 @@ async fn pages(store: &Arc<SqliteStore>, args: &HistoryBenchArgs) -> Result<()> 
 }
 
 /// Runs `creditd export` as a child and reads its `--stats` line.
-fn export_child(args: &HistoryBenchArgs, format: &str, layout: &str, output: &str) -> Result<serde_json::Value> {
+fn export_child(
+    args: &HistoryBenchArgs,
+    format: &str,
+    layout: &str,
+    output: &str,
+    via_events: bool,
+) -> Result<serde_json::Value> {
     let exe = std::env::current_exe()?;
-    let out = Process::new(exe)
-        .args(["export", "--org", &args.org, "--format", format, "--layout", layout, "--output", output, "--stats"])
+    let mut cmd = Process::new(exe);
+    cmd.args(["export", "--org", &args.org, "--format", format, "--layout", layout, "--output", output, "--stats"])
         .arg("--data-dir")
-        .arg(&args.data_dir)
-        .output()
-        .context("running creditd export")?;
+        .arg(&args.data_dir);
+    if via_events {
+        cmd.arg("--via-events");
+    }
+    let out = cmd.output().context("running creditd export")?;
     let stderr = String::from_utf8_lossy(&out.stderr);
     if !out.status.success() {
         bail!("creditd export failed: {stderr}");
@@ -209,6 +217,18 @@ fn export_child(args: &HistoryBenchArgs, format: &str, layout: &str, output: &st
     Ok(serde_json::from_str(line)?)
 }
 
+/// The system's 1-minute load average, for the record beside a figure.
+fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .and_then(|s| s.split_whitespace().next().map(str::to_string))
+        .unwrap_or_else(|| "?".into())
+}
+
+/// Each export timed twice in a row: the export path (rows borrowed from
+/// SQLite straight into the writer) and, as the baseline, the same export
+/// through owned `Event`s in chunks (`--via-events`). The machine may be
+/// shared, so the ratio is the figure to compare across runs.
 fn exports(args: &HistoryBenchArgs) -> Result<()> {
     let dir = tempfile::tempdir_in(&args.data_dir)?;
     let mut runs = vec![("csv", "report"), ("csv", "full")];
@@ -217,17 +237,25 @@ fn exports(args: &HistoryBenchArgs) -> Result<()> {
     }
     for (format, layout) in runs {
         let path = dir.path().join(format!("export.{format}"));
-        let s = export_child(args, format, layout, &path.to_string_lossy())?;
-        let size = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
-        println!(
-            "export {format:<4} {layout:<6}: {:>10} rows in {:>6.1} s = {:>9.0} rows/s, peak memory {:>6.1} MiB, file {:.0} MiB",
-            s["rows"].as_u64().unwrap_or(0),
-            s["seconds"].as_f64().unwrap_or(0.0),
-            s["rows_per_s"].as_f64().unwrap_or(0.0),
-            s["peak_rss_kib"].as_u64().unwrap_or(0) as f64 / 1024.0,
-            size as f64 / (1024.0 * 1024.0)
-        );
-        let _ = std::fs::remove_file(&path);
+        let mut rates = [0.0; 2];
+        for (i, via_events) in [false, true].into_iter().enumerate() {
+            let load = load_average();
+            let s = export_child(args, format, layout, &path.to_string_lossy(), via_events)?;
+            let size = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
+            rates[i] = s["rows_per_s"].as_f64().unwrap_or(0.0);
+            println!(
+                "export {format:<4} {layout:<6} {:<13}: {:>10} rows in {:>6.1} s = {:>9.0} rows/s, peak memory {:>6.1} MiB, \
+                 file {:.0} MiB, load {load}",
+                if via_events { "(owned Event)" } else { "" },
+                s["rows"].as_u64().unwrap_or(0),
+                s["seconds"].as_f64().unwrap_or(0.0),
+                rates[i],
+                s["peak_rss_kib"].as_u64().unwrap_or(0) as f64 / 1024.0,
+                size as f64 / (1024.0 * 1024.0)
+            );
+            let _ = std::fs::remove_file(&path);
+        }
+        println!("export {format:<4} {layout:<6}: {:.2}x the owned-Event baseline", rates[0] / rates[1].max(1e-9));
     }
     Ok(())
 }

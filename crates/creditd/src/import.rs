@@ -13,6 +13,7 @@
 use std::io::Read;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use anyhow::{Context, Result, bail};
 use creditd_core::OrgSettings;
@@ -36,6 +37,9 @@ pub struct ImportArgs {
     /// Its IANA time zone.
     #[arg(long, default_value = "UTC")]
     time_zone: String,
+    /// Import into a PostgreSQL database instead of the embedded one.
+    #[arg(long, env = "CREDITD_DATABASE_URL")]
+    database_url: Option<String>,
     /// A full-layout CSV (`creditd export --layout full`), or - for stdin.
     file: String,
 }
@@ -75,7 +79,14 @@ pub async fn run(args: ImportArgs) -> Result<ExitCode> {
     };
     drop(bytes);
     let n = events.len();
-    let store = open_existing_or_new(&args.data_dir)?;
+    let store: Arc<dyn Store> = match &args.database_url {
+        Some(url) => Arc::new(
+            creditd_postgres::PgStore::open(url, Arc::new(creditd_store::SystemClock))
+                .await
+                .context("opening the PostgreSQL database (--database-url)")?,
+        ),
+        None => open_existing_or_new(&args.data_dir)?,
+    };
     let result = async {
         let report = store
             .import(&args.org, settings, events)

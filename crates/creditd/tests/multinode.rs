@@ -182,6 +182,18 @@ async fn two_processes_race_holds_and_debits() {
     assert_eq!(debited, ids);
     let holds = events_of(&c, &bases[1], "hold").await;
     assert_eq!(holds.len(), CREDITS);
+    // The whole history as a full-layout file, for the import below.
+    let full = c
+        .get(format!("{}/organizations/hot/credit-events/export?layout=full", bases[0]))
+        .bearer_auth(KEY)
+        .send()
+        .await
+        .expect("export")
+        .text()
+        .await
+        .expect("export body");
+    let full_path = dir.path().join("hot-full.csv");
+    std::fs::write(&full_path, &full).expect("write export");
     drop(nodes);
 
     // The operator's check, from a third process.
@@ -193,4 +205,34 @@ async fn two_processes_race_holds_and_debits() {
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "creditd verify: {stdout}{}", String::from_utf8_lossy(&out.stderr));
     assert!(stdout.contains("ok   hot"), "{stdout}");
+
+    // `creditd import` into PostgreSQL: all of it, verified; a second time
+    // is refused and changes nothing.
+    let import = || {
+        Command::new(env!("CARGO_BIN_EXE_creditd"))
+            .args(["import", "--org", "hot-copy", "--database-url", &url])
+            .arg(&full_path)
+            .env("RUST_LOG", "warn")
+            .output()
+            .expect("creditd import")
+    };
+    let out = import();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "creditd import: {stdout}{}", String::from_utf8_lossy(&out.stderr));
+    let events = full.lines().count() - 1;
+    assert!(stdout.contains(&format!("imported {events} events into hot-copy: available 0, held 0")), "{stdout}");
+    let again = import();
+    assert!(!again.status.success());
+    assert!(
+        String::from_utf8_lossy(&again.stderr).contains("already exists"),
+        "{}",
+        String::from_utf8_lossy(&again.stderr)
+    );
+    let out = Command::new(env!("CARGO_BIN_EXE_creditd"))
+        .args(["verify", "--database-url", &url, "--org", "hot-copy"])
+        .env("RUST_LOG", "warn")
+        .output()
+        .expect("creditd verify");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success() && stdout.contains("ok   hot-copy"), "{stdout}");
 }

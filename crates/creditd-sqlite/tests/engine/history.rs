@@ -199,3 +199,43 @@ async fn an_import_is_whole_and_carries_on() {
     run(&s, "b", Op::Usage { amount: m("1"), ctx: ctx(1) }).await;
     s.shutdown().await;
 }
+
+/// The hash-chain backfill at open: it finds an org whose rows predate the
+/// chain, fills them in (verify then checks the chain), and afterwards the
+/// check costs a primary-key lookup per org instead of a scan of `events`;
+/// the open-holds count reads the partial index, not every record. (Both
+/// scans filled the writer's page cache on every start.)
+#[tokio::test]
+async fn opening_looks_up_seq_1_and_open_holds_and_never_scans() {
+    use creditd_sqlite::schema::{ORGS_TO_BACKFILL, orgs_to_backfill};
+    let dir = tempfile::tempdir().unwrap();
+    let (s, clock) = open(dir.path()).await;
+    history(&s, &clock).await;
+    s.create_org("b", OrgSettings::new("B", "UTC")).await.unwrap();
+    run(&s, "b", credit(CreditKind::Grant, "5", None)).await;
+    let c = rusqlite::Connection::open(dir.path().join("creditd.sqlite")).unwrap();
+    assert_eq!(orgs_to_backfill(&c).unwrap(), Vec::<String>::new());
+    let backfill = plan(&c, ORGS_TO_BACKFILL, &[]);
+    assert!(backfill.contains("SEARCH e USING PRIMARY KEY (org_id=? AND seq=?)"), "{backfill}");
+    assert!(!backfill.contains("SCAN e"), "{backfill}");
+    // Nor does the open-holds count read every record.
+    let holds = plan(&c, creditd_sqlite::schema::COUNT_OPEN_HOLDS, &[]);
+    assert!(holds.contains("USING COVERING INDEX records_pending"), "{holds}");
+    assert!(!holds.contains("SCAN records"), "{holds}");
+    s.shutdown().await;
+    drop(s);
+    // A database written before the chain: org a's rows have no hash.
+    c.execute_batch("UPDATE events SET hash = NULL WHERE org_id = 'a'").unwrap();
+    assert_eq!(orgs_to_backfill(&c).unwrap(), vec!["a".to_string()]);
+    drop(c);
+    let (s, _) = open(dir.path()).await;
+    for org in ["a", "b"] {
+        let report = s.verify(org).await.unwrap();
+        assert!(report.ok && report.chain_checked, "{org}: {report:?}");
+    }
+    let c = rusqlite::Connection::open(dir.path().join("creditd.sqlite")).unwrap();
+    assert_eq!(orgs_to_backfill(&c).unwrap(), Vec::<String>::new());
+    let unhashed: i64 = c.query_row("SELECT count(*) FROM events WHERE hash IS NULL", [], |r| r.get(0)).unwrap();
+    assert_eq!(unhashed, 0);
+    s.shutdown().await;
+}

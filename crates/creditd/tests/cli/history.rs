@@ -44,6 +44,22 @@ fn export_then_import_round_trips_and_a_bad_line_changes_nothing() {
     let full = dir.path().join("full.csv");
     let out = creditd(&["export", "--org", "src", "--layout", "full", "-o", full.to_str().unwrap()], &data);
     assert!(out.status.success(), "{}", text(&out.stderr));
+    // Rows borrowed from SQLite write exactly what owned events write (the
+    // benchmark's baseline path), in both layouts.
+    for layout in ["full", "report"] {
+        let via = dir.path().join(format!("via-events-{layout}.csv"));
+        let out = creditd(
+            &["export", "--org", "src", "--layout", layout, "--via-events", "-o", via.to_str().unwrap()],
+            &data,
+        );
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        let rows = dir.path().join(format!("rows-{layout}.csv"));
+        let out = creditd(&["export", "--org", "src", "--layout", layout, "-o", rows.to_str().unwrap()], &data);
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        let (a, b) = (std::fs::read(&via).unwrap(), std::fs::read(&rows).unwrap());
+        assert!(a.len() > 100_000, "{layout}: {} bytes", a.len());
+        assert!(a == b, "{layout}: the two export paths differ");
+    }
     let xlsx = dir.path().join("h.xlsx");
     let out = creditd(&["export", "--org", "src", "--format", "xlsx", "-o", xlsx.to_str().unwrap()], &data);
     assert!(out.status.success(), "{}", text(&out.stderr));
