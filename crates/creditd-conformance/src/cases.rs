@@ -1354,3 +1354,111 @@ pub async fn import_whole_or_nothing(t: &mut Ctx) {
     let v = t.store.verify("empty").await.expect("verify");
     assert!(v.ok && v.chain_checked, "{v:?}");
 }
+
+/// Writes `seq kind service` lines: enough to see every row, its order and
+/// its fields came through `Store::export_formatted`.
+struct SeqLines(Vec<u8>);
+
+impl creditd_store::RowFormatter for SeqLines {
+    fn push(&mut self, e: &creditd_core::EventRef<'_>) -> Result<(), StoreError> {
+        use std::io::Write;
+        writeln!(self.0, "{} {} {}", e.seq, e.kind.as_str(), e.service.unwrap_or("-")).map_err(StoreError::backend)
+    }
+
+    fn take(&mut self) -> Result<Vec<u8>, StoreError> {
+        Ok(std::mem::take(&mut self.0))
+    }
+}
+
+/// What `export_formatted` gives with [`SeqLines`], and how many chunks;
+/// `stop_after` chunks, then `Break`.
+async fn formatted_of(
+    s: &std::sync::Arc<dyn creditd_store::Store>,
+    org: &str,
+    filter: &EventFilter,
+    order: creditd_store::Order,
+    stop_after: Option<usize>,
+) -> Result<(String, usize), StoreError> {
+    let (s, org, filter) = (s.clone(), org.to_string(), filter.clone());
+    tokio::task::spawn_blocking(move || {
+        let mut out = Vec::new();
+        let mut chunks = 0;
+        let mut counted = 0u64;
+        let make = || -> Box<dyn creditd_store::RowFormatter> { Box::new(SeqLines(Vec::new())) };
+        let n = s.export_formatted(&org, &filter, order, &make, &mut |c| {
+            let lines = c.bytes.iter().filter(|b| **b == b'\n').count() as u64;
+            assert_eq!(lines, c.rows, "a chunk counts the rows it holds");
+            assert!(c.rows <= creditd_store::FORMAT_CHUNK_ROWS, "chunk of {} rows", c.rows);
+            counted += c.rows;
+            out.extend_from_slice(&c.bytes);
+            chunks += 1;
+            if stop_after.is_some_and(|k| chunks >= k) {
+                std::ops::ControlFlow::Break(())
+            } else {
+                std::ops::ControlFlow::Continue(())
+            }
+        })?;
+        if stop_after.is_none() {
+            assert_eq!(n, counted, "export_formatted counts what it handed over");
+        }
+        Ok((String::from_utf8(out).expect("utf-8"), chunks))
+    })
+    .await
+    .expect("export_formatted thread")
+}
+
+/// The formatted export path (`export_formatted`, chunks possibly made on
+/// several threads) holds exactly the rows `export_rows` hands over, in the
+/// same order, for every filter and both orders, over a history of several
+/// chunks; it stops when told, and an unknown org is an error before any
+/// chunk.
+pub async fn export_formatted_equals_rows(t: &mut Ctx) {
+    varied_history(t, "o").await;
+    let s = t.store.clone();
+    t.clock.advance(secs(86_400));
+    // Past two chunks, so the chunks of more than one worker interleave.
+    let extra = 2 * creditd_store::FORMAT_CHUNK_ROWS as usize + 300;
+    let mut i = 0;
+    while i < extra {
+        let n = 1000.min(extra - i);
+        let cmds = (i..i + n)
+            .map(|k| {
+                let (svc, p, u) = if k % 3 == 0 {
+                    ("Scraping", "p2", "ben@example.com")
+                } else {
+                    ("AI Inference", "p1", "ana@example.com")
+                };
+                Command::new("o", usage_by("0.000001", svc, p, u), None)
+            })
+            .collect();
+        for r in s.execute(cmds).await {
+            r.expect("usage");
+        }
+        i += n;
+    }
+    let line = |e: &creditd_core::EventRef<'_>| format!("{} {} {}\n", e.seq, e.kind.as_str(), e.service.unwrap_or("-"));
+    let mut filters = sample_filters();
+    filters.push(EventFilter {
+        kinds: vec![EventKind::Usage],
+        services: vec!["Scraping".into()],
+        ..EventFilter::default()
+    });
+    for filter in filters {
+        for order in [creditd_store::Order::NewestFirst, creditd_store::Order::OldestFirst] {
+            let rows = rows_of(&s, "o", &filter, order, None).await.expect("rows");
+            let expected: String = rows.iter().map(|e| line(&e.view())).collect();
+            let (got, _) = formatted_of(&s, "o", &filter, order, None).await.expect("formatted");
+            assert_eq!(got.lines().count(), rows.len(), "{filter:?} {order:?}");
+            assert!(got == expected, "{filter:?} {order:?}: formatted rows differ from export_rows");
+        }
+    }
+    let (all, chunks) =
+        formatted_of(&s, "o", &EventFilter::default(), creditd_store::Order::NewestFirst, None).await.expect("all");
+    assert!(chunks >= 3, "{chunks} chunks for {} rows", all.lines().count());
+    let (first, one) =
+        formatted_of(&s, "o", &EventFilter::default(), creditd_store::Order::NewestFirst, Some(1)).await.expect("one");
+    assert_eq!(one, 1, "stops when emit breaks");
+    assert!(all.starts_with(&first) && first.len() < all.len());
+    let missing = formatted_of(&s, "nope", &EventFilter::default(), creditd_store::Order::NewestFirst, None).await;
+    assert!(matches!(missing, Err(StoreError::OrgNotFound(_))), "{missing:?}");
+}

@@ -127,6 +127,7 @@ macro_rules! conformance_tests {
             webhook_outbox_with_events,
             webhook_delivery_claims,
             export_rows_equal_history,
+            export_formatted_equals_rows,
             import_whole_or_nothing,
         );
     };

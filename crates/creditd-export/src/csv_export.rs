@@ -50,14 +50,23 @@ impl<W: Write> CsvExporter<W> {
     /// Starts an export and writes the header row. `tz` is the
     /// organisation's zone.
     pub fn new(writer: W, layout: Layout, tz: TimeZone) -> Result<Self, ExportError> {
-        let out = csv::WriterBuilder::new()
-            .terminator(csv::Terminator::CRLF)
-            .quote_style(csv::QuoteStyle::Necessary)
-            .buffer_capacity(BUFFER_BYTES)
-            .from_writer(writer);
-        let mut exporter = CsvExporter { out, layout, clock: LocalClock::new(tz), scratch: Vec::new(), rows: 0 };
+        let mut exporter = Self::rows_only(writer, layout, tz);
         exporter.out.write_record(layout.headers())?;
         Ok(exporter)
+    }
+
+    /// Starts a stretch of rows without the header: a piece of an export
+    /// formatted apart (on another thread) and joined to the others in order.
+    pub fn rows_only(writer: W, layout: Layout, tz: TimeZone) -> Self {
+        let out = csv_writer(writer);
+        CsvExporter { out, layout, clock: LocalClock::new(tz), scratch: Vec::new(), rows: 0 }
+    }
+
+    /// The header row of `layout`, as [`new`](Self::new) writes it.
+    pub fn header(layout: Layout) -> Result<Vec<u8>, ExportError> {
+        let mut w = csv_writer(Vec::new());
+        w.write_record(layout.headers())?;
+        w.into_inner().map_err(|e| ExportError::Io(e.into_error()))
     }
 
     pub fn layout(&self) -> Layout {
@@ -197,6 +206,26 @@ impl<W: Write> CsvExporter<W> {
     pub fn finish(self) -> Result<W, ExportError> {
         self.out.into_inner().map_err(|e| ExportError::Io(e.into_error()))
     }
+}
+
+impl CsvExporter<Vec<u8>> {
+    /// The bytes of the rows written since the last call; the exporter goes
+    /// on with an empty buffer (and its own scratch and zone cache).
+    pub fn take_bytes(&mut self) -> Result<Vec<u8>, ExportError> {
+        self.out.flush()?;
+        let fresh = csv_writer(Vec::new());
+        let done = std::mem::replace(&mut self.out, fresh);
+        done.into_inner().map_err(|e| ExportError::Io(e.into_error()))
+    }
+}
+
+/// RFC 4180 with CRLF line ends, quoting only what needs it.
+fn csv_writer<W: Write>(w: W) -> csv::Writer<W> {
+    csv::WriterBuilder::new()
+        .terminator(csv::Terminator::CRLF)
+        .quote_style(csv::QuoteStyle::Necessary)
+        .buffer_capacity(BUFFER_BYTES)
+        .from_writer(w)
 }
 
 /// Whether a spreadsheet would run this text as a formula (it starts with

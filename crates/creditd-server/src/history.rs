@@ -15,7 +15,7 @@
 //! a failure mid-stream aborts the response, so a client never mistakes a
 //! cut file for a whole one.
 
-use std::io::{self, Read, Seek, Write};
+use std::io::{self, Read, Seek};
 use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -49,7 +49,7 @@ pub const PAGE_PARAMS: &[&str] = &["limit", "offset", "cursor"];
 /// Query parameters of an export: the filters and the file's shape.
 pub const EXPORT_PARAMS: &[&str] = &["format", "layout", "order"];
 
-/// Bytes of CSV handed to the HTTP body at a time (the exporter's buffer).
+/// Workbook chunks waiting for the HTTP body.
 const STREAM_CHUNKS_IN_FLIGHT: usize = 8;
 /// Bytes read from a finished workbook per body chunk.
 const FILE_CHUNK_BYTES: usize = 64 * 1024;
@@ -420,23 +420,6 @@ impl futures_core::Stream for ChunkStream {
     }
 }
 
-/// A `Write` that hands each write to the HTTP body. A client that went
-/// away shows up as a broken pipe, which ends the export.
-struct BodySink(mpsc::Sender<Result<Bytes, io::Error>>);
-
-impl Write for BodySink {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        self.0
-            .blocking_send(Ok(Bytes::copy_from_slice(buf)))
-            .map_err(|_| io::Error::new(io::ErrorKind::BrokenPipe, "the client closed the download"))?;
-        Ok(buf.len())
-    }
-
-    fn flush(&mut self) -> io::Result<()> {
-        Ok(())
-    }
-}
-
 /// Whether an export stopped because its reader went away (a client that
 /// hung up, a closed pipe). The csv crate keeps the io error inside its own
 /// error type, without exposing it as a source, hence the match.
@@ -455,11 +438,36 @@ pub fn is_broken_pipe(e: &ExportError) -> bool {
 /// Rows handed to an export between checks that its reader is still there.
 const CANCEL_CHECK_ROWS: u64 = 4096;
 
-/// Streams CSV: on a blocking thread the store hands each row
-/// (`Store::export_rows`) to the exporter, whose 64 KiB writes go straight
-/// into the body. The header row is written with the first row, so that
-/// `started` can still answer an error that comes before any row (it is
-/// `Ok` once the file has begun).
+/// Formatted CSV chunks (a few MiB each) waiting for the HTTP body.
+const CSV_CHUNKS_IN_FLIGHT: usize = 2;
+
+/// CSV rows without the header, for [`Store::export_formatted`]: one per
+/// formatting thread.
+///
+/// [`Store::export_formatted`]: creditd_store::Store::export_formatted
+pub struct CsvRows(CsvExporter<Vec<u8>>);
+
+impl CsvRows {
+    pub fn new(layout: Layout, tz: TimeZone) -> Self {
+        CsvRows(CsvExporter::rows_only(Vec::new(), layout, tz))
+    }
+}
+
+impl creditd_store::RowFormatter for CsvRows {
+    fn push(&mut self, e: &creditd_core::EventRef<'_>) -> Result<(), StoreError> {
+        self.0.push_ref(e).map_err(|e| StoreError::Backend(format!("formatting CSV: {e}")))
+    }
+
+    fn take(&mut self) -> Result<Vec<u8>, StoreError> {
+        self.0.take_bytes().map_err(|e| StoreError::Backend(format!("formatting CSV: {e}")))
+    }
+}
+
+/// Streams CSV: on a blocking thread the store formats the rows into chunks
+/// (`Store::export_formatted`, on several threads where the engine can),
+/// which go straight into the body in order. The header goes out with the
+/// first chunk, so that `started` can still answer an error that comes
+/// before any row (it is `Ok` once the file has begun).
 fn csv_body(
     store: Arc<dyn creditd_store::Store>,
     org: String,
@@ -468,54 +476,44 @@ fn csv_body(
     layout: Layout,
     tz: TimeZone,
 ) -> (tokio::sync::oneshot::Receiver<Result<(), StoreError>>, Body) {
-    let (tx, rx) = mpsc::channel(STREAM_CHUNKS_IN_FLIGHT);
+    let (tx, rx) = mpsc::channel(CSV_CHUNKS_IN_FLIGHT);
     let (started_tx, started_rx) = tokio::sync::oneshot::channel();
-    let err_tx = tx.clone();
     tokio::task::spawn_blocking(move || {
         let mut started = Some(started_tx);
-        let mut sink = Some(BodySink(tx));
-        let mut csv: Option<CsvExporter<BodySink>> = None;
-        let mut failed: Option<ExportError> = None;
-        let mut begin = |csv: &mut Option<CsvExporter<BodySink>>| -> Result<(), ExportError> {
-            if let Some(s) = started.take() {
-                let _ = s.send(Ok(()));
-            }
-            if csv.is_none() {
-                let body = sink.take().ok_or_else(|| io::Error::other("the export began twice"))?;
-                *csv = Some(CsvExporter::new(body, layout, tz.clone())?);
-            }
-            Ok(())
-        };
-        let scanned = store.export_rows(&org, &filter, order, &mut |e| {
-            let pushed = begin(&mut csv).and_then(|()| match &mut csv {
-                Some(c) => c.push_ref(e),
-                None => Ok(()),
-            });
-            match pushed {
-                Ok(()) => std::ops::ControlFlow::Continue(()),
-                Err(e) => {
-                    failed = Some(e);
-                    std::ops::ControlFlow::Break(())
+        let send = |bytes: Vec<u8>| tx.blocking_send(Ok(Bytes::from(bytes))).is_ok();
+        // The file begins: the handler answers 200 and the header goes first.
+        let begin = |started: &mut Option<_>| -> bool {
+            match started.take() {
+                Some(s) => {
+                    let _: Result<(), _> = tokio::sync::oneshot::Sender::send(s, Ok(()));
+                    CsvExporter::<Vec<u8>>::header(layout).is_ok_and(send)
                 }
+                None => true,
+            }
+        };
+        let make = || -> Box<dyn creditd_store::RowFormatter> { Box::new(CsvRows::new(layout, tz.clone())) };
+        let scanned = store.export_formatted(&org, &filter, order, &make, &mut |chunk| {
+            if begin(&mut started) && send(chunk.bytes) {
+                std::ops::ControlFlow::Continue(())
+            } else {
+                // The client went away.
+                std::ops::ControlFlow::Break(())
             }
         });
-        let result = match (scanned, failed) {
-            (_, Some(e)) => Err(e),
-            (Err(e), None) => {
+        match scanned {
+            // Nothing was sent: the handler answers with the error.
+            Err(e) if started.is_some() => {
                 if let Some(s) = started.take() {
-                    // Nothing was sent: the handler answers with the error.
                     let _ = s.send(Err(e));
-                    return;
                 }
-                Err(ExportError::Io(io::Error::other(e.to_string())))
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "CSV export failed mid-stream; aborting the download");
+                let _ = tx.blocking_send(Err(io::Error::other(e.to_string())));
             }
             // No rows: the file is the header alone.
-            (Ok(_), None) => begin(&mut csv).and_then(|()| csv.take().map_or(Ok(()), |c| c.finish().map(drop))),
-        };
-        if let Err(e) = result {
-            if !is_broken_pipe(&e) {
-                tracing::error!(error = %e, "CSV export failed mid-stream; aborting the download");
-                let _ = err_tx.blocking_send(Err(io::Error::other(e.to_string())));
+            Ok(_) => {
+                begin(&mut started);
             }
         }
     });

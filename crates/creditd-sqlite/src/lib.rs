@@ -227,6 +227,17 @@ impl Store for SqliteStore {
         self.reads.with(|c| reader::stream_rows(c, org_id, filter, order, sink))
     }
 
+    fn export_formatted(
+        &self,
+        org_id: &str,
+        filter: &EventFilter,
+        order: Order,
+        make: &(dyn Fn() -> Box<dyn creditd_store::RowFormatter> + Sync),
+        emit: &mut dyn FnMut(creditd_store::Formatted) -> std::ops::ControlFlow<()>,
+    ) -> Result<u64, StoreError> {
+        reader::export_formatted(&self.reads, reader::export_workers(), org_id, filter, order, make, emit)
+    }
+
     async fn tick(&self) -> Result<usize, StoreError> {
         self.send(|reply| Job::Tick { reply }).await?
     }

@@ -10,9 +10,10 @@ use creditd_core::{Event, EventKind, EventRef, MetadataRef, Micros, Notification
 use creditd_store::conversations::{ConversationCount, ConversationQuery, conversation_usage_sql};
 use creditd_store::query::{EventFilter, EventQuery, Order, Page};
 use creditd_store::sql::{self, Dialect, EventRow, SeqRange, SqlValue};
-use creditd_store::{EXPORT_CHUNK, StoreError, micros_ts};
+use creditd_store::{EXPORT_CHUNK, Formatted, RowFormatter, StoreError, micros_ts};
 use rusqlite::types::ValueRef;
 use rusqlite::{Connection, OpenFlags, OptionalExtension, Row, params};
+use std::sync::atomic::{AtomicBool, Ordering};
 use tokio::sync::mpsc;
 
 /// Idle connections kept for reuse.
@@ -197,13 +198,7 @@ fn snapshot<T>(c: &Connection, f: impl FnOnce() -> Result<T, StoreError>) -> Res
 
 /// Checks the org exists and turns the filter's dates into a seq range.
 fn history_seqs(c: &Connection, org_id: &str, filter: &EventFilter) -> Result<SeqRange, StoreError> {
-    let last: Option<i64> = c
-        .prepare_cached("SELECT seq FROM orgs WHERE org_id = ?1")
-        .map_err(db)?
-        .query_row([org_id], |r| r.get(0))
-        .optional()
-        .map_err(db)?;
-    let last = last.ok_or_else(|| StoreError::OrgNotFound(org_id.to_string()))?.max(0) as u64;
+    let last = last_seq(c, org_id)?;
     if filter.date_from.is_none() && filter.date_to.is_none() {
         return Ok(SeqRange::default());
     }
@@ -280,6 +275,140 @@ pub fn stream_rows(
     });
     c.pragma_update(None, "cache_size", READ_CACHE_KIB).map_err(db)?;
     out
+}
+
+/// Seqs one export worker reads at a time: at most this many rows, so a
+/// chunk's bytes stay a few MiB.
+const CHUNK_SEQS: u64 = creditd_store::FORMAT_CHUNK_ROWS;
+
+/// [`Store::export_formatted`](creditd_store::Store::export_formatted) on
+/// `workers` threads, each with a read connection of its own: the seqs that
+/// match are fixed first (the org's last seq, the date range), cut into
+/// ranges of [`CHUNK_SEQS`], and worker `w` formats ranges `w`, `w +
+/// workers`, …; the calling thread hands the chunks to `emit` in order. At
+/// most two chunks per worker wait, so memory stays flat. Events are never
+/// changed once written, so the ranges are one snapshot though each is a
+/// read of its own.
+pub fn export_formatted(
+    pool: &ReadPool,
+    workers: usize,
+    org_id: &str,
+    filter: &EventFilter,
+    order: Order,
+    make: &(dyn Fn() -> Box<dyn RowFormatter> + Sync),
+    emit: &mut dyn FnMut(Formatted) -> ControlFlow<()>,
+) -> Result<u64, StoreError> {
+    let (lo, hi) = pool.with(|c| {
+        snapshot(c, || {
+            let last = last_seq(c, org_id)?;
+            let seqs = history_seqs(c, org_id, filter)?;
+            Ok((seqs.from.unwrap_or(1).max(1), seqs.to.unwrap_or(last + 1).min(last + 1)))
+        })
+    })?;
+    if lo >= hi {
+        return Ok(0);
+    }
+    let chunks = (hi - lo).div_ceil(CHUNK_SEQS);
+    let range = |i: u64| match order {
+        Order::NewestFirst => {
+            let top = hi - i * CHUNK_SEQS;
+            SeqRange { from: Some(top.saturating_sub(CHUNK_SEQS).max(lo)), to: Some(top) }
+        }
+        Order::OldestFirst => {
+            let bottom = lo + i * CHUNK_SEQS;
+            SeqRange { from: Some(bottom), to: Some((bottom + CHUNK_SEQS).min(hi)) }
+        }
+    };
+    let workers = workers.clamp(1, chunks.min(64) as usize);
+    let stop = AtomicBool::new(false);
+    std::thread::scope(|s| {
+        let mut queues = Vec::with_capacity(workers);
+        for w in 0..workers {
+            let (tx, rx) = std::sync::mpsc::sync_channel::<Result<Formatted, StoreError>>(1);
+            queues.push(rx);
+            let (stop, range) = (&stop, &range);
+            std::thread::Builder::new()
+                .name(format!("creditd-export-{w}"))
+                .spawn_scoped(s, move || {
+                    let mut f = make();
+                    let _ = pool.with(|c| {
+                        c.pragma_update(None, "cache_size", EXPORT_CACHE_KIB).map_err(db)?;
+                        let mut i = w as u64;
+                        while i < chunks && !stop.load(Ordering::Relaxed) {
+                            let chunk = format_chunk(c, org_id, filter, order, range(i), f.as_mut());
+                            let failed = chunk.is_err();
+                            if tx.send(chunk).is_err() || failed {
+                                break;
+                            }
+                            i += workers as u64;
+                        }
+                        c.pragma_update(None, "cache_size", READ_CACHE_KIB).map_err(db)
+                    });
+                })
+                .map_err(StoreError::backend)?;
+        }
+        let mut rows = 0;
+        let mut out = Ok(());
+        for i in 0..chunks {
+            match queues[(i % workers as u64) as usize].recv() {
+                Ok(Ok(chunk)) => {
+                    rows += chunk.rows;
+                    if chunk.rows > 0 && emit(chunk).is_break() {
+                        break;
+                    }
+                }
+                Ok(Err(e)) => {
+                    out = Err(e);
+                    break;
+                }
+                Err(_) => {
+                    out = Err(StoreError::Backend("an export worker stopped early".into()));
+                    break;
+                }
+            }
+        }
+        // Workers waiting to hand over a chunk see the queue gone and stop.
+        stop.store(true, Ordering::Relaxed);
+        drop(queues);
+        out.map(|()| rows)
+    })
+}
+
+/// Threads an export formats on: one per core, at most four (past that
+/// the single thread that sends the bytes is the bound).
+pub fn export_workers() -> usize {
+    std::thread::available_parallelism().map_or(2, |n| n.get()).min(4)
+}
+
+/// One seq range of an export, formatted.
+fn format_chunk(
+    c: &Connection,
+    org_id: &str,
+    filter: &EventFilter,
+    order: Order,
+    seqs: SeqRange,
+    f: &mut dyn RowFormatter,
+) -> Result<Formatted, StoreError> {
+    let (sql, args) = sql::history_export_query(org_id, filter, seqs, order, Dialect::Sqlite);
+    let mut st = c.prepare_cached(&sql).map_err(db)?;
+    let mut rows = st.query(rusqlite::params_from_iter(bind(&args))).map_err(db)?;
+    let mut n = 0;
+    while let Some(r) = rows.next().map_err(db)? {
+        f.push(&row_ref(r)?)?;
+        n += 1;
+    }
+    Ok(Formatted { bytes: f.take()?, rows: n })
+}
+
+/// The org's last seq (every event up to it is committed).
+fn last_seq(c: &Connection, org_id: &str) -> Result<u64, StoreError> {
+    let last: Option<i64> = c
+        .prepare_cached("SELECT seq FROM orgs WHERE org_id = ?1")
+        .map_err(db)?
+        .query_row([org_id], |r| r.get(0))
+        .optional()
+        .map_err(db)?;
+    Ok(last.ok_or_else(|| StoreError::OrgNotFound(org_id.to_string()))?.max(0) as u64)
 }
 
 /// One `EVENT_COLUMNS` row as an [`EventRef`] over SQLite's own buffers.

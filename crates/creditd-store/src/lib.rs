@@ -36,6 +36,27 @@ pub const MAX_BATCH_OPS: usize = 1000;
 /// Most events one export chunk carries.
 pub const EXPORT_CHUNK: usize = 2048;
 
+/// Rows a formatted export chunk holds at most (see
+/// [`Store::export_formatted`]): a few MiB of CSV, so that the chunks in
+/// flight stay well under the export's memory budget.
+pub const FORMAT_CHUNK_ROWS: u64 = 8192;
+
+/// Turns rows into bytes for [`Store::export_formatted`] (e.g. CSV lines
+/// without the header). One per thread; never shared.
+pub trait RowFormatter {
+    /// Appends one row.
+    fn push(&mut self, e: &creditd_core::EventRef<'_>) -> Result<(), StoreError>;
+    /// The bytes of the rows pushed since the last call.
+    fn take(&mut self) -> Result<Vec<u8>, StoreError>;
+}
+
+/// One chunk of a formatted export: `rows` rows as `bytes`.
+#[derive(Debug)]
+pub struct Formatted {
+    pub bytes: Vec<u8>,
+    pub rows: u64,
+}
+
 /// A write for one organisation, with its idempotency key.
 #[derive(Clone, Debug)]
 pub struct Command {
@@ -232,6 +253,60 @@ pub trait Store: Send + Sync + 'static {
                     return Ok(n);
                 }
             }
+        }
+        Ok(n)
+    }
+
+    /// Every event matching `filter`, in `order`, formatted into bytes by
+    /// formatters `make` creates and handed to `emit` chunk by chunk, in the
+    /// export's order; returns the rows formatted. An engine may run several
+    /// formatters at once, each on a thread of its own over its own seq
+    /// ranges: events are never changed once written, so ranges read at
+    /// different moments below the seq that was last when the export began
+    /// are one snapshot. `emit` returns `Break` to stop (a client that went
+    /// away; keep its own error beside it).
+    ///
+    /// Blocking, like [`Store::export_rows`]; an error before the first
+    /// chunk means `emit` was never called. The default formats
+    /// [`Store::export_rows`] on the calling thread.
+    fn export_formatted(
+        &self,
+        org_id: &str,
+        filter: &EventFilter,
+        order: query::Order,
+        make: &(dyn Fn() -> Box<dyn RowFormatter> + Sync),
+        emit: &mut dyn FnMut(Formatted) -> std::ops::ControlFlow<()>,
+    ) -> Result<u64, StoreError> {
+        let mut f = make();
+        let mut in_chunk = 0u64;
+        let mut failed = None;
+        let mut stopped = false;
+        let n = self.export_rows(org_id, filter, order, &mut |e| {
+            if let Err(e) = f.push(e) {
+                failed = Some(e);
+                return std::ops::ControlFlow::Break(());
+            }
+            in_chunk += 1;
+            if in_chunk == FORMAT_CHUNK_ROWS {
+                let chunk = match f.take() {
+                    Ok(bytes) => Formatted { bytes, rows: std::mem::take(&mut in_chunk) },
+                    Err(e) => {
+                        failed = Some(e);
+                        return std::ops::ControlFlow::Break(());
+                    }
+                };
+                if emit(chunk).is_break() {
+                    stopped = true;
+                    return std::ops::ControlFlow::Break(());
+                }
+            }
+            std::ops::ControlFlow::Continue(())
+        })?;
+        if let Some(e) = failed {
+            return Err(e);
+        }
+        if !stopped && in_chunk > 0 {
+            let _ = emit(Formatted { bytes: f.take()?, rows: in_chunk });
         }
         Ok(n)
     }

@@ -19,9 +19,9 @@ use anyhow::{Context, Result, bail};
 use creditd_core::EventRef;
 use creditd_export::{CsvExporter, ExportError, Layout, XlsxExporter};
 use creditd_server::extract::QueryPairs;
-use creditd_server::history::{ExportRequest, Format, is_broken_pipe, org_zone, parse_export};
+use creditd_server::history::{CsvRows, ExportRequest, Format, is_broken_pipe, org_zone, parse_export};
 use creditd_sqlite::{OpenError, SqliteStore};
-use creditd_store::{EventFilter, Store, SystemClock};
+use creditd_store::{EventFilter, RowFormatter, Store, SystemClock};
 use indicatif::{ProgressBar, ProgressStyle};
 
 /// Rows between two moves of the progress bar.
@@ -211,6 +211,37 @@ async fn export(store: &Arc<SqliteStore>, args: &ExportArgs) -> Result<()> {
             failed.map_or(Ok(()), Err)
         };
         match format {
+            // Formatted on several threads where the engine can, written here in order.
+            Format::Csv if !via_events => {
+                let mut sink = sink;
+                let mut header = Some(CsvExporter::<Vec<u8>>::header(layout).map_err(export_err)?);
+                let mut failed = None;
+                let make = || -> Box<dyn RowFormatter> { Box::new(CsvRows::new(layout, tz2.clone())) };
+                let rows = store2.export_formatted(&org, &filter, order, &make, &mut |chunk| {
+                    if let Some(b) = &bar2 {
+                        b.inc(chunk.rows);
+                    }
+                    let written = match header.take() {
+                        Some(h) => sink.write_all(&h),
+                        None => Ok(()),
+                    };
+                    match written.and_then(|()| sink.write_all(&chunk.bytes)) {
+                        Ok(()) => ControlFlow::Continue(()),
+                        Err(e) => {
+                            failed = Some(e);
+                            ControlFlow::Break(())
+                        }
+                    }
+                })?;
+                if let Some(e) = failed {
+                    return Err(e.into());
+                }
+                if let Some(h) = header {
+                    sink.write_all(&h)?;
+                }
+                sink.flush()?;
+                Ok(rows)
+            }
             Format::Csv => {
                 let mut csv = CsvExporter::new(sink, layout, tz2).map_err(export_err)?;
                 pump(&mut |e| csv.push_ref(e).map_err(export_err))?;
