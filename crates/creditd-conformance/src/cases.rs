@@ -1355,18 +1355,55 @@ pub async fn import_whole_or_nothing(t: &mut Ctx) {
     assert!(v.ok && v.chain_checked, "{v:?}");
 }
 
-/// Writes `seq kind service` lines: enough to see every row, its order and
-/// its fields came through `Store::export_formatted`.
-struct SeqLines(Vec<u8>);
+/// Writes a line per row: the report layout's fields, and with
+/// `Fields::All` the others too. Enough to see every row, its order and its
+/// fields came through `Store::export_formatted`.
+struct SeqLines(Vec<u8>, creditd_store::Fields);
+
+fn seq_line(e: &creditd_core::EventRef<'_>, fields: creditd_store::Fields) -> String {
+    let o = |v: Option<&str>| v.unwrap_or("-").to_string();
+    let mut line = format!(
+        "{} {} {} {} {} {} {} {} {} {}",
+        e.seq,
+        e.created_at,
+        e.kind.as_str(),
+        e.status.as_str(),
+        e.amount,
+        o(e.project_id),
+        o(e.project_name),
+        o(e.user_name),
+        o(e.user_email),
+        o(e.description)
+    );
+    if fields == creditd_store::Fields::All {
+        line += &format!(
+            " {} {} {} {} {} {} {} {}",
+            o(e.service),
+            o(e.activity),
+            o(e.source),
+            o(e.code),
+            o(e.hold_id),
+            e.pool.map_or("-", |p| p.as_str()),
+            e.balance_after,
+            e.held_after
+        );
+    }
+    line.push('\n');
+    line
+}
 
 impl creditd_store::RowFormatter for SeqLines {
     fn push(&mut self, e: &creditd_core::EventRef<'_>) -> Result<(), StoreError> {
-        use std::io::Write;
-        writeln!(self.0, "{} {} {}", e.seq, e.kind.as_str(), e.service.unwrap_or("-")).map_err(StoreError::backend)
+        self.0.extend_from_slice(seq_line(e, self.1).as_bytes());
+        Ok(())
     }
 
     fn take(&mut self) -> Result<Vec<u8>, StoreError> {
         Ok(std::mem::take(&mut self.0))
+    }
+
+    fn fields(&self) -> creditd_store::Fields {
+        self.1
     }
 }
 
@@ -1377,6 +1414,7 @@ async fn formatted_of(
     org: &str,
     filter: &EventFilter,
     order: creditd_store::Order,
+    fields: creditd_store::Fields,
     stop_after: Option<usize>,
 ) -> Result<(String, usize), StoreError> {
     let (s, org, filter) = (s.clone(), org.to_string(), filter.clone());
@@ -1384,7 +1422,7 @@ async fn formatted_of(
         let mut out = Vec::new();
         let mut chunks = 0;
         let mut counted = 0u64;
-        let make = || -> Box<dyn creditd_store::RowFormatter> { Box::new(SeqLines(Vec::new())) };
+        let make = || -> Box<dyn creditd_store::RowFormatter> { Box::new(SeqLines(Vec::new(), fields)) };
         let n = s.export_formatted(&org, &filter, order, &make, &mut |c| {
             let lines = c.bytes.iter().filter(|b| **b == b'\n').count() as u64;
             assert_eq!(lines, c.rows, "a chunk counts the rows it holds");
@@ -1436,7 +1474,6 @@ pub async fn export_formatted_equals_rows(t: &mut Ctx) {
         }
         i += n;
     }
-    let line = |e: &creditd_core::EventRef<'_>| format!("{} {} {}\n", e.seq, e.kind.as_str(), e.service.unwrap_or("-"));
     let mut filters = sample_filters();
     filters.push(EventFilter {
         kinds: vec![EventKind::Usage],
@@ -1446,19 +1483,27 @@ pub async fn export_formatted_equals_rows(t: &mut Ctx) {
     for filter in filters {
         for order in [creditd_store::Order::NewestFirst, creditd_store::Order::OldestFirst] {
             let rows = rows_of(&s, "o", &filter, order, None).await.expect("rows");
-            let expected: String = rows.iter().map(|e| line(&e.view())).collect();
-            let (got, _) = formatted_of(&s, "o", &filter, order, None).await.expect("formatted");
-            assert_eq!(got.lines().count(), rows.len(), "{filter:?} {order:?}");
-            assert!(got == expected, "{filter:?} {order:?}: formatted rows differ from export_rows");
+            for fields in [creditd_store::Fields::All, creditd_store::Fields::Report] {
+                let expected: String = rows.iter().map(|e| seq_line(&e.view(), fields)).collect();
+                let (got, _) = formatted_of(&s, "o", &filter, order, fields, None).await.expect("formatted");
+                assert_eq!(got.lines().count(), rows.len(), "{filter:?} {order:?} {fields:?}");
+                assert!(got == expected, "{filter:?} {order:?} {fields:?}: formatted rows differ from export_rows");
+            }
         }
     }
     let (all, chunks) =
-        formatted_of(&s, "o", &EventFilter::default(), creditd_store::Order::NewestFirst, None).await.expect("all");
+        formatted_of(&s, "o", &EventFilter::default(), creditd_store::Order::NewestFirst, Default::default(), None)
+            .await
+            .expect("all");
     assert!(chunks >= 3, "{chunks} chunks for {} rows", all.lines().count());
     let (first, one) =
-        formatted_of(&s, "o", &EventFilter::default(), creditd_store::Order::NewestFirst, Some(1)).await.expect("one");
+        formatted_of(&s, "o", &EventFilter::default(), creditd_store::Order::NewestFirst, Default::default(), Some(1))
+            .await
+            .expect("one");
     assert_eq!(one, 1, "stops when emit breaks");
     assert!(all.starts_with(&first) && first.len() < all.len());
-    let missing = formatted_of(&s, "nope", &EventFilter::default(), creditd_store::Order::NewestFirst, None).await;
+    let missing =
+        formatted_of(&s, "nope", &EventFilter::default(), creditd_store::Order::NewestFirst, Default::default(), None)
+            .await;
     assert!(matches!(missing, Err(StoreError::OrgNotFound(_))), "{missing:?}");
 }

@@ -461,6 +461,13 @@ impl creditd_store::RowFormatter for CsvRows {
     fn take(&mut self) -> Result<Vec<u8>, StoreError> {
         self.0.take_bytes().map_err(|e| StoreError::Backend(format!("formatting CSV: {e}")))
     }
+
+    fn fields(&self) -> creditd_store::Fields {
+        match self.0.layout() {
+            Layout::Report => creditd_store::Fields::Report,
+            Layout::Full => creditd_store::Fields::All,
+        }
+    }
 }
 
 /// Streams CSV: on a blocking thread the store formats the rows into chunks

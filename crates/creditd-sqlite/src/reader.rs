@@ -389,7 +389,7 @@ fn format_chunk(
     seqs: SeqRange,
     f: &mut dyn RowFormatter,
 ) -> Result<Formatted, StoreError> {
-    let (sql, args) = sql::history_export_query(org_id, filter, seqs, order, Dialect::Sqlite);
+    let (sql, args) = sql::history_export_fields(org_id, filter, seqs, order, Dialect::Sqlite, f.fields());
     let mut st = c.prepare_cached(&sql).map_err(db)?;
     let mut rows = st.query(rusqlite::params_from_iter(bind(&args))).map_err(db)?;
     let mut n = 0;

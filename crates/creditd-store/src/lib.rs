@@ -48,6 +48,21 @@ pub trait RowFormatter {
     fn push(&mut self, e: &creditd_core::EventRef<'_>) -> Result<(), StoreError>;
     /// The bytes of the rows pushed since the last call.
     fn take(&mut self) -> Result<Vec<u8>, StoreError>;
+    /// The fields it reads; an engine may leave the others out.
+    fn fields(&self) -> Fields {
+        Fields::All
+    }
+}
+
+/// The fields of an event an export reads. With `Report`, an engine may
+/// hand over rows with only the report layout's fields (project, user,
+/// kind, amount, time, description; seq and status too) and the others
+/// absent or zero: reading 8 columns instead of 22 is most of a report's cost.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Fields {
+    #[default]
+    All,
+    Report,
 }
 
 /// One chunk of a formatted export: `rows` rows as `bytes`.

@@ -11,6 +11,12 @@ pub const EVENT_COLUMNS: &str = "seq, created_at, kind, amount, pool, status, so
      project_id, project_name, user_name, user_email, description, code, hold_id, idempotency_key, \
      balance_after, prepaid_balance_after, held_after, period_usage_after, metadata";
 
+/// [`EVENT_COLUMNS`] with only what [`Fields::Report`](crate::Fields)
+/// reads: the rest are constants (NULL, or 0 for the balances), so a row
+/// has the same shape and decodes the same way.
+pub const REPORT_COLUMNS: &str = "seq, created_at, kind, amount, NULL, status, NULL, NULL, NULL, \
+     project_id, project_name, user_name, user_email, description, NULL, NULL, NULL, 0, 0, 0, 0, NULL";
+
 /// A bound value.
 #[derive(Clone, Debug, PartialEq)]
 pub enum SqlValue {
@@ -529,8 +535,23 @@ pub fn history_export_query(
     order: crate::query::Order,
     d: Dialect,
 ) -> (String, Vec<SqlValue>) {
+    history_export_fields(org_id, filter, seqs, order, d, crate::Fields::All)
+}
+
+/// [`history_export_query`] reading only `fields`.
+pub fn history_export_fields(
+    org_id: &str,
+    filter: &EventFilter,
+    seqs: SeqRange,
+    order: crate::query::Order,
+    d: Dialect,
+    fields: crate::Fields,
+) -> (String, Vec<SqlValue>) {
     let mut b = Builder { d, sql: String::from("SELECT "), args: Vec::new() };
-    b.sql.push_str(EVENT_COLUMNS);
+    b.sql.push_str(match fields {
+        crate::Fields::All => EVENT_COLUMNS,
+        crate::Fields::Report => REPORT_COLUMNS,
+    });
     match driver(filter) {
         Driver::Index { index, column, values } if values.len() == 1 => {
             b.from_where(org_id, filter, seqs, None, Some((index, column, &values[0])))
