@@ -172,6 +172,15 @@ pub const MIGRATIONS: &[&str] = &[
     // Webhooks: endpoints, the outbox (written in the events' transaction)
     // and delivery state (creditd_store::webhooks).
     crate::webhooks::MIGRATION,
+    // The user and project walks carry kind and service, so a page of one
+    // user's (or project's) events of a kind or service picks its seqs from
+    // the index alone (creditd_store::sql::walk_first).
+    "
+    DROP INDEX events_user;
+    CREATE INDEX events_user ON events(org_id, user_email, seq, kind, service) WHERE user_email IS NOT NULL;
+    DROP INDEX events_project;
+    CREATE INDEX events_project ON events(org_id, project_id, seq, kind, service) WHERE project_id IS NOT NULL;
+    ",
 ];
 
 pub fn migrate(conn: &mut rusqlite::Connection) -> rusqlite::Result<()> {

@@ -324,6 +324,23 @@ enum Driver {
 }
 
 /// Picks the walk: the filter most likely to be selective that has an index.
+/// Whether a page walking `index` should pick its seqs from the index
+/// alone before reading any row: when the filter's other terms are all on
+/// columns the index carries (`events_user` and `events_project` carry
+/// kind and service), the walk skips the rows that fail them without
+/// reading them, and only the page's rows are read. A user or project with
+/// a rare service or kind otherwise reads thousands of rows per page.
+fn walk_first(filter: &EventFilter, index: &str) -> bool {
+    (index == INDEX_USER || index == INDEX_PROJECT)
+        && (!filter.kinds.is_empty() || !filter.services.is_empty())
+        && filter.statuses.is_empty()
+        && filter.pools.is_empty()
+        && filter.date_from.is_none()
+        && filter.date_to.is_none()
+        && (index == INDEX_USER || filter.user_email.is_none())
+        && (index == INDEX_PROJECT || filter.project_id.is_none())
+}
+
 fn driver(filter: &EventFilter) -> Driver {
     use creditd_core::Status;
     let idx = |index, column, values: Vec<String>| Driver::Index { index, column, values };
@@ -482,7 +499,7 @@ pub fn history_page_query(org_id: &str, q: &EventQuery, seqs: SeqRange, d: Diale
             b.sql.push_str(EVENT_COLUMNS);
             b.from_where(org_id, &q.filter, seqs, before, None);
         }
-        Driver::Index { index, column, values } if values.len() == 1 => {
+        Driver::Index { index, column, values } if values.len() == 1 && !walk_first(&q.filter, index) => {
             b.sql.push_str("SELECT ");
             b.sql.push_str(EVENT_COLUMNS);
             b.from_where(org_id, &q.filter, seqs, before, Some((index, column, &values[0])));

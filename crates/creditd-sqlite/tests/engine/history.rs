@@ -121,6 +121,20 @@ async fn history_pages_walk_an_index_and_never_sort() {
         (EventFilter { pools: vec![Pool::Prepaid, Pool::Voucher], ..f() }, "INDEX events_pool_paid"),
         (EventFilter { pools: vec![Pool::Plan], services: vec!["Scraping".into()], ..f() }, "PRIMARY KEY"),
         (EventFilter { kinds: vec![EventKind::Hold, EventKind::Release], ..f() }, "INDEX events_kind"),
+        // The walk picks seqs from the index alone, then reads the page.
+        (
+            EventFilter {
+                user_email: Some("u1@example.com".into()),
+                services: vec!["Scraping".into()],
+                kinds: vec![EventKind::Usage, EventKind::Hold],
+                ..f()
+            },
+            "COVERING INDEX events_user",
+        ),
+        (
+            EventFilter { project_id: Some("p1".into()), services: vec!["Scraping".into()], ..f() },
+            "COVERING INDEX events_project",
+        ),
     ];
     for (filter, index) in cases {
         for start in [PageStart::Offset(0), PageStart::Before(50)] {
