@@ -23,6 +23,20 @@ const READ_CACHE_KIB: i64 = -32768;
 /// Page cache while it streams an export.
 const EXPORT_CACHE_KIB: i64 = -2048;
 
+/// Most of the database a read connection maps into memory: a page's
+/// random row reads (a deep page of one user's events) become memory reads
+/// instead of a system call per page.
+const READ_MMAP_BYTES: i64 = 1 << 40;
+
+/// A connection about to stream an export reads each page once: a small
+/// page cache and no memory map (mapped pages would count as the export's
+/// memory, up to the whole file). `false` sets it back for pages.
+fn export_mode(c: &Connection, on: bool) -> Result<(), StoreError> {
+    let (cache, mmap) = if on { (EXPORT_CACHE_KIB, 0) } else { (READ_CACHE_KIB, READ_MMAP_BYTES) };
+    c.pragma_update(None, "cache_size", cache).map_err(db)?;
+    c.pragma_update(None, "mmap_size", mmap).map_err(db)
+}
+
 pub struct ReadPool {
     path: PathBuf,
     idle: Mutex<Vec<Connection>>,
@@ -45,6 +59,7 @@ impl ReadPool {
                 .map_err(StoreError::backend)?;
                 c.busy_timeout(std::time::Duration::from_secs(5)).map_err(StoreError::backend)?;
                 c.pragma_update(None, "cache_size", READ_CACHE_KIB).map_err(StoreError::backend)?;
+                c.pragma_update(None, "mmap_size", READ_MMAP_BYTES).map_err(StoreError::backend)?;
                 c
             }
         };
@@ -222,7 +237,7 @@ pub fn stream_events(
     tx: &mpsc::Sender<Result<Vec<Event>, StoreError>>,
 ) -> Result<(), StoreError> {
     // A scan reads each page once: a big page cache would only hold memory.
-    c.pragma_update(None, "cache_size", EXPORT_CACHE_KIB).map_err(db)?;
+    export_mode(c, true)?;
     let out = snapshot(c, || {
         let seqs = history_seqs(c, org_id, filter)?;
         let (sql, args) = sql::history_export_query(org_id, filter, seqs, order, Dialect::Sqlite);
@@ -243,7 +258,7 @@ pub fn stream_events(
         }
         Ok(())
     });
-    c.pragma_update(None, "cache_size", READ_CACHE_KIB).map_err(db)?;
+    export_mode(c, false)?;
     out
 }
 
@@ -258,7 +273,7 @@ pub fn stream_rows(
     order: Order,
     sink: &mut dyn FnMut(&EventRef<'_>) -> ControlFlow<()>,
 ) -> Result<u64, StoreError> {
-    c.pragma_update(None, "cache_size", EXPORT_CACHE_KIB).map_err(db)?;
+    export_mode(c, true)?;
     let out = snapshot(c, || {
         let seqs = history_seqs(c, org_id, filter)?;
         let (sql, args) = sql::history_export_query(org_id, filter, seqs, order, Dialect::Sqlite);
@@ -273,7 +288,7 @@ pub fn stream_rows(
         }
         Ok(n)
     });
-    c.pragma_update(None, "cache_size", READ_CACHE_KIB).map_err(db)?;
+    export_mode(c, false)?;
     out
 }
 
@@ -332,7 +347,7 @@ pub fn export_formatted(
                 .spawn_scoped(s, move || {
                     let mut f = make();
                     let _ = pool.with(|c| {
-                        c.pragma_update(None, "cache_size", EXPORT_CACHE_KIB).map_err(db)?;
+                        export_mode(c, true)?;
                         let mut i = w as u64;
                         while i < chunks && !stop.load(Ordering::Relaxed) {
                             let chunk = format_chunk(c, org_id, filter, order, range(i), f.as_mut());
@@ -342,7 +357,7 @@ pub fn export_formatted(
                             }
                             i += workers as u64;
                         }
-                        c.pragma_update(None, "cache_size", READ_CACHE_KIB).map_err(db)
+                        export_mode(c, false)
                     });
                 })
                 .map_err(StoreError::backend)?;
