@@ -435,9 +435,6 @@ pub fn is_broken_pipe(e: &ExportError) -> bool {
     io.is_some_and(|io| io.kind() == io::ErrorKind::BrokenPipe)
 }
 
-/// Rows handed to an export between checks that its reader is still there.
-const CANCEL_CHECK_ROWS: u64 = 4096;
-
 /// Formatted CSV chunks (a few MiB each) waiting for the HTTP body.
 const CSV_CHUNKS_IN_FLIGHT: usize = 2;
 
@@ -463,11 +460,54 @@ impl creditd_store::RowFormatter for CsvRows {
     }
 
     fn fields(&self) -> creditd_store::Fields {
-        match self.0.layout() {
-            Layout::Report => creditd_store::Fields::Report,
-            Layout::Full => creditd_store::Fields::All,
-        }
+        fields_of(self.0.layout())
     }
+}
+
+/// What a layout reads of each event.
+fn fields_of(layout: Layout) -> creditd_store::Fields {
+    match layout {
+        Layout::Report => creditd_store::Fields::Report,
+        Layout::Full => creditd_store::Fields::All,
+    }
+}
+
+/// Every matching row into `x`: a thread of the store reads the rows
+/// (`Store::export_in`, chunks of owned events, a few in flight) while this
+/// one writes the workbook, the slower half. Stops with `Closed` when
+/// `cancelled` is raised (checked per chunk); `on_chunk` hears each chunk's
+/// row count. Blocking: call it from a blocking thread.
+pub fn export_to_xlsx<W: io::Write + Send>(
+    store: &dyn creditd_store::Store,
+    org: &str,
+    filter: &EventFilter,
+    order: Order,
+    x: &mut XlsxExporter<W>,
+    cancelled: &AtomicBool,
+    on_chunk: &mut dyn FnMut(u64),
+) -> Result<u64, XlsxFailure> {
+    let rt = tokio::runtime::Handle::try_current().map_err(|e| XlsxFailure::Store(StoreError::backend(e)))?;
+    let mut chunks = rt.block_on(store.export_in(org, filter, order)).map_err(XlsxFailure::Store)?;
+    let mut rows = 0;
+    while let Some(chunk) = chunks.blocking_recv() {
+        if cancelled.load(Ordering::Relaxed) {
+            return Err(XlsxFailure::Store(StoreError::Closed));
+        }
+        let chunk = chunk.map_err(XlsxFailure::Store)?;
+        for e in &chunk {
+            x.push_ref(&e.view()).map_err(XlsxFailure::Export)?;
+        }
+        rows += chunk.len() as u64;
+        on_chunk(chunk.len() as u64);
+    }
+    Ok(rows)
+}
+
+/// Why [`export_to_xlsx`] stopped: the store, or the workbook.
+#[derive(Debug)]
+pub enum XlsxFailure {
+    Store(StoreError),
+    Export(ExportError),
 }
 
 /// Streams CSV: on a blocking thread the store formats the rows into chunks
@@ -541,25 +581,10 @@ fn build_xlsx(
     let fail = |e: ExportError| ApiError::from(StoreError::Backend(format!("writing the Excel export: {e}")));
     let file = tempfile::tempfile().map_err(|e| fail(e.into()))?;
     let mut x = XlsxExporter::new(io::BufWriter::with_capacity(FILE_CHUNK_BYTES, file), layout, tz).map_err(fail)?;
-    let mut failed: Option<ApiError> = None;
-    let mut rows = 0u64;
-    store.export_rows(org, filter, order, &mut |e| {
-        rows += 1;
-        if rows.is_multiple_of(CANCEL_CHECK_ROWS) && cancelled.load(Ordering::Relaxed) {
-            failed = Some(ApiError::from(StoreError::Closed));
-            return std::ops::ControlFlow::Break(());
-        }
-        match x.push_ref(e) {
-            Ok(()) => std::ops::ControlFlow::Continue(()),
-            Err(e) => {
-                failed = Some(fail(e));
-                std::ops::ControlFlow::Break(())
-            }
-        }
+    export_to_xlsx(store, org, filter, order, &mut x, cancelled, &mut |_| {}).map_err(|e| match e {
+        XlsxFailure::Store(e) => ApiError::from(e),
+        XlsxFailure::Export(e) => fail(e),
     })?;
-    if let Some(e) = failed {
-        return Err(e);
-    }
     let sink = x.finish().map_err(fail)?;
     let mut file = sink.into_inner().map_err(|e| fail(e.into_error().into()))?;
     let len = file.seek(io::SeekFrom::End(0)).map_err(|e| fail(e.into()))?;

@@ -19,7 +19,9 @@ use anyhow::{Context, Result, bail};
 use creditd_core::EventRef;
 use creditd_export::{CsvExporter, ExportError, Layout, XlsxExporter};
 use creditd_server::extract::QueryPairs;
-use creditd_server::history::{CsvRows, ExportRequest, Format, is_broken_pipe, org_zone, parse_export};
+use creditd_server::history::{
+    CsvRows, ExportRequest, Format, XlsxFailure, export_to_xlsx, is_broken_pipe, org_zone, parse_export,
+};
 use creditd_sqlite::{OpenError, SqliteStore};
 use creditd_store::{EventFilter, RowFormatter, Store, SystemClock};
 use indicatif::{ProgressBar, ProgressStyle};
@@ -75,11 +77,12 @@ pub struct ExportArgs {
     /// Print rows, seconds and peak memory as JSON on stderr (benchmarks).
     #[arg(long, hide = true)]
     stats: bool,
-    /// Benchmark baseline: decode every row into an owned `Event` in chunks
-    /// (`Store::export_in`, the path before borrowed rows) instead of
-    /// writing the rows as the store hands them over.
+    /// Benchmark baseline: the path before this one, every row borrowed
+    /// from one read and written on one thread (`Store::export_rows`),
+    /// instead of formatting on several threads (CSV) or reading on one
+    /// while writing on another (Excel).
     #[arg(long, hide = true)]
-    via_events: bool,
+    baseline: bool,
 }
 
 impl ExportArgs {
@@ -167,7 +170,7 @@ async fn export(store: &Arc<SqliteStore>, args: &ExportArgs) -> Result<()> {
     let output = args.output.clone();
     let bar2 = bar.clone();
     let tz2 = tz.clone();
-    let via_events = args.via_events;
+    let baseline = args.baseline;
     let (store2, org) = (store.clone(), args.org.clone());
     let rows = tokio::task::spawn_blocking(move || -> Result<u64> {
         let sink: Box<dyn Write + Send> = if output == "-" {
@@ -195,24 +198,12 @@ async fn export(store: &Arc<SqliteStore>, args: &ExportArgs) -> Result<()> {
                     }
                 }
             };
-            if via_events {
-                let rt = tokio::runtime::Handle::current();
-                let mut chunks = rt.block_on(store2.export_in(&org, &filter, order))?;
-                'chunks: while let Some(chunk) = chunks.blocking_recv() {
-                    for e in &chunk? {
-                        if each(&e.view()).is_break() {
-                            break 'chunks;
-                        }
-                    }
-                }
-            } else {
-                store2.export_rows(&org, &filter, order, &mut each)?;
-            }
+            store2.export_rows(&org, &filter, order, &mut each)?;
             failed.map_or(Ok(()), Err)
         };
         match format {
             // Formatted on several threads where the engine can, written here in order.
-            Format::Csv if !via_events => {
+            Format::Csv if !baseline => {
                 let mut sink = sink;
                 let mut header = Some(CsvExporter::<Vec<u8>>::header(layout).map_err(export_err)?);
                 let mut failed = None;
@@ -247,6 +238,28 @@ async fn export(store: &Arc<SqliteStore>, args: &ExportArgs) -> Result<()> {
                 pump(&mut |e| csv.push_ref(e).map_err(export_err))?;
                 let rows = csv.rows();
                 csv.finish().map_err(export_err)?.flush()?;
+                Ok(rows)
+            }
+            // Read on the store's threads, written here.
+            Format::Xlsx if !baseline => {
+                let mut x = XlsxExporter::new(sink, layout, tz2).map_err(export_err)?;
+                let never = std::sync::atomic::AtomicBool::new(false);
+                let mut tick = |n: u64| {
+                    if let Some(b) = &bar2 {
+                        b.inc(n);
+                    }
+                };
+                export_to_xlsx(store2.as_ref(), &org, &filter, order, &mut x, &never, &mut tick).map_err(
+                    |e| match e {
+                        XlsxFailure::Store(e) => anyhow::Error::from(e),
+                        XlsxFailure::Export(e) => export_err(e),
+                    },
+                )?;
+                let rows = x.rows();
+                if let Some(b) = &bar2 {
+                    b.set_message("zipping the workbook");
+                }
+                x.finish().map_err(export_err)?.flush()?;
                 Ok(rows)
             }
             Format::Xlsx => {
