@@ -15,6 +15,9 @@ pub mod schema;
 mod webhooks;
 mod writer;
 
+#[cfg(test)]
+mod pipeline_tests;
+
 use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -66,6 +69,24 @@ impl SqliteStore {
     /// migrations and starts the writer. Fails if another process holds the
     /// directory.
     pub fn open(data_dir: &Path, clock: Arc<dyn Clock>) -> Result<SqliteStore, OpenError> {
+        Self::open_with(data_dir, clock, None)
+    }
+
+    /// [`SqliteStore::open`] with test hooks in the writer.
+    #[cfg(test)]
+    pub(crate) fn open_with_hooks(
+        data_dir: &Path,
+        clock: Arc<dyn Clock>,
+        hooks: Arc<writer::Hooks>,
+    ) -> Result<SqliteStore, OpenError> {
+        Self::open_with(data_dir, clock, Some(hooks))
+    }
+
+    fn open_with(
+        data_dir: &Path,
+        clock: Arc<dyn Clock>,
+        hooks: Option<Arc<writer::Hooks>>,
+    ) -> Result<SqliteStore, OpenError> {
         std::fs::create_dir_all(data_dir).map_err(|source| OpenError::DataDir { path: data_dir.into(), source })?;
         let lock_path = data_dir.join("creditd.lock");
         let lock = File::options()
@@ -95,7 +116,8 @@ impl SqliteStore {
         let webhooks = SqliteWebhooks::connect(&path).map_err(sqlite)?;
         let checkpointer = Checkpointer::spawn(&path).map_err(sqlite)?;
         let (tx, rx) = mpsc::channel(WRITER_QUEUE);
-        let writer = Writer::new(conn, clock.clone(), checkpointer.flag());
+        let writer =
+            Writer::new(conn, &path, clock.clone(), checkpointer.flag(), tx.downgrade(), hooks).map_err(sqlite)?;
         let handle = std::thread::Builder::new()
             .name("creditd-writer".into())
             .spawn(move || writer.run(rx))
