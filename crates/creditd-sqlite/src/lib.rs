@@ -1,11 +1,13 @@
 //! creditd-sqlite: the embedded default engine.
 //!
-//! One writer thread owns the only read-write connection and the in-memory
-//! ledger state of every organisation it has touched. Callers queue commands;
-//! the writer takes everything queued (up to a bound), applies it to the
-//! in-memory states, appends the events and writes each touched state row
-//! once, in one transaction with one fsync (group commit). Readers use their
-//! own read-only connections and never wait for the writer (WAL).
+//! The writer is a pipeline of two threads. The apply thread owns the
+//! in-memory ledger state of every organisation it has touched and applies
+//! queued commands into a batch; the committer writes a batch (events, each
+//! touched row once) in one transaction with one fsync (group commit) and
+//! answers its callers. While batch N commits, batch N+1 is applied on top of
+//! N's states; if N fails, N+1 fails too (see `writer` and ARCHITECTURE.md).
+//! Readers use their own read-only connections and never wait for the
+//! writer (WAL).
 
 mod checkpoint;
 mod directory;
