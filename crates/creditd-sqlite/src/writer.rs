@@ -1,7 +1,8 @@
 //! The writer: an apply thread (ledger core, in-memory states) and a
 //! committer thread (SQL, fsync), one batch in flight between them. Why two:
-//! applying and writing each take about half of a batch's time, so
-//! overlapping them (and the fsync) nearly doubles what one thread does.
+//! applying and writing each take a large share of a batch's time, so
+//! overlapping them (and the fsync) shortens the cycle (1.2-1.4x ops/s in
+//! `creditd bench` on 2 cores).
 //! Why the connection travels with the batch instead of living on the
 //! committer: barriers (create org, tick, import) need it on the apply side
 //! with the pipeline drained, and ownership says who may use it.
