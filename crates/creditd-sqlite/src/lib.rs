@@ -1,11 +1,13 @@
 //! creditd-sqlite: the embedded default engine.
 //!
-//! One writer thread owns the only read-write connection and the in-memory
-//! ledger state of every organisation it has touched. Callers queue commands;
-//! the writer takes everything queued (up to a bound), applies it to the
-//! in-memory states, appends the events and writes each touched state row
-//! once, in one transaction with one fsync (group commit). Readers use their
-//! own read-only connections and never wait for the writer (WAL).
+//! The writer is a pipeline of two threads. The apply thread owns the
+//! in-memory ledger state of every organisation it has touched and applies
+//! queued commands into a batch; the committer writes a batch (events, each
+//! touched row once) in one transaction with one fsync (group commit) and
+//! answers its callers. While batch N commits, batch N+1 is applied on top of
+//! N's states; if N fails, N+1 fails too (see `writer` and ARCHITECTURE.md).
+//! Readers use their own read-only connections and never wait for the
+//! writer (WAL).
 
 mod checkpoint;
 mod directory;
@@ -14,6 +16,9 @@ mod rollups;
 pub mod schema;
 mod webhooks;
 mod writer;
+
+#[cfg(test)]
+mod pipeline_tests;
 
 use std::fs::File;
 use std::path::{Path, PathBuf};
@@ -66,6 +71,24 @@ impl SqliteStore {
     /// migrations and starts the writer. Fails if another process holds the
     /// directory.
     pub fn open(data_dir: &Path, clock: Arc<dyn Clock>) -> Result<SqliteStore, OpenError> {
+        Self::open_with(data_dir, clock, None)
+    }
+
+    /// [`SqliteStore::open`] with test hooks in the writer.
+    #[cfg(test)]
+    pub(crate) fn open_with_hooks(
+        data_dir: &Path,
+        clock: Arc<dyn Clock>,
+        hooks: Arc<writer::Hooks>,
+    ) -> Result<SqliteStore, OpenError> {
+        Self::open_with(data_dir, clock, Some(hooks))
+    }
+
+    fn open_with(
+        data_dir: &Path,
+        clock: Arc<dyn Clock>,
+        hooks: Option<Arc<writer::Hooks>>,
+    ) -> Result<SqliteStore, OpenError> {
         std::fs::create_dir_all(data_dir).map_err(|source| OpenError::DataDir { path: data_dir.into(), source })?;
         let lock_path = data_dir.join("creditd.lock");
         let lock = File::options()
@@ -95,7 +118,8 @@ impl SqliteStore {
         let webhooks = SqliteWebhooks::connect(&path).map_err(sqlite)?;
         let checkpointer = Checkpointer::spawn(&path).map_err(sqlite)?;
         let (tx, rx) = mpsc::channel(WRITER_QUEUE);
-        let writer = Writer::new(conn, clock.clone(), checkpointer.flag());
+        let writer =
+            Writer::new(conn, &path, clock.clone(), checkpointer.flag(), tx.downgrade(), hooks).map_err(sqlite)?;
         let handle = std::thread::Builder::new()
             .name("creditd-writer".into())
             .spawn(move || writer.run(rx))

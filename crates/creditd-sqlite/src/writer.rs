@@ -1,11 +1,19 @@
-//! The single writer: batches queued jobs into one transaction each.
+//! The writer: an apply thread (ledger core, in-memory states) and a
+//! committer thread (SQL, fsync), one batch in flight between them. Why two:
+//! applying and writing each take a large share of a batch's time, so
+//! overlapping them (and the fsync) shortens the cycle (1.2-1.4x ops/s in
+//! `creditd bench` on 2 cores).
+//! Why the connection travels with the batch instead of living on the
+//! committer: barriers (create org, tick, import) need it on the apply side
+//! with the pipeline drained, and ownership says who may use it.
 
 // FxHash: keys are our own ids and names, hashed on every operation.
 use rustc_hash::FxHashMap as HashMap;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::mpsc as std_mpsc;
 
-use creditd_core::{ChainHash, Event, Op, OrgSettings, OrgState, Outcome};
+use creditd_core::{ChainHash, Event, Op, OrgSettings, OrgState, Outcome, Record};
 use creditd_store::batch::{self, Batch, IdemRow};
 use creditd_store::import::ImportReport;
 use creditd_store::sql::event_texts;
@@ -21,11 +29,24 @@ pub const MAX_BATCH_COMMANDS: usize = 8192;
 const MAX_TICK_WORK: usize = 4096;
 
 pub enum Job {
-    Execute { commands: Vec<Command>, reply: oneshot::Sender<Vec<Result<Outcome, StoreError>>> },
-    CreateOrg { org_id: String, settings: OrgSettings, reply: oneshot::Sender<Result<OrgInfo, StoreError>> },
-    Tick { reply: oneshot::Sender<Result<usize, StoreError>> },
-    Shutdown { reply: oneshot::Sender<()> },
+    Execute {
+        commands: Vec<Command>,
+        reply: oneshot::Sender<Vec<Result<Outcome, StoreError>>>,
+    },
+    CreateOrg {
+        org_id: String,
+        settings: OrgSettings,
+        reply: oneshot::Sender<Result<OrgInfo, StoreError>>,
+    },
+    Tick {
+        reply: oneshot::Sender<Result<usize, StoreError>>,
+    },
+    Shutdown {
+        reply: oneshot::Sender<()>,
+    },
     Import(ImportJob),
+    /// From the committer: a batch landed (see `Writer::run`).
+    Wake,
 }
 
 /// A whole history into a new or empty org, in a transaction of its own.
@@ -37,133 +58,408 @@ pub struct ImportJob {
 }
 
 pub struct Writer {
-    conn: Connection,
+    /// The read-write connection; `None` while a batch is committing (the
+    /// committer thread has it).
+    conn: Option<Connection>,
+    /// A read-only connection for what `apply` reads while a batch is in
+    /// flight: it sees only committed rows, so the in-flight batch is read
+    /// through [`InFlight`] first.
+    read: Connection,
     states: HashMap<String, OrgState>,
     clock: Arc<dyn Clock>,
     /// Raised after each commit for the checkpoint thread.
     wal_dirty: Arc<AtomicBool>,
+    /// The batch being applied (not yet handed to the committer).
+    open: Open,
+    /// The batch the committer is writing, if any (one at most).
+    in_flight: Option<InFlight>,
+    to_commit: Option<std_mpsc::SyncSender<Flight>>,
+    landed: std_mpsc::Receiver<Landed>,
+    committer: Option<std::thread::JoinHandle<()>>,
+    hooks: Option<Arc<Hooks>>,
+}
+
+/// Test hooks (only tests construct them): hold commits at a gate, make the
+/// next commit fail, count what was applied.
+#[derive(Default)]
+#[cfg_attr(not(test), allow(dead_code))]
+pub(crate) struct Hooks {
+    /// Commits the committer may start before it waits (None: no limit).
+    permits: std::sync::Mutex<Option<usize>>,
+    cv: std::sync::Condvar,
+    /// Commits waiting at the gate now.
+    pub waiting: AtomicUsize,
+    /// Fail the next pipelined commit after writing its rows (then roll back).
+    pub fail_next: AtomicBool,
+    /// Execute jobs applied so far.
+    pub applied_jobs: AtomicUsize,
+}
+
+#[cfg_attr(not(test), allow(dead_code))]
+impl Hooks {
+    pub fn close_gate(&self) {
+        *self.permits.lock().unwrap() = Some(0);
+    }
+    pub fn allow(&self, n: usize) {
+        let mut p = self.permits.lock().unwrap();
+        if let Some(k) = p.as_mut() {
+            *k += n;
+        }
+        self.cv.notify_all();
+    }
+    pub fn open_gate(&self) {
+        *self.permits.lock().unwrap() = None;
+        self.cv.notify_all();
+    }
+    fn gate(&self) {
+        let mut p = self.permits.lock().unwrap();
+        self.waiting.fetch_add(1, Ordering::SeqCst);
+        while *p == Some(0) {
+            p = self.cv.wait(p).unwrap();
+        }
+        if let Some(k) = p.as_mut() {
+            *k -= 1;
+        }
+        self.waiting.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+/// The batch being applied: its rows and who waits for it.
+#[derive(Default)]
+struct Open {
+    batch: Batch,
+    replies: Vec<ExecReply>,
+    commands: usize,
+    started: Option<std::time::Instant>,
+}
+
+impl Open {
+    fn is_empty(&self) -> bool {
+        self.replies.is_empty()
+    }
+}
+
+type ExecReply = (oneshot::Sender<Vec<Result<Outcome, StoreError>>>, Vec<Result<Outcome, StoreError>>);
+
+/// What the apply side keeps of the batch the committer is writing: reads
+/// of rows it wrote (idempotency rows, records) must find them although
+/// they are not on disk yet.
+struct InFlight {
+    batch: Arc<Batch>,
+    /// (org, id) → index in `batch.usage_records`, built on the first miss.
+    usage_index: std::cell::OnceCell<HashMap<(String, String), usize>>,
+}
+
+impl InFlight {
+    fn record(&self, org_id: &str, id: &str) -> Option<&Record> {
+        if let Some(r) = self.batch.record(org_id, id) {
+            return Some(r);
+        }
+        let index = self.usage_index.get_or_init(|| {
+            let b = &self.batch;
+            b.usage_records
+                .iter()
+                .enumerate()
+                .map(|(i, (at, r))| ((b.events[*at].org_id.clone(), r.id.clone()), i))
+                .collect()
+        });
+        index.get(&(org_id.to_string(), id.to_string())).map(|&i| &self.batch.usage_records[i].1)
+    }
+}
+
+/// A batch handed to the committer, with the connection to write it on.
+struct Flight {
+    conn: Connection,
+    batch: Arc<Batch>,
+    rows: Vec<StateRow>,
+    replies: Vec<ExecReply>,
+    commands: usize,
+    started: std::time::Instant,
+}
+
+/// The committer's answer: the connection back, and whether the batch committed.
+struct Landed {
+    conn: Connection,
+    result: Result<(), StoreError>,
+}
+
+/// An org state row as of the end of a batch, serialised on the apply side
+/// (the committer has no states).
+struct StateRow {
+    org_id: String,
+    seq: i64,
+    next_expiry: Option<i64>,
+    json: String,
 }
 
 /// Where each command's answer goes once the batch has committed.
 enum Reply {
-    Execute(oneshot::Sender<Vec<Result<Outcome, StoreError>>>, Vec<Result<Outcome, StoreError>>),
     CreateOrg(oneshot::Sender<Result<OrgInfo, StoreError>>, Result<OrgInfo, StoreError>),
     Tick(oneshot::Sender<Result<usize, StoreError>>, Result<usize, StoreError>),
 }
 
 impl Writer {
-    pub fn new(conn: Connection, clock: Arc<dyn Clock>, wal_dirty: Arc<AtomicBool>) -> Self {
-        Writer { conn, states: HashMap::default(), clock, wal_dirty }
+    /// Opens the apply side's read connection to `path` and starts the
+    /// committer thread.
+    pub(crate) fn new(
+        conn: Connection,
+        path: &std::path::Path,
+        clock: Arc<dyn Clock>,
+        wal_dirty: Arc<AtomicBool>,
+        wake: mpsc::WeakSender<Job>,
+        hooks: Option<Arc<Hooks>>,
+    ) -> Result<Self, rusqlite::Error> {
+        let read = Connection::open_with_flags(
+            path,
+            rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )?;
+        read.busy_timeout(std::time::Duration::from_secs(5))?;
+        read.pragma_update(None, "cache_size", -16384)?;
+        let (to_commit, flights) = std_mpsc::sync_channel::<Flight>(1);
+        let (landed_tx, landed) = std_mpsc::sync_channel::<Landed>(1);
+        let committer = {
+            let (wal_dirty, hooks) = (wal_dirty.clone(), hooks.clone());
+            std::thread::Builder::new()
+                .name("creditd-commit".into())
+                .spawn(move || commit_loop(flights, landed_tx, wake, wal_dirty, hooks))
+                .map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))?
+        };
+        Ok(Writer {
+            conn: Some(conn),
+            read,
+            states: HashMap::default(),
+            clock,
+            wal_dirty,
+            open: Open::default(),
+            in_flight: None,
+            to_commit: Some(to_commit),
+            landed,
+            committer: Some(committer),
+            hooks,
+        })
+    }
+
+    fn conn(&self) -> &Connection {
+        // Every caller drains the pipeline first.
+        self.conn.as_ref().expect("the connection is back from the committer")
     }
 
     pub fn run(mut self, mut rx: mpsc::Receiver<Job>) {
         let mut shutdown: Option<oneshot::Sender<()>> = None;
-        while let Some(first) = rx.blocking_recv() {
-            let mut jobs = Vec::new();
-            let mut size = 0;
-            let mut next = Some(first);
-            let mut import = None;
-            while let Some(job) = next.take() {
-                match job {
-                    Job::Shutdown { reply } => {
-                        shutdown = Some(reply);
-                        break;
-                    }
-                    // Not batched: it commits or fails on its own.
-                    Job::Import(_) => {
-                        import = Some(job);
-                        break;
-                    }
-                    Job::Execute { ref commands, .. } => size += commands.len().max(1),
-                    _ => size += 1,
-                }
-                jobs.push(job);
-                if size < MAX_BATCH_COMMANDS {
-                    next = rx.try_recv().ok();
-                }
+        loop {
+            // Before each job: learn whether the in-flight batch committed, so
+            // a job sent after a caller of that batch got its answer is never
+            // applied on top of a batch that failed.
+            self.poll_landed();
+            if self.in_flight.is_none() && !self.open.is_empty() {
+                self.ship();
+                continue;
             }
+            let job = match rx.try_recv() {
+                Ok(job) => job,
+                // The committer sends `Job::Wake` when a batch lands, so
+                // this wakes up for new work or to ship the open batch.
+                Err(mpsc::error::TryRecvError::Empty) => match rx.blocking_recv() {
+                    Some(job) => job,
+                    None => break,
+                },
+                Err(mpsc::error::TryRecvError::Disconnected) => break,
+            };
             telemetry::queue_depth("sqlite", rx.len());
-            if !jobs.is_empty() {
-                self.process(jobs);
-            }
-            if let Some(job) = import {
-                self.run_import(job);
-            }
-            if shutdown.is_some() {
+            if let Job::Shutdown { reply } = job {
+                shutdown = Some(reply);
                 break;
             }
+            self.handle(job);
         }
         // Drain what was queued before the shutdown so no caller is dropped.
         rx.close();
-        let mut rest = Vec::new();
-        let mut imports = Vec::new();
         while let Ok(job) = rx.try_recv() {
             match job {
-                Job::Shutdown { .. } => {}
-                Job::Import(_) => imports.push(job),
-                _ => rest.push(job),
+                Job::Shutdown { reply } => {
+                    let _ = reply.send(());
+                }
+                job => self.handle(job),
             }
         }
-        if !rest.is_empty() {
-            self.process(rest);
-        }
-        for job in imports {
-            self.run_import(job);
-        }
-        if let Err(e) = self.conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE)") {
+        self.drain();
+        if let Err(e) = self.conn().execute_batch("PRAGMA wal_checkpoint(TRUNCATE)") {
             tracing::warn!(error = %e, "checkpoint at shutdown failed");
+        }
+        self.to_commit = None;
+        if let Some(h) = self.committer.take() {
+            let _ = h.join();
         }
         if let Some(reply) = shutdown {
             let _ = reply.send(());
         }
     }
 
-    fn process(&mut self, jobs: Vec<Job>) {
-        let now = self.clock.now();
-        let started = std::time::Instant::now();
-        let commands: usize =
-            jobs.iter().map(|j| if let Job::Execute { commands, .. } = j { commands.len() } else { 1 }).sum();
-        let mut batch = Batch::new();
-        let mut replies = Vec::with_capacity(jobs.len());
-        let mut created: Vec<String> = Vec::new();
-        let begin = self.conn.execute_batch("BEGIN IMMEDIATE").map_err(db);
-        for job in jobs {
-            match job {
-                Job::Execute { commands, reply } => {
-                    let results = commands
-                        .iter()
-                        .map(|c| match &begin {
-                            Ok(()) => self.apply(&mut batch, c, now),
-                            Err(e) => Err(e.clone()),
-                        })
-                        .collect();
-                    replies.push(Reply::Execute(reply, results));
-                }
-                Job::CreateOrg { org_id, settings, reply } => {
-                    let r = begin.clone().and_then(|()| self.create_org(&org_id, settings, now));
-                    if r.is_ok() {
-                        created.push(org_id);
+    fn handle(&mut self, job: Job) {
+        match job {
+            Job::Execute { commands, reply } => {
+                // A full batch waits for the committer rather than grow.
+                while self.open.commands >= MAX_BATCH_COMMANDS {
+                    if self.in_flight.is_some() {
+                        self.wait_landed();
+                    } else {
+                        self.ship();
                     }
-                    replies.push(Reply::CreateOrg(reply, r));
                 }
-                Job::Tick { reply } => {
-                    let r = begin.clone().and_then(|()| self.tick(&mut batch, now));
-                    replies.push(Reply::Tick(reply, r));
-                }
-                Job::Shutdown { reply } => {
-                    let _ = reply.send(());
-                }
-                // `run` takes imports out of batches; never reached.
-                Job::Import(ImportJob { reply, .. }) => {
-                    let _ = reply.send(Err(StoreError::Backend("an import cannot join a write batch".into())));
+                let now = self.clock.now();
+                let Writer { states, read, in_flight, open, .. } = self;
+                open.started.get_or_insert_with(std::time::Instant::now);
+                let results: Vec<_> =
+                    commands.iter().map(|c| apply(states, read, in_flight.as_ref(), &mut open.batch, c, now)).collect();
+                open.commands += commands.len();
+                open.replies.push((reply, results));
+                if let Some(h) = &self.hooks {
+                    h.applied_jobs.fetch_add(1, Ordering::SeqCst);
                 }
             }
+            // Barriers: they read and write outside the in-memory states
+            // (existence of an org, due work on disk, a whole history), so
+            // they run alone on a drained pipeline.
+            Job::CreateOrg { .. } | Job::Tick { .. } => {
+                self.drain();
+                self.process(job);
+            }
+            Job::Import(_) => {
+                self.drain();
+                self.run_import(job);
+            }
+            Job::Shutdown { reply } => {
+                let _ = reply.send(());
+            }
+            Job::Wake => {}
         }
-        let committed =
-            begin.and_then(|()| self.write(&batch)).and_then(|()| self.conn.execute_batch("COMMIT").map_err(db));
+    }
+
+    /// Hands the open batch to the committer (none may be in flight).
+    fn ship(&mut self) {
+        debug_assert!(self.in_flight.is_none());
+        let mut open = std::mem::take(&mut self.open);
+        let zones = std::mem::take(&mut open.batch.zones);
+        self.open.batch.zones = zones;
+        let rows = match state_rows(&self.states, &open.batch) {
+            Ok(rows) => rows,
+            Err(e) => {
+                tracing::error!(error = %e, "write batch refused before commit");
+                for org in &open.batch.orgs {
+                    self.states.remove(org);
+                }
+                for (tx, results) in open.replies {
+                    let _ = tx.send(results.into_iter().map(|r| r.and(Err(e.clone()))).collect());
+                }
+                return;
+            }
+        };
+        // From now on the batch's settled records are found in the in-flight
+        // overlay, then on disk.
+        for org in &open.batch.orgs {
+            if let Some(s) = self.states.get_mut(org) {
+                batch::evict_settled(s);
+            }
+        }
+        let batch = Arc::new(open.batch);
+        let flight = Flight {
+            conn: self.conn.take().expect("no batch in flight"),
+            batch: batch.clone(),
+            rows,
+            replies: open.replies,
+            commands: open.commands,
+            started: open.started.unwrap_or_else(std::time::Instant::now),
+        };
+        let sent = self.to_commit.as_ref().map(|tx| tx.send(flight));
+        if let Some(Err(std_mpsc::SendError(flight))) = sent {
+            // The committer is gone (it panicked): fail and keep going on our own.
+            self.conn = Some(flight.conn);
+            let e = StoreError::Backend("the committer thread stopped".into());
+            for org in &batch.orgs {
+                self.states.remove(org);
+            }
+            for (tx, results) in flight.replies {
+                let _ = tx.send(results.into_iter().map(|_| Err(e.clone())).collect());
+            }
+            return;
+        }
+        self.in_flight = Some(InFlight { batch, usage_index: Default::default() });
+    }
+
+    fn poll_landed(&mut self) {
+        if self.in_flight.is_some() {
+            if let Ok(l) = self.landed.try_recv() {
+                self.on_landed(l);
+            }
+        }
+    }
+
+    fn wait_landed(&mut self) {
+        if self.in_flight.is_some() {
+            match self.landed.recv() {
+                Ok(l) => self.on_landed(l),
+                Err(_) => panic!("the committer thread stopped with a batch in flight"),
+            }
+        }
+    }
+
+    fn on_landed(&mut self, landed: Landed) {
+        self.conn = Some(landed.conn);
+        let Some(flight) = self.in_flight.take() else { return };
+        if let Err(e) = landed.result {
+            // Memory ran ahead of the database twice: the failed batch and
+            // the one applied on top of it. Forget both (the orgs reload from
+            // disk) and fail every caller of the open one: its results were
+            // computed on states that never existed.
+            let open = std::mem::take(&mut self.open);
+            self.open.batch.zones = open.batch.zones;
+            for org in flight.batch.orgs.iter().chain(open.batch.orgs.iter()) {
+                self.states.remove(org);
+            }
+            let e = StoreError::Backend(format!("an earlier write batch failed to commit: {e}"));
+            for (tx, results) in open.replies {
+                let _ = tx.send(results.into_iter().map(|_| Err(e.clone())).collect());
+            }
+        }
+    }
+
+    /// Waits until everything applied is committed (or failed).
+    fn drain(&mut self) {
+        self.wait_landed();
+        if !self.open.is_empty() {
+            self.ship();
+            self.wait_landed();
+        }
+    }
+
+    /// A barrier job in a transaction of its own, on a drained pipeline.
+    fn process(&mut self, job: Job) {
+        let now = self.clock.now();
+        let started = std::time::Instant::now();
+        let mut batch = Batch::new();
+        let mut created: Option<String> = None;
+        let begin = self.conn().execute_batch("BEGIN IMMEDIATE").map_err(db);
+        let reply = match job {
+            Job::CreateOrg { org_id, settings, reply } => {
+                let r = begin.clone().and_then(|()| self.create_org(&org_id, settings, now));
+                if r.is_ok() {
+                    created = Some(org_id);
+                }
+                Reply::CreateOrg(reply, r)
+            }
+            Job::Tick { reply } => {
+                let r = begin.clone().and_then(|()| self.tick(&mut batch, now));
+                Reply::Tick(reply, r)
+            }
+            _ => return,
+        };
+        let committed = begin
+            .and_then(|()| state_rows(&self.states, &batch))
+            .and_then(|rows| write(self.conn(), &batch, &rows))
+            .and_then(|()| self.conn().execute_batch("COMMIT").map_err(db));
         if let Err(e) = &committed {
             tracing::error!(error = %e, "write batch failed; rolling back");
-            let _ = self.conn.execute_batch("ROLLBACK");
+            let _ = self.conn().execute_batch("ROLLBACK");
             // Memory ran ahead of the database: forget what the batch touched.
             for org in batch.orgs.iter().chain(created.iter()) {
                 self.states.remove(org);
@@ -175,23 +471,15 @@ impl Writer {
                     batch::evict_settled(s);
                 }
             }
-            telemetry::batch_committed("sqlite", commands, started.elapsed());
+            telemetry::batch_committed("sqlite", 1, started.elapsed());
             telemetry::open_holds_changed(batch.open_holds_delta);
         }
-        for reply in replies {
-            match (reply, &committed) {
-                (Reply::Execute(tx, results), Ok(())) => {
-                    let _ = tx.send(results);
-                }
-                (Reply::Execute(tx, results), Err(e)) => {
-                    let _ = tx.send(results.into_iter().map(|r| r.and(Err(e.clone()))).collect());
-                }
-                (Reply::CreateOrg(tx, r), c) => {
-                    let _ = tx.send(c.clone().and(r));
-                }
-                (Reply::Tick(tx, r), c) => {
-                    let _ = tx.send(c.clone().and(r));
-                }
+        match reply {
+            Reply::CreateOrg(tx, r) => {
+                let _ = tx.send(committed.and(r));
+            }
+            Reply::Tick(tx, r) => {
+                let _ = tx.send(committed.and(r));
             }
         }
     }
@@ -199,15 +487,15 @@ impl Writer {
     fn run_import(&mut self, job: Job) {
         let Job::Import(ImportJob { org_id, settings, events, reply }) = job else { return };
         let now = self.clock.now();
-        let result = self.conn.execute_batch("BEGIN IMMEDIATE").map_err(db).and_then(|()| {
+        let result = self.conn().execute_batch("BEGIN IMMEDIATE").map_err(db).and_then(|()| {
             let r = self.import(&org_id, settings, &events, now);
             match r {
-                Ok(report) => self.conn.execute_batch("COMMIT").map_err(db).map(|()| report),
+                Ok(report) => self.conn().execute_batch("COMMIT").map_err(db).map(|()| report),
                 Err(e) => Err(e),
             }
         });
         if result.is_err() {
-            let _ = self.conn.execute_batch("ROLLBACK");
+            let _ = self.conn().execute_batch("ROLLBACK");
         }
         // The next command loads the org from what was committed.
         self.states.remove(&org_id);
@@ -222,7 +510,7 @@ impl Writer {
         events: &[Event],
         now: jiff::Timestamp,
     ) -> Result<ImportReport, StoreError> {
-        let c = &self.conn;
+        let c = self.conn();
         let existing: Option<String> = c
             .prepare_cached("SELECT state FROM orgs WHERE org_id = ?1")
             .map_err(db)?
@@ -270,37 +558,9 @@ impl Writer {
         Ok(derived.report)
     }
 
-    /// The org's in-memory state, loaded on first use.
-    fn state(&mut self, org_id: &str) -> Result<&mut OrgState, StoreError> {
-        if !self.states.contains_key(org_id) {
-            let mut s = load_state(&self.conn, org_id)?;
-            load_pending_records(&self.conn, &mut s)?;
-            self.states.insert(org_id.to_string(), s);
-        }
-        self.states.get_mut(org_id).ok_or_else(|| StoreError::OrgNotFound(org_id.to_string()))
-    }
-
-    fn apply(&mut self, batch: &mut Batch, cmd: &Command, now: jiff::Timestamp) -> Result<Outcome, StoreError> {
-        let conn = &self.conn;
-        let stored = match &cmd.idempotency_key {
-            Some(key) => load_idem(conn, &cmd.org_id, key)?,
-            None => None,
-        };
-        self.state(&cmd.org_id)?;
-        let state = self.states.get_mut(&cmd.org_id).ok_or_else(|| StoreError::OrgNotFound(cmd.org_id.clone()))?;
-        if let Some(id) = cmd.op.record_ref() {
-            if !state.records.contains_key(id) {
-                if let Some(r) = load_record(&self.conn, &cmd.org_id, id)? {
-                    state.records.insert(r.id.clone(), r);
-                }
-            }
-        }
-        batch.apply(state, cmd, now, stored.as_ref())
-    }
-
     fn create_org(&mut self, org_id: &str, settings: OrgSettings, now: jiff::Timestamp) -> Result<OrgInfo, StoreError> {
         let exists: Option<i64> = self
-            .conn
+            .conn()
             .prepare_cached("SELECT 1 FROM orgs WHERE org_id = ?1")
             .map_err(db)?
             .query_row([org_id], |r| r.get(0))
@@ -311,7 +571,7 @@ impl Writer {
         }
         let state = OrgState::new(org_id, settings, now)?;
         let json = serde_json::to_string(&state).map_err(StoreError::backend)?;
-        self.conn
+        self.conn()
             .prepare_cached(
                 "INSERT INTO orgs (org_id, created_at, seq, next_expiry, state) VALUES (?1, ?2, 0, NULL, ?3)",
             )
@@ -328,7 +588,7 @@ impl Writer {
         let us = now.as_microsecond();
         let due_holds: Vec<(String, String)> = {
             let mut st = self
-                .conn
+                .conn()
                 .prepare_cached(
                     "SELECT org_id, id FROM records WHERE status = 'open' AND expires_at <= ?1 \
                      ORDER BY expires_at LIMIT ?2",
@@ -341,7 +601,7 @@ impl Writer {
         };
         let due_orgs: Vec<String> = {
             let mut st =
-                self.conn.prepare_cached("SELECT org_id FROM orgs WHERE next_expiry <= ?1 LIMIT ?2").map_err(db)?;
+                self.conn().prepare_cached("SELECT org_id FROM orgs WHERE next_expiry <= ?1 LIMIT ?2").map_err(db)?;
             st.query_map(params![us, MAX_TICK_WORK as i64], |r| r.get(0))
                 .map_err(db)?
                 .collect::<Result<_, _>>()
@@ -352,8 +612,9 @@ impl Writer {
             .into_iter()
             .map(|(org, hold_id)| Command::new(org, Op::TimeoutHold { hold_id }, None))
             .chain(due_orgs.into_iter().map(|org| Command::new(org, Op::ExpireDue, None)));
+        let conn = self.conn.as_ref().expect("the connection is back from the committer");
         for cmd in commands {
-            match self.apply(batch, &cmd, now) {
+            match apply(&mut self.states, conn, None, batch, &cmd, now) {
                 Ok(o) if !o.events.is_empty() => done += 1,
                 Ok(_) => {}
                 Err(e) => tracing::warn!(org = %cmd.org_id, op = cmd.op.name(), error = %e, "scheduled work refused"),
@@ -361,95 +622,208 @@ impl Writer {
         }
         Ok(done)
     }
+}
 
-    /// Appends the batch's events and writes each touched row once.
-    fn write(&mut self, batch: &Batch) -> Result<(), StoreError> {
-        let c = &self.conn;
-        {
-            let mut ins = c.prepare_cached(INSERT_EVENT).map_err(db)?;
-            let mut usage = batch.usage_records.iter().peekable();
-            for (i, (e, h)) in batch.events.iter().zip(&batch.hashes).enumerate() {
-                let draws = match usage.next_if(|(at, _)| *at == i) {
-                    Some((_, r)) => Some(serde_json::to_string(&r.draws).map_err(StoreError::backend)?),
-                    None => None,
-                };
-                insert_event(&mut ins, e, h, draws.as_deref())?;
+/// Appends the batch's events and writes each touched row once.
+fn write(c: &Connection, batch: &Batch, rows: &[StateRow]) -> Result<(), StoreError> {
+    {
+        let mut ins = c.prepare_cached(INSERT_EVENT).map_err(db)?;
+        let mut usage = batch.usage_records.iter().peekable();
+        for (i, (e, h)) in batch.events.iter().zip(&batch.hashes).enumerate() {
+            let draws = match usage.next_if(|(at, _)| *at == i) {
+                Some((_, r)) => Some(serde_json::to_string(&r.draws).map_err(StoreError::backend)?),
+                None => None,
+            };
+            insert_event(&mut ins, e, h, draws.as_deref())?;
+        }
+    }
+    {
+        let mut up = c
+            .prepare_cached(
+                "INSERT INTO records (org_id, id, status, expires_at, body) VALUES (?1, ?2, ?3, ?4, ?5) \
+                 ON CONFLICT (org_id, id) DO UPDATE SET status = excluded.status, \
+                 expires_at = excluded.expires_at, body = excluded.body",
+            )
+            .map_err(db)?;
+        for (org, r) in &batch.records {
+            let body = serde_json::to_string(r).map_err(StoreError::backend)?;
+            up.execute(params![org, r.id, r.status.as_str(), r.expires_at.map(|t| t.as_microsecond()), body])
+                .map_err(db)?;
+        }
+    }
+    {
+        let mut up =
+            c.prepare_cached("UPDATE orgs SET seq = ?2, next_expiry = ?3, state = ?4 WHERE org_id = ?1").map_err(db)?;
+        for r in rows {
+            up.execute(params![r.org_id, r.seq, r.next_expiry, r.json]).map_err(db)?;
+        }
+    }
+    {
+        let mut ins = c
+            .prepare_cached(
+                "INSERT INTO idempotency (org_id, key, fingerprint, outcome, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+            )
+            .map_err(db)?;
+        for i in &batch.idem {
+            ins.execute(params![i.org_id, i.key, i.fingerprint, i.outcome, i.created_at.as_microsecond()])
+                .map_err(db)?;
+        }
+    }
+    if !batch.conversations.is_empty() {
+        let mut ins = c
+            .prepare_cached(
+                "INSERT INTO conversations (org_id, seq, identity, campaign, started_at, day, created_at) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            )
+            .map_err(db)?;
+        for (org, v) in &batch.conversations {
+            ins.execute(params![
+                org,
+                v.seq as i64,
+                v.identity,
+                v.campaign,
+                v.started_at.as_microsecond(),
+                v.day.to_string(),
+                v.created_at.as_microsecond()
+            ])
+            .map_err(db)?;
+        }
+    }
+    crate::rollups::upsert(c, &batch.rollups)?;
+    if !batch.notifications.is_empty() {
+        let mut ins = c
+            .prepare_cached(
+                "INSERT INTO notifications (org_id, seq, created_at, kind, body) VALUES (?1, ?2, ?3, ?4, ?5)",
+            )
+            .map_err(db)?;
+        for (org, n) in &batch.notifications {
+            let body = serde_json::to_string(n).map_err(StoreError::backend)?;
+            ins.execute(params![org, n.seq as i64, n.created_at.as_microsecond(), n.kind.as_str(), body])
+                .map_err(db)?;
+        }
+    }
+    crate::webhooks::write_outbox(c, &batch.webhooks)?;
+    Ok(())
+}
+
+/// The org's in-memory state, loaded from `read` on first use. An org the
+/// in-flight batch touched is always in memory (states are only forgotten
+/// with the pipeline drained), so what `read` lacks can never matter here.
+fn state<'a>(
+    states: &'a mut HashMap<String, OrgState>,
+    read: &Connection,
+    org_id: &str,
+) -> Result<&'a mut OrgState, StoreError> {
+    if !states.contains_key(org_id) {
+        let mut s = load_state(read, org_id)?;
+        load_pending_records(read, &mut s)?;
+        states.insert(org_id.to_string(), s);
+    }
+    states.get_mut(org_id).ok_or_else(|| StoreError::OrgNotFound(org_id.to_string()))
+}
+
+/// Applies one command into `batch`. Reads look at memory, then at the
+/// in-flight batch (written, not yet committed), then at `read`.
+fn apply(
+    states: &mut HashMap<String, OrgState>,
+    read: &Connection,
+    in_flight: Option<&InFlight>,
+    batch: &mut Batch,
+    cmd: &Command,
+    now: jiff::Timestamp,
+) -> Result<Outcome, StoreError> {
+    let stored = match &cmd.idempotency_key {
+        Some(key) => match in_flight.and_then(|f| f.batch.idem_row(&cmd.org_id, key)) {
+            Some(row) => Some(row.clone()),
+            None => load_idem(read, &cmd.org_id, key)?,
+        },
+        None => None,
+    };
+    let state = state(states, read, &cmd.org_id)?;
+    if let Some(id) = cmd.op.record_ref() {
+        if !state.records.contains_key(id) {
+            let found = match in_flight.and_then(|f| f.record(&cmd.org_id, id)) {
+                Some(r) => Some(r.clone()),
+                None => load_record(read, &cmd.org_id, id)?,
+            };
+            if let Some(r) = found {
+                state.records.insert(r.id.clone(), r);
             }
         }
-        {
-            let mut up = c
-                .prepare_cached(
-                    "INSERT INTO records (org_id, id, status, expires_at, body) VALUES (?1, ?2, ?3, ?4, ?5) \
-                     ON CONFLICT (org_id, id) DO UPDATE SET status = excluded.status, \
-                     expires_at = excluded.expires_at, body = excluded.body",
-                )
-                .map_err(db)?;
-            for (org, r) in &batch.records {
-                let body = serde_json::to_string(r).map_err(StoreError::backend)?;
-                up.execute(params![org, r.id, r.status.as_str(), r.expires_at.map(|t| t.as_microsecond()), body])
-                    .map_err(db)?;
+    }
+    batch.apply(state, cmd, now, stored.as_ref())
+}
+
+/// The state row of every org the batch touched, as it is now in memory.
+fn state_rows(states: &HashMap<String, OrgState>, batch: &Batch) -> Result<Vec<StateRow>, StoreError> {
+    batch
+        .orgs
+        .iter()
+        .map(|org| {
+            let s = states.get(org).ok_or_else(|| StoreError::OrgNotFound(org.clone()))?;
+            if let Err(problem) = s.check_invariants() {
+                return Err(StoreError::Backend(format!("refusing to commit: {problem}")));
             }
+            Ok(StateRow {
+                org_id: org.clone(),
+                seq: s.seq as i64,
+                next_expiry: batch::next_expiry(s).map(|t| t.as_microsecond()),
+                json: serde_json::to_string(s).map_err(StoreError::backend)?,
+            })
+        })
+        .collect()
+}
+
+/// The committer: writes and commits one batch at a time, answers its
+/// callers, and hands the connection back.
+fn commit_loop(
+    flights: std_mpsc::Receiver<Flight>,
+    landed: std_mpsc::SyncSender<Landed>,
+    wake: mpsc::WeakSender<Job>,
+    wal_dirty: Arc<AtomicBool>,
+    hooks: Option<Arc<Hooks>>,
+) {
+    for Flight { conn, batch, rows, replies, commands, started } in flights {
+        if let Some(h) = &hooks {
+            h.gate();
         }
-        {
-            let mut up = c
-                .prepare_cached("UPDATE orgs SET seq = ?2, next_expiry = ?3, state = ?4 WHERE org_id = ?1")
-                .map_err(db)?;
-            for org in &batch.orgs {
-                let s = self.states.get(org).ok_or_else(|| StoreError::OrgNotFound(org.clone()))?;
-                if let Err(problem) = s.check_invariants() {
-                    return Err(StoreError::Backend(format!("refusing to commit: {problem}")));
+        let result = conn
+            .execute_batch("BEGIN IMMEDIATE")
+            .map_err(db)
+            .and_then(|()| write(&conn, &batch, &rows))
+            .and_then(|()| match &hooks {
+                Some(h) if h.fail_next.swap(false, Ordering::SeqCst) => {
+                    Err(StoreError::Backend("injected commit failure".into()))
                 }
-                let json = serde_json::to_string(s).map_err(StoreError::backend)?;
-                let next = batch::next_expiry(s).map(|t| t.as_microsecond());
-                up.execute(params![org, s.seq as i64, next, json]).map_err(db)?;
-            }
+                _ => Ok(()),
+            })
+            .and_then(|()| conn.execute_batch("COMMIT").map_err(db));
+        if let Err(e) = &result {
+            tracing::error!(error = %e, "write batch failed; rolling back");
+            let _ = conn.execute_batch("ROLLBACK");
+        } else {
+            wal_dirty.store(true, Ordering::Release);
+            telemetry::batch_committed("sqlite", commands, started.elapsed());
+            telemetry::open_holds_changed(batch.open_holds_delta);
         }
-        {
-            let mut ins = c
-                .prepare_cached(
-                    "INSERT INTO idempotency (org_id, key, fingerprint, outcome, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
-                )
-                .map_err(db)?;
-            for i in &batch.idem {
-                ins.execute(params![i.org_id, i.key, i.fingerprint, i.outcome, i.created_at.as_microsecond()])
-                    .map_err(db)?;
-            }
+        drop(batch);
+        // The apply side hears first, so a caller who retries after its
+        // answer finds the failure already handled.
+        let answer = result.clone();
+        if landed.send(Landed { conn, result }).is_err() {
+            return;
         }
-        if !batch.conversations.is_empty() {
-            let mut ins = c
-                .prepare_cached(
-                    "INSERT INTO conversations (org_id, seq, identity, campaign, started_at, day, created_at) \
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-                )
-                .map_err(db)?;
-            for (org, v) in &batch.conversations {
-                ins.execute(params![
-                    org,
-                    v.seq as i64,
-                    v.identity,
-                    v.campaign,
-                    v.started_at.as_microsecond(),
-                    v.day.to_string(),
-                    v.created_at.as_microsecond()
-                ])
-                .map_err(db)?;
-            }
+        // A full queue needs no wake: the apply side polls for a landing
+        // before each job. Weak, so the queue still closes when the store goes.
+        if let Some(tx) = wake.upgrade() {
+            let _ = tx.try_send(Job::Wake);
         }
-        crate::rollups::upsert(c, &batch.rollups)?;
-        if !batch.notifications.is_empty() {
-            let mut ins = c
-                .prepare_cached(
-                    "INSERT INTO notifications (org_id, seq, created_at, kind, body) VALUES (?1, ?2, ?3, ?4, ?5)",
-                )
-                .map_err(db)?;
-            for (org, n) in &batch.notifications {
-                let body = serde_json::to_string(n).map_err(StoreError::backend)?;
-                ins.execute(params![org, n.seq as i64, n.created_at.as_microsecond(), n.kind.as_str(), body])
-                    .map_err(db)?;
-            }
+        for (tx, results) in replies {
+            let _ = match &answer {
+                Ok(()) => tx.send(results),
+                Err(e) => tx.send(results.into_iter().map(|r| r.and(Err(e.clone()))).collect()),
+            };
         }
-        crate::webhooks::write_outbox(c, &batch.webhooks)?;
-        Ok(())
     }
 }
 

@@ -89,6 +89,17 @@ impl Batch {
         self.record_index.contains_key(&(org_id.to_string(), id.to_string()))
     }
 
+    /// The idempotency row this batch stores for (org, key), if any.
+    pub fn idem_row(&self, org_id: &str, key: &str) -> Option<&IdemRow> {
+        self.idem_index.get(&(org_id.to_string(), key.to_string())).map(|&i| &self.idem[i])
+    }
+
+    /// The latest version of (org, id) in `records`, if this batch wrote one.
+    /// (Usage records created here are in `usage_records`.)
+    pub fn record(&self, org_id: &str, id: &str) -> Option<&Record> {
+        self.record_index.get(&(org_id.to_string(), id.to_string())).map(|&i| &self.records[i].1)
+    }
+
     pub fn is_empty(&self) -> bool {
         self.events.is_empty()
             && self.idem.is_empty()
