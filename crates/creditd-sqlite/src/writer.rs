@@ -239,9 +239,10 @@ impl Writer {
         })
     }
 
-    fn conn(&self) -> &Connection {
-        // Every caller drains the pipeline first.
-        self.conn.as_ref().expect("the connection is back from the committer")
+    /// The read-write connection. Every caller drains the pipeline first,
+    /// so it is back from the committer; if not, the caller fails cleanly.
+    fn conn(&self) -> Result<&Connection, StoreError> {
+        self.conn.as_ref().ok_or_else(connection_away)
     }
 
     pub fn run(mut self, mut rx: mpsc::Receiver<Job>) {
@@ -283,7 +284,7 @@ impl Writer {
             }
         }
         self.drain();
-        if let Err(e) = self.conn().execute_batch("PRAGMA wal_checkpoint(TRUNCATE)") {
+        if let Err(e) = self.conn().and_then(|c| c.execute_batch("PRAGMA wal_checkpoint(TRUNCATE)").map_err(db)) {
             tracing::warn!(error = %e, "checkpoint at shutdown failed");
         }
         self.to_commit = None;
@@ -361,9 +362,20 @@ impl Writer {
                 batch::evict_settled(s);
             }
         }
+        let Some(conn) = self.conn.take() else {
+            // Unreachable while one batch at most is in flight; fail, never panic.
+            let e = connection_away();
+            for org in &open.batch.orgs {
+                self.states.remove(org);
+            }
+            for (tx, results) in open.replies {
+                let _ = tx.send(results.into_iter().map(|_| Err(e.clone())).collect());
+            }
+            return;
+        };
         let batch = Arc::new(open.batch);
         let flight = Flight {
-            conn: self.conn.take().expect("no batch in flight"),
+            conn,
             batch: batch.clone(),
             rows,
             replies: open.replies,
@@ -438,7 +450,7 @@ impl Writer {
         let started = std::time::Instant::now();
         let mut batch = Batch::new();
         let mut created: Option<String> = None;
-        let begin = self.conn().execute_batch("BEGIN IMMEDIATE").map_err(db);
+        let begin = self.conn().and_then(|c| c.execute_batch("BEGIN IMMEDIATE").map_err(db));
         let reply = match job {
             Job::CreateOrg { org_id, settings, reply } => {
                 let r = begin.clone().and_then(|()| self.create_org(&org_id, settings, now));
@@ -455,11 +467,13 @@ impl Writer {
         };
         let committed = begin
             .and_then(|()| state_rows(&self.states, &batch))
-            .and_then(|rows| write(self.conn(), &batch, &rows))
-            .and_then(|()| self.conn().execute_batch("COMMIT").map_err(db));
+            .and_then(|rows| write(self.conn()?, &batch, &rows))
+            .and_then(|()| self.conn()?.execute_batch("COMMIT").map_err(db));
         if let Err(e) = &committed {
             tracing::error!(error = %e, "write batch failed; rolling back");
-            let _ = self.conn().execute_batch("ROLLBACK");
+            if let Ok(c) = self.conn() {
+                let _ = c.execute_batch("ROLLBACK");
+            }
             // Memory ran ahead of the database: forget what the batch touched.
             for org in batch.orgs.iter().chain(created.iter()) {
                 self.states.remove(org);
@@ -487,15 +501,17 @@ impl Writer {
     fn run_import(&mut self, job: Job) {
         let Job::Import(ImportJob { org_id, settings, events, reply }) = job else { return };
         let now = self.clock.now();
-        let result = self.conn().execute_batch("BEGIN IMMEDIATE").map_err(db).and_then(|()| {
+        let result = self.conn().and_then(|c| c.execute_batch("BEGIN IMMEDIATE").map_err(db)).and_then(|()| {
             let r = self.import(&org_id, settings, &events, now);
             match r {
-                Ok(report) => self.conn().execute_batch("COMMIT").map_err(db).map(|()| report),
+                Ok(report) => self.conn()?.execute_batch("COMMIT").map_err(db).map(|()| report),
                 Err(e) => Err(e),
             }
         });
         if result.is_err() {
-            let _ = self.conn().execute_batch("ROLLBACK");
+            if let Ok(c) = self.conn() {
+                let _ = c.execute_batch("ROLLBACK");
+            }
         }
         // The next command loads the org from what was committed.
         self.states.remove(&org_id);
@@ -510,7 +526,7 @@ impl Writer {
         events: &[Event],
         now: jiff::Timestamp,
     ) -> Result<ImportReport, StoreError> {
-        let c = self.conn();
+        let c = self.conn()?;
         let existing: Option<String> = c
             .prepare_cached("SELECT state FROM orgs WHERE org_id = ?1")
             .map_err(db)?
@@ -560,7 +576,7 @@ impl Writer {
 
     fn create_org(&mut self, org_id: &str, settings: OrgSettings, now: jiff::Timestamp) -> Result<OrgInfo, StoreError> {
         let exists: Option<i64> = self
-            .conn()
+            .conn()?
             .prepare_cached("SELECT 1 FROM orgs WHERE org_id = ?1")
             .map_err(db)?
             .query_row([org_id], |r| r.get(0))
@@ -571,7 +587,7 @@ impl Writer {
         }
         let state = OrgState::new(org_id, settings, now)?;
         let json = serde_json::to_string(&state).map_err(StoreError::backend)?;
-        self.conn()
+        self.conn()?
             .prepare_cached(
                 "INSERT INTO orgs (org_id, created_at, seq, next_expiry, state) VALUES (?1, ?2, 0, NULL, ?3)",
             )
@@ -588,7 +604,7 @@ impl Writer {
         let us = now.as_microsecond();
         let due_holds: Vec<(String, String)> = {
             let mut st = self
-                .conn()
+                .conn()?
                 .prepare_cached(
                     "SELECT org_id, id FROM records WHERE status = 'open' AND expires_at <= ?1 \
                      ORDER BY expires_at LIMIT ?2",
@@ -601,7 +617,7 @@ impl Writer {
         };
         let due_orgs: Vec<String> = {
             let mut st =
-                self.conn().prepare_cached("SELECT org_id FROM orgs WHERE next_expiry <= ?1 LIMIT ?2").map_err(db)?;
+                self.conn()?.prepare_cached("SELECT org_id FROM orgs WHERE next_expiry <= ?1 LIMIT ?2").map_err(db)?;
             st.query_map(params![us, MAX_TICK_WORK as i64], |r| r.get(0))
                 .map_err(db)?
                 .collect::<Result<_, _>>()
@@ -612,7 +628,7 @@ impl Writer {
             .into_iter()
             .map(|(org, hold_id)| Command::new(org, Op::TimeoutHold { hold_id }, None))
             .chain(due_orgs.into_iter().map(|org| Command::new(org, Op::ExpireDue, None)));
-        let conn = self.conn.as_ref().expect("the connection is back from the committer");
+        let conn = self.conn.as_ref().ok_or_else(connection_away)?;
         for cmd in commands {
             match apply(&mut self.states, conn, None, batch, &cmd, now) {
                 Ok(o) if !o.events.is_empty() => done += 1,
@@ -825,6 +841,11 @@ fn commit_loop(
             };
         }
     }
+}
+
+/// The read-write connection is with the committer (a batch in flight).
+fn connection_away() -> StoreError {
+    StoreError::Backend("the write connection is with the committer".into())
 }
 
 const INSERT_EVENT: &str = "INSERT INTO events (org_id, seq, created_at, kind, amount, pool, status, source, \
