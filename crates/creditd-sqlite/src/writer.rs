@@ -13,7 +13,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::mpsc as std_mpsc;
 
-use creditd_core::{ChainHash, Event, Op, OrgSettings, OrgState, Outcome, Record};
+use creditd_core::{Event, Op, OrgSettings, OrgState, Outcome, Record};
 use creditd_store::batch::{self, Batch, IdemRow};
 use creditd_store::import::ImportReport;
 use creditd_store::sql::event_texts;
@@ -73,6 +73,8 @@ pub struct Writer {
     open: Open,
     /// The batch the committer is writing, if any (one at most).
     in_flight: Option<InFlight>,
+    /// The last committed batch, emptied, to be the next open one.
+    spare: Option<Batch>,
     to_commit: Option<std_mpsc::SyncSender<Flight>>,
     landed: std_mpsc::Receiver<Landed>,
     committer: Option<std::thread::JoinHandle<()>>,
@@ -171,7 +173,7 @@ impl InFlight {
 struct Flight {
     conn: Connection,
     batch: Arc<Batch>,
-    rows: Vec<StateRow>,
+    encoded: Encoded,
     replies: Vec<ExecReply>,
     commands: usize,
     started: std::time::Instant,
@@ -232,6 +234,7 @@ impl Writer {
             wal_dirty,
             open: Open::default(),
             in_flight: None,
+            spare: None,
             to_commit: Some(to_commit),
             landed,
             committer: Some(committer),
@@ -341,9 +344,12 @@ impl Writer {
         debug_assert!(self.in_flight.is_none());
         let mut open = std::mem::take(&mut self.open);
         let zones = std::mem::take(&mut open.batch.zones);
+        if let Some(spare) = self.spare.take() {
+            self.open.batch = spare;
+        }
         self.open.batch.zones = zones;
-        let rows = match state_rows(&self.states, &open.batch) {
-            Ok(rows) => rows,
+        let encoded = match encode(&self.states, &open.batch) {
+            Ok(encoded) => encoded,
             Err(e) => {
                 tracing::error!(error = %e, "write batch refused before commit");
                 for org in &open.batch.orgs {
@@ -377,7 +383,7 @@ impl Writer {
         let flight = Flight {
             conn,
             batch: batch.clone(),
-            rows,
+            encoded,
             replies: open.replies,
             commands: open.commands,
             started: open.started.unwrap_or_else(std::time::Instant::now),
@@ -418,6 +424,14 @@ impl Writer {
     fn on_landed(&mut self, landed: Landed) {
         self.conn = Some(landed.conn);
         let Some(flight) = self.in_flight.take() else { return };
+        // The committer has let go of the batch: keep its allocations for
+        // the next one (this also frees its events on this thread).
+        let recycle = |batch: Arc<Batch>| {
+            Arc::try_unwrap(batch).ok().map(|mut b| {
+                b.clear();
+                b
+            })
+        };
         if let Err(e) = landed.result {
             // Memory ran ahead of the database twice: the failed batch and
             // the one applied on top of it. Forget both (the orgs reload from
@@ -433,6 +447,7 @@ impl Writer {
                 let _ = tx.send(results.into_iter().map(|_| Err(e.clone())).collect());
             }
         }
+        self.spare = recycle(flight.batch);
     }
 
     /// Waits until everything applied is committed (or failed).
@@ -466,8 +481,8 @@ impl Writer {
             _ => return,
         };
         let committed = begin
-            .and_then(|()| state_rows(&self.states, &batch))
-            .and_then(|rows| write(self.conn()?, &batch, &rows))
+            .and_then(|()| encode(&self.states, &batch))
+            .and_then(|encoded| write(self.conn()?, &batch, &encoded))
             .and_then(|()| self.conn()?.execute_batch("COMMIT").map_err(db));
         if let Err(e) = &committed {
             tracing::error!(error = %e, "write batch failed; rolling back");
@@ -562,7 +577,8 @@ impl Writer {
         .map_err(db)?;
         let mut ins = c.prepare_cached(INSERT_EVENT).map_err(db)?;
         for (e, h) in events.iter().zip(&derived.hashes) {
-            insert_event(&mut ins, e, h, None)?;
+            let metadata = e.metadata.as_ref().map(|m| m.to_string());
+            insert_event(&mut ins, e, &h.to_string(), metadata.as_deref(), None)?;
         }
         let mut up = c.prepare_cached(UPSERT_RECORD).map_err(db)?;
         for r in &derived.records {
@@ -640,29 +656,64 @@ impl Writer {
     }
 }
 
-/// Appends the batch's events and writes each touched row once.
-fn write(c: &Connection, batch: &Batch, rows: &[StateRow]) -> Result<(), StoreError> {
-    {
-        let mut ins = c.prepare_cached(INSERT_EVENT).map_err(db)?;
-        let mut usage = batch.usage_records.iter().peekable();
-        for (i, (e, h)) in batch.events.iter().zip(&batch.hashes).enumerate() {
+/// What the committer binds but the apply side computes, so that the two
+/// threads of the pipeline share the work: the touched orgs' state rows,
+/// each event's text columns that need formatting, and each record's body.
+struct Encoded {
+    rows: Vec<StateRow>,
+    /// One per `batch.events`, in order.
+    events: Vec<EventText>,
+    /// The JSON body of each of `batch.records`, in order.
+    records: Vec<String>,
+}
+
+/// An event's columns that are formatted rather than bound as they are.
+struct EventText {
+    hash: String,
+    metadata: Option<String>,
+    /// For a usage event, the blocks its record drew from (JSON).
+    draws: Option<String>,
+}
+
+/// Everything [`write`] needs from memory, as of the end of the batch.
+fn encode(states: &HashMap<String, OrgState>, batch: &Batch) -> Result<Encoded, StoreError> {
+    let rows = state_rows(states, batch)?;
+    let mut usage = batch.usage_records.iter().peekable();
+    let events = batch
+        .events
+        .iter()
+        .zip(&batch.hashes)
+        .enumerate()
+        .map(|(i, (e, h))| {
             let draws = match usage.next_if(|(at, _)| *at == i) {
                 Some((_, r)) => Some(serde_json::to_string(&r.draws).map_err(StoreError::backend)?),
                 None => None,
             };
-            insert_event(&mut ins, e, h, draws.as_deref())?;
+            Ok(EventText { hash: h.to_string(), metadata: e.metadata.as_ref().map(|m| m.to_string()), draws })
+        })
+        .collect::<Result<Vec<_>, StoreError>>()?;
+    let records = batch
+        .records
+        .iter()
+        .map(|(_, r)| serde_json::to_string(r).map_err(StoreError::backend))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(Encoded { rows, events, records })
+}
+
+/// Appends the batch's events and writes each touched row once.
+fn write(c: &Connection, batch: &Batch, encoded: &Encoded) -> Result<(), StoreError> {
+    if encoded.events.len() != batch.events.len() || encoded.records.len() != batch.records.len() {
+        return Err(StoreError::Backend("a write batch was encoded from another batch".into()));
+    }
+    {
+        let mut ins = c.prepare_cached(INSERT_EVENT).map_err(db)?;
+        for (e, t) in batch.events.iter().zip(&encoded.events) {
+            insert_event(&mut ins, e, &t.hash, t.metadata.as_deref(), t.draws.as_deref())?;
         }
     }
     {
-        let mut up = c
-            .prepare_cached(
-                "INSERT INTO records (org_id, id, status, expires_at, body) VALUES (?1, ?2, ?3, ?4, ?5) \
-                 ON CONFLICT (org_id, id) DO UPDATE SET status = excluded.status, \
-                 expires_at = excluded.expires_at, body = excluded.body",
-            )
-            .map_err(db)?;
-        for (org, r) in &batch.records {
-            let body = serde_json::to_string(r).map_err(StoreError::backend)?;
+        let mut up = c.prepare_cached(UPSERT_RECORD).map_err(db)?;
+        for ((org, r), body) in batch.records.iter().zip(&encoded.records) {
             up.execute(params![org, r.id, r.status.as_str(), r.expires_at.map(|t| t.as_microsecond()), body])
                 .map_err(db)?;
         }
@@ -670,7 +721,7 @@ fn write(c: &Connection, batch: &Batch, rows: &[StateRow]) -> Result<(), StoreEr
     {
         let mut up =
             c.prepare_cached("UPDATE orgs SET seq = ?2, next_expiry = ?3, state = ?4 WHERE org_id = ?1").map_err(db)?;
-        for r in rows {
+        for r in &encoded.rows {
             up.execute(params![r.org_id, r.seq, r.next_expiry, r.json]).map_err(db)?;
         }
     }
@@ -799,14 +850,14 @@ fn commit_loop(
     wal_dirty: Arc<AtomicBool>,
     hooks: Option<Arc<Hooks>>,
 ) {
-    for Flight { conn, batch, rows, replies, commands, started } in flights {
+    for Flight { conn, batch, encoded, replies, commands, started } in flights {
         if let Some(h) = &hooks {
             h.gate();
         }
         let result = conn
             .execute_batch("BEGIN IMMEDIATE")
             .map_err(db)
-            .and_then(|()| write(&conn, &batch, &rows))
+            .and_then(|()| write(&conn, &batch, &encoded))
             .and_then(|()| match &hooks {
                 Some(h) if h.fail_next.swap(false, Ordering::SeqCst) => {
                     Err(StoreError::Backend("injected commit failure".into()))
@@ -858,15 +909,16 @@ const UPSERT_RECORD: &str = "INSERT INTO records (org_id, id, status, expires_at
      ON CONFLICT (org_id, id) DO UPDATE SET status = excluded.status, expires_at = excluded.expires_at, \
      body = excluded.body";
 
-/// Inserts `e` with its chain hash and, for a usage, the draws of its record.
+/// Inserts `e` with its chain hash (hex), metadata (JSON) and, for a usage,
+/// the draws of its record (JSON).
 fn insert_event(
     ins: &mut rusqlite::CachedStatement<'_>,
     e: &Event,
-    hash: &ChainHash,
+    hash: &str,
+    metadata: Option<&str>,
     draws: Option<&str>,
 ) -> Result<(), StoreError> {
     let [t0, t1, t2, t3, t4, t5, t6, t7, t8, t9, t10] = event_texts(e);
-    let metadata = e.metadata.as_ref().map(|m| m.to_string());
     ins.execute(params![
         e.org_id,
         e.seq as i64,
@@ -891,7 +943,7 @@ fn insert_event(
         e.held_after.micros(),
         e.period_usage_after.micros(),
         metadata,
-        hash.to_string(),
+        hash,
         draws,
     ])
     .map_err(db)?;

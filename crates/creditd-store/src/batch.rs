@@ -84,6 +84,44 @@ impl Batch {
         Self::default()
     }
 
+    /// Empties the batch for reuse, keeping its allocations and its zone
+    /// cache: an engine that recycles its last batch does not grow every
+    /// vector from nothing again (copies and fresh pages, measured as about a
+    /// tenth of the apply thread's time in `creditd bench`).
+    pub fn clear(&mut self) {
+        let Batch {
+            events,
+            hashes,
+            records,
+            usage_records,
+            record_index,
+            orgs,
+            idem,
+            idem_index,
+            applied,
+            open_holds_delta,
+            conversations,
+            notifications,
+            webhooks,
+            rollups,
+            zones: _,
+        } = self;
+        events.clear();
+        hashes.clear();
+        records.clear();
+        usage_records.clear();
+        record_index.clear();
+        orgs.clear();
+        idem.clear();
+        idem_index.clear();
+        *applied = 0;
+        *open_holds_delta = 0;
+        conversations.clear();
+        notifications.clear();
+        webhooks.clear();
+        *rollups = Rollups::default();
+    }
+
     /// Whether `records` holds a version of (org, id).
     pub fn has_record(&self, org_id: &str, id: &str) -> bool {
         self.record_index.contains_key(&(org_id.to_string(), id.to_string()))
