@@ -348,3 +348,52 @@ fn overdraft_in_use_comes_back_as_debt() {
     assert_eq!(d.state.pool_total(Pool::Prepaid), m("3"));
     assert!(d.report.verify.ok);
 }
+
+/// The writer reuses its committed batch (`Batch::clear`): nothing of the
+/// old batch may leak into the next one, or a retry would replay an answer
+/// that was never stored, or a record be written twice.
+#[test]
+fn a_cleared_batch_applies_like_a_new_one() {
+    use creditd_store::Command;
+    use creditd_store::batch::Batch;
+    let now = ts(T0);
+    let run = |batch: &mut Batch, s: &mut OrgState| {
+        let keyed = |op: Op, key: &str| Command::new("o", op, Some(key.to_string()));
+        let grant = batch.apply(s, &keyed(credit(CreditKind::Grant, "50", None), "k-grant"), now, None).unwrap();
+        let hold = Op::Hold(HoldOp { amount: m("5"), timeout_seconds: None, ctx: ctx("p1") });
+        let held = batch.apply(s, &keyed(hold, "k-hold"), now, None).unwrap();
+        let usage = Op::Usage { amount: m("1"), ctx: ctx("p2") };
+        batch.apply(s, &Command::new("o", usage, None), now, None).unwrap();
+        (grant, held.record.map(|r| r.id))
+    };
+    let mut used = Batch::new();
+    let mut s1 = OrgState::new("o", OrgSettings::new("O", "Europe/Madrid"), now).unwrap();
+    run(&mut used, &mut s1);
+    assert!(used.idem_row("o", "k-grant").is_some());
+    used.clear();
+    assert!(used.is_empty());
+    assert!(used.idem_row("o", "k-grant").is_none() && used.idem_row("o", "k-hold").is_none());
+    assert!(used.records.is_empty() && used.usage_records.is_empty() && used.hashes.is_empty());
+    assert!(used.rollups.is_empty() && used.webhooks.is_empty() && used.orgs.is_empty());
+    assert_eq!((used.applied, used.open_holds_delta), (0, 0));
+
+    // The same commands on a fresh org: into the cleared batch and into a new
+    // one, the same events, rows and answers (the keys are new to both).
+    let mut fresh = Batch::new();
+    let (mut a, mut b) = (
+        OrgState::new("o", OrgSettings::new("O", "Europe/Madrid"), now).unwrap(),
+        OrgState::new("o", OrgSettings::new("O", "Europe/Madrid"), now).unwrap(),
+    );
+    let (ga, ha) = run(&mut used, &mut a);
+    let (gb, hb) = run(&mut fresh, &mut b);
+    assert_eq!(ga.events, gb.events);
+    assert_eq!(ha, hb);
+    assert_eq!(used.events, fresh.events);
+    assert!(used.hashes == fresh.hashes);
+    assert_eq!(used.idem.len(), 2);
+    assert_eq!(used.records.len(), fresh.records.len());
+    assert_eq!(used.usage_records.len(), fresh.usage_records.len());
+    assert_eq!(used.orgs, vec!["o".to_string()]);
+    assert_eq!(used.rollups.deltas().len(), fresh.rollups.deltas().len());
+    assert_eq!((used.applied, used.open_holds_delta), (fresh.applied, fresh.open_holds_delta));
+}
