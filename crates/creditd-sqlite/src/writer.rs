@@ -13,7 +13,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::mpsc as std_mpsc;
 
-use creditd_core::{Event, Op, OrgSettings, OrgState, Outcome, Record};
+use creditd_core::{ChainHash, Event, Op, OrgSettings, OrgState, Outcome, Record};
 use creditd_store::batch::{self, Batch, IdemRow};
 use creditd_store::import::ImportReport;
 use creditd_store::sql::event_texts;
@@ -424,14 +424,6 @@ impl Writer {
     fn on_landed(&mut self, landed: Landed) {
         self.conn = Some(landed.conn);
         let Some(flight) = self.in_flight.take() else { return };
-        // The committer has let go of the batch: keep its allocations for
-        // the next one (this also frees its events on this thread).
-        let recycle = |batch: Arc<Batch>| {
-            Arc::try_unwrap(batch).ok().map(|mut b| {
-                b.clear();
-                b
-            })
-        };
         if let Err(e) = landed.result {
             // Memory ran ahead of the database twice: the failed batch and
             // the one applied on top of it. Forget both (the orgs reload from
@@ -447,7 +439,12 @@ impl Writer {
                 let _ = tx.send(results.into_iter().map(|_| Err(e.clone())).collect());
             }
         }
-        self.spare = recycle(flight.batch);
+        // The committer has let go of the batch: keep its allocations for
+        // the next one (this also frees its events on this thread).
+        if let Ok(mut batch) = Arc::try_unwrap(flight.batch) {
+            batch.clear();
+            self.spare = Some(batch);
+        }
     }
 
     /// Waits until everything applied is committed (or failed).
@@ -577,8 +574,7 @@ impl Writer {
         .map_err(db)?;
         let mut ins = c.prepare_cached(INSERT_EVENT).map_err(db)?;
         for (e, h) in events.iter().zip(&derived.hashes) {
-            let metadata = e.metadata.as_ref().map(|m| m.to_string());
-            insert_event(&mut ins, e, &h.to_string(), metadata.as_deref(), None)?;
+            insert_event(&mut ins, e, &EventText::new(e, h, None))?;
         }
         let mut up = c.prepare_cached(UPSERT_RECORD).map_err(db)?;
         for r in &derived.records {
@@ -675,6 +671,12 @@ struct EventText {
     draws: Option<String>,
 }
 
+impl EventText {
+    fn new(e: &Event, hash: &ChainHash, draws: Option<String>) -> Self {
+        EventText { hash: hash.to_string(), metadata: e.metadata.as_ref().map(|m| m.to_string()), draws }
+    }
+}
+
 /// Everything [`write`] needs from memory, as of the end of the batch.
 fn encode(states: &HashMap<String, OrgState>, batch: &Batch) -> Result<Encoded, StoreError> {
     let rows = state_rows(states, batch)?;
@@ -689,7 +691,7 @@ fn encode(states: &HashMap<String, OrgState>, batch: &Batch) -> Result<Encoded, 
                 Some((_, r)) => Some(serde_json::to_string(&r.draws).map_err(StoreError::backend)?),
                 None => None,
             };
-            Ok(EventText { hash: h.to_string(), metadata: e.metadata.as_ref().map(|m| m.to_string()), draws })
+            Ok(EventText::new(e, h, draws))
         })
         .collect::<Result<Vec<_>, StoreError>>()?;
     let records = batch
@@ -708,7 +710,7 @@ fn write(c: &Connection, batch: &Batch, encoded: &Encoded) -> Result<(), StoreEr
     {
         let mut ins = c.prepare_cached(INSERT_EVENT).map_err(db)?;
         for (e, t) in batch.events.iter().zip(&encoded.events) {
-            insert_event(&mut ins, e, &t.hash, t.metadata.as_deref(), t.draws.as_deref())?;
+            insert_event(&mut ins, e, t)?;
         }
     }
     {
@@ -909,15 +911,9 @@ const UPSERT_RECORD: &str = "INSERT INTO records (org_id, id, status, expires_at
      ON CONFLICT (org_id, id) DO UPDATE SET status = excluded.status, expires_at = excluded.expires_at, \
      body = excluded.body";
 
-/// Inserts `e` with its chain hash (hex), metadata (JSON) and, for a usage,
-/// the draws of its record (JSON).
-fn insert_event(
-    ins: &mut rusqlite::CachedStatement<'_>,
-    e: &Event,
-    hash: &str,
-    metadata: Option<&str>,
-    draws: Option<&str>,
-) -> Result<(), StoreError> {
+/// Inserts `e` with its formatted columns: chain hash (hex), metadata
+/// (JSON) and, for a usage, the draws of its record (JSON).
+fn insert_event(ins: &mut rusqlite::CachedStatement<'_>, e: &Event, text: &EventText) -> Result<(), StoreError> {
     let [t0, t1, t2, t3, t4, t5, t6, t7, t8, t9, t10] = event_texts(e);
     ins.execute(params![
         e.org_id,
@@ -942,9 +938,9 @@ fn insert_event(
         e.prepaid_balance_after.micros(),
         e.held_after.micros(),
         e.period_usage_after.micros(),
-        metadata,
-        hash,
-        draws,
+        text.metadata,
+        text.hash,
+        text.draws,
     ])
     .map_err(db)?;
     Ok(())

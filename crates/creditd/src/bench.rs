@@ -35,7 +35,7 @@ pub struct BenchArgs {
     /// Concurrent HTTP clients.
     #[arg(long, default_value_t = 64)]
     clients: usize,
-    /// How long each HTTP run (usage, then the baseline) lasts. The first
+    /// How long each HTTP run (the baseline, then usage) lasts. The first
     /// seconds on a fresh database are the slowest (5 s runs measured about
     /// 0.75x of 10 s ones), so the default runs long enough to be steady.
     #[arg(long, default_value_t = 10)]
