@@ -7,6 +7,7 @@
 //! throwaway PostgreSQL cluster for the PostgreSQL engine's tests.
 
 pub mod cases;
+pub mod hardening;
 pub mod pg;
 pub mod webhooks;
 
@@ -129,6 +130,9 @@ macro_rules! conformance_tests {
             export_rows_equal_history,
             export_formatted_equals_rows,
             import_whole_or_nothing,
+            worst_inputs_read_back,
+            unreadable_record_is_named,
+            expired_hold_refused_before_timer,
         );
     };
     (@cases $engine:expr; $($case:ident),+ $(,)?) => {

@@ -22,8 +22,7 @@ use crate::plans::{Conversation, Notification, PlanOp, PlanState};
 pub const MAX_HOLD_TIMEOUT_SECONDS: u64 = 7 * 24 * 3600;
 /// Hold timeout when the caller names none.
 pub const DEFAULT_HOLD_TIMEOUT_SECONDS: u64 = 3600;
-/// Longest free text we keep in one field.
-pub const MAX_TEXT_LEN: usize = 1024;
+pub use crate::input::MAX_TEXT_LEN;
 
 /// Per-organisation settings the rules depend on.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
@@ -63,6 +62,7 @@ impl OrgSettings {
         if self.name.trim().is_empty() || self.name.len() > 200 {
             return Err(invalid("name must be 1 to 200 characters"));
         }
+        crate::input::check_no_nul("name", &self.name)?;
         let tz = TimeZone::get(&self.time_zone).map_err(|_| {
             invalid(format!("unknown time zone {:?}; use an IANA name such as Europe/Madrid", self.time_zone))
         })?;
@@ -169,6 +169,11 @@ pub struct Record {
     pub expires_at: Option<Timestamp>,
     pub created_at: Timestamp,
     pub ctx: EventCtx,
+    /// A hold released because its time ran out (not by a caller), so a
+    /// late debit or release says `hold_expired`. Records written before
+    /// this field read as `false`.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub timed_out: bool,
 }
 
 impl Record {
@@ -200,6 +205,7 @@ impl Record {
                 description: e.description.clone(),
                 metadata: e.metadata.clone(),
             },
+            timed_out: false,
         })
     }
 }
@@ -350,6 +356,8 @@ pub enum LedgerError {
     HoldNotFound(String),
     #[error("hold {hold_id} is already {status}")]
     HoldAlreadySettled { hold_id: String, status: &'static str },
+    #[error("hold {hold_id} timed out at {expired_at} and its credits were released; hold again to go on")]
+    HoldExpired { hold_id: String, expired_at: Timestamp },
     #[error("debit of {requested} exceeds the {held} held by hold {hold_id}")]
     DebitExceedsHold { hold_id: String, held: Micros, requested: Micros },
     #[error("purchase {0} not found")]
@@ -381,6 +389,7 @@ impl LedgerError {
             LedgerError::InsufficientCredits { .. } => "insufficient_credits",
             LedgerError::HoldNotFound(_) => "hold_not_found",
             LedgerError::HoldAlreadySettled { .. } => "hold_already_settled",
+            LedgerError::HoldExpired { .. } => "hold_expired",
             LedgerError::DebitExceedsHold { .. } => "debit_exceeds_hold",
             LedgerError::PurchaseNotFound(_) => "purchase_not_found",
             LedgerError::PurchaseAlreadySettled { .. } => "purchase_already_settled",
@@ -708,6 +717,7 @@ impl OrgState {
         let code = match (c.kind, c.code.as_deref().map(str::trim)) {
             (CreditKind::Voucher, None | Some("")) => return Err(invalid("a voucher needs its code")),
             (_, Some(code)) if code.len() > 200 => return Err(invalid("code is longer than 200 characters")),
+            (_, Some(code)) if code.contains('\0') => return Err(invalid("code contains a NUL character (U+0000)")),
             (_, code) => code.filter(|c| !c.is_empty()).map(str::to_string),
         };
         let status = c.status.unwrap_or(Status::Succeeded);
@@ -734,6 +744,7 @@ impl OrgState {
                 expires_at: c.expires_at,
                 created_at: tx.now,
                 ctx: c.ctx.clone(),
+                timed_out: false,
             };
             record = Some(self.put_record(tx, r));
         }
@@ -822,22 +833,30 @@ impl OrgState {
             expires_at: Some(expires_at),
             created_at: tx.now,
             ctx: h.ctx.clone(),
+            timed_out: false,
         };
         let r = self.put_record(tx, r);
         self.emit(tx, EventKind::Hold, neg(h.amount)?, pool, Status::Succeeded, &h.ctx, None, Some(id));
         Ok(r)
     }
 
-    fn open_hold(&self, hold_id: &str) -> Result<Record, LedgerError> {
-        match self.records.get(hold_id) {
-            Some(r) if r.kind == RecordKind::Hold => {
-                if r.status == RecordStatus::Open {
-                    Ok(r.clone())
-                } else {
-                    Err(LedgerError::HoldAlreadySettled { hold_id: r.id.clone(), status: r.status.as_str() })
-                }
-            }
-            _ => Err(LedgerError::HoldNotFound(hold_id.to_string())),
+    /// The open hold `hold_id`, for a caller's debit or release at `now`.
+    /// A hold whose `expires_at` has passed is refused as expired, whether or
+    /// not the timer has released it yet (the engine then writes that release:
+    /// `creditd_store::Batch::apply`). `now` is `None` for the timer itself.
+    fn open_hold(&self, hold_id: &str, now: Option<Timestamp>) -> Result<Record, LedgerError> {
+        let Some(r) = self.records.get(hold_id).filter(|r| r.kind == RecordKind::Hold) else {
+            return Err(LedgerError::HoldNotFound(hold_id.to_string()));
+        };
+        let expired_at = now.and(r.expires_at).filter(|t| now.is_some_and(|now| *t <= now));
+        match (r.status, expired_at) {
+            (RecordStatus::Open, None) => Ok(r.clone()),
+            (RecordStatus::Open, Some(t)) => Err(LedgerError::HoldExpired { hold_id: r.id.clone(), expired_at: t }),
+            (RecordStatus::Released, _) if r.timed_out => Err(LedgerError::HoldExpired {
+                hold_id: r.id.clone(),
+                expired_at: r.expires_at.unwrap_or(r.created_at),
+            }),
+            (status, _) => Err(LedgerError::HoldAlreadySettled { hold_id: r.id.clone(), status: status.as_str() }),
         }
     }
 
@@ -849,7 +868,7 @@ impl OrgState {
         ctx: &EventCtx,
     ) -> Result<Record, LedgerError> {
         check_ctx(ctx)?;
-        let mut r = self.open_hold(hold_id)?;
+        let mut r = self.open_hold(hold_id, Some(tx.now))?;
         let take = amount.unwrap_or(r.amount);
         check_positive(take)?;
         if take > r.amount {
@@ -879,7 +898,7 @@ impl OrgState {
 
     fn release(&mut self, tx: &mut Tx, hold_id: &str, ctx: &EventCtx, timeout: bool) -> Result<Record, LedgerError> {
         check_ctx(ctx)?;
-        let mut r = self.open_hold(hold_id)?;
+        let mut r = self.open_hold(hold_id, (!timeout).then_some(tx.now))?;
         self.lapse_expired(tx)?;
         let mut merged = merge_ctx(&r.ctx, ctx);
         if timeout {
@@ -888,6 +907,7 @@ impl OrgState {
         }
         self.held = sub(self.held, r.amount)?;
         r.status = RecordStatus::Released;
+        r.timed_out = timeout;
         let draws = r.draws.clone();
         let r = self.put_record(tx, r);
         self.restore(tx, &draws, EventKind::Release, r.amount, &merged, Some(r.id.clone()))?;
@@ -915,6 +935,7 @@ impl OrgState {
             expires_at: None,
             created_at: tx.now,
             ctx: ctx.clone(),
+            timed_out: false,
         };
         let r = self.put_record(tx, r);
         self.emit(tx, EventKind::Usage, neg(amount)?, pool, Status::Succeeded, ctx, None, Some(id));
@@ -973,6 +994,7 @@ impl OrgState {
         if reason.is_empty() || reason.len() > MAX_TEXT_LEN {
             return Err(invalid("an adjustment needs a reason (1 to 1024 characters)"));
         }
+        crate::input::check_no_nul("reason", reason)?;
         if amount.is_zero() {
             return Err(invalid("an adjustment amount must not be zero"));
         }
@@ -1248,8 +1270,8 @@ fn check_ctx(ctx: &EventCtx) -> Result<(), LedgerError> {
         ("description", &ctx.description),
     ];
     for (name, value) in fields {
-        if value.as_ref().is_some_and(|v| v.len() > MAX_TEXT_LEN) {
-            return Err(invalid(format!("{name} is longer than {MAX_TEXT_LEN} characters")));
+        if let Some(v) = value {
+            crate::input::check_text(name, v)?;
         }
     }
     if let Some(email) = &ctx.user_email {
@@ -1258,9 +1280,7 @@ fn check_ctx(ctx: &EventCtx) -> Result<(), LedgerError> {
         }
     }
     if let Some(m) = &ctx.metadata {
-        if m.to_string().len() > 16 * 1024 {
-            return Err(invalid("metadata is larger than 16 KiB"));
-        }
+        crate::input::check_metadata(m)?;
     }
     Ok(())
 }

@@ -9,6 +9,7 @@
 pub mod access;
 pub mod chain;
 pub mod event;
+pub mod input;
 pub mod ledger;
 pub mod money;
 pub mod plans;

@@ -184,6 +184,7 @@ impl Plan {
         if name.is_empty() || name.len() > MAX_NAME_LEN {
             return Err(invalid(format!("plan name must be 1 to {MAX_NAME_LEN} characters")));
         }
+        crate::input::check_no_nul("plan name", name)?;
         if self.credits_per_period.is_negative() {
             return Err(invalid("credits_per_period must not be negative"));
         }
@@ -786,9 +787,13 @@ impl OrgState {
         if identity.is_empty() || identity.len() > MAX_NAME_LEN {
             return Err(invalid(format!("identity must be 1 to {MAX_NAME_LEN} characters")));
         }
+        crate::input::check_no_nul("identity", identity)?;
         let campaign = text_or_none(campaign);
         if campaign.as_ref().is_some_and(|c| c.len() > MAX_NAME_LEN) {
             return Err(invalid(format!("campaign must be at most {MAX_NAME_LEN} characters")));
+        }
+        if let Some(c) = &campaign {
+            crate::input::check_no_nul("campaign", c)?;
         }
         let now = tx.now;
         let started = started_at.unwrap_or(now);

@@ -19,7 +19,7 @@ use creditd_store::rollup::{Rollups, ZoneCache};
 use jiff::Timestamp;
 use tokio_postgres::error::SqlState;
 
-use crate::reader::{db, parse_state};
+use crate::reader::db;
 use crate::writer::{EventCols, INSERT_EVENTS, UPSERT_RECORDS};
 
 /// Events (or records) per `INSERT … SELECT * FROM UNNEST(…)`: large enough
@@ -62,7 +62,8 @@ pub async fn import(
     let settings = match &existing {
         None => settings,
         Some(row) => {
-            let state: OrgState = parse_state(&row.try_get::<_, String>(0).map_err(db)?)?;
+            let state: OrgState =
+                creditd_store::stored::parse_state(org_id, &row.try_get::<_, String>(0).map_err(db)?)?;
             let has_events =
                 tx.query_opt("SELECT 1 FROM events WHERE org_id = $1 LIMIT 1", &[&org_id]).await.map_err(db)?;
             if state.seq > 0 || has_events.is_some() {

@@ -5,10 +5,11 @@
 use std::collections::HashMap;
 
 use creditd_core::verify::{Verifier, VerifyReport};
-use creditd_core::{Event, Notification, OrgState, Record};
+use creditd_core::{Event, Notification, OrgState};
 use creditd_store::conversations::{ConversationCount, ConversationQuery, conversation_usage_sql};
 use creditd_store::query::{EventFilter, EventQuery, Order, Page};
 use creditd_store::sql::{self, Dialect, EventRow, SeqRange, SqlValue};
+use creditd_store::stored;
 use creditd_store::{EXPORT_CHUNK, StoreError};
 use deadpool_postgres::GenericClient;
 use tokio::sync::mpsc;
@@ -22,19 +23,11 @@ pub fn db(e: tokio_postgres::Error) -> StoreError {
     }
 }
 
-pub fn parse_state(json: &str) -> Result<OrgState, StoreError> {
-    serde_json::from_str(json).map_err(|e| StoreError::Backend(format!("stored org state: {e}")))
-}
-
-pub fn parse_record(json: &str) -> Result<Record, StoreError> {
-    serde_json::from_str(json).map_err(|e| StoreError::Backend(format!("stored record: {e}")))
-}
-
 pub async fn load_state<C: GenericClient + Sync>(c: &C, org_id: &str) -> Result<OrgState, StoreError> {
     let st = c.prepare_cached("SELECT state FROM orgs WHERE org_id = $1").await.map_err(db)?;
     let row = c.query_opt(&st, &[&org_id]).await.map_err(db)?;
     let row = row.ok_or_else(|| StoreError::OrgNotFound(org_id.to_string()))?;
-    parse_state(&row.try_get::<_, String>(0).map_err(db)?)
+    stored::parse_state(org_id, &row.try_get::<_, String>(0).map_err(db)?)
 }
 
 /// States and pending records of several orgs, in two pipelined queries.
@@ -44,7 +37,9 @@ pub async fn load_states<C: GenericClient + Sync>(
 ) -> Result<HashMap<String, OrgState>, StoreError> {
     let st_orgs = c.prepare_cached("SELECT org_id, state FROM orgs WHERE org_id = ANY($1)").await.map_err(db)?;
     let st_recs = c
-        .prepare_cached("SELECT org_id, body FROM records WHERE org_id = ANY($1) AND status IN ('open', 'processing')")
+        .prepare_cached(
+            "SELECT org_id, id, body FROM records WHERE org_id = ANY($1) AND status IN ('open', 'processing')",
+        )
         .await
         .map_err(db)?;
     let params: [&(dyn ToSql + Sync); 1] = [&org_ids];
@@ -52,14 +47,19 @@ pub async fn load_states<C: GenericClient + Sync>(
     let mut states = HashMap::with_capacity(orgs.len());
     for row in orgs {
         let id: String = row.try_get(0).map_err(db)?;
-        let state = parse_state(&row.try_get::<_, String>(1).map_err(db)?)?;
+        let state = stored::parse_state(&id, &row.try_get::<_, String>(1).map_err(db)?)?;
         states.insert(id, state);
     }
     for row in recs {
-        let id: String = row.try_get(0).map_err(db)?;
-        let r = parse_record(&row.try_get::<_, String>(1).map_err(db)?)?;
-        if let Some(s) = states.get_mut(&id) {
-            s.records.insert(r.id.clone(), r);
+        let org: String = row.try_get(0).map_err(db)?;
+        let rec = (row.try_get::<_, String>(1), row.try_get::<_, String>(2));
+        if let Some(s) = states.get_mut(&org) {
+            // A pending record that cannot be read is left out and logged.
+            let rec = match rec {
+                (Ok(id), Ok(body)) => Ok((id, body)),
+                (Err(e), _) | (_, Err(e)) => Err(db(e)),
+            };
+            stored::add_pending_records(s, [rec])?;
         }
     }
     Ok(states)
@@ -247,6 +247,13 @@ pub async fn verify(client: &mut deadpool_postgres::Client, org_id: &str) -> Res
         .map_err(db)?;
     let mut states = load_states(&t, &[org_id.to_string()]).await?;
     let state = states.remove(org_id).ok_or_else(|| StoreError::OrgNotFound(org_id.to_string()))?;
+    let mut bad = Vec::new();
+    for row in t.query("SELECT id, body FROM records WHERE org_id = $1 ORDER BY id", &[&org_id]).await.map_err(db)? {
+        let (id, body): (String, String) = (row.try_get(0).map_err(db)?, row.try_get(1).map_err(db)?);
+        if let Err(e) = stored::parse_record(org_id, &id, &body) {
+            bad.push(stored::Unreadable { record_id: id, reason: e.to_string() });
+        }
+    }
     let sql = format!("SELECT {}, hash FROM events WHERE org_id = $1 ORDER BY seq ASC", sql::EVENT_COLUMNS);
     let st = t.prepare_cached(&sql).await.map_err(db)?;
     let portal = t.bind(&st, &[&org_id]).await.map_err(db)?;
@@ -262,7 +269,9 @@ pub async fn verify(client: &mut deadpool_postgres::Client, org_id: &str) -> Res
         }
     }
     t.commit().await.map_err(db)?;
-    Ok(v.finish(&state))
+    let mut report = v.finish(&state);
+    stored::report_unreadable(&mut report, &bad);
+    Ok(report)
 }
 
 /// Conversations grouped by day, campaign or identity.

@@ -20,7 +20,7 @@ use jiff::Timestamp;
 use tokio::sync::{mpsc, oneshot};
 use tokio_postgres::error::SqlState;
 
-use crate::reader::{db, load_states, parse_record};
+use crate::reader::{db, load_states};
 
 /// Most commands one transaction carries.
 pub const MAX_BATCH_COMMANDS: usize = 8192;
@@ -365,7 +365,7 @@ impl Writer {
                 }
                 let st = tx
                     .prepare_cached(
-                        "SELECT r.org_id, r.body FROM records r \
+                        "SELECT r.org_id, r.id, r.body FROM records r \
                          JOIN UNNEST($1::text[], $2::text[]) AS k(org_id, id) \
                          ON r.org_id = k.org_id AND r.id = k.id",
                     )
@@ -386,11 +386,21 @@ impl Writer {
             };
             stored.insert((org_id, key), idem);
         }
+        // A referenced record that cannot be read refuses only the commands
+        // naming it (`StoreError::UnreadableRecord`), not the batch.
+        let mut unreadable: HashMap<(String, String), StoreError> = HashMap::new();
         for row in record_rows {
             let org_id: String = row.try_get(0)?;
-            let r = parse_record(&row.try_get::<_, String>(1)?)?;
-            if let Some(s) = self.states.get_mut(&org_id) {
-                s.records.entry(r.id.clone()).or_insert(r);
+            let id: String = row.try_get(1)?;
+            match creditd_store::stored::parse_record(&org_id, &id, &row.try_get::<_, String>(2)?) {
+                Ok(r) => {
+                    if let Some(s) = self.states.get_mut(&org_id) {
+                        s.records.entry(r.id.clone()).or_insert(r);
+                    }
+                }
+                Err(e) => {
+                    unreadable.insert((org_id, id), e);
+                }
             }
         }
 
@@ -399,16 +409,16 @@ impl Writer {
         let mut answers = Vec::with_capacity(reqs.len());
         for (i, req) in reqs.iter().enumerate() {
             answers.push(match req {
-                Req::Execute(cmds) => {
-                    Ans::Execute(cmds.iter().map(|c| self.apply(&mut batch, c, now, &locked, &stored)).collect())
-                }
+                Req::Execute(cmds) => Ans::Execute(
+                    cmds.iter().map(|c| self.apply(&mut batch, c, now, &locked, &stored, &unreadable)).collect(),
+                ),
                 Req::CreateOrg(..) => {
                     Ans::CreateOrg(created.remove(&i).unwrap_or_else(|| Err(StoreError::Backend("create lost".into()))))
                 }
                 Req::Tick => {
                     let mut done = 0;
                     for c in &tick_commands {
-                        match self.apply(&mut batch, c, now, &locked, &stored) {
+                        match self.apply(&mut batch, c, now, &locked, &stored, &unreadable) {
                             Ok(o) if !o.events.is_empty() => done += 1,
                             Ok(_) => {}
                             Err(e) => {
@@ -450,10 +460,14 @@ impl Writer {
         now: Timestamp,
         locked: &HashMap<String, i64>,
         stored: &HashMap<(String, String), IdemRow>,
+        unreadable: &HashMap<(String, String), StoreError>,
     ) -> Result<Outcome, StoreError> {
         pg_text_ok(cmd)?;
         if !locked.contains_key(&cmd.org_id) {
             return Err(StoreError::OrgNotFound(cmd.org_id.clone()));
+        }
+        if let Some(e) = cmd.op.record_ref().and_then(|id| unreadable.get(&(cmd.org_id.clone(), id.to_string()))) {
+            return Err(e.clone());
         }
         let state = self.states.get_mut(&cmd.org_id).ok_or_else(|| StoreError::OrgNotFound(cmd.org_id.clone()))?;
         let idem = cmd.idempotency_key.as_ref().and_then(|k| stored.get(&(cmd.org_id.clone(), k.clone())));

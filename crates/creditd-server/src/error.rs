@@ -87,7 +87,9 @@ impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
         let status = match &e {
             StoreError::OrgNotFound(_) => StatusCode::NOT_FOUND,
-            StoreError::OrgExists(_) | StoreError::IdempotencyConflict { .. } => StatusCode::CONFLICT,
+            StoreError::OrgExists(_) | StoreError::IdempotencyConflict { .. } | StoreError::UnreadableRecord { .. } => {
+                StatusCode::CONFLICT
+            }
             StoreError::Ledger(l) => return ledger_status(l, e.code()),
             StoreError::Overloaded | StoreError::Closed => StatusCode::SERVICE_UNAVAILABLE,
             StoreError::Backend(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -123,6 +125,7 @@ fn ledger_status(e: &LedgerError, code: &'static str) -> ApiError {
         match e {
             LedgerError::InsufficientCredits { .. }
             | LedgerError::HoldAlreadySettled { .. }
+            | LedgerError::HoldExpired { .. }
             | LedgerError::PurchaseAlreadySettled { .. }
             | LedgerError::NotRefundable { .. }
             | LedgerError::CapExceeded { .. } => StatusCode::CONFLICT,

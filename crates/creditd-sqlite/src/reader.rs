@@ -10,6 +10,7 @@ use creditd_core::{Event, EventKind, EventRef, MetadataRef, Micros, Notification
 use creditd_store::conversations::{ConversationCount, ConversationQuery, conversation_usage_sql};
 use creditd_store::query::{EventFilter, EventQuery, Order, Page};
 use creditd_store::sql::{self, Dialect, EventRow, SeqRange, SqlValue};
+use creditd_store::stored::{self, Unreadable};
 use creditd_store::{EXPORT_CHUNK, Formatted, RowFormatter, StoreError, micros_ts};
 use rusqlite::types::ValueRef;
 use rusqlite::{Connection, OpenFlags, OptionalExtension, Row, params};
@@ -84,7 +85,7 @@ pub fn load_state(c: &Connection, org_id: &str) -> Result<OrgState, StoreError> 
         .optional()
         .map_err(db)?;
     let json = json.ok_or_else(|| StoreError::OrgNotFound(org_id.to_string()))?;
-    serde_json::from_str(&json).map_err(StoreError::backend)
+    stored::parse_state(org_id, &json)
 }
 
 pub fn load_record(c: &Connection, org_id: &str, id: &str) -> Result<Option<Record>, StoreError> {
@@ -95,7 +96,7 @@ pub fn load_record(c: &Connection, org_id: &str, id: &str) -> Result<Option<Reco
         .optional()
         .map_err(db)?;
     match body {
-        Some(b) => serde_json::from_str(&b).map(Some).map_err(StoreError::backend),
+        Some(b) => stored::parse_record(org_id, id, &b).map(Some),
         None => usage_record(c, org_id, id),
     }
 }
@@ -124,16 +125,28 @@ fn usage_record(c: &Connection, org_id: &str, id: &str) -> Result<Option<Record>
         .ok_or_else(|| StoreError::Backend(format!("usage event {seq} of {org_id} does not make a usage record")))
 }
 
-pub fn load_pending_records(c: &Connection, state: &mut OrgState) -> Result<(), StoreError> {
+/// Adds the org's open holds and processing purchases to `state`; returns
+/// the ones that cannot be read (left out, see `creditd_store::stored`).
+pub fn load_pending_records(c: &Connection, state: &mut OrgState) -> Result<Vec<Unreadable>, StoreError> {
     let mut st = c
-        .prepare_cached("SELECT body FROM records WHERE org_id = ?1 AND status IN ('open', 'processing')")
+        .prepare_cached("SELECT id, body FROM records WHERE org_id = ?1 AND status IN ('open', 'processing')")
         .map_err(db)?;
-    let rows = st.query_map([&state.org_id], |r| r.get::<_, String>(0)).map_err(db)?;
-    for body in rows {
-        let r: Record = serde_json::from_str(&body.map_err(db)?).map_err(StoreError::backend)?;
-        state.records.insert(r.id.clone(), r);
+    let rows = st.query_map([&state.org_id], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))).map_err(db)?;
+    stored::add_pending_records(state, rows).map_err(db)
+}
+
+/// Every record of the org whose body cannot be read, settled or not.
+fn unreadable_records(c: &Connection, org_id: &str) -> Result<Vec<Unreadable>, StoreError> {
+    let mut st = c.prepare("SELECT id, body FROM records WHERE org_id = ?1 ORDER BY id").map_err(db)?;
+    let mut rows = st.query([org_id]).map_err(db)?;
+    let mut bad = Vec::new();
+    while let Some(r) = rows.next().map_err(db)? {
+        let (id, body): (String, String) = (r.get(0).map_err(db)?, r.get(1).map_err(db)?);
+        if let Err(e) = stored::parse_record(org_id, &id, &body) {
+            bad.push(Unreadable { record_id: id, reason: e.to_string() });
+        }
     }
-    Ok(())
+    Ok(bad)
 }
 
 pub fn org_ids(c: &Connection) -> Result<Vec<String>, StoreError> {
@@ -474,6 +487,7 @@ pub fn verify(c: &Connection, org_id: &str) -> Result<VerifyReport, StoreError> 
     let result = (|| {
         let mut state = load_state(c, org_id)?;
         load_pending_records(c, &mut state)?;
+        let bad = unreadable_records(c, org_id)?;
         let mut v = Verifier::new();
         let sql = format!("SELECT {}, hash FROM events WHERE org_id = ?1 ORDER BY seq ASC", sql::EVENT_COLUMNS);
         let mut st = c.prepare(&sql).map_err(db)?;
@@ -482,7 +496,9 @@ pub fn verify(c: &Connection, org_id: &str) -> Result<VerifyReport, StoreError> 
             let hash: Option<String> = r.get(22).map_err(db)?;
             v.push_chained(&read_row(r).map_err(db)?.into_event(org_id)?, hash.as_deref());
         }
-        Ok(v.finish(&state))
+        let mut report = v.finish(&state);
+        stored::report_unreadable(&mut report, &bad);
+        Ok(report)
     })();
     c.execute_batch("COMMIT").map_err(db)?;
     result

@@ -10,7 +10,9 @@
 // FxHash: keys are our own ids and names, hashed on every operation.
 use rustc_hash::FxHashMap as HashMap;
 
-use creditd_core::{ChainHash, Conversation, Event, EventKind, Notification, OrgState, Outcome, Record, RecordKind};
+use creditd_core::{
+    ChainHash, Conversation, Event, EventKind, LedgerError, Notification, Op, OrgState, Outcome, Record, RecordKind,
+};
 use jiff::Timestamp;
 
 use crate::rollup::{Rollups, ZoneCache};
@@ -33,7 +35,8 @@ impl IdemRow {
         if self.fingerprint != fingerprint {
             return Err(StoreError::IdempotencyConflict { key: self.key.clone() });
         }
-        serde_json::from_str(&self.outcome).map_err(StoreError::backend)
+        creditd_core::input::parse_stored(&self.outcome)
+            .map_err(|e| StoreError::Backend(format!("stored answer of idempotency key {:?}: {e}", self.key)))
     }
 }
 
@@ -165,9 +168,23 @@ impl Batch {
             }
         }
         let was_open = cmd.op.record_ref().is_some_and(|id| telemetry::is_open_hold(state, id));
-        let applied = state.apply(&cmd.op, now, cmd.idempotency_key.as_deref()).inspect_err(|e| {
-            telemetry::operation(cmd.op.name(), e.code());
-        })?;
+        let applied = match state.apply(&cmd.op, now, cmd.idempotency_key.as_deref()) {
+            Ok(applied) => applied,
+            Err(e) => {
+                telemetry::operation(cmd.op.name(), e.code());
+                if let LedgerError::HoldExpired { hold_id, .. } = &e {
+                    // A timed-out hold is released whether or not the timer
+                    // has run: the refusal writes the release the timer
+                    // would have written, in this batch.
+                    if telemetry::is_open_hold(state, hold_id) {
+                        let timeout =
+                            Command::new(cmd.org_id.clone(), Op::TimeoutHold { hold_id: hold_id.clone() }, None);
+                        self.apply(state, &timeout, now, None)?;
+                    }
+                }
+                return Err(e.into());
+            }
+        };
         telemetry::operation(cmd.op.name(), "ok");
         let Some(outcome) = applied.outcome else {
             return Ok(Outcome { events: Vec::new(), record: None, balance: state.balance(), conversation: None });

@@ -300,6 +300,7 @@ pub fn derive(org_id: &str, settings: OrgSettings, events: &[Event], now: Timest
                     expires_at: None,
                     created_at: e.created_at,
                     ctx: ctx_of(e),
+                    timed_out: false,
                 });
             }
             (EventKind::Debit, Some(i)) if records[i].kind == RecordKind::Hold => {
@@ -309,6 +310,8 @@ pub fn derive(org_id: &str, settings: OrgSettings, events: &[Event], now: Timest
             (EventKind::Release, Some(i)) if records[i].kind == RecordKind::Hold => {
                 if records[i].status == RecordStatus::Open {
                     records[i].status = RecordStatus::Released;
+                    // The timer's releases say so (`source: timeout`), as the core writes them.
+                    records[i].timed_out = e.source.as_deref() == Some("timeout");
                 }
             }
             (EventKind::Refund, Some(i)) => {

@@ -16,6 +16,7 @@ pub mod query;
 pub mod range;
 pub mod rollup;
 pub mod sql;
+pub mod stored;
 pub mod telemetry;
 pub mod webhooks;
 
@@ -127,6 +128,11 @@ pub enum StoreError {
     Closed,
     #[error("storage failure: {0}")]
     Backend(String),
+    /// A stored record that cannot be read back (a damaged row): operations
+    /// on it are refused, the organization's other writes go on, and
+    /// `verify` names it (see [`stored`]).
+    #[error("record {record_id} of organization {org_id} is stored but cannot be read ({reason}); run verify")]
+    UnreadableRecord { org_id: String, record_id: String, reason: String },
 }
 
 impl StoreError {
@@ -143,6 +149,7 @@ impl StoreError {
             StoreError::Overloaded => "overloaded",
             StoreError::Closed => "shutting_down",
             StoreError::Backend(_) => "storage_error",
+            StoreError::UnreadableRecord { .. } => "record_unreadable",
         }
     }
 }
