@@ -35,7 +35,11 @@ macro_rules! with_ctx {
             pub user_email: Option<String>,
             #[schema(max_length = 1024)]
             pub description: Option<String>,
-            /// Any JSON, at most 16 KiB written out.
+            /// Any JSON value, within bounds checked before anything is
+            /// written (422 `validation_error` past them): at most 16 KiB as
+            /// compact JSON, 32 levels of nested objects and arrays, 256 object
+            /// keys over all levels. NUL is allowed inside its strings (it is
+            /// stored escaped); the text fields above refuse it.
             pub metadata: Option<serde_json::Value>,
         }
 

@@ -476,3 +476,86 @@ async fn a_second_server_on_the_same_data_dir_is_refused() {
     let err = second.err().expect("the second open must fail").to_string();
     assert!(err.contains("another creditd"), "{err}");
 }
+
+/// `depth` JSON arrays around a number, as a body's text.
+fn nested_array(depth: usize) -> String {
+    format!("{}1{}", "[".repeat(depth), "]".repeat(depth))
+}
+
+/// Issue 14's poisoned org: a member's 252-byte hold with a 126-deep array
+/// in `metadata` was accepted and made every later write to the org fail
+/// after a restart. Now anything past 32 levels is a clear 422 on every
+/// write route and writes nothing; the deepest accepted metadata reads back
+/// after a restart, and the org goes on taking writes and verifies.
+#[tokio::test]
+async fn metadata_past_its_bounds_is_refused_and_the_deepest_accepted_reads_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut app = App::start_in(dir.path()).await;
+    app.org("acme", "50").await;
+    let raw = |path: &str, body: String| {
+        let req = app
+            .client
+            .post(format!("{}{path}", app.base))
+            .bearer_auth(KEY)
+            .header("content-type", "application/json")
+            .body(body);
+        async move {
+            let resp = req.send().await.unwrap();
+            (resp.status().as_u16(), resp.json::<Value>().await.unwrap())
+        }
+    };
+    let routes = [
+        ("/api/organizations/acme/holds", r#"{"amount": 1, "metadata": "#),
+        ("/api/organizations/acme/usage", r#"{"amount": 1, "metadata": "#),
+        (
+            "/api/organizations/acme/credits",
+            r#"{"kind": "purchase", "status": "processing", "amount": 1, "metadata": "#,
+        ),
+    ];
+    for (path, head) in routes {
+        let (status, body) = raw(path, format!("{head}{}}}", nested_array(126))).await;
+        assert_eq!((status, body["error"]["code"].as_str()), (422, Some("validation_error")), "{path}: {body}");
+        let message = body["error"]["message"].as_str().unwrap_or("");
+        assert!(message.contains("metadata") && message.contains("32"), "{path}: {message}");
+        let (status, body) = raw(path, format!("{head}{}}}", nested_array(33))).await;
+        assert_eq!(status, 422, "{path}: {body}");
+    }
+    assert_eq!(app.balance("acme").await["available"], json!(50), "nothing was written");
+    let (status, hold) = raw(routes[0].0, format!("{}{}}}", routes[0].1, nested_array(32))).await;
+    assert_eq!(status, 201, "{hold}");
+    let hold_id = hold["hold"]["id"].as_str().unwrap().to_string();
+    let (status, purchase) = raw(routes[2].0, format!("{}{}}}", routes[2].1, nested_array(32))).await;
+    assert_eq!(status, 201, "{purchase}");
+    app.stop().await;
+    drop(app);
+
+    let mut app = App::start_in(dir.path()).await;
+    let (status, report) = app.get("/api/organizations/acme/verify").await;
+    assert_eq!((status, report["ok"].as_bool()), (200, Some(true)), "{report}");
+    let (status, _) = app.post("/api/organizations/acme/usage", json!({"amount": 2})).await;
+    assert_eq!(status, 201);
+    let (status, body) = app.post(&format!("/api/organizations/acme/holds/{hold_id}/debit"), json!({})).await;
+    assert_eq!(status, 200, "{body}");
+    let events = app.events("acme").await;
+    let stored = events.iter().find(|e| e["kind"] == "hold").unwrap();
+    assert_eq!(stored["metadata"], serde_json::from_str::<Value>(&nested_array(32)).unwrap());
+    app.stop().await;
+}
+
+/// A hold past its `expires_at` cannot be debited, whether or not the timer
+/// has released it: 409 `hold_expired`, and the release is in the history.
+#[tokio::test]
+async fn a_debit_after_expires_at_is_refused_and_releases_the_hold() {
+    let mut app = App::start().await;
+    app.org("acme", "50").await;
+    let (_, h) = app.post("/api/organizations/acme/holds", json!({"amount": 7, "timeout_seconds": 30})).await;
+    let id = h["hold"]["id"].as_str().unwrap().to_string();
+    app.clock.advance(jiff::SignedDuration::from_secs(31));
+    let (status, body) = app.post(&format!("/api/organizations/acme/holds/{id}/debit"), json!({})).await;
+    assert_eq!((status, body["error"]["code"].as_str()), (409, Some("hold_expired")), "{body}");
+    assert_eq!(app.balance("acme").await["available"], json!(50));
+    let events = app.events("acme").await;
+    assert_eq!(events[0]["kind"], "release");
+    assert_eq!(events[0]["source"], "timeout");
+    app.stop().await;
+}
