@@ -110,6 +110,8 @@ pub fn router(app: AppState) -> Router {
         .layer(tower_http::trace::TraceLayer::new_for_http().make_span_with(ops::span_for))
         .layer(tower_http::request_id::PropagateRequestIdLayer::x_request_id())
         .layer(tower_http::request_id::SetRequestIdLayer::x_request_id(ops::MakeId::default()))
+        // Outermost: a caller's id is checked before it is kept or logged.
+        .layer(middleware::map_request(ops::sanitize_request_id))
         .with_state(app)
 }
 
@@ -159,12 +161,14 @@ pub async fn serve(
         }
     });
     let bookkeeper = tokio::spawn(auth_bookkeeping(app.clone()));
+    let upkeep = tokio::spawn(ops::upkeep_timer());
     let (stop_webhooks, stopped) = tokio::sync::watch::channel(false);
     let deliverer = tokio::spawn(webhooks::run(store.clone(), app.webhooks.clone(), stopped));
     let auth = app.auth.clone();
     let result = axum::serve(listener, router(app)).with_graceful_shutdown(shutdown).await;
     ticker.abort();
     bookkeeper.abort();
+    upkeep.abort();
     let _ = stop_webhooks.send(true);
     let _ = deliverer.await;
     auth.flush(store.directory()).await;

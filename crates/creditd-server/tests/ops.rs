@@ -518,3 +518,67 @@ async fn fuzz_import_csv_never_panics() {
     eprintln!("fuzz: {cases} import CSV inputs tried ({accepted} parsed), no panic");
     app.stop().await;
 }
+
+/// Callers choose methods and paths, never label values: invented methods
+/// are counted as `other`, unknown paths as `unmatched`, and the series
+/// stay bounded however many are sent.
+#[tokio::test]
+async fn metrics_labels_are_never_chosen_by_callers() {
+    let app = App::start().await;
+    for i in 0..200 {
+        let method = reqwest::Method::from_bytes(format!("PROBE{i}").as_bytes()).unwrap();
+        let r = app.client.request(method, format!("{}/healthz", app.base)).send().await.unwrap();
+        assert_eq!(r.status().as_u16(), 405);
+        let r = app.client.get(format!("{}/no-such-path-{i}", app.base)).send().await.unwrap();
+        assert_eq!(r.status().as_u16(), 404);
+    }
+    let (_, text) = app.text("/metrics").await;
+    assert!(!text.contains("PROBE"), "an invented method became a label: {text}");
+    assert!(!text.contains("no-such-path"), "a raw path became a label");
+    assert!(
+        sample(&text, "creditd_http_requests_total", &[r#"method="other""#, r#"route="/healthz""#]).unwrap() >= 200.0
+    );
+    assert!(
+        sample(&text, "creditd_http_requests_total", &[r#"route="unmatched""#, r#"status="404""#]).unwrap() >= 200.0
+    );
+    // 400 invented requests made a few series (one counter and one
+    // histogram per label set), not 400.
+    let series = text.lines().filter(|l| l.contains(r#"method="other""#) || l.contains(r#"route="unmatched""#)).count();
+    assert!(series <= 100, "{series} series of invented requests: {text}");
+    for m in ["GET", "POST", "PATCH", "DELETE", "HEAD", "OPTIONS"] {
+        assert_eq!(creditd_server::ops::method_label(&m.parse().unwrap()), m);
+    }
+    app.stop().await;
+}
+
+/// A caller's request id is kept only in a bounded printable form; anything
+/// else is replaced by a generated one (it is echoed and logged).
+#[tokio::test]
+async fn request_ids_are_bounded() {
+    let app = App::start().await;
+    let id_for = |sent: Option<String>| {
+        let mut r = app.client.get(format!("{}/healthz", app.base));
+        if let Some(s) = sent {
+            r = r.header("x-request-id", reqwest::header::HeaderValue::from_bytes(s.as_bytes()).unwrap());
+        }
+        async move {
+            let resp = r.send().await.unwrap();
+            assert_eq!(resp.status().as_u16(), 200);
+            resp.headers().get("x-request-id").unwrap().to_str().unwrap().to_string()
+        }
+    };
+    let good = ["abc-123", "trace:4bf92f3577b34da6.a3ce929d0e0e4736", &"a".repeat(128), "A_b.c-d:e"];
+    for id in good {
+        assert_eq!(id_for(Some(id.to_string())).await, id);
+    }
+    let generated = id_for(None).await;
+    let bad = ["has spaces in it".to_string(), "x".repeat(7 * 1024), "a".repeat(129), "tab\there".into(), "ü".into()];
+    for id in bad {
+        let got = id_for(Some(id.clone())).await;
+        assert_ne!(got, id);
+        assert!(creditd_server::ops::valid_request_id(got.as_bytes()), "{got}");
+        // Generated like an unsent one: the process prefix and a counter.
+        assert_eq!(got.split('-').next(), generated.split('-').next(), "{got}");
+    }
+    app.stop().await;
+}
