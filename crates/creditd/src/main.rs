@@ -147,7 +147,7 @@ async fn run(cmd: Cmd) -> Result<ExitCode> {
                 Some(url) => {
                     if std::env::var_os("CREDITD_SERVICE_KEY").is_none() {
                         // The service key file lives there.
-                        std::fs::create_dir_all(&args.data_dir)
+                        creditd_sqlite::create_private_dir(&args.data_dir)
                             .with_context(|| format!("creating {}", args.data_dir.display()))?;
                     }
                     open_pg_store(url).await?
