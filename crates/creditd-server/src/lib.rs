@@ -46,6 +46,8 @@ pub struct AppState {
     pub export_slots: Arc<tokio::sync::Semaphore>,
     /// How the webhook delivery worker runs (see [`webhooks::run`]).
     pub webhooks: webhooks::Config,
+    /// When session cookies are `Secure` (see [`auth::HttpsPolicy`]).
+    pub https: auth::HttpsPolicy,
 }
 
 impl AppState {
@@ -55,6 +57,7 @@ impl AppState {
             auth: Arc::new(auth::Auth::new(service_key)),
             export_slots: Arc::new(tokio::sync::Semaphore::new(ops::MAX_CONCURRENT_EXPORTS)),
             webhooks: webhooks::Config::default(),
+            https: auth::HttpsPolicy::default(),
         }
     }
 }

@@ -582,3 +582,63 @@ async fn request_ids_are_bounded() {
     }
     app.stop().await;
 }
+
+/// The session cookie says `Secure` exactly when the browser reached us
+/// over HTTPS: always with an https public URL; with a trusted proxy's
+/// `X-Forwarded-Proto: https`; never from that header when the proxy is not
+/// declared trusted (a client could send it itself).
+#[tokio::test]
+async fn session_cookie_is_secure_behind_https() {
+    use creditd_server::auth::HttpsPolicy;
+    async fn cookie(policy: HttpsPolicy, forwarded: Option<&str>) -> String {
+        let app = App::start_with(|mut s| {
+            s.https = policy;
+            s
+        })
+        .await;
+        let store = app.state.store.clone();
+        store.create_org("c1", creditd_core::OrgSettings::new("C", "UTC")).await.unwrap();
+        store
+            .directory()
+            .add_member(creditd_store::directory::Member {
+                org_id: "c1".into(),
+                email: "a@example.com".into(),
+                name: "A".into(),
+                role: creditd_store::directory::Role::Owner,
+                created_at: store.now(),
+            })
+            .await
+            .unwrap();
+        let token = creditd_server::auth::issue_login_link(
+            store.directory(),
+            "c1",
+            "a@example.com",
+            store.now(),
+            jiff::SignedDuration::from_mins(5),
+        )
+        .await
+        .unwrap();
+        let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+        let mut r = client.get(format!("{}/login/{token}", app.base));
+        if let Some(p) = forwarded {
+            r = r.header("x-forwarded-proto", p);
+        }
+        let resp = r.send().await.unwrap();
+        assert_eq!(resp.status().as_u16(), 303);
+        let c = resp.headers().get("set-cookie").unwrap().to_str().unwrap().to_string();
+        assert!(c.contains("HttpOnly") && c.contains("SameSite=Strict"), "{c}");
+        app.stop().await;
+        c
+    }
+    let secure = |c: &str| c.split(';').any(|a| a.trim() == "Secure");
+    let plain = HttpsPolicy::default();
+    let public = HttpsPolicy { public_https: true, ..HttpsPolicy::default() };
+    let proxied = HttpsPolicy { trust_forwarded_proto: true, ..HttpsPolicy::default() };
+    assert!(!secure(&cookie(plain, None).await));
+    assert!(!secure(&cookie(plain, Some("https")).await), "an untrusted X-Forwarded-Proto is ignored");
+    assert!(secure(&cookie(public, None).await));
+    assert!(secure(&cookie(proxied, Some("https")).await));
+    assert!(secure(&cookie(proxied, Some("HTTPS, http")).await));
+    assert!(!secure(&cookie(proxied, Some("http")).await));
+    assert!(!secure(&cookie(proxied, None).await));
+}
