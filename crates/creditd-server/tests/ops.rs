@@ -642,3 +642,102 @@ async fn session_cookie_is_secure_behind_https() {
     assert!(!secure(&cookie(proxied, Some("http")).await));
     assert!(!secure(&cookie(proxied, None).await));
 }
+
+/// Reads until the server closes the connection (or 5 s pass): what it
+/// sent and when it closed.
+async fn until_closed(s: &mut tokio::net::TcpStream) -> (String, std::time::Instant) {
+    use tokio::io::AsyncReadExt;
+    let mut out = Vec::new();
+    let read = tokio::time::timeout(std::time::Duration::from_secs(5), s.read_to_end(&mut out)).await;
+    assert!(read.is_ok(), "the server left a slow connection open: {}", String::from_utf8_lossy(&out));
+    (String::from_utf8_lossy(&out).into_owned(), std::time::Instant::now())
+}
+
+/// Slow clients are cut off: a connection that sends nothing or half a
+/// request line after the header deadline, one that sends half a body after
+/// the body deadline (408 `request_timeout`, then closed), an idle
+/// kept-alive one after the idle deadline. Others are served meanwhile.
+#[tokio::test]
+async fn slow_connections_are_closed() {
+    use std::time::Duration;
+    use tokio::io::AsyncWriteExt;
+    let limits = creditd_server::conn::Limits {
+        header_timeout: Duration::from_millis(400),
+        body_timeout: Duration::from_millis(800),
+        idle_timeout: Duration::from_millis(1200),
+        max_connections: 64,
+    };
+    let app = App::start_with(|mut s| {
+        s.limits = limits;
+        s
+    })
+    .await;
+    let addr = app.base.trim_start_matches("http://").to_string();
+    let connect = || tokio::net::TcpStream::connect(addr.clone());
+
+    let t0 = std::time::Instant::now();
+    let mut silent = connect().await.unwrap();
+    let mut half_line = connect().await.unwrap();
+    half_line.write_all(b"GET /heal").await.unwrap();
+    let mut half_body = connect().await.unwrap();
+    let head = format!(
+        "POST /api/organizations HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {KEY}\r\n\
+         Content-Type: application/json\r\nContent-Length: 100\r\n\r\n{{\"id\": \"slow\""
+    );
+    half_body.write_all(head.as_bytes()).await.unwrap();
+    let mut idle = connect().await.unwrap();
+    idle.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n").await.unwrap();
+
+    // A normal client is served while the slow ones wait.
+    let t = std::time::Instant::now();
+    let (s, _) = app.text("/healthz").await;
+    assert_eq!(s, 200);
+    assert!(t.elapsed() < limits.header_timeout, "a normal request waited for the slow ones");
+
+    let (sent, closed) = until_closed(&mut silent).await;
+    let took = closed - t0;
+    assert_eq!(sent, "");
+    assert!(took >= limits.header_timeout - Duration::from_millis(150), "{took:?}");
+    let (sent, _) = until_closed(&mut half_line).await;
+    assert!(!sent.contains(" 200 "), "{sent}");
+    let (sent, closed) = until_closed(&mut half_body).await;
+    let took = closed - t0;
+    assert!(sent.starts_with("HTTP/1.1 408"), "{sent}");
+    assert!(sent.contains("\"request_timeout\""), "{sent}");
+    assert!(took >= limits.body_timeout - Duration::from_millis(500), "{took:?}");
+    // The idle one got its answer, then stayed open past the header
+    // deadline (idle is longer) and was closed at the idle one.
+    let (sent, closed) = until_closed(&mut idle).await;
+    let took = closed - t0;
+    assert!(sent.starts_with("HTTP/1.1 200"), "{sent}");
+    assert!(took >= limits.header_timeout + Duration::from_millis(200), "{took:?}");
+    let (s, _) = app.get("/api/organizations/slow").await;
+    assert_eq!(s, 404, "a body that never arrived changed nothing");
+    app.stop().await;
+}
+
+/// Beyond `max_connections` a connection waits (it is not accepted) until
+/// one of the open ones closes.
+#[tokio::test]
+async fn connections_beyond_the_limit_wait() {
+    use std::time::Duration;
+    let limits = creditd_server::conn::Limits {
+        header_timeout: Duration::from_millis(600),
+        max_connections: 2,
+        ..creditd_server::conn::Limits::default()
+    };
+    let app = App::start_with(|mut s| {
+        s.limits = limits;
+        s
+    })
+    .await;
+    let addr = app.base.trim_start_matches("http://").to_string();
+    let _a = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    let _b = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let t = std::time::Instant::now();
+    let (s, _) = app.text("/healthz").await;
+    assert_eq!(s, 200);
+    assert!(t.elapsed() >= Duration::from_millis(400), "served at once beyond the limit: {:?}", t.elapsed());
+    app.stop().await;
+}
