@@ -741,3 +741,22 @@ async fn connections_beyond_the_limit_wait() {
     assert!(t.elapsed() >= Duration::from_millis(400), "served at once beyond the limit: {:?}", t.elapsed());
     app.stop().await;
 }
+
+/// New organisation ids follow the one URL-safe grammar (422 otherwise,
+/// nothing created); one an earlier release stored is still served.
+#[tokio::test]
+async fn org_ids_have_one_grammar() {
+    let app = App::start().await;
+    for bad in [".", "..", "...", "-x", "_x", "a~b", "a b", "a/b"] {
+        let (s, b) = app.post("/api/organizations", json!({"id": bad, "name": "x"})).await;
+        assert_eq!((s, b["error"]["code"].as_str()), (422, Some("validation_error")), "{bad}: {b}");
+    }
+    assert!(!app.state.store.org_ids().await.unwrap().iter().any(|o| !o.starts_with(char::is_alphanumeric)));
+    let (s, b) = app.post("/api/organizations", json!({"id": "acme.eu-1", "name": "x"})).await;
+    assert_eq!(s, 201, "{b}");
+    // As written by the previous release, which took dot-only ids.
+    app.state.store.create_org("...", creditd_core::OrgSettings::new("Old", "UTC")).await.unwrap();
+    let (s, b) = app.get("/api/organizations/.../balance").await;
+    assert_eq!(s, 200, "{b}");
+    app.stop().await;
+}
