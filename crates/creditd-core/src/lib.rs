@@ -27,8 +27,45 @@ pub use money::{AmountError, Micros};
 pub use plans::{Conversation, Effective, Notification, Plan, PlanOp, PlanState, Rollover, Summary};
 pub use view::{EventRef, MetadataRef};
 
-/// Checks an organisation or other caller-chosen id: 1–64 characters of
-/// letters, digits, `-`, `_` and `.`.
+/// Checks an id to look up: 1–64 characters of letters, digits, `-`, `_`
+/// and `.`. Wider than [`OrgId`], which new ids must match, so that ids an
+/// earlier release accepted (`..`) can still be read.
 pub fn valid_id(id: &str) -> bool {
     !id.is_empty() && id.len() <= 64 && id.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+}
+
+/// The one grammar of ids callers choose for new things (organisations):
+/// 1–64 characters of `[A-Za-z0-9._-]`, the first a letter or digit. Such an
+/// id travels in URL paths unchanged: nothing in it is percent-encoded, and
+/// it is never a dot segment (`.`, `..`) that a client or proxy would
+/// resolve away, nor does it start like a command-line flag (`-`).
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct OrgId(String);
+
+/// Why a string is not an [`OrgId`].
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("id {0:?} must be 1-64 letters, digits, '-', '_' or '.', starting with a letter or digit")]
+pub struct InvalidId(pub String);
+
+impl OrgId {
+    pub const MAX_CHARS: usize = 64;
+
+    pub fn parse(id: &str) -> Result<OrgId, InvalidId> {
+        let first_ok = id.bytes().next().is_some_and(|b| b.is_ascii_alphanumeric());
+        if first_ok && valid_id(id) { Ok(OrgId(id.to_string())) } else { Err(InvalidId(id.to_string())) }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    pub fn into_string(self) -> String {
+        self.0
+    }
+}
+
+impl std::fmt::Display for OrgId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
 }

@@ -1177,6 +1177,25 @@ fn valid_ids() {
     assert!(!valid_id("é"));
 }
 
+/// New ids: one grammar that survives a URL path unchanged. Dot-only ids
+/// (resolved away as `.`/`..` segments) and leading punctuation are
+/// refused; ids of an earlier release stay readable (`valid_id`).
+#[test]
+fn new_ids_have_one_url_safe_grammar() {
+    use creditd_core::OrgId;
+    for good in ["acme", "org_1.a-B", "9lives", "a", &"a".repeat(64), "demo", "a..b", "x."] {
+        assert_eq!(OrgId::parse(good).map(|i| i.into_string()).as_deref(), Ok(good), "{good}");
+    }
+    let long = "a".repeat(65);
+    for bad in [".", "..", "...", "-", "_", ".hidden", "-rf", "_x", "", "a b", "a/b", "a%2e", "é", "a~b", long.as_str()]
+    {
+        assert!(OrgId::parse(bad).is_err(), "{bad:?} accepted");
+    }
+    for legacy in ["..", "...", "_x", "-a"] {
+        assert!(valid_id(legacy), "{legacy} can still be looked up");
+    }
+}
+
 // ---------------------------------------------------------------------------
 // Amounts
 // ---------------------------------------------------------------------------

@@ -6,7 +6,7 @@ use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use creditd_core::{Balance, CapView, Event, Outcome, Record, RecordKind, valid_id};
+use creditd_core::{Balance, CapView, Event, OrgId, Outcome, Record, RecordKind, valid_id};
 use creditd_store::{Command, MAX_BATCH_OPS, StoreError};
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -32,12 +32,7 @@ pub async fn create_org(
 ) -> Result<Response, ApiError> {
     let (id, settings) = req.settings();
     let id = match id {
-        Some(id) if valid_id(&id) => id,
-        Some(id) => {
-            return Err(ApiError::validation(format!(
-                "organization id {id:?} must be 1-64 letters, digits, '-', '_' or '.'"
-            )));
-        }
+        Some(id) => OrgId::parse(&id).map_err(|e| ApiError::validation(format!("organization {e}")))?.into_string(),
         None => format!("org_{}", crate::random_token(12)),
     };
     principal.require_create_org(&id)?;

@@ -523,9 +523,51 @@ pub async fn issue_login_link(
     Ok(token)
 }
 
+/// When the session cookie gets `Secure` (sent back over HTTPS only).
+/// creditd itself speaks plain HTTP; it is reached over HTTPS through a TLS
+/// proxy, which it learns from the operator.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct HttpsPolicy {
+    /// `--public-url https://…`: every browser reaches this server over
+    /// HTTPS, so every session cookie is `Secure`.
+    pub public_https: bool,
+    /// `--trust-forwarded-proto`: the proxy in front sets
+    /// `X-Forwarded-Proto` (and strips the client's own), so `https` there
+    /// means the browser used HTTPS. Without this the header is ignored: a
+    /// client could send it itself.
+    pub trust_forwarded_proto: bool,
+}
+
+impl HttpsPolicy {
+    /// Whether the request that `headers` came with reached us over HTTPS.
+    pub fn is_https(&self, headers: &HeaderMap) -> bool {
+        self.public_https
+            || (self.trust_forwarded_proto
+                && headers
+                    .get("x-forwarded-proto")
+                    .and_then(|v| v.to_str().ok())
+                    // A chain of proxies appends: the first is the client's.
+                    .and_then(|v| v.split(',').next())
+                    .is_some_and(|p| p.trim().eq_ignore_ascii_case("https")))
+    }
+
+    fn cookie_attributes(&self, headers: &HeaderMap) -> &'static str {
+        if self.is_https(headers) {
+            "Path=/; HttpOnly; Secure; SameSite=Strict"
+        } else {
+            "Path=/; HttpOnly; SameSite=Strict"
+        }
+    }
+}
+
 /// `GET /login/{token}`: redeems a sign-in link once, starts a session
-/// (HttpOnly, SameSite=Strict cookie) and sends the browser to `/`.
-pub async fn login(State(app): State<AppState>, Path(token): Path<String>) -> Result<Response, ApiError> {
+/// (HttpOnly, SameSite=Strict cookie, `Secure` when reached over HTTPS,
+/// see [`HttpsPolicy`]) and sends the browser to `/`.
+pub async fn login(
+    State(app): State<AppState>,
+    Path(token): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
     let invalid = || {
         ApiError::new(
             StatusCode::GONE,
@@ -554,7 +596,8 @@ pub async fn login(State(app): State<AppState>, Path(token): Path<String>) -> Re
     dir.create_session(&secret_hash(&session_token), session).await?;
     tracing::info!(org = %link.org_id, email = %link.email, "signed in with a one-time link");
     let cookie = format!(
-        "{SESSION_COOKIE}={session_token}; Path=/; HttpOnly; SameSite=Strict; Max-Age={}",
+        "{SESSION_COOKIE}={session_token}; {}; Max-Age={}",
+        app.https.cookie_attributes(&headers),
         SESSION_TTL.as_secs()
     );
     Ok(redirect_home(&cookie))
@@ -584,7 +627,7 @@ pub async fn logout(
     if let Some(s) = &p.session {
         app.store.directory().delete_session(&s.token_hash).await?;
     }
-    Ok(redirect_home(&format!("{SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0")))
+    Ok(redirect_home(&format!("{SESSION_COOKIE}=; {}; Max-Age=0", app.https.cookie_attributes(&headers))))
 }
 
 fn escape(s: &str) -> String {

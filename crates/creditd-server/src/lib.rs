@@ -8,6 +8,7 @@ pub mod analytics;
 pub mod api;
 pub mod auth;
 pub mod charts;
+pub mod conn;
 pub mod dashboard;
 pub mod error;
 pub mod extract;
@@ -46,6 +47,10 @@ pub struct AppState {
     pub export_slots: Arc<tokio::sync::Semaphore>,
     /// How the webhook delivery worker runs (see [`webhooks::run`]).
     pub webhooks: webhooks::Config,
+    /// When session cookies are `Secure` (see [`auth::HttpsPolicy`]).
+    pub https: auth::HttpsPolicy,
+    /// Connection deadlines and limit (see [`conn`]).
+    pub limits: conn::Limits,
 }
 
 impl AppState {
@@ -55,6 +60,8 @@ impl AppState {
             auth: Arc::new(auth::Auth::new(service_key)),
             export_slots: Arc::new(tokio::sync::Semaphore::new(ops::MAX_CONCURRENT_EXPORTS)),
             webhooks: webhooks::Config::default(),
+            https: auth::HttpsPolicy::default(),
+            limits: conn::Limits::default(),
         }
     }
 }
@@ -106,10 +113,13 @@ pub fn router(app: AppState) -> Router {
         .fallback(api::not_found)
         .method_not_allowed_fallback(api::method_not_allowed)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(middleware::from_fn_with_state(app.clone(), conn::body_deadline))
         .layer(middleware::from_fn(ops::track))
         .layer(tower_http::trace::TraceLayer::new_for_http().make_span_with(ops::span_for))
         .layer(tower_http::request_id::PropagateRequestIdLayer::x_request_id())
         .layer(tower_http::request_id::SetRequestIdLayer::x_request_id(ops::MakeId::default()))
+        // Outermost: a caller's id is checked before it is kept or logged.
+        .layer(middleware::map_request(ops::sanitize_request_id))
         .with_state(app)
 }
 
@@ -159,12 +169,15 @@ pub async fn serve(
         }
     });
     let bookkeeper = tokio::spawn(auth_bookkeeping(app.clone()));
+    let upkeep = tokio::spawn(ops::upkeep_timer());
     let (stop_webhooks, stopped) = tokio::sync::watch::channel(false);
     let deliverer = tokio::spawn(webhooks::run(store.clone(), app.webhooks.clone(), stopped));
     let auth = app.auth.clone();
-    let result = axum::serve(listener, router(app)).with_graceful_shutdown(shutdown).await;
+    let limits = app.limits;
+    let result = conn::serve(listener, router(app), limits, shutdown).await;
     ticker.abort();
     bookkeeper.abort();
+    upkeep.abort();
     let _ = stop_webhooks.send(true);
     let _ = deliverer.await;
     auth.flush(store.directory()).await;

@@ -11,7 +11,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
 use axum::extract::{MatchedPath, Request, State};
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
@@ -98,18 +98,106 @@ pub async fn readyz(State(app): State<AppState>) -> Response {
 pub async fn track(req: Request, next: Next) -> Response {
     let start = Instant::now();
     let route = req.extensions().get::<MatchedPath>().map(|p| p.as_str().to_owned());
-    let route = route.unwrap_or_else(|| "unmatched".to_owned());
-    let method = req.method().as_str().to_owned();
+    let method = req.method().clone();
     let response = next.run(req).await;
-    let status = response.status().as_u16().to_string();
-    let labels = [("route", route), ("method", method), ("status", status)];
-    metrics::counter!("creditd_http_requests_total", &labels).increment(1);
-    metrics::histogram!("creditd_http_request_duration_seconds", &labels[..2]).record(start.elapsed().as_secs_f64());
+    record_request(route.as_deref(), &method, response.status(), start.elapsed());
     response
 }
 
+/// The `route` label of requests no route matched: one fixed value, since
+/// the raw path is the caller's to choose.
+pub const UNMATCHED_ROUTE: &str = "unmatched";
+
+/// The `method` label: the standard methods by name, anything a caller
+/// invents (`PROBE1`) as `other`, so callers cannot add series.
+pub fn method_label(method: &Method) -> &'static str {
+    match *method {
+        Method::GET => "GET",
+        Method::HEAD => "HEAD",
+        Method::POST => "POST",
+        Method::PUT => "PUT",
+        Method::PATCH => "PATCH",
+        Method::DELETE => "DELETE",
+        Method::OPTIONS => "OPTIONS",
+        Method::TRACE => "TRACE",
+        Method::CONNECT => "CONNECT",
+        _ => "other",
+    }
+}
+
+/// Every this many requests, [`record_request`] folds the buffered
+/// histogram samples into their buckets (see [`upkeep`]).
+pub const UPKEEP_EVERY_REQUESTS: u64 = 1024;
+/// ...and at least this often, for samples the engines record.
+pub const UPKEEP_EVERY: std::time::Duration = std::time::Duration::from_secs(5);
+
+static REQUESTS_SEEN: AtomicU64 = AtomicU64::new(0);
+
+/// Counts and times one request. Every label is chosen by the server: the
+/// matched route template (or [`UNMATCHED_ROUTE`]), [`method_label`] and
+/// the status code.
+pub fn record_request(route: Option<&str>, method: &Method, status: StatusCode, elapsed: std::time::Duration) {
+    let route = route.unwrap_or(UNMATCHED_ROUTE).to_owned();
+    let method = method_label(method);
+    let labels = [("route", route), ("method", method.to_owned()), ("status", status.as_u16().to_string())];
+    metrics::counter!("creditd_http_requests_total", &labels).increment(1);
+    metrics::histogram!("creditd_http_request_duration_seconds", &labels[..2]).record(elapsed.as_secs_f64());
+    if REQUESTS_SEEN.fetch_add(1, Ordering::Relaxed) % UPKEEP_EVERY_REQUESTS == UPKEEP_EVERY_REQUESTS - 1 {
+        upkeep();
+    }
+}
+
+/// Folds the histogram samples buffered since the last render into their
+/// fixed buckets. The exporter keeps every sample until then (about 8
+/// bytes each), so without this a server nobody scrapes grows by every
+/// request; with it the held state is the buckets, whatever the traffic.
+pub fn upkeep() {
+    if let Some(h) = recorder() {
+        h.run_upkeep();
+    }
+}
+
+/// Runs [`upkeep`] every [`UPKEEP_EVERY`] until aborted ([`crate::serve`]).
+pub async fn upkeep_timer() {
+    let mut every = tokio::time::interval(UPKEEP_EVERY);
+    every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        every.tick().await;
+        upkeep();
+    }
+}
+
+/// Longest `x-request-id` kept from a caller.
+pub const MAX_REQUEST_ID_CHARS: usize = 128;
+
+/// A caller's `x-request-id` worth keeping: 1–[`MAX_REQUEST_ID_CHARS`]
+/// characters of `[A-Za-z0-9._:-]`. It is echoed and written to every log
+/// line of the request, so anything longer or with spaces or control
+/// characters is not.
+pub fn valid_request_id(id: &[u8]) -> bool {
+    (1..=MAX_REQUEST_ID_CHARS).contains(&id.len())
+        && id.iter().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b':' | b'-'))
+}
+
+/// Drops a caller's `x-request-id` that is not [`valid_request_id`] (or
+/// sent more than once), so the request-id layer generates one instead.
+pub async fn sanitize_request_id(mut req: Request) -> Request {
+    let headers = req.headers_mut();
+    let mut values = headers.get_all("x-request-id").iter();
+    let keep = match (values.next(), values.next()) {
+        (Some(v), None) => valid_request_id(v.as_bytes()),
+        (None, _) => true,
+        (Some(_), Some(_)) => false,
+    };
+    if !keep {
+        headers.remove("x-request-id");
+    }
+    req
+}
+
 /// Request ids: a per-process random prefix and a counter, unless the
-/// caller sent a well-formed `x-request-id` of its own.
+/// caller sent a well-formed `x-request-id` of its own
+/// ([`sanitize_request_id`]).
 #[derive(Clone)]
 pub struct MakeId {
     prefix: std::sync::Arc<str>,
@@ -133,8 +221,8 @@ impl MakeRequestId for MakeId {
 /// id; never headers or bodies (keys and secrets travel there).
 pub fn span_for(req: &axum::http::Request<axum::body::Body>) -> tracing::Span {
     let id = req.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or("-");
-    let route = req.extensions().get::<MatchedPath>().map(|p| p.as_str()).unwrap_or("unmatched");
-    tracing::info_span!("request", method = %req.method(), route, request_id = id)
+    let route = req.extensions().get::<MatchedPath>().map(|p| p.as_str()).unwrap_or(UNMATCHED_ROUTE);
+    tracing::info_span!("request", method = method_label(req.method()), route, request_id = id)
 }
 
 /// Most exports streaming at once; one more gets 429 `too_many_exports`.

@@ -13,6 +13,7 @@
 //! records the outcome; failures are retried with exponential back-off.
 //! Delivery is at least once; receivers deduplicate by the message id.
 
+use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -94,8 +95,10 @@ struct CreateEndpoint {
     description: Option<String>,
 }
 
-/// A URL creditd can POST to: absolute http(s) with a host.
-pub fn check_url(url: &str) -> Result<String, ApiError> {
+/// A URL creditd can POST to: absolute http(s) with a host, no
+/// credentials, and not aimed at this machine or a private network (see
+/// [`Networks`]). Names are checked again, resolved, at every delivery.
+pub fn check_url(url: &str, networks: &Networks) -> Result<String, ApiError> {
     let url = url.trim();
     if url.chars().count() > MAX_URL_CHARS {
         return Err(ApiError::validation(format!("url must be at most {MAX_URL_CHARS} characters")));
@@ -105,11 +108,154 @@ pub fn check_url(url: &str) -> Result<String, ApiError> {
     if !matches!(parsed.scheme(), "http" | "https") {
         return Err(ApiError::validation(format!("url must be http or https, not {:?}", parsed.scheme())));
     }
-    if parsed.host_str().is_none_or(str::is_empty) {
-        return Err(ApiError::validation("url must name a host"));
+    if !parsed.username().is_empty() || parsed.password().is_some() {
+        return Err(ApiError::validation(
+            "url must not carry credentials (user:password@); sign with the secret instead",
+        ));
+    }
+    // The parser has already turned `2130706433` and `0x7f.1` into 127.0.0.1.
+    let refused = match parsed.host() {
+        None => return Err(ApiError::validation("url must name a host")),
+        Some(url::Host::Domain("")) => return Err(ApiError::validation("url must name a host")),
+        Some(url::Host::Domain(name)) => internal_name(name) && !networks.allows_names(),
+        Some(url::Host::Ipv4(ip)) => !networks.allows(IpAddr::V4(ip)),
+        Some(url::Host::Ipv6(ip)) => !networks.allows(IpAddr::V6(ip)),
+    };
+    if refused {
+        return Err(ApiError::validation("url must point to a public address, not this machine or a private network"));
     }
     Ok(parsed.to_string())
 }
+
+/// Names that only ever mean something inside a network.
+fn internal_name(name: &str) -> bool {
+    let name = name.trim_end_matches('.').to_ascii_lowercase();
+    !name.contains('.')
+        || ["localhost", "internal", "local", "localdomain", "home.arpa", "intranet", "lan"]
+            .iter()
+            .any(|suffix| name == *suffix || name.ends_with(&format!(".{suffix}")))
+}
+
+/// An address range, `10.0.0.0/8` or `fd00::/8`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Network {
+    addr: IpAddr,
+    prefix: u8,
+}
+
+impl std::str::FromStr for Network {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Network, String> {
+        let bad = || format!("{s:?} is not a network like 10.0.0.0/8 or fd00::/8");
+        let (addr, prefix) = s.trim().split_once('/').ok_or_else(bad)?;
+        let addr: IpAddr = addr.parse().map_err(|_| bad())?;
+        let prefix: u8 = prefix.parse().map_err(|_| bad())?;
+        let max = if addr.is_ipv4() { 32 } else { 128 };
+        if prefix > max {
+            return Err(bad());
+        }
+        Ok(Network { addr, prefix })
+    }
+}
+
+impl Network {
+    pub fn contains(&self, ip: IpAddr) -> bool {
+        let bits = |ip: IpAddr| match ip {
+            IpAddr::V4(v4) => (u128::from(u32::from(v4)) << 96, 32u32),
+            IpAddr::V6(v6) => (u128::from(v6), 128u32),
+        };
+        let ((net, width), (addr, addr_width)) = (bits(self.addr), bits(ip));
+        if width != addr_width {
+            return false;
+        }
+        let mask = if self.prefix == 0 { 0 } else { u128::MAX << (128 - u32::from(self.prefix)) };
+        net & mask == addr & mask
+    }
+}
+
+/// Where webhooks may go: public addresses, and the private networks the
+/// operator names (`--webhook-allow-network`). Checked at registration and
+/// on every resolved address at delivery, so a name that later resolves to
+/// 127.0.0.1 (DNS rebinding) is refused too.
+#[derive(Clone, Debug, Default)]
+pub struct Networks {
+    pub allowed: Vec<Network>,
+}
+
+impl Networks {
+    pub fn allows(&self, ip: IpAddr) -> bool {
+        public(ip) || self.allowed.iter().any(|n| n.contains(ip))
+    }
+
+    /// Internal-looking names are refused at registration unless the
+    /// operator allowed some private network (the receiver may be named).
+    fn allows_names(&self) -> bool {
+        !self.allowed.is_empty()
+    }
+}
+
+/// Not this machine, not a private, shared (CGNAT), link-local, multicast,
+/// broadcast, documentation or reserved range, not an IPv4 address dressed
+/// as IPv6.
+pub fn public(ip: IpAddr) -> bool {
+    match ip {
+        IpAddr::V4(v4) => {
+            let [a, b, c, _] = v4.octets();
+            !(v4.is_private()
+                || v4.is_loopback()
+                || v4.is_link_local()
+                || v4.is_unspecified()
+                || v4.is_broadcast()
+                || v4.is_multicast()
+                || v4.is_documentation()
+                || a == 0
+                || a >= 240
+                || (a == 100 && (64..128).contains(&b))
+                || (a == 192 && b == 0 && c == 0)
+                || (a == 198 && (b == 18 || b == 19)))
+        }
+        IpAddr::V6(v6) => {
+            let seg = v6.segments();
+            !(v6.is_loopback()
+                || v6.is_unspecified()
+                || v6.is_multicast()
+                || (seg[0] & 0xfe00) == 0xfc00 // unique local
+                || (seg[0] & 0xffc0) == 0xfe80 // link-local
+                || v6.to_ipv4_mapped().is_some()
+                || seg[..6] == [0, 0, 0, 0, 0, 0] // IPv4-compatible
+                || (seg[0] == 0x64 && seg[1] == 0xff9b) // NAT64
+                || (seg[0] == 0x2001 && seg[1] == 0xdb8)) // documentation
+        }
+    }
+}
+
+/// The delivery client's resolver: every address a name resolves to must
+/// be allowed, and only those checked addresses are connected to.
+struct CheckedResolver {
+    networks: Networks,
+}
+
+impl reqwest::dns::Resolve for CheckedResolver {
+    fn resolve(&self, name: reqwest::dns::Name) -> reqwest::dns::Resolving {
+        let networks = self.networks.clone();
+        let host = name.as_str().to_string();
+        Box::pin(async move {
+            let addrs: Vec<std::net::SocketAddr> = tokio::net::lookup_host((host.as_str(), 0)).await?.collect();
+            if let Some(bad) = addrs.iter().find(|a| !networks.allows(a.ip())) {
+                return Err(format!("{host} resolves to {}, which webhooks may not reach", bad.ip()).into());
+            }
+            if addrs.is_empty() {
+                return Err(format!("{host} resolves to no address").into());
+            }
+            Ok(Box::new(addrs.into_iter()) as reqwest::dns::Addrs)
+        })
+    }
+}
+
+/// What tenants see of a failed attempt: one class for every network
+/// failure, so that deliveries cannot be used to tell a closed port from a
+/// filtered one or a slow host (the details go to the server log).
+pub const COULD_NOT_DELIVER: &str = "could not deliver";
 
 fn check_types(types: Option<Vec<String>>) -> Result<Option<Vec<WebhookType>>, ApiError> {
     let Some(names) = types else { return Ok(None) };
@@ -147,7 +293,7 @@ async fn create_endpoint(
 ) -> Result<Response, ApiError> {
     principal.require(Action::ManageWebhooks, &org)?;
     let req: CreateEndpoint = parse(&body)?;
-    let url = check_url(&req.url)?;
+    let url = check_url(&req.url, &app.webhooks.networks)?;
     let types = check_types(req.event_types)?;
     let description = req.description.map(|d| d.trim().to_string()).filter(|d| !d.is_empty());
     if description.as_ref().is_some_and(|d| d.chars().count() > MAX_DESCRIPTION_CHARS) {
@@ -292,6 +438,8 @@ pub struct Config {
     /// How long a claimed delivery is kept from other claims: longer than
     /// `timeout`, so only a worker that died leaves one to be sent again.
     pub lease: SignedDuration,
+    /// Private networks webhooks may reach besides public addresses.
+    pub networks: Networks,
 }
 
 impl Default for Config {
@@ -301,6 +449,7 @@ impl Default for Config {
             batch: 32,
             timeout: Duration::from_secs(10),
             lease: SignedDuration::from_secs(60),
+            networks: Networks::default(),
         }
     }
 }
@@ -328,8 +477,20 @@ fn describe(e: &reqwest::Error) -> String {
 }
 
 /// One attempt of one delivery, recorded.
-async fn attempt(store: Arc<dyn Store>, client: reqwest::Client, d: DueDelivery) {
+async fn attempt(store: Arc<dyn Store>, client: reqwest::Client, networks: Networks, d: DueDelivery) {
     let t = store.now().as_second();
+    // A literal address is not resolved, so the resolver does not see it.
+    let literal = reqwest::Url::parse(&d.url).ok().and_then(|u| match u.host() {
+        Some(url::Host::Ipv4(ip)) => Some(IpAddr::V4(ip)),
+        Some(url::Host::Ipv6(ip)) => Some(IpAddr::V6(ip)),
+        _ => None,
+    });
+    if let Some(ip) = literal.filter(|ip| !networks.allows(*ip)) {
+        tracing::warn!(org = %d.org_id, endpoint = %d.endpoint_id, %ip, "webhook url points to a refused address");
+        let outcome = Attempt::Failed { status: None, error: COULD_NOT_DELIVER.into() };
+        record(store, &d, outcome).await;
+        return;
+    }
     let sent = client
         .post(&d.url)
         .header("content-type", "application/json")
@@ -343,9 +504,16 @@ async fn attempt(store: Arc<dyn Store>, client: reqwest::Client, d: DueDelivery)
     let outcome = match sent {
         Ok(r) if r.status().is_success() => Attempt::Delivered { status: r.status().as_u16() },
         Ok(r) => Attempt::Failed { status: Some(r.status().as_u16()), error: format!("HTTP {}", r.status().as_u16()) },
-        Err(e) => Attempt::Failed { status: None, error: describe(&e) },
+        Err(e) => {
+            tracing::info!(org = %d.org_id, endpoint = %d.endpoint_id, error = %describe(&e), "webhook attempt failed");
+            Attempt::Failed { status: None, error: COULD_NOT_DELIVER.into() }
+        }
     };
-    match store.webhooks().record_attempt(&d, &outcome, store.now()).await {
+    record(store, &d, outcome).await;
+}
+
+async fn record(store: Arc<dyn Store>, d: &DueDelivery, outcome: Attempt) {
+    match store.webhooks().record_attempt(d, &outcome, store.now()).await {
         Ok(recorded) => {
             let result = match recorded {
                 Recorded::Delivered => "delivered",
@@ -370,6 +538,9 @@ pub async fn run(store: Arc<dyn Store>, config: Config, mut stop: tokio::sync::w
     let client = match reqwest::Client::builder()
         .timeout(config.timeout)
         .redirect(reqwest::redirect::Policy::none())
+        // Straight to the checked address: no proxy from the environment.
+        .no_proxy()
+        .dns_resolver(Arc::new(CheckedResolver { networks: config.networks.clone() }))
         .user_agent(concat!("creditd-webhooks/", env!("CARGO_PKG_VERSION")))
         .build()
     {
@@ -394,7 +565,7 @@ pub async fn run(store: Arc<dyn Store>, config: Config, mut stop: tokio::sync::w
         if !due.is_empty() {
             let mut set = tokio::task::JoinSet::new();
             for d in due {
-                set.spawn(attempt(store.clone(), client.clone(), d));
+                set.spawn(attempt(store.clone(), client.clone(), config.networks.clone(), d));
             }
             loop {
                 tokio::select! {
@@ -436,10 +607,59 @@ mod tests {
 
     #[test]
     fn urls_are_checked() {
-        assert!(check_url("https://hooks.example.com/creditd").is_ok());
-        assert!(check_url("http://127.0.0.1:8080/x").is_ok());
+        let none = Networks::default();
+        assert!(check_url("https://hooks.example.com/creditd", &none).is_ok());
+        assert!(check_url("http://93.184.215.14:8080/x", &none).is_ok());
         for bad in ["ftp://example.com/", "not a url", "", "http://", "mailto:a@b.c", "/relative"] {
-            assert!(check_url(bad).is_err(), "{bad}");
+            assert!(check_url(bad, &none).is_err(), "{bad}");
         }
+    }
+
+    /// Server-side request forgery: the server's own machine, private and
+    /// metadata networks are refused in every spelling, and credentials in
+    /// the URL; an operator names the private networks it wants reachable.
+    #[test]
+    fn internal_targets_are_refused() {
+        let none = Networks::default();
+        for bad in [
+            "http://127.0.0.1:8080/x",
+            "http://2130706433/",
+            "http://0x7f.1/",
+            "http://0177.0.0.1/",
+            "http://127.1/",
+            "http://0/",
+            "http://10.1.2.3/",
+            "http://172.16.0.1/",
+            "http://192.168.1.1/",
+            "http://169.254.169.254/latest/meta-data/",
+            "http://100.64.0.1/",
+            "http://224.0.0.1/",
+            "http://255.255.255.255/",
+            "http://[::1]/",
+            "http://[::]/",
+            "http://[::ffff:127.0.0.1]/",
+            "http://[::ffff:8.8.8.8]/",
+            "http://[fd00::1]/",
+            "http://[fe80::1]/",
+            "http://localhost:9000/",
+            "http://api.localhost/",
+            "http://metadata.google.internal/computeMetadata/v1/",
+            "http://printer.local/",
+            "http://intranet/",
+            "https://user:pass@hooks.example.com/",
+            "https://token@hooks.example.com/",
+        ] {
+            assert!(check_url(bad, &none).is_err(), "{bad} accepted");
+        }
+        let lo = Networks { allowed: vec!["127.0.0.0/8".parse().unwrap()] };
+        assert!(check_url("http://127.0.0.1:8080/x", &lo).is_ok());
+        assert!(check_url("http://10.0.0.1/x", &lo).is_err());
+        let n: Network = "10.0.0.0/8".parse().unwrap();
+        assert!(n.contains("10.255.0.1".parse().unwrap()) && !n.contains("11.0.0.1".parse().unwrap()));
+        assert!(!n.contains("::ffff:10.0.0.1".parse().unwrap()));
+        for bad in ["10.0.0.0", "10.0.0.0/33", "x/8", "::/129"] {
+            assert!(bad.parse::<Network>().is_err(), "{bad}");
+        }
+        assert!(public("8.8.8.8".parse().unwrap()) && public("2606:4700::1111".parse().unwrap()));
     }
 }

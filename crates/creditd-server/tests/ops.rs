@@ -518,3 +518,245 @@ async fn fuzz_import_csv_never_panics() {
     eprintln!("fuzz: {cases} import CSV inputs tried ({accepted} parsed), no panic");
     app.stop().await;
 }
+
+/// Callers choose methods and paths, never label values: invented methods
+/// are counted as `other`, unknown paths as `unmatched`, and the series
+/// stay bounded however many are sent.
+#[tokio::test]
+async fn metrics_labels_are_never_chosen_by_callers() {
+    let app = App::start().await;
+    for i in 0..200 {
+        let method = reqwest::Method::from_bytes(format!("PROBE{i}").as_bytes()).unwrap();
+        let r = app.client.request(method, format!("{}/healthz", app.base)).send().await.unwrap();
+        assert_eq!(r.status().as_u16(), 405);
+        let r = app.client.get(format!("{}/no-such-path-{i}", app.base)).send().await.unwrap();
+        assert_eq!(r.status().as_u16(), 404);
+    }
+    let (_, text) = app.text("/metrics").await;
+    assert!(!text.contains("PROBE"), "an invented method became a label: {text}");
+    assert!(!text.contains("no-such-path"), "a raw path became a label");
+    assert!(
+        sample(&text, "creditd_http_requests_total", &[r#"method="other""#, r#"route="/healthz""#]).unwrap() >= 200.0
+    );
+    assert!(
+        sample(&text, "creditd_http_requests_total", &[r#"route="unmatched""#, r#"status="404""#]).unwrap() >= 200.0
+    );
+    // 400 invented requests made a few series (one counter and one
+    // histogram per label set), not 400.
+    let series = text.lines().filter(|l| l.contains(r#"method="other""#) || l.contains(r#"route="unmatched""#)).count();
+    assert!(series <= 100, "{series} series of invented requests: {text}");
+    for m in ["GET", "POST", "PATCH", "DELETE", "HEAD", "OPTIONS"] {
+        assert_eq!(creditd_server::ops::method_label(&m.parse().unwrap()), m);
+    }
+    app.stop().await;
+}
+
+/// A caller's request id is kept only in a bounded printable form; anything
+/// else is replaced by a generated one (it is echoed and logged).
+#[tokio::test]
+async fn request_ids_are_bounded() {
+    let app = App::start().await;
+    let id_for = |sent: Option<String>| {
+        let mut r = app.client.get(format!("{}/healthz", app.base));
+        if let Some(s) = sent {
+            r = r.header("x-request-id", reqwest::header::HeaderValue::from_bytes(s.as_bytes()).unwrap());
+        }
+        async move {
+            let resp = r.send().await.unwrap();
+            assert_eq!(resp.status().as_u16(), 200);
+            resp.headers().get("x-request-id").unwrap().to_str().unwrap().to_string()
+        }
+    };
+    let good = ["abc-123", "trace:4bf92f3577b34da6.a3ce929d0e0e4736", &"a".repeat(128), "A_b.c-d:e"];
+    for id in good {
+        assert_eq!(id_for(Some(id.to_string())).await, id);
+    }
+    let generated = id_for(None).await;
+    let bad = ["has spaces in it".to_string(), "x".repeat(7 * 1024), "a".repeat(129), "tab\there".into(), "ü".into()];
+    for id in bad {
+        let got = id_for(Some(id.clone())).await;
+        assert_ne!(got, id);
+        assert!(creditd_server::ops::valid_request_id(got.as_bytes()), "{got}");
+        // Generated like an unsent one: the process prefix and a counter.
+        assert_eq!(got.split('-').next(), generated.split('-').next(), "{got}");
+    }
+    app.stop().await;
+}
+
+/// The session cookie says `Secure` exactly when the browser reached us
+/// over HTTPS: always with an https public URL; with a trusted proxy's
+/// `X-Forwarded-Proto: https`; never from that header when the proxy is not
+/// declared trusted (a client could send it itself).
+#[tokio::test]
+async fn session_cookie_is_secure_behind_https() {
+    use creditd_server::auth::HttpsPolicy;
+    async fn cookie(policy: HttpsPolicy, forwarded: Option<&str>) -> String {
+        let app = App::start_with(|mut s| {
+            s.https = policy;
+            s
+        })
+        .await;
+        let store = app.state.store.clone();
+        store.create_org("c1", creditd_core::OrgSettings::new("C", "UTC")).await.unwrap();
+        store
+            .directory()
+            .add_member(creditd_store::directory::Member {
+                org_id: "c1".into(),
+                email: "a@example.com".into(),
+                name: "A".into(),
+                role: creditd_store::directory::Role::Owner,
+                created_at: store.now(),
+            })
+            .await
+            .unwrap();
+        let token = creditd_server::auth::issue_login_link(
+            store.directory(),
+            "c1",
+            "a@example.com",
+            store.now(),
+            jiff::SignedDuration::from_mins(5),
+        )
+        .await
+        .unwrap();
+        let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+        let mut r = client.get(format!("{}/login/{token}", app.base));
+        if let Some(p) = forwarded {
+            r = r.header("x-forwarded-proto", p);
+        }
+        let resp = r.send().await.unwrap();
+        assert_eq!(resp.status().as_u16(), 303);
+        let c = resp.headers().get("set-cookie").unwrap().to_str().unwrap().to_string();
+        assert!(c.contains("HttpOnly") && c.contains("SameSite=Strict"), "{c}");
+        app.stop().await;
+        c
+    }
+    let secure = |c: &str| c.split(';').any(|a| a.trim() == "Secure");
+    let plain = HttpsPolicy::default();
+    let public = HttpsPolicy { public_https: true, ..HttpsPolicy::default() };
+    let proxied = HttpsPolicy { trust_forwarded_proto: true, ..HttpsPolicy::default() };
+    assert!(!secure(&cookie(plain, None).await));
+    assert!(!secure(&cookie(plain, Some("https")).await), "an untrusted X-Forwarded-Proto is ignored");
+    assert!(secure(&cookie(public, None).await));
+    assert!(secure(&cookie(proxied, Some("https")).await));
+    assert!(secure(&cookie(proxied, Some("HTTPS, http")).await));
+    assert!(!secure(&cookie(proxied, Some("http")).await));
+    assert!(!secure(&cookie(proxied, None).await));
+}
+
+/// Reads until the server closes the connection (or 5 s pass): what it
+/// sent and when it closed.
+async fn until_closed(s: &mut tokio::net::TcpStream) -> (String, std::time::Instant) {
+    use tokio::io::AsyncReadExt;
+    let mut out = Vec::new();
+    let read = tokio::time::timeout(std::time::Duration::from_secs(5), s.read_to_end(&mut out)).await;
+    assert!(read.is_ok(), "the server left a slow connection open: {}", String::from_utf8_lossy(&out));
+    (String::from_utf8_lossy(&out).into_owned(), std::time::Instant::now())
+}
+
+/// Slow clients are cut off: a connection that sends nothing or half a
+/// request line after the header deadline, one that sends half a body after
+/// the body deadline (408 `request_timeout`, then closed), an idle
+/// kept-alive one after the idle deadline. Others are served meanwhile.
+#[tokio::test]
+async fn slow_connections_are_closed() {
+    use std::time::Duration;
+    use tokio::io::AsyncWriteExt;
+    let limits = creditd_server::conn::Limits {
+        header_timeout: Duration::from_millis(400),
+        body_timeout: Duration::from_millis(800),
+        idle_timeout: Duration::from_millis(1200),
+        max_connections: 64,
+    };
+    let app = App::start_with(|mut s| {
+        s.limits = limits;
+        s
+    })
+    .await;
+    let addr = app.base.trim_start_matches("http://").to_string();
+    let connect = || tokio::net::TcpStream::connect(addr.clone());
+
+    let t0 = std::time::Instant::now();
+    let mut silent = connect().await.unwrap();
+    let mut half_line = connect().await.unwrap();
+    half_line.write_all(b"GET /heal").await.unwrap();
+    let mut half_body = connect().await.unwrap();
+    let head = format!(
+        "POST /api/organizations HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {KEY}\r\n\
+         Content-Type: application/json\r\nContent-Length: 100\r\n\r\n{{\"id\": \"slow\""
+    );
+    half_body.write_all(head.as_bytes()).await.unwrap();
+    let mut idle = connect().await.unwrap();
+    idle.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n").await.unwrap();
+
+    // A normal client is served while the slow ones wait.
+    let t = std::time::Instant::now();
+    let (s, _) = app.text("/healthz").await;
+    assert_eq!(s, 200);
+    assert!(t.elapsed() < limits.header_timeout, "a normal request waited for the slow ones");
+
+    let (sent, closed) = until_closed(&mut silent).await;
+    let took = closed - t0;
+    assert_eq!(sent, "");
+    assert!(took >= limits.header_timeout - Duration::from_millis(150), "{took:?}");
+    let (sent, _) = until_closed(&mut half_line).await;
+    assert!(!sent.contains(" 200 "), "{sent}");
+    let (sent, closed) = until_closed(&mut half_body).await;
+    let took = closed - t0;
+    assert!(sent.starts_with("HTTP/1.1 408"), "{sent}");
+    assert!(sent.contains("\"request_timeout\""), "{sent}");
+    assert!(took >= limits.body_timeout - Duration::from_millis(500), "{took:?}");
+    // The idle one got its answer, then stayed open past the header
+    // deadline (idle is longer) and was closed at the idle one.
+    let (sent, closed) = until_closed(&mut idle).await;
+    let took = closed - t0;
+    assert!(sent.starts_with("HTTP/1.1 200"), "{sent}");
+    assert!(took >= limits.header_timeout + Duration::from_millis(200), "{took:?}");
+    let (s, _) = app.get("/api/organizations/slow").await;
+    assert_eq!(s, 404, "a body that never arrived changed nothing");
+    app.stop().await;
+}
+
+/// Beyond `max_connections` a connection waits (it is not accepted) until
+/// one of the open ones closes.
+#[tokio::test]
+async fn connections_beyond_the_limit_wait() {
+    use std::time::Duration;
+    let limits = creditd_server::conn::Limits {
+        header_timeout: Duration::from_millis(600),
+        max_connections: 2,
+        ..creditd_server::conn::Limits::default()
+    };
+    let app = App::start_with(|mut s| {
+        s.limits = limits;
+        s
+    })
+    .await;
+    let addr = app.base.trim_start_matches("http://").to_string();
+    let _a = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    let _b = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let t = std::time::Instant::now();
+    let (s, _) = app.text("/healthz").await;
+    assert_eq!(s, 200);
+    assert!(t.elapsed() >= Duration::from_millis(400), "served at once beyond the limit: {:?}", t.elapsed());
+    app.stop().await;
+}
+
+/// New organisation ids follow the one URL-safe grammar (422 otherwise,
+/// nothing created); one an earlier release stored is still served.
+#[tokio::test]
+async fn org_ids_have_one_grammar() {
+    let app = App::start().await;
+    for bad in [".", "..", "...", "-x", "_x", "a~b", "a b", "a/b"] {
+        let (s, b) = app.post("/api/organizations", json!({"id": bad, "name": "x"})).await;
+        assert_eq!((s, b["error"]["code"].as_str()), (422, Some("validation_error")), "{bad}: {b}");
+    }
+    assert!(!app.state.store.org_ids().await.unwrap().iter().any(|o| !o.starts_with(char::is_alphanumeric)));
+    let (s, b) = app.post("/api/organizations", json!({"id": "acme.eu-1", "name": "x"})).await;
+    assert_eq!(s, 201, "{b}");
+    // As written by the previous release, which took dot-only ids.
+    app.state.store.create_org("...", creditd_core::OrgSettings::new("Old", "UTC")).await.unwrap();
+    let (s, b) = app.get("/api/organizations/.../balance").await;
+    assert_eq!(s, 200, "{b}");
+    app.stop().await;
+}

@@ -66,6 +66,28 @@ pub struct SqliteStore {
     _lock: File,
 }
 
+/// Creates `dir` (and missing parents) readable by the owner only (0700 on
+/// Unix): the database holds webhook signing secrets and key hashes. An
+/// existing directory keeps the mode its operator gave it.
+pub fn create_private_dir(dir: &Path) -> std::io::Result<()> {
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    builder.create(dir)
+}
+
+/// Opens `path` for writing, creating it readable by the owner only (0600
+/// on Unix) if it does not exist; an existing file is neither truncated nor
+/// changed.
+pub fn private_file(path: &Path) -> std::io::Result<File> {
+    let mut opts = File::options();
+    opts.create(true).truncate(false).write(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
+    opts.open(path)
+}
+
 impl SqliteStore {
     /// Opens (creating if needed) the database in `data_dir`, runs
     /// migrations and starts the writer. Fails if another process holds the
@@ -89,19 +111,17 @@ impl SqliteStore {
         clock: Arc<dyn Clock>,
         hooks: Option<Arc<writer::Hooks>>,
     ) -> Result<SqliteStore, OpenError> {
-        std::fs::create_dir_all(data_dir).map_err(|source| OpenError::DataDir { path: data_dir.into(), source })?;
+        create_private_dir(data_dir).map_err(|source| OpenError::DataDir { path: data_dir.into(), source })?;
         let lock_path = data_dir.join("creditd.lock");
-        let lock = File::options()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&lock_path)
-            .map_err(|source| OpenError::DataDir { path: lock_path.clone(), source })?;
+        let lock = private_file(&lock_path).map_err(|source| OpenError::DataDir { path: lock_path.clone(), source })?;
         if lock.try_lock().is_err() {
             return Err(OpenError::Locked(data_dir.to_path_buf()));
         }
         let path = data_dir.join("creditd.sqlite");
         let sqlite = |source| OpenError::Sqlite { path: path.clone(), source };
+        // Created before SQLite opens it, so that it is 0600 from the
+        // start; SQLite gives the -wal and -shm files the database's mode.
+        private_file(&path).map_err(|source| OpenError::DataDir { path: path.clone(), source })?;
         let mut conn = rusqlite::Connection::open(&path).map_err(sqlite)?;
         configure_writer(&conn).map_err(sqlite)?;
         schema::migrate(&mut conn).map_err(sqlite)?;
@@ -326,5 +346,39 @@ impl Store for SqliteStore {
         }
         let checkpointer = self.checkpointer.lock().unwrap_or_else(|p| p.into_inner()).take();
         drop(checkpointer);
+    }
+}
+
+#[cfg(all(test, unix))]
+mod file_mode_tests {
+    use std::os::unix::fs::PermissionsExt;
+    use std::sync::Arc;
+
+    use creditd_core::OrgSettings;
+    use creditd_store::{Store, SystemClock};
+
+    use crate::SqliteStore;
+
+    fn mode(p: &std::path::Path) -> u32 {
+        std::fs::metadata(p).unwrap().permissions().mode() & 0o777
+    }
+
+    /// The database holds webhook secrets: a fresh data directory is the
+    /// owner's alone, and so is every file SQLite makes in it, whatever the
+    /// process umask (the default 022 made them 0755 and 0644).
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_fresh_data_dir_and_its_files_are_private() {
+        let parent = tempfile::tempdir().unwrap();
+        let dir = parent.path().join("nested").join("data");
+        let store = SqliteStore::open(&dir, Arc::new(SystemClock)).unwrap();
+        store.create_org("o", OrgSettings::new("O", "UTC")).await.unwrap();
+        assert_eq!(mode(&dir), 0o700, "data dir");
+        assert_eq!(mode(&parent.path().join("nested")), 0o700, "created parent");
+        for f in ["creditd.sqlite", "creditd.sqlite-wal", "creditd.sqlite-shm", "creditd.lock"] {
+            let p = dir.join(f);
+            assert!(p.exists(), "{f} missing");
+            assert_eq!(mode(&p), 0o600, "{f}");
+        }
+        store.shutdown().await;
     }
 }

@@ -15,7 +15,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
 use creditd_core::OrgSettings;
 use creditd_export::{ImportError, ImportOptions, parse_full_csv_with};
 use creditd_store::Store;
@@ -45,9 +45,7 @@ pub struct ImportArgs {
 }
 
 pub async fn run(args: ImportArgs) -> Result<ExitCode> {
-    if !creditd_core::valid_id(&args.org) {
-        bail!("organization id {:?} must be 1-64 letters, digits, '-', '_' or '.'", args.org);
-    }
+    creditd_core::OrgId::parse(&args.org).map_err(|e| anyhow::anyhow!("organization {e}"))?;
     let settings = OrgSettings::new(args.name.clone().unwrap_or_else(|| args.org.clone()), args.time_zone.clone());
     settings.validate().map_err(|e| anyhow::anyhow!("{e}"))?;
     let mut bytes = Vec::new();

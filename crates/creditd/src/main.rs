@@ -54,6 +54,62 @@ struct ServeArgs {
     /// database; give them the same CREDITD_SERVICE_KEY.
     #[arg(long, env = "CREDITD_DATABASE_URL")]
     database_url: Option<String>,
+    #[command(flatten)]
+    http: HttpArgs,
+}
+
+/// How the HTTP server treats connections and what it is reached through.
+#[derive(clap::Args, Clone)]
+struct HttpArgs {
+    /// The URL browsers reach creditd at; an https:// one makes the session
+    /// cookie Secure (creditd behind a TLS proxy).
+    #[arg(long, env = "CREDITD_PUBLIC_URL")]
+    public_url: Option<String>,
+    /// Trust X-Forwarded-Proto from the proxy in front (it must set it and
+    /// drop the client's own): `https` there makes the session cookie Secure.
+    #[arg(long, env = "CREDITD_TRUST_FORWARDED_PROTO")]
+    trust_forwarded_proto: bool,
+    /// Seconds a client has to send a request's head (from connecting, or
+    /// from the head's first byte).
+    #[arg(long, default_value_t = 10, env = "CREDITD_HEADER_TIMEOUT_S", value_parser = clap::value_parser!(u64).range(1..=3600))]
+    header_timeout_s: u64,
+    /// Seconds a client has to send a request body (from the request's start).
+    #[arg(long, default_value_t = 30, env = "CREDITD_BODY_TIMEOUT_S", value_parser = clap::value_parser!(u64).range(1..=3600))]
+    body_timeout_s: u64,
+    /// Seconds a kept-alive connection may wait for its next request.
+    #[arg(long, default_value_t = 60, env = "CREDITD_IDLE_TIMEOUT_S", value_parser = clap::value_parser!(u64).range(1..=3600))]
+    idle_timeout_s: u64,
+    /// Most connections open at once; more wait (unaccepted) until one closes.
+    #[arg(long, default_value_t = 4096, env = "CREDITD_MAX_CONNECTIONS", value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
+    max_connections: u64,
+    /// A private network webhooks may be sent to (repeatable; comma-separated
+    /// in the env), e.g. 10.0.0.0/8. Without one, only public addresses.
+    #[arg(long = "webhook-allow-network", env = "CREDITD_WEBHOOK_ALLOW_NETWORKS", value_delimiter = ',')]
+    webhook_allow_networks: Vec<creditd_server::webhooks::Network>,
+}
+
+impl HttpArgs {
+    /// Validated: the public URL must be an http(s) URL.
+    fn apply(&self, mut app: creditd_server::AppState) -> Result<creditd_server::AppState> {
+        let public_https = match &self.public_url {
+            None => false,
+            Some(u) => match u.split_once("://").map(|(scheme, _)| scheme.to_ascii_lowercase()) {
+                Some(s) if s == "https" => true,
+                Some(s) if s == "http" => false,
+                _ => bail!("--public-url {u:?} must start with https:// or http://"),
+            },
+        };
+        app.https =
+            creditd_server::auth::HttpsPolicy { public_https, trust_forwarded_proto: self.trust_forwarded_proto };
+        app.limits = creditd_server::conn::Limits {
+            header_timeout: std::time::Duration::from_secs(self.header_timeout_s),
+            body_timeout: std::time::Duration::from_secs(self.body_timeout_s),
+            idle_timeout: std::time::Duration::from_secs(self.idle_timeout_s),
+            max_connections: usize::try_from(self.max_connections).context("--max-connections")?,
+        };
+        app.webhooks.networks.allowed = self.webhook_allow_networks.clone();
+        Ok(app)
+    }
 }
 
 #[derive(Subcommand)]
@@ -100,6 +156,8 @@ struct DemoServeArgs {
     listen: SocketAddr,
     #[arg(long, default_value = "./creditd-demo-data")]
     data_dir: PathBuf,
+    #[command(flatten)]
+    http: HttpArgs,
 }
 
 fn main() -> ExitCode {
@@ -147,14 +205,14 @@ async fn run(cmd: Cmd) -> Result<ExitCode> {
                 Some(url) => {
                     if std::env::var_os("CREDITD_SERVICE_KEY").is_none() {
                         // The service key file lives there.
-                        std::fs::create_dir_all(&args.data_dir)
+                        creditd_sqlite::create_private_dir(&args.data_dir)
                             .with_context(|| format!("creating {}", args.data_dir.display()))?;
                     }
                     open_pg_store(url).await?
                 }
                 None => open_store(&args.data_dir)?,
             };
-            serve(store, &args.data_dir, args.listen).await?;
+            serve(store, &args.data_dir, args.listen, &args.http).await?;
             Ok(ExitCode::SUCCESS)
         }
         Cmd::Demo { serve: args } => {
@@ -163,7 +221,7 @@ async fn run(cmd: Cmd) -> Result<ExitCode> {
             let link = demo::sign_in_link(store.as_ref(), args.listen).await.context("making a sign-in link")?;
             eprintln!("creditd: open the dashboard as the demo's owner (a one-time link, valid for an hour):");
             eprintln!("  {link}");
-            serve(store, &args.data_dir, args.listen).await?;
+            serve(store, &args.data_dir, args.listen, &args.http).await?;
             Ok(ExitCode::SUCCESS)
         }
         Cmd::Verify { data_dir, org, database_url } => verify(&data_dir, org, database_url).await,
@@ -228,8 +286,9 @@ fn service_key(data_dir: &Path) -> Result<String> {
     Ok(key)
 }
 
-async fn serve(store: Arc<dyn Store>, data_dir: &Path, listen: SocketAddr) -> Result<()> {
+async fn serve(store: Arc<dyn Store>, data_dir: &Path, listen: SocketAddr, http: &HttpArgs) -> Result<()> {
     let key = service_key(data_dir)?;
+    let app = http.apply(creditd_server::AppState::new(store.clone(), key))?;
     let listener = tokio::net::TcpListener::bind(listen).await.with_context(|| format!("listening on {listen}"))?;
     let addr = listener.local_addr()?;
     tracing::info!(%addr, engine = store.engine(), data_dir = %data_dir.display(), "creditd is listening");
@@ -240,7 +299,7 @@ async fn serve(store: Arc<dyn Store>, data_dir: &Path, listen: SocketAddr) -> Re
         let _ = tokio::signal::ctrl_c().await;
         tracing::info!("shutting down: draining requests and the writer");
     };
-    creditd_server::serve(listener, creditd_server::AppState::new(store, key), shutdown).await?;
+    creditd_server::serve(listener, app, shutdown).await?;
     tracing::info!("stopped cleanly");
     Ok(())
 }
