@@ -7,6 +7,7 @@ use creditd_store::{Clock, Command, StoreError};
 use jiff::SignedDuration;
 use std::collections::BTreeSet;
 
+pub use crate::eviction::evicted_orgs_reload_exactly;
 pub use crate::webhooks::{webhook_delivery_claims, webhook_outbox_with_events};
 use crate::*;
 
