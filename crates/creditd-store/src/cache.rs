@@ -49,6 +49,12 @@ impl Default for OrgCacheSize {
     }
 }
 
+impl std::fmt::Display for OrgCacheSize {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
 impl std::str::FromStr for OrgCacheSize {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, String> {
