@@ -7,6 +7,7 @@ use creditd_store::{Clock, Command, StoreError};
 use jiff::SignedDuration;
 use std::collections::BTreeSet;
 
+pub use crate::eviction::evicted_orgs_reload_exactly;
 pub use crate::hardening::{expired_hold_refused_before_timer, unreadable_record_is_named, worst_inputs_read_back};
 pub use crate::webhooks::{webhook_delivery_claims, webhook_outbox_with_events};
 use crate::*;

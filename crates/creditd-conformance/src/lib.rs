@@ -7,6 +7,7 @@
 //! throwaway PostgreSQL cluster for the PostgreSQL engine's tests.
 
 pub mod cases;
+pub mod eviction;
 pub mod hardening;
 pub mod pg;
 pub mod webhooks;
@@ -14,6 +15,7 @@ pub mod webhooks;
 use std::sync::Arc;
 
 use creditd_core::{CreditKind, CreditOp, Event, EventCtx, HoldOp, Micros, Op, OrgSettings, Outcome, Pool, Status};
+use creditd_store::cache::OrgCacheSize;
 use creditd_store::query::{EventFilter, EventQuery, PageLimit, PageStart};
 use creditd_store::{Clock, Command, ManualClock, Store, StoreError};
 use jiff::Timestamp;
@@ -25,6 +27,10 @@ pub use async_trait::async_trait;
 #[async_trait]
 pub trait Engine: Send + Sync + 'static {
     async fn open(&self, clock: Arc<dyn Clock>) -> Result<Arc<dyn Store>, String>;
+
+    /// [`Engine::open`] with a writer that keeps at most `orgs` org states
+    /// in memory (the eviction case).
+    async fn open_with_org_cache(&self, clock: Arc<dyn Clock>, orgs: OrgCacheSize) -> Result<Arc<dyn Store>, String>;
 
     /// Runs raw SQL on the database behind creditd's back (the tamper case).
     /// `Ok(false)`: this engine's harness cannot, and the case is skipped.
@@ -67,12 +73,23 @@ impl Ctx {
 
     /// Shuts the store down and opens it again on the same data.
     pub async fn reopen(&mut self) {
+        self.close().await;
+        self.store = self.engine.open(self.clock.clone()).await.unwrap_or_else(|e| panic!("reopening: {e}"));
+    }
+
+    /// [`Ctx::reopen`] with a writer keeping at most `orgs` org states.
+    pub async fn reopen_with_org_cache(&mut self, orgs: OrgCacheSize) {
+        self.close().await;
+        let opened = self.engine.open_with_org_cache(self.clock.clone(), orgs).await;
+        self.store = opened.unwrap_or_else(|e| panic!("reopening: {e}"));
+    }
+
+    async fn close(&mut self) {
         self.store.shutdown().await;
         // The old store must be gone (SQLite holds a lock file) before the
         // new one opens: every clone is dropped here.
         let old = std::mem::replace(&mut self.store, Arc::new(Closed));
         drop(old);
-        self.store = self.engine.open(self.clock.clone()).await.unwrap_or_else(|e| panic!("reopening: {e}"));
     }
 
     /// Verifies every org and shuts the store down.
@@ -133,6 +150,7 @@ macro_rules! conformance_tests {
             worst_inputs_read_back,
             unreadable_record_is_named,
             expired_hold_refused_before_timer,
+            evicted_orgs_reload_exactly,
         );
     };
     (@cases $engine:expr; $($case:ident),+ $(,)?) => {

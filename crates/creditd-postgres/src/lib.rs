@@ -38,6 +38,8 @@ use tokio_postgres::NoTls;
 
 use writer::{Job, Writer};
 
+pub use creditd_store::cache::OrgCacheSize;
+
 pub use schema::MigrateError;
 pub use tokio_postgres::Config as PgConfig;
 
@@ -71,11 +73,30 @@ impl PgStore {
     /// Connects to `url` (`postgres://user:pass@host:port/db`), runs
     /// migrations and starts this node's writer.
     pub async fn open(url: &str, clock: Arc<dyn Clock>) -> Result<PgStore, OpenError> {
+        Self::open_with_org_cache(url, clock, OrgCacheSize::DEFAULT).await
+    }
+
+    /// [`PgStore::open`] with a writer that keeps at most `org_cache` org
+    /// states in memory (least recently used go).
+    pub async fn open_with_org_cache(
+        url: &str,
+        clock: Arc<dyn Clock>,
+        org_cache: OrgCacheSize,
+    ) -> Result<PgStore, OpenError> {
         let config = PgConfig::from_str(url).map_err(|e| OpenError::Url(e.to_string()))?;
-        Self::open_config(config, DEFAULT_POOL_SIZE, clock).await
+        Self::open_config_with(config, DEFAULT_POOL_SIZE, clock, org_cache).await
     }
 
     pub async fn open_config(config: PgConfig, pool_size: usize, clock: Arc<dyn Clock>) -> Result<PgStore, OpenError> {
+        Self::open_config_with(config, pool_size, clock, OrgCacheSize::DEFAULT).await
+    }
+
+    pub async fn open_config_with(
+        config: PgConfig,
+        pool_size: usize,
+        clock: Arc<dyn Clock>,
+        org_cache: OrgCacheSize,
+    ) -> Result<PgStore, OpenError> {
         let manager = deadpool_postgres::Manager::from_config(
             config,
             NoTls,
@@ -93,7 +114,7 @@ impl PgStore {
             schema::migrate(client).await?;
         }
         let (tx, rx) = mpsc::channel(WRITER_QUEUE);
-        let writer = Writer::new(pool.clone(), clock.clone());
+        let writer = Writer::new(pool.clone(), clock.clone(), org_cache);
         let handle = tokio::spawn(writer.run(rx));
         let directory = directory::PgDirectory::new(pool.clone());
         let webhooks = webhooks::PgWebhooks::new(pool.clone());

@@ -13,6 +13,7 @@ use std::sync::Arc;
 
 use creditd_core::{Op, OrgSettings, OrgState, Outcome};
 use creditd_store::batch::{self, Batch, IdemRow};
+use creditd_store::cache::{OrgCache, OrgCacheSize};
 use creditd_store::sql::event_texts;
 use creditd_store::{Clock, Command, OrgInfo, StoreError, micros_ts, telemetry};
 use deadpool_postgres::{GenericClient, Pool, Transaction};
@@ -29,8 +30,6 @@ const MAX_TICK_WORK: i64 = 4096;
 /// Times a batch is tried again after a deadlock, serialization failure or
 /// a unique violation from a concurrent node.
 const MAX_RETRIES: usize = 5;
-/// Past this many cached org states the cache is emptied (they reload).
-const MAX_CACHED_ORGS: usize = 100_000;
 
 pub enum Job {
     Execute { commands: Vec<Command>, reply: oneshot::Sender<Vec<Result<Outcome, StoreError>>> },
@@ -86,15 +85,21 @@ impl From<StoreError> for Failure {
 pub struct Writer {
     pool: Pool,
     conn: Option<deadpool_postgres::Client>,
-    states: HashMap<String, OrgState>,
-    /// The `orgs.version` each cached state was read or written at.
-    versions: HashMap<String, i64>,
+    /// Bounded: least recently used orgs go after each batch, when nothing
+    /// is in flight.
+    states: OrgCache<Cached>,
     clock: Arc<dyn Clock>,
 }
 
+/// A cached org state and the `orgs.version` it was read or written at.
+struct Cached {
+    state: OrgState,
+    version: i64,
+}
+
 impl Writer {
-    pub fn new(pool: Pool, clock: Arc<dyn Clock>) -> Self {
-        Writer { pool, conn: None, states: HashMap::new(), versions: HashMap::new(), clock }
+    pub fn new(pool: Pool, clock: Arc<dyn Clock>, org_cache: OrgCacheSize) -> Self {
+        Writer { pool, conn: None, states: OrgCache::new("postgres", org_cache), clock }
     }
 
     pub async fn run(mut self, mut rx: mpsc::Receiver<Job>) {
@@ -232,9 +237,12 @@ impl Writer {
         if result.is_err() {
             for org in &touched {
                 self.states.remove(org);
-                self.versions.remove(org);
             }
         }
+        // The batch is over (committed or rolled back): nothing is in
+        // flight, so only the bound decides, least recently used first.
+        self.states.next_epoch();
+        self.states.trim(self.states.epoch());
         if !conn.is_closed() {
             self.conn = Some(conn);
         }
@@ -297,24 +305,22 @@ impl Writer {
         // A cached state is current only if no other node wrote the org since.
         let mut stale = Vec::new();
         for id in &org_ids {
-            match (locked.get(id), self.versions.get(id)) {
+            match (locked.get(id), self.states.get_mut(id).map(|c| c.version)) {
                 (None, _) => {
                     self.states.remove(id);
-                    self.versions.remove(id);
                 }
-                (Some(v), Some(cached)) if v == cached && self.states.contains_key(id) => {}
+                (Some(v), Some(cached)) if *v == cached => {}
                 (Some(_), _) => stale.push(id.clone()),
             }
         }
         if !stale.is_empty() {
-            let fresh = load_states(&tx, &stale).await?;
+            let mut fresh = load_states(&tx, &stale).await?;
             for id in &stale {
-                if !fresh.contains_key(id) {
+                let Some(state) = fresh.remove(id) else {
                     return Err(StoreError::Backend(format!("org {id}: locked but its state was not read")).into());
-                }
-                self.versions.insert(id.clone(), locked[id]);
+                };
+                self.states.insert(id.clone(), Cached { state, version: locked[id] });
             }
-            self.states.extend(fresh);
         }
 
         // Stored idempotency rows and settled records the commands refer to,
@@ -339,7 +345,7 @@ impl Writer {
                 keys.push(k.as_str());
             }
             if let Some(id) = c.op.record_ref()
-                && self.states.get(&c.org_id).is_some_and(|s| !s.records.contains_key(id))
+                && self.states.get(&c.org_id).is_some_and(|c| !c.state.records.contains_key(id))
             {
                 ref_orgs.push(c.org_id.as_str());
                 refs.push(id);
@@ -394,8 +400,8 @@ impl Writer {
             let id: String = row.try_get(1)?;
             match creditd_store::stored::parse_record(&org_id, &id, &row.try_get::<_, String>(2)?) {
                 Ok(r) => {
-                    if let Some(s) = self.states.get_mut(&org_id) {
-                        s.records.entry(r.id.clone()).or_insert(r);
+                    if let Some(c) = self.states.get_mut(&org_id) {
+                        c.state.records.entry(r.id.clone()).or_insert(r);
                     }
                 }
                 Err(e) => {
@@ -438,17 +444,13 @@ impl Writer {
         telemetry::open_holds_changed(batch.open_holds_delta);
 
         for org in &batch.orgs {
-            if let Some(s) = self.states.get_mut(org) {
-                batch::evict_settled(s);
+            if let Some(c) = self.states.get_mut(org) {
+                batch::evict_settled(&mut c.state);
+                // The row was rewritten with its version bumped once.
+                if let Some(v) = locked.get(org) {
+                    c.version = v + 1;
+                }
             }
-            // The row was rewritten with its version bumped once.
-            if let Some(v) = locked.get(org) {
-                self.versions.insert(org.clone(), v + 1);
-            }
-        }
-        if self.states.len() > MAX_CACHED_ORGS {
-            self.states.clear();
-            self.versions.clear();
         }
         Ok(answers)
     }
@@ -469,7 +471,8 @@ impl Writer {
         if let Some(e) = cmd.op.record_ref().and_then(|id| unreadable.get(&(cmd.org_id.clone(), id.to_string()))) {
             return Err(e.clone());
         }
-        let state = self.states.get_mut(&cmd.org_id).ok_or_else(|| StoreError::OrgNotFound(cmd.org_id.clone()))?;
+        let state =
+            &mut self.states.get_mut(&cmd.org_id).ok_or_else(|| StoreError::OrgNotFound(cmd.org_id.clone()))?.state;
         let idem = cmd.idempotency_key.as_ref().and_then(|k| stored.get(&(cmd.org_id.clone(), k.clone())));
         batch.apply(state, cmd, now, idem)
     }
@@ -506,8 +509,7 @@ impl Writer {
         }
         touched.push(org_id.to_string());
         let info = OrgInfo { id: org_id.to_string(), created_at: now, settings: state.settings.clone() };
-        self.states.insert(org_id.to_string(), state);
-        self.versions.insert(org_id.to_string(), 0);
+        self.states.insert(org_id.to_string(), Cached { state, version: 0 });
         Ok(Ok(info))
     }
 
@@ -516,7 +518,7 @@ impl Writer {
     async fn write(&self, tx: &Transaction<'_>, batch: &Batch) -> Result<(), Failure> {
         let mut orgs = OrgCols::default();
         for org in &batch.orgs {
-            let s = self.states.get(org).ok_or_else(|| StoreError::OrgNotFound(org.clone()))?;
+            let s = &self.states.get(org).ok_or_else(|| StoreError::OrgNotFound(org.clone()))?.state;
             if let Err(problem) = s.check_invariants() {
                 return Err(StoreError::Backend(format!("refusing to commit: {problem}")).into());
             }

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use creditd_conformance::*;
 use creditd_core::{EventKind, Micros};
 use creditd_postgres::PgStore;
+use creditd_store::cache::OrgCacheSize;
 use creditd_store::{Clock, Store};
 
 struct Pg(String);
@@ -16,6 +17,11 @@ struct Pg(String);
 impl Engine for Pg {
     async fn open(&self, clock: Arc<dyn Clock>) -> Result<Arc<dyn Store>, String> {
         let store = PgStore::open(&self.0, clock).await.map_err(|e| e.to_string())?;
+        Ok(Arc::new(store))
+    }
+
+    async fn open_with_org_cache(&self, clock: Arc<dyn Clock>, orgs: OrgCacheSize) -> Result<Arc<dyn Store>, String> {
+        let store = PgStore::open_with_org_cache(&self.0, clock, orgs).await.map_err(|e| e.to_string())?;
         Ok(Arc::new(store))
     }
 

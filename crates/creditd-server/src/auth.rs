@@ -289,6 +289,9 @@ pub struct Auth {
     /// Bumped by [`Auth::forget`]: a lookup that started before a revoke
     /// does not put its (stale) answer in the cache.
     generation: std::sync::atomic::AtomicU64,
+    /// Bounded without a limit of its own: only a key that resolved (one
+    /// that exists and is not revoked) gets an entry, one per key id, and
+    /// every flush (each few seconds) empties it.
     last_used: Mutex<HashMap<String, Timestamp>>,
 }
 

@@ -42,6 +42,27 @@ use writer::{Job, Writer};
 /// Most jobs waiting for the writer before callers are made to wait.
 pub const WRITER_QUEUE: usize = 8192;
 
+pub use checkpoint::DEFAULT_WAL_CAP_BYTES;
+pub use creditd_store::cache::OrgCacheSize;
+
+/// How the engine bounds its disk and memory (README, "Bounded disk and
+/// memory").
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SqliteOptions {
+    /// Past this many bytes of WAL the committer resets the log between two
+    /// commits. `None`: no cap, only SQLite's automatic checkpoint at 1 GiB
+    /// (the behaviour before the cap; `creditd bench` compares the two).
+    pub wal_cap_bytes: Option<u64>,
+    /// Org states the writer keeps in memory (least recently used go).
+    pub org_cache: OrgCacheSize,
+}
+
+impl Default for SqliteOptions {
+    fn default() -> Self {
+        SqliteOptions { wal_cap_bytes: Some(DEFAULT_WAL_CAP_BYTES), org_cache: OrgCacheSize::DEFAULT }
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum OpenError {
     #[error("cannot create data directory {path}: {source}")]
@@ -93,7 +114,16 @@ impl SqliteStore {
     /// migrations and starts the writer. Fails if another process holds the
     /// directory.
     pub fn open(data_dir: &Path, clock: Arc<dyn Clock>) -> Result<SqliteStore, OpenError> {
-        Self::open_with(data_dir, clock, None)
+        Self::open_with(data_dir, clock, SqliteOptions::default(), None)
+    }
+
+    /// [`SqliteStore::open`] with bounds other than the defaults.
+    pub fn open_with_options(
+        data_dir: &Path,
+        clock: Arc<dyn Clock>,
+        options: SqliteOptions,
+    ) -> Result<SqliteStore, OpenError> {
+        Self::open_with(data_dir, clock, options, None)
     }
 
     /// [`SqliteStore::open`] with test hooks in the writer.
@@ -103,12 +133,13 @@ impl SqliteStore {
         clock: Arc<dyn Clock>,
         hooks: Arc<writer::Hooks>,
     ) -> Result<SqliteStore, OpenError> {
-        Self::open_with(data_dir, clock, Some(hooks))
+        Self::open_with(data_dir, clock, SqliteOptions::default(), Some(hooks))
     }
 
     fn open_with(
         data_dir: &Path,
         clock: Arc<dyn Clock>,
+        options: SqliteOptions,
         hooks: Option<Arc<writer::Hooks>>,
     ) -> Result<SqliteStore, OpenError> {
         create_private_dir(data_dir).map_err(|source| OpenError::DataDir { path: data_dir.into(), source })?;
@@ -137,9 +168,21 @@ impl SqliteStore {
         let directory = SqliteDirectory::connect(&path).map_err(sqlite)?;
         let webhooks = SqliteWebhooks::connect(&path).map_err(sqlite)?;
         let checkpointer = Checkpointer::spawn(&path).map_err(sqlite)?;
+        let cap = checkpointer.cap(options.wal_cap_bytes);
+        if let Some(limit) = cap.journal_size_limit() {
+            conn.pragma_update(None, "journal_size_limit", limit).map_err(sqlite)?;
+        }
         let (tx, rx) = mpsc::channel(WRITER_QUEUE);
-        let writer =
-            Writer::new(conn, &path, clock.clone(), checkpointer.flag(), tx.downgrade(), hooks).map_err(sqlite)?;
+        let writer = Writer::new(
+            conn,
+            &path,
+            clock.clone(),
+            checkpointer.flag(),
+            writer::Bounds { cap, org_cache: options.org_cache },
+            tx.downgrade(),
+            hooks,
+        )
+        .map_err(sqlite)?;
         let handle = std::thread::Builder::new()
             .name("creditd-writer".into())
             .spawn(move || writer.run(rx))
@@ -188,7 +231,7 @@ fn configure_writer(conn: &rusqlite::Connection) -> rusqlite::Result<()> {
     conn.pragma_update(None, "foreign_keys", "ON")?;
     conn.pragma_update(None, "cache_size", -65536)?;
     conn.pragma_update(None, "wal_autocheckpoint", checkpoint::BACKSTOP_PAGES)?;
-    conn.busy_timeout(std::time::Duration::from_secs(5))?;
+    conn.busy_timeout(checkpoint::WRITER_BUSY)?;
     Ok(())
 }
 

@@ -15,12 +15,14 @@ use std::sync::mpsc as std_mpsc;
 
 use creditd_core::{ChainHash, Event, Op, OrgSettings, OrgState, Outcome, Record};
 use creditd_store::batch::{self, Batch, IdemRow};
+use creditd_store::cache::{OrgCache, OrgCacheSize};
 use creditd_store::import::ImportReport;
 use creditd_store::sql::event_texts;
 use creditd_store::{Clock, Command, OrgInfo, StoreError, micros_ts, telemetry};
 use rusqlite::{Connection, OptionalExtension, params};
 use tokio::sync::{mpsc, oneshot};
 
+use crate::checkpoint::WalCap;
 use crate::reader::{db, load_pending_records, load_record, load_state};
 
 /// Most commands one transaction carries.
@@ -65,7 +67,9 @@ pub struct Writer {
     /// flight: it sees only committed rows, so the in-flight batch is read
     /// through [`InFlight`] first.
     read: Connection,
-    states: HashMap<String, OrgState>,
+    /// Bounded: least recently used orgs go when a batch is handed over,
+    /// never one the open or in-flight batch touched (see [`Writer::ship`]).
+    states: OrgCache<OrgState>,
     clock: Arc<dyn Clock>,
     /// Raised after each commit for the checkpoint thread.
     wal_dirty: Arc<AtomicBool>,
@@ -194,6 +198,13 @@ struct StateRow {
     json: String,
 }
 
+/// What keeps the writer's disk and memory bounded.
+pub(crate) struct Bounds {
+    /// The committer's cap on the WAL.
+    pub cap: WalCap,
+    pub org_cache: OrgCacheSize,
+}
+
 /// Where each command's answer goes once the batch has committed.
 enum Reply {
     CreateOrg(oneshot::Sender<Result<OrgInfo, StoreError>>, Result<OrgInfo, StoreError>),
@@ -208,9 +219,11 @@ impl Writer {
         path: &std::path::Path,
         clock: Arc<dyn Clock>,
         wal_dirty: Arc<AtomicBool>,
+        bounds: Bounds,
         wake: mpsc::WeakSender<Job>,
         hooks: Option<Arc<Hooks>>,
     ) -> Result<Self, rusqlite::Error> {
+        let Bounds { cap, org_cache } = bounds;
         let read = Connection::open_with_flags(
             path,
             rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
@@ -223,13 +236,13 @@ impl Writer {
             let (wal_dirty, hooks) = (wal_dirty.clone(), hooks.clone());
             std::thread::Builder::new()
                 .name("creditd-commit".into())
-                .spawn(move || commit_loop(flights, landed_tx, wake, wal_dirty, hooks))
+                .spawn(move || commit_loop(flights, landed_tx, wake, wal_dirty, cap, hooks))
                 .map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))?
         };
         Ok(Writer {
             conn: Some(conn),
             read,
-            states: HashMap::default(),
+            states: OrgCache::new("sqlite", org_cache),
             clock,
             wal_dirty,
             open: Open::default(),
@@ -402,6 +415,13 @@ impl Writer {
             return;
         }
         self.in_flight = Some(InFlight { batch, usage_index: Default::default() });
+        // The batch just shipped was applied in this epoch and the next one
+        // starts now: keeping both keeps every org in flight or open in
+        // memory, which the read order (memory, in-flight batch, disk)
+        // needs. Any other org is on disk as it is in memory.
+        let shipped = self.states.epoch();
+        self.states.next_epoch();
+        self.states.trim(shipped);
     }
 
     fn poll_landed(&mut self) {
@@ -500,6 +520,9 @@ impl Writer {
             telemetry::batch_committed("sqlite", 1, started.elapsed());
             telemetry::open_holds_changed(batch.open_holds_delta);
         }
+        // Drained: nothing is in flight, so only the bound decides.
+        self.states.next_epoch();
+        self.states.trim(self.states.epoch());
         match reply {
             Reply::CreateOrg(tx, r) => {
                 let _ = tx.send(committed.and(r));
@@ -678,7 +701,7 @@ impl EventText {
 }
 
 /// Everything [`write`] needs from memory, as of the end of the batch.
-fn encode(states: &HashMap<String, OrgState>, batch: &Batch) -> Result<Encoded, StoreError> {
+fn encode(states: &OrgCache<OrgState>, batch: &Batch) -> Result<Encoded, StoreError> {
     let rows = state_rows(states, batch)?;
     let mut usage = batch.usage_records.iter().peekable();
     let events = batch
@@ -775,15 +798,17 @@ fn write(c: &Connection, batch: &Batch, encoded: &Encoded) -> Result<(), StoreEr
     Ok(())
 }
 
-/// The org's in-memory state, loaded from `read` on first use. An org the
-/// in-flight batch touched is always in memory (states are only forgotten
-/// with the pipeline drained), so what `read` lacks can never matter here.
+/// The org's in-memory state, loaded from `read` on first use (or after
+/// the cache forgot it). An org the in-flight batch touched is always in
+/// memory (states are forgotten only with the pipeline drained, or when
+/// neither the open nor the in-flight batch used them), so what `read`
+/// lacks can never matter here.
 fn state<'a>(
-    states: &'a mut HashMap<String, OrgState>,
+    states: &'a mut OrgCache<OrgState>,
     read: &Connection,
     org_id: &str,
 ) -> Result<&'a mut OrgState, StoreError> {
-    if !states.contains_key(org_id) {
+    if !states.contains(org_id) {
         let mut s = load_state(read, org_id)?;
         load_pending_records(read, &mut s)?;
         states.insert(org_id.to_string(), s);
@@ -794,7 +819,7 @@ fn state<'a>(
 /// Applies one command into `batch`. Reads look at memory, then at the
 /// in-flight batch (written, not yet committed), then at `read`.
 fn apply(
-    states: &mut HashMap<String, OrgState>,
+    states: &mut OrgCache<OrgState>,
     read: &Connection,
     in_flight: Option<&InFlight>,
     batch: &mut Batch,
@@ -824,7 +849,7 @@ fn apply(
 }
 
 /// The state row of every org the batch touched, as it is now in memory.
-fn state_rows(states: &HashMap<String, OrgState>, batch: &Batch) -> Result<Vec<StateRow>, StoreError> {
+fn state_rows(states: &OrgCache<OrgState>, batch: &Batch) -> Result<Vec<StateRow>, StoreError> {
     batch
         .orgs
         .iter()
@@ -850,6 +875,7 @@ fn commit_loop(
     landed: std_mpsc::SyncSender<Landed>,
     wake: mpsc::WeakSender<Job>,
     wal_dirty: Arc<AtomicBool>,
+    mut cap: WalCap,
     hooks: Option<Arc<Hooks>>,
 ) {
     for Flight { conn, batch, encoded, replies, commands, started } in flights {
@@ -876,9 +902,18 @@ fn commit_loop(
             telemetry::open_holds_changed(batch.open_holds_delta);
         }
         drop(batch);
-        // The apply side hears first, so a caller who retries after its
-        // answer finds the failure already handled.
-        let answer = result.clone();
+        let mut replies = Some(replies);
+        // Past the WAL cap: reset the log now, between two commits. Its
+        // callers are answered first (the reset delays the next batch, not
+        // this one); a committed batch has no failure for the apply side
+        // to hear about first.
+        if result.is_ok() && cap.due() {
+            answer(&result, replies.take());
+            cap.restart(&conn);
+        }
+        // Otherwise the apply side hears first, so a caller who retries
+        // after its answer finds a failure already handled.
+        let answered = result.clone();
         if landed.send(Landed { conn, result }).is_err() {
             return;
         }
@@ -887,12 +922,17 @@ fn commit_loop(
         if let Some(tx) = wake.upgrade() {
             let _ = tx.try_send(Job::Wake);
         }
-        for (tx, results) in replies {
-            let _ = match &answer {
-                Ok(()) => tx.send(results),
-                Err(e) => tx.send(results.into_iter().map(|r| r.and(Err(e.clone()))).collect()),
-            };
-        }
+        answer(&answered, replies);
+    }
+}
+
+/// Sends each caller of a batch its answer, or the batch's failure.
+fn answer(result: &Result<(), StoreError>, replies: Option<Vec<ExecReply>>) {
+    for (tx, results) in replies.into_iter().flatten() {
+        let _ = match result {
+            Ok(()) => tx.send(results),
+            Err(e) => tx.send(results.into_iter().map(|r| r.and(Err(e.clone()))).collect()),
+        };
     }
 }
 

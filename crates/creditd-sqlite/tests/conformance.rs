@@ -1,13 +1,16 @@
 //! The engine-neutral conformance suite, run against the SQLite engine,
 //! and the SQLite-only checks beside it (one test binary).
 
+#[path = "engine/bounds.rs"]
+mod bounds;
 #[path = "engine/history.rs"]
 mod history;
 
 use std::sync::Arc;
 
 use creditd_conformance::{Engine, async_trait};
-use creditd_sqlite::SqliteStore;
+use creditd_sqlite::{SqliteOptions, SqliteStore};
+use creditd_store::cache::OrgCacheSize;
 use creditd_store::{Clock, Store};
 
 struct Sqlite(tempfile::TempDir);
@@ -16,6 +19,12 @@ struct Sqlite(tempfile::TempDir);
 impl Engine for Sqlite {
     async fn open(&self, clock: Arc<dyn Clock>) -> Result<Arc<dyn Store>, String> {
         let store = SqliteStore::open(self.0.path(), clock).map_err(|e| e.to_string())?;
+        Ok(Arc::new(store))
+    }
+
+    async fn open_with_org_cache(&self, clock: Arc<dyn Clock>, orgs: OrgCacheSize) -> Result<Arc<dyn Store>, String> {
+        let options = SqliteOptions { org_cache: orgs, ..SqliteOptions::default() };
+        let store = SqliteStore::open_with_options(self.0.path(), clock, options).map_err(|e| e.to_string())?;
         Ok(Arc::new(store))
     }
 

@@ -8,6 +8,7 @@
 //! organisation states and idempotency rows in one transaction.
 
 pub mod batch;
+pub mod cache;
 pub mod clock;
 pub mod conversations;
 pub mod directory;

@@ -369,7 +369,9 @@ pub struct ZoneCache {
     zones: HashMap<String, (String, TimeZone)>,
 }
 
-/// Orgs whose zone a cache keeps before it starts over.
+/// Orgs whose zone a cache keeps before it starts over: the bound on the
+/// writer's zone cache, which lives as long as the writer (about 100 bytes
+/// an org, so 10 MiB at most; starting over costs one zone parse per org).
 const MAX_CACHED_ZONES: usize = 100_000;
 
 impl ZoneCache {

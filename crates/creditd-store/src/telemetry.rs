@@ -40,3 +40,31 @@ pub fn open_holds_changed(delta: i64) {
 pub fn is_open_hold(state: &OrgState, id: &str) -> bool {
     state.records.get(id).is_some_and(|r| r.kind == RecordKind::Hold && r.status == RecordStatus::Open)
 }
+
+/// The writer's org state cache after a trim: entries held, and how many
+/// the trim forgot.
+pub fn org_cache(engine: &'static str, entries: usize, evicted: usize) {
+    metrics::gauge!("creditd_org_cache_entries", "engine" => engine).set(entries as f64);
+    if evicted > 0 {
+        metrics::counter!("creditd_org_cache_evictions_total", "engine" => engine).increment(evicted as u64);
+    }
+}
+
+/// Bytes on disk of the embedded database file and of its write-ahead log.
+pub fn storage_bytes(database: Option<u64>, wal: Option<u64>) {
+    if let Some(b) = database {
+        metrics::gauge!("creditd_sqlite_database_bytes").set(b as f64);
+    }
+    if let Some(b) = wal {
+        metrics::gauge!("creditd_sqlite_wal_bytes").set(b as f64);
+    }
+}
+
+/// A WAL checkpoint finished: `mode` is `passive` (the background thread)
+/// or `restart` (the cap), `done` whether it did all it was asked.
+pub fn checkpoint(mode: &'static str, elapsed: Duration, done: bool) {
+    metrics::gauge!("creditd_sqlite_checkpoint_last_seconds", "mode" => mode).set(elapsed.as_secs_f64());
+    if !done {
+        metrics::counter!("creditd_sqlite_checkpoint_incomplete_total", "mode" => mode).increment(1);
+    }
+}

@@ -8,6 +8,9 @@
 //! 2. HTTP: single-operation requests from concurrent keep-alive clients
 //!    (one hyper HTTP/1.1 connection each) vs. the same clients asking
 //!    `GET /healthz`, which touches neither JSON nor the store.
+//!
+//! `--compare-wal-cap` runs the engine part without the WAL cap, then with
+//! it; `--soak <seconds>` runs the soak instead (see `soak`).
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -15,7 +18,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result, bail};
 use bytes::Bytes;
 use creditd_core::{CreditKind, CreditOp, EventCtx, Micros, Op, OrgSettings};
-use creditd_sqlite::SqliteStore;
+use creditd_sqlite::{OrgCacheSize, SqliteOptions, SqliteStore};
 use creditd_store::{Command, Store, SystemClock};
 
 #[derive(clap::Args, Debug)]
@@ -34,7 +37,7 @@ pub struct BenchArgs {
     submitters: usize,
     /// Concurrent HTTP clients.
     #[arg(long, default_value_t = 64)]
-    clients: usize,
+    pub(crate) clients: usize,
     /// How long each HTTP run (the baseline, then usage) lasts. The first
     /// seconds on a fresh database are the slowest (5 s runs measured about
     /// 0.75x of 10 s ones), so the default runs long enough to be steady.
@@ -43,9 +46,39 @@ pub struct BenchArgs {
     /// Skip the HTTP part.
     #[arg(long)]
     skip_http: bool,
+    /// The WAL cap of the runs, MiB (0: no cap), as `serve --wal-cap-mib`.
+    #[arg(long, default_value_t = 64)]
+    wal_cap_mib: u64,
+    /// Run the engine part twice in one process, without the WAL cap and
+    /// with it, and print ops/s and the p99 of an execute call for both.
+    #[arg(long)]
+    compare_wal_cap: bool,
+    /// The writer's org cache, as `serve --org-cache`.
+    #[arg(long, default_value_t = OrgCacheSize::DEFAULT)]
+    pub(crate) org_cache: OrgCacheSize,
+    /// Instead of the benchmarks: a soak of this many seconds (HTTP clients
+    /// as `--clients`), reporting memory, disk and latency as it goes.
+    #[arg(long)]
+    soak: Option<u64>,
+    /// Soak: seconds between reports.
+    #[arg(long, default_value_t = 10)]
+    pub(crate) soak_every: u64,
+    /// Soak: organisations the clients write.
+    #[arg(long, default_value_t = 100)]
+    pub(crate) soak_orgs: usize,
+    /// Soak: new organisations created (and written once) per second.
+    #[arg(long, default_value_t = 50)]
+    pub(crate) soak_new_orgs_per_second: u64,
 }
 
-fn usage_op(i: usize) -> Op {
+impl BenchArgs {
+    fn options(&self, wal_cap: bool) -> SqliteOptions {
+        let wal_cap_bytes = (wal_cap && self.wal_cap_mib > 0).then(|| self.wal_cap_mib.saturating_mul(1 << 20));
+        SqliteOptions { wal_cap_bytes, org_cache: self.org_cache }
+    }
+}
+
+pub(crate) fn usage_op(i: usize) -> Op {
     Op::Usage {
         amount: Micros::from_micros(1),
         ctx: EventCtx {
@@ -58,7 +91,7 @@ fn usage_op(i: usize) -> Op {
     }
 }
 
-fn grant(credits: i64) -> Op {
+pub(crate) fn grant(credits: i64) -> Op {
     Op::Credit(CreditOp {
         kind: CreditKind::Grant,
         amount: Micros::from_micros(credits * 1_000_000),
@@ -70,8 +103,8 @@ fn grant(credits: i64) -> Op {
     })
 }
 
-async fn fresh_store(dir: &std::path::Path) -> Result<Arc<SqliteStore>> {
-    let store = Arc::new(SqliteStore::open(dir, Arc::new(SystemClock))?);
+async fn fresh_store(dir: &std::path::Path, options: SqliteOptions) -> Result<Arc<SqliteStore>> {
+    let store = Arc::new(SqliteStore::open_with_options(dir, Arc::new(SystemClock), options)?);
     store.create_org("bench", OrgSettings::new("Bench", "UTC")).await?;
     let r = creditd_store::execute_one(store.as_ref(), Command::new("bench", grant(1_000_000_000), None)).await;
     r.context("funding the bench org")?;
@@ -83,7 +116,26 @@ pub async fn run(args: BenchArgs) -> Result<()> {
         bail!("--ops, --batch and --submitters must be positive");
     }
     println!("creditd bench (release build recommended): {args:?}");
-    let engine = engine(&args).await?;
+    if let Some(seconds) = args.soak {
+        return crate::soak::run(&args, seconds, args.options(true)).await;
+    }
+    if args.compare_wal_cap {
+        // Same process, same load, one after the other: read the ratio.
+        let without = engine(&args, args.options(false)).await?;
+        let with = engine(&args, args.options(true)).await?;
+        for (what, r) in [("without the WAL cap", &without), ("with the WAL cap   ", &with)] {
+            println!(
+                "engine  {what}: {:>10.0} ops/s, execute p50 {} us, p99 {} us, largest WAL {:.1} MiB",
+                r.wall,
+                r.p50_us,
+                r.p99_us,
+                r.wal_max as f64 / 1048576.0
+            );
+        }
+        println!("ratio with / without    : {:>10.2}x ops/s", with.wall / without.wall);
+        return Ok(());
+    }
+    let engine = engine(&args, args.options(true)).await?;
     let baseline = tokio::task::spawn_blocking({
         let ops = args.ops;
         move || baseline(ops)
@@ -119,6 +171,11 @@ struct Rate {
     /// Seconds of wall clock, and of CPU per writing thread (name, seconds).
     secs: f64,
     threads: Vec<(&'static str, f64)>,
+    /// Engine runs: latency of one execute call, and the largest WAL file
+    /// seen after one.
+    p50_us: u64,
+    p99_us: u64,
+    wal_max: u64,
 }
 
 /// CPU time (user + system) of one thread of this process, from
@@ -140,9 +197,12 @@ fn thread_named(name: &str) -> Option<String> {
     })
 }
 
-async fn engine(args: &BenchArgs) -> Result<Rate> {
+async fn engine(args: &BenchArgs, options: SqliteOptions) -> Result<Rate> {
     let dir = tempfile::tempdir()?;
-    let store = fresh_store(dir.path()).await?;
+    let store = fresh_store(dir.path(), options).await?;
+    let mut wal = store.database_path().as_os_str().to_owned();
+    wal.push("-wal");
+    let wal: Arc<std::path::Path> = std::path::PathBuf::from(wal).into();
     let per_task = args.ops / args.submitters;
     // The write path is two threads (apply, commit): their CPU time together.
     let names = ["creditd-writer", "creditd-commit"];
@@ -165,22 +225,30 @@ async fn engine(args: &BenchArgs) -> Result<Rate> {
         .collect();
     let started = Instant::now();
     for batches in work {
-        let store = store.clone();
+        let (store, wal) = (store.clone(), wal.clone());
         tasks.push(tokio::spawn(async move {
-            let mut done = 0;
+            let (mut done, mut lat, mut wal_max) = (0, Vec::new(), 0);
             for cmds in batches {
+                let t = Instant::now();
                 for r in store.execute(cmds).await {
                     r?;
                     done += 1;
                 }
+                lat.push(t.elapsed().as_micros() as u64);
+                wal_max = std::fs::metadata(&wal).map_or(wal_max, |m| m.len().max(wal_max));
             }
-            Ok::<usize, creditd_store::StoreError>(done)
+            Ok::<_, creditd_store::StoreError>((done, lat, wal_max))
         }));
     }
-    let mut total = 0;
+    let (mut total, mut lat, mut wal_max) = (0, Vec::new(), 0);
     for t in tasks {
-        total += t.await??;
+        let (done, l, w) = t.await??;
+        total += done;
+        lat.extend(l);
+        wal_max = wal_max.max(w);
     }
+    lat.sort_unstable();
+    let pct = |p: f64| lat.get(((lat.len() as f64 * p) as usize).min(lat.len().saturating_sub(1))).copied();
     let secs = started.elapsed().as_secs_f64();
     let used: Vec<(&'static str, f64)> = match (before, each(&threads)) {
         (Some(a), Some(b)) => a.iter().zip(&b).map(|((n, x), (_, y))| (*n, y - x)).collect(),
@@ -197,6 +265,9 @@ async fn engine(args: &BenchArgs) -> Result<Rate> {
         per_cpu_second: (used.len() == names.len() && cpu > 0.0).then(|| total as f64 / cpu),
         secs,
         threads: used,
+        p50_us: pct(0.50).unwrap_or(0),
+        p99_us: pct(0.99).unwrap_or(0),
+        wal_max,
     })
 }
 
@@ -241,12 +312,13 @@ fn baseline(ops: usize) -> Result<Rate> {
         (Some(a), Some(b)) if b > a => Some(ops as f64 / (b - a)),
         _ => None,
     };
-    Ok(Rate { wall, per_cpu_second, secs: started.elapsed().as_secs_f64(), threads: Vec::new() })
+    let secs = started.elapsed().as_secs_f64();
+    Ok(Rate { wall, per_cpu_second, secs, threads: Vec::new(), p50_us: 0, p99_us: 0, wal_max: 0 })
 }
 
 async fn http(args: &BenchArgs) -> Result<()> {
     let dir = tempfile::tempdir()?;
-    let store: Arc<dyn Store> = fresh_store(dir.path()).await?;
+    let store: Arc<dyn Store> = fresh_store(dir.path(), args.options(true)).await?;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let addr = listener.local_addr()?;
     let key = "bench-service-key-0123456789";

@@ -8,6 +8,7 @@ mod export;
 mod generate;
 mod history_bench;
 mod import;
+mod soak;
 
 use std::io::Write as _;
 use std::net::SocketAddr;
@@ -56,6 +57,8 @@ struct ServeArgs {
     database_url: Option<String>,
     #[command(flatten)]
     http: HttpArgs,
+    #[command(flatten)]
+    bounds: BoundsArgs,
 }
 
 /// How the HTTP server treats connections and what it is reached through.
@@ -109,6 +112,30 @@ impl HttpArgs {
         };
         app.webhooks.networks.allowed = self.webhook_allow_networks.clone();
         Ok(app)
+    }
+}
+
+/// Disk and memory bounds (README, "Bounded disk and memory").
+#[derive(clap::Args, Clone, Debug)]
+pub struct BoundsArgs {
+    /// Embedded database: past this many MiB of write-ahead log the writer
+    /// resets the log between two commits. 0: no cap (SQLite's automatic
+    /// checkpoint at 1 GiB only).
+    #[arg(long, default_value_t = 64, env = "CREDITD_WAL_CAP_MIB")]
+    pub wal_cap_mib: u64,
+    /// Organisation states the writer keeps in memory (least recently used
+    /// go first; an evicted org is read again on its next write).
+    #[arg(long, default_value_t = creditd_sqlite::OrgCacheSize::DEFAULT, env = "CREDITD_ORG_CACHE")]
+    pub org_cache: creditd_sqlite::OrgCacheSize,
+}
+
+impl BoundsArgs {
+    pub fn sqlite(&self) -> Result<creditd_sqlite::SqliteOptions> {
+        let wal_cap_bytes = match self.wal_cap_mib {
+            0 => None,
+            mib => Some(mib.checked_mul(1 << 20).context("--wal-cap-mib is too large")?),
+        };
+        Ok(creditd_sqlite::SqliteOptions { wal_cap_bytes, org_cache: self.org_cache })
     }
 }
 
@@ -208,9 +235,9 @@ async fn run(cmd: Cmd) -> Result<ExitCode> {
                         creditd_sqlite::create_private_dir(&args.data_dir)
                             .with_context(|| format!("creating {}", args.data_dir.display()))?;
                     }
-                    open_pg_store(url).await?
+                    open_pg_store_with(url, args.bounds.org_cache).await?
                 }
-                None => open_store(&args.data_dir)?,
+                None => open_store_with(&args.data_dir, args.bounds.sqlite()?)?,
             };
             serve(store, &args.data_dir, args.listen, &args.http).await?;
             Ok(ExitCode::SUCCESS)
@@ -249,14 +276,22 @@ async fn run(cmd: Cmd) -> Result<ExitCode> {
 }
 
 fn open_store(data_dir: &Path) -> Result<Arc<dyn Store>> {
-    let store = SqliteStore::open(data_dir, Arc::new(SystemClock))
+    open_store_with(data_dir, creditd_sqlite::SqliteOptions::default())
+}
+
+fn open_store_with(data_dir: &Path, options: creditd_sqlite::SqliteOptions) -> Result<Arc<dyn Store>> {
+    let store = SqliteStore::open_with_options(data_dir, Arc::new(SystemClock), options)
         .with_context(|| format!("opening the data directory {}", data_dir.display()))?;
     Ok(Arc::new(store))
 }
 
 /// The PostgreSQL engine (`--database-url`).
 async fn open_pg_store(url: &str) -> Result<Arc<dyn Store>> {
-    let store = creditd_postgres::PgStore::open(url, Arc::new(SystemClock))
+    open_pg_store_with(url, Default::default()).await
+}
+
+async fn open_pg_store_with(url: &str, org_cache: creditd_sqlite::OrgCacheSize) -> Result<Arc<dyn Store>> {
+    let store = creditd_postgres::PgStore::open_with_org_cache(url, Arc::new(SystemClock), org_cache)
         .await
         .context("opening the PostgreSQL database (--database-url)")?;
     Ok(Arc::new(store))

@@ -4,10 +4,13 @@
 //! Skips (saying so) when PostgreSQL 15 is not installed.
 //!
 //! The binary's other end-to-end tests live beside it as modules (one test
-//! binary per crate): `cli/history.rs` (gen, export, import).
+//! binary per crate): `cli/history.rs` (gen, export, import), `cli/soak.rs`
+//! (`bench --soak`).
 
 #[path = "cli/history.rs"]
 mod history;
+#[path = "cli/soak.rs"]
+mod soak;
 
 use std::collections::BTreeSet;
 use std::io::{BufRead, BufReader};

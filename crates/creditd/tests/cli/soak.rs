@@ -1,0 +1,37 @@
+//! `creditd bench --soak` in a tiny configuration, so the soak the README
+//! reports cannot rot: it runs, reports every interval, keeps the org cache
+//! and the WAL within their bounds, and verifies every org at the end.
+
+use std::process::Command;
+
+#[test]
+fn a_short_soak_reports_and_verifies() {
+    let out = Command::new(env!("CARGO_BIN_EXE_creditd"))
+        .args(["bench", "--soak", "3", "--soak-every", "1", "--clients", "4", "--soak-orgs", "5"])
+        .args(["--soak-new-orgs-per-second", "20", "--org-cache", "3", "--wal-cap-mib", "1"])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    let header = stdout.lines().position(|l| l.contains("req/s")).expect("a header line");
+    let rows: Vec<Vec<&str>> = stdout
+        .lines()
+        .skip(header + 1)
+        .take_while(|l| !l.starts_with("verify"))
+        .map(|l| l.split_whitespace().collect())
+        .collect();
+    assert_eq!(rows.len(), 3, "one report a second: {stdout}");
+    for row in &rows {
+        // s, req/s, failed, p50, p99, rss, wal, db, org_cache, new_orgs
+        assert_eq!(row.len(), 10, "{row:?}");
+        assert!(row[1].parse::<f64>().unwrap() > 0.0, "requests were served: {row:?}");
+        assert_eq!(row[2], "0", "no request failed: {row:?}");
+        assert!(row[5].parse::<f64>().unwrap() > 0.0, "RSS is read: {row:?}");
+        // The cap is 1 MiB; a report may catch it one commit past.
+        assert!(row[6].parse::<f64>().unwrap() < 3.0, "the WAL stays near its cap: {row:?}");
+        assert!(row[8].parse::<u64>().unwrap() <= 3 + 8, "the org cache stays near its bound: {row:?}");
+    }
+    let new_orgs: u64 = rows.last().unwrap()[9].parse().unwrap();
+    assert!(new_orgs > 20, "a stream of new orgs: {new_orgs}");
+    assert!(stdout.lines().any(|l| l.starts_with("verify ok:")), "{stdout}");
+}
