@@ -212,9 +212,19 @@ pub fn parse_filter(q: &QueryPairs, tz: &TimeZone, now: Timestamp) -> Result<Eve
             (date_from, date_to) = (Some(from), Some(to));
         }
     }
+    // Compare the instants the two ends resolve to, not the text: a plain
+    // `date_to` day ends where the next day starts, so `2026-12-02` to
+    // `2026-12-01` resolve to the same instant and, compared with `>`, read
+    // as an empty range (200, nothing) while a two-day reversal was refused.
+    // A range that holds no time is refused whichever way it was written.
     if let (Some(f), Some(t)) = (date_from, date_to) {
-        if f > t {
-            return Err(ApiError::validation(format!("date_from ({f}) is after date_to ({t})")));
+        if t <= f {
+            let given = |key: &str, at: Timestamp| q.one(key).ok().flatten().map_or(at.to_string(), str::to_string);
+            return Err(ApiError::validation(format!(
+                "date_to ({}) must be after date_from ({}): the range is reversed or empty",
+                given("date_to", t),
+                given("date_from", f)
+            )));
         }
     }
     let text = |key: &str| -> Result<Option<String>, ApiError> { Ok(q.one(key)?.map(|v| v.trim().to_string())) };
