@@ -129,6 +129,7 @@ macro_rules! conformance_tests {
             export_rows_equal_history,
             export_formatted_equals_rows,
             import_whole_or_nothing,
+            full_csv_round_trips_every_field,
         );
     };
     (@cases $engine:expr; $($case:ident),+ $(,)?) => {
