@@ -440,6 +440,75 @@ async fn reversed_ranges_are_refused_alike() {
     app.stop().await;
 }
 
+/// The next chunk of a CSV body, as hyper would poll it.
+async fn next(body: &mut creditd_server::history::ChunkStream) -> Option<std::io::Result<axum::body::Bytes>> {
+    std::future::poll_fn(|cx| futures_core::Stream::poll_next(std::pin::Pin::new(&mut *body), cx)).await
+}
+
+/// A client that reads a CSV download slowly holds the producer back: the
+/// HTTP side never holds more than two chunks the client has not read (one
+/// in the channel, one the producer is blocked handing over), so memory is
+/// bounded by the reader, not by the file. When the client goes away the
+/// producer stops.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_slow_csv_reader_holds_the_producer_back() {
+    use creditd_server::history::csv_stream;
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::SeqCst};
+    const CHUNKS: usize = 40;
+    const CHUNK_BYTES: usize = 256 * 1024;
+    let (started, done) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicBool::new(false)));
+    let (s2, d2) = (started.clone(), done.clone());
+    let (answer, mut body) = csv_stream(creditd_export::Layout::Report, move |emit| {
+        let mut sent = 0;
+        for i in 0..CHUNKS {
+            s2.fetch_add(1, SeqCst);
+            if emit(vec![b'0' + (i % 10) as u8; CHUNK_BYTES]).is_break() {
+                break;
+            }
+            sent += 1;
+        }
+        d2.store(true, SeqCst);
+        Ok(sent)
+    });
+    answer.await.unwrap().unwrap();
+    // Waits until the producer has made `n` chunks (or a while has passed).
+    let settle = |n: usize| {
+        let started = started.clone();
+        async move {
+            for _ in 0..200 {
+                if started.load(SeqCst) >= n {
+                    break;
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+    };
+    let header = next(&mut body).await.unwrap().unwrap();
+    assert!(header.starts_with(b"Case Name,"), "the header first");
+    let mut read = 0;
+    for _ in 0..10 {
+        settle(read + 2).await;
+        let made = started.load(SeqCst);
+        assert!(made <= read + 2, "{made} chunks made, {read} read: the server buffers the file");
+        assert_eq!(made, read + 2, "the producer keeps two ahead of the reader");
+        let chunk = next(&mut body).await.unwrap().unwrap();
+        assert_eq!(chunk.len(), CHUNK_BYTES);
+        assert_eq!(chunk[0], b'0' + (read % 10) as u8, "in order");
+        read += 1;
+    }
+    // The client hangs up: the producer is told and stops.
+    drop(body);
+    for _ in 0..200 {
+        if done.load(SeqCst) {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+    assert!(done.load(SeqCst), "the producer stopped");
+    assert!(started.load(SeqCst) <= read + 3, "{} chunks made", started.load(SeqCst));
+}
+
 /// A write answers the time that is stored: with a clock reading
 /// nanoseconds, the write's `created_at`, the history's, the full export's
 /// and the instant the hash chain covers are the same string.
