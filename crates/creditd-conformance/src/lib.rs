@@ -151,6 +151,7 @@ macro_rules! conformance_tests {
             unreadable_record_is_named,
             expired_hold_refused_before_timer,
             evicted_orgs_reload_exactly,
+            full_csv_round_trips_every_field,
         );
     };
     (@cases $engine:expr; $($case:ident),+ $(,)?) => {

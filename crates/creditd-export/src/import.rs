@@ -43,6 +43,8 @@ pub enum LineError {
     Name { column: &'static str, source: UnknownName },
     #[error("column {column}: bad time {text:?}: expected RFC 3339 with an offset, e.g. 2026-03-01T09:30:00+01:00")]
     Time { column: &'static str, text: String },
+    #[error("column {column}: {text:?} has more than 6 decimal places of seconds; creditd keeps whole microseconds")]
+    TimePrecision { column: &'static str, text: String },
     #[error("column seq: {text:?} is not a whole number above 0")]
     Seq { text: String },
     #[error("column metadata: not JSON: {reason}")]
@@ -160,10 +162,7 @@ pub fn parse_full_csv_with<R: Read>(
         let line = lines.of(&record);
         line_errors.clear();
         let parsed = parse_row(&record, org_id, &mut line_errors);
-        match &parsed {
-            Some(e) => chain.check(e, options, &mut line_errors),
-            None => chain.broken(),
-        }
+        chain.check(&record, parsed.as_ref(), options, &mut line_errors);
         if line_errors.is_empty() {
             // Keep collecting only while the file can still succeed; after
             // the first problem, only problems matter.
@@ -230,57 +229,132 @@ impl Problems {
     }
 }
 
-/// The balance chain as far as it is known, like `Verifier`'s fold.
+/// The order of seqs and the balance chain as far as they are known, like
+/// `Verifier`'s fold, built so that a problem is reported on the line that
+/// has it and never on a good line next to it.
+///
+/// After a line with a problem it is not known which of two readings is
+/// right, so both are kept and the next line passes if it follows either:
+/// - seq: the bad line's own seq (a real gap: later lines follow it), or the
+///   last good seq with one more line of slack (a typo: later lines follow
+///   the good ones, the bad line having taken one place);
+/// - balances: the bad line's stored balances (its amount was wrong), or
+///   the ones its amount makes (its stored balance was wrong).
+///
+/// A line whose balance cells cannot be read carries no balances on: the
+/// next line's balances are then not checked.
 #[derive(Default)]
 struct Chain {
-    /// The last seq read, good line or not, for the ordering check.
-    last_seq: Option<u64>,
-    /// seq, available and held after the last good line; `None` after a bad
-    /// one, as the next line then cannot be checked against it.
-    after: Option<(u64, Micros, Micros)>,
+    /// (seq, lines of slack) the next seq may follow; empty before the first
+    /// line whose seq could be read.
+    seqs: Vec<(u64, u64)>,
+    /// (seq, available, held) the next line's balances may follow.
+    afters: Vec<(u64, Micros, Micros)>,
 }
 
+/// Readings kept apart: bounded, so a file of bad lines costs no more.
+const MAX_READINGS: usize = 4;
+
 impl Chain {
-    fn check(&mut self, e: &Event, options: &ImportOptions, errors: &mut Vec<LineError>) {
-        if let Some(previous) = self.last_seq {
-            if e.seq <= previous {
-                errors.push(LineError::SeqNotIncreasing { seq: e.seq, previous });
-            } else if options.require_contiguous && e.seq != previous + 1 {
-                errors.push(LineError::SeqGap { seq: e.seq, previous });
-            }
-        }
-        self.last_seq = Some(e.seq);
-        // Seq 1 is an organisation's first event: everything starts at zero.
-        let before = match self.after {
-            _ if e.seq == 1 => Some((Micros::ZERO, Micros::ZERO)),
-            Some((seq, available, held)) if e.seq == seq + 1 => Some((available, held)),
-            _ => None,
+    fn check(
+        &mut self,
+        record: &csv::ByteRecord,
+        e: Option<&Event>,
+        options: &ImportOptions,
+        errors: &mut Vec<LineError>,
+    ) {
+        // A line that failed to parse may still say where it stands.
+        let (seq, stored) = match e {
+            Some(e) => (Some(e.seq), Some((e.balance_after, e.held_after))),
+            None => peek(record),
         };
-        if let Some((available, held)) = before {
-            let (da, dh) = e.deltas();
-            match (available.checked_add(da), held.checked_add(dh)) {
-                (Some(a), Some(h)) => {
-                    if a != e.balance_after {
-                        errors.push(LineError::BalanceChain { kind: e.kind, stored: e.balance_after, expected: a });
+        self.check_seq(seq, options, errors);
+        let Some(seq) = seq else {
+            self.afters.clear();
+            return;
+        };
+        let Some(e) = e else {
+            self.afters.clear();
+            self.afters.extend(stored.map(|(a, h)| (seq, a, h)));
+            return;
+        };
+        // Seq 1 is an organisation's first event: everything starts at zero.
+        let before: Vec<(Micros, Micros)> = if e.seq == 1 {
+            vec![(Micros::ZERO, Micros::ZERO)]
+        } else {
+            self.afters.iter().filter(|(s, ..)| s.checked_add(1) == Some(e.seq)).map(|&(_, a, h)| (a, h)).collect()
+        };
+        let (da, dh) = e.deltas();
+        let made: Vec<Option<(Micros, Micros)>> =
+            before.iter().map(|(a, h)| Some((a.checked_add(da)?, h.checked_add(dh)?))).collect();
+        let follows = made.iter().any(|m| *m == Some((e.balance_after, e.held_after)));
+        let mut computed = None;
+        if !follows {
+            // Reported against the first reading: the line just before's own.
+            match made.first() {
+                None => {}
+                Some(None) => errors.push(LineError::Overflow),
+                Some(Some((a, h))) => {
+                    if *a != e.balance_after {
+                        errors.push(LineError::BalanceChain { kind: e.kind, stored: e.balance_after, expected: *a });
                     }
-                    if h != e.held_after {
-                        errors.push(LineError::HeldChain { kind: e.kind, stored: e.held_after, expected: h });
+                    if *h != e.held_after {
+                        errors.push(LineError::HeldChain { kind: e.kind, stored: e.held_after, expected: *h });
                     }
+                    computed = Some((e.seq, *a, *h));
                 }
-                _ => errors.push(LineError::Overflow),
             }
         }
         if e.held_after.is_negative() {
             errors.push(LineError::HeldNegative(e.held_after));
         }
-        // Carry the stored values on, as Verifier does, so one wrong balance
-        // is reported on its own line and not on every line after it.
-        self.after = Some((e.seq, e.balance_after, e.held_after));
+        self.afters.clear();
+        self.afters.push((e.seq, e.balance_after, e.held_after));
+        self.afters.extend(computed);
     }
 
-    fn broken(&mut self) {
-        self.after = None;
+    fn check_seq(&mut self, seq: Option<u64>, options: &ImportOptions, errors: &mut Vec<LineError>) {
+        let fits = |&(previous, slack): &(u64, u64)| match seq {
+            Some(seq) => seq > previous && (!options.require_contiguous || seq - previous <= slack.saturating_add(1)),
+            None => false,
+        };
+        if seq.is_some() && (self.seqs.is_empty() || self.seqs.iter().any(fits)) {
+            self.seqs = seq.map(|s| vec![(s, 0)]).unwrap_or_default();
+            return;
+        }
+        if let (Some(seq), Some(&(previous, _))) = (seq, self.seqs.first()) {
+            errors.push(if seq <= previous {
+                LineError::SeqNotIncreasing { seq, previous }
+            } else {
+                LineError::SeqGap { seq, previous }
+            });
+        }
+        // Either this line's seq is right (later lines follow it) or it took
+        // the place of the one after the last good seq.
+        let mut next: Vec<(u64, u64)> = seq.map(|s| (s, 0)).into_iter().collect();
+        for &(previous, slack) in &self.seqs {
+            let slack = slack.saturating_add(1);
+            if let Some(same) = next.iter_mut().find(|(s, _)| *s == previous) {
+                // The same seq read both ways: the looser reading covers both.
+                same.1 = same.1.max(slack);
+            } else if next.len() < MAX_READINGS {
+                next.push((previous, slack));
+            }
+        }
+        self.seqs = next;
     }
+}
+
+/// The seq and stored balances of a line that did not parse whole, where
+/// those cells can be read (no errors reported: `parse_row` has).
+fn peek(record: &csv::ByteRecord) -> (Option<u64>, Option<(Micros, Micros)>) {
+    if record.len() != FULL_HEADERS.len() {
+        return (None, None);
+    }
+    let cell = |i: usize| record.get(i).and_then(|b| std::str::from_utf8(b).ok());
+    let seq = cell(col::SEQ).filter(|s| s.bytes().all(|b| b.is_ascii_digit())).and_then(|s| s.parse::<u64>().ok());
+    let amount = |i: usize| cell(i).and_then(|s| s.parse::<Micros>().ok());
+    (seq.filter(|s| *s > 0), amount(col::BALANCE_AFTER).zip(amount(col::HELD_AFTER)))
 }
 
 /// Column indexes of the full layout, named so the parser reads like the
@@ -330,7 +404,9 @@ impl<'r> Row<'r, '_> {
         }
     }
 
-    /// A text cell: empty is `None`, a defused formula gets its quote back off.
+    /// A text cell: empty is `None`, a defused formula gets its quote back
+    /// off, and a lone `'` is the empty text (`Some("")`, see the exporter's
+    /// `full_text`).
     fn text(&mut self, i: usize) -> Option<String> {
         self.str(i).filter(|s| !s.is_empty()).map(|s| unneutralise(s).to_string())
     }
@@ -367,7 +443,7 @@ fn parse_row(record: &csv::ByteRecord, org_id: &str, errors: &mut Vec<LineError>
     let mut row = Row { record, errors };
 
     let id = row.text(col::ID);
-    if row.str(col::ID).is_some_and(str::is_empty) {
+    if id.as_deref().is_none_or(str::is_empty) && row.str(col::ID).is_some() {
         row.errors.push(LineError::Missing { column: "id" });
     }
     let seq = row.str(col::SEQ).and_then(|s| match s.parse::<u64>() {
@@ -378,6 +454,11 @@ fn parse_row(record: &csv::ByteRecord, org_id: &str, errors: &mut Vec<LineError>
         }
     });
     let created_at = row.str(col::CREATED_AT).and_then(|s| match s.parse::<Timestamp>() {
+        // Stored as microseconds: a finer time would not read back as written.
+        Ok(t) if t.subsec_nanosecond() % 1000 != 0 => {
+            row.errors.push(LineError::TimePrecision { column: "created_at", text: s.to_string() });
+            None
+        }
         Ok(t) => Some(t),
         Err(_) => {
             row.errors.push(LineError::Time { column: "created_at", text: s.to_string() });

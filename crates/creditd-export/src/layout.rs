@@ -3,8 +3,11 @@
 //! Kept in one place so the CSV writer, the Excel writer and the importer can
 //! never disagree about which column holds what.
 
+use std::borrow::Cow;
 use std::fmt;
 use std::str::FromStr;
+
+use creditd_core::{EventKind, Micros, Status};
 
 /// Which columns an export has.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
@@ -50,6 +53,30 @@ pub const FULL_HEADERS: [&str; 23] = [
     "period_usage_after",
     "metadata",
 ];
+
+/// The Kind and Amount cells a person reads for an event: the report
+/// layout (CSV and Excel) and the dashboard's history table all call this,
+/// so the rule lives here and nowhere else.
+///
+/// The rule: only a `succeeded` event moved credits. A purchase that is
+/// still `processing`, or that was settled `failed`, keeps its amount in the
+/// ledger (and in the full layout, verbatim), but no credits arrived, so the
+/// report shows an amount of 0 and says why in the Kind cell:
+/// "Purchase (processing)", "Purchase (failed)". Without it a failed
+/// purchase of 7,000 read as two rows of +7,000 (its processing event and
+/// its failed settlement) in a layout that has no status column. A purchase
+/// that succeeds after processing reads as "Purchase (processing)" 0, then
+/// "Purchase" 7,000: the credits are counted once, when they arrived.
+pub fn report_kind_amount(kind: EventKind, status: Status, amount: Micros) -> (Cow<'static, str>, Micros) {
+    match (kind, status) {
+        (_, Status::Succeeded) => (Cow::Borrowed(kind.title()), amount),
+        (EventKind::Purchase, Status::Processing) => (Cow::Borrowed("Purchase (processing)"), Micros::ZERO),
+        (EventKind::Purchase, Status::Failed) => (Cow::Borrowed("Purchase (failed)"), Micros::ZERO),
+        // The ledger gives other kinds no other status; should an imported
+        // history carry one, the same rule applies.
+        (_, _) => (Cow::Owned(format!("{} ({})", kind.title(), status.as_str())), Micros::ZERO),
+    }
+}
 
 /// Excel column widths in characters, by layout, wide enough for typical
 /// values so a downloaded sheet is readable without resizing.

@@ -24,7 +24,7 @@ use std::io;
 
 pub use csv_export::{CsvExporter, neutralise};
 pub use import::{BadLine, ImportError, ImportOptions, LineError, MAX_BAD_LINES, parse_full_csv, parse_full_csv_with};
-pub use layout::{FULL_HEADERS, Layout, REPORT_HEADERS, UnknownLayout};
+pub use layout::{FULL_HEADERS, Layout, REPORT_HEADERS, UnknownLayout, report_kind_amount};
 pub use xlsx_export::{EXCEL_MAX_ROWS, XlsxExporter, XlsxOptions};
 
 /// `Content-Type` of a CSV export.

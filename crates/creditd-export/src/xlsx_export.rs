@@ -25,7 +25,7 @@ use jiff::tz::TimeZone;
 use rust_xlsxwriter::{DocProperties, Format, Workbook, Worksheet, XlsxError};
 
 use crate::ExportError;
-use crate::layout::Layout;
+use crate::layout::{Layout, report_kind_amount};
 use crate::num::micros_f64;
 use crate::time::LocalClock;
 
@@ -208,8 +208,9 @@ impl<W: Write + Send> XlsxExporter<W> {
                 cells.text(e.project_id)?;
                 cells.text(e.user_name)?;
                 cells.text(e.user_email)?;
-                cells.text(Some(e.kind.title()))?;
-                cells.amount(e.amount)?;
+                let (kind, amount) = report_kind_amount(e.kind, e.status, e.amount);
+                cells.text(Some(&kind))?;
+                cells.amount(amount)?;
                 cells.time(e.created_at)?;
                 cells.text(e.description)?;
             }

@@ -135,7 +135,7 @@ fn sample() -> Vec<Event> {
         e.hold_id = Some("hold_1".into());
         e.description = Some("First download".into());
     })
-    .add(EventKind::Hold, "-0.000001", "2026-07-15T12:00:00.123456789Z", |e| {
+    .add(EventKind::Hold, "-0.000001", "2026-07-15T12:00:00.123456Z", |e| {
         e.project_id = Some("case_7".into());
         e.project_name = Some("Case 7".into());
         e.user_name = Some("Ann".into());
@@ -154,6 +154,8 @@ fn sample() -> Vec<Event> {
         e.pool = Some(Pool::Voucher);
         e.code = Some("WELCOME5".into());
         e.source = Some("Voucher".into());
+        e.description = Some(String::new());
+        e.activity = Some("'".into());
     })
     .add(EventKind::Usage, "-3.75", "2026-10-25T01:30:00Z", |e| {
         e.service = Some("GPU Container".into());
@@ -162,6 +164,10 @@ fn sample() -> Vec<Event> {
     })
     .add(EventKind::Adjustment, "-1", "2026-12-31T23:59:59Z", |e| {
         e.description = Some("Goodwill correction".into());
+        // Empty texts are not absent ones: the full layout keeps them apart.
+        e.source = Some(String::new());
+        e.user_name = Some(String::new());
+        e.idempotency_key = Some(String::new());
     });
     h.events
 }
@@ -204,9 +210,15 @@ fn report_csv_reads_back_field_by_field() {
         assert_eq!(row[1], opt(&e.project_id), "Case ID of {}", e.id);
         assert_eq!(row[2], opt(&e.user_name), "User's Name of {}", e.id);
         assert_eq!(row[3], opt(&e.user_email), "Email of {}", e.id);
-        assert_eq!(row[4], e.kind.title(), "Kind of {}", e.id);
-        assert_eq!(row[5], e.amount.to_string(), "Amount of {}", e.id);
-        assert_eq!(row[5].parse::<Micros>().unwrap(), e.amount);
+        // Credits that have not arrived (a processing purchase) read as 0,
+        // with the status in the Kind cell; everything else verbatim.
+        let (kind, amount) = match e.status {
+            Status::Succeeded => (e.kind.title().to_string(), e.amount),
+            other => (format!("{} ({})", e.kind.title(), other.as_str()), Micros::ZERO),
+        };
+        assert_eq!(row[4], kind, "Kind of {}", e.id);
+        assert_eq!(row[5], amount.to_string(), "Amount of {}", e.id);
+        assert_eq!(row[5].parse::<Micros>().unwrap(), amount);
         assert_eq!(row[6], local_text(e.created_at, &madrid()), "Created At of {}", e.id);
         assert_eq!(row[6].parse::<Timestamp>().unwrap(), e.created_at);
         assert_eq!(row[7], opt(&e.description), "Description of {}", e.id);
@@ -216,6 +228,74 @@ fn report_csv_reads_back_field_by_field() {
     for word in ["Grant", "Hold", "Debit", "Release"] {
         assert!(kinds.contains(&word), "{word} in {kinds:?}");
     }
+}
+
+/// A purchase of 7,000 that was processing and then failed, and one of 300
+/// that was processing and then succeeded.
+fn settled_purchases() -> Vec<Event> {
+    let mut h = History::new();
+    let purchase = |status: Status, id: &'static str| {
+        move |e: &mut Event| {
+            e.pool = Some(Pool::Prepaid);
+            e.status = status;
+            e.hold_id = Some(id.into());
+            e.description = Some("Top-up".into());
+        }
+    };
+    h.add(EventKind::Purchase, "7000", "2026-05-01T10:00:00Z", purchase(Status::Processing, "pur_1"))
+        .add(EventKind::Purchase, "7000", "2026-05-01T10:05:00Z", purchase(Status::Failed, "pur_1"))
+        .add(EventKind::Purchase, "300", "2026-05-02T10:00:00Z", purchase(Status::Processing, "pur_3"))
+        .add(EventKind::Purchase, "300", "2026-05-02T10:05:00Z", purchase(Status::Succeeded, "pur_3"));
+    h.events
+}
+
+/// What the report must say for [`settled_purchases`]: no credit that never
+/// arrived, the status where the layout has room for it (Kind), and the
+/// succeeded purchase's 300 counted once.
+const SETTLED_REPORT: [(&str, &str); 4] =
+    [("Purchase (processing)", "0"), ("Purchase (failed)", "0"), ("Purchase (processing)", "0"), ("Purchase", "300")];
+
+#[test]
+fn report_shows_no_credits_for_failed_or_processing_purchases() {
+    let events = settled_purchases();
+    let rows = read_csv(&export_csv(&events, Layout::Report, madrid()));
+    let got: Vec<(&str, &str)> = rows[1..].iter().map(|r| (r[4].as_str(), r[5].as_str())).collect();
+    assert_eq!(got, SETTLED_REPORT);
+    let total: Micros = rows[1..].iter().fold(Micros::ZERO, |t, r| t.checked_add(credits(&r[5])).unwrap());
+    assert_eq!(total, credits("300"), "the report sums to the credits that arrived");
+    // The rule is the one function the dashboard calls too.
+    for (e, (kind, amount)) in events.iter().zip(SETTLED_REPORT) {
+        let (k, a) = creditd_export::report_kind_amount(e.kind, e.status, e.amount);
+        assert_eq!((k.as_ref(), a), (kind, credits(amount)));
+    }
+
+    // Excel: the same cells, the amount a number.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("r.xlsx");
+    let mut x = XlsxExporter::create(&path, Layout::Report, madrid(), XlsxOptions::default()).unwrap();
+    x.push_all(&events).unwrap();
+    x.finish().unwrap();
+    let sheets = read_xlsx(&path);
+    let got: Vec<(String, f64)> = sheets[0].1[1..]
+        .iter()
+        .map(|r| (cell_text(&r[4]).to_string(), if let Data::Float(f) = r[5] { f } else { panic!("{:?}", r[5]) }))
+        .collect();
+    let want: Vec<(String, f64)> = SETTLED_REPORT.iter().map(|(k, a)| (k.to_string(), a.parse().unwrap())).collect();
+    assert_eq!(got, want);
+
+    // The full layout stays verbatim: amounts and statuses as stored.
+    let full = read_csv(&export_csv(&events, Layout::Full, madrid()));
+    let got: Vec<(&str, &str, &str)> =
+        full[1..].iter().map(|r| (r[3].as_str(), r[4].as_str(), r[6].as_str())).collect();
+    assert_eq!(
+        got,
+        [
+            ("purchase", "7000", "processing"),
+            ("purchase", "7000", "failed"),
+            ("purchase", "300", "processing"),
+            ("purchase", "300", "succeeded")
+        ]
+    );
 }
 
 #[test]
@@ -471,9 +551,13 @@ fn xlsx_report_holds_the_same_rows_with_types() {
         assert_eq!(cell_text(&row[1]), opt(&e.project_id));
         assert_eq!(cell_text(&row[2]), opt(&e.user_name));
         assert_eq!(cell_text(&row[3]), opt(&e.user_email));
-        assert_eq!(cell_text(&row[4]), e.kind.title());
+        let (kind, amount) = match e.status {
+            Status::Succeeded => (e.kind.title().to_string(), e.amount),
+            other => (format!("{} ({})", e.kind.title(), other.as_str()), Micros::ZERO),
+        };
+        assert_eq!(cell_text(&row[4]), kind);
         match &row[5] {
-            Data::Float(f) => assert_eq!(*f, e.amount.micros() as f64 / 1e6, "Amount of {}", e.id),
+            Data::Float(f) => assert_eq!(*f, amount.micros() as f64 / 1e6, "Amount of {}", e.id),
             other => panic!("Amount of {} is {other:?}, not a number", e.id),
         }
         match &row[6] {
@@ -545,7 +629,11 @@ fn xlsx_splits_into_sheets_at_the_row_limit() {
         assert!(rows.len() <= 4, "{name} has {} rows", rows.len());
         seen.extend(rows[1..].iter().map(|r| r[5].clone()));
     }
-    let want: Vec<Data> = events.iter().map(|e| Data::Float(e.amount.micros() as f64 / 1e6)).collect();
+    let want: Vec<Data> = events
+        .iter()
+        .map(|e| creditd_export::report_kind_amount(e.kind, e.status, e.amount).1)
+        .map(|amount| Data::Float(amount.micros() as f64 / 1e6))
+        .collect();
     assert_eq!(seen, want, "every row once, in order");
 
     for bad in [0, 1, 1_048_577] {
@@ -649,6 +737,7 @@ fn import_names_the_bad_line_and_why() {
         (10, 20, "5", 12, "held_after is 5", |e| matches!(e, LineError::HeldChain { .. })),
         (1, 0, "", 2, "column id: is empty", |e| matches!(e, LineError::Missing { column: "id" })),
     ];
+    let strict = ImportOptions { require_contiguous: true };
     for &(idx, col, value, line, reason, check) in cases {
         let mut lines = base.clone();
         spoil(&mut lines, idx, col, value);
@@ -659,6 +748,12 @@ fn import_names_the_bad_line_and_why() {
         let bad = bad_lines(Err(err));
         assert!(bad.iter().all(|(l, _)| *l == line), "only line {line}: {bad:?}");
         assert!(bad.iter().any(|(_, e)| check(e)), "{value:?} in column {col}: {bad:?}");
+        // The same with gaps refused, as `creditd import` reads: the line
+        // after a bad one is not blamed for a gap the bad line left.
+        let text = lines.iter().map(|l| format!("{l}\r\n")).collect::<String>();
+        let bad = bad_lines(parse_full_csv_with(text.as_bytes(), ORG, &strict));
+        assert!(bad.iter().all(|(l, _)| *l == line), "contiguous, only line {line}: {bad:?}");
+        assert!(bad.iter().any(|(_, e)| check(e)), "contiguous, {value:?} in column {col}: {bad:?}");
     }
 
     // Wrong column count.
@@ -673,6 +768,74 @@ fn import_names_the_bad_line_and_why() {
     let bad = bad_lines(import(&lines));
     let numbers: Vec<u64> = bad.iter().map(|(l, _)| *l).collect();
     assert_eq!(numbers, [2, 10]);
+}
+
+/// Several kinds of bad line in one file, some next to each other: each is
+/// named once per problem, and no good line is named, with or without gaps
+/// refused. A bad line can be wrong in two ways (a typo in its seq or a real
+/// gap; its amount or its stored balance), so the line after it passes if
+/// it follows either reading.
+#[test]
+fn import_blames_each_bad_line_and_no_good_one() {
+    let base = full_lines();
+    let strict = ImportOptions { require_contiguous: true };
+    // (lines index, column, value): file line is index + 1 up to event 4,
+    // index + 2 after it (event 4's description spans two lines).
+    type Spoil = (usize, usize, &'static str);
+    // (spoils, lines named, only with gaps refused): without that option a
+    // seq that jumps ahead is allowed, so after a typo (99 for 5) the next
+    // line is the one that goes backwards.
+    let files: &[(&[Spoil], &[u64], bool)] = &[
+        // The reported case: a bad amount on line 3, nothing on line 4.
+        (&[(2, 4, "12.5x")], &[3], false),
+        // A typo in seq (99 for 5): only its line, the next follows seq 4.
+        (&[(5, 1, "99")], &[7], true),
+        // A seq repeated: only its line.
+        (&[(5, 1, "4")], &[7], false),
+        // A stored balance edited: the next line follows the right balance.
+        (&[(5, 18, "1000")], &[7], false),
+        // An amount edited: the next line follows the stored balance.
+        (&[(9, 4, "-3")], &[11], false),
+        // Unreadable seq, bad kind, bad time, no id, side by side.
+        (&[(4, 1, "four"), (5, 3, "gift"), (6, 2, "noon"), (7, 0, "")], &[5, 7, 8, 9], false),
+        // Many at once.
+        (
+            &[(1, 4, "x"), (3, 1, "zz"), (5, 18, "1000"), (6, 2, "noon"), (9, 4, "-3"), (10, 5, "gold")],
+            &[2, 4, 7, 8, 11, 12],
+            false,
+        ),
+    ];
+    for (spoils, want, strict_only) in files {
+        let mut lines = base.clone();
+        for &(idx, col, value) in *spoils {
+            spoil(&mut lines, idx, col, value);
+        }
+        let text = lines.iter().map(|l| format!("{l}\r\n")).collect::<String>();
+        let options = if *strict_only { vec![strict.clone()] } else { vec![ImportOptions::default(), strict.clone()] };
+        for options in options {
+            let bad = bad_lines(parse_full_csv_with(text.as_bytes(), ORG, &options));
+            let mut named: Vec<u64> = bad.iter().map(|(l, _)| *l).collect();
+            named.dedup();
+            assert_eq!(named, *want, "{spoils:?}, {options:?}: {bad:?}");
+        }
+    }
+    // A wrong column count is its own line's problem too.
+    let mut lines = base.clone();
+    lines[3].push_str(",extra");
+    let text = lines.iter().map(|l| format!("{l}\r\n")).collect::<String>();
+    let bad = bad_lines(parse_full_csv_with(text.as_bytes(), ORG, &strict));
+    assert_eq!(bad, [(4, LineError::ColumnCount { expected: 23, found: 24 })]);
+    // A real gap is still one: the line after the gap, and only it.
+    let mut lines = base.clone();
+    lines.remove(3);
+    let text = lines.iter().map(|l| format!("{l}\r\n")).collect::<String>();
+    let bad = bad_lines(parse_full_csv_with(text.as_bytes(), ORG, &strict));
+    assert_eq!(bad, [(4, LineError::SeqGap { seq: 4, previous: 2 })]);
+    // A time finer than a microsecond would not be stored as written.
+    let mut lines = base.clone();
+    spoil(&mut lines, 1, 2, "2026-01-01T09:00:00.0000001+01:00");
+    let bad = bad_lines(import(&lines));
+    assert!(matches!(bad[..], [(2, LineError::TimePrecision { column: "created_at", .. })]), "{bad:?}");
 }
 
 #[test]

@@ -631,7 +631,7 @@ pub struct Choice {
 pub struct Row {
     pub date: String,
     pub iso: String,
-    pub kind: &'static str,
+    pub kind: std::borrow::Cow<'static, str>,
     pub kind_key: &'static str,
     pub amount: String,
     pub amount_exact: String,
@@ -689,20 +689,18 @@ fn query_string(pairs: &[(String, String)]) -> String {
 fn row(e: &Event, tz: &TimeZone) -> Row {
     let z = e.created_at.to_zoned(tz.clone());
     let t = |v: &Option<String>| v.clone().unwrap_or_default();
+    // The report's rule: a purchase still processing or failed shows 0.
+    let (kind, amount) = creditd_export::report_kind_amount(e.kind, e.status, e.amount);
     Row {
         date: z.strftime("%Y-%m-%d %H:%M").to_string(),
         iso: e.created_at.to_string(),
-        kind: e.kind.title(),
+        kind,
         kind_key: e.kind.as_str(),
-        amount: if e.amount.is_positive() {
-            format!("+{}", charts::credits(e.amount))
-        } else {
-            charts::credits(e.amount)
-        },
-        amount_exact: e.amount.to_string(),
-        sign: if e.amount.is_positive() {
+        amount: if amount.is_positive() { format!("+{}", charts::credits(amount)) } else { charts::credits(amount) },
+        amount_exact: amount.to_string(),
+        sign: if amount.is_positive() {
             "pos"
-        } else if e.amount.is_negative() {
+        } else if amount.is_negative() {
             "neg"
         } else {
             "zero"

@@ -212,9 +212,19 @@ pub fn parse_filter(q: &QueryPairs, tz: &TimeZone, now: Timestamp) -> Result<Eve
             (date_from, date_to) = (Some(from), Some(to));
         }
     }
+    // Compare the instants the two ends resolve to, not the text: a plain
+    // `date_to` day ends where the next day starts, so `2026-12-02` to
+    // `2026-12-01` resolve to the same instant and, compared with `>`, read
+    // as an empty range (200, nothing) while a two-day reversal was refused.
+    // A range that holds no time is refused whichever way it was written.
     if let (Some(f), Some(t)) = (date_from, date_to) {
-        if f > t {
-            return Err(ApiError::validation(format!("date_from ({f}) is after date_to ({t})")));
+        if t <= f {
+            let given = |key: &str, at: Timestamp| q.one(key).ok().flatten().map_or(at.to_string(), str::to_string);
+            return Err(ApiError::validation(format!(
+                "date_to ({}) must be after date_from ({}): the range is reversed or empty",
+                given("date_to", t),
+                given("date_from", f)
+            )));
         }
     }
     let text = |key: &str| -> Result<Option<String>, ApiError> { Ok(q.one(key)?.map(|v| v.trim().to_string())) };
@@ -410,7 +420,7 @@ pub async fn export(
 }
 
 /// Body chunks from a blocking producer.
-struct ChunkStream(mpsc::Receiver<Result<Bytes, io::Error>>);
+pub struct ChunkStream(mpsc::Receiver<Result<Bytes, io::Error>>);
 
 impl futures_core::Stream for ChunkStream {
     type Item = Result<Bytes, io::Error>;
@@ -435,8 +445,17 @@ pub fn is_broken_pipe(e: &ExportError) -> bool {
     io.is_some_and(|io| io.kind() == io::ErrorKind::BrokenPipe)
 }
 
-/// Formatted CSV chunks (a few MiB each) waiting for the HTTP body.
-const CSV_CHUNKS_IN_FLIGHT: usize = 2;
+/// Formatted CSV chunks waiting for the HTTP body.
+///
+/// A chunk is a range of 8,192 events (about 1 MiB in the report layout,
+/// 2.5 MiB in the full one). While a client reads, the HTTP side holds at
+/// most this many in the channel, plus the one the producer is blocked
+/// handing over and the one hyper is writing to the socket; a client that
+/// reads slowly therefore holds the producer (and through its per-worker
+/// queues of one chunk, the engine) instead of making the server buffer the
+/// file. One is enough to keep the socket busy: a chunk takes milliseconds
+/// to format and far longer to send.
+pub const CSV_CHUNKS_IN_FLIGHT: usize = 1;
 
 /// CSV rows without the header, for [`Store::export_formatted`]: one per
 /// formatting thread.
@@ -512,9 +531,7 @@ pub enum XlsxFailure {
 
 /// Streams CSV: on a blocking thread the store formats the rows into chunks
 /// (`Store::export_formatted`, on several threads where the engine can),
-/// which go straight into the body in order. The header goes out with the
-/// first chunk, so that `started` can still answer an error that comes
-/// before any row (it is `Ok` once the file has begun).
+/// which go straight into the body in order ([`csv_stream`]).
 fn csv_body(
     store: Arc<dyn creditd_store::Store>,
     org: String,
@@ -523,6 +540,25 @@ fn csv_body(
     layout: Layout,
     tz: TimeZone,
 ) -> (tokio::sync::oneshot::Receiver<Result<(), StoreError>>, Body) {
+    let (started, chunks) = csv_stream(layout, move |emit| {
+        let make = || -> Box<dyn creditd_store::RowFormatter> { Box::new(CsvRows::new(layout, tz.clone())) };
+        store.export_formatted(&org, &filter, order, &make, &mut |chunk| emit(chunk.bytes))
+    });
+    (started, Body::from_stream(chunks))
+}
+
+/// The CSV body's stream: `produce` runs on a blocking thread and hands
+/// each formatted chunk to `emit`, which blocks while [`CSV_CHUNKS_IN_FLIGHT`]
+/// chunks wait for the client and breaks once the client has gone. The
+/// header goes out with the first chunk, so that `started` can still answer
+/// an error that comes before any row (it is `Ok` once the file has begun).
+pub fn csv_stream<P>(
+    layout: Layout,
+    produce: P,
+) -> (tokio::sync::oneshot::Receiver<Result<(), StoreError>>, ChunkStream)
+where
+    P: FnOnce(&mut dyn FnMut(Vec<u8>) -> std::ops::ControlFlow<()>) -> Result<u64, StoreError> + Send + 'static,
+{
     let (tx, rx) = mpsc::channel(CSV_CHUNKS_IN_FLIGHT);
     let (started_tx, started_rx) = tokio::sync::oneshot::channel();
     tokio::task::spawn_blocking(move || {
@@ -538,9 +574,8 @@ fn csv_body(
                 None => true,
             }
         };
-        let make = || -> Box<dyn creditd_store::RowFormatter> { Box::new(CsvRows::new(layout, tz.clone())) };
-        let scanned = store.export_formatted(&org, &filter, order, &make, &mut |chunk| {
-            if begin(&mut started) && send(chunk.bytes) {
+        let scanned = produce(&mut |bytes| {
+            if begin(&mut started) && send(bytes) {
                 std::ops::ControlFlow::Continue(())
             } else {
                 // The client went away.
@@ -564,7 +599,7 @@ fn csv_body(
             }
         }
     });
-    (started_rx, Body::from_stream(ChunkStream(rx)))
+    (started_rx, ChunkStream(rx))
 }
 
 /// Writes the workbook to an anonymous temporary file; returns it rewound

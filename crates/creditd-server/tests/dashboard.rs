@@ -633,6 +633,7 @@ async fn bad_input_and_what_members_may_see() {
         ("/credits?colour=1", 422, "unknown query parameter"),
         ("/conversations?date_from=yesterday", 422, "must be a date"),
         ("/history?date_from=2026-02-30", 422, "date_from"),
+        ("/history?date_from=2026-03-02&date_to=2026-03-01", 422, "must be after date_from"),
         ("/history?event_type=teleport", 422, "teleport"),
         ("/history?cursor=zzz", 422, "cursor"),
         ("/history?limit=5", 422, "unknown query parameter"),
@@ -659,6 +660,120 @@ async fn bad_input_and_what_members_may_see() {
         .map(|r| (r["key"].as_str().unwrap().to_string(), r["conversations"].to_string()))
         .collect();
     assert_eq!(drawn, want);
+    app.stop().await;
+}
+
+/// The history table's rows: (data-kind, data-amount, Kind cell, Amount
+/// cell, Status cell), newest first.
+fn history_rows(html: &str) -> Vec<(String, String, String, String, String)> {
+    let cells = |row: &str| -> Vec<String> {
+        row.split("<td")
+            .skip(1)
+            .map(|c| unescape(c.split_once('>').unwrap().1.split("</td>").next().unwrap()))
+            .collect()
+    };
+    html.split("<tr data-id=")
+        .skip(1)
+        .map(|row| {
+            let row = &row[..row.find("</tr>").unwrap()];
+            let c = cells(row);
+            let tag = &row[..row.find('>').unwrap()];
+            let a = |n: &str| attr(tag, n).unwrap().to_string();
+            (a("data-kind"), a("data-amount"), c[1].clone(), c[2].clone(), c[5].clone())
+        })
+        .collect()
+}
+
+/// A purchase of 7,000 that fails and one of 300 that succeeds: the
+/// dashboard's history table and the report downloads (CSV, Excel) show no
+/// credit that never arrived, and say the status in the Kind cell; the full
+/// layout keeps every amount and status as stored.
+#[tokio::test]
+async fn failed_and_processing_purchases_show_no_credits() {
+    let mut app = App::start().await;
+    app.store.create_org(ORG, OrgSettings::new("Acme Research", ZONE)).await.unwrap();
+    let now = app.clock.now();
+    app.store
+        .directory()
+        .add_member(Member {
+            org_id: ORG.into(),
+            email: OWNER.1.into(),
+            name: OWNER.0.into(),
+            role: Role::Owner,
+            created_at: now,
+        })
+        .await
+        .unwrap();
+    let run = |op: Op| {
+        let store = app.store.clone();
+        async move { creditd_store::execute_one(store.as_ref(), Command::new(ORG, op, None)).await.unwrap() }
+    };
+    let processing = |credits: i64| {
+        let mut op = credit(CreditKind::Purchase, credits, None, "Stripe", "Top-up");
+        if let Op::Credit(c) = &mut op {
+            c.status = Some(creditd_core::Status::Processing);
+        }
+        op
+    };
+    let settle = |id: String, status| Op::SettlePurchase { purchase_id: id, status, ctx: EventCtx::default() };
+    let failed = run(processing(7_000)).await.record.unwrap().id;
+    run(settle(failed, creditd_core::Status::Failed)).await;
+    let ok = run(processing(300)).await.record.unwrap().id;
+    run(settle(ok, creditd_core::Status::Succeeded)).await;
+    // Newest first, as the table and the report list them.
+    let want = [
+        ("Purchase", "300"),
+        ("Purchase (processing)", "0"),
+        ("Purchase (failed)", "0"),
+        ("Purchase (processing)", "0"),
+    ];
+
+    let owner = app.sign_in(OWNER.1).await;
+    let (s, _, html) = app.page("/history", Some(&owner)).await;
+    assert_eq!(s, 200, "{html}");
+    let rows = history_rows(&html);
+    let got: Vec<(&str, &str)> = rows.iter().map(|r| (r.2.as_str(), r.1.as_str())).collect();
+    assert_eq!(got, want, "{rows:?}");
+    let shown: Vec<&str> = rows.iter().map(|r| r.3.as_str()).collect();
+    assert_eq!(shown, ["+300", "0", "0", "0"]);
+    let statuses: Vec<&str> = rows.iter().map(|r| r.4.as_str()).collect();
+    assert_eq!(statuses, ["Success", "Processing", "Failed", "Processing"]);
+    assert!(rows.iter().all(|r| r.0 == "purchase"));
+
+    let export = format!("/api/organizations/{ORG}/credit-events/export");
+    let (s, body) = app.get(&format!("{export}?format=csv")).await;
+    assert_eq!(s, 200, "{body}");
+    let mut rdr = csv::Reader::from_reader(body.as_bytes());
+    let got: Vec<(String, String)> =
+        rdr.records().map(|r| r.unwrap()).map(|r| (r[4].to_string(), r[5].to_string())).collect();
+    let want_owned: Vec<(String, String)> = want.iter().map(|(k, a)| (k.to_string(), a.to_string())).collect();
+    assert_eq!(got, want_owned, "report CSV");
+
+    let r = app.client.get(format!("{}{export}?format=xlsx", app.base)).bearer_auth(KEY).send().await.unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    let bytes = r.bytes().await.unwrap().to_vec();
+    use calamine::{Data, Reader, Xlsx};
+    let mut wb: Xlsx<_> = Xlsx::new(std::io::Cursor::new(bytes)).unwrap();
+    let sheet = wb.sheet_names()[0].clone();
+    let range = wb.worksheet_range(&sheet).unwrap();
+    let got: Vec<(String, String)> = range
+        .rows()
+        .skip(1)
+        .map(|r| {
+            let Data::Float(f) = r[5] else { panic!("{:?}", r[5]) };
+            (r[4].to_string(), f.to_string())
+        })
+        .collect();
+    assert_eq!(got, want_owned, "report Excel");
+
+    // The full layout is verbatim.
+    let (s, body) = app.get(&format!("{export}?format=csv&layout=full")).await;
+    assert_eq!(s, 200, "{body}");
+    let mut rdr = csv::Reader::from_reader(body.as_bytes());
+    let got: Vec<(String, String)> =
+        rdr.records().map(|r| r.unwrap()).map(|r| (r[4].to_string(), r[6].to_string())).collect();
+    let full = [("7000", "processing"), ("7000", "failed"), ("300", "processing"), ("300", "succeeded")];
+    assert_eq!(got, full.map(|(a, s)| (a.to_string(), s.to_string())));
     app.stop().await;
 }
 

@@ -406,6 +406,157 @@ async fn every_filter_alone_and_combined_matches_the_reference() {
     app.stop().await;
 }
 
+/// Every reversed (or empty) range is refused alike, by the history and
+/// the export API, however its ends are written: plain dates one day or two
+/// apart (the one-day case used to answer 200 with nothing), instants,
+/// local times, a mix. A range of one whole day is not reversed.
+#[tokio::test]
+async fn reversed_ranges_are_refused_alike() {
+    let app = App::start("2026-12-10T12:00:00Z").await;
+    app.create_org().await;
+    app.run(credit(CreditKind::Grant, "10", None)).await;
+    let reversed = [
+        "date_from=2026-12-02&date_to=2026-12-01",
+        "date_from=2026-12-03&date_to=2026-12-01",
+        "date_from=2026-12-02T00:00:00Z&date_to=2026-12-01T00:00:00Z",
+        "date_from=2026-12-01T10:00:00Z&date_to=2026-12-01T10:00:00Z",
+        "date_from=2026-12-01T10:00&date_to=2026-12-01T09:00",
+        "date_from=2026-12-02&date_to=2026-12-01T23:00:00Z",
+        "range=custom&date_from=2026-12-02&date_to=2026-12-01",
+    ];
+    for q in reversed {
+        for path in ["credit-events?", "credit-events/export?format=csv&", "credit-events/export?format=xlsx&"] {
+            let (s, v) = app.get(&format!("/api/organizations/{ORG}/{path}{q}")).await;
+            assert_eq!((s, v["error"]["code"].as_str()), (422, Some("validation_error")), "{path}{q}: {v}");
+            let msg = v["error"]["message"].as_str().unwrap();
+            assert!(msg.contains("must be after date_from") && msg.contains("reversed"), "{path}{q}: {msg}");
+        }
+    }
+    // The same day as both ends is that whole day; it holds the grant.
+    let (s, v) =
+        app.get(&format!("/api/organizations/{ORG}/credit-events?date_from=2026-12-10&date_to=2026-12-10")).await;
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(v["events"].as_array().map(Vec::len), Some(1), "{v}");
+    app.stop().await;
+}
+
+/// The next chunk of a CSV body, as hyper would poll it.
+async fn next(body: &mut creditd_server::history::ChunkStream) -> Option<std::io::Result<axum::body::Bytes>> {
+    std::future::poll_fn(|cx| futures_core::Stream::poll_next(std::pin::Pin::new(&mut *body), cx)).await
+}
+
+/// A client that reads a CSV download slowly holds the producer back: the
+/// HTTP side never holds more than two chunks the client has not read (one
+/// in the channel, one the producer is blocked handing over), so memory is
+/// bounded by the reader, not by the file. When the client goes away the
+/// producer stops.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_slow_csv_reader_holds_the_producer_back() {
+    use creditd_server::history::csv_stream;
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::SeqCst};
+    const CHUNKS: usize = 40;
+    const CHUNK_BYTES: usize = 256 * 1024;
+    let (started, done) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicBool::new(false)));
+    let (s2, d2) = (started.clone(), done.clone());
+    let (answer, mut body) = csv_stream(creditd_export::Layout::Report, move |emit| {
+        let mut sent = 0;
+        for i in 0..CHUNKS {
+            s2.fetch_add(1, SeqCst);
+            if emit(vec![b'0' + (i % 10) as u8; CHUNK_BYTES]).is_break() {
+                break;
+            }
+            sent += 1;
+        }
+        d2.store(true, SeqCst);
+        Ok(sent)
+    });
+    answer.await.unwrap().unwrap();
+    // Waits until the producer has made `n` chunks (or a while has passed).
+    let settle = |n: usize| {
+        let started = started.clone();
+        async move {
+            for _ in 0..200 {
+                if started.load(SeqCst) >= n {
+                    break;
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+    };
+    let header = next(&mut body).await.unwrap().unwrap();
+    assert!(header.starts_with(b"Case Name,"), "the header first");
+    let mut read = 0;
+    for _ in 0..10 {
+        settle(read + 2).await;
+        let made = started.load(SeqCst);
+        assert!(made <= read + 2, "{made} chunks made, {read} read: the server buffers the file");
+        assert_eq!(made, read + 2, "the producer keeps two ahead of the reader");
+        let chunk = next(&mut body).await.unwrap().unwrap();
+        assert_eq!(chunk.len(), CHUNK_BYTES);
+        assert_eq!(chunk[0], b'0' + (read % 10) as u8, "in order");
+        read += 1;
+    }
+    // The client hangs up: the producer is told and stops.
+    drop(body);
+    for _ in 0..200 {
+        if done.load(SeqCst) {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+    assert!(done.load(SeqCst), "the producer stopped");
+    assert!(started.load(SeqCst) <= read + 3, "{} chunks made", started.load(SeqCst));
+}
+
+/// A write answers the time that is stored: with a clock reading
+/// nanoseconds, the write's `created_at`, the history's, the full export's
+/// and the instant the hash chain covers are the same string.
+#[tokio::test]
+async fn a_write_answers_the_created_at_the_history_shows() {
+    let app = App::start("2026-12-02T10:11:26.83460514Z").await;
+    app.create_org().await;
+    let mut written = Vec::new();
+    for (i, body) in [
+        serde_json::json!({"kind": "grant", "amount": "100"}),
+        serde_json::json!({"amount": "2.5", "service": "AI Inference"}),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let path = if i == 0 { "credits" } else { "usage" };
+        let resp = app
+            .client
+            .post(format!("{}/api/organizations/{ORG}/{path}", app.base))
+            .bearer_auth(KEY)
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status().as_u16(), 201);
+        let v: Value = resp.json().await.unwrap();
+        let e = &v["events"][0];
+        written.push((e["seq"].as_u64().unwrap(), e["created_at"].as_str().unwrap().to_string()));
+        app.clock.advance(SignedDuration::from_nanos(1_234_567_891));
+    }
+    assert_eq!(written[0].1, "2026-12-02T10:11:26.834605Z", "whole microseconds");
+    let (s, v) = app.get(&format!("/api/organizations/{ORG}/credit-events")).await;
+    assert_eq!(s, 200);
+    let mut read: Vec<(u64, String)> =
+        v["events"].as_array().unwrap().iter().map(|e| (seq_of(e), text(&e["created_at"]))).collect();
+    read.reverse();
+    assert_eq!(read, written);
+    let stored: Vec<Timestamp> = app.all_events().await.iter().rev().map(|e| e.created_at).collect();
+    assert_eq!(stored, written.iter().map(|(_, t)| ts(t)).collect::<Vec<_>>());
+    let full = app.raw(&format!("/api/organizations/{ORG}/credit-events/export?format=csv&layout=full")).await;
+    let rows = csv_rows(&full.body);
+    let exported: Vec<Timestamp> = rows[1..].iter().map(|r| r[2].parse().unwrap()).collect();
+    assert_eq!(exported, stored);
+    let (s, v) = app.get(&format!("/api/organizations/{ORG}/verify")).await;
+    assert_eq!((s, &v["ok"]), (200, &Value::Bool(true)), "{v}");
+    app.stop().await;
+}
+
 #[tokio::test]
 async fn bad_parameters_are_refused_clearly() {
     let app = App::start("2026-03-10T12:00:00Z").await;
@@ -425,7 +576,7 @@ async fn bad_parameters_are_refused_clearly() {
         ("date_to=2026-02-30", "neither a date"),
         ("range=fortnight", "unknown range"),
         ("range=today&date_from=2026-03-01", "either range or date_from"),
-        ("date_from=2026-03-05&date_to=2026-03-01", "is after date_to"),
+        ("date_from=2026-03-05&date_to=2026-03-01", "must be after date_from"),
         ("colour=red", "unknown query parameter"),
         ("limit=5&limit=6", "more than once"),
     ];

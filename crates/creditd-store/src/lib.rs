@@ -28,7 +28,7 @@ use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-pub use clock::{Clock, ManualClock, SystemClock};
+pub use clock::{Clock, ManualClock, SystemClock, to_micros};
 pub use conversations::{ConversationCount, ConversationGroup, ConversationQuery};
 pub use directory::{Directory, DirectoryError};
 pub use query::{EventFilter, EventQuery, Order, Page, PageLimit};
@@ -229,7 +229,7 @@ pub trait Store: Send + Sync + 'static {
     /// that compute figures as of now (the summary) use it, so a test's
     /// manual clock drives both.
     fn now(&self) -> Timestamp {
-        Timestamp::now()
+        SystemClock.now()
     }
 
     /// Every event matching `filter` in `order`, streamed in chunks.

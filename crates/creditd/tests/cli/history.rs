@@ -37,6 +37,13 @@ fn export_then_import_round_trips_and_a_bad_line_changes_nothing() {
     let out = creditd(&["export", "--org", "src", "--event-type", "teleport", "-o", "-"], &data);
     assert!(!out.status.success());
     assert!(text(&out.stderr).contains("unknown EventKind \"teleport\""), "{}", text(&out.stderr));
+    // A reversed range, even by one day, is refused like the API refuses it.
+    for (from, to) in [("2026-12-02", "2026-12-01"), ("2026-12-03", "2026-12-01")] {
+        let out = creditd(&["export", "--org", "src", "--date-from", from, "--date-to", to, "-o", "-"], &data);
+        assert!(!out.status.success(), "{from}..{to}");
+        assert!(text(&out.stderr).contains("must be after date_from"), "{}", text(&out.stderr));
+        assert!(out.stdout.is_empty(), "no file for {from}..{to}");
+    }
     let out = creditd(&["export", "--org", "nope", "-o", "-"], &data);
     assert!(text(&out.stderr).contains("organization nope not found"), "{}", text(&out.stderr));
 
