@@ -479,10 +479,15 @@ fn hold_timeouts() {
         (0, timeout("blk_1"), "noop"),
         (1, timeout("hold_2"), "release 3 8 2 source=timeout hold=hold_2"),
         (0, timeout("hold_2"), "noop"),
-        (0, release("hold_2"), "err:hold_already_settled"),
-        // A hold whose time is up can still be settled until the timer runs.
-        (DAY, debit("hold_3", None), "debit -2 8 0"),
-        (0, timeout("hold_3"), "noop"),
+        // A hold the timer released says so, not merely "already settled".
+        (0, release("hold_2"), "err:hold_expired"),
+        (0, debit("hold_2", None), "err:hold_expired"),
+        // A hold whose time is up is refused even before the timer runs
+        // (the engines then write the release); the pure core changes nothing.
+        (DAY, debit("hold_3", None), "err:hold_expired"),
+        (0, release("hold_3"), "err:hold_expired"),
+        (0, timeout("hold_3"), "release 2 10 0 source=timeout hold=hold_3"),
+        (0, debit("hold_3", None), "err:hold_expired"),
     ]);
     let r = &h.state.records["hold_2"];
     assert_eq!(r.status, RecordStatus::Released);
@@ -1094,9 +1099,10 @@ fn period_usage_follows_debits_usage_and_refunds_and_resets_each_period() {
     assert_eq!(h.state.period_usage, m("5"));
     h.ok(refund("use_2", Some("1")));
     assert_eq!(h.state.period_usage, m("4"));
-    h.ok(hold_for("5", MAX_HOLD_TIMEOUT_SECONDS));
-    // 2026-02-01T00:00:00Z: a new period.
+    // 2026-02-01T00:00:00Z: a new period. The hold opened just before it
+    // is still within its time when it is debited in the next period.
     h.now = ts("2026-01-31T23:59:59Z");
+    h.ok(hold_for("5", MAX_HOLD_TIMEOUT_SECONDS));
     h.ok(usage("1"));
     assert_eq!(h.state.period_usage, m("5"));
     h.now = ts("2026-02-01T00:00:00Z");
@@ -1390,6 +1396,23 @@ struct MRec {
     refunded: i64,
     draws: Vec<MDraw>,
     timeout_at: Option<Timestamp>,
+    /// Released by the timer.
+    timed_out: bool,
+}
+
+impl MRec {
+    /// Why a caller's debit or release of this hold at `now` is refused:
+    /// past its time (released by the timer or not yet) is `hold_expired`,
+    /// otherwise settled is `hold_already_settled`.
+    fn settle_refusal(&self, now: Timestamp) -> Option<&'static str> {
+        let past_time = self.timeout_at.is_some_and(|t| t <= now);
+        match self.status {
+            RecordStatus::Open if past_time => Some("hold_expired"),
+            RecordStatus::Open => None,
+            RecordStatus::Released if self.timed_out => Some("hold_expired"),
+            _ => Some("hold_already_settled"),
+        }
+    }
 }
 
 #[derive(Clone, Debug)]
@@ -1665,6 +1688,7 @@ impl Model {
                     refunded: 0,
                     draws,
                     timeout_at: Some(in_secs(timeout)),
+                    timed_out: false,
                 });
                 self.new_rec = Some(true);
                 (op, Events)
@@ -1678,8 +1702,8 @@ impl Model {
                 let r = self.recs[i].clone();
                 let take = percent.map_or(r.amount, |p| r.amount * p as i64 / 100);
                 let op = Op::Debit { hold_id: r.id.clone(), amount: percent.map(|_| micros(take)), ctx: ctx() };
-                if r.status != RecordStatus::Open {
-                    return (op, Refused("hold_already_settled"));
+                if let Some(code) = r.settle_refusal(now) {
+                    return (op, Refused(code));
                 }
                 if take <= 0 {
                     return (op, Refused("validation_error"));
@@ -1704,8 +1728,8 @@ impl Model {
                 }
                 let i = holds[idx % holds.len()];
                 let op = release(&self.recs[i].id);
-                if self.recs[i].status != RecordStatus::Open {
-                    return (op, Refused("hold_already_settled"));
+                if let Some(code) = self.recs[i].settle_refusal(now) {
+                    return (op, Refused(code));
                 }
                 self.roll(now);
                 self.release(i, now);
@@ -1728,6 +1752,7 @@ impl Model {
                     return (op, Noop);
                 }
                 self.release(i, now);
+                self.recs[i].timed_out = true;
                 (op, Events)
             }
             POp::Usage { amount } => {
@@ -1747,6 +1772,7 @@ impl Model {
                     refunded: 0,
                     draws,
                     timeout_at: None,
+                    timed_out: false,
                 });
                 self.new_rec = Some(true);
                 (op, Events)
