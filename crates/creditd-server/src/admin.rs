@@ -11,48 +11,23 @@
 //! directory or the ledger, shape the answer. A key's secret appears in one
 //! answer only, the one that creates it.
 
+use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
-use axum::routing::get;
-use axum::{Json, Router};
 use creditd_core::ledger::period_bounds;
 use creditd_core::money::Amount;
 use creditd_core::{AccessOp, CapSubject, CapView, EventKind, Micros, Op, SettingsPatch, valid_id};
 use creditd_store::directory::{ApiKey, KeyScope, Member, MemberPatch, NewKey, Role, normalize_email};
-use creditd_store::{Command, EventFilter, StoreError};
+use creditd_store::{Command, EventFilter, OrgInfo, StoreError};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::AppState;
+use crate::answer::Created;
 use crate::auth::{Access, Principal, new_key_id, new_key_secret, org_not_found};
 use crate::error::ApiError;
-use crate::extract::{QueryPairs, RawBody};
+use crate::extract::{OrgPath, PathId, QueryPairs, RawBody, parse_body as parse};
 use crate::permissions::{Action, Who, allowed};
-
-pub fn routes() -> Router<AppState> {
-    let org = "/api/organizations/{org_id}";
-    Router::new()
-        .route(&format!("{org}/members"), get(list_members).post(add_member))
-        .route(&format!("{org}/members/{{email}}"), get(get_member).patch(patch_member).delete(remove_member))
-        .route(&format!("{org}/caps"), get(list_caps).put(set_cap))
-        .route(&format!("{org}/me"), get(me))
-        .route("/api/keys", get(list_keys).post(create_key))
-        .route("/api/keys/{key_id}", get(get_key).delete(revoke_key))
-}
-
-fn parse<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
-    let text = std::str::from_utf8(body).map_err(|_| ApiError::bad_request("invalid_json", "body is not UTF-8"))?;
-    let text = if text.trim().is_empty() { "{}" } else { text };
-    crate::wire::ensure_object(text)?;
-    serde_json::from_str(text).map_err(|e| {
-        if e.is_syntax() || e.is_eof() {
-            ApiError::bad_request("invalid_json", format!("malformed JSON: {e}"))
-        } else {
-            ApiError::validation(format!("invalid request body: {e}"))
-        }
-    })
-}
 
 fn member_not_found(org: &str, email: &str) -> ApiError {
     ApiError::new(StatusCode::NOT_FOUND, "not_found", format!("member {email} of organization {org} not found"))
@@ -121,24 +96,26 @@ pub struct PatchMemberRequest {
     pub role: Option<Role>,
 }
 
-async fn list_members(
+/// `GET …/members`: the members, their roles and caps.
+pub async fn list_members(
     State(app): State<AppState>,
     principal: Principal,
-    Path(org): Path<String>,
-) -> Result<Response, ApiError> {
+    OrgPath(org): OrgPath,
+) -> Result<Json<Members>, ApiError> {
     principal.require(Action::ReadMembers, &org)?;
     let members = app.store.directory().members(&org).await?;
     let caps = caps(&app, &org).await;
     let members = members.iter().map(|m| member_json(m, &caps)).collect();
-    Ok(Json(Members { members }).into_response())
+    Ok(Json(Members { members }))
 }
 
-async fn add_member(
+/// `POST …/members`: adds a member (an owner only by an owner).
+pub async fn add_member(
     State(app): State<AppState>,
     principal: Principal,
-    Path(org): Path<String>,
+    OrgPath(org): OrgPath,
     RawBody(body): RawBody,
-) -> Result<Response, ApiError> {
+) -> Result<Created<MemberView>, ApiError> {
     principal.require(Action::ManageMembers, &org)?;
     let req: AddMemberRequest = parse(&body)?;
     if req.role == Role::Owner {
@@ -148,7 +125,7 @@ async fn add_member(
         Member { org_id: org.clone(), email: req.email, name: req.name, role: req.role, created_at: app.store.now() };
     let m = app.store.directory().add_member(m).await?;
     tracing::info!(org = %org, email = %m.email, role = %m.role, "member added");
-    Ok((StatusCode::CREATED, Json(member_json(&m, &[]))).into_response())
+    Ok(Created(member_json(&m, &[])))
 }
 
 /// The member, or 404: for a missing organisation the same answer as every
@@ -167,23 +144,27 @@ async fn target_member(app: &AppState, org: &str, email: &str) -> Result<Member,
     }
 }
 
-async fn get_member(
+/// `GET …/members/{email}`: one member.
+pub async fn get_member(
     State(app): State<AppState>,
     principal: Principal,
-    Path((org, email)): Path<(String, String)>,
-) -> Result<Response, ApiError> {
+    OrgPath(org): OrgPath,
+    PathId(email): PathId,
+) -> Result<Json<MemberView>, ApiError> {
     principal.require(Action::ReadMembers, &org)?;
     let m = target_member(&app, &org, &email).await?;
     let caps = caps(&app, &org).await;
-    Ok(Json(member_json(&m, &caps)).into_response())
+    Ok(Json(member_json(&m, &caps)))
 }
 
-async fn patch_member(
+/// `PATCH …/members/{email}`: renames a member or changes their role.
+pub async fn patch_member(
     State(app): State<AppState>,
     principal: Principal,
-    Path((org, email)): Path<(String, String)>,
+    OrgPath(org): OrgPath,
+    PathId(email): PathId,
     RawBody(body): RawBody,
-) -> Result<Response, ApiError> {
+) -> Result<Json<MemberView>, ApiError> {
     principal.require(Action::ManageMembers, &org)?;
     let m = target_member(&app, &org, &email).await?;
     let req: PatchMemberRequest = parse(&body)?;
@@ -193,14 +174,16 @@ async fn patch_member(
     let m = app.store.directory().update_member(&org, &m.email, MemberPatch { name: req.name, role: req.role }).await?;
     app.auth.forget();
     let caps = caps(&app, &org).await;
-    Ok(Json(member_json(&m, &caps)).into_response())
+    Ok(Json(member_json(&m, &caps)))
 }
 
-async fn remove_member(
+/// `DELETE …/members/{email}`: removes a member and revokes their keys.
+pub async fn remove_member(
     State(app): State<AppState>,
     principal: Principal,
-    Path((org, email)): Path<(String, String)>,
-) -> Result<Response, ApiError> {
+    OrgPath(org): OrgPath,
+    PathId(email): PathId,
+) -> Result<Json<MemberRemoved>, ApiError> {
     principal.require(Action::ManageMembers, &org)?;
     let m = target_member(&app, &org, &email).await?;
     if m.role == Role::Owner {
@@ -209,7 +192,7 @@ async fn remove_member(
     let m = app.store.directory().remove_member(&org, &m.email, app.store.now()).await?;
     app.auth.forget();
     tracing::info!(org = %org, email = %m.email, "member removed; their keys are revoked");
-    Ok(Json(MemberRemoved { removed: m }).into_response())
+    Ok(Json(MemberRemoved { removed: m }))
 }
 
 // ---- keys ----
@@ -277,11 +260,12 @@ fn key_json(app: &AppState, k: ApiKey, caps: &[CapView]) -> KeyView {
     KeyView { key: app.auth.shown(k), cap }
 }
 
-async fn create_key(
+/// `POST /api/keys`: a new key; its secret is in this answer only.
+pub async fn create_key(
     State(app): State<AppState>,
     principal: Principal,
     RawBody(body): RawBody,
-) -> Result<Response, ApiError> {
+) -> Result<Created<KeyCreated>, ApiError> {
     let req: CreateKeyRequest = parse(&body)?;
     let scope = match req.kind {
         KeyKind::Service => {
@@ -343,10 +327,11 @@ async fn create_key(
         secret,
         note: "Store the secret now: it is shown only this once. Send it as Authorization: Bearer <secret>.".into(),
     };
-    Ok((StatusCode::CREATED, Json(body)).into_response())
+    Ok(Created(body))
 }
 
-async fn list_keys(State(app): State<AppState>, principal: Principal, q: QueryPairs) -> Result<Response, ApiError> {
+/// `GET /api/keys`: the keys the caller may see (never their secrets).
+pub async fn list_keys(State(app): State<AppState>, principal: Principal, q: QueryPairs) -> Result<Json<Keys>, ApiError> {
     q.only(KEY_LIST_PARAMS)?;
     let org = q.one("org_id")?.map(str::to_string);
     if let Some(o) = &org {
@@ -363,7 +348,7 @@ async fn list_keys(State(app): State<AppState>, principal: Principal, q: QueryPa
         None => Vec::new(),
     };
     let keys = keys.into_iter().filter(|k| can_see(&principal, k)).map(|k| key_json(&app, k, &caps)).collect();
-    Ok(Json(Keys { keys }).into_response())
+    Ok(Json(Keys { keys }))
 }
 
 async fn visible_key(app: &AppState, principal: &Principal, id: &str) -> Result<ApiKey, ApiError> {
@@ -376,24 +361,26 @@ async fn visible_key(app: &AppState, principal: &Principal, id: &str) -> Result<
     }
 }
 
-async fn get_key(
+/// `GET /api/keys/{key_id}`: one key the caller may see.
+pub async fn get_key(
     State(app): State<AppState>,
     principal: Principal,
     Path(id): Path<String>,
-) -> Result<Response, ApiError> {
+) -> Result<Json<KeyView>, ApiError> {
     let k = visible_key(&app, &principal, &id).await?;
     let caps = match &k.scope {
         KeyScope::Member { org_id, .. } => caps(&app, org_id).await,
         KeyScope::Service { .. } => Vec::new(),
     };
-    Ok(Json(key_json(&app, k, &caps)).into_response())
+    Ok(Json(key_json(&app, k, &caps)))
 }
 
-async fn revoke_key(
+/// `DELETE /api/keys/{key_id}`: revokes a key.
+pub async fn revoke_key(
     State(app): State<AppState>,
     principal: Principal,
     Path(id): Path<String>,
-) -> Result<Response, ApiError> {
+) -> Result<Json<KeyView>, ApiError> {
     let k = visible_key(&app, &principal, &id).await?;
     if let KeyScope::Member { org_id, email } = &k.scope {
         // Admins manage members' keys, not owners'.
@@ -406,7 +393,7 @@ async fn revoke_key(
     let k = app.store.directory().revoke_key(&id, app.store.now()).await?;
     app.auth.forget();
     tracing::info!(key_id = %k.id, prefix = %k.prefix, "API key revoked");
-    Ok(Json(key_json(&app, k, &[])).into_response())
+    Ok(Json(key_json(&app, k, &[])))
 }
 
 // ---- caps ----
@@ -434,22 +421,24 @@ pub struct CapSet {
     pub cap: Option<CapView>,
 }
 
-async fn list_caps(
+/// `GET …/caps`: every spending cap of the organisation.
+pub async fn list_caps(
     State(app): State<AppState>,
     principal: Principal,
-    Path(org): Path<String>,
-) -> Result<Response, ApiError> {
+    OrgPath(org): OrgPath,
+) -> Result<Json<Caps>, ApiError> {
     principal.require(Action::ManageCaps, &org)?;
     let state = app.store.org_state(&org).await?;
-    Ok(Json(Caps { caps: state.cap_views(app.store.now()) }).into_response())
+    Ok(Json(Caps { caps: state.cap_views(app.store.now()) }))
 }
 
-async fn set_cap(
+/// `PUT …/caps`: sets or removes a member's or a key's cap.
+pub async fn set_cap(
     State(app): State<AppState>,
     principal: Principal,
-    Path(org): Path<String>,
+    OrgPath(org): OrgPath,
     RawBody(body): RawBody,
-) -> Result<Response, ApiError> {
+) -> Result<Json<CapSet>, ApiError> {
     principal.require(Action::ManageCaps, &org)?;
     let req: SetCapRequest = parse(&body)?;
     app.store.org(&org).await?;
@@ -471,7 +460,7 @@ async fn set_cap(
     creditd_store::execute_one(app.store.as_ref(), Command::new(&org, op, None)).await?;
     let caps = caps(&app, &org).await;
     let cap = cap_of(&caps, &subject).cloned();
-    Ok(Json(CapSet { subject, cap }).into_response())
+    Ok(Json(CapSet { subject, cap }))
 }
 
 // ---- organisation settings ----
@@ -482,16 +471,16 @@ async fn set_cap(
 pub async fn patch_org(
     State(app): State<AppState>,
     principal: Principal,
-    Path(org): Path<String>,
+    OrgPath(org): OrgPath,
     RawBody(body): RawBody,
-) -> Result<Response, ApiError> {
+) -> Result<Json<OrgInfo>, ApiError> {
     principal.require(Action::ManageOrg, &org)?;
     let patch: SettingsPatch = parse(&body)?;
     let op = Op::Access(AccessOp::SetSettings(patch));
     creditd_store::execute_one(app.store.as_ref(), Command::new(&org, op, None)).await?;
     let info = app.store.org(&org).await?;
     tracing::info!(org = %org, "organization settings changed");
-    Ok(Json(info).into_response())
+    Ok(Json(info))
 }
 
 // ---- who am I ----
@@ -527,7 +516,7 @@ pub struct OwnUsage {
 /// `GET …/me`: who the caller is here, their caps, (for a member) the
 /// credits consumed in their name this period: debits and usage less
 /// refunds, and (for a dashboard session) its CSRF token.
-async fn me(State(app): State<AppState>, principal: Principal, Path(org): Path<String>) -> Result<Response, ApiError> {
+pub async fn me(State(app): State<AppState>, principal: Principal, OrgPath(org): OrgPath) -> Result<Json<Me>, ApiError> {
     principal.require(Action::ReadOwnUsage, &org)?;
     let state = app.store.org_state(&org).await?;
     let now = app.store.now();
@@ -576,5 +565,5 @@ async fn me(State(app): State<AppState>, principal: Principal, Path(org): Path<S
         }
         v.usage_this_period = Some(OwnUsage { period_start: start, period_end: end, consumed });
     }
-    Ok(Json(v).into_response())
+    Ok(Json(v))
 }

@@ -11,8 +11,7 @@
 //! [`usage_report`], the very function the API answers with.
 
 use axum::Json;
-use axum::extract::{Path, State};
-use axum::response::{IntoResponse, Response};
+use axum::extract::State;
 use creditd_core::Micros;
 use creditd_store::range::{RangePreset, days_bounds, local_date};
 use creditd_store::rollup::{MAX_USAGE_GROUPS, UsageGroup, UsageQuery, UsageRow};
@@ -24,7 +23,7 @@ use serde::Serialize;
 use crate::AppState;
 use crate::auth::Principal;
 use crate::error::ApiError;
-use crate::extract::QueryPairs;
+use crate::extract::{OrgPath, QueryPairs};
 use crate::permissions::Action;
 
 /// Query parameters of `…/usage`.
@@ -293,10 +292,10 @@ pub fn today(app: &AppState, tz: &TimeZone) -> Date {
 pub async fn usage(
     State(app): State<AppState>,
     principal: Principal,
-    Path(org): Path<String>,
+    org: OrgPath,
     q: QueryPairs,
-) -> Result<Response, ApiError> {
-    let org = crate::api::org_id(&org)?;
+) -> Result<Json<UsageReport>, ApiError> {
+    let org = org.as_str();
     let who = usage_scope(&principal, org, q.one("user_email")?.map(str::trim))?;
     q.only(USAGE_PARAMS)?;
     let group_by = parse_group(q.one("group_by")?)?;
@@ -304,7 +303,7 @@ pub async fn usage(
     let tz = crate::history::org_zone(&info.settings.time_zone);
     let range = parse_range(&q, today(&app, &tz), DEFAULT_RANGE)?;
     let report = usage_report(&app, org, &info.settings.time_zone, range, group_by, who).await?;
-    Ok(Json(report).into_response())
+    Ok(Json(report))
 }
 
 /// `GET /api/organizations/{orgId}/conversations/usage`: the breakdown of
@@ -313,8 +312,8 @@ pub async fn usage(
 pub async fn conversation_usage(
     state: State<AppState>,
     principal: Principal,
-    path: Path<String>,
+    org: OrgPath,
     q: QueryPairs,
-) -> Result<Response, ApiError> {
-    crate::plans::conversation_usage(state, principal, path, q).await
+) -> Result<Json<crate::plans::ConversationReport>, ApiError> {
+    crate::plans::conversation_usage(state, principal, org, q).await
 }

@@ -463,8 +463,12 @@ impl<S: Send + Sync> FromRequestParts<S> for Principal {
     }
 }
 
+impl crate::answer::ArgDoc for Principal {}
+
 /// For pages outside `/api`: the signed-in member, if any (cookie only).
 pub struct MaybeSession(pub Option<Principal>);
+
+impl crate::answer::ArgDoc for MaybeSession {}
 
 impl FromRequestParts<AppState> for MaybeSession {
     type Rejection = ApiError;
@@ -570,7 +574,7 @@ pub async fn login(
     State(app): State<AppState>,
     Path(token): Path<String>,
     headers: HeaderMap,
-) -> Result<Response, ApiError> {
+) -> Result<crate::answer::SeeOther, ApiError> {
     let invalid = || {
         ApiError::new(
             StatusCode::GONE,
@@ -606,14 +610,14 @@ pub async fn login(
     Ok(redirect_home(&cookie))
 }
 
-fn redirect_home(cookie: &str) -> Response {
+fn redirect_home(cookie: &str) -> crate::answer::SeeOther {
     let mut r = StatusCode::SEE_OTHER.into_response();
     r.headers_mut().insert(header::LOCATION, HeaderValue::from_static("/"));
     if let Ok(v) = HeaderValue::from_str(cookie) {
         r.headers_mut().insert(header::SET_COOKIE, v);
     }
     r.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    r
+    crate::answer::SeeOther(r)
 }
 
 /// `POST /logout`: ends the session (CSRF-checked form post).
@@ -622,7 +626,7 @@ pub async fn logout(
     MaybeSession(session): MaybeSession,
     headers: HeaderMap,
     body: Bytes,
-) -> Result<Response, ApiError> {
+) -> Result<crate::answer::SeeOther, ApiError> {
     let Some(p) = session else { return Err(ApiError::unauthorized()) };
     let header_token = headers.get("x-csrf-token").and_then(|v| v.to_str().ok()).map(str::to_string);
     let form_token = form_urlencoded::parse(&body).find(|(k, _)| k == "csrf_token").map(|(_, v)| v.into_owned());

@@ -21,14 +21,15 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::task::{Context, Poll};
 
+use axum::Json;
 use axum::body::{Body, Bytes};
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{HeaderValue, header};
 use axum::response::Response;
 use creditd_core::{EventKind, Pool, Status, UnknownName};
 use creditd_export::{CsvExporter, ExportError, Layout, XlsxExporter};
 use creditd_store::StoreError;
-use creditd_store::query::{EventFilter, EventQuery, Order, PageLimit, PageStart, decode_cursor};
+use creditd_store::query::{EventFilter, EventQuery, Order, Page, PageLimit, PageStart, decode_cursor};
 use creditd_store::range::{RangePreset, days_bounds, local_date, start_of_day};
 use jiff::Timestamp;
 use jiff::civil::{Date, DateTime};
@@ -36,9 +37,10 @@ use jiff::tz::TimeZone;
 use tokio::sync::mpsc;
 
 use crate::AppState;
+use crate::answer::Download;
 use crate::auth::Principal;
 use crate::error::ApiError;
-use crate::extract::QueryPairs;
+use crate::extract::{OrgPath, QueryPairs};
 use crate::permissions::Action;
 
 /// Query parameters that filter the history (pages and exports alike).
@@ -310,6 +312,19 @@ pub async fn page_query(app: &AppState, org: &str, q: &QueryPairs) -> Result<Eve
     parse_page(q, &tz, app.store.now())
 }
 
+/// `GET /api/organizations/{org_id}/credit-events`: one page of the
+/// history, newest first, filtered.
+pub async fn credit_events(
+    State(app): State<AppState>,
+    principal: Principal,
+    org: OrgPath,
+    q: QueryPairs,
+) -> Result<Json<Page>, ApiError> {
+    principal.require(Action::ReadHistory, &org)?;
+    let query = page_query(&app, &org, &q).await?;
+    Ok(Json(app.store.events(&org, &query).await?))
+}
+
 /// A parsed export request.
 #[derive(Clone, Debug)]
 pub struct ExportRequest {
@@ -373,10 +388,10 @@ impl Drop for CancelOnDrop {
 pub async fn export(
     State(app): State<AppState>,
     principal: Principal,
-    Path(org): Path<String>,
+    org: OrgPath,
     q: QueryPairs,
-) -> Result<Response, ApiError> {
-    let org = crate::api::org_id(&org)?;
+) -> Result<Download, ApiError> {
+    let org = org.as_str();
     principal.require(Action::Export, org)?;
     let info = app.store.org(org).await?;
     let tz = org_zone(&info.settings.time_zone);
@@ -416,7 +431,7 @@ pub async fn export(
     if let Some(len) = length {
         h.insert(header::CONTENT_LENGTH, HeaderValue::from(len));
     }
-    Ok(resp)
+    Ok(Download(resp))
 }
 
 /// Body chunks from a blocking producer.

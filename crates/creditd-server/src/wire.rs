@@ -215,7 +215,10 @@ pub fn ensure_object(body: &str) -> Result<(), ApiError> {
     }
 }
 
-fn parse<T: serde::de::DeserializeOwned>(body: &str) -> Result<T, ApiError> {
+/// `body` parsed as a JSON object of type `T`: malformed JSON is 400
+/// `invalid_json`, anything else wrong (not an object, an unknown field, a
+/// wrong type) 422 `validation_error`.
+pub fn parse_object<T: serde::de::DeserializeOwned>(body: &str) -> Result<T, ApiError> {
     ensure_object(body)?;
     serde_json::from_str(body).map_err(|e| {
         if e.is_syntax() || e.is_eof() {
@@ -236,7 +239,7 @@ pub fn build_op(name: OpName, target: Option<&str>, body: &str) -> Result<Op, Ap
     };
     Ok(match name {
         OpName::Credits => {
-            let mut r: CreditRequest = parse(body)?;
+            let mut r: CreditRequest = parse_object(body)?;
             let ctx = r.ctx();
             Op::Credit(CreditOp {
                 kind: r.kind,
@@ -249,39 +252,39 @@ pub fn build_op(name: OpName, target: Option<&str>, body: &str) -> Result<Op, Ap
             })
         }
         OpName::Settle => {
-            let mut r: SettleRequest = parse(body)?;
+            let mut r: SettleRequest = parse_object(body)?;
             let ctx = r.ctx();
             Op::SettlePurchase { purchase_id: target()?, status: r.status, ctx }
         }
         OpName::Hold => {
-            let mut r: HoldRequest = parse(body)?;
+            let mut r: HoldRequest = parse_object(body)?;
             let ctx = r.ctx();
             Op::Hold(HoldOp { amount: r.amount, timeout_seconds: r.timeout_seconds, ctx })
         }
         OpName::Debit => {
-            let mut r: DebitRequest = parse(body)?;
+            let mut r: DebitRequest = parse_object(body)?;
             Op::Debit { hold_id: target()?, amount: r.amount, ctx: r.ctx() }
         }
         OpName::Release => {
-            let mut r: ReleaseRequest = parse(body)?;
+            let mut r: ReleaseRequest = parse_object(body)?;
             Op::Release { hold_id: target()?, ctx: r.ctx() }
         }
         OpName::Usage => {
-            let mut r: UsageRequest = parse(body)?;
+            let mut r: UsageRequest = parse_object(body)?;
             Op::Usage { amount: r.amount, ctx: r.ctx() }
         }
         OpName::Refund => {
-            let mut r: RefundRequest = parse(body)?;
+            let mut r: RefundRequest = parse_object(body)?;
             let ctx = r.ctx();
             Op::Refund { refers_to: r.refers_to, amount: r.amount, ctx }
         }
         OpName::Adjustment => {
-            let mut r: AdjustmentRequest = parse(body)?;
+            let mut r: AdjustmentRequest = parse_object(body)?;
             let ctx = r.ctx();
             Op::Adjustment { amount: r.amount, reason: r.reason, pool: r.pool, expires_at: r.expires_at, ctx }
         }
         OpName::Billing => {
-            let mut r: BillingRequest = parse(body)?;
+            let mut r: BillingRequest = parse_object(body)?;
             Op::Billing { amount: r.amount, ctx: r.ctx() }
         }
     })
