@@ -52,19 +52,24 @@ fn cap_of<'a>(caps: &'a [CapView], subject: &CapSubject) -> Option<&'a CapView> 
 /// A member and their spending cap, if one is set.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct MemberView {
+    /// The member.
     #[serde(flatten)]
     pub member: Member,
+    /// Their spending cap, if one is set.
     pub cap: Option<CapView>,
 }
 
+/// `GET …/members`: every member of the organisation.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Members {
+    /// Each with their cap.
     pub members: Vec<MemberView>,
 }
 
 /// `DELETE …/members/{email}`: who was removed (their keys are revoked).
 #[derive(Debug, Serialize, ToSchema)]
 pub struct MemberRemoved {
+    /// The member as they were.
     pub removed: Member,
 }
 
@@ -78,8 +83,11 @@ fn member_json(m: &Member, caps: &[CapView]) -> MemberView {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AddMemberRequest {
+    /// Their sign-in address (normalised).
     pub email: String,
+    /// How people see them.
     pub name: String,
+    /// Default: member.
     #[serde(default = "default_role")]
     pub role: Role,
 }
@@ -92,7 +100,9 @@ fn default_role() -> Role {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PatchMemberRequest {
+    /// A new name.
     pub name: Option<String>,
+    /// A new role (to or from owner: owners only).
     pub role: Option<Role>,
 }
 
@@ -200,10 +210,13 @@ pub async fn remove_member(
 /// Query parameters of `GET /api/keys`.
 pub const KEY_LIST_PARAMS: &[&str] = &["org_id"];
 
+/// Whose a key is: a platform's (service) or a member's.
 #[derive(Debug, Deserialize, Serialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum KeyKind {
+    /// A platform backend's key.
     Service,
+    /// A member's own key.
     Member,
 }
 
@@ -212,33 +225,43 @@ pub enum KeyKind {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateKeyRequest {
+    /// Service or member.
     pub kind: KeyKind,
+    /// For people; default "service key" or "member key".
     pub name: Option<String>,
     /// Service keys: the orgs reached (1 to 1000); absent: every org.
     pub org_ids: Option<Vec<String>>,
     /// Member keys: whose.
     pub org_id: Option<String>,
+    /// Member keys: the member's email.
     pub email: Option<String>,
 }
 
 /// A key as listed (never its secret), with its spending cap.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct KeyView {
+    /// The key (its prefix, never its secret).
     #[serde(flatten)]
     pub key: ApiKey,
+    /// Its spending cap, if one is set.
     pub cap: Option<CapView>,
 }
 
+/// `GET /api/keys`: the keys the caller may see.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Keys {
+    /// Never their secrets.
     pub keys: Vec<KeyView>,
 }
 
 /// `POST /api/keys`: the key and its secret, shown this once.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct KeyCreated {
+    /// The key as listed.
     pub key: KeyView,
+    /// `cdk_…`: send it as `Authorization: Bearer <secret>`.
     pub secret: String,
+    /// A reminder that the secret is not shown again.
     pub note: String,
 }
 
@@ -402,22 +425,28 @@ pub async fn revoke_key(
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SetCapRequest {
+    /// A member's email.
     pub member: Option<String>,
+    /// A key's id.
     pub key_id: Option<String>,
     /// Credits per period; null or absent removes the cap.
     #[schema(value_type = Option<Amount>)]
     pub limit: Option<Micros>,
 }
 
+/// `GET …/caps`: every spending cap of the organisation.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Caps {
+    /// Members' and keys' caps, as of now.
     pub caps: Vec<CapView>,
 }
 
 /// `PUT …/caps`: the subject and its cap now (null: removed).
 #[derive(Debug, Serialize, ToSchema)]
 pub struct CapSet {
+    /// The member or key capped.
     pub subject: CapSubject,
+    /// Its cap now; null: removed.
     pub cap: Option<CapView>,
 }
 
@@ -489,18 +518,27 @@ pub async fn patch_org(
 /// token for a dashboard session only.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Me {
+    /// The organisation asked about.
     pub org_id: String,
+    /// A service key or a member.
     pub kind: KeyKind,
+    /// The stored key used; null for the bootstrap key and sessions.
     pub key_id: Option<String>,
+    /// The caps on the caller (their key, their membership).
     pub caps: Vec<CapView>,
+    /// The session's CSRF token (dashboard sessions only).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub csrf_token: Option<String>,
+    /// The member's email (members only).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub email: Option<String>,
+    /// The member's name (members only).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    /// The member's role (members only).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub role: Option<Role>,
+    /// What the member consumed this period (members only).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub usage_this_period: Option<OwnUsage>,
 }
@@ -508,8 +546,11 @@ pub struct Me {
 /// A member's own consumption this period: debits and usage less refunds.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct OwnUsage {
+    /// The period's first instant.
     pub period_start: jiff::Timestamp,
+    /// The next period's first instant.
     pub period_end: jiff::Timestamp,
+    /// Debits and usage less refunds, in the member's name.
     pub consumed: Micros,
 }
 

@@ -38,7 +38,9 @@ pub const DEFAULT_RANGE: RangePreset = RangePreset::ThisMonth;
 pub struct DayRange {
     /// The preset, or `None` for custom dates.
     pub preset: Option<RangePreset>,
+    /// The first day, inclusive.
     pub first: Date,
+    /// The last day, inclusive.
     pub last: Date,
 }
 
@@ -48,10 +50,12 @@ impl DayRange {
         days_bounds(self.first, self.last, tz)
     }
 
+    /// How many days, both ends counted.
     pub fn days(&self) -> i64 {
         (self.last - self.first).get_days() as i64 + 1
     }
 
+    /// The preset's name, or `custom`.
     pub fn name(&self) -> &'static str {
         self.preset.map_or("custom", RangePreset::as_str)
     }
@@ -114,6 +118,7 @@ pub fn parse_range(q: &QueryPairs, today: Date, default: RangePreset) -> Result<
     Ok(range)
 }
 
+/// `group_by` (default day): action, user, project, service or day.
 pub fn parse_group(v: Option<&str>) -> Result<UsageGroup, ApiError> {
     match v {
         None => Ok(UsageGroup::Day),
@@ -165,24 +170,32 @@ pub struct UsageEntry {
 /// A usage answer: the API's body and what the dashboard draws.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct UsageReport {
+    /// The organisation.
     pub org_id: String,
+    /// Its time zone, which the days are in.
     pub time_zone: String,
     /// The preset, or `custom`.
     pub range: &'static str,
     /// First and last local day, inclusive.
     pub date_from: Date,
+    /// The last day, inclusive.
     pub date_to: Date,
     /// The same span as instants, `[from, to)`.
     pub from: Timestamp,
+    /// The end, exclusive.
     pub to: Timestamp,
+    /// How the rows are grouped.
     pub group_by: UsageGroup,
     /// Whose usage; null: the whole organisation.
     pub user_email: Option<String>,
+    /// Credits used over the range (all groups, listed or not).
     pub total_credits: Micros,
+    /// Consuming operations over the range.
     pub total_operations: i64,
     /// More than [`MAX_USAGE_GROUPS`] groups: the smallest were left out
     /// (the totals still count them).
     pub truncated: bool,
+    /// Per day (every day, zeros included) or per group, most used first.
     pub rows: Vec<UsageEntry>,
 }
 

@@ -69,8 +69,10 @@ pub async fn verify(
 /// `GET …/balance`: the balance and the caps the caller may see.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct BalanceView {
+    /// Available, held, per pool.
     #[serde(flatten)]
     pub balance: Balance,
+    /// The caps the caller may see.
     pub caps: Vec<CapView>,
 }
 
@@ -78,12 +80,17 @@ pub struct BalanceView {
 /// hold, usage or purchase it made or changed under its own name.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct WriteResult {
+    /// The events it made, in order.
     pub events: Vec<Event>,
+    /// The balance after them.
     pub balance: Balance,
+    /// The hold it made or settled.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub hold: Option<Record>,
+    /// The usage it recorded or refunded.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub usage: Option<Record>,
+    /// The purchase it made or settled.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub purchase: Option<Record>,
 }
@@ -108,16 +115,22 @@ pub fn outcome_json(o: &Outcome) -> WriteResult {
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(untagged)]
 pub enum BatchResult {
+    /// The operation was applied.
     Applied {
         /// Always true here.
         ok: bool,
+        /// The status its own route would have answered.
         status: u16,
+        /// What its own route would have answered.
         result: WriteResult,
     },
+    /// The operation was refused; nothing of it was written.
     Refused {
         /// Always false here.
         ok: bool,
+        /// The status its own route would have answered.
         status: u16,
+        /// The error, in the one shape.
         error: ErrorDetail,
     },
 }
@@ -125,6 +138,7 @@ pub enum BatchResult {
 /// `POST /api/batch`: one result per operation, in order.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct BatchResponse {
+    /// In the order of the operations.
     pub results: Vec<BatchResult>,
 }
 

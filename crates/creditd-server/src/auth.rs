@@ -56,6 +56,7 @@ pub const LOGIN_LINK_TTL: SignedDuration = SignedDuration::from_mins(15);
 /// Stored key secrets start with this; the first [`KEY_PREFIX_LEN`]
 /// characters are kept, visible, as the key's prefix.
 pub const KEY_SECRET_PREFIX: &str = "cdk_";
+/// Characters of a key secret kept, visible, as its prefix.
 pub const KEY_PREFIX_LEN: usize = 12;
 const SESSION_PREFIX: &str = "cs_";
 const LINK_PREFIX: &str = "ll_";
@@ -66,9 +67,21 @@ const SECRET_CHARS: usize = 40;
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Access {
     /// A platform backend: every org (`None`) or those listed.
-    Service { org_ids: Option<Vec<String>> },
+    Service {
+        /// The organisations reached; `None`: every one.
+        org_ids: Option<Vec<String>>,
+    },
     /// A member of one org, with their current role.
-    Member { org_id: String, email: String, name: String, role: Role },
+    Member {
+        /// The member's organisation.
+        org_id: String,
+        /// Their email.
+        email: String,
+        /// Their name.
+        name: String,
+        /// Their current role.
+        role: Role,
+    },
 }
 
 #[derive(Clone, PartialEq, Eq)]
@@ -88,6 +101,7 @@ impl std::fmt::Debug for SessionRef {
 pub struct Principal {
     /// The stored key used; none for the bootstrap key and sessions.
     pub key_id: Option<String>,
+    /// What it reaches and as whom.
     pub access: Access,
     session: Option<SessionRef>,
 }
@@ -97,6 +111,7 @@ impl Principal {
         Principal { key_id: None, access: Access::Service { org_ids: None }, session: None }
     }
 
+    /// The role the permission table knows this caller by.
     pub fn who(&self) -> Who {
         match &self.access {
             Access::Service { .. } => Who::Service,
@@ -296,6 +311,7 @@ pub struct Auth {
 }
 
 impl Auth {
+    /// Resolution with `bootstrap` as the bootstrap service key.
     pub fn new(bootstrap: impl Into<Arc<str>>) -> Auth {
         Auth {
             bootstrap: bootstrap.into(),

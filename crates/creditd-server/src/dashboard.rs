@@ -53,8 +53,11 @@ impl Documented for Page {
 /// What went wrong, for people.
 #[derive(Debug)]
 pub struct PageError {
+    /// The HTTP status.
     pub status: StatusCode,
+    /// The page's heading.
     pub title: String,
+    /// What happened, in words.
     pub message: String,
 }
 
@@ -152,10 +155,14 @@ fn render(t: &impl Template) -> Page {
 // ---------------------------------------------------------------------------
 // The frame every tab shares
 
+/// A tab in the dashboard's header.
 #[derive(Clone, Debug)]
 pub struct TabLink {
+    /// Where it goes.
     pub href: &'static str,
+    /// Its name.
     pub label: &'static str,
+    /// The page shown is this tab.
     pub current: bool,
 }
 
@@ -163,15 +170,25 @@ pub struct TabLink {
 /// and days until renewal (seed 004's summary line), the tabs they may open.
 #[derive(Clone, Debug)]
 pub struct Frame {
+    /// The page's title.
     pub title: String,
+    /// The organisation's id.
     pub org_id: String,
+    /// The organisation's name.
     pub org_name: String,
+    /// The signed-in member's name.
     pub user_name: String,
+    /// The signed-in member's email.
     pub user_email: String,
+    /// The signed-in member's role.
     pub role: String,
+    /// The session's CSRF token, for form posts.
     pub csrf: String,
+    /// The tabs the member may open.
     pub tabs: Vec<TabLink>,
+    /// Credits left, formatted.
     pub credits_left: String,
+    /// "Renews in N days", or that there is no renewal.
     pub renews: String,
 }
 
@@ -354,19 +371,29 @@ async fn plan_inner(app: AppState, session: Option<Principal>) -> Result<(Status
 // ---------------------------------------------------------------------------
 // The range picker (Credits and Conversations)
 
+/// A preset of the range picker.
 #[derive(Clone, Debug)]
 pub struct PresetLink {
+    /// The page with this range.
     pub href: String,
+    /// Its name.
     pub label: &'static str,
+    /// The range shown is this preset.
     pub current: bool,
 }
 
+/// The range picker of a tab.
 #[derive(Clone, Debug)]
 pub struct Picker {
+    /// The tab's path.
     pub path: &'static str,
+    /// The presets.
     pub presets: Vec<PresetLink>,
+    /// The range shown is custom dates.
     pub custom: bool,
+    /// The first day shown.
     pub date_from: String,
+    /// The last day shown.
     pub date_to: String,
     /// "March 1 – March 31, 2026 (Europe/Madrid)".
     pub label: String,
@@ -589,34 +616,59 @@ async fn conversations_inner(
 // ---------------------------------------------------------------------------
 // Credit history
 
+/// An option of a history filter.
 #[derive(Clone, Debug)]
 pub struct Choice {
+    /// The value sent.
     pub value: &'static str,
+    /// What people read.
     pub label: &'static str,
+    /// Chosen in the current filter.
     pub selected: bool,
 }
 
+/// A row of the credit history table, formatted.
 #[derive(Clone, Debug)]
 pub struct Row {
+    /// Local date and time.
     pub date: String,
+    /// The instant, RFC 3339.
     pub iso: String,
+    /// The kind, as the report names it.
     pub kind: std::borrow::Cow<'static, str>,
+    /// The kind's API name.
     pub kind_key: &'static str,
+    /// The amount, signed and formatted.
     pub amount: String,
+    /// The amount, exact.
     pub amount_exact: String,
+    /// `pos`, `neg` or `zero`.
     pub sign: &'static str,
+    /// The balance after the event.
     pub balance_after: String,
+    /// The pool, if any.
     pub pool: String,
+    /// Success, Processing or Failed.
     pub status: &'static str,
+    /// The service named.
     pub service: String,
+    /// Where the operation came from.
     pub source: String,
+    /// The activity named.
     pub activity: String,
+    /// The project's name.
     pub project: String,
+    /// The project's id.
     pub project_id: String,
+    /// The user's name.
     pub user: String,
+    /// The user's email.
     pub user_email: String,
+    /// The description.
     pub description: String,
+    /// A voucher's code.
     pub code: String,
+    /// The event's id.
     pub id: String,
 }
 

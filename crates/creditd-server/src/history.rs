@@ -59,11 +59,14 @@ const FILE_CHUNK_BYTES: usize = 64 * 1024;
 /// The two download formats.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Format {
+    /// CSV, streamed row by row.
     Csv,
+    /// An Excel workbook, built then streamed.
     Xlsx,
 }
 
 impl Format {
+    /// `format` (`csv`, `xlsx` or `excel`, any case).
     pub fn parse(v: &str) -> Result<Format, ApiError> {
         match v.trim().to_ascii_lowercase().as_str() {
             "csv" => Ok(Format::Csv),
@@ -72,6 +75,7 @@ impl Format {
         }
     }
 
+    /// The file name's extension.
     pub fn ext(self) -> &'static str {
         match self {
             Format::Csv => "csv",
@@ -79,6 +83,7 @@ impl Format {
         }
     }
 
+    /// The download's `Content-Type`.
     pub fn content_type(self) -> &'static str {
         match self {
             Format::Csv => creditd_export::CSV_CONTENT_TYPE,
@@ -87,6 +92,7 @@ impl Format {
     }
 }
 
+/// `layout`: `report` or `full`.
 pub fn parse_layout(v: &str) -> Result<Layout, ApiError> {
     v.trim().to_ascii_lowercase().parse::<Layout>().map_err(|e| ApiError::validation(e.to_string()))
 }
@@ -328,9 +334,13 @@ pub async fn credit_events(
 /// A parsed export request.
 #[derive(Clone, Debug)]
 pub struct ExportRequest {
+    /// CSV or XLSX.
     pub format: Format,
+    /// The report's columns or every field.
     pub layout: Layout,
+    /// Newest or oldest first.
     pub order: Order,
+    /// Which events.
     pub filter: EventFilter,
 }
 
@@ -479,6 +489,7 @@ pub const CSV_CHUNKS_IN_FLIGHT: usize = 1;
 pub struct CsvRows(CsvExporter<Vec<u8>>);
 
 impl CsvRows {
+    /// A formatter of `layout` rows with times in `tz`.
     pub fn new(layout: Layout, tz: TimeZone) -> Self {
         CsvRows(CsvExporter::rows_only(Vec::new(), layout, tz))
     }
@@ -540,7 +551,9 @@ pub fn export_to_xlsx<W: io::Write + Send>(
 /// Why [`export_to_xlsx`] stopped: the store, or the workbook.
 #[derive(Debug)]
 pub enum XlsxFailure {
+    /// The store failed (or the export was cancelled).
     Store(StoreError),
+    /// Writing the workbook failed.
     Export(ExportError),
 }
 

@@ -77,31 +77,43 @@ pub async fn summary(
 /// `GET …/summary`: the summary and the caps the caller may see.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct SummaryView {
+    /// The Plan tab's figures.
     #[serde(flatten)]
     pub summary: Summary,
+    /// The caps the caller may see.
     pub caps: Vec<CapView>,
 }
 
 /// `GET …/plan`: the plan, a pending change, the anchor and the period.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct PlanView {
+    /// The plan now; null: not subscribed.
     pub plan: Option<Plan>,
     /// Replaces `plan` at the next renewal.
     pub next_plan: Option<Plan>,
+    /// When the organisation first subscribed.
     pub subscribed_at: Option<Timestamp>,
+    /// The day of the month periods start (1–28).
     pub renewal_day: u8,
+    /// The organisation's time zone.
     pub time_zone: String,
+    /// This period's first instant.
     pub period_start: Option<Timestamp>,
+    /// The next period's first instant.
     pub period_end: Option<Timestamp>,
+    /// When the next renewal is due.
     pub renews_at: Option<Timestamp>,
 }
 
 /// `PUT …/plan`: the plan view, the events the change made, the balance.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct PlanChanged {
+    /// The plan after the change.
     #[serde(flatten)]
     pub plan: PlanView,
+    /// The events the change made.
     pub events: Vec<Event>,
+    /// The balance after them.
     pub balance: Balance,
 }
 
@@ -137,18 +149,25 @@ pub async fn get_plan(
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PutPlanRequest {
+    /// The plan's name.
     pub name: String,
+    /// Credits each period.
     #[schema(value_type = Amount)]
     pub credits_per_period: Micros,
+    /// Identities the plan counts conversations for.
     pub identities_included: u32,
+    /// The price per period.
     #[schema(value_type = Amount)]
     pub price: Micros,
+    /// The price's currency.
     pub currency: String,
     /// Default 500.
     pub conversations_per_identity: Option<u32>,
     /// Default `{"policy": "none"}`.
     pub rollover: Option<Rollover>,
+    /// When a change applies: `now` or `next_period`.
     pub effective: Option<Effective>,
+    /// The anchor day when subscribing.
     #[schema(minimum = 1, maximum = 28)]
     pub renewal_day: Option<u8>,
 }
@@ -183,7 +202,9 @@ pub async fn put_plan(
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ConversationRequest {
+    /// Who started the conversation (counted against their monthly limit).
     pub identity: String,
+    /// The campaign it belongs to.
     pub campaign: Option<String>,
     /// Default: now. May be in the previous month (counted there).
     pub started_at: Option<Timestamp>,
@@ -193,7 +214,9 @@ pub struct ConversationRequest {
 /// the identity's monthly limit.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ConversationStarted {
+    /// The conversation as counted.
     pub conversation: Conversation,
+    /// What is left of the identity's limit this month.
     pub remaining_this_month: u32,
 }
 
@@ -318,13 +341,19 @@ pub async fn conversation_report(
 /// `GET …/conversations`: conversations started in `[date_from, date_to)`.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ConversationReport {
+    /// How the rows are grouped.
     pub group_by: ConversationGroup,
+    /// The start, inclusive.
     pub date_from: Timestamp,
+    /// The end, exclusive.
     pub date_to: Timestamp,
+    /// The zone days are counted in.
     pub time_zone: String,
+    /// Conversations in the range.
     pub total: u64,
     /// More than 1,000 groups: only the first are listed.
     pub truncated: bool,
+    /// Per day (every day, zeros included) or per group, most first.
     pub rows: Vec<ConversationCount>,
 }
 
@@ -334,6 +363,7 @@ pub struct ConversationReport {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ThresholdRequest {
+    /// Credits; null clears the threshold.
     #[schema(value_type = Option<Amount>)]
     pub threshold: Option<Micros>,
 }
@@ -341,13 +371,16 @@ pub struct ThresholdRequest {
 /// `PUT …/low-balance-threshold`: the alert's state and the balance.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ThresholdSet {
+    /// The threshold and whether the balance is below it.
     pub low_balance: LowBalance,
+    /// Available credits now.
     pub balance: Micros,
 }
 
 /// `GET …/notifications`, oldest first.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Notifications {
+    /// Oldest first.
     pub notifications: Vec<Notification>,
 }
 

@@ -39,8 +39,8 @@ use crate::{AppState, MAX_BODY_BYTES, admin, analytics, api, auth, conn, dashboa
 
 /// What serves a route.
 pub enum Serve {
-    /// One method of one path.
-    Method(MethodRouter<AppState>),
+    /// One method of one path (boxed: a method router is large).
+    Method(Box<MethodRouter<AppState>>),
     /// A router of its own, merged as it is (Swagger UI: `/docs`, its
     /// trailing-slash page and its assets).
     Router(Router<AppState>),
@@ -115,7 +115,7 @@ where
 {
     Entry {
         route: Route::new(method, path, tag, summary, H::described()),
-        serve: Serve::Method(on(filter(method), handler)),
+        serve: Serve::Method(Box::new(on(filter(method), handler))),
         limit: Limit::None,
     }
 }
@@ -276,7 +276,8 @@ pub fn router(app: AppState) -> Router {
     for entry in table() {
         let side = if entry.route.auth { &mut api } else { &mut public };
         *side = match entry.serve {
-            Serve::Method(mut m) => {
+            Serve::Method(m) => {
+                let mut m = *m;
                 if entry.limit == Limit::ExportSlot {
                     m = m.layer(middleware::from_fn_with_state(app.clone(), ops::limit_exports));
                 }

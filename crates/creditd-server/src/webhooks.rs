@@ -310,6 +310,7 @@ impl std::str::FromStr for Network {
 }
 
 impl Network {
+    /// Whether `ip` is in this range.
     pub fn contains(&self, ip: IpAddr) -> bool {
         let bits = |ip: IpAddr| match ip {
             IpAddr::V4(v4) => (u128::from(u32::from(v4)) << 96, 32u32),
@@ -330,10 +331,12 @@ impl Network {
 /// 127.0.0.1 (DNS rebinding) is refused too.
 #[derive(Clone, Debug, Default)]
 pub struct Networks {
+    /// Private networks the operator allowed.
     pub allowed: Vec<Network>,
 }
 
 impl Networks {
+    /// Whether a delivery may reach `ip`.
     pub fn allows(&self, ip: IpAddr) -> bool {
         public(ip) || self.allowed.iter().any(|n| n.contains(ip))
     }
