@@ -2,7 +2,6 @@
 //!
 //! A library so tests start the real app on port 0 and talk to it over
 //! loopback; the binary only parses flags and calls [`serve`].
-#![warn(missing_docs)]
 
 pub mod admin;
 pub mod analytics;
