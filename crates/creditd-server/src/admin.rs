@@ -354,7 +354,11 @@ pub async fn create_key(
 }
 
 /// `GET /api/keys`: the keys the caller may see (never their secrets).
-pub async fn list_keys(State(app): State<AppState>, principal: Principal, q: QueryPairs) -> Result<Json<Keys>, ApiError> {
+pub async fn list_keys(
+    State(app): State<AppState>,
+    principal: Principal,
+    q: QueryPairs,
+) -> Result<Json<Keys>, ApiError> {
     q.only(KEY_LIST_PARAMS)?;
     let org = q.one("org_id")?.map(str::to_string);
     if let Some(o) = &org {
@@ -557,7 +561,11 @@ pub struct OwnUsage {
 /// `GET …/me`: who the caller is here, their caps, (for a member) the
 /// credits consumed in their name this period: debits and usage less
 /// refunds, and (for a dashboard session) its CSRF token.
-pub async fn me(State(app): State<AppState>, principal: Principal, OrgPath(org): OrgPath) -> Result<Json<Me>, ApiError> {
+pub async fn me(
+    State(app): State<AppState>,
+    principal: Principal,
+    OrgPath(org): OrgPath,
+) -> Result<Json<Me>, ApiError> {
     principal.require(Action::ReadOwnUsage, &org)?;
     let state = app.store.org_state(&org).await?;
     let now = app.store.now();

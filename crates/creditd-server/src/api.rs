@@ -4,8 +4,8 @@
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use creditd_core::{Balance, CapView, Event, OrgId, Outcome, Record, RecordKind};
 use creditd_core::verify::VerifyReport;
+use creditd_core::{Balance, CapView, Event, OrgId, Outcome, Record, RecordKind};
 use creditd_store::{Command, MAX_BATCH_OPS, OrgInfo, StoreError};
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -121,8 +121,9 @@ pub enum BatchResult {
         ok: bool,
         /// The status its own route would have answered.
         status: u16,
-        /// What its own route would have answered.
-        result: WriteResult,
+        /// What its own route would have answered (boxed: far larger
+        /// than a refusal).
+        result: Box<WriteResult>,
     },
     /// The operation was refused; nothing of it was written.
     Refused {
@@ -289,7 +290,7 @@ pub async fn batch(
                 Ok(o) => BatchResult::Applied {
                     ok: true,
                     status: created_status(item.op).as_u16(),
-                    result: outcome_json(&o),
+                    result: Box::new(outcome_json(&o)),
                 },
                 Err(e) => BatchResult::Refused { ok: false, status: e.status.as_u16(), error: e.detail() },
             }

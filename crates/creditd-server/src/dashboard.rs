@@ -24,8 +24,8 @@ use axum::response::{Html, IntoResponse, Response};
 use creditd_core::plans::Summary;
 use creditd_core::{Event, EventKind, Micros, OrgSettings, Pool, Status};
 use creditd_store::range::RangePreset;
-use creditd_store::{ConversationGroup, StoreError};
 use creditd_store::rollup::UsageGroup;
+use creditd_store::{ConversationGroup, StoreError};
 use jiff::tz::TimeZone;
 
 use crate::AppState;
@@ -570,7 +570,11 @@ async fn conversations(
 }
 
 /// `GET /conversations`: conversations by day, campaign and identity.
-pub async fn conversations_tab(State(app): State<AppState>, MaybeSession(session): MaybeSession, q: QueryPairs) -> Page {
+pub async fn conversations_tab(
+    State(app): State<AppState>,
+    MaybeSession(session): MaybeSession,
+    q: QueryPairs,
+) -> Page {
     Page(conversations_inner(app, session, q).await)
 }
 

@@ -76,9 +76,8 @@ impl<S: Send + Sync> FromRequestParts<S> for PathId {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        let params = RawPathParams::from_request_parts(parts, &())
-            .await
-            .map_err(|_| ApiError::not_found("no such route"))?;
+        let params =
+            RawPathParams::from_request_parts(parts, &()).await.map_err(|_| ApiError::not_found("no such route"))?;
         // The last parameter that is not the organisation.
         params
             .iter()

@@ -183,10 +183,10 @@ fn parse_bound(name: &str, v: &str, end: End, tz: &TimeZone) -> Result<Timestamp
                 End::To => days_bounds(d, d, tz).1,
             });
         }
-    } else if let Ok(dt) = v.parse::<DateTime>() {
-        if let Ok(t) = tz.to_ambiguous_timestamp(dt).compatible() {
-            return Ok(t);
-        }
+    } else if let Ok(dt) = v.parse::<DateTime>()
+        && let Ok(t) = tz.to_ambiguous_timestamp(dt).compatible()
+    {
+        return Ok(t);
     }
     Err(ApiError::validation(format!(
         "{name} {v:?} is neither a date like 2026-03-01 (in the organisation's time zone) nor an RFC 3339 time like 2026-03-01T00:00:00Z"
@@ -208,32 +208,32 @@ pub fn needs_zone(q: &QueryPairs) -> bool {
 pub fn parse_filter(q: &QueryPairs, tz: &TimeZone, now: Timestamp) -> Result<EventFilter, ApiError> {
     let mut date_from = q.one("date_from")?.map(|v| parse_bound("date_from", v, End::From, tz)).transpose()?;
     let mut date_to = q.one("date_to")?.map(|v| parse_bound("date_to", v, End::To, tz)).transpose()?;
-    if let Some(r) = q.one("range")? {
-        if normalise(r) != "custom" {
-            if date_from.is_some() || date_to.is_some() {
-                return Err(ApiError::validation(
-                    "give either range or date_from/date_to, not both (range=custom goes with date_from/date_to)",
-                ));
-            }
-            let preset = r.parse::<RangePreset>().map_err(|e| ApiError::validation(e.to_string()))?;
-            let (from, to) = creditd_store::range::range_bounds(preset, tz, now);
-            (date_from, date_to) = (Some(from), Some(to));
+    if let Some(r) = q.one("range")?
+        && normalise(r) != "custom"
+    {
+        if date_from.is_some() || date_to.is_some() {
+            return Err(ApiError::validation(
+                "give either range or date_from/date_to, not both (range=custom goes with date_from/date_to)",
+            ));
         }
+        let preset = r.parse::<RangePreset>().map_err(|e| ApiError::validation(e.to_string()))?;
+        let (from, to) = creditd_store::range::range_bounds(preset, tz, now);
+        (date_from, date_to) = (Some(from), Some(to));
     }
     // Compare the instants the two ends resolve to, not the text: a plain
     // `date_to` day ends where the next day starts, so `2026-12-02` to
     // `2026-12-01` resolve to the same instant and, compared with `>`, read
     // as an empty range (200, nothing) while a two-day reversal was refused.
     // A range that holds no time is refused whichever way it was written.
-    if let (Some(f), Some(t)) = (date_from, date_to) {
-        if t <= f {
-            let given = |key: &str, at: Timestamp| q.one(key).ok().flatten().map_or(at.to_string(), str::to_string);
-            return Err(ApiError::validation(format!(
-                "date_to ({}) must be after date_from ({}): the range is reversed or empty",
-                given("date_to", t),
-                given("date_from", f)
-            )));
-        }
+    if let (Some(f), Some(t)) = (date_from, date_to)
+        && t <= f
+    {
+        let given = |key: &str, at: Timestamp| q.one(key).ok().flatten().map_or(at.to_string(), str::to_string);
+        return Err(ApiError::validation(format!(
+            "date_to ({}) must be after date_from ({}): the range is reversed or empty",
+            given("date_to", t),
+            given("date_from", f)
+        )));
     }
     let text = |key: &str| -> Result<Option<String>, ApiError> { Ok(q.one(key)?.map(|v| v.trim().to_string())) };
     Ok(EventFilter {

@@ -96,10 +96,10 @@ async fn auth_bookkeeping(app: AppState) {
         every.tick().await;
         app.auth.flush(app.store.directory()).await;
         n += 1;
-        if n % per_hour == 0 {
-            if let Err(e) = app.store.directory().purge_expired(app.store.now()).await {
-                tracing::warn!(error = %e, "could not drop expired sessions");
-            }
+        if n.is_multiple_of(per_hour)
+            && let Err(e) = app.store.directory().purge_expired(app.store.now()).await
+        {
+            tracing::warn!(error = %e, "could not drop expired sessions");
         }
     }
 }

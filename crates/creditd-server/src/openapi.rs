@@ -77,7 +77,13 @@ pub struct Route {
 
 impl Route {
     /// A route needing a key or a session, described by its handler.
-    pub fn new(method: &'static str, path: &'static str, tag: &'static str, summary: &'static str, d: Described) -> Route {
+    pub fn new(
+        method: &'static str,
+        path: &'static str,
+        tag: &'static str,
+        summary: &'static str,
+        d: Described,
+    ) -> Route {
         Route {
             method,
             path,

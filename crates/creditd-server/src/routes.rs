@@ -474,4 +474,3 @@ mod tests {
         assert!(credits.is_valid(&json!(12.5)) && !credits.is_valid(&json!("12.5")));
     }
 }
-

@@ -23,8 +23,7 @@ use axum::http::StatusCode;
 use creditd_core::valid_id;
 use creditd_store::Store;
 use creditd_store::webhooks::{
-    Attempt, Delivery, DeliveryStatus, DueDelivery, Endpoint, MAX_DELIVERIES_PAGE, Recorded, WebhookError,
-    WebhookType,
+    Attempt, Delivery, DeliveryStatus, DueDelivery, Endpoint, MAX_DELIVERIES_PAGE, Recorded, WebhookError, WebhookType,
 };
 use hmac::{Hmac, KeyInit, Mac};
 use jiff::{SignedDuration, Timestamp};
@@ -737,6 +736,18 @@ pub async fn run(store: Arc<dyn Store>, config: Config, mut stop: tokio::sync::w
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The names the schemas list are the ones the store writes and reads.
+    #[test]
+    fn documented_names_parse() {
+        for s in DELIVERY_STATUSES {
+            assert_eq!(s.as_str().parse::<DeliveryStatus>().unwrap(), s);
+            assert_eq!(serde_json::to_value(s).unwrap(), serde_json::json!(s.as_str()));
+        }
+        for t in WebhookType::ALL {
+            assert_eq!(serde_json::to_value(t).unwrap(), serde_json::json!(t.as_str()));
+        }
+    }
 
     #[test]
     fn signatures_verify_and_detect_changes() {

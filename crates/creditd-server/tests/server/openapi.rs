@@ -245,11 +245,8 @@ async fn answers_match_the_documented_schemas() {
     assert_eq!(deleted["deleted"], json!(true), "{deleted}");
 
     // Most JSON routes were checked; the rest are covered by schemathesis.
-    let json_routes: BTreeSet<(String, String)> = routes
-        .iter()
-        .filter(|r| r.response.is_some())
-        .map(|r| (r.method.to_string(), r.path.to_string()))
-        .collect();
+    let json_routes: BTreeSet<(String, String)> =
+        routes.iter().filter(|r| r.response.is_some()).map(|r| (r.method.to_string(), r.path.to_string())).collect();
     let unchecked: Vec<_> = json_routes.difference(&app.checked).collect();
     assert!(unchecked.is_empty(), "JSON routes this walk did not check: {unchecked:?}");
     app.stop().await;

@@ -163,7 +163,10 @@ async fn limits_answer_clear_4xx() {
 /// The route table the router and the document are both built from, as
 /// (METHOD, path).
 fn routed() -> std::collections::BTreeSet<(String, String)> {
-    creditd_server::routes::table().into_iter().map(|e| (e.route.method.to_string(), e.route.path.to_string())).collect()
+    creditd_server::routes::table()
+        .into_iter()
+        .map(|e| (e.route.method.to_string(), e.route.path.to_string()))
+        .collect()
 }
 
 /// Every route the router serves is in the OpenAPI document, and every
