@@ -11,48 +11,23 @@
 //! directory or the ledger, shape the answer. A key's secret appears in one
 //! answer only, the one that creates it.
 
+use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
-use axum::routing::get;
-use axum::{Json, Router};
 use creditd_core::ledger::period_bounds;
 use creditd_core::money::Amount;
 use creditd_core::{AccessOp, CapSubject, CapView, EventKind, Micros, Op, SettingsPatch, valid_id};
 use creditd_store::directory::{ApiKey, KeyScope, Member, MemberPatch, NewKey, Role, normalize_email};
-use creditd_store::{Command, EventFilter, StoreError};
+use creditd_store::{Command, EventFilter, OrgInfo, StoreError};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::AppState;
+use crate::answer::Created;
 use crate::auth::{Access, Principal, new_key_id, new_key_secret, org_not_found};
 use crate::error::ApiError;
-use crate::extract::{QueryPairs, RawBody};
+use crate::extract::{OrgPath, PathId, QueryPairs, RawBody, parse_body as parse};
 use crate::permissions::{Action, Who, allowed};
-
-pub fn routes() -> Router<AppState> {
-    let org = "/api/organizations/{org_id}";
-    Router::new()
-        .route(&format!("{org}/members"), get(list_members).post(add_member))
-        .route(&format!("{org}/members/{{email}}"), get(get_member).patch(patch_member).delete(remove_member))
-        .route(&format!("{org}/caps"), get(list_caps).put(set_cap))
-        .route(&format!("{org}/me"), get(me))
-        .route("/api/keys", get(list_keys).post(create_key))
-        .route("/api/keys/{key_id}", get(get_key).delete(revoke_key))
-}
-
-fn parse<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
-    let text = std::str::from_utf8(body).map_err(|_| ApiError::bad_request("invalid_json", "body is not UTF-8"))?;
-    let text = if text.trim().is_empty() { "{}" } else { text };
-    crate::wire::ensure_object(text)?;
-    serde_json::from_str(text).map_err(|e| {
-        if e.is_syntax() || e.is_eof() {
-            ApiError::bad_request("invalid_json", format!("malformed JSON: {e}"))
-        } else {
-            ApiError::validation(format!("invalid request body: {e}"))
-        }
-    })
-}
 
 fn member_not_found(org: &str, email: &str) -> ApiError {
     ApiError::new(StatusCode::NOT_FOUND, "not_found", format!("member {email} of organization {org} not found"))
@@ -77,19 +52,24 @@ fn cap_of<'a>(caps: &'a [CapView], subject: &CapSubject) -> Option<&'a CapView> 
 /// A member and their spending cap, if one is set.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct MemberView {
+    /// The member.
     #[serde(flatten)]
     pub member: Member,
+    /// Their spending cap, if one is set.
     pub cap: Option<CapView>,
 }
 
+/// `GET …/members`: every member of the organisation.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Members {
+    /// Each with their cap.
     pub members: Vec<MemberView>,
 }
 
 /// `DELETE …/members/{email}`: who was removed (their keys are revoked).
 #[derive(Debug, Serialize, ToSchema)]
 pub struct MemberRemoved {
+    /// The member as they were.
     pub removed: Member,
 }
 
@@ -103,8 +83,11 @@ fn member_json(m: &Member, caps: &[CapView]) -> MemberView {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AddMemberRequest {
+    /// Their sign-in address (normalised).
     pub email: String,
+    /// How people see them.
     pub name: String,
+    /// Default: member.
     #[serde(default = "default_role")]
     pub role: Role,
 }
@@ -117,28 +100,32 @@ fn default_role() -> Role {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PatchMemberRequest {
+    /// A new name.
     pub name: Option<String>,
+    /// A new role (to or from owner: owners only).
     pub role: Option<Role>,
 }
 
-async fn list_members(
+/// `GET …/members`: the members, their roles and caps.
+pub async fn list_members(
     State(app): State<AppState>,
     principal: Principal,
-    Path(org): Path<String>,
-) -> Result<Response, ApiError> {
+    OrgPath(org): OrgPath,
+) -> Result<Json<Members>, ApiError> {
     principal.require(Action::ReadMembers, &org)?;
     let members = app.store.directory().members(&org).await?;
     let caps = caps(&app, &org).await;
     let members = members.iter().map(|m| member_json(m, &caps)).collect();
-    Ok(Json(Members { members }).into_response())
+    Ok(Json(Members { members }))
 }
 
-async fn add_member(
+/// `POST …/members`: adds a member (an owner only by an owner).
+pub async fn add_member(
     State(app): State<AppState>,
     principal: Principal,
-    Path(org): Path<String>,
+    OrgPath(org): OrgPath,
     RawBody(body): RawBody,
-) -> Result<Response, ApiError> {
+) -> Result<Created<MemberView>, ApiError> {
     principal.require(Action::ManageMembers, &org)?;
     let req: AddMemberRequest = parse(&body)?;
     if req.role == Role::Owner {
@@ -148,7 +135,7 @@ async fn add_member(
         Member { org_id: org.clone(), email: req.email, name: req.name, role: req.role, created_at: app.store.now() };
     let m = app.store.directory().add_member(m).await?;
     tracing::info!(org = %org, email = %m.email, role = %m.role, "member added");
-    Ok((StatusCode::CREATED, Json(member_json(&m, &[]))).into_response())
+    Ok(Created(member_json(&m, &[])))
 }
 
 /// The member, or 404: for a missing organisation the same answer as every
@@ -167,23 +154,27 @@ async fn target_member(app: &AppState, org: &str, email: &str) -> Result<Member,
     }
 }
 
-async fn get_member(
+/// `GET …/members/{email}`: one member.
+pub async fn get_member(
     State(app): State<AppState>,
     principal: Principal,
-    Path((org, email)): Path<(String, String)>,
-) -> Result<Response, ApiError> {
+    OrgPath(org): OrgPath,
+    PathId(email): PathId,
+) -> Result<Json<MemberView>, ApiError> {
     principal.require(Action::ReadMembers, &org)?;
     let m = target_member(&app, &org, &email).await?;
     let caps = caps(&app, &org).await;
-    Ok(Json(member_json(&m, &caps)).into_response())
+    Ok(Json(member_json(&m, &caps)))
 }
 
-async fn patch_member(
+/// `PATCH …/members/{email}`: renames a member or changes their role.
+pub async fn patch_member(
     State(app): State<AppState>,
     principal: Principal,
-    Path((org, email)): Path<(String, String)>,
+    OrgPath(org): OrgPath,
+    PathId(email): PathId,
     RawBody(body): RawBody,
-) -> Result<Response, ApiError> {
+) -> Result<Json<MemberView>, ApiError> {
     principal.require(Action::ManageMembers, &org)?;
     let m = target_member(&app, &org, &email).await?;
     let req: PatchMemberRequest = parse(&body)?;
@@ -193,14 +184,16 @@ async fn patch_member(
     let m = app.store.directory().update_member(&org, &m.email, MemberPatch { name: req.name, role: req.role }).await?;
     app.auth.forget();
     let caps = caps(&app, &org).await;
-    Ok(Json(member_json(&m, &caps)).into_response())
+    Ok(Json(member_json(&m, &caps)))
 }
 
-async fn remove_member(
+/// `DELETE …/members/{email}`: removes a member and revokes their keys.
+pub async fn remove_member(
     State(app): State<AppState>,
     principal: Principal,
-    Path((org, email)): Path<(String, String)>,
-) -> Result<Response, ApiError> {
+    OrgPath(org): OrgPath,
+    PathId(email): PathId,
+) -> Result<Json<MemberRemoved>, ApiError> {
     principal.require(Action::ManageMembers, &org)?;
     let m = target_member(&app, &org, &email).await?;
     if m.role == Role::Owner {
@@ -209,7 +202,7 @@ async fn remove_member(
     let m = app.store.directory().remove_member(&org, &m.email, app.store.now()).await?;
     app.auth.forget();
     tracing::info!(org = %org, email = %m.email, "member removed; their keys are revoked");
-    Ok(Json(MemberRemoved { removed: m }).into_response())
+    Ok(Json(MemberRemoved { removed: m }))
 }
 
 // ---- keys ----
@@ -217,10 +210,13 @@ async fn remove_member(
 /// Query parameters of `GET /api/keys`.
 pub const KEY_LIST_PARAMS: &[&str] = &["org_id"];
 
+/// Whose a key is: a platform's (service) or a member's.
 #[derive(Debug, Deserialize, Serialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum KeyKind {
+    /// A platform backend's key.
     Service,
+    /// A member's own key.
     Member,
 }
 
@@ -229,33 +225,43 @@ pub enum KeyKind {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateKeyRequest {
+    /// Service or member.
     pub kind: KeyKind,
+    /// For people; default "service key" or "member key".
     pub name: Option<String>,
     /// Service keys: the orgs reached (1 to 1000); absent: every org.
     pub org_ids: Option<Vec<String>>,
     /// Member keys: whose.
     pub org_id: Option<String>,
+    /// Member keys: the member's email.
     pub email: Option<String>,
 }
 
 /// A key as listed (never its secret), with its spending cap.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct KeyView {
+    /// The key (its prefix, never its secret).
     #[serde(flatten)]
     pub key: ApiKey,
+    /// Its spending cap, if one is set.
     pub cap: Option<CapView>,
 }
 
+/// `GET /api/keys`: the keys the caller may see.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Keys {
+    /// Never their secrets.
     pub keys: Vec<KeyView>,
 }
 
 /// `POST /api/keys`: the key and its secret, shown this once.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct KeyCreated {
+    /// The key as listed.
     pub key: KeyView,
+    /// `cdk_…`: send it as `Authorization: Bearer <secret>`.
     pub secret: String,
+    /// A reminder that the secret is not shown again.
     pub note: String,
 }
 
@@ -277,11 +283,12 @@ fn key_json(app: &AppState, k: ApiKey, caps: &[CapView]) -> KeyView {
     KeyView { key: app.auth.shown(k), cap }
 }
 
-async fn create_key(
+/// `POST /api/keys`: a new key; its secret is in this answer only.
+pub async fn create_key(
     State(app): State<AppState>,
     principal: Principal,
     RawBody(body): RawBody,
-) -> Result<Response, ApiError> {
+) -> Result<Created<KeyCreated>, ApiError> {
     let req: CreateKeyRequest = parse(&body)?;
     let scope = match req.kind {
         KeyKind::Service => {
@@ -343,10 +350,15 @@ async fn create_key(
         secret,
         note: "Store the secret now: it is shown only this once. Send it as Authorization: Bearer <secret>.".into(),
     };
-    Ok((StatusCode::CREATED, Json(body)).into_response())
+    Ok(Created(body))
 }
 
-async fn list_keys(State(app): State<AppState>, principal: Principal, q: QueryPairs) -> Result<Response, ApiError> {
+/// `GET /api/keys`: the keys the caller may see (never their secrets).
+pub async fn list_keys(
+    State(app): State<AppState>,
+    principal: Principal,
+    q: QueryPairs,
+) -> Result<Json<Keys>, ApiError> {
     q.only(KEY_LIST_PARAMS)?;
     let org = q.one("org_id")?.map(str::to_string);
     if let Some(o) = &org {
@@ -363,7 +375,7 @@ async fn list_keys(State(app): State<AppState>, principal: Principal, q: QueryPa
         None => Vec::new(),
     };
     let keys = keys.into_iter().filter(|k| can_see(&principal, k)).map(|k| key_json(&app, k, &caps)).collect();
-    Ok(Json(Keys { keys }).into_response())
+    Ok(Json(Keys { keys }))
 }
 
 async fn visible_key(app: &AppState, principal: &Principal, id: &str) -> Result<ApiKey, ApiError> {
@@ -376,24 +388,26 @@ async fn visible_key(app: &AppState, principal: &Principal, id: &str) -> Result<
     }
 }
 
-async fn get_key(
+/// `GET /api/keys/{key_id}`: one key the caller may see.
+pub async fn get_key(
     State(app): State<AppState>,
     principal: Principal,
     Path(id): Path<String>,
-) -> Result<Response, ApiError> {
+) -> Result<Json<KeyView>, ApiError> {
     let k = visible_key(&app, &principal, &id).await?;
     let caps = match &k.scope {
         KeyScope::Member { org_id, .. } => caps(&app, org_id).await,
         KeyScope::Service { .. } => Vec::new(),
     };
-    Ok(Json(key_json(&app, k, &caps)).into_response())
+    Ok(Json(key_json(&app, k, &caps)))
 }
 
-async fn revoke_key(
+/// `DELETE /api/keys/{key_id}`: revokes a key.
+pub async fn revoke_key(
     State(app): State<AppState>,
     principal: Principal,
     Path(id): Path<String>,
-) -> Result<Response, ApiError> {
+) -> Result<Json<KeyView>, ApiError> {
     let k = visible_key(&app, &principal, &id).await?;
     if let KeyScope::Member { org_id, email } = &k.scope {
         // Admins manage members' keys, not owners'.
@@ -406,7 +420,7 @@ async fn revoke_key(
     let k = app.store.directory().revoke_key(&id, app.store.now()).await?;
     app.auth.forget();
     tracing::info!(key_id = %k.id, prefix = %k.prefix, "API key revoked");
-    Ok(Json(key_json(&app, k, &[])).into_response())
+    Ok(Json(key_json(&app, k, &[])))
 }
 
 // ---- caps ----
@@ -415,41 +429,49 @@ async fn revoke_key(
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SetCapRequest {
+    /// A member's email.
     pub member: Option<String>,
+    /// A key's id.
     pub key_id: Option<String>,
     /// Credits per period; null or absent removes the cap.
     #[schema(value_type = Option<Amount>)]
     pub limit: Option<Micros>,
 }
 
+/// `GET …/caps`: every spending cap of the organisation.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Caps {
+    /// Members' and keys' caps, as of now.
     pub caps: Vec<CapView>,
 }
 
 /// `PUT …/caps`: the subject and its cap now (null: removed).
 #[derive(Debug, Serialize, ToSchema)]
 pub struct CapSet {
+    /// The member or key capped.
     pub subject: CapSubject,
+    /// Its cap now; null: removed.
     pub cap: Option<CapView>,
 }
 
-async fn list_caps(
+/// `GET …/caps`: every spending cap of the organisation.
+pub async fn list_caps(
     State(app): State<AppState>,
     principal: Principal,
-    Path(org): Path<String>,
-) -> Result<Response, ApiError> {
+    OrgPath(org): OrgPath,
+) -> Result<Json<Caps>, ApiError> {
     principal.require(Action::ManageCaps, &org)?;
     let state = app.store.org_state(&org).await?;
-    Ok(Json(Caps { caps: state.cap_views(app.store.now()) }).into_response())
+    Ok(Json(Caps { caps: state.cap_views(app.store.now()) }))
 }
 
-async fn set_cap(
+/// `PUT …/caps`: sets or removes a member's or a key's cap.
+pub async fn set_cap(
     State(app): State<AppState>,
     principal: Principal,
-    Path(org): Path<String>,
+    OrgPath(org): OrgPath,
     RawBody(body): RawBody,
-) -> Result<Response, ApiError> {
+) -> Result<Json<CapSet>, ApiError> {
     principal.require(Action::ManageCaps, &org)?;
     let req: SetCapRequest = parse(&body)?;
     app.store.org(&org).await?;
@@ -471,7 +493,7 @@ async fn set_cap(
     creditd_store::execute_one(app.store.as_ref(), Command::new(&org, op, None)).await?;
     let caps = caps(&app, &org).await;
     let cap = cap_of(&caps, &subject).cloned();
-    Ok(Json(CapSet { subject, cap }).into_response())
+    Ok(Json(CapSet { subject, cap }))
 }
 
 // ---- organisation settings ----
@@ -482,16 +504,16 @@ async fn set_cap(
 pub async fn patch_org(
     State(app): State<AppState>,
     principal: Principal,
-    Path(org): Path<String>,
+    OrgPath(org): OrgPath,
     RawBody(body): RawBody,
-) -> Result<Response, ApiError> {
+) -> Result<Json<OrgInfo>, ApiError> {
     principal.require(Action::ManageOrg, &org)?;
     let patch: SettingsPatch = parse(&body)?;
     let op = Op::Access(AccessOp::SetSettings(patch));
     creditd_store::execute_one(app.store.as_ref(), Command::new(&org, op, None)).await?;
     let info = app.store.org(&org).await?;
     tracing::info!(org = %org, "organization settings changed");
-    Ok(Json(info).into_response())
+    Ok(Json(info))
 }
 
 // ---- who am I ----
@@ -500,18 +522,27 @@ pub async fn patch_org(
 /// token for a dashboard session only.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Me {
+    /// The organisation asked about.
     pub org_id: String,
+    /// A service key or a member.
     pub kind: KeyKind,
+    /// The stored key used; null for the bootstrap key and sessions.
     pub key_id: Option<String>,
+    /// The caps on the caller (their key, their membership).
     pub caps: Vec<CapView>,
+    /// The session's CSRF token (dashboard sessions only).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub csrf_token: Option<String>,
+    /// The member's email (members only).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub email: Option<String>,
+    /// The member's name (members only).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    /// The member's role (members only).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub role: Option<Role>,
+    /// What the member consumed this period (members only).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub usage_this_period: Option<OwnUsage>,
 }
@@ -519,15 +550,22 @@ pub struct Me {
 /// A member's own consumption this period: debits and usage less refunds.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct OwnUsage {
+    /// The period's first instant.
     pub period_start: jiff::Timestamp,
+    /// The next period's first instant.
     pub period_end: jiff::Timestamp,
+    /// Debits and usage less refunds, in the member's name.
     pub consumed: Micros,
 }
 
 /// `GET …/me`: who the caller is here, their caps, (for a member) the
 /// credits consumed in their name this period: debits and usage less
 /// refunds, and (for a dashboard session) its CSRF token.
-async fn me(State(app): State<AppState>, principal: Principal, Path(org): Path<String>) -> Result<Response, ApiError> {
+pub async fn me(
+    State(app): State<AppState>,
+    principal: Principal,
+    OrgPath(org): OrgPath,
+) -> Result<Json<Me>, ApiError> {
     principal.require(Action::ReadOwnUsage, &org)?;
     let state = app.store.org_state(&org).await?;
     let now = app.store.now();
@@ -576,5 +614,5 @@ async fn me(State(app): State<AppState>, principal: Principal, Path(org): Path<S
         }
         v.usage_this_period = Some(OwnUsage { period_start: start, period_end: end, consumed });
     }
-    Ok(Json(v).into_response())
+    Ok(Json(v))
 }

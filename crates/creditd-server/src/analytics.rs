@@ -11,8 +11,7 @@
 //! [`usage_report`], the very function the API answers with.
 
 use axum::Json;
-use axum::extract::{Path, State};
-use axum::response::{IntoResponse, Response};
+use axum::extract::State;
 use creditd_core::Micros;
 use creditd_store::range::{RangePreset, days_bounds, local_date};
 use creditd_store::rollup::{MAX_USAGE_GROUPS, UsageGroup, UsageQuery, UsageRow};
@@ -24,7 +23,7 @@ use serde::Serialize;
 use crate::AppState;
 use crate::auth::Principal;
 use crate::error::ApiError;
-use crate::extract::QueryPairs;
+use crate::extract::{OrgPath, QueryPairs};
 use crate::permissions::Action;
 
 /// Query parameters of `…/usage`.
@@ -39,7 +38,9 @@ pub const DEFAULT_RANGE: RangePreset = RangePreset::ThisMonth;
 pub struct DayRange {
     /// The preset, or `None` for custom dates.
     pub preset: Option<RangePreset>,
+    /// The first day, inclusive.
     pub first: Date,
+    /// The last day, inclusive.
     pub last: Date,
 }
 
@@ -49,10 +50,12 @@ impl DayRange {
         days_bounds(self.first, self.last, tz)
     }
 
+    /// How many days, both ends counted.
     pub fn days(&self) -> i64 {
         (self.last - self.first).get_days() as i64 + 1
     }
 
+    /// The preset's name, or `custom`.
     pub fn name(&self) -> &'static str {
         self.preset.map_or("custom", RangePreset::as_str)
     }
@@ -115,6 +118,7 @@ pub fn parse_range(q: &QueryPairs, today: Date, default: RangePreset) -> Result<
     Ok(range)
 }
 
+/// `group_by` (default day): action, user, project, service or day.
 pub fn parse_group(v: Option<&str>) -> Result<UsageGroup, ApiError> {
     match v {
         None => Ok(UsageGroup::Day),
@@ -166,24 +170,32 @@ pub struct UsageEntry {
 /// A usage answer: the API's body and what the dashboard draws.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct UsageReport {
+    /// The organisation.
     pub org_id: String,
+    /// Its time zone, which the days are in.
     pub time_zone: String,
     /// The preset, or `custom`.
     pub range: &'static str,
     /// First and last local day, inclusive.
     pub date_from: Date,
+    /// The last day, inclusive.
     pub date_to: Date,
     /// The same span as instants, `[from, to)`.
     pub from: Timestamp,
+    /// The end, exclusive.
     pub to: Timestamp,
+    /// How the rows are grouped.
     pub group_by: UsageGroup,
     /// Whose usage; null: the whole organisation.
     pub user_email: Option<String>,
+    /// Credits used over the range (all groups, listed or not).
     pub total_credits: Micros,
+    /// Consuming operations over the range.
     pub total_operations: i64,
     /// More than [`MAX_USAGE_GROUPS`] groups: the smallest were left out
     /// (the totals still count them).
     pub truncated: bool,
+    /// Per day (every day, zeros included) or per group, most used first.
     pub rows: Vec<UsageEntry>,
 }
 
@@ -293,10 +305,10 @@ pub fn today(app: &AppState, tz: &TimeZone) -> Date {
 pub async fn usage(
     State(app): State<AppState>,
     principal: Principal,
-    Path(org): Path<String>,
+    org: OrgPath,
     q: QueryPairs,
-) -> Result<Response, ApiError> {
-    let org = crate::api::org_id(&org)?;
+) -> Result<Json<UsageReport>, ApiError> {
+    let org = org.as_str();
     let who = usage_scope(&principal, org, q.one("user_email")?.map(str::trim))?;
     q.only(USAGE_PARAMS)?;
     let group_by = parse_group(q.one("group_by")?)?;
@@ -304,7 +316,7 @@ pub async fn usage(
     let tz = crate::history::org_zone(&info.settings.time_zone);
     let range = parse_range(&q, today(&app, &tz), DEFAULT_RANGE)?;
     let report = usage_report(&app, org, &info.settings.time_zone, range, group_by, who).await?;
-    Ok(Json(report).into_response())
+    Ok(Json(report))
 }
 
 /// `GET /api/organizations/{orgId}/conversations/usage`: the breakdown of
@@ -313,8 +325,8 @@ pub async fn usage(
 pub async fn conversation_usage(
     state: State<AppState>,
     principal: Principal,
-    path: Path<String>,
+    org: OrgPath,
     q: QueryPairs,
-) -> Result<Response, ApiError> {
-    crate::plans::conversation_usage(state, principal, path, q).await
+) -> Result<Json<crate::plans::ConversationReport>, ApiError> {
+    crate::plans::conversation_usage(state, principal, org, q).await
 }

@@ -2,34 +2,28 @@
 //! no ledger rules here.
 
 use axum::Json;
-use axum::body::Bytes;
-use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode};
-use axum::response::{IntoResponse, Response};
-use creditd_core::{Balance, CapView, Event, OrgId, Outcome, Record, RecordKind, valid_id};
-use creditd_store::{Command, MAX_BATCH_OPS, StoreError};
+use axum::extract::State;
+use axum::http::StatusCode;
+use creditd_core::verify::VerifyReport;
+use creditd_core::{Balance, CapView, Event, OrgId, Outcome, Record, RecordKind};
+use creditd_store::{Command, MAX_BATCH_OPS, OrgInfo, StoreError};
 use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::AppState;
+use crate::answer::{Created, Written};
 use crate::auth::{Principal, action_for};
 use crate::error::{ApiError, ErrorDetail};
-use crate::extract::{Body, QueryPairs, RawBody};
+use crate::extract::{Body, IdempotencyKey, MAX_IDEMPOTENCY_KEY_LEN, OrgPath, PathId, RawBody, body_text, org_id};
 use crate::permissions::Action;
 use crate::wire::{BatchRequest, CreateOrgRequest, OpName, build_op};
 
-/// Longest idempotency key accepted.
-const MAX_KEY_LEN: usize = 255;
-
-pub(crate) fn org_id(id: &str) -> Result<&str, ApiError> {
-    if valid_id(id) { Ok(id) } else { Err(ApiError::not_found(format!("organization {id:?} not found"))) }
-}
-
+/// `POST /api/organizations`: a new organisation (its id chosen or made).
 pub async fn create_org(
     State(app): State<AppState>,
     principal: Principal,
     Body(req): Body<CreateOrgRequest>,
-) -> Result<Response, ApiError> {
+) -> Result<Created<OrgInfo>, ApiError> {
     let (id, settings) = req.settings();
     let id = match id {
         Some(id) => OrgId::parse(&id).map_err(|e| ApiError::validation(format!("organization {e}")))?.into_string(),
@@ -37,63 +31,48 @@ pub async fn create_org(
     };
     principal.require_create_org(&id)?;
     let info = app.store.create_org(&id, settings).await?;
-    Ok((StatusCode::CREATED, Json(info)).into_response())
+    Ok(Created(info))
 }
 
+/// `GET /api/organizations/{org_id}`: the organisation and its settings.
 pub async fn get_org(
     State(app): State<AppState>,
     principal: Principal,
-    Path(org): Path<String>,
-) -> Result<Response, ApiError> {
-    principal.require(Action::ReadSummary, org_id(&org)?)?;
-    let info = app.store.org(org_id(&org)?).await?;
-    Ok(Json(info).into_response())
+    org: OrgPath,
+) -> Result<Json<OrgInfo>, ApiError> {
+    principal.require(Action::ReadSummary, &org)?;
+    Ok(Json(app.store.org(&org).await?))
 }
 
+/// `GET …/balance`: available, held, per pool, and the caps the caller sees.
 pub async fn balance(
     State(app): State<AppState>,
     principal: Principal,
-    Path(org): Path<String>,
-) -> Result<Response, ApiError> {
-    principal.require(Action::ReadSummary, org_id(&org)?)?;
-    let balance = app.store.balance(org_id(&org)?).await?;
+    org: OrgPath,
+) -> Result<Json<BalanceView>, ApiError> {
+    principal.require(Action::ReadSummary, &org)?;
+    let balance = app.store.balance(&org).await?;
     let caps = crate::auth::caps_shown(&app, &principal, &org).await;
-    Ok(Json(BalanceView { balance, caps }).into_response())
+    Ok(Json(BalanceView { balance, caps }))
 }
 
+/// `GET …/verify`: balances and the hash chain recomputed from the events.
 pub async fn verify(
     State(app): State<AppState>,
     principal: Principal,
-    Path(org): Path<String>,
-) -> Result<Response, ApiError> {
-    principal.require(Action::ReadHistory, org_id(&org)?)?;
-    let report = app.store.verify(org_id(&org)?).await?;
-    Ok(Json(report).into_response())
-}
-
-fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
-    match headers.get("idempotency-key") {
-        None => Ok(None),
-        Some(v) => {
-            let s = v.to_str().map_err(|_| ApiError::validation("Idempotency-Key must be printable ASCII"))?;
-            if s.is_empty() || s.len() > MAX_KEY_LEN {
-                return Err(ApiError::validation(format!("Idempotency-Key must be 1 to {MAX_KEY_LEN} characters")));
-            }
-            Ok(Some(s.to_string()))
-        }
-    }
-}
-
-fn body_text(body: &Bytes) -> Result<&str, ApiError> {
-    let text = std::str::from_utf8(body).map_err(|_| ApiError::bad_request("invalid_json", "body is not UTF-8"))?;
-    Ok(if text.trim().is_empty() { "{}" } else { text })
+    org: OrgPath,
+) -> Result<Json<VerifyReport>, ApiError> {
+    principal.require(Action::ReadHistory, &org)?;
+    Ok(Json(app.store.verify(&org).await?))
 }
 
 /// `GET …/balance`: the balance and the caps the caller may see.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct BalanceView {
+    /// Available, held, per pool.
     #[serde(flatten)]
     pub balance: Balance,
+    /// The caps the caller may see.
     pub caps: Vec<CapView>,
 }
 
@@ -101,12 +80,17 @@ pub struct BalanceView {
 /// hold, usage or purchase it made or changed under its own name.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct WriteResult {
+    /// The events it made, in order.
     pub events: Vec<Event>,
+    /// The balance after them.
     pub balance: Balance,
+    /// The hold it made or settled.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub hold: Option<Record>,
+    /// The usage it recorded or refunded.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub usage: Option<Record>,
+    /// The purchase it made or settled.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub purchase: Option<Record>,
 }
@@ -131,16 +115,23 @@ pub fn outcome_json(o: &Outcome) -> WriteResult {
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(untagged)]
 pub enum BatchResult {
+    /// The operation was applied.
     Applied {
         /// Always true here.
         ok: bool,
+        /// The status its own route would have answered.
         status: u16,
-        result: WriteResult,
+        /// What its own route would have answered (boxed: far larger
+        /// than a refusal).
+        result: Box<WriteResult>,
     },
+    /// The operation was refused; nothing of it was written.
     Refused {
         /// Always false here.
         ok: bool,
+        /// The status its own route would have answered.
         status: u16,
+        /// The error, in the one shape.
         error: ErrorDetail,
     },
 }
@@ -148,6 +139,7 @@ pub enum BatchResult {
 /// `POST /api/batch`: one result per operation, in order.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct BatchResponse {
+    /// In the order of the operations.
     pub results: Vec<BatchResult>,
 }
 
@@ -167,64 +159,94 @@ fn created_status(name: OpName) -> StatusCode {
     }
 }
 
+/// One ledger write on its own route: the body parsed by the same parser
+/// as a batch item's, authorised by the operation it builds.
 async fn write(
     app: &AppState,
     principal: &Principal,
     org: &str,
     name: OpName,
     target: Option<&str>,
-    headers: &HeaderMap,
-    body: &Bytes,
-) -> Result<Response, ApiError> {
-    let org = org_id(org)?;
-    let key = idempotency_key(headers)?;
+    key: IdempotencyKey,
+    body: &[u8],
+) -> Result<Written<WriteResult>, ApiError> {
     let op = build_op(name, target, body_text(body)?)?;
     principal.require(action_for(&op), org)?;
-    let outcome = creditd_store::execute_one(app.store.as_ref(), principal.command(org, op, key)).await?;
-    Ok((created_status(name), Json(outcome_json(&outcome))).into_response())
+    let outcome = creditd_store::execute_one(app.store.as_ref(), principal.command(org, op, key.0)).await?;
+    Ok(Written { status: created_status(name), body: outcome_json(&outcome) })
 }
 
 macro_rules! write_route {
-    ($fn:ident, $name:expr) => {
+    ($(#[$doc:meta])* $fn:ident, $name:expr) => {
+        $(#[$doc])*
         pub async fn $fn(
             State(app): State<AppState>,
             principal: Principal,
-            Path(org): Path<String>,
-            headers: HeaderMap,
+            org: OrgPath,
+            key: IdempotencyKey,
             RawBody(body): RawBody,
-        ) -> Result<Response, ApiError> {
-            write(&app, &principal, &org, $name, None, &headers, &body).await
+        ) -> Result<Written<WriteResult>, ApiError> {
+            write(&app, &principal, &org, $name, None, key, &body).await
         }
     };
-    ($fn:ident, $name:expr, target) => {
+    ($(#[$doc:meta])* $fn:ident, $name:expr, target) => {
+        $(#[$doc])*
         pub async fn $fn(
             State(app): State<AppState>,
             principal: Principal,
-            Path((org, target)): Path<(String, String)>,
-            headers: HeaderMap,
+            org: OrgPath,
+            PathId(target): PathId,
+            key: IdempotencyKey,
             RawBody(body): RawBody,
-        ) -> Result<Response, ApiError> {
-            write(&app, &principal, &org, $name, Some(&target), &headers, &body).await
+        ) -> Result<Written<WriteResult>, ApiError> {
+            write(&app, &principal, &org, $name, Some(&target), key, &body).await
         }
     };
 }
 
-write_route!(credits, OpName::Credits);
-write_route!(hold, OpName::Hold);
-write_route!(usage, OpName::Usage);
-write_route!(refund, OpName::Refund);
-write_route!(adjustment, OpName::Adjustment);
-write_route!(billing, OpName::Billing);
-write_route!(debit, OpName::Debit, target);
-write_route!(release, OpName::Release, target);
-write_route!(settle, OpName::Settle, target);
+write_route!(
+    /// `POST …/credits`: grant, purchase, voucher or subscription credits.
+    credits, OpName::Credits
+);
+write_route!(
+    /// `POST …/holds`: reserve credits.
+    hold, OpName::Hold
+);
+write_route!(
+    /// `POST …/usage`: consume credits without a hold.
+    usage, OpName::Usage
+);
+write_route!(
+    /// `POST …/refunds`: refund consumed credits.
+    refund, OpName::Refund
+);
+write_route!(
+    /// `POST …/adjustments`: a signed correction with a reason.
+    adjustment, OpName::Adjustment
+);
+write_route!(
+    /// `POST …/billing`: an invoice or charge record.
+    billing, OpName::Billing
+);
+write_route!(
+    /// `POST …/holds/{id}/debit`: capture a hold once.
+    debit, OpName::Debit, target
+);
+write_route!(
+    /// `POST …/holds/{id}/release`: release a hold.
+    release, OpName::Release, target
+);
+write_route!(
+    /// `POST …/purchases/{id}/settle`: settle a purchase.
+    settle, OpName::Settle, target
+);
 
 /// `POST /api/batch`: each operation applied in order on its own.
 pub async fn batch(
     State(app): State<AppState>,
     principal: Principal,
     Body(req): Body<BatchRequest>,
-) -> Result<Response, ApiError> {
+) -> Result<Json<BatchResponse>, ApiError> {
     if req.operations.is_empty() || req.operations.len() > MAX_BATCH_OPS {
         return Err(ApiError::validation(format!("a batch holds 1 to {MAX_BATCH_OPS} operations")));
     }
@@ -241,8 +263,10 @@ pub async fn batch(
     for item in &req.operations {
         let built = (|| {
             let org = org_id(&item.org_id)?;
-            if item.idempotency_key.as_ref().is_some_and(|k| k.is_empty() || k.len() > MAX_KEY_LEN) {
-                return Err(ApiError::validation(format!("idempotency_key must be 1 to {MAX_KEY_LEN} characters")));
+            if item.idempotency_key.as_ref().is_some_and(|k| k.is_empty() || k.len() > MAX_IDEMPOTENCY_KEY_LEN) {
+                return Err(ApiError::validation(format!(
+                    "idempotency_key must be 1 to {MAX_IDEMPOTENCY_KEY_LEN} characters"
+                )));
             }
             let target = item.hold_id.as_deref().or(item.purchase_id.as_deref());
             let body = item.body.as_ref().map_or("{}", |b| b.get());
@@ -266,36 +290,26 @@ pub async fn batch(
                 Ok(o) => BatchResult::Applied {
                     ok: true,
                     status: created_status(item.op).as_u16(),
-                    result: outcome_json(&o),
+                    result: Box::new(outcome_json(&o)),
                 },
                 Err(e) => BatchResult::Refused { ok: false, status: e.status.as_u16(), error: e.detail() },
             }
         })
         .collect();
-    Ok(Json(BatchResponse { results }).into_response())
+    Ok(Json(BatchResponse { results }))
 }
 
-pub async fn credit_events(
-    State(app): State<AppState>,
-    principal: Principal,
-    Path(org): Path<String>,
-    q: QueryPairs,
-) -> Result<Response, ApiError> {
-    let org = org_id(&org)?;
-    principal.require(Action::ReadHistory, org)?;
-    let query = crate::history::page_query(&app, org, &q).await?;
-    let page = app.store.events(org, &query).await?;
-    Ok(Json(page).into_response())
-}
-
-pub async fn healthz() -> impl IntoResponse {
+/// `GET /healthz`: the process answers.
+pub async fn healthz() -> Json<Health> {
     Json(Health { status: "ok".into() })
 }
 
+/// Any path no route serves.
 pub async fn not_found() -> ApiError {
     ApiError::not_found("no such route")
 }
 
+/// A served path asked with a method it does not take.
 pub async fn method_not_allowed() -> ApiError {
     ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", "this route does not take that method")
 }

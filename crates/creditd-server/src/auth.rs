@@ -56,6 +56,7 @@ pub const LOGIN_LINK_TTL: SignedDuration = SignedDuration::from_mins(15);
 /// Stored key secrets start with this; the first [`KEY_PREFIX_LEN`]
 /// characters are kept, visible, as the key's prefix.
 pub const KEY_SECRET_PREFIX: &str = "cdk_";
+/// Characters of a key secret kept, visible, as its prefix.
 pub const KEY_PREFIX_LEN: usize = 12;
 const SESSION_PREFIX: &str = "cs_";
 const LINK_PREFIX: &str = "ll_";
@@ -66,9 +67,21 @@ const SECRET_CHARS: usize = 40;
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Access {
     /// A platform backend: every org (`None`) or those listed.
-    Service { org_ids: Option<Vec<String>> },
+    Service {
+        /// The organisations reached; `None`: every one.
+        org_ids: Option<Vec<String>>,
+    },
     /// A member of one org, with their current role.
-    Member { org_id: String, email: String, name: String, role: Role },
+    Member {
+        /// The member's organisation.
+        org_id: String,
+        /// Their email.
+        email: String,
+        /// Their name.
+        name: String,
+        /// Their current role.
+        role: Role,
+    },
 }
 
 #[derive(Clone, PartialEq, Eq)]
@@ -88,6 +101,7 @@ impl std::fmt::Debug for SessionRef {
 pub struct Principal {
     /// The stored key used; none for the bootstrap key and sessions.
     pub key_id: Option<String>,
+    /// What it reaches and as whom.
     pub access: Access,
     session: Option<SessionRef>,
 }
@@ -97,6 +111,7 @@ impl Principal {
         Principal { key_id: None, access: Access::Service { org_ids: None }, session: None }
     }
 
+    /// The role the permission table knows this caller by.
     pub fn who(&self) -> Who {
         match &self.access {
             Access::Service { .. } => Who::Service,
@@ -296,6 +311,7 @@ pub struct Auth {
 }
 
 impl Auth {
+    /// Resolution with `bootstrap` as the bootstrap service key.
     pub fn new(bootstrap: impl Into<Arc<str>>) -> Auth {
         Auth {
             bootstrap: bootstrap.into(),
@@ -463,8 +479,12 @@ impl<S: Send + Sync> FromRequestParts<S> for Principal {
     }
 }
 
+impl crate::answer::ArgDoc for Principal {}
+
 /// For pages outside `/api`: the signed-in member, if any (cookie only).
 pub struct MaybeSession(pub Option<Principal>);
+
+impl crate::answer::ArgDoc for MaybeSession {}
 
 impl FromRequestParts<AppState> for MaybeSession {
     type Rejection = ApiError;
@@ -570,7 +590,7 @@ pub async fn login(
     State(app): State<AppState>,
     Path(token): Path<String>,
     headers: HeaderMap,
-) -> Result<Response, ApiError> {
+) -> Result<crate::answer::SeeOther, ApiError> {
     let invalid = || {
         ApiError::new(
             StatusCode::GONE,
@@ -606,14 +626,14 @@ pub async fn login(
     Ok(redirect_home(&cookie))
 }
 
-fn redirect_home(cookie: &str) -> Response {
+fn redirect_home(cookie: &str) -> crate::answer::SeeOther {
     let mut r = StatusCode::SEE_OTHER.into_response();
     r.headers_mut().insert(header::LOCATION, HeaderValue::from_static("/"));
     if let Ok(v) = HeaderValue::from_str(cookie) {
         r.headers_mut().insert(header::SET_COOKIE, v);
     }
     r.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    r
+    crate::answer::SeeOther(r)
 }
 
 /// `POST /logout`: ends the session (CSRF-checked form post).
@@ -622,7 +642,7 @@ pub async fn logout(
     MaybeSession(session): MaybeSession,
     headers: HeaderMap,
     body: Bytes,
-) -> Result<Response, ApiError> {
+) -> Result<crate::answer::SeeOther, ApiError> {
     let Some(p) = session else { return Err(ApiError::unauthorized()) };
     let header_token = headers.get("x-csrf-token").and_then(|v| v.to_str().ok()).map(str::to_string);
     let form_token = form_urlencoded::parse(&body).find(|(k, _)| k == "csrf_token").map(|(_, v)| v.into_owned());

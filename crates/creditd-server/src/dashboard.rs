@@ -6,8 +6,11 @@
 //!   the API keeps its bearer keys, and also takes the cookie for reads,
 //!   which is how the export buttons download.
 //! - Every figure comes from the function the API answers with (the
-//!   summary, [`analytics::usage_report`], the conversations handler, the
-//!   history's filter parser), so a chart and the API cannot disagree.
+//!   summary, [`analytics::usage_report`], [`plans::conversation_report`],
+//!   the history's filter parser), typed values, never an answer's bytes
+//!   read back, so a chart and the API cannot disagree.
+//!
+//! [`plans::conversation_report`]: crate::plans::conversation_report
 //! - What a role may not read is neither linked nor served: a member sees
 //!   Plan and their own Credits; Conversations and Credit history answer
 //!   403 to them.
@@ -15,21 +18,19 @@
 //!   to chart marks on hover and keyboard focus.
 
 use askama::Template;
-use axum::Router;
 use axum::extract::State;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
-use axum::routing::get;
 use creditd_core::plans::Summary;
 use creditd_core::{Event, EventKind, Micros, OrgSettings, Pool, Status};
-use creditd_store::StoreError;
 use creditd_store::range::RangePreset;
 use creditd_store::rollup::UsageGroup;
+use creditd_store::{ConversationGroup, StoreError};
 use jiff::tz::TimeZone;
-use serde_json::Value;
 
 use crate::AppState;
 use crate::analytics::{self, DayRange, UsageReport};
+use crate::answer::{Answer, Documented, Text};
 use crate::auth::{Access, MaybeSession, Principal};
 use crate::charts::{self, HBar, Point, Slice, TimeChart};
 use crate::error::ApiError;
@@ -39,27 +40,24 @@ use crate::permissions::Action;
 /// Rows of history one dashboard page shows.
 pub const HISTORY_PAGE: u32 = 25;
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/", get(plan_tab))
-        .route("/credits", get(credits_tab))
-        .route("/conversations", get(conversations_tab))
-        .route("/history", get(history_tab))
-        .route("/assets/dashboard.css", get(css))
-        .route("/assets/dashboard.js", get(js))
-}
-
 // ---------------------------------------------------------------------------
 // Pages and errors
 
 /// A page or an HTML error page; never the API's JSON.
 pub struct Page(Result<(StatusCode, String), PageError>);
 
+impl Documented for Page {
+    const ANSWER: Answer = Answer::Html;
+}
+
 /// What went wrong, for people.
 #[derive(Debug)]
 pub struct PageError {
+    /// The HTTP status.
     pub status: StatusCode,
+    /// The page's heading.
     pub title: String,
+    /// What happened, in words.
     pub message: String,
 }
 
@@ -157,10 +155,14 @@ fn render(t: &impl Template) -> Page {
 // ---------------------------------------------------------------------------
 // The frame every tab shares
 
+/// A tab in the dashboard's header.
 #[derive(Clone, Debug)]
 pub struct TabLink {
+    /// Where it goes.
     pub href: &'static str,
+    /// Its name.
     pub label: &'static str,
+    /// The page shown is this tab.
     pub current: bool,
 }
 
@@ -168,15 +170,25 @@ pub struct TabLink {
 /// and days until renewal (seed 004's summary line), the tabs they may open.
 #[derive(Clone, Debug)]
 pub struct Frame {
+    /// The page's title.
     pub title: String,
+    /// The organisation's id.
     pub org_id: String,
+    /// The organisation's name.
     pub org_name: String,
+    /// The signed-in member's name.
     pub user_name: String,
+    /// The signed-in member's email.
     pub user_email: String,
+    /// The signed-in member's role.
     pub role: String,
+    /// The session's CSRF token, for form posts.
     pub csrf: String,
+    /// The tabs the member may open.
     pub tabs: Vec<TabLink>,
+    /// Credits left, formatted.
     pub credits_left: String,
+    /// "Renews in N days", or that there is no renewal.
     pub renews: String,
 }
 
@@ -286,7 +298,8 @@ struct PlanPage {
     next_plan: String,
 }
 
-async fn plan_tab(State(app): State<AppState>, MaybeSession(session): MaybeSession) -> Page {
+/// `GET /`: the Plan tab (the sign-in page without a session).
+pub async fn plan_tab(State(app): State<AppState>, MaybeSession(session): MaybeSession) -> Page {
     if session.is_none() {
         return render(&SignInPage);
     }
@@ -358,19 +371,29 @@ async fn plan_inner(app: AppState, session: Option<Principal>) -> Result<(Status
 // ---------------------------------------------------------------------------
 // The range picker (Credits and Conversations)
 
+/// A preset of the range picker.
 #[derive(Clone, Debug)]
 pub struct PresetLink {
+    /// The page with this range.
     pub href: String,
+    /// Its name.
     pub label: &'static str,
+    /// The range shown is this preset.
     pub current: bool,
 }
 
+/// The range picker of a tab.
 #[derive(Clone, Debug)]
 pub struct Picker {
+    /// The tab's path.
     pub path: &'static str,
+    /// The presets.
     pub presets: Vec<PresetLink>,
+    /// The range shown is custom dates.
     pub custom: bool,
+    /// The first day shown.
     pub date_from: String,
+    /// The last day shown.
     pub date_to: String,
     /// "March 1 – March 31, 2026 (Europe/Madrid)".
     pub label: String,
@@ -457,7 +480,8 @@ fn bars(report: &UsageReport, none: &str) -> Vec<HBar> {
     charts::hbars(&rows, report.total_credits)
 }
 
-async fn credits_tab(State(app): State<AppState>, MaybeSession(session): MaybeSession, q: QueryPairs) -> Page {
+/// `GET /credits`: credits used, by day, action, user, project, service.
+pub async fn credits_tab(State(app): State<AppState>, MaybeSession(session): MaybeSession, q: QueryPairs) -> Page {
     Page(credits_inner(app, session, q).await)
 }
 
@@ -531,49 +555,26 @@ struct ConversationsPage {
     by_identity: Vec<Slice>,
 }
 
-/// The conversations API's answer for `org` (the handler itself, so the
-/// page shows exactly what the API says).
-async fn conversation_json(
+/// The conversations of the tab's range, grouped: the function the API
+/// answers with ([`crate::plans::conversation_report`]), as rows of (key,
+/// count) and the total.
+async fn conversations(
     ctx: &Ctx,
-    group: &str,
+    group: ConversationGroup,
     from: jiff::Timestamp,
     to: jiff::Timestamp,
-) -> Result<Value, PageError> {
-    let pairs = vec![
-        ("group_by".to_string(), group.to_string()),
-        ("date_from".to_string(), from.to_string()),
-        ("date_to".to_string(), to.to_string()),
-    ];
-    let resp = crate::plans::conversation_usage(
-        State(ctx.app.clone()),
-        ctx.principal.clone(),
-        axum::extract::Path(ctx.org.clone()),
-        QueryPairs(pairs),
-    )
-    .await?;
-    let status = resp.status();
-    let bytes =
-        axum::body::to_bytes(resp.into_body(), 16 << 20).await.map_err(|e| PageError::from(StoreError::backend(e)))?;
-    let v: Value = serde_json::from_slice(&bytes).map_err(|e| PageError::from(StoreError::backend(e)))?;
-    if !status.is_success() {
-        let message = v["error"]["message"].as_str().unwrap_or("the conversations could not be read").to_string();
-        return Err(PageError::from(ApiError::new(status, "conversations", message)));
-    }
-    Ok(v)
+) -> Result<(Vec<(String, u64)>, u64), PageError> {
+    let report = crate::plans::conversation_report(&ctx.app, &ctx.org, group, Some(from), Some(to)).await?;
+    let rows = report.rows.into_iter().map(|r| (r.key.unwrap_or_default(), r.conversations)).collect();
+    Ok((rows, report.total))
 }
 
-fn json_rows(v: &Value) -> Vec<(String, u64)> {
-    v["rows"]
-        .as_array()
-        .map(|rows| {
-            rows.iter()
-                .map(|r| (r["key"].as_str().unwrap_or_default().to_string(), r["conversations"].as_u64().unwrap_or(0)))
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
-async fn conversations_tab(State(app): State<AppState>, MaybeSession(session): MaybeSession, q: QueryPairs) -> Page {
+/// `GET /conversations`: conversations by day, campaign and identity.
+pub async fn conversations_tab(
+    State(app): State<AppState>,
+    MaybeSession(session): MaybeSession,
+    q: QueryPairs,
+) -> Page {
     Page(conversations_inner(app, session, q).await)
 }
 
@@ -586,16 +587,15 @@ async fn conversations_inner(
     ctx.principal.require(Action::ReadAnalytics, &ctx.org).map_err(|e| for_admins(e, "Conversations"))?;
     let range = tab_range(&q, &ctx, &["range", "date_from", "date_to"])?;
     let (from, to) = range.instants(&ctx.tz);
-    let daily = conversation_json(&ctx, "day", from, to).await?;
-    let campaigns = conversation_json(&ctx, "campaign", from, to).await?;
-    let identities = conversation_json(&ctx, "identity", from, to).await?;
-    let points: Vec<Point> = json_rows(&daily).into_iter().map(|(k, n)| Point::count(k, n, "conversations")).collect();
-    let pie_rows = |v: &Value, none: &str| -> Vec<(String, String, u64)> {
-        json_rows(v)
-            .into_iter()
+    let (daily, total) = conversations(&ctx, ConversationGroup::Day, from, to).await?;
+    let (campaigns, _) = conversations(&ctx, ConversationGroup::Campaign, from, to).await?;
+    let (identities, _) = conversations(&ctx, ConversationGroup::Identity, from, to).await?;
+    let points: Vec<Point> = daily.into_iter().map(|(k, n)| Point::count(k, n, "conversations")).collect();
+    let pie_rows = |rows: &[(String, u64)], none: &str| -> Vec<(String, String, u64)> {
+        rows.iter()
             .map(|(k, n)| {
                 let label = if k.is_empty() { none.to_string() } else { k.clone() };
-                (k, label, n)
+                (k.clone(), label, *n)
             })
             .collect()
     };
@@ -603,8 +603,8 @@ async fn conversations_inner(
     let page = ConversationsPage {
         frame: ctx.frame("conversations", "Conversations", &s),
         picker: picker("/conversations", &range, &ctx.settings.time_zone),
-        total: charts::count(daily["total"].as_i64().unwrap_or(0)),
-        total_exact: daily["total"].as_u64().unwrap_or(0).to_string(),
+        total: charts::count(i64::try_from(total).unwrap_or(i64::MAX)),
+        total_exact: total.to_string(),
         per_identity: charts::count(i64::from(s.conversations_per_identity)),
         identities: match s.identities {
             Some(n) => format!("{} of {n}", s.identities_used),
@@ -620,34 +620,59 @@ async fn conversations_inner(
 // ---------------------------------------------------------------------------
 // Credit history
 
+/// An option of a history filter.
 #[derive(Clone, Debug)]
 pub struct Choice {
+    /// The value sent.
     pub value: &'static str,
+    /// What people read.
     pub label: &'static str,
+    /// Chosen in the current filter.
     pub selected: bool,
 }
 
+/// A row of the credit history table, formatted.
 #[derive(Clone, Debug)]
 pub struct Row {
+    /// Local date and time.
     pub date: String,
+    /// The instant, RFC 3339.
     pub iso: String,
+    /// The kind, as the report names it.
     pub kind: std::borrow::Cow<'static, str>,
+    /// The kind's API name.
     pub kind_key: &'static str,
+    /// The amount, signed and formatted.
     pub amount: String,
+    /// The amount, exact.
     pub amount_exact: String,
+    /// `pos`, `neg` or `zero`.
     pub sign: &'static str,
+    /// The balance after the event.
     pub balance_after: String,
+    /// The pool, if any.
     pub pool: String,
+    /// Success, Processing or Failed.
     pub status: &'static str,
+    /// The service named.
     pub service: String,
+    /// Where the operation came from.
     pub source: String,
+    /// The activity named.
     pub activity: String,
+    /// The project's name.
     pub project: String,
+    /// The project's id.
     pub project_id: String,
+    /// The user's name.
     pub user: String,
+    /// The user's email.
     pub user_email: String,
+    /// The description.
     pub description: String,
+    /// A voucher's code.
     pub code: String,
+    /// The event's id.
     pub id: String,
 }
 
@@ -725,7 +750,8 @@ fn row(e: &Event, tz: &TimeZone) -> Row {
     }
 }
 
-async fn history_tab(State(app): State<AppState>, MaybeSession(session): MaybeSession, q: QueryPairs) -> Page {
+/// `GET /history`: the credit history, filtered, paged, exportable.
+pub async fn history_tab(State(app): State<AppState>, MaybeSession(session): MaybeSession, q: QueryPairs) -> Page {
     Page(history_inner(app, session, q).await)
 }
 
@@ -833,19 +859,17 @@ async fn history_inner(
 const CSS: &str = include_str!("../assets/dashboard.css");
 const JS: &str = include_str!("../assets/dashboard.js");
 
-fn asset(body: &'static str, content_type: &'static str) -> Response {
-    let mut r = body.into_response();
-    let h = r.headers_mut();
-    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
-    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=300"));
-    h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
-    r
+/// A static asset, cached for five minutes.
+fn asset(body: &'static str, content_type: &'static str) -> Text {
+    Text { content_type, asset: true, body: body.into() }
 }
 
-async fn css() -> Response {
+/// `GET /assets/dashboard.css`.
+pub async fn css() -> Text {
     asset(CSS, "text/css; charset=utf-8")
 }
 
-async fn js() -> Response {
+/// `GET /assets/dashboard.js`.
+pub async fn js() -> Text {
     asset(JS, "text/javascript; charset=utf-8")
 }

@@ -1,13 +1,125 @@
 //! Extractors that turn every malformed request into the one error shape:
-//! bad JSON, unknown fields, wrong types, oversized bodies, bad query strings.
+//! bad JSON, unknown fields, wrong types, oversized bodies, bad query
+//! strings, an organisation id outside the id grammar, a bad
+//! `Idempotency-Key`. Each is checked here once, so a handler receives
+//! values it can trust.
 
 use axum::extract::rejection::JsonRejection;
-use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::extract::{FromRequest, FromRequestParts, RawPathParams, Request};
 use axum::http::StatusCode;
 use axum::http::request::Parts;
 use serde::de::DeserializeOwned;
 
+use crate::answer::{ArgDoc, Described, schema};
 use crate::error::ApiError;
+
+/// Longest `Idempotency-Key` accepted (header or a batch item's field).
+pub const MAX_IDEMPOTENCY_KEY_LEN: usize = 255;
+
+/// The `{org_id}` of the path, checked against the id grammar
+/// ([`creditd_core::valid_id`]) before any handler runs. An id outside it
+/// answers as a missing organisation does (404, the one error shape), so a
+/// malformed id tells nothing more than an unknown one.
+///
+/// The grammar is the one ids are *read* with: ids written by an earlier
+/// release (dot-only ids such as `...`) stay reachable, while new ids are
+/// held to the stricter [`creditd_core::OrgId`] when they are created.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OrgPath(pub String);
+
+impl OrgPath {
+    /// The id, as the store takes it.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::ops::Deref for OrgPath {
+    type Target = str;
+
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
+
+/// The answer for an org id outside the grammar.
+pub fn org_id_refused(id: &str) -> ApiError {
+    ApiError::not_found(format!("organization {id:?} not found"))
+}
+
+/// `id` if it is an organisation id by the grammar, else the 404 of a
+/// missing organisation (for ids that come in a body, such as a batch
+/// item's `org_id`).
+pub fn org_id(id: &str) -> Result<&str, ApiError> {
+    if creditd_core::valid_id(id) { Ok(id) } else { Err(org_id_refused(id)) }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for OrgPath {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        // Not UTF-8 (axum refuses to decode it): no organisation has that id.
+        let unreadable = || ApiError::not_found("organization not found");
+        let params = RawPathParams::from_request_parts(parts, &()).await.map_err(|_| unreadable())?;
+        let id = params.iter().find(|(k, _)| *k == "org_id").map(|(_, v)| v).ok_or_else(unreadable)?;
+        org_id(id).map(|id| OrgPath(id.to_string()))
+    }
+}
+
+/// A second path parameter (`{id}` of a hold, purchase or webhook endpoint,
+/// `{email}` of a member, `{key_id}`), percent-decoded. The handler checks
+/// it against what it names; a value that is not UTF-8 is refused here.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PathId(pub String);
+
+impl<S: Send + Sync> FromRequestParts<S> for PathId {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        let params =
+            RawPathParams::from_request_parts(parts, &()).await.map_err(|_| ApiError::not_found("no such route"))?;
+        // The last parameter that is not the organisation.
+        params
+            .iter()
+            .filter(|(k, _)| *k != "org_id")
+            .last()
+            .map(|(_, v)| PathId(v.to_string()))
+            .ok_or_else(|| ApiError::not_found("no such route"))
+    }
+}
+
+/// The `Idempotency-Key` header: absent, or 1 to
+/// [`MAX_IDEMPOTENCY_KEY_LEN`] printable ASCII characters. A retry with the
+/// same key gets the first answer.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct IdempotencyKey(pub Option<String>);
+
+impl<S: Send + Sync> FromRequestParts<S> for IdempotencyKey {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        let Some(v) = parts.headers.get("idempotency-key") else { return Ok(IdempotencyKey(None)) };
+        let s = v.to_str().map_err(|_| ApiError::validation("Idempotency-Key must be printable ASCII"))?;
+        if s.is_empty() || s.len() > MAX_IDEMPOTENCY_KEY_LEN {
+            return Err(ApiError::validation(format!(
+                "Idempotency-Key must be 1 to {MAX_IDEMPOTENCY_KEY_LEN} characters"
+            )));
+        }
+        Ok(IdempotencyKey(Some(s.to_string())))
+    }
+}
+
+/// A raw body as text: not UTF-8 is malformed JSON; an empty body means
+/// `{}` (for the routes whose body may be left out).
+pub fn body_text(body: &[u8]) -> Result<&str, ApiError> {
+    let text = std::str::from_utf8(body).map_err(|_| ApiError::bad_request("invalid_json", "body is not UTF-8"))?;
+    Ok(if text.trim().is_empty() { "{}" } else { text })
+}
+
+/// A raw body (empty: `{}`) parsed as a JSON object of type `T`.
+pub fn parse_body<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
+    crate::wire::parse_object(body_text(body)?)
+}
 
 /// A JSON body with errors in the API's shape.
 pub struct Body<T>(pub T);
@@ -29,6 +141,7 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Body<T> {
     }
 }
 
+/// A rejected JSON body in the one error shape.
 pub fn json_rejection(r: JsonRejection) -> ApiError {
     match r {
         JsonRejection::JsonDataError(e) => ApiError::validation(format!("invalid request body: {}", e.body_text())),
@@ -115,3 +228,20 @@ impl<S: Send + Sync> FromRequest<S> for RawBody {
         }
     }
 }
+
+impl<T: utoipa::ToSchema> ArgDoc for Body<T> {
+    fn describe(d: &mut Described) {
+        d.request = Some(schema::<T>);
+    }
+}
+
+impl ArgDoc for IdempotencyKey {
+    fn describe(d: &mut Described) {
+        d.keyed = true;
+    }
+}
+
+impl ArgDoc for RawBody {}
+impl ArgDoc for QueryPairs {}
+impl ArgDoc for OrgPath {}
+impl ArgDoc for PathId {}

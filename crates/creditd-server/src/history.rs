@@ -21,14 +21,15 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::task::{Context, Poll};
 
+use axum::Json;
 use axum::body::{Body, Bytes};
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{HeaderValue, header};
 use axum::response::Response;
 use creditd_core::{EventKind, Pool, Status, UnknownName};
 use creditd_export::{CsvExporter, ExportError, Layout, XlsxExporter};
 use creditd_store::StoreError;
-use creditd_store::query::{EventFilter, EventQuery, Order, PageLimit, PageStart, decode_cursor};
+use creditd_store::query::{EventFilter, EventQuery, Order, Page, PageLimit, PageStart, decode_cursor};
 use creditd_store::range::{RangePreset, days_bounds, local_date, start_of_day};
 use jiff::Timestamp;
 use jiff::civil::{Date, DateTime};
@@ -36,9 +37,10 @@ use jiff::tz::TimeZone;
 use tokio::sync::mpsc;
 
 use crate::AppState;
+use crate::answer::Download;
 use crate::auth::Principal;
 use crate::error::ApiError;
-use crate::extract::QueryPairs;
+use crate::extract::{OrgPath, QueryPairs};
 use crate::permissions::Action;
 
 /// Query parameters that filter the history (pages and exports alike).
@@ -57,11 +59,14 @@ const FILE_CHUNK_BYTES: usize = 64 * 1024;
 /// The two download formats.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Format {
+    /// CSV, streamed row by row.
     Csv,
+    /// An Excel workbook, built then streamed.
     Xlsx,
 }
 
 impl Format {
+    /// `format` (`csv`, `xlsx` or `excel`, any case).
     pub fn parse(v: &str) -> Result<Format, ApiError> {
         match v.trim().to_ascii_lowercase().as_str() {
             "csv" => Ok(Format::Csv),
@@ -70,6 +75,7 @@ impl Format {
         }
     }
 
+    /// The file name's extension.
     pub fn ext(self) -> &'static str {
         match self {
             Format::Csv => "csv",
@@ -77,6 +83,7 @@ impl Format {
         }
     }
 
+    /// The download's `Content-Type`.
     pub fn content_type(self) -> &'static str {
         match self {
             Format::Csv => creditd_export::CSV_CONTENT_TYPE,
@@ -85,6 +92,7 @@ impl Format {
     }
 }
 
+/// `layout`: `report` or `full`.
 pub fn parse_layout(v: &str) -> Result<Layout, ApiError> {
     v.trim().to_ascii_lowercase().parse::<Layout>().map_err(|e| ApiError::validation(e.to_string()))
 }
@@ -175,10 +183,10 @@ fn parse_bound(name: &str, v: &str, end: End, tz: &TimeZone) -> Result<Timestamp
                 End::To => days_bounds(d, d, tz).1,
             });
         }
-    } else if let Ok(dt) = v.parse::<DateTime>() {
-        if let Ok(t) = tz.to_ambiguous_timestamp(dt).compatible() {
-            return Ok(t);
-        }
+    } else if let Ok(dt) = v.parse::<DateTime>()
+        && let Ok(t) = tz.to_ambiguous_timestamp(dt).compatible()
+    {
+        return Ok(t);
     }
     Err(ApiError::validation(format!(
         "{name} {v:?} is neither a date like 2026-03-01 (in the organisation's time zone) nor an RFC 3339 time like 2026-03-01T00:00:00Z"
@@ -200,32 +208,32 @@ pub fn needs_zone(q: &QueryPairs) -> bool {
 pub fn parse_filter(q: &QueryPairs, tz: &TimeZone, now: Timestamp) -> Result<EventFilter, ApiError> {
     let mut date_from = q.one("date_from")?.map(|v| parse_bound("date_from", v, End::From, tz)).transpose()?;
     let mut date_to = q.one("date_to")?.map(|v| parse_bound("date_to", v, End::To, tz)).transpose()?;
-    if let Some(r) = q.one("range")? {
-        if normalise(r) != "custom" {
-            if date_from.is_some() || date_to.is_some() {
-                return Err(ApiError::validation(
-                    "give either range or date_from/date_to, not both (range=custom goes with date_from/date_to)",
-                ));
-            }
-            let preset = r.parse::<RangePreset>().map_err(|e| ApiError::validation(e.to_string()))?;
-            let (from, to) = creditd_store::range::range_bounds(preset, tz, now);
-            (date_from, date_to) = (Some(from), Some(to));
+    if let Some(r) = q.one("range")?
+        && normalise(r) != "custom"
+    {
+        if date_from.is_some() || date_to.is_some() {
+            return Err(ApiError::validation(
+                "give either range or date_from/date_to, not both (range=custom goes with date_from/date_to)",
+            ));
         }
+        let preset = r.parse::<RangePreset>().map_err(|e| ApiError::validation(e.to_string()))?;
+        let (from, to) = creditd_store::range::range_bounds(preset, tz, now);
+        (date_from, date_to) = (Some(from), Some(to));
     }
     // Compare the instants the two ends resolve to, not the text: a plain
     // `date_to` day ends where the next day starts, so `2026-12-02` to
     // `2026-12-01` resolve to the same instant and, compared with `>`, read
     // as an empty range (200, nothing) while a two-day reversal was refused.
     // A range that holds no time is refused whichever way it was written.
-    if let (Some(f), Some(t)) = (date_from, date_to) {
-        if t <= f {
-            let given = |key: &str, at: Timestamp| q.one(key).ok().flatten().map_or(at.to_string(), str::to_string);
-            return Err(ApiError::validation(format!(
-                "date_to ({}) must be after date_from ({}): the range is reversed or empty",
-                given("date_to", t),
-                given("date_from", f)
-            )));
-        }
+    if let (Some(f), Some(t)) = (date_from, date_to)
+        && t <= f
+    {
+        let given = |key: &str, at: Timestamp| q.one(key).ok().flatten().map_or(at.to_string(), str::to_string);
+        return Err(ApiError::validation(format!(
+            "date_to ({}) must be after date_from ({}): the range is reversed or empty",
+            given("date_to", t),
+            given("date_from", f)
+        )));
     }
     let text = |key: &str| -> Result<Option<String>, ApiError> { Ok(q.one(key)?.map(|v| v.trim().to_string())) };
     Ok(EventFilter {
@@ -310,12 +318,29 @@ pub async fn page_query(app: &AppState, org: &str, q: &QueryPairs) -> Result<Eve
     parse_page(q, &tz, app.store.now())
 }
 
+/// `GET /api/organizations/{org_id}/credit-events`: one page of the
+/// history, newest first, filtered.
+pub async fn credit_events(
+    State(app): State<AppState>,
+    principal: Principal,
+    org: OrgPath,
+    q: QueryPairs,
+) -> Result<Json<Page>, ApiError> {
+    principal.require(Action::ReadHistory, &org)?;
+    let query = page_query(&app, &org, &q).await?;
+    Ok(Json(app.store.events(&org, &query).await?))
+}
+
 /// A parsed export request.
 #[derive(Clone, Debug)]
 pub struct ExportRequest {
+    /// CSV or XLSX.
     pub format: Format,
+    /// The report's columns or every field.
     pub layout: Layout,
+    /// Newest or oldest first.
     pub order: Order,
+    /// Which events.
     pub filter: EventFilter,
 }
 
@@ -373,10 +398,10 @@ impl Drop for CancelOnDrop {
 pub async fn export(
     State(app): State<AppState>,
     principal: Principal,
-    Path(org): Path<String>,
+    org: OrgPath,
     q: QueryPairs,
-) -> Result<Response, ApiError> {
-    let org = crate::api::org_id(&org)?;
+) -> Result<Download, ApiError> {
+    let org = org.as_str();
     principal.require(Action::Export, org)?;
     let info = app.store.org(org).await?;
     let tz = org_zone(&info.settings.time_zone);
@@ -416,7 +441,7 @@ pub async fn export(
     if let Some(len) = length {
         h.insert(header::CONTENT_LENGTH, HeaderValue::from(len));
     }
-    Ok(resp)
+    Ok(Download(resp))
 }
 
 /// Body chunks from a blocking producer.
@@ -464,6 +489,7 @@ pub const CSV_CHUNKS_IN_FLIGHT: usize = 1;
 pub struct CsvRows(CsvExporter<Vec<u8>>);
 
 impl CsvRows {
+    /// A formatter of `layout` rows with times in `tz`.
     pub fn new(layout: Layout, tz: TimeZone) -> Self {
         CsvRows(CsvExporter::rows_only(Vec::new(), layout, tz))
     }
@@ -525,7 +551,9 @@ pub fn export_to_xlsx<W: io::Write + Send>(
 /// Why [`export_to_xlsx`] stopped: the store, or the workbook.
 #[derive(Debug)]
 pub enum XlsxFailure {
+    /// The store failed (or the export was cancelled).
     Store(StoreError),
+    /// Writing the workbook failed.
     Export(ExportError),
 }
 

@@ -5,6 +5,7 @@
 
 pub mod admin;
 pub mod analytics;
+pub mod answer;
 pub mod api;
 pub mod auth;
 pub mod charts;
@@ -17,6 +18,7 @@ pub mod openapi;
 pub mod ops;
 pub mod permissions;
 pub mod plans;
+pub mod routes;
 pub mod webhooks;
 pub mod wire;
 
@@ -25,9 +27,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
-use axum::extract::DefaultBodyLimit;
-use axum::middleware;
-use axum::routing::{get, post};
 use creditd_store::Store;
 use rand::Rng;
 use tokio::net::TcpListener;
@@ -38,8 +37,11 @@ pub use crate::permissions::Action;
 /// Largest request body accepted.
 pub const MAX_BODY_BYTES: usize = 1 << 20;
 
+/// What every handler shares: the store, key resolution, limits and
+/// settings the operator chose.
 #[derive(Clone)]
 pub struct AppState {
+    /// The ledger, its history and its directory.
     pub store: Arc<dyn Store>,
     /// Resolves keys and sessions; `service_key` is the bootstrap key.
     pub auth: Arc<auth::Auth>,
@@ -54,6 +56,7 @@ pub struct AppState {
 }
 
 impl AppState {
+    /// The defaults over `store`, with `service_key` as the bootstrap key.
     pub fn new(store: Arc<dyn Store>, service_key: impl Into<Arc<str>>) -> Self {
         AppState {
             store,
@@ -73,54 +76,10 @@ pub fn random_token(len: usize) -> String {
     (0..len).map(|_| ALPHABET[rng.random_range(0..ALPHABET.len())] as char).collect()
 }
 
+/// The whole app over `app`: every route of [`routes::table`] with its
+/// layers (see [`routes::router`]).
 pub fn router(app: AppState) -> Router {
-    ops::recorder();
-    let org = "/api/organizations/{org_id}";
-    let api = Router::new()
-        .route("/api/organizations", post(api::create_org))
-        .route(org, get(api::get_org).patch(admin::patch_org))
-        .route(&format!("{org}/balance"), get(api::balance))
-        .route(&format!("{org}/verify"), get(api::verify))
-        .route(&format!("{org}/credits"), post(api::credits))
-        .route(&format!("{org}/purchases/{{id}}/settle"), post(api::settle))
-        .route(&format!("{org}/holds"), post(api::hold))
-        .route(&format!("{org}/holds/{{id}}/debit"), post(api::debit))
-        .route(&format!("{org}/holds/{{id}}/release"), post(api::release))
-        .route(&format!("{org}/usage"), post(api::usage).get(analytics::usage))
-        .route(&format!("{org}/conversations/usage"), get(analytics::conversation_usage))
-        .route(&format!("{org}/refunds"), post(api::refund))
-        .route(&format!("{org}/adjustments"), post(api::adjustment))
-        .route(&format!("{org}/billing"), post(api::billing))
-        .route(&format!("{org}/credit-events"), get(api::credit_events))
-        .route(
-            &format!("{org}/credit-events/export"),
-            get(history::export).layer(middleware::from_fn_with_state(app.clone(), ops::limit_exports)),
-        )
-        .route("/api/batch", post(api::batch))
-        .merge(plans::routes())
-        .merge(admin::routes())
-        .merge(webhooks::routes())
-        .route_layer(middleware::from_fn_with_state(app.clone(), auth::authenticate));
-    Router::new()
-        .route("/healthz", get(api::healthz))
-        .route("/readyz", get(ops::readyz))
-        .route("/metrics", get(ops::metrics))
-        .merge(openapi::swagger_ui())
-        .merge(dashboard::routes())
-        .route("/login/{token}", get(auth::login))
-        .route("/logout", post(auth::logout))
-        .merge(api)
-        .fallback(api::not_found)
-        .method_not_allowed_fallback(api::method_not_allowed)
-        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
-        .layer(middleware::from_fn_with_state(app.clone(), conn::body_deadline))
-        .layer(middleware::from_fn(ops::track))
-        .layer(tower_http::trace::TraceLayer::new_for_http().make_span_with(ops::span_for))
-        .layer(tower_http::request_id::PropagateRequestIdLayer::x_request_id())
-        .layer(tower_http::request_id::SetRequestIdLayer::x_request_id(ops::MakeId::default()))
-        // Outermost: a caller's id is checked before it is kept or logged.
-        .layer(middleware::map_request(ops::sanitize_request_id))
-        .with_state(app)
+    routes::router(app)
 }
 
 /// How often hold timeouts and block expiries are looked for.
@@ -137,10 +96,10 @@ async fn auth_bookkeeping(app: AppState) {
         every.tick().await;
         app.auth.flush(app.store.directory()).await;
         n += 1;
-        if n % per_hour == 0 {
-            if let Err(e) = app.store.directory().purge_expired(app.store.now()).await {
-                tracing::warn!(error = %e, "could not drop expired sessions");
-            }
+        if n.is_multiple_of(per_hour)
+            && let Err(e) = app.store.directory().purge_expired(app.store.now()).await
+        {
+            tracing::warn!(error = %e, "could not drop expired sessions");
         }
     }
 }

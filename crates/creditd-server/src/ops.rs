@@ -66,30 +66,31 @@ fn describe() {
 }
 
 /// `GET /metrics`: the Prometheus text format.
-pub async fn metrics() -> Response {
+pub async fn metrics() -> Result<crate::answer::Text, ApiError> {
     match recorder() {
-        Some(h) => {
-            ([(header::CONTENT_TYPE, HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"))], h.render())
-                .into_response()
-        }
-        None => {
-            ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "metrics_unavailable", "no metrics recorder is installed")
-                .into_response()
-        }
+        Some(h) => Ok(crate::answer::Text {
+            content_type: "text/plain; version=0.0.4; charset=utf-8",
+            asset: false,
+            body: h.render().into(),
+        }),
+        None => Err(ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "metrics_unavailable",
+            "no metrics recorder is installed",
+        )),
     }
 }
 
 /// `GET /readyz`: ready when the store answers a cheap read.
-pub async fn readyz(State(app): State<AppState>) -> Response {
+pub async fn readyz(State(app): State<AppState>) -> Result<axum::Json<crate::api::Health>, ApiError> {
     // A primary-key lookup of an org id that cannot exist (ids have no `/`).
     match app.store.org("readyz/probe").await {
         Ok(_) | Err(creditd_store::StoreError::OrgNotFound(_)) => {
-            (StatusCode::OK, axum::Json(crate::api::Health { status: "ready".into() })).into_response()
+            Ok(axum::Json(crate::api::Health { status: "ready".into() }))
         }
         Err(e) => {
             tracing::warn!(error = %e, "readiness probe failed");
-            ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "not_ready", format!("the store is not reachable: {e}"))
-                .into_response()
+            Err(ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "not_ready", format!("the store is not reachable: {e}")))
         }
     }
 }

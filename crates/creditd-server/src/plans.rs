@@ -13,14 +13,12 @@
 //! - `PUT  /api/organizations/{orgId}/low-balance-threshold`
 //! - `GET  /api/organizations/{orgId}/notifications`
 
-use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode};
-use axum::response::{IntoResponse, Response};
-use axum::routing::{get, put};
-use axum::{Json, Router};
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
 use creditd_core::money::Amount;
 use creditd_core::plans::{DEFAULT_CONVERSATIONS_PER_IDENTITY, Effective, LowBalance, Plan, PlanOp, Rollover, Summary};
-use creditd_core::{Balance, CapView, Conversation, Event, Micros, Notification, Op, OrgState, valid_id};
+use creditd_core::{Balance, CapView, Conversation, Event, Micros, Notification, Op, OrgState};
 use creditd_store::conversations::{ConversationCount, MAX_CONVERSATION_GROUPS};
 use creditd_store::{Command, ConversationGroup, ConversationQuery, StoreError};
 use jiff::civil::Date;
@@ -30,13 +28,11 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::AppState;
+use crate::answer::Created;
 use crate::auth::Principal;
 use crate::error::ApiError;
-use crate::extract::{Body, QueryPairs};
+use crate::extract::{Body, IdempotencyKey, OrgPath, QueryPairs};
 use crate::permissions::Action;
-
-/// Longest idempotency key accepted (as for the other writes).
-const MAX_KEY_LEN: usize = 255;
 /// Longest range a conversation breakdown covers.
 const MAX_RANGE_DAYS: i64 = 366;
 /// Most notifications one page returns.
@@ -45,33 +41,6 @@ const MAX_NOTIFICATIONS: u32 = 100;
 pub const CONVERSATION_PARAMS: &[&str] = &["group_by", "date_from", "date_to"];
 /// Query parameters of `GET …/notifications`.
 pub const NOTIFICATION_PARAMS: &[&str] = &["after", "limit"];
-
-pub fn routes() -> Router<AppState> {
-    let org = "/api/organizations/{org_id}";
-    Router::new()
-        .route(&format!("{org}/summary"), get(summary))
-        .route(&format!("{org}/plan"), get(get_plan).put(put_plan))
-        .route(&format!("{org}/conversations"), get(conversation_usage).post(start_conversation))
-        .route(&format!("{org}/low-balance-threshold"), put(set_low_balance_threshold))
-        .route(&format!("{org}/notifications"), get(notifications))
-}
-
-fn org_id(id: &str) -> Result<&str, ApiError> {
-    if valid_id(id) { Ok(id) } else { Err(ApiError::not_found(format!("organization {id:?} not found"))) }
-}
-
-fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
-    match headers.get("idempotency-key") {
-        None => Ok(None),
-        Some(v) => {
-            let s = v.to_str().map_err(|_| ApiError::validation("Idempotency-Key must be printable ASCII"))?;
-            if s.is_empty() || s.len() > MAX_KEY_LEN {
-                return Err(ApiError::validation(format!("Idempotency-Key must be 1 to {MAX_KEY_LEN} characters")));
-            }
-            Ok(Some(s.to_string()))
-        }
-    }
-}
 
 /// Monthly limits are refusals of a valid request, like running out of
 /// credits: 409, with their own codes.
@@ -95,44 +64,56 @@ async fn state_now(app: &AppState, org: &str) -> Result<(OrgState, Timestamp), A
 pub async fn summary(
     State(app): State<AppState>,
     principal: Principal,
-    Path(org): Path<String>,
-) -> Result<Response, ApiError> {
-    let org = org_id(&org)?;
+    org: OrgPath,
+) -> Result<Json<SummaryView>, ApiError> {
+    let org = org.as_str();
     principal.require(Action::ReadSummary, org)?;
     let state = app.store.org_state(org).await?;
     let now = app.store.now();
     let summary = state.summary(now).map_err(|e| ApiError::from(StoreError::from(e)))?;
-    Ok(Json(SummaryView { summary, caps: principal.visible_caps(&state, now) }).into_response())
+    Ok(Json(SummaryView { summary, caps: principal.visible_caps(&state, now) }))
 }
 
 /// `GET …/summary`: the summary and the caps the caller may see.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct SummaryView {
+    /// The Plan tab's figures.
     #[serde(flatten)]
     pub summary: Summary,
+    /// The caps the caller may see.
     pub caps: Vec<CapView>,
 }
 
 /// `GET …/plan`: the plan, a pending change, the anchor and the period.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct PlanView {
+    /// The plan now; null: not subscribed.
     pub plan: Option<Plan>,
     /// Replaces `plan` at the next renewal.
     pub next_plan: Option<Plan>,
+    /// When the organisation first subscribed.
     pub subscribed_at: Option<Timestamp>,
+    /// The day of the month periods start (1–28).
     pub renewal_day: u8,
+    /// The organisation's time zone.
     pub time_zone: String,
+    /// This period's first instant.
     pub period_start: Option<Timestamp>,
+    /// The next period's first instant.
     pub period_end: Option<Timestamp>,
+    /// When the next renewal is due.
     pub renews_at: Option<Timestamp>,
 }
 
 /// `PUT …/plan`: the plan view, the events the change made, the balance.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct PlanChanged {
+    /// The plan after the change.
     #[serde(flatten)]
     pub plan: PlanView,
+    /// The events the change made.
     pub events: Vec<Event>,
+    /// The balance after them.
     pub balance: Balance,
 }
 
@@ -153,12 +134,12 @@ fn plan_view(s: &OrgState) -> PlanView {
 pub async fn get_plan(
     State(app): State<AppState>,
     principal: Principal,
-    Path(org): Path<String>,
-) -> Result<Response, ApiError> {
-    let org = org_id(&org)?;
+    org: OrgPath,
+) -> Result<Json<PlanView>, ApiError> {
+    let org = org.as_str();
     principal.require(Action::ReadSummary, org)?;
     let (state, _) = state_now(&app, org).await?;
-    Ok(Json(plan_view(&state)).into_response())
+    Ok(Json(plan_view(&state)))
 }
 
 /// `PUT …/plan`: subscribe (default `effective: now`: this period's
@@ -168,32 +149,39 @@ pub async fn get_plan(
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PutPlanRequest {
+    /// The plan's name.
     pub name: String,
+    /// Credits each period.
     #[schema(value_type = Amount)]
     pub credits_per_period: Micros,
+    /// Identities the plan counts conversations for.
     pub identities_included: u32,
+    /// The price per period.
     #[schema(value_type = Amount)]
     pub price: Micros,
+    /// The price's currency.
     pub currency: String,
     /// Default 500.
     pub conversations_per_identity: Option<u32>,
     /// Default `{"policy": "none"}`.
     pub rollover: Option<Rollover>,
+    /// When a change applies: `now` or `next_period`.
     pub effective: Option<Effective>,
+    /// The anchor day when subscribing.
     #[schema(minimum = 1, maximum = 28)]
     pub renewal_day: Option<u8>,
 }
 
+/// `PUT …/plan`: subscribe or change the plan (see [`PutPlanRequest`]).
 pub async fn put_plan(
     State(app): State<AppState>,
     principal: Principal,
-    Path(org): Path<String>,
-    headers: HeaderMap,
+    org: OrgPath,
+    IdempotencyKey(key): IdempotencyKey,
     Body(req): Body<PutPlanRequest>,
-) -> Result<Response, ApiError> {
-    let org = org_id(&org)?;
+) -> Result<Json<PlanChanged>, ApiError> {
+    let org = org.as_str();
     principal.require(Action::ManagePlan, org)?;
-    let key = idempotency_key(&headers)?;
     let plan = Plan {
         name: req.name,
         credits_per_period: req.credits_per_period,
@@ -207,14 +195,16 @@ pub async fn put_plan(
     let outcome =
         creditd_store::execute_one(app.store.as_ref(), Command::new(org, op, key)).await.map_err(store_error)?;
     let (state, _) = state_now(&app, org).await?;
-    Ok(Json(PlanChanged { plan: plan_view(&state), events: outcome.events, balance: outcome.balance }).into_response())
+    Ok(Json(PlanChanged { plan: plan_view(&state), events: outcome.events, balance: outcome.balance }))
 }
 
 /// `POST …/conversations`: one conversation started by an identity.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ConversationRequest {
+    /// Who started the conversation (counted against their monthly limit).
     pub identity: String,
+    /// The campaign it belongs to.
     pub campaign: Option<String>,
     /// Default: now. May be in the previous month (counted there).
     pub started_at: Option<Timestamp>,
@@ -224,20 +214,23 @@ pub struct ConversationRequest {
 /// the identity's monthly limit.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ConversationStarted {
+    /// The conversation as counted.
     pub conversation: Conversation,
+    /// What is left of the identity's limit this month.
     pub remaining_this_month: u32,
 }
 
+/// `POST …/conversations`: counts a conversation against its identity's
+/// monthly limit (never a credit event).
 pub async fn start_conversation(
     State(app): State<AppState>,
     principal: Principal,
-    Path(org): Path<String>,
-    headers: HeaderMap,
+    org: OrgPath,
+    IdempotencyKey(key): IdempotencyKey,
     Body(req): Body<ConversationRequest>,
-) -> Result<Response, ApiError> {
-    let org = org_id(&org)?;
+) -> Result<Created<ConversationStarted>, ApiError> {
+    let org = org.as_str();
     principal.require(Action::Consume, org)?;
-    let key = idempotency_key(&headers)?;
     let op =
         Op::Plans(PlanOp::Conversation { identity: req.identity, campaign: req.campaign, started_at: req.started_at });
     let outcome =
@@ -246,7 +239,7 @@ pub async fn start_conversation(
         .conversation
         .ok_or_else(|| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "storage_error", "no conversation recorded"))?;
     let remaining_this_month = c.month_limit.saturating_sub(c.month_count);
-    Ok((StatusCode::CREATED, Json(ConversationStarted { conversation: c, remaining_this_month })).into_response())
+    Ok(Created(ConversationStarted { conversation: c, remaining_this_month }))
 }
 
 fn parse_time(name: &str, v: &str) -> Result<Timestamp, ApiError> {
@@ -259,16 +252,14 @@ fn start_of(tz: &TimeZone, d: Date) -> Result<Timestamp, ApiError> {
 }
 
 /// `GET …/conversations?group_by=day|campaign|identity&date_from=&date_to=`:
-/// conversations started in `[date_from, date_to)` (default: this month in
-/// the org's zone). By day, every day of the range is listed, zeros
-/// included (a daily line); by campaign or identity, most first.
+/// the query checked, then [`conversation_report`].
 pub async fn conversation_usage(
     State(app): State<AppState>,
     principal: Principal,
-    Path(org): Path<String>,
+    org: OrgPath,
     q: QueryPairs,
-) -> Result<Response, ApiError> {
-    let org = org_id(&org)?;
+) -> Result<Json<ConversationReport>, ApiError> {
+    let org = org.as_str();
     principal.require(Action::ReadAnalytics, org)?;
     q.only(CONVERSATION_PARAMS)?;
     let group_by = match q.one("group_by")?.unwrap_or("day") {
@@ -279,15 +270,31 @@ pub async fn conversation_usage(
             return Err(ApiError::validation(format!("group_by {other:?} must be one of: day, campaign, identity")));
         }
     };
+    let from = q.one("date_from")?.map(|v| parse_time("date_from", v)).transpose()?;
+    let to = q.one("date_to")?.map(|v| parse_time("date_to", v)).transpose()?;
+    Ok(Json(conversation_report(&app, org, group_by, from, to).await?))
+}
+
+/// Conversations of `org` started in `[from, to)` (default: this month in
+/// the org's zone), grouped. By day, every day of the range is listed,
+/// zeros included (a daily line); by campaign or identity, most first. The
+/// API's answer and the dashboard's Conversations tab both come from here.
+pub async fn conversation_report(
+    app: &AppState,
+    org: &str,
+    group_by: ConversationGroup,
+    from: Option<Timestamp>,
+    to: Option<Timestamp>,
+) -> Result<ConversationReport, ApiError> {
     let info = app.store.org(org).await?;
     let tz = TimeZone::get(&info.settings.time_zone).map_err(|e| ApiError::validation(e.to_string()))?;
     let month = app.store.now().to_zoned(tz.clone()).date().first_of_month();
-    let from = match q.one("date_from")? {
-        Some(v) => parse_time("date_from", v)?,
+    let from = match from {
+        Some(t) => t,
         None => start_of(&tz, month)?,
     };
-    let to = match q.one("date_to")? {
-        Some(v) => parse_time("date_to", v)?,
+    let to = match to {
+        Some(t) => t,
         None => start_of(&tz, month.checked_add(1.month()).map_err(|e| ApiError::validation(e.to_string()))?)?,
     };
     if to <= from {
@@ -320,7 +327,7 @@ pub async fn conversation_usage(
     } else {
         rows
     };
-    Ok(Json(ConversationReport {
+    Ok(ConversationReport {
         group_by,
         date_from: from,
         date_to: to,
@@ -329,19 +336,24 @@ pub async fn conversation_usage(
         truncated,
         rows,
     })
-    .into_response())
 }
 
 /// `GET …/conversations`: conversations started in `[date_from, date_to)`.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ConversationReport {
+    /// How the rows are grouped.
     pub group_by: ConversationGroup,
+    /// The start, inclusive.
     pub date_from: Timestamp,
+    /// The end, exclusive.
     pub date_to: Timestamp,
+    /// The zone days are counted in.
     pub time_zone: String,
+    /// Conversations in the range.
     pub total: u64,
     /// More than 1,000 groups: only the first are listed.
     pub truncated: bool,
+    /// Per day (every day, zeros included) or per group, most first.
     pub rows: Vec<ConversationCount>,
 }
 
@@ -351,6 +363,7 @@ pub struct ConversationReport {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ThresholdRequest {
+    /// Credits; null clears the threshold.
     #[schema(value_type = Option<Amount>)]
     pub threshold: Option<Micros>,
 }
@@ -358,41 +371,44 @@ pub struct ThresholdRequest {
 /// `PUT …/low-balance-threshold`: the alert's state and the balance.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ThresholdSet {
+    /// The threshold and whether the balance is below it.
     pub low_balance: LowBalance,
+    /// Available credits now.
     pub balance: Micros,
 }
 
 /// `GET …/notifications`, oldest first.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Notifications {
+    /// Oldest first.
     pub notifications: Vec<Notification>,
 }
 
+/// `PUT …/low-balance-threshold`: sets or clears the alert threshold.
 pub async fn set_low_balance_threshold(
     State(app): State<AppState>,
     principal: Principal,
-    Path(org): Path<String>,
-    headers: HeaderMap,
+    org: OrgPath,
+    IdempotencyKey(key): IdempotencyKey,
     Body(req): Body<ThresholdRequest>,
-) -> Result<Response, ApiError> {
-    let org = org_id(&org)?;
+) -> Result<Json<ThresholdSet>, ApiError> {
+    let org = org.as_str();
     principal.require(Action::ManagePlan, org)?;
-    let key = idempotency_key(&headers)?;
     let op = Op::Plans(PlanOp::SetLowBalanceThreshold { threshold: req.threshold });
     creditd_store::execute_one(app.store.as_ref(), Command::new(org, op, key)).await.map_err(store_error)?;
     let state = app.store.org_state(org).await?;
     let s = state.summary(app.store.now()).map_err(|e| ApiError::from(StoreError::from(e)))?;
-    Ok(Json(ThresholdSet { low_balance: s.low_balance, balance: s.balance }).into_response())
+    Ok(Json(ThresholdSet { low_balance: s.low_balance, balance: s.balance }))
 }
 
 /// `GET …/notifications?after=SEQ&limit=N`: oldest first, at most 100.
 pub async fn notifications(
     State(app): State<AppState>,
     principal: Principal,
-    Path(org): Path<String>,
+    org: OrgPath,
     q: QueryPairs,
-) -> Result<Response, ApiError> {
-    let org = org_id(&org)?;
+) -> Result<Json<Notifications>, ApiError> {
+    let org = org.as_str();
     principal.require(Action::ReadHistory, org)?;
     q.only(NOTIFICATION_PARAMS)?;
     let after = match q.one("after")? {
@@ -408,5 +424,5 @@ pub async fn notifications(
         })?,
     };
     let list = app.store.notifications(org, after, limit).await?;
-    Ok(Json(Notifications { notifications: list }).into_response())
+    Ok(Json(Notifications { notifications: list }))
 }

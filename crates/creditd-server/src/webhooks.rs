@@ -17,26 +17,27 @@ use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::extract::{Path, State};
+use axum::Json;
+use axum::extract::State;
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
-use axum::routing::get;
-use axum::{Json, Router};
 use creditd_core::valid_id;
 use creditd_store::Store;
 use creditd_store::webhooks::{
-    Attempt, DueDelivery, Endpoint, MAX_DELIVERIES_PAGE, Recorded, WebhookError, WebhookType,
+    Attempt, Delivery, DeliveryStatus, DueDelivery, Endpoint, MAX_DELIVERIES_PAGE, Recorded, WebhookError, WebhookType,
 };
 use hmac::{Hmac, KeyInit, Mac};
-use jiff::SignedDuration;
-use serde::Deserialize;
-use serde_json::{Value, json};
+use jiff::{SignedDuration, Timestamp};
+use serde::{Deserialize, Serialize};
 use sha2_hmac::Sha256;
+use utoipa::openapi::RefOr;
+use utoipa::openapi::schema::{ObjectBuilder, Schema, Type};
+use utoipa::{PartialSchema, ToSchema};
 
 use crate::AppState;
+use crate::answer::Created;
 use crate::auth::Principal;
 use crate::error::ApiError;
-use crate::extract::{QueryPairs, RawBody};
+use crate::extract::{OrgPath, PathId, QueryPairs, RawBody, parse_body};
 use crate::permissions::Action;
 
 /// Longest URL accepted.
@@ -44,19 +45,14 @@ pub const MAX_URL_CHARS: usize = 2048;
 /// Longest description accepted.
 pub const MAX_DESCRIPTION_CHARS: usize = 500;
 
-/// Header names of a delivery.
+/// A delivery's message id header (the same on every attempt).
 pub const ID_HEADER: &str = "creditd-webhook-id";
+/// A delivery's timestamp header (unix seconds, signed).
 pub const TIMESTAMP_HEADER: &str = "creditd-webhook-timestamp";
+/// A delivery's type header (a [`WebhookType`]).
 pub const TYPE_HEADER: &str = "creditd-webhook-type";
+/// A delivery's signature header ([`signature_header`]).
 pub const SIGNATURE_HEADER: &str = "creditd-signature";
-
-pub fn routes() -> Router<AppState> {
-    let org = "/api/organizations/{org_id}";
-    Router::new()
-        .route(&format!("{org}/webhooks"), get(list_endpoints).post(create_endpoint))
-        .route(&format!("{org}/webhooks/{{id}}"), get(get_endpoint).delete(delete_endpoint))
-        .route(&format!("{org}/webhooks/{{id}}/deliveries"), get(list_deliveries))
-}
 
 fn api_error(e: WebhookError) -> ApiError {
     match e {
@@ -73,27 +69,181 @@ fn endpoint_not_found(id: &str) -> ApiError {
     ApiError::not_found(format!("webhook endpoint {id} not found"))
 }
 
-fn parse<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
-    let text = std::str::from_utf8(body).map_err(|_| ApiError::bad_request("invalid_json", "body is not UTF-8"))?;
-    let text = if text.trim().is_empty() { "{}" } else { text };
-    serde_json::from_str(text).map_err(|e| {
-        if e.is_syntax() || e.is_eof() {
-            ApiError::bad_request("invalid_json", format!("malformed JSON: {e}"))
-        } else {
-            ApiError::validation(format!("invalid request body: {e}"))
-        }
-    })
+/// `POST …/webhooks`: where to send, which types (absent: every type),
+/// and a note for people.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateEndpointRequest {
+    /// An absolute http(s) URL on a public address.
+    pub url: String,
+    /// The types it wants, at least one; absent: every type.
+    #[serde(default)]
+    #[schema(value_type = Option<Vec<WebhookTypeName>>)]
+    pub event_types: Option<Vec<String>>,
+    /// At most 500 characters.
+    #[serde(default)]
+    pub description: Option<String>,
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct CreateEndpoint {
-    url: String,
-    #[serde(default)]
-    event_types: Option<Vec<String>>,
-    #[serde(default)]
-    description: Option<String>,
+/// The name of a [`WebhookType`], as the API reads and writes it.
+pub struct WebhookTypeName;
+
+impl PartialSchema for WebhookTypeName {
+    fn schema() -> RefOr<Schema> {
+        let values: Vec<&str> = WebhookType::ALL.iter().map(|t| t.as_str()).collect();
+        ObjectBuilder::new().schema_type(Type::String).enum_values(Some(values)).into()
+    }
 }
+
+impl ToSchema for WebhookTypeName {}
+
+/// Where a delivery stands: `pending`, `delivered` or `failed`.
+pub struct DeliveryStatusName;
+
+/// Every [`DeliveryStatus`], for the schema.
+const DELIVERY_STATUSES: [DeliveryStatus; 3] =
+    [DeliveryStatus::Pending, DeliveryStatus::Delivered, DeliveryStatus::Failed];
+
+impl PartialSchema for DeliveryStatusName {
+    fn schema() -> RefOr<Schema> {
+        let values: Vec<&str> = DELIVERY_STATUSES.iter().map(|s| s.as_str()).collect();
+        ObjectBuilder::new().schema_type(Type::String).enum_values(Some(values)).into()
+    }
+}
+
+impl ToSchema for DeliveryStatusName {}
+
+/// An endpoint as shown after its creation: never the secret, only its
+/// first characters.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct EndpointView {
+    /// `whe_…`.
+    pub id: String,
+    /// The organisation it belongs to.
+    pub org_id: String,
+    /// Where messages are POSTed.
+    pub url: String,
+    /// The types it wants; null: every type.
+    #[schema(value_type = Option<Vec<WebhookTypeName>>)]
+    pub event_types: Option<Vec<&'static str>>,
+    /// A note for people.
+    pub description: Option<String>,
+    /// Enough of the signing secret to recognise it.
+    pub secret_prefix: String,
+    /// When it was registered.
+    pub created_at: Timestamp,
+}
+
+impl From<&Endpoint> for EndpointView {
+    fn from(e: &Endpoint) -> Self {
+        EndpointView {
+            id: e.id.clone(),
+            org_id: e.org_id.clone(),
+            url: e.url.clone(),
+            event_types: e.types.as_ref().map(|ts| ts.iter().map(|t| t.as_str()).collect()),
+            description: e.description.clone(),
+            secret_prefix: e.secret_prefix(),
+            created_at: e.created_at,
+        }
+    }
+}
+
+/// `POST …/webhooks`: the endpoint and its signing secret, shown this once.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct EndpointCreated {
+    /// The endpoint registered.
+    pub endpoint: EndpointView,
+    /// `whsec_…`: signs every delivery ([`signature_header`]).
+    pub secret: String,
+}
+
+/// `GET …/webhooks`: the organisation's endpoints.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Endpoints {
+    /// Every endpoint of the organisation.
+    pub endpoints: Vec<EndpointView>,
+}
+
+/// `GET …/webhooks/{id}`: one endpoint.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct EndpointFound {
+    /// The endpoint.
+    pub endpoint: EndpointView,
+}
+
+/// `DELETE …/webhooks/{id}`: the endpoint as it was, now gone with its
+/// deliveries.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct EndpointDeleted {
+    /// The endpoint deleted.
+    pub endpoint: EndpointView,
+    /// Always true.
+    pub deleted: bool,
+}
+
+/// One message to one endpoint, as operators see it
+/// ([`creditd_store::webhooks::Delivery`], field for field).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DeliveryView {
+    /// The message id, the same on every attempt: receivers deduplicate by it.
+    pub message_id: String,
+    /// The endpoint it goes to.
+    pub endpoint_id: String,
+    /// What it tells about.
+    #[serde(rename = "type")]
+    #[schema(value_type = WebhookTypeName)]
+    pub kind: WebhookType,
+    /// The credit event (or notification) it was made from.
+    pub event_seq: u64,
+    /// Where it stands.
+    #[schema(value_type = DeliveryStatusName)]
+    pub status: DeliveryStatus,
+    /// Attempts made.
+    pub attempts: u32,
+    /// When it was written.
+    pub created_at: Timestamp,
+    /// When it is tried next (pending only).
+    pub next_attempt_at: Option<Timestamp>,
+    /// When it was last tried.
+    pub last_attempt_at: Option<Timestamp>,
+    /// The last answer's HTTP status, if there was one.
+    pub last_status: Option<u16>,
+    /// Why the last attempt failed (one class for every network failure).
+    pub last_error: Option<String>,
+    /// When a 2xx answer came.
+    pub delivered_at: Option<Timestamp>,
+}
+
+impl From<Delivery> for DeliveryView {
+    fn from(d: Delivery) -> Self {
+        DeliveryView {
+            message_id: d.message_id,
+            endpoint_id: d.endpoint_id,
+            kind: d.kind,
+            event_seq: d.event_seq,
+            status: d.status,
+            attempts: d.attempts,
+            created_at: d.created_at,
+            next_attempt_at: d.next_attempt_at,
+            last_attempt_at: d.last_attempt_at,
+            last_status: d.last_status,
+            last_error: d.last_error,
+            delivered_at: d.delivered_at,
+        }
+    }
+}
+
+/// `GET …/webhooks/{id}/deliveries`: the endpoint's latest deliveries.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Deliveries {
+    /// The endpoint asked about.
+    pub endpoint_id: String,
+    /// At most `limit` of them.
+    pub deliveries: Vec<DeliveryView>,
+}
+
+/// Query parameters of `GET …/webhooks/{id}/deliveries`.
+pub const DELIVERY_PARAMS: &[&str] = &["limit"];
 
 /// A URL creditd can POST to: absolute http(s) with a host, no
 /// credentials, and not aimed at this machine or a private network (see
@@ -159,6 +309,7 @@ impl std::str::FromStr for Network {
 }
 
 impl Network {
+    /// Whether `ip` is in this range.
     pub fn contains(&self, ip: IpAddr) -> bool {
         let bits = |ip: IpAddr| match ip {
             IpAddr::V4(v4) => (u128::from(u32::from(v4)) << 96, 32u32),
@@ -179,10 +330,12 @@ impl Network {
 /// 127.0.0.1 (DNS rebinding) is refused too.
 #[derive(Clone, Debug, Default)]
 pub struct Networks {
+    /// Private networks the operator allowed.
     pub allowed: Vec<Network>,
 }
 
 impl Networks {
+    /// Whether a delivery may reach `ip`.
     pub fn allows(&self, ip: IpAddr) -> bool {
         public(ip) || self.allowed.iter().any(|n| n.contains(ip))
     }
@@ -273,26 +426,16 @@ fn check_types(types: Option<Vec<String>>) -> Result<Option<Vec<WebhookType>>, A
     Ok(Some(out))
 }
 
-fn endpoint_json(e: &Endpoint) -> Value {
-    json!({
-        "id": e.id,
-        "org_id": e.org_id,
-        "url": e.url,
-        "event_types": e.types.as_ref().map(|ts| ts.iter().map(|t| t.as_str()).collect::<Vec<_>>()),
-        "description": e.description,
-        "secret_prefix": e.secret_prefix(),
-        "created_at": e.created_at,
-    })
-}
-
-async fn create_endpoint(
+/// `POST …/webhooks`: registers an endpoint; the answer carries its
+/// signing secret, once.
+pub async fn create_endpoint(
     State(app): State<AppState>,
     principal: Principal,
-    Path(org): Path<String>,
+    OrgPath(org): OrgPath,
     RawBody(body): RawBody,
-) -> Result<Response, ApiError> {
+) -> Result<Created<EndpointCreated>, ApiError> {
     principal.require(Action::ManageWebhooks, &org)?;
-    let req: CreateEndpoint = parse(&body)?;
+    let req: CreateEndpointRequest = parse_body(&body)?;
     let url = check_url(&req.url, &app.webhooks.networks)?;
     let types = check_types(req.event_types)?;
     let description = req.description.map(|d| d.trim().to_string()).filter(|d| !d.is_empty());
@@ -309,18 +452,18 @@ async fn create_endpoint(
         created_at: app.store.now(),
     };
     app.store.webhooks().create_endpoint(&endpoint).await.map_err(api_error)?;
-    let body = json!({"endpoint": endpoint_json(&endpoint), "secret": endpoint.secret});
-    Ok((StatusCode::CREATED, Json(body)).into_response())
+    Ok(Created(EndpointCreated { endpoint: EndpointView::from(&endpoint), secret: endpoint.secret }))
 }
 
-async fn list_endpoints(
+/// `GET …/webhooks`: the organisation's endpoints (secrets never shown).
+pub async fn list_endpoints(
     State(app): State<AppState>,
     principal: Principal,
-    Path(org): Path<String>,
-) -> Result<Response, ApiError> {
+    OrgPath(org): OrgPath,
+) -> Result<Json<Endpoints>, ApiError> {
     principal.require(Action::ManageWebhooks, &org)?;
     let endpoints = app.store.webhooks().endpoints(&org).await.map_err(api_error)?;
-    Ok(Json(json!({"endpoints": endpoints.iter().map(endpoint_json).collect::<Vec<_>>()})).into_response())
+    Ok(Json(Endpoints { endpoints: endpoints.iter().map(EndpointView::from).collect() }))
 }
 
 async fn find(app: &AppState, org: &str, id: &str) -> Result<Endpoint, ApiError> {
@@ -332,35 +475,41 @@ async fn find(app: &AppState, org: &str, id: &str) -> Result<Endpoint, ApiError>
     app.store.webhooks().endpoint(org, id).await.map_err(api_error)?.ok_or_else(|| endpoint_not_found(id))
 }
 
-async fn get_endpoint(
+/// `GET …/webhooks/{id}`: one endpoint.
+pub async fn get_endpoint(
     State(app): State<AppState>,
     principal: Principal,
-    Path((org, id)): Path<(String, String)>,
-) -> Result<Response, ApiError> {
+    OrgPath(org): OrgPath,
+    PathId(id): PathId,
+) -> Result<Json<EndpointFound>, ApiError> {
     principal.require(Action::ManageWebhooks, &org)?;
     let e = find(&app, &org, &id).await?;
-    Ok(Json(json!({"endpoint": endpoint_json(&e)})).into_response())
+    Ok(Json(EndpointFound { endpoint: EndpointView::from(&e) }))
 }
 
-async fn delete_endpoint(
+/// `DELETE …/webhooks/{id}`: deletes an endpoint and its deliveries.
+pub async fn delete_endpoint(
     State(app): State<AppState>,
     principal: Principal,
-    Path((org, id)): Path<(String, String)>,
-) -> Result<Response, ApiError> {
+    OrgPath(org): OrgPath,
+    PathId(id): PathId,
+) -> Result<Json<EndpointDeleted>, ApiError> {
     principal.require(Action::ManageWebhooks, &org)?;
     let e = find(&app, &org, &id).await?;
     if !app.store.webhooks().delete_endpoint(&org, &id).await.map_err(api_error)? {
         return Err(endpoint_not_found(&id));
     }
-    Ok(Json(json!({"endpoint": endpoint_json(&e), "deleted": true})).into_response())
+    Ok(Json(EndpointDeleted { endpoint: EndpointView::from(&e), deleted: true }))
 }
 
-async fn list_deliveries(
+/// `GET …/webhooks/{id}/deliveries?limit=N`: each message's delivery state.
+pub async fn list_deliveries(
     State(app): State<AppState>,
     principal: Principal,
-    Path((org, id)): Path<(String, String)>,
+    OrgPath(org): OrgPath,
+    PathId(id): PathId,
     QueryPairs(query): QueryPairs,
-) -> Result<Response, ApiError> {
+) -> Result<Json<Deliveries>, ApiError> {
     principal.require(Action::ManageWebhooks, &org)?;
     let mut limit = 50;
     for (k, v) in &query {
@@ -377,7 +526,7 @@ async fn list_deliveries(
     }
     let e = find(&app, &org, &id).await?;
     let deliveries = app.store.webhooks().deliveries(&org, &e.id, limit).await.map_err(api_error)?;
-    Ok(Json(json!({"endpoint_id": e.id, "deliveries": deliveries})).into_response())
+    Ok(Json(Deliveries { endpoint_id: e.id, deliveries: deliveries.into_iter().map(DeliveryView::from).collect() }))
 }
 
 // ---- signing --------------------------------------------------------------
@@ -587,6 +736,18 @@ pub async fn run(store: Arc<dyn Store>, config: Config, mut stop: tokio::sync::w
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The names the schemas list are the ones the store writes and reads.
+    #[test]
+    fn documented_names_parse() {
+        for s in DELIVERY_STATUSES {
+            assert_eq!(s.as_str().parse::<DeliveryStatus>().unwrap(), s);
+            assert_eq!(serde_json::to_value(s).unwrap(), serde_json::json!(s.as_str()));
+        }
+        for t in WebhookType::ALL {
+            assert_eq!(serde_json::to_value(t).unwrap(), serde_json::json!(t.as_str()));
+        }
+    }
 
     #[test]
     fn signatures_verify_and_detect_changes() {

@@ -20,19 +20,25 @@ macro_rules! with_ctx {
             /// Where the operation came from (a system, a job).
             #[schema(max_length = 1024)]
             pub source: Option<String>,
+            /// The service used.
             #[schema(max_length = 1024)]
             pub service: Option<String>,
+            /// What was done.
             #[schema(max_length = 1024)]
             pub activity: Option<String>,
+            /// The project it was for.
             #[schema(max_length = 1024)]
             pub project_id: Option<String>,
+            /// The project's name.
             #[schema(max_length = 1024)]
             pub project_name: Option<String>,
+            /// Who did it.
             #[schema(max_length = 1024)]
             pub user_name: Option<String>,
             /// Must contain `@`.
             #[schema(max_length = 1024)]
             pub user_email: Option<String>,
+            /// For people.
             #[schema(max_length = 1024)]
             pub description: Option<String>,
             /// Any JSON value, within bounds checked before anything is
@@ -44,6 +50,7 @@ macro_rules! with_ctx {
         }
 
         impl $name {
+            /// The event context the body carried (taken out of it).
             pub fn ctx(&mut self) -> EventCtx {
                 EventCtx {
                     source: self.source.take(),
@@ -64,11 +71,14 @@ macro_rules! with_ctx {
 with_ctx! {
     /// `POST /api/organizations/{orgId}/credits`
     pub struct CreditRequest {
+        /// Grant, purchase, voucher or subscription credit.
         pub kind: CreditKind,
+        /// Credits, above zero.
         #[schema(value_type = creditd_core::money::Amount)]
         pub amount: Micros,
         /// Default: the kind's pool (grant: promotional, subscription_credit: plan, voucher, purchase: prepaid).
         pub pool: Option<Pool>,
+        /// When what is left of them lapses.
         pub expires_at: Option<Timestamp>,
         /// Vouchers: the code redeemed.
         pub code: Option<String>,
@@ -80,6 +90,7 @@ with_ctx! {
 with_ctx! {
     /// `POST /api/organizations/{orgId}/holds`
     pub struct HoldRequest {
+        /// Credits to reserve, above zero.
         #[schema(value_type = creditd_core::money::Amount)]
         pub amount: Micros,
         /// Default 3600; at most 7 days.
@@ -91,6 +102,7 @@ with_ctx! {
 with_ctx! {
     /// `POST …/holds/{holdId}/debit`: `amount` defaults to all that is held.
     pub struct DebitRequest {
+        /// At most what is held; the rest is released.
         #[schema(value_type = Option<creditd_core::money::Amount>)]
         pub amount: Option<Micros>,
     }
@@ -99,6 +111,7 @@ with_ctx! {
 with_ctx! {
     /// `POST …/purchases/{id}/settle`: `status` succeeded or failed.
     pub struct SettleRequest {
+        /// `succeeded` or `failed`.
         pub status: Status,
     }
 }
@@ -111,6 +124,7 @@ with_ctx! {
 with_ctx! {
     /// `POST /api/organizations/{orgId}/usage`
     pub struct UsageRequest {
+        /// Credits consumed, above zero.
         #[schema(value_type = creditd_core::money::Amount)]
         pub amount: Micros,
     }
@@ -119,6 +133,7 @@ with_ctx! {
 with_ctx! {
     /// `POST /api/organizations/{orgId}/refunds`: `refers_to` is a hold or usage id.
     pub struct RefundRequest {
+        /// The hold or usage refunded.
         pub refers_to: String,
         /// Default: all that is still refundable.
         #[schema(value_type = Option<creditd_core::money::Amount>)]
@@ -129,11 +144,15 @@ with_ctx! {
 with_ctx! {
     /// `POST /api/organizations/{orgId}/adjustments`: signed amount and a reason.
     pub struct AdjustmentRequest {
+        /// Signed credits: added when positive, taken when negative.
         #[schema(value_type = creditd_core::money::Amount)]
         pub amount: Micros,
+        /// Why, for people.
         #[schema(min_length = 1, max_length = 1024)]
         pub reason: String,
+        /// The pool added to (positive amounts).
         pub pool: Option<Pool>,
+        /// When added credits lapse.
         pub expires_at: Option<Timestamp>,
     }
 }
@@ -155,6 +174,7 @@ pub struct CreateOrgRequest {
     /// Default: a generated `org_…` id.
     #[schema(pattern = r"^[A-Za-z0-9._-]{1,64}$")]
     pub id: Option<String>,
+    /// For people.
     #[schema(min_length = 1, max_length = 200)]
     pub name: String,
     /// An IANA zone name; default UTC.
@@ -173,6 +193,7 @@ pub struct CreateOrgRequest {
 }
 
 impl CreateOrgRequest {
+    /// The chosen id (if any) and the settings, defaults filled in.
     pub fn settings(self) -> (Option<String>, OrgSettings) {
         let mut s = OrgSettings::new(self.name, self.time_zone.unwrap_or_else(|| "UTC".into()));
         if let Some(o) = self.consumption_order {
@@ -195,14 +216,23 @@ impl CreateOrgRequest {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum OpName {
+    /// `POST …/credits`.
     Credits,
+    /// `POST …/purchases/{id}/settle`.
     Settle,
+    /// `POST …/holds`.
     Hold,
+    /// `POST …/holds/{id}/debit`.
     Debit,
+    /// `POST …/holds/{id}/release`.
     Release,
+    /// `POST …/usage`.
     Usage,
+    /// `POST …/refunds`.
     Refund,
+    /// `POST …/adjustments`.
     Adjustment,
+    /// `POST …/billing`.
     Billing,
 }
 
@@ -215,7 +245,10 @@ pub fn ensure_object(body: &str) -> Result<(), ApiError> {
     }
 }
 
-fn parse<T: serde::de::DeserializeOwned>(body: &str) -> Result<T, ApiError> {
+/// `body` parsed as a JSON object of type `T`: malformed JSON is 400
+/// `invalid_json`, anything else wrong (not an object, an unknown field, a
+/// wrong type) 422 `validation_error`.
+pub fn parse_object<T: serde::de::DeserializeOwned>(body: &str) -> Result<T, ApiError> {
     ensure_object(body)?;
     serde_json::from_str(body).map_err(|e| {
         if e.is_syntax() || e.is_eof() {
@@ -236,7 +269,7 @@ pub fn build_op(name: OpName, target: Option<&str>, body: &str) -> Result<Op, Ap
     };
     Ok(match name {
         OpName::Credits => {
-            let mut r: CreditRequest = parse(body)?;
+            let mut r: CreditRequest = parse_object(body)?;
             let ctx = r.ctx();
             Op::Credit(CreditOp {
                 kind: r.kind,
@@ -249,39 +282,39 @@ pub fn build_op(name: OpName, target: Option<&str>, body: &str) -> Result<Op, Ap
             })
         }
         OpName::Settle => {
-            let mut r: SettleRequest = parse(body)?;
+            let mut r: SettleRequest = parse_object(body)?;
             let ctx = r.ctx();
             Op::SettlePurchase { purchase_id: target()?, status: r.status, ctx }
         }
         OpName::Hold => {
-            let mut r: HoldRequest = parse(body)?;
+            let mut r: HoldRequest = parse_object(body)?;
             let ctx = r.ctx();
             Op::Hold(HoldOp { amount: r.amount, timeout_seconds: r.timeout_seconds, ctx })
         }
         OpName::Debit => {
-            let mut r: DebitRequest = parse(body)?;
+            let mut r: DebitRequest = parse_object(body)?;
             Op::Debit { hold_id: target()?, amount: r.amount, ctx: r.ctx() }
         }
         OpName::Release => {
-            let mut r: ReleaseRequest = parse(body)?;
+            let mut r: ReleaseRequest = parse_object(body)?;
             Op::Release { hold_id: target()?, ctx: r.ctx() }
         }
         OpName::Usage => {
-            let mut r: UsageRequest = parse(body)?;
+            let mut r: UsageRequest = parse_object(body)?;
             Op::Usage { amount: r.amount, ctx: r.ctx() }
         }
         OpName::Refund => {
-            let mut r: RefundRequest = parse(body)?;
+            let mut r: RefundRequest = parse_object(body)?;
             let ctx = r.ctx();
             Op::Refund { refers_to: r.refers_to, amount: r.amount, ctx }
         }
         OpName::Adjustment => {
-            let mut r: AdjustmentRequest = parse(body)?;
+            let mut r: AdjustmentRequest = parse_object(body)?;
             let ctx = r.ctx();
             Op::Adjustment { amount: r.amount, reason: r.reason, pool: r.pool, expires_at: r.expires_at, ctx }
         }
         OpName::Billing => {
-            let mut r: BillingRequest = parse(body)?;
+            let mut r: BillingRequest = parse_object(body)?;
             Op::Billing { amount: r.amount, ctx: r.ctx() }
         }
     })
@@ -291,11 +324,15 @@ pub fn build_op(name: OpName, target: Option<&str>, body: &str) -> Result<Op, Ap
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct BatchItem {
+    /// The organisation.
     pub org_id: String,
+    /// Which operation.
     pub op: OpName,
     /// The hold (debit, release) or purchase (settle) the operation is about.
     pub hold_id: Option<String>,
+    /// Settles: the purchase.
     pub purchase_id: Option<String>,
+    /// A retry with the same key gets the first answer.
     pub idempotency_key: Option<String>,
     /// The same body the operation's own route takes.
     #[schema(value_type = Option<Object>)]
@@ -306,6 +343,7 @@ pub struct BatchItem {
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct BatchRequest {
+    /// 1 to 1,000 operations, applied in order.
     #[schema(min_items = 1, max_items = 1000)]
     pub operations: Vec<BatchItem>,
 }

@@ -5,22 +5,13 @@
 use std::sync::Arc;
 
 use creditd_server::AppState;
-use creditd_sqlite::SqliteStore;
-use creditd_store::{ManualClock, Store};
 use serde_json::{Value, json};
 
-const KEY: &str = "test-service-key-0123456789";
+use crate::common::{KEY, Server, Start};
 
-#[allow(dead_code)] // state and clock: for the webhook tests
-struct App {
-    base: String,
-    client: reqwest::Client,
-    state: AppState,
-    clock: Arc<ManualClock>,
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
-    server: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
-    _dir: tempfile::TempDir,
-}
+struct App(Server);
+
+crate::app_derefs_to_server!(App, 0);
 
 impl App {
     async fn start() -> App {
@@ -28,26 +19,11 @@ impl App {
     }
 
     async fn start_with(configure: impl FnOnce(AppState) -> AppState) -> App {
-        let dir = tempfile::tempdir().unwrap();
-        let clock = Arc::new(ManualClock::new("2026-03-10T12:00:00Z".parse().unwrap()));
-        let store = Arc::new(SqliteStore::open(dir.path(), clock.clone()).unwrap());
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let base = format!("http://{}", listener.local_addr().unwrap());
-        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-        let state = configure(AppState::new(store as Arc<dyn Store>, KEY));
-        let server = tokio::spawn(creditd_server::serve(listener, state.clone(), async {
-            let _ = rx.await;
-        }));
-        App { base, client: reqwest::Client::new(), state, clock, stop: Some(tx), server: Some(server), _dir: dir }
+        App(Server::with(Start { configure: Box::new(configure), ..Start::default() }).await)
     }
 
     async fn stop(mut self) {
-        if let Some(tx) = self.stop.take() {
-            let _ = tx.send(());
-        }
-        if let Some(s) = self.server.take() {
-            s.await.unwrap().unwrap();
-        }
+        self.0.stop().await
     }
 
     fn req(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
@@ -184,50 +160,13 @@ async fn limits_answer_clear_4xx() {
     app.stop().await;
 }
 
-/// The `.route(path, method_router)` registrations in the server's source,
-/// as (METHOD, path) with the org prefix spelled out.
-fn routed_in_source() -> std::collections::BTreeSet<(String, String)> {
-    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/src");
-    let mut out = std::collections::BTreeSet::new();
-    for entry in std::fs::read_dir(dir).unwrap() {
-        let text = std::fs::read_to_string(entry.unwrap().path()).unwrap();
-        let mut rest = text.as_str();
-        while let Some(at) = rest.find(".route(") {
-            rest = &rest[at + ".route(".len()..];
-            // The call's arguments: up to the matching parenthesis.
-            let mut depth = 1;
-            let end = rest
-                .char_indices()
-                .find(|&(_, c)| {
-                    depth += match c {
-                        '(' => 1,
-                        ')' => -1,
-                        _ => 0,
-                    };
-                    depth == 0
-                })
-                .map(|(i, _)| i)
-                .unwrap();
-            let args = &rest[..end];
-            let (path_arg, methods) = args.split_once(',').unwrap();
-            let path_arg = path_arg.trim();
-            let path = if path_arg == "org" {
-                "{org}".to_string()
-            } else {
-                path_arg.split('"').nth(1).unwrap_or_else(|| panic!("route path {path_arg:?}")).to_string()
-            };
-            let path = path.replace("{org}", "/api/organizations/{org_id}").replace("{{", "{").replace("}}", "}");
-            for m in ["get", "post", "put", "patch", "delete"] {
-                let called = methods
-                    .match_indices(&format!("{m}("))
-                    .any(|(i, _)| i == 0 || !methods[..i].ends_with(|c: char| c.is_ascii_alphanumeric() || c == '_'));
-                if called {
-                    out.insert((m.to_uppercase(), path.clone()));
-                }
-            }
-        }
-    }
-    out
+/// The route table the router and the document are both built from, as
+/// (METHOD, path).
+fn routed() -> std::collections::BTreeSet<(String, String)> {
+    creditd_server::routes::table()
+        .into_iter()
+        .map(|e| (e.route.method.to_string(), e.route.path.to_string()))
+        .collect()
 }
 
 /// Every route the router serves is in the OpenAPI document, and every
@@ -246,10 +185,10 @@ async fn openapi_documents_every_route() {
             }
         }
     }
-    let routed = routed_in_source();
-    assert!(routed.len() > 40, "the source scan found only {routed:?}");
+    let routed = routed();
+    assert!(routed.len() > 40, "the route table holds only {routed:?}");
     let missing: Vec<_> = routed.difference(&documented).collect();
-    assert!(missing.is_empty(), "routes missing from the OpenAPI document (add them to openapi::ROUTES): {missing:?}");
+    assert!(missing.is_empty(), "routes missing from the OpenAPI document: {missing:?}");
     // Documented routes exist: none falls through to "no such route".
     for (method, path) in &documented {
         let url = path.split('/').map(|s| if s.starts_with('{') { "x" } else { s }).collect::<Vec<_>>().join("/");

@@ -2,58 +2,27 @@
 //! a loopback port over a fresh SQLite store per test, time driven by a
 //! manual clock (no sleeps).
 
-use std::sync::Arc;
-
-use creditd_server::AppState;
-use creditd_sqlite::SqliteStore;
-use creditd_store::{ManualClock, Store};
+use creditd_store::Store;
 use jiff::Timestamp;
 use serde_json::{Value, json};
 
-const KEY: &str = "test-service-key-0123456789";
+use crate::common::{KEY, Server, Start};
 
 fn ts(s: &str) -> Timestamp {
     s.parse().unwrap()
 }
 
-struct App {
-    base: String,
-    client: reqwest::Client,
-    store: Arc<SqliteStore>,
-    clock: Arc<ManualClock>,
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
-    server: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
-    _dir: Option<tempfile::TempDir>,
-}
+struct App(Server);
+
+crate::app_derefs_to_server!(App, 0);
 
 impl App {
     async fn start(at: &str) -> App {
-        let dir = tempfile::tempdir().unwrap();
-        let mut app = App::start_in(dir.path(), at).await;
-        app._dir = Some(dir);
-        app
+        App(Server::with(Start { at, ..Start::default() }).await)
     }
 
     async fn start_in(path: &std::path::Path, at: &str) -> App {
-        let clock = Arc::new(ManualClock::new(ts(at)));
-        let store = Arc::new(SqliteStore::open(path, clock.clone()).unwrap());
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let base = format!("http://{}", listener.local_addr().unwrap());
-        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-        let state = AppState::new(store.clone() as Arc<dyn Store>, KEY);
-        let server = tokio::spawn(creditd_server::serve(listener, state, async {
-            let _ = rx.await;
-        }));
-        App { base, client: reqwest::Client::new(), store, clock, stop: Some(tx), server: Some(server), _dir: None }
-    }
-
-    async fn stop(&mut self) {
-        if let Some(tx) = self.stop.take() {
-            let _ = tx.send(());
-        }
-        if let Some(s) = self.server.take() {
-            s.await.unwrap().unwrap();
-        }
+        App(Server::with(Start { at, data_dir: Some(path), ..Start::default() }).await)
     }
 
     async fn call(&self, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {

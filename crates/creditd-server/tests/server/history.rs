@@ -9,28 +9,21 @@ use std::sync::Arc;
 
 use calamine::{Data, Reader, Xlsx};
 use creditd_core::{CreditKind, CreditOp, Event, EventCtx, EventKind, HoldOp, Micros, Op, OrgSettings, Pool, Status};
-use creditd_server::AppState;
-use creditd_sqlite::SqliteStore;
 use creditd_store::query::EventFilter;
 use creditd_store::range::{RangePreset, range_bounds, start_of_day};
-use creditd_store::{Command, ManualClock, Store};
+use creditd_store::{Command, Store};
 use jiff::tz::TimeZone;
 use jiff::{SignedDuration, Timestamp};
 use serde_json::Value;
 
-const KEY: &str = "test-service-key-0123456789";
+use crate::common::{KEY, Server, Start};
+
 const ORG: &str = "acme";
 const ZONE: &str = "Europe/Madrid";
 
-struct App {
-    base: String,
-    client: reqwest::Client,
-    store: Arc<SqliteStore>,
-    clock: Arc<ManualClock>,
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
-    server: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
-    _dir: tempfile::TempDir,
-}
+struct App(Server);
+
+crate::app_derefs_to_server!(App, 0);
 
 /// A raw answer: status, headers, body bytes.
 struct Got {
@@ -52,26 +45,11 @@ impl Got {
 
 impl App {
     async fn start(at: &str) -> App {
-        let dir = tempfile::tempdir().unwrap();
-        let clock = Arc::new(ManualClock::new(at.parse().unwrap()));
-        let store = Arc::new(SqliteStore::open(dir.path(), clock.clone()).unwrap());
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let base = format!("http://{}", listener.local_addr().unwrap());
-        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-        let state = AppState::new(store.clone() as Arc<dyn Store>, KEY);
-        let server = tokio::spawn(creditd_server::serve(listener, state, async {
-            let _ = rx.await;
-        }));
-        App { base, client: reqwest::Client::new(), store, clock, stop: Some(tx), server: Some(server), _dir: dir }
+        App(Server::with(Start { at, ..Start::default() }).await)
     }
 
     async fn stop(mut self) {
-        if let Some(tx) = self.stop.take() {
-            let _ = tx.send(());
-        }
-        if let Some(s) = self.server.take() {
-            s.await.unwrap().unwrap();
-        }
+        self.0.stop().await
     }
 
     async fn raw(&self, path: &str) -> Got {

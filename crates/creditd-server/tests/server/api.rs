@@ -3,51 +3,23 @@
 
 use std::sync::Arc;
 
-use creditd_server::AppState;
 use creditd_sqlite::SqliteStore;
 use creditd_store::{ManualClock, Store};
 use serde_json::{Value, json};
 
-const KEY: &str = "test-service-key-0123456789";
+use crate::common::{KEY, Server, Start};
 
-struct App {
-    base: String,
-    client: reqwest::Client,
-    store: Arc<SqliteStore>,
-    clock: Arc<ManualClock>,
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
-    server: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
-    _dir: Option<tempfile::TempDir>,
-}
+struct App(Server);
+
+crate::app_derefs_to_server!(App, 0);
 
 impl App {
     async fn start() -> App {
-        let dir = tempfile::tempdir().unwrap();
-        let mut app = App::start_in(dir.path()).await;
-        app._dir = Some(dir);
-        app
+        App(Server::start().await)
     }
 
     async fn start_in(path: &std::path::Path) -> App {
-        let clock = Arc::new(ManualClock::new("2026-03-10T12:00:00Z".parse().unwrap()));
-        let store = Arc::new(SqliteStore::open(path, clock.clone()).unwrap());
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let base = format!("http://{}", listener.local_addr().unwrap());
-        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-        let state = AppState::new(store.clone() as Arc<dyn Store>, KEY);
-        let server = tokio::spawn(creditd_server::serve(listener, state, async {
-            let _ = rx.await;
-        }));
-        App { base, client: reqwest::Client::new(), store, clock, stop: Some(tx), server: Some(server), _dir: None }
-    }
-
-    async fn stop(&mut self) {
-        if let Some(tx) = self.stop.take() {
-            let _ = tx.send(());
-        }
-        if let Some(s) = self.server.take() {
-            s.await.unwrap().unwrap();
-        }
+        App(Server::with(Start { data_dir: Some(path), ..Start::default() }).await)
     }
 
     async fn call(&self, method: &str, path: &str, body: Option<Value>, key: Option<&str>) -> (u16, Value) {
@@ -408,7 +380,8 @@ async fn holds_time_out_and_vouchers_expire() {
     let evs = app.events("acme").await;
     assert_eq!(evs[0]["kind"], "release");
     assert_eq!(evs[0]["source"], "timeout");
-    // A hold the timer released is refused as expired, not merely settled.
+    // A hold its timeout released answers `hold_expired` (the core's rule
+    // since holds past their time are refused; README, error codes).
     let (s, e) = app.post(&format!("/api/organizations/acme/holds/{id}/debit"), json!({})).await;
     assert_eq!((s, code(&e)), (409, "hold_expired"));
     // Past the voucher's expiry the tick lapses it.

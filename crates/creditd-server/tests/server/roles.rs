@@ -11,14 +11,12 @@ use std::io::Write as _;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 
-use creditd_server::AppState;
 use creditd_server::permissions::{Action, Who, allowed, markdown_table};
-use creditd_sqlite::SqliteStore;
-use creditd_store::{Clock, ManualClock, Store};
+use creditd_store::{Clock, Store};
 use jiff::SignedDuration;
 use serde_json::{Value, json};
 
-const KEY: &str = "test-service-key-0123456789";
+use crate::common::{KEY, Server, Start};
 
 /// Everything the app logs, for the test that no secret is ever logged.
 fn logs() -> &'static Arc<Mutex<Vec<u8>>> {
@@ -48,15 +46,9 @@ impl std::io::Write for LogSink {
     }
 }
 
-struct App {
-    base: String,
-    client: reqwest::Client,
-    store: Arc<SqliteStore>,
-    clock: Arc<ManualClock>,
-    dir: tempfile::TempDir,
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
-    server: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
-}
+struct App(Server);
+
+crate::app_derefs_to_server!(App, 0);
 
 #[derive(Debug, Clone)]
 struct Resp {
@@ -70,27 +62,7 @@ struct Resp {
 impl App {
     async fn start() -> App {
         logs();
-        let dir = tempfile::tempdir().unwrap();
-        let clock = Arc::new(ManualClock::new("2026-03-10T12:00:00Z".parse().unwrap()));
-        let store = Arc::new(SqliteStore::open(dir.path(), clock.clone()).unwrap());
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let base = format!("http://{}", listener.local_addr().unwrap());
-        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-        let state = AppState::new(store.clone() as Arc<dyn Store>, KEY);
-        let server = tokio::spawn(creditd_server::serve(listener, state, async {
-            let _ = rx.await;
-        }));
-        let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
-        App { base, client, store, clock, dir, stop: Some(tx), server: Some(server) }
-    }
-
-    async fn stop(&mut self) {
-        if let Some(tx) = self.stop.take() {
-            let _ = tx.send(());
-        }
-        if let Some(s) = self.server.take() {
-            s.await.unwrap().unwrap();
-        }
+        App(Server::with(Start { no_redirects: true, ..Start::default() }).await)
     }
 
     async fn send(&self, method: &str, path: &str, body: Option<&Value>, headers: &[(&str, &str)]) -> Resp {
@@ -715,7 +687,7 @@ async fn secrets_are_shown_once_never_logged_and_stored_only_as_hashes() {
     }
     // On disk: the hash, never the secret (database and its WAL).
     let mut disk = Vec::new();
-    for f in std::fs::read_dir(w.app.dir.path()).unwrap() {
+    for f in std::fs::read_dir(&w.app.data_dir).unwrap() {
         let p = f.unwrap().path();
         if p.file_name().unwrap().to_string_lossy().starts_with("creditd.sqlite") {
             disk.extend(std::fs::read(&p).unwrap());
@@ -728,7 +700,7 @@ async fn secrets_are_shown_once_never_logged_and_stored_only_as_hashes() {
     }
     assert_ne!(creditd_store::directory::secret_hash(&secret), secret);
     // When the key was last used is written (at the latest at shutdown), not lost.
-    let dir = creditd_sqlite::SqliteDirectory::open(w.app.dir.path()).unwrap();
+    let dir = creditd_sqlite::SqliteDirectory::open(&w.app.data_dir).unwrap();
     let stored = creditd_store::Directory::key(&dir, &id).await.unwrap().unwrap();
     assert!(stored.last_used_at.is_some() && stored.revoked_at.is_some(), "{stored:?}");
 }
@@ -1047,9 +1019,8 @@ async fn organisation_settings_change_through_the_ledger() {
     assert_eq!((r.status, code(&r)), (403, "forbidden"));
     // Survives a restart.
     w.app.stop().await;
-    let App { dir, clock, store, .. } = w.app;
-    drop(store);
-    let store = SqliteStore::open(dir.path(), clock).unwrap();
+    let (_dir, data_dir, clock) = w.app.0.into_data();
+    let store = creditd_sqlite::SqliteStore::open(&data_dir, clock).unwrap();
     assert_eq!(store.org("acme").await.unwrap().settings.name, "Acme Research");
     store.shutdown().await;
 }

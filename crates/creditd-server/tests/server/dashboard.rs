@@ -13,17 +13,14 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::time::Duration;
 
 use creditd_core::plans::{Plan, PlanOp, Rollover};
 use creditd_core::{CreditKind, CreditOp, Event, EventCtx, EventKind, HoldOp, Micros, Op, OrgSettings, RecordKind};
-use creditd_server::AppState;
-use creditd_sqlite::SqliteStore;
 use creditd_store::directory::{Member, Role};
 use creditd_store::range::days_bounds;
 use creditd_store::rollup::{UsageGroup, UsageQuery, usage_from_events};
-use creditd_store::{Clock, Command, EventFilter, ManualClock, Store};
+use creditd_store::{Clock, Command, EventFilter, Store};
 use jiff::civil::Date;
 use jiff::tz::TimeZone;
 use jiff::{SignedDuration, Timestamp, ToSpan};
@@ -32,7 +29,8 @@ use rand::{Rng, SeedableRng};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-const KEY: &str = "test-service-key-0123456789";
+use crate::common::{KEY, Server, Start};
+
 const ORG: &str = "acme";
 const ZONE: &str = "Europe/Madrid";
 /// "Now" for every test: a Thursday, days after the clocks changed (29 March).
@@ -59,39 +57,13 @@ const ACTIONS: &[(&str, &str)] = &[
 const CAMPAIGNS: &[&str] = &["Spring launch", "Renewals", "Webinar follow-up"];
 const IDENTITIES: &[&str] = &["anna@send.acme.example", "ben@send.acme.example", "carla@send.acme.example"];
 
-struct App {
-    base: String,
-    client: reqwest::Client,
-    store: Arc<SqliteStore>,
-    clock: Arc<ManualClock>,
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
-    server: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
-    _dir: tempfile::TempDir,
-}
+struct App(Server);
+
+crate::app_derefs_to_server!(App, 0);
 
 impl App {
     async fn start() -> App {
-        let dir = tempfile::tempdir().unwrap();
-        let clock = Arc::new(ManualClock::new(NOW.parse().unwrap()));
-        let store = Arc::new(SqliteStore::open(dir.path(), clock.clone()).unwrap());
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let base = format!("http://{}", listener.local_addr().unwrap());
-        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-        let state = AppState::new(store.clone() as Arc<dyn Store>, KEY);
-        let server = tokio::spawn(creditd_server::serve(listener, state, async {
-            let _ = rx.await;
-        }));
-        let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
-        App { base, client, store, clock, stop: Some(tx), server: Some(server), _dir: dir }
-    }
-
-    async fn stop(&mut self) {
-        if let Some(tx) = self.stop.take() {
-            let _ = tx.send(());
-        }
-        if let Some(s) = self.server.take() {
-            s.await.unwrap().unwrap();
-        }
+        App(Server::with(Start { at: NOW, no_redirects: true, ..Start::default() }).await)
     }
 
     /// GET with the service key: status and body text.

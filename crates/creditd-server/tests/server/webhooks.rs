@@ -12,23 +12,15 @@ use std::time::{Duration, Instant};
 
 use axum::body::Bytes;
 use axum::http::{HeaderMap, StatusCode};
-use creditd_server::AppState;
 use creditd_server::webhooks::{ID_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER, TYPE_HEADER, verify_signature};
-use creditd_sqlite::SqliteStore;
-use creditd_store::{ManualClock, Store};
 use jiff::SignedDuration;
 use serde_json::{Value, json};
 
-const KEY: &str = "test-service-key-0123456789";
+use crate::common::{KEY, Server, Start};
 
-struct App {
-    base: String,
-    client: reqwest::Client,
-    clock: Arc<ManualClock>,
-    _dir: tempfile::TempDir,
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
-    server: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
-}
+struct App(Server);
+
+crate::app_derefs_to_server!(App, 0);
 
 impl App {
     async fn start() -> App {
@@ -37,29 +29,13 @@ impl App {
     }
 
     async fn start_allowing(networks: &[&str]) -> App {
-        let dir = tempfile::tempdir().unwrap();
-        let clock = Arc::new(ManualClock::new("2026-03-10T12:00:00Z".parse().unwrap()));
-        let store = Arc::new(SqliteStore::open(dir.path(), clock.clone()).unwrap());
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let base = format!("http://{}", listener.local_addr().unwrap());
-        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-        let mut state = AppState::new(store as Arc<dyn Store>, KEY);
-        state.webhooks.poll_every = Duration::from_millis(20);
-        state.webhooks.timeout = Duration::from_secs(2);
-        state.webhooks.networks.allowed = networks.iter().map(|n| n.parse().unwrap()).collect();
-        let server = tokio::spawn(creditd_server::serve(listener, state, async {
-            let _ = rx.await;
-        }));
-        App { base, client: reqwest::Client::new(), clock, _dir: dir, stop: Some(tx), server: Some(server) }
-    }
-
-    async fn stop(&mut self) {
-        if let Some(tx) = self.stop.take() {
-            let _ = tx.send(());
-        }
-        if let Some(s) = self.server.take() {
-            s.await.unwrap().unwrap();
-        }
+        let configure = |mut state: creditd_server::AppState| {
+            state.webhooks.poll_every = Duration::from_millis(20);
+            state.webhooks.timeout = Duration::from_secs(2);
+            state.webhooks.networks.allowed = networks.iter().map(|n| n.parse().unwrap()).collect();
+            state
+        };
+        App(Server::with(Start { configure: Box::new(configure), ..Start::default() }).await)
     }
 
     async fn call(&self, method: &str, path: &str, body: Option<&str>, key: &str) -> (u16, Value) {

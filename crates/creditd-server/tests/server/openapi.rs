@@ -4,51 +4,31 @@
 //! handler that drifts from its documented type fails here.
 
 use std::collections::BTreeSet;
-use std::sync::Arc;
 
-use creditd_server::AppState;
-use creditd_sqlite::SqliteStore;
-use creditd_store::{ManualClock, Store};
 use reqwest::Method;
 use serde_json::{Value, json};
 
-const KEY: &str = "test-service-key-0123456789";
+use crate::common::{KEY, Server};
 
 struct App {
-    base: String,
-    client: reqwest::Client,
+    srv: Server,
     doc: Value,
     /// (METHOD, path template) of every answer checked.
     checked: BTreeSet<(String, String)>,
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
-    server: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
-    _dir: tempfile::TempDir,
 }
+
+crate::app_derefs_to_server!(App, srv);
 
 impl App {
     async fn start() -> App {
-        let dir = tempfile::tempdir().unwrap();
-        let clock = Arc::new(ManualClock::new("2026-03-10T12:00:00Z".parse().unwrap()));
-        let store = Arc::new(SqliteStore::open(dir.path(), clock).unwrap());
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let base = format!("http://{}", listener.local_addr().unwrap());
-        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-        let state = AppState::new(store as Arc<dyn Store>, KEY);
-        let server = tokio::spawn(creditd_server::serve(listener, state, async {
-            let _ = rx.await;
-        }));
-        let client = reqwest::Client::new();
-        let doc: Value = client.get(format!("{base}/openapi.json")).send().await.unwrap().json().await.unwrap();
-        App { base, client, doc, checked: BTreeSet::new(), stop: Some(tx), server: Some(server), _dir: dir }
+        let srv = Server::start().await;
+        let doc: Value =
+            srv.client.get(format!("{}/openapi.json", srv.base)).send().await.unwrap().json().await.unwrap();
+        App { srv, doc, checked: BTreeSet::new() }
     }
 
     async fn stop(mut self) {
-        if let Some(tx) = self.stop.take() {
-            let _ = tx.send(());
-        }
-        if let Some(s) = self.server.take() {
-            s.await.unwrap().unwrap();
-        }
+        self.srv.stop().await
     }
 
     /// The documented path template `path` is an instance of.
@@ -228,7 +208,9 @@ async fn answers_match_the_documented_schemas() {
     // empty one is refused).
     expect(app.get(&format!("{ORG}/credit-events?date_to=&limit=&offset=18446744073709551615")).await, 200);
     expect(app.get(&format!("{ORG}/notifications?after=18446744073709551615")).await, 200);
-    for r in creditd_server::openapi::ROUTES.iter().filter(|r| r.keyed) {
+    let routes: Vec<creditd_server::openapi::Route> =
+        creditd_server::routes::table().into_iter().map(|e| e.route).collect();
+    for r in routes.iter().filter(|r| r.keyed) {
         let path = r.path.replace("{org_id}", "acme").replace("{id}", "hold_x");
         let resp = app
             .client
@@ -251,12 +233,20 @@ async fn answers_match_the_documented_schemas() {
     let batch = json!({"operations": [{"org_id": "acme", "op": "usage", "body": [1]}]});
     expect(app.post("/api/batch", batch).await, 422);
 
+    // Webhook endpoints: registered, listed, read, their deliveries, deleted.
+    let body = json!({"url": "https://example.com/hook", "event_types": ["low_balance"], "description": "ops"});
+    let created = expect(app.post(&format!("{ORG}/webhooks"), body).await, 201);
+    let id = created["endpoint"]["id"].as_str().unwrap().to_string();
+    assert!(created["secret"].as_str().unwrap().starts_with("whsec_"), "{created}");
+    expect(app.get(&format!("{ORG}/webhooks")).await, 200);
+    expect(app.get(&format!("{ORG}/webhooks/{id}")).await, 200);
+    expect(app.get(&format!("{ORG}/webhooks/{id}/deliveries?limit=10")).await, 200);
+    let deleted = expect(app.send(Method::DELETE, &format!("{ORG}/webhooks/{id}"), json!({})).await, 200);
+    assert_eq!(deleted["deleted"], json!(true), "{deleted}");
+
     // Most JSON routes were checked; the rest are covered by schemathesis.
-    let json_routes: BTreeSet<(String, String)> = creditd_server::openapi::ROUTES
-        .iter()
-        .filter(|r| r.response.is_some())
-        .map(|r| (r.method.to_string(), r.path.to_string()))
-        .collect();
+    let json_routes: BTreeSet<(String, String)> =
+        routes.iter().filter(|r| r.response.is_some()).map(|r| (r.method.to_string(), r.path.to_string())).collect();
     let unchecked: Vec<_> = json_routes.difference(&app.checked).collect();
     assert!(unchecked.is_empty(), "JSON routes this walk did not check: {unchecked:?}");
     app.stop().await;

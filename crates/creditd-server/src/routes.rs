@@ -1,0 +1,476 @@
+//! Every route, listed once: [`table`] is the one list from which both the
+//! axum router ([`router`]) and the OpenAPI document ([`document`]) are
+//! built, so a route cannot be served without being documented, nor
+//! documented without being served.
+//!
+//! An entry names its method, path and handler; what the handler answers
+//! (and whether it reads a typed body or an `Idempotency-Key`) is read from
+//! the handler's own signature (`answer::HandlerDoc`). The entry adds what
+//! a signature cannot say: the summary and tag, the type of a body the
+//! handler parses itself, the typed query string, and whether the route
+//! is public or needs a key or session (the `authenticate` layer). The
+//! role each handler requires stays in the handler
+//! (`principal.require(Action::X, org)`), next to what it guards.
+
+use std::sync::OnceLock;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::handler::Handler;
+use axum::middleware;
+use axum::routing::{MethodFilter, MethodRouter, on};
+use creditd_core::SettingsPatch;
+use utoipa::openapi::OpenApi;
+
+use crate::admin::{AddMemberRequest, CreateKeyRequest, KEY_LIST_PARAMS, PatchMemberRequest, SetCapRequest};
+use crate::analytics::USAGE_PARAMS;
+use crate::answer::{ApiDocument, HandlerDoc};
+use crate::openapi::{
+    ConversationParams, DeliveryParams, EXPORT_QUERY, HISTORY_QUERY, KeyListParams, NotificationParams, Route,
+    UsageParams, export_params, history_params, query_of, schema,
+};
+use crate::plans::{CONVERSATION_PARAMS, NOTIFICATION_PARAMS};
+use crate::webhooks::{CreateEndpointRequest, DELIVERY_PARAMS};
+use crate::wire::{
+    AdjustmentRequest, BillingRequest, CreditRequest, DebitRequest, HoldRequest, RefundRequest, ReleaseRequest,
+    SettleRequest, UsageRequest,
+};
+use crate::{AppState, MAX_BODY_BYTES, admin, analytics, api, auth, conn, dashboard, history, ops, plans, webhooks};
+
+/// What serves a route.
+pub enum Serve {
+    /// One method of one path (boxed: a method router is large).
+    Method(Box<MethodRouter<AppState>>),
+    /// A router of its own, merged as it is (Swagger UI: `/docs`, its
+    /// trailing-slash page and its assets).
+    Router(Router<AppState>),
+}
+
+/// Extra layers a route runs behind (besides authentication).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Limit {
+    /// None.
+    None,
+    /// Waits for an export slot (`ops::limit_exports`).
+    ExportSlot,
+}
+
+/// One route: its description in the document and what serves it.
+pub struct Entry {
+    /// The document's description (method, path, types, public or not).
+    pub route: Route,
+    /// The handler.
+    pub serve: Serve,
+    /// Extra layers.
+    pub limit: Limit,
+}
+
+impl Entry {
+    /// Open to anyone: no key or session is asked for.
+    fn public(mut self) -> Entry {
+        self.route = self.route.public();
+        self
+    }
+
+    /// The handler parses its raw body itself, as this type.
+    fn takes(mut self, request: crate::openapi::SchemaFn) -> Entry {
+        self.route = self.route.takes(request);
+        self
+    }
+
+    /// As [`Entry::takes`], and the body may be left out (read as `{}`).
+    fn may_take(mut self, request: crate::openapi::SchemaFn) -> Entry {
+        self.route = self.route.may_take(request);
+        self
+    }
+
+    /// Reads these query parameters (`names` as the handler checks them).
+    fn reads(mut self, names: &'static [&'static str], params: crate::openapi::ParamsFn) -> Entry {
+        self.route = self.route.reads(names, params);
+        self
+    }
+
+    /// Runs behind an export slot.
+    fn export_slot(mut self) -> Entry {
+        self.limit = Limit::ExportSlot;
+        self
+    }
+}
+
+fn filter(method: &str) -> MethodFilter {
+    match method {
+        "POST" => MethodFilter::POST,
+        "PUT" => MethodFilter::PUT,
+        "PATCH" => MethodFilter::PATCH,
+        "DELETE" => MethodFilter::DELETE,
+        _ => MethodFilter::GET,
+    }
+}
+
+/// An entry for `handler` on `method path`, described by its signature.
+fn at<H, T, M>(method: &'static str, path: &'static str, tag: &'static str, summary: &'static str, handler: H) -> Entry
+where
+    H: Handler<T, AppState> + HandlerDoc<M>,
+    T: 'static,
+{
+    Entry {
+        route: Route::new(method, path, tag, summary, H::described()),
+        serve: Serve::Method(Box::new(on(filter(method), handler))),
+        limit: Limit::None,
+    }
+}
+
+/// The organisation prefix of most routes.
+macro_rules! org {
+    ($rest:literal) => {
+        concat!("/api/organizations/{org_id}", $rest)
+    };
+}
+
+/// Every route the server answers, in the document's order.
+pub fn table() -> Vec<Entry> {
+    use crate::answer::Answer;
+    let docs = Route::new(
+        "GET",
+        "/docs",
+        "operations",
+        "Swagger UI",
+        crate::answer::Described { answer: Answer::Html, response: None, request: None, keyed: false },
+    );
+    vec![
+        at("GET", "/healthz", "operations", "The process answers", api::healthz).public(),
+        at("GET", "/readyz", "operations", "The store answers a read", ops::readyz).public(),
+        at("GET", "/metrics", "operations", "Prometheus metrics", ops::metrics).public(),
+        at("GET", "/openapi.json", "operations", "This document", openapi_json).public(),
+        at("POST", "/api/organizations", "organizations", "Create an organisation", api::create_org),
+        at("GET", org!(""), "organizations", "An organisation and its settings", api::get_org),
+        at("PATCH", org!(""), "organizations", "Change an organisation's settings", admin::patch_org)
+            .may_take(schema::<SettingsPatch>),
+        at("GET", org!("/balance"), "ledger", "Available, held, per pool", api::balance),
+        at("GET", org!("/verify"), "ledger", "Recompute balances and the hash chain", api::verify),
+        at("POST", org!("/credits"), "ledger", "Grant, purchase, voucher or subscription credits", api::credits)
+            .takes(schema::<CreditRequest>),
+        at("POST", org!("/purchases/{id}/settle"), "ledger", "Settle a purchase", api::settle)
+            .takes(schema::<SettleRequest>),
+        at("POST", org!("/holds"), "ledger", "Reserve credits", api::hold).takes(schema::<HoldRequest>),
+        at("POST", org!("/holds/{id}/debit"), "ledger", "Capture a hold once", api::debit)
+            .may_take(schema::<DebitRequest>),
+        at("POST", org!("/holds/{id}/release"), "ledger", "Release a hold", api::release)
+            .may_take(schema::<ReleaseRequest>),
+        at("POST", org!("/usage"), "ledger", "Consume credits without a hold", api::usage)
+            .takes(schema::<UsageRequest>),
+        at("GET", org!("/usage"), "analytics", "Usage by action, user, project or day", analytics::usage)
+            .reads(USAGE_PARAMS, query_of::<UsageParams>),
+        at(
+            "GET",
+            org!("/conversations/usage"),
+            "analytics",
+            "Conversations by day, campaign, identity",
+            analytics::conversation_usage,
+        )
+        .reads(CONVERSATION_PARAMS, query_of::<ConversationParams>),
+        at("POST", org!("/refunds"), "ledger", "Refund consumed credits", api::refund).takes(schema::<RefundRequest>),
+        at("POST", org!("/adjustments"), "ledger", "Signed correction with a reason", api::adjustment)
+            .takes(schema::<AdjustmentRequest>),
+        at("POST", org!("/billing"), "ledger", "An invoice or charge record", api::billing)
+            .may_take(schema::<BillingRequest>),
+        at("GET", org!("/credit-events"), "history", "Credit history, newest first", history::credit_events)
+            .reads(HISTORY_QUERY, history_params),
+        at("GET", org!("/credit-events/export"), "history", "Every matching event as CSV or XLSX", history::export)
+            .reads(EXPORT_QUERY, export_params)
+            .export_slot(),
+        at("POST", "/api/batch", "ledger", "Many operations, one result each", api::batch),
+        at("GET", org!("/summary"), "plans", "The plan tab: plan, balance, renewal, forecast", plans::summary),
+        at("GET", org!("/plan"), "plans", "The plan, a pending change, the period", plans::get_plan),
+        at("PUT", org!("/plan"), "plans", "Subscribe or change the plan", plans::put_plan),
+        at("GET", org!("/conversations"), "plans", "Conversations grouped", plans::conversation_usage)
+            .reads(CONVERSATION_PARAMS, query_of::<ConversationParams>),
+        at(
+            "POST",
+            org!("/conversations"),
+            "plans",
+            "Count a conversation against its identity",
+            plans::start_conversation,
+        ),
+        at(
+            "PUT",
+            org!("/low-balance-threshold"),
+            "plans",
+            "Set or clear the alert threshold",
+            plans::set_low_balance_threshold,
+        ),
+        at("GET", org!("/notifications"), "plans", "Stored notifications", plans::notifications)
+            .reads(NOTIFICATION_PARAMS, query_of::<NotificationParams>),
+        at("GET", org!("/members"), "members", "Members and their roles", admin::list_members),
+        at("POST", org!("/members"), "members", "Add a member", admin::add_member).takes(schema::<AddMemberRequest>),
+        at("GET", org!("/members/{email}"), "members", "One member", admin::get_member),
+        at("PATCH", org!("/members/{email}"), "members", "Change a member", admin::patch_member)
+            .may_take(schema::<PatchMemberRequest>),
+        at("DELETE", org!("/members/{email}"), "members", "Remove a member", admin::remove_member),
+        at("GET", org!("/caps"), "members", "Spending caps", admin::list_caps),
+        at("PUT", org!("/caps"), "members", "Set a spending cap", admin::set_cap).takes(schema::<SetCapRequest>),
+        at("GET", org!("/me"), "members", "Who the caller is here", admin::me),
+        at("GET", org!("/webhooks"), "webhooks", "Webhook endpoints (secrets never shown)", webhooks::list_endpoints),
+        at(
+            "POST",
+            org!("/webhooks"),
+            "webhooks",
+            "Register an endpoint (the secret is shown once)",
+            webhooks::create_endpoint,
+        )
+        .takes(schema::<CreateEndpointRequest>),
+        at("GET", org!("/webhooks/{id}"), "webhooks", "One webhook endpoint", webhooks::get_endpoint),
+        at(
+            "DELETE",
+            org!("/webhooks/{id}"),
+            "webhooks",
+            "Delete an endpoint and its deliveries",
+            webhooks::delete_endpoint,
+        ),
+        at(
+            "GET",
+            org!("/webhooks/{id}/deliveries"),
+            "webhooks",
+            "Delivery state per message",
+            webhooks::list_deliveries,
+        )
+        .reads(DELIVERY_PARAMS, query_of::<DeliveryParams>),
+        at("GET", "/api/keys", "keys", "API keys", admin::list_keys).reads(KEY_LIST_PARAMS, query_of::<KeyListParams>),
+        at("POST", "/api/keys", "keys", "Create an API key (the secret is shown once)", admin::create_key)
+            .takes(schema::<CreateKeyRequest>),
+        at("GET", "/api/keys/{key_id}", "keys", "One API key", admin::get_key),
+        at("DELETE", "/api/keys/{key_id}", "keys", "Revoke an API key", admin::revoke_key),
+        at("GET", "/login/{token}", "dashboard", "Sign in with a link", auth::login).public(),
+        at("POST", "/logout", "dashboard", "Sign out", auth::logout).public(),
+        at("GET", "/", "dashboard", "Dashboard: plan", dashboard::plan_tab).public(),
+        at("GET", "/credits", "dashboard", "Dashboard: credits", dashboard::credits_tab).public(),
+        at("GET", "/conversations", "dashboard", "Dashboard: conversations", dashboard::conversations_tab).public(),
+        at("GET", "/history", "dashboard", "Dashboard: credit history", dashboard::history_tab).public(),
+        at("GET", "/assets/dashboard.css", "dashboard", "Dashboard style sheet", dashboard::css).public(),
+        at("GET", "/assets/dashboard.js", "dashboard", "Dashboard script", dashboard::js).public(),
+        Entry { route: docs.public(), serve: Serve::Router(crate::openapi::swagger_ui().into()), limit: Limit::None },
+    ]
+}
+
+/// `GET /openapi.json`: the document built from [`table`].
+pub async fn openapi_json() -> ApiDocument {
+    ApiDocument(document())
+}
+
+/// The OpenAPI document of [`table`], built once.
+pub fn document() -> &'static OpenApi {
+    static DOC: OnceLock<OpenApi> = OnceLock::new();
+    DOC.get_or_init(|| {
+        let routes: Vec<Route> = table().into_iter().map(|e| e.route).collect();
+        crate::openapi::build_document(&routes)
+    })
+}
+
+/// The app: every entry of [`table`] (those needing a key or a session
+/// behind `auth::authenticate`), the fallbacks, and the layers every
+/// request passes (body limit and deadline, metrics, tracing, request ids).
+pub fn router(app: AppState) -> Router {
+    ops::recorder();
+    let mut public = Router::new();
+    let mut api = Router::new();
+    for entry in table() {
+        let side = if entry.route.auth { &mut api } else { &mut public };
+        *side = match entry.serve {
+            Serve::Method(m) => {
+                let mut m = *m;
+                if entry.limit == Limit::ExportSlot {
+                    m = m.layer(middleware::from_fn_with_state(app.clone(), ops::limit_exports));
+                }
+                // A second method on a path joins the first.
+                std::mem::take(side).route(entry.route.path, m)
+            }
+            Serve::Router(r) => std::mem::take(side).merge(r),
+        };
+    }
+    let api = api.route_layer(middleware::from_fn_with_state(app.clone(), auth::authenticate));
+    public
+        .merge(api)
+        .fallback(api::not_found)
+        .method_not_allowed_fallback(api::method_not_allowed)
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(middleware::from_fn_with_state(app.clone(), conn::body_deadline))
+        .layer(middleware::from_fn(ops::track))
+        .layer(tower_http::trace::TraceLayer::new_for_http().make_span_with(ops::span_for))
+        .layer(tower_http::request_id::PropagateRequestIdLayer::x_request_id())
+        .layer(tower_http::request_id::SetRequestIdLayer::x_request_id(ops::MakeId::default()))
+        // Outermost: a caller's id is checked before it is kept or logged.
+        .layer(middleware::map_request(ops::sanitize_request_id))
+        .with_state(app)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+
+    use serde_json::{Value, json};
+
+    use super::*;
+    use crate::answer::Answer::{Json, Write};
+    use crate::openapi::{ExportFormat, ExportLayout, ExportOrder, RangeName};
+    use creditd_store::range::RangePreset;
+    use utoipa::PartialSchema;
+    use utoipa::openapi::{RefOr, Schema};
+
+    fn routes() -> Vec<Route> {
+        table().into_iter().map(|e| e.route).collect()
+    }
+
+    fn doc() -> Value {
+        serde_json::to_value(document()).unwrap()
+    }
+
+    /// Every route that takes a body names its type, every JSON answer
+    /// names its type, and every route that reads a query string types it
+    /// with exactly the names the handler accepts.
+    #[test]
+    fn every_route_has_its_schemas() {
+        let mut missing = Vec::new();
+        for r in &routes() {
+            let at = format!("{} {}", r.method, r.path);
+            if r.body && r.request.is_none() {
+                missing.push(format!("{at}: takes a body but names no request type (.takes)"));
+            }
+            if matches!(r.answer, Json | Write) && r.response.is_none() {
+                missing.push(format!("{at}: answers JSON but names no response type (.gives)"));
+            }
+            match r.params {
+                None if !r.query.is_empty() => {
+                    missing.push(format!("{at}: query {:?} without types (.reads)", r.query))
+                }
+                None => {}
+                Some(params) => {
+                    let typed: BTreeSet<String> = params().into_iter().map(|p| p.name).collect();
+                    let named: BTreeSet<String> = r.query.iter().map(|s| s.to_string()).collect();
+                    if typed != named {
+                        missing.push(format!("{at}: typed query {typed:?} is not the handler's {named:?}"));
+                    }
+                }
+            }
+        }
+        assert!(missing.is_empty(), "routes without schemas:\n{}", missing.join("\n"));
+    }
+
+    #[test]
+    fn query_parameters_allow_empty_values() {
+        let d = doc();
+        let op = &d["paths"]["/api/organizations/{org_id}/credit-events"]["get"];
+        let limit = op["parameters"].as_array().unwrap().iter().find(|p| p["name"] == "limit").unwrap();
+        assert_eq!(limit["allowEmptyValue"], json!(true), "{limit}");
+        assert_eq!((limit["schema"]["minimum"].clone(), limit["schema"]["maximum"].clone()), (json!(1), json!(100)));
+    }
+
+    #[test]
+    fn documented_query_names_are_the_handlers() {
+        fn set(a: &[&[&'static str]]) -> BTreeSet<&'static str> {
+            a.iter().flat_map(|l| l.iter().copied()).collect()
+        }
+        use crate::history::{EXPORT_PARAMS, FILTER_PARAMS, PAGE_PARAMS};
+        use crate::openapi::{EXPORT_QUERY, HISTORY_QUERY};
+        assert_eq!(set(&[HISTORY_QUERY]), set(&[FILTER_PARAMS, PAGE_PARAMS]));
+        assert_eq!(set(&[EXPORT_QUERY]), set(&[FILTER_PARAMS, EXPORT_PARAMS]));
+    }
+
+    /// The enumerations written by hand are read by the parsers they name.
+    #[test]
+    fn documented_values_parse() {
+        let values = |s: RefOr<Schema>| -> Vec<String> {
+            let v = serde_json::to_value(s).unwrap();
+            v["enum"].as_array().unwrap().iter().map(|x| x.as_str().unwrap().to_string()).collect()
+        };
+        for v in values(RangeName::schema()) {
+            assert!(v == "custom" || v.parse::<RangePreset>().is_ok(), "range {v}");
+        }
+        assert_eq!(values(RangeName::schema()).len(), RangePreset::ALL.len() + 1);
+        for v in values(ExportFormat::schema()) {
+            crate::history::Format::parse(&v).unwrap();
+        }
+        for v in values(ExportLayout::schema()) {
+            crate::history::parse_layout(&v).unwrap();
+        }
+        for v in values(ExportOrder::schema()) {
+            crate::history::parse_order(Some(&v), creditd_export::Layout::Report).unwrap();
+        }
+    }
+
+    fn walk<'a>(v: &'a Value, out: &mut Vec<&'a Value>) {
+        out.push(v);
+        match v {
+            Value::Object(m) => m.values().for_each(|x| walk(x, out)),
+            Value::Array(a) => a.iter().for_each(|x| walk(x, out)),
+            _ => {}
+        }
+    }
+
+    #[test]
+    fn every_reference_resolves() {
+        let d = doc();
+        let mut all = Vec::new();
+        walk(&d, &mut all);
+        let mut refs = 0;
+        for v in all {
+            if let Some(r) = v.get("$ref").and_then(Value::as_str) {
+                let name = r.strip_prefix("#/components/schemas/").expect(r);
+                assert!(d["components"]["schemas"].get(name).is_some(), "{r} is not in the components");
+                refs += 1;
+            }
+        }
+        assert!(refs > 50, "only {refs} references");
+    }
+
+    /// Bodies refuse unknown fields (`deny_unknown_fields`), and say so.
+    #[test]
+    fn request_bodies_refuse_unknown_fields() {
+        let d = doc();
+        for r in routes().iter().filter(|r| r.request.is_some()) {
+            let name = r.request.unwrap()().name;
+            let s = &d["components"]["schemas"][name.as_ref()];
+            assert_eq!(s["additionalProperties"], json!(false), "{} {}: {name} {s}", r.method, r.path);
+        }
+    }
+
+    fn validator(schema: RefOr<Schema>) -> jsonschema::Validator {
+        let mut s = serde_json::to_value(schema).unwrap();
+        s["components"] = doc()["components"].clone();
+        jsonschema::draft202012::new(&s).unwrap()
+    }
+
+    /// An amount string is valid by the schema exactly when the parser
+    /// reads it (or it is too large for an i64 of micro-credits).
+    #[test]
+    fn amount_schema_is_the_parser() {
+        let amount = validator(creditd_core::money::Amount::schema());
+        for text in [
+            "0",
+            "12",
+            "12.5",
+            "-3.25",
+            "+7.100000",
+            "0.000001",
+            " 5 ",
+            "1.",
+            ".5",
+            "1.0000001",
+            "1e3",
+            "abc",
+            "",
+            "--1",
+            "1,5",
+            "١",
+            "99999999999999999999",
+        ] {
+            let schema_ok = amount.is_valid(&json!(text));
+            let parsed = serde_json::from_value::<creditd_core::Micros>(json!(text));
+            let too_large = parsed.as_ref().is_err_and(|e| e.to_string().contains("too large"));
+            assert_eq!(schema_ok, parsed.is_ok() || too_large, "{text:?}: schema {schema_ok}, parser {parsed:?}");
+        }
+        assert!(amount.is_valid(&json!(12.5)));
+        assert!(!amount.is_valid(&json!(null)));
+        let credits = validator(creditd_core::Micros::schema());
+        assert!(credits.is_valid(&json!(12.5)) && !credits.is_valid(&json!("12.5")));
+    }
+}

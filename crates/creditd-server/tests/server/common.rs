@@ -1,0 +1,128 @@
+//! The one harness every server test starts from: the real app on a
+//! loopback port (port 0, the real port reported) over a fresh SQLite store
+//! in a temporary directory, its time driven by a manual clock, stopped the
+//! way the binary stops it (in-flight requests and the writer drained).
+//!
+//! Each test module wraps [`Server`] in an `App` of its own with the request
+//! helpers its assertions read best with; starting and stopping are here.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use creditd_server::AppState;
+use creditd_sqlite::SqliteStore;
+use creditd_store::{ManualClock, Store};
+
+/// The bootstrap service key of every test server.
+pub const KEY: &str = "test-service-key-0123456789";
+/// The clock's start unless a test names another.
+pub const NOW: &str = "2026-03-10T12:00:00Z";
+
+/// How to start a [`Server`].
+pub struct Start<'a> {
+    /// The clock's start (RFC 3339).
+    pub at: &'a str,
+    /// An existing data directory (a restart); default: a fresh temporary one.
+    pub data_dir: Option<&'a Path>,
+    /// The client follows no redirects (sign-in links answer 303).
+    pub no_redirects: bool,
+    /// Changes the app's settings before it serves.
+    pub configure: Box<dyn FnOnce(AppState) -> AppState + 'a>,
+}
+
+impl Default for Start<'_> {
+    fn default() -> Self {
+        Start { at: NOW, data_dir: None, no_redirects: false, configure: Box::new(|s| s) }
+    }
+}
+
+/// A running server and what tests reach behind it.
+pub struct Server {
+    /// `http://127.0.0.1:<port>`.
+    pub base: String,
+    /// A client for `base`.
+    pub client: reqwest::Client,
+    /// The store the app serves (for setting up and checking behind the API).
+    pub store: Arc<SqliteStore>,
+    /// The store's clock.
+    pub clock: Arc<ManualClock>,
+    /// The app's state as it serves.
+    pub state: AppState,
+    /// The data directory.
+    pub data_dir: PathBuf,
+    _dir: Option<tempfile::TempDir>,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    server: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
+}
+
+impl Server {
+    /// The defaults: [`NOW`], a fresh directory, a client that follows redirects.
+    pub async fn start() -> Server {
+        Server::with(Start::default()).await
+    }
+
+    /// As `opts` says.
+    pub async fn with(opts: Start<'_>) -> Server {
+        let (dir, data_dir) = match opts.data_dir {
+            Some(p) => (None, p.to_path_buf()),
+            None => {
+                let d = tempfile::tempdir().unwrap();
+                let p = d.path().to_path_buf();
+                (Some(d), p)
+            }
+        };
+        let clock = Arc::new(ManualClock::new(opts.at.parse().unwrap()));
+        let store = Arc::new(SqliteStore::open(&data_dir, clock.clone()).unwrap());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        let state = (opts.configure)(AppState::new(store.clone() as Arc<dyn Store>, KEY));
+        let server = tokio::spawn(creditd_server::serve(listener, state.clone(), async {
+            let _ = rx.await;
+        }));
+        let client = if opts.no_redirects {
+            reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap()
+        } else {
+            reqwest::Client::new()
+        };
+        Server { base, client, store, clock, state, data_dir, _dir: dir, stop: Some(tx), server: Some(server) }
+    }
+
+    /// Stops the server and waits until it has drained; the data directory
+    /// stays (a test may start another server on it).
+    pub async fn stop(&mut self) {
+        if let Some(tx) = self.stop.take() {
+            let _ = tx.send(());
+        }
+        if let Some(s) = self.server.take() {
+            s.await.unwrap().unwrap();
+        }
+    }
+}
+
+impl Server {
+    /// Everything but the store: the data directory (kept alive while the
+    /// guard lives) and the clock, for opening the data again after
+    /// [`Server::stop`].
+    pub fn into_data(self) -> (Option<tempfile::TempDir>, PathBuf, Arc<ManualClock>) {
+        (self._dir, self.data_dir, self.clock)
+    }
+}
+
+/// `Deref` from a module's `App` to its [`Server`].
+#[macro_export]
+macro_rules! app_derefs_to_server {
+    ($app:ty, $field:tt) => {
+        impl std::ops::Deref for $app {
+            type Target = $crate::common::Server;
+            fn deref(&self) -> &$crate::common::Server {
+                &self.$field
+            }
+        }
+        impl std::ops::DerefMut for $app {
+            fn deref_mut(&mut self) -> &mut $crate::common::Server {
+                &mut self.$field
+            }
+        }
+    };
+}
