@@ -49,6 +49,16 @@ pub const RESTART_WAIT: Duration = Duration::from_millis(100);
 /// writer at most `RESTART_WAIT` per `RETRY_AFTER`.
 const RETRY_AFTER: Duration = Duration::from_millis(250);
 
+/// The longest a RESTART waits once the WAL is past twice its cap: each
+/// attempt that could not finish doubles the wait (100, 200, 400 ms), so on
+/// a loaded machine, where a reader's short snapshot can outlast 100 ms
+/// because its thread is not scheduled, the log is still reset within a few
+/// attempts. From the fourth failure in a row the pause before the next
+/// attempt doubles (250 ms up to 2 s), so a reader that holds one snapshot for long (a long
+/// export range), which keeps the WAL past the cap until it is done, costs
+/// the writer at most 400 ms in every 2.4 s.
+pub const RESTART_WAIT_MAX: Duration = Duration::from_millis(400);
+
 /// The busy timeout of the writer's connection outside a cap checkpoint.
 pub const WRITER_BUSY: Duration = Duration::from_secs(5);
 
@@ -119,7 +129,7 @@ impl Checkpointer {
 
     /// The committer's side: the WAL capped at `cap_bytes` (None: no cap).
     pub fn cap(&self, cap_bytes: Option<u64>) -> WalCap {
-        WalCap { cap_bytes, shared: self.shared.clone(), paths: self.paths.clone(), not_before: None }
+        WalCap { cap_bytes, shared: self.shared.clone(), paths: self.paths.clone(), not_before: None, failures: 0, last_wal: None }
     }
 }
 
@@ -168,6 +178,10 @@ pub struct WalCap {
     paths: Paths,
     /// No try before this (the last one could not finish).
     not_before: Option<Instant>,
+    /// Attempts in a row that could not finish.
+    failures: u32,
+    /// The WAL's size after the last commit.
+    last_wal: Option<u64>,
 }
 
 impl WalCap {
@@ -182,8 +196,20 @@ impl WalCap {
     /// the cap and a reset may be tried now.
     pub fn due(&mut self) -> bool {
         let wal = self.paths.report();
+        self.last_wal = wal;
         let over = matches!((self.cap_bytes, wal), (Some(cap), Some(w)) if w > cap);
         over && self.not_before.is_none_or(|t| Instant::now() >= t)
+    }
+
+    /// How long the next RESTART may wait for readers: [`RESTART_WAIT`],
+    /// doubled after each attempt that could not finish while the WAL is
+    /// past twice the cap, up to [`RESTART_WAIT_MAX`].
+    fn wait(&self) -> Duration {
+        let far_over = matches!((self.cap_bytes, self.last_wal), (Some(cap), Some(w)) if w > cap.saturating_mul(2));
+        if !far_over {
+            return RESTART_WAIT;
+        }
+        RESTART_WAIT.saturating_mul(1 << self.failures.min(2)).min(RESTART_WAIT_MAX)
     }
 
     /// Runs a RESTART checkpoint on the writer's connection, which must be
@@ -195,7 +221,7 @@ impl WalCap {
         self.shared.restart_wanted.store(true, Ordering::Release);
         let turn = self.shared.running.lock().unwrap_or_else(|p| p.into_inner());
         let started = Instant::now();
-        let r = conn.busy_timeout(RESTART_WAIT).and_then(|()| {
+        let r = conn.busy_timeout(self.wait()).and_then(|()| {
             conn.query_row("PRAGMA wal_checkpoint(RESTART)", [], |r| {
                 Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?, r.get::<_, i64>(2)?))
             })
@@ -216,7 +242,11 @@ impl WalCap {
             }
             Ok(_) => {}
         }
-        self.not_before = (!done).then(|| Instant::now() + RETRY_AFTER);
+        self.failures = if done { 0 } else { self.failures.saturating_add(1) };
+        // The first three failures retry after RETRY_AFTER; from the fourth
+        // (a reader holding a snapshot for long) the pause doubles to 2 s.
+        let pause = RETRY_AFTER.saturating_mul(1 << self.failures.saturating_sub(3).min(3));
+        self.not_before = (!done).then(|| Instant::now() + pause);
         self.paths.report();
         done
     }
