@@ -408,8 +408,9 @@ async fn holds_time_out_and_vouchers_expire() {
     let evs = app.events("acme").await;
     assert_eq!(evs[0]["kind"], "release");
     assert_eq!(evs[0]["source"], "timeout");
+    // A hold the timer released is refused as expired, not merely settled.
     let (s, e) = app.post(&format!("/api/organizations/acme/holds/{id}/debit"), json!({})).await;
-    assert_eq!((s, code(&e)), (409, "hold_already_settled"));
+    assert_eq!((s, code(&e)), (409, "hold_expired"));
     // Past the voucher's expiry the tick lapses it.
     app.clock.set("2026-03-21T00:00:00Z".parse().unwrap());
     assert_eq!(app.store.tick().await.unwrap(), 1);

@@ -285,7 +285,9 @@ fn an_imported_history_carries_on_where_it_ended() {
     for r in &d.records {
         s.records.entry(r.id.clone()).or_insert_with(|| r.clone());
     }
-    let later = ts("2026-03-03T13:00:00Z");
+    // Within the hold's time (a debit at or past `expires_at` is refused).
+    let later = ts("2026-03-03T12:30:00Z");
+    assert!(s.records[&open].expires_at.unwrap() > later);
     s.apply(&Op::Debit { hold_id: open, amount: None, ctx: EventCtx::default() }, later, None).unwrap();
     let settle =
         Op::SettlePurchase { purchase_id: pending, status: creditd_core::Status::Succeeded, ctx: EventCtx::default() };
