@@ -69,6 +69,15 @@ pub struct BenchArgs {
     /// Soak: new organisations created (and written once) per second.
     #[arg(long, default_value_t = 50)]
     pub(crate) soak_new_orgs_per_second: u64,
+    /// Soak: tasks creating the new organisations, each at its share of
+    /// the rate (one task waits for each commit, so a high rate needs more).
+    #[arg(long, default_value_t = 1)]
+    pub(crate) soak_creators: u64,
+    /// Soak: run on PostgreSQL at this URL instead of a fresh SQLite
+    /// directory (the database must be empty or hold only earlier soak orgs;
+    /// WAL and database sizes are then PostgreSQL's own and not printed).
+    #[arg(long)]
+    pub(crate) database_url: Option<String>,
 }
 
 impl BenchArgs {

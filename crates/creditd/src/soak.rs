@@ -6,7 +6,8 @@
 //! meeting orgs it has never seen). Every `--soak-every` seconds it prints
 //! requests per second, p50/p99 latency, the process's RSS, the WAL and
 //! database sizes, and the writer's org cache entries; at the end it
-//! verifies every org. SQLite only (the bench has no PostgreSQL mode).
+//! verifies every org. On a fresh SQLite directory, or on PostgreSQL with
+//! `--database-url` (then the WAL is PostgreSQL's: `du` its `pg_wal`).
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -28,23 +29,53 @@ struct Window {
 }
 
 pub async fn run(args: &BenchArgs, seconds: u64, options: SqliteOptions) -> Result<()> {
-    if args.soak_every == 0 || args.soak_orgs == 0 || args.clients == 0 {
-        bail!("--soak-every, --soak-orgs and --clients must be positive");
+    if args.soak_every == 0 || args.soak_orgs == 0 || args.clients == 0 || args.soak_creators == 0 {
+        bail!("--soak-every, --soak-orgs, --soak-creators and --clients must be positive");
     }
     let dir = tempfile::tempdir()?;
-    let store = Arc::new(SqliteStore::open_with_options(dir.path(), Arc::new(SystemClock), options)?);
-    let db = store.database_path().to_path_buf();
+    let (store, db): (Arc<dyn Store>, Option<std::path::PathBuf>) = match &args.database_url {
+        Some(url) => {
+            let pg = creditd_postgres::PgStore::open_with_org_cache(url, Arc::new(SystemClock), options.org_cache)
+                .await
+                .context("opening the PostgreSQL database (--database-url)")?;
+            (Arc::new(pg), None)
+        }
+        None => {
+            let store = SqliteStore::open_with_options(dir.path(), Arc::new(SystemClock), options)?;
+            let db = store.database_path().to_path_buf();
+            (Arc::new(store), Some(db))
+        }
+    };
+    let setup_started = Instant::now();
+    let existing: std::collections::HashSet<String> = store.org_ids().await?.into_iter().collect();
     let funding = grant(1_000_000_000);
-    for i in 0..args.soak_orgs {
-        let org = format!("soak-{i}");
-        store.create_org(&org, creditd_core::OrgSettings::new(&org, "UTC")).await?;
-        creditd_store::execute_one(store.as_ref(), Command::new(&org, funding.clone(), None)).await?;
+    // Created and funded 64 at a time: with many orgs one at a time would
+    // wait for a commit each.
+    let mut setup = tokio::task::JoinSet::new();
+    for part in 0..64usize {
+        let (store, funding, existing) = (store.clone(), funding.clone(), existing.clone());
+        let orgs = args.soak_orgs;
+        setup.spawn(async move {
+            for i in (part..orgs).step_by(64) {
+                let org = format!("soak-{i}");
+                if existing.contains(&org) {
+                    continue;
+                }
+                store.create_org(&org, creditd_core::OrgSettings::new(&org, "UTC")).await?;
+                creditd_store::execute_one(store.as_ref(), Command::new(&org, funding.clone(), None)).await?;
+            }
+            Ok::<(), anyhow::Error>(())
+        });
     }
+    while let Some(r) = setup.join_next().await {
+        r.context("a setup task stopped")??;
+    }
+    println!("set up {} orgs in {:.1} s", args.soak_orgs, setup_started.elapsed().as_secs_f64());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let addr = listener.local_addr()?;
     let key = "soak-service-key-0123456789";
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-    let app = creditd_server::AppState::new(store.clone() as Arc<dyn Store>, key);
+    let app = creditd_server::AppState::new(store.clone(), key);
     let server = tokio::spawn(creditd_server::serve(listener, app, async {
         let _ = stop_rx.await;
     }));
@@ -61,18 +92,22 @@ pub async fn run(args: &BenchArgs, seconds: u64, options: SqliteOptions) -> Resu
         clients.push(tokio::spawn(async move { client(addr, key, c, orgs, &stop, &window).await }));
     }
     let new_orgs = Arc::new(AtomicU64::new(0));
-    let creator = tokio::spawn({
-        let (store, stop, new_orgs, rate) =
-            (store.clone(), stop.clone(), new_orgs.clone(), args.soak_new_orgs_per_second);
-        async move {
-            if rate == 0 {
+    // A fresh prefix per run, so a PostgreSQL database can be soaked again.
+    let run_id = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
+    let mut creators = Vec::new();
+    for _ in 0..args.soak_creators {
+        let (store, stop, new_orgs) = (store.clone(), stop.clone(), new_orgs.clone());
+        let rate = args.soak_new_orgs_per_second as f64 / args.soak_creators as f64;
+        creators.push(tokio::spawn(async move {
+            if rate <= 0.0 {
                 return Ok(());
             }
-            let mut tick = tokio::time::interval(Duration::from_secs_f64(1.0 / rate as f64));
+            let mut tick = tokio::time::interval(Duration::from_secs_f64(1.0 / rate));
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             while !stop.load(Ordering::Relaxed) {
                 tick.tick().await;
                 let n = new_orgs.fetch_add(1, Ordering::Relaxed);
-                let org = format!("new-{n}");
+                let org = format!("new-{run_id}-{n}");
                 store.create_org(&org, creditd_core::OrgSettings::new(&org, "UTC")).await?;
                 let cmds = vec![
                     Command::new(&org, grant(10), None),
@@ -83,8 +118,8 @@ pub async fn run(args: &BenchArgs, seconds: u64, options: SqliteOptions) -> Resu
                 }
             }
             Ok::<(), anyhow::Error>(())
-        }
-    });
+        }));
+    }
     let started = Instant::now();
     let deadline = started + Duration::from_secs(seconds);
     let mut last = started;
@@ -92,7 +127,7 @@ pub async fn run(args: &BenchArgs, seconds: u64, options: SqliteOptions) -> Resu
         let next = (last + Duration::from_secs(args.soak_every)).min(deadline);
         tokio::time::sleep_until(next.into()).await;
         let w = std::mem::take(&mut *window.lock().unwrap_or_else(|p| p.into_inner()));
-        report(&w, last.elapsed(), started.elapsed(), &db, new_orgs.load(Ordering::Relaxed));
+        report(&w, last.elapsed(), started.elapsed(), db.as_deref(), new_orgs.load(Ordering::Relaxed));
         last = next;
     }
     stop.store(true, Ordering::Relaxed);
@@ -100,7 +135,9 @@ pub async fn run(args: &BenchArgs, seconds: u64, options: SqliteOptions) -> Resu
     for c in clients {
         failed += c.await.context("a soak client stopped")??;
     }
-    creator.await.context("the org creator stopped")??;
+    for c in creators {
+        c.await.context("an org creator stopped")??;
+    }
     let _ = stop_tx.send(());
     server.await??;
     let orgs = store.org_ids().await?;
@@ -121,14 +158,17 @@ pub async fn run(args: &BenchArgs, seconds: u64, options: SqliteOptions) -> Resu
     Ok(())
 }
 
-fn report(w: &Window, span: Duration, at: Duration, db: &std::path::Path, new_orgs: u64) {
+fn report(w: &Window, span: Duration, at: Duration, db: Option<&std::path::Path>, new_orgs: u64) {
     let mut lat = w.latency_us.clone();
     lat.sort_unstable();
     let pct = |p: f64| lat.get(((lat.len() as f64 * p) as usize).min(lat.len().saturating_sub(1))).copied();
     let mib = |b: Option<u64>| b.map_or("-".to_string(), |b| format!("{:.1}", b as f64 / 1048576.0));
-    let mut wal = db.as_os_str().to_owned();
-    wal.push("-wal");
     let size = |p: &std::path::Path| std::fs::metadata(p).ok().map(|m| m.len());
+    let wal = db.and_then(|db| {
+        let mut wal = db.as_os_str().to_owned();
+        wal.push("-wal");
+        size(std::path::Path::new(&wal))
+    });
     println!(
         "{:>6.0} {:>7.0} {:>7} {:>8} {:>8} {:>9} {:>9} {:>9} {:>10} {:>9}",
         at.as_secs_f64(),
@@ -137,8 +177,8 @@ fn report(w: &Window, span: Duration, at: Duration, db: &std::path::Path, new_or
         pct(0.50).map_or("-".into(), |v| v.to_string()),
         pct(0.99).map_or("-".into(), |v| v.to_string()),
         mib(rss_bytes()),
-        mib(size(std::path::Path::new(&wal))),
-        mib(size(db)),
+        mib(wal),
+        mib(db.and_then(size)),
         org_cache_entries().map_or("-".into(), |v| v.to_string()),
         new_orgs,
     );
