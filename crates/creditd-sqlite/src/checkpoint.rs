@@ -129,7 +129,14 @@ impl Checkpointer {
 
     /// The committer's side: the WAL capped at `cap_bytes` (None: no cap).
     pub fn cap(&self, cap_bytes: Option<u64>) -> WalCap {
-        WalCap { cap_bytes, shared: self.shared.clone(), paths: self.paths.clone(), not_before: None, failures: 0, last_wal: None }
+        WalCap {
+            cap_bytes,
+            shared: self.shared.clone(),
+            paths: self.paths.clone(),
+            not_before: None,
+            failures: 0,
+            last_wal: None,
+        }
     }
 }
 
