@@ -358,24 +358,9 @@ async fn fuzz_history_query_strings_never_fail() {
     let app = App::start().await;
     app.org("fq", "100").await;
     app.post("/api/organizations/fq/usage", json!({"amount": 1})).await;
-    let keys = [
-        "limit",
-        "offset",
-        "cursor",
-        "range",
-        "date_from",
-        "date_to",
-        "event_type",
-        "pool",
-        "project_id",
-        "service",
-        "status",
-        "user_email",
-        "format",
-        "layout",
-        "order",
-        "x",
-    ];
+    // Every documented history parameter, the export ones, and one unknown.
+    let keys: Vec<&str> =
+        creditd_server::openapi::HISTORY_QUERY.iter().copied().chain(["format", "layout", "order", "x"]).collect();
     let value = prop_oneof![
         "[a-zA-Z0-9_:.+-]{0,24}",
         "%[0-9A-F]{2}|%|%zz|%ff%fe",
