@@ -21,7 +21,8 @@ use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
 use crate::event::{EventKind, Pool};
-use crate::ledger::{LedgerError, Op, OrgState, Tx, invalid, period_bounds};
+use crate::error::{LedgerError, invalid};
+use crate::ledger::{Op, OrgState, Tx, period_bounds};
 use crate::money::Micros;
 
 /// Most caps one organisation keeps (members and keys with a limit).

@@ -15,6 +15,7 @@ use serde::{Deserialize, Serialize};
 use crate::access::{AccessOp, CapState};
 use crate::chain::{self, ChainHash};
 use crate::event::{Event, EventCtx, EventKind, Pool, Status};
+use crate::error::{BrokenInvariant, LedgerError, add, invalid, neg, sub};
 use crate::money::Micros;
 use crate::plans::{Conversation, Notification, PlanOp, PlanState};
 
@@ -347,89 +348,6 @@ impl Op {
     }
 }
 
-/// A refusal. Nothing persisted has changed when one is returned.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum LedgerError {
-    #[error("insufficient credits: {requested} requested, {available} available")]
-    InsufficientCredits { available: Micros, requested: Micros },
-    #[error("hold {0} not found")]
-    HoldNotFound(String),
-    #[error("hold {hold_id} is already {status}")]
-    HoldAlreadySettled { hold_id: String, status: &'static str },
-    #[error("hold {hold_id} timed out at {expired_at} and its credits were released; hold again to go on")]
-    HoldExpired { hold_id: String, expired_at: Timestamp },
-    #[error("debit of {requested} exceeds the {held} held by hold {hold_id}")]
-    DebitExceedsHold { hold_id: String, held: Micros, requested: Micros },
-    #[error("purchase {0} not found")]
-    PurchaseNotFound(String),
-    #[error("purchase {purchase_id} is already {status}")]
-    PurchaseAlreadySettled { purchase_id: String, status: &'static str },
-    #[error("{0} not found: a refund refers to a debited hold or a usage")]
-    RefundTargetNotFound(String),
-    #[error("{refers_to} cannot be refunded: {why}")]
-    NotRefundable { refers_to: String, why: &'static str },
-    #[error("refund of {requested} exceeds the {refundable} still refundable for {refers_to}")]
-    RefundExceedsConsumed { refers_to: String, refundable: Micros, requested: Micros },
-    #[error("{0}")]
-    Invalid(String),
-    #[error("amount overflow")]
-    Overflow,
-    #[error("identity {identity} has started its {limit} conversations for {month}; the count resets on the 1st")]
-    ConversationLimit { identity: String, limit: u32, month: String },
-    #[error("the plan includes {limit} identities and {month} already has that many; {identity} cannot start one")]
-    IdentityLimit { identity: String, limit: u32, month: String },
-    #[error("{subject} may spend {limit} credits this period and has used {used}; {requested} more is over the cap")]
-    CapExceeded { subject: String, limit: Micros, used: Micros, requested: Micros },
-}
-
-impl LedgerError {
-    /// Stable machine-readable code, used in the API's error shape.
-    pub fn code(&self) -> &'static str {
-        match self {
-            LedgerError::InsufficientCredits { .. } => "insufficient_credits",
-            LedgerError::HoldNotFound(_) => "hold_not_found",
-            LedgerError::HoldAlreadySettled { .. } => "hold_already_settled",
-            LedgerError::HoldExpired { .. } => "hold_expired",
-            LedgerError::DebitExceedsHold { .. } => "debit_exceeds_hold",
-            LedgerError::PurchaseNotFound(_) => "purchase_not_found",
-            LedgerError::PurchaseAlreadySettled { .. } => "purchase_already_settled",
-            LedgerError::RefundTargetNotFound(_) => "refund_target_not_found",
-            LedgerError::NotRefundable { .. } => "not_refundable",
-            LedgerError::RefundExceedsConsumed { .. } => "refund_exceeds_consumed",
-            LedgerError::Invalid(_) => "validation_error",
-            LedgerError::Overflow => "amount_overflow",
-            LedgerError::ConversationLimit { .. } => "conversation_limit_reached",
-            LedgerError::IdentityLimit { .. } => "identity_limit_reached",
-            LedgerError::CapExceeded { .. } => "cap_exceeded",
-        }
-    }
-
-    /// Whether the thing named does not exist (404) rather than the request
-    /// being refused (409/422).
-    pub fn is_not_found(&self) -> bool {
-        matches!(
-            self,
-            LedgerError::HoldNotFound(_) | LedgerError::PurchaseNotFound(_) | LedgerError::RefundTargetNotFound(_)
-        )
-    }
-}
-
-pub(crate) fn invalid(msg: impl Into<String>) -> LedgerError {
-    LedgerError::Invalid(msg.into())
-}
-
-pub(crate) fn add(a: Micros, b: Micros) -> Result<Micros, LedgerError> {
-    a.checked_add(b).ok_or(LedgerError::Overflow)
-}
-
-pub(crate) fn sub(a: Micros, b: Micros) -> Result<Micros, LedgerError> {
-    a.checked_sub(b).ok_or(LedgerError::Overflow)
-}
-
-pub(crate) fn neg(a: Micros) -> Result<Micros, LedgerError> {
-    a.checked_neg().ok_or(LedgerError::Overflow)
-}
-
 /// Balances of one organisation at one moment.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Balance {
@@ -676,15 +594,15 @@ impl OrgState {
     }
 
     /// Balances that must hold after every operation.
-    pub fn check_invariants(&self) -> Result<(), String> {
+    pub fn check_invariants(&self) -> Result<(), BrokenInvariant> {
         if self.held.is_negative() {
-            return Err(format!("org {}: held is negative ({})", self.org_id, self.held));
+            return Err(BrokenInvariant(format!("org {}: held is negative ({})", self.org_id, self.held)));
         }
         if self.debt.is_negative() {
-            return Err(format!("org {}: overdraft used is negative ({})", self.org_id, self.debt));
+            return Err(BrokenInvariant(format!("org {}: overdraft used is negative ({})", self.org_id, self.debt)));
         }
         if let Some(b) = self.blocks.iter().find(|b| !b.remaining.is_positive()) {
-            return Err(format!("org {}: block {} is not positive", self.org_id, b.id));
+            return Err(BrokenInvariant(format!("org {}: block {} is not positive", self.org_id, b.id)));
         }
         Ok(())
     }
@@ -1093,7 +1011,7 @@ impl OrgState {
         for d in draws {
             match &d.block_id {
                 Some(id) => {
-                    let i = self.blocks.iter().position(|b| &b.id == id).ok_or(LedgerError::Overflow)?;
+                    let i = self.blocks.iter().position(|b| &b.id == id).ok_or_else(|| LedgerError::BlockMissing(id.clone()))?;
                     let b = &mut self.blocks[i];
                     b.remaining = sub(b.remaining, d.amount)?;
                     if b.remaining.is_zero() {

@@ -8,6 +8,7 @@
 
 pub mod access;
 pub mod chain;
+pub mod error;
 pub mod event;
 pub mod input;
 pub mod ledger;
@@ -18,9 +19,10 @@ pub mod view;
 
 pub use access::{AccessOp, Actor, CapSubject, CapView, SettingsPatch};
 pub use chain::ChainHash;
+pub use error::{BrokenInvariant, ErrorCode, LedgerError};
 pub use event::{Event, EventCtx, EventKind, Pool, Status, UnknownName};
 pub use ledger::{
-    Applied, Balance, Block, CreditKind, CreditOp, Draw, HoldOp, LedgerError, Op, OrgSettings, OrgState, Outcome,
+    Applied, Balance, Block, CreditKind, CreditOp, Draw, HoldOp, Op, OrgSettings, OrgState, Outcome,
     PoolBalances, Record, RecordKind, RecordStatus,
 };
 pub use money::{AmountError, Micros};

@@ -32,7 +32,8 @@ use jiff::{Timestamp, ToSpan, Unit};
 use serde::{Deserialize, Serialize};
 
 use crate::event::{EventCtx, EventKind, Pool, Status};
-use crate::ledger::{Block, LedgerError, OrgState, Tx, add, block_seq, invalid, neg, period_bounds, sub};
+use crate::error::{LedgerError, add, invalid, neg, sub};
+use crate::ledger::{Block, OrgState, Tx, block_seq, period_bounds};
 use crate::money::Micros;
 
 /// Conversations one identity may start per month when the plan says nothing.

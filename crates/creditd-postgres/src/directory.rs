@@ -64,7 +64,7 @@ fn key_of(r: &Row) -> Result<ApiKey, DirectoryError> {
     let org_ids: Option<String> = r.try_get(4).map_err(db)?;
     let org_id: Option<String> = r.try_get(5).map_err(db)?;
     let email: Option<String> = r.try_get(6).map_err(db)?;
-    let bad = |what: &str| DirectoryError::Store(StoreError::Backend(format!("key {id}: {what}")));
+    let bad = |what: &str| DirectoryError::Store(StoreError::Corrupt(format!("key {id}: {what}")));
     let scope = match kind.as_str() {
         "service" => KeyScope::Service {
             org_ids: org_ids
@@ -144,7 +144,7 @@ impl PgDirectory {
     }
 
     async fn conn(&self) -> Result<deadpool_postgres::Client, DirectoryError> {
-        self.pool.get().await.map_err(|e| DirectoryError::Store(StoreError::Backend(format!("postgres pool: {e}"))))
+        self.pool.get().await.map_err(|e| DirectoryError::Store(StoreError::backend(e)))
     }
 }
 

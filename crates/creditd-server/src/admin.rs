@@ -11,6 +11,7 @@
 //! directory or the ledger, shape the answer. A key's secret appears in one
 //! answer only, the one that creates it.
 
+use creditd_core::ErrorCode;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -42,12 +43,12 @@ pub fn routes() -> Router<AppState> {
 }
 
 fn parse<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
-    let text = std::str::from_utf8(body).map_err(|_| ApiError::bad_request("invalid_json", "body is not UTF-8"))?;
+    let text = std::str::from_utf8(body).map_err(|_| ApiError::new(ErrorCode::InvalidJson, "body is not UTF-8"))?;
     let text = if text.trim().is_empty() { "{}" } else { text };
     crate::wire::ensure_object(text)?;
     serde_json::from_str(text).map_err(|e| {
         if e.is_syntax() || e.is_eof() {
-            ApiError::bad_request("invalid_json", format!("malformed JSON: {e}"))
+            ApiError::new(ErrorCode::InvalidJson, format!("malformed JSON: {e}"))
         } else {
             ApiError::validation(format!("invalid request body: {e}"))
         }
@@ -55,11 +56,11 @@ fn parse<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
 }
 
 fn member_not_found(org: &str, email: &str) -> ApiError {
-    ApiError::new(StatusCode::NOT_FOUND, "not_found", format!("member {email} of organization {org} not found"))
+    ApiError::new(ErrorCode::NotFound, format!("member {email} of organization {org} not found"))
 }
 
 fn key_not_found(id: &str) -> ApiError {
-    ApiError::new(StatusCode::NOT_FOUND, "not_found", format!("key {id} not found"))
+    ApiError::new(ErrorCode::NotFound, format!("key {id} not found"))
 }
 
 /// The org's caps as of now, or none when the engine cannot tell.

@@ -1,6 +1,7 @@
 //! Handlers: parse, authorise, call the store, shape the answer. No SQL and
 //! no ledger rules here.
 
+use creditd_core::ErrorCode;
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
@@ -85,7 +86,7 @@ fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
 }
 
 fn body_text(body: &Bytes) -> Result<&str, ApiError> {
-    let text = std::str::from_utf8(body).map_err(|_| ApiError::bad_request("invalid_json", "body is not UTF-8"))?;
+    let text = std::str::from_utf8(body).map_err(|_| ApiError::new(ErrorCode::InvalidJson, "body is not UTF-8"))?;
     Ok(if text.trim().is_empty() { "{}" } else { text })
 }
 
@@ -297,5 +298,5 @@ pub async fn not_found() -> ApiError {
 }
 
 pub async fn method_not_allowed() -> ApiError {
-    ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", "this route does not take that method")
+    ApiError::new(ErrorCode::MethodNotAllowed, "this route does not take that method")
 }

@@ -19,6 +19,7 @@
 //!
 //! Secrets never reach a log or an answer: only a key's id and prefix do.
 
+use creditd_core::ErrorCode;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -449,8 +450,7 @@ pub async fn authenticate(State(app): State<AppState>, mut req: Request, next: N
 }
 
 fn csrf_failed() -> ApiError {
-    ApiError::forbidden_code(
-        "csrf_failed",
+    ApiError::new(ErrorCode::CsrfFailed,
         "this request needs the session's CSRF token (X-CSRF-Token header or csrf_token form field)",
     )
 }
@@ -572,9 +572,7 @@ pub async fn login(
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let invalid = || {
-        ApiError::new(
-            StatusCode::GONE,
-            "login_link_invalid",
+        ApiError::new(ErrorCode::LoginLinkInvalid,
             "this sign-in link is unknown, already used or expired; ask for a new one (creditd login-link)",
         )
     };

@@ -1,6 +1,7 @@
 //! Extractors that turn every malformed request into the one error shape:
 //! bad JSON, unknown fields, wrong types, oversized bodies, bad query strings.
 
+use creditd_core::ErrorCode;
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::StatusCode;
@@ -33,21 +34,19 @@ pub fn json_rejection(r: JsonRejection) -> ApiError {
     match r {
         JsonRejection::JsonDataError(e) => ApiError::validation(format!("invalid request body: {}", e.body_text())),
         JsonRejection::JsonSyntaxError(e) => {
-            ApiError::bad_request("invalid_json", format!("malformed JSON: {}", e.body_text()))
+            ApiError::new(ErrorCode::InvalidJson, format!("malformed JSON: {}", e.body_text()))
         }
-        JsonRejection::MissingJsonContentType(_) => ApiError::new(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "unsupported_media_type",
+        JsonRejection::MissingJsonContentType(_) => ApiError::new(ErrorCode::UnsupportedMediaType,
             "send the body as JSON with Content-Type: application/json",
         ),
         JsonRejection::BytesRejection(e) => {
             if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", "request body is larger than 1 MiB")
+                ApiError::new(ErrorCode::PayloadTooLarge, "request body is larger than 1 MiB")
             } else {
-                ApiError::bad_request("invalid_body", e.body_text())
+                ApiError::new(ErrorCode::InvalidBody, e.body_text())
             }
         }
-        other => ApiError::bad_request("invalid_body", other.body_text()),
+        other => ApiError::new(ErrorCode::InvalidBody, other.body_text()),
     }
 }
 
@@ -106,12 +105,10 @@ impl<S: Send + Sync> FromRequest<S> for RawBody {
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
         match axum::body::Bytes::from_request(req, state).await {
             Ok(b) => Ok(RawBody(b)),
-            Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => Err(ApiError::new(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "payload_too_large",
+            Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => Err(ApiError::new(ErrorCode::PayloadTooLarge,
                 "request body is larger than 1 MiB",
             )),
-            Err(e) => Err(ApiError::bad_request("invalid_body", e.body_text())),
+            Err(e) => Err(ApiError::new(ErrorCode::InvalidBody, e.body_text())),
         }
     }
 }

@@ -6,6 +6,7 @@
 //! writer batch size and commit time, queue depth, open holds) through the
 //! same `metrics` facade; one process-wide recorder renders them all.
 
+use creditd_core::ErrorCode;
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
@@ -73,7 +74,7 @@ pub async fn metrics() -> Response {
                 .into_response()
         }
         None => {
-            ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "metrics_unavailable", "no metrics recorder is installed")
+            ApiError::new(ErrorCode::MetricsUnavailable, "no metrics recorder is installed")
                 .into_response()
         }
     }
@@ -88,7 +89,7 @@ pub async fn readyz(State(app): State<AppState>) -> Response {
         }
         Err(e) => {
             tracing::warn!(error = %e, "readiness probe failed");
-            ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "not_ready", format!("the store is not reachable: {e}"))
+            ApiError::new(ErrorCode::NotReady, format!("the store is not reachable: {e}"))
                 .into_response()
         }
     }
@@ -233,9 +234,7 @@ pub const MAX_CONCURRENT_EXPORTS: usize = 4;
 /// Middleware of the export route: takes a slot or refuses.
 pub async fn limit_exports(State(app): State<AppState>, req: Request, next: Next) -> Response {
     let Ok(permit) = app.export_slots.clone().try_acquire_owned() else {
-        let mut resp = ApiError::new(
-            StatusCode::TOO_MANY_REQUESTS,
-            "too_many_exports",
+        let mut resp = ApiError::new(ErrorCode::TooManyExports,
             format!("{MAX_CONCURRENT_EXPORTS} exports are already running; retry when one has finished"),
         )
         .into_response();

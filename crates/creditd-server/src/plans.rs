@@ -13,6 +13,7 @@
 //! - `PUT  /api/organizations/{orgId}/low-balance-threshold`
 //! - `GET  /api/organizations/{orgId}/notifications`
 
+use creditd_core::ErrorCode;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -71,16 +72,6 @@ fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
             Ok(Some(s.to_string()))
         }
     }
-}
-
-/// Monthly limits are refusals of a valid request, like running out of
-/// credits: 409, with their own codes.
-fn store_error(e: StoreError) -> ApiError {
-    let mut api = ApiError::from(e);
-    if matches!(api.code, "conversation_limit_reached" | "identity_limit_reached") {
-        api.status = StatusCode::CONFLICT;
-    }
-    api
 }
 
 /// The state as it is now, renewals due by now applied to a copy.
@@ -205,7 +196,7 @@ pub async fn put_plan(
     };
     let op = Op::Plans(PlanOp::SetPlan { plan, effective: req.effective, renewal_day: req.renewal_day });
     let outcome =
-        creditd_store::execute_one(app.store.as_ref(), Command::new(org, op, key)).await.map_err(store_error)?;
+        creditd_store::execute_one(app.store.as_ref(), Command::new(org, op, key)).await?;
     let (state, _) = state_now(&app, org).await?;
     Ok(Json(PlanChanged { plan: plan_view(&state), events: outcome.events, balance: outcome.balance }).into_response())
 }
@@ -241,10 +232,10 @@ pub async fn start_conversation(
     let op =
         Op::Plans(PlanOp::Conversation { identity: req.identity, campaign: req.campaign, started_at: req.started_at });
     let outcome =
-        creditd_store::execute_one(app.store.as_ref(), Command::new(org, op, key)).await.map_err(store_error)?;
+        creditd_store::execute_one(app.store.as_ref(), Command::new(org, op, key)).await?;
     let c = outcome
         .conversation
-        .ok_or_else(|| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "storage_error", "no conversation recorded"))?;
+        .ok_or_else(|| ApiError::new(ErrorCode::StorageError, "no conversation recorded"))?;
     let remaining_this_month = c.month_limit.saturating_sub(c.month_count);
     Ok((StatusCode::CREATED, Json(ConversationStarted { conversation: c, remaining_this_month })).into_response())
 }
@@ -379,7 +370,7 @@ pub async fn set_low_balance_threshold(
     principal.require(Action::ManagePlan, org)?;
     let key = idempotency_key(&headers)?;
     let op = Op::Plans(PlanOp::SetLowBalanceThreshold { threshold: req.threshold });
-    creditd_store::execute_one(app.store.as_ref(), Command::new(org, op, key)).await.map_err(store_error)?;
+    creditd_store::execute_one(app.store.as_ref(), Command::new(org, op, key)).await?;
     let state = app.store.org_state(org).await?;
     let s = state.summary(app.store.now()).map_err(|e| ApiError::from(StoreError::from(e)))?;
     Ok(Json(ThresholdSet { low_balance: s.low_balance, balance: s.balance }).into_response())

@@ -13,6 +13,7 @@
 //! records the outcome; failures are retried with exponential back-off.
 //! Delivery is at least once; receivers deduplicate by the message id.
 
+use creditd_core::ErrorCode;
 use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -63,7 +64,7 @@ fn api_error(e: WebhookError) -> ApiError {
         WebhookError::OrgNotFound(org) => ApiError::from(creditd_store::StoreError::OrgNotFound(org)),
         WebhookError::NotFound(id) => endpoint_not_found(&id),
         WebhookError::Invalid(m) => ApiError::validation(m),
-        e @ WebhookError::TooMany { .. } => ApiError::new(StatusCode::CONFLICT, e.code(), e.to_string()),
+        e @ WebhookError::TooMany { .. } => ApiError::new(e.code(), e.to_string()),
         WebhookError::Store(e) => ApiError::from(e),
     }
 }
@@ -74,11 +75,11 @@ fn endpoint_not_found(id: &str) -> ApiError {
 }
 
 fn parse<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
-    let text = std::str::from_utf8(body).map_err(|_| ApiError::bad_request("invalid_json", "body is not UTF-8"))?;
+    let text = std::str::from_utf8(body).map_err(|_| ApiError::new(ErrorCode::InvalidJson, "body is not UTF-8"))?;
     let text = if text.trim().is_empty() { "{}" } else { text };
     serde_json::from_str(text).map_err(|e| {
         if e.is_syntax() || e.is_eof() {
-            ApiError::bad_request("invalid_json", format!("malformed JSON: {e}"))
+            ApiError::new(ErrorCode::InvalidJson, format!("malformed JSON: {e}"))
         } else {
             ApiError::validation(format!("invalid request body: {e}"))
         }

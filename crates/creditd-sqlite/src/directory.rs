@@ -128,7 +128,7 @@ fn read_key(r: &Row<'_>) -> rusqlite::Result<KeyRow> {
 
 fn key_of(row: KeyRow) -> Result<ApiKey, DirectoryError> {
     let (id, prefix, name, kind, org_ids, org_id, email, created, revoked, used) = row;
-    let bad = |what: &str| DirectoryError::Store(StoreError::Backend(format!("key {id}: {what}")));
+    let bad = |what: &str| DirectoryError::Store(StoreError::Corrupt(format!("key {id}: {what}")));
     let scope = match kind.as_str() {
         "service" => KeyScope::Service {
             org_ids: org_ids

@@ -146,7 +146,7 @@ impl<'a> UsageFacts<'a> {
             _ => return Ok(None),
         };
         let consumed = self.amount.checked_neg().ok_or_else(|| {
-            StoreError::Backend(format!("event {} of {}: amount out of range", self.seq, self.org_id))
+            StoreError::Corrupt(format!("event {} of {}: amount out of range", self.seq, self.org_id))
         })?;
         Ok(Some((consumed, count)))
     }
@@ -300,7 +300,7 @@ impl Rollups {
     /// before writing the deltas.
     pub fn check(&self) -> Result<(), StoreError> {
         match &self.broken {
-            Some(why) => Err(StoreError::Backend(format!("refusing to commit: {why}"))),
+            Some(why) => Err(StoreError::BrokenInvariant(creditd_core::BrokenInvariant(why.clone()))),
             None => Ok(()),
         }
     }
@@ -346,7 +346,7 @@ impl Rollups {
                 let r = &mut self.rows[i];
                 r.amount = r.amount.checked_add(amount).ok_or_else(|| {
                     let org = self.texts.get(at.org as usize).map_or("?", String::as_str);
-                    StoreError::Backend(format!("usage rollup of {org}: amount overflow"))
+                    StoreError::Corrupt(format!("usage rollup of {org}: amount overflow"))
                 })?;
                 r.count = r.count.saturating_add(count);
                 if name != none {
@@ -574,7 +574,7 @@ pub fn usage_from_events<'a>(
         let key = if q.group_by == UsageGroup::Day { d.at.day.to_string() } else { d.at.key.clone() };
         let row =
             groups.entry(key.clone()).or_insert(UsageRow { key, name: String::new(), amount: Micros::ZERO, count: 0 });
-        row.amount = row.amount.checked_add(d.amount).ok_or_else(|| StoreError::Backend("overflow".into()))?;
+        row.amount = row.amount.checked_add(d.amount).ok_or_else(|| StoreError::Corrupt("usage rollup: amount overflow".into()))?;
         row.count += d.count;
         if d.name > row.name {
             row.name = d.name.clone();

@@ -285,7 +285,9 @@ fn an_imported_history_carries_on_where_it_ended() {
     for r in &d.records {
         s.records.entry(r.id.clone()).or_insert_with(|| r.clone());
     }
-    let later = ts("2026-03-03T13:00:00Z");
+    // Before the open hold times out (at 13:00): a hold at its time is
+    // refused as hold_expired since ec09cc7.
+    let later = ts("2026-03-03T12:30:00Z");
     s.apply(&Op::Debit { hold_id: open, amount: None, ctx: EventCtx::default() }, later, None).unwrap();
     let settle =
         Op::SettlePurchase { purchase_id: pending, status: creditd_core::Status::Succeeded, ctx: EventCtx::default() };
