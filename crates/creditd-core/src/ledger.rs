@@ -593,7 +593,12 @@ impl OrgState {
         })
     }
 
-    /// Balances that must hold after every operation.
+    /// The invariants that must hold after every operation (the engines
+    /// check them before every commit, `verify` after reading): held and
+    /// overdraft used are never negative, every block has credits left,
+    /// and overdraft used is within the overdraft limit. That held is the
+    /// sum of the open holds is [`OrgState::check_open_holds`], which needs
+    /// every open hold loaded.
     pub fn check_invariants(&self) -> Result<(), BrokenInvariant> {
         if self.held.is_negative() {
             return Err(BrokenInvariant(format!("org {}: held is negative ({})", self.org_id, self.held)));
@@ -603,6 +608,32 @@ impl OrgState {
         }
         if let Some(b) = self.blocks.iter().find(|b| !b.remaining.is_positive()) {
             return Err(BrokenInvariant(format!("org {}: block {} is not positive", self.org_id, b.id)));
+        }
+        if self.debt > self.settings.overdraft_limit {
+            return Err(BrokenInvariant(format!(
+                "org {}: overdraft used {} is over the limit {}",
+                self.org_id, self.debt, self.settings.overdraft_limit
+            )));
+        }
+        Ok(())
+    }
+
+    /// Held is the sum of the open holds. Only meaningful when every open
+    /// hold is a loaded record: `verify` and the core's tests check it; an
+    /// engine's state may lack a record it cannot read (`record_unreadable`).
+    pub fn check_open_holds(&self) -> Result<(), BrokenInvariant> {
+        let open_held = self
+            .records
+            .values()
+            .filter(|r| r.kind == RecordKind::Hold && r.status == RecordStatus::Open)
+            .try_fold(Micros::ZERO, |acc, r| acc.checked_add(r.amount));
+        if open_held != Some(self.held) {
+            return Err(BrokenInvariant(format!(
+                "org {}: open holds add up to {} but held is {}",
+                self.org_id,
+                open_held.map_or("more than an amount can hold".to_string(), |h| h.to_string()),
+                self.held
+            )));
         }
         Ok(())
     }
@@ -619,6 +650,10 @@ impl OrgState {
         Ok(())
     }
 
+    /// `Op::Credit`: adds a block of `c.amount` to its pool (the kind's
+    /// default pool; a purchase is always prepaid). A voucher needs its code;
+    /// only a purchase may start `processing` (no block until it is settled),
+    /// and `expires_at` must be in the future. Writes one credit event.
     fn credit(&mut self, tx: &mut Tx, c: &CreditOp) -> Result<Option<Record>, LedgerError> {
         check_positive(c.amount)?;
         check_ctx(&c.ctx)?;
@@ -680,6 +715,9 @@ impl OrgState {
         Ok(record)
     }
 
+    /// `Op::SettlePurchase`: settles a processing purchase once. `succeeded`
+    /// adds its prepaid block (refused if its credits have expired since);
+    /// `failed` adds nothing. Writes one purchase event with the new status.
     fn settle_purchase(
         &mut self,
         tx: &mut Tx,
@@ -725,6 +763,11 @@ impl OrgState {
         Ok(Some(r))
     }
 
+    /// `Op::Hold`: reserves `h.amount` now, drawn in consumption order (into
+    /// the overdraft if allowed), for 1 s to 7 days (default 1 h); refused
+    /// with `insufficient_credits` beyond available + overdraft. The held
+    /// credits leave their blocks and count in `held` until debit, release or
+    /// timeout.
     fn hold(&mut self, tx: &mut Tx, h: &HoldOp) -> Result<Record, LedgerError> {
         check_positive(h.amount)?;
         check_ctx(&h.ctx)?;
@@ -778,6 +821,9 @@ impl OrgState {
         }
     }
 
+    /// `Op::Debit`: posts an open, unexpired hold: `amount` (default all of
+    /// it, never more) is consumed and counts as period usage; the rest goes
+    /// back to the blocks it came from in one release event.
     fn debit(
         &mut self,
         tx: &mut Tx,
@@ -814,6 +860,10 @@ impl OrgState {
         Ok(r)
     }
 
+    /// `Op::Release` (and `Op::TimeoutHold` with `timeout`): voids an open
+    /// hold; every credit goes back to the block it came from (credits whose
+    /// block has expired meanwhile lapse at once). A caller's release of a
+    /// hold past its time is refused as `hold_expired`.
     fn release(&mut self, tx: &mut Tx, hold_id: &str, ctx: &EventCtx, timeout: bool) -> Result<Record, LedgerError> {
         check_ctx(ctx)?;
         let mut r = self.open_hold(hold_id, (!timeout).then_some(tx.now))?;
@@ -832,6 +882,9 @@ impl OrgState {
         Ok(r)
     }
 
+    /// `Op::Usage`: consumes `amount` at once, drawn in consumption order
+    /// (into the overdraft if allowed), and counts it as period usage;
+    /// refused with `insufficient_credits` beyond available + overdraft.
     fn usage(&mut self, tx: &mut Tx, amount: Micros, ctx: &EventCtx) -> Result<Record, LedgerError> {
         check_positive(amount)?;
         check_ctx(ctx)?;
@@ -860,6 +913,9 @@ impl OrgState {
         Ok(r)
     }
 
+    /// `Op::Refund`: gives back up to what a usage or a debited hold
+    /// consumed and has not been refunded (default all of it), most recently
+    /// consumed part first, to the blocks it came from; lowers period usage.
     fn refund(
         &mut self,
         tx: &mut Tx,
@@ -898,6 +954,9 @@ impl OrgState {
         Ok(r)
     }
 
+    /// `Op::Adjustment`: a manual correction with a reason (kept in the
+    /// event's metadata). Positive: a new block (promotional unless a pool is
+    /// named). Negative: drawn like usage but not counted as usage.
     fn adjustment(
         &mut self,
         tx: &mut Tx,
@@ -958,6 +1017,8 @@ impl OrgState {
         Ok(())
     }
 
+    /// `Op::Billing`: records an invoice or charge; 0 writes only the
+    /// event, a negative amount is drawn like usage (not counted as usage).
     fn billing(&mut self, tx: &mut Tx, amount: Micros, ctx: &EventCtx) -> Result<(), LedgerError> {
         check_ctx(ctx)?;
         if amount.is_positive() {

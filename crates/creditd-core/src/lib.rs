@@ -6,6 +6,8 @@
 //! keep an [`OrgState`] per organisation, feed it [`Op`]s and persist the
 //! [`Event`]s it returns.
 
+#![warn(missing_docs)]
+
 pub mod access;
 pub mod chain;
 pub mod error;

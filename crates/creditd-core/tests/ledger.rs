@@ -210,6 +210,7 @@ impl Harness {
             assert!(applied.touched_records.contains(&r.id));
         }
         self.state.check_invariants().unwrap();
+        self.state.check_open_holds().unwrap();
         // The engines store outcomes (idempotent replays) and states as JSON.
         let json = serde_json::to_string(&outcome).unwrap();
         assert_eq!(serde_json::from_str::<Outcome>(&json).unwrap(), outcome, "outcome JSON round trip");

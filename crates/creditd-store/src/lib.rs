@@ -7,6 +7,8 @@
 //! pure ledger with [`batch::Batch`], and persists the batch's events, records,
 //! organisation states and idempotency rows in one transaction.
 
+#![warn(missing_docs)]
+
 pub mod batch;
 pub mod cache;
 pub mod clock;
