@@ -20,8 +20,8 @@
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
-use crate::event::{EventKind, Pool};
 use crate::error::{LedgerError, invalid};
+use crate::event::{EventKind, Pool};
 use crate::ledger::{Op, OrgState, Tx, period_bounds};
 use crate::money::Micros;
 

@@ -14,8 +14,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::access::{AccessOp, CapState};
 use crate::chain::{self, ChainHash};
-use crate::event::{Event, EventCtx, EventKind, Pool, Status};
 use crate::error::{BrokenInvariant, LedgerError, add, invalid, neg, sub};
+use crate::event::{Event, EventCtx, EventKind, Pool, Status};
 use crate::money::Micros;
 use crate::plans::{Conversation, Notification, PlanOp, PlanState};
 
@@ -1072,7 +1072,11 @@ impl OrgState {
         for d in draws {
             match &d.block_id {
                 Some(id) => {
-                    let i = self.blocks.iter().position(|b| &b.id == id).ok_or_else(|| LedgerError::BlockMissing(id.clone()))?;
+                    let i = self
+                        .blocks
+                        .iter()
+                        .position(|b| &b.id == id)
+                        .ok_or_else(|| LedgerError::BlockMissing(id.clone()))?;
                     let b = &mut self.blocks[i];
                     b.remaining = sub(b.remaining, d.amount)?;
                     if b.remaining.is_zero() {

@@ -24,8 +24,8 @@ pub use chain::ChainHash;
 pub use error::{BrokenInvariant, ErrorCode, LedgerError};
 pub use event::{Event, EventCtx, EventKind, Pool, Status, UnknownName};
 pub use ledger::{
-    Applied, Balance, Block, CreditKind, CreditOp, Draw, HoldOp, Op, OrgSettings, OrgState, Outcome,
-    PoolBalances, Record, RecordKind, RecordStatus,
+    Applied, Balance, Block, CreditKind, CreditOp, Draw, HoldOp, Op, OrgSettings, OrgState, Outcome, PoolBalances,
+    Record, RecordKind, RecordStatus,
 };
 pub use money::{AmountError, Micros};
 pub use plans::{Conversation, Effective, Notification, Plan, PlanOp, PlanState, Rollover, Summary};

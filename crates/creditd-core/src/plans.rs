@@ -31,8 +31,8 @@ use jiff::tz::TimeZone;
 use jiff::{Timestamp, ToSpan, Unit};
 use serde::{Deserialize, Serialize};
 
-use crate::event::{EventCtx, EventKind, Pool, Status};
 use crate::error::{LedgerError, add, invalid, neg, sub};
+use crate::event::{EventCtx, EventKind, Pool, Status};
 use crate::ledger::{Block, OrgState, Tx, block_seq, period_bounds};
 use crate::money::Micros;
 

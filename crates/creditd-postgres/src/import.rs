@@ -114,8 +114,11 @@ pub async fn import(
         let id: Vec<&str> = chunk.iter().map(|r| r.id.as_str()).collect();
         let status: Vec<&str> = chunk.iter().map(|r| r.status.as_str()).collect();
         let expires: Vec<Option<i64>> = chunk.iter().map(|r| r.expires_at.map(|t| t.as_microsecond())).collect();
-        let body =
-            chunk.iter().map(serde_json::to_string).collect::<Result<Vec<_>, _>>().map_err(StoreError::json("event metadata"))?;
+        let body = chunk
+            .iter()
+            .map(serde_json::to_string)
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(StoreError::json("event metadata"))?;
         tx.execute(&upsert_records, &[&org, &id, &status, &expires, &body]).await.map_err(db)?;
     }
     let tz = ZoneCache::default().get(org_id, &state.settings.time_zone);

@@ -418,9 +418,9 @@ impl Writer {
                 Req::Execute(cmds) => Ans::Execute(
                     cmds.iter().map(|c| self.apply(&mut batch, c, now, &locked, &stored, &unreadable)).collect(),
                 ),
-                Req::CreateOrg(..) => {
-                    Ans::CreateOrg(created.remove(&i).unwrap_or_else(|| Err(StoreError::Stopped("the answer to an organisation creation was lost".into()))))
-                }
+                Req::CreateOrg(..) => Ans::CreateOrg(created.remove(&i).unwrap_or_else(|| {
+                    Err(StoreError::Stopped("the answer to an organisation creation was lost".into()))
+                })),
                 Req::Tick => {
                     let mut done = 0;
                     for c in &tick_commands {

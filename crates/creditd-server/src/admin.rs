@@ -11,12 +11,12 @@
 //! directory or the ledger, shape the answer. A key's secret appears in one
 //! answer only, the one that creates it.
 
-use creditd_core::ErrorCode;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
+use creditd_core::ErrorCode;
 use creditd_core::ledger::period_bounds;
 use creditd_core::money::Amount;
 use creditd_core::{AccessOp, CapSubject, CapView, EventKind, Micros, Op, SettingsPatch, valid_id};

@@ -1,12 +1,12 @@
 //! Handlers: parse, authorise, call the store, shape the answer. No SQL and
 //! no ledger rules here.
 
-use creditd_core::ErrorCode;
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
+use creditd_core::ErrorCode;
 use creditd_core::{Balance, CapView, Event, OrgId, Outcome, Record, RecordKind, valid_id};
 use creditd_store::{Command, MAX_BATCH_OPS, StoreError};
 use serde::Serialize;

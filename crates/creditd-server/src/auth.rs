@@ -450,7 +450,8 @@ pub async fn authenticate(State(app): State<AppState>, mut req: Request, next: N
 }
 
 fn csrf_failed() -> ApiError {
-    ApiError::new(ErrorCode::CsrfFailed,
+    ApiError::new(
+        ErrorCode::CsrfFailed,
         "this request needs the session's CSRF token (X-CSRF-Token header or csrf_token form field)",
     )
 }
@@ -572,7 +573,8 @@ pub async fn login(
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let invalid = || {
-        ApiError::new(ErrorCode::LoginLinkInvalid,
+        ApiError::new(
+            ErrorCode::LoginLinkInvalid,
             "this sign-in link is unknown, already used or expired; ask for a new one (creditd login-link)",
         )
     };

@@ -368,7 +368,8 @@ pub async fn body_deadline(State(app): State<AppState>, req: Request, next: Next
     if !fired.load(Ordering::Relaxed) {
         return response;
     }
-    let mut response = ApiError::new(ErrorCode::RequestTimeout,
+    let mut response = ApiError::new(
+        ErrorCode::RequestTimeout,
         format!("the request body did not arrive within {} s", app.limits.body_timeout.as_secs_f64()),
     )
     .into_response();

@@ -557,7 +557,8 @@ async fn conversation_json(
     let v: Value = serde_json::from_slice(&bytes).map_err(|e| PageError::from(StoreError::backend(e)))?;
     if !status.is_success() {
         let message = v["error"]["message"].as_str().unwrap_or("the conversations could not be read").to_string();
-        let code = v["error"]["code"].as_str().and_then(|c| c.parse().ok()).unwrap_or(creditd_core::ErrorCode::StorageError);
+        let code =
+            v["error"]["code"].as_str().and_then(|c| c.parse().ok()).unwrap_or(creditd_core::ErrorCode::StorageError);
         return Err(PageError::from(ApiError::new(code, message)));
     }
     Ok(v)

@@ -1,11 +1,11 @@
 //! Extractors that turn every malformed request into the one error shape:
 //! bad JSON, unknown fields, wrong types, oversized bodies, bad query strings.
 
-use creditd_core::ErrorCode;
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::StatusCode;
 use axum::http::request::Parts;
+use creditd_core::ErrorCode;
 use serde::de::DeserializeOwned;
 
 use crate::error::ApiError;
@@ -36,9 +36,9 @@ pub fn json_rejection(r: JsonRejection) -> ApiError {
         JsonRejection::JsonSyntaxError(e) => {
             ApiError::new(ErrorCode::InvalidJson, format!("malformed JSON: {}", e.body_text()))
         }
-        JsonRejection::MissingJsonContentType(_) => ApiError::new(ErrorCode::UnsupportedMediaType,
-            "send the body as JSON with Content-Type: application/json",
-        ),
+        JsonRejection::MissingJsonContentType(_) => {
+            ApiError::new(ErrorCode::UnsupportedMediaType, "send the body as JSON with Content-Type: application/json")
+        }
         JsonRejection::BytesRejection(e) => {
             if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
                 ApiError::new(ErrorCode::PayloadTooLarge, "request body is larger than 1 MiB")
@@ -105,9 +105,9 @@ impl<S: Send + Sync> FromRequest<S> for RawBody {
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
         match axum::body::Bytes::from_request(req, state).await {
             Ok(b) => Ok(RawBody(b)),
-            Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => Err(ApiError::new(ErrorCode::PayloadTooLarge,
-                "request body is larger than 1 MiB",
-            )),
+            Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+                Err(ApiError::new(ErrorCode::PayloadTooLarge, "request body is larger than 1 MiB"))
+            }
             Err(e) => Err(ApiError::new(ErrorCode::InvalidBody, e.body_text())),
         }
     }

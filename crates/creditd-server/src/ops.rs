@@ -73,10 +73,7 @@ pub async fn metrics() -> Response {
             ([(header::CONTENT_TYPE, HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"))], h.render())
                 .into_response()
         }
-        None => {
-            ApiError::new(ErrorCode::MetricsUnavailable, "no metrics recorder is installed")
-                .into_response()
-        }
+        None => ApiError::new(ErrorCode::MetricsUnavailable, "no metrics recorder is installed").into_response(),
     }
 }
 
@@ -89,8 +86,7 @@ pub async fn readyz(State(app): State<AppState>) -> Response {
         }
         Err(e) => {
             tracing::warn!(error = %e, "readiness probe failed");
-            ApiError::new(ErrorCode::NotReady, format!("the store is not reachable: {e}"))
-                .into_response()
+            ApiError::new(ErrorCode::NotReady, format!("the store is not reachable: {e}")).into_response()
         }
     }
 }
@@ -234,7 +230,8 @@ pub const MAX_CONCURRENT_EXPORTS: usize = 4;
 /// Middleware of the export route: takes a slot or refuses.
 pub async fn limit_exports(State(app): State<AppState>, req: Request, next: Next) -> Response {
     let Ok(permit) = app.export_slots.clone().try_acquire_owned() else {
-        let mut resp = ApiError::new(ErrorCode::TooManyExports,
+        let mut resp = ApiError::new(
+            ErrorCode::TooManyExports,
             format!("{MAX_CONCURRENT_EXPORTS} exports are already running; retry when one has finished"),
         )
         .into_response();

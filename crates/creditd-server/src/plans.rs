@@ -13,12 +13,12 @@
 //! - `PUT  /api/organizations/{orgId}/low-balance-threshold`
 //! - `GET  /api/organizations/{orgId}/notifications`
 
-use creditd_core::ErrorCode;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, put};
 use axum::{Json, Router};
+use creditd_core::ErrorCode;
 use creditd_core::money::Amount;
 use creditd_core::plans::{DEFAULT_CONVERSATIONS_PER_IDENTITY, Effective, LowBalance, Plan, PlanOp, Rollover, Summary};
 use creditd_core::{Balance, CapView, Conversation, Event, Micros, Notification, Op, OrgState, valid_id};
@@ -195,8 +195,7 @@ pub async fn put_plan(
         rollover: req.rollover.unwrap_or_default(),
     };
     let op = Op::Plans(PlanOp::SetPlan { plan, effective: req.effective, renewal_day: req.renewal_day });
-    let outcome =
-        creditd_store::execute_one(app.store.as_ref(), Command::new(org, op, key)).await?;
+    let outcome = creditd_store::execute_one(app.store.as_ref(), Command::new(org, op, key)).await?;
     let (state, _) = state_now(&app, org).await?;
     Ok(Json(PlanChanged { plan: plan_view(&state), events: outcome.events, balance: outcome.balance }).into_response())
 }
@@ -231,11 +230,8 @@ pub async fn start_conversation(
     let key = idempotency_key(&headers)?;
     let op =
         Op::Plans(PlanOp::Conversation { identity: req.identity, campaign: req.campaign, started_at: req.started_at });
-    let outcome =
-        creditd_store::execute_one(app.store.as_ref(), Command::new(org, op, key)).await?;
-    let c = outcome
-        .conversation
-        .ok_or_else(|| ApiError::new(ErrorCode::StorageError, "no conversation recorded"))?;
+    let outcome = creditd_store::execute_one(app.store.as_ref(), Command::new(org, op, key)).await?;
+    let c = outcome.conversation.ok_or_else(|| ApiError::new(ErrorCode::StorageError, "no conversation recorded"))?;
     let remaining_this_month = c.month_limit.saturating_sub(c.month_count);
     Ok((StatusCode::CREATED, Json(ConversationStarted { conversation: c, remaining_this_month })).into_response())
 }

@@ -25,7 +25,9 @@ pub mod webhooks;
 
 use async_trait::async_trait;
 use creditd_core::verify::VerifyReport;
-use creditd_core::{Balance, BrokenInvariant, ErrorCode, LedgerError, Notification, Op, OrgSettings, OrgState, Outcome};
+use creditd_core::{
+    Balance, BrokenInvariant, ErrorCode, LedgerError, Notification, Op, OrgSettings, OrgState, Outcome,
+};
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};

@@ -574,7 +574,10 @@ pub fn usage_from_events<'a>(
         let key = if q.group_by == UsageGroup::Day { d.at.day.to_string() } else { d.at.key.clone() };
         let row =
             groups.entry(key.clone()).or_insert(UsageRow { key, name: String::new(), amount: Micros::ZERO, count: 0 });
-        row.amount = row.amount.checked_add(d.amount).ok_or_else(|| StoreError::Corrupt("usage rollup: amount overflow".into()))?;
+        row.amount = row
+            .amount
+            .checked_add(d.amount)
+            .ok_or_else(|| StoreError::Corrupt("usage rollup: amount overflow".into()))?;
         row.count += d.count;
         if d.name > row.name {
             row.name = d.name.clone();

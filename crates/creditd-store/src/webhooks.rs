@@ -156,7 +156,8 @@ fn message<D: Serialize>(
     data: D,
 ) -> Result<OutboxMessage, StoreError> {
     let id = message_id(org_id, kind, source);
-    let body = serde_json::to_string(&Body { id: &id, kind, org_id, created_at, data }).map_err(StoreError::json("webhook event body"))?;
+    let body = serde_json::to_string(&Body { id: &id, kind, org_id, created_at, data })
+        .map_err(StoreError::json("webhook event body"))?;
     Ok(OutboxMessage { id, org_id: org_id.to_string(), kind, created_at, event_seq, body })
 }
 
