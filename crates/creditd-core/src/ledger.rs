@@ -12,7 +12,7 @@ use std::collections::HashMap;
 use jiff::{Timestamp, ToSpan, tz::TimeZone};
 use serde::{Deserialize, Serialize};
 
-use crate::access::{AccessOp, CapState};
+use crate::access::{AccessOp, Actor, CapState};
 use crate::chain::{self, ChainHash};
 use crate::error::{BrokenInvariant, LedgerError, add, invalid, neg, sub};
 use crate::event::{Event, EventCtx, EventKind, Pool, Status};
@@ -318,7 +318,6 @@ impl Op {
             Op::SettlePurchase { purchase_id, .. } => Some(purchase_id),
             Op::Debit { hold_id, .. } | Op::Release { hold_id, .. } | Op::TimeoutHold { hold_id } => Some(hold_id),
             Op::Refund { refers_to, .. } => Some(refers_to),
-            Op::Access(a) => a.record_ref(),
             _ => None,
         }
     }
@@ -508,8 +507,23 @@ impl OrgState {
         due.into_iter().map(|r| r.id.clone()).collect()
     }
 
-    /// Applies one operation at `now`. On error nothing persisted changed.
+    /// Applies one operation at `now`, done in no one's name (see
+    /// [`OrgState::apply_as`]). On error nothing persisted changed.
     pub fn apply(&mut self, op: &Op, now: Timestamp, idempotency_key: Option<&str>) -> Result<Applied, LedgerError> {
+        self.apply_as(op, None, now, idempotency_key)
+    }
+
+    /// Applies one operation at `now`, done by `actor` (a stored key or a
+    /// member, as the server authenticated them): their caps apply, and a
+    /// plain member settles only their own holds. On error nothing persisted
+    /// changed.
+    pub fn apply_as(
+        &mut self,
+        op: &Op,
+        actor: Option<&Actor>,
+        now: Timestamp,
+        idempotency_key: Option<&str>,
+    ) -> Result<Applied, LedgerError> {
         let now = match self.last_at {
             Some(last) if last > now => last,
             _ => now,
@@ -524,10 +538,11 @@ impl OrgState {
         let result = self
             .catch_up(&mut tx)
             .and_then(|()| self.roll_period(now))
-            .and_then(|()| self.check_caps(op))
+            .and_then(|()| self.check_caps(op, actor))
+            .and_then(|()| self.check_actor(op, actor))
             .and_then(|()| self.apply_op(op, &mut tx))
             .and_then(|record| self.after_op(&mut tx).map(|()| record))
-            .inspect(|_| self.charge_caps(op, &tx));
+            .inspect(|_| self.charge_caps(op, actor, &tx));
         let record = match result {
             Ok(record) => record,
             Err(e) => {

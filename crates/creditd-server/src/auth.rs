@@ -204,12 +204,7 @@ impl Principal {
             ctx.user_email = Some(email.clone());
             ctx.user_name = Some(name.clone());
         }
-        let mut cmd = Command::new(org_id, op, idempotency_key);
-        if let Some(actor) = self.actor() {
-            let inner = std::mem::replace(&mut cmd.op, Op::ExpireDue);
-            cmd.op = Op::Access(AccessOp::Acting { actor, op: Box::new(inner) });
-        }
-        cmd
+        Command::new(org_id, op, idempotency_key).by(self.actor())
     }
 
     /// The caps this principal may see in `state` as of `now`: all of them
@@ -255,7 +250,6 @@ fn ctx_mut(op: &mut Op) -> Option<&mut EventCtx> {
         | Op::Refund { ctx, .. }
         | Op::Adjustment { ctx, .. }
         | Op::Billing { ctx, .. } => Some(ctx),
-        Op::Access(AccessOp::Acting { op, .. }) => ctx_mut(op),
         _ => None,
     }
 }
@@ -272,7 +266,6 @@ pub fn action_for(op: &Op) -> Action {
         Op::Plans(_) => Action::ManagePlan,
         Op::Access(AccessOp::SetSettings(_)) => Action::ManageOrg,
         Op::Access(AccessOp::SetCap { .. }) => Action::ManageCaps,
-        Op::Access(AccessOp::Acting { op, .. }) => action_for(op),
         Op::TimeoutHold { .. } | Op::ExpireDue => Action::WriteCredits,
     }
 }

@@ -168,7 +168,7 @@ impl Batch {
             }
         }
         let was_open = cmd.op.record_ref().is_some_and(|id| telemetry::is_open_hold(state, id));
-        let applied = match state.apply(&cmd.op, now, cmd.idempotency_key.as_deref()) {
+        let applied = match state.apply_as(&cmd.op, cmd.actor.as_ref(), now, cmd.idempotency_key.as_deref()) {
             Ok(applied) => applied,
             Err(e) => {
                 telemetry::operation(cmd.op.name(), e.code().as_str());

@@ -26,7 +26,7 @@ pub mod webhooks;
 use async_trait::async_trait;
 use creditd_core::verify::VerifyReport;
 use creditd_core::{
-    Balance, BrokenInvariant, ErrorCode, LedgerError, Notification, Op, OrgSettings, OrgState, Outcome,
+    Actor, Balance, BrokenInvariant, ErrorCode, LedgerError, Notification, Op, OrgSettings, OrgState, Outcome,
 };
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
@@ -83,6 +83,10 @@ pub struct Formatted {
 pub struct Command {
     pub org_id: String,
     pub op: Op,
+    /// Who does it (a stored key or a member), when the server knows:
+    /// their caps apply (see `OrgState::apply_as`). Not part of the
+    /// fingerprint: a retry with another key of the same request replays.
+    pub actor: Option<Actor>,
     pub idempotency_key: Option<String>,
     /// Hash of what the request asked, to tell a retry from a reuse of the
     /// key; empty when there is no key.
@@ -104,7 +108,13 @@ impl Command {
             }
             None => String::new(),
         };
-        Command { org_id, op, idempotency_key, fingerprint }
+        Command { org_id, op, actor: None, idempotency_key, fingerprint }
+    }
+
+    /// The same command, done by `actor`.
+    pub fn by(mut self, actor: Option<Actor>) -> Self {
+        self.actor = actor;
+        self
     }
 }
 

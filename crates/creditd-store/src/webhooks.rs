@@ -161,17 +161,6 @@ fn message<D: Serialize>(
     Ok(OutboxMessage { id, org_id: org_id.to_string(), kind, created_at, event_seq, body })
 }
 
-/// The operation under any `Acting` wrapper.
-fn base_op(mut op: &Op) -> &Op {
-    while let Op::Access(a) = op {
-        match a.inner() {
-            Some(inner) => op = inner,
-            None => break,
-        }
-    }
-    op
-}
-
 /// The messages one applied operation makes: from its events (in order)
 /// and the notifications it stored.
 pub fn derive(
@@ -180,7 +169,6 @@ pub fn derive(
     events: &[Event],
     notifications: &[Notification],
 ) -> Result<Vec<OutboxMessage>, StoreError> {
-    let op = base_op(op);
     let mut out = Vec::new();
     for e in events {
         let data = || EventData { available: e.balance_after, event: e };
