@@ -865,7 +865,7 @@ impl OrgState {
         }
         let mut consumed = Micros::ZERO;
         for e in &tx.events {
-            if matches!(e.kind, EventKind::Debit | EventKind::Usage | EventKind::Refund) {
+            if e.kind.consumption_count().is_some() {
                 consumed = sub(consumed, e.amount)?;
             }
         }

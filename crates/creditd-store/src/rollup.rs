@@ -140,11 +140,7 @@ impl<'a> UsageFacts<'a> {
     /// is not consumption. Checked: `i64::MIN` micro-credits cannot be
     /// negated and is an error.
     pub fn consumption(&self) -> Result<Option<(Micros, i64)>, StoreError> {
-        let count = match self.kind {
-            EventKind::Debit | EventKind::Usage => 1,
-            EventKind::Refund => 0,
-            _ => return Ok(None),
-        };
+        let Some(count) = self.kind.consumption_count() else { return Ok(None) };
         let consumed = self.amount.checked_neg().ok_or_else(|| {
             StoreError::Corrupt(format!("event {} of {}: amount out of range", self.seq, self.org_id))
         })?;
@@ -611,12 +607,19 @@ pub const PG_UPSERT: &str = "INSERT INTO usage_rollups (org_id, scope, dim, day,
      event_count = usage_rollups.event_count + excluded.event_count, \
      name = CASE WHEN excluded.name <> '' THEN excluded.name ELSE usage_rollups.name END";
 
-/// The kinds a rollup backfill reads.
+/// The kinds a rollup backfill reads: [`EventKind::CONSUMING`] as an SQL
+/// list (a test checks they agree).
 pub const CONSUMING_KINDS_SQL: &str = "('debit', 'usage', 'refund')";
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn consuming_kinds_sql_is_the_core_list() {
+        let names: Vec<String> = EventKind::CONSUMING.iter().map(|k| format!("'{}'", k.as_str())).collect();
+        assert_eq!(CONSUMING_KINDS_SQL, format!("({})", names.join(", ")));
+    }
 
     fn d(s: &str) -> Date {
         s.parse().unwrap()
