@@ -524,6 +524,14 @@ impl OrgState {
         now: Timestamp,
         idempotency_key: Option<&str>,
     ) -> Result<Applied, LedgerError> {
+        // No engine can hold such an id or key, and PostgreSQL could not
+        // even look one up: the same refusal everywhere, before any change.
+        if let Some(id) = op.record_ref() {
+            crate::input::check_no_nul("the id named", id)?;
+        }
+        if let Some(key) = idempotency_key {
+            crate::input::check_no_nul("the idempotency key", key)?;
+        }
         let now = match self.last_at {
             Some(last) if last > now => last,
             _ => now,
