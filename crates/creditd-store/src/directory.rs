@@ -234,3 +234,41 @@ pub fn normalize_email(email: &str) -> Result<String, DirectoryError> {
         && !e.chars().any(|c| c.is_whitespace() || c.is_control());
     if ok { Ok(e) } else { Err(DirectoryError::Invalid(format!("{:?} is not an email address", email.trim()))) }
 }
+
+// The directory's rules, as pure functions both engines call with what they
+// read under their own lock; only the counting is the engine's.
+
+/// A member's or key's name: trimmed, 1 to 200 printable characters.
+pub fn check_name(name: &str) -> Result<String, DirectoryError> {
+    let n = name.trim();
+    if n.is_empty() || n.len() > 200 || n.chars().any(char::is_control) {
+        return Err(DirectoryError::Invalid("name must be 1 to 200 printable characters".into()));
+    }
+    Ok(n.to_string())
+}
+
+/// The first member of an organisation (`members` counted before the
+/// insert) is an owner.
+pub fn first_member_is_owner(org_id: &str, role: Role, members: i64) -> Result<(), DirectoryError> {
+    if role != Role::Owner && members == 0 {
+        return Err(DirectoryError::Invalid(format!("the first member of organization {org_id} must be an owner")));
+    }
+    Ok(())
+}
+
+/// Whether changing a member from `from` to `to` (`None`: removing them)
+/// takes an owner away; only then need the engine count the owners for
+/// [`keep_an_owner`].
+pub fn takes_an_owner(from: Role, to: Option<Role>) -> bool {
+    from == Role::Owner && to != Some(Role::Owner)
+}
+
+/// An organisation keeps at least one owner: taking one away is refused
+/// when `owners` (counted under the engine's lock, the one taken away
+/// included) is 1 or fewer.
+pub fn keep_an_owner(org_id: &str, owners: i64) -> Result<(), DirectoryError> {
+    if owners <= 1 {
+        return Err(DirectoryError::LastOwner(org_id.to_string()));
+    }
+    Ok(())
+}
