@@ -17,31 +17,37 @@ const MEMBER: &str = "m@example.com";
 /// the settlement of the hold opened the round before (a partial debit or a
 /// release), so every round needs an open hold that was written while the
 /// org may have been forgotten. The last hold stays open.
-fn script(i: usize, round: usize, last_hold: Option<&str>) -> Vec<Op> {
+fn script(i: usize, round: usize, last_hold: Option<&str>) -> Vec<(Op, Option<Actor>)> {
     let mut ops = Vec::new();
     if round == 0 {
-        ops.push(grant(&format!("{}", 100 + i)));
-        ops.push(Op::Plans(creditd_core::PlanOp::SetPlan {
-            plan: creditd_core::Plan {
-                name: "Pro".into(),
-                credits_per_period: m("50"),
-                identities_included: 3,
-                price: m("49"),
-                currency: "EUR".into(),
-                conversations_per_identity: 10,
-                rollover: creditd_core::Rollover::None,
-            },
-            effective: None,
-            renewal_day: None,
-        }));
-        ops.push(Op::Access(AccessOp::SetCap { subject: CapSubject::Member(MEMBER.into()), limit: Some(m("9")) }));
+        ops.push((grant(&format!("{}", 100 + i)), None));
+        ops.push((
+            Op::Plans(creditd_core::PlanOp::SetPlan {
+                plan: creditd_core::Plan {
+                    name: "Pro".into(),
+                    credits_per_period: m("50"),
+                    identities_included: 3,
+                    price: m("49"),
+                    currency: "EUR".into(),
+                    conversations_per_identity: 10,
+                    rollover: creditd_core::Rollover::None,
+                },
+                effective: None,
+                renewal_day: None,
+            }),
+            None,
+        ));
+        ops.push((
+            Op::Access(AccessOp::SetCap { subject: CapSubject::Member(MEMBER.into()), limit: Some(m("9")) }),
+            None,
+        ));
     }
-    ops.push(hold(&format!("{}.5", 3 + i % 2)));
+    ops.push((hold(&format!("{}.5", 3 + i % 2)), None));
     // 2 credits a round against a cap of 9: refused from the fifth round on.
     let actor = Actor { key_id: None, member_email: Some(MEMBER.into()), own_holds_only: false };
-    ops.push(Op::Access(AccessOp::Acting { actor, op: Box::new(usage("2")) }));
+    ops.push((usage("2"), Some(actor)));
     if let Some(id) = last_hold {
-        ops.push(if round % 2 == 0 { debit(id, Some("1.25")) } else { release(id) });
+        ops.push((if round % 2 == 0 { debit(id, Some("1.25")) } else { release(id) }, None));
     }
     ops
 }
@@ -85,9 +91,9 @@ async fn in_turns(s: &dyn Store, prefix: &str) -> Vec<Vec<Value>> {
         for i in 0..ORGS {
             let org = format!("{prefix}{i}");
             let mut opened = None;
-            for op in script(i, round, holds[i].as_deref()) {
+            for (op, actor) in script(i, round, holds[i].as_deref()) {
                 let is_hold = matches!(op, Op::Hold(_));
-                let r = run(s, &org, op).await;
+                let r = creditd_store::execute_one(s, Command::new(org.as_str(), op, None).by(actor)).await;
                 if is_hold {
                     opened = Some(record_id(r.as_ref().expect("a hold within the balance")));
                 }

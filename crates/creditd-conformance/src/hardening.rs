@@ -240,6 +240,19 @@ async fn refused_past_the_bounds(t: &mut Ctx) {
         ctx: EventCtx::default(),
     };
     assert_eq!(code(&run(s, "bounds", reason_nul).await), "validation_error");
+    // NUL in an id the operation names, or in its idempotency key: the same
+    // refusal on both engines (PostgreSQL could not even look such an id up).
+    let nul_ids = [
+        debit("hold\u{0}1", None),
+        release("hold\u{0}1"),
+        Op::SettlePurchase { purchase_id: "pur\u{0}".into(), status: Status::Succeeded, ctx: EventCtx::default() },
+        Op::Refund { refers_to: "use\u{0}".into(), amount: None, ctx: EventCtx::default() },
+    ];
+    for op in nul_ids {
+        let name = op.name();
+        assert_eq!(code(&run(s, "bounds", op).await), "validation_error", "NUL in the id of a {name}");
+    }
+    assert_eq!(code(&run_key(s, "bounds", usage("1"), "key\u{0}").await), "validation_error", "NUL in a key");
     let after = s.balance("bounds").await.expect("balance");
     assert_eq!(after.seq, before.seq + 2, "only the hold and the purchase were written");
     ok(s, "bounds", release(&open)).await;

@@ -202,7 +202,216 @@ impl Store for Closed {
     async fn tick(&self) -> Result<usize, StoreError> {
         Err(StoreError::Closed)
     }
+    async fn org_state(&self, _: &str) -> Result<creditd_core::OrgState, StoreError> {
+        Err(StoreError::Closed)
+    }
+    async fn conversation_usage(
+        &self,
+        _: &str,
+        _: &creditd_store::ConversationQuery,
+    ) -> Result<Vec<creditd_store::ConversationCount>, StoreError> {
+        Err(StoreError::Closed)
+    }
+    async fn usage(
+        &self,
+        _: &str,
+        _: &creditd_store::rollup::UsageQuery,
+    ) -> Result<Vec<creditd_store::rollup::UsageRow>, StoreError> {
+        Err(StoreError::Closed)
+    }
+    async fn notifications(&self, _: &str, _: u64, _: u32) -> Result<Vec<creditd_core::Notification>, StoreError> {
+        Err(StoreError::Closed)
+    }
+    fn now(&self) -> Timestamp {
+        creditd_store::SystemClock.now()
+    }
+    async fn export_in(
+        &self,
+        _: &str,
+        _: &EventFilter,
+        _: creditd_store::Order,
+    ) -> Result<creditd_store::EventChunks, StoreError> {
+        Err(StoreError::Closed)
+    }
+    async fn import(
+        &self,
+        _: &str,
+        _: OrgSettings,
+        _: Vec<Event>,
+    ) -> Result<creditd_store::import::ImportReport, StoreError> {
+        Err(StoreError::Closed)
+    }
+    fn directory(&self) -> &dyn creditd_store::Directory {
+        self
+    }
+    fn webhooks(&self) -> &dyn creditd_store::webhooks::Webhooks {
+        self
+    }
     async fn shutdown(&self) {}
+}
+
+#[async_trait]
+impl creditd_store::Directory for Closed {
+    async fn add_member(
+        &self,
+        _: creditd_store::directory::Member,
+    ) -> Result<creditd_store::directory::Member, creditd_store::directory::DirectoryError> {
+        Err(StoreError::Closed.into())
+    }
+    async fn update_member(
+        &self,
+        _: &str,
+        _: &str,
+        _: creditd_store::directory::MemberPatch,
+    ) -> Result<creditd_store::directory::Member, creditd_store::directory::DirectoryError> {
+        Err(StoreError::Closed.into())
+    }
+    async fn remove_member(
+        &self,
+        _: &str,
+        _: &str,
+        _: Timestamp,
+    ) -> Result<creditd_store::directory::Member, creditd_store::directory::DirectoryError> {
+        Err(StoreError::Closed.into())
+    }
+    async fn member(
+        &self,
+        _: &str,
+        _: &str,
+    ) -> Result<Option<creditd_store::directory::Member>, creditd_store::directory::DirectoryError> {
+        Err(StoreError::Closed.into())
+    }
+    async fn members(
+        &self,
+        _: &str,
+    ) -> Result<Vec<creditd_store::directory::Member>, creditd_store::directory::DirectoryError> {
+        Err(StoreError::Closed.into())
+    }
+    async fn create_key(
+        &self,
+        _: creditd_store::directory::NewKey,
+    ) -> Result<creditd_store::directory::ApiKey, creditd_store::directory::DirectoryError> {
+        Err(StoreError::Closed.into())
+    }
+    async fn key_by_hash(
+        &self,
+        _: &str,
+    ) -> Result<Option<creditd_store::directory::ApiKey>, creditd_store::directory::DirectoryError> {
+        Err(StoreError::Closed.into())
+    }
+    async fn key(
+        &self,
+        _: &str,
+    ) -> Result<Option<creditd_store::directory::ApiKey>, creditd_store::directory::DirectoryError> {
+        Err(StoreError::Closed.into())
+    }
+    async fn keys(
+        &self,
+        _: Option<&str>,
+    ) -> Result<Vec<creditd_store::directory::ApiKey>, creditd_store::directory::DirectoryError> {
+        Err(StoreError::Closed.into())
+    }
+    async fn revoke_key(
+        &self,
+        _: &str,
+        _: Timestamp,
+    ) -> Result<creditd_store::directory::ApiKey, creditd_store::directory::DirectoryError> {
+        Err(StoreError::Closed.into())
+    }
+    async fn touch_keys(&self, _: &[(String, Timestamp)]) -> Result<(), creditd_store::directory::DirectoryError> {
+        Err(StoreError::Closed.into())
+    }
+    async fn create_login_link(
+        &self,
+        _: &str,
+        _: creditd_store::directory::LoginLink,
+    ) -> Result<(), creditd_store::directory::DirectoryError> {
+        Err(StoreError::Closed.into())
+    }
+    async fn redeem_login_link(
+        &self,
+        _: &str,
+        _: Timestamp,
+    ) -> Result<Option<creditd_store::directory::LoginLink>, creditd_store::directory::DirectoryError> {
+        Err(StoreError::Closed.into())
+    }
+    async fn create_session(
+        &self,
+        _: &str,
+        _: creditd_store::directory::Session,
+    ) -> Result<(), creditd_store::directory::DirectoryError> {
+        Err(StoreError::Closed.into())
+    }
+    async fn session(
+        &self,
+        _: &str,
+        _: Timestamp,
+    ) -> Result<Option<creditd_store::directory::Session>, creditd_store::directory::DirectoryError> {
+        Err(StoreError::Closed.into())
+    }
+    async fn delete_session(&self, _: &str) -> Result<(), creditd_store::directory::DirectoryError> {
+        Err(StoreError::Closed.into())
+    }
+    async fn purge_expired(&self, _: Timestamp) -> Result<usize, creditd_store::directory::DirectoryError> {
+        Err(StoreError::Closed.into())
+    }
+}
+
+#[async_trait]
+impl creditd_store::webhooks::Webhooks for Closed {
+    async fn create_endpoint(
+        &self,
+        _: &creditd_store::webhooks::Endpoint,
+    ) -> Result<(), creditd_store::webhooks::WebhookError> {
+        Err(StoreError::Closed.into())
+    }
+    async fn endpoints(
+        &self,
+        _: &str,
+    ) -> Result<Vec<creditd_store::webhooks::Endpoint>, creditd_store::webhooks::WebhookError> {
+        Err(StoreError::Closed.into())
+    }
+    async fn endpoint(
+        &self,
+        _: &str,
+        _: &str,
+    ) -> Result<Option<creditd_store::webhooks::Endpoint>, creditd_store::webhooks::WebhookError> {
+        Err(StoreError::Closed.into())
+    }
+    async fn delete_endpoint(&self, _: &str, _: &str) -> Result<bool, creditd_store::webhooks::WebhookError> {
+        Err(StoreError::Closed.into())
+    }
+    async fn deliveries(
+        &self,
+        _: &str,
+        _: &str,
+        _: u32,
+    ) -> Result<Vec<creditd_store::webhooks::Delivery>, creditd_store::webhooks::WebhookError> {
+        Err(StoreError::Closed.into())
+    }
+    async fn messages(
+        &self,
+        _: &str,
+        _: u32,
+    ) -> Result<Vec<creditd_store::webhooks::OutboxMessage>, creditd_store::webhooks::WebhookError> {
+        Err(StoreError::Closed.into())
+    }
+    async fn claim_due(
+        &self,
+        _: Timestamp,
+        _: jiff::SignedDuration,
+        _: u32,
+    ) -> Result<Vec<creditd_store::webhooks::DueDelivery>, creditd_store::webhooks::WebhookError> {
+        Err(StoreError::Closed.into())
+    }
+    async fn record_attempt(
+        &self,
+        _: &creditd_store::webhooks::DueDelivery,
+        _: &creditd_store::webhooks::Attempt,
+        _: Timestamp,
+    ) -> Result<creditd_store::webhooks::Recorded, creditd_store::webhooks::WebhookError> {
+        Err(StoreError::Closed.into())
+    }
 }
 
 // ---- helpers the cases share -------------------------------------------
@@ -321,7 +530,7 @@ pub fn record_id(o: &Outcome) -> String {
 pub fn code(r: &Result<Outcome, StoreError>) -> &'static str {
     match r {
         Ok(_) => "ok",
-        Err(e) => e.code(),
+        Err(e) => e.code().as_str(),
     }
 }
 

@@ -13,15 +13,16 @@
 //!   again when the org's period rolls over.
 //! - A member's cap applies to everything done in their name: with their
 //!   own key, or by a service key that names them in `user_email`.
-//! - [`AccessOp::Acting`] wraps an operation done with a stored key or a
-//!   member's session, so the key's cap applies and a plain member can settle
-//!   only holds made in their own name.
+//! - An [`Actor`] goes with an operation done with a stored key or a
+//!   member's session (`OrgState::apply_as`), so the key's cap applies and a
+//!   plain member can settle only holds made in their own name.
 
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
+use crate::error::{LedgerError, invalid};
 use crate::event::{EventKind, Pool};
-use crate::ledger::{LedgerError, Op, OrgState, Tx, invalid, period_bounds};
+use crate::ledger::{Op, OrgState, Tx, period_bounds};
 use crate::money::Micros;
 
 /// Most caps one organisation keeps (members and keys with a limit).
@@ -35,9 +36,12 @@ pub enum AccessOp {
     /// Changes the settings named; the others stay.
     SetSettings(SettingsPatch),
     /// Sets (or, with `None`, removes) a subject's credit limit per period.
-    SetCap { subject: CapSubject, limit: Option<Micros> },
-    /// `op`, done by `actor`.
-    Acting { actor: Actor, op: Box<Op> },
+    SetCap {
+        /// Whose spending is limited.
+        subject: CapSubject,
+        /// Credits per period; `None` removes the cap.
+        limit: Option<Micros>,
+    },
 }
 
 impl AccessOp {
@@ -45,34 +49,14 @@ impl AccessOp {
         match self {
             AccessOp::SetSettings(_) => "set_settings",
             AccessOp::SetCap { .. } => "set_cap",
-            AccessOp::Acting { op, .. } => op.name(),
         }
     }
 
-    /// The operation an `Acting` wraps.
-    pub fn inner(&self) -> Option<&Op> {
-        match self {
-            AccessOp::Acting { op, .. } => Some(op),
-            _ => None,
-        }
-    }
-
-    /// Its own free-text fields (not the wrapped operation's), for engines
-    /// that must vet text (NUL bytes).
+    /// Its free-text fields, for engines that must vet text (NUL bytes).
     pub fn texts(&self) -> Vec<&str> {
         match self {
             AccessOp::SetSettings(p) => p.name.iter().chain(p.time_zone.iter()).map(String::as_str).collect(),
             AccessOp::SetCap { subject: CapSubject::Member(s) | CapSubject::Key(s), .. } => vec![s.as_str()],
-            AccessOp::Acting { actor, .. } => {
-                actor.key_id.iter().chain(actor.member_email.iter()).map(String::as_str).collect()
-            }
-        }
-    }
-
-    pub fn record_ref(&self) -> Option<&str> {
-        match self {
-            AccessOp::Acting { op, .. } => op.record_ref(),
-            _ => None,
         }
     }
 }
@@ -232,24 +216,30 @@ impl OrgState {
                 tx.dirty = true;
                 Ok(None)
             }
-            AccessOp::Acting { actor, op } => {
-                if matches!(**op, Op::Access(_)) {
-                    return Err(invalid("an acting operation cannot wrap another access operation"));
-                }
-                if actor.own_holds_only
-                    && let Op::Debit { hold_id, .. } | Op::Release { hold_id, .. } = &**op
-                {
-                    let mine = self.records.get(hold_id).is_none_or(|r| {
-                        r.ctx.user_email.as_deref().map(lower) == actor.member_email.as_deref().map(lower)
-                    });
-                    if !mine {
-                        // As if it did not exist: a member learns nothing of others' holds.
-                        return Err(LedgerError::HoldNotFound(hold_id.clone()));
-                    }
-                }
-                self.apply_op(op, tx)
+        }
+    }
+
+    /// What `actor` may not do to `op`: an access operation is not done in
+    /// anyone's name, and a plain member settles only holds made in their
+    /// own name (others' answer `hold_not_found`). Changes nothing.
+    pub(crate) fn check_actor(&self, op: &Op, actor: Option<&Actor>) -> Result<(), LedgerError> {
+        let Some(actor) = actor else { return Ok(()) };
+        if matches!(op, Op::Access(_)) {
+            return Err(invalid("an access operation cannot be done in an actor's name"));
+        }
+        if actor.own_holds_only
+            && let Op::Debit { hold_id, .. } | Op::Release { hold_id, .. } = op
+        {
+            let mine = self
+                .records
+                .get(hold_id)
+                .is_none_or(|r| r.ctx.user_email.as_deref().map(lower) == actor.member_email.as_deref().map(lower));
+            if !mine {
+                // As if it did not exist: a member learns nothing of others' holds.
+                return Err(LedgerError::HoldNotFound(hold_id.clone()));
             }
         }
+        Ok(())
     }
 
     fn set_settings(&mut self, tx: &mut Tx, p: &SettingsPatch) -> Result<(), LedgerError> {
@@ -339,12 +329,8 @@ impl OrgState {
     }
 
     /// The subjects `op` counts against, and the amount it would add.
-    fn cap_charge(&self, op: &Op) -> (Vec<CapSubject>, Micros, bool) {
-        let (actor, inner) = match op {
-            Op::Access(AccessOp::Acting { actor, op }) => (Some(actor), &**op),
-            other => (None, other),
-        };
-        let (amount, ctx, is_hold) = match inner {
+    fn cap_charge(&self, op: &Op, actor: Option<&Actor>) -> (Vec<CapSubject>, Micros, bool) {
+        let (amount, ctx, is_hold) = match op {
             Op::Hold(h) => (h.amount, &h.ctx, true),
             Op::Usage { amount, ctx } => (*amount, ctx, false),
             _ => return (Vec::new(), Micros::ZERO, false),
@@ -369,8 +355,8 @@ impl OrgState {
 
     /// Refuses a hold or usage that would take a subject past its cap.
     /// Changes nothing.
-    pub(crate) fn check_caps(&self, op: &Op) -> Result<(), LedgerError> {
-        let (subjects, amount, _) = self.cap_charge(op);
+    pub(crate) fn check_caps(&self, op: &Op, actor: Option<&Actor>) -> Result<(), LedgerError> {
+        let (subjects, amount, _) = self.cap_charge(op, actor);
         let current = self.caps.period_start == self.period_start;
         for s in &subjects {
             let Some(cap) = self.caps.get(s) else { continue };
@@ -387,13 +373,13 @@ impl OrgState {
     /// After `op` succeeded: counts its hold or usage against its subjects
     /// and gives back what releases returned. Cannot fail: the operation
     /// has already changed the state.
-    pub(crate) fn charge_caps(&mut self, op: &Op, tx: &Tx) {
+    pub(crate) fn charge_caps(&mut self, op: &Op, actor: Option<&Actor>, tx: &Tx) {
         let has_release = self.caps.holds.iter().any(|h| {
             tx.events.iter().any(|e| {
                 matches!(e.kind, EventKind::Release | EventKind::Debit) && e.hold_id.as_deref() == Some(&h.hold_id)
             })
         });
-        let (subjects, amount, is_hold) = self.cap_charge(op);
+        let (subjects, amount, is_hold) = self.cap_charge(op, actor);
         if subjects.is_empty() && !has_release {
             return;
         }

@@ -95,6 +95,24 @@ string_enum! {
 }
 
 impl EventKind {
+    /// The kinds that are consumption ("credits used"): debits and usage
+    /// consume (their amounts are negative), refunds give consumption back.
+    /// Holds and releases are not consumption: a hold counts once, when
+    /// (and as far as) it is debited. The one definition; the forecast, the
+    /// usage rollups and their SQL all follow it.
+    pub const CONSUMING: [EventKind; 3] = [EventKind::Debit, EventKind::Usage, EventKind::Refund];
+
+    /// For a consuming kind, the consuming operations one event counts (1
+    /// for a debit or a usage, 0 for a refund); `None` for any other kind.
+    /// An event's credits consumed are then `-amount`.
+    pub fn consumption_count(self) -> Option<i64> {
+        match self {
+            EventKind::Debit | EventKind::Usage => Some(1),
+            EventKind::Refund => Some(0),
+            _ => None,
+        }
+    }
+
     /// The word shown in reports (Genira's Kind column).
     pub fn title(self) -> &'static str {
         match self {

@@ -14,7 +14,7 @@
 //! refused in every text field on both (it is allowed inside metadata
 //! strings, where JSON writes it escaped as `\u0000`).
 
-use crate::ledger::{LedgerError, invalid};
+use crate::error::{LedgerError, invalid};
 
 /// Longest free text we keep in one field, in bytes of UTF-8.
 pub const MAX_TEXT_LEN: usize = 1024;

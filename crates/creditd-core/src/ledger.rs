@@ -12,8 +12,9 @@ use std::collections::HashMap;
 use jiff::{Timestamp, ToSpan, tz::TimeZone};
 use serde::{Deserialize, Serialize};
 
-use crate::access::{AccessOp, CapState};
+use crate::access::{AccessOp, Actor, CapState};
 use crate::chain::{self, ChainHash};
+use crate::error::{BrokenInvariant, LedgerError, add, invalid, neg, sub};
 use crate::event::{Event, EventCtx, EventKind, Pool, Status};
 use crate::money::Micros;
 use crate::plans::{Conversation, Notification, PlanOp, PlanState};
@@ -317,7 +318,6 @@ impl Op {
             Op::SettlePurchase { purchase_id, .. } => Some(purchase_id),
             Op::Debit { hold_id, .. } | Op::Release { hold_id, .. } | Op::TimeoutHold { hold_id } => Some(hold_id),
             Op::Refund { refers_to, .. } => Some(refers_to),
-            Op::Access(a) => a.record_ref(),
             _ => None,
         }
     }
@@ -345,89 +345,6 @@ impl Op {
             Op::Access(a) => a.name(),
         }
     }
-}
-
-/// A refusal. Nothing persisted has changed when one is returned.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum LedgerError {
-    #[error("insufficient credits: {requested} requested, {available} available")]
-    InsufficientCredits { available: Micros, requested: Micros },
-    #[error("hold {0} not found")]
-    HoldNotFound(String),
-    #[error("hold {hold_id} is already {status}")]
-    HoldAlreadySettled { hold_id: String, status: &'static str },
-    #[error("hold {hold_id} timed out at {expired_at} and its credits were released; hold again to go on")]
-    HoldExpired { hold_id: String, expired_at: Timestamp },
-    #[error("debit of {requested} exceeds the {held} held by hold {hold_id}")]
-    DebitExceedsHold { hold_id: String, held: Micros, requested: Micros },
-    #[error("purchase {0} not found")]
-    PurchaseNotFound(String),
-    #[error("purchase {purchase_id} is already {status}")]
-    PurchaseAlreadySettled { purchase_id: String, status: &'static str },
-    #[error("{0} not found: a refund refers to a debited hold or a usage")]
-    RefundTargetNotFound(String),
-    #[error("{refers_to} cannot be refunded: {why}")]
-    NotRefundable { refers_to: String, why: &'static str },
-    #[error("refund of {requested} exceeds the {refundable} still refundable for {refers_to}")]
-    RefundExceedsConsumed { refers_to: String, refundable: Micros, requested: Micros },
-    #[error("{0}")]
-    Invalid(String),
-    #[error("amount overflow")]
-    Overflow,
-    #[error("identity {identity} has started its {limit} conversations for {month}; the count resets on the 1st")]
-    ConversationLimit { identity: String, limit: u32, month: String },
-    #[error("the plan includes {limit} identities and {month} already has that many; {identity} cannot start one")]
-    IdentityLimit { identity: String, limit: u32, month: String },
-    #[error("{subject} may spend {limit} credits this period and has used {used}; {requested} more is over the cap")]
-    CapExceeded { subject: String, limit: Micros, used: Micros, requested: Micros },
-}
-
-impl LedgerError {
-    /// Stable machine-readable code, used in the API's error shape.
-    pub fn code(&self) -> &'static str {
-        match self {
-            LedgerError::InsufficientCredits { .. } => "insufficient_credits",
-            LedgerError::HoldNotFound(_) => "hold_not_found",
-            LedgerError::HoldAlreadySettled { .. } => "hold_already_settled",
-            LedgerError::HoldExpired { .. } => "hold_expired",
-            LedgerError::DebitExceedsHold { .. } => "debit_exceeds_hold",
-            LedgerError::PurchaseNotFound(_) => "purchase_not_found",
-            LedgerError::PurchaseAlreadySettled { .. } => "purchase_already_settled",
-            LedgerError::RefundTargetNotFound(_) => "refund_target_not_found",
-            LedgerError::NotRefundable { .. } => "not_refundable",
-            LedgerError::RefundExceedsConsumed { .. } => "refund_exceeds_consumed",
-            LedgerError::Invalid(_) => "validation_error",
-            LedgerError::Overflow => "amount_overflow",
-            LedgerError::ConversationLimit { .. } => "conversation_limit_reached",
-            LedgerError::IdentityLimit { .. } => "identity_limit_reached",
-            LedgerError::CapExceeded { .. } => "cap_exceeded",
-        }
-    }
-
-    /// Whether the thing named does not exist (404) rather than the request
-    /// being refused (409/422).
-    pub fn is_not_found(&self) -> bool {
-        matches!(
-            self,
-            LedgerError::HoldNotFound(_) | LedgerError::PurchaseNotFound(_) | LedgerError::RefundTargetNotFound(_)
-        )
-    }
-}
-
-pub(crate) fn invalid(msg: impl Into<String>) -> LedgerError {
-    LedgerError::Invalid(msg.into())
-}
-
-pub(crate) fn add(a: Micros, b: Micros) -> Result<Micros, LedgerError> {
-    a.checked_add(b).ok_or(LedgerError::Overflow)
-}
-
-pub(crate) fn sub(a: Micros, b: Micros) -> Result<Micros, LedgerError> {
-    a.checked_sub(b).ok_or(LedgerError::Overflow)
-}
-
-pub(crate) fn neg(a: Micros) -> Result<Micros, LedgerError> {
-    a.checked_neg().ok_or(LedgerError::Overflow)
 }
 
 /// Balances of one organisation at one moment.
@@ -590,8 +507,31 @@ impl OrgState {
         due.into_iter().map(|r| r.id.clone()).collect()
     }
 
-    /// Applies one operation at `now`. On error nothing persisted changed.
+    /// Applies one operation at `now`, done in no one's name (see
+    /// [`OrgState::apply_as`]). On error nothing persisted changed.
     pub fn apply(&mut self, op: &Op, now: Timestamp, idempotency_key: Option<&str>) -> Result<Applied, LedgerError> {
+        self.apply_as(op, None, now, idempotency_key)
+    }
+
+    /// Applies one operation at `now`, done by `actor` (a stored key or a
+    /// member, as the server authenticated them): their caps apply, and a
+    /// plain member settles only their own holds. On error nothing persisted
+    /// changed.
+    pub fn apply_as(
+        &mut self,
+        op: &Op,
+        actor: Option<&Actor>,
+        now: Timestamp,
+        idempotency_key: Option<&str>,
+    ) -> Result<Applied, LedgerError> {
+        // No engine can hold such an id or key, and PostgreSQL could not
+        // even look one up: the same refusal everywhere, before any change.
+        if let Some(id) = op.record_ref() {
+            crate::input::check_no_nul("the id named", id)?;
+        }
+        if let Some(key) = idempotency_key {
+            crate::input::check_no_nul("the idempotency key", key)?;
+        }
         let now = match self.last_at {
             Some(last) if last > now => last,
             _ => now,
@@ -606,10 +546,11 @@ impl OrgState {
         let result = self
             .catch_up(&mut tx)
             .and_then(|()| self.roll_period(now))
-            .and_then(|()| self.check_caps(op))
+            .and_then(|()| self.check_caps(op, actor))
+            .and_then(|()| self.check_actor(op, actor))
             .and_then(|()| self.apply_op(op, &mut tx))
             .and_then(|record| self.after_op(&mut tx).map(|()| record))
-            .inspect(|_| self.charge_caps(op, &tx));
+            .inspect(|_| self.charge_caps(op, actor, &tx));
         let record = match result {
             Ok(record) => record,
             Err(e) => {
@@ -675,16 +616,47 @@ impl OrgState {
         })
     }
 
-    /// Balances that must hold after every operation.
-    pub fn check_invariants(&self) -> Result<(), String> {
+    /// The invariants that must hold after every operation (the engines
+    /// check them before every commit, `verify` after reading): held and
+    /// overdraft used are never negative, every block has credits left,
+    /// and overdraft used is within the overdraft limit. That held is the
+    /// sum of the open holds is [`OrgState::check_open_holds`], which needs
+    /// every open hold loaded.
+    pub fn check_invariants(&self) -> Result<(), BrokenInvariant> {
         if self.held.is_negative() {
-            return Err(format!("org {}: held is negative ({})", self.org_id, self.held));
+            return Err(BrokenInvariant(format!("org {}: held is negative ({})", self.org_id, self.held)));
         }
         if self.debt.is_negative() {
-            return Err(format!("org {}: overdraft used is negative ({})", self.org_id, self.debt));
+            return Err(BrokenInvariant(format!("org {}: overdraft used is negative ({})", self.org_id, self.debt)));
         }
         if let Some(b) = self.blocks.iter().find(|b| !b.remaining.is_positive()) {
-            return Err(format!("org {}: block {} is not positive", self.org_id, b.id));
+            return Err(BrokenInvariant(format!("org {}: block {} is not positive", self.org_id, b.id)));
+        }
+        if self.debt > self.settings.overdraft_limit {
+            return Err(BrokenInvariant(format!(
+                "org {}: overdraft used {} is over the limit {}",
+                self.org_id, self.debt, self.settings.overdraft_limit
+            )));
+        }
+        Ok(())
+    }
+
+    /// Held is the sum of the open holds. Only meaningful when every open
+    /// hold is a loaded record: `verify` and the core's tests check it; an
+    /// engine's state may lack a record it cannot read (`record_unreadable`).
+    pub fn check_open_holds(&self) -> Result<(), BrokenInvariant> {
+        let open_held = self
+            .records
+            .values()
+            .filter(|r| r.kind == RecordKind::Hold && r.status == RecordStatus::Open)
+            .try_fold(Micros::ZERO, |acc, r| acc.checked_add(r.amount));
+        if open_held != Some(self.held) {
+            return Err(BrokenInvariant(format!(
+                "org {}: open holds add up to {} but held is {}",
+                self.org_id,
+                open_held.map_or("more than an amount can hold".to_string(), |h| h.to_string()),
+                self.held
+            )));
         }
         Ok(())
     }
@@ -701,6 +673,10 @@ impl OrgState {
         Ok(())
     }
 
+    /// `Op::Credit`: adds a block of `c.amount` to its pool (the kind's
+    /// default pool; a purchase is always prepaid). A voucher needs its code;
+    /// only a purchase may start `processing` (no block until it is settled),
+    /// and `expires_at` must be in the future. Writes one credit event.
     fn credit(&mut self, tx: &mut Tx, c: &CreditOp) -> Result<Option<Record>, LedgerError> {
         check_positive(c.amount)?;
         check_ctx(&c.ctx)?;
@@ -762,6 +738,9 @@ impl OrgState {
         Ok(record)
     }
 
+    /// `Op::SettlePurchase`: settles a processing purchase once. `succeeded`
+    /// adds its prepaid block (refused if its credits have expired since);
+    /// `failed` adds nothing. Writes one purchase event with the new status.
     fn settle_purchase(
         &mut self,
         tx: &mut Tx,
@@ -807,6 +786,11 @@ impl OrgState {
         Ok(Some(r))
     }
 
+    /// `Op::Hold`: reserves `h.amount` now, drawn in consumption order (into
+    /// the overdraft if allowed), for 1 s to 7 days (default 1 h); refused
+    /// with `insufficient_credits` beyond available + overdraft. The held
+    /// credits leave their blocks and count in `held` until debit, release or
+    /// timeout.
     fn hold(&mut self, tx: &mut Tx, h: &HoldOp) -> Result<Record, LedgerError> {
         check_positive(h.amount)?;
         check_ctx(&h.ctx)?;
@@ -860,6 +844,9 @@ impl OrgState {
         }
     }
 
+    /// `Op::Debit`: posts an open, unexpired hold: `amount` (default all of
+    /// it, never more) is consumed and counts as period usage; the rest goes
+    /// back to the blocks it came from in one release event.
     fn debit(
         &mut self,
         tx: &mut Tx,
@@ -896,6 +883,10 @@ impl OrgState {
         Ok(r)
     }
 
+    /// `Op::Release` (and `Op::TimeoutHold` with `timeout`): voids an open
+    /// hold; every credit goes back to the block it came from (credits whose
+    /// block has expired meanwhile lapse at once). A caller's release of a
+    /// hold past its time is refused as `hold_expired`.
     fn release(&mut self, tx: &mut Tx, hold_id: &str, ctx: &EventCtx, timeout: bool) -> Result<Record, LedgerError> {
         check_ctx(ctx)?;
         let mut r = self.open_hold(hold_id, (!timeout).then_some(tx.now))?;
@@ -914,6 +905,9 @@ impl OrgState {
         Ok(r)
     }
 
+    /// `Op::Usage`: consumes `amount` at once, drawn in consumption order
+    /// (into the overdraft if allowed), and counts it as period usage;
+    /// refused with `insufficient_credits` beyond available + overdraft.
     fn usage(&mut self, tx: &mut Tx, amount: Micros, ctx: &EventCtx) -> Result<Record, LedgerError> {
         check_positive(amount)?;
         check_ctx(ctx)?;
@@ -942,6 +936,9 @@ impl OrgState {
         Ok(r)
     }
 
+    /// `Op::Refund`: gives back up to what a usage or a debited hold
+    /// consumed and has not been refunded (default all of it), most recently
+    /// consumed part first, to the blocks it came from; lowers period usage.
     fn refund(
         &mut self,
         tx: &mut Tx,
@@ -980,6 +977,9 @@ impl OrgState {
         Ok(r)
     }
 
+    /// `Op::Adjustment`: a manual correction with a reason (kept in the
+    /// event's metadata). Positive: a new block (promotional unless a pool is
+    /// named). Negative: drawn like usage but not counted as usage.
     fn adjustment(
         &mut self,
         tx: &mut Tx,
@@ -1040,6 +1040,8 @@ impl OrgState {
         Ok(())
     }
 
+    /// `Op::Billing`: records an invoice or charge; 0 writes only the
+    /// event, a negative amount is drawn like usage (not counted as usage).
     fn billing(&mut self, tx: &mut Tx, amount: Micros, ctx: &EventCtx) -> Result<(), LedgerError> {
         check_ctx(ctx)?;
         if amount.is_positive() {
@@ -1093,7 +1095,11 @@ impl OrgState {
         for d in draws {
             match &d.block_id {
                 Some(id) => {
-                    let i = self.blocks.iter().position(|b| &b.id == id).ok_or(LedgerError::Overflow)?;
+                    let i = self
+                        .blocks
+                        .iter()
+                        .position(|b| &b.id == id)
+                        .ok_or_else(|| LedgerError::BlockMissing(id.clone()))?;
                     let b = &mut self.blocks[i];
                     b.remaining = sub(b.remaining, d.amount)?;
                     if b.remaining.is_zero() {

@@ -6,8 +6,11 @@
 //! keep an [`OrgState`] per organisation, feed it [`Op`]s and persist the
 //! [`Event`]s it returns.
 
+#![warn(missing_docs)]
+
 pub mod access;
 pub mod chain;
+pub mod error;
 pub mod event;
 pub mod input;
 pub mod ledger;
@@ -18,10 +21,11 @@ pub mod view;
 
 pub use access::{AccessOp, Actor, CapSubject, CapView, SettingsPatch};
 pub use chain::ChainHash;
+pub use error::{BrokenInvariant, ErrorCode, LedgerError};
 pub use event::{Event, EventCtx, EventKind, Pool, Status, UnknownName};
 pub use ledger::{
-    Applied, Balance, Block, CreditKind, CreditOp, Draw, HoldOp, LedgerError, Op, OrgSettings, OrgState, Outcome,
-    PoolBalances, Record, RecordKind, RecordStatus,
+    Applied, Balance, Block, CreditKind, CreditOp, Draw, HoldOp, Op, OrgSettings, OrgState, Outcome, PoolBalances,
+    Record, RecordKind, RecordStatus,
 };
 pub use money::{AmountError, Micros};
 pub use plans::{Conversation, Effective, Notification, Plan, PlanOp, PlanState, Rollover, Summary};

@@ -31,8 +31,9 @@ use jiff::tz::TimeZone;
 use jiff::{Timestamp, ToSpan, Unit};
 use serde::{Deserialize, Serialize};
 
+use crate::error::{LedgerError, add, invalid, neg, sub};
 use crate::event::{EventCtx, EventKind, Pool, Status};
-use crate::ledger::{Block, LedgerError, OrgState, Tx, add, block_seq, invalid, neg, period_bounds, sub};
+use crate::ledger::{Block, OrgState, Tx, block_seq, period_bounds};
 use crate::money::Micros;
 
 /// Conversations one identity may start per month when the plan says nothing.
@@ -864,7 +865,7 @@ impl OrgState {
         }
         let mut consumed = Micros::ZERO;
         for e in &tx.events {
-            if matches!(e.kind, EventKind::Debit | EventKind::Usage | EventKind::Refund) {
+            if e.kind.consumption_count().is_some() {
                 consumed = sub(consumed, e.amount)?;
             }
         }

@@ -152,7 +152,7 @@ impl Verifier {
             self.problem(format!("open holds add up to {} but held is {}", open_held, state.held));
         }
         if let Err(e) = state.check_invariants() {
-            self.problem(e);
+            self.problem(e.0);
         }
         VerifyReport {
             org_id: state.org_id.clone(),

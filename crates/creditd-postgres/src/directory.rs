@@ -9,7 +9,8 @@
 
 use async_trait::async_trait;
 use creditd_store::directory::{
-    ApiKey, Directory, DirectoryError, KeyScope, LoginLink, Member, MemberPatch, NewKey, Role, Session, normalize_email,
+    ApiKey, Directory, DirectoryError, KeyScope, LoginLink, Member, MemberPatch, NewKey, Session, check_name,
+    first_member_is_owner, keep_an_owner, normalize_email, takes_an_owner,
 };
 use creditd_store::{StoreError, micros_ts};
 use deadpool_postgres::{GenericClient, Pool};
@@ -44,6 +45,7 @@ fn text_ok(what: &str, s: &str) -> Result<(), DirectoryError> {
     }
 }
 
+const OWNERS: &str = "SELECT count(*) FROM members WHERE org_id = $1 AND role = 'owner'";
 const MEMBER_COLS: &str = "org_id, email, name, role, created_at";
 const KEY_COLS: &str = "id, prefix, name, kind, org_ids, org_id, email, created_at, revoked_at, last_used_at";
 
@@ -64,7 +66,7 @@ fn key_of(r: &Row) -> Result<ApiKey, DirectoryError> {
     let org_ids: Option<String> = r.try_get(4).map_err(db)?;
     let org_id: Option<String> = r.try_get(5).map_err(db)?;
     let email: Option<String> = r.try_get(6).map_err(db)?;
-    let bad = |what: &str| DirectoryError::Store(StoreError::Backend(format!("key {id}: {what}")));
+    let bad = |what: &str| DirectoryError::Store(StoreError::Corrupt(format!("key {id}: {what}")));
     let scope = match kind.as_str() {
         "service" => KeyScope::Service {
             org_ids: org_ids
@@ -126,14 +128,6 @@ async fn lock_members<C: GenericClient + Sync>(c: &C, org_id: &str) -> Result<()
     Ok(())
 }
 
-fn check_name(name: &str) -> Result<String, DirectoryError> {
-    let n = name.trim();
-    if n.is_empty() || n.len() > 200 || n.chars().any(char::is_control) {
-        return Err(DirectoryError::Invalid("name must be 1 to 200 printable characters".into()));
-    }
-    Ok(n.to_string())
-}
-
 fn not_member(email: &str, org_id: &str) -> DirectoryError {
     DirectoryError::NotFound(format!("member {email} of organization {org_id}"))
 }
@@ -144,7 +138,7 @@ impl PgDirectory {
     }
 
     async fn conn(&self) -> Result<deadpool_postgres::Client, DirectoryError> {
-        self.pool.get().await.map_err(|e| DirectoryError::Store(StoreError::Backend(format!("postgres pool: {e}"))))
+        self.pool.get().await.map_err(|e| DirectoryError::Store(StoreError::backend(e)))
     }
 }
 
@@ -163,14 +157,8 @@ impl Directory for PgDirectory {
         if get_member(&tx, &member.org_id, &email).await?.is_some() {
             return Err(DirectoryError::Exists(format!("member {email} of organization {}", member.org_id)));
         }
-        if member.role != Role::Owner
-            && count(&tx, "SELECT count(*) FROM members WHERE org_id = $1", &member.org_id).await? == 0
-        {
-            return Err(DirectoryError::Invalid(format!(
-                "the first member of organization {} must be an owner",
-                member.org_id
-            )));
-        }
+        let members = count(&tx, "SELECT count(*) FROM members WHERE org_id = $1", &member.org_id).await?;
+        first_member_is_owner(&member.org_id, member.role, members)?;
         let st = tx
             .prepare_cached(&format!("INSERT INTO members ({MEMBER_COLS}) VALUES ($1, $2, $3, $4, $5)"))
             .await
@@ -191,11 +179,8 @@ impl Directory for PgDirectory {
         lock_members(&tx, org_id).await?;
         let mut m = get_member(&tx, org_id, &email).await?.ok_or_else(|| not_member(&email, org_id))?;
         if let Some(role) = patch.role {
-            if m.role == Role::Owner
-                && role != Role::Owner
-                && count(&tx, "SELECT count(*) FROM members WHERE org_id = $1 AND role = 'owner'", org_id).await? <= 1
-            {
-                return Err(DirectoryError::LastOwner(org_id.to_string()));
+            if takes_an_owner(m.role, Some(role)) {
+                keep_an_owner(org_id, count(&tx, OWNERS, org_id).await?)?;
             }
             m.role = role;
         }
@@ -218,10 +203,8 @@ impl Directory for PgDirectory {
         let tx = conn.transaction().await.map_err(db)?;
         lock_members(&tx, org_id).await?;
         let m = get_member(&tx, org_id, &email).await?.ok_or_else(|| not_member(&email, org_id))?;
-        if m.role == Role::Owner
-            && count(&tx, "SELECT count(*) FROM members WHERE org_id = $1 AND role = 'owner'", org_id).await? <= 1
-        {
-            return Err(DirectoryError::LastOwner(org_id.to_string()));
+        if takes_an_owner(m.role, None) {
+            keep_an_owner(org_id, count(&tx, OWNERS, org_id).await?)?;
         }
         let us = now.as_microsecond();
         tx.execute("DELETE FROM members WHERE org_id = $1 AND email = $2", &[&org_id, &email]).await.map_err(db)?;

@@ -73,7 +73,7 @@ pub async fn import(
         }
     };
     let Derived { state, records, report, hashes } = derive(org_id, settings, events, now)?;
-    let json = serde_json::to_string(&state).map_err(StoreError::backend)?;
+    let json = serde_json::to_string(&state).map_err(StoreError::json("org state"))?;
     let next = creditd_store::batch::next_expiry(&state).map(|t| t.as_microsecond());
     let (created, seq) = (state.created_at.as_microsecond(), state.seq as i64);
     if existing.is_some() {
@@ -105,7 +105,7 @@ pub async fn import(
         let cols = EventCols::from_events(chunk, chunk_hashes);
         let n = tx.execute(&insert_events, &cols.params()).await.map_err(db)?;
         if n as usize != chunk.len() {
-            return Err(StoreError::Backend(format!("import wrote {n} of {} events", chunk.len())));
+            return Err(StoreError::Corrupt(format!("import wrote {n} of {} events", chunk.len())));
         }
     }
     let upsert_records = tx.prepare_cached(UPSERT_RECORDS).await.map_err(db)?;
@@ -114,8 +114,11 @@ pub async fn import(
         let id: Vec<&str> = chunk.iter().map(|r| r.id.as_str()).collect();
         let status: Vec<&str> = chunk.iter().map(|r| r.status.as_str()).collect();
         let expires: Vec<Option<i64>> = chunk.iter().map(|r| r.expires_at.map(|t| t.as_microsecond())).collect();
-        let body =
-            chunk.iter().map(serde_json::to_string).collect::<Result<Vec<_>, _>>().map_err(StoreError::backend)?;
+        let body = chunk
+            .iter()
+            .map(serde_json::to_string)
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(StoreError::json("event metadata"))?;
         tx.execute(&upsert_records, &[&org, &id, &status, &expires, &body]).await.map_err(db)?;
     }
     let tz = ZoneCache::default().get(org_id, &state.settings.time_zone);

@@ -128,7 +128,7 @@ impl PgStore {
     }
 
     async fn conn(&self) -> Result<deadpool_postgres::Client, StoreError> {
-        self.pool.get().await.map_err(|e| StoreError::Backend(format!("postgres pool: {e}")))
+        self.pool.get().await.map_err(StoreError::backend)
     }
 }
 

@@ -17,10 +17,7 @@ use tokio_postgres::Row;
 use tokio_postgres::types::ToSql;
 
 pub fn db(e: tokio_postgres::Error) -> StoreError {
-    match e.as_db_error() {
-        Some(d) => StoreError::Backend(format!("postgres: {} ({})", d.message(), d.code().code())),
-        None => StoreError::backend(e),
-    }
+    StoreError::backend(e)
 }
 
 pub async fn load_state<C: GenericClient + Sync>(c: &C, org_id: &str) -> Result<OrgState, StoreError> {
@@ -159,7 +156,7 @@ async fn history_seqs<C: GenericClient + Sync>(
             let seq = mid.min(i64::MAX as u64) as i64;
             let row = c.query_opt(&probe, &[&org_id, &seq]).await.map_err(db)?;
             let at: i64 = row
-                .ok_or_else(|| StoreError::Backend(format!("org {org_id}: event seq {mid} is missing")))?
+                .ok_or_else(|| StoreError::Corrupt(format!("org {org_id}: event seq {mid} is missing")))?
                 .try_get(0)
                 .map_err(db)?;
             if at >= t_us {
@@ -310,7 +307,7 @@ pub async fn notifications<C: GenericClient + Sync>(
     rows.iter()
         .map(|r| {
             let body: String = r.try_get(0).map_err(db)?;
-            serde_json::from_str(&body).map_err(|e| StoreError::Backend(format!("stored notification: {e}")))
+            serde_json::from_str(&body).map_err(StoreError::json("stored notification"))
         })
         .collect()
 }

@@ -145,7 +145,7 @@ impl PgWebhooks {
     }
 
     async fn conn(&self) -> Result<deadpool_postgres::Client, WebhookError> {
-        self.pool.get().await.map_err(|e| WebhookError::Store(StoreError::Backend(format!("postgres pool: {e}"))))
+        self.pool.get().await.map_err(|e| WebhookError::Store(StoreError::backend(e)))
     }
 }
 

@@ -317,7 +317,7 @@ impl Writer {
             let mut fresh = load_states(&tx, &stale).await?;
             for id in &stale {
                 let Some(state) = fresh.remove(id) else {
-                    return Err(StoreError::Backend(format!("org {id}: locked but its state was not read")).into());
+                    return Err(StoreError::Corrupt(format!("org {id}: locked but its state was not read")).into());
                 };
                 self.states.insert(id.clone(), Cached { state, version: locked[id] });
             }
@@ -418,9 +418,9 @@ impl Writer {
                 Req::Execute(cmds) => Ans::Execute(
                     cmds.iter().map(|c| self.apply(&mut batch, c, now, &locked, &stored, &unreadable)).collect(),
                 ),
-                Req::CreateOrg(..) => {
-                    Ans::CreateOrg(created.remove(&i).unwrap_or_else(|| Err(StoreError::Backend("create lost".into()))))
-                }
+                Req::CreateOrg(..) => Ans::CreateOrg(created.remove(&i).unwrap_or_else(|| {
+                    Err(StoreError::Stopped("the answer to an organisation creation was lost".into()))
+                })),
                 Req::Tick => {
                     let mut done = 0;
                     for c in &tick_commands {
@@ -496,7 +496,7 @@ impl Writer {
             Ok(s) => s,
             Err(e) => return Ok(Err(e.into())),
         };
-        let json = serde_json::to_string(&state).map_err(StoreError::backend)?;
+        let json = serde_json::to_string(&state).map_err(StoreError::json("org state"))?;
         let st = tx
             .prepare_cached(
                 "INSERT INTO orgs (org_id, created_at, seq, next_expiry, state) VALUES ($1, $2, 0, NULL, $3) \
@@ -520,12 +520,12 @@ impl Writer {
         for org in &batch.orgs {
             let s = &self.states.get(org).ok_or_else(|| StoreError::OrgNotFound(org.clone()))?.state;
             if let Err(problem) = s.check_invariants() {
-                return Err(StoreError::Backend(format!("refusing to commit: {problem}")).into());
+                return Err(StoreError::BrokenInvariant(problem).into());
             }
             orgs.org_id.push(org.as_str());
             orgs.seq.push(s.seq as i64);
             orgs.next_expiry.push(batch::next_expiry(s).map(|t| t.as_microsecond()));
-            orgs.state.push(serde_json::to_string(s).map_err(StoreError::backend)?);
+            orgs.state.push(serde_json::to_string(s).map_err(StoreError::json("org state"))?);
         }
         let events = EventCols::from_batch(batch);
         let mut recs = RecordCols::default();
@@ -538,7 +538,7 @@ impl Writer {
             recs.id.push(r.id.as_str());
             recs.status.push(r.status.as_str());
             recs.expires_at.push(r.expires_at.map(|t| t.as_microsecond()));
-            recs.body.push(serde_json::to_string(r).map_err(StoreError::backend)?);
+            recs.body.push(serde_json::to_string(r).map_err(StoreError::json("record"))?);
         }
         let (st_events, st_records, st_orgs, st_idem, st_conv, st_notes) = tokio::try_join!(
             tx.prepare_cached(INSERT_EVENTS),
@@ -564,7 +564,7 @@ impl Writer {
             notes.seq.push(n.seq as i64);
             notes.created_at.push(n.created_at.as_microsecond());
             notes.kind.push(n.kind.as_str());
-            notes.body.push(serde_json::to_string(n).map_err(StoreError::backend)?);
+            notes.body.push(serde_json::to_string(n).map_err(StoreError::json("notification"))?);
         }
         let idem_org: Vec<&str> = batch.idem.iter().map(|i| i.org_id.as_str()).collect();
         let idem_key: Vec<&str> = batch.idem.iter().map(|i| i.key.as_str()).collect();
@@ -617,7 +617,7 @@ impl Writer {
             },
         )?;
         if n_events as usize != batch.events.len() || n_orgs as usize != batch.orgs.len() {
-            return Err(StoreError::Backend(format!(
+            return Err(StoreError::Corrupt(format!(
                 "wrote {n_events} of {} events and {n_orgs} of {} org rows",
                 batch.events.len(),
                 batch.orgs.len()
@@ -832,10 +832,9 @@ fn pg_text_ok(cmd: &Command) -> Result<(), StoreError> {
         Op::TimeoutHold { hold_id } => nul(hold_id),
         Op::ExpireDue => false,
         Op::Plans(p) => p.texts().into_iter().any(nul),
-        Op::Access(a) => {
-            a.texts().into_iter().any(nul)
-                || a.inner().is_some_and(|op| pg_text_ok(&Command { op: op.clone(), ..cmd.clone() }).is_err())
-        }
+        Op::Access(a) => a.texts().into_iter().any(nul),
     };
+    let found =
+        found || cmd.actor.as_ref().is_some_and(|a| a.key_id.iter().chain(a.member_email.iter()).any(|s| nul(s)));
     if found { Err(bad()) } else { Ok(()) }
 }

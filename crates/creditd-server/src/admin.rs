@@ -13,7 +13,7 @@
 
 use axum::Json;
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
+use creditd_core::ErrorCode;
 use creditd_core::ledger::period_bounds;
 use creditd_core::money::Amount;
 use creditd_core::{AccessOp, CapSubject, CapView, EventKind, Micros, Op, SettingsPatch, valid_id};
@@ -30,11 +30,11 @@ use crate::extract::{OrgPath, PathId, QueryPairs, RawBody, parse_body as parse};
 use crate::permissions::{Action, Who, allowed};
 
 fn member_not_found(org: &str, email: &str) -> ApiError {
-    ApiError::new(StatusCode::NOT_FOUND, "not_found", format!("member {email} of organization {org} not found"))
+    ApiError::new(ErrorCode::NotFound, format!("member {email} of organization {org} not found"))
 }
 
 fn key_not_found(id: &str) -> ApiError {
-    ApiError::new(StatusCode::NOT_FOUND, "not_found", format!("key {id} not found"))
+    ApiError::new(ErrorCode::NotFound, format!("key {id} not found"))
 }
 
 /// The org's caps as of now, or none when the engine cannot tell.

@@ -4,6 +4,7 @@
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
+use creditd_core::ErrorCode;
 use creditd_core::verify::VerifyReport;
 use creditd_core::{Balance, CapView, Event, OrgId, Outcome, Record, RecordKind};
 use creditd_store::{Command, MAX_BATCH_OPS, OrgInfo, StoreError};
@@ -311,5 +312,5 @@ pub async fn not_found() -> ApiError {
 
 /// A served path asked with a method it does not take.
 pub async fn method_not_allowed() -> ApiError {
-    ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", "this route does not take that method")
+    ApiError::new(ErrorCode::MethodNotAllowed, "this route does not take that method")
 }

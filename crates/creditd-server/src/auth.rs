@@ -19,6 +19,7 @@
 //!
 //! Secrets never reach a log or an answer: only a key's id and prefix do.
 
+use creditd_core::ErrorCode;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -218,12 +219,7 @@ impl Principal {
             ctx.user_email = Some(email.clone());
             ctx.user_name = Some(name.clone());
         }
-        let mut cmd = Command::new(org_id, op, idempotency_key);
-        if let Some(actor) = self.actor() {
-            let inner = std::mem::replace(&mut cmd.op, Op::ExpireDue);
-            cmd.op = Op::Access(AccessOp::Acting { actor, op: Box::new(inner) });
-        }
-        cmd
+        Command::new(org_id, op, idempotency_key).by(self.actor())
     }
 
     /// The caps this principal may see in `state` as of `now`: all of them
@@ -269,7 +265,6 @@ fn ctx_mut(op: &mut Op) -> Option<&mut EventCtx> {
         | Op::Refund { ctx, .. }
         | Op::Adjustment { ctx, .. }
         | Op::Billing { ctx, .. } => Some(ctx),
-        Op::Access(AccessOp::Acting { op, .. }) => ctx_mut(op),
         _ => None,
     }
 }
@@ -286,7 +281,6 @@ pub fn action_for(op: &Op) -> Action {
         Op::Plans(_) => Action::ManagePlan,
         Op::Access(AccessOp::SetSettings(_)) => Action::ManageOrg,
         Op::Access(AccessOp::SetCap { .. }) => Action::ManageCaps,
-        Op::Access(AccessOp::Acting { op, .. }) => action_for(op),
         Op::TimeoutHold { .. } | Op::ExpireDue => Action::WriteCredits,
     }
 }
@@ -465,8 +459,8 @@ pub async fn authenticate(State(app): State<AppState>, mut req: Request, next: N
 }
 
 fn csrf_failed() -> ApiError {
-    ApiError::forbidden_code(
-        "csrf_failed",
+    ApiError::new(
+        ErrorCode::CsrfFailed,
         "this request needs the session's CSRF token (X-CSRF-Token header or csrf_token form field)",
     )
 }
@@ -593,8 +587,7 @@ pub async fn login(
 ) -> Result<crate::answer::SeeOther, ApiError> {
     let invalid = || {
         ApiError::new(
-            StatusCode::GONE,
-            "login_link_invalid",
+            ErrorCode::LoginLinkInvalid,
             "this sign-in link is unknown, already used or expired; ask for a new one (creditd login-link)",
         )
     };

@@ -17,6 +17,7 @@
 //! At most `max_connections` are open at once; beyond that new connections
 //! are not accepted (they wait in the listen backlog) until one closes.
 
+use creditd_core::ErrorCode;
 use std::convert::Infallible;
 use std::future::Future;
 use std::io;
@@ -28,7 +29,7 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::extract::{Request, State};
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderValue, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
@@ -368,8 +369,7 @@ pub async fn body_deadline(State(app): State<AppState>, req: Request, next: Next
         return response;
     }
     let mut response = ApiError::new(
-        StatusCode::REQUEST_TIMEOUT,
-        "request_timeout",
+        ErrorCode::RequestTimeout,
         format!("the request body did not arrive within {} s", app.limits.body_timeout.as_secs_f64()),
     )
     .into_response();

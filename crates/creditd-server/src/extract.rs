@@ -8,6 +8,7 @@ use axum::extract::rejection::JsonRejection;
 use axum::extract::{FromRequest, FromRequestParts, RawPathParams, Request};
 use axum::http::StatusCode;
 use axum::http::request::Parts;
+use creditd_core::ErrorCode;
 use serde::de::DeserializeOwned;
 
 use crate::answer::{ArgDoc, Described, schema};
@@ -112,7 +113,7 @@ impl<S: Send + Sync> FromRequestParts<S> for IdempotencyKey {
 /// A raw body as text: not UTF-8 is malformed JSON; an empty body means
 /// `{}` (for the routes whose body may be left out).
 pub fn body_text(body: &[u8]) -> Result<&str, ApiError> {
-    let text = std::str::from_utf8(body).map_err(|_| ApiError::bad_request("invalid_json", "body is not UTF-8"))?;
+    let text = std::str::from_utf8(body).map_err(|_| ApiError::new(ErrorCode::InvalidJson, "body is not UTF-8"))?;
     Ok(if text.trim().is_empty() { "{}" } else { text })
 }
 
@@ -146,21 +147,19 @@ pub fn json_rejection(r: JsonRejection) -> ApiError {
     match r {
         JsonRejection::JsonDataError(e) => ApiError::validation(format!("invalid request body: {}", e.body_text())),
         JsonRejection::JsonSyntaxError(e) => {
-            ApiError::bad_request("invalid_json", format!("malformed JSON: {}", e.body_text()))
+            ApiError::new(ErrorCode::InvalidJson, format!("malformed JSON: {}", e.body_text()))
         }
-        JsonRejection::MissingJsonContentType(_) => ApiError::new(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "unsupported_media_type",
-            "send the body as JSON with Content-Type: application/json",
-        ),
+        JsonRejection::MissingJsonContentType(_) => {
+            ApiError::new(ErrorCode::UnsupportedMediaType, "send the body as JSON with Content-Type: application/json")
+        }
         JsonRejection::BytesRejection(e) => {
             if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", "request body is larger than 1 MiB")
+                ApiError::new(ErrorCode::PayloadTooLarge, "request body is larger than 1 MiB")
             } else {
-                ApiError::bad_request("invalid_body", e.body_text())
+                ApiError::new(ErrorCode::InvalidBody, e.body_text())
             }
         }
-        other => ApiError::bad_request("invalid_body", other.body_text()),
+        other => ApiError::new(ErrorCode::InvalidBody, other.body_text()),
     }
 }
 
@@ -219,12 +218,10 @@ impl<S: Send + Sync> FromRequest<S> for RawBody {
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
         match axum::body::Bytes::from_request(req, state).await {
             Ok(b) => Ok(RawBody(b)),
-            Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => Err(ApiError::new(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "payload_too_large",
-                "request body is larger than 1 MiB",
-            )),
-            Err(e) => Err(ApiError::bad_request("invalid_body", e.body_text())),
+            Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+                Err(ApiError::new(ErrorCode::PayloadTooLarge, "request body is larger than 1 MiB"))
+            }
+            Err(e) => Err(ApiError::new(ErrorCode::InvalidBody, e.body_text())),
         }
     }
 }

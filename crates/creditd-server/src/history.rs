@@ -497,11 +497,11 @@ impl CsvRows {
 
 impl creditd_store::RowFormatter for CsvRows {
     fn push(&mut self, e: &creditd_core::EventRef<'_>) -> Result<(), StoreError> {
-        self.0.push_ref(e).map_err(|e| StoreError::Backend(format!("formatting CSV: {e}")))
+        self.0.push_ref(e).map_err(|e| StoreError::backend(format!("formatting CSV: {e}")))
     }
 
     fn take(&mut self) -> Result<Vec<u8>, StoreError> {
-        self.0.take_bytes().map_err(|e| StoreError::Backend(format!("formatting CSV: {e}")))
+        self.0.take_bytes().map_err(|e| StoreError::backend(format!("formatting CSV: {e}")))
     }
 
     fn fields(&self) -> creditd_store::Fields {
@@ -641,7 +641,7 @@ fn build_xlsx(
     tz: TimeZone,
     cancelled: &AtomicBool,
 ) -> Result<(std::fs::File, u64), ApiError> {
-    let fail = |e: ExportError| ApiError::from(StoreError::Backend(format!("writing the Excel export: {e}")));
+    let fail = |e: ExportError| ApiError::from(StoreError::backend(format!("writing the Excel export: {e}")));
     let file = tempfile::tempfile().map_err(|e| fail(e.into()))?;
     let mut x = XlsxExporter::new(io::BufWriter::with_capacity(FILE_CHUNK_BYTES, file), layout, tz).map_err(fail)?;
     export_to_xlsx(store, org, filter, order, &mut x, cancelled, &mut |_| {}).map_err(|e| match e {

@@ -6,6 +6,7 @@
 //! writer batch size and commit time, queue depth, open holds) through the
 //! same `metrics` facade; one process-wide recorder renders them all.
 
+use creditd_core::ErrorCode;
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
@@ -73,11 +74,7 @@ pub async fn metrics() -> Result<crate::answer::Text, ApiError> {
             asset: false,
             body: h.render().into(),
         }),
-        None => Err(ApiError::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "metrics_unavailable",
-            "no metrics recorder is installed",
-        )),
+        None => Err(ApiError::new(ErrorCode::MetricsUnavailable, "no metrics recorder is installed")),
     }
 }
 
@@ -90,7 +87,7 @@ pub async fn readyz(State(app): State<AppState>) -> Result<axum::Json<crate::api
         }
         Err(e) => {
             tracing::warn!(error = %e, "readiness probe failed");
-            Err(ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "not_ready", format!("the store is not reachable: {e}")))
+            Err(ApiError::new(ErrorCode::NotReady, format!("the store is not reachable: {e}")))
         }
     }
 }
@@ -235,8 +232,7 @@ pub const MAX_CONCURRENT_EXPORTS: usize = 4;
 pub async fn limit_exports(State(app): State<AppState>, req: Request, next: Next) -> Response {
     let Ok(permit) = app.export_slots.clone().try_acquire_owned() else {
         let mut resp = ApiError::new(
-            StatusCode::TOO_MANY_REQUESTS,
-            "too_many_exports",
+            ErrorCode::TooManyExports,
             format!("{MAX_CONCURRENT_EXPORTS} exports are already running; retry when one has finished"),
         )
         .into_response();

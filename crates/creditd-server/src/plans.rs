@@ -15,7 +15,7 @@
 
 use axum::Json;
 use axum::extract::State;
-use axum::http::StatusCode;
+use creditd_core::ErrorCode;
 use creditd_core::money::Amount;
 use creditd_core::plans::{DEFAULT_CONVERSATIONS_PER_IDENTITY, Effective, LowBalance, Plan, PlanOp, Rollover, Summary};
 use creditd_core::{Balance, CapView, Conversation, Event, Micros, Notification, Op, OrgState};
@@ -41,16 +41,6 @@ const MAX_NOTIFICATIONS: u32 = 100;
 pub const CONVERSATION_PARAMS: &[&str] = &["group_by", "date_from", "date_to"];
 /// Query parameters of `GET …/notifications`.
 pub const NOTIFICATION_PARAMS: &[&str] = &["after", "limit"];
-
-/// Monthly limits are refusals of a valid request, like running out of
-/// credits: 409, with their own codes.
-fn store_error(e: StoreError) -> ApiError {
-    let mut api = ApiError::from(e);
-    if matches!(api.code, "conversation_limit_reached" | "identity_limit_reached") {
-        api.status = StatusCode::CONFLICT;
-    }
-    api
-}
 
 /// The state as it is now, renewals due by now applied to a copy.
 async fn state_now(app: &AppState, org: &str) -> Result<(OrgState, Timestamp), ApiError> {
@@ -192,8 +182,7 @@ pub async fn put_plan(
         rollover: req.rollover.unwrap_or_default(),
     };
     let op = Op::Plans(PlanOp::SetPlan { plan, effective: req.effective, renewal_day: req.renewal_day });
-    let outcome =
-        creditd_store::execute_one(app.store.as_ref(), Command::new(org, op, key)).await.map_err(store_error)?;
+    let outcome = creditd_store::execute_one(app.store.as_ref(), Command::new(org, op, key)).await?;
     let (state, _) = state_now(&app, org).await?;
     Ok(Json(PlanChanged { plan: plan_view(&state), events: outcome.events, balance: outcome.balance }))
 }
@@ -233,11 +222,8 @@ pub async fn start_conversation(
     principal.require(Action::Consume, org)?;
     let op =
         Op::Plans(PlanOp::Conversation { identity: req.identity, campaign: req.campaign, started_at: req.started_at });
-    let outcome =
-        creditd_store::execute_one(app.store.as_ref(), Command::new(org, op, key)).await.map_err(store_error)?;
-    let c = outcome
-        .conversation
-        .ok_or_else(|| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "storage_error", "no conversation recorded"))?;
+    let outcome = creditd_store::execute_one(app.store.as_ref(), Command::new(org, op, key)).await?;
+    let c = outcome.conversation.ok_or_else(|| ApiError::new(ErrorCode::StorageError, "no conversation recorded"))?;
     let remaining_this_month = c.month_limit.saturating_sub(c.month_count);
     Ok(Created(ConversationStarted { conversation: c, remaining_this_month }))
 }
@@ -395,7 +381,7 @@ pub async fn set_low_balance_threshold(
     let org = org.as_str();
     principal.require(Action::ManagePlan, org)?;
     let op = Op::Plans(PlanOp::SetLowBalanceThreshold { threshold: req.threshold });
-    creditd_store::execute_one(app.store.as_ref(), Command::new(org, op, key)).await.map_err(store_error)?;
+    creditd_store::execute_one(app.store.as_ref(), Command::new(org, op, key)).await?;
     let state = app.store.org_state(org).await?;
     let s = state.summary(app.store.now()).map_err(|e| ApiError::from(StoreError::from(e)))?;
     Ok(Json(ThresholdSet { low_balance: s.low_balance, balance: s.balance }))

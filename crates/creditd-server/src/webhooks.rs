@@ -19,7 +19,6 @@ use std::time::Duration;
 
 use axum::Json;
 use axum::extract::State;
-use axum::http::StatusCode;
 use creditd_core::valid_id;
 use creditd_store::Store;
 use creditd_store::webhooks::{
@@ -59,7 +58,7 @@ fn api_error(e: WebhookError) -> ApiError {
         WebhookError::OrgNotFound(org) => ApiError::from(creditd_store::StoreError::OrgNotFound(org)),
         WebhookError::NotFound(id) => endpoint_not_found(&id),
         WebhookError::Invalid(m) => ApiError::validation(m),
-        e @ WebhookError::TooMany { .. } => ApiError::new(StatusCode::CONFLICT, e.code(), e.to_string()),
+        e @ WebhookError::TooMany { .. } => ApiError::new(e.code(), e.to_string()),
         WebhookError::Store(e) => ApiError::from(e),
     }
 }

@@ -2,6 +2,7 @@
 //! operations. Unknown fields are refused: a misspelt `amount` must not
 //! become a default.
 
+use creditd_core::ErrorCode;
 use creditd_core::{CreditKind, CreditOp, EventCtx, HoldOp, Micros, Op, OrgSettings, Pool, Status};
 use jiff::Timestamp;
 use serde::Deserialize;
@@ -252,7 +253,7 @@ pub fn parse_object<T: serde::de::DeserializeOwned>(body: &str) -> Result<T, Api
     ensure_object(body)?;
     serde_json::from_str(body).map_err(|e| {
         if e.is_syntax() || e.is_eof() {
-            ApiError::bad_request("invalid_json", format!("malformed JSON: {e}"))
+            ApiError::new(ErrorCode::InvalidJson, format!("malformed JSON: {e}"))
         } else {
             ApiError::validation(format!("invalid request body: {e}"))
         }

@@ -18,7 +18,8 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use creditd_store::directory::{
-    ApiKey, Directory, DirectoryError, KeyScope, LoginLink, Member, MemberPatch, NewKey, Role, Session, normalize_email,
+    ApiKey, Directory, DirectoryError, KeyScope, LoginLink, Member, MemberPatch, NewKey, Session, check_name,
+    first_member_is_owner, keep_an_owner, normalize_email, takes_an_owner,
 };
 use creditd_store::{StoreError, micros_ts};
 use jiff::Timestamp;
@@ -128,7 +129,7 @@ fn read_key(r: &Row<'_>) -> rusqlite::Result<KeyRow> {
 
 fn key_of(row: KeyRow) -> Result<ApiKey, DirectoryError> {
     let (id, prefix, name, kind, org_ids, org_id, email, created, revoked, used) = row;
-    let bad = |what: &str| DirectoryError::Store(StoreError::Backend(format!("key {id}: {what}")));
+    let bad = |what: &str| DirectoryError::Store(StoreError::Corrupt(format!("key {id}: {what}")));
     let scope = match kind.as_str() {
         "service" => KeyScope::Service {
             org_ids: org_ids
@@ -197,14 +198,6 @@ fn member_count(c: &Connection, org_id: &str) -> Result<i64, DirectoryError> {
         .map_err(db)
 }
 
-fn check_name(name: &str) -> Result<String, DirectoryError> {
-    let n = name.trim();
-    if n.is_empty() || n.len() > 200 || n.chars().any(char::is_control) {
-        return Err(DirectoryError::Invalid("name must be 1 to 200 printable characters".into()));
-    }
-    Ok(n.to_string())
-}
-
 #[async_trait]
 impl Directory for SqliteDirectory {
     async fn add_member(&self, member: Member) -> Result<Member, DirectoryError> {
@@ -217,12 +210,7 @@ impl Directory for SqliteDirectory {
             if get_member(c, &member.org_id, &email)?.is_some() {
                 return Err(DirectoryError::Exists(format!("member {email} of organization {}", member.org_id)));
             }
-            if member.role != Role::Owner && member_count(c, &member.org_id)? == 0 {
-                return Err(DirectoryError::Invalid(format!(
-                    "the first member of organization {} must be an owner",
-                    member.org_id
-                )));
-            }
+            first_member_is_owner(&member.org_id, member.role, member_count(c, &member.org_id)?)?;
             c.prepare_cached(&format!("INSERT INTO members ({MEMBER_COLS}) VALUES (?1, ?2, ?3, ?4, ?5)"))
                 .map_err(db)?
                 .execute(params![member.org_id, email, name, member.role.as_str(), member.created_at.as_microsecond()])
@@ -239,8 +227,8 @@ impl Directory for SqliteDirectory {
             let mut m = get_member(c, &org_id, &email)?
                 .ok_or_else(|| DirectoryError::NotFound(format!("member {email} of organization {org_id}")))?;
             if let Some(role) = patch.role {
-                if m.role == Role::Owner && role != Role::Owner && owners(c, &org_id)? <= 1 {
-                    return Err(DirectoryError::LastOwner(org_id));
+                if takes_an_owner(m.role, Some(role)) {
+                    keep_an_owner(&org_id, owners(c, &org_id)?)?;
                 }
                 m.role = role;
             }
@@ -261,8 +249,8 @@ impl Directory for SqliteDirectory {
         self.write(move |c| {
             let m = get_member(c, &org_id, &email)?
                 .ok_or_else(|| DirectoryError::NotFound(format!("member {email} of organization {org_id}")))?;
-            if m.role == Role::Owner && owners(c, &org_id)? <= 1 {
-                return Err(DirectoryError::LastOwner(org_id));
+            if takes_an_owner(m.role, None) {
+                keep_an_owner(&org_id, owners(c, &org_id)?)?;
             }
             c.execute("DELETE FROM members WHERE org_id = ?1 AND email = ?2", params![org_id, email]).map_err(db)?;
             c.execute(

@@ -176,7 +176,7 @@ async fn a_failed_commit_fails_the_batch_applied_on_top_of_it() {
     f.hooks.open_gate();
     for t in [n, n1, n1_hold, n1_refused] {
         match t.await.unwrap() {
-            Err(StoreError::Backend(_)) => {}
+            Err(e) if e.code() == creditd_core::ErrorCode::StorageError => {}
             other => panic!("expected a storage failure, got {other:?}"),
         }
     }

@@ -119,10 +119,10 @@ fn usage_record(c: &Connection, org_id: &str, id: &str) -> Result<Option<Record>
         .map_err(db)?;
     let Some((row, draws)) = row else { return Ok(None) };
     let e = row.into_event(org_id)?;
-    let draws = serde_json::from_str(&draws).map_err(StoreError::backend)?;
+    let draws = serde_json::from_str(&draws).map_err(StoreError::json("stored draws"))?;
     Record::consumed_by(&e, draws)
         .map(Some)
-        .ok_or_else(|| StoreError::Backend(format!("usage event {seq} of {org_id} does not make a usage record")))
+        .ok_or_else(|| StoreError::Corrupt(format!("usage event {seq} of {org_id} does not make a usage record")))
 }
 
 /// Adds the org's open holds and processing purchases to `state`; returns
@@ -236,7 +236,7 @@ fn history_seqs(c: &Connection, org_id: &str, filter: &EventFilter) -> Result<Se
             .query_row(params![org_id, seq as i64], |r| r.get::<_, i64>(0))
             .optional()
             .map_err(db)?
-            .ok_or_else(|| StoreError::Backend(format!("org {org_id}: event seq {seq} is missing")))
+            .ok_or_else(|| StoreError::Corrupt(format!("org {org_id}: event seq {seq} is missing")))
     })
 }
 
@@ -390,7 +390,7 @@ pub fn export_formatted(
                     break;
                 }
                 Err(_) => {
-                    out = Err(StoreError::Backend("an export worker stopped early".into()));
+                    out = Err(StoreError::Stopped("an export worker stopped early".into()));
                     break;
                 }
             }
@@ -443,7 +443,7 @@ fn last_seq(c: &Connection, org_id: &str) -> Result<u64, StoreError> {
 fn row_ref<'r>(r: &'r Row<'_>) -> Result<EventRef<'r>, StoreError> {
     let int = |i: usize| -> Result<i64, StoreError> { r.get_ref(i).and_then(|v| Ok(v.as_i64()?)).map_err(db) };
     let seq = int(0)?;
-    let bad = |what: &str| StoreError::Backend(format!("stored event {seq}: {what}"));
+    let bad = |what: &str| StoreError::Corrupt(format!("stored event {seq}: {what}"));
     let text = |i: usize| -> Result<Option<&'r str>, StoreError> {
         match r.get_ref(i).map_err(db)? {
             ValueRef::Null => Ok(None),
@@ -537,7 +537,7 @@ pub fn notifications(
         .map_err(db)?;
     let mut out = Vec::new();
     for body in rows {
-        out.push(serde_json::from_str(&body.map_err(db)?).map_err(StoreError::backend)?);
+        out.push(serde_json::from_str(&body.map_err(db)?).map_err(StoreError::json("stored notification"))?);
     }
     Ok(out)
 }

@@ -261,7 +261,7 @@ pub fn backfill_chain(conn: &mut rusqlite::Connection) -> Result<usize, creditd_
             }
         }
         state.last_hash = prev;
-        let json = serde_json::to_string(&state).map_err(creditd_store::StoreError::backend)?;
+        let json = serde_json::to_string(&state).map_err(creditd_store::StoreError::json("org state"))?;
         tx.execute("UPDATE orgs SET state = ?2 WHERE org_id = ?1", rusqlite::params![org, json]).map_err(db)?;
         tx.commit().map_err(db)?;
     }

@@ -405,7 +405,7 @@ impl Writer {
         if let Some(Err(std_mpsc::SendError(flight))) = sent {
             // The committer is gone (it panicked): fail and keep going on our own.
             self.conn = Some(flight.conn);
-            let e = StoreError::Backend("the committer thread stopped".into());
+            let e = StoreError::Stopped("the committer thread stopped".into());
             for org in &batch.orgs {
                 self.states.remove(org);
             }
@@ -454,7 +454,7 @@ impl Writer {
             for org in flight.batch.orgs.iter().chain(open.batch.orgs.iter()) {
                 self.states.remove(org);
             }
-            let e = StoreError::Backend(format!("an earlier write batch failed to commit: {e}"));
+            let e = StoreError::Stopped(format!("an earlier write batch failed to commit: {e}"));
             for (tx, results) in open.replies {
                 let _ = tx.send(results.into_iter().map(|_| Err(e.clone())).collect());
             }
@@ -571,7 +571,7 @@ impl Writer {
         let settings = match existing {
             None => settings,
             Some(json) => {
-                let state: OrgState = serde_json::from_str(&json).map_err(StoreError::backend)?;
+                let state: OrgState = serde_json::from_str(&json).map_err(StoreError::json("stored org state"))?;
                 let has_events: Option<i64> = c
                     .prepare_cached("SELECT 1 FROM events WHERE org_id = ?1 LIMIT 1")
                     .map_err(db)?
@@ -585,7 +585,7 @@ impl Writer {
             }
         };
         let derived = creditd_store::import::derive(org_id, settings, events, now)?;
-        let json = serde_json::to_string(&derived.state).map_err(StoreError::backend)?;
+        let json = serde_json::to_string(&derived.state).map_err(StoreError::json("org state"))?;
         let next = batch::next_expiry(&derived.state).map(|t| t.as_microsecond());
         c.prepare_cached(
             "INSERT INTO orgs (org_id, created_at, seq, next_expiry, state) VALUES (?1, ?2, ?3, ?4, ?5) \
@@ -601,7 +601,7 @@ impl Writer {
         }
         let mut up = c.prepare_cached(UPSERT_RECORD).map_err(db)?;
         for r in &derived.records {
-            let body = serde_json::to_string(r).map_err(StoreError::backend)?;
+            let body = serde_json::to_string(r).map_err(StoreError::json("record"))?;
             up.execute(params![org_id, r.id, r.status.as_str(), r.expires_at.map(|t| t.as_microsecond()), body])
                 .map_err(db)?;
         }
@@ -621,7 +621,7 @@ impl Writer {
             return Err(StoreError::OrgExists(org_id.to_string()));
         }
         let state = OrgState::new(org_id, settings, now)?;
-        let json = serde_json::to_string(&state).map_err(StoreError::backend)?;
+        let json = serde_json::to_string(&state).map_err(StoreError::json("org state"))?;
         self.conn()?
             .prepare_cached(
                 "INSERT INTO orgs (org_id, created_at, seq, next_expiry, state) VALUES (?1, ?2, 0, NULL, ?3)",
@@ -711,7 +711,7 @@ fn encode(states: &OrgCache<OrgState>, batch: &Batch) -> Result<Encoded, StoreEr
         .enumerate()
         .map(|(i, (e, h))| {
             let draws = match usage.next_if(|(at, _)| *at == i) {
-                Some((_, r)) => Some(serde_json::to_string(&r.draws).map_err(StoreError::backend)?),
+                Some((_, r)) => Some(serde_json::to_string(&r.draws).map_err(StoreError::json("draws"))?),
                 None => None,
             };
             Ok(EventText::new(e, h, draws))
@@ -720,7 +720,7 @@ fn encode(states: &OrgCache<OrgState>, batch: &Batch) -> Result<Encoded, StoreEr
     let records = batch
         .records
         .iter()
-        .map(|(_, r)| serde_json::to_string(r).map_err(StoreError::backend))
+        .map(|(_, r)| serde_json::to_string(r).map_err(StoreError::json("record")))
         .collect::<Result<Vec<_>, _>>()?;
     Ok(Encoded { rows, events, records })
 }
@@ -728,7 +728,7 @@ fn encode(states: &OrgCache<OrgState>, batch: &Batch) -> Result<Encoded, StoreEr
 /// Appends the batch's events and writes each touched row once.
 fn write(c: &Connection, batch: &Batch, encoded: &Encoded) -> Result<(), StoreError> {
     if encoded.events.len() != batch.events.len() || encoded.records.len() != batch.records.len() {
-        return Err(StoreError::Backend("a write batch was encoded from another batch".into()));
+        return Err(StoreError::Corrupt("a write batch was encoded from another batch".into()));
     }
     {
         let mut ins = c.prepare_cached(INSERT_EVENT).map_err(db)?;
@@ -789,7 +789,7 @@ fn write(c: &Connection, batch: &Batch, encoded: &Encoded) -> Result<(), StoreEr
             )
             .map_err(db)?;
         for (org, n) in &batch.notifications {
-            let body = serde_json::to_string(n).map_err(StoreError::backend)?;
+            let body = serde_json::to_string(n).map_err(StoreError::json("notification"))?;
             ins.execute(params![org, n.seq as i64, n.created_at.as_microsecond(), n.kind.as_str(), body])
                 .map_err(db)?;
         }
@@ -856,13 +856,13 @@ fn state_rows(states: &OrgCache<OrgState>, batch: &Batch) -> Result<Vec<StateRow
         .map(|org| {
             let s = states.get(org).ok_or_else(|| StoreError::OrgNotFound(org.clone()))?;
             if let Err(problem) = s.check_invariants() {
-                return Err(StoreError::Backend(format!("refusing to commit: {problem}")));
+                return Err(StoreError::BrokenInvariant(problem));
             }
             Ok(StateRow {
                 org_id: org.clone(),
                 seq: s.seq as i64,
                 next_expiry: batch::next_expiry(s).map(|t| t.as_microsecond()),
-                json: serde_json::to_string(s).map_err(StoreError::backend)?,
+                json: serde_json::to_string(s).map_err(StoreError::json("org state"))?,
             })
         })
         .collect()
@@ -888,7 +888,7 @@ fn commit_loop(
             .and_then(|()| write(&conn, &batch, &encoded))
             .and_then(|()| match &hooks {
                 Some(h) if h.fail_next.swap(false, Ordering::SeqCst) => {
-                    Err(StoreError::Backend("injected commit failure".into()))
+                    Err(StoreError::backend("injected commit failure"))
                 }
                 _ => Ok(()),
             })
@@ -938,7 +938,7 @@ fn answer(result: &Result<(), StoreError>, replies: Option<Vec<ExecReply>>) {
 
 /// The read-write connection is with the committer (a batch in flight).
 fn connection_away() -> StoreError {
-    StoreError::Backend("the write connection is with the committer".into())
+    StoreError::Stopped("the write connection is with the committer".into())
 }
 
 const INSERT_EVENT: &str = "INSERT INTO events (org_id, seq, created_at, kind, amount, pool, status, source, \

@@ -36,7 +36,7 @@ impl IdemRow {
             return Err(StoreError::IdempotencyConflict { key: self.key.clone() });
         }
         creditd_core::input::parse_stored(&self.outcome)
-            .map_err(|e| StoreError::Backend(format!("stored answer of idempotency key {:?}: {e}", self.key)))
+            .map_err(|e| StoreError::Corrupt(format!("stored answer of idempotency key {:?}: {e}", self.key)))
     }
 }
 
@@ -168,10 +168,10 @@ impl Batch {
             }
         }
         let was_open = cmd.op.record_ref().is_some_and(|id| telemetry::is_open_hold(state, id));
-        let applied = match state.apply(&cmd.op, now, cmd.idempotency_key.as_deref()) {
+        let applied = match state.apply_as(&cmd.op, cmd.actor.as_ref(), now, cmd.idempotency_key.as_deref()) {
             Ok(applied) => applied,
             Err(e) => {
-                telemetry::operation(cmd.op.name(), e.code());
+                telemetry::operation(cmd.op.name(), e.code().as_str());
                 if let LedgerError::HoldExpired { hold_id, .. } = &e {
                     // A timed-out hold is released whether or not the timer
                     // has run: the refusal writes the release the timer
@@ -231,7 +231,7 @@ impl Batch {
             self.orgs.push(state.org_id.clone());
         }
         if let Some(key) = &cmd.idempotency_key {
-            let outcome_json = serde_json::to_string(&outcome).map_err(StoreError::backend)?;
+            let outcome_json = serde_json::to_string(&outcome).map_err(StoreError::json("outcome"))?;
             self.idem_index.insert((cmd.org_id.clone(), key.clone()), self.idem.len());
             self.idem.push(IdemRow {
                 org_id: cmd.org_id.clone(),

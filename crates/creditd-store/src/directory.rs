@@ -15,6 +15,8 @@ use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+use creditd_core::ErrorCode;
+
 use crate::StoreError;
 
 /// A member's role in their organisation.
@@ -153,12 +155,13 @@ pub enum DirectoryError {
 }
 
 impl DirectoryError {
-    pub fn code(&self) -> &'static str {
+    /// The stable code answered for this error.
+    pub fn code(&self) -> ErrorCode {
         match self {
-            DirectoryError::OrgNotFound(_) | DirectoryError::NotFound(_) => "not_found",
-            DirectoryError::Exists(_) => "already_exists",
-            DirectoryError::LastOwner(_) => "last_owner",
-            DirectoryError::Invalid(_) => "validation_error",
+            DirectoryError::OrgNotFound(_) | DirectoryError::NotFound(_) => ErrorCode::NotFound,
+            DirectoryError::Exists(_) => ErrorCode::AlreadyExists,
+            DirectoryError::LastOwner(_) => ErrorCode::LastOwner,
+            DirectoryError::Invalid(_) => ErrorCode::ValidationError,
             DirectoryError::Store(e) => e.code(),
         }
     }
@@ -232,66 +235,40 @@ pub fn normalize_email(email: &str) -> Result<String, DirectoryError> {
     if ok { Ok(e) } else { Err(DirectoryError::Invalid(format!("{:?} is not an email address", email.trim()))) }
 }
 
-/// For engines that have no directory yet: every call is refused.
-pub struct NoDirectory;
+// The directory's rules, as pure functions both engines call with what they
+// read under their own lock; only the counting is the engine's.
 
-fn unsupported<T>() -> Result<T, DirectoryError> {
-    Err(DirectoryError::Store(StoreError::Backend(
-        "this storage engine does not store members, keys or sessions yet".to_string(),
-    )))
+/// A member's or key's name: trimmed, 1 to 200 printable characters.
+pub fn check_name(name: &str) -> Result<String, DirectoryError> {
+    let n = name.trim();
+    if n.is_empty() || n.len() > 200 || n.chars().any(char::is_control) {
+        return Err(DirectoryError::Invalid("name must be 1 to 200 printable characters".into()));
+    }
+    Ok(n.to_string())
 }
 
-#[async_trait]
-impl Directory for NoDirectory {
-    async fn add_member(&self, _: Member) -> Result<Member, DirectoryError> {
-        unsupported()
+/// The first member of an organisation (`members` counted before the
+/// insert) is an owner.
+pub fn first_member_is_owner(org_id: &str, role: Role, members: i64) -> Result<(), DirectoryError> {
+    if role != Role::Owner && members == 0 {
+        return Err(DirectoryError::Invalid(format!("the first member of organization {org_id} must be an owner")));
     }
-    async fn update_member(&self, _: &str, _: &str, _: MemberPatch) -> Result<Member, DirectoryError> {
-        unsupported()
+    Ok(())
+}
+
+/// Whether changing a member from `from` to `to` (`None`: removing them)
+/// takes an owner away; only then need the engine count the owners for
+/// [`keep_an_owner`].
+pub fn takes_an_owner(from: Role, to: Option<Role>) -> bool {
+    from == Role::Owner && to != Some(Role::Owner)
+}
+
+/// An organisation keeps at least one owner: taking one away is refused
+/// when `owners` (counted under the engine's lock, the one taken away
+/// included) is 1 or fewer.
+pub fn keep_an_owner(org_id: &str, owners: i64) -> Result<(), DirectoryError> {
+    if owners <= 1 {
+        return Err(DirectoryError::LastOwner(org_id.to_string()));
     }
-    async fn remove_member(&self, _: &str, _: &str, _: Timestamp) -> Result<Member, DirectoryError> {
-        unsupported()
-    }
-    async fn member(&self, _: &str, _: &str) -> Result<Option<Member>, DirectoryError> {
-        unsupported()
-    }
-    async fn members(&self, _: &str) -> Result<Vec<Member>, DirectoryError> {
-        unsupported()
-    }
-    async fn create_key(&self, _: NewKey) -> Result<ApiKey, DirectoryError> {
-        unsupported()
-    }
-    async fn key_by_hash(&self, _: &str) -> Result<Option<ApiKey>, DirectoryError> {
-        unsupported()
-    }
-    async fn key(&self, _: &str) -> Result<Option<ApiKey>, DirectoryError> {
-        unsupported()
-    }
-    async fn keys(&self, _: Option<&str>) -> Result<Vec<ApiKey>, DirectoryError> {
-        unsupported()
-    }
-    async fn revoke_key(&self, _: &str, _: Timestamp) -> Result<ApiKey, DirectoryError> {
-        unsupported()
-    }
-    async fn touch_keys(&self, _: &[(String, Timestamp)]) -> Result<(), DirectoryError> {
-        unsupported()
-    }
-    async fn create_login_link(&self, _: &str, _: LoginLink) -> Result<(), DirectoryError> {
-        unsupported()
-    }
-    async fn redeem_login_link(&self, _: &str, _: Timestamp) -> Result<Option<LoginLink>, DirectoryError> {
-        unsupported()
-    }
-    async fn create_session(&self, _: &str, _: Session) -> Result<(), DirectoryError> {
-        unsupported()
-    }
-    async fn session(&self, _: &str, _: Timestamp) -> Result<Option<Session>, DirectoryError> {
-        unsupported()
-    }
-    async fn delete_session(&self, _: &str) -> Result<(), DirectoryError> {
-        unsupported()
-    }
-    async fn purge_expired(&self, _: Timestamp) -> Result<usize, DirectoryError> {
-        unsupported()
-    }
+    Ok(())
 }

@@ -7,6 +7,8 @@
 //! pure ledger with [`batch::Batch`], and persists the batch's events, records,
 //! organisation states and idempotency rows in one transaction.
 
+#![warn(missing_docs)]
+
 pub mod batch;
 pub mod cache;
 pub mod clock;
@@ -23,7 +25,9 @@ pub mod webhooks;
 
 use async_trait::async_trait;
 use creditd_core::verify::VerifyReport;
-use creditd_core::{Balance, LedgerError, Notification, Op, OrgSettings, OrgState, Outcome};
+use creditd_core::{
+    Actor, Balance, BrokenInvariant, ErrorCode, LedgerError, Notification, Op, OrgSettings, OrgState, Outcome,
+};
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -79,6 +83,10 @@ pub struct Formatted {
 pub struct Command {
     pub org_id: String,
     pub op: Op,
+    /// Who does it (a stored key or a member), when the server knows:
+    /// their caps apply (see `OrgState::apply_as`). Not part of the
+    /// fingerprint: a retry with another key of the same request replays.
+    pub actor: Option<Actor>,
     pub idempotency_key: Option<String>,
     /// Hash of what the request asked, to tell a retry from a reuse of the
     /// key; empty when there is no key.
@@ -100,7 +108,13 @@ impl Command {
             }
             None => String::new(),
         };
-        Command { org_id, op, idempotency_key, fingerprint }
+        Command { org_id, op, actor: None, idempotency_key, fingerprint }
+    }
+
+    /// The same command, done by `actor`.
+    pub fn by(mut self, actor: Option<Actor>) -> Self {
+        self.actor = actor;
+        self
     }
 }
 
@@ -113,45 +127,109 @@ pub struct OrgInfo {
     pub settings: OrgSettings,
 }
 
+/// A driver or runtime error kept as the source of a [`StoreError`].
+pub type Source = std::sync::Arc<dyn std::error::Error + Send + Sync + 'static>;
+
+/// Why a store call failed. Every variant names its [`ErrorCode`]; storage
+/// failures keep the error that caused them as their `source`.
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum StoreError {
+    /// No organisation has that id.
     #[error("organization {0} not found")]
     OrgNotFound(String),
+    /// An organisation with that id exists already.
     #[error("organization {0} already exists")]
     OrgExists(String),
+    /// The ledger refused the operation.
     #[error(transparent)]
     Ledger(#[from] LedgerError),
+    /// The key was used before with a different request.
     #[error("idempotency key {key:?} was already used with a different request")]
-    IdempotencyConflict { key: String },
+    IdempotencyConflict {
+        /// The reused key.
+        key: String,
+    },
+    /// The writer queue is full.
     #[error("the writer queue is full; retry shortly")]
     Overloaded,
+    /// The store is shutting down.
     #[error("the store is shutting down")]
     Closed,
-    #[error("storage failure: {0}")]
-    Backend(String),
+    /// The database, its driver or its pool failed.
+    #[error("storage failure: {source}")]
+    Database {
+        /// The driver's error.
+        #[source]
+        source: Source,
+    },
+    /// A value could not be turned into the JSON stored for it (or back).
+    #[error("{what}: {source}")]
+    Json {
+        /// What was being encoded or decoded.
+        what: &'static str,
+        /// The serde error.
+        #[source]
+        source: std::sync::Arc<serde_json::Error>,
+    },
+    /// Stored data that is not what the store writes (a missing event, an
+    /// unknown name, an amount out of range).
+    #[error("damaged stored data: {0}")]
+    Corrupt(String),
+    /// A batch would have stored a state that breaks a ledger invariant;
+    /// nothing was committed.
+    #[error("refusing to commit: {0}")]
+    BrokenInvariant(#[from] BrokenInvariant),
+    /// A thread the store needs (committer, export worker) is gone, or a
+    /// write depends on an earlier one that failed.
+    #[error("{0}")]
+    Stopped(String),
     /// A stored record that cannot be read back (a damaged row): operations
     /// on it are refused, the organization's other writes go on, and
     /// `verify` names it (see [`stored`]).
     #[error("record {record_id} of organization {org_id} is stored but cannot be read ({reason}); run verify")]
-    UnreadableRecord { org_id: String, record_id: String, reason: String },
+    UnreadableRecord {
+        /// The organisation.
+        org_id: String,
+        /// The record.
+        record_id: String,
+        /// What could not be read.
+        reason: String,
+    },
 }
 
 impl StoreError {
-    pub fn backend(e: impl std::fmt::Display) -> Self {
-        StoreError::Backend(e.to_string())
+    /// A database, driver, pool or runtime failure, keeping it as source.
+    pub fn backend(e: impl Into<Box<dyn std::error::Error + Send + Sync + 'static>>) -> Self {
+        StoreError::Database { source: Source::from(e.into()) }
     }
 
-    pub fn code(&self) -> &'static str {
+    /// A JSON encoding or decoding failure of `what`.
+    pub fn json(what: &'static str) -> impl FnOnce(serde_json::Error) -> StoreError {
+        move |e| StoreError::Json { what, source: std::sync::Arc::new(e) }
+    }
+
+    /// The stable code answered for this error.
+    pub fn code(&self) -> ErrorCode {
         match self {
-            StoreError::OrgNotFound(_) => "not_found",
-            StoreError::OrgExists(_) => "already_exists",
+            StoreError::OrgNotFound(_) => ErrorCode::NotFound,
+            StoreError::OrgExists(_) => ErrorCode::AlreadyExists,
             StoreError::Ledger(e) => e.code(),
-            StoreError::IdempotencyConflict { .. } => "idempotency_conflict",
-            StoreError::Overloaded => "overloaded",
-            StoreError::Closed => "shutting_down",
-            StoreError::Backend(_) => "storage_error",
-            StoreError::UnreadableRecord { .. } => "record_unreadable",
+            StoreError::IdempotencyConflict { .. } => ErrorCode::IdempotencyConflict,
+            StoreError::Overloaded => ErrorCode::Overloaded,
+            StoreError::Closed => ErrorCode::ShuttingDown,
+            StoreError::Database { .. }
+            | StoreError::Json { .. }
+            | StoreError::Corrupt(_)
+            | StoreError::BrokenInvariant(_)
+            | StoreError::Stopped(_) => ErrorCode::StorageError,
+            StoreError::UnreadableRecord { .. } => ErrorCode::RecordUnreadable,
         }
+    }
+
+    /// Whether this is a failure of the storage itself (logged, answered
+    /// without its details) rather than a refusal.
+    pub fn is_internal(&self) -> bool {
+        self.code() == ErrorCode::StorageError
     }
 }
 
@@ -181,18 +259,13 @@ pub trait Store: Send + Sync + 'static {
     /// Drains the writer and closes.
     async fn shutdown(&self);
 
-    // Plans, conversations and notifications (issue 5). Every engine must
-    // override these three and `now`; the defaults only keep an engine that
-    // has not caught up compiling, and refuse at run time.
+    // Plans, conversations and notifications (issue 5).
 
     /// The org's ledger state as last stored (the `orgs.state` JSON),
     /// without records: plan, pending plan change, period, conversation
     /// counts. Renewals that fell due since are not in it; the summary
     /// applies them to a copy (`OrgState::summary(now)`).
-    async fn org_state(&self, org_id: &str) -> Result<OrgState, StoreError> {
-        let _ = org_id;
-        Err(unsupported(self.engine(), "org_state"))
-    }
+    async fn org_state(&self, org_id: &str) -> Result<OrgState, StoreError>;
 
     /// Conversations of `org_id` started in `[query.from, query.to)`,
     /// grouped by day (the stored `day` column: the date in the org's zone
@@ -203,49 +276,32 @@ pub trait Store: Send + Sync + 'static {
         &self,
         org_id: &str,
         query: &ConversationQuery,
-    ) -> Result<Vec<ConversationCount>, StoreError> {
-        let _ = (org_id, query);
-        Err(unsupported(self.engine(), "conversation_usage"))
-    }
+    ) -> Result<Vec<ConversationCount>, StoreError>;
 
     /// Credits consumed by `org_id` on the local dates of `query`, grouped,
     /// from the usage rollups ([`rollup::usage_sql`]); only one user's own
     /// with `query.user_email`. Days without usage are absent (the caller
     /// fills them in). An unknown org answers no rows.
-    async fn usage(&self, org_id: &str, query: &rollup::UsageQuery) -> Result<Vec<rollup::UsageRow>, StoreError> {
-        let _ = (org_id, query);
-        Err(unsupported(self.engine(), "usage"))
-    }
+    async fn usage(&self, org_id: &str, query: &rollup::UsageQuery) -> Result<Vec<rollup::UsageRow>, StoreError>;
 
     /// The org's notifications with `seq > after_seq`, oldest first, at most
     /// `limit` (the `notifications` table: org_id, seq, created_at, kind, body
     /// = the notification as JSON). `OrgNotFound` for an unknown org.
-    async fn notifications(&self, org_id: &str, after_seq: u64, limit: u32) -> Result<Vec<Notification>, StoreError> {
-        let _ = (org_id, after_seq, limit);
-        Err(unsupported(self.engine(), "notifications"))
-    }
+    async fn notifications(&self, org_id: &str, after_seq: u64, limit: u32) -> Result<Vec<Notification>, StoreError>;
 
     /// The time this store applies operations at: its [`Clock`]. Handlers
     /// that compute figures as of now (the summary) use it, so a test's
     /// manual clock drives both.
-    fn now(&self) -> Timestamp {
-        SystemClock.now()
-    }
+    fn now(&self) -> Timestamp;
 
     /// Every event matching `filter` in `order`, streamed in chunks.
-    /// Newest first is [`Store::export`]; an engine that has not implemented
-    /// oldest first refuses it at run time.
+    /// Newest first is [`Store::export`].
     async fn export_in(
         &self,
         org_id: &str,
         filter: &EventFilter,
         order: query::Order,
-    ) -> Result<EventChunks, StoreError> {
-        match order {
-            query::Order::NewestFirst => self.export(org_id, filter).await,
-            query::Order::OldestFirst => Err(unsupported(self.engine(), "oldest-first exports")),
-        }
-    }
+    ) -> Result<EventChunks, StoreError>;
 
     /// Hands every event matching `filter`, in `order`, to `sink` one at a
     /// time as an [`EventRef`], from one read snapshot, and returns how many
@@ -338,34 +394,20 @@ pub trait Store: Send + Sync + 'static {
     /// export) into a new organisation, or an existing one without events
     /// (which keeps its own settings): the events verbatim and the state
     /// [`import::derive`] derives from them, in one transaction, checked by
-    /// replaying the events before the commit. All or nothing. An engine
-    /// that has not implemented it refuses at run time.
+    /// replaying the events before the commit. All or nothing.
     async fn import(
         &self,
         org_id: &str,
         settings: OrgSettings,
         events: Vec<creditd_core::Event>,
-    ) -> Result<import::ImportReport, StoreError> {
-        let _ = (org_id, settings, events);
-        Err(unsupported(self.engine(), "import"))
-    }
+    ) -> Result<import::ImportReport, StoreError>;
 
     /// Members, API keys, sessions and sign-in links (issue 4): not ledger
-    /// data, written in short transactions of their own. Every engine must
-    /// override this; the default refuses every call at run time.
-    fn directory(&self) -> &dyn Directory {
-        &directory::NoDirectory
-    }
+    /// data, written in short transactions of their own.
+    fn directory(&self) -> &dyn Directory;
 
     /// Webhook endpoints, the outbox and delivery state (see [`webhooks`]).
-    /// The default stores none and has nothing to deliver.
-    fn webhooks(&self) -> &dyn webhooks::Webhooks {
-        &webhooks::NoWebhooks
-    }
-}
-
-fn unsupported(engine: &str, what: &str) -> StoreError {
-    StoreError::Backend(format!("the {engine} engine does not implement {what} yet"))
+    fn webhooks(&self) -> &dyn webhooks::Webhooks;
 }
 
 /// Convenience: one command.
@@ -379,5 +421,5 @@ pub fn ts_micros(t: Timestamp) -> i64 {
 }
 
 pub fn micros_ts(us: i64) -> Result<Timestamp, StoreError> {
-    Timestamp::from_microsecond(us).map_err(StoreError::backend)
+    Timestamp::from_microsecond(us).map_err(|e| StoreError::Corrupt(format!("time {us} out of range: {e}")))
 }

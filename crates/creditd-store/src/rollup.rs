@@ -140,13 +140,9 @@ impl<'a> UsageFacts<'a> {
     /// is not consumption. Checked: `i64::MIN` micro-credits cannot be
     /// negated and is an error.
     pub fn consumption(&self) -> Result<Option<(Micros, i64)>, StoreError> {
-        let count = match self.kind {
-            EventKind::Debit | EventKind::Usage => 1,
-            EventKind::Refund => 0,
-            _ => return Ok(None),
-        };
+        let Some(count) = self.kind.consumption_count() else { return Ok(None) };
         let consumed = self.amount.checked_neg().ok_or_else(|| {
-            StoreError::Backend(format!("event {} of {}: amount out of range", self.seq, self.org_id))
+            StoreError::Corrupt(format!("event {} of {}: amount out of range", self.seq, self.org_id))
         })?;
         Ok(Some((consumed, count)))
     }
@@ -300,7 +296,7 @@ impl Rollups {
     /// before writing the deltas.
     pub fn check(&self) -> Result<(), StoreError> {
         match &self.broken {
-            Some(why) => Err(StoreError::Backend(format!("refusing to commit: {why}"))),
+            Some(why) => Err(StoreError::BrokenInvariant(creditd_core::BrokenInvariant(why.clone()))),
             None => Ok(()),
         }
     }
@@ -346,7 +342,7 @@ impl Rollups {
                 let r = &mut self.rows[i];
                 r.amount = r.amount.checked_add(amount).ok_or_else(|| {
                     let org = self.texts.get(at.org as usize).map_or("?", String::as_str);
-                    StoreError::Backend(format!("usage rollup of {org}: amount overflow"))
+                    StoreError::Corrupt(format!("usage rollup of {org}: amount overflow"))
                 })?;
                 r.count = r.count.saturating_add(count);
                 if name != none {
@@ -574,7 +570,10 @@ pub fn usage_from_events<'a>(
         let key = if q.group_by == UsageGroup::Day { d.at.day.to_string() } else { d.at.key.clone() };
         let row =
             groups.entry(key.clone()).or_insert(UsageRow { key, name: String::new(), amount: Micros::ZERO, count: 0 });
-        row.amount = row.amount.checked_add(d.amount).ok_or_else(|| StoreError::Backend("overflow".into()))?;
+        row.amount = row
+            .amount
+            .checked_add(d.amount)
+            .ok_or_else(|| StoreError::Corrupt("usage rollup: amount overflow".into()))?;
         row.count += d.count;
         if d.name > row.name {
             row.name = d.name.clone();
@@ -608,12 +607,19 @@ pub const PG_UPSERT: &str = "INSERT INTO usage_rollups (org_id, scope, dim, day,
      event_count = usage_rollups.event_count + excluded.event_count, \
      name = CASE WHEN excluded.name <> '' THEN excluded.name ELSE usage_rollups.name END";
 
-/// The kinds a rollup backfill reads.
+/// The kinds a rollup backfill reads: [`EventKind::CONSUMING`] as an SQL
+/// list (a test checks they agree).
 pub const CONSUMING_KINDS_SQL: &str = "('debit', 'usage', 'refund')";
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn consuming_kinds_sql_is_the_core_list() {
+        let names: Vec<String> = EventKind::CONSUMING.iter().map(|k| format!("'{}'", k.as_str())).collect();
+        assert_eq!(CONSUMING_KINDS_SQL, format!("({})", names.join(", ")));
+    }
 
     fn d(s: &str) -> Date {
         s.parse().unwrap()

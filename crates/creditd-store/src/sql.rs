@@ -130,7 +130,7 @@ pub struct EventRow {
 
 impl EventRow {
     pub fn into_event(self, org_id: &str) -> Result<Event, StoreError> {
-        let bad = |e: creditd_core::UnknownName| StoreError::Backend(format!("stored event {}: {e}", self.seq));
+        let bad = |e: creditd_core::UnknownName| StoreError::Corrupt(format!("stored event {}: {e}", self.seq));
         let kind: EventKind = self.kind.parse().map_err(bad)?;
         let status: Status = self.status.parse().map_err(bad)?;
         let pool: Option<Pool> = match &self.pool {
@@ -138,7 +138,7 @@ impl EventRow {
             None => None,
         };
         let metadata = match &self.metadata {
-            Some(m) => Some(serde_json::from_str(m).map_err(StoreError::backend)?),
+            Some(m) => Some(serde_json::from_str(m).map_err(StoreError::json("stored event metadata"))?),
             None => None,
         };
         let [

@@ -25,7 +25,7 @@ pub struct Unreadable {
 
 /// Parses an organisation's stored state row.
 pub fn parse_state(org_id: &str, json: &str) -> Result<OrgState, StoreError> {
-    parse_stored(json).map_err(|e| StoreError::Backend(format!("stored state of organization {org_id}: {e}")))
+    parse_stored(json).map_err(|e| StoreError::Corrupt(format!("stored state of organization {org_id}: {e}")))
 }
 
 /// Parses the body of record `record_id` of `org_id`.

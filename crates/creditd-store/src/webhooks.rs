@@ -23,7 +23,7 @@ use std::fmt;
 use std::str::FromStr;
 
 use async_trait::async_trait;
-use creditd_core::{Event, EventKind, Micros, Notification, Op, Status};
+use creditd_core::{ErrorCode, Event, EventKind, Micros, Notification, Op, Status};
 use jiff::{SignedDuration, Timestamp};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -156,19 +156,9 @@ fn message<D: Serialize>(
     data: D,
 ) -> Result<OutboxMessage, StoreError> {
     let id = message_id(org_id, kind, source);
-    let body = serde_json::to_string(&Body { id: &id, kind, org_id, created_at, data }).map_err(StoreError::backend)?;
+    let body = serde_json::to_string(&Body { id: &id, kind, org_id, created_at, data })
+        .map_err(StoreError::json("webhook event body"))?;
     Ok(OutboxMessage { id, org_id: org_id.to_string(), kind, created_at, event_seq, body })
-}
-
-/// The operation under any `Acting` wrapper.
-fn base_op(mut op: &Op) -> &Op {
-    while let Op::Access(a) = op {
-        match a.inner() {
-            Some(inner) => op = inner,
-            None => break,
-        }
-    }
-    op
 }
 
 /// The messages one applied operation makes: from its events (in order)
@@ -179,7 +169,6 @@ pub fn derive(
     events: &[Event],
     notifications: &[Notification],
 ) -> Result<Vec<OutboxMessage>, StoreError> {
-    let op = base_op(op);
     let mut out = Vec::new();
     for e in events {
         let data = || EventData { available: e.balance_after, event: e };
@@ -279,7 +268,7 @@ pub fn parse_types_column(column: Option<&str>) -> Result<Option<Vec<WebhookType
         .map(|s| {
             s.split(',')
                 .filter(|p| !p.is_empty())
-                .map(|p| p.parse().map_err(|e: WebhookError| StoreError::Backend(format!("stored endpoint: {e}"))))
+                .map(|p| p.parse().map_err(|e: WebhookError| StoreError::Corrupt(format!("stored endpoint: {e}"))))
                 .collect()
         })
         .transpose()
@@ -314,7 +303,7 @@ impl FromStr for DeliveryStatus {
             "pending" => Ok(DeliveryStatus::Pending),
             "delivered" => Ok(DeliveryStatus::Delivered),
             "failed" => Ok(DeliveryStatus::Failed),
-            _ => Err(StoreError::Backend(format!("unknown delivery status {s:?}"))),
+            _ => Err(StoreError::Corrupt(format!("unknown delivery status {s:?}"))),
         }
     }
 }
@@ -408,11 +397,12 @@ pub enum WebhookError {
 }
 
 impl WebhookError {
-    pub fn code(&self) -> &'static str {
+    /// The stable code answered for this error.
+    pub fn code(&self) -> ErrorCode {
         match self {
-            WebhookError::OrgNotFound(_) | WebhookError::NotFound(_) => "not_found",
-            WebhookError::Invalid(_) => "validation_error",
-            WebhookError::TooMany { .. } => "too_many_endpoints",
+            WebhookError::OrgNotFound(_) | WebhookError::NotFound(_) => ErrorCode::NotFound,
+            WebhookError::Invalid(_) => ErrorCode::ValidationError,
+            WebhookError::TooMany { .. } => ErrorCode::TooManyEndpoints,
             WebhookError::Store(e) => e.code(),
         }
     }
@@ -453,42 +443,6 @@ pub trait Webhooks: Send + Sync {
         attempt: &Attempt,
         now: Timestamp,
     ) -> Result<Recorded, WebhookError>;
-}
-
-/// For engines without webhooks: every call is refused.
-pub struct NoWebhooks;
-
-fn unsupported<T>() -> Result<T, WebhookError> {
-    Err(WebhookError::Store(StoreError::Backend("this storage engine does not store webhooks".to_string())))
-}
-
-#[async_trait]
-impl Webhooks for NoWebhooks {
-    async fn create_endpoint(&self, _: &Endpoint) -> Result<(), WebhookError> {
-        unsupported()
-    }
-    async fn endpoints(&self, _: &str) -> Result<Vec<Endpoint>, WebhookError> {
-        unsupported()
-    }
-    async fn endpoint(&self, _: &str, _: &str) -> Result<Option<Endpoint>, WebhookError> {
-        unsupported()
-    }
-    async fn delete_endpoint(&self, _: &str, _: &str) -> Result<bool, WebhookError> {
-        unsupported()
-    }
-    async fn deliveries(&self, _: &str, _: &str, _: u32) -> Result<Vec<Delivery>, WebhookError> {
-        unsupported()
-    }
-    async fn messages(&self, _: &str, _: u32) -> Result<Vec<OutboxMessage>, WebhookError> {
-        unsupported()
-    }
-    async fn claim_due(&self, _: Timestamp, _: SignedDuration, _: u32) -> Result<Vec<DueDelivery>, WebhookError> {
-        // Nothing to deliver: the worker idles instead of logging errors.
-        Ok(Vec::new())
-    }
-    async fn record_attempt(&self, _: &DueDelivery, _: &Attempt, _: Timestamp) -> Result<Recorded, WebhookError> {
-        unsupported()
-    }
 }
 
 #[cfg(test)]

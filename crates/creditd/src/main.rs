@@ -200,6 +200,7 @@ struct DemoServeArgs {
 /// at 65-70 MiB and it idles at 51-57 MiB (README, "History at scale").
 /// The cost is more page faults and a madvise per freed span; the writer
 /// benchmark (`creditd bench`) should be re-run to confirm it does not show.
+#[allow(unsafe_code)]
 fn return_memory_promptly() {
     // `mi_option_t` values from the bundled mimalloc.h (v3); libmimalloc-sys
     // names only the older options. Unknown values are ignored by mimalloc.

@@ -132,6 +132,7 @@ impl Org {
         }
         assert_eq!(outcome.balance, self.state.balance());
         self.state.check_invariants().unwrap();
+        self.state.check_open_holds().unwrap();
         // Engines store states and outcomes as JSON.
         let mut without_records = self.state.clone();
         without_records.records.clear();

@@ -210,6 +210,7 @@ impl Harness {
             assert!(applied.touched_records.contains(&r.id));
         }
         self.state.check_invariants().unwrap();
+        self.state.check_open_holds().unwrap();
         // The engines store outcomes (idempotent replays) and states as JSON.
         let json = serde_json::to_string(&outcome).unwrap();
         assert_eq!(serde_json::from_str::<Outcome>(&json).unwrap(), outcome, "outcome JSON round trip");
@@ -2094,12 +2095,28 @@ fn error_codes() {
         ),
         (LedgerError::Invalid("x".into()), "validation_error", false),
         (LedgerError::Overflow, "amount_overflow", false),
+        (LedgerError::BlockMissing("blk_1".into()), "broken_invariant", false),
     ];
     for (e, code, not_found) in cases {
         assert_eq!(e.code(), code);
         assert_eq!(e.is_not_found(), not_found, "{code}");
         assert!(!e.to_string().is_empty());
     }
+}
+
+/// One list of codes: each string once, each parses back to itself, and
+/// each status is a client or server error.
+#[test]
+fn error_code_list() {
+    let mut seen = std::collections::HashSet::new();
+    for c in ErrorCode::ALL {
+        assert!(seen.insert(c.as_str()), "{c} listed twice");
+        assert_eq!(c.as_str().parse::<ErrorCode>(), Ok(*c));
+        assert!((400..600).contains(&c.status()), "{c}");
+    }
+    assert!("no_such_code".parse::<ErrorCode>().is_err());
+    assert_eq!(ErrorCode::ConversationLimitReached.status(), 409);
+    assert_eq!(ErrorCode::IdentityLimitReached.status(), 409);
 }
 
 #[test]
