@@ -413,6 +413,25 @@ fn operation(route: &Route) -> utoipa::openapi::path::Operation {
     } else {
         responses = responses.response("4XX", error());
     }
+    if route.body {
+        // Answered by the connection layer before the handler runs.
+        responses = responses
+            .response(
+                "408",
+                json_response(
+                    "request_timeout: the body did not arrive within the body deadline (30 s by default); \
+                     the connection is closed and nothing was applied",
+                    RefOr::Ref(Ref::from_schema_name("Error")),
+                ),
+            )
+            .response(
+                "413",
+                json_response(
+                    "payload_too_large: the body is over 1 MiB; nothing was applied",
+                    RefOr::Ref(Ref::from_schema_name("Error")),
+                ),
+            );
+    }
     responses = responses.response("503", error());
     let mut op = OperationBuilder::new()
         .tag(route.tag)

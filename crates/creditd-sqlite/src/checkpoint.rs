@@ -44,19 +44,31 @@ pub const DEFAULT_WAL_CAP_BYTES: u64 = 64 << 20;
 /// later commit. The committer waits that long at most, never forever.
 pub const RESTART_WAIT: Duration = Duration::from_millis(100);
 
-/// After a RESTART that could not finish (a reader held an old snapshot),
-/// commits within this time do not try again, so a long export costs the
-/// writer at most `RESTART_WAIT` per `RETRY_AFTER`.
+/// After the third RESTART in a row that could not finish (a reader holds
+/// an old snapshot), commits within this time do not try again; the pause
+/// doubles with each further failure, up to 2 s ([`pause_after`]).
 const RETRY_AFTER: Duration = Duration::from_millis(250);
+
+/// The pause before the next RESTART after `failures` in a row that could
+/// not finish. The first two are tried again at the next commit (a reader
+/// slow to be scheduled on a loaded machine, not a long snapshot: pausing
+/// then would let the WAL grow by every commit of the pause); from the
+/// third, 250 ms doubling up to 2 s (a long export range holds its
+/// snapshot: trying at every commit would cost the writer a wait per
+/// commit).
+fn pause_after(failures: u32) -> Option<Duration> {
+    (failures >= 3).then(|| RETRY_AFTER.saturating_mul(1 << (failures - 3).min(3)))
+}
 
 /// The longest a RESTART waits once the WAL is past twice its cap: each
 /// attempt that could not finish doubles the wait (100, 200, 400 ms), so on
 /// a loaded machine, where a reader's short snapshot can outlast 100 ms
 /// because its thread is not scheduled, the log is still reset within a few
-/// attempts. From the fourth failure in a row the pause before the next
-/// attempt doubles (250 ms up to 2 s), so a reader that holds one snapshot for long (a long
-/// export range), which keeps the WAL past the cap until it is done, costs
-/// the writer at most 400 ms in every 2.4 s.
+/// attempts. From the third failure in a row there is a pause before the
+/// next attempt (250 ms doubling up to 2 s, [`pause_after`]), so a reader
+/// that holds one snapshot for long (a long export range), which keeps the
+/// WAL past the cap until it is done, costs the writer at most 400 ms in
+/// every 2.4 s.
 pub const RESTART_WAIT_MAX: Duration = Duration::from_millis(400);
 
 /// The busy timeout of the writer's connection outside a cap checkpoint.
@@ -250,11 +262,20 @@ impl WalCap {
             Ok(_) => {}
         }
         self.failures = if done { 0 } else { self.failures.saturating_add(1) };
-        // The first three failures retry after RETRY_AFTER; from the fourth
-        // (a reader holding a snapshot for long) the pause doubles to 2 s.
-        let pause = RETRY_AFTER.saturating_mul(1 << self.failures.saturating_sub(3).min(3));
-        self.not_before = (!done).then(|| Instant::now() + pause);
+        self.not_before = if done { None } else { pause_after(self.failures).map(|p| Instant::now() + p) };
         self.paths.report();
         done
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_first_two_failures_retry_at_the_next_commit_then_pauses_double_to_two_seconds() {
+        let ms = |n| pause_after(n).map(|d| d.as_millis());
+        assert_eq!([ms(0), ms(1), ms(2)], [None, None, None]);
+        assert_eq!([ms(3), ms(4), ms(5), ms(6), ms(7), ms(40)], [250, 500, 1000, 2000, 2000, 2000].map(Some));
     }
 }

@@ -1,8 +1,6 @@
 //! The engine-neutral conformance suite, run against the SQLite engine,
 //! and the SQLite-only checks beside it (one test binary).
 
-#[path = "engine/bounds.rs"]
-mod bounds;
 #[path = "engine/history.rs"]
 mod history;
 

@@ -197,6 +197,15 @@ async fn openapi_documents_every_route() {
         let body = r.text().await.unwrap();
         assert!(!body.contains("no such route") && status != 405, "{method} {path}: {status} {body}");
     }
+    // Routes that take a body say the connection layer's refusals: a body
+    // that does not arrive in time (408) or is too large (413).
+    let hold = &doc["paths"]["/api/organizations/{org_id}/holds"]["post"]["responses"];
+    for code in ["408", "413"] {
+        assert!(hold[code]["content"]["application/json"].is_object(), "{code} missing: {hold}");
+    }
+    assert!(hold["408"]["description"].as_str().unwrap().contains("request_timeout"), "{hold}");
+    let balance = &doc["paths"]["/api/organizations/{org_id}/balance"]["get"]["responses"];
+    assert!(balance.get("408").is_none(), "a GET takes no body: {balance}");
     // Swagger UI is served from the binary.
     let (s, page) = app.text("/docs/").await;
     assert_eq!(s, 200);
