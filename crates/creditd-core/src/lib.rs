@@ -8,27 +8,38 @@
 
 #![warn(missing_docs)]
 
-pub mod access;
+// Leaf modules: what the rule files import. None of them imports a rule file.
 pub mod chain;
+pub mod effects;
 pub mod error;
 pub mod event;
 pub mod input;
-pub mod ledger;
 pub mod money;
-pub mod plans;
-pub mod verify;
+pub mod op;
+pub mod state;
 pub mod view;
 
-pub use access::{AccessOp, Actor, CapSubject, CapView, SettingsPatch};
+// The rule files: each imports only the leaves above, never one another.
+pub mod access;
+pub mod ledger;
+pub mod plans;
+
+// On top: `OrgState::apply` dispatches to the rule files; `verify` reads.
+mod apply;
+pub mod verify;
+
+pub use access::CapView;
 pub use chain::ChainHash;
+pub use effects::{Applied, Conversation, Notification, Outcome};
 pub use error::{BrokenInvariant, ErrorCode, LedgerError};
 pub use event::{Event, EventCtx, EventKind, Pool, Status, UnknownName};
-pub use ledger::{
-    Applied, Balance, Block, CreditKind, CreditOp, Draw, HoldOp, Op, OrgSettings, OrgState, Outcome, PoolBalances,
-    Record, RecordKind, RecordStatus,
-};
 pub use money::{AmountError, Micros};
-pub use plans::{Conversation, Effective, Notification, Plan, PlanOp, PlanState, Rollover, Summary};
+pub use op::{AccessOp, Actor, CreditKind, CreditOp, Effective, HoldOp, Op, PlanOp, SettingsPatch};
+pub use plans::Summary;
+pub use state::{
+    Balance, Block, CapSubject, Draw, OrgSettings, OrgState, Plan, PlanState, PoolBalances, Record, RecordKind,
+    RecordStatus, Rollover,
+};
 pub use view::{EventRef, MetadataRef};
 
 /// Checks an id to look up: 1–64 characters of letters, digits, `-`, `_`

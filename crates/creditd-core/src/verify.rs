@@ -4,8 +4,8 @@
 
 use crate::chain::{self, ChainHash};
 use crate::event::Event;
-use crate::ledger::{OrgState, RecordKind, RecordStatus};
 use crate::money::Micros;
+use crate::state::{OrgState, RecordKind, RecordStatus};
 
 /// Folds events in sequence order and reports the first inconsistency.
 #[derive(Debug, Default)]
