@@ -32,11 +32,18 @@ pub const MAX_CAPS: usize = 10_000;
 /// A cap as shown in the balance and summary: limit, used, left.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct CapView {
+    /// Whose spending it limits.
     pub subject: CapSubject,
+    /// Micro-credits they may hold or use per period.
     pub limit: Micros,
+    /// Held or used this period (0 once the period has rolled over).
     pub used: Micros,
+    /// `limit - used`, never below zero.
     pub remaining: Micros,
+    /// The period `used` counts in: from 00:00 on the renewal day in the
+    /// org's zone…
     pub period_start: Option<Timestamp>,
+    /// …to the next renewal day (exclusive).
     pub period_end: Option<Timestamp>,
 }
 
@@ -100,6 +107,12 @@ impl OrgState {
         Ok(())
     }
 
+    /// `Access(SetSettings)`: changes the settings the patch names (at
+    /// least one); the result must be valid settings. The overdraft limit
+    /// cannot go below the overdraft in use; the zone and renewal day
+    /// cannot change while the org has (or will have) a plan, and changing
+    /// them moves the current period (usage restarts if its start moves).
+    /// Writes no event.
     pub(crate) fn set_settings(&mut self, tx: &mut Tx, p: &SettingsPatch) -> Result<(), LedgerError> {
         if p.is_empty() {
             return Err(invalid("name at least one setting to change"));
@@ -149,6 +162,10 @@ impl OrgState {
         Ok(())
     }
 
+    /// `Access(SetCap)`: sets a member's (by email, lower-cased) or a key's
+    /// (by id) credit limit per period, or removes it with `None`. Not
+    /// negative; at most [`MAX_CAPS`] subjects. What the subject already
+    /// spent this period still counts. Writes no event.
     pub(crate) fn set_cap(
         &mut self,
         tx: &mut Tx,

@@ -2,8 +2,8 @@
 //!
 //! It exists so that the machinery every rule file shares is a leaf they
 //! import downward rather than a private corner of one of them: the
-//! transaction an operation builds ([`Tx`]), the one function that writes an
-//! event ([`OrgState::emit`]: sequence number, balances after, chain hash),
+//! transaction an operation builds (`Tx`), the one function that writes an
+//! event (`OrgState::emit`: sequence number, balances after, chain hash),
 //! checked arithmetic that refuses with [`LedgerError::Overflow`], and the
 //! steps several rules take (lapsing expired blocks, rolling the period
 //! over, refusing credits that would overflow). The results handed back to
@@ -69,10 +69,12 @@ impl Tx {
 /// What an applied operation produced.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Outcome {
+    /// The events written, in `seq` order (expiries it caused included).
     pub events: Vec<Event>,
     /// The hold, usage or purchase created or changed, as it is now.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub record: Option<Record>,
+    /// The balances after the operation.
     pub balance: Balance,
     /// The conversation a `Plans(Conversation)` operation recorded.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -82,7 +84,10 @@ pub struct Outcome {
 /// What `apply` changed besides the events: records to write.
 #[derive(Debug, Default)]
 pub struct Applied {
+    /// What to answer; `None`: the operation changed nothing (a timeout of
+    /// a settled hold, an expiry tick with nothing due).
     pub outcome: Option<Outcome>,
+    /// Ids of the records created or changed, to write (each once).
     pub touched_records: Vec<String>,
     /// Conversations to store (not credit events).
     pub conversations: Vec<Conversation>,
@@ -98,17 +103,23 @@ pub struct Applied {
 pub struct Conversation {
     /// Per-org sequence number, from 1.
     pub seq: u64,
+    /// Who started it (trimmed).
     pub identity: String,
+    /// The campaign it belongs to, if named.
     pub campaign: Option<String>,
+    /// When it started (given, or the time it was recorded).
     pub started_at: Timestamp,
     /// `started_at`'s date in the org's zone (the analytics day).
     pub day: Date,
     /// This identity's conversations in that month, this one included.
     pub month_count: u32,
+    /// The plan's per-identity monthly limit when it was recorded.
     pub month_limit: u32,
+    /// When it was recorded.
     pub created_at: Timestamp,
 }
 
+/// What a [`Notification`] tells.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum NotificationKind {
@@ -117,6 +128,7 @@ pub enum NotificationKind {
 }
 
 impl NotificationKind {
+    /// The kind as stored (`low_balance`).
     pub fn as_str(self) -> &'static str {
         match self {
             NotificationKind::LowBalance => "low_balance",
@@ -130,9 +142,13 @@ impl NotificationKind {
 pub struct Notification {
     /// Per-org sequence number, from 1.
     pub seq: u64,
+    /// When the balance went below the threshold.
     pub created_at: Timestamp,
+    /// What happened.
     pub kind: NotificationKind,
+    /// The org's threshold then, in micro-credits.
     pub threshold: Micros,
+    /// Available micro-credits then (below the threshold).
     pub balance: Micros,
     /// The event after which the balance was below (0 when none, e.g. the
     /// threshold was raised above the balance).

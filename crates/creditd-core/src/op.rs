@@ -15,68 +15,121 @@ use crate::event::{EventCtx, EventKind, Pool, Status};
 use crate::money::Micros;
 use crate::state::{CapSubject, Plan};
 
-/// An operation on one organisation's credits.
+/// An operation on one organisation's credits: what a request (or the
+/// timer) asks the ledger to do. [`OrgState::apply`](crate::OrgState::apply)
+/// carries it out with the one function named on each variant (and in
+/// `OPERATIONS.md`). Amounts are micro-credits ([`Micros`]); times are UTC
+/// instants.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Op {
+    /// Adds credits: a grant, a subscription credit, a voucher or a
+    /// purchase (`OrgState::credit`).
     Credit(CreditOp),
+    /// Settles a `processing` purchase as `succeeded` (its prepaid block is
+    /// added) or `failed` (nothing is added), once
+    /// (`OrgState::settle_purchase`).
     SettlePurchase {
+        /// The purchase record (`pur_<seq>`) a processing credit created.
         purchase_id: String,
+        /// `succeeded` or `failed`; `processing` is refused.
         status: Status,
+        /// Fields of the settle event; unset ones come from the purchase.
         ctx: EventCtx,
     },
+    /// Reserves credits for a later debit or release (`OrgState::hold`).
     Hold(HoldOp),
+    /// Posts an open hold: consumes all or part of it and releases the
+    /// rest (`OrgState::debit`).
     Debit {
+        /// The hold (`hold_<seq>`).
         hold_id: String,
+        /// Micro-credits to consume, at most the amount held; `None`: all.
         amount: Option<Micros>,
+        /// Fields of the debit event; unset ones come from the hold.
         ctx: EventCtx,
     },
+    /// Voids an open hold: every credit goes back (`OrgState::release`).
     Release {
+        /// The hold (`hold_<seq>`).
         hold_id: String,
+        /// Fields of the release event; unset ones come from the hold.
         ctx: EventCtx,
     },
+    /// Consumes credits at once, without a hold (`OrgState::usage`).
     Usage {
+        /// Micro-credits to consume; positive.
         amount: Micros,
+        /// Who, what and why, kept on the usage event and record.
         ctx: EventCtx,
     },
+    /// Gives back credits a usage or a debited hold consumed
+    /// (`OrgState::refund`).
     Refund {
+        /// The usage (`use_<seq>`) or debited hold (`hold_<seq>`).
         refers_to: String,
+        /// Micro-credits to give back, at most what is still refundable;
+        /// `None`: all of it.
         amount: Option<Micros>,
+        /// Fields of the refund event; unset ones come from the target.
         ctx: EventCtx,
     },
+    /// A manual correction, up (a new block) or down (drawn like usage but
+    /// not counted as usage) (`OrgState::adjustment`).
     Adjustment {
+        /// Micro-credits to add (positive) or take (negative); never zero.
         amount: Micros,
+        /// Why, 1 to 1,024 characters; kept in the event's metadata.
         reason: String,
+        /// Positive adjustments only: the pool of the new block (default
+        /// promotional).
         pool: Option<Pool>,
+        /// Positive adjustments only: when the new block lapses (future).
         expires_at: Option<Timestamp>,
+        /// Who, what and why; the description defaults to the reason.
         ctx: EventCtx,
     },
+    /// Records an invoice or charge (`OrgState::billing`).
     Billing {
+        /// Zero (the event only) or negative (drawn like usage, not counted
+        /// as usage); positive is refused.
         amount: Micros,
+        /// What the invoice or charge was.
         ctx: EventCtx,
     },
-    /// Release a hold whose time is up (no-op if it was settled meanwhile).
+    /// The timer's release of a hold whose time is up; nothing if it was
+    /// settled meanwhile (`OrgState::timeout_hold`).
     TimeoutHold {
+        /// The hold (`hold_<seq>`).
         hold_id: String,
     },
-    /// Let blocks past their expiry lapse.
+    /// The scheduler's tick: blocks past their expiry lapse
+    /// (`OrgState::expire_due`).
     ExpireDue,
     /// Plans, conversations and the low-balance threshold (see `plans`).
     Plans(PlanOp),
-    /// Settings, caps, and operations done by a known actor (see `access`).
+    /// Settings and spending caps (see `access`).
     Access(AccessOp),
 }
 
+/// Which kind of credit an [`Op::Credit`] adds: it decides the event kind
+/// and the default pool.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum CreditKind {
+    /// Free credits given by the operator; promotional by default.
     Grant,
+    /// A plan's credits for a period; plan pool by default.
     SubscriptionCredit,
+    /// Credits from a redeemed voucher code; voucher pool by default.
     Voucher,
+    /// Bought credits; always prepaid, and may wait for payment
+    /// (`processing`).
     Purchase,
 }
 
 impl CreditKind {
+    /// The kind of the event a credit of this kind writes.
     pub(crate) fn event_kind(self) -> EventKind {
         match self {
             CreditKind::Grant => EventKind::Grant,
@@ -86,6 +139,7 @@ impl CreditKind {
         }
     }
 
+    /// The pool its block goes to when the operation names none.
     pub(crate) fn default_pool(self) -> Pool {
         match self {
             CreditKind::Grant => Pool::Promotional,
@@ -96,22 +150,38 @@ impl CreditKind {
     }
 }
 
+/// The payload of [`Op::Credit`].
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct CreditOp {
+    /// Grant, subscription credit, voucher or purchase.
     pub kind: CreditKind,
+    /// Micro-credits to add; positive.
     pub amount: Micros,
+    /// The pool of the new block; `None`: the kind's default. A purchase
+    /// can only be prepaid.
     pub pool: Option<Pool>,
+    /// When the block lapses (a future instant); `None`: never.
     pub expires_at: Option<Timestamp>,
+    /// Voucher code (required for a voucher) or other reference, at most
+    /// 200 characters, kept on the event.
     pub code: Option<String>,
     /// Purchases only: `processing` waits for a settle, default `succeeded`.
     pub status: Option<Status>,
+    /// Who, what and why, kept on the event.
     pub ctx: EventCtx,
 }
 
+/// The payload of [`Op::Hold`].
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct HoldOp {
+    /// Micro-credits to reserve; positive.
     pub amount: Micros,
+    /// Seconds until the timer releases the hold: 1 to
+    /// [`MAX_HOLD_TIMEOUT_SECONDS`](crate::ledger::MAX_HOLD_TIMEOUT_SECONDS)
+    /// (7 days); `None`: [`DEFAULT_HOLD_TIMEOUT_SECONDS`](crate::ledger::DEFAULT_HOLD_TIMEOUT_SECONDS) (1 h).
     pub timeout_seconds: Option<u64>,
+    /// Who, what and why; the debit, release or refund inherit what they
+    /// leave unset.
     pub ctx: EventCtx,
 }
 
@@ -168,6 +238,7 @@ pub enum AccessOp {
 }
 
 impl AccessOp {
+    /// A short name for metrics and logs (`set_settings`, `set_cap`).
     pub fn name(&self) -> &'static str {
         match self {
             AccessOp::SetSettings(_) => "set_settings",
@@ -184,25 +255,36 @@ impl AccessOp {
     }
 }
 
-/// Organisation settings to change; `None` keeps the current value.
+/// Organisation settings to change; `None` keeps the current value. The
+/// result must pass [`OrgSettings::validate`](crate::OrgSettings::validate).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SettingsPatch {
+    /// The organisation's display name, 1 to 200 characters (trimmed).
     #[schema(min_length = 1, max_length = 200)]
     pub name: Option<String>,
-    /// An IANA zone name, such as Europe/Madrid.
+    /// An IANA zone name, such as Europe/Madrid. Cannot change while the
+    /// organisation has a plan.
     pub time_zone: Option<String>,
     /// Each pool exactly once.
     #[schema(min_items = 4, max_items = 4)]
     pub consumption_order: Option<Vec<Pool>>,
+    /// Whether blocks that expire soonest are consumed first, before the
+    /// pool order.
     pub expiring_first: Option<bool>,
+    /// How far below zero available credits may go (micro-credits; an
+    /// exact decimal of credits on the wire); not negative, and not below
+    /// the overdraft already in use.
     #[schema(value_type = Option<crate::money::Amount>)]
     pub overdraft_limit: Option<Micros>,
+    /// Day of the month (1–28) periods start. Cannot change while the
+    /// organisation has a plan.
     #[schema(minimum = 1, maximum = 28)]
     pub renewal_day: Option<u8>,
 }
 
 impl SettingsPatch {
+    /// Names no setting at all (refused: nothing to change).
     pub fn is_empty(&self) -> bool {
         *self == SettingsPatch::default()
     }
@@ -237,22 +319,37 @@ pub enum PlanOp {
     /// Subscribe, or change the plan (from the next period, or now with the
     /// new allocation). `renewal_day` sets the anchor when subscribing.
     SetPlan {
+        /// The plan (checked by [`Plan::validate`]).
         plan: Plan,
+        /// When it takes effect; `None`: now for a first subscription,
+        /// the next period for a change.
         effective: Option<Effective>,
+        /// Day of the month (1–28) periods start; only when subscribing.
         renewal_day: Option<u8>,
     },
     /// An identity started a conversation (counted against its monthly limit).
     Conversation {
+        /// Who started it (1 to 200 characters, trimmed): one of the plan's
+        /// identities for the month.
         identity: String,
+        /// The campaign it belongs to, for analytics (at most 200 characters).
         campaign: Option<String>,
+        /// When it started: this month or the one before, at most
+        /// [`MAX_START_SKEW_SECONDS`](crate::plans::MAX_START_SKEW_SECONDS)
+        /// ahead of now; `None`: now.
         started_at: Option<Timestamp>,
     },
+    /// Sets the available balance (micro-credits) below which a
+    /// `low_balance` notification is recorded once.
     SetLowBalanceThreshold {
+        /// Not negative; `None` removes the alert.
         threshold: Option<Micros>,
     },
 }
 
 impl PlanOp {
+    /// A short name for metrics and logs (`set_plan`, `conversation`,
+    /// `set_low_balance_threshold`).
     pub fn name(&self) -> &'static str {
         match self {
             PlanOp::SetPlan { .. } => "set_plan",

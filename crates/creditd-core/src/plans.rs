@@ -54,8 +54,12 @@ pub const MAX_CATCH_UP_RENEWALS: usize = 1200;
 /// The org's plan tab: every figure of the seeds' Plan tab and header.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Summary {
+    /// The organisation.
     pub org_id: String,
+    /// The instant the figures are for (renewals and expiries due by then
+    /// applied).
     pub as_of: Timestamp,
+    /// The org's IANA zone, in which the dates below are.
     pub time_zone: String,
     /// Plan name; null without a plan (the seeds show "Not available").
     pub plan: Option<String>,
@@ -63,6 +67,8 @@ pub struct Summary {
     pub identities: Option<u32>,
     /// Identities that started a conversation this month.
     pub identities_used: u32,
+    /// Conversations each identity may start per month (the default
+    /// without a plan).
     pub conversations_per_identity: u32,
     /// The plan's allocation per period.
     pub plan_credits: Micros,
@@ -77,34 +83,49 @@ pub struct Summary {
     /// Credits available now: plan left + add-ons + accumulated + other,
     /// less any overdraft used.
     pub balance: Micros,
+    /// Reserved by open holds (not in the balance).
     pub held: Micros,
+    /// Credits consumed beyond the blocks, up to the overdraft limit.
     pub overdraft_used: Micros,
     /// The header's "Credits Left": the balance, never below zero.
     pub credits_left: Micros,
+    /// Consumed this period (debits and usage less refunds).
     pub used_this_period: Micros,
+    /// The plan's price per period; null without a plan.
     pub price: Option<Price>,
-    /// The renewal ("top-up") date in the org's zone, and its instant.
+    /// The renewal ("top-up") date in the org's zone; null without a plan.
     pub top_up_date: Option<Date>,
+    /// The renewal's instant (00:00 on the top-up date in the org's zone).
     pub renews_at: Option<Timestamp>,
+    /// Whole days from today to the top-up date, in the org's zone.
     pub days_until_top_up: Option<i64>,
+    /// Start of the current period (00:00 on the renewal day, org's zone).
     pub period_start: Option<Timestamp>,
+    /// End of the current period (exclusive).
     pub period_end: Option<Timestamp>,
     /// The plan that takes over at the next renewal, if one was chosen.
     pub next_plan: Option<String>,
+    /// When credits run out at the recent pace.
     pub forecast: Forecast,
+    /// The low-balance alert: threshold and whether the balance is below.
     pub low_balance: LowBalance,
 }
 
+/// A plan's price.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Price {
+    /// An exact decimal in `currency` (449 = 449.00), not credits.
     pub amount: Micros,
+    /// ISO 4217 code, e.g. `EUR`.
     pub currency: String,
+    /// The period the price is for (`month`).
     pub per: String,
 }
 
 /// "At the last 28 days' pace credits run out on DATE", or never.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Forecast {
+    /// Days looked back on, today included ([`FORECAST_WINDOW_DAYS`]).
     pub window_days: i64,
     /// Consumed in the window (debits and usage less refunds).
     pub consumed: Micros,
@@ -114,13 +135,18 @@ pub struct Forecast {
     pub runs_out_on: Option<Date>,
     /// Whether that day comes before the next renewal.
     pub before_top_up: bool,
+    /// The forecast in one sentence, for the dashboard.
     pub message: String,
 }
 
+/// The low-balance alert as of the summary.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct LowBalance {
+    /// Available micro-credits below which it fires; null: no alert.
     pub threshold: Option<Micros>,
+    /// Whether available credits are below the threshold now.
     pub below: bool,
+    /// Since when they are below (the notification's time).
     pub since: Option<Timestamp>,
 }
 
@@ -346,6 +372,13 @@ impl OrgState {
         Ok(())
     }
 
+    /// `Plans(SetPlan)`: subscribes (by default at once: the period's plan
+    /// credits are granted now, and `renewal_day` may move the anchor) or
+    /// changes the plan (by default from the next renewal; `now` replaces
+    /// this period's unused plan credits with the new allocation, carried
+    /// over credits stay). The renewal day cannot change once subscribed.
+    /// Writes a `subscription_credit` (and `expiry` events) when credits
+    /// are granted now, else no event.
     pub(crate) fn set_plan(
         &mut self,
         tx: &mut Tx,
@@ -420,6 +453,13 @@ impl OrgState {
         }
     }
 
+    /// `Plans(Conversation)`: counts a conversation an identity started,
+    /// in the month (org's zone) it started: this month or the one before,
+    /// at most [`MAX_START_SKEW_SECONDS`] ahead. Refused with
+    /// `conversation_limit_reached` past the plan's per-identity monthly
+    /// limit, or `identity_limit_reached` for a new identity in a month
+    /// that has the plan's number of identities (without a plan: the
+    /// defaults). Stores a [`Conversation`], not a credit event.
     pub(crate) fn conversation(
         &mut self,
         tx: &mut Tx,

@@ -33,6 +33,7 @@ pub const MAX_NAME_LEN: usize = 200;
 /// Per-organisation settings the rules depend on.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct OrgSettings {
+    /// The organisation's display name, 1 to 200 characters, no NUL.
     pub name: String,
     /// IANA zone name; periods, "today" and renewals are in this zone.
     pub time_zone: String,
@@ -40,17 +41,22 @@ pub struct OrgSettings {
     pub consumption_order: Vec<Pool>,
     /// Consume blocks that expire soonest first, before the pool order.
     pub expiring_first: bool,
-    /// How far below zero available credits may go. Zero: no overdraft.
+    /// How far below zero available credits may go, in micro-credits; not
+    /// negative. Zero: no overdraft.
     pub overdraft_limit: Micros,
     /// Day of the month (1–28) a plan period starts, 00:00 in `time_zone`.
     pub renewal_day: u8,
-    /// Below this many available credits a `low_balance` notification is
-    /// recorded once (see `plans`); none: no alert.
+    /// Below this many available micro-credits a `low_balance`
+    /// notification is recorded once (see `plans`); not negative; none: no
+    /// alert.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub low_balance_threshold: Option<Micros>,
 }
 
 impl OrgSettings {
+    /// Settings with the defaults: every pool in [`Pool::DEFAULT_ORDER`],
+    /// soonest-expiring first, no overdraft, periods from the 1st, no
+    /// low-balance alert. Not validated: [`OrgState::new`] does that.
     pub fn new(name: impl Into<String>, time_zone: impl Into<String>) -> Self {
         OrgSettings {
             name: name.into(),
@@ -63,7 +69,9 @@ impl OrgSettings {
         }
     }
 
-    /// Checks the settings are usable; returns the parsed zone.
+    /// Checks the settings are usable (a name of 1–200 characters, a known
+    /// IANA zone, each pool once in the order, limits not negative, a
+    /// renewal day 1–28); returns the parsed zone.
     pub fn validate(&self) -> Result<TimeZone, LedgerError> {
         if self.name.trim().is_empty() || self.name.len() > 200 {
             return Err(invalid("name must be 1 to 200 characters"));
@@ -93,12 +101,19 @@ impl OrgSettings {
     }
 }
 
-/// Credits added together, with one expiry.
+/// Credits added together, with one expiry. Consumption draws from blocks;
+/// a block that reaches zero is removed, so every block in a state has
+/// credits left.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Block {
+    /// `blk_<seq>`: the sequence number of the event that created it, so
+    /// ids sort in creation order (`block_seq`).
     pub id: String,
+    /// The pool its credits count in.
     pub pool: Pool,
+    /// Micro-credits left; always positive.
     pub remaining: Micros,
+    /// When what is left lapses (an `expiry` event); `None`: never.
     pub expires_at: Option<Timestamp>,
     /// Plan credits: how many renewals this block has been carried over
     /// ("accumulated" credits when above zero).
@@ -106,6 +121,7 @@ pub struct Block {
     pub rollovers: u32,
 }
 
+/// Serde's test for a default `rollovers` (not written).
 pub(crate) fn is_zero(n: &u32) -> bool {
     *n == 0
 }
@@ -114,35 +130,55 @@ pub(crate) fn is_zero(n: &u32) -> bool {
 /// overdraft allowance).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Draw {
+    /// The block it came from; `None`: the overdraft.
     pub block_id: Option<String>,
+    /// That block's pool (`None` for the overdraft), so a block that has
+    /// gone can be recreated when the credits come back.
     pub pool: Option<Pool>,
+    /// That block's expiry when the draw was made, for the same reason.
     pub expires_at: Option<Timestamp>,
+    /// Micro-credits taken; positive.
     pub amount: Micros,
 }
 
+/// What a [`Record`] is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum RecordKind {
+    /// Credits reserved by `Op::Hold` (`hold_<seq>`), later debited,
+    /// released or timed out.
     Hold,
+    /// Credits consumed at once by `Op::Usage` (`use_<seq>`); refundable.
     Usage,
+    /// Credits bought by a purchase (`pur_<seq>`), settled once if it
+    /// started `processing`.
     Purchase,
 }
 
+/// Where a [`Record`] is in its life. A hold goes from `open` to `debited`
+/// or `released`, once; a usage is `consumed`; a purchase is `processing`
+/// until settled `succeeded` or `failed` (or `succeeded` at once).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum RecordStatus {
     /// A hold not yet debited or released.
     Open,
+    /// A hold posted by a debit (all or part of it consumed).
     Debited,
+    /// A hold voided by a release or its timeout; nothing consumed.
     Released,
     /// Usage: consumed at once.
     Consumed,
+    /// A purchase waiting for its payment: no credits yet.
     Processing,
+    /// A purchase paid: its prepaid block was added.
     Succeeded,
+    /// A purchase whose payment failed: nothing was added.
     Failed,
 }
 
 impl RecordStatus {
+    /// The status as stored and answered (`open`, `debited`, …).
     pub fn as_str(self) -> &'static str {
         match self {
             RecordStatus::Open => "open",
@@ -165,19 +201,28 @@ impl RecordStatus {
 /// settle) refer to.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Record {
+    /// `hold_<seq>`, `use_<seq>` or `pur_<seq>`: the sequence number of the
+    /// event that created it.
     pub id: String,
+    /// Hold, usage or purchase.
     pub kind: RecordKind,
+    /// Where it is in its life; see [`RecordStatus`].
     pub status: RecordStatus,
     /// Reserved (hold), consumed (usage) or bought (purchase).
     pub amount: Micros,
     /// Consumed for good: the debited part of a hold, all of a usage.
     pub captured: Micros,
+    /// Micro-credits given back by refunds so far; never more than
+    /// `captured`.
     pub refunded: Micros,
     /// Blocks the credits came from, in the order they were taken.
     pub draws: Vec<Draw>,
     /// Hold: when it times out. Purchase: when its credits will expire.
     pub expires_at: Option<Timestamp>,
+    /// When it was made (the time of its first event).
     pub created_at: Timestamp,
+    /// Who, what and why, from the operation that made it; follow-ups
+    /// (debit, release, refund, settle) default their fields to these.
     pub ctx: EventCtx,
     /// A hold released because its time ran out (not by a caller), so a
     /// late debit or release says `hold_expired`. Records written before
@@ -222,48 +267,89 @@ impl Record {
 
 // ---- Balances and the state itself ------------------------------------
 
-/// Balances of one organisation at one moment.
+/// Balances of one organisation at one moment, in micro-credits (exact
+/// decimals of credits on the wire).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Balance {
+    /// The organisation.
     pub org_id: String,
-    /// Credits that can be spent now (negative while in overdraft).
+    /// Credits that can be spent now: what the blocks hold less the
+    /// overdraft used (negative while in overdraft, never below
+    /// `-overdraft_limit`). Held credits are not in it.
     pub available: Micros,
-    /// Reserved by open holds.
+    /// Reserved by open holds (their sum); never negative.
     pub held: Micros,
+    /// What the blocks of each pool hold (held credits not included).
     pub pools: PoolBalances,
+    /// Credits consumed beyond the blocks; 0 to `overdraft_limit`.
     pub overdraft_used: Micros,
+    /// How far below zero `available` may go (the org's setting).
     pub overdraft_limit: Micros,
+    /// Start of the current period (00:00 on the renewal day in the org's
+    /// zone), as a UTC instant.
     pub period_start: Option<Timestamp>,
+    /// End of the current period (exclusive): the next renewal day.
     pub period_end: Option<Timestamp>,
+    /// Consumed this period: debits and usage less refunds; never negative.
     pub period_usage: Micros,
     /// Sequence number of the last event.
     pub seq: u64,
 }
 
+/// What the blocks of each pool hold, in micro-credits.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct PoolBalances {
+    /// Plan credits (this period's allocation and any carried over).
     pub plan: Micros,
+    /// Purchased credits.
     pub prepaid: Micros,
+    /// Credits from voucher codes.
     pub voucher: Micros,
+    /// Granted credits and positive adjustments.
     pub promotional: Micros,
 }
 
 /// The whole ledger state of one organisation. Serialized without its
 /// records, which are stored one row each.
+///
+/// Its invariants, checked by [`OrgState::check_invariants`] after every
+/// operation and before every commit: `held` and `debt` are never negative
+/// and `debt` is at most the overdraft limit (so available credits never go
+/// below `-overdraft_limit`); every block has credits left; period usage is
+/// never negative; the period starts before it ends; there is a last event
+/// time exactly when there is a last event. `held` is also the sum of the
+/// open holds, checked by [`OrgState::check_open_holds`] where every open
+/// hold is loaded.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OrgState {
+    /// The organisation (its [`OrgId`](crate::OrgId) as text).
     pub org_id: String,
+    /// The settings the rules read (zone, consumption order, overdraft).
     pub settings: OrgSettings,
+    /// When the organisation was created.
     pub created_at: Timestamp,
+    /// Sequence number of the last event (0 before the first); events are
+    /// numbered from 1 without gaps.
     pub seq: u64,
-    /// Time of the last event; events never go back in time within an org.
+    /// Time of the last event (`None` exactly while `seq` is 0); events
+    /// never go back in time within an org.
     pub last_at: Option<Timestamp>,
+    /// The credit blocks with credits left, in creation order (an import
+    /// rebuilds them per pool, in consumption order).
     pub blocks: Vec<Block>,
-    /// Credits taken beyond the blocks, within the overdraft limit.
+    /// Credits taken beyond the blocks (the overdraft used), in
+    /// micro-credits: 0 to the overdraft limit.
     pub debt: Micros,
+    /// Micro-credits reserved by open holds (their sum); never negative.
     pub held: Micros,
+    /// Start of the current period (00:00 on the renewal day in the org's
+    /// zone), before `period_end`.
     pub period_start: Option<Timestamp>,
+    /// End of the current period (exclusive); a later operation first rolls
+    /// the period over (and, with a plan, renews).
     pub period_end: Option<Timestamp>,
+    /// Micro-credits consumed this period (debits and usage less refunds);
+    /// never negative.
     pub period_usage: Micros,
     /// Plan, pending plan change, conversation counts, recent consumption.
     #[serde(default, skip_serializing_if = "PlanState::is_empty")]
@@ -280,6 +366,8 @@ pub struct OrgState {
 }
 
 impl OrgState {
+    /// A new organisation at `now`: no credits, no events, the period
+    /// containing `now`. Refused if the settings are not valid.
     pub fn new(org_id: impl Into<String>, settings: OrgSettings, now: Timestamp) -> Result<Self, LedgerError> {
         let tz = settings.validate()?;
         let (start, end) = period_bounds(&tz, settings.renewal_day, now)?;
@@ -302,14 +390,20 @@ impl OrgState {
         })
     }
 
+    /// What all blocks hold, in micro-credits (held credits not included);
+    /// saturates at [`Micros::MAX`].
     pub fn blocks_total(&self) -> Micros {
         self.blocks.iter().fold(Micros::ZERO, |acc, b| acc.checked_add(b.remaining).unwrap_or(Micros::MAX))
     }
 
+    /// Credits that can be spent now: [`OrgState::blocks_total`] less the
+    /// overdraft used (negative while in overdraft).
     pub fn available(&self) -> Micros {
         self.blocks_total().checked_sub(self.debt).unwrap_or(Micros::ZERO)
     }
 
+    /// What the blocks of `pool` hold, in micro-credits; saturates at
+    /// [`Micros::MAX`].
     pub fn pool_total(&self, pool: Pool) -> Micros {
         self.blocks
             .iter()
@@ -317,6 +411,7 @@ impl OrgState {
             .fold(Micros::ZERO, |acc, b| acc.checked_add(b.remaining).unwrap_or(Micros::MAX))
     }
 
+    /// The balances as answered to callers and written on events.
     pub fn balance(&self) -> Balance {
         Balance {
             org_id: self.org_id.clone(),
@@ -352,9 +447,11 @@ impl OrgState {
     /// The invariants that must hold after every operation (the engines
     /// check them before every commit, `verify` after reading): held and
     /// overdraft used are never negative, every block has credits left,
-    /// and overdraft used is within the overdraft limit. That held is the
-    /// sum of the open holds is [`OrgState::check_open_holds`], which needs
-    /// every open hold loaded.
+    /// overdraft used is within the overdraft limit, period usage is never
+    /// negative, the period starts before it ends, and the state has a last
+    /// event time exactly when it has a last event. That held is the sum of
+    /// the open holds is [`OrgState::check_open_holds`], which needs every
+    /// open hold loaded. Cheap: no allocation, one pass over the blocks.
     pub fn check_invariants(&self) -> Result<(), BrokenInvariant> {
         if self.held.is_negative() {
             return Err(BrokenInvariant(format!("org {}: held is negative ({})", self.org_id, self.held)));
@@ -369,6 +466,26 @@ impl OrgState {
             return Err(BrokenInvariant(format!(
                 "org {}: overdraft used {} is over the limit {}",
                 self.org_id, self.debt, self.settings.overdraft_limit
+            )));
+        }
+        if self.period_usage.is_negative() {
+            return Err(BrokenInvariant(format!(
+                "org {}: period usage is negative ({})",
+                self.org_id, self.period_usage
+            )));
+        }
+        if let (Some(start), Some(end)) = (self.period_start, self.period_end)
+            && start >= end
+        {
+            return Err(BrokenInvariant(format!(
+                "org {}: the period starts at {start}, not before its end {end}",
+                self.org_id
+            )));
+        }
+        if (self.seq == 0) != self.last_at.is_none() {
+            return Err(BrokenInvariant(format!(
+                "org {}: seq {} does not match the last event time {:?}",
+                self.org_id, self.seq, self.last_at
             )));
         }
         Ok(())
@@ -432,12 +549,19 @@ pub enum Rollover {
     /// Everything is carried over, for as long as the subscription lasts.
     All,
     /// Carried over up to this many accumulated credits in all.
-    UpTo { max_credits: Micros },
+    UpTo {
+        /// Most plan micro-credits carried over in all (newest first); not
+        /// negative.
+        max_credits: Micros,
+    },
     /// Each period's credits are carried over at most this many times.
-    Periods { periods: u32 },
+    Periods {
+        /// How many renewals a block survives; at least 1.
+        periods: u32,
+    },
 }
 
-/// One object per policy, as [`RolloverJson`] reads it.
+/// One object per policy, as `RolloverJson` reads it.
 impl utoipa::PartialSchema for Rollover {
     fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
         use utoipa::openapi::schema::{ObjectBuilder, OneOfBuilder, Type};
@@ -522,17 +646,25 @@ impl TryFrom<RolloverJson> for Rollover {
 /// A subscription plan.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Plan {
+    /// Its name, 1 to [`MAX_NAME_LEN`] characters (trimmed).
     pub name: String,
     /// Credits granted at the start of each period.
     pub credits_per_period: Micros,
+    /// Identities that may start conversations each month, at most
+    /// [`MAX_IDENTITIES`].
     pub identities_included: u32,
     /// Price per period as an exact decimal in `currency` (449 = 449.00).
     pub price: Micros,
     /// ISO 4217 code, e.g. `EUR`.
     pub currency: String,
     #[serde(default = "default_conversations")]
+    /// Conversations each identity may start per month, at most
+    /// [`MAX_CONVERSATIONS_PER_IDENTITY`] (default
+    /// [`DEFAULT_CONVERSATIONS_PER_IDENTITY`]).
     pub conversations_per_identity: u32,
     #[serde(default)]
+    /// What happens to a period's unused plan credits (default: nothing
+    /// is carried over).
     pub rollover: Rollover,
 }
 
@@ -541,6 +673,8 @@ fn default_conversations() -> u32 {
 }
 
 impl Plan {
+    /// Checks the plan's bounds (name, amounts not negative, an ISO 4217
+    /// currency, identity and conversation limits, a usable rollover).
     pub fn validate(&self) -> Result<(), LedgerError> {
         let name = self.name.trim();
         if name.is_empty() || name.len() > MAX_NAME_LEN {
@@ -582,7 +716,9 @@ impl Plan {
 /// Consumption (debits and usage, less refunds) on one day in the org's zone.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DayUsage {
+    /// The day, in the org's zone.
     pub day: Date,
+    /// Micro-credits consumed that day (less refunds; may be negative).
     pub consumed: Micros,
 }
 
@@ -591,20 +727,25 @@ pub struct DayUsage {
 pub struct ConversationMonth {
     /// The 1st of the month.
     pub month: Date,
+    /// Conversations started per identity that month.
     pub counts: BTreeMap<String, u32>,
 }
 
 /// The plan part of an organisation's state.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PlanState {
+    /// The current plan; `None`: not subscribed (or only from the next
+    /// renewal, see `next_plan`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub plan: Option<Plan>,
     /// Replaces `plan` at the next renewal.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub next_plan: Option<Plan>,
+    /// When the organisation subscribed (from having no plan; a change of
+    /// plan keeps it).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub subscribed_at: Option<Timestamp>,
-    /// The last [`FORECAST_WINDOW_DAYS`] days with consumption.
+    /// The last [`FORECAST_WINDOW_DAYS`](crate::plans::FORECAST_WINDOW_DAYS) days with consumption.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub usage_days: Vec<DayUsage>,
     /// This month and the one before (late reports still count there).
@@ -622,6 +763,7 @@ pub struct PlanState {
 }
 
 impl PlanState {
+    /// Nothing recorded (serialised as nothing).
     pub fn is_empty(&self) -> bool {
         *self == PlanState::default()
     }
@@ -656,17 +798,22 @@ impl std::fmt::Display for CapSubject {
 /// One subject's limit and what it has used this period.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Cap {
+    /// Whose spending it counts.
     pub subject: CapSubject,
     /// None: tracked (an actor) but not limited.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub limit: Option<Micros>,
+    /// Micro-credits held or used this period (released holds give theirs
+    /// back); never negative.
     pub used: Micros,
 }
 
 /// A hold that counted against caps: its release gives the credits back.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CappedHold {
+    /// The hold (`hold_<seq>`).
     pub hold_id: String,
+    /// The subjects it was counted against.
     pub subjects: Vec<CapSubject>,
     /// The period it was counted in; a release in a later period gives
     /// nothing back (that period's count started from zero).
@@ -679,17 +826,22 @@ pub struct CapState {
     /// The org period `used` counts in.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub period_start: Option<Timestamp>,
+    /// Every subject with a limit or spending this period, at most
+    /// `access::MAX_CAPS`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub caps: Vec<Cap>,
+    /// Open holds that counted against caps.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub holds: Vec<CappedHold>,
 }
 
 impl CapState {
+    /// No caps and no capped holds (serialised as nothing).
     pub fn is_empty(&self) -> bool {
         self.caps.is_empty() && self.holds.is_empty()
     }
 
+    /// The cap of `s`, if it has one.
     pub(crate) fn get(&self, s: &CapSubject) -> Option<&Cap> {
         self.caps.iter().find(|c| &c.subject == s)
     }
