@@ -38,10 +38,10 @@ impl OrgState {
             // A settled purchase always lands in prepaid; so does one that succeeds at once.
             return Err(invalid("a purchase adds prepaid credits; its pool can only be prepaid"));
         }
-        if let Some(at) = c.expires_at {
-            if at <= tx.now {
-                return Err(invalid("expires_at must be in the future"));
-            }
+        if let Some(at) = c.expires_at
+            && at <= tx.now
+        {
+            return Err(invalid("expires_at must be in the future"));
         }
         let code = match (c.kind, c.code.as_deref().map(str::trim)) {
             (CreditKind::Voucher, None | Some("")) => return Err(invalid("a voucher needs its code")),
@@ -438,7 +438,7 @@ impl OrgState {
 
     /// Which blocks `amount` would come from at `now`, without taking them.
     fn plan_draws(&self, amount: Micros, now: Timestamp) -> Result<Vec<Draw>, LedgerError> {
-        let mut live: Vec<&Block> = self.blocks.iter().filter(|b| !b.expires_at.is_some_and(|t| t <= now)).collect();
+        let mut live: Vec<&Block> = self.blocks.iter().filter(|b| b.expires_at.is_none_or(|t| t > now)).collect();
         let rank = |p: Pool| self.settings.consumption_order.iter().position(|q| *q == p).unwrap_or(usize::MAX);
         let expiring_first = self.settings.expiring_first;
         // Stable sort keeps creation order among equals (oldest first).
@@ -565,10 +565,10 @@ fn check_ctx(ctx: &EventCtx) -> Result<(), LedgerError> {
             crate::input::check_text(name, v)?;
         }
     }
-    if let Some(email) = &ctx.user_email {
-        if !email.contains('@') {
-            return Err(invalid(format!("user_email {email:?} is not an email address")));
-        }
+    if let Some(email) = &ctx.user_email
+        && !email.contains('@')
+    {
+        return Err(invalid(format!("user_email {email:?} is not an email address")));
     }
     if let Some(m) = &ctx.metadata {
         crate::input::check_metadata(m)?;
