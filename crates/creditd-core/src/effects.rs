@@ -40,18 +40,26 @@ pub(crate) fn neg(a: Micros) -> Result<Micros, LedgerError> {
 /// every rule, turned into an [`Applied`] when the operation succeeds and
 /// dropped (with the state restored) when it is refused.
 pub(crate) struct Tx {
+    /// The time of the next event (a catch-up moves it to each renewal).
     pub(crate) now: Timestamp,
+    /// The events written so far, in `seq` order.
     pub(crate) events: Vec<Event>,
+    /// The idempotency key, until the operation's first own event takes it.
     pub(crate) key: Option<String>,
+    /// Ids of the records created or changed, each once.
     pub(crate) touched: Vec<String>,
     /// The state changed without an event (plan change, conversation).
     pub(crate) dirty: bool,
+    /// Conversations recorded (stored beside the events).
     pub(crate) conversations: Vec<Conversation>,
+    /// Notifications recorded (the webhook outbox's source).
     pub(crate) notifications: Vec<Notification>,
+    /// The chain hash of each of `events`, in the same order.
     pub(crate) hashes: Vec<ChainHash>,
 }
 
 impl Tx {
+    /// An operation at `now` carrying the caller's idempotency key.
     pub(crate) fn new(now: Timestamp, key: Option<String>) -> Tx {
         Tx {
             now,

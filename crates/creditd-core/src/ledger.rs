@@ -26,10 +26,12 @@ pub use crate::input::MAX_TEXT_LEN;
 pub use crate::state::period_bounds;
 
 impl OrgState {
-    /// `Op::Credit`: adds a block of `c.amount` to its pool (the kind's
-    /// default pool; a purchase is always prepaid). A voucher needs its code;
+    /// `Op::Credit`: adds a block of `c.amount` to the pool named (default:
+    /// the kind's; a purchase is always prepaid). A voucher needs its code;
     /// only a purchase may start `processing` (no block until it is settled),
-    /// and `expires_at` must be in the future. Writes one credit event.
+    /// `expires_at` must be in the future, and the credits must not take the
+    /// org past what an amount can hold. Writes one credit event (the
+    /// purchase's carries its `pur_<seq>` record).
     pub(crate) fn credit(&mut self, tx: &mut Tx, c: &CreditOp) -> Result<Option<Record>, LedgerError> {
         check_positive(c.amount)?;
         check_ctx(&c.ctx)?;
