@@ -29,6 +29,7 @@ use crate::state::{Cap, CapSubject, CappedHold, OrgState, period_bounds};
 
 /// Most caps one organisation keeps (members and keys with a limit).
 pub const MAX_CAPS: usize = 10_000;
+
 /// A cap as shown in the balance and summary: limit, used, left.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct CapView {
@@ -47,6 +48,7 @@ pub struct CapView {
     pub period_end: Option<Timestamp>,
 }
 
+/// An email as caps compare it: trimmed, lower case.
 fn lower(s: &str) -> String {
     s.trim().to_lowercase()
 }
