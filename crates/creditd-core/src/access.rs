@@ -20,154 +20,35 @@
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
+use crate::effects::Tx;
 use crate::error::{LedgerError, invalid};
-use crate::event::{EventKind, Pool};
-use crate::ledger::{Op, OrgState, Tx, period_bounds};
+use crate::event::EventKind;
 use crate::money::Micros;
+use crate::op::{Actor, Op, SettingsPatch};
+use crate::state::{Cap, CapSubject, CappedHold, OrgState, period_bounds};
 
 /// Most caps one organisation keeps (members and keys with a limit).
 pub const MAX_CAPS: usize = 10_000;
 
-/// Operations on who may spend what, and on the org's settings. None of
-/// them writes a credit event; they change the org's state.
-#[derive(Clone, Debug, PartialEq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum AccessOp {
-    /// Changes the settings named; the others stay.
-    SetSettings(SettingsPatch),
-    /// Sets (or, with `None`, removes) a subject's credit limit per period.
-    SetCap {
-        /// Whose spending is limited.
-        subject: CapSubject,
-        /// Credits per period; `None` removes the cap.
-        limit: Option<Micros>,
-    },
-}
-
-impl AccessOp {
-    pub fn name(&self) -> &'static str {
-        match self {
-            AccessOp::SetSettings(_) => "set_settings",
-            AccessOp::SetCap { .. } => "set_cap",
-        }
-    }
-
-    /// Its free-text fields, for engines that must vet text (NUL bytes).
-    pub fn texts(&self) -> Vec<&str> {
-        match self {
-            AccessOp::SetSettings(p) => p.name.iter().chain(p.time_zone.iter()).map(String::as_str).collect(),
-            AccessOp::SetCap { subject: CapSubject::Member(s) | CapSubject::Key(s), .. } => vec![s.as_str()],
-        }
-    }
-}
-
-/// Organisation settings to change; `None` keeps the current value.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct SettingsPatch {
-    #[schema(min_length = 1, max_length = 200)]
-    pub name: Option<String>,
-    /// An IANA zone name, such as Europe/Madrid.
-    pub time_zone: Option<String>,
-    /// Each pool exactly once.
-    #[schema(min_items = 4, max_items = 4)]
-    pub consumption_order: Option<Vec<Pool>>,
-    pub expiring_first: Option<bool>,
-    #[schema(value_type = Option<crate::money::Amount>)]
-    pub overdraft_limit: Option<Micros>,
-    #[schema(minimum = 1, maximum = 28)]
-    pub renewal_day: Option<u8>,
-}
-
-impl SettingsPatch {
-    pub fn is_empty(&self) -> bool {
-        *self == SettingsPatch::default()
-    }
-}
-
-/// Whose spending a cap limits.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum CapSubject {
-    /// A member, by email (lower case).
-    Member(String),
-    /// An API key, by id.
-    Key(String),
-}
-
-impl std::fmt::Display for CapSubject {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            CapSubject::Member(e) => write!(f, "member {e}"),
-            CapSubject::Key(k) => write!(f, "key {k}"),
-        }
-    }
-}
-
-/// Who did an operation, as the server authenticated them.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Actor {
-    /// The stored API key used, if any.
-    pub key_id: Option<String>,
-    /// The member acting (a member key or a session), lower case.
-    pub member_email: Option<String>,
-    /// A plain member: may debit or release only holds made in their name.
-    pub own_holds_only: bool,
-}
-
-/// One subject's limit and what it has used this period.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Cap {
-    pub subject: CapSubject,
-    /// None: tracked (an actor) but not limited.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub limit: Option<Micros>,
-    pub used: Micros,
-}
-
-/// A hold that counted against caps: its release gives the credits back.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct CappedHold {
-    pub hold_id: String,
-    pub subjects: Vec<CapSubject>,
-    /// The period it was counted in; a release in a later period gives
-    /// nothing back (that period's count started from zero).
-    pub period_start: Option<Timestamp>,
-}
-
-/// Per-subject spending this period, part of [`OrgState`].
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct CapState {
-    /// The org period `used` counts in.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub period_start: Option<Timestamp>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub caps: Vec<Cap>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub holds: Vec<CappedHold>,
-}
-
-impl CapState {
-    pub fn is_empty(&self) -> bool {
-        self.caps.is_empty() && self.holds.is_empty()
-    }
-
-    fn get(&self, s: &CapSubject) -> Option<&Cap> {
-        self.caps.iter().find(|c| &c.subject == s)
-    }
-}
-
 /// A cap as shown in the balance and summary: limit, used, left.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct CapView {
+    /// Whose spending it limits.
     pub subject: CapSubject,
+    /// Micro-credits they may hold or use per period.
     pub limit: Micros,
+    /// Held or used this period (0 once the period has rolled over).
     pub used: Micros,
+    /// `limit - used`, never below zero.
     pub remaining: Micros,
+    /// The period `used` counts in: from 00:00 on the renewal day in the
+    /// org's zone…
     pub period_start: Option<Timestamp>,
+    /// …to the next renewal day (exclusive).
     pub period_end: Option<Timestamp>,
 }
 
+/// An email as caps compare it: trimmed, lower case.
 fn lower(s: &str) -> String {
     s.trim().to_lowercase()
 }
@@ -205,20 +86,6 @@ impl OrgState {
             .collect()
     }
 
-    pub(crate) fn apply_access(&mut self, tx: &mut Tx, op: &AccessOp) -> Result<Option<crate::Record>, LedgerError> {
-        match op {
-            AccessOp::SetSettings(p) => {
-                self.set_settings(tx, p)?;
-                Ok(None)
-            }
-            AccessOp::SetCap { subject, limit } => {
-                self.set_cap(subject, *limit)?;
-                tx.dirty = true;
-                Ok(None)
-            }
-        }
-    }
-
     /// What `actor` may not do to `op`: an access operation is not done in
     /// anyone's name, and a plain member settles only holds made in their
     /// own name (others' answer `hold_not_found`). Changes nothing.
@@ -242,7 +109,13 @@ impl OrgState {
         Ok(())
     }
 
-    fn set_settings(&mut self, tx: &mut Tx, p: &SettingsPatch) -> Result<(), LedgerError> {
+    /// `Access(SetSettings)`: changes the settings the patch names (at
+    /// least one); the result must be valid settings. The overdraft limit
+    /// cannot go below the overdraft in use; the zone and renewal day
+    /// cannot change while the org has (or will have) a plan, and changing
+    /// them moves the current period (usage restarts if its start moves).
+    /// Writes no event.
+    pub(crate) fn set_settings(&mut self, tx: &mut Tx, p: &SettingsPatch) -> Result<(), LedgerError> {
         if p.is_empty() {
             return Err(invalid("name at least one setting to change"));
         }
@@ -291,12 +164,21 @@ impl OrgState {
         Ok(())
     }
 
-    fn set_cap(&mut self, subject: &CapSubject, limit: Option<Micros>) -> Result<(), LedgerError> {
+    /// `Access(SetCap)`: sets a member's (by email, lower-cased) or a key's
+    /// (by id) credit limit per period, or removes it with `None`. Not
+    /// negative; at most [`MAX_CAPS`] subjects. What the subject already
+    /// spent this period still counts. Writes no event.
+    pub(crate) fn set_cap(
+        &mut self,
+        tx: &mut Tx,
+        subject: &CapSubject,
+        limit: Option<Micros>,
+    ) -> Result<(), LedgerError> {
         if limit.is_some_and(|l| l.is_negative()) {
             return Err(invalid("a cap must not be negative"));
         }
         let subject = match subject {
-            CapSubject::Member(e) if e.contains('@') && e.len() <= crate::ledger::MAX_TEXT_LEN => {
+            CapSubject::Member(e) if e.contains('@') && e.len() <= crate::input::MAX_TEXT_LEN => {
                 CapSubject::Member(lower(e))
             }
             CapSubject::Member(e) => return Err(invalid(format!("{e:?} is not an email address"))),
@@ -314,6 +196,7 @@ impl OrgState {
             }
             None => {}
         }
+        tx.dirty = true;
         Ok(())
     }
 

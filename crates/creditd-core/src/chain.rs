@@ -30,6 +30,7 @@ impl ChainHash {
     /// What the first event of an organisation chains from.
     pub const GENESIS: ChainHash = ChainHash([0; 32]);
 
+    /// The hash before an org's first event (all zeros).
     pub fn is_genesis(&self) -> bool {
         *self == Self::GENESIS
     }

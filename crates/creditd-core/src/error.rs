@@ -3,9 +3,8 @@
 //! It exists so that an error code is a fact stated once: [`ErrorCode`] lists
 //! every code the API can answer with its stable string and HTTP status, and
 //! the core, the store and the server all name codes through it. The core has
-//! no HTTP crate, so the status is a plain `u16`. The checked-arithmetic
-//! helpers live here too because every rule file needs them and none should
-//! import another rule file to get them.
+//! no HTTP crate, so the status is a plain `u16`. Errors only: the checked
+//! arithmetic that returns them is in `effects`.
 
 use jiff::Timestamp;
 
@@ -283,18 +282,6 @@ pub struct BrokenInvariant(pub String);
 
 pub(crate) fn invalid(msg: impl Into<String>) -> LedgerError {
     LedgerError::Invalid(msg.into())
-}
-
-pub(crate) fn add(a: Micros, b: Micros) -> Result<Micros, LedgerError> {
-    a.checked_add(b).ok_or(LedgerError::Overflow)
-}
-
-pub(crate) fn sub(a: Micros, b: Micros) -> Result<Micros, LedgerError> {
-    a.checked_sub(b).ok_or(LedgerError::Overflow)
-}
-
-pub(crate) fn neg(a: Micros) -> Result<Micros, LedgerError> {
-    a.checked_neg().ok_or(LedgerError::Overflow)
 }
 
 impl PartialEq<&str> for ErrorCode {

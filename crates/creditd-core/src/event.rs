@@ -10,16 +10,18 @@ use serde::{Deserialize, Serialize};
 use crate::money::Micros;
 
 macro_rules! string_enum {
-    ($(#[$m:meta])* $name:ident { $($variant:ident = $text:literal $(| $alias:literal)*),+ $(,)? }) => {
+    ($(#[$m:meta])* $name:ident { $($(#[$vm:meta])* $variant:ident = $text:literal $(| $alias:literal)*),+ $(,)? }) => {
         $(#[$m])*
         #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
         #[derive(utoipa::ToSchema)]
         #[serde(rename_all = "snake_case")]
-        pub enum $name { $($variant),+ }
+        pub enum $name { $($(#[$vm])* $variant),+ }
 
         impl $name {
+            /// Every value, in the order declared.
             pub const ALL: &'static [$name] = &[$($name::$variant),+];
 
+            /// The value's stable name (stored, answered, exported).
             pub fn as_str(self) -> &'static str {
                 match self { $($name::$variant => $text),+ }
             }
@@ -51,8 +53,11 @@ macro_rules! string_enum {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("unknown {what} {got:?}; expected one of: {expected}")]
 pub struct UnknownName {
+    /// The enumeration (`EventKind`, `Pool`, `Status`).
     pub what: &'static str,
+    /// The name given.
     pub got: String,
+    /// The names accepted, comma-separated.
     pub expected: String,
 }
 
@@ -60,17 +65,32 @@ string_enum! {
     /// What happened. Seed aliases (`prepaid_purchase`, `reservation`,
     /// `reservation_released`) are accepted when parsing.
     EventKind {
+        /// Free credits added by the operator (a new block).
         Grant = "grant",
+        /// Credits bought: a prepaid block once `succeeded`; `processing` and
+        /// `failed` move no balance.
         Purchase = "purchase" | "prepaid_purchase" | "top_up",
+        /// A plan's credits for a period (a plan block expiring at its end).
         SubscriptionCredit = "subscription_credit",
+        /// Credits from a voucher code (a new block).
         Voucher = "voucher",
+        /// Credits reserved: out of available, into held.
         Hold = "hold" | "reservation",
+        /// Held credits consumed for good: out of held.
         Debit = "debit",
+        /// Held credits given back to available (a release, a timeout, or
+        /// the rest of a partial debit).
         Release = "release" | "reservation_released",
+        /// Credits consumed at once, without a hold.
         Usage = "usage" | "charged",
+        /// Consumed credits given back to the blocks they came from.
         Refund = "refund",
+        /// A manual correction, up or down.
         Adjustment = "adjustment",
+        /// A block's credits lapsed at its expiry (or at a period's end).
         Expiry = "expiry",
+        /// An invoice or charge: zero, or credits drawn without counting as
+        /// usage.
         Billing = "billing",
     }
 }
@@ -78,9 +98,14 @@ string_enum! {
 string_enum! {
     /// A balance type: where credits live.
     Pool {
+        /// A plan's credits for a period; they lapse at its end unless the
+        /// rollover policy carries them over.
         Plan = "plan",
+        /// Purchased credits ("add-ons").
         Prepaid = "prepaid" | "top_up" | "add_on",
+        /// Credits from voucher codes.
         Voucher = "voucher",
+        /// Granted credits and positive adjustments.
         Promotional = "promotional",
     }
 }
@@ -88,8 +113,11 @@ string_enum! {
 string_enum! {
     /// The state of the transaction behind an event (FPT: Success, Processed, Failed).
     Status {
+        /// Done; every event but a pending or failed purchase.
         Succeeded = "succeeded" | "success",
+        /// A purchase waiting for its payment; moves no balance.
         Processing = "processing" | "processed",
+        /// A purchase whose payment failed; moves no balance.
         Failed = "failed",
     }
 }
@@ -138,25 +166,40 @@ impl Pool {
 }
 
 /// Who and what an operation is about; copied onto its events.
+///
+/// Every text field is at most [`MAX_TEXT_LEN`](crate::input::MAX_TEXT_LEN)
+/// bytes with no NUL; `metadata` is bounded by the limits in
+/// [`input`](crate::input).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct EventCtx {
+    /// Where the operation came from: the caller's own label, or
+    /// `system`, `timeout` and `plan` on the ledger's own events.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub source: Option<String>,
+    /// The service that consumed the credits (a usage dimension).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub service: Option<String>,
+    /// What was done with them (the report's action column).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub activity: Option<String>,
+    /// The caller's project id (a usage dimension).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub project_id: Option<String>,
+    /// The project's display name.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub project_name: Option<String>,
+    /// The user's display name.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user_name: Option<String>,
+    /// The user's email (must contain `@`): a usage dimension, and whose
+    /// cap applies.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user_email: Option<String>,
+    /// Free text shown in the history.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
+    /// Free JSON kept with the event (stored with sorted keys in the hash).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub metadata: Option<serde_json::Value>,
 }
@@ -171,34 +214,62 @@ pub struct EventCtx {
 /// `failed` carries its amount but moves no balance.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Event {
+    /// `evt_<seq>` ([`Event::id_for`]).
     pub id: String,
+    /// The organisation.
     pub org_id: String,
+    /// Per-org sequence number: from 1, no gaps.
     pub seq: u64,
+    /// When it was written (UTC); never before the org's previous event.
     pub created_at: Timestamp,
+    /// What happened.
     pub kind: EventKind,
+    /// The signed change in micro-credits (see above).
     pub amount: Micros,
+    /// The pool most of the credits came from or went to; `None` when
+    /// none did (an overdraft draw, a zero billing).
     pub pool: Option<Pool>,
+    /// `succeeded`, except for a purchase that is pending or failed.
     pub status: Status,
+    /// [`EventCtx::source`] of the operation.
     pub source: Option<String>,
+    /// [`EventCtx::service`] of the operation.
     pub service: Option<String>,
+    /// [`EventCtx::activity`] of the operation.
     pub activity: Option<String>,
+    /// [`EventCtx::project_id`] of the operation.
     pub project_id: Option<String>,
+    /// [`EventCtx::project_name`] of the operation.
     pub project_name: Option<String>,
+    /// [`EventCtx::user_name`] of the operation.
     pub user_name: Option<String>,
+    /// [`EventCtx::user_email`] of the operation.
     pub user_email: Option<String>,
+    /// [`EventCtx::description`] of the operation (or the ledger's own).
     pub description: Option<String>,
+    /// A voucher's code or a credit's reference, if one was given.
     pub code: Option<String>,
     /// The hold, usage or purchase this event belongs to.
     pub hold_id: Option<String>,
+    /// The caller's idempotency key, on the first own event of the
+    /// operation that carried it (never on an expiry it caused).
     pub idempotency_key: Option<String>,
+    /// Available micro-credits right after the event (negative in
+    /// overdraft).
     pub balance_after: Micros,
+    /// What the prepaid pool holds right after the event.
     pub prepaid_balance_after: Micros,
+    /// Held micro-credits right after the event.
     pub held_after: Micros,
+    /// Period usage right after the event.
     pub period_usage_after: Micros,
+    /// [`EventCtx::metadata`] of the operation (an adjustment adds its
+    /// `reason`).
     pub metadata: Option<serde_json::Value>,
 }
 
 impl Event {
+    /// The id of the event with sequence number `seq`: `evt_<seq>`.
     pub fn id_for(seq: u64) -> String {
         format!("evt_{seq}")
     }

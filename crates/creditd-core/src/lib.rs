@@ -5,30 +5,48 @@
 //! no I/O, no async and no SQL, and can be tested exhaustively. Storage engines
 //! keep an [`OrgState`] per organisation, feed it [`Op`]s and persist the
 //! [`Event`]s it returns.
+//!
+//! Modules are layered (each imports only from the layers above it): values
+//! (`money`, `event`, `chain`, `error`, `input`); the state (`state`); what
+//! can be done and how its effects are written (`op`, `effects`); the rule
+//! files (`ledger`, `access`, `plans`), which never import one another; and
+//! the dispatcher ([`OrgState::apply`], in `apply.rs`) and `verify`.
+//! `OPERATIONS.md` maps each operation to the one function with its rule.
 
-#![warn(missing_docs)]
+#![deny(missing_docs)]
 
-pub mod access;
+// Leaf modules: what the rule files import. None of them imports a rule file.
 pub mod chain;
+pub mod effects;
 pub mod error;
 pub mod event;
 pub mod input;
-pub mod ledger;
 pub mod money;
-pub mod plans;
-pub mod verify;
+pub mod op;
+pub mod state;
 pub mod view;
 
-pub use access::{AccessOp, Actor, CapSubject, CapView, SettingsPatch};
+// The rule files: each imports only the leaves above, never one another.
+pub mod access;
+pub mod ledger;
+pub mod plans;
+
+// On top: `OrgState::apply` dispatches to the rule files; `verify` reads.
+mod apply;
+pub mod verify;
+
+pub use access::CapView;
 pub use chain::ChainHash;
+pub use effects::{Applied, Conversation, Notification, Outcome};
 pub use error::{BrokenInvariant, ErrorCode, LedgerError};
 pub use event::{Event, EventCtx, EventKind, Pool, Status, UnknownName};
-pub use ledger::{
-    Applied, Balance, Block, CreditKind, CreditOp, Draw, HoldOp, Op, OrgSettings, OrgState, Outcome, PoolBalances,
-    Record, RecordKind, RecordStatus,
-};
 pub use money::{AmountError, Micros};
-pub use plans::{Conversation, Effective, Notification, Plan, PlanOp, PlanState, Rollover, Summary};
+pub use op::{AccessOp, Actor, CreditKind, CreditOp, Effective, HoldOp, Op, PlanOp, SettingsPatch};
+pub use plans::Summary;
+pub use state::{
+    Balance, Block, CapSubject, Draw, OrgSettings, OrgState, Plan, PlanState, PoolBalances, Record, RecordKind,
+    RecordStatus, Rollover,
+};
 pub use view::{EventRef, MetadataRef};
 
 /// Checks an id to look up: 1–64 characters of letters, digits, `-`, `_`
@@ -52,17 +70,21 @@ pub struct OrgId(String);
 pub struct InvalidId(pub String);
 
 impl OrgId {
+    /// Longest id, in characters (all ASCII, so also bytes).
     pub const MAX_CHARS: usize = 64;
 
+    /// Parses a new id: refused unless it matches the grammar above.
     pub fn parse(id: &str) -> Result<OrgId, InvalidId> {
         let first_ok = id.bytes().next().is_some_and(|b| b.is_ascii_alphanumeric());
         if first_ok && valid_id(id) { Ok(OrgId(id.to_string())) } else { Err(InvalidId(id.to_string())) }
     }
 
+    /// The id as text.
     pub fn as_str(&self) -> &str {
         &self.0
     }
 
+    /// The id as an owned string.
     pub fn into_string(self) -> String {
         self.0
     }

@@ -22,18 +22,27 @@ pub struct Micros(i64);
 /// Why a decimal amount could not be read.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum AmountError {
+    /// Not digits with an optional sign and decimal point.
     #[error("amount {0:?} is not a decimal number (digits, optional sign and point)")]
     NotDecimal(String),
+    /// Finer than one micro-credit (more than 6 decimals).
     #[error("amount {0:?} has more than 6 decimals; the smallest unit is 0.000001 credits")]
     TooPrecise(String),
+    /// Beyond what an `i64` of micro-credits holds (about ±9.2 × 10^12
+    /// credits).
     #[error("amount {0:?} is too large")]
     TooLarge(String),
 }
 
 impl Micros {
+    /// No credits.
     pub const ZERO: Micros = Micros(0);
+    /// The largest amount (`i64::MAX` micro-credits); sums that would pass
+    /// it saturate here where they are only shown, and are refused where
+    /// they would be stored.
     pub const MAX: Micros = Micros(i64::MAX);
 
+    /// An amount of `micros` micro-credits (1 credit = [`SCALE`]).
     pub const fn from_micros(micros: i64) -> Self {
         Micros(micros)
     }
@@ -43,38 +52,47 @@ impl Micros {
         credits.checked_mul(SCALE).map(Micros)
     }
 
+    /// The amount in micro-credits.
     pub const fn micros(self) -> i64 {
         self.0
     }
 
+    /// `self + rhs`; `None` on overflow.
     pub fn checked_add(self, rhs: Micros) -> Option<Micros> {
         self.0.checked_add(rhs.0).map(Micros)
     }
 
+    /// `self - rhs`; `None` on overflow.
     pub fn checked_sub(self, rhs: Micros) -> Option<Micros> {
         self.0.checked_sub(rhs.0).map(Micros)
     }
 
+    /// `-self`; `None` for the one amount without a negation (`i64::MIN`).
     pub fn checked_neg(self) -> Option<Micros> {
         self.0.checked_neg().map(Micros)
     }
 
+    /// More than zero.
     pub fn is_positive(self) -> bool {
         self.0 > 0
     }
 
+    /// Less than zero.
     pub fn is_negative(self) -> bool {
         self.0 < 0
     }
 
+    /// Exactly zero.
     pub fn is_zero(self) -> bool {
         self.0 == 0
     }
 
+    /// The absolute value (`i64::MIN` saturates to [`Micros::MAX`]).
     pub fn abs(self) -> Micros {
         Micros(self.0.saturating_abs())
     }
 
+    /// The smaller of the two.
     pub fn min(self, other: Micros) -> Micros {
         Micros(self.0.min(other.0))
     }

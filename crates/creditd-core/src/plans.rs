@@ -31,17 +31,18 @@ use jiff::tz::TimeZone;
 use jiff::{Timestamp, ToSpan, Unit};
 use serde::{Deserialize, Serialize};
 
-use crate::error::{LedgerError, add, invalid, neg, sub};
+use crate::effects::{Conversation, Notification, NotificationKind, Tx, add, neg, sub};
+use crate::error::{LedgerError, invalid};
 use crate::event::{EventCtx, EventKind, Pool, Status};
-use crate::ledger::{Block, OrgState, Tx, block_seq, period_bounds};
 use crate::money::Micros;
+use crate::state::{Block, ConversationMonth, DayUsage, OrgState, block_seq, period_bounds};
 
-/// Conversations one identity may start per month when the plan says nothing.
-pub const DEFAULT_CONVERSATIONS_PER_IDENTITY: u32 = 500;
-/// Highest per-identity monthly limit a plan may set.
-pub const MAX_CONVERSATIONS_PER_IDENTITY: u32 = 1_000_000;
-/// Most identities a plan may include; also the cap without a plan.
-pub const MAX_IDENTITIES: u32 = 10_000;
+// Kept at these paths for callers that name them here.
+pub use crate::op::{Effective, PlanOp};
+pub use crate::state::{
+    DEFAULT_CONVERSATIONS_PER_IDENTITY, MAX_CONVERSATIONS_PER_IDENTITY, MAX_IDENTITIES, MAX_NAME_LEN, Plan, Rollover,
+};
+
 /// How far ahead of the server's clock a conversation's `started_at` may be.
 pub const MAX_START_SKEW_SECONDS: i64 = 300;
 /// Days of consumption the burn-rate forecast looks back on.
@@ -49,336 +50,16 @@ pub const FORECAST_WINDOW_DAYS: i64 = 28;
 /// Most renewals one catch-up applies (a century of monthly periods); more
 /// means a clock gone wrong, and the operation is refused.
 pub const MAX_CATCH_UP_RENEWALS: usize = 1200;
-/// Longest plan name, identity or campaign.
-pub const MAX_NAME_LEN: usize = 200;
-
-pub(crate) fn is_zero(n: &u32) -> bool {
-    *n == 0
-}
-
-/// What happens to a period's unused plan credits at renewal.
-///
-/// In JSON: `{"policy": "none"}`, `{"policy": "all"}`,
-/// `{"policy": "up_to", "max_credits": 5000}`, `{"policy": "periods",
-/// "periods": 2}` (a flat object: an internally tagged enum would buffer the
-/// amount, which an exact [`Micros`] refuses).
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(into = "RolloverJson", try_from = "RolloverJson")]
-pub enum Rollover {
-    /// Nothing is carried over (the seeds' rule "as a rule").
-    #[default]
-    None,
-    /// Everything is carried over, for as long as the subscription lasts.
-    All,
-    /// Carried over up to this many accumulated credits in all.
-    UpTo { max_credits: Micros },
-    /// Each period's credits are carried over at most this many times.
-    Periods { periods: u32 },
-}
-
-/// One object per policy, as [`RolloverJson`] reads it.
-impl utoipa::PartialSchema for Rollover {
-    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
-        use utoipa::openapi::schema::{ObjectBuilder, OneOfBuilder, Type};
-        let policy = |name: &str| {
-            ObjectBuilder::new()
-                .schema_type(Type::Object)
-                .property("policy", ObjectBuilder::new().schema_type(Type::String).enum_values(Some([name])))
-                .required("policy")
-                .additional_properties(Some(utoipa::openapi::schema::AdditionalProperties::FreeForm(false)))
-        };
-        OneOfBuilder::new()
-            .item(policy("none").description(Some("Nothing is carried over (the default)")))
-            .item(policy("all").description(Some("Everything is carried over")))
-            .item(
-                policy("up_to")
-                    .property("max_credits", <crate::money::Amount as utoipa::PartialSchema>::schema())
-                    .required("max_credits")
-                    .description(Some("Carried over up to this many accumulated credits in all")),
-            )
-            .item(
-                policy("periods")
-                    .property(
-                        "periods",
-                        ObjectBuilder::new().schema_type(Type::Integer).minimum(Some(0)).maximum(Some(u32::MAX)),
-                    )
-                    .required("periods")
-                    .description(Some("Each period's credits are carried over at most this many times")),
-            )
-            .into()
-    }
-}
-
-impl utoipa::ToSchema for Rollover {}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-enum RolloverPolicy {
-    None,
-    All,
-    UpTo,
-    Periods,
-}
-
-#[derive(Clone, Debug, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RolloverJson {
-    policy: RolloverPolicy,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    max_credits: Option<Micros>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    periods: Option<u32>,
-}
-
-impl From<Rollover> for RolloverJson {
-    fn from(r: Rollover) -> Self {
-        let (policy, max_credits, periods) = match r {
-            Rollover::None => (RolloverPolicy::None, None, None),
-            Rollover::All => (RolloverPolicy::All, None, None),
-            Rollover::UpTo { max_credits } => (RolloverPolicy::UpTo, Some(max_credits), None),
-            Rollover::Periods { periods } => (RolloverPolicy::Periods, None, Some(periods)),
-        };
-        RolloverJson { policy, max_credits, periods }
-    }
-}
-
-impl TryFrom<RolloverJson> for Rollover {
-    type Error = String;
-
-    fn try_from(j: RolloverJson) -> Result<Self, String> {
-        match (j.policy, j.max_credits, j.periods) {
-            (RolloverPolicy::None, None, None) => Ok(Rollover::None),
-            (RolloverPolicy::All, None, None) => Ok(Rollover::All),
-            (RolloverPolicy::UpTo, Some(max_credits), None) => Ok(Rollover::UpTo { max_credits }),
-            (RolloverPolicy::Periods, None, Some(periods)) => Ok(Rollover::Periods { periods }),
-            (RolloverPolicy::UpTo, None, _) => Err("rollover up_to needs max_credits".into()),
-            (RolloverPolicy::Periods, _, None) => Err("rollover periods needs periods".into()),
-            _ => Err("rollover: max_credits goes with up_to only, periods with periods only".into()),
-        }
-    }
-}
-
-/// A subscription plan.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
-pub struct Plan {
-    pub name: String,
-    /// Credits granted at the start of each period.
-    pub credits_per_period: Micros,
-    pub identities_included: u32,
-    /// Price per period as an exact decimal in `currency` (449 = 449.00).
-    pub price: Micros,
-    /// ISO 4217 code, e.g. `EUR`.
-    pub currency: String,
-    #[serde(default = "default_conversations")]
-    pub conversations_per_identity: u32,
-    #[serde(default)]
-    pub rollover: Rollover,
-}
-
-fn default_conversations() -> u32 {
-    DEFAULT_CONVERSATIONS_PER_IDENTITY
-}
-
-impl Plan {
-    pub fn validate(&self) -> Result<(), LedgerError> {
-        let name = self.name.trim();
-        if name.is_empty() || name.len() > MAX_NAME_LEN {
-            return Err(invalid(format!("plan name must be 1 to {MAX_NAME_LEN} characters")));
-        }
-        crate::input::check_no_nul("plan name", name)?;
-        if self.credits_per_period.is_negative() {
-            return Err(invalid("credits_per_period must not be negative"));
-        }
-        if self.price.is_negative() {
-            return Err(invalid("price must not be negative"));
-        }
-        if self.currency.len() != 3 || !self.currency.bytes().all(|b| b.is_ascii_uppercase()) {
-            return Err(invalid(format!(
-                "currency {:?} must be an ISO 4217 code of three capital letters, e.g. EUR",
-                self.currency
-            )));
-        }
-        if self.identities_included > MAX_IDENTITIES {
-            return Err(invalid(format!("identities_included must be at most {MAX_IDENTITIES}")));
-        }
-        if self.conversations_per_identity > MAX_CONVERSATIONS_PER_IDENTITY {
-            return Err(invalid(format!(
-                "conversations_per_identity must be at most {MAX_CONVERSATIONS_PER_IDENTITY}"
-            )));
-        }
-        match self.rollover {
-            Rollover::UpTo { max_credits } if max_credits.is_negative() => {
-                Err(invalid("rollover max_credits must not be negative"))
-            }
-            Rollover::Periods { periods: 0 } => {
-                Err(invalid("rollover periods must be at least 1; use {\"policy\": \"none\"} for no rollover"))
-            }
-            _ => Ok(()),
-        }
-    }
-}
-
-/// When a plan change takes effect.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum Effective {
-    /// At the next renewal (the default for a change).
-    NextPeriod,
-    /// At once, with the new plan's allocation (the default for a first
-    /// subscription).
-    Now,
-}
-
-/// Consumption (debits and usage, less refunds) on one day in the org's zone.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct DayUsage {
-    pub day: Date,
-    pub consumed: Micros,
-}
-
-/// Conversations per identity in one calendar month of the org's zone.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ConversationMonth {
-    /// The 1st of the month.
-    pub month: Date,
-    pub counts: BTreeMap<String, u32>,
-}
-
-/// The plan part of an organisation's state.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct PlanState {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub plan: Option<Plan>,
-    /// Replaces `plan` at the next renewal.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub next_plan: Option<Plan>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub subscribed_at: Option<Timestamp>,
-    /// The last [`FORECAST_WINDOW_DAYS`] days with consumption.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub usage_days: Vec<DayUsage>,
-    /// This month and the one before (late reports still count there).
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub conversation_months: Vec<ConversationMonth>,
-    /// Sequence number of the last conversation stored.
-    #[serde(default)]
-    pub conversation_seq: u64,
-    /// Since when available credits are below the low-balance threshold.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub low_balance_since: Option<Timestamp>,
-    /// Sequence number of the last notification stored.
-    #[serde(default)]
-    pub notification_seq: u64,
-}
-
-impl PlanState {
-    pub fn is_empty(&self) -> bool {
-        *self == PlanState::default()
-    }
-
-    /// Subscribed now or from the next renewal.
-    pub fn subscribed(&self) -> bool {
-        self.plan.is_some() || self.next_plan.is_some()
-    }
-}
-
-/// Operations on plans, conversations and the low-balance alert.
-#[derive(Clone, Debug, PartialEq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum PlanOp {
-    /// Subscribe, or change the plan (from the next period, or now with the
-    /// new allocation). `renewal_day` sets the anchor when subscribing.
-    SetPlan {
-        plan: Plan,
-        effective: Option<Effective>,
-        renewal_day: Option<u8>,
-    },
-    /// An identity started a conversation (counted against its monthly limit).
-    Conversation {
-        identity: String,
-        campaign: Option<String>,
-        started_at: Option<Timestamp>,
-    },
-    SetLowBalanceThreshold {
-        threshold: Option<Micros>,
-    },
-}
-
-impl PlanOp {
-    pub fn name(&self) -> &'static str {
-        match self {
-            PlanOp::SetPlan { .. } => "set_plan",
-            PlanOp::Conversation { .. } => "conversation",
-            PlanOp::SetLowBalanceThreshold { .. } => "set_low_balance_threshold",
-        }
-    }
-
-    /// Every free-text field, for engines that must vet text (NUL bytes).
-    pub fn texts(&self) -> Vec<&str> {
-        match self {
-            PlanOp::SetPlan { plan, .. } => vec![&plan.name, &plan.currency],
-            PlanOp::Conversation { identity, campaign, .. } => {
-                let mut v = vec![identity.as_str()];
-                v.extend(campaign.as_deref());
-                v
-            }
-            PlanOp::SetLowBalanceThreshold { .. } => Vec::new(),
-        }
-    }
-}
-
-/// A conversation as stored (the `conversations` table), for analytics by
-/// day, campaign and identity. Not a credit event.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
-pub struct Conversation {
-    /// Per-org sequence number, from 1.
-    pub seq: u64,
-    pub identity: String,
-    pub campaign: Option<String>,
-    pub started_at: Timestamp,
-    /// `started_at`'s date in the org's zone (the analytics day).
-    pub day: Date,
-    /// This identity's conversations in that month, this one included.
-    pub month_count: u32,
-    pub month_limit: u32,
-    pub created_at: Timestamp,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum NotificationKind {
-    /// Available credits went below the org's low-balance threshold.
-    LowBalance,
-}
-
-impl NotificationKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            NotificationKind::LowBalance => "low_balance",
-        }
-    }
-}
-
-/// Something an org should be told about (webhooks deliver these later); the
-/// `notifications` table is their outbox. Not a credit event.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
-pub struct Notification {
-    /// Per-org sequence number, from 1.
-    pub seq: u64,
-    pub created_at: Timestamp,
-    pub kind: NotificationKind,
-    pub threshold: Micros,
-    pub balance: Micros,
-    /// The event after which the balance was below (0 when none, e.g. the
-    /// threshold was raised above the balance).
-    pub event_seq: u64,
-}
 
 /// The org's plan tab: every figure of the seeds' Plan tab and header.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Summary {
+    /// The organisation.
     pub org_id: String,
+    /// The instant the figures are for (renewals and expiries due by then
+    /// applied).
     pub as_of: Timestamp,
+    /// The org's IANA zone, in which the dates below are.
     pub time_zone: String,
     /// Plan name; null without a plan (the seeds show "Not available").
     pub plan: Option<String>,
@@ -386,6 +67,8 @@ pub struct Summary {
     pub identities: Option<u32>,
     /// Identities that started a conversation this month.
     pub identities_used: u32,
+    /// Conversations each identity may start per month (the default
+    /// without a plan).
     pub conversations_per_identity: u32,
     /// The plan's allocation per period.
     pub plan_credits: Micros,
@@ -400,34 +83,49 @@ pub struct Summary {
     /// Credits available now: plan left + add-ons + accumulated + other,
     /// less any overdraft used.
     pub balance: Micros,
+    /// Reserved by open holds (not in the balance).
     pub held: Micros,
+    /// Credits consumed beyond the blocks, up to the overdraft limit.
     pub overdraft_used: Micros,
     /// The header's "Credits Left": the balance, never below zero.
     pub credits_left: Micros,
+    /// Consumed this period (debits and usage less refunds).
     pub used_this_period: Micros,
+    /// The plan's price per period; null without a plan.
     pub price: Option<Price>,
-    /// The renewal ("top-up") date in the org's zone, and its instant.
+    /// The renewal ("top-up") date in the org's zone; null without a plan.
     pub top_up_date: Option<Date>,
+    /// The renewal's instant (00:00 on the top-up date in the org's zone).
     pub renews_at: Option<Timestamp>,
+    /// Whole days from today to the top-up date, in the org's zone.
     pub days_until_top_up: Option<i64>,
+    /// Start of the current period (00:00 on the renewal day, org's zone).
     pub period_start: Option<Timestamp>,
+    /// End of the current period (exclusive).
     pub period_end: Option<Timestamp>,
     /// The plan that takes over at the next renewal, if one was chosen.
     pub next_plan: Option<String>,
+    /// When credits run out at the recent pace.
     pub forecast: Forecast,
+    /// The low-balance alert: threshold and whether the balance is below.
     pub low_balance: LowBalance,
 }
 
+/// A plan's price.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Price {
+    /// An exact decimal in `currency` (449 = 449.00), not credits.
     pub amount: Micros,
+    /// ISO 4217 code, e.g. `EUR`.
     pub currency: String,
+    /// The period the price is for (`month`).
     pub per: String,
 }
 
 /// "At the last 28 days' pace credits run out on DATE", or never.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Forecast {
+    /// Days looked back on, today included ([`FORECAST_WINDOW_DAYS`]).
     pub window_days: i64,
     /// Consumed in the window (debits and usage less refunds).
     pub consumed: Micros,
@@ -437,13 +135,18 @@ pub struct Forecast {
     pub runs_out_on: Option<Date>,
     /// Whether that day comes before the next renewal.
     pub before_top_up: bool,
+    /// The forecast in one sentence, for the dashboard.
     pub message: String,
 }
 
+/// The low-balance alert as of the summary.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct LowBalance {
+    /// Available micro-credits below which it fires; null: no alert.
     pub threshold: Option<Micros>,
+    /// Whether available credits are below the threshold now.
     pub below: bool,
+    /// Since when they are below (the notification's time).
     pub since: Option<Timestamp>,
 }
 
@@ -468,22 +171,6 @@ impl OrgState {
             && (self.period_end.is_some_and(|e| e <= now)
                 || self.blocks.iter().any(|b| b.expires_at.is_some_and(|t| t <= now)))
     }
-
-    /// A copy to go back to if the operation is refused (records are not
-    /// touched by a catch-up and stay where they are).
-    pub(crate) fn save(&mut self) -> OrgState {
-        let records = std::mem::take(&mut self.records);
-        let saved = self.clone();
-        self.records = records;
-        saved
-    }
-
-    pub(crate) fn restore_saved(&mut self, saved: OrgState) {
-        let records = std::mem::take(&mut self.records);
-        *self = saved;
-        self.records = records;
-    }
-
     /// Applies, in time order, every block expiry and renewal due at or
     /// before `tx.now`, each at the instant it fell due (never before the
     /// last event). Only for an org with a plan; the op's idempotency key is
@@ -539,23 +226,6 @@ impl OrgState {
             _ => t,
         };
     }
-
-    /// Lapses (whole) every block matching `due`, in creation order.
-    fn lapse_where(
-        &mut self,
-        tx: &mut Tx,
-        due: impl Fn(&Block) -> bool,
-        describe: impl Fn(&Block) -> String,
-    ) -> Result<(), LedgerError> {
-        while let Some(i) = self.blocks.iter().position(&due) {
-            let b = self.blocks.remove(i);
-            let ctx =
-                EventCtx { source: Some("system".into()), description: Some(describe(&b)), ..EventCtx::default() };
-            self.emit(tx, EventKind::Expiry, neg(b.remaining)?, Some(b.pool), Status::Succeeded, &ctx, None, None);
-        }
-        Ok(())
-    }
-
     /// The renewal at `r`: lapse what is due, apply the rollover policy to
     /// the ending period's plan credits, start the new period, grant it.
     fn renew(&mut self, tx: &mut Tx, tz: &TimeZone, r: Timestamp) -> Result<(), LedgerError> {
@@ -682,28 +352,34 @@ impl OrgState {
         );
         Ok(())
     }
-
-    pub(crate) fn apply_plan_op(&mut self, tx: &mut Tx, op: &PlanOp) -> Result<(), LedgerError> {
-        match op {
-            PlanOp::SetPlan { plan, effective, renewal_day } => self.set_plan(tx, plan, *effective, *renewal_day),
-            PlanOp::Conversation { identity, campaign, started_at } => {
-                self.conversation(tx, identity, campaign.as_deref(), *started_at)
-            }
-            PlanOp::SetLowBalanceThreshold { threshold } => {
-                if threshold.is_some_and(|t| t.is_negative()) {
-                    return Err(invalid("threshold must not be negative"));
-                }
-                self.settings.low_balance_threshold = *threshold;
-                if threshold.is_none() {
-                    self.plans.low_balance_since = None;
-                }
-                tx.dirty = true;
-                Ok(())
-            }
+    /// `Plans(SetLowBalanceThreshold)`: sets (or, with `None`, removes) the
+    /// available balance below which one `low_balance` notification is
+    /// recorded (see [`OrgState::after_op`]). Removing it forgets that the
+    /// balance was below. Writes no event.
+    pub(crate) fn set_low_balance_threshold(
+        &mut self,
+        tx: &mut Tx,
+        threshold: Option<Micros>,
+    ) -> Result<(), LedgerError> {
+        if threshold.is_some_and(|t| t.is_negative()) {
+            return Err(invalid("threshold must not be negative"));
         }
+        self.settings.low_balance_threshold = threshold;
+        if threshold.is_none() {
+            self.plans.low_balance_since = None;
+        }
+        tx.dirty = true;
+        Ok(())
     }
 
-    fn set_plan(
+    /// `Plans(SetPlan)`: subscribes (by default at once: the period's plan
+    /// credits are granted now, and `renewal_day` may move the anchor) or
+    /// changes the plan (by default from the next renewal; `now` replaces
+    /// this period's unused plan credits with the new allocation, carried
+    /// over credits stay). The renewal day cannot change once subscribed.
+    /// Writes a `subscription_credit` (and `expiry` events) when credits
+    /// are granted now, else no event.
+    pub(crate) fn set_plan(
         &mut self,
         tx: &mut Tx,
         plan: &Plan,
@@ -777,7 +453,14 @@ impl OrgState {
         }
     }
 
-    fn conversation(
+    /// `Plans(Conversation)`: counts a conversation an identity started,
+    /// in the month (org's zone) it started: this month or the one before,
+    /// at most [`MAX_START_SKEW_SECONDS`] ahead. Refused with
+    /// `conversation_limit_reached` past the plan's per-identity monthly
+    /// limit, or `identity_limit_reached` for a new identity in a month
+    /// that has the plan's number of identities (without a plan: the
+    /// defaults). Stores a [`Conversation`], not a credit event.
+    pub(crate) fn conversation(
         &mut self,
         tx: &mut Tx,
         identity: &str,

@@ -4,12 +4,13 @@
 
 use crate::chain::{self, ChainHash};
 use crate::event::Event;
-use crate::ledger::{OrgState, RecordKind, RecordStatus};
 use crate::money::Micros;
+use crate::state::{OrgState, RecordKind, RecordStatus};
 
 /// Folds events in sequence order and reports the first inconsistency.
 #[derive(Debug, Default)]
 pub struct Verifier {
+    /// Events pushed so far.
     pub events: u64,
     last_seq: u64,
     available: Micros,
@@ -25,20 +26,26 @@ pub struct Verifier {
 /// The first event whose stored hash does not follow from the one before it.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
 pub struct BrokenLink {
+    /// The event whose link is broken.
     pub seq: u64,
     /// The hash stored with the event (none: the row has no hash).
     pub stored_hash: Option<String>,
     /// What the previous stored hash and the event's stored content give.
     pub recomputed_hash: String,
+    /// What this means, in one sentence (an edited row, a missing hash, …).
     pub what: String,
 }
 
 /// The end of a verification.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
 pub struct VerifyReport {
+    /// The organisation verified.
     pub org_id: String,
+    /// Events read.
     pub events: u64,
+    /// No problem found.
     pub ok: bool,
+    /// What is wrong, in words; at most the first 20.
     pub problems: Vec<String>,
     /// Whether the hash chain was checked (engines do; a bare replay does not).
     #[serde(default)]
@@ -51,6 +58,7 @@ pub struct VerifyReport {
 const MAX_PROBLEMS: usize = 20;
 
 impl Verifier {
+    /// A verifier before the first event.
     pub fn new() -> Self {
         Self::default()
     }
@@ -61,6 +69,8 @@ impl Verifier {
         }
     }
 
+    /// Folds the next event (in `seq` order): checks there is no gap and
+    /// that its balances after follow from the one before.
     pub fn push(&mut self, e: &Event) {
         self.events += 1;
         if e.seq != self.last_seq + 1 {

@@ -29,27 +29,49 @@ pub enum MetadataRef<'a> {
 pub struct EventRef<'a> {
     /// `None`: the id creditd derives from `seq` ([`Event::id_for`]).
     pub id: Option<&'a str>,
+    /// [`Event::seq`].
     pub seq: u64,
+    /// [`Event::created_at`].
     pub created_at: Timestamp,
+    /// [`Event::kind`].
     pub kind: EventKind,
+    /// [`Event::amount`].
     pub amount: Micros,
+    /// [`Event::pool`].
     pub pool: Option<Pool>,
+    /// [`Event::status`].
     pub status: Status,
+    /// [`Event::source`], borrowed.
     pub source: Option<&'a str>,
+    /// [`Event::service`], borrowed.
     pub service: Option<&'a str>,
+    /// [`Event::activity`], borrowed.
     pub activity: Option<&'a str>,
+    /// [`Event::project_id`], borrowed.
     pub project_id: Option<&'a str>,
+    /// [`Event::project_name`], borrowed.
     pub project_name: Option<&'a str>,
+    /// [`Event::user_name`], borrowed.
     pub user_name: Option<&'a str>,
+    /// [`Event::user_email`], borrowed.
     pub user_email: Option<&'a str>,
+    /// [`Event::description`], borrowed.
     pub description: Option<&'a str>,
+    /// [`Event::code`], borrowed.
     pub code: Option<&'a str>,
+    /// [`Event::hold_id`], borrowed.
     pub hold_id: Option<&'a str>,
+    /// [`Event::idempotency_key`], borrowed.
     pub idempotency_key: Option<&'a str>,
+    /// [`Event::balance_after`].
     pub balance_after: Micros,
+    /// [`Event::prepaid_balance_after`].
     pub prepaid_balance_after: Micros,
+    /// [`Event::held_after`].
     pub held_after: Micros,
+    /// [`Event::period_usage_after`].
     pub period_usage_after: Micros,
+    /// [`Event::metadata`], borrowed.
     pub metadata: Option<MetadataRef<'a>>,
 }
 

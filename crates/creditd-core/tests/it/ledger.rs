@@ -2195,3 +2195,37 @@ fn hash_chain_shows_the_first_changed_event() {
     f.metadata = Some(serde_json::from_str(r#"{"a": [1, {"c": 3, "d": 2}], "b": 1}"#).unwrap());
     assert_eq!(chain::hash(&ChainHash::GENESIS, &e), chain::hash(&ChainHash::GENESIS, &f));
 }
+
+/// `check_invariants` catches each invariant `OrgState`'s docs state, one
+/// broken field at a time, and passes the state the operations left.
+#[test]
+fn check_invariants_catches_each_stated_invariant() {
+    let mut settings = OrgSettings::new("Acme", "UTC");
+    settings.overdraft_limit = m("5");
+    let mut state = OrgState::new("o", settings, ts(T0)).unwrap();
+    state.apply(&grant("10"), ts(T0), None).unwrap();
+    state.apply(&Op::Usage { amount: m("12"), ctx: ctx() }, at(1), None).unwrap();
+    state.check_invariants().unwrap();
+    state.check_open_holds().unwrap();
+
+    type Breaks = fn(&mut OrgState);
+    let cases: Vec<(&str, Breaks, &str)> = vec![
+        ("held negative", |s| s.held = m("-1"), "held is negative"),
+        ("debt negative", |s| s.debt = m("-1"), "overdraft used is negative"),
+        ("debt over the limit", |s| s.debt = m("6"), "over the limit"),
+        ("empty block", |s| s.blocks.push(Block { remaining: Micros::ZERO, ..block() }), "is not positive"),
+        ("period usage negative", |s| s.period_usage = m("-1"), "period usage is negative"),
+        ("period backwards", |s| s.period_end = s.period_start, "not before its end"),
+        ("events without a time", |s| s.last_at = None, "does not match the last event time"),
+        ("a time without events", |s| s.seq = 0, "does not match the last event time"),
+    ];
+    fn block() -> Block {
+        Block { id: "blk_99".into(), pool: Pool::Promotional, remaining: m("1"), expires_at: None, rollovers: 0 }
+    }
+    for (name, breaks, expected) in cases {
+        let mut broken = state.clone();
+        breaks(&mut broken);
+        let err = broken.check_invariants().expect_err(name);
+        assert!(err.0.contains(expected), "{name}: {err}");
+    }
+}

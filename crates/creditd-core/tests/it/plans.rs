@@ -2,7 +2,6 @@
 //! explicit timestamps (no clock, no sleeps). Expected values are worked out
 //! by hand in the comments, not computed with the code under test.
 
-use creditd_core::ledger::Record;
 use creditd_core::plans::{Effective, Plan, PlanOp, Rollover};
 use creditd_core::verify::Verifier;
 use creditd_core::*;

@@ -1,0 +1,276 @@
+//! What applying an operation produces, and the one way to produce it.
+//!
+//! It exists so that the machinery every rule file shares is a leaf they
+//! import downward rather than a private corner of one of them: the
+//! transaction an operation builds (`Tx`), the one function that writes an
+//! event (`OrgState::emit`: sequence number, balances after, chain hash),
+//! checked arithmetic that refuses with [`LedgerError::Overflow`], and the
+//! steps several rules take (lapsing expired blocks, rolling the period
+//! over, refusing credits that would overflow). The results handed back to
+//! the engines ([`Applied`], [`Outcome`], [`Conversation`], [`Notification`])
+//! are defined here too.
+
+use jiff::Timestamp;
+use jiff::civil::Date;
+use serde::{Deserialize, Serialize};
+
+use crate::chain::{self, ChainHash};
+use crate::error::LedgerError;
+use crate::event::{Event, EventCtx, EventKind, Pool, Status};
+use crate::money::Micros;
+use crate::state::{Balance, Block, OrgState, Record, period_bounds};
+
+/// `a + b`, or [`LedgerError::Overflow`] past what an `i64` of micro-credits holds.
+pub(crate) fn add(a: Micros, b: Micros) -> Result<Micros, LedgerError> {
+    a.checked_add(b).ok_or(LedgerError::Overflow)
+}
+
+/// `a - b`, or [`LedgerError::Overflow`] past what an `i64` of micro-credits holds.
+pub(crate) fn sub(a: Micros, b: Micros) -> Result<Micros, LedgerError> {
+    a.checked_sub(b).ok_or(LedgerError::Overflow)
+}
+
+/// `-a`, or [`LedgerError::Overflow`] for the one amount that has no negation.
+pub(crate) fn neg(a: Micros) -> Result<Micros, LedgerError> {
+    a.checked_neg().ok_or(LedgerError::Overflow)
+}
+
+/// One operation in progress: its time, the events and records it has
+/// written so far and what else it produced. Built by `apply`, passed to
+/// every rule, turned into an [`Applied`] when the operation succeeds and
+/// dropped (with the state restored) when it is refused.
+pub(crate) struct Tx {
+    /// The time of the next event (a catch-up moves it to each renewal).
+    pub(crate) now: Timestamp,
+    /// The events written so far, in `seq` order.
+    pub(crate) events: Vec<Event>,
+    /// The idempotency key, until the operation's first own event takes it.
+    pub(crate) key: Option<String>,
+    /// Ids of the records created or changed, each once.
+    pub(crate) touched: Vec<String>,
+    /// The state changed without an event (plan change, conversation).
+    pub(crate) dirty: bool,
+    /// Conversations recorded (stored beside the events).
+    pub(crate) conversations: Vec<Conversation>,
+    /// Notifications recorded (the webhook outbox's source).
+    pub(crate) notifications: Vec<Notification>,
+    /// The chain hash of each of `events`, in the same order.
+    pub(crate) hashes: Vec<ChainHash>,
+}
+
+impl Tx {
+    /// An operation at `now` carrying the caller's idempotency key.
+    pub(crate) fn new(now: Timestamp, key: Option<String>) -> Tx {
+        Tx {
+            now,
+            events: Vec::new(),
+            key,
+            touched: Vec::new(),
+            dirty: false,
+            conversations: Vec::new(),
+            notifications: Vec::new(),
+            hashes: Vec::new(),
+        }
+    }
+}
+
+/// What an applied operation produced.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Outcome {
+    /// The events written, in `seq` order (expiries it caused included).
+    pub events: Vec<Event>,
+    /// The hold, usage or purchase created or changed, as it is now.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub record: Option<Record>,
+    /// The balances after the operation.
+    pub balance: Balance,
+    /// The conversation a `Plans(Conversation)` operation recorded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub conversation: Option<Conversation>,
+}
+
+/// What `apply` changed besides the events: records to write.
+#[derive(Debug, Default)]
+pub struct Applied {
+    /// What to answer; `None`: the operation changed nothing (a timeout of
+    /// a settled hold, an expiry tick with nothing due).
+    pub outcome: Option<Outcome>,
+    /// Ids of the records created or changed, to write (each once).
+    pub touched_records: Vec<String>,
+    /// Conversations to store (not credit events).
+    pub conversations: Vec<Conversation>,
+    /// Notifications to store (low balance).
+    pub notifications: Vec<Notification>,
+    /// The chain hash of each of `outcome.events`, in the same order.
+    pub hashes: Vec<ChainHash>,
+}
+
+/// A conversation as stored (the `conversations` table), for analytics by
+/// day, campaign and identity. Not a credit event.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Conversation {
+    /// Per-org sequence number, from 1.
+    pub seq: u64,
+    /// Who started it (trimmed).
+    pub identity: String,
+    /// The campaign it belongs to, if named.
+    pub campaign: Option<String>,
+    /// When it started (given, or the time it was recorded).
+    pub started_at: Timestamp,
+    /// `started_at`'s date in the org's zone (the analytics day).
+    pub day: Date,
+    /// This identity's conversations in that month, this one included.
+    pub month_count: u32,
+    /// The plan's per-identity monthly limit when it was recorded.
+    pub month_limit: u32,
+    /// When it was recorded.
+    pub created_at: Timestamp,
+}
+
+/// What a [`Notification`] tells.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum NotificationKind {
+    /// Available credits went below the org's low-balance threshold.
+    LowBalance,
+}
+
+impl NotificationKind {
+    /// The kind as stored (`low_balance`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            NotificationKind::LowBalance => "low_balance",
+        }
+    }
+}
+
+/// Something an org should be told about (webhooks deliver these later); the
+/// `notifications` table is their outbox. Not a credit event.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Notification {
+    /// Per-org sequence number, from 1.
+    pub seq: u64,
+    /// When the balance went below the threshold.
+    pub created_at: Timestamp,
+    /// What happened.
+    pub kind: NotificationKind,
+    /// The org's threshold then, in micro-credits.
+    pub threshold: Micros,
+    /// Available micro-credits then (below the threshold).
+    pub balance: Micros,
+    /// The event after which the balance was below (0 when none, e.g. the
+    /// threshold was raised above the balance).
+    pub event_seq: u64,
+}
+
+impl OrgState {
+    /// Refuses credits that would take blocks plus held credits past what an
+    /// amount can hold: releasing a hold later must not overflow.
+    pub(crate) fn check_room(&self, amount: Micros) -> Result<(), LedgerError> {
+        let blocks = self.blocks.iter().try_fold(Micros::ZERO, |acc, b| add(acc, b.remaining))?;
+        add(add(blocks, self.held)?, amount).map(|_| ())
+    }
+
+    /// Starts the period containing `now` if the stored one has ended
+    /// (period usage back to zero). Writes no event: an org without a plan
+    /// rolls over silently; one with a plan was renewed by `catch_up` first.
+    pub(crate) fn roll_period(&mut self, now: Timestamp) -> Result<(), LedgerError> {
+        if self.period_end.is_some_and(|end| now < end) {
+            return Ok(());
+        }
+        let tz = self.settings.validate()?;
+        let (start, end) = period_bounds(&tz, self.settings.renewal_day, now)?;
+        self.period_start = Some(start);
+        self.period_end = Some(end);
+        self.period_usage = Micros::ZERO;
+        Ok(())
+    }
+
+    /// Emits an `expiry` event for every block past its expiry at `tx.now`
+    /// and drops it.
+    pub(crate) fn lapse_expired(&mut self, tx: &mut Tx) -> Result<(), LedgerError> {
+        let now = tx.now;
+        self.lapse_where(
+            tx,
+            |b| b.expires_at.is_some_and(|t| t <= now),
+            |b| format!("{} credits of block {} expired (not carried over)", b.pool, b.id),
+        )
+    }
+
+    /// Lapses (whole) every block matching `due`, in creation order.
+    pub(crate) fn lapse_where(
+        &mut self,
+        tx: &mut Tx,
+        due: impl Fn(&Block) -> bool,
+        describe: impl Fn(&Block) -> String,
+    ) -> Result<(), LedgerError> {
+        while let Some(i) = self.blocks.iter().position(&due) {
+            let b = self.blocks.remove(i);
+            let ctx =
+                EventCtx { source: Some("system".into()), description: Some(describe(&b)), ..EventCtx::default() };
+            self.emit(tx, EventKind::Expiry, neg(b.remaining)?, Some(b.pool), Status::Succeeded, &ctx, None, None);
+        }
+        Ok(())
+    }
+
+    /// Stores `r` in the state's records and marks it to be written.
+    pub(crate) fn put_record(&mut self, tx: &mut Tx, r: Record) -> Record {
+        if !tx.touched.contains(&r.id) {
+            tx.touched.push(r.id.clone());
+        }
+        self.records.insert(r.id.clone(), r.clone());
+        r
+    }
+
+    /// Writes one event of the operation: the next `seq`, the time of `tx`,
+    /// the balances after it (the state must already be changed), and the
+    /// next link of the hash chain. The idempotency key goes on the
+    /// operation's first own event (never on an expiry it caused). The only
+    /// place events are made.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn emit(
+        &mut self,
+        tx: &mut Tx,
+        kind: EventKind,
+        amount: Micros,
+        pool: Option<Pool>,
+        status: Status,
+        ctx: &EventCtx,
+        code: Option<String>,
+        hold_id: Option<String>,
+    ) {
+        self.seq += 1;
+        self.last_at = Some(tx.now);
+        // The key marks the operation's first own event (not an expiry it caused).
+        let key = if kind == EventKind::Expiry { None } else { tx.key.take() };
+        let event = Event {
+            id: Event::id_for(self.seq),
+            org_id: self.org_id.clone(),
+            seq: self.seq,
+            created_at: tx.now,
+            kind,
+            amount,
+            pool,
+            status,
+            source: ctx.source.clone(),
+            service: ctx.service.clone(),
+            activity: ctx.activity.clone(),
+            project_id: ctx.project_id.clone(),
+            project_name: ctx.project_name.clone(),
+            user_name: ctx.user_name.clone(),
+            user_email: ctx.user_email.clone(),
+            description: ctx.description.clone(),
+            code,
+            hold_id,
+            idempotency_key: key,
+            balance_after: self.available(),
+            prepaid_balance_after: self.pool_total(Pool::Prepaid),
+            held_after: self.held,
+            period_usage_after: self.period_usage,
+            metadata: ctx.metadata.clone(),
+        };
+        self.last_hash = chain::hash(&self.last_hash, &event);
+        tx.hashes.push(self.last_hash);
+        tx.events.push(event);
+    }
+}

@@ -1,0 +1,373 @@
+//! The operations the ledger applies, and their payloads.
+//!
+//! It exists so that the one list of what can be done to an organisation's
+//! credits ([`Op`]) is a leaf every layer can name — the server parses
+//! requests into it, the store batches it, the rule files carry it out —
+//! without importing a rule file. Which function carries out each variant
+//! is the table in `OPERATIONS.md` (and [`OrgState::apply`]'s dispatch).
+//!
+//! [`OrgState::apply`]: crate::OrgState::apply
+
+use jiff::Timestamp;
+use serde::{Deserialize, Serialize};
+
+use crate::event::{EventCtx, EventKind, Pool, Status};
+use crate::money::Micros;
+use crate::state::{CapSubject, Plan};
+
+/// An operation on one organisation's credits: what a request (or the
+/// timer) asks the ledger to do. [`OrgState::apply`](crate::OrgState::apply)
+/// carries it out with the one function named on each variant (and in
+/// `OPERATIONS.md`). Amounts are micro-credits ([`Micros`]); times are UTC
+/// instants.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Op {
+    /// Adds credits: a grant, a subscription credit, a voucher or a
+    /// purchase (`OrgState::credit`).
+    Credit(CreditOp),
+    /// Settles a `processing` purchase as `succeeded` (its prepaid block is
+    /// added) or `failed` (nothing is added), once
+    /// (`OrgState::settle_purchase`).
+    SettlePurchase {
+        /// The purchase record (`pur_<seq>`) a processing credit created.
+        purchase_id: String,
+        /// `succeeded` or `failed`; `processing` is refused.
+        status: Status,
+        /// Fields of the settle event; unset ones come from the purchase.
+        ctx: EventCtx,
+    },
+    /// Reserves credits for a later debit or release (`OrgState::hold`).
+    Hold(HoldOp),
+    /// Posts an open hold: consumes all or part of it and releases the
+    /// rest (`OrgState::debit`).
+    Debit {
+        /// The hold (`hold_<seq>`).
+        hold_id: String,
+        /// Micro-credits to consume, at most the amount held; `None`: all.
+        amount: Option<Micros>,
+        /// Fields of the debit event; unset ones come from the hold.
+        ctx: EventCtx,
+    },
+    /// Voids an open hold: every credit goes back (`OrgState::release`).
+    Release {
+        /// The hold (`hold_<seq>`).
+        hold_id: String,
+        /// Fields of the release event; unset ones come from the hold.
+        ctx: EventCtx,
+    },
+    /// Consumes credits at once, without a hold (`OrgState::usage`).
+    Usage {
+        /// Micro-credits to consume; positive.
+        amount: Micros,
+        /// Who, what and why, kept on the usage event and record.
+        ctx: EventCtx,
+    },
+    /// Gives back credits a usage or a debited hold consumed
+    /// (`OrgState::refund`).
+    Refund {
+        /// The usage (`use_<seq>`) or debited hold (`hold_<seq>`).
+        refers_to: String,
+        /// Micro-credits to give back, at most what is still refundable;
+        /// `None`: all of it.
+        amount: Option<Micros>,
+        /// Fields of the refund event; unset ones come from the target.
+        ctx: EventCtx,
+    },
+    /// A manual correction, up (a new block) or down (drawn like usage but
+    /// not counted as usage) (`OrgState::adjustment`).
+    Adjustment {
+        /// Micro-credits to add (positive) or take (negative); never zero.
+        amount: Micros,
+        /// Why, 1 to 1,024 characters; kept in the event's metadata.
+        reason: String,
+        /// Positive adjustments only: the pool of the new block (default
+        /// promotional).
+        pool: Option<Pool>,
+        /// Positive adjustments only: when the new block lapses (future).
+        expires_at: Option<Timestamp>,
+        /// Who, what and why; the description defaults to the reason.
+        ctx: EventCtx,
+    },
+    /// Records an invoice or charge (`OrgState::billing`).
+    Billing {
+        /// Zero (the event only) or negative (drawn like usage, not counted
+        /// as usage); positive is refused.
+        amount: Micros,
+        /// What the invoice or charge was.
+        ctx: EventCtx,
+    },
+    /// The timer's release of a hold whose time is up; nothing if it was
+    /// settled meanwhile (`OrgState::timeout_hold`).
+    TimeoutHold {
+        /// The hold (`hold_<seq>`).
+        hold_id: String,
+    },
+    /// The scheduler's tick: blocks past their expiry lapse
+    /// (`OrgState::expire_due`).
+    ExpireDue,
+    /// Plans, conversations and the low-balance threshold (see `plans`).
+    Plans(PlanOp),
+    /// Settings and spending caps (see `access`).
+    Access(AccessOp),
+}
+
+/// Which kind of credit an [`Op::Credit`] adds: it decides the event kind
+/// and the default pool.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum CreditKind {
+    /// Free credits given by the operator; promotional by default.
+    Grant,
+    /// A plan's credits for a period; plan pool by default.
+    SubscriptionCredit,
+    /// Credits from a redeemed voucher code; voucher pool by default.
+    Voucher,
+    /// Bought credits; always prepaid, and may wait for payment
+    /// (`processing`).
+    Purchase,
+}
+
+impl CreditKind {
+    /// The kind of the event a credit of this kind writes.
+    pub(crate) fn event_kind(self) -> EventKind {
+        match self {
+            CreditKind::Grant => EventKind::Grant,
+            CreditKind::SubscriptionCredit => EventKind::SubscriptionCredit,
+            CreditKind::Voucher => EventKind::Voucher,
+            CreditKind::Purchase => EventKind::Purchase,
+        }
+    }
+
+    /// The pool its block goes to when the operation names none.
+    pub(crate) fn default_pool(self) -> Pool {
+        match self {
+            CreditKind::Grant => Pool::Promotional,
+            CreditKind::SubscriptionCredit => Pool::Plan,
+            CreditKind::Voucher => Pool::Voucher,
+            CreditKind::Purchase => Pool::Prepaid,
+        }
+    }
+}
+
+/// The payload of [`Op::Credit`].
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct CreditOp {
+    /// Grant, subscription credit, voucher or purchase.
+    pub kind: CreditKind,
+    /// Micro-credits to add; positive.
+    pub amount: Micros,
+    /// The pool of the new block; `None`: the kind's default. A purchase
+    /// can only be prepaid.
+    pub pool: Option<Pool>,
+    /// When the block lapses (a future instant); `None`: never.
+    pub expires_at: Option<Timestamp>,
+    /// Voucher code (required for a voucher) or other reference, at most
+    /// 200 characters, kept on the event.
+    pub code: Option<String>,
+    /// Purchases only: `processing` waits for a settle, default `succeeded`.
+    pub status: Option<Status>,
+    /// Who, what and why, kept on the event.
+    pub ctx: EventCtx,
+}
+
+/// The payload of [`Op::Hold`].
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct HoldOp {
+    /// Micro-credits to reserve; positive.
+    pub amount: Micros,
+    /// Seconds until the timer releases the hold: 1 to
+    /// [`MAX_HOLD_TIMEOUT_SECONDS`](crate::ledger::MAX_HOLD_TIMEOUT_SECONDS)
+    /// (7 days); `None`: [`DEFAULT_HOLD_TIMEOUT_SECONDS`](crate::ledger::DEFAULT_HOLD_TIMEOUT_SECONDS) (1 h).
+    pub timeout_seconds: Option<u64>,
+    /// Who, what and why; the debit, release or refund inherit what they
+    /// leave unset.
+    pub ctx: EventCtx,
+}
+
+impl Op {
+    /// The record (hold, usage, purchase) this operation needs loaded.
+    pub fn record_ref(&self) -> Option<&str> {
+        match self {
+            Op::SettlePurchase { purchase_id, .. } => Some(purchase_id),
+            Op::Debit { hold_id, .. } | Op::Release { hold_id, .. } | Op::TimeoutHold { hold_id } => Some(hold_id),
+            Op::Refund { refers_to, .. } => Some(refers_to),
+            _ => None,
+        }
+    }
+
+    /// A short name for metrics and logs.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Op::Credit(c) => match c.kind {
+                CreditKind::Grant => "grant",
+                CreditKind::SubscriptionCredit => "subscription_credit",
+                CreditKind::Voucher => "voucher",
+                CreditKind::Purchase => "purchase",
+            },
+            Op::SettlePurchase { .. } => "settle_purchase",
+            Op::Hold(_) => "hold",
+            Op::Debit { .. } => "debit",
+            Op::Release { .. } => "release",
+            Op::Usage { .. } => "usage",
+            Op::Refund { .. } => "refund",
+            Op::Adjustment { .. } => "adjustment",
+            Op::Billing { .. } => "billing",
+            Op::TimeoutHold { .. } => "timeout_hold",
+            Op::ExpireDue => "expire_due",
+            Op::Plans(p) => p.name(),
+            Op::Access(a) => a.name(),
+        }
+    }
+}
+
+/// Operations on who may spend what, and on the org's settings. None of
+/// them writes a credit event; they change the org's state.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AccessOp {
+    /// Changes the settings named; the others stay.
+    SetSettings(SettingsPatch),
+    /// Sets (or, with `None`, removes) a subject's credit limit per period.
+    SetCap {
+        /// Whose spending is limited.
+        subject: CapSubject,
+        /// Credits per period; `None` removes the cap.
+        limit: Option<Micros>,
+    },
+}
+
+impl AccessOp {
+    /// A short name for metrics and logs (`set_settings`, `set_cap`).
+    pub fn name(&self) -> &'static str {
+        match self {
+            AccessOp::SetSettings(_) => "set_settings",
+            AccessOp::SetCap { .. } => "set_cap",
+        }
+    }
+
+    /// Its free-text fields, for engines that must vet text (NUL bytes).
+    pub fn texts(&self) -> Vec<&str> {
+        match self {
+            AccessOp::SetSettings(p) => p.name.iter().chain(p.time_zone.iter()).map(String::as_str).collect(),
+            AccessOp::SetCap { subject: CapSubject::Member(s) | CapSubject::Key(s), .. } => vec![s.as_str()],
+        }
+    }
+}
+
+/// Organisation settings to change; `None` keeps the current value. The
+/// result must pass [`OrgSettings::validate`](crate::OrgSettings::validate).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SettingsPatch {
+    /// The organisation's display name, 1 to 200 characters (trimmed).
+    #[schema(min_length = 1, max_length = 200)]
+    pub name: Option<String>,
+    /// An IANA zone name, such as Europe/Madrid. Cannot change while the
+    /// organisation has a plan.
+    pub time_zone: Option<String>,
+    /// Each pool exactly once.
+    #[schema(min_items = 4, max_items = 4)]
+    pub consumption_order: Option<Vec<Pool>>,
+    /// Whether blocks that expire soonest are consumed first, before the
+    /// pool order.
+    pub expiring_first: Option<bool>,
+    /// How far below zero available credits may go (micro-credits; an
+    /// exact decimal of credits on the wire); not negative, and not below
+    /// the overdraft already in use.
+    #[schema(value_type = Option<crate::money::Amount>)]
+    pub overdraft_limit: Option<Micros>,
+    /// Day of the month (1–28) periods start. Cannot change while the
+    /// organisation has a plan.
+    #[schema(minimum = 1, maximum = 28)]
+    pub renewal_day: Option<u8>,
+}
+
+impl SettingsPatch {
+    /// Names no setting at all (refused: nothing to change).
+    pub fn is_empty(&self) -> bool {
+        *self == SettingsPatch::default()
+    }
+}
+
+/// Who did an operation, as the server authenticated them.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Actor {
+    /// The stored API key used, if any.
+    pub key_id: Option<String>,
+    /// The member acting (a member key or a session), lower case.
+    pub member_email: Option<String>,
+    /// A plain member: may debit or release only holds made in their name.
+    pub own_holds_only: bool,
+}
+
+/// When a plan change takes effect.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Effective {
+    /// At the next renewal (the default for a change).
+    NextPeriod,
+    /// At once, with the new plan's allocation (the default for a first
+    /// subscription).
+    Now,
+}
+
+/// Operations on plans, conversations and the low-balance alert.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PlanOp {
+    /// Subscribe, or change the plan (from the next period, or now with the
+    /// new allocation). `renewal_day` sets the anchor when subscribing.
+    SetPlan {
+        /// The plan (checked by [`Plan::validate`]).
+        plan: Plan,
+        /// When it takes effect; `None`: now for a first subscription,
+        /// the next period for a change.
+        effective: Option<Effective>,
+        /// Day of the month (1–28) periods start; only when subscribing.
+        renewal_day: Option<u8>,
+    },
+    /// An identity started a conversation (counted against its monthly limit).
+    Conversation {
+        /// Who started it (1 to 200 characters, trimmed): one of the plan's
+        /// identities for the month.
+        identity: String,
+        /// The campaign it belongs to, for analytics (at most 200 characters).
+        campaign: Option<String>,
+        /// When it started: this month or the one before, at most
+        /// [`MAX_START_SKEW_SECONDS`](crate::plans::MAX_START_SKEW_SECONDS)
+        /// ahead of now; `None`: now.
+        started_at: Option<Timestamp>,
+    },
+    /// Sets the available balance (micro-credits) below which a
+    /// `low_balance` notification is recorded once.
+    SetLowBalanceThreshold {
+        /// Not negative; `None` removes the alert.
+        threshold: Option<Micros>,
+    },
+}
+
+impl PlanOp {
+    /// A short name for metrics and logs (`set_plan`, `conversation`,
+    /// `set_low_balance_threshold`).
+    pub fn name(&self) -> &'static str {
+        match self {
+            PlanOp::SetPlan { .. } => "set_plan",
+            PlanOp::Conversation { .. } => "conversation",
+            PlanOp::SetLowBalanceThreshold { .. } => "set_low_balance_threshold",
+        }
+    }
+
+    /// Every free-text field, for engines that must vet text (NUL bytes).
+    pub fn texts(&self) -> Vec<&str> {
+        match self {
+            PlanOp::SetPlan { plan, .. } => vec![&plan.name, &plan.currency],
+            PlanOp::Conversation { identity, campaign, .. } => {
+                let mut v = vec![identity.as_str()];
+                v.extend(campaign.as_deref());
+                v
+            }
+            PlanOp::SetLowBalanceThreshold { .. } => Vec::new(),
+        }
+    }
+}
