@@ -5,7 +5,7 @@
 //! plan's renewals, roll the period, check the actor and their caps, charge
 //! the caps, note consumption and the low balance) and dispatches each
 //! [`Op`] variant to the one function that carries it out, in `ledger`,
-//! `access` or `plans` (the table is in `OPERATIONS.md`). It imports those
+//! `access` or `plans` (the table is in ARCHITECTURE.md, "Operations and their rules"). It imports those
 //! rule files; they import only the leaf modules below them.
 
 use jiff::Timestamp;
@@ -85,7 +85,7 @@ impl OrgState {
         })
     }
 
-    /// Runs the one function that carries out `op` (see `OPERATIONS.md`);
+    /// Runs the one function that carries out `op` (see ARCHITECTURE.md, "Operations and their rules");
     /// returns the record it created or changed, if any.
     fn apply_op(&mut self, op: &Op, tx: &mut Tx) -> Result<Option<Record>, LedgerError> {
         Ok(match op {

@@ -11,7 +11,7 @@
 //! can be done and how its effects are written (`op`, `effects`); the rule
 //! files (`ledger`, `access`, `plans`), which never import one another; and
 //! the dispatcher ([`OrgState::apply`], in `apply.rs`) and `verify`.
-//! `OPERATIONS.md` maps each operation to the one function with its rule.
+//! ARCHITECTURE.md ("Operations and their rules") maps each operation to the one function with its rule.
 
 #![deny(missing_docs)]
 

@@ -4,7 +4,7 @@
 //! credits ([`Op`]) is a leaf every layer can name — the server parses
 //! requests into it, the store batches it, the rule files carry it out —
 //! without importing a rule file. Which function carries out each variant
-//! is the table in `OPERATIONS.md` (and [`OrgState::apply`]'s dispatch).
+//! is the table in ARCHITECTURE.md, "Operations and their rules" (and [`OrgState::apply`]'s dispatch).
 //!
 //! [`OrgState::apply`]: crate::OrgState::apply
 
@@ -18,7 +18,7 @@ use crate::state::{CapSubject, Plan};
 /// An operation on one organisation's credits: what a request (or the
 /// timer) asks the ledger to do. [`OrgState::apply`](crate::OrgState::apply)
 /// carries it out with the one function named on each variant (and in
-/// `OPERATIONS.md`). Amounts are micro-credits ([`Micros`]); times are UTC
+/// ARCHITECTURE.md, "Operations and their rules"). Amounts are micro-credits ([`Micros`]); times are UTC
 /// instants.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 #[serde(rename_all = "snake_case")]
