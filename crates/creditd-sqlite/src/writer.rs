@@ -638,13 +638,7 @@ impl Writer {
     fn tick(&mut self, batch: &mut Batch, now: jiff::Timestamp) -> Result<usize, StoreError> {
         let us = now.as_microsecond();
         let due_holds: Vec<(String, String)> = {
-            let mut st = self
-                .conn()?
-                .prepare_cached(
-                    "SELECT org_id, id FROM records WHERE status = 'open' AND expires_at <= ?1 \
-                     ORDER BY expires_at LIMIT ?2",
-                )
-                .map_err(db)?;
+            let mut st = self.conn()?.prepare_cached(crate::schema::DUE_HOLDS).map_err(db)?;
             st.query_map(params![us, MAX_TICK_WORK as i64], |r| Ok((r.get(0)?, r.get(1)?)))
                 .map_err(db)?
                 .collect::<Result<_, _>>()
