@@ -644,11 +644,51 @@ fn flatten_all_of(schemas: &mut BTreeMap<String, RefOr<Schema>>) {
     let flat: Vec<(String, RefOr<Schema>)> = schemas
         .iter()
         .filter_map(|(name, s)| match s {
-            RefOr::T(Schema::AllOf(all)) => Some((name.clone(), RefOr::T(merge_all_of(all, schemas)))),
+            RefOr::T(Schema::AllOf(all)) => Some((name.clone(), RefOr::T(titled(name, merge_all_of(all, schemas))))),
             _ => None,
         })
         .collect();
     schemas.extend(flat);
+}
+
+/// Names the variants of a flattened enum after the schema and the tag
+/// each one carries (`ApiKey` with `kind: service` is `ApiKeyService`), so
+/// generated clients name their classes so, not `ApiKeyType0`.
+fn titled(name: &str, schema: Schema) -> Schema {
+    let Schema::OneOf(mut one) = schema else { return schema };
+    let tag = |o: &Object| -> Option<String> {
+        let values = o.properties.values().filter_map(|p| match p {
+            RefOr::T(Schema::Object(p)) => match p.enum_values.as_deref() {
+                Some([serde_json::Value::String(v)]) => Some(v.clone()),
+                _ => None,
+            },
+            _ => None,
+        });
+        let values: Vec<String> = values.collect();
+        let [value] = values.as_slice() else { return None };
+        let pascal: String = value
+            .split('_')
+            .map(|w| w.chars().take(1).flat_map(char::to_uppercase).chain(w.chars().skip(1)).collect::<String>())
+            .collect();
+        Some(format!("{name}{pascal}"))
+    };
+    let titles: Vec<Option<String>> = one
+        .items
+        .iter()
+        .map(|v| match v {
+            RefOr::T(Schema::Object(o)) => tag(o),
+            _ => None,
+        })
+        .collect();
+    let unique: std::collections::BTreeSet<&String> = titles.iter().flatten().collect();
+    if unique.len() == one.items.len() {
+        for (item, title) in one.items.iter_mut().zip(titles) {
+            if let RefOr::T(Schema::Object(o)) = item {
+                o.title = title;
+            }
+        }
+    }
+    Schema::OneOf(one)
 }
 
 /// `part` with references to the named schemas followed and its own

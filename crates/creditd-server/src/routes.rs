@@ -741,6 +741,8 @@ mod tests {
                 assert!(variant["required"].as_array().unwrap().contains(&json!(field)), "{field}: {variant}");
             }
         }
+        let titles: Vec<&Value> = key.as_array().unwrap().iter().map(|v| &v["title"]).collect();
+        assert_eq!(titles, [&json!("ApiKeyService"), &json!("ApiKeyMember")], "{key}");
         let view = &schemas["KeyView"]["oneOf"];
         assert!(view.as_array().unwrap().iter().all(|v| v["properties"]["cap"].is_object()), "{view}");
         // BalanceView is Balance's fields and the caps.
