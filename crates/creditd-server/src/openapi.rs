@@ -10,6 +10,14 @@
 //! from the types the handlers parse and serialise, so the document cannot
 //! say one thing while the code does another. Tests check real answers
 //! against the schemas.
+//!
+//! The document is also what clients are generated from (`openapi.json` at
+//! the top of the repository is a copy a test keeps equal to it): every
+//! route has an operation id a person would write (`createHold`), a tag
+//! from [`TAGS`] and a summary, bodies and the main answers have
+//! [`examples`] checked against their schemas, and no schema is an `allOf`
+//! ([`build_document`] flattens them, see `flatten_all_of`), which some
+//! generators refuse. `.ci/openapi-generators` runs two generators on it.
 
 use std::collections::BTreeMap;
 

@@ -6,9 +6,11 @@
 //! An entry names its method, path and handler; what the handler answers
 //! (and whether it reads a typed body or an `Idempotency-Key`) is read from
 //! the handler's own signature (`answer::HandlerDoc`). The entry adds what
-//! a signature cannot say: the summary and tag, the type of a body the
-//! handler parses itself, the typed query string, and whether the route
-//! is public or needs a key or session (the `authenticate` layer). The
+//! a signature cannot say: the operation id (required: the name generated
+//! clients give the route), tag and summary, a description and examples,
+//! the type of a body the handler parses itself, the typed query string,
+//! and whether the route is public or needs a key or session (the
+//! `authenticate` layer). The
 //! role each handler requires stays in the handler
 //! (`principal.require(Action::X, org)`), next to what it guards.
 
