@@ -901,6 +901,43 @@ pub mod examples {
         json!({"org_id": "acme", "events": 5, "ok": true, "problems": [], "chain_checked": true})
     }
 
+    /// `POST …/members`: the first member, an owner.
+    pub fn member() -> Value {
+        json!({"org_id": "acme", "email": "ana@acme.example", "name": "Ana", "role": "owner", "created_at": AT,
+            "cap": null})
+    }
+
+    /// `POST /api/keys`: a service key for one organisation, its secret shown once.
+    pub fn key_created() -> Value {
+        json!({
+            "key": {"id": "key_o3hmlHDuavU42byj", "prefix": "cdk_AqEQ57eH", "name": "billing backend",
+                "kind": "service", "org_ids": ["acme"], "created_at": AT, "revoked_at": null,
+                "last_used_at": null, "cap": null},
+            "secret": "cdk_AqEQ57eH9WzYJcgULAz9neGCp920vBpN6E5hKzeg",
+            "note": "Store the secret now: it is shown only this once. Send it as Authorization: Bearer <secret>.",
+        })
+    }
+
+    /// `POST …/webhooks`: the endpoint and its signing secret, shown once.
+    pub fn endpoint_created() -> Value {
+        json!({
+            "endpoint": {"id": "whe_Lp3Ni0gwzh9H6OCZ", "org_id": "acme", "url": "https://example.com/hooks/creditd",
+                "event_types": ["low_balance", "depleted"], "description": "Alerts for the billing team",
+                "secret_prefix": "whsec_zTQOPj", "created_at": AT},
+            "secret": "whsec_zTQOPj3z0X2J3wQh1kWHb9jDLJY670t4",
+        })
+    }
+
+    /// `GET …/usage?group_by=service`: this month's consumption per service.
+    pub fn usage_report() -> Value {
+        json!({
+            "org_id": "acme", "time_zone": "Europe/Madrid", "range": "this_month", "date_from": "2026-03-01",
+            "date_to": "2026-03-31", "from": "2026-02-28T23:00:00Z", "to": "2026-03-31T22:00:00Z",
+            "group_by": "service", "user_email": null, "total_credits": 12.25, "total_operations": 2,
+            "truncated": false, "rows": [{"key": "AI", "credits": 12.25, "operations": 2}],
+        })
+    }
+
     /// `GET /healthz` and `/readyz`.
     pub fn healthy() -> Value {
         json!({"status": "ok"})

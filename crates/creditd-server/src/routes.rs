@@ -252,7 +252,8 @@ pub fn table() -> Vec<Entry> {
             "Usage by action, user, project or day",
             analytics::usage,
         )
-        .reads(USAGE_PARAMS, query_of::<UsageParams>),
+        .reads(USAGE_PARAMS, query_of::<UsageParams>)
+        .answers(examples::usage_report),
         at(
             "GET",
             org!("/conversations/usage"),
@@ -350,7 +351,8 @@ pub fn table() -> Vec<Entry> {
         at("GET", org!("/members"), "listMembers", "members", "Members and their roles", admin::list_members),
         at("POST", org!("/members"), "addMember", "members", "Add a member", admin::add_member)
             .takes(schema::<AddMemberRequest>)
-            .example(|| json!({"email": "ana@acme.example", "name": "Ana", "role": "owner"})),
+            .example(|| json!({"email": "ana@acme.example", "name": "Ana", "role": "owner"}))
+        .answers(examples::member),
         at("GET", org!("/members/{email}"), "getMember", "members", "One member", admin::get_member),
         at("PATCH", org!("/members/{email}"), "updateMember", "members", "Change a member", admin::patch_member)
             .may_take(schema::<PatchMemberRequest>)
@@ -381,7 +383,8 @@ pub fn table() -> Vec<Entry> {
         .example(|| {
             json!({"url": "https://example.com/hooks/creditd", "event_types": ["low_balance", "depleted"],
                 "description": "Alerts for the billing team"})
-        }),
+        })
+        .answers(examples::endpoint_created),
         at(
             "GET",
             org!("/webhooks/{id}"),
@@ -418,7 +421,8 @@ pub fn table() -> Vec<Entry> {
             admin::create_key,
         )
         .takes(schema::<CreateKeyRequest>)
-        .example(|| json!({"kind": "service", "org_ids": ["acme"], "name": "billing backend"})),
+        .example(|| json!({"kind": "service", "org_ids": ["acme"], "name": "billing backend"}))
+        .answers(examples::key_created),
         at("GET", "/api/keys/{key_id}", "getApiKey", "keys", "One API key", admin::get_key),
         at("DELETE", "/api/keys/{key_id}", "revokeApiKey", "keys", "Revoke an API key", admin::revoke_key),
         at("GET", "/login/{token}", "signIn", "dashboard", "Sign in with a link", auth::login).public(),
@@ -712,6 +716,10 @@ mod tests {
             "releaseHold",
             "recordUsage",
             "listCreditEvents",
+            "getUsage",
+            "addMember",
+            "createApiKey",
+            "createWebhookEndpoint",
         ] {
             assert!(with_answer.contains(id), "{id} has no example answer");
         }
