@@ -286,7 +286,8 @@ async fn the_checked_in_document_is_the_served_one() {
     let app = App::start().await;
     let served = serde_json::to_string_pretty(&sorted(&app.doc)).unwrap() + "\n";
     app.stop().await;
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../openapi.json");
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let path = root.canonicalize().unwrap_or(root).join("openapi.json");
     if std::env::var_os("CREDITD_UPDATE_OPENAPI").is_some_and(|v| v == "1") {
         std::fs::write(&path, &served).unwrap();
         eprintln!("wrote {}", path.display());
