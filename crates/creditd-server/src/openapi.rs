@@ -10,6 +10,16 @@
 //! from the types the handlers parse and serialise, so the document cannot
 //! say one thing while the code does another. Tests check real answers
 //! against the schemas.
+//!
+//! The document is also what clients are generated from (`openapi.json` at
+//! the top of the repository is a copy a test keeps equal to it): every
+//! route has an operation id a person would write (`createHold`), a tag
+//! from [`TAGS`] and a summary, bodies and the main answers have
+//! [`examples`] checked against their schemas, and no schema is an `allOf`
+//! ([`build_document`] flattens them, see `flatten_all_of`), which some
+//! generators refuse. `.ci/openapi-generators` runs two generators on it.
+
+use std::collections::BTreeMap;
 
 use creditd_core::{EventKind, Pool, Status};
 use creditd_store::ConversationGroup;
@@ -17,8 +27,9 @@ use creditd_store::range::RangePreset;
 use creditd_store::rollup::UsageGroup;
 use utoipa::openapi::path::{HttpMethod, OperationBuilder, Parameter, ParameterBuilder, ParameterIn};
 use utoipa::openapi::request_body::RequestBodyBuilder;
-use utoipa::openapi::schema::{ObjectBuilder, Schema, Type};
+use utoipa::openapi::schema::{AllOf, Object, ObjectBuilder, OneOf, Schema, Type};
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityRequirement, SecurityScheme};
+use utoipa::openapi::tag::TagBuilder;
 use utoipa::openapi::{
     ComponentsBuilder, ContentBuilder, InfoBuilder, OpenApi, OpenApiBuilder, PathsBuilder, Ref, RefOr, Required,
     ResponseBuilder, ResponsesBuilder,
@@ -30,6 +41,9 @@ use crate::error::ErrorBody;
 
 /// The query parameters of a route.
 pub type ParamsFn = fn() -> Vec<Parameter>;
+
+/// An example JSON document (a request body or an answer).
+pub type ExampleFn = fn() -> serde_json::Value;
 
 /// The query parameters of `T`. An empty value (`?date_to=`) is read as
 /// if the parameter were left out (`QueryPairs`), which `allowEmptyValue`
@@ -51,10 +65,15 @@ pub struct Route {
     pub method: &'static str,
     /// The path, with `{name}` parameters.
     pub path: &'static str,
-    /// The document's group.
+    /// The operation's id, the name generated clients give it: camelCase,
+    /// a verb first (`createHold`), unique.
+    pub operation_id: &'static str,
+    /// The document's group (one of [`TAGS`]).
     pub tag: &'static str,
     /// One line for people.
     pub summary: &'static str,
+    /// More for people, when one line is not enough.
+    pub description: Option<&'static str>,
     /// What it answers when it succeeds (its handler's return type).
     pub answer: Answer,
     /// Needs a key or a session.
@@ -73,6 +92,10 @@ pub struct Route {
     pub response: Option<SchemaFn>,
     /// The query string's types.
     pub params: Option<ParamsFn>,
+    /// A body a newcomer would send (valid against `request`).
+    pub request_example: Option<ExampleFn>,
+    /// What the route answers when it succeeds (valid against `response`).
+    pub response_example: Option<ExampleFn>,
 }
 
 impl Route {
@@ -80,6 +103,7 @@ impl Route {
     pub fn new(
         method: &'static str,
         path: &'static str,
+        operation_id: &'static str,
         tag: &'static str,
         summary: &'static str,
         d: Described,
@@ -87,8 +111,10 @@ impl Route {
         Route {
             method,
             path,
+            operation_id,
             tag,
             summary,
+            description: None,
             answer: d.answer,
             auth: true,
             body: d.request.is_some(),
@@ -98,6 +124,8 @@ impl Route {
             request: d.request,
             response: d.response,
             params: None,
+            request_example: None,
+            response_example: None,
         }
     }
 
@@ -127,7 +155,44 @@ impl Route {
         self.params = Some(params);
         self
     }
+
+    /// Says more than the summary.
+    pub fn describe(mut self, description: &'static str) -> Route {
+        self.description = Some(description);
+        self
+    }
+
+    /// A body a newcomer would send.
+    pub fn example(mut self, body: ExampleFn) -> Route {
+        self.request_example = Some(body);
+        self
+    }
+
+    /// What a success answers.
+    pub fn answers(mut self, body: ExampleFn) -> Route {
+        self.response_example = Some(body);
+        self
+    }
 }
+
+/// The document's groups, in order, with what each holds. Every route's
+/// tag is one of these.
+pub const TAGS: &[(&str, &str)] = &[
+    ("organizations", "Create an organisation and change its settings."),
+    (
+        "ledger",
+        "Writes: grant credits, hold (reserve) and then debit or release, record usage without a hold, \
+         refund, adjust; the balance and the hash chain's check.",
+    ),
+    ("history", "The credit history: pages of events, and exports as CSV or XLSX."),
+    ("analytics", "Usage sums by day, action, user, project or service, and conversation counts."),
+    ("plans", "Subscription plans, renewals, conversations, the low-balance alert and notifications."),
+    ("members", "Who may act on an organisation, with which role, and their spending caps."),
+    ("keys", "API keys: service keys for backends, member keys for people's scripts."),
+    ("webhooks", "Endpoints that receive signed messages when the ledger does something."),
+    ("operations", "Health, readiness, metrics and this document."),
+    ("dashboard", "The browser dashboard's pages (HTML, not for API clients)."),
+];
 
 /// The credit history's filters, on pages and exports alike (the names
 /// are `history::FILTER_PARAMS`).
@@ -343,9 +408,17 @@ fn string() -> ObjectBuilder {
 }
 
 fn json_response(description: &str, schema: RefOr<Schema>) -> utoipa::openapi::Response {
+    example_response(description, schema, None)
+}
+
+fn example_response(
+    description: &str,
+    schema: RefOr<Schema>,
+    example: Option<serde_json::Value>,
+) -> utoipa::openapi::Response {
     ResponseBuilder::new()
         .description(description)
-        .content("application/json", ContentBuilder::new().schema(Some(schema)).build())
+        .content("application/json", ContentBuilder::new().schema(Some(schema)).example(example).build())
         .build()
 }
 
@@ -384,9 +457,12 @@ fn operation(route: &Route) -> utoipa::openapi::path::Operation {
     let mut responses = ResponsesBuilder::new();
     use Answer::*;
     responses = match route.answer {
-        Json => responses.response("200", json_response("OK", ok)),
+        Json => responses.response("200", example_response("OK", ok, route.response_example.map(|f| f()))),
         Write => responses
-            .response("201", json_response("Applied: the events it made", ok.clone()))
+            .response(
+                "201",
+                example_response("Applied: the events it made", ok.clone(), route.response_example.map(|f| f())),
+            )
             .response("200", json_response("Applied without new credits, or a replay", ok)),
         Html => responses.response("200", content_response("A page", &["text/html"], false)),
         Text => {
@@ -436,7 +512,8 @@ fn operation(route: &Route) -> utoipa::openapi::path::Operation {
     let mut op = OperationBuilder::new()
         .tag(route.tag)
         .summary(Some(route.summary))
-        .operation_id(Some(format!("{}_{}", route.method.to_lowercase(), slug(route.path))))
+        .description(route.description)
+        .operation_id(Some(route.operation_id))
         .responses(responses.build());
     for name in path_params(route.path) {
         op = op.parameter(
@@ -484,7 +561,10 @@ fn operation(route: &Route) -> utoipa::openapi::path::Operation {
         let required = if route.body_optional { Required::False } else { Required::True };
         op = op.request_body(Some(
             RequestBodyBuilder::new()
-                .content("application/json", ContentBuilder::new().schema(Some(schema)).build())
+                .content(
+                    "application/json",
+                    ContentBuilder::new().schema(Some(schema)).example(route.request_example.map(|f| f())).build(),
+                )
                 .required(Some(required))
                 .build(),
         ));
@@ -515,12 +595,6 @@ pub fn path_params(path: &str) -> Vec<&str> {
     path.split('/').filter_map(|s| s.strip_prefix('{').and_then(|s| s.strip_suffix('}'))).collect()
 }
 
-fn slug(path: &str) -> String {
-    let s: String = path.chars().map(|c| if c.is_ascii_alphanumeric() { c } else { '_' }).collect();
-    let s = s.split('_').filter(|p| !p.is_empty()).collect::<Vec<_>>().join("_");
-    if s.is_empty() { "root".into() } else { s }
-}
-
 fn method(m: &str) -> HttpMethod {
     match m {
         "POST" => HttpMethod::Post,
@@ -544,6 +618,10 @@ pub fn build_document<'a>(routes: impl IntoIterator<Item = &'a Route>) -> OpenAp
         route.request.into_iter().chain(route.response).for_each(|f| add(f()));
     }
     parameter_schemas().into_iter().for_each(&mut add);
+    let mut components =
+        components.security_scheme("bearer", SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer))).build();
+    flatten_all_of(&mut components.schemas);
+    let tags = TAGS.iter().map(|(name, about)| TagBuilder::new().name(*name).description(Some(*about)).build());
     OpenApiBuilder::new()
         .info(
             InfoBuilder::new()
@@ -557,15 +635,311 @@ pub fn build_document<'a>(routes: impl IntoIterator<Item = &'a Route>) -> OpenAp
                 ))
                 .build(),
         )
+        .tags(Some(tags))
         .paths(paths)
-        .components(Some(
-            components.security_scheme("bearer", SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer))).build(),
-        ))
+        .components(Some(components))
         .build()
+}
+
+/// Rewrites every `allOf` among the named schemas as what it means: one
+/// object with the properties of all its parts, or, when a part is a
+/// `oneOf` of objects (a flattened enum such as `KeyScope` in `ApiKey`),
+/// a `oneOf` with one object per variant. `#[serde(flatten)]` makes these
+/// `allOf`s, and generators refuse an `allOf` over anything but objects
+/// (openapi-python-client: "Cannot take allOf a non-object"), so the
+/// document holds none.
+fn flatten_all_of(schemas: &mut BTreeMap<String, RefOr<Schema>>) {
+    let flat: Vec<(String, RefOr<Schema>)> = schemas
+        .iter()
+        .filter_map(|(name, s)| match s {
+            RefOr::T(Schema::AllOf(all)) => Some((name.clone(), RefOr::T(titled(name, merge_all_of(all, schemas))))),
+            _ => None,
+        })
+        .collect();
+    schemas.extend(flat);
+}
+
+/// Names the variants of a flattened enum after the schema and the tag
+/// each one carries (`ApiKey` with `kind: service` is `ApiKeyService`), so
+/// generated clients name their classes so, not `ApiKeyType0`.
+fn titled(name: &str, schema: Schema) -> Schema {
+    let Schema::OneOf(mut one) = schema else { return schema };
+    let tag = |o: &Object| -> Option<String> {
+        let values = o.properties.values().filter_map(|p| match p {
+            RefOr::T(Schema::Object(p)) => match p.enum_values.as_deref() {
+                Some([serde_json::Value::String(v)]) => Some(v.clone()),
+                _ => None,
+            },
+            _ => None,
+        });
+        let values: Vec<String> = values.collect();
+        let [value] = values.as_slice() else { return None };
+        let pascal: String = value
+            .split('_')
+            .map(|w| w.chars().take(1).flat_map(char::to_uppercase).chain(w.chars().skip(1)).collect::<String>())
+            .collect();
+        Some(format!("{name}{pascal}"))
+    };
+    let titles: Vec<Option<String>> = one
+        .items
+        .iter()
+        .map(|v| match v {
+            RefOr::T(Schema::Object(o)) => tag(o),
+            _ => None,
+        })
+        .collect();
+    let unique: std::collections::BTreeSet<&String> = titles.iter().flatten().collect();
+    if unique.len() == one.items.len() {
+        for (item, title) in one.items.iter_mut().zip(titles) {
+            if let RefOr::T(Schema::Object(o)) = item {
+                o.title = title;
+            }
+        }
+    }
+    Schema::OneOf(one)
+}
+
+/// `part` with references to the named schemas followed and its own
+/// `allOf` merged.
+fn resolve(part: &RefOr<Schema>, schemas: &BTreeMap<String, RefOr<Schema>>) -> Schema {
+    match part {
+        RefOr::Ref(r) => {
+            let name = r.ref_location.trim_start_matches("#/components/schemas/");
+            let named = schemas.get(name).unwrap_or_else(|| panic!("allOf refers to {name}, not a named schema"));
+            resolve(named, schemas)
+        }
+        RefOr::T(Schema::AllOf(all)) => merge_all_of(all, schemas),
+        RefOr::T(s) => s.clone(),
+    }
+}
+
+fn merge_all_of(all: &AllOf, schemas: &BTreeMap<String, RefOr<Schema>>) -> Schema {
+    let object = |s: Schema| match s {
+        Schema::Object(o) => o,
+        other => panic!("allOf over a non-object: {}", serde_json::to_string(&other).unwrap_or_default()),
+    };
+    let mut alternatives = vec![ObjectBuilder::new().schema_type(Type::Object).build()];
+    for part in &all.items {
+        match resolve(part, schemas) {
+            Schema::OneOf(one) => {
+                let variants: Vec<Object> = one.items.iter().map(|v| object(resolve(v, schemas))).collect();
+                alternatives = alternatives
+                    .iter()
+                    .flat_map(|a| {
+                        variants.iter().map(move |v| {
+                            let mut merged = a.clone();
+                            merge_object(&mut merged, v);
+                            merged.description = v.description.clone().or(merged.description);
+                            merged
+                        })
+                    })
+                    .collect();
+            }
+            other => alternatives.iter_mut().for_each(|a| merge_object(a, &object(other.clone()))),
+        }
+    }
+    if let [one] = alternatives.as_mut_slice() {
+        one.description = all.description.clone();
+        one.title = all.title.clone();
+        return Schema::Object(std::mem::take(one));
+    }
+    let mut one_of = OneOf::new();
+    one_of.items = alternatives.into_iter().map(|o| RefOr::T(Schema::Object(o))).collect();
+    one_of.description = all.description.clone();
+    one_of.title = all.title.clone();
+    Schema::OneOf(one_of)
+}
+
+/// Adds `part`'s properties, required names and `additionalProperties`
+/// to `into` (a part's own description describes a field, not the whole).
+fn merge_object(into: &mut Object, part: &Object) {
+    into.properties.extend(part.properties.iter().map(|(k, v)| (k.clone(), v.clone())));
+    for r in &part.required {
+        if !into.required.contains(r) {
+            into.required.push(r.clone());
+        }
+    }
+    if into.additional_properties.is_none() {
+        into.additional_properties = part.additional_properties.clone();
+    }
 }
 
 /// The Swagger UI at `/docs` (its files compiled into the binary), reading
 /// the document at `/openapi.json` (served by its own route).
 pub fn swagger_ui() -> utoipa_swagger_ui::SwaggerUi {
     utoipa_swagger_ui::SwaggerUi::new("/docs").config(utoipa_swagger_ui::Config::from("/openapi.json"))
+}
+
+/// Examples for the document: what a newcomer would send and what they
+/// get back, taken from a real session (organisation `acme`, 1,000 credits
+/// granted, a hold of 12.5 debited 10.25). The route table names them;
+/// tests check each against its schema.
+pub mod examples {
+    use serde_json::{Value, json};
+
+    const AT: &str = "2026-03-02T09:15:00.120000Z";
+
+    /// A credit event as answered: every field, unset ones null.
+    fn event(seq: u64, kind: &str, amount: Value, after: [Value; 3], fields: Value) -> Value {
+        let mut e = json!({
+            "id": format!("evt_{seq}"), "org_id": "acme", "seq": seq, "created_at": AT, "kind": kind,
+            "amount": amount, "pool": "promotional", "status": "succeeded", "source": null, "service": null,
+            "activity": null, "project_id": null, "project_name": null, "user_name": null, "user_email": null,
+            "description": null, "code": null, "hold_id": null, "idempotency_key": null,
+            "balance_after": after[0], "prepaid_balance_after": 0, "held_after": after[1],
+            "period_usage_after": after[2], "metadata": null,
+        });
+        for (k, v) in fields.as_object().into_iter().flatten() {
+            e[k] = v.clone();
+        }
+        e
+    }
+
+    fn balance(available: Value, held: Value, usage: Value, seq: u64) -> Value {
+        json!({
+            "org_id": "acme", "available": available, "held": held,
+            "pools": {"plan": 0, "prepaid": 0, "voucher": 0, "promotional": available},
+            "overdraft_used": 0, "overdraft_limit": 0, "period_start": "2026-02-28T23:00:00Z",
+            "period_end": "2026-03-31T22:00:00Z", "period_usage": usage, "seq": seq,
+        })
+    }
+
+    fn hold(status: &str, captured: Value) -> Value {
+        json!({
+            "id": "hold_2", "kind": "hold", "status": status, "amount": 12.5, "captured": captured, "refunded": 0,
+            "draws": [{"block_id": "blk_1", "pool": "promotional", "expires_at": null, "amount": 12.5}],
+            "expires_at": "2026-03-02T10:15:00.120000Z", "created_at": AT,
+            "ctx": {"service": "AI", "activity": "Summarise a document", "user_email": "ana@acme.example"},
+        })
+    }
+
+    fn hold_fields() -> Value {
+        json!({"service": "AI", "activity": "Summarise a document", "user_email": "ana@acme.example",
+            "hold_id": "hold_2"})
+    }
+
+    /// `POST /api/organizations` and `GET …/{org_id}`.
+    pub fn organization() -> Value {
+        json!({
+            "id": "acme", "created_at": AT, "name": "Acme", "time_zone": "Europe/Madrid",
+            "consumption_order": ["plan", "voucher", "promotional", "prepaid"], "expiring_first": true,
+            "overdraft_limit": 0, "renewal_day": 1,
+        })
+    }
+
+    /// `POST …/credits`: a grant of 1,000.
+    pub fn granted() -> Value {
+        let e = event(
+            1,
+            "grant",
+            json!(1000),
+            [json!(1000), json!(0), json!(0)],
+            json!({"description": "Welcome credits"}),
+        );
+        json!({"events": [e], "balance": balance(json!(1000), json!(0), json!(0), 1)})
+    }
+
+    /// `POST …/holds`: 12.5 reserved.
+    pub fn held() -> Value {
+        let e = event(2, "hold", json!(-12.5), [json!(987.5), json!(12.5), json!(0)], hold_fields());
+        json!({"events": [e], "balance": balance(json!(987.5), json!(12.5), json!(0), 2), "hold": hold("open", json!(0))})
+    }
+
+    /// `POST …/holds/{id}/debit`: 10.25 of the 12.5 captured, the rest released.
+    pub fn debited() -> Value {
+        let debit = event(3, "debit", json!(-10.25), [json!(987.5), json!(2.25), json!(10.25)], hold_fields());
+        let mut rest = hold_fields();
+        rest["description"] = json!("Rest of hold hold_2 released after a partial debit");
+        let release = event(4, "release", json!(2.25), [json!(989.75), json!(0), json!(10.25)], rest);
+        json!({
+            "events": [debit, release],
+            "balance": balance(json!(989.75), json!(0), json!(10.25), 4),
+            "hold": hold("debited", json!(10.25)),
+        })
+    }
+
+    /// `POST …/holds/{id}/release`: all 12.5 back.
+    pub fn released() -> Value {
+        let e = event(3, "release", json!(12.5), [json!(1000), json!(0), json!(0)], hold_fields());
+        json!({"events": [e], "balance": balance(json!(1000), json!(0), json!(0), 3), "hold": hold("released", json!(0))})
+    }
+
+    /// `POST …/usage`: 2 credits consumed without a hold.
+    pub fn used() -> Value {
+        let fields = json!({"service": "AI", "activity": "Translate a page", "user_email": "ana@acme.example",
+            "hold_id": "use_5"});
+        let e = event(5, "usage", json!(-2), [json!(987.75), json!(0), json!(12.25)], fields);
+        let usage = json!({
+            "id": "use_5", "kind": "usage", "status": "consumed", "amount": 2, "captured": 2, "refunded": 0,
+            "draws": [{"block_id": "blk_1", "pool": "promotional", "expires_at": null, "amount": 2}],
+            "expires_at": null, "created_at": AT,
+            "ctx": {"service": "AI", "activity": "Translate a page", "user_email": "ana@acme.example"},
+        });
+        json!({"events": [e], "balance": balance(json!(987.75), json!(0), json!(12.25), 5), "usage": usage})
+    }
+
+    /// `GET …/balance`.
+    pub fn balance_view() -> Value {
+        let mut b = balance(json!(987.75), json!(0), json!(12.25), 5);
+        b["caps"] = json!([]);
+        b
+    }
+
+    /// `GET …/credit-events?limit=2`: the newest two, and where the next page starts.
+    pub fn page() -> Value {
+        let fields = json!({"service": "AI", "activity": "Translate a page", "user_email": "ana@acme.example",
+            "hold_id": "use_5"});
+        let usage = event(5, "usage", json!(-2), [json!(987.75), json!(0), json!(12.25)], fields);
+        let mut rest = hold_fields();
+        rest["description"] = json!("Rest of hold hold_2 released after a partial debit");
+        let release = event(4, "release", json!(2.25), [json!(989.75), json!(0), json!(10.25)], rest);
+        json!({"events": [usage, release], "limit": 2, "offset": 0, "next_cursor": "c4"})
+    }
+
+    /// `GET …/verify`.
+    pub fn verified() -> Value {
+        json!({"org_id": "acme", "events": 5, "ok": true, "problems": [], "chain_checked": true})
+    }
+
+    /// `POST …/members`: the first member, an owner.
+    pub fn member() -> Value {
+        json!({"org_id": "acme", "email": "ana@acme.example", "name": "Ana", "role": "owner", "created_at": AT,
+            "cap": null})
+    }
+
+    /// `POST /api/keys`: a service key for one organisation, its secret shown once.
+    pub fn key_created() -> Value {
+        json!({
+            "key": {"id": "key_o3hmlHDuavU42byj", "prefix": "cdk_AqEQ57eH", "name": "billing backend",
+                "kind": "service", "org_ids": ["acme"], "created_at": AT, "revoked_at": null,
+                "last_used_at": null, "cap": null},
+            "secret": "cdk_AqEQ57eH9WzYJcgULAz9neGCp920vBpN6E5hKzeg",
+            "note": "Store the secret now: it is shown only this once. Send it as Authorization: Bearer <secret>.",
+        })
+    }
+
+    /// `POST …/webhooks`: the endpoint and its signing secret, shown once.
+    pub fn endpoint_created() -> Value {
+        json!({
+            "endpoint": {"id": "whe_Lp3Ni0gwzh9H6OCZ", "org_id": "acme", "url": "https://example.com/hooks/creditd",
+                "event_types": ["low_balance", "depleted"], "description": "Alerts for the billing team",
+                "secret_prefix": "whsec_zTQOPj", "created_at": AT},
+            "secret": "whsec_zTQOPj3z0X2J3wQh1kWHb9jDLJY670t4",
+        })
+    }
+
+    /// `GET …/usage?group_by=service`: this month's consumption per service.
+    pub fn usage_report() -> Value {
+        json!({
+            "org_id": "acme", "time_zone": "Europe/Madrid", "range": "this_month", "date_from": "2026-03-01",
+            "date_to": "2026-03-31", "from": "2026-02-28T23:00:00Z", "to": "2026-03-31T22:00:00Z",
+            "group_by": "service", "user_email": null, "total_credits": 12.25, "total_operations": 2,
+            "truncated": false, "rows": [{"key": "AI", "credits": 12.25, "operations": 2}],
+        })
+    }
+
+    /// `GET /healthz` and `/readyz`.
+    pub fn healthy() -> Value {
+        json!({"status": "ok"})
+    }
 }

@@ -6,9 +6,11 @@
 //! An entry names its method, path and handler; what the handler answers
 //! (and whether it reads a typed body or an `Idempotency-Key`) is read from
 //! the handler's own signature (`answer::HandlerDoc`). The entry adds what
-//! a signature cannot say: the summary and tag, the type of a body the
-//! handler parses itself, the typed query string, and whether the route
-//! is public or needs a key or session (the `authenticate` layer). The
+//! a signature cannot say: the operation id (required: the name generated
+//! clients give the route), tag and summary, a description and examples,
+//! the type of a body the handler parses itself, the typed query string,
+//! and whether the route is public or needs a key or session (the
+//! `authenticate` layer). The
 //! role each handler requires stays in the handler
 //! (`principal.require(Action::X, org)`), next to what it guards.
 
@@ -20,6 +22,7 @@ use axum::handler::Handler;
 use axum::middleware;
 use axum::routing::{MethodFilter, MethodRouter, on};
 use creditd_core::SettingsPatch;
+use serde_json::json;
 use utoipa::openapi::OpenApi;
 
 use crate::admin::{AddMemberRequest, CreateKeyRequest, KEY_LIST_PARAMS, PatchMemberRequest, SetCapRequest};
@@ -27,7 +30,7 @@ use crate::analytics::USAGE_PARAMS;
 use crate::answer::{ApiDocument, HandlerDoc};
 use crate::openapi::{
     ConversationParams, DeliveryParams, EXPORT_QUERY, HISTORY_QUERY, KeyListParams, NotificationParams, Route,
-    UsageParams, export_params, history_params, query_of, schema,
+    UsageParams, examples, export_params, history_params, query_of, schema,
 };
 use crate::plans::{CONVERSATION_PARAMS, NOTIFICATION_PARAMS};
 use crate::webhooks::{CreateEndpointRequest, DELIVERY_PARAMS};
@@ -90,6 +93,24 @@ impl Entry {
         self
     }
 
+    /// Says more than the summary.
+    fn describe(mut self, description: &'static str) -> Entry {
+        self.route = self.route.describe(description);
+        self
+    }
+
+    /// A body a newcomer would send (checked against the body's schema).
+    fn example(mut self, body: crate::openapi::ExampleFn) -> Entry {
+        self.route = self.route.example(body);
+        self
+    }
+
+    /// What a success answers (checked against the answer's schema).
+    fn answers(mut self, body: crate::openapi::ExampleFn) -> Entry {
+        self.route = self.route.answers(body);
+        self
+    }
+
     /// Runs behind an export slot.
     fn export_slot(mut self) -> Entry {
         self.limit = Limit::ExportSlot;
@@ -107,14 +128,22 @@ fn filter(method: &str) -> MethodFilter {
     }
 }
 
-/// An entry for `handler` on `method path`, described by its signature.
-fn at<H, T, M>(method: &'static str, path: &'static str, tag: &'static str, summary: &'static str, handler: H) -> Entry
+/// An entry for `handler` on `method path`, described by its signature;
+/// `id` is its operation id (camelCase, a verb first: `createHold`).
+fn at<H, T, M>(
+    method: &'static str,
+    path: &'static str,
+    id: &'static str,
+    tag: &'static str,
+    summary: &'static str,
+    handler: H,
+) -> Entry
 where
     H: Handler<T, AppState> + HandlerDoc<M>,
     T: 'static,
 {
     Entry {
-        route: Route::new(method, path, tag, summary, H::described()),
+        route: Route::new(method, path, id, tag, summary, H::described()),
         serve: Serve::Method(Box::new(on(filter(method), handler))),
         limit: Limit::None,
     }
@@ -127,102 +156,247 @@ macro_rules! org {
     };
 }
 
-/// Every route the server answers, in the document's order.
+/// Every route the server answers, in the document's order. Each names
+/// its operation id (what generated clients call it), its tag and summary.
 pub fn table() -> Vec<Entry> {
     use crate::answer::Answer;
     let docs = Route::new(
         "GET",
         "/docs",
+        "getApiDocs",
         "operations",
         "Swagger UI",
         crate::answer::Described { answer: Answer::Html, response: None, request: None, keyed: false },
     );
     vec![
-        at("GET", "/healthz", "operations", "The process answers", api::healthz).public(),
-        at("GET", "/readyz", "operations", "The store answers a read", ops::readyz).public(),
-        at("GET", "/metrics", "operations", "Prometheus metrics", ops::metrics).public(),
-        at("GET", "/openapi.json", "operations", "This document", openapi_json).public(),
-        at("POST", "/api/organizations", "organizations", "Create an organisation", api::create_org),
-        at("GET", org!(""), "organizations", "An organisation and its settings", api::get_org),
-        at("PATCH", org!(""), "organizations", "Change an organisation's settings", admin::patch_org)
-            .may_take(schema::<SettingsPatch>),
-        at("GET", org!("/balance"), "ledger", "Available, held, per pool", api::balance),
-        at("GET", org!("/verify"), "ledger", "Recompute balances and the hash chain", api::verify),
-        at("POST", org!("/credits"), "ledger", "Grant, purchase, voucher or subscription credits", api::credits)
-            .takes(schema::<CreditRequest>),
-        at("POST", org!("/purchases/{id}/settle"), "ledger", "Settle a purchase", api::settle)
-            .takes(schema::<SettleRequest>),
-        at("POST", org!("/holds"), "ledger", "Reserve credits", api::hold).takes(schema::<HoldRequest>),
-        at("POST", org!("/holds/{id}/debit"), "ledger", "Capture a hold once", api::debit)
-            .may_take(schema::<DebitRequest>),
-        at("POST", org!("/holds/{id}/release"), "ledger", "Release a hold", api::release)
-            .may_take(schema::<ReleaseRequest>),
-        at("POST", org!("/usage"), "ledger", "Consume credits without a hold", api::usage)
-            .takes(schema::<UsageRequest>),
-        at("GET", org!("/usage"), "analytics", "Usage by action, user, project or day", analytics::usage)
-            .reads(USAGE_PARAMS, query_of::<UsageParams>),
+        at("GET", "/healthz", "getHealth", "operations", "The process answers", api::healthz)
+            .public()
+            .answers(examples::healthy),
+        at("GET", "/readyz", "getReadiness", "operations", "The store answers a read", ops::readyz).public(),
+        at("GET", "/metrics", "getMetrics", "operations", "Prometheus metrics", ops::metrics).public(),
+        at("GET", "/openapi.json", "getOpenApiDocument", "operations", "This document", openapi_json).public(),
+        at("POST", "/api/organizations", "createOrganization", "organizations", "Create an organisation", api::create_org)
+            .describe(
+                "An organisation holds a ledger of its own. Its id is yours to choose (or generated); its time \
+                 zone fixes its days, months and renewal dates.",
+            )
+            .example(|| json!({"id": "acme", "name": "Acme", "time_zone": "Europe/Madrid"}))
+            .answers(examples::organization),
+        at("GET", org!(""), "getOrganization", "organizations", "An organisation and its settings", api::get_org)
+            .answers(examples::organization),
+        at(
+            "PATCH",
+            org!(""),
+            "updateOrganization",
+            "organizations",
+            "Change an organisation's settings",
+            admin::patch_org,
+        )
+        .may_take(schema::<SettingsPatch>)
+        .example(|| json!({"name": "Acme Inc.", "overdraft_limit": "50"}))
+        .answers(examples::organization),
+        at("GET", org!("/balance"), "getBalance", "ledger", "Available, held, per pool", api::balance)
+            .answers(examples::balance_view),
+        at("GET", org!("/verify"), "verifyLedger", "ledger", "Recompute balances and the hash chain", api::verify)
+            .answers(examples::verified),
+        at(
+            "POST",
+            org!("/credits"),
+            "grantCredits",
+            "ledger",
+            "Grant, purchase, voucher or subscription credits",
+            api::credits,
+        )
+        .takes(schema::<CreditRequest>)
+        .describe(
+            "Adds credits to a pool (by default the kind's own). A purchase with status `processing` adds them \
+             only when it is settled (`settlePurchase`).",
+        )
+        .example(|| json!({"kind": "grant", "amount": 1000, "description": "Welcome credits"}))
+        .answers(examples::granted),
+        at("POST", org!("/purchases/{id}/settle"), "settlePurchase", "ledger", "Settle a purchase", api::settle)
+            .takes(schema::<SettleRequest>)
+            .example(|| json!({"status": "succeeded"})),
+        at("POST", org!("/holds"), "createHold", "ledger", "Reserve credits", api::hold)
+            .takes(schema::<HoldRequest>)
+            .describe(
+                "Reserves credits before the work that consumes them: they leave `available` for `held`. Settle \
+                 the hold once, with `debitHold` (what was used; the rest is released) or `releaseHold`; a hold \
+                 left alone is released when it expires. Send an `Idempotency-Key` and reuse it on retries.",
+            )
+            .example(|| {
+                json!({"amount": "12.5", "user_email": "ana@acme.example", "service": "AI",
+                    "activity": "Summarise a document"})
+            })
+            .answers(examples::held),
+        at("POST", org!("/holds/{id}/debit"), "debitHold", "ledger", "Capture a hold once", api::debit)
+            .may_take(schema::<DebitRequest>)
+            .describe("Consumes what was used (default: all that is held) and releases the rest, in one step.")
+            .example(|| json!({"amount": "10.25"}))
+            .answers(examples::debited),
+        at("POST", org!("/holds/{id}/release"), "releaseHold", "ledger", "Release a hold", api::release)
+            .may_take(schema::<ReleaseRequest>)
+            .example(|| json!({"description": "The job was cancelled"}))
+            .answers(examples::released),
+        at("POST", org!("/usage"), "recordUsage", "ledger", "Consume credits without a hold", api::usage)
+            .takes(schema::<UsageRequest>)
+            .example(|| {
+                json!({"amount": 2, "service": "AI", "activity": "Translate a page", "user_email": "ana@acme.example"})
+            })
+            .answers(examples::used),
+        at(
+            "GET",
+            org!("/usage"),
+            "getUsage",
+            "analytics",
+            "Usage by action, user, project or day",
+            analytics::usage,
+        )
+        .reads(USAGE_PARAMS, query_of::<UsageParams>)
+        .answers(examples::usage_report),
         at(
             "GET",
             org!("/conversations/usage"),
+            "getConversationUsage",
             "analytics",
             "Conversations by day, campaign, identity",
             analytics::conversation_usage,
         )
         .reads(CONVERSATION_PARAMS, query_of::<ConversationParams>),
-        at("POST", org!("/refunds"), "ledger", "Refund consumed credits", api::refund).takes(schema::<RefundRequest>),
-        at("POST", org!("/adjustments"), "ledger", "Signed correction with a reason", api::adjustment)
-            .takes(schema::<AdjustmentRequest>),
-        at("POST", org!("/billing"), "ledger", "An invoice or charge record", api::billing)
-            .may_take(schema::<BillingRequest>),
-        at("GET", org!("/credit-events"), "history", "Credit history, newest first", history::credit_events)
-            .reads(HISTORY_QUERY, history_params),
-        at("GET", org!("/credit-events/export"), "history", "Every matching event as CSV or XLSX", history::export)
-            .reads(EXPORT_QUERY, export_params)
-            .export_slot(),
-        at("POST", "/api/batch", "ledger", "Many operations, one result each", api::batch),
-        at("GET", org!("/summary"), "plans", "The plan tab: plan, balance, renewal, forecast", plans::summary),
-        at("GET", org!("/plan"), "plans", "The plan, a pending change, the period", plans::get_plan),
-        at("PUT", org!("/plan"), "plans", "Subscribe or change the plan", plans::put_plan),
-        at("GET", org!("/conversations"), "plans", "Conversations grouped", plans::conversation_usage)
+        at("POST", org!("/refunds"), "refundUsage", "ledger", "Refund consumed credits", api::refund)
+            .takes(schema::<RefundRequest>)
+            .example(|| json!({"refers_to": "use_5", "amount": 1, "description": "The translation failed"})),
+        at(
+            "POST",
+            org!("/adjustments"),
+            "adjustCredits",
+            "ledger",
+            "Signed correction with a reason",
+            api::adjustment,
+        )
+        .takes(schema::<AdjustmentRequest>)
+        .example(|| json!({"amount": -1, "reason": "Usage counted twice"})),
+        at("POST", org!("/billing"), "recordBilling", "ledger", "An invoice or charge record", api::billing)
+            .may_take(schema::<BillingRequest>)
+            .example(|| json!({"description": "March invoice"})),
+        at(
+            "GET",
+            org!("/credit-events"),
+            "listCreditEvents",
+            "history",
+            "Credit history, newest first",
+            history::credit_events,
+        )
+        .reads(HISTORY_QUERY, history_params)
+        .describe(
+            "One page of events, newest first, filtered. Follow `next_cursor` (as `cursor`) for the next page; \
+             it is absent on the last.",
+        )
+        .answers(examples::page),
+        at(
+            "GET",
+            org!("/credit-events/export"),
+            "exportCreditEvents",
+            "history",
+            "Every matching event as CSV or XLSX",
+            history::export,
+        )
+        .reads(EXPORT_QUERY, export_params)
+        .describe("The same filters as `listCreditEvents`, every matching event in one file, streamed.")
+        .export_slot(),
+        at("POST", "/api/batch", "runBatch", "ledger", "Many operations, one result each", api::batch)
+            .describe("Up to 1,000 operations on any organisations, applied in order; one result per operation.")
+            .example(|| {
+                json!({"operations": [
+                    {"org_id": "acme", "op": "usage", "body": {"amount": 1, "service": "AI"},
+                        "idempotency_key": "job-81-usage"},
+                    {"org_id": "acme", "op": "debit", "hold_id": "hold_2", "body": {"amount": "10.25"}},
+                ]})
+            }),
+        at(
+            "GET",
+            org!("/summary"),
+            "getPlanSummary",
+            "plans",
+            "The plan tab: plan, balance, renewal, forecast",
+            plans::summary,
+        ),
+        at("GET", org!("/plan"), "getPlan", "plans", "The plan, a pending change, the period", plans::get_plan),
+        at("PUT", org!("/plan"), "setPlan", "plans", "Subscribe or change the plan", plans::put_plan).example(|| {
+            json!({"name": "Growth", "credits_per_period": 1000, "identities_included": 2, "price": "449",
+                "currency": "EUR", "rollover": {"policy": "up_to", "max_credits": "500"}})
+        }),
+        at("GET", org!("/conversations"), "listConversations", "plans", "Conversations grouped", plans::conversation_usage)
             .reads(CONVERSATION_PARAMS, query_of::<ConversationParams>),
         at(
             "POST",
             org!("/conversations"),
+            "startConversation",
             "plans",
             "Count a conversation against its identity",
             plans::start_conversation,
-        ),
+        )
+        .example(|| json!({"identity": "support-bot", "campaign": "spring"})),
         at(
             "PUT",
             org!("/low-balance-threshold"),
+            "setLowBalanceThreshold",
             "plans",
             "Set or clear the alert threshold",
             plans::set_low_balance_threshold,
-        ),
-        at("GET", org!("/notifications"), "plans", "Stored notifications", plans::notifications)
+        )
+        .example(|| json!({"threshold": 100})),
+        at("GET", org!("/notifications"), "listNotifications", "plans", "Stored notifications", plans::notifications)
             .reads(NOTIFICATION_PARAMS, query_of::<NotificationParams>),
-        at("GET", org!("/members"), "members", "Members and their roles", admin::list_members),
-        at("POST", org!("/members"), "members", "Add a member", admin::add_member).takes(schema::<AddMemberRequest>),
-        at("GET", org!("/members/{email}"), "members", "One member", admin::get_member),
-        at("PATCH", org!("/members/{email}"), "members", "Change a member", admin::patch_member)
-            .may_take(schema::<PatchMemberRequest>),
-        at("DELETE", org!("/members/{email}"), "members", "Remove a member", admin::remove_member),
-        at("GET", org!("/caps"), "members", "Spending caps", admin::list_caps),
-        at("PUT", org!("/caps"), "members", "Set a spending cap", admin::set_cap).takes(schema::<SetCapRequest>),
-        at("GET", org!("/me"), "members", "Who the caller is here", admin::me),
-        at("GET", org!("/webhooks"), "webhooks", "Webhook endpoints (secrets never shown)", webhooks::list_endpoints),
+        at("GET", org!("/members"), "listMembers", "members", "Members and their roles", admin::list_members),
+        at("POST", org!("/members"), "addMember", "members", "Add a member", admin::add_member)
+            .takes(schema::<AddMemberRequest>)
+            .example(|| json!({"email": "ana@acme.example", "name": "Ana", "role": "owner"}))
+        .answers(examples::member),
+        at("GET", org!("/members/{email}"), "getMember", "members", "One member", admin::get_member),
+        at("PATCH", org!("/members/{email}"), "updateMember", "members", "Change a member", admin::patch_member)
+            .may_take(schema::<PatchMemberRequest>)
+            .example(|| json!({"role": "admin"})),
+        at("DELETE", org!("/members/{email}"), "removeMember", "members", "Remove a member", admin::remove_member),
+        at("GET", org!("/caps"), "listCaps", "members", "Spending caps", admin::list_caps),
+        at("PUT", org!("/caps"), "setCap", "members", "Set a spending cap", admin::set_cap)
+            .takes(schema::<SetCapRequest>)
+            .example(|| json!({"member": "ana@acme.example", "limit": "250"})),
+        at("GET", org!("/me"), "getMe", "members", "Who the caller is here", admin::me),
+        at(
+            "GET",
+            org!("/webhooks"),
+            "listWebhookEndpoints",
+            "webhooks",
+            "Webhook endpoints (secrets never shown)",
+            webhooks::list_endpoints,
+        ),
         at(
             "POST",
             org!("/webhooks"),
+            "createWebhookEndpoint",
             "webhooks",
             "Register an endpoint (the secret is shown once)",
             webhooks::create_endpoint,
         )
-        .takes(schema::<CreateEndpointRequest>),
-        at("GET", org!("/webhooks/{id}"), "webhooks", "One webhook endpoint", webhooks::get_endpoint),
+        .takes(schema::<CreateEndpointRequest>)
+        .example(|| {
+            json!({"url": "https://example.com/hooks/creditd", "event_types": ["low_balance", "depleted"],
+                "description": "Alerts for the billing team"})
+        })
+        .answers(examples::endpoint_created),
+        at(
+            "GET",
+            org!("/webhooks/{id}"),
+            "getWebhookEndpoint",
+            "webhooks",
+            "One webhook endpoint",
+            webhooks::get_endpoint,
+        ),
         at(
             "DELETE",
             org!("/webhooks/{id}"),
+            "deleteWebhookEndpoint",
             "webhooks",
             "Delete an endpoint and its deliveries",
             webhooks::delete_endpoint,
@@ -230,24 +404,54 @@ pub fn table() -> Vec<Entry> {
         at(
             "GET",
             org!("/webhooks/{id}/deliveries"),
+            "listWebhookDeliveries",
             "webhooks",
             "Delivery state per message",
             webhooks::list_deliveries,
         )
         .reads(DELIVERY_PARAMS, query_of::<DeliveryParams>),
-        at("GET", "/api/keys", "keys", "API keys", admin::list_keys).reads(KEY_LIST_PARAMS, query_of::<KeyListParams>),
-        at("POST", "/api/keys", "keys", "Create an API key (the secret is shown once)", admin::create_key)
-            .takes(schema::<CreateKeyRequest>),
-        at("GET", "/api/keys/{key_id}", "keys", "One API key", admin::get_key),
-        at("DELETE", "/api/keys/{key_id}", "keys", "Revoke an API key", admin::revoke_key),
-        at("GET", "/login/{token}", "dashboard", "Sign in with a link", auth::login).public(),
-        at("POST", "/logout", "dashboard", "Sign out", auth::logout).public(),
-        at("GET", "/", "dashboard", "Dashboard: plan", dashboard::plan_tab).public(),
-        at("GET", "/credits", "dashboard", "Dashboard: credits", dashboard::credits_tab).public(),
-        at("GET", "/conversations", "dashboard", "Dashboard: conversations", dashboard::conversations_tab).public(),
-        at("GET", "/history", "dashboard", "Dashboard: credit history", dashboard::history_tab).public(),
-        at("GET", "/assets/dashboard.css", "dashboard", "Dashboard style sheet", dashboard::css).public(),
-        at("GET", "/assets/dashboard.js", "dashboard", "Dashboard script", dashboard::js).public(),
+        at("GET", "/api/keys", "listApiKeys", "keys", "API keys", admin::list_keys)
+            .reads(KEY_LIST_PARAMS, query_of::<KeyListParams>),
+        at(
+            "POST",
+            "/api/keys",
+            "createApiKey",
+            "keys",
+            "Create an API key (the secret is shown once)",
+            admin::create_key,
+        )
+        .takes(schema::<CreateKeyRequest>)
+        .example(|| json!({"kind": "service", "org_ids": ["acme"], "name": "billing backend"}))
+        .answers(examples::key_created),
+        at("GET", "/api/keys/{key_id}", "getApiKey", "keys", "One API key", admin::get_key),
+        at("DELETE", "/api/keys/{key_id}", "revokeApiKey", "keys", "Revoke an API key", admin::revoke_key),
+        at("GET", "/login/{token}", "signIn", "dashboard", "Sign in with a link", auth::login).public(),
+        at("POST", "/logout", "signOut", "dashboard", "Sign out", auth::logout).public(),
+        at("GET", "/", "getDashboardPlanPage", "dashboard", "Dashboard: plan", dashboard::plan_tab).public(),
+        at("GET", "/credits", "getDashboardCreditsPage", "dashboard", "Dashboard: credits", dashboard::credits_tab)
+            .public(),
+        at(
+            "GET",
+            "/conversations",
+            "getDashboardConversationsPage",
+            "dashboard",
+            "Dashboard: conversations",
+            dashboard::conversations_tab,
+        )
+        .public(),
+        at(
+            "GET",
+            "/history",
+            "getDashboardHistoryPage",
+            "dashboard",
+            "Dashboard: credit history",
+            dashboard::history_tab,
+        )
+        .public(),
+        at("GET", "/assets/dashboard.css", "getDashboardStyles", "dashboard", "Dashboard style sheet", dashboard::css)
+            .public(),
+        at("GET", "/assets/dashboard.js", "getDashboardScript", "dashboard", "Dashboard script", dashboard::js)
+            .public(),
         Entry { route: docs.public(), serve: Serve::Router(crate::openapi::swagger_ui().into()), limit: Limit::None },
     ]
 }
@@ -437,6 +641,126 @@ mod tests {
         let mut s = serde_json::to_value(schema).unwrap();
         s["components"] = doc()["components"].clone();
         jsonschema::draft202012::new(&s).unwrap()
+    }
+
+    /// Operation ids are what generated clients name their functions:
+    /// camelCase, a letter first, one per route.
+    #[test]
+    fn operation_ids_are_camel_case_and_unique() {
+        let mut seen = BTreeSet::new();
+        for r in &routes() {
+            let id = r.operation_id;
+            let camel = id.starts_with(|c: char| c.is_ascii_lowercase())
+                && id.chars().all(|c| c.is_ascii_alphanumeric())
+                && id.chars().any(|c| c.is_ascii_uppercase());
+            assert!(camel, "{} {}: operation id {id:?} is not camelCase", r.method, r.path);
+            assert!(seen.insert(id), "{} {}: operation id {id:?} is used twice", r.method, r.path);
+        }
+        let d = doc();
+        for (path, item) in d["paths"].as_object().unwrap() {
+            for (method, op) in item.as_object().unwrap() {
+                assert!(op["operationId"].as_str().is_some_and(|id| seen.contains(id)), "{method} {path}: {op}");
+            }
+        }
+        for id in ["createHold", "debitHold", "releaseHold", "recordUsage", "grantCredits", "listCreditEvents"] {
+            assert!(seen.contains(id), "no {id}");
+        }
+    }
+
+    /// Every route has a summary and one of the document's tags, and every
+    /// tag is used.
+    #[test]
+    fn every_route_has_a_summary_and_a_known_tag() {
+        let known: BTreeSet<&str> = crate::openapi::TAGS.iter().map(|(t, _)| *t).collect();
+        let mut used = BTreeSet::new();
+        for r in &routes() {
+            assert!(!r.summary.trim().is_empty(), "{} {}: no summary", r.method, r.path);
+            assert!(known.contains(r.tag), "{} {}: tag {:?} is not in openapi::TAGS", r.method, r.path, r.tag);
+            used.insert(r.tag);
+        }
+        assert_eq!(used, known, "tags no route uses");
+        let d = doc();
+        let listed: Vec<&str> = d["tags"].as_array().unwrap().iter().map(|t| t["name"].as_str().unwrap()).collect();
+        assert_eq!(listed, crate::openapi::TAGS.iter().map(|(t, _)| *t).collect::<Vec<_>>());
+    }
+
+    /// Every body has an example, the main answers have one, and each is
+    /// valid against its schema (as the document serves it).
+    #[test]
+    fn examples_are_valid_against_their_schemas() {
+        let rs = routes();
+        let mut checked = 0;
+        for r in &rs {
+            let at = format!("{} {} ({})", r.method, r.path, r.operation_id);
+            assert_eq!(r.body, r.request_example.is_some(), "{at}: a body and its example go together");
+            assert!(r.response_example.is_none() || r.response.is_some(), "{at}: an example of no JSON answer");
+            let pairs = [(r.request, r.request_example), (r.response, r.response_example)];
+            for (schema, example) in pairs {
+                let (Some(schema), Some(example)) = (schema, example) else { continue };
+                let v = validator(RefOr::Ref(utoipa::openapi::Ref::from_schema_name(schema().name)));
+                let example = example();
+                let errors: Vec<String> =
+                    v.iter_errors(&example).map(|e| format!("{e} at {}", e.instance_path())).collect();
+                assert!(errors.is_empty(), "{at}: example {example} is not valid:\n{}", errors.join("\n"));
+                checked += 1;
+            }
+        }
+        let with_answer: BTreeSet<&str> =
+            rs.iter().filter(|r| r.response_example.is_some()).map(|r| r.operation_id).collect();
+        for id in [
+            "createOrganization",
+            "getBalance",
+            "grantCredits",
+            "createHold",
+            "debitHold",
+            "releaseHold",
+            "recordUsage",
+            "listCreditEvents",
+            "getUsage",
+            "addMember",
+            "createApiKey",
+            "createWebhookEndpoint",
+        ] {
+            assert!(with_answer.contains(id), "{id} has no example answer");
+        }
+        assert!(checked > 30, "only {checked} examples");
+        // And they are in the document, where the bodies are described.
+        let d = doc();
+        let hold = &d["paths"]["/api/organizations/{org_id}/holds"]["post"];
+        assert!(hold["requestBody"]["content"]["application/json"]["example"]["amount"].is_string(), "{hold}");
+        assert!(hold["responses"]["201"]["content"]["application/json"]["example"]["hold"].is_object(), "{hold}");
+    }
+
+    /// Generators refuse an `allOf` over a non-object (openapi-python-client:
+    /// "Cannot take allOf a non-object"), so the document holds none; the
+    /// flattened types keep their fields and variants.
+    #[test]
+    fn the_document_has_no_all_of() {
+        let d = doc();
+        let mut all = Vec::new();
+        walk(&d, &mut all);
+        let found: Vec<&Value> = all.into_iter().filter(|v| v.get("allOf").is_some()).collect();
+        assert!(found.is_empty(), "allOf left in the document: {found:?}");
+        let schemas = &d["components"]["schemas"];
+        // ApiKey flattens the KeyScope enum: one object per scope.
+        let key = &schemas["ApiKey"]["oneOf"];
+        assert_eq!(key.as_array().map(Vec::len), Some(2), "{}", schemas["ApiKey"]);
+        for variant in key.as_array().unwrap() {
+            assert_eq!(variant["type"], json!("object"), "{variant}");
+            for field in ["id", "prefix", "name", "created_at", "kind"] {
+                assert!(variant["required"].as_array().unwrap().contains(&json!(field)), "{field}: {variant}");
+            }
+        }
+        let titles: Vec<&Value> = key.as_array().unwrap().iter().map(|v| &v["title"]).collect();
+        assert_eq!(titles, [&json!("ApiKeyService"), &json!("ApiKeyMember")], "{key}");
+        let view = &schemas["KeyView"]["oneOf"];
+        assert!(view.as_array().unwrap().iter().all(|v| v["properties"]["cap"].is_object()), "{view}");
+        // BalanceView is Balance's fields and the caps.
+        let balance = &schemas["BalanceView"];
+        assert_eq!(balance["type"], json!("object"), "{balance}");
+        for field in ["available", "held", "caps"] {
+            assert!(balance["required"].as_array().unwrap().contains(&json!(field)), "{field}: {balance}");
+        }
     }
 
     /// An amount string is valid by the schema exactly when the parser

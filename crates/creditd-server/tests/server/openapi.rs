@@ -1,7 +1,9 @@
 //! The OpenAPI document is a contract: real answers of a real server,
 //! route by route, validate against the schemas the document gives for
 //! their status (JSON Schema 2020-12, the dialect of OpenAPI 3.1), so a
-//! handler that drifts from its documented type fails here.
+//! handler that drifts from its documented type fails here. The copy
+//! checked into the repository (`openapi.json`, what clients are generated
+//! from) must be the served document.
 
 use std::collections::BTreeSet;
 
@@ -273,4 +275,50 @@ async fn a_drifted_answer_is_caught() {
     missing.as_object_mut().unwrap().remove("held");
     assert!(!v.is_valid(&missing), "a missing field passed");
     app.stop().await;
+}
+
+/// `openapi.json` at the top of the repository, pretty-printed with its
+/// keys sorted, is the served document: clients are generated from the
+/// file, so it may not fall behind the server.
+/// `CREDITD_UPDATE_OPENAPI=1 cargo test -p creditd-server openapi` rewrites it.
+#[tokio::test]
+async fn the_checked_in_document_is_the_served_one() {
+    let app = App::start().await;
+    let served = serde_json::to_string_pretty(&sorted(&app.doc)).unwrap() + "\n";
+    app.stop().await;
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let path = root.canonicalize().unwrap_or(root).join("openapi.json");
+    if std::env::var_os("CREDITD_UPDATE_OPENAPI").is_some_and(|v| v == "1") {
+        std::fs::write(&path, &served).unwrap();
+        eprintln!("wrote {}", path.display());
+        return;
+    }
+    let stored = std::fs::read_to_string(&path).unwrap_or_default();
+    if stored != served {
+        let line = stored.lines().zip(served.lines()).position(|(a, b)| a != b).map_or_else(
+            || format!("the files differ in length ({} and {} lines)", stored.lines().count(), served.lines().count()),
+            |i| {
+                let (a, b) = (stored.lines().nth(i).unwrap_or(""), served.lines().nth(i).unwrap_or(""));
+                format!("first difference at line {}:\n  checked in: {a}\n  served:     {b}", i + 1)
+            },
+        );
+        panic!(
+            "{} is not the served /openapi.json; {line}\nRegenerate it (and commit it) with:\n  \
+             CREDITD_UPDATE_OPENAPI=1 cargo test -p creditd-server openapi",
+            path.display()
+        );
+    }
+}
+
+/// `v` with every object's keys in order, whatever serde_json's map keeps.
+fn sorted(v: &Value) -> Value {
+    match v {
+        Value::Object(m) => {
+            let mut keys: Vec<&String> = m.keys().collect();
+            keys.sort();
+            Value::Object(keys.into_iter().map(|k| (k.clone(), sorted(&m[k]))).collect())
+        }
+        Value::Array(a) => Value::Array(a.iter().map(sorted).collect()),
+        other => other.clone(),
+    }
 }
