@@ -21,7 +21,9 @@ pub mod rollup;
 pub mod sql;
 pub mod stored;
 pub mod telemetry;
+pub mod tick;
 pub mod webhooks;
+pub mod write;
 
 use async_trait::async_trait;
 use creditd_core::verify::VerifyReport;

@@ -301,6 +301,13 @@ impl Rollups {
         }
     }
 
+    /// [`Rollups::check`], then [`Rollups::deltas`]: what an engine
+    /// upserts, or why the batch must not commit.
+    pub fn checked_deltas(&self) -> Result<Vec<RollupDelta>, StoreError> {
+        self.check()?;
+        Ok(self.deltas())
+    }
+
     fn try_add(&mut self, f: &UsageFacts<'_>, tz: &TimeZone) -> Result<(), StoreError> {
         let Some((amount, count)) = f.consumption()? else { return Ok(()) };
         let org = self.intern(Some(f.org_id));
