@@ -62,6 +62,7 @@ pub struct Derived {
     pub state: OrgState,
     /// Every hold, usage and purchase the events name, as they stand now.
     pub records: Vec<Record>,
+    /// What the import did, for the caller.
     pub report: ImportReport,
     /// The chain hash of each event (see `creditd_core::chain`): an
     /// imported history chains like one written here; `state.last_hash` is
@@ -72,11 +73,17 @@ pub struct Derived {
 /// What an import did.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct ImportReport {
+    /// The organisation imported into.
     pub org_id: String,
+    /// Events written.
     pub events: u64,
+    /// Records (holds, usages, purchases) written.
     pub records: u64,
+    /// Holds still open after the last event.
     pub open_holds: u64,
+    /// Purchases still processing after the last event.
     pub pending_purchases: u64,
+    /// The balances after the last event.
     pub balance: Balance,
     /// The balances recomputed from the events against the derived state.
     pub verify: VerifyReport,
