@@ -391,8 +391,11 @@ impl Writer {
             commands: open.commands,
             started: open.started.unwrap_or_else(std::time::Instant::now),
         };
-        let sent = self.to_commit.as_ref().map(|tx| tx.send(flight));
-        if let Some(Err(std_mpsc::SendError(flight))) = sent {
+        let unsent = match &self.to_commit {
+            Some(tx) => tx.send(flight).err(),
+            None => None,
+        };
+        if let Some(std_mpsc::SendError(flight)) = unsent {
             // The committer is gone (it panicked): fail and keep going on our own.
             self.conn = Some(flight.conn);
             let e = StoreError::Stopped("the committer thread stopped".into());
@@ -415,10 +418,10 @@ impl Writer {
     }
 
     fn poll_landed(&mut self) {
-        if self.in_flight.is_some() {
-            if let Ok(l) = self.landed.try_recv() {
-                self.on_landed(l);
-            }
+        if self.in_flight.is_some()
+            && let Ok(l) = self.landed.try_recv()
+        {
+            self.on_landed(l);
         }
     }
 
@@ -533,10 +536,10 @@ impl Writer {
                 Err(e) => Err(e),
             }
         });
-        if result.is_err() {
-            if let Ok(c) = self.conn() {
-                let _ = c.execute_batch("ROLLBACK");
-            }
+        if result.is_err()
+            && let Ok(c) = self.conn()
+        {
+            let _ = c.execute_batch("ROLLBACK");
         }
         // The next command loads the org from what was committed.
         self.states.remove(&org_id);
@@ -744,15 +747,15 @@ fn apply(
         None => None,
     };
     let state = state(states, read, &cmd.org_id)?;
-    if let Some(id) = cmd.op.record_ref() {
-        if !state.records.contains_key(id) {
-            let found = match in_flight.and_then(|f| f.record(&cmd.org_id, id)) {
-                Some(r) => Some(r.clone()),
-                None => load_record(read, &cmd.org_id, id)?,
-            };
-            if let Some(r) = found {
-                state.records.insert(r.id.clone(), r);
-            }
+    if let Some(id) = cmd.op.record_ref()
+        && !state.records.contains_key(id)
+    {
+        let found = match in_flight.and_then(|f| f.record(&cmd.org_id, id)) {
+            Some(r) => Some(r.clone()),
+            None => load_record(read, &cmd.org_id, id)?,
+        };
+        if let Some(r) = found {
+            state.records.insert(r.id.clone(), r);
         }
     }
     batch.apply(state, cmd, now, stored.as_ref())

@@ -435,7 +435,7 @@ impl Builder {
 
     /// `FROM events [INDEXED BY …] WHERE …` for one walk: `driven` is the
     /// driver's column and value, every other filter a residual term.
-    fn from_where(
+    fn push_from_where(
         &mut self,
         org_id: &str,
         filter: &EventFilter,
@@ -474,15 +474,15 @@ impl Builder {
         }
         let services: Vec<&str> = filter.services.iter().map(String::as_str).collect();
         self.any_of("service", &services, false);
-        if column != Some("project_id") {
-            if let Some(p) = &filter.project_id {
-                self.any_of("project_id", &[p.as_str()], true);
-            }
+        if column != Some("project_id")
+            && let Some(p) = &filter.project_id
+        {
+            self.any_of("project_id", &[p.as_str()], true);
         }
-        if column != Some("user_email") {
-            if let Some(u) = &filter.user_email {
-                self.any_of("user_email", &[u.as_str()], true);
-            }
+        if column != Some("user_email")
+            && let Some(u) = &filter.user_email
+        {
+            self.any_of("user_email", &[u.as_str()], true);
         }
         if let Some(t) = filter.date_from {
             self.int_term("created_at >= ", t.as_microsecond());
@@ -520,12 +520,12 @@ pub fn history_page_query(org_id: &str, q: &EventQuery, seqs: SeqRange, d: Diale
         Driver::Seq => {
             b.sql.push_str("SELECT ");
             b.sql.push_str(EVENT_COLUMNS);
-            b.from_where(org_id, &q.filter, seqs, before, None);
+            b.push_from_where(org_id, &q.filter, seqs, before, None);
         }
         Driver::Index { index, column, values } if values.len() == 1 && !walk_first(&q.filter, index) => {
             b.sql.push_str("SELECT ");
             b.sql.push_str(EVENT_COLUMNS);
-            b.from_where(org_id, &q.filter, seqs, before, Some((index, column, &values[0])));
+            b.push_from_where(org_id, &q.filter, seqs, before, Some((index, column, &values[0])));
         }
         Driver::Index { index, column, values } => {
             // One walk per value, each stopped after what the page can use;
@@ -540,7 +540,7 @@ pub fn history_page_query(org_id: &str, q: &EventQuery, seqs: SeqRange, d: Diale
                     b.sql.push_str(" UNION ALL ");
                 }
                 b.sql.push_str("SELECT seq FROM (SELECT seq");
-                b.from_where(org_id, &q.filter, seqs, before, Some((index, column, v)));
+                b.push_from_where(org_id, &q.filter, seqs, before, Some((index, column, v)));
                 let p = b.arg(SqlValue::Int(clamp_i64(want.saturating_add(offset))));
                 b.sql.push_str(&format!(" ORDER BY seq DESC LIMIT {p}) AS walk{i}"));
             }
@@ -594,9 +594,9 @@ pub fn history_export_fields(
     });
     match driver(filter) {
         Driver::Index { index, column, values } if values.len() == 1 => {
-            b.from_where(org_id, filter, seqs, None, Some((index, column, &values[0])))
+            b.push_from_where(org_id, filter, seqs, None, Some((index, column, &values[0])))
         }
-        _ => b.from_where(org_id, filter, seqs, None, None),
+        _ => b.push_from_where(org_id, filter, seqs, None, None),
     }
     b.sql.push_str(match order {
         crate::query::Order::NewestFirst => " ORDER BY seq DESC",
