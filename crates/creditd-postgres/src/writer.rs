@@ -6,11 +6,12 @@
 //! the `orgs.version` it was read or written at still equals the locked
 //! row's (every batch that rewrites the row bumps it by one): otherwise
 //! another node wrote the org since, and its state and pending records are
-//! read again under the lock.
+//! read again under the lock. Within a node, one hot org still gets group
+//! commit: every queued command for it shares one lock, one transaction and
+//! one commit.
 //!
 //! What a batch writes is computed by [`WriteSet::encode`] in the store
-//! crate, as on SQLite; this file only binds its rows into array statements. Within a node, one hot org still gets group commit: every queued
-//! command for it shares one lock, one transaction and one commit.
+//! crate, as on SQLite; this file only binds its rows into array statements.
 
 use std::collections::HashMap;
 use std::sync::Arc;
