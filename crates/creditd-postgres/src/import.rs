@@ -15,12 +15,12 @@
 use creditd_core::{Event, OrgSettings, OrgState};
 use creditd_store::StoreError;
 use creditd_store::import::{Derived, ImportReport, derive};
-use creditd_store::rollup::{Rollups, ZoneCache};
+use creditd_store::write::{self, EventRow, EventText, ImportedOrg, RecordRow};
 use jiff::Timestamp;
 use tokio_postgres::error::SqlState;
 
 use crate::reader::db;
-use crate::writer::{EventCols, INSERT_EVENTS, UPSERT_RECORDS};
+use crate::writer::{EventCols, INSERT_EVENTS, RecordCols, UPSERT_RECORDS};
 
 /// Events (or records) per `INSERT … SELECT * FROM UNNEST(…)`: large enough
 /// that round trips do not matter, small enough that one statement's
@@ -73,9 +73,7 @@ pub async fn import(
         }
     };
     let Derived { state, records, report, hashes } = derive(org_id, settings, events, now)?;
-    let json = serde_json::to_string(&state).map_err(StoreError::json("org state"))?;
-    let next = creditd_store::batch::next_expiry(&state).map(|t| t.as_microsecond());
-    let (created, seq) = (state.created_at.as_microsecond(), state.seq as i64);
+    let ImportedOrg { created_at_us: created, seq, next_expiry_us: next, state_json: json } = ImportedOrg::of(&state)?;
     if existing.is_some() {
         tx.execute(
             "UPDATE orgs SET created_at = $2, seq = $3, next_expiry = $4, state = $5, version = version + 1 \
@@ -102,7 +100,8 @@ pub async fn import(
     }
     let insert_events = tx.prepare_cached(INSERT_EVENTS).await.map_err(db)?;
     for (chunk, chunk_hashes) in events.chunks(ROWS_PER_STATEMENT).zip(hashes.chunks(ROWS_PER_STATEMENT)) {
-        let cols = EventCols::from_events(chunk, chunk_hashes);
+        let texts: Vec<EventText> = chunk.iter().zip(chunk_hashes).map(|(e, h)| EventText::new(e, h, None)).collect();
+        let cols = EventCols::from_rows(chunk.iter().zip(&texts).map(|(e, t)| EventRow::new(e, t)));
         let n = tx.execute(&insert_events, &cols.params()).await.map_err(db)?;
         if n as usize != chunk.len() {
             return Err(StoreError::Corrupt(format!("import wrote {n} of {} events", chunk.len())));
@@ -110,23 +109,19 @@ pub async fn import(
     }
     let upsert_records = tx.prepare_cached(UPSERT_RECORDS).await.map_err(db)?;
     for chunk in records.chunks(ROWS_PER_STATEMENT) {
-        let org: Vec<&str> = chunk.iter().map(|_| org_id).collect();
-        let id: Vec<&str> = chunk.iter().map(|r| r.id.as_str()).collect();
-        let status: Vec<&str> = chunk.iter().map(|r| r.status.as_str()).collect();
-        let expires: Vec<Option<i64>> = chunk.iter().map(|r| r.expires_at.map(|t| t.as_microsecond())).collect();
-        let body = chunk
-            .iter()
-            .map(serde_json::to_string)
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(StoreError::json("event metadata"))?;
-        tx.execute(&upsert_records, &[&org, &id, &status, &expires, &body]).await.map_err(db)?;
+        let bodies = chunk.iter().map(write::record_body).collect::<Result<Vec<_>, _>>()?;
+        let mut c = RecordCols::default();
+        for (r, body) in chunk.iter().zip(&bodies) {
+            let r = RecordRow::new(org_id, r, body);
+            c.org_id.push(r.org_id);
+            c.id.push(r.id);
+            c.status.push(r.status);
+            c.expires_at.push(r.expires_at_us);
+            c.body.push(r.body_json);
+        }
+        tx.execute(&upsert_records, &[&c.org_id, &c.id, &c.status, &c.expires_at, &c.body]).await.map_err(db)?;
     }
-    let tz = ZoneCache::default().get(org_id, &state.settings.time_zone);
-    let mut rollups = Rollups::new();
-    for e in events {
-        rollups.add_event(e, &tz);
-    }
-    crate::rollups::upsert(&tx, &rollups).await?;
+    crate::rollups::upsert(&tx, &write::history_rollups(org_id, &state.settings.time_zone, events)?).await?;
     tx.commit().await.map_err(db)?;
     Ok(report)
 }

@@ -88,13 +88,11 @@ impl<'a> Cols<'a> {
 /// Writes a batch's deltas in one statement, inside the batch's
 /// transaction. `BIGINT` addition raises on overflow, so a sum is exact or
 /// the batch fails.
-pub async fn upsert(tx: &deadpool_postgres::Transaction<'_>, rollups: &Rollups) -> Result<(), StoreError> {
-    rollups.check()?;
-    if rollups.is_empty() {
+pub async fn upsert(tx: &deadpool_postgres::Transaction<'_>, deltas: &[RollupDelta]) -> Result<(), StoreError> {
+    if deltas.is_empty() {
         return Ok(());
     }
-    let deltas = rollups.deltas();
-    let cols = Cols::of(&deltas);
+    let cols = Cols::of(deltas);
     let st = tx.prepare_cached(PG_UPSERT).await.map_err(db)?;
     tx.execute(&st, &cols.params()).await.map_err(db)?;
     Ok(())
@@ -187,8 +185,7 @@ pub async fn backfill(tx: &tokio_postgres::Transaction<'_>) -> Result<(), String
             };
             rollups.add_facts(&facts, &tz);
         }
-        rollups.check().map_err(|e| e.to_string())?;
-        let deltas = rollups.deltas();
+        let deltas = rollups.checked_deltas().map_err(|e| e.to_string())?;
         tx.execute(PG_UPSERT, &Cols::of(&deltas).params()).await.map_err(|e| db(e).to_string())?;
     }
     Ok(())

@@ -3,10 +3,15 @@
 //! Several nodes may write the same organisation. Each batch locks the rows
 //! of the orgs it touches (`FOR UPDATE`, in `org_id` order, so two nodes
 //! never deadlock on each other), and a cached [`OrgState`] is used only if
-//! its `seq` still equals the locked row's: otherwise another node wrote the
-//! org since, and its state and pending records are read again under the
-//! lock. Within a node, one hot org still gets group commit: every queued
-//! command for it shares one lock, one transaction and one commit.
+//! the `orgs.version` it was read or written at still equals the locked
+//! row's (every batch that rewrites the row bumps it by one): otherwise
+//! another node wrote the org since, and its state and pending records are
+//! read again under the lock. Within a node, one hot org still gets group
+//! commit: every queued command for it shares one lock, one transaction and
+//! one commit.
+//!
+//! What a batch writes is computed by [`WriteSet::encode`] in the store
+//! crate, as on SQLite; this file only binds its rows into array statements.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -14,7 +19,8 @@ use std::sync::Arc;
 use creditd_core::{Op, OrgSettings, OrgState, Outcome};
 use creditd_store::batch::{self, Batch, IdemRow};
 use creditd_store::cache::{OrgCache, OrgCacheSize};
-use creditd_store::sql::event_texts;
+use creditd_store::tick::{self, MAX_TICK_WORK};
+use creditd_store::write::{self, EventRow, Rows, UsageLayout, WriteSet};
 use creditd_store::{Clock, Command, OrgInfo, StoreError, micros_ts, telemetry};
 use deadpool_postgres::{GenericClient, Pool, Transaction};
 use jiff::Timestamp;
@@ -25,8 +31,6 @@ use crate::reader::{db, load_states};
 
 /// Most commands one transaction carries.
 pub const MAX_BATCH_COMMANDS: usize = 8192;
-/// Most due holds or expiries one tick handles (the next tick takes the rest).
-const MAX_TICK_WORK: i64 = 4096;
 /// Times a batch is tried again after a deadlock, serialization failure or
 /// a unique violation from a concurrent node.
 const MAX_RETRIES: usize = 5;
@@ -421,24 +425,15 @@ impl Writer {
                 Req::CreateOrg(..) => Ans::CreateOrg(created.remove(&i).unwrap_or_else(|| {
                     Err(StoreError::Stopped("the answer to an organisation creation was lost".into()))
                 })),
-                Req::Tick => {
-                    let mut done = 0;
-                    for c in &tick_commands {
-                        match self.apply(&mut batch, c, now, &locked, &stored, &unreadable) {
-                            Ok(o) if !o.events.is_empty() => done += 1,
-                            Ok(_) => {}
-                            Err(e) => {
-                                tracing::warn!(org = %c.org_id, op = c.op.name(), error = %e, "scheduled work refused")
-                            }
-                        }
-                    }
-                    Ans::Tick(Ok(done))
-                }
+                Req::Tick => Ans::Tick(Ok(tick::run(&tick_commands, |c| {
+                    self.apply(&mut batch, c, now, &locked, &stored, &unreadable)
+                }))),
             });
         }
 
         if !batch.is_empty() {
-            self.write(&tx, &batch).await?;
+            let set = WriteSet::encode(&batch, |org| self.states.get(org).map(|c| &c.state), UsageLayout::RecordRows)?;
+            write(&tx, set.rows(&batch)?).await?;
         }
         tx.commit().await.map_err(|e| Failure { error: db(e), retry: false })?;
         telemetry::open_holds_changed(batch.open_holds_delta);
@@ -492,142 +487,133 @@ impl Writer {
                 "organization id must be non-empty text without NUL characters".into(),
             ))));
         }
-        let state = match OrgState::new(org_id, settings.clone(), now) {
-            Ok(s) => s,
-            Err(e) => return Ok(Err(e.into())),
+        let new = match write::new_org(org_id, settings.clone(), now) {
+            Ok(new) => new,
+            Err(e @ StoreError::Ledger(_)) => return Ok(Err(e)),
+            Err(e) => return Err(e.into()),
         };
-        let json = serde_json::to_string(&state).map_err(StoreError::json("org state"))?;
         let st = tx
             .prepare_cached(
                 "INSERT INTO orgs (org_id, created_at, seq, next_expiry, state) VALUES ($1, $2, 0, NULL, $3) \
                  ON CONFLICT (org_id) DO NOTHING",
             )
             .await?;
-        let n = tx.execute(&st, &[&org_id, &now.as_microsecond(), &json]).await?;
+        let n = tx.execute(&st, &[&org_id, &new.created_at_us, &new.state_json]).await?;
         if n == 0 {
             return Ok(Err(StoreError::OrgExists(org_id.to_string())));
         }
         touched.push(org_id.to_string());
-        let info = OrgInfo { id: org_id.to_string(), created_at: now, settings: state.settings.clone() };
-        self.states.insert(org_id.to_string(), Cached { state, version: 0 });
-        Ok(Ok(info))
+        self.states.insert(org_id.to_string(), Cached { state: new.state, version: 0 });
+        Ok(Ok(new.info))
     }
+}
 
-    /// Appends the batch's events and writes each touched row once: four
-    /// array statements, pipelined.
-    async fn write(&self, tx: &Transaction<'_>, batch: &Batch) -> Result<(), Failure> {
-        let mut orgs = OrgCols::default();
-        for org in &batch.orgs {
-            let s = &self.states.get(org).ok_or_else(|| StoreError::OrgNotFound(org.clone()))?.state;
-            if let Err(problem) = s.check_invariants() {
-                return Err(StoreError::BrokenInvariant(problem).into());
-            }
-            orgs.org_id.push(org.as_str());
-            orgs.seq.push(s.seq as i64);
-            orgs.next_expiry.push(batch::next_expiry(s).map(|t| t.as_microsecond()));
-            orgs.state.push(serde_json::to_string(s).map_err(StoreError::json("org state"))?);
-        }
-        let events = EventCols::from_batch(batch);
-        let mut recs = RecordCols::default();
-        // Usage records live in the records table here; one refunded within
-        // the batch is written once, in its newer version from `records`.
-        let usage = batch.usage_records.iter().map(|(i, r)| (&batch.events[*i].org_id, r));
-        let usage = usage.filter(|(org, r)| !batch.has_record(org, &r.id));
-        for (org, r) in usage.chain(batch.records.iter().map(|(org, r)| (org, r))) {
-            recs.org_id.push(org.as_str());
-            recs.id.push(r.id.as_str());
-            recs.status.push(r.status.as_str());
-            recs.expires_at.push(r.expires_at.map(|t| t.as_microsecond()));
-            recs.body.push(serde_json::to_string(r).map_err(StoreError::json("record"))?);
-        }
-        let (st_events, st_records, st_orgs, st_idem, st_conv, st_notes) = tokio::try_join!(
-            tx.prepare_cached(INSERT_EVENTS),
-            tx.prepare_cached(UPSERT_RECORDS),
-            tx.prepare_cached(UPDATE_ORGS),
-            tx.prepare_cached(INSERT_IDEM),
-            tx.prepare_cached(INSERT_CONVERSATIONS),
-            tx.prepare_cached(INSERT_NOTIFICATIONS),
-        )?;
-        let mut conv = ConversationCols::default();
-        for (org, v) in &batch.conversations {
-            conv.org_id.push(org.as_str());
-            conv.seq.push(v.seq as i64);
-            conv.identity.push(v.identity.as_str());
-            conv.campaign.push(v.campaign.as_deref());
-            conv.started_at.push(v.started_at.as_microsecond());
-            conv.day.push(v.day.to_string());
-            conv.created_at.push(v.created_at.as_microsecond());
-        }
-        let mut notes = NotificationCols::default();
-        for (org, n) in &batch.notifications {
-            notes.org_id.push(org.as_str());
-            notes.seq.push(n.seq as i64);
-            notes.created_at.push(n.created_at.as_microsecond());
-            notes.kind.push(n.kind.as_str());
-            notes.body.push(serde_json::to_string(n).map_err(StoreError::json("notification"))?);
-        }
-        let idem_org: Vec<&str> = batch.idem.iter().map(|i| i.org_id.as_str()).collect();
-        let idem_key: Vec<&str> = batch.idem.iter().map(|i| i.key.as_str()).collect();
-        let idem_fp: Vec<&str> = batch.idem.iter().map(|i| i.fingerprint.as_str()).collect();
-        let idem_out: Vec<&str> = batch.idem.iter().map(|i| i.outcome.as_str()).collect();
-        let idem_at: Vec<i64> = batch.idem.iter().map(|i| i.created_at.as_microsecond()).collect();
-        let e = &events;
-        let (n_events, _, n_orgs, _, _, _) = tokio::try_join!(
-            async {
-                if e.org_id.is_empty() {
-                    return Ok(0);
-                }
-                tx.execute(&st_events, &e.params()).await
-            },
-            async {
-                if recs.org_id.is_empty() {
-                    return Ok(0);
-                }
-                tx.execute(&st_records, &[&recs.org_id, &recs.id, &recs.status, &recs.expires_at, &recs.body]).await
-            },
-            async {
-                if orgs.org_id.is_empty() {
-                    return Ok(0);
-                }
-                tx.execute(&st_orgs, &[&orgs.org_id, &orgs.seq, &orgs.next_expiry, &orgs.state]).await
-            },
-            async {
-                if idem_org.is_empty() {
-                    return Ok(0);
-                }
-                tx.execute(&st_idem, &[&idem_org, &idem_key, &idem_fp, &idem_out, &idem_at]).await
-            },
-            async {
-                if conv.org_id.is_empty() {
-                    return Ok(0);
-                }
-                let c = &conv;
-                tx.execute(
-                    &st_conv,
-                    &[&c.org_id, &c.seq, &c.identity, &c.campaign, &c.started_at, &c.day, &c.created_at],
-                )
-                .await
-            },
-            async {
-                if notes.org_id.is_empty() {
-                    return Ok(0);
-                }
-                let n = &notes;
-                tx.execute(&st_notes, &[&n.org_id, &n.seq, &n.created_at, &n.kind, &n.body]).await
-            },
-        )?;
-        if n_events as usize != batch.events.len() || n_orgs as usize != batch.orgs.len() {
-            return Err(StoreError::Corrupt(format!(
-                "wrote {n_events} of {} events and {n_orgs} of {} org rows",
-                batch.events.len(),
-                batch.orgs.len()
-            ))
-            .into());
-        }
-        crate::rollups::upsert(tx, &batch.rollups).await?;
-        crate::webhooks::write_outbox(tx, &batch.webhooks).await?;
-        Ok(())
+/// Appends the batch's events and writes each touched row once: six
+/// array statements, pipelined, then the rollups and the outbox.
+async fn write(tx: &Transaction<'_>, rows: Rows<'_>) -> Result<(), Failure> {
+    let mut orgs = OrgCols::default();
+    for r in rows.orgs() {
+        orgs.org_id.push(r.org_id);
+        orgs.seq.push(r.seq);
+        orgs.next_expiry.push(r.next_expiry_us);
+        orgs.state.push(r.state_json);
     }
+    let events = EventCols::from_rows(rows.events());
+    let mut recs = RecordCols::default();
+    for r in rows.records() {
+        recs.org_id.push(r.org_id);
+        recs.id.push(r.id);
+        recs.status.push(r.status);
+        recs.expires_at.push(r.expires_at_us);
+        recs.body.push(r.body_json);
+    }
+    let (st_events, st_records, st_orgs, st_idem, st_conv, st_notes) = tokio::try_join!(
+        tx.prepare_cached(INSERT_EVENTS),
+        tx.prepare_cached(UPSERT_RECORDS),
+        tx.prepare_cached(UPDATE_ORGS),
+        tx.prepare_cached(INSERT_IDEM),
+        tx.prepare_cached(INSERT_CONVERSATIONS),
+        tx.prepare_cached(INSERT_NOTIFICATIONS),
+    )?;
+    let mut conv = ConversationCols::default();
+    for v in rows.conversations() {
+        conv.org_id.push(v.org_id);
+        conv.seq.push(v.seq);
+        conv.identity.push(v.identity);
+        conv.campaign.push(v.campaign);
+        conv.started_at.push(v.started_at_us);
+        conv.day.push(v.day);
+        conv.created_at.push(v.created_at_us);
+    }
+    let mut notes = NotificationCols::default();
+    for n in rows.notifications() {
+        notes.org_id.push(n.org_id);
+        notes.seq.push(n.seq);
+        notes.created_at.push(n.created_at_us);
+        notes.kind.push(n.kind);
+        notes.body.push(n.body_json);
+    }
+    let mut idem = IdemCols::default();
+    for i in rows.idempotency() {
+        idem.org_id.push(i.org_id);
+        idem.key.push(i.key);
+        idem.fingerprint.push(i.fingerprint);
+        idem.outcome.push(i.outcome_json);
+        idem.created_at.push(i.created_at_us);
+    }
+    let e = &events;
+    let (n_events, _, n_orgs, _, _, _) = tokio::try_join!(
+        async {
+            if e.org_id.is_empty() {
+                return Ok(0);
+            }
+            tx.execute(&st_events, &e.params()).await
+        },
+        async {
+            if recs.org_id.is_empty() {
+                return Ok(0);
+            }
+            tx.execute(&st_records, &[&recs.org_id, &recs.id, &recs.status, &recs.expires_at, &recs.body]).await
+        },
+        async {
+            if orgs.org_id.is_empty() {
+                return Ok(0);
+            }
+            tx.execute(&st_orgs, &[&orgs.org_id, &orgs.seq, &orgs.next_expiry, &orgs.state]).await
+        },
+        async {
+            if idem.org_id.is_empty() {
+                return Ok(0);
+            }
+            let i = &idem;
+            tx.execute(&st_idem, &[&i.org_id, &i.key, &i.fingerprint, &i.outcome, &i.created_at]).await
+        },
+        async {
+            if conv.org_id.is_empty() {
+                return Ok(0);
+            }
+            let c = &conv;
+            tx.execute(&st_conv, &[&c.org_id, &c.seq, &c.identity, &c.campaign, &c.started_at, &c.day, &c.created_at])
+                .await
+        },
+        async {
+            if notes.org_id.is_empty() {
+                return Ok(0);
+            }
+            let n = &notes;
+            tx.execute(&st_notes, &[&n.org_id, &n.seq, &n.created_at, &n.kind, &n.body]).await
+        },
+    )?;
+    let (want_events, want_orgs) = (rows.events().len(), rows.orgs().len());
+    if n_events as usize != want_events || n_orgs as usize != want_orgs {
+        return Err(StoreError::Corrupt(format!(
+            "wrote {n_events} of {want_events} events and {n_orgs} of {want_orgs} org rows"
+        ))
+        .into());
+    }
+    crate::rollups::upsert(tx, &rows.rollups()?).await?;
+    crate::webhooks::write_outbox(tx, rows.webhooks()).await?;
+    Ok(())
 }
 
 pub(crate) const INSERT_EVENTS: &str = "INSERT INTO events (org_id, seq, created_at, kind, amount, pool, status, source, \
@@ -658,6 +644,7 @@ const INSERT_CONVERSATIONS: &str = "INSERT INTO conversations (org_id, seq, iden
 const INSERT_NOTIFICATIONS: &str = "INSERT INTO notifications (org_id, seq, created_at, kind, body) \
      SELECT * FROM UNNEST($1::text[], $2::int8[], $3::int8[], $4::text[], $5::text[])";
 
+/// A batch's conversation rows, one array per column of [`INSERT_CONVERSATIONS`].
 #[derive(Default)]
 struct ConversationCols<'a> {
     org_id: Vec<&'a str>,
@@ -669,30 +656,43 @@ struct ConversationCols<'a> {
     created_at: Vec<i64>,
 }
 
+/// A batch's notification rows, one array per column of [`INSERT_NOTIFICATIONS`].
 #[derive(Default)]
 struct NotificationCols<'a> {
     org_id: Vec<&'a str>,
     seq: Vec<i64>,
     created_at: Vec<i64>,
     kind: Vec<&'static str>,
-    body: Vec<String>,
+    body: Vec<&'a str>,
 }
 
+/// A batch's org rows, one array per column of [`UPDATE_ORGS`].
 #[derive(Default)]
 struct OrgCols<'a> {
     org_id: Vec<&'a str>,
     seq: Vec<i64>,
     next_expiry: Vec<Option<i64>>,
-    state: Vec<String>,
+    state: Vec<&'a str>,
 }
 
+/// Record rows, one array per column of [`UPSERT_RECORDS`].
 #[derive(Default)]
-struct RecordCols<'a> {
+pub(crate) struct RecordCols<'a> {
+    pub(crate) org_id: Vec<&'a str>,
+    pub(crate) id: Vec<&'a str>,
+    pub(crate) status: Vec<&'static str>,
+    pub(crate) expires_at: Vec<Option<i64>>,
+    pub(crate) body: Vec<&'a str>,
+}
+
+/// A batch's idempotency rows, one array per column of [`INSERT_IDEM`].
+#[derive(Default)]
+struct IdemCols<'a> {
     org_id: Vec<&'a str>,
-    id: Vec<&'a str>,
-    status: Vec<&'static str>,
-    expires_at: Vec<Option<i64>>,
-    body: Vec<String>,
+    key: Vec<&'a str>,
+    fingerprint: Vec<&'a str>,
+    outcome: Vec<&'a str>,
+    created_at: Vec<i64>,
 }
 
 /// The batch's events, one array per column.
@@ -710,36 +710,33 @@ pub(crate) struct EventCols<'a> {
     prepaid_balance_after: Vec<i64>,
     held_after: Vec<i64>,
     period_usage_after: Vec<i64>,
-    metadata: Vec<Option<String>>,
-    hash: Vec<String>,
+    metadata: Vec<Option<&'a str>>,
+    hash: Vec<&'a str>,
 }
 
 impl<'a> EventCols<'a> {
-    fn from_batch(batch: &'a Batch) -> Self {
-        Self::from_events(&batch.events, &batch.hashes)
-    }
-
-    /// `events` with their chain hashes (the same length).
-    pub(crate) fn from_events(events: &'a [creditd_core::Event], hashes: &[creditd_core::ChainHash]) -> Self {
+    /// The columns of `rows` (the `draws` of [`EventRow`] has no column
+    /// here: usage records are `records` rows on PostgreSQL).
+    pub(crate) fn from_rows(rows: impl ExactSizeIterator<Item = EventRow<'a>>) -> Self {
         let mut c = EventCols::default();
-        for e in events {
-            c.org_id.push(e.org_id.as_str());
-            c.seq.push(e.seq as i64);
-            c.created_at.push(e.created_at.as_microsecond());
-            c.kind.push(e.kind.as_str());
-            c.amount.push(e.amount.micros());
-            c.pool.push(e.pool.map(|p| p.as_str()));
-            c.status.push(e.status.as_str());
-            for (col, t) in c.texts.iter_mut().zip(event_texts(e)) {
+        for e in rows {
+            c.org_id.push(e.org_id);
+            c.seq.push(e.seq);
+            c.created_at.push(e.created_at_us);
+            c.kind.push(e.kind);
+            c.amount.push(e.amount_micros);
+            c.pool.push(e.pool);
+            c.status.push(e.status);
+            for (col, t) in c.texts.iter_mut().zip(e.texts) {
                 col.push(t);
             }
-            c.balance_after.push(e.balance_after.micros());
-            c.prepaid_balance_after.push(e.prepaid_balance_after.micros());
-            c.held_after.push(e.held_after.micros());
-            c.period_usage_after.push(e.period_usage_after.micros());
-            c.metadata.push(e.metadata.as_ref().map(|m| m.to_string()));
+            c.balance_after.push(e.balance_after_micros);
+            c.prepaid_balance_after.push(e.prepaid_balance_after_micros);
+            c.held_after.push(e.held_after_micros);
+            c.period_usage_after.push(e.period_usage_after_micros);
+            c.metadata.push(e.metadata_json);
+            c.hash.push(e.hash);
         }
-        c.hash = hashes.iter().map(|h| h.to_string()).collect();
         c
     }
 
@@ -775,25 +772,19 @@ impl<'a> EventCols<'a> {
     }
 }
 
-/// Holds whose timeout has passed and orgs with blocks past their expiry.
+/// Holds whose timeout has passed and orgs with scheduled work due (see
+/// [`creditd_store::tick`]).
 async fn due_work<C: GenericClient + Sync>(c: &C, now: Timestamp) -> Result<Vec<Command>, Failure> {
     let us = now.as_microsecond();
-    let st_holds = c
-        .prepare_cached(
-            "SELECT org_id, id FROM records WHERE status = 'open' AND expires_at <= $1 ORDER BY expires_at LIMIT $2",
-        )
-        .await?;
-    let st_orgs = c.prepare_cached("SELECT org_id FROM orgs WHERE next_expiry <= $1 LIMIT $2").await?;
-    let params: [&(dyn tokio_postgres::types::ToSql + Sync); 2] = [&us, &MAX_TICK_WORK];
+    let limit = MAX_TICK_WORK as i64;
+    let ph = |n| format!("${n}");
+    let st_holds = c.prepare_cached(&tick::due_holds_sql(ph)).await?;
+    let st_orgs = c.prepare_cached(&tick::due_orgs_sql(ph)).await?;
+    let params: [&(dyn tokio_postgres::types::ToSql + Sync); 2] = [&us, &limit];
     let (holds, orgs) = tokio::try_join!(c.query(&st_holds, &params), c.query(&st_orgs, &params))?;
-    let mut out = Vec::with_capacity(holds.len() + orgs.len());
-    for row in holds {
-        out.push(Command::new(row.try_get::<_, String>(0)?, Op::TimeoutHold { hold_id: row.try_get(1)? }, None));
-    }
-    for row in orgs {
-        out.push(Command::new(row.try_get::<_, String>(0)?, Op::ExpireDue, None));
-    }
-    Ok(out)
+    let holds = holds.iter().map(|r| Ok((r.try_get(0)?, r.try_get(1)?))).collect::<Result<Vec<_>, Failure>>()?;
+    let orgs = orgs.iter().map(|r| Ok(r.try_get(0)?)).collect::<Result<Vec<_>, Failure>>()?;
+    Ok(tick::commands(holds, orgs).collect())
 }
 
 /// PostgreSQL text cannot hold NUL characters; a command carrying one is

@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use creditd_core::{EventKind, Micros, OrgState};
 use creditd_store::StoreError;
 use creditd_store::rollup::{
-    CONSUMING_KINDS_SQL, Rollups, SQLITE_UPSERT, UsageFacts, UsageQuery, UsageRow, ZoneCache, usage_sql,
+    CONSUMING_KINDS_SQL, RollupDelta, Rollups, SQLITE_UPSERT, UsageFacts, UsageQuery, UsageRow, ZoneCache, usage_sql,
 };
 use creditd_store::sql::SqlValue;
 use rusqlite::{Connection, params};
@@ -40,14 +40,14 @@ pub const REBUILD: &str = "
     DELETE FROM usage_rollups;
     ";
 
-/// Writes a batch's deltas (inside the batch's transaction).
-pub fn upsert(c: &Connection, rollups: &Rollups) -> Result<(), StoreError> {
-    rollups.check()?;
-    if rollups.is_empty() {
+/// Writes a batch's deltas, already checked (inside the batch's
+/// transaction; see `creditd_store::write::Rows::rollups`).
+pub fn upsert(c: &Connection, deltas: &[RollupDelta]) -> Result<(), StoreError> {
+    if deltas.is_empty() {
         return Ok(());
     }
     let mut st = c.prepare_cached(SQLITE_UPSERT).map_err(db)?;
-    for d in &rollups.deltas() {
+    for d in deltas {
         st.execute(params![
             d.at.org_id,
             d.at.scope,
@@ -133,18 +133,7 @@ pub fn backfill(c: &Connection) -> rusqlite::Result<()> {
         };
         rollups.add_facts(&facts, &tz);
     }
-    upsert(c, &rollups).map_err(|e| bad(e.to_string()))
-}
-
-/// Adds the rollups of a whole imported history (inside the import's
-/// transaction), the zone being the imported organisation's.
-pub fn add_history(c: &Connection, org_id: &str, zone: &str, events: &[creditd_core::Event]) -> Result<(), StoreError> {
-    let tz = ZoneCache::default().get(org_id, zone);
-    let mut rollups = Rollups::new();
-    for e in events {
-        rollups.add_event(e, &tz);
-    }
-    upsert(c, &rollups)
+    rollups.checked_deltas().and_then(|d| upsert(c, &d)).map_err(|e| bad(e.to_string()))
 }
 
 #[cfg(test)]

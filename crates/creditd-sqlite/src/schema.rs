@@ -222,15 +222,6 @@ pub fn orgs_to_backfill(conn: &rusqlite::Connection) -> rusqlite::Result<Vec<Str
 pub const COUNT_OPEN_HOLDS: &str =
     "SELECT count(*) FROM records WHERE status IN ('open', 'processing') AND status = 'open'";
 
-/// Holds whose time is up (`?1`: now in microseconds, `?2`: at most this
-/// many), for the writer's tick. The `IN` term is `records_pending`'s
-/// condition, as in [`COUNT_OPEN_HOLDS`]: without it every tick (once a
-/// second) scanned every record, 0.35 s and the writer's whole page cache
-/// at 1.7M records.
-pub const DUE_HOLDS: &str = "SELECT org_id, id FROM records \
-     WHERE status IN ('open', 'processing') AND status = 'open' AND expires_at <= ?1 \
-     ORDER BY expires_at LIMIT ?2";
-
 /// The query of [`orgs_to_backfill`].
 pub const ORGS_TO_BACKFILL: &str = "SELECT o.org_id FROM orgs o JOIN events e ON e.org_id = o.org_id AND e.seq = 1 \
      WHERE e.hash IS NULL ORDER BY o.org_id";

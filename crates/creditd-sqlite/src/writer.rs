@@ -13,11 +13,12 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::mpsc as std_mpsc;
 
-use creditd_core::{ChainHash, Event, Op, OrgSettings, OrgState, Outcome, Record};
+use creditd_core::{Event, OrgSettings, OrgState, Outcome, Record};
 use creditd_store::batch::{self, Batch, IdemRow};
 use creditd_store::cache::{OrgCache, OrgCacheSize};
 use creditd_store::import::ImportReport;
-use creditd_store::sql::event_texts;
+use creditd_store::tick::{self, MAX_TICK_WORK};
+use creditd_store::write::{self, EventRow, EventText, ImportedOrg, RecordRow, Rows, UsageLayout, WriteSet};
 use creditd_store::{Clock, Command, OrgInfo, StoreError, micros_ts, telemetry};
 use rusqlite::{Connection, OptionalExtension, params};
 use tokio::sync::{mpsc, oneshot};
@@ -27,8 +28,6 @@ use crate::reader::{db, load_pending_records, load_record, load_state};
 
 /// Most commands one transaction carries.
 pub const MAX_BATCH_COMMANDS: usize = 8192;
-/// Most due holds or expiries one tick handles (the next tick takes the rest).
-const MAX_TICK_WORK: usize = 4096;
 
 pub enum Job {
     Execute {
@@ -177,7 +176,7 @@ impl InFlight {
 struct Flight {
     conn: Connection,
     batch: Arc<Batch>,
-    encoded: Encoded,
+    encoded: WriteSet,
     replies: Vec<ExecReply>,
     commands: usize,
     started: std::time::Instant,
@@ -187,15 +186,6 @@ struct Flight {
 struct Landed {
     conn: Connection,
     result: Result<(), StoreError>,
-}
-
-/// An org state row as of the end of a batch, serialised on the apply side
-/// (the committer has no states).
-struct StateRow {
-    org_id: String,
-    seq: i64,
-    next_expiry: Option<i64>,
-    json: String,
 }
 
 /// What keeps the writer's disk and memory bounded.
@@ -401,8 +391,11 @@ impl Writer {
             commands: open.commands,
             started: open.started.unwrap_or_else(std::time::Instant::now),
         };
-        let sent = self.to_commit.as_ref().map(|tx| tx.send(flight));
-        if let Some(Err(std_mpsc::SendError(flight))) = sent {
+        let unsent = match &self.to_commit {
+            Some(tx) => tx.send(flight).err(),
+            None => None,
+        };
+        if let Some(std_mpsc::SendError(flight)) = unsent {
             // The committer is gone (it panicked): fail and keep going on our own.
             self.conn = Some(flight.conn);
             let e = StoreError::Stopped("the committer thread stopped".into());
@@ -425,10 +418,10 @@ impl Writer {
     }
 
     fn poll_landed(&mut self) {
-        if self.in_flight.is_some() {
-            if let Ok(l) = self.landed.try_recv() {
-                self.on_landed(l);
-            }
+        if self.in_flight.is_some()
+            && let Ok(l) = self.landed.try_recv()
+        {
+            self.on_landed(l);
         }
     }
 
@@ -499,7 +492,7 @@ impl Writer {
         };
         let committed = begin
             .and_then(|()| encode(&self.states, &batch))
-            .and_then(|encoded| write(self.conn()?, &batch, &encoded))
+            .and_then(|encoded| write(self.conn()?, encoded.rows(&batch)?))
             .and_then(|()| self.conn()?.execute_batch("COMMIT").map_err(db));
         if let Err(e) = &committed {
             tracing::error!(error = %e, "write batch failed; rolling back");
@@ -543,10 +536,10 @@ impl Writer {
                 Err(e) => Err(e),
             }
         });
-        if result.is_err() {
-            if let Ok(c) = self.conn() {
-                let _ = c.execute_batch("ROLLBACK");
-            }
+        if result.is_err()
+            && let Ok(c) = self.conn()
+        {
+            let _ = c.execute_batch("ROLLBACK");
         }
         // The next command loads the org from what was committed.
         self.states.remove(&org_id);
@@ -585,27 +578,24 @@ impl Writer {
             }
         };
         let derived = creditd_store::import::derive(org_id, settings, events, now)?;
-        let json = serde_json::to_string(&derived.state).map_err(StoreError::json("org state"))?;
-        let next = batch::next_expiry(&derived.state).map(|t| t.as_microsecond());
+        let row = ImportedOrg::of(&derived.state)?;
         c.prepare_cached(
             "INSERT INTO orgs (org_id, created_at, seq, next_expiry, state) VALUES (?1, ?2, ?3, ?4, ?5) \
              ON CONFLICT (org_id) DO UPDATE SET created_at = excluded.created_at, seq = excluded.seq, \
              next_expiry = excluded.next_expiry, state = excluded.state",
         )
         .map_err(db)?
-        .execute(params![org_id, derived.state.created_at.as_microsecond(), derived.state.seq as i64, next, json])
+        .execute(params![org_id, row.created_at_us, row.seq, row.next_expiry_us, row.state_json])
         .map_err(db)?;
         let mut ins = c.prepare_cached(INSERT_EVENT).map_err(db)?;
         for (e, h) in events.iter().zip(&derived.hashes) {
-            insert_event(&mut ins, e, &EventText::new(e, h, None))?;
+            insert_event(&mut ins, &EventRow::new(e, &EventText::new(e, h, None)))?;
         }
         let mut up = c.prepare_cached(UPSERT_RECORD).map_err(db)?;
         for r in &derived.records {
-            let body = serde_json::to_string(r).map_err(StoreError::json("record"))?;
-            up.execute(params![org_id, r.id, r.status.as_str(), r.expires_at.map(|t| t.as_microsecond()), body])
-                .map_err(db)?;
+            upsert_record(&mut up, &RecordRow::new(org_id, r, &write::record_body(r)?))?;
         }
-        crate::rollups::add_history(c, org_id, &derived.state.settings.time_zone, events)?;
+        crate::rollups::upsert(c, &write::history_rollups(org_id, &derived.state.settings.time_zone, events)?)?;
         Ok(derived.report)
     }
 
@@ -620,128 +610,66 @@ impl Writer {
         if exists.is_some() {
             return Err(StoreError::OrgExists(org_id.to_string()));
         }
-        let state = OrgState::new(org_id, settings, now)?;
-        let json = serde_json::to_string(&state).map_err(StoreError::json("org state"))?;
+        let new = write::new_org(org_id, settings, now)?;
         self.conn()?
             .prepare_cached(
                 "INSERT INTO orgs (org_id, created_at, seq, next_expiry, state) VALUES (?1, ?2, 0, NULL, ?3)",
             )
             .map_err(db)?
-            .execute(params![org_id, now.as_microsecond(), json])
+            .execute(params![org_id, new.created_at_us, new.state_json])
             .map_err(db)?;
-        let info = OrgInfo { id: org_id.to_string(), created_at: now, settings: state.settings.clone() };
-        self.states.insert(org_id.to_string(), state);
-        Ok(info)
+        self.states.insert(org_id.to_string(), new.state);
+        Ok(new.info)
     }
 
     /// Releases holds whose time is up and lets expired blocks lapse.
     fn tick(&mut self, batch: &mut Batch, now: jiff::Timestamp) -> Result<usize, StoreError> {
         let us = now.as_microsecond();
         let due_holds: Vec<(String, String)> = {
-            let mut st = self.conn()?.prepare_cached(crate::schema::DUE_HOLDS).map_err(db)?;
+            let mut st = self.conn()?.prepare_cached(&tick::due_holds_sql(|n| format!("?{n}"))).map_err(db)?;
             st.query_map(params![us, MAX_TICK_WORK as i64], |r| Ok((r.get(0)?, r.get(1)?)))
                 .map_err(db)?
                 .collect::<Result<_, _>>()
                 .map_err(db)?
         };
         let due_orgs: Vec<String> = {
-            let mut st =
-                self.conn()?.prepare_cached("SELECT org_id FROM orgs WHERE next_expiry <= ?1 LIMIT ?2").map_err(db)?;
+            let mut st = self.conn()?.prepare_cached(&tick::due_orgs_sql(|n| format!("?{n}"))).map_err(db)?;
             st.query_map(params![us, MAX_TICK_WORK as i64], |r| r.get(0))
                 .map_err(db)?
                 .collect::<Result<_, _>>()
                 .map_err(db)?
         };
-        let mut done = 0;
-        let commands = due_holds
-            .into_iter()
-            .map(|(org, hold_id)| Command::new(org, Op::TimeoutHold { hold_id }, None))
-            .chain(due_orgs.into_iter().map(|org| Command::new(org, Op::ExpireDue, None)));
+        let commands: Vec<Command> = tick::commands(due_holds, due_orgs).collect();
         let conn = self.conn.as_ref().ok_or_else(connection_away)?;
-        for cmd in commands {
-            match apply(&mut self.states, conn, None, batch, &cmd, now) {
-                Ok(o) if !o.events.is_empty() => done += 1,
-                Ok(_) => {}
-                Err(e) => tracing::warn!(org = %cmd.org_id, op = cmd.op.name(), error = %e, "scheduled work refused"),
-            }
-        }
-        Ok(done)
+        Ok(tick::run(&commands, |cmd| apply(&mut self.states, conn, None, batch, cmd, now)))
     }
 }
 
-/// What the committer binds but the apply side computes, so that the two
-/// threads of the pipeline share the work: the touched orgs' state rows,
-/// each event's text columns that need formatting, and each record's body.
-struct Encoded {
-    rows: Vec<StateRow>,
-    /// One per `batch.events`, in order.
-    events: Vec<EventText>,
-    /// The JSON body of each of `batch.records`, in order.
-    records: Vec<String>,
-}
-
-/// An event's columns that are formatted rather than bound as they are.
-struct EventText {
-    hash: String,
-    metadata: Option<String>,
-    /// For a usage event, the blocks its record drew from (JSON).
-    draws: Option<String>,
-}
-
-impl EventText {
-    fn new(e: &Event, hash: &ChainHash, draws: Option<String>) -> Self {
-        EventText { hash: hash.to_string(), metadata: e.metadata.as_ref().map(|m| m.to_string()), draws }
-    }
-}
-
-/// Everything [`write`] needs from memory, as of the end of the batch.
-fn encode(states: &OrgCache<OrgState>, batch: &Batch) -> Result<Encoded, StoreError> {
-    let rows = state_rows(states, batch)?;
-    let mut usage = batch.usage_records.iter().peekable();
-    let events = batch
-        .events
-        .iter()
-        .zip(&batch.hashes)
-        .enumerate()
-        .map(|(i, (e, h))| {
-            let draws = match usage.next_if(|(at, _)| *at == i) {
-                Some((_, r)) => Some(serde_json::to_string(&r.draws).map_err(StoreError::json("draws"))?),
-                None => None,
-            };
-            Ok(EventText::new(e, h, draws))
-        })
-        .collect::<Result<Vec<_>, StoreError>>()?;
-    let records = batch
-        .records
-        .iter()
-        .map(|(_, r)| serde_json::to_string(r).map_err(StoreError::json("record")))
-        .collect::<Result<Vec<_>, _>>()?;
-    Ok(Encoded { rows, events, records })
+/// What the committer binds, computed on the apply side so that the two
+/// threads of the pipeline share the work (see [`WriteSet::encode`]).
+fn encode(states: &OrgCache<OrgState>, batch: &Batch) -> Result<WriteSet, StoreError> {
+    WriteSet::encode(batch, |org| states.get(org), UsageLayout::EventDraws)
 }
 
 /// Appends the batch's events and writes each touched row once.
-fn write(c: &Connection, batch: &Batch, encoded: &Encoded) -> Result<(), StoreError> {
-    if encoded.events.len() != batch.events.len() || encoded.records.len() != batch.records.len() {
-        return Err(StoreError::Corrupt("a write batch was encoded from another batch".into()));
-    }
+fn write(c: &Connection, rows: Rows<'_>) -> Result<(), StoreError> {
     {
         let mut ins = c.prepare_cached(INSERT_EVENT).map_err(db)?;
-        for (e, t) in batch.events.iter().zip(&encoded.events) {
-            insert_event(&mut ins, e, t)?;
+        for e in rows.events() {
+            insert_event(&mut ins, &e)?;
         }
     }
     {
         let mut up = c.prepare_cached(UPSERT_RECORD).map_err(db)?;
-        for ((org, r), body) in batch.records.iter().zip(&encoded.records) {
-            up.execute(params![org, r.id, r.status.as_str(), r.expires_at.map(|t| t.as_microsecond()), body])
-                .map_err(db)?;
+        for r in rows.records() {
+            upsert_record(&mut up, &r)?;
         }
     }
     {
         let mut up =
             c.prepare_cached("UPDATE orgs SET seq = ?2, next_expiry = ?3, state = ?4 WHERE org_id = ?1").map_err(db)?;
-        for r in &encoded.rows {
-            up.execute(params![r.org_id, r.seq, r.next_expiry, r.json]).map_err(db)?;
+        for r in rows.orgs() {
+            up.execute(params![r.org_id, r.seq, r.next_expiry_us, r.state_json]).map_err(db)?;
         }
     }
     {
@@ -750,45 +678,36 @@ fn write(c: &Connection, batch: &Batch, encoded: &Encoded) -> Result<(), StoreEr
                 "INSERT INTO idempotency (org_id, key, fingerprint, outcome, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
             )
             .map_err(db)?;
-        for i in &batch.idem {
-            ins.execute(params![i.org_id, i.key, i.fingerprint, i.outcome, i.created_at.as_microsecond()])
-                .map_err(db)?;
+        for i in rows.idempotency() {
+            ins.execute(params![i.org_id, i.key, i.fingerprint, i.outcome_json, i.created_at_us]).map_err(db)?;
         }
     }
-    if !batch.conversations.is_empty() {
+    let conversations = rows.conversations();
+    if conversations.len() > 0 {
         let mut ins = c
             .prepare_cached(
                 "INSERT INTO conversations (org_id, seq, identity, campaign, started_at, day, created_at) \
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
             )
             .map_err(db)?;
-        for (org, v) in &batch.conversations {
-            ins.execute(params![
-                org,
-                v.seq as i64,
-                v.identity,
-                v.campaign,
-                v.started_at.as_microsecond(),
-                v.day.to_string(),
-                v.created_at.as_microsecond()
-            ])
-            .map_err(db)?;
+        for v in conversations {
+            ins.execute(params![v.org_id, v.seq, v.identity, v.campaign, v.started_at_us, v.day, v.created_at_us])
+                .map_err(db)?;
         }
     }
-    crate::rollups::upsert(c, &batch.rollups)?;
-    if !batch.notifications.is_empty() {
+    crate::rollups::upsert(c, &rows.rollups()?)?;
+    let notifications = rows.notifications();
+    if notifications.len() > 0 {
         let mut ins = c
             .prepare_cached(
                 "INSERT INTO notifications (org_id, seq, created_at, kind, body) VALUES (?1, ?2, ?3, ?4, ?5)",
             )
             .map_err(db)?;
-        for (org, n) in &batch.notifications {
-            let body = serde_json::to_string(n).map_err(StoreError::json("notification"))?;
-            ins.execute(params![org, n.seq as i64, n.created_at.as_microsecond(), n.kind.as_str(), body])
-                .map_err(db)?;
+        for n in notifications {
+            ins.execute(params![n.org_id, n.seq, n.created_at_us, n.kind, n.body_json]).map_err(db)?;
         }
     }
-    crate::webhooks::write_outbox(c, &batch.webhooks)?;
+    crate::webhooks::write_outbox(c, rows.webhooks())?;
     Ok(())
 }
 
@@ -828,38 +747,18 @@ fn apply(
         None => None,
     };
     let state = state(states, read, &cmd.org_id)?;
-    if let Some(id) = cmd.op.record_ref() {
-        if !state.records.contains_key(id) {
-            let found = match in_flight.and_then(|f| f.record(&cmd.org_id, id)) {
-                Some(r) => Some(r.clone()),
-                None => load_record(read, &cmd.org_id, id)?,
-            };
-            if let Some(r) = found {
-                state.records.insert(r.id.clone(), r);
-            }
+    if let Some(id) = cmd.op.record_ref()
+        && !state.records.contains_key(id)
+    {
+        let found = match in_flight.and_then(|f| f.record(&cmd.org_id, id)) {
+            Some(r) => Some(r.clone()),
+            None => load_record(read, &cmd.org_id, id)?,
+        };
+        if let Some(r) = found {
+            state.records.insert(r.id.clone(), r);
         }
     }
     batch.apply(state, cmd, now, stored.as_ref())
-}
-
-/// The state row of every org the batch touched, as it is now in memory.
-fn state_rows(states: &OrgCache<OrgState>, batch: &Batch) -> Result<Vec<StateRow>, StoreError> {
-    batch
-        .orgs
-        .iter()
-        .map(|org| {
-            let s = states.get(org).ok_or_else(|| StoreError::OrgNotFound(org.clone()))?;
-            if let Err(problem) = s.check_invariants() {
-                return Err(StoreError::BrokenInvariant(problem));
-            }
-            Ok(StateRow {
-                org_id: org.clone(),
-                seq: s.seq as i64,
-                next_expiry: batch::next_expiry(s).map(|t| t.as_microsecond()),
-                json: serde_json::to_string(s).map_err(StoreError::json("org state"))?,
-            })
-        })
-        .collect()
 }
 
 /// The committer: writes and commits one batch at a time, answers its
@@ -879,7 +778,7 @@ fn commit_loop(
         let result = conn
             .execute_batch("BEGIN IMMEDIATE")
             .map_err(db)
-            .and_then(|()| write(&conn, &batch, &encoded))
+            .and_then(|()| write(&conn, encoded.rows(&batch)?))
             .and_then(|()| match &hooks {
                 Some(h) if h.fail_next.swap(false, Ordering::SeqCst) => {
                     Err(StoreError::backend("injected commit failure"))
@@ -945,18 +844,17 @@ const UPSERT_RECORD: &str = "INSERT INTO records (org_id, id, status, expires_at
      ON CONFLICT (org_id, id) DO UPDATE SET status = excluded.status, expires_at = excluded.expires_at, \
      body = excluded.body";
 
-/// Inserts `e` with its formatted columns: chain hash (hex), metadata
-/// (JSON) and, for a usage, the draws of its record (JSON).
-fn insert_event(ins: &mut rusqlite::CachedStatement<'_>, e: &Event, text: &EventText) -> Result<(), StoreError> {
-    let [t0, t1, t2, t3, t4, t5, t6, t7, t8, t9, t10] = event_texts(e);
+/// Inserts one `events` row.
+fn insert_event(ins: &mut rusqlite::CachedStatement<'_>, e: &EventRow<'_>) -> Result<(), StoreError> {
+    let [t0, t1, t2, t3, t4, t5, t6, t7, t8, t9, t10] = e.texts;
     ins.execute(params![
         e.org_id,
-        e.seq as i64,
-        e.created_at.as_microsecond(),
-        e.kind.as_str(),
-        e.amount.micros(),
-        e.pool.map(|p| p.as_str()),
-        e.status.as_str(),
+        e.seq,
+        e.created_at_us,
+        e.kind,
+        e.amount_micros,
+        e.pool,
+        e.status,
         t0,
         t1,
         t2,
@@ -968,15 +866,21 @@ fn insert_event(ins: &mut rusqlite::CachedStatement<'_>, e: &Event, text: &Event
         t8,
         t9,
         t10,
-        e.balance_after.micros(),
-        e.prepaid_balance_after.micros(),
-        e.held_after.micros(),
-        e.period_usage_after.micros(),
-        text.metadata,
-        text.hash,
-        text.draws,
+        e.balance_after_micros,
+        e.prepaid_balance_after_micros,
+        e.held_after_micros,
+        e.period_usage_after_micros,
+        e.metadata_json,
+        e.hash,
+        e.draws_json,
     ])
     .map_err(db)?;
+    Ok(())
+}
+
+/// Upserts one `records` row.
+fn upsert_record(up: &mut rusqlite::CachedStatement<'_>, r: &RecordRow<'_>) -> Result<(), StoreError> {
+    up.execute(params![r.org_id, r.id, r.status, r.expires_at_us, r.body_json]).map_err(db)?;
     Ok(())
 }
 

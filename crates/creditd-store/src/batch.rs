@@ -21,11 +21,15 @@ use crate::{Command, StoreError, telemetry};
 /// A stored idempotency key: the request's fingerprint and its first result.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct IdemRow {
+    /// The organisation the key belongs to.
     pub org_id: String,
+    /// The client's key.
     pub key: String,
+    /// Hex SHA-256 of the org and the op ([`Command::fingerprint`]).
     pub fingerprint: String,
     /// The first result, as JSON.
     pub outcome: String,
+    /// When the first request was applied.
     pub created_at: Timestamp,
 }
 
@@ -43,6 +47,8 @@ impl IdemRow {
 /// Everything one batch writes.
 #[derive(Debug, Default)]
 pub struct Batch {
+    /// The events to append, in the order they were applied (per org, in seq
+    /// order).
     pub events: Vec<Event>,
     /// The chain hash of each of `events`, in the same order.
     pub hashes: Vec<ChainHash>,
@@ -59,6 +65,7 @@ pub struct Batch {
     record_index: HashMap<(String, String), usize>,
     /// Organisations whose state row must be rewritten.
     pub orgs: Vec<String>,
+    /// Idempotency rows to insert, one per keyed command applied.
     pub idem: Vec<IdemRow>,
     idem_index: HashMap<(String, String), usize>,
     /// Operations applied (for metrics).
@@ -83,6 +90,7 @@ pub struct Batch {
 }
 
 impl Batch {
+    /// An empty batch.
     pub fn new() -> Self {
         Self::default()
     }
@@ -141,6 +149,8 @@ impl Batch {
         self.record_index.get(&(org_id.to_string(), id.to_string())).map(|&i| &self.records[i].1)
     }
 
+    /// Whether the batch writes nothing at all (no events, idempotency rows,
+    /// state rows, conversations, notifications or webhook messages).
     pub fn is_empty(&self) -> bool {
         self.events.is_empty()
             && self.idem.is_empty()

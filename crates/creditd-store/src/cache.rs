@@ -38,6 +38,7 @@ impl OrgCacheSize {
         NonZeroUsize::new(orgs).map(OrgCacheSize)
     }
 
+    /// The number of orgs.
     pub fn get(self) -> usize {
         self.0.get()
     }
@@ -84,18 +85,22 @@ impl<V> OrgCache<V> {
         OrgCache { map: LinkedHashMap::with_hasher(FxBuildHasher), capacity: size.get(), epoch: 0, engine }
     }
 
+    /// How many orgs [`OrgCache::trim`] keeps at most.
     pub fn capacity(&self) -> usize {
         self.capacity
     }
 
+    /// How many orgs are cached now.
     pub fn len(&self) -> usize {
         self.map.len()
     }
 
+    /// Whether no org is cached.
     pub fn is_empty(&self) -> bool {
         self.map.is_empty()
     }
 
+    /// Whether `org` is cached (without using it).
     pub fn contains(&self, org: &str) -> bool {
         self.map.contains_key(org)
     }
@@ -120,6 +125,7 @@ impl<V> OrgCache<V> {
         self.map.insert(org, Entry { value, used: self.epoch });
     }
 
+    /// Forgets `org` (its next use reloads it), returning what was cached.
     pub fn remove(&mut self, org: &str) -> Option<V> {
         self.map.remove(org).map(|e| e.value)
     }

@@ -12,6 +12,8 @@ use std::sync::Mutex;
 
 use jiff::Timestamp;
 
+/// Where the store's time comes from: every operation is applied at
+/// [`Clock::now`], so tests can drive time with a [`ManualClock`].
 pub trait Clock: Send + Sync + 'static {
     /// The clock's own reading, at whatever precision it has.
     fn read(&self) -> Timestamp;
@@ -44,14 +46,17 @@ impl Clock for SystemClock {
 pub struct ManualClock(Mutex<Timestamp>);
 
 impl ManualClock {
+    /// A clock stopped at `at`.
     pub fn new(at: Timestamp) -> Self {
         ManualClock(Mutex::new(at))
     }
 
+    /// Moves the clock to `at` (backwards too).
     pub fn set(&self, at: Timestamp) {
         *self.0.lock().unwrap_or_else(|p| p.into_inner()) = at;
     }
 
+    /// Moves the clock by `span`; a move past the end of time leaves it where it is.
     pub fn advance(&self, span: jiff::SignedDuration) {
         let mut t = self.0.lock().unwrap_or_else(|p| p.into_inner());
         *t = t.checked_add(span).unwrap_or(*t);

@@ -16,11 +16,14 @@ pub const MAX_CONVERSATION_GROUPS: usize = 1000;
 pub enum ConversationGroup {
     /// The day `started_at` fell on in the org's zone (stored with the row).
     Day,
+    /// The conversation's campaign (null key: none).
     Campaign,
+    /// Who the conversation was with.
     Identity,
 }
 
 impl ConversationGroup {
+    /// The `conversations` column grouped by.
     pub fn column(self) -> &'static str {
         match self {
             ConversationGroup::Day => "day",
@@ -33,8 +36,11 @@ impl ConversationGroup {
 /// Conversations started in `[from, to)`, grouped.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ConversationQuery {
+    /// First instant counted (inclusive).
     pub from: Timestamp,
+    /// End of the range (exclusive).
     pub to: Timestamp,
+    /// What the counts are grouped by.
     pub group_by: ConversationGroup,
 }
 
@@ -42,7 +48,9 @@ pub struct ConversationQuery {
 /// for conversations without a campaign) and how many conversations.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ConversationCount {
+    /// The group's key; null for conversations without a campaign.
     pub key: Option<String>,
+    /// How many conversations started in the range in this group.
     pub conversations: u64,
 }
 

@@ -23,14 +23,19 @@ use crate::StoreError;
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
+    /// Everything an admin may do, and managing owners.
     Owner,
+    /// Manages members other than owners, and does everything a member may.
     Admin,
+    /// Reads and writes the ledger within their caps.
     Member,
 }
 
 impl Role {
+    /// Every role, most powerful first.
     pub const ALL: [Role; 3] = [Role::Owner, Role::Admin, Role::Member];
 
+    /// The role's stable name (`owner`, `admin`, `member`).
     pub fn as_str(self) -> &'static str {
         match self {
             Role::Owner => "owner",
@@ -62,10 +67,15 @@ impl std::str::FromStr for Role {
 /// in lower case; `name` need not be unique.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Member {
+    /// The organisation.
     pub org_id: String,
+    /// Their email, lower case: unique within the org.
     pub email: String,
+    /// Their display name ([`check_name`]).
     pub name: String,
+    /// What they may do.
     pub role: Role,
+    /// When they were added.
     pub created_at: Timestamp,
 }
 
@@ -74,10 +84,18 @@ pub struct Member {
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum KeyScope {
     /// A platform backend: every org (`org_ids` null) or the orgs listed.
-    Service { org_ids: Option<Vec<String>> },
+    Service {
+        /// The orgs it reaches; `None`: every org.
+        org_ids: Option<Vec<String>>,
+    },
     /// A person or their script: acts as that member of that org, with the
     /// member's role at the time of each request.
-    Member { org_id: String, email: String },
+    Member {
+        /// The member's organisation.
+        org_id: String,
+        /// The member's email.
+        email: String,
+    },
 }
 
 impl KeyScope {
@@ -95,62 +113,89 @@ impl KeyScope {
 /// once, when the key is made, and only its hash is kept.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ApiKey {
+    /// The key's id (shown in lists; not a secret).
     pub id: String,
     /// The first characters of the secret, to recognise a key in a list.
     pub prefix: String,
+    /// A name to recognise it by ([`check_name`]).
     pub name: String,
     #[serde(flatten)]
+    /// What it may reach.
     pub scope: KeyScope,
+    /// When it was made.
     pub created_at: Timestamp,
+    /// When it was revoked, if it was: a revoked key opens nothing.
     pub revoked_at: Option<Timestamp>,
+    /// When it was last used, if ever (recorded in batches, never backwards).
     pub last_used_at: Option<Timestamp>,
 }
 
 /// A key to store: `secret_hash` is [`secret_hash`] of the secret.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct NewKey {
+    /// The key's id.
     pub id: String,
+    /// The first characters of the secret.
     pub prefix: String,
+    /// A name to recognise it by.
     pub name: String,
+    /// What it may reach.
     pub scope: KeyScope,
+    /// [`secret_hash`] of the secret.
     pub secret_hash: String,
+    /// When it was made.
     pub created_at: Timestamp,
 }
 
 /// A signed-in dashboard user. Stored under the hash of its cookie token.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Session {
+    /// The organisation signed in to.
     pub org_id: String,
+    /// The member signed in.
     pub email: String,
     /// Sent back with every form post and compared (CSRF). Not a credential
     /// on its own: without the cookie it opens nothing.
     pub csrf_token: String,
+    /// When they signed in.
     pub created_at: Timestamp,
+    /// When the session ends.
     pub expires_at: Timestamp,
 }
 
 /// A one-time sign-in link, stored under the hash of its token.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LoginLink {
+    /// The organisation the link signs in to.
     pub org_id: String,
+    /// The member it signs in.
     pub email: String,
+    /// When it was sent.
     pub created_at: Timestamp,
+    /// When it stops working.
     pub expires_at: Timestamp,
 }
 
 #[derive(Debug, Clone, thiserror::Error)]
+/// Why a directory call was refused or failed.
 pub enum DirectoryError {
     #[error("organization {0} not found")]
+    /// No organisation has that id.
     OrgNotFound(String),
     #[error("{0} not found")]
+    /// The member, key or link named does not exist.
     NotFound(String),
     #[error("{0} already exists")]
+    /// The member or key exists already.
     Exists(String),
     #[error("organization {0} must keep at least one owner")]
+    /// The change would leave the org without an owner ([`keep_an_owner`]).
     LastOwner(String),
     #[error("{0}")]
+    /// A bad request (an email, a name, a role, a first member who is not an owner), with the reason.
     Invalid(String),
     #[error(transparent)]
+    /// The store failed.
     Store(#[from] StoreError),
 }
 
@@ -170,7 +215,9 @@ impl DirectoryError {
 /// Changes to a member; `None` keeps the value.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct MemberPatch {
+    /// The new name, if it changes.
     pub name: Option<String>,
+    /// The new role, if it changes.
     pub role: Option<Role>,
 }
 
@@ -186,17 +233,24 @@ pub struct MemberPatch {
 ///   `OrgNotFound`.
 #[async_trait]
 pub trait Directory: Send + Sync {
+    /// Adds `member` (email normalised, name checked). `OrgNotFound`, `Exists`,
+    /// or `Invalid` if the org's first member is not an owner.
     async fn add_member(&self, member: Member) -> Result<Member, DirectoryError>;
+    /// Changes a member's name or role; `NotFound` for an unknown member,
+    /// `LastOwner` if it demotes the last owner.
     async fn update_member(&self, org_id: &str, email: &str, patch: MemberPatch) -> Result<Member, DirectoryError>;
     /// Removes the member, revokes their keys (at `now`) and deletes their sessions.
     async fn remove_member(&self, org_id: &str, email: &str, now: Timestamp) -> Result<Member, DirectoryError>;
+    /// The member of `org_id` with that email, if any.
     async fn member(&self, org_id: &str, email: &str) -> Result<Option<Member>, DirectoryError>;
     /// The org's members by email.
     async fn members(&self, org_id: &str) -> Result<Vec<Member>, DirectoryError>;
 
+    /// Stores a new key. `OrgNotFound` for a member key of an unknown org.
     async fn create_key(&self, key: NewKey) -> Result<ApiKey, DirectoryError>;
     /// The key whose secret hashes to `secret_hash`, revoked or not.
     async fn key_by_hash(&self, secret_hash: &str) -> Result<Option<ApiKey>, DirectoryError>;
+    /// The key with that id, revoked or not.
     async fn key(&self, id: &str) -> Result<Option<ApiKey>, DirectoryError>;
     /// Every key, newest first; with `org_id`, member keys of that org and
     /// service keys that reach it.
@@ -207,14 +261,17 @@ pub trait Directory: Send + Sync {
     /// time backwards.
     async fn touch_keys(&self, used: &[(String, Timestamp)]) -> Result<(), DirectoryError>;
 
+    /// Stores a sign-in link under `token_hash` ([`secret_hash`] of its token).
     async fn create_login_link(&self, token_hash: &str, link: LoginLink) -> Result<(), DirectoryError>;
     /// Marks the link used and returns it, if it exists, was not used and
     /// has not expired at `now`; else `None`. Atomic: of two racing
     /// redemptions one gets the link.
     async fn redeem_login_link(&self, token_hash: &str, now: Timestamp) -> Result<Option<LoginLink>, DirectoryError>;
+    /// Stores a session under `token_hash` ([`secret_hash`] of its cookie token).
     async fn create_session(&self, token_hash: &str, session: Session) -> Result<(), DirectoryError>;
     /// The session, if it exists and has not expired at `now`.
     async fn session(&self, token_hash: &str, now: Timestamp) -> Result<Option<Session>, DirectoryError>;
+    /// Ends the session (signing out); nothing if there is none.
     async fn delete_session(&self, token_hash: &str) -> Result<(), DirectoryError>;
     /// Deletes expired sessions and links; returns how many.
     async fn purge_expired(&self, now: Timestamp) -> Result<usize, DirectoryError>;

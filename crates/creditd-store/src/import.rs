@@ -62,6 +62,7 @@ pub struct Derived {
     pub state: OrgState,
     /// Every hold, usage and purchase the events name, as they stand now.
     pub records: Vec<Record>,
+    /// What the import did, for the caller.
     pub report: ImportReport,
     /// The chain hash of each event (see `creditd_core::chain`): an
     /// imported history chains like one written here; `state.last_hash` is
@@ -72,11 +73,17 @@ pub struct Derived {
 /// What an import did.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct ImportReport {
+    /// The organisation imported into.
     pub org_id: String,
+    /// Events written.
     pub events: u64,
+    /// Records (holds, usages, purchases) written.
     pub records: u64,
+    /// Holds still open after the last event.
     pub open_holds: u64,
+    /// Purchases still processing after the last event.
     pub pending_purchases: u64,
+    /// The balances after the last event.
     pub balance: Balance,
     /// The balances recomputed from the events against the derived state.
     pub verify: VerifyReport,
@@ -209,10 +216,10 @@ pub fn derive(org_id: &str, settings: OrgSettings, events: &[Event], now: Timest
             *v -= take;
             excess -= take;
         }
-        if excess < 0 {
-            if let Some((_, v)) = free.iter_mut().find(|(p, _)| *p == Pool::Promotional) {
-                *v -= excess;
-            }
+        if excess < 0
+            && let Some((_, v)) = free.iter_mut().find(|(p, _)| *p == Pool::Promotional)
+        {
+            *v -= excess;
         }
     } else {
         debt = -free_total;
@@ -246,10 +253,10 @@ pub fn derive(org_id: &str, settings: OrgSettings, events: &[Event], now: Timest
     state.debt = to_micros(debt);
     notes.push("blocks were rebuilt per pool without expiry dates (the events do not carry them)".into());
 
-    if let Some(start) = state.period_start {
-        if last.created_at >= start {
-            state.period_usage = last.period_usage_after.max(Micros::ZERO);
-        }
+    if let Some(start) = state.period_start
+        && last.created_at >= start
+    {
+        state.period_usage = last.period_usage_after.max(Micros::ZERO);
     }
 
     // Records, from the events that name them.
@@ -307,12 +314,12 @@ pub fn derive(org_id: &str, settings: OrgSettings, events: &[Event], now: Timest
                 records[i].captured = positive;
                 records[i].status = RecordStatus::Debited;
             }
-            (EventKind::Release, Some(i)) if records[i].kind == RecordKind::Hold => {
-                if records[i].status == RecordStatus::Open {
-                    records[i].status = RecordStatus::Released;
-                    // The timer's releases say so (`source: timeout`), as the core writes them.
-                    records[i].timed_out = e.source.as_deref() == Some("timeout");
-                }
+            (EventKind::Release, Some(i))
+                if records[i].kind == RecordKind::Hold && records[i].status == RecordStatus::Open =>
+            {
+                records[i].status = RecordStatus::Released;
+                // The timer's releases say so (`source: timeout`), as the core writes them.
+                records[i].timed_out = e.source.as_deref() == Some("timeout");
             }
             (EventKind::Refund, Some(i)) => {
                 records[i].refunded = records[i].refunded.checked_add(positive).unwrap_or(Micros::MAX);

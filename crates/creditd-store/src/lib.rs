@@ -7,7 +7,7 @@
 //! pure ledger with [`batch::Batch`], and persists the batch's events, records,
 //! organisation states and idempotency rows in one transaction.
 
-#![warn(missing_docs)]
+#![deny(missing_docs)]
 
 pub mod batch;
 pub mod cache;
@@ -21,7 +21,9 @@ pub mod rollup;
 pub mod sql;
 pub mod stored;
 pub mod telemetry;
+pub mod tick;
 pub mod webhooks;
+pub mod write;
 
 use async_trait::async_trait;
 use creditd_core::verify::VerifyReport;
@@ -67,26 +69,34 @@ pub trait RowFormatter {
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum Fields {
     #[default]
+    /// Every field of the event.
     All,
+    /// The report layout's fields only; the others may be absent or zero.
     Report,
 }
 
 /// One chunk of a formatted export: `rows` rows as `bytes`.
 #[derive(Debug)]
 pub struct Formatted {
+    /// The formatted rows, ready to send.
     pub bytes: Vec<u8>,
+    /// How many rows `bytes` holds.
     pub rows: u64,
 }
 
 /// A write for one organisation, with its idempotency key.
 #[derive(Clone, Debug)]
 pub struct Command {
+    /// The organisation it writes to.
     pub org_id: String,
+    /// What to do.
     pub op: Op,
     /// Who does it (a stored key or a member), when the server knows:
     /// their caps apply (see `OrgState::apply_as`). Not part of the
     /// fingerprint: a retry with another key of the same request replays.
     pub actor: Option<Actor>,
+    /// The client's idempotency key, if the request had one: a retry with the
+    /// same key and request replays the first answer.
     pub idempotency_key: Option<String>,
     /// Hash of what the request asked, to tell a retry from a reuse of the
     /// key; empty when there is no key.
@@ -94,6 +104,8 @@ pub struct Command {
 }
 
 impl Command {
+    /// A command for `org_id` with no actor; its fingerprint is computed from
+    /// the org and the op when a key is given.
     pub fn new(org_id: impl Into<String>, op: Op, idempotency_key: Option<String>) -> Self {
         let org_id = org_id.into();
         // Only a keyed request is ever compared with an earlier one.
@@ -121,9 +133,12 @@ impl Command {
 /// An organisation as stored.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct OrgInfo {
+    /// The organisation's id (as the client chose it).
     pub id: String,
+    /// When it was created.
     pub created_at: Timestamp,
     #[serde(flatten)]
+    /// Its settings (name, zone, overdraft limit, renewal day, ...), inlined.
     pub settings: OrgSettings,
 }
 
@@ -237,12 +252,20 @@ impl StoreError {
 pub type EventChunks = tokio::sync::mpsc::Receiver<Result<Vec<creditd_core::Event>, StoreError>>;
 
 #[async_trait]
+/// Storage for the ledger, whatever the engine: organisations, their
+/// commands (applied in batches by one writer, see [`batch`]), history
+/// reads, exports, imports, and the directory and webhooks beside them.
 pub trait Store: Send + Sync + 'static {
     /// Engine name for logs and metrics ("sqlite", "postgres").
     fn engine(&self) -> &'static str;
+    /// Creates the organisation `org_id` with `settings` (no events, seq 0).
+    /// `OrgExists` if the id is taken; `Ledger` if the settings are refused.
     async fn create_org(&self, org_id: &str, settings: OrgSettings) -> Result<OrgInfo, StoreError>;
+    /// The organisation as stored; `OrgNotFound` if there is none.
     async fn org(&self, org_id: &str) -> Result<OrgInfo, StoreError>;
+    /// Every organisation's id, in id order.
     async fn org_ids(&self) -> Result<Vec<String>, StoreError>;
+    /// The org's balances as last stored; `OrgNotFound` if there is none.
     async fn balance(&self, org_id: &str) -> Result<Balance, StoreError>;
     /// Applies commands in order, each on its own: one failing does not stop
     /// the others. Results come back in the same order.
@@ -420,6 +443,8 @@ pub fn ts_micros(t: Timestamp) -> i64 {
     t.as_microsecond()
 }
 
+/// A stored time (microseconds since the epoch) back as a timestamp;
+/// `Corrupt` if it is out of range.
 pub fn micros_ts(us: i64) -> Result<Timestamp, StoreError> {
     Timestamp::from_microsecond(us).map_err(|e| StoreError::Corrupt(format!("time {us} out of range: {e}")))
 }

@@ -13,11 +13,17 @@ pub struct EventFilter {
     pub date_from: Option<Timestamp>,
     /// Exclusive upper bound.
     pub date_to: Option<Timestamp>,
+    /// Only events of these kinds.
     pub kinds: Vec<EventKind>,
+    /// Only events drawn from or credited to these pools.
     pub pools: Vec<Pool>,
+    /// Only events of this project.
     pub project_id: Option<String>,
+    /// Only events of these services.
     pub services: Vec<String>,
+    /// Only events with these statuses.
     pub statuses: Vec<Status>,
+    /// Only events of this user (by email).
     pub user_email: Option<String>,
 }
 
@@ -40,13 +46,17 @@ impl EventFilter {
 pub struct PageLimit(u32);
 
 impl PageLimit {
+    /// The largest page.
     pub const MAX: u32 = 100;
+    /// The page size when none is asked for: 50.
     pub const DEFAULT: PageLimit = PageLimit(50);
 
+    /// `None` outside `1..=MAX`.
     pub fn new(limit: u32) -> Option<Self> {
         (1..=Self::MAX).contains(&limit).then_some(PageLimit(limit))
     }
 
+    /// The page size.
     pub fn get(self) -> u32 {
         self.0
     }
@@ -55,15 +65,20 @@ impl PageLimit {
 /// Where a page starts.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum PageStart {
+    /// Skip this many matching events (newest first).
     Offset(u64),
     /// Events with a sequence number below this one.
     Before(u64),
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
+/// One history page request: which events, how many, from where.
 pub struct EventQuery {
+    /// Which events.
     pub filter: EventFilter,
+    /// At most this many events on the page.
     pub limit: PageLimit,
+    /// Where the page starts.
     pub start: PageStart,
 }
 
@@ -76,8 +91,11 @@ impl Default for EventQuery {
 /// One page of history.
 #[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
 pub struct Page {
+    /// The page's events, newest first.
     pub events: Vec<Event>,
+    /// The page size asked for.
     pub limit: u32,
+    /// The offset asked for; absent when the page was asked for by cursor.
     pub offset: Option<u64>,
     /// Pass as `cursor` for the next page; absent on the last page.
     pub next_cursor: Option<String>,
@@ -103,6 +121,8 @@ pub fn encode_cursor(seq: u64) -> String {
     format!("c{seq:x}")
 }
 
+/// The sequence a cursor from [`encode_cursor`] carries; `None` for text
+/// that is not one.
 pub fn decode_cursor(cursor: &str) -> Option<u64> {
     cursor.strip_prefix('c').and_then(|hex| u64::from_str_radix(hex, 16).ok())
 }
@@ -119,6 +139,7 @@ pub enum Order {
 }
 
 impl Order {
+    /// The order's stable name (`newest`, `oldest`).
     pub fn as_str(self) -> &'static str {
         match self {
             Order::NewestFirst => "newest",

@@ -25,16 +25,24 @@ use jiff::{Timestamp, ToSpan};
 /// A named range of whole days in the organisation's zone.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum RangePreset {
+    /// The current local day.
     Today,
+    /// The local day before today.
     Yesterday,
+    /// Monday of this week up to today.
     ThisWeek,
+    /// The whole week (Monday to Sunday) before this one.
     LastWeek,
+    /// The first of this month up to today.
     ThisMonth,
+    /// The whole month before this one.
     LastMonth,
+    /// Today and the 27 days before it.
     Last28Days,
 }
 
 impl RangePreset {
+    /// Every preset, in the order a picker lists them.
     pub const ALL: &'static [RangePreset] = &[
         RangePreset::Today,
         RangePreset::Yesterday,
@@ -45,6 +53,7 @@ impl RangePreset {
         RangePreset::Last28Days,
     ];
 
+    /// The preset's stable name (`this_week`, ...), as in query strings.
     pub fn as_str(self) -> &'static str {
         match self {
             RangePreset::Today => "today",

@@ -59,18 +59,25 @@ pub fn user_scope(email: &str) -> String {
 /// What a rollup row is keyed by, besides the day.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Dim {
+    /// Everything consumed (key `''`).
     Total,
+    /// By activity.
     Action,
+    /// By user email (`name`: the user's latest name).
     User,
+    /// By project id (`name`: the project's latest name).
     Project,
+    /// By service.
     Service,
 }
 
 impl Dim {
+    /// Every dimension, in the order rows are folded.
     pub const ALL: [Dim; 5] = [Dim::Total, Dim::Action, Dim::User, Dim::Project, Dim::Service];
     /// The dimensions of a user's own rows.
     pub const OWN: [Dim; 3] = [Dim::Total, Dim::Action, Dim::Service];
 
+    /// The `dim` column of this dimension's day rows.
     pub fn as_str(self) -> &'static str {
         match self {
             Dim::Total => "total",
@@ -96,6 +103,7 @@ impl Dim {
 /// How long a rollup row's period is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Grain {
+    /// One local day.
     Day,
     /// A calendar month in the org's zone; the row's date is its first day.
     Month,
@@ -106,20 +114,32 @@ pub enum Grain {
 /// backfill reads them straight from the events table.
 #[derive(Clone, Copy, Debug)]
 pub struct UsageFacts<'a> {
+    /// The organisation.
     pub org_id: &'a str,
+    /// The event's seq (named in errors).
     pub seq: u64,
+    /// When it was written: its local day is the row's day.
     pub created_at: Timestamp,
+    /// The event kind (only consuming kinds count).
     pub kind: EventKind,
+    /// The event's amount, in micro-credits (negative for debits and usage).
     pub amount: Micros,
+    /// The service, if any.
     pub service: Option<&'a str>,
+    /// The activity, if any.
     pub activity: Option<&'a str>,
+    /// The project id, if any.
     pub project_id: Option<&'a str>,
+    /// The project's name, if any.
     pub project_name: Option<&'a str>,
+    /// The user's name, if any.
     pub user_name: Option<&'a str>,
+    /// The user's email, if any.
     pub user_email: Option<&'a str>,
 }
 
 impl<'a> UsageFacts<'a> {
+    /// The facts of `e`, borrowed.
     pub fn of(e: &'a Event) -> Self {
         UsageFacts {
             org_id: &e.org_id,
@@ -151,12 +171,17 @@ impl<'a> UsageFacts<'a> {
 /// Where one delta goes.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct RollupKey {
+    /// The organisation.
     pub org_id: String,
+    /// [`ORG_SCOPE`], or [`user_scope`] of a user's email for their own rows.
     pub scope: String,
+    /// What the row is keyed by.
     pub dim: Dim,
+    /// A day row or a month row.
     pub grain: Grain,
     /// The day, or the first day of the month.
     pub day: Date,
+    /// The dimension's value (`''` for none, and for `Total`).
     pub key: String,
 }
 
@@ -186,10 +211,13 @@ pub fn month_text(d: Date) -> String {
 /// What a batch adds to one rollup row.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RollupDelta {
+    /// The row it adds to.
     pub at: RollupKey,
     /// The latest name seen for the key (users and projects), else `''`.
     pub name: String,
+    /// Credits consumed, in micro-credits (a refund lowers it).
     pub amount: Micros,
+    /// Consuming operations (debits and usage).
     pub count: i64,
 }
 
@@ -233,14 +261,17 @@ pub struct Rollups {
 }
 
 impl Rollups {
+    /// No deltas.
     pub fn new() -> Self {
         Self::default()
     }
 
+    /// Whether no row was touched.
     pub fn is_empty(&self) -> bool {
         self.rows.is_empty()
     }
 
+    /// How many rows were touched.
     pub fn len(&self) -> usize {
         self.rows.len()
     }
@@ -299,6 +330,13 @@ impl Rollups {
             Some(why) => Err(StoreError::BrokenInvariant(creditd_core::BrokenInvariant(why.clone()))),
             None => Ok(()),
         }
+    }
+
+    /// [`Rollups::check`], then [`Rollups::deltas`]: what an engine
+    /// upserts, or why the batch must not commit.
+    pub fn checked_deltas(&self) -> Result<Vec<RollupDelta>, StoreError> {
+        self.check()?;
+        Ok(self.deltas())
     }
 
     fn try_add(&mut self, f: &UsageFacts<'_>, tz: &TimeZone) -> Result<(), StoreError> {
@@ -395,17 +433,22 @@ impl ZoneCache {
 pub enum UsageGroup {
     /// The activity (seed 004's "action type").
     Action,
+    /// By user email.
     User,
+    /// By project id.
     Project,
+    /// By service.
     Service,
     /// Every day of the range, oldest first.
     Day,
 }
 
 impl UsageGroup {
+    /// Every group, in the order they are offered.
     pub const ALL: [UsageGroup; 5] =
         [UsageGroup::Action, UsageGroup::User, UsageGroup::Project, UsageGroup::Service, UsageGroup::Day];
 
+    /// The group's stable name (`action`, `user`, ...), as in query strings.
     pub fn as_str(self) -> &'static str {
         match self {
             UsageGroup::Action => "action",
@@ -416,6 +459,8 @@ impl UsageGroup {
         }
     }
 
+    /// Parses a group name, case-insensitively, accepting the seeds' aliases
+    /// (`activity` and `action_type` for `action`, `case` for `project`).
     pub fn parse(v: &str) -> Option<UsageGroup> {
         let v = v.trim().to_ascii_lowercase();
         let v = match v.as_str() {
@@ -441,9 +486,13 @@ impl UsageGroup {
 /// `user_email`'s own when given.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct UsageQuery {
+    /// First local date (inclusive).
     pub first_day: Date,
+    /// Last local date (inclusive).
     pub last_day: Date,
+    /// What the usage is grouped by.
     pub group_by: UsageGroup,
+    /// Only this user's own usage, when given.
     pub user_email: Option<String>,
 }
 
@@ -451,9 +500,13 @@ pub struct UsageQuery {
 /// projects, credits consumed and operations.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct UsageRow {
+    /// The group's key (`''`: none given; a `YYYY-MM-DD` day when grouped by day).
     pub key: String,
+    /// The latest name for users and projects, else `''`.
     pub name: String,
+    /// Credits consumed, in micro-credits.
     pub amount: Micros,
+    /// Consuming operations.
     pub count: i64,
 }
 

@@ -20,7 +20,9 @@ pub const REPORT_COLUMNS: &str = "seq, created_at, kind, amount, NULL, status, N
 /// A bound value.
 #[derive(Clone, Debug, PartialEq)]
 pub enum SqlValue {
+    /// An integer (also times in microseconds and amounts in micro-credits).
     Int(i64),
+    /// A text.
     Text(String),
 }
 
@@ -114,21 +116,36 @@ pub fn history_page_sql(org_id: &str, q: &EventQuery, ph: impl Fn(usize) -> Stri
 /// One events row as the engines read it, before parsing.
 #[derive(Debug, Default)]
 pub struct EventRow {
+    /// Per-org sequence number, from 1.
     pub seq: i64,
+    /// When it was written, in microseconds since the epoch.
     pub created_at: i64,
+    /// The kind's stable name.
     pub kind: String,
+    /// The amount, in micro-credits.
     pub amount: i64,
+    /// The pool's stable name, if any.
     pub pool: Option<String>,
+    /// The status's stable name.
     pub status: String,
+    /// The text columns from `source` to `idempotency_key`, in
+    /// [`EVENT_COLUMNS`] order.
     pub texts: [Option<String>; 11],
+    /// Balance after the event, in micro-credits.
     pub balance_after: i64,
+    /// Prepaid balance after the event, in micro-credits.
     pub prepaid_balance_after: i64,
+    /// Held amount after the event, in micro-credits.
     pub held_after: i64,
+    /// The period's usage after the event, in micro-credits.
     pub period_usage_after: i64,
+    /// The metadata object as JSON, if any.
     pub metadata: Option<String>,
 }
 
 impl EventRow {
+    /// The event of `org_id` this row stores; `Corrupt` for an unknown name
+    /// or a time out of range.
     pub fn into_event(self, org_id: &str) -> Result<Event, StoreError> {
         let bad = |e: creditd_core::UnknownName| StoreError::Corrupt(format!("stored event {}: {e}", self.seq));
         let kind: EventKind = self.kind.parse().map_err(bad)?;
@@ -225,7 +242,9 @@ pub fn event_texts(e: &Event) -> [Option<&str>; 11] {
 /// PostgreSQL plans from its statistics and gets no hints.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Dialect {
+    /// SQLite: `?n` placeholders, index hints.
     Sqlite,
+    /// PostgreSQL: `$n` placeholders, no hints.
     Postgres,
 }
 
@@ -242,7 +261,9 @@ impl Dialect {
 /// Indexes of the history filters (SQLite migration 3; PostgreSQL mirrors
 /// them under the same names).
 pub const INDEX_KIND: &str = "events_kind";
+/// The index of the project filter (org, project, seq; rows with a project only).
 pub const INDEX_PROJECT: &str = "events_project";
+/// The index of the user filter (org, user email, seq, kind, service).
 pub const INDEX_USER: &str = "events_user";
 /// Partial: only events whose status is not `succeeded` (purchases waiting
 /// or failed), so it costs nothing on the common write.
@@ -258,7 +279,9 @@ const POOL_PAID_TERM: &str = " AND pool IN ('prepaid', 'voucher')";
 /// The part of `events` a date range covers: seqs `[from, to)`.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct SeqRange {
+    /// First seq in the range (inclusive); `None`: from the first event.
     pub from: Option<u64>,
+    /// End of the range (exclusive); `None`: to the last event.
     pub to: Option<u64>,
 }
 
@@ -412,7 +435,7 @@ impl Builder {
 
     /// `FROM events [INDEXED BY …] WHERE …` for one walk: `driven` is the
     /// driver's column and value, every other filter a residual term.
-    fn from_where(
+    fn push_from_where(
         &mut self,
         org_id: &str,
         filter: &EventFilter,
@@ -451,15 +474,15 @@ impl Builder {
         }
         let services: Vec<&str> = filter.services.iter().map(String::as_str).collect();
         self.any_of("service", &services, false);
-        if column != Some("project_id") {
-            if let Some(p) = &filter.project_id {
-                self.any_of("project_id", &[p.as_str()], true);
-            }
+        if column != Some("project_id")
+            && let Some(p) = &filter.project_id
+        {
+            self.any_of("project_id", &[p.as_str()], true);
         }
-        if column != Some("user_email") {
-            if let Some(u) = &filter.user_email {
-                self.any_of("user_email", &[u.as_str()], true);
-            }
+        if column != Some("user_email")
+            && let Some(u) = &filter.user_email
+        {
+            self.any_of("user_email", &[u.as_str()], true);
         }
         if let Some(t) = filter.date_from {
             self.int_term("created_at >= ", t.as_microsecond());
@@ -497,12 +520,12 @@ pub fn history_page_query(org_id: &str, q: &EventQuery, seqs: SeqRange, d: Diale
         Driver::Seq => {
             b.sql.push_str("SELECT ");
             b.sql.push_str(EVENT_COLUMNS);
-            b.from_where(org_id, &q.filter, seqs, before, None);
+            b.push_from_where(org_id, &q.filter, seqs, before, None);
         }
         Driver::Index { index, column, values } if values.len() == 1 && !walk_first(&q.filter, index) => {
             b.sql.push_str("SELECT ");
             b.sql.push_str(EVENT_COLUMNS);
-            b.from_where(org_id, &q.filter, seqs, before, Some((index, column, &values[0])));
+            b.push_from_where(org_id, &q.filter, seqs, before, Some((index, column, &values[0])));
         }
         Driver::Index { index, column, values } => {
             // One walk per value, each stopped after what the page can use;
@@ -517,7 +540,7 @@ pub fn history_page_query(org_id: &str, q: &EventQuery, seqs: SeqRange, d: Diale
                     b.sql.push_str(" UNION ALL ");
                 }
                 b.sql.push_str("SELECT seq FROM (SELECT seq");
-                b.from_where(org_id, &q.filter, seqs, before, Some((index, column, v)));
+                b.push_from_where(org_id, &q.filter, seqs, before, Some((index, column, v)));
                 let p = b.arg(SqlValue::Int(clamp_i64(want.saturating_add(offset))));
                 b.sql.push_str(&format!(" ORDER BY seq DESC LIMIT {p}) AS walk{i}"));
             }
@@ -571,9 +594,9 @@ pub fn history_export_fields(
     });
     match driver(filter) {
         Driver::Index { index, column, values } if values.len() == 1 => {
-            b.from_where(org_id, filter, seqs, None, Some((index, column, &values[0])))
+            b.push_from_where(org_id, filter, seqs, None, Some((index, column, &values[0])))
         }
-        _ => b.from_where(org_id, filter, seqs, None, None),
+        _ => b.push_from_where(org_id, filter, seqs, None, None),
     }
     b.sql.push_str(match order {
         crate::query::Order::NewestFirst => " ORDER BY seq DESC",

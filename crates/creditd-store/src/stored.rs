@@ -19,7 +19,9 @@ use crate::StoreError;
 /// A stored record the loader could not read, and why.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Unreadable {
+    /// The record's id.
     pub record_id: String,
+    /// Why it could not be read (the parser's message).
     pub reason: String,
 }
 

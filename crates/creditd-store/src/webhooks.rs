@@ -60,6 +60,7 @@ pub enum WebhookType {
 }
 
 impl WebhookType {
+    /// Every type, in the order they are listed.
     pub const ALL: [WebhookType; 5] = [
         WebhookType::LowBalance,
         WebhookType::Depleted,
@@ -68,6 +69,7 @@ impl WebhookType {
         WebhookType::PurchaseSettled,
     ];
 
+    /// The type's stable name (`low_balance`, ...), as in bodies and filters.
     pub fn as_str(self) -> &'static str {
         match self {
             WebhookType::LowBalance => "low_balance",
@@ -100,8 +102,11 @@ impl FromStr for WebhookType {
 pub struct OutboxMessage {
     /// Stable: the same for every attempt and every endpoint.
     pub id: String,
+    /// The organisation it is about.
     pub org_id: String,
+    /// What it tells about.
     pub kind: WebhookType,
+    /// When its event or notification was written.
     pub created_at: Timestamp,
     /// The event it comes from (for `low_balance`: the event after which
     /// the balance was below, 0 when none).
@@ -232,13 +237,19 @@ pub fn backoff_from(first: SignedDuration, cap: SignedDuration, attempts: u32) -
 /// A registered receiver. `secret` signs every message sent to it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Endpoint {
+    /// The endpoint's id (`whe_…`).
     pub id: String,
+    /// The organisation it belongs to.
     pub org_id: String,
+    /// Where messages are POSTed.
     pub url: String,
     /// The types it wants; `None`: every type.
     pub types: Option<Vec<WebhookType>>,
+    /// The operator's note, if any.
     pub description: Option<String>,
+    /// The signing secret (`whsec_…`), shown in full only at creation.
     pub secret: String,
+    /// When it was registered; it receives messages committed after this.
     pub created_at: Timestamp,
 }
 
@@ -287,6 +298,7 @@ pub enum DeliveryStatus {
 }
 
 impl DeliveryStatus {
+    /// The status's stable name, as stored.
     pub fn as_str(self) -> &'static str {
         match self {
             DeliveryStatus::Pending => "pending",
@@ -311,33 +323,49 @@ impl FromStr for DeliveryStatus {
 /// One message to one endpoint, as operators see it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Delivery {
+    /// The message's id.
     pub message_id: String,
+    /// The endpoint's id.
     pub endpoint_id: String,
     #[serde(rename = "type")]
+    /// The message's type.
     pub kind: WebhookType,
+    /// The event the message comes from.
     pub event_seq: u64,
+    /// Where the delivery stands.
     pub status: DeliveryStatus,
+    /// Attempts made so far.
     pub attempts: u32,
+    /// When the delivery was queued (its message's creation).
     pub created_at: Timestamp,
     /// When it is tried next (pending only).
     pub next_attempt_at: Option<Timestamp>,
+    /// When it was last tried, if ever.
     pub last_attempt_at: Option<Timestamp>,
     /// The last answer's HTTP status, if there was one.
     pub last_status: Option<u16>,
     /// Why the last attempt failed (connection refused, timeout, `HTTP 500`).
     pub last_error: Option<String>,
+    /// When a 2xx answer was received, if one was.
     pub delivered_at: Option<Timestamp>,
 }
 
 /// A claimed delivery: everything the worker needs to send it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct DueDelivery {
+    /// The message's id.
     pub message_id: String,
+    /// The endpoint's id.
     pub endpoint_id: String,
+    /// The organisation.
     pub org_id: String,
+    /// The message's type.
     pub kind: WebhookType,
+    /// Where to POST it.
     pub url: String,
+    /// The endpoint's signing secret.
     pub secret: String,
+    /// The JSON body, exactly as signed.
     pub body: String,
     /// Attempts made before this one.
     pub attempts: u32,
@@ -347,14 +375,23 @@ pub struct DueDelivery {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Attempt {
     /// A 2xx answer.
-    Delivered { status: u16 },
+    Delivered {
+        /// The HTTP status answered.
+        status: u16,
+    },
     /// Anything else: an answer that is not 2xx (`status`), or none.
-    Failed { status: Option<u16>, error: String },
+    Failed {
+        /// The HTTP status answered, if there was an answer.
+        status: Option<u16>,
+        /// Why it failed (connection refused, timeout, `HTTP 500`).
+        error: String,
+    },
 }
 
 /// What [`Webhooks::record_attempt`] did.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Recorded {
+    /// A 2xx answer: delivered.
     Delivered,
     /// Failed; tried again at this time.
     Retry(Timestamp),
@@ -378,21 +415,33 @@ pub fn after_failure(attempts_before: u32, now: Timestamp) -> Option<Timestamp> 
 /// Longest error text kept with a delivery.
 pub const MAX_ERROR_CHARS: usize = 300;
 
+/// `error` cut to [`MAX_ERROR_CHARS`] characters, to be stored.
 pub fn clip_error(error: &str) -> String {
     error.chars().take(MAX_ERROR_CHARS).collect()
 }
 
 #[derive(Debug, Clone, thiserror::Error)]
+/// Why a webhook call was refused or failed.
 pub enum WebhookError {
     #[error("organization {0} not found")]
+    /// No organisation has that id.
     OrgNotFound(String),
     #[error("webhook endpoint {0} not found")]
+    /// The org has no endpoint with that id.
     NotFound(String),
     #[error("{0}")]
+    /// A bad request (an unknown type, a bad URL), with the reason.
     Invalid(String),
     #[error("organization {org_id} already has {max} webhook endpoints; delete one first")]
-    TooMany { org_id: String, max: usize },
+    /// The org already has the most endpoints allowed.
+    TooMany {
+        /// The organisation.
+        org_id: String,
+        /// The most endpoints an org may have ([`MAX_ENDPOINTS_PER_ORG`]).
+        max: usize,
+    },
     #[error(transparent)]
+    /// The store failed.
     Store(#[from] StoreError),
 }
 
@@ -418,6 +467,7 @@ pub trait Webhooks: Send + Sync {
     async fn create_endpoint(&self, endpoint: &Endpoint) -> Result<(), WebhookError>;
     /// The org's endpoints, oldest first (`OrgNotFound` for an unknown org).
     async fn endpoints(&self, org_id: &str) -> Result<Vec<Endpoint>, WebhookError>;
+    /// The endpoint `id` of `org_id`; `None` if there is none.
     async fn endpoint(&self, org_id: &str, id: &str) -> Result<Option<Endpoint>, WebhookError>;
     /// Deletes the endpoint and its deliveries, pending ones included.
     /// False when there was none.

@@ -399,3 +399,85 @@ fn a_cleared_batch_applies_like_a_new_one() {
     assert_eq!(used.rollups.deltas().len(), fresh.rollups.deltas().len());
     assert_eq!((used.applied, used.open_holds_delta), (fresh.applied, fresh.open_holds_delta));
 }
+
+/// What a batch writes is computed once for both engines: the same rows,
+/// except where a new usage record lives (SQLite: the draws on its event;
+/// PostgreSQL: a record row, written once even when refunded in the batch).
+#[test]
+fn a_write_set_lays_out_usage_records_per_engine() {
+    use creditd_store::Command;
+    use creditd_store::batch::Batch;
+    use creditd_store::write::{UsageLayout, WriteSet};
+    let now = ts(T0);
+    let mut s = OrgState::new("o", OrgSettings::new("O", "Europe/Madrid"), now).unwrap();
+    let mut batch = Batch::new();
+    let mut apply = |op: Op, key: Option<&str>| {
+        batch.apply(&mut s, &Command::new("o", op, key.map(str::to_string)), now, None).unwrap()
+    };
+    apply(credit(CreditKind::Grant, "50", None), Some("k-grant"));
+    let kept = apply(Op::Usage { amount: m("1"), ctx: ctx("p1") }, None).record.unwrap().id;
+    let refunded = apply(Op::Usage { amount: m("2"), ctx: ctx("p2") }, None).record.unwrap().id;
+    apply(Op::Refund { refers_to: refunded.clone(), amount: None, ctx: EventCtx::default() }, Some("k-refund"));
+    let hold =
+        apply(Op::Hold(HoldOp { amount: m("5"), timeout_seconds: None, ctx: ctx("p1") }), None).record.unwrap().id;
+    assert_eq!(batch.usage_records.len(), 2);
+
+    let state = s.clone();
+    let of = |org: &str| (org == "o").then_some(&state);
+    let draws = WriteSet::encode(&batch, of, UsageLayout::EventDraws).unwrap();
+    let rows = draws.rows(&batch).unwrap();
+    // Draws go on the two usage events, records are the batch's own versions.
+    let with_draws: Vec<i64> = rows.events().filter(|e| e.draws_json.is_some()).map(|e| e.seq).collect();
+    let usage_seqs: Vec<i64> = batch.usage_records.iter().map(|(i, _)| batch.events[*i].seq as i64).collect();
+    assert_eq!(with_draws, usage_seqs);
+    let mut ids: Vec<&str> = rows.records().map(|r| r.id).collect();
+    ids.sort_unstable();
+    let mut want = vec![refunded.as_str(), hold.as_str()];
+    want.sort_unstable();
+    assert_eq!(ids, want);
+    assert_eq!(rows.events().len(), batch.events.len());
+    assert_eq!(rows.idempotency().map(|i| i.key).collect::<Vec<_>>(), vec!["k-grant", "k-refund"]);
+    let org: Vec<_> = rows.orgs().collect();
+    assert_eq!((org.len(), org[0].org_id, org[0].seq), (1, "o", state.seq as i64));
+    let back: OrgState = serde_json::from_str(org[0].state_json).unwrap();
+    assert_eq!(back.seq, state.seq);
+    for e in rows.events() {
+        assert_eq!(e.hash.len(), 64, "hex chain hash");
+    }
+
+    let pg = WriteSet::encode(&batch, of, UsageLayout::RecordRows).unwrap();
+    let rows = pg.rows(&batch).unwrap();
+    assert!(rows.events().all(|e| e.draws_json.is_none()));
+    // The kept usage as a row of its own; the refunded one once, refunded.
+    let recs: Vec<_> = rows.records().map(|r| (r.id.to_string(), r.body_json.to_string())).collect();
+    let ids: Vec<&str> = recs.iter().map(|(id, _)| id.as_str()).collect();
+    assert_eq!(ids.iter().filter(|id| **id == refunded).count(), 1, "{ids:?}");
+    assert!(ids.contains(&kept.as_str()) && ids.contains(&hold.as_str()) && ids.len() == 3, "{ids:?}");
+    let body = &recs.iter().find(|(id, _)| *id == refunded).unwrap().1;
+    let r: creditd_core::Record = serde_json::from_str(body).unwrap();
+    assert_eq!(r.refunded, m("2"));
+
+    // Rows are read only from the batch they were encoded from.
+    let other = Batch::new();
+    assert!(matches!(pg.rows(&other), Err(StoreError::Corrupt(_))));
+    // A touched org without a state refuses the whole batch.
+    let none = |_: &str| None;
+    assert!(matches!(WriteSet::encode(&batch, none, UsageLayout::RecordRows), Err(StoreError::OrgNotFound(_))));
+}
+
+/// A tick's commands: every due hold times out, then every due org expires
+/// (and renews); the queries read the same in both dialects.
+#[test]
+fn tick_commands_time_out_holds_then_expire_orgs() {
+    use creditd_store::tick;
+    let cmds: Vec<_> =
+        tick::commands(vec![("a".to_string(), "h1".to_string())], vec!["b".to_string(), "a".to_string()]).collect();
+    let ops: Vec<(&str, &str)> = cmds.iter().map(|c| (c.org_id.as_str(), c.op.name())).collect();
+    assert_eq!(ops, vec![("a", "timeout_hold"), ("b", "expire_due"), ("a", "expire_due")]);
+    assert!(cmds.iter().all(|c| c.idempotency_key.is_none() && c.actor.is_none()));
+    assert_eq!(
+        tick::due_holds_sql(|n| format!("${n}")),
+        "SELECT org_id, id FROM records WHERE status = 'open' AND expires_at <= $1 ORDER BY expires_at LIMIT $2"
+    );
+    assert_eq!(tick::due_orgs_sql(|n| format!("?{n}")), "SELECT org_id FROM orgs WHERE next_expiry <= ?1 LIMIT ?2");
+}

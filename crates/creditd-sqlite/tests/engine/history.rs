@@ -237,7 +237,11 @@ async fn opening_looks_up_seq_1_and_open_holds_and_never_scans() {
     assert!(holds.contains("USING COVERING INDEX records_pending"), "{holds}");
     assert!(!holds.contains("SCAN records"), "{holds}");
     // Nor does the writer's tick, once a second, looking for due holds.
-    let due = plan(&c, creditd_sqlite::schema::DUE_HOLDS, &[SqlValue::Int(i64::MAX), SqlValue::Int(100)]);
+    let due = plan(
+        &c,
+        &creditd_store::tick::due_holds_sql(|n| format!("?{n}")),
+        &[SqlValue::Int(i64::MAX), SqlValue::Int(100)],
+    );
     assert!(due.contains("USING COVERING INDEX records_pending"), "{due}");
     assert!(!due.contains("SCAN records") && !due.contains("TEMP B-TREE"), "{due}");
     s.shutdown().await;
