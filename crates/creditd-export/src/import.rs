@@ -287,7 +287,7 @@ impl Chain {
         let (da, dh) = e.deltas();
         let made: Vec<Option<(Micros, Micros)>> =
             before.iter().map(|(a, h)| Some((a.checked_add(da)?, h.checked_add(dh)?))).collect();
-        let follows = made.iter().any(|m| *m == Some((e.balance_after, e.held_after)));
+        let follows = made.contains(&Some((e.balance_after, e.held_after)));
         let mut computed = None;
         if !follows {
             // Reported against the first reading: the line just before's own.
