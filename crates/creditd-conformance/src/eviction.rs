@@ -47,7 +47,7 @@ fn script(i: usize, round: usize, last_hold: Option<&str>) -> Vec<(Op, Option<Ac
     let actor = Actor { key_id: None, member_email: Some(MEMBER.into()), own_holds_only: false };
     ops.push((usage("2"), Some(actor)));
     if let Some(id) = last_hold {
-        ops.push((if round % 2 == 0 { debit(id, Some("1.25")) } else { release(id) }, None));
+        ops.push((if round.is_multiple_of(2) { debit(id, Some("1.25")) } else { release(id) }, None));
     }
     ops
 }

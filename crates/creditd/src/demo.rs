@@ -192,14 +192,14 @@ pub async fn seed(data_dir: &Path) -> Result<()> {
                     ops.push(Op::Usage { amount, ctx: c });
                 }
             }
-            if rng.random_bool(0.03) {
-                if let Some(u) = recent_usage.pop() {
-                    ops.push(Op::Refund {
-                        refers_to: u,
-                        amount: None,
-                        ctx: EventCtx { description: Some("Refund: failed delivery".into()), ..EventCtx::default() },
-                    });
-                }
+            if rng.random_bool(0.03)
+                && let Some(u) = recent_usage.pop()
+            {
+                ops.push(Op::Refund {
+                    refers_to: u,
+                    amount: None,
+                    ctx: EventCtx { description: Some("Refund: failed delivery".into()), ..EventCtx::default() },
+                });
             }
         }
         if weekday && (8..19).contains(&hour.hour()) {
@@ -223,16 +223,14 @@ pub async fn seed(data_dir: &Path) -> Result<()> {
         }
         if !ops.is_empty() {
             let commands = ops.into_iter().map(|op| Command::new(DEMO_ORG, op, None)).collect();
-            for r in store.execute(commands).await {
-                // Refusals (e.g. not enough credits late in a month) are part of life.
-                if let Ok(o) = r {
-                    events += o.events.len();
-                    if let Some(rec) = o.record {
-                        match rec.kind {
-                            RecordKind::Hold if rec.status.is_pending() => open_holds.push(rec.id),
-                            RecordKind::Usage => recent_usage.push(rec.id),
-                            _ => {}
-                        }
+            // Refusals (e.g. not enough credits late in a month) are part of life.
+            for o in store.execute(commands).await.into_iter().flatten() {
+                events += o.events.len();
+                if let Some(rec) = o.record {
+                    match rec.kind {
+                        RecordKind::Hold if rec.status.is_pending() => open_holds.push(rec.id),
+                        RecordKind::Usage => recent_usage.push(rec.id),
+                        _ => {}
                     }
                 }
             }

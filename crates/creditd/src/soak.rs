@@ -250,7 +250,7 @@ async fn client(
         let id = hold.as_ref().and_then(|h| h["hold"]["id"].as_str().map(str::to_string));
         let mut failed = u64::from(id.is_none());
         if let Some(id) = id {
-            let settled = if n % 2 == 0 {
+            let settled = if n.is_multiple_of(2) {
                 post(format!("{base}/holds/{id}/debit"), r#"{"amount": "0.004"}"#.into()).await?
             } else {
                 post(format!("{base}/holds/{id}/release"), "{}".into()).await?

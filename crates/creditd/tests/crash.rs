@@ -142,10 +142,10 @@ async fn client_loop(
             }
             Err(_) => None,
         };
-        if let Some(v) = &acked {
-            if let Some(h) = v["hold"]["id"].as_str() {
-                open_holds.push(h.to_string());
-            }
+        if let Some(v) = &acked
+            && let Some(h) = v["hold"]["id"].as_str()
+        {
+            open_holds.push(h.to_string());
         }
         writes.lock().unwrap().push(Write { path, body, key, acked });
     }
