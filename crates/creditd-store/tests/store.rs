@@ -477,7 +477,8 @@ fn tick_commands_time_out_holds_then_expire_orgs() {
     assert!(cmds.iter().all(|c| c.idempotency_key.is_none() && c.actor.is_none()));
     assert_eq!(
         tick::due_holds_sql(|n| format!("${n}")),
-        "SELECT org_id, id FROM records WHERE status = 'open' AND expires_at <= $1 ORDER BY expires_at LIMIT $2"
+        "SELECT org_id, id FROM records WHERE status IN ('open', 'processing') AND status = 'open' \
+         AND expires_at <= $1 ORDER BY expires_at LIMIT $2"
     );
     assert_eq!(tick::due_orgs_sql(|n| format!("?{n}")), "SELECT org_id FROM orgs WHERE next_expiry <= ?1 LIMIT ?2");
 }
