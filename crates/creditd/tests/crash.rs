@@ -12,10 +12,12 @@
 //! CI runs a short version (`CREDITD_CRASH_KILLS`, default 10 kills). The
 //! longer run: `CREDITD_CRASH_KILLS=200 cargo test --release -p creditd --test crash -- --nocapture`.
 
+#[path = "cli/serve.rs"]
+mod serve;
+
 use std::collections::{BTreeMap, HashMap};
-use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -33,30 +35,7 @@ struct Server {
 }
 
 fn spawn(data_dir: &Path) -> Server {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_creditd"))
-        .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
-        .arg(data_dir)
-        .env("CREDITD_SERVICE_KEY", KEY)
-        .env("RUST_LOG", "warn")
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("starting creditd");
-    let stderr = child.stderr.take().expect("stderr");
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stderr).lines() {
-            let Ok(line) = line else { break };
-            match line.split("listening on http://").nth(1).and_then(|r| r.split_whitespace().next()) {
-                Some(addr) => {
-                    let _ = tx.send(addr.to_string());
-                }
-                None => eprintln!("[creditd] {line}"),
-            }
-        }
-    });
-    let addr = rx.recv_timeout(Duration::from_secs(60)).expect("creditd did not report its address");
+    let (child, addr) = serve::spawn_serve(&["--data-dir".as_ref(), data_dir.as_os_str()], KEY);
     Server { child, base: format!("http://{addr}/api/organizations/{ORG}") }
 }
 

@@ -9,12 +9,13 @@
 
 #[path = "cli/history.rs"]
 mod history;
+#[path = "cli/serve.rs"]
+mod serve;
 #[path = "cli/soak.rs"]
 mod soak;
 
 use std::collections::BTreeSet;
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -33,31 +34,8 @@ struct Node {
 
 impl Node {
     fn spawn(url: &str, data_dir: &std::path::Path) -> Node {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_creditd"))
-            .args(["serve", "--listen", "127.0.0.1:0", "--database-url", url])
-            .arg("--data-dir")
-            .arg(data_dir)
-            .env("CREDITD_SERVICE_KEY", KEY)
-            .env("RUST_LOG", "warn")
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("starting creditd");
-        let stderr = child.stderr.take().expect("stderr");
-        let (tx, rx) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stderr).lines() {
-                let Ok(line) = line else { break };
-                match line.split("listening on http://").nth(1).and_then(|r| r.split_whitespace().next()) {
-                    Some(addr) => {
-                        let _ = tx.send(addr.to_string());
-                    }
-                    None => eprintln!("[creditd] {line}"),
-                }
-            }
-        });
-        let addr = rx.recv_timeout(Duration::from_secs(60)).expect("creditd did not report its address");
+        let args = ["--database-url".as_ref(), url.as_ref(), "--data-dir".as_ref(), data_dir.as_os_str()];
+        let (child, addr) = serve::spawn_serve(&args, KEY);
         Node { child, base: format!("http://{addr}/api") }
     }
 }
