@@ -15,6 +15,7 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
+use tokio_postgres::types::ToSql;
 
 use creditd_core::{Op, OrgSettings, OrgState, Outcome};
 use creditd_store::batch::{self, Batch, IdemRow};
@@ -561,48 +562,21 @@ async fn write(tx: &Transaction<'_>, rows: Rows<'_>) -> Result<(), Failure> {
         idem.outcome.push(i.outcome_json);
         idem.created_at.push(i.created_at_us);
     }
-    let e = &events;
+    let (r, o, i, c, n) = (&recs, &orgs, &idem, &conv, &notes);
+    let p_events = events.params();
+    let p_records: [&(dyn ToSql + Sync); 5] = [&r.org_id, &r.id, &r.status, &r.expires_at, &r.body];
+    let p_orgs: [&(dyn ToSql + Sync); 4] = [&o.org_id, &o.seq, &o.next_expiry, &o.state];
+    let p_idem: [&(dyn ToSql + Sync); 5] = [&i.org_id, &i.key, &i.fingerprint, &i.outcome, &i.created_at];
+    let p_conv: [&(dyn ToSql + Sync); 7] =
+        [&c.org_id, &c.seq, &c.identity, &c.campaign, &c.started_at, &c.day, &c.created_at];
+    let p_notes: [&(dyn ToSql + Sync); 5] = [&n.org_id, &n.seq, &n.created_at, &n.kind, &n.body];
     let (n_events, _, n_orgs, _, _, _) = tokio::try_join!(
-        async {
-            if e.org_id.is_empty() {
-                return Ok(0);
-            }
-            tx.execute(&st_events, &e.params()).await
-        },
-        async {
-            if recs.org_id.is_empty() {
-                return Ok(0);
-            }
-            tx.execute(&st_records, &[&recs.org_id, &recs.id, &recs.status, &recs.expires_at, &recs.body]).await
-        },
-        async {
-            if orgs.org_id.is_empty() {
-                return Ok(0);
-            }
-            tx.execute(&st_orgs, &[&orgs.org_id, &orgs.seq, &orgs.next_expiry, &orgs.state]).await
-        },
-        async {
-            if idem.org_id.is_empty() {
-                return Ok(0);
-            }
-            let i = &idem;
-            tx.execute(&st_idem, &[&i.org_id, &i.key, &i.fingerprint, &i.outcome, &i.created_at]).await
-        },
-        async {
-            if conv.org_id.is_empty() {
-                return Ok(0);
-            }
-            let c = &conv;
-            tx.execute(&st_conv, &[&c.org_id, &c.seq, &c.identity, &c.campaign, &c.started_at, &c.day, &c.created_at])
-                .await
-        },
-        async {
-            if notes.org_id.is_empty() {
-                return Ok(0);
-            }
-            let n = &notes;
-            tx.execute(&st_notes, &[&n.org_id, &n.seq, &n.created_at, &n.kind, &n.body]).await
-        },
+        unless_empty(tx, &st_events, events.org_id.is_empty(), &p_events),
+        unless_empty(tx, &st_records, r.org_id.is_empty(), &p_records),
+        unless_empty(tx, &st_orgs, o.org_id.is_empty(), &p_orgs),
+        unless_empty(tx, &st_idem, i.org_id.is_empty(), &p_idem),
+        unless_empty(tx, &st_conv, c.org_id.is_empty(), &p_conv),
+        unless_empty(tx, &st_notes, n.org_id.is_empty(), &p_notes),
     )?;
     let (want_events, want_orgs) = (rows.events().len(), rows.orgs().len());
     if n_events as usize != want_events || n_orgs as usize != want_orgs {
@@ -614,6 +588,17 @@ async fn write(tx: &Transaction<'_>, rows: Rows<'_>) -> Result<(), Failure> {
     crate::rollups::upsert(tx, &rows.rollups()?).await?;
     crate::webhooks::write_outbox(tx, rows.webhooks()).await?;
     Ok(())
+}
+
+/// Runs one of the batch's array statements, or nothing (0 rows) when its
+/// arrays are empty.
+async fn unless_empty(
+    tx: &Transaction<'_>,
+    st: &tokio_postgres::Statement,
+    empty: bool,
+    params: &[&(dyn ToSql + Sync)],
+) -> Result<u64, tokio_postgres::Error> {
+    if empty { Ok(0) } else { tx.execute(st, params).await }
 }
 
 pub(crate) const INSERT_EVENTS: &str = "INSERT INTO events (org_id, seq, created_at, kind, amount, pool, status, source, \
@@ -741,7 +726,7 @@ impl<'a> EventCols<'a> {
     }
 
     /// The parameters of [`INSERT_EVENTS`].
-    pub(crate) fn params(&self) -> [&(dyn tokio_postgres::types::ToSql + Sync); 24] {
+    pub(crate) fn params(&self) -> [&(dyn ToSql + Sync); 24] {
         let e = self;
         [
             &e.org_id,
@@ -780,7 +765,7 @@ async fn due_work<C: GenericClient + Sync>(c: &C, now: Timestamp) -> Result<Vec<
     let ph = |n| format!("${n}");
     let st_holds = c.prepare_cached(&tick::due_holds_sql(ph)).await?;
     let st_orgs = c.prepare_cached(&tick::due_orgs_sql(ph)).await?;
-    let params: [&(dyn tokio_postgres::types::ToSql + Sync); 2] = [&us, &limit];
+    let params: [&(dyn ToSql + Sync); 2] = [&us, &limit];
     let (holds, orgs) = tokio::try_join!(c.query(&st_holds, &params), c.query(&st_orgs, &params))?;
     let holds = holds.iter().map(|r| Ok((r.try_get(0)?, r.try_get(1)?))).collect::<Result<Vec<_>, Failure>>()?;
     let orgs = orgs.iter().map(|r| Ok(r.try_get(0)?)).collect::<Result<Vec<_>, Failure>>()?;
