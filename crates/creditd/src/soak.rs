@@ -138,8 +138,8 @@ pub async fn run(args: &BenchArgs, seconds: u64, options: SqliteOptions) -> Resu
     for c in creators {
         c.await.context("an org creator stopped")??;
     }
-    let _ = stop_tx.send(());
-    server.await??;
+    // Verified before the server stops: stopping it shuts the store down,
+    // and PostgreSQL's pool then refuses every read.
     let orgs = store.org_ids().await?;
     let mut bad = Vec::new();
     for org in &orgs {
@@ -147,6 +147,8 @@ pub async fn run(args: &BenchArgs, seconds: u64, options: SqliteOptions) -> Resu
             bad.push(org.clone());
         }
     }
+    let _ = stop_tx.send(());
+    server.await??;
     store.shutdown().await;
     if !bad.is_empty() {
         bail!("verify failed after the soak for {} orgs: {bad:?}", bad.len());
