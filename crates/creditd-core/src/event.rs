@@ -204,6 +204,24 @@ pub struct EventCtx {
     pub metadata: Option<serde_json::Value>,
 }
 
+impl EventCtx {
+    /// The context an event was written with (its who-and-what fields and
+    /// metadata), as rebuilt when a record is read back from its events.
+    pub fn of(e: &Event) -> EventCtx {
+        EventCtx {
+            source: e.source.clone(),
+            service: e.service.clone(),
+            activity: e.activity.clone(),
+            project_id: e.project_id.clone(),
+            project_name: e.project_name.clone(),
+            user_name: e.user_name.clone(),
+            user_email: e.user_email.clone(),
+            description: e.description.clone(),
+            metadata: e.metadata.clone(),
+        }
+    }
+}
+
 /// One immutable entry of an organisation's credit history.
 ///
 /// `amount` is the signed change the event makes: for grants, purchases,

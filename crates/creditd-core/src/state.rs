@@ -249,17 +249,7 @@ impl Record {
             draws,
             expires_at: None,
             created_at: e.created_at,
-            ctx: EventCtx {
-                source: e.source.clone(),
-                service: e.service.clone(),
-                activity: e.activity.clone(),
-                project_id: e.project_id.clone(),
-                project_name: e.project_name.clone(),
-                user_name: e.user_name.clone(),
-                user_email: e.user_email.clone(),
-                description: e.description.clone(),
-                metadata: e.metadata.clone(),
-            },
+            ctx: EventCtx::of(e),
             timed_out: false,
         })
     }

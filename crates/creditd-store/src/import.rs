@@ -262,17 +262,6 @@ pub fn derive(org_id: &str, settings: OrgSettings, events: &[Event], now: Timest
     // Records, from the events that name them.
     let mut records: Vec<Record> = Vec::new();
     let mut index: HashMap<String, usize> = HashMap::new();
-    let ctx_of = |e: &Event| EventCtx {
-        source: e.source.clone(),
-        service: e.service.clone(),
-        activity: e.activity.clone(),
-        project_id: e.project_id.clone(),
-        project_name: e.project_name.clone(),
-        user_name: e.user_name.clone(),
-        user_email: e.user_email.clone(),
-        description: e.description.clone(),
-        metadata: e.metadata.clone(),
-    };
     let draw_of =
         |e: &Event, amount: Micros| Draw { block_id: e.pool.map(block_id), pool: e.pool, expires_at: None, amount };
     for e in events {
@@ -306,7 +295,7 @@ pub fn derive(org_id: &str, settings: OrgSettings, events: &[Event], now: Timest
                     draws,
                     expires_at: None,
                     created_at: e.created_at,
-                    ctx: ctx_of(e),
+                    ctx: EventCtx::of(e),
                     timed_out: false,
                 });
             }
