@@ -296,20 +296,7 @@ impl OrgState {
         self.period_usage = add(self.period_usage, amount)?;
         let id = format!("use_{}", self.seq + 1);
         let pool = main_pool(&draws);
-        let r = Record {
-            id: id.clone(),
-            kind: RecordKind::Usage,
-            status: RecordStatus::Consumed,
-            amount,
-            captured: amount,
-            refunded: Micros::ZERO,
-            draws,
-            expires_at: None,
-            created_at: tx.now,
-            ctx: ctx.clone(),
-            timed_out: false,
-        };
-        let r = self.put_record(tx, r);
+        let r = self.put_record(tx, Record::usage(id.clone(), amount, draws, tx.now, ctx.clone()));
         self.emit(tx, EventKind::Usage, neg(amount)?, pool, Status::Succeeded, ctx, None, Some(id));
         Ok(r)
     }

@@ -232,15 +232,11 @@ pub struct Record {
 }
 
 impl Record {
-    /// The record of a usage, rebuilt from its event and the blocks it drew
-    /// from, as it was before any refund; `None` if `e` is not a usage.
-    pub fn consumed_by(e: &Event, draws: Vec<Draw>) -> Option<Record> {
-        if e.kind != EventKind::Usage {
-            return None;
-        }
-        let amount = e.amount.checked_neg().filter(|a| a.is_positive())?;
-        Some(Record {
-            id: e.hold_id.clone()?,
+    /// A new usage's record: `amount` consumed at once from `draws`, nothing
+    /// refunded yet.
+    pub fn usage(id: String, amount: Micros, draws: Vec<Draw>, created_at: Timestamp, ctx: EventCtx) -> Record {
+        Record {
+            id,
             kind: RecordKind::Usage,
             status: RecordStatus::Consumed,
             amount,
@@ -248,10 +244,20 @@ impl Record {
             refunded: Micros::ZERO,
             draws,
             expires_at: None,
-            created_at: e.created_at,
-            ctx: EventCtx::of(e),
+            created_at,
+            ctx,
             timed_out: false,
-        })
+        }
+    }
+
+    /// The record of a usage, rebuilt from its event and the blocks it drew
+    /// from, as it was before any refund; `None` if `e` is not a usage.
+    pub fn consumed_by(e: &Event, draws: Vec<Draw>) -> Option<Record> {
+        if e.kind != EventKind::Usage {
+            return None;
+        }
+        let amount = e.amount.checked_neg().filter(|a| a.is_positive())?;
+        Some(Record::usage(e.hold_id.clone()?, amount, draws, e.created_at, EventCtx::of(e)))
     }
 }
 
