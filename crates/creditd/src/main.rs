@@ -101,10 +101,15 @@ struct HttpArgs {
 impl ServeArgs {
     /// The checks clap cannot make, before anything starts (also run by
     /// `creditd config check`).
-    fn validate(&self) -> Result<()> {
-        self.http.public_https()?;
-        self.bounds.sqlite()?;
-        Ok(())
+    fn validate(&self, config: Option<&Path>) -> Result<()> {
+        let checked = self.http.public_https().and_then(|_| self.bounds.sqlite());
+        match (checked, config) {
+            (Err(e), Some(file)) => Err(e.context(format!(
+                "the settings from the command line, the environment and {} (`creditd config check` shows them)",
+                file.display()
+            ))),
+            (checked, _) => checked.map(|_| ()),
+        }
     }
 }
 
@@ -320,7 +325,7 @@ fn config_check(path: Option<&Path>) -> Result<ExitCode> {
     }
     let matches = Cli::command().try_get_matches_from(&argv)?;
     let Cmd::Serve(args) = Cli::from_arg_matches(&matches)?.command else { bail!("not a serve command line") };
-    args.validate()?;
+    args.validate(path)?;
     let (_, sub) = matches.subcommand().context("no serve matches")?;
     match path {
         Some(p) => println!("# {}: ok", p.display()),
@@ -357,7 +362,7 @@ fn init_logging(format: LogFormat) {
 async fn run(cmd: Cmd) -> Result<ExitCode> {
     match cmd {
         Cmd::Serve(args) => {
-            args.validate()?;
+            args.validate(args.config.as_deref())?;
             let store = match &args.database_url {
                 Some(url) => {
                     if std::env::var_os("CREDITD_SERVICE_KEY").is_none() {

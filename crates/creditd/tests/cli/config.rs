@@ -170,6 +170,8 @@ fn bad_files_are_refused_with_the_key_named() {
         ("webhook_allow_network = \"10.0.0.0/8\"\n", &["webhook_allow_network", "expected an array of strings"]),
         ("service_key = \"sk_0123456789abcdef\"\n", &["creditd.toml:1", "service_key", "CREDITD_SERVICE_KEY"]),
         ("listen = [\n", &["creditd.toml:1"]),
+        // Checked after clap, on the merged settings: the file is named.
+        ("public_url = \"ftp://x\"\n", &["creditd.toml", "--public-url", "https:// or http://"]),
     ];
     for (text, wanted) in cases {
         let file = write_file(dir.path(), "creditd.toml", text);
