@@ -9,6 +9,7 @@
 //! A key whose variable is set, or whose flag the user gave, is checked but
 //! not passed on.
 
+use std::any::TypeId;
 use std::ffi::OsString;
 use std::path::Path;
 
@@ -33,9 +34,14 @@ impl Kind {
             ArgAction::SetTrue | ArgAction::SetFalse => Kind::Bool,
             ArgAction::Append => Kind::Array,
             _ => {
+                // A number: parsed to one, or defaulting to one (a newtype
+                // such as the org cache's size).
+                let ty = arg.get_value_parser().type_id();
+                let numeric = [TypeId::of::<u64>(), TypeId::of::<i64>(), TypeId::of::<usize>(), TypeId::of::<u32>()];
+                let numeric_type = numeric.iter().any(|t| ty == *t);
                 let numeric_default =
                     arg.get_default_values().first().and_then(|d| d.to_str()).is_some_and(|d| d.parse::<i64>().is_ok());
-                if numeric_default { Kind::Integer } else { Kind::String }
+                if numeric_type || numeric_default { Kind::Integer } else { Kind::String }
             }
         }
     }
