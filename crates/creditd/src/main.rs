@@ -3,6 +3,7 @@
 
 mod admin;
 mod bench;
+mod config;
 mod demo;
 mod export;
 mod generate;
@@ -10,6 +11,7 @@ mod history_bench;
 mod import;
 mod soak;
 
+use std::ffi::OsString;
 use std::io::Write as _;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -17,7 +19,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use anyhow::{Context, Result, bail};
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
 use creditd_sqlite::SqliteStore;
 use creditd_store::{Store, SystemClock};
 
@@ -44,6 +46,11 @@ enum LogFormat {
 
 #[derive(clap::Args, Clone)]
 struct ServeArgs {
+    /// A TOML file of these settings (keys: the flags' names with `_` for
+    /// `-`; see creditd.example.toml). Flags and CREDITD_* variables win
+    /// over it.
+    #[arg(long, env = "CREDITD_CONFIG")]
+    config: Option<PathBuf>,
     /// Address to listen on.
     #[arg(long, default_value = "127.0.0.1:8080", env = "CREDITD_LISTEN")]
     listen: SocketAddr,
@@ -91,17 +98,36 @@ struct HttpArgs {
     webhook_allow_networks: Vec<creditd_server::webhooks::Network>,
 }
 
+impl ServeArgs {
+    /// The checks clap cannot make, before anything starts (also run by
+    /// `creditd config check`).
+    fn validate(&self, config: Option<&Path>) -> Result<()> {
+        let checked = self.http.public_https().and_then(|_| self.bounds.sqlite());
+        match (checked, config) {
+            (Err(e), Some(file)) => Err(e.context(format!(
+                "the settings from the command line, the environment and {} (`creditd config check` shows them)",
+                file.display()
+            ))),
+            (checked, _) => checked.map(|_| ()),
+        }
+    }
+}
+
 impl HttpArgs {
     /// Validated: the public URL must be an http(s) URL.
-    fn apply(&self, mut app: creditd_server::AppState) -> Result<creditd_server::AppState> {
-        let public_https = match &self.public_url {
+    fn public_https(&self) -> Result<bool> {
+        Ok(match &self.public_url {
             None => false,
             Some(u) => match u.split_once("://").map(|(scheme, _)| scheme.to_ascii_lowercase()) {
                 Some(s) if s == "https" => true,
                 Some(s) if s == "http" => false,
                 _ => bail!("--public-url {u:?} must start with https:// or http://"),
             },
-        };
+        })
+    }
+
+    fn apply(&self, mut app: creditd_server::AppState) -> Result<creditd_server::AppState> {
+        let public_https = self.public_https()?;
         app.https =
             creditd_server::auth::HttpsPolicy { public_https, trust_forwarded_proto: self.trust_forwarded_proto };
         app.limits = creditd_server::conn::Limits {
@@ -142,7 +168,13 @@ impl BoundsArgs {
 #[derive(Subcommand)]
 enum Cmd {
     /// Run the API server.
+    // A flag given twice keeps its last value: the config file's arguments
+    // come first (config.rs).
+    #[command(args_override_self = true)]
     Serve(ServeArgs),
+    /// The configuration file of `serve`.
+    #[command(subcommand)]
+    Config(ConfigCmd),
     /// Run the server with a demo organisation full of realistic history.
     Demo {
         #[command(flatten)]
@@ -175,6 +207,16 @@ enum Cmd {
     Members(admin::MembersArgs),
     /// Print a one-time, expiring dashboard sign-in URL for a member.
     LoginLink(admin::LoginLinkArgs),
+}
+
+#[derive(Subcommand)]
+enum ConfigCmd {
+    /// Check a configuration file as `serve` would and print the effective
+    /// settings with where each comes from; non-zero exit if it is wrong.
+    Check {
+        #[arg(long, env = "CREDITD_CONFIG")]
+        config: Option<PathBuf>,
+    },
 }
 
 #[derive(clap::Args, Clone)]
@@ -221,7 +263,13 @@ fn return_memory_promptly() {
 
 fn main() -> ExitCode {
     return_memory_promptly();
-    let cli = Cli::parse();
+    let cli = match parse_cli(std::env::args_os().collect()) {
+        Ok(cli) => cli,
+        Err(e) => {
+            eprintln!("creditd: error: {e:#}");
+            return ExitCode::FAILURE;
+        }
+    };
     init_logging(cli.log_format);
     let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(rt) => rt,
@@ -245,6 +293,59 @@ fn main() -> ExitCode {
     }
 }
 
+/// The command line, with `serve --config FILE`'s settings put in right
+/// after `serve` (before the user's own flags, which win).
+fn parse_cli(argv: Vec<OsString>) -> Result<Cli> {
+    let cli = Cli::parse_from(&argv);
+    let Cmd::Serve(ServeArgs { config: Some(path), .. }) = &cli.command else { return Ok(cli) };
+    // `serve` itself: the first such word that is not `--log-format`'s value.
+    let at = (1..argv.len())
+        .find(|&i| argv[i] == "serve" && argv[i - 1] != "--log-format")
+        .context("no serve subcommand in the command line")?;
+    let file = config::file_args(&serve_command(), path, &argv[1..])?;
+    let mut full = argv[..=at].to_vec();
+    full.extend(file);
+    full.extend_from_slice(&argv[at + 1..]);
+    Ok(Cli::parse_from(full))
+}
+
+/// `serve` as clap sees it, with the global flags propagated to it.
+fn serve_command() -> clap::Command {
+    let mut cli = Cli::command();
+    cli.build();
+    cli.find_subcommand("serve").expect("a serve subcommand").clone()
+}
+
+/// `creditd config check`: the same reading as `serve`, then the settings.
+fn config_check(path: Option<&Path>) -> Result<ExitCode> {
+    let serve = serve_command();
+    let mut argv: Vec<OsString> = vec!["creditd".into(), "serve".into()];
+    if let Some(path) = path {
+        argv.extend(config::file_args(&serve, path, &[])?);
+    }
+    let matches = Cli::command().try_get_matches_from(&argv)?;
+    let Cmd::Serve(args) = Cli::from_arg_matches(&matches)?.command else { bail!("not a serve command line") };
+    args.validate(path)?;
+    let (_, sub) = matches.subcommand().context("no serve matches")?;
+    match path {
+        Some(p) => println!("# {}: ok", p.display()),
+        None => println!("# no configuration file (--config or CREDITD_CONFIG): defaults and environment"),
+    }
+    for (key, arg) in config::keys(&serve) {
+        let id = arg.get_id().as_str();
+        let source = match sub.value_source(id) {
+            Some(clap::parser::ValueSource::CommandLine) => "file",
+            Some(clap::parser::ValueSource::EnvVariable) => "env",
+            Some(clap::parser::ValueSource::DefaultValue) => "default",
+            _ => "unset",
+        };
+        let values: Vec<String> =
+            sub.get_raw(id).map(|v| v.map(|s| s.to_string_lossy().into_owned()).collect()).unwrap_or_default();
+        println!("{key:<22} = {:<24} # {source}", values.join(","));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
 fn is_broken_pipe(e: &anyhow::Error) -> bool {
     e.chain().any(|c| c.downcast_ref::<std::io::Error>().is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe))
 }
@@ -261,6 +362,7 @@ fn init_logging(format: LogFormat) {
 async fn run(cmd: Cmd) -> Result<ExitCode> {
     match cmd {
         Cmd::Serve(args) => {
+            args.validate(args.config.as_deref())?;
             let store = match &args.database_url {
                 Some(url) => {
                     if std::env::var_os("CREDITD_SERVICE_KEY").is_none() {
@@ -284,6 +386,7 @@ async fn run(cmd: Cmd) -> Result<ExitCode> {
             serve(store, &args.data_dir, args.listen, &args.http).await?;
             Ok(ExitCode::SUCCESS)
         }
+        Cmd::Config(ConfigCmd::Check { config }) => config_check(config.as_deref()),
         Cmd::Verify { data_dir, org, database_url } => verify(&data_dir, org, database_url).await,
         Cmd::Bench(args) => {
             bench::run(args).await?;

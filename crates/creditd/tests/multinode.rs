@@ -5,8 +5,10 @@
 //!
 //! The binary's other end-to-end tests live beside it as modules (one test
 //! binary per crate): `cli/history.rs` (gen, export, import), `cli/soak.rs`
-//! (`bench --soak`).
+//! (`bench --soak`), `cli/config.rs` (`serve --config`, `config check`).
 
+#[path = "cli/config.rs"]
+mod config;
 #[path = "cli/history.rs"]
 mod history;
 #[path = "cli/serve.rs"]
