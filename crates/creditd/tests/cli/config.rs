@@ -3,7 +3,7 @@
 //! wins over them, a bad file stops everything with the key named, and the
 //! example file in the repo checks and lists every serve flag.
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
@@ -35,22 +35,8 @@ struct Server {
 }
 
 impl Server {
-    fn start(mut cmd: Command) -> Server {
-        let mut child = cmd.stdout(Stdio::null()).stderr(Stdio::piped()).spawn().expect("starting creditd");
-        let stderr = child.stderr.take().expect("stderr");
-        let (tx, rx) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stderr).lines() {
-                let Ok(line) = line else { break };
-                match line.split("listening on http://").nth(1).and_then(|r| r.split_whitespace().next()) {
-                    Some(addr) => {
-                        let _ = tx.send(addr.to_string());
-                    }
-                    None => eprintln!("[creditd] {line}"),
-                }
-            }
-        });
-        let addr = rx.recv_timeout(Duration::from_secs(60)).expect("creditd did not report its address");
+    fn start(cmd: Command) -> Server {
+        let (child, addr) = crate::serve::start(cmd);
         Server { child, addr }
     }
 

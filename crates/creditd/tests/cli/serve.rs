@@ -7,19 +7,22 @@ use std::time::Duration;
 
 /// Starts `creditd serve --listen 127.0.0.1:0` with `args` after it and
 /// `key` as the service key; returns the child and the address it reported
-/// (`host:port`). Its stderr lines other than that report are echoed,
-/// prefixed with `[creditd]`.
+/// (`host:port`).
 pub fn spawn_serve(args: &[&std::ffi::OsStr], key: &str) -> (Child, String) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_creditd"))
-        .args(["serve", "--listen", "127.0.0.1:0"])
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_creditd"));
+    cmd.args(["serve", "--listen", "127.0.0.1:0"])
         .args(args)
         .env("CREDITD_SERVICE_KEY", key)
         .env("RUST_LOG", "warn")
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("starting creditd");
+        .stdin(Stdio::null());
+    start(cmd)
+}
+
+/// Spawns `cmd` (a `creditd serve` the caller has set up) and waits for the
+/// address it reports (`host:port`); its other stderr lines are echoed,
+/// prefixed with `[creditd]`.
+pub fn start(mut cmd: Command) -> (Child, String) {
+    let mut child = cmd.stdout(Stdio::null()).stderr(Stdio::piped()).spawn().expect("starting creditd");
     let stderr = child.stderr.take().expect("stderr");
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
