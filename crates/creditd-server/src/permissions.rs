@@ -2,7 +2,7 @@
 //!
 //! Every handler names the [`Action`] it performs and asks
 //! `principal.require(Action::X, org)?` (see [`crate::auth::Principal`])
-//! before it touches the store. The README's table is generated from
+//! before it touches the store. The table in docs/roles.md is generated from
 //! [`TABLE`] ([`markdown_table`]) and a test keeps the two equal.
 //!
 //! Two rules sit outside the table because they are about reach, not role:
@@ -140,7 +140,7 @@ impl Action {
     }
 }
 
-/// The table as Markdown, as the README shows it.
+/// The table as Markdown, as docs/roles.md shows it.
 pub fn markdown_table() -> String {
     let mark = |b: bool| if b { "✓" } else { "—" };
     let mut out =

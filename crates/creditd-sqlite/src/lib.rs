@@ -45,7 +45,7 @@ pub const WRITER_QUEUE: usize = 8192;
 pub use checkpoint::DEFAULT_WAL_CAP_BYTES;
 pub use creditd_store::cache::OrgCacheSize;
 
-/// How the engine bounds its disk and memory (README, "Bounded disk and
+/// How the engine bounds its disk and memory (docs/operations.md, "Bounded disk and
 /// memory").
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct SqliteOptions {

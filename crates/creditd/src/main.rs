@@ -141,7 +141,7 @@ impl HttpArgs {
     }
 }
 
-/// Disk and memory bounds (README, "Bounded disk and memory").
+/// Disk and memory bounds (docs/operations.md, "Bounded disk and memory").
 #[derive(clap::Args, Clone, Debug)]
 pub struct BoundsArgs {
     /// Embedded database: past this many MiB of write-ahead log the writer
@@ -239,7 +239,7 @@ struct DemoServeArgs {
 /// worker threads and freed on the HTTP ones, leaving partly used huge
 /// pages. Without THP (for the whole process: the first arena is reserved
 /// before `main`), purging at once and from 64 KiB, the same exports peak
-/// at 65-70 MiB and it idles at 51-57 MiB (README, "History at scale").
+/// at 65-70 MiB and it idles at 51-57 MiB (docs/history-and-exports.md, "History at scale").
 /// The cost is more page faults and a madvise per freed span; the writer
 /// benchmark (`creditd bench`) should be re-run to confirm it does not show.
 #[allow(unsafe_code)]

@@ -5,10 +5,13 @@
 //!
 //! The binary's other end-to-end tests live beside it as modules (one test
 //! binary per crate): `cli/history.rs` (gen, export, import), `cli/soak.rs`
-//! (`bench --soak`), `cli/config.rs` (`serve --config`, `config check`).
+//! (`bench --soak`), `cli/config.rs` (`serve --config`, `config check`), `cli/docs.rs`
+//! (the README's and `docs/`'s examples, run).
 
 #[path = "cli/config.rs"]
 mod config;
+#[path = "cli/docs.rs"]
+mod docs;
 #[path = "cli/history.rs"]
 mod history;
 #[path = "cli/serve.rs"]

@@ -381,7 +381,7 @@ async fn holds_time_out_and_vouchers_expire() {
     assert_eq!(evs[0]["kind"], "release");
     assert_eq!(evs[0]["source"], "timeout");
     // A hold its timeout released answers `hold_expired` (the core's rule
-    // since holds past their time are refused; README, error codes).
+    // since holds past their time are refused; docs/api.md, error codes).
     let (s, e) = app.post(&format!("/api/organizations/acme/holds/{id}/debit"), json!({})).await;
     assert_eq!((s, code(&e)), (409, "hold_expired"));
     // Past the voucher's expiry the tick lapses it.

@@ -573,10 +573,10 @@ async fn spot_checks_of_the_table_and_the_readme() {
     for w in Who::ALL {
         assert!(allowed(w, Action::ReadSummary));
     }
-    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../README.md")).unwrap();
+    let page = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/roles.md")).unwrap();
     assert!(
-        readme.contains(&markdown_table()),
-        "README.md must show the permission table exactly as the code has it:\n{}",
+        page.contains(&markdown_table()),
+        "docs/roles.md must show the permission table exactly as the code has it:\n{}",
         markdown_table()
     );
 }

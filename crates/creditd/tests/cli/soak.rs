@@ -1,4 +1,4 @@
-//! `creditd bench --soak` in a tiny configuration, so the soak the README
+//! `creditd bench --soak` in a tiny configuration, so the soak docs/operations.md
 //! reports cannot rot: it runs, reports every interval, keeps the org cache
 //! and the WAL within their bounds, and verifies every org at the end.
 
