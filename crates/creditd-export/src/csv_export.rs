@@ -13,7 +13,7 @@ use jiff::Timestamp;
 use jiff::tz::TimeZone;
 
 use crate::ExportError;
-use crate::layout::{Layout, report_kind_amount};
+use crate::layout::{Cell, Layout, each_cell, person_description, report_kind_amount};
 use crate::num::{NumBuf, fmt_micros, fmt_u64};
 use crate::time::{LocalClock, TimeBuf};
 
@@ -41,6 +41,8 @@ pub struct CsvExporter<W: Write> {
     out: csv::Writer<W>,
     layout: Layout,
     clock: LocalClock,
+    /// UTC, for the events layout's `created_at`.
+    utc: LocalClock,
     /// For the cells [`neutralise`] rewrites and for metadata JSON.
     scratch: Vec<u8>,
     rows: u64,
@@ -59,7 +61,7 @@ impl<W: Write> CsvExporter<W> {
     /// formatted apart (on another thread) and joined to the others in order.
     pub fn rows_only(writer: W, layout: Layout, tz: TimeZone) -> Self {
         let out = csv_writer(writer);
-        CsvExporter { out, layout, clock: LocalClock::new(tz), scratch: Vec::new(), rows: 0 }
+        CsvExporter { out, layout, clock: LocalClock::new(tz), utc: LocalClock::new(TimeZone::UTC), scratch: Vec::new(), rows: 0 }
     }
 
     /// The header row of `layout`, as [`new`](Self::new) writes it.
@@ -93,6 +95,16 @@ impl<W: Write> CsvExporter<W> {
         match self.layout {
             Layout::Report => self.push_report(e)?,
             Layout::Full => self.push_full(e)?,
+            layout @ (Layout::Fpt | Layout::Events) => each_cell(layout, e, |cell| match cell {
+                Cell::Text(t) => self.text(t.as_deref()),
+                Cell::Amount(m) => self.amount(m),
+                Cell::Local(ts) => self.time(ts),
+                Cell::Utc(ts) => {
+                    let mut buf: TimeBuf = [0; 40];
+                    let text = self.utc.rfc3339(ts, &mut buf);
+                    self.out.write_field(text)
+                }
+            })?,
         }
         // An empty iterator ends the record the fields above started.
         self.out.write_record(None::<&[u8]>)?;
@@ -117,7 +129,10 @@ impl<W: Write> CsvExporter<W> {
         self.out.write_field(kind.as_bytes())?;
         self.amount(amount)?;
         self.time(e.created_at)?;
-        self.text(e.description)
+        match e.kind {
+            creditd_core::EventKind::Debit => self.text(person_description(e).as_deref()),
+            _ => self.text(e.description),
+        }
     }
 
     fn push_full(&mut self, e: &EventRef<'_>) -> csv::Result<()> {

@@ -25,7 +25,7 @@ use jiff::tz::TimeZone;
 use rust_xlsxwriter::{DocProperties, Format, Workbook, Worksheet, XlsxError};
 
 use crate::ExportError;
-use crate::layout::{Layout, report_kind_amount};
+use crate::layout::{Cell, Layout, each_cell, person_description, report_kind_amount};
 use crate::num::micros_f64;
 use crate::time::LocalClock;
 
@@ -97,6 +97,8 @@ pub struct XlsxExporter<W: Write + Send> {
     rows_per_sheet: u32,
     layout: Layout,
     clock: LocalClock,
+    /// UTC, for the events layout's `created_at`.
+    utc: LocalClock,
     formats: Formats,
     rows: u64,
 }
@@ -152,6 +154,7 @@ impl<W: Write + Send> XlsxExporter<W> {
             rows_per_sheet: options.rows_per_sheet,
             layout,
             clock: LocalClock::new(tz),
+            utc: LocalClock::new(TimeZone::UTC),
             formats,
             rows: 0,
         };
@@ -201,7 +204,7 @@ impl<W: Write + Send> XlsxExporter<W> {
         }
         let row = self.row;
         let sheet = self.workbook.worksheet_from_index(self.sheet)?;
-        let mut cells = Cells { sheet, row, col: 0, clock: &mut self.clock, formats: &self.formats };
+        let mut cells = Cells { sheet, row, col: 0, clock: &mut self.clock, utc: &mut self.utc, formats: &self.formats };
         match self.layout {
             Layout::Report => {
                 cells.text(e.project_name)?;
@@ -212,8 +215,14 @@ impl<W: Write + Send> XlsxExporter<W> {
                 cells.text(Some(&kind))?;
                 cells.amount(amount)?;
                 cells.time(e.created_at)?;
-                cells.text(e.description)?;
+                cells.text(person_description(e).as_deref())?;
             }
+            layout @ (Layout::Fpt | Layout::Events) => each_cell(layout, e, |cell| match cell {
+                Cell::Text(t) => cells.text(t.as_deref()),
+                Cell::Amount(m) => cells.amount(m),
+                Cell::Local(ts) => cells.time(ts),
+                Cell::Utc(ts) => cells.utc_time(ts),
+            })?,
             Layout::Full => {
                 match e.id {
                     Some(id) => cells.text(Some(id))?,
@@ -276,6 +285,7 @@ struct Cells<'a> {
     row: u32,
     col: u16,
     clock: &'a mut LocalClock,
+    utc: &'a mut LocalClock,
     formats: &'a Formats,
 }
 
@@ -303,6 +313,14 @@ impl Cells<'_> {
 
     fn integer(&mut self, n: u64) -> Result<(), XlsxError> {
         self.sheet.write_number_with_format(self.row, self.col, n as f64, &self.formats.integer)?;
+        self.col += 1;
+        Ok(())
+    }
+
+    /// A date-time cell in UTC (the events layout's `created_at`).
+    fn utc_time(&mut self, ts: Timestamp) -> Result<(), XlsxError> {
+        let serial = self.utc.excel_serial(ts);
+        self.sheet.write_number_with_format(self.row, self.col, serial, &self.formats.date)?;
         self.col += 1;
         Ok(())
     }

@@ -197,6 +197,30 @@ fn opt(s: &Option<String>) -> &str {
     s.as_deref().unwrap_or("")
 }
 
+/// What a person reads for an event's Kind and Amount, said again here: a
+/// processing or failed purchase is 0 with its status in the Kind, a debit
+/// is 0 (its credits left the available balance with its hold), anything
+/// else its amount.
+fn person_kind_amount(e: &Event) -> (String, Micros) {
+    match (e.kind, e.status) {
+        (EventKind::Debit, Status::Succeeded) => ("Debit".to_string(), Micros::ZERO),
+        (_, Status::Succeeded) => (e.kind.title().to_string(), e.amount),
+        (_, other) => (format!("{} ({})", e.kind.title(), other.as_str()), Micros::ZERO),
+    }
+}
+
+/// The Description a person reads: a debit's says what it captured.
+fn person_text(e: &Event) -> String {
+    if e.kind != EventKind::Debit {
+        return opt(&e.description).to_string();
+    }
+    let note = format!("{} credits captured from hold {}, counted when held", e.amount.checked_neg().unwrap(), opt(&e.hold_id));
+    match e.description.as_deref() {
+        Some(d) if !d.is_empty() => format!("{d} ({note})"),
+        _ => note,
+    }
+}
+
 #[test]
 fn report_csv_reads_back_field_by_field() {
     let events = sample();
@@ -211,17 +235,15 @@ fn report_csv_reads_back_field_by_field() {
         assert_eq!(row[2], opt(&e.user_name), "User's Name of {}", e.id);
         assert_eq!(row[3], opt(&e.user_email), "Email of {}", e.id);
         // Credits that have not arrived (a processing purchase) read as 0,
-        // with the status in the Kind cell; everything else verbatim.
-        let (kind, amount) = match e.status {
-            Status::Succeeded => (e.kind.title().to_string(), e.amount),
-            other => (format!("{} ({})", e.kind.title(), other.as_str()), Micros::ZERO),
-        };
+        // with the status in the Kind cell; a debit reads as 0 (its credits
+        // left with the hold); everything else verbatim.
+        let (kind, amount) = person_kind_amount(e);
         assert_eq!(row[4], kind, "Kind of {}", e.id);
         assert_eq!(row[5], amount.to_string(), "Amount of {}", e.id);
         assert_eq!(row[5].parse::<Micros>().unwrap(), amount);
         assert_eq!(row[6], local_text(e.created_at, &madrid()), "Created At of {}", e.id);
         assert_eq!(row[6].parse::<Timestamp>().unwrap(), e.created_at);
-        assert_eq!(row[7], opt(&e.description), "Description of {}", e.id);
+        assert_eq!(row[7], person_text(e), "Description of {}", e.id);
     }
     // Genira's four kinds read as Genira writes them.
     let kinds: Vec<&str> = rows[1..].iter().map(|r| r[4].as_str()).collect();
@@ -551,10 +573,7 @@ fn xlsx_report_holds_the_same_rows_with_types() {
         assert_eq!(cell_text(&row[1]), opt(&e.project_id));
         assert_eq!(cell_text(&row[2]), opt(&e.user_name));
         assert_eq!(cell_text(&row[3]), opt(&e.user_email));
-        let (kind, amount) = match e.status {
-            Status::Succeeded => (e.kind.title().to_string(), e.amount),
-            other => (format!("{} ({})", e.kind.title(), other.as_str()), Micros::ZERO),
-        };
+        let (kind, amount) = person_kind_amount(e);
         assert_eq!(cell_text(&row[4]), kind);
         match &row[5] {
             Data::Float(f) => assert_eq!(*f, amount.micros() as f64 / 1e6, "Amount of {}", e.id),
@@ -568,7 +587,7 @@ fn xlsx_report_holds_the_same_rows_with_types() {
             }
             other => panic!("Created At of {} is {other:?}, not a date-time", e.id),
         }
-        assert_eq!(cell_text(&row[7]), opt(&e.description));
+        assert_eq!(cell_text(&row[7]), person_text(e));
     }
     // 2026-07-15T12:00:00.123Z is 14:00:00.123 in Madrid.
     let Data::DateTime(summer) = &rows[6][6] else { panic!() };
@@ -946,4 +965,177 @@ fn borrowed_rows_write_what_events_write() {
         x.finish().unwrap();
         assert_eq!(read_xlsx(&a), read_xlsx(&b), "{layout:?}");
     }
+}
+
+/// The available balance's change over `events`, from their own balances.
+fn available_change(events: &[Event]) -> Micros {
+    let first = &events[0];
+    let before = first.balance_after.checked_sub(first.deltas().0).unwrap();
+    events.last().unwrap().balance_after.checked_sub(before).unwrap()
+}
+
+fn sum_column(rows: &[Vec<String>], col: usize) -> Micros {
+    rows[1..].iter().fold(Micros::ZERO, |t, r| t.checked_add(credits(&r[col])).unwrap())
+}
+
+#[test]
+fn fpt_layout_reads_as_seed_003_with_its_meanings() {
+    let events = sample();
+    let rows = read_csv(&export_csv(&events, Layout::Fpt, madrid()));
+    assert_eq!(rows[0], ["Date", "Service", "Source", "Description", "Code", "Status", "Amount"]);
+    assert_eq!(rows.len(), events.len() + 1);
+    let row = |kind: EventKind, status: Status| {
+        let i = events.iter().position(|e| e.kind == kind && e.status == status).unwrap();
+        (&rows[i + 1], &events[i])
+    };
+    // A top-up: the payment gateway and its name.
+    let (r, e) = row(EventKind::Purchase, Status::Succeeded);
+    assert_eq!((r[1].as_str(), r[2].as_str(), r[5].as_str(), r[6].as_str()), ("Payment Gateway", "Stripe", "Success", "50.25"));
+    assert_eq!(r[0], local_text(e.created_at, &madrid()));
+    // A processing top-up: nothing arrived yet.
+    let (r, _) = row(EventKind::Purchase, Status::Processing);
+    assert_eq!((r[2].as_str(), r[5].as_str(), r[6].as_str()), ("PayPal", "Processed", "0"));
+    // A voucher: System, Voucher, its code.
+    let (r, _) = row(EventKind::Voucher, Status::Succeeded);
+    assert_eq!((r[1].as_str(), r[2].as_str(), r[4].as_str(), r[6].as_str()), ("System", "Voucher", "WELCOME5", "5"));
+    // A charge: the service that used credits and the resource.
+    let (r, _) = row(EventKind::Usage, Status::Succeeded);
+    assert_eq!((r[1].as_str(), r[2].as_str(), r[6].as_str()), ("GPU Container", "H100 x 2h", "-3.75"));
+    // A hold and its debit are one charge: the debit says what it captured.
+    let (r, _) = row(EventKind::Hold, Status::Succeeded);
+    assert_eq!(r[6], "-12.5");
+    let (r, _) = row(EventKind::Debit, Status::Succeeded);
+    assert_eq!(r[6], "0");
+    assert_eq!(r[3], "First download (12.5 credits captured from hold hold_1, counted when held)");
+    // Its amounts add up to what happened to the available balance.
+    assert_eq!(sum_column(&rows, 6), available_change(&events));
+}
+
+#[test]
+fn events_layout_reads_as_seed_001_and_counts_a_hold_once() {
+    let events = sample();
+    let rows = read_csv(&export_csv(&events, Layout::Events, madrid()));
+    assert_eq!(
+        rows[0],
+        [
+            "created_at",
+            "event_type",
+            "source",
+            "project_id",
+            "activity_name",
+            "credits",
+            "prepaid_balance_after",
+            "period_usage_after",
+            "metadata"
+        ]
+    );
+    let types: Vec<&str> = rows[1..].iter().map(|r| r[1].as_str()).collect();
+    assert_eq!(
+        types,
+        [
+            "grant",
+            "prepaid_purchase",
+            "prepaid_purchase",
+            "reservation",
+            "usage",
+            "reservation",
+            "reservation_released",
+            "voucher",
+            "usage",
+            "adjustment"
+        ]
+    );
+    for (r, e) in rows[1..].iter().zip(&events) {
+        // UTC, as the seed says, and the same instant.
+        assert!(r[0].ends_with("+00:00"), "{}", r[0]);
+        assert_eq!(r[0].parse::<Timestamp>().unwrap(), e.created_at);
+        assert_eq!(r[3], opt(&e.project_id));
+        assert_eq!(r[6], e.prepaid_balance_after.to_string());
+        assert_eq!(r[7], e.period_usage_after.to_string());
+        // Every name reads back as a kind a filter finds (a debit as usage).
+        let kind: EventKind = r[1].parse().unwrap();
+        assert_eq!(kind, if e.kind == EventKind::Debit { EventKind::Usage } else { e.kind });
+    }
+    assert_eq!(rows[4][5], "-12.5", "the reservation takes the credits");
+    assert_eq!(rows[5][5], "0", "its capture does not take them again");
+    let meta: serde_json::Value = serde_json::from_str(&rows[5][8]).unwrap();
+    assert_eq!(meta["captured"], "12.5");
+    assert_eq!(meta["reservation"], "hold_1");
+    // Stored metadata is kept as it is.
+    let meta: serde_json::Value = serde_json::from_str(&rows[2][8]).unwrap();
+    assert_eq!(meta["invoice"], "in_1");
+    assert_eq!(sum_column(&rows, 5), available_change(&events));
+}
+
+#[test]
+fn report_amounts_add_up_to_the_available_change() {
+    let events = sample();
+    let rows = read_csv(&export_csv(&events, Layout::Report, madrid()));
+    assert_eq!(sum_column(&rows, 5), available_change(&events));
+    // A debit's own metadata keeps its keys beside the note in seed 001's log.
+    let mut h = History::new();
+    h.add(EventKind::Grant, "10", "2026-01-01T00:00:00Z", |_| {})
+        .add(EventKind::Hold, "-4", "2026-01-01T00:01:00Z", |e| e.hold_id = Some("hold_2".into()))
+        .add(EventKind::Debit, "-3", "2026-01-01T00:02:00Z", |e| {
+            e.hold_id = Some("hold_2".into());
+            e.metadata = Some(serde_json::json!({"job": "j-9"}));
+        })
+        .add(EventKind::Release, "1", "2026-01-01T00:02:00Z", |e| e.hold_id = Some("hold_2".into()));
+    let rows = read_csv(&export_csv(&h.events, Layout::Events, TimeZone::UTC));
+    let meta: serde_json::Value = serde_json::from_str(&rows[3][8]).unwrap();
+    assert_eq!(meta, serde_json::json!({"job": "j-9", "captured": "3", "reservation": "hold_2",
+        "note": "3 credits captured from hold hold_2, counted when held"}));
+    // A partial capture: 10 granted, 4 held, 3 captured, 1 back: 7 left.
+    assert_eq!(available_change(&h.events), credits("7"));
+    assert_eq!(sum_column(&rows, 5), credits("7"));
+}
+
+#[test]
+fn xlsx_fpt_and_events_hold_the_csv_cells_typed() {
+    let events = sample();
+    for layout in [Layout::Fpt, Layout::Events] {
+        let csv_rows = read_csv(&export_csv(&events, layout, madrid()));
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("x.xlsx");
+        let mut x = XlsxExporter::create(&path, layout, madrid(), XlsxOptions::default()).unwrap();
+        x.push_all(&events).unwrap();
+        x.finish().unwrap();
+        let sheets = read_xlsx(&path);
+        let rows = &sheets[0].1;
+        let header: Vec<&str> = rows[0].iter().map(cell_text).collect();
+        assert_eq!(header, layout.headers(), "{layout}");
+        assert_eq!(rows.len(), csv_rows.len());
+        let (time_col, amount_col, zone) = match layout {
+            Layout::Fpt => (0, 6, madrid()),
+            _ => (0, 5, TimeZone::UTC),
+        };
+        for ((row, csv_row), e) in rows[1..].iter().zip(&csv_rows[1..]).zip(&events) {
+            match &row[amount_col] {
+                Data::Float(f) => assert_eq!(*f, credits(&csv_row[amount_col]).micros() as f64 / 1e6, "{layout} {}", e.id),
+                other => panic!("{layout}: amount of {} is {other:?}", e.id),
+            }
+            match &row[time_col] {
+                Data::DateTime(dt) => assert!((dt.as_f64() - excel_serial(e.created_at, &zone)).abs() < 1e-9),
+                other => panic!("{layout}: time of {} is {other:?}", e.id),
+            }
+            // Text cells hold the CSV's text (less the formula guard).
+            let texts: Vec<usize> = match layout {
+                Layout::Fpt => vec![1, 2, 3, 4, 5],
+                _ => vec![1, 2, 3, 4],
+            };
+            for col in texts {
+                assert_eq!(cell_text(&row[col]), csv_row[col].strip_prefix('\'').unwrap_or(&csv_row[col]), "{layout} {} col {col}", e.id);
+            }
+        }
+    }
+}
+
+#[test]
+fn every_layout_name_parses_back() {
+    for layout in Layout::ALL {
+        assert_eq!(layout.as_str().parse::<Layout>().unwrap(), layout);
+        assert_eq!(layout.headers().len(), layout.to_string().parse::<Layout>().unwrap().headers().len());
+    }
+    let err = "fancy".parse::<Layout>().unwrap_err().to_string();
+    assert!(err.contains("report, fpt, events or full"), "{err}");
 }
