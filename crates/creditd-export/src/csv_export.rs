@@ -61,7 +61,14 @@ impl<W: Write> CsvExporter<W> {
     /// formatted apart (on another thread) and joined to the others in order.
     pub fn rows_only(writer: W, layout: Layout, tz: TimeZone) -> Self {
         let out = csv_writer(writer);
-        CsvExporter { out, layout, clock: LocalClock::new(tz), utc: LocalClock::new(TimeZone::UTC), scratch: Vec::new(), rows: 0 }
+        CsvExporter {
+            out,
+            layout,
+            clock: LocalClock::new(tz),
+            utc: LocalClock::new(TimeZone::UTC),
+            scratch: Vec::new(),
+            rows: 0,
+        }
     }
 
     /// The header row of `layout`, as [`new`](Self::new) writes it.

@@ -204,7 +204,8 @@ impl<W: Write + Send> XlsxExporter<W> {
         }
         let row = self.row;
         let sheet = self.workbook.worksheet_from_index(self.sheet)?;
-        let mut cells = Cells { sheet, row, col: 0, clock: &mut self.clock, utc: &mut self.utc, formats: &self.formats };
+        let mut cells =
+            Cells { sheet, row, col: 0, clock: &mut self.clock, utc: &mut self.utc, formats: &self.formats };
         match self.layout {
             Layout::Report => {
                 cells.text(e.project_name)?;

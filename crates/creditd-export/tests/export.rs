@@ -214,7 +214,11 @@ fn person_text(e: &Event) -> String {
     if e.kind != EventKind::Debit {
         return opt(&e.description).to_string();
     }
-    let note = format!("{} credits captured from hold {}, counted when held", e.amount.checked_neg().unwrap(), opt(&e.hold_id));
+    let note = format!(
+        "{} credits captured from hold {}, counted when held",
+        e.amount.checked_neg().unwrap(),
+        opt(&e.hold_id)
+    );
     match e.description.as_deref() {
         Some(d) if !d.is_empty() => format!("{d} ({note})"),
         _ => note,
@@ -990,7 +994,10 @@ fn fpt_layout_reads_as_seed_003_with_its_meanings() {
     };
     // A top-up: the payment gateway and its name.
     let (r, e) = row(EventKind::Purchase, Status::Succeeded);
-    assert_eq!((r[1].as_str(), r[2].as_str(), r[5].as_str(), r[6].as_str()), ("Payment Gateway", "Stripe", "Success", "50.25"));
+    assert_eq!(
+        (r[1].as_str(), r[2].as_str(), r[5].as_str(), r[6].as_str()),
+        ("Payment Gateway", "Stripe", "Success", "50.25")
+    );
     assert_eq!(r[0], local_text(e.created_at, &madrid()));
     // A processing top-up: nothing arrived yet.
     let (r, _) = row(EventKind::Purchase, Status::Processing);
@@ -1083,8 +1090,11 @@ fn report_amounts_add_up_to_the_available_change() {
         .add(EventKind::Release, "1", "2026-01-01T00:02:00Z", |e| e.hold_id = Some("hold_2".into()));
     let rows = read_csv(&export_csv(&h.events, Layout::Events, TimeZone::UTC));
     let meta: serde_json::Value = serde_json::from_str(&rows[3][8]).unwrap();
-    assert_eq!(meta, serde_json::json!({"job": "j-9", "captured": "3", "reservation": "hold_2",
-        "note": "3 credits captured from hold hold_2, counted when held"}));
+    assert_eq!(
+        meta,
+        serde_json::json!({"job": "j-9", "captured": "3", "reservation": "hold_2",
+        "note": "3 credits captured from hold hold_2, counted when held"})
+    );
     // A partial capture: 10 granted, 4 held, 3 captured, 1 back: 7 left.
     assert_eq!(available_change(&h.events), credits("7"));
     assert_eq!(sum_column(&rows, 5), credits("7"));
@@ -1111,7 +1121,9 @@ fn xlsx_fpt_and_events_hold_the_csv_cells_typed() {
         };
         for ((row, csv_row), e) in rows[1..].iter().zip(&csv_rows[1..]).zip(&events) {
             match &row[amount_col] {
-                Data::Float(f) => assert_eq!(*f, credits(&csv_row[amount_col]).micros() as f64 / 1e6, "{layout} {}", e.id),
+                Data::Float(f) => {
+                    assert_eq!(*f, credits(&csv_row[amount_col]).micros() as f64 / 1e6, "{layout} {}", e.id)
+                }
                 other => panic!("{layout}: amount of {} is {other:?}", e.id),
             }
             match &row[time_col] {
@@ -1124,7 +1136,12 @@ fn xlsx_fpt_and_events_hold_the_csv_cells_typed() {
                 _ => vec![1, 2, 3, 4],
             };
             for col in texts {
-                assert_eq!(cell_text(&row[col]), csv_row[col].strip_prefix('\'').unwrap_or(&csv_row[col]), "{layout} {} col {col}", e.id);
+                assert_eq!(
+                    cell_text(&row[col]),
+                    csv_row[col].strip_prefix('\'').unwrap_or(&csv_row[col]),
+                    "{layout} {} col {col}",
+                    e.id
+                );
             }
         }
     }

@@ -47,7 +47,7 @@ use crate::permissions::Action;
 pub const FILTER_PARAMS: &[&str] =
     &["date_from", "date_to", "range", "event_type", "pool", "project_id", "service", "status", "user_email"];
 /// Query parameters of a page: the filters and where the page starts.
-pub const PAGE_PARAMS: &[&str] = &["limit", "offset", "cursor"];
+pub const PAGE_PARAMS: &[&str] = &["limit", "offset", "cursor", "fields"];
 /// Query parameters of an export: the filters and the file's shape.
 pub const EXPORT_PARAMS: &[&str] = &["format", "layout", "order"];
 
@@ -92,7 +92,7 @@ impl Format {
     }
 }
 
-/// `layout`: `report` or `full`.
+/// `layout`: `report`, `fpt`, `events` or `full`.
 pub fn parse_layout(v: &str) -> Result<Layout, ApiError> {
     v.trim().to_ascii_lowercase().parse::<Layout>().map_err(|e| ApiError::validation(e.to_string()))
 }
@@ -319,16 +319,125 @@ pub async fn page_query(app: &AppState, org: &str, q: &QueryPairs) -> Result<Eve
 }
 
 /// `GET /api/organizations/{org_id}/credit-events`: one page of the
-/// history, newest first, filtered.
+/// history, newest first, filtered; `fields=events` answers seed 001's
+/// field names.
 pub async fn credit_events(
     State(app): State<AppState>,
     principal: Principal,
     org: OrgPath,
     q: QueryPairs,
-) -> Result<Json<Page>, ApiError> {
+) -> Result<Json<HistoryPage>, ApiError> {
     principal.require(Action::ReadHistory, &org)?;
+    let seed_fields = match q.one("fields")?.map(str::trim) {
+        None | Some("all") => false,
+        Some("events") => true,
+        Some(other) => {
+            return Err(ApiError::validation(format!(
+                "fields must be all (every field of an event) or events (seed 001's columns), got {other:?}"
+            )));
+        }
+    };
     let query = page_query(&app, &org, &q).await?;
-    Ok(Json(app.store.events(&org, &query).await?))
+    let page = app.store.events(&org, &query).await?;
+    Ok(Json(if seed_fields { HistoryPage::Events(SeedPage::of(page)) } else { HistoryPage::All(page) }))
+}
+
+/// A page of the history: every field (the default), or seed 001's.
+/// Documented as `anyOf` (an empty page is both).
+#[derive(Debug, serde::Serialize)]
+#[serde(untagged)]
+pub enum HistoryPage {
+    /// `fields=all`: every field of each event.
+    All(Page),
+    /// `fields=events`: seed 001's credit events, under its names.
+    Events(SeedPage),
+}
+
+impl utoipa::PartialSchema for HistoryPage {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{AnyOfBuilder, Ref};
+        AnyOfBuilder::new()
+            .item(Ref::from_schema_name(<Page as utoipa::ToSchema>::name()))
+            .item(Ref::from_schema_name(<SeedPage as utoipa::ToSchema>::name()))
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for HistoryPage {
+    fn schemas(schemas: &mut Vec<(String, utoipa::openapi::RefOr<utoipa::openapi::schema::Schema>)>) {
+        use utoipa::PartialSchema;
+        schemas.push((<Page as utoipa::ToSchema>::name().into(), Page::schema()));
+        <Page as utoipa::ToSchema>::schemas(schemas);
+        schemas.push((<SeedPage as utoipa::ToSchema>::name().into(), SeedPage::schema()));
+        <SeedPage as utoipa::ToSchema>::schemas(schemas);
+    }
+}
+
+/// One page of the history with seed 001's field names (`fields=events`):
+/// what a client written for that log reads unchanged.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct SeedPage {
+    /// The page's events, newest first.
+    pub events: Vec<SeedEvent>,
+    /// The page size asked for.
+    pub limit: u32,
+    /// The offset asked for; absent when the page was asked for by cursor.
+    pub offset: Option<u64>,
+    /// Pass as `cursor` (with `fields=events`) for the next page; absent on
+    /// the last page.
+    pub next_cursor: Option<String>,
+}
+
+/// One credit event as seed 001 names its fields; the same cells as the
+/// `events` export layout (`creditd_export`'s rules: a debit is `usage` with
+/// credits 0 and says in `metadata` what it captured).
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct SeedEvent {
+    /// When the event happened (UTC).
+    pub created_at: Timestamp,
+    /// `usage`, `prepaid_purchase`, `subscription_credit`, `billing`,
+    /// `adjustment`, `grant`, `refund`, `reservation`,
+    /// `reservation_released`; creditd's `voucher` and `expiry`.
+    pub event_type: &'static str,
+    /// The system that triggered the event.
+    pub source: Option<String>,
+    /// The project that consumed credits.
+    pub project_id: Option<String>,
+    /// The activity that consumed credits.
+    pub activity_name: Option<String>,
+    /// Signed change of the available credits.
+    pub credits: creditd_core::Micros,
+    /// Prepaid balance right after the event.
+    pub prepaid_balance_after: creditd_core::Micros,
+    /// Period usage right after the event.
+    pub period_usage_after: creditd_core::Micros,
+    /// Event-specific detail (JSON).
+    #[schema(value_type = Option<Object>)]
+    pub metadata: Option<serde_json::Value>,
+}
+
+impl SeedPage {
+    fn of(page: Page) -> SeedPage {
+        let events = page
+            .events
+            .iter()
+            .map(|e| {
+                let v = e.view();
+                SeedEvent {
+                    created_at: e.created_at,
+                    event_type: creditd_export::seed_event_type(e.kind),
+                    source: e.source.clone(),
+                    project_id: e.project_id.clone(),
+                    activity_name: e.activity.clone(),
+                    credits: creditd_export::person_amount(&v),
+                    prepaid_balance_after: e.prepaid_balance_after,
+                    period_usage_after: e.period_usage_after,
+                    metadata: creditd_export::events_metadata(&v).and_then(|m| serde_json::from_str(&m).ok()),
+                }
+            })
+            .collect();
+        SeedPage { events, limit: page.limit, offset: page.offset, next_cursor: page.next_cursor }
+    }
 }
 
 /// A parsed export request.
@@ -513,7 +622,7 @@ impl creditd_store::RowFormatter for CsvRows {
 fn fields_of(layout: Layout) -> creditd_store::Fields {
     match layout {
         Layout::Report => creditd_store::Fields::Report,
-        Layout::Full => creditd_store::Fields::All,
+        Layout::Full | Layout::Fpt | Layout::Events => creditd_store::Fields::All,
     }
 }
 

@@ -238,6 +238,12 @@ pub struct PageParams {
     offset: Option<u64>,
     /// `next_cursor` of the page before (not with `offset`).
     cursor: Option<String>,
+    /// `all` (default): every field of each event; `events`: seed 001's
+    /// field names (`created_at`, `event_type`, `source`, `project_id`,
+    /// `activity_name`, `credits`, `prepaid_balance_after`,
+    /// `period_usage_after`, `metadata`).
+    #[param(value_type = Option<HistoryFields>)]
+    fields: Option<String>,
 }
 
 /// The file an export makes (`history::EXPORT_PARAMS`).
@@ -248,7 +254,12 @@ pub struct ExportParams {
     /// Default csv.
     #[param(value_type = Option<ExportFormat>)]
     format: Option<String>,
-    /// `report`: the credit history report's columns; `full`: every field.
+    /// `report`: seed 000's credit history report (8 columns); `fpt`: seed
+    /// 003's Date, Service, Source, Description, Code, Status, Amount;
+    /// `events`: seed 001's event log columns and names, times in UTC;
+    /// `full`: every field, as import reads it. In every layout but `full` a
+    /// debit reads as 0 (its credits left with the hold) and says what it
+    /// captured.
     #[param(value_type = Option<ExportLayout>)]
     layout: Option<String>,
     /// Default: newest first for the report, oldest first for full.
@@ -353,7 +364,12 @@ names_schema!(
 names_schema!(
     /// `creditd_export::Layout`.
     ExportLayout,
-    vec!["report".into(), "full".into()]
+    creditd_export::Layout::ALL.iter().map(|l| l.as_str().into()).collect()
+);
+names_schema!(
+    /// `history::credit_events`'s `fields`.
+    HistoryFields,
+    vec!["all".into(), "events".into()]
 );
 names_schema!(
     /// `creditd_store::Order`, as `history::parse_order` reads it.
@@ -366,6 +382,7 @@ pub const HISTORY_QUERY: &[&str] = &[
     "limit",
     "offset",
     "cursor",
+    "fields",
     "range",
     "date_from",
     "date_to",
@@ -586,6 +603,7 @@ fn parameter_schemas() -> Vec<TypeSchema> {
         schema::<RangeName>(),
         schema::<ExportFormat>(),
         schema::<ExportLayout>(),
+        schema::<HistoryFields>(),
         schema::<ExportOrder>(),
     ]
 }

@@ -71,7 +71,8 @@ pub enum Fields {
     #[default]
     /// Every field of the event.
     All,
-    /// The report layout's fields only; the others may be absent or zero.
+    /// The report layout's fields only (and `hold_id`, which a debit's note
+    /// names); the others may be absent or zero.
     Report,
 }
 

@@ -15,7 +15,7 @@ pub const EVENT_COLUMNS: &str = "seq, created_at, kind, amount, pool, status, so
 /// reads: the rest are constants (NULL, or 0 for the balances), so a row
 /// has the same shape and decodes the same way.
 pub const REPORT_COLUMNS: &str = "seq, created_at, kind, amount, NULL, status, NULL, NULL, NULL, \
-     project_id, project_name, user_name, user_email, description, NULL, NULL, NULL, 0, 0, 0, 0, NULL";
+     project_id, project_name, user_name, user_email, description, NULL, hold_id, NULL, 0, 0, 0, 0, NULL";
 
 /// A bound value.
 #[derive(Clone, Debug, PartialEq)]

@@ -17,7 +17,7 @@ use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
 use creditd_core::EventRef;
-use creditd_export::{CsvExporter, ExportError, Layout, XlsxExporter};
+use creditd_export::{CsvExporter, ExportError, XlsxExporter};
 use creditd_server::extract::QueryPairs;
 use creditd_server::history::{
     CsvRows, ExportRequest, Format, XlsxFailure, export_to_xlsx, is_broken_pipe, org_zone, parse_export,
@@ -41,7 +41,9 @@ pub struct ExportArgs {
     #[arg(long, default_value = "csv")]
     format: String,
     /// report (Case Name, Case ID, User's Name, Email, Kind, Amount, Created
-    /// At, Description) or full (every field; what `creditd import` reads).
+    /// At, Description), fpt (Date, Service, Source, Description, Code,
+    /// Status, Amount), events (seed 001's created_at, event_type, …,
+    /// metadata, in UTC) or full (every field; what `creditd import` reads).
     #[arg(long, default_value = "report")]
     layout: String,
     /// newest or oldest first (default: newest for report, oldest for full).
@@ -295,8 +297,7 @@ async fn export(store: &Arc<SqliteStore>, args: &ExportArgs) -> Result<()> {
                                "peak_rss_kib": peak_rss_kib(), "format": format.ext(), "layout": layout.as_str()})
         );
     } else if !to_stdout {
-        let what = if layout == Layout::Full { "full" } else { "report" };
-        eprintln!("creditd: exported {rows} events ({what} layout) to {} in {secs:.1} s", args.output);
+        eprintln!("creditd: exported {rows} events ({layout} layout) to {} in {secs:.1} s", args.output);
     }
     Ok(())
 }

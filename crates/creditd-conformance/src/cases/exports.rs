@@ -245,7 +245,7 @@ pub(crate) struct SeqLines(Vec<u8>, creditd_store::Fields);
 pub(crate) fn seq_line(e: &creditd_core::EventRef<'_>, fields: creditd_store::Fields) -> String {
     let o = |v: Option<&str>| v.unwrap_or("-").to_string();
     let mut line = format!(
-        "{} {} {} {} {} {} {} {} {} {}",
+        "{} {} {} {} {} {} {} {} {} {} {}",
         e.seq,
         e.created_at,
         e.kind.as_str(),
@@ -255,16 +255,16 @@ pub(crate) fn seq_line(e: &creditd_core::EventRef<'_>, fields: creditd_store::Fi
         o(e.project_name),
         o(e.user_name),
         o(e.user_email),
-        o(e.description)
+        o(e.description),
+        o(e.hold_id)
     );
     if fields == creditd_store::Fields::All {
         line += &format!(
-            " {} {} {} {} {} {} {} {}",
+            " {} {} {} {} {} {} {}",
             o(e.service),
             o(e.activity),
             o(e.source),
             o(e.code),
-            o(e.hold_id),
             e.pool.map_or("-", |p| p.as_str()),
             e.balance_after,
             e.held_after

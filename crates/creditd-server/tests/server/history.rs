@@ -654,6 +654,89 @@ fn text(v: &Value) -> String {
     v.as_str().unwrap_or_default().to_string()
 }
 
+/// The seed layouts over HTTP: seed 003's and seed 001's columns, one row
+/// per event the API pages give, in CSV and Excel; their amounts add up to
+/// what happened to the available balance (a hold counted once), and the
+/// history API answers seed 001's names for the same events.
+#[tokio::test]
+async fn fpt_and_events_exports_read_as_their_seeds() {
+    let app = App::start("2026-02-16T07:00:00Z").await;
+    varied_history(&app).await;
+    let api = app.pages("", 100).await;
+    let oldest = api.last().unwrap();
+    let before = oldest["balance_after"]
+        .to_string()
+        .parse::<Micros>()
+        .unwrap()
+        .checked_sub(oldest["amount"].to_string().parse::<Micros>().unwrap());
+    let change = |rows: &[Vec<String>], col: usize| {
+        rows[1..].iter().fold(Micros::ZERO, |t, r| t.checked_add(r[col].parse::<Micros>().unwrap()).unwrap())
+    };
+    let available = |v: &Value| v["balance_after"].to_string().parse::<Micros>().unwrap();
+    // The first event is a grant into an empty org: the change is the last balance.
+    assert_eq!(before, Some(Micros::ZERO), "{oldest}");
+    let last = available(&api[0]);
+
+    let got = app.raw(&format!("/api/organizations/{ORG}/credit-events/export?format=csv&layout=fpt")).await;
+    assert_eq!(got.status, 200);
+    let rows = csv_rows(&got.body);
+    assert_eq!(rows[0], ["Date", "Service", "Source", "Description", "Code", "Status", "Amount"]);
+    assert_eq!(rows.len(), api.len() + 1);
+    for (row, e) in rows[1..].iter().zip(&api) {
+        assert_eq!(row[0].parse::<Timestamp>().unwrap(), ts(e["created_at"].as_str().unwrap()));
+        let status = match text(&e["status"]).as_str() {
+            "succeeded" => "Success",
+            "processing" => "Processed",
+            _ => "Failed",
+        };
+        assert_eq!(row[5], status);
+        if e["kind"] == "voucher" {
+            assert_eq!((row[1].as_str(), row[2].as_str(), row[4].clone()), ("System", "Voucher", text(&e["code"])));
+        }
+    }
+    assert_eq!(change(&rows, 6), last, "fpt amounts sum to the balance");
+
+    let got = app.raw(&format!("/api/organizations/{ORG}/credit-events/export?format=csv&layout=events")).await;
+    assert_eq!(got.status, 200);
+    let rows = csv_rows(&got.body);
+    assert_eq!(rows[0][..3], ["created_at", "event_type", "source"]);
+    assert_eq!(rows.len(), api.len() + 1);
+    assert_eq!(change(&rows, 5), last, "seed 001 credits sum to the balance");
+    let seed = app.get("/api/organizations/acme/credit-events?limit=100&fields=events").await.1;
+    for ((row, e), s) in rows[1..].iter().zip(&api).zip(seed["events"].as_array().unwrap()) {
+        let kind: EventKind = text(&e["kind"]).parse().unwrap();
+        let want = match kind {
+            EventKind::Hold => "reservation",
+            EventKind::Release => "reservation_released",
+            EventKind::Purchase => "prepaid_purchase",
+            EventKind::Debit => "usage",
+            other => other.as_str(),
+        };
+        assert_eq!((row[1].as_str(), s["event_type"].as_str().unwrap()), (want, want));
+        assert_eq!(row[5].parse::<Micros>().unwrap(), s["credits"].to_string().parse::<Micros>().unwrap());
+        assert_eq!(row[3], text(&s["project_id"]));
+        assert!(row[0].ends_with("+00:00"), "UTC: {}", row[0]);
+    }
+
+    for layout in ["fpt", "events"] {
+        let got = app.raw(&format!("/api/organizations/{ORG}/credit-events/export?format=xlsx&layout={layout}")).await;
+        assert_eq!(got.status, 200, "{layout}");
+        let mut book: Xlsx<_> = calamine::open_workbook_from_rs(Cursor::new(got.body)).unwrap();
+        let sheet: Vec<Vec<Data>> = book.worksheet_range("History").unwrap().rows().map(|r| r.to_vec()).collect();
+        assert_eq!(sheet.len(), api.len() + 1, "{layout}");
+        let col = if layout == "fpt" { 6 } else { 5 };
+        let total = sheet[1..].iter().fold(0i64, |t, r| match &r[col] {
+            Data::Float(f) => t + (f * 1e6).round() as i64,
+            other => panic!("{layout}: amount {other:?}"),
+        });
+        assert_eq!(total, last.micros(), "{layout} in Excel");
+    }
+    let got = app.raw(&format!("/api/organizations/{ORG}/credit-events/export?layout=fancy")).await;
+    assert_eq!(got.status, 422);
+    assert!(String::from_utf8_lossy(&got.body).contains("report, fpt, events or full"));
+    app.stop().await;
+}
+
 #[tokio::test]
 async fn report_csv_equals_the_api_rows_and_xlsx_holds_them_typed() {
     let app = App::start("2026-02-16T07:00:00Z").await;
@@ -682,11 +765,19 @@ async fn report_csv_equals_the_api_rows_and_xlsx_holds_them_typed() {
         assert_eq!(row[2], text(&e["user_name"]));
         assert_eq!(row[3], text(&e["user_email"]));
         assert_eq!(row[4], kind.title());
-        assert_eq!(row[5].parse::<Micros>().unwrap(), e["amount"].to_string().parse::<Micros>().unwrap());
+        // A debit reads 0 (its credits left with its hold) and says what it
+        // captured; every other row its amount.
+        let amount = e["amount"].to_string().parse::<Micros>().unwrap();
+        assert_eq!(row[5].parse::<Micros>().unwrap(), if kind == EventKind::Debit { Micros::ZERO } else { amount });
         // Local time with its offset, the same instant.
         assert!(row[6].ends_with("+01:00"), "{}", row[6]);
         assert_eq!(row[6].parse::<Timestamp>().unwrap(), ts(e["created_at"].as_str().unwrap()));
-        assert_eq!(row[7], text(&e["description"]));
+        if kind == EventKind::Debit {
+            let note = format!("{} credits captured from hold {}", amount.checked_neg().unwrap(), text(&e["hold_id"]));
+            assert!(row[7].starts_with(&text(&e["description"])) && row[7].contains(&note), "{}", row[7]);
+        } else {
+            assert_eq!(row[7], text(&e["description"]));
+        }
     }
 
     let got = app.raw(&format!("/api/organizations/{ORG}/credit-events/export?format=xlsx&{query}")).await;
@@ -703,6 +794,7 @@ async fn report_csv_equals_the_api_rows_and_xlsx_holds_them_typed() {
         assert_eq!(row[1], Data::String(text(&e["project_id"])));
         assert_eq!(row[3], Data::String(text(&e["user_email"])));
         let amount = e["amount"].to_string().parse::<Micros>().unwrap();
+        let amount = if e["kind"] == "debit" { Micros::ZERO } else { amount };
         assert_eq!(row[5], Data::Float(amount.micros() as f64 / 1e6), "Amount is a number cell");
         assert!(matches!(&row[6], Data::DateTime(dt) if dt.is_datetime()), "Created At is a date-time cell");
     }

@@ -155,6 +155,28 @@ async fn answers_match_the_documented_schemas() {
     expect(app.get(&format!("{ORG}/verify")).await, 200);
     let v = expect(app.get(&format!("{ORG}/credit-events?limit=2&event_type=hold,debit")).await, 200);
     assert!(v["next_cursor"].is_string(), "{v}");
+    // Seed 001's names: the hold is a reservation that takes the credits,
+    // its debit a usage of 0 that says what it captured; the cursor goes on.
+    let v = expect(app.get(&format!("{ORG}/credit-events?limit=100&event_type=hold,debit&fields=events")).await, 200);
+    let events = v["events"].as_array().unwrap();
+    let debit = events.iter().find(|e| e["event_type"] == "usage").expect("the debit, as usage");
+    assert_eq!(debit["credits"], json!(0), "{v}");
+    assert_eq!(debit["metadata"]["captured"], "25.000001", "{v}");
+    let hold = events.iter().find(|e| e["credits"] == json!(-30)).expect("the hold of 30");
+    assert_eq!(
+        (hold["event_type"].clone(), hold["metadata"].clone()),
+        (json!("reservation"), json!({"case": 1})),
+        "{v}"
+    );
+    assert!(debit.get("kind").is_none() && debit["created_at"].is_string(), "{v}");
+    let v = expect(app.get(&format!("{ORG}/credit-events?limit=2&event_type=hold,debit&fields=events")).await, 200);
+    let next = v["next_cursor"].as_str().unwrap().to_string();
+    expect(
+        app.get(&format!("{ORG}/credit-events?limit=2&event_type=hold,debit&fields=events&cursor={next}")).await,
+        200,
+    );
+    let bad = expect(app.get(&format!("{ORG}/credit-events?fields=seed")).await, 422);
+    assert!(bad["error"]["message"].as_str().unwrap().contains("fields must be all"), "{bad}");
     expect(app.get(&format!("{ORG}/usage?group_by=service&range=this_month")).await, 200);
     expect(app.get(&format!("{ORG}/summary")).await, 200);
 
