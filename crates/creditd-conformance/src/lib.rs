@@ -126,6 +126,7 @@ macro_rules! conformance_tests {
             hold_timeout_by_tick,
             concurrent_holds_never_overdraw,
             concurrent_holds_and_debits,
+            project_caps_race,
             idempotent_retry_same_body,
             idempotency_conflict_different_body,
             concurrent_idempotent_retries,

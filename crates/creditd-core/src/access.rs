@@ -7,7 +7,9 @@
 //! state, so however many clients race, a cap is never exceeded.
 //!
 //! - A **cap** is an optional credit limit per plan period for one subject:
-//!   a member (by email) or an API key (by id). Holds and usage count at the
+//!   a member (by email), an API key (by id) or a project (by the
+//!   `project_id` holds and usage name: a project budget). Holds and usage
+//!   count at the
 //!   moment they are made; a released hold (or the released rest of a
 //!   partial debit) gives its credits back; refunds do not. The count starts
 //!   again when the org's period rolls over.
@@ -27,7 +29,8 @@ use crate::money::Micros;
 use crate::op::{Actor, Op, SettingsPatch};
 use crate::state::{Cap, CapSubject, CappedHold, OrgState, period_bounds};
 
-/// Most caps one organisation keeps (members and keys with a limit).
+/// Most caps one organisation keeps (members, keys and projects with a
+/// limit, and members and keys that spent this period).
 pub const MAX_CAPS: usize = 10_000;
 
 /// A cap as shown in the balance and summary: limit, used, left.
@@ -184,6 +187,11 @@ impl OrgState {
             CapSubject::Member(e) => return Err(invalid(format!("{e:?} is not an email address"))),
             CapSubject::Key(k) if crate::valid_id(k) => CapSubject::Key(k.clone()),
             CapSubject::Key(k) => return Err(invalid(format!("{k:?} is not a key id"))),
+            CapSubject::Project(p) if p.trim().is_empty() => return Err(invalid("project_id must not be empty")),
+            CapSubject::Project(p) => {
+                crate::input::check_text("project_id", p)?;
+                CapSubject::Project(p.clone())
+            }
         };
         self.roll_caps();
         match self.caps.caps.iter_mut().find(|c| c.subject == subject) {
@@ -231,6 +239,14 @@ impl OrgState {
             let m = CapSubject::Member(e);
             if !subjects.contains(&m) && self.caps.get(&m).is_some_and(|c| c.limit.is_some()) {
                 subjects.push(m);
+            }
+        }
+        // The project's budget, if it has one (projects without a limit are
+        // not tracked: there can be any number of them).
+        if let Some(p) = ctx.project_id.as_deref() {
+            let p = CapSubject::Project(p.to_string());
+            if self.caps.get(&p).is_some_and(|c| c.limit.is_some()) {
+                subjects.push(p);
             }
         }
         (subjects, amount, is_hold)

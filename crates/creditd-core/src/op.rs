@@ -250,7 +250,11 @@ impl AccessOp {
     pub fn texts(&self) -> Vec<&str> {
         match self {
             AccessOp::SetSettings(p) => p.name.iter().chain(p.time_zone.iter()).map(String::as_str).collect(),
-            AccessOp::SetCap { subject: CapSubject::Member(s) | CapSubject::Key(s), .. } => vec![s.as_str()],
+            AccessOp::SetCap {
+                subject: CapSubject::Member(s) | CapSubject::Key(s) | CapSubject::Project(s), ..
+            } => {
+                vec![s.as_str()]
+            }
         }
     }
 }

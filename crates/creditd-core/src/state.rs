@@ -780,6 +780,9 @@ pub enum CapSubject {
     Member(String),
     /// An API key, by id.
     Key(String),
+    /// A project, by `project_id` (as the events carry it): a budget every
+    /// hold and usage naming the project counts against, whoever makes it.
+    Project(String),
 }
 
 impl std::fmt::Display for CapSubject {
@@ -787,6 +790,7 @@ impl std::fmt::Display for CapSubject {
         match self {
             CapSubject::Member(e) => write!(f, "member {e}"),
             CapSubject::Key(k) => write!(f, "key {k}"),
+            CapSubject::Project(p) => write!(f, "project {p}"),
         }
     }
 }

@@ -433,6 +433,9 @@ pub struct SetCapRequest {
     pub member: Option<String>,
     /// A key's id.
     pub key_id: Option<String>,
+    /// A project, as holds and usage name it in `project_id`: a budget for
+    /// everything done for the project, whoever does it.
+    pub project_id: Option<String>,
     /// Credits per period; null or absent removes the cap.
     #[schema(value_type = Option<Amount>)]
     pub limit: Option<Micros>,
@@ -475,19 +478,21 @@ pub async fn set_cap(
     principal.require(Action::ManageCaps, &org)?;
     let req: SetCapRequest = parse(&body)?;
     app.store.org(&org).await?;
-    let subject = match (req.member, req.key_id) {
-        (Some(email), None) => {
+    let subject = match (req.member, req.key_id, req.project_id) {
+        (Some(email), None, None) => {
             let m = target_member(&app, &org, &email).await?;
             CapSubject::Member(m.email)
         }
-        (None, Some(id)) => {
+        (None, Some(id), None) => {
             let k = if valid_id(&id) { app.store.directory().key(&id).await? } else { None };
             match k {
                 Some(k) if k.scope.covers(&org) => CapSubject::Key(k.id),
                 _ => return Err(key_not_found(&id)),
             }
         }
-        _ => return Err(ApiError::validation("name exactly one of member (an email) or key_id")),
+        // A project needs no record: its budget counts what names it.
+        (None, None, Some(project)) => CapSubject::Project(project),
+        _ => return Err(ApiError::validation("name exactly one of member (an email), key_id or project_id")),
     };
     let op = Op::Access(AccessOp::SetCap { subject: subject.clone(), limit: req.limit });
     creditd_store::execute_one(app.store.as_ref(), Command::new(&org, op, None)).await?;
@@ -569,14 +574,7 @@ pub async fn me(
     principal.require(Action::ReadOwnUsage, &org)?;
     let state = app.store.org_state(&org).await?;
     let now = app.store.now();
-    let own: Vec<CapView> = state
-        .cap_views(now)
-        .into_iter()
-        .filter(|c| match &c.subject {
-            CapSubject::Key(k) => principal.key_id.as_deref() == Some(k),
-            CapSubject::Member(e) => principal.member().is_some_and(|(_, me)| me == e),
-        })
-        .collect();
+    let own: Vec<CapView> = state.cap_views(now).into_iter().filter(|c| principal.owns_cap(&c.subject)).collect();
     let tz = state.settings.validate().map_err(|e| ApiError::from(StoreError::from(e)))?;
     let (start, end) =
         period_bounds(&tz, state.settings.renewal_day, now).map_err(|e| ApiError::from(StoreError::from(e)))?;

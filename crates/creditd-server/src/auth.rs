@@ -223,19 +223,22 @@ impl Principal {
     }
 
     /// The caps this principal may see in `state` as of `now`: all of them
-    /// for service keys, owners and admins; a member's own otherwise.
+    /// for service keys, owners and admins; a member's own and the project
+    /// budgets (shared by whoever works on the project) otherwise.
     pub fn visible_caps(&self, state: &OrgState, now: Timestamp) -> Vec<CapView> {
         let all = state.cap_views(now);
         if self.who() != Who::Member {
             return all;
         }
-        all.into_iter().filter(|c| self.owns_cap(&c.subject)).collect()
+        all.into_iter().filter(|c| self.owns_cap(&c.subject) || matches!(c.subject, CapSubject::Project(_))).collect()
     }
 
-    fn owns_cap(&self, s: &CapSubject) -> bool {
+    /// Whether a cap limits this principal itself: its key, its membership.
+    pub fn owns_cap(&self, s: &CapSubject) -> bool {
         match s {
             CapSubject::Key(k) => self.key_id.as_deref() == Some(k),
             CapSubject::Member(e) => self.member().is_some_and(|(_, me)| me == e),
+            CapSubject::Project(_) => false,
         }
     }
 }

@@ -443,3 +443,78 @@ pub async fn concurrent_holds_and_debits(t: &mut Ctx) {
     let debits = history(s.as_ref(), "o").await.into_iter().filter(|e| e.kind == EventKind::Debit).count();
     assert_eq!(debits, 20);
 }
+
+/// A project budget: 64 clients race holds of 1 credit for project `p1`
+/// with a budget of 10 (and plenty of credits): exactly 10 are taken, the
+/// rest refused `cap_exceeded` naming the project; another project and
+/// work without a project are not limited by it; a release gives its
+/// credits back to the budget; the budget and its count survive a restart.
+pub async fn project_caps_race(t: &mut Ctx) {
+    use creditd_core::{AccessOp, CapSubject, HoldOp};
+    let s = t.store.clone();
+    new_org(s.as_ref(), "o").await;
+    ok(s.as_ref(), "o", grant("100")).await;
+    let set = |p: &str, limit: &str| {
+        Op::Access(AccessOp::SetCap { subject: CapSubject::Project(p.into()), limit: Some(m(limit)) })
+    };
+    ok(s.as_ref(), "o", set("p1", "10")).await;
+    let for_project = |p: &str, amount: &str| {
+        Op::Hold(HoldOp {
+            amount: m(amount),
+            timeout_seconds: None,
+            ctx: EventCtx { project_id: Some(p.into()), ..EventCtx::default() },
+        })
+    };
+    let mut tasks = Vec::new();
+    for i in 0..64 {
+        let s = s.clone();
+        let op = for_project("p1", "1");
+        // Some clients retry under one idempotency key: counted once.
+        let key = (i % 8 == 0).then(|| format!("k{}", i / 16));
+        tasks.push(tokio::spawn(
+            async move { creditd_store::execute_one(s.as_ref(), Command::new("o", op, key)).await },
+        ));
+    }
+    let (mut held, mut oks, mut refused) = (BTreeSet::new(), 0, 0);
+    for task in tasks {
+        match task.await.expect("task") {
+            Ok(o) => {
+                oks += 1;
+                held.insert(record_id(&o));
+            }
+            Err(e) => {
+                assert_eq!(e.code(), "cap_exceeded", "{e}");
+                assert!(e.to_string().contains("project p1"), "{e}");
+                refused += 1;
+            }
+        }
+    }
+    assert_eq!(held.len(), 10, "{held:?}");
+    // Only the four retried keys may answer one hold twice.
+    assert!(oks + refused == 64 && oks - held.len() <= 4, "{oks} ok, {refused} refused");
+    let b = s.balance("o").await.expect("balance");
+    assert_eq!((b.available, b.held), (m("90"), m("10")));
+    // Other projects and project-less work are not counted against p1.
+    ok(s.as_ref(), "o", for_project("p2", "5")).await;
+    ok(s.as_ref(), "o", usage("5")).await;
+    // A usage for p1 is refused; a release gives one credit back to it.
+    let usage_p1 = |amount: &str| Op::Usage {
+        amount: m(amount),
+        ctx: EventCtx { project_id: Some("p1".into()), ..EventCtx::default() },
+    };
+    assert_eq!(code(&run(s.as_ref(), "o", usage_p1("1")).await), "cap_exceeded");
+    let first = held.iter().next().expect("a hold").clone();
+    ok(s.as_ref(), "o", release(&first)).await;
+    ok(s.as_ref(), "o", usage_p1("1")).await;
+    // After a restart the budget is exactly as full.
+    drop(s);
+    t.reopen().await;
+    let s = t.store.clone();
+    assert_eq!(code(&run(s.as_ref(), "o", usage_p1("0.000001")).await), "cap_exceeded");
+    let state = s.org_state("o").await.expect("state");
+    let views = state.cap_views(t.clock.now());
+    let p1 = views.iter().find(|c| c.subject == CapSubject::Project("p1".into())).expect("p1's cap");
+    assert_eq!((p1.limit, p1.used, p1.remaining), (m("10"), m("10"), Micros::ZERO));
+    // A bad project id is refused and changes nothing.
+    assert_eq!(code(&run(s.as_ref(), "o", set(" ", "1")).await), "validation_error");
+}

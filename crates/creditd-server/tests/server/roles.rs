@@ -906,6 +906,54 @@ async fn caps_limit_members_and_keys_per_period_even_when_racing() {
     w.app.stop().await;
 }
 
+/// A project budget over HTTP: whoever works on the project (a member, the
+/// backend in anyone's name) counts against it; other projects do not; a
+/// member sees the project budgets beside their own cap; bad bodies are 422.
+#[tokio::test]
+async fn project_budgets_limit_everyone_working_on_the_project() {
+    let mut w = world().await;
+    let app = &w.app;
+    let r = app
+        .call("PUT", &format!("{ACME}/caps"), Some(&json!({"project_id": "case-1", "limit": 5})), Some(&w.admin))
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(
+        (r.body["subject"].clone(), r.body["cap"]["remaining"].clone()),
+        (json!({"project": "case-1"}), json!(5))
+    );
+    let spend = |key: &str, body: Value| {
+        let key = key.to_string();
+        async move { app.call("POST", &format!("{ACME}/usage"), Some(&body), Some(&key)).await }
+    };
+    assert_eq!(spend(&w.member, json!({"amount": 3, "project_id": "case-1"})).await.status, 201);
+    let before = snapshot(app).await;
+    let r = spend(&w.service, json!({"amount": "2.000001", "project_id": "case-1", "user_email": "olga@acme.example"}))
+        .await;
+    assert_eq!((r.status, code(&r)), (409, "cap_exceeded"), "{}", r.text);
+    assert!(r.body["error"]["message"].as_str().unwrap().contains("project case-1"), "{}", r.text);
+    assert_eq!(snapshot(app).await, before, "a refusal at the budget changes nothing");
+    assert_eq!(spend(&w.service, json!({"amount": 2, "project_id": "case-1"})).await.status, 201, "exactly up to it");
+    assert_eq!(spend(&w.member, json!({"amount": 4, "project_id": "case-2"})).await.status, 201, "another project");
+    // The member sees the project's budget in the summary, used up.
+    let s = app.call("GET", &format!("{ACME}/summary"), None, Some(&w.member)).await;
+    let caps = s.body["caps"].as_array().unwrap();
+    let p = caps.iter().find(|c| c["subject"] == json!({"project": "case-1"})).expect("the project budget");
+    assert_eq!((p["used"].clone(), p["remaining"].clone()), (json!(5), json!(0)), "{}", s.text);
+    for bad in [
+        json!({"project_id": "", "limit": 1}),
+        json!({"project_id": "case-1", "member": "mia@acme.example", "limit": 1}),
+        json!({"project_id": "x".repeat(5000), "limit": 1}),
+    ] {
+        let r = app.call("PUT", &format!("{ACME}/caps"), Some(&bad), Some(&w.owner)).await;
+        assert_eq!(r.status, 422, "{}", r.text);
+    }
+    let r = app
+        .call("PUT", &format!("{ACME}/caps"), Some(&json!({"project_id": "case-1", "limit": 1})), Some(&w.member))
+        .await;
+    assert_eq!((r.status, code(&r)), (403, "forbidden"), "members do not set budgets");
+    w.app.stop().await;
+}
+
 #[tokio::test]
 async fn members_keep_an_owner_and_removing_one_revokes_their_keys() {
     let mut w = world().await;
