@@ -154,6 +154,48 @@ impl PgCluster {
         self.port
     }
 
+    /// A streaming replica of this cluster: `pg_basebackup -R` over
+    /// loopback into a directory of its own, started as a hot standby on a
+    /// free port (PostgreSQL 15's defaults allow replication connections
+    /// from 127.0.0.1 with the trust set up by [`PgCluster::start`]).
+    pub fn start_standby(&self) -> Result<PgCluster, String> {
+        let dir =
+            tempfile::Builder::new().prefix("creditd-pg-standby-").tempdir().map_err(|e| format!("temp dir: {e}"))?;
+        if self.as_postgres {
+            run(Command::new("chown").arg("postgres:").arg(dir.path()), "chown the standby directory")?;
+        }
+        let data = dir.path().join("data");
+        let backup = self.bin.join("pg_basebackup");
+        run(
+            self.cmd(&backup)
+                .args(["-h", "127.0.0.1", "-p", &self.port.to_string(), "-U", "postgres", "-D"])
+                .arg(&data)
+                .args(["-R", "-X", "stream", "-c", "fast", "--no-sync"]),
+            "pg_basebackup",
+        )?;
+        let mut standby = PgCluster {
+            dir: Some(dir),
+            data,
+            port: 0,
+            bin: self.bin.clone(),
+            as_postgres: self.as_postgres,
+            stopped: true,
+        };
+        let mut last = String::new();
+        for _ in 0..3 {
+            standby.port = free_port()?;
+            standby.write_conf(Durability::Fast)?;
+            match standby.pg_ctl_start() {
+                Ok(()) => {
+                    standby.stopped = false;
+                    return Ok(standby);
+                }
+                Err(e) => last = e,
+            }
+        }
+        Err(last)
+    }
+
     /// A URL for database `db` as the superuser `postgres`.
     pub fn url(&self, db: &str) -> String {
         format!("postgres://postgres@127.0.0.1:{}/{db}", self.port)

@@ -11,6 +11,14 @@
 //! idempotency keys and hold timeouts therefore happen exactly once
 //! whichever node sees them. Reads (history, exports, balances, verify) go
 //! through a connection pool and never wait for the writer.
+//!
+//! With read replicas ([`PgStore::with_read_replicas`]), history pages,
+//! exports, analytics and verify read from a replica (round robin); what
+//! the ledger decides (balances, states, writes) stays on the primary. A
+//! read that names a position (`creditd_store::consistency`) waits up to
+//! [`REPLICA_WAIT`] for the replica to replay the org's events up to it,
+//! then reads from the primary; a replica that cannot be reached sends its
+//! reads to the primary too.
 
 pub mod directory;
 mod import;
@@ -21,8 +29,9 @@ pub mod webhooks;
 mod writer;
 
 use std::str::FromStr;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use creditd_core::verify::VerifyReport;
@@ -49,6 +58,16 @@ pub const WRITER_QUEUE: usize = 8192;
 pub const DEFAULT_POOL_SIZE: usize = 16;
 /// Longest a read waits for a free connection.
 const POOL_WAIT: Duration = Duration::from_secs(30);
+/// Longest a read that names a position waits for a replica to replay it
+/// before it reads from the primary instead.
+pub const REPLICA_WAIT: Duration = Duration::from_millis(500);
+/// Longest opening waits for a replica to replay the primary's schema.
+const REPLICA_SCHEMA_WAIT: Duration = Duration::from_secs(10);
+/// How often a waiting read asks the replica how far it has replayed.
+const REPLICA_POLL: Duration = Duration::from_millis(5);
+/// Longest the pool of a replica waits to connect or for a connection
+/// before its read goes to the primary.
+const REPLICA_CONNECT: Duration = Duration::from_secs(2);
 
 #[derive(Debug, thiserror::Error)]
 pub enum OpenError {
@@ -62,6 +81,9 @@ pub enum OpenError {
 
 pub struct PgStore {
     pool: Pool,
+    /// Read replicas, in the order given; empty: every read on `pool`.
+    replicas: Vec<Pool>,
+    next_replica: AtomicUsize,
     clock: Arc<dyn Clock>,
     directory: directory::PgDirectory,
     webhooks: webhooks::PgWebhooks,
@@ -118,7 +140,92 @@ impl PgStore {
         let handle = tokio::spawn(writer.run(rx));
         let directory = directory::PgDirectory::new(pool.clone());
         let webhooks = webhooks::PgWebhooks::new(pool.clone());
-        Ok(PgStore { pool, clock, directory, webhooks, jobs: tx, writer: Mutex::new(Some(handle)) })
+        Ok(PgStore {
+            pool,
+            replicas: Vec::new(),
+            next_replica: AtomicUsize::new(0),
+            clock,
+            directory,
+            webhooks,
+            jobs: tx,
+            writer: Mutex::new(Some(handle)),
+        })
+    }
+
+    /// Serves history pages, exports, analytics and verify from these read
+    /// replicas (streaming standbys of the primary, or any copy kept up to
+    /// date), `pool_size` connections each. Each must answer and hold the
+    /// schema now; later, one that cannot be reached sends its reads to
+    /// the primary.
+    pub async fn with_read_replicas(mut self, urls: &[String], pool_size: usize) -> Result<PgStore, OpenError> {
+        for url in urls {
+            let url = url.as_str();
+            let config = PgConfig::from_str(url).map_err(|e| OpenError::Url(e.to_string()))?;
+            let manager = deadpool_postgres::Manager::from_config(
+                config,
+                NoTls,
+                ManagerConfig { recycling_method: RecyclingMethod::Fast },
+            );
+            let pool = Pool::builder(manager)
+                .max_size(pool_size.max(1))
+                .runtime(Runtime::Tokio1)
+                .wait_timeout(Some(REPLICA_CONNECT))
+                .create_timeout(Some(REPLICA_CONNECT))
+                .build()
+                .map_err(|e| OpenError::Connect(chain(&e)))?;
+            let client = pool.get().await.map_err(|e| OpenError::Connect(format!("read replica: {}", chain(&e))))?;
+            // A standby replays the primary's migrations a moment later.
+            let deadline = Instant::now() + REPLICA_SCHEMA_WAIT;
+            while let Err(e) = client.query_one("SELECT count(*) FROM orgs WHERE false", &[]).await {
+                if Instant::now() >= deadline {
+                    return Err(OpenError::Connect(format!("read replica has no creditd schema: {}", chain(&e))));
+                }
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            self.replicas.push(pool);
+        }
+        Ok(self)
+    }
+
+    /// A connection for a read that may come from a replica: the next
+    /// replica (round robin) once it has replayed the position this task
+    /// names for `org_id`, if any; else the primary.
+    async fn read_conn(&self, org_id: &str) -> Result<deadpool_postgres::Client, StoreError> {
+        if self.replicas.is_empty() {
+            return self.conn().await;
+        }
+        let i = self.next_replica.fetch_add(1, Ordering::Relaxed) % self.replicas.len();
+        let Ok(client) = self.replicas[i].get().await else {
+            creditd_store::telemetry::replica_read("primary_unavailable");
+            return self.conn().await;
+        };
+        let Some(seq) = creditd_store::consistency::current() else {
+            creditd_store::telemetry::replica_read("replica");
+            return Ok(client);
+        };
+        let want = i64::try_from(seq).unwrap_or(i64::MAX);
+        let deadline = Instant::now() + REPLICA_WAIT;
+        loop {
+            let replayed = client
+                .query_one("SELECT COALESCE(MAX(seq), 0) FROM events WHERE org_id = $1", &[&org_id])
+                .await
+                .map(|row| row.get::<_, i64>(0));
+            match replayed {
+                Ok(at) if at >= want => {
+                    creditd_store::telemetry::replica_read("replica");
+                    return Ok(client);
+                }
+                Ok(_) if Instant::now() < deadline => tokio::time::sleep(REPLICA_POLL).await,
+                Ok(_) => {
+                    creditd_store::telemetry::replica_read("primary_lagging");
+                    return self.conn().await;
+                }
+                Err(_) => {
+                    creditd_store::telemetry::replica_read("primary_unavailable");
+                    return self.conn().await;
+                }
+            }
+        }
     }
 
     async fn send<T>(&self, make: impl FnOnce(oneshot::Sender<T>) -> Job) -> Result<T, StoreError> {
@@ -174,7 +281,7 @@ impl Store for PgStore {
         if has_nul(org_id, &query.filter) {
             return nul_refusal(org_id);
         }
-        reader::events_page(&mut self.conn().await?, org_id, query).await
+        reader::events_page(&mut self.read_conn(org_id).await?, org_id, query).await
     }
 
     async fn export(&self, org_id: &str, filter: &EventFilter) -> Result<EventChunks, StoreError> {
@@ -185,7 +292,7 @@ impl Store for PgStore {
         if has_nul(org_id, filter) {
             return nul_refusal(org_id);
         }
-        let mut conn = self.conn().await?;
+        let mut conn = self.read_conn(org_id).await?;
         // Fail fast on an unknown org, before any bytes are sent.
         reader::load_state(&conn, org_id).await?;
         let (tx, rx) = mpsc::channel(4);
@@ -203,7 +310,7 @@ impl Store for PgStore {
         if org_id.contains('\0') {
             return Err(StoreError::OrgNotFound(org_id.replace('\0', "\\0")));
         }
-        reader::verify(&mut self.conn().await?, org_id).await
+        reader::verify(&mut self.read_conn(org_id).await?, org_id).await
     }
 
     async fn tick(&self) -> Result<usize, StoreError> {
@@ -225,7 +332,7 @@ impl Store for PgStore {
         if org_id.contains('\0') {
             return Err(StoreError::OrgNotFound(org_id.replace('\0', "\\0")));
         }
-        reader::conversation_usage(&self.conn().await?, org_id, query).await
+        reader::conversation_usage(&self.read_conn(org_id).await?, org_id, query).await
     }
 
     async fn usage(
@@ -233,7 +340,7 @@ impl Store for PgStore {
         org_id: &str,
         query: &creditd_store::rollup::UsageQuery,
     ) -> Result<Vec<creditd_store::rollup::UsageRow>, StoreError> {
-        rollups::usage(&self.conn().await?, org_id, query).await
+        rollups::usage(&self.read_conn(org_id).await?, org_id, query).await
     }
 
     async fn notifications(&self, org_id: &str, after_seq: u64, limit: u32) -> Result<Vec<Notification>, StoreError> {
@@ -272,6 +379,9 @@ impl Store for PgStore {
             let _ = h.await;
         }
         self.pool.close();
+        for replica in &self.replicas {
+            replica.close();
+        }
     }
 }
 

@@ -385,3 +385,74 @@ async fn two_nodes_keep_an_owner() {
     b.shutdown().await;
     ctx.finish().await;
 }
+
+/// Read replicas: a real streaming standby (pg_basebackup over loopback).
+/// History, exports and verify come from it; a read naming its position
+/// waits for the standby to replay it, or reads from the primary after
+/// `REPLICA_WAIT`; a standby that is gone sends reads to the primary.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn read_replica_serves_history_and_a_caller_reads_its_own_writes() {
+    use creditd_postgres::REPLICA_WAIT;
+    use creditd_store::consistency::read_after;
+    if !pg::binaries_available() {
+        println!("{}", pg::skip_message());
+        return;
+    }
+    let primary = tokio::task::spawn_blocking(|| pg::PgCluster::start(pg::Durability::Fast))
+        .await
+        .expect("task")
+        .expect("primary");
+    pg::create_database(&primary.url("postgres"), "creditd").await.expect("database");
+    let mut standby = tokio::task::block_in_place(|| primary.start_standby()).expect("standby");
+    let clock = Arc::new(creditd_store::ManualClock::new(start_time()));
+    let store = PgStore::open(&primary.url("creditd"), clock.clone())
+        .await
+        .expect("open")
+        .with_read_replicas(&[standby.url("creditd")], 4)
+        .await
+        .expect("replica");
+    let s: &dyn Store = &store;
+    new_org(s, "o").await;
+    ok(s, "o", grant("100")).await;
+    let o = ok(s, "o", usage("1")).await;
+    let seq = o.balance.seq;
+    // Naming the write's position: the replica's answer has it.
+    let page = read_after(Some(seq), history(s, "o")).await;
+    assert_eq!(page.len() as u64, seq);
+
+    // The standby stops replaying: reads without a position see it lag (so
+    // they do come from it); a read naming the new position waits, then
+    // reads from the primary.
+    let (replica, conn) =
+        tokio_postgres::connect(&standby.url("creditd"), tokio_postgres::NoTls).await.expect("standby");
+    tokio::spawn(conn);
+    replica.batch_execute("SELECT pg_wal_replay_pause()").await.expect("pause");
+    let o = ok(s, "o", usage("2")).await;
+    let newer = o.balance.seq;
+    assert_eq!(history(s, "o").await.len() as u64, seq, "the paused replica has not seen the write");
+    let started = std::time::Instant::now();
+    let page = read_after(Some(newer), history(s, "o")).await;
+    let waited = started.elapsed();
+    assert_eq!(page.len() as u64, newer, "the primary answered the read that named its write");
+    assert!(waited >= REPLICA_WAIT, "it waited for the replica first: {waited:?}");
+    assert!(waited < REPLICA_WAIT * 4, "then gave up: {waited:?}");
+    // Exports and verify follow the same rule.
+    let report = read_after(Some(newer), s.verify("o")).await.expect("verify");
+    assert!(report.ok, "{:?}", report.problems);
+
+    // Replaying again: the same read is answered by the replica, at once.
+    replica.batch_execute("SELECT pg_wal_replay_resume()").await.expect("resume");
+    let started = std::time::Instant::now();
+    let page = read_after(Some(newer), history(s, "o")).await;
+    assert_eq!(page.len() as u64, newer);
+    assert!(started.elapsed() < REPLICA_WAIT, "{:?}", started.elapsed());
+    assert_eq!(history(s, "o").await.len() as u64, newer, "caught up");
+
+    // The standby goes away: reads go to the primary, writes never noticed.
+    drop(replica);
+    tokio::task::block_in_place(|| standby.stop());
+    ok(s, "o", usage("3")).await;
+    assert_eq!(history(s, "o").await.len() as u64, newer + 1);
+    assert!(s.verify("o").await.expect("verify").ok);
+    s.shutdown().await;
+}

@@ -529,8 +529,11 @@ pub async fn export(
             let cancel = CancelOnDrop(Arc::new(AtomicBool::new(false)));
             let flag = cancel.0.clone();
             let (store, org, layout) = (app.store.clone(), org.to_string(), req.layout);
+            let read_after = creditd_store::consistency::current();
             let built = tokio::task::spawn_blocking(move || {
-                build_xlsx(store.as_ref(), &org, &req.filter, req.order, layout, tz, &flag)
+                creditd_store::consistency::read_after_sync(read_after, || {
+                    build_xlsx(store.as_ref(), &org, &req.filter, req.order, layout, tz, &flag)
+                })
             })
             .await
             .map_err(|e| ApiError::from(StoreError::backend(e)))?;
@@ -698,43 +701,47 @@ where
 {
     let (tx, rx) = mpsc::channel(CSV_CHUNKS_IN_FLIGHT);
     let (started_tx, started_rx) = tokio::sync::oneshot::channel();
+    // The request's read position goes with the export to its thread.
+    let read_after = creditd_store::consistency::current();
     tokio::task::spawn_blocking(move || {
-        let mut started = Some(started_tx);
-        let send = |bytes: Vec<u8>| tx.blocking_send(Ok(Bytes::from(bytes))).is_ok();
-        // The file begins: the handler answers 200 and the header goes first.
-        let begin = |started: &mut Option<_>| -> bool {
-            match started.take() {
-                Some(s) => {
-                    let _: Result<(), _> = tokio::sync::oneshot::Sender::send(s, Ok(()));
-                    CsvExporter::<Vec<u8>>::header(layout).is_ok_and(send)
+        creditd_store::consistency::read_after_sync(read_after, move || {
+            let mut started = Some(started_tx);
+            let send = |bytes: Vec<u8>| tx.blocking_send(Ok(Bytes::from(bytes))).is_ok();
+            // The file begins: the handler answers 200 and the header goes first.
+            let begin = |started: &mut Option<_>| -> bool {
+                match started.take() {
+                    Some(s) => {
+                        let _: Result<(), _> = tokio::sync::oneshot::Sender::send(s, Ok(()));
+                        CsvExporter::<Vec<u8>>::header(layout).is_ok_and(send)
+                    }
+                    None => true,
                 }
-                None => true,
-            }
-        };
-        let scanned = produce(&mut |bytes| {
-            if begin(&mut started) && send(bytes) {
-                std::ops::ControlFlow::Continue(())
-            } else {
-                // The client went away.
-                std::ops::ControlFlow::Break(())
-            }
-        });
-        match scanned {
-            // Nothing was sent: the handler answers with the error.
-            Err(e) if started.is_some() => {
-                if let Some(s) = started.take() {
-                    let _ = s.send(Err(e));
+            };
+            let scanned = produce(&mut |bytes| {
+                if begin(&mut started) && send(bytes) {
+                    std::ops::ControlFlow::Continue(())
+                } else {
+                    // The client went away.
+                    std::ops::ControlFlow::Break(())
+                }
+            });
+            match scanned {
+                // Nothing was sent: the handler answers with the error.
+                Err(e) if started.is_some() => {
+                    if let Some(s) = started.take() {
+                        let _ = s.send(Err(e));
+                    }
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, "CSV export failed mid-stream; aborting the download");
+                    let _ = tx.blocking_send(Err(io::Error::other(e.to_string())));
+                }
+                // No rows: the file is the header alone.
+                Ok(_) => {
+                    begin(&mut started);
                 }
             }
-            Err(e) => {
-                tracing::error!(error = %e, "CSV export failed mid-stream; aborting the download");
-                let _ = tx.blocking_send(Err(io::Error::other(e.to_string())));
-            }
-            // No rows: the file is the header alone.
-            Ok(_) => {
-                begin(&mut started);
-            }
-        }
+        })
     });
     (started_rx, ChunkStream(rx))
 }

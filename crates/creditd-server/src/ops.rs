@@ -92,6 +92,29 @@ pub async fn readyz(State(app): State<AppState>) -> Result<axum::Json<crate::api
     }
 }
 
+/// The request header naming the position a caller's reads must see: the
+/// `seq` its last write answered (`creditd_store::consistency`).
+pub const READ_AFTER_HEADER: &str = "creditd-read-after";
+
+/// Runs the request with the position its `Creditd-Read-After` header
+/// names, so reads served from a replica see the caller's writes; a value
+/// that is not a whole number is refused (422) before anything is read.
+pub async fn read_after(req: Request, next: Next) -> Response {
+    let seq = match req.headers().get(READ_AFTER_HEADER) {
+        None => None,
+        Some(v) => match v.to_str().ok().and_then(|s| s.trim().parse::<u64>().ok()) {
+            Some(seq) => Some(seq),
+            None => {
+                return ApiError::validation(
+                    "Creditd-Read-After must be a whole number: the seq of the balance a write answered",
+                )
+                .into_response();
+            }
+        },
+    };
+    creditd_store::consistency::read_after(seq, next.run(req)).await
+}
+
 /// Counts and times every request by its matched route.
 pub async fn track(req: Request, next: Next) -> Response {
     let start = Instant::now();

@@ -472,7 +472,8 @@ pub fn document() -> &'static OpenApi {
 
 /// The app: every entry of [`table`] (those needing a key or a session
 /// behind `auth::authenticate`), the fallbacks, and the layers every
-/// request passes (body limit and deadline, metrics, tracing, request ids).
+/// request passes (body limit and deadline, the read position, metrics,
+/// tracing, request ids).
 pub fn router(app: AppState) -> Router {
     ops::recorder();
     let mut public = Router::new();
@@ -497,6 +498,7 @@ pub fn router(app: AppState) -> Router {
         .fallback(api::not_found)
         .method_not_allowed_fallback(api::method_not_allowed)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(middleware::from_fn(ops::read_after))
         .layer(middleware::from_fn_with_state(app.clone(), conn::body_deadline))
         .layer(middleware::from_fn(ops::track))
         .layer(tower_http::trace::TraceLayer::new_for_http().make_span_with(ops::span_for))

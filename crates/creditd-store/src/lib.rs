@@ -12,6 +12,7 @@
 pub mod batch;
 pub mod cache;
 pub mod clock;
+pub mod consistency;
 pub mod conversations;
 pub mod directory;
 pub mod import;

@@ -68,3 +68,10 @@ pub fn checkpoint(mode: &'static str, elapsed: Duration, done: bool) {
         metrics::counter!("creditd_sqlite_checkpoint_incomplete_total", "mode" => mode).increment(1);
     }
 }
+
+/// A read an engine with read replicas routed: `replica`, or `primary`
+/// with why (`lagging`: the replica had not replayed the position the read
+/// named in time; `unavailable`: no connection to it).
+pub fn replica_read(result: &'static str) {
+    metrics::counter!("creditd_replica_reads_total", "result" => result).increment(1);
+}

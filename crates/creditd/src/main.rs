@@ -62,6 +62,19 @@ struct ServeArgs {
     /// database; give them the same CREDITD_SERVICE_KEY.
     #[arg(long, env = "CREDITD_DATABASE_URL")]
     database_url: Option<String>,
+    /// PostgreSQL read replicas (with --database-url; repeat the flag, or
+    /// separate URLs with commas): history pages, exports, analytics and
+    /// verify read from them in turn; balances and writes stay on the
+    /// primary. A request with a `Creditd-Read-After: <seq>` header reads
+    /// an org's events up to that seq (a replica that has not replayed
+    /// them within 500 ms gives way to the primary).
+    #[arg(
+        long = "read-database-url",
+        env = "CREDITD_READ_DATABASE_URLS",
+        value_delimiter = ',',
+        requires = "database_url"
+    )]
+    read_database_urls: Vec<String>,
     #[command(flatten)]
     http: HttpArgs,
     #[command(flatten)]
@@ -370,7 +383,7 @@ async fn run(cmd: Cmd) -> Result<ExitCode> {
                         creditd_sqlite::create_private_dir(&args.data_dir)
                             .with_context(|| format!("creating {}", args.data_dir.display()))?;
                     }
-                    open_pg_store_with(url, args.bounds.org_cache).await?
+                    open_pg_store_with(url, &args.read_database_urls, args.bounds.org_cache).await?
                 }
                 None => open_store_with(&args.data_dir, args.bounds.sqlite()?)?,
             };
@@ -423,13 +436,20 @@ fn open_store_with(data_dir: &Path, options: creditd_sqlite::SqliteOptions) -> R
 
 /// The PostgreSQL engine (`--database-url`).
 async fn open_pg_store(url: &str) -> Result<Arc<dyn Store>> {
-    open_pg_store_with(url, Default::default()).await
+    open_pg_store_with(url, &[], Default::default()).await
 }
 
-async fn open_pg_store_with(url: &str, org_cache: creditd_sqlite::OrgCacheSize) -> Result<Arc<dyn Store>> {
+async fn open_pg_store_with(
+    url: &str,
+    read_replicas: &[String],
+    org_cache: creditd_sqlite::OrgCacheSize,
+) -> Result<Arc<dyn Store>> {
     let store = creditd_postgres::PgStore::open_with_org_cache(url, Arc::new(SystemClock), org_cache)
         .await
-        .context("opening the PostgreSQL database (--database-url)")?;
+        .context("opening the PostgreSQL database (--database-url)")?
+        .with_read_replicas(read_replicas, creditd_postgres::DEFAULT_POOL_SIZE)
+        .await
+        .context("opening a read replica (--read-database-url)")?;
     Ok(Arc::new(store))
 }
 
