@@ -12,9 +12,9 @@ from typing import cast, Union
 from typing import Union
 
 if TYPE_CHECKING:
-  from ..models.cap_subject_type_1 import CapSubjectType1
-  from ..models.cap_view import CapView
   from ..models.cap_subject_type_0 import CapSubjectType0
+  from ..models.cap_view import CapView
+  from ..models.cap_subject_type_1 import CapSubjectType1
 
 
 
@@ -42,9 +42,9 @@ class CapSet:
 
 
     def to_dict(self) -> dict[str, Any]:
-        from ..models.cap_subject_type_1 import CapSubjectType1
-        from ..models.cap_view import CapView
         from ..models.cap_subject_type_0 import CapSubjectType0
+        from ..models.cap_view import CapView
+        from ..models.cap_subject_type_1 import CapSubjectType1
         subject: dict[str, Any]
         if isinstance(self.subject, CapSubjectType0):
             subject = self.subject.to_dict()
@@ -75,9 +75,9 @@ class CapSet:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.cap_subject_type_1 import CapSubjectType1
-        from ..models.cap_view import CapView
         from ..models.cap_subject_type_0 import CapSubjectType0
+        from ..models.cap_view import CapView
+        from ..models.cap_subject_type_1 import CapSubjectType1
         d = dict(src_dict)
         def _parse_subject(data: object) -> Union['CapSubjectType0', 'CapSubjectType1']:
             try:

@@ -12,8 +12,8 @@ from typing import cast, Union
 from typing import Union
 
 if TYPE_CHECKING:
-  from ..models.cap_subject_type_1 import CapSubjectType1
   from ..models.cap_subject_type_0 import CapSubjectType0
+  from ..models.cap_subject_type_1 import CapSubjectType1
 
 
 
@@ -49,8 +49,8 @@ class CapView:
 
 
     def to_dict(self) -> dict[str, Any]:
-        from ..models.cap_subject_type_1 import CapSubjectType1
         from ..models.cap_subject_type_0 import CapSubjectType0
+        from ..models.cap_subject_type_1 import CapSubjectType1
         limit = self.limit
 
         remaining = self.remaining
@@ -96,8 +96,8 @@ class CapView:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.cap_subject_type_1 import CapSubjectType1
         from ..models.cap_subject_type_0 import CapSubjectType0
+        from ..models.cap_subject_type_1 import CapSubjectType1
         d = dict(src_dict)
         limit = d.pop("limit")
 

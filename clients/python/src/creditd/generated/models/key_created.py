@@ -10,8 +10,8 @@ from typing import cast
 from typing import cast, Union
 
 if TYPE_CHECKING:
-  from ..models.key_view_service import KeyViewService
   from ..models.key_view_member import KeyViewMember
+  from ..models.key_view_service import KeyViewService
 
 
 
@@ -41,8 +41,8 @@ class KeyCreated:
 
 
     def to_dict(self) -> dict[str, Any]:
-        from ..models.key_view_service import KeyViewService
         from ..models.key_view_member import KeyViewMember
+        from ..models.key_view_service import KeyViewService
         key: dict[str, Any]
         if isinstance(self.key, KeyViewService):
             key = self.key.to_dict()
@@ -69,8 +69,8 @@ class KeyCreated:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.key_view_service import KeyViewService
         from ..models.key_view_member import KeyViewMember
+        from ..models.key_view_service import KeyViewService
         d = dict(src_dict)
         def _parse_key(data: object) -> Union['KeyViewMember', 'KeyViewService']:
             try:

@@ -10,8 +10,8 @@ from typing import cast
 from typing import cast, Union
 
 if TYPE_CHECKING:
-  from ..models.key_view_service import KeyViewService
   from ..models.key_view_member import KeyViewMember
+  from ..models.key_view_service import KeyViewService
 
 
 
@@ -37,8 +37,8 @@ class Keys:
 
 
     def to_dict(self) -> dict[str, Any]:
-        from ..models.key_view_service import KeyViewService
         from ..models.key_view_member import KeyViewMember
+        from ..models.key_view_service import KeyViewService
         keys = []
         for keys_item_data in self.keys:
             keys_item: dict[str, Any]
@@ -64,8 +64,8 @@ class Keys:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.key_view_service import KeyViewService
         from ..models.key_view_member import KeyViewMember
+        from ..models.key_view_service import KeyViewService
         d = dict(src_dict)
         keys = []
         _keys = d.pop("keys")

@@ -12,10 +12,10 @@ from typing import cast, Union
 from typing import Union
 
 if TYPE_CHECKING:
-  from ..models.rollover_type_2 import RolloverType2
+  from ..models.rollover_type_1 import RolloverType1
   from ..models.rollover_type_3 import RolloverType3
   from ..models.rollover_type_0 import RolloverType0
-  from ..models.rollover_type_1 import RolloverType1
+  from ..models.rollover_type_2 import RolloverType2
 
 
 
@@ -56,10 +56,10 @@ class Plan:
 
 
     def to_dict(self) -> dict[str, Any]:
-        from ..models.rollover_type_2 import RolloverType2
+        from ..models.rollover_type_1 import RolloverType1
         from ..models.rollover_type_3 import RolloverType3
         from ..models.rollover_type_0 import RolloverType0
-        from ..models.rollover_type_1 import RolloverType1
+        from ..models.rollover_type_2 import RolloverType2
         credits_per_period = self.credits_per_period
 
         currency = self.currency
@@ -106,10 +106,10 @@ class Plan:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.rollover_type_2 import RolloverType2
+        from ..models.rollover_type_1 import RolloverType1
         from ..models.rollover_type_3 import RolloverType3
         from ..models.rollover_type_0 import RolloverType0
-        from ..models.rollover_type_1 import RolloverType1
+        from ..models.rollover_type_2 import RolloverType2
         d = dict(src_dict)
         credits_per_period = d.pop("credits_per_period")
 

@@ -13,8 +13,8 @@ from typing import Union
 
 if TYPE_CHECKING:
   from ..models.balance import Balance
-  from ..models.plan import Plan
   from ..models.event import Event
+  from ..models.plan import Plan
 
 
 
@@ -60,8 +60,8 @@ class PlanChanged:
 
     def to_dict(self) -> dict[str, Any]:
         from ..models.balance import Balance
-        from ..models.plan import Plan
         from ..models.event import Event
+        from ..models.plan import Plan
         balance = self.balance.to_dict()
 
         events = []
@@ -144,8 +144,8 @@ class PlanChanged:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         from ..models.balance import Balance
-        from ..models.plan import Plan
         from ..models.event import Event
+        from ..models.plan import Plan
         d = dict(src_dict)
         balance = Balance.from_dict(d.pop("balance"))
 

@@ -13,10 +13,10 @@ from typing import cast, Union
 from typing import Union
 
 if TYPE_CHECKING:
-  from ..models.rollover_type_2 import RolloverType2
+  from ..models.rollover_type_1 import RolloverType1
   from ..models.rollover_type_3 import RolloverType3
   from ..models.rollover_type_0 import RolloverType0
-  from ..models.rollover_type_1 import RolloverType1
+  from ..models.rollover_type_2 import RolloverType2
 
 
 
@@ -60,10 +60,10 @@ class PutPlanRequest:
 
 
     def to_dict(self) -> dict[str, Any]:
-        from ..models.rollover_type_2 import RolloverType2
+        from ..models.rollover_type_1 import RolloverType1
         from ..models.rollover_type_3 import RolloverType3
         from ..models.rollover_type_0 import RolloverType0
-        from ..models.rollover_type_1 import RolloverType1
+        from ..models.rollover_type_2 import RolloverType2
         credits_per_period: Union[float, str]
         credits_per_period = self.credits_per_period
 
@@ -135,10 +135,10 @@ class PutPlanRequest:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.rollover_type_2 import RolloverType2
+        from ..models.rollover_type_1 import RolloverType1
         from ..models.rollover_type_3 import RolloverType3
         from ..models.rollover_type_0 import RolloverType0
-        from ..models.rollover_type_1 import RolloverType1
+        from ..models.rollover_type_2 import RolloverType2
         d = dict(src_dict)
         def _parse_credits_per_period(data: object) -> Union[float, str]:
             return cast(Union[float, str], data)

@@ -14,8 +14,8 @@ from typing import Union
 if TYPE_CHECKING:
   from ..models.low_balance import LowBalance
   from ..models.price import Price
-  from ..models.cap_view import CapView
   from ..models.forecast import Forecast
+  from ..models.cap_view import CapView
 
 
 
@@ -96,8 +96,8 @@ class SummaryView:
     def to_dict(self) -> dict[str, Any]:
         from ..models.low_balance import LowBalance
         from ..models.price import Price
-        from ..models.cap_view import CapView
         from ..models.forecast import Forecast
+        from ..models.cap_view import CapView
         accumulated_credits = self.accumulated_credits
 
         add_on_credits = self.add_on_credits
@@ -245,8 +245,8 @@ class SummaryView:
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         from ..models.low_balance import LowBalance
         from ..models.price import Price
-        from ..models.cap_view import CapView
         from ..models.forecast import Forecast
+        from ..models.cap_view import CapView
         d = dict(src_dict)
         accumulated_credits = d.pop("accumulated_credits")
 

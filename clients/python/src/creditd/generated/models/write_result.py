@@ -13,8 +13,8 @@ from typing import Union
 
 if TYPE_CHECKING:
   from ..models.balance import Balance
-  from ..models.record import Record
   from ..models.event import Event
+  from ..models.record import Record
 
 
 
@@ -51,8 +51,8 @@ class WriteResult:
 
     def to_dict(self) -> dict[str, Any]:
         from ..models.balance import Balance
-        from ..models.record import Record
         from ..models.event import Event
+        from ..models.record import Record
         balance = self.balance.to_dict()
 
         events = []
@@ -107,8 +107,8 @@ class WriteResult:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         from ..models.balance import Balance
-        from ..models.record import Record
         from ..models.event import Event
+        from ..models.record import Record
         d = dict(src_dict)
         balance = Balance.from_dict(d.pop("balance"))
 
