@@ -40,6 +40,15 @@ def test_grant_hold_debit_with_exact_amounts(client, org):
     assert client.get_balance(org).available == Decimal("87.750001")
 
 
+def test_amounts_beyond_float_precision_stay_exact(client, org):
+    # 18 significant digits: a float would round this; Decimal keeps it.
+    big = Decimal("123456789012.345678")
+    r = client.grant_credits(org, kind="grant", amount=big)
+    assert r.balance.available == big and float(big) != big
+    assert client.get_balance(org).available == big
+    assert [e.amount for e in client.iter_credit_events(org)] == [big]
+
+
 def test_errors_are_typed_by_code(client, org):
     client.grant_credits(org, kind="grant", amount=10)
     with pytest.raises(creditd.InsufficientCredits) as e:
