@@ -100,3 +100,24 @@ def test_a_live_webhook_verifies(client, org):
         assert creditd.sign(secret, msg["id"], t, body) == headers["Creditd-Signature"]
     finally:
         rx.shutdown()
+
+
+def test_async_client_retries_with_the_same_key(server, org):
+    import asyncio
+
+    from creditd import AsyncClient
+
+    p = loopback.proxy(server.url, ["drop", "503"])
+
+    async def main():
+        async with AsyncClient(loopback.url(p), server.key, backoff=0.01) as c:
+            r = await c.grant_credits(org, kind="grant", amount=3)
+            return r, await c.get_balance(org)
+
+    try:
+        r, balance = asyncio.run(main())
+    finally:
+        p.shutdown()
+    assert r.balance.available == 3 and balance.available == 3
+    posts = [s for s in p.seen if s["method"] == "POST"]
+    assert len(posts) == 3 and len({s["key"] for s in posts}) == 1
