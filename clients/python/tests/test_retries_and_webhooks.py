@@ -121,3 +121,15 @@ def test_async_client_retries_with_the_same_key(server, org):
     assert r.balance.available == 3 and balance.available == 3
     posts = [s for s in p.seen if s["method"] == "POST"]
     assert len(posts) == 3 and len({s["key"] for s in posts}) == 1
+
+
+def test_any_of_several_signatures_may_match():
+    body = b'{"id":"whmsg_1","type":"depleted"}'
+    good = creditd.sign("whsec_k", "whmsg_1", 1_700_000_000, body)
+    t, v1 = good.split(",")
+    headers = {"creditd-webhook-id": "whmsg_1", "creditd-signature": f"{t},v1=00ff,{v1}"}
+    assert verify_webhook("whsec_k", headers, body, now=1_700_000_100)["type"] == "depleted"
+    with pytest.raises(WebhookVerificationError):
+        verify_webhook("whsec_k", {**headers, "creditd-signature": f"{t},v1=00ff"}, body, now=1_700_000_100)
+    with pytest.raises(WebhookVerificationError):
+        verify_webhook("whsec_k", {**headers, "creditd-webhook-id": "whmsg_2"}, body, now=1_700_000_100)

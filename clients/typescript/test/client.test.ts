@@ -215,6 +215,15 @@ test("a live webhook delivery verifies", async () => {
   } finally { await rx.close(); }
 });
 
+test("any of several signatures may match", () => {
+  const body = '{"id":"whmsg_1","type":"depleted"}';
+  const [t, v1] = sign("whsec_k", "whmsg_1", 1_700_000_000, body).split(",");
+  const headers = { "creditd-webhook-id": "whmsg_1", "creditd-signature": `${t},v1=00ff,${v1}` };
+  assert.equal(verifyWebhook("whsec_k", headers, body, { nowS: 1_700_000_100 }).type, "depleted");
+  assert.throws(() => verifyWebhook("whsec_k", { ...headers, "creditd-signature": `${t},v1=00ff` }, body, { nowS: 1_700_000_100 }), WebhookVerificationError);
+  assert.throws(() => verifyWebhook("whsec_k", { ...headers, "creditd-webhook-id": "whmsg_2" }, body, { nowS: 1_700_000_100 }), WebhookVerificationError);
+});
+
 test("an answer off the document fails the check", () => {
   checkAgainstDocument("GET", "/api/organizations/acme/credit-events", 200, "application/json", JSON.stringify({ events: [], limit: 5 }));
   assert.throws(() => checkAgainstDocument("GET", "/api/organizations/acme/credit-events", 200, "application/json", '{"events": []}'));
