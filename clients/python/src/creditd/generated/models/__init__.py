@@ -1,0 +1,241 @@
+""" Contains all the data models used in inputs/outputs """
+
+from .add_member_request import AddMemberRequest
+from .adjustment_request import AdjustmentRequest
+from .api_key_member import ApiKeyMember
+from .api_key_member_kind import ApiKeyMemberKind
+from .api_key_service import ApiKeyService
+from .api_key_service_kind import ApiKeyServiceKind
+from .balance import Balance
+from .balance_view import BalanceView
+from .batch_item import BatchItem
+from .batch_item_body_type_0 import BatchItemBodyType0
+from .batch_request import BatchRequest
+from .batch_response import BatchResponse
+from .batch_result_type_0 import BatchResultType0
+from .batch_result_type_1 import BatchResultType1
+from .billing_request import BillingRequest
+from .broken_link import BrokenLink
+from .cap_set import CapSet
+from .cap_subject_type_0 import CapSubjectType0
+from .cap_subject_type_1 import CapSubjectType1
+from .cap_view import CapView
+from .caps import Caps
+from .conversation import Conversation
+from .conversation_count import ConversationCount
+from .conversation_group import ConversationGroup
+from .conversation_report import ConversationReport
+from .conversation_request import ConversationRequest
+from .conversation_started import ConversationStarted
+from .create_endpoint_request import CreateEndpointRequest
+from .create_key_request import CreateKeyRequest
+from .create_org_request import CreateOrgRequest
+from .credit_kind import CreditKind
+from .credit_request import CreditRequest
+from .debit_request import DebitRequest
+from .deliveries import Deliveries
+from .delivery_status_name import DeliveryStatusName
+from .delivery_view import DeliveryView
+from .draw import Draw
+from .effective import Effective
+from .endpoint_created import EndpointCreated
+from .endpoint_deleted import EndpointDeleted
+from .endpoint_found import EndpointFound
+from .endpoint_view import EndpointView
+from .endpoints import Endpoints
+from .error import Error
+from .error_detail import ErrorDetail
+from .event import Event
+from .event_ctx import EventCtx
+from .event_kind import EventKind
+from .export_format import ExportFormat
+from .export_layout import ExportLayout
+from .export_order import ExportOrder
+from .forecast import Forecast
+from .health import Health
+from .hold_request import HoldRequest
+from .key_created import KeyCreated
+from .key_kind import KeyKind
+from .key_scope_type_0 import KeyScopeType0
+from .key_scope_type_0_kind import KeyScopeType0Kind
+from .key_scope_type_1 import KeyScopeType1
+from .key_scope_type_1_kind import KeyScopeType1Kind
+from .key_view_member import KeyViewMember
+from .key_view_member_kind import KeyViewMemberKind
+from .key_view_service import KeyViewService
+from .key_view_service_kind import KeyViewServiceKind
+from .keys import Keys
+from .low_balance import LowBalance
+from .me import Me
+from .member import Member
+from .member_removed import MemberRemoved
+from .member_view import MemberView
+from .members import Members
+from .notification import Notification
+from .notification_kind import NotificationKind
+from .notifications import Notifications
+from .op_name import OpName
+from .open_api_document import OpenApiDocument
+from .org_info import OrgInfo
+from .org_settings import OrgSettings
+from .own_usage import OwnUsage
+from .page import Page
+from .patch_member_request import PatchMemberRequest
+from .plan import Plan
+from .plan_changed import PlanChanged
+from .plan_view import PlanView
+from .pool import Pool
+from .pool_balances import PoolBalances
+from .price import Price
+from .put_plan_request import PutPlanRequest
+from .range_name import RangeName
+from .record import Record
+from .record_kind import RecordKind
+from .record_status import RecordStatus
+from .refund_request import RefundRequest
+from .release_request import ReleaseRequest
+from .role import Role
+from .rollover_type_0 import RolloverType0
+from .rollover_type_0_policy import RolloverType0Policy
+from .rollover_type_1 import RolloverType1
+from .rollover_type_1_policy import RolloverType1Policy
+from .rollover_type_2 import RolloverType2
+from .rollover_type_2_policy import RolloverType2Policy
+from .rollover_type_3 import RolloverType3
+from .rollover_type_3_policy import RolloverType3Policy
+from .set_cap_request import SetCapRequest
+from .settings_patch import SettingsPatch
+from .settle_request import SettleRequest
+from .status import Status
+from .summary import Summary
+from .summary_view import SummaryView
+from .threshold_request import ThresholdRequest
+from .threshold_set import ThresholdSet
+from .usage_entry import UsageEntry
+from .usage_group import UsageGroup
+from .usage_report import UsageReport
+from .usage_request import UsageRequest
+from .verify_report import VerifyReport
+from .webhook_type_name import WebhookTypeName
+from .write_result import WriteResult
+
+__all__ = (
+    "AddMemberRequest",
+    "AdjustmentRequest",
+    "ApiKeyMember",
+    "ApiKeyMemberKind",
+    "ApiKeyService",
+    "ApiKeyServiceKind",
+    "Balance",
+    "BalanceView",
+    "BatchItem",
+    "BatchItemBodyType0",
+    "BatchRequest",
+    "BatchResponse",
+    "BatchResultType0",
+    "BatchResultType1",
+    "BillingRequest",
+    "BrokenLink",
+    "Caps",
+    "CapSet",
+    "CapSubjectType0",
+    "CapSubjectType1",
+    "CapView",
+    "Conversation",
+    "ConversationCount",
+    "ConversationGroup",
+    "ConversationReport",
+    "ConversationRequest",
+    "ConversationStarted",
+    "CreateEndpointRequest",
+    "CreateKeyRequest",
+    "CreateOrgRequest",
+    "CreditKind",
+    "CreditRequest",
+    "DebitRequest",
+    "Deliveries",
+    "DeliveryStatusName",
+    "DeliveryView",
+    "Draw",
+    "Effective",
+    "EndpointCreated",
+    "EndpointDeleted",
+    "EndpointFound",
+    "Endpoints",
+    "EndpointView",
+    "Error",
+    "ErrorDetail",
+    "Event",
+    "EventCtx",
+    "EventKind",
+    "ExportFormat",
+    "ExportLayout",
+    "ExportOrder",
+    "Forecast",
+    "Health",
+    "HoldRequest",
+    "KeyCreated",
+    "KeyKind",
+    "Keys",
+    "KeyScopeType0",
+    "KeyScopeType0Kind",
+    "KeyScopeType1",
+    "KeyScopeType1Kind",
+    "KeyViewMember",
+    "KeyViewMemberKind",
+    "KeyViewService",
+    "KeyViewServiceKind",
+    "LowBalance",
+    "Me",
+    "Member",
+    "MemberRemoved",
+    "Members",
+    "MemberView",
+    "Notification",
+    "NotificationKind",
+    "Notifications",
+    "OpenApiDocument",
+    "OpName",
+    "OrgInfo",
+    "OrgSettings",
+    "OwnUsage",
+    "Page",
+    "PatchMemberRequest",
+    "Plan",
+    "PlanChanged",
+    "PlanView",
+    "Pool",
+    "PoolBalances",
+    "Price",
+    "PutPlanRequest",
+    "RangeName",
+    "Record",
+    "RecordKind",
+    "RecordStatus",
+    "RefundRequest",
+    "ReleaseRequest",
+    "Role",
+    "RolloverType0",
+    "RolloverType0Policy",
+    "RolloverType1",
+    "RolloverType1Policy",
+    "RolloverType2",
+    "RolloverType2Policy",
+    "RolloverType3",
+    "RolloverType3Policy",
+    "SetCapRequest",
+    "SettingsPatch",
+    "SettleRequest",
+    "Status",
+    "Summary",
+    "SummaryView",
+    "ThresholdRequest",
+    "ThresholdSet",
+    "UsageEntry",
+    "UsageGroup",
+    "UsageReport",
+    "UsageRequest",
+    "VerifyReport",
+    "WebhookTypeName",
+    "WriteResult",
+)

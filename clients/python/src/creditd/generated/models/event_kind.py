@@ -1,0 +1,18 @@
+from enum import Enum
+
+class EventKind(str, Enum):
+    ADJUSTMENT = "adjustment"
+    BILLING = "billing"
+    DEBIT = "debit"
+    EXPIRY = "expiry"
+    GRANT = "grant"
+    HOLD = "hold"
+    PURCHASE = "purchase"
+    REFUND = "refund"
+    RELEASE = "release"
+    SUBSCRIPTION_CREDIT = "subscription_credit"
+    USAGE = "usage"
+    VOUCHER = "voucher"
+
+    def __str__(self) -> str:
+        return str(self.value)

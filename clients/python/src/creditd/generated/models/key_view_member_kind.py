@@ -1,0 +1,7 @@
+from enum import Enum
+
+class KeyViewMemberKind(str, Enum):
+    MEMBER = "member"
+
+    def __str__(self) -> str:
+        return str(self.value)

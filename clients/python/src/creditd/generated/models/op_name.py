@@ -1,0 +1,15 @@
+from enum import Enum
+
+class OpName(str, Enum):
+    ADJUSTMENT = "adjustment"
+    BILLING = "billing"
+    CREDITS = "credits"
+    DEBIT = "debit"
+    HOLD = "hold"
+    REFUND = "refund"
+    RELEASE = "release"
+    SETTLE = "settle"
+    USAGE = "usage"
+
+    def __str__(self) -> str:
+        return str(self.value)

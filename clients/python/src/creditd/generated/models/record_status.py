@@ -1,0 +1,13 @@
+from enum import Enum
+
+class RecordStatus(str, Enum):
+    CONSUMED = "consumed"
+    DEBITED = "debited"
+    FAILED = "failed"
+    OPEN = "open"
+    PROCESSING = "processing"
+    RELEASED = "released"
+    SUCCEEDED = "succeeded"
+
+    def __str__(self) -> str:
+        return str(self.value)

@@ -1,0 +1,7 @@
+from enum import Enum
+
+class RolloverType3Policy(str, Enum):
+    PERIODS = "periods"
+
+    def __str__(self) -> str:
+        return str(self.value)

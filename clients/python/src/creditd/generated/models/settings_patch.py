@@ -1,0 +1,206 @@
+from collections.abc import Mapping
+from typing import Any, TypeVar, Optional, BinaryIO, TextIO, TYPE_CHECKING, Generator
+
+from attrs import define as _attrs_define
+from attrs import field as _attrs_field
+
+from ..types import UNSET, Unset
+
+from ..models.pool import Pool
+from ..types import UNSET, Unset
+from typing import cast
+from typing import cast, Union
+from typing import Union
+
+
+
+
+
+
+T = TypeVar("T", bound="SettingsPatch")
+
+
+
+@_attrs_define
+class SettingsPatch:
+    """ Organisation settings to change; `None` keeps the current value. The
+    result must pass [`OrgSettings::validate`](crate::OrgSettings::validate).
+
+        Attributes:
+            consumption_order (Union[None, Unset, list[Pool]]): Each pool exactly once.
+            expiring_first (Union[None, Unset, bool]): Whether blocks that expire soonest are consumed first, before the
+                pool order.
+            name (Union[None, Unset, str]): The organisation's display name, 1 to 200 characters (trimmed).
+            overdraft_limit (Union[None, Unset, float, str]):
+            renewal_day (Union[None, Unset, int]): Day of the month (1–28) periods start. Cannot change while the
+                organisation has a plan.
+            time_zone (Union[None, Unset, str]): An IANA zone name, such as Europe/Madrid. Cannot change while the
+                organisation has a plan.
+     """
+
+    consumption_order: Union[None, Unset, list[Pool]] = UNSET
+    expiring_first: Union[None, Unset, bool] = UNSET
+    name: Union[None, Unset, str] = UNSET
+    overdraft_limit: Union[None, Unset, float, str] = UNSET
+    renewal_day: Union[None, Unset, int] = UNSET
+    time_zone: Union[None, Unset, str] = UNSET
+
+
+
+
+
+    def to_dict(self) -> dict[str, Any]:
+        consumption_order: Union[None, Unset, list[str]]
+        if isinstance(self.consumption_order, Unset):
+            consumption_order = UNSET
+        elif isinstance(self.consumption_order, list):
+            consumption_order = []
+            for consumption_order_type_0_item_data in self.consumption_order:
+                consumption_order_type_0_item = consumption_order_type_0_item_data.value
+                consumption_order.append(consumption_order_type_0_item)
+
+
+        else:
+            consumption_order = self.consumption_order
+
+        expiring_first: Union[None, Unset, bool]
+        if isinstance(self.expiring_first, Unset):
+            expiring_first = UNSET
+        else:
+            expiring_first = self.expiring_first
+
+        name: Union[None, Unset, str]
+        if isinstance(self.name, Unset):
+            name = UNSET
+        else:
+            name = self.name
+
+        overdraft_limit: Union[None, Unset, float, str]
+        if isinstance(self.overdraft_limit, Unset):
+            overdraft_limit = UNSET
+        else:
+            overdraft_limit = self.overdraft_limit
+
+        renewal_day: Union[None, Unset, int]
+        if isinstance(self.renewal_day, Unset):
+            renewal_day = UNSET
+        else:
+            renewal_day = self.renewal_day
+
+        time_zone: Union[None, Unset, str]
+        if isinstance(self.time_zone, Unset):
+            time_zone = UNSET
+        else:
+            time_zone = self.time_zone
+
+
+        field_dict: dict[str, Any] = {}
+
+        field_dict.update({
+        })
+        if consumption_order is not UNSET:
+            field_dict["consumption_order"] = consumption_order
+        if expiring_first is not UNSET:
+            field_dict["expiring_first"] = expiring_first
+        if name is not UNSET:
+            field_dict["name"] = name
+        if overdraft_limit is not UNSET:
+            field_dict["overdraft_limit"] = overdraft_limit
+        if renewal_day is not UNSET:
+            field_dict["renewal_day"] = renewal_day
+        if time_zone is not UNSET:
+            field_dict["time_zone"] = time_zone
+
+        return field_dict
+
+
+
+    @classmethod
+    def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
+        d = dict(src_dict)
+        def _parse_consumption_order(data: object) -> Union[None, Unset, list[Pool]]:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            try:
+                if not isinstance(data, list):
+                    raise TypeError()
+                consumption_order_type_0 = []
+                _consumption_order_type_0 = data
+                for consumption_order_type_0_item_data in (_consumption_order_type_0):
+                    consumption_order_type_0_item = Pool(consumption_order_type_0_item_data)
+
+
+
+                    consumption_order_type_0.append(consumption_order_type_0_item)
+
+                return consumption_order_type_0
+            except: # noqa: E722
+                pass
+            return cast(Union[None, Unset, list[Pool]], data)
+
+        consumption_order = _parse_consumption_order(d.pop("consumption_order", UNSET))
+
+
+        def _parse_expiring_first(data: object) -> Union[None, Unset, bool]:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            return cast(Union[None, Unset, bool], data)
+
+        expiring_first = _parse_expiring_first(d.pop("expiring_first", UNSET))
+
+
+        def _parse_name(data: object) -> Union[None, Unset, str]:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            return cast(Union[None, Unset, str], data)
+
+        name = _parse_name(d.pop("name", UNSET))
+
+
+        def _parse_overdraft_limit(data: object) -> Union[None, Unset, float, str]:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            return cast(Union[None, Unset, float, str], data)
+
+        overdraft_limit = _parse_overdraft_limit(d.pop("overdraft_limit", UNSET))
+
+
+        def _parse_renewal_day(data: object) -> Union[None, Unset, int]:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            return cast(Union[None, Unset, int], data)
+
+        renewal_day = _parse_renewal_day(d.pop("renewal_day", UNSET))
+
+
+        def _parse_time_zone(data: object) -> Union[None, Unset, str]:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            return cast(Union[None, Unset, str], data)
+
+        time_zone = _parse_time_zone(d.pop("time_zone", UNSET))
+
+
+        settings_patch = cls(
+            consumption_order=consumption_order,
+            expiring_first=expiring_first,
+            name=name,
+            overdraft_limit=overdraft_limit,
+            renewal_day=renewal_day,
+            time_zone=time_zone,
+        )
+
+        return settings_patch
+

@@ -1,0 +1,11 @@
+from enum import Enum
+
+class UsageGroup(str, Enum):
+    ACTION = "action"
+    DAY = "day"
+    PROJECT = "project"
+    SERVICE = "service"
+    USER = "user"
+
+    def __str__(self) -> str:
+        return str(self.value)

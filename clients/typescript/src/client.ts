@@ -1,0 +1,242 @@
+import { randomUUID } from "node:crypto";
+import { createWriteStream } from "node:fs";
+import { rename, rm, stat } from "node:fs/promises";
+import { basename, join } from "node:path";
+import { Readable, Writable } from "node:stream";
+import { pipeline } from "node:stream/promises";
+
+import { CreditdConnectionError, CreditdError, UnexpectedResponse } from "./base-error.js";
+import { ERRORS_BY_CODE } from "./codes.js";
+import { Operations } from "./operations.js";
+import type { components, operations } from "./schema.js";
+import type { Operation, RequestOptions, WriteOptions } from "./spec.js";
+
+type S = components["schemas"];
+
+/** How a client reaches creditd and how hard it tries. */
+export interface ClientOptions {
+  /** Default: `CREDITD_URL`, else http://127.0.0.1:8080. */
+  baseUrl?: string;
+  /** Default: `CREDITD_API_KEY`. */
+  apiKey?: string;
+  /** Retries after the first try (default 3). */
+  maxRetries?: number;
+  /** First back-off in ms (default 250), doubled each retry up to `maxBackoffMs` (8000), with jitter. */
+  backoffMs?: number;
+  maxBackoffMs?: number;
+  /** Per-try time limit in ms (default 30000). */
+  timeoutMs?: number;
+  /** A fetch to use instead of the global one (Node 18+). */
+  fetch?: typeof fetch;
+}
+
+/** Query filters of the history and the export. */
+export type HistoryFilters = Omit<NonNullable<operations["listCreditEvents"]["parameters"]["query"]>, "limit" | "offset" | "cursor">;
+export type ExportQuery = NonNullable<operations["exportCreditEvents"]["parameters"]["query"]>;
+
+/** A finished download. */
+export interface Export {
+  path: string | undefined;
+  filename: string | undefined;
+  bytes: number;
+  contentType: string;
+}
+
+const RETRY_STATUSES = new Set([429, 500, 502, 503, 504]);
+const MAX_RETRY_AFTER_MS = 60_000;
+const EXPORT: Operation = { id: "exportCreditEvents", method: "GET", path: "/api/organizations/{org_id}/credit-events/export", idempotent: false };
+
+/** A fresh key for one logical write (a random UUID). */
+export function newIdempotencyKey(): string {
+  return randomUUID();
+}
+
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const t = setTimeout(resolve, ms);
+    signal?.addEventListener("abort", () => { clearTimeout(t); reject(signal.reason); }, { once: true });
+  });
+}
+
+/** Whether a request that may have reached the server can be sent again (see README). */
+function mayResend(op: Operation): boolean {
+  return op.method === "GET" || op.method === "PUT" || op.idempotent;
+}
+
+function notConnected(e: unknown): boolean {
+  const code = (e as { cause?: { code?: string } })?.cause?.code;
+  return code === "ECONNREFUSED" || code === "UND_ERR_CONNECT_TIMEOUT" || code === "ENOTFOUND";
+}
+
+function queryString(query: object | undefined): string {
+  const p = new URLSearchParams();
+  for (const [k, v] of Object.entries(query ?? {})) {
+    if (v === undefined || v === null) continue;
+    for (const one of Array.isArray(v) ? v : [v]) p.append(k, String(one));
+  }
+  const s = p.toString();
+  return s ? `?${s}` : "";
+}
+
+function filenameOf(disposition: string | null): string | undefined {
+  const m = disposition?.match(/filename="([^"]+)"/) ?? disposition?.match(/filename=([^;]+)/);
+  const name = m ? basename(m[1].trim().replace(/\\/g, "/")) : undefined;
+  return name || undefined;
+}
+
+async function errorFrom(res: Response): Promise<CreditdError> {
+  const requestId = res.headers.get("x-request-id") ?? undefined;
+  const text = await res.text();
+  try {
+    const body = JSON.parse(text);
+    const { code, message } = body.error;
+    if (typeof code !== "string" || typeof message !== "string") throw new Error("not the error shape");
+    const Cls = ERRORS_BY_CODE[code] ?? CreditdError;
+    return new Cls(message, { status: res.status, code, requestId, body });
+  } catch {
+    return new UnexpectedResponse(`HTTP ${res.status} without the API's error shape: ${text.slice(0, 200)}`, { status: res.status, requestId });
+  }
+}
+
+/**
+ * The creditd client: one method per operation of the document (generated
+ * in operations.ts), plus `iterCreditEvents`, `exportCreditEvents`. Every
+ * write sends an `Idempotency-Key` and retries reuse it.
+ */
+export class CreditdClient extends Operations {
+  readonly baseUrl: string;
+  readonly maxRetries: number;
+  readonly backoffMs: number;
+  readonly maxBackoffMs: number;
+  readonly timeoutMs: number;
+  readonly #key: string;
+  readonly #fetch: typeof fetch;
+
+  constructor(options: ClientOptions = {}) {
+    super();
+    const key = options.apiKey ?? process.env.CREDITD_API_KEY;
+    if (!key) throw new Error("an API key is required: pass apiKey or set CREDITD_API_KEY");
+    this.#key = key;
+    this.baseUrl = (options.baseUrl ?? process.env.CREDITD_URL ?? "http://127.0.0.1:8080").replace(/\/+$/, "");
+    this.maxRetries = options.maxRetries ?? 3;
+    this.backoffMs = options.backoffMs ?? 250;
+    this.maxBackoffMs = options.maxBackoffMs ?? 8000;
+    this.timeoutMs = options.timeoutMs ?? 30_000;
+    this.#fetch = options.fetch ?? globalThis.fetch;
+  }
+
+  #delay(attempt: number, retryAfter: string | null): number {
+    if (retryAfter !== null && /^\d+(\.\d+)?$/.test(retryAfter.trim())) {
+      return Math.min(Number(retryAfter) * 1000, MAX_RETRY_AFTER_MS);
+    }
+    const full = Math.min(this.maxBackoffMs, this.backoffMs * 2 ** attempt);
+    return full * (0.5 + Math.random() / 2);
+  }
+
+  /** Sends with retries; resolves to a 2xx response (body unread). */
+  async send(op: Operation, path: Record<string, string>, query: object | undefined, body: unknown, options?: WriteOptions): Promise<Response> {
+    const url = this.baseUrl + op.path.replace(/\{(\w+)\}/g, (_, name: string) => {
+      const v = path[name];
+      if (v === undefined || v === "") throw new TypeError(`${op.id}: ${name} is required`);
+      return encodeURIComponent(v);
+    }) + queryString(query);
+    const headers: Record<string, string> = { authorization: `Bearer ${this.#key}`, accept: "application/json" };
+    if (body !== undefined) headers["content-type"] = "application/json";
+    // Every write carries a key; every retry below reuses it.
+    if (op.method !== "GET") headers["idempotency-key"] = options?.idempotencyKey ?? newIdempotencyKey();
+    const payload = body === undefined ? undefined : JSON.stringify(body);
+    for (let attempt = 0; ; attempt++) {
+      let res: Response;
+      try {
+        // The caller's signal or the per-try time limit (AbortSignal.any is not in Node 18).
+        const ctl = new AbortController();
+        const timer = setTimeout(() => ctl.abort(new Error(`no answer within ${this.timeoutMs} ms`)), this.timeoutMs);
+        const onAbort = () => ctl.abort(options?.signal?.reason);
+        options?.signal?.addEventListener("abort", onAbort, { once: true });
+        try {
+          res = await this.#fetch(url, { method: op.method, headers, body: payload, signal: ctl.signal });
+        } finally {
+          clearTimeout(timer);
+          options?.signal?.removeEventListener("abort", onAbort);
+        }
+      } catch (e) {
+        if (options?.signal?.aborted) throw e;
+        if (attempt >= this.maxRetries || !(notConnected(e) || mayResend(op))) {
+          throw new CreditdConnectionError(`${op.id}: ${(e as Error).message}${(e as { cause?: Error }).cause ? `: ${(e as { cause: Error }).cause.message}` : ""}`, { cause: e });
+        }
+        await sleep(this.#delay(attempt, null), options?.signal);
+        continue;
+      }
+      if (res.ok) return res;
+      if (attempt >= this.maxRetries || !RETRY_STATUSES.has(res.status)) throw await errorFrom(res);
+      await res.body?.cancel();
+      await sleep(this.#delay(attempt, res.headers.get("retry-after")), options?.signal);
+    }
+  }
+
+  protected async call<T>(op: Operation, path: Record<string, string>, query: object | undefined, body: unknown, options: WriteOptions | undefined): Promise<T> {
+    const res = await this.send(op, path, query, body, options);
+    const text = await res.text();
+    try {
+      return JSON.parse(text) as T;
+    } catch {
+      throw new UnexpectedResponse(`${op.id}: the answer is not JSON: ${text.slice(0, 200)}`, { status: res.status, requestId: res.headers.get("x-request-id") ?? undefined });
+    }
+  }
+
+  /** The history's pages, newest first, following `next_cursor` to the last one. */
+  async *iterCreditEventPages(orgId: string, filters: HistoryFilters = {}, pageSize = 100, options?: RequestOptions): AsyncGenerator<S["Page"]> {
+    let cursor: string | undefined;
+    for (;;) {
+      const page = await this.listCreditEvents(orgId, { ...filters, limit: pageSize, cursor }, options);
+      yield page;
+      if (!page.next_cursor || page.events.length === 0) return;
+      cursor = page.next_cursor;
+    }
+  }
+
+  /** Every event matching the filters, newest first (`for await (const e of ...)`). */
+  async *iterCreditEvents(orgId: string, filters: HistoryFilters = {}, pageSize = 100, options?: RequestOptions): AsyncGenerator<S["Event"]> {
+    for await (const page of this.iterCreditEventPages(orgId, filters, pageSize, options)) yield* page.events;
+  }
+
+  /**
+   * Streams `GET …/credit-events/export` to `dest`: a file path (written as
+   * `<path>.part`, renamed when complete), an existing directory (the
+   * server's file name is used) or a Writable.
+   */
+  async exportCreditEvents(orgId: string, dest: string | Writable, query: ExportQuery = {}, options?: RequestOptions): Promise<Export> {
+    const res = await this.send(EXPORT, { org_id: orgId }, { format: "csv", ...query }, undefined, options);
+    const filename = filenameOf(res.headers.get("content-disposition"));
+    const contentType = res.headers.get("content-type") ?? "";
+    if (!res.body) throw new UnexpectedResponse("exportCreditEvents: an answer without a body", { status: res.status });
+    let bytes = 0;
+    const body = Readable.fromWeb(res.body as import("node:stream/web").ReadableStream<Uint8Array>);
+    const count = async function* (src: AsyncIterable<Buffer>) {
+      for await (const chunk of src) {
+        bytes += chunk.length;
+        yield chunk;
+      }
+    };
+    try {
+      if (typeof dest !== "string") {
+        await pipeline(body, count, dest, { end: false });
+        return { path: undefined, filename, bytes, contentType };
+      }
+      const isDir = await stat(dest).then((s) => s.isDirectory(), () => false);
+      const target = isDir ? join(dest, filename ?? `credit-history.${query.format ?? "csv"}`) : dest;
+      const part = `${target}.part`;
+      try {
+        await pipeline(body, count, createWriteStream(part));
+        await rename(part, target);
+      } catch (e) {
+        await rm(part, { force: true });
+        throw e;
+      }
+      return { path: target, filename, bytes, contentType };
+    } catch (e) {
+      if (e instanceof CreditdError) throw e;
+      throw new CreditdConnectionError(`exportCreditEvents: the download broke: ${(e as Error).message}`, { cause: e });
+    }
+  }
+}
