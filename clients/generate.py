@@ -72,6 +72,15 @@ def ref_name(schema: dict | None) -> str | None:
     return None
 
 
+def union_members(doc: dict, name: str | None) -> list[str]:
+    """The named schemas a union answer (`anyOf`/`oneOf` of `$ref`s, such as
+    `HistoryPage`) may be, in the document's order; [] for any other."""
+    schema = doc.get("components", {}).get("schemas", {}).get(name or "", {})
+    members = schema.get("anyOf") or schema.get("oneOf") or []
+    names = [ref_name(m) for m in members]
+    return names if names and all(names) else []
+
+
 def operations(doc: dict) -> list[dict]:
     """The JSON operations of the document, in path then method order: the
     ones a client method wraps (HTML pages, assets, metrics and the export
@@ -100,6 +109,7 @@ def operations(doc: dict) -> list[dict]:
                     "body": ref_name(body["content"]["application/json"]["schema"]) if body else None,
                     "body_required": bool(body and body.get("required")),
                     "response": ref_name(content["application/json"]["schema"]),
+                    "alternatives": union_members(doc, ref_name(content["application/json"]["schema"])),
                 }
             )
     return ops
@@ -155,7 +165,9 @@ def py_operations(ops: list[dict]) -> str:
     for o in ops:
         out.append(
             f'    "{o["id"]}": Operation("{o["id"]}", "{o["method"]}", "{o["path"]}", '
-            f'{o["response"]!r}, idempotent={o["idempotent"]}),'
+            f'{o["response"]!r}, idempotent={o["idempotent"]}'
+            + (f", alternatives={tuple(o['alternatives'])!r}" if o["alternatives"] else "")
+            + "),"
         )
     out.append("}")
     for kind in ("Sync", "Async"):
@@ -179,7 +191,10 @@ def py_operations(ops: list[dict]) -> str:
             sig = args + (["*"] + kw if kw and not kw[0].startswith("**") else kw)
             out.append(f'    {df} {snake(o["id"])}(')
             out += [f"        {a}," for a in sig]
-            out.append(f'    ) -> "m.{o["response"]}":')
+            if o["alternatives"]:
+                out.append(f'    ) -> Union[{", ".join(f"{chr(34)}m.{a}{chr(34)}" for a in o["alternatives"])}]:')
+            else:
+                out.append(f'    ) -> "m.{o["response"]}":')
             extra = " The body's fields may also be given as keyword arguments." if o["body"] else ""
             out.append(f'        """{o["summary"]} ({o["method"]} {o["path"]}, `{o["id"]}`).{extra}"""')
             path = "{" + ", ".join(f'"{p}": {py_ident(p)}' for p in o["path_params"]) + "}"

@@ -188,7 +188,8 @@ export class CreditdClient extends Operations {
   async *iterCreditEventPages(orgId: string, filters: HistoryFilters = {}, pageSize = 100, options?: RequestOptions): AsyncGenerator<S["Page"]> {
     let cursor: string | undefined;
     for (;;) {
-      const page = await this.listCreditEvents(orgId, { ...filters, limit: pageSize, cursor }, options);
+      // Every field of each event (not seed 001's `fields=events`): a Page.
+      const page = (await this.listCreditEvents(orgId, { ...filters, fields: "all", limit: pageSize, cursor }, options)) as S["Page"];
       yield page;
       if (!page.next_cursor || page.events.length === 0) return;
       cursor = page.next_cursor;

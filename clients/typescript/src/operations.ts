@@ -145,7 +145,7 @@ export abstract class Operations {
   }
 
   /** Credit history, newest first (`GET /api/organizations/{org_id}/credit-events`). */
-  listCreditEvents(orgId: string, query?: operations["listCreditEvents"]["parameters"]["query"], options?: RequestOptions): Promise<S["Page"]> {
+  listCreditEvents(orgId: string, query?: operations["listCreditEvents"]["parameters"]["query"], options?: RequestOptions): Promise<S["HistoryPage"]> {
     return this.call(OPERATIONS.listCreditEvents, { org_id: orgId }, query, undefined, options);
   }
 

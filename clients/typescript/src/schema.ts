@@ -1044,6 +1044,12 @@ export interface components {
         } | {
             /** @description An API key, by id. */
             key: string;
+        } | {
+            /**
+             * @description A project, by `project_id` (as the events carry it): a budget every
+             *     hold and usage naming the project counts against, whoever makes it.
+             */
+            project: string;
         };
         /** @description A cap as shown in the balance and summary: limit, used, left. */
         CapView: {
@@ -1507,7 +1513,7 @@ export interface components {
         /** @enum {string} */
         ExportFormat: "csv" | "xlsx";
         /** @enum {string} */
-        ExportLayout: "report" | "full";
+        ExportLayout: "report" | "fpt" | "events" | "full";
         /** @enum {string} */
         ExportOrder: "newest" | "oldest";
         /** @description "At the last 28 days' pace credits run out on DATE", or never. */
@@ -1532,6 +1538,9 @@ export interface components {
             /** @description `ok` (healthz) or `ready` (readyz). */
             status: string;
         };
+        /** @enum {string} */
+        HistoryFields: "all" | "events";
+        HistoryPage: components["schemas"]["Page"] | components["schemas"]["SeedPage"];
         /** @description `POST /api/organizations/{orgId}/holds` */
         HoldRequest: {
             /** @description What was done. */
@@ -2085,6 +2094,58 @@ export interface components {
             /** @enum {string} */
             policy: "periods";
         };
+        /**
+         * @description One credit event as seed 001 names its fields; the same cells as the
+         *     `events` export layout (`creditd_export`'s rules: a debit is `usage` with
+         *     credits 0 and says in `metadata` what it captured).
+         */
+        SeedEvent: {
+            /** @description The activity that consumed credits. */
+            activity_name?: string | null;
+            /** @description When the event happened (UTC). */
+            created_at: components["schemas"]["String"];
+            /** @description Signed change of the available credits. */
+            credits: components["schemas"]["Credits"];
+            /**
+             * @description `usage`, `prepaid_purchase`, `subscription_credit`, `billing`,
+             *     `adjustment`, `grant`, `refund`, `reservation`,
+             *     `reservation_released`; creditd's `voucher` and `expiry`.
+             */
+            event_type: string;
+            /** @description Event-specific detail (JSON). */
+            metadata?: Record<string, never> | null;
+            /** @description Period usage right after the event. */
+            period_usage_after: components["schemas"]["Credits"];
+            /** @description Prepaid balance right after the event. */
+            prepaid_balance_after: components["schemas"]["Credits"];
+            /** @description The project that consumed credits. */
+            project_id?: string | null;
+            /** @description The system that triggered the event. */
+            source?: string | null;
+        };
+        /**
+         * @description One page of the history with seed 001's field names (`fields=events`):
+         *     what a client written for that log reads unchanged.
+         */
+        SeedPage: {
+            /** @description The page's events, newest first. */
+            events: components["schemas"]["SeedEvent"][];
+            /**
+             * Format: u-int32
+             * @description The page size asked for.
+             */
+            limit: number;
+            /**
+             * @description Pass as `cursor` (with `fields=events`) for the next page; absent on
+             *     the last page.
+             */
+            next_cursor?: string | null;
+            /**
+             * Format: u-int64
+             * @description The offset asked for; absent when the page was asked for by cursor.
+             */
+            offset?: number | null;
+        };
         /** @description `PUT …/caps`: name exactly one of `member` (an email) or `key_id`. */
         SetCapRequest: {
             /** @description A key's id. */
@@ -2092,6 +2153,11 @@ export interface components {
             limit?: null | components["schemas"]["Amount"];
             /** @description A member's email. */
             member?: string | null;
+            /**
+             * @description A project, as holds and usage name it in `project_id`: a budget for
+             *     everything done for the project, whoever does it.
+             */
+            project_id?: string | null;
         };
         /**
          * @description Organisation settings to change; `None` keeps the current value. The
@@ -3532,6 +3598,13 @@ export interface operations {
                 offset?: number;
                 /** @description `next_cursor` of the page before (not with `offset`). */
                 cursor?: string;
+                /**
+                 * @description `all` (default): every field of each event; `events`: seed 001's
+                 *     field names (`created_at`, `event_type`, `source`, `project_id`,
+                 *     `activity_name`, `credits`, `prepaid_balance_after`,
+                 *     `period_usage_after`, `metadata`).
+                 */
+                fields?: components["schemas"]["HistoryFields"];
                 /** @description A preset range in the organisation's zone; `custom` goes with the dates. */
                 range?: components["schemas"]["RangeName"];
                 /**
@@ -3633,7 +3706,7 @@ export interface operations {
                      *       "offset": 0
                      *     }
                      */
-                    "application/json": components["schemas"]["Page"];
+                    "application/json": components["schemas"]["HistoryPage"];
                 };
             };
             /** @description Refused: the one error shape */
@@ -3661,7 +3734,14 @@ export interface operations {
             query?: {
                 /** @description Default csv. */
                 format?: components["schemas"]["ExportFormat"];
-                /** @description `report`: the credit history report's columns; `full`: every field. */
+                /**
+                 * @description `report`: seed 000's credit history report (8 columns); `fpt`: seed
+                 *     003's Date, Service, Source, Description, Code, Status, Amount;
+                 *     `events`: seed 001's event log columns and names, times in UTC;
+                 *     `full`: every field, as import reads it. In every layout but `full` a
+                 *     debit reads as 0 (its credits left with the hold) and says what it
+                 *     captured.
+                 */
                 layout?: components["schemas"]["ExportLayout"];
                 /** @description Default: newest first for the report, oldest first for full. */
                 order?: components["schemas"]["ExportOrder"];

@@ -29,7 +29,7 @@ OPERATIONS: Dict[str, Operation] = {
     "listConversations": Operation("listConversations", "GET", "/api/organizations/{org_id}/conversations", 'ConversationReport', idempotent=False),
     "startConversation": Operation("startConversation", "POST", "/api/organizations/{org_id}/conversations", 'ConversationStarted', idempotent=True),
     "getConversationUsage": Operation("getConversationUsage", "GET", "/api/organizations/{org_id}/conversations/usage", 'ConversationReport', idempotent=False),
-    "listCreditEvents": Operation("listCreditEvents", "GET", "/api/organizations/{org_id}/credit-events", 'Page', idempotent=False),
+    "listCreditEvents": Operation("listCreditEvents", "GET", "/api/organizations/{org_id}/credit-events", 'HistoryPage', idempotent=False, alternatives=('Page', 'SeedPage')),
     "grantCredits": Operation("grantCredits", "POST", "/api/organizations/{org_id}/credits", 'WriteResult', idempotent=True),
     "createHold": Operation("createHold", "POST", "/api/organizations/{org_id}/holds", 'WriteResult', idempotent=True),
     "debitHold": Operation("debitHold", "POST", "/api/organizations/{org_id}/holds/{id}/debit", 'WriteResult', idempotent=True),
@@ -234,6 +234,7 @@ class SyncOperations:
         limit: Optional[int] = None,
         offset: Optional[int] = None,
         cursor: Optional[str] = None,
+        fields: Optional[str] = None,
         range: Optional[str] = None,
         date_from: Optional[str] = None,
         date_to: Optional[str] = None,
@@ -243,9 +244,9 @@ class SyncOperations:
         service: Union[str, Sequence[str], None] = None,
         status: Union[str, Sequence[str], None] = None,
         user_email: Optional[str] = None,
-    ) -> "m.Page":
+    ) -> Union["m.Page", "m.SeedPage"]:
         """Credit history, newest first (GET /api/organizations/{org_id}/credit-events, `listCreditEvents`)."""
-        return self._call(OPERATIONS["listCreditEvents"], {"org_id": org_id}, {"limit": limit, "offset": offset, "cursor": cursor, "range": range, "date_from": date_from, "date_to": date_to, "event_type": event_type, "pool": pool, "project_id": project_id, "service": service, "status": status, "user_email": user_email}, None, None, None)
+        return self._call(OPERATIONS["listCreditEvents"], {"org_id": org_id}, {"limit": limit, "offset": offset, "cursor": cursor, "fields": fields, "range": range, "date_from": date_from, "date_to": date_to, "event_type": event_type, "pool": pool, "project_id": project_id, "service": service, "status": status, "user_email": user_email}, None, None, None)
 
     def grant_credits(
         self,
@@ -687,6 +688,7 @@ class AsyncOperations:
         limit: Optional[int] = None,
         offset: Optional[int] = None,
         cursor: Optional[str] = None,
+        fields: Optional[str] = None,
         range: Optional[str] = None,
         date_from: Optional[str] = None,
         date_to: Optional[str] = None,
@@ -696,9 +698,9 @@ class AsyncOperations:
         service: Union[str, Sequence[str], None] = None,
         status: Union[str, Sequence[str], None] = None,
         user_email: Optional[str] = None,
-    ) -> "m.Page":
+    ) -> Union["m.Page", "m.SeedPage"]:
         """Credit history, newest first (GET /api/organizations/{org_id}/credit-events, `listCreditEvents`)."""
-        return await self._call(OPERATIONS["listCreditEvents"], {"org_id": org_id}, {"limit": limit, "offset": offset, "cursor": cursor, "range": range, "date_from": date_from, "date_to": date_to, "event_type": event_type, "pool": pool, "project_id": project_id, "service": service, "status": status, "user_email": user_email}, None, None, None)
+        return await self._call(OPERATIONS["listCreditEvents"], {"org_id": org_id}, {"limit": limit, "offset": offset, "cursor": cursor, "fields": fields, "range": range, "date_from": date_from, "date_to": date_to, "event_type": event_type, "pool": pool, "project_id": project_id, "service": service, "status": status, "user_email": user_email}, None, None, None)
 
     async def grant_credits(
         self,

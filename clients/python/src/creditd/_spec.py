@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import NamedTuple, Optional
+from typing import NamedTuple, Optional, Tuple
 
 
 class Operation(NamedTuple):
@@ -14,3 +14,6 @@ class Operation(NamedTuple):
     response: Optional[str]
     idempotent: bool
     """The operation takes an `Idempotency-Key`: a retry gets the first answer."""
+    alternatives: Tuple[str, ...] = ()
+    """For an answer that is one of several schemas (`HistoryPage`: `Page`, or
+    `SeedPage` with `fields=events`), their model names, tried in order."""

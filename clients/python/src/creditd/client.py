@@ -55,8 +55,14 @@ def _parse(op: Operation, response: httpx.Response) -> Any:
                                  request_id=response.headers.get("x-request-id")) from e
     if op.response is None:
         return data
+    for name in op.alternatives[:-1]:
+        try:
+            return getattr(models, name).from_dict(data)
+        except (KeyError, TypeError, ValueError):
+            continue
+    name = op.alternatives[-1] if op.alternatives else op.response
     try:
-        return getattr(models, op.response).from_dict(data)
+        return getattr(models, name).from_dict(data)
     except (KeyError, TypeError, ValueError) as e:
         raise UnexpectedResponse(f"{op.id}: the answer does not match the {op.response} schema ({e!r})",
                                  status=response.status_code, request_id=response.headers.get("x-request-id"),

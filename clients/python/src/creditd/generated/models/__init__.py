@@ -19,6 +19,7 @@ from .broken_link import BrokenLink
 from .cap_set import CapSet
 from .cap_subject_type_0 import CapSubjectType0
 from .cap_subject_type_1 import CapSubjectType1
+from .cap_subject_type_2 import CapSubjectType2
 from .cap_view import CapView
 from .caps import Caps
 from .conversation import Conversation
@@ -53,6 +54,7 @@ from .export_layout import ExportLayout
 from .export_order import ExportOrder
 from .forecast import Forecast
 from .health import Health
+from .history_fields import HistoryFields
 from .hold_request import HoldRequest
 from .key_created import KeyCreated
 from .key_kind import KeyKind
@@ -103,6 +105,9 @@ from .rollover_type_2 import RolloverType2
 from .rollover_type_2_policy import RolloverType2Policy
 from .rollover_type_3 import RolloverType3
 from .rollover_type_3_policy import RolloverType3Policy
+from .seed_event import SeedEvent
+from .seed_event_metadata_type_0 import SeedEventMetadataType0
+from .seed_page import SeedPage
 from .set_cap_request import SetCapRequest
 from .settings_patch import SettingsPatch
 from .settle_request import SettleRequest
@@ -140,6 +145,7 @@ __all__ = (
     "CapSet",
     "CapSubjectType0",
     "CapSubjectType1",
+    "CapSubjectType2",
     "CapView",
     "Conversation",
     "ConversationCount",
@@ -173,6 +179,7 @@ __all__ = (
     "ExportOrder",
     "Forecast",
     "Health",
+    "HistoryFields",
     "HoldRequest",
     "KeyCreated",
     "KeyKind",
@@ -223,6 +230,9 @@ __all__ = (
     "RolloverType2Policy",
     "RolloverType3",
     "RolloverType3Policy",
+    "SeedEvent",
+    "SeedEventMetadataType0",
+    "SeedPage",
     "SetCapRequest",
     "SettingsPatch",
     "SettleRequest",

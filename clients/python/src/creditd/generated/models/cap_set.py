@@ -13,6 +13,7 @@ from typing import Union
 
 if TYPE_CHECKING:
   from ..models.cap_subject_type_0 import CapSubjectType0
+  from ..models.cap_subject_type_2 import CapSubjectType2
   from ..models.cap_view import CapView
   from ..models.cap_subject_type_1 import CapSubjectType1
 
@@ -29,11 +30,11 @@ class CapSet:
     """ `PUT …/caps`: the subject and its cap now (null: removed).
 
         Attributes:
-            subject (Union['CapSubjectType0', 'CapSubjectType1']): Whose spending a cap limits.
+            subject (Union['CapSubjectType0', 'CapSubjectType1', 'CapSubjectType2']): Whose spending a cap limits.
             cap (Union['CapView', None, Unset]):
      """
 
-    subject: Union['CapSubjectType0', 'CapSubjectType1']
+    subject: Union['CapSubjectType0', 'CapSubjectType1', 'CapSubjectType2']
     cap: Union['CapView', None, Unset] = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
@@ -43,10 +44,13 @@ class CapSet:
 
     def to_dict(self) -> dict[str, Any]:
         from ..models.cap_subject_type_0 import CapSubjectType0
+        from ..models.cap_subject_type_2 import CapSubjectType2
         from ..models.cap_view import CapView
         from ..models.cap_subject_type_1 import CapSubjectType1
         subject: dict[str, Any]
         if isinstance(self.subject, CapSubjectType0):
+            subject = self.subject.to_dict()
+        elif isinstance(self.subject, CapSubjectType1):
             subject = self.subject.to_dict()
         else:
             subject = self.subject.to_dict()
@@ -76,10 +80,11 @@ class CapSet:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         from ..models.cap_subject_type_0 import CapSubjectType0
+        from ..models.cap_subject_type_2 import CapSubjectType2
         from ..models.cap_view import CapView
         from ..models.cap_subject_type_1 import CapSubjectType1
         d = dict(src_dict)
-        def _parse_subject(data: object) -> Union['CapSubjectType0', 'CapSubjectType1']:
+        def _parse_subject(data: object) -> Union['CapSubjectType0', 'CapSubjectType1', 'CapSubjectType2']:
             try:
                 if not isinstance(data, dict):
                     raise TypeError()
@@ -90,13 +95,23 @@ class CapSet:
                 return componentsschemas_cap_subject_type_0
             except: # noqa: E722
                 pass
+            try:
+                if not isinstance(data, dict):
+                    raise TypeError()
+                componentsschemas_cap_subject_type_1 = CapSubjectType1.from_dict(data)
+
+
+
+                return componentsschemas_cap_subject_type_1
+            except: # noqa: E722
+                pass
             if not isinstance(data, dict):
                 raise TypeError()
-            componentsschemas_cap_subject_type_1 = CapSubjectType1.from_dict(data)
+            componentsschemas_cap_subject_type_2 = CapSubjectType2.from_dict(data)
 
 
 
-            return componentsschemas_cap_subject_type_1
+            return componentsschemas_cap_subject_type_2
 
         subject = _parse_subject(d.pop("subject"))
 

@@ -13,6 +13,7 @@ from typing import Union
 
 if TYPE_CHECKING:
   from ..models.cap_subject_type_0 import CapSubjectType0
+  from ..models.cap_subject_type_2 import CapSubjectType2
   from ..models.cap_subject_type_1 import CapSubjectType1
 
 
@@ -30,7 +31,7 @@ class CapView:
         Attributes:
             limit (float): Credits, exact to 0.000001 (micro-credits), written as a JSON number
             remaining (float): Credits, exact to 0.000001 (micro-credits), written as a JSON number
-            subject (Union['CapSubjectType0', 'CapSubjectType1']): Whose spending a cap limits.
+            subject (Union['CapSubjectType0', 'CapSubjectType1', 'CapSubjectType2']): Whose spending a cap limits.
             used (float): Credits, exact to 0.000001 (micro-credits), written as a JSON number
             period_end (Union[None, Unset, str]):
             period_start (Union[None, Unset, str]):
@@ -38,7 +39,7 @@ class CapView:
 
     limit: float
     remaining: float
-    subject: Union['CapSubjectType0', 'CapSubjectType1']
+    subject: Union['CapSubjectType0', 'CapSubjectType1', 'CapSubjectType2']
     used: float
     period_end: Union[None, Unset, str] = UNSET
     period_start: Union[None, Unset, str] = UNSET
@@ -50,6 +51,7 @@ class CapView:
 
     def to_dict(self) -> dict[str, Any]:
         from ..models.cap_subject_type_0 import CapSubjectType0
+        from ..models.cap_subject_type_2 import CapSubjectType2
         from ..models.cap_subject_type_1 import CapSubjectType1
         limit = self.limit
 
@@ -57,6 +59,8 @@ class CapView:
 
         subject: dict[str, Any]
         if isinstance(self.subject, CapSubjectType0):
+            subject = self.subject.to_dict()
+        elif isinstance(self.subject, CapSubjectType1):
             subject = self.subject.to_dict()
         else:
             subject = self.subject.to_dict()
@@ -97,13 +101,14 @@ class CapView:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         from ..models.cap_subject_type_0 import CapSubjectType0
+        from ..models.cap_subject_type_2 import CapSubjectType2
         from ..models.cap_subject_type_1 import CapSubjectType1
         d = dict(src_dict)
         limit = d.pop("limit")
 
         remaining = d.pop("remaining")
 
-        def _parse_subject(data: object) -> Union['CapSubjectType0', 'CapSubjectType1']:
+        def _parse_subject(data: object) -> Union['CapSubjectType0', 'CapSubjectType1', 'CapSubjectType2']:
             try:
                 if not isinstance(data, dict):
                     raise TypeError()
@@ -114,13 +119,23 @@ class CapView:
                 return componentsschemas_cap_subject_type_0
             except: # noqa: E722
                 pass
+            try:
+                if not isinstance(data, dict):
+                    raise TypeError()
+                componentsschemas_cap_subject_type_1 = CapSubjectType1.from_dict(data)
+
+
+
+                return componentsschemas_cap_subject_type_1
+            except: # noqa: E722
+                pass
             if not isinstance(data, dict):
                 raise TypeError()
-            componentsschemas_cap_subject_type_1 = CapSubjectType1.from_dict(data)
+            componentsschemas_cap_subject_type_2 = CapSubjectType2.from_dict(data)
 
 
 
-            return componentsschemas_cap_subject_type_1
+            return componentsschemas_cap_subject_type_2
 
         subject = _parse_subject(d.pop("subject"))
 

@@ -1,6 +1,8 @@
 from enum import Enum
 
 class ExportLayout(str, Enum):
+    EVENTS = "events"
+    FPT = "fpt"
     FULL = "full"
     REPORT = "report"
 

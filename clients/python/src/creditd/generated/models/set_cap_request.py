@@ -27,11 +27,14 @@ class SetCapRequest:
             key_id (Union[None, Unset, str]): A key's id.
             limit (Union[None, Unset, float, str]):
             member (Union[None, Unset, str]): A member's email.
+            project_id (Union[None, Unset, str]): A project, as holds and usage name it in `project_id`: a budget for
+                everything done for the project, whoever does it.
      """
 
     key_id: Union[None, Unset, str] = UNSET
     limit: Union[None, Unset, float, str] = UNSET
     member: Union[None, Unset, str] = UNSET
+    project_id: Union[None, Unset, str] = UNSET
 
 
 
@@ -56,6 +59,12 @@ class SetCapRequest:
         else:
             member = self.member
 
+        project_id: Union[None, Unset, str]
+        if isinstance(self.project_id, Unset):
+            project_id = UNSET
+        else:
+            project_id = self.project_id
+
 
         field_dict: dict[str, Any] = {}
 
@@ -67,6 +76,8 @@ class SetCapRequest:
             field_dict["limit"] = limit
         if member is not UNSET:
             field_dict["member"] = member
+        if project_id is not UNSET:
+            field_dict["project_id"] = project_id
 
         return field_dict
 
@@ -105,10 +116,21 @@ class SetCapRequest:
         member = _parse_member(d.pop("member", UNSET))
 
 
+        def _parse_project_id(data: object) -> Union[None, Unset, str]:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            return cast(Union[None, Unset, str], data)
+
+        project_id = _parse_project_id(d.pop("project_id", UNSET))
+
+
         set_cap_request = cls(
             key_id=key_id,
             limit=limit,
             member=member,
+            project_id=project_id,
         )
 
         return set_cap_request
