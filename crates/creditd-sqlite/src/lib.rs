@@ -9,6 +9,7 @@
 //! Readers use their own read-only connections and never wait for the
 //! writer (WAL).
 
+pub mod backup;
 mod checkpoint;
 mod directory;
 mod reader;
@@ -62,6 +63,11 @@ impl Default for SqliteOptions {
         SqliteOptions { wal_cap_bytes: Some(DEFAULT_WAL_CAP_BYTES), org_cache: OrgCacheSize::DEFAULT }
     }
 }
+
+/// The database's file name in a data directory.
+pub const DB_FILE: &str = "creditd.sqlite";
+/// The file a running store holds locked in its data directory.
+pub const LOCK_FILE: &str = "creditd.lock";
 
 #[derive(Debug, thiserror::Error)]
 pub enum OpenError {
@@ -143,12 +149,12 @@ impl SqliteStore {
         hooks: Option<Arc<writer::Hooks>>,
     ) -> Result<SqliteStore, OpenError> {
         create_private_dir(data_dir).map_err(|source| OpenError::DataDir { path: data_dir.into(), source })?;
-        let lock_path = data_dir.join("creditd.lock");
+        let lock_path = data_dir.join(LOCK_FILE);
         let lock = private_file(&lock_path).map_err(|source| OpenError::DataDir { path: lock_path.clone(), source })?;
         if lock.try_lock().is_err() {
             return Err(OpenError::Locked(data_dir.to_path_buf()));
         }
-        let path = data_dir.join("creditd.sqlite");
+        let path = data_dir.join(DB_FILE);
         let sqlite = |source| OpenError::Sqlite { path: path.clone(), source };
         // Created before SQLite opens it, so that it is 0600 from the
         // start; SQLite gives the -wal and -shm files the database's mode.

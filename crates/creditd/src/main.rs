@@ -204,6 +204,22 @@ enum Cmd {
         #[arg(long, env = "CREDITD_DATABASE_URL")]
         database_url: Option<String>,
     },
+    /// Copy the embedded database into FILE while the server runs (one
+    /// consistent snapshot), then verify every organisation of the copy.
+    Backup {
+        #[arg(long, default_value = "./creditd-data", env = "CREDITD_DATA_DIR")]
+        data_dir: PathBuf,
+        /// The backup file to write (it must not exist).
+        file: PathBuf,
+    },
+    /// Verify a backup FILE, then make it the database of an empty data
+    /// directory (with no server running on it).
+    Restore {
+        /// The backup file to restore.
+        file: PathBuf,
+        #[arg(long, default_value = "./creditd-data", env = "CREDITD_DATA_DIR")]
+        data_dir: PathBuf,
+    },
     /// Measure ledger throughput: engine batches and HTTP with concurrent clients.
     Bench(bench::BenchArgs),
     /// Export an organisation's credit history to CSV or Excel (same filters as the API).
@@ -401,6 +417,31 @@ async fn run(cmd: Cmd) -> Result<ExitCode> {
         }
         Cmd::Config(ConfigCmd::Check { config }) => config_check(config.as_deref()),
         Cmd::Verify { data_dir, org, database_url } => verify(&data_dir, org, database_url).await,
+        Cmd::Backup { data_dir, file } => {
+            let r = tokio::task::spawn_blocking(move || creditd_sqlite::backup::backup(&data_dir, &file)).await??;
+            eprintln!(
+                "creditd: backed up {} organisations, {} events ({:.1} MB) to {} in {:.1} s; the copy verifies ({:.1} s)",
+                r.orgs.len(),
+                r.events(),
+                r.bytes as f64 / 1e6,
+                r.file.display(),
+                r.copy_seconds,
+                r.verify_seconds
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Cmd::Restore { file, data_dir } => {
+            let dir = data_dir.clone();
+            let r = tokio::task::spawn_blocking(move || creditd_sqlite::backup::restore(&file, &dir)).await??;
+            eprintln!(
+                "creditd: restored {} organisations, {} events from {} into {} (verified first)",
+                r.orgs.len(),
+                r.events(),
+                r.file.display(),
+                data_dir.display()
+            );
+            Ok(ExitCode::SUCCESS)
+        }
         Cmd::Bench(args) => {
             bench::run(args).await?;
             Ok(ExitCode::SUCCESS)

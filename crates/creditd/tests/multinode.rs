@@ -5,9 +5,12 @@
 //!
 //! The binary's other end-to-end tests live beside it as modules (one test
 //! binary per crate): `cli/history.rs` (gen, export, import), `cli/soak.rs`
-//! (`bench --soak`), `cli/config.rs` (`serve --config`, `config check`), `cli/docs.rs`
+//! (`bench --soak`), `cli/backup.rs` (`backup` while writing, `restore`),
+//! `cli/config.rs` (`serve --config`, `config check`), `cli/docs.rs`
 //! (the README's and `docs/`'s examples, run).
 
+#[path = "cli/backup.rs"]
+mod backup;
 #[path = "cli/config.rs"]
 mod config;
 #[path = "cli/docs.rs"]
