@@ -201,6 +201,24 @@ impl PgCluster {
         format!("postgres://postgres@127.0.0.1:{}/{db}", self.port)
     }
 
+    /// Kills the server as a crash would (`pg_ctl stop -m immediate`: no
+    /// checkpoint, clients cut off); the directory goes on drop.
+    pub fn crash(&mut self) -> Result<(), String> {
+        self.stopped = true;
+        let pg_ctl = self.bin.join("pg_ctl");
+        run(
+            self.cmd(&pg_ctl).arg("-D").arg(&self.data).args(["-m", "immediate", "-w", "-t", "30", "stop"]),
+            "pg_ctl stop -m immediate",
+        )
+    }
+
+    /// Promotes a standby ([`PgCluster::start_standby`]) to a primary that
+    /// takes writes, and waits until it does.
+    pub fn promote(&self) -> Result<(), String> {
+        let pg_ctl = self.bin.join("pg_ctl");
+        run(self.cmd(&pg_ctl).arg("-D").arg(&self.data).args(["-w", "-t", "60", "promote"]), "pg_ctl promote")
+    }
+
     /// Stops the server (fast shutdown); the directory goes on drop.
     pub fn stop(&mut self) {
         if self.stopped {

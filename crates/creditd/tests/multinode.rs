@@ -289,3 +289,124 @@ async fn a_read_replica_serves_history_and_read_after_sees_the_write() {
     drop(node);
     drop(standby);
 }
+
+/// Failover with nothing lost: a primary with a synchronous standby, one
+/// `creditd serve` on a multi-host URL (`target_session_attrs=read-write`),
+/// 8 clients writing usage with idempotency keys and retrying on any error
+/// with the same key (as the clients do). The primary is killed mid-load
+/// and the standby promoted: the node carries on by itself, every write is
+/// acknowledged, each appears exactly once, and verify passes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn failover_to_a_synchronous_standby_keeps_every_acknowledged_write_once() {
+    use creditd_conformance::pg;
+    if !pg::binaries_available() {
+        println!("{}", pg::skip_message());
+        return;
+    }
+    const WRITERS: usize = 8;
+    const EACH: usize = 40;
+    let mut primary = tokio::task::spawn_blocking(|| pg::PgCluster::start(pg::Durability::Fast))
+        .await
+        .expect("task")
+        .expect("primary");
+    pg::create_database(&primary.url("postgres"), "creditd").await.expect("database");
+    let standby = tokio::task::block_in_place(|| primary.start_standby()).expect("standby");
+    // Commits wait for the standby to have them.
+    let (admin, conn) =
+        tokio_postgres::connect(&primary.url("postgres"), tokio_postgres::NoTls).await.expect("primary");
+    tokio::spawn(conn);
+    for sql in [
+        "ALTER SYSTEM SET synchronous_standby_names = '*'",
+        "ALTER SYSTEM SET synchronous_commit = 'on'",
+        "SELECT pg_reload_conf()",
+    ] {
+        admin.batch_execute(sql).await.expect("synchronous replication");
+    }
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let rows = admin.query("SELECT sync_state FROM pg_stat_replication", &[]).await.expect("replication state");
+        if rows.iter().any(|r| r.get::<_, String>(0) == "sync") {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the standby never became synchronous");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    drop(admin);
+    let url = format!(
+        "postgres://postgres@127.0.0.1:{},127.0.0.1:{}/creditd?target_session_attrs=read-write",
+        primary.port(),
+        standby.port()
+    );
+    let dir = tempfile::tempdir().expect("temp dir");
+    let node = Node::spawn(&url, dir.path());
+    let c = reqwest::Client::builder().timeout(Duration::from_secs(20)).build().expect("client");
+    let base = node.base.clone();
+    assert_eq!(post(&c, &format!("{base}/organizations"), json!({"id": "hot", "name": "Hot"})).await.0, 201);
+    assert_eq!(
+        post(&c, &format!("{base}/organizations/hot/credits"), json!({"kind": "grant", "amount": 100000})).await.0,
+        201
+    );
+
+    let acked = Arc::new(AtomicU64::new(0));
+    let retried = Arc::new(AtomicU64::new(0));
+    let mut tasks = Vec::new();
+    for w in 0..WRITERS {
+        let (c, base, acked, retried) = (c.clone(), base.clone(), acked.clone(), retried.clone());
+        tasks.push(tokio::spawn(async move {
+            for i in 0..EACH {
+                let key = format!("w{w}-{i}");
+                let deadline = Instant::now() + Duration::from_secs(120);
+                loop {
+                    let sent = c
+                        .post(format!("{base}/organizations/hot/usage"))
+                        .bearer_auth(KEY)
+                        .header("Idempotency-Key", &key)
+                        .json(&json!({"amount": 1}))
+                        .send()
+                        .await;
+                    match sent.map(|r| r.status().as_u16()) {
+                        Ok(201) => break,
+                        Ok(s) if s < 500 && s != 408 && s != 429 => panic!("{key}: {s}"),
+                        _ => {
+                            assert!(Instant::now() < deadline, "{key} never went through");
+                            retried.fetch_add(1, Ordering::Relaxed);
+                            tokio::time::sleep(Duration::from_millis(100)).await;
+                        }
+                    }
+                }
+                acked.fetch_add(1, Ordering::Relaxed);
+            }
+        }));
+    }
+    while acked.load(Ordering::Relaxed) < (WRITERS * EACH / 3) as u64 {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let at_crash = acked.load(Ordering::Relaxed);
+    tokio::task::block_in_place(|| primary.crash()).expect("crash the primary");
+    let crashed = Instant::now();
+    tokio::task::block_in_place(|| standby.promote()).expect("promote the standby");
+    for t in tasks {
+        t.await.expect("writer");
+    }
+    let total = acked.load(Ordering::Relaxed);
+    assert_eq!(total, (WRITERS * EACH) as u64);
+    println!(
+        "failover: {at_crash} writes acknowledged before the crash, all {total} by {:?} after it; {} retries",
+        crashed.elapsed(),
+        retried.load(Ordering::Relaxed)
+    );
+
+    let usages = events_of(&c, &base, "usage").await;
+    let mut keys: Vec<String> =
+        usages.iter().map(|e| e["idempotency_key"].as_str().expect("every usage has its key").to_string()).collect();
+    assert_eq!(keys.len(), WRITERS * EACH, "each acknowledged write is there exactly once");
+    keys.sort();
+    keys.dedup();
+    assert_eq!(keys.len(), WRITERS * EACH, "no write twice");
+    let v = get(&c, &format!("{base}/organizations/hot/verify")).await;
+    assert_eq!(v["ok"], true, "{v}");
+    let b = get(&c, &format!("{base}/organizations/hot/balance")).await;
+    assert_eq!(b["available"], json!(100000 - WRITERS * EACH), "{b}");
+    drop(node);
+    drop(standby);
+}
