@@ -31,6 +31,7 @@ fn script(i: usize, round: usize, last_hold: Option<&str>) -> Vec<(Op, Option<Ac
                     currency: "EUR".into(),
                     conversations_per_identity: 10,
                     rollover: creditd_core::Rollover::None,
+                    price_book: None,
                 },
                 effective: None,
                 renewal_day: None,

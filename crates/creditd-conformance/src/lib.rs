@@ -153,6 +153,7 @@ macro_rules! conformance_tests {
             expired_hold_refused_before_timer,
             evicted_orgs_reload_exactly,
             full_csv_round_trips_every_field,
+            price_books_are_versioned,
         );
     };
     (@cases $engine:expr; $($case:ident),+ $(,)?) => {
@@ -248,7 +249,30 @@ impl Store for Closed {
     fn webhooks(&self) -> &dyn creditd_store::webhooks::Webhooks {
         self
     }
+    fn price_books(&self) -> &dyn creditd_store::prices::PriceBooks {
+        self
+    }
     async fn shutdown(&self) {}
+}
+
+#[async_trait]
+impl creditd_store::prices::PriceBooks for Closed {
+    async fn put(
+        &self,
+        _: &str,
+        _: creditd_core::prices::PriceBookDraft,
+    ) -> Result<creditd_core::prices::PriceBookVersion, StoreError> {
+        Err(StoreError::Closed)
+    }
+    async fn book(&self, _: &str) -> Result<Option<creditd_core::prices::PriceBook>, StoreError> {
+        Err(StoreError::Closed)
+    }
+    async fn books(&self) -> Result<Vec<creditd_core::prices::PriceBook>, StoreError> {
+        Err(StoreError::Closed)
+    }
+    fn catalogue(&self) -> Arc<creditd_store::prices::Catalogue> {
+        Arc::default()
+    }
 }
 
 #[async_trait]

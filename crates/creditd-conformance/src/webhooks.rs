@@ -40,6 +40,7 @@ fn plan_of(credits: &str) -> Op {
             currency: "EUR".to_string(),
             conversations_per_identity: 500,
             rollover: creditd_core::Rollover::None,
+            price_book: None,
         },
         effective: None,
         renewal_day: None,

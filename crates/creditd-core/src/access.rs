@@ -141,6 +141,9 @@ impl OrgState {
         if let Some(v) = p.renewal_day {
             s.renewal_day = v;
         }
+        if let Some(v) = &p.price_book {
+            s.price_book = Some(v.trim().to_string()).filter(|b| !b.is_empty());
+        }
         let tz = s.validate()?;
         if s.overdraft_limit < self.debt {
             return Err(invalid(format!(

@@ -75,6 +75,9 @@ error_codes! {
     IdentityLimitReached = "identity_limit_reached", 409;
     /// A spending cap would be exceeded.
     CapExceeded = "cap_exceeded", 409;
+    /// An operation names a price its organisation's price book lacks (or
+    /// the organisation has no price book).
+    UnknownPrice = "unknown_price", 422;
     /// The state broke one of the ledger's invariants; nothing was stored.
     BrokenInvariant = "broken_invariant", 500;
     /// The organisation, member, key, endpoint or route does not exist.
@@ -239,6 +242,15 @@ pub enum LedgerError {
         /// What was asked.
         requested: Micros,
     },
+    /// A priced operation names a price the org's book lacks, or the org has
+    /// no book in force.
+    #[error("unknown price {price:?}: {}", if book.is_empty() { "the organisation has no price book in force".to_string() } else { format!("price book {book} has no such price") })]
+    UnknownPrice {
+        /// The key named.
+        price: String,
+        /// The book looked in; empty when there is none.
+        book: String,
+    },
     /// A draw names a block the state does not have: the state is broken.
     #[error("credit block {0} is missing from the state")]
     BlockMissing(String),
@@ -263,6 +275,7 @@ impl LedgerError {
             LedgerError::ConversationLimit { .. } => ErrorCode::ConversationLimitReached,
             LedgerError::IdentityLimit { .. } => ErrorCode::IdentityLimitReached,
             LedgerError::CapExceeded { .. } => ErrorCode::CapExceeded,
+            LedgerError::UnknownPrice { .. } => ErrorCode::UnknownPrice,
             LedgerError::BlockMissing(_) => ErrorCode::BrokenInvariant,
         }
     }

@@ -23,6 +23,7 @@ pub mod event;
 pub mod input;
 pub mod money;
 pub mod op;
+pub mod prices;
 pub mod state;
 pub mod view;
 

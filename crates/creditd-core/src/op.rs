@@ -249,7 +249,9 @@ impl AccessOp {
     /// Its free-text fields, for engines that must vet text (NUL bytes).
     pub fn texts(&self) -> Vec<&str> {
         match self {
-            AccessOp::SetSettings(p) => p.name.iter().chain(p.time_zone.iter()).map(String::as_str).collect(),
+            AccessOp::SetSettings(p) => {
+                p.name.iter().chain(p.time_zone.iter()).chain(p.price_book.iter()).map(String::as_str).collect()
+            }
             AccessOp::SetCap {
                 subject: CapSubject::Member(s) | CapSubject::Key(s) | CapSubject::Project(s), ..
             } => {
@@ -285,6 +287,9 @@ pub struct SettingsPatch {
     /// organisation has a plan.
     #[schema(minimum = 1, maximum = 28)]
     pub renewal_day: Option<u8>,
+    /// The price book this organisation's priced operations use, over its
+    /// plan's; `""` removes the override (the plan's book applies again).
+    pub price_book: Option<String>,
 }
 
 impl SettingsPatch {
@@ -365,7 +370,11 @@ impl PlanOp {
     /// Every free-text field, for engines that must vet text (NUL bytes).
     pub fn texts(&self) -> Vec<&str> {
         match self {
-            PlanOp::SetPlan { plan, .. } => vec![&plan.name, &plan.currency],
+            PlanOp::SetPlan { plan, .. } => {
+                let mut v = vec![plan.name.as_str(), plan.currency.as_str()];
+                v.extend(plan.price_book.as_deref());
+                v
+            }
             PlanOp::Conversation { identity, campaign, .. } => {
                 let mut v = vec![identity.as_str()];
                 v.extend(campaign.as_deref());

@@ -51,6 +51,10 @@ pub struct OrgSettings {
     /// alert.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub low_balance_threshold: Option<Micros>,
+    /// The price book priced operations use, over the plan's
+    /// (`Plan::price_book`); none: the plan's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub price_book: Option<String>,
 }
 
 impl OrgSettings {
@@ -66,6 +70,7 @@ impl OrgSettings {
             overdraft_limit: Micros::ZERO,
             renewal_day: 1,
             low_balance_threshold: None,
+            price_book: None,
         }
     }
 
@@ -97,6 +102,7 @@ impl OrgSettings {
         if self.low_balance_threshold.is_some_and(|t| t.is_negative()) {
             return Err(invalid("low_balance_threshold must not be negative"));
         }
+        check_book_id(self.price_book.as_deref())?;
         Ok(tz)
     }
 }
@@ -662,6 +668,20 @@ pub struct Plan {
     /// What happens to a period's unused plan credits (default: nothing
     /// is carried over).
     pub rollover: Rollover,
+    /// The price book its priced operations use (an org's
+    /// `OrgSettings::price_book` wins); none: no prices.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub price_book: Option<String>,
+}
+
+/// A price book id names a book in the id grammar of new ids.
+fn check_book_id(id: Option<&str>) -> Result<(), LedgerError> {
+    match id {
+        Some(id) if crate::OrgId::parse(id).is_err() => {
+            Err(invalid(format!("price_book {id:?} must be 1-64 letters, digits, '-', '_' or '.'")))
+        }
+        _ => Ok(()),
+    }
 }
 
 fn default_conversations() -> u32 {
@@ -683,6 +703,7 @@ impl Plan {
         if self.price.is_negative() {
             return Err(invalid("price must not be negative"));
         }
+        check_book_id(self.price_book.as_deref())?;
         if self.currency.len() != 3 || !self.currency.bytes().all(|b| b.is_ascii_uppercase()) {
             return Err(invalid(format!(
                 "currency {:?} must be an ISO 4217 code of three capital letters, e.g. EUR",
@@ -767,6 +788,14 @@ impl PlanState {
     /// Subscribed now or from the next renewal.
     pub fn subscribed(&self) -> bool {
         self.plan.is_some() || self.next_plan.is_some()
+    }
+}
+
+impl OrgState {
+    /// The price book this organisation's priced operations use: its own
+    /// setting, else its current plan's; `None`: no prices.
+    pub fn price_book_id(&self) -> Option<&str> {
+        self.settings.price_book.as_deref().or(self.plans.plan.as_ref().and_then(|p| p.price_book.as_deref()))
     }
 }
 

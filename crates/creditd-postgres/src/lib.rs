@@ -22,6 +22,7 @@
 
 pub mod directory;
 mod import;
+pub mod prices;
 mod reader;
 mod rollups;
 pub mod schema;
@@ -87,6 +88,7 @@ pub struct PgStore {
     clock: Arc<dyn Clock>,
     directory: directory::PgDirectory,
     webhooks: webhooks::PgWebhooks,
+    price_books: prices::PgPriceBooks,
     jobs: mpsc::Sender<Job>,
     writer: Mutex<Option<JoinHandle<()>>>,
 }
@@ -140,8 +142,12 @@ impl PgStore {
         let handle = tokio::spawn(writer.run(rx));
         let directory = directory::PgDirectory::new(pool.clone());
         let webhooks = webhooks::PgWebhooks::new(pool.clone());
+        let price_books = prices::PgPriceBooks::load(pool.clone(), clock.clone())
+            .await
+            .map_err(|e| OpenError::Connect(format!("reading the price books: {e}")))?;
         Ok(PgStore {
             pool,
+            price_books,
             replicas: Vec::new(),
             next_replica: AtomicUsize::new(0),
             clock,
@@ -370,6 +376,10 @@ impl Store for PgStore {
 
     fn webhooks(&self) -> &dyn creditd_store::webhooks::Webhooks {
         &self.webhooks
+    }
+
+    fn price_books(&self) -> &dyn creditd_store::prices::PriceBooks {
+        &self.price_books
     }
 
     async fn shutdown(&self) {

@@ -179,6 +179,9 @@ pub const MIGRATIONS: &[&str] = &[
     "
     CREATE INDEX IF NOT EXISTS events_pool_paid ON events (org_id, pool, seq) WHERE pool IN ('prepaid', 'voucher');
     ",
+    // Price books (creditd_store::prices): shared by every org, one row per
+    // immutable version.
+    crate::prices::MIGRATION,
 ];
 
 #[derive(Debug, thiserror::Error)]

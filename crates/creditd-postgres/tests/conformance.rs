@@ -270,6 +270,7 @@ async fn two_nodes_conversation_limit() {
         currency: "EUR".into(),
         conversations_per_identity: 10,
         rollover: creditd_core::Rollover::None,
+        price_book: None,
     };
     let set = creditd_core::PlanOp::SetPlan { plan, effective: None, renewal_day: None };
     ok(b.as_ref(), "o", creditd_core::Op::Plans(set)).await;
@@ -333,6 +334,7 @@ async fn two_nodes_renewal_exactly_once() {
             currency: "EUR".into(),
             conversations_per_identity: 500,
             rollover: creditd_core::Rollover::None,
+            price_book: None,
         };
         let set = creditd_core::PlanOp::SetPlan { plan, effective: None, renewal_day: None };
         ok(b.as_ref(), &org, creditd_core::Op::Plans(set)).await;
@@ -455,4 +457,38 @@ async fn read_replica_serves_history_and_a_caller_reads_its_own_writes() {
     assert_eq!(history(s, "o").await.len() as u64, newer + 1);
     assert!(s.verify("o").await.expect("verify").ok);
     s.shutdown().await;
+}
+
+/// A database written before price books (schema one migration back)
+/// migrates at open.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn price_books_migrate_from_previous_schema() {
+    let Some(engine) = engine().await else { return };
+    let mut ctx = Ctx::start(engine).await;
+    let previous = creditd_postgres::schema::MIGRATIONS.len() - 1;
+    let downgrade = format!("DROP TABLE price_book_versions; UPDATE schema_version SET version = {previous};");
+    cases::price_books_migrate_from_previous_schema(&mut ctx, &downgrade).await;
+    ctx.finish().await;
+}
+
+/// A version written on one node: the other node's catalogue lacks it
+/// until it reads the table, and a read brings it in.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_price_book_written_on_one_node_is_read_on_another() {
+    let Some((ctx, b)) = two_nodes().await else { return };
+    let a = ctx.store.clone();
+    a.price_books().put("standard", cases::example_book(None)).await.expect("put");
+    assert!(b.price_books().catalogue().book("standard").is_none(), "not read yet");
+    let got = b.price_books().book("standard").await.expect("read").expect("the book");
+    assert_eq!(got.versions.len(), 1);
+    assert_eq!(b.price_books().catalogue().book("standard").map(|bk| bk.versions.len()), Some(1));
+    // Version 2 from the other node: numbers are taken once across nodes.
+    let mut dearer = cases::example_book(None);
+    dearer.prices[0].credits_per_unit = Some(m("3"));
+    let v2 = b.price_books().put("standard", dearer).await.expect("put on b");
+    assert_eq!(v2.version, 2);
+    assert_eq!(a.price_books().books().await.expect("list")[0].versions.len(), 2);
+    assert_eq!(a.price_books().catalogue().version_count(), 2);
+    b.shutdown().await;
+    ctx.finish().await;
 }

@@ -514,6 +514,7 @@ pub async fn patch_org(
 ) -> Result<Json<OrgInfo>, ApiError> {
     principal.require(Action::ManageOrg, &org)?;
     let patch: SettingsPatch = parse(&body)?;
+    crate::prices::require_book(&app, patch.price_book.as_deref()).await?;
     let op = Op::Access(AccessOp::SetSettings(patch));
     creditd_store::execute_one(app.store.as_ref(), Command::new(&org, op, None)).await?;
     let info = app.store.org(&org).await?;

@@ -18,6 +18,7 @@ pub mod openapi;
 pub mod ops;
 pub mod permissions;
 pub mod plans;
+pub mod prices;
 pub mod routes;
 pub mod webhooks;
 pub mod wire;

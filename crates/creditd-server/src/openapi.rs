@@ -190,6 +190,11 @@ pub const TAGS: &[(&str, &str)] = &[
     ("members", "Who may act on an organisation, with which role, and their spending caps."),
     ("keys", "API keys: service keys for backends, member keys for people's scripts."),
     ("webhooks", "Endpoints that receive signed messages when the ledger does something."),
+    (
+        "prices",
+        "Price books: what each action costs (flat or graduated, per unit), shared by organisations, in \
+         immutable versions.",
+    ),
     ("operations", "Health, readiness, metrics and this document."),
     ("dashboard", "The browser dashboard's pages (HTML, not for API clients)."),
 ];
@@ -794,6 +799,20 @@ pub fn swagger_ui() -> utoipa_swagger_ui::SwaggerUi {
 /// tests check each against its schema.
 pub mod examples {
     use serde_json::{Value, json};
+
+    /// A price book version: a flat, a tiered and a per-model token price.
+    pub fn price_book_draft() -> Value {
+        json!({"effective_from": "2026-04-01T00:00:00Z", "prices": [
+            {"key": "image_generation", "service": "images", "activity": "generate", "unit": "image",
+             "credits_per_unit": 2.5},
+            {"key": "enrichment", "service": "crm", "activity": "enrich", "unit": "row",
+             "tiers": [{"up_to": 1000, "credits_per_unit": 1}, {"credits_per_unit": "0.5"}]},
+            {"key": "tokens_in", "service": "llm", "activity": "input", "unit": "1k tokens",
+             "credits_per_unit": 0.1},
+            {"key": "tokens_in", "service": "llm", "activity": "input", "unit": "1k tokens",
+             "dimensions": {"model": "large"}, "credits_per_unit": 0.3}
+        ]})
+    }
 
     const AT: &str = "2026-03-02T09:15:00.120000Z";
 

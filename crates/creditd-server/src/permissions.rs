@@ -80,6 +80,11 @@ pub enum Action {
     ManageOrg,
     /// Creating organisations.
     CreateOrg,
+    /// Writing a price book version (shared by every organisation: an
+    /// all-organisations service key only).
+    ManagePriceBooks,
+    /// Reading price books and their versions.
+    ReadPriceBooks,
 }
 
 /// One row: the action, what it covers, and service/owner/admin/member.
@@ -121,6 +126,8 @@ pub const TABLE: &[Row] = &[
     row(Action::ManageWebhooks, "webhook endpoints and their deliveries", [Y, Y, Y, N]),
     row(Action::ManageOrg, "organisation settings (`PATCH`)", [Y, N, N, N]),
     row(Action::CreateOrg, "create organisations", [Y, N, N, N]),
+    row(Action::ManagePriceBooks, "write price book versions (all-organisations keys only)", [Y, N, N, N]),
+    row(Action::ReadPriceBooks, "read price books and their versions", [Y, N, N, N]),
 ];
 
 /// Whether `who` may do `action` (in an organisation they reach).

@@ -160,6 +160,9 @@ pub struct PutPlanRequest {
     /// The anchor day when subscribing.
     #[schema(minimum = 1, maximum = 28)]
     pub renewal_day: Option<u8>,
+    /// The price book the plan's priced operations use (it must exist;
+    /// an organisation's own `price_book` setting wins).
+    pub price_book: Option<String>,
 }
 
 /// `PUT …/plan`: subscribe or change the plan (see [`PutPlanRequest`]).
@@ -172,6 +175,7 @@ pub async fn put_plan(
 ) -> Result<Json<PlanChanged>, ApiError> {
     let org = org.as_str();
     principal.require(Action::ManagePlan, org)?;
+    crate::prices::require_book(&app, req.price_book.as_deref()).await?;
     let plan = Plan {
         name: req.name,
         credits_per_period: req.credits_per_period,
@@ -180,6 +184,7 @@ pub async fn put_plan(
         currency: req.currency,
         conversations_per_identity: req.conversations_per_identity.unwrap_or(DEFAULT_CONVERSATIONS_PER_IDENTITY),
         rollover: req.rollover.unwrap_or_default(),
+        price_book: req.price_book,
     };
     let op = Op::Plans(PlanOp::SetPlan { plan, effective: req.effective, renewal_day: req.renewal_day });
     let outcome = creditd_store::execute_one(app.store.as_ref(), Command::new(org, op, key)).await?;

@@ -38,7 +38,9 @@ use crate::wire::{
     AdjustmentRequest, BillingRequest, CreditRequest, DebitRequest, HoldRequest, RefundRequest, ReleaseRequest,
     SettleRequest, UsageRequest,
 };
-use crate::{AppState, MAX_BODY_BYTES, admin, analytics, api, auth, conn, dashboard, history, ops, plans, webhooks};
+use crate::{
+    AppState, MAX_BODY_BYTES, admin, analytics, api, auth, conn, dashboard, history, ops, plans, prices, webhooks,
+};
 
 /// What serves a route.
 pub enum Serve {
@@ -326,6 +328,17 @@ pub fn table() -> Vec<Entry> {
             json!({"name": "Growth", "credits_per_period": 1000, "identities_included": 2, "price": "449",
                 "currency": "EUR", "rollover": {"policy": "up_to", "max_credits": "500"}})
         }),
+        at("GET", "/api/price-books", "listPriceBooks", "prices", "Every price book and its versions", prices::list_price_books),
+        at("GET", "/api/price-books/{book_id}", "getPriceBook", "prices", "A price book's versions", prices::get_price_book),
+        at("PUT", "/api/price-books/{book_id}", "putPriceBook", "prices", "Write a price book's next version", prices::put_price_book)
+            .describe(
+                "Each call adds an immutable version that applies from `effective_from` (now if left out; never \
+                 in the past). A price has a key, the service and activity its events are filed under, a unit, \
+                 optional dimensions (the line without them is the key's default) and either a flat \
+                 `credits_per_unit` or graduated `tiers` over the organisation's quantity of that price in the \
+                 current period. Costs are exact and rounded up to the micro-credit once per operation.",
+            )
+            .example(examples::price_book_draft),
         at("GET", org!("/conversations"), "listConversations", "plans", "Conversations grouped", plans::conversation_usage)
             .reads(CONVERSATION_PARAMS, query_of::<ConversationParams>),
         at(

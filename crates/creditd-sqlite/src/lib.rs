@@ -12,6 +12,7 @@
 pub mod backup;
 mod checkpoint;
 mod directory;
+mod prices;
 mod reader;
 mod rollups;
 pub mod schema;
@@ -36,6 +37,7 @@ use tokio::sync::{mpsc, oneshot};
 
 use checkpoint::Checkpointer;
 pub use directory::{DirectoryOpenError, SqliteDirectory};
+pub use prices::SqlitePriceBooks;
 use reader::ReadPool;
 pub use webhooks::SqliteWebhooks;
 use writer::{Job, Writer};
@@ -79,6 +81,8 @@ pub enum OpenError {
     Sqlite { path: PathBuf, source: rusqlite::Error },
     #[error("cannot compute the hash chain of the events in {path}: {message}")]
     Chain { path: PathBuf, message: String },
+    #[error("cannot read the price books in {path}: {message}")]
+    PriceBooks { path: PathBuf, message: String },
 }
 
 pub struct SqliteStore {
@@ -87,6 +91,7 @@ pub struct SqliteStore {
     clock: Arc<dyn Clock>,
     directory: SqliteDirectory,
     webhooks: SqliteWebhooks,
+    price_books: SqlitePriceBooks,
     writer: Mutex<Option<std::thread::JoinHandle<()>>>,
     checkpointer: Mutex<Option<Checkpointer>>,
     path: PathBuf,
@@ -173,6 +178,8 @@ impl SqliteStore {
         let reads = Arc::new(ReadPool::new(path.clone()));
         let directory = SqliteDirectory::connect(&path).map_err(sqlite)?;
         let webhooks = SqliteWebhooks::connect(&path).map_err(sqlite)?;
+        let price_books = SqlitePriceBooks::connect(&path, clock.clone())
+            .map_err(|e| OpenError::PriceBooks { path: path.clone(), message: e.to_string() })?;
         let checkpointer = Checkpointer::spawn(&path).map_err(sqlite)?;
         let cap = checkpointer.cap(options.wal_cap_bytes);
         if let Some(limit) = cap.journal_size_limit() {
@@ -199,6 +206,7 @@ impl SqliteStore {
             clock,
             directory,
             webhooks,
+            price_books,
             writer: Mutex::new(Some(handle)),
             checkpointer: Mutex::new(Some(checkpointer)),
             path,
@@ -385,6 +393,10 @@ impl Store for SqliteStore {
 
     fn webhooks(&self) -> &dyn creditd_store::webhooks::Webhooks {
         &self.webhooks
+    }
+
+    fn price_books(&self) -> &dyn creditd_store::prices::PriceBooks {
+        &self.price_books
     }
 
     async fn shutdown(&self) {

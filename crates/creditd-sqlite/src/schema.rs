@@ -181,6 +181,9 @@ pub const MIGRATIONS: &[&str] = &[
     DROP INDEX events_project;
     CREATE INDEX events_project ON events(org_id, project_id, seq, kind, service) WHERE project_id IS NOT NULL;
     ",
+    // Price books (creditd_store::prices): shared by every org, one row per
+    // immutable version.
+    crate::prices::MIGRATION,
 ];
 
 pub fn migrate(conn: &mut rusqlite::Connection) -> rusqlite::Result<()> {

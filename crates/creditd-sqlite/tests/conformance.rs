@@ -39,3 +39,14 @@ async fn engine() -> Option<Box<dyn Engine>> {
 }
 
 creditd_conformance::conformance_tests!(engine());
+
+/// A database written before price books (schema one migration back)
+/// migrates at open.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn price_books_migrate_from_previous_schema() {
+    let mut ctx = creditd_conformance::Ctx::start(engine().await.expect("engine")).await;
+    let previous = creditd_sqlite::schema::MIGRATIONS.len() - 1;
+    let downgrade = format!("DROP TABLE price_book_versions; PRAGMA user_version = {previous};");
+    creditd_conformance::cases::price_books_migrate_from_previous_schema(&mut ctx, &downgrade).await;
+    ctx.finish().await;
+}

@@ -16,6 +16,7 @@ pub mod consistency;
 pub mod conversations;
 pub mod directory;
 pub mod import;
+pub mod prices;
 pub mod query;
 pub mod range;
 pub mod rollup;
@@ -433,6 +434,9 @@ pub trait Store: Send + Sync + 'static {
 
     /// Webhook endpoints, the outbox and delivery state (see [`webhooks`]).
     fn webhooks(&self) -> &dyn webhooks::Webhooks;
+
+    /// Price books: shared by every organisation, versions never changed.
+    fn price_books(&self) -> &dyn prices::PriceBooks;
 }
 
 /// Convenience: one command.

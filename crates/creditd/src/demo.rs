@@ -73,6 +73,7 @@ fn plan() -> Plan {
         currency: "EUR".into(),
         conversations_per_identity: 500,
         rollover: Rollover::UpTo { max_credits: Micros::from_micros(5_000_000_000) },
+        price_book: None,
     }
 }
 

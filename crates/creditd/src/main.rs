@@ -9,6 +9,7 @@ mod export;
 mod generate;
 mod history_bench;
 mod import;
+mod prices;
 mod soak;
 
 use std::ffi::OsString;
@@ -236,6 +237,8 @@ enum Cmd {
     Members(admin::MembersArgs),
     /// Print a one-time, expiring dashboard sign-in URL for a member.
     LoginLink(admin::LoginLinkArgs),
+    /// Price books on a running server: set (write a new version from a JSON file), list.
+    Prices(prices::PricesArgs),
 }
 
 #[derive(Subcommand)]
@@ -462,6 +465,7 @@ async fn run(cmd: Cmd) -> Result<ExitCode> {
         Cmd::Keys(args) => admin::keys(args).await,
         Cmd::Members(args) => admin::members(args).await,
         Cmd::LoginLink(args) => admin::login_link(args).await,
+        Cmd::Prices(args) => prices::prices(args).await,
     }
 }
 

@@ -21,6 +21,7 @@ mod history;
 mod idempotency;
 mod ledger;
 mod plans;
+mod prices;
 
 pub use directory::*;
 pub use exports::*;
@@ -28,6 +29,7 @@ pub use history::*;
 pub use idempotency::*;
 pub use ledger::*;
 pub use plans::*;
+pub use prices::*;
 
 pub(crate) fn secs(s: i64) -> SignedDuration {
     SignedDuration::from_secs(s)

@@ -11,6 +11,7 @@ pub(crate) fn plan(name: &str, credits: &str, identities: u32, conversations: u3
         currency: "EUR".to_string(),
         conversations_per_identity: conversations,
         rollover: creditd_core::Rollover::None,
+        price_book: None,
     }
 }
 

@@ -3,3 +3,4 @@
 
 mod ledger;
 mod plans;
+mod prices;

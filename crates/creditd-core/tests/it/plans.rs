@@ -25,6 +25,7 @@ fn plan(credits: &str, rollover: Rollover) -> Plan {
         currency: "EUR".into(),
         conversations_per_identity: 500,
         rollover,
+        price_book: None,
     }
 }
 

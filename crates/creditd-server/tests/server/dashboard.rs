@@ -208,6 +208,7 @@ async fn seed(app: &App) {
         currency: "EUR".into(),
         conversations_per_identity: 500,
         rollover: Rollover::UpTo { max_credits: Micros::from_micros(5_000_000_000) },
+        price_book: None,
     };
     let run = |ops: Vec<Op>| {
         let store = app.store.clone();

@@ -15,5 +15,6 @@ mod history;
 mod openapi;
 mod ops;
 mod plans;
+mod prices;
 mod roles;
 mod webhooks;

@@ -180,9 +180,15 @@ async fn answers_match_the_documented_schemas() {
     expect(app.get(&format!("{ORG}/usage?group_by=service&range=this_month")).await, 200);
     expect(app.get(&format!("{ORG}/summary")).await, 200);
 
+    // Price books (shared by every organisation); a plan names one.
+    let draft = creditd_server::openapi::examples::price_book_draft();
+    expect(app.send(Method::PUT, "/api/price-books/standard", draft).await, 201);
+    expect(app.get("/api/price-books/standard").await, 200);
+    expect(app.get("/api/price-books").await, 200);
+
     // Plans, conversations, the low-balance alert.
     let plan = json!({"name": "Growth", "credits_per_period": 1000, "identities_included": 2, "price": "449",
-        "currency": "EUR", "rollover": {"policy": "up_to", "max_credits": "500"}});
+        "currency": "EUR", "rollover": {"policy": "up_to", "max_credits": "500"}, "price_book": "standard"});
     expect(app.send(Method::PUT, &format!("{ORG}/plan"), plan).await, 200);
     expect(app.get(&format!("{ORG}/plan")).await, 200);
     expect(app.post(&format!("{ORG}/conversations"), json!({"identity": "bot-1", "campaign": "spring"})).await, 201);

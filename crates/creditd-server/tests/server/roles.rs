@@ -199,6 +199,9 @@ enum Ep {
     GetWebhook,
     DeleteWebhook,
     WebhookDeliveries,
+    PutPriceBook,
+    GetPriceBook,
+    ListPriceBooks,
 }
 
 const ALL: &[Ep] = &[
@@ -248,6 +251,9 @@ const ALL: &[Ep] = &[
     Ep::GetWebhook,
     Ep::DeleteWebhook,
     Ep::WebhookDeliveries,
+    Ep::PutPriceBook,
+    Ep::GetPriceBook,
+    Ep::ListPriceBooks,
 ];
 
 impl Ep {
@@ -278,13 +284,23 @@ impl Ep {
             Ep::ListWebhooks | Ep::CreateWebhook | Ep::GetWebhook | Ep::DeleteWebhook | Ep::WebhookDeliveries => {
                 ManageWebhooks
             }
+            Ep::PutPriceBook => ManagePriceBooks,
+            Ep::GetPriceBook | Ep::ListPriceBooks => ReadPriceBooks,
             Ep::CreateServiceKey | Ep::ListKeys => return None,
         })
     }
 
     /// Not about one org: a key of another org gets its role's answer, not 404.
     fn unscoped(self) -> bool {
-        matches!(self, Ep::CreateOrg | Ep::CreateServiceKey | Ep::ListKeys)
+        matches!(
+            self,
+            Ep::CreateOrg
+                | Ep::CreateServiceKey
+                | Ep::ListKeys
+                | Ep::PutPriceBook
+                | Ep::GetPriceBook
+                | Ep::ListPriceBooks
+        )
     }
 }
 
@@ -406,6 +422,22 @@ async fn prepare(app: &App, ep: Ep, email: &str) -> Req {
                 _ => req("DELETE", format!("{ACME}/webhooks/{id}"), Value::Null),
             }
         }
+        Ep::PutPriceBook => req(
+            "PUT",
+            "/api/price-books/standard",
+            json!({"prices": [{"key": "img", "service": "images", "activity": "generate", "unit": "image",
+                "credits_per_unit": 2.5}]}),
+        ),
+        Ep::GetPriceBook => {
+            app.ok(
+                "PUT",
+                "/api/price-books/listed",
+                json!({"prices": [{"key": "img", "service": "s", "activity": "a", "unit": "u", "credits_per_unit": 1}]}),
+            )
+            .await;
+            req("GET", "/api/price-books/listed", Value::Null)
+        }
+        Ep::ListPriceBooks => req("GET", "/api/price-books", Value::Null),
         Ep::GetKey | Ep::RevokeKey => {
             let (id, _) = app.new_key(json!({"kind": "member", "org_id": "acme", "email": "mia@acme.example"})).await;
             let method = if ep == Ep::GetKey { "GET" } else { "DELETE" };
@@ -438,6 +470,7 @@ async fn snapshot(app: &App) -> Value {
         k.as_object_mut().unwrap().remove("last_used_at");
     }
     out.insert("keys".into(), keys);
+    out.insert("price_books".into(), json!(app.store.price_books().books().await.unwrap()));
     out.insert("orgs".into(), json!(app.store.org_ids().await.unwrap()));
     Value::Object(out)
 }

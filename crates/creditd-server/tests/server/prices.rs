@@ -1,0 +1,173 @@
+//! Price books over HTTP: versions written and read back, refusals that
+//! name the offending price (and write nothing), who may write them, and
+//! a plan or an org setting naming a book.
+
+use serde_json::{Value, json};
+
+use creditd_store::Store;
+
+use crate::common::{KEY, Server};
+
+async fn call(s: &Server, method: &str, path: &str, body: Option<Value>, key: &str) -> (u16, Value) {
+    let url = format!("{}{}", s.base, path);
+    let mut req = match method {
+        "GET" => s.client.get(&url),
+        "PUT" => s.client.put(&url),
+        "PATCH" => s.client.patch(&url),
+        "POST" => s.client.post(&url),
+        _ => unreachable!(),
+    }
+    .bearer_auth(key);
+    if let Some(b) = body {
+        req = req.json(&b);
+    }
+    let resp = req.send().await.unwrap();
+    let status = resp.status().as_u16();
+    let text = resp.text().await.unwrap();
+    (status, serde_json::from_str(&text).unwrap_or_else(|_| panic!("not JSON ({status}): {text}")))
+}
+
+fn book() -> Value {
+    json!({"prices": [
+        {"key": "image_generation", "service": "images", "activity": "generate", "unit": "image",
+         "credits_per_unit": 2.5},
+        {"key": "enrichment", "service": "crm", "activity": "enrich", "unit": "row",
+         "tiers": [{"up_to": 1000, "credits_per_unit": 1}, {"credits_per_unit": "0.5"}]},
+        {"key": "tokens_in", "service": "llm", "activity": "input", "unit": "1k tokens",
+         "dimensions": {"model": "large"}, "credits_per_unit": 0.3}
+    ]})
+}
+
+fn code(v: &Value) -> &str {
+    v["error"]["code"].as_str().unwrap_or_else(|| panic!("no error code in {v}"))
+}
+
+#[tokio::test]
+async fn versions_are_written_and_read_back() {
+    let s = Server::start().await;
+    let (st, v1) = call(&s, "PUT", "/api/price-books/standard", Some(book()), KEY).await;
+    assert_eq!(st, 201, "{v1}");
+    assert_eq!((v1["version"].clone(), v1["effective_from"].clone()), (json!(1), json!("2026-03-10T12:00:00Z")));
+    assert_eq!(v1["prices"][0]["credits_per_unit"], json!(2.5));
+    assert_eq!(v1["prices"][1]["tiers"][1]["credits_per_unit"], json!(0.5));
+    let mut next = book();
+    next["effective_from"] = json!("2026-04-01T00:00:00Z");
+    next["prices"][0]["credits_per_unit"] = json!(3);
+    let (st, v2) = call(&s, "PUT", "/api/price-books/standard", Some(next), KEY).await;
+    assert_eq!((st, v2["version"].clone()), (201, json!(2)), "{v2}");
+    let (st, got) = call(&s, "GET", "/api/price-books/standard", None, KEY).await;
+    assert_eq!(st, 200);
+    assert_eq!(got["id"], "standard");
+    assert_eq!(got["versions"].as_array().unwrap().len(), 2);
+    assert_eq!(got["versions"][0], v1, "version 1 is unchanged");
+    assert_eq!(got["versions"][1]["effective_from"], "2026-04-01T00:00:00Z");
+    let (_, list) = call(&s, "GET", "/api/price-books", None, KEY).await;
+    assert_eq!(list["price_books"].as_array().unwrap().len(), 1);
+    let (st, missing) = call(&s, "GET", "/api/price-books/none", None, KEY).await;
+    assert_eq!((st, code(&missing)), (404, "not_found"));
+}
+
+/// Each bad book: 422 naming the line, and nothing written.
+#[tokio::test]
+async fn bad_books_are_refused_naming_the_price() {
+    let s = Server::start().await;
+    let line = |extra: Value| {
+        let mut l = json!({"key": "k", "service": "s", "activity": "a", "unit": "u"});
+        l.as_object_mut().unwrap().extend(extra.as_object().unwrap().clone());
+        l
+    };
+    let cases = [
+        (
+            json!({"prices": [line(json!({"credits_per_unit": 1})), line(json!({"credits_per_unit": 2}))]}),
+            "prices[1] (k): duplicate of prices[0]",
+        ),
+        (
+            json!({"prices": [line(json!({"credits_per_unit": -1}))]}),
+            "prices[0] (k): credits_per_unit must be more than 0",
+        ),
+        (
+            json!({"prices": [line(json!({"credits_per_unit": 0}))]}),
+            "prices[0] (k): credits_per_unit must be more than 0",
+        ),
+        (
+            json!({"prices": [line(json!({"tiers": [{"up_to": 5, "credits_per_unit": 1}, {"up_to": 3, "credits_per_unit": 1}, {"credits_per_unit": 1}]}))]}),
+            "prices[0] (k): tiers[1]: up_to 3 must be more than tiers[0].up_to 5",
+        ),
+        (json!({"prices": [line(json!({"credits_per_unit": "0.0000001"}))]}), "more than 6 decimals"),
+        (
+            json!({"effective_from": "2026-03-10T11:59:59Z", "prices": [line(json!({"credits_per_unit": 1}))]}),
+            "is in the past",
+        ),
+    ];
+    for (body, expected) in cases {
+        let (st, v) = call(&s, "PUT", "/api/price-books/standard", Some(body.clone()), KEY).await;
+        assert_eq!((st, code(&v)), (422, "validation_error"), "{body}: {v}");
+        let msg = v["error"]["message"].as_str().unwrap();
+        assert!(msg.contains(expected), "{body}: {msg} lacks {expected:?}");
+    }
+    // A decimal error names its line and column in the body as sent.
+    let raw = "{\"prices\": [\n {\"key\": \"k\", \"service\": \"s\", \"activity\": \"a\", \"unit\": \"u\",\n  \"credits_per_unit\": 0.0000001}]}";
+    let resp = s
+        .client
+        .put(format!("{}/api/price-books/standard", s.base))
+        .bearer_auth(KEY)
+        .header("content-type", "application/json")
+        .body(raw)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 422);
+    let v: Value = resp.json().await.unwrap();
+    assert!(v["error"]["message"].as_str().unwrap().contains("line 3"), "{v}");
+    let (_, list) = call(&s, "GET", "/api/price-books", None, KEY).await;
+    assert_eq!(list["price_books"], json!([]), "nothing written");
+}
+
+/// Books are shared: a service key limited to some organisations reads
+/// them but may not write one.
+#[tokio::test]
+async fn only_an_all_organisations_key_writes_a_book() {
+    let s = Server::start().await;
+    let (st, _) = call(&s, "POST", "/api/organizations", Some(json!({"id": "acme", "name": "Acme"})), KEY).await;
+    assert_eq!(st, 201);
+    let (st, k) = call(&s, "POST", "/api/keys", Some(json!({"kind": "service", "org_ids": ["acme"]})), KEY).await;
+    assert_eq!(st, 201, "{k}");
+    let limited = k["secret"].as_str().unwrap().to_string();
+    let (st, v) = call(&s, "PUT", "/api/price-books/standard", Some(book()), &limited).await;
+    assert_eq!((st, code(&v)), (403, "forbidden"), "{v}");
+    call(&s, "PUT", "/api/price-books/standard", Some(book()), KEY).await;
+    let (st, v) = call(&s, "GET", "/api/price-books/standard", None, &limited).await;
+    assert_eq!(st, 200, "{v}");
+}
+
+/// A plan names its book; an org's setting overrides it (`""` removes the
+/// override); a book that does not exist is refused and nothing changes.
+#[tokio::test]
+async fn plans_and_settings_name_a_book() {
+    let s = Server::start().await;
+    call(&s, "POST", "/api/organizations", Some(json!({"id": "acme", "name": "Acme"})), KEY).await;
+    call(&s, "PUT", "/api/price-books/standard", Some(book()), KEY).await;
+    call(&s, "PUT", "/api/price-books/vip", Some(book()), KEY).await;
+    let plan = |b: &str| {
+        json!({"name": "Pro", "credits_per_period": 10, "identities_included": 1, "price": 5, "currency": "EUR",
+            "price_book": b})
+    };
+    let (st, v) = call(&s, "PUT", "/api/organizations/acme/plan", Some(plan("ghost")), KEY).await;
+    assert_eq!((st, code(&v)), (422, "validation_error"), "{v}");
+    assert!(v["error"]["message"].as_str().unwrap().contains("price book \"ghost\" does not exist"), "{v}");
+    let (_, p) = call(&s, "GET", "/api/organizations/acme/plan", None, KEY).await;
+    assert!(p["plan"].is_null(), "nothing subscribed: {p}");
+    let (st, v) = call(&s, "PUT", "/api/organizations/acme/plan", Some(plan("standard")), KEY).await;
+    assert_eq!(st, 200, "{v}");
+    assert_eq!(v["plan"]["price_book"], "standard", "{v}");
+    let org = "/api/organizations/acme";
+    let (st, v) = call(&s, "PATCH", org, Some(json!({"price_book": "ghost"})), KEY).await;
+    assert_eq!((st, code(&v)), (422, "validation_error"), "{v}");
+    let (st, v) = call(&s, "PATCH", org, Some(json!({"price_book": "vip"})), KEY).await;
+    assert_eq!(st, 200, "{v}");
+    assert_eq!(v["price_book"], "vip", "{v}");
+    assert_eq!(s.store.org_state("acme").await.unwrap().price_book_id(), Some("vip"));
+    let (_, v) = call(&s, "PATCH", org, Some(json!({"price_book": ""})), KEY).await;
+    assert!(v.get("price_book").is_none(), "{v}");
+    assert_eq!(s.store.org_state("acme").await.unwrap().price_book_id(), Some("standard"));
+}
