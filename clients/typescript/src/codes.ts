@@ -93,6 +93,12 @@ export class CapExceeded extends CreditdError {
   static readonly STATUS = 409;
 }
 
+/** An operation names a price its organisation's price book lacks (or the organisation has no price book). (`unknown_price`, HTTP 422) */
+export class UnknownPrice extends CreditdError {
+  static readonly CODE = "unknown_price";
+  static readonly STATUS = 422;
+}
+
 /** The state broke one of the ledger's invariants; nothing was stored. (`broken_invariant`, HTTP 500) */
 export class BrokenInvariant extends CreditdError {
   static readonly CODE = "broken_invariant";
@@ -248,6 +254,7 @@ export const ERRORS_BY_CODE: Record<string, typeof CreditdError> = {
   conversation_limit_reached: ConversationLimitReached,
   identity_limit_reached: IdentityLimitReached,
   cap_exceeded: CapExceeded,
+  unknown_price: UnknownPrice,
   broken_invariant: BrokenInvariant,
   not_found: NotFound,
   already_exists: AlreadyExists,

@@ -49,6 +49,9 @@ export const OPERATIONS = {
   getWebhookEndpoint: { id: "getWebhookEndpoint", method: "GET", path: "/api/organizations/{org_id}/webhooks/{id}", idempotent: false },
   deleteWebhookEndpoint: { id: "deleteWebhookEndpoint", method: "DELETE", path: "/api/organizations/{org_id}/webhooks/{id}", idempotent: false },
   listWebhookDeliveries: { id: "listWebhookDeliveries", method: "GET", path: "/api/organizations/{org_id}/webhooks/{id}/deliveries", idempotent: false },
+  listPriceBooks: { id: "listPriceBooks", method: "GET", path: "/api/price-books", idempotent: false },
+  getPriceBook: { id: "getPriceBook", method: "GET", path: "/api/price-books/{book_id}", idempotent: false },
+  putPriceBook: { id: "putPriceBook", method: "PUT", path: "/api/price-books/{book_id}", idempotent: false },
   getHealth: { id: "getHealth", method: "GET", path: "/healthz", idempotent: false },
   getOpenApiDocument: { id: "getOpenApiDocument", method: "GET", path: "/openapi.json", idempotent: false },
   getReadiness: { id: "getReadiness", method: "GET", path: "/readyz", idempotent: false },
@@ -272,6 +275,21 @@ export abstract class Operations {
   /** Delivery state per message (`GET /api/organizations/{org_id}/webhooks/{id}/deliveries`). */
   listWebhookDeliveries(orgId: string, id: string, query?: operations["listWebhookDeliveries"]["parameters"]["query"], options?: RequestOptions): Promise<S["Deliveries"]> {
     return this.call(OPERATIONS.listWebhookDeliveries, { org_id: orgId, id }, query, undefined, options);
+  }
+
+  /** Every price book and its versions (`GET /api/price-books`). */
+  listPriceBooks(options?: RequestOptions): Promise<S["PriceBookList"]> {
+    return this.call(OPERATIONS.listPriceBooks, {}, undefined, undefined, options);
+  }
+
+  /** A price book's versions (`GET /api/price-books/{book_id}`). */
+  getPriceBook(bookId: string, options?: RequestOptions): Promise<S["PriceBook"]> {
+    return this.call(OPERATIONS.getPriceBook, { book_id: bookId }, undefined, undefined, options);
+  }
+
+  /** Write a price book's next version (`PUT /api/price-books/{book_id}`). */
+  putPriceBook(bookId: string, body: S["PriceBookDraft"], options?: WriteOptions): Promise<S["PriceBookVersion"]> {
+    return this.call(OPERATIONS.putPriceBook, { book_id: bookId }, undefined, body, options);
   }
 
   /** The process answers (`GET /healthz`). */

@@ -581,6 +581,44 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/price-books": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Every price book and its versions */
+        get: operations["listPriceBooks"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/price-books/{book_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A price book's versions */
+        get: operations["getPriceBook"];
+        /**
+         * Write a price book's next version
+         * @description Each call adds an immutable version that applies from `effective_from` (now if left out; never in the past). A price has a key, the service and activity its events are filed under, a unit, optional dimensions (the line without them is the key's default) and either a flat `credits_per_unit` or graduated `tiers` over the organisation's quantity of that price in the current period. Costs are exact and rounded up to the micro-credit once per operation.
+         */
+        put: operations["putPriceBook"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/assets/dashboard.css": {
         parameters: {
             query?: never;
@@ -1774,6 +1812,11 @@ export interface components {
              */
             overdraft_limit: components["schemas"]["Credits"];
             /**
+             * @description The price book priced operations use, over the plan's
+             *     (`Plan::price_book`); none: the plan's.
+             */
+            price_book?: string | null;
+            /**
              * Format: u-int8
              * @description Day of the month (1–28) a plan period starts, 00:00 in `time_zone`.
              */
@@ -1795,6 +1838,11 @@ export interface components {
              *     negative. Zero: no overdraft.
              */
             overdraft_limit: components["schemas"]["Credits"];
+            /**
+             * @description The price book priced operations use, over the plan's
+             *     (`Plan::price_book`); none: the plan's.
+             */
+            price_book?: string | null;
             /**
              * Format: u-int8
              * @description Day of the month (1–28) a plan period starts, 00:00 in `time_zone`.
@@ -1858,6 +1906,11 @@ export interface components {
             name: string;
             /** @description Price per period as an exact decimal in `currency` (449 = 449.00). */
             price: components["schemas"]["Credits"];
+            /**
+             * @description The price book its priced operations use (an org's
+             *     `OrgSettings::price_book` wins); none: no prices.
+             */
+            price_book?: string | null;
             /**
              * @description What happens to a period's unused plan credits (default: nothing
              *     is carried over).
@@ -1925,6 +1978,80 @@ export interface components {
             /** @description The period the price is for (`month`). */
             per: string;
         };
+        /** @description A price book: every version written, in version order. */
+        PriceBook: {
+            /** @description The book's id. */
+            id: string;
+            /** @description Versions 1, 2, … (never changed once written). */
+            versions: components["schemas"]["PriceBookVersion"][];
+        };
+        /** @description What a `PUT /api/price-books/{id}` body holds: a new version. */
+        PriceBookDraft: {
+            /**
+             * Format: date-time
+             * @description When the version starts to apply: now or later (default now).
+             */
+            effective_from?: string | null;
+            /** @description Its prices, 1 to [`MAX_PRICES`]. */
+            prices: components["schemas"]["PriceLine"][];
+        };
+        /** @description `GET /api/price-books`: every book with its versions. */
+        PriceBookList: {
+            /** @description In id order. */
+            price_books: components["schemas"]["PriceBook"][];
+        };
+        /** @description One immutable version of a price book. */
+        PriceBookVersion: {
+            /** @description The book. */
+            book_id: string;
+            /**
+             * Format: date-time
+             * @description When it was written.
+             */
+            created_at: string;
+            /**
+             * Format: date-time
+             * @description From when it applies.
+             */
+            effective_from: string;
+            /** @description Its prices, as validated. */
+            prices: components["schemas"]["PriceLine"][];
+            /**
+             * Format: u-int32
+             * @description 1, 2, … in the order they were written.
+             */
+            version: number;
+        };
+        /**
+         * @description One price of a book: what a request names with `price` (and
+         *     `dimensions`).
+         */
+        PriceLine: {
+            /** @description The activity its events are filed under (the report's action). */
+            activity: string;
+            credits_per_unit?: null | components["schemas"]["Amount"];
+            /**
+             * @description Selects among the lines of one key (`{"model": "large"}`); absent or
+             *     empty: the key's default line.
+             */
+            dimensions?: {
+                [key: string]: string;
+            };
+            /**
+             * @description What callers name (`image_generation`): 1–64 letters, digits, `-`,
+             *     `_`, `.`.
+             */
+            key: string;
+            /** @description The service its events are filed under (history, analytics). */
+            service: string;
+            /**
+             * @description Graduated bands over the org's quantity of this line in the current
+             *     period; exactly one of this and `credits_per_unit`.
+             */
+            tiers?: components["schemas"]["Tier"][] | null;
+            /** @description What one unit is (`image`, `1k tokens`, `row`). */
+            unit: string;
+        };
         /**
          * @description `PUT …/plan`: subscribe (default `effective: now`: this period's
          *     credits at once) or change the plan (default `effective: next_period`;
@@ -1952,12 +2079,23 @@ export interface components {
             /** @description The price per period. */
             price: components["schemas"]["Amount"];
             /**
+             * @description The price book the plan's priced operations use (it must exist;
+             *     an organisation's own `price_book` setting wins).
+             */
+            price_book?: string | null;
+            /**
              * Format: u-int8
              * @description The anchor day when subscribing.
              */
             renewal_day?: number | null;
             rollover?: null | components["schemas"]["Rollover"];
         };
+        /**
+         * @description Units of a price (images, 1k tokens, rows), exact to 0.000001
+         * @example 3
+         * @example 12.5
+         */
+        Quantity: number | string;
         /** @enum {string} */
         RangeName: "today" | "yesterday" | "this_week" | "last_week" | "this_month" | "last_month" | "last_28_days" | "custom";
         /**
@@ -2175,6 +2313,11 @@ export interface components {
             name?: string | null;
             overdraft_limit?: null | components["schemas"]["Amount"];
             /**
+             * @description The price book this organisation's priced operations use, over its
+             *     plan's; `""` removes the override (the plan's book applies again).
+             */
+            price_book?: string | null;
+            /**
              * Format: u-int8
              * @description Day of the month (1–28) periods start. Cannot change while the
              *     organisation has a plan.
@@ -2375,6 +2518,12 @@ export interface components {
             balance: components["schemas"]["Credits"];
             /** @description The threshold and whether the balance is below it. */
             low_balance: components["schemas"]["LowBalance"];
+        };
+        /** @description One band of a graduated price. */
+        Tier: {
+            /** @description Credits per unit inside the band; positive, at most 6 decimals. */
+            credits_per_unit: components["schemas"]["Amount"];
+            up_to?: null | components["schemas"]["Quantity"];
         };
         /** @description One group of a usage report. */
         UsageEntry: {
@@ -5728,6 +5877,201 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Deliveries"];
+                };
+            };
+            /** @description Refused: the one error shape */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Refused: the one error shape */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    listPriceBooks: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PriceBookList"];
+                };
+            };
+            /** @description Refused: the one error shape */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Refused: the one error shape */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getPriceBook: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                book_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PriceBook"];
+                };
+            };
+            /** @description Refused: the one error shape */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Refused: the one error shape */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    putPriceBook: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                book_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "effective_from": "2026-04-01T00:00:00Z",
+                 *       "prices": [
+                 *         {
+                 *           "activity": "generate",
+                 *           "credits_per_unit": 2.5,
+                 *           "key": "image_generation",
+                 *           "service": "images",
+                 *           "unit": "image"
+                 *         },
+                 *         {
+                 *           "activity": "enrich",
+                 *           "key": "enrichment",
+                 *           "service": "crm",
+                 *           "tiers": [
+                 *             {
+                 *               "credits_per_unit": 1,
+                 *               "up_to": 1000
+                 *             },
+                 *             {
+                 *               "credits_per_unit": "0.5"
+                 *             }
+                 *           ],
+                 *           "unit": "row"
+                 *         },
+                 *         {
+                 *           "activity": "input",
+                 *           "credits_per_unit": 0.1,
+                 *           "key": "tokens_in",
+                 *           "service": "llm",
+                 *           "unit": "1k tokens"
+                 *         },
+                 *         {
+                 *           "activity": "input",
+                 *           "credits_per_unit": 0.3,
+                 *           "dimensions": {
+                 *             "model": "large"
+                 *           },
+                 *           "key": "tokens_in",
+                 *           "service": "llm",
+                 *           "unit": "1k tokens"
+                 *         }
+                 *       ]
+                 *     }
+                 */
+                "application/json": components["schemas"]["PriceBookDraft"];
+            };
+        };
+        responses: {
+            /** @description Applied without new credits, or a replay */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PriceBookVersion"];
+                };
+            };
+            /** @description Applied: the events it made */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PriceBookVersion"];
+                };
+            };
+            /** @description request_timeout: the body did not arrive within the body deadline (30 s by default); the connection is closed and nothing was applied */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description payload_too_large: the body is over 1 MiB; nothing was applied */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Refused: the one error shape */

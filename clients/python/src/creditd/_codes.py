@@ -112,6 +112,13 @@ class CapExceeded(CreditdError):
     STATUS = 409
 
 
+class UnknownPrice(CreditdError):
+    """An operation names a price its organisation's price book lacks (or the organisation has no price book). (`unknown_price`, HTTP 422)"""
+
+    CODE = "unknown_price"
+    STATUS = 422
+
+
 class BrokenInvariant(CreditdError):
     """The state broke one of the ledger's invariants; nothing was stored. (`broken_invariant`, HTTP 500)"""
 
@@ -289,6 +296,7 @@ ERRORS_BY_CODE: Dict[str, Type[CreditdError]] = {
     "conversation_limit_reached": ConversationLimitReached,
     "identity_limit_reached": IdentityLimitReached,
     "cap_exceeded": CapExceeded,
+    "unknown_price": UnknownPrice,
     "broken_invariant": BrokenInvariant,
     "not_found": NotFound,
     "already_exists": AlreadyExists,
@@ -330,6 +338,7 @@ __all__ = [
     "ConversationLimitReached",
     "IdentityLimitReached",
     "CapExceeded",
+    "UnknownPrice",
     "BrokenInvariant",
     "NotFound",
     "AlreadyExists",

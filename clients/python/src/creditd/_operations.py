@@ -55,6 +55,9 @@ OPERATIONS: Dict[str, Operation] = {
     "getWebhookEndpoint": Operation("getWebhookEndpoint", "GET", "/api/organizations/{org_id}/webhooks/{id}", 'EndpointFound', idempotent=False),
     "deleteWebhookEndpoint": Operation("deleteWebhookEndpoint", "DELETE", "/api/organizations/{org_id}/webhooks/{id}", 'EndpointDeleted', idempotent=False),
     "listWebhookDeliveries": Operation("listWebhookDeliveries", "GET", "/api/organizations/{org_id}/webhooks/{id}/deliveries", 'Deliveries', idempotent=False),
+    "listPriceBooks": Operation("listPriceBooks", "GET", "/api/price-books", 'PriceBookList', idempotent=False),
+    "getPriceBook": Operation("getPriceBook", "GET", "/api/price-books/{book_id}", 'PriceBook', idempotent=False),
+    "putPriceBook": Operation("putPriceBook", "PUT", "/api/price-books/{book_id}", 'PriceBookVersion', idempotent=False),
     "getHealth": Operation("getHealth", "GET", "/healthz", 'Health', idempotent=False),
     "getOpenApiDocument": Operation("getOpenApiDocument", "GET", "/openapi.json", 'OpenApiDocument', idempotent=False),
     "getReadiness": Operation("getReadiness", "GET", "/readyz", 'Health', idempotent=False),
@@ -494,6 +497,30 @@ class SyncOperations:
     ) -> "m.Deliveries":
         """Delivery state per message (GET /api/organizations/{org_id}/webhooks/{id}/deliveries, `listWebhookDeliveries`)."""
         return self._call(OPERATIONS["listWebhookDeliveries"], {"org_id": org_id, "id": id}, {"limit": limit}, None, None, None)
+
+    def list_price_books(
+        self,
+    ) -> "m.PriceBookList":
+        """Every price book and its versions (GET /api/price-books, `listPriceBooks`)."""
+        return self._call(OPERATIONS["listPriceBooks"], {}, None, None, None, None)
+
+    def get_price_book(
+        self,
+        book_id: str,
+    ) -> "m.PriceBook":
+        """A price book's versions (GET /api/price-books/{book_id}, `getPriceBook`)."""
+        return self._call(OPERATIONS["getPriceBook"], {"book_id": book_id}, None, None, None, None)
+
+    def put_price_book(
+        self,
+        book_id: str,
+        body: Union["m.PriceBookDraft", Mapping[str, Any], None] = None,
+        *,
+        idempotency_key: Optional[str] = None,
+        **fields: Any,
+    ) -> "m.PriceBookVersion":
+        """Write a price book's next version (PUT /api/price-books/{book_id}, `putPriceBook`). The body's fields may also be given as keyword arguments."""
+        return self._call(OPERATIONS["putPriceBook"], {"book_id": book_id}, None, body, fields, idempotency_key)
 
     def get_health(
         self,
@@ -948,6 +975,30 @@ class AsyncOperations:
     ) -> "m.Deliveries":
         """Delivery state per message (GET /api/organizations/{org_id}/webhooks/{id}/deliveries, `listWebhookDeliveries`)."""
         return await self._call(OPERATIONS["listWebhookDeliveries"], {"org_id": org_id, "id": id}, {"limit": limit}, None, None, None)
+
+    async def list_price_books(
+        self,
+    ) -> "m.PriceBookList":
+        """Every price book and its versions (GET /api/price-books, `listPriceBooks`)."""
+        return await self._call(OPERATIONS["listPriceBooks"], {}, None, None, None, None)
+
+    async def get_price_book(
+        self,
+        book_id: str,
+    ) -> "m.PriceBook":
+        """A price book's versions (GET /api/price-books/{book_id}, `getPriceBook`)."""
+        return await self._call(OPERATIONS["getPriceBook"], {"book_id": book_id}, None, None, None, None)
+
+    async def put_price_book(
+        self,
+        book_id: str,
+        body: Union["m.PriceBookDraft", Mapping[str, Any], None] = None,
+        *,
+        idempotency_key: Optional[str] = None,
+        **fields: Any,
+    ) -> "m.PriceBookVersion":
+        """Write a price book's next version (PUT /api/price-books/{book_id}, `putPriceBook`). The body's fields may also be given as keyword arguments."""
+        return await self._call(OPERATIONS["putPriceBook"], {"book_id": book_id}, None, body, fields, idempotency_key)
 
     async def get_health(
         self,

@@ -89,6 +89,12 @@ from .plan_view import PlanView
 from .pool import Pool
 from .pool_balances import PoolBalances
 from .price import Price
+from .price_book import PriceBook
+from .price_book_draft import PriceBookDraft
+from .price_book_list import PriceBookList
+from .price_book_version import PriceBookVersion
+from .price_line import PriceLine
+from .price_line_dimensions import PriceLineDimensions
 from .put_plan_request import PutPlanRequest
 from .range_name import RangeName
 from .record import Record
@@ -116,6 +122,7 @@ from .summary import Summary
 from .summary_view import SummaryView
 from .threshold_request import ThresholdRequest
 from .threshold_set import ThresholdSet
+from .tier import Tier
 from .usage_entry import UsageEntry
 from .usage_group import UsageGroup
 from .usage_report import UsageReport
@@ -214,6 +221,12 @@ __all__ = (
     "Pool",
     "PoolBalances",
     "Price",
+    "PriceBook",
+    "PriceBookDraft",
+    "PriceBookList",
+    "PriceBookVersion",
+    "PriceLine",
+    "PriceLineDimensions",
     "PutPlanRequest",
     "RangeName",
     "Record",
@@ -241,6 +254,7 @@ __all__ = (
     "SummaryView",
     "ThresholdRequest",
     "ThresholdSet",
+    "Tier",
     "UsageEntry",
     "UsageGroup",
     "UsageReport",

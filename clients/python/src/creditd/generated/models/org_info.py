@@ -35,6 +35,8 @@ class OrgInfo:
             renewal_day (int): Day of the month (1–28) a plan period starts, 00:00 in `time_zone`.
             time_zone (str): IANA zone name; periods, "today" and renewals are in this zone.
             low_balance_threshold (Union[None, Unset, float]):
+            price_book (Union[None, Unset, str]): The price book priced operations use, over the plan's
+                (`Plan::price_book`); none: the plan's.
      """
 
     consumption_order: list[Pool]
@@ -46,6 +48,7 @@ class OrgInfo:
     renewal_day: int
     time_zone: str
     low_balance_threshold: Union[None, Unset, float] = UNSET
+    price_book: Union[None, Unset, str] = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
 
@@ -80,6 +83,12 @@ class OrgInfo:
         else:
             low_balance_threshold = self.low_balance_threshold
 
+        price_book: Union[None, Unset, str]
+        if isinstance(self.price_book, Unset):
+            price_book = UNSET
+        else:
+            price_book = self.price_book
+
 
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
@@ -95,6 +104,8 @@ class OrgInfo:
         })
         if low_balance_threshold is not UNSET:
             field_dict["low_balance_threshold"] = low_balance_threshold
+        if price_book is not UNSET:
+            field_dict["price_book"] = price_book
 
         return field_dict
 
@@ -137,6 +148,16 @@ class OrgInfo:
         low_balance_threshold = _parse_low_balance_threshold(d.pop("low_balance_threshold", UNSET))
 
 
+        def _parse_price_book(data: object) -> Union[None, Unset, str]:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            return cast(Union[None, Unset, str], data)
+
+        price_book = _parse_price_book(d.pop("price_book", UNSET))
+
+
         org_info = cls(
             consumption_order=consumption_order,
             created_at=created_at,
@@ -147,6 +168,7 @@ class OrgInfo:
             renewal_day=renewal_day,
             time_zone=time_zone,
             low_balance_threshold=low_balance_threshold,
+            price_book=price_book,
         )
 
 

@@ -33,6 +33,8 @@ class OrgSettings:
             renewal_day (int): Day of the month (1–28) a plan period starts, 00:00 in `time_zone`.
             time_zone (str): IANA zone name; periods, "today" and renewals are in this zone.
             low_balance_threshold (Union[None, Unset, float]):
+            price_book (Union[None, Unset, str]): The price book priced operations use, over the plan's
+                (`Plan::price_book`); none: the plan's.
      """
 
     consumption_order: list[Pool]
@@ -42,6 +44,7 @@ class OrgSettings:
     renewal_day: int
     time_zone: str
     low_balance_threshold: Union[None, Unset, float] = UNSET
+    price_book: Union[None, Unset, str] = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
 
@@ -72,6 +75,12 @@ class OrgSettings:
         else:
             low_balance_threshold = self.low_balance_threshold
 
+        price_book: Union[None, Unset, str]
+        if isinstance(self.price_book, Unset):
+            price_book = UNSET
+        else:
+            price_book = self.price_book
+
 
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
@@ -85,6 +94,8 @@ class OrgSettings:
         })
         if low_balance_threshold is not UNSET:
             field_dict["low_balance_threshold"] = low_balance_threshold
+        if price_book is not UNSET:
+            field_dict["price_book"] = price_book
 
         return field_dict
 
@@ -123,6 +134,16 @@ class OrgSettings:
         low_balance_threshold = _parse_low_balance_threshold(d.pop("low_balance_threshold", UNSET))
 
 
+        def _parse_price_book(data: object) -> Union[None, Unset, str]:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            return cast(Union[None, Unset, str], data)
+
+        price_book = _parse_price_book(d.pop("price_book", UNSET))
+
+
         org_settings = cls(
             consumption_order=consumption_order,
             expiring_first=expiring_first,
@@ -131,6 +152,7 @@ class OrgSettings:
             renewal_day=renewal_day,
             time_zone=time_zone,
             low_balance_threshold=low_balance_threshold,
+            price_book=price_book,
         )
 
 

@@ -39,6 +39,8 @@ class Plan:
             conversations_per_identity (Union[Unset, int]): Conversations each identity may start per month, at most
                 [`MAX_CONVERSATIONS_PER_IDENTITY`] (default
                 [`DEFAULT_CONVERSATIONS_PER_IDENTITY`]).
+            price_book (Union[None, Unset, str]): The price book its priced operations use (an org's
+                `OrgSettings::price_book` wins); none: no prices.
             rollover (Union['RolloverType0', 'RolloverType1', 'RolloverType2', 'RolloverType3', Unset]):
      """
 
@@ -48,6 +50,7 @@ class Plan:
     name: str
     price: float
     conversations_per_identity: Union[Unset, int] = UNSET
+    price_book: Union[None, Unset, str] = UNSET
     rollover: Union['RolloverType0', 'RolloverType1', 'RolloverType2', 'RolloverType3', Unset] = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
@@ -71,6 +74,12 @@ class Plan:
         price = self.price
 
         conversations_per_identity = self.conversations_per_identity
+
+        price_book: Union[None, Unset, str]
+        if isinstance(self.price_book, Unset):
+            price_book = UNSET
+        else:
+            price_book = self.price_book
 
         rollover: Union[Unset, dict[str, Any]]
         if isinstance(self.rollover, Unset):
@@ -97,6 +106,8 @@ class Plan:
         })
         if conversations_per_identity is not UNSET:
             field_dict["conversations_per_identity"] = conversations_per_identity
+        if price_book is not UNSET:
+            field_dict["price_book"] = price_book
         if rollover is not UNSET:
             field_dict["rollover"] = rollover
 
@@ -122,6 +133,16 @@ class Plan:
         price = d.pop("price")
 
         conversations_per_identity = d.pop("conversations_per_identity", UNSET)
+
+        def _parse_price_book(data: object) -> Union[None, Unset, str]:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            return cast(Union[None, Unset, str], data)
+
+        price_book = _parse_price_book(d.pop("price_book", UNSET))
+
 
         def _parse_rollover(data: object) -> Union['RolloverType0', 'RolloverType1', 'RolloverType2', 'RolloverType3', Unset]:
             if isinstance(data, Unset):
@@ -174,6 +195,7 @@ class Plan:
             name=name,
             price=price,
             conversations_per_identity=conversations_per_identity,
+            price_book=price_book,
             rollover=rollover,
         )
 

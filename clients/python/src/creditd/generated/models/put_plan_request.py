@@ -41,6 +41,8 @@ class PutPlanRequest:
             price (Union[float, str]): Credits as a JSON number or a decimal string, exact to 0.000001
             conversations_per_identity (Union[None, Unset, int]): Default 500.
             effective (Union[Effective, None, Unset]):
+            price_book (Union[None, Unset, str]): The price book the plan's priced operations use (it must exist;
+                an organisation's own `price_book` setting wins).
             renewal_day (Union[None, Unset, int]): The anchor day when subscribing.
             rollover (Union['RolloverType0', 'RolloverType1', 'RolloverType2', 'RolloverType3', None, Unset]):
      """
@@ -52,6 +54,7 @@ class PutPlanRequest:
     price: Union[float, str]
     conversations_per_identity: Union[None, Unset, int] = UNSET
     effective: Union[Effective, None, Unset] = UNSET
+    price_book: Union[None, Unset, str] = UNSET
     renewal_day: Union[None, Unset, int] = UNSET
     rollover: Union['RolloverType0', 'RolloverType1', 'RolloverType2', 'RolloverType3', None, Unset] = UNSET
 
@@ -90,6 +93,12 @@ class PutPlanRequest:
         else:
             effective = self.effective
 
+        price_book: Union[None, Unset, str]
+        if isinstance(self.price_book, Unset):
+            price_book = UNSET
+        else:
+            price_book = self.price_book
+
         renewal_day: Union[None, Unset, int]
         if isinstance(self.renewal_day, Unset):
             renewal_day = UNSET
@@ -124,6 +133,8 @@ class PutPlanRequest:
             field_dict["conversations_per_identity"] = conversations_per_identity
         if effective is not UNSET:
             field_dict["effective"] = effective
+        if price_book is not UNSET:
+            field_dict["price_book"] = price_book
         if renewal_day is not UNSET:
             field_dict["renewal_day"] = renewal_day
         if rollover is not UNSET:
@@ -186,6 +197,16 @@ class PutPlanRequest:
             return cast(Union[Effective, None, Unset], data)
 
         effective = _parse_effective(d.pop("effective", UNSET))
+
+
+        def _parse_price_book(data: object) -> Union[None, Unset, str]:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            return cast(Union[None, Unset, str], data)
+
+        price_book = _parse_price_book(d.pop("price_book", UNSET))
 
 
         def _parse_renewal_day(data: object) -> Union[None, Unset, int]:
@@ -256,6 +277,7 @@ class PutPlanRequest:
             price=price,
             conversations_per_identity=conversations_per_identity,
             effective=effective,
+            price_book=price_book,
             renewal_day=renewal_day,
             rollover=rollover,
         )

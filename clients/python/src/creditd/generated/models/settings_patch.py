@@ -32,6 +32,8 @@ class SettingsPatch:
                 pool order.
             name (Union[None, Unset, str]): The organisation's display name, 1 to 200 characters (trimmed).
             overdraft_limit (Union[None, Unset, float, str]):
+            price_book (Union[None, Unset, str]): The price book this organisation's priced operations use, over its
+                plan's; `""` removes the override (the plan's book applies again).
             renewal_day (Union[None, Unset, int]): Day of the month (1–28) periods start. Cannot change while the
                 organisation has a plan.
             time_zone (Union[None, Unset, str]): An IANA zone name, such as Europe/Madrid. Cannot change while the
@@ -42,6 +44,7 @@ class SettingsPatch:
     expiring_first: Union[None, Unset, bool] = UNSET
     name: Union[None, Unset, str] = UNSET
     overdraft_limit: Union[None, Unset, float, str] = UNSET
+    price_book: Union[None, Unset, str] = UNSET
     renewal_day: Union[None, Unset, int] = UNSET
     time_zone: Union[None, Unset, str] = UNSET
 
@@ -81,6 +84,12 @@ class SettingsPatch:
         else:
             overdraft_limit = self.overdraft_limit
 
+        price_book: Union[None, Unset, str]
+        if isinstance(self.price_book, Unset):
+            price_book = UNSET
+        else:
+            price_book = self.price_book
+
         renewal_day: Union[None, Unset, int]
         if isinstance(self.renewal_day, Unset):
             renewal_day = UNSET
@@ -106,6 +115,8 @@ class SettingsPatch:
             field_dict["name"] = name
         if overdraft_limit is not UNSET:
             field_dict["overdraft_limit"] = overdraft_limit
+        if price_book is not UNSET:
+            field_dict["price_book"] = price_book
         if renewal_day is not UNSET:
             field_dict["renewal_day"] = renewal_day
         if time_zone is not UNSET:
@@ -173,6 +184,16 @@ class SettingsPatch:
         overdraft_limit = _parse_overdraft_limit(d.pop("overdraft_limit", UNSET))
 
 
+        def _parse_price_book(data: object) -> Union[None, Unset, str]:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            return cast(Union[None, Unset, str], data)
+
+        price_book = _parse_price_book(d.pop("price_book", UNSET))
+
+
         def _parse_renewal_day(data: object) -> Union[None, Unset, int]:
             if data is None:
                 return data
@@ -198,6 +219,7 @@ class SettingsPatch:
             expiring_first=expiring_first,
             name=name,
             overdraft_limit=overdraft_limit,
+            price_book=price_book,
             renewal_day=renewal_day,
             time_zone=time_zone,
         )
