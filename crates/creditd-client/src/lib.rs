@@ -58,7 +58,6 @@ pub struct Client {
 }
 
 /// Settings for a [`Client`]; [`Client::builder`].
-#[derive(Debug)]
 pub struct ClientBuilder {
     base_url: String,
     api_key: String,
@@ -68,9 +67,30 @@ pub struct ClientBuilder {
     max_backoff: Duration,
     user_agent: Option<String>,
     http: Option<reqwest::Client>,
+    observer: Option<transport::Observer>,
+}
+
+impl std::fmt::Debug for ClientBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Never the key.
+        f.debug_struct("ClientBuilder")
+            .field("base_url", &self.base_url)
+            .field("timeout", &self.timeout)
+            .field("max_retries", &self.max_retries)
+            .field("backoff", &self.backoff)
+            .field("max_backoff", &self.max_backoff)
+            .finish_non_exhaustive()
+    }
 }
 
 impl ClientBuilder {
+    /// Calls `observer` with every answer read whole, before it is decoded
+    /// (see [`transport::Answer`]).
+    pub fn observer(mut self, observer: impl Fn(&transport::Answer<'_>) + Send + Sync + 'static) -> Self {
+        self.observer = Some(Arc::new(observer));
+        self
+    }
+
     /// Time for one attempt, connecting to the last byte (default 30 s;
     /// an export's download counts too, so raise it for very large ones).
     pub fn timeout(mut self, timeout: Duration) -> Self {
@@ -135,6 +155,7 @@ impl ClientBuilder {
                 max_retries: self.max_retries,
                 backoff: self.backoff,
                 max_backoff: self.max_backoff,
+                observer: self.observer,
             }),
         })
     }
@@ -171,6 +192,7 @@ impl Client {
             max_backoff: Duration::from_secs(8),
             user_agent: None,
             http: None,
+            observer: None,
         }
     }
 
@@ -215,7 +237,13 @@ impl Client {
             None => None,
         };
         let response = self.send(op, args, query, body, idempotency_key).await?;
-        decode(op, response).await
+        let (status, rid, body) = self.t.read(op, response).await?;
+        serde_json::from_slice(&body).map_err(|e| Error::UnexpectedResponse {
+            operation: op.id,
+            status,
+            detail: format!("the answer does not decode ({e}): {}", error::snippet(&body)),
+            request_id: rid,
+        })
     }
 
     async fn get<T: DeserializeOwned>(&self, op: &Operation, args: &[&str]) -> Result<T, Error> {
@@ -437,19 +465,6 @@ impl Client {
         let (bytes, content_type) = stream_body(response, out, Path::new("(writer)")).await?;
         Ok(Export { path: None, filename, bytes, content_type })
     }
-}
-
-/// Reads an answer's body into `T`.
-pub(crate) async fn decode<T: DeserializeOwned>(op: &Operation, response: reqwest::Response) -> Result<T, Error> {
-    let status = response.status().as_u16();
-    let rid = transport::request_id(&response);
-    let body = response.bytes().await.map_err(|e| Error::Connection { operation: op.id, source: e })?;
-    serde_json::from_slice(&body).map_err(|e| Error::UnexpectedResponse {
-        operation: op.id,
-        status,
-        detail: format!("the answer does not decode ({e}): {}", error::snippet(&body)),
-        request_id: rid,
-    })
 }
 
 async fn stream_body<W: Write>(

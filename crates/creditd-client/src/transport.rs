@@ -84,8 +84,26 @@ pub fn url_for(base: &Url, op: &Operation, args: &[&str]) -> Result<Url, Error> 
     Ok(url)
 }
 
+/// An answer the client read whole (every JSON answer and every error
+/// answer, not an export's download), as an [`Observer`] sees it.
+#[derive(Debug)]
+pub struct Answer<'a> {
+    /// The operation.
+    pub operation: &'a Operation,
+    /// The HTTP status.
+    pub status: u16,
+    /// The `Content-Type`.
+    pub content_type: &'a str,
+    /// The raw body.
+    pub body: &'a [u8],
+}
+
+/// Called with every [`Answer`] before it is decoded: for logs, metrics,
+/// or a test that holds every answer against the API document.
+pub type Observer = std::sync::Arc<dyn Fn(&Answer<'_>) + Send + Sync>;
+
 /// The settings a client sends with.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub(crate) struct Transport {
     pub http: reqwest::Client,
     pub base: Url,
@@ -93,6 +111,20 @@ pub(crate) struct Transport {
     pub max_retries: u32,
     pub backoff: Duration,
     pub max_backoff: Duration,
+    pub observer: Option<Observer>,
+}
+
+impl std::fmt::Debug for Transport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Never the key.
+        f.debug_struct("Transport")
+            .field("base", &self.base.as_str())
+            .field("max_retries", &self.max_retries)
+            .field("backoff", &self.backoff)
+            .field("max_backoff", &self.max_backoff)
+            .field("observer", &self.observer.is_some())
+            .finish_non_exhaustive()
+    }
 }
 
 /// One request to send (and perhaps send again).
@@ -159,7 +191,35 @@ impl Transport {
                 attempt += 1;
                 continue;
             }
-            return Err(error_of(op, status, response).await);
+            return Err(self.error_of(op, status, response).await);
+        }
+    }
+
+    /// Reads a whole answer and shows it to the observer.
+    pub async fn read(
+        &self,
+        op: &Operation,
+        response: reqwest::Response,
+    ) -> Result<(u16, Option<String>, Vec<u8>), Error> {
+        let status = response.status().as_u16();
+        let rid = request_id(&response);
+        let ctype = response
+            .headers()
+            .get(reqwest::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_owned();
+        let body = response.bytes().await.map_err(|e| Error::Connection { operation: op.id, source: e })?;
+        if let Some(observe) = &self.observer {
+            observe(&Answer { operation: op, status, content_type: &ctype, body: &body });
+        }
+        Ok((status, rid, body.to_vec()))
+    }
+
+    async fn error_of(&self, op: &Operation, status: StatusCode, response: reqwest::Response) -> Error {
+        match self.read(op, response).await {
+            Ok((_, rid, body)) => from_answer(op.id, status.as_u16(), rid, &body),
+            Err(e) => e,
         }
     }
 }
@@ -167,14 +227,6 @@ impl Transport {
 /// The `x-request-id` of an answer.
 pub(crate) fn request_id(r: &reqwest::Response) -> Option<String> {
     r.headers().get("x-request-id").and_then(|v| v.to_str().ok()).map(str::to_owned)
-}
-
-async fn error_of(op: &Operation, status: StatusCode, response: reqwest::Response) -> Error {
-    let rid = request_id(&response);
-    match response.bytes().await {
-        Ok(body) => from_answer(op.id, status.as_u16(), rid, &body),
-        Err(e) => Error::Connection { operation: op.id, source: e },
-    }
 }
 
 #[cfg(test)]

@@ -9,6 +9,10 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex, mpsc};
 use std::time::Duration;
 
+use std::collections::HashMap;
+use std::sync::LazyLock;
+
+use creditd_client::transport::Answer;
 use creditd_client::{Client, NewOrganization};
 
 /// The `creditd` binary the tests start.
@@ -79,10 +83,16 @@ impl Server {
         Server { url, key, child, log, _dir: dir }
     }
 
-    /// A client of it with short back-offs.
+    /// A client of it with short back-offs that holds every answer
+    /// against `openapi.json` (a mismatch fails the test).
     pub fn client(&self) -> Client {
         Client::builder(&self.url, &self.key)
             .backoff(Duration::from_millis(10), Duration::from_millis(100))
+            .observer(|a| {
+                if let Err(why) = check_against_document(a) {
+                    panic!("the server answered differently from openapi.json: {why}");
+                }
+            })
             .build()
             .unwrap()
     }
@@ -119,4 +129,55 @@ pub async fn org(client: &Client, id: &str) -> String {
 /// Credits from their exact decimal text.
 pub fn c(text: &str) -> creditd_client::Micros {
     text.parse().unwrap()
+}
+
+/// The API document.
+pub static DOC: LazyLock<serde_json::Value> = LazyLock::new(|| {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../openapi.json");
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+});
+
+type Validators = HashMap<(String, u16), Arc<jsonschema::Validator>>;
+static VALIDATORS: LazyLock<Mutex<Validators>> = LazyLock::new(Default::default);
+
+/// Whether an answer is what the document says `operation` answers with
+/// that status: a documented status (or its class, `4XX`), JSON, and valid
+/// under the response's schema.
+pub fn check_against_document(a: &Answer<'_>) -> Result<(), String> {
+    let id = a.operation.id;
+    let key = (id.to_owned(), a.status);
+    let cached = VALIDATORS.lock().unwrap().get(&key).cloned();
+    let validator = match cached {
+        Some(v) => v,
+        None => {
+            let op = DOC["paths"]
+                .as_object()
+                .unwrap()
+                .values()
+                .flat_map(|m| m.as_object().unwrap().values())
+                .find(|o| o["operationId"] == id)
+                .ok_or_else(|| format!("{id} is not in the document"))?;
+            let responses = &op["responses"];
+            let response = responses
+                .get(a.status.to_string())
+                .or_else(|| responses.get(format!("{}XX", a.status / 100)))
+                .ok_or_else(|| format!("{id}: status {} is not documented", a.status))?;
+            let schema = &response["content"]["application/json"]["schema"];
+            if !schema.is_object() {
+                return Err(format!("{id} {}: no JSON schema documented", a.status));
+            }
+            let mut root = schema.clone();
+            root["components"] = DOC["components"].clone();
+            let v = Arc::new(jsonschema::draft202012::new(&root).map_err(|e| e.to_string())?);
+            VALIDATORS.lock().unwrap().insert(key, v.clone());
+            v
+        }
+    };
+    if !a.content_type.starts_with("application/json") {
+        return Err(format!("{id} {}: content-type {:?}", a.status, a.content_type));
+    }
+    let value: serde_json::Value =
+        serde_json::from_slice(a.body).map_err(|e| format!("{id} {}: not JSON: {e}", a.status))?;
+    let errors: Vec<String> = validator.iter_errors(&value).map(|e| format!("{e} at {}", e.instance_path())).collect();
+    if errors.is_empty() { Ok(()) } else { Err(format!("{id} {}: {}\n{value:#}", a.status, errors.join("\n"))) }
 }

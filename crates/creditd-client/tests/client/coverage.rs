@@ -73,3 +73,24 @@ fn every_client_operation_matches_the_document() {
     assert_eq!(ids.len(), OPERATIONS.len(), "an operation listed twice");
     assert!(problems.is_empty(), "{}", problems.join("\n"));
 }
+
+/// The live tests' answer checker catches an answer that drifted.
+#[test]
+fn the_answer_checker_catches_drift() {
+    use creditd_client::operations::GET_BALANCE;
+    use creditd_client::transport::Answer;
+
+    use crate::common::check_against_document;
+    let good = br#"{"org_id": "a", "available": 1, "held": 0, "overdraft_used": 0, "overdraft_limit": 0,
+        "pools": {"plan": 0, "prepaid": 0, "voucher": 0, "promotional": 1}, "period_start": null,
+        "period_end": null, "period_usage": 0, "seq": 1, "caps": []}"#;
+    let answer = |status, content_type, body| Answer { operation: &GET_BALANCE, status, content_type, body };
+    check_against_document(&answer(200, "application/json", good)).unwrap();
+    let error = br#"{"error": {"code": "not_found", "message": "no org"}}"#;
+    check_against_document(&answer(404, "application/json", error)).unwrap();
+    let bad = String::from_utf8_lossy(good).replace(r#""seq": 1"#, r#""seq": "1""#);
+    assert!(check_against_document(&answer(200, "application/json", bad.as_bytes())).is_err());
+    assert!(check_against_document(&answer(200, "text/html", good)).is_err());
+    assert!(check_against_document(&answer(404, "application/json", good)).is_err(), "not the error shape");
+    assert!(check_against_document(&answer(302, "application/json", good)).is_err(), "an undocumented status");
+}
