@@ -4,7 +4,7 @@
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use creditd_client::{Client, Error, ErrorCode, NewHold, NewOrganization, Usage};
+use creditd_client::{Client, Error, ErrorCode, ExportRequest, NewHold, NewOrganization, Usage};
 use std::io::{Read, Write};
 use std::net::TcpListener;
 
@@ -15,6 +15,10 @@ enum Reply {
     Http(u16, &'static str, String),
     /// Close the connection without answering (the request did arrive).
     Close,
+    /// Answer nothing for this long, then close.
+    Hang(Duration),
+    /// A CSV download that breaks off after this body.
+    BrokenCsv(&'static str),
 }
 
 fn error_body(code: &str) -> String {
@@ -78,6 +82,18 @@ fn fake(replies: Vec<Reply>) -> Fake {
             });
             match replies[n.min(replies.len() - 1)].clone() {
                 Reply::Close => drop(sock),
+                Reply::BrokenCsv(body) => {
+                    let answer = format!(
+                        "HTTP/1.1 200 OK\r\ncontent-type: text/csv\r\ncontent-disposition: attachment; filename=\"h.csv\"\r\ncontent-length: {}\r\n\r\n{body}",
+                        body.len() + 1000
+                    );
+                    let _ = sock.write_all(answer.as_bytes());
+                    drop(sock);
+                }
+                Reply::Hang(d) => {
+                    std::thread::sleep(d);
+                    drop(sock);
+                }
                 Reply::Http(status, extra, body) => {
                     let ctype = if body.starts_with('{') { "application/json" } else { "text/html" };
                     let answer = format!(
@@ -203,4 +219,52 @@ async fn answers_outside_the_document_are_unexpected_responses() {
     let f = fake(vec![Reply::Http(200, "", r#"{"available":"lots"}"#.into())]);
     let e = client(&f.url, 0).get_balance("acme").await.unwrap_err();
     assert!(matches!(&e, Error::UnexpectedResponse { operation: "getBalance", status: 200, .. }), "{e:?}");
+}
+
+#[tokio::test]
+async fn a_timed_out_write_without_a_key_is_not_resent() {
+    let f = fake(vec![Reply::Hang(Duration::from_millis(1500)), Reply::Http(201, "", "{}".into())]);
+    let client = Client::builder(&f.url, "test-key-0123456789abcdef")
+        .timeout(Duration::from_millis(300))
+        .backoff(Duration::from_millis(5), Duration::from_millis(20))
+        .build()
+        .unwrap();
+    let e = client.create_organization(&NewOrganization { name: "x".into(), ..Default::default() }).await.unwrap_err();
+    match &e {
+        Error::Connection { operation: "createOrganization", source } => assert!(source.is_timeout(), "{source}"),
+        other => panic!("{other:?}"),
+    }
+    // Long enough for a resend to have been read after the hang.
+    tokio::time::sleep(Duration::from_millis(1800)).await;
+    assert_eq!(f.seen.lock().unwrap().len(), 1, "the request may have been applied: not sent again");
+}
+
+#[test]
+fn a_client_needs_a_key_and_an_http_url() {
+    for (url, key) in [
+        ("http://127.0.0.1:1", ""),
+        ("http://127.0.0.1:1", "   "),
+        ("not a url", "k"),
+        ("ftp://h/", "k"),
+        ("mailto:a@b", "k"),
+    ] {
+        let e = Client::new(url, key).unwrap_err();
+        assert!(matches!(e, Error::InvalidArgument(_)), "{url} {key:?}: {e:?}");
+    }
+    let c = Client::new("https://credits.example.com/base/?x=1#y", "k").unwrap();
+    assert_eq!(c.base_url().as_str(), "https://credits.example.com/base/");
+    // The key never shows in debug output.
+    let shown = format!("{c:?} {:?}", Client::builder("http://h", "secret-key-123"));
+    assert!(!shown.contains("secret-key-123") && !shown.contains("Bearer"), "{shown}");
+}
+
+#[tokio::test]
+async fn a_broken_download_leaves_no_file() {
+    let f = fake(vec![Reply::BrokenCsv("Kind,Amount\ngrant,1\n")]);
+    let dir = tempfile::tempdir().unwrap();
+    let e = client(&f.url, 3).export_credit_events("acme", &ExportRequest::csv(), dir.path()).await.unwrap_err();
+    assert!(matches!(e, Error::Connection { operation: "exportCreditEvents", .. }), "{e:?}");
+    let left: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
+    assert!(left.is_empty(), "neither h.csv nor h.csv.part: {left:?}");
+    assert_eq!(f.seen.lock().unwrap().len(), 1, "a download that began is not started again");
 }
