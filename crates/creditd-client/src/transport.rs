@@ -1,0 +1,282 @@
+//! Sending one operation: the URL, the headers, the retry policy.
+//!
+//! The policy is the one the Python and TypeScript clients follow, so a
+//! write is applied once however often it is retried:
+//!
+//! - every write carries an `Idempotency-Key` (a fresh random one when the
+//!   caller gives none), and every retry of it sends the same key;
+//! - answers 429, 500, 502, 503 and 504 are retried (creditd answers 5xx
+//!   only when it stored nothing, and 429 asks the caller to slow down);
+//! - a connection that could not be opened is retried for any operation
+//!   (the request never left); a connection that broke after the request
+//!   may have arrived is retried only for reads, PUTs and operations the
+//!   document marks idempotent (the server answers the same key with the
+//!   first result), never for the other writes;
+//! - the wait before try `n + 1` is `backoff × 2ⁿ`, capped at `max_backoff`,
+//!   with jitter (between half and all of it); a `Retry-After` in seconds
+//!   wins, up to [`MAX_RETRY_AFTER`].
+
+use std::time::Duration;
+
+use reqwest::{StatusCode, Url};
+
+use crate::error::{Error, from_answer};
+use crate::operations::{Method, Operation};
+
+/// Statuses worth another try (see the module's doc).
+pub const RETRY_STATUSES: &[u16] = &[429, 500, 502, 503, 504];
+
+/// Longest `Retry-After` honoured.
+pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(60);
+
+/// A fresh idempotency key for one logical write: a random (version 4)
+/// UUID, 36 characters.
+pub fn new_idempotency_key() -> String {
+    let mut b: [u8; 16] = rand::random();
+    b[6] = (b[6] & 0x0f) | 0x40;
+    b[8] = (b[8] & 0x3f) | 0x80;
+    let h = hex::encode(b);
+    format!("{}-{}-{}-{}-{}", &h[0..8], &h[8..12], &h[12..16], &h[16..20], &h[20..32])
+}
+
+/// Whether a request that may have reached the server can go again: reads,
+/// PUTs (they set a value) and operations with an `Idempotency-Key`.
+pub fn may_resend(op: &Operation) -> bool {
+    matches!(op.method, Method::Get | Method::Put) || op.idempotent
+}
+
+/// How long to wait before try `attempt + 1` (`attempt` from 0).
+pub fn backoff(attempt: u32, base: Duration, cap: Duration, retry_after: Option<&str>) -> Duration {
+    if let Some(secs) = retry_after.and_then(|v| v.trim().parse::<u64>().ok()) {
+        return Duration::from_secs(secs).min(MAX_RETRY_AFTER);
+    }
+    let full = base.saturating_mul(1u32.checked_shl(attempt.min(30)).unwrap_or(u32::MAX)).min(cap);
+    // Jitter only spreads the waits of many clients: a float is fine here.
+    full.mul_f64(0.5 + rand::random::<f64>() / 2.0)
+}
+
+/// The URL of `op` with its path parameters filled in, each as one
+/// percent-encoded segment.
+pub fn url_for(base: &Url, op: &Operation, args: &[&str]) -> Result<Url, Error> {
+    let mut url = base.clone();
+    let mut args = args.iter();
+    {
+        let mut segs =
+            url.path_segments_mut().map_err(|()| Error::InvalidArgument(format!("{base} cannot be a base URL")))?;
+        segs.pop_if_empty();
+        for seg in op.path.trim_start_matches('/').split('/') {
+            if seg.starts_with('{') && seg.ends_with('}') {
+                let name = &seg[1..seg.len() - 1];
+                let value =
+                    args.next().ok_or_else(|| Error::InvalidArgument(format!("{}: {name} is required", op.id)))?;
+                if value.is_empty() {
+                    return Err(Error::InvalidArgument(format!("{}: {name} must not be empty", op.id)));
+                }
+                segs.push(value);
+            } else {
+                segs.push(seg);
+            }
+        }
+    }
+    if args.next().is_some() {
+        return Err(Error::InvalidArgument(format!("{}: too many path arguments", op.id)));
+    }
+    Ok(url)
+}
+
+/// An answer the client read whole (every JSON answer and every error
+/// answer, not an export's download), as an [`Observer`] sees it.
+#[derive(Debug)]
+pub struct Answer<'a> {
+    /// The operation.
+    pub operation: &'a Operation,
+    /// The HTTP status.
+    pub status: u16,
+    /// The `Content-Type`.
+    pub content_type: &'a str,
+    /// The raw body.
+    pub body: &'a [u8],
+}
+
+/// Called with every [`Answer`] before it is decoded: for logs, metrics,
+/// or a test that holds every answer against the API document.
+pub type Observer = std::sync::Arc<dyn Fn(&Answer<'_>) + Send + Sync>;
+
+/// The settings a client sends with.
+#[derive(Clone)]
+pub(crate) struct Transport {
+    pub http: reqwest::Client,
+    pub base: Url,
+    pub authorization: String,
+    pub max_retries: u32,
+    pub backoff: Duration,
+    pub max_backoff: Duration,
+    pub observer: Option<Observer>,
+}
+
+impl std::fmt::Debug for Transport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Never the key.
+        f.debug_struct("Transport")
+            .field("base", &self.base.as_str())
+            .field("max_retries", &self.max_retries)
+            .field("backoff", &self.backoff)
+            .field("max_backoff", &self.max_backoff)
+            .field("observer", &self.observer.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+/// One request to send (and perhaps send again).
+pub(crate) struct Request<'a> {
+    pub op: &'a Operation,
+    pub args: &'a [&'a str],
+    pub query: Vec<(String, String)>,
+    pub body: Option<Vec<u8>>,
+    pub idempotency_key: Option<String>,
+}
+
+impl Transport {
+    /// Sends `req` under the retry policy and returns the first answer
+    /// below 400; an error answer becomes [`Error::Api`].
+    pub async fn send(&self, req: Request<'_>) -> Result<reqwest::Response, Error> {
+        let op = req.op;
+        let url = url_for(&self.base, op, req.args)?;
+        // Every write carries a key; every retry below reuses it.
+        let key = match op.method {
+            Method::Get => None,
+            _ => Some(req.idempotency_key.unwrap_or_else(new_idempotency_key)),
+        };
+        let mut attempt = 0u32;
+        loop {
+            let mut b = self
+                .http
+                .request(op.method.to_reqwest(), url.clone())
+                .header(reqwest::header::AUTHORIZATION, &self.authorization)
+                .header(reqwest::header::ACCEPT, "application/json");
+            if !req.query.is_empty() {
+                b = b.query(&req.query);
+            }
+            if let Some(k) = &key {
+                b = b.header("idempotency-key", k);
+            }
+            if let Some(body) = &req.body {
+                b = b.header(reqwest::header::CONTENT_TYPE, "application/json").body(body.clone());
+            }
+            let response = match b.send().await {
+                Ok(r) => r,
+                Err(e) => {
+                    let again = attempt < self.max_retries && (e.is_connect() || may_resend(op));
+                    if !again {
+                        return Err(Error::Connection { operation: op.id, source: e });
+                    }
+                    tokio::time::sleep(backoff(attempt, self.backoff, self.max_backoff, None)).await;
+                    attempt += 1;
+                    continue;
+                }
+            };
+            let status = response.status();
+            if status.as_u16() < 400 {
+                return Ok(response);
+            }
+            if attempt < self.max_retries && RETRY_STATUSES.contains(&status.as_u16()) {
+                let retry_after = response
+                    .headers()
+                    .get(reqwest::header::RETRY_AFTER)
+                    .and_then(|v| v.to_str().ok())
+                    .map(str::to_owned);
+                // Read the answer so the connection can be reused.
+                let _ = response.bytes().await;
+                tokio::time::sleep(backoff(attempt, self.backoff, self.max_backoff, retry_after.as_deref())).await;
+                attempt += 1;
+                continue;
+            }
+            return Err(self.error_of(op, status, response).await);
+        }
+    }
+
+    /// Reads a whole answer and shows it to the observer.
+    pub async fn read(
+        &self,
+        op: &Operation,
+        response: reqwest::Response,
+    ) -> Result<(u16, Option<String>, Vec<u8>), Error> {
+        let status = response.status().as_u16();
+        let rid = request_id(&response);
+        let ctype = response
+            .headers()
+            .get(reqwest::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_owned();
+        let body = response.bytes().await.map_err(|e| Error::Connection { operation: op.id, source: e })?;
+        if let Some(observe) = &self.observer {
+            observe(&Answer { operation: op, status, content_type: &ctype, body: &body });
+        }
+        Ok((status, rid, body.to_vec()))
+    }
+
+    async fn error_of(&self, op: &Operation, status: StatusCode, response: reqwest::Response) -> Error {
+        match self.read(op, response).await {
+            Ok((_, rid, body)) => from_answer(op.id, status.as_u16(), rid, &body),
+            Err(e) => e,
+        }
+    }
+}
+
+/// The `x-request-id` of an answer.
+pub(crate) fn request_id(r: &reqwest::Response) -> Option<String> {
+    r.headers().get("x-request-id").and_then(|v| v.to_str().ok()).map(str::to_owned)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::operations;
+
+    #[test]
+    fn keys_are_version_4_uuids_and_differ() {
+        let a = new_idempotency_key();
+        let b = new_idempotency_key();
+        assert_ne!(a, b);
+        assert_eq!(a.len(), 36);
+        assert_eq!(&a[14..15], "4");
+        assert!(matches!(&a[19..20], "8" | "9" | "a" | "b"), "{a}");
+    }
+
+    #[test]
+    fn backoff_doubles_to_the_cap_and_honours_retry_after() {
+        let base = Duration::from_millis(100);
+        let cap = Duration::from_secs(1);
+        for (attempt, full) in [(0, 100), (1, 200), (2, 400), (3, 800), (4, 1000), (40, 1000)] {
+            let d = backoff(attempt, base, cap, None);
+            assert!(d >= Duration::from_millis(full / 2) && d <= Duration::from_millis(full), "{attempt}: {d:?}");
+        }
+        assert_eq!(backoff(0, base, cap, Some("3")), Duration::from_secs(3));
+        assert_eq!(backoff(0, base, cap, Some("3600")), MAX_RETRY_AFTER);
+        // A date form is not understood: the usual back-off applies.
+        assert!(backoff(0, base, cap, Some("Wed, 21 Oct 2015 07:28:00 GMT")) <= base);
+    }
+
+    #[test]
+    fn urls_encode_each_path_argument_as_one_segment() {
+        let base = Url::parse("http://127.0.0.1:8080/").unwrap();
+        let u = url_for(&base, &operations::DEBIT_HOLD, &["acme", "h/1 ?"]).unwrap();
+        assert_eq!(u.as_str(), "http://127.0.0.1:8080/api/organizations/acme/holds/h%2F1%20%3F/debit");
+        let prefixed = Url::parse("http://h/creditd").unwrap();
+        let u = url_for(&prefixed, &operations::GET_HEALTH, &[]).unwrap();
+        assert_eq!(u.as_str(), "http://h/creditd/healthz");
+        assert!(matches!(url_for(&base, &operations::GET_BALANCE, &[""]), Err(Error::InvalidArgument(_))));
+        assert!(matches!(url_for(&base, &operations::GET_BALANCE, &[]), Err(Error::InvalidArgument(_))));
+        assert!(matches!(url_for(&base, &operations::GET_HEALTH, &["x"]), Err(Error::InvalidArgument(_))));
+    }
+
+    #[test]
+    fn what_may_be_resent() {
+        assert!(may_resend(&operations::GET_BALANCE));
+        assert!(may_resend(&operations::SET_CAP));
+        assert!(may_resend(&operations::CREATE_HOLD));
+        assert!(!may_resend(&operations::CREATE_ORGANIZATION));
+        assert!(!may_resend(&operations::RUN_BATCH));
+    }
+}

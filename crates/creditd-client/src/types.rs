@@ -1,0 +1,349 @@
+//! Request bodies and answers of the ledger's operations.
+//!
+//! Where the server answers with a creditd-core type (events, balances,
+//! records, caps, settings) the client decodes into that same type, so
+//! amounts are [`Micros`] end to end: sent as exact decimal numbers, read
+//! without passing through a float. The bodies here are the document's
+//! request schemas (`CreditRequest`, `HoldRequest`, …); fields left `None`
+//! are not sent and take the server's default.
+
+use creditd_core::{Balance, CapView, CreditKind, Event, Micros, Pool, PoolBalances, Record, Status};
+use jiff::Timestamp;
+use serde::{Deserialize, Serialize};
+
+/// Who and what an operation is about; copied onto its events (the
+/// document's `source` … `metadata` fields every write takes). Each text is
+/// at most 1024 bytes; `metadata` is free JSON within the server's limits.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct Context {
+    /// Where the operation came from (your own label).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
+    /// The service that consumed the credits.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub service: Option<String>,
+    /// What was done with them.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub activity: Option<String>,
+    /// Your project id.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub project_id: Option<String>,
+    /// The project's display name.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub project_name: Option<String>,
+    /// The user's display name.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub user_name: Option<String>,
+    /// The user's email (whose cap applies).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub user_email: Option<String>,
+    /// Free JSON kept with the events.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub metadata: Option<serde_json::Value>,
+}
+
+/// `createOrganization`'s body.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct NewOrganization {
+    /// 1–64 of `A-Z a-z 0-9 . _ -`; default a generated `org_…` id.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// For people, 1–200 characters.
+    pub name: String,
+    /// An IANA zone; default UTC.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub time_zone: Option<String>,
+    /// Each pool exactly once; default plan, voucher, promotional, prepaid.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub consumption_order: Option<Vec<Pool>>,
+    /// Default true.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expiring_first: Option<bool>,
+    /// Default 0: no overdraft.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub overdraft_limit: Option<Micros>,
+    /// 1–28, default 1.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub renewal_day: Option<u8>,
+}
+
+/// `updateOrganization`'s body: only the fields given change.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct OrganizationPatch {
+    /// A new name.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// A new zone (not while there is a plan).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub time_zone: Option<String>,
+    /// A new consumption order.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub consumption_order: Option<Vec<Pool>>,
+    /// Soonest-expiring first or not.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expiring_first: Option<bool>,
+    /// A new overdraft limit.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub overdraft_limit: Option<Micros>,
+    /// A new renewal day (not while there is a plan).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub renewal_day: Option<u8>,
+    /// The price book the org's priced operations use.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub price_book: Option<String>,
+}
+
+/// An organisation and its settings (`OrgInfo`).
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+pub struct Organization {
+    /// Its id.
+    pub id: String,
+    /// Its name.
+    pub name: String,
+    /// Its IANA zone.
+    pub time_zone: String,
+    /// Pools in the order they are consumed.
+    pub consumption_order: Vec<Pool>,
+    /// Soonest-expiring blocks first.
+    pub expiring_first: bool,
+    /// How far below zero available credits may go.
+    pub overdraft_limit: Micros,
+    /// Day of the month a plan period starts.
+    pub renewal_day: u8,
+    /// The low-balance alert level, if any.
+    #[serde(default)]
+    pub low_balance_threshold: Option<Micros>,
+    /// The org's own price book, over its plan's.
+    #[serde(default)]
+    pub price_book: Option<String>,
+    /// When it was created.
+    pub created_at: Timestamp,
+}
+
+/// `grantCredits`' body: a grant, purchase, voucher or subscription credit.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Credit {
+    /// Which kind of credit.
+    pub kind: CreditKind,
+    /// Credits to add (positive).
+    pub amount: Micros,
+    /// The pool, over the kind's default.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pool: Option<Pool>,
+    /// A purchase's status (`processing` waits for `settlePurchase`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status: Option<Status>,
+    /// A voucher's code or a credit's reference.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
+    /// When the block lapses; never by default.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expires_at: Option<Timestamp>,
+    /// Who and what.
+    #[serde(flatten)]
+    pub ctx: Context,
+}
+
+impl Credit {
+    /// A credit of `kind` for `amount`, every other field defaulted.
+    pub fn new(kind: CreditKind, amount: Micros) -> Credit {
+        Credit { kind, amount, pool: None, status: None, code: None, expires_at: None, ctx: Context::default() }
+    }
+
+    /// A grant (promotional credits) of `amount`.
+    pub fn grant(amount: Micros) -> Credit {
+        Credit::new(CreditKind::Grant, amount)
+    }
+}
+
+/// `createHold`'s body.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct NewHold {
+    /// Credits to reserve.
+    pub amount: Micros,
+    /// 1 s – 7 days; default 1 hour.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub timeout_seconds: Option<u64>,
+    /// Who and what.
+    #[serde(flatten)]
+    pub ctx: Context,
+}
+
+impl NewHold {
+    /// A hold of `amount` with the default timeout.
+    pub fn new(amount: Micros) -> NewHold {
+        NewHold { amount, timeout_seconds: None, ctx: Context::default() }
+    }
+}
+
+/// `debitHold`'s body.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct Debit {
+    /// What to capture; default the whole hold. The rest is released.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub amount: Option<Micros>,
+    /// Who and what.
+    #[serde(flatten)]
+    pub ctx: Context,
+}
+
+/// `releaseHold`'s body (and `settlePurchase`'s context).
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct Release {
+    /// Who and what.
+    #[serde(flatten)]
+    pub ctx: Context,
+}
+
+/// `recordUsage`'s body (and `recordBilling`'s).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Usage {
+    /// Credits consumed.
+    pub amount: Micros,
+    /// Who and what.
+    #[serde(flatten)]
+    pub ctx: Context,
+}
+
+impl Usage {
+    /// A usage of `amount`.
+    pub fn new(amount: Micros) -> Usage {
+        Usage { amount, ctx: Context::default() }
+    }
+}
+
+/// `refundUsage`'s body.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Refund {
+    /// The debited hold or the usage to refund.
+    pub refers_to: String,
+    /// How much; default all that is still refundable.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub amount: Option<Micros>,
+    /// Who and what.
+    #[serde(flatten)]
+    pub ctx: Context,
+}
+
+impl Refund {
+    /// Refunds everything still refundable of `refers_to`.
+    pub fn all_of(refers_to: impl Into<String>) -> Refund {
+        Refund { refers_to: refers_to.into(), amount: None, ctx: Context::default() }
+    }
+}
+
+/// `adjustCredits`' body.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Adjustment {
+    /// Signed: up adds a block, down is drawn like usage.
+    pub amount: Micros,
+    /// Why (1–1024 characters), kept in the event's metadata.
+    pub reason: String,
+    /// The pool an upward adjustment goes to.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pool: Option<Pool>,
+    /// When an upward adjustment's block lapses.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expires_at: Option<Timestamp>,
+    /// Who and what.
+    #[serde(flatten)]
+    pub ctx: Context,
+}
+
+impl Adjustment {
+    /// An adjustment of `amount` for `reason`.
+    pub fn new(amount: Micros, reason: impl Into<String>) -> Adjustment {
+        Adjustment { amount, reason: reason.into(), pool: None, expires_at: None, ctx: Context::default() }
+    }
+}
+
+/// `settlePurchase`'s body.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Settlement {
+    /// `succeeded` (adds the credits) or `failed`.
+    pub status: Status,
+    /// Who and what.
+    #[serde(flatten)]
+    pub ctx: Context,
+}
+
+/// What every ledger write answers: the events it made, the balance after,
+/// and the hold, usage or purchase it made or changed.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+pub struct WriteResult {
+    /// The events, in order.
+    pub events: Vec<Event>,
+    /// The balance after them.
+    pub balance: Balance,
+    /// The hold made or settled.
+    #[serde(default)]
+    pub hold: Option<Record>,
+    /// The usage recorded or refunded.
+    #[serde(default)]
+    pub usage: Option<Record>,
+    /// The purchase made or settled.
+    #[serde(default)]
+    pub purchase: Option<Record>,
+}
+
+/// `getBalance`'s answer: the balance and the caps the caller may see.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+pub struct BalanceView {
+    /// The organisation.
+    pub org_id: String,
+    /// Credits that can be spent now.
+    pub available: Micros,
+    /// Reserved by open holds.
+    pub held: Micros,
+    /// Per pool.
+    pub pools: PoolBalances,
+    /// Credits consumed beyond the blocks.
+    pub overdraft_used: Micros,
+    /// How far below zero available may go.
+    pub overdraft_limit: Micros,
+    /// Start of the current period.
+    #[serde(default)]
+    pub period_start: Option<Timestamp>,
+    /// End of the current period (exclusive).
+    #[serde(default)]
+    pub period_end: Option<Timestamp>,
+    /// Consumed this period.
+    pub period_usage: Micros,
+    /// Sequence number of the last event.
+    pub seq: u64,
+    /// Caps with their use.
+    pub caps: Vec<CapView>,
+}
+
+/// One page of credit history (`fields=all`, which the client always asks).
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+pub struct Page {
+    /// The events, newest first (or as ordered).
+    pub events: Vec<Event>,
+    /// The page size used.
+    pub limit: u32,
+    /// Pass as `cursor` for the next page; none on the last page.
+    #[serde(default)]
+    pub next_cursor: Option<String>,
+    /// The offset, when paged by offset.
+    #[serde(default)]
+    pub offset: Option<u64>,
+}
+
+/// `getHealth` and `getReadiness`' answer.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+pub struct Health {
+    /// `ok` when all is well.
+    pub status: String,
+}
+
+/// `recordBilling`'s body: an invoice or charge record.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct Billing {
+    /// Default 0 (only the event is written); negative is drawn like usage.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub amount: Option<Micros>,
+    /// Who and what.
+    #[serde(flatten)]
+    pub ctx: Context,
+}
