@@ -78,6 +78,14 @@ impl Error {
         }
     }
 
+    /// The server's `x-request-id` of the answer, for its logs.
+    pub fn request_id(&self) -> Option<&str> {
+        match self {
+            Error::Api { request_id, .. } | Error::UnexpectedResponse { request_id, .. } => request_id.as_deref(),
+            _ => None,
+        }
+    }
+
     /// The HTTP status, when there was an answer.
     pub fn status(&self) -> Option<u16> {
         match self {

@@ -157,9 +157,11 @@ async fn retries_stop_at_the_limit_and_never_on_4xx() {
     assert_eq!(f.seen.lock().unwrap().len(), 3, "one try and two retries");
     assert_eq!(f.seen.lock().unwrap()[0].idempotency_key, None, "a read carries no key");
 
-    let f = fake(vec![Reply::Http(422, "", error_body("validation_error"))]);
+    let f = fake(vec![Reply::Http(422, "x-request-id: req-42\r\n", error_body("validation_error"))]);
     let e = client(&f.url, 3).create_hold("acme", &NewHold::new("1".parse().unwrap()), None).await.unwrap_err();
     assert_eq!(e.code(), Some(ErrorCode::ValidationError));
+    assert_eq!(e.request_id(), Some("req-42"));
+    assert!(e.to_string().contains("scripted validation_error"), "{e}");
     assert_eq!(f.seen.lock().unwrap().len(), 1);
 }
 
