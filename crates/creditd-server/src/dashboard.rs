@@ -18,11 +18,12 @@
 //!   to chart marks on hover and keyboard focus.
 
 use askama::Template;
-use axum::extract::State;
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::extract::{Request, State};
+use axum::http::{HeaderValue, Method, StatusCode, header};
+use axum::middleware::Next;
 use axum::response::{Html, IntoResponse, Response};
 use creditd_core::plans::Summary;
-use creditd_core::{Event, EventKind, Micros, OrgSettings, Pool, Status};
+use creditd_core::{ErrorCode, Event, EventKind, Micros, OrgSettings, Pool, Status};
 use creditd_store::range::RangePreset;
 use creditd_store::rollup::UsageGroup;
 use creditd_store::{ConversationGroup, StoreError};
@@ -97,12 +98,32 @@ struct ErrorPage<'a> {
     title: &'a str,
     message: &'a str,
     status: u16,
-    signed_in: bool,
 }
 
 #[derive(Template)]
 #[template(path = "signin.html")]
-struct SignInPage;
+struct SignInPage<'a> {
+    /// What happened, when the page is shown for a reason (a used link,
+    /// a page asked for without a session, a sign-out).
+    notice: &'a str,
+    /// The notice is a problem (an alert), not a confirmation.
+    problem: bool,
+}
+
+/// The sign-in page with `notice`, answered with `status`.
+fn sign_in_page(status: StatusCode, notice: &str) -> Response {
+    let page = SignInPage { notice, problem: status.is_client_error() };
+    let html = page.render().unwrap_or_else(|_| notice.to_string());
+    with_headers((status, Html(html)).into_response())
+}
+
+/// What the sign-in page says after a refused link.
+pub const LINK_USED: &str = "This sign-in link has already been used or has expired. A link works once and \
+     for a short time: ask for a new one.";
+/// What the sign-in page says when a page needs a session.
+pub const SIGN_IN_FIRST: &str = "You are not signed in, or your session has ended. Sign in again with a new link.";
+/// What the sign-in page says after signing out.
+pub const SIGNED_OUT: &str = "You have signed out. To come back, sign in with a new link.";
 
 fn with_headers(mut r: Response) -> Response {
     let h = r.headers_mut();
@@ -119,23 +140,93 @@ fn with_headers(mut r: Response) -> Response {
     r
 }
 
+/// An HTML error page (the sign-in page for 401).
+fn error_page(e: &PageError) -> Response {
+    if e.status == StatusCode::UNAUTHORIZED {
+        return sign_in_page(e.status, SIGN_IN_FIRST);
+    }
+    let page = ErrorPage { title: &e.title, message: &e.message, status: e.status.as_u16() };
+    let html = page.render().unwrap_or_else(|_| e.message.clone());
+    with_headers((e.status, Html(html)).into_response())
+}
+
 impl IntoResponse for Page {
     fn into_response(self) -> Response {
-        let r = match self.0 {
-            Ok((status, html)) => (status, Html(html)).into_response(),
-            Err(e) => {
-                let page = ErrorPage {
-                    title: &e.title,
-                    message: &e.message,
-                    status: e.status.as_u16(),
-                    signed_in: e.status != StatusCode::UNAUTHORIZED,
-                };
-                let html = page.render().unwrap_or_else(|_| e.message.clone());
-                (e.status, Html(html)).into_response()
-            }
-        };
-        with_headers(r)
+        match self.0 {
+            Ok((status, html)) => with_headers((status, Html(html)).into_response()),
+            Err(e) => error_page(&e),
+        }
     }
+}
+
+/// Largest error body [`html_errors`] reads back (the API's errors are a
+/// few hundred bytes).
+const ERROR_BODY_MAX_BYTES: usize = 16 * 1024;
+
+/// Whether a request is a browser asking for a page: a GET or HEAD whose
+/// `Accept` names `text/html` (every browser's navigation does; API
+/// clients send `application/json`, `*/*` or nothing).
+fn wants_page(req: &Request) -> bool {
+    (req.method() == Method::GET || req.method() == Method::HEAD)
+        && req
+            .headers()
+            .get_all(header::ACCEPT)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .any(|v| v.split(',').any(|m| m.split(';').next().is_some_and(|t| t.trim() == "text/html")))
+}
+
+/// Middleware: a browser that reaches a refusal in the API's JSON shape
+/// (an unknown path, a used sign-in link, an export a member may not
+/// download, a signed-out session) gets an HTML page saying the same in
+/// words, with the same status; every other client keeps the JSON.
+pub async fn html_errors(req: Request, next: Next) -> Response {
+    let page = wants_page(&req);
+    let path = req.uri().path().to_string();
+    let resp = next.run(req).await;
+    let status = resp.status();
+    let json = resp.headers().get(header::CONTENT_TYPE).is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
+    if !page || !json || !(status.is_client_error() || status.is_server_error()) {
+        return resp;
+    }
+    let (mut parts, body) = resp.into_parts();
+    let bytes = axum::body::to_bytes(body, ERROR_BODY_MAX_BYTES).await.unwrap_or_default();
+    let error: serde_json::Value = serde_json::from_slice(&bytes).unwrap_or_default();
+    let code = error["error"]["code"].as_str().unwrap_or_default();
+    let message = error["error"]["message"].as_str().unwrap_or_default();
+    let mut r = people_page(status, code, message, &path);
+    // Keep what the API said besides its body (the request id, Retry-After).
+    parts.headers.remove(header::CONTENT_TYPE);
+    parts.headers.remove(header::CONTENT_LENGTH);
+    for (k, v) in &parts.headers {
+        r.headers_mut().entry(k.clone()).or_insert_with(|| v.clone());
+    }
+    r
+}
+
+/// The page for an API refusal `code` on `path`, in words.
+fn people_page(status: StatusCode, code: &str, message: &str, path: &str) -> Response {
+    if code == ErrorCode::LoginLinkInvalid.as_str() {
+        return sign_in_page(status, LINK_USED);
+    }
+    if status == StatusCode::UNAUTHORIZED {
+        return sign_in_page(status, SIGN_IN_FIRST);
+    }
+    let api = path.starts_with("/api/");
+    let (title, message) = match status {
+        StatusCode::NOT_FOUND if !api => ("Page not found", format!("There is no page at {path}.")),
+        StatusCode::NOT_FOUND => ("Not found", message.to_string()),
+        StatusCode::FORBIDDEN if path.ends_with("/credit-events/export") => (
+            "Not available to you",
+            "Downloading the credit history is for the organisation's owners and admins. Your own usage is on \
+             the Credits tab."
+                .to_string(),
+        ),
+        StatusCode::FORBIDDEN => ("Not available to you", format!("{message}. Ask an owner or admin of the organisation.")),
+        s if s.is_client_error() => ("Please check the request", message.to_string()),
+        _ => ("Something went wrong", "the request could not be answered; please try again later".to_string()),
+    };
+    error_page(&PageError { status, title: title.to_string(), message })
 }
 
 /// A refusal for a member, in words: what the page is and who may open it.
@@ -298,10 +389,12 @@ struct PlanPage {
     next_plan: String,
 }
 
-/// `GET /`: the Plan tab (the sign-in page without a session).
-pub async fn plan_tab(State(app): State<AppState>, MaybeSession(session): MaybeSession) -> Page {
+/// `GET /`: the Plan tab (the sign-in page without a session; after
+/// signing out, `?signed_out=1` says so).
+pub async fn plan_tab(State(app): State<AppState>, MaybeSession(session): MaybeSession, q: QueryPairs) -> Page {
     if session.is_none() {
-        return render(&SignInPage);
+        let notice = if q.0.iter().any(|(k, _)| k == "signed_out") { SIGNED_OUT } else { "" };
+        return render(&SignInPage { notice, problem: false });
     }
     Page(plan_inner(app, session).await)
 }
@@ -590,6 +683,9 @@ async fn conversations_inner(
     let (daily, total) = conversations(&ctx, ConversationGroup::Day, from, to).await?;
     let (campaigns, _) = conversations(&ctx, ConversationGroup::Campaign, from, to).await?;
     let (identities, _) = conversations(&ctx, ConversationGroup::Identity, from, to).await?;
+    // Identities active in the range shown (those that started a
+    // conversation in it), not this month's.
+    let active = identities.iter().filter(|(k, n)| !k.is_empty() && *n > 0).count();
     let points: Vec<Point> = daily.into_iter().map(|(k, n)| Point::count(k, n, "conversations")).collect();
     let pie_rows = |rows: &[(String, u64)], none: &str| -> Vec<(String, String, u64)> {
         rows.iter()
@@ -607,8 +703,8 @@ async fn conversations_inner(
         total_exact: total.to_string(),
         per_identity: charts::count(i64::from(s.conversations_per_identity)),
         identities: match s.identities {
-            Some(n) => format!("{} of {n}", s.identities_used),
-            None => s.identities_used.to_string(),
+            Some(n) => format!("{active} of {n}"),
+            None => active.to_string(),
         },
         daily: charts::time_chart(&points, 720.0, 220.0),
         by_campaign: charts::pie(&pie_rows(&campaigns, "(no campaign)"), "conversations"),
@@ -732,11 +828,7 @@ fn row(e: &Event, tz: &TimeZone) -> Row {
         },
         balance_after: charts::credits(e.balance_after),
         pool: e.pool.map(|p| p.as_str().to_string()).unwrap_or_default(),
-        status: match e.status {
-            Status::Succeeded => "Success",
-            Status::Processing => "Processing",
-            Status::Failed => "Failed",
-        },
+        status: status_label(e.status),
         service: t(&e.service),
         source: t(&e.source),
         activity: t(&e.activity),
@@ -748,6 +840,78 @@ fn row(e: &Event, tz: &TimeZone) -> Row {
         code: t(&e.code),
         id: e.id.clone(),
     }
+}
+
+/// The words the form uses for a balance type.
+fn pool_label(p: Pool) -> &'static str {
+    match p {
+        Pool::Plan => "Plan credits",
+        Pool::Prepaid => "Top-up / add-on credits",
+        Pool::Voucher => "Voucher credits",
+        Pool::Promotional => "Promotional credits",
+    }
+}
+
+/// The words the form uses for a status.
+fn status_label(st: Status) -> &'static str {
+    match st {
+        Status::Succeeded => "Success",
+        Status::Processing => "Processing",
+        Status::Failed => "Failed",
+    }
+}
+
+/// Checks the history form's fields in the form's own words (its labels
+/// and the names its choices show), before the API's parser sees them:
+/// dates are the plain dates the date fields send, and a reversed range
+/// is reported as the dates typed.
+fn check_form(filters: &[(String, String)]) -> Result<(), String> {
+    let values = |key: &str| -> Vec<&str> {
+        filters.iter().filter(|(k, _)| k == key).flat_map(|(_, v)| v.split(',')).map(str::trim).filter(|v| !v.is_empty()).collect()
+    };
+    let date = |key: &str, label: &str| -> Result<Option<jiff::civil::Date>, String> {
+        match values(key).as_slice() {
+            [] => Ok(None),
+            [v] => v
+                .parse::<jiff::civil::Date>()
+                .ok()
+                .filter(|_| v.len() == 10)
+                .map(Some)
+                .ok_or_else(|| format!("{label} \"{v}\" is not a date; pick one in the calendar or type it like 2026-03-01.")),
+            _ => Err(format!("{label} is given more than once.")),
+        }
+    };
+    let from = date("date_from", "Start date")?;
+    let to = date("date_to", "End date")?;
+    if let (Some(f), Some(t)) = (from, to)
+        && t < f
+    {
+        return Err(format!(
+            "The end date {t} ({}) is before the start date {f} ({}): swap them, or pick an end date on or after the start date.",
+            t.strftime("%B %-d, %Y"),
+            f.strftime("%B %-d, %Y")
+        ));
+    }
+    let list = |labels: Vec<&str>| labels.join(", ");
+    for v in values("event_type") {
+        if crate::history::parse_kind(v).is_err() {
+            let names = list(EventKind::ALL.iter().map(|k| k.title()).collect());
+            return Err(format!("Event type \"{v}\" is not one of the types this form lists: {names}."));
+        }
+    }
+    for v in values("pool") {
+        if crate::history::parse_pool(v).is_err() {
+            let names = list(Pool::ALL.iter().map(|p| pool_label(*p)).collect());
+            return Err(format!("Balance type \"{v}\" is not one of: {names}."));
+        }
+    }
+    for v in values("status") {
+        if crate::history::parse_status(v).is_err() {
+            let names = list(Status::ALL.iter().map(|s| status_label(*s)).collect());
+            return Err(format!("Status \"{v}\" is not one of: {names}."));
+        }
+    }
+    Ok(())
 }
 
 /// `GET /history`: the credit history, filtered, paged, exportable.
@@ -768,16 +932,25 @@ async fn history_inner(
     // The filters as the form sent them, empty fields dropped.
     let filters: Vec<(String, String)> =
         q.0.iter().filter(|(k, v)| HISTORY_FILTERS.contains(&k.as_str()) && !v.trim().is_empty()).cloned().collect();
-    let page_no: u64 = q.one("page")?.and_then(|p| p.parse().ok()).filter(|p| *p >= 1).unwrap_or(1);
     let cursor = q.one("cursor")?.map(str::to_string);
+    // The page number only labels a page reached by a cursor: without one
+    // the page shown is the first, whatever `page` says.
+    let page_no: u64 = match &cursor {
+        Some(_) => q.one("page")?.and_then(|p| p.parse().ok()).filter(|p| *p >= 1).unwrap_or(2),
+        None => 1,
+    };
     let mut api_pairs = filters.clone();
     api_pairs.push(("limit".into(), HISTORY_PAGE.to_string()));
     if let Some(c) = &cursor {
         api_pairs.push(("cursor".into(), c.clone()));
     }
     let s = ctx.summary().await?;
+    let query = match check_form(&filters) {
+        Ok(()) => crate::history::page_query(&ctx.app, &ctx.org, &QueryPairs(api_pairs)).await,
+        Err(message) => Err(ApiError::validation(message)),
+    };
     let (rows, next_cursor, error, status) =
-        match crate::history::page_query(&ctx.app, &ctx.org, &QueryPairs(api_pairs)).await {
+        match query {
             Ok(query) => {
                 let page = ctx.app.store.events(&ctx.org, &query).await?;
                 (page.events.iter().map(|e| row(e, &ctx.tz)).collect(), page.next_cursor, String::new(), StatusCode::OK)
@@ -795,12 +968,7 @@ async fn history_inner(
         .iter()
         .map(|p| Choice {
             value: p.as_str(),
-            label: match p {
-                Pool::Plan => "Plan credits",
-                Pool::Prepaid => "Top-up / add-on credits",
-                Pool::Voucher => "Voucher credits",
-                Pool::Promotional => "Promotional credits",
-            },
+            label: pool_label(*p),
             selected: has("pool", p.as_str()),
         })
         .collect();
@@ -808,11 +976,7 @@ async fn history_inner(
         .iter()
         .map(|st| Choice {
             value: st.as_str(),
-            label: match st {
-                Status::Succeeded => "Success",
-                Status::Processing => "Processing",
-                Status::Failed => "Failed",
-            },
+            label: status_label(*st),
             selected: has("status", st.as_str()),
         })
         .collect();
@@ -872,4 +1036,12 @@ pub async fn css() -> Text {
 /// `GET /assets/dashboard.js`.
 pub async fn js() -> Text {
     asset(JS, "text/javascript; charset=utf-8")
+}
+
+const ICON: &str = include_str!("../assets/favicon.svg");
+
+/// `GET /assets/favicon.svg` (the pages link it) and `GET /favicon.ico`
+/// (what a browser asks for on a page that links none): the same SVG.
+pub async fn icon() -> Text {
+    asset(ICON, "image/svg+xml")
 }

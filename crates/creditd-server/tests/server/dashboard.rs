@@ -30,6 +30,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::common::{KEY, Server, Start};
+use creditd_server::dashboard;
 
 const ORG: &str = "acme";
 const ZONE: &str = "Europe/Madrid";
@@ -38,6 +39,7 @@ const NOW: &str = "2026-04-02T08:30:00Z";
 
 const OWNER: (&str, &str) = ("Olivia Owner", "olivia@acme.example");
 const MEMBER: (&str, &str) = ("Mia Member", "mia@acme.example");
+const ADMIN: (&str, &str) = ("Adam Admin", "adam@acme.example");
 
 const USERS: &[(&str, &str)] = &[
     ("Mikaela Ortiz", "mikaela@acme.example"),
@@ -74,9 +76,22 @@ impl App {
 
     /// GET with a session cookie: status, content type, body.
     async fn page(&self, path: &str, cookie: Option<&str>) -> (u16, String, String) {
+        self.get_as(path, cookie, None).await
+    }
+
+    /// GET as a browser navigates (its `Accept`), with a session cookie.
+    async fn browse(&self, path: &str, cookie: Option<&str>) -> (u16, String, String) {
+        let accept = "text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,image/webp,*/*;q=0.8";
+        self.get_as(path, cookie, Some(accept)).await
+    }
+
+    async fn get_as(&self, path: &str, cookie: Option<&str>, accept: Option<&str>) -> (u16, String, String) {
         let mut req = self.client.get(format!("{}{path}", self.base));
         if let Some(c) = cookie {
             req = req.header("cookie", c);
+        }
+        if let Some(a) = accept {
+            req = req.header("accept", a);
         }
         let r = req.send().await.unwrap();
         let ct = r.headers().get("content-type").map(|v| v.to_str().unwrap().to_string()).unwrap_or_default();
@@ -189,7 +204,7 @@ async fn seed(app: &App) {
     app.clock.set(start.timestamp());
     app.store.create_org(ORG, OrgSettings::new("Acme Research", ZONE)).await.unwrap();
     let dir = app.store.directory();
-    for ((name, email), role) in [(OWNER, Role::Owner), (MEMBER, Role::Member)] {
+    for ((name, email), role) in [(OWNER, Role::Owner), (ADMIN, Role::Admin), (MEMBER, Role::Member)] {
         dir.add_member(Member {
             org_id: ORG.into(),
             email: email.into(),
@@ -341,6 +356,14 @@ fn chart_marks(html: &str, id: &str) -> Vec<(String, String)> {
         }
     }
     out
+}
+
+/// The text of the element with `data-testid`, without markup.
+fn testid_text(html: &str, testid: &str) -> String {
+    let start = html.find(&format!("data-testid=\"{testid}\"")).unwrap_or_else(|| panic!("no {testid}"));
+    let rest = &html[start..];
+    let body = &rest[rest.find('>').unwrap() + 1..];
+    unescape(&body[..body.find('<').unwrap()])
 }
 
 fn test_value(html: &str, testid: &str) -> String {
@@ -587,16 +610,52 @@ async fn bad_input_and_what_members_may_see() {
         assert!(!html.contains("data-kind="), "{path} shows events");
     }
 
-    // Signed out: the sign-in page, never a 500.
+    // Signed out: the sign-in page, never a 500 nor the API's words.
     let (s, _, html) = app.page("/", None).await;
     assert_eq!(s, 200);
-    assert!(html.contains("Not signed in"));
-    for path in ["/credits", "/conversations", "/history"] {
-        let (s, ct, _) = app.page(path, None).await;
+    assert!(html.contains("Sign in to creditd") && html.contains("creditd login-link"), "{html}");
+    assert!(!html.contains("id=\"signin-notice\""), "a plain visit has no notice");
+    for path in ["/credits", "/conversations", "/history", "/history?event_type=debit"] {
+        let (s, ct, html) = app.page(path, None).await;
         assert_eq!((s, ct.starts_with("text/html")), (401, true), "{path}");
+        assert!(unescape(&html).contains(dashboard::SIGN_IN_FIRST) && html.contains("creditd login-link"), "{path}: {html}");
+        assert!(!html.contains("API key") && !html.contains("Bearer"), "{path}: {html}");
     }
-    let (s, _, _) = app.page("/", Some("creditd_session=cs_forged")).await;
+    let (s, _, html) = app.page("/", Some("creditd_session=cs_forged")).await;
     assert_eq!(s, 200);
+    assert!(html.contains("Sign in to creditd"));
+    let (s, _, html) = app.page("/?signed_out=1", None).await;
+    assert_eq!(s, 200);
+    assert!(unescape(&html).contains(dashboard::SIGNED_OUT), "{html}");
+
+    // What a browser reaches answers a page; other clients keep the JSON.
+    let (s, ct, html) = app.browse("/nope", None).await;
+    assert_eq!((s, ct.starts_with("text/html")), (404, true), "{html}");
+    assert!(html.contains("Page not found") && unescape(&html).contains("There is no page at /nope."), "{html}");
+    let (s, ct, body) = app.page("/nope", None).await;
+    assert_eq!((s, ct.as_str()), (404, "application/json"), "{body}");
+    assert_eq!(serde_json::from_str::<Value>(&body).unwrap()["error"]["code"], "not_found");
+    let link = app.login_url(MEMBER.1).await;
+    let path = &link[app.base.len()..];
+    let (s, _, _) = app.browse(path, None).await;
+    assert_eq!(s, 303, "the link works once");
+    let (s, ct, html) = app.browse(path, None).await;
+    assert_eq!((s, ct.starts_with("text/html")), (410, true), "{html}");
+    assert!(unescape(&html).contains(dashboard::LINK_USED) && html.contains("creditd login-link"), "{html}");
+    let (s, ct, body) = app.page(path, None).await;
+    assert_eq!((s, ct.as_str()), (410, "application/json"), "{body}");
+    let export = format!("{org}/credit-events/export?format=csv");
+    let (s, ct, html) = app.browse(&export, Some(&member)).await;
+    assert_eq!((s, ct.starts_with("text/html")), (403, true), "{html}");
+    assert!(html.contains("Not available to you") && unescape(&html).contains("for the organisation's owners and admins"), "{html}");
+    let (s, ct, html) = app.browse(&export, None).await;
+    assert_eq!((s, ct.starts_with("text/html")), (401, true), "{html}");
+    assert!(unescape(&html).contains(dashboard::SIGN_IN_FIRST));
+    for icon in ["/favicon.ico", "/assets/favicon.svg"] {
+        let (s, ct, body) = app.browse(icon, None).await;
+        assert_eq!((s, ct.as_str()), (200, "image/svg+xml"), "{icon}");
+        assert!(body.starts_with("<svg"), "{icon}");
+    }
 
     // Bad dashboard input is an HTML page with the reason, never JSON.
     let owner = app.sign_in(OWNER.1).await;
@@ -605,22 +664,55 @@ async fn bad_input_and_what_members_may_see() {
         ("/credits?range=custom&date_from=2026-03-10&date_to=2026-03-01", 422, "before date_from"),
         ("/credits?colour=1", 422, "unknown query parameter"),
         ("/conversations?date_from=yesterday", 422, "must be a date"),
-        ("/history?date_from=2026-02-30", 422, "date_from"),
-        ("/history?date_from=2026-03-02&date_to=2026-03-01", 422, "must be after date_from"),
-        ("/history?event_type=teleport", 422, "teleport"),
+        ("/history?date_from=2026-02-30", 422, "Start date \"2026-02-30\" is not a date"),
+        ("/history?date_from=2026-03-01T00:00:00Z", 422, "Start date \"2026-03-01T00:00:00Z\" is not a date"),
+        (
+            "/history?date_from=2026-03-02&date_to=2026-03-01",
+            422,
+            "The end date 2026-03-01 (March 1, 2026) is before the start date 2026-03-02 (March 2, 2026)",
+        ),
+        ("/history?event_type=teleport", 422, "Event type \"teleport\" is not one of the types this form lists: "),
+        ("/history?event_type=nope", 422, "Event type \"nope\" is not one of the types this form lists: "),
+        ("/history?status=bogus", 422, "Status \"bogus\" is not one of: Success, Processing, Failed."),
+        ("/history?pool=gold", 422, "Balance type \"gold\" is not one of: Plan credits, "),
         ("/history?cursor=zzz", 422, "cursor"),
         ("/history?limit=5", 422, "unknown query parameter"),
     ] {
         let (s, ct, html) = app.page(path, Some(&owner)).await;
         assert_eq!(s, status, "{path}: {html}");
         assert!(ct.starts_with("text/html"), "{path}: {ct}");
+        let html = unescape(&html);
         assert!(html.contains(says), "{path}: {html}");
+        // In the page's words: no type names, no UTC instants for dates.
+        for api_word in ["EventKind", "succeeded", "T23:00:00Z", "T22:00:00Z"] {
+            assert!(!html.contains(api_word), "{path} says {api_word}: {html}");
+        }
+        if path.starts_with("/history") {
+            // An invalid filter: the message by the form, Export disabled.
+            assert!(html.contains("id=\"filter-error\""), "{path}");
+            assert!(html.contains("id=\"export-csv\" disabled") && html.contains("id=\"export-xlsx\" disabled"), "{path}");
+            assert!(!html.contains("/credit-events/export?"), "{path}: an export link on an invalid filter");
+        }
     }
     let (s, _, html) = app.page("/history", Some(&owner)).await;
     assert_eq!(s, 200);
     assert_eq!(html.matches("data-kind=").count(), creditd_server::dashboard::HISTORY_PAGE as usize);
+    assert!(html.contains("href=\"/api/organizations/acme/credit-events/export?format=csv\""), "{html}");
+    assert!(!html.contains("id=\"filter-error\""));
+    // `page` without a cursor is the first page, and says so.
+    let (s, _, page7) = app.page("/history?page=7", Some(&owner)).await;
+    assert_eq!(s, 200);
+    assert!(page7.contains("page 1,") && !page7.contains("page 7"), "{page7}");
+    assert_eq!(history_rows(&page7), history_rows(&html));
     let (s, _, html) = app.page("/conversations?range=last_month", Some(&owner)).await;
     assert_eq!(s, 200, "{html}");
+    // Identities active in that range, not this month.
+    let (s, body) = app.get(&format!("{org}/conversations/usage?group_by=identity&range=last_month")).await;
+    assert_eq!(s, 200, "{body}");
+    let march: Value = serde_json::from_str(&body).unwrap();
+    let active = march["rows"].as_array().unwrap().iter().filter(|r| r["key"].is_string()).count();
+    assert!(active > 0);
+    assert_eq!(testid_text(&html, "identities-active"), format!("{active} of 5"));
     let (s, body) = app.get(&format!("{org}/conversations/usage?group_by=day&date_from=2026-03-01T00:00:00%2B01:00&date_to=2026-04-01T00:00:00%2B02:00")).await;
     assert_eq!(s, 200);
     let v: Value = serde_json::from_str(&body).unwrap();
@@ -930,6 +1022,17 @@ impl Browser {
         self.js(&script).await;
     }
 
+    /// Lays pages out `width` CSS pixels wide (a phone below 600), until
+    /// changed again; 1366 is a laptop's 1366×900.
+    async fn set_width(&self, width: u32) {
+        let mobile = width < 600;
+        self.cdp(
+            "Emulation.setDeviceMetricsOverride",
+            json!({"width": width, "height": if mobile { 844 } else { 900 }, "deviceScaleFactor": 1, "mobile": mobile}),
+        )
+        .await;
+    }
+
     /// A full-page PNG at `width` CSS pixels (a phone with `mobile`).
     async fn screenshot(&self, width: u32, path: &Path) {
         let mobile = width < 600;
@@ -959,6 +1062,20 @@ impl Browser {
             .await;
         std::fs::write(path, base64_decode(shot["data"].as_str().unwrap())).unwrap();
         self.cdp("Emulation.clearDeviceMetricsOverride", json!({})).await;
+    }
+
+    /// Runs axe-core (`axe_js`, its source) on the page shown: the rules'
+    /// serious, moderate and critical violations, as "rule (impact): targets".
+    async fn axe(&self, axe_js: &str) -> Vec<String> {
+        if self.js("return typeof window.axe").await != json!("object") {
+            self.js(axe_js).await;
+        }
+        let found = self
+            .js("return axe.run(document, {resultTypes: ['violations']}).then(r => r.violations \
+                 .filter(v => ['moderate', 'serious', 'critical'].includes(v.impact)) \
+                 .map(v => v.id + ' (' + v.impact + '): ' + v.nodes.slice(0, 4).map(n => n.target.join(' ')).join(', ')))")
+            .await;
+        serde_json::from_value(found).unwrap()
     }
 
     async fn close(self) {
@@ -1004,6 +1121,28 @@ async fn wait_download(dir: &Path, ext: &str) -> PathBuf {
     panic!("no .{ext} download in {}", dir.display());
 }
 
+/// axe-core's source: `CREDITD_AXE_JS` names `axe.min.js` (`.ci/run`
+/// installs it with npm under /var/tmp/creditd-axe). None, and a line
+/// saying SKIPPED, without it.
+fn axe_source() -> Option<String> {
+    let Some(path) = std::env::var_os("CREDITD_AXE_JS") else {
+        say("SKIPPED the axe-core checks: CREDITD_AXE_JS is not set (npm install axe-core; point it at axe.min.js)");
+        return None;
+    };
+    match std::fs::read_to_string(&path) {
+        Ok(js) => Some(js),
+        Err(e) => panic!("CREDITD_AXE_JS={}: {e}", Path::new(&path).display()),
+    }
+}
+
+/// Checks the page shown with axe-core (when it is there): no serious or
+/// moderate violation, at desktop and phone widths.
+async fn check_axe(b: &Browser, axe: Option<&str>, what: &str) {
+    let Some(axe) = axe else { return };
+    let found = b.axe(axe).await;
+    assert!(found.is_empty(), "axe on {what} ({}): {found:#?}", b.url().await);
+}
+
 fn screenshots_dir() -> PathBuf {
     let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("..").join("screenshots");
     std::fs::create_dir_all(&dir).unwrap();
@@ -1042,6 +1181,11 @@ async fn dashboard_in_headless_chromium() {
         .js("return [...document.querySelectorAll('input:not([type=hidden]),select')].filter(e => !e.labels || !e.labels.length).length")
         .await;
     assert_eq!(unlabelled, json!(0));
+    // The icon the page links loads (no favicon.ico 404 on every load).
+    let icon = b
+        .js("return fetch(document.querySelector('link[rel=icon]').href).then(r => [r.status, r.headers.get('content-type')])")
+        .await;
+    assert_eq!(icon, json!([200, "image/svg+xml"]));
     b.screenshot(1280, &shots.join("plan-desktop.png")).await;
     b.screenshot(390, &shots.join("plan-phone.png")).await;
 
@@ -1081,6 +1225,10 @@ async fn dashboard_in_headless_chromium() {
     // Conversations: a daily line and two pies.
     b.click_nav("nav.tabs a[href='/conversations']").await;
     b.click_nav(".presets a[href='/conversations?range=last_month']").await;
+    let (_, body) = app.get(&format!("/api/organizations/{ORG}/conversations/usage?group_by=identity&range=last_month")).await;
+    let march: Value = serde_json::from_str(&body).unwrap();
+    let active = march["rows"].as_array().unwrap().iter().filter(|r| r["key"].is_string()).count();
+    assert_eq!(b.text("[data-testid=identities-active]").await, format!("{active} of 5"), "identities of last month");
     assert_eq!(b.find_all("#chart-conv-day .mark").await.len(), 31);
     assert!(!b.find_all("#chart-campaign .mark").await.is_empty());
     assert!(!b.find_all("#chart-identity .mark").await.is_empty());
@@ -1100,6 +1248,12 @@ async fn dashboard_in_headless_chromium() {
     b.click_nav("#filters button[type=submit]").await;
     let url = b.url().await;
     assert!(url.contains("event_type=debit") && url.contains("project_id=case-1043"), "{url}");
+    // Only the fields filled in are sent.
+    let query = url.split_once('?').unwrap().1;
+    assert!(query.split('&').all(|kv| !kv.ends_with('=')), "empty fields sent: {url}");
+    for empty in ["pool=", "status=", "service=", "user_email="] {
+        assert!(!query.contains(empty), "{empty} sent: {url}");
+    }
     let kinds =
         b.js("return [...document.querySelectorAll('#events tbody tr[data-id]')].map(r => r.dataset.kind)").await;
     let kinds: Vec<String> = serde_json::from_value(kinds).unwrap();
@@ -1165,8 +1319,66 @@ async fn dashboard_in_headless_chromium() {
     assert!(data.iter().all(|r| r[case_col] == "case-1043"));
     println!("downloads checked: {} and {}", csv_path.display(), xlsx_path.display());
 
-    // Signed in as a member: Plan and their own Credits only.
+    // The defects a browser met: every page it reaches is a page.
+    b.goto(&format!("{}/history?page=7", app.base)).await;
+    assert!(b.text("#events-h").await.contains("page 1,"), "page 7 without a cursor is page 1");
+    b.goto(&format!("{}/history?status=bogus&event_type=nope", app.base)).await;
+    let said = b.text("#filter-error").await;
+    assert!(said.contains("Event type \"nope\" is not one of the types this form lists"), "{said}");
+    assert!(!said.contains("EventKind"), "{said}");
+    assert_eq!(b.js("return [document.getElementById('export-csv').disabled, document.getElementById('export-xlsx').disabled, document.querySelectorAll('a[href*=\"/export\"]').length]").await, json!([true, true, 0]));
+    b.goto(&format!("{}/history?status=bogus", app.base)).await;
+    assert_eq!(
+        b.text("#filter-error").await,
+        "Status \"bogus\" is not one of: Success, Processing, Failed. Change the filters and apply them again; nothing can be exported until they are valid."
+    );
+    b.goto(&format!("{}/history?date_from=2026-03-10&date_to=2026-03-02", app.base)).await;
+    assert!(
+        b.text("#filter-error").await.starts_with("The end date 2026-03-02 (March 2, 2026) is before the start date 2026-03-10 (March 10, 2026)")
+    );
+    b.screenshot(1280, &shots.join("history-invalid-filter.png")).await;
+    b.goto(&format!("{}/nope", app.base)).await;
+    assert_eq!(b.text("h1").await, "Page not found");
+    assert_eq!(b.text("#error-message").await, "There is no page at /nope.");
+    // Each tab's landmarks have names of their own (axe landmark-unique).
+    for tab in ["/", "/credits", "/conversations", "/history"] {
+        b.goto(&format!("{}{tab}", app.base)).await;
+        let dupes = b
+            .js("const name = e => e.getAttribute('aria-label') || (e.getAttribute('aria-labelledby') || '').split(' ').map(i => (document.getElementById(i) || {}).textContent || '').join(' '); \
+                 const marks = [...document.querySelectorAll('[role=region], section[aria-label], section[aria-labelledby], nav, main, header, [role=alert]')].map(e => (e.getAttribute('role') || e.tagName) + ':' + name(e).trim()); \
+                 return marks.filter((m, i) => marks.indexOf(m) !== i)")
+            .await;
+        assert_eq!(dupes, json!([]), "landmarks with one name on {tab}");
+    }
+    // On a phone the tab strip shows the current tab.
+    b.cdp("Emulation.setDeviceMetricsOverride", json!({"width": 390, "height": 844, "deviceScaleFactor": 1, "mobile": true})).await;
+    b.goto(&format!("{}/history", app.base)).await;
+    let seen = b
+        .js("const a = document.querySelector('nav.tabs [aria-current=page]').getBoundingClientRect(); \
+             const s = document.querySelector('nav.tabs ul'); \
+             return [s.scrollWidth > s.clientWidth, a.left >= 0 && a.right <= document.documentElement.clientWidth]")
+        .await;
+    assert_eq!(seen, json!([true, true]), "the current tab on a phone");
+    b.cdp("Emulation.clearDeviceMetricsOverride", json!({})).await;
+
+    // Signing out says so; a page asked for then is the sign-in page, and
+    // so is a used link, each with what to do.
     b.click_nav("form[action='/logout'] button").await;
+    assert_eq!(b.text("#signin-notice").await, dashboard::SIGNED_OUT);
+    b.goto(&format!("{}/history", app.base)).await;
+    assert_eq!(b.text("h1").await, "Sign in to creditd");
+    assert_eq!(b.text("#signin-notice").await, dashboard::SIGN_IN_FIRST);
+    b.goto(&format!("{}/api/organizations/{ORG}/credit-events/export?format=csv", app.base)).await;
+    assert_eq!(b.text("#signin-notice").await, dashboard::SIGN_IN_FIRST);
+    let link = app.login_url(MEMBER.1).await;
+    b.goto(&link).await;
+    b.click_nav("form[action='/logout'] button").await;
+    b.goto(&link).await;
+    assert_eq!(b.text("#signin-notice").await, dashboard::LINK_USED);
+    assert!(b.text("main").await.contains("creditd login-link"));
+    b.screenshot(1280, &shots.join("signin-link-used.png")).await;
+
+    // Signed in as a member: Plan and their own Credits only.
     b.goto(&app.login_url(MEMBER.1).await).await;
     let tabs = b.js("return [...document.querySelectorAll('nav.tabs a')].map(a => a.textContent)").await;
     assert_eq!(tabs, json!(["Plan", "Credits"]));
@@ -1176,6 +1388,39 @@ async fn dashboard_in_headless_chromium() {
     b.goto(&format!("{}/history", app.base)).await;
     assert_eq!(b.text("h1").await, "Not available to you");
     b.screenshot(1280, &shots.join("member-history-refused.png")).await;
+    // The export URL a member might open: a page, not JSON.
+    b.goto(&format!("{}/api/organizations/{ORG}/credit-events/export?format=csv", app.base)).await;
+    assert_eq!(b.text("h1").await, "Not available to you");
+    assert!(b.text("#error-message").await.contains("Downloading the credit history is for the organisation's owners and admins"));
+
+    // axe-core on every tab each role opens, at both widths, and on the
+    // pages around them (sign-in, refusals, a bad filter).
+    if let Some(axe) = axe_source() {
+        b.click_nav("form[action='/logout'] button").await;
+        check_axe(&b, Some(&axe), "signed out").await;
+        let everything: &[&str] = &["/", "/credits", "/conversations", "/history", "/history?status=bogus", "/nope"];
+        for (email, tabs) in [
+            (OWNER.1, everything),
+            (ADMIN.1, everything),
+            (MEMBER.1, &["/", "/credits?range=last_month", "/history"][..]),
+        ] {
+            b.goto(&app.login_url(email).await).await;
+            for tab in tabs {
+                for width in [1366, 390] {
+                    b.set_width(width).await;
+                    b.goto(&format!("{}{tab}", app.base)).await;
+                    check_axe(&b, Some(&axe), &format!("{tab} as {email} at {width} px")).await;
+                }
+            }
+            b.set_width(1366).await;
+            b.goto(&format!("{}/", app.base)).await;
+            b.click_nav("form[action='/logout'] button").await;
+        }
+        b.goto(&app.login_url(OWNER.1).await).await;
+        b.goto(&app.login_url(OWNER.1).await).await;
+        check_axe(&b, Some(&axe), "a used sign-in link").await;
+        say("dashboard_in_headless_chromium: axe-core found no serious or moderate violation");
+    }
 
     b.close().await;
     drop(driver);
