@@ -34,8 +34,10 @@
   document.addEventListener("submit", function (e) {
     var f = e.target;
     if (!f || (f.method || "").toLowerCase() !== "get" || e.defaultPrevented) return;
-    var params = new URLSearchParams();
-    new FormData(f).forEach(function (v, k) { if (typeof v === "string" && v.trim() !== "") params.append(k, v); });
+    var params = new URLSearchParams(), data;
+    // The button pressed names the export's format.
+    try { data = new FormData(f, e.submitter); } catch (_) { data = new FormData(f); }
+    data.forEach(function (v, k) { if (typeof v === "string" && v.trim() !== "") params.append(k, v); });
     e.preventDefault();
     var q = params.toString();
     window.location.assign(f.action.split("?")[0] + (q ? "?" + q : ""));

@@ -648,7 +648,10 @@ pub async fn logout(
         app.store.directory().delete_session(&s.token_hash).await?;
     }
     // The sign-in page then says the member has signed out.
-    Ok(redirect_home("/?signed_out=1", &format!("{SESSION_COOKIE}=; {}; Max-Age=0", app.https.cookie_attributes(&headers))))
+    Ok(redirect_home(
+        "/?signed_out=1",
+        &format!("{SESSION_COOKIE}=; {}; Max-Age=0", app.https.cookie_attributes(&headers)),
+    ))
 }
 
 fn escape(s: &str) -> String {

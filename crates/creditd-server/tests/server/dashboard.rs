@@ -505,9 +505,19 @@ async fn analytics_agree_with_the_events_and_the_charts() {
                 UsageGroup::Service => "chart-service",
             };
             let drawn = chart_marks(html, id);
-            let want: Vec<(String, String)> =
-                api.rows.iter().map(|r| (r.key.clone().unwrap_or_default(), r.credits.to_string())).collect();
+            // Days still to come are drawn empty, without a value.
+            let today = "2026-04-02";
+            let want: Vec<(String, String)> = api
+                .rows
+                .iter()
+                .filter(|r| group != UsageGroup::Day || r.key.as_deref().unwrap() <= today)
+                .map(|r| (r.key.clone().unwrap_or_default(), r.credits.to_string()))
+                .collect();
             assert_eq!(drawn, want, "{range}: chart {id} vs API");
+            if group == UsageGroup::Day {
+                let future = api.rows.iter().filter(|r| r.key.as_deref().unwrap() > today).count();
+                assert_eq!(html.matches("data-future=\"true\"").count(), future, "{range}: days to come");
+            }
         }
     }
 
@@ -618,8 +628,11 @@ async fn bad_input_and_what_members_may_see() {
     for path in ["/credits", "/conversations", "/history", "/history?event_type=debit"] {
         let (s, ct, html) = app.page(path, None).await;
         assert_eq!((s, ct.starts_with("text/html")), (401, true), "{path}");
-        assert!(unescape(&html).contains(dashboard::SIGN_IN_FIRST) && html.contains("creditd login-link"), "{path}: {html}");
-        assert!(!html.contains("API key") && !html.contains("Bearer"), "{path}: {html}");
+        assert!(
+            unescape(&html).contains(dashboard::SIGN_IN_FIRST) && html.contains("creditd login-link"),
+            "{path}: {html}"
+        );
+        assert!(!html.contains("missing or invalid API key") && !html.contains("Bearer"), "{path}: {html}");
     }
     let (s, _, html) = app.page("/", Some("creditd_session=cs_forged")).await;
     assert_eq!(s, 200);
@@ -647,7 +660,10 @@ async fn bad_input_and_what_members_may_see() {
     let export = format!("{org}/credit-events/export?format=csv");
     let (s, ct, html) = app.browse(&export, Some(&member)).await;
     assert_eq!((s, ct.starts_with("text/html")), (403, true), "{html}");
-    assert!(html.contains("Not available to you") && unescape(&html).contains("for the organisation's owners and admins"), "{html}");
+    assert!(
+        html.contains("Not available to you") && unescape(&html).contains("for the organisation's owners and admins"),
+        "{html}"
+    );
     let (s, ct, html) = app.browse(&export, None).await;
     assert_eq!((s, ct.starts_with("text/html")), (401, true), "{html}");
     assert!(unescape(&html).contains(dashboard::SIGN_IN_FIRST));
@@ -684,20 +700,26 @@ async fn bad_input_and_what_members_may_see() {
         let html = unescape(&html);
         assert!(html.contains(says), "{path}: {html}");
         // In the page's words: no type names, no UTC instants for dates.
+        let said = strip_tags(&html);
         for api_word in ["EventKind", "succeeded", "T23:00:00Z", "T22:00:00Z"] {
-            assert!(!html.contains(api_word), "{path} says {api_word}: {html}");
+            assert!(!said.contains(api_word), "{path} says {api_word}: {said}");
         }
-        if path.starts_with("/history") {
-            // An invalid filter: the message by the form, Export disabled.
+        if path.starts_with("/history") && !path.contains("limit=") {
+            // An invalid filter: the message by the form, Export disabled
+            // (an unknown parameter is not the form's: an error page).
             assert!(html.contains("id=\"filter-error\""), "{path}");
-            assert!(html.contains("id=\"export-csv\" disabled") && html.contains("id=\"export-xlsx\" disabled"), "{path}");
+            assert!(
+                html.contains("id=\"export-csv\" disabled") && html.contains("id=\"export-xlsx\" disabled"),
+                "{path}"
+            );
             assert!(!html.contains("/credit-events/export?"), "{path}: an export link on an invalid filter");
         }
     }
     let (s, _, html) = app.page("/history", Some(&owner)).await;
     assert_eq!(s, 200);
     assert_eq!(html.matches("data-kind=").count(), creditd_server::dashboard::HISTORY_PAGE as usize);
-    assert!(html.contains("href=\"/api/organizations/acme/credit-events/export?format=csv\""), "{html}");
+    assert!(html.contains("action=\"/api/organizations/acme/credit-events/export\" id=\"export\""), "{html}");
+    assert!(html.contains("id=\"export-csv\" name=\"format\" value=\"csv\">"), "{html}");
     assert!(!html.contains("id=\"filter-error\""));
     // `page` without a cursor is the first page, and says so.
     let (s, _, page7) = app.page("/history?page=7", Some(&owner)).await;
@@ -707,7 +729,7 @@ async fn bad_input_and_what_members_may_see() {
     let (s, _, html) = app.page("/conversations?range=last_month", Some(&owner)).await;
     assert_eq!(s, 200, "{html}");
     // Identities active in that range, not this month.
-    let (s, body) = app.get(&format!("{org}/conversations/usage?group_by=identity&range=last_month")).await;
+    let (s, body) = app.get(&format!("{org}/conversations/usage?group_by=identity&date_from=2026-03-01T00:00:00%2B01:00&date_to=2026-04-01T00:00:00%2B02:00")).await;
     assert_eq!(s, 200, "{body}");
     let march: Value = serde_json::from_str(&body).unwrap();
     let active = march["rows"].as_array().unwrap().iter().filter(|r| r["key"].is_string()).count();
@@ -728,25 +750,271 @@ async fn bad_input_and_what_members_may_see() {
     app.stop().await;
 }
 
-/// The history table's rows: (data-kind, data-amount, Kind cell, Amount
-/// cell, Status cell), newest first.
-fn history_rows(html: &str) -> Vec<(String, String, String, String, String)> {
-    let cells = |row: &str| -> Vec<String> {
-        row.split("<td")
-            .skip(1)
-            .map(|c| unescape(c.split_once('>').unwrap().1.split("</td>").next().unwrap()))
-            .collect()
-    };
+/// Text without its tags.
+fn strip_tags(s: &str) -> String {
+    let mut out = String::new();
+    let mut in_tag = false;
+    for ch in s.chars() {
+        match ch {
+            '<' => in_tag = true,
+            '>' => in_tag = false,
+            c if !in_tag => out.push(c),
+            _ => {}
+        }
+    }
+    unescape(&out)
+}
+
+/// The cells of each history row, by column key (`data-col`).
+fn history_cells(html: &str) -> Vec<BTreeMap<String, String>> {
     html.split("<tr data-id=")
         .skip(1)
         .map(|row| {
             let row = &row[..row.find("</tr>").unwrap()];
-            let c = cells(row);
-            let tag = &row[..row.find('>').unwrap()];
-            let a = |n: &str| attr(tag, n).unwrap().to_string();
-            (a("data-kind"), a("data-amount"), c[1].clone(), c[2].clone(), c[5].clone())
+            row.split("<td")
+                .skip(1)
+                .map(|c| {
+                    let (tag, rest) = c.split_once('>').unwrap();
+                    let key = attr(&format!(" {tag}"), "data-col").unwrap().to_string();
+                    (key, strip_tags(rest.split("</td>").next().unwrap()))
+                })
+                .collect()
         })
         .collect()
+}
+
+/// The history table's rows: (data-kind, data-amount, Kind cell, Amount
+/// cell, Status cell), newest first.
+fn history_rows(html: &str) -> Vec<(String, String, String, String, String)> {
+    let cells = history_cells(html);
+    html.split("<tr data-id=")
+        .skip(1)
+        .zip(cells)
+        .map(|(row, c)| {
+            let tag = &row[..row.find('>').unwrap()];
+            let a = |n: &str| attr(tag, n).unwrap().to_string();
+            (a("data-kind"), a("data-amount"), c["kind"].clone(), c["amount"].clone(), c["status"].clone())
+        })
+        .collect()
+}
+
+/// The `href` of the element with `id`, unescaped; None without one.
+fn href_of(html: &str, id: &str) -> Option<String> {
+    let start = html.find(&format!("id=\"{id}\""))?;
+    let tag_start = html[..start].rfind('<').unwrap();
+    let tag = &html[tag_start..start + html[start..].find('>').unwrap()];
+    attr(tag, "href").map(unescape)
+}
+
+fn row_ids(html: &str) -> Vec<String> {
+    html.split("<tr data-id=\"").skip(1).map(|r| r[..r.find('"').unwrap()].to_string()).collect()
+}
+
+/// The credit history tab: Previous as well as Next, page sizes, the
+/// number of matching events, columns, multiple statuses, services and
+/// projects from the values that exist, balance types in the form's
+/// words, and an export that offers its layout.
+#[tokio::test]
+async fn history_pages_back_and_forth_with_columns_and_counts() {
+    let mut app = App::start().await;
+    seed(&app).await;
+    let owner = app.sign_in(OWNER.1).await;
+    let page = |path: String| {
+        let app = &app;
+        let owner = owner.clone();
+        async move {
+            let (s, ct, html) = app.page(&path, Some(&owner)).await;
+            assert_eq!((s, ct.starts_with("text/html")), (200, true), "{path}: {html}");
+            html
+        }
+    };
+
+    // Next, Next, Previous, Previous: the same pages, back to the first.
+    let first = page("/history?size=50&event_type=usage".into()).await;
+    assert_eq!(row_ids(&first).len(), 50);
+    assert!(href_of(&first, "prev-page").is_none() && href_of(&first, "first-page").is_none());
+    let second = page(href_of(&first, "next-page").unwrap()).await;
+    assert!(second.contains("page 2,"));
+    let third = page(href_of(&second, "next-page").unwrap()).await;
+    assert!(third.contains("page 3,"));
+    let ids = |h: &str| row_ids(h);
+    assert!(
+        ids(&first).iter().all(|i| !ids(&second).contains(i)) && ids(&second).iter().all(|i| !ids(&third).contains(i))
+    );
+    let back_to_second = page(href_of(&third, "prev-page").unwrap()).await;
+    assert_eq!(ids(&back_to_second), ids(&second));
+    assert!(back_to_second.contains("page 2,"));
+    let back_to_first = page(href_of(&back_to_second, "prev-page").unwrap()).await;
+    assert_eq!(ids(&back_to_first), ids(&first));
+    assert_eq!(href_of(&third, "first-page").unwrap(), "/history?event_type=usage&size=50");
+    assert!(third.contains("Rows 101–150"), "rows of page 3");
+    // Every link keeps the filters and the page size.
+    for h in [href_of(&second, "next-page").unwrap(), href_of(&third, "prev-page").unwrap()] {
+        assert!(h.contains("event_type=usage") && h.contains("size=50"), "{h}");
+    }
+
+    // The number of matching events: exact below the cap, "more than" above.
+    let purchases = app.events(&EventFilter { kinds: vec![EventKind::Purchase], ..EventFilter::default() }).await;
+    let html = page("/history?event_type=purchase".into()).await;
+    assert_eq!(testid_text(&html, "matching"), format!("{} events match", purchases.len()));
+    let html = page("/history".into()).await;
+    assert_eq!(testid_text(&html, "matching"), "More than 1,000 events match");
+    for size in [25, 50, 100] {
+        let html = page(format!("/history?size={size}")).await;
+        assert_eq!(row_ids(&html).len(), size, "size={size}");
+        assert!(html.contains(&format!("<option value=\"{size}\" selected>")));
+    }
+
+    // Columns: the default set, or those chosen, in the table's order.
+    let cols = |html: &str| -> Vec<String> {
+        html.split("<th scope=\"col\"")
+            .skip(1)
+            .map(|t| attr(&format!(" {t}"), "data-col").unwrap().to_string())
+            .collect()
+    };
+    let html = page("/history".into()).await;
+    assert_eq!(
+        cols(&html),
+        ["date", "kind", "service", "source", "description", "code", "status", "amount", "balance"]
+    );
+    let html = page("/history?col=amount&col=date&col=pool&event_type=voucher".into()).await;
+    assert_eq!(cols(&html), ["date", "amount", "pool"]);
+    let cells = history_cells(&html);
+    assert!(!cells.is_empty());
+    for c in &cells {
+        assert_eq!(c.keys().collect::<Vec<_>>(), ["amount", "date", "pool"]);
+        // Balance types in the form's words.
+        assert_eq!(c["pool"], "Voucher credits");
+    }
+    // Links keep the columns.
+    let html = page("/history?col=amount&col=date".into()).await;
+    assert!(href_of(&html, "next-page").unwrap().contains("col=amount&col=date"));
+
+    // Statuses, several at once; services and projects from those that exist.
+    let html = page("/history?status=succeeded&status=failed".into()).await;
+    assert!(html.contains("value=\"succeeded\" checked") && html.contains("value=\"failed\" checked"));
+    assert!(!html.contains("value=\"processing\" checked"));
+    let html = page("/history?service=scraping&col=service".into()).await;
+    let cells = history_cells(&html);
+    assert_eq!(cells.len(), 25);
+    assert!(cells.iter().all(|c| c["service"].starts_with("Scraping")), "{cells:?}");
+    assert!(html.contains("value=\"Scraping\""), "the service as it exists");
+    for service in ["Enrichment", "Scraping", "AI Variables", "Workflows"] {
+        assert!(html.contains(&format!("<option value=\"{service}\">")), "{service} offered");
+    }
+    for (id, name) in PROJECTS {
+        assert!(html.contains(&format!("<option value=\"{id}\">{name} ({id})</option>")), "{id} offered");
+    }
+    let html = page("/history?project_id=CASE-1043&col=project".into()).await;
+    assert!(history_cells(&html).iter().all(|c| c["project"].ends_with("case-1043")));
+
+    // The export offers its layout; a voucher export keeps its codes.
+    let html = page("/history?pool=voucher".into()).await;
+    assert!(html.contains("<input type=\"hidden\" name=\"pool\" value=\"voucher\">"), "{html}");
+    assert!(html.contains("<option value=\"fpt\" selected>"));
+    for layout in ["report", "fpt", "events", "full"] {
+        assert!(html.contains(&format!("<option value=\"{layout}\"")), "{layout}");
+    }
+    let html = page("/history".into()).await;
+    assert!(html.contains("<option value=\"report\" selected>"));
+
+    // What the page cannot use is said in its words and changes nothing.
+    for (path, says) in [
+        ("/history?size=30", "Rows per page \"30\" is not one of 25, 50 or 100."),
+        ("/history?col=colour", "Column \"colour\" is not one of: date, kind, "),
+        ("/history?cursor=c10&back=zzz", "The page's Previous links are not ones this page made"),
+        ("/history?back=c10", "The page's Previous links are not ones this page made"),
+    ] {
+        let (s, _, html) = app.page(path, Some(&owner)).await;
+        assert_eq!(s, 422, "{path}");
+        assert!(unescape(&html).contains(says), "{path}: {html}");
+        assert!(html.contains("id=\"export-csv\" disabled"), "{path}");
+    }
+    app.stop().await;
+}
+
+/// An organisation with members and nothing else (the empty states).
+async fn empty_org(app: &App, org: &str, owner: &str) {
+    app.store.create_org(org, OrgSettings::new("Newco", ZONE)).await.unwrap();
+    app.store
+        .directory()
+        .add_member(Member {
+            org_id: org.into(),
+            email: owner.into(),
+            name: "Nora New".into(),
+            role: Role::Owner,
+            created_at: app.clock.now(),
+        })
+        .await
+        .unwrap();
+}
+
+/// The Plan tab's meter (plan credits used against the allocation, add-ons
+/// apart), the rollover policy, averages rounded for people, and what a
+/// new organisation sees on every tab.
+#[tokio::test]
+async fn plan_meter_averages_and_an_empty_org() {
+    let mut app = App::start().await;
+    seed(&app).await;
+    let owner = app.sign_in(OWNER.1).await;
+    let (_, summary) = app.get(&format!("/api/organizations/{ORG}/summary")).await;
+    let summary: Value = serde_json::from_str(&summary).unwrap();
+    let m = |k: &str| serde_json::from_value::<Micros>(summary[k].clone()).unwrap();
+    let used = m("plan_credits").checked_sub(m("plan_credits_left")).unwrap();
+    assert!(!used.is_negative() && m("add_on_credits").is_positive(), "{summary}");
+    let (s, _, html) = app.page("/", Some(&owner)).await;
+    assert_eq!(s, 200);
+    let c = creditd_server::charts::credits;
+    assert_eq!(testid_text(&html, "plan-meter"), format!("{} of 10,000 plan credits used", c(used)));
+    assert!(
+        testid_text(&html, "add-ons")
+            .starts_with(&format!("Add-on credits, apart from the plan: {} left", c(m("add_on_credits"))))
+    );
+    assert_eq!(
+        testid_text(&html, "rollover"),
+        "Plan credits left at renewal are carried over, up to 5,000 credits in all (the newest kept first)."
+    );
+
+    // The daily average: exact in its title, rounded to 0.1 for people.
+    let (_, _, html) = app.page("/credits?range=last_month", Some(&owner)).await;
+    let march = app.usage("range=last_month").await;
+    let average = Micros::from_micros(march.total_credits.micros() / 31);
+    assert_eq!(test_value(&html, "daily-average"), average.to_string());
+    assert_eq!(testid_text(&html, "daily-average"), creditd_server::charts::rounded(average, 1));
+    let shown = testid_text(&html, "daily-average");
+    assert!(shown.split_once('.').is_none_or(|(_, f)| f.len() == 1), "{shown}");
+
+    // A new organisation: no plan, no period, no axes drawn over nothing.
+    empty_org(&app, "newco", "nora@newco.example").await;
+    let token = creditd_server::auth::issue_login_link(
+        app.store.directory(),
+        "newco",
+        "nora@newco.example",
+        app.clock.now(),
+        SignedDuration::from_mins(15),
+    )
+    .await
+    .unwrap();
+    let r = app.client.get(format!("{}/login/{token}", app.base)).send().await.unwrap();
+    let nora = r.headers()["set-cookie"].to_str().unwrap().split(';').next().unwrap().to_string();
+    let (s, _, html) = app.page("/", Some(&nora)).await;
+    assert_eq!(s, 200, "{html}");
+    assert!(html.contains("data-testid=\"no-plan\""));
+    assert!(!html.contains("role=\"meter\"") && !html.contains("data-testid=\"rollover\""));
+    for (path, says, chart) in [
+        ("/credits", "No credits used in this range.", "id=\"chart-day\""),
+        ("/conversations", "No conversations in this range.", "id=\"chart-conv-day\""),
+    ] {
+        let (s, _, html) = app.page(path, Some(&nora)).await;
+        assert_eq!(s, 200, "{path}: {html}");
+        assert!(html.contains(says), "{path}");
+        assert!(!html.contains(chart), "{path}: an axis drawn over nothing");
+    }
+    let (s, _, html) = app.page("/history", Some(&nora)).await;
+    assert_eq!(s, 200);
+    assert!(html.contains("No credit events match these filters."));
+    assert_eq!(testid_text(&html, "matching"), "0 events match");
+    app.stop().await;
 }
 
 /// A purchase of 7,000 that fails and one of 300 that succeeds: the
@@ -919,7 +1187,7 @@ impl Browser {
                     "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                     "--disable-background-networking", "--disable-component-update", "--disable-sync",
                     "--disable-dev-shm-usage", "--disable-breakpad", "--disable-crash-reporter",
-                    "--window-size=1280,900",
+                    "--window-size=1366,900",
                     format!("--user-data-dir={}", profile.display()),
                 ],
                 "prefs": {
@@ -1186,7 +1454,7 @@ async fn dashboard_in_headless_chromium() {
         .js("return fetch(document.querySelector('link[rel=icon]').href).then(r => [r.status, r.headers.get('content-type')])")
         .await;
     assert_eq!(icon, json!([200, "image/svg+xml"]));
-    b.screenshot(1280, &shots.join("plan-desktop.png")).await;
+    b.screenshot(1366, &shots.join("plan-desktop.png")).await;
     b.screenshot(390, &shots.join("plan-phone.png")).await;
 
     // Credits: this month by default, then Last month, then custom dates.
@@ -1210,7 +1478,7 @@ async fn dashboard_in_headless_chromium() {
     b.js("document.querySelectorAll('#chart-day .mark')[4].focus()").await;
     let tip = b.js("const t = document.getElementById('tip'); return t.hidden ? '' : t.textContent").await;
     assert!(tip.as_str().unwrap().contains("credits"), "tooltip: {tip}");
-    b.screenshot(1280, &shots.join("credits-desktop.png")).await;
+    b.screenshot(1366, &shots.join("credits-desktop.png")).await;
     b.screenshot(390, &shots.join("credits-phone.png")).await;
     b.set_value("input[name=date_from]", "2026-03-09").await;
     b.set_value("input[name=date_to]", "2026-03-15").await;
@@ -1225,26 +1493,26 @@ async fn dashboard_in_headless_chromium() {
     // Conversations: a daily line and two pies.
     b.click_nav("nav.tabs a[href='/conversations']").await;
     b.click_nav(".presets a[href='/conversations?range=last_month']").await;
-    let (_, body) = app.get(&format!("/api/organizations/{ORG}/conversations/usage?group_by=identity&range=last_month")).await;
+    let (_, body) = app.get(&format!("/api/organizations/{ORG}/conversations/usage?group_by=identity&date_from=2026-03-01T00:00:00%2B01:00&date_to=2026-04-01T00:00:00%2B02:00")).await;
     let march: Value = serde_json::from_str(&body).unwrap();
     let active = march["rows"].as_array().unwrap().iter().filter(|r| r["key"].is_string()).count();
     assert_eq!(b.text("[data-testid=identities-active]").await, format!("{active} of 5"), "identities of last month");
     assert_eq!(b.find_all("#chart-conv-day .mark").await.len(), 31);
     assert!(!b.find_all("#chart-campaign .mark").await.is_empty());
     assert!(!b.find_all("#chart-identity .mark").await.is_empty());
-    b.screenshot(1280, &shots.join("conversations-desktop.png")).await;
+    b.screenshot(1366, &shots.join("conversations-desktop.png")).await;
     b.screenshot(390, &shots.join("conversations-phone.png")).await;
 
     // Credit history: filter, page, export.
     b.click_nav("nav.tabs a[href='/history']").await;
     assert_eq!(b.find_all("#events tbody tr[data-id]").await.len(), 25);
-    b.screenshot(1280, &shots.join("history-desktop.png")).await;
+    b.screenshot(1366, &shots.join("history-desktop.png")).await;
     b.screenshot(390, &shots.join("history-phone.png")).await;
     b.click("input[name=event_type][value=debit]").await;
     b.click("input[name=event_type][value=usage]").await;
     b.set_value("#filters input[name=date_from]", "2026-03-01").await;
     b.set_value("#filters input[name=date_to]", "2026-03-31").await;
-    b.type_into("#filters input[name=project_id]", "case-1043").await;
+    b.set_value("#filters select[name=project_id]", "case-1043").await;
     b.click_nav("#filters button[type=submit]").await;
     let url = b.url().await;
     assert!(url.contains("event_type=debit") && url.contains("project_id=case-1043"), "{url}");
@@ -1270,7 +1538,7 @@ async fn dashboard_in_headless_chromium() {
         v.as_array().unwrap().iter().map(|s| s.as_str().unwrap().trim_start_matches("evt_").parse().unwrap()).collect()
     };
     assert!(seqs(&first_page).iter().min() > seqs(&second_page).iter().max(), "pages go back in time");
-    b.screenshot(1280, &shots.join("history-filtered-page2.png")).await;
+    b.screenshot(1366, &shots.join("history-filtered-page2.png")).await;
 
     // What the filters select, straight from the store.
     let tz = TimeZone::get(ZONE).unwrap();
@@ -1319,6 +1587,19 @@ async fn dashboard_in_headless_chromium() {
     assert!(data.iter().all(|r| r[case_col] == "case-1043"));
     println!("downloads checked: {} and {}", csv_path.display(), xlsx_path.display());
 
+    // A service typed in another case finds the one that exists.
+    b.goto(&format!("{}/history", app.base)).await;
+    b.type_into("#filters input[name=service]", "scraping").await;
+    b.click_nav("#filters button[type=submit]").await;
+    let url = b.url().await;
+    assert!(url.ends_with("/history?service=scraping&size=25&col=date&col=kind&col=service&col=source&col=description&col=code&col=status&col=amount&col=balance"), "{url}");
+    let services = b
+        .js("return [...document.querySelectorAll('#events td[data-col=service] .v')].map(c => c.firstChild.textContent)")
+        .await;
+    let services: Vec<String> = serde_json::from_value(services).unwrap();
+    assert_eq!(services.len(), 25);
+    assert!(services.iter().all(|s| s == "Scraping"), "{services:?}");
+
     // The defects a browser met: every page it reaches is a page.
     b.goto(&format!("{}/history?page=7", app.base)).await;
     assert!(b.text("#events-h").await.contains("page 1,"), "page 7 without a cursor is page 1");
@@ -1334,9 +1615,11 @@ async fn dashboard_in_headless_chromium() {
     );
     b.goto(&format!("{}/history?date_from=2026-03-10&date_to=2026-03-02", app.base)).await;
     assert!(
-        b.text("#filter-error").await.starts_with("The end date 2026-03-02 (March 2, 2026) is before the start date 2026-03-10 (March 10, 2026)")
+        b.text("#filter-error").await.starts_with(
+            "The end date 2026-03-02 (March 2, 2026) is before the start date 2026-03-10 (March 10, 2026)"
+        )
     );
-    b.screenshot(1280, &shots.join("history-invalid-filter.png")).await;
+    b.screenshot(1366, &shots.join("history-invalid-filter.png")).await;
     b.goto(&format!("{}/nope", app.base)).await;
     assert_eq!(b.text("h1").await, "Page not found");
     assert_eq!(b.text("#error-message").await, "There is no page at /nope.");
@@ -1351,7 +1634,11 @@ async fn dashboard_in_headless_chromium() {
         assert_eq!(dupes, json!([]), "landmarks with one name on {tab}");
     }
     // On a phone the tab strip shows the current tab.
-    b.cdp("Emulation.setDeviceMetricsOverride", json!({"width": 390, "height": 844, "deviceScaleFactor": 1, "mobile": true})).await;
+    b.cdp(
+        "Emulation.setDeviceMetricsOverride",
+        json!({"width": 390, "height": 844, "deviceScaleFactor": 1, "mobile": true}),
+    )
+    .await;
     b.goto(&format!("{}/history", app.base)).await;
     let seen = b
         .js("const a = document.querySelector('nav.tabs [aria-current=page]').getBoundingClientRect(); \
@@ -1359,6 +1646,13 @@ async fn dashboard_in_headless_chromium() {
              return [s.scrollWidth > s.clientWidth, a.left >= 0 && a.right <= document.documentElement.clientWidth]")
         .await;
     assert_eq!(seen, json!([true, true]), "the current tab on a phone");
+    // The history table needs no sideways swipe on a phone: one card per event.
+    let fits = b
+        .js("const w = document.querySelector('.table-wrap'); \
+             return [w.scrollWidth <= w.clientWidth + 1, document.documentElement.scrollWidth <= document.documentElement.clientWidth + 1, \
+                     document.querySelectorAll('#events tbody tr[data-id]').length]")
+        .await;
+    assert_eq!(fits, json!([true, true, 25]), "the history on a phone");
     b.cdp("Emulation.clearDeviceMetricsOverride", json!({})).await;
 
     // Signing out says so; a page asked for then is the sign-in page, and
@@ -1376,7 +1670,7 @@ async fn dashboard_in_headless_chromium() {
     b.goto(&link).await;
     assert_eq!(b.text("#signin-notice").await, dashboard::LINK_USED);
     assert!(b.text("main").await.contains("creditd login-link"));
-    b.screenshot(1280, &shots.join("signin-link-used.png")).await;
+    b.screenshot(1366, &shots.join("signin-link-used.png")).await;
 
     // Signed in as a member: Plan and their own Credits only.
     b.goto(&app.login_url(MEMBER.1).await).await;
@@ -1384,14 +1678,49 @@ async fn dashboard_in_headless_chromium() {
     assert_eq!(tabs, json!(["Plan", "Credits"]));
     b.click_nav("nav.tabs a[href='/credits']").await;
     assert!(b.find_all("#chart-user").await.is_empty());
-    b.screenshot(1280, &shots.join("member-credits-desktop.png")).await;
+    b.screenshot(1366, &shots.join("member-credits-desktop.png")).await;
     b.goto(&format!("{}/history", app.base)).await;
     assert_eq!(b.text("h1").await, "Not available to you");
-    b.screenshot(1280, &shots.join("member-history-refused.png")).await;
+    b.screenshot(1366, &shots.join("member-history-refused.png")).await;
     // The export URL a member might open: a page, not JSON.
     b.goto(&format!("{}/api/organizations/{ORG}/credit-events/export?format=csv", app.base)).await;
     assert_eq!(b.text("h1").await, "Not available to you");
-    assert!(b.text("#error-message").await.contains("Downloading the credit history is for the organisation's owners and admins"));
+    assert!(
+        b.text("#error-message")
+            .await
+            .contains("Downloading the credit history is for the organisation's owners and admins")
+    );
+
+    // Every tab a member opens, at both widths.
+    b.goto(&format!("{}/", app.base)).await;
+    b.screenshot(1366, &shots.join("member-plan-desktop.png")).await;
+    b.screenshot(390, &shots.join("member-plan-phone.png")).await;
+    b.goto(&format!("{}/credits", app.base)).await;
+    b.screenshot(390, &shots.join("member-credits-phone.png")).await;
+
+    // A new organisation's every tab, at both widths: empty states.
+    empty_org(&app, "newco", "nora@newco.example").await;
+    let token = creditd_server::auth::issue_login_link(
+        app.store.directory(),
+        "newco",
+        "nora@newco.example",
+        app.clock.now(),
+        SignedDuration::from_mins(15),
+    )
+    .await
+    .unwrap();
+    b.goto(&format!("{}/login/{token}", app.base)).await;
+    assert!(!b.find_all("[data-testid=no-plan]").await.is_empty());
+    for (tab, name) in
+        [("/", "plan"), ("/credits", "credits"), ("/conversations", "conversations"), ("/history", "history")]
+    {
+        b.goto(&format!("{}{tab}", app.base)).await;
+        assert!(b.find_all("svg.time").await.is_empty(), "{tab}: an axis drawn over nothing");
+        b.screenshot(1366, &shots.join(format!("empty-{name}-desktop.png"))).await;
+        b.screenshot(390, &shots.join(format!("empty-{name}-phone.png"))).await;
+    }
+    b.click_nav("form[action='/logout'] button").await;
+    b.goto(&app.login_url(MEMBER.1).await).await;
 
     // axe-core on every tab each role opens, at both widths, and on the
     // pages around them (sign-in, refusals, a bad filter).
