@@ -679,6 +679,23 @@ struct ConversationsPage {
     daily: TimeChart,
     by_campaign: Vec<Slice>,
     by_identity: Vec<Slice>,
+    /// This month's conversations per identity against the limit.
+    month_identities: Vec<IdentityUse>,
+}
+
+/// One identity's conversations this month against the per-identity limit.
+#[derive(Clone, Debug)]
+pub struct IdentityUse {
+    /// The identity.
+    pub identity: String,
+    /// Conversations started this month.
+    pub used: String,
+    /// What is left of the limit (0 when reached).
+    pub left: String,
+    /// The share of the limit used, 0–100 (the bar's width only).
+    pub pct: f64,
+    /// The limit is reached.
+    pub full: bool,
 }
 
 /// The conversations of the tab's range, grouped: the function the API
@@ -730,6 +747,22 @@ async fn conversations_inner(
             .collect()
     };
     let s = ctx.summary().await?;
+    // The per-identity limit counts conversations by calendar month.
+    let (month_from, month_to) =
+        creditd_store::range::range_bounds(RangePreset::ThisMonth, &ctx.tz, ctx.app.store.now());
+    let (this_month, _) = conversations(&ctx, ConversationGroup::Identity, month_from, month_to).await?;
+    let limit = u64::from(s.conversations_per_identity);
+    let month_identities = this_month
+        .iter()
+        .filter(|(k, _)| !k.is_empty())
+        .map(|(k, n)| IdentityUse {
+            identity: k.clone(),
+            used: charts::count(i64::try_from(*n).unwrap_or(i64::MAX)),
+            left: charts::count(i64::try_from(limit.saturating_sub(*n)).unwrap_or(0)),
+            pct: if limit > 0 { ((*n as f64 / limit as f64) * 1000.0).round().min(1000.0) / 10.0 } else { 0.0 },
+            full: *n >= limit,
+        })
+        .collect();
     let page = ConversationsPage {
         frame: ctx.frame("conversations", "Conversations", &s),
         picker: picker("/conversations", &range, &ctx.settings.time_zone),
@@ -743,6 +776,7 @@ async fn conversations_inner(
         daily: charts::time_chart(&points, 720.0, 220.0),
         by_campaign: charts::pie(&pie_rows(&campaigns, "(no campaign)"), "conversations"),
         by_identity: charts::pie(&pie_rows(&identities, "(unknown)"), "conversations"),
+        month_identities,
     };
     Ok((StatusCode::OK, page.render()?))
 }

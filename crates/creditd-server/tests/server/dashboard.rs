@@ -735,6 +735,28 @@ async fn bad_input_and_what_members_may_see() {
     let active = march["rows"].as_array().unwrap().iter().filter(|r| r["key"].is_string()).count();
     assert!(active > 0);
     assert_eq!(testid_text(&html, "identities-active"), format!("{active} of 5"));
+    // This month per identity against the limit of 500, whatever the range.
+    let (s, body) = app
+        .get(&format!(
+            "{org}/conversations/usage?group_by=identity&date_from=2026-04-01T00:00:00%2B02:00&date_to=2026-05-01T00:00:00%2B02:00"
+        ))
+        .await;
+    assert_eq!(s, 200, "{body}");
+    let april: Value = serde_json::from_str(&body).unwrap();
+    let rows: Vec<(String, u64)> = april["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["key"].is_string())
+        .map(|r| (r["key"].as_str().unwrap().to_string(), r["conversations"].as_u64().unwrap()))
+        .collect();
+    assert!(!rows.is_empty());
+    assert!(html.contains("against the limit of 500"));
+    for (identity, n) in &rows {
+        let at = html.find(&format!("<tr data-identity=\"{identity}\">")).unwrap_or_else(|| panic!("{identity}"));
+        let row = strip_tags(&html[at..at + html[at..].find("</tr>").unwrap()]);
+        assert_eq!(row, format!("{identity}{n}{}", 500 - n), "{identity}");
+    }
     let (s, body) = app.get(&format!("{org}/conversations/usage?group_by=day&date_from=2026-03-01T00:00:00%2B01:00&date_to=2026-04-01T00:00:00%2B02:00")).await;
     assert_eq!(s, 200);
     let v: Value = serde_json::from_str(&body).unwrap();
