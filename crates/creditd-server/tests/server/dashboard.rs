@@ -1622,6 +1622,21 @@ async fn dashboard_in_headless_chromium() {
     assert!(data.iter().all(|r| r[case_col] == "case-1043"));
     println!("downloads checked: {} and {}", csv_path.display(), xlsx_path.display());
 
+    // The export offers its layout: voucher credits export with their codes.
+    for f in std::fs::read_dir(&downloads).unwrap().flatten() {
+        std::fs::remove_file(f.path()).unwrap();
+    }
+    b.goto(&format!("{}/history?pool=voucher", app.base)).await;
+    assert_eq!(b.js("return document.getElementById('export-layout').value").await, json!("fpt"));
+    b.click("#export-csv").await;
+    let csv_path = wait_download(&downloads, "csv").await;
+    let mut rdr = csv::Reader::from_path(&csv_path).unwrap();
+    assert_eq!(rdr.headers().unwrap().iter().collect::<Vec<_>>(), creditd_export::FPT_HEADERS);
+    let rows: Vec<csv::StringRecord> = rdr.records().map(|r| r.unwrap()).collect();
+    // WELCOME300 on February 20 and March 20.
+    assert_eq!(rows.len(), 2, "{rows:?}");
+    assert!(rows.iter().all(|r| (&r[2], &r[4]) == ("Voucher", "WELCOME300")), "{rows:?}");
+
     // A service typed in another case finds the one that exists.
     b.goto(&format!("{}/history", app.base)).await;
     b.type_into("#filters input[name=service]", "scraping").await;
