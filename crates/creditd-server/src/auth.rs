@@ -619,12 +619,12 @@ pub async fn login(
         app.https.cookie_attributes(&headers),
         SESSION_TTL.as_secs()
     );
-    Ok(redirect_home(&cookie))
+    Ok(redirect_home("/", &cookie))
 }
 
-fn redirect_home(cookie: &str) -> crate::answer::SeeOther {
+fn redirect_home(to: &'static str, cookie: &str) -> crate::answer::SeeOther {
     let mut r = StatusCode::SEE_OTHER.into_response();
-    r.headers_mut().insert(header::LOCATION, HeaderValue::from_static("/"));
+    r.headers_mut().insert(header::LOCATION, HeaderValue::from_static(to));
     if let Ok(v) = HeaderValue::from_str(cookie) {
         r.headers_mut().insert(header::SET_COOKIE, v);
     }
@@ -632,7 +632,8 @@ fn redirect_home(cookie: &str) -> crate::answer::SeeOther {
     crate::answer::SeeOther(r)
 }
 
-/// `POST /logout`: ends the session (CSRF-checked form post).
+/// `POST /logout`: ends the session (CSRF-checked form post) and sends the
+/// browser to the sign-in page.
 pub async fn logout(
     State(app): State<AppState>,
     MaybeSession(session): MaybeSession,
@@ -646,7 +647,11 @@ pub async fn logout(
     if let Some(s) = &p.session {
         app.store.directory().delete_session(&s.token_hash).await?;
     }
-    Ok(redirect_home(&format!("{SESSION_COOKIE}=; {}; Max-Age=0", app.https.cookie_attributes(&headers))))
+    // The sign-in page then says the member has signed out.
+    Ok(redirect_home(
+        "/?signed_out=1",
+        &format!("{SESSION_COOKIE}=; {}; Max-Age=0", app.https.cookie_attributes(&headers)),
+    ))
 }
 
 fn escape(s: &str) -> String {

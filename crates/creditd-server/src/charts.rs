@@ -37,6 +37,18 @@ pub fn credits(m: Micros) -> String {
     }
 }
 
+/// An amount rounded for people to `decimals` (0–6) places, half away from
+/// zero (`206.297872` to one place is `206.3`, `-0.25` to one is `-0.3`),
+/// then formatted as [`credits`]. Exact amounts stay exact elsewhere; this
+/// is for averages and other derived figures.
+pub fn rounded(m: Micros, decimals: u32) -> String {
+    let step = 10i64.pow(6 - decimals.min(6));
+    let v = m.micros();
+    let half = step / 2;
+    let q = if v >= 0 { v.saturating_add(half) / step } else { v.saturating_sub(half) / step };
+    credits(Micros::from_micros(q.saturating_mul(step)))
+}
+
 /// A whole number with thousands grouped.
 pub fn count(n: i64) -> String {
     credits(Micros::from_micros(n.saturating_mul(1_000_000)))
@@ -98,6 +110,8 @@ pub struct Bar {
     pub value: String,
     /// What the tooltip and screen readers say.
     pub title: String,
+    /// A day still to come: drawn empty, with no value.
+    pub future: bool,
 }
 
 /// A time chart: bars or a line over days.
@@ -128,17 +142,31 @@ pub struct Point {
     pub value: f64,
     pub exact: String,
     pub title: String,
+    /// A day still to come (after today in the org's zone).
+    pub future: bool,
 }
 
 impl Point {
     pub fn credits(key: String, m: Micros, ops: i64) -> Point {
         let title = format!("{key}: {} credits, {} operations", credits(m), count(ops));
-        Point { key, value: as_f64(m), exact: m.to_string(), title }
+        Point { key, value: as_f64(m), exact: m.to_string(), title, future: false }
     }
 
     pub fn count(key: String, n: u64, what: &str) -> Point {
         let title = format!("{key}: {} {what}", count(n.min(i64::MAX as u64) as i64));
-        Point { key, value: n as f64, exact: n.to_string(), title }
+        Point { key, value: n as f64, exact: n.to_string(), title, future: false }
+    }
+
+    /// Marks the point a day still to come when its day is after `today`:
+    /// it has no value yet (not zero).
+    pub fn after(mut self, today: jiff::civil::Date) -> Point {
+        if self.key.parse::<jiff::civil::Date>().is_ok_and(|d| d > today) {
+            self.future = true;
+            self.value = 0.0;
+            self.exact = String::new();
+            self.title = format!("{}: still to come", self.key);
+        }
+        self
     }
 }
 
@@ -167,8 +195,9 @@ pub fn time_chart(points: &[Point], width: f64, height: f64) -> TimeChart {
         let x = left + slot * i as f64 + gap / 2.0;
         let w = (slot - gap).max(1.0);
         let y = scale(p.value.max(0.0));
-        // A zero still gets a hairline so a keyboard focus ring has a target.
-        let h = (bottom - y).max(1.0);
+        // A zero still gets a hairline so a keyboard focus ring has a
+        // target; a day still to come gets nothing.
+        let h = if p.future { 0.0 } else { (bottom - y).max(1.0) };
         bars.push(Bar {
             x: r(x),
             y: r(bottom - h),
@@ -178,6 +207,7 @@ pub fn time_chart(points: &[Point], width: f64, height: f64) -> TimeChart {
             key: p.key.clone(),
             value: p.exact.clone(),
             title: p.title.clone(),
+            future: p.future,
         });
     }
     let mut y_ticks = Vec::new();
@@ -194,12 +224,14 @@ pub fn time_chart(points: &[Point], width: f64, height: f64) -> TimeChart {
         .filter(|(i, _)| i % every == 0)
         .map(|(_, b)| Tick { pos: b.cx, label: day_label(&b.key) })
         .collect();
+    // The line stops at the last day that has happened.
     let mut line = String::new();
-    for (i, b) in bars.iter().enumerate() {
-        let y = r(scale(points[i].value.max(0.0)));
+    let past: Vec<&Bar> = bars.iter().filter(|b| !b.future).collect();
+    for (i, (b, p)) in bars.iter().zip(points).filter(|(b, _)| !b.future).enumerate() {
+        let y = r(scale(p.value.max(0.0)));
         line.push_str(&format!("{}{} {}", if i == 0 { "M" } else { " L" }, b.cx, y));
     }
-    let area = match (bars.first(), bars.last()) {
+    let area = match (past.first(), past.last()) {
         (Some(f), Some(l)) => format!("{line} L {} {} L {} {} Z", l.cx, r(bottom), f.cx, r(bottom)),
         _ => String::new(),
     };
@@ -323,6 +355,39 @@ mod tests {
         ] {
             assert_eq!(credits(Micros::from_micros(micros)), shown);
         }
+    }
+
+    #[test]
+    fn rounding_for_people_is_half_away_from_zero() {
+        for (micros, decimals, shown) in [
+            (206_297_872, 1, "206.3"),
+            (206_250_000, 1, "206.3"),
+            (206_249_999, 1, "206.2"),
+            (-250_000, 1, "-0.3"),
+            (1_234_567_890_000, 0, "1,234,568"),
+            (999_950_000, 1, "1,000"),
+            (5, 6, "0.000005"),
+            (0, 1, "0"),
+        ] {
+            assert_eq!(rounded(Micros::from_micros(micros), decimals), shown, "{micros} to {decimals}");
+        }
+    }
+
+    #[test]
+    fn days_to_come_are_empty_not_zero() {
+        let today: jiff::civil::Date = "2026-03-02".parse().unwrap();
+        let points: Vec<Point> = ["2026-03-01", "2026-03-02", "2026-03-03", "2026-03-04"]
+            .iter()
+            .map(|d| Point::count((*d).into(), 4, "conversations").after(today))
+            .collect();
+        assert_eq!(points.iter().map(|p| p.future).collect::<Vec<_>>(), [false, false, true, true]);
+        assert_eq!(points[2].exact, "");
+        let c = time_chart(&points, 600.0, 200.0);
+        assert_eq!(c.bars[3].h, 0.0);
+        assert!(c.bars[1].h > 0.0);
+        // The line has two points, the last at today.
+        assert_eq!(c.line.matches('L').count(), 1, "{}", c.line);
+        assert!(c.area.starts_with(&c.line));
     }
 
     #[test]

@@ -18,11 +18,12 @@
 //!   to chart marks on hover and keyboard focus.
 
 use askama::Template;
-use axum::extract::State;
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::extract::{Request, State};
+use axum::http::{HeaderValue, Method, StatusCode, header};
+use axum::middleware::Next;
 use axum::response::{Html, IntoResponse, Response};
 use creditd_core::plans::Summary;
-use creditd_core::{Event, EventKind, Micros, OrgSettings, Pool, Status};
+use creditd_core::{ErrorCode, Event, EventKind, Micros, OrgSettings, Pool, Status};
 use creditd_store::range::RangePreset;
 use creditd_store::rollup::UsageGroup;
 use creditd_store::{ConversationGroup, StoreError};
@@ -97,12 +98,32 @@ struct ErrorPage<'a> {
     title: &'a str,
     message: &'a str,
     status: u16,
-    signed_in: bool,
 }
 
 #[derive(Template)]
 #[template(path = "signin.html")]
-struct SignInPage;
+struct SignInPage<'a> {
+    /// What happened, when the page is shown for a reason (a used link,
+    /// a page asked for without a session, a sign-out).
+    notice: &'a str,
+    /// The notice is a problem (an alert), not a confirmation.
+    problem: bool,
+}
+
+/// The sign-in page with `notice`, answered with `status`.
+fn sign_in_page(status: StatusCode, notice: &str) -> Response {
+    let page = SignInPage { notice, problem: status.is_client_error() };
+    let html = page.render().unwrap_or_else(|_| notice.to_string());
+    with_headers((status, Html(html)).into_response())
+}
+
+/// What the sign-in page says after a refused link.
+pub const LINK_USED: &str = "This sign-in link has already been used or has expired. A link works once and \
+     for a short time: ask for a new one.";
+/// What the sign-in page says when a page needs a session.
+pub const SIGN_IN_FIRST: &str = "You are not signed in, or your session has ended. Sign in again with a new link.";
+/// What the sign-in page says after signing out.
+pub const SIGNED_OUT: &str = "You have signed out. To come back, sign in with a new link.";
 
 fn with_headers(mut r: Response) -> Response {
     let h = r.headers_mut();
@@ -119,23 +140,95 @@ fn with_headers(mut r: Response) -> Response {
     r
 }
 
+/// An HTML error page (the sign-in page for 401).
+fn error_page(e: &PageError) -> Response {
+    if e.status == StatusCode::UNAUTHORIZED {
+        return sign_in_page(e.status, SIGN_IN_FIRST);
+    }
+    let page = ErrorPage { title: &e.title, message: &e.message, status: e.status.as_u16() };
+    let html = page.render().unwrap_or_else(|_| e.message.clone());
+    with_headers((e.status, Html(html)).into_response())
+}
+
 impl IntoResponse for Page {
     fn into_response(self) -> Response {
-        let r = match self.0 {
-            Ok((status, html)) => (status, Html(html)).into_response(),
-            Err(e) => {
-                let page = ErrorPage {
-                    title: &e.title,
-                    message: &e.message,
-                    status: e.status.as_u16(),
-                    signed_in: e.status != StatusCode::UNAUTHORIZED,
-                };
-                let html = page.render().unwrap_or_else(|_| e.message.clone());
-                (e.status, Html(html)).into_response()
-            }
-        };
-        with_headers(r)
+        match self.0 {
+            Ok((status, html)) => with_headers((status, Html(html)).into_response()),
+            Err(e) => error_page(&e),
+        }
     }
+}
+
+/// Largest error body [`html_errors`] reads back (the API's errors are a
+/// few hundred bytes).
+const ERROR_BODY_MAX_BYTES: usize = 16 * 1024;
+
+/// Whether a request is a browser asking for a page: a GET or HEAD whose
+/// `Accept` names `text/html` (every browser's navigation does; API
+/// clients send `application/json`, `*/*` or nothing).
+fn wants_page(req: &Request) -> bool {
+    (req.method() == Method::GET || req.method() == Method::HEAD)
+        && req
+            .headers()
+            .get_all(header::ACCEPT)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .any(|v| v.split(',').any(|m| m.split(';').next().is_some_and(|t| t.trim() == "text/html")))
+}
+
+/// Middleware: a browser that reaches a refusal in the API's JSON shape
+/// (an unknown path, a used sign-in link, an export a member may not
+/// download, a signed-out session) gets an HTML page saying the same in
+/// words, with the same status; every other client keeps the JSON.
+pub async fn html_errors(req: Request, next: Next) -> Response {
+    let page = wants_page(&req);
+    let path = req.uri().path().to_string();
+    let resp = next.run(req).await;
+    let status = resp.status();
+    let json = resp.headers().get(header::CONTENT_TYPE).is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
+    if !page || !json || !(status.is_client_error() || status.is_server_error()) {
+        return resp;
+    }
+    let (mut parts, body) = resp.into_parts();
+    let bytes = axum::body::to_bytes(body, ERROR_BODY_MAX_BYTES).await.unwrap_or_default();
+    let error: serde_json::Value = serde_json::from_slice(&bytes).unwrap_or_default();
+    let code = error["error"]["code"].as_str().unwrap_or_default();
+    let message = error["error"]["message"].as_str().unwrap_or_default();
+    let mut r = people_page(status, code, message, &path);
+    // Keep what the API said besides its body (the request id, Retry-After).
+    parts.headers.remove(header::CONTENT_TYPE);
+    parts.headers.remove(header::CONTENT_LENGTH);
+    for (k, v) in &parts.headers {
+        r.headers_mut().entry(k.clone()).or_insert_with(|| v.clone());
+    }
+    r
+}
+
+/// The page for an API refusal `code` on `path`, in words.
+fn people_page(status: StatusCode, code: &str, message: &str, path: &str) -> Response {
+    if code == ErrorCode::LoginLinkInvalid.as_str() {
+        return sign_in_page(status, LINK_USED);
+    }
+    if status == StatusCode::UNAUTHORIZED {
+        return sign_in_page(status, SIGN_IN_FIRST);
+    }
+    let api = path.starts_with("/api/");
+    let (title, message) = match status {
+        StatusCode::NOT_FOUND if !api => ("Page not found", format!("There is no page at {path}.")),
+        StatusCode::NOT_FOUND => ("Not found", message.to_string()),
+        StatusCode::FORBIDDEN if path.ends_with("/credit-events/export") => (
+            "Not available to you",
+            "Downloading the credit history is for the organisation's owners and admins. Your own usage is on \
+             the Credits tab."
+                .to_string(),
+        ),
+        StatusCode::FORBIDDEN => {
+            ("Not available to you", format!("{message}. Ask an owner or admin of the organisation."))
+        }
+        s if s.is_client_error() => ("Please check the request", message.to_string()),
+        _ => ("Something went wrong", "the request could not be answered; please try again later".to_string()),
+    };
+    error_page(&PageError { status, title: title.to_string(), message })
 }
 
 /// A refusal for a member, in words: what the page is and who may open it.
@@ -290,37 +383,64 @@ struct PlanPage {
     top_up: String,
     days_until: String,
     period: String,
-    /// Credits left as a share of the plan's allocation (0–100) and its label.
+    /// Plan credits used as a share of the allocation (0–100, for the bar's
+    /// width only) and its label in exact credits.
     meter_pct: f64,
     meter_label: String,
+    /// The rollover policy in words; empty without a plan.
+    rollover: String,
     forecast: String,
     low_balance: String,
     next_plan: String,
 }
 
-/// `GET /`: the Plan tab (the sign-in page without a session).
-pub async fn plan_tab(State(app): State<AppState>, MaybeSession(session): MaybeSession) -> Page {
+/// `GET /`: the Plan tab (the sign-in page without a session; after
+/// signing out, `?signed_out=1` says so).
+pub async fn plan_tab(State(app): State<AppState>, MaybeSession(session): MaybeSession, q: QueryPairs) -> Page {
     if session.is_none() {
-        return render(&SignInPage);
+        let notice = if q.0.iter().any(|(k, _)| k == "signed_out") { SIGNED_OUT } else { "" };
+        return render(&SignInPage { notice, problem: false });
     }
     Page(plan_inner(app, session).await)
 }
 
+/// The plan's rollover policy, in words.
+fn rollover_text(r: &creditd_core::plans::Rollover) -> String {
+    use creditd_core::plans::Rollover;
+    match r {
+        Rollover::None => "Plan credits left at renewal are not carried over.".to_string(),
+        Rollover::All => {
+            "Plan credits left at renewal are carried over for as long as the subscription lasts.".to_string()
+        }
+        Rollover::UpTo { max_credits } => format!(
+            "Plan credits left at renewal are carried over, up to {} credits in all (the newest kept first).",
+            charts::credits(*max_credits)
+        ),
+        Rollover::Periods { periods: 1 } => {
+            "Plan credits left at renewal are carried over once, to the next period.".to_string()
+        }
+        Rollover::Periods { periods } => {
+            format!("Plan credits left at renewal are carried over for up to {periods} renewals.")
+        }
+    }
+}
+
 async fn plan_inner(app: AppState, session: Option<Principal>) -> Result<(StatusCode, String), PageError> {
     let ctx = Ctx::new(app, session).await?;
-    let s = ctx.summary().await?;
+    let state = ctx.app.store.org_state(&ctx.org).await?;
+    let s = state.summary(ctx.app.store.now()).map_err(|e| PageError::from(StoreError::from(e)))?;
+    let rollover = state.plans.plan.as_ref().map(|p| rollover_text(&p.rollover)).unwrap_or_default();
     let c = charts::credits;
+    // The meter: this period's plan credits used against the allocation;
+    // add-on credits are shown apart (they are not part of the allocation).
     let plan_credits = s.plan_credits;
+    let plan_used = plan_credits.checked_sub(s.plan_credits_left).unwrap_or(Micros::ZERO).max(Micros::ZERO);
     let meter_pct = if plan_credits.is_positive() {
-        (s.credits_left.micros() as f64 / plan_credits.micros() as f64 * 100.0).clamp(0.0, 100.0)
+        (plan_used.micros() as f64 / plan_credits.micros() as f64 * 100.0).clamp(0.0, 100.0)
     } else {
         0.0
     };
-    let meter_label = if plan_credits.is_positive() {
-        format!("{} / {}", c(s.credits_left), charts::short(plan_credits.micros() as f64 / 1e6))
-    } else {
-        c(s.credits_left)
-    };
+    let meter_label = format!("{} of {} plan credits used", c(plan_used), c(plan_credits));
     let period = match (s.period_start, s.period_end) {
         (Some(a), Some(b)) => format!(
             "{} – {}",
@@ -361,6 +481,7 @@ async fn plan_inner(app: AppState, session: Option<Principal>) -> Result<(Status
         period,
         meter_pct: (meter_pct * 10.0).round() / 10.0,
         meter_label,
+        rollover,
         forecast: s.forecast.message.clone(),
         low_balance,
         next_plan: s.next_plan.clone().unwrap_or_default(),
@@ -454,7 +575,10 @@ struct CreditsPage {
     total: String,
     total_exact: String,
     operations: String,
+    /// Rounded to 0.1 credit for people ([`charts::rounded`]).
     daily_average: String,
+    /// The average to the micro-credit (rounded down), for its title.
+    daily_average_exact: String,
     over_time: TimeChart,
     by_action: Vec<HBar>,
     by_user: Vec<HBar>,
@@ -501,13 +625,14 @@ async fn credits_inner(
     let by_user = if own_only { None } else { Some(report(UsageGroup::User).await?) };
     let by_project = if own_only { None } else { Some(report(UsageGroup::Project).await?) };
     let by_service = report(UsageGroup::Service).await?;
+    // The days so far: "This month" on the 2nd averages over two days, and
+    // draws the rest of the month empty, not as zeros.
+    let today = analytics::today(&ctx.app, &ctx.tz);
     let points: Vec<Point> = by_day
         .rows
         .iter()
-        .map(|r| Point::credits(r.key.clone().unwrap_or_default(), r.credits, r.operations))
+        .map(|r| Point::credits(r.key.clone().unwrap_or_default(), r.credits, r.operations).after(today))
         .collect();
-    // The days so far: "This month" on the 2nd averages over two days.
-    let today = analytics::today(&ctx.app, &ctx.tz);
     let days = if range.first <= today && today < range.last {
         DayRange { last: today, ..range }.days()
     } else {
@@ -527,7 +652,8 @@ async fn credits_inner(
         total: charts::credits(by_day.total_credits),
         total_exact: by_day.total_credits.to_string(),
         operations: charts::count(by_day.total_operations),
-        daily_average: charts::credits(average),
+        daily_average: charts::rounded(average, 1),
+        daily_average_exact: average.to_string(),
         over_time: charts::time_chart(&points, 720.0, 240.0),
         by_action: bars(&by_action, "(no action named)"),
         by_user: by_user.as_ref().map(|r| bars(r, "(no user named)")).unwrap_or_default(),
@@ -553,6 +679,23 @@ struct ConversationsPage {
     daily: TimeChart,
     by_campaign: Vec<Slice>,
     by_identity: Vec<Slice>,
+    /// This month's conversations per identity against the limit.
+    month_identities: Vec<IdentityUse>,
+}
+
+/// One identity's conversations this month against the per-identity limit.
+#[derive(Clone, Debug)]
+pub struct IdentityUse {
+    /// The identity.
+    pub identity: String,
+    /// Conversations started this month.
+    pub used: String,
+    /// What is left of the limit (0 when reached).
+    pub left: String,
+    /// The share of the limit used, 0–100 (the bar's width only).
+    pub pct: f64,
+    /// The limit is reached.
+    pub full: bool,
 }
 
 /// The conversations of the tab's range, grouped: the function the API
@@ -590,7 +733,11 @@ async fn conversations_inner(
     let (daily, total) = conversations(&ctx, ConversationGroup::Day, from, to).await?;
     let (campaigns, _) = conversations(&ctx, ConversationGroup::Campaign, from, to).await?;
     let (identities, _) = conversations(&ctx, ConversationGroup::Identity, from, to).await?;
-    let points: Vec<Point> = daily.into_iter().map(|(k, n)| Point::count(k, n, "conversations")).collect();
+    // Identities active in the range shown (those that started a
+    // conversation in it), not this month's.
+    let active = identities.iter().filter(|(k, n)| !k.is_empty() && *n > 0).count();
+    let today = analytics::today(&ctx.app, &ctx.tz);
+    let points: Vec<Point> = daily.into_iter().map(|(k, n)| Point::count(k, n, "conversations").after(today)).collect();
     let pie_rows = |rows: &[(String, u64)], none: &str| -> Vec<(String, String, u64)> {
         rows.iter()
             .map(|(k, n)| {
@@ -600,6 +747,22 @@ async fn conversations_inner(
             .collect()
     };
     let s = ctx.summary().await?;
+    // The per-identity limit counts conversations by calendar month.
+    let (month_from, month_to) =
+        creditd_store::range::range_bounds(RangePreset::ThisMonth, &ctx.tz, ctx.app.store.now());
+    let (this_month, _) = conversations(&ctx, ConversationGroup::Identity, month_from, month_to).await?;
+    let limit = u64::from(s.conversations_per_identity);
+    let month_identities = this_month
+        .iter()
+        .filter(|(k, _)| !k.is_empty())
+        .map(|(k, n)| IdentityUse {
+            identity: k.clone(),
+            used: charts::count(i64::try_from(*n).unwrap_or(i64::MAX)),
+            left: charts::count(i64::try_from(limit.saturating_sub(*n)).unwrap_or(0)),
+            pct: if limit > 0 { ((*n as f64 / limit as f64) * 1000.0).round().min(1000.0) / 10.0 } else { 0.0 },
+            full: *n >= limit,
+        })
+        .collect();
     let page = ConversationsPage {
         frame: ctx.frame("conversations", "Conversations", &s),
         picker: picker("/conversations", &range, &ctx.settings.time_zone),
@@ -607,12 +770,13 @@ async fn conversations_inner(
         total_exact: total.to_string(),
         per_identity: charts::count(i64::from(s.conversations_per_identity)),
         identities: match s.identities {
-            Some(n) => format!("{} of {n}", s.identities_used),
-            None => s.identities_used.to_string(),
+            Some(n) => format!("{active} of {n}"),
+            None => active.to_string(),
         },
         daily: charts::time_chart(&points, 720.0, 220.0),
         by_campaign: charts::pie(&pie_rows(&campaigns, "(no campaign)"), "conversations"),
         by_identity: charts::pie(&pie_rows(&identities, "(unknown)"), "conversations"),
+        month_identities,
     };
     Ok((StatusCode::OK, page.render()?))
 }
@@ -624,56 +788,94 @@ async fn conversations_inner(
 #[derive(Clone, Debug)]
 pub struct Choice {
     /// The value sent.
-    pub value: &'static str,
+    pub value: String,
     /// What people read.
-    pub label: &'static str,
+    pub label: String,
     /// Chosen in the current filter.
     pub selected: bool,
+}
+
+/// A column the history table can show.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct ColumnDef {
+    /// Its key in `col=`.
+    key: &'static str,
+    /// Its heading.
+    label: &'static str,
+    /// Right-aligned figures.
+    num: bool,
+    /// Shown when no column is chosen.
+    default: bool,
+}
+
+/// Every column, in the table's order (seed 003's Date, Service, Source,
+/// Description, Code, Status, Amount by default, with the kind and the
+/// balance after; seed 000's and 001's others to choose).
+const COLUMNS: &[ColumnDef] = &[
+    ColumnDef { key: "date", label: "Date", num: false, default: true },
+    ColumnDef { key: "kind", label: "Kind", num: false, default: true },
+    ColumnDef { key: "service", label: "Service", num: false, default: true },
+    ColumnDef { key: "source", label: "Source", num: false, default: true },
+    ColumnDef { key: "description", label: "Description", num: false, default: true },
+    ColumnDef { key: "code", label: "Code", num: false, default: true },
+    ColumnDef { key: "status", label: "Status", num: false, default: true },
+    ColumnDef { key: "amount", label: "Amount", num: true, default: true },
+    ColumnDef { key: "balance", label: "Balance after", num: true, default: true },
+    ColumnDef { key: "pool", label: "Balance type", num: false, default: false },
+    ColumnDef { key: "project", label: "Project", num: false, default: false },
+    ColumnDef { key: "user", label: "User", num: false, default: false },
+];
+
+/// A column heading of the table shown.
+#[derive(Clone, Debug)]
+pub struct Column {
+    /// Its key.
+    pub key: &'static str,
+    /// Its heading.
+    pub label: &'static str,
+    /// `num` for figures, else empty.
+    pub class: &'static str,
+}
+
+/// One cell of the history table.
+#[derive(Clone, Debug)]
+pub struct Cell {
+    /// The column's key.
+    pub key: &'static str,
+    /// The column's heading (the phone layout labels each cell with it).
+    pub label: &'static str,
+    /// Classes.
+    pub class: String,
+    /// The text.
+    pub text: String,
+    /// A second, smaller line (an activity, a project id, an email).
+    pub detail: String,
 }
 
 /// A row of the credit history table, formatted.
 #[derive(Clone, Debug)]
 pub struct Row {
-    /// Local date and time.
-    pub date: String,
     /// The instant, RFC 3339.
     pub iso: String,
-    /// The kind, as the report names it.
-    pub kind: std::borrow::Cow<'static, str>,
     /// The kind's API name.
     pub kind_key: &'static str,
-    /// The amount, signed and formatted.
-    pub amount: String,
     /// The amount, exact.
     pub amount_exact: String,
-    /// `pos`, `neg` or `zero`.
-    pub sign: &'static str,
-    /// The balance after the event.
-    pub balance_after: String,
-    /// The pool, if any.
-    pub pool: String,
-    /// Success, Processing or Failed.
-    pub status: &'static str,
-    /// The service named.
-    pub service: String,
-    /// Where the operation came from.
-    pub source: String,
-    /// The activity named.
-    pub activity: String,
-    /// The project's name.
-    pub project: String,
-    /// The project's id.
-    pub project_id: String,
-    /// The user's name.
-    pub user: String,
-    /// The user's email.
-    pub user_email: String,
-    /// The description.
-    pub description: String,
-    /// A voucher's code.
-    pub code: String,
     /// The event's id.
     pub id: String,
+    /// The cells of the columns shown.
+    pub cells: Vec<Cell>,
+}
+
+/// A layout the export can take (`creditd_export::Layout`), in words.
+#[derive(Clone, Debug)]
+pub struct LayoutChoice {
+    /// The `layout=` value.
+    pub value: &'static str,
+    /// What people read.
+    pub label: &'static str,
+    /// Offered first.
+    pub selected: bool,
 }
 
 #[derive(Template)]
@@ -683,25 +885,43 @@ struct HistoryPage {
     kinds: Vec<Choice>,
     pools: Vec<Choice>,
     statuses: Vec<Choice>,
+    services: Vec<String>,
+    projects: Vec<Choice>,
+    sizes: Vec<Choice>,
+    columns_offered: Vec<Choice>,
     date_from: String,
     date_to: String,
     service: String,
-    project_id: String,
     user_email: String,
     filtered: bool,
     error: String,
+    columns: Vec<Column>,
     rows: Vec<Row>,
     page_no: u64,
+    first_row: u64,
+    last_row: u64,
+    matching: String,
     next_href: String,
+    prev_href: String,
     first_href: String,
-    export_csv: String,
-    export_xlsx: String,
+    export_action: String,
+    export_hidden: Vec<(String, String)>,
+    layouts: Vec<LayoutChoice>,
     zone: String,
 }
 
 /// Keys of the history form that are the API's filters.
 const HISTORY_FILTERS: &[&str] =
     &["date_from", "date_to", "event_type", "pool", "project_id", "service", "status", "user_email"];
+/// Keys of the history form that shape the table, not the events.
+const HISTORY_VIEW: &[&str] = &["size", "col"];
+/// Rows a page may show.
+pub const HISTORY_SIZES: &[u32] = &[25, 50, 100];
+/// Earlier pages a page remembers for Previous (`back=`); beyond them,
+/// First page.
+pub const HISTORY_BACK_MAX: usize = 50;
+/// Most matching events the page counts; above it, it says "more than".
+pub const HISTORY_COUNT_CAP: u64 = 1_000;
 
 fn query_string(pairs: &[(String, String)]) -> String {
     let mut s = form_urlencoded::Serializer::new(String::new());
@@ -711,42 +931,202 @@ fn query_string(pairs: &[(String, String)]) -> String {
     s.finish()
 }
 
-fn row(e: &Event, tz: &TimeZone) -> Row {
+fn cell(def: &ColumnDef, text: String, detail: String, extra: &str) -> Cell {
+    let mut class = if def.num { "num".to_string() } else { String::new() };
+    let extra = if text.is_empty() && detail.is_empty() { "blank" } else { extra };
+    if !extra.is_empty() {
+        if !class.is_empty() {
+            class.push(' ');
+        }
+        class.push_str(extra);
+    }
+    Cell { key: def.key, label: def.label, class, text, detail }
+}
+
+fn row(e: &Event, tz: &TimeZone, shown: &[&ColumnDef]) -> Row {
     let z = e.created_at.to_zoned(tz.clone());
     let t = |v: &Option<String>| v.clone().unwrap_or_default();
     // The report's rule: a purchase still processing or failed shows 0.
     let (kind, amount) = creditd_export::report_kind_amount(e.kind, e.status, e.amount);
+    let sign = if amount.is_positive() {
+        "amount pos"
+    } else if amount.is_negative() {
+        "amount neg"
+    } else {
+        "amount zero"
+    };
+    let cells = shown
+        .iter()
+        .map(|def| match def.key {
+            "date" => cell(def, z.strftime("%Y-%m-%d %H:%M").to_string(), String::new(), ""),
+            "kind" => cell(def, kind.to_string(), String::new(), ""),
+            "amount" => cell(
+                def,
+                if amount.is_positive() { format!("+{}", charts::credits(amount)) } else { charts::credits(amount) },
+                String::new(),
+                sign,
+            ),
+            "balance" => cell(def, charts::credits(e.balance_after), String::new(), ""),
+            "pool" => cell(def, e.pool.map(pool_label).unwrap_or_default().to_string(), String::new(), ""),
+            "status" => cell(def, status_label(e.status).to_string(), String::new(), ""),
+            "service" => cell(def, t(&e.service), t(&e.activity), ""),
+            "source" => cell(def, t(&e.source), String::new(), ""),
+            "project" => cell(def, t(&e.project_name), t(&e.project_id), ""),
+            "user" => cell(def, t(&e.user_name), t(&e.user_email), ""),
+            "description" => cell(def, t(&e.description), String::new(), ""),
+            _ => cell(def, t(&e.code), String::new(), ""),
+        })
+        .collect();
     Row {
-        date: z.strftime("%Y-%m-%d %H:%M").to_string(),
         iso: e.created_at.to_string(),
-        kind,
         kind_key: e.kind.as_str(),
-        amount: if amount.is_positive() { format!("+{}", charts::credits(amount)) } else { charts::credits(amount) },
         amount_exact: amount.to_string(),
-        sign: if amount.is_positive() {
-            "pos"
-        } else if amount.is_negative() {
-            "neg"
-        } else {
-            "zero"
-        },
-        balance_after: charts::credits(e.balance_after),
-        pool: e.pool.map(|p| p.as_str().to_string()).unwrap_or_default(),
-        status: match e.status {
-            Status::Succeeded => "Success",
-            Status::Processing => "Processing",
-            Status::Failed => "Failed",
-        },
-        service: t(&e.service),
-        source: t(&e.source),
-        activity: t(&e.activity),
-        project: t(&e.project_name),
-        project_id: t(&e.project_id),
-        user: t(&e.user_name),
-        user_email: t(&e.user_email),
-        description: t(&e.description),
-        code: t(&e.code),
         id: e.id.clone(),
+        cells,
+    }
+}
+
+/// The words the form uses for a balance type.
+fn pool_label(p: Pool) -> &'static str {
+    match p {
+        Pool::Plan => "Plan credits",
+        Pool::Prepaid => "Top-up / add-on credits",
+        Pool::Voucher => "Voucher credits",
+        Pool::Promotional => "Promotional credits",
+    }
+}
+
+/// The words the form uses for a status.
+fn status_label(st: Status) -> &'static str {
+    match st {
+        Status::Succeeded => "Success",
+        Status::Processing => "Processing",
+        Status::Failed => "Failed",
+    }
+}
+
+/// Every value of `key` in `pairs`, repeated or comma-separated.
+fn values_of<'a>(pairs: &'a [(String, String)], key: &str) -> Vec<&'a str> {
+    pairs
+        .iter()
+        .filter(|(k, _)| k == key)
+        .flat_map(|(_, v)| v.split(','))
+        .map(str::trim)
+        .filter(|v| !v.is_empty())
+        .collect()
+}
+
+/// Checks the history form's fields in the form's own words (its labels
+/// and the names its choices show), before the API's parser sees them:
+/// dates are the plain dates the date fields send, and a reversed range
+/// is reported as the dates typed.
+fn check_form(filters: &[(String, String)]) -> Result<(), String> {
+    let date = |key: &str, label: &str| -> Result<Option<jiff::civil::Date>, String> {
+        match values_of(filters, key).as_slice() {
+            [] => Ok(None),
+            [v] => v.parse::<jiff::civil::Date>().ok().filter(|_| v.len() == 10).map(Some).ok_or_else(|| {
+                format!("{label} \"{v}\" is not a date; pick one in the calendar or type it like 2026-03-01.")
+            }),
+            _ => Err(format!("{label} is given more than once.")),
+        }
+    };
+    let from = date("date_from", "Start date")?;
+    let to = date("date_to", "End date")?;
+    if let (Some(f), Some(t)) = (from, to)
+        && t < f
+    {
+        return Err(format!(
+            "The end date {t} ({}) is before the start date {f} ({}): swap them, or pick an end date on or after \
+             the start date.",
+            t.strftime("%B %-d, %Y"),
+            f.strftime("%B %-d, %Y")
+        ));
+    }
+    for v in values_of(filters, "event_type") {
+        if crate::history::parse_kind(v).is_err() {
+            let names: Vec<&str> = EventKind::ALL.iter().map(|k| k.title()).collect();
+            return Err(format!("Event type \"{v}\" is not one of the types this form lists: {}.", names.join(", ")));
+        }
+    }
+    for v in values_of(filters, "pool") {
+        if crate::history::parse_pool(v).is_err() {
+            let names: Vec<&str> = Pool::ALL.iter().map(|p| pool_label(*p)).collect();
+            return Err(format!("Balance type \"{v}\" is not one of: {}.", names.join(", ")));
+        }
+    }
+    for v in values_of(filters, "status") {
+        if crate::history::parse_status(v).is_err() {
+            let names: Vec<&str> = Status::ALL.iter().map(|s| status_label(*s)).collect();
+            return Err(format!("Status \"{v}\" is not one of: {}.", names.join(", ")));
+        }
+    }
+    Ok(())
+}
+
+/// The table's rows per page (`size`), one of [`HISTORY_SIZES`].
+fn page_size(q: &QueryPairs) -> Result<u32, String> {
+    match q.one("size").ok().flatten() {
+        None => Ok(HISTORY_PAGE),
+        Some(v) => v
+            .trim()
+            .parse::<u32>()
+            .ok()
+            .filter(|n| HISTORY_SIZES.contains(n))
+            .ok_or_else(|| format!("Rows per page \"{v}\" is not one of 25, 50 or 100.")),
+    }
+}
+
+/// The columns chosen (`col`), in the table's order; the default set
+/// when none is chosen.
+fn chosen_columns(q: &QueryPairs) -> Result<Vec<&'static ColumnDef>, String> {
+    let asked = q.many("col");
+    if let Some(bad) = asked.iter().find(|k| !COLUMNS.iter().any(|c| c.key == **k)) {
+        let names: Vec<&str> = COLUMNS.iter().map(|c| c.key).collect();
+        return Err(format!("Column \"{bad}\" is not one of: {}.", names.join(", ")));
+    }
+    Ok(if asked.is_empty() {
+        COLUMNS.iter().filter(|c| c.default).collect()
+    } else {
+        COLUMNS.iter().filter(|c| asked.contains(&c.key)).collect()
+    })
+}
+
+/// Services and projects that exist: those used in the last twelve whole
+/// months (the usage rollups, read by month), for the form's choices.
+async fn known_values(ctx: &Ctx) -> Result<(Vec<String>, Vec<(String, String)>), PageError> {
+    let today = analytics::today(&ctx.app, &ctx.tz);
+    let first = today.first_of_month().checked_sub(jiff::Span::new().months(11)).unwrap_or(today);
+    let range = DayRange { preset: None, first, last: today.last_of_month() };
+    let zone = &ctx.settings.time_zone;
+    let services = analytics::usage_report(&ctx.app, &ctx.org, zone, range, UsageGroup::Service, None).await?;
+    let projects = analytics::usage_report(&ctx.app, &ctx.org, zone, range, UsageGroup::Project, None).await?;
+    let mut services: Vec<String> = services.rows.into_iter().filter_map(|r| r.key).collect();
+    services.sort_by_key(|s| s.to_lowercase());
+    let mut projects: Vec<(String, String)> =
+        projects.rows.into_iter().filter_map(|r| r.key.map(|k| (k, r.name.unwrap_or_default()))).collect();
+    projects.sort_by(|a, b| (a.1.to_lowercase(), &a.0).cmp(&(b.1.to_lowercase(), &b.0)));
+    Ok((services, projects))
+}
+
+/// How many events match `filter`, counted page by page up to
+/// [`HISTORY_COUNT_CAP`]: the number, and whether there are more.
+async fn count_matching(ctx: &Ctx, filter: &creditd_store::EventFilter) -> Result<(u64, bool), PageError> {
+    use creditd_store::query::{EventQuery, PageLimit, PageStart, decode_cursor};
+    let mut n = 0u64;
+    let mut start = PageStart::Offset(0);
+    loop {
+        let q = EventQuery {
+            filter: filter.clone(),
+            limit: PageLimit::new(PageLimit::MAX).unwrap_or(PageLimit::DEFAULT),
+            start,
+        };
+        let page = ctx.app.store.events(&ctx.org, &q).await?;
+        n += page.events.len() as u64;
+        match page.next_cursor.as_deref().and_then(decode_cursor) {
+            Some(seq) if n < HISTORY_COUNT_CAP => start = PageStart::Before(seq),
+            Some(_) => return Ok((n.min(HISTORY_COUNT_CAP), true)),
+            None => return Ok((n, false)),
+        }
     }
 }
 
@@ -763,91 +1143,188 @@ async fn history_inner(
     let ctx = Ctx::new(app, session).await?;
     ctx.principal.require(Action::ReadHistory, &ctx.org).map_err(|e| for_admins(e, "The credit history"))?;
     let mut allowed: Vec<&str> = HISTORY_FILTERS.to_vec();
-    allowed.extend(["cursor", "page"]);
+    allowed.extend(HISTORY_VIEW);
+    allowed.extend(["cursor", "page", "back"]);
     q.only(&allowed)?;
-    // The filters as the form sent them, empty fields dropped.
+    let (services, projects) = known_values(&ctx).await?;
+    // The filters as the form sent them, empty fields dropped; a service
+    // typed in another case is the one that exists ("scraping": Scraping).
     let filters: Vec<(String, String)> =
-        q.0.iter().filter(|(k, v)| HISTORY_FILTERS.contains(&k.as_str()) && !v.trim().is_empty()).cloned().collect();
-    let page_no: u64 = q.one("page")?.and_then(|p| p.parse().ok()).filter(|p| *p >= 1).unwrap_or(1);
-    let cursor = q.one("cursor")?.map(str::to_string);
+        q.0.iter()
+            .filter(|(k, v)| HISTORY_FILTERS.contains(&k.as_str()) && !v.trim().is_empty())
+            .map(|(k, v)| {
+                let v = v.trim();
+                let known = match k.as_str() {
+                    "service" => services.iter().find(|s| s.eq_ignore_ascii_case(v)).cloned(),
+                    "project_id" => projects.iter().find(|p| p.0.eq_ignore_ascii_case(v)).map(|p| p.0.clone()),
+                    _ => None,
+                };
+                (k.clone(), known.unwrap_or_else(|| v.to_string()))
+            })
+            .collect();
+    let size = page_size(&q);
+    let columns = chosen_columns(&q);
+    let view: Vec<(String, String)> =
+        q.0.iter().filter(|(k, v)| HISTORY_VIEW.contains(&k.as_str()) && !v.trim().is_empty()).cloned().collect();
+    let cursor = q.one("cursor")?.map(|c| c.trim().to_string());
+    // Cursors of the pages before this one, for Previous: all issued by
+    // this page, at most HISTORY_BACK_MAX of them.
+    let back: Vec<String> = q.many("back").into_iter().map(str::to_string).collect();
+    let back_ok = back.len() <= HISTORY_BACK_MAX
+        && back.iter().all(|c| creditd_store::query::decode_cursor(c).is_some())
+        && (back.is_empty() || cursor.is_some());
+    // The page number only labels a page reached by a cursor: without one
+    // the page shown is the first, whatever `page` says.
+    let page_no: u64 = match &cursor {
+        Some(_) => q.one("page")?.and_then(|p| p.parse().ok()).filter(|p| *p >= 2).unwrap_or(2),
+        None => 1,
+    };
+    let size_n = *size.as_ref().unwrap_or(&HISTORY_PAGE);
     let mut api_pairs = filters.clone();
-    api_pairs.push(("limit".into(), HISTORY_PAGE.to_string()));
+    api_pairs.push(("limit".into(), size_n.to_string()));
     if let Some(c) = &cursor {
         api_pairs.push(("cursor".into(), c.clone()));
     }
     let s = ctx.summary().await?;
-    let (rows, next_cursor, error, status) =
-        match crate::history::page_query(&ctx.app, &ctx.org, &QueryPairs(api_pairs)).await {
-            Ok(query) => {
-                let page = ctx.app.store.events(&ctx.org, &query).await?;
-                (page.events.iter().map(|e| row(e, &ctx.tz)).collect(), page.next_cursor, String::new(), StatusCode::OK)
-            }
-            Err(e) if e.status.is_client_error() => (Vec::new(), None, e.message, e.status),
-            Err(e) => return Err(e.into()),
-        };
-    let has = |k: &str, v: &str| filters.iter().any(|(fk, fv)| fk == k && fv.split(',').any(|x| x.trim() == v));
+    let checked = check_form(&filters)
+        .and(size.map(|_| ()))
+        .and(columns.as_ref().map(|_| ()).map_err(Clone::clone))
+        .and(if back_ok {
+            Ok(())
+        } else {
+            Err("The page's Previous links are not ones this page made; start again from the first page.".to_string())
+        });
+    let query = match checked {
+        Ok(()) => crate::history::page_query(&ctx.app, &ctx.org, &QueryPairs(api_pairs)).await,
+        Err(message) => Err(ApiError::validation(message)),
+    };
+    let shown: Vec<&ColumnDef> = columns.clone().unwrap_or_else(|_| COLUMNS.iter().filter(|c| c.default).collect());
+    let (rows, next_cursor, matching, error, status) = match query {
+        Ok(query) => {
+            let page = ctx.app.store.events(&ctx.org, &query).await?;
+            let (n, more) = count_matching(&ctx, &query.filter).await?;
+            let matching = match (n, more) {
+                (_, true) => format!("More than {} events match", charts::count(HISTORY_COUNT_CAP as i64)),
+                (1, false) => "1 event matches".to_string(),
+                (n, false) => format!("{} events match", charts::count(n as i64)),
+            };
+            let rows = page.events.iter().map(|e| row(e, &ctx.tz, &shown)).collect();
+            (rows, page.next_cursor, matching, String::new(), StatusCode::OK)
+        }
+        Err(e) if e.status.is_client_error() => (Vec::new(), None, String::new(), e.message, e.status),
+        Err(e) => return Err(e.into()),
+    };
+    let has = |k: &str, v: &str| values_of(&filters, k).contains(&v);
     let one = |k: &str| filters.iter().find(|(fk, _)| fk == k).map(|(_, v)| v.clone()).unwrap_or_default();
-    let kinds = EventKind::ALL
+    let choice = |value: &str, label: &str, selected: bool| Choice {
+        value: value.to_string(),
+        label: label.to_string(),
+        selected,
+    };
+    let kinds = EventKind::ALL.iter().map(|k| choice(k.as_str(), k.title(), has("event_type", k.as_str()))).collect();
+    let pools = Pool::ALL.iter().map(|p| choice(p.as_str(), pool_label(*p), has("pool", p.as_str()))).collect();
+    let statuses =
+        Status::ALL.iter().map(|st| choice(st.as_str(), status_label(*st), has("status", st.as_str()))).collect();
+    let project = one("project_id");
+    let mut project_choices: Vec<Choice> = projects
         .iter()
-        .map(|k| Choice { value: k.as_str(), label: k.title(), selected: has("event_type", k.as_str()) })
-        .collect();
-    let pools = Pool::ALL
-        .iter()
-        .map(|p| Choice {
-            value: p.as_str(),
-            label: match p {
-                Pool::Plan => "Plan credits",
-                Pool::Prepaid => "Top-up / add-on credits",
-                Pool::Voucher => "Voucher credits",
-                Pool::Promotional => "Promotional credits",
-            },
-            selected: has("pool", p.as_str()),
+        .map(|(id, name)| {
+            let label = if name.is_empty() { id.clone() } else { format!("{name} ({id})") };
+            choice(id, &label, *id == project)
         })
         .collect();
-    let statuses = Status::ALL
-        .iter()
-        .map(|st| Choice {
-            value: st.as_str(),
-            label: match st {
-                Status::Succeeded => "Success",
-                Status::Processing => "Processing",
-                Status::Failed => "Failed",
-            },
-            selected: has("status", st.as_str()),
-        })
-        .collect();
-    let base = query_string(&filters);
-    let with = |extra: &[(&str, String)]| {
-        let mut p = filters.clone();
-        p.extend(extra.iter().map(|(k, v)| (k.to_string(), v.clone())));
-        query_string(&p)
+    if !project.is_empty() && !project_choices.iter().any(|c| c.selected) {
+        project_choices.push(choice(&project, &project, true));
+    }
+    let sizes = HISTORY_SIZES.iter().map(|n| choice(&n.to_string(), &n.to_string(), *n == size_n)).collect();
+    let columns_offered =
+        COLUMNS.iter().map(|c| choice(c.key, c.label, shown.iter().any(|s| s.key == c.key))).collect();
+    // Links keep the filters and the view (size, columns).
+    let mut keep = filters.clone();
+    keep.extend(view.iter().cloned());
+    let href = |extra: Vec<(String, String)>| {
+        let mut p = keep.clone();
+        p.extend(extra);
+        let qs = query_string(&p);
+        if qs.is_empty() { "/history".to_string() } else { format!("/history?{qs}") }
     };
-    let next_href = next_cursor
-        .map(|c| format!("/history?{}", with(&[("cursor", c), ("page", (page_no + 1).to_string())])))
-        .unwrap_or_default();
-    let export = |format: &str| {
-        let mut p = vec![("format".to_string(), format.to_string())];
-        p.extend(filters.iter().cloned());
-        format!("/api/organizations/{}/credit-events/export?{}", ctx.org, query_string(&p))
+    let stack = |list: &[String]| list.join(",");
+    let next_href = match next_cursor {
+        Some(next) => {
+            let mut b = back.clone();
+            if let Some(c) = &cursor {
+                b.push(c.clone());
+            }
+            if b.len() > HISTORY_BACK_MAX {
+                b.remove(0);
+            }
+            let mut extra = vec![("cursor".to_string(), next), ("page".to_string(), (page_no + 1).to_string())];
+            if !b.is_empty() {
+                extra.push(("back".to_string(), stack(&b)));
+            }
+            href(extra)
+        }
+        None => String::new(),
     };
+    let prev_href = match (page_no, back.split_last()) {
+        (1, _) => String::new(),
+        (2, _) => href(Vec::new()),
+        (_, Some((last, rest))) => {
+            let mut extra = vec![("cursor".to_string(), last.clone()), ("page".to_string(), (page_no - 1).to_string())];
+            if !rest.is_empty() {
+                extra.push(("back".to_string(), stack(rest)));
+            }
+            href(extra)
+        }
+        // Further back than this page remembers: First page only.
+        (_, None) => String::new(),
+    };
+    let voucher = has("pool", Pool::Voucher.as_str());
+    let layouts = vec![
+        LayoutChoice {
+            value: "report",
+            label: "Report: case, user, kind, amount, date, description",
+            selected: !voucher,
+        },
+        LayoutChoice {
+            value: "fpt",
+            label: "Date, Service, Source, Description, Code, Status, Amount",
+            selected: voucher,
+        },
+        LayoutChoice { value: "events", label: "Event log: created_at, event_type, credits, …", selected: false },
+        LayoutChoice { value: "full", label: "Every field, as stored", selected: false },
+    ];
+    let rows_len = rows.len() as u64;
     let page = HistoryPage {
         frame: ctx.frame("history", "Credit history", &s),
         kinds,
         pools,
         statuses,
+        services,
+        projects: project_choices,
+        sizes,
+        columns_offered,
         date_from: one("date_from"),
         date_to: one("date_to"),
         service: one("service"),
-        project_id: one("project_id"),
         user_email: one("user_email"),
         filtered: !filters.is_empty(),
         error,
+        columns: shown
+            .iter()
+            .map(|c| Column { key: c.key, label: c.label, class: if c.num { "num" } else { "" } })
+            .collect(),
         rows,
         page_no,
+        first_row: (page_no - 1) * u64::from(size_n) + 1,
+        last_row: (page_no - 1) * u64::from(size_n) + rows_len,
+        matching,
         next_href,
-        first_href: if base.is_empty() { "/history".into() } else { format!("/history?{base}") },
-        export_csv: export("csv"),
-        export_xlsx: export("xlsx"),
+        prev_href,
+        first_href: href(Vec::new()),
+        export_action: format!("/api/organizations/{}/credit-events/export", ctx.org),
+        export_hidden: filters.clone(),
+        layouts,
         zone: ctx.settings.time_zone.clone(),
     };
     Ok((status, page.render()?))
@@ -872,4 +1349,12 @@ pub async fn css() -> Text {
 /// `GET /assets/dashboard.js`.
 pub async fn js() -> Text {
     asset(JS, "text/javascript; charset=utf-8")
+}
+
+const ICON: &str = include_str!("../assets/favicon.svg");
+
+/// `GET /assets/favicon.svg` (the pages link it) and `GET /favicon.ico`
+/// (what a browser asks for on a page that links none): the same SVG.
+pub async fn icon() -> Text {
+    asset(ICON, "image/svg+xml")
 }

@@ -465,6 +465,9 @@ pub fn table() -> Vec<Entry> {
             .public(),
         at("GET", "/assets/dashboard.js", "getDashboardScript", "dashboard", "Dashboard script", dashboard::js)
             .public(),
+        at("GET", "/assets/favicon.svg", "getDashboardIcon", "dashboard", "Dashboard icon", dashboard::icon).public(),
+        at("GET", "/favicon.ico", "getFavicon", "dashboard", "The icon browsers ask for by name", dashboard::icon)
+            .public(),
         Entry { route: docs.public(), serve: Serve::Router(crate::openapi::swagger_ui().into()), limit: Limit::None },
     ]
 }
@@ -485,8 +488,8 @@ pub fn document() -> &'static OpenApi {
 
 /// The app: every entry of [`table`] (those needing a key or a session
 /// behind `auth::authenticate`), the fallbacks, and the layers every
-/// request passes (body limit and deadline, the read position, metrics,
-/// tracing, request ids).
+/// request passes (refusals as pages for browsers, body limit and
+/// deadline, the read position, metrics, tracing, request ids).
 pub fn router(app: AppState) -> Router {
     ops::recorder();
     let mut public = Router::new();
@@ -510,6 +513,8 @@ pub fn router(app: AppState) -> Router {
         .merge(api)
         .fallback(api::not_found)
         .method_not_allowed_fallback(api::method_not_allowed)
+        // A browser reaching a refusal gets a page, not the JSON.
+        .layer(middleware::from_fn(dashboard::html_errors))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(middleware::from_fn(ops::read_after))
         .layer(middleware::from_fn_with_state(app.clone(), conn::body_deadline))

@@ -30,6 +30,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::common::{KEY, Server, Start};
+use creditd_server::dashboard;
 
 const ORG: &str = "acme";
 const ZONE: &str = "Europe/Madrid";
@@ -38,6 +39,7 @@ const NOW: &str = "2026-04-02T08:30:00Z";
 
 const OWNER: (&str, &str) = ("Olivia Owner", "olivia@acme.example");
 const MEMBER: (&str, &str) = ("Mia Member", "mia@acme.example");
+const ADMIN: (&str, &str) = ("Adam Admin", "adam@acme.example");
 
 const USERS: &[(&str, &str)] = &[
     ("Mikaela Ortiz", "mikaela@acme.example"),
@@ -74,9 +76,22 @@ impl App {
 
     /// GET with a session cookie: status, content type, body.
     async fn page(&self, path: &str, cookie: Option<&str>) -> (u16, String, String) {
+        self.get_as(path, cookie, None).await
+    }
+
+    /// GET as a browser navigates (its `Accept`), with a session cookie.
+    async fn browse(&self, path: &str, cookie: Option<&str>) -> (u16, String, String) {
+        let accept = "text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,image/webp,*/*;q=0.8";
+        self.get_as(path, cookie, Some(accept)).await
+    }
+
+    async fn get_as(&self, path: &str, cookie: Option<&str>, accept: Option<&str>) -> (u16, String, String) {
         let mut req = self.client.get(format!("{}{path}", self.base));
         if let Some(c) = cookie {
             req = req.header("cookie", c);
+        }
+        if let Some(a) = accept {
+            req = req.header("accept", a);
         }
         let r = req.send().await.unwrap();
         let ct = r.headers().get("content-type").map(|v| v.to_str().unwrap().to_string()).unwrap_or_default();
@@ -189,7 +204,7 @@ async fn seed(app: &App) {
     app.clock.set(start.timestamp());
     app.store.create_org(ORG, OrgSettings::new("Acme Research", ZONE)).await.unwrap();
     let dir = app.store.directory();
-    for ((name, email), role) in [(OWNER, Role::Owner), (MEMBER, Role::Member)] {
+    for ((name, email), role) in [(OWNER, Role::Owner), (ADMIN, Role::Admin), (MEMBER, Role::Member)] {
         dir.add_member(Member {
             org_id: ORG.into(),
             email: email.into(),
@@ -343,6 +358,14 @@ fn chart_marks(html: &str, id: &str) -> Vec<(String, String)> {
     out
 }
 
+/// The text of the element with `data-testid`, without markup.
+fn testid_text(html: &str, testid: &str) -> String {
+    let start = html.find(&format!("data-testid=\"{testid}\"")).unwrap_or_else(|| panic!("no {testid}"));
+    let rest = &html[start..];
+    let body = &rest[rest.find('>').unwrap() + 1..];
+    unescape(&body[..body.find('<').unwrap()])
+}
+
 fn test_value(html: &str, testid: &str) -> String {
     let start = html.find(&format!("data-testid=\"{testid}\"")).unwrap_or_else(|| panic!("no {testid}"));
     let tag_start = html[..start].rfind('<').unwrap();
@@ -482,9 +505,19 @@ async fn analytics_agree_with_the_events_and_the_charts() {
                 UsageGroup::Service => "chart-service",
             };
             let drawn = chart_marks(html, id);
-            let want: Vec<(String, String)> =
-                api.rows.iter().map(|r| (r.key.clone().unwrap_or_default(), r.credits.to_string())).collect();
+            // Days still to come are drawn empty, without a value.
+            let today = "2026-04-02";
+            let want: Vec<(String, String)> = api
+                .rows
+                .iter()
+                .filter(|r| group != UsageGroup::Day || r.key.as_deref().unwrap() <= today)
+                .map(|r| (r.key.clone().unwrap_or_default(), r.credits.to_string()))
+                .collect();
             assert_eq!(drawn, want, "{range}: chart {id} vs API");
+            if group == UsageGroup::Day {
+                let future = api.rows.iter().filter(|r| r.key.as_deref().unwrap() > today).count();
+                assert_eq!(html.matches("data-future=\"true\"").count(), future, "{range}: days to come");
+            }
         }
     }
 
@@ -587,16 +620,58 @@ async fn bad_input_and_what_members_may_see() {
         assert!(!html.contains("data-kind="), "{path} shows events");
     }
 
-    // Signed out: the sign-in page, never a 500.
+    // Signed out: the sign-in page, never a 500 nor the API's words.
     let (s, _, html) = app.page("/", None).await;
     assert_eq!(s, 200);
-    assert!(html.contains("Not signed in"));
-    for path in ["/credits", "/conversations", "/history"] {
-        let (s, ct, _) = app.page(path, None).await;
+    assert!(html.contains("Sign in to creditd") && html.contains("creditd login-link"), "{html}");
+    assert!(!html.contains("id=\"signin-notice\""), "a plain visit has no notice");
+    for path in ["/credits", "/conversations", "/history", "/history?event_type=debit"] {
+        let (s, ct, html) = app.page(path, None).await;
         assert_eq!((s, ct.starts_with("text/html")), (401, true), "{path}");
+        assert!(
+            unescape(&html).contains(dashboard::SIGN_IN_FIRST) && html.contains("creditd login-link"),
+            "{path}: {html}"
+        );
+        assert!(!html.contains("missing or invalid API key") && !html.contains("Bearer"), "{path}: {html}");
     }
-    let (s, _, _) = app.page("/", Some("creditd_session=cs_forged")).await;
+    let (s, _, html) = app.page("/", Some("creditd_session=cs_forged")).await;
     assert_eq!(s, 200);
+    assert!(html.contains("Sign in to creditd"));
+    let (s, _, html) = app.page("/?signed_out=1", None).await;
+    assert_eq!(s, 200);
+    assert!(unescape(&html).contains(dashboard::SIGNED_OUT), "{html}");
+
+    // What a browser reaches answers a page; other clients keep the JSON.
+    let (s, ct, html) = app.browse("/nope", None).await;
+    assert_eq!((s, ct.starts_with("text/html")), (404, true), "{html}");
+    assert!(html.contains("Page not found") && unescape(&html).contains("There is no page at /nope."), "{html}");
+    let (s, ct, body) = app.page("/nope", None).await;
+    assert_eq!((s, ct.as_str()), (404, "application/json"), "{body}");
+    assert_eq!(serde_json::from_str::<Value>(&body).unwrap()["error"]["code"], "not_found");
+    let link = app.login_url(MEMBER.1).await;
+    let path = &link[app.base.len()..];
+    let (s, _, _) = app.browse(path, None).await;
+    assert_eq!(s, 303, "the link works once");
+    let (s, ct, html) = app.browse(path, None).await;
+    assert_eq!((s, ct.starts_with("text/html")), (410, true), "{html}");
+    assert!(unescape(&html).contains(dashboard::LINK_USED) && html.contains("creditd login-link"), "{html}");
+    let (s, ct, body) = app.page(path, None).await;
+    assert_eq!((s, ct.as_str()), (410, "application/json"), "{body}");
+    let export = format!("{org}/credit-events/export?format=csv");
+    let (s, ct, html) = app.browse(&export, Some(&member)).await;
+    assert_eq!((s, ct.starts_with("text/html")), (403, true), "{html}");
+    assert!(
+        html.contains("Not available to you") && unescape(&html).contains("for the organisation's owners and admins"),
+        "{html}"
+    );
+    let (s, ct, html) = app.browse(&export, None).await;
+    assert_eq!((s, ct.starts_with("text/html")), (401, true), "{html}");
+    assert!(unescape(&html).contains(dashboard::SIGN_IN_FIRST));
+    for icon in ["/favicon.ico", "/assets/favicon.svg"] {
+        let (s, ct, body) = app.browse(icon, None).await;
+        assert_eq!((s, ct.as_str()), (200, "image/svg+xml"), "{icon}");
+        assert!(body.starts_with("<svg"), "{icon}");
+    }
 
     // Bad dashboard input is an HTML page with the reason, never JSON.
     let owner = app.sign_in(OWNER.1).await;
@@ -605,22 +680,83 @@ async fn bad_input_and_what_members_may_see() {
         ("/credits?range=custom&date_from=2026-03-10&date_to=2026-03-01", 422, "before date_from"),
         ("/credits?colour=1", 422, "unknown query parameter"),
         ("/conversations?date_from=yesterday", 422, "must be a date"),
-        ("/history?date_from=2026-02-30", 422, "date_from"),
-        ("/history?date_from=2026-03-02&date_to=2026-03-01", 422, "must be after date_from"),
-        ("/history?event_type=teleport", 422, "teleport"),
+        ("/history?date_from=2026-02-30", 422, "Start date \"2026-02-30\" is not a date"),
+        ("/history?date_from=2026-03-01T00:00:00Z", 422, "Start date \"2026-03-01T00:00:00Z\" is not a date"),
+        (
+            "/history?date_from=2026-03-02&date_to=2026-03-01",
+            422,
+            "The end date 2026-03-01 (March 1, 2026) is before the start date 2026-03-02 (March 2, 2026)",
+        ),
+        ("/history?event_type=teleport", 422, "Event type \"teleport\" is not one of the types this form lists: "),
+        ("/history?event_type=nope", 422, "Event type \"nope\" is not one of the types this form lists: "),
+        ("/history?status=bogus", 422, "Status \"bogus\" is not one of: Success, Processing, Failed."),
+        ("/history?pool=gold", 422, "Balance type \"gold\" is not one of: Plan credits, "),
         ("/history?cursor=zzz", 422, "cursor"),
         ("/history?limit=5", 422, "unknown query parameter"),
     ] {
         let (s, ct, html) = app.page(path, Some(&owner)).await;
         assert_eq!(s, status, "{path}: {html}");
         assert!(ct.starts_with("text/html"), "{path}: {ct}");
+        let html = unescape(&html);
         assert!(html.contains(says), "{path}: {html}");
+        // In the page's words: no type names, no UTC instants for dates.
+        let said = strip_tags(&html);
+        for api_word in ["EventKind", "succeeded", "T23:00:00Z", "T22:00:00Z"] {
+            assert!(!said.contains(api_word), "{path} says {api_word}: {said}");
+        }
+        if path.starts_with("/history") && !path.contains("limit=") {
+            // An invalid filter: the message by the form, Export disabled
+            // (an unknown parameter is not the form's: an error page).
+            assert!(html.contains("id=\"filter-error\""), "{path}");
+            assert!(
+                html.contains("id=\"export-csv\" disabled") && html.contains("id=\"export-xlsx\" disabled"),
+                "{path}"
+            );
+            assert!(!html.contains("/credit-events/export?"), "{path}: an export link on an invalid filter");
+        }
     }
     let (s, _, html) = app.page("/history", Some(&owner)).await;
     assert_eq!(s, 200);
     assert_eq!(html.matches("data-kind=").count(), creditd_server::dashboard::HISTORY_PAGE as usize);
+    assert!(html.contains("action=\"/api/organizations/acme/credit-events/export\" id=\"export\""), "{html}");
+    assert!(html.contains("id=\"export-csv\" name=\"format\" value=\"csv\">"), "{html}");
+    assert!(!html.contains("id=\"filter-error\""));
+    // `page` without a cursor is the first page, and says so.
+    let (s, _, page7) = app.page("/history?page=7", Some(&owner)).await;
+    assert_eq!(s, 200);
+    assert!(page7.contains("page 1,") && !page7.contains("page 7"), "{page7}");
+    assert_eq!(history_rows(&page7), history_rows(&html));
     let (s, _, html) = app.page("/conversations?range=last_month", Some(&owner)).await;
     assert_eq!(s, 200, "{html}");
+    // Identities active in that range, not this month.
+    let (s, body) = app.get(&format!("{org}/conversations/usage?group_by=identity&date_from=2026-03-01T00:00:00%2B01:00&date_to=2026-04-01T00:00:00%2B02:00")).await;
+    assert_eq!(s, 200, "{body}");
+    let march: Value = serde_json::from_str(&body).unwrap();
+    let active = march["rows"].as_array().unwrap().iter().filter(|r| r["key"].is_string()).count();
+    assert!(active > 0);
+    assert_eq!(testid_text(&html, "identities-active"), format!("{active} of 5"));
+    // This month per identity against the limit of 500, whatever the range.
+    let (s, body) = app
+        .get(&format!(
+            "{org}/conversations/usage?group_by=identity&date_from=2026-04-01T00:00:00%2B02:00&date_to=2026-05-01T00:00:00%2B02:00"
+        ))
+        .await;
+    assert_eq!(s, 200, "{body}");
+    let april: Value = serde_json::from_str(&body).unwrap();
+    let rows: Vec<(String, u64)> = april["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["key"].is_string())
+        .map(|r| (r["key"].as_str().unwrap().to_string(), r["conversations"].as_u64().unwrap()))
+        .collect();
+    assert!(!rows.is_empty());
+    assert!(html.contains("against the limit of 500"));
+    for (identity, n) in &rows {
+        let at = html.find(&format!("<tr data-identity=\"{identity}\">")).unwrap_or_else(|| panic!("{identity}"));
+        let row = strip_tags(&html[at..at + html[at..].find("</tr>").unwrap()]);
+        assert_eq!(row, format!("{identity}{n}{}", 500 - n), "{identity}");
+    }
     let (s, body) = app.get(&format!("{org}/conversations/usage?group_by=day&date_from=2026-03-01T00:00:00%2B01:00&date_to=2026-04-01T00:00:00%2B02:00")).await;
     assert_eq!(s, 200);
     let v: Value = serde_json::from_str(&body).unwrap();
@@ -636,25 +772,282 @@ async fn bad_input_and_what_members_may_see() {
     app.stop().await;
 }
 
-/// The history table's rows: (data-kind, data-amount, Kind cell, Amount
-/// cell, Status cell), newest first.
-fn history_rows(html: &str) -> Vec<(String, String, String, String, String)> {
-    let cells = |row: &str| -> Vec<String> {
-        row.split("<td")
-            .skip(1)
-            .map(|c| unescape(c.split_once('>').unwrap().1.split("</td>").next().unwrap()))
-            .collect()
-    };
+/// Text without its tags.
+fn strip_tags(s: &str) -> String {
+    let mut out = String::new();
+    let mut in_tag = false;
+    for ch in s.chars() {
+        match ch {
+            '<' => in_tag = true,
+            '>' => in_tag = false,
+            c if !in_tag => out.push(c),
+            _ => {}
+        }
+    }
+    unescape(&out)
+}
+
+/// The cells of each history row, by column key (`data-col`).
+fn history_cells(html: &str) -> Vec<BTreeMap<String, String>> {
     html.split("<tr data-id=")
         .skip(1)
         .map(|row| {
             let row = &row[..row.find("</tr>").unwrap()];
-            let c = cells(row);
-            let tag = &row[..row.find('>').unwrap()];
-            let a = |n: &str| attr(tag, n).unwrap().to_string();
-            (a("data-kind"), a("data-amount"), c[1].clone(), c[2].clone(), c[5].clone())
+            row.split("<td")
+                .skip(1)
+                .map(|c| {
+                    let (tag, rest) = c.split_once('>').unwrap();
+                    let key = attr(&format!(" {tag}"), "data-col").unwrap().to_string();
+                    (key, strip_tags(rest.split("</td>").next().unwrap()))
+                })
+                .collect()
         })
         .collect()
+}
+
+/// The history table's rows: (data-kind, data-amount, Kind cell, Amount
+/// cell, Status cell), newest first.
+fn history_rows(html: &str) -> Vec<(String, String, String, String, String)> {
+    let cells = history_cells(html);
+    html.split("<tr data-id=")
+        .skip(1)
+        .zip(cells)
+        .map(|(row, c)| {
+            let tag = &row[..row.find('>').unwrap()];
+            let a = |n: &str| attr(tag, n).unwrap().to_string();
+            (a("data-kind"), a("data-amount"), c["kind"].clone(), c["amount"].clone(), c["status"].clone())
+        })
+        .collect()
+}
+
+/// The `href` of the element with `id`, unescaped; None without one.
+fn href_of(html: &str, id: &str) -> Option<String> {
+    let start = html.find(&format!("id=\"{id}\""))?;
+    let tag_start = html[..start].rfind('<').unwrap();
+    let tag = &html[tag_start..start + html[start..].find('>').unwrap()];
+    attr(tag, "href").map(unescape)
+}
+
+fn row_ids(html: &str) -> Vec<String> {
+    html.split("<tr data-id=\"").skip(1).map(|r| r[..r.find('"').unwrap()].to_string()).collect()
+}
+
+/// The credit history tab: Previous as well as Next, page sizes, the
+/// number of matching events, columns, multiple statuses, services and
+/// projects from the values that exist, balance types in the form's
+/// words, and an export that offers its layout.
+#[tokio::test]
+async fn history_pages_back_and_forth_with_columns_and_counts() {
+    let mut app = App::start().await;
+    seed(&app).await;
+    let owner = app.sign_in(OWNER.1).await;
+    let page = |path: String| {
+        let app = &app;
+        let owner = owner.clone();
+        async move {
+            let (s, ct, html) = app.page(&path, Some(&owner)).await;
+            assert_eq!((s, ct.starts_with("text/html")), (200, true), "{path}: {html}");
+            html
+        }
+    };
+
+    // Next, Next, Previous, Previous: the same pages, back to the first.
+    let first = page("/history?size=50&event_type=usage".into()).await;
+    assert_eq!(row_ids(&first).len(), 50);
+    assert!(href_of(&first, "prev-page").is_none() && href_of(&first, "first-page").is_none());
+    let second = page(href_of(&first, "next-page").unwrap()).await;
+    assert!(second.contains("page 2,"));
+    let third = page(href_of(&second, "next-page").unwrap()).await;
+    assert!(third.contains("page 3,"));
+    let ids = |h: &str| row_ids(h);
+    assert!(
+        ids(&first).iter().all(|i| !ids(&second).contains(i)) && ids(&second).iter().all(|i| !ids(&third).contains(i))
+    );
+    let back_to_second = page(href_of(&third, "prev-page").unwrap()).await;
+    assert_eq!(ids(&back_to_second), ids(&second));
+    assert!(back_to_second.contains("page 2,"));
+    let back_to_first = page(href_of(&back_to_second, "prev-page").unwrap()).await;
+    assert_eq!(ids(&back_to_first), ids(&first));
+    assert_eq!(href_of(&third, "first-page").unwrap(), "/history?event_type=usage&size=50");
+    assert!(third.contains("Rows 101–150"), "rows of page 3");
+    // Every link keeps the filters and the page size.
+    for h in [href_of(&second, "next-page").unwrap(), href_of(&third, "prev-page").unwrap()] {
+        assert!(h.contains("event_type=usage") && h.contains("size=50"), "{h}");
+    }
+
+    // How long the page takes here (a debug build on a shared machine),
+    // counting up to the cap included: printed for the record.
+    let mut times = Vec::new();
+    for _ in 0..5 {
+        let t = std::time::Instant::now();
+        page("/history".into()).await;
+        times.push(t.elapsed());
+    }
+    times.sort();
+    say(&format!("history_pages_back_and_forth_with_columns_and_counts: GET /history median {:?}", times[2]));
+
+    // The number of matching events: exact below the cap, "more than" above.
+    let purchases = app.events(&EventFilter { kinds: vec![EventKind::Purchase], ..EventFilter::default() }).await;
+    let html = page("/history?event_type=purchase".into()).await;
+    assert_eq!(testid_text(&html, "matching"), format!("{} events match", purchases.len()));
+    let html = page("/history".into()).await;
+    assert_eq!(testid_text(&html, "matching"), "More than 1,000 events match");
+    for size in [25, 50, 100] {
+        let html = page(format!("/history?size={size}")).await;
+        assert_eq!(row_ids(&html).len(), size, "size={size}");
+        assert!(html.contains(&format!("<option value=\"{size}\" selected>")));
+    }
+
+    // Columns: the default set, or those chosen, in the table's order.
+    let cols = |html: &str| -> Vec<String> {
+        html.split("<th scope=\"col\"")
+            .skip(1)
+            .map(|t| attr(&format!(" {t}"), "data-col").unwrap().to_string())
+            .collect()
+    };
+    let html = page("/history".into()).await;
+    assert_eq!(
+        cols(&html),
+        ["date", "kind", "service", "source", "description", "code", "status", "amount", "balance"]
+    );
+    let html = page("/history?col=amount&col=date&col=pool&event_type=voucher".into()).await;
+    assert_eq!(cols(&html), ["date", "amount", "pool"]);
+    let cells = history_cells(&html);
+    assert!(!cells.is_empty());
+    for c in &cells {
+        assert_eq!(c.keys().collect::<Vec<_>>(), ["amount", "date", "pool"]);
+        // Balance types in the form's words.
+        assert_eq!(c["pool"], "Voucher credits");
+    }
+    // Links keep the columns.
+    let html = page("/history?col=amount&col=date".into()).await;
+    assert!(href_of(&html, "next-page").unwrap().contains("col=amount&col=date"));
+
+    // Statuses, several at once; services and projects from those that exist.
+    let html = page("/history?status=succeeded&status=failed".into()).await;
+    assert!(html.contains("value=\"succeeded\" checked") && html.contains("value=\"failed\" checked"));
+    assert!(!html.contains("value=\"processing\" checked"));
+    let html = page("/history?service=scraping&col=service".into()).await;
+    let cells = history_cells(&html);
+    assert_eq!(cells.len(), 25);
+    assert!(cells.iter().all(|c| c["service"].starts_with("Scraping")), "{cells:?}");
+    assert!(html.contains("value=\"Scraping\""), "the service as it exists");
+    for service in ["Enrichment", "Scraping", "AI Variables", "Workflows"] {
+        assert!(html.contains(&format!("<option value=\"{service}\">")), "{service} offered");
+    }
+    for (id, name) in PROJECTS {
+        assert!(html.contains(&format!("<option value=\"{id}\">{name} ({id})</option>")), "{id} offered");
+    }
+    let html = page("/history?project_id=CASE-1043&col=project".into()).await;
+    assert!(history_cells(&html).iter().all(|c| c["project"].ends_with("case-1043")));
+
+    // The export offers its layout; a voucher export keeps its codes.
+    let html = page("/history?pool=voucher".into()).await;
+    assert!(html.contains("<input type=\"hidden\" name=\"pool\" value=\"voucher\">"), "{html}");
+    assert!(html.contains("<option value=\"fpt\" selected>"));
+    for layout in ["report", "fpt", "events", "full"] {
+        assert!(html.contains(&format!("<option value=\"{layout}\"")), "{layout}");
+    }
+    let html = page("/history".into()).await;
+    assert!(html.contains("<option value=\"report\" selected>"));
+
+    // What the page cannot use is said in its words and changes nothing.
+    for (path, says) in [
+        ("/history?size=30", "Rows per page \"30\" is not one of 25, 50 or 100."),
+        ("/history?col=colour", "Column \"colour\" is not one of: date, kind, "),
+        ("/history?cursor=c10&back=zzz", "The page's Previous links are not ones this page made"),
+        ("/history?back=c10", "The page's Previous links are not ones this page made"),
+    ] {
+        let (s, _, html) = app.page(path, Some(&owner)).await;
+        assert_eq!(s, 422, "{path}");
+        assert!(unescape(&html).contains(says), "{path}: {html}");
+        assert!(html.contains("id=\"export-csv\" disabled"), "{path}");
+    }
+    app.stop().await;
+}
+
+/// An organisation with members and nothing else (the empty states).
+async fn empty_org(app: &App, org: &str, owner: &str) {
+    app.store.create_org(org, OrgSettings::new("Newco", ZONE)).await.unwrap();
+    app.store
+        .directory()
+        .add_member(Member {
+            org_id: org.into(),
+            email: owner.into(),
+            name: "Nora New".into(),
+            role: Role::Owner,
+            created_at: app.clock.now(),
+        })
+        .await
+        .unwrap();
+}
+
+/// The Plan tab's meter (plan credits used against the allocation, add-ons
+/// apart), the rollover policy, averages rounded for people, and what a
+/// new organisation sees on every tab.
+#[tokio::test]
+async fn plan_meter_averages_and_an_empty_org() {
+    let mut app = App::start().await;
+    seed(&app).await;
+    let owner = app.sign_in(OWNER.1).await;
+    let (_, summary) = app.get(&format!("/api/organizations/{ORG}/summary")).await;
+    let summary: Value = serde_json::from_str(&summary).unwrap();
+    let m = |k: &str| serde_json::from_value::<Micros>(summary[k].clone()).unwrap();
+    let used = m("plan_credits").checked_sub(m("plan_credits_left")).unwrap();
+    assert!(!used.is_negative() && m("add_on_credits").is_positive(), "{summary}");
+    let (s, _, html) = app.page("/", Some(&owner)).await;
+    assert_eq!(s, 200);
+    let c = creditd_server::charts::credits;
+    assert_eq!(testid_text(&html, "plan-meter"), format!("{} of 10,000 plan credits used", c(used)));
+    assert!(
+        testid_text(&html, "add-ons")
+            .starts_with(&format!("Add-on credits, apart from the plan: {} left", c(m("add_on_credits"))))
+    );
+    assert_eq!(
+        testid_text(&html, "rollover"),
+        "Plan credits left at renewal are carried over, up to 5,000 credits in all (the newest kept first)."
+    );
+
+    // The daily average: exact in its title, rounded to 0.1 for people.
+    let (_, _, html) = app.page("/credits?range=last_month", Some(&owner)).await;
+    let march = app.usage("range=last_month").await;
+    let average = Micros::from_micros(march.total_credits.micros() / 31);
+    assert_eq!(test_value(&html, "daily-average"), average.to_string());
+    assert_eq!(testid_text(&html, "daily-average"), creditd_server::charts::rounded(average, 1));
+    let shown = testid_text(&html, "daily-average");
+    assert!(shown.split_once('.').is_none_or(|(_, f)| f.len() == 1), "{shown}");
+
+    // A new organisation: no plan, no period, no axes drawn over nothing.
+    empty_org(&app, "newco", "nora@newco.example").await;
+    let token = creditd_server::auth::issue_login_link(
+        app.store.directory(),
+        "newco",
+        "nora@newco.example",
+        app.clock.now(),
+        SignedDuration::from_mins(15),
+    )
+    .await
+    .unwrap();
+    let r = app.client.get(format!("{}/login/{token}", app.base)).send().await.unwrap();
+    let nora = r.headers()["set-cookie"].to_str().unwrap().split(';').next().unwrap().to_string();
+    let (s, _, html) = app.page("/", Some(&nora)).await;
+    assert_eq!(s, 200, "{html}");
+    assert!(html.contains("data-testid=\"no-plan\""));
+    assert!(!html.contains("role=\"meter\"") && !html.contains("data-testid=\"rollover\""));
+    for (path, says, chart) in [
+        ("/credits", "No credits used in this range.", "id=\"chart-day\""),
+        ("/conversations", "No conversations in this range.", "id=\"chart-conv-day\""),
+    ] {
+        let (s, _, html) = app.page(path, Some(&nora)).await;
+        assert_eq!(s, 200, "{path}: {html}");
+        assert!(html.contains(says), "{path}");
+        assert!(!html.contains(chart), "{path}: an axis drawn over nothing");
+    }
+    let (s, _, html) = app.page("/history", Some(&nora)).await;
+    assert_eq!(s, 200);
+    assert!(html.contains("No credit events match these filters."));
+    assert_eq!(testid_text(&html, "matching"), "0 events match");
+    app.stop().await;
 }
 
 /// A purchase of 7,000 that fails and one of 300 that succeeds: the
@@ -827,7 +1220,7 @@ impl Browser {
                     "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                     "--disable-background-networking", "--disable-component-update", "--disable-sync",
                     "--disable-dev-shm-usage", "--disable-breakpad", "--disable-crash-reporter",
-                    "--window-size=1280,900",
+                    "--window-size=1366,900",
                     format!("--user-data-dir={}", profile.display()),
                 ],
                 "prefs": {
@@ -930,6 +1323,17 @@ impl Browser {
         self.js(&script).await;
     }
 
+    /// Lays pages out `width` CSS pixels wide (a phone below 600), until
+    /// changed again; 1366 is a laptop's 1366×900.
+    async fn set_width(&self, width: u32) {
+        let mobile = width < 600;
+        self.cdp(
+            "Emulation.setDeviceMetricsOverride",
+            json!({"width": width, "height": if mobile { 844 } else { 900 }, "deviceScaleFactor": 1, "mobile": mobile}),
+        )
+        .await;
+    }
+
     /// A full-page PNG at `width` CSS pixels (a phone with `mobile`).
     async fn screenshot(&self, width: u32, path: &Path) {
         let mobile = width < 600;
@@ -959,6 +1363,22 @@ impl Browser {
             .await;
         std::fs::write(path, base64_decode(shot["data"].as_str().unwrap())).unwrap();
         self.cdp("Emulation.clearDeviceMetricsOverride", json!({})).await;
+    }
+
+    /// Runs axe-core (`axe_js`, its source) on the page shown: the rules'
+    /// serious, moderate and critical violations, as "rule (impact): targets".
+    async fn axe(&self, axe_js: &str) -> Vec<String> {
+        if self.js("return typeof window.axe").await != json!("object") {
+            self.js(axe_js).await;
+        }
+        let r = self
+            .js("return axe.run(document, {resultTypes: ['violations']}).then(r => [r.passes.length, r.violations \
+                 .filter(v => ['moderate', 'serious', 'critical'].includes(v.impact)) \
+                 .map(v => v.id + ' (' + v.impact + '): ' + v.nodes.slice(0, 4).map(n => n.target.join(' ')).join(', '))])")
+            .await;
+        // axe ran its rules (a page where it could not would pass nothing).
+        assert!(r[0].as_u64().unwrap() > 10, "axe-core passed no rules: {r}");
+        serde_json::from_value(r[1].clone()).unwrap()
     }
 
     async fn close(self) {
@@ -1004,6 +1424,28 @@ async fn wait_download(dir: &Path, ext: &str) -> PathBuf {
     panic!("no .{ext} download in {}", dir.display());
 }
 
+/// axe-core's source: `CREDITD_AXE_JS` names `axe.min.js` (`.ci/run`
+/// installs it with npm under /var/tmp/creditd-axe). None, and a line
+/// saying SKIPPED, without it.
+fn axe_source() -> Option<String> {
+    let Some(path) = std::env::var_os("CREDITD_AXE_JS") else {
+        say("SKIPPED the axe-core checks: CREDITD_AXE_JS is not set (npm install axe-core; point it at axe.min.js)");
+        return None;
+    };
+    match std::fs::read_to_string(&path) {
+        Ok(js) => Some(js),
+        Err(e) => panic!("CREDITD_AXE_JS={}: {e}", Path::new(&path).display()),
+    }
+}
+
+/// Checks the page shown with axe-core (when it is there): no serious or
+/// moderate violation, at desktop and phone widths.
+async fn check_axe(b: &Browser, axe: Option<&str>, what: &str) {
+    let Some(axe) = axe else { return };
+    let found = b.axe(axe).await;
+    assert!(found.is_empty(), "axe on {what} ({}): {found:#?}", b.url().await);
+}
+
 fn screenshots_dir() -> PathBuf {
     let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("..").join("screenshots");
     std::fs::create_dir_all(&dir).unwrap();
@@ -1042,7 +1484,12 @@ async fn dashboard_in_headless_chromium() {
         .js("return [...document.querySelectorAll('input:not([type=hidden]),select')].filter(e => !e.labels || !e.labels.length).length")
         .await;
     assert_eq!(unlabelled, json!(0));
-    b.screenshot(1280, &shots.join("plan-desktop.png")).await;
+    // The icon the page links loads (no favicon.ico 404 on every load).
+    let icon = b
+        .js("return fetch(document.querySelector('link[rel=icon]').href).then(r => [r.status, r.headers.get('content-type')])")
+        .await;
+    assert_eq!(icon, json!([200, "image/svg+xml"]));
+    b.screenshot(1366, &shots.join("plan-desktop.png")).await;
     b.screenshot(390, &shots.join("plan-phone.png")).await;
 
     // Credits: this month by default, then Last month, then custom dates.
@@ -1066,7 +1513,7 @@ async fn dashboard_in_headless_chromium() {
     b.js("document.querySelectorAll('#chart-day .mark')[4].focus()").await;
     let tip = b.js("const t = document.getElementById('tip'); return t.hidden ? '' : t.textContent").await;
     assert!(tip.as_str().unwrap().contains("credits"), "tooltip: {tip}");
-    b.screenshot(1280, &shots.join("credits-desktop.png")).await;
+    b.screenshot(1366, &shots.join("credits-desktop.png")).await;
     b.screenshot(390, &shots.join("credits-phone.png")).await;
     b.set_value("input[name=date_from]", "2026-03-09").await;
     b.set_value("input[name=date_to]", "2026-03-15").await;
@@ -1081,25 +1528,35 @@ async fn dashboard_in_headless_chromium() {
     // Conversations: a daily line and two pies.
     b.click_nav("nav.tabs a[href='/conversations']").await;
     b.click_nav(".presets a[href='/conversations?range=last_month']").await;
+    let (_, body) = app.get(&format!("/api/organizations/{ORG}/conversations/usage?group_by=identity&date_from=2026-03-01T00:00:00%2B01:00&date_to=2026-04-01T00:00:00%2B02:00")).await;
+    let march: Value = serde_json::from_str(&body).unwrap();
+    let active = march["rows"].as_array().unwrap().iter().filter(|r| r["key"].is_string()).count();
+    assert_eq!(b.text("[data-testid=identities-active]").await, format!("{active} of 5"), "identities of last month");
     assert_eq!(b.find_all("#chart-conv-day .mark").await.len(), 31);
     assert!(!b.find_all("#chart-campaign .mark").await.is_empty());
     assert!(!b.find_all("#chart-identity .mark").await.is_empty());
-    b.screenshot(1280, &shots.join("conversations-desktop.png")).await;
+    b.screenshot(1366, &shots.join("conversations-desktop.png")).await;
     b.screenshot(390, &shots.join("conversations-phone.png")).await;
 
     // Credit history: filter, page, export.
     b.click_nav("nav.tabs a[href='/history']").await;
     assert_eq!(b.find_all("#events tbody tr[data-id]").await.len(), 25);
-    b.screenshot(1280, &shots.join("history-desktop.png")).await;
+    b.screenshot(1366, &shots.join("history-desktop.png")).await;
     b.screenshot(390, &shots.join("history-phone.png")).await;
     b.click("input[name=event_type][value=debit]").await;
     b.click("input[name=event_type][value=usage]").await;
     b.set_value("#filters input[name=date_from]", "2026-03-01").await;
     b.set_value("#filters input[name=date_to]", "2026-03-31").await;
-    b.type_into("#filters input[name=project_id]", "case-1043").await;
+    b.set_value("#filters select[name=project_id]", "case-1043").await;
     b.click_nav("#filters button[type=submit]").await;
     let url = b.url().await;
     assert!(url.contains("event_type=debit") && url.contains("project_id=case-1043"), "{url}");
+    // Only the fields filled in are sent.
+    let query = url.split_once('?').unwrap().1;
+    assert!(query.split('&').all(|kv| !kv.ends_with('=')), "empty fields sent: {url}");
+    for empty in ["pool=", "status=", "service=", "user_email="] {
+        assert!(!query.contains(empty), "{empty} sent: {url}");
+    }
     let kinds =
         b.js("return [...document.querySelectorAll('#events tbody tr[data-id]')].map(r => r.dataset.kind)").await;
     let kinds: Vec<String> = serde_json::from_value(kinds).unwrap();
@@ -1116,7 +1573,7 @@ async fn dashboard_in_headless_chromium() {
         v.as_array().unwrap().iter().map(|s| s.as_str().unwrap().trim_start_matches("evt_").parse().unwrap()).collect()
     };
     assert!(seqs(&first_page).iter().min() > seqs(&second_page).iter().max(), "pages go back in time");
-    b.screenshot(1280, &shots.join("history-filtered-page2.png")).await;
+    b.screenshot(1366, &shots.join("history-filtered-page2.png")).await;
 
     // What the filters select, straight from the store.
     let tz = TimeZone::get(ZONE).unwrap();
@@ -1165,17 +1622,190 @@ async fn dashboard_in_headless_chromium() {
     assert!(data.iter().all(|r| r[case_col] == "case-1043"));
     println!("downloads checked: {} and {}", csv_path.display(), xlsx_path.display());
 
-    // Signed in as a member: Plan and their own Credits only.
+    // The export offers its layout: voucher credits export with their codes.
+    for f in std::fs::read_dir(&downloads).unwrap().flatten() {
+        std::fs::remove_file(f.path()).unwrap();
+    }
+    b.goto(&format!("{}/history?pool=voucher", app.base)).await;
+    assert_eq!(b.js("return document.getElementById('export-layout').value").await, json!("fpt"));
+    b.click("#export-csv").await;
+    let csv_path = wait_download(&downloads, "csv").await;
+    let mut rdr = csv::Reader::from_path(&csv_path).unwrap();
+    assert_eq!(rdr.headers().unwrap().iter().collect::<Vec<_>>(), creditd_export::FPT_HEADERS);
+    let rows: Vec<csv::StringRecord> = rdr.records().map(|r| r.unwrap()).collect();
+    // WELCOME300 on February 20 and March 20.
+    assert_eq!(rows.len(), 2, "{rows:?}");
+    assert!(rows.iter().all(|r| (&r[2], &r[4]) == ("Voucher", "WELCOME300")), "{rows:?}");
+
+    // A service typed in another case finds the one that exists.
+    b.goto(&format!("{}/history", app.base)).await;
+    b.type_into("#filters input[name=service]", "scraping").await;
+    b.click_nav("#filters button[type=submit]").await;
+    let url = b.url().await;
+    assert!(url.ends_with("/history?service=scraping&size=25&col=date&col=kind&col=service&col=source&col=description&col=code&col=status&col=amount&col=balance"), "{url}");
+    let services = b
+        .js("return [...document.querySelectorAll('#events td[data-col=service] .v')].map(c => c.firstChild.textContent)")
+        .await;
+    let services: Vec<String> = serde_json::from_value(services).unwrap();
+    assert_eq!(services.len(), 25);
+    assert!(services.iter().all(|s| s == "Scraping"), "{services:?}");
+
+    // The defects a browser met: every page it reaches is a page.
+    b.goto(&format!("{}/history?page=7", app.base)).await;
+    assert!(b.text("#events-h").await.contains("page 1,"), "page 7 without a cursor is page 1");
+    b.goto(&format!("{}/history?status=bogus&event_type=nope", app.base)).await;
+    let said = b.text("#filter-error").await;
+    assert!(said.contains("Event type \"nope\" is not one of the types this form lists"), "{said}");
+    assert!(!said.contains("EventKind"), "{said}");
+    assert_eq!(b.js("return [document.getElementById('export-csv').disabled, document.getElementById('export-xlsx').disabled, document.querySelectorAll('a[href*=\"/export\"]').length]").await, json!([true, true, 0]));
+    b.goto(&format!("{}/history?status=bogus", app.base)).await;
+    assert_eq!(
+        b.text("#filter-error").await,
+        "Status \"bogus\" is not one of: Success, Processing, Failed. Change the filters and apply them again; nothing can be exported until they are valid."
+    );
+    b.goto(&format!("{}/history?date_from=2026-03-10&date_to=2026-03-02", app.base)).await;
+    assert!(
+        b.text("#filter-error").await.starts_with(
+            "The end date 2026-03-02 (March 2, 2026) is before the start date 2026-03-10 (March 10, 2026)"
+        )
+    );
+    b.screenshot(1366, &shots.join("history-invalid-filter.png")).await;
+    b.goto(&format!("{}/nope", app.base)).await;
+    assert_eq!(b.text("h1").await, "Page not found");
+    assert_eq!(b.text("#error-message").await, "There is no page at /nope.");
+    // Each tab's landmarks have names of their own (axe landmark-unique).
+    for tab in ["/", "/credits", "/conversations", "/history"] {
+        b.goto(&format!("{}{tab}", app.base)).await;
+        let dupes = b
+            .js("const name = e => e.getAttribute('aria-label') || (e.getAttribute('aria-labelledby') || '').split(' ').map(i => (document.getElementById(i) || {}).textContent || '').join(' '); \
+                 const marks = [...document.querySelectorAll('[role=region], section[aria-label], section[aria-labelledby], nav, main, header, [role=alert]')].map(e => (e.getAttribute('role') || e.tagName) + ':' + name(e).trim()); \
+                 return marks.filter((m, i) => marks.indexOf(m) !== i)")
+            .await;
+        assert_eq!(dupes, json!([]), "landmarks with one name on {tab}");
+    }
+    // On a phone the tab strip shows the current tab.
+    b.cdp(
+        "Emulation.setDeviceMetricsOverride",
+        json!({"width": 390, "height": 844, "deviceScaleFactor": 1, "mobile": true}),
+    )
+    .await;
+    b.goto(&format!("{}/history", app.base)).await;
+    let seen = b
+        .js("const a = document.querySelector('nav.tabs [aria-current=page]').getBoundingClientRect(); \
+             const s = document.querySelector('nav.tabs ul'); \
+             return [s.scrollWidth > s.clientWidth, a.left >= 0 && a.right <= document.documentElement.clientWidth]")
+        .await;
+    assert_eq!(seen, json!([true, true]), "the current tab on a phone");
+    // The history table needs no sideways swipe on a phone: one card per event.
+    let fits = b
+        .js("const w = document.querySelector('.table-wrap'); \
+             return [w.scrollWidth <= w.clientWidth + 1, document.documentElement.scrollWidth <= document.documentElement.clientWidth + 1, \
+                     document.querySelectorAll('#events tbody tr[data-id]').length]")
+        .await;
+    assert_eq!(fits, json!([true, true, 25]), "the history on a phone");
+    b.cdp("Emulation.clearDeviceMetricsOverride", json!({})).await;
+
+    // Signing out says so; a page asked for then is the sign-in page, and
+    // so is a used link, each with what to do.
     b.click_nav("form[action='/logout'] button").await;
+    assert_eq!(b.text("#signin-notice").await, dashboard::SIGNED_OUT);
+    b.goto(&format!("{}/history", app.base)).await;
+    assert_eq!(b.text("h1").await, "Sign in to creditd");
+    assert_eq!(b.text("#signin-notice").await, dashboard::SIGN_IN_FIRST);
+    b.goto(&format!("{}/api/organizations/{ORG}/credit-events/export?format=csv", app.base)).await;
+    assert_eq!(b.text("#signin-notice").await, dashboard::SIGN_IN_FIRST);
+    let link = app.login_url(MEMBER.1).await;
+    b.goto(&link).await;
+    b.click_nav("form[action='/logout'] button").await;
+    b.goto(&link).await;
+    assert_eq!(b.text("#signin-notice").await, dashboard::LINK_USED);
+    assert!(b.text("main").await.contains("creditd login-link"));
+    b.screenshot(1366, &shots.join("signin-link-used.png")).await;
+
+    // Signed in as a member: Plan and their own Credits only.
     b.goto(&app.login_url(MEMBER.1).await).await;
     let tabs = b.js("return [...document.querySelectorAll('nav.tabs a')].map(a => a.textContent)").await;
     assert_eq!(tabs, json!(["Plan", "Credits"]));
     b.click_nav("nav.tabs a[href='/credits']").await;
     assert!(b.find_all("#chart-user").await.is_empty());
-    b.screenshot(1280, &shots.join("member-credits-desktop.png")).await;
+    b.screenshot(1366, &shots.join("member-credits-desktop.png")).await;
     b.goto(&format!("{}/history", app.base)).await;
     assert_eq!(b.text("h1").await, "Not available to you");
-    b.screenshot(1280, &shots.join("member-history-refused.png")).await;
+    b.screenshot(1366, &shots.join("member-history-refused.png")).await;
+    // The export URL a member might open: a page, not JSON.
+    b.goto(&format!("{}/api/organizations/{ORG}/credit-events/export?format=csv", app.base)).await;
+    assert_eq!(b.text("h1").await, "Not available to you");
+    assert!(
+        b.text("#error-message")
+            .await
+            .contains("Downloading the credit history is for the organisation's owners and admins")
+    );
+
+    // Every tab a member opens, at both widths.
+    b.goto(&format!("{}/", app.base)).await;
+    b.screenshot(1366, &shots.join("member-plan-desktop.png")).await;
+    b.screenshot(390, &shots.join("member-plan-phone.png")).await;
+    b.goto(&format!("{}/credits", app.base)).await;
+    b.screenshot(390, &shots.join("member-credits-phone.png")).await;
+
+    // A new organisation's every tab, at both widths: empty states.
+    empty_org(&app, "newco", "nora@newco.example").await;
+    let token = creditd_server::auth::issue_login_link(
+        app.store.directory(),
+        "newco",
+        "nora@newco.example",
+        app.clock.now(),
+        SignedDuration::from_mins(15),
+    )
+    .await
+    .unwrap();
+    b.goto(&format!("{}/login/{token}", app.base)).await;
+    assert!(!b.find_all("[data-testid=no-plan]").await.is_empty());
+    for (tab, name) in
+        [("/", "plan"), ("/credits", "credits"), ("/conversations", "conversations"), ("/history", "history")]
+    {
+        b.goto(&format!("{}{tab}", app.base)).await;
+        assert!(b.find_all("svg.time").await.is_empty(), "{tab}: an axis drawn over nothing");
+        b.screenshot(1366, &shots.join(format!("empty-{name}-desktop.png"))).await;
+        b.screenshot(390, &shots.join(format!("empty-{name}-phone.png"))).await;
+    }
+    b.click_nav("form[action='/logout'] button").await;
+    b.goto(&app.login_url(MEMBER.1).await).await;
+
+    // axe-core on every tab each role opens, at both widths, and on the
+    // pages around them (sign-in, refusals, a bad filter).
+    if let Some(axe) = axe_source() {
+        b.click_nav("form[action='/logout'] button").await;
+        check_axe(&b, Some(&axe), "signed out").await;
+        // The check can fail: a second landmark named like the tabs is found.
+        b.goto(&app.login_url(OWNER.1).await).await;
+        b.js("document.body.insertAdjacentHTML('beforeend', '<nav aria-label=\"Dashboard\"><a href=\"/\">Plan</a></nav>')").await;
+        let found = b.axe(&axe).await;
+        assert!(found.iter().any(|v| v.starts_with("landmark-unique (moderate)")), "{found:?}");
+        b.click_nav("form[action='/logout'] button").await;
+        let everything: &[&str] = &["/", "/credits", "/conversations", "/history", "/history?status=bogus", "/nope"];
+        for (email, tabs) in [
+            (OWNER.1, everything),
+            (ADMIN.1, everything),
+            (MEMBER.1, &["/", "/credits?range=last_month", "/history"][..]),
+        ] {
+            b.goto(&app.login_url(email).await).await;
+            for tab in tabs {
+                for width in [1366, 390] {
+                    b.set_width(width).await;
+                    b.goto(&format!("{}{tab}", app.base)).await;
+                    check_axe(&b, Some(&axe), &format!("{tab} as {email} at {width} px")).await;
+                }
+            }
+            b.set_width(1366).await;
+            b.goto(&format!("{}/", app.base)).await;
+            b.click_nav("form[action='/logout'] button").await;
+        }
+        b.goto(&app.login_url(OWNER.1).await).await;
+        b.goto(&app.login_url(OWNER.1).await).await;
+        check_axe(&b, Some(&axe), "a used sign-in link").await;
+        say("dashboard_in_headless_chromium: axe-core found no serious or moderate violation");
+    }
 
     b.close().await;
     drop(driver);
