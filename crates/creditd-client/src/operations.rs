@@ -243,6 +243,8 @@ pub const NOT_COVERED: &[(&str, &str)] = &[
     ("getDashboardHistoryPage", "dashboard HTML page (session cookie, for browsers)"),
     ("getDashboardStyles", "dashboard asset"),
     ("getDashboardScript", "dashboard asset"),
+    ("getDashboardIcon", "dashboard asset"),
+    ("getFavicon", "dashboard asset (browsers ask for /favicon.ico)"),
     ("getApiDocs", "Swagger UI HTML page"),
     ("signIn", "dashboard sign-in link (sets a session cookie)"),
     ("signOut", "dashboard sign-out (session cookie and CSRF token)"),
