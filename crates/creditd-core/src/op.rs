@@ -285,7 +285,7 @@ impl Op {
     /// engine loads and locks it with the command's own org.
     pub fn other_org(&self) -> Option<&str> {
         match self {
-            Op::Transfer(TransferOp::Out { to, .. }) => Some(to),
+            Op::Transfer(TransferOp::Out { to, .. }) => Some(to.as_str()),
             _ => None,
         }
     }
@@ -365,7 +365,7 @@ pub struct SettingsPatch {
     /// check (`Store::set_parent`, rules in [`crate::tree`]); the ledger's
     /// `SetSettings` refuses it.
     #[serde(default, deserialize_with = "some_or_null", skip_serializing_if = "Option::is_none")]
-    #[schema(value_type = Option<String>, nullable)]
+    #[schema(value_type = Option<String>)]
     pub parent_id: Option<Option<String>>,
 }
 

@@ -150,7 +150,16 @@ impl OrgState {
         let mut ctx = ctx.clone();
         ctx.description.get_or_insert_with(|| format!("Transfer to {to}"));
         let pool = main_pool(&draws);
-        self.emit(tx, EventKind::TransferOut, neg(amount)?, pool, Status::Succeeded, &ctx, Some(to.to_string()), Some(id));
+        self.emit(
+            tx,
+            EventKind::TransferOut,
+            neg(amount)?,
+            pool,
+            Status::Succeeded,
+            &ctx,
+            Some(to.to_string()),
+            Some(id),
+        );
         tx.moved = draws;
         Ok(())
     }
@@ -214,7 +223,10 @@ impl OrgState {
 pub fn check_halves(out: &Event, into: &Event) -> Result<(), String> {
     let id = out.hold_id.as_deref().unwrap_or("?");
     if out.kind != EventKind::TransferOut || into.kind != EventKind::TransferIn {
-        return Err(format!("transfer {id}: expected a transfer_out and a transfer_in, got {} and {}", out.kind, into.kind));
+        return Err(format!(
+            "transfer {id}: expected a transfer_out and a transfer_in, got {} and {}",
+            out.kind, into.kind
+        ));
     }
     if out.hold_id.is_none() || out.hold_id != into.hold_id {
         return Err(format!("transfer {id}: the halves carry ids {:?} and {:?}", out.hold_id, into.hold_id));

@@ -53,7 +53,12 @@ pub fn relation(a: &str, a_parent: Option<&str>, b: &str, b_parent: Option<&str>
 /// `org` (a cycle), and a tree of more than [`MAX_LEVELS`] levels. Nothing
 /// is written on a refusal: the engines change the column only after this
 /// answers `Ok`.
-pub fn check_parent(org: &str, parent: &str, parent_ancestors: &[String], subtree_height: usize) -> Result<(), LedgerError> {
+pub fn check_parent(
+    org: &str,
+    parent: &str,
+    parent_ancestors: &[String],
+    subtree_height: usize,
+) -> Result<(), LedgerError> {
     if org == parent {
         return Err(LedgerError::OrgTree(format!("organization {org} cannot be its own parent")));
     }

@@ -72,10 +72,7 @@ pub async fn parent_of<C: GenericClient + Sync>(c: &C, org_id: &str) -> Result<O
 
 /// The direct children of each of `org_ids`, in id order.
 pub async fn children<C: GenericClient + Sync>(c: &C, org_ids: &[String]) -> Result<Vec<String>, StoreError> {
-    let st = c
-        .prepare_cached("SELECT org_id FROM orgs WHERE parent_id = ANY($1) ORDER BY org_id")
-        .await
-        .map_err(db)?;
+    let st = c.prepare_cached("SELECT org_id FROM orgs WHERE parent_id = ANY($1) ORDER BY org_id").await.map_err(db)?;
     let rows = c.query(&st, &[&org_ids]).await.map_err(db)?;
     rows.iter().map(|r| r.try_get(0).map_err(db)).collect()
 }

@@ -486,7 +486,8 @@ impl Writer {
             let idem = cmd.idempotency_key.as_ref().and_then(|k| stored.get(&(cmd.org_id.clone(), k.clone())));
             let sender =
                 &mut self.states.get_mut(&cmd.org_id).ok_or_else(|| StoreError::OrgNotFound(cmd.org_id.clone()))?.state;
-            let (from_parent, to_parent) = (parents.get(&cmd.org_id).cloned().flatten(), parents.get(to).cloned().flatten());
+            let (from_parent, to_parent) =
+                (parents.get(&cmd.org_id).cloned().flatten(), parents.get(to).cloned().flatten());
             let r = batch.apply_transfer(
                 sender,
                 from_parent.as_deref(),

@@ -167,8 +167,9 @@ impl Action {
 /// The table as Markdown, as docs/roles.md shows it.
 pub fn markdown_table() -> String {
     let mark = |b: bool| if b { "✓" } else { "—" };
-    let mut out =
-        String::from("| action | covers | service key | owner | admin | member | parent |\n|---|---|:-:|:-:|:-:|:-:|:-:|\n");
+    let mut out = String::from(
+        "| action | covers | service key | owner | admin | member | parent |\n|---|---|:-:|:-:|:-:|:-:|:-:|\n",
+    );
     for r in TABLE {
         out.push_str(&format!(
             "| `{:?}` | {} | {} | {} | {} | {} | {} |\n",

@@ -219,8 +219,9 @@ impl Batch {
             return replayed;
         }
         let key = cmd.idempotency_key.as_deref();
-        let both = creditd_core::transfers::transfer(from, from_parent, to, to_parent, &cmd.op, cmd.actor.as_ref(), now, key)
-            .inspect_err(|e| telemetry::operation(cmd.op.name(), e.code().as_str()))?;
+        let both =
+            creditd_core::transfers::transfer(from, from_parent, to, to_parent, &cmd.op, cmd.actor.as_ref(), now, key)
+                .inspect_err(|e| telemetry::operation(cmd.op.name(), e.code().as_str()))?;
         telemetry::operation(cmd.op.name(), "ok");
         let out = self.collect(from, &cmd.op, false, both.out)?;
         let into = self.collect(to, &cmd.op, false, both.into)?;

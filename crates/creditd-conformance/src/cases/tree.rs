@@ -3,6 +3,7 @@
 
 use super::*;
 use creditd_core::{TransferOp, tree::MAX_LEVELS};
+use creditd_store::Store;
 
 fn transfer(to: &str, amount: &str) -> Op {
     Op::Transfer(TransferOp::Out { to: to.into(), amount: m(amount), ctx: EventCtx::default() })
@@ -32,7 +33,10 @@ pub async fn org_tree_parents_and_refusals(t: &mut Ctx) {
     s.set_parent("leaf", Some("mid")).await.expect("leaf under mid");
     assert_eq!(parent_of(s, "leaf").await.as_deref(), Some("mid"));
     assert_eq!(s.children(&["root".into()]).await.expect("children"), vec!["mid".to_string()]);
-    assert_eq!(creditd_store::descendants(s, "root").await.expect("below"), vec!["leaf".to_string(), "mid".to_string()]);
+    assert_eq!(
+        creditd_store::descendants(s, "root").await.expect("below"),
+        vec!["leaf".to_string(), "mid".to_string()]
+    );
     assert_eq!(MAX_LEVELS, 3);
     let refusals: &[(&str, Option<&str>, &str)] = &[
         ("root", Some("root"), "org_tree_invalid"),
@@ -148,8 +152,10 @@ pub async fn transfer_moves_blocks_both_or_neither(t: &mut Ctx) {
     let again = run_key(s, "p", transfer("c", "2"), "move-2").await.expect("retry");
     assert_eq!(first, again);
     assert_eq!(code(&run_key(s, "p", transfer("c", "3"), "move-2").await), "idempotency_conflict");
-    let p_out = history_filtered(s, "p", &EventFilter { kinds: vec![EventKind::TransferOut], ..Default::default() }).await;
-    let c_in = history_filtered(s, "c", &EventFilter { kinds: vec![EventKind::TransferIn], ..Default::default() }).await;
+    let p_out =
+        history_filtered(s, "p", &EventFilter { kinds: vec![EventKind::TransferOut], ..Default::default() }).await;
+    let c_in =
+        history_filtered(s, "c", &EventFilter { kinds: vec![EventKind::TransferIn], ..Default::default() }).await;
     assert_eq!(p_out.len(), 2, "{p_out:?}");
     assert_eq!(c_in.iter().filter(|e| e.code.as_deref() == Some("p")).count(), 2);
     // Exports carry both kinds; verify checks the halves (the harness runs it).
@@ -229,8 +235,12 @@ pub async fn transfers_race_usage_on_both_sides(t: &mut Ctx) {
     let outs = |org: &'static str| {
         let s = s.clone();
         async move {
-            history_filtered(s.as_ref(), org, &EventFilter { kinds: vec![EventKind::TransferOut], ..Default::default() })
-                .await
+            history_filtered(
+                s.as_ref(),
+                org,
+                &EventFilter { kinds: vec![EventKind::TransferOut], ..Default::default() },
+            )
+            .await
         }
     };
     let ins = |org: &'static str| {

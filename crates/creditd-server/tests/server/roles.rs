@@ -132,6 +132,9 @@ async fn world() -> World {
         app.ok("POST", &format!("/api/organizations/{id}/credits"), json!({"kind": "grant", "amount": credits})).await;
     }
     app.ok("PATCH", ACME, json!({"parent_id": "holding"})).await;
+    // acme's own child, which transfers go to.
+    app.ok("POST", "/api/organizations", json!({"id": "acme-lab", "name": "Lab"})).await;
+    app.ok("PATCH", "/api/organizations/acme-lab", json!({"parent_id": "acme"})).await;
     for (org, email, name, role) in [
         ("acme", "olga@acme.example", "Olga", "owner"),
         ("acme", "adam@acme.example", "Adam", "admin"),
@@ -214,6 +217,7 @@ enum Ep {
     PutPriceBook,
     GetPriceBook,
     ListPriceBooks,
+    Transfer,
 }
 
 const ALL: &[Ep] = &[
@@ -266,6 +270,7 @@ const ALL: &[Ep] = &[
     Ep::PutPriceBook,
     Ep::GetPriceBook,
     Ep::ListPriceBooks,
+    Ep::Transfer,
 ];
 
 impl Ep {
@@ -298,6 +303,8 @@ impl Ep {
             }
             Ep::PutPriceBook => ManagePriceBooks,
             Ep::GetPriceBook | Ep::ListPriceBooks => ReadPriceBooks,
+            // To acme's child: the caller needs it in both.
+            Ep::Transfer => Transfer,
             Ep::CreateServiceKey | Ep::ListKeys => return None,
         })
     }
@@ -450,6 +457,7 @@ async fn prepare(app: &App, ep: Ep, email: &str) -> Req {
             req("GET", "/api/price-books/listed", Value::Null)
         }
         Ep::ListPriceBooks => req("GET", "/api/price-books", Value::Null),
+        Ep::Transfer => req("POST", format!("{ACME}/transfers"), json!({"to": "acme-lab", "amount": 1})),
         Ep::GetKey | Ep::RevokeKey => {
             let (id, _) = app.new_key(json!({"kind": "member", "org_id": "acme", "email": "mia@acme.example"})).await;
             let method = if ep == Ep::GetKey { "GET" } else { "DELETE" };
@@ -462,7 +470,7 @@ async fn prepare(app: &App, ep: Ep, email: &str) -> Req {
 /// when keys were last used: using a key is not a change).
 async fn snapshot(app: &App) -> Value {
     let mut out = serde_json::Map::new();
-    for org in ["acme", "other"] {
+    for org in ["acme", "other", "acme-lab", "holding"] {
         for part in [
             "",
             "/balance",
