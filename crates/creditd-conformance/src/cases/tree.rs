@@ -263,3 +263,25 @@ pub async fn transfers_race_usage_on_both_sides(t: &mut Ctx) {
         assert!(v.ok, "{org}: {:?}", v.problems);
     }
 }
+
+/// A database written before the tree (schema one migration back, no
+/// `orgs.parent_id`) migrates at open: its orgs are roots, and can become
+/// parents and children and transfer.
+pub async fn org_tree_migrates_from_previous_schema(ctx: &mut Ctx, downgrade: &str) {
+    new_org(ctx.store.as_ref(), "old-parent").await;
+    new_org(ctx.store.as_ref(), "old-child").await;
+    ok(ctx.store.as_ref(), "old-parent", grant("10")).await;
+    if !ctx.raw_sql(downgrade).await {
+        return;
+    }
+    ctx.reopen().await;
+    let s = ctx.store.as_ref();
+    assert_eq!(s.balance("old-parent").await.expect("balance").available, m("10"));
+    assert_eq!(s.org("old-child").await.expect("org").parent_id, None);
+    s.set_parent("old-child", Some("old-parent")).await.expect("set parent");
+    ok(s, "old-parent", transfer("old-child", "4")).await;
+    ctx.reopen().await;
+    let s = ctx.store.as_ref();
+    assert_eq!(s.org("old-child").await.expect("org").parent_id.as_deref(), Some("old-parent"));
+    assert_eq!(s.balance("old-child").await.expect("balance").available, m("4"));
+}
