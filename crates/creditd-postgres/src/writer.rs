@@ -462,6 +462,7 @@ impl Writer {
         Ok(answers)
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn apply(
         &mut self,
         batch: &mut Batch,
