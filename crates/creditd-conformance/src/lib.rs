@@ -154,6 +154,10 @@ macro_rules! conformance_tests {
             evicted_orgs_reload_exactly,
             full_csv_round_trips_every_field,
             price_books_are_versioned,
+            org_tree_parents_and_refusals,
+            transfer_moves_blocks_both_or_neither,
+            transferred_credits_expire_in_the_receiver,
+            transfers_race_usage_on_both_sides,
         );
     };
     (@cases $engine:expr; $($case:ident),+ $(,)?) => {
@@ -184,6 +188,12 @@ impl Store for Closed {
         Err(StoreError::Closed)
     }
     async fn org_ids(&self) -> Result<Vec<String>, StoreError> {
+        Err(StoreError::Closed)
+    }
+    async fn set_parent(&self, _: &str, _: Option<&str>) -> Result<creditd_store::OrgInfo, StoreError> {
+        Err(StoreError::Closed)
+    }
+    async fn children(&self, _: &[String]) -> Result<Vec<String>, StoreError> {
         Err(StoreError::Closed)
     }
     async fn balance(&self, _: &str) -> Result<creditd_core::Balance, StoreError> {

@@ -122,6 +122,9 @@ impl OrgState {
         if p.is_empty() {
             return Err(invalid("name at least one setting to change"));
         }
+        if p.parent_id.is_some() {
+            return Err(invalid("parent_id is changed on its own, through the organisation tree (see tree.rs)"));
+        }
         let mut s = self.settings.clone();
         if let Some(v) = &p.name {
             s.name = v.trim().to_string();

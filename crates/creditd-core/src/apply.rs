@@ -82,6 +82,7 @@ impl OrgState {
             conversations: tx.conversations,
             notifications: tx.notifications,
             hashes: tx.hashes,
+            moved: tx.moved,
         })
     }
 
@@ -127,6 +128,10 @@ impl OrgState {
             }
             Op::Access(AccessOp::SetCap { subject, limit }) => {
                 self.set_cap(tx, subject, *limit)?;
+                None
+            }
+            Op::Transfer(t) => {
+                self.transfer_half(tx, t)?;
                 None
             }
         })

@@ -56,6 +56,8 @@ pub(crate) struct Tx {
     pub(crate) notifications: Vec<Notification>,
     /// The chain hash of each of `events`, in the same order.
     pub(crate) hashes: Vec<ChainHash>,
+    /// What a `transfer_out` took, block by block, for its `transfer_in`.
+    pub(crate) moved: Vec<crate::state::Draw>,
 }
 
 impl Tx {
@@ -70,6 +72,7 @@ impl Tx {
             conversations: Vec::new(),
             notifications: Vec::new(),
             hashes: Vec::new(),
+            moved: Vec::new(),
         }
     }
 }
@@ -103,6 +106,9 @@ pub struct Applied {
     pub notifications: Vec<Notification>,
     /// The chain hash of each of `outcome.events`, in the same order.
     pub hashes: Vec<ChainHash>,
+    /// A `transfer_out`'s parts, block by block (pool, expiry, amount), for
+    /// the receiver's `transfer_in`; empty for every other operation.
+    pub moved: Vec<crate::state::Draw>,
 }
 
 /// A conversation as stored (the `conversations` table), for analytics by

@@ -78,6 +78,11 @@ error_codes! {
     /// An operation names a price its organisation's price book lacks (or
     /// the organisation has no price book).
     UnknownPrice = "unknown_price", 422;
+    /// A parent that would make a cycle or a fourth level of organisations.
+    OrgTreeInvalid = "org_tree_invalid", 409;
+    /// A transfer between organisations that are not parent and child or
+    /// siblings.
+    OrgsNotRelated = "orgs_not_related", 422;
     /// The state broke one of the ledger's invariants; nothing was stored.
     BrokenInvariant = "broken_invariant", 500;
     /// The organisation, member, key, endpoint or route does not exist.
@@ -254,6 +259,18 @@ pub enum LedgerError {
     /// A draw names a block the state does not have: the state is broken.
     #[error("credit block {0} is missing from the state")]
     BlockMissing(String),
+    /// A parent that would make a cycle or a fourth level (see `tree`).
+    #[error("{0}")]
+    OrgTree(String),
+    /// A transfer between organisations that are not parent and child or
+    /// siblings (see `tree`).
+    #[error("organizations {from} and {to} are not parent and child or siblings; credits move only between those")]
+    NotRelated {
+        /// The sending organisation.
+        from: String,
+        /// The receiving organisation.
+        to: String,
+    },
 }
 
 impl LedgerError {
@@ -277,6 +294,8 @@ impl LedgerError {
             LedgerError::CapExceeded { .. } => ErrorCode::CapExceeded,
             LedgerError::UnknownPrice { .. } => ErrorCode::UnknownPrice,
             LedgerError::BlockMissing(_) => ErrorCode::BrokenInvariant,
+            LedgerError::OrgTree(_) => ErrorCode::OrgTreeInvalid,
+            LedgerError::NotRelated { .. } => ErrorCode::OrgsNotRelated,
         }
     }
 

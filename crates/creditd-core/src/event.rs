@@ -92,6 +92,14 @@ string_enum! {
         /// An invoice or charge: zero, or credits drawn without counting as
         /// usage.
         Billing = "billing",
+        /// Credits sent to a parent, child or sibling organisation, taken
+        /// from the blocks in consumption order (`hold_id`: the transfer
+        /// id; `code`: the receiving org).
+        TransferOut = "transfer_out",
+        /// Credits received from a parent, child or sibling organisation,
+        /// as blocks with the sender's pools and expiries (`hold_id`: the
+        /// transfer id; `code`: the sending org).
+        TransferIn = "transfer_in",
     }
 }
 
@@ -156,6 +164,8 @@ impl EventKind {
             EventKind::Adjustment => "Adjustment",
             EventKind::Expiry => "Expiry",
             EventKind::Billing => "Billing",
+            EventKind::TransferOut => "Transfer out",
+            EventKind::TransferIn => "Transfer in",
         }
     }
 }

@@ -426,7 +426,7 @@ impl OrgState {
     }
 
     /// Which blocks `amount` would come from at `now`, without taking them.
-    fn plan_draws(&self, amount: Micros, now: Timestamp) -> Result<Vec<Draw>, LedgerError> {
+    pub(crate) fn plan_draws(&self, amount: Micros, now: Timestamp) -> Result<Vec<Draw>, LedgerError> {
         let mut live: Vec<&Block> = self.blocks.iter().filter(|b| b.expires_at.is_none_or(|t| t > now)).collect();
         let rank = |p: Pool| self.settings.consumption_order.iter().position(|q| *q == p).unwrap_or(usize::MAX);
         let expiring_first = self.settings.expiring_first;
@@ -462,7 +462,7 @@ impl OrgState {
         Ok(draws)
     }
 
-    fn take(&mut self, draws: &[Draw]) -> Result<(), LedgerError> {
+    pub(crate) fn take(&mut self, draws: &[Draw]) -> Result<(), LedgerError> {
         for d in draws {
             match &d.block_id {
                 Some(id) => {
@@ -534,11 +534,11 @@ impl OrgState {
     }
 }
 
-fn check_positive(amount: Micros) -> Result<(), LedgerError> {
+pub(crate) fn check_positive(amount: Micros) -> Result<(), LedgerError> {
     if amount.is_positive() { Ok(()) } else { Err(invalid(format!("amount must be positive, got {amount}"))) }
 }
 
-fn check_ctx(ctx: &EventCtx) -> Result<(), LedgerError> {
+pub(crate) fn check_ctx(ctx: &EventCtx) -> Result<(), LedgerError> {
     let fields = [
         ("source", &ctx.source),
         ("service", &ctx.service),
@@ -582,7 +582,7 @@ fn merge_ctx(original: &EventCtx, now: &EventCtx) -> EventCtx {
 }
 
 /// The pool most of `draws` came from (the first on a tie).
-fn main_pool(draws: &[Draw]) -> Option<Pool> {
+pub(crate) fn main_pool(draws: &[Draw]) -> Option<Pool> {
     let mut best: Option<(Pool, Micros)> = None;
     for p in Pool::ALL {
         let total = draws

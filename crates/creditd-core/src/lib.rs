@@ -25,12 +25,17 @@ pub mod money;
 pub mod op;
 pub mod prices;
 pub mod state;
+pub mod tree;
 pub mod view;
 
 // The rule files: each imports only the leaves above, never one another.
 pub mod access;
 pub mod ledger;
 pub mod plans;
+
+// Above the rule files: the one operation on two organisations (it uses
+// the ledger's draws); rules of the tree are a leaf (`tree`).
+pub mod transfers;
 
 // On top: `OrgState::apply` dispatches to the rule files; `verify` reads.
 mod apply;
@@ -42,7 +47,7 @@ pub use effects::{Applied, Conversation, Notification, Outcome};
 pub use error::{BrokenInvariant, ErrorCode, LedgerError};
 pub use event::{Event, EventCtx, EventKind, Pool, Status, UnknownName};
 pub use money::{AmountError, Micros};
-pub use op::{AccessOp, Actor, CreditKind, CreditOp, Effective, HoldOp, Op, PlanOp, SettingsPatch};
+pub use op::{AccessOp, Actor, CreditKind, CreditOp, Effective, HoldOp, Op, PlanOp, SettingsPatch, TransferOp};
 pub use plans::Summary;
 pub use state::{
     Balance, Block, CapSubject, Draw, OrgSettings, OrgState, Plan, PlanState, PoolBalances, Record, RecordKind,

@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::event::{EventCtx, EventKind, Pool, Status};
 use crate::money::Micros;
-use crate::state::{CapSubject, Plan};
+use crate::state::{CapSubject, Draw, Plan};
 
 /// An operation on one organisation's credits: what a request (or the
 /// timer) asks the ledger to do. [`OrgState::apply`](crate::OrgState::apply)
@@ -110,6 +110,65 @@ pub enum Op {
     Plans(PlanOp),
     /// Settings and spending caps (see `access`).
     Access(AccessOp),
+    /// One half of a transfer between related organisations (see
+    /// `transfers`: `transfers::transfer` applies both halves or neither).
+    Transfer(TransferOp),
+}
+
+/// The two halves of a transfer. A caller sends `Out`; `transfers::transfer`
+/// applies it to the sender and then the `In` it derives to the receiver.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TransferOp {
+    /// Sends credits to a parent, child or sibling: a `transfer_out` event
+    /// (`OrgState::transfer_out`).
+    Out {
+        /// The receiving organisation.
+        to: String,
+        /// Micro-credits to move; positive, at most what is available.
+        amount: Micros,
+        /// Who and why, kept on both events.
+        ctx: EventCtx,
+    },
+    /// Receives what a `transfer_out` took, block by block (pool and expiry
+    /// kept): a `transfer_in` event (`OrgState::transfer_in`). Made only by
+    /// `transfers::transfer`.
+    In {
+        /// The sending organisation.
+        from: String,
+        /// The transfer's id (`trf_<seq>` of the `transfer_out` event).
+        transfer_id: String,
+        /// The parts taken from the sender's blocks, in its order.
+        draws: Vec<Draw>,
+        /// Who and why, as on the `transfer_out` event.
+        ctx: EventCtx,
+    },
+}
+
+impl TransferOp {
+    /// Its free-text fields, for engines that must vet text (NUL bytes).
+    pub fn texts(&self) -> Vec<&str> {
+        let (org, ctx) = match self {
+            TransferOp::Out { to, ctx, .. } => (to, ctx),
+            TransferOp::In { from, ctx, .. } => (from, ctx),
+        };
+        let mut v = vec![org.as_str()];
+        v.extend(
+            [
+                &ctx.source,
+                &ctx.service,
+                &ctx.activity,
+                &ctx.project_id,
+                &ctx.project_name,
+                &ctx.user_name,
+                &ctx.user_email,
+                &ctx.description,
+            ]
+            .into_iter()
+            .filter_map(|f| f.as_deref()),
+        );
+        v
+    }
 }
 
 /// Which kind of credit an [`Op::Credit`] adds: it decides the event kind
@@ -217,6 +276,17 @@ impl Op {
             Op::ExpireDue => "expire_due",
             Op::Plans(p) => p.name(),
             Op::Access(a) => a.name(),
+            Op::Transfer(TransferOp::Out { .. }) => "transfer_out",
+            Op::Transfer(TransferOp::In { .. }) => "transfer_in",
+        }
+    }
+
+    /// The other organisation a transfer writes to (its receiver): an
+    /// engine loads and locks it with the command's own org.
+    pub fn other_org(&self) -> Option<&str> {
+        match self {
+            Op::Transfer(TransferOp::Out { to, .. }) => Some(to.as_str()),
+            _ => None,
         }
     }
 }
@@ -290,6 +360,18 @@ pub struct SettingsPatch {
     /// The price book this organisation's priced operations use, over its
     /// plan's; `""` removes the override (the plan's book applies again).
     pub price_book: Option<String>,
+    /// The parent organisation (`null`: none, a root). Changed on its own,
+    /// not with other settings: the server hands it to the store's tree
+    /// check (`Store::set_parent`, rules in [`crate::tree`]); the ledger's
+    /// `SetSettings` refuses it.
+    #[serde(default, deserialize_with = "some_or_null", skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>)]
+    pub parent_id: Option<Option<String>>,
+}
+
+/// A field that may be absent (`None`), `null` (`Some(None)`) or a value.
+fn some_or_null<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Option<String>>, D::Error> {
+    Option::<String>::deserialize(d).map(Some)
 }
 
 impl SettingsPatch {

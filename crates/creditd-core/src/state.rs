@@ -514,9 +514,10 @@ impl OrgState {
     }
 }
 
-/// The sequence number a block id (`blk_<seq>`) was created at.
+/// The sequence number a block id (`blk_<seq>`, or `blk_<seq>.<n>` for the
+/// further blocks one `transfer_in` creates) was created at.
 pub(crate) fn block_seq(id: &str) -> u64 {
-    id.strip_prefix("blk_").and_then(|n| n.parse().ok()).unwrap_or(u64::MAX)
+    id.strip_prefix("blk_").and_then(|n| n.split('.').next()).and_then(|n| n.parse().ok()).unwrap_or(u64::MAX)
 }
 
 /// The plan period containing `now`: from `day` of a month at 00:00 in `tz`

@@ -260,8 +260,24 @@ impl Store for PgStore {
         if org_id.contains('\0') {
             return Err(StoreError::OrgNotFound(org_id.replace('\0', "\\0")));
         }
-        let s = reader::load_state(&self.conn().await?, org_id).await?;
-        Ok(OrgInfo { id: s.org_id.clone(), created_at: s.created_at, settings: s.settings })
+        let c = self.conn().await?;
+        let s = reader::load_state(&c, org_id).await?;
+        let parent_id = reader::parent_of(&c, org_id).await?;
+        Ok(OrgInfo { id: s.org_id.clone(), created_at: s.created_at, parent_id, settings: s.settings })
+    }
+
+    async fn set_parent(&self, org_id: &str, parent_id: Option<&str>) -> Result<OrgInfo, StoreError> {
+        if org_id.contains('\0') || parent_id.is_some_and(|p| p.contains('\0')) {
+            return Err(StoreError::OrgNotFound(org_id.replace('\0', "\\0")));
+        }
+        reader::set_parent(&mut self.conn().await?, org_id, parent_id).await
+    }
+
+    async fn children(&self, org_ids: &[String]) -> Result<Vec<String>, StoreError> {
+        if org_ids.iter().any(|o| o.contains('\0')) {
+            return Ok(Vec::new());
+        }
+        reader::children(&self.conn().await?, org_ids).await
     }
 
     async fn org_ids(&self) -> Result<Vec<String>, StoreError> {
@@ -316,7 +332,9 @@ impl Store for PgStore {
         if org_id.contains('\0') {
             return Err(StoreError::OrgNotFound(org_id.replace('\0', "\\0")));
         }
-        reader::verify(&mut self.read_conn(org_id).await?, org_id).await
+        let mut report = reader::verify(&mut self.read_conn(org_id).await?, org_id).await?;
+        creditd_store::transfers::add_to(self, &mut report).await?;
+        Ok(report)
     }
 
     async fn tick(&self) -> Result<usize, StoreError> {

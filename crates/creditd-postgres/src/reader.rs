@@ -62,6 +62,69 @@ pub async fn load_states<C: GenericClient + Sync>(
     Ok(states)
 }
 
+/// The parent of `org_id` (`orgs.parent_id`); `OrgNotFound` if there is no
+/// such org.
+pub async fn parent_of<C: GenericClient + Sync>(c: &C, org_id: &str) -> Result<Option<String>, StoreError> {
+    let st = c.prepare_cached("SELECT parent_id FROM orgs WHERE org_id = $1").await.map_err(db)?;
+    let row = c.query_opt(&st, &[&org_id]).await.map_err(db)?;
+    row.ok_or_else(|| StoreError::OrgNotFound(org_id.to_string()))?.try_get(0).map_err(db)
+}
+
+/// The direct children of each of `org_ids`, in id order.
+pub async fn children<C: GenericClient + Sync>(c: &C, org_ids: &[String]) -> Result<Vec<String>, StoreError> {
+    let st = c.prepare_cached("SELECT org_id FROM orgs WHERE parent_id = ANY($1) ORDER BY org_id").await.map_err(db)?;
+    let rows = c.query(&st, &[&org_ids]).await.map_err(db)?;
+    rows.iter().map(|r| r.try_get(0).map_err(db)).collect()
+}
+
+/// `Store::set_parent`: one transaction that takes the tree's advisory
+/// lock (every tree change on every node queues behind it) and the org's
+/// row lock (so the org's transfers, which lock their rows, see the tree
+/// before or after, never half), gathers the facts, asks the core, and
+/// only then writes the one column.
+pub async fn set_parent(
+    c: &mut deadpool_postgres::Client,
+    org_id: &str,
+    parent_id: Option<&str>,
+) -> Result<creditd_store::OrgInfo, StoreError> {
+    let tx = c.transaction().await.map_err(db)?;
+    tx.execute("SELECT pg_advisory_xact_lock(hashtext('creditd org tree'))", &[]).await.map_err(db)?;
+    let st = tx.prepare_cached("SELECT state FROM orgs WHERE org_id = $1 FOR UPDATE").await.map_err(db)?;
+    let row = tx.query_opt(&st, &[&org_id]).await.map_err(db)?;
+    let row = row.ok_or_else(|| StoreError::OrgNotFound(org_id.to_string()))?;
+    let state = stored::parse_state(org_id, &row.try_get::<_, String>(0).map_err(db)?)?;
+    if let Some(parent) = parent_id {
+        let mut ancestors: Vec<String> = Vec::new();
+        let mut at = parent_of(&tx, parent).await?;
+        while let Some(p) = at {
+            if ancestors.len() >= creditd_core::tree::MAX_LEVELS || ancestors.contains(&p) {
+                ancestors.push(p);
+                break;
+            }
+            at = parent_of(&tx, &p).await?;
+            ancestors.push(p);
+        }
+        let mut level = vec![org_id.to_string()];
+        let mut height = 0;
+        while height < creditd_core::tree::MAX_LEVELS {
+            level = children(&tx, &level).await?;
+            if level.is_empty() {
+                break;
+            }
+            height += 1;
+        }
+        creditd_core::tree::check_parent(org_id, parent, &ancestors, height)?;
+    }
+    tx.execute("UPDATE orgs SET parent_id = $2 WHERE org_id = $1", &[&org_id, &parent_id]).await.map_err(db)?;
+    tx.commit().await.map_err(db)?;
+    Ok(creditd_store::OrgInfo {
+        id: org_id.to_string(),
+        created_at: state.created_at,
+        parent_id: parent_id.map(str::to_string),
+        settings: state.settings,
+    })
+}
+
 pub async fn org_ids<C: GenericClient + Sync>(c: &C) -> Result<Vec<String>, StoreError> {
     let st = c.prepare_cached("SELECT org_id FROM orgs ORDER BY org_id").await.map_err(db)?;
     let rows = c.query(&st, &[]).await.map_err(db)?;

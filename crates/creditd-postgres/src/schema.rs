@@ -182,6 +182,12 @@ pub const MIGRATIONS: &[&str] = &[
     // Price books (creditd_store::prices): shared by every org, one row per
     // immutable version.
     crate::prices::MIGRATION,
+    // Organisations in a tree (creditd_core::tree), as on SQLite: each
+    // org's parent, and the children of an org found by index.
+    "
+    ALTER TABLE orgs ADD COLUMN parent_id TEXT;
+    CREATE INDEX orgs_parent ON orgs (parent_id, org_id) WHERE parent_id IS NOT NULL;
+    ",
 ];
 
 #[derive(Debug, thiserror::Error)]

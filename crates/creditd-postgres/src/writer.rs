@@ -293,18 +293,27 @@ impl Writer {
             .flatten()
             .chain(tick_commands.iter())
             .filter(|c| !c.org_id.contains('\0'))
-            .map(|c| c.org_id.clone())
+            // A transfer writes its receiver too: locked with the others.
+            .flat_map(|c| std::iter::once(c.org_id.as_str()).chain(c.op.other_org().filter(|o| !o.contains('\0'))))
+            .map(str::to_string)
             .collect();
         org_ids.sort_unstable();
         org_ids.dedup();
         touched.extend(org_ids.iter().cloned());
         let mut locked: HashMap<String, i64> = HashMap::with_capacity(org_ids.len());
+        // Each locked org's parent, read under the lock (a tree change locks
+        // the row too): what transfers check their relation with.
+        let mut parents: HashMap<String, Option<String>> = HashMap::with_capacity(org_ids.len());
         if !org_ids.is_empty() {
             let st = tx
-                .prepare_cached("SELECT org_id, version FROM orgs WHERE org_id = ANY($1) ORDER BY org_id FOR UPDATE")
+                .prepare_cached(
+                    "SELECT org_id, version, parent_id FROM orgs WHERE org_id = ANY($1) ORDER BY org_id FOR UPDATE",
+                )
                 .await?;
             for row in tx.query(&st, &[&org_ids]).await? {
-                locked.insert(row.try_get(0)?, row.try_get(1)?);
+                let id: String = row.try_get(0)?;
+                locked.insert(id.clone(), row.try_get(1)?);
+                parents.insert(id, row.try_get(2)?);
             }
         }
         // A cached state is current only if no other node wrote the org since.
@@ -421,13 +430,15 @@ impl Writer {
         for (i, req) in reqs.iter().enumerate() {
             answers.push(match req {
                 Req::Execute(cmds) => Ans::Execute(
-                    cmds.iter().map(|c| self.apply(&mut batch, c, now, &locked, &stored, &unreadable)).collect(),
+                    cmds.iter()
+                        .map(|c| self.apply(&mut batch, c, now, &locked, &parents, &stored, &unreadable))
+                        .collect(),
                 ),
                 Req::CreateOrg(..) => Ans::CreateOrg(created.remove(&i).unwrap_or_else(|| {
                     Err(StoreError::Stopped("the answer to an organisation creation was lost".into()))
                 })),
                 Req::Tick => Ans::Tick(Ok(tick::run(&tick_commands, |c| {
-                    self.apply(&mut batch, c, now, &locked, &stored, &unreadable)
+                    self.apply(&mut batch, c, now, &locked, &parents, &stored, &unreadable)
                 }))),
             });
         }
@@ -451,18 +462,48 @@ impl Writer {
         Ok(answers)
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn apply(
         &mut self,
         batch: &mut Batch,
         cmd: &Command,
         now: Timestamp,
         locked: &HashMap<String, i64>,
+        parents: &HashMap<String, Option<String>>,
         stored: &HashMap<(String, String), IdemRow>,
         unreadable: &HashMap<(String, String), StoreError>,
     ) -> Result<Outcome, StoreError> {
         pg_text_ok(cmd)?;
         if !locked.contains_key(&cmd.org_id) {
             return Err(StoreError::OrgNotFound(cmd.org_id.clone()));
+        }
+        if let Some(to) = cmd.op.other_org() {
+            // Both rows are locked (in id order, with the batch's others);
+            // the receiver is applied on a copy put back only on success.
+            creditd_core::transfers::check_request(&cmd.org_id, &cmd.op)?;
+            let receiver = self.states.get(to).filter(|_| locked.contains_key(to));
+            let Some(receiver) = receiver else { return Err(StoreError::OrgNotFound(to.to_string())) };
+            let mut receiver = receiver.state.clone();
+            let idem = cmd.idempotency_key.as_ref().and_then(|k| stored.get(&(cmd.org_id.clone(), k.clone())));
+            let sender =
+                &mut self.states.get_mut(&cmd.org_id).ok_or_else(|| StoreError::OrgNotFound(cmd.org_id.clone()))?.state;
+            let (from_parent, to_parent) =
+                (parents.get(&cmd.org_id).cloned().flatten(), parents.get(to).cloned().flatten());
+            let r = batch.apply_transfer(
+                sender,
+                from_parent.as_deref(),
+                &mut receiver,
+                to_parent.as_deref(),
+                cmd,
+                now,
+                idem,
+            );
+            if r.is_ok()
+                && let Some(c) = self.states.get_mut(to)
+            {
+                c.state = receiver;
+            }
+            return r;
         }
         if let Some(e) = cmd.op.record_ref().and_then(|id| unreadable.get(&(cmd.org_id.clone(), id.to_string()))) {
             return Err(e.clone());
@@ -806,6 +847,7 @@ fn pg_text_ok(cmd: &Command) -> Result<(), StoreError> {
         Op::Refund { refers_to, ctx, .. } => nul(refers_to) || ctx_nul(ctx),
         Op::Adjustment { reason, ctx, .. } => nul(reason) || ctx_nul(ctx),
         Op::TimeoutHold { hold_id } => nul(hold_id),
+        Op::Transfer(t) => t.texts().into_iter().any(nul),
         Op::ExpireDue => false,
         Op::Plans(p) => p.texts().into_iter().any(nul),
         Op::Access(a) => a.texts().into_iter().any(nul),

@@ -465,9 +465,27 @@ async fn read_replica_serves_history_and_a_caller_reads_its_own_writes() {
 async fn price_books_migrate_from_previous_schema() {
     let Some(engine) = engine().await else { return };
     let mut ctx = Ctx::start(engine).await;
-    let previous = creditd_postgres::schema::MIGRATIONS.len() - 1;
-    let downgrade = format!("DROP TABLE price_book_versions; UPDATE schema_version SET version = {previous};");
+    // Back to before price books, so also before the org tree that came after.
+    let previous = creditd_postgres::schema::MIGRATIONS.len() - 2;
+    let downgrade = format!(
+        "DROP INDEX orgs_parent; ALTER TABLE orgs DROP COLUMN parent_id; DROP TABLE price_book_versions; \
+         UPDATE schema_version SET version = {previous};"
+    );
     cases::price_books_migrate_from_previous_schema(&mut ctx, &downgrade).await;
+    ctx.finish().await;
+}
+
+/// A database written before the org tree (schema one migration back)
+/// migrates at open.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn org_tree_migrates_from_previous_schema() {
+    let Some(engine) = engine().await else { return };
+    let mut ctx = Ctx::start(engine).await;
+    let previous = creditd_postgres::schema::MIGRATIONS.len() - 1;
+    let downgrade = format!(
+        "DROP INDEX orgs_parent; ALTER TABLE orgs DROP COLUMN parent_id; UPDATE schema_version SET version = {previous};"
+    );
+    cases::org_tree_migrates_from_previous_schema(&mut ctx, &downgrade).await;
     ctx.finish().await;
 }
 

@@ -129,7 +129,7 @@ pub async fn add_member(
     principal.require(Action::ManageMembers, &org)?;
     let req: AddMemberRequest = parse(&body)?;
     if req.role == Role::Owner {
-        principal.require_role(Action::ManageOwners)?;
+        principal.require(Action::ManageOwners, &org)?;
     }
     let m =
         Member { org_id: org.clone(), email: req.email, name: req.name, role: req.role, created_at: app.store.now() };
@@ -179,7 +179,7 @@ pub async fn patch_member(
     let m = target_member(&app, &org, &email).await?;
     let req: PatchMemberRequest = parse(&body)?;
     if m.role == Role::Owner || req.role == Some(Role::Owner) {
-        principal.require_role(Action::ManageOwners)?;
+        principal.require(Action::ManageOwners, &org)?;
     }
     let m = app.store.directory().update_member(&org, &m.email, MemberPatch { name: req.name, role: req.role }).await?;
     app.auth.forget();
@@ -197,7 +197,7 @@ pub async fn remove_member(
     principal.require(Action::ManageMembers, &org)?;
     let m = target_member(&app, &org, &email).await?;
     if m.role == Role::Owner {
-        principal.require_role(Action::ManageOwners)?;
+        principal.require(Action::ManageOwners, &org)?;
     }
     let m = app.store.directory().remove_member(&org, &m.email, app.store.now()).await?;
     app.auth.forget();
@@ -414,7 +414,7 @@ pub async fn revoke_key(
         let mine = principal.member().is_some_and(|(o, e)| o == org_id && e == email);
         let target = app.store.directory().member(org_id, email).await?;
         if !mine && target.is_some_and(|m| m.role == Role::Owner) {
-            principal.require_role(Action::ManageOwners)?;
+            principal.require(Action::ManageOwners, org_id)?;
         }
     }
     let k = app.store.directory().revoke_key(&id, app.store.now()).await?;
@@ -513,7 +513,22 @@ pub async fn patch_org(
     RawBody(body): RawBody,
 ) -> Result<Json<OrgInfo>, ApiError> {
     principal.require(Action::ManageOrg, &org)?;
-    let patch: SettingsPatch = parse(&body)?;
+    let mut patch: SettingsPatch = parse(&body)?;
+    if let Some(parent) = patch.parent_id.take() {
+        if !patch.is_empty() {
+            return Err(ApiError::validation("change parent_id on its own, not with other settings"));
+        }
+        if let Some(p) = &parent {
+            // The caller must manage the new parent too; one it does not
+            // reach answers as a missing org.
+            principal.require(Action::ManageOrg, p)?;
+        }
+        let info = app.store.set_parent(&org, parent.as_deref()).await?;
+        // Keys resolved before now reach the old tree: forget them.
+        app.auth.forget();
+        tracing::info!(org = %org, parent = ?info.parent_id, "organization parent changed");
+        return Ok(Json(info));
+    }
     crate::prices::require_book(&app, patch.price_book.as_deref()).await?;
     let op = Op::Access(AccessOp::SetSettings(patch));
     creditd_store::execute_one(app.store.as_ref(), Command::new(&org, op, None)).await?;

@@ -138,7 +138,7 @@ pub fn parse_group(v: Option<&str>) -> Result<UsageGroup, ApiError> {
 /// named someone else.
 pub fn usage_scope(principal: &Principal, org: &str, asked: Option<&str>) -> Result<Option<String>, ApiError> {
     principal.require(Action::ReadOwnUsage, org)?;
-    if principal.require_role(Action::ReadAnalytics).is_ok() {
+    if principal.require(Action::ReadAnalytics, org).is_ok() {
         return Ok(asked.map(str::to_string));
     }
     let Some((_, me)) = principal.member() else {

@@ -104,12 +104,17 @@ pub struct Principal {
     pub key_id: Option<String>,
     /// What it reaches and as whom.
     pub access: Access,
+    /// The organisations below the ones it reaches (children and
+    /// grandchildren), where an owner, admin or service key acts as
+    /// [`Who::Parent`]; read when the principal is resolved. Empty for a
+    /// plain member and for a key that reaches every organisation.
+    pub via_parent: Vec<String>,
     session: Option<SessionRef>,
 }
 
 impl Principal {
     fn bootstrap() -> Principal {
-        Principal { key_id: None, access: Access::Service { org_ids: None }, session: None }
+        Principal { key_id: None, access: Access::Service { org_ids: None }, via_parent: Vec::new(), session: None }
     }
 
     /// The role the permission table knows this caller by.
@@ -122,13 +127,27 @@ impl Principal {
         }
     }
 
-    /// Whether this principal reaches `org_id` at all.
+    /// Whether this principal reaches `org_id` at all: its own
+    /// organisation(s) or one below them.
     pub fn reaches(&self, org_id: &str) -> bool {
+        self.reaches_directly(org_id) || self.via_parent.iter().any(|o| o == org_id)
+    }
+
+    /// Whether `org_id` is one of its own organisations (not one it reaches
+    /// as a parent).
+    pub fn reaches_directly(&self, org_id: &str) -> bool {
         match &self.access {
             Access::Service { org_ids: None } => true,
             Access::Service { org_ids: Some(ids) } => ids.iter().any(|o| o == org_id),
             Access::Member { org_id: o, .. } => o == org_id,
         }
+    }
+
+    /// The role the permission table knows this caller by in `org_id`:
+    /// its own role there, or [`Who::Parent`] in an organisation below its
+    /// own.
+    pub fn who_in(&self, org_id: &str) -> Who {
+        if self.reaches_directly(org_id) { self.who() } else { Who::Parent }
     }
 
     /// A platform key that reaches every organisation.
@@ -164,7 +183,12 @@ impl Principal {
         if !self.reaches(org_id) {
             return Err(org_not_found(org_id));
         }
-        self.require_role(action)
+        let who = self.who_in(org_id);
+        if allowed(who, action) {
+            Ok(())
+        } else {
+            Err(ApiError::forbidden(format!("a {} may not do this: {}", who.as_str(), action.describe())))
+        }
     }
 
     /// `Ok` if this principal may create organisation `org_id`: a service
@@ -268,6 +292,7 @@ fn ctx_mut(op: &mut Op) -> Option<&mut EventCtx> {
         | Op::Refund { ctx, .. }
         | Op::Adjustment { ctx, .. }
         | Op::Billing { ctx, .. } => Some(ctx),
+        Op::Transfer(creditd_core::TransferOp::Out { ctx, .. }) => Some(ctx),
         _ => None,
     }
 }
@@ -285,6 +310,7 @@ pub fn action_for(op: &Op) -> Action {
         Op::Access(AccessOp::SetSettings(_)) => Action::ManageOrg,
         Op::Access(AccessOp::SetCap { .. }) => Action::ManageCaps,
         Op::TimeoutHold { .. } | Op::ExpireDue => Action::WriteCredits,
+        Op::Transfer(_) => Action::Transfer,
     }
 }
 
@@ -395,7 +421,8 @@ impl Auth {
                         None => return Ok(None),
                     },
                 };
-                let p = Principal { key_id: Some(k.id), access, session: None };
+                let via_parent = below(store, &access).await?;
+                let p = Principal { key_id: Some(k.id), access, via_parent, session: None };
                 let mut cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
                 if cache.len() >= MAX_CACHED_KEYS {
                     cache.clear();
@@ -421,11 +448,35 @@ async fn resolve_session(store: &dyn Store, token: &str) -> Result<Option<Princi
     let dir = store.directory();
     let Some(s) = dir.session(&hash, store.now()).await? else { return Ok(None) };
     let Some(m) = dir.member(&s.org_id, &s.email).await? else { return Ok(None) };
+    let access = Access::Member { org_id: m.org_id, email: m.email, name: m.name, role: m.role };
+    let via_parent = below(store, &access).await?;
     Ok(Some(Principal {
         key_id: None,
-        access: Access::Member { org_id: m.org_id, email: m.email, name: m.name, role: m.role },
+        access,
+        via_parent,
         session: Some(SessionRef { token_hash: hash, csrf_token: s.csrf_token }),
     }))
+}
+
+/// The organisations below those `access` reaches, where it acts as a
+/// parent: for owners, admins and service keys limited to a list (a key
+/// that reaches every organisation needs none; a plain member gets none:
+/// a child's or a parent's plain members reach only their own org).
+async fn below(store: &dyn Store, access: &Access) -> Result<Vec<String>, ApiError> {
+    let roots: Vec<String> = match access {
+        Access::Service { org_ids: None } => return Ok(Vec::new()),
+        Access::Service { org_ids: Some(ids) } => ids.clone(),
+        Access::Member { role: Role::Member, .. } => return Ok(Vec::new()),
+        Access::Member { org_id, .. } => vec![org_id.clone()],
+    };
+    let mut out = Vec::new();
+    for root in &roots {
+        out.extend(creditd_store::descendants(store, root).await?);
+    }
+    out.retain(|o| !roots.contains(o));
+    out.sort();
+    out.dedup();
+    Ok(out)
 }
 
 /// Compares without stopping at the first difference, so timing does not

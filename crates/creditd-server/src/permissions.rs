@@ -6,8 +6,11 @@
 //! [`TABLE`] ([`markdown_table`]) and a test keeps the two equal.
 //!
 //! Two rules sit outside the table because they are about reach, not role:
-//! - a key or session reaches only its own organisation(s); any other org
-//!   answers exactly as a missing one does (404, same body);
+//! - a key or session reaches only its own organisation(s) and, for an
+//!   owner, an admin or a service key, the organisations below them (their
+//!   children and grandchildren, see `creditd_core::tree`), where they act
+//!   as [`Who::Parent`]; any other org answers exactly as a missing one
+//!   does (404, same body);
 //! - only an all-organisations service key creates service keys.
 
 /// Who is asking, as far as permissions go.
@@ -18,10 +21,14 @@ pub enum Who {
     Owner,
     Admin,
     Member,
+    /// An owner, admin or service key of an organisation above this one
+    /// (its parent or grandparent), acting in this child. A child's own
+    /// people never reach its parent.
+    Parent,
 }
 
 impl Who {
-    pub const ALL: [Who; 4] = [Who::Service, Who::Owner, Who::Admin, Who::Member];
+    pub const ALL: [Who; 5] = [Who::Service, Who::Owner, Who::Admin, Who::Member, Who::Parent];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -29,6 +36,7 @@ impl Who {
             Who::Owner => "owner",
             Who::Admin => "admin",
             Who::Member => "member",
+            Who::Parent => "parent organisation's owner, admin or service key",
         }
     }
 }
@@ -85,9 +93,13 @@ pub enum Action {
     ManagePriceBooks,
     /// Reading price books and their versions.
     ReadPriceBooks,
+    /// Moving credits to a parent, child or sibling (`POST …/transfers`):
+    /// needed in both organisations.
+    Transfer,
 }
 
-/// One row: the action, what it covers, and service/owner/admin/member.
+/// One row: the action, what it covers, and service/owner/admin/member/
+/// parent.
 pub struct Row {
     pub action: Action,
     pub covers: &'static str,
@@ -95,39 +107,43 @@ pub struct Row {
     pub owner: bool,
     pub admin: bool,
     pub member: bool,
+    pub parent: bool,
 }
 
-const fn row(action: Action, covers: &'static str, [service, owner, admin, member]: [bool; 4]) -> Row {
-    Row { action, covers, service, owner, admin, member }
+const fn row(action: Action, covers: &'static str, [service, owner, admin, member, parent]: [bool; 5]) -> Row {
+    Row { action, covers, service, owner, admin, member, parent }
 }
 
 const Y: bool = true;
 const N: bool = false;
 
-/// The permission table. Columns: service key, owner, admin, member.
+/// The permission table. Columns: service key, owner, admin, member (in
+/// their own organisation), parent (a parent's or grandparent's owner,
+/// admin or service key, in a child).
 pub const TABLE: &[Row] = &[
-    row(Action::ReadSummary, "organisation, balance, summary, own caps", [Y, Y, Y, Y]),
-    row(Action::ReadOwnUsage, "own usage this period (`GET …/me`)", [Y, Y, Y, Y]),
-    row(Action::ReadHistory, "credit history, verify, notifications", [Y, Y, Y, N]),
-    row(Action::Export, "CSV / Excel exports", [Y, Y, Y, N]),
-    row(Action::ReadAnalytics, "usage by user, action, project, day; conversations", [Y, Y, Y, N]),
-    row(Action::Consume, "holds, usage, debit, release (members: own holds), conversations", [Y, Y, Y, Y]),
-    row(Action::Grant, "grants", [Y, Y, N, N]),
-    row(Action::Adjust, "adjustments", [Y, Y, N, N]),
-    row(Action::WriteCredits, "purchases, vouchers, subscription credits, settle, refunds, billing", [Y, N, N, N]),
-    row(Action::ManagePlan, "plan, low-balance threshold", [Y, N, N, N]),
-    row(Action::ReadMembers, "member list", [Y, Y, Y, N]),
-    row(Action::ManageMembers, "add, change, remove admins and members", [Y, Y, Y, N]),
-    row(Action::ManageOwners, "make, demote, remove owners", [Y, Y, N, N]),
-    row(Action::ManageCaps, "set caps, see everyone's", [Y, Y, Y, N]),
-    row(Action::ManageKeys, "list, revoke member keys of anyone in the org (owners' keys: owners)", [Y, Y, Y, N]),
-    row(Action::IssueKeysForOthers, "create a key that acts as another member", [Y, Y, N, N]),
-    row(Action::ManageOwnKeys, "one's own member keys", [Y, Y, Y, Y]),
-    row(Action::ManageWebhooks, "webhook endpoints and their deliveries", [Y, Y, Y, N]),
-    row(Action::ManageOrg, "organisation settings (`PATCH`)", [Y, N, N, N]),
-    row(Action::CreateOrg, "create organisations", [Y, N, N, N]),
-    row(Action::ManagePriceBooks, "write price book versions (all-organisations keys only)", [Y, N, N, N]),
-    row(Action::ReadPriceBooks, "read price books and their versions", [Y, N, N, N]),
+    row(Action::ReadSummary, "organisation, balance, summary, own caps", [Y, Y, Y, Y, Y]),
+    row(Action::ReadOwnUsage, "own usage this period (`GET …/me`)", [Y, Y, Y, Y, Y]),
+    row(Action::ReadHistory, "credit history, verify, notifications", [Y, Y, Y, N, Y]),
+    row(Action::Export, "CSV / Excel exports", [Y, Y, Y, N, Y]),
+    row(Action::ReadAnalytics, "usage by user, action, project, day; conversations", [Y, Y, Y, N, Y]),
+    row(Action::Consume, "holds, usage, debit, release (members: own holds), conversations", [Y, Y, Y, Y, N]),
+    row(Action::Grant, "grants", [Y, Y, N, N, N]),
+    row(Action::Adjust, "adjustments", [Y, Y, N, N, N]),
+    row(Action::WriteCredits, "purchases, vouchers, subscription credits, settle, refunds, billing", [Y, N, N, N, N]),
+    row(Action::ManagePlan, "plan, low-balance threshold", [Y, N, N, N, N]),
+    row(Action::ReadMembers, "member list", [Y, Y, Y, N, Y]),
+    row(Action::ManageMembers, "add, change, remove admins and members", [Y, Y, Y, N, Y]),
+    row(Action::ManageOwners, "make, demote, remove owners", [Y, Y, N, N, N]),
+    row(Action::ManageCaps, "set caps, see everyone's", [Y, Y, Y, N, Y]),
+    row(Action::ManageKeys, "list, revoke member keys of anyone in the org (owners' keys: owners)", [Y, Y, Y, N, N]),
+    row(Action::IssueKeysForOthers, "create a key that acts as another member", [Y, Y, N, N, N]),
+    row(Action::ManageOwnKeys, "one's own member keys", [Y, Y, Y, Y, N]),
+    row(Action::ManageWebhooks, "webhook endpoints and their deliveries", [Y, Y, Y, N, N]),
+    row(Action::ManageOrg, "organisation settings (`PATCH`)", [Y, N, N, N, N]),
+    row(Action::CreateOrg, "create organisations", [Y, N, N, N, N]),
+    row(Action::ManagePriceBooks, "write price book versions (all-organisations keys only)", [Y, N, N, N, N]),
+    row(Action::ReadPriceBooks, "read price books and their versions", [Y, N, N, N, N]),
+    row(Action::Transfer, "transfers to a parent, child or sibling (needed in both orgs)", [Y, Y, Y, N, Y]),
 ];
 
 /// Whether `who` may do `action` (in an organisation they reach).
@@ -137,6 +153,7 @@ pub fn allowed(who: Who, action: Action) -> bool {
         Who::Owner => r.owner,
         Who::Admin => r.admin,
         Who::Member => r.member,
+        Who::Parent => r.parent,
     })
 }
 
@@ -150,17 +167,19 @@ impl Action {
 /// The table as Markdown, as docs/roles.md shows it.
 pub fn markdown_table() -> String {
     let mark = |b: bool| if b { "✓" } else { "—" };
-    let mut out =
-        String::from("| action | covers | service key | owner | admin | member |\n|---|---|:-:|:-:|:-:|:-:|\n");
+    let mut out = String::from(
+        "| action | covers | service key | owner | admin | member | parent |\n|---|---|:-:|:-:|:-:|:-:|:-:|\n",
+    );
     for r in TABLE {
         out.push_str(&format!(
-            "| `{:?}` | {} | {} | {} | {} | {} |\n",
+            "| `{:?}` | {} | {} | {} | {} | {} | {} |\n",
             r.action,
             r.covers,
             mark(r.service),
             mark(r.owner),
             mark(r.admin),
-            mark(r.member)
+            mark(r.member),
+            mark(r.parent)
         ));
     }
     out

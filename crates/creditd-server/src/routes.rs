@@ -39,7 +39,8 @@ use crate::wire::{
     SettleRequest, UsageRequest,
 };
 use crate::{
-    AppState, MAX_BODY_BYTES, admin, analytics, api, auth, conn, dashboard, history, ops, plans, prices, webhooks,
+    AppState, MAX_BODY_BYTES, admin, analytics, api, auth, conn, dashboard, history, ops, plans, prices, transfers,
+    webhooks,
 };
 
 /// What serves a route.
@@ -265,6 +266,23 @@ pub fn table() -> Vec<Entry> {
             analytics::conversation_usage,
         )
         .reads(CONVERSATION_PARAMS, query_of::<ConversationParams>),
+        at(
+            "POST",
+            org!("/transfers"),
+            "createTransfer",
+            "ledger",
+            "Move credits to a parent, child or sibling",
+            transfers::create_transfer,
+        )
+        .takes(schema::<transfers::TransferRequest>)
+        .describe(
+            "Moves credits, with their blocks (pool and expiry kept, taken in this organisation's consumption \
+             order), to its parent, a child or a sibling: a `transfer_out` event here and a `transfer_in` \
+             there, both or neither, linked by `transfer_id`. The caller must be allowed to transfer in both. \
+             Refused beyond what is available (never into an overdraft), to oneself and to an unrelated \
+             organisation. Send an `Idempotency-Key` and reuse it on retries.",
+        )
+        .example(|| json!({"to": "acme-design", "amount": "250", "description": "Q3 design budget"})),
         at("POST", org!("/refunds"), "refundUsage", "ledger", "Refund consumed credits", api::refund)
             .takes(schema::<RefundRequest>)
             .example(|| json!({"refers_to": "use_5", "amount": 1, "description": "The translation failed"})),

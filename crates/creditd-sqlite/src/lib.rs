@@ -264,9 +264,21 @@ impl Store for SqliteStore {
         let org_id = org_id.to_string();
         self.read(move |c| {
             let s = reader::load_state(c, &org_id)?;
-            Ok(OrgInfo { id: s.org_id.clone(), created_at: s.created_at, settings: s.settings })
+            let parent_id = reader::parent_of(c, &org_id)?;
+            Ok(OrgInfo { id: s.org_id.clone(), created_at: s.created_at, parent_id, settings: s.settings })
         })
         .await
+    }
+
+    async fn set_parent(&self, org_id: &str, parent_id: Option<&str>) -> Result<OrgInfo, StoreError> {
+        let org_id = org_id.to_string();
+        let parent_id = parent_id.map(str::to_string);
+        self.send(|reply| Job::SetParent { org_id, parent_id, reply }).await?
+    }
+
+    async fn children(&self, org_ids: &[String]) -> Result<Vec<String>, StoreError> {
+        let org_ids = org_ids.to_vec();
+        self.read(move |c| reader::children(c, &org_ids)).await
     }
 
     async fn org_ids(&self) -> Result<Vec<String>, StoreError> {
@@ -315,7 +327,9 @@ impl Store for SqliteStore {
 
     async fn verify(&self, org_id: &str) -> Result<VerifyReport, StoreError> {
         let org_id = org_id.to_string();
-        self.read(move |c| reader::verify(c, &org_id)).await
+        let mut report = self.read(move |c| reader::verify(c, &org_id)).await?;
+        creditd_store::transfers::add_to(self, &mut report).await?;
+        Ok(report)
     }
 
     fn export_rows(

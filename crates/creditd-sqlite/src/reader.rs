@@ -149,6 +149,29 @@ fn unreadable_records(c: &Connection, org_id: &str) -> Result<Vec<Unreadable>, S
     Ok(bad)
 }
 
+/// The parent of `org_id` (`orgs.parent_id`); `OrgNotFound` if there is no
+/// such org.
+pub fn parent_of(c: &Connection, org_id: &str) -> Result<Option<String>, StoreError> {
+    c.prepare_cached("SELECT parent_id FROM orgs WHERE org_id = ?1")
+        .map_err(db)?
+        .query_row([org_id], |r| r.get::<_, Option<String>>(0))
+        .optional()
+        .map_err(db)?
+        .ok_or_else(|| StoreError::OrgNotFound(org_id.to_string()))
+}
+
+/// The direct children of each of `org_ids`, in id order.
+pub fn children(c: &Connection, org_ids: &[String]) -> Result<Vec<String>, StoreError> {
+    let mut st = c.prepare_cached(creditd_store::tree::CHILDREN_SQL_SQLITE).map_err(db)?;
+    let mut out = Vec::new();
+    for id in org_ids {
+        let ids = st.query_map([id], |r| r.get(0)).map_err(db)?.collect::<Result<Vec<String>, _>>().map_err(db)?;
+        out.extend(ids);
+    }
+    out.sort();
+    Ok(out)
+}
+
 pub fn org_ids(c: &Connection) -> Result<Vec<String>, StoreError> {
     let mut st = c.prepare_cached("SELECT org_id FROM orgs ORDER BY org_id").map_err(db)?;
     let ids = st.query_map([], |r| r.get(0)).map_err(db)?.collect::<Result<Vec<String>, _>>().map_err(db)?;

@@ -184,6 +184,13 @@ pub const MIGRATIONS: &[&str] = &[
     // Price books (creditd_store::prices): shared by every org, one row per
     // immutable version.
     crate::prices::MIGRATION,
+    // Organisations in a tree (creditd_core::tree): each org's parent, and
+    // the children of an org found by index. Not in the state JSON: a tree
+    // change concerns several orgs and is made on a drained writer.
+    "
+    ALTER TABLE orgs ADD COLUMN parent_id TEXT;
+    CREATE INDEX orgs_parent ON orgs(parent_id, org_id) WHERE parent_id IS NOT NULL;
+    ",
 ];
 
 pub fn migrate(conn: &mut rusqlite::Connection) -> rusqlite::Result<()> {

@@ -42,6 +42,13 @@ pub enum Job {
     Tick {
         reply: oneshot::Sender<Result<usize, StoreError>>,
     },
+    /// A tree change (`Store::set_parent`): a barrier, so the facts it
+    /// reads are every committed write and nothing is in flight.
+    SetParent {
+        org_id: String,
+        parent_id: Option<String>,
+        reply: oneshot::Sender<Result<OrgInfo, StoreError>>,
+    },
     Shutdown {
         reply: oneshot::Sender<()>,
     },
@@ -199,6 +206,7 @@ pub(crate) struct Bounds {
 enum Reply {
     CreateOrg(oneshot::Sender<Result<OrgInfo, StoreError>>, Result<OrgInfo, StoreError>),
     Tick(oneshot::Sender<Result<usize, StoreError>>, Result<usize, StoreError>),
+    SetParent(oneshot::Sender<Result<OrgInfo, StoreError>>, Result<OrgInfo, StoreError>),
 }
 
 impl Writer {
@@ -327,7 +335,7 @@ impl Writer {
             // Barriers: they read and write outside the in-memory states
             // (existence of an org, due work on disk, a whole history), so
             // they run alone on a drained pipeline.
-            Job::CreateOrg { .. } | Job::Tick { .. } => {
+            Job::CreateOrg { .. } | Job::Tick { .. } | Job::SetParent { .. } => {
                 self.drain();
                 self.process(job);
             }
@@ -488,6 +496,10 @@ impl Writer {
                 let r = begin.clone().and_then(|()| self.tick(&mut batch, now));
                 Reply::Tick(reply, r)
             }
+            Job::SetParent { org_id, parent_id, reply } => {
+                let r = begin.clone().and_then(|()| set_parent(self.conn()?, &org_id, parent_id.as_deref()));
+                Reply::SetParent(reply, r)
+            }
             _ => return,
         };
         let committed = begin
@@ -521,6 +533,9 @@ impl Writer {
                 let _ = tx.send(committed.and(r));
             }
             Reply::Tick(tx, r) => {
+                let _ = tx.send(committed.and(r));
+            }
+            Reply::SetParent(tx, r) => {
                 let _ = tx.send(committed.and(r));
             }
         }
@@ -729,6 +744,28 @@ fn state<'a>(
     states.get_mut(org_id).ok_or_else(|| StoreError::OrgNotFound(org_id.to_string()))
 }
 
+/// `Store::set_parent` inside the barrier's transaction: the facts, the
+/// core's check, then the one column. A refusal is an `Err` the caller
+/// gets while the (empty) transaction still commits.
+fn set_parent(c: &Connection, org_id: &str, parent_id: Option<&str>) -> Result<OrgInfo, StoreError> {
+    let state = load_state(c, org_id)?;
+    if let Some(parent) = parent_id {
+        let ancestors = creditd_store::tree::ancestors(parent, |o| crate::reader::parent_of(c, o))?;
+        let height = creditd_store::tree::subtree_height(org_id, |ids| crate::reader::children(c, ids))?;
+        creditd_core::tree::check_parent(org_id, parent, &ancestors, height)?;
+    }
+    c.prepare_cached("UPDATE orgs SET parent_id = ?2 WHERE org_id = ?1")
+        .map_err(db)?
+        .execute(params![org_id, parent_id])
+        .map_err(db)?;
+    Ok(OrgInfo {
+        id: org_id.to_string(),
+        created_at: state.created_at,
+        parent_id: parent_id.map(str::to_string),
+        settings: state.settings,
+    })
+}
+
 /// Applies one command into `batch`. Reads look at memory, then at the
 /// in-flight batch (written, not yet committed), then at `read`.
 fn apply(
@@ -746,6 +783,9 @@ fn apply(
         },
         None => None,
     };
+    if let Some(to) = cmd.op.other_org() {
+        return apply_transfer(states, read, batch, cmd, to, now, stored.as_ref());
+    }
     let state = state(states, read, &cmd.org_id)?;
     if let Some(id) = cmd.op.record_ref()
         && !state.records.contains_key(id)
@@ -759,6 +799,34 @@ fn apply(
         }
     }
     batch.apply(state, cmd, now, stored.as_ref())
+}
+
+/// A transfer: both orgs' states in memory, their parents as committed
+/// (a tree change is a barrier, so nothing in flight changes them), both
+/// halves into `batch` or neither. The receiver is applied on a copy put
+/// back only when the transfer is applied.
+fn apply_transfer(
+    states: &mut OrgCache<OrgState>,
+    read: &Connection,
+    batch: &mut Batch,
+    cmd: &Command,
+    to: &str,
+    now: jiff::Timestamp,
+    stored: Option<&IdemRow>,
+) -> Result<Outcome, StoreError> {
+    creditd_core::transfers::check_request(&cmd.org_id, &cmd.op)?;
+    let from_parent = crate::reader::parent_of(read, &cmd.org_id)?;
+    let to_parent = crate::reader::parent_of(read, to)?;
+    let mut receiver = state(states, read, to)?.clone();
+    let sender = state(states, read, &cmd.org_id)?;
+    let r = batch.apply_transfer(sender, from_parent.as_deref(), &mut receiver, to_parent.as_deref(), cmd, now, stored);
+    if r.is_ok() {
+        match states.get_mut(to) {
+            Some(s) => *s = receiver,
+            None => states.insert(to.to_string(), receiver),
+        }
+    }
+    r
 }
 
 /// The committer: writes and commits one batch at a time, answers its

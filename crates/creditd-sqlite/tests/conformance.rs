@@ -45,8 +45,24 @@ creditd_conformance::conformance_tests!(engine());
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn price_books_migrate_from_previous_schema() {
     let mut ctx = creditd_conformance::Ctx::start(engine().await.expect("engine")).await;
-    let previous = creditd_sqlite::schema::MIGRATIONS.len() - 1;
-    let downgrade = format!("DROP TABLE price_book_versions; PRAGMA user_version = {previous};");
+    // Back to before price books, so also before the org tree that came after.
+    let previous = creditd_sqlite::schema::MIGRATIONS.len() - 2;
+    let downgrade = format!(
+        "DROP INDEX orgs_parent; ALTER TABLE orgs DROP COLUMN parent_id; DROP TABLE price_book_versions; \
+         PRAGMA user_version = {previous};"
+    );
     creditd_conformance::cases::price_books_migrate_from_previous_schema(&mut ctx, &downgrade).await;
+    ctx.finish().await;
+}
+
+/// A database written before the org tree (schema one migration back)
+/// migrates at open.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn org_tree_migrates_from_previous_schema() {
+    let mut ctx = creditd_conformance::Ctx::start(engine().await.expect("engine")).await;
+    let previous = creditd_sqlite::schema::MIGRATIONS.len() - 1;
+    let downgrade =
+        format!("DROP INDEX orgs_parent; ALTER TABLE orgs DROP COLUMN parent_id; PRAGMA user_version = {previous};");
+    creditd_conformance::cases::org_tree_migrates_from_previous_schema(&mut ctx, &downgrade).await;
     ctx.finish().await;
 }

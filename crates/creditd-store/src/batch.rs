@@ -169,13 +169,8 @@ impl Batch {
         now: Timestamp,
         stored: Option<&IdemRow>,
     ) -> Result<Outcome, StoreError> {
-        if let Some(key) = &cmd.idempotency_key {
-            if let Some(&i) = self.idem_index.get(&(cmd.org_id.clone(), key.clone())) {
-                return self.idem[i].replay(&cmd.fingerprint);
-            }
-            if let Some(row) = stored {
-                return row.replay(&cmd.fingerprint);
-            }
+        if let Some(replayed) = self.replay(cmd, stored) {
+            return replayed;
         }
         let was_open = cmd.op.record_ref().is_some_and(|id| telemetry::is_open_hold(state, id));
         let applied = match state.apply_as(&cmd.op, cmd.actor.as_ref(), now, cmd.idempotency_key.as_deref()) {
@@ -196,8 +191,70 @@ impl Batch {
             }
         };
         telemetry::operation(cmd.op.name(), "ok");
-        let Some(outcome) = applied.outcome else {
+        let Some(outcome) = self.collect(state, &cmd.op, was_open, applied)? else {
             return Ok(Outcome { events: Vec::new(), record: None, balance: state.balance(), conversation: None });
+        };
+        self.remember(cmd, &outcome, now)?;
+        Ok(outcome)
+    }
+
+    /// Applies the transfer `cmd` (an `Op::Transfer` sending half) from
+    /// `from` to `to`, each with its parent as the engine read it under the
+    /// batch's locks: both halves go into this batch, or neither
+    /// (`creditd_core::transfers::transfer`). The answer (and the
+    /// idempotency row, on the sender) holds both halves' events and the
+    /// sender's balance.
+    #[allow(clippy::too_many_arguments)]
+    pub fn apply_transfer(
+        &mut self,
+        from: &mut OrgState,
+        from_parent: Option<&str>,
+        to: &mut OrgState,
+        to_parent: Option<&str>,
+        cmd: &Command,
+        now: Timestamp,
+        stored: Option<&IdemRow>,
+    ) -> Result<Outcome, StoreError> {
+        if let Some(replayed) = self.replay(cmd, stored) {
+            return replayed;
+        }
+        let key = cmd.idempotency_key.as_deref();
+        let both =
+            creditd_core::transfers::transfer(from, from_parent, to, to_parent, &cmd.op, cmd.actor.as_ref(), now, key)
+                .inspect_err(|e| telemetry::operation(cmd.op.name(), e.code().as_str()))?;
+        telemetry::operation(cmd.op.name(), "ok");
+        let out = self.collect(from, &cmd.op, false, both.out)?;
+        let into = self.collect(to, &cmd.op, false, both.into)?;
+        let mut events = Vec::new();
+        events.extend(out.iter().flat_map(|o| o.events.iter().cloned()));
+        events.extend(into.iter().flat_map(|o| o.events.iter().cloned()));
+        let outcome = Outcome { events, record: None, balance: from.balance(), conversation: None };
+        self.remember(cmd, &outcome, now)?;
+        Ok(outcome)
+    }
+
+    /// The first answer to a retry of a keyed command, if this batch or the
+    /// store has one.
+    fn replay(&self, cmd: &Command, stored: Option<&IdemRow>) -> Option<Result<Outcome, StoreError>> {
+        let key = cmd.idempotency_key.as_ref()?;
+        if let Some(&i) = self.idem_index.get(&(cmd.org_id.clone(), key.clone())) {
+            return Some(self.idem[i].replay(&cmd.fingerprint));
+        }
+        stored.map(|row| row.replay(&cmd.fingerprint))
+    }
+
+    /// Keeps what an operation applied to `state` produced (events,
+    /// hashes, rollups, webhooks, records, the org row) for the commit;
+    /// `None` when it changed nothing.
+    fn collect(
+        &mut self,
+        state: &OrgState,
+        op: &Op,
+        was_open: bool,
+        applied: creditd_core::Applied,
+    ) -> Result<Option<Outcome>, StoreError> {
+        let Some(outcome) = applied.outcome else {
+            return Ok(None);
         };
         self.applied += 1;
         let first_event = self.events.len();
@@ -208,7 +265,7 @@ impl Batch {
         }
         debug_assert_eq!(applied.hashes.len(), outcome.events.len());
         self.hashes.extend(applied.hashes);
-        self.webhooks.extend(crate::webhooks::derive(&state.org_id, &cmd.op, &outcome.events, &applied.notifications)?);
+        self.webhooks.extend(crate::webhooks::derive(&state.org_id, op, &outcome.events, &applied.notifications)?);
         let org = || state.org_id.clone();
         self.conversations.extend(applied.conversations.into_iter().map(|c| (org(), c)));
         self.notifications.extend(applied.notifications.into_iter().map(|n| (org(), n)));
@@ -240,8 +297,13 @@ impl Batch {
         if !self.orgs.contains(&state.org_id) {
             self.orgs.push(state.org_id.clone());
         }
+        Ok(Some(outcome))
+    }
+
+    /// Stores the first answer of a keyed command, for its retries.
+    fn remember(&mut self, cmd: &Command, outcome: &Outcome, now: Timestamp) -> Result<(), StoreError> {
         if let Some(key) = &cmd.idempotency_key {
-            let outcome_json = serde_json::to_string(&outcome).map_err(StoreError::json("outcome"))?;
+            let outcome_json = serde_json::to_string(outcome).map_err(StoreError::json("outcome"))?;
             self.idem_index.insert((cmd.org_id.clone(), key.clone()), self.idem.len());
             self.idem.push(IdemRow {
                 org_id: cmd.org_id.clone(),
@@ -251,7 +313,7 @@ impl Batch {
                 created_at: now,
             });
         }
-        Ok(outcome)
+        Ok(())
     }
 }
 

@@ -24,6 +24,8 @@ pub mod sql;
 pub mod stored;
 pub mod telemetry;
 pub mod tick;
+pub mod transfers;
+pub mod tree;
 pub mod webhooks;
 pub mod write;
 
@@ -140,6 +142,10 @@ pub struct OrgInfo {
     pub id: String,
     /// When it was created.
     pub created_at: Timestamp,
+    /// Its parent organisation, if it has one (see `creditd_core::tree`):
+    /// set with `PATCH` (`parent_id`), at most three levels.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parent_id: Option<String>,
     #[serde(flatten)]
     /// Its settings (name, zone, overdraft limit, renewal day, ...), inlined.
     pub settings: OrgSettings,
@@ -268,6 +274,13 @@ pub trait Store: Send + Sync + 'static {
     async fn org(&self, org_id: &str) -> Result<OrgInfo, StoreError>;
     /// Every organisation's id, in id order.
     async fn org_ids(&self) -> Result<Vec<String>, StoreError>;
+    /// Gives `org_id` the parent `parent_id` (none: makes it a root), after
+    /// [`creditd_core::tree::check_parent`] with facts read under a lock
+    /// that serialises every tree change (and the transfers of the org);
+    /// nothing is written on a refusal. `OrgNotFound` for either org.
+    async fn set_parent(&self, org_id: &str, parent_id: Option<&str>) -> Result<OrgInfo, StoreError>;
+    /// The direct children of the organisations `org_ids`, in id order.
+    async fn children(&self, org_ids: &[String]) -> Result<Vec<String>, StoreError>;
     /// The org's balances as last stored; `OrgNotFound` if there is none.
     async fn balance(&self, org_id: &str) -> Result<Balance, StoreError>;
     /// Applies commands in order, each on its own: one failing does not stop
@@ -437,6 +450,23 @@ pub trait Store: Send + Sync + 'static {
 
     /// Price books: shared by every organisation, versions never changed.
     fn price_books(&self) -> &dyn prices::PriceBooks;
+}
+
+/// Every organisation below `org_id` (children and grandchildren), in id
+/// order: what a parent's owners, admins and service keys reach.
+pub async fn descendants(store: &dyn Store, org_id: &str) -> Result<Vec<String>, StoreError> {
+    let mut all = Vec::new();
+    let mut level = vec![org_id.to_string()];
+    for _ in 1..creditd_core::tree::MAX_LEVELS {
+        level = store.children(&level).await?;
+        if level.is_empty() {
+            break;
+        }
+        all.extend(level.iter().cloned());
+    }
+    all.sort();
+    all.dedup();
+    Ok(all)
 }
 
 /// Convenience: one command.

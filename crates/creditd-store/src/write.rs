@@ -466,7 +466,7 @@ pub struct NewOrg {
 pub fn new_org(org_id: &str, settings: OrgSettings, now: Timestamp) -> Result<NewOrg, StoreError> {
     let state = OrgState::new(org_id, settings, now)?;
     let state_json = serde_json::to_string(&state).map_err(StoreError::json("org state"))?;
-    let info = OrgInfo { id: org_id.to_string(), created_at: now, settings: state.settings.clone() };
+    let info = OrgInfo { id: org_id.to_string(), created_at: now, parent_id: None, settings: state.settings.clone() };
     Ok(NewOrg { state, created_at_us: now.as_microsecond(), state_json, info })
 }
 

@@ -22,6 +22,7 @@ mod idempotency;
 mod ledger;
 mod plans;
 mod prices;
+mod tree;
 
 pub use directory::*;
 pub use exports::*;
@@ -30,6 +31,7 @@ pub use idempotency::*;
 pub use ledger::*;
 pub use plans::*;
 pub use prices::*;
+pub use tree::*;
 
 pub(crate) fn secs(s: i64) -> SignedDuration {
     SignedDuration::from_secs(s)

@@ -137,6 +137,12 @@ async fn answers_match_the_documented_schemas() {
     let v = expect(app.post(&format!("{ORG}/holds"), json!({"amount": "12.5"})).await, 201);
     let hold = v["hold"]["id"].as_str().unwrap().to_string();
     expect(app.post(&format!("{ORG}/holds/{hold}/release"), json!({})).await, 200);
+    // A child, its parent set, and a transfer to it (the answer checked too).
+    expect(app.post("/api/organizations", json!({"id": "acme-lab", "name": "Lab"})).await, 201);
+    let v = expect(app.send(Method::PATCH, "/api/organizations/acme-lab", json!({"parent_id": "acme"})).await, 200);
+    assert_eq!(v["parent_id"], "acme");
+    let v = expect(app.post(&format!("{ORG}/transfers"), json!({"to": "acme-lab", "amount": 1})).await, 201);
+    assert_eq!((v["from"].as_str(), v["to"].as_str()), (Some("acme"), Some("acme-lab")));
     let v = expect(app.post(&format!("{ORG}/usage"), json!({"amount": 5, "service": "AI"})).await, 201);
     let usage = v["usage"]["id"].as_str().unwrap().to_string();
     expect(app.post(&format!("{ORG}/refunds"), json!({"refers_to": usage, "amount": 1})).await, 201);

@@ -109,7 +109,9 @@ fn code(r: &Resp) -> &str {
 
 const ACME: &str = "/api/organizations/acme";
 
-/// Two organisations, their members and a key for each kind of caller.
+/// Two organisations, their members and a key for each kind of caller;
+/// acme is the child of a third, holding, whose people reach acme as its
+/// parent.
 struct World {
     app: App,
     service: String,
@@ -118,19 +120,29 @@ struct World {
     member: String,
     revoked: String,
     other_owner: String,
+    parent_owner: String,
+    parent_admin: String,
+    parent_member: String,
 }
 
 async fn world() -> World {
     let app = App::start().await;
-    for (id, credits) in [("acme", "1000"), ("other", "100")] {
+    for (id, credits) in [("acme", "1000"), ("other", "100"), ("holding", "10")] {
         app.ok("POST", "/api/organizations", json!({"id": id, "name": id, "time_zone": "Europe/Madrid"})).await;
         app.ok("POST", &format!("/api/organizations/{id}/credits"), json!({"kind": "grant", "amount": credits})).await;
     }
+    app.ok("PATCH", ACME, json!({"parent_id": "holding"})).await;
+    // acme's own child, which transfers go to.
+    app.ok("POST", "/api/organizations", json!({"id": "acme-lab", "name": "Lab"})).await;
+    app.ok("PATCH", "/api/organizations/acme-lab", json!({"parent_id": "acme"})).await;
     for (org, email, name, role) in [
         ("acme", "olga@acme.example", "Olga", "owner"),
         ("acme", "adam@acme.example", "Adam", "admin"),
         ("acme", "mia@acme.example", "Mia", "member"),
         ("other", "oscar@other.example", "Oscar", "owner"),
+        ("holding", "hana@holding.example", "Hana", "owner"),
+        ("holding", "hal@holding.example", "Hal", "admin"),
+        ("holding", "hugo@holding.example", "Hugo", "member"),
     ] {
         app.ok(
             "POST",
@@ -147,7 +159,10 @@ async fn world() -> World {
     let (revoked_id, revoked) = app.new_key(member_key("acme", "mia@acme.example")).await;
     app.ok("DELETE", &format!("/api/keys/{revoked_id}"), Value::Null).await;
     let (_, other_owner) = app.new_key(member_key("other", "oscar@other.example")).await;
-    World { app, service, owner, admin, member, revoked, other_owner }
+    let (_, parent_owner) = app.new_key(member_key("holding", "hana@holding.example")).await;
+    let (_, parent_admin) = app.new_key(member_key("holding", "hal@holding.example")).await;
+    let (_, parent_member) = app.new_key(member_key("holding", "hugo@holding.example")).await;
+    World { app, service, owner, admin, member, revoked, other_owner, parent_owner, parent_admin, parent_member }
 }
 
 /// Every endpoint of the API.
@@ -202,6 +217,7 @@ enum Ep {
     PutPriceBook,
     GetPriceBook,
     ListPriceBooks,
+    Transfer,
 }
 
 const ALL: &[Ep] = &[
@@ -254,6 +270,7 @@ const ALL: &[Ep] = &[
     Ep::PutPriceBook,
     Ep::GetPriceBook,
     Ep::ListPriceBooks,
+    Ep::Transfer,
 ];
 
 impl Ep {
@@ -286,6 +303,8 @@ impl Ep {
             }
             Ep::PutPriceBook => ManagePriceBooks,
             Ep::GetPriceBook | Ep::ListPriceBooks => ReadPriceBooks,
+            // To acme's child: the caller needs it in both.
+            Ep::Transfer => Transfer,
             Ep::CreateServiceKey | Ep::ListKeys => return None,
         })
     }
@@ -438,6 +457,7 @@ async fn prepare(app: &App, ep: Ep, email: &str) -> Req {
             req("GET", "/api/price-books/listed", Value::Null)
         }
         Ep::ListPriceBooks => req("GET", "/api/price-books", Value::Null),
+        Ep::Transfer => req("POST", format!("{ACME}/transfers"), json!({"to": "acme-lab", "amount": 1})),
         Ep::GetKey | Ep::RevokeKey => {
             let (id, _) = app.new_key(json!({"kind": "member", "org_id": "acme", "email": "mia@acme.example"})).await;
             let method = if ep == Ep::GetKey { "GET" } else { "DELETE" };
@@ -450,7 +470,7 @@ async fn prepare(app: &App, ep: Ep, email: &str) -> Req {
 /// when keys were last used: using a key is not a change).
 async fn snapshot(app: &App) -> Value {
     let mut out = serde_json::Map::new();
-    for org in ["acme", "other"] {
+    for org in ["acme", "other", "acme-lab", "holding"] {
         for part in [
             "",
             "/balance",
@@ -503,6 +523,12 @@ enum Caller {
     Revoked,
     NoKey,
     WrongOrg,
+    /// Owner of acme's parent: acts in acme as `Who::Parent`.
+    ParentOwner,
+    /// Admin of acme's parent: acts in acme as `Who::Parent`.
+    ParentAdmin,
+    /// A plain member of acme's parent: reaches no child, like another org.
+    ParentMember,
 }
 
 #[tokio::test]
@@ -528,6 +554,9 @@ async fn every_endpoint_with_every_caller_follows_the_permission_table() {
         (Caller::Revoked, Some(w.revoked.clone()), "mia@acme.example"),
         (Caller::NoKey, None, "nobody@acme.example"),
         (Caller::WrongOrg, Some(w.other_owner.clone()), "oscar@other.example"),
+        (Caller::ParentOwner, Some(w.parent_owner.clone()), "hana@holding.example"),
+        (Caller::ParentAdmin, Some(w.parent_admin.clone()), "hal@holding.example"),
+        (Caller::ParentMember, Some(w.parent_member.clone()), "hugo@holding.example"),
     ];
     let mut checked = 0;
     for &ep in ALL {
@@ -542,10 +571,22 @@ async fn every_endpoint_with_every_caller_follows_the_permission_table() {
                 Caller::Admin => Some(Who::Admin),
                 Caller::Member => Some(Who::Member),
                 Caller::Revoked | Caller::NoKey => None,
+                // In acme a parent's owner or admin is `Parent`; elsewhere
+                // (unscoped routes) their own role.
+                Caller::ParentOwner if ep.unscoped() => Some(Who::Owner),
+                Caller::ParentAdmin if ep.unscoped() => Some(Who::Admin),
+                Caller::ParentOwner | Caller::ParentAdmin => Some(Who::Parent),
+                Caller::ParentMember => Some(Who::Member),
             };
+            // Like another org's caller: acme answers as a missing org. A
+            // parent's key managers do not manage a child's keys: those
+            // keys answer as missing ones too.
+            let as_missing = !ep.unscoped()
+                && (matches!(caller, Caller::WrongOrg | Caller::ParentMember)
+                    || (who == Some(Who::Parent) && matches!(ep, Ep::GetKey | Ep::RevokeKey)));
             let expect_ok = match (who, ep.action()) {
                 (None, _) => false,
-                (Some(_), _) if *caller == Caller::WrongOrg && !ep.unscoped() => false,
+                (Some(_), _) if as_missing => false,
                 (Some(w), None) => ep != Ep::CreateServiceKey || w == Who::Service,
                 (Some(w), Some(a)) => allowed(w, a),
             };
@@ -568,7 +609,7 @@ async fn every_endpoint_with_every_caller_follows_the_permission_table() {
                 Caller::Revoked | Caller::NoKey => {
                     assert_eq!((got.status, code(&got)), (401, "unauthorized"), "{label}");
                 }
-                Caller::WrongOrg if !ep.unscoped() => {
+                _ if as_missing => {
                     let m = missing_version(&r);
                     let missing = app.call(m.method, &m.path, m.body.as_ref(), Some(KEY)).await;
                     if ep == Ep::Batch {
@@ -1137,4 +1178,101 @@ fn logs_sink_is_writable() {
     // Keeps `LogSink` honest when no async test ran first.
     let mut s = LogSink(Arc::new(Mutex::new(Vec::new())));
     s.write_all(b"x").unwrap();
+}
+
+#[tokio::test]
+async fn parents_reach_their_children_and_children_never_reach_their_parents() {
+    let mut w = world().await;
+    let app = &w.app;
+    let holding = "/api/organizations/holding";
+    // acme's own people, whatever their role, never see holding: it answers
+    // exactly as a missing org.
+    let missing = app.call("GET", "/api/organizations/ghost/balance", None, Some(&w.owner)).await;
+    for key in [&w.owner, &w.admin, &w.member] {
+        let got = app.call("GET", &format!("{holding}/balance"), None, Some(key)).await;
+        assert_eq!(got.status, 404, "{}", got.text);
+        assert_eq!(got.text, missing.text.replace("ghost", "holding"));
+    }
+    // holding's owner reads acme's history but may not spend there.
+    let r = app.call("GET", &format!("{ACME}/credit-events"), None, Some(&w.parent_owner)).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let r = app.call("POST", &format!("{ACME}/usage"), Some(&json!({"amount": 1})), Some(&w.parent_owner)).await;
+    assert_eq!((r.status, code(&r)), (403, "forbidden"), "{}", r.text);
+    assert!(r.text.contains("parent organisation"), "{}", r.text);
+
+    // A grandchild is reached too; a sibling's owner reaches neither.
+    app.ok("POST", "/api/organizations", json!({"id": "acme-team", "name": "Team"})).await;
+    app.ok("PATCH", "/api/organizations/acme-team", json!({"parent_id": "acme"})).await;
+    app.ok("POST", "/api/organizations", json!({"id": "sister", "name": "Sister"})).await;
+    app.ok("PATCH", "/api/organizations/sister", json!({"parent_id": "holding"})).await;
+    app.ok(
+        "POST",
+        "/api/organizations/sister/members",
+        json!({"email": "sam@sister.example", "name": "Sam", "role": "owner"}),
+    )
+    .await;
+    let (_, sam) = app.new_key(json!({"kind": "member", "org_id": "sister", "email": "sam@sister.example"})).await;
+    let team = "/api/organizations/acme-team";
+    for (key, path, status) in [
+        (&w.parent_owner, team, 200),
+        (&w.parent_admin, team, 200),
+        (&w.owner, team, 200),
+        (&w.parent_member, team, 404),
+        (&sam, ACME, 404),
+        (&sam, team, 404),
+        (&w.owner, "/api/organizations/sister", 404),
+    ] {
+        let r = app.call("GET", &format!("{path}/balance"), None, Some(key)).await;
+        assert_eq!(r.status, status, "{path}: {}", r.text);
+    }
+    // A service key limited to holding reaches its children as a parent.
+    let (_, scoped) = app.new_key(json!({"kind": "service", "org_ids": ["holding"]})).await;
+    let r = app.call("GET", &format!("{team}/members"), None, Some(&scoped)).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let r = app.call("PATCH", team, Some(&json!({"name": "Renamed"})), Some(&scoped)).await;
+    assert_eq!((r.status, code(&r)), (403, "forbidden"), "a parent does not change a child's settings: {}", r.text);
+
+    // The tree's own refusals: nothing changes.
+    let before = snapshot(app).await;
+    let tree_before: Vec<Value> = {
+        let mut v = Vec::new();
+        for o in ["holding", "acme", "acme-team", "sister"] {
+            v.push(app.ok("GET", &format!("/api/organizations/{o}"), Value::Null).await);
+        }
+        v
+    };
+    for (org, body, status, want) in [
+        ("acme", json!({"parent_id": "acme"}), 409, "org_tree_invalid"),
+        ("holding", json!({"parent_id": "acme-team"}), 409, "org_tree_invalid"),
+        ("holding", json!({"parent_id": "acme"}), 409, "org_tree_invalid"),
+        // A fourth level, under the grandchild.
+        ("other", json!({"parent_id": "acme-team"}), 409, "org_tree_invalid"),
+        // A subtree of two levels under a child would make four.
+        ("acme", json!({"parent_id": "sister"}), 409, "org_tree_invalid"),
+        ("acme", json!({"parent_id": "ghost"}), 404, "not_found"),
+        ("acme", json!({"parent_id": "holding", "name": "x"}), 422, "validation_error"),
+        ("acme", json!({"parent_id": 7}), 422, "validation_error"),
+    ] {
+        let r = app.call("PATCH", &format!("/api/organizations/{org}"), Some(&body), Some(KEY)).await;
+        assert_eq!((r.status, code(&r)), (status, want), "{org} {body}: {}", r.text);
+    }
+    let r = app.call("PATCH", "/api/organizations/other", Some(&json!({"parent_id": "holding"})), Some(&scoped)).await;
+    assert_eq!(r.status, 404, "a key must reach both orgs: {}", r.text);
+    assert_eq!(snapshot(app).await, before);
+    for (i, o) in ["holding", "acme", "acme-team", "sister"].iter().enumerate() {
+        assert_eq!(app.ok("GET", &format!("/api/organizations/{o}"), Value::Null).await, tree_before[i]);
+    }
+    assert_eq!(tree_before[1]["parent_id"], "holding");
+    assert_eq!(tree_before[2]["parent_id"], "acme");
+
+    // Cutting acme loose ends holding's reach at once.
+    let info = app.ok("PATCH", ACME, json!({"parent_id": null})).await;
+    assert!(info.get("parent_id").is_none(), "{info}");
+    for key in [&w.parent_owner, &scoped] {
+        let r = app.call("GET", &format!("{ACME}/balance"), None, Some(key)).await;
+        assert_eq!(r.status, 404, "{}", r.text);
+        let r = app.call("GET", &format!("{team}/balance"), None, Some(key)).await;
+        assert_eq!(r.status, 404, "{}", r.text);
+    }
+    w.app.stop().await;
 }
