@@ -154,6 +154,10 @@ macro_rules! conformance_tests {
             evicted_orgs_reload_exactly,
             full_csv_round_trips_every_field,
             price_books_are_versioned,
+            priced_usage_and_holds,
+            priced_tiers_cross_in_a_batch_and_renew,
+            priced_versions_switch_at_an_instant,
+            priced_history_imports,
         );
     };
     (@cases $engine:expr; $($case:ident),+ $(,)?) => {

@@ -56,6 +56,9 @@ pub(crate) struct Tx {
     pub(crate) notifications: Vec<Notification>,
     /// The chain hash of each of `events`, in the same order.
     pub(crate) hashes: Vec<ChainHash>,
+    /// A priced operation's pricing, until its hold, usage or debit event
+    /// takes it.
+    pub(crate) pricing: Option<crate::prices::Pricing>,
 }
 
 impl Tx {
@@ -70,6 +73,7 @@ impl Tx {
             conversations: Vec::new(),
             notifications: Vec::new(),
             hashes: Vec::new(),
+            pricing: None,
         }
     }
 }
@@ -243,6 +247,10 @@ impl OrgState {
         self.last_at = Some(tx.now);
         // The key marks the operation's first own event (not an expiry it caused).
         let key = if kind == EventKind::Expiry { None } else { tx.key.take() };
+        let pricing = match kind {
+            EventKind::Hold | EventKind::Usage | EventKind::Debit => tx.pricing.take(),
+            _ => None,
+        };
         let event = Event {
             id: Event::id_for(self.seq),
             org_id: self.org_id.clone(),
@@ -268,6 +276,7 @@ impl OrgState {
             held_after: self.held,
             period_usage_after: self.period_usage,
             metadata: ctx.metadata.clone(),
+            pricing,
         };
         self.last_hash = chain::hash(&self.last_hash, &event);
         tx.hashes.push(self.last_hash);

@@ -31,6 +31,7 @@ pub mod view;
 pub mod access;
 pub mod ledger;
 pub mod plans;
+pub mod pricing;
 
 // On top: `OrgState::apply` dispatches to the rule files; `verify` reads.
 mod apply;
@@ -42,13 +43,14 @@ pub use effects::{Applied, Conversation, Notification, Outcome};
 pub use error::{BrokenInvariant, ErrorCode, LedgerError};
 pub use event::{Event, EventCtx, EventKind, Pool, Status, UnknownName};
 pub use money::{AmountError, Micros};
-pub use op::{AccessOp, Actor, CreditKind, CreditOp, Effective, HoldOp, Op, PlanOp, SettingsPatch};
+pub use op::{AccessOp, Actor, CreditKind, CreditOp, Effective, HoldOp, Op, PlanOp, PricedOp, SettingsPatch};
+pub use prices::{NoPrices, PriceSource, Pricing, Quantity};
 pub use plans::Summary;
 pub use state::{
     Balance, Block, CapSubject, Draw, OrgSettings, OrgState, Plan, PlanState, PoolBalances, Record, RecordKind,
     RecordStatus, Rollover,
 };
-pub use view::{EventRef, MetadataRef};
+pub use view::{EventRef, MetadataRef, PricingRef};
 
 /// Checks an id to look up: 1–64 characters of letters, digits, `-`, `_`
 /// and `.`. Wider than [`OrgId`], which new ids must match, so that ids an

@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::event::{EventCtx, EventKind, Pool, Status};
 use crate::money::Micros;
+use crate::prices::{PriceRequest, Quantity};
 use crate::state::{CapSubject, Plan};
 
 /// An operation on one organisation's credits: what a request (or the
@@ -110,6 +111,67 @@ pub enum Op {
     Plans(PlanOp),
     /// Settings and spending caps (see `access`).
     Access(AccessOp),
+    /// A hold, usage or debit named by a price and a quantity instead of an
+    /// amount: priced from the org's book (`OrgState::resolve_priced`,
+    /// `pricing.rs`), then carried out as that plain operation.
+    Priced(PricedOp),
+}
+
+/// The payload of [`Op::Priced`].
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PricedOp {
+    /// Reserves what `price` costs for its estimated quantity.
+    Hold {
+        /// The price, quantity and dimensions.
+        price: PriceRequest,
+        /// As [`HoldOp::timeout_seconds`].
+        timeout_seconds: Option<u64>,
+        /// Who, what and why; service and activity default to the price's.
+        ctx: EventCtx,
+    },
+    /// Consumes what `price` costs for its quantity at once.
+    Usage {
+        /// The price, quantity and dimensions.
+        price: PriceRequest,
+        /// Who, what and why; service and activity default to the price's.
+        ctx: EventCtx,
+    },
+    /// Posts a priced hold for the actual quantity (priced with the hold's
+    /// price line and version); the rest is released.
+    Debit {
+        /// The hold (`hold_<seq>`), priced when it was made.
+        hold_id: String,
+        /// The actual quantity; `None`: the hold's estimate.
+        quantity: Option<Quantity>,
+        /// Fields of the debit event; unset ones come from the hold.
+        ctx: EventCtx,
+    },
+}
+
+impl PricedOp {
+    /// A short name for metrics and logs.
+    pub fn name(&self) -> &'static str {
+        match self {
+            PricedOp::Hold { .. } => "priced_hold",
+            PricedOp::Usage { .. } => "priced_usage",
+            PricedOp::Debit { .. } => "priced_debit",
+        }
+    }
+
+    /// The context the caller gave.
+    pub fn ctx(&self) -> &EventCtx {
+        match self {
+            PricedOp::Hold { ctx, .. } | PricedOp::Usage { ctx, .. } | PricedOp::Debit { ctx, .. } => ctx,
+        }
+    }
+
+    /// The context the caller gave, to change.
+    pub fn ctx_mut(&mut self) -> &mut EventCtx {
+        match self {
+            PricedOp::Hold { ctx, .. } | PricedOp::Usage { ctx, .. } | PricedOp::Debit { ctx, .. } => ctx,
+        }
+    }
 }
 
 /// Which kind of credit an [`Op::Credit`] adds: it decides the event kind
@@ -192,6 +254,7 @@ impl Op {
             Op::SettlePurchase { purchase_id, .. } => Some(purchase_id),
             Op::Debit { hold_id, .. } | Op::Release { hold_id, .. } | Op::TimeoutHold { hold_id } => Some(hold_id),
             Op::Refund { refers_to, .. } => Some(refers_to),
+            Op::Priced(PricedOp::Debit { hold_id, .. }) => Some(hold_id),
             _ => None,
         }
     }
@@ -217,6 +280,7 @@ impl Op {
             Op::ExpireDue => "expire_due",
             Op::Plans(p) => p.name(),
             Op::Access(a) => a.name(),
+            Op::Priced(p) => p.name(),
         }
     }
 }

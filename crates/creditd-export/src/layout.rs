@@ -56,7 +56,9 @@ pub const REPORT_HEADERS: [&str; 8] =
 
 /// Column names of [`Layout::Full`], in order: the `Event` field names, less
 /// `org_id` (an export is always of one organisation, named by the file).
-pub const FULL_HEADERS: [&str; 23] = [
+/// Files written before priced operations end at `metadata`
+/// ([`FULL_HEADERS_BEFORE_PRICING`] columns); they still import.
+pub const FULL_HEADERS: [&str; 24] = [
     "id",
     "seq",
     "created_at",
@@ -80,7 +82,12 @@ pub const FULL_HEADERS: [&str; 23] = [
     "held_after",
     "period_usage_after",
     "metadata",
+    "pricing",
 ];
+
+/// How many of [`FULL_HEADERS`] a full export had before the `pricing`
+/// column: such a file still imports (its events have no pricing).
+pub const FULL_HEADERS_BEFORE_PRICING: usize = 23;
 
 /// Column titles of [`Layout::Fpt`], in order (seed 003).
 pub const FPT_HEADERS: [&str; 7] = ["Date", "Service", "Source", "Description", "Code", "Status", "Amount"];

@@ -182,6 +182,12 @@ pub const MIGRATIONS: &[&str] = &[
     // Price books (creditd_store::prices): shared by every org, one row per
     // immutable version.
     crate::prices::MIGRATION,
+    // Priced operations (creditd_core::pricing): a priced hold, usage or
+    // debit keeps its price key, quantity, unit, unit price or tiers, book
+    // and version as JSON (creditd_core::prices::Pricing); NULL otherwise.
+    "
+    ALTER TABLE events ADD COLUMN pricing TEXT;
+    ",
 ];
 
 #[derive(Debug, thiserror::Error)]

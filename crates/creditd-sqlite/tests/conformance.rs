@@ -45,8 +45,22 @@ creditd_conformance::conformance_tests!(engine());
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn price_books_migrate_from_previous_schema() {
     let mut ctx = creditd_conformance::Ctx::start(engine().await.expect("engine")).await;
-    let previous = creditd_sqlite::schema::MIGRATIONS.len() - 1;
-    let downgrade = format!("DROP TABLE price_book_versions; PRAGMA user_version = {previous};");
+    // Two migrations back: before the events' `pricing` column and the books.
+    let previous = creditd_sqlite::schema::MIGRATIONS.len() - 2;
+    let downgrade = format!(
+        "ALTER TABLE events DROP COLUMN pricing; DROP TABLE price_book_versions; PRAGMA user_version = {previous};"
+    );
     creditd_conformance::cases::price_books_migrate_from_previous_schema(&mut ctx, &downgrade).await;
+    ctx.finish().await;
+}
+
+/// A database written before priced events (no `pricing` column) migrates
+/// at open, keeps its chain, and prices from then on.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn priced_events_migrate_from_previous_schema() {
+    let mut ctx = creditd_conformance::Ctx::start(engine().await.expect("engine")).await;
+    let previous = creditd_sqlite::schema::MIGRATIONS.len() - 1;
+    let downgrade = format!("ALTER TABLE events DROP COLUMN pricing; PRAGMA user_version = {previous};");
+    creditd_conformance::cases::priced_events_migrate_from_previous_schema(&mut ctx, &downgrade).await;
     ctx.finish().await;
 }

@@ -21,6 +21,7 @@ mod history;
 mod idempotency;
 mod ledger;
 mod plans;
+mod priced;
 mod prices;
 
 pub use directory::*;
@@ -29,6 +30,7 @@ pub use history::*;
 pub use idempotency::*;
 pub use ledger::*;
 pub use plans::*;
+pub use priced::*;
 pub use prices::*;
 
 pub(crate) fn secs(s: i64) -> SignedDuration {
