@@ -151,14 +151,16 @@ pub async fn priced_usage_and_holds(ctx: &mut Ctx) {
     // carries the pricing.
     let before = history(s.as_ref(), "p").await;
     assert!(before.iter().filter(|e| e.pricing.is_some()).count() >= 8);
+    drop(s);
     ctx.reopen().await;
     let s = ctx.store.clone();
     assert_eq!(history(s.as_ref(), "p").await, before);
     let mut exported = exported(s.as_ref(), "p", &EventFilter::default()).await;
-    exported.reverse();
+    exported.sort_by_key(|e| std::cmp::Reverse(e.seq));
     assert_eq!(exported, before);
     // A priced hold made before the restart is debited after it.
     let h3 = record_id(&ok(s.as_ref(), "p", priced_hold("image_generation", "2", &[])).await);
+    drop(s);
     ctx.reopen().await;
     let s = ctx.store.clone();
     let o = ok(s.as_ref(), "p", priced_debit(&h3, Some("1"))).await;
@@ -186,6 +188,7 @@ pub async fn priced_tiers_cross_in_a_batch_and_renew(ctx: &mut Ctx) {
     assert_eq!(tiers.len(), 1);
     assert_eq!((tiers[0].quantity, tiers[0].credits_per_unit), (q("1"), m("0.5")));
     // The breakdown of a crossing operation.
+    drop(s);
     ctx.reopen().await;
     let s = ctx.store.clone();
     let hist = history(s.as_ref(), "t").await;
@@ -300,6 +303,7 @@ pub async fn priced_events_migrate_from_previous_schema(ctx: &mut Ctx, downgrade
     if !ctx.raw_sql(downgrade).await {
         return;
     }
+    drop(s);
     ctx.reopen().await;
     let s = ctx.store.clone();
     assert_eq!(s.balance("old").await.expect("balance").available, m("9"));
@@ -308,6 +312,7 @@ pub async fn priced_events_migrate_from_previous_schema(ctx: &mut Ctx, downgrade
     ok(s.as_ref(), "old", use_book("standard")).await;
     let o = ok(s.as_ref(), "old", priced_usage("image_generation", "2", &[])).await;
     assert_eq!(own_event(&o, EventKind::Usage).amount, m("-5"));
+    drop(s);
     ctx.reopen().await;
     let events = history(ctx.store.as_ref(), "old").await;
     assert_eq!(events[0].pricing.as_ref().map(|p| p.quantity), Some(q("2")));
