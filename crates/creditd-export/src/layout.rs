@@ -279,9 +279,9 @@ pub(crate) fn each_cell<'a, E>(
 /// Excel column widths in characters, by layout, wide enough for typical
 /// values so a downloaded sheet is readable without resizing.
 pub(crate) const REPORT_WIDTHS: [f64; 8] = [24.0, 18.0, 20.0, 28.0, 12.0, 14.0, 20.0, 48.0];
-pub(crate) const FULL_WIDTHS: [f64; 23] = [
+pub(crate) const FULL_WIDTHS: [f64; 24] = [
     14.0, 10.0, 20.0, 20.0, 14.0, 12.0, 11.0, 16.0, 16.0, 22.0, 16.0, 22.0, 20.0, 28.0, 40.0, 14.0, 16.0, 22.0, 14.0,
-    14.0, 14.0, 14.0, 40.0,
+    14.0, 14.0, 14.0, 40.0, 40.0,
 ];
 pub(crate) const FPT_WIDTHS: [f64; 7] = [20.0, 20.0, 20.0, 48.0, 14.0, 11.0, 14.0];
 pub(crate) const EVENTS_WIDTHS: [f64; 9] = [22.0, 22.0, 16.0, 16.0, 24.0, 14.0, 14.0, 14.0, 40.0];

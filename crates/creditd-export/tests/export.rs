@@ -848,7 +848,7 @@ fn import_blames_each_bad_line_and_no_good_one() {
     lines[3].push_str(",extra");
     let text = lines.iter().map(|l| format!("{l}\r\n")).collect::<String>();
     let bad = bad_lines(parse_full_csv_with(text.as_bytes(), ORG, &strict));
-    assert_eq!(bad, [(4, LineError::ColumnCount { expected: 23, found: 24 })]);
+    assert_eq!(bad, [(4, LineError::ColumnCount { expected: 24, found: 25 })]);
     // A real gap is still one: the line after the gap, and only it.
     let mut lines = base.clone();
     lines.remove(3);
