@@ -194,7 +194,9 @@ async fn answers_match_the_documented_schemas() {
     // Priced usage, hold and debit (a version in force now).
     let mut now = creditd_server::openapi::examples::price_book_draft();
     now.as_object_mut().unwrap().remove("effective_from");
+    now["prices"][0]["credits_per_unit"] = json!(3);
     expect(app.send(Method::PUT, "/api/price-books/standard", now).await, 201);
+    expect(app.send(Method::PATCH, ORG, json!({"price_book": "standard"})).await, 200);
     let tokens = json!({"price": "tokens_in", "quantity": "2.5", "dimensions": {"model": "large"}});
     expect(app.post(&format!("{ORG}/usage"), tokens).await, 201);
     let v = expect(app.post(&format!("{ORG}/holds"), json!({"price": "enrichment", "quantity": 10})).await, 201);
