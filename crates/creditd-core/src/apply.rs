@@ -12,8 +12,8 @@ use jiff::Timestamp;
 
 use crate::effects::{Applied, Outcome, Tx};
 use crate::error::{LedgerError, invalid};
-use crate::prices::{NoPrices, PriceSource};
 use crate::op::{AccessOp, Actor, Op, PlanOp};
+use crate::prices::{NoPrices, PriceSource};
 use crate::state::{OrgState, Record};
 
 impl OrgState {

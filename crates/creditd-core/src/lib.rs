@@ -44,8 +44,8 @@ pub use error::{BrokenInvariant, ErrorCode, LedgerError};
 pub use event::{Event, EventCtx, EventKind, Pool, Status, UnknownName};
 pub use money::{AmountError, Micros};
 pub use op::{AccessOp, Actor, CreditKind, CreditOp, Effective, HoldOp, Op, PlanOp, PricedOp, SettingsPatch};
-pub use prices::{NoPrices, PriceSource, Pricing, Quantity};
 pub use plans::Summary;
+pub use prices::{NoPrices, PriceSource, Pricing, Quantity};
 pub use state::{
     Balance, Block, CapSubject, Draw, OrgSettings, OrgState, Plan, PlanState, PoolBalances, Record, RecordKind,
     RecordStatus, Rollover,

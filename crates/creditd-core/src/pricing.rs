@@ -111,7 +111,8 @@ impl OrgState {
         Ok(Some(match op {
             Op::Priced(PricedOp::Hold { price, timeout_seconds, ctx }) => {
                 let q = self.quote(price, prices, now)?;
-                let op = Op::Hold(HoldOp { amount: q.amount, timeout_seconds: *timeout_seconds, ctx: with_line(ctx, &q) });
+                let op =
+                    Op::Hold(HoldOp { amount: q.amount, timeout_seconds: *timeout_seconds, ctx: with_line(ctx, &q) });
                 Resolved { op, pricing: q.pricing, count: None }
             }
             Op::Priced(PricedOp::Usage { price, ctx }) => {

@@ -1211,10 +1211,14 @@ fn full_csv_carries_pricing_and_reads_files_written_before_it() {
     assert!(cell_text(&sheets[0].1[2][FULL_HEADERS.len() - 1]).contains("\"price_key\":\"tokens_in\""));
 
     // A file written before the column: 23 columns, no pricing, imports.
-    let old: Vec<Event> = events.iter().cloned().map(|mut e| {
-        e.pricing = None;
-        e
-    }).collect();
+    let old: Vec<Event> = events
+        .iter()
+        .cloned()
+        .map(|mut e| {
+            e.pricing = None;
+            e
+        })
+        .collect();
     let text: String = read_csv(&export_csv(&old, Layout::Full, madrid()))
         .iter()
         .map(|r| {
@@ -1226,7 +1230,8 @@ fn full_csv_carries_pricing_and_reads_files_written_before_it() {
     assert!(!text.lines().next().unwrap().contains("pricing"));
     assert_eq!(parse_full_csv(text.as_bytes(), ORG).unwrap(), old);
     // A line of the old width in a new file is still refused.
-    let mut lines: Vec<String> = String::from_utf8(bytes).unwrap().split("\r\n").filter(|l| !l.is_empty()).map(str::to_string).collect();
+    let mut lines: Vec<String> =
+        String::from_utf8(bytes).unwrap().split("\r\n").filter(|l| !l.is_empty()).map(str::to_string).collect();
     lines[1] = text.lines().nth(1).unwrap().to_string();
     assert_eq!(bad_lines(import(&lines)), [(2, LineError::ColumnCount { expected: 24, found: 23 })]);
     // A pricing cell that is not a pricing is named.

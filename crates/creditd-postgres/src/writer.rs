@@ -827,9 +827,7 @@ fn pg_text_ok(cmd: &Command) -> Result<(), StoreError> {
         Op::ExpireDue => false,
         Op::Plans(p) => p.texts().into_iter().any(nul),
         Op::Access(a) => a.texts().into_iter().any(nul),
-        Op::Priced(p) => {
-            ctx_nul(p.ctx()) || matches!(p, creditd_core::PricedOp::Debit { hold_id, .. } if nul(hold_id))
-        }
+        Op::Priced(p) => ctx_nul(p.ctx()) || matches!(p, creditd_core::PricedOp::Debit { hold_id, .. } if nul(hold_id)),
     };
     let found =
         found || cmd.actor.as_ref().is_some_and(|a| a.key_id.iter().chain(a.member_email.iter()).any(|s| nul(s)));

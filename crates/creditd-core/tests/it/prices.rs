@@ -421,15 +421,19 @@ fn a_repeated_draft_is_recognised() {
 fn priced_state(book: &PriceBook) -> OrgState {
     let now = ts("2026-03-10T12:00:00Z");
     let mut s = OrgState::new("acme", OrgSettings::new("Acme", "UTC"), now).unwrap();
-    s.apply(&Op::Credit(CreditOp {
-        kind: CreditKind::Grant,
-        amount: m("5000"),
-        pool: None,
-        expires_at: None,
-        code: None,
-        status: None,
-        ctx: EventCtx::default(),
-    }), now, None)
+    s.apply(
+        &Op::Credit(CreditOp {
+            kind: CreditKind::Grant,
+            amount: m("5000"),
+            pool: None,
+            expires_at: None,
+            code: None,
+            status: None,
+            ctx: EventCtx::default(),
+        }),
+        now,
+        None,
+    )
     .unwrap();
     let patch = SettingsPatch { price_book: Some(book.id.clone()), ..SettingsPatch::default() };
     s.apply(&Op::Access(AccessOp::SetSettings(patch)), now, None).unwrap();

@@ -183,11 +183,13 @@ async fn priced_usage_holds_and_batches() {
     call(&s, "POST", "/api/organizations/acme/credits", Some(json!({"kind": "grant", "amount": 100})), KEY).await;
     let org = "/api/organizations/acme";
     // No book yet.
-    let (st, v) = call(&s, "POST", &format!("{org}/usage"), Some(json!({"price": "image_generation", "quantity": 1})), KEY).await;
+    let (st, v) =
+        call(&s, "POST", &format!("{org}/usage"), Some(json!({"price": "image_generation", "quantity": 1})), KEY).await;
     assert_eq!((st, code(&v)), (422, "unknown_price"), "{v}");
     call(&s, "PATCH", org, Some(json!({"price_book": "standard"})), KEY).await;
 
-    let (st, v) = call(&s, "POST", &format!("{org}/usage"), Some(json!({"price": "image_generation", "quantity": 3})), KEY).await;
+    let (st, v) =
+        call(&s, "POST", &format!("{org}/usage"), Some(json!({"price": "image_generation", "quantity": 3})), KEY).await;
     assert_eq!(st, 201, "{v}");
     assert_eq!(v["balance"]["available"], json!(92.5), "{v}");
     let e = &v["events"][0];
@@ -203,8 +205,7 @@ async fn priced_usage_holds_and_batches() {
     assert_eq!(st, 201, "{v}");
     assert_eq!(v["events"][0]["amount"], json!(-0.75), "{v}");
     let hold = v["hold"]["id"].as_str().unwrap().to_string();
-    let (st, v) =
-        call(&s, "POST", &format!("{org}/holds/{hold}/debit"), Some(json!({"quantity": 1})), KEY).await;
+    let (st, v) = call(&s, "POST", &format!("{org}/holds/{hold}/debit"), Some(json!({"quantity": 1})), KEY).await;
     assert_eq!(st, 200, "{v}");
     assert_eq!((v["events"][0]["amount"].clone(), v["events"][1]["amount"].clone()), (json!(-0.3), json!(0.45)), "{v}");
     assert_eq!(v["events"][0]["pricing"]["quantity"], json!(1), "{v}");
@@ -230,7 +231,8 @@ async fn priced_usage_holds_and_batches() {
     }
     let (st, v) = call(&s, "POST", &format!("{org}/usage"), Some(json!({"price": "video", "quantity": 1})), KEY).await;
     assert_eq!((st, code(&v)), (422, "unknown_price"), "{v}");
-    let (st, v) = call(&s, "POST", &format!("{org}/holds/{hold}/debit"), Some(json!({"amount": 1, "quantity": 1})), KEY).await;
+    let (st, v) =
+        call(&s, "POST", &format!("{org}/holds/{hold}/debit"), Some(json!({"amount": 1, "quantity": 1})), KEY).await;
     assert_eq!((st, code(&v)), (422, "validation_error"), "{v}");
     let (_, after) = call(&s, "GET", &format!("{org}/balance"), None, KEY).await;
     assert_eq!(before, after, "nothing written");
@@ -253,8 +255,12 @@ async fn priced_usage_holds_and_batches() {
     let results = v["results"].as_array().unwrap_or_else(|| panic!("{v}"));
     assert_eq!(results[1]["result"]["events"][0]["amount"], json!(-900), "{v}");
     assert_eq!(results[2]["result"]["events"][0]["amount"], json!(-150), "{v}");
-    assert_eq!(results[2]["result"]["events"][0]["pricing"]["tiers"], json!([
-        {"quantity": 100, "credits_per_unit": 1}, {"quantity": 100, "credits_per_unit": 0.5}]), "{v}");
+    assert_eq!(
+        results[2]["result"]["events"][0]["pricing"]["tiers"],
+        json!([
+        {"quantity": 100, "credits_per_unit": 1}, {"quantity": 100, "credits_per_unit": 0.5}]),
+        "{v}"
+    );
     assert_eq!(results[3]["error"]["code"], "validation_error", "{v}");
 
     // The history shows quantity and unit.
