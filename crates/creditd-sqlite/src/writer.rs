@@ -207,6 +207,7 @@ enum Reply {
 impl Writer {
     /// Opens the apply side's read connection to `path` and starts the
     /// committer thread.
+    #[allow(clippy::too_many_arguments)]
     pub(crate) fn new(
         conn: Connection,
         path: &std::path::Path,
