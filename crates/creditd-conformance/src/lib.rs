@@ -158,6 +158,10 @@ macro_rules! conformance_tests {
             transfer_moves_blocks_both_or_neither,
             transferred_credits_expire_in_the_receiver,
             transfers_race_usage_on_both_sides,
+            priced_usage_and_holds,
+            priced_tiers_cross_in_a_batch_and_renew,
+            priced_versions_switch_at_an_instant,
+            priced_history_imports,
         );
     };
     (@cases $engine:expr; $($case:ident),+ $(,)?) => {

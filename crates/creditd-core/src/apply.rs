@@ -11,8 +11,9 @@
 use jiff::Timestamp;
 
 use crate::effects::{Applied, Outcome, Tx};
-use crate::error::LedgerError;
+use crate::error::{LedgerError, invalid};
 use crate::op::{AccessOp, Actor, Op, PlanOp};
+use crate::prices::{NoPrices, PriceSource};
 use crate::state::{OrgState, Record};
 
 impl OrgState {
@@ -33,6 +34,20 @@ impl OrgState {
         now: Timestamp,
         idempotency_key: Option<&str>,
     ) -> Result<Applied, LedgerError> {
+        self.apply_priced(op, actor, now, idempotency_key, &NoPrices)
+    }
+
+    /// [`OrgState::apply_as`] with the price books priced operations
+    /// ([`Op::Priced`], a debit of a priced hold) are priced from (an
+    /// engine's catalogue). On error nothing persisted changed.
+    pub fn apply_priced(
+        &mut self,
+        op: &Op,
+        actor: Option<&Actor>,
+        now: Timestamp,
+        idempotency_key: Option<&str>,
+        prices: &dyn PriceSource,
+    ) -> Result<Applied, LedgerError> {
         // No engine can hold such an id or key, and PostgreSQL could not
         // even look one up: the same refusal everywhere, before any change.
         if let Some(id) = op.record_ref() {
@@ -52,14 +67,7 @@ impl OrgState {
         let last_hash = self.last_hash;
         let saved = self.catch_up_due(now).then(|| self.save());
         let mut tx = Tx::new(now, idempotency_key.map(str::to_string));
-        let result = self
-            .catch_up(&mut tx)
-            .and_then(|()| self.roll_period(now))
-            .and_then(|()| self.check_caps(op, actor))
-            .and_then(|()| self.check_actor(op, actor))
-            .and_then(|()| self.apply_op(op, &mut tx))
-            .and_then(|record| self.after_op(&mut tx).map(|()| record))
-            .inspect(|_| self.charge_caps(op, actor, &tx));
+        let result = self.run_steps(op, actor, now, prices, &mut tx);
         let record = match result {
             Ok(record) => record,
             Err(e) => {
@@ -84,6 +92,38 @@ impl OrgState {
             hashes: tx.hashes,
             moved: tx.moved,
         })
+    }
+
+    /// The steps of [`OrgState::apply_priced`] that may refuse, in order
+    /// (ARCHITECTURE.md, "Steps every operation shares").
+    fn run_steps(
+        &mut self,
+        op: &Op,
+        actor: Option<&Actor>,
+        now: Timestamp,
+        prices: &dyn PriceSource,
+        tx: &mut Tx,
+    ) -> Result<Option<Record>, LedgerError> {
+        self.catch_up(tx)?;
+        self.roll_period(now)?;
+        // A priced operation is priced now (after the renewals, in the
+        // period it falls in) and then runs as the plain one it stands for.
+        let resolved = self.resolve_priced(op, prices, now)?;
+        let (op, count) = match resolved {
+            Some(r) => {
+                tx.pricing = Some(r.pricing);
+                (std::borrow::Cow::Owned(r.op), r.count)
+            }
+            None => (std::borrow::Cow::Borrowed(op), None),
+        };
+        let op = op.as_ref();
+        self.check_caps(op, actor)?;
+        self.check_actor(op, actor)?;
+        let record = self.apply_op(op, tx)?;
+        self.after_op(tx)?;
+        self.count_quantity(count);
+        self.charge_caps(op, actor, tx);
+        Ok(record)
     }
 
     /// Runs the one function that carries out `op` (see ARCHITECTURE.md, "Operations and their rules");
@@ -134,6 +174,8 @@ impl OrgState {
                 self.transfer_half(tx, t)?;
                 None
             }
+            // Turned into the plain operation by `run_steps` first.
+            Op::Priced(p) => return Err(invalid(format!("{} was not priced", p.name()))),
         })
     }
 

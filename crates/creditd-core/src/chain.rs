@@ -115,6 +115,35 @@ pub fn hash(prev: &ChainHash, e: &Event) -> ChainHash {
             enc.text(Some(&s));
         }
     }
+    // Pricing was added after chains existed: an event without it encodes
+    // exactly as before (nothing is appended), so stored chains still verify.
+    if let Some(p) = &e.pricing {
+        enc.0.update([b'p']);
+        enc.text(Some(&p.price_key));
+        enc.int(p.dimensions.len() as i64);
+        for (k, v) in &p.dimensions {
+            enc.text(Some(k));
+            enc.text(Some(v));
+        }
+        enc.int(p.quantity.micros());
+        enc.text(Some(&p.unit));
+        match p.unit_price {
+            None => enc.0.update([0]),
+            Some(u) => enc.int(u.micros()),
+        }
+        match &p.tiers {
+            None => enc.0.update([0]),
+            Some(parts) => {
+                enc.int(parts.len() as i64);
+                for t in parts {
+                    enc.int(t.quantity.micros());
+                    enc.int(t.credits_per_unit.micros());
+                }
+            }
+        }
+        enc.text(Some(&p.price_book));
+        enc.int(i64::from(p.version));
+    }
     ChainHash(h.finalize().into())
 }
 

@@ -58,6 +58,9 @@ pub(crate) struct Tx {
     pub(crate) hashes: Vec<ChainHash>,
     /// What a `transfer_out` took, block by block, for its `transfer_in`.
     pub(crate) moved: Vec<crate::state::Draw>,
+    /// A priced operation's pricing, until its hold, usage or debit event
+    /// takes it.
+    pub(crate) pricing: Option<crate::prices::Pricing>,
 }
 
 impl Tx {
@@ -73,6 +76,7 @@ impl Tx {
             notifications: Vec::new(),
             hashes: Vec::new(),
             moved: Vec::new(),
+            pricing: None,
         }
     }
 }
@@ -249,6 +253,10 @@ impl OrgState {
         self.last_at = Some(tx.now);
         // The key marks the operation's first own event (not an expiry it caused).
         let key = if kind == EventKind::Expiry { None } else { tx.key.take() };
+        let pricing = match kind {
+            EventKind::Hold | EventKind::Usage | EventKind::Debit => tx.pricing.take(),
+            _ => None,
+        };
         let event = Event {
             id: Event::id_for(self.seq),
             org_id: self.org_id.clone(),
@@ -274,6 +282,7 @@ impl OrgState {
             held_after: self.held,
             period_usage_after: self.period_usage,
             metadata: ctx.metadata.clone(),
+            pricing,
         };
         self.last_hash = chain::hash(&self.last_hash, &event);
         tx.hashes.push(self.last_hash);

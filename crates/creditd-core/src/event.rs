@@ -294,6 +294,10 @@ pub struct Event {
     /// [`EventCtx::metadata`] of the operation (an adjustment adds its
     /// `reason`).
     pub metadata: Option<serde_json::Value>,
+    /// A priced hold, usage or debit: the price key, quantity, unit, unit
+    /// price (or tier breakdown), book and version; absent otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pricing: Option<crate::prices::Pricing>,
 }
 
 impl Event {

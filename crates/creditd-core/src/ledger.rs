@@ -76,6 +76,7 @@ impl OrgState {
                 created_at: tx.now,
                 ctx: c.ctx.clone(),
                 timed_out: false,
+                pricing: None,
             };
             record = Some(self.put_record(tx, r));
         }
@@ -173,6 +174,7 @@ impl OrgState {
             created_at: tx.now,
             ctx: h.ctx.clone(),
             timed_out: false,
+            pricing: tx.pricing.clone(),
         };
         let r = self.put_record(tx, r);
         self.emit(tx, EventKind::Hold, neg(h.amount)?, pool, Status::Succeeded, &h.ctx, None, Some(id));

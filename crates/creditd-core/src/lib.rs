@@ -32,6 +32,7 @@ pub mod view;
 pub mod access;
 pub mod ledger;
 pub mod plans;
+pub mod pricing;
 
 // Above the rule files: the one operation on two organisations (it uses
 // the ledger's draws); rules of the tree are a leaf (`tree`).
@@ -47,13 +48,14 @@ pub use effects::{Applied, Conversation, Notification, Outcome};
 pub use error::{BrokenInvariant, ErrorCode, LedgerError};
 pub use event::{Event, EventCtx, EventKind, Pool, Status, UnknownName};
 pub use money::{AmountError, Micros};
-pub use op::{AccessOp, Actor, CreditKind, CreditOp, Effective, HoldOp, Op, PlanOp, SettingsPatch, TransferOp};
+pub use op::{AccessOp, Actor, CreditKind, CreditOp, Effective, HoldOp, Op, PlanOp, PricedOp, SettingsPatch, TransferOp};
 pub use plans::Summary;
+pub use prices::{NoPrices, PriceSource, Pricing, Quantity};
 pub use state::{
     Balance, Block, CapSubject, Draw, OrgSettings, OrgState, Plan, PlanState, PoolBalances, Record, RecordKind,
     RecordStatus, Rollover,
 };
-pub use view::{EventRef, MetadataRef};
+pub use view::{EventRef, MetadataRef, PricingRef};
 
 /// Checks an id to look up: 1–64 characters of letters, digits, `-`, `_`
 /// and `.`. Wider than [`OrgId`], which new ids must match, so that ids an

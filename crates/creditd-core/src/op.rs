@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::event::{EventCtx, EventKind, Pool, Status};
 use crate::money::Micros;
+use crate::prices::{PriceRequest, Quantity};
 use crate::state::{CapSubject, Draw, Plan};
 
 /// An operation on one organisation's credits: what a request (or the
@@ -113,6 +114,10 @@ pub enum Op {
     /// One half of a transfer between related organisations (see
     /// `transfers`: `transfers::transfer` applies both halves or neither).
     Transfer(TransferOp),
+    /// A hold, usage or debit named by a price and a quantity instead of an
+    /// amount: priced from the org's book (`OrgState::resolve_priced`,
+    /// `pricing.rs`), then carried out as that plain operation.
+    Priced(PricedOp),
 }
 
 /// The two halves of a transfer. A caller sends `Out`; `transfers::transfer`
@@ -145,6 +150,38 @@ pub enum TransferOp {
     },
 }
 
+/// The payload of [`Op::Priced`].
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PricedOp {
+    /// Reserves what `price` costs for its estimated quantity.
+    Hold {
+        /// The price, quantity and dimensions.
+        price: PriceRequest,
+        /// As [`HoldOp::timeout_seconds`].
+        timeout_seconds: Option<u64>,
+        /// Who, what and why; service and activity default to the price's.
+        ctx: EventCtx,
+    },
+    /// Consumes what `price` costs for its quantity at once.
+    Usage {
+        /// The price, quantity and dimensions.
+        price: PriceRequest,
+        /// Who, what and why; service and activity default to the price's.
+        ctx: EventCtx,
+    },
+    /// Posts a priced hold for the actual quantity (priced with the hold's
+    /// price line and version); the rest is released.
+    Debit {
+        /// The hold (`hold_<seq>`), priced when it was made.
+        hold_id: String,
+        /// The actual quantity; `None`: the hold's estimate.
+        quantity: Option<Quantity>,
+        /// Fields of the debit event; unset ones come from the hold.
+        ctx: EventCtx,
+    },
+}
+
 impl TransferOp {
     /// Its free-text fields, for engines that must vet text (NUL bytes).
     pub fn texts(&self) -> Vec<&str> {
@@ -168,6 +205,31 @@ impl TransferOp {
             .filter_map(|f| f.as_deref()),
         );
         v
+    }
+}
+
+impl PricedOp {
+    /// A short name for metrics and logs.
+    pub fn name(&self) -> &'static str {
+        match self {
+            PricedOp::Hold { .. } => "priced_hold",
+            PricedOp::Usage { .. } => "priced_usage",
+            PricedOp::Debit { .. } => "priced_debit",
+        }
+    }
+
+    /// The context the caller gave.
+    pub fn ctx(&self) -> &EventCtx {
+        match self {
+            PricedOp::Hold { ctx, .. } | PricedOp::Usage { ctx, .. } | PricedOp::Debit { ctx, .. } => ctx,
+        }
+    }
+
+    /// The context the caller gave, to change.
+    pub fn ctx_mut(&mut self) -> &mut EventCtx {
+        match self {
+            PricedOp::Hold { ctx, .. } | PricedOp::Usage { ctx, .. } | PricedOp::Debit { ctx, .. } => ctx,
+        }
     }
 }
 
@@ -251,6 +313,7 @@ impl Op {
             Op::SettlePurchase { purchase_id, .. } => Some(purchase_id),
             Op::Debit { hold_id, .. } | Op::Release { hold_id, .. } | Op::TimeoutHold { hold_id } => Some(hold_id),
             Op::Refund { refers_to, .. } => Some(refers_to),
+            Op::Priced(PricedOp::Debit { hold_id, .. }) => Some(hold_id),
             _ => None,
         }
     }
@@ -276,6 +339,7 @@ impl Op {
             Op::ExpireDue => "expire_due",
             Op::Plans(p) => p.name(),
             Op::Access(a) => a.name(),
+            Op::Priced(p) => p.name(),
             Op::Transfer(TransferOp::Out { .. }) => "transfer_out",
             Op::Transfer(TransferOp::In { .. }) => "transfer_in",
         }

@@ -235,6 +235,77 @@ pub struct PriceRequest {
     pub dimensions: BTreeMap<String, String>,
 }
 
+/// What a priced event keeps about its price (`pricing` on the event and
+/// on a priced hold's record): the line, the quantity and what each unit
+/// cost, and the book version that priced it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Pricing {
+    /// The price's key.
+    pub price_key: String,
+    /// The dimensions of the line (empty: the key's default line).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub dimensions: BTreeMap<String, String>,
+    /// Units priced (a hold: the estimate; a debit: the actual quantity).
+    pub quantity: Quantity,
+    /// What one unit is.
+    pub unit: String,
+    /// A flat price: credits per unit.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<crate::money::Amount>)]
+    pub unit_price: Option<Micros>,
+    /// A graduated price: the units priced in each band touched.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tiers: Option<Vec<TierPart>>,
+    /// The book.
+    pub price_book: String,
+    /// The book's version that priced it.
+    pub version: u32,
+}
+
+impl Pricing {
+    /// What `line` of `version` priced as `priced` for `quantity` units.
+    pub fn of(version: &PriceBookVersion, line: &PriceLine, quantity: Quantity, priced: &Priced) -> Pricing {
+        Pricing {
+            price_key: line.key.clone(),
+            dimensions: line.dimensions.clone(),
+            quantity,
+            unit: line.unit.clone(),
+            unit_price: line.credits_per_unit,
+            tiers: line.is_tiered().then(|| priced.parts.clone()),
+            price_book: version.book_id.clone(),
+            version: version.version,
+        }
+    }
+
+    /// The line's id ([`PriceLine::line_id`]), for the period counters.
+    pub fn line_id(&self) -> String {
+        line_id(&self.price_key, &self.dimensions)
+    }
+}
+
+/// Where the ledger finds price books while it applies an operation: the
+/// engines' in-memory catalogue. A lookup, never I/O.
+pub trait PriceSource {
+    /// The book `id` with every version, if it exists.
+    fn book(&self, id: &str) -> Option<std::sync::Arc<PriceBook>>;
+}
+
+/// No price book at all: priced operations are refused as `unknown_price`.
+pub struct NoPrices;
+
+impl PriceSource for NoPrices {
+    fn book(&self, _id: &str) -> Option<std::sync::Arc<PriceBook>> {
+        None
+    }
+}
+
+impl PriceSource for Vec<PriceBook> {
+    fn book(&self, id: &str) -> Option<std::sync::Arc<PriceBook>> {
+        self.iter().find(|b| b.id == id).cloned().map(std::sync::Arc::new)
+    }
+}
+
 /// The part of a quantity priced inside one band.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct TierPart {

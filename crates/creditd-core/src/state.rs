@@ -235,6 +235,11 @@ pub struct Record {
     /// this field read as `false`.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub timed_out: bool,
+    /// A priced hold: how it was priced (its line, estimated quantity, book
+    /// version); its debit prices the actual quantity with the same line
+    /// and version. Absent on everything else.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pricing: Option<crate::prices::Pricing>,
 }
 
 impl Record {
@@ -253,6 +258,7 @@ impl Record {
             created_at,
             ctx,
             timed_out: false,
+            pricing: None,
         }
     }
 
@@ -362,6 +368,9 @@ pub struct OrgState {
     /// Hash of the last event (see `chain`); genesis before the first.
     #[serde(default, skip_serializing_if = "ChainHash::is_genesis")]
     pub last_hash: ChainHash,
+    /// Units used this period per price line, for graduated tiers.
+    #[serde(default, skip_serializing_if = "PeriodQuantities::is_empty")]
+    pub quantities: PeriodQuantities,
     /// Loaded records: every pending one, plus any the engine fetched.
     #[serde(skip)]
     pub records: HashMap<String, Record>,
@@ -388,6 +397,7 @@ impl OrgState {
             plans: PlanState::default(),
             caps: CapState::default(),
             last_hash: ChainHash::GENESIS,
+            quantities: PeriodQuantities::default(),
             records: HashMap::new(),
         })
     }
@@ -874,5 +884,46 @@ impl CapState {
     /// The cap of `s`, if it has one.
     pub(crate) fn get(&self, s: &CapSubject) -> Option<&Cap> {
         self.caps.iter().find(|c| &c.subject == s)
+    }
+}
+
+// ---- Quantities: units of each price line used this period --------------
+
+/// Units of each price line ([`PriceLine::line_id`]) an organisation used
+/// in one period: where a graduated price's next unit falls. Counted by
+/// priced usage and priced debits (not holds: a hold is not used until it
+/// is debited). Counters of an earlier period read as zero.
+///
+/// [`PriceLine::line_id`]: crate::prices::PriceLine::line_id
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PeriodQuantities {
+    /// The period the counters belong to (its start).
+    pub period_start: Option<Timestamp>,
+    /// Units used per line id.
+    pub used: std::collections::BTreeMap<String, crate::prices::Quantity>,
+}
+
+impl PeriodQuantities {
+    /// No counters.
+    pub fn is_empty(&self) -> bool {
+        self.used.is_empty()
+    }
+
+    /// Units of `line` used in the period starting at `period_start`.
+    pub fn used(&self, period_start: Option<Timestamp>, line: &str) -> crate::prices::Quantity {
+        if self.period_start != period_start {
+            return crate::prices::Quantity::ZERO;
+        }
+        self.used.get(line).copied().unwrap_or_default()
+    }
+
+    /// Sets the units of `line` used in the period starting at
+    /// `period_start` (counters of an earlier period are dropped).
+    pub fn set(&mut self, period_start: Option<Timestamp>, line: String, used: crate::prices::Quantity) {
+        if self.period_start != period_start {
+            self.period_start = period_start;
+            self.used.clear();
+        }
+        self.used.insert(line, used);
     }
 }

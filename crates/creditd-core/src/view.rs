@@ -12,6 +12,7 @@ use jiff::Timestamp;
 
 use crate::event::{Event, EventKind, Pool, Status};
 use crate::money::Micros;
+use crate::prices::Pricing;
 
 /// An event's metadata as the holder has it.
 #[derive(Clone, Copy, Debug)]
@@ -73,6 +74,35 @@ pub struct EventRef<'a> {
     pub period_usage_after: Micros,
     /// [`Event::metadata`], borrowed.
     pub metadata: Option<MetadataRef<'a>>,
+    /// [`Event::pricing`], borrowed.
+    pub pricing: Option<PricingRef<'a>>,
+}
+
+/// An event's pricing as the holder has it.
+#[derive(Clone, Copy, Debug)]
+pub enum PricingRef<'a> {
+    /// Parsed, as in an [`Event`].
+    Value(&'a Pricing),
+    /// The JSON text as stored (`serde_json::to_string` of the value).
+    Json(&'a str),
+}
+
+impl PricingRef<'_> {
+    /// The pricing as JSON text (what engines store and exports write).
+    pub fn json(&self) -> String {
+        match self {
+            PricingRef::Value(p) => serde_json::to_string(p).unwrap_or_default(),
+            PricingRef::Json(s) => (*s).to_string(),
+        }
+    }
+
+    /// The pricing, parsed.
+    pub fn parse(&self) -> Result<Pricing, serde_json::Error> {
+        match self {
+            PricingRef::Value(p) => Ok((*p).clone()),
+            PricingRef::Json(s) => serde_json::from_str(s),
+        }
+    }
 }
 
 impl Event {
@@ -102,6 +132,7 @@ impl Event {
             held_after: self.held_after,
             period_usage_after: self.period_usage_after,
             metadata: self.metadata.as_ref().map(MetadataRef::Value),
+            pricing: self.pricing.as_ref().map(PricingRef::Value),
         }
     }
 }
@@ -116,6 +147,7 @@ impl EventRef<'_> {
             Some(MetadataRef::Value(v)) => Some(v.clone()),
             Some(MetadataRef::Json(text)) => Some(serde_json::from_str(text)?),
         };
+        let pricing = self.pricing.map(|p| p.parse()).transpose()?;
         Ok(Event {
             id: self.id.map_or_else(|| Event::id_for(self.seq), str::to_string),
             org_id: org_id.to_string(),
@@ -141,6 +173,7 @@ impl EventRef<'_> {
             held_after: self.held_after,
             period_usage_after: self.period_usage_after,
             metadata,
+            pricing,
         })
     }
 }

@@ -61,6 +61,7 @@ impl Events {
             held_after: Micros::ZERO,
             period_usage_after: Micros::ZERO,
             metadata: None,
+            pricing: None,
         };
         // 2026-01-01T00:00:00Z: a year of events crosses both DST changes.
         Events { event, base: 1_767_225_600 }

@@ -8,7 +8,7 @@
 
 use std::io::Write;
 
-use creditd_core::{Event, EventRef, MetadataRef, Micros};
+use creditd_core::{Event, EventRef, MetadataRef, Micros, PricingRef};
 use jiff::Timestamp;
 use jiff::tz::TimeZone;
 
@@ -188,6 +188,11 @@ impl<W: Write> CsvExporter<W> {
                 let json = &self.scratch[1..];
                 if needs_quote_prefix(json) { self.out.write_field(&self.scratch) } else { self.out.write_field(json) }
             }
+        }?;
+        match e.pricing {
+            None => self.out.write_field(b""),
+            Some(PricingRef::Json(json)) => self.text(Some(json)),
+            Some(p) => self.text(Some(&p.json())),
         }
     }
 

@@ -18,7 +18,7 @@ use creditd_core::{AmountError, Event, EventKind, Micros, Pool, Status, UnknownN
 use jiff::Timestamp;
 
 use crate::csv_export::unneutralise;
-use crate::layout::FULL_HEADERS;
+use crate::layout::{FULL_HEADERS, FULL_HEADERS_BEFORE_PRICING};
 
 /// The most problems one [`ImportError`] lists; past it they are only
 /// counted, so a file of garbage cannot make the error itself huge.
@@ -49,6 +49,8 @@ pub enum LineError {
     Seq { text: String },
     #[error("column metadata: not JSON: {reason}")]
     Metadata { reason: String },
+    #[error("column pricing: not a pricing (price_key, quantity, unit, price_book, version …): {reason}")]
+    Pricing { reason: String },
     #[error("seq not increasing: seq {seq} follows seq {previous}")]
     SeqNotIncreasing { seq: u64, previous: u64 },
     #[error("seq {seq} follows seq {previous}: events {} to {} are missing", previous + 1, seq - 1)]
@@ -150,7 +152,11 @@ pub fn parse_full_csv_with<R: Read>(
     }
     // The csv crate strips a UTF-8 byte order mark, so a file saved by a
     // spreadsheet reads the same.
-    if record.len() != FULL_HEADERS.len() || record.iter().zip(FULL_HEADERS).any(|(got, want)| got != want.as_bytes()) {
+    // A file written before the `pricing` column has the header without it.
+    let width = record.len();
+    if !(width == FULL_HEADERS.len() || width == FULL_HEADERS_BEFORE_PRICING)
+        || record.iter().zip(FULL_HEADERS).any(|(got, want)| got != want.as_bytes())
+    {
         let found = record.iter().map(String::from_utf8_lossy).collect::<Vec<_>>().join(",");
         bad.push(lines.of(&record), LineError::Header { expected: FULL_HEADERS.join(","), found });
         return Err(bad.into_error());
@@ -161,7 +167,7 @@ pub fn parse_full_csv_with<R: Read>(
     while csv.read_byte_record(&mut record).map_err(std::io::Error::from)? {
         let line = lines.of(&record);
         line_errors.clear();
-        let parsed = parse_row(&record, org_id, &mut line_errors);
+        let parsed = parse_row(&record, width, org_id, &mut line_errors);
         chain.check(&record, parsed.as_ref(), options, &mut line_errors);
         if line_errors.is_empty() {
             // Keep collecting only while the file can still succeed; after
@@ -348,7 +354,7 @@ impl Chain {
 /// The seq and stored balances of a line that did not parse whole, where
 /// those cells can be read (no errors reported: `parse_row` has).
 fn peek(record: &csv::ByteRecord) -> (Option<u64>, Option<(Micros, Micros)>) {
-    if record.len() != FULL_HEADERS.len() {
+    if record.len() != FULL_HEADERS.len() && record.len() != FULL_HEADERS_BEFORE_PRICING {
         return (None, None);
     }
     let cell = |i: usize| record.get(i).and_then(|b| std::str::from_utf8(b).ok());
@@ -383,6 +389,7 @@ mod col {
     pub const HELD_AFTER: usize = 20;
     pub const PERIOD_USAGE_AFTER: usize = 21;
     pub const METADATA: usize = 22;
+    pub const PRICING: usize = 23;
 }
 
 /// One line's cells, each parsed on its own so that every bad cell of the
@@ -435,9 +442,9 @@ impl<'r> Row<'r, '_> {
 }
 
 /// Some(event) if every cell parsed; otherwise the reasons are in `errors`.
-fn parse_row(record: &csv::ByteRecord, org_id: &str, errors: &mut Vec<LineError>) -> Option<Event> {
-    if record.len() != FULL_HEADERS.len() {
-        errors.push(LineError::ColumnCount { expected: FULL_HEADERS.len(), found: record.len() });
+fn parse_row(record: &csv::ByteRecord, width: usize, org_id: &str, errors: &mut Vec<LineError>) -> Option<Event> {
+    if record.len() != width {
+        errors.push(LineError::ColumnCount { expected: width, found: record.len() });
         return None;
     }
     let mut row = Row { record, errors };
@@ -498,6 +505,16 @@ fn parse_row(record: &csv::ByteRecord, org_id: &str, errors: &mut Vec<LineError>
             }
         },
     };
+    let pricing = match (width > col::PRICING).then(|| row.text(col::PRICING)).flatten() {
+        None => Some(None),
+        Some(json) => match serde_json::from_str(&json) {
+            Ok(v) => Some(Some(v)),
+            Err(e) => {
+                row.errors.push(LineError::Pricing { reason: e.to_string() });
+                None
+            }
+        },
+    };
 
     if !row.errors.is_empty() {
         return None;
@@ -527,5 +544,6 @@ fn parse_row(record: &csv::ByteRecord, org_id: &str, errors: &mut Vec<LineError>
         held_after: held_after?,
         period_usage_after: period_usage_after?,
         metadata: metadata?,
+        pricing: pricing?,
     })
 }

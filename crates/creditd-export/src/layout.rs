@@ -56,7 +56,9 @@ pub const REPORT_HEADERS: [&str; 8] =
 
 /// Column names of [`Layout::Full`], in order: the `Event` field names, less
 /// `org_id` (an export is always of one organisation, named by the file).
-pub const FULL_HEADERS: [&str; 23] = [
+/// Files written before priced operations end at `metadata`
+/// ([`FULL_HEADERS_BEFORE_PRICING`] columns); they still import.
+pub const FULL_HEADERS: [&str; 24] = [
     "id",
     "seq",
     "created_at",
@@ -80,7 +82,12 @@ pub const FULL_HEADERS: [&str; 23] = [
     "held_after",
     "period_usage_after",
     "metadata",
+    "pricing",
 ];
+
+/// How many of [`FULL_HEADERS`] a full export had before the `pricing`
+/// column: such a file still imports (its events have no pricing).
+pub const FULL_HEADERS_BEFORE_PRICING: usize = 23;
 
 /// Column titles of [`Layout::Fpt`], in order (seed 003).
 pub const FPT_HEADERS: [&str; 7] = ["Date", "Service", "Source", "Description", "Code", "Status", "Amount"];
@@ -272,9 +279,9 @@ pub(crate) fn each_cell<'a, E>(
 /// Excel column widths in characters, by layout, wide enough for typical
 /// values so a downloaded sheet is readable without resizing.
 pub(crate) const REPORT_WIDTHS: [f64; 8] = [24.0, 18.0, 20.0, 28.0, 12.0, 14.0, 20.0, 48.0];
-pub(crate) const FULL_WIDTHS: [f64; 23] = [
+pub(crate) const FULL_WIDTHS: [f64; 24] = [
     14.0, 10.0, 20.0, 20.0, 14.0, 12.0, 11.0, 16.0, 16.0, 22.0, 16.0, 22.0, 20.0, 28.0, 40.0, 14.0, 16.0, 22.0, 14.0,
-    14.0, 14.0, 14.0, 40.0,
+    14.0, 14.0, 14.0, 40.0, 40.0,
 ];
 pub(crate) const FPT_WIDTHS: [f64; 7] = [20.0, 20.0, 20.0, 48.0, 14.0, 11.0, 14.0];
 pub(crate) const EVENTS_WIDTHS: [f64; 9] = [22.0, 22.0, 16.0, 16.0, 24.0, 14.0, 14.0, 14.0, 40.0];

@@ -19,7 +19,7 @@ use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 
-use creditd_core::{Event, EventRef, MetadataRef, Micros};
+use creditd_core::{Event, EventRef, MetadataRef, Micros, PricingRef};
 use jiff::Timestamp;
 use jiff::tz::TimeZone;
 use rust_xlsxwriter::{DocProperties, Format, Workbook, Worksheet, XlsxError};
@@ -254,6 +254,11 @@ impl<W: Write + Send> XlsxExporter<W> {
                     None => cells.text(None)?,
                     Some(MetadataRef::Json(json)) => cells.text(Some(json))?,
                     Some(MetadataRef::Value(v)) => cells.text(Some(&v.to_string()))?,
+                }
+                match e.pricing {
+                    None => cells.text(None)?,
+                    Some(PricingRef::Json(json)) => cells.text(Some(json))?,
+                    Some(p) => cells.text(Some(&p.json()))?,
                 }
             }
         }

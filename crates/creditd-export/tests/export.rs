@@ -75,6 +75,7 @@ impl History {
             held_after: Micros::ZERO,
             period_usage_after: Micros::ZERO,
             metadata: None,
+            pricing: None,
         };
         edit(&mut e);
         let (da, dh) = e.deltas();
@@ -782,7 +783,7 @@ fn import_names_the_bad_line_and_why() {
     // Wrong column count.
     let mut lines = base.clone();
     lines[2].push_str(",extra");
-    assert_eq!(bad_lines(import(&lines)), [(3, LineError::ColumnCount { expected: 23, found: 24 })]);
+    assert_eq!(bad_lines(import(&lines)), [(3, LineError::ColumnCount { expected: 24, found: 25 })]);
 
     // Every bad line is named, not just the first.
     let mut lines = base.clone();
@@ -847,7 +848,7 @@ fn import_blames_each_bad_line_and_no_good_one() {
     lines[3].push_str(",extra");
     let text = lines.iter().map(|l| format!("{l}\r\n")).collect::<String>();
     let bad = bad_lines(parse_full_csv_with(text.as_bytes(), ORG, &strict));
-    assert_eq!(bad, [(4, LineError::ColumnCount { expected: 23, found: 24 })]);
+    assert_eq!(bad, [(4, LineError::ColumnCount { expected: 24, found: 25 })]);
     // A real gap is still one: the line after the gap, and only it.
     let mut lines = base.clone();
     lines.remove(3);
@@ -1155,4 +1156,91 @@ fn every_layout_name_parses_back() {
     }
     let err = "fancy".parse::<Layout>().unwrap_err().to_string();
     assert!(err.contains("report, fpt, events or full"), "{err}");
+}
+
+/// A history with a priced hold and its priced debit (a graduated price).
+fn priced_sample() -> Vec<Event> {
+    let pricing = |quantity: &str| -> creditd_core::Pricing {
+        serde_json::from_value(serde_json::json!({
+            "price_key": "tokens_in",
+            "dimensions": {"model": "large"},
+            "quantity": quantity,
+            "unit": "1k tokens",
+            "tiers": [{"quantity": "2", "credits_per_unit": "0.5"}, {"quantity": "1.5", "credits_per_unit": "0.25"}],
+            "price_book": "standard",
+            "version": 2
+        }))
+        .unwrap()
+    };
+    let mut h = History::new();
+    h.add(EventKind::Grant, "10", "2026-01-01T08:00:00Z", |e| e.pool = Some(Pool::Promotional))
+        .add(EventKind::Hold, "-1.375", "2026-01-02T08:00:00Z", |e| {
+            e.pool = Some(Pool::Promotional);
+            e.hold_id = Some("hold_2".into());
+            e.pricing = Some(pricing("3.5"));
+        })
+        .add(EventKind::Debit, "-1.375", "2026-01-02T08:01:00Z", |e| {
+            e.pool = Some(Pool::Promotional);
+            e.hold_id = Some("hold_2".into());
+            e.pricing = Some(pricing("3.5"));
+        });
+    h.events
+}
+
+#[test]
+fn full_csv_carries_pricing_and_reads_files_written_before_it() {
+    let events = priced_sample();
+    let bytes = export_csv(&events, Layout::Full, madrid());
+    let rows = read_csv(&bytes);
+    assert_eq!(rows[0].last().map(String::as_str), Some("pricing"));
+    assert_eq!(rows[1].last().map(String::as_str), Some(""), "a grant has no pricing");
+    let cell: serde_json::Value = serde_json::from_str(rows[2].last().unwrap()).unwrap();
+    assert_eq!(cell["price_key"], "tokens_in");
+    assert_eq!(cell["version"], 2);
+    assert_eq!(parse_full_csv(&bytes[..], ORG).unwrap(), events);
+
+    // The Excel full layout has the column too.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("priced.xlsx");
+    let mut x = XlsxExporter::new(Vec::new(), Layout::Full, madrid()).unwrap();
+    x.push_all(&events).unwrap();
+    std::fs::write(&path, x.finish().unwrap()).unwrap();
+    let sheets = read_xlsx(&path);
+    let header: Vec<&str> = sheets[0].1[0].iter().map(cell_text).collect();
+    assert_eq!(header.last(), Some(&"pricing"));
+    assert!(cell_text(&sheets[0].1[2][FULL_HEADERS.len() - 1]).contains("\"price_key\":\"tokens_in\""));
+
+    // A file written before the column: 23 columns, no pricing, imports.
+    let old: Vec<Event> = events
+        .iter()
+        .cloned()
+        .map(|mut e| {
+            e.pricing = None;
+            e
+        })
+        .collect();
+    let text: String = read_csv(&export_csv(&old, Layout::Full, madrid()))
+        .iter()
+        .map(|r| {
+            let mut w = csv::Writer::from_writer(Vec::new());
+            w.write_record(&r[..creditd_export::FULL_HEADERS_BEFORE_PRICING]).unwrap();
+            String::from_utf8(w.into_inner().unwrap()).unwrap()
+        })
+        .collect();
+    assert!(!text.lines().next().unwrap().contains("pricing"));
+    assert_eq!(parse_full_csv(text.as_bytes(), ORG).unwrap(), old);
+    // A line of the old width in a new file is still refused.
+    let mut lines: Vec<String> =
+        String::from_utf8(bytes).unwrap().split("\r\n").filter(|l| !l.is_empty()).map(str::to_string).collect();
+    lines[1] = text.lines().nth(1).unwrap().to_string();
+    assert_eq!(bad_lines(import(&lines)), [(2, LineError::ColumnCount { expected: 24, found: 23 })]);
+    // A pricing cell that is not a pricing is named.
+    let mut lines = full_lines_of(&events);
+    spoil(&mut lines, 2, FULL_HEADERS.len() - 1, "{\"price_key\": 1}");
+    assert!(matches!(bad_lines(import(&lines)).as_slice(), [(3, LineError::Pricing { .. })]));
+}
+
+fn full_lines_of(events: &[Event]) -> Vec<String> {
+    let text = String::from_utf8(export_csv(events, Layout::Full, madrid())).unwrap();
+    text.split("\r\n").filter(|l| !l.is_empty()).map(str::to_string).collect()
 }

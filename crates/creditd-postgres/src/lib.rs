@@ -138,13 +138,14 @@ impl PgStore {
             schema::migrate(client).await?;
         }
         let (tx, rx) = mpsc::channel(WRITER_QUEUE);
-        let writer = Writer::new(pool.clone(), clock.clone(), org_cache);
-        let handle = tokio::spawn(writer.run(rx));
-        let directory = directory::PgDirectory::new(pool.clone());
-        let webhooks = webhooks::PgWebhooks::new(pool.clone());
         let price_books = prices::PgPriceBooks::load(pool.clone(), clock.clone())
             .await
             .map_err(|e| OpenError::Connect(format!("reading the price books: {e}")))?;
+        let catalogue = creditd_store::prices::PriceBooks::catalogue(&price_books);
+        let writer = Writer::new(pool.clone(), clock.clone(), org_cache, catalogue);
+        let handle = tokio::spawn(writer.run(rx));
+        let directory = directory::PgDirectory::new(pool.clone());
+        let webhooks = webhooks::PgWebhooks::new(pool.clone());
         Ok(PgStore {
             pool,
             price_books,

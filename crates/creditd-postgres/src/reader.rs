@@ -157,6 +157,7 @@ fn read_row(r: &Row) -> Result<EventRow, tokio_postgres::Error> {
         held_after: r.try_get(19)?,
         period_usage_after: r.try_get(20)?,
         metadata: r.try_get(21)?,
+        pricing: r.try_get(22)?,
     })
 }
 
@@ -321,7 +322,7 @@ pub async fn verify(client: &mut deadpool_postgres::Client, org_id: &str) -> Res
     loop {
         let rows = t.query_portal(&portal, EXPORT_CHUNK as i32).await.map_err(db)?;
         for r in &rows {
-            let hash: Option<String> = r.try_get(22).map_err(db)?;
+            let hash: Option<String> = r.try_get(23).map_err(db)?;
             v.push_chained(&to_event(r, org_id)?, hash.as_deref());
         }
         if rows.len() < EXPORT_CHUNK {

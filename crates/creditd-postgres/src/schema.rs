@@ -188,6 +188,12 @@ pub const MIGRATIONS: &[&str] = &[
     ALTER TABLE orgs ADD COLUMN parent_id TEXT;
     CREATE INDEX orgs_parent ON orgs (parent_id, org_id) WHERE parent_id IS NOT NULL;
     ",
+    // Priced operations (creditd_core::pricing): a priced hold, usage or
+    // debit keeps its price key, quantity, unit, unit price or tiers, book
+    // and version as JSON (creditd_core::prices::Pricing); NULL otherwise.
+    "
+    ALTER TABLE events ADD COLUMN pricing TEXT;
+    ",
 ];
 
 #[derive(Debug, thiserror::Error)]

@@ -94,6 +94,10 @@ pub struct Writer {
     /// is in flight.
     states: OrgCache<Cached>,
     clock: Arc<dyn Clock>,
+    /// The price books priced operations are priced from; refreshed from
+    /// the table before a batch that prices (another node may have added a
+    /// version).
+    prices: Arc<creditd_store::prices::Catalogue>,
 }
 
 /// A cached org state and the `orgs.version` it was read or written at.
@@ -103,8 +107,13 @@ struct Cached {
 }
 
 impl Writer {
-    pub fn new(pool: Pool, clock: Arc<dyn Clock>, org_cache: OrgCacheSize) -> Self {
-        Writer { pool, conn: None, states: OrgCache::new("postgres", org_cache), clock }
+    pub fn new(
+        pool: Pool,
+        clock: Arc<dyn Clock>,
+        org_cache: OrgCacheSize,
+        prices: Arc<creditd_store::prices::Catalogue>,
+    ) -> Self {
+        Writer { pool, conn: None, states: OrgCache::new("postgres", org_cache), clock, prices }
     }
 
     pub async fn run(mut self, mut rx: mpsc::Receiver<Job>) {
@@ -424,6 +433,12 @@ impl Writer {
             }
         }
 
+        // A priced operation (or a debit, which may post a priced hold)
+        // prices from versions another node may have written.
+        if all_commands().any(|c| matches!(c.op, creditd_core::Op::Priced(_) | creditd_core::Op::Debit { .. })) {
+            crate::prices::refresh(&tx, &self.prices).await?;
+        }
+
         // Run the ledger.
         let mut batch = Batch::new();
         let mut answers = Vec::with_capacity(reqs.len());
@@ -511,7 +526,7 @@ impl Writer {
         let state =
             &mut self.states.get_mut(&cmd.org_id).ok_or_else(|| StoreError::OrgNotFound(cmd.org_id.clone()))?.state;
         let idem = cmd.idempotency_key.as_ref().and_then(|k| stored.get(&(cmd.org_id.clone(), k.clone())));
-        batch.apply(state, cmd, now, idem)
+        batch.apply_with(state, cmd, now, idem, &*self.prices)
     }
 
     /// Inserts the org row; `Ok(Err(_))` is a refusal, `Err(_)` a failed
@@ -644,11 +659,11 @@ async fn unless_empty(
 
 pub(crate) const INSERT_EVENTS: &str = "INSERT INTO events (org_id, seq, created_at, kind, amount, pool, status, source, \
      service, activity, project_id, project_name, user_name, user_email, description, code, hold_id, \
-     idempotency_key, balance_after, prepaid_balance_after, held_after, period_usage_after, metadata, hash) \
+     idempotency_key, balance_after, prepaid_balance_after, held_after, period_usage_after, metadata, hash, pricing) \
      SELECT * FROM UNNEST($1::text[], $2::int8[], $3::int8[], $4::text[], $5::int8[], $6::text[], $7::text[], \
      $8::text[], $9::text[], $10::text[], $11::text[], $12::text[], $13::text[], $14::text[], $15::text[], \
      $16::text[], $17::text[], $18::text[], $19::int8[], $20::int8[], $21::int8[], $22::int8[], $23::text[], \
-     $24::text[])";
+     $24::text[], $25::text[])";
 
 pub(crate) const UPSERT_RECORDS: &str = "INSERT INTO records (org_id, id, status, expires_at, body) \
      SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[], $4::int8[], $5::text[]) \
@@ -738,6 +753,7 @@ pub(crate) struct EventCols<'a> {
     period_usage_after: Vec<i64>,
     metadata: Vec<Option<&'a str>>,
     hash: Vec<&'a str>,
+    pricing: Vec<Option<&'a str>>,
 }
 
 impl<'a> EventCols<'a> {
@@ -762,12 +778,13 @@ impl<'a> EventCols<'a> {
             c.period_usage_after.push(e.period_usage_after_micros);
             c.metadata.push(e.metadata_json);
             c.hash.push(e.hash);
+            c.pricing.push(e.pricing_json);
         }
         c
     }
 
     /// The parameters of [`INSERT_EVENTS`].
-    pub(crate) fn params(&self) -> [&(dyn ToSql + Sync); 24] {
+    pub(crate) fn params(&self) -> [&(dyn ToSql + Sync); 25] {
         let e = self;
         [
             &e.org_id,
@@ -794,6 +811,7 @@ impl<'a> EventCols<'a> {
             &e.period_usage_after,
             &e.metadata,
             &e.hash,
+            &e.pricing,
         ]
     }
 }
@@ -851,6 +869,7 @@ fn pg_text_ok(cmd: &Command) -> Result<(), StoreError> {
         Op::ExpireDue => false,
         Op::Plans(p) => p.texts().into_iter().any(nul),
         Op::Access(a) => a.texts().into_iter().any(nul),
+        Op::Priced(p) => ctx_nul(p.ctx()) || matches!(p, creditd_core::PricedOp::Debit { hold_id, .. } if nul(hold_id)),
     };
     let found =
         found || cmd.actor.as_ref().is_some_and(|a| a.key_id.iter().chain(a.member_email.iter()).any(|s| nul(s)));

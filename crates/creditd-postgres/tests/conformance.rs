@@ -459,34 +459,67 @@ async fn read_replica_serves_history_and_a_caller_reads_its_own_writes() {
     s.shutdown().await;
 }
 
-/// A database written before price books (schema one migration back)
+/// A database written before price books (the schema taken back to then)
 /// migrates at open.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn price_books_migrate_from_previous_schema() {
     let Some(engine) = engine().await else { return };
     let mut ctx = Ctx::start(engine).await;
-    // Back to before price books, so also before the org tree that came after.
-    let previous = creditd_postgres::schema::MIGRATIONS.len() - 2;
+    // Back to before price books, so also before the org tree and priced events that came after.
+    let previous = creditd_postgres::schema::MIGRATIONS.len() - 3;
     let downgrade = format!(
-        "DROP INDEX orgs_parent; ALTER TABLE orgs DROP COLUMN parent_id; DROP TABLE price_book_versions; \
+        "ALTER TABLE events DROP COLUMN pricing; DROP INDEX orgs_parent; ALTER TABLE orgs DROP COLUMN parent_id; \
+         DROP TABLE price_book_versions; \
          UPDATE schema_version SET version = {previous};"
     );
     cases::price_books_migrate_from_previous_schema(&mut ctx, &downgrade).await;
     ctx.finish().await;
 }
 
-/// A database written before the org tree (schema one migration back)
+/// A database written before the org tree (the schema taken back to then)
 /// migrates at open.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn org_tree_migrates_from_previous_schema() {
     let Some(engine) = engine().await else { return };
     let mut ctx = Ctx::start(engine).await;
-    let previous = creditd_postgres::schema::MIGRATIONS.len() - 1;
+    // Back to before the org tree, so also before priced events that came after.
+    let previous = creditd_postgres::schema::MIGRATIONS.len() - 2;
     let downgrade = format!(
-        "DROP INDEX orgs_parent; ALTER TABLE orgs DROP COLUMN parent_id; UPDATE schema_version SET version = {previous};"
+        "ALTER TABLE events DROP COLUMN pricing; DROP INDEX orgs_parent; ALTER TABLE orgs DROP COLUMN parent_id; \
+         UPDATE schema_version SET version = {previous};"
     );
     cases::org_tree_migrates_from_previous_schema(&mut ctx, &downgrade).await;
     ctx.finish().await;
+}
+
+/// A database written before priced events (no `pricing` column) migrates
+/// at open, keeps its chain, and prices from then on.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn priced_events_migrate_from_previous_schema() {
+    let Some(engine) = engine().await else { return };
+    let mut ctx = Ctx::start(engine).await;
+    let previous = creditd_postgres::schema::MIGRATIONS.len() - 1;
+    let downgrade = format!("ALTER TABLE events DROP COLUMN pricing; UPDATE schema_version SET version = {previous};");
+    cases::priced_events_migrate_from_previous_schema(&mut ctx, &downgrade).await;
+    ctx.finish().await;
+}
+
+/// A priced hold made on one node is debited on another, and a version
+/// the other node wrote prices on this one without a read first.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn priced_operations_across_nodes() {
+    let Some((ctx, b)) = two_nodes().await else { return };
+    let a = ctx.store.clone();
+    a.price_books().put("standard", cases::example_book(None)).await.expect("put");
+    new_org(a.as_ref(), "n").await;
+    ok(a.as_ref(), "n", grant("100")).await;
+    ok(a.as_ref(), "n", cases::use_book("standard")).await;
+    // b never read the book: its writer refreshes the catalogue first.
+    let h = record_id(&ok(b.as_ref(), "n", cases::priced_hold("image_generation", "2", &[])).await);
+    let o = ok(a.as_ref(), "n", cases::priced_debit(&h, Some("1"))).await;
+    assert_eq!(o.events[0].amount, m("-2.5"));
+    ctx.finish().await;
+    b.shutdown().await;
 }
 
 /// A version written on one node: the other node's catalogue lacks it

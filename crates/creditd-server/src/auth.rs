@@ -293,6 +293,7 @@ fn ctx_mut(op: &mut Op) -> Option<&mut EventCtx> {
         | Op::Adjustment { ctx, .. }
         | Op::Billing { ctx, .. } => Some(ctx),
         Op::Transfer(creditd_core::TransferOp::Out { ctx, .. }) => Some(ctx),
+        Op::Priced(p) => Some(p.ctx_mut()),
         _ => None,
     }
 }
@@ -303,7 +304,7 @@ pub fn action_for(op: &Op) -> Action {
     match op {
         Op::Credit(c) if c.kind == CreditKind::Grant => Action::Grant,
         Op::Credit(_) | Op::SettlePurchase { .. } | Op::Refund { .. } | Op::Billing { .. } => Action::WriteCredits,
-        Op::Hold(_) | Op::Debit { .. } | Op::Release { .. } | Op::Usage { .. } => Action::Consume,
+        Op::Hold(_) | Op::Debit { .. } | Op::Release { .. } | Op::Usage { .. } | Op::Priced(_) => Action::Consume,
         Op::Adjustment { .. } => Action::Adjust,
         Op::Plans(PlanOp::Conversation { .. }) => Action::Consume,
         Op::Plans(_) => Action::ManagePlan,

@@ -3,7 +3,10 @@
 //! become a default.
 
 use creditd_core::ErrorCode;
-use creditd_core::{CreditKind, CreditOp, EventCtx, HoldOp, Micros, Op, OrgSettings, Pool, Status};
+use std::collections::BTreeMap;
+
+use creditd_core::prices::PriceRequest;
+use creditd_core::{CreditKind, CreditOp, EventCtx, HoldOp, Micros, Op, OrgSettings, Pool, PricedOp, Quantity, Status};
 use jiff::Timestamp;
 use serde::Deserialize;
 
@@ -91,9 +94,15 @@ with_ctx! {
 with_ctx! {
     /// `POST /api/organizations/{orgId}/holds`
     pub struct HoldRequest {
-        /// Credits to reserve, above zero.
-        #[schema(value_type = creditd_core::money::Amount)]
-        pub amount: Micros,
+        /// Credits to reserve, above zero; or give `price` and `quantity`.
+        #[schema(value_type = Option<creditd_core::money::Amount>)]
+        pub amount: Option<Micros>,
+        /// A price of the organisation's book (instead of `amount`).
+        pub price: Option<String>,
+        /// With `price`: the estimated units, above zero.
+        pub quantity: Option<Quantity>,
+        /// With `price`: selects the price's line (e.g. `{"model": "large"}`).
+        pub dimensions: Option<BTreeMap<String, String>>,
         /// Default 3600; at most 7 days.
         #[schema(minimum = 1, maximum = 604_800)]
         pub timeout_seconds: Option<u64>,
@@ -106,6 +115,9 @@ with_ctx! {
         /// At most what is held; the rest is released.
         #[schema(value_type = Option<creditd_core::money::Amount>)]
         pub amount: Option<Micros>,
+        /// A priced hold: the actual units (default: the hold's estimate),
+        /// priced with the hold's price and version; at most the amount held.
+        pub quantity: Option<Quantity>,
     }
 }
 
@@ -125,9 +137,15 @@ with_ctx! {
 with_ctx! {
     /// `POST /api/organizations/{orgId}/usage`
     pub struct UsageRequest {
-        /// Credits consumed, above zero.
-        #[schema(value_type = creditd_core::money::Amount)]
-        pub amount: Micros,
+        /// Credits consumed, above zero; or give `price` and `quantity`.
+        #[schema(value_type = Option<creditd_core::money::Amount>)]
+        pub amount: Option<Micros>,
+        /// A price of the organisation's book (instead of `amount`).
+        pub price: Option<String>,
+        /// With `price`: the units used, above zero.
+        pub quantity: Option<Quantity>,
+        /// With `price`: selects the price's line (e.g. `{"model": "large"}`).
+        pub dimensions: Option<BTreeMap<String, String>>,
     }
 }
 
@@ -290,11 +308,24 @@ pub fn build_op(name: OpName, target: Option<&str>, body: &str) -> Result<Op, Ap
         OpName::Hold => {
             let mut r: HoldRequest = parse_object(body)?;
             let ctx = r.ctx();
-            Op::Hold(HoldOp { amount: r.amount, timeout_seconds: r.timeout_seconds, ctx })
+            match amount_or_price(r.amount, r.price, r.quantity, r.dimensions)? {
+                Ok(amount) => Op::Hold(HoldOp { amount, timeout_seconds: r.timeout_seconds, ctx }),
+                Err(price) => Op::Priced(PricedOp::Hold { price, timeout_seconds: r.timeout_seconds, ctx }),
+            }
         }
         OpName::Debit => {
             let mut r: DebitRequest = parse_object(body)?;
-            Op::Debit { hold_id: target()?, amount: r.amount, ctx: r.ctx() }
+            let ctx = r.ctx();
+            match (r.amount, r.quantity) {
+                (Some(_), Some(_)) => {
+                    return Err(ApiError::validation("give amount or quantity, not both"));
+                }
+                (_, Some(quantity)) => {
+                    check_quantity(quantity)?;
+                    Op::Priced(PricedOp::Debit { hold_id: target()?, quantity: Some(quantity), ctx })
+                }
+                (amount, None) => Op::Debit { hold_id: target()?, amount, ctx },
+            }
         }
         OpName::Release => {
             let mut r: ReleaseRequest = parse_object(body)?;
@@ -302,7 +333,11 @@ pub fn build_op(name: OpName, target: Option<&str>, body: &str) -> Result<Op, Ap
         }
         OpName::Usage => {
             let mut r: UsageRequest = parse_object(body)?;
-            Op::Usage { amount: r.amount, ctx: r.ctx() }
+            let ctx = r.ctx();
+            match amount_or_price(r.amount, r.price, r.quantity, r.dimensions)? {
+                Ok(amount) => Op::Usage { amount, ctx },
+                Err(price) => Op::Priced(PricedOp::Usage { price, ctx }),
+            }
         }
         OpName::Refund => {
             let mut r: RefundRequest = parse_object(body)?;
@@ -319,6 +354,42 @@ pub fn build_op(name: OpName, target: Option<&str>, body: &str) -> Result<Op, Ap
             Op::Billing { amount: r.amount, ctx: r.ctx() }
         }
     })
+}
+
+/// A quantity must be above zero.
+fn check_quantity(quantity: Quantity) -> Result<(), ApiError> {
+    if quantity.is_positive() {
+        Ok(())
+    } else {
+        Err(ApiError::validation(format!("quantity must be more than 0 (got {quantity})")))
+    }
+}
+
+/// A body's `amount` (`Ok`), or its `price`, `quantity` and `dimensions`
+/// (`Err`: a priced operation): exactly one of the two, never both.
+pub fn amount_or_price(
+    amount: Option<Micros>,
+    price: Option<String>,
+    quantity: Option<Quantity>,
+    dimensions: Option<BTreeMap<String, String>>,
+) -> Result<Result<Micros, PriceRequest>, ApiError> {
+    match (amount, price) {
+        (Some(_), Some(_)) => Err(ApiError::validation("give either amount or price (with quantity), not both")),
+        (Some(amount), None) => {
+            if quantity.is_some() || dimensions.is_some() {
+                return Err(ApiError::validation("quantity and dimensions go with price, not with amount"));
+            }
+            Ok(Ok(amount))
+        }
+        (None, Some(price)) => {
+            let Some(quantity) = quantity else {
+                return Err(ApiError::validation(format!("price {price:?} needs a quantity")));
+            };
+            check_quantity(quantity)?;
+            Ok(Err(PriceRequest { price, quantity, dimensions: dimensions.unwrap_or_default() }))
+        }
+        (None, None) => Err(ApiError::validation("give amount, or price and quantity")),
+    }
 }
 
 /// One entry of `POST /api/batch`.

@@ -194,6 +194,7 @@ impl SqliteStore {
             writer::Bounds { cap, org_cache: options.org_cache },
             tx.downgrade(),
             hooks,
+            creditd_store::prices::PriceBooks::catalogue(&price_books),
         )
         .map_err(sqlite)?;
         let handle = std::thread::Builder::new()

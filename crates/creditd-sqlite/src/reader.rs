@@ -114,7 +114,7 @@ fn usage_record(c: &Connection, org_id: &str, id: &str) -> Result<Option<Record>
     );
     let mut st = c.prepare_cached(&sql).map_err(db)?;
     let row = st
-        .query_row(params![org_id, seq, id], |r| Ok((read_row(r)?, r.get::<_, String>(22)?)))
+        .query_row(params![org_id, seq, id], |r| Ok((read_row(r)?, r.get::<_, String>(23)?)))
         .optional()
         .map_err(db)?;
     let Some((row, draws)) = row else { return Ok(None) };
@@ -196,6 +196,7 @@ pub(crate) fn read_row(r: &Row<'_>) -> rusqlite::Result<EventRow> {
         held_after: r.get(19)?,
         period_usage_after: r.get(20)?,
         metadata: r.get(21)?,
+        pricing: r.get(22)?,
     })
 }
 
@@ -500,6 +501,7 @@ fn row_ref<'r>(r: &'r Row<'_>) -> Result<EventRef<'r>, StoreError> {
         held_after: Micros::from_micros(int(19)?),
         period_usage_after: Micros::from_micros(int(20)?),
         metadata: text(21)?.map(MetadataRef::Json),
+        pricing: text(22)?.map(creditd_core::PricingRef::Json),
     })
 }
 
@@ -516,7 +518,7 @@ pub fn verify(c: &Connection, org_id: &str) -> Result<VerifyReport, StoreError> 
         let mut st = c.prepare(&sql).map_err(db)?;
         let mut rows = st.query(params![org_id]).map_err(db)?;
         while let Some(r) = rows.next().map_err(db)? {
-            let hash: Option<String> = r.get(22).map_err(db)?;
+            let hash: Option<String> = r.get(23).map_err(db)?;
             v.push_chained(&read_row(r).map_err(db)?.into_event(org_id)?, hash.as_deref());
         }
         let mut report = v.finish(&state);

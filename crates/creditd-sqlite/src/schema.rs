@@ -191,6 +191,12 @@ pub const MIGRATIONS: &[&str] = &[
     ALTER TABLE orgs ADD COLUMN parent_id TEXT;
     CREATE INDEX orgs_parent ON orgs(parent_id, org_id) WHERE parent_id IS NOT NULL;
     ",
+    // Priced operations (creditd_core::pricing): a priced hold, usage or
+    // debit keeps its price key, quantity, unit, unit price or tiers, book
+    // and version as JSON (creditd_core::prices::Pricing); NULL otherwise.
+    "
+    ALTER TABLE events ADD COLUMN pricing TEXT;
+    ",
 ];
 
 pub fn migrate(conn: &mut rusqlite::Connection) -> rusqlite::Result<()> {
@@ -257,7 +263,7 @@ pub fn backfill_chain(conn: &mut rusqlite::Connection) -> Result<usize, creditd_
             let mut up = tx.prepare("UPDATE events SET hash = ?3 WHERE org_id = ?1 AND seq = ?2").map_err(db)?;
             let mut rows = st.query([org]).map_err(db)?;
             while let Some(r) = rows.next().map_err(db)? {
-                let stored: Option<String> = r.get(22).map_err(db)?;
+                let stored: Option<String> = r.get(23).map_err(db)?;
                 let e = crate::reader::read_row(r).map_err(db)?.into_event(org)?;
                 prev = match stored.and_then(|s| s.parse().ok()) {
                     Some(h) => h,

@@ -89,6 +89,9 @@ pub struct Writer {
     landed: std_mpsc::Receiver<Landed>,
     committer: Option<std::thread::JoinHandle<()>>,
     hooks: Option<Arc<Hooks>>,
+    /// The price books priced operations are priced from (the store's
+    /// catalogue, updated by its `put`).
+    prices: Arc<creditd_store::prices::Catalogue>,
 }
 
 /// Test hooks (only tests construct them): hold commits at a gate, make the
@@ -212,6 +215,7 @@ enum Reply {
 impl Writer {
     /// Opens the apply side's read connection to `path` and starts the
     /// committer thread.
+    #[allow(clippy::too_many_arguments)]
     pub(crate) fn new(
         conn: Connection,
         path: &std::path::Path,
@@ -220,6 +224,7 @@ impl Writer {
         bounds: Bounds,
         wake: mpsc::WeakSender<Job>,
         hooks: Option<Arc<Hooks>>,
+        prices: Arc<creditd_store::prices::Catalogue>,
     ) -> Result<Self, rusqlite::Error> {
         let Bounds { cap, org_cache } = bounds;
         let read = Connection::open_with_flags(
@@ -250,6 +255,7 @@ impl Writer {
             landed,
             committer: Some(committer),
             hooks,
+            prices,
         })
     }
 
@@ -322,10 +328,12 @@ impl Writer {
                     }
                 }
                 let now = self.clock.now();
-                let Writer { states, read, in_flight, open, .. } = self;
+                let Writer { states, read, in_flight, open, prices, .. } = self;
                 open.started.get_or_insert_with(std::time::Instant::now);
-                let results: Vec<_> =
-                    commands.iter().map(|c| apply(states, read, in_flight.as_ref(), &mut open.batch, c, now)).collect();
+                let results: Vec<_> = commands
+                    .iter()
+                    .map(|c| apply(states, read, in_flight.as_ref(), &mut open.batch, c, now, prices))
+                    .collect();
                 open.commands += commands.len();
                 open.replies.push((reply, results));
                 if let Some(h) = &self.hooks {
@@ -656,7 +664,7 @@ impl Writer {
         };
         let commands: Vec<Command> = tick::commands(due_holds, due_orgs).collect();
         let conn = self.conn.as_ref().ok_or_else(connection_away)?;
-        Ok(tick::run(&commands, |cmd| apply(&mut self.states, conn, None, batch, cmd, now)))
+        Ok(tick::run(&commands, |cmd| apply(&mut self.states, conn, None, batch, cmd, now, &self.prices)))
     }
 }
 
@@ -775,6 +783,7 @@ fn apply(
     batch: &mut Batch,
     cmd: &Command,
     now: jiff::Timestamp,
+    prices: &creditd_store::prices::Catalogue,
 ) -> Result<Outcome, StoreError> {
     let stored = match &cmd.idempotency_key {
         Some(key) => match in_flight.and_then(|f| f.batch.idem_row(&cmd.org_id, key)) {
@@ -798,7 +807,7 @@ fn apply(
             state.records.insert(r.id.clone(), r);
         }
     }
-    batch.apply(state, cmd, now, stored.as_ref())
+    batch.apply_with(state, cmd, now, stored.as_ref(), prices)
 }
 
 /// A transfer: both orgs' states in memory, their parents as committed
@@ -904,9 +913,10 @@ fn connection_away() -> StoreError {
 
 const INSERT_EVENT: &str = "INSERT INTO events (org_id, seq, created_at, kind, amount, pool, status, source, \
      service, activity, project_id, project_name, user_name, user_email, description, code, hold_id, \
-     idempotency_key, balance_after, prepaid_balance_after, held_after, period_usage_after, metadata, hash, draws) \
+     idempotency_key, balance_after, prepaid_balance_after, held_after, period_usage_after, metadata, hash, draws, \
+     pricing) \
      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, \
-     ?24, ?25)";
+     ?24, ?25, ?26)";
 
 const UPSERT_RECORD: &str = "INSERT INTO records (org_id, id, status, expires_at, body) VALUES (?1, ?2, ?3, ?4, ?5) \
      ON CONFLICT (org_id, id) DO UPDATE SET status = excluded.status, expires_at = excluded.expires_at, \
@@ -941,6 +951,7 @@ fn insert_event(ins: &mut rusqlite::CachedStatement<'_>, e: &EventRow<'_>) -> Re
         e.metadata_json,
         e.hash,
         e.draws_json,
+        e.pricing_json,
     ])
     .map_err(db)?;
     Ok(())

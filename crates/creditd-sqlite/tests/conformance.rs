@@ -40,29 +40,43 @@ async fn engine() -> Option<Box<dyn Engine>> {
 
 creditd_conformance::conformance_tests!(engine());
 
-/// A database written before price books (schema one migration back)
+/// A database written before price books (the schema taken back to then)
 /// migrates at open.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn price_books_migrate_from_previous_schema() {
     let mut ctx = creditd_conformance::Ctx::start(engine().await.expect("engine")).await;
-    // Back to before price books, so also before the org tree that came after.
-    let previous = creditd_sqlite::schema::MIGRATIONS.len() - 2;
+    // Back to before price books, so also before the org tree and priced events that came after.
+    let previous = creditd_sqlite::schema::MIGRATIONS.len() - 3;
     let downgrade = format!(
-        "DROP INDEX orgs_parent; ALTER TABLE orgs DROP COLUMN parent_id; DROP TABLE price_book_versions; \
-         PRAGMA user_version = {previous};"
+        "ALTER TABLE events DROP COLUMN pricing; DROP INDEX orgs_parent; ALTER TABLE orgs DROP COLUMN parent_id; \
+         DROP TABLE price_book_versions; PRAGMA user_version = {previous};"
     );
     creditd_conformance::cases::price_books_migrate_from_previous_schema(&mut ctx, &downgrade).await;
     ctx.finish().await;
 }
 
-/// A database written before the org tree (schema one migration back)
+/// A database written before the org tree (the schema taken back to then)
 /// migrates at open.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn org_tree_migrates_from_previous_schema() {
     let mut ctx = creditd_conformance::Ctx::start(engine().await.expect("engine")).await;
-    let previous = creditd_sqlite::schema::MIGRATIONS.len() - 1;
-    let downgrade =
-        format!("DROP INDEX orgs_parent; ALTER TABLE orgs DROP COLUMN parent_id; PRAGMA user_version = {previous};");
+    // Back to before the org tree, so also before priced events that came after.
+    let previous = creditd_sqlite::schema::MIGRATIONS.len() - 2;
+    let downgrade = format!(
+        "ALTER TABLE events DROP COLUMN pricing; DROP INDEX orgs_parent; ALTER TABLE orgs DROP COLUMN parent_id; \
+         PRAGMA user_version = {previous};"
+    );
     creditd_conformance::cases::org_tree_migrates_from_previous_schema(&mut ctx, &downgrade).await;
+    ctx.finish().await;
+}
+
+/// A database written before priced events (no `pricing` column) migrates
+/// at open, keeps its chain, and prices from then on.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn priced_events_migrate_from_previous_schema() {
+    let mut ctx = creditd_conformance::Ctx::start(engine().await.expect("engine")).await;
+    let previous = creditd_sqlite::schema::MIGRATIONS.len() - 1;
+    let downgrade = format!("ALTER TABLE events DROP COLUMN pricing; PRAGMA user_version = {previous};");
+    creditd_conformance::cases::priced_events_migrate_from_previous_schema(&mut ctx, &downgrade).await;
     ctx.finish().await;
 }

@@ -160,8 +160,9 @@ impl Batch {
             && self.webhooks.is_empty()
     }
 
-    /// Applies `cmd` to `state` at `now`. `stored` is the idempotency row the
-    /// engine found for the command's key, if any.
+    /// Applies `cmd` to `state` at `now`, without price books (priced
+    /// operations are refused as `unknown_price`). `stored` is the
+    /// idempotency row the engine found for the command's key, if any.
     pub fn apply(
         &mut self,
         state: &mut OrgState,
@@ -169,11 +170,25 @@ impl Batch {
         now: Timestamp,
         stored: Option<&IdemRow>,
     ) -> Result<Outcome, StoreError> {
+        self.apply_with(state, cmd, now, stored, &creditd_core::NoPrices)
+    }
+
+    /// [`Batch::apply`], pricing priced operations from `prices` (the
+    /// engine's [`Catalogue`](crate::prices::Catalogue)).
+    pub fn apply_with(
+        &mut self,
+        state: &mut OrgState,
+        cmd: &Command,
+        now: Timestamp,
+        stored: Option<&IdemRow>,
+        prices: &dyn creditd_core::PriceSource,
+    ) -> Result<Outcome, StoreError> {
         if let Some(replayed) = self.replay(cmd, stored) {
             return replayed;
         }
         let was_open = cmd.op.record_ref().is_some_and(|id| telemetry::is_open_hold(state, id));
-        let applied = match state.apply_as(&cmd.op, cmd.actor.as_ref(), now, cmd.idempotency_key.as_deref()) {
+        let applied = match state.apply_priced(&cmd.op, cmd.actor.as_ref(), now, cmd.idempotency_key.as_deref(), prices)
+        {
             Ok(applied) => applied,
             Err(e) => {
                 telemetry::operation(cmd.op.name(), e.code().as_str());

@@ -257,6 +257,16 @@ pub fn derive(org_id: &str, settings: OrgSettings, events: &[Event], now: Timest
         && last.created_at >= start
     {
         state.period_usage = last.period_usage_after.max(Micros::ZERO);
+        // Graduated prices go on from the units this period's priced usage
+        // and debits used.
+        for e in events.iter().filter(|e| e.created_at >= start) {
+            if let (EventKind::Usage | EventKind::Debit, Some(p)) = (e.kind, &e.pricing) {
+                let line = p.line_id();
+                let used = state.quantities.used(state.period_start, &line);
+                let after = used.checked_add(p.quantity).unwrap_or(used);
+                state.quantities.set(state.period_start, line, after);
+            }
+        }
     }
 
     // Records, from the events that name them.
@@ -297,6 +307,8 @@ pub fn derive(org_id: &str, settings: OrgSettings, events: &[Event], now: Timest
                     created_at: e.created_at,
                     ctx: EventCtx::of(e),
                     timed_out: false,
+                    // A priced hold keeps its pricing: its debit prices with it.
+                    pricing: if kind == RecordKind::Hold { e.pricing.clone() } else { None },
                 });
             }
             (EventKind::Debit, Some(i)) if records[i].kind == RecordKind::Hold => {

@@ -76,6 +76,12 @@ impl Catalogue {
     }
 }
 
+impl creditd_core::PriceSource for Catalogue {
+    fn book(&self, id: &str) -> Option<Arc<PriceBook>> {
+        Catalogue::book(self, id)
+    }
+}
+
 /// One stored row of `price_book_versions`, as the engines read it.
 #[derive(Clone, Debug)]
 pub struct VersionRow {

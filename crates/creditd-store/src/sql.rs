@@ -9,13 +9,13 @@ use crate::{StoreError, micros_ts};
 /// Columns of `events` in the order [`EventRow`] reads them.
 pub const EVENT_COLUMNS: &str = "seq, created_at, kind, amount, pool, status, source, service, activity, \
      project_id, project_name, user_name, user_email, description, code, hold_id, idempotency_key, \
-     balance_after, prepaid_balance_after, held_after, period_usage_after, metadata";
+     balance_after, prepaid_balance_after, held_after, period_usage_after, metadata, pricing";
 
 /// [`EVENT_COLUMNS`] with only what [`Fields::Report`](crate::Fields)
 /// reads: the rest are constants (NULL, or 0 for the balances), so a row
 /// has the same shape and decodes the same way.
 pub const REPORT_COLUMNS: &str = "seq, created_at, kind, amount, NULL, status, NULL, NULL, NULL, \
-     project_id, project_name, user_name, user_email, description, NULL, hold_id, NULL, 0, 0, 0, 0, NULL";
+     project_id, project_name, user_name, user_email, description, NULL, hold_id, NULL, 0, 0, 0, 0, NULL, NULL";
 
 /// A bound value.
 #[derive(Clone, Debug, PartialEq)]
@@ -141,6 +141,8 @@ pub struct EventRow {
     pub period_usage_after: i64,
     /// The metadata object as JSON, if any.
     pub metadata: Option<String>,
+    /// A priced event's pricing as JSON, if any.
+    pub pricing: Option<String>,
 }
 
 impl EventRow {
@@ -156,6 +158,10 @@ impl EventRow {
         };
         let metadata = match &self.metadata {
             Some(m) => Some(serde_json::from_str(m).map_err(StoreError::json("stored event metadata"))?),
+            None => None,
+        };
+        let pricing = match &self.pricing {
+            Some(p) => Some(serde_json::from_str(p).map_err(StoreError::json("stored event pricing"))?),
             None => None,
         };
         let [
@@ -196,6 +202,7 @@ impl EventRow {
             held_after: Micros::from_micros(self.held_after),
             period_usage_after: Micros::from_micros(self.period_usage_after),
             metadata,
+            pricing,
         })
     }
 }

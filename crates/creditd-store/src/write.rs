@@ -99,6 +99,8 @@ pub struct EventText {
     hash: String,
     /// The metadata object, as JSON.
     metadata: Option<String>,
+    /// A priced event's pricing, as JSON.
+    pricing: Option<String>,
     /// For a usage event under [`UsageLayout::EventDraws`], the blocks its
     /// record drew from (JSON).
     draws: Option<String>,
@@ -108,7 +110,12 @@ impl EventText {
     /// The formatted columns of `e`, whose chain hash is `hash`; `draws` is
     /// the JSON of its usage record's draws, if it goes on the event.
     pub fn new(e: &Event, hash: &ChainHash, draws: Option<String>) -> Self {
-        EventText { hash: hash.to_string(), metadata: e.metadata.as_ref().map(|m| m.to_string()), draws }
+        EventText {
+            hash: hash.to_string(),
+            metadata: e.metadata.as_ref().map(|m| m.to_string()),
+            pricing: e.pricing.as_ref().map(|p| creditd_core::PricingRef::Value(p).json()),
+            draws,
+        }
     }
 }
 
@@ -340,6 +347,8 @@ pub struct EventRow<'a> {
     pub period_usage_after_micros: i64,
     /// The metadata object as JSON, if any.
     pub metadata_json: Option<&'a str>,
+    /// A priced event's pricing as JSON, if any.
+    pub pricing_json: Option<&'a str>,
     /// The chain hash, as lowercase hex.
     pub hash: &'a str,
     /// Under [`UsageLayout::EventDraws`], a usage event's draws as JSON.
@@ -363,6 +372,7 @@ impl<'a> EventRow<'a> {
             held_after_micros: e.held_after.micros(),
             period_usage_after_micros: e.period_usage_after.micros(),
             metadata_json: text.metadata.as_deref(),
+            pricing_json: text.pricing.as_deref(),
             hash: &text.hash,
             draws_json: text.draws.as_deref(),
         }

@@ -21,6 +21,7 @@ mod history;
 mod idempotency;
 mod ledger;
 mod plans;
+mod priced;
 mod prices;
 mod tree;
 
@@ -30,6 +31,7 @@ pub use history::*;
 pub use idempotency::*;
 pub use ledger::*;
 pub use plans::*;
+pub use priced::*;
 pub use prices::*;
 pub use tree::*;
 

@@ -415,3 +415,123 @@ fn a_repeated_draft_is_recognised() {
     // Only the latest counts: going back to version 1's prices is new.
     assert!(b.repeated(&draft(example())).is_none());
 }
+
+// ---- Priced operations in the ledger (`pricing.rs`) ---------------------
+
+fn priced_state(book: &PriceBook) -> OrgState {
+    let now = ts("2026-03-10T12:00:00Z");
+    let mut s = OrgState::new("acme", OrgSettings::new("Acme", "UTC"), now).unwrap();
+    s.apply(
+        &Op::Credit(CreditOp {
+            kind: CreditKind::Grant,
+            amount: m("5000"),
+            pool: None,
+            expires_at: None,
+            code: None,
+            status: None,
+            ctx: EventCtx::default(),
+        }),
+        now,
+        None,
+    )
+    .unwrap();
+    let patch = SettingsPatch { price_book: Some(book.id.clone()), ..SettingsPatch::default() };
+    s.apply(&Op::Access(AccessOp::SetSettings(patch)), now, None).unwrap();
+    s
+}
+
+fn priced_usage(key: &str, quantity: &str) -> Op {
+    Op::Priced(PricedOp::Usage {
+        price: prices::PriceRequest { price: key.into(), quantity: q(quantity), dimensions: BTreeMap::new() },
+        ctx: EventCtx::default(),
+    })
+}
+
+fn spent(s: &mut OrgState, book: &PriceBook, op: &Op, at: &str) -> Micros {
+    let books = vec![book.clone()];
+    let a = s.apply_priced(op, None, ts(at), None, &books).unwrap();
+    let out = a.outcome.unwrap();
+    out.events.iter().find(|e| e.pricing.is_some()).map(|e| e.amount).unwrap()
+}
+
+/// Tiers count per period: they cross inside an operation, go on from the
+/// count, and start again at the next period; a refusal moves nothing.
+#[test]
+fn priced_usage_counts_tiers_per_period() {
+    let mut b = book();
+    write(&mut b, example(), "2026-03-01T00:00:00Z");
+    let mut s = priced_state(&b);
+    // 999 at 1; then 1 at 1 + 1 at 0.5 = 1.5; then 0.5.
+    assert_eq!(spent(&mut s, &b, &priced_usage("enrichment", "999"), "2026-03-10T12:00:01Z"), m("-999"));
+    assert_eq!(spent(&mut s, &b, &priced_usage("enrichment", "2"), "2026-03-10T12:00:02Z"), m("-1.5"));
+    let line = "enrichment".to_string();
+    assert_eq!(s.quantities.used(s.period_start, &line), q("1001"));
+    // Refused (too dear): nothing counted.
+    let books = vec![b.clone()];
+    let err = s.apply_priced(&priced_usage("enrichment", "100000"), None, ts("2026-03-10T12:00:03Z"), None, &books);
+    assert_eq!(err.unwrap_err().code(), ErrorCode::InsufficientCredits);
+    assert_eq!(s.quantities.used(s.period_start, &line), q("1001"));
+    assert_eq!(spent(&mut s, &b, &priced_usage("enrichment", "1"), "2026-03-10T12:00:04Z"), m("-0.5"));
+    // April: the first band again.
+    assert_eq!(spent(&mut s, &b, &priced_usage("enrichment", "1"), "2026-04-01T00:00:00Z"), m("-1"));
+    // Without the books: unknown_price.
+    let err = s.apply(&priced_usage("enrichment", "1"), ts("2026-04-01T00:00:01Z"), None).unwrap_err();
+    assert_eq!(err.code(), ErrorCode::UnknownPrice);
+}
+
+/// The chain covers pricing, and an event without it hashes exactly as
+/// before pricing existed (the encoding appends nothing).
+#[test]
+fn the_chain_covers_pricing_and_leaves_unpriced_events_alone() {
+    let mut b = book();
+    write(&mut b, example(), "2026-03-01T00:00:00Z");
+    let mut s = priced_state(&b);
+    let books = vec![b.clone()];
+    let a = s.apply_priced(&priced_usage("image_generation", "2"), None, ts("2026-03-10T12:00:01Z"), None, &books);
+    let a = a.unwrap();
+    let e = a.outcome.unwrap().events.pop().unwrap();
+    assert_eq!(e.pricing.as_ref().map(|p| p.unit_price), Some(Some(m("2.5"))));
+    let prev = ChainHash([7; 32]);
+    let with = chain::hash(&prev, &e);
+    let mut other = e.clone();
+    other.pricing.as_mut().unwrap().quantity = q("3");
+    assert_ne!(chain::hash(&prev, &other), with, "the quantity is covered");
+    let mut none = e.clone();
+    none.pricing = None;
+    assert_ne!(chain::hash(&prev, &none), with);
+    // A pinned hash of an event without pricing: what every stored chain
+    // was computed with.
+    let plain = Event {
+        id: "evt_1".into(),
+        org_id: "acme".into(),
+        seq: 1,
+        created_at: ts("2026-03-10T12:00:00Z"),
+        kind: EventKind::Grant,
+        amount: m("10"),
+        pool: Some(Pool::Promotional),
+        status: Status::Succeeded,
+        source: None,
+        service: None,
+        activity: None,
+        project_id: None,
+        project_name: None,
+        user_name: None,
+        user_email: None,
+        description: None,
+        code: None,
+        hold_id: None,
+        idempotency_key: None,
+        balance_after: m("10"),
+        prepaid_balance_after: Micros::ZERO,
+        held_after: Micros::ZERO,
+        period_usage_after: Micros::ZERO,
+        metadata: None,
+        pricing: None,
+    };
+    assert_eq!(chain::hash(&ChainHash::GENESIS, &plain).to_string(), PINNED_GRANT_HASH);
+}
+
+/// The hash of that grant, computed outside creditd from the documented
+/// `creditd-event-chain-v1` encoding (as stored chains were computed before
+/// pricing existed).
+const PINNED_GRANT_HASH: &str = "e7e07d1d20a8739a6fbbab52afbc2fac8e14f26b56115728133f1a91f01317dc";

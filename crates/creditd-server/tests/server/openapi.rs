@@ -197,6 +197,18 @@ async fn answers_match_the_documented_schemas() {
         "currency": "EUR", "rollover": {"policy": "up_to", "max_credits": "500"}, "price_book": "standard"});
     expect(app.send(Method::PUT, &format!("{ORG}/plan"), plan).await, 200);
     expect(app.get(&format!("{ORG}/plan")).await, 200);
+    // Priced usage, hold and debit (a version in force now).
+    let mut now = creditd_server::openapi::examples::price_book_draft();
+    now.as_object_mut().unwrap().remove("effective_from");
+    now["prices"][0]["credits_per_unit"] = json!(3);
+    expect(app.send(Method::PUT, "/api/price-books/standard", now).await, 201);
+    expect(app.send(Method::PATCH, ORG, json!({"price_book": "standard"})).await, 200);
+    let tokens = json!({"price": "tokens_in", "quantity": "2.5", "dimensions": {"model": "large"}});
+    expect(app.post(&format!("{ORG}/usage"), tokens).await, 201);
+    let v = expect(app.post(&format!("{ORG}/holds"), json!({"price": "enrichment", "quantity": 10})).await, 201);
+    let priced = v["hold"]["id"].as_str().unwrap().to_string();
+    let v = expect(app.post(&format!("{ORG}/holds/{priced}/debit"), json!({"quantity": 4})).await, 200);
+    assert!(v["events"][0]["pricing"]["tiers"].is_array(), "{v}");
     expect(app.post(&format!("{ORG}/conversations"), json!({"identity": "bot-1", "campaign": "spring"})).await, 201);
     expect(app.get(&format!("{ORG}/conversations?group_by=campaign")).await, 200);
     expect(app.get(&format!("{ORG}/conversations/usage")).await, 200);

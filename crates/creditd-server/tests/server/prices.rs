@@ -171,3 +171,99 @@ async fn plans_and_settings_name_a_book() {
     assert!(v.get("price_book").is_none(), "{v}");
     assert_eq!(s.store.org_state("acme").await.unwrap().price_book_id(), Some("standard"));
 }
+
+/// Usage and holds by price and quantity over HTTP and in a batch: the
+/// cost, the event's pricing, a debit by quantity, and each bad body
+/// refused with 422 (or `unknown_price`) and nothing written.
+#[tokio::test]
+async fn priced_usage_holds_and_batches() {
+    let s = Server::start().await;
+    call(&s, "POST", "/api/organizations", Some(json!({"id": "acme", "name": "Acme"})), KEY).await;
+    call(&s, "PUT", "/api/price-books/standard", Some(book()), KEY).await;
+    call(&s, "POST", "/api/organizations/acme/credits", Some(json!({"kind": "grant", "amount": 100})), KEY).await;
+    let org = "/api/organizations/acme";
+    // No book yet.
+    let (st, v) =
+        call(&s, "POST", &format!("{org}/usage"), Some(json!({"price": "image_generation", "quantity": 1})), KEY).await;
+    assert_eq!((st, code(&v)), (422, "unknown_price"), "{v}");
+    call(&s, "PATCH", org, Some(json!({"price_book": "standard"})), KEY).await;
+
+    let (st, v) =
+        call(&s, "POST", &format!("{org}/usage"), Some(json!({"price": "image_generation", "quantity": 3})), KEY).await;
+    assert_eq!(st, 201, "{v}");
+    assert_eq!(v["balance"]["available"], json!(92.5), "{v}");
+    let e = &v["events"][0];
+    assert_eq!((e["amount"].clone(), e["service"].clone()), (json!(-7.5), json!("images")), "{v}");
+    assert_eq!(
+        e["pricing"],
+        json!({"price_key": "image_generation", "quantity": 3, "unit": "image", "unit_price": 2.5,
+            "price_book": "standard", "version": 1}),
+        "{v}"
+    );
+    let body = json!({"price": "tokens_in", "quantity": "2.5", "dimensions": {"model": "large"}});
+    let (st, v) = call(&s, "POST", &format!("{org}/holds"), Some(body), KEY).await;
+    assert_eq!(st, 201, "{v}");
+    assert_eq!(v["events"][0]["amount"], json!(-0.75), "{v}");
+    let hold = v["hold"]["id"].as_str().unwrap().to_string();
+    let (st, v) = call(&s, "POST", &format!("{org}/holds/{hold}/debit"), Some(json!({"quantity": 1})), KEY).await;
+    assert_eq!(st, 200, "{v}");
+    assert_eq!((v["events"][0]["amount"].clone(), v["events"][1]["amount"].clone()), (json!(-0.3), json!(0.45)), "{v}");
+    assert_eq!(v["events"][0]["pricing"]["quantity"], json!(1), "{v}");
+
+    // Bad bodies: 422, nothing written.
+    let (_, before) = call(&s, "GET", &format!("{org}/balance"), None, KEY).await;
+    let bad = [
+        (json!({"amount": 1, "price": "image_generation", "quantity": 1}), "not both"),
+        (json!({"price": "image_generation"}), "needs a quantity"),
+        (json!({"price": "image_generation", "quantity": 0}), "quantity must be more than 0"),
+        (json!({"price": "image_generation", "quantity": -2}), "quantity must be more than 0"),
+        (json!({"amount": 1, "quantity": 1}), "go with price"),
+        (json!({}), "give amount, or price and quantity"),
+        (json!({"price": "image_generation", "quantity": "0.0000001"}), "6 decimals"),
+        (json!({"price": "tokens_in", "quantity": 1, "dimensions": {"model": "huge"}}), "no line for model=huge"),
+    ];
+    for (body, expected) in bad {
+        for route in ["usage", "holds"] {
+            let (st, v) = call(&s, "POST", &format!("{org}/{route}"), Some(body.clone()), KEY).await;
+            assert_eq!((st, code(&v)), (422, "validation_error"), "{route} {body}: {v}");
+            assert!(v["error"]["message"].as_str().unwrap().contains(expected), "{route} {body}: {v}");
+        }
+    }
+    let (st, v) = call(&s, "POST", &format!("{org}/usage"), Some(json!({"price": "video", "quantity": 1})), KEY).await;
+    assert_eq!((st, code(&v)), (422, "unknown_price"), "{v}");
+    let (st, v) =
+        call(&s, "POST", &format!("{org}/holds/{hold}/debit"), Some(json!({"amount": 1, "quantity": 1})), KEY).await;
+    assert_eq!((st, code(&v)), (422, "validation_error"), "{v}");
+    let (_, after) = call(&s, "GET", &format!("{org}/balance"), None, KEY).await;
+    assert_eq!(before, after, "nothing written");
+
+    // The batch takes the same bodies; tiers cross inside it.
+    let (st, v) = call(
+        &s,
+        "POST",
+        "/api/batch",
+        Some(json!({"operations": [
+            {"org_id": "acme", "op": "credits", "body": {"kind": "grant", "amount": 2000}},
+            {"org_id": "acme", "op": "usage", "body": {"price": "enrichment", "quantity": 900}},
+            {"org_id": "acme", "op": "usage", "body": {"price": "enrichment", "quantity": 200}},
+            {"org_id": "acme", "op": "usage", "body": {"price": "enrichment", "quantity": 1, "amount": 1}}
+        ]})),
+        KEY,
+    )
+    .await;
+    assert_eq!(st, 200, "{v}");
+    let results = v["results"].as_array().unwrap_or_else(|| panic!("{v}"));
+    assert_eq!(results[1]["result"]["events"][0]["amount"], json!(-900), "{v}");
+    assert_eq!(results[2]["result"]["events"][0]["amount"], json!(-150), "{v}");
+    assert_eq!(
+        results[2]["result"]["events"][0]["pricing"]["tiers"],
+        json!([
+        {"quantity": 100, "credits_per_unit": 1}, {"quantity": 100, "credits_per_unit": 0.5}]),
+        "{v}"
+    );
+    assert_eq!(results[3]["error"]["code"], "validation_error", "{v}");
+
+    // The history shows quantity and unit.
+    let (_, h) = call(&s, "GET", &format!("{org}/credit-events?limit=1"), None, KEY).await;
+    assert_eq!(h["events"][0]["pricing"]["unit"], "row", "{h}");
+}
