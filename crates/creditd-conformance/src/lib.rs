@@ -154,6 +154,9 @@ macro_rules! conformance_tests {
             evicted_orgs_reload_exactly,
             full_csv_round_trips_every_field,
             price_books_are_versioned,
+            reversal_under_debt_policy,
+            reversal_under_write_off_policy,
+            reversal_races_usage,
         );
     };
     (@cases $engine:expr; $($case:ident),+ $(,)?) => {

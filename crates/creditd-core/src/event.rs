@@ -92,6 +92,10 @@ string_enum! {
         /// An invoice or charge: zero, or credits drawn without counting as
         /// usage.
         Billing = "billing",
+        /// A succeeded purchase taken back (refund or chargeback at the
+        /// payment provider): its unspent credits leave its block, and what
+        /// was spent becomes debt or is written off (see `reversal`).
+        Reversal = "reversal",
     }
 }
 
@@ -156,6 +160,7 @@ impl EventKind {
             EventKind::Adjustment => "Adjustment",
             EventKind::Expiry => "Expiry",
             EventKind::Billing => "Billing",
+            EventKind::Reversal => "Reversal",
         }
     }
 }

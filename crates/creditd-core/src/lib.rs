@@ -9,7 +9,7 @@
 //! Modules are layered (each imports only from the layers above it): values
 //! (`money`, `event`, `chain`, `error`, `input`); the state (`state`); what
 //! can be done and how its effects are written (`op`, `effects`); the rule
-//! files (`ledger`, `access`, `plans`), which never import one another; and
+//! files (`ledger`, `access`, `plans`, `reversal`), which never import one another; and
 //! the dispatcher ([`OrgState::apply`], in `apply.rs`) and `verify`.
 //! ARCHITECTURE.md ("Operations and their rules") maps each operation to the one function with its rule.
 
@@ -31,6 +31,7 @@ pub mod view;
 pub mod access;
 pub mod ledger;
 pub mod plans;
+pub mod reversal;
 
 // On top: `OrgState::apply` dispatches to the rule files; `verify` reads.
 mod apply;
@@ -46,7 +47,7 @@ pub use op::{AccessOp, Actor, CreditKind, CreditOp, Effective, HoldOp, Op, PlanO
 pub use plans::Summary;
 pub use state::{
     Balance, Block, CapSubject, Draw, OrgSettings, OrgState, Plan, PlanState, PoolBalances, Record, RecordKind,
-    RecordStatus, Rollover,
+    RecordStatus, ReversalPolicy, Rollover,
 };
 pub use view::{EventRef, MetadataRef};
 

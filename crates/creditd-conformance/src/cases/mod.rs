@@ -20,6 +20,7 @@ mod exports;
 mod history;
 mod idempotency;
 mod ledger;
+mod money;
 mod plans;
 mod prices;
 
@@ -28,6 +29,7 @@ pub use exports::*;
 pub use history::*;
 pub use idempotency::*;
 pub use ledger::*;
+pub use money::*;
 pub use plans::*;
 pub use prices::*;
 

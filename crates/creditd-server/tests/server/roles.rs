@@ -161,6 +161,7 @@ enum Ep {
     Grant,
     Purchase,
     Settle,
+    Reverse,
     Hold,
     Debit,
     Release,
@@ -213,6 +214,7 @@ const ALL: &[Ep] = &[
     Ep::Grant,
     Ep::Purchase,
     Ep::Settle,
+    Ep::Reverse,
     Ep::Hold,
     Ep::Debit,
     Ep::Release,
@@ -270,6 +272,7 @@ impl Ep {
             Ep::Purchase | Ep::Settle | Ep::Refund | Ep::Billing => WriteCredits,
             Ep::Hold | Ep::Debit | Ep::Release | Ep::Usage | Ep::Batch | Ep::StartConversation => Consume,
             Ep::Adjustment => Adjust,
+            Ep::Reverse => ReversePurchases,
             Ep::PutPlan | Ep::Threshold => ManagePlan,
             Ep::Conversations | Ep::ConversationReport => ReadAnalytics,
             // Members get their own usage (analytics.rs narrows it).
@@ -342,6 +345,11 @@ async fn prepare(app: &App, ep: Ep, email: &str) -> Req {
                 .await;
             let id = v["purchase"]["id"].as_str().unwrap();
             req("POST", format!("{ACME}/purchases/{id}/settle"), json!({"status": "succeeded"}))
+        }
+        Ep::Reverse => {
+            let v = app.ok("POST", &format!("{ACME}/credits"), json!({"kind": "purchase", "amount": 2})).await;
+            let id = v["purchase"]["id"].as_str().unwrap();
+            req("POST", format!("{ACME}/purchases/{id}/reverse"), json!({"reason": "chargeback"}))
         }
         Ep::Hold => req("POST", format!("{ACME}/holds"), json!({"amount": 1})),
         Ep::Debit | Ep::Release => {
