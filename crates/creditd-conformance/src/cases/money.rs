@@ -22,8 +22,8 @@ fn meta<'a>(e: &'a creditd_core::Event, key: &str) -> Option<&'a str> {
 /// a restart, in the history, the export and an import; processing, failed
 /// and unknown purchases and an empty reason are refused, writing nothing.
 pub async fn reversal_under_debt_policy(t: &mut Ctx) {
-    let s = t.store.clone();
-    let s = s.as_ref();
+    let store = t.store.clone();
+    let s = store.as_ref();
     new_org(s, "o").await;
     let p = record_id(&ok(s, "o", purchase("100", Status::Succeeded)).await);
     ok(s, "o", usage("30")).await;
@@ -53,17 +53,21 @@ pub async fn reversal_under_debt_policy(t: &mut Ctx) {
     assert_eq!(code(&run_key(s, "o", reverse(&p, "again"), "rev-2").await), "purchase_already_reversed");
     // One `purchase_reversed` webhook (and `depleted`: available went below zero), once.
     let outbox = s.webhooks().messages("o", 100).await.expect("outbox");
-    let types: Vec<_> = outbox.iter().map(|m| m.kind).collect();
-    assert_eq!(types, vec![WebhookType::PurchaseReversed, WebhookType::Depleted]);
-    assert_eq!(outbox[0].event_seq, e.seq);
-    let body: serde_json::Value = serde_json::from_str(&outbox[0].body).expect("JSON body");
+    let mut types: Vec<_> = outbox.iter().map(|m| m.kind).collect();
+    types.sort();
+    assert_eq!(types, vec![WebhookType::Depleted, WebhookType::PurchaseReversed]);
+    let reversed = outbox.iter().find(|m| m.kind == WebhookType::PurchaseReversed).expect("purchase_reversed");
+    assert_eq!(reversed.event_seq, e.seq);
+    let body: serde_json::Value = serde_json::from_str(&reversed.body).expect("JSON body");
     assert_eq!(body["type"], "purchase_reversed");
     assert_eq!(body["data"]["event"]["hold_id"], p.as_str());
     // In debt, nothing can be spent.
     assert_eq!(code(&run(s, "o", usage("1")).await), "insufficient_credits");
+    let first_reversal = r.events[0].clone();
+    drop(store);
     t.reopen().await;
-    let s = t.store.clone();
-    let s = s.as_ref();
+    let store = t.store.clone();
+    let s = store.as_ref();
     let b = s.balance("o").await.expect("balance");
     assert_eq!((b.available, b.held, b.reversal_debt, b.pools.prepaid), (m("-50"), m("20"), m("50"), Micros::ZERO));
 
@@ -97,13 +101,13 @@ pub async fn reversal_under_debt_policy(t: &mut Ctx) {
     let only = EventFilter { kinds: vec![EventKind::Reversal], ..EventFilter::default() };
     let listed = history_filtered(s, "o", &only).await;
     assert_eq!(listed.len(), 1);
-    assert_eq!(listed[0], r.events[0]);
-    assert!(exported(s, "o", &EventFilter::default()).await.contains(&r.events[0]));
+    assert_eq!(listed[0], first_reversal);
+    assert!(exported(s, "o", &EventFilter::default()).await.contains(&first_reversal));
 
     // An import of the history carries the reversal and what is owed.
     let mut events = history(s, "o").await;
     events.reverse();
-    let mut early: Vec<_> = events.iter().take_while(|e| e.seq <= r.events[0].seq).cloned().collect();
+    let mut early: Vec<_> = events.iter().take_while(|e| e.seq <= first_reversal.seq).cloned().collect();
     for e in &mut early {
         e.org_id = "o2".into();
     }
