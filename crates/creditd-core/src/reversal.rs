@@ -95,8 +95,7 @@ impl OrgState {
             ReversalPolicy::WriteOff => neg(plan.unspent)?,
         };
         let mut merged = merge_ctx(&r.ctx, ctx);
-        merged.description =
-            ctx.description.clone().or_else(|| Some(format!("Purchase {} reversed: {reason}", r.id)));
+        merged.description = ctx.description.clone().or_else(|| Some(format!("Purchase {} reversed: {reason}", r.id)));
         let mut meta = match merged.metadata.take() {
             Some(serde_json::Value::Object(m)) => m,
             Some(other) => serde_json::Map::from_iter([("value".to_string(), other)]),
@@ -115,11 +114,8 @@ impl OrgState {
         // Nothing is refused from here on.
         self.lapse_expired(tx)?;
         for (id, take) in &plan.takes {
-            let i = self
-                .blocks
-                .iter()
-                .position(|b| &b.id == id)
-                .ok_or_else(|| LedgerError::BlockMissing(id.clone()))?;
+            let i =
+                self.blocks.iter().position(|b| &b.id == id).ok_or_else(|| LedgerError::BlockMissing(id.clone()))?;
             let b = &mut self.blocks[i];
             b.remaining = sub(b.remaining, *take)?;
             if b.remaining.is_zero() {
@@ -129,7 +125,16 @@ impl OrgState {
         self.reversal_debt = debt;
         r.status = RecordStatus::Reversed;
         let r = self.put_record(tx, r);
-        self.emit(tx, EventKind::Reversal, amount, Some(Pool::Prepaid), Status::Succeeded, &merged, None, Some(r.id.clone()));
+        self.emit(
+            tx,
+            EventKind::Reversal,
+            amount,
+            Some(Pool::Prepaid),
+            Status::Succeeded,
+            &merged,
+            None,
+            Some(r.id.clone()),
+        );
         Ok(r)
     }
 

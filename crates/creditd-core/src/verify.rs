@@ -109,7 +109,10 @@ impl Verifier {
     /// the only one for that purchase.
     fn check_reversal(&mut self, e: &Event) {
         if e.amount.is_positive() {
-            self.problem(format!("event {} (reversal): a reversal takes credits, but its amount is {}", e.seq, e.amount));
+            self.problem(format!(
+                "event {} (reversal): a reversal takes credits, but its amount is {}",
+                e.seq, e.amount
+            ));
         }
         match e.hold_id.as_deref() {
             Some(p) if p.starts_with("pur_") => {

@@ -73,7 +73,10 @@ pub async fn reversal_under_debt_policy(t: &mut Ctx) {
 
     // The held 20 come back: they settle the debt, no block comes back.
     let rel = ok(s, "o", release(&h)).await;
-    assert_eq!((rel.balance.available, rel.balance.reversal_debt, rel.balance.pools.prepaid), (m("-30"), m("30"), Micros::ZERO));
+    assert_eq!(
+        (rel.balance.available, rel.balance.reversal_debt, rel.balance.pools.prepaid),
+        (m("-30"), m("30"), Micros::ZERO)
+    );
     // The next credits settle the rest first.
     let g = ok(s, "o", grant("50")).await;
     assert_eq!(

@@ -106,7 +106,10 @@ fn debt_policy_takes_all_and_owes_the_spent_part() {
     assert_eq!((g.balance.available, g.balance.reversal_debt), (m("-0.25"), m("0.25")));
     assert!(o.state.blocks.is_empty(), "all of it went to the debt");
     let g = o.ok(grant("1"));
-    assert_eq!((g.balance.available, g.balance.reversal_debt, g.balance.pools.promotional), (m("0.75"), m("0"), m("0.75")));
+    assert_eq!(
+        (g.balance.available, g.balance.reversal_debt, g.balance.pools.promotional),
+        (m("0.75"), m("0"), m("0.75"))
+    );
     assert_eq!(o.err(reverse(&p, "again")), ErrorCode::PurchaseAlreadyReversed);
 }
 

@@ -575,8 +575,14 @@ async fn purchases_are_reversed_once() {
     let (s, v) = app.post_raw(&url, body, &[("idempotency-key", "rev-9")]).await;
     assert_eq!(s, 200, "{v}");
     let e = &v["events"][0];
-    assert_eq!((e["kind"].clone(), e["amount"].clone(), e["hold_id"].clone()), (json!("reversal"), json!(-40), json!(pid)));
-    assert_eq!(e["metadata"], json!({"reason": "Chargeback ch_9", "policy": "debt", "unspent": "29.5", "debt": "10.5"}));
+    assert_eq!(
+        (e["kind"].clone(), e["amount"].clone(), e["hold_id"].clone()),
+        (json!("reversal"), json!(-40), json!(pid))
+    );
+    assert_eq!(
+        e["metadata"],
+        json!({"reason": "Chargeback ch_9", "policy": "debt", "unspent": "29.5", "debt": "10.5"})
+    );
     assert_eq!(v["purchase"]["status"], "reversed");
     assert_eq!((v["balance"]["available"].clone(), v["balance"]["reversal_debt"].clone()), (json!(-10.5), json!(10.5)));
     let (s, again) = app.post_raw(&url, body, &[("idempotency-key", "rev-9")]).await;
@@ -589,15 +595,18 @@ async fn purchases_are_reversed_once() {
     assert_eq!((s, v["ok"].clone()), (200, json!(true)), "{v}");
 
     // The org's policy: written off.
-    let (s, v) = app.call("PATCH", "/api/organizations/acme", Some(json!({"reversal_policy": "write_off"})), Some(KEY)).await;
+    let (s, v) =
+        app.call("PATCH", "/api/organizations/acme", Some(json!({"reversal_policy": "write_off"})), Some(KEY)).await;
     assert_eq!((s, v["reversal_policy"].clone()), (200, json!("write_off")), "{v}");
-    let (s, v) = app.call("PATCH", "/api/organizations/acme", Some(json!({"reversal_policy": "forgive"})), Some(KEY)).await;
+    let (s, v) =
+        app.call("PATCH", "/api/organizations/acme", Some(json!({"reversal_policy": "forgive"})), Some(KEY)).await;
     assert_eq!((s, code(&v)), (422, "validation_error"));
     let (_, q) = app.post("/api/organizations/acme/credits", json!({"kind": "purchase", "amount": 20})).await;
     let qid = q["purchase"]["id"].as_str().unwrap();
     // The new credits settle the 10.5 owed first: 9.5 are left of them.
     assert_eq!(app.balance("acme").await["available"], json!(9.5));
-    let (s, v) = app.post(&format!("/api/organizations/acme/purchases/{qid}/reverse"), json!({"reason": "refund"})).await;
+    let (s, v) =
+        app.post(&format!("/api/organizations/acme/purchases/{qid}/reverse"), json!({"reason": "refund"})).await;
     assert_eq!(s, 200, "{v}");
     assert_eq!(v["events"][0]["amount"], json!(-9.5));
     assert_eq!(v["events"][0]["metadata"]["written_off"], "10.5");
