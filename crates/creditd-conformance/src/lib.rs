@@ -162,6 +162,9 @@ macro_rules! conformance_tests {
             priced_tiers_cross_in_a_batch_and_renew,
             priced_versions_switch_at_an_instant,
             priced_history_imports,
+            reversal_under_debt_policy,
+            reversal_under_write_off_policy,
+            reversal_races_usage,
         );
     };
     (@cases $engine:expr; $($case:ident),+ $(,)?) => {

@@ -147,6 +147,9 @@ impl OrgState {
         if let Some(v) = &p.price_book {
             s.price_book = Some(v.trim().to_string()).filter(|b| !b.is_empty());
         }
+        if let Some(v) = p.reversal_policy {
+            s.reversal_policy = v;
+        }
         let tz = s.validate()?;
         if s.overdraft_limit < self.debt {
             return Err(invalid(format!(

@@ -132,6 +132,9 @@ impl OrgState {
         Ok(match op {
             Op::Credit(c) => self.credit(tx, c)?,
             Op::SettlePurchase { purchase_id, status, ctx } => self.settle_purchase(tx, purchase_id, *status, ctx)?,
+            Op::ReversePurchase { purchase_id, reason, ctx } => {
+                Some(self.reverse_purchase(tx, purchase_id, reason, ctx)?)
+            }
             Op::Hold(h) => Some(self.hold(tx, h)?),
             Op::Debit { hold_id, amount, ctx } => Some(self.debit(tx, hold_id, *amount, ctx)?),
             Op::Release { hold_id, ctx } => Some(self.release(tx, hold_id, ctx, false)?),

@@ -15,7 +15,7 @@ use jiff::civil::Date;
 use serde::{Deserialize, Serialize};
 
 use crate::chain::{self, ChainHash};
-use crate::error::LedgerError;
+use crate::error::{LedgerError, invalid};
 use crate::event::{Event, EventCtx, EventKind, Pool, Status};
 use crate::money::Micros;
 use crate::state::{Balance, Block, OrgState, Record, period_bounds};
@@ -33,6 +33,51 @@ pub(crate) fn sub(a: Micros, b: Micros) -> Result<Micros, LedgerError> {
 /// `-a`, or [`LedgerError::Overflow`] for the one amount that has no negation.
 pub(crate) fn neg(a: Micros) -> Result<Micros, LedgerError> {
     a.checked_neg().ok_or(LedgerError::Overflow)
+}
+
+/// Checks the text fields and metadata an operation carries onto its events.
+pub(crate) fn check_ctx(ctx: &EventCtx) -> Result<(), LedgerError> {
+    let fields = [
+        ("source", &ctx.source),
+        ("service", &ctx.service),
+        ("activity", &ctx.activity),
+        ("project_id", &ctx.project_id),
+        ("project_name", &ctx.project_name),
+        ("user_name", &ctx.user_name),
+        ("user_email", &ctx.user_email),
+        ("description", &ctx.description),
+    ];
+    for (name, value) in fields {
+        if let Some(v) = value {
+            crate::input::check_text(name, v)?;
+        }
+    }
+    if let Some(email) = &ctx.user_email
+        && !email.contains('@')
+    {
+        return Err(invalid(format!("user_email {email:?} is not an email address")));
+    }
+    if let Some(m) = &ctx.metadata {
+        crate::input::check_metadata(m)?;
+    }
+    Ok(())
+}
+
+/// Fields of a follow-up (debit, release, refund, settle, reversal) default
+/// to the original's.
+pub(crate) fn merge_ctx(original: &EventCtx, now: &EventCtx) -> EventCtx {
+    let pick = |a: &Option<String>, b: &Option<String>| b.clone().or_else(|| a.clone());
+    EventCtx {
+        source: pick(&original.source, &now.source),
+        service: pick(&original.service, &now.service),
+        activity: pick(&original.activity, &now.activity),
+        project_id: pick(&original.project_id, &now.project_id),
+        project_name: pick(&original.project_name, &now.project_name),
+        user_name: pick(&original.user_name, &now.user_name),
+        user_email: pick(&original.user_email, &now.user_email),
+        description: pick(&original.description, &now.description),
+        metadata: now.metadata.clone().or_else(|| original.metadata.clone()),
+    }
 }
 
 /// One operation in progress: its time, the events and records it has
@@ -287,5 +332,29 @@ impl OrgState {
         self.last_hash = chain::hash(&self.last_hash, &event);
         tx.hashes.push(self.last_hash);
         tx.events.push(event);
+    }
+}
+
+impl OrgState {
+    /// Adds credits that arrive as a new block (a grant, a purchase, a
+    /// subscription credit, a positive adjustment). They settle the
+    /// reversal debt first ([`OrgState::settle_debt`]); only what is left
+    /// becomes the block, and none is added when the debt takes it all.
+    pub(crate) fn add_block(&mut self, block: Block) -> Result<(), LedgerError> {
+        let left = self.settle_debt(block.remaining)?;
+        if left.is_positive() {
+            self.blocks.push(Block { remaining: left, ..block });
+        }
+        Ok(())
+    }
+
+    /// Of `amount` credits arriving (a new block, or credits given back to
+    /// their block by a release or refund), the part that settles the
+    /// reversal debt is taken; returns the rest, what reaches the block.
+    /// Available moves by all of `amount` either way.
+    pub(crate) fn settle_debt(&mut self, amount: Micros) -> Result<Micros, LedgerError> {
+        let pay = amount.min(self.reversal_debt).max(Micros::ZERO);
+        self.reversal_debt = sub(self.reversal_debt, pay)?;
+        sub(amount, pay)
     }
 }

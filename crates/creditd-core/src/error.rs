@@ -61,6 +61,11 @@ error_codes! {
     PurchaseNotFound = "purchase_not_found", 404;
     /// The purchase has already succeeded or failed.
     PurchaseAlreadySettled = "purchase_already_settled", 409;
+    /// Only a succeeded purchase can be reversed (not a processing or
+    /// failed one).
+    PurchaseNotReversible = "purchase_not_reversible", 409;
+    /// The purchase has already been reversed (at most once).
+    PurchaseAlreadyReversed = "purchase_already_reversed", 409;
     /// A refund names neither a debited hold nor a usage.
     RefundTargetNotFound = "refund_target_not_found", 404;
     /// The refund's target cannot be refunded.
@@ -188,6 +193,19 @@ pub enum LedgerError {
         /// `succeeded` or `failed`.
         status: &'static str,
     },
+    /// A reversal of a purchase that has not succeeded.
+    #[error("purchase {purchase_id} is {status}: only a succeeded purchase can be reversed{hint}")]
+    PurchaseNotReversible {
+        /// The purchase.
+        purchase_id: String,
+        /// `processing` or `failed`.
+        status: &'static str,
+        /// What to do instead, if anything.
+        hint: &'static str,
+    },
+    /// A second reversal of a purchase.
+    #[error("purchase {0} has already been reversed; a purchase is reversed at most once")]
+    PurchaseAlreadyReversed(String),
     /// A refund whose target is neither a debited hold nor a usage.
     #[error("{0} not found: a refund refers to a debited hold or a usage")]
     RefundTargetNotFound(String),
@@ -284,6 +302,8 @@ impl LedgerError {
             LedgerError::DebitExceedsHold { .. } => ErrorCode::DebitExceedsHold,
             LedgerError::PurchaseNotFound(_) => ErrorCode::PurchaseNotFound,
             LedgerError::PurchaseAlreadySettled { .. } => ErrorCode::PurchaseAlreadySettled,
+            LedgerError::PurchaseNotReversible { .. } => ErrorCode::PurchaseNotReversible,
+            LedgerError::PurchaseAlreadyReversed(_) => ErrorCode::PurchaseAlreadyReversed,
             LedgerError::RefundTargetNotFound(_) => ErrorCode::RefundTargetNotFound,
             LedgerError::NotRefundable { .. } => ErrorCode::NotRefundable,
             LedgerError::RefundExceedsConsumed { .. } => ErrorCode::RefundExceedsConsumed,

@@ -100,6 +100,10 @@ string_enum! {
         /// as blocks with the sender's pools and expiries (`hold_id`: the
         /// transfer id; `code`: the sending org).
         TransferIn = "transfer_in",
+        /// A succeeded purchase taken back (refund or chargeback at the
+        /// payment provider): its unspent credits leave its block, and what
+        /// was spent becomes debt or is written off (see `reversal`).
+        Reversal = "reversal",
     }
 }
 
@@ -166,6 +170,7 @@ impl EventKind {
             EventKind::Billing => "Billing",
             EventKind::TransferOut => "Transfer out",
             EventKind::TransferIn => "Transfer in",
+            EventKind::Reversal => "Reversal",
         }
     }
 }

@@ -10,7 +10,7 @@
 
 use jiff::{Timestamp, ToSpan};
 
-use crate::effects::{Tx, add, neg, sub};
+use crate::effects::{Tx, add, check_ctx, merge_ctx, neg, sub};
 use crate::error::{LedgerError, invalid};
 use crate::event::{EventCtx, EventKind, Pool, Status};
 use crate::money::Micros;
@@ -77,17 +77,18 @@ impl OrgState {
                 ctx: c.ctx.clone(),
                 timed_out: false,
                 pricing: None,
+                block_id: (status == Status::Succeeded).then(|| format!("blk_{seq}")),
             };
             record = Some(self.put_record(tx, r));
         }
         if status == Status::Succeeded {
-            self.blocks.push(Block {
+            self.add_block(Block {
                 id: format!("blk_{seq}"),
                 pool,
                 remaining: c.amount,
                 expires_at: c.expires_at,
                 rollovers: 0,
-            });
+            })?;
         }
         let hold_id = record.as_ref().map(|r: &Record| r.id.clone());
         self.emit(tx, c.kind.event_kind(), c.amount, Some(pool), status, &c.ctx, code, hold_id);
@@ -125,17 +126,13 @@ impl OrgState {
             }
         }
         self.lapse_expired(tx)?;
+        let mut r = r;
         if status == Status::Succeeded {
-            self.blocks.push(Block {
-                id: format!("blk_{}", self.seq + 1),
-                pool: Pool::Prepaid,
-                remaining: r.amount,
-                expires_at,
-                rollovers: 0,
-            });
+            let id = format!("blk_{}", self.seq + 1);
+            r.block_id = Some(id.clone());
+            self.add_block(Block { id, pool: Pool::Prepaid, remaining: r.amount, expires_at, rollovers: 0 })?;
         }
         let merged = merge_ctx(&r.ctx, ctx);
-        let mut r = r;
         r.status = new_status;
         let r = self.put_record(tx, r);
         self.emit(tx, EventKind::Purchase, r.amount, Some(Pool::Prepaid), status, &merged, None, Some(r.id.clone()));
@@ -175,6 +172,7 @@ impl OrgState {
             ctx: h.ctx.clone(),
             timed_out: false,
             pricing: tx.pricing.clone(),
+            block_id: None,
         };
         let r = self.put_record(tx, r);
         self.emit(tx, EventKind::Hold, neg(h.amount)?, pool, Status::Succeeded, &h.ctx, None, Some(id));
@@ -387,13 +385,13 @@ impl OrgState {
             self.check_room(amount)?;
             self.lapse_expired(tx)?;
             let pool = pool.unwrap_or(Pool::Promotional);
-            self.blocks.push(Block {
+            self.add_block(Block {
                 id: format!("blk_{}", self.seq + 1),
                 pool,
                 remaining: amount,
                 expires_at,
                 rollovers: 0,
-            });
+            })?;
             self.emit(tx, EventKind::Adjustment, amount, Some(pool), Status::Succeeded, &ctx, None, None);
         } else {
             if pool.is_some() || expires_at.is_some() {
@@ -438,7 +436,7 @@ impl OrgState {
             (expiry, rank(b.pool))
         });
         let live_total = live.iter().try_fold(Micros::ZERO, |acc, b| add(acc, b.remaining))?;
-        let available = sub(live_total, self.debt)?;
+        let available = sub(sub(live_total, self.debt)?, self.reversal_debt)?;
         let floor = neg(self.settings.overdraft_limit)?;
         if sub(available, amount)? < floor {
             return Err(LedgerError::InsufficientCredits { available: available.max(Micros::ZERO), requested: amount });
@@ -500,8 +498,13 @@ impl OrgState {
         for d in draws {
             match &d.block_id {
                 Some(id) => {
+                    // Credits coming back settle a reversal debt first.
+                    let back = self.settle_debt(d.amount)?;
+                    if back.is_zero() {
+                        continue;
+                    }
                     if let Some(b) = self.blocks.iter_mut().find(|b| &b.id == id) {
-                        b.remaining = add(b.remaining, d.amount)?;
+                        b.remaining = add(b.remaining, back)?;
                     } else {
                         // Back in its place among the blocks (kept in creation
                         // order), so ties in the consumption order still go
@@ -512,7 +515,7 @@ impl OrgState {
                             Block {
                                 id: id.clone(),
                                 pool: d.pool.unwrap_or(Pool::Promotional),
-                                remaining: d.amount,
+                                remaining: back,
                                 expires_at: d.expires_at,
                                 rollovers: 0,
                             },
@@ -538,49 +541,6 @@ impl OrgState {
 
 pub(crate) fn check_positive(amount: Micros) -> Result<(), LedgerError> {
     if amount.is_positive() { Ok(()) } else { Err(invalid(format!("amount must be positive, got {amount}"))) }
-}
-
-pub(crate) fn check_ctx(ctx: &EventCtx) -> Result<(), LedgerError> {
-    let fields = [
-        ("source", &ctx.source),
-        ("service", &ctx.service),
-        ("activity", &ctx.activity),
-        ("project_id", &ctx.project_id),
-        ("project_name", &ctx.project_name),
-        ("user_name", &ctx.user_name),
-        ("user_email", &ctx.user_email),
-        ("description", &ctx.description),
-    ];
-    for (name, value) in fields {
-        if let Some(v) = value {
-            crate::input::check_text(name, v)?;
-        }
-    }
-    if let Some(email) = &ctx.user_email
-        && !email.contains('@')
-    {
-        return Err(invalid(format!("user_email {email:?} is not an email address")));
-    }
-    if let Some(m) = &ctx.metadata {
-        crate::input::check_metadata(m)?;
-    }
-    Ok(())
-}
-
-/// Fields of a follow-up (debit, release, refund) default to the original's.
-fn merge_ctx(original: &EventCtx, now: &EventCtx) -> EventCtx {
-    let pick = |a: &Option<String>, b: &Option<String>| b.clone().or_else(|| a.clone());
-    EventCtx {
-        source: pick(&original.source, &now.source),
-        service: pick(&original.service, &now.service),
-        activity: pick(&original.activity, &now.activity),
-        project_id: pick(&original.project_id, &now.project_id),
-        project_name: pick(&original.project_name, &now.project_name),
-        user_name: pick(&original.user_name, &now.user_name),
-        user_email: pick(&original.user_email, &now.user_email),
-        description: pick(&original.description, &now.description),
-        metadata: now.metadata.clone().or_else(|| original.metadata.clone()),
-    }
 }
 
 /// The pool most of `draws` came from (the first on a tie).

@@ -9,7 +9,7 @@
 //! Modules are layered (each imports only from the layers above it): values
 //! (`money`, `event`, `chain`, `error`, `input`); the state (`state`); what
 //! can be done and how its effects are written (`op`, `effects`); the rule
-//! files (`ledger`, `access`, `plans`), which never import one another; and
+//! files (`ledger`, `access`, `plans`, `reversal`), which never import one another; and
 //! the dispatcher ([`OrgState::apply`], in `apply.rs`) and `verify`.
 //! ARCHITECTURE.md ("Operations and their rules") maps each operation to the one function with its rule.
 
@@ -33,6 +33,7 @@ pub mod access;
 pub mod ledger;
 pub mod plans;
 pub mod pricing;
+pub mod reversal;
 
 // Above the rule files: the one operation on two organisations (it uses
 // the ledger's draws); rules of the tree are a leaf (`tree`).
@@ -53,7 +54,7 @@ pub use plans::Summary;
 pub use prices::{NoPrices, PriceSource, Pricing, Quantity};
 pub use state::{
     Balance, Block, CapSubject, Draw, OrgSettings, OrgState, Plan, PlanState, PoolBalances, Record, RecordKind,
-    RecordStatus, Rollover,
+    RecordStatus, ReversalPolicy, Rollover,
 };
 pub use view::{EventRef, MetadataRef, PricingRef};
 

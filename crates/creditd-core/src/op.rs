@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 use crate::event::{EventCtx, EventKind, Pool, Status};
 use crate::money::Micros;
 use crate::prices::{PriceRequest, Quantity};
-use crate::state::{CapSubject, Draw, Plan};
+use crate::state::{CapSubject, Draw, Plan, ReversalPolicy};
 
 /// An operation on one organisation's credits: what a request (or the
 /// timer) asks the ledger to do. [`OrgState::apply`](crate::OrgState::apply)
@@ -36,6 +36,16 @@ pub enum Op {
         /// `succeeded` or `failed`; `processing` is refused.
         status: Status,
         /// Fields of the settle event; unset ones come from the purchase.
+        ctx: EventCtx,
+    },
+    /// Takes back a succeeded purchase (a refund or chargeback at the
+    /// payment provider), once (`OrgState::reverse_purchase`).
+    ReversePurchase {
+        /// The purchase record (`pur_<seq>`).
+        purchase_id: String,
+        /// Why, 1 to 1,024 characters; kept in the event's metadata.
+        reason: String,
+        /// Fields of the reversal event; unset ones come from the purchase.
         ctx: EventCtx,
     },
     /// Reserves credits for a later debit or release (`OrgState::hold`).
@@ -310,7 +320,7 @@ impl Op {
     /// The record (hold, usage, purchase) this operation needs loaded.
     pub fn record_ref(&self) -> Option<&str> {
         match self {
-            Op::SettlePurchase { purchase_id, .. } => Some(purchase_id),
+            Op::SettlePurchase { purchase_id, .. } | Op::ReversePurchase { purchase_id, .. } => Some(purchase_id),
             Op::Debit { hold_id, .. } | Op::Release { hold_id, .. } | Op::TimeoutHold { hold_id } => Some(hold_id),
             Op::Refund { refers_to, .. } => Some(refers_to),
             Op::Priced(PricedOp::Debit { hold_id, .. }) => Some(hold_id),
@@ -328,6 +338,7 @@ impl Op {
                 CreditKind::Purchase => "purchase",
             },
             Op::SettlePurchase { .. } => "settle_purchase",
+            Op::ReversePurchase { .. } => "reverse_purchase",
             Op::Hold(_) => "hold",
             Op::Debit { .. } => "debit",
             Op::Release { .. } => "release",
@@ -424,6 +435,9 @@ pub struct SettingsPatch {
     /// The price book this organisation's priced operations use, over its
     /// plan's; `""` removes the override (the plan's book applies again).
     pub price_book: Option<String>,
+    /// What a reversed purchase's already spent credits become: `debt`
+    /// (the default) or `write_off`.
+    pub reversal_policy: Option<ReversalPolicy>,
     /// The parent organisation (`null`: none, a root). Changed on its own,
     /// not with other settings: the server hands it to the store's tree
     /// check (`Store::set_parent`, rules in [`crate::tree`]); the ledger's

@@ -318,13 +318,13 @@ impl OrgState {
             return Ok(());
         }
         self.check_room(plan.credits_per_period)?;
-        self.blocks.push(Block {
+        self.add_block(Block {
             id: format!("blk_{}", self.seq + 1),
             pool: Pool::Plan,
             remaining: plan.credits_per_period,
             expires_at: Some(end),
             rollovers: 0,
-        });
+        })?;
         let ctx = EventCtx {
             source: Some(source.into()),
             description: Some(format!(

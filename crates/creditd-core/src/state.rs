@@ -55,6 +55,40 @@ pub struct OrgSettings {
     /// (`Plan::price_book`); none: the plan's.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub price_book: Option<String>,
+    /// What a reversed purchase's already spent credits become: debt
+    /// settled by the next credits that arrive (the default), or written
+    /// off.
+    #[serde(default, skip_serializing_if = "ReversalPolicy::is_default")]
+    pub reversal_policy: ReversalPolicy,
+}
+
+/// What happens to the credits of a reversed purchase that were already
+/// spent (see `OrgState::reverse_purchase`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ReversalPolicy {
+    /// They become debt ([`OrgState::reversal_debt`]): available goes down
+    /// by all of the purchase, and the next credits that arrive settle the
+    /// debt before they can be spent.
+    #[default]
+    Debt,
+    /// They are written off: only the unspent credits are taken back.
+    WriteOff,
+}
+
+impl ReversalPolicy {
+    /// The policy's stable name (`debt`, `write_off`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ReversalPolicy::Debt => "debt",
+            ReversalPolicy::WriteOff => "write_off",
+        }
+    }
+
+    /// The default (not written in the settings).
+    pub fn is_default(&self) -> bool {
+        *self == ReversalPolicy::Debt
+    }
 }
 
 impl OrgSettings {
@@ -71,6 +105,7 @@ impl OrgSettings {
             renewal_day: 1,
             low_balance_threshold: None,
             price_book: None,
+            reversal_policy: ReversalPolicy::Debt,
         }
     }
 
@@ -127,6 +162,11 @@ pub struct Block {
     pub rollovers: u32,
 }
 
+/// Serde's test for a zero amount (not written).
+pub(crate) fn no_micros(m: &Micros) -> bool {
+    m.is_zero()
+}
+
 /// Serde's test for a default `rollovers` (not written).
 pub(crate) fn is_zero(n: &u32) -> bool {
     *n == 0
@@ -163,7 +203,8 @@ pub enum RecordKind {
 
 /// Where a [`Record`] is in its life. A hold goes from `open` to `debited`
 /// or `released`, once; a usage is `consumed`; a purchase is `processing`
-/// until settled `succeeded` or `failed` (or `succeeded` at once).
+/// until settled `succeeded` or `failed` (or `succeeded` at once), and a
+/// succeeded one may be `reversed`, once.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum RecordStatus {
@@ -181,6 +222,8 @@ pub enum RecordStatus {
     Succeeded,
     /// A purchase whose payment failed: nothing was added.
     Failed,
+    /// A succeeded purchase taken back by a `reversal` event, once.
+    Reversed,
 }
 
 impl RecordStatus {
@@ -194,6 +237,7 @@ impl RecordStatus {
             RecordStatus::Processing => "processing",
             RecordStatus::Succeeded => "succeeded",
             RecordStatus::Failed => "failed",
+            RecordStatus::Reversed => "reversed",
         }
     }
 
@@ -240,6 +284,12 @@ pub struct Record {
     /// and version. Absent on everything else.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pricing: Option<crate::prices::Pricing>,
+    /// A succeeded purchase: the block its credits were added to
+    /// (`blk_<seq>` of its succeeded event), which a reversal takes them
+    /// back from. `None` on other records, and on purchases recorded before
+    /// this field or imported (a reversal then takes from the prepaid pool).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub block_id: Option<String>,
 }
 
 impl Record {
@@ -259,6 +309,7 @@ impl Record {
             ctx,
             timed_out: false,
             pricing: None,
+            block_id: None,
         }
     }
 
@@ -300,6 +351,11 @@ pub struct Balance {
     pub period_end: Option<Timestamp>,
     /// Consumed this period: debits and usage less refunds; never negative.
     pub period_usage: Micros,
+    /// Credits owed for reversed purchases whose credits were already
+    /// spent (policy `debt`); `available` is net of it, and the next
+    /// credits that arrive settle it first.
+    #[serde(default)]
+    pub reversal_debt: Micros,
     /// Sequence number of the last event.
     pub seq: u64,
 }
@@ -359,6 +415,12 @@ pub struct OrgState {
     /// Micro-credits consumed this period (debits and usage less refunds);
     /// never negative.
     pub period_usage: Micros,
+    /// Micro-credits owed for reversed purchases whose credits were already
+    /// spent (policy `debt`); never negative. Credits that arrive (a new
+    /// block, credits given back to a block) settle it first
+    /// (`OrgState::add_block`, `OrgState::settle_debt`).
+    #[serde(default, skip_serializing_if = "no_micros")]
+    pub reversal_debt: Micros,
     /// Plan, pending plan change, conversation counts, recent consumption.
     #[serde(default, skip_serializing_if = "PlanState::is_empty")]
     pub plans: PlanState,
@@ -394,6 +456,7 @@ impl OrgState {
             period_start: Some(start),
             period_end: Some(end),
             period_usage: Micros::ZERO,
+            reversal_debt: Micros::ZERO,
             plans: PlanState::default(),
             caps: CapState::default(),
             last_hash: ChainHash::GENESIS,
@@ -409,9 +472,13 @@ impl OrgState {
     }
 
     /// Credits that can be spent now: [`OrgState::blocks_total`] less the
-    /// overdraft used (negative while in overdraft).
+    /// overdraft used and the reversal debt (negative while in overdraft or
+    /// in debt).
     pub fn available(&self) -> Micros {
-        self.blocks_total().checked_sub(self.debt).unwrap_or(Micros::ZERO)
+        self.blocks_total()
+            .checked_sub(self.debt)
+            .and_then(|a| a.checked_sub(self.reversal_debt))
+            .unwrap_or(Micros::ZERO)
     }
 
     /// What the blocks of `pool` hold, in micro-credits; saturates at
@@ -440,6 +507,7 @@ impl OrgState {
             period_start: self.period_start,
             period_end: self.period_end,
             period_usage: self.period_usage,
+            reversal_debt: self.reversal_debt,
             seq: self.seq,
         }
     }
@@ -470,6 +538,12 @@ impl OrgState {
         }
         if self.debt.is_negative() {
             return Err(BrokenInvariant(format!("org {}: overdraft used is negative ({})", self.org_id, self.debt)));
+        }
+        if self.reversal_debt.is_negative() {
+            return Err(BrokenInvariant(format!(
+                "org {}: reversal debt is negative ({})",
+                self.org_id, self.reversal_debt
+            )));
         }
         if let Some(b) = self.blocks.iter().find(|b| !b.remaining.is_positive()) {
             return Err(BrokenInvariant(format!("org {}: block {} is not positive", self.org_id, b.id)));

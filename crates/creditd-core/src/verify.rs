@@ -21,6 +21,8 @@ pub struct Verifier {
     prev_hash: ChainHash,
     chained: bool,
     broken_link: Option<BrokenLink>,
+    /// Purchases reversed so far (a purchase is reversed at most once).
+    reversed: std::collections::HashSet<String>,
 }
 
 /// The first event whose stored hash does not follow from the one before it.
@@ -94,10 +96,32 @@ impl Verifier {
         if e.held_after.is_negative() {
             self.problem(format!("event {}: held is negative", e.seq));
         }
+        if e.kind == crate::event::EventKind::Reversal {
+            self.check_reversal(e);
+        }
         // Carry the stored values on so one bad row is reported once.
         self.available = e.balance_after;
         self.held = e.held_after;
         self.prepaid = e.prepaid_balance_after;
+    }
+
+    /// A `reversal` takes credits (never adds), names its purchase, and is
+    /// the only one for that purchase.
+    fn check_reversal(&mut self, e: &Event) {
+        if e.amount.is_positive() {
+            self.problem(format!(
+                "event {} (reversal): a reversal takes credits, but its amount is {}",
+                e.seq, e.amount
+            ));
+        }
+        match e.hold_id.as_deref() {
+            Some(p) if p.starts_with("pur_") => {
+                if !self.reversed.insert(p.to_string()) {
+                    self.problem(format!("event {} (reversal): purchase {p} is reversed a second time", e.seq));
+                }
+            }
+            other => self.problem(format!("event {} (reversal): names no purchase ({other:?})", e.seq)),
+        }
     }
 
     /// Like [`Verifier::push`], and checks `stored` (the hash kept with the

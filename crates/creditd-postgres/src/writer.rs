@@ -859,6 +859,7 @@ fn pg_text_ok(cmd: &Command) -> Result<(), StoreError> {
     let found = match &cmd.op {
         Op::Credit(c) => ctx_nul(&c.ctx) || c.code.as_deref().is_some_and(nul),
         Op::SettlePurchase { purchase_id, ctx, .. } => nul(purchase_id) || ctx_nul(ctx),
+        Op::ReversePurchase { purchase_id, reason, ctx } => nul(purchase_id) || nul(reason) || ctx_nul(ctx),
         Op::Hold(h) => ctx_nul(&h.ctx),
         Op::Debit { hold_id, ctx, .. } | Op::Release { hold_id, ctx } => nul(hold_id) || ctx_nul(ctx),
         Op::Usage { ctx, .. } | Op::Billing { ctx, .. } => ctx_nul(ctx),

@@ -241,6 +241,10 @@ write_route!(
     /// `POST …/purchases/{id}/settle`: settle a purchase.
     settle, OpName::Settle, target
 );
+write_route!(
+    /// `POST …/purchases/{id}/reverse`: take back a succeeded purchase.
+    reverse, OpName::Reverse, target
+);
 
 /// `POST /api/batch`: each operation applied in order on its own.
 pub async fn batch(

@@ -286,6 +286,7 @@ fn ctx_mut(op: &mut Op) -> Option<&mut EventCtx> {
         Op::Credit(c) => Some(&mut c.ctx),
         Op::Hold(h) => Some(&mut h.ctx),
         Op::SettlePurchase { ctx, .. }
+        | Op::ReversePurchase { ctx, .. }
         | Op::Debit { ctx, .. }
         | Op::Release { ctx, .. }
         | Op::Usage { ctx, .. }
@@ -306,6 +307,7 @@ pub fn action_for(op: &Op) -> Action {
         Op::Credit(_) | Op::SettlePurchase { .. } | Op::Refund { .. } | Op::Billing { .. } => Action::WriteCredits,
         Op::Hold(_) | Op::Debit { .. } | Op::Release { .. } | Op::Usage { .. } | Op::Priced(_) => Action::Consume,
         Op::Adjustment { .. } => Action::Adjust,
+        Op::ReversePurchase { .. } => Action::ReversePurchases,
         Op::Plans(PlanOp::Conversation { .. }) => Action::Consume,
         Op::Plans(_) => Action::ManagePlan,
         Op::Access(AccessOp::SetSettings(_)) => Action::ManageOrg,

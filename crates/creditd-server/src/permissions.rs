@@ -64,6 +64,9 @@ pub enum Action {
     /// Purchases, vouchers, subscription credits, settling purchases,
     /// refunds, billing records.
     WriteCredits,
+    /// Reversing a purchase (a refund or chargeback at the payment
+    /// provider).
+    ReversePurchases,
     /// Choosing the plan and the low-balance threshold.
     ManagePlan,
     /// The member list.
@@ -130,6 +133,7 @@ pub const TABLE: &[Row] = &[
     row(Action::Grant, "grants", [Y, Y, N, N, N]),
     row(Action::Adjust, "adjustments", [Y, Y, N, N, N]),
     row(Action::WriteCredits, "purchases, vouchers, subscription credits, settle, refunds, billing", [Y, N, N, N, N]),
+    row(Action::ReversePurchases, "reverse purchases (refunds, chargebacks)", [Y, N, N, N, N]),
     row(Action::ManagePlan, "plan, low-balance threshold", [Y, N, N, N, N]),
     row(Action::ReadMembers, "member list", [Y, Y, Y, N, Y]),
     row(Action::ManageMembers, "add, change, remove admins and members", [Y, Y, Y, N, Y]),

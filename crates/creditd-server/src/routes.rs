@@ -36,7 +36,7 @@ use crate::plans::{CONVERSATION_PARAMS, NOTIFICATION_PARAMS};
 use crate::webhooks::{CreateEndpointRequest, DELIVERY_PARAMS};
 use crate::wire::{
     AdjustmentRequest, BillingRequest, CreditRequest, DebitRequest, HoldRequest, RefundRequest, ReleaseRequest,
-    SettleRequest, UsageRequest,
+    ReverseRequest, SettleRequest, UsageRequest,
 };
 use crate::{
     AppState, MAX_BODY_BYTES, admin, analytics, api, auth, conn, dashboard, history, ops, plans, prices, transfers,
@@ -220,6 +220,17 @@ pub fn table() -> Vec<Entry> {
         at("POST", org!("/purchases/{id}/settle"), "settlePurchase", "ledger", "Settle a purchase", api::settle)
             .takes(schema::<SettleRequest>)
             .example(|| json!({"status": "succeeded"})),
+        at("POST", org!("/purchases/{id}/reverse"), "reversePurchase", "ledger", "Reverse a purchase", api::reverse)
+            .takes(schema::<ReverseRequest>)
+            .describe(
+                "A refund or chargeback at the payment provider: takes back the purchase's credits still unspent \
+                 from the block it created, as a `reversal` event linked to it (`hold_id`). What was already spent \
+                 (consumed, reserved by open holds, or lapsed) becomes debt that the next credits arriving settle \
+                 (the organisation's `reversal_policy` `debt`, the default) or is written off (`write_off`). A \
+                 succeeded purchase is reversed at most once: a second answers 409 `purchase_already_reversed`, a \
+                 processing or failed one 409 `purchase_not_reversible`.",
+            )
+            .example(|| json!({"reason": "Chargeback ch_3PqX, card reported stolen"})),
         at("POST", org!("/holds"), "createHold", "ledger", "Reserve credits", api::hold)
             .takes(schema::<HoldRequest>)
             .describe(

@@ -130,6 +130,16 @@ with_ctx! {
 }
 
 with_ctx! {
+    /// `POST …/purchases/{id}/reverse`: why the purchase is taken back.
+    pub struct ReverseRequest {
+        /// Why (a refund, a chargeback and its case number, …), 1 to 1,024
+        /// characters; kept in the event's metadata.
+        #[schema(min_length = 1, max_length = 1024)]
+        pub reason: String,
+    }
+}
+
+with_ctx! {
     /// `POST …/holds/{holdId}/release`: only the context fields.
     pub struct ReleaseRequest {}
 }
@@ -239,6 +249,8 @@ pub enum OpName {
     Credits,
     /// `POST …/purchases/{id}/settle`.
     Settle,
+    /// `POST …/purchases/{id}/reverse`.
+    Reverse,
     /// `POST …/holds`.
     Hold,
     /// `POST …/holds/{id}/debit`.
@@ -304,6 +316,11 @@ pub fn build_op(name: OpName, target: Option<&str>, body: &str) -> Result<Op, Ap
             let mut r: SettleRequest = parse_object(body)?;
             let ctx = r.ctx();
             Op::SettlePurchase { purchase_id: target()?, status: r.status, ctx }
+        }
+        OpName::Reverse => {
+            let mut r: ReverseRequest = parse_object(body)?;
+            let ctx = r.ctx();
+            Op::ReversePurchase { purchase_id: target()?, reason: r.reason, ctx }
         }
         OpName::Hold => {
             let mut r: HoldRequest = parse_object(body)?;
@@ -402,7 +419,7 @@ pub struct BatchItem {
     pub op: OpName,
     /// The hold (debit, release) or purchase (settle) the operation is about.
     pub hold_id: Option<String>,
-    /// Settles: the purchase.
+    /// Settles and reversals: the purchase.
     pub purchase_id: Option<String>,
     /// A retry with the same key gets the first answer.
     pub idempotency_key: Option<String>,

@@ -23,7 +23,11 @@
 //!   taking the excess in consumption order or adding the shortfall to
 //!   promotional. Credits that would have expired later do not.
 //! - Overdraft used: when available is below the prepaid balance, the
-//!   difference is overdraft used and the free pools are empty.
+//!   difference is overdraft used and the free pools are empty; what of it
+//!   is beyond the organisation's overdraft limit can only be owed for
+//!   reversed purchases and is kept as `reversal_debt`.
+//! - Purchases do not name their block: a reversal of an imported purchase
+//!   takes from the prepaid pool (see `creditd_core::reversal`).
 //! - Holds: each keeps its amount, drawn from one block of its event's pool
 //!   (none: the overdraft); an open hold gets a fresh default timeout from
 //!   the time of the import, since its original timeout is not in the file.
@@ -230,8 +234,16 @@ pub fn derive(org_id: &str, settings: OrgSettings, events: &[Event], now: Timest
             "available is below the prepaid balance: {} of overdraft is in use",
             Micros::from_micros(debt as i64)
         ));
-        if Micros::from_micros(debt as i64) > state.settings.overdraft_limit {
-            notes.push("the overdraft in use is above the organisation's overdraft_limit: spending is refused until credits are added".into());
+        // Past the overdraft limit it can only be a reversed purchase's
+        // debt (the events do not say which part is which).
+        let limit = i128::from(state.settings.overdraft_limit.micros());
+        if debt > limit {
+            notes.push(format!(
+                "{} of it is above the organisation's overdraft_limit and is kept as reversal debt: the next credits that arrive settle it",
+                Micros::from_micros((debt - limit) as i64)
+            ));
+            state.reversal_debt = Micros::from_micros((debt - limit).min(i128::from(i64::MAX)) as i64);
+            debt = limit;
         }
     }
     let to_micros = |v: i128| Micros::from_micros(v.clamp(0, i128::from(i64::MAX)) as i64);
@@ -309,6 +321,7 @@ pub fn derive(org_id: &str, settings: OrgSettings, events: &[Event], now: Timest
                     timed_out: false,
                     // A priced hold keeps its pricing: its debit prices with it.
                     pricing: if kind == RecordKind::Hold { e.pricing.clone() } else { None },
+                    block_id: None,
                 });
             }
             (EventKind::Debit, Some(i)) if records[i].kind == RecordKind::Hold => {
@@ -324,6 +337,9 @@ pub fn derive(org_id: &str, settings: OrgSettings, events: &[Event], now: Timest
             }
             (EventKind::Refund, Some(i)) => {
                 records[i].refunded = records[i].refunded.checked_add(positive).unwrap_or(Micros::MAX);
+            }
+            (EventKind::Reversal, Some(i)) if records[i].kind == RecordKind::Purchase => {
+                records[i].status = RecordStatus::Reversed;
             }
             (EventKind::Purchase, Some(i)) if records[i].kind == RecordKind::Purchase => {
                 records[i].status = match e.status {

@@ -57,16 +57,19 @@ pub enum WebhookType {
     Renewal,
     /// A processing purchase was settled, succeeded or failed.
     PurchaseSettled,
+    /// A purchase was reversed: its `reversal` event.
+    PurchaseReversed,
 }
 
 impl WebhookType {
     /// Every type, in the order they are listed.
-    pub const ALL: [WebhookType; 5] = [
+    pub const ALL: [WebhookType; 6] = [
         WebhookType::LowBalance,
         WebhookType::Depleted,
         WebhookType::HoldExpired,
         WebhookType::Renewal,
         WebhookType::PurchaseSettled,
+        WebhookType::PurchaseReversed,
     ];
 
     /// The type's stable name (`low_balance`, ...), as in bodies and filters.
@@ -77,6 +80,7 @@ impl WebhookType {
             WebhookType::HoldExpired => "hold_expired",
             WebhookType::Renewal => "renewal",
             WebhookType::PurchaseSettled => "purchase_settled",
+            WebhookType::PurchaseReversed => "purchase_reversed",
         }
     }
 }
@@ -184,6 +188,7 @@ pub fn derive(
         };
         match e.kind {
             EventKind::Release if matches!(op, Op::TimeoutHold { .. }) => push(WebhookType::HoldExpired)?,
+            EventKind::Reversal => push(WebhookType::PurchaseReversed)?,
             EventKind::Purchase
                 if matches!(op, Op::SettlePurchase { .. })
                     && matches!(e.status, Status::Succeeded | Status::Failed) =>

@@ -4,3 +4,4 @@
 mod ledger;
 mod plans;
 mod prices;
+mod reversal;

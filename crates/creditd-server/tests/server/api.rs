@@ -28,6 +28,7 @@ impl App {
             "GET" => self.client.get(&url),
             "POST" => self.client.post(&url),
             "DELETE" => self.client.delete(&url),
+            "PATCH" => self.client.patch(&url),
             _ => unreachable!(),
         };
         if let Some(k) = key {
@@ -532,4 +533,82 @@ async fn a_debit_after_expires_at_is_refused_and_releases_the_hold() {
     assert_eq!(events[0]["kind"], "release");
     assert_eq!(events[0]["source"], "timeout");
     app.stop().await;
+}
+
+/// `POST …/purchases/{id}/reverse`: a partly spent purchase is taken back
+/// once (debt by default, or written off by the org's setting), linked to
+/// the purchase in the history; every bad request is a clear 4xx that
+/// writes nothing.
+#[tokio::test]
+async fn purchases_are_reversed_once() {
+    let app = App::start().await;
+    app.org("acme", "0").await;
+    let (s, p) = app.post("/api/organizations/acme/credits", json!({"kind": "purchase", "amount": 40})).await;
+    assert_eq!(s, 201, "{p}");
+    let pid = p["purchase"]["id"].as_str().unwrap().to_string();
+    let (s, _) = app.post("/api/organizations/acme/usage", json!({"amount": "10.5"})).await;
+    assert_eq!(s, 201);
+    let url = format!("/api/organizations/acme/purchases/{pid}/reverse");
+
+    for (body, status, want) in [
+        (r#"{}"#, 422, "validation_error"),
+        (r#"{"reason": ""}"#, 422, "validation_error"),
+        (r#"{"reason": "x", "amount": 1}"#, 422, "validation_error"),
+        (r#"{"reason": 5}"#, 422, "validation_error"),
+        (r#"{"reason": "#, 400, "invalid_json"),
+    ] {
+        let (s, v) = app.post_raw(&url, body, &[]).await;
+        assert_eq!((s, code(&v)), (status, want), "{body}: {v}");
+    }
+    let (s, v) = app.post("/api/organizations/acme/purchases/pur_999/reverse", json!({"reason": "x"})).await;
+    assert_eq!((s, code(&v)), (404, "purchase_not_found"));
+    let (_, pending) = app
+        .post("/api/organizations/acme/credits", json!({"kind": "purchase", "amount": 5, "status": "processing"}))
+        .await;
+    let pending = pending["purchase"]["id"].as_str().unwrap();
+    let (s, v) =
+        app.post(&format!("/api/organizations/acme/purchases/{pending}/reverse"), json!({"reason": "x"})).await;
+    assert_eq!((s, code(&v)), (409, "purchase_not_reversible"), "{v}");
+    assert_eq!(app.balance("acme").await["available"], json!(29.5), "nothing was written");
+
+    let body = r#"{"reason": "Chargeback ch_9", "source": "Stripe"}"#;
+    let (s, v) = app.post_raw(&url, body, &[("idempotency-key", "rev-9")]).await;
+    assert_eq!(s, 200, "{v}");
+    let e = &v["events"][0];
+    assert_eq!(
+        (e["kind"].clone(), e["amount"].clone(), e["hold_id"].clone()),
+        (json!("reversal"), json!(-40), json!(pid))
+    );
+    assert_eq!(
+        e["metadata"],
+        json!({"reason": "Chargeback ch_9", "policy": "debt", "unspent": "29.5", "debt": "10.5"})
+    );
+    assert_eq!(v["purchase"]["status"], "reversed");
+    assert_eq!((v["balance"]["available"].clone(), v["balance"]["reversal_debt"].clone()), (json!(-10.5), json!(10.5)));
+    let (s, again) = app.post_raw(&url, body, &[("idempotency-key", "rev-9")]).await;
+    assert_eq!((s, &again), (200, &v), "a retry answers the first result");
+    let (s, v) = app.post(&url, json!({"reason": "twice"})).await;
+    assert_eq!((s, code(&v)), (409, "purchase_already_reversed"));
+    let (s, v) = app.get("/api/organizations/acme/credit-events?event_type=reversal").await;
+    assert_eq!((s, v["events"].as_array().map(Vec::len)), (200, Some(1)), "{v}");
+    let (s, v) = app.get("/api/organizations/acme/verify").await;
+    assert_eq!((s, v["ok"].clone()), (200, json!(true)), "{v}");
+
+    // The org's policy: written off.
+    let (s, v) =
+        app.call("PATCH", "/api/organizations/acme", Some(json!({"reversal_policy": "write_off"})), Some(KEY)).await;
+    assert_eq!((s, v["reversal_policy"].clone()), (200, json!("write_off")), "{v}");
+    let (s, v) =
+        app.call("PATCH", "/api/organizations/acme", Some(json!({"reversal_policy": "forgive"})), Some(KEY)).await;
+    assert_eq!((s, code(&v)), (422, "validation_error"));
+    let (_, q) = app.post("/api/organizations/acme/credits", json!({"kind": "purchase", "amount": 20})).await;
+    let qid = q["purchase"]["id"].as_str().unwrap();
+    // The new credits settle the 10.5 owed first: 9.5 are left of them.
+    assert_eq!(app.balance("acme").await["available"], json!(9.5));
+    let (s, v) =
+        app.post(&format!("/api/organizations/acme/purchases/{qid}/reverse"), json!({"reason": "refund"})).await;
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(v["events"][0]["amount"], json!(-9.5));
+    assert_eq!(v["events"][0]["metadata"]["written_off"], "10.5");
+    assert_eq!(app.balance("acme").await["available"], json!(0));
 }

@@ -128,6 +128,13 @@ async fn answers_match_the_documented_schemas() {
     let purchase = v["purchase"]["id"].as_str().unwrap().to_string();
     let settle = json!({"status": "succeeded"});
     expect(app.post(&format!("{ORG}/purchases/{purchase}/settle"), settle).await, 200);
+    // A purchase reversed (nothing of it spent: prepaid is consumed last).
+    let v = expect(app.post(&format!("{ORG}/credits"), json!({"kind": "purchase", "amount": 3})).await, 201);
+    let reversed = v["purchase"]["id"].as_str().unwrap().to_string();
+    let v = expect(app.post(&format!("{ORG}/purchases/{reversed}/reverse"), json!({"reason": "refund"})).await, 200);
+    assert_eq!(v["events"][0]["kind"], "reversal", "{v}");
+    let again = app.post(&format!("{ORG}/purchases/{reversed}/reverse"), json!({"reason": "refund"})).await;
+    assert_eq!(expect(again, 409)["error"]["code"], "purchase_already_reversed");
     let hold = json!({"amount": 30, "user_email": "mikaela@acme.example", "metadata": {"case": 1}});
     let v = expect(app.post(&format!("{ORG}/holds"), hold).await, 201);
     let hold = v["hold"]["id"].as_str().unwrap().to_string();

@@ -176,6 +176,7 @@ enum Ep {
     Grant,
     Purchase,
     Settle,
+    Reverse,
     Hold,
     Debit,
     Release,
@@ -229,6 +230,7 @@ const ALL: &[Ep] = &[
     Ep::Grant,
     Ep::Purchase,
     Ep::Settle,
+    Ep::Reverse,
     Ep::Hold,
     Ep::Debit,
     Ep::Release,
@@ -287,6 +289,7 @@ impl Ep {
             Ep::Purchase | Ep::Settle | Ep::Refund | Ep::Billing => WriteCredits,
             Ep::Hold | Ep::Debit | Ep::Release | Ep::Usage | Ep::Batch | Ep::StartConversation => Consume,
             Ep::Adjustment => Adjust,
+            Ep::Reverse => ReversePurchases,
             Ep::PutPlan | Ep::Threshold => ManagePlan,
             Ep::Conversations | Ep::ConversationReport => ReadAnalytics,
             // Members get their own usage (analytics.rs narrows it).
@@ -361,6 +364,11 @@ async fn prepare(app: &App, ep: Ep, email: &str) -> Req {
                 .await;
             let id = v["purchase"]["id"].as_str().unwrap();
             req("POST", format!("{ACME}/purchases/{id}/settle"), json!({"status": "succeeded"}))
+        }
+        Ep::Reverse => {
+            let v = app.ok("POST", &format!("{ACME}/credits"), json!({"kind": "purchase", "amount": 2})).await;
+            let id = v["purchase"]["id"].as_str().unwrap();
+            req("POST", format!("{ACME}/purchases/{id}/reverse"), json!({"reason": "chargeback"}))
         }
         Ep::Hold => req("POST", format!("{ACME}/holds"), json!({"amount": 1})),
         Ep::Debit | Ep::Release => {
