@@ -29,7 +29,7 @@ pub use creditd_core::plans::{Forecast, LowBalance, Price};
 pub use creditd_core::prices::{PriceBook, PriceBookDraft, PriceBookVersion, PriceLine, Tier};
 pub use creditd_core::{
     Balance, CapSubject, CapView, CreditKind, Draw, Effective, ErrorCode, Event, EventKind, Micros, Plan, Pool,
-    PoolBalances, Record, RecordKind, RecordStatus, Rollover, Status,
+    PoolBalances, Record, RecordKind, RecordStatus, ReversalPolicy, Rollover, Status,
 };
 pub use error::Error;
 /// The stream traits [`Pages`] needs in scope (`try_next`, `try_collect`).
@@ -37,8 +37,8 @@ pub use futures_util::{Stream, StreamExt, TryStreamExt};
 pub use history::{ExportFormat, ExportLayout, ExportOrder, ExportRequest, HistoryFilter, PageRequest, Pages, Range};
 pub use more::*;
 pub use types::{
-    Adjustment, BalanceView, Billing, Context, Credit, Debit, Health, NewHold, NewOrganization, Organization,
-    OrganizationPatch, Page, Refund, Release, Settlement, Usage, WriteResult,
+    Adjustment, BalanceView, Billing, Context, Credit, Debit, Health, NewHold, NewOrganization, NewTransfer,
+    Organization, OrganizationPatch, Page, Refund, Release, Reversal, Settlement, Transfer, Usage, WriteResult,
 };
 
 use operations::{self as ops, Operation};
@@ -385,6 +385,30 @@ impl Client {
         key: Option<&str>,
     ) -> Result<WriteResult, Error> {
         self.write(&ops::SETTLE_PURCHASE, &[org_id, purchase_id], settlement, key).await
+    }
+
+    /// `reversePurchase`: takes back a succeeded purchase's unspent credits
+    /// (a refund or chargeback at the payment provider); what was spent
+    /// becomes debt or is written off, as the org's `reversal_policy` says.
+    pub async fn reverse_purchase(
+        &self,
+        org_id: &str,
+        purchase_id: &str,
+        reversal: &Reversal,
+        key: Option<&str>,
+    ) -> Result<WriteResult, Error> {
+        self.write(&ops::REVERSE_PURCHASE, &[org_id, purchase_id], reversal, key).await
+    }
+
+    /// `createTransfer`: moves credits, with their pools and expiries, to a
+    /// parent, child or sibling organisation (both halves or neither).
+    pub async fn create_transfer(
+        &self,
+        org_id: &str,
+        transfer: &NewTransfer,
+        key: Option<&str>,
+    ) -> Result<Transfer, Error> {
+        self.write(&ops::CREATE_TRANSFER, &[org_id], transfer, key).await
     }
 
     // ---- balance and history ------------------------------------------------

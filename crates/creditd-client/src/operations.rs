@@ -143,6 +143,12 @@ pub const SET_PLAN: Operation = op("setPlan", Method::Put, "/api/organizations/{
 /// Settle a purchase (`POST /api/organizations/{org_id}/purchases/{id}/settle`).
 pub const SETTLE_PURCHASE: Operation =
     op("settlePurchase", Method::Post, "/api/organizations/{org_id}/purchases/{id}/settle", true);
+/// Take back a succeeded purchase (`POST /api/organizations/{org_id}/purchases/{id}/reverse`).
+pub const REVERSE_PURCHASE: Operation =
+    op("reversePurchase", Method::Post, "/api/organizations/{org_id}/purchases/{id}/reverse", true);
+/// Move credits to a parent, child or sibling (`POST /api/organizations/{org_id}/transfers`).
+pub const CREATE_TRANSFER: Operation =
+    op("createTransfer", Method::Post, "/api/organizations/{org_id}/transfers", true);
 /// Refund consumed credits (`POST /api/organizations/{org_id}/refunds`).
 pub const REFUND_USAGE: Operation = op("refundUsage", Method::Post, "/api/organizations/{org_id}/refunds", true);
 /// The plan tab: plan, balance, renewal, forecast (`GET /api/organizations/{org_id}/summary`).
@@ -216,6 +222,8 @@ pub const OPERATIONS: &[Operation] = &[
     GET_PLAN,
     SET_PLAN,
     SETTLE_PURCHASE,
+    REVERSE_PURCHASE,
+    CREATE_TRANSFER,
     REFUND_USAGE,
     GET_PLAN_SUMMARY,
     GET_USAGE,

@@ -7,7 +7,7 @@
 //! request schemas (`CreditRequest`, `HoldRequest`, …); fields left `None`
 //! are not sent and take the server's default.
 
-use creditd_core::{Balance, CapView, CreditKind, Event, Micros, Pool, PoolBalances, Record, Status};
+use creditd_core::{Balance, CapView, CreditKind, Event, Micros, Pool, PoolBalances, Record, ReversalPolicy, Status};
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
@@ -91,6 +91,13 @@ pub struct OrganizationPatch {
     /// The price book the org's priced operations use.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub price_book: Option<String>,
+    /// What a reversed purchase's spent credits become (`debt` or `write_off`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reversal_policy: Option<ReversalPolicy>,
+    /// The parent organisation: `Some(Some(id))` sets it, `Some(None)`
+    /// clears it (sent as `null`); changed on its own, not with other fields.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub parent_id: Option<Option<String>>,
 }
 
 /// An organisation and its settings (`OrgInfo`).
@@ -265,6 +272,56 @@ pub struct Settlement {
     /// Who and what.
     #[serde(flatten)]
     pub ctx: Context,
+}
+
+/// `reversePurchase`'s body.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Reversal {
+    /// Why (a refund, a chargeback and its case number), 1 to 1,024 characters.
+    pub reason: String,
+    /// Who and what.
+    #[serde(flatten)]
+    pub ctx: Context,
+}
+
+impl Reversal {
+    /// A reversal for `reason`.
+    pub fn because(reason: impl Into<String>) -> Reversal {
+        Reversal { reason: reason.into(), ctx: Context::default() }
+    }
+}
+
+/// `createTransfer`'s body: credits to a parent, child or sibling.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct NewTransfer {
+    /// The receiving organisation.
+    pub to: String,
+    /// How much, above zero.
+    pub amount: Micros,
+    /// Why, kept on both events.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+}
+
+/// `createTransfer`'s answer: both halves and the sender's balance.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+pub struct Transfer {
+    /// The transfer's id (`trf_<seq>`), on both events.
+    pub transfer_id: String,
+    /// The sending organisation.
+    pub from: String,
+    /// The receiving organisation.
+    pub to: String,
+    /// How much moved.
+    pub amount: Micros,
+    /// The `transfer_out` event on the sender.
+    pub sent: Event,
+    /// The `transfer_in` event on the receiver.
+    pub received: Event,
+    /// Both events.
+    pub events: Vec<Event>,
+    /// The sender's balance after.
+    pub balance: Balance,
 }
 
 /// What every ledger write answers: the events it made, the balance after,

@@ -49,7 +49,9 @@ pub use effects::{Applied, Conversation, Notification, Outcome};
 pub use error::{BrokenInvariant, ErrorCode, LedgerError};
 pub use event::{Event, EventCtx, EventKind, Pool, Status, UnknownName};
 pub use money::{AmountError, Micros};
-pub use op::{AccessOp, Actor, CreditKind, CreditOp, Effective, HoldOp, Op, PlanOp, PricedOp, SettingsPatch, TransferOp};
+pub use op::{
+    AccessOp, Actor, CreditKind, CreditOp, Effective, HoldOp, Op, PlanOp, PricedOp, SettingsPatch, TransferOp,
+};
 pub use plans::Summary;
 pub use prices::{NoPrices, PriceSource, Pricing, Quantity};
 pub use state::{

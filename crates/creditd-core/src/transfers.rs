@@ -30,10 +30,10 @@
 
 use jiff::Timestamp;
 
+use crate::effects::check_ctx;
 use crate::effects::{Applied, Tx, add, neg};
 use crate::error::{LedgerError, invalid};
 use crate::event::{Event, EventCtx, EventKind, Pool, Status};
-use crate::effects::check_ctx;
 use crate::ledger::{check_positive, main_pool};
 use crate::money::Micros;
 use crate::op::{Actor, Op, TransferOp};

@@ -3,7 +3,7 @@
 
 use creditd_client::{
     Adjustment, Billing, Context, Credit, CreditKind, Debit, Error, ErrorCode, EventKind, NewHold, NewOrganization,
-    OrganizationPatch, Pool, RecordStatus, Refund, Release, Settlement, Status, Usage,
+    NewTransfer, OrganizationPatch, Pool, RecordStatus, Refund, Release, Reversal, Settlement, Status, Usage,
 };
 
 use crate::common::{Server, c, org};
@@ -197,4 +197,47 @@ async fn refusals_carry_the_core_codes_and_change_nothing() {
     assert!(e.code().is_some(), "{e}");
 
     assert_eq!(client.get_balance(&o).await.unwrap(), before);
+}
+
+#[tokio::test]
+async fn a_purchase_is_reversed_once_and_a_child_receives_a_transfer() {
+    let server = Server::start();
+    let client = server.client();
+    let parent = org(&client, "reseller").await;
+    let child = org(&client, "customer").await;
+    client.grant_credits(&parent, &Credit::grant(c("10")), None).await.unwrap();
+
+    // A purchase of 50; 20 of it spent (after the 10 granted), then reversed
+    // under the default policy: the spent part becomes debt.
+    let bought = client.grant_credits(&parent, &Credit::new(CreditKind::Purchase, c("50")), None).await.unwrap();
+    let purchase = bought.purchase.unwrap();
+    client.record_usage(&parent, &Usage::new(c("30")), None).await.unwrap();
+    let reversed =
+        client.reverse_purchase(&parent, &purchase.id, &Reversal::because("chargeback 7781"), None).await.unwrap();
+    assert_eq!(reversed.events[0].kind, EventKind::Reversal);
+    assert_eq!(reversed.balance.available, c("-20"), "the spent 20 is owed");
+    let again = client.reverse_purchase(&parent, &purchase.id, &Reversal::because("again"), None).await.unwrap_err();
+    assert_eq!(again.code(), Some(ErrorCode::PurchaseAlreadyReversed), "{again}");
+
+    // The next credits pay the debt first; then a transfer to a child.
+    client.grant_credits(&parent, &Credit::grant(c("25")), None).await.unwrap();
+    assert_eq!(client.get_balance(&parent).await.unwrap().available, c("5"));
+    let unrelated = client
+        .create_transfer(&parent, &NewTransfer { to: child.clone(), amount: c("2"), description: None }, None)
+        .await
+        .unwrap_err();
+    assert_eq!(unrelated.code(), Some(ErrorCode::OrgsNotRelated), "{unrelated}");
+    client
+        .update_organization(&child, &OrganizationPatch { parent_id: Some(Some(parent.clone())), ..Default::default() })
+        .await
+        .unwrap();
+    let moved = client
+        .create_transfer(&parent, &NewTransfer { to: child.clone(), amount: c("2"), description: None }, None)
+        .await
+        .unwrap();
+    assert_eq!((moved.from.as_str(), moved.to.as_str(), moved.amount), (parent.as_str(), child.as_str(), c("2")));
+    assert_eq!(moved.sent.kind, EventKind::TransferOut);
+    assert_eq!(moved.received.kind, EventKind::TransferIn);
+    assert_eq!(moved.balance.available, c("3"));
+    assert_eq!(client.get_balance(&child).await.unwrap().available, c("2"));
 }
