@@ -51,6 +51,18 @@ export class PurchaseAlreadySettled extends CreditdError {
   static readonly STATUS = 409;
 }
 
+/** Only a succeeded purchase can be reversed (not a processing or failed one). (`purchase_not_reversible`, HTTP 409) */
+export class PurchaseNotReversible extends CreditdError {
+  static readonly CODE = "purchase_not_reversible";
+  static readonly STATUS = 409;
+}
+
+/** The purchase has already been reversed (at most once). (`purchase_already_reversed`, HTTP 409) */
+export class PurchaseAlreadyReversed extends CreditdError {
+  static readonly CODE = "purchase_already_reversed";
+  static readonly STATUS = 409;
+}
+
 /** A refund names neither a debited hold nor a usage. (`refund_target_not_found`, HTTP 404) */
 export class RefundTargetNotFound extends CreditdError {
   static readonly CODE = "refund_target_not_found";
@@ -96,6 +108,18 @@ export class CapExceeded extends CreditdError {
 /** An operation names a price its organisation's price book lacks (or the organisation has no price book). (`unknown_price`, HTTP 422) */
 export class UnknownPrice extends CreditdError {
   static readonly CODE = "unknown_price";
+  static readonly STATUS = 422;
+}
+
+/** A parent that would make a cycle or a fourth level of organisations. (`org_tree_invalid`, HTTP 409) */
+export class OrgTreeInvalid extends CreditdError {
+  static readonly CODE = "org_tree_invalid";
+  static readonly STATUS = 409;
+}
+
+/** A transfer between organisations that are not parent and child or siblings. (`orgs_not_related`, HTTP 422) */
+export class OrgsNotRelated extends CreditdError {
+  static readonly CODE = "orgs_not_related";
   static readonly STATUS = 422;
 }
 
@@ -247,6 +271,8 @@ export const ERRORS_BY_CODE: Record<string, typeof CreditdError> = {
   debit_exceeds_hold: DebitExceedsHold,
   purchase_not_found: PurchaseNotFound,
   purchase_already_settled: PurchaseAlreadySettled,
+  purchase_not_reversible: PurchaseNotReversible,
+  purchase_already_reversed: PurchaseAlreadyReversed,
   refund_target_not_found: RefundTargetNotFound,
   not_refundable: NotRefundable,
   refund_exceeds_consumed: RefundExceedsConsumed,
@@ -255,6 +281,8 @@ export const ERRORS_BY_CODE: Record<string, typeof CreditdError> = {
   identity_limit_reached: IdentityLimitReached,
   cap_exceeded: CapExceeded,
   unknown_price: UnknownPrice,
+  org_tree_invalid: OrgTreeInvalid,
+  orgs_not_related: OrgsNotRelated,
   broken_invariant: BrokenInvariant,
   not_found: NotFound,
   already_exists: AlreadyExists,

@@ -38,9 +38,11 @@ export const OPERATIONS = {
   listNotifications: { id: "listNotifications", method: "GET", path: "/api/organizations/{org_id}/notifications", idempotent: false },
   getPlan: { id: "getPlan", method: "GET", path: "/api/organizations/{org_id}/plan", idempotent: false },
   setPlan: { id: "setPlan", method: "PUT", path: "/api/organizations/{org_id}/plan", idempotent: true },
+  reversePurchase: { id: "reversePurchase", method: "POST", path: "/api/organizations/{org_id}/purchases/{id}/reverse", idempotent: true },
   settlePurchase: { id: "settlePurchase", method: "POST", path: "/api/organizations/{org_id}/purchases/{id}/settle", idempotent: true },
   refundUsage: { id: "refundUsage", method: "POST", path: "/api/organizations/{org_id}/refunds", idempotent: true },
   getPlanSummary: { id: "getPlanSummary", method: "GET", path: "/api/organizations/{org_id}/summary", idempotent: false },
+  createTransfer: { id: "createTransfer", method: "POST", path: "/api/organizations/{org_id}/transfers", idempotent: true },
   getUsage: { id: "getUsage", method: "GET", path: "/api/organizations/{org_id}/usage", idempotent: false },
   recordUsage: { id: "recordUsage", method: "POST", path: "/api/organizations/{org_id}/usage", idempotent: true },
   verifyLedger: { id: "verifyLedger", method: "GET", path: "/api/organizations/{org_id}/verify", idempotent: false },
@@ -222,6 +224,11 @@ export abstract class Operations {
     return this.call(OPERATIONS.setPlan, { org_id: orgId }, undefined, body, options);
   }
 
+  /** Reverse a purchase (`POST /api/organizations/{org_id}/purchases/{id}/reverse`). */
+  reversePurchase(orgId: string, id: string, body: S["ReverseRequest"], options?: WriteOptions): Promise<S["WriteResult"]> {
+    return this.call(OPERATIONS.reversePurchase, { org_id: orgId, id }, undefined, body, options);
+  }
+
   /** Settle a purchase (`POST /api/organizations/{org_id}/purchases/{id}/settle`). */
   settlePurchase(orgId: string, id: string, body: S["SettleRequest"], options?: WriteOptions): Promise<S["WriteResult"]> {
     return this.call(OPERATIONS.settlePurchase, { org_id: orgId, id }, undefined, body, options);
@@ -235,6 +242,11 @@ export abstract class Operations {
   /** The plan tab: plan, balance, renewal, forecast (`GET /api/organizations/{org_id}/summary`). */
   getPlanSummary(orgId: string, options?: RequestOptions): Promise<S["SummaryView"]> {
     return this.call(OPERATIONS.getPlanSummary, { org_id: orgId }, undefined, undefined, options);
+  }
+
+  /** Move credits to a parent, child or sibling (`POST /api/organizations/{org_id}/transfers`). */
+  createTransfer(orgId: string, body: S["TransferRequest"], options?: WriteOptions): Promise<S["TransferView"]> {
+    return this.call(OPERATIONS.createTransfer, { org_id: orgId }, undefined, body, options);
   }
 
   /** Usage by action, user, project or day (`GET /api/organizations/{org_id}/usage`). */

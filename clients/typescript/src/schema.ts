@@ -442,6 +442,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/organizations/{org_id}/purchases/{id}/reverse": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Reverse a purchase
+         * @description A refund or chargeback at the payment provider: takes back the purchase's credits still unspent from the block it created, as a `reversal` event linked to it (`hold_id`). What was already spent (consumed, reserved by open holds, or lapsed) becomes debt that the next credits arriving settle (the organisation's `reversal_policy` `debt`, the default) or is written off (`write_off`). A succeeded purchase is reversed at most once: a second answers 409 `purchase_already_reversed`, a processing or failed one 409 `purchase_not_reversible`.
+         */
+        post: operations["reversePurchase"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/organizations/{org_id}/purchases/{id}/settle": {
         parameters: {
             query?: never;
@@ -487,6 +507,26 @@ export interface paths {
         get: operations["getPlanSummary"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/organizations/{org_id}/transfers": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Move credits to a parent, child or sibling
+         * @description Moves credits, with their blocks (pool and expiry kept, taken in this organisation's consumption order), to its parent, a child or a sibling: a `transfer_out` event here and a `transfer_in` there, both or neither, linked by `transfer_id`. The caller must be allowed to transfer in both. Refused beyond what is available (never into an overdraft), to oneself and to an unrelated organisation. Send an `Idempotency-Key` and reuse it on retries.
+         */
+        post: operations["createTransfer"];
         delete?: never;
         options?: never;
         head?: never;
@@ -653,6 +693,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/assets/favicon.svg": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Dashboard icon */
+        get: operations["getDashboardIcon"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/conversations": {
         parameters: {
             query?: never;
@@ -696,6 +753,23 @@ export interface paths {
         };
         /** Swagger UI */
         get: operations["getApiDocs"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/favicon.ico": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The icon browsers ask for by name */
+        get: operations["getFavicon"];
         put?: never;
         post?: never;
         delete?: never;
@@ -938,6 +1012,12 @@ export interface components {
             /** @description What the blocks of each pool hold (held credits not included). */
             pools: components["schemas"]["PoolBalances"];
             /**
+             * @description Credits owed for reversed purchases whose credits were already
+             *     spent (policy `debt`); `available` is net of it, and the next
+             *     credits that arrive settle it first.
+             */
+            reversal_debt?: components["schemas"]["Credits"];
+            /**
              * Format: u-int64
              * @description Sequence number of the last event.
              */
@@ -968,6 +1048,12 @@ export interface components {
             /** @description What the blocks of each pool hold (held credits not included). */
             pools: components["schemas"]["PoolBalances"];
             /**
+             * @description Credits owed for reversed purchases whose credits were already
+             *     spent (policy `debt`); `available` is net of it, and the next
+             *     credits that arrive settle it first.
+             */
+            reversal_debt?: components["schemas"]["Credits"];
+            /**
              * Format: u-int64
              * @description Sequence number of the last event.
              */
@@ -985,7 +1071,7 @@ export interface components {
             op: components["schemas"]["OpName"];
             /** @description The organisation. */
             org_id: string;
-            /** @description Settles: the purchase. */
+            /** @description Settles and reversals: the purchase. */
             purchase_id?: string | null;
         };
         /** @description `POST /api/batch` */
@@ -1310,6 +1396,7 @@ export interface components {
             project_id?: string | null;
             /** @description The project's name. */
             project_name?: string | null;
+            quantity?: null | components["schemas"]["Quantity"];
             /** @description The service used. */
             service?: string | null;
             /** @description Where the operation came from (a system, a job). */
@@ -1489,6 +1576,7 @@ export interface components {
             pool?: null | components["schemas"]["Pool"];
             /** @description What the prepaid pool holds right after the event. */
             prepaid_balance_after: components["schemas"]["Credits"];
+            pricing?: null | components["schemas"]["Pricing"];
             /** @description [`EventCtx::project_id`] of the operation. */
             project_id?: string | null;
             /** @description [`EventCtx::project_name`] of the operation. */
@@ -1547,7 +1635,7 @@ export interface components {
          *     `reservation_released`) are accepted when parsing.
          * @enum {string}
          */
-        EventKind: "grant" | "purchase" | "subscription_credit" | "voucher" | "hold" | "debit" | "release" | "usage" | "refund" | "adjustment" | "expiry" | "billing";
+        EventKind: "grant" | "purchase" | "subscription_credit" | "voucher" | "hold" | "debit" | "release" | "usage" | "refund" | "adjustment" | "expiry" | "billing" | "transfer_out" | "transfer_in" | "reversal";
         /** @enum {string} */
         ExportFormat: "csv" | "xlsx";
         /** @enum {string} */
@@ -1583,10 +1671,13 @@ export interface components {
         HoldRequest: {
             /** @description What was done. */
             activity?: string | null;
-            /** @description Credits to reserve, above zero. */
-            amount: components["schemas"]["Amount"];
+            amount?: null | components["schemas"]["Amount"];
             /** @description For people. */
             description?: string | null;
+            /** @description With `price`: selects the price's line (e.g. `{"model": "large"}`). */
+            dimensions?: {
+                [key: string]: string;
+            } | null;
             /**
              * @description Any JSON value, within bounds checked before anything is
              *     written (422 `validation_error` past them): at most 16 KiB as
@@ -1595,10 +1686,13 @@ export interface components {
              *     stored escaped); the text fields above refuse it.
              */
             metadata?: unknown;
+            /** @description A price of the organisation's book (instead of `amount`). */
+            price?: string | null;
             /** @description The project it was for. */
             project_id?: string | null;
             /** @description The project's name. */
             project_name?: string | null;
+            quantity?: null | components["schemas"]["Quantity"];
             /** @description The service used. */
             service?: string | null;
             /** @description Where the operation came from (a system, a job). */
@@ -1790,7 +1884,7 @@ export interface components {
          * @description The operations a request can name, as routes and as `op` in a batch.
          * @enum {string}
          */
-        OpName: "credits" | "settle" | "hold" | "debit" | "release" | "usage" | "refund" | "adjustment" | "billing";
+        OpName: "credits" | "settle" | "reverse" | "hold" | "debit" | "release" | "usage" | "refund" | "adjustment" | "billing";
         /** @description This document */
         OpenApiDocument: Record<string, never>;
         /** @description An organisation as stored. */
@@ -1812,6 +1906,11 @@ export interface components {
              */
             overdraft_limit: components["schemas"]["Credits"];
             /**
+             * @description Its parent organisation, if it has one (see `creditd_core::tree`):
+             *     set with `PATCH` (`parent_id`), at most three levels.
+             */
+            parent_id?: string | null;
+            /**
              * @description The price book priced operations use, over the plan's
              *     (`Plan::price_book`); none: the plan's.
              */
@@ -1821,6 +1920,12 @@ export interface components {
              * @description Day of the month (1–28) a plan period starts, 00:00 in `time_zone`.
              */
             renewal_day: number;
+            /**
+             * @description What a reversed purchase's already spent credits become: debt
+             *     settled by the next credits that arrive (the default), or written
+             *     off.
+             */
+            reversal_policy?: components["schemas"]["ReversalPolicy"];
             /** @description IANA zone name; periods, "today" and renewals are in this zone. */
             time_zone: string;
         };
@@ -1848,6 +1953,12 @@ export interface components {
              * @description Day of the month (1–28) a plan period starts, 00:00 in `time_zone`.
              */
             renewal_day: number;
+            /**
+             * @description What a reversed purchase's already spent credits become: debt
+             *     settled by the next credits that arrive (the default), or written
+             *     off.
+             */
+            reversal_policy?: components["schemas"]["ReversalPolicy"];
             /** @description IANA zone name; periods, "today" and renewals are in this zone. */
             time_zone: string;
         };
@@ -2053,6 +2164,33 @@ export interface components {
             unit: string;
         };
         /**
+         * @description What a priced event keeps about its price (`pricing` on the event and
+         *     on a priced hold's record): the line, the quantity and what each unit
+         *     cost, and the book version that priced it.
+         */
+        Pricing: {
+            /** @description The dimensions of the line (empty: the key's default line). */
+            dimensions?: {
+                [key: string]: string;
+            };
+            /** @description The book. */
+            price_book: string;
+            /** @description The price's key. */
+            price_key: string;
+            /** @description Units priced (a hold: the estimate; a debit: the actual quantity). */
+            quantity: components["schemas"]["Quantity"];
+            /** @description A graduated price: the units priced in each band touched. */
+            tiers?: components["schemas"]["TierPart"][] | null;
+            /** @description What one unit is. */
+            unit: string;
+            unit_price?: null | components["schemas"]["Amount"];
+            /**
+             * Format: u-int32
+             * @description The book's version that priced it.
+             */
+            version: number;
+        };
+        /**
          * @description `PUT …/plan`: subscribe (default `effective: now`: this period's
          *     credits at once) or change the plan (default `effective: next_period`;
          *     `now` replaces this period's unused plan credits with the new
@@ -2105,6 +2243,13 @@ export interface components {
         Record: {
             /** @description Reserved (hold), consumed (usage) or bought (purchase). */
             amount: components["schemas"]["Credits"];
+            /**
+             * @description A succeeded purchase: the block its credits were added to
+             *     (`blk_<seq>` of its succeeded event), which a reversal takes them
+             *     back from. `None` on other records, and on purchases recorded before
+             *     this field or imported (a reversal then takes from the prepaid pool).
+             */
+            block_id?: string | null;
             /** @description Consumed for good: the debited part of a hold, all of a usage. */
             captured: components["schemas"]["Credits"];
             /** @description When it was made (the time of its first event). */
@@ -2124,6 +2269,7 @@ export interface components {
             id: string;
             /** @description Hold, usage or purchase. */
             kind: components["schemas"]["RecordKind"];
+            pricing?: null | components["schemas"]["Pricing"];
             /**
              * @description Micro-credits given back by refunds so far; never more than
              *     `captured`.
@@ -2146,10 +2292,11 @@ export interface components {
         /**
          * @description Where a [`Record`] is in its life. A hold goes from `open` to `debited`
          *     or `released`, once; a usage is `consumed`; a purchase is `processing`
-         *     until settled `succeeded` or `failed` (or `succeeded` at once).
+         *     until settled `succeeded` or `failed` (or `succeeded` at once), and a
+         *     succeeded one may be `reversed`, once.
          * @enum {string}
          */
-        RecordStatus: "open" | "debited" | "released" | "consumed" | "processing" | "succeeded" | "failed";
+        RecordStatus: "open" | "debited" | "released" | "consumed" | "processing" | "succeeded" | "failed" | "reversed";
         /** @description `POST /api/organizations/{orgId}/refunds`: `refers_to` is a hold or usage id. */
         RefundRequest: {
             /** @description What was done. */
@@ -2198,6 +2345,44 @@ export interface components {
             project_id?: string | null;
             /** @description The project's name. */
             project_name?: string | null;
+            /** @description The service used. */
+            service?: string | null;
+            /** @description Where the operation came from (a system, a job). */
+            source?: string | null;
+            /** @description Must contain `@`. */
+            user_email?: string | null;
+            /** @description Who did it. */
+            user_name?: string | null;
+        };
+        /**
+         * @description What happens to the credits of a reversed purchase that were already
+         *     spent (see `OrgState::reverse_purchase`).
+         * @enum {string}
+         */
+        ReversalPolicy: "debt" | "write_off";
+        /** @description `POST …/purchases/{id}/reverse`: why the purchase is taken back. */
+        ReverseRequest: {
+            /** @description What was done. */
+            activity?: string | null;
+            /** @description For people. */
+            description?: string | null;
+            /**
+             * @description Any JSON value, within bounds checked before anything is
+             *     written (422 `validation_error` past them): at most 16 KiB as
+             *     compact JSON, 32 levels of nested objects and arrays, 256 object
+             *     keys over all levels. NUL is allowed inside its strings (it is
+             *     stored escaped); the text fields above refuse it.
+             */
+            metadata?: unknown;
+            /** @description The project it was for. */
+            project_id?: string | null;
+            /** @description The project's name. */
+            project_name?: string | null;
+            /**
+             * @description Why (a refund, a chargeback and its case number, …), 1 to 1,024
+             *     characters; kept in the event's metadata.
+             */
+            reason: string;
             /** @description The service used. */
             service?: string | null;
             /** @description Where the operation came from (a system, a job). */
@@ -2313,6 +2498,13 @@ export interface components {
             name?: string | null;
             overdraft_limit?: null | components["schemas"]["Amount"];
             /**
+             * @description The parent organisation (`null`: none, a root). Changed on its own,
+             *     not with other settings: the server hands it to the store's tree
+             *     check (`Store::set_parent`, rules in [`crate::tree`]); the ledger's
+             *     `SetSettings` refuses it.
+             */
+            parent_id?: string | null;
+            /**
              * @description The price book this organisation's priced operations use, over its
              *     plan's; `""` removes the override (the plan's book applies again).
              */
@@ -2323,6 +2515,7 @@ export interface components {
              *     organisation has a plan.
              */
             renewal_day?: number | null;
+            reversal_policy?: null | components["schemas"]["ReversalPolicy"];
             /**
              * @description An IANA zone name, such as Europe/Madrid. Cannot change while the
              *     organisation has a plan.
@@ -2525,6 +2718,53 @@ export interface components {
             credits_per_unit: components["schemas"]["Amount"];
             up_to?: null | components["schemas"]["Quantity"];
         };
+        /** @description The part of a quantity priced inside one band. */
+        TierPart: {
+            /**
+             * Format: double
+             * @description The band's price per unit.
+             */
+            credits_per_unit: number;
+            /**
+             * Format: double
+             * @description Units of this operation inside the band.
+             */
+            quantity: number;
+        };
+        /** @description `POST /api/organizations/{orgId}/transfers`. */
+        TransferRequest: {
+            /** @description Credits to move, above zero and at most what is available now. */
+            amount: components["schemas"]["Amount"];
+            /** @description Why, kept on both events (default: "Transfer to …" / "Transfer from …"). */
+            description?: string | null;
+            /** @description The receiving organisation: this one's parent, a child or a sibling. */
+            to: string;
+        };
+        /** @description What a transfer answers (and a retry with the same key answers again). */
+        TransferView: {
+            /** @description Credits moved. */
+            amount: components["schemas"]["Amount"];
+            /** @description The sender's balance after it. */
+            balance: components["schemas"]["Balance"];
+            /**
+             * @description Every event the transfer wrote, both organisations' (expiries it
+             *     caused included), the sender's first.
+             */
+            events: components["schemas"]["Event"][];
+            /** @description The sending organisation. */
+            from: string;
+            /** @description The receiver's `transfer_in` event (amount positive). */
+            received: components["schemas"]["Event"];
+            /** @description The sender's `transfer_out` event (amount negative). */
+            sent: components["schemas"]["Event"];
+            /** @description The receiving organisation. */
+            to: string;
+            /**
+             * @description `trf_<seq>`: the seq of the sending event; with the sending org, the
+             *     transfer's identity (`hold_id` on both events).
+             */
+            transfer_id: string;
+        };
         /** @description One group of a usage report. */
         UsageEntry: {
             /** @description Credits used: debits and usage less refunds. */
@@ -2586,10 +2826,13 @@ export interface components {
         UsageRequest: {
             /** @description What was done. */
             activity?: string | null;
-            /** @description Credits consumed, above zero. */
-            amount: components["schemas"]["Amount"];
+            amount?: null | components["schemas"]["Amount"];
             /** @description For people. */
             description?: string | null;
+            /** @description With `price`: selects the price's line (e.g. `{"model": "large"}`). */
+            dimensions?: {
+                [key: string]: string;
+            } | null;
             /**
              * @description Any JSON value, within bounds checked before anything is
              *     written (422 `validation_error` past them): at most 16 KiB as
@@ -2598,10 +2841,13 @@ export interface components {
              *     stored escaped); the text fields above refuse it.
              */
             metadata?: unknown;
+            /** @description A price of the organisation's book (instead of `amount`). */
+            price?: string | null;
             /** @description The project it was for. */
             project_id?: string | null;
             /** @description The project's name. */
             project_name?: string | null;
+            quantity?: null | components["schemas"]["Quantity"];
             /** @description The service used. */
             service?: string | null;
             /** @description Where the operation came from (a system, a job). */
@@ -2629,7 +2875,7 @@ export interface components {
             problems: string[];
         };
         /** @enum {string} */
-        WebhookTypeName: "low_balance" | "depleted" | "hold_expired" | "renewal" | "purchase_settled";
+        WebhookTypeName: "low_balance" | "depleted" | "hold_expired" | "renewal" | "purchase_settled" | "purchase_reversed";
         /**
          * @description What a write answers: the events it made, the balance after, and the
          *     hold, usage or purchase it made or changed under its own name.
@@ -5142,6 +5388,88 @@ export interface operations {
             };
         };
     };
+    reversePurchase: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description A retry with the same key gets the first answer */
+                "Idempotency-Key"?: string;
+            };
+            path: {
+                /** @example acme */
+                org_id: string;
+                /** @example hold_2 */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "reason": "Chargeback ch_3PqX, card reported stolen"
+                 *     }
+                 */
+                "application/json": components["schemas"]["ReverseRequest"];
+            };
+        };
+        responses: {
+            /** @description Applied without new credits, or a replay */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WriteResult"];
+                };
+            };
+            /** @description Applied: the events it made */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WriteResult"];
+                };
+            };
+            /** @description request_timeout: the body did not arrive within the body deadline (30 s by default); the connection is closed and nothing was applied */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description payload_too_large: the body is over 1 MiB; nothing was applied */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Refused: the one error shape */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Refused: the one error shape */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
     settlePurchase: {
         parameters: {
             query?: never;
@@ -5325,6 +5653,88 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["SummaryView"];
+                };
+            };
+            /** @description Refused: the one error shape */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Refused: the one error shape */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    createTransfer: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description A retry with the same key gets the first answer */
+                "Idempotency-Key"?: string;
+            };
+            path: {
+                /** @example acme */
+                org_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "amount": "250",
+                 *       "description": "Q3 design budget",
+                 *       "to": "acme-design"
+                 *     }
+                 */
+                "application/json": components["schemas"]["TransferRequest"];
+            };
+        };
+        responses: {
+            /** @description Applied without new credits, or a replay */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TransferView"];
+                };
+            };
+            /** @description Applied: the events it made */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TransferView"];
+                };
+            };
+            /** @description request_timeout: the body did not arrive within the body deadline (30 s by default); the connection is closed and nothing was applied */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description payload_too_large: the body is over 1 MiB; nothing was applied */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Refused: the one error shape */
@@ -6174,6 +6584,46 @@ export interface operations {
             };
         };
     };
+    getDashboardIcon: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Text */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/css": string;
+                    "text/javascript": string;
+                    "text/plain": string;
+                };
+            };
+            /** @description Refused: the one error shape */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Refused: the one error shape */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
     getDashboardConversationsPage: {
         parameters: {
             query?: never;
@@ -6287,6 +6737,46 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["Error"];
                     "text/html": string;
+                };
+            };
+        };
+    };
+    getFavicon: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Text */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/css": string;
+                    "text/javascript": string;
+                    "text/plain": string;
+                };
+            };
+            /** @description Refused: the one error shape */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Refused: the one error shape */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
                 };
             };
         };

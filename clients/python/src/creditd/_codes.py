@@ -63,6 +63,20 @@ class PurchaseAlreadySettled(CreditdError):
     STATUS = 409
 
 
+class PurchaseNotReversible(CreditdError):
+    """Only a succeeded purchase can be reversed (not a processing or failed one). (`purchase_not_reversible`, HTTP 409)"""
+
+    CODE = "purchase_not_reversible"
+    STATUS = 409
+
+
+class PurchaseAlreadyReversed(CreditdError):
+    """The purchase has already been reversed (at most once). (`purchase_already_reversed`, HTTP 409)"""
+
+    CODE = "purchase_already_reversed"
+    STATUS = 409
+
+
 class RefundTargetNotFound(CreditdError):
     """A refund names neither a debited hold nor a usage. (`refund_target_not_found`, HTTP 404)"""
 
@@ -116,6 +130,20 @@ class UnknownPrice(CreditdError):
     """An operation names a price its organisation's price book lacks (or the organisation has no price book). (`unknown_price`, HTTP 422)"""
 
     CODE = "unknown_price"
+    STATUS = 422
+
+
+class OrgTreeInvalid(CreditdError):
+    """A parent that would make a cycle or a fourth level of organisations. (`org_tree_invalid`, HTTP 409)"""
+
+    CODE = "org_tree_invalid"
+    STATUS = 409
+
+
+class OrgsNotRelated(CreditdError):
+    """A transfer between organisations that are not parent and child or siblings. (`orgs_not_related`, HTTP 422)"""
+
+    CODE = "orgs_not_related"
     STATUS = 422
 
 
@@ -289,6 +317,8 @@ ERRORS_BY_CODE: Dict[str, Type[CreditdError]] = {
     "debit_exceeds_hold": DebitExceedsHold,
     "purchase_not_found": PurchaseNotFound,
     "purchase_already_settled": PurchaseAlreadySettled,
+    "purchase_not_reversible": PurchaseNotReversible,
+    "purchase_already_reversed": PurchaseAlreadyReversed,
     "refund_target_not_found": RefundTargetNotFound,
     "not_refundable": NotRefundable,
     "refund_exceeds_consumed": RefundExceedsConsumed,
@@ -297,6 +327,8 @@ ERRORS_BY_CODE: Dict[str, Type[CreditdError]] = {
     "identity_limit_reached": IdentityLimitReached,
     "cap_exceeded": CapExceeded,
     "unknown_price": UnknownPrice,
+    "org_tree_invalid": OrgTreeInvalid,
+    "orgs_not_related": OrgsNotRelated,
     "broken_invariant": BrokenInvariant,
     "not_found": NotFound,
     "already_exists": AlreadyExists,
@@ -331,6 +363,8 @@ __all__ = [
     "DebitExceedsHold",
     "PurchaseNotFound",
     "PurchaseAlreadySettled",
+    "PurchaseNotReversible",
+    "PurchaseAlreadyReversed",
     "RefundTargetNotFound",
     "NotRefundable",
     "RefundExceedsConsumed",
@@ -339,6 +373,8 @@ __all__ = [
     "IdentityLimitReached",
     "CapExceeded",
     "UnknownPrice",
+    "OrgTreeInvalid",
+    "OrgsNotRelated",
     "BrokenInvariant",
     "NotFound",
     "AlreadyExists",

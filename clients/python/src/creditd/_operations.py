@@ -44,9 +44,11 @@ OPERATIONS: Dict[str, Operation] = {
     "listNotifications": Operation("listNotifications", "GET", "/api/organizations/{org_id}/notifications", 'Notifications', idempotent=False),
     "getPlan": Operation("getPlan", "GET", "/api/organizations/{org_id}/plan", 'PlanView', idempotent=False),
     "setPlan": Operation("setPlan", "PUT", "/api/organizations/{org_id}/plan", 'PlanChanged', idempotent=True),
+    "reversePurchase": Operation("reversePurchase", "POST", "/api/organizations/{org_id}/purchases/{id}/reverse", 'WriteResult', idempotent=True),
     "settlePurchase": Operation("settlePurchase", "POST", "/api/organizations/{org_id}/purchases/{id}/settle", 'WriteResult', idempotent=True),
     "refundUsage": Operation("refundUsage", "POST", "/api/organizations/{org_id}/refunds", 'WriteResult', idempotent=True),
     "getPlanSummary": Operation("getPlanSummary", "GET", "/api/organizations/{org_id}/summary", 'SummaryView', idempotent=False),
+    "createTransfer": Operation("createTransfer", "POST", "/api/organizations/{org_id}/transfers", 'TransferView', idempotent=True),
     "getUsage": Operation("getUsage", "GET", "/api/organizations/{org_id}/usage", 'UsageReport', idempotent=False),
     "recordUsage": Operation("recordUsage", "POST", "/api/organizations/{org_id}/usage", 'WriteResult', idempotent=True),
     "verifyLedger": Operation("verifyLedger", "GET", "/api/organizations/{org_id}/verify", 'VerifyReport', idempotent=False),
@@ -391,6 +393,18 @@ class SyncOperations:
         """Subscribe or change the plan (PUT /api/organizations/{org_id}/plan, `setPlan`). The body's fields may also be given as keyword arguments."""
         return self._call(OPERATIONS["setPlan"], {"org_id": org_id}, None, body, fields, idempotency_key)
 
+    def reverse_purchase(
+        self,
+        org_id: str,
+        id: str,
+        body: Union["m.ReverseRequest", Mapping[str, Any], None] = None,
+        *,
+        idempotency_key: Optional[str] = None,
+        **fields: Any,
+    ) -> "m.WriteResult":
+        """Reverse a purchase (POST /api/organizations/{org_id}/purchases/{id}/reverse, `reversePurchase`). The body's fields may also be given as keyword arguments."""
+        return self._call(OPERATIONS["reversePurchase"], {"org_id": org_id, "id": id}, None, body, fields, idempotency_key)
+
     def settle_purchase(
         self,
         org_id: str,
@@ -420,6 +434,17 @@ class SyncOperations:
     ) -> "m.SummaryView":
         """The plan tab: plan, balance, renewal, forecast (GET /api/organizations/{org_id}/summary, `getPlanSummary`)."""
         return self._call(OPERATIONS["getPlanSummary"], {"org_id": org_id}, None, None, None, None)
+
+    def create_transfer(
+        self,
+        org_id: str,
+        body: Union["m.TransferRequest", Mapping[str, Any], None] = None,
+        *,
+        idempotency_key: Optional[str] = None,
+        **fields: Any,
+    ) -> "m.TransferView":
+        """Move credits to a parent, child or sibling (POST /api/organizations/{org_id}/transfers, `createTransfer`). The body's fields may also be given as keyword arguments."""
+        return self._call(OPERATIONS["createTransfer"], {"org_id": org_id}, None, body, fields, idempotency_key)
 
     def get_usage(
         self,
@@ -869,6 +894,18 @@ class AsyncOperations:
         """Subscribe or change the plan (PUT /api/organizations/{org_id}/plan, `setPlan`). The body's fields may also be given as keyword arguments."""
         return await self._call(OPERATIONS["setPlan"], {"org_id": org_id}, None, body, fields, idempotency_key)
 
+    async def reverse_purchase(
+        self,
+        org_id: str,
+        id: str,
+        body: Union["m.ReverseRequest", Mapping[str, Any], None] = None,
+        *,
+        idempotency_key: Optional[str] = None,
+        **fields: Any,
+    ) -> "m.WriteResult":
+        """Reverse a purchase (POST /api/organizations/{org_id}/purchases/{id}/reverse, `reversePurchase`). The body's fields may also be given as keyword arguments."""
+        return await self._call(OPERATIONS["reversePurchase"], {"org_id": org_id, "id": id}, None, body, fields, idempotency_key)
+
     async def settle_purchase(
         self,
         org_id: str,
@@ -898,6 +935,17 @@ class AsyncOperations:
     ) -> "m.SummaryView":
         """The plan tab: plan, balance, renewal, forecast (GET /api/organizations/{org_id}/summary, `getPlanSummary`)."""
         return await self._call(OPERATIONS["getPlanSummary"], {"org_id": org_id}, None, None, None, None)
+
+    async def create_transfer(
+        self,
+        org_id: str,
+        body: Union["m.TransferRequest", Mapping[str, Any], None] = None,
+        *,
+        idempotency_key: Optional[str] = None,
+        **fields: Any,
+    ) -> "m.TransferView":
+        """Move credits to a parent, child or sibling (POST /api/organizations/{org_id}/transfers, `createTransfer`). The body's fields may also be given as keyword arguments."""
+        return await self._call(OPERATIONS["createTransfer"], {"org_id": org_id}, None, body, fields, idempotency_key)
 
     async def get_usage(
         self,

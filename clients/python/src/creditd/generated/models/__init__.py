@@ -56,6 +56,7 @@ from .forecast import Forecast
 from .health import Health
 from .history_fields import HistoryFields
 from .hold_request import HoldRequest
+from .hold_request_dimensions_type_0 import HoldRequestDimensionsType0
 from .key_created import KeyCreated
 from .key_kind import KeyKind
 from .key_scope_type_0 import KeyScopeType0
@@ -95,6 +96,8 @@ from .price_book_list import PriceBookList
 from .price_book_version import PriceBookVersion
 from .price_line import PriceLine
 from .price_line_dimensions import PriceLineDimensions
+from .pricing import Pricing
+from .pricing_dimensions import PricingDimensions
 from .put_plan_request import PutPlanRequest
 from .range_name import RangeName
 from .record import Record
@@ -102,6 +105,8 @@ from .record_kind import RecordKind
 from .record_status import RecordStatus
 from .refund_request import RefundRequest
 from .release_request import ReleaseRequest
+from .reversal_policy import ReversalPolicy
+from .reverse_request import ReverseRequest
 from .role import Role
 from .rollover_type_0 import RolloverType0
 from .rollover_type_0_policy import RolloverType0Policy
@@ -123,10 +128,14 @@ from .summary_view import SummaryView
 from .threshold_request import ThresholdRequest
 from .threshold_set import ThresholdSet
 from .tier import Tier
+from .tier_part import TierPart
+from .transfer_request import TransferRequest
+from .transfer_view import TransferView
 from .usage_entry import UsageEntry
 from .usage_group import UsageGroup
 from .usage_report import UsageReport
 from .usage_request import UsageRequest
+from .usage_request_dimensions_type_0 import UsageRequestDimensionsType0
 from .verify_report import VerifyReport
 from .webhook_type_name import WebhookTypeName
 from .write_result import WriteResult
@@ -188,6 +197,7 @@ __all__ = (
     "Health",
     "HistoryFields",
     "HoldRequest",
+    "HoldRequestDimensionsType0",
     "KeyCreated",
     "KeyKind",
     "Keys",
@@ -227,6 +237,8 @@ __all__ = (
     "PriceBookVersion",
     "PriceLine",
     "PriceLineDimensions",
+    "Pricing",
+    "PricingDimensions",
     "PutPlanRequest",
     "RangeName",
     "Record",
@@ -234,6 +246,8 @@ __all__ = (
     "RecordStatus",
     "RefundRequest",
     "ReleaseRequest",
+    "ReversalPolicy",
+    "ReverseRequest",
     "Role",
     "RolloverType0",
     "RolloverType0Policy",
@@ -255,10 +269,14 @@ __all__ = (
     "ThresholdRequest",
     "ThresholdSet",
     "Tier",
+    "TierPart",
+    "TransferRequest",
+    "TransferView",
     "UsageEntry",
     "UsageGroup",
     "UsageReport",
     "UsageRequest",
+    "UsageRequestDimensionsType0",
     "VerifyReport",
     "WebhookTypeName",
     "WriteResult",

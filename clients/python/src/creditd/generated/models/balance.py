@@ -38,6 +38,7 @@ class Balance:
             seq (int): Sequence number of the last event.
             period_end (Union[None, Unset, str]):
             period_start (Union[None, Unset, str]):
+            reversal_debt (Union[Unset, float]): Credits, exact to 0.000001 (micro-credits), written as a JSON number
      """
 
     available: float
@@ -50,6 +51,7 @@ class Balance:
     seq: int
     period_end: Union[None, Unset, str] = UNSET
     period_start: Union[None, Unset, str] = UNSET
+    reversal_debt: Union[Unset, float] = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
 
@@ -86,6 +88,8 @@ class Balance:
         else:
             period_start = self.period_start
 
+        reversal_debt = self.reversal_debt
+
 
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
@@ -103,6 +107,8 @@ class Balance:
             field_dict["period_end"] = period_end
         if period_start is not UNSET:
             field_dict["period_start"] = period_start
+        if reversal_debt is not UNSET:
+            field_dict["reversal_debt"] = reversal_debt
 
         return field_dict
 
@@ -151,6 +157,8 @@ class Balance:
         period_start = _parse_period_start(d.pop("period_start", UNSET))
 
 
+        reversal_debt = d.pop("reversal_debt", UNSET)
+
         balance = cls(
             available=available,
             held=held,
@@ -162,6 +170,7 @@ class Balance:
             seq=seq,
             period_end=period_end,
             period_start=period_start,
+            reversal_debt=reversal_debt,
         )
 
 

@@ -39,6 +39,7 @@ class BalanceView:
             seq (int): Sequence number of the last event.
             period_end (Union[None, Unset, str]):
             period_start (Union[None, Unset, str]):
+            reversal_debt (Union[Unset, float]): Credits, exact to 0.000001 (micro-credits), written as a JSON number
      """
 
     available: float
@@ -52,6 +53,7 @@ class BalanceView:
     seq: int
     period_end: Union[None, Unset, str] = UNSET
     period_start: Union[None, Unset, str] = UNSET
+    reversal_debt: Union[Unset, float] = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
 
@@ -96,6 +98,8 @@ class BalanceView:
         else:
             period_start = self.period_start
 
+        reversal_debt = self.reversal_debt
+
 
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
@@ -114,6 +118,8 @@ class BalanceView:
             field_dict["period_end"] = period_end
         if period_start is not UNSET:
             field_dict["period_start"] = period_start
+        if reversal_debt is not UNSET:
+            field_dict["reversal_debt"] = reversal_debt
 
         return field_dict
 
@@ -173,6 +179,8 @@ class BalanceView:
         period_start = _parse_period_start(d.pop("period_start", UNSET))
 
 
+        reversal_debt = d.pop("reversal_debt", UNSET)
+
         balance_view = cls(
             available=available,
             caps=caps,
@@ -185,6 +193,7 @@ class BalanceView:
             seq=seq,
             period_end=period_end,
             period_start=period_start,
+            reversal_debt=reversal_debt,
         )
 
 

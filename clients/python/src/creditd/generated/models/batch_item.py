@@ -33,7 +33,7 @@ class BatchItem:
             body (Union['BatchItemBodyType0', None, Unset]): The same body the operation's own route takes.
             hold_id (Union[None, Unset, str]): The hold (debit, release) or purchase (settle) the operation is about.
             idempotency_key (Union[None, Unset, str]): A retry with the same key gets the first answer.
-            purchase_id (Union[None, Unset, str]): Settles: the purchase.
+            purchase_id (Union[None, Unset, str]): Settles and reversals: the purchase.
      """
 
     op: OpName

@@ -34,6 +34,7 @@ class DebitRequest:
                 stored escaped); the text fields above refuse it.
             project_id (Union[None, Unset, str]): The project it was for.
             project_name (Union[None, Unset, str]): The project's name.
+            quantity (Union[None, Unset, float, str]):
             service (Union[None, Unset, str]): The service used.
             source (Union[None, Unset, str]): Where the operation came from (a system, a job).
             user_email (Union[None, Unset, str]): Must contain `@`.
@@ -46,6 +47,7 @@ class DebitRequest:
     metadata: Union[Unset, Any] = UNSET
     project_id: Union[None, Unset, str] = UNSET
     project_name: Union[None, Unset, str] = UNSET
+    quantity: Union[None, Unset, float, str] = UNSET
     service: Union[None, Unset, str] = UNSET
     source: Union[None, Unset, str] = UNSET
     user_email: Union[None, Unset, str] = UNSET
@@ -88,6 +90,12 @@ class DebitRequest:
         else:
             project_name = self.project_name
 
+        quantity: Union[None, Unset, float, str]
+        if isinstance(self.quantity, Unset):
+            quantity = UNSET
+        else:
+            quantity = self.quantity
+
         service: Union[None, Unset, str]
         if isinstance(self.service, Unset):
             service = UNSET
@@ -129,6 +137,8 @@ class DebitRequest:
             field_dict["project_id"] = project_id
         if project_name is not UNSET:
             field_dict["project_name"] = project_name
+        if quantity is not UNSET:
+            field_dict["quantity"] = quantity
         if service is not UNSET:
             field_dict["service"] = service
         if source is not UNSET:
@@ -197,6 +207,16 @@ class DebitRequest:
         project_name = _parse_project_name(d.pop("project_name", UNSET))
 
 
+        def _parse_quantity(data: object) -> Union[None, Unset, float, str]:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            return cast(Union[None, Unset, float, str], data)
+
+        quantity = _parse_quantity(d.pop("quantity", UNSET))
+
+
         def _parse_service(data: object) -> Union[None, Unset, str]:
             if data is None:
                 return data
@@ -244,6 +264,7 @@ class DebitRequest:
             metadata=metadata,
             project_id=project_id,
             project_name=project_name,
+            quantity=quantity,
             service=service,
             source=source,
             user_email=user_email,

@@ -10,9 +10,12 @@ from ..models.event_kind import EventKind
 from ..models.pool import Pool
 from ..models.status import Status
 from ..types import UNSET, Unset
+from typing import cast
 from typing import cast, Union
 from typing import Union
 
+if TYPE_CHECKING:
+  from ..models.pricing import Pricing
 
 
 
@@ -55,6 +58,7 @@ class Event:
             metadata (Union[Unset, Any]): [`EventCtx::metadata`] of the operation (an adjustment adds its
                 `reason`).
             pool (Union[None, Pool, Unset]):
+            pricing (Union['Pricing', None, Unset]):
             project_id (Union[None, Unset, str]): [`EventCtx::project_id`] of the operation.
             project_name (Union[None, Unset, str]): [`EventCtx::project_name`] of the operation.
             service (Union[None, Unset, str]): [`EventCtx::service`] of the operation.
@@ -81,6 +85,7 @@ class Event:
     idempotency_key: Union[None, Unset, str] = UNSET
     metadata: Union[Unset, Any] = UNSET
     pool: Union[None, Pool, Unset] = UNSET
+    pricing: Union['Pricing', None, Unset] = UNSET
     project_id: Union[None, Unset, str] = UNSET
     project_name: Union[None, Unset, str] = UNSET
     service: Union[None, Unset, str] = UNSET
@@ -94,6 +99,7 @@ class Event:
 
 
     def to_dict(self) -> dict[str, Any]:
+        from ..models.pricing import Pricing
         amount = self.amount
 
         balance_after = self.balance_after
@@ -155,6 +161,14 @@ class Event:
             pool = self.pool.value
         else:
             pool = self.pool
+
+        pricing: Union[None, Unset, dict[str, Any]]
+        if isinstance(self.pricing, Unset):
+            pricing = UNSET
+        elif isinstance(self.pricing, Pricing):
+            pricing = self.pricing.to_dict()
+        else:
+            pricing = self.pricing
 
         project_id: Union[None, Unset, str]
         if isinstance(self.project_id, Unset):
@@ -222,6 +236,8 @@ class Event:
             field_dict["metadata"] = metadata
         if pool is not UNSET:
             field_dict["pool"] = pool
+        if pricing is not UNSET:
+            field_dict["pricing"] = pricing
         if project_id is not UNSET:
             field_dict["project_id"] = project_id
         if project_name is not UNSET:
@@ -241,6 +257,7 @@ class Event:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
+        from ..models.pricing import Pricing
         d = dict(src_dict)
         amount = d.pop("amount")
 
@@ -342,6 +359,26 @@ class Event:
         pool = _parse_pool(d.pop("pool", UNSET))
 
 
+        def _parse_pricing(data: object) -> Union['Pricing', None, Unset]:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            try:
+                if not isinstance(data, dict):
+                    raise TypeError()
+                pricing_type_1 = Pricing.from_dict(data)
+
+
+
+                return pricing_type_1
+            except: # noqa: E722
+                pass
+            return cast(Union['Pricing', None, Unset], data)
+
+        pricing = _parse_pricing(d.pop("pricing", UNSET))
+
+
         def _parse_project_id(data: object) -> Union[None, Unset, str]:
             if data is None:
                 return data
@@ -421,6 +458,7 @@ class Event:
             idempotency_key=idempotency_key,
             metadata=metadata,
             pool=pool,
+            pricing=pricing,
             project_id=project_id,
             project_name=project_name,
             service=service,

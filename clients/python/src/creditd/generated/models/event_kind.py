@@ -10,7 +10,10 @@ class EventKind(str, Enum):
     PURCHASE = "purchase"
     REFUND = "refund"
     RELEASE = "release"
+    REVERSAL = "reversal"
     SUBSCRIPTION_CREDIT = "subscription_credit"
+    TRANSFER_IN = "transfer_in"
+    TRANSFER_OUT = "transfer_out"
     USAGE = "usage"
     VOUCHER = "voucher"
 

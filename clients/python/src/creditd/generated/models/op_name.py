@@ -8,6 +8,7 @@ class OpName(str, Enum):
     HOLD = "hold"
     REFUND = "refund"
     RELEASE = "release"
+    REVERSE = "reverse"
     SETTLE = "settle"
     USAGE = "usage"
 

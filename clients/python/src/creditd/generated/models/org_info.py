@@ -7,6 +7,7 @@ from attrs import field as _attrs_field
 from ..types import UNSET, Unset
 
 from ..models.pool import Pool
+from ..models.reversal_policy import ReversalPolicy
 from ..types import UNSET, Unset
 from typing import cast
 from typing import cast, Union
@@ -35,8 +36,13 @@ class OrgInfo:
             renewal_day (int): Day of the month (1–28) a plan period starts, 00:00 in `time_zone`.
             time_zone (str): IANA zone name; periods, "today" and renewals are in this zone.
             low_balance_threshold (Union[None, Unset, float]):
+            parent_id (Union[None, Unset, str]): Its parent organisation, if it has one (see `creditd_core::tree`):
+                set with `PATCH` (`parent_id`), at most three levels.
             price_book (Union[None, Unset, str]): The price book priced operations use, over the plan's
                 (`Plan::price_book`); none: the plan's.
+            reversal_policy (Union[Unset, ReversalPolicy]): What happens to the credits of a reversed purchase that were
+                already
+                spent (see `OrgState::reverse_purchase`).
      """
 
     consumption_order: list[Pool]
@@ -48,7 +54,9 @@ class OrgInfo:
     renewal_day: int
     time_zone: str
     low_balance_threshold: Union[None, Unset, float] = UNSET
+    parent_id: Union[None, Unset, str] = UNSET
     price_book: Union[None, Unset, str] = UNSET
+    reversal_policy: Union[Unset, ReversalPolicy] = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
 
@@ -83,11 +91,22 @@ class OrgInfo:
         else:
             low_balance_threshold = self.low_balance_threshold
 
+        parent_id: Union[None, Unset, str]
+        if isinstance(self.parent_id, Unset):
+            parent_id = UNSET
+        else:
+            parent_id = self.parent_id
+
         price_book: Union[None, Unset, str]
         if isinstance(self.price_book, Unset):
             price_book = UNSET
         else:
             price_book = self.price_book
+
+        reversal_policy: Union[Unset, str] = UNSET
+        if not isinstance(self.reversal_policy, Unset):
+            reversal_policy = self.reversal_policy.value
+
 
 
         field_dict: dict[str, Any] = {}
@@ -104,8 +123,12 @@ class OrgInfo:
         })
         if low_balance_threshold is not UNSET:
             field_dict["low_balance_threshold"] = low_balance_threshold
+        if parent_id is not UNSET:
+            field_dict["parent_id"] = parent_id
         if price_book is not UNSET:
             field_dict["price_book"] = price_book
+        if reversal_policy is not UNSET:
+            field_dict["reversal_policy"] = reversal_policy
 
         return field_dict
 
@@ -148,6 +171,16 @@ class OrgInfo:
         low_balance_threshold = _parse_low_balance_threshold(d.pop("low_balance_threshold", UNSET))
 
 
+        def _parse_parent_id(data: object) -> Union[None, Unset, str]:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            return cast(Union[None, Unset, str], data)
+
+        parent_id = _parse_parent_id(d.pop("parent_id", UNSET))
+
+
         def _parse_price_book(data: object) -> Union[None, Unset, str]:
             if data is None:
                 return data
@@ -156,6 +189,16 @@ class OrgInfo:
             return cast(Union[None, Unset, str], data)
 
         price_book = _parse_price_book(d.pop("price_book", UNSET))
+
+
+        _reversal_policy = d.pop("reversal_policy", UNSET)
+        reversal_policy: Union[Unset, ReversalPolicy]
+        if isinstance(_reversal_policy,  Unset):
+            reversal_policy = UNSET
+        else:
+            reversal_policy = ReversalPolicy(_reversal_policy)
+
+
 
 
         org_info = cls(
@@ -168,7 +211,9 @@ class OrgInfo:
             renewal_day=renewal_day,
             time_zone=time_zone,
             low_balance_threshold=low_balance_threshold,
+            parent_id=parent_id,
             price_book=price_book,
+            reversal_policy=reversal_policy,
         )
 
 

@@ -7,6 +7,7 @@ from attrs import field as _attrs_field
 from ..types import UNSET, Unset
 
 from ..models.pool import Pool
+from ..models.reversal_policy import ReversalPolicy
 from ..types import UNSET, Unset
 from typing import cast
 from typing import cast, Union
@@ -35,6 +36,9 @@ class OrgSettings:
             low_balance_threshold (Union[None, Unset, float]):
             price_book (Union[None, Unset, str]): The price book priced operations use, over the plan's
                 (`Plan::price_book`); none: the plan's.
+            reversal_policy (Union[Unset, ReversalPolicy]): What happens to the credits of a reversed purchase that were
+                already
+                spent (see `OrgState::reverse_purchase`).
      """
 
     consumption_order: list[Pool]
@@ -45,6 +49,7 @@ class OrgSettings:
     time_zone: str
     low_balance_threshold: Union[None, Unset, float] = UNSET
     price_book: Union[None, Unset, str] = UNSET
+    reversal_policy: Union[Unset, ReversalPolicy] = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
 
@@ -81,6 +86,11 @@ class OrgSettings:
         else:
             price_book = self.price_book
 
+        reversal_policy: Union[Unset, str] = UNSET
+        if not isinstance(self.reversal_policy, Unset):
+            reversal_policy = self.reversal_policy.value
+
+
 
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
@@ -96,6 +106,8 @@ class OrgSettings:
             field_dict["low_balance_threshold"] = low_balance_threshold
         if price_book is not UNSET:
             field_dict["price_book"] = price_book
+        if reversal_policy is not UNSET:
+            field_dict["reversal_policy"] = reversal_policy
 
         return field_dict
 
@@ -144,6 +156,16 @@ class OrgSettings:
         price_book = _parse_price_book(d.pop("price_book", UNSET))
 
 
+        _reversal_policy = d.pop("reversal_policy", UNSET)
+        reversal_policy: Union[Unset, ReversalPolicy]
+        if isinstance(_reversal_policy,  Unset):
+            reversal_policy = UNSET
+        else:
+            reversal_policy = ReversalPolicy(_reversal_policy)
+
+
+
+
         org_settings = cls(
             consumption_order=consumption_order,
             expiring_first=expiring_first,
@@ -153,6 +175,7 @@ class OrgSettings:
             time_zone=time_zone,
             low_balance_threshold=low_balance_threshold,
             price_book=price_book,
+            reversal_policy=reversal_policy,
         )
 
 

@@ -15,6 +15,7 @@ from typing import Union
 
 if TYPE_CHECKING:
   from ..models.event_ctx import EventCtx
+  from ..models.pricing import Pricing
   from ..models.draw import Draw
 
 
@@ -46,8 +47,14 @@ class Record:
             refunded (float): Credits, exact to 0.000001 (micro-credits), written as a JSON number
             status (RecordStatus): Where a [`Record`] is in its life. A hold goes from `open` to `debited`
                 or `released`, once; a usage is `consumed`; a purchase is `processing`
-                until settled `succeeded` or `failed` (or `succeeded` at once).
+                until settled `succeeded` or `failed` (or `succeeded` at once), and a
+                succeeded one may be `reversed`, once.
+            block_id (Union[None, Unset, str]): A succeeded purchase: the block its credits were added to
+                (`blk_<seq>` of its succeeded event), which a reversal takes them
+                back from. `None` on other records, and on purchases recorded before
+                this field or imported (a reversal then takes from the prepaid pool).
             expires_at (Union[None, Unset, str]):
+            pricing (Union['Pricing', None, Unset]):
             timed_out (Union[Unset, bool]): A hold released because its time ran out (not by a caller), so a
                 late debit or release says `hold_expired`. Records written before
                 this field read as `false`.
@@ -62,7 +69,9 @@ class Record:
     kind: RecordKind
     refunded: float
     status: RecordStatus
+    block_id: Union[None, Unset, str] = UNSET
     expires_at: Union[None, Unset, str] = UNSET
+    pricing: Union['Pricing', None, Unset] = UNSET
     timed_out: Union[Unset, bool] = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
@@ -72,6 +81,7 @@ class Record:
 
     def to_dict(self) -> dict[str, Any]:
         from ..models.event_ctx import EventCtx
+        from ..models.pricing import Pricing
         from ..models.draw import Draw
         amount = self.amount
 
@@ -96,11 +106,25 @@ class Record:
 
         status = self.status.value
 
+        block_id: Union[None, Unset, str]
+        if isinstance(self.block_id, Unset):
+            block_id = UNSET
+        else:
+            block_id = self.block_id
+
         expires_at: Union[None, Unset, str]
         if isinstance(self.expires_at, Unset):
             expires_at = UNSET
         else:
             expires_at = self.expires_at
+
+        pricing: Union[None, Unset, dict[str, Any]]
+        if isinstance(self.pricing, Unset):
+            pricing = UNSET
+        elif isinstance(self.pricing, Pricing):
+            pricing = self.pricing.to_dict()
+        else:
+            pricing = self.pricing
 
         timed_out = self.timed_out
 
@@ -118,8 +142,12 @@ class Record:
             "refunded": refunded,
             "status": status,
         })
+        if block_id is not UNSET:
+            field_dict["block_id"] = block_id
         if expires_at is not UNSET:
             field_dict["expires_at"] = expires_at
+        if pricing is not UNSET:
+            field_dict["pricing"] = pricing
         if timed_out is not UNSET:
             field_dict["timed_out"] = timed_out
 
@@ -130,6 +158,7 @@ class Record:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         from ..models.event_ctx import EventCtx
+        from ..models.pricing import Pricing
         from ..models.draw import Draw
         d = dict(src_dict)
         amount = d.pop("amount")
@@ -167,6 +196,16 @@ class Record:
 
 
 
+        def _parse_block_id(data: object) -> Union[None, Unset, str]:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            return cast(Union[None, Unset, str], data)
+
+        block_id = _parse_block_id(d.pop("block_id", UNSET))
+
+
         def _parse_expires_at(data: object) -> Union[None, Unset, str]:
             if data is None:
                 return data
@@ -175,6 +214,26 @@ class Record:
             return cast(Union[None, Unset, str], data)
 
         expires_at = _parse_expires_at(d.pop("expires_at", UNSET))
+
+
+        def _parse_pricing(data: object) -> Union['Pricing', None, Unset]:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            try:
+                if not isinstance(data, dict):
+                    raise TypeError()
+                pricing_type_1 = Pricing.from_dict(data)
+
+
+
+                return pricing_type_1
+            except: # noqa: E722
+                pass
+            return cast(Union['Pricing', None, Unset], data)
+
+        pricing = _parse_pricing(d.pop("pricing", UNSET))
 
 
         timed_out = d.pop("timed_out", UNSET)
@@ -189,7 +248,9 @@ class Record:
             kind=kind,
             refunded=refunded,
             status=status,
+            block_id=block_id,
             expires_at=expires_at,
+            pricing=pricing,
             timed_out=timed_out,
         )
 

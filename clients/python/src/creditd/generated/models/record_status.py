@@ -7,6 +7,7 @@ class RecordStatus(str, Enum):
     OPEN = "open"
     PROCESSING = "processing"
     RELEASED = "released"
+    REVERSED = "reversed"
     SUCCEEDED = "succeeded"
 
     def __str__(self) -> str:

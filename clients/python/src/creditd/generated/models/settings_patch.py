@@ -7,6 +7,7 @@ from attrs import field as _attrs_field
 from ..types import UNSET, Unset
 
 from ..models.pool import Pool
+from ..models.reversal_policy import ReversalPolicy
 from ..types import UNSET, Unset
 from typing import cast
 from typing import cast, Union
@@ -32,10 +33,15 @@ class SettingsPatch:
                 pool order.
             name (Union[None, Unset, str]): The organisation's display name, 1 to 200 characters (trimmed).
             overdraft_limit (Union[None, Unset, float, str]):
+            parent_id (Union[None, Unset, str]): The parent organisation (`null`: none, a root). Changed on its own,
+                not with other settings: the server hands it to the store's tree
+                check (`Store::set_parent`, rules in [`crate::tree`]); the ledger's
+                `SetSettings` refuses it.
             price_book (Union[None, Unset, str]): The price book this organisation's priced operations use, over its
                 plan's; `""` removes the override (the plan's book applies again).
             renewal_day (Union[None, Unset, int]): Day of the month (1–28) periods start. Cannot change while the
                 organisation has a plan.
+            reversal_policy (Union[None, ReversalPolicy, Unset]):
             time_zone (Union[None, Unset, str]): An IANA zone name, such as Europe/Madrid. Cannot change while the
                 organisation has a plan.
      """
@@ -44,8 +50,10 @@ class SettingsPatch:
     expiring_first: Union[None, Unset, bool] = UNSET
     name: Union[None, Unset, str] = UNSET
     overdraft_limit: Union[None, Unset, float, str] = UNSET
+    parent_id: Union[None, Unset, str] = UNSET
     price_book: Union[None, Unset, str] = UNSET
     renewal_day: Union[None, Unset, int] = UNSET
+    reversal_policy: Union[None, ReversalPolicy, Unset] = UNSET
     time_zone: Union[None, Unset, str] = UNSET
 
 
@@ -84,6 +92,12 @@ class SettingsPatch:
         else:
             overdraft_limit = self.overdraft_limit
 
+        parent_id: Union[None, Unset, str]
+        if isinstance(self.parent_id, Unset):
+            parent_id = UNSET
+        else:
+            parent_id = self.parent_id
+
         price_book: Union[None, Unset, str]
         if isinstance(self.price_book, Unset):
             price_book = UNSET
@@ -95,6 +109,14 @@ class SettingsPatch:
             renewal_day = UNSET
         else:
             renewal_day = self.renewal_day
+
+        reversal_policy: Union[None, Unset, str]
+        if isinstance(self.reversal_policy, Unset):
+            reversal_policy = UNSET
+        elif isinstance(self.reversal_policy, ReversalPolicy):
+            reversal_policy = self.reversal_policy.value
+        else:
+            reversal_policy = self.reversal_policy
 
         time_zone: Union[None, Unset, str]
         if isinstance(self.time_zone, Unset):
@@ -115,10 +137,14 @@ class SettingsPatch:
             field_dict["name"] = name
         if overdraft_limit is not UNSET:
             field_dict["overdraft_limit"] = overdraft_limit
+        if parent_id is not UNSET:
+            field_dict["parent_id"] = parent_id
         if price_book is not UNSET:
             field_dict["price_book"] = price_book
         if renewal_day is not UNSET:
             field_dict["renewal_day"] = renewal_day
+        if reversal_policy is not UNSET:
+            field_dict["reversal_policy"] = reversal_policy
         if time_zone is not UNSET:
             field_dict["time_zone"] = time_zone
 
@@ -184,6 +210,16 @@ class SettingsPatch:
         overdraft_limit = _parse_overdraft_limit(d.pop("overdraft_limit", UNSET))
 
 
+        def _parse_parent_id(data: object) -> Union[None, Unset, str]:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            return cast(Union[None, Unset, str], data)
+
+        parent_id = _parse_parent_id(d.pop("parent_id", UNSET))
+
+
         def _parse_price_book(data: object) -> Union[None, Unset, str]:
             if data is None:
                 return data
@@ -204,6 +240,26 @@ class SettingsPatch:
         renewal_day = _parse_renewal_day(d.pop("renewal_day", UNSET))
 
 
+        def _parse_reversal_policy(data: object) -> Union[None, ReversalPolicy, Unset]:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            try:
+                if not isinstance(data, str):
+                    raise TypeError()
+                reversal_policy_type_1 = ReversalPolicy(data)
+
+
+
+                return reversal_policy_type_1
+            except: # noqa: E722
+                pass
+            return cast(Union[None, ReversalPolicy, Unset], data)
+
+        reversal_policy = _parse_reversal_policy(d.pop("reversal_policy", UNSET))
+
+
         def _parse_time_zone(data: object) -> Union[None, Unset, str]:
             if data is None:
                 return data
@@ -219,8 +275,10 @@ class SettingsPatch:
             expiring_first=expiring_first,
             name=name,
             overdraft_limit=overdraft_limit,
+            parent_id=parent_id,
             price_book=price_book,
             renewal_day=renewal_day,
+            reversal_policy=reversal_policy,
             time_zone=time_zone,
         )
 

@@ -7,9 +7,12 @@ from attrs import field as _attrs_field
 from ..types import UNSET, Unset
 
 from ..types import UNSET, Unset
+from typing import cast
 from typing import cast, Union
 from typing import Union
 
+if TYPE_CHECKING:
+  from ..models.usage_request_dimensions_type_0 import UsageRequestDimensionsType0
 
 
 
@@ -24,28 +27,35 @@ class UsageRequest:
     """ `POST /api/organizations/{orgId}/usage`
 
         Attributes:
-            amount (Union[float, str]): Credits as a JSON number or a decimal string, exact to 0.000001
             activity (Union[None, Unset, str]): What was done.
+            amount (Union[None, Unset, float, str]):
             description (Union[None, Unset, str]): For people.
+            dimensions (Union['UsageRequestDimensionsType0', None, Unset]): With `price`: selects the price's line (e.g.
+                `{"model": "large"}`).
             metadata (Union[Unset, Any]): Any JSON value, within bounds checked before anything is
                 written (422 `validation_error` past them): at most 16 KiB as
                 compact JSON, 32 levels of nested objects and arrays, 256 object
                 keys over all levels. NUL is allowed inside its strings (it is
                 stored escaped); the text fields above refuse it.
+            price (Union[None, Unset, str]): A price of the organisation's book (instead of `amount`).
             project_id (Union[None, Unset, str]): The project it was for.
             project_name (Union[None, Unset, str]): The project's name.
+            quantity (Union[None, Unset, float, str]):
             service (Union[None, Unset, str]): The service used.
             source (Union[None, Unset, str]): Where the operation came from (a system, a job).
             user_email (Union[None, Unset, str]): Must contain `@`.
             user_name (Union[None, Unset, str]): Who did it.
      """
 
-    amount: Union[float, str]
     activity: Union[None, Unset, str] = UNSET
+    amount: Union[None, Unset, float, str] = UNSET
     description: Union[None, Unset, str] = UNSET
+    dimensions: Union['UsageRequestDimensionsType0', None, Unset] = UNSET
     metadata: Union[Unset, Any] = UNSET
+    price: Union[None, Unset, str] = UNSET
     project_id: Union[None, Unset, str] = UNSET
     project_name: Union[None, Unset, str] = UNSET
+    quantity: Union[None, Unset, float, str] = UNSET
     service: Union[None, Unset, str] = UNSET
     source: Union[None, Unset, str] = UNSET
     user_email: Union[None, Unset, str] = UNSET
@@ -56,14 +66,18 @@ class UsageRequest:
 
 
     def to_dict(self) -> dict[str, Any]:
-        amount: Union[float, str]
-        amount = self.amount
-
+        from ..models.usage_request_dimensions_type_0 import UsageRequestDimensionsType0
         activity: Union[None, Unset, str]
         if isinstance(self.activity, Unset):
             activity = UNSET
         else:
             activity = self.activity
+
+        amount: Union[None, Unset, float, str]
+        if isinstance(self.amount, Unset):
+            amount = UNSET
+        else:
+            amount = self.amount
 
         description: Union[None, Unset, str]
         if isinstance(self.description, Unset):
@@ -71,7 +85,21 @@ class UsageRequest:
         else:
             description = self.description
 
+        dimensions: Union[None, Unset, dict[str, Any]]
+        if isinstance(self.dimensions, Unset):
+            dimensions = UNSET
+        elif isinstance(self.dimensions, UsageRequestDimensionsType0):
+            dimensions = self.dimensions.to_dict()
+        else:
+            dimensions = self.dimensions
+
         metadata = self.metadata
+
+        price: Union[None, Unset, str]
+        if isinstance(self.price, Unset):
+            price = UNSET
+        else:
+            price = self.price
 
         project_id: Union[None, Unset, str]
         if isinstance(self.project_id, Unset):
@@ -84,6 +112,12 @@ class UsageRequest:
             project_name = UNSET
         else:
             project_name = self.project_name
+
+        quantity: Union[None, Unset, float, str]
+        if isinstance(self.quantity, Unset):
+            quantity = UNSET
+        else:
+            quantity = self.quantity
 
         service: Union[None, Unset, str]
         if isinstance(self.service, Unset):
@@ -113,18 +147,25 @@ class UsageRequest:
         field_dict: dict[str, Any] = {}
 
         field_dict.update({
-            "amount": amount,
         })
         if activity is not UNSET:
             field_dict["activity"] = activity
+        if amount is not UNSET:
+            field_dict["amount"] = amount
         if description is not UNSET:
             field_dict["description"] = description
+        if dimensions is not UNSET:
+            field_dict["dimensions"] = dimensions
         if metadata is not UNSET:
             field_dict["metadata"] = metadata
+        if price is not UNSET:
+            field_dict["price"] = price
         if project_id is not UNSET:
             field_dict["project_id"] = project_id
         if project_name is not UNSET:
             field_dict["project_name"] = project_name
+        if quantity is not UNSET:
+            field_dict["quantity"] = quantity
         if service is not UNSET:
             field_dict["service"] = service
         if source is not UNSET:
@@ -140,13 +181,8 @@ class UsageRequest:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
+        from ..models.usage_request_dimensions_type_0 import UsageRequestDimensionsType0
         d = dict(src_dict)
-        def _parse_amount(data: object) -> Union[float, str]:
-            return cast(Union[float, str], data)
-
-        amount = _parse_amount(d.pop("amount"))
-
-
         def _parse_activity(data: object) -> Union[None, Unset, str]:
             if data is None:
                 return data
@@ -155,6 +191,16 @@ class UsageRequest:
             return cast(Union[None, Unset, str], data)
 
         activity = _parse_activity(d.pop("activity", UNSET))
+
+
+        def _parse_amount(data: object) -> Union[None, Unset, float, str]:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            return cast(Union[None, Unset, float, str], data)
+
+        amount = _parse_amount(d.pop("amount", UNSET))
 
 
         def _parse_description(data: object) -> Union[None, Unset, str]:
@@ -167,7 +213,37 @@ class UsageRequest:
         description = _parse_description(d.pop("description", UNSET))
 
 
+        def _parse_dimensions(data: object) -> Union['UsageRequestDimensionsType0', None, Unset]:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            try:
+                if not isinstance(data, dict):
+                    raise TypeError()
+                dimensions_type_0 = UsageRequestDimensionsType0.from_dict(data)
+
+
+
+                return dimensions_type_0
+            except: # noqa: E722
+                pass
+            return cast(Union['UsageRequestDimensionsType0', None, Unset], data)
+
+        dimensions = _parse_dimensions(d.pop("dimensions", UNSET))
+
+
         metadata = d.pop("metadata", UNSET)
+
+        def _parse_price(data: object) -> Union[None, Unset, str]:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            return cast(Union[None, Unset, str], data)
+
+        price = _parse_price(d.pop("price", UNSET))
+
 
         def _parse_project_id(data: object) -> Union[None, Unset, str]:
             if data is None:
@@ -187,6 +263,16 @@ class UsageRequest:
             return cast(Union[None, Unset, str], data)
 
         project_name = _parse_project_name(d.pop("project_name", UNSET))
+
+
+        def _parse_quantity(data: object) -> Union[None, Unset, float, str]:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            return cast(Union[None, Unset, float, str], data)
+
+        quantity = _parse_quantity(d.pop("quantity", UNSET))
 
 
         def _parse_service(data: object) -> Union[None, Unset, str]:
@@ -230,12 +316,15 @@ class UsageRequest:
 
 
         usage_request = cls(
-            amount=amount,
             activity=activity,
+            amount=amount,
             description=description,
+            dimensions=dimensions,
             metadata=metadata,
+            price=price,
             project_id=project_id,
             project_name=project_name,
+            quantity=quantity,
             service=service,
             source=source,
             user_email=user_email,

@@ -4,6 +4,7 @@ class WebhookTypeName(str, Enum):
     DEPLETED = "depleted"
     HOLD_EXPIRED = "hold_expired"
     LOW_BALANCE = "low_balance"
+    PURCHASE_REVERSED = "purchase_reversed"
     PURCHASE_SETTLED = "purchase_settled"
     RENEWAL = "renewal"
 
