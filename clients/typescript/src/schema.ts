@@ -6519,6 +6519,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    "image/svg+xml": string;
                     "text/css": string;
                     "text/javascript": string;
                     "text/plain": string;
@@ -6559,6 +6560,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    "image/svg+xml": string;
                     "text/css": string;
                     "text/javascript": string;
                     "text/plain": string;
@@ -6599,6 +6601,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    "image/svg+xml": string;
                     "text/css": string;
                     "text/javascript": string;
                     "text/plain": string;
@@ -6756,6 +6759,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    "image/svg+xml": string;
                     "text/css": string;
                     "text/javascript": string;
                     "text/plain": string;
@@ -6972,6 +6976,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    "image/svg+xml": string;
                     "text/css": string;
                     "text/javascript": string;
                     "text/plain": string;

@@ -487,9 +487,10 @@ fn operation(route: &Route) -> utoipa::openapi::path::Operation {
             )
             .response("200", json_response("Applied without new credits, or a replay", ok)),
         Html => responses.response("200", content_response("A page", &["text/html"], false)),
-        Text => {
-            responses.response("200", content_response("Text", &["text/plain", "text/css", "text/javascript"], false))
-        }
+        Text => responses.response(
+            "200",
+            content_response("Text", &["text/plain", "text/css", "text/javascript", "image/svg+xml"], false),
+        ),
         File => responses.response(
             "200",
             content_response(
