@@ -50,9 +50,11 @@ enum PricesCmd {
 }
 
 pub async fn prices(args: PricesArgs) -> Result<ExitCode> {
-    let client = reqwest::Client::new();
     match args.cmd {
         PricesCmd::Set { server, book, file } => {
+            // Plain HTTP here: the file is sent as written, so the server's
+            // errors name lines of this file (the client would re-encode it).
+            let client = reqwest::Client::new();
             let text = std::fs::read_to_string(&file).with_context(|| format!("reading {}", file.display()))?;
             // Sent as written, so the server's errors name lines of this file.
             let url = format!("{}/api/price-books/{book}", server.url.trim_end_matches('/'));
@@ -75,18 +77,14 @@ pub async fn prices(args: PricesArgs) -> Result<ExitCode> {
             println!("{}", serde_json::to_string_pretty(&v)?);
         }
         PricesCmd::List { server } => {
-            let url = format!("{}/api/price-books", server.url.trim_end_matches('/'));
-            let resp = client.get(&url).bearer_auth(&server.key).send().await.with_context(|| format!("GET {url}"))?;
-            let v = answer(resp, "the list").await?;
-            for book in v["price_books"].as_array().into_iter().flatten() {
-                for ver in book["versions"].as_array().into_iter().flatten() {
-                    println!(
-                        "{} v{} from {}",
-                        book["id"].as_str().unwrap_or("?"),
-                        ver["version"],
-                        text(&ver["effective_from"])
-                    );
-                    for p in ver["prices"].as_array().into_iter().flatten() {
+            // Through the Rust client: typed books, its retries and errors.
+            let api = creditd_client::Client::new(&server.url, &server.key)
+                .with_context(|| format!("a client for {}", server.url))?;
+            let books = api.list_price_books().await.context("listing the price books")?;
+            for book in &books {
+                for ver in &book.versions {
+                    println!("{} v{} from {}", book.id, ver.version, ver.effective_from);
+                    for p in &ver.prices {
                         println!("  {}", line(p));
                     }
                 }
@@ -96,32 +94,28 @@ pub async fn prices(args: PricesArgs) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn text(v: &Value) -> String {
-    v.as_str().map_or_else(|| v.to_string(), str::to_string)
-}
-
 /// One price as a line: `key [dims] (service/activity): 2.5 per image` or
 /// its tiers.
-fn line(p: &Value) -> String {
-    let dims = match p["dimensions"].as_object() {
-        Some(d) if !d.is_empty() => {
-            format!(" [{}]", d.iter().map(|(k, v)| format!("{k}={}", text(v))).collect::<Vec<_>>().join(", "))
-        }
-        _ => String::new(),
+fn line(p: &creditd_client::PriceLine) -> String {
+    let dims = if p.dimensions.is_empty() {
+        String::new()
+    } else {
+        format!(" [{}]", p.dimensions.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(", "))
     };
-    let unit = text(&p["unit"]);
-    let price = match p["tiers"].as_array() {
-        Some(tiers) => tiers
+    let unit = &p.unit;
+    let price = match (&p.tiers, p.credits_per_unit) {
+        (Some(tiers), _) => tiers
             .iter()
-            .map(|t| match t.get("up_to") {
-                Some(u) => format!("{} per {unit} up to {u}", t["credits_per_unit"]),
-                None => format!("{} per {unit} after", t["credits_per_unit"]),
+            .map(|t| match t.up_to {
+                Some(u) => format!("{} per {unit} up to {u}", t.credits_per_unit),
+                None => format!("{} per {unit} after", t.credits_per_unit),
             })
             .collect::<Vec<_>>()
             .join("; "),
-        None => format!("{} per {unit}", p["credits_per_unit"]),
+        (None, Some(c)) => format!("{c} per {unit}"),
+        (None, None) => "no price".to_string(),
     };
-    format!("{}{dims} ({}/{}): {price}", text(&p["key"]), text(&p["service"]), text(&p["activity"]))
+    format!("{}{dims} ({}/{}): {price}", p.key, p.service, p.activity)
 }
 
 async fn answer(resp: reqwest::Response, what: &str) -> Result<Value> {
