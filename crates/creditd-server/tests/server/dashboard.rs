@@ -1410,18 +1410,26 @@ fn base64_decode(s: &str) -> Vec<u8> {
 
 /// Waits for a finished download whose name ends in `ext`.
 async fn wait_download(dir: &Path, ext: &str) -> PathBuf {
+    // Chromium may show the file's final name (empty) while it still writes
+    // a `.crdownload` beside it: done when no `.crdownload` is left and the
+    // file's size is above zero and the same on two looks in a row.
+    let mut last: Option<(PathBuf, u64)> = None;
     for _ in 0..300 {
         if let Ok(rd) = std::fs::read_dir(dir) {
-            for e in rd.flatten() {
-                let p = e.path();
-                if p.extension().is_some_and(|x| x == ext) {
+            let paths: Vec<PathBuf> = rd.flatten().map(|e| e.path()).collect();
+            let pending = paths.iter().any(|p| p.extension().is_some_and(|x| x == "crdownload"));
+            let done = paths.into_iter().find(|p| p.extension().is_some_and(|x| x == ext));
+            if let (false, Some(p)) = (pending, done) {
+                let size = std::fs::metadata(&p).map(|m| m.len()).unwrap_or(0);
+                if size > 0 && last.as_ref() == Some(&(p.clone(), size)) {
                     return p;
                 }
+                last = Some((p, size));
             }
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    panic!("no .{ext} download in {}", dir.display());
+    panic!("no complete .{ext} download in {}", dir.display());
 }
 
 /// axe-core's source: `CREDITD_AXE_JS` names `axe.min.js` (`.ci/run`
