@@ -9,6 +9,8 @@
 
 use creditd_core::plans::{Forecast, LowBalance, Price};
 use creditd_core::prices::{PriceBook, PriceBookDraft, PriceBookVersion};
+/// `verifyLedger`'s answer: the core's own report.
+pub use creditd_core::verify::{BrokenLink, VerifyReport};
 use creditd_core::{Balance, CapSubject, CapView, Effective, Event, Micros, Plan, Rollover};
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
@@ -587,39 +589,6 @@ pub struct UsageQuery {
     pub group_by: Option<String>,
     /// Only this user.
     pub user_email: Option<String>,
-}
-
-/// `verifyLedger`'s answer.
-#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
-pub struct VerifyReport {
-    /// The organisation.
-    pub org_id: String,
-    /// Events folded.
-    pub events: u64,
-    /// Whether the balances and the chain match.
-    pub ok: bool,
-    /// What does not match.
-    pub problems: Vec<String>,
-    /// Whether the hash chain was checked.
-    #[serde(default)]
-    pub chain_checked: bool,
-    /// The first broken link of the chain, if any.
-    #[serde(default)]
-    pub broken_link: Option<BrokenLink>,
-}
-
-/// A broken link of the hash chain.
-#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
-pub struct BrokenLink {
-    /// The event.
-    pub seq: u64,
-    /// What was stored.
-    #[serde(default)]
-    pub stored_hash: Option<String>,
-    /// What it should be.
-    pub recomputed_hash: String,
-    /// What is wrong.
-    pub what: String,
 }
 
 // ---- webhook endpoints ----------------------------------------------------------------

@@ -26,7 +26,7 @@ pub struct Verifier {
 }
 
 /// The first event whose stored hash does not follow from the one before it.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
 pub struct BrokenLink {
     /// The event whose link is broken.
     pub seq: u64,
@@ -38,8 +38,8 @@ pub struct BrokenLink {
     pub what: String,
 }
 
-/// The end of a verification.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
+/// The end of a verification (also what a client reads back).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
 pub struct VerifyReport {
     /// The organisation verified.
     pub org_id: String,
