@@ -38,7 +38,7 @@ pub struct BrokenLink {
     pub what: String,
 }
 
-/// The end of a verification (also what a client reads back).
+/// The end of a verification.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
 pub struct VerifyReport {
     /// The organisation verified.
