@@ -7,7 +7,10 @@
 //! through its own value type, where an exact amount cannot be read
 //! without a float.
 
+use creditd_core::alerts::AlertsView;
+use creditd_core::money_in::{AlertLevel, AutoTopUpRule};
 use creditd_core::plans::{Forecast, LowBalance, Price};
+use creditd_core::topup::AutoTopUpView;
 use creditd_core::prices::{PriceBook, PriceBookDraft, PriceBookVersion};
 /// `verifyLedger`'s answer: the core's own report.
 pub use creditd_core::verify::{BrokenLink, VerifyReport};
@@ -795,6 +798,36 @@ impl Client {
         key: Option<&str>,
     ) -> Result<ThresholdSet, Error> {
         self.call(&ops::SET_LOW_BALANCE_THRESHOLD, &[org_id], Vec::new(), Some(&Threshold { threshold }), key).await
+    }
+
+    /// `getAutoTopUp`: the rule, the pending top-up, this period's counts,
+    /// paused or not and why.
+    pub async fn get_auto_top_up(&self, org_id: &str) -> Result<AutoTopUpView, Error> {
+        self.call::<(), _>(&ops::GET_AUTO_TOP_UP, &[org_id], Vec::new(), None, None).await
+    }
+
+    /// `setAutoTopUp`: sets the rule (and resumes a paused auto top-up).
+    pub async fn set_auto_top_up(
+        &self,
+        org_id: &str,
+        rule: &AutoTopUpRule,
+        key: Option<&str>,
+    ) -> Result<AutoTopUpView, Error> {
+        self.call(&ops::SET_AUTO_TOP_UP, &[org_id], Vec::new(), Some(rule), key).await
+    }
+
+    /// `getAlerts`: the usage alert levels and which have fired.
+    pub async fn get_alerts(&self, org_id: &str) -> Result<AlertsView, Error> {
+        self.call::<(), _>(&ops::GET_ALERTS, &[org_id], Vec::new(), None, None).await
+    }
+
+    /// `setAlerts`: replaces the usage alert levels.
+    pub async fn set_alerts(&self, org_id: &str, levels: &[AlertLevel], key: Option<&str>) -> Result<AlertsView, Error> {
+        #[derive(Serialize)]
+        struct Levels<'a> {
+            levels: &'a [AlertLevel],
+        }
+        self.call(&ops::SET_ALERTS, &[org_id], Vec::new(), Some(&Levels { levels }), key).await
     }
 
     /// `listNotifications`: those after `after` (a `seq`), at most `limit`.

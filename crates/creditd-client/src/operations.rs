@@ -133,6 +133,14 @@ pub const GET_MEMBER: Operation = op("getMember", Method::Get, "/api/organizatio
 /// Change a member (`PATCH /api/organizations/{org_id}/members/{email}`).
 pub const UPDATE_MEMBER: Operation =
     op("updateMember", Method::Patch, "/api/organizations/{org_id}/members/{email}", false);
+/// The auto top-up rule and where it stands (`GET /api/organizations/{org_id}/auto-top-up`).
+pub const GET_AUTO_TOP_UP: Operation = op("getAutoTopUp", Method::Get, "/api/organizations/{org_id}/auto-top-up", false);
+/// Set the auto top-up rule (`PUT /api/organizations/{org_id}/auto-top-up`).
+pub const SET_AUTO_TOP_UP: Operation = op("setAutoTopUp", Method::Put, "/api/organizations/{org_id}/auto-top-up", true);
+/// The usage alert levels (`GET /api/organizations/{org_id}/alerts`).
+pub const GET_ALERTS: Operation = op("getAlerts", Method::Get, "/api/organizations/{org_id}/alerts", false);
+/// Set the usage alert levels (`PUT /api/organizations/{org_id}/alerts`).
+pub const SET_ALERTS: Operation = op("setAlerts", Method::Put, "/api/organizations/{org_id}/alerts", true);
 /// Stored notifications (`GET /api/organizations/{org_id}/notifications`).
 pub const LIST_NOTIFICATIONS: Operation =
     op("listNotifications", Method::Get, "/api/organizations/{org_id}/notifications", false);
@@ -219,6 +227,10 @@ pub const OPERATIONS: &[Operation] = &[
     GET_MEMBER,
     UPDATE_MEMBER,
     LIST_NOTIFICATIONS,
+    GET_AUTO_TOP_UP,
+    SET_AUTO_TOP_UP,
+    GET_ALERTS,
+    SET_ALERTS,
     GET_PLAN,
     SET_PLAN,
     SETTLE_PURCHASE,

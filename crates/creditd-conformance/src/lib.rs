@@ -165,6 +165,11 @@ macro_rules! conformance_tests {
             reversal_under_debt_policy,
             reversal_under_write_off_policy,
             reversal_races_usage,
+            auto_top_up_races_open_one_purchase,
+            auto_top_up_cap_holds_under_races,
+            auto_top_up_pauses_after_failures_and_resumes,
+            usage_alert_crossed_inside_one_batch_fires_once,
+            usage_alert_rearmed_by_period_renewal,
         );
     };
     (@cases $engine:expr; $($case:ident),+ $(,)?) => {

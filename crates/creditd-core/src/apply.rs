@@ -3,7 +3,8 @@
 //! It exists above the rule files so that they need not know one another:
 //! [`OrgState::apply_as`] runs the steps every operation shares (catch up a
 //! plan's renewals, roll the period, check the actor and their caps, charge
-//! the caps, note consumption and the low balance) and dispatches each
+//! the caps, note consumption and the low balance, the usage alerts, the
+//! auto top-up) and dispatches each
 //! [`Op`] variant to the one function that carries it out, in `ledger`,
 //! `access` or `plans` (the table is in ARCHITECTURE.md, "Operations and their rules"). It imports those
 //! rule files; they import only the leaf modules below them.
@@ -121,6 +122,8 @@ impl OrgState {
         self.check_actor(op, actor)?;
         let record = self.apply_op(op, tx)?;
         self.after_op(tx)?;
+        self.check_alerts(tx)?;
+        self.after_top_up(tx)?;
         self.count_quantity(count);
         self.charge_caps(op, actor, tx);
         Ok(record)
@@ -163,6 +166,14 @@ impl OrgState {
             }
             Op::Plans(PlanOp::SetLowBalanceThreshold { threshold }) => {
                 self.set_low_balance_threshold(tx, *threshold)?;
+                None
+            }
+            Op::Plans(PlanOp::SetAutoTopUp(rule)) => {
+                self.set_auto_top_up(tx, rule)?;
+                None
+            }
+            Op::Plans(PlanOp::SetAlerts(levels)) => {
+                self.set_alerts(tx, levels)?;
                 None
             }
             Op::Access(AccessOp::SetSettings(p)) => {

@@ -188,13 +188,23 @@ pub struct Conversation {
 pub enum NotificationKind {
     /// Available credits went below the org's low-balance threshold.
     LowBalance,
+    /// A usage alert level was crossed (`alerts`).
+    UsageAlert,
+    /// An auto top-up purchase was opened (`topup`).
+    TopUpRequested,
+    /// Auto top-up paused after consecutive failures (`topup`).
+    TopUpPaused,
 }
 
 impl NotificationKind {
-    /// The kind as stored (`low_balance`).
+    /// The kind as stored (`low_balance`, `usage_alert`,
+    /// `top_up_requested`, `top_up_paused`).
     pub fn as_str(self) -> &'static str {
         match self {
             NotificationKind::LowBalance => "low_balance",
+            NotificationKind::UsageAlert => "usage_alert",
+            NotificationKind::TopUpRequested => "top_up_requested",
+            NotificationKind::TopUpPaused => "top_up_paused",
         }
     }
 }
@@ -216,9 +226,59 @@ pub struct Notification {
     /// The event after which the balance was below (0 when none, e.g. the
     /// threshold was raised above the balance).
     pub event_seq: u64,
+    /// A usage alert: the level crossed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub level: Option<crate::money_in::AlertLevel>,
+    /// A usage alert: micro-credits consumed this period then.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub period_usage: Option<Micros>,
+    /// A usage alert on percent used: the plan's credits per period.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub allocation: Option<Micros>,
+    /// An auto top-up: the purchase requested (`top_up_requested`) or the
+    /// last one that failed (`top_up_paused`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub purchase_id: Option<String>,
+    /// An auto top-up requested: its micro-credits.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub amount: Option<Micros>,
+    /// Auto top-up paused: why.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+impl Notification {
+    /// A notification of `kind` at `at` (its `seq` and `event_seq` are set
+    /// by [`OrgState::notify`]); the other fields empty.
+    pub(crate) fn new(kind: NotificationKind, at: Timestamp, threshold: Micros, balance: Micros) -> Notification {
+        Notification {
+            seq: 0,
+            created_at: at,
+            kind,
+            threshold,
+            balance,
+            event_seq: 0,
+            level: None,
+            period_usage: None,
+            allocation: None,
+            purchase_id: None,
+            amount: None,
+            reason: None,
+        }
+    }
 }
 
 impl OrgState {
+    /// Records `n` as the org's next notification (its `seq`; its
+    /// `event_seq` the operation's last event so far, 0 when none).
+    pub(crate) fn notify(&mut self, tx: &mut Tx, mut n: Notification) {
+        self.plans.notification_seq += 1;
+        n.seq = self.plans.notification_seq;
+        n.event_seq = tx.events.last().map_or(0, |e| e.seq);
+        tx.notifications.push(n);
+        tx.dirty = true;
+    }
+
     /// Refuses credits that would take blocks plus held credits past what an
     /// amount can hold: releasing a hold later must not overflow.
     pub(crate) fn check_room(&self, amount: Micros) -> Result<(), LedgerError> {

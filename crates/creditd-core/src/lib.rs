@@ -22,6 +22,7 @@ pub mod error;
 pub mod event;
 pub mod input;
 pub mod money;
+pub mod money_in;
 pub mod op;
 pub mod prices;
 pub mod state;
@@ -30,10 +31,12 @@ pub mod view;
 
 // The rule files: each imports only the leaves above, never one another.
 pub mod access;
+pub mod alerts;
 pub mod ledger;
 pub mod plans;
 pub mod pricing;
 pub mod reversal;
+pub mod topup;
 
 // Above the rule files: the one operation on two organisations (it uses
 // the ledger's draws); rules of the tree are a leaf (`tree`).
@@ -49,6 +52,7 @@ pub use effects::{Applied, Conversation, Notification, Outcome};
 pub use error::{BrokenInvariant, ErrorCode, LedgerError};
 pub use event::{Event, EventCtx, EventKind, Pool, Status, UnknownName};
 pub use money::{AmountError, Micros};
+pub use money_in::{AlertLevel, AutoTopUpRule, TopUpCap};
 pub use op::{
     AccessOp, Actor, CreditKind, CreditOp, Effective, HoldOp, Op, PlanOp, PricedOp, SettingsPatch, TransferOp,
 };

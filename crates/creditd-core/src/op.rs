@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::event::{EventCtx, EventKind, Pool, Status};
 use crate::money::Micros;
+use crate::money_in::{AlertLevel, AutoTopUpRule};
 use crate::prices::{PriceRequest, Quantity};
 use crate::state::{CapSubject, Draw, Plan, ReversalPolicy};
 
@@ -514,6 +515,10 @@ pub enum PlanOp {
         /// Not negative; `None` removes the alert.
         threshold: Option<Micros>,
     },
+    /// Sets the auto top-up rule (`OrgState::set_auto_top_up`, see `topup`).
+    SetAutoTopUp(AutoTopUpRule),
+    /// Replaces the usage alert levels (`OrgState::set_alerts`, see `alerts`).
+    SetAlerts(Vec<AlertLevel>),
 }
 
 impl PlanOp {
@@ -524,6 +529,8 @@ impl PlanOp {
             PlanOp::SetPlan { .. } => "set_plan",
             PlanOp::Conversation { .. } => "conversation",
             PlanOp::SetLowBalanceThreshold { .. } => "set_low_balance_threshold",
+            PlanOp::SetAutoTopUp(_) => "set_auto_top_up",
+            PlanOp::SetAlerts(_) => "set_alerts",
         }
     }
 
@@ -540,7 +547,7 @@ impl PlanOp {
                 v.extend(campaign.as_deref());
                 v
             }
-            PlanOp::SetLowBalanceThreshold { .. } => Vec::new(),
+            PlanOp::SetLowBalanceThreshold { .. } | PlanOp::SetAutoTopUp(_) | PlanOp::SetAlerts(_) => Vec::new(),
         }
     }
 }

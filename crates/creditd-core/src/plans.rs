@@ -109,6 +109,8 @@ pub struct Summary {
     pub forecast: Forecast,
     /// The low-balance alert: threshold and whether the balance is below.
     pub low_balance: LowBalance,
+    /// Auto top-up: off, active, disabled or paused (and why).
+    pub auto_top_up: crate::money_in::AutoTopUpStatus,
 }
 
 /// A plan's price.
@@ -570,16 +572,7 @@ impl OrgState {
             let below = balance < threshold;
             if below && self.plans.low_balance_since.is_none() {
                 self.plans.low_balance_since = Some(tx.now);
-                self.plans.notification_seq += 1;
-                tx.notifications.push(Notification {
-                    seq: self.plans.notification_seq,
-                    created_at: tx.now,
-                    kind: NotificationKind::LowBalance,
-                    threshold,
-                    balance,
-                    event_seq: tx.events.last().map_or(0, |e| e.seq),
-                });
-                tx.dirty = true;
+                self.notify(tx, Notification::new(NotificationKind::LowBalance, tx.now, threshold, balance));
             } else if !below && self.plans.low_balance_since.is_some() {
                 self.plans.low_balance_since = None;
                 tx.dirty = true;
@@ -669,6 +662,7 @@ impl OrgState {
                 below: s.plans.low_balance_since.is_some(),
                 since: s.plans.low_balance_since,
             },
+            auto_top_up: s.auto_top_up.status(),
         })
     }
 }

@@ -433,6 +433,13 @@ pub struct OrgState {
     /// Units used this period per price line, for graduated tiers.
     #[serde(default, skip_serializing_if = "PeriodQuantities::is_empty")]
     pub quantities: PeriodQuantities,
+    /// The auto top-up rule, its pending purchase and this period's counts
+    /// (see `topup`).
+    #[serde(default, skip_serializing_if = "crate::money_in::TopUpState::is_empty")]
+    pub auto_top_up: crate::money_in::TopUpState,
+    /// The usage alert levels and which have fired (see `alerts`).
+    #[serde(default, skip_serializing_if = "crate::money_in::AlertState::is_empty")]
+    pub alerts: crate::money_in::AlertState,
     /// Loaded records: every pending one, plus any the engine fetched.
     #[serde(skip)]
     pub records: HashMap<String, Record>,
@@ -461,6 +468,8 @@ impl OrgState {
             caps: CapState::default(),
             last_hash: ChainHash::GENESIS,
             quantities: PeriodQuantities::default(),
+            auto_top_up: Default::default(),
+            alerts: Default::default(),
             records: HashMap::new(),
         })
     }

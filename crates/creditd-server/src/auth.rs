@@ -309,6 +309,7 @@ pub fn action_for(op: &Op) -> Action {
         Op::Adjustment { .. } => Action::Adjust,
         Op::ReversePurchase { .. } => Action::ReversePurchases,
         Op::Plans(PlanOp::Conversation { .. }) => Action::Consume,
+        Op::Plans(PlanOp::SetAutoTopUp(_) | PlanOp::SetAlerts(_)) => Action::ManageMoneyIn,
         Op::Plans(_) => Action::ManagePlan,
         Op::Access(AccessOp::SetSettings(_)) => Action::ManageOrg,
         Op::Access(AccessOp::SetCap { .. }) => Action::ManageCaps,

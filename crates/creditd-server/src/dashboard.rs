@@ -391,6 +391,9 @@ struct PlanPage {
     rollover: String,
     forecast: String,
     low_balance: String,
+    /// Auto top-up paused (and why) or pending, and the usage alerts
+    /// fired this period, one line each.
+    money_in: Vec<String>,
     next_plan: String,
 }
 
@@ -454,6 +457,16 @@ async fn plan_inner(app: AppState, session: Option<Principal>) -> Result<(Status
         (Some(t), false) => format!("Alert below {} credits", c(t)),
         (None, _) => String::new(),
     };
+    let mut money_in = Vec::new();
+    if let Some(p) = &s.auto_top_up.paused {
+        money_in.push(format!("Auto top-up is paused: {}.", p.reason));
+    } else if let Some(p) = &s.auto_top_up.pending {
+        money_in.push(format!("Auto top-up of {} credits requested; waiting for its payment.", c(p.amount)));
+    }
+    let alerts = state.alerts_view(ctx.app.store.now());
+    for l in alerts.levels.iter().filter(|l| l.fired && l.webhook == "usage_alert") {
+        money_in.push(format!("Usage alert: {}.", l.level));
+    }
     let page = PlanPage {
         frame: ctx.frame("plan", "Plan", &s),
         has_plan: s.plan.is_some(),
@@ -484,6 +497,7 @@ async fn plan_inner(app: AppState, session: Option<Principal>) -> Result<(Status
         rollover,
         forecast: s.forecast.message.clone(),
         low_balance,
+        money_in,
         next_plan: s.next_plan.clone().unwrap_or_default(),
     };
     Ok((StatusCode::OK, page.render()?))

@@ -69,6 +69,10 @@ pub enum Action {
     ReversePurchases,
     /// Choosing the plan and the low-balance threshold.
     ManagePlan,
+    /// Reading the auto top-up rule and the usage alert levels.
+    ReadMoneyIn,
+    /// Setting the auto top-up rule and the usage alert levels.
+    ManageMoneyIn,
     /// The member list.
     ReadMembers,
     /// Adding, renaming, changing the role of and removing admins and members.
@@ -135,6 +139,8 @@ pub const TABLE: &[Row] = &[
     row(Action::WriteCredits, "purchases, vouchers, subscription credits, settle, refunds, billing", [Y, N, N, N, N]),
     row(Action::ReversePurchases, "reverse purchases (refunds, chargebacks)", [Y, N, N, N, N]),
     row(Action::ManagePlan, "plan, low-balance threshold", [Y, N, N, N, N]),
+    row(Action::ReadMoneyIn, "read the auto top-up rule and the usage alert levels", [Y, Y, Y, Y, Y]),
+    row(Action::ManageMoneyIn, "set the auto top-up rule and the usage alert levels", [Y, Y, Y, N, Y]),
     row(Action::ReadMembers, "member list", [Y, Y, Y, N, Y]),
     row(Action::ManageMembers, "add, change, remove admins and members", [Y, Y, Y, N, Y]),
     row(Action::ManageOwners, "make, demote, remove owners", [Y, Y, N, N, N]),

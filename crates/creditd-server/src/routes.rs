@@ -39,8 +39,8 @@ use crate::wire::{
     ReverseRequest, SettleRequest, UsageRequest,
 };
 use crate::{
-    AppState, MAX_BODY_BYTES, admin, analytics, api, auth, conn, dashboard, history, ops, plans, prices, transfers,
-    webhooks,
+    AppState, MAX_BODY_BYTES, admin, analytics, api, auth, conn, dashboard, history, money_in, ops, plans, prices,
+    transfers, webhooks,
 };
 
 /// What serves a route.
@@ -388,6 +388,30 @@ pub fn table() -> Vec<Entry> {
             plans::set_low_balance_threshold,
         )
         .example(|| json!({"threshold": 100})),
+        at("GET", org!("/auto-top-up"), "getAutoTopUp", "plans", "The auto top-up rule and where it stands", money_in::get_auto_top_up),
+        at("PUT", org!("/auto-top-up"), "setAutoTopUp", "plans", "Set the auto top-up rule", money_in::put_auto_top_up)
+            .describe(
+                "When an operation leaves available credits below `threshold`, the same transaction opens a \
+                 `processing` purchase (source `auto_top_up`) of `amount`, or of `target_balance` less available \
+                 credits, and sends the `top_up.requested` webhook; the backend charges it and settles it with \
+                 `POST …/purchases/{purchaseId}/settle`. At most one is pending; `max_per_period` caps the \
+                 top-ups per period by count and/or credits. After `pause_after_failures` consecutive failed \
+                 top-ups it pauses (`top_up.paused`) until a purchase succeeds or the rule is set again.",
+            )
+            .example(|| {
+                json!({"threshold": "100", "target_balance": "500", "max_per_period": {"count": 3, "credits": "2000"},
+                    "pause_after_failures": 3, "enabled": true})
+            }),
+        at("GET", org!("/alerts"), "getAlerts", "plans", "The usage alert levels and which have fired", money_in::get_alerts),
+        at("PUT", org!("/alerts"), "setAlerts", "plans", "Set the usage alert levels", money_in::put_alerts)
+            .describe(
+                "Each level fires once per period per crossing (webhook `usage_alert` and a notification): \
+                 `available_below` while available credits are below the amount, `percent_used` while this \
+                 period's usage is at least that percent of the plan's credits per period (rounded up to the \
+                 micro-credit). It fires again only after recovering, or in a new period. The low-balance \
+                 threshold is listed too (webhook `low_balance`); it keeps its own route.",
+            )
+            .example(|| json!({"levels": [{"percent_used": 50}, {"percent_used": 80}, {"available_below": "25"}]})),
         at("GET", org!("/notifications"), "listNotifications", "plans", "Stored notifications", plans::notifications)
             .reads(NOTIFICATION_PARAMS, query_of::<NotificationParams>),
         at("GET", org!("/members"), "listMembers", "members", "Members and their roles", admin::list_members),

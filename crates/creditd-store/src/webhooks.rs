@@ -23,6 +23,7 @@ use std::fmt;
 use std::str::FromStr;
 
 use async_trait::async_trait;
+use creditd_core::effects::NotificationKind;
 use creditd_core::{ErrorCode, Event, EventKind, Micros, Notification, Op, Status};
 use jiff::{SignedDuration, Timestamp};
 use serde::{Deserialize, Serialize};
@@ -59,17 +60,28 @@ pub enum WebhookType {
     PurchaseSettled,
     /// A purchase was reversed: its `reversal` event.
     PurchaseReversed,
+    /// A usage alert level was crossed (the `usage_alert` notification).
+    UsageAlert,
+    /// An auto top-up purchase was opened, to be charged and settled.
+    #[serde(rename = "top_up.requested")]
+    TopUpRequested,
+    /// Auto top-up paused after consecutive failed top-ups.
+    #[serde(rename = "top_up.paused")]
+    TopUpPaused,
 }
 
 impl WebhookType {
     /// Every type, in the order they are listed.
-    pub const ALL: [WebhookType; 6] = [
+    pub const ALL: [WebhookType; 9] = [
         WebhookType::LowBalance,
         WebhookType::Depleted,
         WebhookType::HoldExpired,
         WebhookType::Renewal,
         WebhookType::PurchaseSettled,
         WebhookType::PurchaseReversed,
+        WebhookType::UsageAlert,
+        WebhookType::TopUpRequested,
+        WebhookType::TopUpPaused,
     ];
 
     /// The type's stable name (`low_balance`, ...), as in bodies and filters.
@@ -81,6 +93,9 @@ impl WebhookType {
             WebhookType::Renewal => "renewal",
             WebhookType::PurchaseSettled => "purchase_settled",
             WebhookType::PurchaseReversed => "purchase_reversed",
+            WebhookType::UsageAlert => "usage_alert",
+            WebhookType::TopUpRequested => "top_up.requested",
+            WebhookType::TopUpPaused => "top_up.paused",
         }
     }
 }
@@ -156,6 +171,44 @@ struct LowBalanceData {
     event_seq: u64,
 }
 
+/// The data of a `usage_alert`, `top_up.requested` or `top_up.paused`
+/// message: the notification's own fields (whichever it has) and its
+/// `notification_seq` and `event_seq`.
+#[derive(Serialize)]
+struct NotificationData<'a> {
+    threshold: Micros,
+    available: Micros,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    level: Option<&'a creditd_core::AlertLevel>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    period_usage: Option<Micros>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    allocation: Option<Micros>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    purchase_id: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    amount: Option<Micros>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    reason: Option<&'a str>,
+    notification_seq: u64,
+    event_seq: u64,
+}
+
+fn notification_data(n: &Notification) -> NotificationData<'_> {
+    NotificationData {
+        threshold: n.threshold,
+        available: n.balance,
+        level: n.level.as_ref(),
+        period_usage: n.period_usage,
+        allocation: n.allocation,
+        purchase_id: n.purchase_id.as_deref(),
+        amount: n.amount,
+        reason: n.reason.as_deref(),
+        notification_seq: n.seq,
+        event_seq: n.event_seq,
+    }
+}
+
 fn message<D: Serialize>(
     org_id: &str,
     kind: WebhookType,
@@ -213,13 +266,22 @@ pub fn derive(
         }
     }
     for n in notifications {
-        let data = LowBalanceData {
-            threshold: n.threshold,
-            available: n.balance,
-            notification_seq: n.seq,
-            event_seq: n.event_seq,
-        };
-        out.push(message(org_id, WebhookType::LowBalance, &format!("n{}", n.seq), n.created_at, n.event_seq, data)?);
+        let source = format!("n{}", n.seq);
+        let msg = |kind, data| message(org_id, kind, &source, n.created_at, n.event_seq, data);
+        out.push(match n.kind {
+            NotificationKind::LowBalance => {
+                let data = LowBalanceData {
+                    threshold: n.threshold,
+                    available: n.balance,
+                    notification_seq: n.seq,
+                    event_seq: n.event_seq,
+                };
+                message(org_id, WebhookType::LowBalance, &source, n.created_at, n.event_seq, data)?
+            }
+            NotificationKind::UsageAlert => msg(WebhookType::UsageAlert, notification_data(n))?,
+            NotificationKind::TopUpRequested => msg(WebhookType::TopUpRequested, notification_data(n))?,
+            NotificationKind::TopUpPaused => msg(WebhookType::TopUpPaused, notification_data(n))?,
+        });
     }
     Ok(out)
 }

@@ -24,6 +24,7 @@ mod money;
 mod plans;
 mod priced;
 mod prices;
+mod topup;
 mod tree;
 
 pub use directory::*;
@@ -35,6 +36,7 @@ pub use money::*;
 pub use plans::*;
 pub use priced::*;
 pub use prices::*;
+pub use topup::*;
 pub use tree::*;
 
 pub(crate) fn secs(s: i64) -> SignedDuration {

@@ -5,3 +5,4 @@ mod ledger;
 mod plans;
 mod prices;
 mod reversal;
+mod topup;

@@ -196,6 +196,10 @@ enum Ep {
     Conversations,
     Threshold,
     Notifications,
+    GetAutoTopUp,
+    PutAutoTopUp,
+    GetAlerts,
+    PutAlerts,
     ListMembers,
     AddMember,
     GetMember,
@@ -250,6 +254,10 @@ const ALL: &[Ep] = &[
     Ep::Conversations,
     Ep::Threshold,
     Ep::Notifications,
+    Ep::GetAutoTopUp,
+    Ep::PutAutoTopUp,
+    Ep::GetAlerts,
+    Ep::PutAlerts,
     Ep::ListMembers,
     Ep::AddMember,
     Ep::GetMember,
@@ -291,6 +299,8 @@ impl Ep {
             Ep::Adjustment => Adjust,
             Ep::Reverse => ReversePurchases,
             Ep::PutPlan | Ep::Threshold => ManagePlan,
+            Ep::GetAutoTopUp | Ep::GetAlerts => ReadMoneyIn,
+            Ep::PutAutoTopUp | Ep::PutAlerts => ManageMoneyIn,
             Ep::Conversations | Ep::ConversationReport => ReadAnalytics,
             // Members get their own usage (analytics.rs narrows it).
             Ep::UsageReport => ReadOwnUsage,
@@ -402,6 +412,10 @@ async fn prepare(app: &App, ep: Ep, email: &str) -> Req {
         Ep::Conversations => req("GET", format!("{ACME}/conversations?group_by=identity"), Value::Null),
         Ep::Threshold => req("PUT", format!("{ACME}/low-balance-threshold"), json!({"threshold": 1})),
         Ep::Notifications => req("GET", format!("{ACME}/notifications"), Value::Null),
+        Ep::GetAutoTopUp => req("GET", format!("{ACME}/auto-top-up"), Value::Null),
+        Ep::PutAutoTopUp => req("PUT", format!("{ACME}/auto-top-up"), json!({"threshold": 0, "amount": 10})),
+        Ep::GetAlerts => req("GET", format!("{ACME}/alerts"), Value::Null),
+        Ep::PutAlerts => req("PUT", format!("{ACME}/alerts"), json!({"levels": [{"percent_used": 90}]})),
         Ep::ListMembers => req("GET", format!("{ACME}/members"), Value::Null),
         Ep::AddMember => req(
             "POST",
@@ -488,6 +502,8 @@ async fn snapshot(app: &App) -> Value {
             "/notifications",
             "/plan",
             "/webhooks",
+            "/auto-top-up",
+            "/alerts",
         ] {
             let path = format!("/api/organizations/{org}{part}");
             out.insert(path.clone(), app.ok("GET", &path, Value::Null).await);
