@@ -60,11 +60,12 @@ pub struct AlertsView {
     pub allocation: Option<Micros>,
 }
 
-/// `allocation × percent / 100`, rounded up to the micro-credit.
-pub fn percent_of(allocation: Micros, percent: u32) -> Result<Micros, LedgerError> {
+/// `allocation × percent / 100`, rounded up to the micro-credit; `None`
+/// past what an amount holds (a level no usage can reach).
+pub fn percent_of(allocation: Micros, percent: u32) -> Option<Micros> {
     let n = i128::from(allocation.micros()) * i128::from(percent);
     let up = n.div_euclid(100) + i128::from(n.rem_euclid(100) != 0);
-    i64::try_from(up).map(Micros::from_micros).map_err(|_| LedgerError::Overflow)
+    i64::try_from(up).ok().map(Micros::from_micros)
 }
 
 impl OrgState {
@@ -93,31 +94,32 @@ impl OrgState {
     /// Where `level` stands: crossed or not, and its figure in credits (the
     /// amount for `available_below`, the usage it fires at for
     /// `percent_used`).
-    fn crossed(&self, level: &AlertLevel) -> Result<(bool, Micros), LedgerError> {
-        Ok(match *level {
+    fn crossed(&self, level: &AlertLevel) -> (bool, Micros) {
+        match *level {
             AlertLevel::AvailableBelow(n) => (self.available() < n, n),
-            AlertLevel::PercentUsed(p) => match self.plans.plan.as_ref().map(|p| p.credits_per_period) {
-                Some(a) if a.is_positive() => {
-                    let at = percent_of(a, p)?;
-                    (self.period_usage >= at, at)
+            AlertLevel::PercentUsed(p) => {
+                let allocation = self.plans.plan.as_ref().map(|p| p.credits_per_period);
+                match allocation.filter(|a| a.is_positive()).and_then(|a| percent_of(a, p)) {
+                    Some(at) => (self.period_usage >= at, at),
+                    None => (false, Micros::ZERO),
                 }
-                _ => (false, Micros::ZERO),
-            },
-        })
+            }
+        }
     }
 
     /// The step after every operation that wrote an event or changed the
     /// state: fires each level newly crossed and re-arms each level no
     /// longer crossed (the module docs state the rules).
-    pub(crate) fn check_alerts(&mut self, tx: &mut Tx) -> Result<(), LedgerError> {
+    /// Never refuses: it runs after the operation's own changes.
+    pub(crate) fn check_alerts(&mut self, tx: &mut Tx) {
         if self.alerts.levels.is_empty() || (tx.events.is_empty() && !tx.dirty) {
-            return Ok(());
+            return;
         }
         let period = self.period_start.unwrap_or(self.created_at);
         let allocation = self.plans.plan.as_ref().map(|p| p.credits_per_period);
         for i in 0..self.alerts.levels.len() {
             let level = self.alerts.levels[i].level.clone();
-            let (crossed, figure) = self.crossed(&level)?;
+            let (crossed, figure) = self.crossed(&level);
             let entry = &mut self.alerts.levels[i];
             if crossed && entry.fired_in != Some(period) {
                 entry.fired_in = Some(period);
@@ -138,7 +140,6 @@ impl OrgState {
                 tx.dirty = true;
             }
         }
-        Ok(())
     }
 
     /// The alert levels as of the state (a level that fired in an earlier

@@ -122,8 +122,8 @@ impl OrgState {
         self.check_actor(op, actor)?;
         let record = self.apply_op(op, tx)?;
         self.after_op(tx)?;
-        self.check_alerts(tx)?;
-        self.after_top_up(tx)?;
+        self.check_alerts(tx);
+        self.after_top_up(tx);
         self.count_quantity(count);
         self.charge_caps(op, actor, tx);
         Ok(record)

@@ -31,7 +31,7 @@
 //!   purchase succeeds (a pending one settled, or one recorded succeeded)
 //!   or the rule is set again.
 
-use crate::effects::{Notification, NotificationKind, Tx, add, sub};
+use crate::effects::{Notification, NotificationKind, Tx};
 use crate::error::LedgerError;
 use crate::event::{EventCtx, EventKind, Pool, Status};
 use crate::money::Micros;
@@ -99,12 +99,10 @@ impl OrgState {
     /// the usage alerts): notes the settle of a top-up and requests the
     /// next one when the balance is below the threshold (the module docs
     /// state the rules). Nothing for an operation that changed nothing.
-    pub(crate) fn after_top_up(&mut self, tx: &mut Tx) -> Result<(), LedgerError> {
-        if tx.events.is_empty() && !tx.dirty {
-            return Ok(());
-        }
-        if self.auto_top_up.is_empty() {
-            return Ok(());
+    /// Never refuses: it runs after the operation's own changes.
+    pub(crate) fn after_top_up(&mut self, tx: &mut Tx) {
+        if (tx.events.is_empty() && !tx.dirty) || self.auto_top_up.is_empty() {
+            return;
         }
         self.roll_top_up_period();
         let settled: Vec<(String, Status)> = tx
@@ -127,15 +125,14 @@ impl OrgState {
                 }
                 Status::Failed if ours => {
                     failed_now = true;
-                    self.top_up_failed(tx, &id)?;
+                    self.top_up_failed(tx, &id);
                 }
                 _ => {}
             }
         }
         if !failed_now {
-            self.request_top_up(tx)?;
+            self.request_top_up(tx);
         }
-        Ok(())
     }
 
     /// Counts of an earlier period start again from zero.
@@ -150,12 +147,12 @@ impl OrgState {
     }
 
     /// The pending top-up `id` was settled failed.
-    fn top_up_failed(&mut self, tx: &mut Tx, id: &str) -> Result<(), LedgerError> {
+    fn top_up_failed(&mut self, tx: &mut Tx, id: &str) {
         let t = &mut self.auto_top_up;
         let amount = t.pending.take().map_or(Micros::ZERO, |p| p.amount);
         if t.pending_counted {
             t.count = t.count.saturating_sub(1);
-            t.credits = sub(t.credits, amount)?.max(Micros::ZERO);
+            t.credits = t.credits.checked_sub(amount).unwrap_or(Micros::ZERO).max(Micros::ZERO);
             t.pending_counted = false;
         }
         t.consecutive_failures = t.consecutive_failures.saturating_add(1);
@@ -178,35 +175,45 @@ impl OrgState {
                 },
             );
         }
-        Ok(())
     }
 
-    /// Opens the top-up if the rule asks for one now.
-    fn request_top_up(&mut self, tx: &mut Tx) -> Result<(), LedgerError> {
+    /// Opens the top-up if the rule asks for one now. Never refuses: it
+    /// runs after the operation's own changes.
+    fn request_top_up(&mut self, tx: &mut Tx) {
         let t = &self.auto_top_up;
         let Some(rule) = t.rule.clone() else {
-            return Ok(());
+            return;
         };
         let available = self.available();
         if !rule.enabled || t.paused.is_some() || t.pending.is_some() || available >= rule.threshold {
-            return Ok(());
+            return;
         }
         let cap = rule.max_per_period.clone().unwrap_or_default();
         if cap.count.is_some_and(|c| t.count >= c) {
-            return Ok(());
+            return;
         }
-        let mut amount = match (rule.amount, rule.target_balance) {
-            (Some(a), _) => a,
-            (None, Some(target)) => sub(target, available)?,
-            (None, None) => return Ok(()),
+        // Nothing here refuses the operation that crossed: a figure out of
+        // range requests nothing instead.
+        let amount = match (rule.amount, rule.target_balance) {
+            (Some(a), _) => Some(a),
+            (None, Some(target)) => target.checked_sub(available),
+            (None, None) => None,
         };
-        if let Some(limit) = cap.credits {
-            let left = sub(limit, t.credits)?;
-            amount = amount.min(left);
-        }
-        // Nothing left of the cap, or credits that could never be settled.
-        if !amount.is_positive() || self.check_room(amount).is_err() {
-            return Ok(());
+        let amount = match (amount, cap.credits) {
+            (Some(a), Some(limit)) => limit.checked_sub(t.credits).map(|left| a.min(left)),
+            (a, None) => a,
+            (None, _) => None,
+        };
+        // Nothing left of the cap, or credits that could never be counted
+        // or settled.
+        let Some(amount) = amount.filter(|a| a.is_positive()) else {
+            return;
+        };
+        let Some(credits) = t.credits.checked_add(amount) else {
+            return;
+        };
+        if self.check_room(amount).is_err() {
+            return;
         }
         let seq = self.seq + 1;
         let id = format!("pur_{seq}");
@@ -246,7 +253,7 @@ impl OrgState {
         t.pending = Some(PendingTopUp { purchase_id: id.clone(), amount, requested_at: tx.now });
         t.pending_counted = true;
         t.count = t.count.saturating_add(1);
-        t.credits = add(t.credits, amount)?;
+        t.credits = credits;
         tx.dirty = true;
         self.notify(
             tx,
@@ -256,6 +263,5 @@ impl OrgState {
                 ..Notification::new(NotificationKind::TopUpRequested, tx.now, rule.threshold, available)
             },
         );
-        Ok(())
     }
 }
