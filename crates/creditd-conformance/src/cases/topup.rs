@@ -161,6 +161,7 @@ pub async fn auto_top_up_pauses_after_failures_and_resumes(t: &mut Ctx) {
     assert_eq!(paused.len(), 1);
     assert_eq!(paused[0]["data"]["purchase_id"], failed[2].as_str());
     assert!(paused[0]["data"]["reason"].as_str().unwrap().starts_with("3 consecutive auto top-ups failed"));
+    drop(s);
     t.reopen().await;
     let s = t.store.clone();
     let summary = s.org_state("o").await.expect("state").summary(s.now()).expect("summary");
