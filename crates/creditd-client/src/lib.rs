@@ -28,8 +28,8 @@ use std::time::Duration;
 pub use creditd_core::alerts::{AlertLevelView, AlertsView};
 pub use creditd_core::money_in::{AlertLevel, AutoTopUpRule, PendingTopUp, TopUpCap, TopUpPause};
 pub use creditd_core::plans::{Forecast, LowBalance, Price};
-pub use creditd_core::topup::AutoTopUpView;
 pub use creditd_core::prices::{PriceBook, PriceBookDraft, PriceBookVersion, PriceLine, Tier};
+pub use creditd_core::topup::AutoTopUpView;
 pub use creditd_core::{
     Balance, CapSubject, CapView, CreditKind, Draw, Effective, ErrorCode, Event, EventKind, Micros, Plan, Pool,
     PoolBalances, Record, RecordKind, RecordStatus, ReversalPolicy, Rollover, Status,

@@ -10,8 +10,8 @@
 use creditd_core::alerts::AlertsView;
 use creditd_core::money_in::{AlertLevel, AutoTopUpRule};
 use creditd_core::plans::{Forecast, LowBalance, Price};
-use creditd_core::topup::AutoTopUpView;
 use creditd_core::prices::{PriceBook, PriceBookDraft, PriceBookVersion};
+use creditd_core::topup::AutoTopUpView;
 /// `verifyLedger`'s answer: the core's own report.
 pub use creditd_core::verify::{BrokenLink, VerifyReport};
 use creditd_core::{Balance, CapSubject, CapView, Effective, Event, Micros, Plan, Rollover};
@@ -822,7 +822,12 @@ impl Client {
     }
 
     /// `setAlerts`: replaces the usage alert levels.
-    pub async fn set_alerts(&self, org_id: &str, levels: &[AlertLevel], key: Option<&str>) -> Result<AlertsView, Error> {
+    pub async fn set_alerts(
+        &self,
+        org_id: &str,
+        levels: &[AlertLevel],
+        key: Option<&str>,
+    ) -> Result<AlertsView, Error> {
         #[derive(Serialize)]
         struct Levels<'a> {
             levels: &'a [AlertLevel],

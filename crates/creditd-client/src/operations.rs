@@ -134,7 +134,8 @@ pub const GET_MEMBER: Operation = op("getMember", Method::Get, "/api/organizatio
 pub const UPDATE_MEMBER: Operation =
     op("updateMember", Method::Patch, "/api/organizations/{org_id}/members/{email}", false);
 /// The auto top-up rule and where it stands (`GET /api/organizations/{org_id}/auto-top-up`).
-pub const GET_AUTO_TOP_UP: Operation = op("getAutoTopUp", Method::Get, "/api/organizations/{org_id}/auto-top-up", false);
+pub const GET_AUTO_TOP_UP: Operation =
+    op("getAutoTopUp", Method::Get, "/api/organizations/{org_id}/auto-top-up", false);
 /// Set the auto top-up rule (`PUT /api/organizations/{org_id}/auto-top-up`).
 pub const SET_AUTO_TOP_UP: Operation = op("setAutoTopUp", Method::Put, "/api/organizations/{org_id}/auto-top-up", true);
 /// The usage alert levels (`GET /api/organizations/{org_id}/alerts`).

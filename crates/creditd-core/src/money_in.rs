@@ -107,10 +107,7 @@ impl AutoTopUpRule {
             (None, None) => return Err(invalid("give amount (credits per top-up) or target_balance")),
             (Some(a), None) if !a.is_positive() => return Err(invalid("amount must be positive")),
             (None, Some(t)) if t <= self.threshold => {
-                return Err(invalid(format!(
-                    "target_balance {t} must be above the threshold {}",
-                    self.threshold
-                )));
+                return Err(invalid(format!("target_balance {t} must be above the threshold {}", self.threshold)));
             }
             _ => {}
         }

@@ -247,7 +247,16 @@ impl OrgState {
         // The caller's key stays for the operation's own event, if it has
         // not written one yet.
         let key = tx.key.take();
-        self.emit(tx, EventKind::Purchase, amount, Some(Pool::Prepaid), Status::Processing, &ctx, None, Some(id.clone()));
+        self.emit(
+            tx,
+            EventKind::Purchase,
+            amount,
+            Some(Pool::Prepaid),
+            Status::Processing,
+            &ctx,
+            None,
+            Some(id.clone()),
+        );
         tx.key = key;
         let t = &mut self.auto_top_up;
         t.pending = Some(PendingTopUp { purchase_id: id.clone(), amount, requested_at: tx.now });

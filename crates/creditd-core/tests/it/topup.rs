@@ -152,13 +152,18 @@ fn top_up_is_requested_in_the_operation_that_crosses_once() {
     let events = &a.outcome.as_ref().unwrap().events;
     assert_eq!(events.iter().map(|e| e.kind).collect::<Vec<_>>(), vec![EventKind::Usage, EventKind::Purchase]);
     let p = &events[1];
-    assert_eq!((p.amount, p.status, p.pool, p.balance_after), (m("200"), Status::Processing, Some(Pool::Prepaid), m("40")));
+    assert_eq!(
+        (p.amount, p.status, p.pool, p.balance_after),
+        (m("200"), Status::Processing, Some(Pool::Prepaid), m("40"))
+    );
     let id = p.hold_id.clone().unwrap();
     assert_eq!(o.state.records[&id].status, RecordStatus::Processing);
     assert_eq!(a.notifications.len(), 1);
     let n = &a.notifications[0];
-    assert_eq!((n.kind, n.purchase_id.as_deref(), n.amount, n.threshold, n.balance, n.event_seq),
-        (NotificationKind::TopUpRequested, Some(id.as_str()), Some(m("200")), m("50"), m("40"), p.seq));
+    assert_eq!(
+        (n.kind, n.purchase_id.as_deref(), n.amount, n.threshold, n.balance, n.event_seq),
+        (NotificationKind::TopUpRequested, Some(id.as_str()), Some(m("200")), m("50"), m("40"), p.seq)
+    );
     // Still below, one pending: nothing more.
     o.ok(usage("10"));
     o.ok(usage("10"));
@@ -312,8 +317,20 @@ fn bad_rules_are_refused_and_change_nothing() {
         (bad(&|r| r.amount = Some(m("-1"))), "amount −1"),
         (bad(&|r| r.target_balance = Some(m("500"))), "both"),
         (bad(&|r| r.amount = None), "neither"),
-        (bad(&|r| { r.amount = None; r.target_balance = Some(m("50")) }), "threshold = target"),
-        (bad(&|r| { r.amount = None; r.target_balance = Some(m("40")) }), "threshold > target"),
+        (
+            bad(&|r| {
+                r.amount = None;
+                r.target_balance = Some(m("50"))
+            }),
+            "threshold = target",
+        ),
+        (
+            bad(&|r| {
+                r.amount = None;
+                r.target_balance = Some(m("40"))
+            }),
+            "threshold > target",
+        ),
         (bad(&|r| r.threshold = m("-1")), "negative threshold"),
         (bad(&|r| r.max_per_period = Some(TopUpCap { count: Some(0), credits: None })), "count cap 0"),
         (bad(&|r| r.max_per_period = Some(TopUpCap { count: None, credits: Some(m("0")) })), "credits cap 0"),
@@ -341,7 +358,10 @@ fn bad_rules_are_refused_and_change_nothing() {
 fn rule_and_levels_read_from_json_exactly() {
     let r: AutoTopUpRule =
         serde_json::from_str(r#"{"threshold": "10.5", "amount": 25, "max_per_period": {"count": 2}}"#).unwrap();
-    assert_eq!((r.threshold, r.amount, r.pool, r.pause_after_failures, r.enabled), (m("10.5"), Some(m("25")), Pool::Prepaid, 3, true));
+    assert_eq!(
+        (r.threshold, r.amount, r.pool, r.pause_after_failures, r.enabled),
+        (m("10.5"), Some(m("25")), Pool::Prepaid, 3, true)
+    );
     assert!(serde_json::from_str::<AutoTopUpRule>(r#"{"threshold": 1, "amount": "0.0000001"}"#).is_err(), "7 decimals");
     assert!(serde_json::from_str::<AutoTopUpRule>(r#"{"threshold": 1, "amount": 1, "colour": 1}"#).is_err());
     let l: Vec<AlertLevel> = serde_json::from_str(r#"[{"percent_used": 80}, {"available_below": "2.5"}]"#).unwrap();
@@ -368,8 +388,10 @@ fn alerts_fire_once_per_period_per_crossing() {
     let a = o.ok(usage("0.000001"));
     assert_eq!(a.notifications.len(), 1, "50% exactly");
     let n = &a.notifications[0];
-    assert_eq!((n.level.clone(), n.threshold, n.period_usage, n.allocation, n.balance),
-        (Some(AlertLevel::PercentUsed(50)), m("50"), Some(m("50")), Some(m("100")), m("50")));
+    assert_eq!(
+        (n.level.clone(), n.threshold, n.period_usage, n.allocation, n.balance),
+        (Some(AlertLevel::PercentUsed(50)), m("50"), Some(m("50")), Some(m("100")), m("50"))
+    );
     // One operation across two levels fires both, once each.
     let a = o.ok(usage("45"));
     let levels: Vec<_> = a.notifications.iter().map(|n| n.level.clone().unwrap()).collect();

@@ -84,7 +84,10 @@ async fn auto_top_up_is_requested_settled_and_shown() {
     assert_eq!((&v["pending"]["purchase_id"], &v["pending"]["amount"]), (&json!(id), &json!(160.75)));
     assert_eq!((&v["count_this_period"], &v["credits_this_period"]), (&json!(1), &json!(160.75)));
     let s = app.ok("GET", "/summary", Value::Null).await;
-    assert_eq!((&s["auto_top_up"]["status"], &s["auto_top_up"]["pending"]["purchase_id"]), (&json!("active"), &json!(id)));
+    assert_eq!(
+        (&s["auto_top_up"]["status"], &s["auto_top_up"]["pending"]["purchase_id"]),
+        (&json!("active"), &json!(id))
+    );
     let hooks = app.outbox("top_up.requested").await;
     assert_eq!(hooks.len(), 1);
     assert_eq!((&hooks[0]["type"], &hooks[0]["data"]["purchase_id"]), (&json!("top_up.requested"), &json!(id)));
@@ -112,7 +115,8 @@ async fn auto_top_up_is_requested_settled_and_shown() {
     assert_eq!((&v["status"], &v["consecutive_failures"]), (&json!("active"), &json!(0)));
     assert_eq!(v["pending"]["amount"], json!(10), "below the threshold: requested by the PUT");
     let notes = app.ok("GET", "/notifications", Value::Null).await;
-    let kinds: Vec<&str> = notes["notifications"].as_array().unwrap().iter().map(|n| n["kind"].as_str().unwrap()).collect();
+    let kinds: Vec<&str> =
+        notes["notifications"].as_array().unwrap().iter().map(|n| n["kind"].as_str().unwrap()).collect();
     assert_eq!(kinds.iter().filter(|k| **k == "top_up_paused").count(), 1, "{kinds:?}");
 }
 
@@ -165,8 +169,11 @@ async fn an_80_percent_alert_fires_once_and_the_low_balance_route_keeps_working(
         "currency": "EUR"});
     app.ok("PUT", "/plan", plan).await;
     let v = app.ok("PUT", "/alerts", json!({"levels": [{"percent_used": 80}]})).await;
-    assert_eq!(v["levels"], json!([{"level": {"percent_used": 80}, "webhook": "usage_alert", "fired": false,
-        "fired_at": null}]));
+    assert_eq!(
+        v["levels"],
+        json!([{"level": {"percent_used": 80}, "webhook": "usage_alert", "fired": false,
+        "fired_at": null}])
+    );
     let t = app.ok("PUT", "/low-balance-threshold", json!({"threshold": 25})).await;
     assert_eq!(t["low_balance"]["threshold"], json!(25));
     for _ in 0..5 {
@@ -177,8 +184,10 @@ async fn an_80_percent_alert_fires_once_and_the_low_balance_route_keeps_working(
     let levels = v["levels"].as_array().unwrap();
     assert_eq!(levels.len(), 2, "{v}");
     assert_eq!((&levels[0]["fired"], &levels[0]["fired_at"]), (&json!(true), &json!("2026-03-10T12:00:00Z")));
-    assert_eq!((&levels[1]["level"], &levels[1]["webhook"], &levels[1]["fired"]),
-        (&json!({"available_below": 25}), &json!("low_balance"), &json!(true)));
+    assert_eq!(
+        (&levels[1]["level"], &levels[1]["webhook"], &levels[1]["fired"]),
+        (&json!({"available_below": 25}), &json!("low_balance"), &json!(true))
+    );
     let alerts = app.outbox("usage_alert").await;
     assert_eq!(alerts.len(), 1);
     assert_eq!(
@@ -187,7 +196,8 @@ async fn an_80_percent_alert_fires_once_and_the_low_balance_route_keeps_working(
     );
     assert_eq!(app.outbox("low_balance").await.len(), 1);
     let notes = app.ok("GET", "/notifications", Value::Null).await;
-    let kinds: Vec<&str> = notes["notifications"].as_array().unwrap().iter().map(|n| n["kind"].as_str().unwrap()).collect();
+    let kinds: Vec<&str> =
+        notes["notifications"].as_array().unwrap().iter().map(|n| n["kind"].as_str().unwrap()).collect();
     assert_eq!(kinds, vec!["low_balance", "usage_alert"], "the same usage crossed both");
     app.ok("PUT", "/alerts", json!({"levels": []})).await;
     assert_eq!(app.ok("GET", "/alerts", Value::Null).await["levels"].as_array().unwrap().len(), 1);

@@ -288,6 +288,19 @@ async fn answers_match_the_documented_schemas() {
     let batch = json!({"operations": [{"org_id": "acme", "op": "usage", "body": [1]}]});
     expect(app.post("/api/batch", batch).await, 422);
 
+    // Money in: the auto top-up rule (below its threshold at once, so the
+    // answers carry a pending top-up) and the usage alert levels.
+    expect(app.get(&format!("{ORG}/auto-top-up")).await, 200);
+    let rule = json!({"threshold": "100000", "amount": 5, "max_per_period": {"count": 2, "credits": 10}});
+    let set = expect(app.send(Method::PUT, &format!("{ORG}/auto-top-up"), rule).await, 200);
+    assert_eq!(set["pending"]["amount"], json!(5), "{set}");
+    expect(app.get(&format!("{ORG}/auto-top-up")).await, 200);
+    let levels = json!({"levels": [{"percent_used": 50}, {"available_below": 1000000}]});
+    let set = expect(app.send(Method::PUT, &format!("{ORG}/alerts"), levels).await, 200);
+    assert_eq!(set["levels"][1]["fired"], json!(true), "{set}");
+    expect(app.get(&format!("{ORG}/alerts")).await, 200);
+    expect(app.get(&format!("{ORG}/summary")).await, 200);
+
     // Webhook endpoints: registered, listed, read, their deliveries, deleted.
     let body = json!({"url": "https://example.com/hook", "event_types": ["low_balance"], "description": "ops"});
     let created = expect(app.post(&format!("{ORG}/webhooks"), body).await, 201);
