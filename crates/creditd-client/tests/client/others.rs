@@ -232,3 +232,38 @@ async fn endpoints_price_books_batch_and_raw_calls() {
     let doc = client.openapi_document().await.unwrap();
     assert!(doc["paths"].as_object().unwrap().len() > 10);
 }
+
+#[tokio::test]
+async fn auto_top_up_and_usage_alerts() {
+    use creditd_client::{AlertLevel, AutoTopUpRule, Pool, TopUpCap};
+    let server = Server::start();
+    let client = server.client();
+    let o = org(&client, "money-in").await;
+    client.grant_credits(&o, &Credit::grant(c("100")), None).await.unwrap();
+    assert_eq!(client.get_auto_top_up(&o).await.unwrap().status, "off");
+    let rule = AutoTopUpRule {
+        threshold: c("50"),
+        amount: None,
+        target_balance: Some(c("120.5")),
+        max_per_period: Some(TopUpCap { count: Some(2), credits: None }),
+        pool: Pool::Prepaid,
+        pause_after_failures: 2,
+        enabled: true,
+    };
+    let set = client.set_auto_top_up(&o, &rule, None).await.unwrap();
+    assert_eq!((set.status.as_str(), set.rule.as_ref()), ("active", Some(&rule)));
+    client.record_usage(&o, &Usage::new(c("60")), None).await.unwrap();
+    let view = client.get_auto_top_up(&o).await.unwrap();
+    let pending = view.pending.expect("a top-up below the threshold");
+    assert_eq!((pending.amount, view.count_this_period), (c("80.5"), 1));
+
+    let levels = vec![AlertLevel::PercentUsed(80), AlertLevel::AvailableBelow(c("45"))];
+    let set = client.set_alerts(&o, &levels, None).await.unwrap();
+    assert_eq!(set.levels.iter().map(|l| l.level.clone()).collect::<Vec<_>>(), levels);
+    assert!(set.levels[1].fired, "40 available: below 45 at once");
+    let got = client.get_alerts(&o).await.unwrap();
+    assert_eq!((got.available, got.allocation), (c("40"), None));
+    let kinds: Vec<String> =
+        client.list_notifications(&o, None, None).await.unwrap().into_iter().map(|n| n.kind).collect();
+    assert_eq!(kinds, vec!["top_up_requested", "usage_alert"]);
+}

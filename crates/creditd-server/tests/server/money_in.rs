@@ -17,7 +17,7 @@ const ACME: &str = "/api/organizations/acme";
 
 impl App {
     async fn start() -> App {
-        let app = App(Server::with(Start { at: "2026-03-10T12:00:00Z", ..Start::default() }).await);
+        let app = App(Server::with(Start { at: "2026-03-10T12:00:00Z", no_redirects: true, ..Start::default() }).await);
         let (s, v) = app.call("POST", "/api/organizations", Some(json!({"id": "acme", "name": "Acme"}))).await;
         assert_eq!(s, 201, "{v}");
         app
@@ -201,4 +201,51 @@ async fn an_80_percent_alert_fires_once_and_the_low_balance_route_keeps_working(
     assert_eq!(kinds, vec!["low_balance", "usage_alert"], "the same usage crossed both");
     app.ok("PUT", "/alerts", json!({"levels": []})).await;
     assert_eq!(app.ok("GET", "/alerts", Value::Null).await["levels"].as_array().unwrap().len(), 1);
+}
+
+/// The Plan tab tells the owner that auto top-up is paused and why, and
+/// which usage alerts fired this period.
+#[tokio::test]
+async fn the_plan_tab_shows_a_paused_top_up_and_fired_alerts() {
+    use creditd_store::Clock;
+    use creditd_store::directory::{Member, Role};
+    let app = App::start().await;
+    app.store
+        .directory()
+        .add_member(Member {
+            org_id: "acme".into(),
+            email: "olga@acme.example".into(),
+            name: "Olga".into(),
+            role: Role::Owner,
+            created_at: app.clock.now(),
+        })
+        .await
+        .unwrap();
+    app.ok("POST", "/credits", json!({"kind": "grant", "amount": 10})).await;
+    app.ok("PUT", "/auto-top-up", json!({"threshold": 50, "amount": 100, "pause_after_failures": 1})).await;
+    let id = app.ok("GET", "/auto-top-up", Value::Null).await["pending"]["purchase_id"].as_str().unwrap().to_string();
+    app.ok("POST", &format!("/purchases/{id}/settle"), json!({"status": "failed"})).await;
+    app.ok("PUT", "/alerts", json!({"levels": [{"available_below": 20}]})).await;
+
+    let token = creditd_server::auth::issue_login_link(
+        app.store.directory(),
+        "acme",
+        "olga@acme.example",
+        app.clock.now(),
+        jiff::SignedDuration::from_mins(15),
+    )
+    .await
+    .unwrap();
+    let login = app.client.get(format!("{}/login/{token}", app.base)).send().await.unwrap();
+    assert_eq!(login.status().as_u16(), 303);
+    let cookie = login.headers().get("set-cookie").map(|c| c.to_str().unwrap().split(';').next().unwrap().to_string());
+    let cookie = cookie.expect("a session cookie");
+    let page = app.client.get(format!("{}/", app.base)).header("cookie", cookie).send().await.unwrap();
+    assert_eq!(page.status().as_u16(), 200);
+    let html = page.text().await.unwrap().replace("&#x27;", "'").replace("&#39;", "'");
+    let notices: Vec<&str> = html.lines().filter(|l| l.contains("data-testid=\"money-in\"")).collect();
+    assert_eq!(notices.len(), 2, "{html}");
+    assert!(notices[0].contains("Auto top-up is paused: 1 consecutive auto top-ups failed"), "{}", notices[0]);
+    assert!(notices[0].contains(&id), "{}", notices[0]);
+    assert!(notices[1].contains("Usage alert: available below 20."), "{}", notices[1]);
 }
