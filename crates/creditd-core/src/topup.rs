@@ -158,11 +158,12 @@ impl OrgState {
         t.consecutive_failures = t.consecutive_failures.saturating_add(1);
         let limit = t.rule.as_ref().map_or(u32::MAX, |r| r.pause_after_failures);
         if t.paused.is_none() && t.consecutive_failures >= limit {
-            let reason = format!(
-                "{} consecutive auto top-ups failed (the last: {id}); it resumes when a purchase succeeds or the \
-                 rule is set again",
-                t.consecutive_failures
-            );
+            let what = match t.consecutive_failures {
+                1 => "1 top-up failed".to_string(),
+                n => format!("{n} top-ups failed in a row"),
+            };
+            let reason =
+                format!("{what} (the last: {id}); it resumes when a purchase succeeds or the rule is set again");
             t.paused = Some(TopUpPause { since: tx.now, reason: reason.clone(), last_failed: id.to_string() });
             let threshold = t.rule.as_ref().map_or(Micros::ZERO, |r| r.threshold);
             let balance = self.available();

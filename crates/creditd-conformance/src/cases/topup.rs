@@ -160,7 +160,7 @@ pub async fn auto_top_up_pauses_after_failures_and_resumes(t: &mut Ctx) {
     let paused = outbox(s.as_ref(), "o", WebhookType::TopUpPaused).await;
     assert_eq!(paused.len(), 1);
     assert_eq!(paused[0]["data"]["purchase_id"], failed[2].as_str());
-    assert!(paused[0]["data"]["reason"].as_str().unwrap().starts_with("3 consecutive auto top-ups failed"));
+    assert!(paused[0]["data"]["reason"].as_str().unwrap().starts_with("3 top-ups failed in a row"));
     drop(s);
     t.reopen().await;
     let s = t.store.clone();

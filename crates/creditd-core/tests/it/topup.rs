@@ -254,7 +254,7 @@ fn failures_pause_and_a_success_or_the_rule_resumes() {
     }
     let v = o.state.auto_top_up_view(o.now);
     assert_eq!(v.status, "paused");
-    assert!(v.paused.as_ref().unwrap().reason.starts_with("3 consecutive auto top-ups failed"), "{:?}", v.paused);
+    assert!(v.paused.as_ref().unwrap().reason.starts_with("3 top-ups failed in a row (the last: "), "{:?}", v.paused);
     assert_eq!(v.count_this_period, 0, "failed top-ups give their count back");
     assert_eq!(o.state.summary(o.now).unwrap().auto_top_up.status, "paused");
     // Paused: below the threshold, nothing is requested.

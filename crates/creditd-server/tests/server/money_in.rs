@@ -107,7 +107,7 @@ async fn auto_top_up_is_requested_settled_and_shown() {
     }
     let s = app.ok("GET", "/summary", Value::Null).await;
     assert_eq!(s["auto_top_up"]["status"], "paused", "{s}");
-    assert!(s["auto_top_up"]["paused"]["reason"].as_str().unwrap().contains("3 consecutive auto top-ups failed"));
+    assert!(s["auto_top_up"]["paused"]["reason"].as_str().unwrap().contains("3 top-ups failed in a row"));
     assert_eq!(app.outbox("top_up.paused").await.len(), 1);
     let v = app.ok("GET", "/auto-top-up", Value::Null).await;
     assert_eq!((&v["status"], &v["consecutive_failures"], &v["pending"]), (&json!("paused"), &json!(3), &Value::Null));
@@ -243,9 +243,10 @@ async fn the_plan_tab_shows_a_paused_top_up_and_fired_alerts() {
     let page = app.client.get(format!("{}/", app.base)).header("cookie", cookie).send().await.unwrap();
     assert_eq!(page.status().as_u16(), 200);
     let html = page.text().await.unwrap().replace("&#x27;", "'").replace("&#39;", "'");
-    let notices: Vec<&str> = html.lines().filter(|l| l.contains("data-testid=\"money-in\"")).collect();
+    let notices: Vec<&str> =
+        html.split("data-testid=\"money-in\">").skip(1).map(|p| p.split("</p>").next().unwrap()).collect();
     assert_eq!(notices.len(), 2, "{html}");
-    assert!(notices[0].contains("Auto top-up is paused: 1 consecutive auto top-ups failed"), "{}", notices[0]);
+    assert!(notices[0].contains("Auto top-up is paused: 1 top-up failed (the last: "), "{}", notices[0]);
     assert!(notices[0].contains(&id), "{}", notices[0]);
     assert!(notices[1].contains("Usage alert: available below 20."), "{}", notices[1]);
 }
