@@ -26,7 +26,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 pub use creditd_core::alerts::{AlertLevelView, AlertsView};
-pub use creditd_core::money_in::{AlertLevel, AutoTopUpRule, PendingTopUp, TopUpCap, TopUpPause};
+pub use creditd_core::money_in::{AlertLevel, AutoTopUpRule, AutoTopUpStatus, PendingTopUp, TopUpCap, TopUpPause};
 pub use creditd_core::plans::{Forecast, LowBalance, Price};
 pub use creditd_core::prices::{PriceBook, PriceBookDraft, PriceBookVersion, PriceLine, Tier};
 pub use creditd_core::topup::AutoTopUpView;

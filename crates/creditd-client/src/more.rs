@@ -8,7 +8,7 @@
 //! without a float.
 
 use creditd_core::alerts::AlertsView;
-use creditd_core::money_in::{AlertLevel, AutoTopUpRule};
+use creditd_core::money_in::{AlertLevel, AutoTopUpRule, AutoTopUpStatus};
 use creditd_core::plans::{Forecast, LowBalance, Price};
 use creditd_core::prices::{PriceBook, PriceBookDraft, PriceBookVersion};
 use creditd_core::topup::AutoTopUpView;
@@ -177,6 +177,9 @@ pub struct SummaryView {
     pub forecast: Forecast,
     /// The low-balance level and whether the balance is below it.
     pub low_balance: LowBalance,
+    /// Auto top-up: off, active, disabled or paused (and why), and the
+    /// top-up waiting for its payment.
+    pub auto_top_up: AutoTopUpStatus,
     /// The caps the caller may see.
     pub caps: Vec<CapView>,
 }

@@ -256,6 +256,8 @@ async fn auto_top_up_and_usage_alerts() {
     let view = client.get_auto_top_up(&o).await.unwrap();
     let pending = view.pending.expect("a top-up below the threshold");
     assert_eq!((pending.amount, view.count_this_period), (c("80.5"), 1));
+    let summary = client.get_plan_summary(&o).await.unwrap();
+    assert_eq!((summary.auto_top_up.status.as_str(), summary.auto_top_up.pending), ("active", Some(pending)));
 
     let levels = vec![AlertLevel::PercentUsed(80), AlertLevel::AvailableBelow(c("45"))];
     let set = client.set_alerts(&o, &levels, None).await.unwrap();
