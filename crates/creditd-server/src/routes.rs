@@ -39,7 +39,7 @@ use crate::wire::{
     ReverseRequest, SettleRequest, UsageRequest,
 };
 use crate::{
-    AppState, MAX_BODY_BYTES, admin, analytics, api, auth, conn, dashboard, history, money_in, ops, plans, prices,
+    AppState, MAX_BODY_BYTES, admin, analytics, api, auth, conn, dashboard, history, ops, plans, prices, topup,
     transfers, webhooks,
 };
 
@@ -388,8 +388,8 @@ pub fn table() -> Vec<Entry> {
             plans::set_low_balance_threshold,
         )
         .example(|| json!({"threshold": 100})),
-        at("GET", org!("/auto-top-up"), "getAutoTopUp", "plans", "The auto top-up rule and where it stands", money_in::get_auto_top_up),
-        at("PUT", org!("/auto-top-up"), "setAutoTopUp", "plans", "Set the auto top-up rule", money_in::put_auto_top_up)
+        at("GET", org!("/auto-top-up"), "getAutoTopUp", "plans", "The auto top-up rule and where it stands", topup::get_auto_top_up),
+        at("PUT", org!("/auto-top-up"), "setAutoTopUp", "plans", "Set the auto top-up rule", topup::put_auto_top_up)
             .describe(
                 "When an operation leaves available credits below `threshold`, the same transaction opens a \
                  `processing` purchase (source `auto_top_up`) of `amount`, or of `target_balance` less available \
@@ -402,8 +402,8 @@ pub fn table() -> Vec<Entry> {
                 json!({"threshold": "100", "target_balance": "500", "max_per_period": {"count": 3, "credits": "2000"},
                     "pause_after_failures": 3, "enabled": true})
             }),
-        at("GET", org!("/alerts"), "getAlerts", "plans", "The usage alert levels and which have fired", money_in::get_alerts),
-        at("PUT", org!("/alerts"), "setAlerts", "plans", "Set the usage alert levels", money_in::put_alerts)
+        at("GET", org!("/alerts"), "getAlerts", "plans", "The usage alert levels and which have fired", topup::get_alerts),
+        at("PUT", org!("/alerts"), "setAlerts", "plans", "Set the usage alert levels", topup::put_alerts)
             .describe(
                 "Each level fires once per period per crossing (webhook `usage_alert` and a notification): \
                  `available_below` while available credits are below the amount, `percent_used` while this \

@@ -12,7 +12,7 @@ mod common;
 mod api;
 mod dashboard;
 mod history;
-mod money_in;
+mod topup;
 mod openapi;
 mod ops;
 mod plans;
