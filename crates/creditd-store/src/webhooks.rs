@@ -213,25 +213,26 @@ pub fn derive(
     for e in events {
         let data = || EventData { available: e.balance_after, event: e };
         let source = format!("e{}", e.seq);
+        // Buy more's processing purchase: the backend is to charge it.
+        if let Op::Plans(PlanOp::BuyMore { requested_by, .. }) = op
+            && e.kind == EventKind::Purchase
+            && e.status == Status::Processing
+        {
+            let data = TopUpData {
+                available: e.balance_after,
+                purchase_id: e.hold_id.as_deref(),
+                amount: e.amount,
+                trigger: "buy_more",
+                requested_by: requested_by.as_deref(),
+                event: e,
+            };
+            out.push(message(org_id, WebhookType::TopUpRequested, &source, e.created_at, e.seq, data)?);
+        }
         let mut push = |kind| -> Result<(), StoreError> {
             out.push(message(org_id, kind, &source, e.created_at, e.seq, data())?);
             Ok(())
         };
         match e.kind {
-            EventKind::Purchase
-                if matches!(op, Op::Plans(PlanOp::BuyMore { .. })) && e.status == Status::Processing =>
-            {
-                let Op::Plans(PlanOp::BuyMore { requested_by, .. }) = op else { unreachable!() };
-                let data = TopUpData {
-                    available: e.balance_after,
-                    purchase_id: e.hold_id.as_deref(),
-                    amount: e.amount,
-                    trigger: "buy_more",
-                    requested_by: requested_by.as_deref(),
-                    event: e,
-                };
-                out.push(message(org_id, WebhookType::TopUpRequested, &source, e.created_at, e.seq, data)?);
-            }
             EventKind::Release if matches!(op, Op::TimeoutHold { .. }) => push(WebhookType::HoldExpired)?,
             EventKind::Reversal => push(WebhookType::PurchaseReversed)?,
             EventKind::Purchase
