@@ -163,11 +163,17 @@ impl IntoResponse for Page {
 /// few hundred bytes).
 const ERROR_BODY_MAX_BYTES: usize = 16 * 1024;
 
-/// Whether a request is a browser asking for a page: a GET or HEAD whose
-/// `Accept` names `text/html` (every browser's navigation does; API
-/// clients send `application/json`, `*/*` or nothing).
+/// Whether a request is a browser asking for a page: a GET or HEAD, or a
+/// form post (the dashboard's forms), whose `Accept` names `text/html`
+/// (every browser's navigation does; API clients send `application/json`,
+/// `*/*` or nothing).
 fn wants_page(req: &Request) -> bool {
-    (req.method() == Method::GET || req.method() == Method::HEAD)
+    let form = req.method() == Method::POST
+        && req
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .is_some_and(|v| v.as_bytes().starts_with(b"application/x-www-form-urlencoded"));
+    (req.method() == Method::GET || req.method() == Method::HEAD || form)
         && req
             .headers()
             .get_all(header::ACCEPT)
