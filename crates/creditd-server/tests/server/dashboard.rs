@@ -1908,9 +1908,10 @@ async fn buy_more_and_change_plan_in_headless_chromium() {
     let url = b.url().await;
     let purchase = url.split("bought=").nth(1).unwrap_or_else(|| panic!("{url}")).to_string();
     assert!(b.text("[data-testid=money-in-notice]").await.contains(&format!("Purchase {purchase} requested")));
-    let state = app.store.org_state(ORG).await.unwrap();
-    let r = state.records.get(&purchase).unwrap_or_else(|| panic!("no record {purchase}"));
-    assert_eq!((r.status, r.amount), (creditd_core::RecordStatus::Processing, Micros::from_credits(500).unwrap()));
+    let events = app.events(&EventFilter::default()).await;
+    let e = events.iter().find(|e| e.hold_id.as_deref() == Some(purchase.as_str())).expect("the purchase event");
+    assert_eq!((e.kind, e.status, e.amount), (EventKind::Purchase, creditd_core::Status::Processing, Micros::from_credits(500).unwrap()));
+    assert_eq!(e.source.as_deref(), Some("buy_more"));
     let top_ups = outbox(creditd_store::webhooks::WebhookType::TopUpRequested).await;
     assert_eq!(top_ups.len(), 1);
     assert_eq!(top_ups[0]["data"]["purchase_id"], json!(purchase));
