@@ -42,7 +42,8 @@ impl PlanCatalogue for PgPlanCatalogue {
         let tx = c.transaction().await.map_err(db)?;
         // One writer of the catalogue at a time, so the count is exact.
         tx.execute("SELECT pg_advisory_xact_lock(hashtext('creditd plan catalogue'))", &[]).await.map_err(db)?;
-        let exists = tx.query_opt("SELECT 1 FROM plan_catalogue WHERE plan_id = $1", &[&id]).await.map_err(db)?.is_some();
+        let exists =
+            tx.query_opt("SELECT 1 FROM plan_catalogue WHERE plan_id = $1", &[&id]).await.map_err(db)?.is_some();
         if !exists {
             let n: i64 = tx.query_one("SELECT count(*) FROM plan_catalogue", &[]).await.map_err(db)?.get(0);
             if n as usize >= MAX_CATALOGUE_PLANS {
@@ -65,10 +66,8 @@ impl PlanCatalogue for PgPlanCatalogue {
     async fn get(&self, id: &str) -> Result<Option<CataloguePlan>, StoreError> {
         check_plan_id(id)?;
         let c = self.pool.get().await.map_err(StoreError::backend)?;
-        let row = c
-            .query_opt("SELECT body, updated_at FROM plan_catalogue WHERE plan_id = $1", &[&id])
-            .await
-            .map_err(db)?;
+        let row =
+            c.query_opt("SELECT body, updated_at FROM plan_catalogue WHERE plan_id = $1", &[&id]).await.map_err(db)?;
         row.map(|r| plan_of(id.to_string(), r.get::<_, &str>(0), r.get(1))).transpose()
     }
 

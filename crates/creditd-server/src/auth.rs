@@ -354,8 +354,8 @@ impl Auth {
     /// service key, recomputes it to trust the purchase id it is sent.
     pub fn sign_with_service_key(&self, message: &str) -> String {
         use hmac::{Hmac, KeyInit, Mac};
-        let mut mac =
-            Hmac::<sha2_hmac::Sha256>::new_from_slice(self.bootstrap.as_bytes()).expect("HMAC takes a key of any length");
+        let mut mac = Hmac::<sha2_hmac::Sha256>::new_from_slice(self.bootstrap.as_bytes())
+            .expect("HMAC takes a key of any length");
         mac.update(message.as_bytes());
         hex::encode(mac.finalize().into_bytes())
     }

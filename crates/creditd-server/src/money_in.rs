@@ -329,6 +329,8 @@ pub struct PlanChoice {
     pub description: String,
     /// The organisation's plan now.
     pub current: bool,
+    /// The organisation's plan from the next renewal.
+    pub next: bool,
 }
 
 /// What the Plan tab shows of Buy more and Change plan (the template
@@ -383,6 +385,7 @@ pub(crate) async fn plan_tab(
             .into_iter()
             .map(|p| PlanChoice {
                 current: state.plans.plan.as_ref() == Some(&p.plan),
+                next: state.plans.next_plan.as_ref() == Some(&p.plan),
                 name: p.plan.name.clone(),
                 credits: format!("{} credits a period", crate::charts::credits(p.plan.credits_per_period)),
                 price: p.price_text.clone().unwrap_or_else(|| {
@@ -396,16 +399,18 @@ pub(crate) async fn plan_tab(
         Vec::new()
     };
     let one = |k: &str| q.0.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str());
+    // A plan is named as the catalogue names it (its id if it is gone).
+    let name_of = |id: &str| plans.iter().find(|p| p.id == id).map_or(id.to_string(), |p| p.name.clone());
     let notice = match (one("bought"), one("plan_change"), one("plan")) {
         (Some(p), _, _) if creditd_core::valid_id(p) => format!(
             "Purchase {p} requested. It stays processing until the payment is settled; then its credits are \
              added."
         ),
         (_, Some("applied"), Some(id)) if creditd_core::valid_id(id) => {
-            format!("Plan change to {id} applied: see the plan details below.")
+            format!("Plan changed to {}: see the plan details.", name_of(id))
         }
         (_, Some("requested"), Some(id)) if creditd_core::valid_id(id) => {
-            format!("Plan change to {id} requested: your account manager will confirm it.")
+            format!("Change to {} requested: your account manager will confirm it.", name_of(id))
         }
         _ => String::new(),
     };

@@ -202,7 +202,8 @@ pub async fn put_plan(
             crate::money_in::catalogue_plan(&app, id).await?.plan
         }
         None => {
-            let missing = |f: &str| ApiError::validation(format!("{f} is required (or name a catalogue plan: plan_id)"));
+            let missing =
+                |f: &str| ApiError::validation(format!("{f} is required (or name a catalogue plan: plan_id)"));
             crate::prices::require_book(&app, req.price_book.as_deref()).await?;
             Plan {
                 name: req.name.ok_or_else(|| missing("name"))?,

@@ -98,8 +98,9 @@ impl PlanCatalogue for SqlitePlanCatalogue {
 
     async fn list(&self) -> Result<Vec<CataloguePlan>, StoreError> {
         self.run(|c| {
-            let mut st =
-                c.prepare_cached("SELECT plan_id, body, updated_at FROM plan_catalogue ORDER BY plan_id").map_err(db)?;
+            let mut st = c
+                .prepare_cached("SELECT plan_id, body, updated_at FROM plan_catalogue ORDER BY plan_id")
+                .map_err(db)?;
             let rows = st
                 .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, i64>(2)?)))
                 .map_err(db)?;

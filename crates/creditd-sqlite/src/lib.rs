@@ -36,9 +36,9 @@ use creditd_store::{
 };
 use tokio::sync::{mpsc, oneshot};
 
+pub use catalogue::SqlitePlanCatalogue;
 use checkpoint::Checkpointer;
 pub use directory::{DirectoryOpenError, SqliteDirectory};
-pub use catalogue::SqlitePlanCatalogue;
 pub use prices::SqlitePriceBooks;
 use reader::ReadPool;
 pub use webhooks::SqliteWebhooks;

@@ -76,9 +76,8 @@ async fn org_tree_migrates_from_previous_schema() {
 async fn priced_events_migrate_from_previous_schema() {
     let mut ctx = creditd_conformance::Ctx::start(engine().await.expect("engine")).await;
     let previous = creditd_sqlite::schema::MIGRATIONS.len() - 2;
-    let downgrade = format!(
-        "DROP TABLE plan_catalogue; ALTER TABLE events DROP COLUMN pricing; PRAGMA user_version = {previous};"
-    );
+    let downgrade =
+        format!("DROP TABLE plan_catalogue; ALTER TABLE events DROP COLUMN pricing; PRAGMA user_version = {previous};");
     creditd_conformance::cases::priced_events_migrate_from_previous_schema(&mut ctx, &downgrade).await;
     ctx.finish().await;
 }

@@ -76,11 +76,18 @@ pub async fn plan_catalogue_round_trips(t: &mut Ctx) {
     t.reopen().await;
     let s = t.store.as_ref();
     let pro2 = s.plan_catalogue().get("pro").await.expect("get").expect("pro");
-    assert_eq!((pro2.plan.name.as_str(), pro2.plan.credits_per_period, pro2.updated_at), ("Pro 2027", m("2000"), later));
+    assert_eq!(
+        (pro2.plan.name.as_str(), pro2.plan.credits_per_period, pro2.updated_at),
+        ("Pro 2027", m("2000"), later)
+    );
     assert_eq!(pro2.price_text.as_deref(), Some("Pro 2027: 49 € / month"));
     let st = s.org_state("o").await.expect("state");
     let held = st.plans.plan.as_ref().expect("subscribed");
-    assert_eq!((held.name.as_str(), held.credits_per_period), ("Pro", m("1000")), "the org keeps what it subscribed to");
+    assert_eq!(
+        (held.name.as_str(), held.credits_per_period),
+        ("Pro", m("1000")),
+        "the org keeps what it subscribed to"
+    );
 }
 
 /// Buy more: refused (nothing written, no message) until amounts are
@@ -103,7 +110,10 @@ pub async fn buy_more_writes_a_purchase_and_its_webhook(t: &mut Ctx) {
 
     let o = run_key(s, "o", buy_more("500", "olivia@acme.example"), "buy-1").await.expect("buy more");
     let e = &o.events[0];
-    assert_eq!((e.kind, e.status, e.amount, e.balance_after), (EventKind::Purchase, Status::Processing, m("500"), m("10")));
+    assert_eq!(
+        (e.kind, e.status, e.amount, e.balance_after),
+        (EventKind::Purchase, Status::Processing, m("500"), m("10"))
+    );
     let purchase = record_id(&o);
     let again = run_key(s, "o", buy_more("500", "olivia@acme.example"), "buy-1").await.expect("replay");
     assert_eq!(again.events, o.events);
@@ -133,7 +143,10 @@ pub async fn buy_more_writes_a_purchase_and_its_webhook(t: &mut Ctx) {
 pub async fn plan_change_request_is_enqueued(t: &mut Ctx) {
     let s = t.store.as_ref();
     new_org(s, "o").await;
-    s.webhooks().create_endpoint(&endpoint("o", "whe_plans", vec![WebhookType::PlanChangeRequested])).await.expect("ep");
+    s.webhooks()
+        .create_endpoint(&endpoint("o", "whe_plans", vec![WebhookType::PlanChangeRequested]))
+        .await
+        .expect("ep");
     let data = PlanChangeData {
         plan_id: "pro".into(),
         plan: plan("Pro", "1000", 3, 500),
@@ -146,7 +159,10 @@ pub async fn plan_change_request_is_enqueued(t: &mut Ctx) {
     s.webhooks().enqueue(&msg).await.expect("enqueue again: left as it is");
     let outbox = s.webhooks().messages("o", 100).await.expect("outbox");
     assert_eq!(outbox.len(), 1);
-    assert_eq!((outbox[0].kind, outbox[0].id.as_str(), outbox[0].body.as_str()), (msg.kind, msg.id.as_str(), msg.body.as_str()));
+    assert_eq!(
+        (outbox[0].kind, outbox[0].id.as_str(), outbox[0].body.as_str()),
+        (msg.kind, msg.id.as_str(), msg.body.as_str())
+    );
     let body: serde_json::Value = serde_json::from_str(&outbox[0].body).expect("JSON");
     assert_eq!((body["type"].as_str(), body["data"]["plan_id"].as_str()), (Some("plan_change.requested"), Some("pro")));
     assert_eq!(s.webhooks().deliveries("o", "whe_plans", 10).await.expect("deliveries").len(), 1);

@@ -874,7 +874,8 @@ fn buy_more_is_a_processing_purchase_of_an_offered_amount() {
     let r = o.record.unwrap();
     assert_eq!((r.id.as_str(), r.status), ("pur_2", RecordStatus::Processing));
     // Settled by the backend like any purchase: then the credits arrive.
-    let settle = Op::SettlePurchase { purchase_id: "pur_2".into(), status: Status::Succeeded, ctx: EventCtx::default() };
+    let settle =
+        Op::SettlePurchase { purchase_id: "pur_2".into(), status: Status::Succeeded, ctx: EventCtx::default() };
     org.ok(settle, at);
     assert_eq!(org.state.available(), m("510"));
     // `[]` stops offering it.
@@ -886,7 +887,9 @@ fn buy_more_is_a_processing_purchase_of_an_offered_amount() {
 fn buy_more_settings_are_checked() {
     let at = "2026-01-01T00:00:00Z";
     let mut org = Org::new("UTC", at);
-    let amounts = |v: &[&str]| patch(SettingsPatch { buy_more_amounts: Some(v.iter().map(|a| m(a)).collect()), ..Default::default() });
+    let amounts = |v: &[&str]| {
+        patch(SettingsPatch { buy_more_amounts: Some(v.iter().map(|a| m(a)).collect()), ..Default::default() })
+    };
     for bad in [&["0"][..], &["-5"], &["5", "5"], &["1", "2", "3", "4", "5", "6", "7", "8", "9", "10", "11"]] {
         assert_eq!(org.err(amounts(bad), at).code(), "validation_error", "{bad:?}");
     }

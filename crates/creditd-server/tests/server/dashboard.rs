@@ -1864,15 +1864,19 @@ async fn buy_more_and_change_plan_in_headless_chromium() {
             (s, r.json::<Value>().await.unwrap())
         }
     };
-    for (id, name, credits, price) in [("basic", "Basic", 1000, "49 € / month"), ("pro", "Pro", 10000, "449 € / month")] {
+    for (id, name, credits, price) in [("basic", "Basic", 1000, "49 € / month"), ("pro", "Pro", 10000, "449 € / month")]
+    {
         let plan = json!({"name": name, "credits_per_period": credits, "identities_included": 3, "price": 49,
             "currency": "EUR", "price_text": price});
         let (s, v) = send(reqwest::Method::PUT, &format!("/api/plans/{id}"), plan).await;
         assert_eq!(s, 201, "{v}");
     }
-    let (s, v) = send(reqwest::Method::PUT, &format!("/api/organizations/{ORG}/plan"), json!({"plan_id": "basic"})).await;
+    let (s, v) =
+        send(reqwest::Method::PUT, &format!("/api/organizations/{ORG}/plan"), json!({"plan_id": "basic"})).await;
     assert_eq!((s, &v["plan"]["name"]), (200, &json!("Basic")), "{v}");
-    let (s, v) = send(reqwest::Method::PATCH, &format!("/api/organizations/{ORG}"), json!({"buy_more_amounts": [100, 500]})).await;
+    let (s, v) =
+        send(reqwest::Method::PATCH, &format!("/api/organizations/{ORG}"), json!({"buy_more_amounts": [100, 500]}))
+            .await;
     assert_eq!(s, 200, "{v}");
     let outbox = |kind: creditd_store::webhooks::WebhookType| {
         let store = app.store.clone();
@@ -1910,7 +1914,10 @@ async fn buy_more_and_change_plan_in_headless_chromium() {
     assert!(b.text("[data-testid=money-in-notice]").await.contains(&format!("Purchase {purchase} requested")));
     let events = app.events(&EventFilter::default()).await;
     let e = events.iter().find(|e| e.hold_id.as_deref() == Some(purchase.as_str())).expect("the purchase event");
-    assert_eq!((e.kind, e.status, e.amount), (EventKind::Purchase, creditd_core::Status::Processing, Micros::from_credits(500).unwrap()));
+    assert_eq!(
+        (e.kind, e.status, e.amount),
+        (EventKind::Purchase, creditd_core::Status::Processing, Micros::from_credits(500).unwrap())
+    );
     assert_eq!(e.source.as_deref(), Some("buy_more"));
     let top_ups = outbox(creditd_store::webhooks::WebhookType::TopUpRequested).await;
     assert_eq!(top_ups.len(), 1);
@@ -1928,12 +1935,16 @@ async fn buy_more_and_change_plan_in_headless_chromium() {
     assert_eq!((&asked[0]["data"]["plan_id"], &asked[0]["data"]["requested_by"]), (&json!("pro"), &json!(OWNER.1)));
     assert_eq!(app.store.org_state(ORG).await.unwrap().plans.plan.unwrap().name, "Basic");
     let (s, v) =
-        send(reqwest::Method::PATCH, &format!("/api/organizations/{ORG}"), json!({"self_service_plan_change": true})).await;
+        send(reqwest::Method::PATCH, &format!("/api/organizations/{ORG}"), json!({"self_service_plan_change": true}))
+            .await;
     assert_eq!(s, 200, "{v}");
     b.goto(&format!("{}/", app.base)).await;
     assert_eq!(b.text("[data-testid=change-to-pro]").await, "Switch to Pro");
     b.click_nav("[data-testid=change-to-pro]").await;
     assert!(b.url().await.ends_with("/?plan_change=applied&plan=pro"));
+    assert_eq!(b.text("[data-testid=money-in-notice]").await, "Plan changed to Pro: see the plan details.");
+    assert_eq!(b.find_all("[data-testid=plan-choice-pro] [data-testid=plan-next]").await.len(), 1);
+    assert!(b.find_all("[data-testid=change-to-pro]").await.is_empty(), "already chosen");
     let st = app.store.org_state(ORG).await.unwrap();
     assert_eq!(st.plans.next_plan.map(|p| p.name).as_deref(), Some("Pro"), "from the next renewal");
     assert_eq!(outbox(creditd_store::webhooks::WebhookType::PlanChangeRequested).await.len(), 1, "applied: no request");

@@ -32,7 +32,8 @@ struct Answer {
 impl App {
     async fn start() -> App {
         let app = App(Server::with(Start { no_redirects: true, ..Start::default() }).await);
-        let (s, v) = app.api("POST", "/api/organizations", json!({"id": ORG, "name": "Acme", "time_zone": "UTC"})).await;
+        let (s, v) =
+            app.api("POST", "/api/organizations", json!({"id": ORG, "name": "Acme", "time_zone": "UTC"})).await;
         assert_eq!(s, 201, "{v}");
         for (email, role) in [(OWNER, Role::Owner), (MEMBER, Role::Member)] {
             let m = Member {
@@ -154,11 +155,31 @@ async fn the_plan_catalogue_and_plans_named_from_it() {
     let (s, v) = app.api("PUT", "/api/plans/basic", plan_body("Basic", 1500)).await;
     assert_eq!((s, &v["plan"]["credits_per_period"]), (200, &json!(1500)), "replaced: {v}");
     for (path, body, status) in [
-        ("/api/plans/x", json!({"name": "", "credits_per_period": 1, "identities_included": 1, "price": 1, "currency": "EUR"}), 422),
-        ("/api/plans/x", json!({"name": "X", "credits_per_period": -1, "identities_included": 1, "price": 1, "currency": "EUR"}), 422),
-        ("/api/plans/x", json!({"name": "X", "credits_per_period": 1, "identities_included": 1, "price": 1, "currency": "EUR", "price_book": "nope"}), 422),
-        ("/api/plans/x", json!({"name": "X", "credits_per_period": 1, "identities_included": 1, "price": 1, "currency": "EUR", "colour": "red"}), 422),
-        ("/api/plans/x", json!({"name": "X", "credits_per_period": 1, "identities_included": 1, "price": 1, "currency": "EUR", "price_text": ""}), 422),
+        (
+            "/api/plans/x",
+            json!({"name": "", "credits_per_period": 1, "identities_included": 1, "price": 1, "currency": "EUR"}),
+            422,
+        ),
+        (
+            "/api/plans/x",
+            json!({"name": "X", "credits_per_period": -1, "identities_included": 1, "price": 1, "currency": "EUR"}),
+            422,
+        ),
+        (
+            "/api/plans/x",
+            json!({"name": "X", "credits_per_period": 1, "identities_included": 1, "price": 1, "currency": "EUR", "price_book": "nope"}),
+            422,
+        ),
+        (
+            "/api/plans/x",
+            json!({"name": "X", "credits_per_period": 1, "identities_included": 1, "price": 1, "currency": "EUR", "colour": "red"}),
+            422,
+        ),
+        (
+            "/api/plans/x",
+            json!({"name": "X", "credits_per_period": 1, "identities_included": 1, "price": 1, "currency": "EUR", "price_text": ""}),
+            422,
+        ),
         ("/api/plans/-x", plan_body("X", 1), 422),
     ] {
         let (s, v) = app.api("PUT", path, body.clone()).await;
@@ -182,7 +203,9 @@ async fn the_plan_catalogue_and_plans_named_from_it() {
     let (s, v) = app.api("PUT", &plan_path, json!({"plan_id": "pro"})).await;
     assert_eq!((s, &v["plan"]["name"], &v["plan"]["credits_per_period"]), (200, &json!("Pro"), &json!(10000)), "{v}");
     let events = app.event_count().await;
-    for body in [json!({"plan_id": "nope"}), json!({"plan_id": "pro", "name": "Pro"}), json!({"name": "Pro"}), json!({})] {
+    for body in
+        [json!({"plan_id": "nope"}), json!({"plan_id": "pro", "name": "Pro"}), json!({"name": "Pro"}), json!({})]
+    {
         let (s, v) = app.api("PUT", &plan_path, body.clone()).await;
         assert_eq!((s, code(&v)), (422, "validation_error"), "{body}: {v}");
     }
@@ -337,7 +360,10 @@ async fn change_plan_requests_or_applies() {
     assert_eq!(sent.len(), 1);
     assert_eq!(sent[0]["id"], v["message_id"]);
     let d = &sent[0]["data"];
-    assert_eq!((&d["plan_id"], &d["current_plan"], &d["effective"]), (&json!("pro"), &json!("Basic"), &json!("next_period")));
+    assert_eq!(
+        (&d["plan_id"], &d["current_plan"], &d["effective"]),
+        (&json!("pro"), &json!("Basic"), &json!("next_period"))
+    );
     assert_eq!(d["plan"]["name"], "Pro");
 
     let (member, member_csrf) = app.sign_in(MEMBER).await;
