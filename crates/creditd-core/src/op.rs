@@ -438,6 +438,17 @@ pub struct SettingsPatch {
     /// What a reversed purchase's already spent credits become: `debt`
     /// (the default) or `write_off`.
     pub reversal_policy: Option<ReversalPolicy>,
+    /// Buy more: the amounts an owner may choose (at most 10, each
+    /// positive, none twice); `[]` stops offering Buy more.
+    #[schema(value_type = Option<Vec<crate::money::Amount>>)]
+    pub buy_more_amounts: Option<Vec<Micros>>,
+    /// Buy more: the checkout URL template (`https://`, with
+    /// `{purchase_id}` and `{signature}`; `{amount}` and `{org_id}`
+    /// allowed); `""` removes it.
+    pub checkout_url_template: Option<String>,
+    /// Change plan: apply an owner's choice of a catalogue plan at once
+    /// (true) or send it as a `plan_change.requested` webhook (false).
+    pub self_service_plan_change: Option<bool>,
     /// The parent organisation (`null`: none, a root). Changed on its own,
     /// not with other settings: the server hands it to the store's tree
     /// check (`Store::set_parent`, rules in [`crate::tree`]); the ledger's
@@ -514,6 +525,17 @@ pub enum PlanOp {
         /// Not negative; `None` removes the alert.
         threshold: Option<Micros>,
     },
+    /// Buy more: a `processing` purchase of one of the amounts the
+    /// organisation is offered (`OrgState::buy_more`); the operator's
+    /// backend charges and settles it.
+    BuyMore {
+        /// One of `OrgSettings::buy_more_amounts`.
+        amount: Micros,
+        /// Who asked (a member's email or a key's name), kept in the
+        /// purchase event's metadata and told in the `top_up.requested`
+        /// webhook.
+        requested_by: Option<String>,
+    },
 }
 
 impl PlanOp {
@@ -524,6 +546,7 @@ impl PlanOp {
             PlanOp::SetPlan { .. } => "set_plan",
             PlanOp::Conversation { .. } => "conversation",
             PlanOp::SetLowBalanceThreshold { .. } => "set_low_balance_threshold",
+            PlanOp::BuyMore { .. } => "buy_more",
         }
     }
 
@@ -541,6 +564,7 @@ impl PlanOp {
                 v
             }
             PlanOp::SetLowBalanceThreshold { .. } => Vec::new(),
+            PlanOp::BuyMore { requested_by, .. } => requested_by.as_deref().into_iter().collect(),
         }
     }
 }

@@ -163,11 +163,17 @@ impl IntoResponse for Page {
 /// few hundred bytes).
 const ERROR_BODY_MAX_BYTES: usize = 16 * 1024;
 
-/// Whether a request is a browser asking for a page: a GET or HEAD whose
-/// `Accept` names `text/html` (every browser's navigation does; API
-/// clients send `application/json`, `*/*` or nothing).
+/// Whether a request is a browser asking for a page: a GET or HEAD, or a
+/// form post (the dashboard's forms), whose `Accept` names `text/html`
+/// (every browser's navigation does; API clients send `application/json`,
+/// `*/*` or nothing).
 fn wants_page(req: &Request) -> bool {
-    (req.method() == Method::GET || req.method() == Method::HEAD)
+    let form = req.method() == Method::POST
+        && req
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .is_some_and(|v| v.as_bytes().starts_with(b"application/x-www-form-urlencoded"));
+    (req.method() == Method::GET || req.method() == Method::HEAD || form)
         && req
             .headers()
             .get_all(header::ACCEPT)
@@ -392,6 +398,8 @@ struct PlanPage {
     forecast: String,
     low_balance: String,
     next_plan: String,
+    /// Buy more and Change plan (their own template, `plan_money_in.html`).
+    money_in: crate::money_in::PlanTabMoneyIn,
 }
 
 /// `GET /`: the Plan tab (the sign-in page without a session; after
@@ -401,7 +409,7 @@ pub async fn plan_tab(State(app): State<AppState>, MaybeSession(session): MaybeS
         let notice = if q.0.iter().any(|(k, _)| k == "signed_out") { SIGNED_OUT } else { "" };
         return render(&SignInPage { notice, problem: false });
     }
-    Page(plan_inner(app, session).await)
+    Page(plan_inner(app, session, &q).await)
 }
 
 /// The plan's rollover policy, in words.
@@ -425,9 +433,14 @@ fn rollover_text(r: &creditd_core::plans::Rollover) -> String {
     }
 }
 
-async fn plan_inner(app: AppState, session: Option<Principal>) -> Result<(StatusCode, String), PageError> {
+async fn plan_inner(
+    app: AppState,
+    session: Option<Principal>,
+    q: &QueryPairs,
+) -> Result<(StatusCode, String), PageError> {
     let ctx = Ctx::new(app, session).await?;
     let state = ctx.app.store.org_state(&ctx.org).await?;
+    let money_in = crate::money_in::plan_tab(&ctx.app, &ctx.principal, &ctx.org, &state, &ctx.settings, q).await?;
     let s = state.summary(ctx.app.store.now()).map_err(|e| PageError::from(StoreError::from(e)))?;
     let rollover = state.plans.plan.as_ref().map(|p| rollover_text(&p.rollover)).unwrap_or_default();
     let c = charts::credits;
@@ -485,6 +498,7 @@ async fn plan_inner(app: AppState, session: Option<Principal>) -> Result<(Status
         forecast: s.forecast.message.clone(),
         low_balance,
         next_plan: s.next_plan.clone().unwrap_or_default(),
+        money_in,
     };
     Ok((StatusCode::OK, page.render()?))
 }

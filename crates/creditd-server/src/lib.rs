@@ -14,6 +14,7 @@ pub mod dashboard;
 pub mod error;
 pub mod extract;
 pub mod history;
+pub mod money_in;
 pub mod openapi;
 pub mod ops;
 pub mod permissions;

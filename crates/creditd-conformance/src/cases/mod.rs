@@ -15,6 +15,7 @@ pub use crate::webhooks::{webhook_delivery_claims, webhook_outbox_with_events};
 #[allow(unused_imports)]
 use crate::*;
 
+mod buymore;
 mod directory;
 mod exports;
 mod history;
@@ -26,6 +27,7 @@ mod priced;
 mod prices;
 mod tree;
 
+pub use buymore::*;
 pub use directory::*;
 pub use exports::*;
 pub use history::*;

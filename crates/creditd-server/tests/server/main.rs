@@ -12,6 +12,7 @@ mod common;
 mod api;
 mod dashboard;
 mod history;
+mod money_in;
 mod openapi;
 mod ops;
 mod plans;
