@@ -775,7 +775,141 @@ struct PriceBookList {
     price_books: Vec<PriceBook>,
 }
 
+/// One plan of the catalogue (`listCataloguePlans`, `putCataloguePlan`).
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+pub struct CataloguePlan {
+    /// Its id in the catalogue.
+    pub id: String,
+    /// The plan an organisation subscribes to when it chooses this one.
+    pub plan: Plan,
+    /// How the price is shown.
+    #[serde(default)]
+    pub price_text: Option<String>,
+    /// A line about the plan.
+    #[serde(default)]
+    pub description: Option<String>,
+    /// When this definition was written.
+    pub updated_at: Timestamp,
+}
+
+/// `putCataloguePlan`'s body: the plan and how it is shown.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct CataloguePlanRequest {
+    /// The plan's name.
+    pub name: String,
+    /// Credits granted at each period start.
+    pub credits_per_period: Micros,
+    /// Sending identities included.
+    pub identities_included: u32,
+    /// The price, an exact decimal in `currency`.
+    pub price: Micros,
+    /// ISO 4217 code.
+    pub currency: String,
+    /// Conversations per identity per month; default 500.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub conversations_per_identity: Option<u32>,
+    /// What is carried over at renewal; default nothing.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rollover: Option<Rollover>,
+    /// The price book its priced operations use.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub price_book: Option<String>,
+    /// How the price is shown.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub price_text: Option<String>,
+    /// A line about the plan.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct CatalogueList {
+    plans: Vec<CataloguePlan>,
+}
+
+#[derive(Serialize)]
+struct BuyMoreBody<'a> {
+    amount: Micros,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    requested_by: Option<&'a str>,
+}
+
+/// `requestPurchase`'s answer: the processing purchase, and where to pay.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+pub struct BuyMoreResult {
+    /// The purchase event.
+    pub events: Vec<Event>,
+    /// The balance (unchanged until the purchase is settled).
+    pub balance: Balance,
+    /// The processing purchase.
+    #[serde(default)]
+    pub purchase: Option<creditd_core::Record>,
+    /// The signed checkout URL, when the organisation has a template.
+    #[serde(default)]
+    pub checkout_url: Option<String>,
+}
+
+#[derive(Serialize)]
+struct PlanChangeBody<'a> {
+    plan_id: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    effective: Option<Effective>,
+}
+
+/// `requestPlanChange`'s answer.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+pub struct PlanChangeResult {
+    /// True: applied (self-service); false: sent to the operator as a
+    /// `plan_change.requested` webhook.
+    pub applied: bool,
+    /// The catalogue plan chosen.
+    pub plan_id: String,
+    /// The webhook message, when not applied.
+    #[serde(default)]
+    pub message_id: Option<String>,
+    /// The organisation's plan after the request.
+    pub plan: PlanView,
+}
+
 impl Client {
+    // ---- the plan catalogue, Buy more, Change plan ---------------------------
+
+    /// `listCataloguePlans`: every plan offered, in id order.
+    pub async fn list_catalogue_plans(&self) -> Result<Vec<CataloguePlan>, Error> {
+        let l: CatalogueList = self.call::<(), _>(&ops::LIST_CATALOGUE_PLANS, &[], Vec::new(), None, None).await?;
+        Ok(l.plans)
+    }
+
+    /// `putCataloguePlan`: defines (or replaces) the plan `plan_id`.
+    pub async fn put_catalogue_plan(&self, plan_id: &str, plan: &CataloguePlanRequest) -> Result<CataloguePlan, Error> {
+        self.call(&ops::PUT_CATALOGUE_PLAN, &[plan_id], Vec::new(), Some(plan), None).await
+    }
+
+    /// `requestPurchase`: Buy more, a processing purchase of an offered
+    /// amount (`requested_by`: whom a service key acts for).
+    pub async fn request_purchase(
+        &self,
+        org_id: &str,
+        amount: Micros,
+        requested_by: Option<&str>,
+        key: Option<&str>,
+    ) -> Result<BuyMoreResult, Error> {
+        let body = BuyMoreBody { amount, requested_by };
+        self.call(&ops::REQUEST_PURCHASE, &[org_id], Vec::new(), Some(&body), key).await
+    }
+
+    /// `requestPlanChange`: Change plan to the catalogue's `plan_id`.
+    pub async fn request_plan_change(
+        &self,
+        org_id: &str,
+        plan_id: &str,
+        effective: Option<Effective>,
+        key: Option<&str>,
+    ) -> Result<PlanChangeResult, Error> {
+        let body = PlanChangeBody { plan_id, effective };
+        self.call(&ops::REQUEST_PLAN_CHANGE, &[org_id], Vec::new(), Some(&body), key).await
+    }
+
     // ---- plans --------------------------------------------------------------
 
     /// `getPlan`.

@@ -149,6 +149,12 @@ pub const LIST_NOTIFICATIONS: Operation =
 pub const GET_PLAN: Operation = op("getPlan", Method::Get, "/api/organizations/{org_id}/plan", false);
 /// Subscribe or change the plan (`PUT /api/organizations/{org_id}/plan`).
 pub const SET_PLAN: Operation = op("setPlan", Method::Put, "/api/organizations/{org_id}/plan", true);
+/// Change plan: choose a catalogue plan (`POST /api/organizations/{org_id}/plan/change`).
+pub const REQUEST_PLAN_CHANGE: Operation =
+    op("requestPlanChange", Method::Post, "/api/organizations/{org_id}/plan/change", true);
+/// Buy more: request a purchase of an offered amount (`POST /api/organizations/{org_id}/purchases/request`).
+pub const REQUEST_PURCHASE: Operation =
+    op("requestPurchase", Method::Post, "/api/organizations/{org_id}/purchases/request", true);
 /// Settle a purchase (`POST /api/organizations/{org_id}/purchases/{id}/settle`).
 pub const SETTLE_PURCHASE: Operation =
     op("settlePurchase", Method::Post, "/api/organizations/{org_id}/purchases/{id}/settle", true);
@@ -183,6 +189,10 @@ pub const GET_WEBHOOK_ENDPOINT: Operation =
 /// Delivery state per message (`GET /api/organizations/{org_id}/webhooks/{id}/deliveries`).
 pub const LIST_WEBHOOK_DELIVERIES: Operation =
     op("listWebhookDeliveries", Method::Get, "/api/organizations/{org_id}/webhooks/{id}/deliveries", false);
+/// The plan catalogue (`GET /api/plans`).
+pub const LIST_CATALOGUE_PLANS: Operation = op("listCataloguePlans", Method::Get, "/api/plans", false);
+/// Define a plan of the catalogue (`PUT /api/plans/{plan_id}`).
+pub const PUT_CATALOGUE_PLAN: Operation = op("putCataloguePlan", Method::Put, "/api/plans/{plan_id}", false);
 /// Every price book and its versions (`GET /api/price-books`).
 pub const LIST_PRICE_BOOKS: Operation = op("listPriceBooks", Method::Get, "/api/price-books", false);
 /// A price book's versions (`GET /api/price-books/{book_id}`).
@@ -234,6 +244,8 @@ pub const OPERATIONS: &[Operation] = &[
     SET_ALERTS,
     GET_PLAN,
     SET_PLAN,
+    REQUEST_PLAN_CHANGE,
+    REQUEST_PURCHASE,
     SETTLE_PURCHASE,
     REVERSE_PURCHASE,
     CREATE_TRANSFER,
@@ -247,6 +259,8 @@ pub const OPERATIONS: &[Operation] = &[
     DELETE_WEBHOOK_ENDPOINT,
     GET_WEBHOOK_ENDPOINT,
     LIST_WEBHOOK_DELIVERIES,
+    LIST_CATALOGUE_PLANS,
+    PUT_CATALOGUE_PLAN,
     LIST_PRICE_BOOKS,
     GET_PRICE_BOOK,
     PUT_PRICE_BOOK,
@@ -269,5 +283,7 @@ pub const NOT_COVERED: &[(&str, &str)] = &[
     ("getApiDocs", "Swagger UI HTML page"),
     ("signIn", "dashboard sign-in link (sets a session cookie)"),
     ("signOut", "dashboard sign-out (session cookie and CSRF token)"),
+    ("buyMoreFromDashboard", "dashboard form (session cookie and CSRF token); programs call requestPurchase"),
+    ("changePlanFromDashboard", "dashboard form (session cookie and CSRF token); programs call requestPlanChange"),
     ("getMetrics", "Prometheus text for a scraper, not an API answer"),
 ];

@@ -94,6 +94,15 @@ pub struct OrganizationPatch {
     /// What a reversed purchase's spent credits become (`debt` or `write_off`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reversal_policy: Option<ReversalPolicy>,
+    /// Buy more: the amounts offered (`[]` stops offering it).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub buy_more_amounts: Option<Vec<Micros>>,
+    /// Buy more: the checkout URL template (`""` removes it).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub checkout_url_template: Option<String>,
+    /// Change plan: applied at once (true) or sent to the operator.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub self_service_plan_change: Option<bool>,
     /// The parent organisation: `Some(Some(id))` sets it, `Some(None)`
     /// clears it (sent as `null`); changed on its own, not with other fields.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -123,6 +132,15 @@ pub struct Organization {
     /// The org's own price book, over its plan's.
     #[serde(default)]
     pub price_book: Option<String>,
+    /// Buy more: the amounts offered (none: not offered).
+    #[serde(default)]
+    pub buy_more_amounts: Vec<Micros>,
+    /// Buy more: the checkout URL template, if any.
+    #[serde(default)]
+    pub checkout_url_template: Option<String>,
+    /// Change plan: applied at once when true.
+    #[serde(default)]
+    pub self_service_plan_change: bool,
     /// When it was created.
     pub created_at: Timestamp,
 }

@@ -170,6 +170,9 @@ macro_rules! conformance_tests {
             auto_top_up_pauses_after_failures_and_resumes,
             usage_alert_crossed_inside_one_batch_fires_once,
             usage_alert_rearmed_by_period_renewal,
+            plan_catalogue_round_trips,
+            buy_more_writes_a_purchase_and_its_webhook,
+            plan_change_request_is_enqueued,
         );
     };
     (@cases $engine:expr; $($case:ident),+ $(,)?) => {
@@ -274,7 +277,23 @@ impl Store for Closed {
     fn price_books(&self) -> &dyn creditd_store::prices::PriceBooks {
         self
     }
+    fn plan_catalogue(&self) -> &dyn creditd_store::catalogue::PlanCatalogue {
+        self
+    }
     async fn shutdown(&self) {}
+}
+
+#[async_trait]
+impl creditd_store::catalogue::PlanCatalogue for Closed {
+    async fn put(&self, _: &creditd_store::catalogue::CataloguePlan) -> Result<bool, StoreError> {
+        Err(StoreError::Closed)
+    }
+    async fn get(&self, _: &str) -> Result<Option<creditd_store::catalogue::CataloguePlan>, StoreError> {
+        Err(StoreError::Closed)
+    }
+    async fn list(&self) -> Result<Vec<creditd_store::catalogue::CataloguePlan>, StoreError> {
+        Err(StoreError::Closed)
+    }
 }
 
 #[async_trait]
@@ -434,6 +453,12 @@ impl creditd_store::webhooks::Webhooks for Closed {
         _: &str,
         _: u32,
     ) -> Result<Vec<creditd_store::webhooks::Delivery>, creditd_store::webhooks::WebhookError> {
+        Err(StoreError::Closed.into())
+    }
+    async fn enqueue(
+        &self,
+        _: &creditd_store::webhooks::OutboxMessage,
+    ) -> Result<(), creditd_store::webhooks::WebhookError> {
         Err(StoreError::Closed.into())
     }
     async fn messages(

@@ -150,6 +150,15 @@ impl OrgState {
         if let Some(v) = p.reversal_policy {
             s.reversal_policy = v;
         }
+        if let Some(v) = &p.buy_more_amounts {
+            s.buy_more_amounts = v.clone();
+        }
+        if let Some(v) = &p.checkout_url_template {
+            s.checkout_url_template = Some(v.trim().to_string()).filter(|t| !t.is_empty());
+        }
+        if let Some(v) = p.self_service_plan_change {
+            s.self_service_plan_change = v;
+        }
         let tz = s.validate()?;
         if s.overdraft_limit < self.debt {
             return Err(invalid(format!(

@@ -176,6 +176,12 @@ impl OrgState {
                 self.set_alerts(tx, levels)?;
                 None
             }
+            // Buy more is checked by its rule (`plans`) and carried out as
+            // the processing purchase it stands for (`ledger`).
+            Op::Plans(PlanOp::BuyMore { amount, requested_by }) => {
+                let purchase = self.buy_more(*amount, requested_by.as_deref())?;
+                self.credit(tx, &purchase)?
+            }
             Op::Access(AccessOp::SetSettings(p)) => {
                 self.set_settings(tx, p)?;
                 None

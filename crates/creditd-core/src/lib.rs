@@ -17,6 +17,7 @@
 
 // Leaf modules: what the rule files import. None of them imports a rule file.
 pub mod chain;
+pub mod checkout;
 pub mod effects;
 pub mod error;
 pub mod event;

@@ -439,6 +439,17 @@ pub struct SettingsPatch {
     /// What a reversed purchase's already spent credits become: `debt`
     /// (the default) or `write_off`.
     pub reversal_policy: Option<ReversalPolicy>,
+    /// Buy more: the amounts an owner may choose (at most 10, each
+    /// positive, none twice); `[]` stops offering Buy more.
+    #[schema(value_type = Option<Vec<crate::money::Amount>>)]
+    pub buy_more_amounts: Option<Vec<Micros>>,
+    /// Buy more: the checkout URL template (`https://`, with
+    /// `{purchase_id}` and `{signature}`; `{amount}` and `{org_id}`
+    /// allowed); `""` removes it.
+    pub checkout_url_template: Option<String>,
+    /// Change plan: apply an owner's choice of a catalogue plan at once
+    /// (true) or send it as a `plan_change.requested` webhook (false).
+    pub self_service_plan_change: Option<bool>,
     /// The parent organisation (`null`: none, a root). Changed on its own,
     /// not with other settings: the server hands it to the store's tree
     /// check (`Store::set_parent`, rules in [`crate::tree`]); the ledger's
@@ -519,6 +530,17 @@ pub enum PlanOp {
     SetAutoTopUp(AutoTopUpRule),
     /// Replaces the usage alert levels (`OrgState::set_alerts`, see `alerts`).
     SetAlerts(Vec<AlertLevel>),
+    /// Buy more: a `processing` purchase of one of the amounts the
+    /// organisation is offered (`OrgState::buy_more`); the operator's
+    /// backend charges and settles it.
+    BuyMore {
+        /// One of `OrgSettings::buy_more_amounts`.
+        amount: Micros,
+        /// Who asked (a member's email or a key's name), kept in the
+        /// purchase event's metadata and told in the `top_up.requested`
+        /// webhook.
+        requested_by: Option<String>,
+    },
 }
 
 impl PlanOp {
@@ -531,6 +553,7 @@ impl PlanOp {
             PlanOp::SetLowBalanceThreshold { .. } => "set_low_balance_threshold",
             PlanOp::SetAutoTopUp(_) => "set_auto_top_up",
             PlanOp::SetAlerts(_) => "set_alerts",
+            PlanOp::BuyMore { .. } => "buy_more",
         }
     }
 
@@ -548,6 +571,7 @@ impl PlanOp {
                 v
             }
             PlanOp::SetLowBalanceThreshold { .. } | PlanOp::SetAutoTopUp(_) | PlanOp::SetAlerts(_) => Vec::new(),
+            PlanOp::BuyMore { requested_by, .. } => requested_by.as_deref().into_iter().collect(),
         }
     }
 }

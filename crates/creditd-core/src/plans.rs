@@ -35,10 +35,14 @@ use crate::effects::{Conversation, Notification, NotificationKind, Tx, add, neg,
 use crate::error::{LedgerError, invalid};
 use crate::event::{EventCtx, EventKind, Pool, Status};
 use crate::money::Micros;
+use crate::op::{CreditKind, CreditOp};
 use crate::state::{Block, ConversationMonth, DayUsage, OrgState, block_seq, period_bounds};
 
 // Kept at these paths for callers that name them here.
 pub use crate::op::{Effective, PlanOp};
+
+/// The `source` of a Buy more purchase's event.
+pub const BUY_MORE_SOURCE: &str = "buy_more";
 pub use crate::state::{
     DEFAULT_CONVERSATIONS_PER_IDENTITY, MAX_CONVERSATIONS_PER_IDENTITY, MAX_IDENTITIES, MAX_NAME_LEN, Plan, Rollover,
 };
@@ -354,6 +358,49 @@ impl OrgState {
         );
         Ok(())
     }
+    /// `Plans(BuyMore)`: the purchase a Buy more stands for, or why not.
+    /// The amount must be one the organisation is offered
+    /// (`OrgSettings::buy_more_amounts`; none offered: refused). The
+    /// purchase starts `processing` (nothing is added until the operator's
+    /// backend settles it `succeeded`); its event says `source: "buy_more"`
+    /// and keeps `requested_by` (1 to 200 characters when given) in its
+    /// metadata. The dispatcher carries it out as that `Credit`.
+    pub(crate) fn buy_more(&self, amount: Micros, requested_by: Option<&str>) -> Result<CreditOp, LedgerError> {
+        let offered = &self.settings.buy_more_amounts;
+        if offered.is_empty() {
+            return Err(invalid("Buy more is not offered to this organisation: its buy_more_amounts are not set"));
+        }
+        if !offered.contains(&amount) {
+            let list: Vec<String> = offered.iter().map(Micros::to_string).collect();
+            return Err(invalid(format!("amount {amount} is not offered; choose one of: {}", list.join(", "))));
+        }
+        let requested_by = requested_by.map(str::trim).filter(|r| !r.is_empty());
+        if let Some(r) = requested_by {
+            if r.chars().count() > MAX_NAME_LEN {
+                return Err(invalid(format!("requested_by is longer than {MAX_NAME_LEN} characters")));
+            }
+            crate::input::check_no_nul("requested_by", r)?;
+        }
+        let mut metadata = serde_json::Map::new();
+        if let Some(r) = requested_by {
+            metadata.insert("requested_by".into(), serde_json::Value::String(r.to_string()));
+        }
+        Ok(CreditOp {
+            kind: CreditKind::Purchase,
+            amount,
+            pool: None,
+            expires_at: None,
+            code: None,
+            status: Some(Status::Processing),
+            ctx: EventCtx {
+                source: Some(BUY_MORE_SOURCE.to_string()),
+                description: Some("Buy more".to_string()),
+                metadata: (!metadata.is_empty()).then_some(serde_json::Value::Object(metadata)),
+                ..EventCtx::default()
+            },
+        })
+    }
+
     /// `Plans(SetLowBalanceThreshold)`: sets (or, with `None`, removes) the
     /// available balance below which one `low_balance` notification is
     /// recorded (see [`OrgState::after_op`]). Removing it forgets that the

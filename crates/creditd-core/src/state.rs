@@ -60,6 +60,29 @@ pub struct OrgSettings {
     /// off.
     #[serde(default, skip_serializing_if = "ReversalPolicy::is_default")]
     pub reversal_policy: ReversalPolicy,
+    /// Buy more: the amounts (micro-credits; exact decimals on the wire) an
+    /// owner may choose on the dashboard's Plan tab
+    /// (`POST …/purchases/request`); empty: Buy more is not offered.
+    /// Checked by [`crate::checkout::check_amounts`].
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schema(value_type = Vec<crate::money::Amount>)]
+    pub buy_more_amounts: Vec<Micros>,
+    /// Buy more: where the member is sent to pay, an `https://` URL with
+    /// `{purchase_id}` and `{signature}` (see [`crate::checkout`]); none:
+    /// the purchase waits for the operator's backend (the
+    /// `top_up.requested` webhook).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub checkout_url_template: Option<String>,
+    /// Change plan: an owner's choice of a catalogue plan is applied at
+    /// once; false (the default): it is sent as a `plan_change.requested`
+    /// webhook for the operator to apply.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub self_service_plan_change: bool,
+}
+
+/// Serde's test for a default `false` (not written).
+fn is_false(b: &bool) -> bool {
+    !*b
 }
 
 /// What happens to the credits of a reversed purchase that were already
@@ -106,6 +129,9 @@ impl OrgSettings {
             low_balance_threshold: None,
             price_book: None,
             reversal_policy: ReversalPolicy::Debt,
+            buy_more_amounts: Vec::new(),
+            checkout_url_template: None,
+            self_service_plan_change: false,
         }
     }
 
@@ -138,6 +164,10 @@ impl OrgSettings {
             return Err(invalid("low_balance_threshold must not be negative"));
         }
         check_book_id(self.price_book.as_deref())?;
+        crate::checkout::check_amounts(&self.buy_more_amounts)?;
+        if let Some(t) = &self.checkout_url_template {
+            crate::checkout::check_template(t)?;
+        }
         Ok(tz)
     }
 }

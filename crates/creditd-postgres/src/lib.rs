@@ -20,6 +20,7 @@
 //! then reads from the primary; a replica that cannot be reached sends its
 //! reads to the primary too.
 
+pub mod catalogue;
 pub mod directory;
 mod import;
 pub mod prices;
@@ -89,6 +90,7 @@ pub struct PgStore {
     directory: directory::PgDirectory,
     webhooks: webhooks::PgWebhooks,
     price_books: prices::PgPriceBooks,
+    plan_catalogue: catalogue::PgPlanCatalogue,
     jobs: mpsc::Sender<Job>,
     writer: Mutex<Option<JoinHandle<()>>>,
 }
@@ -146,9 +148,11 @@ impl PgStore {
         let handle = tokio::spawn(writer.run(rx));
         let directory = directory::PgDirectory::new(pool.clone());
         let webhooks = webhooks::PgWebhooks::new(pool.clone());
+        let plan_catalogue = catalogue::PgPlanCatalogue::new(pool.clone());
         Ok(PgStore {
             pool,
             price_books,
+            plan_catalogue,
             replicas: Vec::new(),
             next_replica: AtomicUsize::new(0),
             clock,
@@ -399,6 +403,10 @@ impl Store for PgStore {
 
     fn price_books(&self) -> &dyn creditd_store::prices::PriceBooks {
         &self.price_books
+    }
+
+    fn plan_catalogue(&self) -> &dyn creditd_store::catalogue::PlanCatalogue {
+        &self.plan_catalogue
     }
 
     async fn shutdown(&self) {

@@ -194,6 +194,9 @@ pub const MIGRATIONS: &[&str] = &[
     "
     ALTER TABLE events ADD COLUMN pricing TEXT;
     ",
+    // The plan catalogue (creditd_store::catalogue): shared by every org,
+    // one row per plan offered.
+    crate::catalogue::MIGRATION,
 ];
 
 #[derive(Debug, thiserror::Error)]

@@ -181,6 +181,16 @@ const CLAIM: &str = "WITH due AS ( \
 
 #[async_trait]
 impl Webhooks for PgWebhooks {
+    async fn enqueue(&self, message: &OutboxMessage) -> Result<(), WebhookError> {
+        org_ok(&message.org_id)?;
+        let mut conn = self.conn().await?;
+        let tx = conn.transaction().await.map_err(db)?;
+        require_org(&tx, &message.org_id).await?;
+        write_outbox(&tx, std::slice::from_ref(message)).await?;
+        tx.commit().await.map_err(db)?;
+        Ok(())
+    }
+
     async fn create_endpoint(&self, e: &Endpoint) -> Result<(), WebhookError> {
         org_ok(&e.org_id)?;
         let mut conn = self.conn().await?;

@@ -465,10 +465,10 @@ async fn read_replica_serves_history_and_a_caller_reads_its_own_writes() {
 async fn price_books_migrate_from_previous_schema() {
     let Some(engine) = engine().await else { return };
     let mut ctx = Ctx::start(engine).await;
-    // Back to before price books, so also before the org tree and priced events that came after.
-    let previous = creditd_postgres::schema::MIGRATIONS.len() - 3;
+    // Back to before price books, so also before the org tree, priced events and the plan catalogue that came after.
+    let previous = creditd_postgres::schema::MIGRATIONS.len() - 4;
     let downgrade = format!(
-        "ALTER TABLE events DROP COLUMN pricing; DROP INDEX orgs_parent; ALTER TABLE orgs DROP COLUMN parent_id; \
+        "DROP TABLE plan_catalogue; ALTER TABLE events DROP COLUMN pricing; DROP INDEX orgs_parent; ALTER TABLE orgs DROP COLUMN parent_id; \
          DROP TABLE price_book_versions; \
          UPDATE schema_version SET version = {previous};"
     );
@@ -482,10 +482,10 @@ async fn price_books_migrate_from_previous_schema() {
 async fn org_tree_migrates_from_previous_schema() {
     let Some(engine) = engine().await else { return };
     let mut ctx = Ctx::start(engine).await;
-    // Back to before the org tree, so also before priced events that came after.
-    let previous = creditd_postgres::schema::MIGRATIONS.len() - 2;
+    // Back to before the org tree, so also before priced events and the plan catalogue that came after.
+    let previous = creditd_postgres::schema::MIGRATIONS.len() - 3;
     let downgrade = format!(
-        "ALTER TABLE events DROP COLUMN pricing; DROP INDEX orgs_parent; ALTER TABLE orgs DROP COLUMN parent_id; \
+        "DROP TABLE plan_catalogue; ALTER TABLE events DROP COLUMN pricing; DROP INDEX orgs_parent; ALTER TABLE orgs DROP COLUMN parent_id; \
          UPDATE schema_version SET version = {previous};"
     );
     cases::org_tree_migrates_from_previous_schema(&mut ctx, &downgrade).await;
@@ -498,9 +498,24 @@ async fn org_tree_migrates_from_previous_schema() {
 async fn priced_events_migrate_from_previous_schema() {
     let Some(engine) = engine().await else { return };
     let mut ctx = Ctx::start(engine).await;
-    let previous = creditd_postgres::schema::MIGRATIONS.len() - 1;
-    let downgrade = format!("ALTER TABLE events DROP COLUMN pricing; UPDATE schema_version SET version = {previous};");
+    let previous = creditd_postgres::schema::MIGRATIONS.len() - 2;
+    let downgrade = format!(
+        "DROP TABLE plan_catalogue; ALTER TABLE events DROP COLUMN pricing; \
+         UPDATE schema_version SET version = {previous};"
+    );
     cases::priced_events_migrate_from_previous_schema(&mut ctx, &downgrade).await;
+    ctx.finish().await;
+}
+
+/// A database written before the plan catalogue (the schema taken back to
+/// then) migrates at open: the table is there and empty, the orgs intact.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn plan_catalogue_migrates_from_previous_schema() {
+    let Some(engine) = engine().await else { return };
+    let mut ctx = Ctx::start(engine).await;
+    let previous = creditd_postgres::schema::MIGRATIONS.len() - 1;
+    let downgrade = format!("DROP TABLE plan_catalogue; UPDATE schema_version SET version = {previous};");
+    cases::plan_catalogue_migrates_from_previous_schema(&mut ctx, &downgrade).await;
     ctx.finish().await;
 }
 

@@ -310,6 +310,7 @@ pub fn action_for(op: &Op) -> Action {
         Op::ReversePurchase { .. } => Action::ReversePurchases,
         Op::Plans(PlanOp::Conversation { .. }) => Action::Consume,
         Op::Plans(PlanOp::SetAutoTopUp(_) | PlanOp::SetAlerts(_)) => Action::ManageMoneyIn,
+        Op::Plans(PlanOp::BuyMore { .. }) => Action::BuyMore,
         Op::Plans(_) => Action::ManagePlan,
         Op::Access(AccessOp::SetSettings(_)) => Action::ManageOrg,
         Op::Access(AccessOp::SetCap { .. }) => Action::ManageCaps,
@@ -346,6 +347,18 @@ impl Auth {
             generation: std::sync::atomic::AtomicU64::new(0),
             last_used: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// HMAC-SHA256 of `message` keyed with the bootstrap service key, as
+    /// lower-case hex: the signature of a Buy more checkout URL (see
+    /// `money_in::checkout_url`). The operator's backend, which holds the
+    /// service key, recomputes it to trust the purchase id it is sent.
+    pub fn sign_with_service_key(&self, message: &str) -> String {
+        use hmac::{Hmac, KeyInit, Mac};
+        let mut mac = Hmac::<sha2_hmac::Sha256>::new_from_slice(self.bootstrap.as_bytes())
+            .expect("HMAC takes a key of any length");
+        mac.update(message.as_bytes());
+        hex::encode(mac.finalize().into_bytes())
     }
 
     /// Forgets every resolved key (after a revoke or a member change).

@@ -163,11 +163,17 @@ impl IntoResponse for Page {
 /// few hundred bytes).
 const ERROR_BODY_MAX_BYTES: usize = 16 * 1024;
 
-/// Whether a request is a browser asking for a page: a GET or HEAD whose
-/// `Accept` names `text/html` (every browser's navigation does; API
-/// clients send `application/json`, `*/*` or nothing).
+/// Whether a request is a browser asking for a page: a GET or HEAD, or a
+/// form post (the dashboard's forms), whose `Accept` names `text/html`
+/// (every browser's navigation does; API clients send `application/json`,
+/// `*/*` or nothing).
 fn wants_page(req: &Request) -> bool {
-    (req.method() == Method::GET || req.method() == Method::HEAD)
+    let form = req.method() == Method::POST
+        && req
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .is_some_and(|v| v.as_bytes().starts_with(b"application/x-www-form-urlencoded"));
+    (req.method() == Method::GET || req.method() == Method::HEAD || form)
         && req
             .headers()
             .get_all(header::ACCEPT)
@@ -393,8 +399,10 @@ struct PlanPage {
     low_balance: String,
     /// Auto top-up paused (and why) or pending, and the usage alerts
     /// fired this period, one line each.
-    money_in: Vec<String>,
+    top_up_notices: Vec<String>,
     next_plan: String,
+    /// Buy more and Change plan (their own template, `plan_money_in.html`).
+    money_in: crate::money_in::PlanTabMoneyIn,
 }
 
 /// `GET /`: the Plan tab (the sign-in page without a session; after
@@ -404,7 +412,7 @@ pub async fn plan_tab(State(app): State<AppState>, MaybeSession(session): MaybeS
         let notice = if q.0.iter().any(|(k, _)| k == "signed_out") { SIGNED_OUT } else { "" };
         return render(&SignInPage { notice, problem: false });
     }
-    Page(plan_inner(app, session).await)
+    Page(plan_inner(app, session, &q).await)
 }
 
 /// The plan's rollover policy, in words.
@@ -428,9 +436,14 @@ fn rollover_text(r: &creditd_core::plans::Rollover) -> String {
     }
 }
 
-async fn plan_inner(app: AppState, session: Option<Principal>) -> Result<(StatusCode, String), PageError> {
+async fn plan_inner(
+    app: AppState,
+    session: Option<Principal>,
+    q: &QueryPairs,
+) -> Result<(StatusCode, String), PageError> {
     let ctx = Ctx::new(app, session).await?;
     let state = ctx.app.store.org_state(&ctx.org).await?;
+    let money_in = crate::money_in::plan_tab(&ctx.app, &ctx.principal, &ctx.org, &state, &ctx.settings, q).await?;
     let s = state.summary(ctx.app.store.now()).map_err(|e| PageError::from(StoreError::from(e)))?;
     let rollover = state.plans.plan.as_ref().map(|p| rollover_text(&p.rollover)).unwrap_or_default();
     let c = charts::credits;
@@ -457,15 +470,15 @@ async fn plan_inner(app: AppState, session: Option<Principal>) -> Result<(Status
         (Some(t), false) => format!("Alert below {} credits", c(t)),
         (None, _) => String::new(),
     };
-    let mut money_in = Vec::new();
+    let mut top_up_notices = Vec::new();
     if let Some(p) = &s.auto_top_up.paused {
-        money_in.push(format!("Auto top-up is paused: {}.", p.reason));
+        top_up_notices.push(format!("Auto top-up is paused: {}.", p.reason));
     } else if let Some(p) = &s.auto_top_up.pending {
-        money_in.push(format!("Auto top-up of {} credits requested; waiting for its payment.", c(p.amount)));
+        top_up_notices.push(format!("Auto top-up of {} credits requested; waiting for its payment.", c(p.amount)));
     }
     let alerts = state.alerts_view(ctx.app.store.now());
     for l in alerts.levels.iter().filter(|l| l.fired && l.webhook == "usage_alert") {
-        money_in.push(format!("Usage alert: {}.", l.level));
+        top_up_notices.push(format!("Usage alert: {}.", l.level));
     }
     let page = PlanPage {
         frame: ctx.frame("plan", "Plan", &s),
@@ -497,8 +510,9 @@ async fn plan_inner(app: AppState, session: Option<Principal>) -> Result<(Status
         rollover,
         forecast: s.forecast.message.clone(),
         low_balance,
-        money_in,
+        top_up_notices,
         next_plan: s.next_plan.clone().unwrap_or_default(),
+        money_in,
     };
     Ok((StatusCode::OK, page.render()?))
 }

@@ -103,6 +103,18 @@ pub enum Action {
     /// Moving credits to a parent, child or sibling (`POST …/transfers`):
     /// needed in both organisations.
     Transfer,
+    /// Buy more: a processing purchase of one of the amounts the
+    /// organisation is offered (`POST …/purchases/request`, the Plan tab).
+    BuyMore,
+    /// Change plan: choosing a catalogue plan (`POST …/plan/change`, the
+    /// Plan tab); applied at once when the organisation is self-service,
+    /// else sent as a `plan_change.requested` webhook.
+    RequestPlanChange,
+    /// Writing a plan catalogue entry (shared by every organisation: an
+    /// all-organisations service key only).
+    ManagePlanCatalogue,
+    /// Reading the plan catalogue.
+    ReadPlanCatalogue,
 }
 
 /// One row: the action, what it covers, and service/owner/admin/member/
@@ -154,6 +166,10 @@ pub const TABLE: &[Row] = &[
     row(Action::ManagePriceBooks, "write price book versions (all-organisations keys only)", [Y, N, N, N, N]),
     row(Action::ReadPriceBooks, "read price books and their versions", [Y, N, N, N, N]),
     row(Action::Transfer, "transfers to a parent, child or sibling (needed in both orgs)", [Y, Y, Y, N, Y]),
+    row(Action::BuyMore, "Buy more: a processing purchase of an offered amount", [Y, Y, N, N, N]),
+    row(Action::RequestPlanChange, "Change plan: choose a catalogue plan (applied if self-service)", [Y, Y, N, N, N]),
+    row(Action::ManagePlanCatalogue, "write the plan catalogue (all-organisations keys only)", [Y, N, N, N, N]),
+    row(Action::ReadPlanCatalogue, "read the plan catalogue", [Y, N, N, N, N]),
 ];
 
 /// Whether `who` may do `action` (in an organisation they reach).

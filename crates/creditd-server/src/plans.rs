@@ -43,7 +43,7 @@ pub const CONVERSATION_PARAMS: &[&str] = &["group_by", "date_from", "date_to"];
 pub const NOTIFICATION_PARAMS: &[&str] = &["after", "limit"];
 
 /// The state as it is now, renewals due by now applied to a copy.
-async fn state_now(app: &AppState, org: &str) -> Result<(OrgState, Timestamp), ApiError> {
+pub(crate) async fn state_now(app: &AppState, org: &str) -> Result<(OrgState, Timestamp), ApiError> {
     let state = app.store.org_state(org).await?;
     let now = app.store.now();
     let state = state.as_of(now).map_err(|e| ApiError::from(StoreError::from(e)))?;
@@ -107,7 +107,7 @@ pub struct PlanChanged {
     pub balance: Balance,
 }
 
-fn plan_view(s: &OrgState) -> PlanView {
+pub(crate) fn plan_view(s: &OrgState) -> PlanView {
     PlanView {
         plan: s.plans.plan.clone(),
         next_plan: s.plans.next_plan.clone(),
@@ -136,21 +136,29 @@ pub async fn get_plan(
 /// credits at once) or change the plan (default `effective: next_period`;
 /// `now` replaces this period's unused plan credits with the new
 /// allocation). `renewal_day` (1–28) sets the anchor when subscribing.
+/// The plan is either described in full (`name`, `credits_per_period`,
+/// `identities_included`, `price`, `currency`, and the optional fields) or
+/// named from the catalogue (`plan_id` alone, with `effective` and
+/// `renewal_day`): the organisation gets a copy of the catalogue's plan as
+/// it is now, which later catalogue changes do not rewrite.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PutPlanRequest {
+    /// A plan of the catalogue (`PUT /api/plans/{plan_id}`), instead of
+    /// the fields below.
+    pub plan_id: Option<String>,
     /// The plan's name.
-    pub name: String,
+    pub name: Option<String>,
     /// Credits each period.
-    #[schema(value_type = Amount)]
-    pub credits_per_period: Micros,
+    #[schema(value_type = Option<Amount>)]
+    pub credits_per_period: Option<Micros>,
     /// Identities the plan counts conversations for.
-    pub identities_included: u32,
+    pub identities_included: Option<u32>,
     /// The price per period.
-    #[schema(value_type = Amount)]
-    pub price: Micros,
+    #[schema(value_type = Option<Amount>)]
+    pub price: Option<Micros>,
     /// The price's currency.
-    pub currency: String,
+    pub currency: Option<String>,
     /// Default 500.
     pub conversations_per_identity: Option<u32>,
     /// Default `{"policy": "none"}`.
@@ -175,16 +183,41 @@ pub async fn put_plan(
 ) -> Result<Json<PlanChanged>, ApiError> {
     let org = org.as_str();
     principal.require(Action::ManagePlan, org)?;
-    crate::prices::require_book(&app, req.price_book.as_deref()).await?;
-    let plan = Plan {
-        name: req.name,
-        credits_per_period: req.credits_per_period,
-        identities_included: req.identities_included,
-        price: req.price,
-        currency: req.currency,
-        conversations_per_identity: req.conversations_per_identity.unwrap_or(DEFAULT_CONVERSATIONS_PER_IDENTITY),
-        rollover: req.rollover.unwrap_or_default(),
-        price_book: req.price_book,
+    let plan = match req.plan_id.as_deref() {
+        Some(id) => {
+            let described = req.name.is_some()
+                || req.credits_per_period.is_some()
+                || req.identities_included.is_some()
+                || req.price.is_some()
+                || req.currency.is_some()
+                || req.conversations_per_identity.is_some()
+                || req.rollover.is_some()
+                || req.price_book.is_some();
+            if described {
+                return Err(ApiError::validation(
+                    "plan_id names a catalogue plan: send it alone (with effective and renewal_day), not with the \
+                     plan's fields",
+                ));
+            }
+            crate::money_in::catalogue_plan(&app, id).await?.plan
+        }
+        None => {
+            let missing =
+                |f: &str| ApiError::validation(format!("{f} is required (or name a catalogue plan: plan_id)"));
+            crate::prices::require_book(&app, req.price_book.as_deref()).await?;
+            Plan {
+                name: req.name.ok_or_else(|| missing("name"))?,
+                credits_per_period: req.credits_per_period.ok_or_else(|| missing("credits_per_period"))?,
+                identities_included: req.identities_included.ok_or_else(|| missing("identities_included"))?,
+                price: req.price.ok_or_else(|| missing("price"))?,
+                currency: req.currency.ok_or_else(|| missing("currency"))?,
+                conversations_per_identity: req
+                    .conversations_per_identity
+                    .unwrap_or(DEFAULT_CONVERSATIONS_PER_IDENTITY),
+                rollover: req.rollover.unwrap_or_default(),
+                price_book: req.price_book,
+            }
+        }
     };
     let op = Op::Plans(PlanOp::SetPlan { plan, effective: req.effective, renewal_day: req.renewal_day });
     let outcome = creditd_store::execute_one(app.store.as_ref(), Command::new(org, op, key)).await?;

@@ -39,8 +39,8 @@ use crate::wire::{
     ReverseRequest, SettleRequest, UsageRequest,
 };
 use crate::{
-    AppState, MAX_BODY_BYTES, admin, analytics, api, auth, conn, dashboard, history, ops, plans, prices, topup,
-    transfers, webhooks,
+    AppState, MAX_BODY_BYTES, admin, analytics, api, auth, conn, dashboard, history, money_in, ops, plans, prices,
+    topup, transfers, webhooks,
 };
 
 /// What serves a route.
@@ -357,6 +357,49 @@ pub fn table() -> Vec<Entry> {
             json!({"name": "Growth", "credits_per_period": 1000, "identities_included": 2, "price": "449",
                 "currency": "EUR", "rollover": {"policy": "up_to", "max_credits": "500"}})
         }),
+        at(
+            "POST",
+            org!("/plan/change"),
+            "requestPlanChange",
+            "plans",
+            "Change plan: choose a catalogue plan",
+            money_in::request_plan_change,
+        )
+        .describe(
+            "What an owner's \"Change plan\" does: when the organisation's `self_service_plan_change` is on, the \
+             catalogue plan is applied at once (like `setPlan` with its `plan_id`; a change takes effect at the \
+             next renewal unless `effective` is `now`); otherwise nothing changes and a \
+             `plan_change.requested` webhook asks the operator to apply it. An unknown plan is refused (422).",
+        )
+        .example(|| json!({"plan_id": "pro"})),
+        at(
+            "POST",
+            org!("/purchases/request"),
+            "requestPurchase",
+            "plans",
+            "Buy more: request a purchase of an offered amount",
+            money_in::request_purchase,
+        )
+        .describe(
+            "What an owner's \"Buy more\" does: a `processing` purchase of one of the organisation's \
+             `buy_more_amounts` (any other amount is refused, 422, nothing written) and, with it, a \
+             `top_up.requested` webhook naming the purchase and who asked. Your backend charges it and settles \
+             it (`settlePurchase`). When the organisation has a `checkout_url_template`, the answer's \
+             `checkout_url` is that template filled in and signed: send the member there.",
+        )
+        .example(|| json!({"amount": 500})),
+        at("GET", "/api/plans", "listCataloguePlans", "plans", "The plan catalogue", money_in::list_catalogue),
+        at("PUT", "/api/plans/{plan_id}", "putCataloguePlan", "plans", "Define a plan of the catalogue", money_in::put_catalogue_plan)
+            .describe(
+                "The plans you offer, shared by every organisation: `setPlan` may name one (`plan_id`) and the \
+                 dashboard's \"Change plan\" lists them. Written whole, replacing the entry with that id (201 \
+                 when new, 200 when replaced); organisations already on the plan keep the copy they subscribed \
+                 to.",
+            )
+            .example(|| {
+                json!({"name": "Pro", "credits_per_period": 10000, "identities_included": 5, "price": "449",
+                    "currency": "EUR", "price_text": "449 € / month", "rollover": {"policy": "none"}})
+            }),
         at("GET", "/api/price-books", "listPriceBooks", "prices", "Every price book and its versions", prices::list_price_books),
         at("GET", "/api/price-books/{book_id}", "getPriceBook", "prices", "A price book's versions", prices::get_price_book),
         at("PUT", "/api/price-books/{book_id}", "putPriceBook", "prices", "Write a price book's next version", prices::put_price_book)
@@ -494,6 +537,17 @@ pub fn table() -> Vec<Entry> {
         at("GET", "/login/{token}", "signIn", "dashboard", "Sign in with a link", auth::login).public(),
         at("POST", "/logout", "signOut", "dashboard", "Sign out", auth::logout).public(),
         at("GET", "/", "getDashboardPlanPage", "dashboard", "Dashboard: plan", dashboard::plan_tab).public(),
+        at("POST", "/plan/buy-more", "buyMoreFromDashboard", "dashboard", "Dashboard: Buy more", money_in::dashboard_buy_more)
+            .public(),
+        at(
+            "POST",
+            "/plan/change",
+            "changePlanFromDashboard",
+            "dashboard",
+            "Dashboard: Change plan",
+            money_in::dashboard_change_plan,
+        )
+        .public(),
         at("GET", "/credits", "getDashboardCreditsPage", "dashboard", "Dashboard: credits", dashboard::credits_tab)
             .public(),
         at(

@@ -53,7 +53,7 @@ pub const TYPE_HEADER: &str = "creditd-webhook-type";
 /// A delivery's signature header ([`signature_header`]).
 pub const SIGNATURE_HEADER: &str = "creditd-signature";
 
-fn api_error(e: WebhookError) -> ApiError {
+pub(crate) fn api_error(e: WebhookError) -> ApiError {
     match e {
         WebhookError::OrgNotFound(org) => ApiError::from(creditd_store::StoreError::OrgNotFound(org)),
         WebhookError::NotFound(id) => endpoint_not_found(&id),

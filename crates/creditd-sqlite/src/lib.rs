@@ -10,6 +10,7 @@
 //! writer (WAL).
 
 pub mod backup;
+mod catalogue;
 mod checkpoint;
 mod directory;
 mod prices;
@@ -35,6 +36,7 @@ use creditd_store::{
 };
 use tokio::sync::{mpsc, oneshot};
 
+pub use catalogue::SqlitePlanCatalogue;
 use checkpoint::Checkpointer;
 pub use directory::{DirectoryOpenError, SqliteDirectory};
 pub use prices::SqlitePriceBooks;
@@ -92,6 +94,7 @@ pub struct SqliteStore {
     directory: SqliteDirectory,
     webhooks: SqliteWebhooks,
     price_books: SqlitePriceBooks,
+    plan_catalogue: SqlitePlanCatalogue,
     writer: Mutex<Option<std::thread::JoinHandle<()>>>,
     checkpointer: Mutex<Option<Checkpointer>>,
     path: PathBuf,
@@ -180,6 +183,8 @@ impl SqliteStore {
         let webhooks = SqliteWebhooks::connect(&path).map_err(sqlite)?;
         let price_books = SqlitePriceBooks::connect(&path, clock.clone())
             .map_err(|e| OpenError::PriceBooks { path: path.clone(), message: e.to_string() })?;
+        let plan_catalogue = SqlitePlanCatalogue::connect(&path)
+            .map_err(|e| OpenError::PriceBooks { path: path.clone(), message: e.to_string() })?;
         let checkpointer = Checkpointer::spawn(&path).map_err(sqlite)?;
         let cap = checkpointer.cap(options.wal_cap_bytes);
         if let Some(limit) = cap.journal_size_limit() {
@@ -208,6 +213,7 @@ impl SqliteStore {
             directory,
             webhooks,
             price_books,
+            plan_catalogue,
             writer: Mutex::new(Some(handle)),
             checkpointer: Mutex::new(Some(checkpointer)),
             path,
@@ -412,6 +418,10 @@ impl Store for SqliteStore {
 
     fn price_books(&self) -> &dyn creditd_store::prices::PriceBooks {
         &self.price_books
+    }
+
+    fn plan_catalogue(&self) -> &dyn creditd_store::catalogue::PlanCatalogue {
+        &self.plan_catalogue
     }
 
     async fn shutdown(&self) {

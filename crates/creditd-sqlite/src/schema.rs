@@ -197,6 +197,9 @@ pub const MIGRATIONS: &[&str] = &[
     "
     ALTER TABLE events ADD COLUMN pricing TEXT;
     ",
+    // The plan catalogue (creditd_store::catalogue): shared by every org,
+    // one row per plan offered.
+    crate::catalogue::MIGRATION,
 ];
 
 pub fn migrate(conn: &mut rusqlite::Connection) -> rusqlite::Result<()> {

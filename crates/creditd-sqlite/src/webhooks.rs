@@ -220,6 +220,15 @@ fn due(c: &Connection, now: i64, limit: u32) -> Result<Vec<DueDelivery>, Webhook
 
 #[async_trait]
 impl Webhooks for SqliteWebhooks {
+    async fn enqueue(&self, message: &OutboxMessage) -> Result<(), WebhookError> {
+        let m = message.clone();
+        self.write(move |tx| {
+            require_org(tx, &m.org_id)?;
+            write_outbox(tx, std::slice::from_ref(&m)).map_err(WebhookError::Store)
+        })
+        .await
+    }
+
     async fn create_endpoint(&self, endpoint: &Endpoint) -> Result<(), WebhookError> {
         let e = endpoint.clone();
         self.write(move |tx| {

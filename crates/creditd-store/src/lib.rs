@@ -11,6 +11,7 @@
 
 pub mod batch;
 pub mod cache;
+pub mod catalogue;
 pub mod clock;
 pub mod consistency;
 pub mod conversations;
@@ -450,6 +451,9 @@ pub trait Store: Send + Sync + 'static {
 
     /// Price books: shared by every organisation, versions never changed.
     fn price_books(&self) -> &dyn prices::PriceBooks;
+
+    /// The plan catalogue: shared by every organisation (see [`catalogue`]).
+    fn plan_catalogue(&self) -> &dyn catalogue::PlanCatalogue;
 }
 
 /// Every organisation below `org_id` (children and grandchildren), in id

@@ -24,7 +24,7 @@ use std::str::FromStr;
 
 use async_trait::async_trait;
 use creditd_core::effects::NotificationKind;
-use creditd_core::{ErrorCode, Event, EventKind, Micros, Notification, Op, Status};
+use creditd_core::{ErrorCode, Event, EventKind, Micros, Notification, Op, PlanOp, Status};
 use jiff::{SignedDuration, Timestamp};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -60,11 +60,18 @@ pub enum WebhookType {
     PurchaseSettled,
     /// A purchase was reversed: its `reversal` event.
     PurchaseReversed,
-    /// A usage alert level was crossed (the `usage_alert` notification).
-    UsageAlert,
-    /// An auto top-up purchase was opened, to be charged and settled.
+    /// A top-up purchase was created `processing` for the operator's
+    /// backend to charge and settle: by Buy more (`requested_by` names who
+    /// asked) or by the auto top-up rule (`trigger: auto_top_up`).
     #[serde(rename = "top_up.requested")]
     TopUpRequested,
+    /// An owner chose a catalogue plan and the organisation does not
+    /// change plans by itself (`self_service_plan_change` is off): the
+    /// operator applies it (`PUT …/plan` with `plan_id`).
+    #[serde(rename = "plan_change.requested")]
+    PlanChangeRequested,
+    /// A usage alert level was crossed (the `usage_alert` notification).
+    UsageAlert,
     /// Auto top-up paused after consecutive failed top-ups.
     #[serde(rename = "top_up.paused")]
     TopUpPaused,
@@ -72,15 +79,16 @@ pub enum WebhookType {
 
 impl WebhookType {
     /// Every type, in the order they are listed.
-    pub const ALL: [WebhookType; 9] = [
+    pub const ALL: [WebhookType; 10] = [
         WebhookType::LowBalance,
         WebhookType::Depleted,
         WebhookType::HoldExpired,
         WebhookType::Renewal,
         WebhookType::PurchaseSettled,
         WebhookType::PurchaseReversed,
-        WebhookType::UsageAlert,
         WebhookType::TopUpRequested,
+        WebhookType::PlanChangeRequested,
+        WebhookType::UsageAlert,
         WebhookType::TopUpPaused,
     ];
 
@@ -93,8 +101,9 @@ impl WebhookType {
             WebhookType::Renewal => "renewal",
             WebhookType::PurchaseSettled => "purchase_settled",
             WebhookType::PurchaseReversed => "purchase_reversed",
-            WebhookType::UsageAlert => "usage_alert",
             WebhookType::TopUpRequested => "top_up.requested",
+            WebhookType::PlanChangeRequested => "plan_change.requested",
+            WebhookType::UsageAlert => "usage_alert",
             WebhookType::TopUpPaused => "top_up.paused",
         }
     }
@@ -160,6 +169,28 @@ struct Body<'a, D: Serialize> {
 struct EventData<'a> {
     /// Available credits after the event.
     available: Micros,
+    event: &'a Event,
+}
+
+/// `top_up.requested`: the purchase to charge and settle, and who asked.
+#[derive(Serialize)]
+struct TopUpData<'a> {
+    /// Available credits after the event (the purchase adds nothing yet).
+    available: Micros,
+    /// The processing purchase (`pur_<seq>`): settle it with
+    /// `POST …/purchases/{id}/settle`.
+    purchase_id: Option<&'a str>,
+    /// Its amount.
+    amount: Micros,
+    /// What asked for it: `buy_more` or `auto_top_up`.
+    trigger: &'static str,
+    /// Who asked (a member's email or a key's name), when known; null for
+    /// an auto top-up.
+    requested_by: Option<&'a str>,
+    /// An auto top-up: the rule's threshold that available credits went
+    /// below.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    threshold: Option<Micros>,
     event: &'a Event,
 }
 
@@ -235,6 +266,22 @@ pub fn derive(
     for e in events {
         let data = || EventData { available: e.balance_after, event: e };
         let source = format!("e{}", e.seq);
+        // Buy more's processing purchase: the backend is to charge it.
+        if let Op::Plans(PlanOp::BuyMore { requested_by, .. }) = op
+            && e.kind == EventKind::Purchase
+            && e.status == Status::Processing
+        {
+            let data = TopUpData {
+                available: e.balance_after,
+                purchase_id: e.hold_id.as_deref(),
+                amount: e.amount,
+                trigger: "buy_more",
+                requested_by: requested_by.as_deref(),
+                threshold: None,
+                event: e,
+            };
+            out.push(message(org_id, WebhookType::TopUpRequested, &source, e.created_at, e.seq, data)?);
+        }
         let mut push = |kind| -> Result<(), StoreError> {
             out.push(message(org_id, kind, &source, e.created_at, e.seq, data())?);
             Ok(())
@@ -279,11 +326,56 @@ pub fn derive(
                 message(org_id, WebhookType::LowBalance, &source, n.created_at, n.event_seq, data)?
             }
             NotificationKind::UsageAlert => msg(WebhookType::UsageAlert, notification_data(n))?,
-            NotificationKind::TopUpRequested => msg(WebhookType::TopUpRequested, notification_data(n))?,
+            // The same message as Buy more's, about the purchase's event.
+            NotificationKind::TopUpRequested => match events.iter().find(|e| e.seq == n.event_seq) {
+                Some(e) => {
+                    let data = TopUpData {
+                        available: e.balance_after,
+                        purchase_id: e.hold_id.as_deref(),
+                        amount: e.amount,
+                        trigger: "auto_top_up",
+                        requested_by: None,
+                        threshold: Some(n.threshold),
+                        event: e,
+                    };
+                    let source = format!("e{}", e.seq);
+                    message(org_id, WebhookType::TopUpRequested, &source, e.created_at, e.seq, data)?
+                }
+                None => msg(WebhookType::TopUpRequested, notification_data(n))?,
+            },
             NotificationKind::TopUpPaused => msg(WebhookType::TopUpPaused, notification_data(n))?,
         });
     }
     Ok(out)
+}
+
+/// `plan_change.requested`: the plan chosen, what it replaces, who asked.
+#[derive(Clone, Debug, Serialize)]
+pub struct PlanChangeData {
+    /// The catalogue plan chosen (`PUT …/plan` with `{"plan_id": …}`
+    /// applies it).
+    pub plan_id: String,
+    /// The plan as the catalogue defines it now.
+    pub plan: creditd_core::Plan,
+    /// The organisation's plan now (its name), if any.
+    pub current_plan: Option<String>,
+    /// `now` or `next_period`, as asked (default `next_period`).
+    pub effective: creditd_core::Effective,
+    /// Who asked (a member's email or a key's name), when known.
+    pub requested_by: Option<String>,
+}
+
+/// The `plan_change.requested` message of `org_id` about request
+/// `request_id` (stable: the same request makes the same message id).
+/// Not derived from an event: a request changes no ledger state, so the
+/// message is the only thing written ([`Webhooks::enqueue`]).
+pub fn plan_change_message(
+    org_id: &str,
+    request_id: &str,
+    created_at: Timestamp,
+    data: &PlanChangeData,
+) -> Result<OutboxMessage, StoreError> {
+    message(org_id, WebhookType::PlanChangeRequested, &format!("r{request_id}"), created_at, 0, data)
 }
 
 /// How long to wait after the `attempts`-th failed attempt (1-based):
@@ -541,6 +633,12 @@ pub trait Webhooks: Send + Sync {
     async fn delete_endpoint(&self, org_id: &str, id: &str) -> Result<bool, WebhookError>;
     /// The endpoint's deliveries, newest message first, at most `limit`.
     async fn deliveries(&self, org_id: &str, endpoint_id: &str, limit: u32) -> Result<Vec<Delivery>, WebhookError>;
+    /// Writes one message that no ledger event carries (a
+    /// `plan_change.requested`) to the outbox, with a pending delivery per
+    /// endpoint that wants its type, in one transaction of its own. A
+    /// message with the same id already there is left as it is.
+    /// `OrgNotFound` for an unknown org.
+    async fn enqueue(&self, message: &OutboxMessage) -> Result<(), WebhookError>;
     /// The org's outbox, oldest first (by creation, then id), at most `limit`.
     async fn messages(&self, org_id: &str, limit: u32) -> Result<Vec<OutboxMessage>, WebhookError>;
     /// Claims up to `limit` pending deliveries due at `now` (endpoint still

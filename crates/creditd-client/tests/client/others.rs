@@ -269,3 +269,58 @@ async fn auto_top_up_and_usage_alerts() {
         client.list_notifications(&o, None, None).await.unwrap().into_iter().map(|n| n.kind).collect();
     assert_eq!(kinds, vec!["top_up_requested", "usage_alert"]);
 }
+
+/// The plan catalogue, Buy more and Change plan through the client.
+#[tokio::test]
+async fn catalogue_buy_more_and_change_plan() {
+    let server = Server::start();
+    let client = server.client();
+    let o = org(&client, "buyer").await;
+    let pro = creditd_client::CataloguePlanRequest {
+        name: "Pro".into(),
+        credits_per_period: c("1000"),
+        identities_included: 2,
+        price: c("449"),
+        currency: "EUR".into(),
+        conversations_per_identity: None,
+        rollover: None,
+        price_book: None,
+        price_text: Some("449 € / month".into()),
+        description: None,
+    };
+    let entry = client.put_catalogue_plan("pro", &pro).await.unwrap();
+    assert_eq!(
+        (entry.id.as_str(), entry.plan.name.as_str(), entry.price_text.as_deref()),
+        ("pro", "Pro", Some("449 € / month"))
+    );
+    let all = client.list_catalogue_plans().await.unwrap();
+    assert_eq!(all, vec![entry.clone()]);
+
+    // Not offered yet: refused.
+    let e = client.request_purchase(&o, c("100"), None, None).await.unwrap_err();
+    assert_eq!(e.code(), Some(ErrorCode::ValidationError), "{e}");
+    let patch = creditd_client::OrganizationPatch {
+        buy_more_amounts: Some(vec![c("100"), c("250.5")]),
+        checkout_url_template: Some("https://pay.example.com/{purchase_id}?s={signature}".into()),
+        ..Default::default()
+    };
+    let org_now = client.update_organization(&o, &patch).await.unwrap();
+    assert_eq!(org_now.buy_more_amounts, vec![c("100"), c("250.5")]);
+    let bought = client.request_purchase(&o, c("250.5"), Some("ana@example.com"), Some("buy-1")).await.unwrap();
+    let p = bought.purchase.clone().expect("the purchase");
+    assert_eq!((p.amount, p.status.as_str()), (c("250.5"), "processing"));
+    assert!(bought.checkout_url.as_deref().unwrap().starts_with(&format!("https://pay.example.com/{}?s=", p.id)));
+    let again = client.request_purchase(&o, c("250.5"), Some("ana@example.com"), Some("buy-1")).await.unwrap();
+    assert_eq!(again.events, bought.events, "the same key replays");
+
+    let asked = client.request_plan_change(&o, "pro", None, None).await.unwrap();
+    assert!(!asked.applied && asked.message_id.is_some(), "{asked:?}");
+    assert_eq!(asked.plan.plan, None);
+    let patch = creditd_client::OrganizationPatch { self_service_plan_change: Some(true), ..Default::default() };
+    assert!(client.update_organization(&o, &patch).await.unwrap().self_service_plan_change);
+    let applied = client.request_plan_change(&o, "pro", Some(Effective::Now), None).await.unwrap();
+    assert!(applied.applied && applied.message_id.is_none(), "{applied:?}");
+    assert_eq!(applied.plan.plan.map(|p| p.name).as_deref(), Some("Pro"));
+    let e = client.request_plan_change(&o, "gold", None, None).await.unwrap_err();
+    assert_eq!(e.code(), Some(ErrorCode::ValidationError), "{e}");
+}

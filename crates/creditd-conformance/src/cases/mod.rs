@@ -15,6 +15,7 @@ pub use crate::webhooks::{webhook_delivery_claims, webhook_outbox_with_events};
 #[allow(unused_imports)]
 use crate::*;
 
+mod buymore;
 mod directory;
 mod exports;
 mod history;
@@ -27,6 +28,7 @@ mod prices;
 mod topup;
 mod tree;
 
+pub use buymore::*;
 pub use directory::*;
 pub use exports::*;
 pub use history::*;

@@ -837,3 +837,80 @@ fn rollover_json_is_a_flat_object() {
         assert!(serde_json::from_str::<Rollover>(bad).is_err(), "{bad}");
     }
 }
+
+fn patch(p: SettingsPatch) -> Op {
+    Op::Access(AccessOp::SetSettings(p))
+}
+
+fn buy_more(amount: &str, by: Option<&str>) -> Op {
+    Op::Plans(PlanOp::BuyMore { amount: m(amount), requested_by: by.map(str::to_string) })
+}
+
+#[test]
+fn buy_more_is_a_processing_purchase_of_an_offered_amount() {
+    let at = "2026-01-01T00:00:00Z";
+    let mut org = Org::new("UTC", at);
+    org.ok(grant("10"), at);
+    // Nothing offered yet: refused, nothing written.
+    assert_eq!(org.err(buy_more("100", Some("olivia@acme.example")), at).code(), "validation_error");
+    let offer = SettingsPatch { buy_more_amounts: Some(vec![m("100"), m("500"), m("0.5")]), ..Default::default() };
+    org.ok(patch(offer), at);
+    assert_eq!(org.state.settings.buy_more_amounts, [m("100"), m("500"), m("0.5")]);
+    // An amount not in the choice: refused with the choice named.
+    let e = org.err(buy_more("250", Some("olivia@acme.example")), at);
+    assert_eq!(e.code(), "validation_error");
+    assert!(e.to_string().contains("100, 500, 0.5"), "{e}");
+    assert_eq!(org.err(buy_more("100", Some("a\0b")), at).code(), "validation_error");
+    assert_eq!(org.err(buy_more("100", Some(&"x".repeat(201))), at).code(), "validation_error");
+    // Offered: one processing purchase event, nothing added to the balance.
+    let o = org.ok(buy_more("500", Some("olivia@acme.example")), at);
+    assert_eq!(o.events.len(), 1);
+    let e = &o.events[0];
+    assert_eq!((e.kind, e.status, e.amount), (EventKind::Purchase, Status::Processing, m("500")));
+    assert_eq!(e.source.as_deref(), Some("buy_more"));
+    assert_eq!(e.metadata.as_ref().unwrap()["requested_by"], "olivia@acme.example");
+    assert_eq!(e.hold_id.as_deref(), Some("pur_2"));
+    assert_eq!(org.state.available(), m("10"));
+    let r = o.record.unwrap();
+    assert_eq!((r.id.as_str(), r.status), ("pur_2", RecordStatus::Processing));
+    // Settled by the backend like any purchase: then the credits arrive.
+    let settle =
+        Op::SettlePurchase { purchase_id: "pur_2".into(), status: Status::Succeeded, ctx: EventCtx::default() };
+    org.ok(settle, at);
+    assert_eq!(org.state.available(), m("510"));
+    // `[]` stops offering it.
+    org.ok(patch(SettingsPatch { buy_more_amounts: Some(vec![]), ..Default::default() }), at);
+    assert_eq!(org.err(buy_more("500", None), at).code(), "validation_error");
+}
+
+#[test]
+fn buy_more_settings_are_checked() {
+    let at = "2026-01-01T00:00:00Z";
+    let mut org = Org::new("UTC", at);
+    let amounts = |v: &[&str]| {
+        patch(SettingsPatch { buy_more_amounts: Some(v.iter().map(|a| m(a)).collect()), ..Default::default() })
+    };
+    for bad in [&["0"][..], &["-5"], &["5", "5"], &["1", "2", "3", "4", "5", "6", "7", "8", "9", "10", "11"]] {
+        assert_eq!(org.err(amounts(bad), at).code(), "validation_error", "{bad:?}");
+    }
+    let template = |t: &str| patch(SettingsPatch { checkout_url_template: Some(t.into()), ..Default::default() });
+    for bad in [
+        "http://pay.example.com/{purchase_id}?s={signature}",
+        "https://pay.example.com/{purchase_id}",
+        "https://pay.example.com/{purchase_id}?s={signature}&k={key}",
+        "ftp://pay.example.com/{purchase_id}/{signature}",
+    ] {
+        assert_eq!(org.err(template(bad), at).code(), "validation_error", "{bad}");
+    }
+    assert_eq!(org.state.settings.checkout_url_template, None);
+    let good = "https://pay.example.com/checkout/{purchase_id}?amount={amount}&sig={signature}";
+    org.ok(template(good), at);
+    assert_eq!(org.state.settings.checkout_url_template.as_deref(), Some(good));
+    org.ok(template(""), at);
+    assert_eq!(org.state.settings.checkout_url_template, None);
+    org.ok(patch(SettingsPatch { self_service_plan_change: Some(true), ..Default::default() }), at);
+    assert!(org.state.settings.self_service_plan_change);
+    // Settings JSON without the new fields reads as their defaults.
+    let json = serde_json::to_value(OrgSettings::new("Acme", "UTC")).unwrap();
+    assert!(json.get("buy_more_amounts").is_none() && json.get("self_service_plan_change").is_none());
+}

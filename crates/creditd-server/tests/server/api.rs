@@ -7,6 +7,8 @@ use creditd_sqlite::SqliteStore;
 use creditd_store::{ManualClock, Store};
 use serde_json::{Value, json};
 
+use creditd_client::{Context, Credit, Debit, ErrorCode, Micros, NewHold, NewOrganization, Release};
+
 use crate::common::{KEY, Server, Start};
 
 struct App(Server);
@@ -63,15 +65,21 @@ impl App {
         (status, resp.json().await.unwrap())
     }
 
+    /// A new organisation with `credits` granted, made through the Rust
+    /// client as a backend would.
     async fn org(&self, id: &str, credits: &str) {
-        let (s, v) =
-            self.post("/api/organizations", json!({"id": id, "name": "Acme", "time_zone": "Europe/Madrid"})).await;
-        assert_eq!(s, 201, "{v}");
+        let new = NewOrganization {
+            id: Some(id.into()),
+            name: "Acme".into(),
+            time_zone: Some("Europe/Madrid".into()),
+            ..NewOrganization::default()
+        };
+        let created = self.api.create_organization(&new).await.unwrap();
+        assert_eq!(created.id, id);
         if credits != "0" {
-            let (s, v) = self
-                .post(&format!("/api/organizations/{id}/credits"), json!({"kind": "grant", "amount": credits}))
-                .await;
-            assert_eq!(s, 201, "{v}");
+            let amount: Micros = credits.parse().unwrap();
+            let granted = self.api.grant_credits(id, &Credit::grant(amount), None).await.unwrap();
+            assert_eq!(granted.balance.available, amount);
         }
     }
 
@@ -92,64 +100,72 @@ fn code(v: &Value) -> &str {
     v["error"]["code"].as_str().unwrap_or_else(|| panic!("no error code in {v}"))
 }
 
+fn credits(text: &str) -> Micros {
+    text.parse().unwrap()
+}
+
 #[tokio::test]
 async fn genira_flow_grant_hold_debit_once_and_release() {
     let app = App::start().await;
     app.org("acme", "100").await;
+    let api = &app.api;
 
-    let (s, hold) = app
-        .post(
-            "/api/organizations/acme/holds",
-            json!({"amount": 30, "project_id": "case-1", "project_name": "Case one", "user_name": "Mikaela",
-                   "user_email": "mikaela@acme.example", "service": "AI Inference", "activity": "Model generation"}),
-        )
-        .await;
-    assert_eq!(s, 201, "{hold}");
-    let hold_id = hold["hold"]["id"].as_str().unwrap().to_string();
-    assert_eq!(hold["balance"]["available"], json!(70));
-    assert_eq!(hold["balance"]["held"], json!(30));
+    let mut hold = NewHold::new(credits("30"));
+    hold.ctx = Context {
+        project_id: Some("case-1".into()),
+        project_name: Some("Case one".into()),
+        user_name: Some("Mikaela".into()),
+        user_email: Some("mikaela@acme.example".into()),
+        service: Some("AI Inference".into()),
+        activity: Some("Model generation".into()),
+        ..Context::default()
+    };
+    let held = api.create_hold("acme", &hold, None).await.unwrap();
+    let hold_id = held.hold.as_ref().expect("the answer names the hold").id.clone();
+    assert_eq!(held.balance.available, credits("70"));
+    assert_eq!(held.balance.held, credits("30"));
 
     // First download: debit.
-    let (s, d) = app.post(&format!("/api/organizations/acme/holds/{hold_id}/debit"), json!({})).await;
-    assert_eq!(s, 200, "{d}");
-    assert_eq!(d["balance"]["available"], json!(70));
-    assert_eq!(d["balance"]["held"], json!(0));
+    let d = api.debit_hold("acme", &hold_id, &Debit::default(), None).await.unwrap();
+    assert_eq!(d.balance.available, credits("70"));
+    assert_eq!(d.balance.held, Micros::ZERO);
     // Second download: refused, nothing changes.
-    let (s, e) = app.post(&format!("/api/organizations/acme/holds/{hold_id}/debit"), json!({})).await;
-    assert_eq!((s, code(&e)), (409, "hold_already_settled"));
+    let e = api.debit_hold("acme", &hold_id, &Debit::default(), None).await.unwrap_err();
+    assert_eq!((e.status(), e.code()), (Some(409), Some(ErrorCode::HoldAlreadySettled)));
 
     // Rejected model: hold then release returns the credits.
-    let (_, h2) = app.post("/api/organizations/acme/holds", json!({"amount": "12.5"})).await;
-    let h2 = h2["hold"]["id"].as_str().unwrap().to_string();
-    assert_eq!(app.balance("acme").await["available"], json!(57.5));
-    let (s, r) = app.post(&format!("/api/organizations/acme/holds/{h2}/release"), json!({})).await;
-    assert_eq!(s, 200, "{r}");
-    assert_eq!(app.balance("acme").await["available"], json!(70));
-    let (s, e) = app.post(&format!("/api/organizations/acme/holds/{h2}/debit"), json!({})).await;
-    assert_eq!((s, code(&e)), (409, "hold_already_settled"), "a debit on a released hold is refused");
+    let h2 = api.create_hold("acme", &NewHold::new(credits("12.5")), None).await.unwrap();
+    let h2 = h2.hold.expect("the answer names the hold").id;
+    assert_eq!(api.get_balance("acme").await.unwrap().available, credits("57.5"));
+    let r = api.release_hold("acme", &h2, &Release::default(), None).await.unwrap();
+    assert_eq!(r.balance.available, credits("70"));
+    assert_eq!(app.balance("acme").await["available"], json!(70), "the wire shape: whole credits as a number");
+    let e = api.debit_hold("acme", &h2, &Debit::default(), None).await.unwrap_err();
+    assert_eq!(e.code(), Some(ErrorCode::HoldAlreadySettled), "a debit on a released hold is refused");
 
     let kinds: Vec<String> = app.events("acme").await.iter().map(|e| e["kind"].as_str().unwrap().to_string()).collect();
     assert_eq!(kinds, ["release", "hold", "debit", "hold", "grant"]);
     let evs = app.events("acme").await;
     assert_eq!(evs[2]["user_email"], "mikaela@acme.example", "the debit carries the hold's context");
     assert_eq!(evs[2]["amount"], json!(-30));
-    let (_, report) = app.get("/api/organizations/acme/verify").await;
-    assert_eq!(report["ok"], json!(true), "{report}");
+    let report = api.verify_ledger("acme").await.unwrap();
+    assert!(report.ok, "{report:?}");
 }
 
 #[tokio::test]
 async fn partial_debit_releases_the_rest_and_amounts_are_exact() {
     let app = App::start().await;
     app.org("acme", "0.3").await;
-    let (_, h) = app.post("/api/organizations/acme/holds", json!({"amount": "0.2"})).await;
-    let id = h["hold"]["id"].as_str().unwrap();
-    let (s, d) = app.post(&format!("/api/organizations/acme/holds/{id}/debit"), json!({"amount": 0.1})).await;
-    assert_eq!(s, 200, "{d}");
-    let kinds: Vec<&str> = d["events"].as_array().unwrap().iter().map(|e| e["kind"].as_str().unwrap()).collect();
+    let h = app.api.create_hold("acme", &NewHold::new(credits("0.2")), None).await.unwrap();
+    let id = h.hold.expect("the answer names the hold").id;
+    let debit = Debit { amount: Some(credits("0.1")), ..Debit::default() };
+    let d = app.api.debit_hold("acme", &id, &debit, None).await.unwrap();
+    let kinds: Vec<&str> = d.events.iter().map(|e| e.kind.as_str()).collect();
     assert_eq!(kinds, ["debit", "release"]);
-    let b = app.balance("acme").await;
-    assert_eq!(b["available"], json!(0.2));
-    assert_eq!(b["held"], json!(0));
+    let b = app.api.get_balance("acme").await.unwrap();
+    assert_eq!(b.available, credits("0.2"));
+    assert_eq!(b.held, Micros::ZERO);
+    assert_eq!(app.balance("acme").await["available"], json!(0.2), "the wire shape: a JSON number");
     // Seven decimals are refused, not rounded.
     let (s, e) = app.post("/api/organizations/acme/usage", json!({"amount": "0.0000001"})).await;
     assert_eq!((s, code(&e)), (422, "validation_error"));
@@ -304,33 +320,28 @@ async fn sixty_four_racing_holds_never_overdraw() {
     app.org("acme", "37").await;
     let mut tasks = Vec::new();
     for i in 0..64 {
-        let (client, url) = (app.client.clone(), format!("{}/api/organizations/acme/holds", app.base));
+        let api = app.api.clone();
         tasks.push(tokio::spawn(async move {
-            let r = client
-                .post(url)
-                .bearer_auth(KEY)
-                .json(&json!({"amount": 2, "user_email": format!("u{i}@x.io")}))
-                .send()
-                .await
-                .unwrap();
-            r.status().as_u16()
+            let mut hold = NewHold::new(credits("2"));
+            hold.ctx.user_email = Some(format!("u{i}@x.io"));
+            api.create_hold("acme", &hold, None).await
         }));
     }
     let mut ok = 0;
     let mut refused = 0;
     for t in tasks {
         match t.await.unwrap() {
-            201 => ok += 1,
-            409 => refused += 1,
-            other => panic!("unexpected status {other}"),
+            Ok(_) => ok += 1,
+            Err(e) if e.code() == Some(ErrorCode::InsufficientCredits) && e.status() == Some(409) => refused += 1,
+            Err(other) => panic!("unexpected answer {other}"),
         }
     }
     assert_eq!((ok, refused), (18, 46), "exactly floor(37 / 2) holds fit");
-    let b = app.balance("acme").await;
-    assert_eq!(b["available"], json!(1));
-    assert_eq!(b["held"], json!(36));
-    let (_, report) = app.get("/api/organizations/acme/verify").await;
-    assert_eq!(report["ok"], json!(true), "{report}");
+    let b = app.api.get_balance("acme").await.unwrap();
+    assert_eq!(b.available, credits("1"));
+    assert_eq!(b.held, credits("36"));
+    let report = app.api.verify_ledger("acme").await.unwrap();
+    assert!(report.ok, "{report:?}");
 }
 
 #[tokio::test]

@@ -42,6 +42,11 @@ pub struct Server {
     pub base: String,
     /// A client for `base`.
     pub client: reqwest::Client,
+    /// The Rust client (`creditd-client`) on `base` with the service key:
+    /// tests set up and drive the ledger through it, as a backend would,
+    /// and keep `client` for what must be sent raw (bad input, headers,
+    /// HTML pages, exact wire shapes).
+    pub api: creditd_client::Client,
     /// The store the app serves (for setting up and checking behind the API).
     pub store: Arc<SqliteStore>,
     /// The store's clock.
@@ -85,7 +90,8 @@ impl Server {
         } else {
             reqwest::Client::new()
         };
-        Server { base, client, store, clock, state, data_dir, _dir: dir, stop: Some(tx), server: Some(server) }
+        let api = creditd_client::Client::new(&base, KEY).unwrap();
+        Server { base, client, api, store, clock, state, data_dir, _dir: dir, stop: Some(tx), server: Some(server) }
     }
 
     /// Stops the server and waits until it has drained; the data directory

@@ -1827,3 +1827,143 @@ fn say(line: &str) {
     use std::io::Write as _;
     let _ = writeln!(std::io::stderr(), "{line}");
 }
+
+/// Buy more and Change plan on the Plan tab, in a real browser: the owner
+/// picks an amount and clicks Buy more (a processing purchase and its
+/// `top_up.requested` webhook naming the owner exist), requests a plan
+/// from the catalogue (a `plan_change.requested` webhook, nothing changed)
+/// and, once the organisation is self-service, switches to it (applied);
+/// a member sees neither. axe-core finds nothing on the tab for either,
+/// at both widths.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn buy_more_and_change_plan_in_headless_chromium() {
+    let (Some(chromium), Some(chromedriver)) =
+        (find_program(&["chromium", "chromium-browser", "google-chrome"]), find_program(&["chromedriver"]))
+    else {
+        say("SKIPPED buy_more_and_change_plan_in_headless_chromium: chromium and chromedriver are not installed");
+        return;
+    };
+    let mut app = App::start().await;
+    empty_org(&app, ORG, OWNER.1).await;
+    app.store
+        .directory()
+        .add_member(Member {
+            org_id: ORG.into(),
+            email: MEMBER.1.into(),
+            name: MEMBER.0.into(),
+            role: Role::Member,
+            created_at: app.clock.now(),
+        })
+        .await
+        .unwrap();
+    let send = |method: reqwest::Method, path: &str, body: Value| {
+        let req = app.client.request(method, format!("{}{path}", app.base)).bearer_auth(KEY).json(&body);
+        async move {
+            let r = req.send().await.unwrap();
+            let s = r.status().as_u16();
+            (s, r.json::<Value>().await.unwrap())
+        }
+    };
+    for (id, name, credits, price) in [("basic", "Basic", 1000, "49 € / month"), ("pro", "Pro", 10000, "449 € / month")]
+    {
+        let plan = json!({"name": name, "credits_per_period": credits, "identities_included": 3, "price": 49,
+            "currency": "EUR", "price_text": price});
+        let (s, v) = send(reqwest::Method::PUT, &format!("/api/plans/{id}"), plan).await;
+        assert_eq!(s, 201, "{v}");
+    }
+    let (s, v) =
+        send(reqwest::Method::PUT, &format!("/api/organizations/{ORG}/plan"), json!({"plan_id": "basic"})).await;
+    assert_eq!((s, &v["plan"]["name"]), (200, &json!("Basic")), "{v}");
+    let (s, v) =
+        send(reqwest::Method::PATCH, &format!("/api/organizations/{ORG}"), json!({"buy_more_amounts": [100, 500]}))
+            .await;
+    assert_eq!(s, 200, "{v}");
+    let outbox = |kind: creditd_store::webhooks::WebhookType| {
+        let store = app.store.clone();
+        async move {
+            let all = store.webhooks().messages(ORG, 100).await.unwrap();
+            all.into_iter()
+                .filter(|m| m.kind == kind)
+                .map(|m| serde_json::from_str::<Value>(&m.body).unwrap())
+                .collect::<Vec<_>>()
+        }
+    };
+    let shots = screenshots_dir();
+    let axe = axe_source();
+    let work = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(work.path().join("downloads")).unwrap();
+    let driver = start_driver(&chromedriver).await;
+    let b = Browser::open(&driver, &chromium, &work.path().join("profile"), &work.path().join("downloads")).await;
+
+    // The owner: Buy more 500 credits.
+    b.goto(&app.login_url(OWNER.1).await).await;
+    assert_eq!(b.text("#buy-more-h").await, "Buy more credits");
+    assert_eq!(b.find_all("[data-testid=buy-more] input[name=amount]").await.len(), 2);
+    for width in [1366, 390] {
+        b.set_width(width).await;
+        b.goto(&format!("{}/", app.base)).await;
+        check_axe(&b, axe.as_deref(), &format!("the Plan tab with Buy more at {width} px")).await;
+    }
+    b.set_width(1366).await;
+    b.screenshot(1366, &shots.join("plan-buy-more-desktop.png")).await;
+    b.screenshot(390, &shots.join("plan-buy-more-phone.png")).await;
+    b.click("[data-testid=buy-more] input[name=amount][value='500']").await;
+    b.click_nav("[data-testid=buy-more-submit]").await;
+    let url = b.url().await;
+    let purchase = url.split("bought=").nth(1).unwrap_or_else(|| panic!("{url}")).to_string();
+    assert!(b.text("[data-testid=money-in-notice]").await.contains(&format!("Purchase {purchase} requested")));
+    let events = app.events(&EventFilter::default()).await;
+    let e = events.iter().find(|e| e.hold_id.as_deref() == Some(purchase.as_str())).expect("the purchase event");
+    assert_eq!(
+        (e.kind, e.status, e.amount),
+        (EventKind::Purchase, creditd_core::Status::Processing, Micros::from_credits(500).unwrap())
+    );
+    assert_eq!(e.source.as_deref(), Some("buy_more"));
+    let top_ups = outbox(creditd_store::webhooks::WebhookType::TopUpRequested).await;
+    assert_eq!(top_ups.len(), 1);
+    assert_eq!(top_ups[0]["data"]["purchase_id"], json!(purchase));
+    assert_eq!(top_ups[0]["data"]["requested_by"], json!(OWNER.1));
+
+    // Change plan: requested (not self-service), then applied.
+    assert_eq!(b.find_all("[data-testid=plan-choice-basic] [data-testid=plan-current]").await.len(), 1);
+    assert_eq!(b.text("[data-testid=change-to-pro]").await, "Request Pro");
+    b.click_nav("[data-testid=change-to-pro]").await;
+    assert!(b.url().await.ends_with("/?plan_change=requested&plan=pro"));
+    assert!(b.text("[data-testid=money-in-notice]").await.contains("requested"));
+    let asked = outbox(creditd_store::webhooks::WebhookType::PlanChangeRequested).await;
+    assert_eq!(asked.len(), 1);
+    assert_eq!((&asked[0]["data"]["plan_id"], &asked[0]["data"]["requested_by"]), (&json!("pro"), &json!(OWNER.1)));
+    assert_eq!(app.store.org_state(ORG).await.unwrap().plans.plan.unwrap().name, "Basic");
+    let (s, v) =
+        send(reqwest::Method::PATCH, &format!("/api/organizations/{ORG}"), json!({"self_service_plan_change": true}))
+            .await;
+    assert_eq!(s, 200, "{v}");
+    b.goto(&format!("{}/", app.base)).await;
+    assert_eq!(b.text("[data-testid=change-to-pro]").await, "Switch to Pro");
+    b.click_nav("[data-testid=change-to-pro]").await;
+    assert!(b.url().await.ends_with("/?plan_change=applied&plan=pro"));
+    assert_eq!(b.text("[data-testid=money-in-notice]").await, "Plan changed to Pro: see the plan details.");
+    assert_eq!(b.find_all("[data-testid=plan-choice-pro] [data-testid=plan-next]").await.len(), 1);
+    assert!(b.find_all("[data-testid=change-to-pro]").await.is_empty(), "already chosen");
+    let st = app.store.org_state(ORG).await.unwrap();
+    assert_eq!(st.plans.next_plan.map(|p| p.name).as_deref(), Some("Pro"), "from the next renewal");
+    assert_eq!(outbox(creditd_store::webhooks::WebhookType::PlanChangeRequested).await.len(), 1, "applied: no request");
+    b.screenshot(1366, &shots.join("plan-changed-desktop.png")).await;
+    b.click_nav("form[action='/logout'] button").await;
+
+    // A member sees neither.
+    b.goto(&app.login_url(MEMBER.1).await).await;
+    assert_eq!(b.text("h1").await, "Plan");
+    assert!(b.find_all("[data-testid=buy-more]").await.is_empty());
+    assert!(b.find_all("[data-testid=change-plan]").await.is_empty());
+    assert!(b.find_all("form[action='/plan/buy-more'], form[action='/plan/change']").await.is_empty());
+    for width in [1366, 390] {
+        b.set_width(width).await;
+        b.goto(&format!("{}/", app.base)).await;
+        check_axe(&b, axe.as_deref(), &format!("the Plan tab as a member at {width} px")).await;
+    }
+    b.screenshot(390, &shots.join("plan-member-phone.png")).await;
+    b.close().await;
+    drop(driver);
+    app.stop().await;
+}

@@ -359,6 +359,30 @@ async fn every_filter_alone_and_combined_matches_the_reference() {
         assert_eq!(offset, expected.iter().skip(3).take(5).copied().collect::<Vec<_>>(), "offset page of {query:?}");
     }
 
+    // The Rust client's page stream follows the cursors to the same events,
+    // typed, for filters built with its own types.
+    use creditd_client::{HistoryFilter, TryStreamExt};
+    let typed = [
+        (HistoryFilter::default(), EventFilter::default()),
+        (
+            HistoryFilter { event_type: vec![EventKind::Hold, EventKind::Release], ..HistoryFilter::default() },
+            EventFilter { kinds: vec![EventKind::Hold, EventKind::Release], ..EventFilter::default() },
+        ),
+        (
+            HistoryFilter { status: vec![Status::Failed], ..HistoryFilter::default() },
+            EventFilter { statuses: vec![Status::Failed], ..EventFilter::default() },
+        ),
+    ];
+    for (client_filter, reference) in typed {
+        let expected: Vec<u64> = all.iter().filter(|e| reference.matches(e)).map(|e| e.seq).collect();
+        let streamed: Vec<Event> =
+            app.api.credit_event_pages(ORG, client_filter.clone(), Some(9)).events().try_collect().await.unwrap();
+        let got: Vec<u64> = streamed.iter().map(|e| e.seq).collect();
+        assert_eq!(got, expected, "client pages of {client_filter:?}");
+        let stored: Vec<&Event> = all.iter().filter(|e| reference.matches(e)).collect();
+        assert!(streamed.iter().zip(stored).all(|(a, b)| a == b), "the client reads each event as stored");
+    }
+
     // A few expectations by hand, not through `matches`.
     let reservations = app.pages("event_type=reservation", 100).await;
     assert_eq!(reservations.len(), holds);

@@ -192,6 +192,18 @@ async fn answers_match_the_documented_schemas() {
     assert!(bad["error"]["message"].as_str().unwrap().contains("fields must be all"), "{bad}");
     expect(app.get(&format!("{ORG}/usage?group_by=service&range=this_month")).await, 200);
     expect(app.get(&format!("{ORG}/summary")).await, 200);
+    // The plan catalogue, Buy more, Change plan.
+    let pro = json!({"name": "Pro", "credits_per_period": 10000, "identities_included": 5, "price": "449",
+        "currency": "EUR", "price_text": "449 € / month", "description": "For teams"});
+    expect(app.send(Method::PUT, "/api/plans/pro", pro).await, 201);
+    expect(app.get("/api/plans").await, 200);
+    let offer = json!({"buy_more_amounts": [100, "250.5"],
+        "checkout_url_template": "https://pay.example.com/c/{purchase_id}?sig={signature}"});
+    expect(app.send(Method::PATCH, ORG, offer).await, 200);
+    let v = expect(app.post(&format!("{ORG}/purchases/request"), json!({"amount": "250.5"})).await, 201);
+    assert!(v["checkout_url"].as_str().unwrap().starts_with("https://pay.example.com/c/pur_"), "{v}");
+    let v = expect(app.post(&format!("{ORG}/plan/change"), json!({"plan_id": "pro"})).await, 200);
+    assert_eq!(v["applied"], json!(false), "{v}");
 
     // Price books (shared by every organisation); a plan names one.
     let draft = creditd_server::openapi::examples::price_book_draft();

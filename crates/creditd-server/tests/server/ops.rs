@@ -50,12 +50,12 @@ impl App {
         (resp.status().as_u16(), resp.text().await.unwrap())
     }
 
+    /// A new organisation with `credits` granted, through the Rust client.
     async fn org(&self, id: &str, credits: &str) {
-        let (s, b) = self.post("/api/organizations", json!({"id": id, "name": id})).await;
-        assert_eq!(s, 201, "{b}");
-        let (s, b) =
-            self.post(&format!("/api/organizations/{id}/credits"), json!({"kind": "grant", "amount": credits})).await;
-        assert_eq!(s, 201, "{b}");
+        let new = creditd_client::NewOrganization { id: Some(id.into()), name: id.into(), ..Default::default() };
+        self.api.create_organization(&new).await.unwrap();
+        let grant = creditd_client::Credit::grant(credits.parse().unwrap());
+        self.api.grant_credits(id, &grant, None).await.unwrap();
     }
 }
 

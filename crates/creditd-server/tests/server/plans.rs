@@ -58,9 +58,16 @@ impl App {
         self.call("PUT", path, Some(body)).await
     }
 
+    /// A new organisation in `zone`, through the Rust client.
     async fn org(&self, id: &str, zone: &str) {
-        let (s, v) = self.post("/api/organizations", json!({"id": id, "name": "Acme", "time_zone": zone})).await;
-        assert_eq!(s, 201, "{v}");
+        let new = creditd_client::NewOrganization {
+            id: Some(id.into()),
+            name: "Acme".into(),
+            time_zone: Some(zone.into()),
+            ..Default::default()
+        };
+        let org = self.api.create_organization(&new).await.unwrap();
+        assert_eq!(org.time_zone, zone);
     }
 
     async fn subscribe(&self, org: &str, plan: Value) -> Value {

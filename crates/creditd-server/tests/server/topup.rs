@@ -244,7 +244,7 @@ async fn the_plan_tab_shows_a_paused_top_up_and_fired_alerts() {
     assert_eq!(page.status().as_u16(), 200);
     let html = page.text().await.unwrap().replace("&#x27;", "'").replace("&#39;", "'");
     let notices: Vec<&str> =
-        html.split("data-testid=\"money-in\">").skip(1).map(|p| p.split("</p>").next().unwrap()).collect();
+        html.split("data-testid=\"top-up-notice\">").skip(1).map(|p| p.split("</p>").next().unwrap()).collect();
     assert_eq!(notices.len(), 2, "{html}");
     assert!(notices[0].contains("Auto top-up is paused: 1 top-up failed (the last: "), "{}", notices[0]);
     assert!(notices[0].contains(&id), "{}", notices[0]);

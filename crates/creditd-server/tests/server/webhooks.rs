@@ -229,6 +229,13 @@ async fn delivery_survives_the_receiver_being_down() {
             assert!(r.signature.starts_with(&format!("t={t},v1=")), "{}", r.signature);
             assert!(verify_signature(&secret, &r.signature, id, &r.body, t, 0), "signature of {id}");
             assert!(!verify_signature("whsec_wrong", &r.signature, id, &r.body, t, 0));
+            // What a backend runs on receipt: the Rust client's check agrees.
+            let checked = creditd_client::webhooks::verify_at(&secret, &r.signature, id, r.body.as_bytes(), t, 0)
+                .unwrap_or_else(|e| panic!("the client refuses {id}: {e}"));
+            assert_eq!(checked, body);
+            assert!(
+                creditd_client::webhooks::verify_at("whsec_wrong", &r.signature, id, r.body.as_bytes(), t, 0).is_err()
+            );
         }
     }
     let failed_first = got.iter().filter(|r| r.answered == 500).count();
