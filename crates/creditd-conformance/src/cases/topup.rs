@@ -86,7 +86,12 @@ pub async fn auto_top_up_races_open_one_purchase(t: &mut Ctx) {
     assert_eq!(requested[0]["type"], "top_up.requested");
     assert_eq!(requested[0]["data"]["purchase_id"], id.as_str());
     assert_eq!(requested[0]["data"]["amount"], serde_json::json!(500));
-    assert_eq!(requested[0]["data"]["event_seq"], serde_json::json!(t[0].seq));
+    assert_eq!(requested[0]["data"]["event"]["seq"], serde_json::json!(t[0].seq));
+    assert_eq!(requested[0]["data"]["trigger"], "auto_top_up", "the same message as Buy more's, its trigger told");
+    assert_eq!(
+        (&requested[0]["data"]["threshold"], &requested[0]["data"]["requested_by"]),
+        (&serde_json::json!(850), &serde_json::Value::Null)
+    );
     // The backend settles it with the ordinary route; the credits arrive.
     let done = ok(s.as_ref(), "o", settle(&id, Status::Succeeded)).await;
     assert_eq!(done.balance.available, m("1180"));
