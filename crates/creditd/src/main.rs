@@ -3,6 +3,7 @@
 
 mod admin;
 mod bench;
+mod pgbench;
 mod config;
 mod demo;
 mod export;
