@@ -564,7 +564,7 @@ impl Writer {
             .flat_map(|(cmds, _)| cmds.iter())
             .filter(|c| expected.contains_key(&c.org_id) && pg_text_ok(c).is_ok())
             .collect();
-        let (stored, unreadable) = self.read_refs(conn, &cmds).await?;
+        let (stored, unreadable) = self.read_refs(conn, &cmds, true).await?;
         if cmds.iter().any(|c| matches!(c.op, creditd_core::Op::Priced(_) | creditd_core::Op::Debit { .. })) {
             crate::prices::refresh(conn, &self.prices).await?;
         }
@@ -597,13 +597,16 @@ impl Writer {
 
     /// The stored idempotency rows of `cmds`' keys and the settled records
     /// they name (the batches in flight first, then the database); records
-    /// found join their org's cached state. A referenced record that cannot
+    /// found join their org's cached state. `ahead`: no row lock is held,
+    /// so a record read from the database fails the call if its org's
+    /// version moved on. A referenced record that cannot
     /// be read refuses only the commands naming it
     /// (`StoreError::UnreadableRecord`), not the batch.
     async fn read_refs<C: GenericClient + Sync>(
         &mut self,
         c: &C,
         cmds: &[&Command],
+        ahead: bool,
     ) -> Result<(HashMap<(String, String), IdemRow>, HashMap<(String, String), StoreError>), Failure> {
         let mut stored: HashMap<(String, String), IdemRow> = HashMap::new();
         let mut unreadable: HashMap<(String, String), StoreError> = HashMap::new();
@@ -669,6 +672,20 @@ impl Writer {
                 created_at: micros_ts(row.try_get(4)?)?,
             };
             stored.insert((org_id, key), idem);
+        }
+        if ahead && !refs.is_empty() {
+            // Applying ahead, the states are as cached: a record read now
+            // belongs with them only if no other node has written its org
+            // (its version is read after the record, so a write in between
+            // shows). Otherwise the batch takes the locked path.
+            let st = c.prepare_cached("SELECT org_id, version FROM orgs WHERE org_id = ANY($1)").await?;
+            for row in c.query(&st, &[&ref_orgs]).await? {
+                let org_id: String = row.try_get(0)?;
+                let version: i64 = row.try_get(1)?;
+                if self.states.get(&org_id).is_some_and(|c| c.version != version) {
+                    return Err(StoreError::Stopped(format!("org {org_id} was written by another node")).into());
+                }
+            }
         }
         for row in record_rows {
             let org_id: String = row.try_get(0)?;
@@ -889,7 +906,7 @@ impl Writer {
                 .filter(|c| locked.contains_key(&c.org_id) && pg_text_ok(c).is_ok())
         };
         let cmds: Vec<&Command> = all_commands().collect();
-        let (stored, unreadable) = self.read_refs(&tx, &cmds).await?;
+        let (stored, unreadable) = self.read_refs(&tx, &cmds, false).await?;
 
         // A priced operation (or a debit, which may post a priced hold)
         // prices from versions another node may have written.
