@@ -43,8 +43,8 @@ use tokio_postgres::types::ToSql;
 use creditd_core::{Op, OrgSettings, OrgState, Outcome};
 use creditd_store::batch::{self, Batch, IdemRow};
 use creditd_store::cache::{OrgCache, OrgCacheSize};
-use creditd_store::tick::{self, MAX_TICK_WORK};
 use creditd_store::rollup::PG_UPSERT;
+use creditd_store::tick::{self, MAX_TICK_WORK};
 use creditd_store::write::{self, EventRow, Rows, UsageLayout, WriteSet};
 use creditd_store::{Clock, Command, OrgInfo, StoreError, micros_ts, telemetry};
 use deadpool_postgres::{GenericClient, Pool, Transaction};
@@ -482,7 +482,8 @@ impl Writer {
             let batch = batch.clone();
             async move {
                 let commands = execs.iter().map(|(c, _)| c.len()).sum();
-                let ahead = Ahead { ids: &check_ids, expected: &check_versions, versions: &new_versions, locked: locked_tx };
+                let ahead =
+                    Ahead { ids: &check_ids, expected: &check_versions, versions: &new_versions, locked: locked_tx };
                 let result = match commit_ahead(&conn, &batch, &set, ahead).await {
                     Ok(()) => {
                         for ((_, reply), answer) in execs.into_iter().zip(answers) {

@@ -3,13 +3,13 @@
 
 mod admin;
 mod bench;
-mod pgbench;
 mod config;
 mod demo;
 mod export;
 mod generate;
 mod history_bench;
 mod import;
+mod pgbench;
 mod prices;
 mod soak;
 

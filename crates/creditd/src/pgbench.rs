@@ -179,11 +179,7 @@ pub async fn run(args: &BenchArgs, url: &str) -> Result<()> {
         seconds.as_secs(),
         std::thread::available_parallelism().map_or(0, |n| n.get()),
     );
-    let workloads = [
-        Workload { clients: 1, orgs: 1 },
-        Workload { clients, orgs },
-        Workload { clients, orgs: 1 },
-    ];
+    let workloads = [Workload { clients: 1, orgs: 1 }, Workload { clients, orgs }, Workload { clients, orgs: 1 }];
 
     // The baseline first: its accounts are fresh tables.
     let baseline = Baseline::create(url, orgs).await?;
@@ -492,9 +488,8 @@ impl Baseline {
         }
         let secs = started.elapsed().as_secs_f64();
         lat.sort_unstable();
-        let pct = |p: f64| {
-            lat.get(((lat.len() as f64 * p) as usize).min(lat.len().saturating_sub(1))).copied().unwrap_or(0)
-        };
+        let pct =
+            |p: f64| lat.get(((lat.len() as f64 * p) as usize).min(lat.len().saturating_sub(1))).copied().unwrap_or(0);
         Ok((crate::bench::Load { rate: ok as f64 / secs, ok, failed, p50_us: pct(0.5), p99_us: pct(0.99) }, back))
     }
 }
