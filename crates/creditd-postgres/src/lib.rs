@@ -3,11 +3,14 @@
 //!
 //! Each node runs one writer task that batches queued commands into one
 //! transaction (group commit, as the SQLite engine does) and keeps the
-//! ledger states of the orgs it touched in memory. Nodes serialise per
-//! organisation on the org's row: a batch locks the rows of the orgs it
-//! writes (`SELECT … FOR UPDATE`, in `org_id` order) and trusts its cached
-//! state only if the row's `seq` is still the one it cached; otherwise it
-//! reloads the state and pending records under the lock. Holds, debits,
+//! ledger states of the orgs it touched in memory. Like the SQLite
+//! engine's, it is a pipeline: batch N+1 is applied while batch N commits
+//! (each batch one round trip of pipelined statements). Nodes serialise
+//! per organisation on the org's row: a batch locks the rows of the orgs
+//! it writes (`SELECT … FOR UPDATE`, in `org_id` order) and its cached
+//! states count only if each row's `version` is still the one it cached;
+//! otherwise the batch is refused and runs again on the states read under
+//! the lock (see `writer`). Holds, debits,
 //! idempotency keys and hold timeouts therefore happen exactly once
 //! whichever node sees them. Reads (history, exports, balances, verify) go
 //! through a connection pool and never wait for the writer.
@@ -49,6 +52,8 @@ use tokio_postgres::NoTls;
 
 use writer::{Job, Writer};
 
+pub use writer::{PIPELINE_DEPTH, PipelineStats};
+
 pub use creditd_store::cache::OrgCacheSize;
 
 pub use schema::MigrateError;
@@ -56,7 +61,8 @@ pub use tokio_postgres::Config as PgConfig;
 
 /// Most jobs waiting for the writer before callers are made to wait.
 pub const WRITER_QUEUE: usize = 8192;
-/// Connections kept for reads (the writer has one more of its own).
+/// Connections kept for reads (the writer has `1 + PIPELINE_DEPTH` more of
+/// its own: the locked path's and one per batch in flight).
 pub const DEFAULT_POOL_SIZE: usize = 16;
 /// Longest a read waits for a free connection.
 const POOL_WAIT: Duration = Duration::from_secs(30);
@@ -93,6 +99,7 @@ pub struct PgStore {
     plan_catalogue: catalogue::PgPlanCatalogue,
     jobs: mpsc::Sender<Job>,
     writer: Mutex<Option<JoinHandle<()>>>,
+    pipeline: Arc<PipelineStats>,
 }
 
 impl PgStore {
@@ -129,7 +136,7 @@ impl PgStore {
             ManagerConfig { recycling_method: RecyclingMethod::Fast },
         );
         let pool = Pool::builder(manager)
-            .max_size(pool_size.max(1) + 1)
+            .max_size(pool_size.max(1) + 1 + PIPELINE_DEPTH)
             .runtime(Runtime::Tokio1)
             .wait_timeout(Some(POOL_WAIT))
             .build()
@@ -144,7 +151,8 @@ impl PgStore {
             .await
             .map_err(|e| OpenError::Connect(format!("reading the price books: {e}")))?;
         let catalogue = creditd_store::prices::PriceBooks::catalogue(&price_books);
-        let writer = Writer::new(pool.clone(), clock.clone(), org_cache, catalogue);
+        let pipeline = Arc::new(PipelineStats::default());
+        let writer = Writer::new(pool.clone(), clock.clone(), org_cache, catalogue, pipeline.clone());
         let handle = tokio::spawn(writer.run(rx));
         let directory = directory::PgDirectory::new(pool.clone());
         let webhooks = webhooks::PgWebhooks::new(pool.clone());
@@ -160,6 +168,7 @@ impl PgStore {
             webhooks,
             jobs: tx,
             writer: Mutex::new(Some(handle)),
+            pipeline,
         })
     }
 
@@ -196,6 +205,11 @@ impl PgStore {
             self.replicas.push(pool);
         }
         Ok(self)
+    }
+
+    /// What this node's writer pipeline has done so far.
+    pub fn pipeline_stats(&self) -> &PipelineStats {
+        &self.pipeline
     }
 
     /// A connection for a read that may come from a replica: the next

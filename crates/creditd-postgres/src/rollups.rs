@@ -44,7 +44,7 @@ pub const REBUILD: &str = "
 const BACKFILL_CHUNK: i64 = 10_000;
 
 /// A batch's deltas, one array per column of [`PG_UPSERT`].
-struct Cols<'a> {
+pub(crate) struct Cols<'a> {
     org: Vec<&'a str>,
     scope: Vec<&'a str>,
     dim: Vec<&'static str>,
@@ -56,7 +56,7 @@ struct Cols<'a> {
 }
 
 impl<'a> Cols<'a> {
-    fn of(deltas: &'a [RollupDelta]) -> Self {
+    pub(crate) fn of(deltas: &'a [RollupDelta]) -> Self {
         let mut c = Cols {
             org: Vec::new(),
             scope: Vec::new(),
@@ -80,13 +80,13 @@ impl<'a> Cols<'a> {
         c
     }
 
-    fn params(&self) -> [&(dyn ToSql + Sync); 8] {
+    pub(crate) fn params(&self) -> [&(dyn ToSql + Sync); 8] {
         [&self.org, &self.scope, &self.dim, &self.day, &self.key, &self.name, &self.amount, &self.count]
     }
 }
 
-/// Writes a batch's deltas in one statement, inside the batch's
-/// transaction. `BIGINT` addition raises on overflow, so a sum is exact or
+/// Writes deltas in one statement, inside the caller's transaction (the
+/// writer sends its batch's with its other statements instead). `BIGINT` addition raises on overflow, so a sum is exact or
 /// the batch fails.
 pub async fn upsert(tx: &deadpool_postgres::Transaction<'_>, deltas: &[RollupDelta]) -> Result<(), StoreError> {
     if deltas.is_empty() {

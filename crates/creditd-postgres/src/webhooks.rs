@@ -1,7 +1,7 @@
 //! Webhook endpoints, the outbox and delivery state in PostgreSQL.
 //!
 //! The writer adds a batch's messages and their deliveries in the batch's
-//! transaction ([`write_outbox`]), fanning out with one `INSERT … SELECT`
+//! transaction ([`OutboxCols`]), fanning out with one `INSERT … SELECT`
 //! over the endpoints. Several nodes may deliver at once: a claim takes due
 //! rows with `FOR UPDATE SKIP LOCKED` and moves their `next_attempt_at` past
 //! a lease in the same statement, so two nodes do not send one delivery at
@@ -63,11 +63,11 @@ pub const MIGRATION: &str = "
     CREATE INDEX webhook_deliveries_endpoint ON webhook_deliveries (endpoint_id, created_at);
 ";
 
-const INSERT_MESSAGES: &str = "INSERT INTO webhook_messages (org_id, id, kind, created_at, event_seq, body) \
+pub(crate) const INSERT_MESSAGES: &str = "INSERT INTO webhook_messages (org_id, id, kind, created_at, event_seq, body) \
      SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[], $4::int8[], $5::int8[], $6::text[]) \
      ON CONFLICT DO NOTHING";
 
-const FAN_OUT: &str = "INSERT INTO webhook_deliveries (endpoint_id, message_id, org_id, status, attempts, \
+pub(crate) const FAN_OUT: &str = "INSERT INTO webhook_deliveries (endpoint_id, message_id, org_id, status, attempts, \
      created_at, next_attempt_at) \
      SELECT e.id, u.id, e.org_id, 'pending', 0, u.created_at, u.created_at \
      FROM UNNEST($1::text[], $2::text[], $3::text[], $4::int8[]) AS u(org_id, id, kind, created_at) \
@@ -75,26 +75,42 @@ const FAN_OUT: &str = "INSERT INTO webhook_deliveries (endpoint_id, message_id, 
        AND (e.types IS NULL OR position(',' || u.kind || ',' in e.types) > 0) \
      ON CONFLICT DO NOTHING";
 
-/// Writes the batch's outbox messages and one pending delivery per
-/// endpoint that wants each, inside the writer's transaction.
-pub(crate) async fn write_outbox(
-    tx: &deadpool_postgres::Transaction<'_>,
-    messages: &[OutboxMessage],
-) -> Result<(), StoreError> {
-    if messages.is_empty() {
-        return Ok(());
+/// A batch's outbox messages, one array per column of [`INSERT_MESSAGES`]
+/// and [`FAN_OUT`] (which writes one pending delivery per endpoint that
+/// wants each): the writer sends both with its other statements, inside
+/// the batch's transaction.
+pub(crate) struct OutboxCols<'a> {
+    org: Vec<&'a str>,
+    id: Vec<&'a str>,
+    kind: Vec<&'a str>,
+    at: Vec<i64>,
+    seq: Vec<i64>,
+    body: Vec<&'a str>,
+}
+
+impl<'a> OutboxCols<'a> {
+    pub(crate) fn of(messages: &'a [OutboxMessage]) -> Self {
+        OutboxCols {
+            org: messages.iter().map(|m| m.org_id.as_str()).collect(),
+            id: messages.iter().map(|m| m.id.as_str()).collect(),
+            kind: messages.iter().map(|m| m.kind.as_str()).collect(),
+            at: messages.iter().map(|m| m.created_at.as_microsecond()).collect(),
+            seq: messages.iter().map(|m| m.event_seq as i64).collect(),
+            body: messages.iter().map(|m| m.body.as_str()).collect(),
+        }
     }
-    let org: Vec<&str> = messages.iter().map(|m| m.org_id.as_str()).collect();
-    let id: Vec<&str> = messages.iter().map(|m| m.id.as_str()).collect();
-    let kind: Vec<&str> = messages.iter().map(|m| m.kind.as_str()).collect();
-    let at: Vec<i64> = messages.iter().map(|m| m.created_at.as_microsecond()).collect();
-    let seq: Vec<i64> = messages.iter().map(|m| m.event_seq as i64).collect();
-    let body: Vec<&str> = messages.iter().map(|m| m.body.as_str()).collect();
-    let st = tx.prepare_cached(INSERT_MESSAGES).await.map_err(store_db)?;
-    tx.execute(&st, &[&org, &id, &kind, &at, &seq, &body]).await.map_err(store_db)?;
-    let st = tx.prepare_cached(FAN_OUT).await.map_err(store_db)?;
-    tx.execute(&st, &[&org, &id, &kind, &at]).await.map_err(store_db)?;
-    Ok(())
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.org.is_empty()
+    }
+
+    pub(crate) fn message_params(&self) -> [&(dyn tokio_postgres::types::ToSql + Sync); 6] {
+        [&self.org, &self.id, &self.kind, &self.at, &self.seq, &self.body]
+    }
+
+    pub(crate) fn fan_out_params(&self) -> [&(dyn tokio_postgres::types::ToSql + Sync); 4] {
+        [&self.org, &self.id, &self.kind, &self.at]
+    }
 }
 
 #[derive(Clone)]

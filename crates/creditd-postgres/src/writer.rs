@@ -1,31 +1,56 @@
-//! The writer task of one node: batches queued jobs into one transaction.
+//! The writer task of one node: batches queued jobs into transactions,
+//! and keeps up to [`PIPELINE_DEPTH`] of them in flight.
 //!
-//! Several nodes may write the same organisation. Each batch locks the rows
-//! of the orgs it touches (`FOR UPDATE`, in `org_id` order, so two nodes
-//! never deadlock on each other), and a cached [`OrgState`] is used only if
-//! the `orgs.version` it was read or written at still equals the locked
-//! row's (every batch that rewrites the row bumps it by one): otherwise
-//! another node wrote the org since, and its state and pending records are
-//! read again under the lock. Within a node, one hot org still gets group
-//! commit: every queued command for it shares one lock, one transaction and
-//! one commit.
+//! Several nodes may write the same organisation. Every batch locks the
+//! rows of the orgs it touches (`FOR UPDATE`, in `org_id` order, so two
+//! nodes never deadlock on each other), and a cached [`OrgState`] counts
+//! only if the `orgs.version` it was read or written at is still the
+//! locked row's: otherwise another node wrote the org since.
+//!
+//! Two paths:
+//!
+//! - **Ahead** (plain commands on orgs no other node is writing): the batch
+//!   is applied on the cached states at once, then sent on a connection of
+//!   its own as one pipelined round trip (`BEGIN`, the row locks, a check
+//!   that every org is still at the version its state was cached at, one
+//!   array statement per table, `COMMIT`); a task waits for the commit and
+//!   answers the callers while the writer applies the next batch. A batch
+//!   on an org that an earlier batch in flight also writes is applied on
+//!   that batch's state and sent once that batch holds its locks, so its
+//!   own locks queue behind them and it commits after. If PostgreSQL
+//!   refuses a batch (the check failed: another node wrote an org, or the
+//!   batch it was applied on was refused), nothing of it is written; the
+//!   batches after it land too, and the refused ones run again on the
+//!   locked path, in order. Rows written ahead carry a fresh, unique
+//!   version (never `old + 1`), so a batch applied on a refused one can
+//!   never pass its check.
+//! - **Locked** (org creations, ticks, transfers, orgs another node wrote
+//!   in the last second, redos), with nothing in flight: lock, read again
+//!   what is stale, apply, write, commit, as one transaction.
+//!
+//! Within a node, one hot org gets group commit on both paths: every queued
+//! command for it shares one transaction and one commit.
 //!
 //! What a batch writes is computed by [`WriteSet::encode`] in the store
 //! crate, as on SQLite; this file only binds its rows into array statements.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
 use tokio_postgres::types::ToSql;
 
 use creditd_core::{Op, OrgSettings, OrgState, Outcome};
 use creditd_store::batch::{self, Batch, IdemRow};
 use creditd_store::cache::{OrgCache, OrgCacheSize};
+use creditd_store::rollup::PG_UPSERT;
 use creditd_store::tick::{self, MAX_TICK_WORK};
 use creditd_store::write::{self, EventRow, Rows, UsageLayout, WriteSet};
 use creditd_store::{Clock, Command, OrgInfo, StoreError, micros_ts, telemetry};
 use deadpool_postgres::{GenericClient, Pool, Transaction};
 use jiff::Timestamp;
 use tokio::sync::{mpsc, oneshot};
+use tokio::task::JoinHandle;
 use tokio_postgres::error::SqlState;
 
 use crate::reader::{db, load_states};
@@ -98,6 +123,18 @@ pub struct Writer {
     /// the table before a batch that prices (another node may have added a
     /// version).
     prices: Arc<creditd_store::prices::Catalogue>,
+    /// Batches applied ahead and sent, oldest first (at most
+    /// [`PIPELINE_DEPTH`]).
+    flights: VecDeque<Flight>,
+    /// Connections of the pipeline not in flight now.
+    spare: Vec<deadpool_postgres::Client>,
+    /// Orgs another node wrote lately (or whose batch PostgreSQL refused),
+    /// with when: their batches take the locked path for [`CONTENDED_FOR`].
+    contended: HashMap<String, Instant>,
+    /// The versions a batch applied ahead writes: unique, never `old + 1`
+    /// (see [`Writer::next_version`]).
+    versions: (std::collections::hash_map::RandomState, u64),
+    stats: Arc<PipelineStats>,
 }
 
 /// A cached org state and the `orgs.version` it was read or written at.
@@ -106,19 +143,128 @@ struct Cached {
     version: i64,
 }
 
+/// Batches in flight at once, each on a connection of its own: batch N+1
+/// is applied, and its statements sent, while batch N commits.
+pub const PIPELINE_DEPTH: usize = 2;
+/// How long an org that another node wrote takes the locked path (lock,
+/// read, apply, write) instead of being applied ahead on its cached state,
+/// which would only be refused and run again.
+const CONTENDED_FOR: Duration = Duration::from_secs(1);
+
+/// What the writer's pipeline did (for tests and `creditd bench`).
+#[derive(Debug, Default)]
+pub struct PipelineStats {
+    /// Batches applied ahead: on cached states, before their row locks.
+    pub ahead: AtomicU64,
+    /// Of those, batches sent while an earlier batch on one of their orgs
+    /// was still in flight (they queue behind its row locks).
+    pub overlapped: AtomicU64,
+    /// Batches applied ahead that PostgreSQL refused before committing
+    /// (an org's version had moved on) and that ran again on the locked
+    /// path.
+    pub redone: AtomicU64,
+    /// Batches run on the locked path (creations, ticks, transfers,
+    /// contended orgs, redos).
+    pub locked: AtomicU64,
+}
+
+/// A command list and who waits for its answers.
+type ExecJob = (Vec<Command>, oneshot::Sender<Vec<Result<Outcome, StoreError>>>);
+
+/// A batch applied ahead, its statements sent (see [`commit_ahead`]).
+struct Flight {
+    handle: JoinHandle<Landed>,
+    /// Its rows: what later batches read (idempotency rows, settled
+    /// records) until it has committed.
+    batch: Arc<Batch>,
+    /// Every org whose state it used, sorted.
+    orgs: Vec<String>,
+    /// Fires once it holds its row locks (or has failed to take them).
+    locked: Option<oneshot::Receiver<()>>,
+    /// The cache epoch its orgs were used in.
+    epoch: u64,
+}
+
+/// A flight's end: its connection back, and what became of the batch.
+struct Landed {
+    conn: deadpool_postgres::Client,
+    result: FlightResult,
+}
+
+enum FlightResult {
+    /// Committed; its callers have their answers.
+    Committed { commands: usize, elapsed: Duration, open_holds_delta: i64 },
+    /// PostgreSQL refused it before the commit (nothing was written): to be
+    /// run again on the locked path, callers still waiting.
+    Redo(Vec<ExecJob>),
+    /// Failed with an unknown outcome (the connection broke): its callers
+    /// have the error.
+    Failed,
+}
+
+/// What the writer waits for: a flight to land or a job.
+enum Next {
+    Landed(Result<Landed, tokio::task::JoinError>),
+    Job(Option<Job>),
+}
+
+/// What applying a batch ahead produced, to be sent.
+struct Plan {
+    batch: Batch,
+    set: WriteSet,
+    /// Every org the batch used and the version its cached state is at.
+    check_ids: Vec<String>,
+    check_versions: Vec<i64>,
+    /// One per `batch.orgs`: the version the row is written with.
+    new_versions: Vec<i64>,
+    answers: Vec<Vec<Result<Outcome, StoreError>>>,
+}
+
 impl Writer {
     pub fn new(
         pool: Pool,
         clock: Arc<dyn Clock>,
         org_cache: OrgCacheSize,
         prices: Arc<creditd_store::prices::Catalogue>,
+        stats: Arc<PipelineStats>,
     ) -> Self {
-        Writer { pool, conn: None, states: OrgCache::new("postgres", org_cache), clock, prices }
+        Writer {
+            pool,
+            conn: None,
+            states: OrgCache::new("postgres", org_cache),
+            clock,
+            prices,
+            flights: VecDeque::new(),
+            spare: Vec::new(),
+            contended: HashMap::new(),
+            versions: (std::collections::hash_map::RandomState::new(), 0),
+            stats,
+        }
     }
 
     pub async fn run(mut self, mut rx: mpsc::Receiver<Job>) {
         let mut shutdown: Option<oneshot::Sender<()>> = None;
-        while let Some(first) = rx.recv().await {
+        loop {
+            // A flight that lands is seen to first: its connection is the
+            // next batch's.
+            let next = match self.flights.front_mut() {
+                Some(f) => tokio::select! {
+                    biased;
+                    landed = &mut f.handle => Next::Landed(landed),
+                    job = rx.recv() => Next::Job(job),
+                },
+                None => Next::Job(rx.recv().await),
+            };
+            let first = match next {
+                Next::Landed(landed) => {
+                    if let Some(f) = self.flights.pop_front() {
+                        self.land(f, landed).await;
+                    }
+                    continue;
+                }
+                Next::Job(job) => job,
+            };
+            let Some(first) = first else { break };
             let mut jobs = Vec::new();
             let mut size = 0;
             let mut next = Some(first);
@@ -138,12 +284,13 @@ impl Writer {
             }
             telemetry::queue_depth("postgres", rx.len());
             if !jobs.is_empty() {
-                self.process(jobs).await;
+                self.dispatch(jobs).await;
             }
             if shutdown.is_some() {
                 break;
             }
         }
+        self.drain().await;
         // Drain what was queued before the shutdown so no caller is dropped.
         rx.close();
         let mut rest = Vec::new();
@@ -161,6 +308,401 @@ impl Writer {
         if let Some(reply) = shutdown {
             let _ = reply.send(());
         }
+    }
+
+    /// Applies the jobs ahead when they are plain commands on orgs no other
+    /// node is writing; otherwise (creations, ticks, transfers, contended
+    /// orgs) drains the pipeline and runs them on the locked path.
+    async fn dispatch(&mut self, jobs: Vec<Job>) {
+        let now = Instant::now();
+        if self.contended.len() > 4 * MAX_BATCH_COMMANDS {
+            self.contended.retain(|_, at| now.duration_since(*at) < CONTENDED_FOR);
+        }
+        let ahead = jobs.iter().all(|j| match j {
+            Job::Execute { commands, .. } => commands.iter().all(|c| {
+                c.op.other_org().is_none()
+                    && self.contended.get(&c.org_id).is_none_or(|at| now.duration_since(*at) >= CONTENDED_FOR)
+            }),
+            _ => false,
+        });
+        if !ahead {
+            self.drain().await;
+            self.stats.locked.fetch_add(1, Ordering::Relaxed);
+            self.process(jobs).await;
+            return;
+        }
+        if self.flights.len() >= PIPELINE_DEPTH
+            && let Some(mut f) = self.flights.pop_front()
+        {
+            let landed = (&mut f.handle).await;
+            self.land(f, landed).await;
+        }
+        let execs = jobs
+            .into_iter()
+            .filter_map(|j| match j {
+                Job::Execute { commands, reply } => Some((commands, reply)),
+                _ => None,
+            })
+            .collect();
+        self.fly(execs).await;
+    }
+
+    /// Waits until every flight has landed (and what PostgreSQL refused has
+    /// run again).
+    async fn drain(&mut self) {
+        while let Some(mut f) = self.flights.pop_front() {
+            let landed = (&mut f.handle).await;
+            self.land(f, landed).await;
+        }
+    }
+
+    /// A flight has landed. If PostgreSQL refused it, every later flight
+    /// lands first (each decides against the database without it, so one
+    /// applied on top of it is refused too), then the refused ones run again
+    /// on the locked path, in order.
+    async fn land(&mut self, f: Flight, landed: Result<Landed, tokio::task::JoinError>) {
+        let mut redo = Vec::new();
+        self.settle(f, landed, &mut redo);
+        if redo.is_empty() {
+            return;
+        }
+        while let Some(mut g) = self.flights.pop_front() {
+            let landed = (&mut g.handle).await;
+            self.settle(g, landed, &mut redo);
+        }
+        for execs in redo {
+            self.stats.redone.fetch_add(1, Ordering::Relaxed);
+            self.stats.locked.fetch_add(1, Ordering::Relaxed);
+            self.process(execs.into_iter().map(|(commands, reply)| Job::Execute { commands, reply }).collect()).await;
+        }
+    }
+
+    fn settle(&mut self, f: Flight, landed: Result<Landed, tokio::task::JoinError>, redo: &mut Vec<Vec<ExecJob>>) {
+        match landed {
+            Ok(Landed { conn, result }) => {
+                if !conn.is_closed() && self.spare.len() < PIPELINE_DEPTH {
+                    self.spare.push(conn);
+                }
+                match result {
+                    FlightResult::Committed { commands, elapsed, open_holds_delta } => {
+                        telemetry::batch_committed("postgres", commands, elapsed);
+                        telemetry::open_holds_changed(open_holds_delta);
+                        return;
+                    }
+                    FlightResult::Redo(execs) => redo.push(execs),
+                    FlightResult::Failed => {}
+                }
+            }
+            // Its callers' senders were dropped with it: they get `Closed`.
+            Err(e) => tracing::error!(error = %e, "a write batch's task stopped"),
+        }
+        // Memory ran ahead of the database: these orgs reload, under their
+        // locks, for a while.
+        let now = Instant::now();
+        for org in &f.orgs {
+            self.states.remove(org);
+            self.contended.insert(org.clone(), now);
+        }
+    }
+
+    /// A version no writer will write again: a keyed hash of a counter
+    /// (random keys per writer). Why not `old + 1`: a batch applied ahead
+    /// on top of one that was refused expects that one's version; were it
+    /// `old + 1`, another node's single write in between would make the
+    /// row show it, and the later batch would pass its check on a state
+    /// that never existed.
+    fn next_version(&mut self) -> i64 {
+        use std::hash::{BuildHasher, Hasher};
+        self.versions.1 += 1;
+        let mut h = self.versions.0.build_hasher();
+        h.write_u64(self.versions.1);
+        h.finish() as i64
+    }
+
+    /// Applies a batch on the cached states, sends its statements on a
+    /// pipeline connection (a task waits for the commit and answers the
+    /// callers) and returns: the next batch is applied while this one
+    /// commits.
+    async fn fly(&mut self, execs: Vec<ExecJob>) {
+        let conn = match self.spare.pop() {
+            Some(c) if !c.is_closed() => Ok(c),
+            _ => self.pool.get().await.map_err(StoreError::backend),
+        };
+        let conn = match conn {
+            Ok(c) => c,
+            Err(e) => {
+                for (cmds, reply) in execs {
+                    let _ = reply.send(cmds.iter().map(|_| Err(e.clone())).collect());
+                }
+                return;
+            }
+        };
+        let started = Instant::now();
+        let now = self.clock.now();
+        let mut touched = Vec::new();
+        let plan = match self.plan(&conn, &execs, now, &mut touched).await {
+            Ok(plan) => plan,
+            Err(f) => {
+                // Nothing was sent: forget what was applied and run the
+                // batch on the locked path, which reports its errors.
+                tracing::debug!(error = %f.error, "a batch could not be applied ahead; taking the locked path");
+                for org in &touched {
+                    self.states.remove(org);
+                }
+                self.spare.push(conn);
+                self.drain().await;
+                self.stats.locked.fetch_add(1, Ordering::Relaxed);
+                self.process(execs.into_iter().map(|(commands, reply)| Job::Execute { commands, reply }).collect())
+                    .await;
+                return;
+            }
+        };
+        self.stats.ahead.fetch_add(1, Ordering::Relaxed);
+        // Queue behind an earlier flight on a common org: send only once it
+        // holds its row locks, so this batch's locks wait for its commit.
+        let mut waited = false;
+        for f in self.flights.iter_mut() {
+            if !f.handle.is_finished()
+                && f.orgs.iter().any(|o| plan.check_ids.binary_search(o).is_ok())
+                && let Some(locked) = f.locked.take()
+            {
+                let _ = locked.await;
+                waited = true;
+            }
+        }
+        if waited {
+            self.stats.overlapped.fetch_add(1, Ordering::Relaxed);
+        }
+        let epoch = self.states.epoch();
+        let Plan { batch, set, check_ids, check_versions, new_versions, answers } = plan;
+        let batch = Arc::new(batch);
+        let (locked_tx, locked_rx) = oneshot::channel();
+        let orgs = check_ids.clone();
+        let handle = tokio::spawn({
+            let batch = batch.clone();
+            async move {
+                let commands = execs.iter().map(|(c, _)| c.len()).sum();
+                let ahead =
+                    Ahead { ids: &check_ids, expected: &check_versions, versions: &new_versions, locked: locked_tx };
+                let result = match commit_ahead(&conn, &batch, &set, ahead).await {
+                    Ok(()) => {
+                        for ((_, reply), answer) in execs.into_iter().zip(answers) {
+                            let _ = reply.send(answer);
+                        }
+                        FlightResult::Committed {
+                            commands,
+                            elapsed: started.elapsed(),
+                            open_holds_delta: batch.open_holds_delta,
+                        }
+                    }
+                    Err(AheadError::Refused(e)) => {
+                        tracing::debug!(error = %e, "a batch applied ahead was refused; running it again under its locks");
+                        FlightResult::Redo(execs)
+                    }
+                    Err(AheadError::Unknown(e)) => {
+                        tracing::error!(error = %e, "write batch failed");
+                        for (cmds, reply) in execs {
+                            let _ = reply.send(cmds.iter().map(|_| Err(e.clone())).collect());
+                        }
+                        FlightResult::Failed
+                    }
+                };
+                Landed { conn, result }
+            }
+        });
+        self.flights.push_back(Flight { handle, batch, orgs, locked: Some(locked_rx), epoch });
+        // Keep every org of a batch in flight: later batches read them from
+        // memory (the database does not have them yet).
+        let oldest = self.flights.front().map_or(epoch, |f| f.epoch);
+        self.states.next_epoch();
+        self.states.trim(oldest);
+    }
+
+    /// Applies `execs` on the cached states (orgs not cached are read, with
+    /// their version, without a lock): the batch's rows, and what its
+    /// commit must find for them to hold.
+    async fn plan(
+        &mut self,
+        conn: &deadpool_postgres::Client,
+        execs: &[ExecJob],
+        now: Timestamp,
+        touched: &mut Vec<String>,
+    ) -> Result<Plan, Failure> {
+        let mut org_ids: Vec<String> = execs
+            .iter()
+            .flat_map(|(cmds, _)| cmds.iter())
+            .filter(|c| !c.org_id.contains('\0'))
+            .map(|c| c.org_id.clone())
+            .collect();
+        org_ids.sort_unstable();
+        org_ids.dedup();
+        touched.extend(org_ids.iter().cloned());
+        let missing: Vec<String> = org_ids.iter().filter(|o| !self.states.contains(o)).cloned().collect();
+        if !missing.is_empty() {
+            // The version first, then the state: a state newer than its
+            // version fails the check at commit; the reverse could pass.
+            let st = conn.prepare_cached("SELECT org_id, version FROM orgs WHERE org_id = ANY($1)").await?;
+            let mut versions: HashMap<String, i64> = HashMap::with_capacity(missing.len());
+            for row in conn.query(&st, &[&missing]).await? {
+                versions.insert(row.try_get(0)?, row.try_get(1)?);
+            }
+            let found: Vec<String> = missing.into_iter().filter(|o| versions.contains_key(o)).collect();
+            let mut fresh = load_states(conn, &found).await?;
+            for id in found {
+                if let (Some(state), Some(&version)) = (fresh.remove(&id), versions.get(&id)) {
+                    self.states.insert(id, Cached { state, version });
+                }
+            }
+        }
+        let mut expected: HashMap<String, i64> = HashMap::with_capacity(org_ids.len());
+        for id in &org_ids {
+            if let Some(c) = self.states.get_mut(id) {
+                expected.insert(id.clone(), c.version);
+            }
+        }
+        let cmds: Vec<&Command> = execs
+            .iter()
+            .flat_map(|(cmds, _)| cmds.iter())
+            .filter(|c| expected.contains_key(&c.org_id) && pg_text_ok(c).is_ok())
+            .collect();
+        let (stored, unreadable) = self.read_refs(conn, &cmds, true).await?;
+        if cmds.iter().any(|c| matches!(c.op, creditd_core::Op::Priced(_) | creditd_core::Op::Debit { .. })) {
+            crate::prices::refresh(conn, &self.prices).await?;
+        }
+        let mut batch = Batch::new();
+        let no_parents = HashMap::new();
+        let answers = execs
+            .iter()
+            .map(|(cmds, _)| {
+                cmds.iter()
+                    .map(|c| self.apply(&mut batch, c, now, &expected, &no_parents, &stored, &unreadable))
+                    .collect()
+            })
+            .collect();
+        let set = WriteSet::encode(&batch, |org| self.states.get(org).map(|c| &c.state), UsageLayout::RecordRows)?;
+        let mut new_versions = Vec::with_capacity(batch.orgs.len());
+        for org in &batch.orgs {
+            let v = self.next_version();
+            new_versions.push(v);
+            if let Some(c) = self.states.get_mut(org) {
+                // Settled records are read from the flight until it lands.
+                batch::evict_settled(&mut c.state);
+                c.version = v;
+            }
+        }
+        let mut check: Vec<(String, i64)> = expected.into_iter().collect();
+        check.sort_unstable();
+        let (check_ids, check_versions) = check.into_iter().unzip();
+        Ok(Plan { batch, set, check_ids, check_versions, new_versions, answers })
+    }
+
+    /// The stored idempotency rows of `cmds`' keys and the settled records
+    /// they name (the batches in flight first, then the database); records
+    /// found join their org's cached state. `ahead`: no row lock is held,
+    /// so a record read from the database fails the call if its org's
+    /// version moved on. A referenced record that cannot
+    /// be read refuses only the commands naming it
+    /// (`StoreError::UnreadableRecord`), not the batch.
+    async fn read_refs<C: GenericClient + Sync>(
+        &mut self,
+        c: &C,
+        cmds: &[&Command],
+        ahead: bool,
+    ) -> Result<(HashMap<(String, String), IdemRow>, HashMap<(String, String), StoreError>), Failure> {
+        let mut stored: HashMap<(String, String), IdemRow> = HashMap::new();
+        let mut unreadable: HashMap<(String, String), StoreError> = HashMap::new();
+        let mut key_orgs = Vec::new();
+        let mut keys = Vec::new();
+        let mut ref_orgs = Vec::new();
+        let mut refs = Vec::new();
+        for cmd in cmds {
+            if let Some(k) = &cmd.idempotency_key {
+                match self.flights.iter().rev().find_map(|f| f.batch.idem_row(&cmd.org_id, k)) {
+                    Some(row) => {
+                        stored.insert((cmd.org_id.clone(), k.clone()), row.clone());
+                    }
+                    None => {
+                        key_orgs.push(cmd.org_id.as_str());
+                        keys.push(k.as_str());
+                    }
+                }
+            }
+            if let Some(id) = cmd.op.record_ref()
+                && self.states.get(&cmd.org_id).is_some_and(|c| !c.state.records.contains_key(id))
+            {
+                match self.flights.iter().rev().find_map(|f| flight_record(&f.batch, &cmd.org_id, id)) {
+                    Some(r) => {
+                        if let Some(c) = self.states.get_mut(&cmd.org_id) {
+                            c.state.records.entry(r.id.clone()).or_insert_with(|| r.clone());
+                        }
+                    }
+                    None => {
+                        ref_orgs.push(cmd.org_id.as_str());
+                        refs.push(id);
+                    }
+                }
+            }
+        }
+        if keys.is_empty() && refs.is_empty() {
+            return Ok((stored, unreadable));
+        }
+        let (st_idem, st_recs) = tokio::try_join!(
+            c.prepare_cached(
+                "SELECT i.org_id, i.key, i.fingerprint, i.outcome, i.created_at FROM idempotency i \
+                 JOIN UNNEST($1::text[], $2::text[]) AS k(org_id, key) \
+                 ON i.org_id = k.org_id AND i.key = k.key",
+            ),
+            c.prepare_cached(
+                "SELECT r.org_id, r.id, r.body FROM records r \
+                 JOIN UNNEST($1::text[], $2::text[]) AS k(org_id, id) \
+                 ON r.org_id = k.org_id AND r.id = k.id",
+            ),
+        )?;
+        let (idem_rows, record_rows) = tokio::try_join!(
+            async { if keys.is_empty() { Ok(Vec::new()) } else { c.query(&st_idem, &[&key_orgs, &keys]).await } },
+            async { if refs.is_empty() { Ok(Vec::new()) } else { c.query(&st_recs, &[&ref_orgs, &refs]).await } },
+        )?;
+        for row in idem_rows {
+            let org_id: String = row.try_get(0)?;
+            let key: String = row.try_get(1)?;
+            let idem = IdemRow {
+                org_id: org_id.clone(),
+                key: key.clone(),
+                fingerprint: row.try_get(2)?,
+                outcome: row.try_get(3)?,
+                created_at: micros_ts(row.try_get(4)?)?,
+            };
+            stored.insert((org_id, key), idem);
+        }
+        if ahead && !refs.is_empty() {
+            // Applying ahead, the states are as cached: a record read now
+            // belongs with them only if no other node has written its org
+            // (its version is read after the record, so a write in between
+            // shows). Otherwise the batch takes the locked path.
+            let st = c.prepare_cached("SELECT org_id, version FROM orgs WHERE org_id = ANY($1)").await?;
+            for row in c.query(&st, &[&ref_orgs]).await? {
+                let org_id: String = row.try_get(0)?;
+                let version: i64 = row.try_get(1)?;
+                if self.states.get(&org_id).is_some_and(|c| c.version != version) {
+                    return Err(StoreError::Stopped(format!("org {org_id} was written by another node")).into());
+                }
+            }
+        }
+        for row in record_rows {
+            let org_id: String = row.try_get(0)?;
+            let id: String = row.try_get(1)?;
+            match creditd_store::stored::parse_record(&org_id, &id, &row.try_get::<_, String>(2)?) {
+                Ok(r) => {
+                    if let Some(c) = self.states.get_mut(&org_id) {
+                        c.state.records.entry(r.id.clone()).or_insert(r);
+                    }
+                }
+                Err(e) => {
+                    unreadable.insert((org_id, id), e);
+                }
+            }
+        }
+        Ok((stored, unreadable))
     }
 
     async fn process(&mut self, jobs: Vec<Job>) {
@@ -333,7 +875,13 @@ impl Writer {
                     self.states.remove(id);
                 }
                 (Some(v), Some(cached)) if *v == cached => {}
-                (Some(_), _) => stale.push(id.clone()),
+                (Some(_), cached) => {
+                    if cached.is_some() {
+                        // Another node wrote it: keep it on the locked path.
+                        self.contended.insert(id.clone(), std::time::Instant::now());
+                    }
+                    stale.push(id.clone())
+                }
             }
         }
         if !stale.is_empty() {
@@ -358,80 +906,8 @@ impl Writer {
                 .chain(tick_commands.iter())
                 .filter(|c| locked.contains_key(&c.org_id) && pg_text_ok(c).is_ok())
         };
-        let mut key_orgs = Vec::new();
-        let mut keys = Vec::new();
-        let mut ref_orgs = Vec::new();
-        let mut refs = Vec::new();
-        for c in all_commands() {
-            if let Some(k) = &c.idempotency_key {
-                key_orgs.push(c.org_id.as_str());
-                keys.push(k.as_str());
-            }
-            if let Some(id) = c.op.record_ref()
-                && self.states.get(&c.org_id).is_some_and(|c| !c.state.records.contains_key(id))
-            {
-                ref_orgs.push(c.org_id.as_str());
-                refs.push(id);
-            }
-        }
-        let (idem_rows, record_rows) = tokio::try_join!(
-            async {
-                if keys.is_empty() {
-                    return Ok(Vec::new());
-                }
-                let st = tx
-                    .prepare_cached(
-                        "SELECT i.org_id, i.key, i.fingerprint, i.outcome, i.created_at FROM idempotency i \
-                         JOIN UNNEST($1::text[], $2::text[]) AS k(org_id, key) \
-                         ON i.org_id = k.org_id AND i.key = k.key",
-                    )
-                    .await?;
-                tx.query(&st, &[&key_orgs, &keys]).await
-            },
-            async {
-                if refs.is_empty() {
-                    return Ok(Vec::new());
-                }
-                let st = tx
-                    .prepare_cached(
-                        "SELECT r.org_id, r.id, r.body FROM records r \
-                         JOIN UNNEST($1::text[], $2::text[]) AS k(org_id, id) \
-                         ON r.org_id = k.org_id AND r.id = k.id",
-                    )
-                    .await?;
-                tx.query(&st, &[&ref_orgs, &refs]).await
-            }
-        )?;
-        let mut stored: HashMap<(String, String), IdemRow> = HashMap::with_capacity(idem_rows.len());
-        for row in idem_rows {
-            let org_id: String = row.try_get(0)?;
-            let key: String = row.try_get(1)?;
-            let idem = IdemRow {
-                org_id: org_id.clone(),
-                key: key.clone(),
-                fingerprint: row.try_get(2)?,
-                outcome: row.try_get(3)?,
-                created_at: micros_ts(row.try_get(4)?)?,
-            };
-            stored.insert((org_id, key), idem);
-        }
-        // A referenced record that cannot be read refuses only the commands
-        // naming it (`StoreError::UnreadableRecord`), not the batch.
-        let mut unreadable: HashMap<(String, String), StoreError> = HashMap::new();
-        for row in record_rows {
-            let org_id: String = row.try_get(0)?;
-            let id: String = row.try_get(1)?;
-            match creditd_store::stored::parse_record(&org_id, &id, &row.try_get::<_, String>(2)?) {
-                Ok(r) => {
-                    if let Some(c) = self.states.get_mut(&org_id) {
-                        c.state.records.entry(r.id.clone()).or_insert(r);
-                    }
-                }
-                Err(e) => {
-                    unreadable.insert((org_id, id), e);
-                }
-            }
-        }
+        let cmds: Vec<&Command> = all_commands().collect();
+        let (stored, unreadable) = self.read_refs(&tx, &cmds, false).await?;
 
         // A priced operation (or a debit, which may post a priced hold)
         // prices from versions another node may have written.
@@ -460,7 +936,11 @@ impl Writer {
 
         if !batch.is_empty() {
             let set = WriteSet::encode(&batch, |org| self.states.get(org).map(|c| &c.state), UsageLayout::RecordRows)?;
-            write(&tx, set.rows(&batch)?).await?;
+            match write(&tx, set.rows(&batch)?, None).await {
+                Ok(()) => {}
+                Err(WriteError::Refused(f)) => return Err(f),
+                Err(WriteError::Unknown(error)) => return Err(Failure { error, retry: false }),
+            }
         }
         tx.commit().await.map_err(|e| Failure { error: db(e), retry: false })?;
         telemetry::open_holds_changed(batch.open_holds_delta);
@@ -565,9 +1045,59 @@ impl Writer {
     }
 }
 
-/// Appends the batch's events and writes each touched row once: six
-/// array statements, pipelined, then the rollups and the outbox.
-async fn write(tx: &Transaction<'_>, rows: Rows<'_>) -> Result<(), Failure> {
+/// The row locks and the version check that a batch applied ahead runs in
+/// front of its writes, in the same transaction.
+struct Ahead<'a> {
+    /// Every org whose state the batch used, sorted (the lock order).
+    ids: &'a [String],
+    /// The version each must still be at: what its cached state was read
+    /// or written at.
+    expected: &'a [i64],
+    /// One per org row written (`rows.orgs()`): its new version.
+    versions: &'a [i64],
+    /// Told once the row locks are held (or could not be taken).
+    locked: oneshot::Sender<()>,
+}
+
+/// Why a pipelined write failed.
+enum WriteError {
+    /// Nothing was written: the failure came before anything was sent, or
+    /// PostgreSQL refused a statement (which aborts the transaction).
+    Refused(Failure),
+    /// The outcome is not known (the connection failed around the commit).
+    Unknown(StoreError),
+}
+
+/// Why a batch applied ahead did not commit.
+enum AheadError {
+    Refused(StoreError),
+    Unknown(StoreError),
+}
+
+/// Sends a batch applied ahead in one round trip: `BEGIN`, the row locks
+/// (in id order), the version check, every write, `COMMIT`.
+async fn commit_ahead(
+    c: &deadpool_postgres::Client,
+    batch: &Batch,
+    set: &WriteSet,
+    ahead: Ahead<'_>,
+) -> Result<(), AheadError> {
+    let rows = set.rows(batch).map_err(AheadError::Refused)?;
+    match write(c, rows, Some(ahead)).await {
+        Ok(()) => Ok(()),
+        Err(WriteError::Refused(f)) => Err(AheadError::Refused(f.error)),
+        Err(WriteError::Unknown(e)) => Err(AheadError::Unknown(e)),
+    }
+}
+
+/// Writes a batch: its events appended and each touched row written once,
+/// one array statement per table (events, records, orgs, idempotency,
+/// conversations, notifications, rollups, outbox messages and deliveries),
+/// all pipelined: one round trip whatever the batch's size. With `ahead`,
+/// the statements are wrapped in their own transaction with the locks and
+/// the version check first; without, the caller's transaction commits.
+async fn write<C: GenericClient + Sync>(c: &C, rows: Rows<'_>, ahead: Option<Ahead<'_>>) -> Result<(), WriteError> {
+    let before = |e: Failure| WriteError::Refused(e);
     let mut orgs = OrgCols::default();
     for r in rows.orgs() {
         orgs.org_id.push(r.org_id);
@@ -584,14 +1114,6 @@ async fn write(tx: &Transaction<'_>, rows: Rows<'_>) -> Result<(), Failure> {
         recs.expires_at.push(r.expires_at_us);
         recs.body.push(r.body_json);
     }
-    let (st_events, st_records, st_orgs, st_idem, st_conv, st_notes) = tokio::try_join!(
-        tx.prepare_cached(INSERT_EVENTS),
-        tx.prepare_cached(UPSERT_RECORDS),
-        tx.prepare_cached(UPDATE_ORGS),
-        tx.prepare_cached(INSERT_IDEM),
-        tx.prepare_cached(INSERT_CONVERSATIONS),
-        tx.prepare_cached(INSERT_NOTIFICATIONS),
-    )?;
     let mut conv = ConversationCols::default();
     for v in rows.conversations() {
         conv.org_id.push(v.org_id);
@@ -618,43 +1140,148 @@ async fn write(tx: &Transaction<'_>, rows: Rows<'_>) -> Result<(), Failure> {
         idem.outcome.push(i.outcome_json);
         idem.created_at.push(i.created_at_us);
     }
-    let (r, o, i, c, n) = (&recs, &orgs, &idem, &conv, &notes);
+    // Rollups arrive folded: one row per (org, scope, group, day, key)
+    // the batch touched, whatever its number of events.
+    let deltas = rows.rollups().map_err(|e| before(e.into()))?;
+    let roll = crate::rollups::Cols::of(&deltas);
+    let outbox = crate::webhooks::OutboxCols::of(rows.webhooks());
+    let (guard, locked_tx) = match ahead {
+        Some(a) => (Some((a.ids, a.expected, a.versions.to_vec())), Some(a.locked)),
+        None => (None, None),
+    };
+    let prepared = tokio::try_join!(
+        c.prepare_cached(INSERT_EVENTS),
+        c.prepare_cached(UPSERT_RECORDS),
+        c.prepare_cached(if guard.is_some() { UPDATE_ORGS_AHEAD } else { UPDATE_ORGS }),
+        c.prepare_cached(INSERT_IDEM),
+        c.prepare_cached(INSERT_CONVERSATIONS),
+        c.prepare_cached(INSERT_NOTIFICATIONS),
+        c.prepare_cached(PG_UPSERT),
+        c.prepare_cached(crate::webhooks::INSERT_MESSAGES),
+        c.prepare_cached(crate::webhooks::FAN_OUT),
+        c.prepare_cached(LOCK_AHEAD),
+        c.prepare_cached(CHECK_AHEAD),
+    );
+    let (st_events, st_records, st_orgs, st_idem, st_conv, st_notes, st_roll, st_msgs, st_fan, st_lock, st_check) =
+        match prepared {
+            Ok(p) => p,
+            Err(e) => {
+                if let Some(tx) = locked_tx {
+                    let _ = tx.send(());
+                }
+                return Err(before(e.into()));
+            }
+        };
+    let (r, o, i, cv, n) = (&recs, &orgs, &idem, &conv, &notes);
     let p_events = events.params();
     let p_records: [&(dyn ToSql + Sync); 5] = [&r.org_id, &r.id, &r.status, &r.expires_at, &r.body];
-    let p_orgs: [&(dyn ToSql + Sync); 4] = [&o.org_id, &o.seq, &o.next_expiry, &o.state];
+    let new_versions = guard.as_ref().map(|g| g.2.clone()).unwrap_or_default();
+    let p_orgs: Vec<&(dyn ToSql + Sync)> = if guard.is_some() {
+        vec![&o.org_id, &o.seq, &o.next_expiry, &o.state, &new_versions]
+    } else {
+        vec![&o.org_id, &o.seq, &o.next_expiry, &o.state]
+    };
     let p_idem: [&(dyn ToSql + Sync); 5] = [&i.org_id, &i.key, &i.fingerprint, &i.outcome, &i.created_at];
     let p_conv: [&(dyn ToSql + Sync); 7] =
-        [&c.org_id, &c.seq, &c.identity, &c.campaign, &c.started_at, &c.day, &c.created_at];
+        [&cv.org_id, &cv.seq, &cv.identity, &cv.campaign, &cv.started_at, &cv.day, &cv.created_at];
     let p_notes: [&(dyn ToSql + Sync); 5] = [&n.org_id, &n.seq, &n.created_at, &n.kind, &n.body];
-    let (n_events, _, n_orgs, _, _, _) = tokio::try_join!(
-        unless_empty(tx, &st_events, events.org_id.is_empty(), &p_events),
-        unless_empty(tx, &st_records, r.org_id.is_empty(), &p_records),
-        unless_empty(tx, &st_orgs, o.org_id.is_empty(), &p_orgs),
-        unless_empty(tx, &st_idem, i.org_id.is_empty(), &p_idem),
-        unless_empty(tx, &st_conv, c.org_id.is_empty(), &p_conv),
-        unless_empty(tx, &st_notes, n.org_id.is_empty(), &p_notes),
-    )?;
-    let (want_events, want_orgs) = (rows.events().len(), rows.orgs().len());
-    if n_events as usize != want_events || n_orgs as usize != want_orgs {
-        return Err(StoreError::Corrupt(format!(
-            "wrote {n_events} of {want_events} events and {n_orgs} of {want_orgs} org rows"
-        ))
-        .into());
+    let p_roll = roll.params();
+    let p_msgs = outbox.message_params();
+    let p_fan = outbox.fan_out_params();
+    let on = guard.is_some();
+    // Polled in this order on the first poll, so sent in this order: one
+    // round trip. A statement PostgreSQL refuses aborts the transaction,
+    // and the `COMMIT` at the end then rolls it back.
+    let (begin, lock, check, n_orgs, n_events, w_records, w_idem, w_conv, w_notes, w_roll, w_msgs, w_fan, commit) = tokio::join!(
+        biased;
+        async { if on { c.batch_execute("BEGIN").await } else { Ok(()) } },
+        async {
+            let r = match &guard {
+                Some((ids, _, _)) => c.query(&st_lock, &[ids]).await.map(|_| ()),
+                None => Ok(()),
+            };
+            if let Some(tx) = locked_tx {
+                let _ = tx.send(());
+            }
+            r
+        },
+        async {
+            match &guard {
+                Some((ids, expected, _)) => c.query(&st_check, &[ids, expected]).await.map(|_| ()),
+                None => Ok(()),
+            }
+        },
+        unless_empty(c, &st_orgs, o.org_id.is_empty(), &p_orgs),
+        unless_empty(c, &st_events, events.org_id.is_empty(), &p_events),
+        unless_empty(c, &st_records, r.org_id.is_empty(), &p_records),
+        unless_empty(c, &st_idem, i.org_id.is_empty(), &p_idem),
+        unless_empty(c, &st_conv, cv.org_id.is_empty(), &p_conv),
+        unless_empty(c, &st_notes, n.org_id.is_empty(), &p_notes),
+        unless_empty(c, &st_roll, deltas.is_empty(), &p_roll),
+        unless_empty(c, &st_msgs, outbox.is_empty(), &p_msgs),
+        unless_empty(c, &st_fan, outbox.is_empty(), &p_fan),
+        async { if on { c.batch_execute("COMMIT").await } else { Ok(()) } },
+    );
+    let (got_orgs, got_events) = (*n_orgs.as_ref().unwrap_or(&0), *n_events.as_ref().unwrap_or(&0));
+    let unit = |r: Result<u64, tokio_postgres::Error>| r.map(|_| ());
+    let sent = [
+        begin,
+        lock,
+        check,
+        unit(n_orgs),
+        unit(n_events),
+        unit(w_records),
+        unit(w_idem),
+        unit(w_conv),
+        unit(w_notes),
+        unit(w_roll),
+        unit(w_msgs),
+        unit(w_fan),
+    ];
+    // The first error PostgreSQL answered is the cause (the statements
+    // after it answer that the transaction is aborted).
+    let server = sent.iter().position(|r| matches!(r, Err(e) if e.code().is_some()));
+    let failed = server.or_else(|| sent.iter().position(Result::is_err));
+    if let Some(Err(e)) = failed.and_then(|i| sent.into_iter().nth(i)) {
+        let failure = Failure::from(e);
+        if on {
+            // Ends the transaction if the `COMMIT` never went out.
+            let _ = c.batch_execute("ROLLBACK").await;
+            if server.is_none() {
+                return Err(WriteError::Unknown(failure.error));
+            }
+        }
+        return Err(WriteError::Refused(failure));
     }
-    crate::rollups::upsert(tx, &rows.rollups()?).await?;
-    crate::webhooks::write_outbox(tx, rows.webhooks()).await?;
+    if let Err(e) = commit {
+        return Err(WriteError::Unknown(db(e)));
+    }
+    let (want_events, want_orgs) = (rows.events().len() as u64, rows.orgs().len() as u64);
+    if got_events != want_events || got_orgs != want_orgs {
+        let e = StoreError::Corrupt(format!(
+            "wrote {got_events} of {want_events} events and {got_orgs} of {want_orgs} org rows"
+        ));
+        if on {
+            // Committed already: the version check and the locks make this
+            // unreachable (every org row exists; an event insert writes all
+            // its rows or fails).
+            tracing::error!(error = %e, "a batch applied ahead wrote other rows than it meant to");
+        } else {
+            return Err(WriteError::Refused(e.into()));
+        }
+    }
     Ok(())
 }
 
 /// Runs one of the batch's array statements, or nothing (0 rows) when its
 /// arrays are empty.
-async fn unless_empty(
-    tx: &Transaction<'_>,
+async fn unless_empty<C: GenericClient + Sync>(
+    c: &C,
     st: &tokio_postgres::Statement,
     empty: bool,
     params: &[&(dyn ToSql + Sync)],
 ) -> Result<u64, tokio_postgres::Error> {
-    if empty { Ok(0) } else { tx.execute(st, params).await }
+    if empty { Ok(0) } else { c.execute(st, params).await }
 }
 
 pub(crate) const INSERT_EVENTS: &str = "INSERT INTO events (org_id, seq, created_at, kind, amount, pool, status, source, \
@@ -673,6 +1300,26 @@ pub(crate) const UPSERT_RECORDS: &str = "INSERT INTO records (org_id, id, status
 const UPDATE_ORGS: &str = "UPDATE orgs SET seq = u.seq, next_expiry = u.next_expiry, state = u.state, \
      version = orgs.version + 1 \
      FROM UNNEST($1::text[], $2::int8[], $3::int8[], $4::text[]) AS u(org_id, seq, next_expiry, state) \
+     WHERE orgs.org_id = u.org_id";
+
+/// A batch applied ahead: the rows of every org it used, locked in id order
+/// (as the locked path does, so nodes never deadlock).
+const LOCK_AHEAD: &str = "SELECT 1 FROM orgs WHERE org_id = ANY($1) ORDER BY org_id FOR UPDATE";
+
+/// A batch applied ahead: fails (division by zero, which aborts the
+/// transaction) unless every org it used still exists at the version its
+/// cached state was at. Run after [`LOCK_AHEAD`], so it reads the rows as
+/// the commit of whoever held the locks before left them.
+const CHECK_AHEAD: &str = "SELECT 1 / (count(*) = cardinality($1::text[]) \
+     AND bool_and(o.version = u.expected))::int \
+     FROM orgs o JOIN UNNEST($1::text[], $2::int8[]) AS u(org_id, expected) ON o.org_id = u.org_id";
+
+/// [`UPDATE_ORGS`] for a batch applied ahead: each row's new version is
+/// given (see `Writer::next_version`).
+const UPDATE_ORGS_AHEAD: &str = "UPDATE orgs SET seq = u.seq, next_expiry = u.next_expiry, state = u.state, \
+     version = u.version \
+     FROM UNNEST($1::text[], $2::int8[], $3::int8[], $4::text[], $5::int8[]) \
+     AS u(org_id, seq, next_expiry, state, version) \
      WHERE orgs.org_id = u.org_id";
 
 const INSERT_IDEM: &str = "INSERT INTO idempotency (org_id, key, fingerprint, outcome, created_at) \
@@ -829,6 +1476,18 @@ async fn due_work<C: GenericClient + Sync>(c: &C, now: Timestamp) -> Result<Vec<
     let holds = holds.iter().map(|r| Ok((r.try_get(0)?, r.try_get(1)?))).collect::<Result<Vec<_>, Failure>>()?;
     let orgs = orgs.iter().map(|r| Ok(r.try_get(0)?)).collect::<Result<Vec<_>, Failure>>()?;
     Ok(tick::commands(holds, orgs).collect())
+}
+
+/// The latest version of record `id` of `org_id` that a batch in flight
+/// writes (an upserted record, or a usage record it created), if any.
+fn flight_record<'a>(batch: &'a Batch, org_id: &str, id: &str) -> Option<&'a creditd_core::Record> {
+    batch.record(org_id, id).or_else(|| {
+        batch
+            .usage_records
+            .iter()
+            .find(|(at, r)| r.id == id && batch.events.get(*at).is_some_and(|e| e.org_id == org_id))
+            .map(|(_, r)| r)
+    })
 }
 
 /// PostgreSQL text cannot hold NUL characters; a command carrying one is

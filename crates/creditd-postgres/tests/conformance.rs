@@ -4,9 +4,10 @@
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 
 use creditd_conformance::*;
-use creditd_core::{EventKind, Micros};
+use creditd_core::{Balance, EventKind, Micros};
 use creditd_postgres::PgStore;
 use creditd_store::cache::OrgCacheSize;
 use creditd_store::{Clock, Store};
@@ -557,4 +558,135 @@ async fn a_price_book_written_on_one_node_is_read_on_another() {
     assert_eq!(a.price_books().catalogue().version_count(), 2);
     b.shutdown().await;
     ctx.finish().await;
+}
+
+/// A node's own store (its pipeline's counters are the engine's, not the
+/// trait's) and a plain connection to the same database.
+async fn node_and_session() -> Option<(String, Arc<PgStore>, tokio_postgres::Client)> {
+    let url = match pg::fresh_database().await {
+        Ok(Some(url)) => url,
+        Ok(None) => return None,
+        Err(e) => panic!("cannot start PostgreSQL for the tests: {e}"),
+    };
+    let store = Arc::new(PgStore::open(&url, Arc::new(creditd_store::SystemClock)).await.expect("open"));
+    let (session, conn) = tokio_postgres::connect(&url, tokio_postgres::NoTls).await.expect("connect");
+    tokio::spawn(conn);
+    Some((url, store, session))
+}
+
+/// Waits (bounded) until `done` holds.
+async fn until(what: &str, done: impl Fn() -> bool) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while !done() {
+        assert!(std::time::Instant::now() < deadline, "timed out waiting until {what}");
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+}
+
+fn usage_on(store: &Arc<PgStore>, org: &'static str) -> tokio::task::JoinHandle<Balance> {
+    let store = store.clone();
+    tokio::spawn(async move { ok(store.as_ref(), org, usage("1")).await.balance })
+}
+
+/// Two batches on one org in flight at once: the second is applied on the
+/// first's state while the first waits for its row lock, queues behind the
+/// first's locks, and both commit in order with the balances they were
+/// answered.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_batches_in_flight_on_one_org_commit_in_order() {
+    let Some((_url, store, mut session)) = node_and_session().await else { return };
+    new_org(store.as_ref(), "o").await;
+    ok(store.as_ref(), "o", grant("10")).await;
+    // The grant's flight lands (its answer comes a moment before).
+    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    let stats = store.pipeline_stats();
+    let (ahead, overlapped) = (stats.ahead.load(Ordering::SeqCst), stats.overlapped.load(Ordering::SeqCst));
+    // Another session holds the org's row: the first batch cannot lock it.
+    let tx = session.transaction().await.expect("begin");
+    tx.execute("SELECT 1 FROM orgs WHERE org_id = 'o' FOR UPDATE", &[]).await.expect("lock");
+    let first = usage_on(&store, "o");
+    until("the first batch is applied and sent", || stats.ahead.load(Ordering::SeqCst) == ahead + 1).await;
+    let second = usage_on(&store, "o");
+    until("the second batch is applied", || stats.ahead.load(Ordering::SeqCst) == ahead + 2).await;
+    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    assert!(!first.is_finished() && !second.is_finished(), "nothing is answered before it commits");
+    tx.commit().await.expect("release the row");
+    let (a, b) = (first.await.expect("first"), second.await.expect("second"));
+    assert_eq!((a.available, b.available), (m("9"), m("8")), "the second saw the first's state");
+    assert_eq!(stats.overlapped.load(Ordering::SeqCst), overlapped + 1, "the second queued behind the first");
+    assert_eq!(stats.redone.load(Ordering::SeqCst), 0);
+    let events = history(store.as_ref(), "o").await;
+    let mut after: Vec<Micros> = events.iter().map(|e| e.balance_after).collect();
+    after.reverse();
+    assert_eq!(after, [m("10"), m("9"), m("8")]);
+    assert!(store.verify("o").await.expect("verify").ok);
+    store.shutdown().await;
+}
+
+/// A batch applied ahead whose org moved on meanwhile (another writer
+/// bumped its version) is refused by PostgreSQL, and so is the batch
+/// applied on top of it: both run again under their locks, in order, on
+/// the org as stored, and nothing is written twice.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn batches_applied_on_a_refused_one_run_again() {
+    let Some((_url, store, mut session)) = node_and_session().await else { return };
+    new_org(store.as_ref(), "o").await;
+    ok(store.as_ref(), "o", grant("10")).await;
+    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    let stats = store.pipeline_stats();
+    let ahead = stats.ahead.load(Ordering::SeqCst);
+    let tx = session.transaction().await.expect("begin");
+    tx.execute("SELECT 1 FROM orgs WHERE org_id = 'o' FOR UPDATE", &[]).await.expect("lock");
+    let first = usage_on(&store, "o");
+    until("the first batch is applied and sent", || stats.ahead.load(Ordering::SeqCst) == ahead + 1).await;
+    let second = usage_on(&store, "o");
+    until("the second batch is applied", || stats.ahead.load(Ordering::SeqCst) == ahead + 2).await;
+    // What another node's write does to the row (its state is unchanged
+    // here, so the answers below are exact either way).
+    tx.execute("UPDATE orgs SET version = version + 1 WHERE org_id = 'o'", &[]).await.expect("bump");
+    tx.commit().await.expect("commit");
+    let (a, b) = (first.await.expect("first"), second.await.expect("second"));
+    assert_eq!((a.available, b.available), (m("9"), m("8")));
+    assert_eq!(stats.redone.load(Ordering::SeqCst), 2, "both batches ran again");
+    let usages = history(store.as_ref(), "o").await.into_iter().filter(|e| e.kind == EventKind::Usage).count();
+    assert_eq!(usages, 2, "each usage is written once");
+    // The org is contended now: its next batch takes the locked path.
+    let locked = stats.locked.load(Ordering::SeqCst);
+    ok(store.as_ref(), "o", usage("1")).await;
+    assert_eq!(stats.locked.load(Ordering::SeqCst), locked + 1);
+    assert_eq!(store.balance("o").await.expect("balance").available, m("7"));
+    assert!(store.verify("o").await.expect("verify").ok);
+    store.shutdown().await;
+}
+
+/// 64 clients on one org through the pipeline, more usage than credits:
+/// exactly the credits are spent, never more, with batches overlapping.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn pipelined_batches_never_overspend() {
+    let Some((_url, store, _session)) = node_and_session().await else { return };
+    new_org(store.as_ref(), "hot").await;
+    ok(store.as_ref(), "hot", grant("1000")).await;
+    let mut tasks = Vec::new();
+    for _ in 0..64 {
+        let store = store.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut spent = 0;
+            for _ in 0..20 {
+                match run(store.as_ref(), "hot", usage("1")).await {
+                    Ok(_) => spent += 1,
+                    Err(e) => assert_eq!(e.code().as_str(), "insufficient_credits", "{e}"),
+                }
+            }
+            spent
+        }));
+    }
+    let mut spent = 0;
+    for t in tasks {
+        spent += t.await.expect("client");
+    }
+    assert_eq!(spent, 1000, "exactly the credits there were are spent");
+    assert_eq!(store.balance("hot").await.expect("balance").available, Micros::ZERO);
+    assert!(store.verify("hot").await.expect("verify").ok);
+    assert!(store.pipeline_stats().overlapped.load(Ordering::SeqCst) > 0, "batches overlapped");
+    store.shutdown().await;
 }

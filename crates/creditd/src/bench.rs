@@ -42,7 +42,7 @@ pub struct BenchArgs {
     /// seconds on a fresh database are the slowest (5 s runs measured about
     /// 0.75x of 10 s ones), so the default runs long enough to be steady.
     #[arg(long, default_value_t = 10)]
-    http_seconds: u64,
+    pub(crate) http_seconds: u64,
     /// Skip the HTTP part.
     #[arg(long)]
     skip_http: bool,
@@ -73,11 +73,24 @@ pub struct BenchArgs {
     /// the rate (one task waits for each commit, so a high rate needs more).
     #[arg(long, default_value_t = 1)]
     pub(crate) soak_creators: u64,
-    /// Soak: run on PostgreSQL at this URL instead of a fresh SQLite
-    /// directory (the database must be empty or hold only earlier soak orgs;
-    /// WAL and database sizes are then PostgreSQL's own and not printed).
+    /// Without `--soak`: the PostgreSQL benchmark on the database at this
+    /// URL (a scratch database: it adds orgs and a `bench_pgledger` schema)
+    /// instead of the SQLite one: creditd's HTTP usage on 1 client, 64
+    /// clients over `--pg-orgs` orgs and 64 on one hot org, on one node and
+    /// on two, next to a pgledger-style per-operation SQL function driven
+    /// by as many clients, with PostgreSQL's CPU per operation. With
+    /// `--soak`: the soak on PostgreSQL instead of a fresh SQLite directory
+    /// (the database must be empty or hold only earlier soak orgs; WAL and
+    /// database sizes are then PostgreSQL's own and not printed).
     #[arg(long)]
     pub(crate) database_url: Option<String>,
+    /// PostgreSQL benchmark: organisations of the many-orgs workload.
+    #[arg(long, default_value_t = 1000)]
+    pub(crate) pg_orgs: usize,
+    /// PostgreSQL benchmark: the `creditd` binary whose `serve` is measured
+    /// (default: this one), e.g. an older build to compare with.
+    #[arg(long)]
+    pub(crate) server_bin: Option<std::path::PathBuf>,
 }
 
 impl BenchArgs {
@@ -127,6 +140,9 @@ pub async fn run(args: BenchArgs) -> Result<()> {
     println!("creditd bench (release build recommended): {args:?}");
     if let Some(seconds) = args.soak {
         return crate::soak::run(&args, seconds, args.options(true)).await;
+    }
+    if let Some(url) = &args.database_url {
+        return crate::pgbench::run(&args, url).await;
     }
     if args.compare_wal_cap {
         // Same process, same load, one after the other: read the ratio.
@@ -340,10 +356,10 @@ async fn http(args: &BenchArgs) -> Result<()> {
     // Baseline: the same clients on the same server asking for nothing (no
     // JSON, no store), so the ratio says what a ledger write costs over
     // the HTTP stack itself on this machine, now.
-    let health = load(addr, args.clients, seconds, key, |_| Request::Get("/healthz")).await?;
-    let usage = load(addr, args.clients, seconds, key, |c| {
+    let health = load(&[addr], args.clients, seconds, key, |_, _| Request::Get("/healthz")).await?;
+    let usage = load(&[addr], args.clients, seconds, key, |c, _| {
         Request::Post(
-            "/api/organizations/bench/usage",
+            "/api/organizations/bench/usage".to_string(),
             Bytes::from(format!(
                 r#"{{"amount": "0.000001", "service": "AI Inference", "user_email": "u{c}@example.com"}}"#
             )),
@@ -369,34 +385,39 @@ async fn http(args: &BenchArgs) -> Result<()> {
     Ok(())
 }
 
-enum Request {
+pub(crate) enum Request {
     Get(&'static str),
-    Post(&'static str, Bytes),
+    Post(String, Bytes),
 }
 
-struct Load {
-    rate: f64,
-    failed: u64,
-    p50_us: u64,
-    p99_us: u64,
+pub(crate) struct Load {
+    pub(crate) rate: f64,
+    pub(crate) ok: u64,
+    pub(crate) failed: u64,
+    pub(crate) p50_us: u64,
+    pub(crate) p99_us: u64,
 }
 
 /// `clients` tasks, each on its own keep-alive HTTP/1.1 connection (hyper's
-/// client connection, no pool), sending one request at a time for `seconds`.
-async fn load(
-    addr: std::net::SocketAddr,
+/// client connection, no pool) to `addrs[client % addrs.len()]`, sending
+/// one request at a time for `seconds`: `request(client, n)` is the
+/// client's n-th.
+pub(crate) async fn load(
+    addrs: &[std::net::SocketAddr],
     clients: usize,
     seconds: Duration,
     key: &str,
-    request: impl Fn(usize) -> Request,
+    request: impl Fn(usize, u64) -> Request + Send + Sync + 'static,
 ) -> Result<Load> {
     use http_body_util::{BodyExt, Either, Empty, Full};
     use hyper::header::{AUTHORIZATION, CONTENT_TYPE, HOST};
     let deadline = Instant::now() + seconds;
     let started = Instant::now();
     let mut tasks = Vec::new();
+    let request = Arc::new(request);
     for c in 0..clients {
-        let request = request(c);
+        let request = request.clone();
+        let addr = addrs[c % addrs.len()];
         let auth = format!("Bearer {key}");
         tasks.push(tokio::spawn(async move {
             let stream = tokio::net::TcpStream::connect(addr).await?;
@@ -405,17 +426,19 @@ async fn load(
                 hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream)).await?;
             let driver = tokio::spawn(conn);
             let (mut ok, mut failed, mut lat_us) = (0u64, 0u64, Vec::new());
+            let mut n = 0u64;
             while Instant::now() < deadline {
                 let t = Instant::now();
                 let builder = hyper::Request::builder().header(HOST, "127.0.0.1").header(AUTHORIZATION, &auth);
-                let req = match &request {
-                    Request::Get(path) => builder.method("GET").uri(*path).body(Either::Left(Empty::<Bytes>::new()))?,
+                let req = match request(c, n) {
+                    Request::Get(path) => builder.method("GET").uri(path).body(Either::Left(Empty::<Bytes>::new()))?,
                     Request::Post(path, body) => builder
                         .method("POST")
-                        .uri(*path)
+                        .uri(path)
                         .header(CONTENT_TYPE, "application/json")
-                        .body(Either::Right(Full::new(body.clone())))?,
+                        .body(Either::Right(Full::new(body)))?,
                 };
+                n += 1;
                 sender.ready().await?;
                 let resp = sender.send_request(req).await?;
                 let success = resp.status().is_success();
@@ -443,5 +466,5 @@ async fn load(
     lat.sort_unstable();
     let pct =
         |p: f64| lat.get(((lat.len() as f64 * p) as usize).min(lat.len().saturating_sub(1))).copied().unwrap_or(0);
-    Ok(Load { rate: ok as f64 / secs, failed, p50_us: pct(0.50), p99_us: pct(0.99) })
+    Ok(Load { rate: ok as f64 / secs, ok, failed, p50_us: pct(0.50), p99_us: pct(0.99) })
 }

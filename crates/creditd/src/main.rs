@@ -9,6 +9,7 @@ mod export;
 mod generate;
 mod history_bench;
 mod import;
+mod pgbench;
 mod prices;
 mod soak;
 
