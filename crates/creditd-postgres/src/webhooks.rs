@@ -113,6 +113,20 @@ impl<'a> OutboxCols<'a> {
     }
 }
 
+/// Writes `messages` and their pending deliveries inside `tx`, for a
+/// message that no ledger batch carries (a plan change request).
+async fn write_outbox(tx: &deadpool_postgres::Transaction<'_>, messages: &[OutboxMessage]) -> Result<(), StoreError> {
+    let cols = OutboxCols::of(messages);
+    if cols.is_empty() {
+        return Ok(());
+    }
+    let st = tx.prepare_cached(INSERT_MESSAGES).await.map_err(store_db)?;
+    tx.execute(&st, &cols.message_params()).await.map_err(store_db)?;
+    let st = tx.prepare_cached(FAN_OUT).await.map_err(store_db)?;
+    tx.execute(&st, &cols.fan_out_params()).await.map_err(store_db)?;
+    Ok(())
+}
+
 #[derive(Clone)]
 pub struct PgWebhooks {
     pool: Pool,
