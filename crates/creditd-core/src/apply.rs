@@ -138,6 +138,7 @@ impl OrgState {
             Op::Hold(h) => Some(self.hold(tx, h)?),
             Op::Debit { hold_id, amount, ctx } => Some(self.debit(tx, hold_id, *amount, ctx)?),
             Op::Release { hold_id, ctx } => Some(self.release(tx, hold_id, ctx, false)?),
+            Op::ExtendHold(e) => Some(self.extend_hold(tx, e)?),
             Op::TimeoutHold { hold_id } => self.timeout_hold(tx, hold_id)?,
             Op::Usage { amount, ctx } => Some(self.usage(tx, *amount, ctx)?),
             Op::Refund { refers_to, amount, ctx } => Some(self.refund(tx, refers_to, *amount, ctx)?),

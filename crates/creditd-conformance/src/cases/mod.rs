@@ -17,6 +17,7 @@ use crate::*;
 
 mod directory;
 mod exports;
+mod extend;
 mod history;
 mod idempotency;
 mod ledger;
@@ -28,6 +29,7 @@ mod tree;
 
 pub use directory::*;
 pub use exports::*;
+pub use extend::*;
 pub use history::*;
 pub use idempotency::*;
 pub use ledger::*;
