@@ -122,7 +122,7 @@ fn bench_book() -> Result<creditd_core::prices::PriceBookDraft> {
 /// Priced usage number `i`: one unit of the flat price or of the tiered one.
 pub(crate) fn priced_usage_op(i: usize) -> Op {
     let Op::Usage { ctx, .. } = usage_op(i) else { unreachable!("usage_op is a usage") };
-    let price = if i % 2 == 0 { "generation" } else { "rows" };
+    let price = if i.is_multiple_of(2) { "generation" } else { "rows" };
     Op::Priced(creditd_core::PricedOp::Usage {
         price: creditd_core::prices::PriceRequest {
             price: price.into(),

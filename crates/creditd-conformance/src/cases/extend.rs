@@ -255,8 +255,9 @@ pub async fn check_agrees_with_the_operation(ctx: &mut Ctx) {
             ctx: EventCtx::default(),
         })
     };
-    // (op, actor, allowed, reason, cost)
-    let cases: Vec<(Op, Option<Actor>, Option<&str>, Option<Micros>)> = vec![
+    // (op, actor, reason refused, cost)
+    type Case = (Op, Option<Actor>, Option<&'static str>, Option<Micros>);
+    let cases: Vec<Case> = vec![
         (usage("5"), None, None, Some(m("5"))),
         (usage("110.000001"), None, Some("insufficient_credits"), Some(m("110.000001"))),
         (with(usage("21"), Some("ana@c.example"), None), Some(ana.clone()), Some("cap_exceeded"), Some(m("21"))),
