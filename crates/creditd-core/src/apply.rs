@@ -117,8 +117,10 @@ impl OrgState {
             None => (std::borrow::Cow::Borrowed(op), None),
         };
         let op = op.as_ref();
-        self.check_caps(op, actor)?;
+        // The actor first: a member extending another's hold learns nothing
+        // of that hold's caps (`hold_not_found`, as for a debit).
         self.check_actor(op, actor)?;
+        self.check_caps(op, actor)?;
         let record = self.apply_op(op, tx)?;
         self.after_op(tx)?;
         self.count_quantity(count);

@@ -122,6 +122,11 @@ pub async fn hold_extends_and_debits_up_to_the_new_total(ctx: &mut Ctx) {
     let capped = record_id(&ok(s.as_ref(), "x", by_ana).await);
     ok(s.as_ref(), "x", extend(&capped, Some("3"), None)).await;
     assert_eq!(code(&run(s.as_ref(), "x", extend(&capped, Some("0.000001"), None)).await), "cap_exceeded");
+    // A plain member extends only their own holds: another's is not found
+    // (not even its cap is named).
+    let bob = Actor { key_id: None, member_email: Some("bob@x.example".into()), own_holds_only: true };
+    let by_bob = Command::new("x", extend(&capped, Some("1"), None), None).by(Some(bob));
+    assert_eq!(code(&creditd_store::execute_one(s.as_ref(), by_bob).await), "hold_not_found");
     // Released, the whole extended hold goes back to the cap.
     ok(s.as_ref(), "x", release(&capped)).await;
     let again = record_id(
