@@ -405,4 +405,19 @@ async fn extend_a_hold_and_check_before_acting() {
     // (The cap set in between shows in the balance; it writes no event.)
     let money = |b: &Value| (b["seq"].clone(), b["available"].clone(), b["held"].clone(), b["period_usage"].clone());
     assert_eq!((money(&before), history), (money(&after), history_after), "a check writes nothing");
+
+    // No idempotency row either: a usage under the key a check was sent
+    // with is a first request (a stored row would answer a conflict).
+    let url = format!("{}{org}/check", s.base);
+    let r = s.client.post(&url).bearer_auth(KEY).header("Idempotency-Key", "k-check").json(&json!({"amount": 1}));
+    assert_eq!(r.send().await.unwrap().status().as_u16(), 200);
+    let url = format!("{}{org}/usage", s.base);
+    let r = s.client.post(&url).bearer_auth(KEY).header("Idempotency-Key", "k-check").json(&json!({"amount": 2}));
+    let r = r.send().await.unwrap();
+    assert_eq!(r.status().as_u16(), 201);
+    let v: Value = r.json().await.unwrap();
+    assert_eq!(
+        (v["events"][0]["kind"].clone(), v["events"][0]["idempotency_key"].clone()),
+        (json!("usage"), json!("k-check"))
+    );
 }
