@@ -31,8 +31,8 @@ pub use creditd_core::plans::{Forecast, LowBalance, Price};
 pub use creditd_core::prices::{PriceBook, PriceBookDraft, PriceBookVersion, PriceLine, Tier};
 pub use creditd_core::topup::AutoTopUpView;
 pub use creditd_core::{
-    Balance, CapSubject, CapView, CreditKind, Draw, Effective, ErrorCode, Event, EventKind, Micros, Plan, Pool,
-    PoolBalances, Record, RecordKind, RecordStatus, ReversalPolicy, Rollover, Status,
+    Balance, CapSubject, CapView, CheckAnswer, CreditKind, Draw, Effective, ErrorCode, Event, EventKind, Micros, Plan,
+    Pool, PoolBalances, Record, RecordKind, RecordStatus, ReversalPolicy, Rollover, Status,
 };
 pub use error::Error;
 /// The stream traits [`Pages`] needs in scope (`try_next`, `try_collect`).
@@ -40,8 +40,9 @@ pub use futures_util::{Stream, StreamExt, TryStreamExt};
 pub use history::{ExportFormat, ExportLayout, ExportOrder, ExportRequest, HistoryFilter, PageRequest, Pages, Range};
 pub use more::*;
 pub use types::{
-    Adjustment, BalanceView, Billing, Context, Credit, Debit, Health, NewHold, NewOrganization, NewTransfer,
-    Organization, OrganizationPatch, Page, Refund, Release, Reversal, Settlement, Transfer, Usage, WriteResult,
+    Adjustment, BalanceView, Billing, CheckRequest, Context, Credit, Debit, Health, HoldExtension, NewHold,
+    NewOrganization, NewTransfer, Organization, OrganizationPatch, Page, Refund, Release, Reversal, Settlement,
+    Transfer, Usage, WriteResult,
 };
 
 use operations::{self as ops, Operation};
@@ -341,6 +342,24 @@ impl Client {
         key: Option<&str>,
     ) -> Result<WriteResult, Error> {
         self.write(&ops::DEBIT_HOLD, &[org_id, hold_id], debit, key).await
+    }
+
+    /// `extendHold`: grows an open hold (more credits, or more units of a
+    /// priced one) and/or moves its timeout later.
+    pub async fn extend_hold(
+        &self,
+        org_id: &str,
+        hold_id: &str,
+        extension: &HoldExtension,
+        key: Option<&str>,
+    ) -> Result<WriteResult, Error> {
+        self.write(&ops::EXTEND_HOLD, &[org_id, hold_id], extension, key).await
+    }
+
+    /// `checkBeforeActing`: whether a hold or usage would be accepted now,
+    /// what it would cost and what is left; writes nothing.
+    pub async fn check(&self, org_id: &str, check: &CheckRequest) -> Result<CheckAnswer, Error> {
+        self.call(&ops::CHECK_BEFORE_ACTING, &[org_id], Vec::new(), Some(check), None).await
     }
 
     /// `releaseHold`: gives an open hold's credits back.

@@ -113,6 +113,12 @@ pub const GRANT_CREDITS: Operation = op("grantCredits", Method::Post, "/api/orga
 pub const CREATE_HOLD: Operation = op("createHold", Method::Post, "/api/organizations/{org_id}/holds", true);
 /// Capture a hold once (`POST /api/organizations/{org_id}/holds/{id}/debit`).
 pub const DEBIT_HOLD: Operation = op("debitHold", Method::Post, "/api/organizations/{org_id}/holds/{id}/debit", true);
+/// Grow a hold or give it more time (`POST /api/organizations/{org_id}/holds/{id}/extend`).
+pub const EXTEND_HOLD: Operation =
+    op("extendHold", Method::Post, "/api/organizations/{org_id}/holds/{id}/extend", true);
+/// Would a hold or usage be accepted now (`POST /api/organizations/{org_id}/check`).
+pub const CHECK_BEFORE_ACTING: Operation =
+    op("checkBeforeActing", Method::Post, "/api/organizations/{org_id}/check", false);
 /// Release a hold (`POST /api/organizations/{org_id}/holds/{id}/release`).
 pub const RELEASE_HOLD: Operation =
     op("releaseHold", Method::Post, "/api/organizations/{org_id}/holds/{id}/release", true);
@@ -221,6 +227,7 @@ pub const OPERATIONS: &[Operation] = &[
     RECORD_BILLING,
     LIST_CAPS,
     SET_CAP,
+    CHECK_BEFORE_ACTING,
     LIST_CONVERSATIONS,
     START_CONVERSATION,
     GET_CONVERSATION_USAGE,
@@ -229,6 +236,7 @@ pub const OPERATIONS: &[Operation] = &[
     GRANT_CREDITS,
     CREATE_HOLD,
     DEBIT_HOLD,
+    EXTEND_HOLD,
     RELEASE_HOLD,
     SET_LOW_BALANCE_THRESHOLD,
     GET_ME,

@@ -212,6 +212,49 @@ pub struct Debit {
     pub ctx: Context,
 }
 
+/// `extendHold`'s body: `amount` (a plain hold) or `quantity` (a priced
+/// one), and/or a later `timeout_seconds`; at least one.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct HoldExtension {
+    /// Credits added to a plain hold.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub amount: Option<Micros>,
+    /// Units added to a priced hold's estimate (a decimal, at most 6
+    /// places), priced with the hold's own price and version.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub quantity: Option<Micros>,
+    /// The new timeout in seconds from now (at most 7 days), after the
+    /// current one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub timeout_seconds: Option<u64>,
+    /// Who and what.
+    #[serde(flatten)]
+    pub ctx: Context,
+}
+
+/// `checkBeforeActing`'s body: an `amount`, or a `price` and `quantity`.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct CheckRequest {
+    /// Credits.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub amount: Option<Micros>,
+    /// A price of the organisation's book (instead of `amount`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub price: Option<String>,
+    /// With `price`: the units (a decimal, at most 6 places).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub quantity: Option<Micros>,
+    /// With `price`: selects the price's line.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dimensions: Option<std::collections::BTreeMap<String, String>>,
+    /// Check as this stored key would act (owners, admins, service keys).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub key_id: Option<String>,
+    /// Who and what (`user_email`: check for that member).
+    #[serde(flatten)]
+    pub ctx: Context,
+}
+
 /// `releaseHold`'s body (and `settlePurchase`'s context).
 #[derive(Clone, Debug, Default, PartialEq, Serialize)]
 pub struct Release {

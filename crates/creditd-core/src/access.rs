@@ -98,7 +98,9 @@ impl OrgState {
             return Err(invalid("an access operation cannot be done in an actor's name"));
         }
         if actor.own_holds_only
-            && let Op::Debit { hold_id, .. } | Op::Release { hold_id, .. } = op
+            && let Op::Debit { hold_id, .. }
+            | Op::Release { hold_id, .. }
+            | Op::ExtendHold(crate::op::ExtendOp { hold_id, .. }) = op
         {
             let mine = self
                 .records
@@ -242,6 +244,18 @@ impl OrgState {
         let (amount, ctx, is_hold) = match op {
             Op::Hold(h) => (h.amount, &h.ctx, true),
             Op::Usage { amount, ctx } => (*amount, ctx, false),
+            // An extension counts against the hold's own subjects (its
+            // member and project) and the actor's.
+            Op::ExtendHold(e) => match self.records.get(&e.hold_id) {
+                Some(r) => (e.amount.unwrap_or(Micros::ZERO), &r.ctx, true),
+                None => return (Vec::new(), Micros::ZERO, false),
+            },
+            // Only for `caps_for` (a check names the subjects before
+            // pricing): `apply` charges the plain operation a priced one
+            // stands for.
+            Op::Priced(crate::op::PricedOp::Hold { ctx, .. } | crate::op::PricedOp::Usage { ctx, .. }) => {
+                (Micros::ZERO, ctx, false)
+            }
             _ => return (Vec::new(), Micros::ZERO, false),
         };
         let mut subjects = Vec::new();
@@ -268,6 +282,14 @@ impl OrgState {
             }
         }
         (subjects, amount, is_hold)
+    }
+
+    /// The caps with a limit that `op` (a hold or usage, plain or priced)
+    /// done by `actor` would count against, as of `now`: what a check
+    /// answers as the member's, key's and project's room left.
+    pub fn caps_for(&self, op: &Op, actor: Option<&Actor>, now: Timestamp) -> Vec<CapView> {
+        let (subjects, _, _) = self.cap_charge(op, actor);
+        self.cap_views(now).into_iter().filter(|c| subjects.contains(&c.subject)).collect()
     }
 
     /// Refuses a hold or usage that would take a subject past its cap.
@@ -334,7 +356,9 @@ impl OrgState {
         }
         if is_hold {
             let hold_id = tx.events.iter().rev().find(|e| e.kind == EventKind::Hold).and_then(|e| e.hold_id.clone());
-            if let Some(hold_id) = hold_id {
+            if let Some(hold_id) = hold_id
+                && !self.caps.holds.iter().any(|h| h.hold_id == hold_id)
+            {
                 self.caps.holds.push(CappedHold { hold_id, subjects, period_start: self.caps.period_start });
             }
         }

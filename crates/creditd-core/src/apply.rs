@@ -118,8 +118,10 @@ impl OrgState {
             None => (std::borrow::Cow::Borrowed(op), None),
         };
         let op = op.as_ref();
-        self.check_caps(op, actor)?;
+        // The actor first: a member extending another's hold learns nothing
+        // of that hold's caps (`hold_not_found`, as for a debit).
         self.check_actor(op, actor)?;
+        self.check_caps(op, actor)?;
         let record = self.apply_op(op, tx)?;
         self.after_op(tx)?;
         self.check_alerts(tx);
@@ -141,6 +143,7 @@ impl OrgState {
             Op::Hold(h) => Some(self.hold(tx, h)?),
             Op::Debit { hold_id, amount, ctx } => Some(self.debit(tx, hold_id, *amount, ctx)?),
             Op::Release { hold_id, ctx } => Some(self.release(tx, hold_id, ctx, false)?),
+            Op::ExtendHold(e) => Some(self.extend_hold(tx, e)?),
             Op::TimeoutHold { hold_id } => self.timeout_hold(tx, hold_id)?,
             Op::Usage { amount, ctx } => Some(self.usage(tx, *amount, ctx)?),
             Op::Refund { refers_to, amount, ctx } => Some(self.refund(tx, refers_to, *amount, ctx)?),

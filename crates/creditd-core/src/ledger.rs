@@ -14,7 +14,7 @@ use crate::effects::{Tx, add, check_ctx, merge_ctx, neg, sub};
 use crate::error::{LedgerError, invalid};
 use crate::event::{EventCtx, EventKind, Pool, Status};
 use crate::money::Micros;
-use crate::op::{CreditKind, CreditOp, HoldOp};
+use crate::op::{CreditKind, CreditOp, ExtendOp, HoldOp};
 use crate::state::{Block, Draw, OrgState, Record, RecordKind, RecordStatus, block_seq};
 
 /// Longest a hold may stay open before it is released automatically.
@@ -176,6 +176,74 @@ impl OrgState {
         };
         let r = self.put_record(tx, r);
         self.emit(tx, EventKind::Hold, neg(h.amount)?, pool, Status::Succeeded, &h.ctx, None, Some(id));
+        Ok(r)
+    }
+
+    /// `Op::ExtendHold`: grows an open, unexpired hold by `e.amount` (drawn
+    /// in consumption order like a new hold, refused the same way with
+    /// `insufficient_credits`) and/or moves its timeout to `timeout_seconds`
+    /// from now (1 s to 7 days, and after the current timeout: a timeout is
+    /// never shortened). At least one of the two. Writes one `hold` event
+    /// naming the hold, its amount the credits added (zero for a timeout
+    /// alone); a later debit may capture up to the new total. A priced
+    /// extension (`tx.pricing`, see `pricing.rs`) adds its units to the
+    /// hold's estimate.
+    pub(crate) fn extend_hold(&mut self, tx: &mut Tx, e: &ExtendOp) -> Result<Record, LedgerError> {
+        check_ctx(&e.ctx)?;
+        let mut r = self.open_hold(&e.hold_id, Some(tx.now))?;
+        if e.amount.is_none() && e.timeout_seconds.is_none() {
+            return Err(invalid("nothing to extend: give amount (or quantity) and/or a later timeout_seconds"));
+        }
+        let amount = e.amount.unwrap_or(Micros::ZERO);
+        if let Some(a) = e.amount {
+            check_positive(a)?;
+        }
+        let expires_at = match e.timeout_seconds {
+            None => r.expires_at,
+            Some(t) => {
+                if t == 0 || t > MAX_HOLD_TIMEOUT_SECONDS {
+                    return Err(invalid(format!("timeout_seconds must be between 1 and {MAX_HOLD_TIMEOUT_SECONDS}")));
+                }
+                let at = tx.now.checked_add((t as i64).seconds()).map_err(|_| LedgerError::Overflow)?;
+                if let Some(current) = r.expires_at
+                    && at <= current
+                {
+                    return Err(invalid(format!(
+                        "timeout_seconds {t} ends at {at}, not after the hold's current timeout {current}: \
+                         a hold's timeout is only ever made later"
+                    )));
+                }
+                Some(at)
+            }
+        };
+        let draws = if amount.is_positive() { self.plan_draws(amount, tx.now)? } else { Vec::new() };
+        add(self.held, amount)?;
+        let total = add(r.amount, amount)?;
+        let pricing = match (r.pricing.take(), tx.pricing.as_ref()) {
+            (Some(mut held), Some(more)) => {
+                held.quantity = held.quantity.checked_add(more.quantity).ok_or(LedgerError::Overflow)?;
+                if let (Some(parts), Some(added)) = (held.tiers.as_mut(), more.tiers.as_ref()) {
+                    parts.extend(added.iter().cloned());
+                }
+                Some(held)
+            }
+            (held, _) => held,
+        };
+        self.lapse_expired(tx)?;
+        self.take(&draws)?;
+        self.held = add(self.held, amount)?;
+        r.amount = total;
+        r.draws.extend(draws.iter().cloned());
+        r.expires_at = expires_at;
+        r.pricing = pricing;
+        let mut ctx = merge_ctx(&r.ctx, &e.ctx);
+        if e.ctx.description.is_none() {
+            ctx.description = Some(format!("Hold {} extended", r.id));
+        }
+        let pool = main_pool(&draws).or_else(|| main_pool(&r.draws));
+        let id = r.id.clone();
+        let r = self.put_record(tx, r);
+        self.emit(tx, EventKind::Hold, neg(amount)?, pool, Status::Succeeded, &ctx, None, Some(id));
         Ok(r)
     }
 

@@ -43,19 +43,22 @@ pub mod topup;
 // the ledger's draws); rules of the tree are a leaf (`tree`).
 pub mod transfers;
 
-// On top: `OrgState::apply` dispatches to the rule files; `verify` reads.
+// On top: `OrgState::apply` dispatches to the rule files; `verify` reads;
+// `check` applies an operation to a copy.
 mod apply;
+pub mod check;
 pub mod verify;
 
 pub use access::CapView;
 pub use chain::ChainHash;
+pub use check::CheckAnswer;
 pub use effects::{Applied, Conversation, Notification, Outcome};
 pub use error::{BrokenInvariant, ErrorCode, LedgerError};
 pub use event::{Event, EventCtx, EventKind, Pool, Status, UnknownName};
 pub use money::{AmountError, Micros};
 pub use money_in::{AlertLevel, AutoTopUpRule, TopUpCap};
 pub use op::{
-    AccessOp, Actor, CreditKind, CreditOp, Effective, HoldOp, Op, PlanOp, PricedOp, SettingsPatch, TransferOp,
+    AccessOp, Actor, CreditKind, CreditOp, Effective, ExtendOp, HoldOp, Op, PlanOp, PricedOp, SettingsPatch, TransferOp,
 };
 pub use plans::Summary;
 pub use prices::{NoPrices, PriceSource, Pricing, Quantity};

@@ -61,6 +61,9 @@ pub enum Op {
         /// Fields of the debit event; unset ones come from the hold.
         ctx: EventCtx,
     },
+    /// Grows an open hold by more credits and/or gives it a later timeout
+    /// (`OrgState::extend_hold`).
+    ExtendHold(ExtendOp),
     /// Voids an open hold: every credit goes back (`OrgState::release`).
     Release {
         /// The hold (`hold_<seq>`).
@@ -181,6 +184,18 @@ pub enum PricedOp {
         /// Who, what and why; service and activity default to the price's.
         ctx: EventCtx,
     },
+    /// Grows a priced hold by more estimated units, priced with the hold's
+    /// price line and version (and/or a later timeout).
+    Extend {
+        /// The hold (`hold_<seq>`), priced when it was made.
+        hold_id: String,
+        /// The units added to the estimate; above zero.
+        quantity: Quantity,
+        /// As [`ExtendOp::timeout_seconds`].
+        timeout_seconds: Option<u64>,
+        /// Fields of the extension's event; unset ones come from the hold.
+        ctx: EventCtx,
+    },
     /// Posts a priced hold for the actual quantity (priced with the hold's
     /// price line and version); the rest is released.
     Debit {
@@ -226,20 +241,27 @@ impl PricedOp {
             PricedOp::Hold { .. } => "priced_hold",
             PricedOp::Usage { .. } => "priced_usage",
             PricedOp::Debit { .. } => "priced_debit",
+            PricedOp::Extend { .. } => "priced_extend",
         }
     }
 
     /// The context the caller gave.
     pub fn ctx(&self) -> &EventCtx {
         match self {
-            PricedOp::Hold { ctx, .. } | PricedOp::Usage { ctx, .. } | PricedOp::Debit { ctx, .. } => ctx,
+            PricedOp::Hold { ctx, .. }
+            | PricedOp::Usage { ctx, .. }
+            | PricedOp::Debit { ctx, .. }
+            | PricedOp::Extend { ctx, .. } => ctx,
         }
     }
 
     /// The context the caller gave, to change.
     pub fn ctx_mut(&mut self) -> &mut EventCtx {
         match self {
-            PricedOp::Hold { ctx, .. } | PricedOp::Usage { ctx, .. } | PricedOp::Debit { ctx, .. } => ctx,
+            PricedOp::Hold { ctx, .. }
+            | PricedOp::Usage { ctx, .. }
+            | PricedOp::Debit { ctx, .. }
+            | PricedOp::Extend { ctx, .. } => ctx,
         }
     }
 }
@@ -317,6 +339,21 @@ pub struct HoldOp {
     pub ctx: EventCtx,
 }
 
+/// The payload of [`Op::ExtendHold`]: at least one of `amount` and
+/// `timeout_seconds`.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct ExtendOp {
+    /// The open hold (`hold_<seq>`).
+    pub hold_id: String,
+    /// Micro-credits added to the hold; positive. `None`: only the timeout.
+    pub amount: Option<Micros>,
+    /// The hold's new timeout, in seconds from now (1 to 7 days); it must
+    /// end after the current one. `None`: the timeout stays.
+    pub timeout_seconds: Option<u64>,
+    /// Fields of the extension's event; unset ones come from the hold.
+    pub ctx: EventCtx,
+}
+
 impl Op {
     /// The record (hold, usage, purchase) this operation needs loaded.
     pub fn record_ref(&self) -> Option<&str> {
@@ -324,7 +361,8 @@ impl Op {
             Op::SettlePurchase { purchase_id, .. } | Op::ReversePurchase { purchase_id, .. } => Some(purchase_id),
             Op::Debit { hold_id, .. } | Op::Release { hold_id, .. } | Op::TimeoutHold { hold_id } => Some(hold_id),
             Op::Refund { refers_to, .. } => Some(refers_to),
-            Op::Priced(PricedOp::Debit { hold_id, .. }) => Some(hold_id),
+            Op::Priced(PricedOp::Debit { hold_id, .. } | PricedOp::Extend { hold_id, .. }) => Some(hold_id),
+            Op::ExtendHold(e) => Some(&e.hold_id),
             _ => None,
         }
     }
@@ -343,6 +381,7 @@ impl Op {
             Op::Hold(_) => "hold",
             Op::Debit { .. } => "debit",
             Op::Release { .. } => "release",
+            Op::ExtendHold(_) => "extend_hold",
             Op::Usage { .. } => "usage",
             Op::Refund { .. } => "refund",
             Op::Adjustment { .. } => "adjustment",

@@ -23,6 +23,11 @@
 //!   the debit. The cost must be at most the amount held
 //!   (`debit_exceeds_hold`); the rest is released. A debit by `amount` of
 //!   a priced hold is refused (say the quantity instead).
+//! - An extension of a priced hold (more estimated units) is priced with
+//!   the **hold's** line and version too, at the org's tier position now;
+//!   its units join the hold's estimate (the default quantity of the
+//!   debit). An extension by `amount` of a priced hold is refused (say the
+//!   quantity instead), as is one by quantity of a plain hold.
 //! - Usage and debits move the line's counter for the period
 //!   ([`PeriodQuantities`](crate::state::PeriodQuantities)) by their
 //!   quantity; the counters start again at zero each period.
@@ -33,7 +38,7 @@ use jiff::Timestamp;
 use crate::error::{LedgerError, invalid};
 use crate::event::EventCtx;
 use crate::money::Micros;
-use crate::op::{HoldOp, Op, PricedOp};
+use crate::op::{ExtendOp, HoldOp, Op, PricedOp};
 use crate::prices::{PriceBook, PriceBookVersion, PriceLine, PriceRequest, PriceSource, Pricing, Quantity};
 use crate::state::{OrgState, RecordKind, RecordStatus};
 
@@ -126,6 +131,19 @@ impl OrgState {
                     None => return Err(invalid(format!("hold {hold_id} was not priced: debit it by amount"))),
                 }
             }
+            Op::Priced(PricedOp::Extend { hold_id, quantity, timeout_seconds, ctx }) => {
+                self.resolve_extend(hold_id, *quantity, *timeout_seconds, ctx, prices)?
+            }
+            Op::ExtendHold(e) => {
+                let open_priced = self
+                    .records
+                    .get(e.hold_id.as_str())
+                    .is_some_and(|r| r.pricing.is_some() && r.status == RecordStatus::Open);
+                if open_priced && e.amount.is_some() {
+                    return Err(invalid(format!("hold {} was priced: extend it by quantity, not amount", e.hold_id)));
+                }
+                return Ok(None);
+            }
             Op::Debit { hold_id, amount, ctx } => {
                 // A settled or missing hold is left to the debit's own refusal.
                 let open_priced = self
@@ -179,6 +197,44 @@ impl OrgState {
         }
         let op = Op::Debit { hold_id: hold_id.to_string(), amount: Some(q.amount), ctx: ctx.clone() };
         Ok(Some(Resolved { op, pricing: q.pricing, count: Some(q.line_after) }))
+    }
+
+    /// An extension of the priced hold `hold_id` by `quantity` more units:
+    /// priced with the hold's line and version (the credits it reserves
+    /// were quoted at that price; the version in force now does not apply),
+    /// at the org's tier position now, as a new hold on that version would
+    /// be. Holds do not move the tier position, so neither does this. A
+    /// hold that is not priced is refused (extend it by amount); one no
+    /// longer open is left to the extension's own refusal.
+    fn resolve_extend(
+        &self,
+        hold_id: &str,
+        quantity: Quantity,
+        timeout_seconds: Option<u64>,
+        ctx: &EventCtx,
+        prices: &dyn PriceSource,
+    ) -> Result<Resolved, LedgerError> {
+        let Some(r) = self.records.get(hold_id).filter(|r| r.kind == RecordKind::Hold) else {
+            return Err(LedgerError::HoldNotFound(hold_id.to_string()));
+        };
+        let Some(hp) = &r.pricing else {
+            return Err(invalid(format!("hold {hold_id} was not priced: extend it by amount")));
+        };
+        let plain = |amount| {
+            Op::ExtendHold(ExtendOp { hold_id: hold_id.to_string(), amount, timeout_seconds, ctx: ctx.clone() })
+        };
+        if r.status != RecordStatus::Open {
+            return Ok(Resolved { op: plain(None), pricing: hp.clone(), count: None });
+        }
+        let book = prices.book(&hp.price_book).ok_or_else(|| unknown(&hp.price_key, &hp.price_book))?;
+        let version = book
+            .versions
+            .iter()
+            .find(|v| v.version == hp.version)
+            .ok_or_else(|| unknown(&hp.price_key, &hp.price_book))?;
+        let line = version.find(&hp.price_key, &hp.dimensions)?;
+        let q = self.price_on(version, line, quantity)?;
+        Ok(Resolved { op: plain(Some(q.amount)), pricing: q.pricing, count: None })
     }
 
     /// After a priced usage or debit succeeded: moves its line's counter.

@@ -1521,6 +1521,7 @@ fn pg_text_ok(cmd: &Command) -> Result<(), StoreError> {
         Op::ReversePurchase { purchase_id, reason, ctx } => nul(purchase_id) || nul(reason) || ctx_nul(ctx),
         Op::Hold(h) => ctx_nul(&h.ctx),
         Op::Debit { hold_id, ctx, .. } | Op::Release { hold_id, ctx } => nul(hold_id) || ctx_nul(ctx),
+        Op::ExtendHold(e) => nul(&e.hold_id) || ctx_nul(&e.ctx),
         Op::Usage { ctx, .. } | Op::Billing { ctx, .. } => ctx_nul(ctx),
         Op::Refund { refers_to, ctx, .. } => nul(refers_to) || ctx_nul(ctx),
         Op::Adjustment { reason, ctx, .. } => nul(reason) || ctx_nul(ctx),
@@ -1529,7 +1530,11 @@ fn pg_text_ok(cmd: &Command) -> Result<(), StoreError> {
         Op::ExpireDue => false,
         Op::Plans(p) => p.texts().into_iter().any(nul),
         Op::Access(a) => a.texts().into_iter().any(nul),
-        Op::Priced(p) => ctx_nul(p.ctx()) || matches!(p, creditd_core::PricedOp::Debit { hold_id, .. } if nul(hold_id)),
+        Op::Priced(p) => {
+            ctx_nul(p.ctx())
+                || matches!(p, creditd_core::PricedOp::Debit { hold_id, .. }
+                    | creditd_core::PricedOp::Extend { hold_id, .. } if nul(hold_id))
+        }
     };
     let found =
         found || cmd.actor.as_ref().is_some_and(|a| a.key_id.iter().chain(a.member_email.iter()).any(|s| nul(s)));

@@ -6,7 +6,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use creditd_core::ErrorCode;
 use creditd_core::verify::VerifyReport;
-use creditd_core::{Balance, CapView, Event, OrgId, Outcome, Record, RecordKind};
+use creditd_core::{Actor, Balance, CapView, CheckAnswer, Event, Op, OrgId, Outcome, PricedOp, Record, RecordKind};
 use creditd_store::{Command, MAX_BATCH_OPS, OrgInfo, StoreError};
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -16,8 +16,8 @@ use crate::answer::{Created, Written};
 use crate::auth::{Principal, action_for};
 use crate::error::{ApiError, ErrorDetail};
 use crate::extract::{Body, IdempotencyKey, MAX_IDEMPOTENCY_KEY_LEN, OrgPath, PathId, RawBody, body_text, org_id};
-use crate::permissions::Action;
-use crate::wire::{BatchRequest, CreateOrgRequest, OpName, build_op};
+use crate::permissions::{Action, Who};
+use crate::wire::{BatchRequest, CheckRequest, CreateOrgRequest, OpName, build_op};
 
 /// `POST /api/organizations`: a new organisation (its id chosen or made).
 pub async fn create_org(
@@ -238,6 +238,10 @@ write_route!(
     release, OpName::Release, target
 );
 write_route!(
+    /// `POST …/holds/{id}/extend`: grow an open hold and/or give it a later timeout.
+    extend, OpName::Extend, target
+);
+write_route!(
     /// `POST …/purchases/{id}/settle`: settle a purchase.
     settle, OpName::Settle, target
 );
@@ -245,6 +249,55 @@ write_route!(
     /// `POST …/purchases/{id}/reverse`: take back a succeeded purchase.
     reverse, OpName::Reverse, target
 );
+
+/// `POST …/check`: would this hold or usage be accepted now, what would it
+/// cost, what is left. The core applies it to a copy of the org's state
+/// (`OrgState::check`); nothing is written, not even an idempotency row.
+///
+/// Whose operation it checks: the key named in `key_id`, else the member
+/// named in `user_email` (as if they acted themselves), else the caller. A
+/// member checks only for themselves.
+pub async fn check(
+    State(app): State<AppState>,
+    principal: Principal,
+    org: OrgPath,
+    RawBody(body): RawBody,
+) -> Result<Json<CheckAnswer>, ApiError> {
+    principal.require(Action::Check, &org)?;
+    let mut r: CheckRequest = crate::wire::parse_object(body_text(&body)?)?;
+    let mut ctx = r.ctx();
+    let me = principal.member().map(|(_, email)| email.to_string());
+    let named = ctx.user_email.as_deref().map(|e| e.trim().to_lowercase());
+    let actor = if principal.who_in(&org) == Who::Member {
+        if r.key_id.is_some() {
+            return Err(ApiError::forbidden(
+                "a member checks as themselves: key_id is for owners, admins and service keys",
+            ));
+        }
+        if named.as_ref().is_some_and(|e| Some(e) != me.as_ref().map(|m| m.to_lowercase()).as_ref()) {
+            return Err(ApiError::forbidden("a member may check only for themselves"));
+        }
+        ctx.user_email = me;
+        principal.actor()
+    } else if let Some(key_id) = r.key_id.take() {
+        creditd_core::input::check_text("key_id", &key_id).map_err(|e| ApiError::from(StoreError::Ledger(e)))?;
+        Some(Actor { key_id: Some(key_id), member_email: None, own_holds_only: false })
+    } else if let Some(email) = named {
+        Some(Actor { key_id: None, member_email: Some(email), own_holds_only: false })
+    } else {
+        principal.actor()
+    };
+    let op = match crate::wire::amount_or_price(r.amount, r.price.take(), r.quantity, r.dimensions.take())? {
+        Ok(amount) => Op::Usage { amount, ctx },
+        Err(price) => Op::Priced(PricedOp::Usage { price, ctx }),
+    };
+    let state = app.store.org_state(&org).await?;
+    let prices = app.store.price_books().catalogue();
+    let answer = state
+        .check(&op, actor.as_ref(), app.store.now(), prices.as_ref())
+        .map_err(|e| ApiError::from(StoreError::Ledger(e)))?;
+    Ok(Json(answer))
+}
 
 /// `POST /api/batch`: each operation applied in order on its own.
 pub async fn batch(

@@ -289,6 +289,7 @@ fn ctx_mut(op: &mut Op) -> Option<&mut EventCtx> {
         | Op::ReversePurchase { ctx, .. }
         | Op::Debit { ctx, .. }
         | Op::Release { ctx, .. }
+        | Op::ExtendHold(creditd_core::ExtendOp { ctx, .. })
         | Op::Usage { ctx, .. }
         | Op::Refund { ctx, .. }
         | Op::Adjustment { ctx, .. }
@@ -305,7 +306,9 @@ pub fn action_for(op: &Op) -> Action {
     match op {
         Op::Credit(c) if c.kind == CreditKind::Grant => Action::Grant,
         Op::Credit(_) | Op::SettlePurchase { .. } | Op::Refund { .. } | Op::Billing { .. } => Action::WriteCredits,
-        Op::Hold(_) | Op::Debit { .. } | Op::Release { .. } | Op::Usage { .. } | Op::Priced(_) => Action::Consume,
+        Op::Hold(_) | Op::Debit { .. } | Op::Release { .. } | Op::ExtendHold(_) | Op::Usage { .. } | Op::Priced(_) => {
+            Action::Consume
+        }
         Op::Adjustment { .. } => Action::Adjust,
         Op::ReversePurchase { .. } => Action::ReversePurchases,
         Op::Plans(PlanOp::Conversation { .. }) => Action::Consume,

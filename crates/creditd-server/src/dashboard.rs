@@ -403,6 +403,89 @@ struct PlanPage {
     next_plan: String,
     /// Buy more and Change plan (their own template, `plan_money_in.html`).
     money_in: crate::money_in::PlanTabMoneyIn,
+    /// "What each action costs": the lines of the book version in force
+    /// (empty: no book applies, or none of its versions is in force yet).
+    rates: Vec<RateRow>,
+    /// Which book and version the rates come from.
+    rate_book: String,
+}
+
+/// One line of the rate card.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RateRow {
+    /// The price's key, as callers name it.
+    pub key: String,
+    /// Where its events are filed.
+    pub service: String,
+    /// What is done.
+    pub activity: String,
+    /// What one unit is.
+    pub unit: String,
+    /// The price per unit, or each band of the tiers, in words.
+    pub price: String,
+    /// `model=large`, or `default` for the key's line without dimensions.
+    pub dimensions: String,
+}
+
+/// A quantity for people: thousands grouped, decimals as exact as stored.
+fn quantity_text(q: creditd_core::Quantity) -> String {
+    charts::credits(Micros::from_micros(q.micros()))
+}
+
+/// The rate card of the org's book version in force at `now` (see
+/// [`OrgState::price_book_id`](creditd_core::OrgState::price_book_id)):
+/// its rows and a line naming the book and version; no rows when no book
+/// applies or none of its versions is in force yet.
+pub fn rate_card(
+    state: &creditd_core::OrgState,
+    books: &creditd_store::prices::Catalogue,
+    now: jiff::Timestamp,
+    tz: &TimeZone,
+) -> (Vec<RateRow>, String) {
+    let Some(id) = state.price_book_id() else { return (Vec::new(), String::new()) };
+    let Some(book) = books.book(id) else { return (Vec::new(), String::new()) };
+    let Some(v) = book.in_force(now) else { return (Vec::new(), String::new()) };
+    let c = charts::credits;
+    let rows = v
+        .prices
+        .iter()
+        .map(|l| {
+            let price = match (&l.credits_per_unit, &l.tiers) {
+                (Some(p), _) => format!("{} per {}", c(*p), l.unit),
+                (None, Some(tiers)) => {
+                    let mut from = String::from("0");
+                    let mut parts = Vec::new();
+                    for t in tiers {
+                        match t.up_to {
+                            Some(up_to) => {
+                                let to = quantity_text(up_to);
+                                parts.push(format!("{} per {} from {from} to {to}", c(t.credits_per_unit), l.unit));
+                                from = to;
+                            }
+                            None => parts.push(format!("{} per {} beyond {from}", c(t.credits_per_unit), l.unit)),
+                        }
+                    }
+                    format!("{} this period", parts.join("; "))
+                }
+                (None, None) => String::new(),
+            };
+            let dimensions = if l.dimensions.is_empty() {
+                "default".to_string()
+            } else {
+                l.dimensions.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(", ")
+            };
+            RateRow {
+                key: l.key.clone(),
+                service: l.service.clone(),
+                activity: l.activity.clone(),
+                unit: l.unit.clone(),
+                price,
+                dimensions,
+            }
+        })
+        .collect();
+    let since = v.effective_from.to_zoned(tz.clone()).date();
+    (rows, format!("Price book {}, version {}, in force since {since}.", v.book_id, v.version))
 }
 
 /// `GET /`: the Plan tab (the sign-in page without a session; after
@@ -480,7 +563,11 @@ async fn plan_inner(
     for l in alerts.levels.iter().filter(|l| l.fired && l.webhook == "usage_alert") {
         top_up_notices.push(format!("Usage alert: {}.", l.level));
     }
+    let now = ctx.app.store.now();
+    let (rates, rate_book) = rate_card(&state, ctx.app.store.price_books().catalogue().as_ref(), now, &ctx.tz);
     let page = PlanPage {
+        rates,
+        rate_book,
         frame: ctx.frame("plan", "Plan", &s),
         has_plan: s.plan.is_some(),
         plan: s.plan.clone().unwrap_or_else(|| "Not available".into()),
@@ -991,7 +1078,8 @@ fn row(e: &Event, tz: &TimeZone, shown: &[&ColumnDef]) -> Row {
             "amount" => cell(
                 def,
                 if amount.is_positive() { format!("+{}", charts::credits(amount)) } else { charts::credits(amount) },
-                String::new(),
+                // A priced event: how many of what.
+                e.pricing.as_ref().map(|p| format!("{} {}", quantity_text(p.quantity), p.unit)).unwrap_or_default(),
                 sign,
             ),
             "balance" => cell(def, charts::credits(e.balance_after), String::new(), ""),

@@ -896,6 +896,33 @@ pub mod examples {
         })
     }
 
+    /// `POST …/holds/{id}/extend`: 5 more reserved and two hours from now.
+    pub fn extended() -> Value {
+        let mut fields = hold_fields();
+        fields["description"] = json!("Hold hold_2 extended");
+        let e = event(3, "hold", json!(-5), [json!(982.5), json!(17.5), json!(0)], fields);
+        let mut hold = hold("open", json!(0));
+        hold["amount"] = json!(17.5);
+        hold["expires_at"] = json!("2026-03-02T11:15:00.120000Z");
+        hold["draws"] = json!([
+            {"block_id": "blk_1", "pool": "promotional", "expires_at": null, "amount": 12.5},
+            {"block_id": "blk_1", "pool": "promotional", "expires_at": null, "amount": 5},
+        ]);
+        json!({"events": [e], "balance": balance(json!(982.5), json!(17.5), json!(0), 3), "hold": hold})
+    }
+
+    /// `POST …/check`: 4 images would cost 10 and are allowed.
+    pub fn checked() -> Value {
+        json!({
+            "allowed": true, "cost": 10,
+            "pricing": {"price_key": "image_generation", "quantity": 4, "unit": "image", "unit_price": 2.5,
+                "price_book": "standard", "version": 1},
+            "available": 987.75,
+            "caps": [{"subject": {"member": "ana@acme.example"}, "limit": 100, "used": 14.25, "remaining": 85.75,
+                "period_start": "2026-02-28T23:00:00Z", "period_end": "2026-03-31T22:00:00Z"}],
+        })
+    }
+
     /// `POST …/holds/{id}/release`: all 12.5 back.
     pub fn released() -> Value {
         let e = event(3, "release", json!(12.5), [json!(1000), json!(0), json!(0)], hold_fields());

@@ -57,6 +57,9 @@ pub enum Action {
     /// Holds, usage, debit and release (a member: only their own holds),
     /// starting conversations.
     Consume,
+    /// Asking whether a hold or usage would be accepted, and what it would
+    /// cost (`POST …/check`; a member: for themselves only).
+    Check,
     /// Grants (`POST …/credits` with `kind: grant`).
     Grant,
     /// Adjustments.
@@ -145,7 +148,8 @@ pub const TABLE: &[Row] = &[
     row(Action::ReadHistory, "credit history, verify, notifications", [Y, Y, Y, N, Y]),
     row(Action::Export, "CSV / Excel exports", [Y, Y, Y, N, Y]),
     row(Action::ReadAnalytics, "usage by user, action, project, day; conversations", [Y, Y, Y, N, Y]),
-    row(Action::Consume, "holds, usage, debit, release (members: own holds), conversations", [Y, Y, Y, Y, N]),
+    row(Action::Consume, "holds, usage, debit, extend, release (members: own holds), conversations", [Y, Y, Y, Y, N]),
+    row(Action::Check, "check a hold or usage before acting (members: for themselves)", [Y, Y, Y, Y, N]),
     row(Action::Grant, "grants", [Y, Y, N, N, N]),
     row(Action::Adjust, "adjustments", [Y, Y, N, N, N]),
     row(Action::WriteCredits, "purchases, vouchers, subscription credits, settle, refunds, billing", [Y, N, N, N, N]),

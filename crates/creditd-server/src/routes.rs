@@ -35,8 +35,8 @@ use crate::openapi::{
 use crate::plans::{CONVERSATION_PARAMS, NOTIFICATION_PARAMS};
 use crate::webhooks::{CreateEndpointRequest, DELIVERY_PARAMS};
 use crate::wire::{
-    AdjustmentRequest, BillingRequest, CreditRequest, DebitRequest, HoldRequest, RefundRequest, ReleaseRequest,
-    ReverseRequest, SettleRequest, UsageRequest,
+    AdjustmentRequest, BillingRequest, CheckRequest, CreditRequest, DebitRequest, ExtendRequest, HoldRequest,
+    RefundRequest, ReleaseRequest, ReverseRequest, SettleRequest, UsageRequest,
 };
 use crate::{
     AppState, MAX_BODY_BYTES, admin, analytics, api, auth, conn, dashboard, history, money_in, ops, plans, prices,
@@ -248,6 +248,18 @@ pub fn table() -> Vec<Entry> {
             .describe("Consumes what was used (default: all that is held) and releases the rest, in one step.")
             .example(|| json!({"amount": "10.25"}))
             .answers(examples::debited),
+        at("POST", org!("/holds/{id}/extend"), "extendHold", "ledger", "Grow a hold or give it more time", api::extend)
+            .takes(schema::<ExtendRequest>)
+            .describe(
+                "For long jobs: adds credits to an open hold (`amount`; a priced hold: `quantity`, more units \
+                 priced with the hold's own price and version) and/or moves its timeout later (`timeout_seconds` \
+                 from now; never earlier). Refused like a new hold when the credits or a cap do not allow it \
+                 (409 `insufficient_credits`, `cap_exceeded`), and like a debit when the hold is settled or \
+                 expired (409). Writes one `hold` event naming the hold, its amount the credits added; the \
+                 debit may then capture up to the new total. Send an `Idempotency-Key` and reuse it on retries.",
+            )
+            .example(|| json!({"amount": "5", "timeout_seconds": 7200}))
+            .answers(examples::extended),
         at("POST", org!("/holds/{id}/release"), "releaseHold", "ledger", "Release a hold", api::release)
             .may_take(schema::<ReleaseRequest>)
             .example(|| json!({"description": "The job was cancelled"}))
@@ -258,6 +270,19 @@ pub fn table() -> Vec<Entry> {
                 json!({"amount": 2, "service": "AI", "activity": "Translate a page", "user_email": "ana@acme.example"})
             })
             .answers(examples::used),
+        at("POST", org!("/check"), "checkBeforeActing", "ledger", "Would a hold or usage be accepted now", api::check)
+            .takes(schema::<CheckRequest>)
+            .describe(
+                "Answers whether a hold or usage (an `amount`, or `price` and `quantity`) would be accepted now, \
+                 what it would cost (with the price breakdown), the credits available, the caps it counts \
+                 against with what is left of each, and, if refused, the `reason`: the error code the operation \
+                 itself would answer (`insufficient_credits`, `cap_exceeded`, `unknown_price`, …). The ledger \
+                 applies it to a copy of the organisation's state: nothing is written. Checks as the key in \
+                 `key_id`, else the member in `user_email`, else the caller; a member checks only for \
+                 themselves. Bad input answers 422 as the operation would.",
+            )
+            .example(|| json!({"price": "image_generation", "quantity": 4, "user_email": "ana@acme.example"}))
+            .answers(examples::checked),
         at(
             "GET",
             org!("/usage"),

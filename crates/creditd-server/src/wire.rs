@@ -6,7 +6,9 @@ use creditd_core::ErrorCode;
 use std::collections::BTreeMap;
 
 use creditd_core::prices::PriceRequest;
-use creditd_core::{CreditKind, CreditOp, EventCtx, HoldOp, Micros, Op, OrgSettings, Pool, PricedOp, Quantity, Status};
+use creditd_core::{
+    CreditKind, CreditOp, EventCtx, ExtendOp, HoldOp, Micros, Op, OrgSettings, Pool, PricedOp, Quantity, Status,
+};
 use jiff::Timestamp;
 use serde::Deserialize;
 
@@ -118,6 +120,43 @@ with_ctx! {
         /// A priced hold: the actual units (default: the hold's estimate),
         /// priced with the hold's price and version; at most the amount held.
         pub quantity: Option<Quantity>,
+    }
+}
+
+with_ctx! {
+    /// `POST …/holds/{holdId}/extend`: more credits (`amount`, a plain
+    /// hold) or more units (`quantity`, a priced hold), and/or a later
+    /// timeout; at least one.
+    pub struct ExtendRequest {
+        /// A plain hold: credits added, above zero.
+        #[schema(value_type = Option<creditd_core::money::Amount>)]
+        pub amount: Option<Micros>,
+        /// A priced hold: units added to its estimate, above zero, priced
+        /// with the hold's own price and version.
+        pub quantity: Option<Quantity>,
+        /// The new timeout, in seconds from now (at most 7 days); it must
+        /// end after the hold's current one.
+        #[schema(minimum = 1, maximum = 604_800)]
+        pub timeout_seconds: Option<u64>,
+    }
+}
+
+with_ctx! {
+    /// `POST …/check`: a hold or usage to check (an `amount`, or `price` and
+    /// `quantity`), and whose it would be. Nothing is written.
+    pub struct CheckRequest {
+        /// Credits, above zero; or give `price` and `quantity`.
+        #[schema(value_type = Option<creditd_core::money::Amount>)]
+        pub amount: Option<Micros>,
+        /// A price of the organisation's book (instead of `amount`).
+        pub price: Option<String>,
+        /// With `price`: the units, above zero.
+        pub quantity: Option<Quantity>,
+        /// With `price`: selects the price's line (e.g. `{"model": "large"}`).
+        pub dimensions: Option<BTreeMap<String, String>>,
+        /// Check as this stored API key would act (its cap applies). Not
+        /// for members.
+        pub key_id: Option<String>,
     }
 }
 
@@ -257,6 +296,8 @@ pub enum OpName {
     Debit,
     /// `POST …/holds/{id}/release`.
     Release,
+    /// `POST …/holds/{id}/extend`.
+    Extend,
     /// `POST …/usage`.
     Usage,
     /// `POST …/refunds`.
@@ -342,6 +383,25 @@ pub fn build_op(name: OpName, target: Option<&str>, body: &str) -> Result<Op, Ap
                     Op::Priced(PricedOp::Debit { hold_id: target()?, quantity: Some(quantity), ctx })
                 }
                 (amount, None) => Op::Debit { hold_id: target()?, amount, ctx },
+            }
+        }
+        OpName::Extend => {
+            let mut r: ExtendRequest = parse_object(body)?;
+            let ctx = r.ctx();
+            let hold_id = target()?;
+            match (r.amount, r.quantity) {
+                (Some(_), Some(_)) => return Err(ApiError::validation("give amount or quantity, not both")),
+                (None, None) if r.timeout_seconds.is_none() => {
+                    return Err(ApiError::validation(
+                        "nothing to extend: give amount (a plain hold) or quantity (a priced hold), and/or \
+                         timeout_seconds",
+                    ));
+                }
+                (_, Some(quantity)) => {
+                    check_quantity(quantity)?;
+                    Op::Priced(PricedOp::Extend { hold_id, quantity, timeout_seconds: r.timeout_seconds, ctx })
+                }
+                (amount, None) => Op::ExtendHold(ExtendOp { hold_id, amount, timeout_seconds: r.timeout_seconds, ctx }),
             }
         }
         OpName::Release => {

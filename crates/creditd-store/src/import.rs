@@ -28,8 +28,9 @@
 //!   reversed purchases and is kept as `reversal_debt`.
 //! - Purchases do not name their block: a reversal of an imported purchase
 //!   takes from the prepaid pool (see `creditd_core::reversal`).
-//! - Holds: each keeps its amount, drawn from one block of its event's pool
-//!   (none: the overdraft); an open hold gets a fresh default timeout from
+//! - Holds: each keeps its amount (its `hold` event's, plus every later
+//!   `hold` event naming it: an extension), drawn from one block of its
+//!   events' pool (none: the overdraft); an open hold gets a fresh default timeout from
 //!   the time of the import, since its original timeout is not in the file.
 //! - Plans, conversations, notifications and idempotency rows are not
 //!   events: the organisation starts with no plan (subscribe it again) and a
@@ -323,6 +324,23 @@ pub fn derive(org_id: &str, settings: OrgSettings, events: &[Event], now: Timest
                     pricing: if kind == RecordKind::Hold { e.pricing.clone() } else { None },
                     block_id: None,
                 });
+            }
+            // A later `hold` event naming an open hold extends it (see
+            // `OrgState::extend_hold`): more credits, more priced units.
+            (EventKind::Hold, Some(i))
+                if records[i].kind == RecordKind::Hold && records[i].status == RecordStatus::Open =>
+            {
+                let r = &mut records[i];
+                r.amount = r.amount.checked_add(positive).unwrap_or(Micros::MAX);
+                if positive.is_positive() {
+                    r.draws.push(draw_of(e, positive));
+                }
+                if let (Some(held), Some(more)) = (r.pricing.as_mut(), e.pricing.as_ref()) {
+                    held.quantity = held.quantity.checked_add(more.quantity).unwrap_or(held.quantity);
+                    if let (Some(parts), Some(added)) = (held.tiers.as_mut(), more.tiers.as_ref()) {
+                        parts.extend(added.iter().cloned());
+                    }
+                }
             }
             (EventKind::Debit, Some(i)) if records[i].kind == RecordKind::Hold => {
                 records[i].captured = positive;

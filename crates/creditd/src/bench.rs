@@ -10,7 +10,10 @@
 //!    `GET /healthz`, which touches neither JSON nor the store.
 //!
 //! `--compare-wal-cap` runs the engine part without the WAL cap, then with
-//! it; `--soak <seconds>` runs the soak instead (see `soak`).
+//! it; `--priced` runs it with plain usage, then with priced usage (by price
+//! and quantity, half flat and half graduated, priced from a book inside
+//! the writer's apply step) and prints the ratio; `--soak <seconds>` runs
+//! the soak instead (see `soak`).
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -53,6 +56,11 @@ pub struct BenchArgs {
     /// with it, and print ops/s and the p99 of an execute call for both.
     #[arg(long)]
     compare_wal_cap: bool,
+    /// Run the engine part twice in one process, with plain usage (an
+    /// amount) and with priced usage (a price and a quantity), and print
+    /// ops/s for both and their ratio.
+    #[arg(long)]
+    priced: bool,
     /// The writer's org cache, as `serve --org-cache`.
     #[arg(long, default_value_t = OrgCacheSize::DEFAULT)]
     pub(crate) org_cache: OrgCacheSize,
@@ -113,6 +121,31 @@ pub(crate) fn usage_op(i: usize) -> Op {
     }
 }
 
+/// The bench's price book: a flat price and a graduated one, each a
+/// micro-credit or two a unit, so a billion credits last.
+fn bench_book() -> Result<creditd_core::prices::PriceBookDraft> {
+    Ok(serde_json::from_value(serde_json::json!({"prices": [
+        {"key": "generation", "service": "AI Inference", "activity": "Model generation", "unit": "call",
+         "credits_per_unit": "0.000001"},
+        {"key": "rows", "service": "AI Inference", "activity": "Enrichment", "unit": "row",
+         "tiers": [{"up_to": 100000, "credits_per_unit": "0.000002"}, {"credits_per_unit": "0.000001"}]}
+    ]}))?)
+}
+
+/// Priced usage number `i`: one unit of the flat price or of the tiered one.
+pub(crate) fn priced_usage_op(i: usize) -> Op {
+    let Op::Usage { ctx, .. } = usage_op(i) else { unreachable!("usage_op is a usage") };
+    let price = if i.is_multiple_of(2) { "generation" } else { "rows" };
+    Op::Priced(creditd_core::PricedOp::Usage {
+        price: creditd_core::prices::PriceRequest {
+            price: price.into(),
+            quantity: creditd_core::Quantity::from_micros(1_000_000),
+            dimensions: Default::default(),
+        },
+        ctx: EventCtx { service: None, activity: None, ..ctx },
+    })
+}
+
 pub(crate) fn grant(credits: i64) -> Op {
     Op::Credit(CreditOp {
         kind: CreditKind::Grant,
@@ -125,11 +158,17 @@ pub(crate) fn grant(credits: i64) -> Op {
     })
 }
 
-async fn fresh_store(dir: &std::path::Path, options: SqliteOptions) -> Result<Arc<SqliteStore>> {
+async fn fresh_store(dir: &std::path::Path, options: SqliteOptions, priced: bool) -> Result<Arc<SqliteStore>> {
     let store = Arc::new(SqliteStore::open_with_options(dir, Arc::new(SystemClock), options)?);
     store.create_org("bench", OrgSettings::new("Bench", "UTC")).await?;
     let r = creditd_store::execute_one(store.as_ref(), Command::new("bench", grant(1_000_000_000), None)).await;
     r.context("funding the bench org")?;
+    if priced {
+        store.price_books().put("bench", bench_book()?).await.context("the bench's price book")?;
+        let patch = creditd_core::SettingsPatch { price_book: Some("bench".into()), ..Default::default() };
+        let op = Op::Access(creditd_core::AccessOp::SetSettings(patch));
+        creditd_store::execute_one(store.as_ref(), Command::new("bench", op, None)).await.context("naming the book")?;
+    }
     Ok(store)
 }
 
@@ -146,8 +185,8 @@ pub async fn run(args: BenchArgs) -> Result<()> {
     }
     if args.compare_wal_cap {
         // Same process, same load, one after the other: read the ratio.
-        let without = engine(&args, args.options(false)).await?;
-        let with = engine(&args, args.options(true)).await?;
+        let without = engine(&args, args.options(false), false).await?;
+        let with = engine(&args, args.options(true), false).await?;
         for (what, r) in [("without the WAL cap", &without), ("with the WAL cap   ", &with)] {
             println!(
                 "engine  {what}: {:>10.0} ops/s, execute p50 {} us, p99 {} us, largest WAL {:.1} MiB",
@@ -160,7 +199,21 @@ pub async fn run(args: BenchArgs) -> Result<()> {
         println!("ratio with / without    : {:>10.2}x ops/s", with.wall / without.wall);
         return Ok(());
     }
-    let engine = engine(&args, args.options(true)).await?;
+    if args.priced {
+        // Same process, same load, one after the other: read the ratio.
+        let plain = engine(&args, args.options(true), false).await?;
+        let priced = engine(&args, args.options(true), true).await?;
+        for (what, r) in [("plain usage (amount)         ", &plain), ("priced usage (price+quantity)", &priced)] {
+            let cpu = r.per_cpu_second.map_or(String::new(), |c| format!(", {c:.0} ops per writer CPU-second"));
+            println!("engine  {what}: {:>10.0} ops/s, execute p50 {} us, p99 {} us{cpu}", r.wall, r.p50_us, r.p99_us);
+        }
+        println!("ratio priced / plain    : {:>10.2}x ops/s", priced.wall / plain.wall);
+        if let (Some(p), Some(q)) = (plain.per_cpu_second, priced.per_cpu_second) {
+            println!("ratio priced / plain    : {:>10.2}x per writer CPU-second", q / p);
+        }
+        return Ok(());
+    }
+    let engine = engine(&args, args.options(true), false).await?;
     let baseline = tokio::task::spawn_blocking({
         let ops = args.ops;
         move || baseline(ops)
@@ -222,9 +275,10 @@ fn thread_named(name: &str) -> Option<String> {
     })
 }
 
-async fn engine(args: &BenchArgs, options: SqliteOptions) -> Result<Rate> {
+async fn engine(args: &BenchArgs, options: SqliteOptions, priced: bool) -> Result<Rate> {
     let dir = tempfile::tempdir()?;
-    let store = fresh_store(dir.path(), options).await?;
+    let store = fresh_store(dir.path(), options, priced).await?;
+    let op = if priced { priced_usage_op } else { usage_op };
     let mut wal = store.database_path().as_os_str().to_owned();
     wal.push("-wal");
     let wal: Arc<std::path::Path> = std::path::PathBuf::from(wal).into();
@@ -244,7 +298,7 @@ async fn engine(args: &BenchArgs, options: SqliteOptions) -> Result<Rate> {
         .map(|t| {
             let ops: Vec<usize> = (t * per_task..(t + 1) * per_task).collect();
             ops.chunks(args.batch)
-                .map(|chunk| chunk.iter().map(|&i| Command::new("bench", usage_op(i), None)).collect())
+                .map(|chunk| chunk.iter().map(|&i| Command::new("bench", op(i), None)).collect())
                 .collect()
         })
         .collect();
@@ -343,7 +397,7 @@ fn baseline(ops: usize) -> Result<Rate> {
 
 async fn http(args: &BenchArgs) -> Result<()> {
     let dir = tempfile::tempdir()?;
-    let store: Arc<dyn Store> = fresh_store(dir.path(), args.options(true)).await?;
+    let store: Arc<dyn Store> = fresh_store(dir.path(), args.options(true), false).await?;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let addr = listener.local_addr()?;
     let key = "bench-service-key-0123456789";

@@ -241,3 +241,33 @@ async fn a_purchase_is_reversed_once_and_a_child_receives_a_transfer() {
     assert_eq!(moved.balance.available, c("3"));
     assert_eq!(client.get_balance(&child).await.unwrap().available, c("2"));
 }
+
+/// `extendHold` and `checkBeforeActing` through the typed methods: the hold
+/// grows and the debit captures the new total; a check answers without
+/// writing, and refuses as the operation would.
+#[tokio::test]
+async fn a_hold_extended_and_a_check_before_acting() {
+    use creditd_client::{CheckRequest, HoldExtension};
+    let server = Server::start();
+    let client = server.client();
+    let o = org(&client, "extend").await;
+    client.grant_credits(&o, &Credit::grant(c("50")), None).await.unwrap();
+    let hold = client.create_hold(&o, &NewHold::new(c("10")), None).await.unwrap().hold.unwrap();
+    let more = HoldExtension { amount: Some(c("5")), timeout_seconds: Some(7200), ..Default::default() };
+    let grown = client.extend_hold(&o, &hold.id, &more, Some("extend-1")).await.unwrap();
+    assert_eq!((grown.events[0].kind, grown.events[0].amount), (EventKind::Hold, c("-5")));
+    assert_eq!((grown.balance.available, grown.balance.held), (c("35"), c("15")));
+    let refused = client
+        .extend_hold(&o, &hold.id, &HoldExtension { amount: Some(c("36")), ..Default::default() }, None)
+        .await
+        .unwrap_err();
+    assert_eq!(refused.code(), Some(ErrorCode::InsufficientCredits), "{refused}");
+    let seq = client.get_balance(&o).await.unwrap().seq;
+    let yes = client.check(&o, &CheckRequest { amount: Some(c("35")), ..Default::default() }).await.unwrap();
+    assert_eq!((yes.allowed, yes.cost, yes.available), (true, Some(c("35")), c("35")));
+    let no = client.check(&o, &CheckRequest { amount: Some(c("35.000001")), ..Default::default() }).await.unwrap();
+    assert_eq!((no.allowed, no.reason.as_deref()), (false, Some("insufficient_credits")));
+    assert_eq!(client.get_balance(&o).await.unwrap().seq, seq, "a check writes nothing");
+    let debited = client.debit_hold(&o, &hold.id, &Debit::default(), None).await.unwrap();
+    assert_eq!(debited.events[0].amount, c("-15"));
+}

@@ -1967,3 +1967,79 @@ async fn buy_more_and_change_plan_in_headless_chromium() {
     drop(driver);
     app.stop().await;
 }
+
+/// The Plan tab's rate card: an empty state without a book, then every
+/// line of the version in force (flat, tiered, per model), and a priced
+/// event's quantity and unit in the history table.
+#[tokio::test]
+async fn rate_card_and_quantities_on_the_dashboard() {
+    let mut app = App::start().await;
+    empty_org(&app, "rates", "nora@rates.example").await;
+    let token = creditd_server::auth::issue_login_link(
+        app.store.directory(),
+        "rates",
+        "nora@rates.example",
+        app.clock.now(),
+        SignedDuration::from_mins(15),
+    )
+    .await
+    .unwrap();
+    let r = app.client.get(format!("{}/login/{token}", app.base)).send().await.unwrap();
+    let nora = r.headers()["set-cookie"].to_str().unwrap().split(';').next().unwrap().to_string();
+    let (s, _, html) = app.page("/", Some(&nora)).await;
+    assert_eq!(s, 200, "{html}");
+    assert!(html.contains("data-testid=\"no-rates\""), "{html}");
+    assert!(!html.contains("id=\"rate-card\""));
+
+    let send = |method: reqwest::Method, path: String, body: Value| {
+        let req = app.client.request(method, format!("{}{path}", app.base)).bearer_auth(KEY).json(&body);
+        async move {
+            let r = req.send().await.unwrap();
+            assert!(r.status().is_success(), "{path}: {}", r.text().await.unwrap());
+        }
+    };
+    let book = serde_json::json!({"prices": [
+        {"key": "image_generation", "service": "images", "activity": "generate", "unit": "image",
+         "credits_per_unit": 2.5},
+        {"key": "enrichment", "service": "crm", "activity": "enrich", "unit": "row",
+         "tiers": [{"up_to": 1000, "credits_per_unit": 1}, {"credits_per_unit": "0.5"}]},
+        {"key": "tokens_in", "service": "llm", "activity": "input", "unit": "1k tokens",
+         "dimensions": {"model": "large"}, "credits_per_unit": 0.3}
+    ]});
+    send(reqwest::Method::PUT, "/api/price-books/standard".into(), book).await;
+    // A later version is not in force yet: the card shows version 1.
+    let later = serde_json::json!({"effective_from": "2099-01-01T00:00:00Z", "prices": [
+        {"key": "other", "service": "s", "activity": "a", "unit": "u", "credits_per_unit": 9}]});
+    send(reqwest::Method::PUT, "/api/price-books/standard".into(), later).await;
+    send(reqwest::Method::PATCH, "/api/organizations/rates".into(), serde_json::json!({"price_book": "standard"}))
+        .await;
+    send(
+        reqwest::Method::POST,
+        "/api/organizations/rates/credits".into(),
+        serde_json::json!({"kind": "grant", "amount": 100}),
+    )
+    .await;
+    send(
+        reqwest::Method::POST,
+        "/api/organizations/rates/usage".into(),
+        serde_json::json!({"price": "image_generation", "quantity": 3}),
+    )
+    .await;
+
+    let (s, _, html) = app.page("/", Some(&nora)).await;
+    assert_eq!(s, 200, "{html}");
+    assert!(!html.contains("data-testid=\"no-rates\""), "{html}");
+    assert!(testid_text(&html, "rate-book").starts_with("Price book standard, version 1, in force since"), "{html}");
+    for line in [
+        "<td><code>image_generation</code></td><td>images / generate</td><td>image</td><td>2.5 per image</td><td>default</td>",
+        "<td>1 per row from 0 to 1,000; 0.5 per row beyond 1,000 this period</td>",
+        "<td>0.3 per 1k tokens</td><td>model=large</td>",
+    ] {
+        assert!(html.contains(line), "{line} in {html}");
+    }
+    assert!(!html.contains("<code>other</code>"), "the later version is not in force");
+    let (s, _, html) = app.page("/history", Some(&nora)).await;
+    assert_eq!(s, 200);
+    assert!(html.contains("<span class=\"detail\">3 image</span>"), "{html}");
+    app.stop().await;
+}

@@ -226,6 +226,14 @@ async fn answers_match_the_documented_schemas() {
     expect(app.post(&format!("{ORG}/usage"), tokens).await, 201);
     let v = expect(app.post(&format!("{ORG}/holds"), json!({"price": "enrichment", "quantity": 10})).await, 201);
     let priced = v["hold"]["id"].as_str().unwrap().to_string();
+    // Extended by units, then by time alone; checked before acting.
+    let v = expect(app.post(&format!("{ORG}/holds/{priced}/extend"), json!({"quantity": 2})).await, 200);
+    assert_eq!(v["hold"]["pricing"]["quantity"], json!(12), "{v}");
+    expect(app.post(&format!("{ORG}/holds/{priced}/extend"), json!({"timeout_seconds": 7200})).await, 200);
+    let v = expect(app.post(&format!("{ORG}/check"), json!({"price": "enrichment", "quantity": 3})).await, 200);
+    assert!(v["allowed"] == json!(true) && v["pricing"]["tiers"].is_array(), "{v}");
+    let v = expect(app.post(&format!("{ORG}/check"), json!({"amount": 1000000})).await, 200);
+    assert_eq!(v["reason"], "insufficient_credits", "{v}");
     let v = expect(app.post(&format!("{ORG}/holds/{priced}/debit"), json!({"quantity": 4})).await, 200);
     assert!(v["events"][0]["pricing"]["tiers"].is_array(), "{v}");
     expect(app.post(&format!("{ORG}/conversations"), json!({"identity": "bot-1", "campaign": "spring"})).await, 201);

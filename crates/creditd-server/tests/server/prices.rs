@@ -267,3 +267,157 @@ async fn priced_usage_holds_and_batches() {
     let (_, h) = call(&s, "GET", &format!("{org}/credit-events?limit=1"), None, KEY).await;
     assert_eq!(h["events"][0]["pricing"]["unit"], "row", "{h}");
 }
+
+/// A hold extended over HTTP and in a batch (plain by amount, priced by
+/// quantity, and a later timeout), each bad body refused with nothing
+/// written; a check that answers like the operation and writes nothing,
+/// for oneself or (owners, admins, service keys) for a member.
+#[tokio::test]
+async fn extend_a_hold_and_check_before_acting() {
+    let s = Server::start().await;
+    call(&s, "POST", "/api/organizations", Some(json!({"id": "acme", "name": "Acme"})), KEY).await;
+    call(&s, "PUT", "/api/price-books/standard", Some(book()), KEY).await;
+    call(&s, "POST", "/api/organizations/acme/credits", Some(json!({"kind": "grant", "amount": 100})), KEY).await;
+    let org = "/api/organizations/acme";
+    call(&s, "PATCH", org, Some(json!({"price_book": "standard"})), KEY).await;
+
+    let (_, v) = call(&s, "POST", &format!("{org}/holds"), Some(json!({"amount": 10})), KEY).await;
+    let plain = v["hold"]["id"].as_str().unwrap().to_string();
+    let body = json!({"amount": 5, "timeout_seconds": 7200});
+    let (st, v) = call(&s, "POST", &format!("{org}/holds/{plain}/extend"), Some(body), KEY).await;
+    assert_eq!(st, 200, "{v}");
+    assert_eq!((v["events"][0]["kind"].clone(), v["events"][0]["amount"].clone()), (json!("hold"), json!(-5)), "{v}");
+    assert_eq!(
+        (v["hold"]["amount"].clone(), v["hold"]["expires_at"].clone()),
+        (json!(15), json!("2026-03-10T14:00:00Z"))
+    );
+    let body = json!({"price": "image_generation", "quantity": 2});
+    let (_, v) = call(&s, "POST", &format!("{org}/holds"), Some(body), KEY).await;
+    let priced = v["hold"]["id"].as_str().unwrap().to_string();
+    let (st, v) = call(&s, "POST", &format!("{org}/holds/{priced}/extend"), Some(json!({"quantity": 1})), KEY).await;
+    assert_eq!(st, 200, "{v}");
+    assert_eq!(v["events"][0]["amount"], json!(-2.5), "{v}");
+    assert_eq!(v["events"][0]["pricing"]["quantity"], json!(1), "{v}");
+    assert_eq!((v["hold"]["amount"].clone(), v["hold"]["pricing"]["quantity"].clone()), (json!(7.5), json!(3)));
+
+    // Bad bodies: 4xx, nothing written.
+    let (_, before) = call(&s, "GET", &format!("{org}/balance"), None, KEY).await;
+    let bad = [
+        (&plain, json!({}), 422, "nothing to extend"),
+        (&plain, json!({"description": "more"}), 422, "nothing to extend"),
+        (&plain, json!({"amount": 1, "quantity": 1}), 422, "not both"),
+        (&plain, json!({"amount": 0}), 422, "amount must be positive"),
+        (&priced, json!({"quantity": 0}), 422, "quantity must be more than 0"),
+        (&priced, json!({"quantity": -1}), 422, "quantity must be more than 0"),
+        (&priced, json!({"amount": 1}), 422, "extend it by quantity"),
+        (&plain, json!({"quantity": 1}), 422, "extend it by amount"),
+        (&plain, json!({"timeout_seconds": 60}), 422, "only ever made later"),
+        (&plain, json!({"amount": 1000}), 409, "insufficient"),
+        (&plain, json!({"amount": 1, "nope": 1}), 422, "unknown field"),
+    ];
+    for (hold, body, status, expected) in bad {
+        let (st, v) = call(&s, "POST", &format!("{org}/holds/{hold}/extend"), Some(body.clone()), KEY).await;
+        assert_eq!(st, status, "{body}: {v}");
+        assert!(v["error"]["message"].as_str().unwrap().contains(expected), "{body}: {v}");
+    }
+    let (st, v) = call(&s, "POST", &format!("{org}/holds/hold_999/extend"), Some(json!({"amount": 1})), KEY).await;
+    assert_eq!((st, code(&v)), (404, "hold_not_found"), "{v}");
+    let (_, after) = call(&s, "GET", &format!("{org}/balance"), None, KEY).await;
+    assert_eq!(before, after, "nothing written");
+
+    // In a batch; then the debit captures up to the new total.
+    let ops = json!({"operations": [
+        {"org_id": "acme", "op": "extend", "hold_id": priced, "body": {"quantity": 1}},
+        {"org_id": "acme", "op": "extend", "hold_id": priced, "body": {}},
+        {"org_id": "acme", "op": "debit", "hold_id": priced, "body": {"quantity": 4}}
+    ]});
+    let (st, v) = call(&s, "POST", "/api/batch", Some(ops), KEY).await;
+    assert_eq!(st, 200, "{v}");
+    let r = &v["results"];
+    assert_eq!((r[0]["status"].clone(), r[0]["result"]["hold"]["amount"].clone()), (json!(200), json!(10)), "{v}");
+    assert_eq!(r[1]["error"]["code"], "validation_error", "{v}");
+    assert_eq!(r[2]["result"]["events"][0]["amount"], json!(-10), "{v}");
+    let (st, v) = call(&s, "POST", &format!("{org}/holds/{priced}/extend"), Some(json!({"quantity": 1})), KEY).await;
+    assert_eq!((st, code(&v)), (409, "hold_already_settled"), "{v}");
+
+    // Check before acting: the answer, and nothing written.
+    let (_, before) = call(&s, "GET", &format!("{org}/balance"), None, KEY).await;
+    let (_, history) = call(&s, "GET", &format!("{org}/credit-events?limit=100"), None, KEY).await;
+    let check = |body: Value, key: String| {
+        let s = &s;
+        async move { call(s, "POST", &format!("{org}/check"), Some(body), &key).await }
+    };
+    let (st, v) = check(json!({"price": "image_generation", "quantity": 4}), KEY.into()).await;
+    assert_eq!(st, 200, "{v}");
+    assert_eq!((v["allowed"].clone(), v["cost"].clone()), (json!(true), json!(10)), "{v}");
+    assert_eq!(v["pricing"]["unit_price"], json!(2.5), "{v}");
+    assert_eq!(v["available"], before["available"], "{v}");
+    assert!(v.get("reason").is_none(), "{v}");
+    let (_, v) = check(json!({"amount": 1000}), KEY.into()).await;
+    assert_eq!((v["allowed"].clone(), v["reason"].clone()), (json!(false), json!("insufficient_credits")), "{v}");
+    let (_, v) = check(json!({"price": "video", "quantity": 1}), KEY.into()).await;
+    assert_eq!((v["reason"].clone(), v["cost"].clone()), (json!("unknown_price"), Value::Null), "{v}");
+    for (body, expected) in [
+        (json!({}), "give amount, or price and quantity"),
+        (json!({"price": "tokens_in", "quantity": 1, "dimensions": {"model": "huge"}}), "no line for model=huge"),
+        (json!({"amount": -1}), "amount must be positive"),
+        (json!({"price": "image_generation", "quantity": 0}), "quantity must be more than 0"),
+    ] {
+        let (st, v) = check(body.clone(), KEY.into()).await;
+        assert_eq!((st, code(&v)), (422, "validation_error"), "{body}: {v}");
+        assert!(v["error"]["message"].as_str().unwrap().contains(expected), "{body}: {v}");
+    }
+
+    // Members check for themselves; owners for any member.
+    for (email, role) in [("olga@acme.example", "owner"), ("mia@acme.example", "member")] {
+        let body = json!({"email": email, "name": "X", "role": role});
+        let (st, v) = call(&s, "POST", &format!("{org}/members"), Some(body), KEY).await;
+        assert!(st < 300, "{v}");
+    }
+    let key_of = |email: &'static str| {
+        let s = &s;
+        async move {
+            let body = json!({"kind": "member", "org_id": "acme", "email": email});
+            let (_, v) = call(s, "POST", "/api/keys", Some(body), KEY).await;
+            v["secret"].as_str().unwrap().to_string()
+        }
+    };
+    let (mia, olga) = (key_of("mia@acme.example").await, key_of("olga@acme.example").await);
+    call(&s, "PUT", &format!("{org}/caps"), Some(json!({"member": "mia@acme.example", "limit": 3})), KEY).await;
+    let (st, v) = check(json!({"amount": 4}), mia.clone()).await;
+    assert_eq!(st, 200, "{v}");
+    assert_eq!((v["allowed"].clone(), v["reason"].clone()), (json!(false), json!("cap_exceeded")), "{v}");
+    assert_eq!(v["caps"][0]["remaining"], json!(3), "{v}");
+    let (_, v) = check(json!({"amount": 3, "user_email": "MIA@acme.example"}), mia.clone()).await;
+    assert_eq!(v["allowed"], json!(true), "{v}");
+    let (st, v) = check(json!({"amount": 1, "user_email": "olga@acme.example"}), mia.clone()).await;
+    assert_eq!((st, code(&v)), (403, "forbidden"), "{v}");
+    let (st, v) = check(json!({"amount": 1, "key_id": "key_x"}), mia.clone()).await;
+    assert_eq!((st, code(&v)), (403, "forbidden"), "{v}");
+    for key in [olga.clone(), KEY.to_string()] {
+        let (_, v) = check(json!({"amount": 4, "user_email": "mia@acme.example"}), key).await;
+        assert_eq!(v["reason"], json!("cap_exceeded"), "{v}");
+    }
+    let (_, v) = check(json!({"amount": 4}), olga).await;
+    assert_eq!(v["allowed"], json!(true), "the owner's own check: no cap: {v}");
+    let (_, after) = call(&s, "GET", &format!("{org}/balance"), None, KEY).await;
+    let (_, history_after) = call(&s, "GET", &format!("{org}/credit-events?limit=100"), None, KEY).await;
+    // (The cap set in between shows in the balance; it writes no event.)
+    let money = |b: &Value| (b["seq"].clone(), b["available"].clone(), b["held"].clone(), b["period_usage"].clone());
+    assert_eq!((money(&before), history), (money(&after), history_after), "a check writes nothing");
+
+    // No idempotency row either: a usage under the key a check was sent
+    // with is a first request (a stored row would answer a conflict).
+    let url = format!("{}{org}/check", s.base);
+    let r = s.client.post(&url).bearer_auth(KEY).header("Idempotency-Key", "k-check").json(&json!({"amount": 1}));
+    assert_eq!(r.send().await.unwrap().status().as_u16(), 200);
+    let url = format!("{}{org}/usage", s.base);
+    let r = s.client.post(&url).bearer_auth(KEY).header("Idempotency-Key", "k-check").json(&json!({"amount": 2}));
+    let r = r.send().await.unwrap();
+    assert_eq!(r.status().as_u16(), 201);
+    let v: Value = r.json().await.unwrap();
+    assert_eq!(
+        (v["events"][0]["kind"].clone(), v["events"][0]["idempotency_key"].clone()),
+        (json!("usage"), json!("k-check"))
+    );
+}

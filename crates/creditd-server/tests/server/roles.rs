@@ -179,8 +179,10 @@ enum Ep {
     Reverse,
     Hold,
     Debit,
+    Extend,
     Release,
     Usage,
+    Check,
     Refund,
     Adjustment,
     Billing,
@@ -237,8 +239,10 @@ const ALL: &[Ep] = &[
     Ep::Reverse,
     Ep::Hold,
     Ep::Debit,
+    Ep::Extend,
     Ep::Release,
     Ep::Usage,
+    Ep::Check,
     Ep::Refund,
     Ep::Adjustment,
     Ep::Billing,
@@ -295,7 +299,8 @@ impl Ep {
             Ep::Export => Export,
             Ep::Grant => Grant,
             Ep::Purchase | Ep::Settle | Ep::Refund | Ep::Billing => WriteCredits,
-            Ep::Hold | Ep::Debit | Ep::Release | Ep::Usage | Ep::Batch | Ep::StartConversation => Consume,
+            Ep::Hold | Ep::Debit | Ep::Extend | Ep::Release | Ep::Usage | Ep::Batch | Ep::StartConversation => Consume,
+            Ep::Check => Check,
             Ep::Adjustment => Adjust,
             Ep::Reverse => ReversePurchases,
             Ep::PutPlan | Ep::Threshold => ManagePlan,
@@ -387,6 +392,13 @@ async fn prepare(app: &App, ep: Ep, email: &str) -> Req {
             let what = if ep == Ep::Debit { "debit" } else { "release" };
             req("POST", format!("{ACME}/holds/{id}/{what}"), json!({}))
         }
+        Ep::Extend => {
+            let v = app.ok("POST", &format!("{ACME}/holds"), json!({"amount": 1, "user_email": email})).await;
+            let id = v["hold"]["id"].as_str().unwrap();
+            req("POST", format!("{ACME}/holds/{id}/extend"), json!({"amount": 1}))
+        }
+        // For oneself: a member may check only that.
+        Ep::Check => req("POST", format!("{ACME}/check"), json!({"amount": 1})),
         Ep::Usage => req("POST", format!("{ACME}/usage"), json!({"amount": 1})),
         Ep::Refund => {
             let v = app.ok("POST", &format!("{ACME}/usage"), json!({"amount": 1})).await;

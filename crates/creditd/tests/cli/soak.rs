@@ -35,3 +35,26 @@ fn a_short_soak_reports_and_verifies() {
     assert!(new_orgs > 20, "a stream of new orgs: {new_orgs}");
     assert!(stdout.lines().any(|l| l.starts_with("verify ok:")), "{stdout}");
 }
+
+/// `creditd bench --priced` in a tiny configuration: plain and priced
+/// usage both run (a priced operation the book cannot price would fail the
+/// run), each verified, and the ratio is printed.
+#[test]
+fn a_small_priced_bench_prints_both_and_the_ratio() {
+    let out = Command::new(env!("CARGO_BIN_EXE_creditd"))
+        .args(["bench", "--priced", "--ops", "2000", "--batch", "100", "--submitters", "2", "--skip-http"])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    for what in ["plain usage (amount)", "priced usage (price+quantity)", "ratio priced / plain"] {
+        assert!(stdout.contains(what), "{what}: {stdout}");
+    }
+    let ratio: f64 = stdout
+        .lines()
+        .find(|l| l.starts_with("ratio priced / plain") && l.ends_with("x ops/s"))
+        .and_then(|l| l.split(':').nth(1))
+        .and_then(|v| v.trim().trim_end_matches("x ops/s").trim().parse().ok())
+        .unwrap_or_else(|| panic!("no ratio: {stdout}"));
+    assert!(ratio > 0.0, "{stdout}");
+}
