@@ -16,10 +16,15 @@ export const OPERATIONS = {
   getOrganization: { id: "getOrganization", method: "GET", path: "/api/organizations/{org_id}", idempotent: false },
   updateOrganization: { id: "updateOrganization", method: "PATCH", path: "/api/organizations/{org_id}", idempotent: false },
   adjustCredits: { id: "adjustCredits", method: "POST", path: "/api/organizations/{org_id}/adjustments", idempotent: true },
+  getAlerts: { id: "getAlerts", method: "GET", path: "/api/organizations/{org_id}/alerts", idempotent: false },
+  setAlerts: { id: "setAlerts", method: "PUT", path: "/api/organizations/{org_id}/alerts", idempotent: true },
+  getAutoTopUp: { id: "getAutoTopUp", method: "GET", path: "/api/organizations/{org_id}/auto-top-up", idempotent: false },
+  setAutoTopUp: { id: "setAutoTopUp", method: "PUT", path: "/api/organizations/{org_id}/auto-top-up", idempotent: true },
   getBalance: { id: "getBalance", method: "GET", path: "/api/organizations/{org_id}/balance", idempotent: false },
   recordBilling: { id: "recordBilling", method: "POST", path: "/api/organizations/{org_id}/billing", idempotent: true },
   listCaps: { id: "listCaps", method: "GET", path: "/api/organizations/{org_id}/caps", idempotent: false },
   setCap: { id: "setCap", method: "PUT", path: "/api/organizations/{org_id}/caps", idempotent: false },
+  checkBeforeActing: { id: "checkBeforeActing", method: "POST", path: "/api/organizations/{org_id}/check", idempotent: false },
   listConversations: { id: "listConversations", method: "GET", path: "/api/organizations/{org_id}/conversations", idempotent: false },
   startConversation: { id: "startConversation", method: "POST", path: "/api/organizations/{org_id}/conversations", idempotent: true },
   getConversationUsage: { id: "getConversationUsage", method: "GET", path: "/api/organizations/{org_id}/conversations/usage", idempotent: false },
@@ -27,6 +32,7 @@ export const OPERATIONS = {
   grantCredits: { id: "grantCredits", method: "POST", path: "/api/organizations/{org_id}/credits", idempotent: true },
   createHold: { id: "createHold", method: "POST", path: "/api/organizations/{org_id}/holds", idempotent: true },
   debitHold: { id: "debitHold", method: "POST", path: "/api/organizations/{org_id}/holds/{id}/debit", idempotent: true },
+  extendHold: { id: "extendHold", method: "POST", path: "/api/organizations/{org_id}/holds/{id}/extend", idempotent: true },
   releaseHold: { id: "releaseHold", method: "POST", path: "/api/organizations/{org_id}/holds/{id}/release", idempotent: true },
   setLowBalanceThreshold: { id: "setLowBalanceThreshold", method: "PUT", path: "/api/organizations/{org_id}/low-balance-threshold", idempotent: true },
   getMe: { id: "getMe", method: "GET", path: "/api/organizations/{org_id}/me", idempotent: false },
@@ -38,6 +44,8 @@ export const OPERATIONS = {
   listNotifications: { id: "listNotifications", method: "GET", path: "/api/organizations/{org_id}/notifications", idempotent: false },
   getPlan: { id: "getPlan", method: "GET", path: "/api/organizations/{org_id}/plan", idempotent: false },
   setPlan: { id: "setPlan", method: "PUT", path: "/api/organizations/{org_id}/plan", idempotent: true },
+  requestPlanChange: { id: "requestPlanChange", method: "POST", path: "/api/organizations/{org_id}/plan/change", idempotent: true },
+  requestPurchase: { id: "requestPurchase", method: "POST", path: "/api/organizations/{org_id}/purchases/request", idempotent: true },
   reversePurchase: { id: "reversePurchase", method: "POST", path: "/api/organizations/{org_id}/purchases/{id}/reverse", idempotent: true },
   settlePurchase: { id: "settlePurchase", method: "POST", path: "/api/organizations/{org_id}/purchases/{id}/settle", idempotent: true },
   refundUsage: { id: "refundUsage", method: "POST", path: "/api/organizations/{org_id}/refunds", idempotent: true },
@@ -51,6 +59,8 @@ export const OPERATIONS = {
   getWebhookEndpoint: { id: "getWebhookEndpoint", method: "GET", path: "/api/organizations/{org_id}/webhooks/{id}", idempotent: false },
   deleteWebhookEndpoint: { id: "deleteWebhookEndpoint", method: "DELETE", path: "/api/organizations/{org_id}/webhooks/{id}", idempotent: false },
   listWebhookDeliveries: { id: "listWebhookDeliveries", method: "GET", path: "/api/organizations/{org_id}/webhooks/{id}/deliveries", idempotent: false },
+  listCataloguePlans: { id: "listCataloguePlans", method: "GET", path: "/api/plans", idempotent: false },
+  putCataloguePlan: { id: "putCataloguePlan", method: "PUT", path: "/api/plans/{plan_id}", idempotent: false },
   listPriceBooks: { id: "listPriceBooks", method: "GET", path: "/api/price-books", idempotent: false },
   getPriceBook: { id: "getPriceBook", method: "GET", path: "/api/price-books/{book_id}", idempotent: false },
   putPriceBook: { id: "putPriceBook", method: "PUT", path: "/api/price-books/{book_id}", idempotent: false },
@@ -114,6 +124,26 @@ export abstract class Operations {
     return this.call(OPERATIONS.adjustCredits, { org_id: orgId }, undefined, body, options);
   }
 
+  /** The usage alert levels and which have fired (`GET /api/organizations/{org_id}/alerts`). */
+  getAlerts(orgId: string, options?: RequestOptions): Promise<S["AlertsView"]> {
+    return this.call(OPERATIONS.getAlerts, { org_id: orgId }, undefined, undefined, options);
+  }
+
+  /** Set the usage alert levels (`PUT /api/organizations/{org_id}/alerts`). */
+  setAlerts(orgId: string, body: S["AlertsRequest"], options?: WriteOptions): Promise<S["AlertsView"]> {
+    return this.call(OPERATIONS.setAlerts, { org_id: orgId }, undefined, body, options);
+  }
+
+  /** The auto top-up rule and where it stands (`GET /api/organizations/{org_id}/auto-top-up`). */
+  getAutoTopUp(orgId: string, options?: RequestOptions): Promise<S["AutoTopUpView"]> {
+    return this.call(OPERATIONS.getAutoTopUp, { org_id: orgId }, undefined, undefined, options);
+  }
+
+  /** Set the auto top-up rule (`PUT /api/organizations/{org_id}/auto-top-up`). */
+  setAutoTopUp(orgId: string, body: S["AutoTopUpRule"], options?: WriteOptions): Promise<S["AutoTopUpView"]> {
+    return this.call(OPERATIONS.setAutoTopUp, { org_id: orgId }, undefined, body, options);
+  }
+
   /** Available, held, per pool (`GET /api/organizations/{org_id}/balance`). */
   getBalance(orgId: string, options?: RequestOptions): Promise<S["BalanceView"]> {
     return this.call(OPERATIONS.getBalance, { org_id: orgId }, undefined, undefined, options);
@@ -132,6 +162,11 @@ export abstract class Operations {
   /** Set a spending cap (`PUT /api/organizations/{org_id}/caps`). */
   setCap(orgId: string, body: S["SetCapRequest"], options?: WriteOptions): Promise<S["CapSet"]> {
     return this.call(OPERATIONS.setCap, { org_id: orgId }, undefined, body, options);
+  }
+
+  /** Would a hold or usage be accepted now (`POST /api/organizations/{org_id}/check`). */
+  checkBeforeActing(orgId: string, body: S["CheckRequest"], options?: WriteOptions): Promise<S["CheckAnswer"]> {
+    return this.call(OPERATIONS.checkBeforeActing, { org_id: orgId }, undefined, body, options);
   }
 
   /** Conversations grouped (`GET /api/organizations/{org_id}/conversations`). */
@@ -167,6 +202,11 @@ export abstract class Operations {
   /** Capture a hold once (`POST /api/organizations/{org_id}/holds/{id}/debit`). */
   debitHold(orgId: string, id: string, body: S["DebitRequest"] = {}, options?: WriteOptions): Promise<S["WriteResult"]> {
     return this.call(OPERATIONS.debitHold, { org_id: orgId, id }, undefined, body, options);
+  }
+
+  /** Grow a hold or give it more time (`POST /api/organizations/{org_id}/holds/{id}/extend`). */
+  extendHold(orgId: string, id: string, body: S["ExtendRequest"], options?: WriteOptions): Promise<S["WriteResult"]> {
+    return this.call(OPERATIONS.extendHold, { org_id: orgId, id }, undefined, body, options);
   }
 
   /** Release a hold (`POST /api/organizations/{org_id}/holds/{id}/release`). */
@@ -222,6 +262,16 @@ export abstract class Operations {
   /** Subscribe or change the plan (`PUT /api/organizations/{org_id}/plan`). */
   setPlan(orgId: string, body: S["PutPlanRequest"], options?: WriteOptions): Promise<S["PlanChanged"]> {
     return this.call(OPERATIONS.setPlan, { org_id: orgId }, undefined, body, options);
+  }
+
+  /** Change plan: choose a catalogue plan (`POST /api/organizations/{org_id}/plan/change`). */
+  requestPlanChange(orgId: string, body: S["PlanChangeRequest"], options?: WriteOptions): Promise<S["PlanChangeResult"]> {
+    return this.call(OPERATIONS.requestPlanChange, { org_id: orgId }, undefined, body, options);
+  }
+
+  /** Buy more: request a purchase of an offered amount (`POST /api/organizations/{org_id}/purchases/request`). */
+  requestPurchase(orgId: string, body: S["BuyMoreRequest"], options?: WriteOptions): Promise<S["BuyMoreResult"]> {
+    return this.call(OPERATIONS.requestPurchase, { org_id: orgId }, undefined, body, options);
   }
 
   /** Reverse a purchase (`POST /api/organizations/{org_id}/purchases/{id}/reverse`). */
@@ -287,6 +337,16 @@ export abstract class Operations {
   /** Delivery state per message (`GET /api/organizations/{org_id}/webhooks/{id}/deliveries`). */
   listWebhookDeliveries(orgId: string, id: string, query?: operations["listWebhookDeliveries"]["parameters"]["query"], options?: RequestOptions): Promise<S["Deliveries"]> {
     return this.call(OPERATIONS.listWebhookDeliveries, { org_id: orgId, id }, query, undefined, options);
+  }
+
+  /** The plan catalogue (`GET /api/plans`). */
+  listCataloguePlans(options?: RequestOptions): Promise<S["CatalogueList"]> {
+    return this.call(OPERATIONS.listCataloguePlans, {}, undefined, undefined, options);
+  }
+
+  /** Define a plan of the catalogue (`PUT /api/plans/{plan_id}`). */
+  putCataloguePlan(planId: string, body: S["CataloguePlanRequest"], options?: WriteOptions): Promise<S["CataloguePlan"]> {
+    return this.call(OPERATIONS.putCataloguePlan, { plan_id: planId }, undefined, body, options);
   }
 
   /** Every price book and its versions (`GET /api/price-books`). */

@@ -132,6 +132,48 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/organizations/{org_id}/alerts": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The usage alert levels and which have fired */
+        get: operations["getAlerts"];
+        /**
+         * Set the usage alert levels
+         * @description Each level fires once per period per crossing (webhook `usage_alert` and a notification): `available_below` while available credits are below the amount, `percent_used` while this period's usage is at least that percent of the plan's credits per period (rounded up to the micro-credit). It fires again only after recovering, or in a new period. The low-balance threshold is listed too (webhook `low_balance`); it keeps its own route.
+         */
+        put: operations["setAlerts"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/organizations/{org_id}/auto-top-up": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The auto top-up rule and where it stands */
+        get: operations["getAutoTopUp"];
+        /**
+         * Set the auto top-up rule
+         * @description When an operation leaves available credits below `threshold`, the same transaction opens a `processing` purchase (source `auto_top_up`) of `amount`, or of `target_balance` less available credits, and sends the `top_up.requested` webhook; the backend charges it and settles it with `POST …/purchases/{purchaseId}/settle`. At most one is pending; `max_per_period` caps the top-ups per period by count and/or credits. After `pause_after_failures` consecutive failed top-ups it pauses (`top_up.paused`) until a purchase succeeds or the rule is set again.
+         */
+        put: operations["setAutoTopUp"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/organizations/{org_id}/balance": {
         parameters: {
             query?: never;
@@ -178,6 +220,26 @@ export interface paths {
         /** Set a spending cap */
         put: operations["setCap"];
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/organizations/{org_id}/check": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Would a hold or usage be accepted now
+         * @description Answers whether a hold or usage (an `amount`, or `price` and `quantity`) would be accepted now, what it would cost (with the price breakdown), the credits available, the caps it counts against with what is left of each, and, if refused, the `reason`: the error code the operation itself would answer (`insufficient_credits`, `cap_exceeded`, `unknown_price`, …). The ledger applies it to a copy of the organisation's state: nothing is written. Checks as the key in `key_id`, else the member in `user_email`, else the caller; a member checks only for themselves. Bad input answers 422 as the operation would.
+         */
+        post: operations["checkBeforeActing"];
         delete?: never;
         options?: never;
         head?: never;
@@ -319,6 +381,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/organizations/{org_id}/holds/{id}/extend": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Grow a hold or give it more time
+         * @description For long jobs: adds credits to an open hold (`amount`; a priced hold: `quantity`, more units priced with the hold's own price and version) and/or moves its timeout later (`timeout_seconds` from now; never earlier). Refused like a new hold when the credits or a cap do not allow it (409 `insufficient_credits`, `cap_exceeded`), and like a debit when the hold is settled or expired (409). Writes one `hold` event naming the hold, its amount the credits added; the debit may then capture up to the new total. Send an `Idempotency-Key` and reuse it on retries.
+         */
+        post: operations["extendHold"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/organizations/{org_id}/holds/{id}/release": {
         parameters: {
             query?: never;
@@ -436,6 +518,46 @@ export interface paths {
         /** Subscribe or change the plan */
         put: operations["setPlan"];
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/organizations/{org_id}/plan/change": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Change plan: choose a catalogue plan
+         * @description What an owner's "Change plan" does: when the organisation's `self_service_plan_change` is on, the catalogue plan is applied at once (like `setPlan` with its `plan_id`; a change takes effect at the next renewal unless `effective` is `now`); otherwise nothing changes and a `plan_change.requested` webhook asks the operator to apply it. An unknown plan is refused (422).
+         */
+        post: operations["requestPlanChange"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/organizations/{org_id}/purchases/request": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Buy more: request a purchase of an offered amount
+         * @description What an owner's "Buy more" does: a `processing` purchase of one of the organisation's `buy_more_amounts` (any other amount is refused, 422, nothing written) and, with it, a `top_up.requested` webhook naming the purchase and who asked. Your backend charges it and settles it (`settlePurchase`). When the organisation has a `checkout_url_template`, the answer's `checkout_url` is that template filled in and signed: send the member there.
+         */
+        post: operations["requestPurchase"];
         delete?: never;
         options?: never;
         head?: never;
@@ -614,6 +736,43 @@ export interface paths {
         /** Delivery state per message */
         get: operations["listWebhookDeliveries"];
         put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/plans": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The plan catalogue */
+        get: operations["listCataloguePlans"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/plans/{plan_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Define a plan of the catalogue
+         * @description The plans you offer, shared by every organisation: `setPlan` may name one (`plan_id`) and the dashboard's "Change plan" lists them. Written whole, replacing the entry with that id (201 when new, 200 when replaced); organisations already on the plan keep the copy they subscribed to.
+         */
+        put: operations["putCataloguePlan"];
         post?: never;
         delete?: never;
         options?: never;
@@ -880,6 +1039,40 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/plan/buy-more": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Dashboard: Buy more */
+        post: operations["buyMoreFromDashboard"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/plan/change": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Dashboard: Change plan */
+        post: operations["changePlanFromDashboard"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/readyz": {
         parameters: {
             query?: never;
@@ -943,6 +1136,53 @@ export interface components {
             /** @description Who did it. */
             user_name?: string | null;
         };
+        AlertLevel: {
+            /**
+             * @description Credits as a JSON number or a decimal string, exact to 0.000001
+             * @example 12.5
+             * @example 0.000001
+             */
+            available_below: number | string;
+        } | {
+            percent_used: number;
+        };
+        /** @description One level of `GET …/alerts` and where it stands. */
+        AlertLevelView: {
+            /**
+             * @description Whether it has fired and not recovered since (this period, for a
+             *     usage alert).
+             */
+            fired: boolean;
+            fired_at?: null | components["schemas"]["String"];
+            /** @description The level. */
+            level: components["schemas"]["AlertLevel"];
+            /**
+             * @description The webhook it sends: `usage_alert`, or `low_balance` for the
+             *     low-balance threshold.
+             */
+            webhook: string;
+        };
+        /**
+         * @description `PUT …/alerts`: the usage alert levels (replacing the previous list;
+         *     `[]` removes them all).
+         */
+        AlertsRequest: {
+            /** @description At most 20 levels, none twice. */
+            levels: components["schemas"]["AlertLevel"][];
+        };
+        /** @description `GET …/alerts` (and the answer of `PUT …/alerts`). */
+        AlertsView: {
+            allocation?: null | components["schemas"]["Credits"];
+            /** @description Available credits. */
+            available: components["schemas"]["Credits"];
+            /**
+             * @description The usage alert levels, in the order set, then the low-balance
+             *     threshold if one is set.
+             */
+            levels: components["schemas"]["AlertLevelView"][];
+            /** @description Consumed this period. */
+            period_usage: components["schemas"]["Credits"];
+        };
         /**
          * @description Credits as a JSON number or a decimal string, exact to 0.000001
          * @example 12.5
@@ -985,6 +1225,64 @@ export interface components {
             /** @description The first characters of the secret, to recognise a key in a list. */
             prefix: string;
             revoked_at?: null | components["schemas"]["String"];
+        };
+        /** @description An organisation's auto top-up rule (`PUT …/auto-top-up`). */
+        AutoTopUpRule: {
+            amount?: null | components["schemas"]["Amount"];
+            /** @description Whether top-ups are requested (default true). */
+            enabled?: boolean;
+            max_per_period?: null | components["schemas"]["TopUpCap"];
+            /**
+             * Format: u-int32
+             * @description Consecutive failed top-ups after which auto top-up pauses (1–100,
+             *     default 3).
+             */
+            pause_after_failures?: number;
+            /**
+             * @description The pool the credits go to: `prepaid`, the pool of every purchase
+             *     (the only one accepted).
+             */
+            pool?: components["schemas"]["Pool"];
+            target_balance?: null | components["schemas"]["Amount"];
+            /**
+             * @description When an operation leaves available credits below this, a top-up is
+             *     requested; not negative.
+             */
+            threshold: components["schemas"]["Amount"];
+        };
+        /** @description Auto top-up in one line: the summary's. */
+        AutoTopUpStatus: {
+            paused?: null | components["schemas"]["TopUpPause"];
+            pending?: null | components["schemas"]["PendingTopUp"];
+            /**
+             * @description `off` (no rule), `active`, `disabled` (`enabled: false`) or
+             *     `paused` (see `paused`).
+             */
+            status: string;
+        };
+        /** @description `GET …/auto-top-up`: the rule and where it stands. */
+        AutoTopUpView: {
+            /**
+             * Format: u-int32
+             * @description Top-ups settled failed since the last one that succeeded.
+             */
+            consecutive_failures: number;
+            /**
+             * Format: u-int32
+             * @description Top-ups requested this period that did not fail.
+             */
+            count_this_period: number;
+            /** @description Their credits. */
+            credits_this_period: components["schemas"]["Credits"];
+            paused?: null | components["schemas"]["TopUpPause"];
+            pending?: null | components["schemas"]["PendingTopUp"];
+            period_start?: null | components["schemas"]["String"];
+            rule?: null | components["schemas"]["AutoTopUpRule"];
+            /**
+             * @description `off` (no rule), `active`, `disabled` (`enabled: false`) or
+             *     `paused` (see `paused`).
+             */
+            status: string;
         };
         /**
          * @description Balances of one organisation at one moment, in micro-credits (exact
@@ -1155,6 +1453,36 @@ export interface components {
             /** @description What this means, in one sentence (an edited row, a missing hash, …). */
             what: string;
         };
+        /**
+         * @description `POST …/purchases/request`: one of the amounts the organisation is
+         *     offered (`buy_more_amounts`).
+         */
+        BuyMoreRequest: {
+            /** @description One of the organisation's `buy_more_amounts`. */
+            amount: components["schemas"]["Amount"];
+            /**
+             * @description Who asked, for a service key acting for someone (a member's own
+             *     request always names the member).
+             */
+            requested_by?: string | null;
+        };
+        /** @description `POST …/purchases/request`: the processing purchase and where to pay. */
+        BuyMoreResult: {
+            /** @description The balance after them. */
+            balance: components["schemas"]["Balance"];
+            /**
+             * @description The organisation's checkout URL template filled in and signed
+             *     (send the member there to pay); null without a template: the
+             *     operator's backend charges the purchase on the `top_up.requested`
+             *     webhook.
+             */
+            checkout_url?: string | null;
+            /** @description The events it made, in order. */
+            events: components["schemas"]["Event"][];
+            hold?: null | components["schemas"]["Record"];
+            purchase?: null | components["schemas"]["Record"];
+            usage?: null | components["schemas"]["Record"];
+        };
         /** @description `PUT …/caps`: the subject and its cap now (null: removed). */
         CapSet: {
             cap?: null | components["schemas"]["CapView"];
@@ -1192,6 +1520,134 @@ export interface components {
         Caps: {
             /** @description Members' and keys' caps, as of now. */
             caps: components["schemas"]["CapView"][];
+        };
+        /** @description `GET /api/plans`: the catalogue. */
+        CatalogueList: {
+            /** @description In id order. */
+            plans: components["schemas"]["CataloguePlan"][];
+        };
+        /** @description One plan the operator offers. */
+        CataloguePlan: {
+            /** @description A line about the plan, shown with it. */
+            description?: string | null;
+            /**
+             * @description The plan's id in the catalogue (the grammar of new ids: 1–64
+             *     letters, digits, `-`, `_`, `.`).
+             */
+            id: string;
+            /** @description The plan an organisation subscribes to when it chooses this one. */
+            plan: components["schemas"]["Plan"];
+            /**
+             * @description How the price is shown (e.g. `449 € / month`); none: the plan's
+             *     price and currency.
+             */
+            price_text?: string | null;
+            /** @description When this definition was written. */
+            updated_at: components["schemas"]["String"];
+        };
+        /**
+         * @description `PUT /api/plans/{plan_id}`: the plan offered (the fields of `PUT …/plan`)
+         *     and how it is shown.
+         */
+        CataloguePlanRequest: {
+            /**
+             * Format: u-int32
+             * @description Default 500.
+             */
+            conversations_per_identity?: number | null;
+            /** @description Credits each period. */
+            credits_per_period: components["schemas"]["Amount"];
+            /** @description The price's currency. */
+            currency: string;
+            /** @description A line about the plan, 1–200 characters. */
+            description?: string | null;
+            /**
+             * Format: u-int32
+             * @description Identities the plan counts conversations for.
+             */
+            identities_included: number;
+            /** @description The plan's name. */
+            name: string;
+            /** @description The price per period. */
+            price: components["schemas"]["Amount"];
+            /** @description The price book the plan's priced operations use (it must exist). */
+            price_book?: string | null;
+            /**
+             * @description How the price is shown (e.g. `49 € / month`), 1–200 characters;
+             *     default: the price and currency.
+             */
+            price_text?: string | null;
+            rollover?: null | components["schemas"]["Rollover"];
+        };
+        /**
+         * @description The answer of a check: whether the operation would be accepted now, and
+         *     why not.
+         */
+        CheckAnswer: {
+            /** @description Whether the operation would be accepted now. */
+            allowed: boolean;
+            /**
+             * @description Credits available now (after the renewals and expiries due), before
+             *     the operation; the overdraft, if any, comes on top.
+             */
+            available: components["schemas"]["Amount"];
+            /**
+             * @description The caps with a limit it would count against (the member's, the
+             *     key's, the project's), with what is left of each this period.
+             */
+            caps: components["schemas"]["CapView"][];
+            cost?: null | components["schemas"]["Amount"];
+            /** @description Refused: the message the operation itself would answer. */
+            message?: string | null;
+            pricing?: null | components["schemas"]["Pricing"];
+            /**
+             * @description Refused: the error code the operation itself would answer
+             *     (`insufficient_credits`, `cap_exceeded`, `unknown_price`, …).
+             */
+            reason?: string | null;
+        };
+        /**
+         * @description `POST …/check`: a hold or usage to check (an `amount`, or `price` and
+         *     `quantity`), and whose it would be. Nothing is written.
+         */
+        CheckRequest: {
+            /** @description What was done. */
+            activity?: string | null;
+            amount?: null | components["schemas"]["Amount"];
+            /** @description For people. */
+            description?: string | null;
+            /** @description With `price`: selects the price's line (e.g. `{"model": "large"}`). */
+            dimensions?: {
+                [key: string]: string;
+            } | null;
+            /**
+             * @description Check as this stored API key would act (its cap applies). Not
+             *     for members.
+             */
+            key_id?: string | null;
+            /**
+             * @description Any JSON value, within bounds checked before anything is
+             *     written (422 `validation_error` past them): at most 16 KiB as
+             *     compact JSON, 32 levels of nested objects and arrays, 256 object
+             *     keys over all levels. NUL is allowed inside its strings (it is
+             *     stored escaped); the text fields above refuse it.
+             */
+            metadata?: unknown;
+            /** @description A price of the organisation's book (instead of `amount`). */
+            price?: string | null;
+            /** @description The project it was for. */
+            project_id?: string | null;
+            /** @description The project's name. */
+            project_name?: string | null;
+            quantity?: null | components["schemas"]["Quantity"];
+            /** @description The service used. */
+            service?: string | null;
+            /** @description Where the operation came from (a system, a job). */
+            source?: string | null;
+            /** @description Must contain `@`. */
+            user_email?: string | null;
+            /** @description Who did it. */
+            user_name?: string | null;
         };
         /**
          * @description A conversation as stored (the `conversations` table), for analytics by
@@ -1642,6 +2098,45 @@ export interface components {
         ExportLayout: "report" | "fpt" | "events" | "full";
         /** @enum {string} */
         ExportOrder: "newest" | "oldest";
+        /**
+         * @description `POST …/holds/{holdId}/extend`: more credits (`amount`, a plain
+         *     hold) or more units (`quantity`, a priced hold), and/or a later
+         *     timeout; at least one.
+         */
+        ExtendRequest: {
+            /** @description What was done. */
+            activity?: string | null;
+            amount?: null | components["schemas"]["Amount"];
+            /** @description For people. */
+            description?: string | null;
+            /**
+             * @description Any JSON value, within bounds checked before anything is
+             *     written (422 `validation_error` past them): at most 16 KiB as
+             *     compact JSON, 32 levels of nested objects and arrays, 256 object
+             *     keys over all levels. NUL is allowed inside its strings (it is
+             *     stored escaped); the text fields above refuse it.
+             */
+            metadata?: unknown;
+            /** @description The project it was for. */
+            project_id?: string | null;
+            /** @description The project's name. */
+            project_name?: string | null;
+            quantity?: null | components["schemas"]["Quantity"];
+            /** @description The service used. */
+            service?: string | null;
+            /** @description Where the operation came from (a system, a job). */
+            source?: string | null;
+            /**
+             * Format: u-int64
+             * @description The new timeout, in seconds from now (at most 7 days); it must
+             *     end after the hold's current one.
+             */
+            timeout_seconds?: number | null;
+            /** @description Must contain `@`. */
+            user_email?: string | null;
+            /** @description Who did it. */
+            user_name?: string | null;
+        };
         /** @description "At the last 28 days' pace credits run out on DATE", or never. */
         Forecast: {
             /** @description Whether that day comes before the next renewal. */
@@ -1850,6 +2345,8 @@ export interface components {
          *     `notifications` table is their outbox. Not a credit event.
          */
         Notification: {
+            allocation?: null | components["schemas"]["Credits"];
+            amount?: null | components["schemas"]["Credits"];
             /** @description Available micro-credits then (below the threshold). */
             balance: components["schemas"]["Credits"];
             /** @description When the balance went below the threshold. */
@@ -1862,6 +2359,15 @@ export interface components {
             event_seq: number;
             /** @description What happened. */
             kind: components["schemas"]["NotificationKind"];
+            level?: null | components["schemas"]["AlertLevel"];
+            period_usage?: null | components["schemas"]["Credits"];
+            /**
+             * @description An auto top-up: the purchase requested (`top_up_requested`) or the
+             *     last one that failed (`top_up_paused`).
+             */
+            purchase_id?: string | null;
+            /** @description Auto top-up paused: why. */
+            reason?: string | null;
             /**
              * Format: u-int64
              * @description Per-org sequence number, from 1.
@@ -1874,7 +2380,7 @@ export interface components {
          * @description What a [`Notification`] tells.
          * @enum {string}
          */
-        NotificationKind: "low_balance";
+        NotificationKind: "low_balance" | "usage_alert" | "top_up_requested" | "top_up_paused";
         /** @description `GET …/notifications`, oldest first. */
         Notifications: {
             /** @description Oldest first. */
@@ -1884,11 +2390,25 @@ export interface components {
          * @description The operations a request can name, as routes and as `op` in a batch.
          * @enum {string}
          */
-        OpName: "credits" | "settle" | "reverse" | "hold" | "debit" | "release" | "usage" | "refund" | "adjustment" | "billing";
+        OpName: "credits" | "settle" | "reverse" | "hold" | "debit" | "release" | "extend" | "usage" | "refund" | "adjustment" | "billing";
         /** @description This document */
         OpenApiDocument: Record<string, never>;
         /** @description An organisation as stored. */
         OrgInfo: {
+            /**
+             * @description Buy more: the amounts (micro-credits; exact decimals on the wire) an
+             *     owner may choose on the dashboard's Plan tab
+             *     (`POST …/purchases/request`); empty: Buy more is not offered.
+             *     Checked by [`crate::checkout::check_amounts`].
+             */
+            buy_more_amounts?: components["schemas"]["Amount"][];
+            /**
+             * @description Buy more: where the member is sent to pay, an `https://` URL with
+             *     `{purchase_id}` and `{signature}` (see [`crate::checkout`]); none:
+             *     the purchase waits for the operator's backend (the
+             *     `top_up.requested` webhook).
+             */
+            checkout_url_template?: string | null;
             /** @description Pools in the order they are consumed (after soonest-expiring first). */
             consumption_order: components["schemas"]["Pool"][];
             /** @description When it was created. */
@@ -1926,11 +2446,31 @@ export interface components {
              *     off.
              */
             reversal_policy?: components["schemas"]["ReversalPolicy"];
+            /**
+             * @description Change plan: an owner's choice of a catalogue plan is applied at
+             *     once; false (the default): it is sent as a `plan_change.requested`
+             *     webhook for the operator to apply.
+             */
+            self_service_plan_change?: boolean;
             /** @description IANA zone name; periods, "today" and renewals are in this zone. */
             time_zone: string;
         };
         /** @description Per-organisation settings the rules depend on. */
         OrgSettings: {
+            /**
+             * @description Buy more: the amounts (micro-credits; exact decimals on the wire) an
+             *     owner may choose on the dashboard's Plan tab
+             *     (`POST …/purchases/request`); empty: Buy more is not offered.
+             *     Checked by [`crate::checkout::check_amounts`].
+             */
+            buy_more_amounts?: components["schemas"]["Amount"][];
+            /**
+             * @description Buy more: where the member is sent to pay, an `https://` URL with
+             *     `{purchase_id}` and `{signature}` (see [`crate::checkout`]); none:
+             *     the purchase waits for the operator's backend (the
+             *     `top_up.requested` webhook).
+             */
+            checkout_url_template?: string | null;
             /** @description Pools in the order they are consumed (after soonest-expiring first). */
             consumption_order: components["schemas"]["Pool"][];
             /** @description Consume blocks that expire soonest first, before the pool order. */
@@ -1959,6 +2499,12 @@ export interface components {
              *     off.
              */
             reversal_policy?: components["schemas"]["ReversalPolicy"];
+            /**
+             * @description Change plan: an owner's choice of a catalogue plan is applied at
+             *     once; false (the default): it is sent as a `plan_change.requested`
+             *     webhook for the operator to apply.
+             */
+            self_service_plan_change?: boolean;
             /** @description IANA zone name; periods, "today" and renewals are in this zone. */
             time_zone: string;
         };
@@ -1994,6 +2540,15 @@ export interface components {
             name?: string | null;
             role?: null | components["schemas"]["Role"];
         };
+        /** @description A top-up waiting for its settle. */
+        PendingTopUp: {
+            /** @description Its credits. */
+            amount: components["schemas"]["Credits"];
+            /** @description The purchase (`pur_<seq>`), `processing`. */
+            purchase_id: string;
+            /** @description When it was requested. */
+            requested_at: components["schemas"]["String"];
+        };
         /** @description A subscription plan. */
         Plan: {
             /**
@@ -2027,6 +2582,26 @@ export interface components {
              *     is carried over).
              */
             rollover?: components["schemas"]["Rollover"];
+        };
+        /** @description `POST …/plan/change`: a plan of the catalogue. */
+        PlanChangeRequest: {
+            effective?: null | components["schemas"]["Effective"];
+            /** @description The catalogue plan chosen. */
+            plan_id: string;
+        };
+        /** @description `POST …/plan/change`: applied, or sent to the operator. */
+        PlanChangeResult: {
+            /**
+             * @description True: the plan was changed (the organisation is self-service);
+             *     false: a `plan_change.requested` webhook asks the operator to.
+             */
+            applied: boolean;
+            /** @description The `plan_change.requested` message, when not applied. */
+            message_id?: string | null;
+            /** @description The organisation's plan after the request. */
+            plan: components["schemas"]["PlanView"];
+            /** @description The catalogue plan chosen. */
+            plan_id: string;
         };
         /** @description `PUT …/plan`: the plan view, the events the change made, the balance. */
         PlanChanged: {
@@ -2195,6 +2770,11 @@ export interface components {
          *     credits at once) or change the plan (default `effective: next_period`;
          *     `now` replaces this period's unused plan credits with the new
          *     allocation). `renewal_day` (1–28) sets the anchor when subscribing.
+         *     The plan is either described in full (`name`, `credits_per_period`,
+         *     `identities_included`, `price`, `currency`, and the optional fields) or
+         *     named from the catalogue (`plan_id` alone, with `effective` and
+         *     `renewal_day`): the organisation gets a copy of the catalogue's plan as
+         *     it is now, which later catalogue changes do not rewrite.
          */
         PutPlanRequest: {
             /**
@@ -2202,20 +2782,23 @@ export interface components {
              * @description Default 500.
              */
             conversations_per_identity?: number | null;
-            /** @description Credits each period. */
-            credits_per_period: components["schemas"]["Amount"];
+            credits_per_period?: null | components["schemas"]["Amount"];
             /** @description The price's currency. */
-            currency: string;
+            currency?: string | null;
             effective?: null | components["schemas"]["Effective"];
             /**
              * Format: u-int32
              * @description Identities the plan counts conversations for.
              */
-            identities_included: number;
+            identities_included?: number | null;
             /** @description The plan's name. */
-            name: string;
-            /** @description The price per period. */
-            price: components["schemas"]["Amount"];
+            name?: string | null;
+            /**
+             * @description A plan of the catalogue (`PUT /api/plans/{plan_id}`), instead of
+             *     the fields below.
+             */
+            plan_id?: string | null;
+            price?: null | components["schemas"]["Amount"];
             /**
              * @description The price book the plan's priced operations use (it must exist;
              *     an organisation's own `price_book` setting wins).
@@ -2487,6 +3070,17 @@ export interface components {
          *     result must pass [`OrgSettings::validate`](crate::OrgSettings::validate).
          */
         SettingsPatch: {
+            /**
+             * @description Buy more: the amounts an owner may choose (at most 10, each
+             *     positive, none twice); `[]` stops offering Buy more.
+             */
+            buy_more_amounts?: components["schemas"]["Amount"][] | null;
+            /**
+             * @description Buy more: the checkout URL template (`https://`, with
+             *     `{purchase_id}` and `{signature}`; `{amount}` and `{org_id}`
+             *     allowed); `""` removes it.
+             */
+            checkout_url_template?: string | null;
             /** @description Each pool exactly once. */
             consumption_order?: components["schemas"]["Pool"][] | null;
             /**
@@ -2516,6 +3110,11 @@ export interface components {
              */
             renewal_day?: number | null;
             reversal_policy?: null | components["schemas"]["ReversalPolicy"];
+            /**
+             * @description Change plan: apply an owner's choice of a catalogue plan at once
+             *     (true) or send it as a `plan_change.requested` webhook (false).
+             */
+            self_service_plan_change?: boolean | null;
             /**
              * @description An IANA zone name, such as Europe/Madrid. Cannot change while the
              *     organisation has a plan.
@@ -2568,6 +3167,8 @@ export interface components {
              *     applied).
              */
             as_of: components["schemas"]["String"];
+            /** @description Auto top-up: off, active, disabled or paused (and why). */
+            auto_top_up: components["schemas"]["AutoTopUpStatus"];
             /**
              * @description Credits available now: plan left + add-ons + accumulated + other,
              *     less any overdraft used.
@@ -2637,6 +3238,8 @@ export interface components {
              *     applied).
              */
             as_of: components["schemas"]["String"];
+            /** @description Auto top-up: off, active, disabled or paused (and why). */
+            auto_top_up: components["schemas"]["AutoTopUpStatus"];
             /**
              * @description Credits available now: plan left + add-ons + accumulated + other,
              *     less any overdraft used.
@@ -2730,6 +3333,27 @@ export interface components {
              * @description Units of this operation inside the band.
              */
             quantity: number;
+        };
+        /**
+         * @description The most auto top-ups one period may request (those that did not fail
+         *     count): by number, by credits, or both.
+         */
+        TopUpCap: {
+            /**
+             * Format: u-int32
+             * @description Most top-ups per period; at least 1.
+             */
+            count?: number | null;
+            credits?: null | components["schemas"]["Amount"];
+        };
+        /** @description Why and since when auto top-up is paused. */
+        TopUpPause: {
+            /** @description The last failed top-up (`pur_<seq>`). */
+            last_failed: string;
+            /** @description Why, in one sentence. */
+            reason: string;
+            /** @description When it paused (the last failure's settle). */
+            since: components["schemas"]["String"];
         };
         /** @description `POST /api/organizations/{orgId}/transfers`. */
         TransferRequest: {
@@ -2875,7 +3499,7 @@ export interface components {
             problems: string[];
         };
         /** @enum {string} */
-        WebhookTypeName: "low_balance" | "depleted" | "hold_expired" | "renewal" | "purchase_settled" | "purchase_reversed";
+        WebhookTypeName: "low_balance" | "depleted" | "hold_expired" | "renewal" | "purchase_settled" | "purchase_reversed" | "top_up.requested" | "plan_change.requested" | "usage_alert" | "top_up.paused";
         /**
          * @description What a write answers: the events it made, the balance after, and the
          *     hold, usage or purchase it made or changed under its own name.
@@ -3556,6 +4180,247 @@ export interface operations {
             };
         };
     };
+    getAlerts: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @example acme */
+                org_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AlertsView"];
+                };
+            };
+            /** @description Refused: the one error shape */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Refused: the one error shape */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    setAlerts: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description A retry with the same key gets the first answer */
+                "Idempotency-Key"?: string;
+            };
+            path: {
+                /** @example acme */
+                org_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "levels": [
+                 *         {
+                 *           "percent_used": 50
+                 *         },
+                 *         {
+                 *           "percent_used": 80
+                 *         },
+                 *         {
+                 *           "available_below": "25"
+                 *         }
+                 *       ]
+                 *     }
+                 */
+                "application/json": components["schemas"]["AlertsRequest"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AlertsView"];
+                };
+            };
+            /** @description request_timeout: the body did not arrive within the body deadline (30 s by default); the connection is closed and nothing was applied */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description payload_too_large: the body is over 1 MiB; nothing was applied */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Refused: the one error shape */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Refused: the one error shape */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getAutoTopUp: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @example acme */
+                org_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AutoTopUpView"];
+                };
+            };
+            /** @description Refused: the one error shape */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Refused: the one error shape */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    setAutoTopUp: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description A retry with the same key gets the first answer */
+                "Idempotency-Key"?: string;
+            };
+            path: {
+                /** @example acme */
+                org_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "enabled": true,
+                 *       "max_per_period": {
+                 *         "count": 3,
+                 *         "credits": "2000"
+                 *       },
+                 *       "pause_after_failures": 3,
+                 *       "target_balance": "500",
+                 *       "threshold": "100"
+                 *     }
+                 */
+                "application/json": components["schemas"]["AutoTopUpRule"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AutoTopUpView"];
+                };
+            };
+            /** @description request_timeout: the body did not arrive within the body deadline (30 s by default); the connection is closed and nothing was applied */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description payload_too_large: the body is over 1 MiB; nothing was applied */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Refused: the one error shape */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Refused: the one error shape */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
     getBalance: {
         parameters: {
             query?: never;
@@ -3767,6 +4632,103 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["CapSet"];
+                };
+            };
+            /** @description request_timeout: the body did not arrive within the body deadline (30 s by default); the connection is closed and nothing was applied */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description payload_too_large: the body is over 1 MiB; nothing was applied */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Refused: the one error shape */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Refused: the one error shape */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    checkBeforeActing: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @example acme */
+                org_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "price": "image_generation",
+                 *       "quantity": 4,
+                 *       "user_email": "ana@acme.example"
+                 *     }
+                 */
+                "application/json": components["schemas"]["CheckRequest"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "allowed": true,
+                     *       "available": 987.75,
+                     *       "caps": [
+                     *         {
+                     *           "limit": 100,
+                     *           "period_end": "2026-03-31T22:00:00Z",
+                     *           "period_start": "2026-02-28T23:00:00Z",
+                     *           "remaining": 85.75,
+                     *           "subject": {
+                     *             "member": "ana@acme.example"
+                     *           },
+                     *           "used": 14.25
+                     *         }
+                     *       ],
+                     *       "cost": 10,
+                     *       "pricing": {
+                     *         "price_book": "standard",
+                     *         "price_key": "image_generation",
+                     *         "quantity": 4,
+                     *         "unit": "image",
+                     *         "unit_price": 2.5,
+                     *         "version": 1
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["CheckAnswer"];
                 };
             };
             /** @description request_timeout: the body did not arrive within the body deadline (30 s by default); the connection is closed and nothing was applied */
@@ -4670,6 +5632,167 @@ export interface operations {
             };
         };
     };
+    extendHold: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description A retry with the same key gets the first answer */
+                "Idempotency-Key"?: string;
+            };
+            path: {
+                /** @example acme */
+                org_id: string;
+                /** @example hold_2 */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "amount": "5",
+                 *       "timeout_seconds": 7200
+                 *     }
+                 */
+                "application/json": components["schemas"]["ExtendRequest"];
+            };
+        };
+        responses: {
+            /** @description Applied without new credits, or a replay */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WriteResult"];
+                };
+            };
+            /** @description Applied: the events it made */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "balance": {
+                     *         "available": 982.5,
+                     *         "held": 17.5,
+                     *         "org_id": "acme",
+                     *         "overdraft_limit": 0,
+                     *         "overdraft_used": 0,
+                     *         "period_end": "2026-03-31T22:00:00Z",
+                     *         "period_start": "2026-02-28T23:00:00Z",
+                     *         "period_usage": 0,
+                     *         "pools": {
+                     *           "plan": 0,
+                     *           "prepaid": 0,
+                     *           "promotional": 982.5,
+                     *           "voucher": 0
+                     *         },
+                     *         "seq": 3
+                     *       },
+                     *       "events": [
+                     *         {
+                     *           "activity": "Summarise a document",
+                     *           "amount": -5,
+                     *           "balance_after": 982.5,
+                     *           "code": null,
+                     *           "created_at": "2026-03-02T09:15:00.120000Z",
+                     *           "description": "Hold hold_2 extended",
+                     *           "held_after": 17.5,
+                     *           "hold_id": "hold_2",
+                     *           "id": "evt_3",
+                     *           "idempotency_key": null,
+                     *           "kind": "hold",
+                     *           "metadata": null,
+                     *           "org_id": "acme",
+                     *           "period_usage_after": 0,
+                     *           "pool": "promotional",
+                     *           "prepaid_balance_after": 0,
+                     *           "project_id": null,
+                     *           "project_name": null,
+                     *           "seq": 3,
+                     *           "service": "AI",
+                     *           "source": null,
+                     *           "status": "succeeded",
+                     *           "user_email": "ana@acme.example",
+                     *           "user_name": null
+                     *         }
+                     *       ],
+                     *       "hold": {
+                     *         "amount": 17.5,
+                     *         "captured": 0,
+                     *         "created_at": "2026-03-02T09:15:00.120000Z",
+                     *         "ctx": {
+                     *           "activity": "Summarise a document",
+                     *           "service": "AI",
+                     *           "user_email": "ana@acme.example"
+                     *         },
+                     *         "draws": [
+                     *           {
+                     *             "amount": 12.5,
+                     *             "block_id": "blk_1",
+                     *             "expires_at": null,
+                     *             "pool": "promotional"
+                     *           },
+                     *           {
+                     *             "amount": 5,
+                     *             "block_id": "blk_1",
+                     *             "expires_at": null,
+                     *             "pool": "promotional"
+                     *           }
+                     *         ],
+                     *         "expires_at": "2026-03-02T11:15:00.120000Z",
+                     *         "id": "hold_2",
+                     *         "kind": "hold",
+                     *         "refunded": 0,
+                     *         "status": "open"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["WriteResult"];
+                };
+            };
+            /** @description request_timeout: the body did not arrive within the body deadline (30 s by default); the connection is closed and nothing was applied */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description payload_too_large: the body is over 1 MiB; nothing was applied */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Refused: the one error shape */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Refused: the one error shape */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
     releaseHold: {
         parameters: {
             query?: never;
@@ -5348,6 +6471,157 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["PlanChanged"];
+                };
+            };
+            /** @description request_timeout: the body did not arrive within the body deadline (30 s by default); the connection is closed and nothing was applied */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description payload_too_large: the body is over 1 MiB; nothing was applied */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Refused: the one error shape */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Refused: the one error shape */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    requestPlanChange: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description A retry with the same key gets the first answer */
+                "Idempotency-Key"?: string;
+            };
+            path: {
+                /** @example acme */
+                org_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "plan_id": "pro"
+                 *     }
+                 */
+                "application/json": components["schemas"]["PlanChangeRequest"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PlanChangeResult"];
+                };
+            };
+            /** @description request_timeout: the body did not arrive within the body deadline (30 s by default); the connection is closed and nothing was applied */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description payload_too_large: the body is over 1 MiB; nothing was applied */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Refused: the one error shape */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Refused: the one error shape */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    requestPurchase: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description A retry with the same key gets the first answer */
+                "Idempotency-Key"?: string;
+            };
+            path: {
+                /** @example acme */
+                org_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "amount": 500
+                 *     }
+                 */
+                "application/json": components["schemas"]["BuyMoreRequest"];
+            };
+        };
+        responses: {
+            /** @description Applied without new credits, or a replay */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BuyMoreResult"];
+                };
+            };
+            /** @description Applied: the events it made */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BuyMoreResult"];
                 };
             };
             /** @description request_timeout: the body did not arrive within the body deadline (30 s by default); the connection is closed and nothing was applied */
@@ -6309,6 +7583,128 @@ export interface operations {
             };
         };
     };
+    listCataloguePlans: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CatalogueList"];
+                };
+            };
+            /** @description Refused: the one error shape */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Refused: the one error shape */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    putCataloguePlan: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                plan_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "credits_per_period": 10000,
+                 *       "currency": "EUR",
+                 *       "identities_included": 5,
+                 *       "name": "Pro",
+                 *       "price": "449",
+                 *       "price_text": "449 € / month",
+                 *       "rollover": {
+                 *         "policy": "none"
+                 *       }
+                 *     }
+                 */
+                "application/json": components["schemas"]["CataloguePlanRequest"];
+            };
+        };
+        responses: {
+            /** @description Applied without new credits, or a replay */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CataloguePlan"];
+                };
+            };
+            /** @description Applied: the events it made */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CataloguePlan"];
+                };
+            };
+            /** @description request_timeout: the body did not arrive within the body deadline (30 s by default); the connection is closed and nothing was applied */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description payload_too_large: the body is over 1 MiB; nothing was applied */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Refused: the one error shape */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Refused: the one error shape */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
     listPriceBooks: {
         parameters: {
             query?: never;
@@ -7036,6 +8432,98 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    buyMoreFromDashboard: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                };
+            };
+            /** @description Redirect to the dashboard */
+            303: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Refused: the one error shape */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description An error page, or the error shape */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "text/html": string;
+                };
+            };
+        };
+    };
+    changePlanFromDashboard: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                };
+            };
+            /** @description Redirect to the dashboard */
+            303: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Refused: the one error shape */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description An error page, or the error shape */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "text/html": string;
                 };
             };
         };

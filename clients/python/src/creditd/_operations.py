@@ -22,10 +22,15 @@ OPERATIONS: Dict[str, Operation] = {
     "getOrganization": Operation("getOrganization", "GET", "/api/organizations/{org_id}", 'OrgInfo', idempotent=False),
     "updateOrganization": Operation("updateOrganization", "PATCH", "/api/organizations/{org_id}", 'OrgInfo', idempotent=False),
     "adjustCredits": Operation("adjustCredits", "POST", "/api/organizations/{org_id}/adjustments", 'WriteResult', idempotent=True),
+    "getAlerts": Operation("getAlerts", "GET", "/api/organizations/{org_id}/alerts", 'AlertsView', idempotent=False),
+    "setAlerts": Operation("setAlerts", "PUT", "/api/organizations/{org_id}/alerts", 'AlertsView', idempotent=True),
+    "getAutoTopUp": Operation("getAutoTopUp", "GET", "/api/organizations/{org_id}/auto-top-up", 'AutoTopUpView', idempotent=False),
+    "setAutoTopUp": Operation("setAutoTopUp", "PUT", "/api/organizations/{org_id}/auto-top-up", 'AutoTopUpView', idempotent=True),
     "getBalance": Operation("getBalance", "GET", "/api/organizations/{org_id}/balance", 'BalanceView', idempotent=False),
     "recordBilling": Operation("recordBilling", "POST", "/api/organizations/{org_id}/billing", 'WriteResult', idempotent=True),
     "listCaps": Operation("listCaps", "GET", "/api/organizations/{org_id}/caps", 'Caps', idempotent=False),
     "setCap": Operation("setCap", "PUT", "/api/organizations/{org_id}/caps", 'CapSet', idempotent=False),
+    "checkBeforeActing": Operation("checkBeforeActing", "POST", "/api/organizations/{org_id}/check", 'CheckAnswer', idempotent=False),
     "listConversations": Operation("listConversations", "GET", "/api/organizations/{org_id}/conversations", 'ConversationReport', idempotent=False),
     "startConversation": Operation("startConversation", "POST", "/api/organizations/{org_id}/conversations", 'ConversationStarted', idempotent=True),
     "getConversationUsage": Operation("getConversationUsage", "GET", "/api/organizations/{org_id}/conversations/usage", 'ConversationReport', idempotent=False),
@@ -33,6 +38,7 @@ OPERATIONS: Dict[str, Operation] = {
     "grantCredits": Operation("grantCredits", "POST", "/api/organizations/{org_id}/credits", 'WriteResult', idempotent=True),
     "createHold": Operation("createHold", "POST", "/api/organizations/{org_id}/holds", 'WriteResult', idempotent=True),
     "debitHold": Operation("debitHold", "POST", "/api/organizations/{org_id}/holds/{id}/debit", 'WriteResult', idempotent=True),
+    "extendHold": Operation("extendHold", "POST", "/api/organizations/{org_id}/holds/{id}/extend", 'WriteResult', idempotent=True),
     "releaseHold": Operation("releaseHold", "POST", "/api/organizations/{org_id}/holds/{id}/release", 'WriteResult', idempotent=True),
     "setLowBalanceThreshold": Operation("setLowBalanceThreshold", "PUT", "/api/organizations/{org_id}/low-balance-threshold", 'ThresholdSet', idempotent=True),
     "getMe": Operation("getMe", "GET", "/api/organizations/{org_id}/me", 'Me', idempotent=False),
@@ -44,6 +50,8 @@ OPERATIONS: Dict[str, Operation] = {
     "listNotifications": Operation("listNotifications", "GET", "/api/organizations/{org_id}/notifications", 'Notifications', idempotent=False),
     "getPlan": Operation("getPlan", "GET", "/api/organizations/{org_id}/plan", 'PlanView', idempotent=False),
     "setPlan": Operation("setPlan", "PUT", "/api/organizations/{org_id}/plan", 'PlanChanged', idempotent=True),
+    "requestPlanChange": Operation("requestPlanChange", "POST", "/api/organizations/{org_id}/plan/change", 'PlanChangeResult', idempotent=True),
+    "requestPurchase": Operation("requestPurchase", "POST", "/api/organizations/{org_id}/purchases/request", 'BuyMoreResult', idempotent=True),
     "reversePurchase": Operation("reversePurchase", "POST", "/api/organizations/{org_id}/purchases/{id}/reverse", 'WriteResult', idempotent=True),
     "settlePurchase": Operation("settlePurchase", "POST", "/api/organizations/{org_id}/purchases/{id}/settle", 'WriteResult', idempotent=True),
     "refundUsage": Operation("refundUsage", "POST", "/api/organizations/{org_id}/refunds", 'WriteResult', idempotent=True),
@@ -57,6 +65,8 @@ OPERATIONS: Dict[str, Operation] = {
     "getWebhookEndpoint": Operation("getWebhookEndpoint", "GET", "/api/organizations/{org_id}/webhooks/{id}", 'EndpointFound', idempotent=False),
     "deleteWebhookEndpoint": Operation("deleteWebhookEndpoint", "DELETE", "/api/organizations/{org_id}/webhooks/{id}", 'EndpointDeleted', idempotent=False),
     "listWebhookDeliveries": Operation("listWebhookDeliveries", "GET", "/api/organizations/{org_id}/webhooks/{id}/deliveries", 'Deliveries', idempotent=False),
+    "listCataloguePlans": Operation("listCataloguePlans", "GET", "/api/plans", 'CatalogueList', idempotent=False),
+    "putCataloguePlan": Operation("putCataloguePlan", "PUT", "/api/plans/{plan_id}", 'CataloguePlan', idempotent=False),
     "listPriceBooks": Operation("listPriceBooks", "GET", "/api/price-books", 'PriceBookList', idempotent=False),
     "getPriceBook": Operation("getPriceBook", "GET", "/api/price-books/{book_id}", 'PriceBook', idempotent=False),
     "putPriceBook": Operation("putPriceBook", "PUT", "/api/price-books/{book_id}", 'PriceBookVersion', idempotent=False),
@@ -163,6 +173,42 @@ class SyncOperations:
         """Signed correction with a reason (POST /api/organizations/{org_id}/adjustments, `adjustCredits`). The body's fields may also be given as keyword arguments."""
         return self._call(OPERATIONS["adjustCredits"], {"org_id": org_id}, None, body, fields, idempotency_key)
 
+    def get_alerts(
+        self,
+        org_id: str,
+    ) -> "m.AlertsView":
+        """The usage alert levels and which have fired (GET /api/organizations/{org_id}/alerts, `getAlerts`)."""
+        return self._call(OPERATIONS["getAlerts"], {"org_id": org_id}, None, None, None, None)
+
+    def set_alerts(
+        self,
+        org_id: str,
+        body: Union["m.AlertsRequest", Mapping[str, Any], None] = None,
+        *,
+        idempotency_key: Optional[str] = None,
+        **fields: Any,
+    ) -> "m.AlertsView":
+        """Set the usage alert levels (PUT /api/organizations/{org_id}/alerts, `setAlerts`). The body's fields may also be given as keyword arguments."""
+        return self._call(OPERATIONS["setAlerts"], {"org_id": org_id}, None, body, fields, idempotency_key)
+
+    def get_auto_top_up(
+        self,
+        org_id: str,
+    ) -> "m.AutoTopUpView":
+        """The auto top-up rule and where it stands (GET /api/organizations/{org_id}/auto-top-up, `getAutoTopUp`)."""
+        return self._call(OPERATIONS["getAutoTopUp"], {"org_id": org_id}, None, None, None, None)
+
+    def set_auto_top_up(
+        self,
+        org_id: str,
+        body: Union["m.AutoTopUpRule", Mapping[str, Any], None] = None,
+        *,
+        idempotency_key: Optional[str] = None,
+        **fields: Any,
+    ) -> "m.AutoTopUpView":
+        """Set the auto top-up rule (PUT /api/organizations/{org_id}/auto-top-up, `setAutoTopUp`). The body's fields may also be given as keyword arguments."""
+        return self._call(OPERATIONS["setAutoTopUp"], {"org_id": org_id}, None, body, fields, idempotency_key)
+
     def get_balance(
         self,
         org_id: str,
@@ -198,6 +244,17 @@ class SyncOperations:
     ) -> "m.CapSet":
         """Set a spending cap (PUT /api/organizations/{org_id}/caps, `setCap`). The body's fields may also be given as keyword arguments."""
         return self._call(OPERATIONS["setCap"], {"org_id": org_id}, None, body, fields, idempotency_key)
+
+    def check_before_acting(
+        self,
+        org_id: str,
+        body: Union["m.CheckRequest", Mapping[str, Any], None] = None,
+        *,
+        idempotency_key: Optional[str] = None,
+        **fields: Any,
+    ) -> "m.CheckAnswer":
+        """Would a hold or usage be accepted now (POST /api/organizations/{org_id}/check, `checkBeforeActing`). The body's fields may also be given as keyword arguments."""
+        return self._call(OPERATIONS["checkBeforeActing"], {"org_id": org_id}, None, body, fields, idempotency_key)
 
     def list_conversations(
         self,
@@ -286,6 +343,18 @@ class SyncOperations:
     ) -> "m.WriteResult":
         """Capture a hold once (POST /api/organizations/{org_id}/holds/{id}/debit, `debitHold`). The body's fields may also be given as keyword arguments."""
         return self._call(OPERATIONS["debitHold"], {"org_id": org_id, "id": id}, None, body, fields, idempotency_key)
+
+    def extend_hold(
+        self,
+        org_id: str,
+        id: str,
+        body: Union["m.ExtendRequest", Mapping[str, Any], None] = None,
+        *,
+        idempotency_key: Optional[str] = None,
+        **fields: Any,
+    ) -> "m.WriteResult":
+        """Grow a hold or give it more time (POST /api/organizations/{org_id}/holds/{id}/extend, `extendHold`). The body's fields may also be given as keyword arguments."""
+        return self._call(OPERATIONS["extendHold"], {"org_id": org_id, "id": id}, None, body, fields, idempotency_key)
 
     def release_hold(
         self,
@@ -392,6 +461,28 @@ class SyncOperations:
     ) -> "m.PlanChanged":
         """Subscribe or change the plan (PUT /api/organizations/{org_id}/plan, `setPlan`). The body's fields may also be given as keyword arguments."""
         return self._call(OPERATIONS["setPlan"], {"org_id": org_id}, None, body, fields, idempotency_key)
+
+    def request_plan_change(
+        self,
+        org_id: str,
+        body: Union["m.PlanChangeRequest", Mapping[str, Any], None] = None,
+        *,
+        idempotency_key: Optional[str] = None,
+        **fields: Any,
+    ) -> "m.PlanChangeResult":
+        """Change plan: choose a catalogue plan (POST /api/organizations/{org_id}/plan/change, `requestPlanChange`). The body's fields may also be given as keyword arguments."""
+        return self._call(OPERATIONS["requestPlanChange"], {"org_id": org_id}, None, body, fields, idempotency_key)
+
+    def request_purchase(
+        self,
+        org_id: str,
+        body: Union["m.BuyMoreRequest", Mapping[str, Any], None] = None,
+        *,
+        idempotency_key: Optional[str] = None,
+        **fields: Any,
+    ) -> "m.BuyMoreResult":
+        """Buy more: request a purchase of an offered amount (POST /api/organizations/{org_id}/purchases/request, `requestPurchase`). The body's fields may also be given as keyword arguments."""
+        return self._call(OPERATIONS["requestPurchase"], {"org_id": org_id}, None, body, fields, idempotency_key)
 
     def reverse_purchase(
         self,
@@ -522,6 +613,23 @@ class SyncOperations:
     ) -> "m.Deliveries":
         """Delivery state per message (GET /api/organizations/{org_id}/webhooks/{id}/deliveries, `listWebhookDeliveries`)."""
         return self._call(OPERATIONS["listWebhookDeliveries"], {"org_id": org_id, "id": id}, {"limit": limit}, None, None, None)
+
+    def list_catalogue_plans(
+        self,
+    ) -> "m.CatalogueList":
+        """The plan catalogue (GET /api/plans, `listCataloguePlans`)."""
+        return self._call(OPERATIONS["listCataloguePlans"], {}, None, None, None, None)
+
+    def put_catalogue_plan(
+        self,
+        plan_id: str,
+        body: Union["m.CataloguePlanRequest", Mapping[str, Any], None] = None,
+        *,
+        idempotency_key: Optional[str] = None,
+        **fields: Any,
+    ) -> "m.CataloguePlan":
+        """Define a plan of the catalogue (PUT /api/plans/{plan_id}, `putCataloguePlan`). The body's fields may also be given as keyword arguments."""
+        return self._call(OPERATIONS["putCataloguePlan"], {"plan_id": plan_id}, None, body, fields, idempotency_key)
 
     def list_price_books(
         self,
@@ -664,6 +772,42 @@ class AsyncOperations:
         """Signed correction with a reason (POST /api/organizations/{org_id}/adjustments, `adjustCredits`). The body's fields may also be given as keyword arguments."""
         return await self._call(OPERATIONS["adjustCredits"], {"org_id": org_id}, None, body, fields, idempotency_key)
 
+    async def get_alerts(
+        self,
+        org_id: str,
+    ) -> "m.AlertsView":
+        """The usage alert levels and which have fired (GET /api/organizations/{org_id}/alerts, `getAlerts`)."""
+        return await self._call(OPERATIONS["getAlerts"], {"org_id": org_id}, None, None, None, None)
+
+    async def set_alerts(
+        self,
+        org_id: str,
+        body: Union["m.AlertsRequest", Mapping[str, Any], None] = None,
+        *,
+        idempotency_key: Optional[str] = None,
+        **fields: Any,
+    ) -> "m.AlertsView":
+        """Set the usage alert levels (PUT /api/organizations/{org_id}/alerts, `setAlerts`). The body's fields may also be given as keyword arguments."""
+        return await self._call(OPERATIONS["setAlerts"], {"org_id": org_id}, None, body, fields, idempotency_key)
+
+    async def get_auto_top_up(
+        self,
+        org_id: str,
+    ) -> "m.AutoTopUpView":
+        """The auto top-up rule and where it stands (GET /api/organizations/{org_id}/auto-top-up, `getAutoTopUp`)."""
+        return await self._call(OPERATIONS["getAutoTopUp"], {"org_id": org_id}, None, None, None, None)
+
+    async def set_auto_top_up(
+        self,
+        org_id: str,
+        body: Union["m.AutoTopUpRule", Mapping[str, Any], None] = None,
+        *,
+        idempotency_key: Optional[str] = None,
+        **fields: Any,
+    ) -> "m.AutoTopUpView":
+        """Set the auto top-up rule (PUT /api/organizations/{org_id}/auto-top-up, `setAutoTopUp`). The body's fields may also be given as keyword arguments."""
+        return await self._call(OPERATIONS["setAutoTopUp"], {"org_id": org_id}, None, body, fields, idempotency_key)
+
     async def get_balance(
         self,
         org_id: str,
@@ -699,6 +843,17 @@ class AsyncOperations:
     ) -> "m.CapSet":
         """Set a spending cap (PUT /api/organizations/{org_id}/caps, `setCap`). The body's fields may also be given as keyword arguments."""
         return await self._call(OPERATIONS["setCap"], {"org_id": org_id}, None, body, fields, idempotency_key)
+
+    async def check_before_acting(
+        self,
+        org_id: str,
+        body: Union["m.CheckRequest", Mapping[str, Any], None] = None,
+        *,
+        idempotency_key: Optional[str] = None,
+        **fields: Any,
+    ) -> "m.CheckAnswer":
+        """Would a hold or usage be accepted now (POST /api/organizations/{org_id}/check, `checkBeforeActing`). The body's fields may also be given as keyword arguments."""
+        return await self._call(OPERATIONS["checkBeforeActing"], {"org_id": org_id}, None, body, fields, idempotency_key)
 
     async def list_conversations(
         self,
@@ -787,6 +942,18 @@ class AsyncOperations:
     ) -> "m.WriteResult":
         """Capture a hold once (POST /api/organizations/{org_id}/holds/{id}/debit, `debitHold`). The body's fields may also be given as keyword arguments."""
         return await self._call(OPERATIONS["debitHold"], {"org_id": org_id, "id": id}, None, body, fields, idempotency_key)
+
+    async def extend_hold(
+        self,
+        org_id: str,
+        id: str,
+        body: Union["m.ExtendRequest", Mapping[str, Any], None] = None,
+        *,
+        idempotency_key: Optional[str] = None,
+        **fields: Any,
+    ) -> "m.WriteResult":
+        """Grow a hold or give it more time (POST /api/organizations/{org_id}/holds/{id}/extend, `extendHold`). The body's fields may also be given as keyword arguments."""
+        return await self._call(OPERATIONS["extendHold"], {"org_id": org_id, "id": id}, None, body, fields, idempotency_key)
 
     async def release_hold(
         self,
@@ -893,6 +1060,28 @@ class AsyncOperations:
     ) -> "m.PlanChanged":
         """Subscribe or change the plan (PUT /api/organizations/{org_id}/plan, `setPlan`). The body's fields may also be given as keyword arguments."""
         return await self._call(OPERATIONS["setPlan"], {"org_id": org_id}, None, body, fields, idempotency_key)
+
+    async def request_plan_change(
+        self,
+        org_id: str,
+        body: Union["m.PlanChangeRequest", Mapping[str, Any], None] = None,
+        *,
+        idempotency_key: Optional[str] = None,
+        **fields: Any,
+    ) -> "m.PlanChangeResult":
+        """Change plan: choose a catalogue plan (POST /api/organizations/{org_id}/plan/change, `requestPlanChange`). The body's fields may also be given as keyword arguments."""
+        return await self._call(OPERATIONS["requestPlanChange"], {"org_id": org_id}, None, body, fields, idempotency_key)
+
+    async def request_purchase(
+        self,
+        org_id: str,
+        body: Union["m.BuyMoreRequest", Mapping[str, Any], None] = None,
+        *,
+        idempotency_key: Optional[str] = None,
+        **fields: Any,
+    ) -> "m.BuyMoreResult":
+        """Buy more: request a purchase of an offered amount (POST /api/organizations/{org_id}/purchases/request, `requestPurchase`). The body's fields may also be given as keyword arguments."""
+        return await self._call(OPERATIONS["requestPurchase"], {"org_id": org_id}, None, body, fields, idempotency_key)
 
     async def reverse_purchase(
         self,
@@ -1023,6 +1212,23 @@ class AsyncOperations:
     ) -> "m.Deliveries":
         """Delivery state per message (GET /api/organizations/{org_id}/webhooks/{id}/deliveries, `listWebhookDeliveries`)."""
         return await self._call(OPERATIONS["listWebhookDeliveries"], {"org_id": org_id, "id": id}, {"limit": limit}, None, None, None)
+
+    async def list_catalogue_plans(
+        self,
+    ) -> "m.CatalogueList":
+        """The plan catalogue (GET /api/plans, `listCataloguePlans`)."""
+        return await self._call(OPERATIONS["listCataloguePlans"], {}, None, None, None, None)
+
+    async def put_catalogue_plan(
+        self,
+        plan_id: str,
+        body: Union["m.CataloguePlanRequest", Mapping[str, Any], None] = None,
+        *,
+        idempotency_key: Optional[str] = None,
+        **fields: Any,
+    ) -> "m.CataloguePlan":
+        """Define a plan of the catalogue (PUT /api/plans/{plan_id}, `putCataloguePlan`). The body's fields may also be given as keyword arguments."""
+        return await self._call(OPERATIONS["putCataloguePlan"], {"plan_id": plan_id}, None, body, fields, idempotency_key)
 
     async def list_price_books(
         self,

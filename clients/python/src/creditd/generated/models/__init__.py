@@ -2,10 +2,18 @@
 
 from .add_member_request import AddMemberRequest
 from .adjustment_request import AdjustmentRequest
+from .alert_level_type_0 import AlertLevelType0
+from .alert_level_type_1 import AlertLevelType1
+from .alert_level_view import AlertLevelView
+from .alerts_request import AlertsRequest
+from .alerts_view import AlertsView
 from .api_key_member import ApiKeyMember
 from .api_key_member_kind import ApiKeyMemberKind
 from .api_key_service import ApiKeyService
 from .api_key_service_kind import ApiKeyServiceKind
+from .auto_top_up_rule import AutoTopUpRule
+from .auto_top_up_status import AutoTopUpStatus
+from .auto_top_up_view import AutoTopUpView
 from .balance import Balance
 from .balance_view import BalanceView
 from .batch_item import BatchItem
@@ -16,12 +24,20 @@ from .batch_result_type_0 import BatchResultType0
 from .batch_result_type_1 import BatchResultType1
 from .billing_request import BillingRequest
 from .broken_link import BrokenLink
+from .buy_more_request import BuyMoreRequest
+from .buy_more_result import BuyMoreResult
 from .cap_set import CapSet
 from .cap_subject_type_0 import CapSubjectType0
 from .cap_subject_type_1 import CapSubjectType1
 from .cap_subject_type_2 import CapSubjectType2
 from .cap_view import CapView
 from .caps import Caps
+from .catalogue_list import CatalogueList
+from .catalogue_plan import CataloguePlan
+from .catalogue_plan_request import CataloguePlanRequest
+from .check_answer import CheckAnswer
+from .check_request import CheckRequest
+from .check_request_dimensions_type_0 import CheckRequestDimensionsType0
 from .conversation import Conversation
 from .conversation_count import ConversationCount
 from .conversation_group import ConversationGroup
@@ -52,6 +68,7 @@ from .event_kind import EventKind
 from .export_format import ExportFormat
 from .export_layout import ExportLayout
 from .export_order import ExportOrder
+from .extend_request import ExtendRequest
 from .forecast import Forecast
 from .health import Health
 from .history_fields import HistoryFields
@@ -84,7 +101,10 @@ from .org_settings import OrgSettings
 from .own_usage import OwnUsage
 from .page import Page
 from .patch_member_request import PatchMemberRequest
+from .pending_top_up import PendingTopUp
 from .plan import Plan
+from .plan_change_request import PlanChangeRequest
+from .plan_change_result import PlanChangeResult
 from .plan_changed import PlanChanged
 from .plan_view import PlanView
 from .pool import Pool
@@ -129,6 +149,8 @@ from .threshold_request import ThresholdRequest
 from .threshold_set import ThresholdSet
 from .tier import Tier
 from .tier_part import TierPart
+from .top_up_cap import TopUpCap
+from .top_up_pause import TopUpPause
 from .transfer_request import TransferRequest
 from .transfer_view import TransferView
 from .usage_entry import UsageEntry
@@ -143,10 +165,18 @@ from .write_result import WriteResult
 __all__ = (
     "AddMemberRequest",
     "AdjustmentRequest",
+    "AlertLevelType0",
+    "AlertLevelType1",
+    "AlertLevelView",
+    "AlertsRequest",
+    "AlertsView",
     "ApiKeyMember",
     "ApiKeyMemberKind",
     "ApiKeyService",
     "ApiKeyServiceKind",
+    "AutoTopUpRule",
+    "AutoTopUpStatus",
+    "AutoTopUpView",
     "Balance",
     "BalanceView",
     "BatchItem",
@@ -157,12 +187,20 @@ __all__ = (
     "BatchResultType1",
     "BillingRequest",
     "BrokenLink",
+    "BuyMoreRequest",
+    "BuyMoreResult",
     "Caps",
     "CapSet",
     "CapSubjectType0",
     "CapSubjectType1",
     "CapSubjectType2",
     "CapView",
+    "CatalogueList",
+    "CataloguePlan",
+    "CataloguePlanRequest",
+    "CheckAnswer",
+    "CheckRequest",
+    "CheckRequestDimensionsType0",
     "Conversation",
     "ConversationCount",
     "ConversationGroup",
@@ -193,6 +231,7 @@ __all__ = (
     "ExportFormat",
     "ExportLayout",
     "ExportOrder",
+    "ExtendRequest",
     "Forecast",
     "Health",
     "HistoryFields",
@@ -225,8 +264,11 @@ __all__ = (
     "OwnUsage",
     "Page",
     "PatchMemberRequest",
+    "PendingTopUp",
     "Plan",
     "PlanChanged",
+    "PlanChangeRequest",
+    "PlanChangeResult",
     "PlanView",
     "Pool",
     "PoolBalances",
@@ -270,6 +312,8 @@ __all__ = (
     "ThresholdSet",
     "Tier",
     "TierPart",
+    "TopUpCap",
+    "TopUpPause",
     "TransferRequest",
     "TransferView",
     "UsageEntry",

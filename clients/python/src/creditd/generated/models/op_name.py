@@ -5,6 +5,7 @@ class OpName(str, Enum):
     BILLING = "billing"
     CREDITS = "credits"
     DEBIT = "debit"
+    EXTEND = "extend"
     HOLD = "hold"
     REFUND = "refund"
     RELEASE = "release"

@@ -33,12 +33,25 @@ class OrgSettings:
             overdraft_limit (float): Credits, exact to 0.000001 (micro-credits), written as a JSON number
             renewal_day (int): Day of the month (1–28) a plan period starts, 00:00 in `time_zone`.
             time_zone (str): IANA zone name; periods, "today" and renewals are in this zone.
+            buy_more_amounts (Union[Unset, list[Union[float, str]]]): Buy more: the amounts (micro-credits; exact decimals
+                on the wire) an
+                owner may choose on the dashboard's Plan tab
+                (`POST …/purchases/request`); empty: Buy more is not offered.
+                Checked by [`crate::checkout::check_amounts`].
+            checkout_url_template (Union[None, Unset, str]): Buy more: where the member is sent to pay, an `https://` URL
+                with
+                `{purchase_id}` and `{signature}` (see [`crate::checkout`]); none:
+                the purchase waits for the operator's backend (the
+                `top_up.requested` webhook).
             low_balance_threshold (Union[None, Unset, float]):
             price_book (Union[None, Unset, str]): The price book priced operations use, over the plan's
                 (`Plan::price_book`); none: the plan's.
             reversal_policy (Union[Unset, ReversalPolicy]): What happens to the credits of a reversed purchase that were
                 already
                 spent (see `OrgState::reverse_purchase`).
+            self_service_plan_change (Union[Unset, bool]): Change plan: an owner's choice of a catalogue plan is applied at
+                once; false (the default): it is sent as a `plan_change.requested`
+                webhook for the operator to apply.
      """
 
     consumption_order: list[Pool]
@@ -47,9 +60,12 @@ class OrgSettings:
     overdraft_limit: float
     renewal_day: int
     time_zone: str
+    buy_more_amounts: Union[Unset, list[Union[float, str]]] = UNSET
+    checkout_url_template: Union[None, Unset, str] = UNSET
     low_balance_threshold: Union[None, Unset, float] = UNSET
     price_book: Union[None, Unset, str] = UNSET
     reversal_policy: Union[Unset, ReversalPolicy] = UNSET
+    self_service_plan_change: Union[Unset, bool] = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
 
@@ -74,6 +90,22 @@ class OrgSettings:
 
         time_zone = self.time_zone
 
+        buy_more_amounts: Union[Unset, list[Union[float, str]]] = UNSET
+        if not isinstance(self.buy_more_amounts, Unset):
+            buy_more_amounts = []
+            for buy_more_amounts_item_data in self.buy_more_amounts:
+                buy_more_amounts_item: Union[float, str]
+                buy_more_amounts_item = buy_more_amounts_item_data
+                buy_more_amounts.append(buy_more_amounts_item)
+
+
+
+        checkout_url_template: Union[None, Unset, str]
+        if isinstance(self.checkout_url_template, Unset):
+            checkout_url_template = UNSET
+        else:
+            checkout_url_template = self.checkout_url_template
+
         low_balance_threshold: Union[None, Unset, float]
         if isinstance(self.low_balance_threshold, Unset):
             low_balance_threshold = UNSET
@@ -91,6 +123,8 @@ class OrgSettings:
             reversal_policy = self.reversal_policy.value
 
 
+        self_service_plan_change = self.self_service_plan_change
+
 
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
@@ -102,12 +136,18 @@ class OrgSettings:
             "renewal_day": renewal_day,
             "time_zone": time_zone,
         })
+        if buy_more_amounts is not UNSET:
+            field_dict["buy_more_amounts"] = buy_more_amounts
+        if checkout_url_template is not UNSET:
+            field_dict["checkout_url_template"] = checkout_url_template
         if low_balance_threshold is not UNSET:
             field_dict["low_balance_threshold"] = low_balance_threshold
         if price_book is not UNSET:
             field_dict["price_book"] = price_book
         if reversal_policy is not UNSET:
             field_dict["reversal_policy"] = reversal_policy
+        if self_service_plan_change is not UNSET:
+            field_dict["self_service_plan_change"] = self_service_plan_change
 
         return field_dict
 
@@ -135,6 +175,27 @@ class OrgSettings:
         renewal_day = d.pop("renewal_day")
 
         time_zone = d.pop("time_zone")
+
+        buy_more_amounts = []
+        _buy_more_amounts = d.pop("buy_more_amounts", UNSET)
+        for buy_more_amounts_item_data in (_buy_more_amounts or []):
+            def _parse_buy_more_amounts_item(data: object) -> Union[float, str]:
+                return cast(Union[float, str], data)
+
+            buy_more_amounts_item = _parse_buy_more_amounts_item(buy_more_amounts_item_data)
+
+            buy_more_amounts.append(buy_more_amounts_item)
+
+
+        def _parse_checkout_url_template(data: object) -> Union[None, Unset, str]:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            return cast(Union[None, Unset, str], data)
+
+        checkout_url_template = _parse_checkout_url_template(d.pop("checkout_url_template", UNSET))
+
 
         def _parse_low_balance_threshold(data: object) -> Union[None, Unset, float]:
             if data is None:
@@ -166,6 +227,8 @@ class OrgSettings:
 
 
 
+        self_service_plan_change = d.pop("self_service_plan_change", UNSET)
+
         org_settings = cls(
             consumption_order=consumption_order,
             expiring_first=expiring_first,
@@ -173,9 +236,12 @@ class OrgSettings:
             overdraft_limit=overdraft_limit,
             renewal_day=renewal_day,
             time_zone=time_zone,
+            buy_more_amounts=buy_more_amounts,
+            checkout_url_template=checkout_url_template,
             low_balance_threshold=low_balance_threshold,
             price_book=price_book,
             reversal_policy=reversal_policy,
+            self_service_plan_change=self_service_plan_change,
         )
 
 

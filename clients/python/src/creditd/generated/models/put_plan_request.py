@@ -32,28 +32,36 @@ class PutPlanRequest:
     credits at once) or change the plan (default `effective: next_period`;
     `now` replaces this period's unused plan credits with the new
     allocation). `renewal_day` (1–28) sets the anchor when subscribing.
+    The plan is either described in full (`name`, `credits_per_period`,
+    `identities_included`, `price`, `currency`, and the optional fields) or
+    named from the catalogue (`plan_id` alone, with `effective` and
+    `renewal_day`): the organisation gets a copy of the catalogue's plan as
+    it is now, which later catalogue changes do not rewrite.
 
         Attributes:
-            credits_per_period (Union[float, str]): Credits as a JSON number or a decimal string, exact to 0.000001
-            currency (str): The price's currency.
-            identities_included (int): Identities the plan counts conversations for.
-            name (str): The plan's name.
-            price (Union[float, str]): Credits as a JSON number or a decimal string, exact to 0.000001
             conversations_per_identity (Union[None, Unset, int]): Default 500.
+            credits_per_period (Union[None, Unset, float, str]):
+            currency (Union[None, Unset, str]): The price's currency.
             effective (Union[Effective, None, Unset]):
+            identities_included (Union[None, Unset, int]): Identities the plan counts conversations for.
+            name (Union[None, Unset, str]): The plan's name.
+            plan_id (Union[None, Unset, str]): A plan of the catalogue (`PUT /api/plans/{plan_id}`), instead of
+                the fields below.
+            price (Union[None, Unset, float, str]):
             price_book (Union[None, Unset, str]): The price book the plan's priced operations use (it must exist;
                 an organisation's own `price_book` setting wins).
             renewal_day (Union[None, Unset, int]): The anchor day when subscribing.
             rollover (Union['RolloverType0', 'RolloverType1', 'RolloverType2', 'RolloverType3', None, Unset]):
      """
 
-    credits_per_period: Union[float, str]
-    currency: str
-    identities_included: int
-    name: str
-    price: Union[float, str]
     conversations_per_identity: Union[None, Unset, int] = UNSET
+    credits_per_period: Union[None, Unset, float, str] = UNSET
+    currency: Union[None, Unset, str] = UNSET
     effective: Union[Effective, None, Unset] = UNSET
+    identities_included: Union[None, Unset, int] = UNSET
+    name: Union[None, Unset, str] = UNSET
+    plan_id: Union[None, Unset, str] = UNSET
+    price: Union[None, Unset, float, str] = UNSET
     price_book: Union[None, Unset, str] = UNSET
     renewal_day: Union[None, Unset, int] = UNSET
     rollover: Union['RolloverType0', 'RolloverType1', 'RolloverType2', 'RolloverType3', None, Unset] = UNSET
@@ -67,23 +75,23 @@ class PutPlanRequest:
         from ..models.rollover_type_3 import RolloverType3
         from ..models.rollover_type_0 import RolloverType0
         from ..models.rollover_type_2 import RolloverType2
-        credits_per_period: Union[float, str]
-        credits_per_period = self.credits_per_period
-
-        currency = self.currency
-
-        identities_included = self.identities_included
-
-        name = self.name
-
-        price: Union[float, str]
-        price = self.price
-
         conversations_per_identity: Union[None, Unset, int]
         if isinstance(self.conversations_per_identity, Unset):
             conversations_per_identity = UNSET
         else:
             conversations_per_identity = self.conversations_per_identity
+
+        credits_per_period: Union[None, Unset, float, str]
+        if isinstance(self.credits_per_period, Unset):
+            credits_per_period = UNSET
+        else:
+            credits_per_period = self.credits_per_period
+
+        currency: Union[None, Unset, str]
+        if isinstance(self.currency, Unset):
+            currency = UNSET
+        else:
+            currency = self.currency
 
         effective: Union[None, Unset, str]
         if isinstance(self.effective, Unset):
@@ -92,6 +100,30 @@ class PutPlanRequest:
             effective = self.effective.value
         else:
             effective = self.effective
+
+        identities_included: Union[None, Unset, int]
+        if isinstance(self.identities_included, Unset):
+            identities_included = UNSET
+        else:
+            identities_included = self.identities_included
+
+        name: Union[None, Unset, str]
+        if isinstance(self.name, Unset):
+            name = UNSET
+        else:
+            name = self.name
+
+        plan_id: Union[None, Unset, str]
+        if isinstance(self.plan_id, Unset):
+            plan_id = UNSET
+        else:
+            plan_id = self.plan_id
+
+        price: Union[None, Unset, float, str]
+        if isinstance(self.price, Unset):
+            price = UNSET
+        else:
+            price = self.price
 
         price_book: Union[None, Unset, str]
         if isinstance(self.price_book, Unset):
@@ -123,16 +155,23 @@ class PutPlanRequest:
         field_dict: dict[str, Any] = {}
 
         field_dict.update({
-            "credits_per_period": credits_per_period,
-            "currency": currency,
-            "identities_included": identities_included,
-            "name": name,
-            "price": price,
         })
         if conversations_per_identity is not UNSET:
             field_dict["conversations_per_identity"] = conversations_per_identity
+        if credits_per_period is not UNSET:
+            field_dict["credits_per_period"] = credits_per_period
+        if currency is not UNSET:
+            field_dict["currency"] = currency
         if effective is not UNSET:
             field_dict["effective"] = effective
+        if identities_included is not UNSET:
+            field_dict["identities_included"] = identities_included
+        if name is not UNSET:
+            field_dict["name"] = name
+        if plan_id is not UNSET:
+            field_dict["plan_id"] = plan_id
+        if price is not UNSET:
+            field_dict["price"] = price
         if price_book is not UNSET:
             field_dict["price_book"] = price_book
         if renewal_day is not UNSET:
@@ -151,24 +190,6 @@ class PutPlanRequest:
         from ..models.rollover_type_0 import RolloverType0
         from ..models.rollover_type_2 import RolloverType2
         d = dict(src_dict)
-        def _parse_credits_per_period(data: object) -> Union[float, str]:
-            return cast(Union[float, str], data)
-
-        credits_per_period = _parse_credits_per_period(d.pop("credits_per_period"))
-
-
-        currency = d.pop("currency")
-
-        identities_included = d.pop("identities_included")
-
-        name = d.pop("name")
-
-        def _parse_price(data: object) -> Union[float, str]:
-            return cast(Union[float, str], data)
-
-        price = _parse_price(d.pop("price"))
-
-
         def _parse_conversations_per_identity(data: object) -> Union[None, Unset, int]:
             if data is None:
                 return data
@@ -177,6 +198,26 @@ class PutPlanRequest:
             return cast(Union[None, Unset, int], data)
 
         conversations_per_identity = _parse_conversations_per_identity(d.pop("conversations_per_identity", UNSET))
+
+
+        def _parse_credits_per_period(data: object) -> Union[None, Unset, float, str]:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            return cast(Union[None, Unset, float, str], data)
+
+        credits_per_period = _parse_credits_per_period(d.pop("credits_per_period", UNSET))
+
+
+        def _parse_currency(data: object) -> Union[None, Unset, str]:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            return cast(Union[None, Unset, str], data)
+
+        currency = _parse_currency(d.pop("currency", UNSET))
 
 
         def _parse_effective(data: object) -> Union[Effective, None, Unset]:
@@ -197,6 +238,46 @@ class PutPlanRequest:
             return cast(Union[Effective, None, Unset], data)
 
         effective = _parse_effective(d.pop("effective", UNSET))
+
+
+        def _parse_identities_included(data: object) -> Union[None, Unset, int]:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            return cast(Union[None, Unset, int], data)
+
+        identities_included = _parse_identities_included(d.pop("identities_included", UNSET))
+
+
+        def _parse_name(data: object) -> Union[None, Unset, str]:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            return cast(Union[None, Unset, str], data)
+
+        name = _parse_name(d.pop("name", UNSET))
+
+
+        def _parse_plan_id(data: object) -> Union[None, Unset, str]:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            return cast(Union[None, Unset, str], data)
+
+        plan_id = _parse_plan_id(d.pop("plan_id", UNSET))
+
+
+        def _parse_price(data: object) -> Union[None, Unset, float, str]:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            return cast(Union[None, Unset, float, str], data)
+
+        price = _parse_price(d.pop("price", UNSET))
 
 
         def _parse_price_book(data: object) -> Union[None, Unset, str]:
@@ -270,13 +351,14 @@ class PutPlanRequest:
 
 
         put_plan_request = cls(
+            conversations_per_identity=conversations_per_identity,
             credits_per_period=credits_per_period,
             currency=currency,
+            effective=effective,
             identities_included=identities_included,
             name=name,
+            plan_id=plan_id,
             price=price,
-            conversations_per_identity=conversations_per_identity,
-            effective=effective,
             price_book=price_book,
             renewal_day=renewal_day,
             rollover=rollover,

@@ -28,6 +28,12 @@ class SettingsPatch:
     result must pass [`OrgSettings::validate`](crate::OrgSettings::validate).
 
         Attributes:
+            buy_more_amounts (Union[None, Unset, list[Union[float, str]]]): Buy more: the amounts an owner may choose (at
+                most 10, each
+                positive, none twice); `[]` stops offering Buy more.
+            checkout_url_template (Union[None, Unset, str]): Buy more: the checkout URL template (`https://`, with
+                `{purchase_id}` and `{signature}`; `{amount}` and `{org_id}`
+                allowed); `""` removes it.
             consumption_order (Union[None, Unset, list[Pool]]): Each pool exactly once.
             expiring_first (Union[None, Unset, bool]): Whether blocks that expire soonest are consumed first, before the
                 pool order.
@@ -42,10 +48,15 @@ class SettingsPatch:
             renewal_day (Union[None, Unset, int]): Day of the month (1–28) periods start. Cannot change while the
                 organisation has a plan.
             reversal_policy (Union[None, ReversalPolicy, Unset]):
+            self_service_plan_change (Union[None, Unset, bool]): Change plan: apply an owner's choice of a catalogue plan at
+                once
+                (true) or send it as a `plan_change.requested` webhook (false).
             time_zone (Union[None, Unset, str]): An IANA zone name, such as Europe/Madrid. Cannot change while the
                 organisation has a plan.
      """
 
+    buy_more_amounts: Union[None, Unset, list[Union[float, str]]] = UNSET
+    checkout_url_template: Union[None, Unset, str] = UNSET
     consumption_order: Union[None, Unset, list[Pool]] = UNSET
     expiring_first: Union[None, Unset, bool] = UNSET
     name: Union[None, Unset, str] = UNSET
@@ -54,6 +65,7 @@ class SettingsPatch:
     price_book: Union[None, Unset, str] = UNSET
     renewal_day: Union[None, Unset, int] = UNSET
     reversal_policy: Union[None, ReversalPolicy, Unset] = UNSET
+    self_service_plan_change: Union[None, Unset, bool] = UNSET
     time_zone: Union[None, Unset, str] = UNSET
 
 
@@ -61,6 +73,26 @@ class SettingsPatch:
 
 
     def to_dict(self) -> dict[str, Any]:
+        buy_more_amounts: Union[None, Unset, list[Union[float, str]]]
+        if isinstance(self.buy_more_amounts, Unset):
+            buy_more_amounts = UNSET
+        elif isinstance(self.buy_more_amounts, list):
+            buy_more_amounts = []
+            for buy_more_amounts_type_0_item_data in self.buy_more_amounts:
+                buy_more_amounts_type_0_item: Union[float, str]
+                buy_more_amounts_type_0_item = buy_more_amounts_type_0_item_data
+                buy_more_amounts.append(buy_more_amounts_type_0_item)
+
+
+        else:
+            buy_more_amounts = self.buy_more_amounts
+
+        checkout_url_template: Union[None, Unset, str]
+        if isinstance(self.checkout_url_template, Unset):
+            checkout_url_template = UNSET
+        else:
+            checkout_url_template = self.checkout_url_template
+
         consumption_order: Union[None, Unset, list[str]]
         if isinstance(self.consumption_order, Unset):
             consumption_order = UNSET
@@ -118,6 +150,12 @@ class SettingsPatch:
         else:
             reversal_policy = self.reversal_policy
 
+        self_service_plan_change: Union[None, Unset, bool]
+        if isinstance(self.self_service_plan_change, Unset):
+            self_service_plan_change = UNSET
+        else:
+            self_service_plan_change = self.self_service_plan_change
+
         time_zone: Union[None, Unset, str]
         if isinstance(self.time_zone, Unset):
             time_zone = UNSET
@@ -129,6 +167,10 @@ class SettingsPatch:
 
         field_dict.update({
         })
+        if buy_more_amounts is not UNSET:
+            field_dict["buy_more_amounts"] = buy_more_amounts
+        if checkout_url_template is not UNSET:
+            field_dict["checkout_url_template"] = checkout_url_template
         if consumption_order is not UNSET:
             field_dict["consumption_order"] = consumption_order
         if expiring_first is not UNSET:
@@ -145,6 +187,8 @@ class SettingsPatch:
             field_dict["renewal_day"] = renewal_day
         if reversal_policy is not UNSET:
             field_dict["reversal_policy"] = reversal_policy
+        if self_service_plan_change is not UNSET:
+            field_dict["self_service_plan_change"] = self_service_plan_change
         if time_zone is not UNSET:
             field_dict["time_zone"] = time_zone
 
@@ -155,6 +199,42 @@ class SettingsPatch:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         d = dict(src_dict)
+        def _parse_buy_more_amounts(data: object) -> Union[None, Unset, list[Union[float, str]]]:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            try:
+                if not isinstance(data, list):
+                    raise TypeError()
+                buy_more_amounts_type_0 = []
+                _buy_more_amounts_type_0 = data
+                for buy_more_amounts_type_0_item_data in (_buy_more_amounts_type_0):
+                    def _parse_buy_more_amounts_type_0_item(data: object) -> Union[float, str]:
+                        return cast(Union[float, str], data)
+
+                    buy_more_amounts_type_0_item = _parse_buy_more_amounts_type_0_item(buy_more_amounts_type_0_item_data)
+
+                    buy_more_amounts_type_0.append(buy_more_amounts_type_0_item)
+
+                return buy_more_amounts_type_0
+            except: # noqa: E722
+                pass
+            return cast(Union[None, Unset, list[Union[float, str]]], data)
+
+        buy_more_amounts = _parse_buy_more_amounts(d.pop("buy_more_amounts", UNSET))
+
+
+        def _parse_checkout_url_template(data: object) -> Union[None, Unset, str]:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            return cast(Union[None, Unset, str], data)
+
+        checkout_url_template = _parse_checkout_url_template(d.pop("checkout_url_template", UNSET))
+
+
         def _parse_consumption_order(data: object) -> Union[None, Unset, list[Pool]]:
             if data is None:
                 return data
@@ -260,6 +340,16 @@ class SettingsPatch:
         reversal_policy = _parse_reversal_policy(d.pop("reversal_policy", UNSET))
 
 
+        def _parse_self_service_plan_change(data: object) -> Union[None, Unset, bool]:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            return cast(Union[None, Unset, bool], data)
+
+        self_service_plan_change = _parse_self_service_plan_change(d.pop("self_service_plan_change", UNSET))
+
+
         def _parse_time_zone(data: object) -> Union[None, Unset, str]:
             if data is None:
                 return data
@@ -271,6 +361,8 @@ class SettingsPatch:
 
 
         settings_patch = cls(
+            buy_more_amounts=buy_more_amounts,
+            checkout_url_template=checkout_url_template,
             consumption_order=consumption_order,
             expiring_first=expiring_first,
             name=name,
@@ -279,6 +371,7 @@ class SettingsPatch:
             price_book=price_book,
             renewal_day=renewal_day,
             reversal_policy=reversal_policy,
+            self_service_plan_change=self_service_plan_change,
             time_zone=time_zone,
         )
 

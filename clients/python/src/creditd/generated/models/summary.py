@@ -14,6 +14,7 @@ from typing import Union
 if TYPE_CHECKING:
   from ..models.low_balance import LowBalance
   from ..models.price import Price
+  from ..models.auto_top_up_status import AutoTopUpStatus
   from ..models.forecast import Forecast
 
 
@@ -32,6 +33,7 @@ class Summary:
             accumulated_credits (float): Credits, exact to 0.000001 (micro-credits), written as a JSON number
             add_on_credits (float): Credits, exact to 0.000001 (micro-credits), written as a JSON number
             as_of (str):
+            auto_top_up (AutoTopUpStatus): Auto top-up in one line: the summary's.
             balance (float): Credits, exact to 0.000001 (micro-credits), written as a JSON number
             conversations_per_identity (int): Conversations each identity may start per month (the default
                 without a plan).
@@ -61,6 +63,7 @@ class Summary:
     accumulated_credits: float
     add_on_credits: float
     as_of: str
+    auto_top_up: 'AutoTopUpStatus'
     balance: float
     conversations_per_identity: int
     credits_left: float
@@ -93,12 +96,15 @@ class Summary:
     def to_dict(self) -> dict[str, Any]:
         from ..models.low_balance import LowBalance
         from ..models.price import Price
+        from ..models.auto_top_up_status import AutoTopUpStatus
         from ..models.forecast import Forecast
         accumulated_credits = self.accumulated_credits
 
         add_on_credits = self.add_on_credits
 
         as_of = self.as_of
+
+        auto_top_up = self.auto_top_up.to_dict()
 
         balance = self.balance
 
@@ -191,6 +197,7 @@ class Summary:
             "accumulated_credits": accumulated_credits,
             "add_on_credits": add_on_credits,
             "as_of": as_of,
+            "auto_top_up": auto_top_up,
             "balance": balance,
             "conversations_per_identity": conversations_per_identity,
             "credits_left": credits_left,
@@ -233,6 +240,7 @@ class Summary:
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         from ..models.low_balance import LowBalance
         from ..models.price import Price
+        from ..models.auto_top_up_status import AutoTopUpStatus
         from ..models.forecast import Forecast
         d = dict(src_dict)
         accumulated_credits = d.pop("accumulated_credits")
@@ -240,6 +248,11 @@ class Summary:
         add_on_credits = d.pop("add_on_credits")
 
         as_of = d.pop("as_of")
+
+        auto_top_up = AutoTopUpStatus.from_dict(d.pop("auto_top_up"))
+
+
+
 
         balance = d.pop("balance")
 
@@ -379,6 +392,7 @@ class Summary:
             accumulated_credits=accumulated_credits,
             add_on_credits=add_on_credits,
             as_of=as_of,
+            auto_top_up=auto_top_up,
             balance=balance,
             conversations_per_identity=conversations_per_identity,
             credits_left=credits_left,

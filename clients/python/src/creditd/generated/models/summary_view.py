@@ -13,8 +13,9 @@ from typing import Union
 
 if TYPE_CHECKING:
   from ..models.low_balance import LowBalance
-  from ..models.price import Price
   from ..models.forecast import Forecast
+  from ..models.price import Price
+  from ..models.auto_top_up_status import AutoTopUpStatus
   from ..models.cap_view import CapView
 
 
@@ -33,6 +34,7 @@ class SummaryView:
             accumulated_credits (float): Credits, exact to 0.000001 (micro-credits), written as a JSON number
             add_on_credits (float): Credits, exact to 0.000001 (micro-credits), written as a JSON number
             as_of (str):
+            auto_top_up (AutoTopUpStatus): Auto top-up in one line: the summary's.
             balance (float): Credits, exact to 0.000001 (micro-credits), written as a JSON number
             caps (list['CapView']): The caps the caller may see.
             conversations_per_identity (int): Conversations each identity may start per month (the default
@@ -63,6 +65,7 @@ class SummaryView:
     accumulated_credits: float
     add_on_credits: float
     as_of: str
+    auto_top_up: 'AutoTopUpStatus'
     balance: float
     caps: list['CapView']
     conversations_per_identity: int
@@ -95,14 +98,17 @@ class SummaryView:
 
     def to_dict(self) -> dict[str, Any]:
         from ..models.low_balance import LowBalance
-        from ..models.price import Price
         from ..models.forecast import Forecast
+        from ..models.price import Price
+        from ..models.auto_top_up_status import AutoTopUpStatus
         from ..models.cap_view import CapView
         accumulated_credits = self.accumulated_credits
 
         add_on_credits = self.add_on_credits
 
         as_of = self.as_of
+
+        auto_top_up = self.auto_top_up.to_dict()
 
         balance = self.balance
 
@@ -202,6 +208,7 @@ class SummaryView:
             "accumulated_credits": accumulated_credits,
             "add_on_credits": add_on_credits,
             "as_of": as_of,
+            "auto_top_up": auto_top_up,
             "balance": balance,
             "caps": caps,
             "conversations_per_identity": conversations_per_identity,
@@ -244,8 +251,9 @@ class SummaryView:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         from ..models.low_balance import LowBalance
-        from ..models.price import Price
         from ..models.forecast import Forecast
+        from ..models.price import Price
+        from ..models.auto_top_up_status import AutoTopUpStatus
         from ..models.cap_view import CapView
         d = dict(src_dict)
         accumulated_credits = d.pop("accumulated_credits")
@@ -253,6 +261,11 @@ class SummaryView:
         add_on_credits = d.pop("add_on_credits")
 
         as_of = d.pop("as_of")
+
+        auto_top_up = AutoTopUpStatus.from_dict(d.pop("auto_top_up"))
+
+
+
 
         balance = d.pop("balance")
 
@@ -402,6 +415,7 @@ class SummaryView:
             accumulated_credits=accumulated_credits,
             add_on_credits=add_on_credits,
             as_of=as_of,
+            auto_top_up=auto_top_up,
             balance=balance,
             caps=caps,
             conversations_per_identity=conversations_per_identity,
