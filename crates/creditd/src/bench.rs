@@ -397,7 +397,8 @@ fn baseline(ops: usize) -> Result<Rate> {
 
 async fn http(args: &BenchArgs) -> Result<()> {
     let dir = tempfile::tempdir()?;
-    let store: Arc<dyn Store> = fresh_store(dir.path(), args.options(true), false).await?;
+    let store: Arc<dyn Store> =
+        Arc::new(SqliteStore::open_with_options(dir.path(), Arc::new(SystemClock), args.options(true))?);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let addr = listener.local_addr()?;
     let key = "bench-service-key-0123456789";
@@ -406,6 +407,18 @@ async fn http(args: &BenchArgs) -> Result<()> {
     let server = tokio::spawn(creditd_server::serve(listener, app, async {
         let _ = stop_rx.await;
     }));
+    // The organisation is set up as a backend would, through the Rust
+    // client; the load below is raw keep-alive HTTP, the path measured.
+    let api = creditd_client::Client::new(&format!("http://{addr}"), key)?;
+    let new = creditd_client::NewOrganization {
+        id: Some("bench".into()),
+        name: "Bench".into(),
+        time_zone: Some("UTC".into()),
+        ..Default::default()
+    };
+    api.create_organization(&new).await.context("creating the bench org")?;
+    let funding = creditd_client::Credit::grant(Micros::from_micros(1_000_000_000 * 1_000_000));
+    api.grant_credits("bench", &funding, None).await.context("funding the bench org")?;
     let seconds = Duration::from_secs(args.http_seconds);
     // Baseline: the same clients on the same server asking for nothing (no
     // JSON, no store), so the ratio says what a ledger write costs over
@@ -427,11 +440,17 @@ async fn http(args: &BenchArgs) -> Result<()> {
         );
     }
     println!("ratio usage / healthz    : {:>10.2}x", usage.rate / health.rate);
-    let report = store.verify("bench").await?;
+    let report = api.verify_ledger("bench").await.context("verifying after the HTTP benchmark")?;
+    let balance = api.get_balance("bench").await?;
     let _ = stop_tx.send(());
     server.await??;
     if !report.ok {
         bail!("verify failed after the HTTP benchmark: {:?}", report.problems);
+    }
+    // Every acknowledged usage is one micro-credit, and nothing else was spent.
+    let spent = funding.amount.micros() - balance.available.micros();
+    if u64::try_from(spent).ok() != Some(usage.ok) {
+        bail!("{} usages acknowledged but {spent} micro-credits spent", usage.ok);
     }
     if usage.failed > 0 || health.failed > 0 {
         bail!("{} usage and {} health requests failed", usage.failed, health.failed);

@@ -58,3 +58,24 @@ fn a_small_priced_bench_prints_both_and_the_ratio() {
         .unwrap_or_else(|| panic!("no ratio: {stdout}"));
     assert!(ratio > 0.0, "{stdout}");
 }
+
+/// `creditd bench` with its HTTP part, tiny: the bench org is created and
+/// funded through the Rust client, the load runs, and the run checks
+/// through the client that verify passes and that exactly one
+/// micro-credit was spent per acknowledged usage (it fails otherwise).
+#[test]
+fn a_small_http_bench_sets_up_through_the_client_and_checks_the_spend() {
+    let out = Command::new(env!("CARGO_BIN_EXE_creditd"))
+        .args(["bench", "--ops", "1000", "--batch", "100", "--submitters", "2", "--clients", "4"])
+        .args(["--http-seconds", "1"])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    let usage = stdout
+        .lines()
+        .find(|l| l.contains("single-op POST /usage"))
+        .unwrap_or_else(|| panic!("no HTTP usage line: {stdout}"));
+    assert!(usage.contains("(0 failed)"), "{usage}");
+    assert!(stdout.contains("ratio usage / healthz"), "{stdout}");
+}
