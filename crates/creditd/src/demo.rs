@@ -6,9 +6,11 @@ use std::path::Path;
 use std::sync::Arc;
 
 use anyhow::{Context, Result};
+use creditd_core::AlertLevel;
 use creditd_core::plans::{Plan, PlanOp, Rollover};
 use creditd_core::{CreditKind, CreditOp, EventCtx, HoldOp, Micros, Op, OrgSettings, RecordKind};
 use creditd_sqlite::SqliteStore;
+use creditd_store::catalogue::CataloguePlan;
 use creditd_store::directory::{DirectoryError, Member, Role};
 use creditd_store::{Command, ManualClock, Store, StoreError};
 use jiff::{ToSpan, Zoned, tz::TimeZone};
@@ -77,6 +79,34 @@ fn plan() -> Plan {
     }
 }
 
+/// The plans the demo's operator offers (the catalogue the Plan tab's
+/// Change plan lists): Genesys as the org has it, and a bigger one.
+fn catalogue(at: jiff::Timestamp) -> Vec<CataloguePlan> {
+    let scale = Plan {
+        name: "Scale".into(),
+        credits_per_period: Micros::from_micros(25_000 * 1_000_000),
+        identities_included: 10,
+        price: Micros::from_micros(990_000_000),
+        ..plan()
+    };
+    vec![
+        CataloguePlan {
+            id: "genesys".into(),
+            plan: plan(),
+            price_text: Some("449 € / month".into()),
+            description: Some("10,000 credits a month, five identities".into()),
+            updated_at: at,
+        },
+        CataloguePlan {
+            id: "scale".into(),
+            plan: scale,
+            price_text: Some("990 € / month".into()),
+            description: Some("25,000 credits a month, ten identities".into()),
+            updated_at: at,
+        },
+    ]
+}
+
 fn ctx(rng: &mut StdRng) -> EventCtx {
     let (user, email) = USERS[rng.random_range(0..USERS.len())];
     let (pid, pname) = PROJECTS[rng.random_range(0..PROJECTS.len())];
@@ -127,7 +157,9 @@ pub async fn seed(data_dir: &Path) -> Result<()> {
     let clock = Arc::new(ManualClock::new(start.timestamp()));
     let store =
         SqliteStore::open(data_dir, clock.clone()).with_context(|| format!("opening {}", data_dir.display()))?;
-    let settings = OrgSettings::new("Acme Research", ZONE);
+    let mut settings = OrgSettings::new("Acme Research", ZONE);
+    // Buy more offers these amounts on the Plan tab (the owner's choice).
+    settings.buy_more_amounts = [1_000, 5_000, 10_000].map(|c| Micros::from_micros(c * 1_000_000)).to_vec();
     match store.create_org(DEMO_ORG, settings).await {
         Ok(_) => {}
         Err(StoreError::OrgExists(_)) => {
@@ -137,6 +169,9 @@ pub async fn seed(data_dir: &Path) -> Result<()> {
         Err(e) => return Err(e.into()),
     }
     eprintln!("creditd: seeding the demo organisation (a few seconds)…");
+    for entry in catalogue(start.timestamp()) {
+        store.plan_catalogue().put(&entry).await?;
+    }
     for (name, email, role) in MEMBERS {
         let member = Member {
             org_id: DEMO_ORG.into(),
@@ -159,6 +194,9 @@ pub async fn seed(data_dir: &Path) -> Result<()> {
             // The plan grants each month's credits at its renewal and lets
             // the unused ones lapse (keeping up to 5,000).
             ops.push(Op::Plans(PlanOp::SetPlan { plan: plan(), effective: None, renewal_day: None }));
+            // Usage alerts at 80% and 100% of the month's plan credits.
+            let levels = vec![AlertLevel::PercentUsed(80), AlertLevel::PercentUsed(100)];
+            ops.push(Op::Plans(PlanOp::SetAlerts(levels)));
         }
         if hour.day() == 12 && hour.hour() == 10 {
             ops.push(credit(CreditKind::Purchase, 5_000, None, None, "Stripe", "Add-on credits (Buy more)"));

@@ -13,6 +13,8 @@
 mod backup;
 #[path = "cli/config.rs"]
 mod config;
+#[path = "cli/demo.rs"]
+mod demo;
 #[path = "cli/docs.rs"]
 mod docs;
 #[path = "cli/history.rs"]
