@@ -792,6 +792,14 @@ pub struct CataloguePlan {
     pub updated_at: Timestamp,
 }
 
+/// `setPlan`'s body when it names a catalogue plan.
+#[derive(Serialize)]
+struct CataloguePlanChoice<'a> {
+    plan_id: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    effective: Option<Effective>,
+}
+
 /// `putCataloguePlan`'s body: the plan and how it is shown.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct CataloguePlanRequest {
@@ -920,6 +928,20 @@ impl Client {
     /// `setPlan`: subscribes, or changes the plan.
     pub async fn set_plan(&self, org_id: &str, plan: &PlanRequest, key: Option<&str>) -> Result<PlanChanged, Error> {
         self.call(&ops::SET_PLAN, &[org_id], Vec::new(), Some(plan), key).await
+    }
+
+    /// `setPlan` naming a plan of the catalogue (`putCataloguePlan`): the
+    /// organisation gets a copy of it, from `effective` (default as
+    /// `set_plan`'s).
+    pub async fn set_catalogue_plan(
+        &self,
+        org_id: &str,
+        plan_id: &str,
+        effective: Option<Effective>,
+        key: Option<&str>,
+    ) -> Result<PlanChanged, Error> {
+        let body = CataloguePlanChoice { plan_id, effective };
+        self.call(&ops::SET_PLAN, &[org_id], Vec::new(), Some(&body), key).await
     }
 
     /// `getPlanSummary`: the Plan tab's figures.

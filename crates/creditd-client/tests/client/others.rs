@@ -323,4 +323,11 @@ async fn catalogue_buy_more_and_change_plan() {
     assert_eq!(applied.plan.plan.map(|p| p.name).as_deref(), Some("Pro"));
     let e = client.request_plan_change(&o, "gold", None, None).await.unwrap_err();
     assert_eq!(e.code(), Some(ErrorCode::ValidationError), "{e}");
+
+    // An operator's backend subscribes another org to a catalogue plan.
+    let other = org(&client, "subscriber").await;
+    let set = client.set_catalogue_plan(&other, "pro", None, Some("sub-1")).await.unwrap();
+    assert_eq!(client.get_plan(&other).await.unwrap().plan.map(|p| p.name).as_deref(), Some("Pro"), "{set:?}");
+    let e = client.set_catalogue_plan(&other, "gold", None, None).await.unwrap_err();
+    assert_eq!(e.code(), Some(ErrorCode::ValidationError), "an unknown catalogue plan: {e}");
 }
