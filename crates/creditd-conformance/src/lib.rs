@@ -165,6 +165,8 @@ macro_rules! conformance_tests {
             reversal_under_debt_policy,
             reversal_under_write_off_policy,
             reversal_races_usage,
+            balance_as_of_every_event,
+            statements_add_up,
         );
     };
     (@cases $engine:expr; $($case:ident),+ $(,)?) => {

@@ -25,6 +25,7 @@ pub mod money;
 pub mod op;
 pub mod prices;
 pub mod state;
+pub mod statement;
 pub mod tree;
 pub mod view;
 

@@ -665,6 +665,90 @@ async fn credits_inner(
 }
 
 // ---------------------------------------------------------------------------
+// Statement (linked from the credit history; printable)
+
+/// One line of the statement page, formatted exactly.
+struct StatementRow {
+    kind: String,
+    title: String,
+    amount: String,
+    count: String,
+}
+
+/// A balance at one end of the statement page.
+struct StatementEnd {
+    balance: String,
+    held: String,
+}
+
+#[derive(Template)]
+#[template(path = "statement.html")]
+struct StatementPage {
+    frame: Frame,
+    picker: Picker,
+    opening: StatementEnd,
+    credits_in: Vec<StatementRow>,
+    total_in: String,
+    credits_out: Vec<StatementRow>,
+    total_out: String,
+    closing: StatementEnd,
+    may_export: bool,
+    api_query: String,
+}
+
+/// `GET /statement`: the statement of a range (`creditd_store::history_at`,
+/// what the API answers), as a page that prints as the statement alone.
+pub async fn statement_tab(State(app): State<AppState>, MaybeSession(session): MaybeSession, q: QueryPairs) -> Page {
+    Page(statement_inner(app, session, q).await)
+}
+
+async fn statement_inner(
+    app: AppState,
+    session: Option<Principal>,
+    q: QueryPairs,
+) -> Result<(StatusCode, String), PageError> {
+    let ctx = Ctx::new(app, session).await?;
+    ctx.principal.require(Action::ReadHistory, &ctx.org)?;
+    q.only(crate::statements::STATEMENT_PARAMS)?;
+    let today = analytics::today(&ctx.app, &ctx.tz);
+    let range = analytics::parse_range(&q, today, crate::statements::DEFAULT_STATEMENT_RANGE)?;
+    let st = creditd_store::history_at::statement(ctx.app.store.as_ref(), &ctx.org, range.first, range.last).await?;
+    let s = ctx.summary().await?;
+    let rows = |lines: &[creditd_core::statement::StatementLine]| {
+        lines
+            .iter()
+            .map(|l| StatementRow {
+                kind: l.kind.clone(),
+                title: l.title.clone(),
+                amount: l.amount.to_string(),
+                count: charts::count(l.count),
+            })
+            .collect::<Vec<_>>()
+    };
+    let end = |b: &creditd_core::statement::StatementBalance| StatementEnd {
+        balance: b.balance.to_string(),
+        held: b.held.to_string(),
+    };
+    let mut api_query = format!("range={}", range.name());
+    if range.preset.is_none() {
+        api_query.push_str(&format!("&date_from={}&date_to={}", range.first, range.last));
+    }
+    let page = StatementPage {
+        frame: ctx.frame("history", "Statement", &s),
+        picker: picker("/statement", &range, &ctx.settings.time_zone),
+        opening: end(&st.opening),
+        credits_in: rows(&st.credits_in),
+        total_in: st.total_in.to_string(),
+        credits_out: rows(&st.credits_out),
+        total_out: st.total_out.to_string(),
+        closing: end(&st.closing),
+        may_export: ctx.may(Action::Export),
+        api_query,
+    };
+    Ok((StatusCode::OK, page.render()?))
+}
+
+// ---------------------------------------------------------------------------
 // Conversations
 
 #[derive(Template)]

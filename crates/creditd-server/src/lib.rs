@@ -20,6 +20,7 @@ pub mod permissions;
 pub mod plans;
 pub mod prices;
 pub mod routes;
+pub mod statements;
 pub mod transfers;
 pub mod webhooks;
 pub mod wire;

@@ -17,4 +17,5 @@ mod ops;
 mod plans;
 mod prices;
 mod roles;
+mod statements;
 mod webhooks;
