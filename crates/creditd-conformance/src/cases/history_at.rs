@@ -52,14 +52,14 @@ async fn generate(t: &Ctx, org: &str, child: &str, steps: usize, seed: u64) {
     ok(s, org, grant("500")).await;
     for i in 0..steps {
         // Ties (0), seconds, hours, and now and then most of a day.
-        let step = [0, 1, 7, 3_600, 5 * 3_600, 20 * 3_600][rng.next(6) as usize];
+        let step = [0, 1, 7, 60, 3_600, 5 * 3_600, 20 * 3_600][rng.next(7) as usize];
         t.clock.advance(secs(step));
         let amount = format!("{}.{:02}", 1 + rng.next(40), rng.next(100));
         let op = match rng.next(12) {
             0 => grant(&amount),
             1 => credit_in(Pool::Voucher, &amount, t.clock.now().checked_add(secs(3 * 3_600)).ok()),
             2 => purchase(&amount, Status::Succeeded),
-            3 | 4 => hold_for(&amount, 2 * 3_600),
+            3 | 4 => hold_for(&amount, if rng.next(2) == 0 { 2 * 3_600 } else { 3 * 86_400 }),
             5 if !open.is_empty() => {
                 let id = open.remove(rng.next(open.len() as u64) as usize);
                 if rng.next(2) == 0 { debit(&id, Some("0.5")) } else { debit(&id, None) }
@@ -86,7 +86,7 @@ async fn generate(t: &Ctx, org: &str, child: &str, steps: usize, seed: u64) {
             }
         };
         let kind_hold = matches!(op, Op::Hold(_));
-        let kind_usage = matches!(op, Op::Usage(_));
+        let kind_usage = matches!(op, Op::Usage { .. });
         match run(s, org, op).await {
             Ok(o) => {
                 if kind_hold {

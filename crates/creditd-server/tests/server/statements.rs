@@ -6,6 +6,7 @@ use std::io::Cursor;
 
 use calamine::{Data, Reader, Xlsx};
 use creditd_core::OrgSettings;
+use creditd_store::{Clock, Store};
 use jiff::SignedDuration;
 use serde_json::{Value, json};
 
