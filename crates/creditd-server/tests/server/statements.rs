@@ -60,7 +60,7 @@ async fn balance_as_of_and_statements_over_http() {
     app.post("/usage", json!({"amount": 5})).await;
     let evening = app.clock.now().checked_add(SignedDuration::from_hours(6)).unwrap();
     // 2026-03-11: the hold is debited (4) and the rest released; 20 bought.
-    app.clock.advance(SignedDuration::from_hours(24));
+    app.clock.advance(SignedDuration::from_hours(23));
     app.post(&format!("/holds/{hold_id}/debit"), json!({"amount": 4})).await;
     app.post("/credits", json!({"kind": "grant", "amount": 20})).await;
 
