@@ -18,13 +18,8 @@ pub const STATEMENT_HEADERS: [&str; 5] = ["section", "kind", "title", "credits",
 type Row = (&'static str, String, String, Option<Micros>, Option<i64>);
 
 fn rows(s: &Statement) -> Vec<Row> {
-    let mut out: Vec<Row> = vec![(
-        "period",
-        String::new(),
-        format!("{} to {} ({})", s.date_from, s.date_to, s.time_zone),
-        None,
-        None,
-    )];
+    let mut out: Vec<Row> =
+        vec![("period", String::new(), format!("{} to {} ({})", s.date_from, s.date_to, s.time_zone), None, None)];
     let ends = |out: &mut Vec<Row>, section: &'static str, title: &str, b: &StatementBalance| {
         out.push((section, "balance".into(), title.to_string(), Some(b.balance), None));
         out.push((section, "available".into(), "of which available".into(), Some(b.available), None));

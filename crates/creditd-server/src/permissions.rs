@@ -127,7 +127,11 @@ const N: bool = false;
 pub const TABLE: &[Row] = &[
     row(Action::ReadSummary, "organisation, balance, summary, own caps", [Y, Y, Y, Y, Y]),
     row(Action::ReadOwnUsage, "own usage this period (`GET …/me`)", [Y, Y, Y, Y, Y]),
-    row(Action::ReadHistory, "credit history, balance as of a time, statements, verify, notifications", [Y, Y, Y, N, Y]),
+    row(
+        Action::ReadHistory,
+        "credit history, balance as of a time, statements, verify, notifications",
+        [Y, Y, Y, N, Y],
+    ),
     row(Action::Export, "CSV / Excel exports (history, statements)", [Y, Y, Y, N, Y]),
     row(Action::ReadAnalytics, "usage by user, action, project, day; conversations", [Y, Y, Y, N, Y]),
     row(Action::Consume, "holds, usage, debit, release (members: own holds), conversations", [Y, Y, Y, Y, N]),

@@ -33,8 +33,8 @@ use crate::openapi::{
     Route, StatementExportParams, StatementParams, UsageParams, examples, export_params, history_params, query_of,
     schema,
 };
-use crate::statements::{AS_OF_PARAMS, STATEMENT_EXPORT_PARAMS, STATEMENT_PARAMS};
 use crate::plans::{CONVERSATION_PARAMS, NOTIFICATION_PARAMS};
+use crate::statements::{AS_OF_PARAMS, STATEMENT_EXPORT_PARAMS, STATEMENT_PARAMS};
 use crate::webhooks::{CreateEndpointRequest, DELIVERY_PARAMS};
 use crate::wire::{
     AdjustmentRequest, BillingRequest, CreditRequest, DebitRequest, HoldRequest, RefundRequest, ReleaseRequest,

@@ -99,7 +99,8 @@ async fn generate(t: &Ctx, org: &str, child: &str, steps: usize, seed: u64) {
             Err(e) => {
                 let c = e.code().as_str();
                 assert!(
-                    ["insufficient_credits", "refund_exceeds_consumed", "hold_expired", "hold_already_settled"].contains(&c),
+                    ["insufficient_credits", "refund_exceeds_consumed", "hold_expired", "hold_already_settled"]
+                        .contains(&c),
                     "step {i}: unexpected refusal {e:?}"
                 );
             }
@@ -154,7 +155,11 @@ pub async fn balance_as_of_every_event(t: &mut Ctx) {
         assert!(!b.before_org_created, "{what}");
         assert_eq!(b.seq, e.seq, "{what}");
         assert_eq!(b.last_event_at, Some(e.created_at), "{what}");
-        assert_eq!((b.available, b.held, b.prepaid), (e.balance_after, e.held_after, e.prepaid_balance_after), "{what}");
+        assert_eq!(
+            (b.available, b.held, b.prepaid),
+            (e.balance_after, e.held_after, e.prepaid_balance_after),
+            "{what}"
+        );
         assert_eq!(b.period_usage, e.period_usage_after, "{what}");
         assert_eq!(b.open_hold_count, open.len() as u64, "{what}");
         let ids: BTreeSet<&str> = b.open_holds.iter().map(|h| h.id.as_str()).collect();
@@ -253,7 +258,10 @@ pub async fn statements_add_up(t: &mut Ctx) {
     assert_eq!(lines_of(&whole), expected_lines(&events, from, to));
     let before = first.yesterday().expect("day");
     let empty = statement(s, "p", before, before).await.expect("empty");
-    assert_eq!((empty.opening.balance, empty.closing.balance, empty.total_in), (Micros::ZERO, Micros::ZERO, Micros::ZERO));
+    assert_eq!(
+        (empty.opening.balance, empty.closing.balance, empty.total_in),
+        (Micros::ZERO, Micros::ZERO, Micros::ZERO)
+    );
     assert!(empty.credits_out.is_empty());
     // 366 days are allowed, 367 are not; reversed is refused.
     let year = Date::new(2024, 1, 1).expect("date");

@@ -168,7 +168,8 @@ async fn answers_match_the_documented_schemas() {
     assert!(v["available"].is_number(), "amounts are answered as numbers: {v}");
     expect(app.get(&format!("{ORG}/verify")).await, 200);
     // The past: an open hold at this instant, and today's statement.
-    let held = expect(app.post(&format!("{ORG}/holds"), json!({"amount": 2, "user_email": "a@acme.example"})).await, 201);
+    let held =
+        expect(app.post(&format!("{ORG}/holds"), json!({"amount": 2, "user_email": "a@acme.example"})).await, 201);
     let now = app.store.now();
     let v = expect(app.get(&format!("{ORG}/balance/as-of?as_of={now}")).await, 200);
     assert_eq!(v["open_holds"][0]["id"], held["hold"]["id"], "{v}");

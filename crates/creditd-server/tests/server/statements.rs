@@ -27,8 +27,7 @@ impl App {
         }
         let resp = req.send().await.unwrap();
         let status = resp.status().as_u16();
-        let ctype =
-            resp.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or_default().to_string();
+        let ctype = resp.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or_default().to_string();
         (status, resp.bytes().await.unwrap().to_vec(), ctype)
     }
 
@@ -42,6 +41,31 @@ impl App {
         let v: Value = serde_json::from_slice(&b).unwrap();
         assert!((200..300).contains(&s), "{path}: {s} {v}");
         v
+    }
+}
+
+impl App {
+    /// Signs in with a login link and returns the session cookie.
+    async fn sign_in(&self, email: &str) -> String {
+        let token = creditd_server::auth::issue_login_link(
+            self.store.directory(),
+            "acme",
+            email,
+            self.clock.now(),
+            SignedDuration::from_mins(15),
+        )
+        .await
+        .unwrap();
+        let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+        let r = client.get(format!("{}/login/{token}", self.base)).send().await.unwrap();
+        assert_eq!(r.status().as_u16(), 303);
+        r.headers().get("set-cookie").unwrap().to_str().unwrap().split(';').next().unwrap().to_string()
+    }
+
+    /// A dashboard page with a session cookie.
+    async fn page(&self, path: &str, cookie: &str) -> (u16, String) {
+        let r = self.client.get(format!("{}{path}", self.base)).header("cookie", cookie).send().await.unwrap();
+        (r.status().as_u16(), r.text().await.unwrap())
     }
 }
 
@@ -98,7 +122,10 @@ async fn balance_as_of_and_statements_over_http() {
     assert_eq!(st["total_in"], json!(120));
     assert_eq!(st["total_out"], json!(9));
     assert_eq!(st["closing"], json!({"balance": 111, "available": 111, "held": 0, "seq": st["closing"]["seq"]}));
-    assert_eq!(st["credits_out"][0], json!({"kind": "usage_and_debits", "title": "Usage and debits", "amount": 9, "count": 2}));
+    assert_eq!(
+        st["credits_out"][0],
+        json!({"kind": "usage_and_debits", "title": "Usage and debits", "amount": 9, "count": 2})
+    );
     // The first day alone closes with the hold still held, shown apart.
     let (_, day1) = app.get(&format!("{ORG}/statement?date_from=2026-03-10&date_to=2026-03-10")).await;
     assert_eq!(day1["closing"], json!({"balance": 95, "available": 85, "held": 10, "seq": day1["closing"]["seq"]}));
@@ -144,6 +171,24 @@ async fn balance_as_of_and_statements_over_http() {
     assert_eq!(closing, Some(Data::Float(111.0)));
     let (s, body, _) = app.send("GET", &format!("{ORG}/statement/export?format=pdf&{q}"), None).await;
     assert_eq!(s, 422, "{}", String::from_utf8_lossy(&body));
+
+    // The dashboard's printable page: the same figures for an owner, a
+    // refusal for a member (who reads no history).
+    app.post("/members", json!({"email": "olga@acme.example", "name": "Olga", "role": "owner"})).await;
+    app.post("/members", json!({"email": "mia@acme.example", "name": "Mia", "role": "member"})).await;
+    let owner = app.sign_in("olga@acme.example").await;
+    let (s, html) = app.page(&format!("/statement?range=custom&{q}"), &owner).await;
+    assert_eq!(s, 200, "{html}");
+    assert!(html.contains(r#"data-testid="opening" data-value="0""#), "{html}");
+    assert!(html.contains(r#"data-testid="closing" data-value="111""#), "{html}");
+    assert!(html.contains(r#"data-line="out:usage_and_debits""#) && html.contains("Download CSV"), "{html}");
+    let (s, html) = app.page("/history", &owner).await;
+    assert!(s == 200 && html.contains(r#"href="/statement""#), "the history links to the statement");
+    let (s, _) = app.page("/statement?range=fortnight", &owner).await;
+    assert_eq!(s, 422);
+    let member = app.sign_in("mia@acme.example").await;
+    let (s, _) = app.page("/statement", &member).await;
+    assert_eq!(s, 403);
 
     // Reading the past wrote nothing.
     let (_, b) = app.get(&format!("{ORG}/balance")).await;
