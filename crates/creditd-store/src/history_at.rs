@@ -16,9 +16,10 @@
 //!   seven days).
 //! - statement: two such lookups (opening, closing), the day rollups of
 //!   the range (at most 366 rows), and the events of the kinds that are
-//!   neither consumption nor holds (grants, purchases, expiries,
-//!   transfers, …) on the kind index: O(log n + days + m), never the
-//!   usage, debits, holds and releases that make up most of a history.
+//!   neither consumption nor holds (grants, purchases, refunds, expiries,
+//!   transfers, …) streamed from the kind index in one read:
+//!   O(log n + days + m), never the usage, debits, holds and releases that
+//!   make up most of a history.
 
 use creditd_core::statement::{
     BalanceAt, HOLD_KINDS, OpenHoldsAt, STATEMENT_SCANNED_KINDS, Statement, StatementBalance, StatementBuilder,
@@ -31,7 +32,7 @@ use jiff::civil::Date;
 use crate::query::{EventFilter, EventQuery, PageLimit, PageStart};
 use crate::range::days_bounds;
 use crate::rollup::{UsageGroup, UsageQuery};
-use crate::{Store, StoreError};
+use crate::{Order, Store, StoreError};
 
 /// The last event written before `t` (exclusive), with `seq` below
 /// `below` when given.
@@ -144,11 +145,15 @@ pub async fn statement(
             kinds: STATEMENT_SCANNED_KINDS.to_vec(),
             ..EventFilter::default()
         };
-        walk(store, org_id, filter, below, |e| {
-            builder.push(e)?;
-            Ok(true)
-        })
-        .await?;
+        // One streamed read (the export path), not pages: a year holds tens
+        // of thousands of refunds, grants and purchases. Events written
+        // after the closing one are left to the next try.
+        let mut chunks = store.export_in(org_id, &filter, Order::OldestFirst).await?;
+        while let Some(chunk) = chunks.recv().await {
+            for e in chunk?.iter().filter(|e| e.seq < below) {
+                builder.push(e)?;
+            }
+        }
         let again = last_before(store, org_id, to, None).await?;
         if again.as_ref().map(|e| e.seq) != closing.as_ref().map(|e| e.seq) {
             continue;

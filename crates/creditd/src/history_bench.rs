@@ -202,7 +202,9 @@ async fn past(store: &Arc<SqliteStore>, args: &HistoryBenchArgs) -> Result<()> {
     let info = store.org(org).await?;
     let tz = org_zone(&info.settings.time_zone);
     let newest = store.events(org, &creditd_store::EventQuery::default()).await?;
-    let Some(last) = newest.events.first().map(|e| e.created_at) else { return Ok(()) };
+    let Some(newest_at) = newest.events.first().map(|e| e.created_at) else { return Ok(()) };
+    // `creditd gen` may write past the clock; a balance is asked for up to now.
+    let last = newest_at.min(store.now());
     let first = info.created_at;
     let span_us = (last.as_microsecond() - first.as_microsecond()).max(1);
     let mut rng = StdRng::seed_from_u64(2);
@@ -223,7 +225,7 @@ async fn past(store: &Arc<SqliteStore>, args: &HistoryBenchArgs) -> Result<()> {
         pct(&t_us, 0.99),
         t_us.last().copied().unwrap_or(0)
     );
-    let last_day = creditd_store::range::local_date(last, &tz);
+    let last_day = creditd_store::range::local_date(newest_at, &tz);
     let first_day = creditd_store::range::local_date(first, &tz);
     let months = (first_day.until(last_day)?.get_days() / 31).max(1);
     let mut t_us = Vec::new();
