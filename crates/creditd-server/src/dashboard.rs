@@ -992,6 +992,8 @@ struct HistoryPage {
     export_hidden: Vec<(String, String)>,
     layouts: Vec<LayoutChoice>,
     zone: String,
+    /// "Balance at <the newest event's time>: …", empty without events.
+    balance_at: String,
 }
 
 /// Keys of the history form that are the API's filters.
@@ -1283,9 +1285,24 @@ async fn history_inner(
         Err(message) => Err(ApiError::validation(message)),
     };
     let shown: Vec<&ColumnDef> = columns.clone().unwrap_or_else(|_| COLUMNS.iter().filter(|c| c.default).collect());
-    let (rows, next_cursor, matching, error, status) = match query {
+    let (rows, next_cursor, matching, error, status, balance_at) = match query {
         Ok(query) => {
             let page = ctx.app.store.events(&ctx.org, &query).await?;
+            // The balance as of the newest event on the page, with the holds
+            // open then (`history_at::balance_at`, what the API answers).
+            let balance_at = match page.events.first() {
+                Some(top) => creditd_store::history_at::balance_at(ctx.app.store.as_ref(), &ctx.org, top.created_at)
+                    .await
+                    .map(|b| {
+                        let at = top.created_at.to_zoned(ctx.tz.clone()).strftime("%Y-%m-%d %H:%M:%S");
+                        format!(
+                            "Balance at {at}: {} available, {} held, open holds: {}",
+                            b.available, b.held, b.open_hold_count
+                        )
+                    })
+                    .unwrap_or_default(),
+                None => String::new(),
+            };
             let (n, more) = count_matching(&ctx, &query.filter).await?;
             let matching = match (n, more) {
                 (_, true) => format!("More than {} events match", charts::count(HISTORY_COUNT_CAP as i64)),
@@ -1293,9 +1310,9 @@ async fn history_inner(
                 (n, false) => format!("{} events match", charts::count(n as i64)),
             };
             let rows = page.events.iter().map(|e| row(e, &ctx.tz, &shown)).collect();
-            (rows, page.next_cursor, matching, String::new(), StatusCode::OK)
+            (rows, page.next_cursor, matching, String::new(), StatusCode::OK, balance_at)
         }
-        Err(e) if e.status.is_client_error() => (Vec::new(), None, String::new(), e.message, e.status),
+        Err(e) if e.status.is_client_error() => (Vec::new(), None, String::new(), e.message, e.status, String::new()),
         Err(e) => return Err(e.into()),
     };
     let has = |k: &str, v: &str| values_of(&filters, k).contains(&v);
@@ -1410,6 +1427,7 @@ async fn history_inner(
         export_hidden: filters.clone(),
         layouts,
         zone: ctx.settings.time_zone.clone(),
+        balance_at,
     };
     Ok((status, page.render()?))
 }

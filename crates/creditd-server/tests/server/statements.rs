@@ -184,6 +184,10 @@ async fn balance_as_of_and_statements_over_http() {
     assert!(html.contains(r#"data-line="out:usage_and_debits""#) && html.contains("Download CSV"), "{html}");
     let (s, html) = app.page("/history", &owner).await;
     assert!(s == 200 && html.contains(r#"href="/statement""#), "the history links to the statement");
+    // The top of a history page: the balance as of its newest event.
+    assert!(html.contains("111 available, 0 held, open holds: 0"), "{html}");
+    let (_, html) = app.page("/history?event_type=hold", &owner).await;
+    assert!(html.contains("85 available, 10 held, open holds: 1"), "{html}");
     let (s, _) = app.page("/statement?range=fortnight", &owner).await;
     assert_eq!(s, 422);
     let member = app.sign_in("mia@acme.example").await;
