@@ -88,11 +88,12 @@ pub struct BalanceAt {
     pub period_start: Timestamp,
     /// Its end (exclusive).
     pub period_end: Timestamp,
-    /// How many holds were open at `as_of`.
-    pub open_hold_count: u64,
+    /// How many holds were open at `as_of`; absent when more than
+    /// [`MAX_OPEN_HOLDS_LISTED`] were (the walk stops at the newest ones).
+    pub open_hold_count: Option<u64>,
     /// The holds open at `as_of`, newest first, at most
-    /// [`MAX_OPEN_HOLDS_LISTED`]; their amounts sum to `held` when all are
-    /// listed.
+    /// [`MAX_OPEN_HOLDS_LISTED`]; their amounts sum to `held` when
+    /// `open_hold_count` is given.
     pub open_holds: Vec<OpenHoldAt>,
 }
 
@@ -127,7 +128,8 @@ pub const HOLD_KINDS: [EventKind; 3] = [EventKind::Hold, EventKind::Debit, Event
 /// every event that could have settled it by then has been seen. Held at
 /// the instant is known (the last event's `held_after`) and is the sum of
 /// the open holds, so the walk stops as soon as the open holds found add up
-/// to it: it reads the events back to the oldest hold still open, never
+/// to it, or once [`MAX_OPEN_HOLDS_LISTED`] are listed: it reads the
+/// events back to the oldest hold still open (or the 100th newest), never
 /// the whole history (holds live at most seven days).
 #[derive(Debug)]
 pub struct OpenHoldsAt {
@@ -144,9 +146,9 @@ impl OpenHoldsAt {
         OpenHoldsAt { held, found: Micros::ZERO, count: 0, settled: HashSet::new(), open: Vec::new() }
     }
 
-    /// Whether every open hold has been found.
+    /// Whether every open hold has been found, or as many as are listed.
     pub fn done(&self) -> bool {
-        self.found >= self.held
+        self.found >= self.held || self.open.len() >= MAX_OPEN_HOLDS_LISTED
     }
 
     /// Folds the next older event (other kinds are ignored).
@@ -177,9 +179,10 @@ impl OpenHoldsAt {
     }
 
     /// The open holds found (newest first, at most
-    /// [`MAX_OPEN_HOLDS_LISTED`]) and how many there were.
-    pub fn finish(self) -> (u64, Vec<OpenHoldAt>) {
-        (self.count, self.open)
+    /// [`MAX_OPEN_HOLDS_LISTED`]) and how many there were, if all were
+    /// found.
+    pub fn finish(self) -> (Option<u64>, Vec<OpenHoldAt>) {
+        ((self.found >= self.held).then_some(self.count), self.open)
     }
 }
 
@@ -206,7 +209,7 @@ pub fn balance_at(
         period_usage,
         period_start: period.0,
         period_end: period.1,
-        open_hold_count: 0,
+        open_hold_count: Some(0),
         open_holds: Vec::new(),
     }
 }
@@ -477,9 +480,20 @@ mod tests {
         }
         assert_eq!(read, 3, "stops at hold_3: every open hold found");
         let (count, open) = w.finish();
-        assert_eq!(count, 2);
+        assert_eq!(count, Some(2));
         assert_eq!(open.iter().map(|h| h.id.as_str()).collect::<Vec<_>>(), ["hold_5", "hold_3"]);
         assert!(OpenHoldsAt::new(Micros::ZERO).done(), "nothing held: nothing to read");
+        // More open than listed: the walk stops at the newest 100, uncounted.
+        let mut w = OpenHoldsAt::new(Micros::from_micros(1_000));
+        for seq in (1..=200u64).rev() {
+            if w.done() {
+                break;
+            }
+            let id = format!("hold_{seq}");
+            w.push(&ev(seq, EventKind::Hold, -5, Some(&id), (0, 1_000))).unwrap();
+        }
+        let (count, open) = w.finish();
+        assert_eq!((count, open.len()), (None, MAX_OPEN_HOLDS_LISTED));
     }
 
     #[test]

@@ -1295,10 +1295,8 @@ async fn history_inner(
                     .await
                     .map(|b| {
                         let at = top.created_at.to_zoned(ctx.tz.clone()).strftime("%Y-%m-%d %H:%M:%S");
-                        format!(
-                            "Balance at {at}: {} available, {} held, open holds: {}",
-                            b.available, b.held, b.open_hold_count
-                        )
+                        let open = b.open_hold_count.map_or_else(|| "more than 100".to_string(), |n| n.to_string());
+                        format!("Balance at {at}: {} available, {} held, open holds: {open}", b.available, b.held)
                     })
                     .unwrap_or_default(),
                 None => String::new(),

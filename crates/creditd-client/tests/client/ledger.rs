@@ -255,7 +255,7 @@ async fn balances_as_of_and_statements_are_read_back() {
     let now = jiff::Timestamp::now().to_string();
 
     let b = client.get_balance_as_of(&o, &now).await.unwrap();
-    assert_eq!((b.available, b.held, b.open_hold_count), (c("5"), c("4"), 1));
+    assert_eq!((b.available, b.held, b.open_hold_count), (c("5"), c("4"), Some(1)));
     assert_eq!(Some(&b.open_holds[0].id), hold.hold.as_ref().map(|r| &r.id));
     let b = client.get_balance_as_of(&o, &before).await.unwrap();
     assert_eq!((b.seq, b.available), (0, c("0")));

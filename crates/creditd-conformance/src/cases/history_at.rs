@@ -161,7 +161,8 @@ pub async fn balance_as_of_every_event(t: &mut Ctx) {
             "{what}"
         );
         assert_eq!(b.period_usage, e.period_usage_after, "{what}");
-        assert_eq!(b.open_hold_count, open.len() as u64, "{what}");
+        assert!(open.len() < 100, "a history whose open holds are all listed");
+        assert_eq!(b.open_hold_count, Some(open.len() as u64), "{what}");
         let ids: BTreeSet<&str> = b.open_holds.iter().map(|h| h.id.as_str()).collect();
         assert_eq!(ids, open.keys().map(String::as_str).collect::<BTreeSet<_>>(), "{what}");
         for h in &b.open_holds {
@@ -180,7 +181,7 @@ pub async fn balance_as_of_every_event(t: &mut Ctx) {
     // Before the org existed: zeros, said so.
     let b = balance_at(s, "p", created.checked_sub(secs(86_400)).expect("time")).await.expect("before");
     assert!(b.before_org_created);
-    assert_eq!((b.seq, b.available, b.held, b.open_hold_count), (0, Micros::ZERO, Micros::ZERO, 0));
+    assert_eq!((b.seq, b.available, b.held, b.open_hold_count), (0, Micros::ZERO, Micros::ZERO, Some(0)));
     // The future: refused.
     let r = balance_at(s, "p", t.clock.now().checked_add(secs(1)).expect("time")).await;
     assert_eq!(r.map(|_| ()).map_err(|e| e.code().as_str()), Err("validation_error"));
