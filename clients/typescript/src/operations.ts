@@ -21,6 +21,7 @@ export const OPERATIONS = {
   getAutoTopUp: { id: "getAutoTopUp", method: "GET", path: "/api/organizations/{org_id}/auto-top-up", idempotent: false },
   setAutoTopUp: { id: "setAutoTopUp", method: "PUT", path: "/api/organizations/{org_id}/auto-top-up", idempotent: true },
   getBalance: { id: "getBalance", method: "GET", path: "/api/organizations/{org_id}/balance", idempotent: false },
+  getBalanceAsOf: { id: "getBalanceAsOf", method: "GET", path: "/api/organizations/{org_id}/balance/as-of", idempotent: false },
   recordBilling: { id: "recordBilling", method: "POST", path: "/api/organizations/{org_id}/billing", idempotent: true },
   listCaps: { id: "listCaps", method: "GET", path: "/api/organizations/{org_id}/caps", idempotent: false },
   setCap: { id: "setCap", method: "PUT", path: "/api/organizations/{org_id}/caps", idempotent: false },
@@ -49,6 +50,7 @@ export const OPERATIONS = {
   reversePurchase: { id: "reversePurchase", method: "POST", path: "/api/organizations/{org_id}/purchases/{id}/reverse", idempotent: true },
   settlePurchase: { id: "settlePurchase", method: "POST", path: "/api/organizations/{org_id}/purchases/{id}/settle", idempotent: true },
   refundUsage: { id: "refundUsage", method: "POST", path: "/api/organizations/{org_id}/refunds", idempotent: true },
+  getStatement: { id: "getStatement", method: "GET", path: "/api/organizations/{org_id}/statement", idempotent: false },
   getPlanSummary: { id: "getPlanSummary", method: "GET", path: "/api/organizations/{org_id}/summary", idempotent: false },
   createTransfer: { id: "createTransfer", method: "POST", path: "/api/organizations/{org_id}/transfers", idempotent: true },
   getUsage: { id: "getUsage", method: "GET", path: "/api/organizations/{org_id}/usage", idempotent: false },
@@ -147,6 +149,11 @@ export abstract class Operations {
   /** Available, held, per pool (`GET /api/organizations/{org_id}/balance`). */
   getBalance(orgId: string, options?: RequestOptions): Promise<S["BalanceView"]> {
     return this.call(OPERATIONS.getBalance, { org_id: orgId }, undefined, undefined, options);
+  }
+
+  /** Available, held and open holds as they were at a time (`GET /api/organizations/{org_id}/balance/as-of`). */
+  getBalanceAsOf(orgId: string, query?: operations["getBalanceAsOf"]["parameters"]["query"], options?: RequestOptions): Promise<S["BalanceAt"]> {
+    return this.call(OPERATIONS.getBalanceAsOf, { org_id: orgId }, query, undefined, options);
   }
 
   /** An invoice or charge record (`POST /api/organizations/{org_id}/billing`). */
@@ -287,6 +294,11 @@ export abstract class Operations {
   /** Refund consumed credits (`POST /api/organizations/{org_id}/refunds`). */
   refundUsage(orgId: string, body: S["RefundRequest"], options?: WriteOptions): Promise<S["WriteResult"]> {
     return this.call(OPERATIONS.refundUsage, { org_id: orgId }, undefined, body, options);
+  }
+
+  /** Opening balance, credits in and out by kind, closing balance (`GET /api/organizations/{org_id}/statement`). */
+  getStatement(orgId: string, query?: operations["getStatement"]["parameters"]["query"], options?: RequestOptions): Promise<S["Statement"]> {
+    return this.call(OPERATIONS.getStatement, { org_id: orgId }, query, undefined, options);
   }
 
   /** The plan tab: plan, balance, renewal, forecast (`GET /api/organizations/{org_id}/summary`). */

@@ -181,8 +181,31 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Available, held, per pool */
+        /**
+         * Available, held, per pool
+         * @description The balances now. `GET …/balance?as_of=T` answers 307 Temporary Redirect to `getBalanceAsOf` with the same query; any other parameter is 422.
+         */
         get: operations["getBalance"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/organizations/{org_id}/balance/as-of": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Available, held and open holds as they were at a time
+         * @description The balances after the last event at or before `as_of`, and the holds open then. `as_of` in the future: 422; before the organisation was created: zeros with `before_org_created`.
+         */
+        get: operations["getBalanceAsOf"];
         put?: never;
         post?: never;
         delete?: never;
@@ -612,6 +635,46 @@ export interface paths {
         put?: never;
         /** Refund consumed credits */
         post: operations["refundUsage"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/organizations/{org_id}/statement": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Opening balance, credits in and out by kind, closing balance
+         * @description Whole days in the organisation's zone, at most 366. The balance is available + held (held shown apart): opening + total_in - total_out = closing, to the micro-credit.
+         */
+        get: operations["getStatement"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/organizations/{org_id}/statement/export": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A statement as CSV or XLSX
+         * @description The figures of `getStatement`, one row each, as a file.
+         */
+        get: operations["exportStatement"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -1090,6 +1153,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/statement": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Dashboard: statement */
+        get: operations["getDashboardStatementPage"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -1318,6 +1398,51 @@ export interface components {
             /**
              * Format: u-int64
              * @description Sequence number of the last event.
+             */
+            seq: number;
+        };
+        /** @description The balances of an organisation as they were at an instant. */
+        BalanceAt: {
+            /** @description The instant asked about. */
+            as_of: components["schemas"]["String"];
+            /** @description Credits that could be spent at `as_of` (negative in overdraft). */
+            available: components["schemas"]["Credits"];
+            /**
+             * @description The instant is before the organisation was created: every figure
+             *     is zero and there are no events.
+             */
+            before_org_created: boolean;
+            /** @description Reserved by the holds open at `as_of`. */
+            held: components["schemas"]["Credits"];
+            last_event_at?: null | components["schemas"]["String"];
+            /**
+             * Format: u-int64
+             * @description How many holds were open at `as_of`; absent when more than
+             *     [`MAX_OPEN_HOLDS_LISTED`] were (the walk stops at the newest ones).
+             */
+            open_hold_count?: number | null;
+            /**
+             * @description The holds open at `as_of`, newest first, at most
+             *     [`MAX_OPEN_HOLDS_LISTED`]; their amounts sum to `held` when
+             *     `open_hold_count` is given.
+             */
+            open_holds: components["schemas"]["OpenHoldAt"][];
+            /** @description The organisation. */
+            org_id: string;
+            /** @description Its end (exclusive). */
+            period_end: components["schemas"]["String"];
+            /** @description The plan period containing `as_of` (the org's renewal day and zone). */
+            period_start: components["schemas"]["String"];
+            /** @description Consumed in the plan period containing `as_of` up to it. */
+            period_usage: components["schemas"]["Credits"];
+            /**
+             * @description What the prepaid pool held at `as_of` (the one pool every event
+             *     carries; the other pools' split is not stored with the events).
+             */
+            prepaid: components["schemas"]["Credits"];
+            /**
+             * Format: u-int64
+             * @description The last event at or before `as_of` (0: none).
              */
             seq: number;
         };
@@ -2393,6 +2518,21 @@ export interface components {
         OpName: "credits" | "settle" | "reverse" | "hold" | "debit" | "release" | "extend" | "usage" | "refund" | "adjustment" | "billing";
         /** @description This document */
         OpenApiDocument: Record<string, never>;
+        /** @description A hold that was open at an instant. */
+        OpenHoldAt: {
+            /** @description Reserved. */
+            amount: components["schemas"]["Credits"];
+            /** @description When it was made. */
+            created_at: components["schemas"]["String"];
+            /** @description Its description. */
+            description?: string | null;
+            /** @description The hold's id (`hold_<seq>`). */
+            id: string;
+            /** @description The project it was for. */
+            project_id?: string | null;
+            /** @description Whose hold it was. */
+            user_email?: string | null;
+        };
         /** @description An organisation as stored. */
         OrgInfo: {
             /**
@@ -3149,6 +3289,69 @@ export interface components {
             user_email?: string | null;
             /** @description Who did it. */
             user_name?: string | null;
+        };
+        /**
+         * @description Opening balance, credits in and out by kind, closing balance, over
+         *     whole local days.
+         */
+        Statement: {
+            /**
+             * @description The balance before the first instant after the range:
+             *     `opening.balance + total_in − total_out`.
+             */
+            closing: components["schemas"]["StatementBalance"];
+            /** @description Credits in, by kind (biggest first). */
+            credits_in: components["schemas"]["StatementLine"][];
+            /** @description Credits out, by kind (biggest first). */
+            credits_out: components["schemas"]["StatementLine"][];
+            /** @description First day (inclusive). */
+            date_from: components["schemas"]["String"];
+            /** @description Last day (inclusive). */
+            date_to: components["schemas"]["String"];
+            /** @description Of the credits out, what lapsed (the `expiry` line). */
+            expired: components["schemas"]["Credits"];
+            /** @description The first instant covered (00:00 of `date_from`). */
+            from: components["schemas"]["String"];
+            /** @description The balance before the first instant. */
+            opening: components["schemas"]["StatementBalance"];
+            /** @description The organisation. */
+            org_id: string;
+            /** @description The zone the days are in. */
+            time_zone: string;
+            /** @description The first instant after (00:00 of the day after `date_to`). */
+            to: components["schemas"]["String"];
+            /** @description Their sum. */
+            total_in: components["schemas"]["Credits"];
+            /** @description Their sum. */
+            total_out: components["schemas"]["Credits"];
+        };
+        /** @description A balance at one end of a statement. */
+        StatementBalance: {
+            /** @description Available then. */
+            available: components["schemas"]["Credits"];
+            /** @description Available + held: the statement's balance. */
+            balance: components["schemas"]["Credits"];
+            /** @description Held then (shown apart; in `balance`). */
+            held: components["schemas"]["Credits"];
+            /**
+             * Format: u-int64
+             * @description The last event before this end (0: none).
+             */
+            seq: number;
+        };
+        /** @description One line of a statement: credits in or out of one kind. */
+        StatementLine: {
+            /** @description Credits, never negative. */
+            amount: components["schemas"]["Credits"];
+            /**
+             * Format: int64
+             * @description Events (for `usage_and_debits`: debits and usage operations).
+             */
+            count: number;
+            /** @description The event kind (`grant`, `expiry`, …) or `usage_and_debits`. */
+            kind: string;
+            /** @description The words a report shows. */
+            title: string;
         };
         /**
          * @description The state of the transaction behind an event (FPT: Success, Processed, Failed).
@@ -4460,6 +4663,77 @@ export interface operations {
                      *     }
                      */
                     "application/json": components["schemas"]["BalanceView"];
+                };
+            };
+            /** @description Refused: the one error shape */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Refused: the one error shape */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getBalanceAsOf: {
+        parameters: {
+            query: {
+                /**
+                 * @description Required. An RFC 3339 instant (not in the future), or a date like
+                 *     2026-03-31: the end of that day in the organisation's zone.
+                 */
+                as_of: string;
+            };
+            header?: never;
+            path: {
+                /** @example acme */
+                org_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "as_of": "2026-03-02T09:20:00Z",
+                     *       "available": 990,
+                     *       "before_org_created": false,
+                     *       "held": 10,
+                     *       "last_event_at": "2026-03-02T09:15:00.120000Z",
+                     *       "open_hold_count": 1,
+                     *       "open_holds": [
+                     *         {
+                     *           "amount": 10,
+                     *           "created_at": "2026-03-02T09:15:00.120000Z",
+                     *           "id": "hold_3",
+                     *           "user_email": "ana@acme.example"
+                     *         }
+                     *       ],
+                     *       "org_id": "acme",
+                     *       "period_end": "2026-03-31T22:00:00Z",
+                     *       "period_start": "2026-02-28T23:00:00Z",
+                     *       "period_usage": 0,
+                     *       "prepaid": 0,
+                     *       "seq": 3
+                     *     }
+                     */
+                    "application/json": components["schemas"]["BalanceAt"];
                 };
             };
             /** @description Refused: the one error shape */
@@ -6908,6 +7182,158 @@ export interface operations {
             };
         };
     };
+    getStatement: {
+        parameters: {
+            query?: {
+                /** @description Default last_month. */
+                range?: components["schemas"]["RangeName"];
+                /** @description A date like 2026-03-01 in the organisation's zone. */
+                date_from?: string;
+                /** @description A date, inclusive; default today; at most 366 days in all. */
+                date_to?: string;
+            };
+            header?: never;
+            path: {
+                /** @example acme */
+                org_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "closing": {
+                     *         "available": 929.75,
+                     *         "balance": 939.75,
+                     *         "held": 10,
+                     *         "seq": 142
+                     *       },
+                     *       "credits_in": [
+                     *         {
+                     *           "amount": 1000,
+                     *           "count": 1,
+                     *           "kind": "purchase",
+                     *           "title": "Purchase"
+                     *         },
+                     *         {
+                     *           "amount": 2,
+                     *           "count": 1,
+                     *           "kind": "refund",
+                     *           "title": "Refund"
+                     *         }
+                     *       ],
+                     *       "credits_out": [
+                     *         {
+                     *           "amount": 262.25,
+                     *           "count": 57,
+                     *           "kind": "usage_and_debits",
+                     *           "title": "Usage and debits"
+                     *         },
+                     *         {
+                     *           "amount": 50,
+                     *           "count": 1,
+                     *           "kind": "expiry",
+                     *           "title": "Expiry"
+                     *         }
+                     *       ],
+                     *       "date_from": "2026-03-01",
+                     *       "date_to": "2026-03-31",
+                     *       "expired": 50,
+                     *       "from": "2026-02-28T23:00:00Z",
+                     *       "opening": {
+                     *         "available": 250,
+                     *         "balance": 250,
+                     *         "held": 0,
+                     *         "seq": 41
+                     *       },
+                     *       "org_id": "acme",
+                     *       "time_zone": "Europe/Madrid",
+                     *       "to": "2026-03-31T22:00:00Z",
+                     *       "total_in": 1002,
+                     *       "total_out": 312.25
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Statement"];
+                };
+            };
+            /** @description Refused: the one error shape */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Refused: the one error shape */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    exportStatement: {
+        parameters: {
+            query?: {
+                /** @description Default csv. */
+                format?: components["schemas"]["ExportFormat"];
+                /** @description Default last_month. */
+                range?: components["schemas"]["RangeName"];
+                /** @description A date like 2026-03-01 in the organisation's zone. */
+                date_from?: string;
+                /** @description A date, inclusive; default today; at most 366 days in all. */
+                date_to?: string;
+            };
+            header?: never;
+            path: {
+                /** @example acme */
+                org_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The file, streamed */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": string;
+                    "text/csv": string;
+                };
+            };
+            /** @description Refused: the one error shape */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Refused: the one error shape */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
     getPlanSummary: {
         parameters: {
             query?: never;
@@ -8562,6 +8988,45 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getDashboardStatementPage: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                };
+            };
+            /** @description Refused: the one error shape */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description An error page, or the error shape */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "text/html": string;
                 };
             };
         };

@@ -11,6 +11,8 @@ use creditd_core::alerts::AlertsView;
 use creditd_core::money_in::{AlertLevel, AutoTopUpRule, AutoTopUpStatus};
 use creditd_core::plans::{Forecast, LowBalance, Price};
 use creditd_core::prices::{PriceBook, PriceBookDraft, PriceBookVersion};
+/// `getBalanceAsOf`'s and `getStatement`'s answers: the core's own.
+pub use creditd_core::statement::{BalanceAt, OpenHoldAt, Statement, StatementBalance, StatementLine};
 use creditd_core::topup::AutoTopUpView;
 /// `verifyLedger`'s answer: the core's own report.
 pub use creditd_core::verify::{BrokenLink, VerifyReport};
@@ -597,6 +599,33 @@ pub struct UsageQuery {
     pub user_email: Option<String>,
 }
 
+/// The days of `getStatement` and `exportStatement`: a named range, or
+/// `date_from`/`date_to` (plain dates, both inclusive).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct StatementQuery {
+    /// A named range (`last_month`, …) or `custom`.
+    pub range: Option<crate::Range>,
+    /// The first day of a custom range.
+    pub date_from: Option<String>,
+    /// Its last day.
+    pub date_to: Option<String>,
+}
+
+impl StatementQuery {
+    fn pairs(&self) -> Vec<(String, String)> {
+        let mut pairs = Vec::new();
+        if let Some(r) = self.range {
+            pairs.push(("range".to_owned(), r.as_str().to_owned()));
+        }
+        for (k, v) in [("date_from", &self.date_from), ("date_to", &self.date_to)] {
+            if let Some(v) = v {
+                pairs.push((k.to_owned(), v.clone()));
+            }
+        }
+        pairs
+    }
+}
+
 // ---- webhook endpoints ----------------------------------------------------------------
 
 /// `createWebhookEndpoint`'s body.
@@ -1123,6 +1152,30 @@ impl Client {
             }
         }
         self.call::<(), _>(&ops::GET_USAGE, &[org_id], pairs, None, None).await
+    }
+
+    /// `getBalanceAsOf`: the balances as they were at `as_of` (an RFC 3339
+    /// time, or a date meaning its end in the organisation's zone).
+    pub async fn get_balance_as_of(&self, org_id: &str, as_of: &str) -> Result<BalanceAt, Error> {
+        let pairs = vec![("as_of".to_owned(), as_of.to_owned())];
+        self.call::<(), _>(&ops::GET_BALANCE_AS_OF, &[org_id], pairs, None, None).await
+    }
+
+    /// `getStatement`: opening balance, credits in and out by kind, closing
+    /// balance over whole days.
+    pub async fn get_statement(&self, org_id: &str, q: &StatementQuery) -> Result<Statement, Error> {
+        self.call::<(), _>(&ops::GET_STATEMENT, &[org_id], q.pairs(), None, None).await
+    }
+
+    /// `exportStatement`: the statement as a file (`format`: `csv` or
+    /// `xlsx`), its bytes.
+    pub async fn export_statement(&self, org_id: &str, q: &StatementQuery, format: &str) -> Result<Vec<u8>, Error> {
+        let mut pairs = q.pairs();
+        pairs.push(("format".to_owned(), format.to_owned()));
+        let response = self.send(&ops::EXPORT_STATEMENT, &[org_id], pairs, None, None).await?;
+        let bytes =
+            response.bytes().await.map_err(|e| Error::Connection { operation: ops::EXPORT_STATEMENT.id, source: e })?;
+        Ok(bytes.to_vec())
     }
 
     /// `verifyLedger`: recomputes the balances and the hash chain.

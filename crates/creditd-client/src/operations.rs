@@ -86,6 +86,14 @@ pub const ADJUST_CREDITS: Operation =
     op("adjustCredits", Method::Post, "/api/organizations/{org_id}/adjustments", true);
 /// Available, held, per pool (`GET /api/organizations/{org_id}/balance`).
 pub const GET_BALANCE: Operation = op("getBalance", Method::Get, "/api/organizations/{org_id}/balance", false);
+/// Available, held and open holds as they were at a time (`GET /api/organizations/{org_id}/balance/as-of`).
+pub const GET_BALANCE_AS_OF: Operation =
+    op("getBalanceAsOf", Method::Get, "/api/organizations/{org_id}/balance/as-of", false);
+/// Opening balance, credits in and out by kind, closing balance (`GET /api/organizations/{org_id}/statement`).
+pub const GET_STATEMENT: Operation = op("getStatement", Method::Get, "/api/organizations/{org_id}/statement", false);
+/// A statement as CSV or XLSX (`GET /api/organizations/{org_id}/statement/export`).
+pub const EXPORT_STATEMENT: Operation =
+    op("exportStatement", Method::Get, "/api/organizations/{org_id}/statement/export", false);
 /// An invoice or charge record (`POST /api/organizations/{org_id}/billing`).
 pub const RECORD_BILLING: Operation = op("recordBilling", Method::Post, "/api/organizations/{org_id}/billing", true);
 /// Spending caps (`GET /api/organizations/{org_id}/caps`).
@@ -224,6 +232,7 @@ pub const OPERATIONS: &[Operation] = &[
     UPDATE_ORGANIZATION,
     ADJUST_CREDITS,
     GET_BALANCE,
+    GET_BALANCE_AS_OF,
     RECORD_BILLING,
     LIST_CAPS,
     SET_CAP,
@@ -259,6 +268,8 @@ pub const OPERATIONS: &[Operation] = &[
     CREATE_TRANSFER,
     REFUND_USAGE,
     GET_PLAN_SUMMARY,
+    GET_STATEMENT,
+    EXPORT_STATEMENT,
     GET_USAGE,
     RECORD_USAGE,
     VERIFY_LEDGER,
@@ -284,6 +295,7 @@ pub const NOT_COVERED: &[(&str, &str)] = &[
     ("getDashboardCreditsPage", "dashboard HTML page (session cookie, for browsers)"),
     ("getDashboardConversationsPage", "dashboard HTML page (session cookie, for browsers)"),
     ("getDashboardHistoryPage", "dashboard HTML page (session cookie, for browsers)"),
+    ("getDashboardStatementPage", "dashboard HTML page (session cookie, for browsers)"),
     ("getDashboardStyles", "dashboard asset"),
     ("getDashboardScript", "dashboard asset"),
     ("getDashboardIcon", "dashboard asset"),

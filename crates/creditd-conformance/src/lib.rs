@@ -176,6 +176,8 @@ macro_rules! conformance_tests {
             plan_catalogue_round_trips,
             buy_more_writes_a_purchase_and_its_webhook,
             plan_change_request_is_enqueued,
+            balance_as_of_every_event,
+            statements_add_up,
         );
     };
     (@cases $engine:expr; $($case:ident),+ $(,)?) => {

@@ -27,6 +27,7 @@ pub mod money_in;
 pub mod op;
 pub mod prices;
 pub mod state;
+pub mod statement;
 pub mod tree;
 pub mod view;
 

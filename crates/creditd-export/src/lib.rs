@@ -17,6 +17,7 @@ mod csv_export;
 mod import;
 mod layout;
 mod num;
+mod statement;
 mod time;
 mod xlsx_export;
 
@@ -29,6 +30,7 @@ pub use layout::{
     debit_note, events_metadata, fpt_service_source, fpt_status, person_amount, person_description, report_kind_amount,
     seed_event_type,
 };
+pub use statement::{STATEMENT_HEADERS, statement_csv, statement_filename, statement_xlsx};
 pub use xlsx_export::{EXCEL_MAX_ROWS, XlsxExporter, XlsxOptions};
 
 /// `Content-Type` of a CSV export.

@@ -109,7 +109,7 @@ pub fn parse_range(q: &QueryPairs, today: Date, default: RangePreset) -> Result<
     };
     if range.days() > MAX_RANGE_DAYS {
         return Err(ApiError::validation(format!(
-            "a usage report covers at most {MAX_RANGE_DAYS} days; {} to {} is {} days",
+            "a report covers at most {MAX_RANGE_DAYS} days; {} to {} is {} days",
             range.first,
             range.last,
             range.days()

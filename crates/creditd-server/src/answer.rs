@@ -184,6 +184,37 @@ impl Documented for SeeOther {
     const ANSWER: Answer = Answer::Redirect;
 }
 
+/// A JSON answer, or a 307 Temporary Redirect to the route a request
+/// belongs to (`GET …/balance?as_of=T` → `GET …/balance/as-of?as_of=T`,
+/// method, key and query kept). Documented as its JSON answer: the
+/// redirect follows only from a parameter the route itself does not read.
+#[derive(Debug)]
+pub enum JsonOrMoved<T> {
+    /// 200 with the JSON body.
+    Json(T),
+    /// 307 to this path and query.
+    Moved(String),
+}
+
+impl<T: Serialize> IntoResponse for JsonOrMoved<T> {
+    fn into_response(self) -> Response {
+        match self {
+            JsonOrMoved::Json(t) => Json(t).into_response(),
+            JsonOrMoved::Moved(location) => {
+                (StatusCode::TEMPORARY_REDIRECT, [(axum::http::header::LOCATION, location)]).into_response()
+            }
+        }
+    }
+}
+
+impl<T: ToSchema + Serialize> Documented for JsonOrMoved<T> {
+    const ANSWER: Answer = Answer::Json;
+
+    fn response() -> Option<SchemaFn> {
+        Some(schema::<T>)
+    }
+}
+
 /// This document itself (`GET /openapi.json`): any JSON object.
 pub struct ApiDocument(pub &'static utoipa::openapi::OpenApi);
 

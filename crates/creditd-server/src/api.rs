@@ -12,10 +12,12 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::AppState;
-use crate::answer::{Created, Written};
+use crate::answer::{Created, JsonOrMoved, Written};
 use crate::auth::{Principal, action_for};
 use crate::error::{ApiError, ErrorDetail};
-use crate::extract::{Body, IdempotencyKey, MAX_IDEMPOTENCY_KEY_LEN, OrgPath, PathId, RawBody, body_text, org_id};
+use crate::extract::{
+    Body, IdempotencyKey, MAX_IDEMPOTENCY_KEY_LEN, OrgPath, PathId, QueryPairs, RawBody, body_text, org_id,
+};
 use crate::permissions::{Action, Who};
 use crate::wire::{BatchRequest, CheckRequest, CreateOrgRequest, OpName, build_op};
 
@@ -46,15 +48,30 @@ pub async fn get_org(
 }
 
 /// `GET …/balance`: available, held, per pool, and the caps the caller sees.
+///
+/// With `as_of` (the balance at a time), a 307 redirect to `GET
+/// …/balance/as-of` with the same query, which answers it; any other
+/// parameter is refused.
 pub async fn balance(
     State(app): State<AppState>,
     principal: Principal,
     org: OrgPath,
-) -> Result<Json<BalanceView>, ApiError> {
+    q: QueryPairs,
+) -> Result<JsonOrMoved<BalanceView>, ApiError> {
     principal.require(Action::ReadSummary, &org)?;
+    if q.one("as_of")?.is_some() {
+        q.only(crate::statements::AS_OF_PARAMS)?;
+        let query = form_urlencoded::Serializer::new(String::new()).extend_pairs(q.0.iter()).finish();
+        return Ok(JsonOrMoved::Moved(format!("/api/organizations/{}/balance/as-of?{query}", org.as_str())));
+    }
+    q.only(&[]).map_err(|_| {
+        ApiError::validation(
+            "GET …/balance takes no parameters but as_of (the balance at a time, answered by GET …/balance/as-of)",
+        )
+    })?;
     let balance = app.store.balance(&org).await?;
     let caps = crate::auth::caps_shown(&app, &principal, &org).await;
-    Ok(Json(BalanceView { balance, caps }))
+    Ok(JsonOrMoved::Json(BalanceView { balance, caps }))
 }
 
 /// `GET …/verify`: balances and the hash chain recomputed from the events.

@@ -780,6 +780,90 @@ async fn credits_inner(
 }
 
 // ---------------------------------------------------------------------------
+// Statement (linked from the credit history; printable)
+
+/// One line of the statement page, formatted exactly.
+struct StatementRow {
+    kind: String,
+    title: String,
+    amount: String,
+    count: String,
+}
+
+/// A balance at one end of the statement page.
+struct StatementEnd {
+    balance: String,
+    held: String,
+}
+
+#[derive(Template)]
+#[template(path = "statement.html")]
+struct StatementPage {
+    frame: Frame,
+    picker: Picker,
+    opening: StatementEnd,
+    credits_in: Vec<StatementRow>,
+    total_in: String,
+    credits_out: Vec<StatementRow>,
+    total_out: String,
+    closing: StatementEnd,
+    may_export: bool,
+    api_query: String,
+}
+
+/// `GET /statement`: the statement of a range (`creditd_store::history_at`,
+/// what the API answers), as a page that prints as the statement alone.
+pub async fn statement_tab(State(app): State<AppState>, MaybeSession(session): MaybeSession, q: QueryPairs) -> Page {
+    Page(statement_inner(app, session, q).await)
+}
+
+async fn statement_inner(
+    app: AppState,
+    session: Option<Principal>,
+    q: QueryPairs,
+) -> Result<(StatusCode, String), PageError> {
+    let ctx = Ctx::new(app, session).await?;
+    ctx.principal.require(Action::ReadHistory, &ctx.org)?;
+    q.only(crate::statements::STATEMENT_PARAMS)?;
+    let today = analytics::today(&ctx.app, &ctx.tz);
+    let range = analytics::parse_range(&q, today, crate::statements::DEFAULT_STATEMENT_RANGE)?;
+    let st = creditd_store::history_at::statement(ctx.app.store.as_ref(), &ctx.org, range.first, range.last).await?;
+    let s = ctx.summary().await?;
+    let rows = |lines: &[creditd_core::statement::StatementLine]| {
+        lines
+            .iter()
+            .map(|l| StatementRow {
+                kind: l.kind.clone(),
+                title: l.title.clone(),
+                amount: l.amount.to_string(),
+                count: charts::count(l.count),
+            })
+            .collect::<Vec<_>>()
+    };
+    let end = |b: &creditd_core::statement::StatementBalance| StatementEnd {
+        balance: b.balance.to_string(),
+        held: b.held.to_string(),
+    };
+    let mut api_query = format!("range={}", range.name());
+    if range.preset.is_none() {
+        api_query.push_str(&format!("&date_from={}&date_to={}", range.first, range.last));
+    }
+    let page = StatementPage {
+        frame: ctx.frame("history", "Statement", &s),
+        picker: picker("/statement", &range, &ctx.settings.time_zone),
+        opening: end(&st.opening),
+        credits_in: rows(&st.credits_in),
+        total_in: st.total_in.to_string(),
+        credits_out: rows(&st.credits_out),
+        total_out: st.total_out.to_string(),
+        closing: end(&st.closing),
+        may_export: ctx.may(Action::Export),
+        api_query,
+    };
+    Ok((StatusCode::OK, page.render()?))
+}
+
+// ---------------------------------------------------------------------------
 // Conversations
 
 #[derive(Template)]
@@ -1023,6 +1107,8 @@ struct HistoryPage {
     export_hidden: Vec<(String, String)>,
     layouts: Vec<LayoutChoice>,
     zone: String,
+    /// "Balance at <the newest event's time>: …", empty without events.
+    balance_at: String,
 }
 
 /// Keys of the history form that are the API's filters.
@@ -1315,9 +1401,22 @@ async fn history_inner(
         Err(message) => Err(ApiError::validation(message)),
     };
     let shown: Vec<&ColumnDef> = columns.clone().unwrap_or_else(|_| COLUMNS.iter().filter(|c| c.default).collect());
-    let (rows, next_cursor, matching, error, status) = match query {
+    let (rows, next_cursor, matching, error, status, balance_at) = match query {
         Ok(query) => {
             let page = ctx.app.store.events(&ctx.org, &query).await?;
+            // The balance as of the newest event on the page, with the holds
+            // open then (`history_at::balance_at`, what the API answers).
+            let balance_at = match page.events.first() {
+                Some(top) => creditd_store::history_at::balance_at(ctx.app.store.as_ref(), &ctx.org, top.created_at)
+                    .await
+                    .map(|b| {
+                        let at = top.created_at.to_zoned(ctx.tz.clone()).strftime("%Y-%m-%d %H:%M:%S");
+                        let open = b.open_hold_count.map_or_else(|| "more than 100".to_string(), |n| n.to_string());
+                        format!("Balance at {at}: {} available, {} held, open holds: {open}", b.available, b.held)
+                    })
+                    .unwrap_or_default(),
+                None => String::new(),
+            };
             let (n, more) = count_matching(&ctx, &query.filter).await?;
             let matching = match (n, more) {
                 (_, true) => format!("More than {} events match", charts::count(HISTORY_COUNT_CAP as i64)),
@@ -1325,9 +1424,9 @@ async fn history_inner(
                 (n, false) => format!("{} events match", charts::count(n as i64)),
             };
             let rows = page.events.iter().map(|e| row(e, &ctx.tz, &shown)).collect();
-            (rows, page.next_cursor, matching, String::new(), StatusCode::OK)
+            (rows, page.next_cursor, matching, String::new(), StatusCode::OK, balance_at)
         }
-        Err(e) if e.status.is_client_error() => (Vec::new(), None, String::new(), e.message, e.status),
+        Err(e) if e.status.is_client_error() => (Vec::new(), None, String::new(), e.message, e.status, String::new()),
         Err(e) => return Err(e.into()),
     };
     let has = |k: &str, v: &str| values_of(&filters, k).contains(&v);
@@ -1442,6 +1541,7 @@ async fn history_inner(
         export_hidden: filters.clone(),
         layouts,
         zone: ctx.settings.time_zone.clone(),
+        balance_at,
     };
     Ok((status, page.render()?))
 }

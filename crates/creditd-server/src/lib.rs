@@ -21,6 +21,7 @@ pub mod permissions;
 pub mod plans;
 pub mod prices;
 pub mod routes;
+pub mod statements;
 pub mod topup;
 pub mod transfers;
 pub mod webhooks;

@@ -292,6 +292,52 @@ pub struct UsageParams {
     user_email: Option<String>,
 }
 
+/// `GET …/balance/as-of` (`statements::AS_OF_PARAMS`).
+#[derive(IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)]
+pub struct AsOfParams {
+    /// Required. An RFC 3339 instant (not in the future), or a date like
+    /// 2026-03-31: the end of that day in the organisation's zone.
+    #[param(value_type = String)]
+    as_of: String,
+}
+
+/// `GET …/statement` (`statements::STATEMENT_PARAMS`).
+#[derive(IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)]
+pub struct StatementParams {
+    /// Default last_month.
+    #[param(value_type = Option<RangeName>)]
+    range: Option<String>,
+    /// A date like 2026-03-01 in the organisation's zone.
+    #[param(value_type = Option<String>, format = Date)]
+    date_from: Option<String>,
+    /// A date, inclusive; default today; at most 366 days in all.
+    #[param(value_type = Option<String>, format = Date)]
+    date_to: Option<String>,
+}
+
+/// `GET …/statement/export` (`statements::STATEMENT_EXPORT_PARAMS`).
+#[derive(IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)]
+pub struct StatementExportParams {
+    /// Default csv.
+    #[param(value_type = Option<ExportFormat>)]
+    format: Option<String>,
+    /// Default last_month.
+    #[param(value_type = Option<RangeName>)]
+    range: Option<String>,
+    /// A date like 2026-03-01 in the organisation's zone.
+    #[param(value_type = Option<String>, format = Date)]
+    date_from: Option<String>,
+    /// A date, inclusive; default today; at most 366 days in all.
+    #[param(value_type = Option<String>, format = Date)]
+    date_to: Option<String>,
+}
+
 /// `GET …/conversations` and `…/conversations/usage` (`plans::CONVERSATION_PARAMS`).
 #[derive(IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -948,6 +994,38 @@ pub mod examples {
         let mut b = balance(json!(987.75), json!(0), json!(12.25), 5);
         b["caps"] = json!([]);
         b
+    }
+
+    /// `GET …/balance/as-of?as_of=2026-03-02T09:20:00Z`: one hold open then.
+    pub fn balance_at() -> Value {
+        json!({
+            "org_id": "acme", "as_of": "2026-03-02T09:20:00Z", "before_org_created": false, "seq": 3,
+            "last_event_at": AT, "available": 990, "held": 10, "prepaid": 0, "period_usage": 0,
+            "period_start": "2026-02-28T23:00:00Z", "period_end": "2026-03-31T22:00:00Z",
+            "open_hold_count": 1,
+            "open_holds": [{"id": "hold_3", "amount": 10, "created_at": AT, "user_email": "ana@acme.example"}],
+        })
+    }
+
+    /// `GET …/statement?date_from=2026-03-01&date_to=2026-03-31`.
+    pub fn statement() -> Value {
+        json!({
+            "org_id": "acme", "time_zone": "Europe/Madrid", "date_from": "2026-03-01", "date_to": "2026-03-31",
+            "from": "2026-02-28T23:00:00Z", "to": "2026-03-31T22:00:00Z",
+            "opening": {"balance": 250, "available": 250, "held": 0, "seq": 41},
+            "credits_in": [
+                {"kind": "purchase", "title": "Purchase", "amount": 1000, "count": 1},
+                {"kind": "refund", "title": "Refund", "amount": 2, "count": 1},
+            ],
+            "total_in": 1002,
+            "credits_out": [
+                {"kind": "usage_and_debits", "title": "Usage and debits", "amount": 262.25, "count": 57},
+                {"kind": "expiry", "title": "Expiry", "amount": 50, "count": 1},
+            ],
+            "total_out": 312.25,
+            "expired": 50,
+            "closing": {"balance": 939.75, "available": 929.75, "held": 10, "seq": 142},
+        })
     }
 
     /// `GET …/credit-events?limit=2`: the newest two, and where the next page starts.

@@ -48,9 +48,10 @@ pub enum Action {
     ReadSummary,
     /// One's own usage this period (`GET …/me`).
     ReadOwnUsage,
-    /// The credit history, verify, notifications.
+    /// The credit history, the balance as of a time, statements, verify,
+    /// notifications.
     ReadHistory,
-    /// CSV and Excel exports.
+    /// CSV and Excel exports (of the history and of statements).
     Export,
     /// Usage by user, action, project and day; conversation breakdowns.
     ReadAnalytics,
@@ -145,8 +146,12 @@ const N: bool = false;
 pub const TABLE: &[Row] = &[
     row(Action::ReadSummary, "organisation, balance, summary, own caps", [Y, Y, Y, Y, Y]),
     row(Action::ReadOwnUsage, "own usage this period (`GET …/me`)", [Y, Y, Y, Y, Y]),
-    row(Action::ReadHistory, "credit history, verify, notifications", [Y, Y, Y, N, Y]),
-    row(Action::Export, "CSV / Excel exports", [Y, Y, Y, N, Y]),
+    row(
+        Action::ReadHistory,
+        "credit history, balance as of a time, statements, verify, notifications",
+        [Y, Y, Y, N, Y],
+    ),
+    row(Action::Export, "CSV / Excel exports (history, statements)", [Y, Y, Y, N, Y]),
     row(Action::ReadAnalytics, "usage by user, action, project, day; conversations", [Y, Y, Y, N, Y]),
     row(Action::Consume, "holds, usage, debit, extend, release (members: own holds), conversations", [Y, Y, Y, Y, N]),
     row(Action::Check, "check a hold or usage before acting (members: for themselves)", [Y, Y, Y, Y, N]),

@@ -29,10 +29,12 @@ use crate::admin::{AddMemberRequest, CreateKeyRequest, KEY_LIST_PARAMS, PatchMem
 use crate::analytics::USAGE_PARAMS;
 use crate::answer::{ApiDocument, HandlerDoc};
 use crate::openapi::{
-    ConversationParams, DeliveryParams, EXPORT_QUERY, HISTORY_QUERY, KeyListParams, NotificationParams, Route,
-    UsageParams, examples, export_params, history_params, query_of, schema,
+    AsOfParams, ConversationParams, DeliveryParams, EXPORT_QUERY, HISTORY_QUERY, KeyListParams, NotificationParams,
+    Route, StatementExportParams, StatementParams, UsageParams, examples, export_params, history_params, query_of,
+    schema,
 };
 use crate::plans::{CONVERSATION_PARAMS, NOTIFICATION_PARAMS};
+use crate::statements::{AS_OF_PARAMS, STATEMENT_EXPORT_PARAMS, STATEMENT_PARAMS};
 use crate::webhooks::{CreateEndpointRequest, DELIVERY_PARAMS};
 use crate::wire::{
     AdjustmentRequest, BillingRequest, CheckRequest, CreditRequest, DebitRequest, ExtendRequest, HoldRequest,
@@ -40,7 +42,7 @@ use crate::wire::{
 };
 use crate::{
     AppState, MAX_BODY_BYTES, admin, analytics, api, auth, conn, dashboard, history, money_in, ops, plans, prices,
-    topup, transfers, webhooks,
+    statements, topup, transfers, webhooks,
 };
 
 /// What serves a route.
@@ -199,7 +201,49 @@ pub fn table() -> Vec<Entry> {
         .example(|| json!({"name": "Acme Inc.", "overdraft_limit": "50"}))
         .answers(examples::organization),
         at("GET", org!("/balance"), "getBalance", "ledger", "Available, held, per pool", api::balance)
+            .describe(
+                "The balances now. `GET …/balance?as_of=T` answers 307 Temporary Redirect to `getBalanceAsOf` \
+                 with the same query; any other parameter is 422.",
+            )
             .answers(examples::balance_view),
+        at(
+            "GET",
+            org!("/balance/as-of"),
+            "getBalanceAsOf",
+            "history",
+            "Available, held and open holds as they were at a time",
+            statements::balance_as_of,
+        )
+        .reads(AS_OF_PARAMS, query_of::<AsOfParams>)
+        .describe(
+            "The balances after the last event at or before `as_of`, and the holds open then. `as_of` in the \
+             future: 422; before the organisation was created: zeros with `before_org_created`.",
+        )
+        .answers(examples::balance_at),
+        at(
+            "GET",
+            org!("/statement"),
+            "getStatement",
+            "history",
+            "Opening balance, credits in and out by kind, closing balance",
+            statements::statement,
+        )
+        .reads(STATEMENT_PARAMS, query_of::<StatementParams>)
+        .describe(
+            "Whole days in the organisation's zone, at most 366. The balance is available + held (held shown \
+             apart): opening + total_in - total_out = closing, to the micro-credit.",
+        )
+        .answers(examples::statement),
+        at(
+            "GET",
+            org!("/statement/export"),
+            "exportStatement",
+            "history",
+            "A statement as CSV or XLSX",
+            statements::statement_export,
+        )
+        .reads(STATEMENT_EXPORT_PARAMS, query_of::<StatementExportParams>)
+        .describe("The figures of `getStatement`, one row each, as a file."),
         at("GET", org!("/verify"), "verifyLedger", "ledger", "Recompute balances and the hash chain", api::verify)
             .answers(examples::verified),
         at(
@@ -593,6 +637,8 @@ pub fn table() -> Vec<Entry> {
             dashboard::history_tab,
         )
         .public(),
+        at("GET", "/statement", "getDashboardStatementPage", "dashboard", "Dashboard: statement", dashboard::statement_tab)
+            .public(),
         at("GET", "/assets/dashboard.css", "getDashboardStyles", "dashboard", "Dashboard style sheet", dashboard::css)
             .public(),
         at("GET", "/assets/dashboard.js", "getDashboardScript", "dashboard", "Dashboard script", dashboard::js)

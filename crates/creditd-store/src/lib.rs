@@ -16,6 +16,7 @@ pub mod clock;
 pub mod consistency;
 pub mod conversations;
 pub mod directory;
+pub mod history_at;
 pub mod import;
 pub mod prices;
 pub mod query;

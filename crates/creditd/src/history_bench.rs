@@ -70,9 +70,11 @@ pub async fn run(args: HistoryBenchArgs) -> Result<()> {
     println!("creditd bench-history (release build): {args:?}");
     let store = open_existing(&args.data_dir)?;
     let pages = pages(&store, &args).await;
+    let past = if pages.is_ok() { past(&store, &args).await } else { Ok(()) };
     store.shutdown().await;
     drop(store);
     pages?;
+    past?;
     if !args.skip_export {
         exports(&args)?;
     }
@@ -189,6 +191,70 @@ async fn pages(store: &Arc<SqliteStore>, args: &HistoryBenchArgs) -> Result<()> 
             cursor_us
         );
     }
+    Ok(())
+}
+
+/// The past read back (`creditd_store::history_at`): the balance as of
+/// random instants across the whole history, with its open holds, and
+/// statements of random months and of the whole last year.
+async fn past(store: &Arc<SqliteStore>, args: &HistoryBenchArgs) -> Result<()> {
+    let org = &args.org;
+    let info = store.org(org).await?;
+    let tz = org_zone(&info.settings.time_zone);
+    let newest = store.events(org, &creditd_store::EventQuery::default()).await?;
+    let Some(newest_at) = newest.events.first().map(|e| e.created_at) else { return Ok(()) };
+    // `creditd gen` may write past the clock; a balance is asked for up to now.
+    let last = newest_at.min(store.now());
+    let first = info.created_at;
+    let span_us = (last.as_microsecond() - first.as_microsecond()).max(1);
+    let mut rng = StdRng::seed_from_u64(2);
+    let mut t_us = Vec::with_capacity(args.pages);
+    let mut holds = 0u64;
+    for _ in 0..args.pages {
+        let at = jiff::Timestamp::from_microsecond(first.as_microsecond() + rng.random_range(0..=span_us))?;
+        let t = Instant::now();
+        let b = creditd_store::history_at::balance_at(store.as_ref(), org, at).await?;
+        t_us.push(t.elapsed().as_micros() as u64);
+        holds = holds.max(b.open_hold_count.unwrap_or(b.open_holds.len() as u64));
+    }
+    t_us.sort_unstable();
+    println!(
+        "balance as of a random instant ({} tries): p50 {} us, p99 {} us, max {} us; most holds open at once (counted up to 100) {holds}",
+        args.pages,
+        pct(&t_us, 0.5),
+        pct(&t_us, 0.99),
+        t_us.last().copied().unwrap_or(0)
+    );
+    let last_day = creditd_store::range::local_date(newest_at, &tz);
+    let first_day = creditd_store::range::local_date(first, &tz);
+    let months = (first_day.until(last_day)?.get_days() / 31).max(1);
+    let mut t_us = Vec::new();
+    for _ in 0..args.pages.min(50) {
+        let back = rng.random_range(0..months);
+        let d = last_day.checked_sub(jiff::ToSpan::days(i64::from(back) * 31))?.first_of_month();
+        let t = Instant::now();
+        let s = creditd_store::history_at::statement(store.as_ref(), org, d, d.last_of_month()).await?;
+        t_us.push(t.elapsed().as_micros() as u64);
+        if s.difference() != Some(Micros::ZERO) {
+            bail!("the statement of {d} does not add up: {s:?}");
+        }
+    }
+    t_us.sort_unstable();
+    println!(
+        "statement of a random month ({} tries): p50 {} us, p99 {} us",
+        t_us.len(),
+        pct(&t_us, 0.5),
+        pct(&t_us, 0.99)
+    );
+    let year_from = last_day.checked_sub(jiff::ToSpan::days(365))?;
+    let t = Instant::now();
+    let s = creditd_store::history_at::statement(store.as_ref(), org, year_from, last_day).await?;
+    println!(
+        "statement of the last 366 days: {} us, {} lines, adds up: {}",
+        t.elapsed().as_micros(),
+        s.credits_in.len() + s.credits_out.len(),
+        s.difference() == Some(Micros::ZERO)
+    );
     Ok(())
 }
 

@@ -27,6 +27,7 @@ OPERATIONS: Dict[str, Operation] = {
     "getAutoTopUp": Operation("getAutoTopUp", "GET", "/api/organizations/{org_id}/auto-top-up", 'AutoTopUpView', idempotent=False),
     "setAutoTopUp": Operation("setAutoTopUp", "PUT", "/api/organizations/{org_id}/auto-top-up", 'AutoTopUpView', idempotent=True),
     "getBalance": Operation("getBalance", "GET", "/api/organizations/{org_id}/balance", 'BalanceView', idempotent=False),
+    "getBalanceAsOf": Operation("getBalanceAsOf", "GET", "/api/organizations/{org_id}/balance/as-of", 'BalanceAt', idempotent=False),
     "recordBilling": Operation("recordBilling", "POST", "/api/organizations/{org_id}/billing", 'WriteResult', idempotent=True),
     "listCaps": Operation("listCaps", "GET", "/api/organizations/{org_id}/caps", 'Caps', idempotent=False),
     "setCap": Operation("setCap", "PUT", "/api/organizations/{org_id}/caps", 'CapSet', idempotent=False),
@@ -55,6 +56,7 @@ OPERATIONS: Dict[str, Operation] = {
     "reversePurchase": Operation("reversePurchase", "POST", "/api/organizations/{org_id}/purchases/{id}/reverse", 'WriteResult', idempotent=True),
     "settlePurchase": Operation("settlePurchase", "POST", "/api/organizations/{org_id}/purchases/{id}/settle", 'WriteResult', idempotent=True),
     "refundUsage": Operation("refundUsage", "POST", "/api/organizations/{org_id}/refunds", 'WriteResult', idempotent=True),
+    "getStatement": Operation("getStatement", "GET", "/api/organizations/{org_id}/statement", 'Statement', idempotent=False),
     "getPlanSummary": Operation("getPlanSummary", "GET", "/api/organizations/{org_id}/summary", 'SummaryView', idempotent=False),
     "createTransfer": Operation("createTransfer", "POST", "/api/organizations/{org_id}/transfers", 'TransferView', idempotent=True),
     "getUsage": Operation("getUsage", "GET", "/api/organizations/{org_id}/usage", 'UsageReport', idempotent=False),
@@ -215,6 +217,15 @@ class SyncOperations:
     ) -> "m.BalanceView":
         """Available, held, per pool (GET /api/organizations/{org_id}/balance, `getBalance`)."""
         return self._call(OPERATIONS["getBalance"], {"org_id": org_id}, None, None, None, None)
+
+    def get_balance_as_of(
+        self,
+        org_id: str,
+        *,
+        as_of: Optional[str] = None,
+    ) -> "m.BalanceAt":
+        """Available, held and open holds as they were at a time (GET /api/organizations/{org_id}/balance/as-of, `getBalanceAsOf`)."""
+        return self._call(OPERATIONS["getBalanceAsOf"], {"org_id": org_id}, {"as_of": as_of}, None, None, None)
 
     def record_billing(
         self,
@@ -519,6 +530,17 @@ class SyncOperations:
         """Refund consumed credits (POST /api/organizations/{org_id}/refunds, `refundUsage`). The body's fields may also be given as keyword arguments."""
         return self._call(OPERATIONS["refundUsage"], {"org_id": org_id}, None, body, fields, idempotency_key)
 
+    def get_statement(
+        self,
+        org_id: str,
+        *,
+        range: Optional[str] = None,
+        date_from: Optional[str] = None,
+        date_to: Optional[str] = None,
+    ) -> "m.Statement":
+        """Opening balance, credits in and out by kind, closing balance (GET /api/organizations/{org_id}/statement, `getStatement`)."""
+        return self._call(OPERATIONS["getStatement"], {"org_id": org_id}, {"range": range, "date_from": date_from, "date_to": date_to}, None, None, None)
+
     def get_plan_summary(
         self,
         org_id: str,
@@ -814,6 +836,15 @@ class AsyncOperations:
     ) -> "m.BalanceView":
         """Available, held, per pool (GET /api/organizations/{org_id}/balance, `getBalance`)."""
         return await self._call(OPERATIONS["getBalance"], {"org_id": org_id}, None, None, None, None)
+
+    async def get_balance_as_of(
+        self,
+        org_id: str,
+        *,
+        as_of: Optional[str] = None,
+    ) -> "m.BalanceAt":
+        """Available, held and open holds as they were at a time (GET /api/organizations/{org_id}/balance/as-of, `getBalanceAsOf`)."""
+        return await self._call(OPERATIONS["getBalanceAsOf"], {"org_id": org_id}, {"as_of": as_of}, None, None, None)
 
     async def record_billing(
         self,
@@ -1117,6 +1148,17 @@ class AsyncOperations:
     ) -> "m.WriteResult":
         """Refund consumed credits (POST /api/organizations/{org_id}/refunds, `refundUsage`). The body's fields may also be given as keyword arguments."""
         return await self._call(OPERATIONS["refundUsage"], {"org_id": org_id}, None, body, fields, idempotency_key)
+
+    async def get_statement(
+        self,
+        org_id: str,
+        *,
+        range: Optional[str] = None,
+        date_from: Optional[str] = None,
+        date_to: Optional[str] = None,
+    ) -> "m.Statement":
+        """Opening balance, credits in and out by kind, closing balance (GET /api/organizations/{org_id}/statement, `getStatement`)."""
+        return await self._call(OPERATIONS["getStatement"], {"org_id": org_id}, {"range": range, "date_from": date_from, "date_to": date_to}, None, None, None)
 
     async def get_plan_summary(
         self,

@@ -3,7 +3,8 @@
 
 use creditd_client::{
     Adjustment, Billing, Context, Credit, CreditKind, Debit, Error, ErrorCode, EventKind, NewHold, NewOrganization,
-    NewTransfer, OrganizationPatch, Pool, RecordStatus, Refund, Release, Reversal, Settlement, Status, Usage,
+    NewTransfer, OrganizationPatch, Pool, Range, RecordStatus, Refund, Release, Reversal, Settlement, StatementQuery,
+    Status, Usage,
 };
 
 use crate::common::{Server, c, org};
@@ -270,4 +271,34 @@ async fn a_hold_extended_and_a_check_before_acting() {
     assert_eq!(client.get_balance(&o).await.unwrap().seq, seq, "a check writes nothing");
     let debited = client.debit_hold(&o, &hold.id, &Debit::default(), None).await.unwrap();
     assert_eq!(debited.events[0].amount, c("-15"));
+}
+
+#[tokio::test]
+async fn balances_as_of_and_statements_are_read_back() {
+    let server = Server::start();
+    let client = server.client();
+    let o = org(&client, "archive").await;
+    let before = jiff::Timestamp::now().to_string();
+    client.grant_credits(&o, &Credit::grant(c("10")), None).await.unwrap();
+    let hold = client.create_hold(&o, &NewHold::new(c("4")), None).await.unwrap();
+    client.record_usage(&o, &Usage::new(c("1")), None).await.unwrap();
+    let now = jiff::Timestamp::now().to_string();
+
+    let b = client.get_balance_as_of(&o, &now).await.unwrap();
+    assert_eq!((b.available, b.held, b.open_hold_count), (c("5"), c("4"), Some(1)));
+    assert_eq!(Some(&b.open_holds[0].id), hold.hold.as_ref().map(|r| &r.id));
+    let b = client.get_balance_as_of(&o, &before).await.unwrap();
+    assert_eq!((b.seq, b.available), (0, c("0")));
+    let e = client.get_balance_as_of(&o, "2999-01-01T00:00:00Z").await.unwrap_err();
+    assert_eq!(e.code(), Some(ErrorCode::ValidationError), "{e}");
+
+    let today = StatementQuery { range: Some(Range::Today), ..StatementQuery::default() };
+    let s = client.get_statement(&o, &today).await.unwrap();
+    assert_eq!((s.total_in, s.total_out, s.closing.balance, s.closing.held), (c("10"), c("1"), c("9"), c("4")));
+    assert_eq!(s.difference(), Some(c("0")));
+    let csv = String::from_utf8(client.export_statement(&o, &today, "csv").await.unwrap()).unwrap();
+    assert!(csv.contains("closing,balance,Closing balance,9,"), "{csv}");
+    let long = StatementQuery { date_from: Some("2024-01-01".into()), date_to: Some("2025-01-02".into()), range: None };
+    let e = client.get_statement(&o, &long).await.unwrap_err();
+    assert_eq!(e.code(), Some(ErrorCode::ValidationError), "{e}");
 }

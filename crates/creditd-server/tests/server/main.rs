@@ -18,5 +18,6 @@ mod ops;
 mod plans;
 mod prices;
 mod roles;
+mod statements;
 mod topup;
 mod webhooks;

@@ -7,6 +7,7 @@
 
 use std::collections::BTreeSet;
 
+use creditd_store::Store as _;
 use reqwest::Method;
 use serde_json::{Value, json};
 
@@ -166,6 +167,14 @@ async fn answers_match_the_documented_schemas() {
     let v = expect(app.get(&format!("{ORG}/balance")).await, 200);
     assert!(v["available"].is_number(), "amounts are answered as numbers: {v}");
     expect(app.get(&format!("{ORG}/verify")).await, 200);
+    // The past: an open hold at this instant, and today's statement.
+    let held =
+        expect(app.post(&format!("{ORG}/holds"), json!({"amount": 2, "user_email": "a@acme.example"})).await, 201);
+    let now = app.store.now();
+    let v = expect(app.get(&format!("{ORG}/balance/as-of?as_of={now}")).await, 200);
+    assert_eq!(v["open_holds"][0]["id"], held["hold"]["id"], "{v}");
+    let v = expect(app.get(&format!("{ORG}/statement?range=today")).await, 200);
+    assert!(v["credits_in"].as_array().is_some_and(|l| !l.is_empty()), "{v}");
     let v = expect(app.get(&format!("{ORG}/credit-events?limit=2&event_type=hold,debit")).await, 200);
     assert!(v["next_cursor"].is_string(), "{v}");
     // Seed 001's names: the hold is a reservation that takes the credits,

@@ -225,6 +225,9 @@ enum Ep {
     GetPriceBook,
     ListPriceBooks,
     Transfer,
+    BalanceAsOf,
+    Statement,
+    StatementExport,
 }
 
 const ALL: &[Ep] = &[
@@ -285,6 +288,9 @@ const ALL: &[Ep] = &[
     Ep::GetPriceBook,
     Ep::ListPriceBooks,
     Ep::Transfer,
+    Ep::BalanceAsOf,
+    Ep::Statement,
+    Ep::StatementExport,
 ];
 
 impl Ep {
@@ -295,8 +301,8 @@ impl Ep {
             Ep::CreateOrg => CreateOrg,
             Ep::GetOrg | Ep::Balance | Ep::Summary | Ep::GetPlan => ReadSummary,
             Ep::PatchOrg => ManageOrg,
-            Ep::Verify | Ep::History | Ep::Notifications => ReadHistory,
-            Ep::Export => Export,
+            Ep::Verify | Ep::History | Ep::Notifications | Ep::BalanceAsOf | Ep::Statement => ReadHistory,
+            Ep::Export | Ep::StatementExport => Export,
             Ep::Grant => Grant,
             Ep::Purchase | Ep::Settle | Ep::Refund | Ep::Billing => WriteCredits,
             Ep::Hold | Ep::Debit | Ep::Extend | Ep::Release | Ep::Usage | Ep::Batch | Ep::StartConversation => Consume,
@@ -492,6 +498,9 @@ async fn prepare(app: &App, ep: Ep, email: &str) -> Req {
         }
         Ep::ListPriceBooks => req("GET", "/api/price-books", Value::Null),
         Ep::Transfer => req("POST", format!("{ACME}/transfers"), json!({"to": "acme-lab", "amount": 1})),
+        Ep::BalanceAsOf => req("GET", format!("{ACME}/balance/as-of?as_of=2020-01-01T00:00:00Z"), Value::Null),
+        Ep::Statement => req("GET", format!("{ACME}/statement?range=this_month"), Value::Null),
+        Ep::StatementExport => req("GET", format!("{ACME}/statement/export?format=csv"), Value::Null),
         Ep::GetKey | Ep::RevokeKey => {
             let (id, _) = app.new_key(json!({"kind": "member", "org_id": "acme", "email": "mia@acme.example"})).await;
             let method = if ep == Ep::GetKey { "GET" } else { "DELETE" };

@@ -15,6 +15,7 @@ from .auto_top_up_rule import AutoTopUpRule
 from .auto_top_up_status import AutoTopUpStatus
 from .auto_top_up_view import AutoTopUpView
 from .balance import Balance
+from .balance_at import BalanceAt
 from .balance_view import BalanceView
 from .batch_item import BatchItem
 from .batch_item_body_type_0 import BatchItemBodyType0
@@ -96,6 +97,7 @@ from .notification_kind import NotificationKind
 from .notifications import Notifications
 from .op_name import OpName
 from .open_api_document import OpenApiDocument
+from .open_hold_at import OpenHoldAt
 from .org_info import OrgInfo
 from .org_settings import OrgSettings
 from .own_usage import OwnUsage
@@ -142,6 +144,9 @@ from .seed_page import SeedPage
 from .set_cap_request import SetCapRequest
 from .settings_patch import SettingsPatch
 from .settle_request import SettleRequest
+from .statement import Statement
+from .statement_balance import StatementBalance
+from .statement_line import StatementLine
 from .status import Status
 from .summary import Summary
 from .summary_view import SummaryView
@@ -178,6 +183,7 @@ __all__ = (
     "AutoTopUpStatus",
     "AutoTopUpView",
     "Balance",
+    "BalanceAt",
     "BalanceView",
     "BatchItem",
     "BatchItemBodyType0",
@@ -258,6 +264,7 @@ __all__ = (
     "NotificationKind",
     "Notifications",
     "OpenApiDocument",
+    "OpenHoldAt",
     "OpName",
     "OrgInfo",
     "OrgSettings",
@@ -305,6 +312,9 @@ __all__ = (
     "SetCapRequest",
     "SettingsPatch",
     "SettleRequest",
+    "Statement",
+    "StatementBalance",
+    "StatementLine",
     "Status",
     "Summary",
     "SummaryView",

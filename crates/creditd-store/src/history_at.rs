@@ -1,0 +1,180 @@
+//! The past, read from what every engine already stores: the balance as of
+//! an instant and statements over whole local days. Both are built on
+//! [`Store::events`] (whose date bounds are a binary search on the primary
+//! key, and whose kind filter walks `events_kind (org_id, kind, seq)`) and
+//! [`Store::usage`] (the rollups), so they need nothing engine-specific
+//! and answer the same on every engine. The folds are the core's
+//! (`creditd_core::statement`).
+//!
+//! Cost, for an org of `n` events:
+//! - balance as of `T`: the last event at or before `T` is one page of one
+//!   row below a seq found by binary search, O(log n) point reads; the
+//!   open holds are rebuilt by walking the hold, debit and release events
+//!   back from `T` on the kind index until they add up to the held
+//!   recorded at `T` (nothing held: no walk): O(log n + k), k those
+//!   events since the oldest hold still open at `T` (a hold lives at most
+//!   seven days).
+//! - statement: two such lookups (opening, closing), the day rollups of
+//!   the range (at most 366 rows), and the events of the kinds that are
+//!   neither consumption nor holds (grants, purchases, refunds, expiries,
+//!   transfers, …) streamed from the kind index in one read:
+//!   O(log n + days + m), never the usage, debits, holds and releases that
+//!   make up most of a history.
+
+use creditd_core::statement::{
+    BalanceAt, HOLD_KINDS, OpenHoldsAt, STATEMENT_SCANNED_KINDS, Statement, StatementBalance, StatementBuilder,
+    balance_at as balance_after, check_as_of, check_statement_days,
+};
+use creditd_core::{Event, LedgerError, Micros};
+use jiff::Timestamp;
+use jiff::civil::Date;
+
+use crate::query::{EventFilter, EventQuery, PageLimit, PageStart};
+use crate::range::days_bounds;
+use crate::rollup::{UsageGroup, UsageQuery};
+use crate::{Order, Store, StoreError};
+
+/// The last event written before `t` (exclusive), with `seq` below
+/// `below` when given.
+async fn last_before(
+    store: &dyn Store,
+    org_id: &str,
+    t: Timestamp,
+    below: Option<u64>,
+) -> Result<Option<Event>, StoreError> {
+    let query = EventQuery {
+        filter: EventFilter { date_to: Some(t), ..EventFilter::default() },
+        limit: PageLimit::new(1).unwrap_or(PageLimit::DEFAULT),
+        start: below.map_or(PageStart::Offset(0), PageStart::Before),
+    };
+    Ok(store.events(org_id, &query).await?.events.into_iter().next())
+}
+
+/// Every event matching `filter` with a seq below `below`, newest first,
+/// page by page, handed to `each` until it returns `false`.
+async fn walk(
+    store: &dyn Store,
+    org_id: &str,
+    filter: EventFilter,
+    below: u64,
+    mut each: impl FnMut(&Event) -> Result<bool, StoreError>,
+) -> Result<(), StoreError> {
+    let mut start = below;
+    loop {
+        let query = EventQuery {
+            filter: filter.clone(),
+            limit: PageLimit::new(PageLimit::MAX).unwrap_or(PageLimit::DEFAULT),
+            start: PageStart::Before(start),
+        };
+        let page = store.events(org_id, &query).await?;
+        for e in &page.events {
+            if !each(e)? {
+                return Ok(());
+            }
+        }
+        match (page.next_cursor, page.events.last()) {
+            (Some(_), Some(last)) => start = last.seq,
+            _ => return Ok(()),
+        }
+    }
+}
+
+/// The balances of `org_id` as they were at `as_of`: available, held and
+/// its open holds, prepaid and period usage, after the last event at or
+/// before it. `as_of` after the store's clock is refused
+/// (`validation_error`); before the org was created answers zeros with
+/// `before_org_created`.
+pub async fn balance_at(store: &dyn Store, org_id: &str, as_of: Timestamp) -> Result<BalanceAt, StoreError> {
+    let info = store.org(org_id).await?;
+    check_as_of(as_of, store.now())?;
+    let tz = info.settings.validate()?;
+    let period = creditd_core::state::period_bounds(&tz, info.settings.renewal_day, as_of)?;
+    if as_of < info.created_at {
+        return Ok(balance_after(org_id, as_of, true, None, period));
+    }
+    // At or before `as_of`: before the microsecond after it.
+    let end = as_of.checked_add(jiff::SignedDuration::from_micros(1)).map_err(|_| LedgerError::Overflow)?;
+    let last = last_before(store, org_id, end, None).await?;
+    let mut answer = balance_after(org_id, as_of, false, last.as_ref(), period);
+    if let Some(last) = last.filter(|e| e.held_after.is_positive()) {
+        let mut holds = OpenHoldsAt::new(last.held_after);
+        let filter = EventFilter { kinds: HOLD_KINDS.to_vec(), ..EventFilter::default() };
+        walk(store, org_id, filter, last.seq + 1, |e| {
+            holds.push(e)?;
+            Ok(!holds.done())
+        })
+        .await?;
+        (answer.open_hold_count, answer.open_holds) = holds.finish();
+    }
+    Ok(answer)
+}
+
+/// How many times a statement is read again when events were written to
+/// its range while it was being read.
+const STATEMENT_TRIES: usize = 5;
+
+/// The statement of `org_id` for the local days `date_from` to `date_to`
+/// (inclusive) in its zone: opening balance, credits in and out by kind,
+/// closing balance. Consumption comes from the day rollups, the other kinds
+/// from their events, the two balances from the events' balances after.
+pub async fn statement(
+    store: &dyn Store,
+    org_id: &str,
+    date_from: Date,
+    date_to: Date,
+) -> Result<Statement, StoreError> {
+    let info = store.org(org_id).await?;
+    check_statement_days(date_from, date_to)?;
+    let tz = info.settings.validate()?;
+    let (from, to) = days_bounds(date_from, date_to, &tz);
+    for _ in 0..STATEMENT_TRIES {
+        let closing = last_before(store, org_id, to, None).await?;
+        let below = closing.as_ref().map_or(0, |e| e.seq) + 1;
+        // The rollups are read between two reads of the closing event: if
+        // it did not move, they saw exactly the events up to it.
+        let rows = store
+            .usage(
+                org_id,
+                &UsageQuery { first_day: date_from, last_day: date_to, group_by: UsageGroup::Day, user_email: None },
+            )
+            .await?;
+        let mut builder = StatementBuilder::new();
+        let filter = EventFilter {
+            date_from: Some(from),
+            date_to: Some(to),
+            kinds: STATEMENT_SCANNED_KINDS.to_vec(),
+            ..EventFilter::default()
+        };
+        // One streamed read (the export path), not pages: a year holds tens
+        // of thousands of refunds, grants and purchases. Events written
+        // after the closing one are left to the next try.
+        let mut chunks = store.export_in(org_id, &filter, Order::OldestFirst).await?;
+        while let Some(chunk) = chunks.recv().await {
+            for e in chunk?.iter().filter(|e| e.seq < below) {
+                builder.push(e)?;
+            }
+        }
+        let again = last_before(store, org_id, to, None).await?;
+        if again.as_ref().map(|e| e.seq) != closing.as_ref().map(|e| e.seq) {
+            continue;
+        }
+        let opening = last_before(store, org_id, from, Some(below)).await?;
+        let (mut consumed, mut operations) = (Micros::ZERO, 0i64);
+        for r in &rows {
+            consumed = consumed.checked_add(r.amount).ok_or(LedgerError::Overflow)?;
+            operations += r.count;
+        }
+        return Ok(builder.finish(
+            org_id,
+            &info.settings.time_zone,
+            (date_from, date_to),
+            (from, to),
+            StatementBalance::after(opening.as_ref())?,
+            StatementBalance::after(closing.as_ref())?,
+            consumed,
+            operations,
+        )?);
+    }
+    // Written to on every try: as busy as a full queue; the caller retries.
+    Err(StoreError::Overloaded)
+}
