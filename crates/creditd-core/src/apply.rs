@@ -107,6 +107,13 @@ impl OrgState {
     ) -> Result<Option<Record>, LedgerError> {
         self.catch_up(tx)?;
         self.roll_period(now)?;
+        // A priced operation's text and metadata are bad input whatever it
+        // would cost: checked before it is priced, as its plain form checks
+        // them before anything else (so a check and the operation both
+        // answer 422, not `unknown_price`).
+        if let Op::Priced(p) = op {
+            crate::effects::check_ctx(p.ctx())?;
+        }
         // A priced operation is priced now (after the renewals, in the
         // period it falls in) and then runs as the plain one it stands for.
         let resolved = self.resolve_priced(op, prices, now)?;

@@ -61,16 +61,6 @@ impl OrgState {
         now: Timestamp,
         prices: &dyn PriceSource,
     ) -> Result<CheckAnswer, LedgerError> {
-        // Bad input is a bad request, not a refusal the check reports: its
-        // text and metadata bounds are checked before anything else (the
-        // operation itself would check them only after pricing it).
-        match op {
-            Op::Usage { ctx, .. } | Op::Priced(PricedOp::Usage { ctx, .. } | PricedOp::Hold { ctx, .. }) => {
-                crate::effects::check_ctx(ctx)?
-            }
-            Op::Hold(h) => crate::effects::check_ctx(&h.ctx)?,
-            _ => {}
-        }
         let mut copy = self.clone();
         // The renewals and expiries due first, so `available` and the tier
         // position are the ones the operation would meet.

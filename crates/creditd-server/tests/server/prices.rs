@@ -371,6 +371,11 @@ async fn extend_a_hold_and_check_before_acting() {
         assert_eq!((st, code(&v)), (422, "validation_error"), "{body}: {v}");
         assert!(v["error"]["message"].as_str().unwrap().contains(expected), "{body}: {v}");
     }
+    // The operation itself says the same: bad text before an unknown price.
+    let body = json!({"price": "video", "quantity": 4, "user_name": "0".repeat(1025)});
+    let (st, v) = call(&s, "POST", &format!("{org}/usage"), Some(body), KEY).await;
+    assert_eq!((st, code(&v)), (422, "validation_error"), "{v}");
+    assert!(v["error"]["message"].as_str().unwrap().contains("user_name"), "{v}");
 
     // Members check for themselves; owners for any member.
     for (email, role) in [("olga@acme.example", "owner"), ("mia@acme.example", "member")] {
