@@ -171,6 +171,7 @@ macro_rules! conformance_tests {
             auto_top_up_races_open_one_purchase,
             auto_top_up_cap_holds_under_races,
             auto_top_up_pauses_after_failures_and_resumes,
+            auto_top_up_history_imports,
             usage_alert_crossed_inside_one_batch_fires_once,
             usage_alert_rearmed_by_period_renewal,
             plan_catalogue_round_trips,
