@@ -903,6 +903,79 @@ mod tests {
         assert_eq!(listed, format!("({})", all.join(", ")));
     }
 
+    fn facts<'a>(kind: EventKind, amount: i64, pricing: Option<&'a Pricing>) -> UsageFacts<'a> {
+        UsageFacts {
+            org_id: "o",
+            seq: 1,
+            created_at: "2026-03-05T10:00:00Z".parse().unwrap(),
+            kind,
+            status: Status::Succeeded,
+            amount: Micros::from_micros(amount),
+            service: Some("images"),
+            activity: Some("generate"),
+            project_id: Some("p1"),
+            project_name: Some("Case 1"),
+            user_name: Some("Ana"),
+            user_email: Some("ana@example.com"),
+            pricing,
+        }
+    }
+
+    /// Row count per event is PostgreSQL's main cost (issue 20): plain
+    /// usage adds its 13 rows and no more; a priced one 3 more (price: day
+    /// and month of the org, day of the user); a statement line 2 (day and
+    /// month of the org); a hold, a release and a processing purchase none.
+    #[test]
+    fn rows_per_event() {
+        let pricing = Pricing {
+            price_key: "image_generation".into(),
+            dimensions: Default::default(),
+            quantity: Quantity::from_micros(2_000_000),
+            unit: "image".into(),
+            unit_price: Some(Micros::from_micros(2_500_000)),
+            tiers: None,
+            price_book: "standard".into(),
+            version: 1,
+        };
+        let count = |f: UsageFacts<'_>| {
+            let mut r = Rollups::new();
+            r.add_facts(&f, &TimeZone::UTC);
+            r.checked_deltas().unwrap()
+        };
+        assert_eq!(count(facts(EventKind::Usage, -5, None)).len(), 13);
+        let priced = count(facts(EventKind::Usage, -5, Some(&pricing)));
+        assert_eq!(priced.len(), 16);
+        let price_rows: Vec<&RollupDelta> = priced.iter().filter(|d| d.at.dim == Dim::Price).collect();
+        assert_eq!(price_rows.len(), 3);
+        for d in price_rows {
+            assert_eq!((d.at.key.as_str(), d.name.as_str(), d.quantity), ("image_generation", "image", pricing.quantity));
+        }
+        assert!(priced.iter().all(|d| d.quantity == pricing.quantity && d.amount == Micros::from_micros(5)));
+        // Plain usage: quantity 0 everywhere.
+        assert!(count(facts(EventKind::Usage, -5, None)).iter().all(|d| d.quantity == Quantity::ZERO));
+        // A refund (which names no price) lowers the amount, adds no quantity
+        // and no operation, and is a statement line besides.
+        let refund = count(facts(EventKind::Refund, 2, Some(&pricing)));
+        assert_eq!(refund.len(), 13 + 2);
+        assert!(refund.iter().all(|d| d.quantity == Quantity::ZERO && d.at.dim != Dim::Price));
+        let lines: Vec<(&str, Grain, Micros, i64)> = refund
+            .iter()
+            .filter(|d| d.at.dim == Dim::Kind)
+            .map(|d| (d.at.key.as_str(), d.at.grain, d.amount, d.count))
+            .collect();
+        let two = Micros::from_micros(2);
+        assert_eq!(lines, vec![("in:refund", Grain::Day, two, 1), ("in:refund", Grain::Month, two, 1)]);
+        let expiry = count(facts(EventKind::Expiry, -7, None));
+        assert_eq!(expiry.iter().map(|d| (d.at.key.as_str(), d.amount)).collect::<Vec<_>>(), vec![
+            ("out:expiry", Micros::from_micros(7)),
+            ("out:expiry", Micros::from_micros(7))
+        ]);
+        assert!(count(facts(EventKind::Hold, -5, Some(&pricing))).is_empty());
+        assert!(count(facts(EventKind::Release, 5, None)).is_empty());
+        let processing = UsageFacts { status: Status::Processing, ..facts(EventKind::Purchase, 9, None) };
+        assert!(count(processing).is_empty(), "a purchase still processing moves nothing");
+    }
+
     #[test]
     fn statement_keys_read_back() {
         for kind in STATEMENT_SCANNED_KINDS {
