@@ -547,7 +547,8 @@ mod tests {
         added.add(EventKind::Adjustment, Micros::from_micros(-3), 1).unwrap();
         added.add(EventKind::Refund, Micros::from_micros(4), 1).unwrap();
         assert!(added.add(EventKind::Usage, Micros::from_micros(-1), 1).is_err(), "usage is no line of its own");
-        let (opening, closing) = (StatementBalance::after(None).unwrap(), StatementBalance::after(events.last()).unwrap());
+        let (opening, closing) =
+            (StatementBalance::after(None).unwrap(), StatementBalance::after(events.last()).unwrap());
         let (day, t) = (Date::constant(2026, 1, 1), Timestamp::UNIX_EPOCH);
         let finish = |b: StatementBuilder| {
             b.finish("o", "UTC", (day, day), (t, t), opening.clone(), closing.clone(), Micros::from_micros(-4), 0)

@@ -515,7 +515,9 @@ async fn plan_catalogue_migrates_from_previous_schema() {
     let Some(engine) = engine().await else { return };
     let mut ctx = Ctx::start(engine).await;
     let previous = creditd_postgres::schema::MIGRATIONS.len() - 2;
-    let downgrade = format!("ALTER TABLE usage_rollups DROP COLUMN quantity_micros; DROP TABLE plan_catalogue; UPDATE schema_version SET version = {previous};");
+    let downgrade = format!(
+        "ALTER TABLE usage_rollups DROP COLUMN quantity_micros; DROP TABLE plan_catalogue; UPDATE schema_version SET version = {previous};"
+    );
     cases::plan_catalogue_migrates_from_previous_schema(&mut ctx, &downgrade).await;
     ctx.finish().await;
 }

@@ -169,8 +169,8 @@ pub struct UsageEntry {
     pub operations: i64,
     /// The priced quantity of these operations, in the price's unit:
     /// plain usage (an `amount`, no `price`) adds 0, so a row of plain
-    /// usage only says `"0"`; mixed units add up as numbers, so read it
-    /// by price (`group_by=price`) to know the unit.
+    /// usage only says 0; mixed units add up as numbers, so read it by
+    /// price (`group_by=price`) to know the unit.
     pub quantity: Quantity,
     /// By price: the price's unit (`image`, `1k tokens`, …).
     #[serde(skip_serializing_if = "Option::is_none")]

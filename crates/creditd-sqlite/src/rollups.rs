@@ -127,8 +127,7 @@ pub fn backfill(c: &Connection) -> rusqlite::Result<()> {
             tz_names.insert(org, zone);
         }
     }
-    let sql =
-        format!("SELECT {BACKFILL_COLUMNS} FROM events WHERE kind IN {ROLLUP_KINDS_SQL} ORDER BY org_id, seq");
+    let sql = format!("SELECT {BACKFILL_COLUMNS} FROM events WHERE kind IN {ROLLUP_KINDS_SQL} ORDER BY org_id, seq");
     let mut st = c.prepare(&sql)?;
     let mut rows = st.query([])?;
     let mut rollups = Rollups::new();

@@ -76,8 +76,9 @@ async fn org_tree_migrates_from_previous_schema() {
 async fn priced_events_migrate_from_previous_schema() {
     let mut ctx = creditd_conformance::Ctx::start(engine().await.expect("engine")).await;
     let previous = creditd_sqlite::schema::MIGRATIONS.len() - 3;
-    let downgrade =
-        format!("ALTER TABLE usage_rollups DROP COLUMN quantity_micros; DROP TABLE plan_catalogue; ALTER TABLE events DROP COLUMN pricing; PRAGMA user_version = {previous};");
+    let downgrade = format!(
+        "ALTER TABLE usage_rollups DROP COLUMN quantity_micros; DROP TABLE plan_catalogue; ALTER TABLE events DROP COLUMN pricing; PRAGMA user_version = {previous};"
+    );
     creditd_conformance::cases::priced_events_migrate_from_previous_schema(&mut ctx, &downgrade).await;
     ctx.finish().await;
 }
@@ -88,7 +89,9 @@ async fn priced_events_migrate_from_previous_schema() {
 async fn plan_catalogue_migrates_from_previous_schema() {
     let mut ctx = creditd_conformance::Ctx::start(engine().await.expect("engine")).await;
     let previous = creditd_sqlite::schema::MIGRATIONS.len() - 2;
-    let downgrade = format!("ALTER TABLE usage_rollups DROP COLUMN quantity_micros; DROP TABLE plan_catalogue; PRAGMA user_version = {previous};");
+    let downgrade = format!(
+        "ALTER TABLE usage_rollups DROP COLUMN quantity_micros; DROP TABLE plan_catalogue; PRAGMA user_version = {previous};"
+    );
     creditd_conformance::cases::plan_catalogue_migrates_from_previous_schema(&mut ctx, &downgrade).await;
     ctx.finish().await;
 }

@@ -23,8 +23,8 @@
 //!   from rollups, not by scanning").
 
 use creditd_core::statement::{
-    BalanceAt, HOLD_KINDS, OpenHoldsAt, Statement, StatementBalance, StatementBuilder,
-    balance_at as balance_after, check_as_of, check_statement_days,
+    BalanceAt, HOLD_KINDS, OpenHoldsAt, Statement, StatementBalance, StatementBuilder, balance_at as balance_after,
+    check_as_of, check_statement_days,
 };
 use creditd_core::{Event, LedgerError, Micros};
 use jiff::Timestamp;
@@ -143,8 +143,9 @@ pub async fn statement(
         let lines = store.statement_lines(org_id, date_from, date_to).await?;
         let mut builder = StatementBuilder::new();
         for l in &lines {
-            let (kind, inward) = parse_statement_key(&l.key)
-                .ok_or_else(|| StoreError::Corrupt(format!("statement rollup of {org_id}: unknown line {:?}", l.key)))?;
+            let (kind, inward) = parse_statement_key(&l.key).ok_or_else(|| {
+                StoreError::Corrupt(format!("statement rollup of {org_id}: unknown line {:?}", l.key))
+            })?;
             let moved = if inward { l.amount } else { l.amount.checked_neg().ok_or(LedgerError::Overflow)? };
             builder.add(kind, moved, l.count)?;
         }

@@ -210,7 +210,11 @@ impl<'a> UsageFacts<'a> {
         if moved.is_zero() {
             return Ok(None);
         }
-        if moved.is_positive() { Ok(Some((true, moved))) } else { Ok(Some((false, moved.checked_neg().ok_or_else(overflow)?))) }
+        if moved.is_positive() {
+            Ok(Some((true, moved)))
+        } else {
+            Ok(Some((false, moved.checked_neg().ok_or_else(overflow)?)))
+        }
     }
 
     /// The credits consumed and the operations counted, or `None` if this
@@ -650,7 +654,14 @@ pub const MAX_USAGE_GROUPS: usize = 1000;
 pub fn usage_sql(org_id: &str, q: &UsageQuery, ph: impl Fn(usize) -> String) -> (String, Vec<SqlValue>) {
     let scope = q.user_email.as_deref().map_or_else(|| ORG_SCOPE.to_string(), user_scope);
     let days_only = q.group_by == UsageGroup::Day || q.user_email.is_some();
-    rollup_sql(org_id, scope, q.group_by.dim(), (q.group_by == UsageGroup::Day, days_only), (q.first_day, q.last_day), ph)
+    rollup_sql(
+        org_id,
+        scope,
+        q.group_by.dim(),
+        (q.group_by == UsageGroup::Day, days_only),
+        (q.first_day, q.last_day),
+        ph,
+    )
 }
 
 /// The statement lines ([`Dim::Kind`]) of the local dates
@@ -948,7 +959,10 @@ mod tests {
         let price_rows: Vec<&RollupDelta> = priced.iter().filter(|d| d.at.dim == Dim::Price).collect();
         assert_eq!(price_rows.len(), 3);
         for d in price_rows {
-            assert_eq!((d.at.key.as_str(), d.name.as_str(), d.quantity), ("image_generation", "image", pricing.quantity));
+            assert_eq!(
+                (d.at.key.as_str(), d.name.as_str(), d.quantity),
+                ("image_generation", "image", pricing.quantity)
+            );
         }
         assert!(priced.iter().all(|d| d.quantity == pricing.quantity && d.amount == Micros::from_micros(5)));
         // Plain usage: quantity 0 everywhere.
@@ -966,10 +980,10 @@ mod tests {
         let two = Micros::from_micros(2);
         assert_eq!(lines, vec![("in:refund", Grain::Day, two, 1), ("in:refund", Grain::Month, two, 1)]);
         let expiry = count(facts(EventKind::Expiry, -7, None));
-        assert_eq!(expiry.iter().map(|d| (d.at.key.as_str(), d.amount)).collect::<Vec<_>>(), vec![
-            ("out:expiry", Micros::from_micros(7)),
-            ("out:expiry", Micros::from_micros(7))
-        ]);
+        assert_eq!(
+            expiry.iter().map(|d| (d.at.key.as_str(), d.amount)).collect::<Vec<_>>(),
+            vec![("out:expiry", Micros::from_micros(7)), ("out:expiry", Micros::from_micros(7))]
+        );
         assert!(count(facts(EventKind::Hold, -5, Some(&pricing))).is_empty());
         assert!(count(facts(EventKind::Release, 5, None)).is_empty());
         let processing = UsageFacts { status: Status::Processing, ..facts(EventKind::Purchase, 9, None) };

@@ -407,6 +407,10 @@ async fn by_filter(
                 let mine: Vec<Event> = all.iter().filter(|e| e.activity == *k).cloned().collect();
                 consumed(&mine)
             }
+            (UsageGroup::Price, Some(p)) => {
+                let priced = |e: &&Event| e.pricing.as_ref().is_some_and(|x| x.price_key == *p);
+                consumed(&all.iter().filter(priced).cloned().collect::<Vec<_>>())
+            }
             // Events that named no user, project or service: what the
             // filters cannot select, computed from the range's events.
             (_, None) => {

@@ -298,7 +298,11 @@ async fn analytics_by_price_and_quantities() {
         ]),
         "{v}"
     );
-    assert_eq!((v["group_by"].clone(), v["total_credits"].clone(), v["total_operations"].clone()), (json!("price"), json!(13.75), json!(4)), "{v}");
+    assert_eq!(
+        (v["group_by"].clone(), v["total_credits"].clone(), v["total_operations"].clone()),
+        (json!("price"), json!(13.75), json!(4)),
+        "{v}"
+    );
     let (_, v) = call(&s, "GET", &format!("{org}/usage?range=today&group_by=action"), None, KEY).await;
     assert_eq!(
         v["rows"][0],
