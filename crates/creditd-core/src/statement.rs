@@ -214,9 +214,12 @@ pub fn balance_at(
     }
 }
 
-/// The kinds a statement reads event by event: everything but holds and
+/// The kinds a statement shows a line each for: everything but holds and
 /// releases (they move credits between available and held, not in or out)
-/// and debits and usage (consumption, summed from the usage rollups).
+/// and debits and usage (consumption, summed from the usage rollups). Only
+/// these kinds write the rollups' statement lines (`creditd_store::rollup`,
+/// dimension `kind`), which the store sums per kind and side; the name is
+/// from when they were read event by event.
 pub const STATEMENT_SCANNED_KINDS: [EventKind; 11] = [
     EventKind::Grant,
     EventKind::Purchase,
