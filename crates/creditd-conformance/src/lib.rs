@@ -179,6 +179,8 @@ macro_rules! conformance_tests {
             plan_change_request_is_enqueued,
             balance_as_of_every_event,
             statements_add_up,
+            statements_from_rollups_match_the_events,
+            priced_usage_rolls_up_by_price,
         );
     };
     (@cases $engine:expr; $($case:ident),+ $(,)?) => {
@@ -243,6 +245,14 @@ impl Store for Closed {
         _: &str,
         _: &creditd_store::ConversationQuery,
     ) -> Result<Vec<creditd_store::ConversationCount>, StoreError> {
+        Err(StoreError::Closed)
+    }
+    async fn statement_lines(
+        &self,
+        _: &str,
+        _: jiff::civil::Date,
+        _: jiff::civil::Date,
+    ) -> Result<Vec<creditd_store::rollup::UsageRow>, StoreError> {
         Err(StoreError::Closed)
     }
     async fn usage(

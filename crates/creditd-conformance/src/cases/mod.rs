@@ -27,6 +27,7 @@ mod money;
 mod plans;
 mod priced;
 mod prices;
+mod rollups;
 mod topup;
 mod tree;
 
@@ -42,6 +43,7 @@ pub use money::*;
 pub use plans::*;
 pub use priced::*;
 pub use prices::*;
+pub use rollups::*;
 pub use topup::*;
 pub use tree::*;
 
