@@ -118,12 +118,12 @@ pub fn parse_range(q: &QueryPairs, today: Date, default: RangePreset) -> Result<
     Ok(range)
 }
 
-/// `group_by` (default day): action, user, project, service or day.
+/// `group_by` (default day): action, user, project, service, day or org.
 pub fn parse_group(v: Option<&str>) -> Result<UsageGroup, ApiError> {
     match v {
         None => Ok(UsageGroup::Day),
         Some(v) => UsageGroup::parse(v).ok_or_else(|| {
-            ApiError::validation(format!("group_by {v:?} must be one of: action, user, project, service, day"))
+            ApiError::validation(format!("group_by {v:?} must be one of: action, user, project, service, day, org"))
         }),
     }
 }
@@ -213,7 +213,7 @@ fn sum(rows: &[UsageRow]) -> Result<(Micros, i64), ApiError> {
 
 fn entry(r: UsageRow, group: UsageGroup) -> UsageEntry {
     let name = match group {
-        UsageGroup::User | UsageGroup::Project if !r.name.is_empty() => Some(r.name),
+        UsageGroup::User | UsageGroup::Project | UsageGroup::Org if !r.name.is_empty() => Some(r.name),
         _ => None,
     };
     UsageEntry { key: (!r.key.is_empty()).then_some(r.key), name, credits: r.amount, operations: r.count }
@@ -244,6 +244,12 @@ pub async fn usage_report(
                 vec![UsageRow { key: email.clone(), name: String::new(), amount, count }]
             }
         }
+        (Some(_), UsageGroup::Org) => {
+            return Err(ApiError::validation(
+                "one user's usage (a member's own) is broken down by day, action, service or user, not by org",
+            ));
+        }
+        (None, UsageGroup::Org) => org_rows(app, org, &query).await?,
         (Some(_), UsageGroup::Project) => {
             return Err(ApiError::validation(
                 "one user's usage (a member's own) is broken down by day, action, service or user, not by project",
@@ -252,7 +258,7 @@ pub async fn usage_report(
         _ => app.store.usage(org, &query).await?,
     };
     let truncated = rows.len() > MAX_USAGE_GROUPS;
-    let (total_credits, total_operations) = if group_by == UsageGroup::Day || !truncated {
+    let (total_credits, total_operations) = if matches!(group_by, UsageGroup::Day | UsageGroup::Org) || !truncated {
         sum(&rows)?
     } else {
         let by_day = app.store.usage(org, &UsageQuery { group_by: UsageGroup::Day, ..query.clone() }).await?;
@@ -294,6 +300,27 @@ pub async fn usage_report(
         truncated,
         rows,
     })
+}
+
+/// `group_by=org`: one row for `org` itself and one per child (its
+/// name, its usage over the same local dates, each from its own
+/// rollups), most used first; orgs with no usage are left out. A child
+/// that draws on `org` (`funding: parent`) shows here what it consumed.
+async fn org_rows(app: &AppState, org: &str, query: &UsageQuery) -> Result<Vec<UsageRow>, ApiError> {
+    let by_day = UsageQuery { group_by: UsageGroup::Day, ..query.clone() };
+    let mut orgs = vec![org.to_string()];
+    orgs.extend(app.store.children(&[org.to_string()]).await?);
+    let mut rows = Vec::with_capacity(orgs.len());
+    for id in orgs {
+        let (amount, count) = sum(&app.store.usage(&id, &by_day).await?)?;
+        if amount.is_zero() && count == 0 {
+            continue;
+        }
+        let name = app.store.org(&id).await?.settings.name;
+        rows.push(UsageRow { key: id, name, amount, count });
+    }
+    rows.sort_by(|a, b| b.amount.cmp(&a.amount).then_with(|| a.key.cmp(&b.key)));
+    Ok(rows)
 }
 
 /// Today in the org's zone, by the store's clock.

@@ -441,6 +441,11 @@ pub enum UsageGroup {
     Service,
     /// Every day of the range, oldest first.
     Day,
+    /// By organisation: the org itself and each of its children, with
+    /// their names (each org's total from its own rollups; the server
+    /// adds them up, see `creditd-server`'s analytics). Not in
+    /// [`UsageGroup::ALL`]: no rollup dimension of one org answers it.
+    Org,
 }
 
 impl UsageGroup {
@@ -456,6 +461,7 @@ impl UsageGroup {
             UsageGroup::Project => "project",
             UsageGroup::Service => "service",
             UsageGroup::Day => "day",
+            UsageGroup::Org => "org",
         }
     }
 
@@ -468,6 +474,9 @@ impl UsageGroup {
             "case" => "project",
             other => other,
         };
+        if v == "org" {
+            return Some(UsageGroup::Org);
+        }
         UsageGroup::ALL.into_iter().find(|g| g.as_str() == v)
     }
 
@@ -477,7 +486,7 @@ impl UsageGroup {
             UsageGroup::User => Dim::User,
             UsageGroup::Project => Dim::Project,
             UsageGroup::Service => Dim::Service,
-            UsageGroup::Day => Dim::Total,
+            UsageGroup::Day | UsageGroup::Org => Dim::Total,
         }
     }
 }
