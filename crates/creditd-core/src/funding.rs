@@ -208,3 +208,48 @@ pub fn apply_funded(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ErrorCode;
+
+    #[test]
+    fn who_may_draw() {
+        let none: &[String] = &[];
+        let kid = vec!["kid".to_string()];
+        // (parent, children drawing on the org, ok)
+        let cases: &[(Option<(&str, Funding)>, &[String], bool)] = &[
+            (Some(("p", Funding::Own)), none, true),
+            (None, none, false),
+            (Some(("p", Funding::Parent)), none, false),
+            (Some(("p", Funding::Own)), &kid, false),
+        ];
+        for (parent, kids, ok) in cases {
+            let r = check_setting("c", *parent, kids);
+            assert_eq!(r.is_ok(), *ok, "{parent:?} {kids:?}: {r:?}");
+            if let Err(e) = r {
+                assert_eq!(e.code(), ErrorCode::ValidationError);
+            }
+        }
+        assert!(check_reparent("c", Funding::Own, none).is_ok());
+        for (f, kids) in [(Funding::Parent, none), (Funding::Own, kid.as_slice())] {
+            let e = check_reparent("c", f, kids).expect_err("refused");
+            assert_eq!(e.code(), ErrorCode::OrgTreeInvalid);
+        }
+    }
+
+    #[test]
+    fn what_draws() {
+        let usage = Op::Usage { amount: Micros::from_micros(1), ctx: EventCtx::default() };
+        assert!(draws(&usage));
+        let only_timeout = Op::ExtendHold(ExtendOp {
+            hold_id: "hold_1".into(),
+            amount: None,
+            timeout_seconds: Some(60),
+            ctx: EventCtx::default(),
+        });
+        assert!(!draws(&only_timeout), "an extension of the timeout alone draws nothing");
+        assert!(!draws(&Op::Release { hold_id: "hold_1".into(), ctx: EventCtx::default() }));
+    }
+}

@@ -88,10 +88,7 @@ async fn a_child_draws_on_its_parent_over_http() {
     assert_eq!((s, code(&v)), (403, "forbidden"), "{v}");
     let (s, v) = app.call("PATCH", "team", Some(funding.clone()), &hana).await;
     assert_eq!(s, 200, "{v}");
-    assert_eq!(
-        (v["funding"].clone(), v["funding_budget"].clone()),
-        (json!("parent"), json!(10))
-    );
+    assert_eq!((v["funding"].clone(), v["funding_budget"].clone()), (json!("parent"), json!(10)));
     // With other settings, the parent's owner lacks ManageOrg.
     let (s, v) = app.call("PATCH", "team", Some(json!({"funding": "parent", "name": "X"})), &hana).await;
     assert_eq!((s, code(&v)), (403, "forbidden"), "{v}");
@@ -108,6 +105,11 @@ async fn a_child_draws_on_its_parent_over_http() {
     let kinds: Vec<&str> = v["events"].as_array().unwrap().iter().map(|e| e["kind"].as_str().unwrap()).collect();
     assert_eq!(kinds, ["transfer_in", "usage"]);
     app.ok("POST", "holding/usage", json!({"amount": 1})).await;
+    // A check answers what the usage would: within the budget, allowed.
+    let v = app.ok("POST", "team/check", json!({"amount": 7})).await;
+    assert_eq!((v["allowed"].clone(), v["available"].clone()), (json!(true), json!(0)), "{v}");
+    let v = app.ok("POST", "team/check", json!({"amount": 8})).await;
+    assert_eq!((v["allowed"].clone(), v["reason"].clone()), (json!(false), json!("cap_exceeded")), "{v}");
     let (s, v) = app.call("POST", "team/usage", Some(json!({"amount": 8})), KEY).await;
     assert_eq!((s, code(&v)), (409, "cap_exceeded"), "{v}");
 
