@@ -219,7 +219,8 @@ mod tests {
         let none: &[String] = &[];
         let kid = vec!["kid".to_string()];
         // (parent, children drawing on the org, ok)
-        let cases: &[(Option<(&str, Funding)>, &[String], bool)] = &[
+        type Case<'a> = (Option<(&'a str, Funding)>, &'a [String], bool);
+        let cases: &[Case] = &[
             (Some(("p", Funding::Own)), none, true),
             (None, none, false),
             (Some(("p", Funding::Parent)), none, false),
