@@ -1088,23 +1088,21 @@ impl Writer {
                 && creditd_core::funding::draws(&cmd.op);
         if funded && let Some(parent_id) = parents.get(&cmd.org_id).cloned().flatten() {
             // Both rows are locked (the parent with the batch's others, in
-            // id order); the parent is applied on a copy put back on success.
-            let parent = self.states.get(&parent_id).filter(|_| locked.contains_key(&parent_id));
-            let Some(parent) = parent else {
+            // id order); the parent is taken out of the cache while the
+            // child is borrowed, and put back (the core leaves both states
+            // as they were on a refusal).
+            let parent = if locked.contains_key(&parent_id) { self.states.remove(&parent_id) } else { None };
+            let Some(mut parent) = parent else {
                 return Err(StoreError::Corrupt(format!(
                     "org {}: its parent {parent_id} was not locked for a draw",
                     cmd.org_id
                 )));
             };
-            let mut parent = parent.state.clone();
-            let child =
-                &mut self.states.get_mut(&cmd.org_id).ok_or_else(|| StoreError::OrgNotFound(cmd.org_id.clone()))?.state;
-            let r = batch.apply_funded(child, &mut parent, cmd, now, idem, &*self.prices);
-            if r.is_ok()
-                && let Some(c) = self.states.get_mut(&parent_id)
-            {
-                c.state = parent;
-            }
+            let r = match self.states.get_mut(&cmd.org_id) {
+                Some(child) => batch.apply_funded(&mut child.state, &mut parent.state, cmd, now, idem, &*self.prices),
+                None => Err(StoreError::OrgNotFound(cmd.org_id.clone())),
+            };
+            self.states.insert(parent_id, parent);
             return r;
         }
         let state =

@@ -852,8 +852,9 @@ fn check_funding(states: &mut OrgCache<OrgState>, read: &Connection, org_id: &st
 }
 
 /// A funded child's hold, usage or extension: both states in memory, the
-/// draw (if any) and the operation into `batch`, or neither. The parent
-/// is applied on a copy put back only when the operation is applied.
+/// draw (if any) and the operation into `batch`, or neither (the core
+/// leaves both states as they were on a refusal). The parent is taken out
+/// of the cache while the child is borrowed, and put back.
 #[allow(clippy::too_many_arguments)]
 fn apply_funded(
     states: &mut OrgCache<OrgState>,
@@ -865,15 +866,15 @@ fn apply_funded(
     stored: Option<&IdemRow>,
     prices: &creditd_store::prices::Catalogue,
 ) -> Result<Outcome, StoreError> {
-    let mut parent = state(states, read, parent_id)?.clone();
-    let child = state(states, read, &cmd.org_id)?;
-    let r = batch.apply_funded(child, &mut parent, cmd, now, stored, prices);
-    if r.is_ok() {
-        match states.get_mut(parent_id) {
-            Some(s) => *s = parent,
-            None => states.insert(parent_id.to_string(), parent),
-        }
-    }
+    state(states, read, parent_id)?;
+    let Some(mut parent) = states.remove(parent_id) else {
+        return Err(StoreError::OrgNotFound(parent_id.to_string()));
+    };
+    let r = match state(states, read, &cmd.org_id) {
+        Ok(child) => batch.apply_funded(child, &mut parent, cmd, now, stored, prices),
+        Err(e) => Err(e),
+    };
+    states.insert(parent_id.to_string(), parent);
     r
 }
 

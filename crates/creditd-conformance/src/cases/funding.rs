@@ -247,3 +247,36 @@ pub async fn funded_child_races_parent_at_its_budget(t: &mut Ctx) {
         assert!(v.ok, "{org}: {:?}", v.problems);
     }
 }
+
+/// A funded child's extension draws what the extra amount lacks; when the
+/// hold times out, its credits come back to the child (not the parent),
+/// and the child spends them before drawing again.
+pub async fn funded_child_extends_and_times_out(t: &mut Ctx) {
+    let s = t.store.as_ref();
+    for o in ["p", "c"] {
+        new_org(s, o).await;
+    }
+    s.set_parent("c", Some("p")).await.expect("c under p");
+    ok(s, "p", grant("10")).await;
+    ok(s, "c", set_funding(Funding::Parent, None)).await;
+    let h = ok(s, "c", hold_for("3", 60)).await;
+    let id = record_id(&h);
+    let e = ok(s, "c", super::extend(&id, Some("2"), None)).await;
+    assert_eq!(kinds(&e.events), vec![EventKind::TransferIn, EventKind::Hold]);
+    assert_eq!(draws(s, "p", EventKind::TransferOut).await, vec![m("-3"), m("-2")]);
+    assert_eq!(s.balance("c").await.expect("c").held, m("5"));
+    // An extension past the parent's credits: refused, nothing written.
+    let before = snapshot(s, &["p", "c"]).await;
+    assert_eq!(code(&run(s, "c", super::extend(&id, Some("6"), None)).await), "insufficient_credits");
+    assert_eq!(snapshot(s, &["p", "c"]).await, before);
+    t.clock.advance(secs(3_600));
+    assert!(s.tick().await.expect("tick") >= 1);
+    let (pb, cb) = (s.balance("p").await.expect("p"), s.balance("c").await.expect("c"));
+    assert_eq!((pb.available, cb.available, cb.held), (m("5"), m("5"), m("0")));
+    let o = ok(s, "c", usage("5")).await;
+    assert_eq!(kinds(&o.events), vec![EventKind::Usage], "what came back is spent first");
+    for org in ["p", "c"] {
+        let v = s.verify(org).await.expect("verify");
+        assert!(v.ok, "{org}: {:?}", v.problems);
+    }
+}
