@@ -74,6 +74,14 @@ pub async fn funded_child_draws_own_first_within_its_budget(t: &mut Ctx) {
     assert_eq!(p_out.code.as_deref(), Some("c"));
     assert_eq!(p_out.balance_after, m("45"), "the parent's history shows the draw with its balance after");
     assert_eq!(s.balance("p").await.expect("p").available, m("45"));
+    // The parent's as-of and statement include the draw.
+    let at = creditd_store::history_at::balance_at(s, "p", t.clock.now()).await.expect("as of");
+    assert_eq!(at.available, m("45"));
+    let today = t.clock.now().to_zoned(jiff::tz::TimeZone::UTC).date();
+    let st = creditd_store::history_at::statement(s, "p", today, today).await.expect("statement");
+    assert_eq!((st.total_in, st.total_out, st.closing.balance), (m("50"), m("5"), m("45")));
+    let st = creditd_store::history_at::statement(s, "c", today, today).await.expect("statement");
+    assert_eq!((st.total_in, st.total_out, st.closing.balance), (m("9"), m("9"), m("0")));
     let state = s.org_state("c").await.expect("c");
     assert_eq!(state.funding_drawn(t.clock.now()), m("5"));
     assert_eq!(state.funding_left(t.clock.now()), Some(m("15")));
@@ -95,8 +103,12 @@ pub async fn funded_child_draws_own_first_within_its_budget(t: &mut Ctx) {
     let r = run(s, "c", usage("8")).await;
     assert_eq!(code(&r), "cap_exceeded", "{r:?}");
     assert_eq!(snapshot(s, &["p", "c"]).await, before, "a refused draw wrote something");
-    // Exactly the budget's rest is allowed.
-    ok(s, "c", usage("7")).await;
+    // Exactly the budget's rest is allowed; a retry with its key draws
+    // nothing more.
+    let first = run_key(s, "c", usage("7"), "last-7").await.expect("usage 7");
+    let again = run_key(s, "c", usage("7"), "last-7").await.expect("retry");
+    assert_eq!(first, again);
+    assert_eq!(kinds(&again.events), vec![EventKind::TransferIn, EventKind::Usage]);
     assert_eq!(s.org_state("c").await.expect("c").funding_left(t.clock.now()), Some(m("0")));
 
     // A budget raised; the parent then lacks credits: insufficient_credits.
