@@ -865,8 +865,11 @@ impl Writer {
             .flat_map(|c| std::iter::once(c.org_id.as_str()).chain(c.op.other_org().filter(|o| !o.contains('\0'))))
             .map(str::to_string)
             .collect();
-        // A child's hold or usage may draw on its parent, and turning
-        // funding on reads the parent: the parents are locked with the rest.
+        // A funded child's hold or usage may draw on its parent, and
+        // turning funding on reads the parent: those parents are locked with
+        // the rest. Funded as far as this node knows (or not cached); a
+        // child funded by another node since is caught under the locks
+        // below, and the batch tried again with its state read afresh.
         let funding_orgs: Vec<String> = reqs
             .iter()
             .filter_map(|r| match r {
@@ -875,7 +878,14 @@ impl Writer {
             })
             .flatten()
             .filter(|c| !c.org_id.contains('\0'))
-            .filter(|c| creditd_core::funding::draws(&c.op) || creditd_core::funding::turns_on(&c.op))
+            .filter(|c| {
+                creditd_core::funding::turns_on(&c.op)
+                    || (creditd_core::funding::draws(&c.op)
+                        && self
+                            .states
+                            .get(&c.org_id)
+                            .is_none_or(|s| s.state.settings.funding == creditd_core::Funding::Parent))
+            })
             .map(|c| c.org_id.clone())
             .collect();
         if !funding_orgs.is_empty() {
@@ -957,12 +967,20 @@ impl Writer {
         // parent's row is locked; a child turning funding on locks this
         // org's row, so its children's funding read here is current).
         self.funding_checks.clear();
-        let funding_cmd = |c: &&Command| creditd_core::funding::draws(&c.op) || creditd_core::funding::turns_on(&c.op);
-        for c in all_commands().filter(funding_cmd) {
+        let needs_parent = |c: &&Command| {
+            creditd_core::funding::turns_on(&c.op)
+                || (creditd_core::funding::draws(&c.op)
+                    && self
+                        .states
+                        .get(&c.org_id)
+                        .is_some_and(|s| s.state.settings.funding == creditd_core::Funding::Parent))
+        };
+        for c in all_commands().filter(needs_parent) {
             if let Some(p) = parents.get(&c.org_id).cloned().flatten()
                 && !locked.contains_key(&p)
             {
-                // Reparented since the parents were read: read them again.
+                // Funded (or reparented) since this node looked: the states
+                // just read are cached, so the next try locks the parent.
                 return Err(Failure { error: StoreError::OrgNotFound(p), retry: true });
             }
         }

@@ -160,6 +160,40 @@ async fn two_nodes_funded_child_races_parent() {
     ctx.finish().await;
 }
 
+/// Node a writes a child on its locked path (another node wrote it just
+/// before) with the child cached as funding itself, while node b has
+/// turned funding on: a finds out under the locks, tries again with the
+/// parent locked too, and draws.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_nodes_funding_turned_on_by_the_other_node() {
+    let Some((ctx, b)) = two_nodes().await else { return };
+    let a = ctx.store.clone();
+    new_org(a.as_ref(), "p").await;
+    new_org(a.as_ref(), "c").await;
+    a.set_parent("c", Some("p")).await.expect("c under p");
+    ok(a.as_ref(), "p", grant("10")).await;
+    ok(a.as_ref(), "c", grant("3")).await;
+    // c becomes contended on a: b writes it between two of a's writes.
+    ok(a.as_ref(), "c", usage("1")).await;
+    ok(b.as_ref(), "c", usage("1")).await;
+    ok(a.as_ref(), "c", usage("1")).await;
+    let funding = creditd_core::Op::Access(creditd_core::AccessOp::SetSettings(creditd_core::SettingsPatch {
+        funding: Some(creditd_core::Funding::Parent),
+        ..Default::default()
+    }));
+    ok(b.as_ref(), "c", funding).await;
+    let o = ok(a.as_ref(), "c", usage("4")).await;
+    let kinds: Vec<EventKind> = o.events.iter().map(|e| e.kind).collect();
+    assert_eq!(kinds, vec![EventKind::TransferIn, EventKind::Usage]);
+    assert_eq!(a.balance("p").await.expect("p").available, m("6"));
+    assert_eq!(b.balance("c").await.expect("c").available, m("0"));
+    for org in ["p", "c"] {
+        assert!(b.verify(org).await.expect("verify").ok, "{org}");
+    }
+    b.shutdown().await;
+    ctx.finish().await;
+}
+
 /// Both nodes tick: a due hold is released once.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn two_nodes_timeout_exactly_once() {
