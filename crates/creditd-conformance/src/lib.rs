@@ -162,6 +162,7 @@ macro_rules! conformance_tests {
             funding_setting_refusals,
             funded_child_races_parent_at_its_budget,
             funded_child_extends_and_times_out,
+            funded_child_priced_usage_and_holds,
             priced_usage_and_holds,
             priced_tiers_cross_in_a_batch_and_renew,
             priced_versions_switch_at_an_instant,

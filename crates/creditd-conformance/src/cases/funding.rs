@@ -292,3 +292,40 @@ pub async fn funded_child_extends_and_times_out(t: &mut Ctx) {
         assert!(v.ok, "{org}: {:?}", v.problems);
     }
 }
+
+/// Priced usage and a priced hold of a funded child draw what their
+/// price lacks; the events keep their pricing, and the debit of the
+/// priced hold for fewer units gives the rest back to the child.
+pub async fn funded_child_priced_usage_and_holds(t: &mut Ctx) {
+    let s = t.store.as_ref();
+    s.price_books().put("standard", super::example_book(None)).await.expect("book");
+    for o in ["p", "c"] {
+        new_org(s, o).await;
+    }
+    s.set_parent("c", Some("p")).await.expect("c under p");
+    ok(s, "p", grant("20")).await;
+    ok(s, "c", grant("1")).await;
+    ok(s, "c", super::use_book("standard")).await;
+    ok(s, "c", set_funding(Funding::Parent, Some(Some("15")))).await;
+    // 3 images at 2.5: 7.5, of which the child's 1, 6.5 drawn.
+    let o = ok(s, "c", super::priced_usage("image_generation", "3", &[])).await;
+    assert_eq!(kinds(&o.events), vec![EventKind::TransferIn, EventKind::Usage]);
+    let usage = &o.events[1];
+    assert_eq!(usage.amount, m("-7.5"));
+    assert!(usage.pricing.is_some(), "the usage keeps its pricing");
+    assert_eq!(draws(s, "p", EventKind::TransferOut).await, vec![m("-6.5")]);
+    // A priced hold of 2 images (5) draws 5; its debit for 1 gives 2.5 back to c.
+    let h = ok(s, "c", super::priced_hold("image_generation", "2", &[])).await;
+    assert_eq!(kinds(&h.events), vec![EventKind::TransferIn, EventKind::Hold]);
+    ok(s, "c", super::priced_debit(&record_id(&h), Some("1"))).await;
+    assert_eq!(s.balance("c").await.expect("c").available, m("2.5"));
+    assert_eq!(s.balance("p").await.expect("p").available, m("8.5"));
+    // 4 more images (10): 2.5 of c's own, 7.5 more than the budget's 3.5 left.
+    let before = snapshot(s, &["p", "c"]).await;
+    assert_eq!(code(&run(s, "c", super::priced_usage("image_generation", "4", &[])).await), "cap_exceeded");
+    assert_eq!(snapshot(s, &["p", "c"]).await, before);
+    for org in ["p", "c"] {
+        let v = s.verify(org).await.expect("verify");
+        assert!(v.ok, "{org}: {:?}", v.problems);
+    }
+}
