@@ -161,6 +161,12 @@ impl OrgState {
         if let Some(v) = p.self_service_plan_change {
             s.self_service_plan_change = v;
         }
+        if let Some(v) = p.funding {
+            s.funding = v;
+        }
+        if let Some(v) = p.funding_budget {
+            s.funding_budget = v;
+        }
         let tz = s.validate()?;
         if s.overdraft_limit < self.debt {
             return Err(invalid(format!(

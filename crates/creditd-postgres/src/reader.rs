@@ -93,6 +93,17 @@ pub async fn set_parent(
     let row = tx.query_opt(&st, &[&org_id]).await.map_err(db)?;
     let row = row.ok_or_else(|| StoreError::OrgNotFound(org_id.to_string()))?;
     let state = stored::parse_state(org_id, &row.try_get::<_, String>(0).map_err(db)?)?;
+    if parent_of(&tx, org_id).await?.as_deref() != parent_id {
+        // A child turning funding on locks this row too (its parent's), so
+        // what is read here cannot change before the commit.
+        let kids = children(&tx, &[org_id.to_string()]).await?;
+        let states = load_states(&tx, &kids).await?;
+        let funded: Vec<String> = kids
+            .into_iter()
+            .filter(|k| states.get(k).is_some_and(|s| s.settings.funding == creditd_core::Funding::Parent))
+            .collect();
+        creditd_core::funding::check_reparent(org_id, state.settings.funding, &funded)?;
+    }
     if let Some(parent) = parent_id {
         let mut ancestors: Vec<String> = Vec::new();
         let mut at = parent_of(&tx, parent).await?;

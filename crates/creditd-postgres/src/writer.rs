@@ -131,6 +131,9 @@ pub struct Writer {
     /// Orgs another node wrote lately (or whose batch PostgreSQL refused),
     /// with when: their batches take the locked path for [`CONTENDED_FOR`].
     contended: HashMap<String, Instant>,
+    /// `funding: parent` asked for, per org: the check made under the
+    /// batch's locks (`creditd_core::funding::check_setting`).
+    funding_checks: HashMap<String, Result<(), creditd_core::LedgerError>>,
     /// The versions a batch applied ahead writes: unique, never `old + 1`
     /// (see [`Writer::next_version`]).
     versions: (std::collections::hash_map::RandomState, u64),
@@ -237,6 +240,7 @@ impl Writer {
             flights: VecDeque::new(),
             spare: Vec::new(),
             contended: HashMap::new(),
+            funding_checks: HashMap::new(),
             versions: (std::collections::hash_map::RandomState::new(), 0),
             stats,
         }
@@ -565,6 +569,19 @@ impl Writer {
             .flat_map(|(cmds, _)| cmds.iter())
             .filter(|c| expected.contains_key(&c.org_id) && pg_text_ok(c).is_ok())
             .collect();
+        // A funded child's draws and turning funding on need the parent's
+        // row locked too: the locked path.
+        let funding = cmds.iter().any(|c| {
+            creditd_core::funding::turns_on(&c.op)
+                || (creditd_core::funding::draws(&c.op)
+                    && self
+                        .states
+                        .get(&c.org_id)
+                        .is_some_and(|s| s.state.settings.funding == creditd_core::Funding::Parent))
+        });
+        if funding {
+            return Err(Failure { error: StoreError::backend("a funded organization's draw"), retry: false });
+        }
         let (stored, unreadable) = self.read_refs(conn, &cmds, true).await?;
         if cmds.iter().any(|c| matches!(c.op, creditd_core::Op::Priced(_) | creditd_core::Op::Debit { .. })) {
             crate::prices::refresh(conn, &self.prices).await?;
@@ -848,6 +865,37 @@ impl Writer {
             .flat_map(|c| std::iter::once(c.org_id.as_str()).chain(c.op.other_org().filter(|o| !o.contains('\0'))))
             .map(str::to_string)
             .collect();
+        // A funded child's hold or usage may draw on its parent, and
+        // turning funding on reads the parent: those parents are locked with
+        // the rest. Funded as far as this node knows (or not cached); a
+        // child funded by another node since is caught under the locks
+        // below, and the batch tried again with its state read afresh.
+        let funding_orgs: Vec<String> = reqs
+            .iter()
+            .filter_map(|r| match r {
+                Req::Execute(cmds) => Some(cmds.iter()),
+                _ => None,
+            })
+            .flatten()
+            .filter(|c| !c.org_id.contains('\0'))
+            .filter(|c| {
+                creditd_core::funding::turns_on(&c.op)
+                    || (creditd_core::funding::draws(&c.op)
+                        && self
+                            .states
+                            .get(&c.org_id)
+                            .is_none_or(|s| s.state.settings.funding == creditd_core::Funding::Parent))
+            })
+            .map(|c| c.org_id.clone())
+            .collect();
+        if !funding_orgs.is_empty() {
+            let st = tx
+                .prepare_cached("SELECT parent_id FROM orgs WHERE org_id = ANY($1) AND parent_id IS NOT NULL")
+                .await?;
+            for row in tx.query(&st, &[&funding_orgs]).await? {
+                org_ids.push(row.try_get(0)?);
+            }
+        }
         org_ids.sort_unstable();
         org_ids.dedup();
         touched.extend(org_ids.iter().cloned());
@@ -913,6 +961,48 @@ impl Writer {
         // prices from versions another node may have written.
         if all_commands().any(|c| matches!(c.op, creditd_core::Op::Priced(_) | creditd_core::Op::Debit { .. })) {
             crate::prices::refresh(&tx, &self.prices).await?;
+        }
+
+        // `funding: parent` asked for: the tree's facts under the locks (the
+        // parent's row is locked; a child turning funding on locks this
+        // org's row, so its children's funding read here is current).
+        self.funding_checks.clear();
+        let needs_parent = |c: &&Command| {
+            creditd_core::funding::turns_on(&c.op)
+                || (creditd_core::funding::draws(&c.op)
+                    && self
+                        .states
+                        .get(&c.org_id)
+                        .is_some_and(|s| s.state.settings.funding == creditd_core::Funding::Parent))
+        };
+        for c in all_commands().filter(needs_parent) {
+            if let Some(p) = parents.get(&c.org_id).cloned().flatten()
+                && !locked.contains_key(&p)
+            {
+                // Funded (or reparented) since this node looked: the states
+                // just read are cached, so the next try locks the parent.
+                return Err(Failure { error: StoreError::OrgNotFound(p), retry: true });
+            }
+        }
+        let turning: Vec<String> =
+            all_commands().filter(|c| creditd_core::funding::turns_on(&c.op)).map(|c| c.org_id.clone()).collect();
+        for org in turning {
+            let parent = match parents.get(&org).cloned().flatten() {
+                Some(p) => match self.states.get(&p).filter(|_| locked.contains_key(&p)) {
+                    Some(ps) => Some((p, ps.state.settings.funding)),
+                    None => return Err(Failure { error: StoreError::OrgNotFound(p), retry: true }),
+                },
+                None => None,
+            };
+            let kids = crate::reader::children(&tx, std::slice::from_ref(&org)).await?;
+            let kid_states = load_states(&tx, &kids).await?;
+            let funded: Vec<String> = kids
+                .into_iter()
+                .filter(|k| kid_states.get(k).is_some_and(|s| s.settings.funding == creditd_core::Funding::Parent))
+                .collect();
+            let checked =
+                creditd_core::funding::check_setting(&org, parent.as_ref().map(|(p, f)| (p.as_str(), *f)), &funded);
+            self.funding_checks.insert(org, checked);
         }
 
         // Run the ledger.
@@ -1003,9 +1093,38 @@ impl Writer {
         if let Some(e) = cmd.op.record_ref().and_then(|id| unreadable.get(&(cmd.org_id.clone(), id.to_string()))) {
             return Err(e.clone());
         }
+        if creditd_core::funding::turns_on(&cmd.op) {
+            // Checked before the ledger ran (only the locked path has them).
+            match self.funding_checks.get(&cmd.org_id) {
+                Some(checked) => checked.clone()?,
+                None => return Err(StoreError::Corrupt("funding: parent was not checked under the locks".into())),
+            }
+        }
+        let idem = cmd.idempotency_key.as_ref().and_then(|k| stored.get(&(cmd.org_id.clone(), k.clone())));
+        let funded =
+            self.states.get(&cmd.org_id).is_some_and(|c| c.state.settings.funding == creditd_core::Funding::Parent)
+                && creditd_core::funding::draws(&cmd.op);
+        if funded && let Some(parent_id) = parents.get(&cmd.org_id).cloned().flatten() {
+            // Both rows are locked (the parent with the batch's others, in
+            // id order); the parent is taken out of the cache while the
+            // child is borrowed, and put back (the core leaves both states
+            // as they were on a refusal).
+            let parent = if locked.contains_key(&parent_id) { self.states.remove(&parent_id) } else { None };
+            let Some(mut parent) = parent else {
+                return Err(StoreError::Corrupt(format!(
+                    "org {}: its parent {parent_id} was not locked for a draw",
+                    cmd.org_id
+                )));
+            };
+            let r = match self.states.get_mut(&cmd.org_id) {
+                Some(child) => batch.apply_funded(&mut child.state, &mut parent.state, cmd, now, idem, &*self.prices),
+                None => Err(StoreError::OrgNotFound(cmd.org_id.clone())),
+            };
+            self.states.insert(parent_id, parent);
+            return r;
+        }
         let state =
             &mut self.states.get_mut(&cmd.org_id).ok_or_else(|| StoreError::OrgNotFound(cmd.org_id.clone()))?.state;
-        let idem = cmd.idempotency_key.as_ref().and_then(|k| stored.get(&(cmd.org_id.clone(), k.clone())));
         batch.apply_with(state, cmd, now, idem, &*self.prices)
     }
 

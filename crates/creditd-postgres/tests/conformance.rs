@@ -94,6 +94,106 @@ async fn two_nodes_race_holds_and_debits() {
     ctx.finish().await;
 }
 
+/// A funded child races its parent over two nodes: node a cached the
+/// child while it spent its own credits, node b turned funding on (so a's
+/// cache is stale), then clients on both nodes spend on both orgs. The
+/// parent never goes below zero, the budget is never exceeded, exactly
+/// the acknowledged amounts are spent, and every draw has both halves.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_nodes_funded_child_races_parent() {
+    let Some((ctx, b)) = two_nodes().await else { return };
+    let a = ctx.store.clone();
+    new_org(a.as_ref(), "p").await;
+    new_org(a.as_ref(), "c").await;
+    a.set_parent("c", Some("p")).await.expect("c under p");
+    ok(a.as_ref(), "p", grant("60")).await;
+    ok(a.as_ref(), "c", grant("4")).await;
+    ok(a.as_ref(), "c", usage("1")).await;
+    let funding = creditd_core::Op::Access(creditd_core::AccessOp::SetSettings(creditd_core::SettingsPatch {
+        funding: Some(creditd_core::Funding::Parent),
+        funding_budget: Some(Some(m("40"))),
+        ..Default::default()
+    }));
+    ok(b.as_ref(), "c", funding).await;
+    let mut tasks = Vec::new();
+    for i in 0..96 {
+        let node = if i % 2 == 0 { a.clone() } else { b.clone() };
+        let (org, amount) = if i % 3 == 2 { ("p", "1") } else { ("c", "2") };
+        tasks.push(tokio::spawn(async move { (org, amount, run(node.as_ref(), org, usage(amount)).await) }));
+    }
+    let (mut child, mut parent) = (Micros::ZERO, Micros::ZERO);
+    for t in tasks {
+        let (org, amount, r) = t.await.expect("task");
+        match r {
+            Ok(_) if org == "c" => child = child.checked_add(m(amount)).expect("sum"),
+            Ok(_) => parent = parent.checked_add(m(amount)).expect("sum"),
+            Err(e) => {
+                let c = e.code().as_str();
+                assert!(c == "insufficient_credits" || (org == "c" && c == "cap_exceeded"), "{org}: {e}");
+            }
+        }
+    }
+    let drawn_events = |org: &'static str, kind: EventKind| {
+        let a = a.clone();
+        async move {
+            history(a.as_ref(), org)
+                .await
+                .into_iter()
+                .filter(|e| e.kind == kind && e.source.as_deref() == Some("funding"))
+                .fold(Micros::ZERO, |acc, e| acc.checked_add(e.amount).expect("sum"))
+        }
+    };
+    let drawn = drawn_events("c", EventKind::TransferIn).await;
+    assert_eq!(drawn_events("p", EventKind::TransferOut).await.checked_neg(), Some(drawn));
+    assert!(drawn <= m("40") && drawn.is_positive(), "drawn {drawn}");
+    for node in [&a, &b] {
+        let (pb, cb) = (node.balance("p").await.expect("p"), node.balance("c").await.expect("c"));
+        assert_eq!(m("60").checked_sub(drawn).and_then(|x| x.checked_sub(parent)), Some(pb.available));
+        assert_eq!(m("3").checked_add(drawn).and_then(|x| x.checked_sub(child)), Some(cb.available));
+        assert!(!pb.available.is_negative() && !cb.available.is_negative());
+        for org in ["p", "c"] {
+            assert!(node.verify(org).await.expect("verify").ok, "{org}");
+        }
+    }
+    assert_eq!(a.org_state("c").await.expect("c").funding_drawn(ctx.clock.now()), drawn);
+    b.shutdown().await;
+    ctx.finish().await;
+}
+
+/// Node a writes a child on its locked path (another node wrote it just
+/// before) with the child cached as funding itself, while node b has
+/// turned funding on: a finds out under the locks, tries again with the
+/// parent locked too, and draws.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_nodes_funding_turned_on_by_the_other_node() {
+    let Some((ctx, b)) = two_nodes().await else { return };
+    let a = ctx.store.clone();
+    new_org(a.as_ref(), "p").await;
+    new_org(a.as_ref(), "c").await;
+    a.set_parent("c", Some("p")).await.expect("c under p");
+    ok(a.as_ref(), "p", grant("10")).await;
+    ok(a.as_ref(), "c", grant("3")).await;
+    // c becomes contended on a: b writes it between two of a's writes.
+    ok(a.as_ref(), "c", usage("1")).await;
+    ok(b.as_ref(), "c", usage("1")).await;
+    ok(a.as_ref(), "c", usage("1")).await;
+    let funding = creditd_core::Op::Access(creditd_core::AccessOp::SetSettings(creditd_core::SettingsPatch {
+        funding: Some(creditd_core::Funding::Parent),
+        ..Default::default()
+    }));
+    ok(b.as_ref(), "c", funding).await;
+    let o = ok(a.as_ref(), "c", usage("4")).await;
+    let kinds: Vec<EventKind> = o.events.iter().map(|e| e.kind).collect();
+    assert_eq!(kinds, vec![EventKind::TransferIn, EventKind::Usage]);
+    assert_eq!(a.balance("p").await.expect("p").available, m("6"));
+    assert_eq!(b.balance("c").await.expect("c").available, m("0"));
+    for org in ["p", "c"] {
+        assert!(b.verify(org).await.expect("verify").ok, "{org}");
+    }
+    b.shutdown().await;
+    ctx.finish().await;
+}
+
 /// Both nodes tick: a due hold is released once.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn two_nodes_timeout_exactly_once() {

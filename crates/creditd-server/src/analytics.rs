@@ -119,12 +119,12 @@ pub fn parse_range(q: &QueryPairs, today: Date, default: RangePreset) -> Result<
     Ok(range)
 }
 
-/// `group_by` (default day): action, user, project, service, price or day.
+/// `group_by` (default day): action, user, project, service, price, day or org.
 pub fn parse_group(v: Option<&str>) -> Result<UsageGroup, ApiError> {
     match v {
         None => Ok(UsageGroup::Day),
         Some(v) => UsageGroup::parse(v).ok_or_else(|| {
-            ApiError::validation(format!("group_by {v:?} must be one of: action, user, project, service, price, day"))
+            ApiError::validation(format!("group_by {v:?} must be one of: action, user, project, service, price, day, org"))
         }),
     }
 }
@@ -224,7 +224,7 @@ fn sum(rows: &[UsageRow]) -> Result<(Micros, i64, Quantity), ApiError> {
 
 fn entry(r: UsageRow, group: UsageGroup) -> UsageEntry {
     let (name, unit) = match group {
-        UsageGroup::User | UsageGroup::Project if !r.name.is_empty() => (Some(r.name), None),
+        UsageGroup::User | UsageGroup::Project | UsageGroup::Org if !r.name.is_empty() => (Some(r.name), None),
         UsageGroup::Price => (None, Some(r.name)),
         _ => (None, None),
     };
@@ -263,6 +263,12 @@ pub async fn usage_report(
                 vec![UsageRow { key: email.clone(), name: String::new(), amount, count, quantity }]
             }
         }
+        (Some(_), UsageGroup::Org) => {
+            return Err(ApiError::validation(
+                "one user's usage (a member's own) is broken down by day, action, service or user, not by org",
+            ));
+        }
+        (None, UsageGroup::Org) => org_rows(app, org, &query).await?,
         (Some(_), UsageGroup::Project) => {
             return Err(ApiError::validation(
                 "one user's usage (a member's own) is broken down by day, action, service or user, not by project",
@@ -272,13 +278,14 @@ pub async fn usage_report(
     };
     let truncated = rows.len() > MAX_USAGE_GROUPS;
     // Price rows hold priced usage only: the totals are of all usage.
-    let (total_credits, total_operations, _) =
-        if group_by == UsageGroup::Day || (!truncated && group_by != UsageGroup::Price) {
-            sum(&rows)?
-        } else {
-            let by_day = app.store.usage(org, &UsageQuery { group_by: UsageGroup::Day, ..query.clone() }).await?;
-            sum(&by_day)?
-        };
+    let (total_credits, total_operations, _) = if matches!(group_by, UsageGroup::Day | UsageGroup::Org)
+        || (!truncated && group_by != UsageGroup::Price)
+    {
+        sum(&rows)?
+    } else {
+        let by_day = app.store.usage(org, &UsageQuery { group_by: UsageGroup::Day, ..query.clone() }).await?;
+        sum(&by_day)?
+    };
     rows.truncate(MAX_USAGE_GROUPS);
     let rows = if group_by == UsageGroup::Day {
         let mut by_day: std::collections::HashMap<String, UsageRow> =
@@ -314,6 +321,27 @@ pub async fn usage_report(
         truncated,
         rows,
     })
+}
+
+/// `group_by=org`: one row for `org` itself and one per child (its
+/// name, its usage over the same local dates, each from its own
+/// rollups), most used first; orgs with no usage are left out. A child
+/// that draws on `org` (`funding: parent`) shows here what it consumed.
+async fn org_rows(app: &AppState, org: &str, query: &UsageQuery) -> Result<Vec<UsageRow>, ApiError> {
+    let by_day = UsageQuery { group_by: UsageGroup::Day, ..query.clone() };
+    let mut orgs = vec![org.to_string()];
+    orgs.extend(app.store.children(&[org.to_string()]).await?);
+    let mut rows = Vec::with_capacity(orgs.len());
+    for id in orgs {
+        let (amount, count, quantity) = sum(&app.store.usage(&id, &by_day).await?)?;
+        if amount.is_zero() && count == 0 {
+            continue;
+        }
+        let name = app.store.org(&id).await?.settings.name;
+        rows.push(UsageRow { key: id, name, amount, count, quantity });
+    }
+    rows.sort_by(|a, b| b.amount.cmp(&a.amount).then_with(|| a.key.cmp(&b.key)));
+    Ok(rows)
 }
 
 /// Today in the org's zone, by the store's clock.

@@ -559,6 +559,11 @@ pub enum UsageGroup {
     Day,
     /// By price key (priced debits and usage only; `name`: the unit).
     Price,
+    /// By organisation: the org itself and each of its children, with
+    /// their names (each org's total from its own rollups; the server
+    /// adds them up, see `creditd-server`'s analytics). Not in
+    /// [`UsageGroup::ALL`]: no rollup dimension of one org answers it.
+    Org,
 }
 
 impl UsageGroup {
@@ -581,6 +586,7 @@ impl UsageGroup {
             UsageGroup::Service => "service",
             UsageGroup::Day => "day",
             UsageGroup::Price => "price",
+            UsageGroup::Org => "org",
         }
     }
 
@@ -593,6 +599,9 @@ impl UsageGroup {
             "case" => "project",
             other => other,
         };
+        if v == "org" {
+            return Some(UsageGroup::Org);
+        }
         UsageGroup::ALL.into_iter().find(|g| g.as_str() == v)
     }
 
@@ -604,6 +613,7 @@ impl UsageGroup {
             UsageGroup::Service => Dim::Service,
             UsageGroup::Day => Dim::Total,
             UsageGroup::Price => Dim::Price,
+            UsageGroup::Org => Dim::Total,
         }
     }
 }

@@ -389,6 +389,7 @@ async fn by_filter(
     for key in keys {
         let k = key.clone();
         let got = match (group, &k) {
+            (UsageGroup::Org, _) => unreachable!("by org is not one org's rollup dimension (not in UsageGroup::ALL)"),
             (UsageGroup::User, Some(email)) => consumed(
                 &app.events(&EventFilter { user_email: Some(email.clone()), ..consuming_filter(from, to) }).await,
             ),
@@ -509,6 +510,7 @@ async fn analytics_agree_with_the_events_and_the_charts() {
                 UsageGroup::Project => "chart-project",
                 UsageGroup::Service => "chart-service",
                 UsageGroup::Price => unreachable!("left out above"),
+                UsageGroup::Org => unreachable!("not in UsageGroup::ALL"),
             };
             let drawn = chart_marks(html, id);
             // Days still to come are drawn empty, without a value.
