@@ -11,13 +11,15 @@
 //!
 //! - **Ahead** (plain commands on orgs no other node is writing): the batch
 //!   is applied on the cached states at once, then sent on a connection of
-//!   its own as one pipelined round trip (`BEGIN`, the row locks, a check
-//!   that every org is still at the version its state was cached at, one
-//!   array statement per table, `COMMIT`); a task waits for the commit and
-//!   answers the callers while the writer applies the next batch. A batch
-//!   on an org that an earlier batch in flight also writes is applied on
-//!   that batch's state and sent once that batch holds its locks, so its
-//!   own locks queue behind them and it commits after. If PostgreSQL
+//!   its own as one pipelined round trip (`BEGIN`, the row locks with a
+//!   check that every org is still at the version its state was cached at,
+//!   one array statement per table, `COMMIT`); a task waits for the commit
+//!   and answers the callers while the writer applies the next batch. A
+//!   batch on an org that a batch in flight also writes first gathers what
+//!   arrives until that flight lands (hot-org batching, bounded by
+//!   [`GATHER_FOR`]); if it is still in flight then, the batch is applied on
+//!   its state and sent once it holds its locks, so its own locks queue
+//!   behind them and it commits after. If PostgreSQL
 //!   refuses a batch (the check failed: another node wrote an org, or the
 //!   batch it was applied on was refused), nothing of it is written; the
 //!   batches after it land too, and the refused ones run again on the
@@ -25,8 +27,11 @@
 //!   version (never `old + 1`), so a batch applied on a refused one can
 //!   never pass its check.
 //! - **Locked** (org creations, ticks, transfers, orgs another node wrote
-//!   in the last second, redos), with nothing in flight: lock, read again
-//!   what is stale, apply, write, commit, as one transaction.
+//!   in the last second, redos), with nothing in flight, as one
+//!   transaction in two round trips: `BEGIN` and the row locks, which bring
+//!   back the state of every org whose cached version is not the row's,
+//!   with the pending records of the orgs likely stale; then apply, and the
+//!   writes with the `COMMIT`.
 //!
 //! Within a node, one hot org gets group commit on both paths: every queued
 //! command for it shares one transaction and one commit.
@@ -961,18 +966,13 @@ impl Writer {
         // The pending records of the orgs likely stale (not cached, or
         // written by another node lately), read right after the locks in
         // the same round trip; a stale org not among them is read after.
-        let likely: Vec<String> = org_ids
-            .iter()
-            .filter(|o| !self.states.contains(o) || self.contended.contains_key(*o))
-            .cloned()
-            .collect();
+        let likely: Vec<String> =
+            org_ids.iter().filter(|o| !self.states.contains(o) || self.contended.contains_key(*o)).cloned().collect();
         let mut likely_records = Vec::new();
         if !org_ids.is_empty() {
             let cached: Vec<Option<i64>> = org_ids.iter().map(|o| self.states.get(o).map(|c| c.version)).collect();
-            let (st_lock, st_recs) = tokio::try_join!(
-                c.prepare_cached(LOCK_LOCKED),
-                c.prepare_cached(crate::reader::PENDING_RECORDS)
-            )?;
+            let (st_lock, st_recs) =
+                tokio::try_join!(c.prepare_cached(LOCK_LOCKED), c.prepare_cached(crate::reader::PENDING_RECORDS))?;
             let lock_params: [&(dyn ToSql + Sync); 2] = [&org_ids, &cached];
             let (b, rows, recs) = tokio::join!(
                 biased;
@@ -1304,16 +1304,16 @@ async fn write<C: GenericClient + Sync>(c: &C, rows: Rows<'_>, how: Written<'_>)
         c.prepare_cached(crate::webhooks::FAN_OUT),
         c.prepare_cached(LOCK_CHECK_AHEAD),
     );
-    let (st_events, st_records, st_orgs, st_idem, st_conv, st_notes, st_roll, st_msgs, st_fan, st_lock) =
-        match prepared {
-            Ok(p) => p,
-            Err(e) => {
-                if let Some(tx) = locked_tx {
-                    let _ = tx.send(());
-                }
-                return Err(before(e.into()));
+    let (st_events, st_records, st_orgs, st_idem, st_conv, st_notes, st_roll, st_msgs, st_fan, st_lock) = match prepared
+    {
+        Ok(p) => p,
+        Err(e) => {
+            if let Some(tx) = locked_tx {
+                let _ = tx.send(());
             }
-        };
+            return Err(before(e.into()));
+        }
+    };
     let (r, o, i, cv, n) = (&recs, &orgs, &idem, &conv, &notes);
     let p_events = events.params();
     let p_records: [&(dyn ToSql + Sync); 5] = [&r.org_id, &r.id, &r.status, &r.expires_at, &r.body];
