@@ -52,7 +52,7 @@ use tokio_postgres::NoTls;
 
 use writer::{Job, Writer};
 
-pub use writer::{PIPELINE_DEPTH, PipelineStats};
+pub use writer::{GATHER_FOR, PIPELINE_DEPTH, PipelineStats};
 
 pub use creditd_store::cache::OrgCacheSize;
 

@@ -781,9 +781,21 @@ async fn batches_applied_on_a_refused_one_run_again() {
 /// exactly the credits are spent, never more, with batches overlapping.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn pipelined_batches_never_overspend() {
-    let Some((_url, store, _session)) = node_and_session().await else { return };
+    let Some((_url, store, mut session)) = node_and_session().await else { return };
     new_org(store.as_ref(), "hot").await;
     ok(store.as_ref(), "hot", grant("1000")).await;
+    // Another session holds the row a while: a flight waits past the
+    // gathering window, so the batch behind it is sent to queue behind its
+    // locks (batches overlap) as well as gathered.
+    let (locked_tx, locked_rx) = tokio::sync::oneshot::channel();
+    let release = tokio::spawn(async move {
+        let tx = session.transaction().await.expect("begin");
+        tx.execute("SELECT 1 FROM orgs WHERE org_id = 'hot' FOR UPDATE", &[]).await.expect("lock");
+        let _ = locked_tx.send(());
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        tx.commit().await.expect("release the row");
+    });
+    locked_rx.await.expect("row locked");
     let mut tasks = Vec::new();
     for _ in 0..64 {
         let store = store.clone();
@@ -802,9 +814,118 @@ async fn pipelined_batches_never_overspend() {
     for t in tasks {
         spent += t.await.expect("client");
     }
+    release.await.expect("release");
     assert_eq!(spent, 1000, "exactly the credits there were are spent");
     assert_eq!(store.balance("hot").await.expect("balance").available, Micros::ZERO);
     assert!(store.verify("hot").await.expect("verify").ok);
     assert!(store.pipeline_stats().overlapped.load(Ordering::SeqCst) > 0, "batches overlapped");
     store.shutdown().await;
+}
+
+/// Hot-org batching: what arrives for an org while a batch on it is in
+/// flight waits for that flight (up to the gathering window) and goes out
+/// as one batch, not one batch per arrival.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_batch_gathers_behind_a_flight_on_its_org() {
+    let Some((_url, store, mut session)) = node_and_session().await else { return };
+    new_org(store.as_ref(), "o").await;
+    ok(store.as_ref(), "o", grant("10")).await;
+    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    let stats = store.pipeline_stats();
+    let (ahead, gathered) = (stats.ahead.load(Ordering::SeqCst), stats.gathered.load(Ordering::SeqCst));
+    // The first batch cannot lock the row: it stays in flight.
+    let tx = session.transaction().await.expect("begin");
+    tx.execute("SELECT 1 FROM orgs WHERE org_id = 'o' FOR UPDATE", &[]).await.expect("lock");
+    let first = usage_on(&store, "o");
+    until("the first batch is applied and sent", || stats.ahead.load(Ordering::SeqCst) == ahead + 1).await;
+    // Three more, a millisecond apart (the window is ten).
+    assert_eq!(creditd_postgres::GATHER_FOR, std::time::Duration::from_millis(10));
+    let mut rest = Vec::new();
+    for _ in 0..3 {
+        rest.push(usage_on(&store, "o"));
+        tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+    }
+    until("the gathered batch is applied", || stats.ahead.load(Ordering::SeqCst) == ahead + 2).await;
+    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    assert_eq!(stats.gathered.load(Ordering::SeqCst), gathered + 1, "the second batch gathered");
+    assert_eq!(stats.ahead.load(Ordering::SeqCst), ahead + 2, "the three went out as one batch");
+    tx.commit().await.expect("release the row");
+    assert_eq!(first.await.expect("first").available, m("9"));
+    let mut after = Vec::new();
+    for r in rest {
+        after.push(r.await.expect("usage").available);
+    }
+    after.sort();
+    assert_eq!(after, [m("6"), m("7"), m("8")]);
+    assert_eq!(stats.redone.load(Ordering::SeqCst), 0);
+    assert_eq!(store.balance("o").await.expect("balance").available, m("6"));
+    assert!(store.verify("o").await.expect("verify").ok);
+    store.shutdown().await;
+}
+
+/// The locked path takes an org another node wrote with its row lock: the
+/// lock brings back the state (the cached one is stale), pending records
+/// are read with it, and the answers are the other node's writes plus its
+/// own, whether the org was known contended (a redo) or not (a transfer on
+/// a cached org).
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_locked_path_reads_what_another_node_wrote() {
+    let Some((url, a, _session)) = node_and_session().await else { return };
+    let b = Arc::new(PgStore::open(&url, Arc::new(creditd_store::SystemClock)).await.expect("open b"));
+    let settle = || tokio::time::sleep(std::time::Duration::from_millis(100));
+    for o in ["o", "p", "c"] {
+        new_org(a.as_ref(), o).await;
+    }
+    a.set_parent("c", Some("p")).await.expect("c under p");
+    ok(a.as_ref(), "o", grant("100")).await;
+    ok(a.as_ref(), "p", grant("100")).await;
+    settle().await;
+    // b holds 10 on o: a's cached state of o is stale.
+    let h = record_id(&ok(b.as_ref(), "o", hold("10")).await);
+    settle().await;
+    let stats = a.pipeline_stats();
+    let redone = stats.redone.load(Ordering::SeqCst);
+    let bal = ok(a.as_ref(), "o", usage("1")).await.balance;
+    assert_eq!((bal.available, bal.held), (m("89"), m("10")), "b's hold is in a's answer");
+    assert_eq!(stats.redone.load(Ordering::SeqCst), redone + 1, "refused, then run under the locks");
+    settle().await;
+    // o is contended now: b writes again, a's next batch takes the locked
+    // path and reads b's write with its lock.
+    ok(b.as_ref(), "o", usage("1")).await;
+    settle().await;
+    let locked = stats.locked.load(Ordering::SeqCst);
+    let bal = ok(a.as_ref(), "o", usage("1")).await.balance;
+    assert_eq!((bal.available, bal.held), (m("87"), m("10")));
+    assert_eq!(stats.locked.load(Ordering::SeqCst), locked + 1);
+    assert_eq!(stats.redone.load(Ordering::SeqCst), redone + 1, "no second redo");
+    let bal = ok(a.as_ref(), "o", release(&h)).await.balance;
+    assert_eq!((bal.available, bal.held), (m("97"), Micros::ZERO), "a released b's hold");
+    // p is cached on a and not contended; b holds on it, then a transfer
+    // (always the locked path) finds p stale under its lock.
+    let hp = record_id(&ok(b.as_ref(), "p", hold("10")).await);
+    settle().await;
+    let out = ok(
+        a.as_ref(),
+        "p",
+        creditd_core::Op::Transfer(creditd_core::TransferOp::Out {
+            to: "c".into(),
+            amount: m("5"),
+            ctx: Default::default(),
+        }),
+    )
+    .await
+    .balance;
+    assert_eq!((out.available, out.held), (m("85"), m("10")));
+    let bal = ok(a.as_ref(), "p", release(&hp)).await.balance;
+    assert_eq!((bal.available, bal.held), (m("95"), Micros::ZERO));
+    let bal = ok(b.as_ref(), "o", usage("1")).await.balance;
+    assert_eq!(bal.available, m("96"), "b reads a's writes too");
+    for node in [&a, &b] {
+        for o in ["o", "p", "c"] {
+            assert!(node.verify(o).await.expect("verify").ok);
+        }
+    }
+    assert_eq!(a.balance("c").await.expect("balance").available, m("5"));
+    b.shutdown().await;
+    a.shutdown().await;
 }
