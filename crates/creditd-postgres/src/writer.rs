@@ -994,10 +994,9 @@ impl Writer {
             .map(|c| c.org_id.clone())
             .collect();
         if !funding_orgs.is_empty() {
-            let st = tx
-                .prepare_cached("SELECT parent_id FROM orgs WHERE org_id = ANY($1) AND parent_id IS NOT NULL")
-                .await?;
-            for row in tx.query(&st, &[&funding_orgs]).await? {
+            let st =
+                c.prepare_cached("SELECT parent_id FROM orgs WHERE org_id = ANY($1) AND parent_id IS NOT NULL").await?;
+            for row in c.query(&st, &[&funding_orgs]).await? {
                 org_ids.push(row.try_get(0)?);
             }
         }
@@ -1126,8 +1125,8 @@ impl Writer {
                 },
                 None => None,
             };
-            let kids = crate::reader::children(&tx, std::slice::from_ref(&org)).await?;
-            let kid_states = load_states(&tx, &kids).await?;
+            let kids = crate::reader::children(c, std::slice::from_ref(&org)).await?;
+            let kid_states = load_states(c, &kids).await?;
             let funded: Vec<String> = kids
                 .into_iter()
                 .filter(|k| kid_states.get(k).is_some_and(|s| s.settings.funding == creditd_core::Funding::Parent))

@@ -124,7 +124,9 @@ pub fn parse_group(v: Option<&str>) -> Result<UsageGroup, ApiError> {
     match v {
         None => Ok(UsageGroup::Day),
         Some(v) => UsageGroup::parse(v).ok_or_else(|| {
-            ApiError::validation(format!("group_by {v:?} must be one of: action, user, project, service, price, day, org"))
+            ApiError::validation(format!(
+                "group_by {v:?} must be one of: action, user, project, service, price, day, org"
+            ))
         }),
     }
 }
@@ -278,14 +280,13 @@ pub async fn usage_report(
     };
     let truncated = rows.len() > MAX_USAGE_GROUPS;
     // Price rows hold priced usage only: the totals are of all usage.
-    let (total_credits, total_operations, _) = if matches!(group_by, UsageGroup::Day | UsageGroup::Org)
-        || (!truncated && group_by != UsageGroup::Price)
-    {
-        sum(&rows)?
-    } else {
-        let by_day = app.store.usage(org, &UsageQuery { group_by: UsageGroup::Day, ..query.clone() }).await?;
-        sum(&by_day)?
-    };
+    let (total_credits, total_operations, _) =
+        if matches!(group_by, UsageGroup::Day | UsageGroup::Org) || (!truncated && group_by != UsageGroup::Price) {
+            sum(&rows)?
+        } else {
+            let by_day = app.store.usage(org, &UsageQuery { group_by: UsageGroup::Day, ..query.clone() }).await?;
+            sum(&by_day)?
+        };
     rows.truncate(MAX_USAGE_GROUPS);
     let rows = if group_by == UsageGroup::Day {
         let mut by_day: std::collections::HashMap<String, UsageRow> =
