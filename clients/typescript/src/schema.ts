@@ -2279,6 +2279,38 @@ export interface components {
              */
             window_days: number;
         };
+        /** @description A child that draws on this organisation. */
+        FundedChild: {
+            budget?: null | components["schemas"]["Amount"];
+            /** @description Drawn from this organisation in the child's period. */
+            drawn_this_period: components["schemas"]["Amount"];
+            /** @description Its name. */
+            name: string;
+            /** @description The child. */
+            org_id: string;
+            /** @description What it consumed in its period (its own credits and drawn ones). */
+            used_this_period: components["schemas"]["Amount"];
+        };
+        /**
+         * @description Whose balance an organisation's consumption draws on (see
+         *     [`crate::funding`]).
+         * @enum {string}
+         */
+        Funding: "own" | "parent";
+        /**
+         * @description A funded organisation's parent and budget (see
+         *     `creditd_core::funding`).
+         */
+        FundingView: {
+            budget?: null | components["schemas"]["Amount"];
+            budget_left?: null | components["schemas"]["Amount"];
+            /** @description Drawn from the parent this period. */
+            drawn_this_period: components["schemas"]["Amount"];
+            /** @description The parent drawn on. */
+            parent_id: string;
+            /** @description The parent's name ("Funded by …"). */
+            parent_name: string;
+        };
         /** @description `GET /healthz`, `GET /readyz`. */
         Health: {
             /** @description `ok` (healthz) or `ready` (readyz). */
@@ -2555,6 +2587,12 @@ export interface components {
             created_at: components["schemas"]["String"];
             /** @description Consume blocks that expire soonest first, before the pool order. */
             expiring_first: boolean;
+            /**
+             * @description Whose balance this organisation's holds and usage draw on: its own
+             *     (the default) or, past its own, its parent's (see `funding`).
+             */
+            funding?: components["schemas"]["Funding"];
+            funding_budget?: null | components["schemas"]["Amount"];
             /** @description The organisation's id (as the client chose it). */
             id: string;
             low_balance_threshold?: null | components["schemas"]["Credits"];
@@ -2615,6 +2653,12 @@ export interface components {
             consumption_order: components["schemas"]["Pool"][];
             /** @description Consume blocks that expire soonest first, before the pool order. */
             expiring_first: boolean;
+            /**
+             * @description Whose balance this organisation's holds and usage draw on: its own
+             *     (the default) or, past its own, its parent's (see `funding`).
+             */
+            funding?: components["schemas"]["Funding"];
+            funding_budget?: null | components["schemas"]["Amount"];
             low_balance_threshold?: null | components["schemas"]["Credits"];
             /** @description The organisation's display name, 1 to 200 characters, no NUL. */
             name: string;
@@ -3228,6 +3272,8 @@ export interface components {
              *     pool order.
              */
             expiring_first?: boolean | null;
+            funding?: null | components["schemas"]["Funding"];
+            funding_budget?: null | components["schemas"]["Amount"];
             /** @description The organisation's display name, 1 to 200 characters (trimmed). */
             name?: string | null;
             overdraft_limit?: null | components["schemas"]["Amount"];
@@ -3465,6 +3511,12 @@ export interface components {
             days_until_top_up?: number | null;
             /** @description When credits run out at the recent pace. */
             forecast: components["schemas"]["Forecast"];
+            funded_by?: null | components["schemas"]["FundingView"];
+            /**
+             * @description The children that draw on this organisation (`funding: parent`),
+             *     with what each drew and consumed this period.
+             */
+            funded_children?: components["schemas"]["FundedChild"][];
             /** @description Reserved by open holds (not in the balance). */
             held: components["schemas"]["Credits"];
             /**
@@ -3594,11 +3646,14 @@ export interface components {
         };
         /** @description One group of a usage report. */
         UsageEntry: {
-            /** @description Credits used: debits and usage less refunds. */
+            /**
+             * @description Credits used: debits and usage less refunds (by price: the credits
+             *     priced, before refunds, which name no price).
+             */
             credits: components["schemas"]["Credits"];
             /**
-             * @description The action, user email, project id or service; a `YYYY-MM-DD` day;
-             *     null for usage that named none.
+             * @description The action, user email, project id, service or price key; a
+             *     `YYYY-MM-DD` day; null for usage that named none.
              */
             key?: string | null;
             /** @description The user's or project's latest name. */
@@ -3608,12 +3663,21 @@ export interface components {
              * @description Consuming operations (debits and usage).
              */
             operations: number;
+            /**
+             * @description The priced quantity of these operations, in the price's unit:
+             *     plain usage (an `amount`, no `price`) adds 0, so a row of plain
+             *     usage only says 0; mixed units add up as numbers, so read it by
+             *     price (`group_by=price`) to know the unit.
+             */
+            quantity: components["schemas"]["Quantity"];
+            /** @description By price: the price's unit (`image`, `1k tokens`, …). */
+            unit?: string | null;
         };
         /**
          * @description The dimension usage is broken down by.
          * @enum {string}
          */
-        UsageGroup: "action" | "user" | "project" | "service" | "day";
+        UsageGroup: "action" | "user" | "project" | "service" | "day" | "price" | "org";
         /** @description A usage answer: the API's body and what the dashboard draws. */
         UsageReport: {
             /** @description First and last local day, inclusive. */
@@ -7498,7 +7562,8 @@ export interface operations {
                      *         {
                      *           "credits": 12.25,
                      *           "key": "AI",
-                     *           "operations": 2
+                     *           "operations": 2,
+                     *           "quantity": 0
                      *         }
                      *       ],
                      *       "time_zone": "Europe/Madrid",

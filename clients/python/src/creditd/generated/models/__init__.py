@@ -71,6 +71,9 @@ from .export_layout import ExportLayout
 from .export_order import ExportOrder
 from .extend_request import ExtendRequest
 from .forecast import Forecast
+from .funded_child import FundedChild
+from .funding import Funding
+from .funding_view import FundingView
 from .health import Health
 from .history_fields import HistoryFields
 from .hold_request import HoldRequest
@@ -239,6 +242,9 @@ __all__ = (
     "ExportOrder",
     "ExtendRequest",
     "Forecast",
+    "FundedChild",
+    "Funding",
+    "FundingView",
     "Health",
     "HistoryFields",
     "HoldRequest",

@@ -6,6 +6,7 @@ from attrs import field as _attrs_field
 
 from ..types import UNSET, Unset
 
+from ..models.funding import Funding
 from ..models.pool import Pool
 from ..models.reversal_policy import ReversalPolicy
 from ..types import UNSET, Unset
@@ -43,6 +44,9 @@ class OrgSettings:
                 `{purchase_id}` and `{signature}` (see [`crate::checkout`]); none:
                 the purchase waits for the operator's backend (the
                 `top_up.requested` webhook).
+            funding (Union[Unset, Funding]): Whose balance an organisation's consumption draws on (see
+                [`crate::funding`]).
+            funding_budget (Union[None, Unset, float, str]):
             low_balance_threshold (Union[None, Unset, float]):
             price_book (Union[None, Unset, str]): The price book priced operations use, over the plan's
                 (`Plan::price_book`); none: the plan's.
@@ -62,6 +66,8 @@ class OrgSettings:
     time_zone: str
     buy_more_amounts: Union[Unset, list[Union[float, str]]] = UNSET
     checkout_url_template: Union[None, Unset, str] = UNSET
+    funding: Union[Unset, Funding] = UNSET
+    funding_budget: Union[None, Unset, float, str] = UNSET
     low_balance_threshold: Union[None, Unset, float] = UNSET
     price_book: Union[None, Unset, str] = UNSET
     reversal_policy: Union[Unset, ReversalPolicy] = UNSET
@@ -106,6 +112,17 @@ class OrgSettings:
         else:
             checkout_url_template = self.checkout_url_template
 
+        funding: Union[Unset, str] = UNSET
+        if not isinstance(self.funding, Unset):
+            funding = self.funding.value
+
+
+        funding_budget: Union[None, Unset, float, str]
+        if isinstance(self.funding_budget, Unset):
+            funding_budget = UNSET
+        else:
+            funding_budget = self.funding_budget
+
         low_balance_threshold: Union[None, Unset, float]
         if isinstance(self.low_balance_threshold, Unset):
             low_balance_threshold = UNSET
@@ -140,6 +157,10 @@ class OrgSettings:
             field_dict["buy_more_amounts"] = buy_more_amounts
         if checkout_url_template is not UNSET:
             field_dict["checkout_url_template"] = checkout_url_template
+        if funding is not UNSET:
+            field_dict["funding"] = funding
+        if funding_budget is not UNSET:
+            field_dict["funding_budget"] = funding_budget
         if low_balance_threshold is not UNSET:
             field_dict["low_balance_threshold"] = low_balance_threshold
         if price_book is not UNSET:
@@ -197,6 +218,26 @@ class OrgSettings:
         checkout_url_template = _parse_checkout_url_template(d.pop("checkout_url_template", UNSET))
 
 
+        _funding = d.pop("funding", UNSET)
+        funding: Union[Unset, Funding]
+        if isinstance(_funding,  Unset):
+            funding = UNSET
+        else:
+            funding = Funding(_funding)
+
+
+
+
+        def _parse_funding_budget(data: object) -> Union[None, Unset, float, str]:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            return cast(Union[None, Unset, float, str], data)
+
+        funding_budget = _parse_funding_budget(d.pop("funding_budget", UNSET))
+
+
         def _parse_low_balance_threshold(data: object) -> Union[None, Unset, float]:
             if data is None:
                 return data
@@ -238,6 +279,8 @@ class OrgSettings:
             time_zone=time_zone,
             buy_more_amounts=buy_more_amounts,
             checkout_url_template=checkout_url_template,
+            funding=funding,
+            funding_budget=funding_budget,
             low_balance_threshold=low_balance_threshold,
             price_book=price_book,
             reversal_policy=reversal_policy,

@@ -6,6 +6,7 @@ from attrs import field as _attrs_field
 
 from ..types import UNSET, Unset
 
+from ..models.funding import Funding
 from ..models.pool import Pool
 from ..models.reversal_policy import ReversalPolicy
 from ..types import UNSET, Unset
@@ -37,6 +38,8 @@ class SettingsPatch:
             consumption_order (Union[None, Unset, list[Pool]]): Each pool exactly once.
             expiring_first (Union[None, Unset, bool]): Whether blocks that expire soonest are consumed first, before the
                 pool order.
+            funding (Union[Funding, None, Unset]):
+            funding_budget (Union[None, Unset, float, str]):
             name (Union[None, Unset, str]): The organisation's display name, 1 to 200 characters (trimmed).
             overdraft_limit (Union[None, Unset, float, str]):
             parent_id (Union[None, Unset, str]): The parent organisation (`null`: none, a root). Changed on its own,
@@ -59,6 +62,8 @@ class SettingsPatch:
     checkout_url_template: Union[None, Unset, str] = UNSET
     consumption_order: Union[None, Unset, list[Pool]] = UNSET
     expiring_first: Union[None, Unset, bool] = UNSET
+    funding: Union[Funding, None, Unset] = UNSET
+    funding_budget: Union[None, Unset, float, str] = UNSET
     name: Union[None, Unset, str] = UNSET
     overdraft_limit: Union[None, Unset, float, str] = UNSET
     parent_id: Union[None, Unset, str] = UNSET
@@ -111,6 +116,20 @@ class SettingsPatch:
             expiring_first = UNSET
         else:
             expiring_first = self.expiring_first
+
+        funding: Union[None, Unset, str]
+        if isinstance(self.funding, Unset):
+            funding = UNSET
+        elif isinstance(self.funding, Funding):
+            funding = self.funding.value
+        else:
+            funding = self.funding
+
+        funding_budget: Union[None, Unset, float, str]
+        if isinstance(self.funding_budget, Unset):
+            funding_budget = UNSET
+        else:
+            funding_budget = self.funding_budget
 
         name: Union[None, Unset, str]
         if isinstance(self.name, Unset):
@@ -175,6 +194,10 @@ class SettingsPatch:
             field_dict["consumption_order"] = consumption_order
         if expiring_first is not UNSET:
             field_dict["expiring_first"] = expiring_first
+        if funding is not UNSET:
+            field_dict["funding"] = funding
+        if funding_budget is not UNSET:
+            field_dict["funding_budget"] = funding_budget
         if name is not UNSET:
             field_dict["name"] = name
         if overdraft_limit is not UNSET:
@@ -268,6 +291,36 @@ class SettingsPatch:
             return cast(Union[None, Unset, bool], data)
 
         expiring_first = _parse_expiring_first(d.pop("expiring_first", UNSET))
+
+
+        def _parse_funding(data: object) -> Union[Funding, None, Unset]:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            try:
+                if not isinstance(data, str):
+                    raise TypeError()
+                funding_type_1 = Funding(data)
+
+
+
+                return funding_type_1
+            except: # noqa: E722
+                pass
+            return cast(Union[Funding, None, Unset], data)
+
+        funding = _parse_funding(d.pop("funding", UNSET))
+
+
+        def _parse_funding_budget(data: object) -> Union[None, Unset, float, str]:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            return cast(Union[None, Unset, float, str], data)
+
+        funding_budget = _parse_funding_budget(d.pop("funding_budget", UNSET))
 
 
         def _parse_name(data: object) -> Union[None, Unset, str]:
@@ -365,6 +418,8 @@ class SettingsPatch:
             checkout_url_template=checkout_url_template,
             consumption_order=consumption_order,
             expiring_first=expiring_first,
+            funding=funding,
+            funding_budget=funding_budget,
             name=name,
             overdraft_limit=overdraft_limit,
             parent_id=parent_id,

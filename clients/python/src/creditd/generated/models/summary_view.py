@@ -14,7 +14,9 @@ from typing import Union
 if TYPE_CHECKING:
   from ..models.low_balance import LowBalance
   from ..models.forecast import Forecast
+  from ..models.funded_child import FundedChild
   from ..models.price import Price
+  from ..models.funding_view import FundingView
   from ..models.auto_top_up_status import AutoTopUpStatus
   from ..models.cap_view import CapView
 
@@ -52,6 +54,10 @@ class SummaryView:
             time_zone (str): The org's IANA zone, in which the dates below are.
             used_this_period (float): Credits, exact to 0.000001 (micro-credits), written as a JSON number
             days_until_top_up (Union[None, Unset, int]): Whole days from today to the top-up date, in the org's zone.
+            funded_by (Union['FundingView', None, Unset]):
+            funded_children (Union[Unset, list['FundedChild']]): The children that draw on this organisation (`funding:
+                parent`),
+                with what each drew and consumed this period.
             identities (Union[None, Unset, int]): Identities included in the plan.
             next_plan (Union[None, Unset, str]): The plan that takes over at the next renewal, if one was chosen.
             period_end (Union[None, Unset, str]):
@@ -82,6 +88,8 @@ class SummaryView:
     time_zone: str
     used_this_period: float
     days_until_top_up: Union[None, Unset, int] = UNSET
+    funded_by: Union['FundingView', None, Unset] = UNSET
+    funded_children: Union[Unset, list['FundedChild']] = UNSET
     identities: Union[None, Unset, int] = UNSET
     next_plan: Union[None, Unset, str] = UNSET
     period_end: Union[None, Unset, str] = UNSET
@@ -99,7 +107,9 @@ class SummaryView:
     def to_dict(self) -> dict[str, Any]:
         from ..models.low_balance import LowBalance
         from ..models.forecast import Forecast
+        from ..models.funded_child import FundedChild
         from ..models.price import Price
+        from ..models.funding_view import FundingView
         from ..models.auto_top_up_status import AutoTopUpStatus
         from ..models.cap_view import CapView
         accumulated_credits = self.accumulated_credits
@@ -150,6 +160,23 @@ class SummaryView:
             days_until_top_up = UNSET
         else:
             days_until_top_up = self.days_until_top_up
+
+        funded_by: Union[None, Unset, dict[str, Any]]
+        if isinstance(self.funded_by, Unset):
+            funded_by = UNSET
+        elif isinstance(self.funded_by, FundingView):
+            funded_by = self.funded_by.to_dict()
+        else:
+            funded_by = self.funded_by
+
+        funded_children: Union[Unset, list[dict[str, Any]]] = UNSET
+        if not isinstance(self.funded_children, Unset):
+            funded_children = []
+            for funded_children_item_data in self.funded_children:
+                funded_children_item = funded_children_item_data.to_dict()
+                funded_children.append(funded_children_item)
+
+
 
         identities: Union[None, Unset, int]
         if isinstance(self.identities, Unset):
@@ -227,6 +254,10 @@ class SummaryView:
         })
         if days_until_top_up is not UNSET:
             field_dict["days_until_top_up"] = days_until_top_up
+        if funded_by is not UNSET:
+            field_dict["funded_by"] = funded_by
+        if funded_children is not UNSET:
+            field_dict["funded_children"] = funded_children
         if identities is not UNSET:
             field_dict["identities"] = identities
         if next_plan is not UNSET:
@@ -252,7 +283,9 @@ class SummaryView:
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         from ..models.low_balance import LowBalance
         from ..models.forecast import Forecast
+        from ..models.funded_child import FundedChild
         from ..models.price import Price
+        from ..models.funding_view import FundingView
         from ..models.auto_top_up_status import AutoTopUpStatus
         from ..models.cap_view import CapView
         d = dict(src_dict)
@@ -319,6 +352,36 @@ class SummaryView:
             return cast(Union[None, Unset, int], data)
 
         days_until_top_up = _parse_days_until_top_up(d.pop("days_until_top_up", UNSET))
+
+
+        def _parse_funded_by(data: object) -> Union['FundingView', None, Unset]:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            try:
+                if not isinstance(data, dict):
+                    raise TypeError()
+                funded_by_type_1 = FundingView.from_dict(data)
+
+
+
+                return funded_by_type_1
+            except: # noqa: E722
+                pass
+            return cast(Union['FundingView', None, Unset], data)
+
+        funded_by = _parse_funded_by(d.pop("funded_by", UNSET))
+
+
+        funded_children = []
+        _funded_children = d.pop("funded_children", UNSET)
+        for funded_children_item_data in (_funded_children or []):
+            funded_children_item = FundedChild.from_dict(funded_children_item_data)
+
+
+
+            funded_children.append(funded_children_item)
 
 
         def _parse_identities(data: object) -> Union[None, Unset, int]:
@@ -432,6 +495,8 @@ class SummaryView:
             time_zone=time_zone,
             used_this_period=used_this_period,
             days_until_top_up=days_until_top_up,
+            funded_by=funded_by,
+            funded_children=funded_children,
             identities=identities,
             next_plan=next_plan,
             period_end=period_end,

@@ -26,15 +26,19 @@ class UsageEntry:
         Attributes:
             credits_ (float): Credits, exact to 0.000001 (micro-credits), written as a JSON number
             operations (int): Consuming operations (debits and usage).
-            key (Union[None, Unset, str]): The action, user email, project id or service; a `YYYY-MM-DD` day;
-                null for usage that named none.
+            quantity (Union[float, str]): Units of a price (images, 1k tokens, rows), exact to 0.000001
+            key (Union[None, Unset, str]): The action, user email, project id, service or price key; a
+                `YYYY-MM-DD` day; null for usage that named none.
             name (Union[None, Unset, str]): The user's or project's latest name.
+            unit (Union[None, Unset, str]): By price: the price's unit (`image`, `1k tokens`, …).
      """
 
     credits_: float
     operations: int
+    quantity: Union[float, str]
     key: Union[None, Unset, str] = UNSET
     name: Union[None, Unset, str] = UNSET
+    unit: Union[None, Unset, str] = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
 
@@ -45,6 +49,9 @@ class UsageEntry:
         credits_ = self.credits_
 
         operations = self.operations
+
+        quantity: Union[float, str]
+        quantity = self.quantity
 
         key: Union[None, Unset, str]
         if isinstance(self.key, Unset):
@@ -58,17 +65,26 @@ class UsageEntry:
         else:
             name = self.name
 
+        unit: Union[None, Unset, str]
+        if isinstance(self.unit, Unset):
+            unit = UNSET
+        else:
+            unit = self.unit
+
 
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
         field_dict.update({
             "credits": credits_,
             "operations": operations,
+            "quantity": quantity,
         })
         if key is not UNSET:
             field_dict["key"] = key
         if name is not UNSET:
             field_dict["name"] = name
+        if unit is not UNSET:
+            field_dict["unit"] = unit
 
         return field_dict
 
@@ -80,6 +96,12 @@ class UsageEntry:
         credits_ = d.pop("credits")
 
         operations = d.pop("operations")
+
+        def _parse_quantity(data: object) -> Union[float, str]:
+            return cast(Union[float, str], data)
+
+        quantity = _parse_quantity(d.pop("quantity"))
+
 
         def _parse_key(data: object) -> Union[None, Unset, str]:
             if data is None:
@@ -101,11 +123,23 @@ class UsageEntry:
         name = _parse_name(d.pop("name", UNSET))
 
 
+        def _parse_unit(data: object) -> Union[None, Unset, str]:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            return cast(Union[None, Unset, str], data)
+
+        unit = _parse_unit(d.pop("unit", UNSET))
+
+
         usage_entry = cls(
             credits_=credits_,
             operations=operations,
+            quantity=quantity,
             key=key,
             name=name,
+            unit=unit,
         )
 
 

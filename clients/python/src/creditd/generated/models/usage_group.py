@@ -3,6 +3,8 @@ from enum import Enum
 class UsageGroup(str, Enum):
     ACTION = "action"
     DAY = "day"
+    ORG = "org"
+    PRICE = "price"
     PROJECT = "project"
     SERVICE = "service"
     USER = "user"
