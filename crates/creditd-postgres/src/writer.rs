@@ -650,14 +650,7 @@ impl Writer {
             .collect();
         // A funded child's draws and turning funding on need the parent's
         // row locked too: the locked path.
-        let funding = cmds.iter().any(|c| {
-            creditd_core::funding::turns_on(&c.op)
-                || (creditd_core::funding::draws(&c.op)
-                    && self
-                        .states
-                        .get(&c.org_id)
-                        .is_some_and(|s| s.state.settings.funding == creditd_core::Funding::Parent))
-        });
+        let funding = cmds.iter().any(|c| self.needs_parent(c, false));
         if funding {
             return Err(Failure { error: StoreError::backend("a funded organization's draw"), retry: false });
         }
@@ -901,6 +894,19 @@ impl Writer {
         result
     }
 
+    /// Whether `c` needs its org's parent locked with it: turning
+    /// `funding: parent` on, or a hold or usage of a child funded by its
+    /// parent as far as this node knows (`unknown`: what an org this node
+    /// has not cached counts as).
+    fn needs_parent(&self, c: &Command, unknown: bool) -> bool {
+        creditd_core::funding::turns_on(&c.op)
+            || (creditd_core::funding::draws(&c.op)
+                && self
+                    .states
+                    .get(&c.org_id)
+                    .map_or(unknown, |s| s.state.settings.funding == creditd_core::Funding::Parent))
+    }
+
     /// One try of the locked path, in two round trips when no org is new
     /// and nothing is due: `BEGIN` with the row locks (which bring back the
     /// state of every org whose cached version is not the row's) and the
@@ -983,14 +989,7 @@ impl Writer {
             })
             .flatten()
             .filter(|c| !c.org_id.contains('\0'))
-            .filter(|c| {
-                creditd_core::funding::turns_on(&c.op)
-                    || (creditd_core::funding::draws(&c.op)
-                        && self
-                            .states
-                            .get(&c.org_id)
-                            .is_none_or(|s| s.state.settings.funding == creditd_core::Funding::Parent))
-            })
+            .filter(|c| self.needs_parent(c, true))
             .map(|c| c.org_id.clone())
             .collect();
         if !funding_orgs.is_empty() {
@@ -1098,15 +1097,7 @@ impl Writer {
         // parent's row is locked; a child turning funding on locks this
         // org's row, so its children's funding read here is current).
         self.funding_checks.clear();
-        let needs_parent = |c: &&Command| {
-            creditd_core::funding::turns_on(&c.op)
-                || (creditd_core::funding::draws(&c.op)
-                    && self
-                        .states
-                        .get(&c.org_id)
-                        .is_some_and(|s| s.state.settings.funding == creditd_core::Funding::Parent))
-        };
-        for c in all_commands().filter(needs_parent) {
+        for c in all_commands().filter(|c| self.needs_parent(c, false)) {
             if let Some(p) = parents.get(&c.org_id).cloned().flatten()
                 && !locked.contains_key(&p)
             {
