@@ -132,6 +132,17 @@ pub struct TimeChart {
     /// The area under the line, closed along the x axis.
     pub area: String,
     pub empty: bool,
+    /// A level drawn across the plot (the plan's allocation under the
+    /// cumulative use), when given.
+    pub limit: Option<Limit>,
+}
+
+/// A level across a time chart: its height, its exact value and its label.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Limit {
+    pub pos: f64,
+    pub value: String,
+    pub label: String,
 }
 
 /// One point of a time series: its day (`YYYY-MM-DD`), value, exact text
@@ -180,10 +191,17 @@ fn day_label(key: &str) -> String {
 
 /// Lays out `points` in a `width × height` chart.
 pub fn time_chart(points: &[Point], width: f64, height: f64) -> TimeChart {
+    time_chart_with_limit(points, None, width, height)
+}
+
+/// [`time_chart`] with a level drawn across it (`limit`: its exact amount
+/// and label); the axis reaches the level when it is above every point.
+pub fn time_chart_with_limit(points: &[Point], limit: Option<(Micros, String)>, width: f64, height: f64) -> TimeChart {
     let (left, right, top, bottom) = (48.0, width - 8.0, 10.0, height - 26.0);
     let max = points.iter().map(|p| p.value).fold(0.0, f64::max);
     let empty = max <= 0.0;
-    let (step, top_value) = nice_axis(max, 4);
+    let limit_value = limit.as_ref().map_or(0.0, |(m, _)| as_f64(*m).max(0.0));
+    let (step, top_value) = nice_axis(max.max(limit_value), 4);
     let plot_h = bottom - top;
     let plot_w = (right - left).max(1.0);
     let n = points.len().max(1) as f64;
@@ -235,7 +253,177 @@ pub fn time_chart(points: &[Point], width: f64, height: f64) -> TimeChart {
         (Some(f), Some(l)) => format!("{line} L {} {} L {} {} Z", l.cx, r(bottom), f.cx, r(bottom)),
         _ => String::new(),
     };
-    TimeChart { width, height, left, right, top, bottom: r(bottom), bars, y_ticks, x_ticks, line, area, empty }
+    let limit = limit.map(|(m, label)| Limit { pos: r(scale(as_f64(m).max(0.0))), value: m.to_string(), label });
+    TimeChart { width, height, left, right, top, bottom: r(bottom), bars, y_ticks, x_ticks, line, area, empty, limit }
+}
+
+/// The change from `before` to `now` in percent of `before`, to one
+/// decimal, rounded half away from zero, with its sign (`+12.5%`,
+/// `-3.0%`, `0.0%`); `None` when `before` is not positive (no base to
+/// compare with). Exact: integer arithmetic on micro-credits.
+pub fn percent_change(now: Micros, before: Micros) -> Option<String> {
+    let (n, b) = (i128::from(now.micros()), i128::from(before.micros()));
+    if b <= 0 {
+        return None;
+    }
+    // Tenths of a percent: (n - b) / b × 1000, rounded half away from zero.
+    let num = (n - b) * 1000;
+    let tenths = if num >= 0 { (num * 2 + b) / (2 * b) } else { -((-num * 2 + b) / (2 * b)) };
+    let sign = match tenths.signum() {
+        1 => "+",
+        -1 => "-",
+        _ => "",
+    };
+    let a = tenths.unsigned_abs();
+    Some(format!("{sign}{}.{}%", count(i64::try_from(a / 10).unwrap_or(i64::MAX)), a % 10))
+}
+
+/// One series of a stacked chart (an action, or "Other").
+#[derive(Clone, Debug, PartialEq)]
+pub struct Series {
+    pub key: String,
+    pub label: String,
+    pub color: &'static str,
+    /// Its total over the chart, exact and formatted.
+    pub value: String,
+    pub shown: String,
+}
+
+/// One series' part of a day's bar.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Segment {
+    pub y: f64,
+    pub h: f64,
+    pub series: String,
+    pub color: &'static str,
+    /// The exact amount.
+    pub value: String,
+}
+
+/// One day's stacked bar.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Stack {
+    pub x: f64,
+    pub w: f64,
+    pub key: String,
+    /// The day's total, exact.
+    pub value: String,
+    /// The day and each series' amount, in words.
+    pub title: String,
+    pub future: bool,
+    pub segments: Vec<Segment>,
+}
+
+/// Bars by day, each stacked by series (seed 004's usage by action over
+/// time).
+#[derive(Clone, Debug, PartialEq)]
+pub struct StackChart {
+    pub width: f64,
+    pub height: f64,
+    pub left: f64,
+    pub right: f64,
+    pub top: f64,
+    pub bottom: f64,
+    pub stacks: Vec<Stack>,
+    pub series: Vec<Series>,
+    pub y_ticks: Vec<Tick>,
+    pub x_ticks: Vec<Tick>,
+    pub empty: bool,
+}
+
+/// One day of a stacked chart: its `YYYY-MM-DD` key, whether it is still
+/// to come, and each series' amount (in the order of the series).
+#[derive(Clone, Debug, PartialEq)]
+pub struct StackDay {
+    pub key: String,
+    pub future: bool,
+    pub amounts: Vec<Micros>,
+}
+
+/// Lays out `days` stacked by `series` (`(key, label)`, in drawing order
+/// from the axis up) in a `width × height` chart. A negative amount (more
+/// refunded than used that day) is drawn as nothing and told exactly.
+pub fn stacked_chart(days: &[StackDay], series: &[(String, String)], width: f64, height: f64) -> StackChart {
+    let (left, right, top, bottom) = (48.0, width - 8.0, 10.0, height - 26.0);
+    let day_total = |d: &StackDay| d.amounts.iter().map(|m| as_f64(*m).max(0.0)).sum::<f64>();
+    let max = days.iter().filter(|d| !d.future).map(day_total).fold(0.0, f64::max);
+    let empty = max <= 0.0;
+    let (step, top_value) = nice_axis(max, 4);
+    let plot_h = bottom - top;
+    let plot_w = (right - left).max(1.0);
+    let slot = plot_w / days.len().max(1) as f64;
+    let gap = if slot > 6.0 { slot * 0.2 } else { 0.0 };
+    let scale = |v: f64| bottom - (v / top_value) * plot_h;
+    let mut totals = vec![Micros::ZERO; series.len()];
+    let mut stacks = Vec::with_capacity(days.len());
+    for (i, d) in days.iter().enumerate() {
+        let x = left + slot * i as f64 + gap / 2.0;
+        let w = (slot - gap).max(1.0);
+        let mut segments = Vec::new();
+        let mut sum = Micros::ZERO;
+        let mut parts = Vec::new();
+        let mut base = 0.0;
+        for (j, ((key, label), m)) in series.iter().zip(&d.amounts).enumerate() {
+            if d.future || m.is_zero() {
+                continue;
+            }
+            sum = sum.checked_add(*m).unwrap_or(sum);
+            totals[j] = totals[j].checked_add(*m).unwrap_or(totals[j]);
+            parts.push(format!("{label} {}", credits(*m)));
+            let v = as_f64(*m).max(0.0);
+            let (y0, y1) = (scale(base), scale(base + v));
+            base += v;
+            segments.push(Segment {
+                y: r(y1),
+                h: r((y0 - y1).max(0.0)),
+                series: key.clone(),
+                color: PALETTE[j % PALETTE.len()],
+                value: m.to_string(),
+            });
+        }
+        let title = if d.future {
+            format!("{}: still to come", d.key)
+        } else if parts.is_empty() {
+            format!("{}: 0 credits", d.key)
+        } else {
+            format!("{}: {} credits ({})", d.key, credits(sum), parts.join(", "))
+        };
+        stacks.push(Stack {
+            x: r(x),
+            w: r(w),
+            key: d.key.clone(),
+            value: if d.future { String::new() } else { sum.to_string() },
+            title,
+            future: d.future,
+            segments,
+        });
+    }
+    let mut y_ticks = Vec::new();
+    let mut v = 0.0;
+    while v <= top_value + step / 2.0 {
+        y_ticks.push(Tick { pos: r(scale(v)), label: short(v) });
+        v += step;
+    }
+    let every = (days.len() as f64 / 6.0).ceil().max(1.0) as usize;
+    let x_ticks = stacks
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| i % every == 0)
+        .map(|(_, s)| Tick { pos: r(s.x + s.w / 2.0), label: day_label(&s.key) })
+        .collect();
+    let series = series
+        .iter()
+        .zip(&totals)
+        .enumerate()
+        .map(|(j, ((key, label), t))| Series {
+            key: key.clone(),
+            label: label.clone(),
+            color: PALETTE[j % PALETTE.len()],
+            value: t.to_string(),
+            shown: credits(*t),
+        })
+        .collect();
+    StackChart { width, height, left, right, top, bottom: r(bottom), stacks, series, y_ticks, x_ticks, empty }
 }
 
 fn r(v: f64) -> f64 {
@@ -388,6 +576,69 @@ mod tests {
         // The line has two points, the last at today.
         assert_eq!(c.line.matches('L').count(), 1, "{}", c.line);
         assert!(c.area.starts_with(&c.line));
+    }
+
+    #[test]
+    fn changes_are_exact_percentages() {
+        let m = |c: i64| Micros::from_micros(c * 1_000_000);
+        for (now, before, want) in [
+            (m(150), m(100), Some("+50.0%")),
+            (m(50), m(100), Some("-50.0%")),
+            (m(100), m(100), Some("0.0%")),
+            (m(0), m(100), Some("-100.0%")),
+            (m(100), m(0), None),
+            (m(100), m(-5), None),
+            // 1/3 more: 33.333…% to 33.3%; 2/3: 66.666…% to 66.7%.
+            (m(4), m(3), Some("+33.3%")),
+            (m(5), m(3), Some("+66.7%")),
+            (m(1), m(3), Some("-66.7%")),
+            // Half a tenth rounds away from zero.
+            (Micros::from_micros(1_000_500), Micros::from_micros(1_000_000), Some("+0.1%")),
+            (Micros::from_micros(999_500), Micros::from_micros(1_000_000), Some("-0.1%")),
+            (Micros::from_micros(1_000_499), Micros::from_micros(1_000_000), Some("0.0%")),
+            (m(12_345), m(1), Some("+1,234,400.0%")),
+        ] {
+            assert_eq!(percent_change(now, before).as_deref(), want, "{now} against {before}");
+        }
+    }
+
+    #[test]
+    fn stacks_add_up_and_days_to_come_are_empty() {
+        let m = |c: i64| Micros::from_micros(c * 1_000_000);
+        let series = vec![("a".to_string(), "A".to_string()), ("b".to_string(), "B".to_string())];
+        let days = vec![
+            StackDay { key: "2026-03-01".into(), future: false, amounts: vec![m(30), m(10)] },
+            StackDay { key: "2026-03-02".into(), future: false, amounts: vec![m(0), m(20)] },
+            StackDay { key: "2026-03-03".into(), future: true, amounts: vec![m(0), m(0)] },
+        ];
+        let c = stacked_chart(&days, &series, 600.0, 200.0);
+        assert!(!c.empty);
+        assert_eq!(c.stacks.len(), 3);
+        assert_eq!(c.stacks[0].value, "40");
+        assert_eq!(c.stacks[0].segments.len(), 2);
+        // Stacked: the second segment sits on the first.
+        let (s0, s1) = (&c.stacks[0].segments[0], &c.stacks[0].segments[1]);
+        assert!((s1.y + s1.h - s0.y).abs() < 0.2, "{s0:?} {s1:?}");
+        assert!(s0.h > s1.h);
+        assert_eq!(c.stacks[0].title, "2026-03-01: 40 credits (A 30, B 10)");
+        assert_eq!(c.stacks[1].segments.len(), 1);
+        assert!(c.stacks[2].future && c.stacks[2].segments.is_empty() && c.stacks[2].value.is_empty());
+        assert_eq!(c.series.iter().map(|s| s.value.as_str()).collect::<Vec<_>>(), ["30", "30"]);
+        let none = stacked_chart(&days[2..], &series, 600.0, 200.0);
+        assert!(none.empty);
+    }
+
+    #[test]
+    fn a_limit_raises_the_axis() {
+        let m = |c: i64| Micros::from_micros(c * 1_000_000);
+        let points = [Point::credits("2026-03-01".into(), m(40), 1), Point::credits("2026-03-02".into(), m(90), 2)];
+        let c = time_chart_with_limit(&points, Some((m(1_000), "Plan allocation".into())), 600.0, 200.0);
+        let l = c.limit.clone().unwrap();
+        assert_eq!(l.value, "1000");
+        assert_eq!(c.y_ticks.last().unwrap().label, "1k");
+        // The level is above both points.
+        assert!(c.bars.iter().all(|b| b.y > l.pos), "{c:?}");
+        assert!(time_chart(&points, 600.0, 200.0).limit.is_none());
     }
 
     #[test]

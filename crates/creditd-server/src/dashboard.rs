@@ -694,12 +694,137 @@ struct CreditsPage {
     daily_average: String,
     /// The average to the micro-credit (rounded down), for its title.
     daily_average_exact: String,
+    /// The range is more than one day (a day's "daily average" would be
+    /// its total, so it is not shown).
+    show_average: bool,
     over_time: TimeChart,
+    /// Usage by action per day, stacked (ranges up to
+    /// [`MAX_STACKED_DAYS`]); `None` draws `over_time` instead.
+    by_action_day: Option<charts::StackChart>,
+    /// The same span just before, for comparison.
+    before: Comparison,
+    /// Cumulative use over the range against the plan's allocation.
+    cumulative: TimeChart,
+    /// "10,000 plan credits this period", or empty without a plan.
+    allocation: String,
     by_action: Vec<HBar>,
     by_user: Vec<HBar>,
     by_project: Vec<HBar>,
     by_service: Vec<HBar>,
     api_query: String,
+}
+
+/// Longest range whose usage by action is drawn per day (one rollup
+/// query per day that has happened).
+pub const MAX_STACKED_DAYS: i64 = 62;
+
+/// Actions drawn apart in the stacked chart; the rest are "Other".
+pub const STACKED_ACTIONS: usize = 4;
+
+/// The Credits tab's comparison with the span just before.
+#[derive(Clone, Debug)]
+pub struct Comparison {
+    /// "March 1 – March 9, 2026".
+    pub label: String,
+    /// First and last day, `YYYY-MM-DD`.
+    pub date_from: String,
+    pub date_to: String,
+    /// Credits used then, formatted and exact.
+    pub total: String,
+    pub total_exact: String,
+    /// "+12.5%", or "—" when nothing was used then.
+    pub change: String,
+    /// More used now than then.
+    pub up: bool,
+}
+
+/// The span to compare `range` with: the month before for this or last
+/// month, else as many days just before it; when
+/// `range` runs past `today`, both are cut to the days so far (this
+/// month's first week against last month's first week), and the second
+/// value is the range so cut.
+fn period_before(range: &DayRange, today: jiff::civil::Date) -> Option<(DayRange, DayRange)> {
+    let shown = if range.first <= today && today < range.last { DayRange { last: today, ..*range } } else { *range };
+    // A calendar month is compared with the month before (November for
+    // December), other ranges with as many days just before.
+    let months = matches!(range.preset, Some(RangePreset::ThisMonth | RangePreset::LastMonth));
+    let back = if months { jiff::Span::new().months(1) } else { jiff::Span::new().days(range.days()) };
+    let first = range.first.checked_sub(back).ok()?;
+    let mut last = first.checked_add(jiff::Span::new().days(shown.days() - 1)).ok()?;
+    if months {
+        last = last.min(first.last_of_month());
+    }
+    Some((DayRange { preset: None, first, last }, shown))
+}
+
+fn span_label(r: &DayRange) -> String {
+    if r.first == r.last {
+        r.first.strftime("%B %-d, %Y").to_string()
+    } else if r.first.year() == r.last.year() {
+        format!("{} – {}", r.first.strftime("%B %-d"), r.last.strftime("%B %-d, %Y"))
+    } else {
+        format!("{} – {}", r.first.strftime("%B %-d, %Y"), r.last.strftime("%B %-d, %Y"))
+    }
+}
+
+/// Usage by action per day (the rollups' day rows, one query per day that
+/// has happened): the top [`STACKED_ACTIONS`] actions of the range apart,
+/// the rest summed as "Other".
+async fn action_days(
+    ctx: &Ctx,
+    range: DayRange,
+    today: jiff::civil::Date,
+    by_action: &UsageReport,
+    who: Option<String>,
+) -> Result<charts::StackChart, PageError> {
+    let mut series: Vec<(String, String)> = by_action
+        .rows
+        .iter()
+        .take(STACKED_ACTIONS)
+        .map(|r| (r.key.clone().unwrap_or_default(), r.key.clone().unwrap_or_else(|| "(no action named)".into())))
+        .collect();
+    let other = by_action.rows.len() > STACKED_ACTIONS;
+    if other {
+        series.push(("(other)".into(), format!("Other ({})", by_action.rows.len() - STACKED_ACTIONS)));
+    }
+    let mut days = Vec::with_capacity(range.days() as usize);
+    let mut day = range.first;
+    loop {
+        let mut amounts = vec![Micros::ZERO; series.len()];
+        let future = day > today;
+        if !future && !series.is_empty() {
+            let one = DayRange { preset: None, first: day, last: day };
+            let r = analytics::usage_report(
+                &ctx.app,
+                &ctx.org,
+                &ctx.settings.time_zone,
+                one,
+                UsageGroup::Action,
+                who.clone(),
+            )
+            .await?;
+            for row in &r.rows {
+                let key = row.key.clone().unwrap_or_default();
+                let i = series.iter().take(STACKED_ACTIONS).position(|(k, _)| *k == key);
+                let i = match (i, other) {
+                    (Some(i), _) => i,
+                    (None, true) => series.len() - 1,
+                    // An action of the day that is not among the range's
+                    // (cannot happen: the range holds the day).
+                    (None, false) => continue,
+                };
+                amounts[i] = amounts[i].checked_add(row.credits).ok_or_else(|| {
+                    PageError::from(ApiError::validation("the usage total is too large to add up exactly"))
+                })?;
+            }
+        }
+        days.push(charts::StackDay { key: day.to_string(), future, amounts });
+        if day >= range.last {
+            break;
+        }
+        day = day.tomorrow().map_err(|e| PageError::from(ApiError::validation(e.to_string())))?;
+    }
+    Ok(charts::stacked_chart(&days, &series, 720.0, 240.0))
 }
 
 fn bars(report: &UsageReport, none: &str) -> Vec<HBar> {
@@ -717,6 +842,11 @@ fn bars(report: &UsageReport, none: &str) -> Vec<HBar> {
         })
         .collect();
     charts::hbars(&rows, report.total_credits)
+}
+
+/// The total usage of `range` (the day rows), for a comparison.
+async fn report_range(ctx: &Ctx, range: DayRange, who: Option<String>) -> Result<UsageReport, PageError> {
+    Ok(analytics::usage_report(&ctx.app, &ctx.org, &ctx.settings.time_zone, range, UsageGroup::Day, who).await?)
 }
 
 /// `GET /credits`: credits used, by day, action, user, project, service.
@@ -756,6 +886,64 @@ async fn credits_inner(
     .max(1);
     let average = Micros::from_micros(by_day.total_credits.micros() / days);
     let s = ctx.summary().await?;
+    let by_action_day = if range.days() <= MAX_STACKED_DAYS {
+        Some(action_days(&ctx, range, today, &by_action, who.clone()).await?)
+    } else {
+        None
+    };
+    // The same span just before (cut to the days so far when the range
+    // runs past today), from the same day rows.
+    let before = match period_before(&range, today) {
+        Some((prev, shown)) => {
+            let then = report_range(&ctx, prev, who.clone()).await?;
+            let now = if shown == range {
+                by_day.total_credits
+            } else {
+                report_range(&ctx, shown, who.clone()).await?.total_credits
+            };
+            Comparison {
+                label: span_label(&prev),
+                date_from: prev.first.to_string(),
+                date_to: prev.last.to_string(),
+                total: charts::credits(then.total_credits),
+                total_exact: then.total_credits.to_string(),
+                change: charts::percent_change(now, then.total_credits).unwrap_or_else(|| "—".into()),
+                up: now > then.total_credits,
+            }
+        }
+        None => Comparison {
+            label: "—".into(),
+            date_from: String::new(),
+            date_to: String::new(),
+            total: "—".into(),
+            total_exact: String::new(),
+            change: "—".into(),
+            up: false,
+        },
+    };
+    // Cumulative use against the plan's allocation (this period's plan
+    // credits), up to today.
+    let mut so_far = Micros::ZERO;
+    let cumulative_points: Vec<Point> = by_day
+        .rows
+        .iter()
+        .map(|r| {
+            so_far = so_far.checked_add(r.credits).unwrap_or(so_far);
+            let key = r.key.clone().unwrap_or_default();
+            let mut p = Point::credits(key.clone(), so_far, 0);
+            p.title = format!("{key}: {} credits used so far", charts::credits(so_far));
+            p.after(today)
+        })
+        .collect();
+    let has_plan = s.plan.is_some() && s.plan_credits.is_positive();
+    let allocation =
+        if has_plan { format!("{} plan credits this period", charts::credits(s.plan_credits)) } else { String::new() };
+    let cumulative = charts::time_chart_with_limit(
+        &cumulative_points,
+        has_plan.then(|| (s.plan_credits, format!("Plan allocation: {}", charts::credits(s.plan_credits)))),
+        720.0,
+        240.0,
+    );
     let mut api_query = format!("group_by=day&range={}", range.name());
     if range.preset.is_none() {
         api_query.push_str(&format!("&date_from={}&date_to={}", range.first, range.last));
@@ -769,7 +957,12 @@ async fn credits_inner(
         operations: charts::count(by_day.total_operations),
         daily_average: charts::rounded(average, 1),
         daily_average_exact: average.to_string(),
+        show_average: range.days() > 1,
         over_time: charts::time_chart(&points, 720.0, 240.0),
+        by_action_day,
+        before,
+        cumulative,
+        allocation,
         by_action: bars(&by_action, "(no action named)"),
         by_user: by_user.as_ref().map(|r| bars(r, "(no user named)")).unwrap_or_default(),
         by_project: by_project.as_ref().map(|r| bars(r, "(no project)")).unwrap_or_default(),

@@ -516,7 +516,9 @@ async fn analytics_agree_with_the_events_and_the_charts() {
             assert_eq!(drawn, want, "{range}: chart {id} vs API");
             if group == UsageGroup::Day {
                 let future = api.rows.iter().filter(|r| r.key.as_deref().unwrap() > today).count();
-                assert_eq!(html.matches("data-future=\"true\"").count(), future, "{range}: days to come");
+                let chart = &html[html.find("id=\"chart-day\"").unwrap()..];
+                let chart = &chart[..chart.find("</figure>").unwrap()];
+                assert_eq!(chart.matches("data-future=\"true\"").count(), future, "{range}: days to come");
             }
         }
     }
@@ -1047,6 +1049,171 @@ async fn plan_meter_averages_and_an_empty_org() {
     assert_eq!(s, 200);
     assert!(html.contains("No credit events match these filters."));
     assert_eq!(testid_text(&html, "matching"), "0 events match");
+    app.stop().await;
+}
+
+/// Each day's stacked bar of chart `id`: (day, total, [(series, amount)]).
+fn stacks(html: &str, id: &str) -> Vec<(String, String, Vec<(String, String)>)> {
+    let start = html.find(&format!("id=\"{id}\"")).unwrap_or_else(|| panic!("no {id}"));
+    let rest = &html[start..];
+    let end = rest.find("</svg>").unwrap();
+    let mut out: Vec<(String, String, Vec<(String, String)>)> = Vec::new();
+    for piece in rest[..end].split('<').skip(1) {
+        let tag = piece.split('>').next().unwrap_or("");
+        if tag.starts_with("g ") && tag.contains("class=\"mark\"") {
+            out.push((attr(tag, "data-key").unwrap().into(), attr(tag, "data-value").unwrap().into(), Vec::new()));
+        } else if tag.starts_with("rect ") && tag.contains("class=\"seg\"") {
+            let seg = (unescape(attr(tag, "data-series").unwrap()), attr(tag, "data-value").unwrap().to_string());
+            out.last_mut().unwrap().2.push(seg);
+        }
+    }
+    out
+}
+
+/// The (key, value) of each entry of the stacked chart's legend.
+fn legend(html: &str) -> Vec<(String, String)> {
+    let start = html.find("<ul class=\"series\"").unwrap();
+    let rest = &html[start..];
+    let end = rest.find("</ul>").unwrap();
+    rest[..end]
+        .split("<li ")
+        .skip(1)
+        .map(|t| {
+            (
+                unescape(attr(&format!(" {t}"), "data-key").unwrap()),
+                attr(&format!(" {t}"), "data-value").unwrap().into(),
+            )
+        })
+        .collect()
+}
+
+/// The Credits tab's usage by action per day (stacked), the same span
+/// before with its change, and the cumulative use against the allocation,
+/// each checked against the usage API.
+#[tokio::test]
+async fn credits_tab_stacks_compares_and_accumulates() {
+    let mut app = App::start().await;
+    seed(&app).await;
+    let owner = app.sign_in(OWNER.1).await;
+    let member = app.sign_in(MEMBER.1).await;
+    let c = creditd_server::charts::credits;
+    // (tab range, the span before, the span now it is compared with)
+    for (range, before, now) in [
+        ("range=last_month", ("2026-02-01", "2026-02-28"), ("2026-03-01", "2026-03-31")),
+        // April so far (two days) against March's first two days.
+        ("range=this_month", ("2026-03-01", "2026-03-02"), ("2026-04-01", "2026-04-02")),
+        ("range=last_week", ("2026-03-16", "2026-03-22"), ("2026-03-23", "2026-03-29")),
+        ("range=today", ("2026-04-01", "2026-04-01"), ("2026-04-02", "2026-04-02")),
+        ("date_from=2026-03-10&date_to=2026-03-12", ("2026-03-07", "2026-03-09"), ("2026-03-10", "2026-03-12")),
+    ] {
+        for (who, cookie, email) in [("owner", &owner, None), ("member", &member, Some(MEMBER.1))] {
+            let scope = email.map(|e| format!("&user_email={e}")).unwrap_or_default();
+            let (s, _, html) = app.page(&format!("/credits?{range}"), Some(cookie)).await;
+            assert_eq!(s, 200, "{html}");
+            let what = format!("{range} as {who}");
+            let by_action = app.usage(&format!("{range}&group_by=action{scope}")).await;
+            let by_day = app.usage(&format!("{range}&group_by=day{scope}")).await;
+
+            // 1. Stacked by action: the top four apart, the rest "Other";
+            // every segment is that day's usage of that action (or of the
+            // others), and the legend the range's totals.
+            let top: Vec<String> = by_action.rows.iter().take(4).map(|r| r.key.clone().unwrap_or_default()).collect();
+            let mut want_legend: Vec<(String, String)> = by_action
+                .rows
+                .iter()
+                .take(4)
+                .map(|r| (r.key.clone().unwrap_or_default(), r.credits.to_string()))
+                .collect();
+            if by_action.rows.len() > 4 {
+                let rest = by_action.rows[4..].iter().fold(Micros::ZERO, |a, r| a.checked_add(r.credits).unwrap());
+                want_legend.push(("(other)".into(), rest.to_string()));
+            }
+            if by_action.rows.is_empty() {
+                assert!(html.contains("No credits used in this range."), "{what}");
+                continue;
+            }
+            assert_eq!(legend(&html), want_legend, "{what}: legend");
+            let drawn = stacks(&html, "chart-day");
+            let today = "2026-04-02";
+            let days: Vec<&UsageRowResp> = by_day.rows.iter().filter(|r| r.key.as_deref().unwrap() <= today).collect();
+            assert_eq!(drawn.len(), days.len(), "{what}");
+            for ((day, total, segs), api_day) in drawn.iter().zip(&days) {
+                assert_eq!(Some(day.as_str()), api_day.key.as_deref());
+                assert_eq!(*total, api_day.credits.to_string(), "{what} {day}");
+                let one = app.usage(&format!("date_from={day}&date_to={day}&group_by=action{scope}")).await;
+                let mut want: Vec<(String, Micros)> = Vec::new();
+                let mut other = Micros::ZERO;
+                for r in &one.rows {
+                    let k = r.key.clone().unwrap_or_default();
+                    if top.contains(&k) {
+                        want.push((k, r.credits));
+                    } else {
+                        other = other.checked_add(r.credits).unwrap();
+                    }
+                }
+                want.sort_by_key(|(k, _)| top.iter().position(|t| t == k));
+                if !other.is_zero() {
+                    want.push(("(other)".into(), other));
+                }
+                want.retain(|(_, m)| !m.is_zero());
+                let want: Vec<(String, String)> = want.into_iter().map(|(k, m)| (k, m.to_string())).collect();
+                assert_eq!(*segs, want, "{what} {day}: segments");
+            }
+
+            // 2. The span before, and the change to one decimal.
+            let then = app.usage(&format!("date_from={}&date_to={}{scope}", before.0, before.1)).await;
+            let so_far = app.usage(&format!("date_from={}&date_to={}{scope}", now.0, now.1)).await;
+            assert_eq!(test_value(&html, "before-total"), then.total_credits.to_string(), "{what}");
+            assert!(html.contains(&format!("data-from=\"{}\" data-to=\"{}\"", before.0, before.1)), "{what}");
+            let change = testid_text(&html, "change");
+            // The change computed here in integer tenths of a percent.
+            let (n, b) = (i128::from(so_far.total_credits.micros()), i128::from(then.total_credits.micros()));
+            if b > 0 {
+                let tenths = ((n - b) * 2000 + (n - b).signum() * b) / (2 * b);
+                let sign = if tenths > 0 {
+                    "+"
+                } else if tenths < 0 {
+                    "-"
+                } else {
+                    ""
+                };
+                let a = tenths.abs();
+                assert_eq!(
+                    change,
+                    format!("{sign}{}.{}%", c(Micros::from_micros(a as i64 / 10 * 1_000_000)), a % 10),
+                    "{what}"
+                );
+            } else {
+                assert_eq!(change, "—", "{what}");
+            }
+
+            // 3. Cumulative use: the running sum of the days so far, the
+            // last one the total; the plan's allocation drawn as a level.
+            let marks = chart_marks(&html, "chart-cumulative");
+            let mut run = Micros::ZERO;
+            let want: Vec<(String, String)> = days
+                .iter()
+                .map(|r| {
+                    run = run.checked_add(r.credits).unwrap();
+                    (r.key.clone().unwrap(), run.to_string())
+                })
+                .collect();
+            assert_eq!(marks, want, "{what}: cumulative");
+            assert_eq!(marks.last().unwrap().1, by_day.total_credits.to_string());
+            assert!(html.contains("<g class=\"limit\" data-value=\"10000\">"), "{what}: the allocation");
+            assert_eq!(
+                testid_text(&html, "allocation"),
+                "Against the plan's allocation: 10,000 plan credits this period."
+            );
+
+            // 4. One day has no "daily average" (it would be its total).
+            assert_eq!(html.contains("data-testid=\"daily-average\""), by_day.rows.len() > 1, "{what}");
+        }
+    }
+    // Past 62 days: the plain daily bars, and a note why.
+    let (_, _, html) = app.page("/credits?date_from=2026-01-20&date_to=2026-04-02", Some(&owner)).await;
+    assert!(!html.contains("class=\"seg\"") && html.contains("drawn for ranges up to 62 days"));
+    assert_eq!(chart_marks(&html, "chart-day").len(), 73);
     app.stop().await;
 }
 
