@@ -141,6 +141,9 @@ pub struct TimeChart {
 #[derive(Clone, Debug, PartialEq)]
 pub struct Limit {
     pub pos: f64,
+    /// Where its label sits: above the level, or under it when the level
+    /// is the top of the plot.
+    pub label_y: f64,
     pub value: String,
     pub label: String,
 }
@@ -253,7 +256,11 @@ pub fn time_chart_with_limit(points: &[Point], limit: Option<(Micros, String)>, 
         (Some(f), Some(l)) => format!("{line} L {} {} L {} {} Z", l.cx, r(bottom), f.cx, r(bottom)),
         _ => String::new(),
     };
-    let limit = limit.map(|(m, label)| Limit { pos: r(scale(as_f64(m).max(0.0))), value: m.to_string(), label });
+    let limit = limit.map(|(m, label)| {
+        let pos = r(scale(as_f64(m).max(0.0)));
+        let label_y = if pos - top < 24.0 { r(pos + 22.0) } else { r(pos - 8.0) };
+        Limit { pos, label_y, value: m.to_string(), label }
+    });
     TimeChart { width, height, left, right, top, bottom: r(bottom), bars, y_ticks, x_ticks, line, area, empty, limit }
 }
 

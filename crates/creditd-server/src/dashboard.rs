@@ -734,8 +734,6 @@ pub struct Comparison {
     pub total_exact: String,
     /// "+12.5%", or "—" when nothing was used then.
     pub change: String,
-    /// More used now than then.
-    pub up: bool,
 }
 
 /// The span to compare `range` with: the month before for this or last
@@ -908,7 +906,6 @@ async fn credits_inner(
                 total: charts::credits(then.total_credits),
                 total_exact: then.total_credits.to_string(),
                 change: charts::percent_change(now, then.total_credits).unwrap_or_else(|| "—".into()),
-                up: now > then.total_credits,
             }
         }
         None => Comparison {
@@ -918,7 +915,6 @@ async fn credits_inner(
             total: "—".into(),
             total_exact: String::new(),
             change: "—".into(),
-            up: false,
         },
     };
     // Cumulative use against the plan's allocation (this period's plan

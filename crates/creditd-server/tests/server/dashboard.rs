@@ -1688,6 +1688,26 @@ async fn dashboard_in_headless_chromium() {
     b.js("document.querySelectorAll('#chart-day .mark')[4].focus()").await;
     let tip = b.js("const t = document.getElementById('tip'); return t.hidden ? '' : t.textContent").await;
     assert!(tip.as_str().unwrap().contains("credits"), "tooltip: {tip}");
+    // Usage by action per day (stacked), the span before, the cumulative
+    // use against the allocation; on a phone the charts need no sideways
+    // swipe and their text stays readable.
+    let legend = b.js("return [...document.querySelectorAll('#chart-day-cap ~ ul.series li')].map(l => l.dataset.key)").await;
+    assert_eq!(legend.as_array().unwrap().len(), 5, "four actions and Other: {legend}");
+    let segs = b.js("return document.querySelectorAll('#chart-day .seg').length").await;
+    assert!(segs.as_u64().unwrap() > 31, "segments: {segs}");
+    assert_eq!(b.text("[data-testid=before-label]").await, "February 1 – February 28, 2026");
+    assert!(!b.find_all("#chart-cumulative .limit").await.is_empty());
+    for width in [1366, 390] {
+        b.set_width(width).await;
+        let fits = b
+            .js("const w = document.documentElement.clientWidth; \
+                 return [...document.querySelectorAll('.scroll-x')].map(s => s.scrollWidth <= s.clientWidth + 1 && s.getBoundingClientRect().right <= w + 1) \
+                   .concat([document.documentElement.scrollWidth <= w + 1, \
+                            Math.round(document.querySelector('#chart-day .axis').getBoundingClientRect().height) >= 9])")
+            .await;
+        assert_eq!(fits, json!([true, true, true, true]), "the Credits tab at {width} px");
+    }
+    b.set_width(1366).await;
     b.screenshot(1366, &shots.join("credits-desktop.png")).await;
     b.screenshot(390, &shots.join("credits-phone.png")).await;
     b.set_value("input[name=date_from]", "2026-03-09").await;
