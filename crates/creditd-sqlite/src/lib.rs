@@ -389,6 +389,17 @@ impl Store for SqliteStore {
         self.read(move |c| rollups::usage(c, &org_id, &query)).await
     }
 
+    async fn usage_hours(
+        &self,
+        org_id: &str,
+        query: &creditd_store::hours::HourQuery,
+    ) -> Result<Vec<creditd_store::hours::HourRow>, StoreError> {
+        query.check()?;
+        let org_id = org_id.to_string();
+        let query = query.clone();
+        self.read(move |c| reader::usage_hours(c, &org_id, &query)).await
+    }
+
     async fn notifications(&self, org_id: &str, after_seq: u64, limit: u32) -> Result<Vec<Notification>, StoreError> {
         let org_id = org_id.to_string();
         self.read(move |c| reader::notifications(c, &org_id, after_seq, limit)).await
