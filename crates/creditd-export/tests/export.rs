@@ -1273,8 +1273,7 @@ fn grouped(m: Micros) -> String {
 #[test]
 fn xlsx_amounts_as_libreoffice_shows_them() {
     let Some(soffice) = ["soffice", "libreoffice"].iter().find_map(|n| {
-        std::env::var_os("PATH")
-            .and_then(|p| std::env::split_paths(&p).map(|d| d.join(n)).find(|p| p.is_file()))
+        std::env::var_os("PATH").and_then(|p| std::env::split_paths(&p).map(|d| d.join(n)).find(|p| p.is_file()))
     }) else {
         use std::io::Write as _;
         let _ = writeln!(

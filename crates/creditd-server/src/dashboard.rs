@@ -701,6 +701,9 @@ struct CreditsPage {
     /// Usage by action per day, stacked (ranges up to
     /// [`MAX_STACKED_DAYS`]); `None` draws `over_time` instead.
     by_action_day: Option<charts::StackChart>,
+    /// One day: usage per hour instead of per day (`by_action_day` and
+    /// `over_time` are not drawn).
+    by_hour: Option<TimeChart>,
     /// The same span just before, for comparison.
     before: Comparison,
     /// Cumulative use over the range against the plan's allocation.
@@ -842,6 +845,47 @@ fn bars(report: &UsageReport, none: &str) -> Vec<HBar> {
     charts::hbars(&rows, report.total_credits)
 }
 
+/// Usage per hour of a one-day `range` (`Store::usage_hours`, from the
+/// day's events), each hour labelled with its local time (a day the clocks
+/// change has 23 or 25); hours after `now` are still to come (empty, not
+/// zero). Returns the points and the cumulative points.
+async fn hour_points(
+    ctx: &Ctx,
+    day: jiff::civil::Date,
+    who: Option<String>,
+) -> Result<(Vec<Point>, Vec<Point>), PageError> {
+    let (from, to) = creditd_store::range::days_bounds(day, day, &ctx.tz);
+    let q = creditd_store::hours::HourQuery { from, to, user_email: who };
+    let rows = ctx.app.store.usage_hours(&ctx.org, &q).await?;
+    let now = ctx.app.store.now();
+    let mut points = Vec::new();
+    let mut cumulative = Vec::new();
+    let mut so_far = Micros::ZERO;
+    for h in 0..q.hours() {
+        let start = from
+            .checked_add(jiff::SignedDuration::from_hours(h))
+            .map_err(|e| PageError::from(ApiError::validation(e.to_string())))?;
+        let local = start.to_zoned(ctx.tz.clone());
+        let label = local.strftime("%H:%M").to_string();
+        let (amount, count) = rows.iter().find(|r| r.hour == h).map_or((Micros::ZERO, 0), |r| (r.amount, r.count));
+        let mut p = Point::credits(label.clone(), amount, count);
+        so_far = so_far.checked_add(amount).unwrap_or(so_far);
+        let mut c = Point::credits(label.clone(), so_far, 0);
+        c.title = format!("{label}: {} credits used so far", charts::credits(so_far));
+        if start > now {
+            for p in [&mut p, &mut c] {
+                p.future = true;
+                p.value = 0.0;
+                p.exact = String::new();
+                p.title = format!("{label}: still to come");
+            }
+        }
+        points.push(p);
+        cumulative.push(c);
+    }
+    Ok((points, cumulative))
+}
+
 /// The total usage of `range` (the day rows), for a comparison.
 async fn report_range(ctx: &Ctx, range: DayRange, who: Option<String>) -> Result<UsageReport, PageError> {
     Ok(analytics::usage_report(&ctx.app, &ctx.org, &ctx.settings.time_zone, range, UsageGroup::Day, who).await?)
@@ -884,7 +928,8 @@ async fn credits_inner(
     .max(1);
     let average = Micros::from_micros(by_day.total_credits.micros() / days);
     let s = ctx.summary().await?;
-    let by_action_day = if range.days() <= MAX_STACKED_DAYS {
+    let hours = if range.days() == 1 { Some(hour_points(&ctx, range.first, who.clone()).await?) } else { None };
+    let by_action_day = if hours.is_none() && range.days() <= MAX_STACKED_DAYS {
         Some(action_days(&ctx, range, today, &by_action, who.clone()).await?)
     } else {
         None
@@ -934,6 +979,10 @@ async fn credits_inner(
     let has_plan = s.plan.is_some() && s.plan_credits.is_positive();
     let allocation =
         if has_plan { format!("{} plan credits this period", charts::credits(s.plan_credits)) } else { String::new() };
+    let cumulative_points = match &hours {
+        Some((_, c)) => c.clone(),
+        None => cumulative_points,
+    };
     let cumulative = charts::time_chart_with_limit(
         &cumulative_points,
         has_plan.then(|| (s.plan_credits, format!("Plan allocation: {}", charts::credits(s.plan_credits)))),
@@ -956,6 +1005,7 @@ async fn credits_inner(
         show_average: range.days() > 1,
         over_time: charts::time_chart(&points, 720.0, 240.0),
         by_action_day,
+        by_hour: hours.as_ref().map(|(p, _)| charts::time_chart(p, 720.0, 240.0)),
         before,
         cumulative,
         allocation,

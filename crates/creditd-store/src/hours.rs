@@ -14,9 +14,9 @@
 //! ([`crate::rollup::UsageFacts::consumption`]): debits and usage less
 //! refunds; debits and usage count as operations, refunds do not.
 
-use creditd_core::{Event, Micros};
 #[cfg(test)]
 use creditd_core::EventKind;
+use creditd_core::{Event, Micros};
 use jiff::{SignedDuration, Timestamp};
 use serde::{Deserialize, Serialize};
 
@@ -179,8 +179,7 @@ mod tests {
     fn sql_binds_the_seq_range_and_the_user() {
         let mut query = q("2026-03-01T00:00:00Z", "2026-03-02T00:00:00Z");
         query.user_email = Some("a@b.example".into());
-        let (sql, args) =
-            hours_sql("acme", &query, SeqRange { from: Some(10), to: Some(20) }, Dialect::Postgres);
+        let (sql, args) = hours_sql("acme", &query, SeqRange { from: Some(10), to: Some(20) }, Dialect::Postgres);
         assert!(sql.contains("seq >= $5") && sql.contains("seq < $6") && sql.contains("user_email = $7"), "{sql}");
         assert_eq!(args.len(), 7);
         let (sql, args) = hours_sql("acme", &query, SeqRange::default(), Dialect::Sqlite);

@@ -285,8 +285,13 @@ async fn dashboard(store: Arc<SqliteStore>, args: &HistoryBenchArgs) -> Result<(
     use creditd_store::directory::{DirectoryError, Member, Role};
     let org = &args.org;
     let email = "bench-owner@creditd.invalid";
-    let owner =
-        Member { org_id: org.clone(), email: email.into(), name: "Bench Owner".into(), role: Role::Owner, created_at: store.now() };
+    let owner = Member {
+        org_id: org.clone(),
+        email: email.into(),
+        name: "Bench Owner".into(),
+        role: Role::Owner,
+        created_at: store.now(),
+    };
     match store.directory().add_member(owner).await {
         Ok(_) | Err(DirectoryError::Exists(_)) => {}
         Err(e) => return Err(e.into()),

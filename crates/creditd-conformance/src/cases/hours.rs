@@ -48,7 +48,10 @@ pub async fn usage_by_hour_agrees_with_events(t: &mut Ctx) {
         to: from.checked_add(SignedDuration::from_hours(MAX_HOUR_SPAN_HOURS + 1)).expect("time"),
         user_email: None,
     };
-    assert_eq!(s.usage_hours("h", &too_long).await.expect_err("too long").code(), creditd_core::ErrorCode::ValidationError);
+    assert_eq!(
+        s.usage_hours("h", &too_long).await.expect_err("too long").code(),
+        creditd_core::ErrorCode::ValidationError
+    );
     let day = HourQuery { from, to: from.checked_add(SignedDuration::from_hours(24)).expect("time"), user_email: None };
     assert!(matches!(s.usage_hours("nobody", &day).await, Err(StoreError::OrgNotFound(_))));
     drop(s);

@@ -18,6 +18,7 @@ use std::time::Duration;
 use creditd_core::plans::{Plan, PlanOp, Rollover};
 use creditd_core::{CreditKind, CreditOp, Event, EventCtx, EventKind, HoldOp, Micros, Op, OrgSettings, RecordKind};
 use creditd_store::directory::{Member, Role};
+use creditd_store::hours::{HourQuery, hours_from_events};
 use creditd_store::range::days_bounds;
 use creditd_store::rollup::{UsageGroup, UsageQuery, usage_from_events};
 use creditd_store::{Clock, Command, EventFilter, Store};
@@ -504,6 +505,32 @@ async fn analytics_agree_with_the_events_and_the_charts() {
                 UsageGroup::Project => "chart-project",
                 UsageGroup::Service => "chart-service",
             };
+            if group == UsageGroup::Day && api.rows.len() == 1 {
+                // One day is drawn per hour, from the day's events: each
+                // hour so far with its exact usage, labelled in local time.
+                assert!(chart_marks(html, "chart-day").is_empty(), "{range}: one day, no day bars");
+                let q = HourQuery { from, to, user_email: None };
+                let per_hour = hours_from_events(everything.iter(), &q).unwrap();
+                let now: Timestamp = NOW.parse().unwrap();
+                let want: Vec<(String, String)> = (0..q.hours())
+                    .map(|h| from.checked_add(SignedDuration::from_hours(h)).unwrap())
+                    .enumerate()
+                    .filter(|(_, t)| *t <= now)
+                    .map(|(h, t)| {
+                        let m = per_hour.iter().find(|r| r.hour == h as i64).map_or(Micros::ZERO, |r| r.amount);
+                        (t.to_zoned(tz.clone()).strftime("%H:%M").to_string(), m.to_string())
+                    })
+                    .collect();
+                assert_eq!(chart_marks(html, "chart-hour"), want, "{range}: hours");
+                let sum = per_hour.iter().fold(Micros::ZERO, |a, r| a.checked_add(r.amount).unwrap());
+                assert_eq!(sum, api.total_credits, "{range}: the hours add up to the day");
+                let chart = &html[html.find("id=\"chart-hour\"").unwrap()..];
+                let chart = &chart[..chart.find("</figure>").unwrap()];
+                let future = (0..q.hours()).count() - want.len();
+                assert_eq!(chart.matches("data-future=\"true\"").count(), future, "{range}: hours to come");
+                assert!(range != &"range=today" || future > 0, "today has hours to come");
+                continue;
+            }
             let drawn = chart_marks(html, id);
             // Days still to come are drawn empty, without a value.
             let today = "2026-04-02";
@@ -1132,11 +1159,16 @@ async fn credits_tab_stacks_compares_and_accumulates() {
                 assert!(html.contains("No credits used in this range."), "{what}");
                 continue;
             }
-            assert_eq!(legend(&html), want_legend, "{what}: legend");
-            let drawn = stacks(&html, "chart-day");
+            let one_day = by_day.rows.len() == 1;
+            if !one_day {
+                assert_eq!(legend(&html), want_legend, "{what}: legend");
+            }
             let today = "2026-04-02";
             let days: Vec<&UsageRowResp> = by_day.rows.iter().filter(|r| r.key.as_deref().unwrap() <= today).collect();
-            assert_eq!(drawn.len(), days.len(), "{what}");
+            let drawn = if one_day { Vec::new() } else { stacks(&html, "chart-day") };
+            if !one_day {
+                assert_eq!(drawn.len(), days.len(), "{what}");
+            }
             for ((day, total, segs), api_day) in drawn.iter().zip(&days) {
                 assert_eq!(Some(day.as_str()), api_day.key.as_deref());
                 assert_eq!(*total, api_day.credits.to_string(), "{what} {day}");
@@ -1190,6 +1222,22 @@ async fn credits_tab_stacks_compares_and_accumulates() {
             // 3. Cumulative use: the running sum of the days so far, the
             // last one the total; the plan's allocation drawn as a level.
             let marks = chart_marks(&html, "chart-cumulative");
+            if one_day {
+                // Per hour: the running sum of the hour bars.
+                let hours = chart_marks(&html, "chart-hour");
+                let mut run = Micros::ZERO;
+                let want: Vec<(String, String)> = hours
+                    .iter()
+                    .map(|(k, v)| {
+                        run = run.checked_add(v.parse().unwrap()).unwrap();
+                        (k.clone(), run.to_string())
+                    })
+                    .collect();
+                assert_eq!(marks, want, "{what}: cumulative by hour");
+                assert_eq!(run, by_day.total_credits, "{what}");
+                assert!(!html.contains("data-testid=\"daily-average\""), "{what}");
+                continue;
+            }
             let mut run = Micros::ZERO;
             let want: Vec<(String, String)> = days
                 .iter()
@@ -1691,7 +1739,8 @@ async fn dashboard_in_headless_chromium() {
     // Usage by action per day (stacked), the span before, the cumulative
     // use against the allocation; on a phone the charts need no sideways
     // swipe and their text stays readable.
-    let legend = b.js("return [...document.querySelectorAll('#chart-day-cap ~ ul.series li')].map(l => l.dataset.key)").await;
+    let legend =
+        b.js("return [...document.querySelectorAll('#chart-day-cap ~ ul.series li')].map(l => l.dataset.key)").await;
     assert_eq!(legend.as_array().unwrap().len(), 5, "four actions and Other: {legend}");
     let segs = b.js("return document.querySelectorAll('#chart-day .seg').length").await;
     assert!(segs.as_u64().unwrap() > 31, "segments: {segs}");
@@ -1710,6 +1759,17 @@ async fn dashboard_in_headless_chromium() {
     b.set_width(1366).await;
     b.screenshot(1366, &shots.join("credits-desktop.png")).await;
     b.screenshot(390, &shots.join("credits-phone.png")).await;
+    // Today, per hour in Madrid: 10:30 now, so 00:00–10:00 drawn and the
+    // 13 hours after them empty, not zero; no "daily average" for a day.
+    b.click_nav(".presets a[href='/credits?range=today']").await;
+    let hours = b
+        .js("return [document.querySelectorAll('#chart-hour .mark').length, document.querySelectorAll('#chart-hour [data-future=true]').length, \
+             document.querySelectorAll('[data-testid=daily-average]').length, document.querySelector('#chart-hour .mark').dataset.key]")
+        .await;
+    assert_eq!(hours, json!([11, 13, 0, "00:00"]), "today by hour");
+    b.screenshot(1366, &shots.join("credits-today-desktop.png")).await;
+    b.screenshot(390, &shots.join("credits-today-phone.png")).await;
+    b.click_nav(".presets a[href='/credits?range=last_month']").await;
     b.set_value("input[name=date_from]", "2026-03-09").await;
     b.set_value("input[name=date_to]", "2026-03-15").await;
     b.click_nav("form.custom button[type=submit]").await;
@@ -1978,7 +2038,8 @@ async fn dashboard_in_headless_chromium() {
         let found = b.axe(&axe).await;
         assert!(found.iter().any(|v| v.starts_with("landmark-unique (moderate)")), "{found:?}");
         b.click_nav("form[action='/logout'] button").await;
-        let everything: &[&str] = &["/", "/credits", "/conversations", "/history", "/history?status=bogus", "/nope"];
+        let everything: &[&str] =
+            &["/", "/credits", "/credits?range=today", "/conversations", "/history", "/history?status=bogus", "/nope"];
         for (email, tabs) in [
             (OWNER.1, everything),
             (ADMIN.1, everything),
