@@ -937,6 +937,33 @@ async fn credits_inner(
     // The same span just before (cut to the days so far when the range
     // runs past today), from the same day rows.
     let before = match period_before(&range, today) {
+        // Today so far against yesterday until the same time of day (the
+        // day's own events, per hour, cut at that instant).
+        Some((prev, _)) if range.days() == 1 && range.first == today => {
+            let (from, _) = creditd_store::range::days_bounds(prev.first, prev.first, &ctx.tz);
+            let (midnight, _) = creditd_store::range::days_bounds(today, today, &ctx.tz);
+            let now = ctx.app.store.now();
+            let elapsed = now.duration_since(midnight);
+            let cut = from.checked_add(elapsed).unwrap_or(from);
+            let then = if cut > from {
+                let q = creditd_store::hours::HourQuery { from, to: cut, user_email: who.clone() };
+                let rows = ctx.app.store.usage_hours(&ctx.org, &q).await?;
+                rows.iter().try_fold(Micros::ZERO, |a, r| a.checked_add(r.amount)).ok_or_else(|| {
+                    PageError::from(ApiError::validation("the usage total is too large to add up exactly"))
+                })?
+            } else {
+                Micros::ZERO
+            };
+            let until = now.to_zoned(ctx.tz.clone()).strftime("%H:%M").to_string();
+            Comparison {
+                label: format!("{} until {until}", span_label(&prev)),
+                date_from: prev.first.to_string(),
+                date_to: prev.last.to_string(),
+                total: charts::credits(then),
+                total_exact: then.to_string(),
+                change: charts::percent_change(by_day.total_credits, then).unwrap_or_else(|| "—".into()),
+            }
+        }
         Some((prev, shown)) => {
             let then = report_range(&ctx, prev, who.clone()).await?;
             let now = if shown == range {

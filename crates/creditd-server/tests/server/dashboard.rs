@@ -1192,8 +1192,18 @@ async fn credits_tab_stacks_compares_and_accumulates() {
                 assert_eq!(*segs, want, "{what} {day}: segments");
             }
 
-            // 2. The span before, and the change to one decimal.
-            let then = app.usage(&format!("date_from={}&date_to={}{scope}", before.0, before.1)).await;
+            // 2. The span before, and the change to one decimal; today so
+            // far is compared with yesterday until the same time (10:30).
+            let mut then = app.usage(&format!("date_from={}&date_to={}{scope}", before.0, before.1)).await;
+            if range == "range=today" {
+                let from: Timestamp = "2026-03-31T22:00:00Z".parse().unwrap();
+                let cut: Timestamp = "2026-04-01T08:30:00Z".parse().unwrap();
+                let mine: Vec<Event> = app
+                    .events(&EventFilter { user_email: email.map(str::to_string), ..consuming_filter(from, cut) })
+                    .await;
+                then.total_credits = consumed(&mine).0;
+                assert_eq!(testid_text(&html, "before-label"), "April 1, 2026 until 10:30", "{what}");
+            }
             let so_far = app.usage(&format!("date_from={}&date_to={}{scope}", now.0, now.1)).await;
             assert_eq!(test_value(&html, "before-total"), then.total_credits.to_string(), "{what}");
             assert!(html.contains(&format!("data-from=\"{}\" data-to=\"{}\"", before.0, before.1)), "{what}");
