@@ -161,6 +161,9 @@ impl OrgState {
         if let Some(v) = p.self_service_plan_change {
             s.self_service_plan_change = v;
         }
+        if let Some(v) = &p.locale {
+            s.locale = crate::locale::Locale::parse(v)?.as_str().to_string();
+        }
         let tz = s.validate()?;
         if s.overdraft_limit < self.debt {
             return Err(invalid(format!(

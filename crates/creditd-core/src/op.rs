@@ -489,6 +489,10 @@ pub struct SettingsPatch {
     /// Change plan: apply an owner's choice of a catalogue plan at once
     /// (true) or send it as a `plan_change.requested` webhook (false).
     pub self_service_plan_change: Option<bool>,
+    /// How the dashboard writes numbers, money and dates: `en-US` (the
+    /// default), `en-GB`, `es-ES`, `de-DE`, `fr-FR` or `it-IT` (any case,
+    /// `_` for `-`; stored as the tag).
+    pub locale: Option<String>,
     /// The parent organisation (`null`: none, a root). Changed on its own,
     /// not with other settings: the server hands it to the store's tree
     /// check (`Store::set_parent`, rules in [`crate::tree`]); the ledger's

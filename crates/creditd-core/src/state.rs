@@ -78,11 +78,25 @@ pub struct OrgSettings {
     /// webhook for the operator to apply.
     #[serde(default, skip_serializing_if = "is_false")]
     pub self_service_plan_change: bool,
+    /// How the dashboard writes numbers, money and dates for this
+    /// organisation's people: a tag of [`crate::locale::Locale::ALL`]
+    /// (`en-US`, the default; `en-GB`, `es-ES`, `de-DE`, `fr-FR`, `it-IT`).
+    #[serde(default = "default_locale", skip_serializing_if = "is_default_locale")]
+    #[schema(example = "es-ES")]
+    pub locale: String,
 }
 
 /// Serde's test for a default `false` (not written).
 fn is_false(b: &bool) -> bool {
     !*b
+}
+
+fn default_locale() -> String {
+    crate::locale::Locale::default().as_str().to_string()
+}
+
+fn is_default_locale(l: &str) -> bool {
+    l == crate::locale::Locale::default().as_str()
 }
 
 /// What happens to the credits of a reversed purchase that were already
@@ -132,7 +146,14 @@ impl OrgSettings {
             buy_more_amounts: Vec::new(),
             checkout_url_template: None,
             self_service_plan_change: false,
+            locale: default_locale(),
         }
+    }
+
+    /// The locale (checked by [`OrgSettings::validate`]; the default for a
+    /// tag that is not one, which validation never lets in).
+    pub fn locale(&self) -> crate::locale::Locale {
+        crate::locale::Locale::parse(&self.locale).unwrap_or_default()
     }
 
     /// Checks the settings are usable (a name of 1–200 characters, a known
@@ -167,6 +188,9 @@ impl OrgSettings {
         crate::checkout::check_amounts(&self.buy_more_amounts)?;
         if let Some(t) = &self.checkout_url_template {
             crate::checkout::check_template(t)?;
+        }
+        if crate::locale::Locale::parse(&self.locale)?.as_str() != self.locale {
+            return Err(invalid(format!("locale {:?} must be written as its tag, e.g. es-ES", self.locale)));
         }
         Ok(tz)
     }

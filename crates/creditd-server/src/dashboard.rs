@@ -22,6 +22,7 @@ use axum::extract::{Request, State};
 use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{Html, IntoResponse, Response};
+use creditd_core::locale::Locale;
 use creditd_core::plans::Summary;
 use creditd_core::{ErrorCode, Event, EventKind, Micros, OrgSettings, Pool, Status};
 use creditd_store::range::RangePreset;
@@ -298,6 +299,8 @@ struct Ctx {
     org: String,
     settings: OrgSettings,
     tz: TimeZone,
+    /// How numbers, money and dates are written (`OrgSettings::locale`).
+    loc: Locale,
 }
 
 impl Ctx {
@@ -308,7 +311,8 @@ impl Ctx {
         principal.require(Action::ReadSummary, &org)?;
         let info = app.store.org(&org).await?;
         let tz = crate::history::org_zone(&info.settings.time_zone);
-        Ok(Ctx { app, principal, org, settings: info.settings, tz })
+        let loc = info.settings.locale();
+        Ok(Ctx { app, principal, org, settings: info.settings, tz, loc })
     }
 
     fn may(&self, action: Action) -> bool {
@@ -344,7 +348,7 @@ impl Ctx {
             role,
             csrf: self.principal.csrf_token().unwrap_or_default().to_string(),
             tabs,
-            credits_left: charts::credits(summary.credits_left),
+            credits_left: self.loc.number(summary.credits_left),
             renews: renews_text(summary),
         }
     }
@@ -428,8 +432,8 @@ pub struct RateRow {
 }
 
 /// A quantity for people: thousands grouped, decimals as exact as stored.
-fn quantity_text(q: creditd_core::Quantity) -> String {
-    charts::credits(Micros::from_micros(q.micros()))
+fn quantity_text(q: creditd_core::Quantity, loc: Locale) -> String {
+    loc.number(Micros::from_micros(q.micros()))
 }
 
 /// The rate card of the org's book version in force at `now` (see
@@ -441,11 +445,12 @@ pub fn rate_card(
     books: &creditd_store::prices::Catalogue,
     now: jiff::Timestamp,
     tz: &TimeZone,
+    loc: Locale,
 ) -> (Vec<RateRow>, String) {
     let Some(id) = state.price_book_id() else { return (Vec::new(), String::new()) };
     let Some(book) = books.book(id) else { return (Vec::new(), String::new()) };
     let Some(v) = book.in_force(now) else { return (Vec::new(), String::new()) };
-    let c = charts::credits;
+    let c = |m: Micros| loc.number(m);
     let rows = v
         .prices
         .iter()
@@ -458,7 +463,7 @@ pub fn rate_card(
                     for t in tiers {
                         match t.up_to {
                             Some(up_to) => {
-                                let to = quantity_text(up_to);
+                                let to = quantity_text(up_to, loc);
                                 parts.push(format!("{} per {} from {from} to {to}", c(t.credits_per_unit), l.unit));
                                 from = to;
                             }
@@ -484,7 +489,7 @@ pub fn rate_card(
             }
         })
         .collect();
-    let since = v.effective_from.to_zoned(tz.clone()).date();
+    let since = loc.date(v.effective_from.to_zoned(tz.clone()).date());
     (rows, format!("Price book {}, version {}, in force since {since}.", v.book_id, v.version))
 }
 
@@ -499,7 +504,7 @@ pub async fn plan_tab(State(app): State<AppState>, MaybeSession(session): MaybeS
 }
 
 /// The plan's rollover policy, in words.
-fn rollover_text(r: &creditd_core::plans::Rollover) -> String {
+fn rollover_text(r: &creditd_core::plans::Rollover, loc: Locale) -> String {
     use creditd_core::plans::Rollover;
     match r {
         Rollover::None => "Plan credits left at renewal are not carried over.".to_string(),
@@ -508,7 +513,7 @@ fn rollover_text(r: &creditd_core::plans::Rollover) -> String {
         }
         Rollover::UpTo { max_credits } => format!(
             "Plan credits left at renewal are carried over, up to {} credits in all (the newest kept first).",
-            charts::credits(*max_credits)
+            loc.number(*max_credits)
         ),
         Rollover::Periods { periods: 1 } => {
             "Plan credits left at renewal are carried over once, to the next period.".to_string()
@@ -528,8 +533,9 @@ async fn plan_inner(
     let state = ctx.app.store.org_state(&ctx.org).await?;
     let money_in = crate::money_in::plan_tab(&ctx.app, &ctx.principal, &ctx.org, &state, &ctx.settings, q).await?;
     let s = state.summary(ctx.app.store.now()).map_err(|e| PageError::from(StoreError::from(e)))?;
-    let rollover = state.plans.plan.as_ref().map(|p| rollover_text(&p.rollover)).unwrap_or_default();
-    let c = charts::credits;
+    let rollover = state.plans.plan.as_ref().map(|p| rollover_text(&p.rollover, ctx.loc)).unwrap_or_default();
+    let loc = ctx.loc;
+    let c = |m: Micros| loc.number(m);
     // The meter: this period's plan credits used against the allocation;
     // add-on credits are shown apart (they are not part of the allocation).
     let plan_credits = s.plan_credits;
@@ -541,11 +547,10 @@ async fn plan_inner(
     };
     let meter_label = format!("{} of {} plan credits used", c(plan_used), c(plan_credits));
     let period = match (s.period_start, s.period_end) {
-        (Some(a), Some(b)) => format!(
-            "{} – {}",
-            a.to_zoned(ctx.tz.clone()).date(),
-            b.to_zoned(ctx.tz.clone()).date().yesterday().unwrap_or(b.to_zoned(ctx.tz.clone()).date())
-        ),
+        (Some(a), Some(b)) => {
+            let end = b.to_zoned(ctx.tz.clone()).date();
+            loc.span(a.to_zoned(ctx.tz.clone()).date(), end.yesterday().unwrap_or(end))
+        }
         _ => "—".to_string(),
     };
     let low_balance = match (s.low_balance.threshold, s.low_balance.below) {
@@ -564,7 +569,7 @@ async fn plan_inner(
         top_up_notices.push(format!("Usage alert: {}.", l.level));
     }
     let now = ctx.app.store.now();
-    let (rates, rate_book) = rate_card(&state, ctx.app.store.price_books().catalogue().as_ref(), now, &ctx.tz);
+    let (rates, rate_book) = rate_card(&state, ctx.app.store.price_books().catalogue().as_ref(), now, &ctx.tz, loc);
     let page = PlanPage {
         rates,
         rate_book,
@@ -586,10 +591,10 @@ async fn plan_inner(
         credits_left: c(s.credits_left),
         used_this_period: c(s.used_this_period),
         price: match &s.price {
-            Some(p) => format!("{} {} / {}", c(p.amount), p.currency, p.per),
+            Some(p) => format!("{} / {}", loc.money(p.amount, &p.currency), p.per),
             None => "—".into(),
         },
-        top_up: s.top_up_date.map_or("—".into(), |d| d.strftime("%B %-d, %Y").to_string()),
+        top_up: s.top_up_date.map_or("—".into(), |d| loc.date(d)),
         days_until: s.days_until_top_up.map_or(String::new(), days_text),
         period,
         meter_pct: (meter_pct * 10.0).round() / 10.0,
@@ -647,7 +652,7 @@ fn preset_label(p: RangePreset) -> &'static str {
     }
 }
 
-fn picker(path: &'static str, range: &DayRange, zone: &str) -> Picker {
+fn picker(path: &'static str, range: &DayRange, zone: &str, loc: Locale) -> Picker {
     let presets = RangePreset::ALL
         .iter()
         .map(|p| PresetLink {
@@ -657,9 +662,9 @@ fn picker(path: &'static str, range: &DayRange, zone: &str) -> Picker {
         })
         .collect();
     let label = if range.first == range.last {
-        format!("{} ({zone})", range.first.strftime("%A, %B %-d, %Y"))
+        format!("{} ({zone})", loc.weekday_date(range.first))
     } else {
-        format!("{} – {} ({zone})", range.first.strftime("%B %-d"), range.last.strftime("%B %-d, %Y"))
+        format!("{} ({zone})", loc.span(range.first, range.last))
     };
     Picker {
         path,
@@ -758,14 +763,8 @@ fn period_before(range: &DayRange, today: jiff::civil::Date) -> Option<(DayRange
     Some((DayRange { preset: None, first, last }, shown))
 }
 
-fn span_label(r: &DayRange) -> String {
-    if r.first == r.last {
-        r.first.strftime("%B %-d, %Y").to_string()
-    } else if r.first.year() == r.last.year() {
-        format!("{} – {}", r.first.strftime("%B %-d"), r.last.strftime("%B %-d, %Y"))
-    } else {
-        format!("{} – {}", r.first.strftime("%B %-d, %Y"), r.last.strftime("%B %-d, %Y"))
-    }
+fn span_label(r: &DayRange, loc: Locale) -> String {
+    loc.span(r.first, r.last)
 }
 
 /// Usage by action per day (the rollups' day rows, one query per day that
@@ -825,10 +824,10 @@ async fn action_days(
         }
         day = day.tomorrow().map_err(|e| PageError::from(ApiError::validation(e.to_string())))?;
     }
-    Ok(charts::stacked_chart(&days, &series, 720.0, 240.0))
+    Ok(charts::stacked_chart(&days, &series, 720.0, 240.0, ctx.loc))
 }
 
-fn bars(report: &UsageReport, none: &str) -> Vec<HBar> {
+fn bars(report: &UsageReport, none: &str, loc: Locale) -> Vec<HBar> {
     let rows: Vec<(String, String, String, Micros, i64)> = report
         .rows
         .iter()
@@ -842,7 +841,7 @@ fn bars(report: &UsageReport, none: &str) -> Vec<HBar> {
             (key, label, detail, r.credits, r.operations)
         })
         .collect();
-    charts::hbars(&rows, report.total_credits)
+    charts::hbars(&rows, report.total_credits, loc)
 }
 
 /// Usage per hour of a one-day `range` (`Store::usage_hours`, from the
@@ -868,10 +867,10 @@ async fn hour_points(
         let local = start.to_zoned(ctx.tz.clone());
         let label = local.strftime("%H:%M").to_string();
         let (amount, count) = rows.iter().find(|r| r.hour == h).map_or((Micros::ZERO, 0), |r| (r.amount, r.count));
-        let mut p = Point::credits(label.clone(), amount, count);
+        let mut p = Point::credits_in(ctx.loc, label.clone(), amount, count);
         so_far = so_far.checked_add(amount).unwrap_or(so_far);
-        let mut c = Point::credits(label.clone(), so_far, 0);
-        c.title = format!("{label}: {} credits used so far", charts::credits(so_far));
+        let mut c = Point::credits_in(ctx.loc, label.clone(), so_far, 0);
+        c.title = format!("{label}: {} credits used so far", ctx.loc.number(so_far));
         if start > now {
             for p in [&mut p, &mut c] {
                 p.future = true;
@@ -884,6 +883,12 @@ async fn hour_points(
         cumulative.push(c);
     }
     Ok((points, cumulative))
+}
+
+/// The change from `then` to `now` as `loc` writes a percentage
+/// ([`charts::percent_change`]); "—" without a base.
+fn percent(loc: Locale, now: Micros, then: Micros) -> String {
+    charts::percent_change(now, then).map_or_else(|| "—".into(), |p| loc.percent(p.trim_end_matches('%')))
 }
 
 /// The total usage of `range` (the day rows), for a comparison.
@@ -918,7 +923,7 @@ async fn credits_inner(
     let points: Vec<Point> = by_day
         .rows
         .iter()
-        .map(|r| Point::credits(r.key.clone().unwrap_or_default(), r.credits, r.operations).after(today))
+        .map(|r| Point::credits_in(ctx.loc, r.key.clone().unwrap_or_default(), r.credits, r.operations).after(today))
         .collect();
     let days = if range.first <= today && today < range.last {
         DayRange { last: today, ..range }.days()
@@ -956,12 +961,12 @@ async fn credits_inner(
             };
             let until = now.to_zoned(ctx.tz.clone()).strftime("%H:%M").to_string();
             Comparison {
-                label: format!("{} until {until}", span_label(&prev)),
+                label: format!("{} until {until}", span_label(&prev, ctx.loc)),
                 date_from: prev.first.to_string(),
                 date_to: prev.last.to_string(),
-                total: charts::credits(then),
+                total: ctx.loc.number(then),
                 total_exact: then.to_string(),
-                change: charts::percent_change(by_day.total_credits, then).unwrap_or_else(|| "—".into()),
+                change: percent(ctx.loc, by_day.total_credits, then),
             }
         }
         Some((prev, shown)) => {
@@ -972,12 +977,12 @@ async fn credits_inner(
                 report_range(&ctx, shown, who.clone()).await?.total_credits
             };
             Comparison {
-                label: span_label(&prev),
+                label: span_label(&prev, ctx.loc),
                 date_from: prev.first.to_string(),
                 date_to: prev.last.to_string(),
-                total: charts::credits(then.total_credits),
+                total: ctx.loc.number(then.total_credits),
                 total_exact: then.total_credits.to_string(),
-                change: charts::percent_change(now, then.total_credits).unwrap_or_else(|| "—".into()),
+                change: percent(ctx.loc, now, then.total_credits),
             }
         }
         None => Comparison {
@@ -998,23 +1003,24 @@ async fn credits_inner(
         .map(|r| {
             so_far = so_far.checked_add(r.credits).unwrap_or(so_far);
             let key = r.key.clone().unwrap_or_default();
-            let mut p = Point::credits(key.clone(), so_far, 0);
-            p.title = format!("{key}: {} credits used so far", charts::credits(so_far));
+            let mut p = Point::credits_in(ctx.loc, key.clone(), so_far, 0);
+            p.title = format!("{}: {} credits used so far", p.label, ctx.loc.number(so_far));
             p.after(today)
         })
         .collect();
     let has_plan = s.plan.is_some() && s.plan_credits.is_positive();
     let allocation =
-        if has_plan { format!("{} plan credits this period", charts::credits(s.plan_credits)) } else { String::new() };
+        if has_plan { format!("{} plan credits this period", ctx.loc.number(s.plan_credits)) } else { String::new() };
     let cumulative_points = match &hours {
         Some((_, c)) => c.clone(),
         None => cumulative_points,
     };
     let cumulative = charts::time_chart_with_limit(
         &cumulative_points,
-        has_plan.then(|| (s.plan_credits, format!("Plan allocation: {}", charts::credits(s.plan_credits)))),
+        has_plan.then(|| (s.plan_credits, format!("Plan allocation: {}", ctx.loc.number(s.plan_credits)))),
         720.0,
         240.0,
+        ctx.loc,
     );
     let mut api_query = format!("group_by=day&range={}", range.name());
     if range.preset.is_none() {
@@ -1022,24 +1028,24 @@ async fn credits_inner(
     }
     let page = CreditsPage {
         frame: ctx.frame("credits", if own_only { "My credit usage" } else { "Credits" }, &s),
-        picker: picker("/credits", &range, &zone),
+        picker: picker("/credits", &range, &zone, ctx.loc),
         own_only,
-        total: charts::credits(by_day.total_credits),
+        total: ctx.loc.number(by_day.total_credits),
         total_exact: by_day.total_credits.to_string(),
-        operations: charts::count(by_day.total_operations),
-        daily_average: charts::rounded(average, 1),
+        operations: ctx.loc.count(by_day.total_operations),
+        daily_average: ctx.loc.rounded(average, 1),
         daily_average_exact: average.to_string(),
         show_average: range.days() > 1,
-        over_time: charts::time_chart(&points, 720.0, 240.0),
+        over_time: charts::time_chart(&points, 720.0, 240.0, ctx.loc),
         by_action_day,
-        by_hour: hours.as_ref().map(|(p, _)| charts::time_chart(p, 720.0, 240.0)),
+        by_hour: hours.as_ref().map(|(p, _)| charts::time_chart(p, 720.0, 240.0, ctx.loc)),
         before,
         cumulative,
         allocation,
-        by_action: bars(&by_action, "(no action named)"),
-        by_user: by_user.as_ref().map(|r| bars(r, "(no user named)")).unwrap_or_default(),
-        by_project: by_project.as_ref().map(|r| bars(r, "(no project)")).unwrap_or_default(),
-        by_service: bars(&by_service, "(no service named)"),
+        by_action: bars(&by_action, "(no action named)", ctx.loc),
+        by_user: by_user.as_ref().map(|r| bars(r, "(no user named)", ctx.loc)).unwrap_or_default(),
+        by_project: by_project.as_ref().map(|r| bars(r, "(no project)", ctx.loc)).unwrap_or_default(),
+        by_service: bars(&by_service, "(no service named)", ctx.loc),
         api_query,
     };
     Ok((StatusCode::OK, page.render()?))
@@ -1102,7 +1108,7 @@ async fn statement_inner(
                 kind: l.kind.clone(),
                 title: l.title.clone(),
                 amount: l.amount.to_string(),
-                count: charts::count(l.count),
+                count: ctx.loc.count(l.count),
             })
             .collect::<Vec<_>>()
     };
@@ -1116,7 +1122,7 @@ async fn statement_inner(
     }
     let page = StatementPage {
         frame: ctx.frame("history", "Statement", &s),
-        picker: picker("/statement", &range, &ctx.settings.time_zone),
+        picker: picker("/statement", &range, &ctx.settings.time_zone, ctx.loc),
         opening: end(&st.opening),
         credits_in: rows(&st.credits_in),
         total_in: st.total_in.to_string(),
@@ -1202,7 +1208,8 @@ async fn conversations_inner(
     // conversation in it), not this month's.
     let active = identities.iter().filter(|(k, n)| !k.is_empty() && *n > 0).count();
     let today = analytics::today(&ctx.app, &ctx.tz);
-    let points: Vec<Point> = daily.into_iter().map(|(k, n)| Point::count(k, n, "conversations").after(today)).collect();
+    let points: Vec<Point> =
+        daily.into_iter().map(|(k, n)| Point::count_in(ctx.loc, k, n, "conversations").after(today)).collect();
     let pie_rows = |rows: &[(String, u64)], none: &str| -> Vec<(String, String, u64)> {
         rows.iter()
             .map(|(k, n)| {
@@ -1222,25 +1229,25 @@ async fn conversations_inner(
         .filter(|(k, _)| !k.is_empty())
         .map(|(k, n)| IdentityUse {
             identity: k.clone(),
-            used: charts::count(i64::try_from(*n).unwrap_or(i64::MAX)),
-            left: charts::count(i64::try_from(limit.saturating_sub(*n)).unwrap_or(0)),
+            used: ctx.loc.count(i64::try_from(*n).unwrap_or(i64::MAX)),
+            left: ctx.loc.count(i64::try_from(limit.saturating_sub(*n)).unwrap_or(0)),
             pct: if limit > 0 { ((*n as f64 / limit as f64) * 1000.0).round().min(1000.0) / 10.0 } else { 0.0 },
             full: *n >= limit,
         })
         .collect();
     let page = ConversationsPage {
         frame: ctx.frame("conversations", "Conversations", &s),
-        picker: picker("/conversations", &range, &ctx.settings.time_zone),
-        total: charts::count(i64::try_from(total).unwrap_or(i64::MAX)),
+        picker: picker("/conversations", &range, &ctx.settings.time_zone, ctx.loc),
+        total: ctx.loc.count(i64::try_from(total).unwrap_or(i64::MAX)),
         total_exact: total.to_string(),
-        per_identity: charts::count(i64::from(s.conversations_per_identity)),
+        per_identity: ctx.loc.count(i64::from(s.conversations_per_identity)),
         identities: match s.identities {
             Some(n) => format!("{active} of {n}"),
             None => active.to_string(),
         },
-        daily: charts::time_chart(&points, 720.0, 220.0),
-        by_campaign: charts::pie(&pie_rows(&campaigns, "(no campaign)"), "conversations"),
-        by_identity: charts::pie(&pie_rows(&identities, "(unknown)"), "conversations"),
+        daily: charts::time_chart(&points, 720.0, 220.0, ctx.loc),
+        by_campaign: charts::pie(&pie_rows(&campaigns, "(no campaign)"), "conversations", ctx.loc),
+        by_identity: charts::pie(&pie_rows(&identities, "(unknown)"), "conversations", ctx.loc),
         month_identities,
     };
     Ok((StatusCode::OK, page.render()?))
@@ -1410,7 +1417,7 @@ fn cell(def: &ColumnDef, text: String, detail: String, extra: &str) -> Cell {
     Cell { key: def.key, label: def.label, class, text, detail }
 }
 
-fn row(e: &Event, tz: &TimeZone, shown: &[&ColumnDef]) -> Row {
+fn row(e: &Event, tz: &TimeZone, shown: &[&ColumnDef], loc: Locale) -> Row {
     let z = e.created_at.to_zoned(tz.clone());
     let t = |v: &Option<String>| v.clone().unwrap_or_default();
     // The report's rule: a purchase still processing or failed shows 0.
@@ -1429,12 +1436,15 @@ fn row(e: &Event, tz: &TimeZone, shown: &[&ColumnDef]) -> Row {
             "kind" => cell(def, kind.to_string(), String::new(), ""),
             "amount" => cell(
                 def,
-                if amount.is_positive() { format!("+{}", charts::credits(amount)) } else { charts::credits(amount) },
+                if amount.is_positive() { format!("+{}", loc.number(amount)) } else { loc.number(amount) },
                 // A priced event: how many of what.
-                e.pricing.as_ref().map(|p| format!("{} {}", quantity_text(p.quantity), p.unit)).unwrap_or_default(),
+                e.pricing
+                    .as_ref()
+                    .map(|p| format!("{} {}", quantity_text(p.quantity, loc), p.unit))
+                    .unwrap_or_default(),
                 sign,
             ),
-            "balance" => cell(def, charts::credits(e.balance_after), String::new(), ""),
+            "balance" => cell(def, loc.number(e.balance_after), String::new(), ""),
             "pool" => cell(def, e.pool.map(pool_label).unwrap_or_default().to_string(), String::new(), ""),
             "status" => cell(def, status_label(e.status).to_string(), String::new(), ""),
             "service" => cell(def, t(&e.service), t(&e.activity), ""),
@@ -1685,11 +1695,11 @@ async fn history_inner(
             };
             let (n, more) = count_matching(&ctx, &query.filter).await?;
             let matching = match (n, more) {
-                (_, true) => format!("More than {} events match", charts::count(HISTORY_COUNT_CAP as i64)),
+                (_, true) => format!("More than {} events match", ctx.loc.count(HISTORY_COUNT_CAP as i64)),
                 (1, false) => "1 event matches".to_string(),
-                (n, false) => format!("{} events match", charts::count(n as i64)),
+                (n, false) => format!("{} events match", ctx.loc.count(n as i64)),
             };
-            let rows = page.events.iter().map(|e| row(e, &ctx.tz, &shown)).collect();
+            let rows = page.events.iter().map(|e| row(e, &ctx.tz, &shown, ctx.loc)).collect();
             (rows, page.next_cursor, matching, String::new(), StatusCode::OK, balance_at)
         }
         Err(e) if e.status.is_client_error() => (Vec::new(), None, String::new(), e.message, e.status, String::new()),

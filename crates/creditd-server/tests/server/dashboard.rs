@@ -1275,6 +1275,76 @@ async fn credits_tab_stacks_compares_and_accumulates() {
     app.stop().await;
 }
 
+/// The org's `locale`: set over the API (checked, stored as its tag), then
+/// every figure of the Plan and Credits tabs as a Madrid org reads them
+/// (seed 002: "14.931", "449 €"), one date form per page; back to en-US.
+#[tokio::test]
+async fn a_madrid_org_reads_numbers_money_and_dates_its_way() {
+    use creditd_core::locale::Locale;
+    let mut app = App::start().await;
+    seed(&app).await;
+    let owner = app.sign_in(OWNER.1).await;
+    let patch = |body: Value| {
+        let (client, url) = (app.client.clone(), format!("{}/api/organizations/{ORG}", app.base));
+        async move {
+            let r = client.patch(url).bearer_auth(KEY).json(&body).send().await.unwrap();
+            (r.status().as_u16(), r.json::<Value>().await.unwrap())
+        }
+    };
+    // Refused: unknown tags, nothing written.
+    for bad in ["es", "xx-XX", "", "es-ES-x"] {
+        let (s, body) = patch(json!({"locale": bad})).await;
+        assert_eq!((s, body["error"]["code"].as_str()), (422, Some("validation_error")), "{bad}: {body}");
+    }
+    let (_, org) = app.get(&format!("/api/organizations/{ORG}")).await;
+    assert!(!org.contains("\"locale\""), "the default is not written: {org}");
+    let (s, body) = patch(json!({"locale": "es_es"})).await;
+    assert_eq!(s, 200, "{body}");
+    let (_, org) = app.get(&format!("/api/organizations/{ORG}")).await;
+    assert!(org.contains("\"locale\":\"es-ES\""), "stored as its tag: {org}");
+
+    let es = Locale::EsEs;
+    let (_, summary) = app.get(&format!("/api/organizations/{ORG}/summary")).await;
+    let summary: Value = serde_json::from_str(&summary).unwrap();
+    let left: Micros = serde_json::from_value(summary["credits_left"].clone()).unwrap();
+    let (s, _, html) = app.page("/", Some(&owner)).await;
+    assert_eq!(s, 200, "{html}");
+    assert_eq!(testid_text(&html, "credits-left"), es.number(left));
+    assert!(left.micros() >= 10_000_000_000, "grouped in Spanish from five digits: {left}");
+    assert!(testid_text(&html, "credits-left").contains('.'), "{left}");
+    assert_eq!(testid_text(&html, "price"), "449\u{a0}€ / month");
+    assert_eq!(testid_text(&html, "top-up-date"), "1 de mayo de 2026");
+    assert_eq!(testid_text(&html, "period"), "1 de abril – 30 de abril de 2026");
+    assert_eq!(
+        testid_text(&html, "rollover"),
+        "Plan credits left at renewal are carried over, up to 5000 credits in all (the newest kept first)."
+    );
+
+    let (_, _, html) = app.page("/credits?range=last_month", Some(&owner)).await;
+    let march = app.usage("range=last_month&group_by=action").await;
+    assert_eq!(testid_text(&html, "total-credits"), es.number(march.total_credits));
+    assert_eq!(test_value(&html, "total-credits"), march.total_credits.to_string(), "the data stays exact");
+    assert_eq!(testid_text(&html, "range-label"), "1 de marzo – 31 de marzo de 2026 (Europe/Madrid)");
+    assert_eq!(testid_text(&html, "before-label"), "1 de febrero – 28 de febrero de 2026");
+    assert!(testid_text(&html, "change").ends_with("\u{a0}%"), "{}", testid_text(&html, "change"));
+    assert!(html.contains(">1 mar</text>"), "axis days in Spanish");
+    assert!(!html.contains(">Mar 1</text>"), "no English axis day");
+    let first = &march.rows[0];
+    assert!(html.contains(&format!("<td class=\"num\">{}</td>", es.number(first.credits))), "the action bars");
+    // One day, in words.
+    let (_, _, html) = app.page("/credits?range=today", Some(&owner)).await;
+    assert_eq!(testid_text(&html, "range-label"), "jueves, 2 de abril de 2026 (Europe/Madrid)");
+
+    // Back to the default: en-US.
+    let (s, _) = patch(json!({"locale": "en-US"})).await;
+    assert_eq!(s, 200);
+    let (_, _, html) = app.page("/", Some(&owner)).await;
+    assert_eq!(testid_text(&html, "price"), "€449 / month");
+    assert_eq!(testid_text(&html, "top-up-date"), "May 1, 2026");
+    assert_eq!(testid_text(&html, "credits-left"), creditd_server::charts::credits(left));
+    app.stop().await;
+}
+
 /// A purchase of 7,000 that fails and one of 300 that succeeds: the
 /// dashboard's history table and the report downloads (CSV, Excel) show no
 /// credit that never arrived, and say the status in the Kind cell; the full
