@@ -79,8 +79,8 @@ pub struct OrgSettings {
     #[serde(default, skip_serializing_if = "is_false")]
     pub self_service_plan_change: bool,
     /// How the dashboard writes numbers, money and dates for this
-    /// organisation's people: a tag of [`crate::locale::Locale::ALL`]
-    /// (`en-US`, the default; `en-GB`, `es-ES`, `de-DE`, `fr-FR`, `it-IT`).
+    /// organisation's people: `en-US` (the default), `en-GB`, `es-ES`,
+    /// `de-DE`, `fr-FR` or `it-IT` (the tags of `locale::Locale::ALL`).
     #[serde(default = "default_locale", skip_serializing_if = "is_default_locale")]
     #[schema(example = "es-ES")]
     pub locale: String,
