@@ -1253,7 +1253,7 @@ fn grouped(m: Micros) -> String {
     let (whole, frac) = body.split_once('.').map_or((body, None), |(w, f)| (w, Some(f)));
     let mut out = String::new();
     for (i, c) in whole.chars().enumerate() {
-        if i > 0 && (whole.len() - i) % 3 == 0 {
+        if i > 0 && (whole.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(c);

@@ -1079,12 +1079,15 @@ async fn plan_meter_averages_and_an_empty_org() {
     app.stop().await;
 }
 
-/// Each day's stacked bar of chart `id`: (day, total, [(series, amount)]).
-fn stacks(html: &str, id: &str) -> Vec<(String, String, Vec<(String, String)>)> {
+/// One day's stacked bar: (day, total, [(series, amount)]).
+type DayStack = (String, String, Vec<(String, String)>);
+
+/// Each day's stacked bar of chart `id`.
+fn stacks(html: &str, id: &str) -> Vec<DayStack> {
     let start = html.find(&format!("id=\"{id}\"")).unwrap_or_else(|| panic!("no {id}"));
     let rest = &html[start..];
     let end = rest.find("</svg>").unwrap();
-    let mut out: Vec<(String, String, Vec<(String, String)>)> = Vec::new();
+    let mut out: Vec<DayStack> = Vec::new();
     for piece in rest[..end].split('<').skip(1) {
         let tag = piece.split('>').next().unwrap_or("");
         if tag.starts_with("g ") && tag.contains("class=\"mark\"") {
