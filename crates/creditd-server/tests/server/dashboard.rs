@@ -1348,6 +1348,49 @@ async fn a_madrid_org_reads_numbers_money_and_dates_its_way() {
     app.stop().await;
 }
 
+/// A bar list shows the 20 largest groups and sums the rest as one "Other
+/// (n)" row, so an org of thousands of projects draws a page of 21 rows;
+/// the total still covers every group.
+#[tokio::test]
+async fn bar_lists_keep_twenty_rows_and_sum_the_rest() {
+    let mut app = App::start().await;
+    app.clock.set(NOW.parse().unwrap());
+    app.store.create_org(ORG, OrgSettings::new("Acme Research", ZONE)).await.unwrap();
+    app.store
+        .directory()
+        .add_member(Member {
+            org_id: ORG.into(),
+            email: OWNER.1.into(),
+            name: OWNER.0.into(),
+            role: Role::Owner,
+            created_at: app.clock.now(),
+        })
+        .await
+        .unwrap();
+    let mut ops = vec![credit(CreditKind::Grant, 100_000, None, "System", "Welcome")];
+    for p in 1..=25i64 {
+        ops.push(Op::Usage {
+            amount: Micros::from_micros(p * 1_000_000),
+            ctx: EventCtx { project_id: Some(format!("p{p:02}")), ..EventCtx::default() },
+        });
+    }
+    for r in app.store.execute(ops.into_iter().map(|op| Command::new(ORG, op, None)).collect()).await {
+        r.unwrap();
+    }
+    let owner = app.sign_in(OWNER.1).await;
+    let (s, _, html) = app.page("/credits?range=today", Some(&owner)).await;
+    assert_eq!(s, 200, "{html}");
+    let marks = chart_marks(&html, "chart-project");
+    assert_eq!(marks.len(), 21, "{marks:?}");
+    assert_eq!(marks[0], ("p25".to_string(), "25".to_string()));
+    assert_eq!(marks[19], ("p06".to_string(), "6".to_string()));
+    // p01–p05: 1 + 2 + 3 + 4 + 5.
+    assert_eq!(marks[20], ("(other)".to_string(), "15".to_string()));
+    assert!(html.contains("Other (5)"));
+    assert_eq!(test_value(&html, "total-credits"), "325");
+    app.stop().await;
+}
+
 /// A purchase of 7,000 that fails and one of 300 that succeeds: the
 /// dashboard's history table and the report downloads (CSV, Excel) show no
 /// credit that never arrived, and say the status in the Kind cell; the full
