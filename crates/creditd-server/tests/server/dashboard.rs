@@ -2189,6 +2189,42 @@ async fn dashboard_in_headless_chromium() {
         say("dashboard_in_headless_chromium: axe-core found no serious or moderate violation");
     }
 
+    // A Madrid organisation (locale es-ES) as its owner reads it, at both
+    // widths, axe-clean: "14.931"-style numbers, "449 €", dates in Spanish.
+    let r = app
+        .client
+        .patch(format!("{}/api/organizations/{ORG}", app.base))
+        .bearer_auth(KEY)
+        .json(&json!({"locale": "es-ES"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    b.goto(&app.login_url(OWNER.1).await).await;
+    let es = creditd_core::locale::Locale::EsEs;
+    for width in [1366, 390] {
+        b.set_width(width).await;
+        b.goto(&format!("{}/", app.base)).await;
+        // WebDriver's text turns the no-break space into a space.
+        assert_eq!(b.text("[data-testid=price]").await, "449 € / month", "at {width} px");
+        let raw = b.js("return document.querySelector('[data-testid=price]').textContent").await;
+        assert_eq!(raw, json!("449\u{a0}€ / month"));
+        assert_eq!(b.text("[data-testid=top-up-date]").await, "1 de mayo de 2026");
+        assert_eq!(b.text("[data-testid=credits-left]").await, es.number(left));
+        b.goto(&format!("{}/credits?range=last_month", app.base)).await;
+        assert_eq!(b.text("[data-testid=range-label]").await, "1 de marzo – 31 de marzo de 2026 (Europe/Madrid)");
+        let ticks = b.js("return [...document.querySelectorAll('#chart-day text.axis')].map(t => t.textContent)").await;
+        assert!(ticks.as_array().unwrap().iter().any(|t| t == "1 mar"), "{ticks}");
+        if let Some(axe) = axe_source() {
+            check_axe(&b, Some(&axe), &format!("/credits in es-ES at {width} px")).await;
+            b.goto(&format!("{}/", app.base)).await;
+            check_axe(&b, Some(&axe), &format!("/ in es-ES at {width} px")).await;
+        }
+    }
+    b.set_width(1366).await;
+    b.screenshot(1366, &shots.join("plan-es-desktop.png")).await;
+    b.screenshot(390, &shots.join("plan-es-phone.png")).await;
+
     b.close().await;
     drop(driver);
     app.stop().await;
