@@ -600,7 +600,11 @@ async fn plan_inner(
         meter_pct: (meter_pct * 10.0).round() / 10.0,
         meter_label,
         rollover,
-        forecast: s.forecast.message.clone(),
+        // The core's sentence with its day written as the page's dates are.
+        forecast: match (s.forecast.runs_out_on, s.credits_left.is_positive()) {
+            (Some(d), true) => s.forecast.message.replace(&d.to_string(), &loc.date(d)),
+            _ => s.forecast.message.clone(),
+        },
         low_balance,
         top_up_notices,
         next_plan: s.next_plan.clone().unwrap_or_default(),

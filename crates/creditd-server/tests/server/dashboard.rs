@@ -1318,6 +1318,10 @@ async fn a_madrid_org_reads_numbers_money_and_dates_its_way() {
     assert_eq!(testid_text(&html, "price"), "449\u{a0}€ / month");
     assert_eq!(testid_text(&html, "top-up-date"), "1 de mayo de 2026");
     assert_eq!(testid_text(&html, "period"), "1 de abril – 30 de abril de 2026");
+    // One date form on the page: the forecast's day too.
+    let day: Date = serde_json::from_value(summary["forecast"]["runs_out_on"].clone()).unwrap();
+    assert!(html.contains(&format!("credits run out on {}", es.date(day))), "the forecast's day in Spanish");
+    assert!(!html.contains(&day.to_string()), "no ISO date on the Plan tab");
     assert_eq!(
         testid_text(&html, "rollover"),
         "Plan credits left at renewal are carried over, up to 5000 credits in all (the newest kept first)."
