@@ -540,7 +540,8 @@ pub struct Notifications {
 /// One row of a usage report.
 #[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
 pub struct UsageEntry {
-    /// The group's key (an action, email, project id, service or day).
+    /// The group's key (an action, email, project id, service, price key
+    /// or day).
     #[serde(default)]
     pub key: Option<String>,
     /// A display name, when there is one.
@@ -550,6 +551,12 @@ pub struct UsageEntry {
     pub credits: Micros,
     /// Operations counted.
     pub operations: i64,
+    /// Priced quantity (0: none of these operations was priced).
+    #[serde(default)]
+    pub quantity: creditd_core::Quantity,
+    /// By price: the price's unit.
+    #[serde(default)]
+    pub unit: Option<String>,
 }
 
 /// `getUsage`'s answer.

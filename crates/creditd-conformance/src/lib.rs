@@ -158,6 +158,11 @@ macro_rules! conformance_tests {
             transfer_moves_blocks_both_or_neither,
             transferred_credits_expire_in_the_receiver,
             transfers_race_usage_on_both_sides,
+            funded_child_draws_own_first_within_its_budget,
+            funding_setting_refusals,
+            funded_child_races_parent_at_its_budget,
+            funded_child_extends_and_times_out,
+            funded_child_priced_usage_and_holds,
             priced_usage_and_holds,
             priced_tiers_cross_in_a_batch_and_renew,
             priced_versions_switch_at_an_instant,
@@ -171,6 +176,7 @@ macro_rules! conformance_tests {
             auto_top_up_races_open_one_purchase,
             auto_top_up_cap_holds_under_races,
             auto_top_up_pauses_after_failures_and_resumes,
+            auto_top_up_history_imports,
             usage_alert_crossed_inside_one_batch_fires_once,
             usage_alert_rearmed_by_period_renewal,
             plan_catalogue_round_trips,
@@ -179,6 +185,8 @@ macro_rules! conformance_tests {
             balance_as_of_every_event,
             statements_add_up,
             usage_by_hour_agrees_with_events,
+            statements_from_rollups_match_the_events,
+            priced_usage_rolls_up_by_price,
         );
     };
     (@cases $engine:expr; $($case:ident),+ $(,)?) => {
@@ -243,6 +251,14 @@ impl Store for Closed {
         _: &str,
         _: &creditd_store::ConversationQuery,
     ) -> Result<Vec<creditd_store::ConversationCount>, StoreError> {
+        Err(StoreError::Closed)
+    }
+    async fn statement_lines(
+        &self,
+        _: &str,
+        _: jiff::civil::Date,
+        _: jiff::civil::Date,
+    ) -> Result<Vec<creditd_store::rollup::UsageRow>, StoreError> {
         Err(StoreError::Closed)
     }
     async fn usage(

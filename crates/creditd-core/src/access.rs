@@ -164,6 +164,12 @@ impl OrgState {
         if let Some(v) = &p.locale {
             s.locale = crate::locale::Locale::parse(v)?.as_str().to_string();
         }
+        if let Some(v) = p.funding {
+            s.funding = v;
+        }
+        if let Some(v) = p.funding_budget {
+            s.funding_budget = v;
+        }
         let tz = s.validate()?;
         if s.overdraft_limit < self.debt {
             return Err(invalid(format!(

@@ -61,6 +61,21 @@ impl OrgState {
         now: Timestamp,
         prices: &dyn PriceSource,
     ) -> Result<CheckAnswer, LedgerError> {
+        self.check_funded(None, op, actor, now, prices)
+    }
+
+    /// [`OrgState::check`] for an org that may draw on `parent` (its
+    /// parent's state, given when its funding is `parent`): the operation
+    /// is applied to copies of both, as [`crate::funding::apply_funded`]
+    /// would apply it (`available` stays the org's own).
+    pub fn check_funded(
+        &self,
+        parent: Option<&OrgState>,
+        op: &Op,
+        actor: Option<&Actor>,
+        now: Timestamp,
+        prices: &dyn PriceSource,
+    ) -> Result<CheckAnswer, LedgerError> {
         let mut copy = self.clone();
         // The renewals and expiries due first, so `available` and the tier
         // position are the ones the operation would meet.
@@ -82,7 +97,13 @@ impl OrgState {
         };
         let refusal = match op {
             Op::Usage { .. } | Op::Hold(_) | Op::Priced(PricedOp::Usage { .. } | PricedOp::Hold { .. }) => {
-                copy.apply_priced(op, actor, now, None, prices).err()
+                match parent.filter(|_| copy.settings.funding == crate::state::Funding::Parent) {
+                    Some(p) => {
+                        let mut p = p.clone();
+                        crate::funding::apply_funded(&mut copy, &mut p, op, actor, now, None, prices).err()
+                    }
+                    None => copy.apply_priced(op, actor, now, None, prices).err(),
+                }
             }
             other => Some(crate::error::invalid(format!("{} cannot be checked: check a hold or usage", other.name()))),
         };

@@ -314,8 +314,13 @@ impl Event {
     /// How this event moves (available, held). The single place that says
     /// what each kind does to the balances; `verify` replays it.
     pub fn deltas(&self) -> (Micros, Micros) {
-        let a = self.amount;
-        match (self.kind, self.status) {
+        Event::deltas_of(self.kind, self.status, self.amount)
+    }
+
+    /// [`Event::deltas`] from the three columns it depends on (the rollups'
+    /// backfill reads them straight from the events table).
+    pub fn deltas_of(kind: EventKind, status: Status, a: Micros) -> (Micros, Micros) {
+        match (kind, status) {
             (EventKind::Purchase, Status::Processing | Status::Failed) => (Micros::ZERO, Micros::ZERO),
             (EventKind::Hold, _) => (a, a.checked_neg().unwrap_or(Micros::MAX)),
             (EventKind::Debit, _) => (Micros::ZERO, a),

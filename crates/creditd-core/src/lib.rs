@@ -43,6 +43,7 @@ pub mod topup;
 
 // Above the rule files: the one operation on two organisations (it uses
 // the ledger's draws); rules of the tree are a leaf (`tree`).
+pub mod funding;
 pub mod transfers;
 
 // On top: `OrgState::apply` dispatches to the rule files; `verify` reads;
@@ -65,8 +66,8 @@ pub use op::{
 pub use plans::Summary;
 pub use prices::{NoPrices, PriceSource, Pricing, Quantity};
 pub use state::{
-    Balance, Block, CapSubject, Draw, OrgSettings, OrgState, Plan, PlanState, PoolBalances, Record, RecordKind,
-    RecordStatus, ReversalPolicy, Rollover,
+    Balance, Block, CapSubject, Draw, Funding, FundingUse, OrgSettings, OrgState, Plan, PlanState, PoolBalances,
+    Record, RecordKind, RecordStatus, ReversalPolicy, Rollover,
 };
 pub use view::{EventRef, MetadataRef, PricingRef};
 

@@ -493,6 +493,15 @@ pub struct SettingsPatch {
     /// default), `en-GB`, `es-ES`, `de-DE`, `fr-FR` or `it-IT` (any case,
     /// `_` for `-`; stored as the tag).
     pub locale: Option<String>,
+    /// Whose balance holds and usage draw on: `own` or `parent` (own
+    /// credits first, then the parent's; the org must have a parent that
+    /// does not itself draw on its parent; see [`crate::funding`]).
+    pub funding: Option<crate::state::Funding>,
+    /// With `funding: parent`, the most drawn from the parent per period
+    /// (not negative); `null` removes the limit.
+    #[serde(default, deserialize_with = "micros_or_null", skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<crate::money::Amount>)]
+    pub funding_budget: Option<Option<Micros>>,
     /// The parent organisation (`null`: none, a root). Changed on its own,
     /// not with other settings: the server hands it to the store's tree
     /// check (`Store::set_parent`, rules in [`crate::tree`]); the ledger's
@@ -505,6 +514,11 @@ pub struct SettingsPatch {
 /// A field that may be absent (`None`), `null` (`Some(None)`) or a value.
 fn some_or_null<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Option<String>>, D::Error> {
     Option::<String>::deserialize(d).map(Some)
+}
+
+/// An amount that may be absent (`None`), `null` (`Some(None)`) or a value.
+fn micros_or_null<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Option<Micros>>, D::Error> {
+    Option::<Micros>::deserialize(d).map(Some)
 }
 
 impl SettingsPatch {

@@ -84,6 +84,51 @@ pub struct OrgSettings {
     #[serde(default = "default_locale", skip_serializing_if = "is_default_locale")]
     #[schema(example = "es-ES")]
     pub locale: String,
+    /// Whose balance this organisation's holds and usage draw on: its own
+    /// (the default) or, past its own, its parent's (see `funding`).
+    #[serde(default, skip_serializing_if = "Funding::is_own")]
+    pub funding: Funding,
+    /// With `funding: parent`, the most it may draw from its parent per
+    /// period (micro-credits; exact decimals on the wire); none: no limit.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<crate::money::Amount>)]
+    pub funding_budget: Option<Micros>,
+}
+
+/// Whose balance an organisation's consumption draws on (see
+/// [`crate::funding`]).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Funding {
+    /// Its own credits only (the default).
+    #[default]
+    Own,
+    /// Its own credits first, then its parent's, within its budget.
+    Parent,
+}
+
+impl Funding {
+    /// Serde's test for the default (not written).
+    pub fn is_own(&self) -> bool {
+        *self == Funding::Own
+    }
+}
+
+/// What a parent-funded organisation drew from its parent this period.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FundingUse {
+    /// The period `drawn` counts in (the org's `period_start` then).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub period_start: Option<Timestamp>,
+    /// Micro-credits drawn from the parent in that period.
+    pub drawn: Micros,
+}
+
+impl FundingUse {
+    /// Serde's test: nothing drawn yet (not written).
+    pub fn is_empty(&self) -> bool {
+        self.period_start.is_none() && self.drawn.is_zero()
+    }
 }
 
 /// Serde's test for a default `false` (not written).
@@ -147,6 +192,8 @@ impl OrgSettings {
             checkout_url_template: None,
             self_service_plan_change: false,
             locale: default_locale(),
+            funding: Funding::Own,
+            funding_budget: None,
         }
     }
 
@@ -191,6 +238,9 @@ impl OrgSettings {
         }
         if crate::locale::Locale::parse(&self.locale)?.as_str() != self.locale {
             return Err(invalid(format!("locale {:?} must be written as its tag, e.g. es-ES", self.locale)));
+        }
+        if self.funding_budget.is_some_and(|b| b.is_negative()) {
+            return Err(invalid("funding_budget must not be negative"));
         }
         Ok(tz)
     }
@@ -494,6 +544,9 @@ pub struct OrgState {
     /// The usage alert levels and which have fired (see `alerts`).
     #[serde(default, skip_serializing_if = "crate::money_in::AlertState::is_empty")]
     pub alerts: crate::money_in::AlertState,
+    /// What it drew from its parent this period (`funding: parent`).
+    #[serde(default, skip_serializing_if = "FundingUse::is_empty")]
+    pub funding_use: FundingUse,
     /// Loaded records: every pending one, plus any the engine fetched.
     #[serde(skip)]
     pub records: HashMap<String, Record>,
@@ -524,6 +577,7 @@ impl OrgState {
             quantities: PeriodQuantities::default(),
             auto_top_up: Default::default(),
             alerts: Default::default(),
+            funding_use: FundingUse::default(),
             records: HashMap::new(),
         })
     }

@@ -214,9 +214,12 @@ pub fn balance_at(
     }
 }
 
-/// The kinds a statement reads event by event: everything but holds and
+/// The kinds a statement shows a line each for: everything but holds and
 /// releases (they move credits between available and held, not in or out)
-/// and debits and usage (consumption, summed from the usage rollups).
+/// and debits and usage (consumption, summed from the usage rollups). Only
+/// these kinds write the rollups' statement lines (`creditd_store::rollup`,
+/// dimension `kind`), which the store sums per kind and side; the name is
+/// from when they were read event by event.
 pub const STATEMENT_SCANNED_KINDS: [EventKind; 11] = [
     EventKind::Grant,
     EventKind::Purchase,
@@ -329,10 +332,21 @@ impl StatementBuilder {
         }
         let (a, h) = e.deltas();
         let moved = a.checked_add(h).ok_or(LedgerError::Overflow)?;
+        self.add(e.kind, moved, 1)
+    }
+
+    /// Adds `count` events of `kind` that moved `moved` in all (positive:
+    /// in; negative: out), as one line of the rollups
+    /// (`creditd_store::rollup`, dimension `kind`) holds them: the same
+    /// sums as pushing each event.
+    pub fn add(&mut self, kind: EventKind, moved: Micros, count: i64) -> Result<(), LedgerError> {
+        if !STATEMENT_SCANNED_KINDS.contains(&kind) {
+            return Err(LedgerError::Invalid(format!("a statement has no line of {kind} events")));
+        }
         if moved.is_zero() {
             return Ok(());
         }
-        if e.kind == EventKind::Refund {
+        if kind == EventKind::Refund {
             self.refunded = self.refunded.checked_add(moved).ok_or(LedgerError::Overflow)?;
         }
         let (side, amount) = if moved.is_positive() {
@@ -340,9 +354,9 @@ impl StatementBuilder {
         } else {
             (&mut self.outs, moved.checked_neg().ok_or(LedgerError::Overflow)?)
         };
-        let line = side.entry(e.kind).or_insert((Micros::ZERO, 0));
+        let line = side.entry(kind).or_insert((Micros::ZERO, 0));
         line.0 = line.0.checked_add(amount).ok_or(LedgerError::Overflow)?;
-        line.1 += 1;
+        line.1 += count;
         Ok(())
     }
 
@@ -515,5 +529,38 @@ mod tests {
         let usage = s.credits_out.iter().find(|l| l.kind == CONSUMPTION_LINE).unwrap();
         assert_eq!((usage.amount, usage.count), (Micros::from_micros(10), 1));
         assert_eq!(s.difference(), Some(Micros::ZERO));
+    }
+
+    #[test]
+    fn lines_added_whole_equal_events_pushed() {
+        let events = [
+            ev(1, EventKind::Grant, 100, None, (100, 0)),
+            ev(2, EventKind::Adjustment, 7, None, (107, 0)),
+            ev(3, EventKind::Adjustment, -3, None, (104, 0)),
+            ev(4, EventKind::Refund, 4, None, (108, 0)),
+            ev(5, EventKind::Adjustment, 2, None, (110, 0)),
+        ];
+        let mut pushed = StatementBuilder::new();
+        for e in &events {
+            pushed.push(e).unwrap();
+        }
+        let mut added = StatementBuilder::new();
+        added.add(EventKind::Grant, Micros::from_micros(100), 1).unwrap();
+        added.add(EventKind::Adjustment, Micros::from_micros(9), 2).unwrap();
+        added.add(EventKind::Adjustment, Micros::from_micros(-3), 1).unwrap();
+        added.add(EventKind::Refund, Micros::from_micros(4), 1).unwrap();
+        assert!(added.add(EventKind::Usage, Micros::from_micros(-1), 1).is_err(), "usage is no line of its own");
+        let (opening, closing) =
+            (StatementBalance::after(None).unwrap(), StatementBalance::after(events.last()).unwrap());
+        let (day, t) = (Date::constant(2026, 1, 1), Timestamp::UNIX_EPOCH);
+        let finish = |b: StatementBuilder| {
+            b.finish("o", "UTC", (day, day), (t, t), opening.clone(), closing.clone(), Micros::from_micros(-4), 0)
+                .unwrap()
+        };
+        let (pushed, added) = (finish(pushed), finish(added));
+        assert_eq!(pushed, added);
+        let adj = added.credits_in.iter().find(|l| l.kind == "adjustment").unwrap();
+        assert_eq!((adj.amount, adj.count), (Micros::from_micros(9), 2));
+        assert_eq!(added.difference(), Some(Micros::ZERO));
     }
 }

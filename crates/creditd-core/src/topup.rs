@@ -33,7 +33,7 @@
 
 use crate::effects::{Notification, NotificationKind, Tx};
 use crate::error::LedgerError;
-use crate::event::{EventCtx, EventKind, Pool, Status};
+use crate::event::{Event, EventCtx, EventKind, Pool, Status};
 use crate::money::Micros;
 use crate::money_in::{AutoTopUpRule, PendingTopUp, TopUpPause};
 use crate::state::{OrgState, Record, RecordKind, RecordStatus};
@@ -113,25 +113,74 @@ impl OrgState {
             .collect();
         let mut failed_now = false;
         for (id, status) in settled {
-            let ours = self.auto_top_up.pending.as_ref().is_some_and(|p| p.purchase_id == id);
-            match status {
-                Status::Succeeded => {
-                    if ours {
-                        self.auto_top_up.pending = None;
-                        self.auto_top_up.pending_counted = false;
-                    }
-                    self.auto_top_up.consecutive_failures = 0;
-                    self.auto_top_up.paused = None;
-                }
-                Status::Failed if ours => {
-                    failed_now = true;
-                    self.top_up_failed(tx, &id);
-                }
-                _ => {}
-            }
+            failed_now |= self.top_up_settled(tx, &id, status);
         }
         if !failed_now {
             self.request_top_up(tx);
+        }
+    }
+
+    /// A purchase `id` was settled `status`: a success (any purchase)
+    /// ends the run of failures and any pause, and clears the pending
+    /// top-up if it was this one; the pending top-up's failure counts.
+    /// Returns whether that failure happened.
+    fn top_up_settled(&mut self, tx: &mut Tx, id: &str, status: Status) -> bool {
+        let ours = self.auto_top_up.pending.as_ref().is_some_and(|p| p.purchase_id == id);
+        match status {
+            Status::Succeeded => {
+                let t = &mut self.auto_top_up;
+                if ours {
+                    t.pending = None;
+                    t.pending_counted = false;
+                }
+                t.consecutive_failures = 0;
+                t.paused = None;
+                false
+            }
+            Status::Failed if ours => {
+                self.top_up_failed(tx, id);
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// A top-up purchase `id` of `amount` was opened at `at`; `counted`:
+    /// in the period `auto_top_up.period_start` (so it counts against the
+    /// cap, and its failure gives that back).
+    fn top_up_opened(&mut self, id: String, amount: Micros, at: jiff::Timestamp, counted: bool) {
+        let t = &mut self.auto_top_up;
+        t.pending = Some(PendingTopUp { purchase_id: id, amount, requested_at: at });
+        t.pending_counted = counted;
+        if counted {
+            t.count = t.count.saturating_add(1);
+            t.credits = t.credits.checked_add(amount).unwrap_or(Micros::MAX);
+        }
+    }
+
+    /// An imported history's auto top-up, replayed through the steps the
+    /// live operations take: the pending top-up (a `processing` purchase
+    /// of source `auto_top_up` not settled in the file), the top-ups of
+    /// the current period that did not fail (they count against the cap),
+    /// and the failures since the last purchase that succeeded. The rule
+    /// itself is a setting, not an event: the import has none until it is
+    /// set again (which clears the failures, as any `PUT` does), and with
+    /// no rule nothing pauses or is requested.
+    pub fn rebuild_top_up(&mut self, events: &[Event]) {
+        let mut tx = Tx::new(self.last_at.unwrap_or(self.created_at), None);
+        self.auto_top_up.period_start = self.period_start;
+        for e in events.iter().filter(|e| e.kind == EventKind::Purchase) {
+            let Some(id) = e.hold_id.as_deref() else { continue };
+            match e.status {
+                Status::Processing if e.source.as_deref() == Some(TOP_UP_SOURCE) => {
+                    let counted = self.period_start.is_none_or(|start| e.created_at >= start);
+                    self.top_up_opened(id.to_string(), e.amount, e.created_at, counted);
+                }
+                Status::Processing => {}
+                status => {
+                    self.top_up_settled(&mut tx, id, status);
+                }
+            }
         }
     }
 
@@ -210,9 +259,9 @@ impl OrgState {
         let Some(amount) = amount.filter(|a| a.is_positive()) else {
             return;
         };
-        let Some(credits) = t.credits.checked_add(amount) else {
+        if t.credits.checked_add(amount).is_none() {
             return;
-        };
+        }
         if self.check_room(amount).is_err() {
             return;
         }
@@ -259,11 +308,7 @@ impl OrgState {
             Some(id.clone()),
         );
         tx.key = key;
-        let t = &mut self.auto_top_up;
-        t.pending = Some(PendingTopUp { purchase_id: id.clone(), amount, requested_at: tx.now });
-        t.pending_counted = true;
-        t.count = t.count.saturating_add(1);
-        t.credits = credits;
+        self.top_up_opened(id.clone(), amount, tx.now, true);
         tx.dirty = true;
         self.notify(
             tx,

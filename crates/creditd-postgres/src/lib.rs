@@ -52,7 +52,7 @@ use tokio_postgres::NoTls;
 
 use writer::{Job, Writer};
 
-pub use writer::{PIPELINE_DEPTH, PipelineStats};
+pub use writer::{GATHER_FOR, PIPELINE_DEPTH, PipelineStats};
 
 pub use creditd_store::cache::OrgCacheSize;
 
@@ -396,6 +396,19 @@ impl Store for PgStore {
             return Err(StoreError::OrgNotFound(org_id.replace('\0', "\\0")));
         }
         reader::usage_hours(&mut self.read_conn(org_id).await?, org_id, query).await
+    }
+
+    async fn statement_lines(
+        &self,
+        org_id: &str,
+        first_day: jiff::civil::Date,
+        last_day: jiff::civil::Date,
+    ) -> Result<Vec<creditd_store::rollup::UsageRow>, StoreError> {
+        if org_id.contains('\0') {
+            return Ok(Vec::new());
+        }
+        let (sql, args) = creditd_store::rollup::statement_lines_sql(org_id, first_day, last_day, |n| format!("${n}"));
+        rollups::read_rows(&self.read_conn(org_id).await?, &sql, args).await
     }
 
     async fn notifications(&self, org_id: &str, after_seq: u64, limit: u32) -> Result<Vec<Notification>, StoreError> {

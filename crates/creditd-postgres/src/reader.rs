@@ -33,12 +33,7 @@ pub async fn load_states<C: GenericClient + Sync>(
     org_ids: &[String],
 ) -> Result<HashMap<String, OrgState>, StoreError> {
     let st_orgs = c.prepare_cached("SELECT org_id, state FROM orgs WHERE org_id = ANY($1)").await.map_err(db)?;
-    let st_recs = c
-        .prepare_cached(
-            "SELECT org_id, id, body FROM records WHERE org_id = ANY($1) AND status IN ('open', 'processing')",
-        )
-        .await
-        .map_err(db)?;
+    let st_recs = c.prepare_cached(PENDING_RECORDS).await.map_err(db)?;
     let params: [&(dyn ToSql + Sync); 1] = [&org_ids];
     let (orgs, recs) = tokio::try_join!(c.query(&st_orgs, &params), c.query(&st_recs, &params)).map_err(db)?;
     let mut states = HashMap::with_capacity(orgs.len());
@@ -47,6 +42,21 @@ pub async fn load_states<C: GenericClient + Sync>(
         let state = stored::parse_state(&id, &row.try_get::<_, String>(1).map_err(db)?)?;
         states.insert(id, state);
     }
+    add_pending_records(&mut states, recs)?;
+    Ok(states)
+}
+
+/// The pending (open or processing) records of the orgs in `$1`: what an
+/// org's state holds beside its row's `state` (rows of [`add_pending_records`]).
+pub(crate) const PENDING_RECORDS: &str =
+    "SELECT org_id, id, body FROM records WHERE org_id = ANY($1) AND status IN ('open', 'processing')";
+
+/// Adds the rows of [`PENDING_RECORDS`] to the states of their orgs (rows
+/// of orgs not in `states` are skipped).
+pub(crate) fn add_pending_records(
+    states: &mut HashMap<String, OrgState>,
+    recs: Vec<tokio_postgres::Row>,
+) -> Result<(), StoreError> {
     for row in recs {
         let org: String = row.try_get(0).map_err(db)?;
         let rec = (row.try_get::<_, String>(1), row.try_get::<_, String>(2));
@@ -59,7 +69,7 @@ pub async fn load_states<C: GenericClient + Sync>(
             stored::add_pending_records(s, [rec])?;
         }
     }
-    Ok(states)
+    Ok(())
 }
 
 /// The parent of `org_id` (`orgs.parent_id`); `OrgNotFound` if there is no
@@ -93,6 +103,17 @@ pub async fn set_parent(
     let row = tx.query_opt(&st, &[&org_id]).await.map_err(db)?;
     let row = row.ok_or_else(|| StoreError::OrgNotFound(org_id.to_string()))?;
     let state = stored::parse_state(org_id, &row.try_get::<_, String>(0).map_err(db)?)?;
+    if parent_of(&tx, org_id).await?.as_deref() != parent_id {
+        // A child turning funding on locks this row too (its parent's), so
+        // what is read here cannot change before the commit.
+        let kids = children(&tx, &[org_id.to_string()]).await?;
+        let states = load_states(&tx, &kids).await?;
+        let funded: Vec<String> = kids
+            .into_iter()
+            .filter(|k| states.get(k).is_some_and(|s| s.settings.funding == creditd_core::Funding::Parent))
+            .collect();
+        creditd_core::funding::check_reparent(org_id, state.settings.funding, &funded)?;
+    }
     if let Some(parent) = parent_id {
         let mut ancestors: Vec<String> = Vec::new();
         let mut at = parent_of(&tx, parent).await?;

@@ -5,10 +5,11 @@
 
 use std::collections::HashMap;
 
-use creditd_core::{EventKind, Micros, OrgState};
+use creditd_core::prices::Quantity;
+use creditd_core::{Micros, OrgState};
 use creditd_store::StoreError;
 use creditd_store::rollup::{
-    CONSUMING_KINDS_SQL, PG_UPSERT, RollupDelta, Rollups, UsageFacts, UsageQuery, UsageRow, usage_sql,
+    BACKFILL_COLUMNS, BackfillRow, PG_UPSERT, ROLLUP_KINDS_SQL, RollupDelta, Rollups, UsageQuery, UsageRow, usage_sql,
 };
 use creditd_store::sql::SqlValue;
 use deadpool_postgres::GenericClient;
@@ -40,6 +41,16 @@ pub const REBUILD: &str = "
     DELETE FROM usage_rollups;
     ";
 
+/// The migration that adds the priced quantity to every row, and the rows
+/// of prices and statement lines (see `creditd_store::rollup`): [`backfill`]
+/// runs right after it and rebuilds every row from the events (the only
+/// migration that does: the earlier rollup migrations are followed by it).
+pub const PRICES_AND_STATEMENTS: &str = "
+    -- usage rollups, third layout: quantities, prices and statement lines
+    ALTER TABLE usage_rollups ADD COLUMN quantity_micros BIGINT NOT NULL DEFAULT 0;
+    DELETE FROM usage_rollups;
+    ";
+
 /// Events read per backfill round trip.
 const BACKFILL_CHUNK: i64 = 10_000;
 
@@ -53,6 +64,7 @@ pub(crate) struct Cols<'a> {
     name: Vec<&'a str>,
     amount: Vec<i64>,
     count: Vec<i64>,
+    quantity: Vec<i64>,
 }
 
 impl<'a> Cols<'a> {
@@ -66,6 +78,7 @@ impl<'a> Cols<'a> {
             name: Vec::new(),
             amount: Vec::new(),
             count: Vec::new(),
+            quantity: Vec::new(),
         };
         for d in deltas {
             c.org.push(&d.at.org_id);
@@ -76,12 +89,13 @@ impl<'a> Cols<'a> {
             c.name.push(&d.name);
             c.amount.push(d.amount.micros());
             c.count.push(d.count);
+            c.quantity.push(d.quantity.micros());
         }
         c
     }
 
-    pub(crate) fn params(&self) -> [&(dyn ToSql + Sync); 8] {
-        [&self.org, &self.scope, &self.dim, &self.day, &self.key, &self.name, &self.amount, &self.count]
+    pub(crate) fn params(&self) -> [&(dyn ToSql + Sync); 9] {
+        [&self.org, &self.scope, &self.dim, &self.day, &self.key, &self.name, &self.amount, &self.count, &self.quantity]
     }
 }
 
@@ -104,6 +118,16 @@ pub async fn usage<C: GenericClient + Sync>(c: &C, org_id: &str, q: &UsageQuery)
         return Ok(Vec::new());
     }
     let (sql, args) = usage_sql(org_id, q, |n| format!("${n}"));
+    read_rows(c, &sql, args).await
+}
+
+/// Rows of `key, name, amount, count, quantity` (`creditd_store::rollup`'s
+/// readers).
+pub async fn read_rows<C: GenericClient + Sync>(
+    c: &C,
+    sql: &str,
+    args: Vec<SqlValue>,
+) -> Result<Vec<UsageRow>, StoreError> {
     let params: Vec<Box<dyn ToSql + Sync + Send>> = args
         .into_iter()
         .map(|a| match a {
@@ -112,7 +136,7 @@ pub async fn usage<C: GenericClient + Sync>(c: &C, org_id: &str, q: &UsageQuery)
         })
         .collect();
     let refs: Vec<&(dyn ToSql + Sync)> = params.iter().map(|p| p.as_ref() as &(dyn ToSql + Sync)).collect();
-    let st = c.prepare_cached(&sql).await.map_err(db)?;
+    let st = c.prepare_cached(sql).await.map_err(db)?;
     let rows = c.query(&st, &refs).await.map_err(db)?;
     rows.iter()
         .map(|r| {
@@ -121,13 +145,14 @@ pub async fn usage<C: GenericClient + Sync>(c: &C, org_id: &str, q: &UsageQuery)
                 name: r.try_get(1).map_err(db)?,
                 amount: Micros::from_micros(r.try_get(2).map_err(db)?),
                 count: r.try_get(3).map_err(db)?,
+                quantity: Quantity::from_micros(r.try_get(4).map_err(db)?),
             })
         })
         .collect()
 }
 
-/// Rebuilds the rollups from every consuming event stored (run by the
-/// migration that creates the table, in its transaction, under the
+/// Rebuilds the rollups from every consuming or statement-line event
+/// stored (run by [`PRICES_AND_STATEMENTS`], in its transaction, under the
 /// migration lock). It starts from an empty table, so running it again
 /// changes nothing. Each event's day is taken in its organisation's
 /// current zone.
@@ -142,8 +167,7 @@ pub async fn backfill(tx: &tokio_postgres::Transaction<'_>) -> Result<(), String
         zones.insert(org, jiff::tz::TimeZone::get(&name).unwrap_or(jiff::tz::TimeZone::UTC));
     }
     let sql = format!(
-        "SELECT org_id, seq, created_at, kind, amount, service, activity, project_id, project_name, user_name, \
-         user_email FROM events WHERE kind IN {CONSUMING_KINDS_SQL} AND (org_id, seq) > ($1, $2) \
+        "SELECT {BACKFILL_COLUMNS} FROM events WHERE kind IN {ROLLUP_KINDS_SQL} AND (org_id, seq) > ($1, $2) \
          ORDER BY org_id, seq LIMIT $3"
     );
     let st = tx.prepare(&sql).await.map_err(pg)?;
@@ -155,35 +179,24 @@ pub async fn backfill(tx: &tokio_postgres::Transaction<'_>) -> Result<(), String
         }
         let mut rollups = Rollups::new();
         for r in &rows {
-            let org_id: String = r.try_get(0).map_err(pg)?;
-            let seq: i64 = r.try_get(1).map_err(pg)?;
-            (after_org, after_seq) = (org_id.clone(), seq);
-            let kind: String = r.try_get(3).map_err(pg)?;
-            let created_at: i64 = r.try_get(2).map_err(pg)?;
-            let (Ok(kind), Ok(created_at)) = (kind.parse::<EventKind>(), jiff::Timestamp::from_microsecond(created_at))
-            else {
-                continue;
-            };
             let mut texts: [Option<String>; 6] = Default::default();
             for (i, t) in texts.iter_mut().enumerate() {
                 *t = r.try_get(5 + i).map_err(pg)?;
             }
-            let [service, activity, project_id, project_name, user_name, user_email] = &texts;
-            let tz = zones.get(&org_id).cloned().unwrap_or(jiff::tz::TimeZone::UTC);
-            let facts = UsageFacts {
-                org_id: &org_id,
-                seq: seq as u64,
-                created_at,
-                kind,
-                amount: Micros::from_micros(r.try_get(4).map_err(pg)?),
-                service: service.as_deref(),
-                activity: activity.as_deref(),
-                project_id: project_id.as_deref(),
-                project_name: project_name.as_deref(),
-                user_name: user_name.as_deref(),
-                user_email: user_email.as_deref(),
+            let row = BackfillRow {
+                org_id: r.try_get(0).map_err(pg)?,
+                seq: r.try_get(1).map_err(pg)?,
+                created_at_us: r.try_get(2).map_err(pg)?,
+                kind: r.try_get(3).map_err(pg)?,
+                amount: r.try_get(4).map_err(pg)?,
+                texts,
+                status: r.try_get(11).map_err(pg)?,
+                pricing: r.try_get(12).map_err(pg)?,
             };
-            rollups.add_facts(&facts, &tz);
+            (after_org, after_seq) = (row.org_id.clone(), row.seq);
+            let parsed = row.parsed()?;
+            let tz = zones.get(&row.org_id).cloned().unwrap_or(jiff::tz::TimeZone::UTC);
+            rollups.add_facts(&row.facts(&parsed), &tz);
         }
         let deltas = rollups.checked_deltas().map_err(|e| e.to_string())?;
         tx.execute(PG_UPSERT, &Cols::of(&deltas).params()).await.map_err(|e| db(e).to_string())?;

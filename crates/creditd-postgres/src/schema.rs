@@ -197,6 +197,11 @@ pub const MIGRATIONS: &[&str] = &[
     // The plan catalogue (creditd_store::catalogue): shared by every org,
     // one row per plan offered.
     crate::catalogue::MIGRATION,
+    // Usage rollups, third layout (issues 16 and 18): the priced quantity of
+    // every row, rows by price, and the statement's lines by kind; rebuilt
+    // from the events (the one migration whose backfill runs: it rebuilds
+    // what the earlier rollup migrations built).
+    crate::rollups::PRICES_AND_STATEMENTS,
 ];
 
 #[derive(Debug, thiserror::Error)]
@@ -228,7 +233,7 @@ pub async fn migrate(client: &mut Client) -> Result<(), MigrateError> {
     }
     for (i, sql) in MIGRATIONS.iter().enumerate().skip(version as usize) {
         tx.batch_execute(sql).await?;
-        if *sql == crate::rollups::MIGRATION || *sql == crate::rollups::REBUILD {
+        if *sql == crate::rollups::PRICES_AND_STATEMENTS {
             crate::rollups::backfill(&tx).await.map_err(MigrateError::Rollups)?;
         }
         tx.execute("UPDATE schema_version SET version = $1", &[&((i + 1) as i64)]).await?;

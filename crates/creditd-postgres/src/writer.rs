@@ -11,13 +11,15 @@
 //!
 //! - **Ahead** (plain commands on orgs no other node is writing): the batch
 //!   is applied on the cached states at once, then sent on a connection of
-//!   its own as one pipelined round trip (`BEGIN`, the row locks, a check
-//!   that every org is still at the version its state was cached at, one
-//!   array statement per table, `COMMIT`); a task waits for the commit and
-//!   answers the callers while the writer applies the next batch. A batch
-//!   on an org that an earlier batch in flight also writes is applied on
-//!   that batch's state and sent once that batch holds its locks, so its
-//!   own locks queue behind them and it commits after. If PostgreSQL
+//!   its own as one pipelined round trip (`BEGIN`, the row locks with a
+//!   check that every org is still at the version its state was cached at,
+//!   one array statement per table, `COMMIT`); a task waits for the commit
+//!   and answers the callers while the writer applies the next batch. A
+//!   batch on an org that a batch in flight also writes first gathers what
+//!   arrives until that flight lands (hot-org batching, bounded by
+//!   [`GATHER_FOR`]); if it is still in flight then, the batch is applied on
+//!   its state and sent once it holds its locks, so its own locks queue
+//!   behind them and it commits after. If PostgreSQL
 //!   refuses a batch (the check failed: another node wrote an org, or the
 //!   batch it was applied on was refused), nothing of it is written; the
 //!   batches after it land too, and the refused ones run again on the
@@ -25,8 +27,11 @@
 //!   version (never `old + 1`), so a batch applied on a refused one can
 //!   never pass its check.
 //! - **Locked** (org creations, ticks, transfers, orgs another node wrote
-//!   in the last second, redos), with nothing in flight: lock, read again
-//!   what is stale, apply, write, commit, as one transaction.
+//!   in the last second, redos), with nothing in flight, as one
+//!   transaction in two round trips: `BEGIN` and the row locks, which bring
+//!   back the state of every org whose cached version is not the row's,
+//!   with the pending records of the orgs likely stale; then apply, and the
+//!   writes with the `COMMIT`.
 //!
 //! Within a node, one hot org gets group commit on both paths: every queued
 //! command for it shares one transaction and one commit.
@@ -47,7 +52,7 @@ use creditd_store::rollup::PG_UPSERT;
 use creditd_store::tick::{self, MAX_TICK_WORK};
 use creditd_store::write::{self, EventRow, Rows, UsageLayout, WriteSet};
 use creditd_store::{Clock, Command, OrgInfo, StoreError, micros_ts, telemetry};
-use deadpool_postgres::{GenericClient, Pool, Transaction};
+use deadpool_postgres::{GenericClient, Pool};
 use jiff::Timestamp;
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
@@ -131,6 +136,9 @@ pub struct Writer {
     /// Orgs another node wrote lately (or whose batch PostgreSQL refused),
     /// with when: their batches take the locked path for [`CONTENDED_FOR`].
     contended: HashMap<String, Instant>,
+    /// `funding: parent` asked for, per org: the check made under the
+    /// batch's locks (`creditd_core::funding::check_setting`).
+    funding_checks: HashMap<String, Result<(), creditd_core::LedgerError>>,
     /// The versions a batch applied ahead writes: unique, never `old + 1`
     /// (see [`Writer::next_version`]).
     versions: (std::collections::hash_map::RandomState, u64),
@@ -151,6 +159,10 @@ pub const PIPELINE_DEPTH: usize = 2;
 /// which would only be refused and run again.
 const CONTENDED_FOR: Duration = Duration::from_secs(1);
 
+/// Longest a batch waits, gathering, for a flight on one of its orgs to
+/// land before it is sent to queue behind that flight's row locks.
+pub const GATHER_FOR: Duration = Duration::from_millis(10);
+
 /// What the writer's pipeline did (for tests and `creditd bench`).
 #[derive(Debug, Default)]
 pub struct PipelineStats {
@@ -166,6 +178,9 @@ pub struct PipelineStats {
     /// Batches run on the locked path (creations, ticks, transfers,
     /// contended orgs, redos).
     pub locked: AtomicU64,
+    /// Batches that waited for a flight on one of their orgs to land,
+    /// gathering what arrived meanwhile (see `Writer::gather`).
+    pub gathered: AtomicU64,
 }
 
 /// A command list and who waits for its answers.
@@ -237,6 +252,7 @@ impl Writer {
             flights: VecDeque::new(),
             spare: Vec::new(),
             contended: HashMap::new(),
+            funding_checks: HashMap::new(),
             versions: (std::collections::hash_map::RandomState::new(), 0),
             stats,
         }
@@ -282,6 +298,9 @@ impl Writer {
                     next = rx.try_recv().ok();
                 }
             }
+            if shutdown.is_none() && size < MAX_BATCH_COMMANDS {
+                self.gather(&mut rx, &mut jobs, &mut size, &mut shutdown).await;
+            }
             telemetry::queue_depth("postgres", rx.len());
             if !jobs.is_empty() {
                 self.dispatch(jobs).await;
@@ -307,6 +326,70 @@ impl Writer {
         }
         if let Some(reply) = shutdown {
             let _ = reply.send(());
+        }
+    }
+
+    /// Hot-org batching: while a flight on an org of `jobs` is in flight,
+    /// what arrives joins `jobs` until that flight lands (or [`GATHER_FOR`]
+    /// passes, or the batch is full), so the next commit carries everything
+    /// that queued behind it instead of a sliver sent to wait on its row
+    /// locks. Jobs for other orgs only are dispatched at once, as are
+    /// creations, ticks and transfers (they drain the pipeline anyway).
+    async fn gather(
+        &mut self,
+        rx: &mut mpsc::Receiver<Job>,
+        jobs: &mut Vec<Job>,
+        size: &mut usize,
+        shutdown: &mut Option<oneshot::Sender<()>>,
+    ) {
+        let mut orgs: std::collections::HashSet<String> = std::collections::HashSet::new();
+        for job in jobs.iter() {
+            match job {
+                Job::Execute { commands, .. } => orgs.extend(commands.iter().map(|c| c.org_id.clone())),
+                _ => return,
+            }
+        }
+        let deadline = tokio::time::Instant::now() + GATHER_FOR;
+        let mut waited = false;
+        while *size < MAX_BATCH_COMMANDS {
+            let overlaps = self.flights.iter().any(|f| f.orgs.iter().any(|o| orgs.contains(o)));
+            let Some(front) = self.flights.front_mut().filter(|_| overlaps) else { break };
+            let next = tokio::select! {
+                biased;
+                landed = &mut front.handle => Next::Landed(landed),
+                job = rx.recv() => Next::Job(job),
+                _ = tokio::time::sleep_until(deadline) => break,
+            };
+            waited = true;
+            match next {
+                Next::Landed(landed) => {
+                    if let Some(f) = self.flights.pop_front() {
+                        self.land(f, landed).await;
+                    }
+                }
+                Next::Job(None) => break,
+                Next::Job(Some(Job::Shutdown { reply })) => {
+                    *shutdown = Some(reply);
+                    break;
+                }
+                Next::Job(Some(job)) => {
+                    match &job {
+                        Job::Execute { commands, .. } => {
+                            *size += commands.len().max(1);
+                            orgs.extend(commands.iter().map(|c| c.org_id.clone()));
+                        }
+                        _ => *size += 1,
+                    }
+                    let plain = matches!(job, Job::Execute { .. });
+                    jobs.push(job);
+                    if !plain {
+                        break;
+                    }
+                }
+            }
+        }
+        if waited {
+            self.stats.gathered.fetch_add(1, Ordering::Relaxed);
         }
     }
 
@@ -565,6 +648,19 @@ impl Writer {
             .flat_map(|(cmds, _)| cmds.iter())
             .filter(|c| expected.contains_key(&c.org_id) && pg_text_ok(c).is_ok())
             .collect();
+        // A funded child's draws and turning funding on need the parent's
+        // row locked too: the locked path.
+        let funding = cmds.iter().any(|c| {
+            creditd_core::funding::turns_on(&c.op)
+                || (creditd_core::funding::draws(&c.op)
+                    && self
+                        .states
+                        .get(&c.org_id)
+                        .is_some_and(|s| s.state.settings.funding == creditd_core::Funding::Parent))
+        });
+        if funding {
+            return Err(Failure { error: StoreError::backend("a funded organization's draw"), retry: false });
+        }
         let (stored, unreadable) = self.read_refs(conn, &cmds, true).await?;
         if cmds.iter().any(|c| matches!(c.op, creditd_core::Op::Priced(_) | creditd_core::Op::Debit { .. })) {
             crate::prices::refresh(conn, &self.prices).await?;
@@ -805,6 +901,11 @@ impl Writer {
         result
     }
 
+    /// One try of the locked path, in two round trips when no org is new
+    /// and nothing is due: `BEGIN` with the row locks (which bring back the
+    /// state of every org whose cached version is not the row's) and the
+    /// pending records of the orgs likely stale, then every write with the
+    /// `COMMIT`. On failure the transaction is rolled back.
     async fn attempt_on(
         &mut self,
         conn: &mut deadpool_postgres::Client,
@@ -812,8 +913,22 @@ impl Writer {
         now: Timestamp,
         touched: &mut Vec<String>,
     ) -> Result<Vec<Ans>, Failure> {
-        let tx = conn.transaction().await?;
+        let c: &deadpool_postgres::Client = conn;
+        let result = self.attempt_in(c, reqs, now, touched).await;
+        if result.is_err() && !c.is_closed() {
+            // Ends the transaction if it is still open (a no-op otherwise).
+            let _ = c.batch_execute("ROLLBACK").await;
+        }
+        result
+    }
 
+    async fn attempt_in(
+        &mut self,
+        c: &deadpool_postgres::Client,
+        reqs: &[Req],
+        now: Timestamp,
+        touched: &mut Vec<String>,
+    ) -> Result<Vec<Ans>, Failure> {
         // New orgs first, in id order: two nodes creating the same orgs
         // queue behind each other instead of deadlocking.
         let mut creates: Vec<(usize, &str, &OrgSettings)> = reqs
@@ -825,14 +940,21 @@ impl Writer {
             })
             .collect();
         creates.sort_by(|a, b| a.1.cmp(b.1));
+        let ticks = reqs.iter().any(|r| matches!(r, Req::Tick));
+        // `BEGIN` goes out with the row locks unless something must run
+        // in the transaction before them.
+        let mut begun = false;
+        if !creates.is_empty() || ticks {
+            c.batch_execute("BEGIN").await?;
+            begun = true;
+        }
         let mut created: HashMap<usize, Result<OrgInfo, StoreError>> = HashMap::new();
         for (i, id, settings) in creates {
-            let r = self.create_org(&tx, id, settings, now, touched).await?;
+            let r = self.create_org(c, id, settings, now, touched).await?;
             created.insert(i, r);
         }
 
-        let tick_commands =
-            if reqs.iter().any(|r| matches!(r, Req::Tick)) { due_work(&tx, now).await? } else { Vec::new() };
+        let tick_commands = if ticks { due_work(c, now).await? } else { Vec::new() };
 
         // Lock every org the batch writes, in one statement, in id order.
         let mut org_ids: Vec<String> = reqs
@@ -848,6 +970,36 @@ impl Writer {
             .flat_map(|c| std::iter::once(c.org_id.as_str()).chain(c.op.other_org().filter(|o| !o.contains('\0'))))
             .map(str::to_string)
             .collect();
+        // A funded child's hold or usage may draw on its parent, and
+        // turning funding on reads the parent: those parents are locked with
+        // the rest. Funded as far as this node knows (or not cached); a
+        // child funded by another node since is caught under the locks
+        // below, and the batch tried again with its state read afresh.
+        let funding_orgs: Vec<String> = reqs
+            .iter()
+            .filter_map(|r| match r {
+                Req::Execute(cmds) => Some(cmds.iter()),
+                _ => None,
+            })
+            .flatten()
+            .filter(|c| !c.org_id.contains('\0'))
+            .filter(|c| {
+                creditd_core::funding::turns_on(&c.op)
+                    || (creditd_core::funding::draws(&c.op)
+                        && self
+                            .states
+                            .get(&c.org_id)
+                            .is_none_or(|s| s.state.settings.funding == creditd_core::Funding::Parent))
+            })
+            .map(|c| c.org_id.clone())
+            .collect();
+        if !funding_orgs.is_empty() {
+            let st =
+                c.prepare_cached("SELECT parent_id FROM orgs WHERE org_id = ANY($1) AND parent_id IS NOT NULL").await?;
+            for row in c.query(&st, &[&funding_orgs]).await? {
+                org_ids.push(row.try_get(0)?);
+            }
+        }
         org_ids.sort_unstable();
         org_ids.dedup();
         touched.extend(org_ids.iter().cloned());
@@ -855,43 +1007,70 @@ impl Writer {
         // Each locked org's parent, read under the lock (a tree change locks
         // the row too): what transfers check their relation with.
         let mut parents: HashMap<String, Option<String>> = HashMap::with_capacity(org_ids.len());
+        // Orgs whose cached state is not the row's (another node wrote
+        // them, or they are not cached): their state as locked.
+        let mut fresh: HashMap<String, OrgState> = HashMap::new();
+        // The pending records of the orgs likely stale (not cached, or
+        // written by another node lately), read right after the locks in
+        // the same round trip; a stale org not among them is read after.
+        let likely: Vec<String> =
+            org_ids.iter().filter(|o| !self.states.contains(o) || self.contended.contains_key(*o)).cloned().collect();
+        let mut likely_records = Vec::new();
         if !org_ids.is_empty() {
-            let st = tx
-                .prepare_cached(
-                    "SELECT org_id, version, parent_id FROM orgs WHERE org_id = ANY($1) ORDER BY org_id FOR UPDATE",
-                )
-                .await?;
-            for row in tx.query(&st, &[&org_ids]).await? {
+            let cached: Vec<Option<i64>> = org_ids.iter().map(|o| self.states.get(o).map(|c| c.version)).collect();
+            let (st_lock, st_recs) =
+                tokio::try_join!(c.prepare_cached(LOCK_LOCKED), c.prepare_cached(crate::reader::PENDING_RECORDS))?;
+            let lock_params: [&(dyn ToSql + Sync); 2] = [&org_ids, &cached];
+            let (b, rows, recs) = tokio::join!(
+                biased;
+                async { if begun { Ok(()) } else { c.batch_execute("BEGIN").await } },
+                c.query(&st_lock, &lock_params),
+                async { if likely.is_empty() { Ok(Vec::new()) } else { c.query(&st_recs, &[&likely]).await } },
+            );
+            b?;
+            begun = true;
+            for row in rows? {
                 let id: String = row.try_get(0)?;
                 locked.insert(id.clone(), row.try_get(1)?);
-                parents.insert(id, row.try_get(2)?);
+                parents.insert(id.clone(), row.try_get(2)?);
+                if let Some(json) = row.try_get::<_, Option<String>>(3)? {
+                    let state = creditd_store::stored::parse_state(&id, &json)?;
+                    fresh.insert(id, state);
+                }
             }
+            likely_records = recs?;
+        }
+        if !begun {
+            c.batch_execute("BEGIN").await?;
         }
         // A cached state is current only if no other node wrote the org since.
-        let mut stale = Vec::new();
+        let mut unread = Vec::new();
         for id in &org_ids {
-            match (locked.get(id), self.states.get_mut(id).map(|c| c.version)) {
-                (None, _) => {
+            match locked.get(id) {
+                None => {
                     self.states.remove(id);
                 }
-                (Some(v), Some(cached)) if *v == cached => {}
-                (Some(_), cached) => {
-                    if cached.is_some() {
+                Some(_) if !fresh.contains_key(id) => {}
+                Some(_) => {
+                    if self.states.contains(id) {
                         // Another node wrote it: keep it on the locked path.
                         self.contended.insert(id.clone(), std::time::Instant::now());
                     }
-                    stale.push(id.clone())
+                    if likely.binary_search(id).is_err() {
+                        unread.push(id.clone());
+                    }
                 }
             }
         }
-        if !stale.is_empty() {
-            let mut fresh = load_states(&tx, &stale).await?;
-            for id in &stale {
-                let Some(state) = fresh.remove(id) else {
-                    return Err(StoreError::Corrupt(format!("org {id}: locked but its state was not read")).into());
-                };
-                self.states.insert(id.clone(), Cached { state, version: locked[id] });
-            }
+        crate::reader::add_pending_records(&mut fresh, likely_records)?;
+        if !unread.is_empty() {
+            let st = c.prepare_cached(crate::reader::PENDING_RECORDS).await?;
+            let recs = c.query(&st, &[&unread]).await?;
+            crate::reader::add_pending_records(&mut fresh, recs)?;
+        }
+        for (id, state) in fresh {
+            let version = locked[&id];
+            self.states.insert(id, Cached { state, version });
         }
 
         // Stored idempotency rows and settled records the commands refer to,
@@ -907,12 +1086,54 @@ impl Writer {
                 .filter(|c| locked.contains_key(&c.org_id) && pg_text_ok(c).is_ok())
         };
         let cmds: Vec<&Command> = all_commands().collect();
-        let (stored, unreadable) = self.read_refs(&tx, &cmds, false).await?;
+        let (stored, unreadable) = self.read_refs(c, &cmds, false).await?;
 
         // A priced operation (or a debit, which may post a priced hold)
         // prices from versions another node may have written.
         if all_commands().any(|c| matches!(c.op, creditd_core::Op::Priced(_) | creditd_core::Op::Debit { .. })) {
-            crate::prices::refresh(&tx, &self.prices).await?;
+            crate::prices::refresh(c, &self.prices).await?;
+        }
+
+        // `funding: parent` asked for: the tree's facts under the locks (the
+        // parent's row is locked; a child turning funding on locks this
+        // org's row, so its children's funding read here is current).
+        self.funding_checks.clear();
+        let needs_parent = |c: &&Command| {
+            creditd_core::funding::turns_on(&c.op)
+                || (creditd_core::funding::draws(&c.op)
+                    && self
+                        .states
+                        .get(&c.org_id)
+                        .is_some_and(|s| s.state.settings.funding == creditd_core::Funding::Parent))
+        };
+        for c in all_commands().filter(needs_parent) {
+            if let Some(p) = parents.get(&c.org_id).cloned().flatten()
+                && !locked.contains_key(&p)
+            {
+                // Funded (or reparented) since this node looked: the states
+                // just read are cached, so the next try locks the parent.
+                return Err(Failure { error: StoreError::OrgNotFound(p), retry: true });
+            }
+        }
+        let turning: Vec<String> =
+            all_commands().filter(|c| creditd_core::funding::turns_on(&c.op)).map(|c| c.org_id.clone()).collect();
+        for org in turning {
+            let parent = match parents.get(&org).cloned().flatten() {
+                Some(p) => match self.states.get(&p).filter(|_| locked.contains_key(&p)) {
+                    Some(ps) => Some((p, ps.state.settings.funding)),
+                    None => return Err(Failure { error: StoreError::OrgNotFound(p), retry: true }),
+                },
+                None => None,
+            };
+            let kids = crate::reader::children(c, std::slice::from_ref(&org)).await?;
+            let kid_states = load_states(c, &kids).await?;
+            let funded: Vec<String> = kids
+                .into_iter()
+                .filter(|k| kid_states.get(k).is_some_and(|s| s.settings.funding == creditd_core::Funding::Parent))
+                .collect();
+            let checked =
+                creditd_core::funding::check_setting(&org, parent.as_ref().map(|(p, f)| (p.as_str(), *f)), &funded);
+            self.funding_checks.insert(org, checked);
         }
 
         // Run the ledger.
@@ -934,15 +1155,17 @@ impl Writer {
             });
         }
 
-        if !batch.is_empty() {
+        if batch.is_empty() {
+            c.batch_execute("COMMIT").await.map_err(|e| Failure { error: db(e), retry: false })?;
+        } else {
+            // The writes and the `COMMIT` in one round trip.
             let set = WriteSet::encode(&batch, |org| self.states.get(org).map(|c| &c.state), UsageLayout::RecordRows)?;
-            match write(&tx, set.rows(&batch)?, None).await {
+            match write(c, set.rows(&batch)?, Written::Commit).await {
                 Ok(()) => {}
                 Err(WriteError::Refused(f)) => return Err(f),
                 Err(WriteError::Unknown(error)) => return Err(Failure { error, retry: false }),
             }
         }
-        tx.commit().await.map_err(|e| Failure { error: db(e), retry: false })?;
         telemetry::open_holds_changed(batch.open_holds_delta);
 
         for org in &batch.orgs {
@@ -1003,17 +1226,46 @@ impl Writer {
         if let Some(e) = cmd.op.record_ref().and_then(|id| unreadable.get(&(cmd.org_id.clone(), id.to_string()))) {
             return Err(e.clone());
         }
+        if creditd_core::funding::turns_on(&cmd.op) {
+            // Checked before the ledger ran (only the locked path has them).
+            match self.funding_checks.get(&cmd.org_id) {
+                Some(checked) => checked.clone()?,
+                None => return Err(StoreError::Corrupt("funding: parent was not checked under the locks".into())),
+            }
+        }
+        let idem = cmd.idempotency_key.as_ref().and_then(|k| stored.get(&(cmd.org_id.clone(), k.clone())));
+        let funded =
+            self.states.get(&cmd.org_id).is_some_and(|c| c.state.settings.funding == creditd_core::Funding::Parent)
+                && creditd_core::funding::draws(&cmd.op);
+        if funded && let Some(parent_id) = parents.get(&cmd.org_id).cloned().flatten() {
+            // Both rows are locked (the parent with the batch's others, in
+            // id order); the parent is taken out of the cache while the
+            // child is borrowed, and put back (the core leaves both states
+            // as they were on a refusal).
+            let parent = if locked.contains_key(&parent_id) { self.states.remove(&parent_id) } else { None };
+            let Some(mut parent) = parent else {
+                return Err(StoreError::Corrupt(format!(
+                    "org {}: its parent {parent_id} was not locked for a draw",
+                    cmd.org_id
+                )));
+            };
+            let r = match self.states.get_mut(&cmd.org_id) {
+                Some(child) => batch.apply_funded(&mut child.state, &mut parent.state, cmd, now, idem, &*self.prices),
+                None => Err(StoreError::OrgNotFound(cmd.org_id.clone())),
+            };
+            self.states.insert(parent_id, parent);
+            return r;
+        }
         let state =
             &mut self.states.get_mut(&cmd.org_id).ok_or_else(|| StoreError::OrgNotFound(cmd.org_id.clone()))?.state;
-        let idem = cmd.idempotency_key.as_ref().and_then(|k| stored.get(&(cmd.org_id.clone(), k.clone())));
         batch.apply_with(state, cmd, now, idem, &*self.prices)
     }
 
     /// Inserts the org row; `Ok(Err(_))` is a refusal, `Err(_)` a failed
     /// transaction.
-    async fn create_org(
+    async fn create_org<C: GenericClient + Sync>(
         &mut self,
-        tx: &Transaction<'_>,
+        tx: &C,
         org_id: &str,
         settings: &OrgSettings,
         now: Timestamp,
@@ -1083,20 +1335,29 @@ async fn commit_ahead(
     ahead: Ahead<'_>,
 ) -> Result<(), AheadError> {
     let rows = set.rows(batch).map_err(AheadError::Refused)?;
-    match write(c, rows, Some(ahead)).await {
+    match write(c, rows, Written::Ahead(ahead)).await {
         Ok(()) => Ok(()),
         Err(WriteError::Refused(f)) => Err(AheadError::Refused(f.error)),
         Err(WriteError::Unknown(e)) => Err(AheadError::Unknown(e)),
     }
 }
 
+/// What a batch's writes are sent with.
+enum Written<'a> {
+    /// A batch applied ahead: in a transaction of its own, `BEGIN`, the
+    /// row locks with the version check, the writes, `COMMIT`.
+    Ahead(Ahead<'a>),
+    /// The locked path: the caller's transaction is open and holds the
+    /// locks; the writes are followed by its `COMMIT`.
+    Commit,
+}
+
 /// Writes a batch: its events appended and each touched row written once,
 /// one array statement per table (events, records, orgs, idempotency,
 /// conversations, notifications, rollups, outbox messages and deliveries),
-/// all pipelined: one round trip whatever the batch's size. With `ahead`,
-/// the statements are wrapped in their own transaction with the locks and
-/// the version check first; without, the caller's transaction commits.
-async fn write<C: GenericClient + Sync>(c: &C, rows: Rows<'_>, ahead: Option<Ahead<'_>>) -> Result<(), WriteError> {
+/// all pipelined with the `COMMIT` (and for a batch applied ahead, its
+/// `BEGIN` and locks): one round trip whatever the batch's size.
+async fn write<C: GenericClient + Sync>(c: &C, rows: Rows<'_>, how: Written<'_>) -> Result<(), WriteError> {
     let before = |e: Failure| WriteError::Refused(e);
     let mut orgs = OrgCols::default();
     for r in rows.orgs() {
@@ -1145,9 +1406,9 @@ async fn write<C: GenericClient + Sync>(c: &C, rows: Rows<'_>, ahead: Option<Ahe
     let deltas = rows.rollups().map_err(|e| before(e.into()))?;
     let roll = crate::rollups::Cols::of(&deltas);
     let outbox = crate::webhooks::OutboxCols::of(rows.webhooks());
-    let (guard, locked_tx) = match ahead {
-        Some(a) => (Some((a.ids, a.expected, a.versions.to_vec())), Some(a.locked)),
-        None => (None, None),
+    let (guard, locked_tx) = match how {
+        Written::Ahead(a) => (Some((a.ids, a.expected, a.versions.to_vec())), Some(a.locked)),
+        Written::Commit => (None, None),
     };
     let prepared = tokio::try_join!(
         c.prepare_cached(INSERT_EVENTS),
@@ -1159,19 +1420,18 @@ async fn write<C: GenericClient + Sync>(c: &C, rows: Rows<'_>, ahead: Option<Ahe
         c.prepare_cached(PG_UPSERT),
         c.prepare_cached(crate::webhooks::INSERT_MESSAGES),
         c.prepare_cached(crate::webhooks::FAN_OUT),
-        c.prepare_cached(LOCK_AHEAD),
-        c.prepare_cached(CHECK_AHEAD),
+        c.prepare_cached(LOCK_CHECK_AHEAD),
     );
-    let (st_events, st_records, st_orgs, st_idem, st_conv, st_notes, st_roll, st_msgs, st_fan, st_lock, st_check) =
-        match prepared {
-            Ok(p) => p,
-            Err(e) => {
-                if let Some(tx) = locked_tx {
-                    let _ = tx.send(());
-                }
-                return Err(before(e.into()));
+    let (st_events, st_records, st_orgs, st_idem, st_conv, st_notes, st_roll, st_msgs, st_fan, st_lock) = match prepared
+    {
+        Ok(p) => p,
+        Err(e) => {
+            if let Some(tx) = locked_tx {
+                let _ = tx.send(());
             }
-        };
+            return Err(before(e.into()));
+        }
+    };
     let (r, o, i, cv, n) = (&recs, &orgs, &idem, &conv, &notes);
     let p_events = events.params();
     let p_records: [&(dyn ToSql + Sync); 5] = [&r.org_id, &r.id, &r.status, &r.expires_at, &r.body];
@@ -1192,24 +1452,18 @@ async fn write<C: GenericClient + Sync>(c: &C, rows: Rows<'_>, ahead: Option<Ahe
     // Polled in this order on the first poll, so sent in this order: one
     // round trip. A statement PostgreSQL refuses aborts the transaction,
     // and the `COMMIT` at the end then rolls it back.
-    let (begin, lock, check, n_orgs, n_events, w_records, w_idem, w_conv, w_notes, w_roll, w_msgs, w_fan, commit) = tokio::join!(
+    let (begin, lock, n_orgs, n_events, w_records, w_idem, w_conv, w_notes, w_roll, w_msgs, w_fan, commit) = tokio::join!(
         biased;
         async { if on { c.batch_execute("BEGIN").await } else { Ok(()) } },
         async {
             let r = match &guard {
-                Some((ids, _, _)) => c.query(&st_lock, &[ids]).await.map(|_| ()),
+                Some((ids, expected, _)) => c.query(&st_lock, &[ids, expected]).await.map(|_| ()),
                 None => Ok(()),
             };
             if let Some(tx) = locked_tx {
                 let _ = tx.send(());
             }
             r
-        },
-        async {
-            match &guard {
-                Some((ids, expected, _)) => c.query(&st_check, &[ids, expected]).await.map(|_| ()),
-                None => Ok(()),
-            }
         },
         unless_empty(c, &st_orgs, o.org_id.is_empty(), &p_orgs),
         unless_empty(c, &st_events, events.org_id.is_empty(), &p_events),
@@ -1220,14 +1474,13 @@ async fn write<C: GenericClient + Sync>(c: &C, rows: Rows<'_>, ahead: Option<Ahe
         unless_empty(c, &st_roll, deltas.is_empty(), &p_roll),
         unless_empty(c, &st_msgs, outbox.is_empty(), &p_msgs),
         unless_empty(c, &st_fan, outbox.is_empty(), &p_fan),
-        async { if on { c.batch_execute("COMMIT").await } else { Ok(()) } },
+        c.batch_execute("COMMIT"),
     );
     let (got_orgs, got_events) = (*n_orgs.as_ref().unwrap_or(&0), *n_events.as_ref().unwrap_or(&0));
     let unit = |r: Result<u64, tokio_postgres::Error>| r.map(|_| ());
     let sent = [
         begin,
         lock,
-        check,
         unit(n_orgs),
         unit(n_events),
         unit(w_records),
@@ -1244,12 +1497,10 @@ async fn write<C: GenericClient + Sync>(c: &C, rows: Rows<'_>, ahead: Option<Ahe
     let failed = server.or_else(|| sent.iter().position(Result::is_err));
     if let Some(Err(e)) = failed.and_then(|i| sent.into_iter().nth(i)) {
         let failure = Failure::from(e);
-        if on {
-            // Ends the transaction if the `COMMIT` never went out.
-            let _ = c.batch_execute("ROLLBACK").await;
-            if server.is_none() {
-                return Err(WriteError::Unknown(failure.error));
-            }
+        // Ends the transaction if the `COMMIT` never went out.
+        let _ = c.batch_execute("ROLLBACK").await;
+        if server.is_none() {
+            return Err(WriteError::Unknown(failure.error));
         }
         return Err(WriteError::Refused(failure));
     }
@@ -1261,14 +1512,11 @@ async fn write<C: GenericClient + Sync>(c: &C, rows: Rows<'_>, ahead: Option<Ahe
         let e = StoreError::Corrupt(format!(
             "wrote {got_events} of {want_events} events and {got_orgs} of {want_orgs} org rows"
         ));
-        if on {
-            // Committed already: the version check and the locks make this
-            // unreachable (every org row exists; an event insert writes all
-            // its rows or fails).
-            tracing::error!(error = %e, "a batch applied ahead wrote other rows than it meant to");
-        } else {
-            return Err(WriteError::Refused(e.into()));
-        }
+        // Committed already: the locks make this unreachable (every org
+        // row exists, checked for a batch applied ahead and read under the
+        // lock on the locked path; an event insert writes all its rows or
+        // fails).
+        tracing::error!(error = %e, "a batch wrote other rows than it meant to");
     }
     Ok(())
 }
@@ -1302,17 +1550,25 @@ const UPDATE_ORGS: &str = "UPDATE orgs SET seq = u.seq, next_expiry = u.next_exp
      FROM UNNEST($1::text[], $2::int8[], $3::int8[], $4::text[]) AS u(org_id, seq, next_expiry, state) \
      WHERE orgs.org_id = u.org_id";
 
-/// A batch applied ahead: the rows of every org it used, locked in id order
-/// (as the locked path does, so nodes never deadlock).
-const LOCK_AHEAD: &str = "SELECT 1 FROM orgs WHERE org_id = ANY($1) ORDER BY org_id FOR UPDATE";
+/// A batch applied ahead, in one statement: locks the rows of every org it
+/// used in id order (as the locked path does, so nodes never deadlock),
+/// then fails (division by zero, which aborts the transaction) unless
+/// every one still exists at the version its cached state was at. The
+/// locking sub-select returns each row as the commit of whoever held its
+/// lock before left it (read committed re-reads a row it waited for).
+const LOCK_CHECK_AHEAD: &str = "SELECT 1 / (count(*) = cardinality($1::text[]) \
+     AND bool_and(l.version = u.expected))::int \
+     FROM (SELECT org_id, version FROM orgs WHERE org_id = ANY($1) ORDER BY org_id FOR UPDATE) AS l \
+     JOIN UNNEST($1::text[], $2::int8[]) AS u(org_id, expected) ON l.org_id = u.org_id";
 
-/// A batch applied ahead: fails (division by zero, which aborts the
-/// transaction) unless every org it used still exists at the version its
-/// cached state was at. Run after [`LOCK_AHEAD`], so it reads the rows as
-/// the commit of whoever held the locks before left them.
-const CHECK_AHEAD: &str = "SELECT 1 / (count(*) = cardinality($1::text[]) \
-     AND bool_and(o.version = u.expected))::int \
-     FROM orgs o JOIN UNNEST($1::text[], $2::int8[]) AS u(org_id, expected) ON o.org_id = u.org_id";
+/// The locked path: locks the rows of every org of the batch in id order,
+/// with each one's version and parent, and its state when the version is
+/// not `$2`'s (the cached one; NULL when not cached). A row waited for is
+/// returned as its last commit left it.
+const LOCK_LOCKED: &str = "SELECT o.org_id, o.version, o.parent_id, \
+     CASE WHEN o.version IS DISTINCT FROM c.cached THEN o.state END \
+     FROM orgs o JOIN UNNEST($1::text[], $2::int8[]) AS c(org_id, cached) ON o.org_id = c.org_id \
+     ORDER BY o.org_id FOR UPDATE OF o";
 
 /// [`UPDATE_ORGS`] for a batch applied ahead: each row's new version is
 /// given (see `Writer::next_version`).

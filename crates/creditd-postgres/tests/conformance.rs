@@ -94,6 +94,106 @@ async fn two_nodes_race_holds_and_debits() {
     ctx.finish().await;
 }
 
+/// A funded child races its parent over two nodes: node a cached the
+/// child while it spent its own credits, node b turned funding on (so a's
+/// cache is stale), then clients on both nodes spend on both orgs. The
+/// parent never goes below zero, the budget is never exceeded, exactly
+/// the acknowledged amounts are spent, and every draw has both halves.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_nodes_funded_child_races_parent() {
+    let Some((ctx, b)) = two_nodes().await else { return };
+    let a = ctx.store.clone();
+    new_org(a.as_ref(), "p").await;
+    new_org(a.as_ref(), "c").await;
+    a.set_parent("c", Some("p")).await.expect("c under p");
+    ok(a.as_ref(), "p", grant("60")).await;
+    ok(a.as_ref(), "c", grant("4")).await;
+    ok(a.as_ref(), "c", usage("1")).await;
+    let funding = creditd_core::Op::Access(creditd_core::AccessOp::SetSettings(creditd_core::SettingsPatch {
+        funding: Some(creditd_core::Funding::Parent),
+        funding_budget: Some(Some(m("40"))),
+        ..Default::default()
+    }));
+    ok(b.as_ref(), "c", funding).await;
+    let mut tasks = Vec::new();
+    for i in 0..96 {
+        let node = if i % 2 == 0 { a.clone() } else { b.clone() };
+        let (org, amount) = if i % 3 == 2 { ("p", "1") } else { ("c", "2") };
+        tasks.push(tokio::spawn(async move { (org, amount, run(node.as_ref(), org, usage(amount)).await) }));
+    }
+    let (mut child, mut parent) = (Micros::ZERO, Micros::ZERO);
+    for t in tasks {
+        let (org, amount, r) = t.await.expect("task");
+        match r {
+            Ok(_) if org == "c" => child = child.checked_add(m(amount)).expect("sum"),
+            Ok(_) => parent = parent.checked_add(m(amount)).expect("sum"),
+            Err(e) => {
+                let c = e.code().as_str();
+                assert!(c == "insufficient_credits" || (org == "c" && c == "cap_exceeded"), "{org}: {e}");
+            }
+        }
+    }
+    let drawn_events = |org: &'static str, kind: EventKind| {
+        let a = a.clone();
+        async move {
+            history(a.as_ref(), org)
+                .await
+                .into_iter()
+                .filter(|e| e.kind == kind && e.source.as_deref() == Some("funding"))
+                .fold(Micros::ZERO, |acc, e| acc.checked_add(e.amount).expect("sum"))
+        }
+    };
+    let drawn = drawn_events("c", EventKind::TransferIn).await;
+    assert_eq!(drawn_events("p", EventKind::TransferOut).await.checked_neg(), Some(drawn));
+    assert!(drawn <= m("40") && drawn.is_positive(), "drawn {drawn}");
+    for node in [&a, &b] {
+        let (pb, cb) = (node.balance("p").await.expect("p"), node.balance("c").await.expect("c"));
+        assert_eq!(m("60").checked_sub(drawn).and_then(|x| x.checked_sub(parent)), Some(pb.available));
+        assert_eq!(m("3").checked_add(drawn).and_then(|x| x.checked_sub(child)), Some(cb.available));
+        assert!(!pb.available.is_negative() && !cb.available.is_negative());
+        for org in ["p", "c"] {
+            assert!(node.verify(org).await.expect("verify").ok, "{org}");
+        }
+    }
+    assert_eq!(a.org_state("c").await.expect("c").funding_drawn(ctx.clock.now()), drawn);
+    b.shutdown().await;
+    ctx.finish().await;
+}
+
+/// Node a writes a child on its locked path (another node wrote it just
+/// before) with the child cached as funding itself, while node b has
+/// turned funding on: a finds out under the locks, tries again with the
+/// parent locked too, and draws.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_nodes_funding_turned_on_by_the_other_node() {
+    let Some((ctx, b)) = two_nodes().await else { return };
+    let a = ctx.store.clone();
+    new_org(a.as_ref(), "p").await;
+    new_org(a.as_ref(), "c").await;
+    a.set_parent("c", Some("p")).await.expect("c under p");
+    ok(a.as_ref(), "p", grant("10")).await;
+    ok(a.as_ref(), "c", grant("3")).await;
+    // c becomes contended on a: b writes it between two of a's writes.
+    ok(a.as_ref(), "c", usage("1")).await;
+    ok(b.as_ref(), "c", usage("1")).await;
+    ok(a.as_ref(), "c", usage("1")).await;
+    let funding = creditd_core::Op::Access(creditd_core::AccessOp::SetSettings(creditd_core::SettingsPatch {
+        funding: Some(creditd_core::Funding::Parent),
+        ..Default::default()
+    }));
+    ok(b.as_ref(), "c", funding).await;
+    let o = ok(a.as_ref(), "c", usage("4")).await;
+    let kinds: Vec<EventKind> = o.events.iter().map(|e| e.kind).collect();
+    assert_eq!(kinds, vec![EventKind::TransferIn, EventKind::Usage]);
+    assert_eq!(a.balance("p").await.expect("p").available, m("6"));
+    assert_eq!(b.balance("c").await.expect("c").available, m("0"));
+    for org in ["p", "c"] {
+        assert!(b.verify(org).await.expect("verify").ok, "{org}");
+    }
+    b.shutdown().await;
+    ctx.finish().await;
+}
+
 /// Both nodes tick: a due hold is released once.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn two_nodes_timeout_exactly_once() {
@@ -466,10 +566,10 @@ async fn read_replica_serves_history_and_a_caller_reads_its_own_writes() {
 async fn price_books_migrate_from_previous_schema() {
     let Some(engine) = engine().await else { return };
     let mut ctx = Ctx::start(engine).await;
-    // Back to before price books, so also before the org tree, priced events and the plan catalogue that came after.
-    let previous = creditd_postgres::schema::MIGRATIONS.len() - 4;
+    // Back to before price books, so also before the org tree, priced events, the plan catalogue and the third rollup layout that came after.
+    let previous = creditd_postgres::schema::MIGRATIONS.len() - 5;
     let downgrade = format!(
-        "DROP TABLE plan_catalogue; ALTER TABLE events DROP COLUMN pricing; DROP INDEX orgs_parent; ALTER TABLE orgs DROP COLUMN parent_id; \
+        "ALTER TABLE usage_rollups DROP COLUMN quantity_micros; DROP TABLE plan_catalogue; ALTER TABLE events DROP COLUMN pricing; DROP INDEX orgs_parent; ALTER TABLE orgs DROP COLUMN parent_id; \
          DROP TABLE price_book_versions; \
          UPDATE schema_version SET version = {previous};"
     );
@@ -483,10 +583,10 @@ async fn price_books_migrate_from_previous_schema() {
 async fn org_tree_migrates_from_previous_schema() {
     let Some(engine) = engine().await else { return };
     let mut ctx = Ctx::start(engine).await;
-    // Back to before the org tree, so also before priced events and the plan catalogue that came after.
-    let previous = creditd_postgres::schema::MIGRATIONS.len() - 3;
+    // Back to before the org tree, so also before priced events, the plan catalogue and the third rollup layout that came after.
+    let previous = creditd_postgres::schema::MIGRATIONS.len() - 4;
     let downgrade = format!(
-        "DROP TABLE plan_catalogue; ALTER TABLE events DROP COLUMN pricing; DROP INDEX orgs_parent; ALTER TABLE orgs DROP COLUMN parent_id; \
+        "ALTER TABLE usage_rollups DROP COLUMN quantity_micros; DROP TABLE plan_catalogue; ALTER TABLE events DROP COLUMN pricing; DROP INDEX orgs_parent; ALTER TABLE orgs DROP COLUMN parent_id; \
          UPDATE schema_version SET version = {previous};"
     );
     cases::org_tree_migrates_from_previous_schema(&mut ctx, &downgrade).await;
@@ -499,9 +599,9 @@ async fn org_tree_migrates_from_previous_schema() {
 async fn priced_events_migrate_from_previous_schema() {
     let Some(engine) = engine().await else { return };
     let mut ctx = Ctx::start(engine).await;
-    let previous = creditd_postgres::schema::MIGRATIONS.len() - 2;
+    let previous = creditd_postgres::schema::MIGRATIONS.len() - 3;
     let downgrade = format!(
-        "DROP TABLE plan_catalogue; ALTER TABLE events DROP COLUMN pricing; \
+        "ALTER TABLE usage_rollups DROP COLUMN quantity_micros; DROP TABLE plan_catalogue; ALTER TABLE events DROP COLUMN pricing; \
          UPDATE schema_version SET version = {previous};"
     );
     cases::priced_events_migrate_from_previous_schema(&mut ctx, &downgrade).await;
@@ -514,9 +614,27 @@ async fn priced_events_migrate_from_previous_schema() {
 async fn plan_catalogue_migrates_from_previous_schema() {
     let Some(engine) = engine().await else { return };
     let mut ctx = Ctx::start(engine).await;
-    let previous = creditd_postgres::schema::MIGRATIONS.len() - 1;
-    let downgrade = format!("DROP TABLE plan_catalogue; UPDATE schema_version SET version = {previous};");
+    let previous = creditd_postgres::schema::MIGRATIONS.len() - 2;
+    let downgrade = format!(
+        "ALTER TABLE usage_rollups DROP COLUMN quantity_micros; DROP TABLE plan_catalogue; UPDATE schema_version SET version = {previous};"
+    );
     cases::plan_catalogue_migrates_from_previous_schema(&mut ctx, &downgrade).await;
+    ctx.finish().await;
+}
+
+/// A database written before the third rollup layout (no quantities, no
+/// price rows, no statement lines) is rebuilt at open by the migration's
+/// backfill, priced events and statements included.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rollups_backfill_from_previous_schema() {
+    let Some(engine) = engine().await else { return };
+    let mut ctx = Ctx::start(engine).await;
+    let previous = creditd_postgres::schema::MIGRATIONS.len() - 1;
+    let downgrade = format!(
+        "DELETE FROM usage_rollups WHERE dim IN ('price', 'm:price', 'kind', 'm:kind'); \
+         ALTER TABLE usage_rollups DROP COLUMN quantity_micros; UPDATE schema_version SET version = {previous};"
+    );
+    cases::rollups_backfill_from_previous_schema(&mut ctx, &downgrade).await;
     ctx.finish().await;
 }
 
@@ -663,9 +781,21 @@ async fn batches_applied_on_a_refused_one_run_again() {
 /// exactly the credits are spent, never more, with batches overlapping.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn pipelined_batches_never_overspend() {
-    let Some((_url, store, _session)) = node_and_session().await else { return };
+    let Some((_url, store, mut session)) = node_and_session().await else { return };
     new_org(store.as_ref(), "hot").await;
     ok(store.as_ref(), "hot", grant("1000")).await;
+    // Another session holds the row a while: a flight waits past the
+    // gathering window, so the batch behind it is sent to queue behind its
+    // locks (batches overlap) as well as gathered.
+    let (locked_tx, locked_rx) = tokio::sync::oneshot::channel();
+    let release = tokio::spawn(async move {
+        let tx = session.transaction().await.expect("begin");
+        tx.execute("SELECT 1 FROM orgs WHERE org_id = 'hot' FOR UPDATE", &[]).await.expect("lock");
+        let _ = locked_tx.send(());
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        tx.commit().await.expect("release the row");
+    });
+    locked_rx.await.expect("row locked");
     let mut tasks = Vec::new();
     for _ in 0..64 {
         let store = store.clone();
@@ -684,9 +814,118 @@ async fn pipelined_batches_never_overspend() {
     for t in tasks {
         spent += t.await.expect("client");
     }
+    release.await.expect("release");
     assert_eq!(spent, 1000, "exactly the credits there were are spent");
     assert_eq!(store.balance("hot").await.expect("balance").available, Micros::ZERO);
     assert!(store.verify("hot").await.expect("verify").ok);
     assert!(store.pipeline_stats().overlapped.load(Ordering::SeqCst) > 0, "batches overlapped");
     store.shutdown().await;
+}
+
+/// Hot-org batching: what arrives for an org while a batch on it is in
+/// flight waits for that flight (up to the gathering window) and goes out
+/// as one batch, not one batch per arrival.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_batch_gathers_behind_a_flight_on_its_org() {
+    let Some((_url, store, mut session)) = node_and_session().await else { return };
+    new_org(store.as_ref(), "o").await;
+    ok(store.as_ref(), "o", grant("10")).await;
+    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    let stats = store.pipeline_stats();
+    let (ahead, gathered) = (stats.ahead.load(Ordering::SeqCst), stats.gathered.load(Ordering::SeqCst));
+    // The first batch cannot lock the row: it stays in flight.
+    let tx = session.transaction().await.expect("begin");
+    tx.execute("SELECT 1 FROM orgs WHERE org_id = 'o' FOR UPDATE", &[]).await.expect("lock");
+    let first = usage_on(&store, "o");
+    until("the first batch is applied and sent", || stats.ahead.load(Ordering::SeqCst) == ahead + 1).await;
+    // Three more, a millisecond apart (the window is ten).
+    assert_eq!(creditd_postgres::GATHER_FOR, std::time::Duration::from_millis(10));
+    let mut rest = Vec::new();
+    for _ in 0..3 {
+        rest.push(usage_on(&store, "o"));
+        tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+    }
+    until("the gathered batch is applied", || stats.ahead.load(Ordering::SeqCst) == ahead + 2).await;
+    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    assert_eq!(stats.gathered.load(Ordering::SeqCst), gathered + 1, "the second batch gathered");
+    assert_eq!(stats.ahead.load(Ordering::SeqCst), ahead + 2, "the three went out as one batch");
+    tx.commit().await.expect("release the row");
+    assert_eq!(first.await.expect("first").available, m("9"));
+    let mut after = Vec::new();
+    for r in rest {
+        after.push(r.await.expect("usage").available);
+    }
+    after.sort();
+    assert_eq!(after, [m("6"), m("7"), m("8")]);
+    assert_eq!(stats.redone.load(Ordering::SeqCst), 0);
+    assert_eq!(store.balance("o").await.expect("balance").available, m("6"));
+    assert!(store.verify("o").await.expect("verify").ok);
+    store.shutdown().await;
+}
+
+/// The locked path takes an org another node wrote with its row lock: the
+/// lock brings back the state (the cached one is stale), pending records
+/// are read with it, and the answers are the other node's writes plus its
+/// own, whether the org was known contended (a redo) or not (a transfer on
+/// a cached org).
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_locked_path_reads_what_another_node_wrote() {
+    let Some((url, a, _session)) = node_and_session().await else { return };
+    let b = Arc::new(PgStore::open(&url, Arc::new(creditd_store::SystemClock)).await.expect("open b"));
+    let settle = || tokio::time::sleep(std::time::Duration::from_millis(100));
+    for o in ["o", "p", "c"] {
+        new_org(a.as_ref(), o).await;
+    }
+    a.set_parent("c", Some("p")).await.expect("c under p");
+    ok(a.as_ref(), "o", grant("100")).await;
+    ok(a.as_ref(), "p", grant("100")).await;
+    settle().await;
+    // b holds 10 on o: a's cached state of o is stale.
+    let h = record_id(&ok(b.as_ref(), "o", hold("10")).await);
+    settle().await;
+    let stats = a.pipeline_stats();
+    let redone = stats.redone.load(Ordering::SeqCst);
+    let bal = ok(a.as_ref(), "o", usage("1")).await.balance;
+    assert_eq!((bal.available, bal.held), (m("89"), m("10")), "b's hold is in a's answer");
+    assert_eq!(stats.redone.load(Ordering::SeqCst), redone + 1, "refused, then run under the locks");
+    settle().await;
+    // o is contended now: b writes again, a's next batch takes the locked
+    // path and reads b's write with its lock.
+    ok(b.as_ref(), "o", usage("1")).await;
+    settle().await;
+    let locked = stats.locked.load(Ordering::SeqCst);
+    let bal = ok(a.as_ref(), "o", usage("1")).await.balance;
+    assert_eq!((bal.available, bal.held), (m("87"), m("10")));
+    assert_eq!(stats.locked.load(Ordering::SeqCst), locked + 1);
+    assert_eq!(stats.redone.load(Ordering::SeqCst), redone + 1, "no second redo");
+    let bal = ok(a.as_ref(), "o", release(&h)).await.balance;
+    assert_eq!((bal.available, bal.held), (m("97"), Micros::ZERO), "a released b's hold");
+    // p is cached on a and not contended; b holds on it, then a transfer
+    // (always the locked path) finds p stale under its lock.
+    let hp = record_id(&ok(b.as_ref(), "p", hold("10")).await);
+    settle().await;
+    let out = ok(
+        a.as_ref(),
+        "p",
+        creditd_core::Op::Transfer(creditd_core::TransferOp::Out {
+            to: "c".into(),
+            amount: m("5"),
+            ctx: Default::default(),
+        }),
+    )
+    .await
+    .balance;
+    assert_eq!((out.available, out.held), (m("85"), m("10")));
+    let bal = ok(a.as_ref(), "p", release(&hp)).await.balance;
+    assert_eq!((bal.available, bal.held), (m("95"), Micros::ZERO));
+    let bal = ok(b.as_ref(), "o", usage("1")).await.balance;
+    assert_eq!(bal.available, m("96"), "b reads a's writes too");
+    for node in [&a, &b] {
+        for o in ["o", "p", "c"] {
+            assert!(node.verify(o).await.expect("verify").ok);
+        }
+    }
+    assert_eq!(a.balance("c").await.expect("balance").available, m("5"));
+    b.shutdown().await;
+    a.shutdown().await;
 }

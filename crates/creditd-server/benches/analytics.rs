@@ -203,6 +203,7 @@ async fn main() {
                     seq,
                     created_at: now,
                     kind: EventKind::Usage,
+                    status: creditd_core::Status::Succeeded,
                     amount: Micros::from_micros(-amount.micros()),
                     service: ctx.service.as_deref(),
                     activity: ctx.activity.as_deref(),
@@ -210,6 +211,7 @@ async fn main() {
                     project_name: ctx.project_name.as_deref(),
                     user_name: ctx.user_name.as_deref(),
                     user_email: ctx.user_email.as_deref(),
+                    pricing: None,
                 };
                 rollups.add_facts(&facts, &tz);
                 seq += 1;
@@ -227,7 +229,8 @@ async fn main() {
                         d.at.key,
                         d.name,
                         d.amount.micros(),
-                        d.count
+                        d.count,
+                        d.quantity.micros()
                     ])
                     .unwrap();
                     rows += 1;

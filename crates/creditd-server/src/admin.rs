@@ -505,15 +505,27 @@ pub async fn set_cap(
 
 /// `PATCH /api/organizations/{orgId}`: changes the settings named
 /// (name, time_zone, consumption_order, expiring_first, overdraft_limit,
-/// renewal_day), through the writer so the ledger state follows.
+/// renewal_day, …), through the writer so the ledger state follows.
+/// `funding` and `funding_budget` need `ManageFunding` (a parent's people
+/// or a service key), every other setting `ManageOrg`.
 pub async fn patch_org(
     State(app): State<AppState>,
     principal: Principal,
     OrgPath(org): OrgPath,
     RawBody(body): RawBody,
 ) -> Result<Json<OrgInfo>, ApiError> {
-    principal.require(Action::ManageOrg, &org)?;
+    // Reach first (404 for an org the caller does not reach), then the
+    // action the fields named need.
+    principal.require(Action::ReadSummary, &org)?;
     let mut patch: SettingsPatch = parse(&body)?;
+    let funding = patch.funding.is_some() || patch.funding_budget.is_some();
+    let others = SettingsPatch { funding: None, funding_budget: None, ..patch.clone() };
+    if funding {
+        principal.require(Action::ManageFunding, &org)?;
+    }
+    if !funding || !others.is_empty() {
+        principal.require(Action::ManageOrg, &org)?;
+    }
     if let Some(parent) = patch.parent_id.take() {
         if !patch.is_empty() {
             return Err(ApiError::validation("change parent_id on its own, not with other settings"));

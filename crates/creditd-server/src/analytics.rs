@@ -1,5 +1,5 @@
-//! Usage analytics over HTTP: credits used by action, user, project,
-//! service or day, answered from the usage rollups (`creditd_store::rollup`),
+//! Usage analytics over HTTP: credits used (and priced quantities) by
+//! action, user, project, service, price or day, answered from the usage rollups (`creditd_store::rollup`),
 //! and the conversation breakdowns under the same prefix.
 //!
 //! - `GET /api/organizations/{orgId}/usage?range=…&group_by=…` (or
@@ -13,6 +13,7 @@
 use axum::Json;
 use axum::extract::State;
 use creditd_core::Micros;
+use creditd_core::prices::Quantity;
 use creditd_store::range::{RangePreset, days_bounds, local_date};
 use creditd_store::rollup::{MAX_USAGE_GROUPS, UsageGroup, UsageQuery, UsageRow};
 use jiff::Timestamp;
@@ -118,12 +119,14 @@ pub fn parse_range(q: &QueryPairs, today: Date, default: RangePreset) -> Result<
     Ok(range)
 }
 
-/// `group_by` (default day): action, user, project, service or day.
+/// `group_by` (default day): action, user, project, service, price, day or org.
 pub fn parse_group(v: Option<&str>) -> Result<UsageGroup, ApiError> {
     match v {
         None => Ok(UsageGroup::Day),
         Some(v) => UsageGroup::parse(v).ok_or_else(|| {
-            ApiError::validation(format!("group_by {v:?} must be one of: action, user, project, service, day"))
+            ApiError::validation(format!(
+                "group_by {v:?} must be one of: action, user, project, service, price, day, org"
+            ))
         }),
     }
 }
@@ -155,16 +158,25 @@ pub fn usage_scope(principal: &Principal, org: &str, asked: Option<&str>) -> Res
 /// One group of a usage report.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct UsageEntry {
-    /// The action, user email, project id or service; a `YYYY-MM-DD` day;
-    /// null for usage that named none.
+    /// The action, user email, project id, service or price key; a
+    /// `YYYY-MM-DD` day; null for usage that named none.
     pub key: Option<String>,
     /// The user's or project's latest name.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
-    /// Credits used: debits and usage less refunds.
+    /// Credits used: debits and usage less refunds (by price: the credits
+    /// priced, before refunds, which name no price).
     pub credits: Micros,
     /// Consuming operations (debits and usage).
     pub operations: i64,
+    /// The priced quantity of these operations, in the price's unit:
+    /// plain usage (an `amount`, no `price`) adds 0, so a row of plain
+    /// usage only says 0; mixed units add up as numbers, so read it by
+    /// price (`group_by=price`) to know the unit.
+    pub quantity: Quantity,
+    /// By price: the price's unit (`image`, `1k tokens`, …).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub unit: Option<String>,
 }
 
 /// A usage answer: the API's body and what the dashboard draws.
@@ -199,24 +211,33 @@ pub struct UsageReport {
     pub rows: Vec<UsageEntry>,
 }
 
-fn sum(rows: &[UsageRow]) -> Result<(Micros, i64), ApiError> {
+fn sum(rows: &[UsageRow]) -> Result<(Micros, i64, Quantity), ApiError> {
     let mut credits = Micros::ZERO;
     let mut ops: i64 = 0;
+    let mut quantity = Quantity::ZERO;
+    let too_large = || ApiError::validation("the usage total is too large to add up exactly");
     for r in rows {
-        credits = credits
-            .checked_add(r.amount)
-            .ok_or_else(|| ApiError::validation("the usage total is too large to add up exactly"))?;
+        credits = credits.checked_add(r.amount).ok_or_else(too_large)?;
+        quantity = quantity.checked_add(r.quantity).ok_or_else(too_large)?;
         ops = ops.saturating_add(r.count);
     }
-    Ok((credits, ops))
+    Ok((credits, ops, quantity))
 }
 
 fn entry(r: UsageRow, group: UsageGroup) -> UsageEntry {
-    let name = match group {
-        UsageGroup::User | UsageGroup::Project if !r.name.is_empty() => Some(r.name),
-        _ => None,
+    let (name, unit) = match group {
+        UsageGroup::User | UsageGroup::Project | UsageGroup::Org if !r.name.is_empty() => (Some(r.name), None),
+        UsageGroup::Price => (None, Some(r.name)),
+        _ => (None, None),
     };
-    UsageEntry { key: (!r.key.is_empty()).then_some(r.key), name, credits: r.amount, operations: r.count }
+    UsageEntry {
+        key: (!r.key.is_empty()).then_some(r.key),
+        name,
+        credits: r.amount,
+        operations: r.count,
+        quantity: r.quantity,
+        unit,
+    }
 }
 
 /// Usage of `org` on `range`, grouped; `user_email`'s own when given (see
@@ -237,13 +258,19 @@ pub async fn usage_report(
         // `creditd_store::rollup`): their "by user" is their total.
         (Some(email), UsageGroup::User) => {
             let days = app.store.usage(org, &UsageQuery { group_by: UsageGroup::Day, ..query.clone() }).await?;
-            let (amount, count) = sum(&days)?;
+            let (amount, count, quantity) = sum(&days)?;
             if days.is_empty() {
                 Vec::new()
             } else {
-                vec![UsageRow { key: email.clone(), name: String::new(), amount, count }]
+                vec![UsageRow { key: email.clone(), name: String::new(), amount, count, quantity }]
             }
         }
+        (Some(_), UsageGroup::Org) => {
+            return Err(ApiError::validation(
+                "one user's usage (a member's own) is broken down by day, action, service or user, not by org",
+            ));
+        }
+        (None, UsageGroup::Org) => org_rows(app, org, &query).await?,
         (Some(_), UsageGroup::Project) => {
             return Err(ApiError::validation(
                 "one user's usage (a member's own) is broken down by day, action, service or user, not by project",
@@ -252,12 +279,14 @@ pub async fn usage_report(
         _ => app.store.usage(org, &query).await?,
     };
     let truncated = rows.len() > MAX_USAGE_GROUPS;
-    let (total_credits, total_operations) = if group_by == UsageGroup::Day || !truncated {
-        sum(&rows)?
-    } else {
-        let by_day = app.store.usage(org, &UsageQuery { group_by: UsageGroup::Day, ..query.clone() }).await?;
-        sum(&by_day)?
-    };
+    // Price rows hold priced usage only: the totals are of all usage.
+    let (total_credits, total_operations, _) =
+        if matches!(group_by, UsageGroup::Day | UsageGroup::Org) || (!truncated && group_by != UsageGroup::Price) {
+            sum(&rows)?
+        } else {
+            let by_day = app.store.usage(org, &UsageQuery { group_by: UsageGroup::Day, ..query.clone() }).await?;
+            sum(&by_day)?
+        };
     rows.truncate(MAX_USAGE_GROUPS);
     let rows = if group_by == UsageGroup::Day {
         let mut by_day: std::collections::HashMap<String, UsageRow> =
@@ -266,8 +295,7 @@ pub async fn usage_report(
         let mut day = range.first;
         loop {
             let key = day.to_string();
-            let r =
-                by_day.remove(&key).unwrap_or(UsageRow { key, name: String::new(), amount: Micros::ZERO, count: 0 });
+            let r = by_day.remove(&key).unwrap_or(UsageRow { key, ..UsageRow::default() });
             out.push(entry(r, group_by));
             if day >= range.last {
                 break;
@@ -294,6 +322,27 @@ pub async fn usage_report(
         truncated,
         rows,
     })
+}
+
+/// `group_by=org`: one row for `org` itself and one per child (its
+/// name, its usage over the same local dates, each from its own
+/// rollups), most used first; orgs with no usage are left out. A child
+/// that draws on `org` (`funding: parent`) shows here what it consumed.
+async fn org_rows(app: &AppState, org: &str, query: &UsageQuery) -> Result<Vec<UsageRow>, ApiError> {
+    let by_day = UsageQuery { group_by: UsageGroup::Day, ..query.clone() };
+    let mut orgs = vec![org.to_string()];
+    orgs.extend(app.store.children(&[org.to_string()]).await?);
+    let mut rows = Vec::with_capacity(orgs.len());
+    for id in orgs {
+        let (amount, count, quantity) = sum(&app.store.usage(&id, &by_day).await?)?;
+        if amount.is_zero() && count == 0 {
+            continue;
+        }
+        let name = app.store.org(&id).await?.settings.name;
+        rows.push(UsageRow { key: id, name, amount, count, quantity });
+    }
+    rows.sort_by(|a, b| b.amount.cmp(&a.amount).then_with(|| a.key.cmp(&b.key)));
+    Ok(rows)
 }
 
 /// Today in the org's zone, by the store's clock.

@@ -309,9 +309,14 @@ pub async fn check(
         Err(price) => Op::Priced(PricedOp::Usage { price, ctx }),
     };
     let state = app.store.org_state(&org).await?;
+    // A child drawing on its parent: checked against the parent's credits too.
+    let parent = match (state.settings.funding, app.store.org(&org).await?.parent_id) {
+        (creditd_core::Funding::Parent, Some(p)) => Some(app.store.org_state(&p).await?),
+        _ => None,
+    };
     let prices = app.store.price_books().catalogue();
     let answer = state
-        .check(&op, actor.as_ref(), app.store.now(), prices.as_ref())
+        .check_funded(parent.as_ref(), &op, actor.as_ref(), app.store.now(), prices.as_ref())
         .map_err(|e| ApiError::from(StoreError::Ledger(e)))?;
     Ok(Json(answer))
 }

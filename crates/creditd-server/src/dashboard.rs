@@ -405,6 +405,11 @@ struct PlanPage {
     /// fired this period, one line each.
     top_up_notices: Vec<String>,
     next_plan: String,
+    /// "Funded by …" with the budget used and left this period; empty
+    /// unless the org draws on its parent.
+    funded_by: String,
+    /// The children that draw on this org, with their use this period.
+    funded_children: Vec<FundedRow>,
     /// Buy more and Change plan (their own template, `plan_money_in.html`).
     money_in: crate::money_in::PlanTabMoneyIn,
     /// "What each action costs": the lines of the book version in force
@@ -412,6 +417,21 @@ struct PlanPage {
     rates: Vec<RateRow>,
     /// Which book and version the rates come from.
     rate_book: String,
+}
+
+/// One child drawing on the org, on the Plan tab.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FundedRow {
+    /// The child's id.
+    pub org_id: String,
+    /// Its name.
+    pub name: String,
+    /// Drawn this period, formatted.
+    pub drawn: String,
+    /// Its budget, formatted ("No limit" without one).
+    pub budget: String,
+    /// What it consumed this period, formatted.
+    pub used: String,
 }
 
 /// One line of the rate card.
@@ -570,6 +590,31 @@ async fn plan_inner(
     }
     let now = ctx.app.store.now();
     let (rates, rate_book) = rate_card(&state, ctx.app.store.price_books().catalogue().as_ref(), now, &ctx.tz, loc);
+    let (funding, children) = crate::plans::funding_views(&ctx.app, &state, now).await?;
+    let funded_by = funding.map_or(String::new(), |f| match (f.budget, f.budget_left) {
+        (Some(b), Some(left)) => format!(
+            "Funded by {}: {} of its {} credits budget drawn this period, {} left.",
+            f.parent_name,
+            c(f.drawn_this_period),
+            c(b),
+            c(left)
+        ),
+        _ => format!(
+            "Funded by {}: {} credits drawn this period (no budget limit).",
+            f.parent_name,
+            c(f.drawn_this_period)
+        ),
+    });
+    let funded_children = children
+        .into_iter()
+        .map(|ch| FundedRow {
+            org_id: ch.org_id,
+            name: ch.name,
+            drawn: c(ch.drawn_this_period),
+            budget: ch.budget.map_or("No limit".to_string(), c),
+            used: c(ch.used_this_period),
+        })
+        .collect();
     let page = PlanPage {
         rates,
         rate_book,
@@ -608,6 +653,8 @@ async fn plan_inner(
         low_balance,
         top_up_notices,
         next_plan: s.next_plan.clone().unwrap_or_default(),
+        funded_by,
+        funded_children,
         money_in,
     };
     Ok((StatusCode::OK, page.render()?))

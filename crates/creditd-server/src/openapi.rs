@@ -1077,7 +1077,7 @@ pub mod examples {
             "org_id": "acme", "time_zone": "Europe/Madrid", "range": "this_month", "date_from": "2026-03-01",
             "date_to": "2026-03-31", "from": "2026-02-28T23:00:00Z", "to": "2026-03-31T22:00:00Z",
             "group_by": "service", "user_email": null, "total_credits": 12.25, "total_operations": 2,
-            "truncated": false, "rows": [{"key": "AI", "credits": 12.25, "operations": 2}],
+            "truncated": false, "rows": [{"key": "AI", "credits": 12.25, "operations": 2, "quantity": 0}],
         })
     }
 

@@ -97,6 +97,10 @@ pub enum Action {
     ManageWebhooks,
     /// Changing the organisation's settings.
     ManageOrg,
+    /// Whether a child draws on its parent's balance, and its budget
+    /// (`funding`, `funding_budget`): the parent's people decide, never
+    /// the child's own, whose spending it is.
+    ManageFunding,
     /// Creating organisations.
     CreateOrg,
     /// Writing a price book version (shared by every organisation: an
@@ -171,6 +175,7 @@ pub const TABLE: &[Row] = &[
     row(Action::ManageOwnKeys, "one's own member keys", [Y, Y, Y, Y, N]),
     row(Action::ManageWebhooks, "webhook endpoints and their deliveries", [Y, Y, Y, N, N]),
     row(Action::ManageOrg, "organisation settings (`PATCH`), the dashboard's `locale` included", [Y, N, N, N, N]),
+    row(Action::ManageFunding, "a child's `funding` and `funding_budget` (`PATCH`)", [Y, N, N, N, Y]),
     row(Action::CreateOrg, "create organisations", [Y, N, N, N, N]),
     row(Action::ManagePriceBooks, "write price book versions (all-organisations keys only)", [Y, N, N, N, N]),
     row(Action::ReadPriceBooks, "read price books and their versions", [Y, N, N, N, N]),

@@ -61,7 +61,8 @@ pub async fn summary(
     let state = app.store.org_state(org).await?;
     let now = app.store.now();
     let summary = state.summary(now).map_err(|e| ApiError::from(StoreError::from(e)))?;
-    Ok(Json(SummaryView { summary, caps: principal.visible_caps(&state, now) }))
+    let (funded_by, funded_children) = funding_views(&app, &state, now).await?;
+    Ok(Json(SummaryView { summary, caps: principal.visible_caps(&state, now), funded_by, funded_children }))
 }
 
 /// `GET …/summary`: the summary and the caps the caller may see.
@@ -72,6 +73,92 @@ pub struct SummaryView {
     pub summary: Summary,
     /// The caps the caller may see.
     pub caps: Vec<CapView>,
+    /// With `funding: parent`: the parent drawn on and this period's
+    /// budget; absent otherwise.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub funded_by: Option<FundingView>,
+    /// The children that draw on this organisation (`funding: parent`),
+    /// with what each drew and consumed this period.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub funded_children: Vec<FundedChild>,
+}
+
+/// A funded organisation's parent and budget (see
+/// `creditd_core::funding`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, ToSchema)]
+pub struct FundingView {
+    /// The parent drawn on.
+    pub parent_id: String,
+    /// The parent's name ("Funded by …").
+    pub parent_name: String,
+    /// The most drawn per period; null: no limit.
+    #[schema(value_type = Option<Amount>)]
+    pub budget: Option<Micros>,
+    /// Drawn from the parent this period.
+    #[schema(value_type = Amount)]
+    pub drawn_this_period: Micros,
+    /// What is left of the budget this period; null: no limit.
+    #[schema(value_type = Option<Amount>)]
+    pub budget_left: Option<Micros>,
+}
+
+/// A child that draws on this organisation.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, ToSchema)]
+pub struct FundedChild {
+    /// The child.
+    pub org_id: String,
+    /// Its name.
+    pub name: String,
+    /// Its budget per period; null: no limit.
+    #[schema(value_type = Option<Amount>)]
+    pub budget: Option<Micros>,
+    /// Drawn from this organisation in the child's period.
+    #[schema(value_type = Amount)]
+    pub drawn_this_period: Micros,
+    /// What it consumed in its period (its own credits and drawn ones).
+    #[schema(value_type = Amount)]
+    pub used_this_period: Micros,
+}
+
+/// The funding side of a summary: whom `state`'s org draws on (if it
+/// does) and which of its children draw on it, as of `now`.
+pub(crate) async fn funding_views(
+    app: &AppState,
+    state: &OrgState,
+    now: jiff::Timestamp,
+) -> Result<(Option<FundingView>, Vec<FundedChild>), StoreError> {
+    let funded_by = match state.settings.funding {
+        creditd_core::Funding::Own => None,
+        creditd_core::Funding::Parent => match app.store.org(&state.org_id).await?.parent_id {
+            Some(parent_id) => {
+                let parent_name = app.store.org(&parent_id).await?.settings.name;
+                Some(FundingView {
+                    parent_id,
+                    parent_name,
+                    budget: state.settings.funding_budget,
+                    drawn_this_period: state.funding_drawn(now),
+                    budget_left: state.funding_left(now),
+                })
+            }
+            None => None,
+        },
+    };
+    let mut funded_children = Vec::new();
+    for child in app.store.children(std::slice::from_ref(&state.org_id)).await? {
+        let c = app.store.org_state(&child).await?;
+        if c.settings.funding != creditd_core::Funding::Parent {
+            continue;
+        }
+        let c = c.as_of(now)?;
+        funded_children.push(FundedChild {
+            org_id: child,
+            name: c.settings.name.clone(),
+            budget: c.settings.funding_budget,
+            drawn_this_period: c.funding_drawn(now),
+            used_this_period: c.period_usage,
+        });
+    }
+    Ok((funded_by, funded_children))
 }
 
 /// `GET …/plan`: the plan, a pending change, the anchor and the period.

@@ -400,6 +400,16 @@ impl Store for SqliteStore {
         self.read(move |c| reader::usage_hours(c, &org_id, &query)).await
     }
 
+    async fn statement_lines(
+        &self,
+        org_id: &str,
+        first_day: jiff::civil::Date,
+        last_day: jiff::civil::Date,
+    ) -> Result<Vec<creditd_store::rollup::UsageRow>, StoreError> {
+        let (sql, args) = creditd_store::rollup::statement_lines_sql(org_id, first_day, last_day, |n| format!("?{n}"));
+        self.read(move |c| rollups::read_rows(c, &sql, args)).await
+    }
+
     async fn notifications(&self, org_id: &str, after_seq: u64, limit: u32) -> Result<Vec<Notification>, StoreError> {
         let org_id = org_id.to_string();
         self.read(move |c| reader::notifications(c, &org_id, after_seq, limit)).await

@@ -5,10 +5,12 @@
 
 use std::collections::HashMap;
 
-use creditd_core::{EventKind, Micros, OrgState};
+use creditd_core::prices::Quantity;
+use creditd_core::{Micros, OrgState};
 use creditd_store::StoreError;
 use creditd_store::rollup::{
-    CONSUMING_KINDS_SQL, RollupDelta, Rollups, SQLITE_UPSERT, UsageFacts, UsageQuery, UsageRow, ZoneCache, usage_sql,
+    BACKFILL_COLUMNS, BackfillRow, ROLLUP_KINDS_SQL, RollupDelta, Rollups, SQLITE_UPSERT, UsageQuery, UsageRow,
+    ZoneCache, usage_sql,
 };
 use creditd_store::sql::SqlValue;
 use rusqlite::{Connection, params};
@@ -40,6 +42,17 @@ pub const REBUILD: &str = "
     DELETE FROM usage_rollups;
     ";
 
+/// The migration that adds the priced quantity to every row, and the rows
+/// of prices and statement lines (see `creditd_store::rollup`): [`backfill`]
+/// runs right after it and rebuilds every row from the events (the only
+/// migration that does: the earlier rollup migrations are followed by it).
+pub const PRICES_AND_STATEMENTS: &str = "
+    -- usage rollups, third layout: quantities, prices and statement lines
+    ALTER TABLE usage_rollups ADD COLUMN quantity_micros INTEGER NOT NULL DEFAULT 0
+        CHECK (typeof(quantity_micros) = 'integer');
+    DELETE FROM usage_rollups;
+    ";
+
 /// Writes a batch's deltas, already checked (inside the batch's
 /// transaction; see `creditd_store::write::Rows::rollups`).
 pub fn upsert(c: &Connection, deltas: &[RollupDelta]) -> Result<(), StoreError> {
@@ -56,7 +69,8 @@ pub fn upsert(c: &Connection, deltas: &[RollupDelta]) -> Result<(), StoreError> 
             d.at.key,
             d.name,
             d.amount.micros(),
-            d.count
+            d.count,
+            d.quantity.micros()
         ])
         .map_err(db)?;
     }
@@ -66,6 +80,12 @@ pub fn upsert(c: &Connection, deltas: &[RollupDelta]) -> Result<(), StoreError> 
 /// The analytics read.
 pub fn usage(c: &Connection, org_id: &str, q: &UsageQuery) -> Result<Vec<UsageRow>, StoreError> {
     let (sql, args) = usage_sql(org_id, q, |n| format!("?{n}"));
+    read_rows(c, &sql, args)
+}
+
+/// Rows of `key, name, amount, count, quantity` (`creditd_store::rollup`'s
+/// readers).
+pub fn read_rows(c: &Connection, sql: &str, args: Vec<SqlValue>) -> Result<Vec<UsageRow>, StoreError> {
     let args: Vec<rusqlite::types::Value> = args
         .into_iter()
         .map(|a| match a {
@@ -73,18 +93,24 @@ pub fn usage(c: &Connection, org_id: &str, q: &UsageQuery) -> Result<Vec<UsageRo
             SqlValue::Text(t) => rusqlite::types::Value::Text(t),
         })
         .collect();
-    let mut st = c.prepare_cached(&sql).map_err(db)?;
+    let mut st = c.prepare_cached(sql).map_err(db)?;
     let rows = st
         .query_map(rusqlite::params_from_iter(args), |r| {
-            Ok(UsageRow { key: r.get(0)?, name: r.get(1)?, amount: Micros::from_micros(r.get(2)?), count: r.get(3)? })
+            Ok(UsageRow {
+                key: r.get(0)?,
+                name: r.get(1)?,
+                amount: Micros::from_micros(r.get(2)?),
+                count: r.get(3)?,
+                quantity: Quantity::from_micros(r.get(4)?),
+            })
         })
         .map_err(db)?;
     rows.collect::<Result<Vec<_>, _>>().map_err(db)
 }
 
-/// Rebuilds the rollups from every consuming event stored (run by the
-/// migration that creates the table, inside its transaction, so a
-/// database written before rollups existed gets them). It starts from an
+/// Rebuilds the rollups from every consuming or statement-line event
+/// stored (run by [`PRICES_AND_STATEMENTS`], inside its transaction, so a
+/// database written before them gets every row, priced ones included). It starts from an
 /// empty table, so running it again changes nothing. Each event's day is
 /// taken in its organisation's current zone.
 pub fn backfill(c: &Connection) -> rusqlite::Result<()> {
@@ -101,37 +127,25 @@ pub fn backfill(c: &Connection) -> rusqlite::Result<()> {
             tz_names.insert(org, zone);
         }
     }
-    let sql = format!(
-        "SELECT org_id, seq, created_at, kind, amount, service, activity, project_id, project_name, user_name, \
-         user_email FROM events WHERE kind IN {CONSUMING_KINDS_SQL} ORDER BY org_id, seq"
-    );
+    let sql = format!("SELECT {BACKFILL_COLUMNS} FROM events WHERE kind IN {ROLLUP_KINDS_SQL} ORDER BY org_id, seq");
     let mut st = c.prepare(&sql)?;
     let mut rows = st.query([])?;
     let mut rollups = Rollups::new();
     let bad = |what: String| rusqlite::Error::ToSqlConversionFailure(what.into());
     while let Some(r) = rows.next()? {
-        let org_id: String = r.get(0)?;
-        let seq: i64 = r.get(1)?;
-        let kind: String = r.get(3)?;
-        let kind: EventKind = kind.parse().map_err(|e: creditd_core::UnknownName| bad(e.to_string()))?;
-        let created_at = jiff::Timestamp::from_microsecond(r.get(2)?).map_err(|e| bad(e.to_string()))?;
-        let tz = zones.get(&org_id, tz_names.get(&org_id).map_or("UTC", String::as_str));
-        let texts: [Option<String>; 6] = [r.get(5)?, r.get(6)?, r.get(7)?, r.get(8)?, r.get(9)?, r.get(10)?];
-        let [service, activity, project_id, project_name, user_name, user_email] = &texts;
-        let facts = UsageFacts {
-            org_id: &org_id,
-            seq: seq as u64,
-            created_at,
-            kind,
-            amount: Micros::from_micros(r.get(4)?),
-            service: service.as_deref(),
-            activity: activity.as_deref(),
-            project_id: project_id.as_deref(),
-            project_name: project_name.as_deref(),
-            user_name: user_name.as_deref(),
-            user_email: user_email.as_deref(),
+        let row = BackfillRow {
+            org_id: r.get(0)?,
+            seq: r.get(1)?,
+            created_at_us: r.get(2)?,
+            kind: r.get(3)?,
+            amount: r.get(4)?,
+            texts: [r.get(5)?, r.get(6)?, r.get(7)?, r.get(8)?, r.get(9)?, r.get(10)?],
+            status: r.get(11)?,
+            pricing: r.get(12)?,
         };
-        rollups.add_facts(&facts, &tz);
+        let parsed = row.parsed().map_err(bad)?;
+        let tz = zones.get(&row.org_id, tz_names.get(&row.org_id).map_or("UTC", String::as_str));
+        rollups.add_facts(&row.facts(&parsed), &tz);
     }
     rollups.checked_deltas().and_then(|d| upsert(c, &d)).map_err(|e| bad(e.to_string()))
 }
@@ -147,12 +161,12 @@ mod tests {
     use super::*;
     use crate::SqliteStore;
 
-    type Row = (String, String, String, String, String, String, i64, i64);
+    type Row = (String, String, String, String, String, String, i64, i64, i64);
 
     fn rows(c: &Connection) -> Vec<Row> {
         let mut st = c.prepare("SELECT * FROM usage_rollups ORDER BY org_id, scope, dim, day, key").unwrap();
         st.query_map([], |r| {
-            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?, r.get(7)?))
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?, r.get(7)?, r.get(8)?))
         })
         .unwrap()
         .collect::<Result<_, _>>()

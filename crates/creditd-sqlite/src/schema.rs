@@ -200,6 +200,11 @@ pub const MIGRATIONS: &[&str] = &[
     // The plan catalogue (creditd_store::catalogue): shared by every org,
     // one row per plan offered.
     crate::catalogue::MIGRATION,
+    // Usage rollups, third layout (issues 16 and 18): the priced quantity of
+    // every row, rows by price, and the statement's lines by kind; rebuilt
+    // from the events (the one migration whose backfill runs: it rebuilds
+    // what the earlier rollup migrations built).
+    crate::rollups::PRICES_AND_STATEMENTS,
 ];
 
 pub fn migrate(conn: &mut rusqlite::Connection) -> rusqlite::Result<()> {
@@ -207,7 +212,7 @@ pub fn migrate(conn: &mut rusqlite::Connection) -> rusqlite::Result<()> {
     for (i, sql) in MIGRATIONS.iter().enumerate().skip(version) {
         let tx = conn.transaction()?;
         tx.execute_batch(sql)?;
-        if *sql == crate::rollups::MIGRATION || *sql == crate::rollups::REBUILD {
+        if *sql == crate::rollups::PRICES_AND_STATEMENTS {
             crate::rollups::backfill(&tx)?;
         }
         tx.pragma_update(None, "user_version", (i + 1) as i64)?;

@@ -13,7 +13,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::mpsc as std_mpsc;
 
-use creditd_core::{Event, OrgSettings, OrgState, Outcome, Record};
+use creditd_core::{Event, Funding, OrgSettings, OrgState, Outcome, Record};
 use creditd_store::batch::{self, Batch, IdemRow};
 use creditd_store::cache::{OrgCache, OrgCacheSize};
 use creditd_store::import::ImportReport;
@@ -757,6 +757,15 @@ fn state<'a>(
 /// gets while the (empty) transaction still commits.
 fn set_parent(c: &Connection, org_id: &str, parent_id: Option<&str>) -> Result<OrgInfo, StoreError> {
     let state = load_state(c, org_id)?;
+    let mut funded = Vec::new();
+    for child in crate::reader::children(c, &[org_id.to_string()])? {
+        if load_state(c, &child)?.settings.funding == Funding::Parent {
+            funded.push(child);
+        }
+    }
+    if crate::reader::parent_of(c, org_id)?.as_deref() != parent_id {
+        creditd_core::funding::check_reparent(org_id, state.settings.funding, &funded)?;
+    }
     if let Some(parent) = parent_id {
         let ancestors = creditd_store::tree::ancestors(parent, |o| crate::reader::parent_of(c, o))?;
         let height = creditd_store::tree::subtree_height(org_id, |ids| crate::reader::children(c, ids))?;
@@ -795,6 +804,9 @@ fn apply(
     if let Some(to) = cmd.op.other_org() {
         return apply_transfer(states, read, batch, cmd, to, now, stored.as_ref());
     }
+    if creditd_core::funding::turns_on(&cmd.op) {
+        check_funding(states, read, &cmd.org_id)?;
+    }
     let state = state(states, read, &cmd.org_id)?;
     if let Some(id) = cmd.op.record_ref()
         && !state.records.contains_key(id)
@@ -807,7 +819,63 @@ fn apply(
             state.records.insert(r.id.clone(), r);
         }
     }
+    if state.settings.funding == Funding::Parent
+        && creditd_core::funding::draws(&cmd.op)
+        && let Some(parent) = crate::reader::parent_of(read, &cmd.org_id)?
+    {
+        return apply_funded(states, read, batch, cmd, &parent, now, stored.as_ref(), prices);
+    }
+    let state = self::state(states, read, &cmd.org_id)?;
     batch.apply_with(state, cmd, now, stored.as_ref(), prices)
+}
+
+/// `funding: parent` asked for `org_id`: the tree's facts (its parent as
+/// committed, that parent's funding, its own children that draw on it)
+/// and the core's check. Tree changes are barriers, so nothing in flight
+/// changes the parents read here.
+fn check_funding(states: &mut OrgCache<OrgState>, read: &Connection, org_id: &str) -> Result<(), StoreError> {
+    let parent = match crate::reader::parent_of(read, org_id)? {
+        Some(p) => {
+            let funding = state(states, read, &p)?.settings.funding;
+            Some((p, funding))
+        }
+        None => None,
+    };
+    let mut funded = Vec::new();
+    for child in crate::reader::children(read, &[org_id.to_string()])? {
+        if state(states, read, &child)?.settings.funding == Funding::Parent {
+            funded.push(child);
+        }
+    }
+    creditd_core::funding::check_setting(org_id, parent.as_ref().map(|(p, f)| (p.as_str(), *f)), &funded)?;
+    Ok(())
+}
+
+/// A funded child's hold, usage or extension: both states in memory, the
+/// draw (if any) and the operation into `batch`, or neither (the core
+/// leaves both states as they were on a refusal). The parent is taken out
+/// of the cache while the child is borrowed, and put back.
+#[allow(clippy::too_many_arguments)]
+fn apply_funded(
+    states: &mut OrgCache<OrgState>,
+    read: &Connection,
+    batch: &mut Batch,
+    cmd: &Command,
+    parent_id: &str,
+    now: jiff::Timestamp,
+    stored: Option<&IdemRow>,
+    prices: &creditd_store::prices::Catalogue,
+) -> Result<Outcome, StoreError> {
+    state(states, read, parent_id)?;
+    let Some(mut parent) = states.remove(parent_id) else {
+        return Err(StoreError::OrgNotFound(parent_id.to_string()));
+    };
+    let r = match state(states, read, &cmd.org_id) {
+        Ok(child) => batch.apply_funded(child, &mut parent, cmd, now, stored, prices),
+        Err(e) => Err(e),
+    };
+    states.insert(parent_id.to_string(), parent);
+    r
 }
 
 /// A transfer: both orgs' states in memory, their parents as committed

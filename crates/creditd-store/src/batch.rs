@@ -248,6 +248,57 @@ impl Batch {
         Ok(outcome)
     }
 
+    /// Applies `cmd` to `child`, which draws on `parent` (`funding:
+    /// parent`; the engine read the parent under the batch's locks): own
+    /// credits first, the shortfall drawn from the parent in this batch
+    /// (`creditd_core::funding::apply_funded`), both orgs or neither. The
+    /// answer (and the idempotency row) holds the child's events and
+    /// balance only: the parent's `transfer_out` is the parent's.
+    pub fn apply_funded(
+        &mut self,
+        child: &mut OrgState,
+        parent: &mut OrgState,
+        cmd: &Command,
+        now: Timestamp,
+        stored: Option<&IdemRow>,
+        prices: &dyn creditd_core::PriceSource,
+    ) -> Result<Outcome, StoreError> {
+        if let Some(replayed) = self.replay(cmd, stored) {
+            return replayed;
+        }
+        let was_open = cmd.op.record_ref().is_some_and(|id| telemetry::is_open_hold(child, id));
+        let key = cmd.idempotency_key.as_deref();
+        let both =
+            match creditd_core::funding::apply_funded(child, parent, &cmd.op, cmd.actor.as_ref(), now, key, prices) {
+                Ok(both) => both,
+                // The plain path writes the timer's release of a timed-out hold.
+                Err(LedgerError::HoldExpired { .. }) => return self.apply_with(child, cmd, now, stored, prices),
+                Err(e) => {
+                    telemetry::operation(cmd.op.name(), e.code().as_str());
+                    return Err(e.into());
+                }
+            };
+        telemetry::operation(cmd.op.name(), "ok");
+        let mut events = Vec::new();
+        if let Some(draw) = both.draw {
+            let out_op = Op::Transfer(creditd_core::TransferOp::Out {
+                to: child.org_id.clone(),
+                amount: creditd_core::Micros::ZERO,
+                ctx: creditd_core::EventCtx::default(),
+            });
+            self.collect(parent, &out_op, false, draw.out)?;
+            let into = self.collect(child, &out_op, false, draw.into)?;
+            events.extend(into.iter().flat_map(|o| o.events.iter().cloned()));
+        }
+        let Some(mut outcome) = self.collect(child, &cmd.op, was_open, both.op)? else {
+            return Ok(Outcome { events, record: None, balance: child.balance(), conversation: None });
+        };
+        events.append(&mut outcome.events);
+        outcome.events = events;
+        self.remember(cmd, &outcome, now)?;
+        Ok(outcome)
+    }
+
     /// The first answer to a retry of a keyed command, if this batch or the
     /// store has one.
     fn replay(&self, cmd: &Command, stored: Option<&IdemRow>) -> Option<Result<Outcome, StoreError>> {

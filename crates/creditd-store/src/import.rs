@@ -35,6 +35,14 @@
 //! - Plans, conversations, notifications and idempotency rows are not
 //!   events: the organisation starts with no plan (subscribe it again) and a
 //!   retry of a request made before the import is not recognised.
+//! - Auto top-up and usage alerts: their rules are settings, so the
+//!   organisation starts with none (set them again). What the events say is
+//!   rebuilt ([`OrgState::rebuild_top_up`]): a top-up still `processing` is
+//!   pending (no second one is requested; its settle clears it), the
+//!   current period's top-ups that did not fail count against a cap set
+//!   again, and the failures since the last successful purchase are kept.
+//!   Alert levels start armed, as set on any organisation: one already
+//!   crossed fires once.
 //! - The period: the current one by the organisation's settings; its usage is
 //!   the last event's `period_usage_after` if that event falls in it.
 
@@ -391,7 +399,18 @@ pub fn derive(org_id: &str, settings: OrgSettings, events: &[Event], now: Timest
     if open_holds > 0 {
         notes.push(format!("{open_holds} open hold(s) time out at {hold_expiry} unless debited or released"));
     }
+    state.rebuild_top_up(events);
+    if let Some(p) = &state.auto_top_up.pending {
+        notes.push(format!(
+            "auto top-up {} is still pending: settle it as any purchase; no other is requested before",
+            p.purchase_id
+        ));
+    }
     notes.push("no plan is set and no idempotency keys are remembered: subscribe the plan again if it had one".into());
+    notes.push(
+        "auto top-up and usage alerts are settings, not events: set them again (this period's top-ups count against the cap)"
+            .into(),
+    );
 
     let mut verifier = Verifier::new();
     for e in events {

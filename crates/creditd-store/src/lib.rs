@@ -333,6 +333,18 @@ pub trait Store: Send + Sync + 'static {
     /// `OrgNotFound` for an unknown org.
     async fn usage_hours(&self, org_id: &str, query: &hours::HourQuery) -> Result<Vec<hours::HourRow>, StoreError>;
 
+    /// The statement lines of `org_id` on the local dates
+    /// `first_day..=last_day` (its zone), from the rollups
+    /// ([`rollup::statement_lines_sql`]): one row per [`rollup::statement_key`]
+    /// (`in:grant`, `out:expiry`, …) with the credits moved and the events.
+    /// An unknown org answers no rows.
+    async fn statement_lines(
+        &self,
+        org_id: &str,
+        first_day: jiff::civil::Date,
+        last_day: jiff::civil::Date,
+    ) -> Result<Vec<rollup::UsageRow>, StoreError>;
+
     /// The org's notifications with `seq > after_seq`, oldest first, at most
     /// `limit` (the `notifications` table: org_id, seq, created_at, kind, body
     /// = the notification as JSON). `OrgNotFound` for an unknown org.

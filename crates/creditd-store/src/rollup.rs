@@ -35,11 +35,36 @@
 //! folds its events first, so each touched row is upserted once per batch
 //! (`amount = amount + excluded.amount`). A missing text (no activity, no
 //! project) is the key `''`.
+//!
+//! Quantities and prices (issue 16). Every row also sums `quantity`: the
+//! priced quantity (micro-units of the price's unit) of the debits and
+//! usage that were priced. Plain usage adds 0 to it, so an action used
+//! both plainly and priced shows the credits of both but the quantity of
+//! the priced ones only; a refund names no price and adds 0 (it lowers the
+//! credits, as it does `count`'s operations nothing). Only a priced debit
+//! or usage adds rows of the dimension `price` (key: the price key; `name`:
+//! its unit), day and month rows of the org and a day row of the user's
+//! own: three more rows for a priced event, none for plain usage (row
+//! count is PostgreSQL's main cost). A refund names no price, so price
+//! rows are the credits priced, before refunds.
+//!
+//! Statement lines (issue 18). The kinds a statement shows one line each
+//! for ([`creditd_core::statement::STATEMENT_SCANNED_KINDS`]: grants,
+//! purchases, plan credits, vouchers, refunds, adjustments, expiries,
+//! billing, transfers, reversals) add day and month rows of the dimension
+//! `kind` of the org: key `in:<kind>` or `out:<kind>` by the sign of what
+//! the event moved ([`creditd_core::Event::deltas`], available + held),
+//! `amount` what it moved (never negative), `count` 1; an event that moves
+//! nothing adds none. They are about 4% of a history, and a statement of a
+//! year reads at most a few hundred of them instead of scanning its
+//! events. A refund is both consumption and a statement line.
 
 // FxHash: keys are our own ids and names, hashed on every operation.
 use rustc_hash::FxHashMap as HashMap;
 
-use creditd_core::{Event, EventKind, Micros};
+use creditd_core::prices::{Pricing, Quantity};
+use creditd_core::statement::STATEMENT_SCANNED_KINDS;
+use creditd_core::{Event, EventKind, Micros, Status};
 use jiff::Timestamp;
 use jiff::civil::Date;
 use jiff::tz::TimeZone;
@@ -69,12 +94,18 @@ pub enum Dim {
     Project,
     /// By service.
     Service,
+    /// By price key (`name`: its unit); priced debits and usage only.
+    Price,
+    /// Statement lines: `in:<kind>` or `out:<kind>`; the kinds a statement
+    /// lists one by one only, org scope only.
+    Kind,
 }
 
 impl Dim {
-    /// Every dimension, in the order rows are folded.
+    /// Every dimension of consumption, in the order rows are folded.
     pub const ALL: [Dim; 5] = [Dim::Total, Dim::Action, Dim::User, Dim::Project, Dim::Service];
-    /// The dimensions of a user's own rows.
+    /// The dimensions of a user's own rows (and [`Dim::Price`] for priced
+    /// events).
     pub const OWN: [Dim; 3] = [Dim::Total, Dim::Action, Dim::Service];
 
     /// The `dim` column of this dimension's day rows.
@@ -85,6 +116,8 @@ impl Dim {
             Dim::User => "user",
             Dim::Project => "project",
             Dim::Service => "service",
+            Dim::Price => "price",
+            Dim::Kind => "kind",
         }
     }
 
@@ -96,6 +129,8 @@ impl Dim {
             Dim::User => "m:user",
             Dim::Project => "m:project",
             Dim::Service => "m:service",
+            Dim::Price => "m:price",
+            Dim::Kind => "m:kind",
         }
     }
 }
@@ -120,8 +155,10 @@ pub struct UsageFacts<'a> {
     pub seq: u64,
     /// When it was written: its local day is the row's day.
     pub created_at: Timestamp,
-    /// The event kind (only consuming kinds count).
+    /// The event kind (only consuming kinds and statement lines count).
     pub kind: EventKind,
+    /// Its status (a purchase still processing, or failed, moves nothing).
+    pub status: Status,
     /// The event's amount, in micro-credits (negative for debits and usage).
     pub amount: Micros,
     /// The service, if any.
@@ -136,6 +173,8 @@ pub struct UsageFacts<'a> {
     pub user_name: Option<&'a str>,
     /// The user's email, if any.
     pub user_email: Option<&'a str>,
+    /// The price key, unit and quantity of a priced operation.
+    pub pricing: Option<&'a Pricing>,
 }
 
 impl<'a> UsageFacts<'a> {
@@ -146,6 +185,7 @@ impl<'a> UsageFacts<'a> {
             seq: e.seq,
             created_at: e.created_at,
             kind: e.kind,
+            status: e.status,
             amount: e.amount,
             service: e.service.as_deref(),
             activity: e.activity.as_deref(),
@@ -153,6 +193,27 @@ impl<'a> UsageFacts<'a> {
             project_name: e.project_name.as_deref(),
             user_name: e.user_name.as_deref(),
             user_email: e.user_email.as_deref(),
+            pricing: e.pricing.as_ref(),
+        }
+    }
+
+    /// For a kind a statement lists one by one, whether it moved credits in
+    /// and how many (never negative); `None` for other kinds and for an
+    /// event that moved nothing.
+    pub fn statement_line(&self) -> Result<Option<(bool, Micros)>, StoreError> {
+        if !STATEMENT_SCANNED_KINDS.contains(&self.kind) {
+            return Ok(None);
+        }
+        let (a, h) = Event::deltas_of(self.kind, self.status, self.amount);
+        let overflow = || StoreError::Corrupt(format!("event {} of {}: amount out of range", self.seq, self.org_id));
+        let moved = a.checked_add(h).ok_or_else(overflow)?;
+        if moved.is_zero() {
+            return Ok(None);
+        }
+        if moved.is_positive() {
+            Ok(Some((true, moved)))
+        } else {
+            Ok(Some((false, moved.checked_neg().ok_or_else(overflow)?)))
         }
     }
 
@@ -219,6 +280,25 @@ pub struct RollupDelta {
     pub amount: Micros,
     /// Consuming operations (debits and usage).
     pub count: i64,
+    /// Priced quantity (0 for plain usage and refunds).
+    pub quantity: Quantity,
+}
+
+/// The key of a statement line's rows ([`Dim::Kind`]): `in:grant`,
+/// `out:expiry`.
+pub fn statement_key(kind: EventKind, inward: bool) -> String {
+    format!("{}:{}", if inward { "in" } else { "out" }, kind.as_str())
+}
+
+/// [`statement_key`] read back: the kind and whether it moved credits in.
+pub fn parse_statement_key(key: &str) -> Option<(EventKind, bool)> {
+    let (side, kind) = key.split_once(':')?;
+    let inward = match side {
+        "in" => true,
+        "out" => false,
+        _ => return None,
+    };
+    Some((kind.parse().ok()?, inward))
 }
 
 /// A row while folding: every text interned, so the per-event work is a
@@ -244,6 +324,7 @@ struct Folded {
     name: u32,
     amount: Micros,
     count: i64,
+    quantity: Quantity,
 }
 
 /// Deltas folded per row, in first-touched order.
@@ -293,6 +374,7 @@ impl Rollups {
                 name: text(r.name),
                 amount: r.amount,
                 count: r.count,
+                quantity: r.quantity,
             })
             .collect()
     }
@@ -340,7 +422,11 @@ impl Rollups {
     }
 
     fn try_add(&mut self, f: &UsageFacts<'_>, tz: &TimeZone) -> Result<(), StoreError> {
-        let Some((amount, count)) = f.consumption()? else { return Ok(()) };
+        let line = f.statement_line()?;
+        let consumed = f.consumption()?;
+        if line.is_none() && consumed.is_none() {
+            return Ok(());
+        }
         let org = self.intern(Some(f.org_id));
         let day = match self.last_day {
             Some((o, t, d)) if o == org && t == f.created_at => d,
@@ -351,11 +437,22 @@ impl Rollups {
             }
         };
         let none = self.intern(None);
+        let month = day.first_of_month();
+        if let Some((inward, moved)) = line {
+            let key = self.intern(Some(&statement_key(f.kind, inward)));
+            for (grain, day) in [(Grain::Day, day), (Grain::Month, month)] {
+                let at = Slot { org, scope: ORG, dim: Dim::Kind, grain, day, key };
+                self.add(at, none, none, moved, 1, Quantity::ZERO)?;
+            }
+        }
+        let Some((amount, count)) = consumed else { return Ok(()) };
+        // Quantities are a debit's or usage's own; a refund names no price.
+        let pricing = f.pricing.filter(|_| count > 0);
+        let quantity = pricing.map_or(Quantity::ZERO, |p| p.quantity);
         let email = self.intern(f.user_email);
         let (activity, service) = (self.intern(f.activity), self.intern(f.service));
         let (project, project_name) = (self.intern(f.project_id), self.intern(f.project_name));
         let user_name = self.intern(f.user_name);
-        let month = day.first_of_month();
         let rows = [
             (Dim::Total, none, none),
             (Dim::Action, activity, none),
@@ -365,23 +462,42 @@ impl Rollups {
         ];
         for (grain, day) in [(Grain::Day, day), (Grain::Month, month)] {
             for (dim, key, name) in rows {
-                self.add(Slot { org, scope: ORG, dim, grain, day, key }, name, none, amount, count)?;
+                self.add(Slot { org, scope: ORG, dim, grain, day, key }, name, none, amount, count, quantity)?;
             }
         }
         for (dim, key, name) in rows.into_iter().filter(|r| Dim::OWN.contains(&r.0)) {
-            self.add(Slot { org, scope: email, dim, grain: Grain::Day, day, key }, name, none, amount, count)?;
+            let at = Slot { org, scope: email, dim, grain: Grain::Day, day, key };
+            self.add(at, name, none, amount, count, quantity)?;
+        }
+        if let Some(p) = pricing {
+            let (key, unit) = (self.intern(Some(&p.price_key)), self.intern(Some(&p.unit)));
+            let price = |scope, grain, day| Slot { org, scope, dim: Dim::Price, grain, day, key };
+            for at in [price(ORG, Grain::Day, day), price(ORG, Grain::Month, month), price(email, Grain::Day, day)] {
+                self.add(at, unit, none, amount, count, quantity)?;
+            }
         }
         Ok(())
     }
 
-    fn add(&mut self, at: Slot, name: u32, none: u32, amount: Micros, count: i64) -> Result<(), StoreError> {
+    #[allow(clippy::too_many_arguments)]
+    fn add(
+        &mut self,
+        at: Slot,
+        name: u32,
+        none: u32,
+        amount: Micros,
+        count: i64,
+        quantity: Quantity,
+    ) -> Result<(), StoreError> {
         match self.index.get(&at) {
             Some(&i) => {
                 let r = &mut self.rows[i];
-                r.amount = r.amount.checked_add(amount).ok_or_else(|| {
+                let overflow = || {
                     let org = self.texts.get(at.org as usize).map_or("?", String::as_str);
                     StoreError::Corrupt(format!("usage rollup of {org}: amount overflow"))
-                })?;
+                };
+                r.amount = r.amount.checked_add(amount).ok_or_else(overflow)?;
+                r.quantity = r.quantity.checked_add(quantity).ok_or_else(overflow)?;
                 r.count = r.count.saturating_add(count);
                 if name != none {
                     r.name = name;
@@ -389,7 +505,7 @@ impl Rollups {
             }
             None => {
                 self.index.insert(at, self.rows.len());
-                self.rows.push(Folded { at, name, amount, count });
+                self.rows.push(Folded { at, name, amount, count, quantity });
             }
         }
         Ok(())
@@ -441,12 +557,25 @@ pub enum UsageGroup {
     Service,
     /// Every day of the range, oldest first.
     Day,
+    /// By price key (priced debits and usage only; `name`: the unit).
+    Price,
+    /// By organisation: the org itself and each of its children, with
+    /// their names (each org's total from its own rollups; the server
+    /// adds them up, see `creditd-server`'s analytics). Not in
+    /// [`UsageGroup::ALL`]: no rollup dimension of one org answers it.
+    Org,
 }
 
 impl UsageGroup {
     /// Every group, in the order they are offered.
-    pub const ALL: [UsageGroup; 5] =
-        [UsageGroup::Action, UsageGroup::User, UsageGroup::Project, UsageGroup::Service, UsageGroup::Day];
+    pub const ALL: [UsageGroup; 6] = [
+        UsageGroup::Action,
+        UsageGroup::User,
+        UsageGroup::Project,
+        UsageGroup::Service,
+        UsageGroup::Day,
+        UsageGroup::Price,
+    ];
 
     /// The group's stable name (`action`, `user`, ...), as in query strings.
     pub fn as_str(self) -> &'static str {
@@ -456,6 +585,8 @@ impl UsageGroup {
             UsageGroup::Project => "project",
             UsageGroup::Service => "service",
             UsageGroup::Day => "day",
+            UsageGroup::Price => "price",
+            UsageGroup::Org => "org",
         }
     }
 
@@ -468,6 +599,9 @@ impl UsageGroup {
             "case" => "project",
             other => other,
         };
+        if v == "org" {
+            return Some(UsageGroup::Org);
+        }
         UsageGroup::ALL.into_iter().find(|g| g.as_str() == v)
     }
 
@@ -478,6 +612,8 @@ impl UsageGroup {
             UsageGroup::Project => Dim::Project,
             UsageGroup::Service => Dim::Service,
             UsageGroup::Day => Dim::Total,
+            UsageGroup::Price => Dim::Price,
+            UsageGroup::Org => Dim::Total,
         }
     }
 }
@@ -498,7 +634,7 @@ pub struct UsageQuery {
 
 /// One group: its key (`''`: none given), the latest name for users and
 /// projects, credits consumed and operations.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct UsageRow {
     /// The group's key (`''`: none given; a `YYYY-MM-DD` day when grouped by day).
     pub key: String,
@@ -508,48 +644,82 @@ pub struct UsageRow {
     pub amount: Micros,
     /// Consuming operations.
     pub count: i64,
+    /// Priced quantity, in micro-units (0: none of it was priced).
+    pub quantity: Quantity,
 }
 
 /// Most groups one answer carries (one more is fetched to tell it was cut).
 pub const MAX_USAGE_GROUPS: usize = 1000;
 
-/// `SELECT key, name, amount, count` for `q`: days oldest first (only days
-/// with rows; the caller fills the gaps), other groups most consumed
-/// first, then by key; at most [`MAX_USAGE_GROUPS`] + 1 rows. Sums are of
-/// integers (`SUM`, never SQLite's float `total()`), cast back to BIGINT
-/// for PostgreSQL, whose `SUM(bigint)` is numeric.
+/// `SELECT key, name, amount, count, quantity` for `q`: days oldest first
+/// (only days with rows; the caller fills the gaps), other groups most
+/// consumed first, then by key; at most [`MAX_USAGE_GROUPS`] + 1 rows. Sums
+/// are of integers (`SUM`, never SQLite's float `total()`), cast back to
+/// BIGINT for PostgreSQL, whose `SUM(bigint)` is numeric.
 ///
-/// The organisation's usage by action, user, project or service reads the
-/// month rows of the whole months in the range and the day rows of the
-/// days before and after them, so a month costs one row per key.
+/// The organisation's usage by action, user, project, service or price
+/// reads the month rows of the whole months in the range and the day rows
+/// of the days before and after them, so a month costs one row per key.
 /// `ph(n)` renders the n-th placeholder (`?n` or `$n`).
 pub fn usage_sql(org_id: &str, q: &UsageQuery, ph: impl Fn(usize) -> String) -> (String, Vec<SqlValue>) {
     let scope = q.user_email.as_deref().map_or_else(|| ORG_SCOPE.to_string(), user_scope);
+    let days_only = q.group_by == UsageGroup::Day || q.user_email.is_some();
+    rollup_sql(
+        org_id,
+        scope,
+        q.group_by.dim(),
+        (q.group_by == UsageGroup::Day, days_only),
+        (q.first_day, q.last_day),
+        ph,
+    )
+}
+
+/// The statement lines ([`Dim::Kind`]) of the local dates
+/// `first_day..=last_day`: rows of `key` ([`statement_key`]), amount and
+/// count, read like [`usage_sql`]'s groups (whole months from month rows).
+pub fn statement_lines_sql(
+    org_id: &str,
+    first_day: Date,
+    last_day: Date,
+    ph: impl Fn(usize) -> String,
+) -> (String, Vec<SqlValue>) {
+    rollup_sql(org_id, ORG_SCOPE.to_string(), Dim::Kind, (false, false), (first_day, last_day), ph)
+}
+
+/// The one reader of rollup rows: `dim` of `scope` on `first..=last`,
+/// grouped by key (or by day when `by_day`), from day rows only when
+/// `days_only` (a user's own rows have no month rows).
+fn rollup_sql(
+    org_id: &str,
+    scope: String,
+    dim: Dim,
+    (by_day, days_only): (bool, bool),
+    (first_day, last_day): (Date, Date),
+    ph: impl Fn(usize) -> String,
+) -> (String, Vec<SqlValue>) {
     let mut args = vec![SqlValue::Text(org_id.to_string()), SqlValue::Text(scope)];
     let arg = |v: SqlValue, args: &mut Vec<SqlValue>| {
         args.push(v);
         ph(args.len())
     };
     let (org, scope) = (ph(1), ph(2));
-    let dim = q.group_by.dim();
-    if q.group_by == UsageGroup::Day || q.user_email.is_some() {
-        let (key, name, order) = match q.group_by {
-            UsageGroup::Day => ("day", "''", "1"),
-            _ => ("key", "MAX(name)", "3 DESC, 1"),
-        };
+    let sums = "CAST(SUM(amount_micros) AS BIGINT), CAST(SUM(event_count) AS BIGINT), \
+                CAST(SUM(quantity_micros) AS BIGINT)";
+    if days_only {
+        let (key, name, order) = if by_day { ("day", "''", "1") } else { ("key", "MAX(name)", "3 DESC, 1") };
         let d = arg(SqlValue::Text(dim.as_str().to_string()), &mut args);
-        let a = arg(SqlValue::Text(q.first_day.to_string()), &mut args);
-        let b = arg(SqlValue::Text(q.last_day.to_string()), &mut args);
+        let a = arg(SqlValue::Text(first_day.to_string()), &mut args);
+        let b = arg(SqlValue::Text(last_day.to_string()), &mut args);
         let limit = arg(SqlValue::Int(MAX_USAGE_GROUPS as i64 + 1), &mut args);
         let sql = format!(
-            "SELECT {key}, {name}, CAST(SUM(amount_micros) AS BIGINT), CAST(SUM(event_count) AS BIGINT) \
+            "SELECT {key}, {name}, {sums} \
              FROM usage_rollups WHERE org_id = {org} AND scope = {scope} AND dim = {d} AND day >= {a} AND day <= {b} \
              GROUP BY {key} ORDER BY {order} LIMIT {limit}"
         );
         return (sql, args);
     }
     let mut parts = Vec::new();
-    for (grain, first, last) in split_months(q.first_day, q.last_day) {
+    for (grain, first, last) in split_months(first_day, last_day) {
         let (d, a, b) = match grain {
             Grain::Day => (dim.as_str(), first.to_string(), last.to_string()),
             Grain::Month => (dim.month_str(), month_text(first), month_text(last)),
@@ -558,14 +728,13 @@ pub fn usage_sql(org_id: &str, q: &UsageQuery, ph: impl Fn(usize) -> String) -> 
         let a = arg(SqlValue::Text(a), &mut args);
         let b = arg(SqlValue::Text(b), &mut args);
         parts.push(format!(
-            "SELECT key, name, amount_micros, event_count FROM usage_rollups \
+            "SELECT key, name, amount_micros, event_count, quantity_micros FROM usage_rollups \
              WHERE org_id = {org} AND scope = {scope} AND dim = {d} AND day >= {a} AND day <= {b}"
         ));
     }
     let limit = arg(SqlValue::Int(MAX_USAGE_GROUPS as i64 + 1), &mut args);
     let sql = format!(
-        "SELECT key, MAX(name), CAST(SUM(amount_micros) AS BIGINT), CAST(SUM(event_count) AS BIGINT) \
-         FROM ({}) AS u GROUP BY key ORDER BY 3 DESC, 1 LIMIT {limit}",
+        "SELECT key, MAX(name), {sums} FROM ({}) AS u GROUP BY key ORDER BY 3 DESC, 1 LIMIT {limit}",
         parts.join(" UNION ALL ")
     );
     (sql, args)
@@ -621,12 +790,10 @@ pub fn usage_from_events<'a>(
             && d.at.day <= q.last_day
     }) {
         let key = if q.group_by == UsageGroup::Day { d.at.day.to_string() } else { d.at.key.clone() };
-        let row =
-            groups.entry(key.clone()).or_insert(UsageRow { key, name: String::new(), amount: Micros::ZERO, count: 0 });
-        row.amount = row
-            .amount
-            .checked_add(d.amount)
-            .ok_or_else(|| StoreError::Corrupt("usage rollup: amount overflow".into()))?;
+        let row = groups.entry(key.clone()).or_insert(UsageRow { key, ..UsageRow::default() });
+        let overflow = || StoreError::Corrupt("usage rollup: amount overflow".into());
+        row.amount = row.amount.checked_add(d.amount).ok_or_else(overflow)?;
+        row.quantity = row.quantity.checked_add(d.quantity).ok_or_else(overflow)?;
         row.count += d.count;
         if d.name > row.name {
             row.name = d.name.clone();
@@ -639,30 +806,106 @@ pub fn usage_from_events<'a>(
     Ok(rows)
 }
 
-/// SQLite's upsert of one delta (`?1`…`?8`: org_id, scope, dim, day, key,
-/// name, amount_micros, event_count). A name is replaced only by a
-/// non-empty one.
+/// SQLite's upsert of one delta (`?1`…`?9`: org_id, scope, dim, day, key,
+/// name, amount_micros, event_count, quantity_micros). A name is replaced
+/// only by a non-empty one.
 pub const SQLITE_UPSERT: &str = "INSERT INTO usage_rollups (org_id, scope, dim, day, key, name, amount_micros, \
-     event_count) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) \
+     event_count, quantity_micros) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) \
      ON CONFLICT (org_id, scope, dim, day, key) DO UPDATE SET \
      amount_micros = usage_rollups.amount_micros + excluded.amount_micros, \
      event_count = usage_rollups.event_count + excluded.event_count, \
+     quantity_micros = usage_rollups.quantity_micros + excluded.quantity_micros, \
      name = CASE WHEN excluded.name <> '' THEN excluded.name ELSE usage_rollups.name END";
 
 /// PostgreSQL's upsert of a whole batch, one array per column. Each row
 /// appears once ([`Rollups`] folds them), as `ON CONFLICT DO UPDATE`
 /// requires.
 pub const PG_UPSERT: &str = "INSERT INTO usage_rollups (org_id, scope, dim, day, key, name, amount_micros, \
-     event_count) SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], \
-     $7::int8[], $8::int8[]) \
+     event_count, quantity_micros) SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], \
+     $5::text[], $6::text[], $7::int8[], $8::int8[], $9::int8[]) \
      ON CONFLICT (org_id, scope, dim, day, key) DO UPDATE SET \
      amount_micros = usage_rollups.amount_micros + excluded.amount_micros, \
      event_count = usage_rollups.event_count + excluded.event_count, \
+     quantity_micros = usage_rollups.quantity_micros + excluded.quantity_micros, \
      name = CASE WHEN excluded.name <> '' THEN excluded.name ELSE usage_rollups.name END";
 
 /// The kinds a rollup backfill reads: [`EventKind::CONSUMING`] as an SQL
 /// list (a test checks they agree).
 pub const CONSUMING_KINDS_SQL: &str = "('debit', 'usage', 'refund')";
+
+/// The kinds the rollup backfill reads: [`EventKind::CONSUMING`] and the
+/// statement's lines ([`STATEMENT_SCANNED_KINDS`]), as an SQL list (a test
+/// checks it).
+pub const ROLLUP_KINDS_SQL: &str = "('debit', 'usage', 'refund', 'grant', 'purchase', 'subscription_credit', \
+     'voucher', 'adjustment', 'expiry', 'billing', 'transfer_out', 'transfer_in', 'reversal')";
+
+/// The columns of the events table the backfill reads, in the order
+/// [`BackfillRow::facts`] expects them.
+pub const BACKFILL_COLUMNS: &str = "org_id, seq, created_at, kind, amount, service, activity, project_id, \
+     project_name, user_name, user_email, status, pricing";
+
+/// One event's columns as the backfill reads them (owned), turned into
+/// [`UsageFacts`] by [`BackfillRow::facts`]: the one reading of them for
+/// both engines.
+#[derive(Debug, Default)]
+pub struct BackfillRow {
+    /// `org_id`.
+    pub org_id: String,
+    /// `seq`.
+    pub seq: i64,
+    /// `created_at`, microseconds since the epoch.
+    pub created_at_us: i64,
+    /// `kind`.
+    pub kind: String,
+    /// `amount`, micro-credits.
+    pub amount: i64,
+    /// `service`, `activity`, `project_id`, `project_name`, `user_name`,
+    /// `user_email`.
+    pub texts: [Option<String>; 6],
+    /// `status`.
+    pub status: String,
+    /// `pricing` (JSON).
+    pub pricing: Option<String>,
+}
+
+impl BackfillRow {
+    /// The parsed pricing, then the facts (`Err`: a kind, status, instant or
+    /// pricing the store cannot read).
+    pub fn parsed(&self) -> Result<(EventKind, Status, Timestamp, Option<Pricing>), String> {
+        let what = || format!("event {} of {}", self.seq, self.org_id);
+        let kind: EventKind = self.kind.parse().map_err(|e| format!("{}: {e}", what()))?;
+        let status: Status = self.status.parse().map_err(|e| format!("{}: {e}", what()))?;
+        let created_at = Timestamp::from_microsecond(self.created_at_us).map_err(|e| format!("{}: {e}", what()))?;
+        let pricing = match &self.pricing {
+            Some(json) => Some(serde_json::from_str::<Pricing>(json).map_err(|e| format!("{}: pricing: {e}", what()))?),
+            None => None,
+        };
+        Ok((kind, status, created_at, pricing))
+    }
+
+    /// The facts of this row, with what [`BackfillRow::parsed`] read.
+    pub fn facts<'a>(
+        &'a self,
+        (kind, status, created_at, pricing): &'a (EventKind, Status, Timestamp, Option<Pricing>),
+    ) -> UsageFacts<'a> {
+        let [service, activity, project_id, project_name, user_name, user_email] = &self.texts;
+        UsageFacts {
+            org_id: &self.org_id,
+            seq: self.seq as u64,
+            created_at: *created_at,
+            kind: *kind,
+            status: *status,
+            amount: Micros::from_micros(self.amount),
+            service: service.as_deref(),
+            activity: activity.as_deref(),
+            project_id: project_id.as_deref(),
+            project_name: project_name.as_deref(),
+            user_name: user_name.as_deref(),
+            user_email: user_email.as_deref(),
+            pricing: pricing.as_ref(),
+        }
+    }
+}
 
 #[cfg(test)]
 mod tests {
@@ -672,6 +915,100 @@ mod tests {
     fn consuming_kinds_sql_is_the_core_list() {
         let names: Vec<String> = EventKind::CONSUMING.iter().map(|k| format!("'{}'", k.as_str())).collect();
         assert_eq!(CONSUMING_KINDS_SQL, format!("({})", names.join(", ")));
+        let all: Vec<String> = EventKind::CONSUMING
+            .iter()
+            .chain(STATEMENT_SCANNED_KINDS.iter().filter(|k| !EventKind::CONSUMING.contains(k)))
+            .map(|k| format!("'{}'", k.as_str()))
+            .collect();
+        let listed: String = ROLLUP_KINDS_SQL.split_whitespace().collect::<Vec<_>>().join(" ");
+        assert_eq!(listed, format!("({})", all.join(", ")));
+    }
+
+    fn facts<'a>(kind: EventKind, amount: i64, pricing: Option<&'a Pricing>) -> UsageFacts<'a> {
+        UsageFacts {
+            org_id: "o",
+            seq: 1,
+            created_at: "2026-03-05T10:00:00Z".parse().unwrap(),
+            kind,
+            status: Status::Succeeded,
+            amount: Micros::from_micros(amount),
+            service: Some("images"),
+            activity: Some("generate"),
+            project_id: Some("p1"),
+            project_name: Some("Case 1"),
+            user_name: Some("Ana"),
+            user_email: Some("ana@example.com"),
+            pricing,
+        }
+    }
+
+    /// Row count per event is PostgreSQL's main cost (issue 20): plain
+    /// usage adds its 13 rows and no more; a priced one 3 more (price: day
+    /// and month of the org, day of the user); a statement line 2 (day and
+    /// month of the org); a hold, a release and a processing purchase none.
+    #[test]
+    fn rows_per_event() {
+        let pricing = Pricing {
+            price_key: "image_generation".into(),
+            dimensions: Default::default(),
+            quantity: Quantity::from_micros(2_000_000),
+            unit: "image".into(),
+            unit_price: Some(Micros::from_micros(2_500_000)),
+            tiers: None,
+            price_book: "standard".into(),
+            version: 1,
+        };
+        let count = |f: UsageFacts<'_>| {
+            let mut r = Rollups::new();
+            r.add_facts(&f, &TimeZone::UTC);
+            r.checked_deltas().unwrap()
+        };
+        assert_eq!(count(facts(EventKind::Usage, -5, None)).len(), 13);
+        let priced = count(facts(EventKind::Usage, -5, Some(&pricing)));
+        assert_eq!(priced.len(), 16);
+        let price_rows: Vec<&RollupDelta> = priced.iter().filter(|d| d.at.dim == Dim::Price).collect();
+        assert_eq!(price_rows.len(), 3);
+        for d in price_rows {
+            assert_eq!(
+                (d.at.key.as_str(), d.name.as_str(), d.quantity),
+                ("image_generation", "image", pricing.quantity)
+            );
+        }
+        assert!(priced.iter().all(|d| d.quantity == pricing.quantity && d.amount == Micros::from_micros(5)));
+        // Plain usage: quantity 0 everywhere.
+        assert!(count(facts(EventKind::Usage, -5, None)).iter().all(|d| d.quantity == Quantity::ZERO));
+        // A refund (which names no price) lowers the amount, adds no quantity
+        // and no operation, and is a statement line besides.
+        let refund = count(facts(EventKind::Refund, 2, Some(&pricing)));
+        assert_eq!(refund.len(), 13 + 2);
+        assert!(refund.iter().all(|d| d.quantity == Quantity::ZERO && d.at.dim != Dim::Price));
+        let lines: Vec<(&str, Grain, Micros, i64)> = refund
+            .iter()
+            .filter(|d| d.at.dim == Dim::Kind)
+            .map(|d| (d.at.key.as_str(), d.at.grain, d.amount, d.count))
+            .collect();
+        let two = Micros::from_micros(2);
+        assert_eq!(lines, vec![("in:refund", Grain::Day, two, 1), ("in:refund", Grain::Month, two, 1)]);
+        let expiry = count(facts(EventKind::Expiry, -7, None));
+        assert_eq!(
+            expiry.iter().map(|d| (d.at.key.as_str(), d.amount)).collect::<Vec<_>>(),
+            vec![("out:expiry", Micros::from_micros(7)), ("out:expiry", Micros::from_micros(7))]
+        );
+        assert!(count(facts(EventKind::Hold, -5, Some(&pricing))).is_empty());
+        assert!(count(facts(EventKind::Release, 5, None)).is_empty());
+        let processing = UsageFacts { status: Status::Processing, ..facts(EventKind::Purchase, 9, None) };
+        assert!(count(processing).is_empty(), "a purchase still processing moves nothing");
+    }
+
+    #[test]
+    fn statement_keys_read_back() {
+        for kind in STATEMENT_SCANNED_KINDS {
+            for inward in [true, false] {
+                assert_eq!(parse_statement_key(&statement_key(kind, inward)), Some((kind, inward)));
+            }
+        }
+        assert_eq!(parse_statement_key("sideways:grant"), None);
+        assert_eq!(parse_statement_key("in:nothing"), None);
     }
 
     fn d(s: &str) -> Date {

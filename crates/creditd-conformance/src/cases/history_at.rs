@@ -273,3 +273,84 @@ pub async fn statements_add_up(t: &mut Ctx) {
         assert_eq!(r.map(|_| ()).map_err(|e| e.code().as_str()), Err("validation_error"), "{a} to {b}");
     }
 }
+
+/// Statements answered from the rollups (day rows, month rows for the
+/// whole months of a range) agree with the statement computed from the
+/// events, line by line and event count by event count, over a generated
+/// history of fourteen weeks with every kind of line: each whole month, a
+/// range of whole months with days at both ends, the whole history.
+pub async fn statements_from_rollups_match_the_events(t: &mut Ctx) {
+    let s = t.store.as_ref();
+    s.create_org("p", OrgSettings::new("P", ZONE)).await.expect("p");
+    s.create_org("c", OrgSettings::new("C", ZONE)).await.expect("c");
+    s.set_parent("c", Some("p")).await.expect("c under p");
+    ok(s, "p", grant("5000")).await;
+    for i in 0..100i64 {
+        t.clock.advance(secs(86_400 + 3_600 * (i % 5)));
+        let amount = format!("{}.{:02}", 1 + i % 17, (i * 37) % 100);
+        let used = record_id(&ok(s, "p", usage(&amount)).await);
+        let expires = t.clock.now().checked_add(secs(3 * 3_600)).ok();
+        let op = match i % 7 {
+            0 => grant(&amount),
+            1 => credit_in(Pool::Voucher, &amount, expires),
+            2 => purchase(&amount, Status::Succeeded),
+            3 => adjustment(&amount, "correction"),
+            4 => adjustment(&format!("-{amount}"), "correction"),
+            5 => refund(&used, Some("0.25")),
+            _ => transfer("c", &amount),
+        };
+        ok(s, "p", op).await;
+        if i % 3 == 0 {
+            s.tick().await.expect("tick");
+        }
+    }
+    t.clock.advance(secs(4 * 3_600));
+    s.tick().await.expect("tick");
+    let events = oldest_first(s, "p").await;
+    let tz = TimeZone::get(ZONE).expect("zone");
+    let first = local_date(events[0].created_at, &tz);
+    let last = local_date(events[events.len() - 1].created_at, &tz);
+    let mut ranges = Vec::new();
+    let mut month = first.first_of_month();
+    while month <= last {
+        if month >= first && month.last_of_month() <= last {
+            ranges.push((month, month.last_of_month()));
+        }
+        month = month.last_of_month().tomorrow().expect("month");
+    }
+    assert!(ranges.len() >= 2, "the history holds two whole months: {first} to {last}");
+    ranges.push((ranges[0].0.yesterday().expect("day"), ranges[ranges.len() - 1].1.tomorrow().expect("day")));
+    ranges.push((first, last));
+    for (a, b) in ranges {
+        let st = statement(s, "p", a, b).await.expect("statement");
+        let what = format!("statement of {a} to {b}");
+        assert_eq!(st.difference(), Some(Micros::ZERO), "{what}: {st:?}");
+        let (from, to) = days_bounds(a, b, &tz);
+        assert_eq!(lines_of(&st), expected_lines(&events, from, to), "{what}");
+        // Event counts, from the events: each line's kind and side.
+        let mut counts: BTreeMap<(bool, String), i64> = BTreeMap::new();
+        for e in events.iter().filter(|e| e.created_at >= from && e.created_at < to) {
+            let (av, h) = e.deltas();
+            let moved = av.checked_add(h).expect("moved");
+            let name = match e.kind {
+                EventKind::Hold | EventKind::Release => continue,
+                EventKind::Debit | EventKind::Usage => CONSUMPTION_LINE.to_string(),
+                _ if moved.is_zero() => continue,
+                k => k.as_str().to_string(),
+            };
+            let side = if name == CONSUMPTION_LINE { false } else { moved.is_positive() };
+            *counts.entry((side, name)).or_insert(0) += 1;
+        }
+        let got: BTreeMap<(bool, String), i64> = st
+            .credits_in
+            .iter()
+            .map(|l| ((true, l.kind.clone()), l.count))
+            .chain(st.credits_out.iter().map(|l| ((false, l.kind.clone()), l.count)))
+            .collect();
+        assert_eq!(got, counts, "{what}");
+        let opening = events.iter().take_while(|e| e.created_at < from).last();
+        let closing = events.iter().take_while(|e| e.created_at < to).last();
+        assert_eq!(st.opening.available, opening.map_or(Micros::ZERO, |e| e.balance_after), "{what}");
+        assert_eq!(st.closing.available, closing.map_or(Micros::ZERO, |e| e.balance_after), "{what}");
+    }
+}

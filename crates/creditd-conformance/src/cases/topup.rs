@@ -254,3 +254,51 @@ pub async fn usage_alert_rearmed_by_period_renewal(t: &mut Ctx) {
     let view = s.org_state("o").await.expect("state").alerts_view(s.now());
     assert!(view.levels[0].fired);
 }
+
+/// An imported history carries on its auto top-up: a top-up failed, the
+/// next one is still `processing` when the history is exported. After the
+/// import it is the pending one (the rule, set again, requests no second
+/// one while it is open), this period's top-ups that did not fail count
+/// against a cap set again, and its settle in the new organisation
+/// clears it and brings the credits. Kept across a restart.
+pub async fn auto_top_up_history_imports(t: &mut Ctx) {
+    let s = t.store.clone();
+    new_org(s.as_ref(), "src").await;
+    ok(s.as_ref(), "src", grant("20")).await;
+    ok(s.as_ref(), "src", set_rule(rule("50", "100"))).await;
+    let first = pending(s.as_ref(), "src").await.expect("the rule's own top-up");
+    ok(s.as_ref(), "src", settle(&first, Status::Failed)).await;
+    ok(s.as_ref(), "src", usage("1")).await;
+    let second = pending(s.as_ref(), "src").await.expect("the next top-up");
+    assert_ne!(first, second);
+
+    let mut events = history(s.as_ref(), "src").await;
+    events.reverse();
+    for e in &mut events {
+        e.org_id = "dst".into();
+    }
+    let report = s.import("dst", OrgSettings::new("Dst", "UTC"), events).await.expect("import");
+    assert!(report.notes.iter().any(|n| n.contains(&second) && n.contains("pending")), "{:?}", report.notes);
+    drop(s);
+    t.reopen().await;
+    let s = t.store.clone();
+    let v = s.org_state("dst").await.expect("state").auto_top_up_view(s.now());
+    assert_eq!(v.pending.as_ref().map(|p| (p.purchase_id.as_str(), p.amount)), Some((second.as_str(), m("100"))));
+    assert_eq!((v.count_this_period, v.credits_this_period, v.consecutive_failures), (1, m("100"), 1));
+    assert_eq!((v.status.as_str(), v.rule.is_none()), ("off", true), "the rule is a setting: not in the file");
+
+    // Set again, still below the threshold: the imported top-up is the pending one.
+    ok(s.as_ref(), "dst", set_rule(rule("50", "100"))).await;
+    ok(s.as_ref(), "dst", usage("1")).await;
+    assert_eq!(top_ups(s.as_ref(), "dst").await.len(), 2, "no second top-up while one is pending");
+    let done = ok(s.as_ref(), "dst", settle(&second, Status::Succeeded)).await;
+    assert_eq!(done.balance.available, m("118"));
+    assert_eq!(pending(s.as_ref(), "dst").await, None);
+    // A cap of one top-up this period is already used by the imported one.
+    let mut capped = rule("150", "10");
+    capped.max_per_period = Some(TopUpCap { count: Some(1), credits: None });
+    ok(s.as_ref(), "dst", set_rule(capped)).await;
+    ok(s.as_ref(), "dst", usage("1")).await;
+    assert_eq!(pending(s.as_ref(), "dst").await, None, "the cap counts the imported period's top-up");
+    assert_eq!(top_ups(s.as_ref(), "dst").await.len(), 2);
+}

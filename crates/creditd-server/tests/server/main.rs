@@ -11,6 +11,7 @@ mod common;
 
 mod api;
 mod dashboard;
+mod funding;
 mod history;
 mod money_in;
 mod openapi;

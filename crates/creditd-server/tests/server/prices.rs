@@ -268,6 +268,55 @@ async fn priced_usage_holds_and_batches() {
     assert_eq!(h["events"][0]["pricing"]["unit"], "row", "{h}");
 }
 
+/// Usage analytics by price (one row per price key, with its unit and
+/// quantity) and a quantity on every row: plain usage adds its credits and
+/// operations but a quantity of 0; the totals are of all usage.
+#[tokio::test]
+async fn analytics_by_price_and_quantities() {
+    let s = Server::start().await;
+    call(&s, "POST", "/api/organizations", Some(json!({"id": "acme", "name": "Acme"})), KEY).await;
+    call(&s, "PUT", "/api/price-books/standard", Some(book()), KEY).await;
+    call(&s, "POST", "/api/organizations/acme/credits", Some(json!({"kind": "grant", "amount": 100})), KEY).await;
+    let org = "/api/organizations/acme";
+    call(&s, "PATCH", org, Some(json!({"price_book": "standard"})), KEY).await;
+    for body in [
+        json!({"price": "image_generation", "quantity": 3}),
+        json!({"price": "image_generation", "quantity": "0.5"}),
+        json!({"amount": 2, "service": "images", "activity": "generate"}),
+        json!({"price": "tokens_in", "quantity": 10, "dimensions": {"model": "large"}}),
+    ] {
+        let (st, v) = call(&s, "POST", &format!("{org}/usage"), Some(body.clone()), KEY).await;
+        assert_eq!(st, 201, "{body}: {v}");
+    }
+    let (st, v) = call(&s, "GET", &format!("{org}/usage?range=today&group_by=price"), None, KEY).await;
+    assert_eq!(st, 200, "{v}");
+    assert_eq!(
+        v["rows"],
+        json!([
+            {"key": "image_generation", "unit": "image", "credits": 8.75, "operations": 2, "quantity": 3.5},
+            {"key": "tokens_in", "unit": "1k tokens", "credits": 3, "operations": 1, "quantity": 10}
+        ]),
+        "{v}"
+    );
+    assert_eq!(
+        (v["group_by"].clone(), v["total_credits"].clone(), v["total_operations"].clone()),
+        (json!("price"), json!(13.75), json!(4)),
+        "{v}"
+    );
+    let (_, v) = call(&s, "GET", &format!("{org}/usage?range=today&group_by=action"), None, KEY).await;
+    assert_eq!(
+        v["rows"][0],
+        json!({"key": "generate", "credits": 10.75, "operations": 3, "quantity": 3.5}),
+        "plain usage adds credits and an operation, no quantity: {v}"
+    );
+    let (_, v) = call(&s, "GET", &format!("{org}/usage?range=today&group_by=day"), None, KEY).await;
+    let today = v["rows"].as_array().unwrap().last().unwrap().clone();
+    assert_eq!((today["quantity"].clone(), today["credits"].clone()), (json!(13.5), json!(13.75)), "{v}");
+    let (st, v) = call(&s, "GET", &format!("{org}/usage?group_by=prices"), None, KEY).await;
+    assert_eq!((st, code(&v)), (422, "validation_error"), "{v}");
+    assert!(v["error"]["message"].as_str().unwrap().contains("service, price, day"), "{v}");
+}
+
 /// A hold extended over HTTP and in a batch (plain by amount, priced by
 /// quantity, and a later timeout), each bad body refused with nothing
 /// written; a check that answers like the operation and writes nothing,
