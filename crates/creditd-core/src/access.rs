@@ -162,7 +162,7 @@ impl OrgState {
             s.self_service_plan_change = v;
         }
         if let Some(v) = &p.locale {
-            s.locale = crate::locale::Locale::parse(v)?.as_str().to_string();
+            s.locale = crate::locale::Locale::parse(v)?;
         }
         if let Some(v) = p.funding {
             s.funding = v;

@@ -339,6 +339,28 @@ impl Locale {
     }
 }
 
+impl Locale {
+    /// Serde's test for the default (not written).
+    pub fn is_default(&self) -> bool {
+        *self == Locale::default()
+    }
+}
+
+/// Stored and answered as its tag (`es-ES`).
+impl serde::Serialize for Locale {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
+/// Read from its tag, as [`Locale::parse`] reads it.
+impl<'de> serde::Deserialize<'de> for Locale {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let tag = String::deserialize(d)?;
+        Locale::parse(&tag).map_err(serde::de::Error::custom)
+    }
+}
+
 impl std::fmt::Display for Locale {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.as_str())
@@ -429,6 +451,10 @@ mod tests {
         }
         for l in Locale::ALL {
             assert_eq!(Locale::parse(l.as_str()).unwrap(), l);
+            let json = serde_json::to_string(&l).unwrap();
+            assert_eq!(json, format!("\"{}\"", l.as_str()));
+            assert_eq!(serde_json::from_str::<Locale>(&json).unwrap(), l);
         }
+        assert!(serde_json::from_str::<Locale>("\"xx-XX\"").is_err());
     }
 }

@@ -81,9 +81,9 @@ pub struct OrgSettings {
     /// How the dashboard writes numbers, money and dates for this
     /// organisation's people: `en-US` (the default), `en-GB`, `es-ES`,
     /// `de-DE`, `fr-FR` or `it-IT` (the tags of `locale::Locale::ALL`).
-    #[serde(default = "default_locale", skip_serializing_if = "is_default_locale")]
-    #[schema(example = "es-ES")]
-    pub locale: String,
+    #[serde(default, skip_serializing_if = "crate::locale::Locale::is_default")]
+    #[schema(value_type = String, example = "es-ES")]
+    pub locale: crate::locale::Locale,
     /// Whose balance this organisation's holds and usage draw on: its own
     /// (the default) or, past its own, its parent's (see `funding`).
     #[serde(default, skip_serializing_if = "Funding::is_own")]
@@ -136,14 +136,6 @@ fn is_false(b: &bool) -> bool {
     !*b
 }
 
-fn default_locale() -> String {
-    crate::locale::Locale::default().as_str().to_string()
-}
-
-fn is_default_locale(l: &str) -> bool {
-    l == crate::locale::Locale::default().as_str()
-}
-
 /// What happens to the credits of a reversed purchase that were already
 /// spent (see `OrgState::reverse_purchase`).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
@@ -191,16 +183,15 @@ impl OrgSettings {
             buy_more_amounts: Vec::new(),
             checkout_url_template: None,
             self_service_plan_change: false,
-            locale: default_locale(),
+            locale: crate::locale::Locale::default(),
             funding: Funding::Own,
             funding_budget: None,
         }
     }
 
-    /// The locale (checked by [`OrgSettings::validate`]; the default for a
-    /// tag that is not one, which validation never lets in).
+    /// The locale the dashboard writes in.
     pub fn locale(&self) -> crate::locale::Locale {
-        crate::locale::Locale::parse(&self.locale).unwrap_or_default()
+        self.locale
     }
 
     /// Checks the settings are usable (a name of 1–200 characters, a known
@@ -235,9 +226,6 @@ impl OrgSettings {
         crate::checkout::check_amounts(&self.buy_more_amounts)?;
         if let Some(t) = &self.checkout_url_template {
             crate::checkout::check_template(t)?;
-        }
-        if crate::locale::Locale::parse(&self.locale)?.as_str() != self.locale {
-            return Err(invalid(format!("locale {:?} must be written as its tag, e.g. es-ES", self.locale)));
         }
         if self.funding_budget.is_some_and(|b| b.is_negative()) {
             return Err(invalid("funding_budget must not be negative"));
