@@ -103,6 +103,10 @@ pub struct OrganizationPatch {
     /// Change plan: applied at once (true) or sent to the operator.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub self_service_plan_change: Option<bool>,
+    /// How the dashboard writes numbers, money and dates (`en-US`, `en-GB`,
+    /// `es-ES`, `de-DE`, `fr-FR`, `it-IT`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub locale: Option<String>,
     /// The parent organisation: `Some(Some(id))` sets it, `Some(None)`
     /// clears it (sent as `null`); changed on its own, not with other fields.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -141,6 +145,9 @@ pub struct Organization {
     /// Change plan: applied at once when true.
     #[serde(default)]
     pub self_service_plan_change: bool,
+    /// How the dashboard writes numbers, money and dates (absent: `en-US`).
+    #[serde(default = "default_locale")]
+    pub locale: String,
     /// When it was created.
     pub created_at: Timestamp,
 }
@@ -464,4 +471,8 @@ pub struct Billing {
     /// Who and what.
     #[serde(flatten)]
     pub ctx: Context,
+}
+
+fn default_locale() -> String {
+    "en-US".to_string()
 }

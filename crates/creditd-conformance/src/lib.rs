@@ -184,6 +184,7 @@ macro_rules! conformance_tests {
             plan_change_request_is_enqueued,
             balance_as_of_every_event,
             statements_add_up,
+            usage_by_hour_agrees_with_events,
             statements_from_rollups_match_the_events,
             priced_usage_rolls_up_by_price,
         );
@@ -265,6 +266,13 @@ impl Store for Closed {
         _: &str,
         _: &creditd_store::rollup::UsageQuery,
     ) -> Result<Vec<creditd_store::rollup::UsageRow>, StoreError> {
+        Err(StoreError::Closed)
+    }
+    async fn usage_hours(
+        &self,
+        _: &str,
+        _: &creditd_store::hours::HourQuery,
+    ) -> Result<Vec<creditd_store::hours::HourRow>, StoreError> {
         Err(StoreError::Closed)
     }
     async fn notifications(&self, _: &str, _: u64, _: u32) -> Result<Vec<creditd_core::Notification>, StoreError> {

@@ -161,6 +161,9 @@ impl OrgState {
         if let Some(v) = p.self_service_plan_change {
             s.self_service_plan_change = v;
         }
+        if let Some(v) = &p.locale {
+            s.locale = crate::locale::Locale::parse(v)?;
+        }
         if let Some(v) = p.funding {
             s.funding = v;
         }

@@ -22,6 +22,7 @@ pub mod effects;
 pub mod error;
 pub mod event;
 pub mod input;
+pub mod locale;
 pub mod money;
 pub mod money_in;
 pub mod op;

@@ -489,6 +489,10 @@ pub struct SettingsPatch {
     /// Change plan: apply an owner's choice of a catalogue plan at once
     /// (true) or send it as a `plan_change.requested` webhook (false).
     pub self_service_plan_change: Option<bool>,
+    /// How the dashboard writes numbers, money and dates: `en-US` (the
+    /// default), `en-GB`, `es-ES`, `de-DE`, `fr-FR` or `it-IT` (any case,
+    /// `_` for `-`; stored as the tag).
+    pub locale: Option<String>,
     /// Whose balance holds and usage draw on: `own` or `parent` (own
     /// credits first, then the parent's; the org must have a parent that
     /// does not itself draw on its parent; see [`crate::funding`]).

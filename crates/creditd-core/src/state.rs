@@ -78,6 +78,12 @@ pub struct OrgSettings {
     /// webhook for the operator to apply.
     #[serde(default, skip_serializing_if = "is_false")]
     pub self_service_plan_change: bool,
+    /// How the dashboard writes numbers, money and dates for this
+    /// organisation's people: `en-US` (the default), `en-GB`, `es-ES`,
+    /// `de-DE`, `fr-FR` or `it-IT` (the tags of `locale::Locale::ALL`).
+    #[serde(default, skip_serializing_if = "crate::locale::Locale::is_default")]
+    #[schema(value_type = String, example = "es-ES")]
+    pub locale: crate::locale::Locale,
     /// Whose balance this organisation's holds and usage draw on: its own
     /// (the default) or, past its own, its parent's (see `funding`).
     #[serde(default, skip_serializing_if = "Funding::is_own")]
@@ -177,9 +183,15 @@ impl OrgSettings {
             buy_more_amounts: Vec::new(),
             checkout_url_template: None,
             self_service_plan_change: false,
+            locale: crate::locale::Locale::default(),
             funding: Funding::Own,
             funding_budget: None,
         }
+    }
+
+    /// The locale the dashboard writes in.
+    pub fn locale(&self) -> crate::locale::Locale {
+        self.locale
     }
 
     /// Checks the settings are usable (a name of 1–200 characters, a known

@@ -1244,3 +1244,89 @@ fn full_lines_of(events: &[Event]) -> Vec<String> {
     let text = String::from_utf8(export_csv(events, Layout::Full, madrid())).unwrap();
     text.split("\r\n").filter(|l| !l.is_empty()).map(str::to_string).collect()
 }
+
+/// `m` as a person reads it in a spreadsheet: thousands grouped with
+/// commas, every decimal `Micros` has and no trailing point.
+fn grouped(m: Micros) -> String {
+    let s = m.to_string();
+    let (sign, body) = s.strip_prefix('-').map_or(("", s.as_str()), |b| ("-", b));
+    let (whole, frac) = body.split_once('.').map_or((body, None), |(w, f)| (w, Some(f)));
+    let mut out = String::new();
+    for (i, c) in whole.chars().enumerate() {
+        if i > 0 && (whole.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    match frac {
+        Some(f) => format!("{sign}{out}.{f}"),
+        None => format!("{sign}{out}"),
+    }
+}
+
+/// The exported workbook opened by LibreOffice (headless `soffice`, the
+/// reader seed 000's users have besides Excel) and saved as CSV "as
+/// shown": whole amounts read without a trailing point (`100`, not
+/// `100.`), fractions keep every digit (`-0.000001`), thousands grouped.
+/// Without `soffice` it prints SKIPPED and passes, as the browser test
+/// does without Chromium (`.ci/run` installs it).
+#[test]
+fn xlsx_amounts_as_libreoffice_shows_them() {
+    let Some(soffice) = ["soffice", "libreoffice"].iter().find_map(|n| {
+        std::env::var_os("PATH").and_then(|p| std::env::split_paths(&p).map(|d| d.join(n)).find(|p| p.is_file()))
+    }) else {
+        use std::io::Write as _;
+        let _ = writeln!(
+            std::io::stderr(),
+            "SKIPPED xlsx_amounts_as_libreoffice_shows_them: soffice is not installed \
+             (apt-get install libreoffice-calc-nogui)"
+        );
+        return;
+    };
+    let mut events = sample();
+    let mut big = History::new();
+    big.add(EventKind::Grant, "1234567", "2026-01-02T08:00:00Z", |e| e.pool = Some(Pool::Promotional))
+        .add(EventKind::Usage, "-2500.000001", "2026-01-02T09:00:00Z", |_| {})
+        .add(EventKind::Usage, "-1000", "2026-01-02T10:00:00Z", |_| {})
+        .add(EventKind::Usage, "-0.5", "2026-01-02T11:00:00Z", |_| {});
+    events.extend(big.events.clone());
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("history.xlsx");
+    let options = XlsxOptions { tempdir: Some(dir.path().to_path_buf()), ..XlsxOptions::default() };
+    let mut xlsx = XlsxExporter::create(&path, Layout::Report, madrid(), options).unwrap();
+    xlsx.push_all(&events).unwrap();
+    xlsx.finish().unwrap();
+
+    let profile = dir.path().join("profile");
+    let out = std::process::Command::new(&soffice)
+        .arg(format!("-env:UserInstallation=file://{}", profile.display()))
+        .args(["--headless", "--norestore", "--nologo", "--convert-to"])
+        // Comma, double quote, UTF-8 (76), from line 1; cells as shown.
+        .arg("csv:Text - txt - csv (StarCalc):44,34,76,1,,0,false,true,true")
+        .arg("--outdir")
+        .arg(dir.path())
+        .arg(&path)
+        .env("HOME", dir.path())
+        .output()
+        .unwrap();
+    let csv_path = dir.path().join("history.csv");
+    assert!(
+        csv_path.is_file(),
+        "soffice wrote no CSV: {}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let rows = read_csv(&std::fs::read(&csv_path).unwrap());
+    assert_eq!(rows[0], REPORT_HEADERS);
+    assert_eq!(rows.len(), events.len() + 1);
+    let amounts: Vec<&str> = rows[1..].iter().map(|r| r[5].as_str()).collect();
+    let want: Vec<String> = events.iter().map(|e| grouped(person_kind_amount(e).1)).collect();
+    assert_eq!(amounts, want);
+    // What the check is about, said plainly.
+    for a in &amounts {
+        assert!(!a.ends_with('.'), "{a}: a whole number with a trailing point");
+    }
+    for (shown, exact) in [("1,234,567", true), ("-2,500.000001", true), ("-0.000001", true), ("50.25", true)] {
+        assert_eq!(amounts.contains(&shown), exact, "{shown} in {amounts:?}");
+    }
+}

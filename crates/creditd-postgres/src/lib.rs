@@ -386,6 +386,18 @@ impl Store for PgStore {
         rollups::usage(&self.read_conn(org_id).await?, org_id, query).await
     }
 
+    async fn usage_hours(
+        &self,
+        org_id: &str,
+        query: &creditd_store::hours::HourQuery,
+    ) -> Result<Vec<creditd_store::hours::HourRow>, StoreError> {
+        query.check()?;
+        if org_id.contains('\0') {
+            return Err(StoreError::OrgNotFound(org_id.replace('\0', "\\0")));
+        }
+        reader::usage_hours(&mut self.read_conn(org_id).await?, org_id, query).await
+    }
+
     async fn statement_lines(
         &self,
         org_id: &str,

@@ -285,6 +285,32 @@ pub async fn events_page(
     Ok(Page::from_rows(events, q))
 }
 
+/// Usage per hour of a span of at most two days (`creditd_store::hours`):
+/// the span's seq range by binary search, then one grouped sum over it,
+/// in one snapshot.
+pub async fn usage_hours(
+    client: &mut deadpool_postgres::Client,
+    org_id: &str,
+    q: &creditd_store::hours::HourQuery,
+) -> Result<Vec<creditd_store::hours::HourRow>, StoreError> {
+    let t = snapshot(client).await?;
+    let seqs = history_seqs(&t, org_id, &creditd_store::hours::span_filter(q)).await?;
+    let (sql, args) = creditd_store::hours::hours_sql(org_id, q, seqs, Dialect::Postgres);
+    let params = bind(args);
+    let st = t.prepare_cached(&sql).await.map_err(db)?;
+    let rows = t.query(&st, &refs(&params)).await.map_err(db)?;
+    t.commit().await.map_err(db)?;
+    rows.iter()
+        .map(|r| {
+            Ok(creditd_store::hours::HourRow {
+                hour: r.try_get(0).map_err(db)?,
+                amount: creditd_core::Micros::from_micros(r.try_get(1).map_err(db)?),
+                count: r.try_get(2).map_err(db)?,
+            })
+        })
+        .collect()
+}
+
 /// Streams every matching event in `order`, in chunks through a portal
 /// (a server-side cursor): memory stays flat however long the history.
 /// Stops quietly when the receiver goes away.

@@ -6,6 +6,7 @@
 //! the page's data attributes. Floats are used only for pixel positions.
 
 use creditd_core::Micros;
+use creditd_core::locale::Locale;
 
 /// Colours for series and slices: the Okabe–Ito palette (told apart with
 /// the common colour-vision deficiencies), each darkened where needed so a
@@ -132,6 +133,20 @@ pub struct TimeChart {
     /// The area under the line, closed along the x axis.
     pub area: String,
     pub empty: bool,
+    /// A level drawn across the plot (the plan's allocation under the
+    /// cumulative use), when given.
+    pub limit: Option<Limit>,
+}
+
+/// A level across a time chart: its height, its exact value and its label.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Limit {
+    pub pos: f64,
+    /// Where its label sits: above the level, or under it when the level
+    /// is the top of the plot.
+    pub label_y: f64,
+    pub value: String,
+    pub label: String,
 }
 
 /// One point of a time series: its day (`YYYY-MM-DD`), value, exact text
@@ -139,6 +154,8 @@ pub struct TimeChart {
 #[derive(Clone, Debug, PartialEq)]
 pub struct Point {
     pub key: String,
+    /// The key for people: a day as the locale writes it, else the key.
+    pub label: String,
     pub value: f64,
     pub exact: String,
     pub title: String,
@@ -146,15 +163,35 @@ pub struct Point {
     pub future: bool,
 }
 
+/// A key for people: a `YYYY-MM-DD` day as `loc` writes it, else as is.
+fn key_text(key: &str, loc: Locale) -> String {
+    match key.parse::<jiff::civil::Date>() {
+        Ok(d) if key.len() == 10 => loc.date(d),
+        _ => key.to_string(),
+    }
+}
+
 impl Point {
     pub fn credits(key: String, m: Micros, ops: i64) -> Point {
-        let title = format!("{key}: {} credits, {} operations", credits(m), count(ops));
-        Point { key, value: as_f64(m), exact: m.to_string(), title, future: false }
+        Point::credits_in(Locale::EnUs, key, m, ops)
+    }
+
+    /// Credits used on `key` and its operations, written as `loc` writes them.
+    pub fn credits_in(loc: Locale, key: String, m: Micros, ops: i64) -> Point {
+        let label = key_text(&key, loc);
+        let title = format!("{label}: {} credits, {} operations", loc.number(m), loc.count(ops));
+        Point { key, label, value: as_f64(m), exact: m.to_string(), title, future: false }
     }
 
     pub fn count(key: String, n: u64, what: &str) -> Point {
-        let title = format!("{key}: {} {what}", count(n.min(i64::MAX as u64) as i64));
-        Point { key, value: n as f64, exact: n.to_string(), title, future: false }
+        Point::count_in(Locale::EnUs, key, n, what)
+    }
+
+    /// A count on `key`, written as `loc` writes it.
+    pub fn count_in(loc: Locale, key: String, n: u64, what: &str) -> Point {
+        let label = key_text(&key, loc);
+        let title = format!("{label}: {} {what}", loc.count(n.min(i64::MAX as u64) as i64));
+        Point { key, label, value: n as f64, exact: n.to_string(), title, future: false }
     }
 
     /// Marks the point a day still to come when its day is after `today`:
@@ -164,26 +201,39 @@ impl Point {
             self.future = true;
             self.value = 0.0;
             self.exact = String::new();
-            self.title = format!("{}: still to come", self.key);
+            self.title = format!("{}: still to come", self.label);
         }
         self
     }
 }
 
-/// Short day label: `Mar 2` for a `YYYY-MM-DD` key.
-fn day_label(key: &str) -> String {
+/// Short day label: `Mar 2` (`2 mar` in es-ES) for a `YYYY-MM-DD` key.
+fn day_label(key: &str, loc: Locale) -> String {
     match key.parse::<jiff::civil::Date>() {
-        Ok(d) => d.strftime("%b %-d").to_string(),
+        Ok(d) => loc.short_day(d),
         Err(_) => key.to_string(),
     }
 }
 
 /// Lays out `points` in a `width × height` chart.
-pub fn time_chart(points: &[Point], width: f64, height: f64) -> TimeChart {
+pub fn time_chart(points: &[Point], width: f64, height: f64, loc: Locale) -> TimeChart {
+    time_chart_with_limit(points, None, width, height, loc)
+}
+
+/// [`time_chart`] with a level drawn across it (`limit`: its exact amount
+/// and label); the axis reaches the level when it is above every point.
+pub fn time_chart_with_limit(
+    points: &[Point],
+    limit: Option<(Micros, String)>,
+    width: f64,
+    height: f64,
+    loc: Locale,
+) -> TimeChart {
     let (left, right, top, bottom) = (48.0, width - 8.0, 10.0, height - 26.0);
     let max = points.iter().map(|p| p.value).fold(0.0, f64::max);
     let empty = max <= 0.0;
-    let (step, top_value) = nice_axis(max, 4);
+    let limit_value = limit.as_ref().map_or(0.0, |(m, _)| as_f64(*m).max(0.0));
+    let (step, top_value) = nice_axis(max.max(limit_value), 4);
     let plot_h = bottom - top;
     let plot_w = (right - left).max(1.0);
     let n = points.len().max(1) as f64;
@@ -222,7 +272,7 @@ pub fn time_chart(points: &[Point], width: f64, height: f64) -> TimeChart {
         .iter()
         .enumerate()
         .filter(|(i, _)| i % every == 0)
-        .map(|(_, b)| Tick { pos: b.cx, label: day_label(&b.key) })
+        .map(|(_, b)| Tick { pos: b.cx, label: day_label(&b.key, loc) })
         .collect();
     // The line stops at the last day that has happened.
     let mut line = String::new();
@@ -235,7 +285,188 @@ pub fn time_chart(points: &[Point], width: f64, height: f64) -> TimeChart {
         (Some(f), Some(l)) => format!("{line} L {} {} L {} {} Z", l.cx, r(bottom), f.cx, r(bottom)),
         _ => String::new(),
     };
-    TimeChart { width, height, left, right, top, bottom: r(bottom), bars, y_ticks, x_ticks, line, area, empty }
+    let limit = limit.map(|(m, label)| {
+        let pos = r(scale(as_f64(m).max(0.0)));
+        let label_y = if pos - top < 24.0 { r(pos + 22.0) } else { r(pos - 8.0) };
+        Limit { pos, label_y, value: m.to_string(), label }
+    });
+    TimeChart { width, height, left, right, top, bottom: r(bottom), bars, y_ticks, x_ticks, line, area, empty, limit }
+}
+
+/// The change from `before` to `now` in percent of `before`, to one
+/// decimal, rounded half away from zero, with its sign (`+12.5%`,
+/// `-3.0%`, `0.0%`); `None` when `before` is not positive (no base to
+/// compare with). Exact: integer arithmetic on micro-credits.
+pub fn percent_change(now: Micros, before: Micros) -> Option<String> {
+    let (n, b) = (i128::from(now.micros()), i128::from(before.micros()));
+    if b <= 0 {
+        return None;
+    }
+    // Tenths of a percent: (n - b) / b × 1000, rounded half away from zero.
+    let num = (n - b) * 1000;
+    let tenths = if num >= 0 { (num * 2 + b) / (2 * b) } else { -((-num * 2 + b) / (2 * b)) };
+    let sign = match tenths.signum() {
+        1 => "+",
+        -1 => "-",
+        _ => "",
+    };
+    let a = tenths.unsigned_abs();
+    Some(format!("{sign}{}.{}%", count(i64::try_from(a / 10).unwrap_or(i64::MAX)), a % 10))
+}
+
+/// One series of a stacked chart (an action, or "Other").
+#[derive(Clone, Debug, PartialEq)]
+pub struct Series {
+    pub key: String,
+    pub label: String,
+    pub color: &'static str,
+    /// Its total over the chart, exact and formatted.
+    pub value: String,
+    pub shown: String,
+}
+
+/// One series' part of a day's bar.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Segment {
+    pub y: f64,
+    pub h: f64,
+    pub series: String,
+    pub color: &'static str,
+    /// The exact amount.
+    pub value: String,
+}
+
+/// One day's stacked bar.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Stack {
+    pub x: f64,
+    pub w: f64,
+    pub key: String,
+    /// The day's total, exact.
+    pub value: String,
+    /// The day and each series' amount, in words.
+    pub title: String,
+    pub future: bool,
+    pub segments: Vec<Segment>,
+}
+
+/// Bars by day, each stacked by series (seed 004's usage by action over
+/// time).
+#[derive(Clone, Debug, PartialEq)]
+pub struct StackChart {
+    pub width: f64,
+    pub height: f64,
+    pub left: f64,
+    pub right: f64,
+    pub top: f64,
+    pub bottom: f64,
+    pub stacks: Vec<Stack>,
+    pub series: Vec<Series>,
+    pub y_ticks: Vec<Tick>,
+    pub x_ticks: Vec<Tick>,
+    pub empty: bool,
+}
+
+/// One day of a stacked chart: its `YYYY-MM-DD` key, whether it is still
+/// to come, and each series' amount (in the order of the series).
+#[derive(Clone, Debug, PartialEq)]
+pub struct StackDay {
+    pub key: String,
+    pub future: bool,
+    pub amounts: Vec<Micros>,
+}
+
+/// Lays out `days` stacked by `series` (`(key, label)`, in drawing order
+/// from the axis up) in a `width × height` chart. A negative amount (more
+/// refunded than used that day) is drawn as nothing and told exactly.
+pub fn stacked_chart(
+    days: &[StackDay],
+    series: &[(String, String)],
+    width: f64,
+    height: f64,
+    loc: Locale,
+) -> StackChart {
+    let (left, right, top, bottom) = (48.0, width - 8.0, 10.0, height - 26.0);
+    let day_total = |d: &StackDay| d.amounts.iter().map(|m| as_f64(*m).max(0.0)).sum::<f64>();
+    let max = days.iter().filter(|d| !d.future).map(day_total).fold(0.0, f64::max);
+    let empty = max <= 0.0;
+    let (step, top_value) = nice_axis(max, 4);
+    let plot_h = bottom - top;
+    let plot_w = (right - left).max(1.0);
+    let slot = plot_w / days.len().max(1) as f64;
+    let gap = if slot > 6.0 { slot * 0.2 } else { 0.0 };
+    let scale = |v: f64| bottom - (v / top_value) * plot_h;
+    let mut totals = vec![Micros::ZERO; series.len()];
+    let mut stacks = Vec::with_capacity(days.len());
+    for (i, d) in days.iter().enumerate() {
+        let x = left + slot * i as f64 + gap / 2.0;
+        let w = (slot - gap).max(1.0);
+        let mut segments = Vec::new();
+        let mut sum = Micros::ZERO;
+        let mut parts = Vec::new();
+        let mut base = 0.0;
+        for (j, ((key, label), m)) in series.iter().zip(&d.amounts).enumerate() {
+            if d.future || m.is_zero() {
+                continue;
+            }
+            sum = sum.checked_add(*m).unwrap_or(sum);
+            totals[j] = totals[j].checked_add(*m).unwrap_or(totals[j]);
+            parts.push(format!("{label} {}", loc.number(*m)));
+            let v = as_f64(*m).max(0.0);
+            let (y0, y1) = (scale(base), scale(base + v));
+            base += v;
+            segments.push(Segment {
+                y: r(y1),
+                h: r((y0 - y1).max(0.0)),
+                series: key.clone(),
+                color: PALETTE[j % PALETTE.len()],
+                value: m.to_string(),
+            });
+        }
+        let day = key_text(&d.key, loc);
+        let title = if d.future {
+            format!("{day}: still to come")
+        } else if parts.is_empty() {
+            format!("{day}: 0 credits")
+        } else {
+            format!("{day}: {} credits ({})", loc.number(sum), parts.join(", "))
+        };
+        stacks.push(Stack {
+            x: r(x),
+            w: r(w),
+            key: d.key.clone(),
+            value: if d.future { String::new() } else { sum.to_string() },
+            title,
+            future: d.future,
+            segments,
+        });
+    }
+    let mut y_ticks = Vec::new();
+    let mut v = 0.0;
+    while v <= top_value + step / 2.0 {
+        y_ticks.push(Tick { pos: r(scale(v)), label: short(v) });
+        v += step;
+    }
+    let every = (days.len() as f64 / 6.0).ceil().max(1.0) as usize;
+    let x_ticks = stacks
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| i % every == 0)
+        .map(|(_, s)| Tick { pos: r(s.x + s.w / 2.0), label: day_label(&s.key, loc) })
+        .collect();
+    let series = series
+        .iter()
+        .zip(&totals)
+        .enumerate()
+        .map(|(j, ((key, label), t))| Series {
+            key: key.clone(),
+            label: label.clone(),
+            color: PALETTE[j % PALETTE.len()],
+            value: t.to_string(),
+            shown: loc.number(*t),
+        })
+        .collect();
+    StackChart { width, height, left, right, top, bottom: r(bottom), stacks, series, y_ticks, x_ticks, empty }
 }
 
 fn r(v: f64) -> f64 {
@@ -261,24 +492,25 @@ pub struct HBar {
 
 /// Rows `(key, label, detail, amount, operations)`, largest first, into
 /// bars scaled to the largest; shares of `total`.
-pub fn hbars(rows: &[(String, String, String, Micros, i64)], total: Micros) -> Vec<HBar> {
+pub fn hbars(rows: &[(String, String, String, Micros, i64)], total: Micros, loc: Locale) -> Vec<HBar> {
     let max = rows.iter().map(|r| as_f64(r.3)).fold(0.0, f64::max);
     let total_f = as_f64(total);
     rows.iter()
         .map(|(key, label, detail, amount, ops)| {
             let v = as_f64(*amount);
             let pct = if max > 0.0 { (v.max(0.0) / max * 100.0).clamp(0.0, 100.0) } else { 0.0 };
-            let share = if total_f > 0.0 { format!("{:.1}%", v / total_f * 100.0) } else { "—".to_string() };
+            let share =
+                if total_f > 0.0 { loc.percent(&format!("{:.1}", v / total_f * 100.0)) } else { "—".to_string() };
             HBar {
                 key: key.clone(),
                 label: label.clone(),
                 detail: detail.clone(),
                 value: amount.to_string(),
-                shown: credits(*amount),
-                operations: count(*ops),
+                shown: loc.number(*amount),
+                operations: loc.count(*ops),
                 pct: r(pct),
                 share: share.clone(),
-                title: format!("{label}: {} credits ({share}), {} operations", credits(*amount), count(*ops)),
+                title: format!("{label}: {} credits ({share}), {} operations", loc.number(*amount), loc.count(*ops)),
             }
         })
         .collect()
@@ -300,7 +532,7 @@ pub struct Slice {
 
 /// A pie of `(key, label, count)` in a circle of radius 90 centred at
 /// (100, 100); past seven slices the rest are summed into "Other".
-pub fn pie(rows: &[(String, String, u64)], what: &str) -> Vec<Slice> {
+pub fn pie(rows: &[(String, String, u64)], what: &str, loc: Locale) -> Vec<Slice> {
     let mut rows: Vec<(String, String, u64)> = rows.iter().filter(|r| r.2 > 0).cloned().collect();
     if rows.len() > 8 {
         let rest: u64 = rows[7..].iter().map(|r| r.2).sum();
@@ -324,7 +556,7 @@ pub fn pie(rows: &[(String, String, u64)], what: &str) -> Vec<Slice> {
         } else {
             format!("M {cx} {cy} L {} {} A {rad} {rad} 0 {large} 1 {} {} Z", r(x1), r(y1), r(x2), r(y2))
         };
-        let share = format!("{:.1}%", frac * 100.0);
+        let share = loc.percent(&format!("{:.1}", frac * 100.0));
         out.push(Slice {
             key: key.clone(),
             label: label.clone(),
@@ -333,7 +565,7 @@ pub fn pie(rows: &[(String, String, u64)], what: &str) -> Vec<Slice> {
             color: PALETTE[i % PALETTE.len()],
             path,
             full,
-            title: format!("{label}: {} {what} ({share})", count(*n as i64)),
+            title: format!("{label}: {} {what} ({share})", loc.count(*n as i64)),
         });
         angle = end;
     }
@@ -382,12 +614,78 @@ mod tests {
             .collect();
         assert_eq!(points.iter().map(|p| p.future).collect::<Vec<_>>(), [false, false, true, true]);
         assert_eq!(points[2].exact, "");
-        let c = time_chart(&points, 600.0, 200.0);
+        let c = time_chart(&points, 600.0, 200.0, Locale::EnUs);
         assert_eq!(c.bars[3].h, 0.0);
         assert!(c.bars[1].h > 0.0);
         // The line has two points, the last at today.
         assert_eq!(c.line.matches('L').count(), 1, "{}", c.line);
         assert!(c.area.starts_with(&c.line));
+    }
+
+    #[test]
+    fn changes_are_exact_percentages() {
+        let m = |c: i64| Micros::from_micros(c * 1_000_000);
+        for (now, before, want) in [
+            (m(150), m(100), Some("+50.0%")),
+            (m(50), m(100), Some("-50.0%")),
+            (m(100), m(100), Some("0.0%")),
+            (m(0), m(100), Some("-100.0%")),
+            (m(100), m(0), None),
+            (m(100), m(-5), None),
+            // 1/3 more: 33.333…% to 33.3%; 2/3: 66.666…% to 66.7%.
+            (m(4), m(3), Some("+33.3%")),
+            (m(5), m(3), Some("+66.7%")),
+            (m(1), m(3), Some("-66.7%")),
+            // Half a tenth rounds away from zero.
+            (Micros::from_micros(1_000_500), Micros::from_micros(1_000_000), Some("+0.1%")),
+            (Micros::from_micros(999_500), Micros::from_micros(1_000_000), Some("-0.1%")),
+            (Micros::from_micros(1_000_499), Micros::from_micros(1_000_000), Some("0.0%")),
+            (m(12_345), m(1), Some("+1,234,400.0%")),
+        ] {
+            assert_eq!(percent_change(now, before).as_deref(), want, "{now} against {before}");
+        }
+    }
+
+    #[test]
+    fn stacks_add_up_and_days_to_come_are_empty() {
+        let m = |c: i64| Micros::from_micros(c * 1_000_000);
+        let series = vec![("a".to_string(), "A".to_string()), ("b".to_string(), "B".to_string())];
+        let days = vec![
+            StackDay { key: "2026-03-01".into(), future: false, amounts: vec![m(30), m(10)] },
+            StackDay { key: "2026-03-02".into(), future: false, amounts: vec![m(0), m(20)] },
+            StackDay { key: "2026-03-03".into(), future: true, amounts: vec![m(0), m(0)] },
+        ];
+        let c = stacked_chart(&days, &series, 600.0, 200.0, Locale::EnUs);
+        assert!(!c.empty);
+        assert_eq!(c.stacks.len(), 3);
+        assert_eq!(c.stacks[0].value, "40");
+        assert_eq!(c.stacks[0].segments.len(), 2);
+        // Stacked: the second segment sits on the first.
+        let (s0, s1) = (&c.stacks[0].segments[0], &c.stacks[0].segments[1]);
+        assert!((s1.y + s1.h - s0.y).abs() < 0.2, "{s0:?} {s1:?}");
+        assert!(s0.h > s1.h);
+        assert_eq!(c.stacks[0].title, "March 1, 2026: 40 credits (A 30, B 10)");
+        let es = stacked_chart(&days, &series, 600.0, 200.0, Locale::EsEs);
+        assert_eq!(es.stacks[0].title, "1 de marzo de 2026: 40 credits (A 30, B 10)");
+        assert_eq!(es.x_ticks[0].label, "1 mar");
+        assert_eq!(c.stacks[1].segments.len(), 1);
+        assert!(c.stacks[2].future && c.stacks[2].segments.is_empty() && c.stacks[2].value.is_empty());
+        assert_eq!(c.series.iter().map(|s| s.value.as_str()).collect::<Vec<_>>(), ["30", "30"]);
+        let none = stacked_chart(&days[2..], &series, 600.0, 200.0, Locale::EnUs);
+        assert!(none.empty);
+    }
+
+    #[test]
+    fn a_limit_raises_the_axis() {
+        let m = |c: i64| Micros::from_micros(c * 1_000_000);
+        let points = [Point::credits("2026-03-01".into(), m(40), 1), Point::credits("2026-03-02".into(), m(90), 2)];
+        let c = time_chart_with_limit(&points, Some((m(1_000), "Plan allocation".into())), 600.0, 200.0, Locale::EnUs);
+        let l = c.limit.clone().unwrap();
+        assert_eq!(l.value, "1000");
+        assert_eq!(c.y_ticks.last().unwrap().label, "1k");
+        // The level is above both points.
+        assert!(c.bars.iter().all(|b| b.y > l.pos), "{c:?}");
+        assert!(time_chart(&points, 600.0, 200.0, Locale::EnUs).limit.is_none());
     }
 
     #[test]
@@ -401,11 +699,11 @@ mod tests {
 
     #[test]
     fn pies_close_and_bars_scale() {
-        let s = pie(&[("a".into(), "A".into(), 3), ("b".into(), "B".into(), 1)], "conversations");
+        let s = pie(&[("a".into(), "A".into(), 3), ("b".into(), "B".into(), 1)], "conversations", Locale::EnUs);
         assert_eq!(s.len(), 2);
         assert_eq!(s[0].share, "75.0%");
         assert!(s[0].path.contains(" 0 1 1 ") || s[0].path.contains(" 0 1 1"), "{}", s[0].path);
-        let one = pie(&[("a".into(), "A".into(), 3)], "conversations");
+        let one = pie(&[("a".into(), "A".into(), 3)], "conversations", Locale::EnUs);
         assert!(one[0].full);
         let c = time_chart(
             &[
@@ -414,6 +712,7 @@ mod tests {
             ],
             600.0,
             200.0,
+            Locale::EnUs,
         );
         assert_eq!(c.bars.len(), 2);
         assert_eq!(c.bars[1].value, "50");

@@ -22,6 +22,7 @@ use axum::extract::{Request, State};
 use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{Html, IntoResponse, Response};
+use creditd_core::locale::Locale;
 use creditd_core::plans::Summary;
 use creditd_core::{ErrorCode, Event, EventKind, Micros, OrgSettings, Pool, Status};
 use creditd_store::range::RangePreset;
@@ -298,6 +299,8 @@ struct Ctx {
     org: String,
     settings: OrgSettings,
     tz: TimeZone,
+    /// How numbers, money and dates are written (`OrgSettings::locale`).
+    loc: Locale,
 }
 
 impl Ctx {
@@ -308,7 +311,8 @@ impl Ctx {
         principal.require(Action::ReadSummary, &org)?;
         let info = app.store.org(&org).await?;
         let tz = crate::history::org_zone(&info.settings.time_zone);
-        Ok(Ctx { app, principal, org, settings: info.settings, tz })
+        let loc = info.settings.locale();
+        Ok(Ctx { app, principal, org, settings: info.settings, tz, loc })
     }
 
     fn may(&self, action: Action) -> bool {
@@ -344,7 +348,7 @@ impl Ctx {
             role,
             csrf: self.principal.csrf_token().unwrap_or_default().to_string(),
             tabs,
-            credits_left: charts::credits(summary.credits_left),
+            credits_left: self.loc.number(summary.credits_left),
             renews: renews_text(summary),
         }
     }
@@ -448,8 +452,8 @@ pub struct RateRow {
 }
 
 /// A quantity for people: thousands grouped, decimals as exact as stored.
-fn quantity_text(q: creditd_core::Quantity) -> String {
-    charts::credits(Micros::from_micros(q.micros()))
+fn quantity_text(q: creditd_core::Quantity, loc: Locale) -> String {
+    loc.number(Micros::from_micros(q.micros()))
 }
 
 /// The rate card of the org's book version in force at `now` (see
@@ -461,11 +465,12 @@ pub fn rate_card(
     books: &creditd_store::prices::Catalogue,
     now: jiff::Timestamp,
     tz: &TimeZone,
+    loc: Locale,
 ) -> (Vec<RateRow>, String) {
     let Some(id) = state.price_book_id() else { return (Vec::new(), String::new()) };
     let Some(book) = books.book(id) else { return (Vec::new(), String::new()) };
     let Some(v) = book.in_force(now) else { return (Vec::new(), String::new()) };
-    let c = charts::credits;
+    let c = |m: Micros| loc.number(m);
     let rows = v
         .prices
         .iter()
@@ -478,7 +483,7 @@ pub fn rate_card(
                     for t in tiers {
                         match t.up_to {
                             Some(up_to) => {
-                                let to = quantity_text(up_to);
+                                let to = quantity_text(up_to, loc);
                                 parts.push(format!("{} per {} from {from} to {to}", c(t.credits_per_unit), l.unit));
                                 from = to;
                             }
@@ -504,7 +509,7 @@ pub fn rate_card(
             }
         })
         .collect();
-    let since = v.effective_from.to_zoned(tz.clone()).date();
+    let since = loc.date(v.effective_from.to_zoned(tz.clone()).date());
     (rows, format!("Price book {}, version {}, in force since {since}.", v.book_id, v.version))
 }
 
@@ -519,7 +524,7 @@ pub async fn plan_tab(State(app): State<AppState>, MaybeSession(session): MaybeS
 }
 
 /// The plan's rollover policy, in words.
-fn rollover_text(r: &creditd_core::plans::Rollover) -> String {
+fn rollover_text(r: &creditd_core::plans::Rollover, loc: Locale) -> String {
     use creditd_core::plans::Rollover;
     match r {
         Rollover::None => "Plan credits left at renewal are not carried over.".to_string(),
@@ -528,7 +533,7 @@ fn rollover_text(r: &creditd_core::plans::Rollover) -> String {
         }
         Rollover::UpTo { max_credits } => format!(
             "Plan credits left at renewal are carried over, up to {} credits in all (the newest kept first).",
-            charts::credits(*max_credits)
+            loc.number(*max_credits)
         ),
         Rollover::Periods { periods: 1 } => {
             "Plan credits left at renewal are carried over once, to the next period.".to_string()
@@ -548,8 +553,9 @@ async fn plan_inner(
     let state = ctx.app.store.org_state(&ctx.org).await?;
     let money_in = crate::money_in::plan_tab(&ctx.app, &ctx.principal, &ctx.org, &state, &ctx.settings, q).await?;
     let s = state.summary(ctx.app.store.now()).map_err(|e| PageError::from(StoreError::from(e)))?;
-    let rollover = state.plans.plan.as_ref().map(|p| rollover_text(&p.rollover)).unwrap_or_default();
-    let c = charts::credits;
+    let rollover = state.plans.plan.as_ref().map(|p| rollover_text(&p.rollover, ctx.loc)).unwrap_or_default();
+    let loc = ctx.loc;
+    let c = |m: Micros| loc.number(m);
     // The meter: this period's plan credits used against the allocation;
     // add-on credits are shown apart (they are not part of the allocation).
     let plan_credits = s.plan_credits;
@@ -561,11 +567,10 @@ async fn plan_inner(
     };
     let meter_label = format!("{} of {} plan credits used", c(plan_used), c(plan_credits));
     let period = match (s.period_start, s.period_end) {
-        (Some(a), Some(b)) => format!(
-            "{} – {}",
-            a.to_zoned(ctx.tz.clone()).date(),
-            b.to_zoned(ctx.tz.clone()).date().yesterday().unwrap_or(b.to_zoned(ctx.tz.clone()).date())
-        ),
+        (Some(a), Some(b)) => {
+            let end = b.to_zoned(ctx.tz.clone()).date();
+            loc.span(a.to_zoned(ctx.tz.clone()).date(), end.yesterday().unwrap_or(end))
+        }
         _ => "—".to_string(),
     };
     let low_balance = match (s.low_balance.threshold, s.low_balance.below) {
@@ -584,7 +589,7 @@ async fn plan_inner(
         top_up_notices.push(format!("Usage alert: {}.", l.level));
     }
     let now = ctx.app.store.now();
-    let (rates, rate_book) = rate_card(&state, ctx.app.store.price_books().catalogue().as_ref(), now, &ctx.tz);
+    let (rates, rate_book) = rate_card(&state, ctx.app.store.price_books().catalogue().as_ref(), now, &ctx.tz, loc);
     let (funding, children) = crate::plans::funding_views(&ctx.app, &state, now).await?;
     let funded_by = funding.map_or(String::new(), |f| match (f.budget, f.budget_left) {
         (Some(b), Some(left)) => format!(
@@ -631,16 +636,20 @@ async fn plan_inner(
         credits_left: c(s.credits_left),
         used_this_period: c(s.used_this_period),
         price: match &s.price {
-            Some(p) => format!("{} {} / {}", c(p.amount), p.currency, p.per),
+            Some(p) => format!("{} / {}", loc.money(p.amount, &p.currency), p.per),
             None => "—".into(),
         },
-        top_up: s.top_up_date.map_or("—".into(), |d| d.strftime("%B %-d, %Y").to_string()),
+        top_up: s.top_up_date.map_or("—".into(), |d| loc.date(d)),
         days_until: s.days_until_top_up.map_or(String::new(), days_text),
         period,
         meter_pct: (meter_pct * 10.0).round() / 10.0,
         meter_label,
         rollover,
-        forecast: s.forecast.message.clone(),
+        // The core's sentence with its day written as the page's dates are.
+        forecast: match (s.forecast.runs_out_on, s.credits_left.is_positive()) {
+            (Some(d), true) => s.forecast.message.replace(&d.to_string(), &loc.date(d)),
+            _ => s.forecast.message.clone(),
+        },
         low_balance,
         top_up_notices,
         next_plan: s.next_plan.clone().unwrap_or_default(),
@@ -694,7 +703,7 @@ fn preset_label(p: RangePreset) -> &'static str {
     }
 }
 
-fn picker(path: &'static str, range: &DayRange, zone: &str) -> Picker {
+fn picker(path: &'static str, range: &DayRange, zone: &str, loc: Locale) -> Picker {
     let presets = RangePreset::ALL
         .iter()
         .map(|p| PresetLink {
@@ -704,9 +713,9 @@ fn picker(path: &'static str, range: &DayRange, zone: &str) -> Picker {
         })
         .collect();
     let label = if range.first == range.last {
-        format!("{} ({zone})", range.first.strftime("%A, %B %-d, %Y"))
+        format!("{} ({zone})", loc.weekday_date(range.first))
     } else {
-        format!("{} – {} ({zone})", range.first.strftime("%B %-d"), range.last.strftime("%B %-d, %Y"))
+        format!("{} ({zone})", loc.span(range.first, range.last))
     };
     Picker {
         path,
@@ -741,7 +750,22 @@ struct CreditsPage {
     daily_average: String,
     /// The average to the micro-credit (rounded down), for its title.
     daily_average_exact: String,
+    /// The range is more than one day (a day's "daily average" would be
+    /// its total, so it is not shown).
+    show_average: bool,
     over_time: TimeChart,
+    /// Usage by action per day, stacked (ranges up to
+    /// [`MAX_STACKED_DAYS`]); `None` draws `over_time` instead.
+    by_action_day: Option<charts::StackChart>,
+    /// One day: usage per hour instead of per day (`by_action_day` and
+    /// `over_time` are not drawn).
+    by_hour: Option<TimeChart>,
+    /// The same span just before, for comparison.
+    before: Comparison,
+    /// Cumulative use over the range against the plan's allocation.
+    cumulative: TimeChart,
+    /// "10,000 plan credits this period", or empty without a plan.
+    allocation: String,
     by_action: Vec<HBar>,
     by_user: Vec<HBar>,
     by_project: Vec<HBar>,
@@ -749,10 +773,120 @@ struct CreditsPage {
     api_query: String,
 }
 
-fn bars(report: &UsageReport, none: &str) -> Vec<HBar> {
-    let rows: Vec<(String, String, String, Micros, i64)> = report
+/// Longest range whose usage by action is drawn per day (one rollup
+/// query per day that has happened).
+pub const MAX_STACKED_DAYS: i64 = 62;
+
+/// Actions drawn apart in the stacked chart; the rest are "Other".
+pub const STACKED_ACTIONS: usize = 4;
+
+/// The Credits tab's comparison with the span just before.
+#[derive(Clone, Debug)]
+pub struct Comparison {
+    /// "March 1 – March 9, 2026".
+    pub label: String,
+    /// First and last day, `YYYY-MM-DD`.
+    pub date_from: String,
+    pub date_to: String,
+    /// Credits used then, formatted and exact.
+    pub total: String,
+    pub total_exact: String,
+    /// "+12.5%", or "—" when nothing was used then.
+    pub change: String,
+}
+
+/// The span to compare `range` with: the month before for this or last
+/// month, else as many days just before it; when
+/// `range` runs past `today`, both are cut to the days so far (this
+/// month's first week against last month's first week), and the second
+/// value is the range so cut.
+fn period_before(range: &DayRange, today: jiff::civil::Date) -> Option<(DayRange, DayRange)> {
+    let shown = if range.first <= today && today < range.last { DayRange { last: today, ..*range } } else { *range };
+    // A calendar month is compared with the month before (November for
+    // December), other ranges with as many days just before.
+    let months = matches!(range.preset, Some(RangePreset::ThisMonth | RangePreset::LastMonth));
+    let back = if months { jiff::Span::new().months(1) } else { jiff::Span::new().days(range.days()) };
+    let first = range.first.checked_sub(back).ok()?;
+    let mut last = first.checked_add(jiff::Span::new().days(shown.days() - 1)).ok()?;
+    if months {
+        last = last.min(first.last_of_month());
+    }
+    Some((DayRange { preset: None, first, last }, shown))
+}
+
+fn span_label(r: &DayRange, loc: Locale) -> String {
+    loc.span(r.first, r.last)
+}
+
+/// Usage by action per day (the rollups' day rows, one query per day that
+/// has happened): the top [`STACKED_ACTIONS`] actions of the range apart,
+/// the rest summed as "Other".
+async fn action_days(
+    ctx: &Ctx,
+    range: DayRange,
+    today: jiff::civil::Date,
+    by_action: &UsageReport,
+    who: Option<String>,
+) -> Result<charts::StackChart, PageError> {
+    let mut series: Vec<(String, String)> = by_action
         .rows
         .iter()
+        .take(STACKED_ACTIONS)
+        .map(|r| (r.key.clone().unwrap_or_default(), r.key.clone().unwrap_or_else(|| "(no action named)".into())))
+        .collect();
+    let other = by_action.rows.len() > STACKED_ACTIONS;
+    if other {
+        series.push(("(other)".into(), format!("Other ({})", by_action.rows.len() - STACKED_ACTIONS)));
+    }
+    let mut days = Vec::with_capacity(range.days() as usize);
+    let mut day = range.first;
+    loop {
+        let mut amounts = vec![Micros::ZERO; series.len()];
+        let future = day > today;
+        if !future && !series.is_empty() {
+            let one = DayRange { preset: None, first: day, last: day };
+            let r = analytics::usage_report(
+                &ctx.app,
+                &ctx.org,
+                &ctx.settings.time_zone,
+                one,
+                UsageGroup::Action,
+                who.clone(),
+            )
+            .await?;
+            for row in &r.rows {
+                let key = row.key.clone().unwrap_or_default();
+                let i = series.iter().take(STACKED_ACTIONS).position(|(k, _)| *k == key);
+                let i = match (i, other) {
+                    (Some(i), _) => i,
+                    (None, true) => series.len() - 1,
+                    // An action of the day that is not among the range's
+                    // (cannot happen: the range holds the day).
+                    (None, false) => continue,
+                };
+                amounts[i] = amounts[i].checked_add(row.credits).ok_or_else(|| {
+                    PageError::from(ApiError::validation("the usage total is too large to add up exactly"))
+                })?;
+            }
+        }
+        days.push(charts::StackDay { key: day.to_string(), future, amounts });
+        if day >= range.last {
+            break;
+        }
+        day = day.tomorrow().map_err(|e| PageError::from(ApiError::validation(e.to_string())))?;
+    }
+    Ok(charts::stacked_chart(&days, &series, 720.0, 240.0, ctx.loc))
+}
+
+/// Rows a bar list shows; the rest are summed as one "Other (n)" row (an
+/// org of 2,000 projects drew 2,000 rows, 0.7 MB a page).
+pub const MAX_BARS: usize = 20;
+
+fn bars(report: &UsageReport, none: &str, loc: Locale) -> Vec<HBar> {
+    let mut rows: Vec<(String, String, String, Micros, i64)> = report
+        .rows
+        .iter()
+        .take(MAX_BARS)
         .map(|r| {
             let key = r.key.clone().unwrap_or_default();
             let (label, detail) = match (&r.name, &r.key) {
@@ -763,7 +897,66 @@ fn bars(report: &UsageReport, none: &str) -> Vec<HBar> {
             (key, label, detail, r.credits, r.operations)
         })
         .collect();
-    charts::hbars(&rows, report.total_credits)
+    if report.rows.len() > MAX_BARS {
+        let rest = &report.rows[MAX_BARS..];
+        let credits = rest.iter().try_fold(Micros::ZERO, |a, r| a.checked_add(r.credits)).unwrap_or(Micros::ZERO);
+        let ops = rest.iter().fold(0i64, |a, r| a.saturating_add(r.operations));
+        let label = format!("Other ({})", loc.count(rest.len() as i64));
+        rows.push(("(other)".into(), label, String::new(), credits, ops));
+    }
+    charts::hbars(&rows, report.total_credits, loc)
+}
+
+/// Usage per hour of a one-day `range` (`Store::usage_hours`, from the
+/// day's events), each hour labelled with its local time (a day the clocks
+/// change has 23 or 25); hours after `now` are still to come (empty, not
+/// zero). Returns the points and the cumulative points.
+async fn hour_points(
+    ctx: &Ctx,
+    day: jiff::civil::Date,
+    who: Option<String>,
+) -> Result<(Vec<Point>, Vec<Point>), PageError> {
+    let (from, to) = creditd_store::range::days_bounds(day, day, &ctx.tz);
+    let q = creditd_store::hours::HourQuery { from, to, user_email: who };
+    let rows = ctx.app.store.usage_hours(&ctx.org, &q).await?;
+    let now = ctx.app.store.now();
+    let mut points = Vec::new();
+    let mut cumulative = Vec::new();
+    let mut so_far = Micros::ZERO;
+    for h in 0..q.hours() {
+        let start = from
+            .checked_add(jiff::SignedDuration::from_hours(h))
+            .map_err(|e| PageError::from(ApiError::validation(e.to_string())))?;
+        let local = start.to_zoned(ctx.tz.clone());
+        let label = local.strftime("%H:%M").to_string();
+        let (amount, count) = rows.iter().find(|r| r.hour == h).map_or((Micros::ZERO, 0), |r| (r.amount, r.count));
+        let mut p = Point::credits_in(ctx.loc, label.clone(), amount, count);
+        so_far = so_far.checked_add(amount).unwrap_or(so_far);
+        let mut c = Point::credits_in(ctx.loc, label.clone(), so_far, 0);
+        c.title = format!("{label}: {} credits used so far", ctx.loc.number(so_far));
+        if start > now {
+            for p in [&mut p, &mut c] {
+                p.future = true;
+                p.value = 0.0;
+                p.exact = String::new();
+                p.title = format!("{label}: still to come");
+            }
+        }
+        points.push(p);
+        cumulative.push(c);
+    }
+    Ok((points, cumulative))
+}
+
+/// The change from `then` to `now` as `loc` writes a percentage
+/// ([`charts::percent_change`]); "—" without a base.
+fn percent(loc: Locale, now: Micros, then: Micros) -> String {
+    charts::percent_change(now, then).map_or_else(|| "—".into(), |p| loc.percent(p.trim_end_matches('%')))
+}
+
+/// The total usage of `range` (the day rows), for a comparison.
+async fn report_range(ctx: &Ctx, range: DayRange, who: Option<String>) -> Result<UsageReport, PageError> {
+    Ok(analytics::usage_report(&ctx.app, &ctx.org, &ctx.settings.time_zone, range, UsageGroup::Day, who).await?)
 }
 
 /// `GET /credits`: credits used, by day, action, user, project, service.
@@ -793,7 +986,7 @@ async fn credits_inner(
     let points: Vec<Point> = by_day
         .rows
         .iter()
-        .map(|r| Point::credits(r.key.clone().unwrap_or_default(), r.credits, r.operations).after(today))
+        .map(|r| Point::credits_in(ctx.loc, r.key.clone().unwrap_or_default(), r.credits, r.operations).after(today))
         .collect();
     let days = if range.first <= today && today < range.last {
         DayRange { last: today, ..range }.days()
@@ -803,24 +996,119 @@ async fn credits_inner(
     .max(1);
     let average = Micros::from_micros(by_day.total_credits.micros() / days);
     let s = ctx.summary().await?;
+    let hours = if range.days() == 1 { Some(hour_points(&ctx, range.first, who.clone()).await?) } else { None };
+    let by_action_day = if hours.is_none() && range.days() <= MAX_STACKED_DAYS {
+        Some(action_days(&ctx, range, today, &by_action, who.clone()).await?)
+    } else {
+        None
+    };
+    // The same span just before (cut to the days so far when the range
+    // runs past today), from the same day rows.
+    let before = match period_before(&range, today) {
+        // Today so far against yesterday until the same time of day (the
+        // day's own events, per hour, cut at that instant).
+        Some((prev, _)) if range.days() == 1 && range.first == today => {
+            let (from, _) = creditd_store::range::days_bounds(prev.first, prev.first, &ctx.tz);
+            let (midnight, _) = creditd_store::range::days_bounds(today, today, &ctx.tz);
+            let now = ctx.app.store.now();
+            let elapsed = now.duration_since(midnight);
+            let cut = from.checked_add(elapsed).unwrap_or(from);
+            let then = if cut > from {
+                let q = creditd_store::hours::HourQuery { from, to: cut, user_email: who.clone() };
+                let rows = ctx.app.store.usage_hours(&ctx.org, &q).await?;
+                rows.iter().try_fold(Micros::ZERO, |a, r| a.checked_add(r.amount)).ok_or_else(|| {
+                    PageError::from(ApiError::validation("the usage total is too large to add up exactly"))
+                })?
+            } else {
+                Micros::ZERO
+            };
+            let until = now.to_zoned(ctx.tz.clone()).strftime("%H:%M").to_string();
+            Comparison {
+                label: format!("{} until {until}", span_label(&prev, ctx.loc)),
+                date_from: prev.first.to_string(),
+                date_to: prev.last.to_string(),
+                total: ctx.loc.number(then),
+                total_exact: then.to_string(),
+                change: percent(ctx.loc, by_day.total_credits, then),
+            }
+        }
+        Some((prev, shown)) => {
+            let then = report_range(&ctx, prev, who.clone()).await?;
+            let now = if shown == range {
+                by_day.total_credits
+            } else {
+                report_range(&ctx, shown, who.clone()).await?.total_credits
+            };
+            Comparison {
+                label: span_label(&prev, ctx.loc),
+                date_from: prev.first.to_string(),
+                date_to: prev.last.to_string(),
+                total: ctx.loc.number(then.total_credits),
+                total_exact: then.total_credits.to_string(),
+                change: percent(ctx.loc, now, then.total_credits),
+            }
+        }
+        None => Comparison {
+            label: "—".into(),
+            date_from: String::new(),
+            date_to: String::new(),
+            total: "—".into(),
+            total_exact: String::new(),
+            change: "—".into(),
+        },
+    };
+    // Cumulative use against the plan's allocation (this period's plan
+    // credits), up to today.
+    let mut so_far = Micros::ZERO;
+    let cumulative_points: Vec<Point> = by_day
+        .rows
+        .iter()
+        .map(|r| {
+            so_far = so_far.checked_add(r.credits).unwrap_or(so_far);
+            let key = r.key.clone().unwrap_or_default();
+            let mut p = Point::credits_in(ctx.loc, key.clone(), so_far, 0);
+            p.title = format!("{}: {} credits used so far", p.label, ctx.loc.number(so_far));
+            p.after(today)
+        })
+        .collect();
+    let has_plan = s.plan.is_some() && s.plan_credits.is_positive();
+    let allocation =
+        if has_plan { format!("{} plan credits this period", ctx.loc.number(s.plan_credits)) } else { String::new() };
+    let cumulative_points = match &hours {
+        Some((_, c)) => c.clone(),
+        None => cumulative_points,
+    };
+    let cumulative = charts::time_chart_with_limit(
+        &cumulative_points,
+        has_plan.then(|| (s.plan_credits, format!("Plan allocation: {}", ctx.loc.number(s.plan_credits)))),
+        720.0,
+        240.0,
+        ctx.loc,
+    );
     let mut api_query = format!("group_by=day&range={}", range.name());
     if range.preset.is_none() {
         api_query.push_str(&format!("&date_from={}&date_to={}", range.first, range.last));
     }
     let page = CreditsPage {
         frame: ctx.frame("credits", if own_only { "My credit usage" } else { "Credits" }, &s),
-        picker: picker("/credits", &range, &zone),
+        picker: picker("/credits", &range, &zone, ctx.loc),
         own_only,
-        total: charts::credits(by_day.total_credits),
+        total: ctx.loc.number(by_day.total_credits),
         total_exact: by_day.total_credits.to_string(),
-        operations: charts::count(by_day.total_operations),
-        daily_average: charts::rounded(average, 1),
+        operations: ctx.loc.count(by_day.total_operations),
+        daily_average: ctx.loc.rounded(average, 1),
         daily_average_exact: average.to_string(),
-        over_time: charts::time_chart(&points, 720.0, 240.0),
-        by_action: bars(&by_action, "(no action named)"),
-        by_user: by_user.as_ref().map(|r| bars(r, "(no user named)")).unwrap_or_default(),
-        by_project: by_project.as_ref().map(|r| bars(r, "(no project)")).unwrap_or_default(),
-        by_service: bars(&by_service, "(no service named)"),
+        show_average: range.days() > 1,
+        over_time: charts::time_chart(&points, 720.0, 240.0, ctx.loc),
+        by_action_day,
+        by_hour: hours.as_ref().map(|(p, _)| charts::time_chart(p, 720.0, 240.0, ctx.loc)),
+        before,
+        cumulative,
+        allocation,
+        by_action: bars(&by_action, "(no action named)", ctx.loc),
+        by_user: by_user.as_ref().map(|r| bars(r, "(no user named)", ctx.loc)).unwrap_or_default(),
+        by_project: by_project.as_ref().map(|r| bars(r, "(no project)", ctx.loc)).unwrap_or_default(),
+        by_service: bars(&by_service, "(no service named)", ctx.loc),
         api_query,
     };
     Ok((StatusCode::OK, page.render()?))
@@ -883,7 +1171,7 @@ async fn statement_inner(
                 kind: l.kind.clone(),
                 title: l.title.clone(),
                 amount: l.amount.to_string(),
-                count: charts::count(l.count),
+                count: ctx.loc.count(l.count),
             })
             .collect::<Vec<_>>()
     };
@@ -897,7 +1185,7 @@ async fn statement_inner(
     }
     let page = StatementPage {
         frame: ctx.frame("history", "Statement", &s),
-        picker: picker("/statement", &range, &ctx.settings.time_zone),
+        picker: picker("/statement", &range, &ctx.settings.time_zone, ctx.loc),
         opening: end(&st.opening),
         credits_in: rows(&st.credits_in),
         total_in: st.total_in.to_string(),
@@ -983,7 +1271,8 @@ async fn conversations_inner(
     // conversation in it), not this month's.
     let active = identities.iter().filter(|(k, n)| !k.is_empty() && *n > 0).count();
     let today = analytics::today(&ctx.app, &ctx.tz);
-    let points: Vec<Point> = daily.into_iter().map(|(k, n)| Point::count(k, n, "conversations").after(today)).collect();
+    let points: Vec<Point> =
+        daily.into_iter().map(|(k, n)| Point::count_in(ctx.loc, k, n, "conversations").after(today)).collect();
     let pie_rows = |rows: &[(String, u64)], none: &str| -> Vec<(String, String, u64)> {
         rows.iter()
             .map(|(k, n)| {
@@ -1003,25 +1292,25 @@ async fn conversations_inner(
         .filter(|(k, _)| !k.is_empty())
         .map(|(k, n)| IdentityUse {
             identity: k.clone(),
-            used: charts::count(i64::try_from(*n).unwrap_or(i64::MAX)),
-            left: charts::count(i64::try_from(limit.saturating_sub(*n)).unwrap_or(0)),
+            used: ctx.loc.count(i64::try_from(*n).unwrap_or(i64::MAX)),
+            left: ctx.loc.count(i64::try_from(limit.saturating_sub(*n)).unwrap_or(0)),
             pct: if limit > 0 { ((*n as f64 / limit as f64) * 1000.0).round().min(1000.0) / 10.0 } else { 0.0 },
             full: *n >= limit,
         })
         .collect();
     let page = ConversationsPage {
         frame: ctx.frame("conversations", "Conversations", &s),
-        picker: picker("/conversations", &range, &ctx.settings.time_zone),
-        total: charts::count(i64::try_from(total).unwrap_or(i64::MAX)),
+        picker: picker("/conversations", &range, &ctx.settings.time_zone, ctx.loc),
+        total: ctx.loc.count(i64::try_from(total).unwrap_or(i64::MAX)),
         total_exact: total.to_string(),
-        per_identity: charts::count(i64::from(s.conversations_per_identity)),
+        per_identity: ctx.loc.count(i64::from(s.conversations_per_identity)),
         identities: match s.identities {
             Some(n) => format!("{active} of {n}"),
             None => active.to_string(),
         },
-        daily: charts::time_chart(&points, 720.0, 220.0),
-        by_campaign: charts::pie(&pie_rows(&campaigns, "(no campaign)"), "conversations"),
-        by_identity: charts::pie(&pie_rows(&identities, "(unknown)"), "conversations"),
+        daily: charts::time_chart(&points, 720.0, 220.0, ctx.loc),
+        by_campaign: charts::pie(&pie_rows(&campaigns, "(no campaign)"), "conversations", ctx.loc),
+        by_identity: charts::pie(&pie_rows(&identities, "(unknown)"), "conversations", ctx.loc),
         month_identities,
     };
     Ok((StatusCode::OK, page.render()?))
@@ -1191,7 +1480,7 @@ fn cell(def: &ColumnDef, text: String, detail: String, extra: &str) -> Cell {
     Cell { key: def.key, label: def.label, class, text, detail }
 }
 
-fn row(e: &Event, tz: &TimeZone, shown: &[&ColumnDef]) -> Row {
+fn row(e: &Event, tz: &TimeZone, shown: &[&ColumnDef], loc: Locale) -> Row {
     let z = e.created_at.to_zoned(tz.clone());
     let t = |v: &Option<String>| v.clone().unwrap_or_default();
     // The report's rule: a purchase still processing or failed shows 0.
@@ -1210,12 +1499,15 @@ fn row(e: &Event, tz: &TimeZone, shown: &[&ColumnDef]) -> Row {
             "kind" => cell(def, kind.to_string(), String::new(), ""),
             "amount" => cell(
                 def,
-                if amount.is_positive() { format!("+{}", charts::credits(amount)) } else { charts::credits(amount) },
+                if amount.is_positive() { format!("+{}", loc.number(amount)) } else { loc.number(amount) },
                 // A priced event: how many of what.
-                e.pricing.as_ref().map(|p| format!("{} {}", quantity_text(p.quantity), p.unit)).unwrap_or_default(),
+                e.pricing
+                    .as_ref()
+                    .map(|p| format!("{} {}", quantity_text(p.quantity, loc), p.unit))
+                    .unwrap_or_default(),
                 sign,
             ),
-            "balance" => cell(def, charts::credits(e.balance_after), String::new(), ""),
+            "balance" => cell(def, loc.number(e.balance_after), String::new(), ""),
             "pool" => cell(def, e.pool.map(pool_label).unwrap_or_default().to_string(), String::new(), ""),
             "status" => cell(def, status_label(e.status).to_string(), String::new(), ""),
             "service" => cell(def, t(&e.service), t(&e.activity), ""),
@@ -1466,11 +1758,11 @@ async fn history_inner(
             };
             let (n, more) = count_matching(&ctx, &query.filter).await?;
             let matching = match (n, more) {
-                (_, true) => format!("More than {} events match", charts::count(HISTORY_COUNT_CAP as i64)),
+                (_, true) => format!("More than {} events match", ctx.loc.count(HISTORY_COUNT_CAP as i64)),
                 (1, false) => "1 event matches".to_string(),
-                (n, false) => format!("{} events match", charts::count(n as i64)),
+                (n, false) => format!("{} events match", ctx.loc.count(n as i64)),
             };
-            let rows = page.events.iter().map(|e| row(e, &ctx.tz, &shown)).collect();
+            let rows = page.events.iter().map(|e| row(e, &ctx.tz, &shown, ctx.loc)).collect();
             (rows, page.next_cursor, matching, String::new(), StatusCode::OK, balance_at)
         }
         Err(e) if e.status.is_client_error() => (Vec::new(), None, String::new(), e.message, e.status, String::new()),

@@ -174,7 +174,7 @@ pub const TABLE: &[Row] = &[
     row(Action::IssueKeysForOthers, "create a key that acts as another member", [Y, Y, N, N, N]),
     row(Action::ManageOwnKeys, "one's own member keys", [Y, Y, Y, Y, N]),
     row(Action::ManageWebhooks, "webhook endpoints and their deliveries", [Y, Y, Y, N, N]),
-    row(Action::ManageOrg, "organisation settings (`PATCH`)", [Y, N, N, N, N]),
+    row(Action::ManageOrg, "organisation settings (`PATCH`), the dashboard's `locale` included", [Y, N, N, N, N]),
     row(Action::ManageFunding, "a child's `funding` and `funding_budget` (`PATCH`)", [Y, N, N, N, Y]),
     row(Action::CreateOrg, "create organisations", [Y, N, N, N, N]),
     row(Action::ManagePriceBooks, "write price book versions (all-organisations keys only)", [Y, N, N, N, N]),

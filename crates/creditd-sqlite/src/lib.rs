@@ -389,6 +389,17 @@ impl Store for SqliteStore {
         self.read(move |c| rollups::usage(c, &org_id, &query)).await
     }
 
+    async fn usage_hours(
+        &self,
+        org_id: &str,
+        query: &creditd_store::hours::HourQuery,
+    ) -> Result<Vec<creditd_store::hours::HourRow>, StoreError> {
+        query.check()?;
+        let org_id = org_id.to_string();
+        let query = query.clone();
+        self.read(move |c| reader::usage_hours(c, &org_id, &query)).await
+    }
+
     async fn statement_lines(
         &self,
         org_id: &str,

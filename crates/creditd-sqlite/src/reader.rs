@@ -264,6 +264,31 @@ fn history_seqs(c: &Connection, org_id: &str, filter: &EventFilter) -> Result<Se
     })
 }
 
+/// Usage per hour of a span of at most two days (`creditd_store::hours`):
+/// the span's seq range by binary search, then one grouped sum over it,
+/// in one snapshot.
+pub fn usage_hours(
+    c: &Connection,
+    org_id: &str,
+    q: &creditd_store::hours::HourQuery,
+) -> Result<Vec<creditd_store::hours::HourRow>, StoreError> {
+    snapshot(c, || {
+        let seqs = history_seqs(c, org_id, &creditd_store::hours::span_filter(q))?;
+        let (sql, args) = creditd_store::hours::hours_sql(org_id, q, seqs, Dialect::Sqlite);
+        let mut st = c.prepare_cached(&sql).map_err(db)?;
+        let rows = st
+            .query_map(rusqlite::params_from_iter(bind(&args)), |r| {
+                Ok(creditd_store::hours::HourRow {
+                    hour: r.get(0)?,
+                    amount: Micros::from_micros(r.get(1)?),
+                    count: r.get(2)?,
+                })
+            })
+            .map_err(db)?;
+        rows.collect::<Result<Vec<_>, _>>().map_err(db)
+    })
+}
+
 /// Streams every matching event in `order`, in chunks. Stops quietly when
 /// the receiver goes away (a client that hung up).
 pub fn stream_events(

@@ -17,6 +17,7 @@ pub mod consistency;
 pub mod conversations;
 pub mod directory;
 pub mod history_at;
+pub mod hours;
 pub mod import;
 pub mod prices;
 pub mod query;
@@ -324,6 +325,13 @@ pub trait Store: Send + Sync + 'static {
     /// with `query.user_email`. Days without usage are absent (the caller
     /// fills them in). An unknown org answers no rows.
     async fn usage(&self, org_id: &str, query: &rollup::UsageQuery) -> Result<Vec<rollup::UsageRow>, StoreError>;
+
+    /// Credits consumed by `org_id` per hour of `query`'s span (at most
+    /// two local days), summed from the span's events
+    /// ([`hours::hours_sql`] over the span's seq range); hours without
+    /// usage are absent. A span too long is a validation error;
+    /// `OrgNotFound` for an unknown org.
+    async fn usage_hours(&self, org_id: &str, query: &hours::HourQuery) -> Result<Vec<hours::HourRow>, StoreError>;
 
     /// The statement lines of `org_id` on the local dates
     /// `first_day..=last_day` (its zone), from the rollups

@@ -8,6 +8,9 @@
 //!    VmHWM, is its own) to CSV and to XLSX: rows/s and peak memory.
 //! 3. Write cost of the history indexes: engine ops/s on a fresh store with
 //!    and without them, alternated, in this process.
+//! 4. Dashboard pages (`--dashboard`): every tab and range as the owner
+//!    opens them, over HTTP on loopback from this process: p50/p99 per page
+//!    with the load average beside them.
 
 use std::path::PathBuf;
 use std::process::Command as Process;
@@ -46,6 +49,12 @@ pub struct HistoryBenchArgs {
     /// Operations per run of the index write-cost comparison (0: skip it).
     #[arg(long, default_value_t = 200_000)]
     write_ops: usize,
+    /// Also time every dashboard page (adds an owner member to the org).
+    #[arg(long)]
+    dashboard: bool,
+    /// Only the dashboard pages (implies --dashboard).
+    #[arg(long)]
+    dashboard_only: bool,
 }
 
 fn pct(sorted: &[u64], p: f64) -> u64 {
@@ -69,9 +78,17 @@ fn form_pairs(q: &str) -> Vec<(String, String)> {
 pub async fn run(args: HistoryBenchArgs) -> Result<()> {
     println!("creditd bench-history (release build): {args:?}");
     let store = open_existing(&args.data_dir)?;
+    if args.dashboard_only {
+        // The server's shutdown shuts the store down too.
+        return dashboard(store, &args).await;
+    }
     let pages = pages(&store, &args).await;
     let past = if pages.is_ok() { past(&store, &args).await } else { Ok(()) };
-    store.shutdown().await;
+    if pages.is_ok() && past.is_ok() && args.dashboard {
+        dashboard(store.clone(), &args).await?;
+    } else {
+        store.shutdown().await;
+    }
     drop(store);
     pages?;
     past?;
@@ -255,6 +272,116 @@ async fn past(store: &Arc<SqliteStore>, args: &HistoryBenchArgs) -> Result<()> {
         s.credits_in.len() + s.credits_out.len(),
         s.difference() == Some(Micros::ZERO)
     );
+    Ok(())
+}
+
+/// Every dashboard page the owner opens, served by the real router on
+/// loopback (`creditd_server::serve`) and timed from the request to the
+/// last byte of the body: p50 and p99 per page (target < 50 ms), the
+/// one-minute load average beside each. Ranges are the presets (as of
+/// today) and the same ranges around the newest event, so a history
+/// generated in the past is still read.
+async fn dashboard(store: Arc<SqliteStore>, args: &HistoryBenchArgs) -> Result<()> {
+    use creditd_store::directory::{DirectoryError, Member, Role};
+    let org = &args.org;
+    let email = "bench-owner@creditd.invalid";
+    let owner = Member {
+        org_id: org.clone(),
+        email: email.into(),
+        name: "Bench Owner".into(),
+        role: Role::Owner,
+        created_at: store.now(),
+    };
+    match store.directory().add_member(owner).await {
+        Ok(_) | Err(DirectoryError::Exists(_)) => {}
+        Err(e) => return Err(e.into()),
+    }
+    let ttl = jiff::SignedDuration::from_mins(15);
+    let token = creditd_server::auth::issue_login_link(store.directory(), org, email, store.now(), ttl).await?;
+    let info = store.org(org).await?;
+    let tz = org_zone(&info.settings.time_zone);
+    let newest = store.events(org, &creditd_store::EventQuery::default()).await?;
+    let newest_day =
+        creditd_store::range::local_date(newest.events.first().map_or_else(|| store.now(), |e| e.created_at), &tz);
+    let month = newest_day.first_of_month();
+    let week = newest_day.checked_sub(jiff::ToSpan::days(6))?;
+    let store_dyn: Arc<dyn Store> = store.clone();
+    let app = creditd_server::AppState::new(store_dyn, creditd_server::random_token(32));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let base = format!("http://{}", listener.local_addr()?);
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(creditd_server::serve(listener, app, async move {
+        let _ = stopped.await;
+    }));
+    let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build()?;
+    let r = client.get(format!("{base}/login/{token}")).send().await?;
+    let cookie = r
+        .headers()
+        .get("set-cookie")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .context("signing in gave no session cookie")?
+        .to_string();
+    let pages: Vec<String> = vec![
+        "/".into(),
+        "/credits".into(),
+        "/credits?range=today".into(),
+        "/credits?range=last_month".into(),
+        "/credits?range=last_28_days".into(),
+        format!("/credits?date_from={newest_day}&date_to={newest_day}"),
+        format!("/credits?date_from={week}&date_to={newest_day}"),
+        format!("/credits?date_from={month}&date_to={}", month.last_of_month()),
+        "/conversations".into(),
+        format!("/conversations?date_from={month}&date_to={}", month.last_of_month()),
+        "/history".into(),
+        "/history?event_type=usage&size=100".into(),
+        format!("/history?date_from={week}&date_to={newest_day}"),
+        "/statement".into(),
+        format!("/statement?date_from={month}&date_to={}", month.last_of_month()),
+    ];
+    let runs = args.pages.clamp(5, 100);
+    println!("dashboard pages as the owner, {runs} requests each (after 2 to warm up), target < 50 ms:");
+    println!("{:<64} {:>9} {:>9} {:>9} {:>6}", "page", "p50 ms", "p99 ms", "bytes", "load");
+    let mut worst = 0u64;
+    let mut failed = None;
+    for page in &pages {
+        let mut t_us = Vec::with_capacity(runs);
+        let mut bytes = 0;
+        for i in 0..runs + 2 {
+            let t = Instant::now();
+            let r = client.get(format!("{base}{page}")).header("cookie", &cookie).send().await?;
+            let status = r.status();
+            let body = r.bytes().await?;
+            let us = t.elapsed().as_micros() as u64;
+            if !status.is_success() {
+                failed = Some(format!("{page}: {status}: {}", String::from_utf8_lossy(&body[..body.len().min(300)])));
+                break;
+            }
+            bytes = body.len();
+            if i >= 2 {
+                t_us.push(us);
+            }
+        }
+        if failed.is_some() {
+            break;
+        }
+        t_us.sort_unstable();
+        worst = worst.max(pct(&t_us, 0.99));
+        println!(
+            "{:<64} {:>9.2} {:>9.2} {:>9} {:>6}",
+            page,
+            pct(&t_us, 0.5) as f64 / 1000.0,
+            pct(&t_us, 0.99) as f64 / 1000.0,
+            bytes,
+            load_average()
+        );
+    }
+    let _ = stop.send(());
+    server.await??;
+    if let Some(f) = failed {
+        bail!("a dashboard page failed: {f}");
+    }
+    println!("worst dashboard p99: {:.2} ms (target < 50 ms)", worst as f64 / 1000.0);
     Ok(())
 }
 

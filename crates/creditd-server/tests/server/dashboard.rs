@@ -18,6 +18,7 @@ use std::time::Duration;
 use creditd_core::plans::{Plan, PlanOp, Rollover};
 use creditd_core::{CreditKind, CreditOp, Event, EventCtx, EventKind, HoldOp, Micros, Op, OrgSettings, RecordKind};
 use creditd_store::directory::{Member, Role};
+use creditd_store::hours::{HourQuery, hours_from_events};
 use creditd_store::range::days_bounds;
 use creditd_store::rollup::{UsageGroup, UsageQuery, usage_from_events};
 use creditd_store::{Clock, Command, EventFilter, Store};
@@ -512,6 +513,32 @@ async fn analytics_agree_with_the_events_and_the_charts() {
                 UsageGroup::Price => unreachable!("left out above"),
                 UsageGroup::Org => unreachable!("not in UsageGroup::ALL"),
             };
+            if group == UsageGroup::Day && api.rows.len() == 1 {
+                // One day is drawn per hour, from the day's events: each
+                // hour so far with its exact usage, labelled in local time.
+                assert!(chart_marks(html, "chart-day").is_empty(), "{range}: one day, no day bars");
+                let q = HourQuery { from, to, user_email: None };
+                let per_hour = hours_from_events(everything.iter(), &q).unwrap();
+                let now: Timestamp = NOW.parse().unwrap();
+                let want: Vec<(String, String)> = (0..q.hours())
+                    .map(|h| from.checked_add(SignedDuration::from_hours(h)).unwrap())
+                    .enumerate()
+                    .filter(|(_, t)| *t <= now)
+                    .map(|(h, t)| {
+                        let m = per_hour.iter().find(|r| r.hour == h as i64).map_or(Micros::ZERO, |r| r.amount);
+                        (t.to_zoned(tz.clone()).strftime("%H:%M").to_string(), m.to_string())
+                    })
+                    .collect();
+                assert_eq!(chart_marks(html, "chart-hour"), want, "{range}: hours");
+                let sum = per_hour.iter().fold(Micros::ZERO, |a, r| a.checked_add(r.amount).unwrap());
+                assert_eq!(sum, api.total_credits, "{range}: the hours add up to the day");
+                let chart = &html[html.find("id=\"chart-hour\"").unwrap()..];
+                let chart = &chart[..chart.find("</figure>").unwrap()];
+                let future = (0..q.hours()).count() - want.len();
+                assert_eq!(chart.matches("data-future=\"true\"").count(), future, "{range}: hours to come");
+                assert!(range != &"range=today" || future > 0, "today has hours to come");
+                continue;
+            }
             let drawn = chart_marks(html, id);
             // Days still to come are drawn empty, without a value.
             let today = "2026-04-02";
@@ -524,7 +551,9 @@ async fn analytics_agree_with_the_events_and_the_charts() {
             assert_eq!(drawn, want, "{range}: chart {id} vs API");
             if group == UsageGroup::Day {
                 let future = api.rows.iter().filter(|r| r.key.as_deref().unwrap() > today).count();
-                assert_eq!(html.matches("data-future=\"true\"").count(), future, "{range}: days to come");
+                let chart = &html[html.find("id=\"chart-day\"").unwrap()..];
+                let chart = &chart[..chart.find("</figure>").unwrap()];
+                assert_eq!(chart.matches("data-future=\"true\"").count(), future, "{range}: days to come");
             }
         }
     }
@@ -1058,6 +1087,322 @@ async fn plan_meter_averages_and_an_empty_org() {
     app.stop().await;
 }
 
+/// One day's stacked bar: (day, total, [(series, amount)]).
+type DayStack = (String, String, Vec<(String, String)>);
+
+/// Each day's stacked bar of chart `id`.
+fn stacks(html: &str, id: &str) -> Vec<DayStack> {
+    let start = html.find(&format!("id=\"{id}\"")).unwrap_or_else(|| panic!("no {id}"));
+    let rest = &html[start..];
+    let end = rest.find("</svg>").unwrap();
+    let mut out: Vec<DayStack> = Vec::new();
+    for piece in rest[..end].split('<').skip(1) {
+        let tag = piece.split('>').next().unwrap_or("");
+        if tag.starts_with("g ") && tag.contains("class=\"mark\"") {
+            out.push((attr(tag, "data-key").unwrap().into(), attr(tag, "data-value").unwrap().into(), Vec::new()));
+        } else if tag.starts_with("rect ") && tag.contains("class=\"seg\"") {
+            let seg = (unescape(attr(tag, "data-series").unwrap()), attr(tag, "data-value").unwrap().to_string());
+            out.last_mut().unwrap().2.push(seg);
+        }
+    }
+    out
+}
+
+/// The (key, value) of each entry of the stacked chart's legend.
+fn legend(html: &str) -> Vec<(String, String)> {
+    let start = html.find("<ul class=\"series\"").unwrap();
+    let rest = &html[start..];
+    let end = rest.find("</ul>").unwrap();
+    rest[..end]
+        .split("<li ")
+        .skip(1)
+        .map(|t| {
+            (
+                unescape(attr(&format!(" {t}"), "data-key").unwrap()),
+                attr(&format!(" {t}"), "data-value").unwrap().into(),
+            )
+        })
+        .collect()
+}
+
+/// The Credits tab's usage by action per day (stacked), the same span
+/// before with its change, and the cumulative use against the allocation,
+/// each checked against the usage API.
+#[tokio::test]
+async fn credits_tab_stacks_compares_and_accumulates() {
+    let mut app = App::start().await;
+    seed(&app).await;
+    let owner = app.sign_in(OWNER.1).await;
+    let member = app.sign_in(MEMBER.1).await;
+    let c = creditd_server::charts::credits;
+    // (tab range, the span before, the span now it is compared with)
+    for (range, before, now) in [
+        ("range=last_month", ("2026-02-01", "2026-02-28"), ("2026-03-01", "2026-03-31")),
+        // April so far (two days) against March's first two days.
+        ("range=this_month", ("2026-03-01", "2026-03-02"), ("2026-04-01", "2026-04-02")),
+        ("range=last_week", ("2026-03-16", "2026-03-22"), ("2026-03-23", "2026-03-29")),
+        ("range=today", ("2026-04-01", "2026-04-01"), ("2026-04-02", "2026-04-02")),
+        ("date_from=2026-03-10&date_to=2026-03-12", ("2026-03-07", "2026-03-09"), ("2026-03-10", "2026-03-12")),
+    ] {
+        for (who, cookie, email) in [("owner", &owner, None), ("member", &member, Some(MEMBER.1))] {
+            let scope = email.map(|e| format!("&user_email={e}")).unwrap_or_default();
+            let (s, _, html) = app.page(&format!("/credits?{range}"), Some(cookie)).await;
+            assert_eq!(s, 200, "{html}");
+            let what = format!("{range} as {who}");
+            let by_action = app.usage(&format!("{range}&group_by=action{scope}")).await;
+            let by_day = app.usage(&format!("{range}&group_by=day{scope}")).await;
+
+            // 1. Stacked by action: the top four apart, the rest "Other";
+            // every segment is that day's usage of that action (or of the
+            // others), and the legend the range's totals.
+            let top: Vec<String> = by_action.rows.iter().take(4).map(|r| r.key.clone().unwrap_or_default()).collect();
+            let mut want_legend: Vec<(String, String)> = by_action
+                .rows
+                .iter()
+                .take(4)
+                .map(|r| (r.key.clone().unwrap_or_default(), r.credits.to_string()))
+                .collect();
+            if by_action.rows.len() > 4 {
+                let rest = by_action.rows[4..].iter().fold(Micros::ZERO, |a, r| a.checked_add(r.credits).unwrap());
+                want_legend.push(("(other)".into(), rest.to_string()));
+            }
+            if by_action.rows.is_empty() {
+                assert!(html.contains("No credits used in this range."), "{what}");
+                continue;
+            }
+            let one_day = by_day.rows.len() == 1;
+            if !one_day {
+                assert_eq!(legend(&html), want_legend, "{what}: legend");
+            }
+            let today = "2026-04-02";
+            let days: Vec<&UsageRowResp> = by_day.rows.iter().filter(|r| r.key.as_deref().unwrap() <= today).collect();
+            let drawn = if one_day { Vec::new() } else { stacks(&html, "chart-day") };
+            if !one_day {
+                assert_eq!(drawn.len(), days.len(), "{what}");
+            }
+            for ((day, total, segs), api_day) in drawn.iter().zip(&days) {
+                assert_eq!(Some(day.as_str()), api_day.key.as_deref());
+                assert_eq!(*total, api_day.credits.to_string(), "{what} {day}");
+                let one = app.usage(&format!("date_from={day}&date_to={day}&group_by=action{scope}")).await;
+                let mut want: Vec<(String, Micros)> = Vec::new();
+                let mut other = Micros::ZERO;
+                for r in &one.rows {
+                    let k = r.key.clone().unwrap_or_default();
+                    if top.contains(&k) {
+                        want.push((k, r.credits));
+                    } else {
+                        other = other.checked_add(r.credits).unwrap();
+                    }
+                }
+                want.sort_by_key(|(k, _)| top.iter().position(|t| t == k));
+                if !other.is_zero() {
+                    want.push(("(other)".into(), other));
+                }
+                want.retain(|(_, m)| !m.is_zero());
+                let want: Vec<(String, String)> = want.into_iter().map(|(k, m)| (k, m.to_string())).collect();
+                assert_eq!(*segs, want, "{what} {day}: segments");
+            }
+
+            // 2. The span before, and the change to one decimal; today so
+            // far is compared with yesterday until the same time (10:30).
+            let mut then = app.usage(&format!("date_from={}&date_to={}{scope}", before.0, before.1)).await;
+            if range == "range=today" {
+                let from: Timestamp = "2026-03-31T22:00:00Z".parse().unwrap();
+                let cut: Timestamp = "2026-04-01T08:30:00Z".parse().unwrap();
+                let mine: Vec<Event> = app
+                    .events(&EventFilter { user_email: email.map(str::to_string), ..consuming_filter(from, cut) })
+                    .await;
+                then.total_credits = consumed(&mine).0;
+                assert_eq!(testid_text(&html, "before-label"), "April 1, 2026 until 10:30", "{what}");
+            }
+            let so_far = app.usage(&format!("date_from={}&date_to={}{scope}", now.0, now.1)).await;
+            assert_eq!(test_value(&html, "before-total"), then.total_credits.to_string(), "{what}");
+            assert!(html.contains(&format!("data-from=\"{}\" data-to=\"{}\"", before.0, before.1)), "{what}");
+            let change = testid_text(&html, "change");
+            // The change computed here in integer tenths of a percent.
+            let (n, b) = (i128::from(so_far.total_credits.micros()), i128::from(then.total_credits.micros()));
+            if b > 0 {
+                let tenths = ((n - b) * 2000 + (n - b).signum() * b) / (2 * b);
+                let sign = if tenths > 0 {
+                    "+"
+                } else if tenths < 0 {
+                    "-"
+                } else {
+                    ""
+                };
+                let a = tenths.abs();
+                assert_eq!(
+                    change,
+                    format!("{sign}{}.{}%", c(Micros::from_micros(a as i64 / 10 * 1_000_000)), a % 10),
+                    "{what}"
+                );
+            } else {
+                assert_eq!(change, "—", "{what}");
+            }
+
+            // 3. Cumulative use: the running sum of the days so far, the
+            // last one the total; the plan's allocation drawn as a level.
+            let marks = chart_marks(&html, "chart-cumulative");
+            if one_day {
+                // Per hour: the running sum of the hour bars.
+                let hours = chart_marks(&html, "chart-hour");
+                let mut run = Micros::ZERO;
+                let want: Vec<(String, String)> = hours
+                    .iter()
+                    .map(|(k, v)| {
+                        run = run.checked_add(v.parse().unwrap()).unwrap();
+                        (k.clone(), run.to_string())
+                    })
+                    .collect();
+                assert_eq!(marks, want, "{what}: cumulative by hour");
+                assert_eq!(run, by_day.total_credits, "{what}");
+                assert!(!html.contains("data-testid=\"daily-average\""), "{what}");
+                continue;
+            }
+            let mut run = Micros::ZERO;
+            let want: Vec<(String, String)> = days
+                .iter()
+                .map(|r| {
+                    run = run.checked_add(r.credits).unwrap();
+                    (r.key.clone().unwrap(), run.to_string())
+                })
+                .collect();
+            assert_eq!(marks, want, "{what}: cumulative");
+            assert_eq!(marks.last().unwrap().1, by_day.total_credits.to_string());
+            assert!(html.contains("<g class=\"limit\" data-value=\"10000\">"), "{what}: the allocation");
+            assert_eq!(
+                testid_text(&html, "allocation"),
+                "Against the plan's allocation: 10,000 plan credits this period."
+            );
+
+            // 4. One day has no "daily average" (it would be its total).
+            assert_eq!(html.contains("data-testid=\"daily-average\""), by_day.rows.len() > 1, "{what}");
+        }
+    }
+    // Past 62 days: the plain daily bars, and a note why.
+    let (_, _, html) = app.page("/credits?date_from=2026-01-20&date_to=2026-04-02", Some(&owner)).await;
+    assert!(!html.contains("class=\"seg\"") && html.contains("drawn for ranges up to 62 days"));
+    assert_eq!(chart_marks(&html, "chart-day").len(), 73);
+    app.stop().await;
+}
+
+/// The org's `locale`: set over the API (checked, stored as its tag), then
+/// every figure of the Plan and Credits tabs as a Madrid org reads them
+/// (seed 002: "14.931", "449 €"), one date form per page; back to en-US.
+#[tokio::test]
+async fn a_madrid_org_reads_numbers_money_and_dates_its_way() {
+    use creditd_core::locale::Locale;
+    let mut app = App::start().await;
+    seed(&app).await;
+    let owner = app.sign_in(OWNER.1).await;
+    let patch = |body: Value| {
+        let (client, url) = (app.client.clone(), format!("{}/api/organizations/{ORG}", app.base));
+        async move {
+            let r = client.patch(url).bearer_auth(KEY).json(&body).send().await.unwrap();
+            (r.status().as_u16(), r.json::<Value>().await.unwrap())
+        }
+    };
+    // Refused: unknown tags, nothing written.
+    for bad in ["es", "xx-XX", "", "es-ES-x"] {
+        let (s, body) = patch(json!({"locale": bad})).await;
+        assert_eq!((s, body["error"]["code"].as_str()), (422, Some("validation_error")), "{bad}: {body}");
+    }
+    let (_, org) = app.get(&format!("/api/organizations/{ORG}")).await;
+    assert!(!org.contains("\"locale\""), "the default is not written: {org}");
+    let (s, body) = patch(json!({"locale": "es_es"})).await;
+    assert_eq!(s, 200, "{body}");
+    let (_, org) = app.get(&format!("/api/organizations/{ORG}")).await;
+    assert!(org.contains("\"locale\":\"es-ES\""), "stored as its tag: {org}");
+
+    let es = Locale::EsEs;
+    let (_, summary) = app.get(&format!("/api/organizations/{ORG}/summary")).await;
+    let summary: Value = serde_json::from_str(&summary).unwrap();
+    let left: Micros = serde_json::from_value(summary["credits_left"].clone()).unwrap();
+    let (s, _, html) = app.page("/", Some(&owner)).await;
+    assert_eq!(s, 200, "{html}");
+    assert_eq!(testid_text(&html, "credits-left"), es.number(left));
+    assert!(left.micros() >= 10_000_000_000, "grouped in Spanish from five digits: {left}");
+    assert!(testid_text(&html, "credits-left").contains('.'), "{left}");
+    assert_eq!(testid_text(&html, "price"), "449\u{a0}€ / month");
+    assert_eq!(testid_text(&html, "top-up-date"), "1 de mayo de 2026");
+    assert_eq!(testid_text(&html, "period"), "1 de abril – 30 de abril de 2026");
+    // One date form on the page: the forecast's day too.
+    let day: Date = serde_json::from_value(summary["forecast"]["runs_out_on"].clone()).unwrap();
+    assert!(html.contains(&format!("credits run out on {}", es.date(day))), "the forecast's day in Spanish");
+    assert!(!html.contains(&day.to_string()), "no ISO date on the Plan tab");
+    assert_eq!(
+        testid_text(&html, "rollover"),
+        "Plan credits left at renewal are carried over, up to 5000 credits in all (the newest kept first)."
+    );
+
+    let (_, _, html) = app.page("/credits?range=last_month", Some(&owner)).await;
+    let march = app.usage("range=last_month&group_by=action").await;
+    assert_eq!(testid_text(&html, "total-credits"), es.number(march.total_credits));
+    assert_eq!(test_value(&html, "total-credits"), march.total_credits.to_string(), "the data stays exact");
+    assert_eq!(testid_text(&html, "range-label"), "1 de marzo – 31 de marzo de 2026 (Europe/Madrid)");
+    assert_eq!(testid_text(&html, "before-label"), "1 de febrero – 28 de febrero de 2026");
+    assert!(testid_text(&html, "change").ends_with("\u{a0}%"), "{}", testid_text(&html, "change"));
+    assert!(html.contains(">1 mar</text>"), "axis days in Spanish");
+    assert!(!html.contains(">Mar 1</text>"), "no English axis day");
+    let first = &march.rows[0];
+    assert!(html.contains(&format!("<td class=\"num\">{}</td>", es.number(first.credits))), "the action bars");
+    // One day, in words.
+    let (_, _, html) = app.page("/credits?range=today", Some(&owner)).await;
+    assert_eq!(testid_text(&html, "range-label"), "jueves, 2 de abril de 2026 (Europe/Madrid)");
+
+    // Back to the default: en-US.
+    let (s, _) = patch(json!({"locale": "en-US"})).await;
+    assert_eq!(s, 200);
+    let (_, _, html) = app.page("/", Some(&owner)).await;
+    assert_eq!(testid_text(&html, "price"), "€449 / month");
+    assert_eq!(testid_text(&html, "top-up-date"), "May 1, 2026");
+    assert_eq!(testid_text(&html, "credits-left"), creditd_server::charts::credits(left));
+    app.stop().await;
+}
+
+/// A bar list shows the 20 largest groups and sums the rest as one "Other
+/// (n)" row, so an org of thousands of projects draws a page of 21 rows;
+/// the total still covers every group.
+#[tokio::test]
+async fn bar_lists_keep_twenty_rows_and_sum_the_rest() {
+    let mut app = App::start().await;
+    app.clock.set(NOW.parse().unwrap());
+    app.store.create_org(ORG, OrgSettings::new("Acme Research", ZONE)).await.unwrap();
+    app.store
+        .directory()
+        .add_member(Member {
+            org_id: ORG.into(),
+            email: OWNER.1.into(),
+            name: OWNER.0.into(),
+            role: Role::Owner,
+            created_at: app.clock.now(),
+        })
+        .await
+        .unwrap();
+    let mut ops = vec![credit(CreditKind::Grant, 100_000, None, "System", "Welcome")];
+    for p in 1..=25i64 {
+        ops.push(Op::Usage {
+            amount: Micros::from_micros(p * 1_000_000),
+            ctx: EventCtx { project_id: Some(format!("p{p:02}")), ..EventCtx::default() },
+        });
+    }
+    for r in app.store.execute(ops.into_iter().map(|op| Command::new(ORG, op, None)).collect()).await {
+        r.unwrap();
+    }
+    let owner = app.sign_in(OWNER.1).await;
+    let (s, _, html) = app.page("/credits?range=today", Some(&owner)).await;
+    assert_eq!(s, 200, "{html}");
+    let marks = chart_marks(&html, "chart-project");
+    assert_eq!(marks.len(), 21, "{marks:?}");
+    assert_eq!(marks[0], ("p25".to_string(), "25".to_string()));
+    assert_eq!(marks[19], ("p06".to_string(), "6".to_string()));
+    // p01–p05: 1 + 2 + 3 + 4 + 5.
+    assert_eq!(marks[20], ("(other)".to_string(), "15".to_string()));
+    assert!(html.contains("Other (5)"));
+    assert_eq!(test_value(&html, "total-credits"), "325");
+    app.stop().await;
+}
+
 /// A purchase of 7,000 that fails and one of 300 that succeeds: the
 /// dashboard's history table and the report downloads (CSV, Excel) show no
 /// credit that never arrived, and say the status in the Kind cell; the full
@@ -1529,8 +1874,40 @@ async fn dashboard_in_headless_chromium() {
     b.js("document.querySelectorAll('#chart-day .mark')[4].focus()").await;
     let tip = b.js("const t = document.getElementById('tip'); return t.hidden ? '' : t.textContent").await;
     assert!(tip.as_str().unwrap().contains("credits"), "tooltip: {tip}");
+    // Usage by action per day (stacked), the span before, the cumulative
+    // use against the allocation; on a phone the charts need no sideways
+    // swipe and their text stays readable.
+    let legend =
+        b.js("return [...document.querySelectorAll('#chart-day-cap ~ ul.series li')].map(l => l.dataset.key)").await;
+    assert_eq!(legend.as_array().unwrap().len(), 5, "four actions and Other: {legend}");
+    let segs = b.js("return document.querySelectorAll('#chart-day .seg').length").await;
+    assert!(segs.as_u64().unwrap() > 31, "segments: {segs}");
+    assert_eq!(b.text("[data-testid=before-label]").await, "February 1 – February 28, 2026");
+    assert!(!b.find_all("#chart-cumulative .limit").await.is_empty());
+    for width in [1366, 390] {
+        b.set_width(width).await;
+        let fits = b
+            .js("const w = document.documentElement.clientWidth; \
+                 return [...document.querySelectorAll('.scroll-x')].map(s => s.scrollWidth <= s.clientWidth + 1 && s.getBoundingClientRect().right <= w + 1) \
+                   .concat([document.documentElement.scrollWidth <= w + 1, \
+                            Math.round(document.querySelector('#chart-day .axis').getBoundingClientRect().height) >= 9])")
+            .await;
+        assert_eq!(fits, json!([true, true, true, true]), "the Credits tab at {width} px");
+    }
+    b.set_width(1366).await;
     b.screenshot(1366, &shots.join("credits-desktop.png")).await;
     b.screenshot(390, &shots.join("credits-phone.png")).await;
+    // Today, per hour in Madrid: 10:30 now, so 00:00–10:00 drawn and the
+    // 13 hours after them empty, not zero; no "daily average" for a day.
+    b.click_nav(".presets a[href='/credits?range=today']").await;
+    let hours = b
+        .js("return [document.querySelectorAll('#chart-hour .mark').length, document.querySelectorAll('#chart-hour [data-future=true]').length, \
+             document.querySelectorAll('[data-testid=daily-average]').length, document.querySelector('#chart-hour .mark').dataset.key]")
+        .await;
+    assert_eq!(hours, json!([11, 13, 0, "00:00"]), "today by hour");
+    b.screenshot(1366, &shots.join("credits-today-desktop.png")).await;
+    b.screenshot(390, &shots.join("credits-today-phone.png")).await;
+    b.click_nav(".presets a[href='/credits?range=last_month']").await;
     b.set_value("input[name=date_from]", "2026-03-09").await;
     b.set_value("input[name=date_to]", "2026-03-15").await;
     b.click_nav("form.custom button[type=submit]").await;
@@ -1799,7 +2176,8 @@ async fn dashboard_in_headless_chromium() {
         let found = b.axe(&axe).await;
         assert!(found.iter().any(|v| v.starts_with("landmark-unique (moderate)")), "{found:?}");
         b.click_nav("form[action='/logout'] button").await;
-        let everything: &[&str] = &["/", "/credits", "/conversations", "/history", "/history?status=bogus", "/nope"];
+        let everything: &[&str] =
+            &["/", "/credits", "/credits?range=today", "/conversations", "/history", "/history?status=bogus", "/nope"];
         for (email, tabs) in [
             (OWNER.1, everything),
             (ADMIN.1, everything),
@@ -1822,6 +2200,42 @@ async fn dashboard_in_headless_chromium() {
         check_axe(&b, Some(&axe), "a used sign-in link").await;
         say("dashboard_in_headless_chromium: axe-core found no serious or moderate violation");
     }
+
+    // A Madrid organisation (locale es-ES) as its owner reads it, at both
+    // widths, axe-clean: "14.931"-style numbers, "449 €", dates in Spanish.
+    let r = app
+        .client
+        .patch(format!("{}/api/organizations/{ORG}", app.base))
+        .bearer_auth(KEY)
+        .json(&json!({"locale": "es-ES"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    b.goto(&app.login_url(OWNER.1).await).await;
+    let es = creditd_core::locale::Locale::EsEs;
+    for width in [1366, 390] {
+        b.set_width(width).await;
+        b.goto(&format!("{}/", app.base)).await;
+        // WebDriver's text turns the no-break space into a space.
+        assert_eq!(b.text("[data-testid=price]").await, "449 € / month", "at {width} px");
+        let raw = b.js("return document.querySelector('[data-testid=price]').textContent").await;
+        assert_eq!(raw, json!("449\u{a0}€ / month"));
+        assert_eq!(b.text("[data-testid=top-up-date]").await, "1 de mayo de 2026");
+        assert_eq!(b.text("[data-testid=credits-left]").await, es.number(left));
+        b.goto(&format!("{}/credits?range=last_month", app.base)).await;
+        assert_eq!(b.text("[data-testid=range-label]").await, "1 de marzo – 31 de marzo de 2026 (Europe/Madrid)");
+        let ticks = b.js("return [...document.querySelectorAll('#chart-day text.axis')].map(t => t.textContent)").await;
+        assert!(ticks.as_array().unwrap().iter().any(|t| t == "1 mar"), "{ticks}");
+        if let Some(axe) = axe_source() {
+            check_axe(&b, Some(&axe), &format!("/credits in es-ES at {width} px")).await;
+            b.goto(&format!("{}/", app.base)).await;
+            check_axe(&b, Some(&axe), &format!("/ in es-ES at {width} px")).await;
+        }
+    }
+    b.set_width(1366).await;
+    b.screenshot(1366, &shots.join("plan-es-desktop.png")).await;
+    b.screenshot(390, &shots.join("plan-es-phone.png")).await;
 
     b.close().await;
     drop(driver);
