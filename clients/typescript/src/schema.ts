@@ -2595,6 +2595,13 @@ export interface components {
             funding_budget?: null | components["schemas"]["Amount"];
             /** @description The organisation's id (as the client chose it). */
             id: string;
+            /**
+             * @description How the dashboard writes numbers, money and dates for this
+             *     organisation's people: `en-US` (the default), `en-GB`, `es-ES`,
+             *     `de-DE`, `fr-FR` or `it-IT` (the tags of `locale::Locale::ALL`).
+             * @example es-ES
+             */
+            locale?: string;
             low_balance_threshold?: null | components["schemas"]["Credits"];
             /** @description The organisation's display name, 1 to 200 characters, no NUL. */
             name: string;
@@ -2659,6 +2666,13 @@ export interface components {
              */
             funding?: components["schemas"]["Funding"];
             funding_budget?: null | components["schemas"]["Amount"];
+            /**
+             * @description How the dashboard writes numbers, money and dates for this
+             *     organisation's people: `en-US` (the default), `en-GB`, `es-ES`,
+             *     `de-DE`, `fr-FR` or `it-IT` (the tags of `locale::Locale::ALL`).
+             * @example es-ES
+             */
+            locale?: string;
             low_balance_threshold?: null | components["schemas"]["Credits"];
             /** @description The organisation's display name, 1 to 200 characters, no NUL. */
             name: string;
@@ -3274,6 +3288,12 @@ export interface components {
             expiring_first?: boolean | null;
             funding?: null | components["schemas"]["Funding"];
             funding_budget?: null | components["schemas"]["Amount"];
+            /**
+             * @description How the dashboard writes numbers, money and dates: `en-US` (the
+             *     default), `en-GB`, `es-ES`, `de-DE`, `fr-FR` or `it-IT` (any case,
+             *     `_` for `-`; stored as the tag).
+             */
+            locale?: string | null;
             /** @description The organisation's display name, 1 to 200 characters (trimmed). */
             name?: string | null;
             overdraft_limit?: null | components["schemas"]["Amount"];

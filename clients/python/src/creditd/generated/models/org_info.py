@@ -49,6 +49,9 @@ class OrgInfo:
             funding (Union[Unset, Funding]): Whose balance an organisation's consumption draws on (see
                 [`crate::funding`]).
             funding_budget (Union[None, Unset, float, str]):
+            locale (Union[Unset, str]): How the dashboard writes numbers, money and dates for this
+                organisation's people: `en-US` (the default), `en-GB`, `es-ES`,
+                `de-DE`, `fr-FR` or `it-IT` (the tags of `locale::Locale::ALL`). Example: es-ES.
             low_balance_threshold (Union[None, Unset, float]):
             parent_id (Union[None, Unset, str]): Its parent organisation, if it has one (see `creditd_core::tree`):
                 set with `PATCH` (`parent_id`), at most three levels.
@@ -74,6 +77,7 @@ class OrgInfo:
     checkout_url_template: Union[None, Unset, str] = UNSET
     funding: Union[Unset, Funding] = UNSET
     funding_budget: Union[None, Unset, float, str] = UNSET
+    locale: Union[Unset, str] = UNSET
     low_balance_threshold: Union[None, Unset, float] = UNSET
     parent_id: Union[None, Unset, str] = UNSET
     price_book: Union[None, Unset, str] = UNSET
@@ -134,6 +138,8 @@ class OrgInfo:
         else:
             funding_budget = self.funding_budget
 
+        locale = self.locale
+
         low_balance_threshold: Union[None, Unset, float]
         if isinstance(self.low_balance_threshold, Unset):
             low_balance_threshold = UNSET
@@ -180,6 +186,8 @@ class OrgInfo:
             field_dict["funding"] = funding
         if funding_budget is not UNSET:
             field_dict["funding_budget"] = funding_budget
+        if locale is not UNSET:
+            field_dict["locale"] = locale
         if low_balance_threshold is not UNSET:
             field_dict["low_balance_threshold"] = low_balance_threshold
         if parent_id is not UNSET:
@@ -263,6 +271,8 @@ class OrgInfo:
         funding_budget = _parse_funding_budget(d.pop("funding_budget", UNSET))
 
 
+        locale = d.pop("locale", UNSET)
+
         def _parse_low_balance_threshold(data: object) -> Union[None, Unset, float]:
             if data is None:
                 return data
@@ -318,6 +328,7 @@ class OrgInfo:
             checkout_url_template=checkout_url_template,
             funding=funding,
             funding_budget=funding_budget,
+            locale=locale,
             low_balance_threshold=low_balance_threshold,
             parent_id=parent_id,
             price_book=price_book,

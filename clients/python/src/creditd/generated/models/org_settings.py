@@ -47,6 +47,9 @@ class OrgSettings:
             funding (Union[Unset, Funding]): Whose balance an organisation's consumption draws on (see
                 [`crate::funding`]).
             funding_budget (Union[None, Unset, float, str]):
+            locale (Union[Unset, str]): How the dashboard writes numbers, money and dates for this
+                organisation's people: `en-US` (the default), `en-GB`, `es-ES`,
+                `de-DE`, `fr-FR` or `it-IT` (the tags of `locale::Locale::ALL`). Example: es-ES.
             low_balance_threshold (Union[None, Unset, float]):
             price_book (Union[None, Unset, str]): The price book priced operations use, over the plan's
                 (`Plan::price_book`); none: the plan's.
@@ -68,6 +71,7 @@ class OrgSettings:
     checkout_url_template: Union[None, Unset, str] = UNSET
     funding: Union[Unset, Funding] = UNSET
     funding_budget: Union[None, Unset, float, str] = UNSET
+    locale: Union[Unset, str] = UNSET
     low_balance_threshold: Union[None, Unset, float] = UNSET
     price_book: Union[None, Unset, str] = UNSET
     reversal_policy: Union[Unset, ReversalPolicy] = UNSET
@@ -123,6 +127,8 @@ class OrgSettings:
         else:
             funding_budget = self.funding_budget
 
+        locale = self.locale
+
         low_balance_threshold: Union[None, Unset, float]
         if isinstance(self.low_balance_threshold, Unset):
             low_balance_threshold = UNSET
@@ -161,6 +167,8 @@ class OrgSettings:
             field_dict["funding"] = funding
         if funding_budget is not UNSET:
             field_dict["funding_budget"] = funding_budget
+        if locale is not UNSET:
+            field_dict["locale"] = locale
         if low_balance_threshold is not UNSET:
             field_dict["low_balance_threshold"] = low_balance_threshold
         if price_book is not UNSET:
@@ -238,6 +246,8 @@ class OrgSettings:
         funding_budget = _parse_funding_budget(d.pop("funding_budget", UNSET))
 
 
+        locale = d.pop("locale", UNSET)
+
         def _parse_low_balance_threshold(data: object) -> Union[None, Unset, float]:
             if data is None:
                 return data
@@ -281,6 +291,7 @@ class OrgSettings:
             checkout_url_template=checkout_url_template,
             funding=funding,
             funding_budget=funding_budget,
+            locale=locale,
             low_balance_threshold=low_balance_threshold,
             price_book=price_book,
             reversal_policy=reversal_policy,

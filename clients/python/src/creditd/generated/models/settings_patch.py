@@ -40,6 +40,9 @@ class SettingsPatch:
                 pool order.
             funding (Union[Funding, None, Unset]):
             funding_budget (Union[None, Unset, float, str]):
+            locale (Union[None, Unset, str]): How the dashboard writes numbers, money and dates: `en-US` (the
+                default), `en-GB`, `es-ES`, `de-DE`, `fr-FR` or `it-IT` (any case,
+                `_` for `-`; stored as the tag).
             name (Union[None, Unset, str]): The organisation's display name, 1 to 200 characters (trimmed).
             overdraft_limit (Union[None, Unset, float, str]):
             parent_id (Union[None, Unset, str]): The parent organisation (`null`: none, a root). Changed on its own,
@@ -64,6 +67,7 @@ class SettingsPatch:
     expiring_first: Union[None, Unset, bool] = UNSET
     funding: Union[Funding, None, Unset] = UNSET
     funding_budget: Union[None, Unset, float, str] = UNSET
+    locale: Union[None, Unset, str] = UNSET
     name: Union[None, Unset, str] = UNSET
     overdraft_limit: Union[None, Unset, float, str] = UNSET
     parent_id: Union[None, Unset, str] = UNSET
@@ -130,6 +134,12 @@ class SettingsPatch:
             funding_budget = UNSET
         else:
             funding_budget = self.funding_budget
+
+        locale: Union[None, Unset, str]
+        if isinstance(self.locale, Unset):
+            locale = UNSET
+        else:
+            locale = self.locale
 
         name: Union[None, Unset, str]
         if isinstance(self.name, Unset):
@@ -198,6 +208,8 @@ class SettingsPatch:
             field_dict["funding"] = funding
         if funding_budget is not UNSET:
             field_dict["funding_budget"] = funding_budget
+        if locale is not UNSET:
+            field_dict["locale"] = locale
         if name is not UNSET:
             field_dict["name"] = name
         if overdraft_limit is not UNSET:
@@ -323,6 +335,16 @@ class SettingsPatch:
         funding_budget = _parse_funding_budget(d.pop("funding_budget", UNSET))
 
 
+        def _parse_locale(data: object) -> Union[None, Unset, str]:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            return cast(Union[None, Unset, str], data)
+
+        locale = _parse_locale(d.pop("locale", UNSET))
+
+
         def _parse_name(data: object) -> Union[None, Unset, str]:
             if data is None:
                 return data
@@ -420,6 +442,7 @@ class SettingsPatch:
             expiring_first=expiring_first,
             funding=funding,
             funding_budget=funding_budget,
+            locale=locale,
             name=name,
             overdraft_limit=overdraft_limit,
             parent_id=parent_id,
