@@ -737,6 +737,17 @@ fn tab_range(q: &QueryPairs, ctx: &Ctx, allowed: &[&str]) -> Result<DayRange, Pa
 // ---------------------------------------------------------------------------
 // Credits
 
+/// One row of the Credits tab's "How many of what": a price's quantity
+/// (in its unit), credits and operations over the range, in the org's
+/// locale.
+struct PriceUse {
+    key: String,
+    quantity: String,
+    unit: String,
+    credits: String,
+    operations: String,
+}
+
 #[derive(Template)]
 #[template(path = "credits.html")]
 struct CreditsPage {
@@ -770,6 +781,9 @@ struct CreditsPage {
     by_user: Vec<HBar>,
     by_project: Vec<HBar>,
     by_service: Vec<HBar>,
+    /// Priced usage by price: how many of what (none: no priced usage in
+    /// the range, and the card is not drawn).
+    by_price: Vec<PriceUse>,
     api_query: String,
 }
 
@@ -980,6 +994,7 @@ async fn credits_inner(
     let by_user = if own_only { None } else { Some(report(UsageGroup::User).await?) };
     let by_project = if own_only { None } else { Some(report(UsageGroup::Project).await?) };
     let by_service = report(UsageGroup::Service).await?;
+    let by_price = report(UsageGroup::Price).await?;
     // The days so far: "This month" on the 2nd averages over two days, and
     // draws the rest of the month empty, not as zeros.
     let today = analytics::today(&ctx.app, &ctx.tz);
@@ -1109,6 +1124,17 @@ async fn credits_inner(
         by_user: by_user.as_ref().map(|r| bars(r, "(no user named)", ctx.loc)).unwrap_or_default(),
         by_project: by_project.as_ref().map(|r| bars(r, "(no project)", ctx.loc)).unwrap_or_default(),
         by_service: bars(&by_service, "(no service named)", ctx.loc),
+        by_price: by_price
+            .rows
+            .iter()
+            .map(|r| PriceUse {
+                key: r.key.clone().unwrap_or_default(),
+                quantity: quantity_text(r.quantity, ctx.loc),
+                unit: r.unit.clone().unwrap_or_default(),
+                credits: ctx.loc.number(r.credits),
+                operations: ctx.loc.count(r.operations),
+            })
+            .collect(),
         api_query,
     };
     Ok((StatusCode::OK, page.render()?))

@@ -2412,6 +2412,8 @@ async fn rate_card_and_quantities_on_the_dashboard() {
     assert_eq!(s, 200, "{html}");
     assert!(html.contains("data-testid=\"no-rates\""), "{html}");
     assert!(!html.contains("id=\"rate-card\""));
+    let (_, _, html) = app.page("/credits?range=today", Some(&nora)).await;
+    assert!(!html.contains("data-testid=\"by-price\""), "no priced usage: no quantities card");
 
     let send = |method: reqwest::Method, path: String, body: Value| {
         let req = app.client.request(method, format!("{}{path}", app.base)).bearer_auth(KEY).json(&body);
@@ -2463,5 +2465,29 @@ async fn rate_card_and_quantities_on_the_dashboard() {
     let (s, _, html) = app.page("/history", Some(&nora)).await;
     assert_eq!(s, 200);
     assert!(html.contains("<span class=\"detail\">3 image</span>"), "{html}");
+    // The Credits tab says how many of what: quantities in their units,
+    // and what they cost; plain usage is not a price's row.
+    send(
+        reqwest::Method::POST,
+        "/api/organizations/rates/credits".into(),
+        serde_json::json!({"kind": "grant", "amount": 1000}),
+    )
+    .await;
+    send(
+        reqwest::Method::POST,
+        "/api/organizations/rates/usage".into(),
+        serde_json::json!({"price": "tokens_in", "quantity": "1500.25", "dimensions": {"model": "large"}}),
+    )
+    .await;
+    send(reqwest::Method::POST, "/api/organizations/rates/usage".into(), serde_json::json!({"amount": 1})).await;
+    let (s, _, html) = app.page("/credits?range=today", Some(&nora)).await;
+    assert_eq!(s, 200, "{html}");
+    for row in [
+        "<tr data-key=\"image_generation\"><td><code>image_generation</code></td><td data-testid=\"quantity\">3 image</td><td>7.5</td><td>1</td></tr>",
+        "<tr data-key=\"tokens_in\"><td><code>tokens_in</code></td><td data-testid=\"quantity\">1,500.25 1k tokens</td><td>450.075</td><td>1</td></tr>",
+    ] {
+        assert!(html.contains(row), "{row} in {html}");
+    }
+    assert_eq!(html.matches("<tr data-key=").count(), 2, "one row per price: {html}");
     app.stop().await;
 }
