@@ -149,6 +149,43 @@ fn credit(
     })
 }
 
+/// The demo's price book: a flat price, a per-model token price and a
+/// graduated one (seed pages' "an image costs 2.5", "1k tokens of the large
+/// model cost 1.2", "the first 1,000 rows a month cost 1 credit each, then
+/// 0.5"), so the Plan tab's rate card and the Credits tab's quantities
+/// have something to show.
+fn price_book() -> Result<creditd_core::prices::PriceBookDraft> {
+    Ok(serde_json::from_value(serde_json::json!({"prices": [
+        {"key": "image_generation", "service": "AI Inference", "activity": "Image generation", "unit": "image",
+         "credits_per_unit": "2.5"},
+        {"key": "tokens", "service": "AI Inference", "activity": "Model generation", "unit": "1k tokens",
+         "dimensions": {"model": "small"}, "credits_per_unit": "0.3"},
+        {"key": "tokens", "service": "AI Inference", "activity": "Model generation", "unit": "1k tokens",
+         "dimensions": {"model": "large"}, "credits_per_unit": "1.2"},
+        {"key": "enrichment_rows", "service": "Enrichment", "activity": "Enrich rows", "unit": "row",
+         "tiers": [{"up_to": 1000, "credits_per_unit": "1"}, {"credits_per_unit": "0.5"}]}
+    ]}))?)
+}
+
+/// One priced usage of the demo's book, by a random user.
+fn priced_usage(rng: &mut StdRng) -> Op {
+    let (name, email) = USERS[rng.random_range(0..USERS.len())];
+    let (price, quantity, model) = match rng.random_range(0..4) {
+        0 => ("image_generation", rng.random_range(1..5) * 1_000_000, None),
+        1 => ("tokens", rng.random_range(1..40) * 250_000, Some("small")),
+        2 => ("tokens", rng.random_range(1..20) * 250_000, Some("large")),
+        _ => ("enrichment_rows", rng.random_range(5..60) * 1_000_000, None),
+    };
+    Op::Priced(creditd_core::PricedOp::Usage {
+        price: creditd_core::prices::PriceRequest {
+            price: price.into(),
+            quantity: creditd_core::Quantity::from_micros(quantity),
+            dimensions: model.map(|m| ("model".to_string(), m.to_string())).into_iter().collect(),
+        },
+        ctx: EventCtx { user_name: Some(name.into()), user_email: Some(email.into()), ..EventCtx::default() },
+    })
+}
+
 /// Creates and fills the demo organisation unless it already exists.
 pub async fn seed(data_dir: &Path) -> Result<()> {
     let tz = TimeZone::get(ZONE)?;
@@ -172,6 +209,7 @@ pub async fn seed(data_dir: &Path) -> Result<()> {
     for entry in catalogue(start.timestamp()) {
         store.plan_catalogue().put(&entry).await?;
     }
+    store.price_books().put("acme-rates", price_book()?).await.context("the demo's price book")?;
     for (name, email, role) in MEMBERS {
         let member = Member {
             org_id: DEMO_ORG.into(),
@@ -183,6 +221,7 @@ pub async fn seed(data_dir: &Path) -> Result<()> {
         store.directory().add_member(member).await?;
     }
     let mut rng = StdRng::seed_from_u64(20261122);
+    let mut priced_rng = StdRng::seed_from_u64(20261207);
     let mut open_holds: Vec<String> = Vec::new();
     let mut recent_usage: Vec<String> = Vec::new();
     let mut hour = start.clone();
@@ -197,6 +236,8 @@ pub async fn seed(data_dir: &Path) -> Result<()> {
             // Usage alerts at 80% and 100% of the month's plan credits.
             let levels = vec![AlertLevel::PercentUsed(80), AlertLevel::PercentUsed(100)];
             ops.push(Op::Plans(PlanOp::SetAlerts(levels)));
+            let patch = creditd_core::SettingsPatch { price_book: Some("acme-rates".into()), ..Default::default() };
+            ops.push(Op::Access(creditd_core::AccessOp::SetSettings(patch)));
         }
         if hour.day() == 12 && hour.hour() == 10 {
             ops.push(credit(CreditKind::Purchase, 5_000, None, None, "Stripe", "Add-on credits (Buy more)"));
@@ -240,6 +281,11 @@ pub async fn seed(data_dir: &Path) -> Result<()> {
                     ctx: EventCtx { description: Some("Refund: failed delivery".into()), ..EventCtx::default() },
                 });
             }
+        }
+        // Priced usage from the book (its own random stream, so the rest
+        // of the history is the one it always was).
+        if weekday && (9..18).contains(&hour.hour()) && priced_rng.random_bool(0.5) {
+            ops.push(priced_usage(&mut priced_rng));
         }
         if weekday && (8..19).contains(&hour.hour()) {
             for _ in 0..rng.random_range(0..3) {

@@ -1,7 +1,8 @@
 //! `creditd demo`, the README's first command, as a new user runs it: the
 //! seeded organisation is served, the printed one-time link signs its owner
 //! in, and the Plan tab shows what the money-in features offer (Buy more
-//! amounts, the plan catalogue for Change plan), with usage alerts set.
+//! amounts, the plan catalogue for Change plan), with usage alerts set, and
+//! its price book shows on the Plan tab and in the Credits tab's quantities.
 
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
@@ -53,11 +54,26 @@ async fn the_demo_signs_its_owner_in_and_offers_buy_more_and_change_plan() {
         .map(|v| v.split(';').next().unwrap().to_string())
         .collect::<Vec<_>>()
         .join("; ");
-    let plan = http.get(format!("http://{addr}/")).header("cookie", cookie).send().await.unwrap();
+    let plan = http.get(format!("http://{addr}/")).header("cookie", &cookie).send().await.unwrap();
     assert_eq!(plan.status().as_u16(), 200);
     let html = plan.text().await.unwrap();
+    let credits = http.get(format!("http://{addr}/credits?range=last_month")).header("cookie", &cookie).send();
+    let credits = credits.await.unwrap().text().await.unwrap();
     let _ = child.kill();
     let _ = child.wait();
+    // The demo's price book: the rate card, and last month's priced usage
+    // by price with its quantities.
+    assert!(html.contains("id=\"rate-card\""), "the rate card: {html}");
+    for line in ["<code>image_generation</code>", "1.2 per 1k tokens", "0.5 per row beyond 1,000 this period"] {
+        assert!(html.contains(line), "the rate card has {line}: {html}");
+    }
+    assert!(credits.contains("data-testid=\"by-price\""), "how many of what: {credits}");
+    for (key, unit) in
+        [("image_generation", " image</td>"), ("tokens", " 1k tokens</td>"), ("enrichment_rows", " row</td>")]
+    {
+        let row = credits.split(&format!("<tr data-key=\"{key}\">")).nth(1).unwrap_or_default();
+        assert!(row.split("</tr>").next().unwrap_or_default().contains(unit), "{key} in {unit}: {credits}");
+    }
     assert!(html.contains("Genesys"), "the demo's plan: {html}");
     assert!(html.contains("data-testid=\"buy-more\""), "Buy more for the owner: {html}");
     for amount in ["1,000", "5,000", "10,000"] {
