@@ -1777,7 +1777,11 @@ async fn history_inner(
                     .map(|b| {
                         let at = top.created_at.to_zoned(ctx.tz.clone()).strftime("%Y-%m-%d %H:%M:%S");
                         let open = b.open_hold_count.map_or_else(|| "more than 100".to_string(), |n| n.to_string());
-                        format!("Balance at {at}: {} available, {} held, open holds: {open}", b.available, b.held)
+                        format!(
+                            "Balance at {at}: {} available, {} held, open holds: {open}",
+                            ctx.loc.number(b.available),
+                            ctx.loc.number(b.held)
+                        )
                     })
                     .unwrap_or_default(),
                 None => String::new(),

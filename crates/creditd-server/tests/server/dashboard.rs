@@ -1349,6 +1349,17 @@ async fn a_madrid_org_reads_numbers_money_and_dates_its_way() {
     // One day, in words.
     let (_, _, html) = app.page("/credits?range=today", Some(&owner)).await;
     assert_eq!(testid_text(&html, "range-label"), "jueves, 2 de abril de 2026 (Europe/Madrid)");
+    // The history's balance line (as of its newest event: now) in Spanish numbers.
+    let (_, balance) = app.get(&format!("/api/organizations/{ORG}/balance")).await;
+    let balance: Value = serde_json::from_str(&balance).unwrap();
+    let available: Micros = serde_json::from_value(balance["available"].clone()).unwrap();
+    let held: Micros = serde_json::from_value(balance["held"].clone()).unwrap();
+    let (_, _, html) = app.page("/history", Some(&owner)).await;
+    let line = testid_text(&html, "balance-at");
+    assert!(
+        line.contains(&format!(": {} available, {} held", es.number(available), es.number(held))),
+        "{line} ({available}, {held})"
+    );
 
     // Back to the default: en-US.
     let (s, _) = patch(json!({"locale": "en-US"})).await;
