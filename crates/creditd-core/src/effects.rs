@@ -388,6 +388,11 @@ impl OrgState {
             period_usage_after: self.period_usage,
             metadata: ctx.metadata.clone(),
             pricing,
+            pools_after: Some(crate::event::FreePools {
+                plan: self.pool_total(Pool::Plan),
+                voucher: self.pool_total(Pool::Voucher),
+                promotional: self.pool_total(Pool::Promotional),
+            }),
         };
         self.last_hash = chain::hash(&self.last_hash, &event);
         tx.hashes.push(self.last_hash);

@@ -303,6 +303,26 @@ pub struct Event {
     /// price (or tier breakdown), book and version; absent otherwise.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pricing: Option<crate::prices::Pricing>,
+    /// What the plan, voucher and promotional pools hold right after the
+    /// event (prepaid is `prepaid_balance_after`): the balance per pool as
+    /// of any instant. Absent for events written before creditd recorded
+    /// it and for imported ones (a file does not carry it). Not part of the
+    /// hash chain: it follows from the ledger's blocks, which `verify`
+    /// recomputes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pools_after: Option<FreePools>,
+}
+
+/// The plan, voucher and promotional pools right after an event, in
+/// micro-credits.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct FreePools {
+    /// Plan credits.
+    pub plan: Micros,
+    /// Voucher credits.
+    pub voucher: Micros,
+    /// Granted (promotional) credits.
+    pub promotional: Micros,
 }
 
 impl Event {

@@ -57,7 +57,7 @@ pub use chain::ChainHash;
 pub use check::CheckAnswer;
 pub use effects::{Applied, Conversation, Notification, Outcome};
 pub use error::{BrokenInvariant, ErrorCode, LedgerError};
-pub use event::{Event, EventCtx, EventKind, Pool, Status, UnknownName};
+pub use event::{Event, EventCtx, EventKind, FreePools, Pool, Status, UnknownName};
 pub use money::{AmountError, Micros};
 pub use money_in::{AlertLevel, AutoTopUpRule, TopUpCap};
 pub use op::{

@@ -79,9 +79,14 @@ pub struct BalanceAt {
     pub available: Micros,
     /// Reserved by the holds open at `as_of`.
     pub held: Micros,
-    /// What the prepaid pool held at `as_of` (the one pool every event
-    /// carries; the other pools' split is not stored with the events).
+    /// What the prepaid pool held at `as_of`.
     pub prepaid: Micros,
+    /// What each pool held at `as_of` (prepaid as above): the split the
+    /// last event at or before it recorded. Absent when that event does
+    /// not carry it: written before creditd recorded it (an older
+    /// release), or imported (a file does not carry it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pools: Option<crate::state::PoolBalances>,
     /// Consumed in the plan period containing `as_of` up to it.
     pub period_usage: Micros,
     /// The plan period containing `as_of` (the org's renewal day and zone).
@@ -206,6 +211,15 @@ pub fn balance_at(
         available: last.map_or(Micros::ZERO, |e| e.balance_after),
         held: last.map_or(Micros::ZERO, |e| e.held_after),
         prepaid: last.map_or(Micros::ZERO, |e| e.prepaid_balance_after),
+        pools: match last {
+            None => Some(crate::state::PoolBalances::default()),
+            Some(e) => e.pools_after.map(|p| crate::state::PoolBalances {
+                plan: p.plan,
+                prepaid: e.prepaid_balance_after,
+                voucher: p.voucher,
+                promotional: p.promotional,
+            }),
+        },
         period_usage,
         period_start: period.0,
         period_end: period.1,
@@ -457,6 +471,7 @@ mod tests {
             period_usage_after: Micros::ZERO,
             metadata: None,
             pricing: None,
+            pools_after: None,
         }
     }
 

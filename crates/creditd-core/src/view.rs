@@ -76,6 +76,8 @@ pub struct EventRef<'a> {
     pub metadata: Option<MetadataRef<'a>>,
     /// [`Event::pricing`], borrowed.
     pub pricing: Option<PricingRef<'a>>,
+    /// [`Event::pools_after`].
+    pub pools_after: Option<crate::event::FreePools>,
 }
 
 /// An event's pricing as the holder has it.
@@ -133,6 +135,7 @@ impl Event {
             period_usage_after: self.period_usage_after,
             metadata: self.metadata.as_ref().map(MetadataRef::Value),
             pricing: self.pricing.as_ref().map(PricingRef::Value),
+            pools_after: self.pools_after,
         }
     }
 }
@@ -174,6 +177,7 @@ impl EventRef<'_> {
             period_usage_after: self.period_usage_after,
             metadata,
             pricing,
+            pools_after: self.pools_after,
         })
     }
 }

@@ -62,6 +62,7 @@ impl Events {
             period_usage_after: Micros::ZERO,
             metadata: None,
             pricing: None,
+            pools_after: None,
         };
         // 2026-01-01T00:00:00Z: a year of events crosses both DST changes.
         Events { event, base: 1_767_225_600 }

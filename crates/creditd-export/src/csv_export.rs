@@ -193,6 +193,19 @@ impl<W: Write> CsvExporter<W> {
             None => self.out.write_field(b""),
             Some(PricingRef::Json(json)) => self.text(Some(json)),
             Some(p) => self.text(Some(&p.json())),
+        }?;
+        match e.pools_after {
+            None => {
+                for _ in 0..3 {
+                    self.out.write_field(b"")?;
+                }
+                Ok(())
+            }
+            Some(p) => {
+                self.amount(p.plan)?;
+                self.amount(p.voucher)?;
+                self.amount(p.promotional)
+            }
         }
     }
 

@@ -18,7 +18,7 @@ use creditd_core::{AmountError, Event, EventKind, Micros, Pool, Status, UnknownN
 use jiff::Timestamp;
 
 use crate::csv_export::unneutralise;
-use crate::layout::{FULL_HEADERS, FULL_HEADERS_BEFORE_PRICING};
+use crate::layout::{FULL_FILE_WIDTHS, FULL_HEADERS};
 
 /// The most problems one [`ImportError`] lists; past it they are only
 /// counted, so a file of garbage cannot make the error itself huge.
@@ -51,6 +51,8 @@ pub enum LineError {
     Metadata { reason: String },
     #[error("column pricing: not a pricing (price_key, quantity, unit, price_book, version …): {reason}")]
     Pricing { reason: String },
+    #[error("columns plan_balance_after, voucher_balance_after, promotional_balance_after: all three or none")]
+    Pools,
     #[error("seq not increasing: seq {seq} follows seq {previous}")]
     SeqNotIncreasing { seq: u64, previous: u64 },
     #[error("seq {seq} follows seq {previous}: events {} to {} are missing", previous + 1, seq - 1)]
@@ -152,11 +154,10 @@ pub fn parse_full_csv_with<R: Read>(
     }
     // The csv crate strips a UTF-8 byte order mark, so a file saved by a
     // spreadsheet reads the same.
-    // A file written before the `pricing` column has the header without it.
+    // A file written before the `pricing` column, or before the pools'
+    // columns, has the header without them.
     let width = record.len();
-    if !(width == FULL_HEADERS.len() || width == FULL_HEADERS_BEFORE_PRICING)
-        || record.iter().zip(FULL_HEADERS).any(|(got, want)| got != want.as_bytes())
-    {
+    if !FULL_FILE_WIDTHS.contains(&width) || record.iter().zip(FULL_HEADERS).any(|(got, want)| got != want.as_bytes()) {
         let found = record.iter().map(String::from_utf8_lossy).collect::<Vec<_>>().join(",");
         bad.push(lines.of(&record), LineError::Header { expected: FULL_HEADERS.join(","), found });
         return Err(bad.into_error());
@@ -354,7 +355,7 @@ impl Chain {
 /// The seq and stored balances of a line that did not parse whole, where
 /// those cells can be read (no errors reported: `parse_row` has).
 fn peek(record: &csv::ByteRecord) -> (Option<u64>, Option<(Micros, Micros)>) {
-    if record.len() != FULL_HEADERS.len() && record.len() != FULL_HEADERS_BEFORE_PRICING {
+    if !FULL_FILE_WIDTHS.contains(&record.len()) {
         return (None, None);
     }
     let cell = |i: usize| record.get(i).and_then(|b| std::str::from_utf8(b).ok());
@@ -390,6 +391,7 @@ mod col {
     pub const PERIOD_USAGE_AFTER: usize = 21;
     pub const METADATA: usize = 22;
     pub const PRICING: usize = 23;
+    pub const PLAN_BALANCE_AFTER: usize = 24;
 }
 
 /// One line's cells, each parsed on its own so that every bad cell of the
@@ -427,6 +429,15 @@ impl<'r> Row<'r, '_> {
                 None
             }
         }
+    }
+
+    /// An amount cell that may be empty: `Some(None)` when it is, `None`
+    /// (the error noted) when it is not an amount.
+    fn optional_amount(&mut self, i: usize) -> Option<Option<Micros>> {
+        if self.record.get(i).is_none_or(|b| b.is_empty()) {
+            return Some(None);
+        }
+        self.amount(i).map(Some)
     }
 
     fn name<T: std::str::FromStr<Err = UnknownName>>(&mut self, i: usize) -> Option<T> {
@@ -516,6 +527,25 @@ fn parse_row(record: &csv::ByteRecord, width: usize, org_id: &str, errors: &mut 
         },
     };
 
+    // The pools after the event: all three or none (an older file, or an
+    // event written before they were recorded).
+    let pools_after = if width > col::PLAN_BALANCE_AFTER {
+        let cells: Vec<Option<Micros>> =
+            (0..3).map(|i| row.optional_amount(col::PLAN_BALANCE_AFTER + i)).collect::<Option<_>>()?;
+        match cells[..] {
+            [Some(plan), Some(voucher), Some(promotional)] => {
+                Some(creditd_core::FreePools { plan, voucher, promotional })
+            }
+            [None, None, None] => None,
+            _ => {
+                row.errors.push(LineError::Pools);
+                return None;
+            }
+        }
+    } else {
+        None
+    };
+
     if !row.errors.is_empty() {
         return None;
     }
@@ -545,5 +575,6 @@ fn parse_row(record: &csv::ByteRecord, width: usize, org_id: &str, errors: &mut 
         period_usage_after: period_usage_after?,
         metadata: metadata?,
         pricing: pricing?,
+        pools_after,
     })
 }

@@ -57,8 +57,10 @@ pub const REPORT_HEADERS: [&str; 8] =
 /// Column names of [`Layout::Full`], in order: the `Event` field names, less
 /// `org_id` (an export is always of one organisation, named by the file).
 /// Files written before priced operations end at `metadata`
-/// ([`FULL_HEADERS_BEFORE_PRICING`] columns); they still import.
-pub const FULL_HEADERS: [&str; 24] = [
+/// ([`FULL_HEADERS_BEFORE_PRICING`] columns), files written before the
+/// pools after each event were recorded at `pricing`
+/// ([`FULL_HEADERS_BEFORE_POOLS`]); both still import.
+pub const FULL_HEADERS: [&str; 27] = [
     "id",
     "seq",
     "created_at",
@@ -83,7 +85,20 @@ pub const FULL_HEADERS: [&str; 24] = [
     "period_usage_after",
     "metadata",
     "pricing",
+    "plan_balance_after",
+    "voucher_balance_after",
+    "promotional_balance_after",
 ];
+
+/// The widths a full export may have: every column, or a file written
+/// before the pools after each event ([`FULL_HEADERS_BEFORE_POOLS`]) or
+/// before priced operations ([`FULL_HEADERS_BEFORE_PRICING`]).
+pub const FULL_FILE_WIDTHS: [usize; 3] = [FULL_HEADERS.len(), FULL_HEADERS_BEFORE_POOLS, FULL_HEADERS_BEFORE_PRICING];
+
+/// How many of [`FULL_HEADERS`] a full export had before the pools after
+/// each event: such a file still imports (its events carry no split, and
+/// a balance as of their time answers none).
+pub const FULL_HEADERS_BEFORE_POOLS: usize = 24;
 
 /// How many of [`FULL_HEADERS`] a full export had before the `pricing`
 /// column: such a file still imports (its events have no pricing).
@@ -279,9 +294,9 @@ pub(crate) fn each_cell<'a, E>(
 /// Excel column widths in characters, by layout, wide enough for typical
 /// values so a downloaded sheet is readable without resizing.
 pub(crate) const REPORT_WIDTHS: [f64; 8] = [24.0, 18.0, 20.0, 28.0, 12.0, 14.0, 20.0, 48.0];
-pub(crate) const FULL_WIDTHS: [f64; 24] = [
+pub(crate) const FULL_WIDTHS: [f64; 27] = [
     14.0, 10.0, 20.0, 20.0, 14.0, 12.0, 11.0, 16.0, 16.0, 22.0, 16.0, 22.0, 20.0, 28.0, 40.0, 14.0, 16.0, 22.0, 14.0,
-    14.0, 14.0, 14.0, 40.0, 40.0,
+    14.0, 14.0, 14.0, 40.0, 40.0, 14.0, 14.0, 14.0,
 ];
 pub(crate) const FPT_WIDTHS: [f64; 7] = [20.0, 20.0, 20.0, 48.0, 14.0, 11.0, 14.0];
 pub(crate) const EVENTS_WIDTHS: [f64; 9] = [22.0, 22.0, 16.0, 16.0, 24.0, 14.0, 14.0, 14.0, 40.0];

@@ -26,9 +26,9 @@ use std::io;
 pub use csv_export::{CsvExporter, neutralise};
 pub use import::{BadLine, ImportError, ImportOptions, LineError, MAX_BAD_LINES, parse_full_csv, parse_full_csv_with};
 pub use layout::{
-    EVENTS_HEADERS, FPT_HEADERS, FULL_HEADERS, FULL_HEADERS_BEFORE_PRICING, Layout, REPORT_HEADERS, UnknownLayout,
-    debit_note, events_metadata, fpt_service_source, fpt_status, person_amount, person_description, report_kind_amount,
-    seed_event_type,
+    EVENTS_HEADERS, FPT_HEADERS, FULL_FILE_WIDTHS, FULL_HEADERS, FULL_HEADERS_BEFORE_POOLS,
+    FULL_HEADERS_BEFORE_PRICING, Layout, REPORT_HEADERS, UnknownLayout, debit_note, events_metadata,
+    fpt_service_source, fpt_status, person_amount, person_description, report_kind_amount, seed_event_type,
 };
 pub use statement::{STATEMENT_HEADERS, statement_csv, statement_filename, statement_xlsx};
 pub use xlsx_export::{EXCEL_MAX_ROWS, XlsxExporter, XlsxOptions};

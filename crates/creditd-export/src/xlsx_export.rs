@@ -260,6 +260,18 @@ impl<W: Write + Send> XlsxExporter<W> {
                     Some(PricingRef::Json(json)) => cells.text(Some(json))?,
                     Some(p) => cells.text(Some(&p.json()))?,
                 }
+                match e.pools_after {
+                    None => {
+                        for _ in 0..3 {
+                            cells.text(None)?;
+                        }
+                    }
+                    Some(p) => {
+                        cells.amount(p.plan)?;
+                        cells.amount(p.voucher)?;
+                        cells.amount(p.promotional)?;
+                    }
+                }
             }
         }
         self.row += 1;

@@ -76,6 +76,7 @@ impl History {
             period_usage_after: Micros::ZERO,
             metadata: None,
             pricing: None,
+            pools_after: None,
         };
         edit(&mut e);
         let (da, dh) = e.deltas();
@@ -783,7 +784,7 @@ fn import_names_the_bad_line_and_why() {
     // Wrong column count.
     let mut lines = base.clone();
     lines[2].push_str(",extra");
-    assert_eq!(bad_lines(import(&lines)), [(3, LineError::ColumnCount { expected: 24, found: 25 })]);
+    assert_eq!(bad_lines(import(&lines)), [(3, LineError::ColumnCount { expected: 27, found: 28 })]);
 
     // Every bad line is named, not just the first.
     let mut lines = base.clone();
@@ -848,7 +849,7 @@ fn import_blames_each_bad_line_and_no_good_one() {
     lines[3].push_str(",extra");
     let text = lines.iter().map(|l| format!("{l}\r\n")).collect::<String>();
     let bad = bad_lines(parse_full_csv_with(text.as_bytes(), ORG, &strict));
-    assert_eq!(bad, [(4, LineError::ColumnCount { expected: 24, found: 25 })]);
+    assert_eq!(bad, [(4, LineError::ColumnCount { expected: 27, found: 28 })]);
     // A real gap is still one: the line after the gap, and only it.
     let mut lines = base.clone();
     lines.remove(3);
@@ -1192,9 +1193,11 @@ fn full_csv_carries_pricing_and_reads_files_written_before_it() {
     let events = priced_sample();
     let bytes = export_csv(&events, Layout::Full, madrid());
     let rows = read_csv(&bytes);
-    assert_eq!(rows[0].last().map(String::as_str), Some("pricing"));
-    assert_eq!(rows[1].last().map(String::as_str), Some(""), "a grant has no pricing");
-    let cell: serde_json::Value = serde_json::from_str(rows[2].last().unwrap()).unwrap();
+    // The pricing column, before the three pools' columns.
+    let pricing_col = creditd_export::FULL_HEADERS_BEFORE_POOLS - 1;
+    assert_eq!(rows[0].get(pricing_col).map(String::as_str), Some("pricing"));
+    assert_eq!(rows[1].get(pricing_col).map(String::as_str), Some(""), "a grant has no pricing");
+    let cell: serde_json::Value = serde_json::from_str(&rows[2][pricing_col]).unwrap();
     assert_eq!(cell["price_key"], "tokens_in");
     assert_eq!(cell["version"], 2);
     assert_eq!(parse_full_csv(&bytes[..], ORG).unwrap(), events);
@@ -1207,8 +1210,8 @@ fn full_csv_carries_pricing_and_reads_files_written_before_it() {
     std::fs::write(&path, x.finish().unwrap()).unwrap();
     let sheets = read_xlsx(&path);
     let header: Vec<&str> = sheets[0].1[0].iter().map(cell_text).collect();
-    assert_eq!(header.last(), Some(&"pricing"));
-    assert!(cell_text(&sheets[0].1[2][FULL_HEADERS.len() - 1]).contains("\"price_key\":\"tokens_in\""));
+    assert_eq!(header.get(pricing_col), Some(&"pricing"));
+    assert!(cell_text(&sheets[0].1[2][pricing_col]).contains("\"price_key\":\"tokens_in\""));
 
     // A file written before the column: 23 columns, no pricing, imports.
     let old: Vec<Event> = events
@@ -1233,11 +1236,53 @@ fn full_csv_carries_pricing_and_reads_files_written_before_it() {
     let mut lines: Vec<String> =
         String::from_utf8(bytes).unwrap().split("\r\n").filter(|l| !l.is_empty()).map(str::to_string).collect();
     lines[1] = text.lines().nth(1).unwrap().to_string();
-    assert_eq!(bad_lines(import(&lines)), [(2, LineError::ColumnCount { expected: 24, found: 23 })]);
+    assert_eq!(bad_lines(import(&lines)), [(2, LineError::ColumnCount { expected: 27, found: 23 })]);
     // A pricing cell that is not a pricing is named.
     let mut lines = full_lines_of(&events);
-    spoil(&mut lines, 2, FULL_HEADERS.len() - 1, "{\"price_key\": 1}");
+    spoil(&mut lines, 2, pricing_col, "{\"price_key\": 1}");
     assert!(matches!(bad_lines(import(&lines)).as_slice(), [(3, LineError::Pricing { .. })]));
+}
+
+/// The full layout's last three columns: each pool after the event, read
+/// back exactly; empty for an event that does not carry them; all three or
+/// none; a file written before them (24 columns) still imports.
+#[test]
+fn full_csv_carries_the_pools_after_each_event() {
+    let mut events = priced_sample();
+    for (i, e) in events.iter_mut().enumerate() {
+        if i % 2 == 0 {
+            e.pools_after = Some(creditd_core::FreePools {
+                plan: Micros::from_micros(1_500_000 * i as i64),
+                voucher: Micros::from_micros(7),
+                promotional: Micros::from_micros(250_000),
+            });
+        }
+    }
+    assert!(events.iter().any(|e| e.pools_after.is_none()) && events.iter().any(|e| e.pools_after.is_some()));
+    let bytes = export_csv(&events, Layout::Full, madrid());
+    let rows = read_csv(&bytes);
+    assert_eq!(rows[0][24..], ["plan_balance_after", "voucher_balance_after", "promotional_balance_after"]);
+    assert_eq!(rows[1][24..], ["0", "0.000007", "0.25"], "exact micro-credits");
+    assert_eq!(rows[2][24..], ["", "", ""], "an event without them");
+    assert_eq!(parse_full_csv(&bytes[..], ORG).unwrap(), events);
+    // A file written before the pools' columns: they are absent, it imports.
+    let old: Vec<Event> = events.iter().cloned().map(|e| Event { pools_after: None, ..e }).collect();
+    let text: String = rows
+        .iter()
+        .map(|r| {
+            let mut w = csv::Writer::from_writer(Vec::new());
+            w.write_record(&r[..creditd_export::FULL_HEADERS_BEFORE_POOLS]).unwrap();
+            String::from_utf8(w.into_inner().unwrap()).unwrap()
+        })
+        .collect();
+    assert_eq!(parse_full_csv(text.as_bytes(), ORG).unwrap(), old);
+    // One of the three alone, or one that is not an amount, is refused.
+    let mut lines = full_lines_of(&events);
+    spoil(&mut lines, 1, 25, "");
+    assert_eq!(bad_lines(import(&lines)), [(2, LineError::Pools)]);
+    let mut lines = full_lines_of(&events);
+    spoil(&mut lines, 1, 26, "lots");
+    assert!(matches!(bad_lines(import(&lines)).as_slice(), [(2, LineError::Amount { .. })]), "{lines:?}");
 }
 
 fn full_lines_of(events: &[Event]) -> Vec<String> {

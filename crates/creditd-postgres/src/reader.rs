@@ -179,6 +179,7 @@ fn read_row(r: &Row) -> Result<EventRow, tokio_postgres::Error> {
         period_usage_after: r.try_get(20)?,
         metadata: r.try_get(21)?,
         pricing: r.try_get(22)?,
+        pools_after: [r.try_get(23)?, r.try_get(24)?, r.try_get(25)?],
     })
 }
 
@@ -369,7 +370,7 @@ pub async fn verify(client: &mut deadpool_postgres::Client, org_id: &str) -> Res
     loop {
         let rows = t.query_portal(&portal, EXPORT_CHUNK as i32).await.map_err(db)?;
         for r in &rows {
-            let hash: Option<String> = r.try_get(23).map_err(db)?;
+            let hash: Option<String> = r.try_get(sql::EVENT_COLUMN_COUNT).map_err(db)?;
             v.push_chained(&to_event(r, org_id)?, hash.as_deref());
         }
         if rows.len() < EXPORT_CHUNK {

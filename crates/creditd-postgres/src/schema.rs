@@ -202,6 +202,14 @@ pub const MIGRATIONS: &[&str] = &[
     // from the events (the one migration whose backfill runs: it rebuilds
     // what the earlier rollup migrations built).
     crate::rollups::PRICES_AND_STATEMENTS,
+    // Balances per pool as of a time (issue 18): the plan, voucher and
+    // promotional pools after each event (prepaid has its own column since
+    // the start); NULL for the events written before.
+    "
+    ALTER TABLE events ADD COLUMN plan_balance_after BIGINT;
+    ALTER TABLE events ADD COLUMN voucher_balance_after BIGINT;
+    ALTER TABLE events ADD COLUMN promotional_balance_after BIGINT;
+    ",
 ];
 
 #[derive(Debug, thiserror::Error)]

@@ -1525,11 +1525,12 @@ async fn unless_empty<C: GenericClient + Sync>(
 
 pub(crate) const INSERT_EVENTS: &str = "INSERT INTO events (org_id, seq, created_at, kind, amount, pool, status, source, \
      service, activity, project_id, project_name, user_name, user_email, description, code, hold_id, \
-     idempotency_key, balance_after, prepaid_balance_after, held_after, period_usage_after, metadata, hash, pricing) \
+     idempotency_key, balance_after, prepaid_balance_after, held_after, period_usage_after, metadata, hash, pricing, \
+     plan_balance_after, voucher_balance_after, promotional_balance_after) \
      SELECT * FROM UNNEST($1::text[], $2::int8[], $3::int8[], $4::text[], $5::int8[], $6::text[], $7::text[], \
      $8::text[], $9::text[], $10::text[], $11::text[], $12::text[], $13::text[], $14::text[], $15::text[], \
      $16::text[], $17::text[], $18::text[], $19::int8[], $20::int8[], $21::int8[], $22::int8[], $23::text[], \
-     $24::text[], $25::text[])";
+     $24::text[], $25::text[], $26::int8[], $27::int8[], $28::int8[])";
 
 pub(crate) const UPSERT_RECORDS: &str = "INSERT INTO records (org_id, id, status, expires_at, body) \
      SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[], $4::int8[], $5::text[]) \
@@ -1648,6 +1649,7 @@ pub(crate) struct EventCols<'a> {
     metadata: Vec<Option<&'a str>>,
     hash: Vec<&'a str>,
     pricing: Vec<Option<&'a str>>,
+    pools_after: [Vec<Option<i64>>; 3],
 }
 
 impl<'a> EventCols<'a> {
@@ -1673,12 +1675,15 @@ impl<'a> EventCols<'a> {
             c.metadata.push(e.metadata_json);
             c.hash.push(e.hash);
             c.pricing.push(e.pricing_json);
+            for (col, v) in c.pools_after.iter_mut().zip(e.pools_after) {
+                col.push(v);
+            }
         }
         c
     }
 
     /// The parameters of [`INSERT_EVENTS`].
-    pub(crate) fn params(&self) -> [&(dyn ToSql + Sync); 25] {
+    pub(crate) fn params(&self) -> [&(dyn ToSql + Sync); 28] {
         let e = self;
         [
             &e.org_id,
@@ -1706,6 +1711,9 @@ impl<'a> EventCols<'a> {
             &e.metadata,
             &e.hash,
             &e.pricing,
+            &e.pools_after[0],
+            &e.pools_after[1],
+            &e.pools_after[2],
         ]
     }
 }

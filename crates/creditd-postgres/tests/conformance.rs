@@ -566,10 +566,10 @@ async fn read_replica_serves_history_and_a_caller_reads_its_own_writes() {
 async fn price_books_migrate_from_previous_schema() {
     let Some(engine) = engine().await else { return };
     let mut ctx = Ctx::start(engine).await;
-    // Back to before price books, so also before the org tree, priced events, the plan catalogue and the third rollup layout that came after.
-    let previous = creditd_postgres::schema::MIGRATIONS.len() - 5;
+    // Back to before price books, so also before the org tree, priced events, the plan catalogue the third rollup layout and the pools after each event that came after.
+    let previous = creditd_postgres::schema::MIGRATIONS.len() - 6;
     let downgrade = format!(
-        "ALTER TABLE usage_rollups DROP COLUMN quantity_micros; DROP TABLE plan_catalogue; ALTER TABLE events DROP COLUMN pricing; DROP INDEX orgs_parent; ALTER TABLE orgs DROP COLUMN parent_id; \
+        "ALTER TABLE events DROP COLUMN plan_balance_after, DROP COLUMN voucher_balance_after, DROP COLUMN promotional_balance_after; ALTER TABLE usage_rollups DROP COLUMN quantity_micros; DROP TABLE plan_catalogue; ALTER TABLE events DROP COLUMN pricing; DROP INDEX orgs_parent; ALTER TABLE orgs DROP COLUMN parent_id; \
          DROP TABLE price_book_versions; \
          UPDATE schema_version SET version = {previous};"
     );
@@ -583,10 +583,10 @@ async fn price_books_migrate_from_previous_schema() {
 async fn org_tree_migrates_from_previous_schema() {
     let Some(engine) = engine().await else { return };
     let mut ctx = Ctx::start(engine).await;
-    // Back to before the org tree, so also before priced events, the plan catalogue and the third rollup layout that came after.
-    let previous = creditd_postgres::schema::MIGRATIONS.len() - 4;
+    // Back to before the org tree, so also before priced events, the plan catalogue the third rollup layout and the pools after each event that came after.
+    let previous = creditd_postgres::schema::MIGRATIONS.len() - 5;
     let downgrade = format!(
-        "ALTER TABLE usage_rollups DROP COLUMN quantity_micros; DROP TABLE plan_catalogue; ALTER TABLE events DROP COLUMN pricing; DROP INDEX orgs_parent; ALTER TABLE orgs DROP COLUMN parent_id; \
+        "ALTER TABLE events DROP COLUMN plan_balance_after, DROP COLUMN voucher_balance_after, DROP COLUMN promotional_balance_after; ALTER TABLE usage_rollups DROP COLUMN quantity_micros; DROP TABLE plan_catalogue; ALTER TABLE events DROP COLUMN pricing; DROP INDEX orgs_parent; ALTER TABLE orgs DROP COLUMN parent_id; \
          UPDATE schema_version SET version = {previous};"
     );
     cases::org_tree_migrates_from_previous_schema(&mut ctx, &downgrade).await;
@@ -599,9 +599,9 @@ async fn org_tree_migrates_from_previous_schema() {
 async fn priced_events_migrate_from_previous_schema() {
     let Some(engine) = engine().await else { return };
     let mut ctx = Ctx::start(engine).await;
-    let previous = creditd_postgres::schema::MIGRATIONS.len() - 3;
+    let previous = creditd_postgres::schema::MIGRATIONS.len() - 4;
     let downgrade = format!(
-        "ALTER TABLE usage_rollups DROP COLUMN quantity_micros; DROP TABLE plan_catalogue; ALTER TABLE events DROP COLUMN pricing; \
+        "ALTER TABLE events DROP COLUMN plan_balance_after, DROP COLUMN voucher_balance_after, DROP COLUMN promotional_balance_after; ALTER TABLE usage_rollups DROP COLUMN quantity_micros; DROP TABLE plan_catalogue; ALTER TABLE events DROP COLUMN pricing; \
          UPDATE schema_version SET version = {previous};"
     );
     cases::priced_events_migrate_from_previous_schema(&mut ctx, &downgrade).await;
@@ -614,9 +614,9 @@ async fn priced_events_migrate_from_previous_schema() {
 async fn plan_catalogue_migrates_from_previous_schema() {
     let Some(engine) = engine().await else { return };
     let mut ctx = Ctx::start(engine).await;
-    let previous = creditd_postgres::schema::MIGRATIONS.len() - 2;
+    let previous = creditd_postgres::schema::MIGRATIONS.len() - 3;
     let downgrade = format!(
-        "ALTER TABLE usage_rollups DROP COLUMN quantity_micros; DROP TABLE plan_catalogue; UPDATE schema_version SET version = {previous};"
+        "ALTER TABLE events DROP COLUMN plan_balance_after, DROP COLUMN voucher_balance_after, DROP COLUMN promotional_balance_after; ALTER TABLE usage_rollups DROP COLUMN quantity_micros; DROP TABLE plan_catalogue; UPDATE schema_version SET version = {previous};"
     );
     cases::plan_catalogue_migrates_from_previous_schema(&mut ctx, &downgrade).await;
     ctx.finish().await;
@@ -629,12 +629,27 @@ async fn plan_catalogue_migrates_from_previous_schema() {
 async fn rollups_backfill_from_previous_schema() {
     let Some(engine) = engine().await else { return };
     let mut ctx = Ctx::start(engine).await;
-    let previous = creditd_postgres::schema::MIGRATIONS.len() - 1;
+    let previous = creditd_postgres::schema::MIGRATIONS.len() - 2;
     let downgrade = format!(
-        "DELETE FROM usage_rollups WHERE dim IN ('price', 'm:price', 'kind', 'm:kind'); \
+        "ALTER TABLE events DROP COLUMN plan_balance_after, DROP COLUMN voucher_balance_after, DROP COLUMN promotional_balance_after; DELETE FROM usage_rollups WHERE dim IN ('price', 'm:price', 'kind', 'm:kind'); \
          ALTER TABLE usage_rollups DROP COLUMN quantity_micros; UPDATE schema_version SET version = {previous};"
     );
     cases::rollups_backfill_from_previous_schema(&mut ctx, &downgrade).await;
+    ctx.finish().await;
+}
+
+/// A database written before the pools after each event were recorded
+/// opens and migrates: its events read back without them, an as-of in that
+/// past says no split, and the events written after carry it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pools_after_migrate_from_previous_schema() {
+    let Some(engine) = engine().await else { return };
+    let mut ctx = Ctx::start(engine).await;
+    let previous = creditd_postgres::schema::MIGRATIONS.len() - 1;
+    let downgrade = format!(
+        "ALTER TABLE events DROP COLUMN plan_balance_after, DROP COLUMN voucher_balance_after, DROP COLUMN promotional_balance_after; UPDATE schema_version SET version = {previous};"
+    );
+    creditd_conformance::cases::pools_after_migrate_from_previous_schema(&mut ctx, &downgrade).await;
     ctx.finish().await;
 }
 

@@ -114,7 +114,7 @@ fn usage_record(c: &Connection, org_id: &str, id: &str) -> Result<Option<Record>
     );
     let mut st = c.prepare_cached(&sql).map_err(db)?;
     let row = st
-        .query_row(params![org_id, seq, id], |r| Ok((read_row(r)?, r.get::<_, String>(23)?)))
+        .query_row(params![org_id, seq, id], |r| Ok((read_row(r)?, r.get::<_, String>(sql::EVENT_COLUMN_COUNT)?)))
         .optional()
         .map_err(db)?;
     let Some((row, draws)) = row else { return Ok(None) };
@@ -197,6 +197,7 @@ pub(crate) fn read_row(r: &Row<'_>) -> rusqlite::Result<EventRow> {
         period_usage_after: r.get(20)?,
         metadata: r.get(21)?,
         pricing: r.get(22)?,
+        pools_after: [r.get(23)?, r.get(24)?, r.get(25)?],
     })
 }
 
@@ -527,6 +528,10 @@ fn row_ref<'r>(r: &'r Row<'_>) -> Result<EventRef<'r>, StoreError> {
         period_usage_after: Micros::from_micros(int(20)?),
         metadata: text(21)?.map(MetadataRef::Json),
         pricing: text(22)?.map(creditd_core::PricingRef::Json),
+        pools_after: {
+            let opt = |i: usize| r.get::<_, Option<i64>>(i).map_err(db);
+            creditd_store::sql::pools_of([opt(23)?, opt(24)?, opt(25)?])
+        },
     })
 }
 
@@ -543,7 +548,7 @@ pub fn verify(c: &Connection, org_id: &str) -> Result<VerifyReport, StoreError> 
         let mut st = c.prepare(&sql).map_err(db)?;
         let mut rows = st.query(params![org_id]).map_err(db)?;
         while let Some(r) = rows.next().map_err(db)? {
-            let hash: Option<String> = r.get(23).map_err(db)?;
+            let hash: Option<String> = r.get(sql::EVENT_COLUMN_COUNT).map_err(db)?;
             v.push_chained(&read_row(r).map_err(db)?.into_event(org_id)?, hash.as_deref());
         }
         let mut report = v.finish(&state);

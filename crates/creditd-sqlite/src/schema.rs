@@ -205,6 +205,14 @@ pub const MIGRATIONS: &[&str] = &[
     // from the events (the one migration whose backfill runs: it rebuilds
     // what the earlier rollup migrations built).
     crate::rollups::PRICES_AND_STATEMENTS,
+    // Balances per pool as of a time (issue 18): the plan, voucher and
+    // promotional pools after each event (prepaid has its own column since
+    // the start); NULL for the events written before.
+    "
+    ALTER TABLE events ADD COLUMN plan_balance_after INTEGER;
+    ALTER TABLE events ADD COLUMN voucher_balance_after INTEGER;
+    ALTER TABLE events ADD COLUMN promotional_balance_after INTEGER;
+    ",
 ];
 
 pub fn migrate(conn: &mut rusqlite::Connection) -> rusqlite::Result<()> {
@@ -271,7 +279,7 @@ pub fn backfill_chain(conn: &mut rusqlite::Connection) -> Result<usize, creditd_
             let mut up = tx.prepare("UPDATE events SET hash = ?3 WHERE org_id = ?1 AND seq = ?2").map_err(db)?;
             let mut rows = st.query([org]).map_err(db)?;
             while let Some(r) = rows.next().map_err(db)? {
-                let stored: Option<String> = r.get(23).map_err(db)?;
+                let stored: Option<String> = r.get(creditd_store::sql::EVENT_COLUMN_COUNT).map_err(db)?;
                 let e = crate::reader::read_row(r).map_err(db)?.into_event(org)?;
                 prev = match stored.and_then(|s| s.parse().ok()) {
                     Some(h) => h,

@@ -982,9 +982,9 @@ fn connection_away() -> StoreError {
 const INSERT_EVENT: &str = "INSERT INTO events (org_id, seq, created_at, kind, amount, pool, status, source, \
      service, activity, project_id, project_name, user_name, user_email, description, code, hold_id, \
      idempotency_key, balance_after, prepaid_balance_after, held_after, period_usage_after, metadata, hash, draws, \
-     pricing) \
+     pricing, plan_balance_after, voucher_balance_after, promotional_balance_after) \
      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, \
-     ?24, ?25, ?26)";
+     ?24, ?25, ?26, ?27, ?28, ?29)";
 
 const UPSERT_RECORD: &str = "INSERT INTO records (org_id, id, status, expires_at, body) VALUES (?1, ?2, ?3, ?4, ?5) \
      ON CONFLICT (org_id, id) DO UPDATE SET status = excluded.status, expires_at = excluded.expires_at, \
@@ -1020,6 +1020,9 @@ fn insert_event(ins: &mut rusqlite::CachedStatement<'_>, e: &EventRow<'_>) -> Re
         e.hash,
         e.draws_json,
         e.pricing_json,
+        e.pools_after[0],
+        e.pools_after[1],
+        e.pools_after[2],
     ])
     .map_err(db)?;
     Ok(())

@@ -45,10 +45,10 @@ creditd_conformance::conformance_tests!(engine());
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn price_books_migrate_from_previous_schema() {
     let mut ctx = creditd_conformance::Ctx::start(engine().await.expect("engine")).await;
-    // Back to before price books, so also before the org tree, priced events, the plan catalogue and the third rollup layout that came after.
-    let previous = creditd_sqlite::schema::MIGRATIONS.len() - 5;
+    // Back to before price books, so also before the org tree, priced events, the plan catalogue the third rollup layout and the pools after each event that came after.
+    let previous = creditd_sqlite::schema::MIGRATIONS.len() - 6;
     let downgrade = format!(
-        "ALTER TABLE usage_rollups DROP COLUMN quantity_micros; DROP TABLE plan_catalogue; ALTER TABLE events DROP COLUMN pricing; DROP INDEX orgs_parent; ALTER TABLE orgs DROP COLUMN parent_id; \
+        "ALTER TABLE events DROP COLUMN plan_balance_after; ALTER TABLE events DROP COLUMN voucher_balance_after; ALTER TABLE events DROP COLUMN promotional_balance_after; ALTER TABLE usage_rollups DROP COLUMN quantity_micros; DROP TABLE plan_catalogue; ALTER TABLE events DROP COLUMN pricing; DROP INDEX orgs_parent; ALTER TABLE orgs DROP COLUMN parent_id; \
          DROP TABLE price_book_versions; PRAGMA user_version = {previous};"
     );
     creditd_conformance::cases::price_books_migrate_from_previous_schema(&mut ctx, &downgrade).await;
@@ -60,10 +60,10 @@ async fn price_books_migrate_from_previous_schema() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn org_tree_migrates_from_previous_schema() {
     let mut ctx = creditd_conformance::Ctx::start(engine().await.expect("engine")).await;
-    // Back to before the org tree, so also before priced events, the plan catalogue and the third rollup layout that came after.
-    let previous = creditd_sqlite::schema::MIGRATIONS.len() - 4;
+    // Back to before the org tree, so also before priced events, the plan catalogue the third rollup layout and the pools after each event that came after.
+    let previous = creditd_sqlite::schema::MIGRATIONS.len() - 5;
     let downgrade = format!(
-        "ALTER TABLE usage_rollups DROP COLUMN quantity_micros; DROP TABLE plan_catalogue; ALTER TABLE events DROP COLUMN pricing; DROP INDEX orgs_parent; ALTER TABLE orgs DROP COLUMN parent_id; \
+        "ALTER TABLE events DROP COLUMN plan_balance_after; ALTER TABLE events DROP COLUMN voucher_balance_after; ALTER TABLE events DROP COLUMN promotional_balance_after; ALTER TABLE usage_rollups DROP COLUMN quantity_micros; DROP TABLE plan_catalogue; ALTER TABLE events DROP COLUMN pricing; DROP INDEX orgs_parent; ALTER TABLE orgs DROP COLUMN parent_id; \
          PRAGMA user_version = {previous};"
     );
     creditd_conformance::cases::org_tree_migrates_from_previous_schema(&mut ctx, &downgrade).await;
@@ -75,9 +75,9 @@ async fn org_tree_migrates_from_previous_schema() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn priced_events_migrate_from_previous_schema() {
     let mut ctx = creditd_conformance::Ctx::start(engine().await.expect("engine")).await;
-    let previous = creditd_sqlite::schema::MIGRATIONS.len() - 3;
+    let previous = creditd_sqlite::schema::MIGRATIONS.len() - 4;
     let downgrade = format!(
-        "ALTER TABLE usage_rollups DROP COLUMN quantity_micros; DROP TABLE plan_catalogue; ALTER TABLE events DROP COLUMN pricing; PRAGMA user_version = {previous};"
+        "ALTER TABLE events DROP COLUMN plan_balance_after; ALTER TABLE events DROP COLUMN voucher_balance_after; ALTER TABLE events DROP COLUMN promotional_balance_after; ALTER TABLE usage_rollups DROP COLUMN quantity_micros; DROP TABLE plan_catalogue; ALTER TABLE events DROP COLUMN pricing; PRAGMA user_version = {previous};"
     );
     creditd_conformance::cases::priced_events_migrate_from_previous_schema(&mut ctx, &downgrade).await;
     ctx.finish().await;
@@ -88,9 +88,9 @@ async fn priced_events_migrate_from_previous_schema() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn plan_catalogue_migrates_from_previous_schema() {
     let mut ctx = creditd_conformance::Ctx::start(engine().await.expect("engine")).await;
-    let previous = creditd_sqlite::schema::MIGRATIONS.len() - 2;
+    let previous = creditd_sqlite::schema::MIGRATIONS.len() - 3;
     let downgrade = format!(
-        "ALTER TABLE usage_rollups DROP COLUMN quantity_micros; DROP TABLE plan_catalogue; PRAGMA user_version = {previous};"
+        "ALTER TABLE events DROP COLUMN plan_balance_after; ALTER TABLE events DROP COLUMN voucher_balance_after; ALTER TABLE events DROP COLUMN promotional_balance_after; ALTER TABLE usage_rollups DROP COLUMN quantity_micros; DROP TABLE plan_catalogue; PRAGMA user_version = {previous};"
     );
     creditd_conformance::cases::plan_catalogue_migrates_from_previous_schema(&mut ctx, &downgrade).await;
     ctx.finish().await;
@@ -102,11 +102,25 @@ async fn plan_catalogue_migrates_from_previous_schema() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rollups_backfill_from_previous_schema() {
     let mut ctx = creditd_conformance::Ctx::start(engine().await.expect("engine")).await;
-    let previous = creditd_sqlite::schema::MIGRATIONS.len() - 1;
+    let previous = creditd_sqlite::schema::MIGRATIONS.len() - 2;
     let downgrade = format!(
-        "DELETE FROM usage_rollups WHERE dim IN ('price', 'm:price', 'kind', 'm:kind'); \
+        "ALTER TABLE events DROP COLUMN plan_balance_after; ALTER TABLE events DROP COLUMN voucher_balance_after; ALTER TABLE events DROP COLUMN promotional_balance_after; DELETE FROM usage_rollups WHERE dim IN ('price', 'm:price', 'kind', 'm:kind'); \
          ALTER TABLE usage_rollups DROP COLUMN quantity_micros; PRAGMA user_version = {previous};"
     );
     creditd_conformance::cases::rollups_backfill_from_previous_schema(&mut ctx, &downgrade).await;
+    ctx.finish().await;
+}
+
+/// A database written before the pools after each event were recorded
+/// opens and migrates: its events read back without them, an as-of in that
+/// past says no split, and the events written after carry it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pools_after_migrate_from_previous_schema() {
+    let mut ctx = creditd_conformance::Ctx::start(engine().await.expect("engine")).await;
+    let previous = creditd_sqlite::schema::MIGRATIONS.len() - 1;
+    let downgrade = format!(
+        "ALTER TABLE events DROP COLUMN plan_balance_after; ALTER TABLE events DROP COLUMN voucher_balance_after; ALTER TABLE events DROP COLUMN promotional_balance_after; PRAGMA user_version = {previous};"
+    );
+    creditd_conformance::cases::pools_after_migrate_from_previous_schema(&mut ctx, &downgrade).await;
     ctx.finish().await;
 }

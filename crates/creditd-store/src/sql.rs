@@ -9,13 +9,18 @@ use crate::{StoreError, micros_ts};
 /// Columns of `events` in the order [`EventRow`] reads them.
 pub const EVENT_COLUMNS: &str = "seq, created_at, kind, amount, pool, status, source, service, activity, \
      project_id, project_name, user_name, user_email, description, code, hold_id, idempotency_key, \
-     balance_after, prepaid_balance_after, held_after, period_usage_after, metadata, pricing";
+     balance_after, prepaid_balance_after, held_after, period_usage_after, metadata, pricing, \
+     plan_balance_after, voucher_balance_after, promotional_balance_after";
+
+/// How many columns [`EVENT_COLUMNS`] names: the index of a column a query
+/// selects after them (`SELECT {EVENT_COLUMNS}, hash`).
+pub const EVENT_COLUMN_COUNT: usize = 26;
 
 /// [`EVENT_COLUMNS`] with only what [`Fields::Report`](crate::Fields)
 /// reads: the rest are constants (NULL, or 0 for the balances), so a row
 /// has the same shape and decodes the same way.
 pub const REPORT_COLUMNS: &str = "seq, created_at, kind, amount, NULL, status, NULL, NULL, NULL, \
-     project_id, project_name, user_name, user_email, description, NULL, hold_id, NULL, 0, 0, 0, 0, NULL, NULL";
+     project_id, project_name, user_name, user_email, description, NULL, hold_id, NULL, 0, 0, 0, 0, NULL, NULL, NULL, NULL, NULL";
 
 /// A bound value.
 #[derive(Clone, Debug, PartialEq)]
@@ -143,6 +148,9 @@ pub struct EventRow {
     pub metadata: Option<String>,
     /// A priced event's pricing as JSON, if any.
     pub pricing: Option<String>,
+    /// The plan, voucher and promotional pools after the event, in
+    /// micro-credits (NULL for events written before they were recorded).
+    pub pools_after: [Option<i64>; 3],
 }
 
 impl EventRow {
@@ -203,7 +211,30 @@ impl EventRow {
             period_usage_after: Micros::from_micros(self.period_usage_after),
             metadata,
             pricing,
+            pools_after: pools_of(self.pools_after),
         })
+    }
+}
+
+/// The three nullable pool columns as an event's
+/// [`pools_after`](Event::pools_after): all three or none.
+pub fn pools_of(cols: [Option<i64>; 3]) -> Option<creditd_core::FreePools> {
+    match cols {
+        [Some(plan), Some(voucher), Some(promotional)] => Some(creditd_core::FreePools {
+            plan: Micros::from_micros(plan),
+            voucher: Micros::from_micros(voucher),
+            promotional: Micros::from_micros(promotional),
+        }),
+        _ => None,
+    }
+}
+
+/// An event's [`pools_after`](Event::pools_after) as the three nullable
+/// columns store it.
+pub fn pools_columns(pools: Option<creditd_core::FreePools>) -> [Option<i64>; 3] {
+    match pools {
+        Some(p) => [Some(p.plan.micros()), Some(p.voucher.micros()), Some(p.promotional.micros())],
+        None => [None; 3],
     }
 }
 
@@ -610,4 +641,17 @@ pub fn history_export_fields(
         crate::query::Order::OldestFirst => " ORDER BY seq ASC",
     });
     (b.sql, b.args)
+}
+
+#[cfg(test)]
+mod column_tests {
+    use super::*;
+
+    /// The count the readers index past is the list's own length, and the
+    /// report list has the same shape.
+    #[test]
+    fn the_column_count_is_the_lists_length() {
+        assert_eq!(EVENT_COLUMNS.split(',').count(), EVENT_COLUMN_COUNT);
+        assert_eq!(REPORT_COLUMNS.split(',').count(), EVENT_COLUMN_COUNT);
+    }
 }

@@ -353,6 +353,9 @@ pub struct EventRow<'a> {
     pub hash: &'a str,
     /// Under [`UsageLayout::EventDraws`], a usage event's draws as JSON.
     pub draws_json: Option<&'a str>,
+    /// The plan, voucher and promotional pools after the event
+    /// ([`crate::sql::pools_columns`]).
+    pub pools_after: [Option<i64>; 3],
 }
 
 impl<'a> EventRow<'a> {
@@ -375,6 +378,7 @@ impl<'a> EventRow<'a> {
             pricing_json: text.pricing.as_deref(),
             hash: &text.hash,
             draws_json: text.draws.as_deref(),
+            pools_after: crate::sql::pools_columns(e.pools_after),
         }
     }
 }

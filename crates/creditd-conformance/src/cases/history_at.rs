@@ -161,6 +161,20 @@ pub async fn balance_as_of_every_event(t: &mut Ctx) {
             "{what}"
         );
         assert_eq!(b.period_usage, e.period_usage_after, "{what}");
+        // Each pool as it was: the split the event recorded, which adds up
+        // to what could be spent (nothing when in overdraft).
+        let pools = b.pools.clone().unwrap_or_else(|| panic!("{what}: the pools were recorded"));
+        assert_eq!(pools.prepaid, e.prepaid_balance_after, "{what}");
+        assert_eq!(
+            Some((pools.plan, pools.voucher, pools.promotional)),
+            e.pools_after.map(|p| (p.plan, p.voucher, p.promotional)),
+            "{what}"
+        );
+        let sum = [pools.plan, pools.voucher, pools.promotional, pools.prepaid]
+            .into_iter()
+            .try_fold(Micros::ZERO, |a, p| a.checked_add(p))
+            .expect("sum");
+        assert_eq!(sum, e.balance_after.max(Micros::ZERO), "{what}: the pools make up available");
         assert!(open.len() < 100, "a history whose open holds are all listed");
         assert_eq!(b.open_hold_count, Some(open.len() as u64), "{what}");
         let ids: BTreeSet<&str> = b.open_holds.iter().map(|h| h.id.as_str()).collect();
@@ -178,6 +192,16 @@ pub async fn balance_as_of_every_event(t: &mut Ctx) {
         assert_eq!(b.available, prev.map_or(Micros::ZERO, |x| x.balance_after), "just before {what}");
     }
     assert!(max_open >= 2, "the history had several holds open at once ({max_open})");
+    // Now: the pools as of the last event are the ledger's own; the free
+    // pools this history grants (vouchers, grants) held credits on the way.
+    let now = balance_at(s, "p", t.clock.now()).await.expect("now");
+    assert_eq!(now.pools, Some(s.balance("p").await.expect("balance").pools), "the pools now");
+    for (name, pick) in [
+        ("voucher", (|p: &creditd_core::FreePools| p.voucher) as fn(&creditd_core::FreePools) -> Micros),
+        ("promotional", |p| p.promotional),
+    ] {
+        assert!(events.iter().filter_map(|e| e.pools_after.as_ref()).any(|p| pick(p).is_positive()), "{name} was used");
+    }
     // Before the org existed: zeros, said so.
     let b = balance_at(s, "p", created.checked_sub(secs(86_400)).expect("time")).await.expect("before");
     assert!(b.before_org_created);
@@ -353,4 +377,36 @@ pub async fn statements_from_rollups_match_the_events(t: &mut Ctx) {
         assert_eq!(st.opening.available, opening.map_or(Micros::ZERO, |e| e.balance_after), "{what}");
         assert_eq!(st.closing.available, closing.map_or(Micros::ZERO, |e| e.balance_after), "{what}");
     }
+}
+
+/// A database written before the pools after each event were recorded
+/// (`downgrade` drops the three columns and takes the version counter one
+/// back) opens and migrates: its events read back without the split, an
+/// as-of in that past answers no `pools` (rather than a wrong split), and
+/// every event written after the upgrade carries it again.
+pub async fn pools_after_migrate_from_previous_schema(t: &mut Ctx, downgrade: &str) {
+    let s = t.store.clone();
+    new_org(s.as_ref(), "old").await;
+    ok(s.as_ref(), "old", grant("10")).await;
+    ok(s.as_ref(), "old", usage("1")).await;
+    let written = history(s.as_ref(), "old").await;
+    assert!(written.iter().all(|e| e.pools_after.is_some()), "this release records them");
+    if !t.raw_sql(downgrade).await {
+        return;
+    }
+    drop(s);
+    t.reopen().await;
+    let s = t.store.clone();
+    assert_eq!(s.balance("old").await.expect("balance").available, m("9"));
+    assert!(s.verify("old").await.expect("verify").ok, "the chain does not cover the split");
+    assert!(history(s.as_ref(), "old").await.iter().all(|e| e.pools_after.is_none()));
+    let then = balance_at(s.as_ref(), "old", t.clock.now()).await.expect("as of");
+    assert_eq!((then.available, then.prepaid, then.pools), (m("9"), Micros::ZERO, None));
+    t.clock.advance(secs(1));
+    ok(s.as_ref(), "old", usage("2")).await;
+    drop(s);
+    t.reopen().await;
+    let s = t.store.clone();
+    let now = balance_at(s.as_ref(), "old", t.clock.now()).await.expect("as of");
+    assert_eq!(now.pools.map(|p| (p.promotional, p.plan, p.voucher)), Some((m("7"), Micros::ZERO, Micros::ZERO)));
 }

@@ -527,8 +527,13 @@ fn the_chain_covers_pricing_and_leaves_unpriced_events_alone() {
         period_usage_after: Micros::ZERO,
         metadata: None,
         pricing: None,
+        pools_after: Some(creditd_core::FreePools { promotional: m("10"), ..Default::default() }),
     };
     assert_eq!(chain::hash(&ChainHash::GENESIS, &plain).to_string(), PINNED_GRANT_HASH);
+    // The pools after it are not chained: an event read back without them
+    // (written before they were recorded, or imported) hashes the same.
+    let without = Event { pools_after: None, ..plain };
+    assert_eq!(chain::hash(&ChainHash::GENESIS, &without).to_string(), PINNED_GRANT_HASH);
 }
 
 /// The hash of that grant, computed outside creditd from the documented
