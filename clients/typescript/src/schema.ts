@@ -1435,10 +1435,8 @@ export interface components {
             period_start: components["schemas"]["String"];
             /** @description Consumed in the plan period containing `as_of` up to it. */
             period_usage: components["schemas"]["Credits"];
-            /**
-             * @description What the prepaid pool held at `as_of` (the one pool every event
-             *     carries; the other pools' split is not stored with the events).
-             */
+            pools?: null | components["schemas"]["PoolBalances"];
+            /** @description What the prepaid pool held at `as_of`. */
             prepaid: components["schemas"]["Credits"];
             /**
              * Format: u-int64
@@ -2155,6 +2153,7 @@ export interface components {
             /** @description Period usage right after the event. */
             period_usage_after: components["schemas"]["Credits"];
             pool?: null | components["schemas"]["Pool"];
+            pools_after?: null | components["schemas"]["FreePools"];
             /** @description What the prepaid pool holds right after the event. */
             prepaid_balance_after: components["schemas"]["Credits"];
             pricing?: null | components["schemas"]["Pricing"];
@@ -2278,6 +2277,18 @@ export interface components {
              * @description Days looked back on, today included ([`FORECAST_WINDOW_DAYS`]).
              */
             window_days: number;
+        };
+        /**
+         * @description The plan, voucher and promotional pools right after an event, in
+         *     micro-credits.
+         */
+        FreePools: {
+            /** @description Plan credits. */
+            plan: components["schemas"]["Credits"];
+            /** @description Granted (promotional) credits. */
+            promotional: components["schemas"]["Credits"];
+            /** @description Voucher credits. */
+            voucher: components["schemas"]["Credits"];
         };
         /** @description A child that draws on this organisation. */
         FundedChild: {

@@ -71,6 +71,7 @@ from .export_layout import ExportLayout
 from .export_order import ExportOrder
 from .extend_request import ExtendRequest
 from .forecast import Forecast
+from .free_pools import FreePools
 from .funded_child import FundedChild
 from .funding import Funding
 from .funding_view import FundingView
@@ -242,6 +243,7 @@ __all__ = (
     "ExportOrder",
     "ExtendRequest",
     "Forecast",
+    "FreePools",
     "FundedChild",
     "Funding",
     "FundingView",

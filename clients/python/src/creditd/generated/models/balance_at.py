@@ -12,6 +12,7 @@ from typing import cast, Union
 from typing import Union
 
 if TYPE_CHECKING:
+  from ..models.pool_balances import PoolBalances
   from ..models.open_hold_at import OpenHoldAt
 
 
@@ -44,6 +45,7 @@ class BalanceAt:
             last_event_at (Union[None, Unset, str]):
             open_hold_count (Union[None, Unset, int]): How many holds were open at `as_of`; absent when more than
                 [`MAX_OPEN_HOLDS_LISTED`] were (the walk stops at the newest ones).
+            pools (Union['PoolBalances', None, Unset]):
      """
 
     as_of: str
@@ -59,6 +61,7 @@ class BalanceAt:
     seq: int
     last_event_at: Union[None, Unset, str] = UNSET
     open_hold_count: Union[None, Unset, int] = UNSET
+    pools: Union['PoolBalances', None, Unset] = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
 
@@ -66,6 +69,7 @@ class BalanceAt:
 
 
     def to_dict(self) -> dict[str, Any]:
+        from ..models.pool_balances import PoolBalances
         from ..models.open_hold_at import OpenHoldAt
         as_of = self.as_of
 
@@ -106,6 +110,14 @@ class BalanceAt:
         else:
             open_hold_count = self.open_hold_count
 
+        pools: Union[None, Unset, dict[str, Any]]
+        if isinstance(self.pools, Unset):
+            pools = UNSET
+        elif isinstance(self.pools, PoolBalances):
+            pools = self.pools.to_dict()
+        else:
+            pools = self.pools
+
 
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
@@ -126,6 +138,8 @@ class BalanceAt:
             field_dict["last_event_at"] = last_event_at
         if open_hold_count is not UNSET:
             field_dict["open_hold_count"] = open_hold_count
+        if pools is not UNSET:
+            field_dict["pools"] = pools
 
         return field_dict
 
@@ -133,6 +147,7 @@ class BalanceAt:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
+        from ..models.pool_balances import PoolBalances
         from ..models.open_hold_at import OpenHoldAt
         d = dict(src_dict)
         as_of = d.pop("as_of")
@@ -185,6 +200,26 @@ class BalanceAt:
         open_hold_count = _parse_open_hold_count(d.pop("open_hold_count", UNSET))
 
 
+        def _parse_pools(data: object) -> Union['PoolBalances', None, Unset]:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            try:
+                if not isinstance(data, dict):
+                    raise TypeError()
+                pools_type_1 = PoolBalances.from_dict(data)
+
+
+
+                return pools_type_1
+            except: # noqa: E722
+                pass
+            return cast(Union['PoolBalances', None, Unset], data)
+
+        pools = _parse_pools(d.pop("pools", UNSET))
+
+
         balance_at = cls(
             as_of=as_of,
             available=available,
@@ -199,6 +234,7 @@ class BalanceAt:
             seq=seq,
             last_event_at=last_event_at,
             open_hold_count=open_hold_count,
+            pools=pools,
         )
 
 

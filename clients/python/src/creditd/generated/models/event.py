@@ -16,6 +16,7 @@ from typing import Union
 
 if TYPE_CHECKING:
   from ..models.pricing import Pricing
+  from ..models.free_pools import FreePools
 
 
 
@@ -58,6 +59,7 @@ class Event:
             metadata (Union[Unset, Any]): [`EventCtx::metadata`] of the operation (an adjustment adds its
                 `reason`).
             pool (Union[None, Pool, Unset]):
+            pools_after (Union['FreePools', None, Unset]):
             pricing (Union['Pricing', None, Unset]):
             project_id (Union[None, Unset, str]): [`EventCtx::project_id`] of the operation.
             project_name (Union[None, Unset, str]): [`EventCtx::project_name`] of the operation.
@@ -85,6 +87,7 @@ class Event:
     idempotency_key: Union[None, Unset, str] = UNSET
     metadata: Union[Unset, Any] = UNSET
     pool: Union[None, Pool, Unset] = UNSET
+    pools_after: Union['FreePools', None, Unset] = UNSET
     pricing: Union['Pricing', None, Unset] = UNSET
     project_id: Union[None, Unset, str] = UNSET
     project_name: Union[None, Unset, str] = UNSET
@@ -100,6 +103,7 @@ class Event:
 
     def to_dict(self) -> dict[str, Any]:
         from ..models.pricing import Pricing
+        from ..models.free_pools import FreePools
         amount = self.amount
 
         balance_after = self.balance_after
@@ -161,6 +165,14 @@ class Event:
             pool = self.pool.value
         else:
             pool = self.pool
+
+        pools_after: Union[None, Unset, dict[str, Any]]
+        if isinstance(self.pools_after, Unset):
+            pools_after = UNSET
+        elif isinstance(self.pools_after, FreePools):
+            pools_after = self.pools_after.to_dict()
+        else:
+            pools_after = self.pools_after
 
         pricing: Union[None, Unset, dict[str, Any]]
         if isinstance(self.pricing, Unset):
@@ -236,6 +248,8 @@ class Event:
             field_dict["metadata"] = metadata
         if pool is not UNSET:
             field_dict["pool"] = pool
+        if pools_after is not UNSET:
+            field_dict["pools_after"] = pools_after
         if pricing is not UNSET:
             field_dict["pricing"] = pricing
         if project_id is not UNSET:
@@ -258,6 +272,7 @@ class Event:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         from ..models.pricing import Pricing
+        from ..models.free_pools import FreePools
         d = dict(src_dict)
         amount = d.pop("amount")
 
@@ -359,6 +374,26 @@ class Event:
         pool = _parse_pool(d.pop("pool", UNSET))
 
 
+        def _parse_pools_after(data: object) -> Union['FreePools', None, Unset]:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            try:
+                if not isinstance(data, dict):
+                    raise TypeError()
+                pools_after_type_1 = FreePools.from_dict(data)
+
+
+
+                return pools_after_type_1
+            except: # noqa: E722
+                pass
+            return cast(Union['FreePools', None, Unset], data)
+
+        pools_after = _parse_pools_after(d.pop("pools_after", UNSET))
+
+
         def _parse_pricing(data: object) -> Union['Pricing', None, Unset]:
             if data is None:
                 return data
@@ -458,6 +493,7 @@ class Event:
             idempotency_key=idempotency_key,
             metadata=metadata,
             pool=pool,
+            pools_after=pools_after,
             pricing=pricing,
             project_id=project_id,
             project_name=project_name,
