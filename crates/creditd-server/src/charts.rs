@@ -260,20 +260,8 @@ pub fn time_chart_with_limit(
             future: p.future,
         });
     }
-    let mut y_ticks = Vec::new();
-    let mut v = 0.0;
-    while v <= top_value + step / 2.0 {
-        y_ticks.push(Tick { pos: r(scale(v)), label: short(v) });
-        v += step;
-    }
-    // About six labels along the x axis, never overlapping.
-    let every = (points.len() as f64 / 6.0).ceil().max(1.0) as usize;
-    let x_ticks = bars
-        .iter()
-        .enumerate()
-        .filter(|(i, _)| i % every == 0)
-        .map(|(_, b)| Tick { pos: b.cx, label: day_label(&b.key, loc) })
-        .collect();
+    let y_ticks = y_axis(top_value, step, scale);
+    let x_ticks = day_axis(bars.iter().map(|b| (b.cx, b.key.as_str())), loc);
     // The line stops at the last day that has happened.
     let mut line = String::new();
     let past: Vec<&Bar> = bars.iter().filter(|b| !b.future).collect();
@@ -441,19 +429,8 @@ pub fn stacked_chart(
             segments,
         });
     }
-    let mut y_ticks = Vec::new();
-    let mut v = 0.0;
-    while v <= top_value + step / 2.0 {
-        y_ticks.push(Tick { pos: r(scale(v)), label: short(v) });
-        v += step;
-    }
-    let every = (days.len() as f64 / 6.0).ceil().max(1.0) as usize;
-    let x_ticks = stacks
-        .iter()
-        .enumerate()
-        .filter(|(i, _)| i % every == 0)
-        .map(|(_, s)| Tick { pos: r(s.x + s.w / 2.0), label: day_label(&s.key, loc) })
-        .collect();
+    let y_ticks = y_axis(top_value, step, scale);
+    let x_ticks = day_axis(stacks.iter().map(|s| (r(s.x + s.w / 2.0), s.key.as_str())), loc);
     let series = series
         .iter()
         .zip(&totals)
@@ -570,6 +547,29 @@ pub fn pie(rows: &[(String, String, u64)], what: &str, loc: Locale) -> Vec<Slice
         angle = end;
     }
     out
+}
+
+/// The value axis: a tick every `step` from 0 to `top_value`, placed by
+/// `scale` (value to y).
+fn y_axis(top_value: f64, step: f64, scale: impl Fn(f64) -> f64) -> Vec<Tick> {
+    let mut ticks = Vec::new();
+    let mut v = 0.0;
+    while v <= top_value + step / 2.0 {
+        ticks.push(Tick { pos: r(scale(v)), label: short(v) });
+        v += step;
+    }
+    ticks
+}
+
+/// The day axis under `marks` (x, day key): about six labels, never
+/// overlapping.
+fn day_axis<'k>(marks: impl ExactSizeIterator<Item = (f64, &'k str)>, loc: Locale) -> Vec<Tick> {
+    let every = (marks.len() as f64 / 6.0).ceil().max(1.0) as usize;
+    marks
+        .enumerate()
+        .filter(|(i, _)| i % every == 0)
+        .map(|(_, (pos, key))| Tick { pos, label: day_label(key, loc) })
+        .collect()
 }
 
 #[cfg(test)]
