@@ -264,15 +264,16 @@ pub struct Pricing {
 }
 
 impl Pricing {
-    /// What `line` of `version` priced as `priced` for `quantity` units.
-    pub fn of(version: &PriceBookVersion, line: &PriceLine, quantity: Quantity, priced: &Priced) -> Pricing {
+    /// What `line` of `version` priced as `priced` for `quantity` units
+    /// (its parts are moved in, not copied).
+    pub fn of(version: &PriceBookVersion, line: &PriceLine, quantity: Quantity, priced: Priced) -> Pricing {
         Pricing {
             price_key: line.key.clone(),
             dimensions: line.dimensions.clone(),
             quantity,
             unit: line.unit.clone(),
             unit_price: line.credits_per_unit,
-            tiers: line.is_tiered().then(|| priced.parts.clone()),
+            tiers: line.is_tiered().then_some(priced.parts),
             price_book: version.book_id.clone(),
             version: version.version,
         }
@@ -281,6 +282,61 @@ impl Pricing {
     /// The line's id ([`PriceLine::line_id`]), for the period counters.
     pub fn line_id(&self) -> String {
         line_id(&self.price_key, &self.dimensions)
+    }
+
+    /// The pricing as JSON, byte for byte `serde_json::to_string(self)`
+    /// (what engines store in the event's `pricing` column, what exports
+    /// write; a test holds the two equal). Written directly because every
+    /// priced event stores it: serde's route formats each number, then
+    /// re-parses it as a raw JSON value, and grows its buffer as it goes.
+    pub fn to_json(&self) -> String {
+        let mut out = Vec::with_capacity(160);
+        match self.write_json(&mut out) {
+            Ok(()) => String::from_utf8(out).unwrap_or_default(),
+            Err(_) => String::new(),
+        }
+    }
+
+    /// See [`Pricing::to_json`]: the fields in declaration order, those
+    /// serde skips skipped the same way.
+    fn write_json(&self, out: &mut Vec<u8>) -> std::io::Result<()> {
+        use std::io::Write;
+        // serde_json's own string escaping, so strings match exactly.
+        fn text(out: &mut Vec<u8>, s: &str) -> std::io::Result<()> {
+            serde_json::to_writer(&mut *out, s).map_err(std::io::Error::other)
+        }
+        out.extend_from_slice(b"{\"price_key\":");
+        text(out, &self.price_key)?;
+        if !self.dimensions.is_empty() {
+            out.extend_from_slice(b",\"dimensions\":{");
+            for (i, (k, v)) in self.dimensions.iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                text(out, k)?;
+                out.push(b':');
+                text(out, v)?;
+            }
+            out.push(b'}');
+        }
+        write!(out, ",\"quantity\":{},\"unit\":", self.quantity)?;
+        text(out, &self.unit)?;
+        if let Some(p) = self.unit_price {
+            write!(out, ",\"unit_price\":{p}")?;
+        }
+        if let Some(parts) = &self.tiers {
+            out.extend_from_slice(b",\"tiers\":[");
+            for (i, t) in parts.iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                write!(out, "{{\"quantity\":{},\"credits_per_unit\":{}}}", t.quantity, t.credits_per_unit)?;
+            }
+            out.push(b']');
+        }
+        out.extend_from_slice(b",\"price_book\":");
+        text(out, &self.price_book)?;
+        write!(out, ",\"version\":{}}}", self.version)
     }
 }
 
@@ -583,6 +639,53 @@ mod tests {
 
     fn m(s: &str) -> Micros {
         s.parse().unwrap()
+    }
+
+    /// The stored form is written by hand for speed: it must stay exactly
+    /// what serde writes (stored rows, exports and imports read it).
+    #[test]
+    fn pricing_json_is_serdes_byte_for_byte() {
+        let base = Pricing {
+            price_key: "image_generation".into(),
+            dimensions: BTreeMap::new(),
+            quantity: q("1"),
+            unit: "image".into(),
+            unit_price: Some(m("2.5")),
+            tiers: None,
+            price_book: "standard".into(),
+            version: 1,
+        };
+        let tiers = vec![
+            TierPart { quantity: q("0.000001"), credits_per_unit: m("0.0001") },
+            TierPart { quantity: q("123456.78"), credits_per_unit: m("9223372036854.775807") },
+        ];
+        let dims: BTreeMap<String, String> =
+            [("model", "large"), ("region", "eu \"west\" \\ \u{1}\t\n é ✓"), ("z", "")]
+                .into_iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect();
+        let cases = [
+            base.clone(),
+            Pricing { dimensions: dims.clone(), ..base.clone() },
+            Pricing { unit_price: None, tiers: Some(tiers.clone()), ..base.clone() },
+            Pricing { unit_price: None, tiers: Some(Vec::new()), ..base.clone() },
+            Pricing { unit_price: None, tiers: None, ..base.clone() },
+            Pricing {
+                price_key: "k\u{7f}\u{1f}/".into(),
+                dimensions: dims,
+                quantity: Quantity(i64::MAX),
+                unit: "1k \"tokens\"".into(),
+                unit_price: Some(Micros::from_micros(-10_203)),
+                tiers: Some(tiers),
+                price_book: "b\\ook".into(),
+                version: u32::MAX,
+            },
+        ];
+        for p in cases {
+            let json = p.to_json();
+            assert_eq!(json, serde_json::to_string(&p).unwrap());
+            assert_eq!(serde_json::from_str::<Pricing>(&json).unwrap(), p);
+        }
     }
 
     #[test]
