@@ -301,9 +301,16 @@ impl Pricing {
     /// serde skips skipped the same way.
     fn write_json(&self, out: &mut Vec<u8>) -> std::io::Result<()> {
         use std::io::Write;
-        // serde_json's own string escaping, so strings match exactly.
+        // A string with nothing to escape as it is; any other through
+        // serde_json's own escaping, so strings match exactly.
         fn text(out: &mut Vec<u8>, s: &str) -> std::io::Result<()> {
-            serde_json::to_writer(&mut *out, s).map_err(std::io::Error::other)
+            if s.bytes().any(|b| b < 0x20 || b == b'"' || b == b'\\') {
+                return serde_json::to_writer(&mut *out, s).map_err(std::io::Error::other);
+            }
+            out.push(b'"');
+            out.extend_from_slice(s.as_bytes());
+            out.push(b'"');
+            Ok(())
         }
         out.extend_from_slice(b"{\"price_key\":");
         text(out, &self.price_key)?;
@@ -319,10 +326,13 @@ impl Pricing {
             }
             out.push(b'}');
         }
-        write!(out, ",\"quantity\":{},\"unit\":", self.quantity)?;
+        out.extend_from_slice(b",\"quantity\":");
+        decimal(out, self.quantity.0);
+        out.extend_from_slice(b",\"unit\":");
         text(out, &self.unit)?;
         if let Some(p) = self.unit_price {
-            write!(out, ",\"unit_price\":{p}")?;
+            out.extend_from_slice(b",\"unit_price\":");
+            decimal(out, p.micros());
         }
         if let Some(parts) = &self.tiers {
             out.extend_from_slice(b",\"tiers\":[");
@@ -330,7 +340,11 @@ impl Pricing {
                 if i > 0 {
                     out.push(b',');
                 }
-                write!(out, "{{\"quantity\":{},\"credits_per_unit\":{}}}", t.quantity, t.credits_per_unit)?;
+                out.extend_from_slice(b"{\"quantity\":");
+                decimal(out, t.quantity.0);
+                out.extend_from_slice(b",\"credits_per_unit\":");
+                decimal(out, t.credits_per_unit.micros());
+                out.push(b'}');
             }
             out.push(b']');
         }
@@ -434,6 +448,39 @@ impl PriceLine {
             (None, None) => return Err(invalid(format!("price {} has neither credits_per_unit nor tiers", self.key))),
         }
         Ok(Priced { total: round_up(exact)?, parts, exact_pico: exact })
+    }
+}
+
+/// Appends `micros` as [`Micros`]'s `Display` writes it (and so as serde
+/// writes an amount or a quantity): `-`, the whole part, then `.` and the
+/// fraction without trailing zeros if it has one.
+fn decimal(out: &mut Vec<u8>, micros: i64) {
+    if micros < 0 {
+        out.push(b'-');
+    }
+    let abs = micros.unsigned_abs();
+    let scale = SCALE.unsigned_abs();
+    let (whole, frac) = (abs / scale, abs % scale);
+    // Digits of `n` (at least `width` of them, zero-padded), most significant first.
+    fn digits(out: &mut Vec<u8>, mut n: u64, width: usize) {
+        let mut buf = [0u8; 20];
+        let mut at = buf.len();
+        while n > 0 || buf.len() - at < width.max(1) {
+            at -= 1;
+            buf[at] = b'0' + (n % 10) as u8;
+            n /= 10;
+        }
+        out.extend_from_slice(&buf[at..]);
+    }
+    digits(out, whole, 1);
+    if frac > 0 {
+        let (mut frac, mut width) = (frac, 6);
+        while frac % 10 == 0 {
+            frac /= 10;
+            width -= 1;
+        }
+        out.push(b'.');
+        digits(out, frac, width);
     }
 }
 
@@ -655,9 +702,17 @@ mod tests {
             price_book: "standard".into(),
             version: 1,
         };
-        let tiers = vec![
+        let mut tiers = vec![
             TierPart { quantity: q("0.000001"), credits_per_unit: m("0.0001") },
-            TierPart { quantity: q("123456.78"), credits_per_unit: m("9223372036854.775807") },
+            TierPart { quantity: q("123456.78"), credits_per_unit: m("99999999.999999") },
+        ];
+        for n in [0, 1, 9, 10, 100_000, 999_999, 1_000_000, 1_000_001, 10_203_000, 120, -120, -1_000_000, 7_100_000] {
+            tiers.push(TierPart { quantity: Quantity(n), credits_per_unit: Micros::from_micros(-n) });
+        }
+        // Beyond what parses back as an amount: written the same all the same.
+        let extremes = vec![
+            TierPart { quantity: Quantity(i64::MAX), credits_per_unit: Micros::from_micros(i64::MIN) },
+            TierPart { quantity: Quantity(i64::MIN + 1), credits_per_unit: Micros::from_micros(i64::MAX - 1) },
         ];
         let dims: BTreeMap<String, String> =
             [("model", "large"), ("region", "eu \"west\" \\ \u{1}\t\n é ✓"), ("z", "")]
@@ -673,7 +728,7 @@ mod tests {
             Pricing {
                 price_key: "k\u{7f}\u{1f}/".into(),
                 dimensions: dims,
-                quantity: Quantity(i64::MAX),
+                quantity: q("12345678.9"),
                 unit: "1k \"tokens\"".into(),
                 unit_price: Some(Micros::from_micros(-10_203)),
                 tiers: Some(tiers),
@@ -686,6 +741,8 @@ mod tests {
             assert_eq!(json, serde_json::to_string(&p).unwrap());
             assert_eq!(serde_json::from_str::<Pricing>(&json).unwrap(), p);
         }
+        let p = Pricing { quantity: Quantity(i64::MIN), tiers: Some(extremes), ..base };
+        assert_eq!(p.to_json(), serde_json::to_string(&p).unwrap());
     }
 
     #[test]
