@@ -113,6 +113,7 @@ impl OrgState {
         // answer 422, not `unknown_price`).
         if let Op::Priced(p) = op {
             crate::effects::check_ctx(p.ctx())?;
+            tx.ctx_checked = true;
         }
         // A priced operation is priced now (after the renewals, in the
         // period it falls in) and then runs as the plain one it stands for.
@@ -130,6 +131,8 @@ impl OrgState {
         self.check_actor(op, actor)?;
         self.check_caps(op, actor)?;
         let record = self.apply_op(op, tx)?;
+        // Whatever the steps below run checks its own text.
+        tx.ctx_checked = false;
         self.after_op(tx)?;
         self.check_alerts(tx);
         self.after_top_up(tx);

@@ -106,6 +106,12 @@ pub(crate) struct Tx {
     /// A priced operation's pricing, until its hold, usage or debit event
     /// takes it.
     pub(crate) pricing: Option<crate::prices::Pricing>,
+    /// A priced operation's text was checked before it was priced
+    /// (`apply.rs`, `run_steps`): the plain operation it stands for only
+    /// adds its price line's service and activity, which the book's own
+    /// checks already hold to stricter limits (at most 200 bytes, no NUL),
+    /// so its handler does not check the same text again ([`Tx::check_ctx`]).
+    pub(crate) ctx_checked: bool,
 }
 
 impl Tx {
@@ -122,7 +128,14 @@ impl Tx {
             hashes: Vec::new(),
             moved: Vec::new(),
             pricing: None,
+            ctx_checked: false,
         }
+    }
+
+    /// [`check_ctx`], unless this operation's text was already checked
+    /// (`ctx_checked`).
+    pub(crate) fn check_ctx(&self, ctx: &EventCtx) -> Result<(), LedgerError> {
+        if self.ctx_checked { Ok(()) } else { check_ctx(ctx) }
     }
 }
 

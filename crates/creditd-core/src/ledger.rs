@@ -146,7 +146,7 @@ impl OrgState {
     /// timeout.
     pub(crate) fn hold(&mut self, tx: &mut Tx, h: &HoldOp) -> Result<Record, LedgerError> {
         check_positive(h.amount)?;
-        check_ctx(&h.ctx)?;
+        tx.check_ctx(&h.ctx)?;
         let timeout = h.timeout_seconds.unwrap_or(DEFAULT_HOLD_TIMEOUT_SECONDS);
         if timeout == 0 || timeout > MAX_HOLD_TIMEOUT_SECONDS {
             return Err(invalid(format!("timeout_seconds must be between 1 and {MAX_HOLD_TIMEOUT_SECONDS}")));
@@ -189,7 +189,7 @@ impl OrgState {
     /// extension (`tx.pricing`, see `pricing.rs`) adds its units to the
     /// hold's estimate.
     pub(crate) fn extend_hold(&mut self, tx: &mut Tx, e: &ExtendOp) -> Result<Record, LedgerError> {
-        check_ctx(&e.ctx)?;
+        tx.check_ctx(&e.ctx)?;
         let mut r = self.open_hold(&e.hold_id, Some(tx.now))?;
         if e.amount.is_none() && e.timeout_seconds.is_none() {
             return Err(invalid("nothing to extend: give amount (or quantity) and/or a later timeout_seconds"));
@@ -277,7 +277,7 @@ impl OrgState {
         amount: Option<Micros>,
         ctx: &EventCtx,
     ) -> Result<Record, LedgerError> {
-        check_ctx(ctx)?;
+        tx.check_ctx(ctx)?;
         let mut r = self.open_hold(hold_id, Some(tx.now))?;
         let take = amount.unwrap_or(r.amount);
         check_positive(take)?;
@@ -356,7 +356,7 @@ impl OrgState {
     /// refused with `insufficient_credits` beyond available + overdraft.
     pub(crate) fn usage(&mut self, tx: &mut Tx, amount: Micros, ctx: &EventCtx) -> Result<Record, LedgerError> {
         check_positive(amount)?;
-        check_ctx(ctx)?;
+        tx.check_ctx(ctx)?;
         let draws = self.plan_draws(amount, tx.now)?;
         add(self.period_usage, amount)?;
         self.lapse_expired(tx)?;

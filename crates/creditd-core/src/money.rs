@@ -107,8 +107,14 @@ impl fmt::Display for Micros {
         if frac == 0 {
             write!(f, "{sign}{whole}")
         } else {
-            let digits = format!("{frac:06}");
-            write!(f, "{sign}{whole}.{}", digits.trim_end_matches('0'))
+            // The fraction without its trailing zeros, with its leading ones
+            // (0.000120 is "0.00012"): no intermediate string.
+            let (mut frac, mut width) = (frac, 6);
+            while frac % 10 == 0 {
+                frac /= 10;
+                width -= 1;
+            }
+            write!(f, "{sign}{whole}.{frac:0width$}")
         }
     }
 }
@@ -234,11 +240,20 @@ mod tests {
             ("0.000001", 1, "0.000001"),
             ("-3.25", -3_250_000, "-3.25"),
             ("+7.100000", 7_100_000, "7.1"),
+            ("0.00012", 120, "0.00012"),
+            ("-0.010203", -10_203, "-0.010203"),
+            ("1.000010", 1_000_010, "1.00001"),
+            ("123456789.000001", 123_456_789_000_001, "123456789.000001"),
+            ("-0.000001", -1, "-0.000001"),
         ] {
             let m: Micros = text.parse().unwrap();
             assert_eq!(m.micros(), micros, "{text}");
             assert_eq!(m.to_string(), shown);
         }
+        // The extremes format too (beyond what parses as an amount).
+        assert_eq!(Micros::from_micros(i64::MAX).to_string(), "9223372036854.775807");
+        assert_eq!(Micros::from_micros(i64::MIN).to_string(), "-9223372036854.775808");
+        assert_eq!(Micros::from_micros(i64::MIN + 192).to_string(), "-9223372036854.775616");
     }
 
     #[test]

@@ -264,15 +264,16 @@ pub struct Pricing {
 }
 
 impl Pricing {
-    /// What `line` of `version` priced as `priced` for `quantity` units.
-    pub fn of(version: &PriceBookVersion, line: &PriceLine, quantity: Quantity, priced: &Priced) -> Pricing {
+    /// What `line` of `version` priced as `priced` for `quantity` units
+    /// (its parts are moved in, not copied).
+    pub fn of(version: &PriceBookVersion, line: &PriceLine, quantity: Quantity, priced: Priced) -> Pricing {
         Pricing {
             price_key: line.key.clone(),
             dimensions: line.dimensions.clone(),
             quantity,
             unit: line.unit.clone(),
             unit_price: line.credits_per_unit,
-            tiers: line.is_tiered().then(|| priced.parts.clone()),
+            tiers: line.is_tiered().then_some(priced.parts),
             price_book: version.book_id.clone(),
             version: version.version,
         }
@@ -281,6 +282,75 @@ impl Pricing {
     /// The line's id ([`PriceLine::line_id`]), for the period counters.
     pub fn line_id(&self) -> String {
         line_id(&self.price_key, &self.dimensions)
+    }
+
+    /// The pricing as JSON, byte for byte `serde_json::to_string(self)`
+    /// (what engines store in the event's `pricing` column, what exports
+    /// write; a test holds the two equal). Written directly because every
+    /// priced event stores it: serde's route formats each number, then
+    /// re-parses it as a raw JSON value, and grows its buffer as it goes.
+    pub fn to_json(&self) -> String {
+        let mut out = Vec::with_capacity(160);
+        match self.write_json(&mut out) {
+            Ok(()) => String::from_utf8(out).unwrap_or_default(),
+            Err(_) => String::new(),
+        }
+    }
+
+    /// See [`Pricing::to_json`]: the fields in declaration order, those
+    /// serde skips skipped the same way.
+    fn write_json(&self, out: &mut Vec<u8>) -> std::io::Result<()> {
+        use std::io::Write;
+        // A string with nothing to escape as it is; any other through
+        // serde_json's own escaping, so strings match exactly.
+        fn text(out: &mut Vec<u8>, s: &str) -> std::io::Result<()> {
+            if s.bytes().any(|b| b < 0x20 || b == b'"' || b == b'\\') {
+                return serde_json::to_writer(&mut *out, s).map_err(std::io::Error::other);
+            }
+            out.push(b'"');
+            out.extend_from_slice(s.as_bytes());
+            out.push(b'"');
+            Ok(())
+        }
+        out.extend_from_slice(b"{\"price_key\":");
+        text(out, &self.price_key)?;
+        if !self.dimensions.is_empty() {
+            out.extend_from_slice(b",\"dimensions\":{");
+            for (i, (k, v)) in self.dimensions.iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                text(out, k)?;
+                out.push(b':');
+                text(out, v)?;
+            }
+            out.push(b'}');
+        }
+        out.extend_from_slice(b",\"quantity\":");
+        decimal(out, self.quantity.0);
+        out.extend_from_slice(b",\"unit\":");
+        text(out, &self.unit)?;
+        if let Some(p) = self.unit_price {
+            out.extend_from_slice(b",\"unit_price\":");
+            decimal(out, p.micros());
+        }
+        if let Some(parts) = &self.tiers {
+            out.extend_from_slice(b",\"tiers\":[");
+            for (i, t) in parts.iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                out.extend_from_slice(b"{\"quantity\":");
+                decimal(out, t.quantity.0);
+                out.extend_from_slice(b",\"credits_per_unit\":");
+                decimal(out, t.credits_per_unit.micros());
+                out.push(b'}');
+            }
+            out.push(b']');
+        }
+        out.extend_from_slice(b",\"price_book\":");
+        text(out, &self.price_book)?;
+        write!(out, ",\"version\":{}}}", self.version)
     }
 }
 
@@ -378,6 +448,39 @@ impl PriceLine {
             (None, None) => return Err(invalid(format!("price {} has neither credits_per_unit nor tiers", self.key))),
         }
         Ok(Priced { total: round_up(exact)?, parts, exact_pico: exact })
+    }
+}
+
+/// Appends `micros` as [`Micros`]'s `Display` writes it (and so as serde
+/// writes an amount or a quantity): `-`, the whole part, then `.` and the
+/// fraction without trailing zeros if it has one.
+fn decimal(out: &mut Vec<u8>, micros: i64) {
+    if micros < 0 {
+        out.push(b'-');
+    }
+    let abs = micros.unsigned_abs();
+    let scale = SCALE.unsigned_abs();
+    let (whole, frac) = (abs / scale, abs % scale);
+    // Digits of `n` (at least `width` of them, zero-padded), most significant first.
+    fn digits(out: &mut Vec<u8>, mut n: u64, width: usize) {
+        let mut buf = [0u8; 20];
+        let mut at = buf.len();
+        while n > 0 || buf.len() - at < width.max(1) {
+            at -= 1;
+            buf[at] = b'0' + (n % 10) as u8;
+            n /= 10;
+        }
+        out.extend_from_slice(&buf[at..]);
+    }
+    digits(out, whole, 1);
+    if frac > 0 {
+        let (mut frac, mut width) = (frac, 6);
+        while frac % 10 == 0 {
+            frac /= 10;
+            width -= 1;
+        }
+        out.push(b'.');
+        digits(out, frac, width);
     }
 }
 
@@ -583,6 +686,63 @@ mod tests {
 
     fn m(s: &str) -> Micros {
         s.parse().unwrap()
+    }
+
+    /// The stored form is written by hand for speed: it must stay exactly
+    /// what serde writes (stored rows, exports and imports read it).
+    #[test]
+    fn pricing_json_is_serdes_byte_for_byte() {
+        let base = Pricing {
+            price_key: "image_generation".into(),
+            dimensions: BTreeMap::new(),
+            quantity: q("1"),
+            unit: "image".into(),
+            unit_price: Some(m("2.5")),
+            tiers: None,
+            price_book: "standard".into(),
+            version: 1,
+        };
+        let mut tiers = vec![
+            TierPart { quantity: q("0.000001"), credits_per_unit: m("0.0001") },
+            TierPart { quantity: q("123456.78"), credits_per_unit: m("99999999.999999") },
+        ];
+        for n in [0, 1, 9, 10, 100_000, 999_999, 1_000_000, 1_000_001, 10_203_000, 120, -120, -1_000_000, 7_100_000] {
+            tiers.push(TierPart { quantity: Quantity(n), credits_per_unit: Micros::from_micros(-n) });
+        }
+        // Beyond what parses back as an amount: written the same all the same.
+        let extremes = vec![
+            TierPart { quantity: Quantity(i64::MAX), credits_per_unit: Micros::from_micros(i64::MIN) },
+            TierPart { quantity: Quantity(i64::MIN + 1), credits_per_unit: Micros::from_micros(i64::MAX - 1) },
+        ];
+        let dims: BTreeMap<String, String> =
+            [("model", "large"), ("region", "eu \"west\" \\ \u{1}\t\n é ✓"), ("z", "")]
+                .into_iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect();
+        let cases = [
+            base.clone(),
+            Pricing { dimensions: dims.clone(), ..base.clone() },
+            Pricing { unit_price: None, tiers: Some(tiers.clone()), ..base.clone() },
+            Pricing { unit_price: None, tiers: Some(Vec::new()), ..base.clone() },
+            Pricing { unit_price: None, tiers: None, ..base.clone() },
+            Pricing {
+                price_key: "k\u{7f}\u{1f}/".into(),
+                dimensions: dims,
+                quantity: q("12345678.9"),
+                unit: "1k \"tokens\"".into(),
+                unit_price: Some(Micros::from_micros(-10_203)),
+                tiers: Some(tiers),
+                price_book: "b\\ook".into(),
+                version: u32::MAX,
+            },
+        ];
+        for p in cases {
+            let json = p.to_json();
+            assert_eq!(json, serde_json::to_string(&p).unwrap());
+            assert_eq!(serde_json::from_str::<Pricing>(&json).unwrap(), p);
+        }
+        let p = Pricing { quantity: Quantity(i64::MIN), tiers: Some(extremes), ..base };
+        assert_eq!(p.to_json(), serde_json::to_string(&p).unwrap());
     }
 
     #[test]

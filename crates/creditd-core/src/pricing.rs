@@ -70,11 +70,12 @@ fn unknown(price: &str, book: &str) -> LedgerError {
     LedgerError::UnknownPrice { price: price.to_string(), book: book.to_string() }
 }
 
-/// `ctx` with the line's service and activity where it names none.
-fn with_line(ctx: &EventCtx, q: &Quote) -> EventCtx {
+/// `ctx` with the line's `service` and `activity` where it names none
+/// (moved in: the quote's own strings, not copies of them).
+fn with_line(ctx: &EventCtx, service: String, activity: String) -> EventCtx {
     let mut ctx = ctx.clone();
-    ctx.service.get_or_insert_with(|| q.service.clone());
-    ctx.activity.get_or_insert_with(|| q.activity.clone());
+    ctx.service.get_or_insert(service);
+    ctx.activity.get_or_insert(activity);
     ctx
 }
 
@@ -96,7 +97,7 @@ impl OrgState {
         let after = used.checked_add(quantity).ok_or(LedgerError::Overflow)?;
         Ok(Quote {
             amount: priced.total,
-            pricing: Pricing::of(version, line, quantity, &priced),
+            pricing: Pricing::of(version, line, quantity, priced),
             service: line.service.clone(),
             activity: line.activity.clone(),
             line_after: (id, after),
@@ -115,15 +116,15 @@ impl OrgState {
     ) -> Result<Option<Resolved>, LedgerError> {
         Ok(Some(match op {
             Op::Priced(PricedOp::Hold { price, timeout_seconds, ctx }) => {
-                let q = self.quote(price, prices, now)?;
-                let op =
-                    Op::Hold(HoldOp { amount: q.amount, timeout_seconds: *timeout_seconds, ctx: with_line(ctx, &q) });
-                Resolved { op, pricing: q.pricing, count: None }
+                let Quote { amount, pricing, service, activity, .. } = self.quote(price, prices, now)?;
+                let ctx = with_line(ctx, service, activity);
+                let op = Op::Hold(HoldOp { amount, timeout_seconds: *timeout_seconds, ctx });
+                Resolved { op, pricing, count: None }
             }
             Op::Priced(PricedOp::Usage { price, ctx }) => {
-                let q = self.quote(price, prices, now)?;
-                let op = Op::Usage { amount: q.amount, ctx: with_line(ctx, &q) };
-                Resolved { op, pricing: q.pricing, count: Some(q.line_after) }
+                let Quote { amount, pricing, service, activity, line_after } = self.quote(price, prices, now)?;
+                let op = Op::Usage { amount, ctx: with_line(ctx, service, activity) };
+                Resolved { op, pricing, count: Some(line_after) }
             }
             Op::Priced(PricedOp::Debit { hold_id, quantity, ctx }) => {
                 match self.resolve_debit(hold_id, *quantity, ctx, prices)? {

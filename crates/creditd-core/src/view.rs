@@ -93,7 +93,7 @@ impl PricingRef<'_> {
     /// The pricing as JSON text (what engines store and exports write).
     pub fn json(&self) -> String {
         match self {
-            PricingRef::Value(p) => serde_json::to_string(p).unwrap_or_default(),
+            PricingRef::Value(p) => p.to_json(),
             PricingRef::Json(s) => (*s).to_string(),
         }
     }
