@@ -22,7 +22,7 @@ use std::time::Instant;
 use anyhow::{Context, Result, bail};
 use creditd_core::{CreditKind, CreditOp, EventCtx, HoldOp, Micros, Op, OrgSettings, Status};
 use creditd_sqlite::SqliteStore;
-use creditd_store::{Command, ManualClock, Store};
+use creditd_store::{Clock, Command, ManualClock, Store};
 use jiff::{SignedDuration, Timestamp};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -233,9 +233,14 @@ async fn generate(
         .events
         .last()
         .map_or(Micros::ZERO, |e| e.balance_after);
-    // Roughly 1.2 events per command: holds come back as a debit or release.
-    let rounds = (args.events as f64 / (args.batch as f64 * 1.2)).ceil().max(1.0);
-    let step = SignedDuration::from_micros(((end.as_microsecond() - start.as_microsecond()) as f64 / rounds) as i64);
+    // The clock walks with the events written (not a fixed step per batch,
+    // which assumed so many events per command and ran past now when there
+    // were fewer), so the history spans `--days` and ends now.
+    let span = (end.as_microsecond() - start.as_microsecond()) as f64;
+    let clock_at = |written: u64| {
+        let progress = (written as f64 / args.events as f64).min(1.0);
+        start.checked_add(SignedDuration::from_micros((span * progress) as i64)).unwrap_or(end).min(end)
+    };
     let started = Instant::now();
     let mut written: u64 = 1;
     let mut open_holds: Vec<String> = Vec::new();
@@ -259,7 +264,15 @@ async fn generate(
             fill_batch(&mut rng, &mut cmds, args.batch, &run1, &mut open_holds, &mut processing, &mut usages);
             let names: Vec<&'static str> = cmds.iter().map(|c| c.op.name()).collect();
             let store = store.clone();
-            clock.advance(step);
+            // At least one event per command: this batch and the one in
+            // flight bring the history that far.
+            let in_flight_cmds = in_flight.as_ref().map_or(0, |f| f.names.len());
+            let at = clock_at(written + (in_flight_cmds + cmds.len()) as u64);
+            if at > clock.now() {
+                clock.set(at);
+            } else {
+                clock.advance(SignedDuration::from_micros(1));
+            }
             Some(InFlight { names, answers: tokio::spawn(async move { store.execute(cmds).await }) })
         } else {
             None

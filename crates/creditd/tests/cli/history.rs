@@ -51,6 +51,15 @@ fn export_then_import_round_trips_and_a_bad_line_changes_nothing() {
     let full = dir.path().join("full.csv");
     let out = creditd(&["export", "--org", "src", "--layout", "full", "-o", full.to_str().unwrap()], &data);
     assert!(out.status.success(), "{}", text(&out.stderr));
+    // `gen` spans its 40 days and ends now, not after (its clock walks with
+    // the events written).
+    let rows = std::fs::read_to_string(&full).unwrap();
+    let at = |line: &str| line.split(',').nth(2).unwrap().parse::<jiff::Timestamp>().unwrap();
+    let (first, last) = (at(rows.lines().nth(1).unwrap()), at(rows.lines().last().unwrap()));
+    let now = jiff::Timestamp::now();
+    assert!(last <= now, "the newest event {last} is after now {now}");
+    assert!(now.duration_since(first) <= jiff::SignedDuration::from_hours(24 * 40 + 1), "{first}");
+    assert!(last.duration_since(first) >= jiff::SignedDuration::from_hours(24 * 39), "{first} to {last}");
     // Chunks formatted on several threads write exactly what one thread
     // writes row by row (the benchmark's baseline path), in both layouts.
     for layout in ["full", "report"] {
