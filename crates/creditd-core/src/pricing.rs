@@ -90,6 +90,20 @@ impl OrgState {
         self.price_on(version, line, req.quantity)
     }
 
+    /// `quantity` units priced as the hold priced `hp` was: its book,
+    /// version and line (a debit or extension of a priced hold keeps the
+    /// price it was quoted), at the org's tier position now.
+    fn price_at_hold(&self, hp: &Pricing, quantity: Quantity, prices: &dyn PriceSource) -> Result<Quote, LedgerError> {
+        let book = prices.book(&hp.price_book).ok_or_else(|| unknown(&hp.price_key, &hp.price_book))?;
+        let version = book
+            .versions
+            .iter()
+            .find(|v| v.version == hp.version)
+            .ok_or_else(|| unknown(&hp.price_key, &hp.price_book))?;
+        let line = version.find(&hp.price_key, &hp.dimensions)?;
+        self.price_on(version, line, quantity)
+    }
+
     fn price_on(&self, version: &PriceBookVersion, line: &PriceLine, quantity: Quantity) -> Result<Quote, LedgerError> {
         let id = line.line_id();
         let used = self.quantities.used(self.period_start, &id);
@@ -185,14 +199,7 @@ impl OrgState {
             return Ok(Some(Resolved { op: plain, pricing: hp.clone(), count: None }));
         }
         let quantity = quantity.unwrap_or(hp.quantity);
-        let book = prices.book(&hp.price_book).ok_or_else(|| unknown(&hp.price_key, &hp.price_book))?;
-        let version = book
-            .versions
-            .iter()
-            .find(|v| v.version == hp.version)
-            .ok_or_else(|| unknown(&hp.price_key, &hp.price_book))?;
-        let line = version.find(&hp.price_key, &hp.dimensions)?;
-        let q = self.price_on(version, line, quantity)?;
+        let q = self.price_at_hold(hp, quantity, prices)?;
         if q.amount > r.amount {
             return Err(LedgerError::DebitExceedsHold { hold_id: r.id.clone(), held: r.amount, requested: q.amount });
         }
@@ -227,14 +234,7 @@ impl OrgState {
         if r.status != RecordStatus::Open {
             return Ok(Resolved { op: plain(None), pricing: hp.clone(), count: None });
         }
-        let book = prices.book(&hp.price_book).ok_or_else(|| unknown(&hp.price_key, &hp.price_book))?;
-        let version = book
-            .versions
-            .iter()
-            .find(|v| v.version == hp.version)
-            .ok_or_else(|| unknown(&hp.price_key, &hp.price_book))?;
-        let line = version.find(&hp.price_key, &hp.dimensions)?;
-        let q = self.price_on(version, line, quantity)?;
+        let q = self.price_at_hold(hp, quantity, prices)?;
         Ok(Resolved { op: plain(Some(q.amount)), pricing: q.pricing, count: None })
     }
 
