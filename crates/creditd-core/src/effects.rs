@@ -375,6 +375,7 @@ impl OrgState {
             EventKind::Hold | EventKind::Usage | EventKind::Debit => tx.pricing.take(),
             _ => None,
         };
+        let pools = self.pools();
         let event = Event {
             id: Event::id_for(self.seq),
             org_id: self.org_id.clone(),
@@ -396,15 +397,15 @@ impl OrgState {
             hold_id,
             idempotency_key: key,
             balance_after: self.available(),
-            prepaid_balance_after: self.pool_total(Pool::Prepaid),
+            prepaid_balance_after: pools.prepaid,
             held_after: self.held,
             period_usage_after: self.period_usage,
             metadata: ctx.metadata.clone(),
             pricing,
             pools_after: Some(crate::event::FreePools {
-                plan: self.pool_total(Pool::Plan),
-                voucher: self.pool_total(Pool::Voucher),
-                promotional: self.pool_total(Pool::Promotional),
+                plan: pools.plan,
+                voucher: pools.voucher,
+                promotional: pools.promotional,
             }),
         };
         self.last_hash = chain::hash(&self.last_hash, &event);

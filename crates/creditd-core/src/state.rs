@@ -595,18 +595,29 @@ impl OrgState {
             .fold(Micros::ZERO, |acc, b| acc.checked_add(b.remaining).unwrap_or(Micros::MAX))
     }
 
+    /// What each pool's blocks hold, in one pass over the blocks (each
+    /// pool as [`OrgState::pool_total`] adds it up).
+    pub fn pools(&self) -> PoolBalances {
+        let mut p = PoolBalances::default();
+        for b in &self.blocks {
+            let total = match b.pool {
+                Pool::Plan => &mut p.plan,
+                Pool::Prepaid => &mut p.prepaid,
+                Pool::Voucher => &mut p.voucher,
+                Pool::Promotional => &mut p.promotional,
+            };
+            *total = total.checked_add(b.remaining).unwrap_or(Micros::MAX);
+        }
+        p
+    }
+
     /// The balances as answered to callers and written on events.
     pub fn balance(&self) -> Balance {
         Balance {
             org_id: self.org_id.clone(),
             available: self.available(),
             held: self.held,
-            pools: PoolBalances {
-                plan: self.pool_total(Pool::Plan),
-                prepaid: self.pool_total(Pool::Prepaid),
-                voucher: self.pool_total(Pool::Voucher),
-                promotional: self.pool_total(Pool::Promotional),
-            },
+            pools: self.pools(),
             overdraft_used: self.debt,
             overdraft_limit: self.settings.overdraft_limit,
             period_start: self.period_start,
