@@ -799,15 +799,23 @@ async fn pipelined_batches_never_overspend() {
     let Some((_url, store, mut session)) = node_and_session().await else { return };
     new_org(store.as_ref(), "hot").await;
     ok(store.as_ref(), "hot", grant("1000")).await;
-    // Another session holds the row a while: a flight waits past the
-    // gathering window, so the batch behind it is sent to queue behind its
-    // locks (batches overlap) as well as gathered.
+    // Another session holds the row until a second batch has been applied
+    // behind the first flight (which waits for the row past the gathering
+    // window), so that batch is sent to queue behind the flight's locks
+    // (batches overlap) as well as gathered. Released on the event, not
+    // after a fixed time: on a loaded machine the clients may not have
+    // sent anything within any fixed time.
     let (locked_tx, locked_rx) = tokio::sync::oneshot::channel();
+    let ahead = store.pipeline_stats().ahead.load(Ordering::SeqCst);
+    let watched = store.clone();
     let release = tokio::spawn(async move {
         let tx = session.transaction().await.expect("begin");
         tx.execute("SELECT 1 FROM orgs WHERE org_id = 'hot' FOR UPDATE", &[]).await.expect("lock");
         let _ = locked_tx.send(());
-        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        until("a second batch is applied behind the first", || {
+            watched.pipeline_stats().ahead.load(Ordering::SeqCst) >= ahead + 2
+        })
+        .await;
         tx.commit().await.expect("release the row");
     });
     locked_rx.await.expect("row locked");
