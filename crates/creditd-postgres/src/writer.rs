@@ -354,13 +354,14 @@ impl Writer {
         while *size < MAX_BATCH_COMMANDS {
             let overlaps = self.flights.iter().any(|f| f.orgs.iter().any(|o| orgs.contains(o)));
             let Some(front) = self.flights.front_mut().filter(|_| overlaps) else { break };
+            // Held back behind the flight, whether or not anything joins.
+            waited = true;
             let next = tokio::select! {
                 biased;
                 landed = &mut front.handle => Next::Landed(landed),
                 job = rx.recv() => Next::Job(job),
                 _ = tokio::time::sleep_until(deadline) => break,
             };
-            waited = true;
             match next {
                 Next::Landed(landed) => {
                     if let Some(f) = self.flights.pop_front() {

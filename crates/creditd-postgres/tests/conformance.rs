@@ -861,13 +861,10 @@ async fn a_batch_gathers_behind_a_flight_on_its_org() {
     tx.execute("SELECT 1 FROM orgs WHERE org_id = 'o' FOR UPDATE", &[]).await.expect("lock");
     let first = usage_on(&store, "o");
     until("the first batch is applied and sent", || stats.ahead.load(Ordering::SeqCst) == ahead + 1).await;
-    // Three more, a millisecond apart (the window is ten).
+    // Three more, sent at once (the window is ten milliseconds: sleeps
+    // between them could outlast it on a loaded machine).
     assert_eq!(creditd_postgres::GATHER_FOR, std::time::Duration::from_millis(10));
-    let mut rest = Vec::new();
-    for _ in 0..3 {
-        rest.push(usage_on(&store, "o"));
-        tokio::time::sleep(std::time::Duration::from_millis(1)).await;
-    }
+    let rest: Vec<_> = (0..3).map(|_| usage_on(&store, "o")).collect();
     until("the gathered batch is applied", || stats.ahead.load(Ordering::SeqCst) == ahead + 2).await;
     tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     assert_eq!(stats.gathered.load(Ordering::SeqCst), gathered + 1, "the second batch gathered");
