@@ -47,6 +47,11 @@ use serde::{Deserialize, Serialize};
 use crate::error::{LedgerError, invalid};
 use crate::money::{Micros, SCALE};
 
+/// A text of a price book (a key, unit, service, activity or book id):
+/// shared, not copied, by every event and hold it prices (an operation
+/// priced from a book clones these per operation).
+pub type PriceText = std::sync::Arc<str>;
+
 /// Most lines in one version.
 pub const MAX_PRICES: usize = 1_000;
 /// Most tiers on one line.
@@ -164,13 +169,17 @@ pub struct Tier {
 pub struct PriceLine {
     /// What callers name (`image_generation`): 1–64 letters, digits, `-`,
     /// `_`, `.`.
-    pub key: String,
+    #[schema(value_type = String)]
+    pub key: PriceText,
     /// The service its events are filed under (history, analytics).
-    pub service: String,
+    #[schema(value_type = String)]
+    pub service: PriceText,
     /// The activity its events are filed under (the report's action).
-    pub activity: String,
+    #[schema(value_type = String)]
+    pub activity: PriceText,
     /// What one unit is (`image`, `1k tokens`, `row`).
-    pub unit: String,
+    #[schema(value_type = String)]
+    pub unit: PriceText,
     /// Selects among the lines of one key (`{"model": "large"}`); absent or
     /// empty: the key's default line.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
@@ -201,7 +210,8 @@ pub struct PriceBookDraft {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct PriceBookVersion {
     /// The book.
-    pub book_id: String,
+    #[schema(value_type = String)]
+    pub book_id: PriceText,
     /// 1, 2, … in the order they were written.
     pub version: u32,
     /// From when it applies.
@@ -242,14 +252,16 @@ pub struct PriceRequest {
 #[serde(deny_unknown_fields)]
 pub struct Pricing {
     /// The price's key.
-    pub price_key: String,
+    #[schema(value_type = String)]
+    pub price_key: PriceText,
     /// The dimensions of the line (empty: the key's default line).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub dimensions: BTreeMap<String, String>,
     /// Units priced (a hold: the estimate; a debit: the actual quantity).
     pub quantity: Quantity,
     /// What one unit is.
-    pub unit: String,
+    #[schema(value_type = String)]
+    pub unit: PriceText,
     /// A flat price: credits per unit.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<crate::money::Amount>)]
@@ -258,7 +270,8 @@ pub struct Pricing {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tiers: Option<Vec<TierPart>>,
     /// The book.
-    pub price_book: String,
+    #[schema(value_type = String)]
+    pub price_book: PriceText,
     /// The book's version that priced it.
     pub version: u32,
 }
@@ -280,7 +293,7 @@ impl Pricing {
     }
 
     /// The line's id ([`PriceLine::line_id`]), for the period counters.
-    pub fn line_id(&self) -> String {
+    pub fn line_id(&self) -> PriceText {
         line_id(&self.price_key, &self.dimensions)
     }
 
@@ -404,7 +417,7 @@ impl PriceLine {
     /// Identifies the line inside its version for the period counters:
     /// the key, then each dimension as `name=value`, `|`-separated
     /// (`tokens_in|model=large`).
-    pub fn line_id(&self) -> String {
+    pub fn line_id(&self) -> PriceText {
         line_id(&self.key, &self.dimensions)
     }
 
@@ -491,8 +504,12 @@ fn round_up(exact: i128) -> Result<Micros, LedgerError> {
     i64::try_from(micros).map(Micros::from_micros).map_err(|_| LedgerError::Overflow)
 }
 
-/// See [`PriceLine::line_id`].
-pub fn line_id(key: &str, dimensions: &BTreeMap<String, String>) -> String {
+/// See [`PriceLine::line_id`]. A line without dimensions is its key, shared
+/// (no copy: the id of most lines is taken on every priced operation).
+pub fn line_id(key: &PriceText, dimensions: &BTreeMap<String, String>) -> PriceText {
+    if dimensions.is_empty() {
+        return key.clone();
+    }
     let mut id = key.to_string();
     for (k, v) in dimensions {
         id.push('|');
@@ -500,7 +517,7 @@ pub fn line_id(key: &str, dimensions: &BTreeMap<String, String>) -> String {
         id.push('=');
         id.push_str(v);
     }
-    id
+    id.into()
 }
 
 impl PriceBookVersion {
@@ -508,9 +525,9 @@ impl PriceBookVersion {
     /// [`LedgerError::UnknownPrice`]; dimensions none of its lines has (or
     /// none given where the key has no default) are invalid (422).
     pub fn find(&self, key: &str, dimensions: &BTreeMap<String, String>) -> Result<&PriceLine, LedgerError> {
-        let mut lines = self.prices.iter().filter(|l| l.key == key).peekable();
+        let mut lines = self.prices.iter().filter(|l| &*l.key == key).peekable();
         if lines.peek().is_none() {
-            return Err(LedgerError::UnknownPrice { price: key.to_string(), book: self.book_id.clone() });
+            return Err(LedgerError::UnknownPrice { price: key.to_string(), book: self.book_id.to_string() });
         }
         let mut known = Vec::new();
         for l in lines {
@@ -564,7 +581,7 @@ impl PriceBook {
         validate_prices(&draft.prices)?;
         let version = u32::try_from(self.versions.len() + 1).map_err(|_| LedgerError::Overflow)?;
         Ok(PriceBookVersion {
-            book_id: self.id.clone(),
+            book_id: self.id.as_str().into(),
             version,
             effective_from,
             created_at: now,
@@ -597,7 +614,7 @@ pub fn validate_prices(prices: &[PriceLine]) -> Result<(), LedgerError> {
     if prices.is_empty() || prices.len() > MAX_PRICES {
         return Err(invalid(format!("a price book version has 1 to {MAX_PRICES} prices (got {})", prices.len())));
     }
-    let mut seen: BTreeMap<String, usize> = BTreeMap::new();
+    let mut seen: BTreeMap<PriceText, usize> = BTreeMap::new();
     let mut dims_of_key: BTreeMap<&str, (usize, Vec<&String>)> = BTreeMap::new();
     for (i, line) in prices.iter().enumerate() {
         let at = |msg: String| invalid(format!("prices[{i}] ({}): {msg}", line.key));
@@ -619,7 +636,7 @@ pub fn validate_prices(prices: &[PriceLine]) -> Result<(), LedgerError> {
         }
         if !line.dimensions.is_empty() {
             let names: Vec<&String> = line.dimensions.keys().collect();
-            match dims_of_key.get(line.key.as_str()) {
+            match dims_of_key.get(&*line.key) {
                 Some((j, other)) if *other != names => {
                     return Err(at(format!(
                         "names dimensions {names:?} but prices[{j}] of the same key names {other:?}"
@@ -627,7 +644,7 @@ pub fn validate_prices(prices: &[PriceLine]) -> Result<(), LedgerError> {
                 }
                 Some(_) => {}
                 None => {
-                    dims_of_key.insert(&line.key, (i, names));
+                    dims_of_key.insert(line.key.as_ref(), (i, names));
                 }
             }
         }

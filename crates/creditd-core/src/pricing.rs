@@ -39,7 +39,7 @@ use crate::error::{LedgerError, invalid};
 use crate::event::EventCtx;
 use crate::money::Micros;
 use crate::op::{ExtendOp, HoldOp, Op, PricedOp};
-use crate::prices::{PriceBook, PriceBookVersion, PriceLine, PriceRequest, PriceSource, Pricing, Quantity};
+use crate::prices::{PriceBook, PriceBookVersion, PriceLine, PriceRequest, PriceSource, PriceText, Pricing, Quantity};
 use crate::state::{OrgState, RecordKind, RecordStatus};
 
 /// A priced operation turned into the plain one it stands for.
@@ -49,7 +49,7 @@ pub(crate) struct Resolved {
     /// What its event keeps.
     pub(crate) pricing: Pricing,
     /// Usage and debits: the line's counter after the operation.
-    pub(crate) count: Option<(String, Quantity)>,
+    pub(crate) count: Option<(PriceText, Quantity)>,
 }
 
 /// What a price request costs now, and how it was priced.
@@ -63,7 +63,7 @@ pub struct Quote {
     pub service: String,
     /// The line's activity (the default of the event's).
     pub activity: String,
-    line_after: (String, Quantity),
+    line_after: (PriceText, Quantity),
 }
 
 fn unknown(price: &str, book: &str) -> LedgerError {
@@ -112,8 +112,8 @@ impl OrgState {
         Ok(Quote {
             amount: priced.total,
             pricing: Pricing::of(version, line, quantity, priced),
-            service: line.service.clone(),
-            activity: line.activity.clone(),
+            service: line.service.to_string(),
+            activity: line.activity.to_string(),
             line_after: (id, after),
         })
     }
@@ -239,9 +239,9 @@ impl OrgState {
     }
 
     /// After a priced usage or debit succeeded: moves its line's counter.
-    pub(crate) fn count_quantity(&mut self, count: Option<(String, Quantity)>) {
+    pub(crate) fn count_quantity(&mut self, count: Option<(PriceText, Quantity)>) {
         if let Some((line, after)) = count {
-            self.quantities.set(self.period_start, line, after);
+            self.quantities.set(self.period_start, &line, after);
         }
     }
 }

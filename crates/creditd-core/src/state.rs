@@ -1109,11 +1109,17 @@ impl PeriodQuantities {
 
     /// Sets the units of `line` used in the period starting at
     /// `period_start` (counters of an earlier period are dropped).
-    pub fn set(&mut self, period_start: Option<Timestamp>, line: String, used: crate::prices::Quantity) {
+    pub fn set(&mut self, period_start: Option<Timestamp>, line: &str, used: crate::prices::Quantity) {
         if self.period_start != period_start {
             self.period_start = period_start;
             self.used.clear();
         }
-        self.used.insert(line, used);
+        // In place when the line has a counter already (no new key).
+        match self.used.get_mut(line) {
+            Some(u) => *u = used,
+            None => {
+                self.used.insert(line.to_string(), used);
+            }
+        }
     }
 }

@@ -500,10 +500,10 @@ pub fn rate_card(
                 l.dimensions.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(", ")
             };
             RateRow {
-                key: l.key.clone(),
-                service: l.service.clone(),
-                activity: l.activity.clone(),
-                unit: l.unit.clone(),
+                key: l.key.to_string(),
+                service: l.service.to_string(),
+                activity: l.activity.to_string(),
+                unit: l.unit.to_string(),
                 price,
                 dimensions,
             }

@@ -285,7 +285,7 @@ pub fn derive(org_id: &str, settings: OrgSettings, events: &[Event], now: Timest
                 let line = p.line_id();
                 let used = state.quantities.used(state.period_start, &line);
                 let after = used.checked_add(p.quantity).unwrap_or(used);
-                state.quantities.set(state.period_start, line, after);
+                state.quantities.set(state.period_start, &line, after);
             }
         }
     }

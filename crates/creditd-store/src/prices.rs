@@ -53,12 +53,12 @@ impl Catalogue {
     /// already has it.
     pub fn add(&self, v: PriceBookVersion) {
         let mut books = self.books.write().unwrap_or_else(|p| p.into_inner());
-        let entry = books.entry(v.book_id.clone()).or_insert_with(|| Arc::new(PriceBook::default()));
+        let entry = books.entry(v.book_id.to_string()).or_insert_with(|| Arc::new(PriceBook::default()));
         if entry.versions.iter().any(|have| have.version == v.version) {
             return;
         }
         let book = Arc::make_mut(entry);
-        book.id = v.book_id.clone();
+        book.id = v.book_id.to_string();
         book.versions.push(v);
         book.versions.sort_by_key(|v| v.version);
     }
@@ -101,7 +101,7 @@ impl VersionRow {
     /// The row a version is stored as.
     pub fn of(v: &PriceBookVersion) -> Result<VersionRow, StoreError> {
         Ok(VersionRow {
-            book_id: v.book_id.clone(),
+            book_id: v.book_id.to_string(),
             version: i64::from(v.version),
             effective_from_us: v.effective_from.as_microsecond(),
             created_at_us: v.created_at.as_microsecond(),
@@ -118,7 +118,7 @@ impl VersionRow {
                 .map_err(|_| StoreError::Corrupt(format!("price book {} version {}", self.book_id, self.version)))?,
             effective_from: crate::micros_ts(self.effective_from_us)?,
             created_at: crate::micros_ts(self.created_at_us)?,
-            book_id: self.book_id,
+            book_id: self.book_id.into(),
             prices,
         })
     }
@@ -129,8 +129,9 @@ pub fn books_of(rows: Vec<VersionRow>) -> Result<Vec<PriceBook>, StoreError> {
     let mut books: BTreeMap<String, PriceBook> = BTreeMap::new();
     for row in rows {
         let v = row.into_version()?;
-        let book =
-            books.entry(v.book_id.clone()).or_insert_with(|| PriceBook { id: v.book_id.clone(), versions: vec![] });
+        let book = books
+            .entry(v.book_id.to_string())
+            .or_insert_with(|| PriceBook { id: v.book_id.to_string(), versions: vec![] });
         book.versions.push(v);
     }
     let mut out: Vec<PriceBook> = books.into_values().collect();

@@ -61,6 +61,12 @@ pub struct BenchArgs {
     /// ops/s for both and their ratio.
     #[arg(long)]
     priced: bool,
+    /// `--priced`: how many plain-then-priced pairs to run, one after the
+    /// other in this process; each pair's ratio is printed, then their
+    /// median (a pair run while another process takes the CPU is an
+    /// outlier the median sets aside).
+    #[arg(long, default_value_t = 3)]
+    rounds: usize,
     /// The writer's org cache, as `serve --org-cache`.
     #[arg(long, default_value_t = OrgCacheSize::DEFAULT)]
     pub(crate) org_cache: OrgCacheSize,
@@ -200,17 +206,38 @@ pub async fn run(args: BenchArgs) -> Result<()> {
         return Ok(());
     }
     if args.priced {
-        // Same process, same load, one after the other: read the ratio.
-        let plain = engine(&args, args.options(true), false).await?;
-        let priced = engine(&args, args.options(true), true).await?;
-        for (what, r) in [("plain usage (amount)         ", &plain), ("priced usage (price+quantity)", &priced)] {
-            let cpu = r.per_cpu_second.map_or(String::new(), |c| format!(", {c:.0} ops per writer CPU-second"));
-            println!("engine  {what}: {:>10.0} ops/s, execute p50 {} us, p99 {} us{cpu}", r.wall, r.p50_us, r.p99_us);
+        if args.rounds == 0 {
+            bail!("--rounds must be positive");
         }
-        println!("ratio priced / plain    : {:>10.2}x ops/s", priced.wall / plain.wall);
-        if let (Some(p), Some(q)) = (plain.per_cpu_second, priced.per_cpu_second) {
-            println!("ratio priced / plain    : {:>10.2}x per writer CPU-second", q / p);
+        // Same process, one after the other, in pairs: read the ratios.
+        let (mut walls, mut cpus) = (Vec::new(), Vec::new());
+        for round in 1..=args.rounds {
+            println!("round {round} of {}, load average {}", args.rounds, load_average());
+            let plain = engine(&args, args.options(true), false).await?;
+            let priced = engine(&args, args.options(true), true).await?;
+            for (what, r) in [("plain usage (amount)         ", &plain), ("priced usage (price+quantity)", &priced)] {
+                let cpu = r.per_cpu_second.map_or(String::new(), |c| format!(", {c:.0} ops per writer CPU-second"));
+                println!(
+                    "engine  {what}: {:>10.0} ops/s, execute p50 {} us, p99 {} us{cpu}",
+                    r.wall, r.p50_us, r.p99_us
+                );
+                // Which of the two writing threads a difference is in.
+                for (name, cpu) in &r.threads {
+                    println!("  {name}: {:.2} us CPU per op", 1e6 * cpu / args.ops as f64);
+                }
+            }
+            walls.push(priced.wall / plain.wall);
+            println!("ratio priced / plain    : {:>10.2}x ops/s", priced.wall / plain.wall);
+            if let (Some(p), Some(q)) = (plain.per_cpu_second, priced.per_cpu_second) {
+                cpus.push(q / p);
+                println!("ratio priced / plain    : {:>10.2}x per writer CPU-second", q / p);
+            }
         }
+        println!("median of {} rounds    : {:>10.2}x ops/s", args.rounds, median(&mut walls));
+        if !cpus.is_empty() {
+            println!("median of {} rounds    : {:>10.2}x per writer CPU-second", args.rounds, median(&mut cpus));
+        }
+        println!("load average at the end : {}", load_average());
         return Ok(());
     }
     let engine = engine(&args, args.options(true), false).await?;
@@ -239,6 +266,24 @@ pub async fn run(args: BenchArgs) -> Result<()> {
         http(&args).await?;
     }
     Ok(())
+}
+
+/// The middle value (the mean of the two middle ones for an even count).
+fn median(values: &mut [f64]) -> f64 {
+    values.sort_by(f64::total_cmp);
+    match values.len() {
+        0 => f64::NAN,
+        n if n % 2 == 1 => values[n / 2],
+        n => (values[n / 2 - 1] + values[n / 2]) / 2.0,
+    }
+}
+
+/// The system's 1-minute load average, for the record beside a figure.
+pub(crate) fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .and_then(|s| s.split_whitespace().next().map(str::to_string))
+        .unwrap_or_else(|| "?".into())
 }
 
 /// Operations per second of wall clock, and per second of CPU time of the

@@ -27,6 +27,7 @@ use creditd_store::{Command, Store, SystemClock};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
+use crate::bench::load_average;
 use crate::export::open_existing;
 use crate::generate::{project, user};
 
@@ -408,14 +409,6 @@ fn export_child(
     }
     let line = stderr.lines().rev().find(|l| l.starts_with('{')).context("no --stats line from creditd export")?;
     Ok(serde_json::from_str(line)?)
-}
-
-/// The system's 1-minute load average, for the record beside a figure.
-fn load_average() -> String {
-    std::fs::read_to_string("/proc/loadavg")
-        .ok()
-        .and_then(|s| s.split_whitespace().next().map(str::to_string))
-        .unwrap_or_else(|| "?".into())
 }
 
 /// Each export timed twice in a row: the export path (CSV formatted on a

@@ -193,7 +193,7 @@ async fn endpoints_price_books_batch_and_raw_calls() {
         }],
     };
     let v1 = client.put_price_book("standard", &draft).await.unwrap();
-    assert_eq!((v1.book_id.as_str(), v1.version), ("standard", 1));
+    assert_eq!((&*v1.book_id, v1.version), ("standard", 1));
     assert_eq!(v1.prices[0].credits_per_unit, Some(c("0.125")));
     let book = client.get_price_book("standard").await.unwrap();
     assert_eq!(book.versions, vec![v1.clone()]);

@@ -303,7 +303,7 @@ pub async fn check_agrees_with_the_operation(ctx: &mut Ctx) {
         Some(&ana),
     );
     let p = a.pricing.expect("pricing");
-    assert_eq!((p.price_key.as_str(), p.quantity, p.version), ("enrichment", q("1"), 1));
+    assert_eq!((&*p.price_key, p.quantity, p.version), ("enrichment", q("1"), 1));
     let mut subjects: Vec<String> = a.caps.iter().map(|c| c.subject.to_string()).collect();
     subjects.sort();
     assert_eq!(subjects, vec!["member ana@c.example", "project p1"]);

@@ -64,9 +64,9 @@ pub async fn priced_usage_and_holds(ctx: &mut Ctx) {
     assert_eq!(e.amount, m("-7.5"));
     assert_eq!((e.service.as_deref(), e.activity.as_deref()), (Some("images"), Some("generate")));
     let p = e.pricing.as_ref().expect("pricing");
-    assert_eq!((p.price_key.as_str(), p.quantity, p.unit.as_str()), ("image_generation", q("3"), "image"));
+    assert_eq!((&*p.price_key, p.quantity, &*p.unit), ("image_generation", q("3"), "image"));
     assert_eq!((p.unit_price, p.tiers.is_none()), (Some(m("2.5")), true));
-    assert_eq!((p.price_book.as_str(), p.version), ("standard", 1));
+    assert_eq!((&*p.price_book, p.version), ("standard", 1));
 
     // The per-model line, and the key's default line.
     let o = ok(s.as_ref(), "p", priced_usage("tokens_in", "2.5", &[("model", "large")])).await;
@@ -257,7 +257,10 @@ pub async fn priced_versions_switch_at_an_instant(ctx: &mut Ctx) {
     s.price_books().put("premium", example_book(None)).await.expect("premium");
     ok(s.as_ref(), "v", use_book("premium")).await;
     let o = ok(s.as_ref(), "v", priced_usage("image_generation", "1", &[])).await;
-    assert_eq!(own_event(&o, EventKind::Usage).pricing.as_ref().map(|p| p.price_book.clone()), Some("premium".into()));
+    assert_eq!(
+        own_event(&o, EventKind::Usage).pricing.as_ref().map(|p| p.price_book.to_string()),
+        Some("premium".into())
+    );
     ok(s.as_ref(), "v", use_book("")).await;
     assert_eq!(code(&run(s.as_ref(), "v", priced_usage("image_generation", "1", &[])).await), "unknown_price");
 }

@@ -57,7 +57,7 @@ fn dims(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
 fn a_valid_book_gets_version_one_from_now() {
     let b = book();
     let v = b.next_version(draft(example()), ts("2026-12-01T00:00:00Z")).unwrap();
-    assert_eq!((v.version, v.effective_from, v.book_id.as_str()), (1, ts("2026-12-01T00:00:00Z"), "standard"));
+    assert_eq!((v.version, v.effective_from, &*v.book_id), (1, ts("2026-12-01T00:00:00Z"), "standard"));
     assert_eq!(v.prices.len(), 4);
     assert_eq!(v.prices[1].tiers.as_ref().unwrap()[1].credits_per_unit, m("0.5"));
 }
@@ -295,9 +295,9 @@ fn graduated_tiers_cross_inside_one_operation() {
 #[test]
 fn line_ids_name_key_and_dimensions() {
     let mut l = flat("1");
-    assert_eq!(l.line_id(), "k");
+    assert_eq!(&*l.line_id(), "k");
     l.dimensions = dims(&[("model", "large"), ("a", "b")]);
-    assert_eq!(l.line_id(), "k|a=b|model=large");
+    assert_eq!(&*l.line_id(), "k|a=b|model=large");
 }
 
 fn arb_tiered() -> impl Strategy<Value = PriceLine> {

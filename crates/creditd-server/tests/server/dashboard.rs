@@ -410,7 +410,7 @@ async fn by_filter(
                 consumed(&mine)
             }
             (UsageGroup::Price, Some(p)) => {
-                let priced = |e: &&Event| e.pricing.as_ref().is_some_and(|x| x.price_key == *p);
+                let priced = |e: &&Event| e.pricing.as_ref().is_some_and(|x| *x.price_key == **p);
                 consumed(&all.iter().filter(priced).cloned().collect::<Vec<_>>())
             }
             // Events that named no user, project or service: what the
