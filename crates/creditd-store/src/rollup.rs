@@ -33,7 +33,11 @@
 //! projects, whose product (every user on every project) would be the
 //! biggest by far. Every consuming event adds to thirteen rows; a batch
 //! folds its events first, so each touched row is upserted once per batch
-//! (`amount = amount + excluded.amount`). A missing text (no activity, no
+//! (`amount = amount + excluded.amount`). The fold has two levels: events
+//! that share org, day, user, action, service, project and price are summed
+//! first (one lookup per event), and each such group is spread over its
+//! rows once per batch; groups are spread in the order of their last
+//! events, so a row's `name` is its latest event's. A missing text (no activity, no
 //! project) is the key `''`.
 //!
 //! Quantities and prices (issue 16). Every row also sums `quantity`: the
@@ -318,7 +322,7 @@ struct Slot {
 /// The scope id of the organisation-wide rows.
 const ORG: u32 = u32::MAX;
 
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 struct Folded {
     at: Slot,
     name: u32,
@@ -327,13 +331,49 @@ struct Folded {
     quantity: Quantity,
 }
 
-/// Deltas folded per row, in first-touched order.
+/// What one consuming event is, interned: every row it adds to follows
+/// from it. Events of a batch that share it are summed first (one lookup
+/// each), and each distinct one is spread over its thirteen to sixteen
+/// rows once per batch ([`Rollups::rows`]), not once per event.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+struct Use {
+    org: u32,
+    day: Date,
+    email: u32,
+    user_name: u32,
+    activity: u32,
+    service: u32,
+    project: u32,
+    project_name: u32,
+    /// A priced debit's or usage's price key and unit.
+    price: Option<(u32, u32)>,
+}
+
+/// The sums of the events of one [`Use`], exact (`i128`: a batch of
+/// events each within an amount's range cannot overflow them).
+#[derive(Clone, Copy, Debug)]
+struct UseSum {
+    amount: i128,
+    count: i64,
+    quantity: i128,
+    /// The number of the last event added to it: uses are spread in the
+    /// order of their last events, so a row's name is its latest event's.
+    last: u64,
+}
+
+/// Deltas folded per row.
 #[derive(Debug, Default)]
 pub struct Rollups {
     texts: Vec<String>,
     ids: HashMap<String, u32>,
+    /// Rows added directly (statement lines), in first-touched order.
     index: HashMap<Slot, usize>,
     rows: Vec<Folded>,
+    /// Consuming events, summed per [`Use`].
+    use_index: HashMap<Use, usize>,
+    uses: Vec<(Use, UseSum)>,
+    /// Consuming events added so far.
+    events: u64,
     /// The last event's (org, instant) and its local day: a batch's
     /// events mostly share both.
     last_day: Option<(u32, Timestamp, Date)>,
@@ -349,19 +389,72 @@ impl Rollups {
 
     /// Whether no row was touched.
     pub fn is_empty(&self) -> bool {
-        self.rows.is_empty()
+        self.rows.is_empty() && self.uses.is_empty()
     }
 
     /// How many rows were touched.
     pub fn len(&self) -> usize {
-        self.rows.len()
+        self.rows().map_or(0, |r| r.len())
     }
 
-    /// The folded deltas, one per row touched, in first-touched order.
+    /// Every row touched: the statement lines as added, then each use
+    /// spread over its rows, in the order of its last event.
+    fn rows(&self) -> Result<Vec<Folded>, StoreError> {
+        if self.uses.is_empty() {
+            return Ok(self.rows.clone());
+        }
+        let mut index = self.index.clone();
+        let mut rows = self.rows.clone();
+        let mut uses: Vec<&(Use, UseSum)> = self.uses.iter().collect();
+        uses.sort_unstable_by_key(|(_, sum)| sum.last);
+        let none = self.ids.get("").copied().unwrap_or(u32::MAX);
+        for (u, sum) in uses {
+            let overflow = || {
+                let org = self.texts.get(u.org as usize).map_or("?", String::as_str);
+                StoreError::Corrupt(format!("usage rollup of {org}: amount overflow"))
+            };
+            let amount = i64::try_from(sum.amount).map(Micros::from_micros).map_err(|_| overflow())?;
+            let quantity = i64::try_from(sum.quantity).map(Quantity::from_micros).map_err(|_| overflow())?;
+            let (org, day, month) = (u.org, u.day, u.day.first_of_month());
+            let mut add = |at: Slot, name: u32| -> Result<(), StoreError> {
+                fold_into(&mut index, &mut rows, at, name, none, amount, sum.count, quantity).ok_or_else(overflow)
+            };
+            let dims = [
+                (Dim::Total, none, none),
+                (Dim::Action, u.activity, none),
+                (Dim::User, u.email, u.user_name),
+                (Dim::Project, u.project, u.project_name),
+                (Dim::Service, u.service, none),
+            ];
+            for (grain, day) in [(Grain::Day, day), (Grain::Month, month)] {
+                for (dim, key, name) in dims {
+                    add(Slot { org, scope: ORG, dim, grain, day, key }, name)?;
+                }
+            }
+            for (dim, key, name) in dims.into_iter().filter(|r| Dim::OWN.contains(&r.0)) {
+                add(Slot { org, scope: u.email, dim, grain: Grain::Day, day, key }, name)?;
+            }
+            if let Some((key, unit)) = u.price {
+                let price = |scope, grain, day| Slot { org, scope, dim: Dim::Price, grain, day, key };
+                for at in
+                    [price(ORG, Grain::Day, day), price(ORG, Grain::Month, month), price(u.email, Grain::Day, day)]
+                {
+                    add(at, unit)?;
+                }
+            }
+        }
+        Ok(rows)
+    }
+
+    /// The folded deltas, one per row touched (none if a sum overflowed:
+    /// engines take [`Rollups::checked_deltas`]).
     pub fn deltas(&self) -> Vec<RollupDelta> {
+        self.rows().map(|rows| self.deltas_of(&rows)).unwrap_or_default()
+    }
+
+    fn deltas_of(&self, rows: &[Folded]) -> Vec<RollupDelta> {
         let text = |id: u32| self.texts.get(id as usize).cloned().unwrap_or_default();
-        self.rows
-            .iter()
+        rows.iter()
             .map(|r| RollupDelta {
                 at: RollupKey {
                     org_id: text(r.at.org),
@@ -408,17 +501,20 @@ impl Rollups {
     /// `Err` if an amount could not be summed exactly; engines call it
     /// before writing the deltas.
     pub fn check(&self) -> Result<(), StoreError> {
+        self.checked_rows().map(|_| ())
+    }
+
+    fn checked_rows(&self) -> Result<Vec<Folded>, StoreError> {
         match &self.broken {
             Some(why) => Err(StoreError::BrokenInvariant(creditd_core::BrokenInvariant(why.clone()))),
-            None => Ok(()),
+            None => self.rows().map_err(|e| StoreError::BrokenInvariant(creditd_core::BrokenInvariant(e.to_string()))),
         }
     }
 
     /// [`Rollups::check`], then [`Rollups::deltas`]: what an engine
     /// upserts, or why the batch must not commit.
     pub fn checked_deltas(&self) -> Result<Vec<RollupDelta>, StoreError> {
-        self.check()?;
-        Ok(self.deltas())
+        Ok(self.deltas_of(&self.checked_rows()?))
     }
 
     fn try_add(&mut self, f: &UsageFacts<'_>, tz: &TimeZone) -> Result<(), StoreError> {
@@ -449,31 +545,33 @@ impl Rollups {
         // Quantities are a debit's or usage's own; a refund names no price.
         let pricing = f.pricing.filter(|_| count > 0);
         let quantity = pricing.map_or(Quantity::ZERO, |p| p.quantity);
-        let email = self.intern(f.user_email);
-        let (activity, service) = (self.intern(f.activity), self.intern(f.service));
-        let (project, project_name) = (self.intern(f.project_id), self.intern(f.project_name));
-        let user_name = self.intern(f.user_name);
-        let rows = [
-            (Dim::Total, none, none),
-            (Dim::Action, activity, none),
-            (Dim::User, email, user_name),
-            (Dim::Project, project, project_name),
-            (Dim::Service, service, none),
-        ];
-        for (grain, day) in [(Grain::Day, day), (Grain::Month, month)] {
-            for (dim, key, name) in rows {
-                self.add(Slot { org, scope: ORG, dim, grain, day, key }, name, none, amount, count, quantity)?;
+        let u = Use {
+            org,
+            day,
+            email: self.intern(f.user_email),
+            user_name: self.intern(f.user_name),
+            activity: self.intern(f.activity),
+            service: self.intern(f.service),
+            project: self.intern(f.project_id),
+            project_name: self.intern(f.project_name),
+            price: pricing.map(|p| (self.intern(Some(&p.price_key)), self.intern(Some(&p.unit)))),
+        };
+        let last = self.events;
+        self.events += 1;
+        let (amount, quantity) = (i128::from(amount.micros()), i128::from(quantity.micros()));
+        match self.use_index.get(&u) {
+            Some(&i) => {
+                let sum = &mut self.uses[i].1;
+                // Exact: each term is an i64, and a batch has far fewer
+                // than 2^64 events.
+                sum.amount += amount;
+                sum.quantity += quantity;
+                sum.count = sum.count.saturating_add(count);
+                sum.last = last;
             }
-        }
-        for (dim, key, name) in rows.into_iter().filter(|r| Dim::OWN.contains(&r.0)) {
-            let at = Slot { org, scope: email, dim, grain: Grain::Day, day, key };
-            self.add(at, name, none, amount, count, quantity)?;
-        }
-        if let Some(p) = pricing {
-            let (key, unit) = (self.intern(Some(&p.price_key)), self.intern(Some(&p.unit)));
-            let price = |scope, grain, day| Slot { org, scope, dim: Dim::Price, grain, day, key };
-            for at in [price(ORG, Grain::Day, day), price(ORG, Grain::Month, month), price(email, Grain::Day, day)] {
-                self.add(at, unit, none, amount, count, quantity)?;
+            None => {
+                self.use_index.insert(u, self.uses.len());
+                self.uses.push((u, UseSum { amount, count, quantity, last }));
             }
         }
         Ok(())
@@ -489,27 +587,42 @@ impl Rollups {
         count: i64,
         quantity: Quantity,
     ) -> Result<(), StoreError> {
-        match self.index.get(&at) {
-            Some(&i) => {
-                let r = &mut self.rows[i];
-                let overflow = || {
-                    let org = self.texts.get(at.org as usize).map_or("?", String::as_str);
-                    StoreError::Corrupt(format!("usage rollup of {org}: amount overflow"))
-                };
-                r.amount = r.amount.checked_add(amount).ok_or_else(overflow)?;
-                r.quantity = r.quantity.checked_add(quantity).ok_or_else(overflow)?;
-                r.count = r.count.saturating_add(count);
-                if name != none {
-                    r.name = name;
-                }
-            }
-            None => {
-                self.index.insert(at, self.rows.len());
-                self.rows.push(Folded { at, name, amount, count, quantity });
+        fold_into(&mut self.index, &mut self.rows, at, name, none, amount, count, quantity).ok_or_else(|| {
+            let org = self.texts.get(at.org as usize).map_or("?", String::as_str);
+            StoreError::Corrupt(format!("usage rollup of {org}: amount overflow"))
+        })
+    }
+}
+
+/// Adds a delta to the row `at` (a new row if untouched); a `name` other
+/// than `none` becomes the row's name. `None` if a sum overflows.
+#[allow(clippy::too_many_arguments)]
+fn fold_into(
+    index: &mut HashMap<Slot, usize>,
+    rows: &mut Vec<Folded>,
+    at: Slot,
+    name: u32,
+    none: u32,
+    amount: Micros,
+    count: i64,
+    quantity: Quantity,
+) -> Option<()> {
+    match index.get(&at) {
+        Some(&i) => {
+            let r = &mut rows[i];
+            r.amount = r.amount.checked_add(amount)?;
+            r.quantity = r.quantity.checked_add(quantity)?;
+            r.count = r.count.saturating_add(count);
+            if name != none {
+                r.name = name;
             }
         }
-        Ok(())
+        None => {
+            index.insert(at, rows.len());
+            rows.push(Folded { at, name, amount, count, quantity });
+        }
     }
+    Some(())
 }
 
 /// Parsed time zones by organisation, so a batch does not parse a zone per
@@ -1009,6 +1122,70 @@ mod tests {
         }
         assert_eq!(parse_statement_key("sideways:grant"), None);
         assert_eq!(parse_statement_key("in:nothing"), None);
+    }
+
+    /// Folding a batch at once gives every row what folding its events one
+    /// by one gives (sums, counts, quantities), and each row's name is its
+    /// latest event's, whichever group that event summed into.
+    #[test]
+    fn a_batch_folds_to_the_sum_of_its_events_with_the_latest_names() {
+        let pricing = Pricing {
+            price_key: "image_generation".into(),
+            dimensions: Default::default(),
+            quantity: Quantity::from_micros(2_000_000),
+            unit: "image".into(),
+            unit_price: Some(Micros::from_micros(2_500_000)),
+            tiers: None,
+            price_book: "standard".into(),
+            version: 1,
+        };
+        let base = facts(EventKind::Usage, -5, None);
+        let events = [
+            base,
+            UsageFacts { user_name: Some("Ana B"), project_id: Some("p2"), amount: Micros::from_micros(-7), ..base },
+            UsageFacts { pricing: Some(&pricing), user_name: Some("Ana B"), ..base },
+            facts(EventKind::Refund, 2, None),
+            UsageFacts { project_name: Some("Case One"), created_at: "2026-03-06T10:00:00Z".parse().unwrap(), ..base },
+            UsageFacts { user_name: None, ..base },
+            UsageFacts { user_name: Some("Ana C"), user_email: Some("bo@example.com"), ..base },
+        ];
+        let mut batch = Rollups::new();
+        let mut one_by_one: std::collections::BTreeMap<RollupKey, (Micros, i64, Quantity, String)> = Default::default();
+        for f in &events {
+            batch.add_facts(f, &TimeZone::UTC);
+            let mut alone = Rollups::new();
+            alone.add_facts(f, &TimeZone::UTC);
+            for d in alone.checked_deltas().unwrap() {
+                let row = one_by_one.entry(d.at).or_insert((Micros::ZERO, 0, Quantity::ZERO, String::new()));
+                row.0 = row.0.checked_add(d.amount).unwrap();
+                row.1 += d.count;
+                row.2 = row.2.checked_add(d.quantity).unwrap();
+                if !d.name.is_empty() {
+                    row.3 = d.name;
+                }
+            }
+        }
+        let folded: std::collections::BTreeMap<RollupKey, (Micros, i64, Quantity, String)> = batch
+            .checked_deltas()
+            .unwrap()
+            .into_iter()
+            .map(|d| (d.at, (d.amount, d.count, d.quantity, d.name)))
+            .collect();
+        assert_eq!(folded, one_by_one);
+        assert_eq!(batch.len(), folded.len());
+        let name_of = |email: &str, grain: Grain| {
+            let at = folded.iter().find(|(k, _)| k.dim == Dim::User && k.grain == grain && k.key == email);
+            at.map(|(_, v)| v.3.clone()).unwrap()
+        };
+        // On the 5th Ana was "Ana", then "Ana B" twice, then "Ana" again in
+        // a group first seen before the "Ana B" ones (and once nameless).
+        assert_eq!(name_of("ana@example.com", Grain::Day), "Ana");
+        assert_eq!(name_of("ana@example.com", Grain::Month), "Ana");
+        assert_eq!(name_of("bo@example.com", Grain::Month), "Ana C");
+        let project = folded.iter().find(|(k, _)| k.dim == Dim::Project && k.grain == Grain::Month && k.key == "p1");
+        assert_eq!(project.map(|(_, v)| v.3.as_str()), Some("Case 1"), "the last event of p1 names it Case 1");
+        let total = folded.iter().find(|(k, _)| k.dim == Dim::Total && k.grain == Grain::Month).unwrap().1;
+        assert_eq!((total.0, total.1), (Micros::from_micros(5 + 7 + 5 - 2 + 5 + 5 + 5), 6));
     }
 
     fn d(s: &str) -> Date {
