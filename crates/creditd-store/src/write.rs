@@ -99,8 +99,11 @@ pub struct EventText {
     hash: String,
     /// The metadata object, as JSON.
     metadata: Option<String>,
-    /// A priced event's pricing, as JSON.
-    pricing: Option<String>,
+    /// A priced event's pricing, as JSON: formatted when the row is bound
+    /// ([`EventRow::new`]), on the committing side of the pipeline, not
+    /// by the writer that applies (priced work the busier thread need not
+    /// do).
+    pricing: std::sync::OnceLock<Option<String>>,
     /// For a usage event under [`UsageLayout::EventDraws`], the blocks its
     /// record drew from (JSON).
     draws: Option<String>,
@@ -113,7 +116,7 @@ impl EventText {
         EventText {
             hash: hash.to_string(),
             metadata: e.metadata.as_ref().map(|m| m.to_string()),
-            pricing: e.pricing.as_ref().map(|p| creditd_core::PricingRef::Value(p).json()),
+            pricing: std::sync::OnceLock::new(),
             draws,
         }
     }
@@ -375,7 +378,10 @@ impl<'a> EventRow<'a> {
             held_after_micros: e.held_after.micros(),
             period_usage_after_micros: e.period_usage_after.micros(),
             metadata_json: text.metadata.as_deref(),
-            pricing_json: text.pricing.as_deref(),
+            pricing_json: text
+                .pricing
+                .get_or_init(|| e.pricing.as_ref().map(|p| creditd_core::PricingRef::Value(p).json()))
+                .as_deref(),
             hash: &text.hash,
             draws_json: text.draws.as_deref(),
             pools_after: crate::sql::pools_columns(e.pools_after),
