@@ -1055,13 +1055,9 @@ mod tests {
         }
     }
 
-    /// Row count per event is PostgreSQL's main cost (issue 20): plain
-    /// usage adds its 13 rows and no more; a priced one 3 more (price: day
-    /// and month of the org, day of the user); a statement line 2 (day and
-    /// month of the org); a hold, a release and a processing purchase none.
-    #[test]
-    fn rows_per_event() {
-        let pricing = Pricing {
+    /// Two images at 2.5 credits each from the book `standard`.
+    fn image_pricing() -> Pricing {
+        Pricing {
             price_key: "image_generation".into(),
             dimensions: Default::default(),
             quantity: Quantity::from_micros(2_000_000),
@@ -1070,7 +1066,16 @@ mod tests {
             tiers: None,
             price_book: "standard".into(),
             version: 1,
-        };
+        }
+    }
+
+    /// Row count per event is PostgreSQL's main cost (issue 20): plain
+    /// usage adds its 13 rows and no more; a priced one 3 more (price: day
+    /// and month of the org, day of the user); a statement line 2 (day and
+    /// month of the org); a hold, a release and a processing purchase none.
+    #[test]
+    fn rows_per_event() {
+        let pricing = image_pricing();
         let count = |f: UsageFacts<'_>| {
             let mut r = Rollups::new();
             r.add_facts(&f, &TimeZone::UTC);
@@ -1129,16 +1134,7 @@ mod tests {
     /// latest event's, whichever group that event summed into.
     #[test]
     fn a_batch_folds_to_the_sum_of_its_events_with_the_latest_names() {
-        let pricing = Pricing {
-            price_key: "image_generation".into(),
-            dimensions: Default::default(),
-            quantity: Quantity::from_micros(2_000_000),
-            unit: "image".into(),
-            unit_price: Some(Micros::from_micros(2_500_000)),
-            tiers: None,
-            price_book: "standard".into(),
-            version: 1,
-        };
+        let pricing = image_pricing();
         let base = facts(EventKind::Usage, -5, None);
         let events = [
             base,
