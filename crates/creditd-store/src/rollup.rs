@@ -409,10 +409,7 @@ impl Rollups {
         uses.sort_unstable_by_key(|(_, sum)| sum.last);
         let none = self.ids.get("").copied().unwrap_or(u32::MAX);
         for (u, sum) in uses {
-            let overflow = || {
-                let org = self.texts.get(u.org as usize).map_or("?", String::as_str);
-                StoreError::Corrupt(format!("usage rollup of {org}: amount overflow"))
-            };
+            let overflow = || self.overflow(u.org);
             let amount = i64::try_from(sum.amount).map(Micros::from_micros).map_err(|_| overflow())?;
             let quantity = i64::try_from(sum.quantity).map(Quantity::from_micros).map_err(|_| overflow())?;
             let (org, day, month) = (u.org, u.day, u.day.first_of_month());
@@ -538,7 +535,8 @@ impl Rollups {
             let key = self.intern(Some(&statement_key(f.kind, inward)));
             for (grain, day) in [(Grain::Day, day), (Grain::Month, month)] {
                 let at = Slot { org, scope: ORG, dim: Dim::Kind, grain, day, key };
-                self.add(at, none, none, moved, 1, Quantity::ZERO)?;
+                fold_into(&mut self.index, &mut self.rows, at, none, none, moved, 1, Quantity::ZERO)
+                    .ok_or_else(|| self.overflow(org))?;
             }
         }
         let Some((amount, count)) = consumed else { return Ok(()) };
@@ -577,20 +575,10 @@ impl Rollups {
         Ok(())
     }
 
-    #[allow(clippy::too_many_arguments)]
-    fn add(
-        &mut self,
-        at: Slot,
-        name: u32,
-        none: u32,
-        amount: Micros,
-        count: i64,
-        quantity: Quantity,
-    ) -> Result<(), StoreError> {
-        fold_into(&mut self.index, &mut self.rows, at, name, none, amount, count, quantity).ok_or_else(|| {
-            let org = self.texts.get(at.org as usize).map_or("?", String::as_str);
-            StoreError::Corrupt(format!("usage rollup of {org}: amount overflow"))
-        })
+    /// A rollup sum of `org` (interned) that overflowed.
+    fn overflow(&self, org: u32) -> StoreError {
+        let org = self.texts.get(org as usize).map_or("?", String::as_str);
+        StoreError::Corrupt(format!("usage rollup of {org}: amount overflow"))
     }
 }
 
