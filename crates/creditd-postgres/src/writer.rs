@@ -142,6 +142,9 @@ pub struct Writer {
     /// The versions a batch applied ahead writes: unique, never `old + 1`
     /// (see [`Writer::next_version`]).
     versions: (std::collections::hash_map::RandomState, u64),
+    /// Jobs taken from the queue while a locked batch waited for its row
+    /// locks that could not join it: the next ones the writer runs.
+    held: VecDeque<Job>,
     stats: Arc<PipelineStats>,
 }
 
@@ -181,6 +184,11 @@ pub struct PipelineStats {
     /// Batches that waited for a flight on one of their orgs to land,
     /// gathering what arrived meanwhile (see `Writer::gather`).
     pub gathered: AtomicU64,
+    /// Jobs that joined a batch on the locked path while it waited for its
+    /// row locks (see `Writer::join_while_locking`): on an org two nodes
+    /// write, what queues while the other node holds the row goes out with
+    /// the next hand-over instead of in one of its own.
+    pub joined: AtomicU64,
 }
 
 /// A command list and who waits for its answers.
@@ -254,6 +262,7 @@ impl Writer {
             contended: HashMap::new(),
             funding_checks: HashMap::new(),
             versions: (std::collections::hash_map::RandomState::new(), 0),
+            held: VecDeque::new(),
             stats,
         }
     }
@@ -264,6 +273,7 @@ impl Writer {
             // A flight that lands is seen to first: its connection is the
             // next batch's.
             let next = match self.flights.front_mut() {
+                _ if !self.held.is_empty() => Next::Job(self.held.pop_front()),
                 Some(f) => tokio::select! {
                     biased;
                     landed = &mut f.handle => Next::Landed(landed),
@@ -295,7 +305,7 @@ impl Writer {
                 }
                 jobs.push(job);
                 if size < MAX_BATCH_COMMANDS {
-                    next = rx.try_recv().ok();
+                    next = self.held.pop_front().or_else(|| rx.try_recv().ok());
                 }
             }
             if shutdown.is_none() && size < MAX_BATCH_COMMANDS {
@@ -303,7 +313,7 @@ impl Writer {
             }
             telemetry::queue_depth("postgres", rx.len());
             if !jobs.is_empty() {
-                self.dispatch(jobs).await;
+                self.dispatch(jobs, &mut rx).await;
             }
             if shutdown.is_some() {
                 break;
@@ -313,7 +323,7 @@ impl Writer {
         // Drain what was queued before the shutdown so no caller is dropped.
         rx.close();
         let mut rest = Vec::new();
-        while let Ok(job) = rx.try_recv() {
+        while let Some(job) = self.held.pop_front().or_else(|| rx.try_recv().ok()) {
             match job {
                 Job::Shutdown { reply } => {
                     let _ = reply.send(());
@@ -322,7 +332,7 @@ impl Writer {
             }
         }
         if !rest.is_empty() {
-            self.process(rest).await;
+            self.process(rest, None).await;
         }
         if let Some(reply) = shutdown {
             let _ = reply.send(());
@@ -342,6 +352,9 @@ impl Writer {
         size: &mut usize,
         shutdown: &mut Option<oneshot::Sender<()>>,
     ) {
+        if !self.held.is_empty() {
+            return;
+        }
         let mut orgs: std::collections::HashSet<String> = std::collections::HashSet::new();
         for job in jobs.iter() {
             match job {
@@ -396,8 +409,10 @@ impl Writer {
 
     /// Applies the jobs ahead when they are plain commands on orgs no other
     /// node is writing; otherwise (creations, ticks, transfers, contended
-    /// orgs) drains the pipeline and runs them on the locked path.
-    async fn dispatch(&mut self, jobs: Vec<Job>) {
+    /// orgs) drains the pipeline and runs them on the locked path, where
+    /// what arrives for the same orgs while it waits for their row locks
+    /// joins the batch.
+    async fn dispatch(&mut self, jobs: Vec<Job>, rx: &mut mpsc::Receiver<Job>) {
         let now = Instant::now();
         if self.contended.len() > 4 * MAX_BATCH_COMMANDS {
             self.contended.retain(|_, at| now.duration_since(*at) < CONTENDED_FOR);
@@ -412,7 +427,7 @@ impl Writer {
         if !ahead {
             self.drain().await;
             self.stats.locked.fetch_add(1, Ordering::Relaxed);
-            self.process(jobs).await;
+            self.process(jobs, Some(rx)).await;
             return;
         }
         if self.flights.len() >= PIPELINE_DEPTH
@@ -457,7 +472,8 @@ impl Writer {
         for execs in redo {
             self.stats.redone.fetch_add(1, Ordering::Relaxed);
             self.stats.locked.fetch_add(1, Ordering::Relaxed);
-            self.process(execs.into_iter().map(|(commands, reply)| Job::Execute { commands, reply }).collect()).await;
+            self.process(execs.into_iter().map(|(commands, reply)| Job::Execute { commands, reply }).collect(), None)
+                .await;
         }
     }
 
@@ -536,8 +552,11 @@ impl Writer {
                 self.spare.push(conn);
                 self.drain().await;
                 self.stats.locked.fetch_add(1, Ordering::Relaxed);
-                self.process(execs.into_iter().map(|(commands, reply)| Job::Execute { commands, reply }).collect())
-                    .await;
+                self.process(
+                    execs.into_iter().map(|(commands, reply)| Job::Execute { commands, reply }).collect(),
+                    None,
+                )
+                .await;
                 return;
             }
         };
@@ -795,7 +814,9 @@ impl Writer {
         Ok((stored, unreadable))
     }
 
-    async fn process(&mut self, jobs: Vec<Job>) {
+    /// Runs `jobs` on the locked path. With `rx`, plain commands on the
+    /// batch's orgs that arrive while it waits for its row locks join it.
+    async fn process(&mut self, jobs: Vec<Job>, mut rx: Option<&mut mpsc::Receiver<Job>>) {
         let now = self.clock.now();
         let mut reqs = Vec::with_capacity(jobs.len());
         let mut replies = Vec::with_capacity(jobs.len());
@@ -820,9 +841,8 @@ impl Writer {
         }
         let mut tries = 0;
         let started = std::time::Instant::now();
-        let commands: usize = reqs.iter().map(|r| if let Req::Execute(c) = r { c.len() } else { 1 }).sum();
         let result = loop {
-            match self.attempt(&reqs, now).await {
+            match self.attempt(&mut reqs, &mut replies, now, rx.as_deref_mut()).await {
                 Ok(answers) => break Ok(answers),
                 Err(f) if f.retry && tries < MAX_RETRIES => {
                     tries += 1;
@@ -831,6 +851,7 @@ impl Writer {
                 Err(f) => break Err(f.error),
             }
         };
+        let commands: usize = reqs.iter().map(|r| if let Req::Execute(c) = r { c.len() } else { 1 }).sum();
         match result {
             Ok(answers) => {
                 telemetry::batch_committed("postgres", commands, started.elapsed());
@@ -873,13 +894,20 @@ impl Writer {
 
     /// One try at the whole batch. On failure the cached states of every org
     /// it touched are dropped: memory may have run ahead of the database.
-    async fn attempt(&mut self, reqs: &[Req], now: Timestamp) -> Result<Vec<Ans>, Failure> {
+    async fn attempt(
+        &mut self,
+        reqs: &mut Vec<Req>,
+        replies: &mut Vec<ReplyTo>,
+        now: Timestamp,
+        rx: Option<&mut mpsc::Receiver<Job>>,
+    ) -> Result<Vec<Ans>, Failure> {
         let mut conn = match self.conn.take() {
             Some(c) if !c.is_closed() => c,
             _ => self.pool.get().await.map_err(StoreError::backend)?,
         };
         let mut touched = Vec::new();
-        let result = self.attempt_on(&mut conn, reqs, now, &mut touched).await;
+        let joining = Joining { reqs, replies, rx };
+        let result = self.attempt_on(&mut conn, joining, now, &mut touched).await;
         if result.is_err() {
             for org in &touched {
                 self.states.remove(org);
@@ -916,12 +944,12 @@ impl Writer {
     async fn attempt_on(
         &mut self,
         conn: &mut deadpool_postgres::Client,
-        reqs: &[Req],
+        joining: Joining<'_>,
         now: Timestamp,
         touched: &mut Vec<String>,
     ) -> Result<Vec<Ans>, Failure> {
         let c: &deadpool_postgres::Client = conn;
-        let result = self.attempt_in(c, reqs, now, touched).await;
+        let result = self.attempt_in(c, joining, now, touched).await;
         if result.is_err() && !c.is_closed() {
             // Ends the transaction if it is still open (a no-op otherwise).
             let _ = c.batch_execute("ROLLBACK").await;
@@ -932,10 +960,12 @@ impl Writer {
     async fn attempt_in(
         &mut self,
         c: &deadpool_postgres::Client,
-        reqs: &[Req],
+        joining: Joining<'_>,
         now: Timestamp,
         touched: &mut Vec<String>,
     ) -> Result<Vec<Ans>, Failure> {
+        let Joining { reqs: all_reqs, replies, rx } = joining;
+        let reqs: &[Req] = all_reqs;
         // New orgs first, in id order: two nodes creating the same orgs
         // queue behind each other instead of deadlocking.
         let mut creates: Vec<(usize, &str, &OrgSettings)> = reqs
@@ -1021,12 +1051,18 @@ impl Writer {
             let (st_lock, st_recs) =
                 tokio::try_join!(c.prepare_cached(LOCK_LOCKED), c.prepare_cached(crate::reader::PENDING_RECORDS))?;
             let lock_params: [&(dyn ToSql + Sync); 2] = [&org_ids, &cached];
-            let (b, rows, recs) = tokio::join!(
-                biased;
-                async { if begun { Ok(()) } else { c.batch_execute("BEGIN").await } },
-                c.query(&st_lock, &lock_params),
-                async { if likely.is_empty() { Ok(Vec::new()) } else { c.query(&st_recs, &[&likely]).await } },
-            );
+            let locking = async {
+                tokio::join!(
+                    biased;
+                    async { if begun { Ok(()) } else { c.batch_execute("BEGIN").await } },
+                    c.query(&st_lock, &lock_params),
+                    async { if likely.is_empty() { Ok(Vec::new()) } else { c.query(&st_recs, &[&likely]).await } },
+                )
+            };
+            let (b, rows, recs) = match rx {
+                Some(rx) => self.join_while_locking(locking, rx, &org_ids, all_reqs, replies).await,
+                None => locking.await,
+            };
             b?;
             begun = true;
             for row in rows? {
@@ -1043,6 +1079,8 @@ impl Writer {
         if !begun {
             c.batch_execute("BEGIN").await?;
         }
+        // With what joined while the locks were taken.
+        let reqs: &[Req] = all_reqs;
         // A cached state is current only if no other node wrote the org since.
         let mut unread = Vec::new();
         for id in &org_ids {
@@ -1253,6 +1291,54 @@ impl Writer {
         batch.apply_with(state, cmd, now, idem, &*self.prices)
     }
 
+    /// Waits for `locking` (the locked path's `BEGIN` and row locks) while
+    /// taking what arrives from `rx`: a job of plain commands on orgs among
+    /// `org_ids` (locked by this batch; neither a transfer nor a funded
+    /// draw, which need other rows) joins the batch, so on an org that
+    /// another node holds, everything that queues during the wait goes out
+    /// with this hand-over. The first job that cannot join is held for the
+    /// writer's next batch and ends the joining (nothing overtakes it after
+    /// that). Adds no wait of its own: the locks decide when the batch goes.
+    async fn join_while_locking<F: std::future::Future>(
+        &mut self,
+        locking: F,
+        rx: &mut mpsc::Receiver<Job>,
+        org_ids: &[String],
+        reqs: &mut Vec<Req>,
+        replies: &mut Vec<ReplyTo>,
+    ) -> F::Output {
+        let mut locking = std::pin::pin!(locking);
+        let mut size: usize = reqs.iter().map(|r| if let Req::Execute(c) = r { c.len().max(1) } else { 1 }).sum();
+        let mut open = self.held.is_empty();
+        while open && size < MAX_BATCH_COMMANDS {
+            let job = tokio::select! {
+                biased;
+                out = &mut locking => return out,
+                job = rx.recv() => job,
+            };
+            match job {
+                None => open = false,
+                Some(Job::Execute { commands, reply })
+                    if commands.iter().all(|c| {
+                        c.op.other_org().is_none()
+                            && org_ids.binary_search(&c.org_id).is_ok()
+                            && !self.needs_parent(c, true)
+                    }) =>
+                {
+                    size += commands.len().max(1);
+                    self.stats.joined.fetch_add(1, Ordering::Relaxed);
+                    reqs.push(Req::Execute(commands));
+                    replies.push(ReplyTo::Execute(reply));
+                }
+                Some(job) => {
+                    self.held.push_back(job);
+                    open = false;
+                }
+            }
+        }
+        locking.await
+    }
+
     /// Inserts the org row; `Ok(Err(_))` is a refusal, `Err(_)` a failed
     /// transaction.
     async fn create_org<C: GenericClient + Sync>(
@@ -1287,6 +1373,15 @@ impl Writer {
         self.states.insert(org_id.to_string(), Cached { state: new.state, version: 0 });
         Ok(Ok(new.info))
     }
+}
+
+/// A locked batch's requests and who waits for their answers (in the same
+/// order), and the queue that more may join from while it waits for its
+/// row locks (see [`Writer::join_while_locking`]).
+struct Joining<'a> {
+    reqs: &'a mut Vec<Req>,
+    replies: &'a mut Vec<ReplyTo>,
+    rx: Option<&'a mut mpsc::Receiver<Job>>,
 }
 
 /// The row locks and the version check that a batch applied ahead runs in
