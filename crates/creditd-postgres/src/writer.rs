@@ -31,7 +31,10 @@
 //!   transaction in two round trips: `BEGIN` and the row locks, which bring
 //!   back the state of every org whose cached version is not the row's,
 //!   with the pending records of the orgs likely stale; then apply, and the
-//!   writes with the `COMMIT`.
+//!   writes with the `COMMIT`. While it waits for the row locks (another
+//!   node holds an org), plain commands on its orgs that arrive join it
+//!   ([`Writer::join_while_locking`]): two nodes on one org hand the row
+//!   over with full batches.
 //!
 //! Within a node, one hot org gets group commit on both paths: every queued
 //! command for it shares one transaction and one commit.
