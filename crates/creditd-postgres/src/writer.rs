@@ -985,7 +985,7 @@ impl Writer {
         // in the transaction before them.
         let mut begun = false;
         if !creates.is_empty() || ticks {
-            c.batch_execute("BEGIN").await?;
+            c.batch_execute(BEGIN).await?;
             begun = true;
         }
         let mut created: HashMap<usize, Result<OrgInfo, StoreError>> = HashMap::new();
@@ -1057,7 +1057,7 @@ impl Writer {
             let locking = async {
                 tokio::join!(
                     biased;
-                    async { if begun { Ok(()) } else { c.batch_execute("BEGIN").await } },
+                    async { if begun { Ok(()) } else { c.batch_execute(BEGIN).await } },
                     c.query(&st_lock, &lock_params),
                     async { if likely.is_empty() { Ok(Vec::new()) } else { c.query(&st_recs, &[&likely]).await } },
                 )
@@ -1080,7 +1080,7 @@ impl Writer {
             likely_records = recs?;
         }
         if !begun {
-            c.batch_execute("BEGIN").await?;
+            c.batch_execute(BEGIN).await?;
         }
         // With what joined while the locks were taken.
         let reqs: &[Req] = all_reqs;
@@ -1544,7 +1544,7 @@ async fn write<C: GenericClient + Sync>(c: &C, rows: Rows<'_>, how: Written<'_>)
     // and the `COMMIT` at the end then rolls it back.
     let (begin, lock, n_orgs, n_events, w_records, w_idem, w_conv, w_notes, w_roll, w_msgs, w_fan, commit) = tokio::join!(
         biased;
-        async { if on { c.batch_execute("BEGIN").await } else { Ok(()) } },
+        async { if on { c.batch_execute(BEGIN).await } else { Ok(()) } },
         async {
             let r = match &guard {
                 Some((ids, expected, _)) => c.query(&st_lock, &[ids, expected]).await.map(|_| ()),
@@ -1621,6 +1621,16 @@ async fn unless_empty<C: GenericClient + Sync>(
 ) -> Result<u64, tokio_postgres::Error> {
     if empty { Ok(0) } else { c.execute(st, params).await }
 }
+
+/// How a writer's transaction starts: its statements use generic plans.
+/// With custom plans (PostgreSQL's choice for the statements whose cost
+/// depends on an array's length, such as the row locks and the org row
+/// update) each batch planned them again, at 30 to 65 µs each: more than
+/// they took to run (`pg_stat_statements` with `track_planning`). Every
+/// writer statement finds its rows by key, so the generic plan is the
+/// same index lookup whatever the batch's size. `SET LOCAL` ends with the
+/// transaction: pool connections that serve reads keep the default.
+const BEGIN: &str = "BEGIN; SET LOCAL plan_cache_mode = force_generic_plan";
 
 pub(crate) const INSERT_EVENTS: &str = "INSERT INTO events (org_id, seq, created_at, kind, amount, pool, status, source, \
      service, activity, project_id, project_name, user_name, user_email, description, code, hold_id, \
@@ -1893,4 +1903,71 @@ fn pg_text_ok(cmd: &Command) -> Result<(), StoreError> {
     let found =
         found || cmd.actor.as_ref().is_some_and(|a| a.key_id.iter().chain(a.member_email.iter()).any(|s| nul(s)));
     if found { Err(bad()) } else { Ok(()) }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The generic and custom plans a session's prepared statements got
+    /// (`pg_prepared_statements`), summed.
+    async fn plans(c: &tokio_postgres::Client) -> (i64, i64) {
+        let row = c
+            .query_one(
+                "SELECT COALESCE(sum(generic_plans), 0)::int8, COALESCE(sum(custom_plans), 0)::int8 \
+                 FROM pg_prepared_statements WHERE NOT from_sql",
+                &[],
+            )
+            .await
+            .expect("plans");
+        (row.get(0), row.get(1))
+    }
+
+    /// A writer's transaction plans the row locks once (generic), where by
+    /// default every batch planned them again (custom); the setting ends
+    /// with the transaction, so a pool connection serves reads as before.
+    #[tokio::test]
+    async fn writer_transactions_use_generic_plans_and_leave_the_session_as_it_was() {
+        let url = match creditd_conformance::pg::fresh_database().await {
+            Ok(Some(url)) => url,
+            Ok(None) => return,
+            Err(e) => panic!("cannot start PostgreSQL for the tests: {e}"),
+        };
+        let (c, conn) = tokio_postgres::connect(&url, tokio_postgres::NoTls).await.expect("connect");
+        tokio::spawn(conn);
+        c.batch_execute("CREATE TABLE IF NOT EXISTS orgs (org_id text PRIMARY KEY, version int8 NOT NULL)")
+            .await
+            .expect("table");
+        c.batch_execute("INSERT INTO orgs (org_id, version) VALUES ('a', 1) ON CONFLICT DO NOTHING")
+            .await
+            .expect("row");
+        let ids = vec!["a".to_string()];
+        let expected = vec![1i64];
+        // By default: a custom plan for each of the first executions.
+        let st = c.prepare(LOCK_CHECK_AHEAD).await.expect("prepare");
+        for _ in 0..8 {
+            c.batch_execute("BEGIN").await.expect("begin");
+            c.query(&st, &[&ids, &expected]).await.expect("lock");
+            c.batch_execute("COMMIT").await.expect("commit");
+        }
+        let (generic, custom) = plans(&c).await;
+        assert!(custom >= 5, "custom plans by default: {custom} (generic {generic})");
+        // The writer's way: no custom plan at all.
+        let st = c.prepare(&format!("{LOCK_CHECK_AHEAD} -- writer")).await.expect("prepare");
+        let before = plans(&c).await;
+        for _ in 0..8 {
+            c.batch_execute(BEGIN).await.expect("begin");
+            assert_eq!(
+                c.query_one("SHOW plan_cache_mode", &[]).await.expect("show").get::<_, String>(0),
+                "force_generic_plan"
+            );
+            c.query(&st, &[&ids, &expected]).await.expect("lock");
+            c.batch_execute("COMMIT").await.expect("commit");
+        }
+        let after = plans(&c).await;
+        assert_eq!(after.1, before.1, "no custom plan in a writer's transaction");
+        assert_eq!(after.0, before.0 + 8, "the generic plan each time");
+        let mode: String = c.query_one("SHOW plan_cache_mode", &[]).await.expect("show").get(0);
+        assert_eq!(mode, "auto", "the session keeps its default after the transaction");
+    }
 }
