@@ -31,7 +31,10 @@
 //!   transaction in two round trips: `BEGIN` and the row locks, which bring
 //!   back the state of every org whose cached version is not the row's,
 //!   with the pending records of the orgs likely stale; then apply, and the
-//!   writes with the `COMMIT`.
+//!   writes with the `COMMIT`. While it waits for the row locks (another
+//!   node holds an org), plain commands on its orgs that arrive join it
+//!   ([`Writer::join_while_locking`]): two nodes on one org hand the row
+//!   over with full batches.
 //!
 //! Within a node, one hot org gets group commit on both paths: every queued
 //! command for it shares one transaction and one commit.
@@ -142,6 +145,9 @@ pub struct Writer {
     /// The versions a batch applied ahead writes: unique, never `old + 1`
     /// (see [`Writer::next_version`]).
     versions: (std::collections::hash_map::RandomState, u64),
+    /// Jobs taken from the queue while a locked batch waited for its row
+    /// locks that could not join it: the next ones the writer runs.
+    held: VecDeque<Job>,
     stats: Arc<PipelineStats>,
 }
 
@@ -181,6 +187,11 @@ pub struct PipelineStats {
     /// Batches that waited for a flight on one of their orgs to land,
     /// gathering what arrived meanwhile (see `Writer::gather`).
     pub gathered: AtomicU64,
+    /// Jobs that joined a batch on the locked path while it waited for its
+    /// row locks (see `Writer::join_while_locking`): on an org two nodes
+    /// write, what queues while the other node holds the row goes out with
+    /// the next hand-over instead of in one of its own.
+    pub joined: AtomicU64,
 }
 
 /// A command list and who waits for its answers.
@@ -254,6 +265,7 @@ impl Writer {
             contended: HashMap::new(),
             funding_checks: HashMap::new(),
             versions: (std::collections::hash_map::RandomState::new(), 0),
+            held: VecDeque::new(),
             stats,
         }
     }
@@ -264,6 +276,7 @@ impl Writer {
             // A flight that lands is seen to first: its connection is the
             // next batch's.
             let next = match self.flights.front_mut() {
+                _ if !self.held.is_empty() => Next::Job(self.held.pop_front()),
                 Some(f) => tokio::select! {
                     biased;
                     landed = &mut f.handle => Next::Landed(landed),
@@ -295,7 +308,7 @@ impl Writer {
                 }
                 jobs.push(job);
                 if size < MAX_BATCH_COMMANDS {
-                    next = rx.try_recv().ok();
+                    next = self.held.pop_front().or_else(|| rx.try_recv().ok());
                 }
             }
             if shutdown.is_none() && size < MAX_BATCH_COMMANDS {
@@ -303,7 +316,7 @@ impl Writer {
             }
             telemetry::queue_depth("postgres", rx.len());
             if !jobs.is_empty() {
-                self.dispatch(jobs).await;
+                self.dispatch(jobs, &mut rx).await;
             }
             if shutdown.is_some() {
                 break;
@@ -313,7 +326,7 @@ impl Writer {
         // Drain what was queued before the shutdown so no caller is dropped.
         rx.close();
         let mut rest = Vec::new();
-        while let Ok(job) = rx.try_recv() {
+        while let Some(job) = self.held.pop_front().or_else(|| rx.try_recv().ok()) {
             match job {
                 Job::Shutdown { reply } => {
                     let _ = reply.send(());
@@ -322,7 +335,7 @@ impl Writer {
             }
         }
         if !rest.is_empty() {
-            self.process(rest).await;
+            self.process(rest, None).await;
         }
         if let Some(reply) = shutdown {
             let _ = reply.send(());
@@ -342,6 +355,9 @@ impl Writer {
         size: &mut usize,
         shutdown: &mut Option<oneshot::Sender<()>>,
     ) {
+        if !self.held.is_empty() {
+            return;
+        }
         let mut orgs: std::collections::HashSet<String> = std::collections::HashSet::new();
         for job in jobs.iter() {
             match job {
@@ -396,8 +412,10 @@ impl Writer {
 
     /// Applies the jobs ahead when they are plain commands on orgs no other
     /// node is writing; otherwise (creations, ticks, transfers, contended
-    /// orgs) drains the pipeline and runs them on the locked path.
-    async fn dispatch(&mut self, jobs: Vec<Job>) {
+    /// orgs) drains the pipeline and runs them on the locked path, where
+    /// what arrives for the same orgs while it waits for their row locks
+    /// joins the batch.
+    async fn dispatch(&mut self, jobs: Vec<Job>, rx: &mut mpsc::Receiver<Job>) {
         let now = Instant::now();
         if self.contended.len() > 4 * MAX_BATCH_COMMANDS {
             self.contended.retain(|_, at| now.duration_since(*at) < CONTENDED_FOR);
@@ -412,7 +430,7 @@ impl Writer {
         if !ahead {
             self.drain().await;
             self.stats.locked.fetch_add(1, Ordering::Relaxed);
-            self.process(jobs).await;
+            self.process(jobs, Some(rx)).await;
             return;
         }
         if self.flights.len() >= PIPELINE_DEPTH
@@ -457,7 +475,8 @@ impl Writer {
         for execs in redo {
             self.stats.redone.fetch_add(1, Ordering::Relaxed);
             self.stats.locked.fetch_add(1, Ordering::Relaxed);
-            self.process(execs.into_iter().map(|(commands, reply)| Job::Execute { commands, reply }).collect()).await;
+            self.process(execs.into_iter().map(|(commands, reply)| Job::Execute { commands, reply }).collect(), None)
+                .await;
         }
     }
 
@@ -536,8 +555,11 @@ impl Writer {
                 self.spare.push(conn);
                 self.drain().await;
                 self.stats.locked.fetch_add(1, Ordering::Relaxed);
-                self.process(execs.into_iter().map(|(commands, reply)| Job::Execute { commands, reply }).collect())
-                    .await;
+                self.process(
+                    execs.into_iter().map(|(commands, reply)| Job::Execute { commands, reply }).collect(),
+                    None,
+                )
+                .await;
                 return;
             }
         };
@@ -795,7 +817,9 @@ impl Writer {
         Ok((stored, unreadable))
     }
 
-    async fn process(&mut self, jobs: Vec<Job>) {
+    /// Runs `jobs` on the locked path. With `rx`, plain commands on the
+    /// batch's orgs that arrive while it waits for its row locks join it.
+    async fn process(&mut self, jobs: Vec<Job>, mut rx: Option<&mut mpsc::Receiver<Job>>) {
         let now = self.clock.now();
         let mut reqs = Vec::with_capacity(jobs.len());
         let mut replies = Vec::with_capacity(jobs.len());
@@ -820,9 +844,8 @@ impl Writer {
         }
         let mut tries = 0;
         let started = std::time::Instant::now();
-        let commands: usize = reqs.iter().map(|r| if let Req::Execute(c) = r { c.len() } else { 1 }).sum();
         let result = loop {
-            match self.attempt(&reqs, now).await {
+            match self.attempt(&mut reqs, &mut replies, now, rx.as_deref_mut()).await {
                 Ok(answers) => break Ok(answers),
                 Err(f) if f.retry && tries < MAX_RETRIES => {
                     tries += 1;
@@ -831,6 +854,7 @@ impl Writer {
                 Err(f) => break Err(f.error),
             }
         };
+        let commands: usize = reqs.iter().map(|r| if let Req::Execute(c) = r { c.len() } else { 1 }).sum();
         match result {
             Ok(answers) => {
                 telemetry::batch_committed("postgres", commands, started.elapsed());
@@ -873,13 +897,20 @@ impl Writer {
 
     /// One try at the whole batch. On failure the cached states of every org
     /// it touched are dropped: memory may have run ahead of the database.
-    async fn attempt(&mut self, reqs: &[Req], now: Timestamp) -> Result<Vec<Ans>, Failure> {
+    async fn attempt(
+        &mut self,
+        reqs: &mut Vec<Req>,
+        replies: &mut Vec<ReplyTo>,
+        now: Timestamp,
+        rx: Option<&mut mpsc::Receiver<Job>>,
+    ) -> Result<Vec<Ans>, Failure> {
         let mut conn = match self.conn.take() {
             Some(c) if !c.is_closed() => c,
             _ => self.pool.get().await.map_err(StoreError::backend)?,
         };
         let mut touched = Vec::new();
-        let result = self.attempt_on(&mut conn, reqs, now, &mut touched).await;
+        let joining = Joining { reqs, replies, rx };
+        let result = self.attempt_on(&mut conn, joining, now, &mut touched).await;
         if result.is_err() {
             for org in &touched {
                 self.states.remove(org);
@@ -916,12 +947,12 @@ impl Writer {
     async fn attempt_on(
         &mut self,
         conn: &mut deadpool_postgres::Client,
-        reqs: &[Req],
+        joining: Joining<'_>,
         now: Timestamp,
         touched: &mut Vec<String>,
     ) -> Result<Vec<Ans>, Failure> {
         let c: &deadpool_postgres::Client = conn;
-        let result = self.attempt_in(c, reqs, now, touched).await;
+        let result = self.attempt_in(c, joining, now, touched).await;
         if result.is_err() && !c.is_closed() {
             // Ends the transaction if it is still open (a no-op otherwise).
             let _ = c.batch_execute("ROLLBACK").await;
@@ -932,10 +963,12 @@ impl Writer {
     async fn attempt_in(
         &mut self,
         c: &deadpool_postgres::Client,
-        reqs: &[Req],
+        joining: Joining<'_>,
         now: Timestamp,
         touched: &mut Vec<String>,
     ) -> Result<Vec<Ans>, Failure> {
+        let Joining { reqs: all_reqs, replies, rx } = joining;
+        let reqs: &[Req] = all_reqs;
         // New orgs first, in id order: two nodes creating the same orgs
         // queue behind each other instead of deadlocking.
         let mut creates: Vec<(usize, &str, &OrgSettings)> = reqs
@@ -952,7 +985,7 @@ impl Writer {
         // in the transaction before them.
         let mut begun = false;
         if !creates.is_empty() || ticks {
-            c.batch_execute("BEGIN").await?;
+            c.batch_execute(BEGIN).await?;
             begun = true;
         }
         let mut created: HashMap<usize, Result<OrgInfo, StoreError>> = HashMap::new();
@@ -1021,12 +1054,18 @@ impl Writer {
             let (st_lock, st_recs) =
                 tokio::try_join!(c.prepare_cached(LOCK_LOCKED), c.prepare_cached(crate::reader::PENDING_RECORDS))?;
             let lock_params: [&(dyn ToSql + Sync); 2] = [&org_ids, &cached];
-            let (b, rows, recs) = tokio::join!(
-                biased;
-                async { if begun { Ok(()) } else { c.batch_execute("BEGIN").await } },
-                c.query(&st_lock, &lock_params),
-                async { if likely.is_empty() { Ok(Vec::new()) } else { c.query(&st_recs, &[&likely]).await } },
-            );
+            let locking = async {
+                tokio::join!(
+                    biased;
+                    async { if begun { Ok(()) } else { c.batch_execute(BEGIN).await } },
+                    c.query(&st_lock, &lock_params),
+                    async { if likely.is_empty() { Ok(Vec::new()) } else { c.query(&st_recs, &[&likely]).await } },
+                )
+            };
+            let (b, rows, recs) = match rx {
+                Some(rx) => self.join_while_locking(locking, rx, &org_ids, all_reqs, replies).await,
+                None => locking.await,
+            };
             b?;
             begun = true;
             for row in rows? {
@@ -1041,8 +1080,10 @@ impl Writer {
             likely_records = recs?;
         }
         if !begun {
-            c.batch_execute("BEGIN").await?;
+            c.batch_execute(BEGIN).await?;
         }
+        // With what joined while the locks were taken.
+        let reqs: &[Req] = all_reqs;
         // A cached state is current only if no other node wrote the org since.
         let mut unread = Vec::new();
         for id in &org_ids {
@@ -1253,6 +1294,54 @@ impl Writer {
         batch.apply_with(state, cmd, now, idem, &*self.prices)
     }
 
+    /// Waits for `locking` (the locked path's `BEGIN` and row locks) while
+    /// taking what arrives from `rx`: a job of plain commands on orgs among
+    /// `org_ids` (locked by this batch; neither a transfer nor a funded
+    /// draw, which need other rows) joins the batch, so on an org that
+    /// another node holds, everything that queues during the wait goes out
+    /// with this hand-over. The first job that cannot join is held for the
+    /// writer's next batch and ends the joining (nothing overtakes it after
+    /// that). Adds no wait of its own: the locks decide when the batch goes.
+    async fn join_while_locking<F: std::future::Future>(
+        &mut self,
+        locking: F,
+        rx: &mut mpsc::Receiver<Job>,
+        org_ids: &[String],
+        reqs: &mut Vec<Req>,
+        replies: &mut Vec<ReplyTo>,
+    ) -> F::Output {
+        let mut locking = std::pin::pin!(locking);
+        let mut size: usize = reqs.iter().map(|r| if let Req::Execute(c) = r { c.len().max(1) } else { 1 }).sum();
+        let mut open = self.held.is_empty();
+        while open && size < MAX_BATCH_COMMANDS {
+            let job = tokio::select! {
+                biased;
+                out = &mut locking => return out,
+                job = rx.recv() => job,
+            };
+            match job {
+                None => open = false,
+                Some(Job::Execute { commands, reply })
+                    if commands.iter().all(|c| {
+                        c.op.other_org().is_none()
+                            && org_ids.binary_search(&c.org_id).is_ok()
+                            && !self.needs_parent(c, true)
+                    }) =>
+                {
+                    size += commands.len().max(1);
+                    self.stats.joined.fetch_add(1, Ordering::Relaxed);
+                    reqs.push(Req::Execute(commands));
+                    replies.push(ReplyTo::Execute(reply));
+                }
+                Some(job) => {
+                    self.held.push_back(job);
+                    open = false;
+                }
+            }
+        }
+        locking.await
+    }
+
     /// Inserts the org row; `Ok(Err(_))` is a refusal, `Err(_)` a failed
     /// transaction.
     async fn create_org<C: GenericClient + Sync>(
@@ -1287,6 +1376,15 @@ impl Writer {
         self.states.insert(org_id.to_string(), Cached { state: new.state, version: 0 });
         Ok(Ok(new.info))
     }
+}
+
+/// A locked batch's requests and who waits for their answers (in the same
+/// order), and the queue that more may join from while it waits for its
+/// row locks (see [`Writer::join_while_locking`]).
+struct Joining<'a> {
+    reqs: &'a mut Vec<Req>,
+    replies: &'a mut Vec<ReplyTo>,
+    rx: Option<&'a mut mpsc::Receiver<Job>>,
 }
 
 /// The row locks and the version check that a batch applied ahead runs in
@@ -1446,7 +1544,7 @@ async fn write<C: GenericClient + Sync>(c: &C, rows: Rows<'_>, how: Written<'_>)
     // and the `COMMIT` at the end then rolls it back.
     let (begin, lock, n_orgs, n_events, w_records, w_idem, w_conv, w_notes, w_roll, w_msgs, w_fan, commit) = tokio::join!(
         biased;
-        async { if on { c.batch_execute("BEGIN").await } else { Ok(()) } },
+        async { if on { c.batch_execute(BEGIN).await } else { Ok(()) } },
         async {
             let r = match &guard {
                 Some((ids, expected, _)) => c.query(&st_lock, &[ids, expected]).await.map(|_| ()),
@@ -1523,6 +1621,16 @@ async fn unless_empty<C: GenericClient + Sync>(
 ) -> Result<u64, tokio_postgres::Error> {
     if empty { Ok(0) } else { c.execute(st, params).await }
 }
+
+/// How a writer's transaction starts: its statements use generic plans.
+/// With custom plans (PostgreSQL's choice for the statements whose cost
+/// depends on an array's length, such as the row locks and the org row
+/// update) each batch planned them again, at 30 to 65 µs each: more than
+/// they took to run (`pg_stat_statements` with `track_planning`). Every
+/// writer statement finds its rows by key, so the generic plan is the
+/// same index lookup whatever the batch's size. `SET LOCAL` ends with the
+/// transaction: pool connections that serve reads keep the default.
+const BEGIN: &str = "BEGIN; SET LOCAL plan_cache_mode = force_generic_plan";
 
 pub(crate) const INSERT_EVENTS: &str = "INSERT INTO events (org_id, seq, created_at, kind, amount, pool, status, source, \
      service, activity, project_id, project_name, user_name, user_email, description, code, hold_id, \
@@ -1795,4 +1903,71 @@ fn pg_text_ok(cmd: &Command) -> Result<(), StoreError> {
     let found =
         found || cmd.actor.as_ref().is_some_and(|a| a.key_id.iter().chain(a.member_email.iter()).any(|s| nul(s)));
     if found { Err(bad()) } else { Ok(()) }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The generic and custom plans a session's prepared statements got
+    /// (`pg_prepared_statements`), summed.
+    async fn plans(c: &tokio_postgres::Client) -> (i64, i64) {
+        let row = c
+            .query_one(
+                "SELECT COALESCE(sum(generic_plans), 0)::int8, COALESCE(sum(custom_plans), 0)::int8 \
+                 FROM pg_prepared_statements WHERE NOT from_sql",
+                &[],
+            )
+            .await
+            .expect("plans");
+        (row.get(0), row.get(1))
+    }
+
+    /// A writer's transaction plans the row locks once (generic), where by
+    /// default every batch planned them again (custom); the setting ends
+    /// with the transaction, so a pool connection serves reads as before.
+    #[tokio::test]
+    async fn writer_transactions_use_generic_plans_and_leave_the_session_as_it_was() {
+        let url = match creditd_conformance::pg::fresh_database().await {
+            Ok(Some(url)) => url,
+            Ok(None) => return,
+            Err(e) => panic!("cannot start PostgreSQL for the tests: {e}"),
+        };
+        let (c, conn) = tokio_postgres::connect(&url, tokio_postgres::NoTls).await.expect("connect");
+        tokio::spawn(conn);
+        c.batch_execute("CREATE TABLE IF NOT EXISTS orgs (org_id text PRIMARY KEY, version int8 NOT NULL)")
+            .await
+            .expect("table");
+        c.batch_execute("INSERT INTO orgs (org_id, version) VALUES ('a', 1) ON CONFLICT DO NOTHING")
+            .await
+            .expect("row");
+        let ids = vec!["a".to_string()];
+        let expected = vec![1i64];
+        // By default: a custom plan for each of the first executions.
+        let st = c.prepare(LOCK_CHECK_AHEAD).await.expect("prepare");
+        for _ in 0..8 {
+            c.batch_execute("BEGIN").await.expect("begin");
+            c.query(&st, &[&ids, &expected]).await.expect("lock");
+            c.batch_execute("COMMIT").await.expect("commit");
+        }
+        let (generic, custom) = plans(&c).await;
+        assert!(custom >= 5, "custom plans by default: {custom} (generic {generic})");
+        // The writer's way: no custom plan at all.
+        let st = c.prepare(&format!("{LOCK_CHECK_AHEAD} -- writer")).await.expect("prepare");
+        let before = plans(&c).await;
+        for _ in 0..8 {
+            c.batch_execute(BEGIN).await.expect("begin");
+            assert_eq!(
+                c.query_one("SHOW plan_cache_mode", &[]).await.expect("show").get::<_, String>(0),
+                "force_generic_plan"
+            );
+            c.query(&st, &[&ids, &expected]).await.expect("lock");
+            c.batch_execute("COMMIT").await.expect("commit");
+        }
+        let after = plans(&c).await;
+        assert_eq!(after.1, before.1, "no custom plan in a writer's transaction");
+        assert_eq!(after.0, before.0 + 8, "the generic plan each time");
+        let mode: String = c.query_one("SHOW plan_cache_mode", &[]).await.expect("show").get(0);
+        assert_eq!(mode, "auto", "the session keeps its default after the transaction");
+    }
 }
