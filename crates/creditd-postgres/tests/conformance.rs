@@ -799,12 +799,14 @@ async fn pipelined_batches_never_overspend() {
     let Some((_url, store, mut session)) = node_and_session().await else { return };
     new_org(store.as_ref(), "hot").await;
     ok(store.as_ref(), "hot", grant("1000")).await;
-    // Another session holds the row until a second batch has been applied
-    // behind the first flight (which waits for the row past the gathering
-    // window), so that batch is sent to queue behind the flight's locks
-    // (batches overlap) as well as gathered. Released on the event, not
-    // after a fixed time: on a loaded machine the clients may not have
-    // sent anything within any fixed time.
+    // Another session holds the row. One usage goes first: its batch is
+    // applied ahead and waits for the row. Only then do the 64 clients
+    // start (had they all started at once, their first usages could all
+    // be in that first batch, each client waiting for its answer, and no
+    // second batch would ever form): what they send gathers behind the
+    // first flight and is applied ahead of it, queued behind its locks
+    // (batches overlap). The row is released once that second batch is
+    // applied: on the event, not after a fixed time.
     let (locked_tx, locked_rx) = tokio::sync::oneshot::channel();
     let ahead = store.pipeline_stats().ahead.load(Ordering::SeqCst);
     let watched = store.clone();
@@ -819,6 +821,8 @@ async fn pipelined_batches_never_overspend() {
         tx.commit().await.expect("release the row");
     });
     locked_rx.await.expect("row locked");
+    let first = usage_on(&store, "hot");
+    until("the first batch is applied and sent", || store.pipeline_stats().ahead.load(Ordering::SeqCst) > ahead).await;
     let mut tasks = Vec::new();
     for _ in 0..64 {
         let store = store.clone();
@@ -833,7 +837,8 @@ async fn pipelined_batches_never_overspend() {
             spent
         }));
     }
-    let mut spent = 0;
+    assert_eq!(first.await.expect("first").available, m("999"));
+    let mut spent = 1;
     for t in tasks {
         spent += t.await.expect("client");
     }
