@@ -43,6 +43,7 @@ fn a_short_soak_reports_and_verifies() {
 fn a_small_priced_bench_prints_both_and_the_ratio() {
     let out = Command::new(env!("CARGO_BIN_EXE_creditd"))
         .args(["bench", "--priced", "--ops", "2000", "--batch", "100", "--submitters", "2", "--skip-http"])
+        .args(["--rounds", "2"])
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
@@ -50,6 +51,16 @@ fn a_small_priced_bench_prints_both_and_the_ratio() {
     for what in ["plain usage (amount)", "priced usage (price+quantity)", "ratio priced / plain"] {
         assert!(stdout.contains(what), "{what}: {stdout}");
     }
+    // Two pairs, each with its ratios, then the medians.
+    assert_eq!(stdout.lines().filter(|l| l.starts_with("round ") && l.contains(" of 2, load average ")).count(), 2);
+    assert_eq!(stdout.lines().filter(|l| l.ends_with("x ops/s") && l.starts_with("ratio")).count(), 2, "{stdout}");
+    assert!(stdout.lines().any(|l| l.starts_with("median of 2 rounds") && l.ends_with("x ops/s")), "{stdout}");
+    let none = Command::new(env!("CARGO_BIN_EXE_creditd"))
+        .args(["bench", "--priced", "--rounds", "0", "--skip-http"])
+        .output()
+        .unwrap();
+    assert!(!none.status.success());
+    assert!(String::from_utf8_lossy(&none.stderr).contains("--rounds must be positive"));
     let ratio: f64 = stdout
         .lines()
         .find(|l| l.starts_with("ratio priced / plain") && l.ends_with("x ops/s"))
