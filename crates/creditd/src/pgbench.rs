@@ -22,7 +22,7 @@ use bytes::Bytes;
 use creditd_postgres::PgStore;
 use creditd_store::{Command, Store, SystemClock};
 
-use crate::bench::{BenchArgs, Request, grant, load};
+use crate::bench::{BenchArgs, Request, grant, load, load_average};
 
 /// The baseline: accounts, transfers and entries, and the transfer
 /// function. Amounts are integers (micro-credits), like creditd's.
@@ -339,7 +339,7 @@ where
 {
     let pg_before = cluster_cpu_seconds(postmaster);
     let own_before = process_cpu_seconds("self");
-    let load_before = loadavg();
+    let load_before = load_average();
     let (l, keep) = work().await?;
     let pg = cluster_cpu_seconds(postmaster) - pg_before;
     let own = process_cpu_seconds("self").unwrap_or(0.0) - own_before.unwrap_or(0.0);
@@ -353,18 +353,11 @@ where
         pg_us_per_op: pg * 1e6 / ops,
         own_us_per_op: own * 1e6 / ops,
         nodes_us_per_op: None,
-        load: format!("{} -> {}", load_before, loadavg()),
+        load: format!("{} -> {}", load_before, load_average()),
     };
     Ok((figures, keep))
 }
 
-/// The 1-minute load average.
-fn loadavg() -> String {
-    std::fs::read_to_string("/proc/loadavg")
-        .ok()
-        .and_then(|s| s.split_whitespace().next().map(str::to_string))
-        .unwrap_or_else(|| "?".into())
-}
 
 /// User + system CPU seconds of process `pid` ("self" for this one).
 fn process_cpu_seconds(pid: &str) -> Option<f64> {
