@@ -358,7 +358,6 @@ where
     Ok((figures, keep))
 }
 
-
 /// User + system CPU seconds of process `pid` ("self" for this one).
 fn process_cpu_seconds(pid: &str) -> Option<f64> {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
