@@ -1006,17 +1006,14 @@ async fn history_pages_back_and_forth_with_columns_and_counts() {
 /// An organisation with members and nothing else (the empty states).
 async fn empty_org(app: &App, org: &str, owner: &str) {
     app.store.create_org(org, OrgSettings::new("Newco", ZONE)).await.unwrap();
-    app.store
-        .directory()
-        .add_member(Member {
-            org_id: org.into(),
-            email: owner.into(),
-            name: "Nora New".into(),
-            role: Role::Owner,
-            created_at: app.clock.now(),
-        })
-        .await
-        .unwrap();
+    add_member(app, org, ("Nora New", owner), Role::Owner).await;
+}
+
+/// Adds `(name, email)` to `org` as `role`, now.
+async fn add_member(app: &App, org: &str, (name, email): (&str, &str), role: Role) {
+    let member =
+        Member { org_id: org.into(), email: email.into(), name: name.into(), role, created_at: app.clock.now() };
+    app.store.directory().add_member(member).await.unwrap();
 }
 
 /// The Plan tab's meter (plan credits used against the allocation, add-ons
@@ -1379,17 +1376,7 @@ async fn bar_lists_keep_twenty_rows_and_sum_the_rest() {
     let mut app = App::start().await;
     app.clock.set(NOW.parse().unwrap());
     app.store.create_org(ORG, OrgSettings::new("Acme Research", ZONE)).await.unwrap();
-    app.store
-        .directory()
-        .add_member(Member {
-            org_id: ORG.into(),
-            email: OWNER.1.into(),
-            name: OWNER.0.into(),
-            role: Role::Owner,
-            created_at: app.clock.now(),
-        })
-        .await
-        .unwrap();
+    add_member(&app, ORG, OWNER, Role::Owner).await;
     let mut ops = vec![credit(CreditKind::Grant, 100_000, None, "System", "Welcome")];
     for p in 1..=25i64 {
         ops.push(Op::Usage {
@@ -1422,18 +1409,7 @@ async fn bar_lists_keep_twenty_rows_and_sum_the_rest() {
 async fn failed_and_processing_purchases_show_no_credits() {
     let mut app = App::start().await;
     app.store.create_org(ORG, OrgSettings::new("Acme Research", ZONE)).await.unwrap();
-    let now = app.clock.now();
-    app.store
-        .directory()
-        .add_member(Member {
-            org_id: ORG.into(),
-            email: OWNER.1.into(),
-            name: OWNER.0.into(),
-            role: Role::Owner,
-            created_at: now,
-        })
-        .await
-        .unwrap();
+    add_member(&app, ORG, OWNER, Role::Owner).await;
     let run = |op: Op| {
         let store = app.store.clone();
         async move { creditd_store::execute_one(store.as_ref(), Command::new(ORG, op, None)).await.unwrap() }
@@ -2278,17 +2254,7 @@ async fn buy_more_and_change_plan_in_headless_chromium() {
     };
     let mut app = App::start().await;
     empty_org(&app, ORG, OWNER.1).await;
-    app.store
-        .directory()
-        .add_member(Member {
-            org_id: ORG.into(),
-            email: MEMBER.1.into(),
-            name: MEMBER.0.into(),
-            role: Role::Member,
-            created_at: app.clock.now(),
-        })
-        .await
-        .unwrap();
+    add_member(&app, ORG, MEMBER, Role::Member).await;
     let send = |method: reqwest::Method, path: &str, body: Value| {
         let req = app.client.request(method, format!("{}{path}", app.base)).bearer_auth(KEY).json(&body);
         async move {

@@ -178,10 +178,7 @@ async fn plans_and_settings_name_a_book() {
 #[tokio::test]
 async fn priced_usage_holds_and_batches() {
     let s = Server::start().await;
-    call(&s, "POST", "/api/organizations", Some(json!({"id": "acme", "name": "Acme"})), KEY).await;
-    call(&s, "PUT", "/api/price-books/standard", Some(book()), KEY).await;
-    call(&s, "POST", "/api/organizations/acme/credits", Some(json!({"kind": "grant", "amount": 100})), KEY).await;
-    let org = "/api/organizations/acme";
+    let org = funded_acme(&s).await;
     // No book yet.
     let (st, v) =
         call(&s, "POST", &format!("{org}/usage"), Some(json!({"price": "image_generation", "quantity": 1})), KEY).await;
@@ -268,16 +265,22 @@ async fn priced_usage_holds_and_batches() {
     assert_eq!(h["events"][0]["pricing"]["unit"], "row", "{h}");
 }
 
+/// The org `acme` with 100 credits, and the book `standard` written (not
+/// yet named by the org): its path.
+async fn funded_acme(s: &Server) -> &'static str {
+    call(s, "POST", "/api/organizations", Some(json!({"id": "acme", "name": "Acme"})), KEY).await;
+    call(s, "PUT", "/api/price-books/standard", Some(book()), KEY).await;
+    call(s, "POST", "/api/organizations/acme/credits", Some(json!({"kind": "grant", "amount": 100})), KEY).await;
+    "/api/organizations/acme"
+}
+
 /// Usage analytics by price (one row per price key, with its unit and
 /// quantity) and a quantity on every row: plain usage adds its credits and
 /// operations but a quantity of 0; the totals are of all usage.
 #[tokio::test]
 async fn analytics_by_price_and_quantities() {
     let s = Server::start().await;
-    call(&s, "POST", "/api/organizations", Some(json!({"id": "acme", "name": "Acme"})), KEY).await;
-    call(&s, "PUT", "/api/price-books/standard", Some(book()), KEY).await;
-    call(&s, "POST", "/api/organizations/acme/credits", Some(json!({"kind": "grant", "amount": 100})), KEY).await;
-    let org = "/api/organizations/acme";
+    let org = funded_acme(&s).await;
     call(&s, "PATCH", org, Some(json!({"price_book": "standard"})), KEY).await;
     for body in [
         json!({"price": "image_generation", "quantity": 3}),
@@ -324,10 +327,7 @@ async fn analytics_by_price_and_quantities() {
 #[tokio::test]
 async fn extend_a_hold_and_check_before_acting() {
     let s = Server::start().await;
-    call(&s, "POST", "/api/organizations", Some(json!({"id": "acme", "name": "Acme"})), KEY).await;
-    call(&s, "PUT", "/api/price-books/standard", Some(book()), KEY).await;
-    call(&s, "POST", "/api/organizations/acme/credits", Some(json!({"kind": "grant", "amount": 100})), KEY).await;
-    let org = "/api/organizations/acme";
+    let org = funded_acme(&s).await;
     call(&s, "PATCH", org, Some(json!({"price_book": "standard"})), KEY).await;
 
     let (_, v) = call(&s, "POST", &format!("{org}/holds"), Some(json!({"amount": 10})), KEY).await;
