@@ -24,6 +24,17 @@ use creditd_core::{CreditKind, CreditOp, EventCtx, Micros, Op, OrgSettings};
 use creditd_sqlite::{OrgCacheSize, SqliteOptions, SqliteStore};
 use creditd_store::{Command, Store, SystemClock};
 
+/// A workload of the PostgreSQL benchmark (`--pg-workloads`).
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PgWorkload {
+    /// One client on one org.
+    One,
+    /// `--clients` clients over `--pg-orgs` orgs.
+    Many,
+    /// `--clients` clients on one org.
+    Hot,
+}
+
 #[derive(clap::Args, Debug)]
 pub struct BenchArgs {
     /// Operations for the engine benchmark.
@@ -101,6 +112,15 @@ pub struct BenchArgs {
     /// PostgreSQL benchmark: organisations of the many-orgs workload.
     #[arg(long, default_value_t = 1000)]
     pub(crate) pg_orgs: usize,
+    /// PostgreSQL benchmark: which workloads to run (comma-separated):
+    /// `one` (1 client), `many` (64 clients over `--pg-orgs` orgs), `hot`
+    /// (64 clients on one org); and on how many nodes (`--pg-nodes`).
+    #[arg(long, value_delimiter = ',', default_values = ["one", "many", "hot"])]
+    pub(crate) pg_workloads: Vec<PgWorkload>,
+    /// PostgreSQL benchmark: the node counts to run the workloads on
+    /// (comma-separated, 1 and/or 2; one client runs on one node only).
+    #[arg(long, value_delimiter = ',', default_values_t = [1u8, 2], value_parser = clap::value_parser!(u8).range(1..=2))]
+    pub(crate) pg_nodes: Vec<u8>,
     /// PostgreSQL benchmark: the `creditd` binary whose `serve` is measured
     /// (default: this one), e.g. an older build to compare with.
     #[arg(long)]

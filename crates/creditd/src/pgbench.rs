@@ -22,7 +22,7 @@ use bytes::Bytes;
 use creditd_postgres::PgStore;
 use creditd_store::{Command, Store, SystemClock};
 
-use crate::bench::{BenchArgs, Request, grant, load, load_average};
+use crate::bench::{BenchArgs, PgWorkload, Request, grant, load, load_average};
 
 /// The baseline: accounts, transfers and entries, and the transfer
 /// function. Amounts are integers (micro-credits), like creditd's.
@@ -179,7 +179,15 @@ pub async fn run(args: &BenchArgs, url: &str) -> Result<()> {
         seconds.as_secs(),
         std::thread::available_parallelism().map_or(0, |n| n.get()),
     );
-    let workloads = [Workload { clients: 1, orgs: 1 }, Workload { clients, orgs }, Workload { clients, orgs: 1 }];
+    let workloads: Vec<Workload> = [
+        (PgWorkload::One, Workload { clients: 1, orgs: 1 }),
+        (PgWorkload::Many, Workload { clients, orgs }),
+        (PgWorkload::Hot, Workload { clients, orgs: 1 }),
+    ]
+    .into_iter()
+    .filter(|(k, _)| args.pg_workloads.contains(k))
+    .map(|(_, w)| w)
+    .collect();
 
     // The baseline first: its accounts are fresh tables.
     let baseline = Baseline::create(url, orgs).await?;
@@ -205,7 +213,10 @@ pub async fn run(args: &BenchArgs, url: &str) -> Result<()> {
     let key = "bench-service-key-0123456789";
     let mut nodes_up: Vec<Node> = Vec::new();
     let mut results = Vec::new();
-    for nodes in [1usize, 2] {
+    let mut node_counts: Vec<usize> = args.pg_nodes.iter().map(|&n| usize::from(n)).collect();
+    node_counts.sort_unstable();
+    node_counts.dedup();
+    for nodes in node_counts {
         while nodes_up.len() < nodes {
             nodes_up.push(Node::start(&bin, url, key).await?);
         }

@@ -412,3 +412,41 @@ async fn failover_to_a_synchronous_standby_keeps_every_acknowledged_write_once()
     drop(node);
     drop(standby);
 }
+
+/// `creditd bench --database-url` in a tiny configuration, on the chosen
+/// workloads and node counts only: each creditd run sits beside its
+/// pgledger-style baseline, and the bench's own check (every acknowledged
+/// usage spent exactly once, verify on every org) passed, or it fails.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_small_postgres_bench_runs_the_chosen_workloads() {
+    let url = match creditd_conformance::pg::fresh_database().await {
+        Ok(Some(url)) => url,
+        Ok(None) => return,
+        Err(e) => panic!("cannot start PostgreSQL: {e}"),
+    };
+    let out = Command::new(env!("CARGO_BIN_EXE_creditd"))
+        .args(["bench", "--database-url", &url, "--http-seconds", "1", "--clients", "4", "--pg-orgs", "3"])
+        .args(["--pg-workloads", "one,hot", "--pg-nodes", "1"])
+        .env("RUST_LOG", "warn")
+        .output()
+        .expect("creditd bench");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "creditd bench: {stdout}{}", String::from_utf8_lossy(&out.stderr));
+    for row in [
+        "pgledger-style SQL   1 client(s), one org",
+        "pgledger-style SQL   4 client(s), one org",
+        "creditd, 1 node      1 client(s), one org",
+        "creditd, 1 node      4 client(s), one org",
+    ] {
+        assert_eq!(stdout.matches(row).count(), 1, "{row} in {stdout}");
+    }
+    assert!(stdout.contains("CPU per op: PostgreSQL"), "{stdout}");
+    assert!(!stdout.contains("3 orgs") && !stdout.contains("2 nodes"), "{stdout}");
+    assert!(stdout.contains("summary"), "{stdout}");
+
+    let none = Command::new(env!("CARGO_BIN_EXE_creditd"))
+        .args(["bench", "--database-url", &url, "--pg-nodes", "3"])
+        .output()
+        .expect("creditd bench");
+    assert!(!none.status.success());
+}
