@@ -416,7 +416,7 @@ impl OrgState {
 
 impl OrgState {
     /// Adds credits that arrive as a new block (a grant, a purchase, a
-    /// subscription credit, a positive adjustment). They settle the
+    /// subscription credit, a positive adjustment, a transfer in). They settle the
     /// reversal debt first ([`OrgState::settle_debt`]); only what is left
     /// becomes the block, and none is added when the debt takes it all.
     pub(crate) fn add_block(&mut self, block: Block) -> Result<(), LedgerError> {
@@ -427,13 +427,14 @@ impl OrgState {
         Ok(())
     }
 
-    /// Of `amount` credits arriving (a new block, or credits given back to
-    /// their block by a release or refund), the part that settles the
-    /// reversal debt is taken; returns the rest, what reaches the block.
+    /// Of `amount` credits arriving (a new block, a transfer in, or credits
+    /// given back to their block by a release or refund), the part that
+    /// settles the reversal debt is taken ([`crate::reversal::settle`], the
+    /// rule's one home); returns the rest, what reaches the block.
     /// Available moves by all of `amount` either way.
     pub(crate) fn settle_debt(&mut self, amount: Micros) -> Result<Micros, LedgerError> {
-        let pay = amount.min(self.reversal_debt).max(Micros::ZERO);
-        self.reversal_debt = sub(self.reversal_debt, pay)?;
-        sub(amount, pay)
+        let (debt, left) = crate::reversal::settle(self.reversal_debt, amount)?;
+        self.reversal_debt = debt;
+        Ok(left)
     }
 }

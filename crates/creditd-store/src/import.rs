@@ -205,53 +205,108 @@ pub fn derive(org_id: &str, settings: OrgSettings, events: &[Event], now: Timest
         ));
     }
 
-    // Pools: prepaid exactly, the free pools folded then matched to the total.
+    // The reversal debt, replayed by the core's rule (reversals under
+    // policy `debt` add to it, arriving credits settle it first), and the
+    // free pools: exactly the last event's pool columns when the file has
+    // them; otherwise a per-pool fold (arrivals net of what settled the
+    // debt) matched to the exact total.
     let available = last.balance_after;
     let prepaid = last.prepaid_balance_after;
     let free_pools: Vec<Pool> =
         state.settings.consumption_order.iter().copied().filter(|p| *p != Pool::Prepaid).collect();
     let mut folded: HashMap<Pool, i128> = HashMap::new();
+    let mut replayed_debt = Micros::ZERO;
     for e in events {
         let (da, _) = e.deltas();
+        let debt_before = replayed_debt;
+        replayed_debt = creditd_core::reversal::debt_after(replayed_debt, e);
+        let reaches_pool = if da.is_positive() {
+            i128::from(da.micros()) - (i128::from(debt_before.micros()) - i128::from(replayed_debt.micros()))
+        } else {
+            i128::from(da.micros())
+        };
         if let Some(p) = e.pool.filter(|p| *p != Pool::Prepaid) {
             let v = folded.entry(p).or_default();
-            *v = (*v + i128::from(da.micros())).max(0);
+            *v = (*v + reaches_pool).max(0);
         }
     }
-    let free_total = i128::from(available.micros()) - i128::from(prepaid.micros());
-    let mut free: Vec<(Pool, i128)> = free_pools.iter().map(|p| (*p, folded.get(p).copied().unwrap_or(0))).collect();
-    let mut debt: i128 = 0;
-    if free_total >= 0 {
-        let mut excess = free.iter().map(|(_, v)| v).sum::<i128>() - free_total;
-        // Too much: the ledger would have consumed it in this order.
-        for (_, v) in free.iter_mut() {
-            let take = excess.clamp(0, *v);
-            *v -= take;
-            excess -= take;
+    let rdebt = i128::from(replayed_debt.micros());
+    let mut debt: i128;
+    let free: Vec<(Pool, i128)> = match last.pools_after {
+        Some(pools) => {
+            let of = |p: Pool| i128::from(pools.get(p).micros());
+            let free: Vec<(Pool, i128)> = free_pools.iter().map(|p| (*p, of(*p))).collect();
+            let held_in_blocks = free.iter().map(|(_, v)| v).sum::<i128>() + i128::from(prepaid.micros());
+            // What the blocks hold beyond available is the overdraft used
+            // plus the reversal debt: never less than the debt.
+            let owed = held_in_blocks - i128::from(available.micros());
+            if free.iter().any(|(_, v)| *v < 0) || owed < rdebt {
+                return Err(refuse(
+                    vec![format!(
+                        "event seq {}: its pool columns (plan {}, voucher {}, promotional {}) and prepaid {} hold {}, \
+                         less than its balance_after {} plus the reversal debt its history leaves ({}): the pool \
+                         columns disagree with the events",
+                        last.seq,
+                        pools.plan,
+                        pools.voucher,
+                        pools.promotional,
+                        prepaid,
+                        Micros::from_micros(held_in_blocks.clamp(i128::from(i64::MIN), i128::from(i64::MAX)) as i64),
+                        available,
+                        replayed_debt
+                    )],
+                    0,
+                ));
+            }
+            state.reversal_debt = replayed_debt;
+            debt = owed - rdebt;
+            free
         }
-        if excess < 0
-            && let Some((_, v)) = free.iter_mut().find(|(p, _)| *p == Pool::Promotional)
-        {
-            *v -= excess;
+        None => {
+            let mut free: Vec<(Pool, i128)> =
+                free_pools.iter().map(|p| (*p, folded.get(p).copied().unwrap_or(0))).collect();
+            // Available is net of the debt: the blocks hold that much more.
+            let free_total = i128::from(available.micros()) + rdebt - i128::from(prepaid.micros());
+            state.reversal_debt = replayed_debt;
+            debt = 0;
+            if free_total >= 0 {
+                let mut excess = free.iter().map(|(_, v)| v).sum::<i128>() - free_total;
+                // Too much: the ledger would have consumed it in this order.
+                for (_, v) in free.iter_mut() {
+                    let take = excess.clamp(0, *v);
+                    *v -= take;
+                    excess -= take;
+                }
+                if excess < 0
+                    && let Some((_, v)) = free.iter_mut().find(|(p, _)| *p == Pool::Promotional)
+                {
+                    *v -= excess;
+                }
+            } else {
+                debt = -free_total;
+                for (_, v) in free.iter_mut() {
+                    *v = 0;
+                }
+            }
+            notes.push("blocks were rebuilt per pool from the events (the file has no pool columns)".into());
+            free
         }
-    } else {
-        debt = -free_total;
-        for (_, v) in free.iter_mut() {
-            *v = 0;
-        }
+    };
+    if debt > 0 {
         notes.push(format!(
-            "available is below the prepaid balance: {} of overdraft is in use",
-            Micros::from_micros(debt as i64)
+            "available is below what the blocks hold less the reversal debt: {} of overdraft is in use",
+            Micros::from_micros(debt.min(i128::from(i64::MAX)) as i64)
         ));
         // Past the overdraft limit it can only be a reversed purchase's
-        // debt (the events do not say which part is which).
+        // debt the events do not state (a history from elsewhere).
         let limit = i128::from(state.settings.overdraft_limit.micros());
         if debt > limit {
             notes.push(format!(
                 "{} of it is above the organisation's overdraft_limit and is kept as reversal debt: the next credits that arrive settle it",
-                Micros::from_micros((debt - limit) as i64)
+                Micros::from_micros((debt - limit).min(i128::from(i64::MAX)) as i64)
             ));
-            state.reversal_debt = Micros::from_micros((debt - limit).min(i128::from(i64::MAX)) as i64);
+            let total = rdebt + (debt - limit);
+            state.reversal_debt = Micros::from_micros(total.min(i128::from(i64::MAX)) as i64);
             debt = limit;
         }
     }
