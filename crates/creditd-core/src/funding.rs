@@ -23,7 +23,7 @@
 //!   parent's history shows every draw, with its balance after it.
 //! - **A reversal debt is settled by the draw.** A draw arrives like any
 //!   credits, so it settles the child's reversal debt first
-//!   ([`crate::reversal::settle`]); while that debt keeps the child below
+//!   ([`crate::effects::settle`]); while that debt keeps the child below
 //!   zero, the draw is that much larger (within the budget like the rest),
 //!   so the operation goes through and the debt is paid.
 //! - **Holds reserve on the parent.** A hold draws when it is placed; a
@@ -143,7 +143,7 @@ impl OrgState {
 
     /// The part of the reversal debt a draw must also cover: the draw is a
     /// transfer in, and arriving credits settle the debt first
-    /// ([`crate::reversal::settle`]), so while the debt keeps available
+    /// ([`crate::effects::settle`]), so while the debt keeps available
     /// below zero the draw brings that much more (at most the debt; none
     /// when the credits below zero are the overdraft's).
     fn debt_in_the_way(&self, now: Timestamp) -> Micros {

@@ -28,50 +28,20 @@
 //! adjustment, a transfer in (also a funded child's draw from its parent),
 //! credits given back to their block by a release, a partial debit or a
 //! refund. Of `C` credits arriving against a debt `D`, `min(C, D)` pays the
-//! debt and only `C − min(C, D)` reaches a block ([`settle`]); available
-//! moves by all of `C` either way. [`settle`] is the one home of that
-//! rule: the live ledger applies it through `OrgState::add_block` and
+//! debt and only `C − min(C, D)` reaches a block; available moves by all
+//! of `C` either way. The rule's one home is [`crate::effects::settle`]
+//! (in the shared machinery, since every rule file adds credits): the
+//! live ledger applies it through `OrgState::add_block` and
 //! `OrgState::settle_debt`, and an import or `verify` replays it over a
-//! stored history with [`debt_after`], so an imported organisation owes
-//! and holds exactly what the live one did.
+//! stored history with [`crate::effects::debt_after`], so an imported
+//! organisation owes and holds exactly what the live one did.
 
 use crate::effects::{Tx, add, check_ctx, merge_ctx, neg, sub};
 use crate::error::{LedgerError, invalid};
-use crate::event::{Event, EventCtx, EventKind, Pool, Status};
+use crate::event::{EventCtx, EventKind, Pool, Status};
 use crate::input::MAX_TEXT_LEN;
 use crate::money::Micros;
 use crate::state::{OrgState, Record, RecordKind, RecordStatus, ReversalPolicy};
-
-/// How `arriving` credits settle a reversal debt of `debt` (the rule in
-/// the module docs): returns the debt after them and what is left of them
-/// for a block. Nothing negative settles anything.
-pub fn settle(debt: Micros, arriving: Micros) -> Result<(Micros, Micros), LedgerError> {
-    let pay = arriving.min(debt).max(Micros::ZERO);
-    Ok((sub(debt, pay)?, sub(arriving, pay)?))
-}
-
-/// The reversal debt after the stored event `e`, from the debt before it
-/// (replaying a history: an import, `verify`). A `reversal` under policy
-/// `debt` adds the `debt` its metadata states; an event that adds to
-/// available (credits arriving, held credits coming back) settles it by
-/// [`settle`]; nothing else changes it.
-///
-/// The one case the events cannot tell apart: a release or refund whose
-/// credits had come partly from the overdraft gives that part back to the
-/// overdraft, not to the debt; the replay counts all of it against the
-/// debt, so it never owes more than the live organisation did.
-pub fn debt_after(debt: Micros, e: &Event) -> Micros {
-    if e.kind == EventKind::Reversal {
-        let meta = |k: &str| e.metadata.as_ref().and_then(|m| m.get(k)).and_then(|v| v.as_str());
-        if meta("policy") != Some(ReversalPolicy::Debt.as_str()) {
-            return debt;
-        }
-        let owed = meta("debt").and_then(|d| d.parse::<Micros>().ok()).unwrap_or(Micros::ZERO).max(Micros::ZERO);
-        return debt.checked_add(owed).unwrap_or(Micros::MAX);
-    }
-    let (arriving, _) = e.deltas();
-    if arriving.is_positive() { settle(debt, arriving).map_or(debt, |(after, _)| after) } else { debt }
-}
 
 /// What a reversal takes and what it leaves, before anything changes.
 struct Plan {

@@ -20,7 +20,7 @@
 //!   stay plan credits and expiring credits still expire at the same
 //!   instant (then in the receiver, an `expiry` event there). Like every
 //!   credit arrival they settle the receiver's reversal debt first
-//!   ([`crate::reversal::settle`], through `OrgState::add_block`): only
+//!   ([`crate::effects::settle`], through `OrgState::add_block`): only
 //!   what is left becomes its blocks, in the order taken.
 //! - What is written: a `transfer_out` event (amount negative) on the
 //!   sender and a `transfer_in` event (positive) on the receiver. Both carry

@@ -28,7 +28,7 @@ pub struct Verifier {
     /// Purchases reversed so far (a purchase is reversed at most once).
     reversed: std::collections::HashSet<String>,
     /// The reversal debt the events leave so far (replayed by
-    /// [`crate::reversal::debt_after`]).
+    /// [`crate::effects::debt_after`]).
     reversal_debt: Micros,
     /// The free pools after the last event, when it carries them.
     pools: Option<FreePools>,
@@ -108,7 +108,7 @@ impl Verifier {
         if e.kind == crate::event::EventKind::Reversal {
             self.check_reversal(e);
         }
-        self.reversal_debt = crate::reversal::debt_after(self.reversal_debt, e);
+        self.reversal_debt = crate::effects::debt_after(self.reversal_debt, e);
         if let Some(p) = e.pools_after {
             self.check_pools(e, &p);
         }

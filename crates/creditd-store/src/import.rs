@@ -16,16 +16,28 @@
 //! and refunded amounts (from the events that name it in `hold_id`).
 //!
 //! What the events do not carry, and how it is filled in (the limits):
-//! - Blocks. The events name only the main pool an amount came from, and no
-//!   block expiry. Each pool becomes one block with no expiry: prepaid
-//!   exactly; plan, voucher and promotional from a per-pool fold of the
-//!   events, then matched to the exact free total (available − prepaid) by
-//!   taking the excess in consumption order or adding the shortfall to
-//!   promotional. Credits that would have expired later do not.
-//! - Overdraft used: when available is below the prepaid balance, the
-//!   difference is overdraft used and the free pools are empty; what of it
-//!   is beyond the organisation's overdraft limit can only be owed for
-//!   reversed purchases and is kept as `reversal_debt`.
+//! - Reversal debt: replayed by the ledger's own rule
+//!   (`creditd_core::effects::debt_after`): each `reversal` under policy
+//!   `debt` adds the `debt` its metadata states, and every event adding to
+//!   available settles it first, as `OrgState::add_block` and
+//!   `OrgState::settle_debt` did live. (A release or refund of credits that
+//!   came from the overdraft paid the overdraft back live; the replay counts
+//!   it against the debt, so it never owes more than the live org did.)
+//! - Blocks. The events carry no block expiry. Each pool becomes one block
+//!   with no expiry: prepaid exactly (`prepaid_balance_after`); plan,
+//!   voucher and promotional exactly as the last event's pool columns say
+//!   (`pools_after`), refused when they hold less than available plus the
+//!   replayed debt (the rest is overdraft used). A file without pool
+//!   columns (written before they existed): a per-pool fold of the events
+//!   (each arrival net of what settled the debt), matched to the exact free
+//!   total (available + debt − prepaid) by taking the excess in consumption
+//!   order or adding the shortfall to promotional. Credits that would have
+//!   expired later do not.
+//! - Overdraft used: what the blocks hold beyond available and the debt
+//!   (no pool columns: what available + debt is below the prepaid
+//!   balance, the free pools then empty); what of it is beyond the
+//!   organisation's overdraft limit (a history from elsewhere, or an
+//!   organisation imported with a lower limit) is kept as `reversal_debt`.
 //! - Purchases do not name their block: a reversal of an imported purchase
 //!   takes from the prepaid pool (see `creditd_core::reversal`).
 //! - Holds: each keeps its amount (its `hold` event's, plus every later
@@ -219,7 +231,7 @@ pub fn derive(org_id: &str, settings: OrgSettings, events: &[Event], now: Timest
     for e in events {
         let (da, _) = e.deltas();
         let debt_before = replayed_debt;
-        replayed_debt = creditd_core::reversal::debt_after(replayed_debt, e);
+        replayed_debt = creditd_core::effects::debt_after(replayed_debt, e);
         let reaches_pool = if da.is_positive() {
             i128::from(da.micros()) - (i128::from(debt_before.micros()) - i128::from(replayed_debt.micros()))
         } else {
@@ -231,8 +243,9 @@ pub fn derive(org_id: &str, settings: OrgSettings, events: &[Event], now: Timest
         }
     }
     let rdebt = i128::from(replayed_debt.micros());
-    let mut debt: i128;
-    let free: Vec<(Pool, i128)> = match last.pools_after {
+    state.reversal_debt = replayed_debt;
+    // The free pools, and the overdraft used.
+    let (free, mut debt): (Vec<(Pool, i128)>, i128) = match last.pools_after {
         Some(pools) => {
             let of = |p: Pool| i128::from(pools.get(p).micros());
             let free: Vec<(Pool, i128)> = free_pools.iter().map(|p| (*p, of(*p))).collect();
@@ -258,17 +271,14 @@ pub fn derive(org_id: &str, settings: OrgSettings, events: &[Event], now: Timest
                     0,
                 ));
             }
-            state.reversal_debt = replayed_debt;
-            debt = owed - rdebt;
-            free
+            (free, owed - rdebt)
         }
         None => {
             let mut free: Vec<(Pool, i128)> =
                 free_pools.iter().map(|p| (*p, folded.get(p).copied().unwrap_or(0))).collect();
             // Available is net of the debt: the blocks hold that much more.
             let free_total = i128::from(available.micros()) + rdebt - i128::from(prepaid.micros());
-            state.reversal_debt = replayed_debt;
-            debt = 0;
+            let mut overdraft = 0;
             if free_total >= 0 {
                 let mut excess = free.iter().map(|(_, v)| v).sum::<i128>() - free_total;
                 // Too much: the ledger would have consumed it in this order.
@@ -283,13 +293,13 @@ pub fn derive(org_id: &str, settings: OrgSettings, events: &[Event], now: Timest
                     *v -= excess;
                 }
             } else {
-                debt = -free_total;
+                overdraft = -free_total;
                 for (_, v) in free.iter_mut() {
                     *v = 0;
                 }
             }
             notes.push("blocks were rebuilt per pool from the events (the file has no pool columns)".into());
-            free
+            (free, overdraft)
         }
     };
     if debt > 0 {

@@ -1,5 +1,5 @@
 //! Reversal debt is settled by every credit arrival, by the one rule of the
-//! core (`creditd_core::reversal::settle`): transfers in and a funded
+//! core (`creditd_core::effects::settle`): transfers in and a funded
 //! child's draws like grants, and an exported history imported elsewhere
 //! owes and holds exactly what the live organisation did.
 

@@ -265,7 +265,7 @@ fn verify_knows_the_reversal() {
 
 #[test]
 fn settle_pays_the_debt_first_and_leaves_the_rest() {
-    use creditd_core::reversal::settle;
+    use creditd_core::effects::settle;
     // (debt, arriving) -> (debt after, left for a block)
     let cases = [
         ("15", "20", "0", "5"),
@@ -281,7 +281,7 @@ fn settle_pays_the_debt_first_and_leaves_the_rest() {
     }
 }
 
-/// The replay of the rule over stored events (`reversal::debt_after`)
+/// The replay of the rule over stored events (`effects::debt_after`)
 /// agrees with the live state after every event of a history with debt
 /// settled by a grant, a release and a purchase, under both policies.
 #[test]
@@ -303,7 +303,7 @@ fn replayed_debt_follows_the_live_debt() {
         let mut replayed = Micros::ZERO;
         let mut after = Vec::new();
         for e in &o.events {
-            replayed = creditd_core::reversal::debt_after(replayed, e);
+            replayed = creditd_core::effects::debt_after(replayed, e);
             if e.seq > 3 {
                 after.push(replayed);
             }
