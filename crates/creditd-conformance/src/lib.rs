@@ -173,6 +173,8 @@ macro_rules! conformance_tests {
             reversal_under_debt_policy,
             reversal_under_write_off_policy,
             reversal_races_usage,
+            transfer_in_settles_reversal_debt,
+            import_after_settled_debt_keeps_pools,
             auto_top_up_races_open_one_purchase,
             auto_top_up_cap_holds_under_races,
             auto_top_up_pauses_after_failures_and_resumes,

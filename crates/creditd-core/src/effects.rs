@@ -18,7 +18,7 @@ use crate::chain::{self, ChainHash};
 use crate::error::{LedgerError, invalid};
 use crate::event::{Event, EventCtx, EventKind, Pool, Status};
 use crate::money::Micros;
-use crate::state::{Balance, Block, OrgState, Record, period_bounds};
+use crate::state::{Balance, Block, OrgState, Record, ReversalPolicy, period_bounds};
 
 /// `a + b`, or [`LedgerError::Overflow`] past what an `i64` of micro-credits holds.
 pub(crate) fn add(a: Micros, b: Micros) -> Result<Micros, LedgerError> {
@@ -416,7 +416,7 @@ impl OrgState {
 
 impl OrgState {
     /// Adds credits that arrive as a new block (a grant, a purchase, a
-    /// subscription credit, a positive adjustment). They settle the
+    /// subscription credit, a positive adjustment, a transfer in). They settle the
     /// reversal debt first ([`OrgState::settle_debt`]); only what is left
     /// becomes the block, and none is added when the debt takes it all.
     pub(crate) fn add_block(&mut self, block: Block) -> Result<(), LedgerError> {
@@ -427,13 +427,45 @@ impl OrgState {
         Ok(())
     }
 
-    /// Of `amount` credits arriving (a new block, or credits given back to
-    /// their block by a release or refund), the part that settles the
-    /// reversal debt is taken; returns the rest, what reaches the block.
+    /// Of `amount` credits arriving (a new block, a transfer in, or credits
+    /// given back to their block by a release or refund), the part that
+    /// settles the reversal debt is taken ([`settle`], the rule's one
+    /// home); returns the rest, what reaches the block.
     /// Available moves by all of `amount` either way.
     pub(crate) fn settle_debt(&mut self, amount: Micros) -> Result<Micros, LedgerError> {
-        let pay = amount.min(self.reversal_debt).max(Micros::ZERO);
-        self.reversal_debt = sub(self.reversal_debt, pay)?;
-        sub(amount, pay)
+        let (debt, left) = settle(self.reversal_debt, amount)?;
+        self.reversal_debt = debt;
+        Ok(left)
     }
+}
+
+/// How `arriving` credits settle a reversal debt of `debt` (the rule in
+/// `crate::reversal`'s docs): returns the debt after them and what is left of them
+/// for a block. Nothing negative settles anything.
+pub fn settle(debt: Micros, arriving: Micros) -> Result<(Micros, Micros), LedgerError> {
+    let pay = arriving.min(debt).max(Micros::ZERO);
+    Ok((sub(debt, pay)?, sub(arriving, pay)?))
+}
+
+/// The reversal debt after the stored event `e`, from the debt before it
+/// (replaying a history: an import, `verify`). A `reversal` under policy
+/// `debt` adds the `debt` its metadata states; an event that adds to
+/// available (credits arriving, held credits coming back) settles it by
+/// [`settle`]; nothing else changes it.
+///
+/// The one case the events cannot tell apart: a release or refund whose
+/// credits had come partly from the overdraft gives that part back to the
+/// overdraft, not to the debt; the replay counts all of it against the
+/// debt, so it never owes more than the live organisation did.
+pub fn debt_after(debt: Micros, e: &Event) -> Micros {
+    if e.kind == EventKind::Reversal {
+        let meta = |k: &str| e.metadata.as_ref().and_then(|m| m.get(k)).and_then(|v| v.as_str());
+        if meta("policy") != Some(ReversalPolicy::Debt.as_str()) {
+            return debt;
+        }
+        let owed = meta("debt").and_then(|d| d.parse::<Micros>().ok()).unwrap_or(Micros::ZERO).max(Micros::ZERO);
+        return debt.checked_add(owed).unwrap_or(Micros::MAX);
+    }
+    let (arriving, _) = e.deltas();
+    if arriving.is_positive() { settle(debt, arriving).map_or(debt, |(after, _)| after) } else { debt }
 }

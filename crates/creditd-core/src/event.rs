@@ -325,6 +325,19 @@ pub struct FreePools {
     pub promotional: Micros,
 }
 
+impl FreePools {
+    /// What `pool` held (none for prepaid, which events carry apart as
+    /// `prepaid_balance_after`).
+    pub fn get(&self, pool: Pool) -> Micros {
+        match pool {
+            Pool::Plan => self.plan,
+            Pool::Voucher => self.voucher,
+            Pool::Promotional => self.promotional,
+            Pool::Prepaid => Micros::ZERO,
+        }
+    }
+}
+
 impl Event {
     /// The id of the event with sequence number `seq`: `evt_<seq>`.
     pub fn id_for(seq: u64) -> String {

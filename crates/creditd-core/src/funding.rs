@@ -21,6 +21,11 @@
 //!   events add up to its own balance: `verify`, balances as of a time,
 //!   statements, exports and imports of either org stay exact, and the
 //!   parent's history shows every draw, with its balance after it.
+//! - **A reversal debt is settled by the draw.** A draw arrives like any
+//!   credits, so it settles the child's reversal debt first
+//!   ([`crate::effects::settle`]); while that debt keeps the child below
+//!   zero, the draw is that much larger (within the budget like the rest),
+//!   so the operation goes through and the debt is paid.
 //! - **Holds reserve on the parent.** A hold draws when it is placed; a
 //!   release or a partial debit gives the credits back to the child's
 //!   blocks, where the child's next operation spends them before drawing
@@ -136,6 +141,26 @@ impl OrgState {
         if rolled || self.funding_use.period_start != self.period_start { Micros::ZERO } else { self.funding_use.drawn }
     }
 
+    /// The part of the reversal debt a draw must also cover: the draw is a
+    /// transfer in, and arriving credits settle the debt first
+    /// ([`crate::effects::settle`]), so while the debt keeps available
+    /// below zero the draw brings that much more (at most the debt; none
+    /// when the credits below zero are the overdraft's).
+    fn debt_in_the_way(&self, now: Timestamp) -> Micros {
+        let live = self
+            .blocks
+            .iter()
+            .filter(|b| b.expires_at.is_none_or(|t| t > now))
+            .fold(Micros::ZERO, |acc, b| acc.checked_add(b.remaining).unwrap_or(Micros::MAX));
+        let below_zero = self
+            .debt
+            .checked_add(self.reversal_debt)
+            .and_then(|owed| owed.checked_sub(live))
+            .unwrap_or(Micros::ZERO)
+            .max(Micros::ZERO);
+        below_zero.min(self.reversal_debt)
+    }
+
     /// What is left of the budget in the period containing `now`; none
     /// without a budget.
     pub fn funding_left(&self, now: Timestamp) -> Option<Micros> {
@@ -165,7 +190,8 @@ pub fn apply_funded(
     let shortfall = match child.apply_priced(op, actor, now, key, prices) {
         Ok(applied) => return Ok(FundedApplied { draw: None, op: applied }),
         Err(LedgerError::InsufficientCredits { available, requested }) => {
-            requested.checked_sub(available).ok_or(LedgerError::Overflow)?
+            let short = requested.checked_sub(available).ok_or(LedgerError::Overflow)?;
+            short.checked_add(child.debt_in_the_way(now)).ok_or(LedgerError::Overflow)?
         }
         Err(e) => return Err(e),
     };

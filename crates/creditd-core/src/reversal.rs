@@ -15,14 +15,26 @@
 //! - policy `debt` (the default): adds `S` to [`OrgState::reversal_debt`];
 //!   the event's amount is `−A` and available goes down by all of the
 //!   purchase (below zero when `S` is more than the rest of the balance);
-//!   credits that arrive later settle the debt first (`OrgState::add_block`,
-//!   `OrgState::settle_debt`), so the debt is paid before anything else can
-//!   be spent;
+//!   credits that arrive later settle the debt first, so the debt is paid
+//!   before anything else can be spent (see below);
 //! - policy `write_off`: `S` is forgiven; the event's amount is `−U`.
 //!
 //! Either way the event's metadata says `reason`, `policy`, `unspent` and
 //! `debt` or `written_off` (exact decimals), and `hold_id` links it to the
 //! purchase, whose record becomes `reversed`.
+//!
+//! **Credits arriving settle the debt**, whatever brings them: a grant, a
+//! purchase, a subscription credit or renewal, a voucher, a positive
+//! adjustment, a transfer in (also a funded child's draw from its parent),
+//! credits given back to their block by a release, a partial debit or a
+//! refund. Of `C` credits arriving against a debt `D`, `min(C, D)` pays the
+//! debt and only `C − min(C, D)` reaches a block; available moves by all
+//! of `C` either way. The rule's one home is [`crate::effects::settle`]
+//! (in the shared machinery, since every rule file adds credits): the
+//! live ledger applies it through `OrgState::add_block` and
+//! `OrgState::settle_debt`, and an import or `verify` replays it over a
+//! stored history with [`crate::effects::debt_after`], so an imported
+//! organisation owes and holds exactly what the live one did.
 
 use crate::effects::{Tx, add, check_ctx, merge_ctx, neg, sub};
 use crate::error::{LedgerError, invalid};

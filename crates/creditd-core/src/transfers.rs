@@ -18,7 +18,10 @@
 //!   (soonest expiring first, then its pool order), exactly like usage;
 //!   the receiver gets one block per (pool, expiry) taken, so plan credits
 //!   stay plan credits and expiring credits still expire at the same
-//!   instant (then in the receiver, an `expiry` event there).
+//!   instant (then in the receiver, an `expiry` event there). Like every
+//!   credit arrival they settle the receiver's reversal debt first
+//!   ([`crate::effects::settle`], through `OrgState::add_block`): only
+//!   what is left becomes its blocks, in the order taken.
 //! - What is written: a `transfer_out` event (amount negative) on the
 //!   sender and a `transfer_in` event (positive) on the receiver. Both carry
 //!   the transfer id (`trf_<seq>`, the seq of the `transfer_out`) in
@@ -166,7 +169,8 @@ impl OrgState {
     }
 
     /// The receiving half: one block per (pool, expiry) of `draws`, in the
-    /// order they were taken; one `transfer_in` event. Credits whose expiry
+    /// order they were taken, after a reversal debt is settled from them;
+    /// one `transfer_in` event. Credits whose expiry
     /// has passed by now lapse at once (an `expiry` event after it).
     fn transfer_in(
         &mut self,
@@ -198,7 +202,8 @@ impl OrgState {
         let seq = self.seq + 1;
         for (i, (pool, expires_at, amount)) in parts.iter().enumerate() {
             let id = if i == 0 { format!("blk_{seq}") } else { format!("blk_{seq}.{i}") };
-            self.blocks.push(Block { id, pool: *pool, remaining: *amount, expires_at: *expires_at, rollovers: 0 });
+            // Like any credits arriving, they settle a reversal debt first.
+            self.add_block(Block { id, pool: *pool, remaining: *amount, expires_at: *expires_at, rollovers: 0 })?;
         }
         let mut ctx = ctx.clone();
         ctx.description.get_or_insert_with(|| format!("Transfer from {from}"));

@@ -1,9 +1,13 @@
-//! Recomputes balances from events and compares them with what was stored.
+//! Recomputes balances from events and compares them with what was stored:
+//! available, held and prepaid after every event, the free pools after the
+//! last one (when events carry them; each event's pools must also hold at
+//! least its available plus the reversal debt the events leave), reversals
+//! and the state's invariants.
 //!
 //! Works on a stream so a 10M-event org needs constant memory.
 
 use crate::chain::{self, ChainHash};
-use crate::event::Event;
+use crate::event::{Event, FreePools, Pool};
 use crate::money::Micros;
 use crate::state::{OrgState, RecordKind, RecordStatus};
 
@@ -23,6 +27,11 @@ pub struct Verifier {
     broken_link: Option<BrokenLink>,
     /// Purchases reversed so far (a purchase is reversed at most once).
     reversed: std::collections::HashSet<String>,
+    /// The reversal debt the events leave so far (replayed by
+    /// [`crate::effects::debt_after`]).
+    reversal_debt: Micros,
+    /// The free pools after the last event, when it carries them.
+    pools: Option<FreePools>,
 }
 
 /// The first event whose stored hash does not follow from the one before it.
@@ -99,10 +108,43 @@ impl Verifier {
         if e.kind == crate::event::EventKind::Reversal {
             self.check_reversal(e);
         }
+        self.reversal_debt = crate::effects::debt_after(self.reversal_debt, e);
+        if let Some(p) = e.pools_after {
+            self.check_pools(e, &p);
+        }
+        self.pools = e.pools_after;
         // Carry the stored values on so one bad row is reported once.
         self.available = e.balance_after;
         self.held = e.held_after;
         self.prepaid = e.prepaid_balance_after;
+    }
+
+    /// An event's pool columns: none negative, and what the blocks hold
+    /// (the free pools and prepaid) less available is the overdraft used
+    /// plus the reversal debt, so never less than the debt the events
+    /// leave.
+    fn check_pools(&mut self, e: &Event, p: &FreePools) {
+        let pools = [p.plan, p.voucher, p.promotional, e.prepaid_balance_after];
+        if pools.iter().any(|v| v.is_negative()) {
+            self.problem(format!("event {} ({}): a pool column is negative", e.seq, e.kind));
+            return;
+        }
+        let held_in_blocks = pools.iter().map(|v| i128::from(v.micros())).sum::<i128>();
+        let owed = held_in_blocks - i128::from(e.balance_after.micros());
+        if owed < i128::from(self.reversal_debt.micros()) {
+            self.problem(format!(
+                "event {} ({}): its pools (plan {}, voucher {}, promotional {}, prepaid {}) hold less than its \
+                 balance_after {} plus the reversal debt the events leave ({})",
+                e.seq,
+                e.kind,
+                p.plan,
+                p.voucher,
+                p.promotional,
+                e.prepaid_balance_after,
+                e.balance_after,
+                self.reversal_debt
+            ));
+        }
     }
 
     /// A `reversal` takes credits (never adds), names its purchase, and is
@@ -176,6 +218,16 @@ impl Verifier {
         let prepaid = state.pool_total(crate::event::Pool::Prepaid);
         if prepaid != self.prepaid {
             self.problem(format!("stored prepaid {} differs from the events' {}", prepaid, self.prepaid));
+        }
+        if let Some(p) = self.pools {
+            let stored =
+                [state.pool_total(Pool::Plan), state.pool_total(Pool::Voucher), state.pool_total(Pool::Promotional)];
+            if stored != [p.plan, p.voucher, p.promotional] {
+                self.problem(format!(
+                    "stored pools (plan {}, voucher {}, promotional {}) differ from the last event's ({}, {}, {})",
+                    stored[0], stored[1], stored[2], p.plan, p.voucher, p.promotional
+                ));
+            }
         }
         let open_held = state
             .records

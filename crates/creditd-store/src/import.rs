@@ -16,16 +16,28 @@
 //! and refunded amounts (from the events that name it in `hold_id`).
 //!
 //! What the events do not carry, and how it is filled in (the limits):
-//! - Blocks. The events name only the main pool an amount came from, and no
-//!   block expiry. Each pool becomes one block with no expiry: prepaid
-//!   exactly; plan, voucher and promotional from a per-pool fold of the
-//!   events, then matched to the exact free total (available − prepaid) by
-//!   taking the excess in consumption order or adding the shortfall to
-//!   promotional. Credits that would have expired later do not.
-//! - Overdraft used: when available is below the prepaid balance, the
-//!   difference is overdraft used and the free pools are empty; what of it
-//!   is beyond the organisation's overdraft limit can only be owed for
-//!   reversed purchases and is kept as `reversal_debt`.
+//! - Reversal debt: replayed by the ledger's own rule
+//!   (`creditd_core::effects::debt_after`): each `reversal` under policy
+//!   `debt` adds the `debt` its metadata states, and every event adding to
+//!   available settles it first, as `OrgState::add_block` and
+//!   `OrgState::settle_debt` did live. (A release or refund of credits that
+//!   came from the overdraft paid the overdraft back live; the replay counts
+//!   it against the debt, so it never owes more than the live org did.)
+//! - Blocks. The events carry no block expiry. Each pool becomes one block
+//!   with no expiry: prepaid exactly (`prepaid_balance_after`); plan,
+//!   voucher and promotional exactly as the last event's pool columns say
+//!   (`pools_after`), refused when they hold less than available plus the
+//!   replayed debt (the rest is overdraft used). A file without pool
+//!   columns (written before they existed): a per-pool fold of the events
+//!   (each arrival net of what settled the debt), matched to the exact free
+//!   total (available + debt − prepaid) by taking the excess in consumption
+//!   order or adding the shortfall to promotional. Credits that would have
+//!   expired later do not.
+//! - Overdraft used: what the blocks hold beyond available and the debt
+//!   (no pool columns: what available + debt is below the prepaid
+//!   balance, the free pools then empty); what of it is beyond the
+//!   organisation's overdraft limit (a history from elsewhere, or an
+//!   organisation imported with a lower limit) is kept as `reversal_debt`.
 //! - Purchases do not name their block: a reversal of an imported purchase
 //!   takes from the prepaid pool (see `creditd_core::reversal`).
 //! - Holds: each keeps its amount (its `hold` event's, plus every later
@@ -205,53 +217,106 @@ pub fn derive(org_id: &str, settings: OrgSettings, events: &[Event], now: Timest
         ));
     }
 
-    // Pools: prepaid exactly, the free pools folded then matched to the total.
+    // The reversal debt, replayed by the core's rule (reversals under
+    // policy `debt` add to it, arriving credits settle it first), and the
+    // free pools: exactly the last event's pool columns when the file has
+    // them; otherwise a per-pool fold (arrivals net of what settled the
+    // debt) matched to the exact total.
     let available = last.balance_after;
     let prepaid = last.prepaid_balance_after;
     let free_pools: Vec<Pool> =
         state.settings.consumption_order.iter().copied().filter(|p| *p != Pool::Prepaid).collect();
     let mut folded: HashMap<Pool, i128> = HashMap::new();
+    let mut replayed_debt = Micros::ZERO;
     for e in events {
         let (da, _) = e.deltas();
+        let debt_before = replayed_debt;
+        replayed_debt = creditd_core::effects::debt_after(replayed_debt, e);
+        let reaches_pool = if da.is_positive() {
+            i128::from(da.micros()) - (i128::from(debt_before.micros()) - i128::from(replayed_debt.micros()))
+        } else {
+            i128::from(da.micros())
+        };
         if let Some(p) = e.pool.filter(|p| *p != Pool::Prepaid) {
             let v = folded.entry(p).or_default();
-            *v = (*v + i128::from(da.micros())).max(0);
+            *v = (*v + reaches_pool).max(0);
         }
     }
-    let free_total = i128::from(available.micros()) - i128::from(prepaid.micros());
-    let mut free: Vec<(Pool, i128)> = free_pools.iter().map(|p| (*p, folded.get(p).copied().unwrap_or(0))).collect();
-    let mut debt: i128 = 0;
-    if free_total >= 0 {
-        let mut excess = free.iter().map(|(_, v)| v).sum::<i128>() - free_total;
-        // Too much: the ledger would have consumed it in this order.
-        for (_, v) in free.iter_mut() {
-            let take = excess.clamp(0, *v);
-            *v -= take;
-            excess -= take;
+    let rdebt = i128::from(replayed_debt.micros());
+    state.reversal_debt = replayed_debt;
+    // The free pools, and the overdraft used.
+    let (free, mut debt): (Vec<(Pool, i128)>, i128) = match last.pools_after {
+        Some(pools) => {
+            let of = |p: Pool| i128::from(pools.get(p).micros());
+            let free: Vec<(Pool, i128)> = free_pools.iter().map(|p| (*p, of(*p))).collect();
+            let held_in_blocks = free.iter().map(|(_, v)| v).sum::<i128>() + i128::from(prepaid.micros());
+            // What the blocks hold beyond available is the overdraft used
+            // plus the reversal debt: never less than the debt.
+            let owed = held_in_blocks - i128::from(available.micros());
+            if free.iter().any(|(_, v)| *v < 0) || owed < rdebt {
+                return Err(refuse(
+                    vec![format!(
+                        "event seq {}: its pool columns (plan {}, voucher {}, promotional {}) and prepaid {} hold {}, \
+                         less than its balance_after {} plus the reversal debt its history leaves ({}): the pool \
+                         columns disagree with the events",
+                        last.seq,
+                        pools.plan,
+                        pools.voucher,
+                        pools.promotional,
+                        prepaid,
+                        Micros::from_micros(held_in_blocks.clamp(i128::from(i64::MIN), i128::from(i64::MAX)) as i64),
+                        available,
+                        replayed_debt
+                    )],
+                    0,
+                ));
+            }
+            (free, owed - rdebt)
         }
-        if excess < 0
-            && let Some((_, v)) = free.iter_mut().find(|(p, _)| *p == Pool::Promotional)
-        {
-            *v -= excess;
+        None => {
+            let mut free: Vec<(Pool, i128)> =
+                free_pools.iter().map(|p| (*p, folded.get(p).copied().unwrap_or(0))).collect();
+            // Available is net of the debt: the blocks hold that much more.
+            let free_total = i128::from(available.micros()) + rdebt - i128::from(prepaid.micros());
+            let mut overdraft = 0;
+            if free_total >= 0 {
+                let mut excess = free.iter().map(|(_, v)| v).sum::<i128>() - free_total;
+                // Too much: the ledger would have consumed it in this order.
+                for (_, v) in free.iter_mut() {
+                    let take = excess.clamp(0, *v);
+                    *v -= take;
+                    excess -= take;
+                }
+                if excess < 0
+                    && let Some((_, v)) = free.iter_mut().find(|(p, _)| *p == Pool::Promotional)
+                {
+                    *v -= excess;
+                }
+            } else {
+                overdraft = -free_total;
+                for (_, v) in free.iter_mut() {
+                    *v = 0;
+                }
+            }
+            notes.push("blocks were rebuilt per pool from the events (the file has no pool columns)".into());
+            (free, overdraft)
         }
-    } else {
-        debt = -free_total;
-        for (_, v) in free.iter_mut() {
-            *v = 0;
-        }
+    };
+    if debt > 0 {
         notes.push(format!(
-            "available is below the prepaid balance: {} of overdraft is in use",
-            Micros::from_micros(debt as i64)
+            "available is below what the blocks hold less the reversal debt: {} of overdraft is in use",
+            Micros::from_micros(debt.min(i128::from(i64::MAX)) as i64)
         ));
         // Past the overdraft limit it can only be a reversed purchase's
-        // debt (the events do not say which part is which).
+        // debt the events do not state (a history from elsewhere).
         let limit = i128::from(state.settings.overdraft_limit.micros());
         if debt > limit {
             notes.push(format!(
                 "{} of it is above the organisation's overdraft_limit and is kept as reversal debt: the next credits that arrive settle it",
-                Micros::from_micros((debt - limit) as i64)
+                Micros::from_micros((debt - limit).min(i128::from(i64::MAX)) as i64)
             ));
-            state.reversal_debt = Micros::from_micros((debt - limit).min(i128::from(i64::MAX)) as i64);
+            let total = rdebt + (debt - limit);
+            state.reversal_debt = Micros::from_micros(total.min(i128::from(i64::MAX)) as i64);
             debt = limit;
         }
     }

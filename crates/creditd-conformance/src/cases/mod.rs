@@ -16,6 +16,7 @@ pub use crate::webhooks::{webhook_delivery_claims, webhook_outbox_with_events};
 use crate::*;
 
 mod buymore;
+mod debt;
 mod directory;
 mod exports;
 mod extend;
@@ -34,6 +35,7 @@ mod topup;
 mod tree;
 
 pub use buymore::*;
+pub use debt::*;
 pub use directory::*;
 pub use exports::*;
 pub use extend::*;
