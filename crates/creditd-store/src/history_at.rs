@@ -96,7 +96,17 @@ pub async fn balance_at(store: &dyn Store, org_id: &str, as_of: Timestamp) -> Re
     // At or before `as_of`: before the microsecond after it.
     let end = as_of.checked_add(jiff::SignedDuration::from_micros(1)).map_err(|_| LedgerError::Overflow)?;
     let last = last_before(store, org_id, end, None).await?;
-    let mut answer = balance_after(org_id, as_of, false, last.as_ref(), period);
+    with_open_holds(store, org_id, balance_after(org_id, as_of, false, last.as_ref(), period), last.as_ref()).await
+}
+
+/// `answer` (the balances after `last`) with the holds open right after
+/// `last`, rebuilt by walking the hold events back from it.
+async fn with_open_holds(
+    store: &dyn Store,
+    org_id: &str,
+    mut answer: BalanceAt,
+    last: Option<&Event>,
+) -> Result<BalanceAt, StoreError> {
     if let Some(last) = last.filter(|e| e.held_after.is_positive()) {
         let mut holds = OpenHoldsAt::new(last.held_after);
         let filter = EventFilter { kinds: HOLD_KINDS.to_vec(), ..EventFilter::default() };
@@ -108,6 +118,19 @@ pub async fn balance_at(store: &dyn Store, org_id: &str, as_of: Timestamp) -> Re
         (answer.open_hold_count, answer.open_holds) = holds.finish();
     }
     Ok(answer)
+}
+
+/// The balances of `org_id` right after `event` (one of its events), with
+/// the holds open then: what [`balance_at`] answers for the event's time
+/// when no other event shares it. Several events written in the same
+/// microsecond each have their own balance after, so a page of the
+/// history that starts inside such a run asks by the event, not by time.
+pub async fn balance_after_event(store: &dyn Store, org_id: &str, event: &Event) -> Result<BalanceAt, StoreError> {
+    let info = store.org(org_id).await?;
+    let tz = info.settings.validate()?;
+    let period = creditd_core::state::period_bounds(&tz, info.settings.renewal_day, event.created_at)?;
+    let answer = balance_after(org_id, event.created_at, false, Some(event), period);
+    with_open_holds(store, org_id, answer, Some(event)).await
 }
 
 /// How many times a statement is read again when events were written to
