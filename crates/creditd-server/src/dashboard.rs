@@ -759,6 +759,37 @@ pub struct Picker {
     /// Why the range asked for is refused, in the form's words; empty
     /// when it is shown.
     pub error: String,
+    /// Daily: the page of the day before, and of the day after (empty
+    /// after today, and for other ranges).
+    pub prev_day: String,
+    pub next_day: String,
+}
+
+/// The dashboard's **Daily** range (seed 004's preset beside Today and
+/// Yesterday): one day at a time, drawn by hour like Today, with links to
+/// the day before and after; `day=YYYY-MM-DD` names the day (today
+/// without it). It is the page's way through days: the API answers the
+/// same figures for that day's custom dates.
+pub const DAILY: &str = "daily";
+
+/// The range is Daily.
+fn is_daily(q: &QueryPairs) -> bool {
+    matches!(form_values(q, "range").as_slice(), [r] if r.eq_ignore_ascii_case(DAILY))
+}
+
+/// The range picker's presets, Daily after Yesterday.
+fn preset_links(path: &str, current: Option<RangePreset>, daily: bool) -> Vec<PresetLink> {
+    let mut links: Vec<PresetLink> = RangePreset::ALL
+        .iter()
+        .map(|p| PresetLink {
+            href: format!("{path}?range={}", p.as_str()),
+            label: preset_label(*p),
+            current: !daily && current == Some(*p),
+        })
+        .collect();
+    let at = RangePreset::ALL.iter().position(|p| *p == RangePreset::Yesterday).map_or(links.len(), |i| i + 1);
+    links.insert(at, PresetLink { href: format!("{path}?range={DAILY}"), label: "Daily", current: daily });
+    links
 }
 
 fn preset_label(p: RangePreset) -> &'static str {
@@ -773,15 +804,23 @@ fn preset_label(p: RangePreset) -> &'static str {
     }
 }
 
-fn picker(path: &'static str, range: &DayRange, zone: &str, loc: Locale) -> Picker {
-    let presets = RangePreset::ALL
-        .iter()
-        .map(|p| PresetLink {
-            href: format!("{path}?range={}", p.as_str()),
-            label: preset_label(*p),
-            current: range.preset == Some(*p),
-        })
-        .collect();
+/// The picker of a tab showing `range` (`daily`: the Daily range, whose
+/// day after is linked up to `today`).
+fn picker(
+    path: &'static str,
+    range: &DayRange,
+    zone: &str,
+    loc: Locale,
+    daily: bool,
+    today: jiff::civil::Date,
+) -> Picker {
+    let presets = preset_links(path, range.preset, daily);
+    let step = |d: Option<jiff::civil::Date>| d.map_or(String::new(), |d| format!("{path}?range={DAILY}&day={d}"));
+    let (prev_day, next_day) = if daily {
+        (step(range.first.yesterday().ok()), step(range.first.tomorrow().ok().filter(|d| *d <= today)))
+    } else {
+        (String::new(), String::new())
+    };
     let label = if range.first == range.last {
         format!("{} ({zone})", loc.weekday_date(range.first))
     } else {
@@ -790,11 +829,13 @@ fn picker(path: &'static str, range: &DayRange, zone: &str, loc: Locale) -> Pick
     Picker {
         path,
         presets,
-        custom: range.preset.is_none(),
+        custom: range.preset.is_none() && !daily,
         date_from: range.first.to_string(),
         date_to: range.last.to_string(),
         label,
         error: String::new(),
+        prev_day,
+        next_day,
     }
 }
 
@@ -816,11 +857,27 @@ fn form_range(
     loc: Locale,
 ) -> Result<DayRange, String> {
     let choose = || {
-        let names: Vec<&str> = RangePreset::ALL.iter().map(|p| preset_label(*p)).collect();
+        let names: Vec<&str> = preset_links("", None, false).iter().map(|p| p.label).collect();
         format!("Choose a range from the list ({}), or pick a start and an end date.", names.join(", "))
     };
     if let Some((k, _)) = q.0.iter().find(|(k, _)| !allowed.contains(&k.as_str())) {
         return Err(format!("This page does not take \"{k}\". {}", choose()));
+    }
+    if is_daily(q) {
+        if !form_values(q, "date_from").is_empty() || !form_values(q, "date_to").is_empty() {
+            return Err("Choose Daily or pick dates, not both.".to_string());
+        }
+        let day = match form_values(q, "day").as_slice() {
+            [] => today,
+            [v] => v.parse::<jiff::civil::Date>().ok().filter(|_| v.len() == 10).ok_or_else(|| {
+                format!("The day \"{v}\" is not a date: pick one in the calendar, or type it like 2026-03-01.")
+            })?,
+            _ => return Err("The day is given more than once: pick one.".to_string()),
+        };
+        return Ok(DayRange { preset: None, first: day, last: day });
+    }
+    if !form_values(q, "day").is_empty() {
+        return Err("A day goes with the Daily range: choose Daily, or a range from the list.".to_string());
     }
     let date = |key: &str, label: &str| -> Result<Option<jiff::civil::Date>, String> {
         match form_values(q, key).as_slice() {
@@ -889,19 +946,14 @@ fn refused_picker(path: &'static str, q: &QueryPairs, error: String) -> Picker {
     };
     Picker {
         path,
-        presets: RangePreset::ALL
-            .iter()
-            .map(|p| PresetLink {
-                href: format!("{path}?range={}", p.as_str()),
-                label: preset_label(*p),
-                current: false,
-            })
-            .collect(),
+        presets: preset_links(path, None, false),
         custom: false,
         date_from: typed("date_from"),
         date_to: typed("date_to"),
         label: String::new(),
         error,
+        prev_day: String::new(),
+        next_day: String::new(),
     }
 }
 
@@ -1178,7 +1230,7 @@ async fn credits_inner(
     let who = analytics::usage_scope(&ctx.principal, &ctx.org, None)?;
     let own_only = who.is_some();
     let title = if own_only { "My credit usage" } else { "Credits" };
-    let range = match tab_range(&q, &ctx, &["range", "date_from", "date_to"], analytics::DEFAULT_RANGE) {
+    let range = match tab_range(&q, &ctx, &["range", "date_from", "date_to", "day"], analytics::DEFAULT_RANGE) {
         Ok(r) => r,
         Err(e) => return range_refused(&ctx, ("credits", title, "/credits"), &q, e).await,
     };
@@ -1301,7 +1353,7 @@ async fn credits_inner(
     }
     let page = CreditsPage {
         frame: ctx.frame("credits", title, &s),
-        picker: picker("/credits", &range, &zone, ctx.loc),
+        picker: picker("/credits", &range, &zone, ctx.loc, is_daily(&q), today),
         own_only,
         total: ctx.loc.number(by_day.total_credits),
         total_exact: by_day.total_credits.to_string(),
@@ -1369,6 +1421,10 @@ struct StatementPage {
     api_query: String,
 }
 
+/// The Statement page's query: the API's (`range`, `date_from`, `date_to`)
+/// and the Daily range's `day`.
+const STATEMENT_PAGE_PARAMS: &[&str] = &["range", "date_from", "date_to", "day"];
+
 /// `GET /statement`: the statement of a range (`creditd_store::history_at`,
 /// what the API answers), as a page that prints as the statement alone.
 pub async fn statement_tab(State(app): State<AppState>, MaybeSession(session): MaybeSession, q: QueryPairs) -> Page {
@@ -1383,7 +1439,7 @@ async fn statement_inner(
     let ctx = Ctx::new(app, session).await?;
     ctx.principal.require(Action::ReadHistory, &ctx.org)?;
     let range =
-        match tab_range(&q, &ctx, crate::statements::STATEMENT_PARAMS, crate::statements::DEFAULT_STATEMENT_RANGE) {
+        match tab_range(&q, &ctx, STATEMENT_PAGE_PARAMS, crate::statements::DEFAULT_STATEMENT_RANGE) {
             Ok(r) => r,
             Err(e) => return range_refused(&ctx, ("history", "Statement", "/statement"), &q, e).await,
         };
@@ -1411,7 +1467,14 @@ async fn statement_inner(
     }
     let page = StatementPage {
         frame: ctx.frame("history", "Statement", &s),
-        picker: picker("/statement", &range, &ctx.settings.time_zone, ctx.loc),
+        picker: picker(
+            "/statement",
+            &range,
+            &ctx.settings.time_zone,
+            ctx.loc,
+            is_daily(&q),
+            analytics::today(&ctx.app, &ctx.tz),
+        ),
         opening: end(&st.opening),
         credits_in: rows(&st.credits_in),
         total_in: ctx.loc.number(st.total_in),
@@ -1490,7 +1553,7 @@ async fn conversations_inner(
 ) -> Result<(StatusCode, String), PageError> {
     let ctx = Ctx::new(app, session).await?;
     ctx.principal.require(Action::ReadAnalytics, &ctx.org).map_err(|e| for_admins(e, "Conversations"))?;
-    let range = match tab_range(&q, &ctx, &["range", "date_from", "date_to"], analytics::DEFAULT_RANGE) {
+    let range = match tab_range(&q, &ctx, &["range", "date_from", "date_to", "day"], analytics::DEFAULT_RANGE) {
         Ok(r) => r,
         Err(e) => return range_refused(&ctx, ("conversations", "Conversations", "/conversations"), &q, e).await,
     };
@@ -1516,7 +1579,7 @@ async fn conversations_inner(
     let month_identities = month_identities(&ctx, &s).await?;
     let page = ConversationsPage {
         frame: ctx.frame("conversations", "Conversations", &s),
-        picker: picker("/conversations", &range, &ctx.settings.time_zone, ctx.loc),
+        picker: picker("/conversations", &range, &ctx.settings.time_zone, ctx.loc, is_daily(&q), today),
         total: ctx.loc.count(i64::try_from(total).unwrap_or(i64::MAX)),
         total_exact: total.to_string(),
         per_identity: ctx.loc.count(i64::from(s.conversations_per_identity)),

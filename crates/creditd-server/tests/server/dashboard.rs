@@ -2082,6 +2082,16 @@ async fn dashboard_in_headless_chromium() {
     b.screenshot(1366, &shots.join("credits-invalid-range.png")).await;
     b.click_nav(".presets a[href='/credits?range=last_month']").await;
     assert!(b.find_all("#range-error").await.is_empty());
+    // Daily (seed 004): a day by hour, walked day by day.
+    b.click_nav(".presets a[href='/credits?range=daily']").await;
+    assert_eq!(b.text("[data-testid=range-label]").await, "Thursday, April 2, 2026 (Europe/Madrid)");
+    assert_eq!(b.find_all("#chart-hour").await.len(), 1, "by hour");
+    assert!(b.find_all("#next-day").await.is_empty(), "no day after today");
+    b.click_nav("#prev-day").await;
+    assert_eq!(b.text("[data-testid=range-label]").await, "Wednesday, April 1, 2026 (Europe/Madrid)");
+    assert_eq!(b.find_all("#chart-hour").await.len(), 1);
+    b.click_nav("#next-day").await;
+    assert!(b.url().await.ends_with("/credits?range=daily&day=2026-04-02"), "{}", b.url().await);
     b.goto(&format!("{}/history?cursor=garbage&page=2", app.base)).await;
     assert_eq!(
         b.text("#filter-error").await,
@@ -2212,6 +2222,7 @@ async fn dashboard_in_headless_chromium() {
             "/history?status=bogus",
             "/nope",
             "/credits?range=bogus",
+            "/credits?range=daily&day=2026-03-31",
             "/conversations?date_from=2026-03-10&date_to=2026-03-02",
             "/statement?range=last_month",
             "/statement?range=bogus",

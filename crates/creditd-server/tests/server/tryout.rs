@@ -520,3 +520,45 @@ async fn plan_conversations_line_and_as_of_today() {
     assert_eq!((s, v["error"]["code"].as_str()), (422, Some("validation_error")), "{v}");
     app.stop().await;
 }
+
+/// Seed 004's Daily range: one day at a time, by hour like Today, with the
+/// day before and after linked (no day after today); a bad day is refused
+/// in the form's words.
+#[tokio::test]
+async fn daily_walks_day_by_day_in_hours() {
+    let mut app = App::start().await;
+    app.op("credits", json!({"kind": "grant", "amount": 100})).await;
+    app.op("usage", json!({"amount": 7})).await;
+    let (owner, _) = app.sign_in(OWNER).await;
+    let (s, html) = app.page("/credits?range=daily", &owner).await;
+    assert_eq!(s, 200, "{html}");
+    assert!(html.contains("<a href=\"/credits?range=daily\" aria-current=\"true\">Daily</a>"), "{html}");
+    assert!(!html.contains("aria-current=\"true\">Today</a>"), "Daily is current, not Today");
+    assert_eq!(testid_text(&html, "range-label"), "Tuesday, March 10, 2026 (UTC)");
+    assert!(html.contains("id=\"chart-hour\""), "by hour");
+    assert!(html.contains("href=\"/credits?range=daily&#38;day=2026-03-09\" rel=\"prev\" id=\"prev-day\""), "{html}");
+    assert!(!html.contains("id=\"next-day\""), "no day after today");
+    assert_eq!(testid_text(&html, "total-credits"), "7");
+    let (s, html) = app.page("/credits?range=daily&day=2026-03-09", &owner).await;
+    assert_eq!(s, 200);
+    assert_eq!(testid_text(&html, "range-label"), "Monday, March 9, 2026 (UTC)");
+    assert!(html.contains("href=\"/credits?range=daily&#38;day=2026-03-10\" rel=\"next\" id=\"next-day\""));
+    assert!(html.contains("href=\"/credits?range=daily&#38;day=2026-03-08\" rel=\"prev\" id=\"prev-day\""));
+    assert!(html.contains("No credits used in this range."), "{html}");
+    for path in ["/conversations", "/statement"] {
+        let (s, html) = app.page(&format!("{path}?range=daily&day=2026-03-09"), &owner).await;
+        assert_eq!(s, 200, "{path}: {html}");
+        assert_eq!(testid_text(&html, "range-label"), "Monday, March 9, 2026 (UTC)", "{path}");
+        assert!(html.contains(&format!("<a href=\"{path}?range=daily\" aria-current=\"true\">Daily</a>")));
+    }
+    for (query, says) in [
+        ("range=daily&day=tuesday", "The day \"tuesday\" is not a date"),
+        ("range=daily&date_from=2026-03-01", "Choose Daily or pick dates, not both."),
+        ("range=today&day=2026-03-09", "A day goes with the Daily range"),
+    ] {
+        let (s, html) = app.page(&format!("/credits?{query}"), &owner).await;
+        assert_eq!(s, 422, "{query}");
+        assert!(testid_text(&html, "range-error").contains(says), "{query}: {}", testid_text(&html, "range-error"));
+    }
+    app.stop().await;
+}
