@@ -1438,11 +1438,10 @@ async fn statement_inner(
 ) -> Result<(StatusCode, String), PageError> {
     let ctx = Ctx::new(app, session).await?;
     ctx.principal.require(Action::ReadHistory, &ctx.org)?;
-    let range =
-        match tab_range(&q, &ctx, STATEMENT_PAGE_PARAMS, crate::statements::DEFAULT_STATEMENT_RANGE) {
-            Ok(r) => r,
-            Err(e) => return range_refused(&ctx, ("history", "Statement", "/statement"), &q, e).await,
-        };
+    let range = match tab_range(&q, &ctx, STATEMENT_PAGE_PARAMS, crate::statements::DEFAULT_STATEMENT_RANGE) {
+        Ok(r) => r,
+        Err(e) => return range_refused(&ctx, ("history", "Statement", "/statement"), &q, e).await,
+    };
     let st = creditd_store::history_at::statement(ctx.app.store.as_ref(), &ctx.org, range.first, range.last).await?;
     let s = ctx.summary().await?;
     let rows = |lines: &[creditd_core::statement::StatementLine]| {
