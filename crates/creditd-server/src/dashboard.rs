@@ -688,7 +688,9 @@ async fn plan_inner(
         has_plan: s.plan.is_some(),
         plan: s.plan.clone().unwrap_or_else(|| "Not available".into()),
         identities: match s.identities {
-            Some(n) => format!("{n} ({} active this month)", s.identities_used),
+            Some(n) => {
+                format!("{} ({} active this month)", loc.count(i64::from(n)), loc.count(i64::from(s.identities_used)))
+            }
             None => "—".into(),
         },
         plan_credits: c(s.plan_credits),

@@ -1363,6 +1363,15 @@ async fn a_madrid_org_reads_numbers_money_and_dates_its_way() {
         "{line} ({available}, {held})"
     );
 
+    // No figure on any tab is written the en-US way (issue 21, D5: the next
+    // one missed is caught here).
+    for path in ["/", "/credits?range=last_month", "/credits?range=today", "/conversations", "/history", "/statement"] {
+        let (s, _, html) = app.page(path, Some(&owner)).await;
+        assert_eq!(s, 200, "{path}");
+        let said = crate::tryout::text(&html);
+        assert_eq!(crate::tryout::english_grouped(&said), Vec::<String>::new(), "{path}: {said}");
+    }
+
     // Back to the default: en-US.
     let (s, _) = patch(json!({"locale": "en-US"})).await;
     assert_eq!(s, 200);

@@ -137,7 +137,7 @@ fn unescape(s: &str) -> String {
 }
 
 /// The page's text: tags dropped, entities read, spaces collapsed.
-fn text(html: &str) -> String {
+pub(crate) fn text(html: &str) -> String {
     let mut out = String::new();
     let mut in_tag = false;
     for ch in html.chars() {
@@ -164,11 +164,13 @@ fn testid_text(html: &str, testid: &str) -> String {
 }
 
 /// Numbers on a page rendered es-ES that are written the en-US way:
-/// a comma then a point (`30,325.375`), two commas (`1,000,000`), or a
+/// a comma then a point (`30,325.375`), two commas (`1,000,000`), a
 /// comma and three digits ending in 0 that no Spanish exact figure ends
 /// with (`1,000`, `10,000`; an exact decimal never ends in 0, and money,
-/// padded to cents, has two digits and a currency sign).
-fn english_grouped(page_text: &str) -> Vec<String> {
+/// padded to cents, has two digits and a currency sign), or a point not
+/// followed by a group of three digits (`17907.35`: a decimal point, where
+/// Spanish has only thousands).
+pub(crate) fn english_grouped(page_text: &str) -> Vec<String> {
     let chars: Vec<char> = page_text.chars().collect();
     let mut found = Vec::new();
     let mut i = 0;
@@ -191,7 +193,9 @@ fn english_grouped(page_text: &str) -> Vec<String> {
             let frac = token.rsplit(',').next().unwrap_or_default();
             frac.len() == 3 && frac.ends_with('0')
         };
-        if commas > 1 || comma_then_point || round_thousands {
+        let whole = token.split(',').next().unwrap_or_default();
+        let decimal_point = whole.split('.').skip(1).any(|g| g.len() != 3);
+        if commas > 1 || comma_then_point || round_thousands || decimal_point {
             found.push(token);
         }
     }
@@ -201,10 +205,10 @@ fn english_grouped(page_text: &str) -> Vec<String> {
 #[test]
 fn english_grouping_is_found_and_spanish_is_not() {
     assert_eq!(
-        english_grouped("Buy 1,000 credits or 10,000; 30,325.375 left; 1,000,000"),
-        ["1,000", "10,000", "30,325.375", "1,000,000"]
+        english_grouped("Buy 1,000 credits or 10,000; 30,325.375 left; 1,000,000; opening 17907.35"),
+        ["1,000", "10,000", "30,325.375", "1,000,000", "17907.35"]
     );
-    assert!(english_grouped("10.000 créditos, 30.325,375 y 5,375; 449,00 € al mes; 1000").is_empty());
+    assert!(english_grouped("10.000 créditos, 30.325,375 y 5,375; 449,00 € al mes; 1000; 1.234.567,5").is_empty());
 }
 
 /// D3: 40 events written in the same microsecond; page 2 of the history
