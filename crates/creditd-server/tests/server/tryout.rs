@@ -243,6 +243,16 @@ async fn the_balance_line_follows_each_pages_first_event() {
         assert!(line.contains(&format!(": {available} available, {held} held")), "{line}, first row {e}");
     }
     assert_ne!(testid_text(&page1, "balance-at"), testid_text(&page2, "balance-at"));
+    // A partial debit writes a debit and then a release of the rest: right
+    // after the debit, its hold is still held (10 holds open, not "more").
+    let hold = events.iter().find(|e| e["kind"] == "hold").unwrap()["hold_id"].as_str().unwrap().to_string();
+    let v = app.op(&format!("holds/{hold}/debit"), json!({"amount": 1})).await;
+    let debit = v["events"].as_array().unwrap().iter().find(|e| e["kind"] == "debit").unwrap().clone();
+    let (s, html) = app.page("/history?event_type=debit", &owner).await;
+    assert_eq!(s, 200);
+    let line = testid_text(&html, "balance-at");
+    let (available, held) = (debit["balance_after"].to_string(), debit["held_after"].to_string());
+    assert!(line.ends_with(&format!(": {available} available, {held} held, open holds: 10")), "{line}: {debit}");
     app.stop().await;
 }
 
