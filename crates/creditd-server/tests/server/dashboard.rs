@@ -2339,6 +2339,7 @@ async fn buy_more_and_change_plan_in_headless_chromium() {
     let mut app = App::start().await;
     empty_org(&app, ORG, OWNER.1).await;
     add_member(&app, ORG, MEMBER, Role::Member).await;
+    add_member(&app, ORG, ADMIN, Role::Admin).await;
     let send = |method: reqwest::Method, path: &str, body: Value| {
         let req = app.client.request(method, format!("{}{path}", app.base)).bearer_auth(KEY).json(&body);
         async move {
@@ -2432,6 +2433,21 @@ async fn buy_more_and_change_plan_in_headless_chromium() {
     assert_eq!(st.plans.next_plan.map(|p| p.name).as_deref(), Some("Pro"), "from the next renewal");
     assert_eq!(outbox(creditd_store::webhooks::WebhookType::PlanChangeRequested).await.len(), 1, "applied: no request");
     b.screenshot(1366, &shots.join("plan-changed-desktop.png")).await;
+    // An old page's form (its token no longer the session's): the page says
+    // so in words, not the API's header names (issue 21, D8).
+    b.goto(&format!("{}/", app.base)).await;
+    b.js("document.querySelector('[data-testid=buy-more] input[name=csrf_token]').value = 'stale'").await;
+    b.click_nav("[data-testid=buy-more-submit]").await;
+    assert_eq!(b.text("h1").await, "This form has expired");
+    assert_eq!(b.text("#error-message").await, "This form has expired: reload the page and try again.");
+    check_axe(&b, axe.as_deref(), "an expired form").await;
+    b.goto(&format!("{}/", app.base)).await;
+    b.click_nav("form[action='/logout'] button").await;
+
+    // An admin sees neither: Buy more and Change plan are the owners'.
+    b.goto(&app.login_url(ADMIN.1).await).await;
+    assert_eq!(b.text("h1").await, "Plan");
+    assert!(b.find_all("[data-testid=buy-more], [data-testid=change-plan]").await.is_empty());
     b.click_nav("form[action='/logout'] button").await;
 
     // A member sees neither.
