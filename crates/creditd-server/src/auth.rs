@@ -184,11 +184,7 @@ impl Principal {
             return Err(org_not_found(org_id));
         }
         let who = self.who_in(org_id);
-        if allowed(who, action) {
-            Ok(())
-        } else {
-            Err(ApiError::forbidden(format!("a {} may not do this: {}", who.as_str(), action.describe())))
-        }
+        if allowed(who, action) { Ok(()) } else { Err(ApiError::forbidden(crate::permissions::refusal(who, action))) }
     }
 
     /// `Ok` if this principal may create organisation `org_id`: a service
@@ -207,11 +203,7 @@ impl Principal {
     /// `Ok` if the role allows `action` (reach checked elsewhere).
     pub fn require_role(&self, action: Action) -> Result<(), ApiError> {
         let who = self.who();
-        if allowed(who, action) {
-            Ok(())
-        } else {
-            Err(ApiError::forbidden(format!("a {} may not do this: {}", who.as_str(), action.describe())))
-        }
+        if allowed(who, action) { Ok(()) } else { Err(ApiError::forbidden(crate::permissions::refusal(who, action))) }
     }
 
     /// Who did an operation, for the ledger: caps of the key and the

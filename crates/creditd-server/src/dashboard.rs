@@ -211,6 +211,15 @@ pub async fn html_errors(req: Request, next: Next) -> Response {
     r
 }
 
+/// What a page says when a form post lacks its CSRF token.
+pub const FORM_EXPIRED: &str = "This form has expired: reload the page and try again.";
+
+/// `text` with its first letter upper-case.
+fn sentence_case(text: &str) -> String {
+    let mut c = text.chars();
+    c.next().map_or_else(String::new, |f| f.to_uppercase().chain(c).collect())
+}
+
 /// The page for an API refusal `code` on `path`, in words.
 fn people_page(status: StatusCode, code: &str, message: &str, path: &str) -> Response {
     if code == ErrorCode::LoginLinkInvalid.as_str() {
@@ -229,9 +238,15 @@ fn people_page(status: StatusCode, code: &str, message: &str, path: &str) -> Res
              the Credits tab."
                 .to_string(),
         ),
-        StatusCode::FORBIDDEN => {
-            ("Not available to you", format!("{message}. Ask an owner or admin of the organisation."))
+        // A session's form without its token: an old page (the session
+        // was renewed) or a form from elsewhere. JSON callers keep the
+        // precise message.
+        StatusCode::FORBIDDEN if code == ErrorCode::CsrfFailed.as_str() => {
+            ("This form has expired", FORM_EXPIRED.to_string())
         }
+        // The API's refusal already says who may and whom to ask
+        // (`permissions::refusal`), following the permission table.
+        StatusCode::FORBIDDEN => ("Not available to you", format!("{}.", sentence_case(message))),
         s if s.is_client_error() => ("Please check the request", message.to_string()),
         _ => ("Something went wrong", "the request could not be answered; please try again later".to_string()),
     };
@@ -417,6 +432,54 @@ struct PlanPage {
     rates: Vec<RateRow>,
     /// Which book and version the rates come from.
     rate_book: String,
+    /// Conversations per identity this month against the limit, in one
+    /// line ([`conversations_line`]).
+    conversations: String,
+}
+
+/// The Plan tab's line on conversations: the per-identity limit, and for
+/// whom may read the breakdowns, this month's busiest identity against it
+/// (the Conversations tab lists them all).
+async fn conversations_line(ctx: &Ctx, s: &Summary) -> Result<String, PageError> {
+    let limit = i64::from(s.conversations_per_identity);
+    let head = format!("{} a month per identity", ctx.loc.count(limit));
+    if !ctx.may(Action::ReadAnalytics) {
+        return Ok(head);
+    }
+    let uses = month_identities(ctx, s).await?;
+    let busiest = uses.iter().max_by_key(|u| u.count);
+    Ok(match busiest {
+        None => format!("{head}; none started this month"),
+        Some(u) => format!(
+            "{head}; {} {} active this month, the busiest {}: {} used, {} left",
+            ctx.loc.count(uses.len() as i64),
+            if uses.len() == 1 { "identity" } else { "identities" },
+            u.identity,
+            u.used,
+            u.left
+        ),
+    })
+}
+
+/// This month's conversations per identity against the per-identity limit
+/// (it counts by calendar month).
+async fn month_identities(ctx: &Ctx, s: &Summary) -> Result<Vec<IdentityUse>, PageError> {
+    let (month_from, month_to) =
+        creditd_store::range::range_bounds(RangePreset::ThisMonth, &ctx.tz, ctx.app.store.now());
+    let (this_month, _) = conversations(ctx, ConversationGroup::Identity, month_from, month_to).await?;
+    let limit = u64::from(s.conversations_per_identity);
+    Ok(this_month
+        .iter()
+        .filter(|(k, _)| !k.is_empty())
+        .map(|(k, n)| IdentityUse {
+            identity: k.clone(),
+            count: *n,
+            used: ctx.loc.count(i64::try_from(*n).unwrap_or(i64::MAX)),
+            left: ctx.loc.count(i64::try_from(limit.saturating_sub(*n)).unwrap_or(0)),
+            pct: if limit > 0 { ((*n as f64 / limit as f64) * 1000.0).round().min(1000.0) / 10.0 } else { 0.0 },
+            full: *n >= limit,
+        })
+        .collect())
 }
 
 /// One child drawing on the org, on the Plan tab.
@@ -551,7 +614,8 @@ async fn plan_inner(
 ) -> Result<(StatusCode, String), PageError> {
     let ctx = Ctx::new(app, session).await?;
     let state = ctx.app.store.org_state(&ctx.org).await?;
-    let money_in = crate::money_in::plan_tab(&ctx.app, &ctx.principal, &ctx.org, &state, &ctx.settings, q).await?;
+    let money_in =
+        crate::money_in::plan_tab(&ctx.app, &ctx.principal, &ctx.org, &state, &ctx.settings, q, ctx.loc).await?;
     let s = state.summary(ctx.app.store.now()).map_err(|e| PageError::from(StoreError::from(e)))?;
     let rollover = state.plans.plan.as_ref().map(|p| rollover_text(&p.rollover, ctx.loc)).unwrap_or_default();
     let loc = ctx.loc;
@@ -615,14 +679,18 @@ async fn plan_inner(
             used: c(ch.used_this_period),
         })
         .collect();
+    let conversations = conversations_line(&ctx, &s).await?;
     let page = PlanPage {
+        conversations,
         rates,
         rate_book,
         frame: ctx.frame("plan", "Plan", &s),
         has_plan: s.plan.is_some(),
         plan: s.plan.clone().unwrap_or_else(|| "Not available".into()),
         identities: match s.identities {
-            Some(n) => format!("{n} ({} active this month)", s.identities_used),
+            Some(n) => {
+                format!("{} ({} active this month)", loc.count(i64::from(n)), loc.count(i64::from(s.identities_used)))
+            }
             None => "—".into(),
         },
         plan_credits: c(s.plan_credits),
@@ -687,8 +755,43 @@ pub struct Picker {
     pub date_from: String,
     /// The last day shown.
     pub date_to: String,
-    /// "March 1 – March 31, 2026 (Europe/Madrid)".
+    /// "March 1 – March 31, 2026 (Europe/Madrid)"; empty when the range
+    /// asked for is refused.
     pub label: String,
+    /// Why the range asked for is refused, in the form's words; empty
+    /// when it is shown.
+    pub error: String,
+    /// Daily: the page of the day before, and of the day after (empty
+    /// after today, and for other ranges).
+    pub prev_day: String,
+    pub next_day: String,
+}
+
+/// The dashboard's **Daily** range (seed 004's preset beside Today and
+/// Yesterday): one day at a time, drawn by hour like Today, with links to
+/// the day before and after; `day=YYYY-MM-DD` names the day (today
+/// without it). It is the page's way through days: the API answers the
+/// same figures for that day's custom dates.
+pub const DAILY: &str = "daily";
+
+/// The range is Daily.
+fn is_daily(q: &QueryPairs) -> bool {
+    matches!(form_values(q, "range").as_slice(), [r] if r.eq_ignore_ascii_case(DAILY))
+}
+
+/// The range picker's presets, Daily after Yesterday.
+fn preset_links(path: &str, current: Option<RangePreset>, daily: bool) -> Vec<PresetLink> {
+    let mut links: Vec<PresetLink> = RangePreset::ALL
+        .iter()
+        .map(|p| PresetLink {
+            href: format!("{path}?range={}", p.as_str()),
+            label: preset_label(*p),
+            current: !daily && current == Some(*p),
+        })
+        .collect();
+    let at = RangePreset::ALL.iter().position(|p| *p == RangePreset::Yesterday).map_or(links.len(), |i| i + 1);
+    links.insert(at, PresetLink { href: format!("{path}?range={DAILY}"), label: "Daily", current: daily });
+    links
 }
 
 fn preset_label(p: RangePreset) -> &'static str {
@@ -703,15 +806,23 @@ fn preset_label(p: RangePreset) -> &'static str {
     }
 }
 
-fn picker(path: &'static str, range: &DayRange, zone: &str, loc: Locale) -> Picker {
-    let presets = RangePreset::ALL
-        .iter()
-        .map(|p| PresetLink {
-            href: format!("{path}?range={}", p.as_str()),
-            label: preset_label(*p),
-            current: range.preset == Some(*p),
-        })
-        .collect();
+/// The picker of a tab showing `range` (`daily`: the Daily range, whose
+/// day after is linked up to `today`).
+fn picker(
+    path: &'static str,
+    range: &DayRange,
+    zone: &str,
+    loc: Locale,
+    daily: bool,
+    today: jiff::civil::Date,
+) -> Picker {
+    let presets = preset_links(path, range.preset, daily);
+    let step = |d: Option<jiff::civil::Date>| d.map_or(String::new(), |d| format!("{path}?range={DAILY}&day={d}"));
+    let (prev_day, next_day) = if daily {
+        (step(range.first.yesterday().ok()), step(range.first.tomorrow().ok().filter(|d| *d <= today)))
+    } else {
+        (String::new(), String::new())
+    };
     let label = if range.first == range.last {
         format!("{} ({zone})", loc.weekday_date(range.first))
     } else {
@@ -720,18 +831,152 @@ fn picker(path: &'static str, range: &DayRange, zone: &str, loc: Locale) -> Pick
     Picker {
         path,
         presets,
-        custom: range.preset.is_none(),
+        custom: range.preset.is_none() && !daily,
         date_from: range.first.to_string(),
         date_to: range.last.to_string(),
         label,
+        error: String::new(),
+        prev_day,
+        next_day,
     }
 }
 
-/// The range of a tab's query string (presets, `custom` dates), checked as
-/// the API checks it.
-fn tab_range(q: &QueryPairs, ctx: &Ctx, allowed: &[&str]) -> Result<DayRange, PageError> {
-    q.only(allowed)?;
-    Ok(analytics::parse_range(q, analytics::today(&ctx.app, &ctx.tz), analytics::DEFAULT_RANGE)?)
+/// The values of `key` in `q`, trimmed, empty ones dropped (a form sends
+/// its empty fields).
+fn form_values<'a>(q: &'a QueryPairs, key: &str) -> Vec<&'a str> {
+    q.0.iter().filter(|(k, _)| k == key).map(|(_, v)| v.trim()).filter(|v| !v.is_empty()).collect()
+}
+
+/// The range a tab's form asked for (a preset, or `custom` dates),
+/// checked in the form's words (its labels, the dates as typed, the
+/// organisation's way of writing dates), then read by the API's parser
+/// ([`analytics::parse_range`]) so a page and the API cover the same days.
+fn form_range(
+    q: &QueryPairs,
+    allowed: &[&str],
+    today: jiff::civil::Date,
+    default: RangePreset,
+    loc: Locale,
+) -> Result<DayRange, String> {
+    let choose = || {
+        let names: Vec<&str> = preset_links("", None, false).iter().map(|p| p.label).collect();
+        format!("Choose a range from the list ({}), or pick a start and an end date.", names.join(", "))
+    };
+    if let Some((k, _)) = q.0.iter().find(|(k, _)| !allowed.contains(&k.as_str())) {
+        return Err(format!("This page does not take \"{k}\". {}", choose()));
+    }
+    if is_daily(q) {
+        if !form_values(q, "date_from").is_empty() || !form_values(q, "date_to").is_empty() {
+            return Err("Choose Daily or pick dates, not both.".to_string());
+        }
+        let day = match form_values(q, "day").as_slice() {
+            [] => today,
+            [v] => v.parse::<jiff::civil::Date>().ok().filter(|_| v.len() == 10).ok_or_else(|| {
+                format!("The day \"{v}\" is not a date: pick one in the calendar, or type it like 2026-03-01.")
+            })?,
+            _ => return Err("The day is given more than once: pick one.".to_string()),
+        };
+        return Ok(DayRange { preset: None, first: day, last: day });
+    }
+    if !form_values(q, "day").is_empty() {
+        return Err("A day goes with the Daily range: choose Daily, or a range from the list.".to_string());
+    }
+    let date = |key: &str, label: &str| -> Result<Option<jiff::civil::Date>, String> {
+        match form_values(q, key).as_slice() {
+            [] => Ok(None),
+            [v] => v.parse::<jiff::civil::Date>().ok().filter(|_| v.len() == 10).map(Some).ok_or_else(|| {
+                format!("The {label} \"{v}\" is not a date: pick one in the calendar, or type it like 2026-03-01.")
+            }),
+            _ => Err(format!("The {label} is given more than once: pick one.")),
+        }
+    };
+    let from = date("date_from", "start date")?;
+    let to = date("date_to", "end date")?;
+    let preset = match form_values(q, "range").as_slice() {
+        [] => None,
+        [r] if r.eq_ignore_ascii_case("custom") => None,
+        [r] => Some(r.parse::<RangePreset>().map_err(|_| choose())?),
+        _ => return Err(choose()),
+    };
+    let dates = from.is_some() || to.is_some();
+    if preset.is_some() && dates {
+        return Err("Choose a range from the list or pick dates, not both.".to_string());
+    }
+    if preset.is_none() && dates {
+        let Some(first) = from else { return Err("Pick a start date as well as the end date.".to_string()) };
+        let last = to.unwrap_or(today);
+        if last < first {
+            return Err(format!(
+                "The end date is before the start date ({} is before {}): swap them, or pick an end date on or \
+                 after the start date.",
+                loc.date(last),
+                loc.date(first)
+            ));
+        }
+        let days = DayRange { preset: None, first, last }.days();
+        if days > analytics::MAX_RANGE_DAYS {
+            return Err(format!(
+                "A range covers at most {} days; {} is {} days: pick a shorter one.",
+                analytics::MAX_RANGE_DAYS,
+                loc.span(first, last),
+                loc.count(days)
+            ));
+        }
+    } else if preset.is_none() && !form_values(q, "range").is_empty() {
+        return Err("Pick a start and an end date for a custom range.".to_string());
+    }
+    // What is left to the API's parser: the fields as checked above.
+    let pairs: Vec<(String, String)> = ["range", "date_from", "date_to"]
+        .iter()
+        .flat_map(|k| form_values(q, k).into_iter().map(|v| (k.to_string(), v.to_string())))
+        .collect();
+    analytics::parse_range(&QueryPairs(pairs), today, default).map_err(|e| e.message)
+}
+
+/// The range of a tab's query string, or why it is refused in the form's
+/// words ([`form_range`]).
+fn tab_range(q: &QueryPairs, ctx: &Ctx, allowed: &[&str], default: RangePreset) -> Result<DayRange, String> {
+    form_range(q, allowed, analytics::today(&ctx.app, &ctx.tz), default, ctx.loc)
+}
+
+/// The picker of a refused range: no preset current, the dates typed kept
+/// when they are dates, and the reason.
+fn refused_picker(path: &'static str, q: &QueryPairs, error: String) -> Picker {
+    let typed = |key: &str| match form_values(q, key).as_slice() {
+        [v] if v.len() == 10 && v.parse::<jiff::civil::Date>().is_ok() => v.to_string(),
+        _ => String::new(),
+    };
+    Picker {
+        path,
+        presets: preset_links(path, None, false),
+        custom: false,
+        date_from: typed("date_from"),
+        date_to: typed("date_to"),
+        label: String::new(),
+        error,
+        prev_day: String::new(),
+        next_day: String::new(),
+    }
+}
+
+/// A tab whose range is refused: the tab with its range form and the
+/// reason, 422, nothing else drawn.
+#[derive(Template)]
+#[template(path = "range_refused.html")]
+struct RangeRefusedPage {
+    frame: Frame,
+    picker: Picker,
+}
+
+async fn range_refused(
+    ctx: &Ctx,
+    (tab, title, path): (&str, &str, &'static str),
+    q: &QueryPairs,
+    error: String,
+) -> Result<(StatusCode, String), PageError> {
+    let s = ctx.summary().await?;
+    let page = RangeRefusedPage { frame: ctx.frame(tab, title, &s), picker: refused_picker(path, q, error) };
+    Ok((StatusCode::UNPROCESSABLE_ENTITY, page.render()?))
 }
 
 // ---------------------------------------------------------------------------
@@ -984,9 +1229,13 @@ async fn credits_inner(
     q: QueryPairs,
 ) -> Result<(StatusCode, String), PageError> {
     let ctx = Ctx::new(app, session).await?;
-    let range = tab_range(&q, &ctx, &["range", "date_from", "date_to"])?;
     let who = analytics::usage_scope(&ctx.principal, &ctx.org, None)?;
     let own_only = who.is_some();
+    let title = if own_only { "My credit usage" } else { "Credits" };
+    let range = match tab_range(&q, &ctx, &["range", "date_from", "date_to", "day"], analytics::DEFAULT_RANGE) {
+        Ok(r) => r,
+        Err(e) => return range_refused(&ctx, ("credits", title, "/credits"), &q, e).await,
+    };
     let zone = ctx.settings.time_zone.clone();
     let report = |g: UsageGroup| analytics::usage_report(&ctx.app, &ctx.org, &zone, range, g, who.clone());
     let by_day = report(UsageGroup::Day).await?;
@@ -1105,8 +1354,8 @@ async fn credits_inner(
         api_query.push_str(&format!("&date_from={}&date_to={}", range.first, range.last));
     }
     let page = CreditsPage {
-        frame: ctx.frame("credits", if own_only { "My credit usage" } else { "Credits" }, &s),
-        picker: picker("/credits", &range, &zone, ctx.loc),
+        frame: ctx.frame("credits", title, &s),
+        picker: picker("/credits", &range, &zone, ctx.loc, is_daily(&q), today),
         own_only,
         total: ctx.loc.number(by_day.total_credits),
         total_exact: by_day.total_credits.to_string(),
@@ -1151,9 +1400,11 @@ struct StatementRow {
     count: String,
 }
 
-/// A balance at one end of the statement page.
+/// A balance at one end of the statement page, in the org's locale (and
+/// exact, for the page's data).
 struct StatementEnd {
     balance: String,
+    balance_exact: String,
     held: String,
 }
 
@@ -1172,6 +1423,10 @@ struct StatementPage {
     api_query: String,
 }
 
+/// The Statement page's query: the API's (`range`, `date_from`, `date_to`)
+/// and the Daily range's `day`.
+const STATEMENT_PAGE_PARAMS: &[&str] = &["range", "date_from", "date_to", "day"];
+
 /// `GET /statement`: the statement of a range (`creditd_store::history_at`,
 /// what the API answers), as a page that prints as the statement alone.
 pub async fn statement_tab(State(app): State<AppState>, MaybeSession(session): MaybeSession, q: QueryPairs) -> Page {
@@ -1185,9 +1440,10 @@ async fn statement_inner(
 ) -> Result<(StatusCode, String), PageError> {
     let ctx = Ctx::new(app, session).await?;
     ctx.principal.require(Action::ReadHistory, &ctx.org)?;
-    q.only(crate::statements::STATEMENT_PARAMS)?;
-    let today = analytics::today(&ctx.app, &ctx.tz);
-    let range = analytics::parse_range(&q, today, crate::statements::DEFAULT_STATEMENT_RANGE)?;
+    let range = match tab_range(&q, &ctx, STATEMENT_PAGE_PARAMS, crate::statements::DEFAULT_STATEMENT_RANGE) {
+        Ok(r) => r,
+        Err(e) => return range_refused(&ctx, ("history", "Statement", "/statement"), &q, e).await,
+    };
     let st = creditd_store::history_at::statement(ctx.app.store.as_ref(), &ctx.org, range.first, range.last).await?;
     let s = ctx.summary().await?;
     let rows = |lines: &[creditd_core::statement::StatementLine]| {
@@ -1196,14 +1452,15 @@ async fn statement_inner(
             .map(|l| StatementRow {
                 kind: l.kind.clone(),
                 title: l.title.clone(),
-                amount: l.amount.to_string(),
+                amount: ctx.loc.number(l.amount),
                 count: ctx.loc.count(l.count),
             })
             .collect::<Vec<_>>()
     };
     let end = |b: &creditd_core::statement::StatementBalance| StatementEnd {
-        balance: b.balance.to_string(),
-        held: b.held.to_string(),
+        balance: ctx.loc.number(b.balance),
+        balance_exact: b.balance.to_string(),
+        held: ctx.loc.number(b.held),
     };
     let mut api_query = format!("range={}", range.name());
     if range.preset.is_none() {
@@ -1211,12 +1468,19 @@ async fn statement_inner(
     }
     let page = StatementPage {
         frame: ctx.frame("history", "Statement", &s),
-        picker: picker("/statement", &range, &ctx.settings.time_zone, ctx.loc),
+        picker: picker(
+            "/statement",
+            &range,
+            &ctx.settings.time_zone,
+            ctx.loc,
+            is_daily(&q),
+            analytics::today(&ctx.app, &ctx.tz),
+        ),
         opening: end(&st.opening),
         credits_in: rows(&st.credits_in),
-        total_in: st.total_in.to_string(),
+        total_in: ctx.loc.number(st.total_in),
         credits_out: rows(&st.credits_out),
-        total_out: st.total_out.to_string(),
+        total_out: ctx.loc.number(st.total_out),
         closing: end(&st.closing),
         may_export: ctx.may(Action::Export),
         api_query,
@@ -1248,6 +1512,8 @@ struct ConversationsPage {
 pub struct IdentityUse {
     /// The identity.
     pub identity: String,
+    /// Conversations started this month.
+    pub count: u64,
     /// Conversations started this month.
     pub used: String,
     /// What is left of the limit (0 when reached).
@@ -1288,7 +1554,10 @@ async fn conversations_inner(
 ) -> Result<(StatusCode, String), PageError> {
     let ctx = Ctx::new(app, session).await?;
     ctx.principal.require(Action::ReadAnalytics, &ctx.org).map_err(|e| for_admins(e, "Conversations"))?;
-    let range = tab_range(&q, &ctx, &["range", "date_from", "date_to"])?;
+    let range = match tab_range(&q, &ctx, &["range", "date_from", "date_to", "day"], analytics::DEFAULT_RANGE) {
+        Ok(r) => r,
+        Err(e) => return range_refused(&ctx, ("conversations", "Conversations", "/conversations"), &q, e).await,
+    };
     let (from, to) = range.instants(&ctx.tz);
     let (daily, total) = conversations(&ctx, ConversationGroup::Day, from, to).await?;
     let (campaigns, _) = conversations(&ctx, ConversationGroup::Campaign, from, to).await?;
@@ -1308,25 +1577,10 @@ async fn conversations_inner(
             .collect()
     };
     let s = ctx.summary().await?;
-    // The per-identity limit counts conversations by calendar month.
-    let (month_from, month_to) =
-        creditd_store::range::range_bounds(RangePreset::ThisMonth, &ctx.tz, ctx.app.store.now());
-    let (this_month, _) = conversations(&ctx, ConversationGroup::Identity, month_from, month_to).await?;
-    let limit = u64::from(s.conversations_per_identity);
-    let month_identities = this_month
-        .iter()
-        .filter(|(k, _)| !k.is_empty())
-        .map(|(k, n)| IdentityUse {
-            identity: k.clone(),
-            used: ctx.loc.count(i64::try_from(*n).unwrap_or(i64::MAX)),
-            left: ctx.loc.count(i64::try_from(limit.saturating_sub(*n)).unwrap_or(0)),
-            pct: if limit > 0 { ((*n as f64 / limit as f64) * 1000.0).round().min(1000.0) / 10.0 } else { 0.0 },
-            full: *n >= limit,
-        })
-        .collect();
+    let month_identities = month_identities(&ctx, &s).await?;
     let page = ConversationsPage {
         frame: ctx.frame("conversations", "Conversations", &s),
-        picker: picker("/conversations", &range, &ctx.settings.time_zone, ctx.loc),
+        picker: picker("/conversations", &range, &ctx.settings.time_zone, ctx.loc, is_daily(&q), today),
         total: ctx.loc.count(i64::try_from(total).unwrap_or(i64::MAX)),
         total_exact: total.to_string(),
         per_identity: ctx.loc.count(i64::from(s.conversations_per_identity)),
@@ -1443,6 +1697,9 @@ pub struct LayoutChoice {
 #[template(path = "history.html")]
 struct HistoryPage {
     frame: Frame,
+    /// The page's cursor is not one this page made: `error` says so and
+    /// links the first page.
+    link_expired: bool,
     kinds: Vec<Choice>,
     pools: Vec<Choice>,
     statuses: Vec<Choice>,
@@ -1766,13 +2023,15 @@ async fn history_inner(
         Err(message) => Err(ApiError::validation(message)),
     };
     let shown: Vec<&ColumnDef> = columns.clone().unwrap_or_else(|_| COLUMNS.iter().filter(|c| c.default).collect());
+    let mut link_expired = false;
     let (rows, next_cursor, matching, error, status, balance_at) = match query {
         Ok(query) => {
             let page = ctx.app.store.events(&ctx.org, &query).await?;
-            // The balance as of the newest event on the page, with the holds
-            // open then (`history_at::balance_at`, what the API answers).
+            // The balance right after the newest event on the page, with the
+            // holds open then (`history_at::balance_after_event`): by the
+            // event, not its time, as several events may share a time.
             let balance_at = match page.events.first() {
-                Some(top) => creditd_store::history_at::balance_at(ctx.app.store.as_ref(), &ctx.org, top.created_at)
+                Some(top) => creditd_store::history_at::balance_after_event(ctx.app.store.as_ref(), &ctx.org, top)
                     .await
                     .map(|b| {
                         let at = top.created_at.to_zoned(ctx.tz.clone()).strftime("%Y-%m-%d %H:%M:%S");
@@ -1794,6 +2053,13 @@ async fn history_inner(
             };
             let rows = page.events.iter().map(|e| row(e, &ctx.tz, &shown, ctx.loc)).collect();
             (rows, page.next_cursor, matching, String::new(), StatusCode::OK, balance_at)
+        }
+        // A cursor this page did not make (a link kept too long, edited,
+        // or from another filter): the first page is the way on.
+        Err(e) if e.status.is_client_error() && cursor.is_some() && e.message.contains("cursor") => {
+            link_expired = true;
+            let message = "This page link has expired: start from the first page.".to_string();
+            (Vec::new(), None, String::new(), message, e.status, String::new())
         }
         Err(e) if e.status.is_client_error() => (Vec::new(), None, String::new(), e.message, e.status, String::new()),
         Err(e) => return Err(e.into()),
@@ -1894,6 +2160,7 @@ async fn history_inner(
         user_email: one("user_email"),
         filtered: !filters.is_empty(),
         error,
+        link_expired,
         columns: shown
             .iter()
             .map(|c| Column { key: c.key, label: c.label, class: if c.num { "num" } else { "" } })

@@ -136,9 +136,7 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Body<T> {
             Err(rejection) => return Err(json_rejection(rejection)),
         };
         crate::wire::ensure_object(raw.get())?;
-        serde_json::from_str(raw.get())
-            .map(Body)
-            .map_err(|e| ApiError::validation(format!("invalid request body: {e}")))
+        crate::wire::from_json(raw.get()).map(Body)
     }
 }
 

@@ -308,7 +308,8 @@ pub async fn request_plan_change(
 pub struct AmountChoice {
     /// The exact decimal sent.
     pub value: String,
-    /// As shown ("1,000 credits").
+    /// As shown, in the org's locale ("1,000 credits" in en-US, "10.000
+    /// credits" in es-ES).
     pub label: String,
     /// Checked at first.
     pub first: bool,
@@ -364,6 +365,7 @@ pub(crate) async fn plan_tab(
     state: &OrgState,
     settings: &OrgSettings,
     q: &QueryPairs,
+    loc: creditd_core::locale::Locale,
 ) -> Result<PlanTabMoneyIn, ApiError> {
     let may_buy = principal.require(Action::BuyMore, org).is_ok();
     let may_change = principal.require(Action::RequestPlanChange, org).is_ok();
@@ -373,7 +375,7 @@ pub(crate) async fn plan_tab(
         .enumerate()
         .map(|(i, a)| AmountChoice {
             value: a.to_string(),
-            label: format!("{} credits", crate::charts::credits(*a)),
+            label: format!("{} credits", loc.number(*a)),
             first: i == 0,
         })
         .collect();
@@ -387,10 +389,11 @@ pub(crate) async fn plan_tab(
                 current: state.plans.plan.as_ref() == Some(&p.plan),
                 next: state.plans.next_plan.as_ref() == Some(&p.plan),
                 name: p.plan.name.clone(),
-                credits: format!("{} credits a period", crate::charts::credits(p.plan.credits_per_period)),
-                price: p.price_text.clone().unwrap_or_else(|| {
-                    format!("{} {} a period", crate::charts::credits(p.plan.price), p.plan.currency)
-                }),
+                credits: format!("{} credits a period", loc.number(p.plan.credits_per_period)),
+                price: p
+                    .price_text
+                    .clone()
+                    .unwrap_or_else(|| format!("{} a period", loc.money(p.plan.price, &p.plan.currency))),
                 description: p.description.clone().unwrap_or_default(),
                 id: p.id,
             })

@@ -204,6 +204,40 @@ impl Action {
     }
 }
 
+impl Who {
+    /// The role with its article: "an owner", "an admin", "a member".
+    pub fn with_article(self) -> String {
+        let name = self.as_str();
+        let article = if name.starts_with(['a', 'e', 'i', 'o', 'u']) { "an" } else { "a" };
+        format!("{article} {name}")
+    }
+}
+
+/// Whom a person refused `action` should ask, as the table says: "an
+/// owner" when only owners may, "an owner or admin" when both may, "an
+/// admin" when only admins may; `None` when no person of the organisation
+/// may (a service key's action: the platform's operator does it).
+pub fn who_to_ask(action: Action) -> Option<&'static str> {
+    let r = TABLE.iter().find(|r| r.action == action)?;
+    match (r.owner, r.admin) {
+        (true, true) => Some("an owner or admin"),
+        (true, false) => Some("an owner"),
+        (false, true) => Some("an admin"),
+        (false, false) => None,
+    }
+}
+
+/// The refusal of `action` to `who`, in words: who they are, what the
+/// action covers, and, for a person, whom to ask ([`who_to_ask`]).
+pub fn refusal(who: Who, action: Action) -> String {
+    let head = format!("{} may not do this: {}", who.with_article(), action.describe());
+    match (who, who_to_ask(action)) {
+        (Who::Service, _) => head,
+        (_, Some(ask)) => format!("{head}; ask {ask} of the organisation"),
+        (_, None) => format!("{head}; only the platform's operator (a service key) may"),
+    }
+}
+
 /// The table as Markdown, as docs/roles.md shows it.
 pub fn markdown_table() -> String {
     let mark = |b: bool| if b { "✓" } else { "—" };

@@ -42,8 +42,9 @@ pub const DEFAULT_STATEMENT_RANGE: RangePreset = RangePreset::LastMonth;
 
 /// `as_of`: an RFC 3339 instant, or a plain date meaning the end of that
 /// day in the organisation's zone (the last microsecond before the next
-/// day starts: "the balance on 31 March").
-pub fn parse_as_of(v: &str, tz: &jiff::tz::TimeZone) -> Result<Timestamp, ApiError> {
+/// day starts: "the balance on 31 March"); today's date, whose end is
+/// still to come, means `now` (the answer's `as_of` says so).
+pub fn parse_as_of(v: &str, tz: &jiff::tz::TimeZone, now: Timestamp) -> Result<Timestamp, ApiError> {
     let v = v.trim();
     if let Ok(t) = v.parse::<Timestamp>() {
         return Ok(t);
@@ -52,9 +53,10 @@ pub fn parse_as_of(v: &str, tz: &jiff::tz::TimeZone) -> Result<Timestamp, ApiErr
         && let Ok(d) = v.parse::<Date>()
     {
         let (_, next) = days_bounds(d, d, tz);
-        return next
+        let end = next
             .checked_sub(jiff::SignedDuration::from_micros(1))
-            .map_err(|_| ApiError::validation(format!("as_of {v:?} is out of range")));
+            .map_err(|_| ApiError::validation(format!("as_of {v:?} is out of range")))?;
+        return Ok(if end > now && d == now.to_zoned(tz.clone()).date() { now } else { end });
     }
     Err(ApiError::validation(format!(
         "as_of {v:?} is neither an RFC 3339 time like 2026-03-31T23:59:59Z nor a date like 2026-03-31 (its end, in the organisation's time zone)"
@@ -74,7 +76,7 @@ pub async fn balance_as_of(
         ApiError::validation("as_of is required: an RFC 3339 time like 2026-03-31T23:59:59Z or a date like 2026-03-31")
     })?;
     let info = app.store.org(&org).await?;
-    let as_of = parse_as_of(v, &org_zone(&info.settings.time_zone))?;
+    let as_of = parse_as_of(v, &org_zone(&info.settings.time_zone), app.store.now())?;
     Ok(Json(creditd_store::history_at::balance_at(app.store.as_ref(), &org, as_of).await?))
 }
 

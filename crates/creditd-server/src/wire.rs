@@ -322,13 +322,33 @@ pub fn ensure_object(body: &str) -> Result<(), ApiError> {
 /// wrong type) 422 `validation_error`.
 pub fn parse_object<T: serde::de::DeserializeOwned>(body: &str) -> Result<T, ApiError> {
     ensure_object(body)?;
-    serde_json::from_str(body).map_err(|e| {
+    from_json(body)
+}
+
+/// `body` read as a `T`, a bad value's error naming the field it is in:
+/// an amount's error reads `threshold "50.0000001" has more than 6
+/// decimals`, not `amount …` (the amount parser knows no field name;
+/// the path to it is tracked here).
+pub fn from_json<T: serde::de::DeserializeOwned>(body: &str) -> Result<T, ApiError> {
+    let refused = |path: String, e: serde_json::Error| {
         if e.is_syntax() || e.is_eof() {
-            ApiError::new(ErrorCode::InvalidJson, format!("malformed JSON: {e}"))
-        } else {
-            ApiError::validation(format!("invalid request body: {e}"))
+            return ApiError::new(ErrorCode::InvalidJson, format!("malformed JSON: {e}"));
         }
-    })
+        let text = e.to_string();
+        let text = match text.strip_prefix("amount ") {
+            Some(rest) if path != "." && !path.is_empty() => format!("{path} {rest}"),
+            _ => text,
+        };
+        ApiError::validation(format!("invalid request body: {text}"))
+    };
+    let de = &mut serde_json::Deserializer::from_str(body);
+    let value: T = serde_path_to_error::deserialize(&mut *de).map_err(|e| {
+        let path = e.path().to_string();
+        refused(path, e.into_inner())
+    })?;
+    // Trailing characters, refused as `serde_json::from_str` refuses them.
+    de.end().map_err(|e| refused(String::new(), e))?;
+    Ok(value)
 }
 
 /// Builds the ledger operation for `name` from a JSON body; `target` is the

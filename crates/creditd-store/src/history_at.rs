@@ -26,7 +26,7 @@ use creditd_core::statement::{
     BalanceAt, HOLD_KINDS, OpenHoldsAt, Statement, StatementBalance, StatementBuilder, balance_at as balance_after,
     check_as_of, check_statement_days,
 };
-use creditd_core::{Event, LedgerError, Micros};
+use creditd_core::{Event, EventKind, LedgerError, Micros};
 use jiff::Timestamp;
 use jiff::civil::Date;
 
@@ -96,7 +96,17 @@ pub async fn balance_at(store: &dyn Store, org_id: &str, as_of: Timestamp) -> Re
     // At or before `as_of`: before the microsecond after it.
     let end = as_of.checked_add(jiff::SignedDuration::from_micros(1)).map_err(|_| LedgerError::Overflow)?;
     let last = last_before(store, org_id, end, None).await?;
-    let mut answer = balance_after(org_id, as_of, false, last.as_ref(), period);
+    with_open_holds(store, org_id, balance_after(org_id, as_of, false, last.as_ref(), period), last.as_ref()).await
+}
+
+/// `answer` (the balances after `last`) with the holds open right after
+/// `last`, rebuilt by walking the hold events back from it.
+async fn with_open_holds(
+    store: &dyn Store,
+    org_id: &str,
+    mut answer: BalanceAt,
+    last: Option<&Event>,
+) -> Result<BalanceAt, StoreError> {
     if let Some(last) = last.filter(|e| e.held_after.is_positive()) {
         let mut holds = OpenHoldsAt::new(last.held_after);
         let filter = EventFilter { kinds: HOLD_KINDS.to_vec(), ..EventFilter::default() };
@@ -107,6 +117,53 @@ pub async fn balance_at(store: &dyn Store, org_id: &str, as_of: Timestamp) -> Re
         .await?;
         (answer.open_hold_count, answer.open_holds) = holds.finish();
     }
+    Ok(answer)
+}
+
+/// The balances of `org_id` right after `event` (one of its events), with
+/// the holds open then: what [`balance_at`] answers for the event's time
+/// when no other event shares it. Several events written in the same
+/// microsecond each have their own balance after, so a page of the
+/// history that starts inside such a run asks by the event, not by time.
+///
+/// A debit is the one event written inside an operation whose hold may
+/// still be held right after it: a partial debit leaves the rest of its
+/// hold reserved until the release written next in the same operation.
+/// So after a debit the open holds are those open just before it, its
+/// hold kept with what the debit did not take from `held` (if anything).
+pub async fn balance_after_event(store: &dyn Store, org_id: &str, event: &Event) -> Result<BalanceAt, StoreError> {
+    let info = store.org(org_id).await?;
+    let tz = info.settings.validate()?;
+    let period = creditd_core::state::period_bounds(&tz, info.settings.renewal_day, event.created_at)?;
+    let mut answer = balance_after(org_id, event.created_at, false, Some(event), period);
+    let Some(hold_id) = event.hold_id.as_deref().filter(|_| event.kind == EventKind::Debit) else {
+        return with_open_holds(store, org_id, answer, Some(event)).await;
+    };
+    // The holds open just before the debit: after the event before it.
+    let end = event.created_at.checked_add(jiff::SignedDuration::from_micros(1)).map_err(|_| LedgerError::Overflow)?;
+    let before = last_before(store, org_id, end, Some(event.seq)).await?;
+    let held_before = before.as_ref().map_or(Micros::ZERO, |e| e.held_after);
+    let mut holds = OpenHoldsAt::new(held_before);
+    if held_before.is_positive() {
+        let filter = EventFilter { kinds: HOLD_KINDS.to_vec(), ..EventFilter::default() };
+        walk(store, org_id, filter, event.seq, |e| {
+            holds.push(e)?;
+            Ok(!holds.done())
+        })
+        .await?;
+    }
+    let (mut count, mut open) = holds.finish();
+    let taken = held_before.checked_sub(event.held_after).ok_or(LedgerError::Overflow)?;
+    if let Some(i) = open.iter().position(|h| h.id == hold_id) {
+        let rest = open[i].amount.checked_sub(taken).ok_or(LedgerError::Overflow)?;
+        if rest.is_positive() {
+            open[i].amount = rest;
+        } else {
+            open.remove(i);
+            count = count.map(|n| n.saturating_sub(1));
+        }
+    }
+    (answer.open_hold_count, answer.open_holds) = (count, open);
     Ok(answer)
 }
 

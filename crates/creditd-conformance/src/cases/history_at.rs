@@ -9,7 +9,7 @@ use super::*;
 use creditd_core::statement::{CONSUMPTION_LINE, MAX_STATEMENT_DAYS, Statement};
 use creditd_core::{Event, TransferOp};
 use creditd_store::Store;
-use creditd_store::history_at::{balance_at, statement};
+use creditd_store::history_at::{balance_after_event, balance_at, statement};
 use creditd_store::range::{days_bounds, local_date};
 use jiff::Timestamp;
 use jiff::civil::Date;
@@ -118,7 +118,10 @@ async fn generate(t: &Ctx, org: &str, child: &str, steps: usize, seed: u64) {
 
 /// `as_of` at every event of a generated history (and just before it)
 /// equals the balance after that event (the last one of its instant), with
-/// exactly the holds open then; before the org: zeros; in the future: 422.
+/// exactly the holds open then; the balance after each event, asked by the
+/// event (`balance_after_event`, the history page's line), is that event's
+/// also inside a run of events of one instant; before the org: zeros; in
+/// the future: 422.
 pub async fn balance_as_of_every_event(t: &mut Ctx) {
     let s = t.store.as_ref();
     let created = t.clock.now();
@@ -135,6 +138,8 @@ pub async fn balance_as_of_every_event(t: &mut Ctx) {
     }
     let mut open: BTreeMap<String, Micros> = BTreeMap::new();
     let mut max_open = 0;
+    let mut inside_an_instant = 0;
+    let mut partial_debits = 0;
     for (i, e) in events.iter().enumerate() {
         match e.kind {
             EventKind::Hold => {
@@ -145,8 +150,30 @@ pub async fn balance_as_of_every_event(t: &mut Ctx) {
             }
             _ => {}
         }
+        // By the event: its own balance after and the holds open right
+        // after it, whatever else was written in the same instant (a
+        // partial debit's hold stays held until the release after it).
+        let b = balance_after_event(s, "p", e).await.expect("after event");
+        let what = format!("after event {} {} at {}", e.seq, e.kind, e.created_at);
+        assert_eq!(
+            (b.seq, b.available, b.held, b.prepaid),
+            (e.seq, e.balance_after, e.held_after, e.prepaid_balance_after),
+            "{what}"
+        );
+        let mut expected: BTreeSet<&str> = open.keys().map(String::as_str).collect();
+        let released_next = events.get(i + 1).filter(|n| n.kind == EventKind::Release && n.hold_id == e.hold_id);
+        if e.kind == EventKind::Debit && released_next.is_some() {
+            expected.insert(e.hold_id.as_deref().expect("hold id"));
+            partial_debits += 1;
+        }
+        assert_eq!(b.open_hold_count, Some(expected.len() as u64), "{what}");
+        let ids: BTreeSet<&str> = b.open_holds.iter().map(|h| h.id.as_str()).collect();
+        assert_eq!(ids, expected, "{what}");
+        let sum = b.open_holds.iter().try_fold(Micros::ZERO, |a, h| a.checked_add(h.amount)).expect("sum");
+        assert_eq!(sum, b.held, "{what}: the open holds make up held");
         // The balance at an instant is the one after its last event.
         if events.get(i + 1).is_some_and(|n| n.created_at == e.created_at) {
+            inside_an_instant += 1;
             continue;
         }
         max_open = max_open.max(open.len());
@@ -192,6 +219,8 @@ pub async fn balance_as_of_every_event(t: &mut Ctx) {
         assert_eq!(b.available, prev.map_or(Micros::ZERO, |x| x.balance_after), "just before {what}");
     }
     assert!(max_open >= 2, "the history had several holds open at once ({max_open})");
+    assert!(inside_an_instant >= 10, "events sharing an instant with a later one: {inside_an_instant}");
+    assert!(partial_debits >= 1, "a partial debit, its hold held until its release: {partial_debits}");
     // Now: the pools as of the last event are the ledger's own; the free
     // pools this history grants (vouchers, grants) held credits on the way.
     let now = balance_at(s, "p", t.clock.now()).await.expect("now");

@@ -713,10 +713,15 @@ async fn bad_input_and_what_members_may_see() {
     // Bad dashboard input is an HTML page with the reason, never JSON.
     let owner = app.sign_in(OWNER.1).await;
     for (path, status, says) in [
-        ("/credits?range=fortnight", 422, "unknown range"),
-        ("/credits?range=custom&date_from=2026-03-10&date_to=2026-03-01", 422, "before date_from"),
-        ("/credits?colour=1", 422, "unknown query parameter"),
-        ("/conversations?date_from=yesterday", 422, "must be a date"),
+        // The range forms speak the form's words too (issue 21, D7).
+        ("/credits?range=fortnight", 422, "Choose a range from the list (Today, Yesterday, "),
+        (
+            "/credits?range=custom&date_from=2026-03-10&date_to=2026-03-01",
+            422,
+            "The end date is before the start date (March 1, 2026 is before March 10, 2026)",
+        ),
+        ("/credits?colour=1", 422, "This page does not take \"colour\""),
+        ("/conversations?date_from=yesterday", 422, "The start date \"yesterday\" is not a date"),
         ("/history?date_from=2026-02-30", 422, "Start date \"2026-02-30\" is not a date"),
         ("/history?date_from=2026-03-01T00:00:00Z", 422, "Start date \"2026-03-01T00:00:00Z\" is not a date"),
         (
@@ -728,7 +733,7 @@ async fn bad_input_and_what_members_may_see() {
         ("/history?event_type=nope", 422, "Event type \"nope\" is not one of the types this form lists: "),
         ("/history?status=bogus", 422, "Status \"bogus\" is not one of: Success, Processing, Failed."),
         ("/history?pool=gold", 422, "Balance type \"gold\" is not one of: Plan credits, "),
-        ("/history?cursor=zzz", 422, "cursor"),
+        ("/history?cursor=zzz", 422, "This page link has expired: start from the first page."),
         ("/history?limit=5", 422, "unknown query parameter"),
     ] {
         let (s, ct, html) = app.page(path, Some(&owner)).await;
@@ -1357,6 +1362,15 @@ async fn a_madrid_org_reads_numbers_money_and_dates_its_way() {
         line.contains(&format!(": {} available, {} held", es.number(available), es.number(held))),
         "{line} ({available}, {held})"
     );
+
+    // No figure on any tab is written the en-US way (issue 21, D5: the next
+    // one missed is caught here).
+    for path in ["/", "/credits?range=last_month", "/credits?range=today", "/conversations", "/history", "/statement"] {
+        let (s, _, html) = app.page(path, Some(&owner)).await;
+        assert_eq!(s, 200, "{path}");
+        let said = crate::tryout::text(&html);
+        assert_eq!(crate::tryout::english_grouped(&said), Vec::<String>::new(), "{path}: {said}");
+    }
 
     // Back to the default: en-US.
     let (s, _) = patch(json!({"locale": "en-US"})).await;
@@ -2050,6 +2064,51 @@ async fn dashboard_in_headless_chromium() {
         )
     );
     b.screenshot(1366, &shots.join("history-invalid-filter.png")).await;
+    // A bad range on Credits, Conversations and Statement: the tab with its
+    // range form and the reason in the form's words, and the form mends it
+    // (issue 21, D7); an old page link of the history leads to the first.
+    for tab in ["/credits", "/conversations", "/statement"] {
+        b.goto(&format!("{}{tab}?date_from=2026-03-10&date_to=2026-03-02", app.base)).await;
+        assert_eq!(
+            b.text("#range-error").await,
+            "The end date is before the start date (March 2, 2026 is before March 10, 2026): swap them, or pick \
+             an end date on or after the start date.",
+            "{tab}"
+        );
+        let title = match tab {
+            "/credits" => "Credits",
+            "/conversations" => "Conversations",
+            _ => "Statement",
+        };
+        assert_eq!(b.text("h1").await, title);
+        b.set_value("form.custom input[name=date_to]", "2026-03-12").await;
+        b.click_nav("form.custom button[type=submit]").await;
+        assert!(b.find_all("#range-error").await.is_empty(), "{tab}: mended");
+        assert!(b.text("[data-testid=range-label]").await.starts_with("March 10 – March 12, 2026"), "{tab}");
+    }
+    b.goto(&format!("{}/credits?range=bogus", app.base)).await;
+    assert!(b.text("#range-error").await.starts_with("Choose a range from the list (Today, Yesterday, "));
+    b.screenshot(1366, &shots.join("credits-invalid-range.png")).await;
+    b.click_nav(".presets a[href='/credits?range=last_month']").await;
+    assert!(b.find_all("#range-error").await.is_empty());
+    // Daily (seed 004): a day by hour, walked day by day.
+    b.click_nav(".presets a[href='/credits?range=daily']").await;
+    assert_eq!(b.text("[data-testid=range-label]").await, "Thursday, April 2, 2026 (Europe/Madrid)");
+    assert_eq!(b.find_all("#chart-hour").await.len(), 1, "by hour");
+    assert!(b.find_all("#next-day").await.is_empty(), "no day after today");
+    b.click_nav("#prev-day").await;
+    assert_eq!(b.text("[data-testid=range-label]").await, "Wednesday, April 1, 2026 (Europe/Madrid)");
+    assert_eq!(b.find_all("#chart-hour").await.len(), 1);
+    b.click_nav("#next-day").await;
+    assert!(b.url().await.ends_with("/credits?range=daily&day=2026-04-02"), "{}", b.url().await);
+    b.goto(&format!("{}/history?cursor=garbage&page=2", app.base)).await;
+    assert_eq!(
+        b.text("#filter-error").await,
+        "This page link has expired: start from the first page. Go to the first page"
+    );
+    b.click_nav("#expired-first-page").await;
+    assert_eq!(b.url().await, format!("{}/history", app.base));
+    assert!(b.find_all("#filter-error").await.is_empty());
     b.goto(&format!("{}/nope", app.base)).await;
     assert_eq!(b.text("h1").await, "Page not found");
     assert_eq!(b.text("#error-message").await, "There is no page at /nope.");
@@ -2163,8 +2222,21 @@ async fn dashboard_in_headless_chromium() {
         let found = b.axe(&axe).await;
         assert!(found.iter().any(|v| v.starts_with("landmark-unique (moderate)")), "{found:?}");
         b.click_nav("form[action='/logout'] button").await;
-        let everything: &[&str] =
-            &["/", "/credits", "/credits?range=today", "/conversations", "/history", "/history?status=bogus", "/nope"];
+        let everything: &[&str] = &[
+            "/",
+            "/credits",
+            "/credits?range=today",
+            "/conversations",
+            "/history",
+            "/history?status=bogus",
+            "/nope",
+            "/credits?range=bogus",
+            "/credits?range=daily&day=2026-03-31",
+            "/conversations?date_from=2026-03-10&date_to=2026-03-02",
+            "/statement?range=last_month",
+            "/statement?range=bogus",
+            "/history?cursor=garbage&page=2",
+        ];
         for (email, tabs) in [
             (OWNER.1, everything),
             (ADMIN.1, everything),
@@ -2201,6 +2273,11 @@ async fn dashboard_in_headless_chromium() {
     assert_eq!(r.status().as_u16(), 200);
     b.goto(&app.login_url(OWNER.1).await).await;
     let es = creditd_core::locale::Locale::EsEs;
+    let (_, statement) = app.get(&format!("/api/organizations/{ORG}/statement?range=last_month")).await;
+    let statement: Value = serde_json::from_str(&statement).unwrap();
+    let opening: Micros = serde_json::from_value(statement["opening"]["balance"].clone()).unwrap();
+    let closing: Micros = serde_json::from_value(statement["closing"]["balance"].clone()).unwrap();
+    assert_ne!(es.number(closing), creditd_server::charts::credits(closing), "Spanish differs from English");
     for width in [1366, 390] {
         b.set_width(width).await;
         b.goto(&format!("{}/", app.base)).await;
@@ -2218,6 +2295,13 @@ async fn dashboard_in_headless_chromium() {
             check_axe(&b, Some(&axe), &format!("/credits in es-ES at {width} px")).await;
             b.goto(&format!("{}/", app.base)).await;
             check_axe(&b, Some(&axe), &format!("/ in es-ES at {width} px")).await;
+        }
+        // The printable statement in Spanish figures (issue 21, D4).
+        b.goto(&format!("{}/statement?range=last_month", app.base)).await;
+        assert_eq!(b.text("[data-testid=opening]").await, es.number(opening), "at {width} px");
+        assert_eq!(b.text("[data-testid=closing]").await, es.number(closing), "at {width} px");
+        if let Some(axe) = axe_source() {
+            check_axe(&b, Some(&axe), &format!("/statement in es-ES at {width} px")).await;
         }
     }
     b.set_width(1366).await;
@@ -2255,6 +2339,7 @@ async fn buy_more_and_change_plan_in_headless_chromium() {
     let mut app = App::start().await;
     empty_org(&app, ORG, OWNER.1).await;
     add_member(&app, ORG, MEMBER, Role::Member).await;
+    add_member(&app, ORG, ADMIN, Role::Admin).await;
     let send = |method: reqwest::Method, path: &str, body: Value| {
         let req = app.client.request(method, format!("{}{path}", app.base)).bearer_auth(KEY).json(&body);
         async move {
@@ -2348,6 +2433,21 @@ async fn buy_more_and_change_plan_in_headless_chromium() {
     assert_eq!(st.plans.next_plan.map(|p| p.name).as_deref(), Some("Pro"), "from the next renewal");
     assert_eq!(outbox(creditd_store::webhooks::WebhookType::PlanChangeRequested).await.len(), 1, "applied: no request");
     b.screenshot(1366, &shots.join("plan-changed-desktop.png")).await;
+    // An old page's form (its token no longer the session's): the page says
+    // so in words, not the API's header names (issue 21, D8).
+    b.goto(&format!("{}/", app.base)).await;
+    b.js("document.querySelector('[data-testid=buy-more] input[name=csrf_token]').value = 'stale'").await;
+    b.click_nav("[data-testid=buy-more-submit]").await;
+    assert_eq!(b.text("h1").await, "This form has expired");
+    assert_eq!(b.text("#error-message").await, "This form has expired: reload the page and try again.");
+    check_axe(&b, axe.as_deref(), "an expired form").await;
+    b.goto(&format!("{}/", app.base)).await;
+    b.click_nav("form[action='/logout'] button").await;
+
+    // An admin sees neither: Buy more and Change plan are the owners'.
+    b.goto(&app.login_url(ADMIN.1).await).await;
+    assert_eq!(b.text("h1").await, "Plan");
+    assert!(b.find_all("[data-testid=buy-more], [data-testid=change-plan]").await.is_empty());
     b.click_nav("form[action='/logout'] button").await;
 
     // A member sees neither.

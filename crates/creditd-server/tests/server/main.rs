@@ -21,4 +21,5 @@ mod prices;
 mod roles;
 mod statements;
 mod topup;
+mod tryout;
 mod webhooks;
