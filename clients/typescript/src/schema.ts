@@ -4785,7 +4785,8 @@ export interface operations {
             query: {
                 /**
                  * @description Required. An RFC 3339 instant (not in the future), or a date like
-                 *     2026-03-31: the end of that day in the organisation's zone.
+                 *     2026-03-31: the end of that day in the organisation's zone; today's
+                 *     date means now (the answer's `as_of` is the instant used).
                  */
                 as_of: string;
             };
