@@ -121,6 +121,10 @@ pub struct BenchArgs {
     /// (comma-separated, 1 and/or 2; one client runs on one node only).
     #[arg(long, value_delimiter = ',', default_values_t = [1u8, 2], value_parser = clap::value_parser!(u8).range(1..=2))]
     pub(crate) pg_nodes: Vec<u8>,
+    /// PostgreSQL benchmark: the nodes' `--worker-threads` (default: theirs,
+    /// one per CPU).
+    #[arg(long, value_parser = clap::value_parser!(u16).range(1..=1024))]
+    pub(crate) node_threads: Option<u16>,
     /// PostgreSQL benchmark: the `creditd` binary whose `serve` is measured
     /// (default: this one), e.g. an older build to compare with.
     #[arg(long)]

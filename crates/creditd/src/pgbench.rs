@@ -123,7 +123,7 @@ struct Node {
 }
 
 impl Node {
-    async fn start(bin: &std::path::Path, url: &str, key: &str) -> Result<Node> {
+    async fn start(bin: &std::path::Path, url: &str, key: &str, threads: Option<u16>) -> Result<Node> {
         let addr = {
             let l = std::net::TcpListener::bind("127.0.0.1:0")?;
             l.local_addr()?
@@ -132,6 +132,7 @@ impl Node {
             .args(["serve", "--database-url", url, "--listen", &addr.to_string()])
             .env("CREDITD_SERVICE_KEY", key)
             .env("RUST_LOG", "warn")
+            .envs(threads.map(|n| ("CREDITD_WORKER_THREADS", n.to_string())))
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::null())
             .spawn()
@@ -175,9 +176,10 @@ pub async fn run(args: &BenchArgs, url: &str) -> Result<()> {
     let clients = args.clients.max(1);
     let postmaster = postmaster_pid(url).await?;
     println!(
-        "PostgreSQL benchmark: postmaster pid {postmaster}, {} s per run, {} CPUs",
+        "PostgreSQL benchmark: postmaster pid {postmaster}, {} s per run, {} CPUs, node worker threads: {}",
         seconds.as_secs(),
         std::thread::available_parallelism().map_or(0, |n| n.get()),
+        args.node_threads.map_or("one per CPU".to_string(), |n| n.to_string()),
     );
     let workloads: Vec<Workload> = [
         (PgWorkload::One, Workload { clients: 1, orgs: 1 }),
@@ -218,7 +220,7 @@ pub async fn run(args: &BenchArgs, url: &str) -> Result<()> {
     node_counts.dedup();
     for nodes in node_counts {
         while nodes_up.len() < nodes {
-            nodes_up.push(Node::start(&bin, url, key).await?);
+            nodes_up.push(Node::start(&bin, url, key, args.node_threads).await?);
         }
         let addrs: Vec<std::net::SocketAddr> = nodes_up.iter().map(|n| n.addr).collect();
         for (i, w) in workloads.iter().enumerate() {

@@ -426,7 +426,7 @@ async fn a_small_postgres_bench_runs_the_chosen_workloads() {
     };
     let out = Command::new(env!("CARGO_BIN_EXE_creditd"))
         .args(["bench", "--database-url", &url, "--http-seconds", "1", "--clients", "4", "--pg-orgs", "3"])
-        .args(["--pg-workloads", "one,hot", "--pg-nodes", "1"])
+        .args(["--pg-workloads", "one,hot", "--pg-nodes", "1", "--node-threads", "1"])
         .env("RUST_LOG", "warn")
         .output()
         .expect("creditd bench");
@@ -441,6 +441,7 @@ async fn a_small_postgres_bench_runs_the_chosen_workloads() {
         assert_eq!(stdout.matches(row).count(), 1, "{row} in {stdout}");
     }
     assert!(stdout.contains("CPU per op: PostgreSQL"), "{stdout}");
+    assert!(stdout.contains("node worker threads: 1"), "{stdout}");
     assert!(!stdout.contains("3 orgs") && !stdout.contains("2 nodes"), "{stdout}");
     assert!(stdout.contains("summary"), "{stdout}");
 
