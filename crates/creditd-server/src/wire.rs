@@ -341,14 +341,17 @@ pub fn from_json<T: serde::de::DeserializeOwned>(body: &str) -> Result<T, ApiErr
         };
         ApiError::validation(format!("invalid request body: {text}"))
     };
-    let de = &mut serde_json::Deserializer::from_str(body);
-    let value: T = serde_path_to_error::deserialize(&mut *de).map_err(|e| {
-        let path = e.path().to_string();
-        refused(path, e.into_inner())
-    })?;
-    // Trailing characters, refused as `serde_json::from_str` refuses them.
-    de.end().map_err(|e| refused(String::new(), e))?;
-    Ok(value)
+    // The path is tracked only to word a refusal: a body that reads is
+    // read once, without it (every request's body passes here).
+    let e = match serde_json::from_str(body) {
+        Ok(value) => return Ok(value),
+        Err(e) => e,
+    };
+    let path = match serde_path_to_error::deserialize::<_, T>(&mut serde_json::Deserializer::from_str(body)) {
+        Err(traced) if traced.inner().to_string() == e.to_string() => traced.path().to_string(),
+        _ => String::new(),
+    };
+    Err(refused(path, e))
 }
 
 /// Builds the ledger operation for `name` from a JSON body; `target` is the
