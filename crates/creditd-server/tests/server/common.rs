@@ -107,6 +107,37 @@ impl Server {
 }
 
 impl Server {
+    /// A one-time sign-in URL for `email` of `org` (15 minutes).
+    pub async fn login_url(&self, org: &str, email: &str) -> String {
+        let token = creditd_server::auth::issue_login_link(
+            self.store.directory(),
+            org,
+            email,
+            creditd_store::Clock::now(self.clock.as_ref()),
+            jiff::SignedDuration::from_mins(15),
+        )
+        .await
+        .unwrap();
+        format!("{}/login/{token}", self.base)
+    }
+
+    /// Signs `email` of `org` in through a sign-in link: the session
+    /// cookie (`name=value`) and its CSRF token (from `GET …/me`).
+    pub async fn sign_in(&self, org: &str, email: &str) -> (String, String) {
+        let r = self.client.get(self.login_url(org, email).await).send().await.unwrap();
+        assert_eq!(r.status().as_u16(), 303);
+        let cookie = r.headers().get("set-cookie").unwrap().to_str().unwrap().split(';').next().unwrap().to_string();
+        let me = self
+            .client
+            .get(format!("{}/api/organizations/{org}/me", self.base))
+            .header("cookie", &cookie)
+            .send()
+            .await
+            .unwrap();
+        let me: serde_json::Value = me.json().await.unwrap();
+        (cookie, me["csrf_token"].as_str().unwrap().to_string())
+    }
+
     /// Everything but the store: the data directory (kept alive while the
     /// guard lives) and the clock, for opening the data again after
     /// [`Server::stop`].

@@ -107,16 +107,7 @@ impl App {
 
     /// A one-time sign-in URL for `email`.
     async fn login_url(&self, email: &str) -> String {
-        let token = creditd_server::auth::issue_login_link(
-            self.store.directory(),
-            ORG,
-            email,
-            self.clock.now(),
-            SignedDuration::from_mins(15),
-        )
-        .await
-        .unwrap();
-        format!("{}/login/{token}", self.base)
+        self.0.login_url(ORG, email).await
     }
 
     /// Signs in over HTTP and returns the session cookie (`name=value`).

@@ -18,7 +18,6 @@
 use creditd_core::OrgSettings;
 use creditd_store::directory::{Member, Role};
 use creditd_store::{Clock, Store};
-use jiff::SignedDuration;
 use serde_json::{Value, json};
 
 use crate::common::{KEY, Server, Start};
@@ -81,21 +80,7 @@ impl App {
 
     /// A session cookie and its CSRF token.
     async fn sign_in(&self, email: &str) -> (String, String) {
-        let token = creditd_server::auth::issue_login_link(
-            self.store.directory(),
-            ORG,
-            email,
-            self.clock.now(),
-            SignedDuration::from_mins(15),
-        )
-        .await
-        .unwrap();
-        let r = self.client.get(format!("{}/login/{token}", self.base)).send().await.unwrap();
-        assert_eq!(r.status().as_u16(), 303);
-        let cookie = r.headers().get("set-cookie").unwrap().to_str().unwrap().split(';').next().unwrap().to_string();
-        let (_, me) = self.send("GET", &format!("/api/organizations/{ORG}/me"), None, &[("cookie", &cookie)]).await;
-        let me: Value = serde_json::from_str(&me).unwrap();
-        (cookie, me["csrf_token"].as_str().unwrap().to_string())
+        self.0.sign_in(ORG, email).await
     }
 
     /// A page as a browser opens it.
