@@ -40,27 +40,8 @@ async fn in_debt(s: &dyn Store, org: &str) {
 /// `org`'s whole history as the full-layout CSV export writes it, read
 /// back as `creditd import` reads it, for the organisation `into`.
 async fn through_csv(t: &Ctx, org: &str, into: &str) -> Vec<Event> {
-    use creditd_export::{CsvExporter, ImportOptions, Layout, parse_full_csv_with};
-    let s = t.store.clone();
-    let org = org.to_string();
-    let bytes = tokio::task::spawn_blocking(move || {
-        let mut csv = CsvExporter::new(Vec::new(), Layout::Full, jiff::tz::TimeZone::UTC).expect("header");
-        let mut failed = None;
-        s.export_rows(&org, &EventFilter::default(), creditd_store::Order::OldestFirst, &mut |row| match csv
-            .push_ref(row)
-        {
-            Ok(()) => std::ops::ControlFlow::Continue(()),
-            Err(e) => {
-                failed = Some(e.to_string());
-                std::ops::ControlFlow::Break(())
-            }
-        })
-        .expect("export");
-        assert_eq!(failed, None);
-        csv.finish().expect("finish")
-    })
-    .await
-    .expect("export thread");
+    use creditd_export::{ImportOptions, parse_full_csv_with};
+    let bytes = super::exports::full_csv(t.store.clone(), org, jiff::tz::TimeZone::UTC).await;
     let strict = ImportOptions { require_contiguous: true };
     parse_full_csv_with(&bytes[..], into, &strict).unwrap_or_else(|e| panic!("{e}"))
 }

@@ -401,7 +401,7 @@ pub async fn export_formatted_equals_rows(t: &mut Ctx) {
 /// whose own full export is byte for byte the first one's.
 pub async fn full_csv_round_trips_every_field(t: &mut Ctx) {
     use creditd_core::{CreditKind, CreditOp, HoldOp};
-    use creditd_export::{CsvExporter, ImportOptions, Layout, parse_full_csv_with};
+    use creditd_export::{ImportOptions, parse_full_csv_with};
     let s = t.store.clone();
     s.create_org("src", OrgSettings::new("Src", "Europe/Madrid")).await.expect("create");
     t.clock.set("2025-03-10T12:00:00.123456789Z".parse().expect("time"));
@@ -463,30 +463,8 @@ pub async fn full_csv_round_trips_every_field(t: &mut Ctx) {
     assert!(events.iter().any(|e| e.description.as_deref() == Some("")), "an empty description is stored");
     assert!(events.iter().all(|e| e.created_at.subsec_nanosecond() % 1000 == 0), "whole microseconds");
 
-    let full = |org: &'static str| {
-        let s = s.clone();
-        async move {
-            tokio::task::spawn_blocking(move || {
-                let tz = jiff::tz::TimeZone::get("Europe/Madrid").expect("zone");
-                let mut csv = CsvExporter::new(Vec::new(), Layout::Full, tz).expect("header");
-                let mut failed = None;
-                s.export_rows(org, &EventFilter::default(), creditd_store::Order::OldestFirst, &mut |row| match csv
-                    .push_ref(row)
-                {
-                    Ok(()) => std::ops::ControlFlow::Continue(()),
-                    Err(e) => {
-                        failed = Some(e.to_string());
-                        std::ops::ControlFlow::Break(())
-                    }
-                })
-                .expect("export");
-                assert_eq!(failed, None);
-                csv.finish().expect("finish")
-            })
-            .await
-            .expect("export thread")
-        }
-    };
+    let tz = jiff::tz::TimeZone::get("Europe/Madrid").expect("zone");
+    let full = |org: &'static str| full_csv(s.clone(), org, tz.clone());
     let bytes = full("src").await;
     let strict = ImportOptions { require_contiguous: true };
     let read = parse_full_csv_with(&bytes[..], "dst", &strict).unwrap_or_else(|e| panic!("{e}"));
@@ -516,4 +494,32 @@ pub async fn full_csv_round_trips_every_field(t: &mut Ctx) {
     );
     let v = s.verify("dst").await.expect("verify");
     assert!(v.ok && v.chain_checked, "{v:?}");
+}
+
+/// `org`'s whole history as the full-layout CSV export writes it (times in
+/// `tz`), read on a blocking thread as the export route reads it.
+pub(crate) async fn full_csv(
+    s: std::sync::Arc<dyn creditd_store::Store>,
+    org: &str,
+    tz: jiff::tz::TimeZone,
+) -> Vec<u8> {
+    let org = org.to_string();
+    tokio::task::spawn_blocking(move || {
+        let mut csv = creditd_export::CsvExporter::new(Vec::new(), creditd_export::Layout::Full, tz).expect("header");
+        let mut failed = None;
+        s.export_rows(&org, &EventFilter::default(), creditd_store::Order::OldestFirst, &mut |row| match csv
+            .push_ref(row)
+        {
+            Ok(()) => std::ops::ControlFlow::Continue(()),
+            Err(e) => {
+                failed = Some(e.to_string());
+                std::ops::ControlFlow::Break(())
+            }
+        })
+        .expect("export");
+        assert_eq!(failed, None);
+        csv.finish().expect("finish")
+    })
+    .await
+    .expect("export thread")
 }
