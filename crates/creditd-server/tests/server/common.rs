@@ -138,6 +138,21 @@ impl Server {
         (cookie, me["csrf_token"].as_str().unwrap().to_string())
     }
 
+    /// A dashboard form posted as a browser posts it (urlencoded, HTML
+    /// accepted, redirects as the client follows them).
+    pub async fn post_form(&self, path: &str, cookie: &str, fields: &[(&str, &str)]) -> reqwest::Response {
+        let body: String = form_urlencoded::Serializer::new(String::new()).extend_pairs(fields).finish();
+        self.client
+            .post(format!("{}{path}", self.base))
+            .header("cookie", cookie)
+            .header("content-type", "application/x-www-form-urlencoded")
+            .header("accept", "text/html")
+            .body(body)
+            .send()
+            .await
+            .unwrap()
+    }
+
     /// Everything but the store: the data directory (kept alive while the
     /// guard lives) and the clock, for opening the data again after
     /// [`Server::stop`].

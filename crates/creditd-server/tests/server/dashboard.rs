@@ -315,7 +315,7 @@ fn consuming_filter(from: Timestamp, to: Timestamp) -> EventFilter {
 }
 
 /// Undoes the HTML escaping of attribute values.
-fn unescape(s: &str) -> String {
+pub(crate) fn unescape(s: &str) -> String {
     s.replace("&#39;", "'")
         .replace("&#x27;", "'")
         .replace("&quot;", "\"")

@@ -84,17 +84,7 @@ impl App {
 
     /// A dashboard form post as a browser sends it.
     async fn form(&self, path: &str, cookie: &str, fields: &[(&str, &str)]) -> Answer {
-        let body: String = form_urlencoded::Serializer::new(String::new()).extend_pairs(fields).finish();
-        let r = self
-            .client
-            .post(format!("{}{path}", self.base))
-            .header("cookie", cookie)
-            .header("content-type", "application/x-www-form-urlencoded")
-            .header("accept", "text/html")
-            .body(body)
-            .send()
-            .await
-            .unwrap();
+        let r = self.0.post_form(path, cookie, fields).await;
         let status = r.status().as_u16();
         let location = r.headers().get("location").map(|v| v.to_str().unwrap().to_string());
         let text = r.text().await.unwrap();

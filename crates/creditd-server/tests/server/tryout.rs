@@ -21,6 +21,7 @@ use creditd_store::{Clock, Store};
 use serde_json::{Value, json};
 
 use crate::common::{KEY, Server, Start};
+use crate::dashboard::unescape;
 
 const ORG: &str = "demo";
 const OWNER: &str = "olivia@demo.example";
@@ -90,17 +91,7 @@ impl App {
 
     /// A dashboard form post as a browser sends it.
     async fn form(&self, path: &str, cookie: &str, fields: &[(&str, &str)]) -> (u16, String) {
-        let body: String = form_urlencoded::Serializer::new(String::new()).extend_pairs(fields).finish();
-        let r = self
-            .client
-            .post(format!("{}{path}", self.base))
-            .header("cookie", cookie)
-            .header("content-type", "application/x-www-form-urlencoded")
-            .header("accept", "text/html")
-            .body(body)
-            .send()
-            .await
-            .unwrap();
+        let r = self.0.post_form(path, cookie, fields).await;
         (r.status().as_u16(), r.text().await.unwrap())
     }
 
@@ -108,17 +99,6 @@ impl App {
         let (s, v) = self.api("PATCH", &format!("/api/organizations/{ORG}"), Some(json!({"locale": tag}))).await;
         assert_eq!(s, 200, "{v}");
     }
-}
-
-fn unescape(s: &str) -> String {
-    s.replace("&#39;", "'")
-        .replace("&#x27;", "'")
-        .replace("&quot;", "\"")
-        .replace("&#34;", "\"")
-        .replace("&lt;", "<")
-        .replace("&gt;", ">")
-        .replace("&#38;", "&")
-        .replace("&amp;", "&")
 }
 
 /// The page's text: tags dropped, entities read, spaces collapsed.
