@@ -138,6 +138,37 @@ impl Server {
         (cookie, me["csrf_token"].as_str().unwrap().to_string())
     }
 
+    /// Adds `email` (named `name`) to `org` as `role`, now.
+    pub async fn add_member(&self, org: &str, name: &str, email: &str, role: creditd_store::directory::Role) {
+        let member = creditd_store::directory::Member {
+            org_id: org.into(),
+            email: email.into(),
+            name: name.into(),
+            role,
+            created_at: creditd_store::Clock::now(self.clock.as_ref()),
+        };
+        self.store.directory().add_member(member).await.unwrap();
+    }
+
+    /// `method path` with `headers` and, if given, a JSON `body`, as sent.
+    pub async fn send_raw(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<serde_json::Value>,
+        headers: &[(&str, &str)],
+    ) -> reqwest::Response {
+        let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
+        let mut req = self.client.request(method, format!("{}{path}", self.base));
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        req.send().await.unwrap()
+    }
+
     /// A dashboard form posted as a browser posts it (urlencoded, HTML
     /// accepted, redirects as the client follows them).
     pub async fn post_form(&self, path: &str, cookie: &str, fields: &[(&str, &str)]) -> reqwest::Response {

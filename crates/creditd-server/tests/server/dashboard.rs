@@ -1007,9 +1007,7 @@ async fn empty_org(app: &App, org: &str, owner: &str) {
 
 /// Adds `(name, email)` to `org` as `role`, now.
 async fn add_member(app: &App, org: &str, (name, email): (&str, &str), role: Role) {
-    let member =
-        Member { org_id: org.into(), email: email.into(), name: name.into(), role, created_at: app.clock.now() };
-    app.store.directory().add_member(member).await.unwrap();
+    app.0.add_member(org, name, email, role).await;
 }
 
 /// The Plan tab's meter (plan credits used against the allocation, add-ons

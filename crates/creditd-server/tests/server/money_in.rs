@@ -4,9 +4,9 @@
 //! the forms), bad input refused with nothing written, and the signed
 //! checkout URL.
 
-use creditd_store::directory::{Member, Role};
+use creditd_store::Store;
+use creditd_store::directory::Role;
 use creditd_store::webhooks::WebhookType;
-use creditd_store::{Clock, Store};
 use hmac::{Hmac, KeyInit, Mac};
 use serde_json::{Value, json};
 
@@ -35,28 +35,13 @@ impl App {
             app.api("POST", "/api/organizations", json!({"id": ORG, "name": "Acme", "time_zone": "UTC"})).await;
         assert_eq!(s, 201, "{v}");
         for (email, role) in [(OWNER, Role::Owner), (MEMBER, Role::Member)] {
-            let m = Member {
-                org_id: ORG.into(),
-                email: email.into(),
-                name: email.into(),
-                role,
-                created_at: app.clock.now(),
-            };
-            app.store.directory().add_member(m).await.unwrap();
+            app.add_member(ORG, email, email, role).await;
         }
         app
     }
 
     async fn send(&self, method: &str, path: &str, body: Option<Value>, headers: &[(&str, &str)]) -> Answer {
-        let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
-        let mut req = self.client.request(method, format!("{}{path}", self.base));
-        for (k, v) in headers {
-            req = req.header(*k, *v);
-        }
-        if let Some(b) = body {
-            req = req.json(&b);
-        }
-        let r = req.send().await.unwrap();
+        let r = self.0.send_raw(method, path, body, headers).await;
         let status = r.status().as_u16();
         let location = r.headers().get("location").map(|v| v.to_str().unwrap().to_string());
         let text = r.text().await.unwrap();

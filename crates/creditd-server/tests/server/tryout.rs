@@ -16,7 +16,7 @@
 //! - the Plan tab's conversations line and `as_of` for today's date.
 
 use creditd_core::OrgSettings;
-use creditd_store::directory::{Member, Role};
+use creditd_store::directory::Role;
 use creditd_store::{Clock, Store};
 use serde_json::{Value, json};
 
@@ -39,29 +39,14 @@ impl App {
         let app = App(Server::with(Start { no_redirects: true, ..Start::default() }).await);
         app.store.create_org(ORG, OrgSettings::new("Demo", "UTC")).await.unwrap();
         for (email, role) in [(OWNER, Role::Owner), (ADMIN, Role::Admin), (MEMBER, Role::Member)] {
-            let m = Member {
-                org_id: ORG.into(),
-                email: email.into(),
-                name: email.into(),
-                role,
-                created_at: app.clock.now(),
-            };
-            app.store.directory().add_member(m).await.unwrap();
+            app.add_member(ORG, email, email, role).await;
         }
         app
     }
 
     /// A request with `headers`: status and body text.
     async fn send(&self, method: &str, path: &str, body: Option<Value>, headers: &[(&str, &str)]) -> (u16, String) {
-        let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
-        let mut req = self.client.request(method, format!("{}{path}", self.base));
-        for (k, v) in headers {
-            req = req.header(*k, *v);
-        }
-        if let Some(b) = body {
-            req = req.json(&b);
-        }
-        let r = req.send().await.unwrap();
+        let r = self.0.send_raw(method, path, body, headers).await;
         (r.status().as_u16(), r.text().await.unwrap())
     }
 
