@@ -412,6 +412,8 @@ struct PlanPage {
     /// width only) and its label in exact credits.
     meter_pct: f64,
     meter_label: String,
+    /// Usage this period outside the plan's allocation, or empty.
+    meter_note: String,
     /// The rollover policy in words; empty without a plan.
     rollover: String,
     forecast: String,
@@ -630,6 +632,16 @@ async fn plan_inner(
         0.0
     };
     let meter_label = format!("{} of {} plan credits used", c(plan_used), c(plan_credits));
+    // Usage this period that the meter does not count: it came from other
+    // credits (carried over, add-ons), spent first by the consumption order.
+    let meter_note = match s.used_this_period.checked_sub(plan_used) {
+        Some(other) if other.is_positive() && s.plan.is_some() => format!(
+            "{} used this period in all; {} of it from credits carried over or added, which the consumption order spent first.",
+            c(s.used_this_period),
+            c(other)
+        ),
+        _ => String::new(),
+    };
     let period = match (s.period_start, s.period_end) {
         (Some(a), Some(b)) => {
             let end = b.to_zoned(ctx.tz.clone()).date();
@@ -712,6 +724,7 @@ async fn plan_inner(
         period,
         meter_pct: (meter_pct * 10.0).round() / 10.0,
         meter_label,
+        meter_note,
         rollover,
         // The core's sentence with its day written as the page's dates are.
         forecast: match (s.forecast.runs_out_on, s.credits_left.is_positive()) {

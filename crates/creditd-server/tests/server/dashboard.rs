@@ -1027,6 +1027,20 @@ async fn plan_meter_averages_and_an_empty_org() {
     assert_eq!(s, 200);
     let c = creditd_server::charts::credits;
     assert_eq!(testid_text(&html, "plan-meter"), format!("{} of 10,000 plan credits used", c(used)));
+    // What this period used beyond the meter (credits carried over or
+    // added, spent first) is said under it, or nothing is.
+    let all = m("used_this_period");
+    match all.checked_sub(used).filter(|o| o.is_positive()) {
+        Some(other) => assert_eq!(
+            testid_text(&html, "meter-note"),
+            format!(
+                "{} used this period in all; {} of it from credits carried over or added, which the consumption order spent first.",
+                c(all),
+                c(other)
+            )
+        ),
+        None => assert!(!html.contains("data-testid=\"meter-note\""), "{html}"),
+    }
     assert!(
         testid_text(&html, "add-ons")
             .starts_with(&format!("Add-on credits, apart from the plan: {} left", c(m("add_on_credits"))))
