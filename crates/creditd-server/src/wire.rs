@@ -335,8 +335,11 @@ pub fn from_json<T: serde::de::DeserializeOwned>(body: &str) -> Result<T, ApiErr
             return ApiError::new(ErrorCode::InvalidJson, format!("malformed JSON: {e}"));
         }
         let text = e.to_string();
+        let named = path != "." && !path.is_empty();
         let text = match text.strip_prefix("amount ") {
-            Some(rest) if path != "." && !path.is_empty() => format!("{path} {rest}"),
+            Some(rest) if named => format!("{path} {rest}"),
+            // Any other bad value: the field it is in, first.
+            _ if named => format!("{path}: {text}"),
             _ => text,
         };
         ApiError::validation(format!("invalid request body: {text}"))

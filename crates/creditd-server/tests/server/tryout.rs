@@ -434,8 +434,29 @@ async fn a_too_precise_amount_names_its_field() {
         let message = v["error"]["message"].as_str().unwrap();
         assert!(message.contains(&format!("{field} has more than 6 decimals")), "{body}: {message}");
     }
+    // Any other bad value names its field too (a second tryout found
+    // `invalid type: string "50.5", expected u32` without one).
+    for (method, path, body, field) in [
+        ("PUT", "alerts", json!({"levels": [{"percent_used": "50.5"}]}), "levels[0].percent_used: "),
+        ("PUT", "alerts", json!({"levels": [{"percent_used": 50}, {"percent_used": -1}]}), "levels[1].percent_used: "),
+        (
+            "PUT",
+            "auto-top-up",
+            json!({"threshold": 5, "amount": 10, "max_per_period": {"count": "3"}}),
+            "max_per_period.count: ",
+        ),
+        ("PATCH", "", json!({"buy_more_amounts": 100}), "buy_more_amounts: "),
+    ] {
+        let url = if path.is_empty() { org.clone() } else { format!("{org}/{path}") };
+        let (s, v) = app.api(method, &url, Some(body.clone())).await;
+        assert_eq!((s, v["error"]["code"].as_str()), (422, Some("validation_error")), "{body}: {v}");
+        let message = v["error"]["message"].as_str().unwrap();
+        assert!(message.starts_with(&format!("invalid request body: {field}")), "{body}: {message}");
+    }
     let (_, v) = app.api("GET", &format!("{org}/auto-top-up"), None).await;
     assert!(v["rule"].is_null(), "nothing written: {v}");
+    let (_, v) = app.api("GET", &format!("{org}/alerts"), None).await;
+    assert!(v["levels"].as_array().is_none_or(|l| l.is_empty()), "nothing written: {v}");
     let (_, v) = app.api("GET", &org, None).await;
     assert!(v.get("buy_more_amounts").is_none(), "nothing written: {v}");
     app.stop().await;
