@@ -1982,7 +1982,11 @@ async fn history_inner(
     let mut allowed: Vec<&str> = HISTORY_FILTERS.to_vec();
     allowed.extend(HISTORY_VIEW);
     allowed.extend(["cursor", "page", "back"]);
-    q.only(&allowed)?;
+    // A parameter the page does not take is a filter error in the form's
+    // words, with the form there to mend it (not the API's list of names).
+    let unknown = q.0.iter().find(|(k, _)| !allowed.contains(&k.as_str())).map(|(k, _)| {
+        format!("This page does not take \"{k}\": filter with the form's fields (dates, type, status, balance type, service, project, user, code).")
+    });
     let (services, projects) = known_values(&ctx).await?;
     // The filters as the form sent them, empty fields dropped; a service
     // typed in another case is the one that exists ("scraping": Scraping).
@@ -2023,7 +2027,9 @@ async fn history_inner(
         api_pairs.push(("cursor".into(), c.clone()));
     }
     let s = ctx.summary().await?;
-    let checked = check_form(&filters)
+    let checked = unknown
+        .map_or(Ok(()), Err)
+        .and(check_form(&filters))
         .and(size.map(|_| ()))
         .and(columns.as_ref().map(|_| ()).map_err(Clone::clone))
         .and(if back_ok {

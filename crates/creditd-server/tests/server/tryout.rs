@@ -344,6 +344,21 @@ async fn bad_ranges_keep_the_form_and_speak_the_forms_words() {
     assert!(html.contains("<a href=\"/history\" id=\"expired-first-page\">"), "{html}");
     assert!(!html.contains("is not one this API issued"));
     assert!(html.contains("id=\"filters\""), "the form is there");
+
+    // A custom range without its dates says what is missing.
+    for tab in ["/credits", "/conversations", "/statement"] {
+        let (s, html) = app.page(&format!("{tab}?range=custom"), &owner).await;
+        assert_eq!(s, 422, "{tab}: {html}");
+        assert_eq!(testid_text(&html, "range-error"), "Pick a start and an end date for a custom range.", "{tab}");
+    }
+
+    // A parameter the History tab does not take (a second tryout sent the
+    // other tabs' `range`): the tab, its form, the form's words.
+    let (s, html) = app.page("/history?range=bogus", &owner).await;
+    assert_eq!(s, 422, "{html}");
+    assert!(html.contains("id=\"filters\""), "the form is there");
+    assert!(text(&html).contains("This page does not take \"range\": filter with the form's fields"), "{html}");
+    assert!(!html.contains("known: "), "not the API's list of names: {html}");
     app.stop().await;
 }
 
