@@ -46,7 +46,7 @@ pid=$(head -1 "$datadir/postmaster.pid")
 ticks() { # CPU ticks of the postmaster and its children
   local s=0 p f
   for p in $pid $(pgrep -P "$pid"); do
-    read -r -a f < "/proc/$p/stat" 2>/dev/null || continue
+    { read -r -a f < "/proc/$p/stat"; } 2>/dev/null || continue
     s=$((s + f[13] + f[14] + f[15] + f[16]))
   done
   echo $s
