@@ -860,6 +860,20 @@ fn form_values<'a>(q: &'a QueryPairs, key: &str) -> Vec<&'a str> {
     q.0.iter().filter(|(k, _)| k == key).map(|(_, v)| v.trim()).filter(|v| !v.is_empty()).collect()
 }
 
+/// A date field's values as a form sent them, read in the form's words:
+/// none, one plain date (`2026-03-01`, as a date field sends it), or why
+/// not. The one reading of every tab's date fields (History, the range
+/// tabs, Daily's day).
+fn form_date(values: &[&str], label: &str) -> Result<Option<jiff::civil::Date>, String> {
+    match values {
+        [] => Ok(None),
+        [v] => v.parse::<jiff::civil::Date>().ok().filter(|_| v.len() == 10).map(Some).ok_or_else(|| {
+            format!("The {label} \"{v}\" is not a date: pick one in the calendar, or type it like 2026-03-01.")
+        }),
+        _ => Err(format!("The {label} is given more than once: pick one.")),
+    }
+}
+
 /// The range a tab's form asked for (a preset, or `custom` dates),
 /// checked in the form's words (its labels, the dates as typed, the
 /// organisation's way of writing dates), then read by the API's parser
@@ -882,29 +896,14 @@ fn form_range(
         if !form_values(q, "date_from").is_empty() || !form_values(q, "date_to").is_empty() {
             return Err("Choose Daily or pick dates, not both.".to_string());
         }
-        let day = match form_values(q, "day").as_slice() {
-            [] => today,
-            [v] => v.parse::<jiff::civil::Date>().ok().filter(|_| v.len() == 10).ok_or_else(|| {
-                format!("The day \"{v}\" is not a date: pick one in the calendar, or type it like 2026-03-01.")
-            })?,
-            _ => return Err("The day is given more than once: pick one.".to_string()),
-        };
+        let day = form_date(&form_values(q, "day"), "day")?.unwrap_or(today);
         return Ok(DayRange { preset: None, first: day, last: day });
     }
     if !form_values(q, "day").is_empty() {
         return Err("A day goes with the Daily range: choose Daily, or a range from the list.".to_string());
     }
-    let date = |key: &str, label: &str| -> Result<Option<jiff::civil::Date>, String> {
-        match form_values(q, key).as_slice() {
-            [] => Ok(None),
-            [v] => v.parse::<jiff::civil::Date>().ok().filter(|_| v.len() == 10).map(Some).ok_or_else(|| {
-                format!("The {label} \"{v}\" is not a date: pick one in the calendar, or type it like 2026-03-01.")
-            }),
-            _ => Err(format!("The {label} is given more than once: pick one.")),
-        }
-    };
-    let from = date("date_from", "start date")?;
-    let to = date("date_to", "end date")?;
+    let from = form_date(&form_values(q, "date_from"), "start date")?;
+    let to = form_date(&form_values(q, "date_to"), "end date")?;
     let preset = match form_values(q, "range").as_slice() {
         [] => None,
         [r] if r.eq_ignore_ascii_case("custom") => None,
@@ -1858,17 +1857,8 @@ fn values_of<'a>(pairs: &'a [(String, String)], key: &str) -> Vec<&'a str> {
 /// dates are the plain dates the date fields send, and a reversed range
 /// is reported as the dates typed.
 fn check_form(filters: &[(String, String)]) -> Result<(), String> {
-    let date = |key: &str, label: &str| -> Result<Option<jiff::civil::Date>, String> {
-        match values_of(filters, key).as_slice() {
-            [] => Ok(None),
-            [v] => v.parse::<jiff::civil::Date>().ok().filter(|_| v.len() == 10).map(Some).ok_or_else(|| {
-                format!("{label} \"{v}\" is not a date; pick one in the calendar or type it like 2026-03-01.")
-            }),
-            _ => Err(format!("{label} is given more than once.")),
-        }
-    };
-    let from = date("date_from", "Start date")?;
-    let to = date("date_to", "End date")?;
+    let from = form_date(&values_of(filters, "date_from"), "start date")?;
+    let to = form_date(&values_of(filters, "date_to"), "end date")?;
     if let (Some(f), Some(t)) = (from, to)
         && t < f
     {

@@ -108,16 +108,30 @@ async fn with_open_holds(
     last: Option<&Event>,
 ) -> Result<BalanceAt, StoreError> {
     if let Some(last) = last.filter(|e| e.held_after.is_positive()) {
-        let mut holds = OpenHoldsAt::new(last.held_after);
+        (answer.open_hold_count, answer.open_holds) =
+            open_holds_below(store, org_id, last.held_after, last.seq + 1).await?;
+    }
+    Ok(answer)
+}
+
+/// The holds open with `held` reserved, just before event `below`: the
+/// hold events walked back from it until they account for `held`.
+async fn open_holds_below(
+    store: &dyn Store,
+    org_id: &str,
+    held: Micros,
+    below: u64,
+) -> Result<(Option<u64>, Vec<creditd_core::statement::OpenHoldAt>), StoreError> {
+    let mut holds = OpenHoldsAt::new(held);
+    if held.is_positive() {
         let filter = EventFilter { kinds: HOLD_KINDS.to_vec(), ..EventFilter::default() };
-        walk(store, org_id, filter, last.seq + 1, |e| {
+        walk(store, org_id, filter, below, |e| {
             holds.push(e)?;
             Ok(!holds.done())
         })
         .await?;
-        (answer.open_hold_count, answer.open_holds) = holds.finish();
     }
-    Ok(answer)
+    Ok(holds.finish())
 }
 
 /// The balances of `org_id` right after `event` (one of its events), with
@@ -143,16 +157,7 @@ pub async fn balance_after_event(store: &dyn Store, org_id: &str, event: &Event)
     let end = event.created_at.checked_add(jiff::SignedDuration::from_micros(1)).map_err(|_| LedgerError::Overflow)?;
     let before = last_before(store, org_id, end, Some(event.seq)).await?;
     let held_before = before.as_ref().map_or(Micros::ZERO, |e| e.held_after);
-    let mut holds = OpenHoldsAt::new(held_before);
-    if held_before.is_positive() {
-        let filter = EventFilter { kinds: HOLD_KINDS.to_vec(), ..EventFilter::default() };
-        walk(store, org_id, filter, event.seq, |e| {
-            holds.push(e)?;
-            Ok(!holds.done())
-        })
-        .await?;
-    }
-    let (mut count, mut open) = holds.finish();
+    let (mut count, mut open) = open_holds_below(store, org_id, held_before, event.seq).await?;
     let taken = held_before.checked_sub(event.held_after).ok_or(LedgerError::Overflow)?;
     if let Some(i) = open.iter().position(|h| h.id == hold_id) {
         let rest = open[i].amount.checked_sub(taken).ok_or(LedgerError::Overflow)?;

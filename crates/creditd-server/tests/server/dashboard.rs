@@ -713,8 +713,8 @@ async fn bad_input_and_what_members_may_see() {
         ),
         ("/credits?colour=1", 422, "This page does not take \"colour\""),
         ("/conversations?date_from=yesterday", 422, "The start date \"yesterday\" is not a date"),
-        ("/history?date_from=2026-02-30", 422, "Start date \"2026-02-30\" is not a date"),
-        ("/history?date_from=2026-03-01T00:00:00Z", 422, "Start date \"2026-03-01T00:00:00Z\" is not a date"),
+        ("/history?date_from=2026-02-30", 422, "The start date \"2026-02-30\" is not a date"),
+        ("/history?date_from=2026-03-01T00:00:00Z", 422, "The start date \"2026-03-01T00:00:00Z\" is not a date"),
         (
             "/history?date_from=2026-03-02&date_to=2026-03-01",
             422,
