@@ -326,6 +326,20 @@ pub struct FreePools {
 }
 
 impl FreePools {
+    /// What these pools and `prepaid` (an event's columns) say the blocks
+    /// hold beyond `available`: the overdraft used plus the reversal debt.
+    /// `None` when they cannot be an event's: a pool below zero, or less
+    /// than available plus the reversal `debt` the events leave. The one
+    /// check of an event's pool columns (verify, import).
+    pub fn owed_beyond(&self, prepaid: Micros, available: Micros, debt: Micros) -> Option<i128> {
+        let pools = [self.plan, self.voucher, self.promotional, prepaid];
+        if pools.iter().any(|v| v.is_negative()) {
+            return None;
+        }
+        let owed = pools.iter().map(|v| i128::from(v.micros())).sum::<i128>() - i128::from(available.micros());
+        (owed >= i128::from(debt.micros())).then_some(owed)
+    }
+
     /// What `pool` held (none for prepaid, which events carry apart as
     /// `prepaid_balance_after`).
     pub fn get(&self, pool: Pool) -> Micros {

@@ -122,19 +122,12 @@ impl Verifier {
     /// An event's pool columns: none negative, and what the blocks hold
     /// (the free pools and prepaid) less available is the overdraft used
     /// plus the reversal debt, so never less than the debt the events
-    /// leave.
+    /// leave ([`FreePools::owed_beyond`]).
     fn check_pools(&mut self, e: &Event, p: &FreePools) {
-        let pools = [p.plan, p.voucher, p.promotional, e.prepaid_balance_after];
-        if pools.iter().any(|v| v.is_negative()) {
-            self.problem(format!("event {} ({}): a pool column is negative", e.seq, e.kind));
-            return;
-        }
-        let held_in_blocks = pools.iter().map(|v| i128::from(v.micros())).sum::<i128>();
-        let owed = held_in_blocks - i128::from(e.balance_after.micros());
-        if owed < i128::from(self.reversal_debt.micros()) {
+        if p.owed_beyond(e.prepaid_balance_after, e.balance_after, self.reversal_debt).is_none() {
             self.problem(format!(
-                "event {} ({}): its pools (plan {}, voucher {}, promotional {}, prepaid {}) hold less than its \
-                 balance_after {} plus the reversal debt the events leave ({})",
+                "event {} ({}): its pools (plan {}, voucher {}, promotional {}, prepaid {}) are negative or hold \
+                 less than its balance_after {} plus the reversal debt the events leave ({})",
                 e.seq,
                 e.kind,
                 p.plan,

@@ -247,30 +247,20 @@ pub fn derive(org_id: &str, settings: OrgSettings, events: &[Event], now: Timest
     // The free pools, and the overdraft used.
     let (free, mut debt): (Vec<(Pool, i128)>, i128) = match last.pools_after {
         Some(pools) => {
-            let of = |p: Pool| i128::from(pools.get(p).micros());
-            let free: Vec<(Pool, i128)> = free_pools.iter().map(|p| (*p, of(*p))).collect();
-            let held_in_blocks = free.iter().map(|(_, v)| v).sum::<i128>() + i128::from(prepaid.micros());
+            let free: Vec<(Pool, i128)> = free_pools.iter().map(|p| (*p, i128::from(pools.get(*p).micros()))).collect();
             // What the blocks hold beyond available is the overdraft used
             // plus the reversal debt: never less than the debt.
-            let owed = held_in_blocks - i128::from(available.micros());
-            if free.iter().any(|(_, v)| *v < 0) || owed < rdebt {
+            let Some(owed) = pools.owed_beyond(prepaid, available, replayed_debt) else {
                 return Err(refuse(
                     vec![format!(
-                        "event seq {}: its pool columns (plan {}, voucher {}, promotional {}) and prepaid {} hold {}, \
-                         less than its balance_after {} plus the reversal debt its history leaves ({}): the pool \
-                         columns disagree with the events",
-                        last.seq,
-                        pools.plan,
-                        pools.voucher,
-                        pools.promotional,
-                        prepaid,
-                        Micros::from_micros(held_in_blocks.clamp(i128::from(i64::MIN), i128::from(i64::MAX)) as i64),
-                        available,
-                        replayed_debt
+                        "event seq {}: its pool columns (plan {}, voucher {}, promotional {}) and prepaid {} are \
+                         negative or hold less than its balance_after {} plus the reversal debt its history leaves \
+                         ({}): the pool columns disagree with the events",
+                        last.seq, pools.plan, pools.voucher, pools.promotional, prepaid, available, replayed_debt
                     )],
                     0,
                 ));
-            }
+            };
             (free, owed - rdebt)
         }
         None => {
