@@ -122,6 +122,13 @@ pub async fn import(
         tx.execute(&upsert_records, &[&c.org_id, &c.id, &c.status, &c.expires_at, &c.body]).await.map_err(db)?;
     }
     crate::rollups::upsert(&tx, &write::history_rollups(org_id, &state.settings.time_zone, events)?).await?;
+    // Every event imported is folded (crate::follower).
+    tx.execute(
+        "INSERT INTO rollup_marks (org_id, seq) VALUES ($1, $2) ON CONFLICT (org_id) DO UPDATE SET seq = excluded.seq",
+        &[&org_id, &seq],
+    )
+    .await
+    .map_err(db)?;
     tx.commit().await.map_err(db)?;
     Ok(report)
 }

@@ -25,6 +25,7 @@
 
 pub mod catalogue;
 pub mod directory;
+mod follower;
 mod import;
 pub mod prices;
 mod reader;
@@ -52,6 +53,7 @@ use tokio_postgres::NoTls;
 
 use writer::{Job, Writer};
 
+pub use follower::{FLUSH_EVENTS, FLUSH_EVERY};
 pub use writer::{GATHER_FOR, PIPELINE_DEPTH, PipelineStats};
 
 pub use creditd_store::cache::OrgCacheSize;
@@ -100,6 +102,10 @@ pub struct PgStore {
     jobs: mpsc::Sender<Job>,
     writer: Mutex<Option<JoinHandle<()>>>,
     pipeline: Arc<PipelineStats>,
+    /// Folds the rollups of this node's batches and writes them every
+    /// [`FLUSH_EVERY`] (`follower`).
+    follower: Arc<follower::Follower>,
+    following: Mutex<Option<JoinHandle<()>>>,
 }
 
 impl PgStore {
@@ -152,8 +158,10 @@ impl PgStore {
             .map_err(|e| OpenError::Connect(format!("reading the price books: {e}")))?;
         let catalogue = creditd_store::prices::PriceBooks::catalogue(&price_books);
         let pipeline = Arc::new(PipelineStats::default());
-        let writer = Writer::new(pool.clone(), clock.clone(), org_cache, catalogue, pipeline.clone());
+        let follower = Arc::new(follower::Follower::default());
+        let writer = Writer::new(pool.clone(), clock.clone(), org_cache, catalogue, pipeline.clone(), follower.clone());
         let handle = tokio::spawn(writer.run(rx));
+        let following = tokio::spawn(follower.clone().run(pool.clone()));
         let directory = directory::PgDirectory::new(pool.clone());
         let webhooks = webhooks::PgWebhooks::new(pool.clone());
         let plan_catalogue = catalogue::PgPlanCatalogue::new(pool.clone());
@@ -169,6 +177,8 @@ impl PgStore {
             jobs: tx,
             writer: Mutex::new(Some(handle)),
             pipeline,
+            follower,
+            following: Mutex::new(Some(following)),
         })
     }
 
@@ -383,7 +393,7 @@ impl Store for PgStore {
         org_id: &str,
         query: &creditd_store::rollup::UsageQuery,
     ) -> Result<Vec<creditd_store::rollup::UsageRow>, StoreError> {
-        rollups::usage(&self.read_conn(org_id).await?, org_id, query).await
+        rollups::usage(&mut self.read_conn(org_id).await?, org_id, query).await
     }
 
     async fn usage_hours(
@@ -408,7 +418,7 @@ impl Store for PgStore {
             return Ok(Vec::new());
         }
         let (sql, args) = creditd_store::rollup::statement_lines_sql(org_id, first_day, last_day, |n| format!("${n}"));
-        rollups::read_rows(&self.read_conn(org_id).await?, &sql, args).await
+        rollups::read_rows(&mut self.read_conn(org_id).await?, org_id, &sql, args).await
     }
 
     async fn notifications(&self, org_id: &str, after_seq: u64, limit: u32) -> Result<Vec<Notification>, StoreError> {
@@ -453,6 +463,13 @@ impl Store for PgStore {
         let handle = self.writer.lock().unwrap_or_else(|p| p.into_inner()).take();
         if let Some(h) = handle {
             let _ = h.await;
+        }
+        // The writer has stopped: what it committed is folded; write it.
+        if let Some(h) = self.following.lock().unwrap_or_else(|p| p.into_inner()).take() {
+            h.abort();
+        }
+        if let Err(e) = self.follower.flush(&self.pool).await {
+            tracing::warn!(error = %e, "rollups: the last flush failed; reads and the next node fold those events");
         }
         self.pool.close();
         for replica in &self.replicas {

@@ -112,32 +112,93 @@ pub async fn upsert(tx: &deadpool_postgres::Transaction<'_>, deltas: &[RollupDel
     Ok(())
 }
 
+/// The migration that moves rollup writes out of the batches (see
+/// `crate::follower`): each org's mark, the last `seq` folded into its
+/// rows, set to the org's last event; [`backfill`] runs after it, so the
+/// rows are every event's whatever the database held.
+pub const MARKS: &str = "
+    -- rollup marks: how far each org's events are folded into usage_rollups
+    CREATE TABLE IF NOT EXISTS rollup_marks (
+        org_id TEXT PRIMARY KEY,
+        seq    BIGINT NOT NULL
+    );
+    INSERT INTO rollup_marks (org_id, seq) SELECT org_id, seq FROM orgs ON CONFLICT (org_id) DO NOTHING;
+    ";
+
 /// The analytics read.
-pub async fn usage<C: GenericClient + Sync>(c: &C, org_id: &str, q: &UsageQuery) -> Result<Vec<UsageRow>, StoreError> {
+pub async fn usage(
+    c: &mut deadpool_postgres::Client,
+    org_id: &str,
+    q: &UsageQuery,
+) -> Result<Vec<UsageRow>, StoreError> {
     if org_id.contains('\0') || q.user_email.as_deref().is_some_and(|e| e.contains('\0')) {
         return Ok(Vec::new());
     }
     let (sql, args) = usage_sql(org_id, q, |n| format!("${n}"));
-    read_rows(c, &sql, args).await
+    read_rows(c, org_id, &sql, args).await
 }
 
 /// Rows of `key, name, amount, count, quantity` (`creditd_store::rollup`'s
-/// readers).
-pub async fn read_rows<C: GenericClient + Sync>(
-    c: &C,
+/// readers) of `org_id`: the stored rows plus the rollups of the org's
+/// events past its mark (not folded yet, `crate::follower`), both from one
+/// snapshot. The events are added as rows of their own under the table's
+/// name (a `WITH` of the same name), so the reader's query, the one home
+/// of what a range and a grouping read, runs unchanged.
+pub async fn read_rows(
+    c: &mut deadpool_postgres::Client,
+    org_id: &str,
     sql: &str,
     args: Vec<SqlValue>,
 ) -> Result<Vec<UsageRow>, StoreError> {
-    let params: Vec<Box<dyn ToSql + Sync + Send>> = args
+    let mut params: Vec<Box<dyn ToSql + Sync + Send>> = args
         .into_iter()
         .map(|a| match a {
             SqlValue::Int(i) => Box::new(i) as Box<dyn ToSql + Sync + Send>,
             SqlValue::Text(t) => Box::new(t) as Box<dyn ToSql + Sync + Send>,
         })
         .collect();
+    let t = c
+        .build_transaction()
+        .isolation_level(tokio_postgres::IsolationLevel::RepeatableRead)
+        .read_only(true)
+        .start()
+        .await
+        .map_err(db)?;
+    let ids = [org_id];
+    let tail = fold_events_after(&t, &ids, &[-1], &[i64::MAX]).await?;
+    let deltas = tail.checked_deltas()?;
+    let with_tail;
+    let sql = if deltas.is_empty() {
+        sql
+    } else {
+        let n = params.len();
+        let arrays: Vec<String> = ["text", "text", "text", "text", "text", "text", "int8", "int8", "int8"]
+            .iter()
+            .enumerate()
+            .map(|(i, ty)| format!("${}::{ty}[]", n + 1 + i))
+            .collect();
+        with_tail = format!(
+            "WITH usage_rollups AS NOT MATERIALIZED (\
+             SELECT org_id, scope, dim, day, key, name, amount_micros, event_count, quantity_micros FROM usage_rollups \
+             UNION ALL SELECT * FROM UNNEST({})) {sql}",
+            arrays.join(", ")
+        );
+        let cols = Cols::of(&deltas);
+        params.push(Box::new(cols.org.iter().map(|s| s.to_string()).collect::<Vec<_>>()));
+        params.push(Box::new(cols.scope.iter().map(|s| s.to_string()).collect::<Vec<_>>()));
+        params.push(Box::new(cols.dim.iter().map(|s| s.to_string()).collect::<Vec<_>>()));
+        params.push(Box::new(cols.day));
+        params.push(Box::new(cols.key.iter().map(|s| s.to_string()).collect::<Vec<_>>()));
+        params.push(Box::new(cols.name.iter().map(|s| s.to_string()).collect::<Vec<_>>()));
+        params.push(Box::new(cols.amount));
+        params.push(Box::new(cols.count));
+        params.push(Box::new(cols.quantity));
+        with_tail.as_str()
+    };
     let refs: Vec<&(dyn ToSql + Sync)> = params.iter().map(|p| p.as_ref() as &(dyn ToSql + Sync)).collect();
-    let st = c.prepare_cached(sql).await.map_err(db)?;
-    let rows = c.query(&st, &refs).await.map_err(db)?;
+    let st = t.prepare_cached(sql).await.map_err(db)?;
+    let rows = t.query(&st, &refs).await.map_err(db)?;
+    t.commit().await.map_err(db)?;
     rows.iter()
         .map(|r| {
             Ok(UsageRow {
@@ -151,21 +212,95 @@ pub async fn read_rows<C: GenericClient + Sync>(
         .collect()
 }
 
-/// Rebuilds the rollups from every consuming or statement-line event
-/// stored (run by [`PRICES_AND_STATEMENTS`], in its transaction, under the
-/// migration lock). It starts from an empty table, so running it again
-/// changes nothing. Each event's day is taken in its organisation's
-/// current zone.
-pub async fn backfill(tx: &tokio_postgres::Transaction<'_>) -> Result<(), String> {
+/// The rollups of the events of each of `orgs` after its mark, or after
+/// `after` (whichever is later), up to `upto` (inclusive), each event's day
+/// taken in its org's current zone: the reads' tail and a flush's fold of
+/// what it does not hold. `after: -1` means "from the mark".
+pub(crate) async fn fold_events_after<C: GenericClient + Sync>(
+    c: &C,
+    orgs: &[&str],
+    after: &[i64],
+    upto: &[i64],
+) -> Result<Rollups, StoreError> {
+    let sql = format!(
+        "SELECT {} FROM UNNEST($1::text[], $2::int8[], $3::int8[]) AS r(org_id, after, upto) \
+         JOIN events e ON e.org_id = r.org_id \
+         AND e.seq > GREATEST(r.after, COALESCE((SELECT m.seq FROM rollup_marks m WHERE m.org_id = r.org_id), 0)) \
+         AND e.seq <= r.upto \
+         WHERE e.kind IN {ROLLUP_KINDS_SQL} ORDER BY e.org_id, e.seq",
+        BACKFILL_COLUMNS.split(", ").map(|c| format!("e.{c}")).collect::<Vec<_>>().join(", ")
+    );
+    let st = c.prepare_cached(&sql).await.map_err(db)?;
+    let rows = c.query(&st, &[&orgs, &after, &upto]).await.map_err(db)?;
+    let mut rollups = Rollups::new();
+    if rows.is_empty() {
+        return Ok(rollups);
+    }
+    let states = c.query(&format!("{STATES} WHERE org_id = ANY($1)"), &[&orgs]).await.map_err(db)?;
+    let zones = zones(states).map_err(StoreError::Corrupt)?;
+    fold_rows(&rows, &zones, &mut rollups).map_err(StoreError::Corrupt)?;
+    Ok(rollups)
+}
+
+/// Each org's state, for [`zones`]; of the orgs `$1`, or of all without
+/// the `WHERE`.
+const STATES: &str = "SELECT org_id, state FROM orgs";
+
+/// The zone of each org of `rows` ([`STATES`]): where its events' days are
+/// taken.
+fn zones(rows: Vec<tokio_postgres::Row>) -> Result<HashMap<String, jiff::tz::TimeZone>, String> {
     let pg = |e: tokio_postgres::Error| db(e).to_string();
-    tx.execute("DELETE FROM usage_rollups", &[]).await.map_err(pg)?;
-    let mut zones: HashMap<String, jiff::tz::TimeZone> = HashMap::new();
-    for r in tx.query("SELECT org_id, state FROM orgs", &[]).await.map_err(pg)? {
+    let mut zones = HashMap::new();
+    for r in rows {
         let org: String = r.try_get(0).map_err(pg)?;
         let json: String = r.try_get(1).map_err(pg)?;
         let name = serde_json::from_str::<OrgState>(&json).map(|s| s.settings.time_zone).unwrap_or_default();
         zones.insert(org, jiff::tz::TimeZone::get(&name).unwrap_or(jiff::tz::TimeZone::UTC));
     }
+    Ok(zones)
+}
+
+/// Folds rows of [`BACKFILL_COLUMNS`] into `rollups`; the last row's
+/// `(org_id, seq)`.
+fn fold_rows(
+    rows: &[tokio_postgres::Row],
+    zones: &HashMap<String, jiff::tz::TimeZone>,
+    rollups: &mut Rollups,
+) -> Result<Option<(String, i64)>, String> {
+    let pg = |e: tokio_postgres::Error| db(e).to_string();
+    let mut last = None;
+    for r in rows {
+        let mut texts: [Option<String>; 6] = Default::default();
+        for (i, t) in texts.iter_mut().enumerate() {
+            *t = r.try_get(5 + i).map_err(pg)?;
+        }
+        let row = BackfillRow {
+            org_id: r.try_get(0).map_err(pg)?,
+            seq: r.try_get(1).map_err(pg)?,
+            created_at_us: r.try_get(2).map_err(pg)?,
+            kind: r.try_get(3).map_err(pg)?,
+            amount: r.try_get(4).map_err(pg)?,
+            texts,
+            status: r.try_get(11).map_err(pg)?,
+            pricing: r.try_get(12).map_err(pg)?,
+        };
+        let parsed = row.parsed()?;
+        let tz = zones.get(&row.org_id).cloned().unwrap_or(jiff::tz::TimeZone::UTC);
+        rollups.add_facts(&row.facts(&parsed), &tz);
+        last = Some((row.org_id, row.seq));
+    }
+    Ok(last)
+}
+
+/// Rebuilds the rollups from every consuming or statement-line event
+/// stored (run after [`PRICES_AND_STATEMENTS`] or [`MARKS`], once, in the
+/// migrations' transaction, under the migration lock). It starts from an empty table, so running it again
+/// changes nothing. Each event's day is taken in its organisation's
+/// current zone.
+pub async fn backfill(tx: &tokio_postgres::Transaction<'_>) -> Result<(), String> {
+    let pg = |e: tokio_postgres::Error| db(e).to_string();
+    tx.execute("DELETE FROM usage_rollups", &[]).await.map_err(pg)?;
+    let zones = zones(tx.query(STATES, &[]).await.map_err(pg)?)?;
     let sql = format!(
         "SELECT {BACKFILL_COLUMNS} FROM events WHERE kind IN {ROLLUP_KINDS_SQL} AND (org_id, seq) > ($1, $2) \
          ORDER BY org_id, seq LIMIT $3"
@@ -174,30 +309,9 @@ pub async fn backfill(tx: &tokio_postgres::Transaction<'_>) -> Result<(), String
     let (mut after_org, mut after_seq) = (String::new(), -1i64);
     loop {
         let rows = tx.query(&st, &[&after_org, &after_seq, &BACKFILL_CHUNK]).await.map_err(pg)?;
-        if rows.is_empty() {
-            break;
-        }
         let mut rollups = Rollups::new();
-        for r in &rows {
-            let mut texts: [Option<String>; 6] = Default::default();
-            for (i, t) in texts.iter_mut().enumerate() {
-                *t = r.try_get(5 + i).map_err(pg)?;
-            }
-            let row = BackfillRow {
-                org_id: r.try_get(0).map_err(pg)?,
-                seq: r.try_get(1).map_err(pg)?,
-                created_at_us: r.try_get(2).map_err(pg)?,
-                kind: r.try_get(3).map_err(pg)?,
-                amount: r.try_get(4).map_err(pg)?,
-                texts,
-                status: r.try_get(11).map_err(pg)?,
-                pricing: r.try_get(12).map_err(pg)?,
-            };
-            (after_org, after_seq) = (row.org_id.clone(), row.seq);
-            let parsed = row.parsed()?;
-            let tz = zones.get(&row.org_id).cloned().unwrap_or(jiff::tz::TimeZone::UTC);
-            rollups.add_facts(&row.facts(&parsed), &tz);
-        }
+        let Some(last) = fold_rows(&rows, &zones, &mut rollups)? else { break };
+        (after_org, after_seq) = last;
         let deltas = rollups.checked_deltas().map_err(|e| e.to_string())?;
         tx.execute(PG_UPSERT, &Cols::of(&deltas).params()).await.map_err(|e| db(e).to_string())?;
     }

@@ -210,6 +210,12 @@ pub const MIGRATIONS: &[&str] = &[
     ALTER TABLE events ADD COLUMN voucher_balance_after BIGINT;
     ALTER TABLE events ADD COLUMN promotional_balance_after BIGINT;
     ",
+    // Rollups written by each node's follower a second after the batches,
+    // folded over many of them (issue 20): each org's mark, the last event
+    // folded into its rollup rows (crate::follower). The rows are rebuilt
+    // from the events when it runs, so they and the marks agree whatever
+    // was folded before.
+    crate::rollups::MARKS,
 ];
 
 #[derive(Debug, thiserror::Error)]
@@ -239,12 +245,17 @@ pub async fn migrate(client: &mut Client) -> Result<(), MigrateError> {
     if version as usize > MIGRATIONS.len() || version < 0 {
         return Err(MigrateError::TooNew { found: version, known: MIGRATIONS.len() });
     }
+    let mut rebuild = false;
     for (i, sql) in MIGRATIONS.iter().enumerate().skip(version as usize) {
         tx.batch_execute(sql).await?;
-        if *sql == crate::rollups::PRICES_AND_STATEMENTS {
-            crate::rollups::backfill(&tx).await.map_err(MigrateError::Rollups)?;
-        }
+        rebuild |= *sql == crate::rollups::PRICES_AND_STATEMENTS || *sql == crate::rollups::MARKS;
         tx.execute("UPDATE schema_version SET version = $1", &[&((i + 1) as i64)]).await?;
+    }
+    // Once, after the migrations that need it: every org's rows rebuilt
+    // from its events, which its mark (set by `MARKS` to its last event)
+    // then says.
+    if rebuild {
+        crate::rollups::backfill(&tx).await.map_err(MigrateError::Rollups)?;
     }
     tx.commit().await?;
     Ok(())

@@ -51,7 +51,6 @@ use tokio_postgres::types::ToSql;
 use creditd_core::{Op, OrgSettings, OrgState, Outcome};
 use creditd_store::batch::{self, Batch, IdemRow};
 use creditd_store::cache::{OrgCache, OrgCacheSize};
-use creditd_store::rollup::PG_UPSERT;
 use creditd_store::tick::{self, MAX_TICK_WORK};
 use creditd_store::write::{self, EventRow, Rows, UsageLayout, WriteSet};
 use creditd_store::{Clock, Command, OrgInfo, StoreError, micros_ts, telemetry};
@@ -61,6 +60,7 @@ use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 use tokio_postgres::error::SqlState;
 
+use crate::follower::Follower;
 use crate::reader::{db, load_states};
 
 /// Most commands one transaction carries.
@@ -149,6 +149,8 @@ pub struct Writer {
     /// locks that could not join it: the next ones the writer runs.
     held: VecDeque<Job>,
     stats: Arc<PipelineStats>,
+    /// Where committed batches' rollups go (`crate::follower`).
+    follower: Arc<Follower>,
 }
 
 /// A cached org state and the `orgs.version` it was read or written at.
@@ -253,6 +255,7 @@ impl Writer {
         org_cache: OrgCacheSize,
         prices: Arc<creditd_store::prices::Catalogue>,
         stats: Arc<PipelineStats>,
+        follower: Arc<Follower>,
     ) -> Self {
         Writer {
             pool,
@@ -267,6 +270,7 @@ impl Writer {
             versions: (std::collections::hash_map::RandomState::new(), 0),
             held: VecDeque::new(),
             stats,
+            follower,
         }
     }
 
@@ -584,13 +588,14 @@ impl Writer {
         let batch = Arc::new(batch);
         let (locked_tx, locked_rx) = oneshot::channel();
         let orgs = check_ids.clone();
+        let follower = self.follower.clone();
         let handle = tokio::spawn({
             let batch = batch.clone();
             async move {
                 let commands = execs.iter().map(|(c, _)| c.len()).sum();
                 let ahead =
                     Ahead { ids: &check_ids, expected: &check_versions, versions: &new_versions, locked: locked_tx };
-                let result = match commit_ahead(&conn, &batch, &set, ahead).await {
+                let result = match commit_ahead(&conn, &batch, &set, ahead, &follower).await {
                     Ok(()) => {
                         for ((_, reply), answer) in execs.into_iter().zip(answers) {
                             let _ = reply.send(answer);
@@ -1193,7 +1198,7 @@ impl Writer {
         } else {
             // The writes and the `COMMIT` in one round trip.
             let set = WriteSet::encode(&batch, |org| self.states.get(org).map(|c| &c.state), UsageLayout::RecordRows)?;
-            match write(c, set.rows(&batch)?, Written::Commit).await {
+            match write(c, set.rows(&batch)?, Written::Commit, &self.follower).await {
                 Ok(()) => {}
                 Err(WriteError::Refused(f)) => return Err(f),
                 Err(WriteError::Unknown(error)) => return Err(Failure { error, retry: false }),
@@ -1423,9 +1428,10 @@ async fn commit_ahead(
     batch: &Batch,
     set: &WriteSet,
     ahead: Ahead<'_>,
+    follower: &Follower,
 ) -> Result<(), AheadError> {
     let rows = set.rows(batch).map_err(AheadError::Refused)?;
-    match write(c, rows, Written::Ahead(ahead)).await {
+    match write(c, rows, Written::Ahead(ahead), follower).await {
         Ok(()) => Ok(()),
         Err(WriteError::Refused(f)) => Err(AheadError::Refused(f.error)),
         Err(WriteError::Unknown(e)) => Err(AheadError::Unknown(e)),
@@ -1444,10 +1450,17 @@ enum Written<'a> {
 
 /// Writes a batch: its events appended and each touched row written once,
 /// one array statement per table (events, records, orgs, idempotency,
-/// conversations, notifications, rollups, outbox messages and deliveries),
-/// all pipelined with the `COMMIT` (and for a batch applied ahead, its
-/// `BEGIN` and locks): one round trip whatever the batch's size.
-async fn write<C: GenericClient + Sync>(c: &C, rows: Rows<'_>, how: Written<'_>) -> Result<(), WriteError> {
+/// conversations, notifications, outbox messages and deliveries), all
+/// pipelined with the `COMMIT` (and for a batch applied ahead, its `BEGIN`
+/// and locks): one round trip whatever the batch's size. Once committed,
+/// its rollups go to the `follower`, which writes them a moment later
+/// with other batches'.
+async fn write<C: GenericClient + Sync>(
+    c: &C,
+    rows: Rows<'_>,
+    how: Written<'_>,
+    follower: &Follower,
+) -> Result<(), WriteError> {
     let before = |e: Failure| WriteError::Refused(e);
     let mut orgs = OrgCols::default();
     for r in rows.orgs() {
@@ -1492,9 +1505,9 @@ async fn write<C: GenericClient + Sync>(c: &C, rows: Rows<'_>, how: Written<'_>)
         idem.created_at.push(i.created_at_us);
     }
     // Rollups arrive folded: one row per (org, scope, group, day, key)
-    // the batch touched, whatever its number of events.
+    // the batch touched, whatever its number of events. A sum that cannot
+    // be kept exact refuses the batch, as on SQLite.
     let deltas = rows.rollups().map_err(|e| before(e.into()))?;
-    let roll = crate::rollups::Cols::of(&deltas);
     let outbox = crate::webhooks::OutboxCols::of(rows.webhooks());
     let (guard, locked_tx) = match how {
         Written::Ahead(a) => (Some((a.ids, a.expected, a.versions.to_vec())), Some(a.locked)),
@@ -1507,13 +1520,11 @@ async fn write<C: GenericClient + Sync>(c: &C, rows: Rows<'_>, how: Written<'_>)
         c.prepare_cached(INSERT_IDEM),
         c.prepare_cached(INSERT_CONVERSATIONS),
         c.prepare_cached(INSERT_NOTIFICATIONS),
-        c.prepare_cached(PG_UPSERT),
         c.prepare_cached(crate::webhooks::INSERT_MESSAGES),
         c.prepare_cached(crate::webhooks::FAN_OUT),
         c.prepare_cached(LOCK_CHECK_AHEAD),
     );
-    let (st_events, st_records, st_orgs, st_idem, st_conv, st_notes, st_roll, st_msgs, st_fan, st_lock) = match prepared
-    {
+    let (st_events, st_records, st_orgs, st_idem, st_conv, st_notes, st_msgs, st_fan, st_lock) = match prepared {
         Ok(p) => p,
         Err(e) => {
             if let Some(tx) = locked_tx {
@@ -1535,14 +1546,13 @@ async fn write<C: GenericClient + Sync>(c: &C, rows: Rows<'_>, how: Written<'_>)
     let p_conv: [&(dyn ToSql + Sync); 7] =
         [&cv.org_id, &cv.seq, &cv.identity, &cv.campaign, &cv.started_at, &cv.day, &cv.created_at];
     let p_notes: [&(dyn ToSql + Sync); 5] = [&n.org_id, &n.seq, &n.created_at, &n.kind, &n.body];
-    let p_roll = roll.params();
     let p_msgs = outbox.message_params();
     let p_fan = outbox.fan_out_params();
     let on = guard.is_some();
     // Polled in this order on the first poll, so sent in this order: one
     // round trip. A statement PostgreSQL refuses aborts the transaction,
     // and the `COMMIT` at the end then rolls it back.
-    let (begin, lock, n_orgs, n_events, w_records, w_idem, w_conv, w_notes, w_roll, w_msgs, w_fan, commit) = tokio::join!(
+    let (begin, lock, n_orgs, n_events, w_records, w_idem, w_conv, w_notes, w_msgs, w_fan, commit) = tokio::join!(
         biased;
         async { if on { c.batch_execute(BEGIN).await } else { Ok(()) } },
         async {
@@ -1561,7 +1571,6 @@ async fn write<C: GenericClient + Sync>(c: &C, rows: Rows<'_>, how: Written<'_>)
         unless_empty(c, &st_idem, i.org_id.is_empty(), &p_idem),
         unless_empty(c, &st_conv, cv.org_id.is_empty(), &p_conv),
         unless_empty(c, &st_notes, n.org_id.is_empty(), &p_notes),
-        unless_empty(c, &st_roll, deltas.is_empty(), &p_roll),
         unless_empty(c, &st_msgs, outbox.is_empty(), &p_msgs),
         unless_empty(c, &st_fan, outbox.is_empty(), &p_fan),
         c.batch_execute("COMMIT"),
@@ -1577,7 +1586,6 @@ async fn write<C: GenericClient + Sync>(c: &C, rows: Rows<'_>, how: Written<'_>)
         unit(w_idem),
         unit(w_conv),
         unit(w_notes),
-        unit(w_roll),
         unit(w_msgs),
         unit(w_fan),
     ];
@@ -1608,6 +1616,14 @@ async fn write<C: GenericClient + Sync>(c: &C, rows: Rows<'_>, how: Written<'_>)
         // fails).
         tracing::error!(error = %e, "a batch wrote other rows than it meant to");
     }
+    let mut spans: Vec<(&str, i64, i64)> = Vec::new();
+    for e in rows.events() {
+        match spans.iter_mut().find(|s| s.0 == e.org_id) {
+            Some(s) => (s.1, s.2) = (s.1.min(e.seq), s.2.max(e.seq)),
+            None => spans.push((e.org_id, e.seq, e.seq)),
+        }
+    }
+    follower.committed(deltas, &spans);
     Ok(())
 }
 
