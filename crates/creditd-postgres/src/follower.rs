@@ -47,7 +47,7 @@ pub const FLUSH_EVERY: Duration = Duration::from_secs(1);
 /// Events folded in memory (all orgs) that make a node write them before
 /// [`FLUSH_EVERY`] is up. A hot org's tail, which every read of it folds,
 /// stays this short.
-pub const FLUSH_EVENTS: usize = 20_000;
+pub const FLUSH_EVENTS: usize = 4_096;
 /// Folded events a node keeps in memory while its flushes fail (the
 /// database is away): past it, it keeps only which orgs to fold again
 /// from the events table.

@@ -1,7 +1,9 @@
 //! The usage rollups on PostgreSQL (see `creditd_store::rollup`): the
-//! table's migration and backfill, the upsert each batch runs inside its
-//! transaction, and the analytics read. Rows of one org are only written
-//! by a batch that holds the org's row lock, so nodes never race on them.
+//! table's migrations and backfill, the upsert, and the reads, which add
+//! the events past each org's mark (`crate::follower` writes the rows a
+//! second after their events). Rows of one org are only written by a
+//! transaction that holds the org's mark row lock (or the migration lock),
+//! so nodes never race on them.
 
 use std::collections::HashMap;
 
@@ -43,8 +45,9 @@ pub const REBUILD: &str = "
 
 /// The migration that adds the priced quantity to every row, and the rows
 /// of prices and statement lines (see `creditd_store::rollup`): [`backfill`]
-/// runs right after it and rebuilds every row from the events (the only
-/// migration that does: the earlier rollup migrations are followed by it).
+/// runs after it and rebuilds every row from the events (it and [`MARKS`]
+/// are the migrations that do: the earlier rollup migrations are followed
+/// by them).
 pub const PRICES_AND_STATEMENTS: &str = "
     -- usage rollups, third layout: quantities, prices and statement lines
     ALTER TABLE usage_rollups ADD COLUMN quantity_micros BIGINT NOT NULL DEFAULT 0;
