@@ -161,30 +161,57 @@ async fn ensure_org<C: GenericClient + Sync>(c: &C, org_id: &str) -> Result<(), 
 }
 
 fn read_row(r: &Row) -> Result<EventRow, tokio_postgres::Error> {
+    read_row_at(r, 0)
+}
+
+/// [`read_row`] of the event columns from column `at` on.
+fn read_row_at(r: &Row, at: usize) -> Result<EventRow, tokio_postgres::Error> {
     let mut texts: [Option<String>; 11] = Default::default();
     for (i, t) in texts.iter_mut().enumerate() {
-        *t = r.try_get(6 + i)?;
+        *t = r.try_get(at + 6 + i)?;
     }
     Ok(EventRow {
-        seq: r.try_get(0)?,
-        created_at: r.try_get(1)?,
-        kind: r.try_get(2)?,
-        amount: r.try_get(3)?,
-        pool: r.try_get(4)?,
-        status: r.try_get(5)?,
+        seq: r.try_get(at)?,
+        created_at: r.try_get(at + 1)?,
+        kind: r.try_get(at + 2)?,
+        amount: r.try_get(at + 3)?,
+        pool: r.try_get(at + 4)?,
+        status: r.try_get(at + 5)?,
         texts,
-        balance_after: r.try_get(17)?,
-        prepaid_balance_after: r.try_get(18)?,
-        held_after: r.try_get(19)?,
-        period_usage_after: r.try_get(20)?,
-        metadata: r.try_get(21)?,
-        pricing: r.try_get(22)?,
-        pools_after: [r.try_get(23)?, r.try_get(24)?, r.try_get(25)?],
+        balance_after: r.try_get(at + 17)?,
+        prepaid_balance_after: r.try_get(at + 18)?,
+        held_after: r.try_get(at + 19)?,
+        period_usage_after: r.try_get(at + 20)?,
+        metadata: r.try_get(at + 21)?,
+        pricing: r.try_get(at + 22)?,
+        pools_after: [r.try_get(at + 23)?, r.try_get(at + 24)?, r.try_get(at + 25)?],
     })
 }
 
 fn to_event(r: &Row, org_id: &str) -> Result<Event, StoreError> {
     read_row(r).map_err(db)?.into_event(org_id)
+}
+
+/// Usage events by `(org_id, seq, hold_id)` (`$1`, `$2`, `$3` arrays) that
+/// carry their draws: each row is `org_id`, [`sql::EVENT_COLUMNS`], `draws`.
+pub(crate) static USAGE_RECORDS: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    format!(
+        "SELECT e.org_id, {}, e.draws FROM events e \
+         JOIN UNNEST($1::text[], $2::int8[], $3::text[]) AS k(org_id, seq, id) \
+         ON e.org_id = k.org_id AND e.seq = k.seq AND e.hold_id = k.id \
+         WHERE e.kind = 'usage' AND e.draws IS NOT NULL",
+        sql::EVENT_COLUMNS.split(", ").map(|c| format!("e.{}", c.trim())).collect::<Vec<_>>().join(", ")
+    )
+});
+
+/// The usage record a row of [`USAGE_RECORDS`] is: its event plus the
+/// blocks it drew from (a usage never refunded writes no record row).
+pub(crate) fn usage_record(r: &Row, org_id: &str) -> Result<creditd_core::Record, StoreError> {
+    let e = read_row_at(r, 1).map_err(db)?.into_event(org_id)?;
+    let draws: String = r.try_get(1 + sql::EVENT_COLUMN_COUNT).map_err(db)?;
+    let draws = serde_json::from_str(&draws).map_err(StoreError::json("stored draws"))?;
+    creditd_core::Record::consumed_by(&e, draws)
+        .ok_or_else(|| StoreError::Corrupt(format!("usage event {} of {org_id} does not make a usage record", e.seq)))
 }
 
 fn ph(n: usize) -> String {

@@ -216,6 +216,13 @@ pub const MIGRATIONS: &[&str] = &[
     // from the events when it runs, so they and the marks agree whatever
     // was folded before.
     crate::rollups::MARKS,
+    // A usage event's draws (the blocks its credits came from, JSON), as on
+    // SQLite: with them the event is the whole usage record, so a usage
+    // writes no `records` row until it is refunded (`reader::usage_record`
+    // rebuilds it). Usages written before keep their record rows.
+    "
+    ALTER TABLE events ADD COLUMN draws TEXT;
+    ",
 ];
 
 #[derive(Debug, thiserror::Error)]

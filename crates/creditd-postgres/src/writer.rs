@@ -696,7 +696,7 @@ impl Writer {
                     .collect()
             })
             .collect();
-        let set = WriteSet::encode(&batch, |org| self.states.get(org).map(|c| &c.state), UsageLayout::RecordRows)?;
+        let set = WriteSet::encode(&batch, |org| self.states.get(org).map(|c| &c.state), UsageLayout::EventDraws)?;
         let mut new_versions = Vec::with_capacity(batch.orgs.len());
         for org in &batch.orgs {
             let v = self.next_version();
@@ -791,6 +791,28 @@ impl Writer {
             };
             stored.insert((org_id, key), idem);
         }
+        // A usage never refunded has no record row: it is its usage event
+        // (`use_N` is seq N) with the draws kept on that row.
+        let found: std::collections::HashSet<(String, String)> = record_rows
+            .iter()
+            .map(|r| Ok((r.try_get::<_, String>(0)?, r.try_get::<_, String>(1)?)))
+            .collect::<Result<_, tokio_postgres::Error>>()?;
+        let mut usage = (Vec::new(), Vec::new(), Vec::new());
+        for (org, id) in ref_orgs.iter().zip(&refs) {
+            if let Some(seq) = id.strip_prefix("use_").and_then(|n| n.parse::<i64>().ok())
+                && !found.contains(&(org.to_string(), id.to_string()))
+            {
+                usage.0.push(*org);
+                usage.1.push(seq);
+                usage.2.push(*id);
+            }
+        }
+        let usage_rows = if usage.0.is_empty() {
+            Vec::new()
+        } else {
+            let st = c.prepare_cached(&crate::reader::USAGE_RECORDS).await?;
+            c.query(&st, &[&usage.0, &usage.1, &usage.2]).await?
+        };
         if ahead && !refs.is_empty() {
             // Applying ahead, the states are as cached: a record read now
             // belongs with them only if no other node has written its org
@@ -816,6 +838,19 @@ impl Writer {
                 }
                 Err(e) => {
                     unreadable.insert((org_id, id), e);
+                }
+            }
+        }
+        for row in usage_rows {
+            let org_id: String = row.try_get(0)?;
+            match crate::reader::usage_record(&row, &org_id) {
+                Ok(r) => {
+                    if let Some(c) = self.states.get_mut(&org_id) {
+                        c.state.records.entry(r.id.clone()).or_insert(r);
+                    }
+                }
+                Err(e) => {
+                    unreadable.insert((org_id, format!("use_{}", row.try_get::<_, i64>(1)?)), e);
                 }
             }
         }
@@ -1197,7 +1232,7 @@ impl Writer {
             c.batch_execute("COMMIT").await.map_err(|e| Failure { error: db(e), retry: false })?;
         } else {
             // The writes and the `COMMIT` in one round trip.
-            let set = WriteSet::encode(&batch, |org| self.states.get(org).map(|c| &c.state), UsageLayout::RecordRows)?;
+            let set = WriteSet::encode(&batch, |org| self.states.get(org).map(|c| &c.state), UsageLayout::EventDraws)?;
             match write(c, set.rows(&batch)?, Written::Commit, &self.follower).await {
                 Ok(()) => {}
                 Err(WriteError::Refused(f)) => return Err(f),
@@ -1651,11 +1686,11 @@ const BEGIN: &str = "BEGIN; SET LOCAL plan_cache_mode = force_generic_plan";
 pub(crate) const INSERT_EVENTS: &str = "INSERT INTO events (org_id, seq, created_at, kind, amount, pool, status, source, \
      service, activity, project_id, project_name, user_name, user_email, description, code, hold_id, \
      idempotency_key, balance_after, prepaid_balance_after, held_after, period_usage_after, metadata, hash, pricing, \
-     plan_balance_after, voucher_balance_after, promotional_balance_after) \
+     plan_balance_after, voucher_balance_after, promotional_balance_after, draws) \
      SELECT * FROM UNNEST($1::text[], $2::int8[], $3::int8[], $4::text[], $5::int8[], $6::text[], $7::text[], \
      $8::text[], $9::text[], $10::text[], $11::text[], $12::text[], $13::text[], $14::text[], $15::text[], \
      $16::text[], $17::text[], $18::text[], $19::int8[], $20::int8[], $21::int8[], $22::int8[], $23::text[], \
-     $24::text[], $25::text[], $26::int8[], $27::int8[], $28::int8[])";
+     $24::text[], $25::text[], $26::int8[], $27::int8[], $28::int8[], $29::text[])";
 
 pub(crate) const UPSERT_RECORDS: &str = "INSERT INTO records (org_id, id, status, expires_at, body) \
      SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[], $4::int8[], $5::text[]) \
@@ -1775,11 +1810,11 @@ pub(crate) struct EventCols<'a> {
     hash: Vec<&'a str>,
     pricing: Vec<Option<&'a str>>,
     pools_after: [Vec<Option<i64>>; 3],
+    draws: Vec<Option<&'a str>>,
 }
 
 impl<'a> EventCols<'a> {
-    /// The columns of `rows` (the `draws` of [`EventRow`] has no column
-    /// here: usage records are `records` rows on PostgreSQL).
+    /// The columns of `rows`.
     pub(crate) fn from_rows(rows: impl ExactSizeIterator<Item = EventRow<'a>>) -> Self {
         let mut c = EventCols::default();
         for e in rows {
@@ -1803,12 +1838,13 @@ impl<'a> EventCols<'a> {
             for (col, v) in c.pools_after.iter_mut().zip(e.pools_after) {
                 col.push(v);
             }
+            c.draws.push(e.draws_json);
         }
         c
     }
 
     /// The parameters of [`INSERT_EVENTS`].
-    pub(crate) fn params(&self) -> [&(dyn ToSql + Sync); 28] {
+    pub(crate) fn params(&self) -> [&(dyn ToSql + Sync); 29] {
         let e = self;
         [
             &e.org_id,
@@ -1839,6 +1875,7 @@ impl<'a> EventCols<'a> {
             &e.pools_after[0],
             &e.pools_after[1],
             &e.pools_after[2],
+            &e.draws,
         ]
     }
 }

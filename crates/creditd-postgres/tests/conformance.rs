@@ -567,9 +567,9 @@ async fn price_books_migrate_from_previous_schema() {
     let Some(engine) = engine().await else { return };
     let mut ctx = Ctx::start(engine).await;
     // Back to before price books, so also before the org tree, priced events, the plan catalogue the third rollup layout and the pools after each event that came after.
-    let previous = creditd_postgres::schema::MIGRATIONS.len() - 7;
+    let previous = creditd_postgres::schema::MIGRATIONS.len() - 8;
     let downgrade = format!(
-        "DROP TABLE rollup_marks; ALTER TABLE events DROP COLUMN plan_balance_after, DROP COLUMN voucher_balance_after, DROP COLUMN promotional_balance_after; ALTER TABLE usage_rollups DROP COLUMN quantity_micros; DROP TABLE plan_catalogue; ALTER TABLE events DROP COLUMN pricing; DROP INDEX orgs_parent; ALTER TABLE orgs DROP COLUMN parent_id; \
+        "ALTER TABLE events DROP COLUMN draws; DROP TABLE rollup_marks; ALTER TABLE events DROP COLUMN plan_balance_after, DROP COLUMN voucher_balance_after, DROP COLUMN promotional_balance_after; ALTER TABLE usage_rollups DROP COLUMN quantity_micros; DROP TABLE plan_catalogue; ALTER TABLE events DROP COLUMN pricing; DROP INDEX orgs_parent; ALTER TABLE orgs DROP COLUMN parent_id; \
          DROP TABLE price_book_versions; \
          UPDATE schema_version SET version = {previous};"
     );
@@ -584,9 +584,9 @@ async fn org_tree_migrates_from_previous_schema() {
     let Some(engine) = engine().await else { return };
     let mut ctx = Ctx::start(engine).await;
     // Back to before the org tree, so also before priced events, the plan catalogue the third rollup layout and the pools after each event that came after.
-    let previous = creditd_postgres::schema::MIGRATIONS.len() - 6;
+    let previous = creditd_postgres::schema::MIGRATIONS.len() - 7;
     let downgrade = format!(
-        "DROP TABLE rollup_marks; ALTER TABLE events DROP COLUMN plan_balance_after, DROP COLUMN voucher_balance_after, DROP COLUMN promotional_balance_after; ALTER TABLE usage_rollups DROP COLUMN quantity_micros; DROP TABLE plan_catalogue; ALTER TABLE events DROP COLUMN pricing; DROP INDEX orgs_parent; ALTER TABLE orgs DROP COLUMN parent_id; \
+        "ALTER TABLE events DROP COLUMN draws; DROP TABLE rollup_marks; ALTER TABLE events DROP COLUMN plan_balance_after, DROP COLUMN voucher_balance_after, DROP COLUMN promotional_balance_after; ALTER TABLE usage_rollups DROP COLUMN quantity_micros; DROP TABLE plan_catalogue; ALTER TABLE events DROP COLUMN pricing; DROP INDEX orgs_parent; ALTER TABLE orgs DROP COLUMN parent_id; \
          UPDATE schema_version SET version = {previous};"
     );
     cases::org_tree_migrates_from_previous_schema(&mut ctx, &downgrade).await;
@@ -599,9 +599,9 @@ async fn org_tree_migrates_from_previous_schema() {
 async fn priced_events_migrate_from_previous_schema() {
     let Some(engine) = engine().await else { return };
     let mut ctx = Ctx::start(engine).await;
-    let previous = creditd_postgres::schema::MIGRATIONS.len() - 5;
+    let previous = creditd_postgres::schema::MIGRATIONS.len() - 6;
     let downgrade = format!(
-        "DROP TABLE rollup_marks; ALTER TABLE events DROP COLUMN plan_balance_after, DROP COLUMN voucher_balance_after, DROP COLUMN promotional_balance_after; ALTER TABLE usage_rollups DROP COLUMN quantity_micros; DROP TABLE plan_catalogue; ALTER TABLE events DROP COLUMN pricing; \
+        "ALTER TABLE events DROP COLUMN draws; DROP TABLE rollup_marks; ALTER TABLE events DROP COLUMN plan_balance_after, DROP COLUMN voucher_balance_after, DROP COLUMN promotional_balance_after; ALTER TABLE usage_rollups DROP COLUMN quantity_micros; DROP TABLE plan_catalogue; ALTER TABLE events DROP COLUMN pricing; \
          UPDATE schema_version SET version = {previous};"
     );
     cases::priced_events_migrate_from_previous_schema(&mut ctx, &downgrade).await;
@@ -614,9 +614,9 @@ async fn priced_events_migrate_from_previous_schema() {
 async fn plan_catalogue_migrates_from_previous_schema() {
     let Some(engine) = engine().await else { return };
     let mut ctx = Ctx::start(engine).await;
-    let previous = creditd_postgres::schema::MIGRATIONS.len() - 4;
+    let previous = creditd_postgres::schema::MIGRATIONS.len() - 5;
     let downgrade = format!(
-        "DROP TABLE rollup_marks; ALTER TABLE events DROP COLUMN plan_balance_after, DROP COLUMN voucher_balance_after, DROP COLUMN promotional_balance_after; ALTER TABLE usage_rollups DROP COLUMN quantity_micros; DROP TABLE plan_catalogue; UPDATE schema_version SET version = {previous};"
+        "ALTER TABLE events DROP COLUMN draws; DROP TABLE rollup_marks; ALTER TABLE events DROP COLUMN plan_balance_after, DROP COLUMN voucher_balance_after, DROP COLUMN promotional_balance_after; ALTER TABLE usage_rollups DROP COLUMN quantity_micros; DROP TABLE plan_catalogue; UPDATE schema_version SET version = {previous};"
     );
     cases::plan_catalogue_migrates_from_previous_schema(&mut ctx, &downgrade).await;
     ctx.finish().await;
@@ -629,9 +629,9 @@ async fn plan_catalogue_migrates_from_previous_schema() {
 async fn rollups_backfill_from_previous_schema() {
     let Some(engine) = engine().await else { return };
     let mut ctx = Ctx::start(engine).await;
-    let previous = creditd_postgres::schema::MIGRATIONS.len() - 3;
+    let previous = creditd_postgres::schema::MIGRATIONS.len() - 4;
     let downgrade = format!(
-        "DROP TABLE rollup_marks; ALTER TABLE events DROP COLUMN plan_balance_after, DROP COLUMN voucher_balance_after, DROP COLUMN promotional_balance_after; DELETE FROM usage_rollups WHERE dim IN ('price', 'm:price', 'kind', 'm:kind'); \
+        "ALTER TABLE events DROP COLUMN draws; DROP TABLE rollup_marks; ALTER TABLE events DROP COLUMN plan_balance_after, DROP COLUMN voucher_balance_after, DROP COLUMN promotional_balance_after; DELETE FROM usage_rollups WHERE dim IN ('price', 'm:price', 'kind', 'm:kind'); \
          ALTER TABLE usage_rollups DROP COLUMN quantity_micros; UPDATE schema_version SET version = {previous};"
     );
     cases::rollups_backfill_from_previous_schema(&mut ctx, &downgrade).await;
@@ -645,9 +645,9 @@ async fn rollups_backfill_from_previous_schema() {
 async fn pools_after_migrate_from_previous_schema() {
     let Some(engine) = engine().await else { return };
     let mut ctx = Ctx::start(engine).await;
-    let previous = creditd_postgres::schema::MIGRATIONS.len() - 2;
+    let previous = creditd_postgres::schema::MIGRATIONS.len() - 3;
     let downgrade = format!(
-        "DROP TABLE rollup_marks; ALTER TABLE events DROP COLUMN plan_balance_after, DROP COLUMN voucher_balance_after, DROP COLUMN promotional_balance_after; UPDATE schema_version SET version = {previous};"
+        "ALTER TABLE events DROP COLUMN draws; DROP TABLE rollup_marks; ALTER TABLE events DROP COLUMN plan_balance_after, DROP COLUMN voucher_balance_after, DROP COLUMN promotional_balance_after; UPDATE schema_version SET version = {previous};"
     );
     creditd_conformance::cases::pools_after_migrate_from_previous_schema(&mut ctx, &downgrade).await;
     ctx.finish().await;
@@ -1232,8 +1232,62 @@ async fn rollups_a_node_lost_are_folded_by_the_others() {
 async fn rollup_marks_migrate_from_previous_schema() {
     let Some(engine) = engine().await else { return };
     let mut ctx = Ctx::start(engine).await;
-    let previous = creditd_postgres::schema::MIGRATIONS.len() - 1;
-    let downgrade = format!("DROP TABLE rollup_marks; UPDATE schema_version SET version = {previous};");
+    let previous = creditd_postgres::schema::MIGRATIONS.len() - 2;
+    let downgrade = format!(
+        "ALTER TABLE events DROP COLUMN draws; DROP TABLE rollup_marks; UPDATE schema_version SET version = {previous};"
+    );
     cases::rollups_backfill_from_previous_schema(&mut ctx, &downgrade).await;
     ctx.finish().await;
+}
+
+/// A database written before usage events kept their draws (each usage had
+/// a `records` row) migrates at open: a usage of then is refunded from its
+/// record row, a usage of now from its event (no record row is written
+/// for it until its refund), and both orgs verify.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn usage_draws_migrate_from_previous_schema() {
+    let Some((url, a, session)) = node_and_session().await else { return };
+    new_org(a.as_ref(), "src").await;
+    ok(a.as_ref(), "src", grant("10")).await;
+    let then = record_id(&ok(a.as_ref(), "src", usage("3")).await);
+    // Imported, its usage has a record row, as every usage had before.
+    let mut events = history(a.as_ref(), "src").await;
+    events.reverse();
+    for e in &mut events {
+        e.org_id = "old".into();
+    }
+    a.import("old", creditd_core::OrgSettings::new("Old", "UTC"), events).await.expect("import");
+    a.shutdown().await;
+    let rows = |org: &'static str| {
+        let session = &session;
+        async move {
+            let n: i64 = session
+                .query_one("SELECT count(*) FROM records WHERE org_id = $1 AND id LIKE 'use_%'", &[&org])
+                .await
+                .expect("count")
+                .get(0);
+            n
+        }
+    };
+    assert_eq!((rows("src").await, rows("old").await), (0, 1), "a usage writes no record row now");
+    let previous = creditd_postgres::schema::MIGRATIONS.len() - 1;
+    session
+        .batch_execute(&format!(
+            "ALTER TABLE events DROP COLUMN draws; UPDATE schema_version SET version = {previous};"
+        ))
+        .await
+        .expect("downgrade");
+    let b = PgStore::open(&url, Arc::new(creditd_store::SystemClock)).await.expect("reopen");
+    let now = record_id(&ok(&b, "old", usage("2")).await);
+    assert_eq!(rows("old").await, 1, "the new usage has no record row");
+    let r = ok(&b, "old", refund(&then, Some("1"))).await;
+    assert_eq!(r.events[0].amount, m("1"));
+    let r = ok(&b, "old", refund(&now, None)).await;
+    assert_eq!(r.events[0].amount, m("2"));
+    assert_eq!(code(&run(&b, "old", refund(&now, Some("0.5"))).await), "refund_exceeds_consumed");
+    assert_eq!(b.balance("old").await.expect("balance").available, m("8"));
+    for org in ["src", "old"] {
+        assert!(b.verify(org).await.expect("verify").ok, "{org}");
+    }
+    b.shutdown().await;
 }
