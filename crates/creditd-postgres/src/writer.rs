@@ -52,7 +52,7 @@ use creditd_core::{Op, OrgSettings, OrgState, Outcome};
 use creditd_store::batch::{self, Batch, IdemRow};
 use creditd_store::cache::{OrgCache, OrgCacheSize};
 use creditd_store::tick::{self, MAX_TICK_WORK};
-use creditd_store::write::{self, EventRow, Rows, UsageLayout, WriteSet};
+use creditd_store::write::{self, EventRow, Rows, WriteSet};
 use creditd_store::{Clock, Command, OrgInfo, StoreError, micros_ts, telemetry};
 use deadpool_postgres::{GenericClient, Pool};
 use jiff::Timestamp;
@@ -696,7 +696,7 @@ impl Writer {
                     .collect()
             })
             .collect();
-        let set = WriteSet::encode(&batch, |org| self.states.get(org).map(|c| &c.state), UsageLayout::EventDraws)?;
+        let set = WriteSet::encode(&batch, |org| self.states.get(org).map(|c| &c.state))?;
         let mut new_versions = Vec::with_capacity(batch.orgs.len());
         for org in &batch.orgs {
             let v = self.next_version();
@@ -1232,7 +1232,7 @@ impl Writer {
             c.batch_execute("COMMIT").await.map_err(|e| Failure { error: db(e), retry: false })?;
         } else {
             // The writes and the `COMMIT` in one round trip.
-            let set = WriteSet::encode(&batch, |org| self.states.get(org).map(|c| &c.state), UsageLayout::EventDraws)?;
+            let set = WriteSet::encode(&batch, |org| self.states.get(org).map(|c| &c.state))?;
             match write(c, set.rows(&batch)?, Written::Commit, &self.follower).await {
                 Ok(()) => {}
                 Err(WriteError::Refused(f)) => return Err(f),

@@ -18,7 +18,7 @@ use creditd_store::batch::{self, Batch, IdemRow};
 use creditd_store::cache::{OrgCache, OrgCacheSize};
 use creditd_store::import::ImportReport;
 use creditd_store::tick::{self, MAX_TICK_WORK};
-use creditd_store::write::{self, EventRow, EventText, ImportedOrg, RecordRow, Rows, UsageLayout, WriteSet};
+use creditd_store::write::{self, EventRow, EventText, ImportedOrg, RecordRow, Rows, WriteSet};
 use creditd_store::{Clock, Command, OrgInfo, StoreError, micros_ts, telemetry};
 use rusqlite::{Connection, OptionalExtension, params};
 use tokio::sync::{mpsc, oneshot};
@@ -671,7 +671,7 @@ impl Writer {
 /// What the committer binds, computed on the apply side so that the two
 /// threads of the pipeline share the work (see [`WriteSet::encode`]).
 fn encode(states: &OrgCache<OrgState>, batch: &Batch) -> Result<WriteSet, StoreError> {
-    WriteSet::encode(batch, |org| states.get(org), UsageLayout::EventDraws)
+    WriteSet::encode(batch, |org| states.get(org))
 }
 
 /// Appends the batch's events and writes each touched row once.

@@ -57,9 +57,9 @@ pub struct Batch {
     pub records: Vec<(String, Record)>,
     /// Usage records created by this batch, each with the index in `events`
     /// of its usage event (which names its org). Such a record is its event
-    /// plus the blocks it drew from, so an engine may keep the draws on the
-    /// event's row instead of writing a record row (SQLite does; PostgreSQL
-    /// writes record rows). If the usage was also refunded within the batch,
+    /// plus the blocks it drew from, so both engines keep the draws on the
+    /// event's row instead of writing a record row. If the usage was also
+    /// refunded within the batch,
     /// its newer version is in `records` too ([`Batch::has_record`]).
     pub usage_records: Vec<(usize, Record)>,
     record_index: HashMap<(String, String), usize>,

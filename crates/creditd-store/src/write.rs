@@ -7,8 +7,9 @@
 //! the ledger's invariants before anything is committed, formatting hashes
 //! and metadata) lives here, in [`WriteSet::encode`]; an engine's writer
 //! only binds the rows [`WriteSet::rows`] hands out into its own SQL and
-//! commits. The one difference between the engines' layouts, where a usage
-//! record created in the batch lives, is a [`UsageLayout`] the engine names.
+//! commits. A usage record created in the batch lives on its event (the
+//! blocks it drew from, as the `draws` column), not as a `records` row,
+//! until a refund rewrites it; both engines lay it out so.
 //!
 //! The rows borrow from the [`Batch`] instead of copying it: the events are
 //! the batch's own, and a [`WriteSet`] holds only the columns that had to be
@@ -25,29 +26,17 @@ use crate::sql::event_texts;
 use crate::webhooks::OutboxMessage;
 use crate::{OrgInfo, StoreError};
 
-/// Where an engine keeps a usage record created by a batch (see
-/// [`Batch::usage_records`]).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum UsageLayout {
-    /// On its usage event's row, as the JSON `draws` column (the blocks it
-    /// drew from); no `records` row (SQLite).
-    EventDraws,
-    /// As a `records` row of its own, like every other record; the events
-    /// table has no `draws` column (PostgreSQL).
-    RecordRows,
-}
-
 /// The computed columns of one batch's rows, from [`WriteSet::encode`]:
 /// bind them through [`WriteSet::rows`] with the same batch.
 #[derive(Debug)]
 pub struct WriteSet {
-    layout: UsageLayout,
     /// One per `batch.orgs`, in order.
     orgs: Vec<OrgColumns>,
     /// One per `batch.events`, in order.
     events: Vec<EventText>,
-    /// The records to upsert, in write order, each with its JSON body.
-    records: Vec<(RecordAt, String)>,
+    /// The records to upsert (`batch.records`, in order), each with its
+    /// JSON body.
+    records: Vec<String>,
     /// The JSON body of each of `batch.notifications`, in order.
     notifications: Vec<String>,
     /// The lengths of the batch's vectors when it was encoded.
@@ -60,15 +49,6 @@ struct OrgColumns {
     seq: i64,
     next_expiry_us: Option<i64>,
     state_json: String,
-}
-
-/// Where a record to write is found in the batch.
-#[derive(Clone, Copy, Debug)]
-enum RecordAt {
-    /// `batch.records[i]`.
-    Latest(usize),
-    /// `batch.usage_records[i]`.
-    Usage(usize),
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -104,8 +84,7 @@ pub struct EventText {
     /// by the writer that applies (priced work the busier thread need not
     /// do).
     pricing: std::sync::OnceLock<Option<String>>,
-    /// For a usage event under [`UsageLayout::EventDraws`], the blocks its
-    /// record drew from (JSON).
+    /// For a usage event, the blocks its record drew from (JSON).
     draws: Option<String>,
 }
 
@@ -126,14 +105,10 @@ impl WriteSet {
     /// Computes everything `batch` writes that is not bound as it is:
     /// every touched org's state row (after checking the org's invariants:
     /// a broken one refuses the whole batch before anything is written), each
-    /// event's hash, metadata and (under [`UsageLayout::EventDraws`]) draws,
+    /// event's hash, metadata and (for a usage) draws,
     /// each record's body, each notification's body. `state_of` finds the
     /// org's in-memory state as of the end of the batch.
-    pub fn encode<'s>(
-        batch: &Batch,
-        state_of: impl Fn(&str) -> Option<&'s OrgState>,
-        layout: UsageLayout,
-    ) -> Result<WriteSet, StoreError> {
+    pub fn encode<'s>(batch: &Batch, state_of: impl Fn(&str) -> Option<&'s OrgState>) -> Result<WriteSet, StoreError> {
         let orgs = batch
             .orgs
             .iter()
@@ -152,42 +127,20 @@ impl WriteSet {
             .zip(&batch.hashes)
             .enumerate()
             .map(|(i, (e, h))| {
-                let draws = match layout {
-                    UsageLayout::EventDraws => match usage.next_if(|(at, _)| *at == i) {
-                        Some((_, r)) => Some(serde_json::to_string(&r.draws).map_err(StoreError::json("draws"))?),
-                        None => None,
-                    },
-                    UsageLayout::RecordRows => None,
+                let draws = match usage.next_if(|(at, _)| *at == i) {
+                    Some((_, r)) => Some(serde_json::to_string(&r.draws).map_err(StoreError::json("draws"))?),
+                    None => None,
                 };
                 Ok(EventText::new(e, h, draws))
             })
             .collect::<Result<Vec<_>, StoreError>>()?;
-        // Under `RecordRows`, usage records come first; one refunded within
-        // the batch is written once, in its newer version from `records`.
-        let usage_rows = match layout {
-            UsageLayout::EventDraws => None,
-            UsageLayout::RecordRows => Some(
-                batch
-                    .usage_records
-                    .iter()
-                    .enumerate()
-                    .filter(|(_, (at, r))| !batch.has_record(&batch.events[*at].org_id, &r.id))
-                    .map(|(i, (_, r))| (RecordAt::Usage(i), r)),
-            ),
-        };
-        let latest = batch.records.iter().enumerate().map(|(i, (_, r))| (RecordAt::Latest(i), r));
-        let records = usage_rows
-            .into_iter()
-            .flatten()
-            .chain(latest)
-            .map(|(at, r)| Ok((at, record_body(r)?)))
-            .collect::<Result<Vec<_>, StoreError>>()?;
+        let records = batch.records.iter().map(|(_, r)| record_body(r)).collect::<Result<Vec<_>, StoreError>>()?;
         let notifications = batch
             .notifications
             .iter()
             .map(|(_, n)| serde_json::to_string(n).map_err(StoreError::json("notification")))
             .collect::<Result<Vec<_>, _>>()?;
-        Ok(WriteSet { layout, orgs, events, records, notifications, shape: Shape::of(batch) })
+        Ok(WriteSet { orgs, events, records, notifications, shape: Shape::of(batch) })
     }
 
     /// The rows to bind, read from `batch` (the one this set was encoded
@@ -197,11 +150,6 @@ impl WriteSet {
             return Err(StoreError::Corrupt("a write batch was encoded from another batch".into()));
         }
         Ok(Rows { set: self, batch })
-    }
-
-    /// The usage layout this set was encoded for.
-    pub fn layout(&self) -> UsageLayout {
-        self.layout
     }
 }
 
@@ -247,14 +195,7 @@ impl<'a> Rows<'a> {
 
     /// The `records` rows to upsert.
     pub fn records(&self) -> impl ExactSizeIterator<Item = RecordRow<'a>> + 'a {
-        let batch = self.batch;
-        self.set.records.iter().map(move |(at, body)| match *at {
-            RecordAt::Latest(i) => RecordRow::new(&batch.records[i].0, &batch.records[i].1, body),
-            RecordAt::Usage(i) => {
-                let (event, r) = &batch.usage_records[i];
-                RecordRow::new(&batch.events[*event].org_id, r, body)
-            }
-        })
+        self.batch.records.iter().zip(&self.set.records).map(|((org_id, r), body)| RecordRow::new(org_id, r, body))
     }
 
     /// The `idempotency` rows to insert.
@@ -354,7 +295,8 @@ pub struct EventRow<'a> {
     pub pricing_json: Option<&'a str>,
     /// The chain hash, as lowercase hex.
     pub hash: &'a str,
-    /// Under [`UsageLayout::EventDraws`], a usage event's draws as JSON.
+    /// A usage event's draws as JSON (its record, until a refund rewrites
+    /// it as a `records` row).
     pub draws_json: Option<&'a str>,
     /// The plan, voucher and promotional pools after the event
     /// ([`crate::sql::pools_columns`]).

@@ -400,14 +400,14 @@ fn a_cleared_batch_applies_like_a_new_one() {
     assert_eq!((used.applied, used.open_holds_delta), (fresh.applied, fresh.open_holds_delta));
 }
 
-/// What a batch writes is computed once for both engines: the same rows,
-/// except where a new usage record lives (SQLite: the draws on its event;
-/// PostgreSQL: a record row, written once even when refunded in the batch).
+/// What a batch writes is computed once for both engines: a new usage
+/// record lives on its event (its draws), not as a record row, unless it
+/// was refunded in the batch (then its newer version is a row, once).
 #[test]
-fn a_write_set_lays_out_usage_records_per_engine() {
+fn a_write_set_keeps_usage_records_on_their_events() {
     use creditd_store::Command;
     use creditd_store::batch::Batch;
-    use creditd_store::write::{UsageLayout, WriteSet};
+    use creditd_store::write::WriteSet;
     let now = ts(T0);
     let mut s = OrgState::new("o", OrgSettings::new("O", "Europe/Madrid"), now).unwrap();
     let mut batch = Batch::new();
@@ -424,7 +424,7 @@ fn a_write_set_lays_out_usage_records_per_engine() {
 
     let state = s.clone();
     let of = |org: &str| (org == "o").then_some(&state);
-    let draws = WriteSet::encode(&batch, of, UsageLayout::EventDraws).unwrap();
+    let draws = WriteSet::encode(&batch, of).unwrap();
     let rows = draws.rows(&batch).unwrap();
     // Draws go on the two usage events, records are the batch's own versions.
     let with_draws: Vec<i64> = rows.events().filter(|e| e.draws_json.is_some()).map(|e| e.seq).collect();
@@ -445,24 +445,20 @@ fn a_write_set_lays_out_usage_records_per_engine() {
         assert_eq!(e.hash.len(), 64, "hex chain hash");
     }
 
-    let pg = WriteSet::encode(&batch, of, UsageLayout::RecordRows).unwrap();
-    let rows = pg.rows(&batch).unwrap();
-    assert!(rows.events().all(|e| e.draws_json.is_none()));
-    // The kept usage as a row of its own; the refunded one once, refunded.
+    // The refunded usage's row is its newer version, once.
     let recs: Vec<_> = rows.records().map(|r| (r.id.to_string(), r.body_json.to_string())).collect();
-    let ids: Vec<&str> = recs.iter().map(|(id, _)| id.as_str()).collect();
-    assert_eq!(ids.iter().filter(|id| **id == refunded).count(), 1, "{ids:?}");
-    assert!(ids.contains(&kept.as_str()) && ids.contains(&hold.as_str()) && ids.len() == 3, "{ids:?}");
+    assert_eq!(recs.iter().filter(|(id, _)| *id == refunded).count(), 1, "{recs:?}");
+    assert!(!recs.iter().any(|(id, _)| *id == kept), "a usage not refunded has no record row");
     let body = &recs.iter().find(|(id, _)| *id == refunded).unwrap().1;
     let r: creditd_core::Record = serde_json::from_str(body).unwrap();
     assert_eq!(r.refunded, m("2"));
 
     // Rows are read only from the batch they were encoded from.
     let other = Batch::new();
-    assert!(matches!(pg.rows(&other), Err(StoreError::Corrupt(_))));
+    assert!(matches!(draws.rows(&other), Err(StoreError::Corrupt(_))));
     // A touched org without a state refuses the whole batch.
     let none = |_: &str| None;
-    assert!(matches!(WriteSet::encode(&batch, none, UsageLayout::RecordRows), Err(StoreError::OrgNotFound(_))));
+    assert!(matches!(WriteSet::encode(&batch, none), Err(StoreError::OrgNotFound(_))));
 }
 
 /// A tick's commands: every due hold times out, then every due org expires
