@@ -115,7 +115,34 @@ pub struct Written<T> {
 
 impl<T: Serialize> IntoResponse for Written<T> {
     fn into_response(self) -> Response {
-        (self.status, Json(self.body)).into_response()
+        json_response(self.status, &self.body)
+    }
+}
+
+/// Room a write's answer starts with: a usage answer is about 1.1 KB, a
+/// hold's or a purchase's a little more, so one allocation holds it.
+const WRITE_ANSWER_CAPACITY: usize = 2048;
+
+/// `body` as JSON with `status`: the same bytes and headers as axum's
+/// `Json`, serialised into one buffer of [`WRITE_ANSWER_CAPACITY`]
+/// instead of one that starts at 128 bytes and is copied each time it
+/// doubles (3% of a node's CPU on a hot org, perf). A value that cannot be
+/// serialised answers 500 in text, as `Json` does.
+pub fn json_response<T: Serialize + ?Sized>(status: StatusCode, body: &T) -> Response {
+    let mut buf = Vec::with_capacity(WRITE_ANSWER_CAPACITY);
+    match serde_json::to_writer(&mut buf, body) {
+        Ok(()) => {
+            let mut r = Response::new(axum::body::Body::from(buf));
+            *r.status_mut() = status;
+            r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+            r
+        }
+        Err(e) => (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            [(header::CONTENT_TYPE, HeaderValue::from_static("text/plain; charset=utf-8"))],
+            e.to_string(),
+        )
+            .into_response(),
     }
 }
 

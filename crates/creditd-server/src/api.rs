@@ -114,16 +114,17 @@ pub struct WriteResult {
 }
 
 /// Shapes an outcome for clients.
-pub fn outcome_json(o: &Outcome) -> WriteResult {
-    let mut w =
-        WriteResult { events: o.events.clone(), balance: o.balance.clone(), hold: None, usage: None, purchase: None };
-    if let Some(r) = &o.record {
+/// Takes the outcome (its events, balance and record move into the
+/// answer, nothing is copied).
+pub fn outcome_json(o: Outcome) -> WriteResult {
+    let mut w = WriteResult { events: o.events, balance: o.balance, hold: None, usage: None, purchase: None };
+    if let Some(r) = o.record {
         let slot = match r.kind {
             RecordKind::Hold => &mut w.hold,
             RecordKind::Usage => &mut w.usage,
             RecordKind::Purchase => &mut w.purchase,
         };
-        *slot = Some(r.clone());
+        *slot = Some(r);
     }
     w
 }
@@ -191,7 +192,7 @@ async fn write(
     let op = build_op(name, target, body_text(body)?)?;
     principal.require(action_for(&op), org)?;
     let outcome = creditd_store::execute_one(app.store.as_ref(), principal.command(org, op, key.0)).await?;
-    Ok(Written { status: created_status(name), body: outcome_json(&outcome) })
+    Ok(Written { status: created_status(name), body: outcome_json(outcome) })
 }
 
 macro_rules! write_route {
@@ -370,7 +371,7 @@ pub async fn batch(
                 Ok(o) => BatchResult::Applied {
                     ok: true,
                     status: created_status(item.op).as_u16(),
-                    result: Box::new(outcome_json(&o)),
+                    result: Box::new(outcome_json(o)),
                 },
                 Err(e) => BatchResult::Refused { ok: false, status: e.status.as_u16(), error: e.detail() },
             }

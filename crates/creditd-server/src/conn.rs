@@ -9,7 +9,7 @@
 //! - **header**: a request's head (request line and headers) must arrive
 //!   within `header_timeout` of the connection opening or of its first byte;
 //! - **body**: a request body must arrive within `body_timeout` of the
-//!   request starting ([`body_deadline`], a 408 `request_timeout` that closes
+//!   request starting ([`with_body_deadline`], a 408 `request_timeout` that closes
 //!   the connection);
 //! - **idle**: a kept-alive connection with no request for `idle_timeout` is
 //!   closed.
@@ -28,9 +28,8 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use axum::Router;
-use axum::extract::{Request, State};
+use axum::extract::Request;
 use axum::http::{HeaderValue, header};
-use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use hyper_util::rt::{TokioIo, TokioTimer};
@@ -39,7 +38,6 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::time::{Instant, Sleep};
 use tower::ServiceExt as _;
 
-use crate::AppState;
 use crate::error::ApiError;
 
 /// Deadlines and the connection limit. Defaults: 10 s header, 30 s body,
@@ -206,7 +204,7 @@ impl Phase {
     }
 
     /// When a read still pending must give up; `None` while a request is
-    /// being served (its body has [`body_deadline`], its handler no limit).
+    /// being served (its body has [`with_body_deadline`], its handler no limit).
     fn read_deadline(&self, limits: &Limits) -> Option<Instant> {
         let s = self.lock();
         if !s.awaiting_head {
@@ -242,14 +240,28 @@ impl AsyncRead for Watched {
             Poll::Ready(Err(e)) => Poll::Ready(Err(e)),
             Poll::Pending => {
                 let Some(deadline) = this.phase.read_deadline(&this.limits) else { return Poll::Pending };
-                if this.sleep.deadline() != deadline {
-                    this.sleep.as_mut().reset(deadline);
-                }
-                match this.sleep.as_mut().poll(cx) {
-                    Poll::Ready(()) => {
-                        Poll::Ready(Err(io::Error::new(io::ErrorKind::TimedOut, "client too slow sending a request")))
+                // The timer is moved only to an earlier deadline. Each
+                // answer pushes the idle deadline later, and moving a
+                // registered timer on every request was a measurable part
+                // of a node's CPU (perf); a timer that fires before the
+                // deadline is re-armed instead (at most once per idle
+                // period).
+                loop {
+                    if deadline < this.sleep.deadline() {
+                        this.sleep.as_mut().reset(deadline);
                     }
-                    Poll::Pending => Poll::Pending,
+                    match this.sleep.as_mut().poll(cx) {
+                        Poll::Pending => return Poll::Pending,
+                        // Set at (or after) the deadline and fired: too slow.
+                        Poll::Ready(()) if this.sleep.deadline() >= deadline => {
+                            return Poll::Ready(Err(io::Error::new(
+                                io::ErrorKind::TimedOut,
+                                "client too slow sending a request",
+                            )));
+                        }
+                        // Set for an earlier deadline: re-armed for this one.
+                        Poll::Ready(()) => this.sleep.as_mut().reset(deadline),
+                    }
                 }
             }
         }
@@ -315,10 +327,13 @@ impl http_body::Body for Tracked {
 pub struct BodyTimedOut;
 
 /// A request body that fails once `deadline` has passed while waiting for
-/// more of it.
+/// more of it. The timer is made only when the body is not all there at
+/// once (most requests arrive whole in one read): no timer and no extra
+/// allocation per request otherwise.
 struct DeadlineBody {
     inner: axum::body::Body,
-    sleep: Pin<Box<Sleep>>,
+    deadline: Instant,
+    sleep: Option<Pin<Box<Sleep>>>,
     fired: Arc<AtomicBool>,
 }
 
@@ -333,13 +348,17 @@ impl http_body::Body for DeadlineBody {
         let this = &mut *self;
         match Pin::new(&mut this.inner).poll_frame(cx) {
             Poll::Ready(r) => Poll::Ready(r.map(|f| f.map_err(Into::into))),
-            Poll::Pending => match this.sleep.as_mut().poll(cx) {
-                Poll::Ready(()) => {
-                    this.fired.store(true, Ordering::Relaxed);
-                    Poll::Ready(Some(Err(BodyTimedOut.into())))
+            Poll::Pending => {
+                let deadline = this.deadline;
+                let sleep = this.sleep.get_or_insert_with(|| Box::pin(tokio::time::sleep_until(deadline)));
+                match sleep.as_mut().poll(cx) {
+                    Poll::Ready(()) => {
+                        this.fired.store(true, Ordering::Relaxed);
+                        Poll::Ready(Some(Err(BodyTimedOut.into())))
+                    }
+                    Poll::Pending => Poll::Pending,
                 }
-                Poll::Pending => Poll::Pending,
-            },
+            }
         }
     }
     fn is_end_stream(&self) -> bool {
@@ -350,27 +369,36 @@ impl http_body::Body for DeadlineBody {
     }
 }
 
-/// Middleware: the request body must have arrived `body_timeout` after the
-/// request started. If it has not, the answer is 408 `request_timeout`
-/// (whatever the handler made of the broken body) and the connection is
-/// closed, since the rest of the body may still be on its way.
-pub async fn body_deadline(State(app): State<AppState>, req: Request, next: Next) -> Response {
+/// Whether a request's body missed its deadline ([`with_body_deadline`]);
+/// `None` for a request without a body.
+pub struct BodyDeadline(Option<Arc<AtomicBool>>);
+
+/// The request body must have arrived `body_timeout` after the request
+/// started: `req` with its body wrapped so, and the flag
+/// [`body_deadline_answer`] reads once the handler has answered. An empty
+/// body (a GET) cannot be late and is left as it is.
+pub fn with_body_deadline(limits: &Limits, req: Request) -> (Request, BodyDeadline) {
+    if http_body::Body::is_end_stream(req.body()) {
+        return (req, BodyDeadline(None));
+    }
     let fired = Arc::new(AtomicBool::new(false));
-    let deadline = Instant::now() + app.limits.body_timeout;
-    let req = req.map(|inner| {
-        axum::body::Body::new(DeadlineBody {
-            inner,
-            sleep: Box::pin(tokio::time::sleep_until(deadline)),
-            fired: fired.clone(),
-        })
-    });
-    let response = next.run(req).await;
-    if !fired.load(Ordering::Relaxed) {
+    let deadline = Instant::now() + limits.body_timeout;
+    let req =
+        req.map(|inner| axum::body::Body::new(DeadlineBody { inner, deadline, sleep: None, fired: fired.clone() }));
+    (req, BodyDeadline(Some(fired)))
+}
+
+/// The handler's `response`, unless the body missed its deadline: then
+/// the answer is 408 `request_timeout` (whatever the handler made of the
+/// broken body) and the connection is closed, since the rest of the body
+/// may still be on its way. Run by [`crate::ops::per_request`].
+pub fn body_deadline_answer(limits: &Limits, late: &BodyDeadline, response: Response) -> Response {
+    if !late.0.as_ref().is_some_and(|f| f.load(Ordering::Relaxed)) {
         return response;
     }
     let mut response = ApiError::new(
         ErrorCode::RequestTimeout,
-        format!("the request body did not arrive within {} s", app.limits.body_timeout.as_secs_f64()),
+        format!("the request body did not arrive within {} s", limits.body_timeout.as_secs_f64()),
     )
     .into_response();
     response.headers_mut().insert(header::CONNECTION, HeaderValue::from_static("close"));

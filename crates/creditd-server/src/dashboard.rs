@@ -20,7 +20,6 @@
 use askama::Template;
 use axum::extract::{Request, State};
 use axum::http::{HeaderValue, Method, StatusCode, header};
-use axum::middleware::Next;
 use axum::response::{Html, IntoResponse, Response};
 use creditd_core::locale::Locale;
 use creditd_core::plans::Summary;
@@ -160,7 +159,7 @@ impl IntoResponse for Page {
     }
 }
 
-/// Largest error body [`html_errors`] reads back (the API's errors are a
+/// Largest error body [`refusal_as_page`] reads back (the API's errors are a
 /// few hundred bytes).
 const ERROR_BODY_MAX_BYTES: usize = 16 * 1024;
 
@@ -183,17 +182,26 @@ fn wants_page(req: &Request) -> bool {
             .any(|v| v.split(',').any(|m| m.split(';').next().is_some_and(|t| t.trim() == "text/html")))
 }
 
-/// Middleware: a browser that reaches a refusal in the API's JSON shape
-/// (an unknown path, a used sign-in link, an export a member may not
-/// download, a signed-out session) gets an HTML page saying the same in
-/// words, with the same status; every other client keeps the JSON.
-pub async fn html_errors(req: Request, next: Next) -> Response {
-    let page = wants_page(&req);
-    let path = req.uri().path().to_string();
-    let resp = next.run(req).await;
+/// Refusals as pages. A browser that reaches a refusal in the API's JSON
+/// shape (an unknown path, a used sign-in link, an export a member may
+/// not download, a signed-out session) gets an HTML page saying the same
+/// in words, with the same status; every other client keeps the JSON.
+/// [`crate::ops::per_request`] runs this before every handler and
+/// [`refusal_as_page`] on its answer.
+///
+/// The request's path when it [`wants_page`]s (to say what was refused),
+/// else `None`: most requests allocate nothing here.
+pub fn page_wanted(req: &Request) -> Option<String> {
+    wants_page(req).then(|| req.uri().path().to_string())
+}
+
+/// `resp` as an HTML page if `page` (from [`page_wanted`]) and it is a
+/// JSON refusal (4xx or 5xx); otherwise `resp` unchanged.
+pub async fn refusal_as_page(page: Option<String>, resp: Response) -> Response {
+    let Some(path) = page else { return resp };
     let status = resp.status();
     let json = resp.headers().get(header::CONTENT_TYPE).is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
-    if !page || !json || !(status.is_client_error() || status.is_server_error()) {
+    if !json || !(status.is_client_error() || status.is_server_error()) {
         return resp;
     }
     let (mut parts, body) = resp.into_parts();

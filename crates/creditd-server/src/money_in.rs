@@ -194,7 +194,7 @@ async fn buy_more(
 ) -> Result<BuyMoreResult, ApiError> {
     let op = Op::Plans(PlanOp::BuyMore { amount, requested_by: requester(principal, requested_by) });
     let outcome = creditd_store::execute_one(app.store.as_ref(), principal.command(org, op, key)).await?;
-    let write = crate::api::outcome_json(&outcome);
+    let write = crate::api::outcome_json(outcome);
     let settings = app.store.org(org).await?.settings;
     let checkout_url = match (&settings.checkout_url_template, &write.purchase) {
         (Some(t), Some(p)) => Some(checkout_url(app, t, org, &p.id, p.amount)),

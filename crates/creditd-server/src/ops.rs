@@ -7,19 +7,20 @@
 //! same `metrics` facade; one process-wide recorder renders them all.
 
 use creditd_core::ErrorCode;
-use std::sync::OnceLock;
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Mutex, OnceLock};
 use std::time::Instant;
 
-use axum::extract::{MatchedPath, Request, State};
-use axum::http::{HeaderValue, Method, StatusCode, header};
+use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
-use tower_http::request_id::{MakeRequestId, RequestId};
+use tower_http::request_id::RequestId;
 
-use crate::AppState;
 use crate::error::ApiError;
+use crate::{AppState, conn, dashboard};
 
 /// Buckets of the latency histograms, in seconds: 100 µs to 10 s.
 const LATENCY_BUCKETS: &[f64] =
@@ -96,32 +97,53 @@ pub async fn readyz(State(app): State<AppState>) -> Result<axum::Json<crate::api
 /// `seq` its last write answered (`creditd_store::consistency`).
 pub const READ_AFTER_HEADER: &str = "creditd-read-after";
 
-/// Runs the request with the position its `Creditd-Read-After` header
-/// names, so reads served from a replica see the caller's writes; a value
-/// that is not a whole number is refused (422) before anything is read.
-pub async fn read_after(req: Request, next: Next) -> Response {
-    let seq = match req.headers().get(READ_AFTER_HEADER) {
-        None => None,
+/// The position a request's `Creditd-Read-After` header names (`None`
+/// without one), or the 422 for a value that is not a whole number.
+pub fn read_after_position(req: &Request) -> Result<Option<u64>, ApiError> {
+    match req.headers().get(READ_AFTER_HEADER) {
+        None => Ok(None),
         Some(v) => match v.to_str().ok().and_then(|s| s.trim().parse::<u64>().ok()) {
-            Some(seq) => Some(seq),
-            None => {
-                return ApiError::validation(
-                    "Creditd-Read-After must be a whole number: the seq of the balance a write answered",
-                )
-                .into_response();
-            }
+            Some(seq) => Ok(Some(seq)),
+            None => Err(ApiError::validation(
+                "Creditd-Read-After must be a whole number: the seq of the balance a write answered",
+            )),
         },
-    };
-    creditd_store::consistency::read_after(seq, next.run(req)).await
+    }
 }
 
-/// Counts and times every request by its matched route.
-pub async fn track(req: Request, next: Next) -> Response {
+/// Middleware: what every request passes inside its span, in one layer
+/// (each layer of the router costs a boxed clone of the route and a boxed
+/// future per request; six of them were a tenth of a node's CPU on a hot
+/// org, perf). From the outside in:
+///
+/// 1. counted and timed by its matched route ([`record_request`]);
+/// 2. its body must arrive within the body deadline
+///    ([`conn::with_body_deadline`], a 408 otherwise);
+/// 3. run with the position its `Creditd-Read-After` header names, so
+///    reads served from a replica see the caller's writes; a value that
+///    is not a whole number is refused (422) before anything is read;
+/// 4. a body of at most [`crate::MAX_BODY_BYTES`];
+/// 5. a browser reaching a JSON refusal gets it as a page
+///    ([`dashboard::refusal_as_page`]).
+pub async fn per_request(State(app): State<AppState>, req: Request, next: Next) -> Response {
     let start = Instant::now();
-    let route = req.extensions().get::<MatchedPath>().map(|p| p.as_str().to_owned());
-    let method = req.method().clone();
-    let response = next.run(req).await;
-    record_request(route.as_deref(), &method, response.status(), start.elapsed());
+    let route = req.extensions().get::<MatchedPath>().cloned();
+    let method = method_label(req.method());
+    let (req, late) = conn::with_body_deadline(&app.limits, req);
+    let response = match read_after_position(&req) {
+        Err(refused) => refused.into_response(),
+        Ok(seq) => {
+            creditd_store::consistency::read_after(seq, async move {
+                let mut req = req;
+                DefaultBodyLimit::max(crate::MAX_BODY_BYTES).apply(&mut req);
+                let page = dashboard::page_wanted(&req);
+                dashboard::refusal_as_page(page, next.run(req).await).await
+            })
+            .await
+        }
+    };
+    let response = conn::body_deadline_answer(&app.limits, &late, response);
+    record(route.as_ref().map(MatchedPath::as_str), method, response.status(), start.elapsed());
     response
 }
 
@@ -158,11 +180,61 @@ static REQUESTS_SEEN: AtomicU64 = AtomicU64::new(0);
 /// matched route template (or [`UNMATCHED_ROUTE`]), [`method_label`] and
 /// the status code.
 pub fn record_request(route: Option<&str>, method: &Method, status: StatusCode, elapsed: std::time::Duration) {
-    let route = route.unwrap_or(UNMATCHED_ROUTE).to_owned();
-    let method = method_label(method);
-    let labels = [("route", route), ("method", method.to_owned()), ("status", status.as_u16().to_string())];
-    metrics::counter!("creditd_http_requests_total", &labels).increment(1);
-    metrics::histogram!("creditd_http_request_duration_seconds", &labels[..2]).record(elapsed.as_secs_f64());
+    record(route, method_label(method), status, elapsed);
+}
+
+/// The series of one route and method: its latency histogram and a
+/// request counter per status.
+struct Series {
+    latency: metrics::Histogram,
+    by_status: Vec<(u16, metrics::Counter)>,
+}
+
+/// The handles of every series seen, by route then method. Looking a
+/// series up through the `metrics` macros builds its key (three label
+/// strings) and hashes it on every request; a handle found here is one
+/// map lookup by the route's text. Bounded as the label sets are: routes
+/// of the table, [`method_label`]'s names, status codes.
+static SERIES: OnceLock<Mutex<SeriesByRoute>> = OnceLock::new();
+
+/// Route text → (method label, its series).
+type SeriesByRoute = HashMap<String, Vec<(&'static str, Series)>>;
+
+fn record(route: Option<&str>, method: &'static str, status: StatusCode, elapsed: std::time::Duration) {
+    // The recorder first, so no handle is taken before it is installed.
+    recorder();
+    let route = route.unwrap_or(UNMATCHED_ROUTE);
+    let status = status.as_u16();
+    let (counter, latency) = {
+        let mut all = SERIES.get_or_init(Default::default).lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if !all.contains_key(route) {
+            all.insert(route.to_owned(), Vec::new());
+        }
+        let methods = all.get_mut(route).expect("inserted above");
+        let at = match methods.iter().position(|(m, _)| *m == method) {
+            Some(at) => at,
+            None => {
+                let labels = [("route", route.to_owned()), ("method", method.to_owned())];
+                let latency = metrics::histogram!("creditd_http_request_duration_seconds", &labels);
+                methods.push((method, Series { latency, by_status: Vec::new() }));
+                methods.len() - 1
+            }
+        };
+        let series = &mut methods[at].1;
+        let counter = match series.by_status.iter().find(|(s, _)| *s == status) {
+            Some((_, c)) => c.clone(),
+            None => {
+                let labels =
+                    [("route", route.to_owned()), ("method", method.to_owned()), ("status", status.to_string())];
+                let c = metrics::counter!("creditd_http_requests_total", &labels);
+                series.by_status.push((status, c.clone()));
+                c
+            }
+        };
+        (counter, series.latency.clone())
+    };
+    counter.increment(1);
+    latency.record(elapsed.as_secs_f64());
     if REQUESTS_SEEN.fetch_add(1, Ordering::Relaxed) % UPKEEP_EVERY_REQUESTS == UPKEEP_EVERY_REQUESTS - 1 {
         upkeep();
     }
@@ -200,25 +272,49 @@ pub fn valid_request_id(id: &[u8]) -> bool {
         && id.iter().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b':' | b'-'))
 }
 
-/// Drops a caller's `x-request-id` that is not [`valid_request_id`] (or
-/// sent more than once), so the request-id layer generates one instead.
-pub async fn sanitize_request_id(mut req: Request) -> Request {
-    let headers = req.headers_mut();
-    let mut values = headers.get_all("x-request-id").iter();
-    let keep = match (values.next(), values.next()) {
-        (Some(v), None) => valid_request_id(v.as_bytes()),
-        (None, _) => true,
-        (Some(_), Some(_)) => false,
-    };
-    if !keep {
-        headers.remove("x-request-id");
+/// The request id header.
+const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+/// A caller's `x-request-id` worth keeping: one, and
+/// [`valid_request_id`]. Anything else is dropped, so one is generated
+/// instead.
+fn kept_request_id(headers: &HeaderMap) -> Option<HeaderValue> {
+    let mut values = headers.get_all(REQUEST_ID).iter();
+    match (values.next(), values.next()) {
+        (Some(v), None) if valid_request_id(v.as_bytes()) => Some(v.clone()),
+        _ => None,
     }
-    req
+}
+
+/// Middleware, outermost: every request has an `x-request-id` (the
+/// caller's when it is [`valid_request_id`] and sent once, else one from
+/// [`MakeId`]), in its headers and as a [`RequestId`] extension for the
+/// layers inside (the span of its logs), and its answer carries the same
+/// id unless the handler set one. One layer for what were three
+/// (sanitising, setting, propagating).
+pub async fn request_ids(State(ids): State<MakeId>, mut req: Request, next: Next) -> Response {
+    let id = match kept_request_id(req.headers()) {
+        Some(v) => v,
+        None => {
+            req.headers_mut().remove(REQUEST_ID);
+            let v = ids.next_id();
+            req.headers_mut().insert(REQUEST_ID, v.clone());
+            v
+        }
+    };
+    if req.extensions().get::<RequestId>().is_none() {
+        req.extensions_mut().insert(RequestId::new(id.clone()));
+    }
+    let mut response = next.run(req).await;
+    if !response.headers().contains_key(REQUEST_ID) {
+        response.headers_mut().insert(REQUEST_ID, id);
+    }
+    response
 }
 
 /// Request ids: a per-process random prefix and a counter, unless the
 /// caller sent a well-formed `x-request-id` of its own
-/// ([`sanitize_request_id`]).
+/// ([`request_ids`]).
 #[derive(Clone)]
 pub struct MakeId {
     prefix: std::sync::Arc<str>,
@@ -231,10 +327,12 @@ impl Default for MakeId {
     }
 }
 
-impl MakeRequestId for MakeId {
-    fn make_request_id<B>(&mut self, _: &axum::http::Request<B>) -> Option<RequestId> {
+impl MakeId {
+    /// The next id: `<prefix>-<n>`.
+    pub fn next_id(&self) -> HeaderValue {
         let n = self.next.fetch_add(1, Ordering::Relaxed);
-        HeaderValue::from_str(&format!("{}-{n}", self.prefix)).ok().map(RequestId::new)
+        // The prefix is alphanumeric and `n` digits: always a valid value.
+        HeaderValue::from_str(&format!("{}-{n}", self.prefix)).expect("an id of letters, digits and a dash")
     }
 }
 

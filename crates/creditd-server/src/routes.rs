@@ -17,7 +17,6 @@
 use std::sync::OnceLock;
 
 use axum::Router;
-use axum::extract::DefaultBodyLimit;
 use axum::handler::Handler;
 use axum::middleware;
 use axum::routing::{MethodFilter, MethodRouter, on};
@@ -41,8 +40,8 @@ use crate::wire::{
     RefundRequest, ReleaseRequest, ReverseRequest, SettleRequest, UsageRequest,
 };
 use crate::{
-    AppState, MAX_BODY_BYTES, admin, analytics, api, auth, conn, dashboard, history, money_in, ops, plans, prices,
-    statements, topup, transfers, webhooks,
+    AppState, admin, analytics, api, auth, dashboard, history, money_in, ops, plans, prices, statements, topup,
+    transfers, webhooks,
 };
 
 /// What serves a route.
@@ -691,17 +690,12 @@ pub fn router(app: AppState) -> Router {
         .merge(api)
         .fallback(api::not_found)
         .method_not_allowed_fallback(api::method_not_allowed)
-        // A browser reaching a refusal gets a page, not the JSON.
-        .layer(middleware::from_fn(dashboard::html_errors))
-        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
-        .layer(middleware::from_fn(ops::read_after))
-        .layer(middleware::from_fn_with_state(app.clone(), conn::body_deadline))
-        .layer(middleware::from_fn(ops::track))
+        // Metrics, the body's limit and deadline, the read position and
+        // refusals as pages for browsers: one layer (see ops::per_request).
+        .layer(middleware::from_fn_with_state(app.clone(), ops::per_request))
         .layer(tower_http::trace::TraceLayer::new_for_http().make_span_with(ops::span_for))
-        .layer(tower_http::request_id::PropagateRequestIdLayer::x_request_id())
-        .layer(tower_http::request_id::SetRequestIdLayer::x_request_id(ops::MakeId::default()))
         // Outermost: a caller's id is checked before it is kept or logged.
-        .layer(middleware::map_request(ops::sanitize_request_id))
+        .layer(middleware::from_fn_with_state(ops::MakeId::default(), ops::request_ids))
         .with_state(app)
 }
 
