@@ -44,10 +44,18 @@ use crate::rollups::{Cols, fold_events_after};
 
 /// How often a node writes the rollups it folded.
 pub const FLUSH_EVERY: Duration = Duration::from_secs(1);
-/// Events folded in memory (all orgs) that make a node write them before
+/// Events of one org folded in memory that make a node write them before
 /// [`FLUSH_EVERY`] is up. A hot org's tail, which every read of it folds,
 /// stays this short.
-pub const FLUSH_EVENTS: usize = 4_096;
+pub const FLUSH_ORG_EVENTS: usize = 4_096;
+/// Events folded in memory over all orgs that make a node write them
+/// before [`FLUSH_EVERY`] is up. Far above [`FLUSH_ORG_EVENTS`]: over many
+/// orgs each org has a few events per flush, and each flush writes about
+/// 13 rows per org whatever their number, so flushing on the total of all
+/// orgs as soon as a hot org would (4,096) wrote 2.3 rollup rows per event
+/// on 1,000 orgs at 13k ops/s, the largest statement (`pg_stat_statements`,
+/// docs/scaling.md); once a second it is about one.
+pub const FLUSH_EVENTS: usize = 65_536;
 /// Folded events a node keeps in memory while its flushes fail (the
 /// database is away): past it, it keeps only which orgs to fold again
 /// from the events table.
@@ -122,8 +130,9 @@ fn fold(rows: &mut HashMap<RollupKey, RollupDelta>, d: RollupDelta) -> bool {
 }
 
 impl Pending {
-    /// Files a run under its org, merged with the runs it touches.
-    fn add(&mut self, org_id: &str, run: Run) {
+    /// Files a run under its org, merged with the runs it touches; returns
+    /// the events the org now has waiting.
+    fn add(&mut self, org_id: &str, run: Run) -> usize {
         self.events += run.events;
         let runs = self.orgs.entry(org_id.to_string()).or_default();
         runs.push(run);
@@ -146,6 +155,7 @@ impl Pending {
             }
         }
         *runs = merged;
+        runs.iter().map(|r| r.events).sum()
     }
 
     /// Keeps the spans and drops the folded rows (memory bound).
@@ -175,12 +185,13 @@ impl Follower {
             *ok.entry(org).or_insert(true) &= fine;
         }
         let mut p = self.pending.lock().unwrap_or_else(|e| e.into_inner());
+        let mut busiest = 0;
         for &(org, first, last) in spans {
             let rows = by_org.remove(org).unwrap_or_default();
             let rows = ok.get(org).copied().unwrap_or(true).then_some(rows);
-            p.add(org, Run { first, last, rows, events: (last - first + 1).max(0) as usize });
+            busiest = busiest.max(p.add(org, Run { first, last, rows, events: (last - first + 1).max(0) as usize }));
         }
-        if p.events >= FLUSH_EVENTS {
+        if busiest >= FLUSH_ORG_EVENTS || p.events >= FLUSH_EVENTS {
             self.wake.notify_one();
         }
     }
@@ -191,6 +202,10 @@ impl Follower {
         for (org, first, last) in spans {
             p.add(&org, Run { first, last, rows: None, events: 0 });
         }
+        drop(p);
+        // Written at once: what a stopped node left is read by every read
+        // of those orgs until then.
+        self.wake.notify_one();
     }
 
     /// Writes what this node folded: the orgs' rollup rows and marks, in one
@@ -218,8 +233,8 @@ impl Follower {
         }
     }
 
-    /// Flushes every [`FLUSH_EVERY`], or sooner when [`FLUSH_EVENTS`]
-    /// events wait; first, files every org whose events are past its mark
+    /// Flushes every [`FLUSH_EVERY`], or sooner when [`FLUSH_ORG_EVENTS`]
+    /// events of one org or [`FLUSH_EVENTS`] of all wait; first, files every org whose events are past its mark
     /// (what a node that stopped without flushing left).
     pub(crate) async fn run(self: std::sync::Arc<Self>, pool: Pool) {
         match sweep(&pool).await {
@@ -371,6 +386,35 @@ mod tests {
         f.committed(vec![delta("b", 1)], &[("b", 1, 2)]);
         f.committed(vec![delta("b", 1)], &[("b", 2, 3)]);
         assert_eq!(runs(&f, "b"), vec![(1, 3, None)]);
+    }
+
+    /// Whether `f` has asked its loop for a flush (consumes the request).
+    fn flush_asked(f: &Follower) -> bool {
+        let rt = tokio::runtime::Builder::new_current_thread().enable_time().build().unwrap();
+        rt.block_on(async { tokio::time::timeout(Duration::from_millis(1), f.wake.notified()).await.is_ok() })
+    }
+
+    #[test]
+    fn one_hot_org_flushes_at_its_own_count_many_orgs_at_the_total() {
+        let f = Follower::default();
+        let last = FLUSH_ORG_EVENTS as i64 - 1;
+        f.committed(vec![delta("hot", 1)], &[("hot", 1, last)]);
+        assert!(!flush_asked(&f), "one event short of a flush");
+        f.committed(vec![delta("hot", 1)], &[("hot", last + 1, last + 1)]);
+        assert!(flush_asked(&f), "a hot org's tail is kept at FLUSH_ORG_EVENTS");
+
+        // Many orgs, each far below its own count: only their total asks.
+        let f = Follower::default();
+        let per_org = 16;
+        let orgs: Vec<String> = (0..FLUSH_EVENTS / per_org).map(|i| format!("o{i}")).collect();
+        let (last, before) = orgs.split_last().unwrap();
+        for org in before {
+            f.committed(vec![delta(org, 1)], &[(org, 1, per_org as i64)]);
+        }
+        // A request made earlier would still be waiting here.
+        assert!(!flush_asked(&f), "{} events over {} orgs", before.len() * per_org, before.len());
+        f.committed(vec![delta(last, 1)], &[(last, 1, per_org as i64)]);
+        assert!(flush_asked(&f), "FLUSH_EVENTS over all orgs");
     }
 
     #[test]

@@ -53,7 +53,7 @@ use tokio_postgres::NoTls;
 
 use writer::{Job, Writer};
 
-pub use follower::{FLUSH_EVENTS, FLUSH_EVERY};
+pub use follower::{FLUSH_EVENTS, FLUSH_EVERY, FLUSH_ORG_EVENTS};
 pub use writer::{GATHER_FOR, PIPELINE_DEPTH, PipelineStats};
 
 pub use creditd_store::cache::OrgCacheSize;
