@@ -30,7 +30,7 @@
 //!   of any node that writes the org, or of any node that starts, folds
 //!   them from the events table.
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap;
 use std::sync::Mutex;
 use std::time::Duration;
 
@@ -70,9 +70,14 @@ pub(crate) struct Follower {
 
 #[derive(Default)]
 struct Pending {
-    orgs: HashMap<String, Vec<Run>>,
+    orgs: FxHashMap<String, Vec<Run>>,
     events: usize,
 }
+
+/// A run's rollup rows, by key. Fx hashing: every usage event folds about
+/// 13 deltas here, and SipHash over their keys' strings was most of the
+/// follower's cost (perf).
+type Rows = FxHashMap<RollupKey, RollupDelta>;
 
 /// Consecutive events of one org that this node committed (`first..=last`,
 /// with no event of another node in between), and their rollups folded.
@@ -81,7 +86,7 @@ struct Pending {
 struct Run {
     first: i64,
     last: i64,
-    rows: Option<HashMap<RollupKey, RollupDelta>>,
+    rows: Option<Rows>,
     events: usize,
 }
 
@@ -106,7 +111,7 @@ impl Run {
 
 /// Adds `d` to its row; `false` if a sum would overflow (then the run is
 /// folded from the events table, which reports it).
-fn fold(rows: &mut HashMap<RollupKey, RollupDelta>, d: RollupDelta) -> bool {
+fn fold(rows: &mut Rows, d: RollupDelta) -> bool {
     match rows.get_mut(&d.at) {
         None => {
             rows.insert(d.at.clone(), d);
@@ -130,6 +135,39 @@ fn fold(rows: &mut HashMap<RollupKey, RollupDelta>, d: RollupDelta) -> bool {
 }
 
 impl Pending {
+    /// Files one batch's events of `org_id` (`first..=last`) and their
+    /// rollups; returns the events the org now has waiting. The common
+    /// case, this node's next batch right after its last one on the org,
+    /// folds the deltas straight into that run; anything else goes through
+    /// [`Pending::add`].
+    fn add_batch(&mut self, org_id: &str, first: i64, last: i64, deltas: Vec<RollupDelta>) -> usize {
+        let events = (last - first + 1).max(0) as usize;
+        if let Some(runs) = self.orgs.get_mut(org_id)
+            && let Some(tail) = runs.last_mut()
+            && tail.last.checked_add(1) == Some(first)
+        {
+            self.events += events;
+            tail.last = last;
+            tail.events += events;
+            if let Some(rows) = &mut tail.rows {
+                let mut ok = true;
+                for d in deltas {
+                    ok &= fold(rows, d);
+                }
+                if !ok {
+                    tail.rows = None;
+                }
+            }
+            return runs.iter().map(|r| r.events).sum();
+        }
+        let mut rows = Rows::default();
+        let mut ok = true;
+        for d in deltas {
+            ok &= fold(&mut rows, d);
+        }
+        self.add(org_id, Run { first, last, rows: ok.then_some(rows), events })
+    }
+
     /// Files a run under its org, merged with the runs it touches; returns
     /// the events the org now has waiting.
     fn add(&mut self, org_id: &str, run: Run) -> usize {
@@ -176,20 +214,17 @@ impl Follower {
         if spans.is_empty() {
             return;
         }
-        let mut by_org: HashMap<&str, HashMap<RollupKey, RollupDelta>> = HashMap::new();
-        let mut ok: HashMap<&str, bool> = HashMap::new();
+        let index: FxHashMap<&str, usize> = spans.iter().enumerate().map(|(i, s)| (s.0, i)).collect();
+        let mut per_org: Vec<Vec<RollupDelta>> = spans.iter().map(|_| Vec::new()).collect();
         for d in deltas {
-            let Some(&(org, ..)) = spans.iter().find(|s| s.0 == d.at.org_id) else { continue };
-            let rows = by_org.entry(org).or_default();
-            let fine = fold(rows, d);
-            *ok.entry(org).or_insert(true) &= fine;
+            if let Some(&i) = index.get(d.at.org_id.as_str()) {
+                per_org[i].push(d);
+            }
         }
         let mut p = self.pending.lock().unwrap_or_else(|e| e.into_inner());
         let mut busiest = 0;
-        for &(org, first, last) in spans {
-            let rows = by_org.remove(org).unwrap_or_default();
-            let rows = ok.get(org).copied().unwrap_or(true).then_some(rows);
-            busiest = busiest.max(p.add(org, Run { first, last, rows, events: (last - first + 1).max(0) as usize }));
+        for (&(org, first, last), deltas) in spans.iter().zip(per_org) {
+            busiest = busiest.max(p.add_batch(org, first, last, deltas));
         }
         if busiest >= FLUSH_ORG_EVENTS || p.events >= FLUSH_EVENTS {
             self.wake.notify_one();
