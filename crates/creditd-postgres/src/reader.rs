@@ -234,8 +234,9 @@ fn refs(params: &[Param]) -> Vec<&(dyn ToSql + Sync)> {
 }
 
 /// A read-only transaction on one snapshot: a date's seq bounds and the
-/// rows they bound agree.
-async fn snapshot(client: &mut deadpool_postgres::Client) -> Result<deadpool_postgres::Transaction<'_>, StoreError> {
+/// rows they bound agree; a verify's state and events; rollup rows and
+/// the events past their mark.
+pub(crate) async fn snapshot(client: &mut deadpool_postgres::Client) -> Result<deadpool_postgres::Transaction<'_>, StoreError> {
     client
         .build_transaction()
         .isolation_level(tokio_postgres::IsolationLevel::RepeatableRead)
@@ -374,13 +375,7 @@ pub async fn stream_events(
 /// Replays an org's events in order against its stored state, in one
 /// snapshot, fetching the events in chunks.
 pub async fn verify(client: &mut deadpool_postgres::Client, org_id: &str) -> Result<VerifyReport, StoreError> {
-    let t = client
-        .build_transaction()
-        .isolation_level(tokio_postgres::IsolationLevel::RepeatableRead)
-        .read_only(true)
-        .start()
-        .await
-        .map_err(db)?;
+    let t = snapshot(client).await?;
     let mut states = load_states(&t, &[org_id.to_string()]).await?;
     let state = states.remove(org_id).ok_or_else(|| StoreError::OrgNotFound(org_id.to_string()))?;
     let mut bad = Vec::new();

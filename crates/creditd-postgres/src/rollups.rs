@@ -160,13 +160,7 @@ pub async fn read_rows(
             SqlValue::Text(t) => Box::new(t) as Box<dyn ToSql + Sync + Send>,
         })
         .collect();
-    let t = c
-        .build_transaction()
-        .isolation_level(tokio_postgres::IsolationLevel::RepeatableRead)
-        .read_only(true)
-        .start()
-        .await
-        .map_err(db)?;
+    let t = crate::reader::snapshot(c).await?;
     let ids = [org_id];
     let tail = fold_events_after(&t, &ids, &[-1], &[i64::MAX]).await?;
     let deltas = tail.checked_deltas()?;
