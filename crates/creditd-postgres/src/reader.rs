@@ -236,7 +236,9 @@ fn refs(params: &[Param]) -> Vec<&(dyn ToSql + Sync)> {
 /// A read-only transaction on one snapshot: a date's seq bounds and the
 /// rows they bound agree; a verify's state and events; rollup rows and
 /// the events past their mark.
-pub(crate) async fn snapshot(client: &mut deadpool_postgres::Client) -> Result<deadpool_postgres::Transaction<'_>, StoreError> {
+pub(crate) async fn snapshot(
+    client: &mut deadpool_postgres::Client,
+) -> Result<deadpool_postgres::Transaction<'_>, StoreError> {
     client
         .build_transaction()
         .isolation_level(tokio_postgres::IsolationLevel::RepeatableRead)
