@@ -409,6 +409,55 @@ async fn failover_to_a_synchronous_standby_keeps_every_acknowledged_write_once()
     assert_eq!(v["ok"], true, "{v}");
     let b = get(&c, &format!("{base}/organizations/hot/balance")).await;
     assert_eq!(b["available"], json!(100000 - WRITERS * EACH), "{b}");
+
+    // Usage analytics count every acknowledged usage once across the
+    // failover: at once (the rollup rows plus the events past the org's
+    // mark), and once the node's rollup follower has written its fold to
+    // the promoted standby (the rows alone, the mark at the org's seq).
+    let today = jiff::Timestamp::now().to_zoned(jiff::tz::TimeZone::UTC).date();
+    let usage_url = format!(
+        "{base}/organizations/hot/usage?date_from={}&date_to={today}",
+        today.yesterday().expect("a date before today")
+    );
+    let counted = |u: &Value| (u["total_credits"].clone(), u["total_operations"].clone());
+    let u = get(&c, &usage_url).await;
+    assert_eq!(counted(&u), (json!(WRITERS * EACH), json!(WRITERS * EACH)), "{u}");
+    let (db, conn) = tokio_postgres::connect(
+        &format!("postgres://postgres@127.0.0.1:{}/creditd", standby.port()),
+        tokio_postgres::NoTls,
+    )
+    .await
+    .expect("the promoted standby");
+    tokio::spawn(conn);
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        let row = db
+            .query_one(
+                "SELECT (SELECT seq FROM orgs WHERE org_id = 'hot'), \
+                 COALESCE((SELECT seq FROM rollup_marks WHERE org_id = 'hot'), 0)",
+                &[],
+            )
+            .await
+            .expect("seq and mark");
+        let (seq, mark): (i64, i64) = (row.get(0), row.get(1));
+        if mark == seq {
+            break;
+        }
+        assert!(Instant::now() < deadline, "no rollups written after the failover: mark {mark}, seq {seq}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let stored: i64 = db
+        .query_one(
+            "SELECT COALESCE(SUM(event_count), 0)::int8 FROM usage_rollups \
+             WHERE org_id = 'hot' AND scope = 'org' AND dim = 'total'",
+            &[],
+        )
+        .await
+        .expect("stored rollups")
+        .get(0);
+    assert_eq!(stored, (WRITERS * EACH) as i64, "the stored rollup rows alone");
+    let u = get(&c, &usage_url).await;
+    assert_eq!(counted(&u), (json!(WRITERS * EACH), json!(WRITERS * EACH)), "{u}");
     drop(node);
     drop(standby);
 }
