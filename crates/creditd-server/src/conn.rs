@@ -24,7 +24,7 @@ use std::io;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
-use std::task::{Context, Poll};
+use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
 use axum::Router;
@@ -164,6 +164,12 @@ struct PhaseState {
     since: Instant,
     /// The first byte of the head being awaited.
     first_byte: Option<Instant>,
+    /// The connection's task, if a read went pending while a request was
+    /// being served (no deadline then): woken when the response has been
+    /// sent, so the read is polled again and its idle timer armed. Without
+    /// it a kept-alive connection whose client read its answer and went
+    /// quiet was never polled again, and never closed.
+    parked: Option<Waker>,
 }
 
 impl Phase {
@@ -174,6 +180,7 @@ impl Phase {
                 served_any: false,
                 since: Instant::now(),
                 first_byte: None,
+                parked: None,
             }),
         }
     }
@@ -189,11 +196,17 @@ impl Phase {
     }
 
     fn response_sent(&self) {
-        let mut s = self.lock();
-        s.awaiting_head = true;
-        s.served_any = true;
-        s.since = Instant::now();
-        s.first_byte = None;
+        let parked = {
+            let mut s = self.lock();
+            s.awaiting_head = true;
+            s.served_any = true;
+            s.since = Instant::now();
+            s.first_byte = None;
+            s.parked.take()
+        };
+        if let Some(w) = parked {
+            w.wake();
+        }
     }
 
     fn bytes_read(&self) {
@@ -204,10 +217,15 @@ impl Phase {
     }
 
     /// When a read still pending must give up; `None` while a request is
-    /// being served (its body has [`with_body_deadline`], its handler no limit).
-    fn read_deadline(&self, limits: &Limits) -> Option<Instant> {
-        let s = self.lock();
+    /// being served (its body has [`with_body_deadline`], its handler no
+    /// limit), and then `waker` is kept to be woken once the response has
+    /// been sent (in the same lock: no wake is lost in between).
+    fn read_deadline(&self, limits: &Limits, waker: &Waker) -> Option<Instant> {
+        let mut s = self.lock();
         if !s.awaiting_head {
+            if !s.parked.as_ref().is_some_and(|w| w.will_wake(waker)) {
+                s.parked = Some(waker.clone());
+            }
             return None;
         }
         Some(match s.first_byte {
@@ -239,7 +257,7 @@ impl AsyncRead for Watched {
             }
             Poll::Ready(Err(e)) => Poll::Ready(Err(e)),
             Poll::Pending => {
-                let Some(deadline) = this.phase.read_deadline(&this.limits) else { return Poll::Pending };
+                let Some(deadline) = this.phase.read_deadline(&this.limits, cx.waker()) else { return Poll::Pending };
                 // The timer is moved only to an earlier deadline. Each
                 // answer pushes the idle deadline later, and moving a
                 // registered timer on every request was a measurable part

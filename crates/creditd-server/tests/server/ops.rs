@@ -653,6 +653,82 @@ async fn slow_connections_are_closed() {
     app.stop().await;
 }
 
+/// A kept-alive connection in use stays open past the idle deadline
+/// counted from its first answer: each answer starts the idle period
+/// again (the server moves its idle timer only to earlier deadlines and
+/// re-arms one that fires early, so this is what could go wrong). A body
+/// sent in two parts within the body deadline is read whole.
+#[tokio::test]
+async fn a_connection_in_use_stays_open_past_the_idle_deadline() {
+    use std::time::Duration;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let limits = creditd_server::conn::Limits {
+        header_timeout: Duration::from_millis(400),
+        body_timeout: Duration::from_millis(800),
+        idle_timeout: Duration::from_millis(1000),
+        max_connections: 64,
+    };
+    let app = App::start_with(|mut s| {
+        s.limits = limits;
+        s
+    })
+    .await;
+    let addr = app.base.trim_start_matches("http://").to_string();
+    let mut conn = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    // One whole answer: its head, then as many body bytes as it says.
+    async fn answer(conn: &mut tokio::net::TcpStream) -> String {
+        let mut got = Vec::new();
+        let mut buf = [0u8; 4096];
+        loop {
+            let text = String::from_utf8_lossy(&got).into_owned();
+            if let Some(end) = text.find("\r\n\r\n") {
+                let length = text[..end]
+                    .lines()
+                    .find_map(|l| l.to_ascii_lowercase().strip_prefix("content-length:").map(|v| v.trim().to_string()))
+                    .and_then(|v| v.parse::<usize>().ok())
+                    .expect("a content length");
+                if got.len() >= end + 4 + length {
+                    return text;
+                }
+            }
+            let n = tokio::time::timeout(Duration::from_secs(5), conn.read(&mut buf))
+                .await
+                .expect("an answer within 5 s")
+                .expect("read");
+            assert!(n > 0, "closed while in use, after {} bytes: {text}", got.len());
+            got.extend_from_slice(&buf[..n]);
+        }
+    }
+    let t0 = std::time::Instant::now();
+    for i in 0..4 {
+        conn.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n").await.unwrap();
+        let a = answer(&mut conn).await;
+        assert!(a.starts_with("HTTP/1.1 200"), "request {i}: {a}");
+        tokio::time::sleep(Duration::from_millis(600)).await;
+    }
+    assert!(t0.elapsed() > limits.idle_timeout * 2, "{:?}", t0.elapsed());
+    // A body in two parts, 300 ms apart (under the body deadline).
+    let body = r#"{"id": "two-parts", "name": "Two parts"}"#;
+    let head = format!(
+        "POST /api/organizations HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {KEY}\r\n\
+         Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{}",
+        body.len(),
+        &body[..10]
+    );
+    conn.write_all(head.as_bytes()).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    conn.write_all(&body.as_bytes()[10..]).await.unwrap();
+    let a = answer(&mut conn).await;
+    assert!(a.starts_with("HTTP/1.1 201"), "{a}");
+    let answered = std::time::Instant::now();
+    // Then idle, its answer read: closed at the idle deadline.
+    let (sent, closed) = until_closed(&mut conn).await;
+    assert_eq!(sent, "");
+    let took = closed - answered;
+    assert!(took >= limits.idle_timeout - Duration::from_millis(150), "closed {took:?} after its answer");
+    app.stop().await;
+}
+
 /// Beyond `max_connections` a connection waits (it is not accepted) until
 /// one of the open ones closes.
 #[tokio::test]
