@@ -54,8 +54,11 @@ pub const FLUSH_ORG_EVENTS: usize = 4_096;
 /// 13 rows per org whatever their number, so flushing on the total of all
 /// orgs as soon as a hot org would (4,096) wrote 2.3 rollup rows per event
 /// on 1,000 orgs at 13k ops/s, the largest statement (`pg_stat_statements`,
-/// docs/scaling.md); once a second it is about one.
-pub const FLUSH_EVENTS: usize = 65_536;
+/// docs/scaling.md); once a second it is about one. It also bounds the
+/// memory a node's fold takes: at most 13 rows per event (every event of
+/// another org), about 200k rows, some 30 MB, between two flushes; a
+/// second of 1,000 orgs at 16k ops/s stays under it.
+pub const FLUSH_EVENTS: usize = 16_384;
 /// Folded events a node keeps in memory while its flushes fail (the
 /// database is away): past it, it keeps only which orgs to fold again
 /// from the events table.
