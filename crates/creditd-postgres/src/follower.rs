@@ -59,10 +59,11 @@ pub const FLUSH_ORG_EVENTS: usize = 4_096;
 /// another org), about 200k rows, some 30 MB, between two flushes; a
 /// second of 1,000 orgs at 16k ops/s stays under it.
 pub const FLUSH_EVENTS: usize = 16_384;
-/// Folded events a node keeps in memory while its flushes fail (the
-/// database is away): past it, it keeps only which orgs to fold again
-/// from the events table.
-const KEEP_EVENTS: usize = 1_000_000;
+/// Folded events a node keeps in memory while its flushes fail (while
+/// writes still commit): past it, it keeps only which orgs to fold again
+/// from the events table, which is slower to flush but exact. Four
+/// flushes' worth: at most about 850k rows (13 per event), some 130 MB.
+const KEEP_EVENTS: usize = 4 * FLUSH_EVENTS;
 
 /// What one node folded and has not written yet.
 #[derive(Default)]
@@ -257,17 +258,23 @@ impl Follower {
         match write(pool, &taken).await {
             Ok(n) => Ok(n),
             Err(e) => {
-                let mut p = self.pending.lock().unwrap_or_else(|e| e.into_inner());
-                for (org, runs) in taken.orgs {
-                    for run in runs {
-                        p.add(&org, run);
-                    }
-                }
-                if p.events > KEEP_EVENTS {
-                    p.forget_rows();
-                }
+                self.put_back(taken);
                 Err(e)
             }
+        }
+    }
+
+    /// Files again what a failed flush took (merged with what was filed
+    /// meanwhile); past [`KEEP_EVENTS`] only the spans are kept.
+    fn put_back(&self, taken: Pending) {
+        let mut p = self.pending.lock().unwrap_or_else(|e| e.into_inner());
+        for (org, runs) in taken.orgs {
+            for run in runs {
+                p.add(&org, run);
+            }
+        }
+        if p.events > KEEP_EVENTS {
+            p.forget_rows();
         }
     }
 
@@ -453,6 +460,27 @@ mod tests {
         assert!(!flush_asked(&f), "{} events over {} orgs", before.len() * per_org, before.len());
         f.committed(vec![delta(last, 1)], &[(last, 1, per_org as i64)]);
         assert!(flush_asked(&f), "FLUSH_EVENTS over all orgs");
+    }
+
+    #[test]
+    fn a_failed_flush_keeps_everything_and_past_the_bound_only_the_spans() {
+        let f = Follower::default();
+        f.committed(vec![delta("a", 5)], &[("a", 1, 10)]);
+        let taken = std::mem::take(&mut *f.pending.lock().unwrap());
+        // Filed while the flush was out: merged with what it took.
+        f.committed(vec![delta("a", 2)], &[("a", 11, 12)]);
+        f.put_back(taken);
+        assert_eq!(runs(&f, "a"), vec![(1, 12, Some(7))]);
+        assert_eq!(f.pending.lock().unwrap().events, 12);
+
+        let f = Follower::default();
+        f.committed(vec![delta("a", 5)], &[("a", 1, KEEP_EVENTS as i64)]);
+        let taken = std::mem::take(&mut *f.pending.lock().unwrap());
+        f.committed(vec![delta("b", 1)], &[("b", 1, 1)]);
+        f.put_back(taken);
+        assert_eq!(runs(&f, "a"), vec![(1, KEEP_EVENTS as i64, None)], "past the bound: the span, to fold again");
+        assert_eq!(runs(&f, "b"), vec![(1, 1, None)]);
+        assert_eq!(f.pending.lock().unwrap().events, KEEP_EVENTS + 1);
     }
 
     #[test]
