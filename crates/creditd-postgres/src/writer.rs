@@ -209,6 +209,11 @@ struct Flight {
     orgs: Vec<String>,
     /// Fires once it holds its row locks (or has failed to take them).
     locked: Option<oneshot::Receiver<()>>,
+    /// Fires once it has committed, before its callers are answered (not
+    /// at all if it failed): a batch gathering behind it is sent then,
+    /// instead of after the answers (on one worker thread they run first
+    /// and delayed every next commit of a hot org).
+    committed: Option<oneshot::Receiver<()>>,
     /// The cache epoch its orgs were used in.
     epoch: u64,
 }
@@ -233,6 +238,7 @@ enum FlightResult {
 /// What the writer waits for: a flight to land or a job.
 enum Next {
     Landed(Result<Landed, tokio::task::JoinError>),
+    Committed,
     Job(Option<Job>),
 }
 
@@ -295,6 +301,8 @@ impl Writer {
                     }
                     continue;
                 }
+                // Only `gather` waits for a commit.
+                Next::Committed => continue,
                 Next::Job(job) => job,
             };
             let Some(first) = first else { break };
@@ -376,8 +384,15 @@ impl Writer {
             let Some(front) = self.flights.front_mut().filter(|_| overlaps) else { break };
             // Held back behind the flight, whether or not anything joins.
             waited = true;
+            let committed = async {
+                match front.committed.as_mut() {
+                    Some(rx) => rx.await.is_ok(),
+                    None => false,
+                }
+            };
             let next = tokio::select! {
                 biased;
+                true = committed => Next::Committed,
                 landed = &mut front.handle => Next::Landed(landed),
                 job = rx.recv() => Next::Job(job),
                 _ = tokio::time::sleep_until(deadline) => break,
@@ -387,6 +402,14 @@ impl Writer {
                     if let Some(f) = self.flights.pop_front() {
                         self.land(f, landed).await;
                     }
+                }
+                // Committed and answering its callers: what gathered goes
+                // now (its org rows are free); the flight lands later.
+                Next::Committed => {
+                    if let Some(f) = self.flights.front_mut() {
+                        f.committed = None;
+                    }
+                    break;
                 }
                 Next::Job(None) => break,
                 Next::Job(Some(Job::Shutdown { reply })) => {
@@ -587,6 +610,7 @@ impl Writer {
         let Plan { batch, set, check_ids, check_versions, new_versions, answers } = plan;
         let batch = Arc::new(batch);
         let (locked_tx, locked_rx) = oneshot::channel();
+        let (committed_tx, committed_rx) = oneshot::channel();
         let orgs = check_ids.clone();
         let follower = self.follower.clone();
         let handle = tokio::spawn({
@@ -597,6 +621,7 @@ impl Writer {
                     Ahead { ids: &check_ids, expected: &check_versions, versions: &new_versions, locked: locked_tx };
                 let result = match commit_ahead(&conn, &batch, &set, ahead, &follower).await {
                     Ok(()) => {
+                        let _ = committed_tx.send(());
                         for ((_, reply), answer) in execs.into_iter().zip(answers) {
                             let _ = reply.send(answer);
                         }
@@ -621,7 +646,14 @@ impl Writer {
                 Landed { conn, result }
             }
         });
-        self.flights.push_back(Flight { handle, batch, orgs, locked: Some(locked_rx), epoch });
+        self.flights.push_back(Flight {
+            handle,
+            batch,
+            orgs,
+            locked: Some(locked_rx),
+            committed: Some(committed_rx),
+            epoch,
+        });
         // Keep every org of a batch in flight: later batches read them from
         // memory (the database does not have them yet).
         let oldest = self.flights.front().map_or(epoch, |f| f.epoch);
