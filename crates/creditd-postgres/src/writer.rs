@@ -16,7 +16,7 @@
 //!   one array statement per table, `COMMIT`); a task waits for the commit
 //!   and answers the callers while the writer applies the next batch. A
 //!   batch on an org that a batch in flight also writes first gathers what
-//!   arrives until that flight lands (hot-org batching, bounded by
+//!   arrives until that flight commits (hot-org batching, bounded by
 //!   [`GATHER_FOR`]); if it is still in flight then, the batch is applied on
 //!   its state and sent once it holds its locks, so its own locks queue
 //!   behind them and it commits after. If PostgreSQL
@@ -355,8 +355,9 @@ impl Writer {
     }
 
     /// Hot-org batching: while a flight on an org of `jobs` is in flight,
-    /// what arrives joins `jobs` until that flight lands (or [`GATHER_FOR`]
-    /// passes, or the batch is full), so the next commit carries everything
+    /// what arrives joins `jobs` until that flight commits (signalled
+    /// before it answers its callers) or lands, [`GATHER_FOR`] passes, or
+    /// the batch is full, so the next commit carries everything
     /// that queued behind it instead of a sliver sent to wait on its row
     /// locks. Jobs for other orgs only are dispatched at once, as are
     /// creations, ticks and transfers (they drain the pipeline anyway).
