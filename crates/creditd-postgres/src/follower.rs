@@ -101,20 +101,19 @@ impl Run {
         self.first = self.first.min(later.first);
         self.events += later.events;
         self.rows = match (self.rows.take(), later.rows) {
-            (Some(mut rows), Some(more)) => {
-                let mut ok = true;
-                for d in more.into_values() {
-                    ok &= fold(&mut rows, d);
-                }
-                ok.then_some(rows)
-            }
+            (Some(rows), Some(more)) => folded(rows, more.into_values()),
             _ => None,
         };
     }
 }
 
-/// Adds `d` to its row; `false` if a sum would overflow (then the run is
-/// folded from the events table, which reports it).
+/// `rows` with every delta added, or `None` once a sum would overflow
+/// (then the run is folded from the events table, which reports it).
+fn folded(mut rows: Rows, deltas: impl IntoIterator<Item = RollupDelta>) -> Option<Rows> {
+    deltas.into_iter().all(|d| fold(&mut rows, d)).then_some(rows)
+}
+
+/// Adds `d` to its row; `false` if a sum would overflow.
 fn fold(rows: &mut Rows, d: RollupDelta) -> bool {
     match rows.get_mut(&d.at) {
         None => {
@@ -153,23 +152,10 @@ impl Pending {
             self.events += events;
             tail.last = last;
             tail.events += events;
-            if let Some(rows) = &mut tail.rows {
-                let mut ok = true;
-                for d in deltas {
-                    ok &= fold(rows, d);
-                }
-                if !ok {
-                    tail.rows = None;
-                }
-            }
+            tail.rows = tail.rows.take().and_then(|rows| folded(rows, deltas));
             return runs.iter().map(|r| r.events).sum();
         }
-        let mut rows = Rows::default();
-        let mut ok = true;
-        for d in deltas {
-            ok &= fold(&mut rows, d);
-        }
-        self.add(org_id, Run { first, last, rows: ok.then_some(rows), events })
+        self.add(org_id, Run { first, last, rows: folded(Rows::default(), deltas), events })
     }
 
     /// Files a run under its org, merged with the runs it touches; returns
@@ -279,8 +265,9 @@ impl Follower {
     }
 
     /// Flushes every [`FLUSH_EVERY`], or sooner when [`FLUSH_ORG_EVENTS`]
-    /// events of one org or [`FLUSH_EVENTS`] of all wait; first, files every org whose events are past its mark
-    /// (what a node that stopped without flushing left).
+    /// events of one org or [`FLUSH_EVENTS`] of all wait; first, files
+    /// every org whose events are past its mark (what a node that stopped
+    /// without flushing left).
     pub(crate) async fn run(self: std::sync::Arc<Self>, pool: Pool) {
         match sweep(&pool).await {
             Ok(spans) => self.behind(spans),

@@ -59,8 +59,8 @@ pub struct Batch {
     /// of its usage event (which names its org). Such a record is its event
     /// plus the blocks it drew from, so both engines keep the draws on the
     /// event's row instead of writing a record row. If the usage was also
-    /// refunded within the batch,
-    /// its newer version is in `records` too ([`Batch::has_record`]).
+    /// refunded within the batch, its newer version is in `records` too
+    /// ([`Batch::has_record`]).
     pub usage_records: Vec<(usize, Record)>,
     record_index: HashMap<(String, String), usize>,
     /// Organisations whose state row must be rewritten.
