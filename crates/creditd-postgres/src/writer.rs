@@ -194,6 +194,9 @@ pub struct PipelineStats {
     /// write, what queues while the other node holds the row goes out with
     /// the next hand-over instead of in one of its own.
     pub joined: AtomicU64,
+    /// Jobs that joined a batch applied ahead while it waited for a
+    /// pipeline connection (see `Writer::wait_for_a_slot`).
+    pub joined_waiting: AtomicU64,
 }
 
 /// A command list and who waits for its answers.
@@ -448,25 +451,14 @@ impl Writer {
         if self.contended.len() > 4 * MAX_BATCH_COMMANDS {
             self.contended.retain(|_, at| now.duration_since(*at) < CONTENDED_FOR);
         }
-        let ahead = jobs.iter().all(|j| match j {
-            Job::Execute { commands, .. } => commands.iter().all(|c| {
-                c.op.other_org().is_none()
-                    && self.contended.get(&c.org_id).is_none_or(|at| now.duration_since(*at) >= CONTENDED_FOR)
-            }),
-            _ => false,
-        });
-        if !ahead {
+        if !jobs.iter().all(|j| self.goes_ahead(j, now)) {
             self.drain().await;
             self.stats.locked.fetch_add(1, Ordering::Relaxed);
             self.process(jobs, Some(rx)).await;
             return;
         }
-        if self.flights.len() >= PIPELINE_DEPTH
-            && let Some(mut f) = self.flights.pop_front()
-        {
-            let landed = (&mut f.handle).await;
-            self.land(f, landed).await;
-        }
+        let mut jobs = jobs;
+        self.wait_for_a_slot(&mut jobs, rx, now).await;
         let execs = jobs
             .into_iter()
             .filter_map(|j| match j {
@@ -475,6 +467,66 @@ impl Writer {
             })
             .collect();
         self.fly(execs).await;
+    }
+
+    /// Whether `job` can be applied ahead: plain commands on orgs no other
+    /// node wrote in the last [`CONTENDED_FOR`].
+    fn goes_ahead(&self, job: &Job, now: Instant) -> bool {
+        match job {
+            Job::Execute { commands, .. } => commands.iter().all(|c| {
+                c.op.other_org().is_none()
+                    && self.contended.get(&c.org_id).is_none_or(|at| now.duration_since(*at) >= CONTENDED_FOR)
+            }),
+            _ => false,
+        }
+    }
+
+    /// With [`PIPELINE_DEPTH`] flights out, waits for the oldest to land;
+    /// what arrives meanwhile and could go ahead joins `jobs` (up to
+    /// [`MAX_BATCH_COMMANDS`]), so the batch that takes the freed
+    /// connection carries everything that queued for it instead of
+    /// waiting for the one after. Anything else is held for the next
+    /// round, and nothing more joins after it.
+    async fn wait_for_a_slot(&mut self, jobs: &mut Vec<Job>, rx: &mut mpsc::Receiver<Job>, now: Instant) {
+        let mut size: usize = jobs
+            .iter()
+            .map(|j| match j {
+                Job::Execute { commands, .. } => commands.len().max(1),
+                _ => 1,
+            })
+            .sum();
+        let mut open = self.held.is_empty();
+        while self.flights.len() >= PIPELINE_DEPTH {
+            let Some(front) = self.flights.front_mut() else { break };
+            let next = if open && size < MAX_BATCH_COMMANDS {
+                tokio::select! {
+                    biased;
+                    landed = &mut front.handle => Next::Landed(landed),
+                    job = rx.recv() => Next::Job(job),
+                }
+            } else {
+                Next::Landed((&mut front.handle).await)
+            };
+            match next {
+                Next::Landed(landed) => {
+                    if let Some(f) = self.flights.pop_front() {
+                        self.land(f, landed).await;
+                    }
+                }
+                Next::Job(Some(job)) if self.goes_ahead(&job, now) => {
+                    if let Job::Execute { commands, .. } = &job {
+                        size += commands.len().max(1);
+                    }
+                    jobs.push(job);
+                    self.stats.joined_waiting.fetch_add(1, Ordering::Relaxed);
+                }
+                Next::Job(Some(job)) => {
+                    self.held.push_back(job);
+                    open = false;
+                }
+                Next::Job(None) | Next::Committed => open = false,
+            }
+        }
     }
 
     /// Waits until every flight has landed (and what PostgreSQL refused has

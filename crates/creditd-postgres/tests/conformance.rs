@@ -850,6 +850,44 @@ async fn pipelined_batches_never_overspend() {
     store.shutdown().await;
 }
 
+/// With the pipeline full (two flights out, each waiting for a row that
+/// another session holds), the next batch waits for a connection, and what
+/// arrives meanwhile joins it: the three usages go out as one batch.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_batch_waiting_for_a_pipeline_slot_takes_what_arrives() {
+    let Some((_url, store, mut session)) = node_and_session().await else { return };
+    for org in ["a", "b", "c", "d", "e"] {
+        new_org(store.as_ref(), org).await;
+        ok(store.as_ref(), org, grant("10")).await;
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    let stats = store.pipeline_stats();
+    let (ahead, joined) = (stats.ahead.load(Ordering::SeqCst), stats.joined_waiting.load(Ordering::SeqCst));
+    assert_eq!(creditd_postgres::PIPELINE_DEPTH, 2);
+    let tx = session.transaction().await.expect("begin");
+    tx.execute("SELECT 1 FROM orgs WHERE org_id IN ('a', 'b') FOR UPDATE", &[]).await.expect("lock");
+    let first = usage_on(&store, "a");
+    until("the first flight is out", || stats.ahead.load(Ordering::SeqCst) == ahead + 1).await;
+    let second = usage_on(&store, "b");
+    until("the second flight is out", || stats.ahead.load(Ordering::SeqCst) == ahead + 2).await;
+    let third = usage_on(&store, "c");
+    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    let rest = [usage_on(&store, "d"), usage_on(&store, "e")];
+    until("both joined the waiting batch", || stats.joined_waiting.load(Ordering::SeqCst) == joined + 2).await;
+    assert_eq!(stats.ahead.load(Ordering::SeqCst), ahead + 2, "nothing more went out while the pipeline was full");
+    assert!(!third.is_finished(), "the waiting batch is not answered before it commits");
+    tx.commit().await.expect("release the rows");
+    for t in [first, second, third].into_iter().chain(rest) {
+        assert_eq!(t.await.expect("usage").available, m("9"));
+    }
+    assert_eq!(stats.ahead.load(Ordering::SeqCst), ahead + 3, "c, d and e went out as one batch");
+    assert_eq!(stats.redone.load(Ordering::SeqCst), 0);
+    for org in ["a", "b", "c", "d", "e"] {
+        assert!(store.verify(org).await.expect("verify").ok);
+    }
+    store.shutdown().await;
+}
+
 /// Hot-org batching: what arrives for an org while a batch on it is in
 /// flight waits for that flight (up to the gathering window) and goes out
 /// as one batch, not one batch per arrival.
