@@ -6,7 +6,7 @@
 //! per-batch fold merges little and each usage event upserted about 12 of
 //! its 13 rollup rows: 60% of PostgreSQL's time per batch
 //! (`pg_stat_statements`, docs/scaling.md). Folded over [`FLUSH_EVERY`],
-//! an org's events of that second share their rows.
+//! an org's events of those seconds share their rows.
 //!
 //! How it stays exact. `rollup_marks` holds, per org, the last `seq` whose
 //! event is in `usage_rollups` (no row: 0, nothing folded). Only a flush
@@ -42,28 +42,31 @@ use tokio::sync::Notify;
 use crate::reader::db;
 use crate::rollups::{Cols, fold_events_after};
 
-/// How often a node writes the rollups it folded.
-pub const FLUSH_EVERY: Duration = Duration::from_secs(1);
+/// How often a node writes the rollups it folded. Each flush writes
+/// about 13 rows per org it saw, however many events. On 1,000 orgs
+/// (10 s runs, `pg_stat_statements`), flushing every second wrote 0.87
+/// rollup rows per event in 1,065 ms of upserts; every five seconds, 0.33
+/// in 372 ms. With no flush at all the writes' p99 was 7.9–10.2 ms, with
+/// one a second 12.0–13.6 ms (alternating runs, docs/scaling.md). Reads
+/// stay exact whatever it is: they add the events past the mark, at most
+/// [`FLUSH_ORG_EVENTS`] of an org.
+pub const FLUSH_EVERY: Duration = Duration::from_secs(5);
 /// Events of one org folded in memory that make a node write them before
 /// [`FLUSH_EVERY`] is up. A hot org's tail, which every read of it folds,
 /// stays this short.
 pub const FLUSH_ORG_EVENTS: usize = 4_096;
-/// Events folded in memory over all orgs that make a node write them
-/// before [`FLUSH_EVERY`] is up. Far above [`FLUSH_ORG_EVENTS`]: over many
-/// orgs each org has a few events per flush, and each flush writes about
-/// 13 rows per org whatever their number, so flushing on the total of all
-/// orgs as soon as a hot org would (4,096) wrote 2.3 rollup rows per event
-/// on 1,000 orgs at 13k ops/s, the largest statement (`pg_stat_statements`,
-/// docs/scaling.md); once a second it is about one. It also bounds the
-/// memory a node's fold takes: at most 13 rows per event (every event of
-/// another org), about 200k rows, some 30 MB, between two flushes; a
-/// second of 1,000 orgs at 16k ops/s stays under it.
-pub const FLUSH_EVENTS: usize = 16_384;
-/// Folded events a node keeps in memory while its flushes fail (while
+/// Folded rollup rows held over all orgs that make a node write them
+/// before [`FLUSH_EVERY`] is up: the memory a node's fold takes between
+/// two flushes, some 30 MB. Counted in rows, not events: over many orgs
+/// an org's events share their rows (1,000 orgs hold about 13k rows
+/// whatever the rate), while events each of another org add about 13
+/// rows each (then about 15k events fill it).
+pub const FLUSH_ROWS: usize = 200_000;
+/// Folded rows a node keeps in memory while its flushes fail (while
 /// writes still commit): past it, it keeps only which orgs to fold again
 /// from the events table, which is slower to flush but exact. Four
-/// flushes' worth: at most about 850k rows (13 per event), some 130 MB.
-const KEEP_EVENTS: usize = 4 * FLUSH_EVENTS;
+/// flushes' worth, some 130 MB.
+const KEEP_ROWS: usize = 4 * FLUSH_ROWS;
 /// Orgs one flush transaction writes: a flush of more is cut into
 /// transactions of this many (in `org_id` order), [`FLUSH_PACE`] apart.
 /// One transaction for all 1,000 orgs of a second upserted some 12k rows
@@ -84,6 +87,8 @@ pub(crate) struct Follower {
 struct Pending {
     orgs: FxHashMap<String, Vec<Run>>,
     events: usize,
+    /// Folded rows held (every run's `rows`).
+    rows: usize,
 }
 
 /// A run's rollup rows, by key. Fx hashing: every usage event folds about
@@ -103,6 +108,10 @@ struct Run {
 }
 
 impl Run {
+    fn row_count(&self) -> usize {
+        self.rows.as_ref().map_or(0, |r| r.len())
+    }
+
     /// Adds `later`'s rows to this run's (`later` starts right after it).
     fn absorb(&mut self, later: Run) {
         self.last = self.last.max(later.last);
@@ -160,7 +169,9 @@ impl Pending {
             self.events += events;
             tail.last = last;
             tail.events += events;
+            let before = tail.row_count();
             tail.rows = tail.rows.take().and_then(|rows| folded(rows, deltas));
+            self.rows = (self.rows + tail.row_count()).saturating_sub(before);
             return runs.iter().map(|r| r.events).sum();
         }
         self.add(org_id, Run { first, last, rows: folded(Rows::default(), deltas), events })
@@ -171,6 +182,7 @@ impl Pending {
     fn add(&mut self, org_id: &str, run: Run) -> usize {
         self.events += run.events;
         let runs = self.orgs.entry(org_id.to_string()).or_default();
+        let before: usize = runs.iter().map(Run::row_count).sum::<usize>();
         runs.push(run);
         runs.sort_by_key(|r| r.first);
         let mut merged: Vec<Run> = Vec::with_capacity(runs.len());
@@ -191,6 +203,8 @@ impl Pending {
             }
         }
         *runs = merged;
+        let after: usize = runs.iter().map(Run::row_count).sum();
+        self.rows = (self.rows + after).saturating_sub(before);
         runs.iter().map(|r| r.events).sum()
     }
 
@@ -205,6 +219,7 @@ impl Pending {
             let mut chunk = Pending::default();
             for (org, runs) in all.by_ref().take(orgs.max(1)) {
                 chunk.events += runs.iter().map(|r| r.events).sum::<usize>();
+                chunk.rows += runs.iter().map(Run::row_count).sum::<usize>();
                 chunk.orgs.insert(org, runs);
             }
             chunks.push(chunk);
@@ -214,6 +229,7 @@ impl Pending {
 
     /// Keeps the spans and drops the folded rows (memory bound).
     fn forget_rows(&mut self) {
+        self.rows = 0;
         for runs in self.orgs.values_mut() {
             for r in runs.iter_mut() {
                 r.rows = None;
@@ -242,7 +258,7 @@ impl Follower {
         for (&(org, first, last), deltas) in spans.iter().zip(per_org) {
             busiest = busiest.max(p.add_batch(org, first, last, deltas));
         }
-        if busiest >= FLUSH_ORG_EVENTS || p.events >= FLUSH_EVENTS {
+        if busiest >= FLUSH_ORG_EVENTS || p.rows >= FLUSH_ROWS {
             self.wake.notify_one();
         }
     }
@@ -291,7 +307,7 @@ impl Follower {
     }
 
     /// Files again what a failed flush took (merged with what was filed
-    /// meanwhile); past [`KEEP_EVENTS`] only the spans are kept.
+    /// meanwhile); past [`KEEP_ROWS`] only the spans are kept.
     fn put_back(&self, taken: Pending) {
         let mut p = self.pending.lock().unwrap_or_else(|e| e.into_inner());
         for (org, runs) in taken.orgs {
@@ -299,13 +315,13 @@ impl Follower {
                 p.add(&org, run);
             }
         }
-        if p.events > KEEP_EVENTS {
+        if p.rows > KEEP_ROWS {
             p.forget_rows();
         }
     }
 
     /// Flushes every [`FLUSH_EVERY`], or sooner when [`FLUSH_ORG_EVENTS`]
-    /// events of one org or [`FLUSH_EVENTS`] of all wait; first, files
+    /// events of one org or [`FLUSH_ROWS`] folded rows of all wait; first, files
     /// every org whose events are past its mark (what a node that stopped
     /// without flushing left).
     pub(crate) async fn run(self: std::sync::Arc<Self>, pool: Pool) {
@@ -475,18 +491,21 @@ mod tests {
         f.committed(vec![delta("hot", 1)], &[("hot", last + 1, last + 1)]);
         assert!(flush_asked(&f), "a hot org's tail is kept at FLUSH_ORG_EVENTS");
 
-        // Many orgs, each far below its own count: only their total asks.
+        // Many orgs, each far below its own count: only the rows they hold
+        // together ask, and events that share their rows add none.
         let f = Follower::default();
-        let per_org = 16;
-        let orgs: Vec<String> = (0..FLUSH_EVENTS / per_org).map(|i| format!("o{i}")).collect();
+        let per_org = 100;
+        let orgs: Vec<String> = (0..FLUSH_ROWS / per_org).map(|i| format!("o{i}")).collect();
         let (last, before) = orgs.split_last().unwrap();
         for org in before {
-            f.committed(vec![delta(org, 1)], &[(org, 1, per_org as i64)]);
+            f.committed(keyed(org, per_org), &[(org, 1, 2)]);
+            f.committed(keyed(org, per_org), &[(org, 3, 3)]);
         }
+        assert_eq!(f.pending.lock().unwrap().rows, FLUSH_ROWS - per_org, "the second batches shared their rows");
         // A request made earlier would still be waiting here.
-        assert!(!flush_asked(&f), "{} events over {} orgs", before.len() * per_org, before.len());
-        f.committed(vec![delta(last, 1)], &[(last, 1, per_org as i64)]);
-        assert!(flush_asked(&f), "FLUSH_EVENTS over all orgs");
+        assert!(!flush_asked(&f), "{} events over {} orgs", before.len() * 3, before.len());
+        f.committed(keyed(last, per_org), &[(last, 1, 1)]);
+        assert!(flush_asked(&f), "FLUSH_ROWS over all orgs");
     }
 
     #[test]
@@ -499,15 +518,28 @@ mod tests {
         f.put_back(taken);
         assert_eq!(runs(&f, "a"), vec![(1, 12, Some(7))]);
         assert_eq!(f.pending.lock().unwrap().events, 12);
+        assert_eq!(f.pending.lock().unwrap().rows, 1);
 
         let f = Follower::default();
-        f.committed(vec![delta("a", 5)], &[("a", 1, KEEP_EVENTS as i64)]);
+        f.committed(keyed("a", KEEP_ROWS), &[("a", 1, 10)]);
         let taken = std::mem::take(&mut *f.pending.lock().unwrap());
         f.committed(vec![delta("b", 1)], &[("b", 1, 1)]);
         f.put_back(taken);
-        assert_eq!(runs(&f, "a"), vec![(1, KEEP_EVENTS as i64, None)], "past the bound: the span, to fold again");
+        assert_eq!(runs(&f, "a"), vec![(1, 10, None)], "past the bound: the span, to fold again");
         assert_eq!(runs(&f, "b"), vec![(1, 1, None)]);
-        assert_eq!(f.pending.lock().unwrap().events, KEEP_EVENTS + 1);
+        let p = f.pending.lock().unwrap();
+        assert_eq!((p.events, p.rows), (11, 0));
+    }
+
+    /// `n` deltas of `org` on distinct rows.
+    fn keyed(org: &str, n: usize) -> Vec<RollupDelta> {
+        (0..n)
+            .map(|i| {
+                let mut d = delta(org, 1);
+                d.at.key = format!("k{i}");
+                d
+            })
+            .collect()
     }
 
     #[test]
@@ -522,6 +554,7 @@ mod tests {
         let sizes: Vec<usize> = chunks.iter().map(|c| c.orgs.len()).collect();
         assert_eq!(sizes, [128, 128, 44]);
         assert_eq!(chunks.iter().map(|c| c.events).sum::<usize>(), 901);
+        assert_eq!(chunks.iter().map(|c| c.rows).collect::<Vec<_>>(), [129, 128, 44]);
         let mut last = String::new();
         for c in &chunks {
             let mut ids: Vec<&String> = c.orgs.keys().collect();

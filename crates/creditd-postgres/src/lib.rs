@@ -53,7 +53,7 @@ use tokio_postgres::NoTls;
 
 use writer::{Job, Writer};
 
-pub use follower::{FLUSH_CHUNK_ORGS, FLUSH_EVENTS, FLUSH_EVERY, FLUSH_ORG_EVENTS, FLUSH_PACE};
+pub use follower::{FLUSH_CHUNK_ORGS, FLUSH_EVERY, FLUSH_ORG_EVENTS, FLUSH_PACE, FLUSH_ROWS};
 pub use writer::{GATHER_FOR, PIPELINE_DEPTH, PipelineStats};
 
 pub use creditd_store::cache::OrgCacheSize;

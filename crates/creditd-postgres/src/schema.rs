@@ -210,7 +210,7 @@ pub const MIGRATIONS: &[&str] = &[
     ALTER TABLE events ADD COLUMN voucher_balance_after BIGINT;
     ALTER TABLE events ADD COLUMN promotional_balance_after BIGINT;
     ",
-    // Rollups written by each node's follower a second after the batches,
+    // Rollups written by each node's follower seconds after the batches,
     // folded over many of them (issue 20): each org's mark, the last event
     // folded into its rollup rows (crate::follower). The rows are rebuilt
     // from the events when it runs, so they and the marks agree whatever

@@ -1236,8 +1236,8 @@ async fn rollups_a_node_lost_are_folded_by_the_others() {
     .join()
     .expect("lost node");
     // The runtime is gone with what its follower held: unless a flush came
-    // first (a node flushes a second after it opens; the writes take less
-    // on an idle machine), the rows are behind. The reads are not.
+    // first (a node flushes five seconds after it opens; the writes take
+    // less on an idle machine), the rows are behind. The reads are not.
     let (mark, seq) = mark_and_seq(&session, "w").await;
     if mark == seq {
         eprintln!("the lost node flushed before it was dropped (a slow machine): only the exact reads are checked");
