@@ -91,10 +91,48 @@ struct Pending {
     rows: usize,
 }
 
-/// A run's rollup rows, by key. Fx hashing: every usage event folds about
-/// 13 deltas here, and SipHash over their keys' strings was most of the
-/// follower's cost (perf).
-type Rows = FxHashMap<RollupKey, RollupDelta>;
+/// A run's rollup rows: one delta per row, found by its key. Every usage
+/// event folds about 13 deltas here, so a lookup is kept cheap (`perf`:
+/// SipHash over the keys' strings was once most of the follower's cost,
+/// then comparing the org id and copying the key on insert was the
+/// largest part left): Fx hashing; the key is the delta's own, not a
+/// copy; and the org id is neither hashed nor compared, since a run holds
+/// one org's rows ([`Follower::committed`] files each delta under its
+/// org).
+#[derive(Default)]
+struct Rows(hashbrown::HashTable<RollupDelta>);
+
+impl Rows {
+    fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    fn values(&self) -> impl Iterator<Item = &RollupDelta> {
+        self.0.iter()
+    }
+
+    fn into_values(self) -> impl Iterator<Item = RollupDelta> {
+        self.0.into_iter()
+    }
+}
+
+/// The hash of a row of one org's run: every part of its key but the org.
+fn row_hash(k: &RollupKey) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = rustc_hash::FxHasher::default();
+    k.scope.hash(&mut h);
+    k.dim.hash(&mut h);
+    k.grain.hash(&mut h);
+    k.day.hash(&mut h);
+    k.key.hash(&mut h);
+    h.finish()
+}
+
+/// Whether two keys of one org's run are the same row (the cheap parts
+/// first).
+fn same_row(a: &RollupKey, b: &RollupKey) -> bool {
+    a.dim == b.dim && a.grain == b.grain && a.day == b.day && a.key == b.key && a.scope == b.scope
+}
 
 /// Consecutive events of one org that this node committed (`first..=last`,
 /// with no event of another node in between), and their rollups folded.
@@ -132,9 +170,11 @@ fn folded(mut rows: Rows, deltas: impl IntoIterator<Item = RollupDelta>) -> Opti
 
 /// Adds `d` to its row; `false` if a sum would overflow.
 fn fold(rows: &mut Rows, d: RollupDelta) -> bool {
-    match rows.get_mut(&d.at) {
+    let hash = row_hash(&d.at);
+    match rows.0.find_mut(hash, |r| same_row(&r.at, &d.at)) {
         None => {
-            rows.insert(d.at.clone(), d);
+            debug_assert!(rows.0.iter().next().is_none_or(|r| r.at.org_id == d.at.org_id), "one org per run");
+            rows.0.insert_unique(hash, d, |r| row_hash(&r.at));
             true
         }
         Some(row) => {
@@ -569,6 +609,30 @@ mod tests {
         }
         assert_eq!(f.pending.lock().unwrap().orgs.len(), 172);
         assert_eq!(runs(&f, "o299"), vec![(1, 3, Some(2))]);
+    }
+
+    #[test]
+    fn deltas_fold_by_their_row_and_every_part_of_the_key_counts() {
+        let mut rows = Rows::default();
+        let base = delta("a", 1);
+        let mut variants = vec![base.clone(), base.clone()];
+        let mut other = |f: &dyn Fn(&mut RollupKey)| {
+            let mut d = base.clone();
+            f(&mut d.at);
+            variants.push(d);
+        };
+        other(&|k| k.scope = "user:a@example.com".into());
+        other(&|k| k.dim = Dim::Service);
+        other(&|k| k.grain = Grain::Month);
+        other(&|k| k.day = jiff::civil::date(2026, 12, 8));
+        other(&|k| k.key = "x".into());
+        for d in variants {
+            assert!(fold(&mut rows, d));
+        }
+        assert_eq!(rows.len(), 6, "the two equal keys share a row; each change of a part makes its own");
+        let same = rows.values().find(|d| d.at == base.at).expect("the base row");
+        assert_eq!((same.amount.micros(), same.count), (2, 2));
+        assert_eq!(rows.into_values().map(|d| d.amount.micros()).sum::<i64>(), 7);
     }
 
     #[test]
