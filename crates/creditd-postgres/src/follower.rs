@@ -320,8 +320,9 @@ impl Follower {
     /// a failure, what that transaction and the ones after it would have
     /// written is kept for the next flush (each transaction writes its
     /// orgs' rows and marks together, so what committed stays exact).
-    /// Returns the orgs written.
-    pub(crate) async fn flush(&self, pool: &Pool) -> Result<usize, StoreError> {
+    /// `paced: false` (the last flush, once the writer has stopped: no
+    /// write waits behind it) skips the pauses. Returns the orgs written.
+    pub(crate) async fn flush(&self, pool: &Pool, paced: bool) -> Result<usize, StoreError> {
         let taken = std::mem::take(&mut *self.pending.lock().unwrap_or_else(|e| e.into_inner()));
         if taken.orgs.is_empty() {
             return Ok(0);
@@ -339,7 +340,7 @@ impl Follower {
                     return Err(e);
                 }
             }
-            if chunks.len() > 0 {
+            if paced && chunks.len() > 0 {
                 tokio::time::sleep(FLUSH_PACE).await;
             }
         }
@@ -374,7 +375,7 @@ impl Follower {
                 _ = tokio::time::sleep(FLUSH_EVERY) => {}
                 _ = self.wake.notified() => {}
             }
-            if let Err(e) = self.flush(&pool).await {
+            if let Err(e) = self.flush(&pool, true).await {
                 tracing::warn!(error = %e, "rollups: flush failed; kept for the next one");
             }
         }

@@ -468,7 +468,7 @@ impl Store for PgStore {
         if let Some(h) = self.following.lock().unwrap_or_else(|p| p.into_inner()).take() {
             h.abort();
         }
-        if let Err(e) = self.follower.flush(&self.pool).await {
+        if let Err(e) = self.follower.flush(&self.pool, false).await {
             tracing::warn!(error = %e, "rollups: the last flush failed; reads and the next node fold those events");
         }
         self.pool.close();

@@ -1107,7 +1107,9 @@ async fn usage_and_reference(
 ) -> (Vec<Vec<creditd_store::rollup::UsageRow>>, Vec<Vec<creditd_store::rollup::UsageRow>>) {
     use creditd_store::rollup::{UsageGroup, UsageQuery, usage_from_events};
     let events = history(store, org).await;
-    let day = jiff::civil::date(2025, 1, 1);
+    assert!(!events.is_empty(), "{org} has events");
+    // The stores run on the system clock: the window is around today.
+    let day = jiff::Timestamp::now().to_zoned(jiff::tz::TimeZone::UTC).date();
     let (first_day, last_day) =
         (day.checked_sub(jiff::Span::new().days(400)).unwrap(), day.checked_add(jiff::Span::new().days(400)).unwrap());
     let (mut got, mut want) = (Vec::new(), Vec::new());
@@ -1118,6 +1120,7 @@ async fn usage_and_reference(
             want.push(usage_from_events(&events, &jiff::tz::TimeZone::UTC, &q).expect("reference"));
         }
     }
+    assert!(want.iter().any(|rows| !rows.is_empty()), "{org}: the reference counts its usage");
     (got, want)
 }
 
@@ -1146,6 +1149,54 @@ async fn until_folded(session: &tokio_postgres::Client, orgs: &[&str]) {
             tokio::time::sleep(std::time::Duration::from_millis(50)).await;
         }
     }
+}
+
+/// A flush of more orgs than one transaction writes (`FLUSH_CHUNK_ORGS`)
+/// is cut into parts: the last flush, at shutdown, writes every org's
+/// rows and mark, and the rows alone then give each org's usage.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_flush_of_more_orgs_than_one_part_writes_them_all() {
+    let Some((url, store, session)) = node_and_session().await else { return };
+    let n = 2 * creditd_postgres::FLUSH_CHUNK_ORGS + 3;
+    let orgs: Vec<String> = (0..n).map(|i| format!("parts-{i:04}")).collect();
+    for org in &orgs {
+        new_org(store.as_ref(), org).await;
+    }
+    let mut tasks = Vec::new();
+    for (i, org) in orgs.iter().enumerate() {
+        let (store, org) = (store.clone(), org.clone());
+        tasks.push(tokio::spawn(async move {
+            ok(store.as_ref(), &org, grant("10")).await;
+            ok(store.as_ref(), &org, usage(&format!("0.{}", 1 + i % 9))).await;
+        }));
+    }
+    for t in tasks {
+        t.await.expect("task");
+    }
+    store.shutdown().await;
+    for org in &orgs {
+        let (mark, seq) = mark_and_seq(&session, org).await;
+        assert_eq!(mark, seq, "{org} folded to its last event");
+    }
+    let rows = session
+        .query(
+            "SELECT org_id, amount_micros FROM usage_rollups \
+             WHERE org_id LIKE 'parts-%' AND scope = 'org' AND dim = 'total' ORDER BY org_id",
+            &[],
+        )
+        .await
+        .expect("rows");
+    let got: Vec<(String, i64)> = rows.iter().map(|r| (r.get(0), r.get(1))).collect();
+    let want: Vec<(String, i64)> =
+        orgs.iter().enumerate().map(|(i, o)| (o.clone(), 100_000 * (1 + i as i64 % 9))).collect();
+    assert_eq!(got, want, "one day row per org, its usage alone");
+    let reopened: Arc<dyn Store> =
+        Arc::new(PgStore::open(&url, Arc::new(creditd_store::SystemClock)).await.expect("reopen"));
+    for org in [&orgs[0], &orgs[n / 2], &orgs[n - 1]] {
+        let (got, want) = usage_and_reference(reopened.as_ref(), org).await;
+        assert_eq!(got, want, "{org}");
+    }
+    reopened.shutdown().await;
 }
 
 /// Usage in `org` through `store`: users, services and projects varied.
