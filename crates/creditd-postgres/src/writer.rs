@@ -76,6 +76,17 @@ pub enum Job {
     Shutdown { reply: oneshot::Sender<()> },
 }
 
+impl Job {
+    /// What the job counts toward [`MAX_BATCH_COMMANDS`]: its commands, at
+    /// least one.
+    fn size(&self) -> usize {
+        match self {
+            Job::Execute { commands, .. } => commands.len().max(1),
+            _ => 1,
+        }
+    }
+}
+
 enum Req {
     Execute(Vec<Command>),
     CreateOrg(String, OrgSettings),
@@ -313,14 +324,11 @@ impl Writer {
             let mut size = 0;
             let mut next = Some(first);
             while let Some(job) = next.take() {
-                match job {
-                    Job::Shutdown { reply } => {
-                        shutdown = Some(reply);
-                        break;
-                    }
-                    Job::Execute { ref commands, .. } => size += commands.len().max(1),
-                    _ => size += 1,
+                if let Job::Shutdown { reply } = job {
+                    shutdown = Some(reply);
+                    break;
                 }
+                size += job.size();
                 jobs.push(job);
                 if size < MAX_BATCH_COMMANDS {
                     next = self.held.pop_front().or_else(|| rx.try_recv().ok());
@@ -331,7 +339,7 @@ impl Writer {
             }
             telemetry::queue_depth("postgres", rx.len());
             if !jobs.is_empty() {
-                self.dispatch(jobs, &mut rx).await;
+                self.dispatch(jobs, size, &mut rx).await;
             }
             if shutdown.is_some() {
                 break;
@@ -421,12 +429,9 @@ impl Writer {
                     break;
                 }
                 Next::Job(Some(job)) => {
-                    match &job {
-                        Job::Execute { commands, .. } => {
-                            *size += commands.len().max(1);
-                            orgs.extend(commands.iter().map(|c| c.org_id.clone()));
-                        }
-                        _ => *size += 1,
+                    *size += job.size();
+                    if let Job::Execute { commands, .. } = &job {
+                        orgs.extend(commands.iter().map(|c| c.org_id.clone()));
                     }
                     let plain = matches!(job, Job::Execute { .. });
                     jobs.push(job);
@@ -445,8 +450,9 @@ impl Writer {
     /// node is writing; otherwise (creations, ticks, transfers, contended
     /// orgs) drains the pipeline and runs them on the locked path, where
     /// what arrives for the same orgs while it waits for their row locks
-    /// joins the batch.
-    async fn dispatch(&mut self, jobs: Vec<Job>, rx: &mut mpsc::Receiver<Job>) {
+    /// joins the batch. `size`: what `jobs` count toward
+    /// [`MAX_BATCH_COMMANDS`].
+    async fn dispatch(&mut self, mut jobs: Vec<Job>, size: usize, rx: &mut mpsc::Receiver<Job>) {
         let now = Instant::now();
         if self.contended.len() > 4 * MAX_BATCH_COMMANDS {
             self.contended.retain(|_, at| now.duration_since(*at) < CONTENDED_FOR);
@@ -457,8 +463,7 @@ impl Writer {
             self.process(jobs, Some(rx)).await;
             return;
         }
-        let mut jobs = jobs;
-        self.wait_for_a_slot(&mut jobs, rx, now).await;
+        self.wait_for_a_slot(&mut jobs, size, rx, now).await;
         let execs = jobs
             .into_iter()
             .filter_map(|j| match j {
@@ -487,14 +492,13 @@ impl Writer {
     /// connection carries everything that queued for it instead of
     /// waiting for the one after. Anything else is held for the next
     /// round, and nothing more joins after it.
-    async fn wait_for_a_slot(&mut self, jobs: &mut Vec<Job>, rx: &mut mpsc::Receiver<Job>, now: Instant) {
-        let mut size: usize = jobs
-            .iter()
-            .map(|j| match j {
-                Job::Execute { commands, .. } => commands.len().max(1),
-                _ => 1,
-            })
-            .sum();
+    async fn wait_for_a_slot(
+        &mut self,
+        jobs: &mut Vec<Job>,
+        mut size: usize,
+        rx: &mut mpsc::Receiver<Job>,
+        now: Instant,
+    ) {
         let mut open = self.held.is_empty();
         while self.flights.len() >= PIPELINE_DEPTH {
             let Some(front) = self.flights.front_mut() else { break };
@@ -514,9 +518,7 @@ impl Writer {
                     }
                 }
                 Next::Job(Some(job)) if self.goes_ahead(&job, now) => {
-                    if let Job::Execute { commands, .. } = &job {
-                        size += commands.len().max(1);
-                    }
+                    size += job.size();
                     jobs.push(job);
                     self.stats.joined_waiting.fetch_add(1, Ordering::Relaxed);
                 }

@@ -600,11 +600,7 @@ async fn slow_connections_are_closed() {
         idle_timeout: Duration::from_millis(1200),
         max_connections: 64,
     };
-    let app = App::start_with(|mut s| {
-        s.limits = limits;
-        s
-    })
-    .await;
+    let app = start_with_limits(limits).await;
     let addr = app.base.trim_start_matches("http://").to_string();
     let connect = || tokio::net::TcpStream::connect(addr.clone());
 
@@ -653,6 +649,15 @@ async fn slow_connections_are_closed() {
     app.stop().await;
 }
 
+/// A server with these connection limits.
+async fn start_with_limits(limits: creditd_server::conn::Limits) -> App {
+    App::start_with(|mut s| {
+        s.limits = limits;
+        s
+    })
+    .await
+}
+
 /// A kept-alive connection in use stays open past the idle deadline
 /// counted from its first answer: each answer starts the idle period
 /// again (the server moves its idle timer only to earlier deadlines and
@@ -668,11 +673,7 @@ async fn a_connection_in_use_stays_open_past_the_idle_deadline() {
         idle_timeout: Duration::from_millis(1000),
         max_connections: 64,
     };
-    let app = App::start_with(|mut s| {
-        s.limits = limits;
-        s
-    })
-    .await;
+    let app = start_with_limits(limits).await;
     let addr = app.base.trim_start_matches("http://").to_string();
     let mut conn = tokio::net::TcpStream::connect(&addr).await.unwrap();
     // One whole answer: its head, then as many body bytes as it says.
@@ -739,11 +740,7 @@ async fn connections_beyond_the_limit_wait() {
         max_connections: 2,
         ..creditd_server::conn::Limits::default()
     };
-    let app = App::start_with(|mut s| {
-        s.limits = limits;
-        s
-    })
-    .await;
+    let app = start_with_limits(limits).await;
     let addr = app.base.trim_start_matches("http://").to_string();
     let _a = tokio::net::TcpStream::connect(&addr).await.unwrap();
     let _b = tokio::net::TcpStream::connect(&addr).await.unwrap();
