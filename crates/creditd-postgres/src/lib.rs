@@ -1,7 +1,8 @@
 //! creditd-postgres: the scale-out engine. Several stateless creditd nodes
 //! share one PostgreSQL database.
 //!
-//! Each node runs one writer task that batches queued commands into one
+//! Each node runs one writer, on a thread of its own (see
+//! `writer::start_thread`), that batches queued commands into one
 //! transaction (group commit, as the SQLite engine does) and keeps the
 //! ledger states of the orgs it touched in memory. Like the SQLite
 //! engine's, it is a pipeline: batch N+1 is applied while batch N commits
@@ -136,17 +137,8 @@ impl PgStore {
         clock: Arc<dyn Clock>,
         org_cache: OrgCacheSize,
     ) -> Result<PgStore, OpenError> {
-        let manager = deadpool_postgres::Manager::from_config(
-            config,
-            NoTls,
-            ManagerConfig { recycling_method: RecyclingMethod::Fast },
-        );
-        let pool = Pool::builder(manager)
-            .max_size(pool_size.max(1) + 1 + PIPELINE_DEPTH)
-            .runtime(Runtime::Tokio1)
-            .wait_timeout(Some(POOL_WAIT))
-            .build()
-            .map_err(|e| OpenError::Connect(chain(&e)))?;
+        // Reads, the follower and the directory; the writer has its own.
+        let pool = pool_of(&config, pool_size.max(1) + 1)?;
         {
             let mut client = pool.get().await.map_err(|e| OpenError::Connect(chain(&e)))?;
             let client: &mut tokio_postgres::Client = &mut client;
@@ -159,8 +151,10 @@ impl PgStore {
         let catalogue = creditd_store::prices::PriceBooks::catalogue(&price_books);
         let pipeline = Arc::new(PipelineStats::default());
         let follower = Arc::new(follower::Follower::default());
-        let writer = Writer::new(pool.clone(), clock.clone(), org_cache, catalogue, pipeline.clone(), follower.clone());
-        let handle = tokio::spawn(writer.run(rx));
+        let writer_pool = pool_of(&config, 1 + PIPELINE_DEPTH)?;
+        let writer = Writer::new(writer_pool, clock.clone(), org_cache, catalogue, pipeline.clone(), follower.clone());
+        let handle =
+            writer::start_thread(writer, rx).map_err(|e| OpenError::Connect(format!("starting the writer: {e}")))?;
         let following = tokio::spawn(follower.clone().run(pool.clone()));
         let directory = directory::PgDirectory::new(pool.clone());
         let webhooks = webhooks::PgWebhooks::new(pool.clone());
@@ -476,6 +470,22 @@ impl Store for PgStore {
             replica.close();
         }
     }
+}
+
+/// A pool of at most `size` connections to `config`'s database. Each
+/// connection's I/O is driven by the runtime it was made on.
+fn pool_of(config: &PgConfig, size: usize) -> Result<Pool, OpenError> {
+    let manager = deadpool_postgres::Manager::from_config(
+        config.clone(),
+        NoTls,
+        ManagerConfig { recycling_method: RecyclingMethod::Fast },
+    );
+    Pool::builder(manager)
+        .max_size(size)
+        .runtime(Runtime::Tokio1)
+        .wait_timeout(Some(POOL_WAIT))
+        .build()
+        .map_err(|e| OpenError::Connect(chain(&e)))
 }
 
 /// An error with its causes ("error connecting to server: Connection

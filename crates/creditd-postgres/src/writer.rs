@@ -63,6 +63,26 @@ use tokio_postgres::error::SqlState;
 use crate::follower::Follower;
 use crate::reader::{db, load_states};
 
+/// Runs `writer` on a thread of its own, in a single-threaded runtime:
+/// its flights, and the connections of its pool (made there), are driven
+/// there too. On a node whose runtime is busy with HTTP, a batch's commit
+/// then reaches the writer, and the next batch PostgreSQL, without
+/// waiting behind every request task queued on the same threads. The
+/// handle finishes when the writer has stopped.
+pub fn start_thread(writer: Writer, rx: mpsc::Receiver<Job>) -> std::io::Result<JoinHandle<()>> {
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    let (stopped, on_stop) = oneshot::channel::<()>();
+    std::thread::Builder::new().name("creditd-pg-writer".into()).spawn(move || {
+        runtime.block_on(writer.run(rx));
+        // Flights and connections still on this runtime end with it.
+        drop(runtime);
+        let _ = stopped.send(());
+    })?;
+    Ok(tokio::spawn(async move {
+        let _ = on_stop.await;
+    }))
+}
+
 /// Most commands one transaction carries.
 pub const MAX_BATCH_COMMANDS: usize = 8192;
 /// Times a batch is tried again after a deadlock, serialization failure or

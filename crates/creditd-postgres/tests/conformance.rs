@@ -721,6 +721,41 @@ fn usage_on(store: &Arc<PgStore>, org: &'static str) -> tokio::task::JoinHandle<
     tokio::spawn(async move { ok(store.as_ref(), org, usage("1")).await.balance })
 }
 
+/// The writer runs on a thread of its own, with connections of its own: a
+/// batch is applied while every thread of the runtime that opened the
+/// store is busy (on a node, with HTTP requests). Were the writer a task
+/// of that runtime, it could not run before the runtime's thread is free.
+#[tokio::test]
+async fn the_writer_applies_a_batch_while_the_stores_runtime_is_busy() {
+    let Some((_url, store, _session)) = node_and_session().await else { return };
+    new_org(store.as_ref(), "o").await;
+    ok(store.as_ref(), "o", grant("10")).await;
+    let busy_from = jiff::Timestamp::now();
+    // A caller on another thread, with a runtime of its own.
+    let (answered, answer) = tokio::sync::oneshot::channel();
+    std::thread::spawn({
+        let store = store.clone();
+        move || {
+            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+            let _ = answered.send(rt.block_on(async move { ok(store.as_ref(), "o", usage("1")).await }));
+        }
+    });
+    // The store's runtime has one thread, and it is busy.
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    let busy_until = jiff::Timestamp::now();
+    // Awaited, not joined: a writer on this runtime would run now.
+    let outcome = answer.await.expect("usage");
+    let at = outcome.events[0].created_at;
+    assert!(
+        busy_from <= at && at < busy_until,
+        "applied at {at}, while the store's runtime was busy from {busy_from} to {busy_until}"
+    );
+    assert_eq!(outcome.balance.available, m("9"));
+    let events = history(store.as_ref(), "o").await;
+    assert_eq!(events.len(), 2, "the usage committed");
+    store.shutdown().await;
+}
+
 /// Two batches on one org in flight at once: the second is applied on the
 /// first's state while the first waits for its row lock, queues behind the
 /// first's locks, and both commit in order with the balances they were
