@@ -1,4 +1,5 @@
-//! The writer task of one node: batches queued jobs into transactions,
+//! The writer of one node (on a thread of its own, see [`start_thread`]):
+//! batches queued jobs into transactions,
 //! and keeps up to [`PIPELINE_DEPTH`] of them in flight.
 //!
 //! Several nodes may write the same organisation. Every batch locks the
@@ -245,8 +246,7 @@ struct Flight {
     locked: Option<oneshot::Receiver<()>>,
     /// Fires once it has committed, before its callers are answered (not
     /// at all if it failed): a batch gathering behind it is sent then,
-    /// instead of after the answers (on one worker thread they run first
-    /// and delayed every next commit of a hot org).
+    /// instead of after the answers.
     committed: Option<oneshot::Receiver<()>>,
     /// The cache epoch its orgs were used in.
     epoch: u64,
