@@ -138,7 +138,7 @@ impl PgStore {
         org_cache: OrgCacheSize,
     ) -> Result<PgStore, OpenError> {
         // Reads, the follower and the directory; the writer has its own.
-        let pool = pool_of(&config, pool_size.max(1) + 1)?;
+        let pool = pool_of(&config, pool_size.max(1))?;
         {
             let mut client = pool.get().await.map_err(|e| OpenError::Connect(chain(&e)))?;
             let client: &mut tokio_postgres::Client = &mut client;
