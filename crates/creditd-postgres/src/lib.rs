@@ -138,7 +138,7 @@ impl PgStore {
         org_cache: OrgCacheSize,
     ) -> Result<PgStore, OpenError> {
         // Reads, the follower and the directory; the writer has its own.
-        let pool = pool_of(&config, pool_size.max(1))?;
+        let pool = pool_of(&config, pool_size.max(1), POOL_WAIT, None)?;
         {
             let mut client = pool.get().await.map_err(|e| OpenError::Connect(chain(&e)))?;
             let client: &mut tokio_postgres::Client = &mut client;
@@ -151,7 +151,7 @@ impl PgStore {
         let catalogue = creditd_store::prices::PriceBooks::catalogue(&price_books);
         let pipeline = Arc::new(PipelineStats::default());
         let follower = Arc::new(follower::Follower::default());
-        let writer_pool = pool_of(&config, 1 + PIPELINE_DEPTH)?;
+        let writer_pool = pool_of(&config, 1 + PIPELINE_DEPTH, POOL_WAIT, None)?;
         let writer = Writer::new(writer_pool, clock.clone(), org_cache, catalogue, pipeline.clone(), follower.clone());
         let handle =
             writer::start_thread(writer, rx).map_err(|e| OpenError::Connect(format!("starting the writer: {e}")))?;
@@ -185,18 +185,7 @@ impl PgStore {
         for url in urls {
             let url = url.as_str();
             let config = PgConfig::from_str(url).map_err(|e| OpenError::Url(e.to_string()))?;
-            let manager = deadpool_postgres::Manager::from_config(
-                config,
-                NoTls,
-                ManagerConfig { recycling_method: RecyclingMethod::Fast },
-            );
-            let pool = Pool::builder(manager)
-                .max_size(pool_size.max(1))
-                .runtime(Runtime::Tokio1)
-                .wait_timeout(Some(REPLICA_CONNECT))
-                .create_timeout(Some(REPLICA_CONNECT))
-                .build()
-                .map_err(|e| OpenError::Connect(chain(&e)))?;
+            let pool = pool_of(&config, pool_size.max(1), REPLICA_CONNECT, Some(REPLICA_CONNECT))?;
             let client = pool.get().await.map_err(|e| OpenError::Connect(format!("read replica: {}", chain(&e))))?;
             // A standby replays the primary's migrations a moment later.
             let deadline = Instant::now() + REPLICA_SCHEMA_WAIT;
@@ -472,9 +461,11 @@ impl Store for PgStore {
     }
 }
 
-/// A pool of at most `size` connections to `config`'s database. Each
-/// connection's I/O is driven by the runtime it was made on.
-fn pool_of(config: &PgConfig, size: usize) -> Result<Pool, OpenError> {
+/// A pool of at most `size` connections to `config`'s database: a caller
+/// waits up to `wait` for a free one, a new one is given up on after
+/// `connect` (`None`: the driver's own timeout). Each connection's I/O is
+/// driven by the runtime it was made on.
+fn pool_of(config: &PgConfig, size: usize, wait: Duration, connect: Option<Duration>) -> Result<Pool, OpenError> {
     let manager = deadpool_postgres::Manager::from_config(
         config.clone(),
         NoTls,
@@ -483,7 +474,8 @@ fn pool_of(config: &PgConfig, size: usize) -> Result<Pool, OpenError> {
     Pool::builder(manager)
         .max_size(size)
         .runtime(Runtime::Tokio1)
-        .wait_timeout(Some(POOL_WAIT))
+        .wait_timeout(Some(wait))
+        .create_timeout(connect)
         .build()
         .map_err(|e| OpenError::Connect(chain(&e)))
 }
