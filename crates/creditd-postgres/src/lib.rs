@@ -205,6 +205,13 @@ impl PgStore {
         &self.pipeline
     }
 
+    /// Jobs queued for this node's writer that it has not taken yet (it
+    /// takes what queued while it waited for a commit, a slot or row
+    /// locks when the wait ends).
+    pub fn queued_jobs(&self) -> usize {
+        self.jobs.max_capacity() - self.jobs.capacity()
+    }
+
     /// A connection for a read that may come from a replica: the next
     /// replica (round robin) once it has replayed the position this task
     /// names for `org_id`, if any; else the primary.

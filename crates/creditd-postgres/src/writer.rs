@@ -16,11 +16,11 @@
 //!   check that every org is still at the version its state was cached at,
 //!   one array statement per table, `COMMIT`); a task waits for the commit
 //!   and answers the callers while the writer applies the next batch. A
-//!   batch on an org that a batch in flight also writes first gathers what
-//!   arrives until that flight commits (hot-org batching, bounded by
-//!   [`GATHER_FOR`]); if it is still in flight then, the batch is applied on
-//!   its state and sent once it holds its locks, so its own locks queue
-//!   behind them and it commits after. If PostgreSQL
+//!   batch on an org that a batch in flight also writes first waits until
+//!   that flight commits and takes what queued meanwhile (hot-org
+//!   batching, bounded by [`GATHER_FOR`]); if it is still in flight then,
+//!   the batch is applied on its state and sent once it holds its locks,
+//!   so its own locks queue behind them and it commits after. If PostgreSQL
 //!   refuses a batch (the check failed: another node wrote an org, or the
 //!   batch it was applied on was refused), nothing of it is written; the
 //!   batches after it land too, and the refused ones run again on the
@@ -32,10 +32,14 @@
 //!   transaction in two round trips: `BEGIN` and the row locks, which bring
 //!   back the state of every org whose cached version is not the row's,
 //!   with the pending records of the orgs likely stale; then apply, and the
-//!   writes with the `COMMIT`. While it waits for the row locks (another
-//!   node holds an org), plain commands on its orgs that arrive join it
-//!   ([`Writer::join_while_locking`]): two nodes on one org hand the row
-//!   over with full batches.
+//!   writes with the `COMMIT`. Once it has waited for the row locks
+//!   (another node held an org), plain commands on its orgs that queued
+//!   meanwhile join it ([`Writer::join_while_locking`]): two nodes on one
+//!   org hand the row over with full batches.
+//!
+//! The writer does not listen to its queue while it waits for a commit, a
+//! slot or row locks (see [`Writer::gather`]): each job would wake its
+//! thread.
 //!
 //! Within a node, one hot org gets group commit on both paths: every queued
 //! command for it shares one transaction and one commit.
@@ -272,7 +276,6 @@ enum FlightResult {
 /// What the writer waits for: a flight to land or a job.
 enum Next {
     Landed(Result<Landed, tokio::task::JoinError>),
-    Committed,
     Job(Option<Job>),
 }
 
@@ -335,8 +338,6 @@ impl Writer {
                     }
                     continue;
                 }
-                // Only `gather` waits for a commit.
-                Next::Committed => continue,
                 Next::Job(job) => job,
             };
             let Some(first) = first else { break };
@@ -386,12 +387,22 @@ impl Writer {
     }
 
     /// Hot-org batching: while a flight on an org of `jobs` is in flight,
-    /// what arrives joins `jobs` until that flight commits (signalled
-    /// before it answers its callers) or lands, [`GATHER_FOR`] passes, or
-    /// the batch is full, so the next commit carries everything
-    /// that queued behind it instead of a sliver sent to wait on its row
-    /// locks. Jobs for other orgs only are dispatched at once, as are
-    /// creations, ticks and transfers (they drain the pipeline anyway).
+    /// the batch waits until that flight commits (signalled before it
+    /// answers its callers) or lands, or [`GATHER_FOR`] passes; then what
+    /// queued meanwhile joins `jobs` ([`Writer::take_queued`]), so the next
+    /// commit carries everything that queued behind it instead of a sliver
+    /// sent to wait on its row locks. Jobs for other orgs only are
+    /// dispatched at once, as are creations, ticks and transfers (they
+    /// drain the pipeline anyway).
+    ///
+    /// The writer does not listen to its queue while it waits, here, for
+    /// a slot ([`Writer::wait_for_a_slot`]) or for row locks
+    /// ([`Writer::join_while_locking`]): a job sent to a writer that waits
+    /// on its queue wakes the writer's thread, once per job (an `eventfd`
+    /// write on the sender's side, a context switch on the writer's);
+    /// taking the queue when the wait ends costs one wake-up per batch.
+    /// On one hot org the node's CPU per operation fell by a sixth
+    /// (docs/scaling.md, "A writer that sleeps while it waits").
     async fn gather(
         &mut self,
         rx: &mut mpsc::Receiver<Job>,
@@ -411,7 +422,7 @@ impl Writer {
         }
         let deadline = tokio::time::Instant::now() + GATHER_FOR;
         let mut waited = false;
-        while *size < MAX_BATCH_COMMANDS {
+        loop {
             let overlaps = self.flights.iter().any(|f| f.orgs.iter().any(|o| orgs.contains(o)));
             let Some(front) = self.flights.front_mut().filter(|_| overlaps) else { break };
             // Held back behind the flight, whether or not anything joins.
@@ -422,47 +433,57 @@ impl Writer {
                     None => false,
                 }
             };
-            let next = tokio::select! {
+            // `None`: committed and answering its callers; what queued
+            // goes now (its org rows are free), the flight lands later.
+            let landed = tokio::select! {
                 biased;
-                true = committed => Next::Committed,
-                landed = &mut front.handle => Next::Landed(landed),
-                job = rx.recv() => Next::Job(job),
+                true = committed => None,
+                landed = &mut front.handle => Some(landed),
                 _ = tokio::time::sleep_until(deadline) => break,
             };
-            match next {
-                Next::Landed(landed) => {
+            match landed {
+                Some(landed) => {
                     if let Some(f) = self.flights.pop_front() {
                         self.land(f, landed).await;
                     }
                 }
-                // Committed and answering its callers: what gathered goes
-                // now (its org rows are free); the flight lands later.
-                Next::Committed => {
+                None => {
                     if let Some(f) = self.flights.front_mut() {
                         f.committed = None;
                     }
                     break;
                 }
-                Next::Job(None) => break,
-                Next::Job(Some(Job::Shutdown { reply })) => {
-                    *shutdown = Some(reply);
-                    break;
-                }
-                Next::Job(Some(job)) => {
-                    *size += job.size();
-                    if let Job::Execute { commands, .. } = &job {
-                        orgs.extend(commands.iter().map(|c| c.org_id.clone()));
-                    }
-                    let plain = matches!(job, Job::Execute { .. });
-                    jobs.push(job);
-                    if !plain {
-                        break;
-                    }
-                }
             }
         }
         if waited {
+            Self::take_queued(rx, jobs, size, shutdown);
             self.stats.gathered.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    /// Takes what queued while the writer waited into `jobs`, as if it had
+    /// arrived during the wait: up to [`MAX_BATCH_COMMANDS`], ending after
+    /// the first job that is not plain commands (a creation or a tick; it
+    /// goes with the batch, which then takes the locked path) or at a
+    /// shutdown.
+    fn take_queued(
+        rx: &mut mpsc::Receiver<Job>,
+        jobs: &mut Vec<Job>,
+        size: &mut usize,
+        shutdown: &mut Option<oneshot::Sender<()>>,
+    ) {
+        while *size < MAX_BATCH_COMMANDS {
+            let Ok(job) = rx.try_recv() else { break };
+            if let Job::Shutdown { reply } = job {
+                *shutdown = Some(reply);
+                break;
+            }
+            *size += job.size();
+            let plain = matches!(job, Job::Execute { .. });
+            jobs.push(job);
+            if !plain {
+                break;
+            }
         }
     }
 
@@ -507,11 +528,11 @@ impl Writer {
     }
 
     /// With [`PIPELINE_DEPTH`] flights out, waits for the oldest to land;
-    /// what arrives meanwhile and could go ahead joins `jobs` (up to
+    /// then what queued meanwhile and can go ahead joins `jobs` (up to
     /// [`MAX_BATCH_COMMANDS`]), so the batch that takes the freed
     /// connection carries everything that queued for it instead of
-    /// waiting for the one after. Anything else is held for the next
-    /// round, and nothing more joins after it.
+    /// waiting for the one after. The first job that cannot is held for
+    /// the next round, and nothing more joins after it.
     async fn wait_for_a_slot(
         &mut self,
         jobs: &mut Vec<Job>,
@@ -519,34 +540,26 @@ impl Writer {
         rx: &mut mpsc::Receiver<Job>,
         now: Instant,
     ) {
-        let mut open = self.held.is_empty();
+        let open = self.held.is_empty();
+        let mut waited = false;
         while self.flights.len() >= PIPELINE_DEPTH {
-            let Some(front) = self.flights.front_mut() else { break };
-            let next = if open && size < MAX_BATCH_COMMANDS {
-                tokio::select! {
-                    biased;
-                    landed = &mut front.handle => Next::Landed(landed),
-                    job = rx.recv() => Next::Job(job),
-                }
+            let Some(mut front) = self.flights.pop_front() else { break };
+            waited = true;
+            let landed = (&mut front.handle).await;
+            self.land(front, landed).await;
+        }
+        if !(waited && open) {
+            return;
+        }
+        while size < MAX_BATCH_COMMANDS {
+            let Ok(job) = rx.try_recv() else { break };
+            if self.goes_ahead(&job, now) {
+                size += job.size();
+                jobs.push(job);
+                self.stats.joined_waiting.fetch_add(1, Ordering::Relaxed);
             } else {
-                Next::Landed((&mut front.handle).await)
-            };
-            match next {
-                Next::Landed(landed) => {
-                    if let Some(f) = self.flights.pop_front() {
-                        self.land(f, landed).await;
-                    }
-                }
-                Next::Job(Some(job)) if self.goes_ahead(&job, now) => {
-                    size += job.size();
-                    jobs.push(job);
-                    self.stats.joined_waiting.fetch_add(1, Ordering::Relaxed);
-                }
-                Next::Job(Some(job)) => {
-                    self.held.push_back(job);
-                    open = false;
-                }
-                Next::Job(None) | Next::Committed => open = false,
+                self.held.push_back(job);
+                break;
             }
         }
     }
@@ -1441,11 +1454,11 @@ impl Writer {
         batch.apply_with(state, cmd, now, idem, &*self.prices)
     }
 
-    /// Waits for `locking` (the locked path's `BEGIN` and row locks) while
-    /// taking what arrives from `rx`: a job of plain commands on orgs among
+    /// Waits for `locking` (the locked path's `BEGIN` and row locks), then
+    /// takes what queued meanwhile: a job of plain commands on orgs among
     /// `org_ids` (locked by this batch; neither a transfer nor a funded
     /// draw, which need other rows) joins the batch, so on an org that
-    /// another node holds, everything that queues during the wait goes out
+    /// another node holds, everything that queued during the wait goes out
     /// with this hand-over. The first job that cannot join is held for the
     /// writer's next batch and ends the joining (nothing overtakes it after
     /// that). Adds no wait of its own: the locks decide when the batch goes.
@@ -1457,18 +1470,15 @@ impl Writer {
         reqs: &mut Vec<Req>,
         replies: &mut Vec<ReplyTo>,
     ) -> F::Output {
-        let mut locking = std::pin::pin!(locking);
+        let locked = locking.await;
+        if !self.held.is_empty() {
+            return locked;
+        }
         let mut size: usize = reqs.iter().map(|r| if let Req::Execute(c) = r { c.len().max(1) } else { 1 }).sum();
-        let mut open = self.held.is_empty();
-        while open && size < MAX_BATCH_COMMANDS {
-            let job = tokio::select! {
-                biased;
-                out = &mut locking => return out,
-                job = rx.recv() => job,
-            };
+        while size < MAX_BATCH_COMMANDS {
+            let Ok(job) = rx.try_recv() else { break };
             match job {
-                None => open = false,
-                Some(Job::Execute { commands, reply })
+                Job::Execute { commands, reply }
                     if commands.iter().all(|c| {
                         c.op.other_org().is_none()
                             && org_ids.binary_search(&c.org_id).is_ok()
@@ -1480,13 +1490,13 @@ impl Writer {
                     reqs.push(Req::Execute(commands));
                     replies.push(ReplyTo::Execute(reply));
                 }
-                Some(job) => {
+                job => {
                     self.held.push_back(job);
-                    open = false;
+                    break;
                 }
             }
         }
-        locking.await
+        locked
     }
 
     /// Inserts the org row; `Ok(Err(_))` is a refusal, `Err(_)` a failed

@@ -887,7 +887,8 @@ async fn pipelined_batches_never_overspend() {
 
 /// With the pipeline full (two flights out, each waiting for a row that
 /// another session holds), the next batch waits for a connection, and what
-/// arrives meanwhile joins it: the three usages go out as one batch.
+/// queued meanwhile joins it when a flight lands: the three usages go out
+/// as one batch.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_batch_waiting_for_a_pipeline_slot_takes_what_arrives() {
     let Some((_url, store, mut session)) = node_and_session().await else { return };
@@ -908,13 +909,18 @@ async fn a_batch_waiting_for_a_pipeline_slot_takes_what_arrives() {
     let third = usage_on(&store, "c");
     tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     let rest = [usage_on(&store, "d"), usage_on(&store, "e")];
-    until("both joined the waiting batch", || stats.joined_waiting.load(Ordering::SeqCst) == joined + 2).await;
+    // The waiting writer does not take them one by one: they stay queued.
+    until("both are queued", || store.queued_jobs() == 2).await;
+    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    assert_eq!(store.queued_jobs(), 2, "the writer waits for a slot, not for jobs");
+    assert_eq!(stats.joined_waiting.load(Ordering::SeqCst), joined);
     assert_eq!(stats.ahead.load(Ordering::SeqCst), ahead + 2, "nothing more went out while the pipeline was full");
     assert!(!third.is_finished(), "the waiting batch is not answered before it commits");
     tx.commit().await.expect("release the rows");
     for t in [first, second, third].into_iter().chain(rest) {
         assert_eq!(t.await.expect("usage").available, m("9"));
     }
+    assert_eq!(stats.joined_waiting.load(Ordering::SeqCst), joined + 2, "both joined the waiting batch");
     assert_eq!(stats.ahead.load(Ordering::SeqCst), ahead + 3, "c, d and e went out as one batch");
     assert_eq!(stats.redone.load(Ordering::SeqCst), 0);
     for org in ["a", "b", "c", "d", "e"] {
@@ -1029,8 +1035,8 @@ async fn the_locked_path_reads_what_another_node_wrote() {
 }
 
 /// A batch on the locked path that waits for its row locks takes what
-/// arrives for its orgs meanwhile: one transaction, one hand-over, applied
-/// after it in arrival order under the same locks.
+/// queued for its orgs meanwhile once it holds them: one transaction, one
+/// hand-over, applied after it in arrival order under the same locks.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_locked_batch_takes_what_arrives_while_it_waits_for_its_rows() {
     let Some((_url, store, mut session)) = node_and_session().await else { return };
@@ -1059,11 +1065,13 @@ async fn a_locked_batch_takes_what_arrives_while_it_waits_for_its_rows() {
     // after it, in the same transaction.
     let on_p: Vec<_> = (0..3).map(|_| usage_on(&store, "p")).collect();
     let on_c: Vec<_> = (0..2).map(|_| usage_on(&store, "c")).collect();
-    until("the five usages joined the waiting batch", || stats.joined.load(Ordering::SeqCst) == joined + 5).await;
+    until("the five usages are queued", || store.queued_jobs() == 5).await;
     tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    assert_eq!(store.queued_jobs(), 5, "the writer waits for the locks, not for jobs");
     assert!(!transfer.is_finished() && on_p.iter().all(|t| !t.is_finished()), "nothing is answered before the commit");
     tx.commit().await.expect("release the row");
     assert_eq!(transfer.await.expect("transfer").available, m("95"));
+    assert_eq!(stats.joined.load(Ordering::SeqCst), joined + 5, "the five usages joined the waiting batch");
     let mut after_p = Vec::new();
     for t in on_p {
         after_p.push(t.await.expect("usage on p").available);
