@@ -187,6 +187,49 @@ pub struct Writer {
     stats: Arc<PipelineStats>,
     /// Where committed batches' rollups go (`crate::follower`).
     follower: Arc<Follower>,
+    /// The idempotency keys this node has seen lately: a batch applied
+    /// ahead looks up only these in the database (see [`RecentKeys`]).
+    recent_keys: RecentKeys,
+}
+
+/// The (org, idempotency key) pairs a node's writer has seen lately, as
+/// hashes, the oldest forgotten past [`RECENT_KEYS`].
+///
+/// A batch applied ahead takes a key it has not seen as new, without a
+/// read: a fresh key is what callers send on all but a retry. If another
+/// node (or this one, longer ago) stored it, the batch's insert into
+/// `idempotency` breaks its primary key, PostgreSQL refuses the batch
+/// (nothing of it is written) and it runs again on the locked path, which
+/// reads every key and replays the stored answers. A key seen lately (a
+/// retry to the same node) is read before the batch, as every key was
+/// before, so a caller retrying here costs no refused batch.
+/// A hash shared by two pairs only makes a read that was not needed.
+#[derive(Default)]
+struct RecentKeys {
+    seen: std::collections::HashSet<u64, rustc_hash::FxBuildHasher>,
+    order: VecDeque<u64>,
+}
+
+/// How many (org, key) pairs [`RecentKeys`] remembers: 8 bytes each, twice.
+pub const RECENT_KEYS: usize = 65_536;
+
+impl RecentKeys {
+    /// Whether (org, key) is seen here for the first time lately; it is
+    /// remembered from now on.
+    fn first_sight(&mut self, org_id: &str, key: &str) -> bool {
+        use std::hash::BuildHasher;
+        let h = rustc_hash::FxBuildHasher.hash_one((org_id, key));
+        if !self.seen.insert(h) {
+            return false;
+        }
+        self.order.push_back(h);
+        if self.order.len() > RECENT_KEYS
+            && let Some(old) = self.order.pop_front()
+        {
+            self.seen.remove(&old);
+        }
+        true
+    }
 }
 
 /// A cached org state and the `orgs.version` it was read or written at.
@@ -216,21 +259,24 @@ pub struct PipelineStats {
     /// was still in flight (they queue behind its row locks).
     pub overlapped: AtomicU64,
     /// Batches applied ahead that PostgreSQL refused before committing
-    /// (an org's version had moved on) and that ran again on the locked
-    /// path.
+    /// (an org's version had moved on, or a key taken as new was stored)
+    /// and that ran again on the locked path.
     pub redone: AtomicU64,
+    /// Of those, batches refused because an idempotency key they took as
+    /// new was stored already (see `RecentKeys`).
+    pub keys_taken: AtomicU64,
     /// Batches run on the locked path (creations, ticks, transfers,
     /// contended orgs, redos).
     pub locked: AtomicU64,
-    /// Batches that waited for a flight on one of their orgs to land,
-    /// gathering what arrived meanwhile (see `Writer::gather`).
+    /// Batches that waited for a flight on one of their orgs to commit or
+    /// land, taking what queued meanwhile (see `Writer::gather`).
     pub gathered: AtomicU64,
-    /// Jobs that joined a batch on the locked path while it waited for its
-    /// row locks (see `Writer::join_while_locking`): on an org two nodes
-    /// write, what queues while the other node holds the row goes out with
-    /// the next hand-over instead of in one of its own.
+    /// Jobs that joined a batch on the locked path once it had waited for
+    /// its row locks (see `Writer::join_while_locking`): on an org two
+    /// nodes write, what queues while the other node holds the row goes out
+    /// with the next hand-over instead of in one of its own.
     pub joined: AtomicU64,
-    /// Jobs that joined a batch applied ahead while it waited for a
+    /// Jobs that joined a batch applied ahead once it had waited for a
     /// pipeline connection (see `Writer::wait_for_a_slot`).
     pub joined_waiting: AtomicU64,
 }
@@ -267,7 +313,10 @@ enum FlightResult {
     Committed { commands: usize, elapsed: Duration, open_holds_delta: i64 },
     /// PostgreSQL refused it before the commit (nothing was written): to be
     /// run again on the locked path, callers still waiting.
-    Redo(Vec<ExecJob>),
+    /// Refused: run again on the locked path. `key_taken`: because a key
+    /// taken as new was stored already, not because another node wrote an
+    /// org (so the orgs are not marked contended).
+    Redo { execs: Vec<ExecJob>, key_taken: bool },
     /// Failed with an unknown outcome (the connection broke): its callers
     /// have the error.
     Failed,
@@ -309,6 +358,7 @@ impl Writer {
             flights: VecDeque::new(),
             spare: Vec::new(),
             contended: HashMap::new(),
+            recent_keys: RecentKeys::default(),
             funding_checks: HashMap::new(),
             versions: (std::collections::hash_map::RandomState::new(), 0),
             held: VecDeque::new(),
@@ -579,13 +629,13 @@ impl Writer {
     /// on the locked path, in order.
     async fn land(&mut self, f: Flight, landed: Result<Landed, tokio::task::JoinError>) {
         let mut redo = Vec::new();
-        self.settle(f, landed, &mut redo);
+        let key_taken = self.settle(f, landed, &mut redo, false);
         if redo.is_empty() {
             return;
         }
         while let Some(mut g) = self.flights.pop_front() {
             let landed = (&mut g.handle).await;
-            self.settle(g, landed, &mut redo);
+            self.settle(g, landed, &mut redo, key_taken);
         }
         for execs in redo {
             self.stats.redone.fetch_add(1, Ordering::Relaxed);
@@ -595,7 +645,18 @@ impl Writer {
         }
     }
 
-    fn settle(&mut self, f: Flight, landed: Result<Landed, tokio::task::JoinError>, redo: &mut Vec<Vec<ExecJob>>) {
+    /// Settles a landed flight; what PostgreSQL refused goes to `redo`,
+    /// and its orgs are marked contended unless the refusal was a stored
+    /// key's (this flight's, or, `after_key_taken`, the one it was applied
+    /// on). Returns whether this flight's refusal was a stored key's.
+    fn settle(
+        &mut self,
+        f: Flight,
+        landed: Result<Landed, tokio::task::JoinError>,
+        redo: &mut Vec<Vec<ExecJob>>,
+        after_key_taken: bool,
+    ) -> bool {
+        let mut key_taken = false;
         match landed {
             Ok(Landed { conn, result }) => {
                 if !conn.is_closed() && self.spare.len() < PIPELINE_DEPTH {
@@ -605,9 +666,15 @@ impl Writer {
                     FlightResult::Committed { commands, elapsed, open_holds_delta } => {
                         telemetry::batch_committed("postgres", commands, elapsed);
                         telemetry::open_holds_changed(open_holds_delta);
-                        return;
+                        return false;
                     }
-                    FlightResult::Redo(execs) => redo.push(execs),
+                    FlightResult::Redo { execs, key_taken: taken } => {
+                        if taken {
+                            self.stats.keys_taken.fetch_add(1, Ordering::Relaxed);
+                        }
+                        key_taken = taken;
+                        redo.push(execs);
+                    }
                     FlightResult::Failed => {}
                 }
             }
@@ -615,12 +682,15 @@ impl Writer {
             Err(e) => tracing::error!(error = %e, "a write batch's task stopped"),
         }
         // Memory ran ahead of the database: these orgs reload, under their
-        // locks, for a while.
+        // locks for a while if another node wrote them.
         let now = Instant::now();
         for org in &f.orgs {
             self.states.remove(org);
-            self.contended.insert(org.clone(), now);
+            if !(key_taken || after_key_taken) {
+                self.contended.insert(org.clone(), now);
+            }
         }
+        key_taken
     }
 
     /// A version no writer will write again: a keyed hash of a counter
@@ -721,7 +791,13 @@ impl Writer {
                     }
                     Err(AheadError::Refused(e)) => {
                         tracing::debug!(error = %e, "a batch applied ahead was refused; running it again under its locks");
-                        FlightResult::Redo(execs)
+                        FlightResult::Redo { execs, key_taken: false }
+                    }
+                    Err(AheadError::KeyTaken) => {
+                        tracing::debug!(
+                            "a batch applied ahead had a stored idempotency key; running it again under its locks"
+                        );
+                        FlightResult::Redo { execs, key_taken: true }
                     }
                     Err(AheadError::Unknown(e)) => {
                         tracing::error!(error = %e, "write batch failed");
@@ -854,10 +930,13 @@ impl Writer {
         let mut refs = Vec::new();
         for cmd in cmds {
             if let Some(k) = &cmd.idempotency_key {
+                let first_sight = self.recent_keys.first_sight(&cmd.org_id, k);
                 match self.flights.iter().rev().find_map(|f| f.batch.idem_row(&cmd.org_id, k)) {
                     Some(row) => {
                         stored.insert((cmd.org_id.clone(), k.clone()), row.clone());
                     }
+                    // Taken as new: the batch's insert refuses it if not.
+                    None if ahead && first_sight => {}
                     None => {
                         key_orgs.push(cmd.org_id.as_str());
                         keys.push(k.as_str());
@@ -1355,7 +1434,7 @@ impl Writer {
             let set = WriteSet::encode(&batch, |org| self.states.get(org).map(|c| &c.state))?;
             match write(c, set.rows(&batch)?, Written::Commit, &self.follower).await {
                 Ok(()) => {}
-                Err(WriteError::Refused(f)) => return Err(f),
+                Err(WriteError::Refused(f) | WriteError::KeyTaken(f)) => return Err(f),
                 Err(WriteError::Unknown(error)) => return Err(Failure { error, retry: false }),
             }
         }
@@ -1558,6 +1637,10 @@ struct Ahead<'a> {
     locked: oneshot::Sender<()>,
 }
 
+/// Where the idempotency insert's answer is among a write's statements
+/// (`write`'s `sent`).
+const IDEM_AT: usize = 5;
+
 /// Why a pipelined write failed.
 enum WriteError {
     /// Nothing was written: the failure came before anything was sent, or
@@ -1565,12 +1648,17 @@ enum WriteError {
     Refused(Failure),
     /// The outcome is not known (the connection failed around the commit).
     Unknown(StoreError),
+    /// Nothing was written: an idempotency key of the batch was stored
+    /// already (its insert broke the primary key; see [`RecentKeys`]).
+    KeyTaken(Failure),
 }
 
 /// Why a batch applied ahead did not commit.
 enum AheadError {
     Refused(StoreError),
     Unknown(StoreError),
+    /// A key the batch took as new was stored already.
+    KeyTaken,
 }
 
 /// Sends a batch applied ahead in one round trip: `BEGIN`, the row locks
@@ -1587,6 +1675,7 @@ async fn commit_ahead(
         Ok(()) => Ok(()),
         Err(WriteError::Refused(f)) => Err(AheadError::Refused(f.error)),
         Err(WriteError::Unknown(e)) => Err(AheadError::Unknown(e)),
+        Err(WriteError::KeyTaken(_)) => Err(AheadError::KeyTaken),
     }
 }
 
@@ -1746,11 +1835,15 @@ async fn write<C: GenericClient + Sync>(
     let server = sent.iter().position(|r| matches!(r, Err(e) if e.code().is_some()));
     let failed = server.or_else(|| sent.iter().position(Result::is_err));
     if let Some(Err(e)) = failed.and_then(|i| sent.into_iter().nth(i)) {
+        let key_taken = failed == Some(IDEM_AT) && e.code() == Some(&SqlState::UNIQUE_VIOLATION);
         let failure = Failure::from(e);
         // Ends the transaction if the `COMMIT` never went out.
         let _ = c.batch_execute("ROLLBACK").await;
         if server.is_none() {
             return Err(WriteError::Unknown(failure.error));
+        }
+        if key_taken {
+            return Err(WriteError::KeyTaken(failure));
         }
         return Err(WriteError::Refused(failure));
     }
@@ -2078,6 +2171,23 @@ fn pg_text_ok(cmd: &Command) -> Result<(), StoreError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A pair is new once; the oldest are forgotten past [`RECENT_KEYS`],
+    /// so the memory is bounded whatever the number of keys.
+    #[test]
+    fn recent_keys_remember_the_latest_pairs_only() {
+        let mut keys = RecentKeys::default();
+        assert!(keys.first_sight("o", "k"));
+        assert!(!keys.first_sight("o", "k"));
+        assert!(keys.first_sight("p", "k"), "per org");
+        assert!(keys.first_sight("o", "k2"));
+        for i in 0..RECENT_KEYS {
+            assert!(keys.first_sight("o", &format!("fill-{i}")));
+        }
+        assert!(keys.seen.len() <= RECENT_KEYS && keys.order.len() <= RECENT_KEYS);
+        assert!(keys.first_sight("o", "k"), "forgotten");
+        assert!(!keys.first_sight("o", &format!("fill-{}", RECENT_KEYS - 1)), "still seen");
+    }
 
     /// The generic and custom plans a session's prepared statements got
     /// (`pg_prepared_statements`), summed.

@@ -967,6 +967,74 @@ async fn a_batch_gathers_behind_a_flight_on_its_org() {
     store.shutdown().await;
 }
 
+/// A batch applied ahead takes an idempotency key this node has not seen
+/// as new, without reading it. When another node stored it, PostgreSQL
+/// refuses the batch on the key, and it runs again on the locked path,
+/// which replays the stored answer: one event, the first answer, and the
+/// org is not taken for contended (the next batch goes ahead). A retry the
+/// node has seen is read first, with no refused batch.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_key_another_node_stored_refuses_one_batch_and_replays() {
+    let Some((url, a, _session)) = node_and_session().await else { return };
+    let b = Arc::new(PgStore::open(&url, Arc::new(creditd_store::SystemClock)).await.expect("open b"));
+    let settle = || tokio::time::sleep(std::time::Duration::from_millis(100));
+    new_org(a.as_ref(), "o").await;
+    ok(a.as_ref(), "o", grant("100")).await;
+    let first = run_key(a.as_ref(), "o", usage("1"), "k1").await.expect("first");
+    ok(b.as_ref(), "o", usage("1")).await;
+    settle().await;
+    let stats = b.pipeline_stats();
+    let (taken, redone) = (stats.keys_taken.load(Ordering::SeqCst), stats.redone.load(Ordering::SeqCst));
+    // b never saw k1: its batch takes it as new and is refused on the key.
+    let again = run_key(b.as_ref(), "o", usage("1"), "k1").await.expect("retry on b");
+    assert_eq!(again, first, "the stored answer, replayed");
+    assert_eq!(stats.keys_taken.load(Ordering::SeqCst), taken + 1, "refused on the key");
+    assert_eq!(stats.redone.load(Ordering::SeqCst), redone + 1, "and run again under the locks");
+    // b has seen k1 now: a retry with another request is read first.
+    assert_eq!(code(&run_key(b.as_ref(), "o", usage("2"), "k1").await), "idempotency_conflict");
+    assert_eq!(run_key(b.as_ref(), "o", usage("1"), "k1").await.expect("retry again"), first);
+    assert_eq!(stats.keys_taken.load(Ordering::SeqCst), taken + 1, "no second refusal");
+    assert_eq!(stats.redone.load(Ordering::SeqCst), redone + 1);
+    // Not contended: b's next batch on o goes ahead.
+    let ahead = stats.ahead.load(Ordering::SeqCst);
+    let fresh = run_key(b.as_ref(), "o", usage("1"), "k2").await.expect("a fresh key");
+    assert_eq!(fresh.balance.available, m("97"));
+    assert_eq!(stats.ahead.load(Ordering::SeqCst), ahead + 1, "applied ahead, not locked");
+    assert_eq!(stats.redone.load(Ordering::SeqCst), redone + 1);
+    let usages = history(a.as_ref(), "o").await.into_iter().filter(|e| e.kind == EventKind::Usage).count();
+    assert_eq!(usages, 3, "k1 once, the plain usage, k2");
+    for node in [&a, &b] {
+        assert!(node.verify("o").await.expect("verify").ok);
+    }
+    b.shutdown().await;
+    a.shutdown().await;
+}
+
+/// A retry to the node that stored the key: read before the batch, the
+/// first answer replayed, nothing refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_retry_to_the_same_node_is_read_first() {
+    let Some((_url, a, _session)) = node_and_session().await else { return };
+    new_org(a.as_ref(), "o").await;
+    ok(a.as_ref(), "o", grant("100")).await;
+    let first = run_key(a.as_ref(), "o", hold("7"), "k").await.expect("first");
+    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    let stats = a.pipeline_stats();
+    let (taken, redone, ahead) = (
+        stats.keys_taken.load(Ordering::SeqCst),
+        stats.redone.load(Ordering::SeqCst),
+        stats.ahead.load(Ordering::SeqCst),
+    );
+    assert_eq!(run_key(a.as_ref(), "o", hold("7"), "k").await.expect("retry"), first);
+    assert_eq!(code(&run_key(a.as_ref(), "o", hold("8"), "k").await), "idempotency_conflict");
+    assert_eq!(stats.keys_taken.load(Ordering::SeqCst), taken);
+    assert_eq!(stats.redone.load(Ordering::SeqCst), redone);
+    assert_eq!(stats.ahead.load(Ordering::SeqCst), ahead + 2, "both ahead");
+    let holds = history(a.as_ref(), "o").await.into_iter().filter(|e| e.kind == EventKind::Hold).count();
+    assert_eq!(holds, 1);
+    a.shutdown().await;
+}
+
 /// The locked path takes an org another node wrote with its row lock: the
 /// lock brings back the state (the cached one is stale), pending records
 /// are read with it, and the answers are the other node's writes plus its

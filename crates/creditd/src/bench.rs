@@ -129,6 +129,10 @@ pub struct BenchArgs {
     /// (default: this one), e.g. an older build to compare with.
     #[arg(long)]
     pub(crate) server_bin: Option<std::path::PathBuf>,
+    /// PostgreSQL benchmark: every usage carries a fresh `Idempotency-Key`,
+    /// as the clients send (by default the usages carry none).
+    #[arg(long)]
+    pub(crate) pg_idempotency_keys: bool,
 }
 
 impl BenchArgs {
@@ -499,6 +503,7 @@ async fn http(args: &BenchArgs) -> Result<()> {
             Bytes::from(format!(
                 r#"{{"amount": "0.000001", "service": "AI Inference", "user_email": "u{c}@example.com"}}"#
             )),
+            None,
         )
     })
     .await?;
@@ -529,7 +534,8 @@ async fn http(args: &BenchArgs) -> Result<()> {
 
 pub(crate) enum Request {
     Get(&'static str),
-    Post(String, Bytes),
+    /// A path, a JSON body and, if any, an `Idempotency-Key`.
+    Post(String, Bytes, Option<String>),
 }
 
 pub(crate) struct Load {
@@ -574,11 +580,17 @@ pub(crate) async fn load(
                 let builder = hyper::Request::builder().header(HOST, "127.0.0.1").header(AUTHORIZATION, &auth);
                 let req = match request(c, n) {
                     Request::Get(path) => builder.method("GET").uri(path).body(Either::Left(Empty::<Bytes>::new()))?,
-                    Request::Post(path, body) => builder
-                        .method("POST")
-                        .uri(path)
-                        .header(CONTENT_TYPE, "application/json")
-                        .body(Either::Right(Full::new(body)))?,
+                    Request::Post(path, body, key) => {
+                        let builder = match key {
+                            Some(key) => builder.header("idempotency-key", key),
+                            None => builder,
+                        };
+                        builder
+                            .method("POST")
+                            .uri(path)
+                            .header(CONTENT_TYPE, "application/json")
+                            .body(Either::Right(Full::new(body)))?
+                    }
                 };
                 n += 1;
                 sender.ready().await?;

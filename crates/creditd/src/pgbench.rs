@@ -239,10 +239,12 @@ pub async fn run(args: &BenchArgs, url: &str) -> Result<()> {
             let cpu_before = node_cpu();
             let addrs = addrs.clone();
             let clients = w.clients;
+            let (keyed, key_prefix) = (args.pg_idempotency_keys, Arc::<str>::from(prefix.as_str()));
             let (mut f, ()) = measure(postmaster, || async move {
                 let l = load(&addrs, clients, seconds, key, move |c, n| {
                     let at = spread(c, n, n_orgs);
-                    Request::Post(paths[at].clone(), body.clone())
+                    let idempotency_key = keyed.then(|| format!("{key_prefix}-{c}-{n}"));
+                    Request::Post(paths[at].clone(), body.clone(), idempotency_key)
                 })
                 .await?;
                 Ok((l, ()))
