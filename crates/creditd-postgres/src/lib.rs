@@ -151,7 +151,7 @@ impl PgStore {
         let catalogue = creditd_store::prices::PriceBooks::catalogue(&price_books);
         let pipeline = Arc::new(PipelineStats::default());
         let follower = Arc::new(follower::Follower::default());
-        let writer_pool = pool_of(&config, 1 + PIPELINE_DEPTH, POOL_WAIT, None)?;
+        let writer_pool = pool_of(&writer_config(&config), 1 + PIPELINE_DEPTH, POOL_WAIT, None)?;
         let writer = Writer::new(writer_pool, clock.clone(), org_cache, catalogue, pipeline.clone(), follower.clone());
         let handle =
             writer::start_thread(writer, rx).map_err(|e| OpenError::Connect(format!("starting the writer: {e}")))?;
@@ -468,6 +468,27 @@ impl Store for PgStore {
     }
 }
 
+/// The writer's connections: `config`, with sequential scans priced out.
+///
+/// Every statement of the writer finds its rows by key, and it keeps its
+/// plans for the connection's life (generic plans, see `writer::BEGIN`).
+/// A plan made while a table is nearly empty (a new database) scans it
+/// whole, and went on doing so as it grew, until PostgreSQL analysed it
+/// again: an idempotency key lookup that seq-scanned a growing table
+/// took PostgreSQL to 200 µs per operation. With `enable_seqscan` off,
+/// such a plan takes the index whatever the table's size then; a
+/// statement with no index to use still scans (the setting is a cost,
+/// not a ban). Options the caller gave are kept.
+fn writer_config(config: &PgConfig) -> PgConfig {
+    let mut config = config.clone();
+    let options = match config.get_options() {
+        Some(given) if !given.trim().is_empty() => format!("{given} -c enable_seqscan=off"),
+        _ => "-c enable_seqscan=off".to_string(),
+    };
+    config.options(&options);
+    config
+}
+
 /// A pool of at most `size` connections to `config`'s database: a caller
 /// waits up to `wait` for a free one, a new one is given up on after
 /// `connect` (`None`: the driver's own timeout). Each connection's I/O is
@@ -515,5 +536,22 @@ fn nul_refusal<T>(org_id: &str) -> Result<T, StoreError> {
         Err(StoreError::OrgNotFound(org_id.replace('\0', "\\0")))
     } else {
         Err(StoreError::Ledger(creditd_core::LedgerError::Invalid("filters must not contain NUL characters".into())))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The writer's connections price sequential scans out and keep what
+    /// the caller set.
+    #[test]
+    fn the_writers_connections_price_sequential_scans_out() {
+        let plain: PgConfig = "postgres://u@127.0.0.1/db".parse().expect("url");
+        assert_eq!(writer_config(&plain).get_options(), Some("-c enable_seqscan=off"));
+        let given: PgConfig =
+            "postgres://u@127.0.0.1/db?options=-c%20statement_timeout%3D5000".parse().expect("url with options");
+        assert_eq!(writer_config(&given).get_options(), Some("-c statement_timeout=5000 -c enable_seqscan=off"));
+        assert_eq!(given.get_options(), Some("-c statement_timeout=5000"), "the shared pool's are left as given");
     }
 }

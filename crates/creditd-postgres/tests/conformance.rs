@@ -1010,6 +1010,74 @@ async fn a_key_another_node_stored_refuses_one_batch_and_replays() {
     a.shutdown().await;
 }
 
+/// The writer's key lookups must take the index however small the table
+/// was when PostgreSQL settled on their plan. Retries of 32 keys at once
+/// (so a lookup names many keys, where a scan of a nearly empty table
+/// looks cheaper), six rounds while `idempotency` holds a few rows, then
+/// the table grows (with autovacuum off, nothing replans): the retries'
+/// reads add index scans and no sequential scan.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_writers_key_lookups_take_the_index_after_the_table_grew() {
+    let Some((_url, a, session)) = node_and_session().await else { return };
+    session.batch_execute("ALTER TABLE idempotency SET (autovacuum_enabled = false)").await.expect("no autovacuum");
+    new_org(a.as_ref(), "o").await;
+    ok(a.as_ref(), "o", grant("100")).await;
+    let keys: Vec<String> = (0..32).map(|i| format!("k{i}")).collect();
+    let mut firsts = Vec::new();
+    for k in &keys {
+        firsts.push(run_key(a.as_ref(), "o", usage("1"), k).await.expect("first"));
+    }
+    let retry_all = || async {
+        let tasks: Vec<_> = keys
+            .iter()
+            .map(|k| {
+                let (a, k) = (a.clone(), k.clone());
+                tokio::spawn(async move { run_key(a.as_ref(), "o", usage("1"), &k).await.expect("retry") })
+            })
+            .collect();
+        for (t, first) in tasks.into_iter().zip(&firsts) {
+            assert_eq!(&t.await.expect("task"), first);
+        }
+    };
+    for _ in 0..6 {
+        retry_all().await;
+    }
+    session
+        .batch_execute(
+            "INSERT INTO idempotency (org_id, key, fingerprint, outcome, created_at) \
+             SELECT 'o', 'filler-' || g, 'f', '{}', 0 FROM generate_series(1, 50000) g",
+        )
+        .await
+        .expect("grow the table");
+    let scans = || async {
+        let row = session
+            .query_one(
+                "SELECT COALESCE(seq_scan, 0), COALESCE(idx_scan, 0) FROM pg_stat_user_tables \
+                 WHERE relname = 'idempotency'",
+                &[],
+            )
+            .await
+            .expect("stats");
+        (row.get::<_, i64>(0), row.get::<_, i64>(1))
+    };
+    // Statistics reach other sessions within a second or so.
+    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+    let (seq_before, idx_before) = scans().await;
+    retry_all().await;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let (seq, idx) = loop {
+        let (seq, idx) = scans().await;
+        if idx > idx_before || seq > seq_before || std::time::Instant::now() > deadline {
+            tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+            break scans().await;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    };
+    assert_eq!(seq, seq_before, "the retries' reads never scanned the table (index scans {idx_before} -> {idx})");
+    assert!(idx > idx_before, "they used the index");
+    a.shutdown().await;
+}
+
 /// A retry to the node that stored the key: read before the batch, the
 /// first answer replayed, nothing refused.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
