@@ -586,7 +586,7 @@ impl Writer {
     async fn wait_for_a_slot(
         &mut self,
         jobs: &mut Vec<Job>,
-        mut size: usize,
+        size: usize,
         rx: &mut mpsc::Receiver<Job>,
         now: Instant,
     ) {
@@ -601,17 +601,32 @@ impl Writer {
         if !(waited && open) {
             return;
         }
+        let joined = self.take_joining(rx, size, |w, job| w.goes_ahead(job, now));
+        self.stats.joined_waiting.fetch_add(joined.len() as u64, Ordering::Relaxed);
+        jobs.extend(joined);
+    }
+
+    /// Takes what queued while the writer waited, for a batch of `size`
+    /// commands: each job that `joins` (up to [`MAX_BATCH_COMMANDS`]); the
+    /// first that does not is held for the writer's next batch and ends
+    /// the taking (nothing overtakes it).
+    fn take_joining(
+        &mut self,
+        rx: &mut mpsc::Receiver<Job>,
+        mut size: usize,
+        joins: impl Fn(&Self, &Job) -> bool,
+    ) -> Vec<Job> {
+        let mut joined = Vec::new();
         while size < MAX_BATCH_COMMANDS {
             let Ok(job) = rx.try_recv() else { break };
-            if self.goes_ahead(&job, now) {
-                size += job.size();
-                jobs.push(job);
-                self.stats.joined_waiting.fetch_add(1, Ordering::Relaxed);
-            } else {
+            if !joins(self, &job) {
                 self.held.push_back(job);
                 break;
             }
+            size += job.size();
+            joined.push(job);
         }
+        joined
     }
 
     /// Waits until every flight has landed (and what PostgreSQL refused has
@@ -1553,26 +1568,18 @@ impl Writer {
         if !self.held.is_empty() {
             return locked;
         }
-        let mut size: usize = reqs.iter().map(|r| if let Req::Execute(c) = r { c.len().max(1) } else { 1 }).sum();
-        while size < MAX_BATCH_COMMANDS {
-            let Ok(job) = rx.try_recv() else { break };
-            match job {
-                Job::Execute { commands, reply }
-                    if commands.iter().all(|c| {
-                        c.op.other_org().is_none()
-                            && org_ids.binary_search(&c.org_id).is_ok()
-                            && !self.needs_parent(c, true)
-                    }) =>
-                {
-                    size += commands.len().max(1);
-                    self.stats.joined.fetch_add(1, Ordering::Relaxed);
-                    reqs.push(Req::Execute(commands));
-                    replies.push(ReplyTo::Execute(reply));
-                }
-                job => {
-                    self.held.push_back(job);
-                    break;
-                }
+        let size: usize = reqs.iter().map(|r| if let Req::Execute(c) = r { c.len().max(1) } else { 1 }).sum();
+        let joined = self.take_joining(rx, size, |w, job| match job {
+            Job::Execute { commands, .. } => commands.iter().all(|c| {
+                c.op.other_org().is_none() && org_ids.binary_search(&c.org_id).is_ok() && !w.needs_parent(c, true)
+            }),
+            _ => false,
+        });
+        for job in joined {
+            if let Job::Execute { commands, reply } = job {
+                self.stats.joined.fetch_add(1, Ordering::Relaxed);
+                reqs.push(Req::Execute(commands));
+                replies.push(ReplyTo::Execute(reply));
             }
         }
         locked
@@ -1637,9 +1644,9 @@ struct Ahead<'a> {
     locked: oneshot::Sender<()>,
 }
 
-/// Where the idempotency insert's answer is among a write's statements
-/// (`write`'s `sent`).
-const IDEM_AT: usize = 5;
+/// The primary key whose violation says a key taken as new was stored
+/// (see [`RecentKeys`]).
+const IDEMPOTENCY_KEY: &str = "idempotency_pkey";
 
 /// Why a pipelined write failed.
 enum WriteError {
@@ -1835,7 +1842,8 @@ async fn write<C: GenericClient + Sync>(
     let server = sent.iter().position(|r| matches!(r, Err(e) if e.code().is_some()));
     let failed = server.or_else(|| sent.iter().position(Result::is_err));
     if let Some(Err(e)) = failed.and_then(|i| sent.into_iter().nth(i)) {
-        let key_taken = failed == Some(IDEM_AT) && e.code() == Some(&SqlState::UNIQUE_VIOLATION);
+        let key_taken = e.code() == Some(&SqlState::UNIQUE_VIOLATION)
+            && e.as_db_error().and_then(|d| d.constraint()) == Some(IDEMPOTENCY_KEY);
         let failure = Failure::from(e);
         // Ends the transaction if the `COMMIT` never went out.
         let _ = c.batch_execute("ROLLBACK").await;
