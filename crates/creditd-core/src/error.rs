@@ -134,6 +134,9 @@ error_codes! {
     NotReady = "not_ready", 503;
     /// No metrics recorder is installed.
     MetricsUnavailable = "metrics_unavailable", 503;
+    /// The node that writes the organisation (its home) took the write and
+    /// did not answer: it may or may not have been applied.
+    PeerUnavailable = "peer_unavailable", 503;
 }
 
 impl std::fmt::Display for ErrorCode {

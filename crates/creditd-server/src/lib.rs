@@ -13,6 +13,7 @@ pub mod conn;
 pub mod dashboard;
 pub mod error;
 pub mod extract;
+pub mod forward;
 pub mod history;
 pub mod money_in;
 pub mod openapi;
@@ -67,6 +68,9 @@ pub struct Shared {
     pub https: auth::HttpsPolicy,
     /// Connection deadlines and limit (see [`conn`]).
     pub limits: conn::Limits,
+    /// The other nodes, when writes go through each org's home node (see
+    /// [`forward`]).
+    pub ring: Option<Arc<forward::Ring>>,
 }
 
 impl AppState {
@@ -79,6 +83,7 @@ impl AppState {
             webhooks: webhooks::Config::default(),
             https: auth::HttpsPolicy::default(),
             limits: conn::Limits::default(),
+            ring: None,
         }))
     }
 }
@@ -138,6 +143,18 @@ pub async fn serve(
     app: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    serve_node(listener, None, app, shutdown).await
+}
+
+/// [`serve`], and with `peers` the requests other nodes forward to this one
+/// (see [`forward`]); those drain after the HTTP requests, before the
+/// store stops.
+pub async fn serve_node(
+    listener: TcpListener,
+    peers: Option<TcpListener>,
+    app: AppState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
     let store = app.store.clone();
     let ticker = tokio::spawn({
         let store = store.clone();
@@ -160,7 +177,14 @@ pub async fn serve(
     let deliverer = tokio::spawn(webhooks::run(store.clone(), app.webhooks.clone(), stopped));
     let auth = app.auth.clone();
     let limits = app.limits;
-    let result = conn::serve(listener, router(app), limits, shutdown).await;
+    let router = router(app);
+    let (stop_peers, peers_stopped) = tokio::sync::watch::channel(false);
+    let peer_listener = peers.map(|l| tokio::spawn(forward::listen(l, router.clone(), peers_stopped)));
+    let result = conn::serve(listener, router, limits, shutdown).await;
+    let _ = stop_peers.send(true);
+    if let Some(p) = peer_listener {
+        let _ = p.await;
+    }
     ticker.abort();
     bookkeeper.abort();
     upkeep.abort();

@@ -65,6 +65,10 @@ fn describe() {
     describe_gauge!("creditd_open_holds", "Holds neither debited nor released (this node's view)");
     describe_counter!("creditd_webhook_deliveries_total", "Webhook delivery attempts by result");
     describe_gauge!("creditd_webhook_outbox_pending", "Webhook deliveries waiting to be sent");
+    describe_counter!(
+        "creditd_forwarded_requests_total",
+        "Writes of orgs whose home is another node, by outcome (forwarded, not_sent, down, lost_retried, lost)"
+    );
 }
 
 /// `GET /metrics`: the Prometheus text format.

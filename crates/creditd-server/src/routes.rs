@@ -690,6 +690,8 @@ pub fn router(app: AppState) -> Router {
         .merge(api)
         .fallback(api::not_found)
         .method_not_allowed_fallback(api::method_not_allowed)
+        // Writes of orgs whose home is another node go there (forward).
+        .layer(middleware::from_fn_with_state(app.clone(), crate::forward::layer))
         // Metrics, the body's limit and deadline, the read position and
         // refusals as pages for browsers: one layer (see ops::per_request).
         .layer(middleware::from_fn_with_state(app.clone(), ops::per_request))

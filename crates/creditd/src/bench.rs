@@ -133,6 +133,10 @@ pub struct BenchArgs {
     /// as the clients send (by default the usages carry none).
     #[arg(long)]
     pub(crate) pg_idempotency_keys: bool,
+    /// PostgreSQL benchmark: two nodes know each other (`--peer-listen`,
+    /// `--peer`), so each org's writes go through its home node.
+    #[arg(long)]
+    pub(crate) pg_home_nodes: bool,
 }
 
 impl BenchArgs {

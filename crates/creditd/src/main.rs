@@ -77,6 +77,17 @@ struct ServeArgs {
         requires = "database_url"
     )]
     read_database_urls: Vec<String>,
+    /// Where this node takes the writes other nodes forward to it (with
+    /// --database-url and --peer): each org's writes go through one node,
+    /// its home, so a hot org is not handed between nodes. Give a concrete
+    /// address (the others name this node by it in their --peer) on a
+    /// private network or loopback (docs/postgresql.md#home-nodes).
+    #[arg(long, env = "CREDITD_PEER_LISTEN", requires = "database_url", requires = "peers")]
+    peer_listen: Option<SocketAddr>,
+    /// Another node's --peer-listen address (repeat the flag, or separate
+    /// them with commas). Every node must list the same nodes.
+    #[arg(long = "peer", env = "CREDITD_PEERS", value_delimiter = ',', requires = "peer_listen")]
+    peers: Vec<SocketAddr>,
     #[command(flatten)]
     http: HttpArgs,
     #[command(flatten)]
@@ -418,7 +429,11 @@ async fn run(cmd: Cmd) -> Result<ExitCode> {
                 }
                 None => open_store_with(&args.data_dir, args.bounds.sqlite()?)?,
             };
-            serve(store, &args.data_dir, args.listen, &args.http).await?;
+            let peers = match args.peer_listen {
+                Some(at) => Some((at, args.peers.clone())),
+                None => None,
+            };
+            serve_with_peers(store, &args.data_dir, args.listen, &args.http, peers).await?;
             Ok(ExitCode::SUCCESS)
         }
         Cmd::Demo { serve: args } => {
@@ -535,8 +550,37 @@ fn service_key(data_dir: &Path) -> Result<String> {
 }
 
 async fn serve(store: Arc<dyn Store>, data_dir: &Path, listen: SocketAddr, http: &HttpArgs) -> Result<()> {
+    serve_with_peers(store, data_dir, listen, http, None).await
+}
+
+/// [`serve`]; with `peers` (this node's peer address and the others'),
+/// writes go through each org's home node (creditd_server::forward).
+async fn serve_with_peers(
+    store: Arc<dyn Store>,
+    data_dir: &Path,
+    listen: SocketAddr,
+    http: &HttpArgs,
+    peers: Option<(SocketAddr, Vec<SocketAddr>)>,
+) -> Result<()> {
     let key = service_key(data_dir)?;
-    let app = http.apply(creditd_server::AppState::new(store.clone(), key))?;
+    let mut app = http.apply(creditd_server::AppState::new(store.clone(), key))?;
+    let peer_listener = match peers {
+        Some((at, others)) => {
+            let l = tokio::net::TcpListener::bind(at).await.with_context(|| format!("listening for peers on {at}"))?;
+            let me = l.local_addr()?;
+            if me.ip().is_unspecified() {
+                bail!("--peer-listen {at}: give the address the other nodes reach this one at, not {}", me.ip());
+            }
+            tracing::info!(%me, peers = ?others, "writes go through each organisation's home node");
+            eprintln!("creditd: taking forwarded writes on {me}");
+            app.ring = Some(Arc::new(creditd_server::forward::Ring::new(
+                me.to_string(),
+                others.iter().map(ToString::to_string),
+            )));
+            Some(l)
+        }
+        None => None,
+    };
     let listener = tokio::net::TcpListener::bind(listen).await.with_context(|| format!("listening on {listen}"))?;
     let addr = listener.local_addr()?;
     tracing::info!(%addr, engine = store.engine(), data_dir = %data_dir.display(), "creditd is listening");
@@ -547,7 +591,7 @@ async fn serve(store: Arc<dyn Store>, data_dir: &Path, listen: SocketAddr, http:
         let _ = tokio::signal::ctrl_c().await;
         tracing::info!("shutting down: draining requests and the writer");
     };
-    creditd_server::serve(listener, app, shutdown).await?;
+    creditd_server::serve_node(listener, peer_listener, app, shutdown).await?;
     tracing::info!("stopped cleanly");
     Ok(())
 }

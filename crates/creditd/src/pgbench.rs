@@ -123,13 +123,11 @@ struct Node {
 }
 
 impl Node {
-    async fn start(bin: &std::path::Path, url: &str, key: &str, threads: Option<u16>) -> Result<Node> {
-        let addr = {
-            let l = std::net::TcpListener::bind("127.0.0.1:0")?;
-            l.local_addr()?
-        };
+    async fn start(bin: &std::path::Path, url: &str, key: &str, threads: Option<u16>, more: &[String]) -> Result<Node> {
+        let addr = free_loopback_addr()?;
         let child = std::process::Command::new(bin)
             .args(["serve", "--database-url", url, "--listen", &addr.to_string()])
+            .args(more)
             .env("CREDITD_SERVICE_KEY", key)
             .env("RUST_LOG", "warn")
             .envs(threads.map(|n| ("CREDITD_WORKER_THREADS", n.to_string())))
@@ -148,6 +146,11 @@ impl Node {
         }
         Ok(node)
     }
+}
+
+/// A loopback address free a moment ago.
+fn free_loopback_addr() -> Result<std::net::SocketAddr> {
+    Ok(std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?)
 }
 
 impl Drop for Node {
@@ -219,8 +222,22 @@ pub async fn run(args: &BenchArgs, url: &str) -> Result<()> {
     node_counts.sort_unstable();
     node_counts.dedup();
     for nodes in node_counts {
+        if args.pg_home_nodes && nodes > 1 {
+            // Nodes that know each other from the start.
+            nodes_up.clear();
+            let peers: Vec<String> = (0..nodes).map(|_| free_loopback_addr().map(|a| a.to_string())).collect::<Result<_>>()?;
+            for me in 0..nodes {
+                let mut more = vec!["--peer-listen".to_string(), peers[me].clone()];
+                for (i, p) in peers.iter().enumerate() {
+                    if i != me {
+                        more.extend(["--peer".to_string(), p.clone()]);
+                    }
+                }
+                nodes_up.push(Node::start(&bin, url, key, args.node_threads, &more).await?);
+            }
+        }
         while nodes_up.len() < nodes {
-            nodes_up.push(Node::start(&bin, url, key, args.node_threads).await?);
+            nodes_up.push(Node::start(&bin, url, key, args.node_threads, &[]).await?);
         }
         let addrs: Vec<std::net::SocketAddr> = nodes_up.iter().map(|n| n.addr).collect();
         for (i, w) in workloads.iter().enumerate() {
@@ -264,7 +281,11 @@ pub async fn run(args: &BenchArgs, url: &str) -> Result<()> {
             if spent != f.ok as i64 * 1_000_000 {
                 bail!("{} usages acknowledged but {} credits spent on {prefix}", f.ok, spent / 1_000_000);
             }
-            let who = if nodes == 1 { "creditd, 1 node" } else { "creditd, 2 nodes" };
+            let who = match (nodes, args.pg_home_nodes) {
+                (1, _) => "creditd, 1 node",
+                (_, false) => "creditd, 2 nodes",
+                (_, true) => "creditd, 2 home nodes",
+            };
             print_row(who, w, &f, Some(&base[i]));
             results.push((nodes, i, f));
         }
@@ -277,9 +298,10 @@ pub async fn run(args: &BenchArgs, url: &str) -> Result<()> {
     for (nodes, i, f) in &results {
         let b = &base[*i];
         println!(
-            "  {:<24} {} node(s): {:>8.0} ops/s ({:.2}x), p99 {:.1} ms; PostgreSQL {:.0} us/op ({:.2}x the baseline's {:.0})",
+            "  {:<24} {} node(s){}: {:>8.0} ops/s ({:.2}x), p99 {:.1} ms; PostgreSQL {:.0} us/op ({:.2}x the baseline's {:.0})",
             workloads[*i].describe(),
             nodes,
+            if *nodes > 1 && args.pg_home_nodes { " (home nodes)" } else { "" },
             f.rate,
             f.rate / b.rate,
             f.p99_us as f64 / 1000.0,

@@ -44,7 +44,12 @@ struct Node {
 
 impl Node {
     fn spawn(url: &str, data_dir: &std::path::Path) -> Node {
-        let args = ["--database-url".as_ref(), url.as_ref(), "--data-dir".as_ref(), data_dir.as_os_str()];
+        Node::spawn_with(url, data_dir, &[])
+    }
+
+    fn spawn_with(url: &str, data_dir: &std::path::Path, more: &[&str]) -> Node {
+        let mut args = vec!["--database-url".as_ref(), url.as_ref(), "--data-dir".as_ref(), data_dir.as_os_str()];
+        args.extend(more.iter().map(|a| std::ffi::OsStr::new(*a)));
         let (child, addr) = serve::spawn_serve(&args, KEY);
         Node { child, base: format!("http://{addr}/api") }
     }
@@ -78,12 +83,17 @@ async fn get(c: &reqwest::Client, url: &str) -> Value {
     r.json().await.expect("json")
 }
 
-/// Every event of `kind`, through cursor pages.
+/// Every event of `kind` of the org `hot`, through cursor pages.
 async fn events_of(c: &reqwest::Client, base: &str, kind: &str) -> Vec<Value> {
+    org_events_of(c, base, "hot", kind).await
+}
+
+/// Every event of `kind` of `org`, through cursor pages.
+async fn org_events_of(c: &reqwest::Client, base: &str, org: &str, kind: &str) -> Vec<Value> {
     let mut out = Vec::new();
     let mut cursor = String::new();
     loop {
-        let page = get(c, &format!("{base}/organizations/hot/credit-events?event_type={kind}&limit=100{cursor}")).await;
+        let page = get(c, &format!("{base}/organizations/{org}/credit-events?event_type={kind}&limit=100{cursor}")).await;
         out.extend(page["events"].as_array().cloned().unwrap_or_default());
         match page["next_cursor"].as_str() {
             Some(next) => cursor = format!("&cursor={next}"),
@@ -499,4 +509,153 @@ async fn a_small_postgres_bench_runs_the_chosen_workloads() {
         .output()
         .expect("creditd bench");
     assert!(!none.status.success());
+}
+
+/// A loopback port free a moment ago (for a node's --peer-listen, which the
+/// other node must be told before either starts).
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port()
+}
+
+/// `creditd_forwarded_requests_total` of one outcome, from a node's /metrics.
+async fn forwarded(c: &reqwest::Client, base: &str, outcome: &str) -> u64 {
+    let root = base.trim_end_matches("/api");
+    let text = c.get(format!("{root}/metrics")).bearer_auth(KEY).send().await.expect("metrics").text().await.expect("text");
+    let series = format!("creditd_forwarded_requests_total{{outcome=\"{outcome}\"}} ");
+    text.lines().find_map(|l| l.strip_prefix(&series)).map_or(0, |v| v.trim().parse().expect("a count"))
+}
+
+/// A usage of 1 credit with an idempotency key; the status, or 0 when the
+/// node could not be reached.
+async fn use_one(c: &reqwest::Client, base: &str, org: &str, key: &str) -> u16 {
+    match c
+        .post(format!("{base}/organizations/{org}/usage"))
+        .bearer_auth(KEY)
+        .header("Idempotency-Key", key)
+        .json(&json!({"amount": "1", "service": "AI Inference"}))
+        .send()
+        .await
+    {
+        Ok(r) => r.status().as_u16(),
+        Err(_) => 0,
+    }
+}
+
+/// Two nodes that know each other (`--peer-listen`, `--peer`): an org's
+/// writes go through its home node, the other node forwards them (and counts
+/// them in its metrics), and callers get the same answers, refusals
+/// included. When the home node is killed mid-load, the other carries on
+/// writing by itself; every acknowledged usage is there exactly once and
+/// verify passes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn writes_go_through_the_home_node_and_carry_on_without_it() {
+    const FUNDS: u64 = 100_000;
+    const WRITERS: usize = 16;
+    const EACH: usize = 30;
+    let url = match creditd_conformance::pg::fresh_database().await {
+        Ok(Some(url)) => url,
+        Ok(None) => return,
+        Err(e) => panic!("cannot start PostgreSQL: {e}"),
+    };
+    let dir = tempfile::tempdir().expect("temp dir");
+    let peers = [format!("127.0.0.1:{}", free_port()), format!("127.0.0.1:{}", free_port())];
+    let node = |me: usize| {
+        Node::spawn_with(&url, dir.path(), &["--peer-listen", &peers[me], "--peer", &peers[1 - me]])
+    };
+    let mut nodes = vec![node(0), node(1)];
+    let bases: Vec<String> = nodes.iter().map(|n| n.base.clone()).collect();
+    let c = reqwest::Client::builder().pool_max_idle_per_host(WRITERS * 2).build().expect("client");
+
+    // An org whose home is node 0, as both nodes compute it.
+    let ring = creditd_server::forward::Ring::new(peers[0].clone(), [peers[1].clone()]);
+    let org = (0..).map(|i| format!("homed-{i}")).find(|o| ring.home(o).is_none()).expect("an org");
+    let (s, body) = post(&c, &format!("{}/organizations", bases[1]), json!({"id": org, "name": "Homed"})).await;
+    assert_eq!(s, 201, "{body}");
+    let (s, body) =
+        post(&c, &format!("{}/organizations/{org}/credits", bases[1]), json!({"kind": "grant", "amount": FUNDS.to_string()}))
+            .await;
+    assert_eq!(s, 201, "a grant through the other node: {body}");
+    assert!(forwarded(&c, &bases[1], "forwarded").await >= 1, "the grant went to the home node");
+
+    // Refusals come back as the home node gives them.
+    for base in &bases {
+        let r = c
+            .post(format!("{base}/organizations/{org}/usage"))
+            .bearer_auth("not-a-key")
+            .json(&json!({"amount": "1"}))
+            .send()
+            .await
+            .expect("request");
+        assert_eq!(r.status().as_u16(), 401, "{base}");
+        let (s, body) = post(&c, &format!("{base}/organizations/{org}/usage"), json!({"amount": "-1"})).await;
+        assert_eq!((s, body["error"]["code"].as_str()), (422, Some("validation_error")), "{base}: {body}");
+        let r = c
+            .post(format!("{base}/organizations/{org}/usage"))
+            .bearer_auth(KEY)
+            .header("content-type", "application/json")
+            .body(vec![b' '; 2 << 20])
+            .send()
+            .await
+            .expect("request");
+        assert_eq!(r.status().as_u16(), 413, "{base}");
+    }
+
+    // Both nodes write the org at once.
+    let acked = Arc::new(AtomicU64::new(0));
+    let mut tasks = Vec::new();
+    for w in 0..WRITERS {
+        let (c, base, org, acked) = (c.clone(), bases[w % 2].clone(), org.clone(), acked.clone());
+        tasks.push(tokio::spawn(async move {
+            for n in 0..EACH {
+                let s = use_one(&c, &base, &org, &format!("both-{w}-{n}")).await;
+                assert_eq!(s, 201, "usage {w}/{n} through {base}");
+                acked.fetch_add(1, Ordering::Relaxed);
+            }
+        }));
+    }
+    for t in tasks {
+        t.await.expect("writer");
+    }
+    let through = forwarded(&c, &bases[1], "forwarded").await;
+    assert!(through > (WRITERS / 2 * EACH) as u64, "node 1 forwarded {through} writes");
+    assert_eq!(forwarded(&c, &bases[0], "forwarded").await, 0, "the home node writes its org itself");
+
+    // Kill the home node while node 1's callers write; they carry on.
+    let mut tasks = Vec::new();
+    for w in 0..WRITERS {
+        let (c, base, org, acked) = (c.clone(), bases[1].clone(), org.clone(), acked.clone());
+        tasks.push(tokio::spawn(async move {
+            for n in 0..EACH * 3 {
+                let key = format!("after-{w}-{n}");
+                let s = use_one(&c, &base, &org, &key).await;
+                assert_eq!(s, 201, "usage {key} through the surviving node");
+                acked.fetch_add(1, Ordering::Relaxed);
+                tokio::time::sleep(Duration::from_millis(2)).await;
+            }
+        }));
+    }
+    tokio::time::sleep(Duration::from_millis(150)).await;
+    let mut home = nodes.remove(0);
+    home.child.kill().expect("kill -9 the home node");
+    let _ = home.child.wait();
+    std::mem::forget(home);
+    for t in tasks {
+        t.await.expect("writer");
+    }
+    let outcomes = ["forwarded", "not_sent", "lost_retried", "down", "lost"];
+    let mut seen = Vec::new();
+    for o in outcomes {
+        seen.push((o, forwarded(&c, &bases[1], o).await));
+    }
+    println!("node 1's forwarding outcomes: {seen:?}");
+    assert!(seen[1].1 + seen[2].1 + seen[3].1 > 0, "node 1 wrote by itself after the home node died: {seen:?}");
+    assert_eq!(seen[4].1, 0, "every write carried a key, so none was refused: {seen:?}");
+
+    let acked = acked.load(Ordering::Relaxed);
+    let usages = org_events_of(&c, &bases[1], &org, "usage").await;
+    assert_eq!(usages.len() as u64, acked, "every acknowledged usage once");
+    let b = get(&c, &format!("{}/organizations/{org}/balance", bases[1])).await;
+    assert_eq!(b["available"], json!(FUNDS - acked), "{b}");
+    let v = get(&c, &format!("{}/organizations/{org}/verify", bases[1])).await;
+    assert_eq!(v["ok"], json!(true), "{v}");
 }
