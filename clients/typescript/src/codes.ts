@@ -261,6 +261,12 @@ export class MetricsUnavailable extends CreditdError {
   static readonly STATUS = 503;
 }
 
+/** The node that writes the organisation (its home) took the write and did not answer: it may or may not have been applied. (`peer_unavailable`, HTTP 503) */
+export class PeerUnavailable extends CreditdError {
+  static readonly CODE = "peer_unavailable";
+  static readonly STATUS = 503;
+}
+
 /** The class for each code. */
 export const ERRORS_BY_CODE: Record<string, typeof CreditdError> = {
   validation_error: ValidationError,
@@ -306,4 +312,5 @@ export const ERRORS_BY_CODE: Record<string, typeof CreditdError> = {
   too_many_exports: TooManyExports,
   not_ready: NotReady,
   metrics_unavailable: MetricsUnavailable,
+  peer_unavailable: PeerUnavailable,
 };

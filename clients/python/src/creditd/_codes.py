@@ -308,6 +308,13 @@ class MetricsUnavailable(CreditdError):
     STATUS = 503
 
 
+class PeerUnavailable(CreditdError):
+    """The node that writes the organisation (its home) took the write and did not answer: it may or may not have been applied. (`peer_unavailable`, HTTP 503)"""
+
+    CODE = "peer_unavailable"
+    STATUS = 503
+
+
 ERRORS_BY_CODE: Dict[str, Type[CreditdError]] = {
     "validation_error": ValidationError,
     "insufficient_credits": InsufficientCredits,
@@ -352,6 +359,7 @@ ERRORS_BY_CODE: Dict[str, Type[CreditdError]] = {
     "too_many_exports": TooManyExports,
     "not_ready": NotReady,
     "metrics_unavailable": MetricsUnavailable,
+    "peer_unavailable": PeerUnavailable,
 }
 
 __all__ = [
@@ -398,5 +406,6 @@ __all__ = [
     "TooManyExports",
     "NotReady",
     "MetricsUnavailable",
+    "PeerUnavailable",
     "ERRORS_BY_CODE",
 ]
