@@ -10,6 +10,13 @@
 //! peer connection: requests that arrive together leave in one write, and
 //! the home node runs them through its own router, so they join its flights.
 //!
+//! **Only hot orgs.** A hop costs the forwarding node about what serving
+//! the request costs, and an org written a few times a second is rarely
+//! handed over, so by default only an org this node writes at least
+//! [`DEFAULT_HOT_WRITES_PER_SECOND`] times in a second goes to its home
+//! ([`Ring::with_hot_rate`]; 0 forwards every write). It stays hot while
+//! its callers keep that rate here, forwarded or not.
+//!
 //! Correctness never rests on it: the home node's writer locks the org's row
 //! and checks its version as for any write, so two nodes that disagree about
 //! a home (a node list that differs, a node that just restarted) hand the
@@ -77,6 +84,13 @@ pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(1);
 /// Most bytes gathered into one write on a peer connection.
 const WRITE_GATHER_BYTES: usize = 1 << 20;
 
+/// Writes per second through this node at which an org's writes go to its
+/// home node.
+pub const DEFAULT_HOT_WRITES_PER_SECOND: u32 = 100;
+/// Most orgs whose writes are counted in one second; further orgs are not
+/// counted (not hot) until the next second.
+pub const MAX_COUNTED_ORGS: usize = 100_000;
+
 /// Marks a request that came over the peer protocol: it is served here,
 /// never forwarded again.
 #[derive(Clone, Copy, Debug)]
@@ -86,6 +100,45 @@ pub struct Forwarded;
 pub struct Ring {
     me: String,
     peers: Vec<Arc<Peer>>,
+    hot_rate: u32,
+    rates: Mutex<Rates>,
+}
+
+/// Writes per org through this node: the current second's counts, and the
+/// orgs that were hot in the second before.
+#[derive(Default)]
+struct Rates {
+    second: u64,
+    counts: HashMap<Box<str>, u32>,
+    hot: std::collections::HashSet<Box<str>>,
+}
+
+impl Rates {
+    /// Counts one write of `org` in `second`; whether the org is hot.
+    fn count(&mut self, org: &str, second: u64, hot_rate: u32) -> bool {
+        if second != self.second {
+            let was = std::mem::take(&mut self.counts);
+            self.hot = if second == self.second + 1 {
+                was.into_iter().filter(|(_, n)| *n >= hot_rate).map(|(o, _)| o).collect()
+            } else {
+                Default::default()
+            };
+            self.second = second;
+        }
+        let room = self.counts.len() < MAX_COUNTED_ORGS;
+        let n = match self.counts.get_mut(org) {
+            Some(n) => {
+                *n = n.saturating_add(1);
+                *n
+            }
+            None if room => {
+                self.counts.insert(org.into(), 1);
+                1
+            }
+            None => 0,
+        };
+        n >= hot_rate || self.hot.contains(org)
+    }
 }
 
 impl Ring {
@@ -96,7 +149,28 @@ impl Ring {
         let mut names: Vec<String> = peers.into_iter().filter(|p| *p != me).collect();
         names.sort();
         names.dedup();
-        Ring { me, peers: names.into_iter().map(|addr| Arc::new(Peer::new(addr))).collect() }
+        Ring {
+            me,
+            peers: names.into_iter().map(|addr| Arc::new(Peer::new(addr))).collect(),
+            hot_rate: DEFAULT_HOT_WRITES_PER_SECOND,
+            rates: Mutex::default(),
+        }
+    }
+
+    /// Forwards an org's writes once this node writes it `per_second`
+    /// times in a second (0: every write).
+    pub fn with_hot_rate(mut self, per_second: u32) -> Ring {
+        self.hot_rate = per_second;
+        self
+    }
+
+    /// Counts a write of `org` through this node; whether it is hot.
+    fn hot(&self, org: &str) -> bool {
+        if self.hot_rate == 0 {
+            return true;
+        }
+        let second = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
+        self.rates.lock().unwrap_or_else(|e| e.into_inner()).count(org, second, self.hot_rate)
     }
 
     /// This node's name in the ring.
@@ -343,7 +417,7 @@ pub async fn layer(State(app): State<AppState>, req: Request, next: Next) -> Res
     {
         return next.run(req).await;
     }
-    let Some(peer) = org_of(req.uri().path()).and_then(|org| ring.home(org)) else {
+    let Some(peer) = org_of(req.uri().path()).and_then(|org| ring.home(org).filter(|_| ring.hot(org))) else {
         return next.run(req).await;
     };
     if peer.is_down() {
@@ -658,6 +732,7 @@ mod tests {
         let names = ["10.0.0.1:7001", "10.0.0.2:7001", "10.0.0.3:7001"];
         let rings: Vec<Ring> =
             names.iter().map(|me| Ring::new(*me, names.iter().map(|n| n.to_string()))).collect();
+        assert!(rings.iter().all(|r| r.hot_rate == DEFAULT_HOT_WRITES_PER_SECOND));
         let mut homes = HashMap::new();
         for i in 0..3000 {
             let org = format!("org-{i}");
@@ -685,6 +760,28 @@ mod tests {
                 assert_eq!(before, after, "{org} moved though its home stayed");
             }
         }
+    }
+
+    #[test]
+    fn an_org_is_hot_from_its_rate_in_this_second_or_the_last() {
+        let mut r = Rates::default();
+        let hot = |r: &mut Rates, org: &str, second: u64| r.count(org, second, 3);
+        assert!(!hot(&mut r, "a", 10));
+        assert!(!hot(&mut r, "a", 10));
+        assert!(hot(&mut r, "a", 10), "the third write in a second");
+        assert!(!hot(&mut r, "b", 10));
+        // The next second: `a` is hot from its first write, `b` is not.
+        assert!(hot(&mut r, "a", 11));
+        assert!(!hot(&mut r, "b", 11));
+        // A second with no writes in between: nothing carries over.
+        assert!(!hot(&mut r, "a", 13));
+        // Counting stops at the bound.
+        let mut r = Rates::default();
+        for i in 0..MAX_COUNTED_ORGS {
+            r.count(&format!("o{i}"), 1, 2);
+        }
+        assert!(!r.count("late", 1, 1), "an org past the bound is not counted");
+        assert_eq!(r.counts.len(), MAX_COUNTED_ORGS);
     }
 
     #[test]

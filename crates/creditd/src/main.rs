@@ -88,6 +88,11 @@ struct ServeArgs {
     /// them with commas). Every node must list the same nodes.
     #[arg(long = "peer", env = "CREDITD_PEERS", value_delimiter = ',', requires = "peer_listen")]
     peers: Vec<SocketAddr>,
+    /// With --peer: an org's writes go to its home node once this node
+    /// writes it this many times in a second (a hot org); 0 sends every
+    /// write of another node's orgs there.
+    #[arg(long, default_value_t = creditd_server::forward::DEFAULT_HOT_WRITES_PER_SECOND, env = "CREDITD_PEER_HOT_WRITES_PER_S")]
+    peer_hot_writes_per_s: u32,
     #[command(flatten)]
     http: HttpArgs,
     #[command(flatten)]
@@ -429,10 +434,7 @@ async fn run(cmd: Cmd) -> Result<ExitCode> {
                 }
                 None => open_store_with(&args.data_dir, args.bounds.sqlite()?)?,
             };
-            let peers = match args.peer_listen {
-                Some(at) => Some((at, args.peers.clone())),
-                None => None,
-            };
+            let peers = args.peer_listen.map(|at| (at, args.peers.clone(), args.peer_hot_writes_per_s));
             serve_with_peers(store, &args.data_dir, args.listen, &args.http, peers).await?;
             Ok(ExitCode::SUCCESS)
         }
@@ -553,19 +555,20 @@ async fn serve(store: Arc<dyn Store>, data_dir: &Path, listen: SocketAddr, http:
     serve_with_peers(store, data_dir, listen, http, None).await
 }
 
-/// [`serve`]; with `peers` (this node's peer address and the others'),
+/// [`serve`]; with `peers` (this node's peer address, the others' and the
+/// hot rate),
 /// writes go through each org's home node (creditd_server::forward).
 async fn serve_with_peers(
     store: Arc<dyn Store>,
     data_dir: &Path,
     listen: SocketAddr,
     http: &HttpArgs,
-    peers: Option<(SocketAddr, Vec<SocketAddr>)>,
+    peers: Option<(SocketAddr, Vec<SocketAddr>, u32)>,
 ) -> Result<()> {
     let key = service_key(data_dir)?;
     let mut app = http.apply(creditd_server::AppState::new(store.clone(), key))?;
     let peer_listener = match peers {
-        Some((at, others)) => {
+        Some((at, others, hot_rate)) => {
             let l = tokio::net::TcpListener::bind(at).await.with_context(|| format!("listening for peers on {at}"))?;
             let me = l.local_addr()?;
             if me.ip().is_unspecified() {
@@ -573,10 +576,10 @@ async fn serve_with_peers(
             }
             tracing::info!(%me, peers = ?others, "writes go through each organisation's home node");
             eprintln!("creditd: taking forwarded writes on {me}");
-            app.ring = Some(Arc::new(creditd_server::forward::Ring::new(
-                me.to_string(),
-                others.iter().map(ToString::to_string),
-            )));
+            app.ring = Some(Arc::new(
+                creditd_server::forward::Ring::new(me.to_string(), others.iter().map(ToString::to_string))
+                    .with_hot_rate(hot_rate),
+            ));
             Some(l)
         }
         None => None,

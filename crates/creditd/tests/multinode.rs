@@ -560,7 +560,9 @@ async fn writes_go_through_the_home_node_and_carry_on_without_it() {
     let dir = tempfile::tempdir().expect("temp dir");
     let peers = [format!("127.0.0.1:{}", free_port()), format!("127.0.0.1:{}", free_port())];
     let node = |me: usize| {
-        Node::spawn_with(&url, dir.path(), &["--peer-listen", &peers[me], "--peer", &peers[1 - me]])
+        // Every write of the other node's orgs goes there (no hot rate).
+        let more = ["--peer-listen", &peers[me], "--peer", &peers[1 - me], "--peer-hot-writes-per-s", "0"];
+        Node::spawn_with(&url, dir.path(), &more)
     };
     let mut nodes = vec![node(0), node(1)];
     let bases: Vec<String> = nodes.iter().map(|n| n.base.clone()).collect();
