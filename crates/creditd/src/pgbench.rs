@@ -112,6 +112,8 @@ struct Figures {
     own_us_per_op: f64,
     /// The creditd `serve` processes, summed.
     nodes_us_per_op: Option<f64>,
+    /// Each node's share of it, when there are several.
+    each_node_us_per_op: Vec<f64>,
     load: String,
 }
 
@@ -252,8 +254,9 @@ pub async fn run(args: &BenchArgs, url: &str) -> Result<()> {
             let body = Bytes::from_static(br#"{"amount": "1", "service": "AI Inference"}"#);
             let n_orgs = w.orgs;
             let pids: Vec<u32> = nodes_up.iter().map(|n| n.pid).collect();
-            let node_cpu = || pids.iter().map(|p| process_cpu_seconds(&p.to_string()).unwrap_or(0.0)).sum::<f64>();
-            let cpu_before = node_cpu();
+            let each_cpu =
+                || pids.iter().map(|p| process_cpu_seconds(&p.to_string()).unwrap_or(0.0)).collect::<Vec<f64>>();
+            let each_before = each_cpu();
             let addrs = addrs.clone();
             let clients = w.clients;
             let (keyed, key_prefix) = (args.pg_idempotency_keys, Arc::<str>::from(prefix.as_str()));
@@ -267,7 +270,12 @@ pub async fn run(args: &BenchArgs, url: &str) -> Result<()> {
                 Ok((l, ()))
             })
             .await?;
-            f.nodes_us_per_op = Some((node_cpu() - cpu_before) * 1e6 / f.ok.max(1) as f64);
+            let each: Vec<f64> =
+                each_cpu().iter().zip(&each_before).map(|(a, b)| (a - b) * 1e6 / f.ok.max(1) as f64).collect();
+            f.nodes_us_per_op = Some(each.iter().sum());
+            if each.len() > 1 {
+                f.each_node_us_per_op = each;
+            }
             // The ledger is exact: every acknowledged usage is there once.
             let mut spent = 0i64;
             for o in &org_ids {
@@ -331,7 +339,13 @@ fn spread(c: usize, n: u64, orgs: usize) -> usize {
 
 fn print_row(who: &str, w: &Workload, f: &Figures, base: Option<&Figures>) {
     let ratio = base.map(|b| format!(" ({:.2}x)", f.rate / b.rate)).unwrap_or_default();
-    let nodes = f.nodes_us_per_op.map(|n| format!("creditd {n:.0} us/op, ")).unwrap_or_default();
+    let each = if f.each_node_us_per_op.is_empty() {
+        String::new()
+    } else {
+        let parts: Vec<String> = f.each_node_us_per_op.iter().map(|n| format!("{n:.0}")).collect();
+        format!(" ({})", parts.join(" + "))
+    };
+    let nodes = f.nodes_us_per_op.map(|n| format!("creditd {n:.0} us/op{each}, ")).unwrap_or_default();
     println!(
         "{who:<20} {:<24} {:>8.0} ops/s{ratio}, p50 {:.2} ms, p99 {:.2} ms, {} failed; CPU per op: \
          PostgreSQL {:.0} us, {nodes}load generator {:.0} us; load average {}",
@@ -390,6 +404,7 @@ where
         pg_us_per_op: pg * 1e6 / ops,
         own_us_per_op: own * 1e6 / ops,
         nodes_us_per_op: None,
+        each_node_us_per_op: Vec::new(),
         load: format!("{} -> {}", load_before, load_average()),
     };
     Ok((figures, keep))
