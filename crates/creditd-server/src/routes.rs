@@ -686,12 +686,14 @@ pub fn router(app: AppState) -> Router {
         };
     }
     let api = api.route_layer(middleware::from_fn_with_state(app.clone(), auth::authenticate));
-    public
-        .merge(api)
-        .fallback(api::not_found)
-        .method_not_allowed_fallback(api::method_not_allowed)
-        // Writes of orgs whose home is another node go there (forward).
-        .layer(middleware::from_fn_with_state(app.clone(), crate::forward::layer))
+    let routes = public.merge(api).fallback(api::not_found).method_not_allowed_fallback(api::method_not_allowed);
+    // Writes of hot orgs whose home is another node go there (forward); a
+    // node without peers does not pay for the layer.
+    let routes = match app.ring {
+        Some(_) => routes.layer(middleware::from_fn_with_state(app.clone(), crate::forward::layer)),
+        None => routes,
+    };
+    routes
         // Metrics, the body's limit and deadline, the read position and
         // refusals as pages for browsers: one layer (see ops::per_request).
         .layer(middleware::from_fn_with_state(app.clone(), ops::per_request))
