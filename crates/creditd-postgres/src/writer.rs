@@ -583,13 +583,7 @@ impl Writer {
     /// connection carries everything that queued for it instead of
     /// waiting for the one after. The first job that cannot is held for
     /// the next round, and nothing more joins after it.
-    async fn wait_for_a_slot(
-        &mut self,
-        jobs: &mut Vec<Job>,
-        size: usize,
-        rx: &mut mpsc::Receiver<Job>,
-        now: Instant,
-    ) {
+    async fn wait_for_a_slot(&mut self, jobs: &mut Vec<Job>, size: usize, rx: &mut mpsc::Receiver<Job>, now: Instant) {
         let open = self.held.is_empty();
         let mut waited = false;
         while self.flights.len() >= PIPELINE_DEPTH {

@@ -730,14 +730,12 @@ mod tests {
     #[test]
     fn every_node_computes_the_same_home_and_orgs_spread() {
         let names = ["10.0.0.1:7001", "10.0.0.2:7001", "10.0.0.3:7001"];
-        let rings: Vec<Ring> =
-            names.iter().map(|me| Ring::new(*me, names.iter().map(|n| n.to_string()))).collect();
+        let rings: Vec<Ring> = names.iter().map(|me| Ring::new(*me, names.iter().map(|n| n.to_string()))).collect();
         assert!(rings.iter().all(|r| r.hot_rate == DEFAULT_HOT_WRITES_PER_SECOND));
         let mut homes = HashMap::new();
         for i in 0..3000 {
             let org = format!("org-{i}");
-            let seen: Vec<&str> =
-                rings.iter().map(|r| r.home(&org).map(|p| p.addr()).unwrap_or(r.me())).collect();
+            let seen: Vec<&str> = rings.iter().map(|r| r.home(&org).map(|p| p.addr()).unwrap_or(r.me())).collect();
             assert!(seen.iter().all(|h| *h == seen[0]), "{org}: {seen:?}");
             *homes.entry(seen[0].to_string()).or_insert(0) += 1;
         }

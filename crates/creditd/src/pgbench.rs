@@ -227,7 +227,8 @@ pub async fn run(args: &BenchArgs, url: &str) -> Result<()> {
         if args.pg_home_nodes && nodes > 1 {
             // Nodes that know each other from the start.
             nodes_up.clear();
-            let peers: Vec<String> = (0..nodes).map(|_| free_loopback_addr().map(|a| a.to_string())).collect::<Result<_>>()?;
+            let peers: Vec<String> =
+                (0..nodes).map(|_| free_loopback_addr().map(|a| a.to_string())).collect::<Result<_>>()?;
             for me in 0..nodes {
                 let mut more = vec!["--peer-listen".to_string(), peers[me].clone()];
                 for (i, p) in peers.iter().enumerate() {

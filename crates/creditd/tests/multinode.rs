@@ -93,7 +93,8 @@ async fn org_events_of(c: &reqwest::Client, base: &str, org: &str, kind: &str) -
     let mut out = Vec::new();
     let mut cursor = String::new();
     loop {
-        let page = get(c, &format!("{base}/organizations/{org}/credit-events?event_type={kind}&limit=100{cursor}")).await;
+        let page =
+            get(c, &format!("{base}/organizations/{org}/credit-events?event_type={kind}&limit=100{cursor}")).await;
         out.extend(page["events"].as_array().cloned().unwrap_or_default());
         match page["next_cursor"].as_str() {
             Some(next) => cursor = format!("&cursor={next}"),
@@ -520,7 +521,8 @@ fn free_port() -> u16 {
 /// `creditd_forwarded_requests_total` of one outcome, from a node's /metrics.
 async fn forwarded(c: &reqwest::Client, base: &str, outcome: &str) -> u64 {
     let root = base.trim_end_matches("/api");
-    let text = c.get(format!("{root}/metrics")).bearer_auth(KEY).send().await.expect("metrics").text().await.expect("text");
+    let text =
+        c.get(format!("{root}/metrics")).bearer_auth(KEY).send().await.expect("metrics").text().await.expect("text");
     let series = format!("creditd_forwarded_requests_total{{outcome=\"{outcome}\"}} ");
     text.lines().find_map(|l| l.strip_prefix(&series)).map_or(0, |v| v.trim().parse().expect("a count"))
 }
@@ -573,9 +575,12 @@ async fn writes_go_through_the_home_node_and_carry_on_without_it() {
     let org = (0..).map(|i| format!("homed-{i}")).find(|o| ring.home(o).is_none()).expect("an org");
     let (s, body) = post(&c, &format!("{}/organizations", bases[1]), json!({"id": org, "name": "Homed"})).await;
     assert_eq!(s, 201, "{body}");
-    let (s, body) =
-        post(&c, &format!("{}/organizations/{org}/credits", bases[1]), json!({"kind": "grant", "amount": FUNDS.to_string()}))
-            .await;
+    let (s, body) = post(
+        &c,
+        &format!("{}/organizations/{org}/credits", bases[1]),
+        json!({"kind": "grant", "amount": FUNDS.to_string()}),
+    )
+    .await;
     assert_eq!(s, 201, "a grant through the other node: {body}");
     assert!(forwarded(&c, &bases[1], "forwarded").await >= 1, "the grant went to the home node");
 

@@ -770,3 +770,56 @@ async fn org_ids_have_one_grammar() {
     assert_eq!(s, 200, "{b}");
     app.stop().await;
 }
+
+/// Home nodes: a node whose org's home took a write and never answered.
+/// A write with an idempotency key runs here (the key answers it once
+/// either way); one without is refused with 503 `peer_unavailable` and
+/// `Retry-After`, and changes nothing. Reads never leave the node.
+#[tokio::test]
+async fn a_home_node_that_takes_writes_and_never_answers() {
+    use creditd_server::forward::Ring;
+
+    // A peer that reads what it is sent and closes, answering nothing.
+    let rude = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let rude_addr = rude.local_addr().unwrap().to_string();
+    tokio::spawn(async move {
+        loop {
+            let Ok((mut tcp, _)) = rude.accept().await else { return };
+            tokio::spawn(async move {
+                let mut buf = [0u8; 256];
+                let _ = tokio::io::AsyncReadExt::read(&mut tcp, &mut buf).await;
+            });
+        }
+    });
+    let ring = Ring::new("127.0.0.1:1", [rude_addr.clone()]).with_hot_rate(0);
+    let org = (0..).map(|i| format!("away-{i}")).find(|o| ring.home(o).is_some()).unwrap();
+    let ring = Arc::new(ring);
+    let app = App::start_with(move |mut s| {
+        s.ring = Some(ring);
+        s
+    })
+    .await;
+    // Set up through the Rust client, which sends a key with every write.
+    app.org(&org, "100").await;
+    let usage = format!("/api/organizations/{org}/usage");
+    let (s, body) = app.post(&usage, json!({"amount": 1})).await;
+    assert_eq!((s, body["error"]["code"].as_str()), (503, Some("peer_unavailable")), "{body}");
+    assert!(body["error"]["message"].as_str().unwrap().contains(&rude_addr), "{body}");
+    let r = app.req(reqwest::Method::POST, &usage).json(&json!({"amount": 1})).send().await.unwrap();
+    assert_eq!(r.headers()["retry-after"], "1");
+    let (s, b) = app.get(&format!("/api/organizations/{org}/balance")).await;
+    assert_eq!((s, b["available"].clone()), (200, json!(100)), "the refused writes changed nothing: {b}");
+
+    let keyed = || app.req(reqwest::Method::POST, &usage).header("Idempotency-Key", "k-1").json(&json!({"amount": 1}));
+    let (s, first) = app.send(keyed()).await;
+    assert_eq!(s, 201, "{first}");
+    let (s, again) = app.send(keyed()).await;
+    assert_eq!((s, &again), (201, &first), "the same key answers the same, once");
+    let (_, b) = app.get(&format!("/api/organizations/{org}/balance")).await;
+    assert_eq!(b["available"], json!(99), "{b}");
+
+    let (_, text) = app.text("/metrics").await;
+    assert_eq!(sample(&text, "creditd_forwarded_requests_total", &["outcome=\"lost\""]), Some(2.0), "{text}");
+    assert!(sample(&text, "creditd_forwarded_requests_total", &["outcome=\"lost_retried\""]).unwrap() >= 3.0);
+    app.stop().await;
+}
