@@ -342,6 +342,9 @@ async fn send_requests(
             let _ = first.answer.send(Err(Failed::NotSent));
             break;
         }
+        // Let the requests being served at this moment queue theirs, so
+        // they leave in this write rather than one write each.
+        tokio::task::yield_now().await;
         let mut next = Some(first);
         {
             let mut waiting = pending.lock().unwrap_or_else(|e| e.into_inner());
@@ -540,6 +543,8 @@ async fn serve_peer(tcp: TcpStream, router: Router, mut stop: tokio::sync::watch
 async fn send_answers(mut write: OwnedWriteHalf, mut rx: mpsc::UnboundedReceiver<Bytes>) {
     let mut buf = BytesMut::new();
     while let Some(first) = rx.recv().await {
+        // As for requests: answers finished together leave together.
+        tokio::task::yield_now().await;
         buf.extend_from_slice(&first);
         while buf.len() < WRITE_GATHER_BYTES {
             match rx.try_recv() {
