@@ -338,16 +338,21 @@ async fn send_requests(
 ) {
     let mut buf = BytesMut::new();
     while let Some(first) = rx.recv().await {
-        if closed.load(Ordering::Acquire) {
-            let _ = first.answer.send(Err(Failed::NotSent));
-            break;
-        }
         // Let the requests being served at this moment queue theirs, so
         // they leave in this write rather than one write each.
         tokio::task::yield_now().await;
         let mut next = Some(first);
         {
             let mut waiting = pending.lock().unwrap_or_else(|e| e.into_inner());
+            // Checked under the lock the reader empties the map in when the
+            // connection ends: a request put there after that would never
+            // be answered.
+            if closed.load(Ordering::Acquire) {
+                if let Some(out) = next.take() {
+                    let _ = out.answer.send(Err(Failed::NotSent));
+                }
+                break;
+            }
             while let Some(out) = next.take() {
                 buf.extend_from_slice(&out.frame);
                 waiting.insert(out.id, out.answer);
@@ -362,11 +367,15 @@ async fn send_requests(
         }
         buf.clear();
     }
-    // Whatever is still queued never left.
+    // Whatever is still queued never left; what was being written may have.
     closed.store(true, Ordering::Release);
     rx.close();
     while let Ok(out) = rx.try_recv() {
         let _ = out.answer.send(Err(Failed::NotSent));
+    }
+    let lost: Vec<_> = pending.lock().unwrap_or_else(|e| e.into_inner()).drain().collect();
+    for (_, w) in lost {
+        let _ = w.send(Err(Failed::Lost));
     }
 }
 
