@@ -99,7 +99,7 @@ impl<S: Send + Sync> FromRequestParts<S> for IdempotencyKey {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        let Some(v) = parts.headers.get("idempotency-key") else { return Ok(IdempotencyKey(None)) };
+        let Some(v) = parts.headers.get(IDEMPOTENCY_KEY) else { return Ok(IdempotencyKey(None)) };
         let s = v.to_str().map_err(|_| ApiError::validation("Idempotency-Key must be printable ASCII"))?;
         if s.is_empty() || s.len() > MAX_IDEMPOTENCY_KEY_LEN {
             return Err(ApiError::validation(format!(
@@ -140,6 +140,14 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Body<T> {
     }
 }
 
+/// A body over [`crate::MAX_BODY_BYTES`], in the one error shape.
+pub fn body_too_large() -> ApiError {
+    ApiError::new(ErrorCode::PayloadTooLarge, "request body is larger than 1 MiB")
+}
+
+/// The header that makes a write idempotent ([`IdempotencyKey`]).
+pub const IDEMPOTENCY_KEY: &str = "idempotency-key";
+
 /// A rejected JSON body in the one error shape.
 pub fn json_rejection(r: JsonRejection) -> ApiError {
     match r {
@@ -152,7 +160,7 @@ pub fn json_rejection(r: JsonRejection) -> ApiError {
         }
         JsonRejection::BytesRejection(e) => {
             if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                ApiError::new(ErrorCode::PayloadTooLarge, "request body is larger than 1 MiB")
+                body_too_large()
             } else {
                 ApiError::new(ErrorCode::InvalidBody, e.body_text())
             }
@@ -216,9 +224,7 @@ impl<S: Send + Sync> FromRequest<S> for RawBody {
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
         match axum::body::Bytes::from_request(req, state).await {
             Ok(b) => Ok(RawBody(b)),
-            Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {
-                Err(ApiError::new(ErrorCode::PayloadTooLarge, "request body is larger than 1 MiB"))
-            }
+            Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => Err(body_too_large()),
             Err(e) => Err(ApiError::new(ErrorCode::InvalidBody, e.body_text())),
         }
     }

@@ -178,11 +178,6 @@ impl Ring {
         &self.me
     }
 
-    /// The other nodes.
-    pub fn peers(&self) -> &[Arc<Peer>] {
-        &self.peers
-    }
-
     /// The home of `org`: `None` when it is this node. Every node with the
     /// same names computes the same home (highest SHA-256 of name and org).
     pub fn home(&self, org: &str) -> Option<&Arc<Peer>> {
@@ -450,7 +445,7 @@ pub async fn layer(State(app): State<AppState>, req: Request, next: Next) -> Res
             count("not_sent");
             next.run(Request::from_parts(parts, Body::from(body))).await
         }
-        Err(Failed::Lost) if parts.headers.contains_key("idempotency-key") => {
+        Err(Failed::Lost) if parts.headers.contains_key(crate::extract::IDEMPOTENCY_KEY) => {
             count("lost_retried");
             next.run(Request::from_parts(parts, Body::from(body))).await
         }
@@ -477,7 +472,7 @@ fn count(outcome: &'static str) {
 
 fn body_refused(e: Box<dyn std::error::Error + Send + Sync>) -> ApiError {
     if e.downcast_ref::<http_body_util::LengthLimitError>().is_some() {
-        ApiError::new(ErrorCode::PayloadTooLarge, "request body is larger than 1 MiB")
+        crate::extract::body_too_large()
     } else {
         ApiError::new(ErrorCode::InvalidBody, format!("could not read the request body: {e}"))
     }

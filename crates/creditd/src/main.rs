@@ -434,7 +434,11 @@ async fn run(cmd: Cmd) -> Result<ExitCode> {
                 }
                 None => open_store_with(&args.data_dir, args.bounds.sqlite()?)?,
             };
-            let peers = args.peer_listen.map(|at| (at, args.peers.clone(), args.peer_hot_writes_per_s));
+            let peers = args.peer_listen.map(|listen| PeerSettings {
+                listen,
+                others: args.peers.clone(),
+                hot_writes_per_s: args.peer_hot_writes_per_s,
+            });
             serve_with_peers(store, &args.data_dir, args.listen, &args.http, peers).await?;
             Ok(ExitCode::SUCCESS)
         }
@@ -555,20 +559,27 @@ async fn serve(store: Arc<dyn Store>, data_dir: &Path, listen: SocketAddr, http:
     serve_with_peers(store, data_dir, listen, http, None).await
 }
 
-/// [`serve`]; with `peers` (this node's peer address, the others' and the
-/// hot rate),
-/// writes go through each org's home node (creditd_server::forward).
+/// `serve --peer-listen … --peer …`: where this node takes forwarded
+/// writes, the other nodes, and when an org is hot.
+struct PeerSettings {
+    listen: SocketAddr,
+    others: Vec<SocketAddr>,
+    hot_writes_per_s: u32,
+}
+
+/// [`serve`]; with `peers`, hot orgs' writes go through each org's home
+/// node (creditd_server::forward).
 async fn serve_with_peers(
     store: Arc<dyn Store>,
     data_dir: &Path,
     listen: SocketAddr,
     http: &HttpArgs,
-    peers: Option<(SocketAddr, Vec<SocketAddr>, u32)>,
+    peers: Option<PeerSettings>,
 ) -> Result<()> {
     let key = service_key(data_dir)?;
     let mut app = http.apply(creditd_server::AppState::new(store.clone(), key))?;
     let peer_listener = match peers {
-        Some((at, others, hot_rate)) => {
+        Some(PeerSettings { listen: at, others, hot_writes_per_s }) => {
             let l = tokio::net::TcpListener::bind(at).await.with_context(|| format!("listening for peers on {at}"))?;
             let me = l.local_addr()?;
             if me.ip().is_unspecified() {
@@ -578,7 +589,7 @@ async fn serve_with_peers(
             eprintln!("creditd: taking forwarded writes on {me}");
             app.ring = Some(Arc::new(
                 creditd_server::forward::Ring::new(me.to_string(), others.iter().map(ToString::to_string))
-                    .with_hot_rate(hot_rate),
+                    .with_hot_rate(hot_writes_per_s),
             ));
             Some(l)
         }
