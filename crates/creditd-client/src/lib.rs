@@ -72,6 +72,7 @@ pub struct ClientBuilder {
     user_agent: Option<String>,
     http: Option<reqwest::Client>,
     observer: Option<transport::Observer>,
+    nodes: Vec<String>,
 }
 
 impl std::fmt::Debug for ClientBuilder {
@@ -83,11 +84,32 @@ impl std::fmt::Debug for ClientBuilder {
             .field("max_retries", &self.max_retries)
             .field("backoff", &self.backoff)
             .field("max_backoff", &self.max_backoff)
+            .field("nodes", &self.nodes)
             .finish_non_exhaustive()
     }
 }
 
+/// An http(s) base URL, its query and fragment dropped.
+fn base_url(url: &str) -> Result<Url, Error> {
+    let mut base = Url::parse(url.trim()).map_err(|e| Error::InvalidArgument(format!("base URL {:?}: {e}", url)))?;
+    if base.cannot_be_a_base() || !matches!(base.scheme(), "http" | "https") {
+        return Err(Error::InvalidArgument(format!("base URL {base} is not an http(s) URL")));
+    }
+    base.set_query(None);
+    base.set_fragment(None);
+    Ok(base)
+}
+
 impl ClientBuilder {
+    /// The deployment's other nodes (their own URLs, as in their
+    /// `--advertise-url`): an org's writes go to the one a node names as
+    /// its home, and to the base URL when it fails ([`transport`], "Home
+    /// nodes"). A node not listed here is never written to.
+    pub fn nodes<S: AsRef<str>>(mut self, urls: impl IntoIterator<Item = S>) -> Self {
+        self.nodes = urls.into_iter().map(|u| u.as_ref().to_owned()).collect();
+        self
+    }
+
     /// Calls `observer` with every answer read whole, before it is decoded
     /// (see [`transport::Answer`]).
     pub fn observer(mut self, observer: impl Fn(&transport::Answer<'_>) + Send + Sync + 'static) -> Self {
@@ -134,13 +156,8 @@ impl ClientBuilder {
         if self.api_key.trim().is_empty() {
             return Err(Error::InvalidArgument("an API key is required (pass one or set CREDITD_API_KEY)".into()));
         }
-        let mut base = Url::parse(self.base_url.trim())
-            .map_err(|e| Error::InvalidArgument(format!("base URL {:?}: {e}", self.base_url)))?;
-        if base.cannot_be_a_base() || !matches!(base.scheme(), "http" | "https") {
-            return Err(Error::InvalidArgument(format!("base URL {base} is not an http(s) URL")));
-        }
-        base.set_query(None);
-        base.set_fragment(None);
+        let base = base_url(&self.base_url)?;
+        let nodes = self.nodes.iter().map(|n| base_url(n)).collect::<Result<Vec<_>, _>>()?;
         let http = match self.http {
             Some(h) => h,
             None => reqwest::Client::builder()
@@ -160,6 +177,7 @@ impl ClientBuilder {
                 backoff: self.backoff,
                 max_backoff: self.max_backoff,
                 observer: self.observer,
+                homes: Arc::new(transport::Homes::new(nodes)),
             }),
         })
     }
@@ -197,6 +215,7 @@ impl Client {
             user_agent: None,
             http: None,
             observer: None,
+            nodes: Vec::new(),
         }
     }
 

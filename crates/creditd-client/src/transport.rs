@@ -15,6 +15,15 @@
 //! - the wait before try `n + 1` is `backoff × 2ⁿ`, capped at `max_backoff`,
 //!   with jitter (between half and all of it); a `Retry-After` in seconds
 //!   wins, up to [`MAX_RETRY_AFTER`].
+//!
+//! **Home nodes.** Nodes that forward each hot org's writes to one node,
+//! its home, name it in [`HOME_NODE_HEADER`] on the answer. A client built
+//! with the deployment's other nodes ([`crate::ClientBuilder::nodes`])
+//! sends that org's next writes to the named node itself, if it is one of
+//! them (a key never goes to a host the caller did not name), and back to
+//! its base URL when that node fails to answer (a connection error or a
+//! retryable status) or names another. It remembers at most
+//! [`MAX_REMEMBERED_HOMES`] orgs. Reads always go to the base URL.
 
 use std::time::Duration;
 
@@ -28,6 +37,82 @@ pub const RETRY_STATUSES: &[u16] = &[429, 500, 502, 503, 504];
 
 /// Longest `Retry-After` honoured.
 pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(60);
+
+/// The answer header that names an org's home node.
+pub const HOME_NODE_HEADER: &str = "creditd-home-node";
+
+/// Most orgs whose home node a client remembers; past it, it starts over.
+pub const MAX_REMEMBERED_HOMES: usize = 10_000;
+
+/// Whether two node URLs name the same node: same origin, same path
+/// (a trailing `/` aside).
+pub fn same_node(a: &Url, b: &Url) -> bool {
+    a.origin() == b.origin() && a.path().trim_end_matches('/') == b.path().trim_end_matches('/')
+}
+
+/// The org a write is for, when it is one an org's home node takes: the
+/// first path argument of a non-GET operation on `/api/organizations/{org_id}`
+/// or under it.
+pub fn org_of_write<'a>(op: &Operation, args: &[&'a str]) -> Option<&'a str> {
+    (op.method != Method::Get && op.path.starts_with("/api/organizations/{")).then(|| args.first().copied()).flatten()
+}
+
+/// The deployment's other nodes, and the home node each org's writes go to.
+#[derive(Default)]
+pub(crate) struct Homes {
+    nodes: Vec<Url>,
+    by_org: std::sync::Mutex<std::collections::HashMap<String, Url>>,
+}
+
+impl Homes {
+    pub fn new(nodes: Vec<Url>) -> Homes {
+        Homes { nodes, by_org: Default::default() }
+    }
+
+    fn map(&self) -> std::sync::MutexGuard<'_, std::collections::HashMap<String, Url>> {
+        self.by_org.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Where `org`'s writes go, if not to the base URL.
+    pub fn of(&self, org: &str) -> Option<Url> {
+        if self.nodes.is_empty() {
+            return None;
+        }
+        self.map().get(org).cloned()
+    }
+
+    /// Takes an answer's [`HOME_NODE_HEADER`] for `org`: one of the nodes
+    /// is remembered; anything else (the base URL, a host not listed, not
+    /// a URL) is forgotten.
+    pub fn learn(&self, org: &str, named: Option<&str>) {
+        if self.nodes.is_empty() {
+            return;
+        }
+        let Some(named) = named else { return };
+        let node = Url::parse(named).ok().and_then(|u| self.nodes.iter().find(|n| same_node(n, &u)).cloned());
+        let mut map = self.map();
+        match node {
+            Some(node) => {
+                if map.len() >= MAX_REMEMBERED_HOMES && !map.contains_key(org) {
+                    map.clear();
+                }
+                map.insert(org.to_owned(), node);
+            }
+            None => {
+                map.remove(org);
+            }
+        }
+    }
+
+    /// `org`'s home failed to answer: its writes go to the base URL again.
+    pub fn forget(&self, org: &str) {
+        self.map().remove(org);
+    }
+
+    pub fn nodes(&self) -> &[Url] {
+        &self.nodes
+    }
+}
 
 /// A fresh idempotency key for one logical write: a random (version 4)
 /// UUID, 36 characters.
@@ -112,6 +197,7 @@ pub(crate) struct Transport {
     pub backoff: Duration,
     pub max_backoff: Duration,
     pub observer: Option<Observer>,
+    pub homes: std::sync::Arc<Homes>,
 }
 
 impl std::fmt::Debug for Transport {
@@ -123,6 +209,7 @@ impl std::fmt::Debug for Transport {
             .field("backoff", &self.backoff)
             .field("max_backoff", &self.max_backoff)
             .field("observer", &self.observer.is_some())
+            .field("nodes", &self.homes.nodes().iter().map(Url::as_str).collect::<Vec<_>>())
             .finish_non_exhaustive()
     }
 }
@@ -141,7 +228,8 @@ impl Transport {
     /// below 400; an error answer becomes [`Error::Api`].
     pub async fn send(&self, req: Request<'_>) -> Result<reqwest::Response, Error> {
         let op = req.op;
-        let url = url_for(&self.base, op, req.args)?;
+        let base_url = url_for(&self.base, op, req.args)?;
+        let org = org_of_write(op, req.args);
         // Every write carries a key; every retry below reuses it.
         let key = match op.method {
             Method::Get => None,
@@ -149,9 +237,14 @@ impl Transport {
         };
         let mut attempt = 0u32;
         loop {
+            let home = org.and_then(|o| self.homes.of(o));
+            let url = match &home {
+                Some(node) => url_for(node, op, req.args)?,
+                None => base_url.clone(),
+            };
             let mut b = self
                 .http
-                .request(op.method.to_reqwest(), url.clone())
+                .request(op.method.to_reqwest(), url)
                 .header(reqwest::header::AUTHORIZATION, &self.authorization)
                 .header(reqwest::header::ACCEPT, "application/json");
             if !req.query.is_empty() {
@@ -166,6 +259,13 @@ impl Transport {
             let response = match b.send().await {
                 Ok(r) => r,
                 Err(e) => {
+                    if let (Some(org), Some(_)) = (org, &home) {
+                        self.homes.forget(org);
+                        if e.is_connect() {
+                            // It never left: straight on to the base URL.
+                            continue;
+                        }
+                    }
                     let again = attempt < self.max_retries && (e.is_connect() || may_resend(op));
                     if !again {
                         return Err(Error::Connection { operation: op.id, source: e });
@@ -176,6 +276,13 @@ impl Transport {
                 }
             };
             let status = response.status();
+            if let Some(org) = org {
+                if home.is_some() && RETRY_STATUSES.contains(&status.as_u16()) {
+                    self.homes.forget(org);
+                } else {
+                    self.homes.learn(org, response.headers().get(HOME_NODE_HEADER).and_then(|v| v.to_str().ok()));
+                }
+            }
             if status.as_u16() < 400 {
                 return Ok(response);
             }
@@ -269,6 +376,47 @@ mod tests {
         assert!(matches!(url_for(&base, &operations::GET_BALANCE, &[""]), Err(Error::InvalidArgument(_))));
         assert!(matches!(url_for(&base, &operations::GET_BALANCE, &[]), Err(Error::InvalidArgument(_))));
         assert!(matches!(url_for(&base, &operations::GET_HEALTH, &["x"]), Err(Error::InvalidArgument(_))));
+    }
+
+    #[test]
+    fn homes_are_learnt_only_for_listed_nodes_and_forgotten() {
+        let a = Url::parse("http://10.0.0.1:8080").unwrap();
+        let b = Url::parse("https://b.internal/creditd/").unwrap();
+        let h = Homes::new(vec![a.clone(), b.clone()]);
+        h.learn("o", Some("http://10.0.0.1:8080/"));
+        assert_eq!(h.of("o").as_ref(), Some(&a));
+        h.learn("p", Some("https://b.internal/creditd"));
+        assert_eq!(h.of("p").as_ref(), Some(&b));
+        // No header: what was learnt stays.
+        h.learn("o", None);
+        assert_eq!(h.of("o").as_ref(), Some(&a));
+        // A host not listed, another port, not a URL: never followed.
+        for named in ["http://evil.example/", "http://10.0.0.1:9090/", "https://10.0.0.1:8080/", "x"] {
+            h.learn("o", Some(named));
+            assert_eq!(h.of("o"), None, "{named}");
+            h.learn("o", Some("http://10.0.0.1:8080"));
+        }
+        h.forget("o");
+        assert_eq!(h.of("o"), None);
+        // Bounded: past the bound it starts over.
+        h.forget("p");
+        for i in 0..MAX_REMEMBERED_HOMES + 1 {
+            h.learn(&format!("org-{i}"), Some("http://10.0.0.1:8080"));
+        }
+        assert_eq!(h.map().len(), 1);
+        // Without nodes nothing is learnt.
+        let none = Homes::new(Vec::new());
+        none.learn("o", Some("http://10.0.0.1:8080"));
+        assert_eq!(none.of("o"), None);
+    }
+
+    #[test]
+    fn writes_under_an_org_have_a_home_and_nothing_else_does() {
+        assert_eq!(org_of_write(&operations::RECORD_USAGE, &["acme"]), Some("acme"));
+        assert_eq!(org_of_write(&operations::DEBIT_HOLD, &["acme", "h1"]), Some("acme"));
+        assert_eq!(org_of_write(&operations::GET_BALANCE, &["acme"]), None);
+        assert_eq!(org_of_write(&operations::UPDATE_ORGANIZATION, &["acme"]), Some("acme"));
+        assert_eq!(org_of_write(&operations::CREATE_ORGANIZATION, &[]), None);
     }
 
     #[test]

@@ -17,6 +17,15 @@
 //! ([`Ring::with_hot_rate`]; 0 forwards every write). It stays hot while
 //! its callers keep that rate here, forwarded or not.
 //!
+//! **Clients can go to the home themselves.** A forwarded write's answer
+//! carries [`HOME_NODE_HEADER`] (`Creditd-Home-Node`), the home node's URL
+//! as its clients reach it (`--advertise-url`; by default `http://` and the
+//! address it listens on, when that is not a wildcard). A client that knows
+//! the deployment's nodes sends that org's next writes there, so the hop and
+//! its cost go away; the clients in `clients/` and `creditd-client` do, for
+//! URLs in their list of nodes only (a key is never sent to a host the
+//! caller did not name).
+//!
 //! Correctness never rests on it: the home node's writer locks the org's row
 //! and checks its version as for any write, so two nodes that disagree about
 //! a home (a node list that differs, a node that just restarted) hand the
@@ -84,6 +93,11 @@ pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(1);
 /// Most bytes gathered into one write on a peer connection.
 const WRITE_GATHER_BYTES: usize = 1 << 20;
 
+/// The answer header naming the home node's URL (see the module docs).
+pub const HOME_NODE_HEADER: &str = "creditd-home-node";
+/// Longest `--advertise-url`.
+pub const MAX_URL_BYTES: usize = 2048;
+
 /// Writes per second through this node at which an org's writes go to its
 /// home node.
 pub const DEFAULT_HOT_WRITES_PER_SECOND: u32 = 100;
@@ -102,6 +116,7 @@ pub struct Ring {
     peers: Vec<Arc<Peer>>,
     hot_rate: u32,
     rates: Mutex<Rates>,
+    url: Option<HeaderValue>,
 }
 
 /// Writes per org through this node: the current second's counts, and the
@@ -154,7 +169,32 @@ impl Ring {
             peers: names.into_iter().map(|addr| Arc::new(Peer::new(addr))).collect(),
             hot_rate: DEFAULT_HOT_WRITES_PER_SECOND,
             rates: Mutex::default(),
+            url: None,
         }
+    }
+
+    /// The URL this node's clients reach it at, sent in
+    /// [`HOME_NODE_HEADER`] with the answers to writes forwarded to it: an
+    /// absolute `http` or `https` URL without query or fragment, at most
+    /// [`MAX_URL_BYTES`] long.
+    pub fn with_url(mut self, url: &str) -> Result<Ring, String> {
+        let parsed = url::Url::parse(url).map_err(|e| format!("{url:?} is not a URL: {e}"))?;
+        if !matches!(parsed.scheme(), "http" | "https") || parsed.host().is_none() {
+            return Err(format!("{url:?} must be an http:// or https:// URL with a host"));
+        }
+        if parsed.query().is_some() || parsed.fragment().is_some() || !parsed.username().is_empty() {
+            return Err(format!("{url:?} must not have a query, a fragment or credentials"));
+        }
+        if parsed.as_str().len() > MAX_URL_BYTES {
+            return Err(format!("the URL is longer than {MAX_URL_BYTES} bytes"));
+        }
+        self.url = Some(HeaderValue::from_str(parsed.as_str()).map_err(|e| format!("{url:?}: {e}"))?);
+        Ok(self)
+    }
+
+    /// The URL sent in [`HOME_NODE_HEADER`], if any.
+    pub fn url(&self) -> Option<&str> {
+        self.url.as_ref().and_then(|u| u.to_str().ok())
     }
 
     /// Forwards an org's writes once this node writes it `per_second`
@@ -419,9 +459,15 @@ pub async fn layer(State(app): State<AppState>, req: Request, next: Next) -> Res
     let Some(ring) = app.ring.as_deref() else {
         return next.run(req).await;
     };
-    if matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS)
-        || req.extensions().get::<Forwarded>().is_some()
-    {
+    if req.extensions().get::<Forwarded>().is_some() {
+        // Served here, the home; the caller's client may come here itself.
+        let mut answer = next.run(req).await;
+        if let Some(url) = &ring.url {
+            answer.headers_mut().insert(HOME_NODE_HEADER, url.clone());
+        }
+        return answer;
+    }
+    if matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS) {
         return next.run(req).await;
     }
     let Some(peer) = org_of(req.uri().path()).and_then(|org| ring.home(org).filter(|_| ring.hot(org))) else {
@@ -789,6 +835,21 @@ mod tests {
         }
         assert!(!r.count("late", 1, 1), "an org past the bound is not counted");
         assert_eq!(r.counts.len(), MAX_COUNTED_ORGS);
+    }
+
+    #[test]
+    fn an_advertised_url_is_an_absolute_http_url() {
+        let r = Ring::new("a:1", ["b:1".to_string()]);
+        assert_eq!(r.url(), None);
+        let r = r.with_url("http://10.0.0.1:8080").unwrap();
+        assert_eq!(r.url(), Some("http://10.0.0.1:8080/"));
+        let r = Ring::new("a:1", []).with_url("https://creditd-1.internal/base").unwrap();
+        assert_eq!(r.url(), Some("https://creditd-1.internal/base"));
+        for bad in ["10.0.0.1:8080", "ftp://h/", "http://h/?x=1", "http://h/#f", "http://u:p@h/", "http://"] {
+            assert!(Ring::new("a:1", []).with_url(bad).is_err(), "{bad} was taken");
+        }
+        let long = format!("http://h/{}", "a".repeat(MAX_URL_BYTES));
+        assert!(Ring::new("a:1", []).with_url(&long).is_err());
     }
 
     #[test]

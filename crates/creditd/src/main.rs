@@ -20,7 +20,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result, anyhow, bail};
 use clap::{CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
 use creditd_sqlite::SqliteStore;
 use creditd_store::{Store, SystemClock};
@@ -93,6 +93,13 @@ struct ServeArgs {
     /// write of another node's orgs there.
     #[arg(long, default_value_t = creditd_server::forward::DEFAULT_HOT_WRITES_PER_SECOND, env = "CREDITD_PEER_HOT_WRITES_PER_S")]
     peer_hot_writes_per_s: u32,
+    /// With --peer-listen: the URL this node's API clients reach it at,
+    /// sent (as `Creditd-Home-Node`) with the answers to writes other
+    /// nodes forward here, so a client that knows the nodes sends that
+    /// org's writes here itself. Default: http:// and the --listen address,
+    /// unless that is a wildcard (then no URL is sent).
+    #[arg(long, env = "CREDITD_ADVERTISE_URL", requires = "peer_listen")]
+    advertise_url: Option<String>,
     #[command(flatten)]
     http: HttpArgs,
     #[command(flatten)]
@@ -438,6 +445,7 @@ async fn run(cmd: Cmd) -> Result<ExitCode> {
                 listen,
                 others: args.peers.clone(),
                 hot_writes_per_s: args.peer_hot_writes_per_s,
+                advertise_url: args.advertise_url.clone(),
             });
             serve_with_peers(store, &args.data_dir, args.listen, &args.http, peers).await?;
             Ok(ExitCode::SUCCESS)
@@ -565,6 +573,7 @@ struct PeerSettings {
     listen: SocketAddr,
     others: Vec<SocketAddr>,
     hot_writes_per_s: u32,
+    advertise_url: Option<String>,
 }
 
 /// [`serve`]; with `peers`, hot orgs' writes go through each org's home
@@ -578,8 +587,10 @@ async fn serve_with_peers(
 ) -> Result<()> {
     let key = service_key(data_dir)?;
     let mut app = http.apply(creditd_server::AppState::new(store.clone(), key))?;
+    let listener = tokio::net::TcpListener::bind(listen).await.with_context(|| format!("listening on {listen}"))?;
+    let addr = listener.local_addr()?;
     let peer_listener = match peers {
-        Some(PeerSettings { listen: at, others, hot_writes_per_s }) => {
+        Some(PeerSettings { listen: at, others, hot_writes_per_s, advertise_url }) => {
             let l = tokio::net::TcpListener::bind(at).await.with_context(|| format!("listening for peers on {at}"))?;
             let me = l.local_addr()?;
             if me.ip().is_unspecified() {
@@ -587,16 +598,18 @@ async fn serve_with_peers(
             }
             tracing::info!(%me, peers = ?others, "writes go through each organisation's home node");
             eprintln!("creditd: taking forwarded writes on {me}");
-            app.ring = Some(Arc::new(
-                creditd_server::forward::Ring::new(me.to_string(), others.iter().map(ToString::to_string))
-                    .with_hot_rate(hot_writes_per_s),
-            ));
+            let mut ring = creditd_server::forward::Ring::new(me.to_string(), others.iter().map(ToString::to_string))
+                .with_hot_rate(hot_writes_per_s);
+            let url = advertise_url.or_else(|| (!addr.ip().is_unspecified()).then(|| format!("http://{addr}")));
+            if let Some(url) = url {
+                ring = ring.with_url(&url).map_err(|e| anyhow!("--advertise-url: {e}"))?;
+            }
+            tracing::info!(url = ring.url(), "clients are told to send an org's writes to its home node at its URL");
+            app.ring = Some(Arc::new(ring));
             Some(l)
         }
         None => None,
     };
-    let listener = tokio::net::TcpListener::bind(listen).await.with_context(|| format!("listening on {listen}"))?;
-    let addr = listener.local_addr()?;
     tracing::info!(%addr, engine = store.engine(), data_dir = %data_dir.display(), "creditd is listening");
     eprintln!(
         "creditd: listening on http://{addr}  (Ctrl-C stops; try: curl -H 'Authorization: Bearer <key>' http://{addr}/api/organizations/demo/balance)"

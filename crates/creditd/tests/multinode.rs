@@ -666,3 +666,81 @@ async fn writes_go_through_the_home_node_and_carry_on_without_it() {
     let v = get(&c, &format!("{}/organizations/{org}/verify", bases[1])).await;
     assert_eq!(v["ok"], json!(true), "{v}");
 }
+
+/// A client that knows the nodes writes a hot org at its home itself: the
+/// first write through the other node is forwarded and its answer names
+/// the home node (`Creditd-Home-Node`), and the client's next writes go
+/// there directly. When the home node dies the client goes back to its base
+/// URL, which writes by itself; every acknowledged usage is there once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn clients_that_know_the_nodes_write_at_the_home_node() {
+    const FUNDS: u64 = 10_000;
+    let url = match creditd_conformance::pg::fresh_database().await {
+        Ok(Some(url)) => url,
+        Ok(None) => return,
+        Err(e) => panic!("cannot start PostgreSQL: {e}"),
+    };
+    let dir = tempfile::tempdir().expect("temp dir");
+    let peers = [format!("127.0.0.1:{}", free_port()), format!("127.0.0.1:{}", free_port())];
+    let node = |me: usize| {
+        let more = ["--peer-listen", &peers[me], "--peer", &peers[1 - me], "--peer-hot-writes-per-s", "0"];
+        Node::spawn_with(&url, dir.path(), &more)
+    };
+    let mut nodes = vec![node(0), node(1)];
+    let bases: Vec<String> = nodes.iter().map(|n| n.base.clone()).collect();
+    let roots: Vec<String> = bases.iter().map(|b| b.trim_end_matches("/api").to_string()).collect();
+    let c = reqwest::Client::new();
+    let ring = creditd_server::forward::Ring::new(peers[0].clone(), [peers[1].clone()]);
+    let org = (0..).map(|i| format!("direct-{i}")).find(|o| ring.home(o).is_none()).expect("an org");
+    let (s, body) = post(&c, &format!("{}/organizations", bases[1]), json!({"id": org, "name": "Direct"})).await;
+    assert_eq!(s, 201, "{body}");
+
+    // A forwarded write's answer names the home node; the home's own do not.
+    let grant = |base: &str| {
+        c.post(format!("{base}/organizations/{org}/credits"))
+            .bearer_auth(KEY)
+            .json(&json!({"kind": "grant", "amount": (FUNDS / 2).to_string()}))
+            .send()
+    };
+    let r = grant(&bases[1]).await.expect("grant via node 1");
+    assert_eq!(r.status().as_u16(), 201);
+    let named = r.headers().get("creditd-home-node").map(|v| v.to_str().unwrap().to_string());
+    assert_eq!(named.as_deref(), Some(format!("{}/", roots[0]).as_str()), "the home node's URL");
+    let r = grant(&bases[0]).await.expect("grant at the home node");
+    assert_eq!(r.status().as_u16(), 201);
+    assert!(r.headers().get("creditd-home-node").is_none(), "no hint from the home itself");
+    // Reads are served where they arrive, with no hint.
+    let r = c.get(format!("{}/organizations/{org}/balance", bases[1])).bearer_auth(KEY).send().await.expect("read");
+    assert!(r.headers().get("creditd-home-node").is_none());
+
+    // A client based on node 1 that knows node 0: one write is forwarded,
+    // the rest go to node 0 directly.
+    let client = creditd_client::Client::builder(&roots[1], KEY).nodes([roots[0].as_str()]).build().expect("a client");
+    let before = forwarded(&c, &bases[1], "forwarded").await;
+    let one = creditd_client::Usage::new(creditd_client::Micros::from_credits(1).expect("1 credit"));
+    for _ in 0..40 {
+        client.record_usage(&org, &one, None).await.expect("usage");
+    }
+    assert_eq!(forwarded(&c, &bases[1], "forwarded").await - before, 1, "only the first write was forwarded");
+    // A client that does not list node 0 never follows the hint.
+    let plain = creditd_client::Client::new(&roots[1], KEY).expect("a client");
+    for _ in 0..5 {
+        plain.record_usage(&org, &one, None).await.expect("usage");
+    }
+    assert_eq!(forwarded(&c, &bases[1], "forwarded").await - before, 6, "each of its writes was forwarded");
+
+    // The home node dies: the client's writes go back to node 1.
+    let mut home = nodes.remove(0);
+    home.child.kill().expect("kill -9 the home node");
+    let _ = home.child.wait();
+    std::mem::forget(home);
+    for _ in 0..10 {
+        client.record_usage(&org, &one, None).await.expect("usage after the home node died");
+    }
+    let usages = org_events_of(&c, &bases[1], &org, "usage").await;
+    assert_eq!(usages.len(), 55, "every acknowledged usage once");
+    let b = get(&c, &format!("{}/organizations/{org}/balance", bases[1])).await;
+    assert_eq!(b["available"], json!(FUNDS - 55), "{b}");
+    let v = get(&c, &format!("{}/organizations/{org}/verify", bases[1])).await;
+    assert_eq!(v["ok"], json!(true), "{v}");
+}
