@@ -31,7 +31,9 @@ class FaultyProxy(BaseHTTPRequestHandler):
     """Forwards to `server.upstream`, but for the first `server.faults`
     requests: `drop` forwards the request (so creditd applies it) and then
     closes the connection without an answer; `503`/`429` answer that
-    without forwarding. Every request is recorded in `server.seen`."""
+    without forwarding. Every request is recorded in `server.seen`. With
+    `server.home`, the answers to writes name it in `Creditd-Home-Node`, as
+    a node that forwarded them to their home node does."""
 
     protocol_version = "HTTP/1.1"
 
@@ -66,6 +68,8 @@ class FaultyProxy(BaseHTTPRequestHandler):
         for k, v in r.headers.items():
             if k.lower() not in ("transfer-encoding", "connection", "content-length", "content-encoding"):
                 self.send_header(k, v)
+        if srv.home and self.command != "GET":
+            self.send_header("creditd-home-node", srv.home)
         self.send_header("content-length", str(len(r.content)))
         self.end_headers()
         self.wfile.write(r.content)
@@ -73,8 +77,8 @@ class FaultyProxy(BaseHTTPRequestHandler):
     do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _handle
 
 
-def proxy(upstream: str, faults: List[str]) -> _Server:
-    return start(FaultyProxy, upstream=upstream, faults=list(faults), seen=[], lock=threading.Lock())
+def proxy(upstream: str, faults: List[str], home: Optional[str] = None) -> _Server:
+    return start(FaultyProxy, upstream=upstream, faults=list(faults), seen=[], lock=threading.Lock(), home=home)
 
 
 class Receiver(BaseHTTPRequestHandler):

@@ -28,6 +28,13 @@ export interface ClientOptions {
   timeoutMs?: number;
   /** A fetch to use instead of the global one (Node 18+). */
   fetch?: typeof fetch;
+  /**
+   * The deployment's other nodes (their own URLs), when several nodes share
+   * one PostgreSQL database: an organisation's writes go to the node an
+   * answer names as its home (`Creditd-Home-Node`), and back to `baseUrl`
+   * when it fails. A URL not listed here is never followed.
+   */
+  nodes?: string[];
 }
 
 /** Query filters of the history and the export. */
@@ -43,6 +50,66 @@ export interface Export {
 }
 
 const RETRY_STATUSES = new Set([429, 500, 502, 503, 504]);
+/** The answer header that names an organisation's home node. */
+export const HOME_NODE_HEADER = "creditd-home-node";
+/** Most organisations whose home node a client remembers; past it, it starts over. */
+export const MAX_REMEMBERED_HOMES = 10_000;
+
+/** A node URL's identity (origin and path without a trailing `/`), or undefined if not an http(s) URL. */
+function nodeKey(url: string): string | undefined {
+  try {
+    const u = new URL(url.trim());
+    if ((u.protocol !== "http:" && u.protocol !== "https:") || !u.hostname) return undefined;
+    return `${u.protocol}//${u.host}${u.pathname.replace(/\/+$/, "")}`;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The organisation a write is for, when an org's home node takes it. */
+export function orgOfWrite(op: Operation, path: Record<string, string>): string | undefined {
+  if (op.method === "GET" || !op.path.startsWith("/api/organizations/{org_id}")) return undefined;
+  return path.org_id || undefined;
+}
+
+/** Where each organisation's writes go: a listed node an answer named, else the base URL. */
+export class Homes {
+  readonly #nodes = new Map<string, string>();
+  readonly #byOrg = new Map<string, string>();
+
+  constructor(nodes: string[] = []) {
+    for (const n of nodes) {
+      const key = nodeKey(n);
+      if (key === undefined) throw new TypeError(`node ${JSON.stringify(n)} is not an http(s) URL with a host`);
+      this.#nodes.set(key, n.trim().replace(/\/+$/, ""));
+    }
+  }
+
+  get size(): number {
+    return this.#byOrg.size;
+  }
+
+  of(org: string | undefined): string | undefined {
+    return org === undefined ? undefined : this.#byOrg.get(org);
+  }
+
+  /** Takes an answer's header: a listed node is remembered; anything else named is forgotten. */
+  learn(org: string | undefined, named: string | null): void {
+    if (org === undefined || this.#nodes.size === 0 || named === null) return;
+    const key = nodeKey(named);
+    const node = key === undefined ? undefined : this.#nodes.get(key);
+    if (node === undefined) {
+      this.#byOrg.delete(org);
+      return;
+    }
+    if (this.#byOrg.size >= MAX_REMEMBERED_HOMES && !this.#byOrg.has(org)) this.#byOrg.clear();
+    this.#byOrg.set(org, node);
+  }
+
+  forget(org: string | undefined): void {
+    if (org !== undefined) this.#byOrg.delete(org);
+  }
+}
 const MAX_RETRY_AFTER_MS = 60_000;
 const EXPORT: Operation = { id: "exportCreditEvents", method: "GET", path: "/api/organizations/{org_id}/credit-events/export", idempotent: false };
 
@@ -111,6 +178,8 @@ export class CreditdClient extends Operations {
   readonly timeoutMs: number;
   readonly #key: string;
   readonly #fetch: typeof fetch;
+  /** Each organisation's home node, learnt from answers (see `ClientOptions.nodes`). */
+  readonly homes: Homes;
 
   constructor(options: ClientOptions = {}) {
     super();
@@ -123,6 +192,7 @@ export class CreditdClient extends Operations {
     this.maxBackoffMs = options.maxBackoffMs ?? 8000;
     this.timeoutMs = options.timeoutMs ?? 30_000;
     this.#fetch = options.fetch ?? globalThis.fetch;
+    this.homes = new Homes(options.nodes);
   }
 
   #delay(attempt: number, retryAfter: string | null): number {
@@ -135,7 +205,7 @@ export class CreditdClient extends Operations {
 
   /** Sends with retries; resolves to a 2xx response (body unread). */
   async send(op: Operation, path: Record<string, string>, query: object | undefined, body: unknown, options?: WriteOptions): Promise<Response> {
-    const url = this.baseUrl + op.path.replace(/\{(\w+)\}/g, (_, name: string) => {
+    const rel = op.path.replace(/\{(\w+)\}/g, (_, name: string) => {
       const v = path[name];
       if (v === undefined || v === "") throw new TypeError(`${op.id}: ${name} is required`);
       return encodeURIComponent(v);
@@ -145,7 +215,10 @@ export class CreditdClient extends Operations {
     // Every write carries a key; every retry below reuses it.
     if (op.method !== "GET") headers["idempotency-key"] = options?.idempotencyKey ?? newIdempotencyKey();
     const payload = body === undefined ? undefined : JSON.stringify(body);
+    const org = orgOfWrite(op, path);
     for (let attempt = 0; ; attempt++) {
+      const home = this.homes.of(org);
+      const url = (home ?? this.baseUrl) + rel;
       let res: Response;
       try {
         // The caller's signal or the per-try time limit (AbortSignal.any is not in Node 18).
@@ -161,12 +234,19 @@ export class CreditdClient extends Operations {
         }
       } catch (e) {
         if (options?.signal?.aborted) throw e;
+        if (home !== undefined) {
+          this.homes.forget(org);
+          // It never left the home: straight on to the base URL.
+          if (notConnected(e)) { attempt--; continue; }
+        }
         if (attempt >= this.maxRetries || !(notConnected(e) || mayResend(op))) {
           throw new CreditdConnectionError(`${op.id}: ${(e as Error).message}${(e as { cause?: Error }).cause ? `: ${(e as { cause: Error }).cause.message}` : ""}`, { cause: e });
         }
         await sleep(this.#delay(attempt, null), options?.signal);
         continue;
       }
+      if (home !== undefined && RETRY_STATUSES.has(res.status)) this.homes.forget(org);
+      else this.homes.learn(org, res.headers.get(HOME_NODE_HEADER));
       if (res.ok) return res;
       if (attempt >= this.maxRetries || !RETRY_STATUSES.has(res.status)) throw await errorFrom(res);
       await res.body?.cancel();

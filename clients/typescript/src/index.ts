@@ -1,4 +1,4 @@
-export { CreditdClient, newIdempotencyKey } from "./client.js";
+export { CreditdClient, HOME_NODE_HEADER, Homes, MAX_REMEMBERED_HOMES, newIdempotencyKey, orgOfWrite } from "./client.js";
 export type { ClientOptions, Export, ExportQuery, HistoryFilters } from "./client.js";
 export { CreditdError, CreditdConnectionError, UnexpectedResponse } from "./base-error.js";
 export * from "./codes.js";

@@ -230,3 +230,48 @@ test("an answer off the document fails the check", () => {
   assert.throws(() => checkAgainstDocument("POST", "/api/organizations/acme/holds", 409, "application/json", '{"error": {"code": 3, "message": "x"}}'));
   assert.throws(() => checkAgainstDocument("GET", "/api/nothing-here", 200, "application/json", "{}"));
 });
+
+test("writes go to the home node an answer names, only if listed, and back to the base URL when it fails", async () => {
+  const org = await newOrg();
+  const writes = (p: { seen: Array<{ method: string }> }) => p.seen.filter((s) => s.method !== "GET").length;
+  // Node B: a proxy that names the live server as the org's home.
+  const b = await faultyProxy(live.url, [], `${live.url}/`);
+  try {
+    const c = new CreditdClient({ baseUrl: b.url, apiKey: live.key, nodes: [live.url], backoffMs: 10 });
+    for (let i = 0; i < 10; i++) await c.grantCredits(org, { kind: "grant", amount: 1 });
+    assert.equal((await c.getBalance(org)).available, 10);
+    assert.equal(writes(b), 1, "only the first write went through node B");
+    assert.equal(b.seen.length, 2, "reads stay on the base URL");
+    // Without the node listed the hint is never followed.
+    const plain = new CreditdClient({ baseUrl: b.url, apiKey: live.key, backoffMs: 10 });
+    for (let i = 0; i < 3; i++) await plain.grantCredits(org, { kind: "grant", amount: 1 });
+    assert.equal(writes(b), 4);
+  } finally { await b.close(); }
+
+  // A listed home that is down: each write goes back to node B, applied once.
+  const dead = await faultyProxy(live.url, []);
+  const deadUrl = dead.url;
+  await dead.close();
+  const d = await faultyProxy(live.url, [], deadUrl);
+  try {
+    const c = new CreditdClient({ baseUrl: d.url, apiKey: live.key, nodes: [deadUrl], backoffMs: 10 });
+    for (let i = 0; i < 4; i++) await c.grantCredits(org, { kind: "grant", amount: 1 });
+    assert.equal(writes(d), 4);
+    assert.equal(new Set(d.seen.map((s) => s.key)).size, 4);
+    assert.equal((await c.getBalance(org)).available, 17);
+  } finally { await d.close(); }
+});
+
+test("homes are bounded, only for listed nodes and only for writes under an org", () => {
+  const h = new creditd.Homes(["http://10.0.0.1:8080/"]);
+  h.learn("o", "http://10.0.0.1:8080");
+  assert.equal(h.of("o"), "http://10.0.0.1:8080");
+  h.learn("o", "http://evil.example/");
+  assert.equal(h.of("o"), undefined);
+  for (let i = 0; i <= creditd.MAX_REMEMBERED_HOMES; i++) h.learn(`org-${i}`, "http://10.0.0.1:8080/");
+  assert.equal(h.size, 1);
+  assert.equal(creditd.orgOfWrite(OPERATIONS.recordUsage, { org_id: "a" }), "a");
+  assert.equal(creditd.orgOfWrite(OPERATIONS.getBalance, { org_id: "a" }), undefined);
+  assert.equal(creditd.orgOfWrite(OPERATIONS.createOrganization, {}), undefined);
+  assert.throws(() => new CreditdClient({ baseUrl: "http://127.0.0.1:1", apiKey: "k".repeat(20), nodes: ["ftp://x"] }), TypeError);
+});

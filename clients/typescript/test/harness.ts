@@ -118,8 +118,9 @@ export interface Proxy { url: string; seen: Array<{ method: string; key: string 
 
 /** Forwards to `upstream`, misbehaving on the first requests: `drop` forwards
  * (creditd applies it) and then closes the connection unanswered; `503`/`429`
- * answer that without forwarding. */
-export async function faultyProxy(upstream: string, faults: string[]): Promise<Proxy> {
+ * answer that without forwarding. With `home`, the answers to writes name it
+ * in `Creditd-Home-Node`, as a node that forwarded them to their home does. */
+export async function faultyProxy(upstream: string, faults: string[], home?: string): Promise<Proxy> {
   const seen: Proxy["seen"] = [];
   const s = createServer(async (req, res) => {
     const body = await readBody(req);
@@ -139,6 +140,7 @@ export async function faultyProxy(upstream: string, faults: string[]): Promise<P
     if (fault === "drop") { req.socket.destroy(); return; }
     const out: Record<string, string> = {};
     up.headers.forEach((v, k) => { if (!["transfer-encoding", "connection", "content-length", "content-encoding"].includes(k)) out[k] = v; });
+    if (home !== undefined && req.method !== "GET") out["creditd-home-node"] = home;
     res.writeHead(up.status, out);
     res.end(data);
   });

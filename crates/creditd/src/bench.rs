@@ -137,6 +137,12 @@ pub struct BenchArgs {
     /// `--peer`), so each org's writes go through its home node.
     #[arg(long)]
     pub(crate) pg_home_nodes: bool,
+    /// PostgreSQL benchmark, with `--pg-home-nodes`: the load generator's
+    /// clients do not follow `Creditd-Home-Node` (by default they do, as
+    /// the clients given the nodes' URLs do), so every write of an org
+    /// homed at the other node is forwarded: the cost of the hop.
+    #[arg(long, requires = "pg_home_nodes")]
+    pub(crate) pg_clients_stay: bool,
 }
 
 impl BenchArgs {
@@ -500,8 +506,8 @@ async fn http(args: &BenchArgs) -> Result<()> {
     // Baseline: the same clients on the same server asking for nothing (no
     // JSON, no store), so the ratio says what a ledger write costs over
     // the HTTP stack itself on this machine, now.
-    let health = load(&[addr], args.clients, seconds, key, |_, _| Request::Get("/healthz")).await?;
-    let usage = load(&[addr], args.clients, seconds, key, |c, _| {
+    let health = load(&[addr], args.clients, seconds, key, false, |_, _| Request::Get("/healthz")).await?;
+    let usage = load(&[addr], args.clients, seconds, key, false, |c, _| {
         Request::Post(
             "/api/organizations/bench/usage".to_string(),
             Bytes::from(format!(
@@ -559,47 +565,80 @@ pub(crate) async fn load(
     clients: usize,
     seconds: Duration,
     key: &str,
+    follow_homes: bool,
     request: impl Fn(usize, u64) -> Request + Send + Sync + 'static,
 ) -> Result<Load> {
     use http_body_util::{BodyExt, Either, Empty, Full};
     use hyper::header::{AUTHORIZATION, CONTENT_TYPE, HOST};
+    type Sender = hyper::client::conn::http1::SendRequest<Either<Empty<Bytes>, Full<Bytes>>>;
+    async fn connect(addr: std::net::SocketAddr) -> Result<Sender> {
+        let stream = tokio::net::TcpStream::connect(addr).await?;
+        stream.set_nodelay(true)?;
+        let (sender, conn) = hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream)).await?;
+        tokio::spawn(conn);
+        Ok(sender)
+    }
     let deadline = Instant::now() + seconds;
     let started = Instant::now();
     let mut tasks = Vec::new();
     let request = Arc::new(request);
+    let nodes: Arc<Vec<std::net::SocketAddr>> = Arc::new(addrs.to_vec());
     for c in 0..clients {
         let request = request.clone();
+        let nodes = nodes.clone();
         let addr = addrs[c % addrs.len()];
         let auth = format!("Bearer {key}");
         tasks.push(tokio::spawn(async move {
-            let stream = tokio::net::TcpStream::connect(addr).await?;
-            stream.set_nodelay(true)?;
-            let (mut sender, conn) =
-                hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream)).await?;
-            let driver = tokio::spawn(conn);
+            // One keep-alive connection per node this client writes to: its
+            // own, and (following `Creditd-Home-Node`, as the clients do
+            // when they know the nodes) a path's home node.
+            let mut senders: std::collections::HashMap<std::net::SocketAddr, Sender> = Default::default();
+            senders.insert(addr, connect(addr).await?);
+            let mut homes: std::collections::HashMap<String, std::net::SocketAddr> = Default::default();
             let (mut ok, mut failed, mut lat_us) = (0u64, 0u64, Vec::new());
             let mut n = 0u64;
             while Instant::now() < deadline {
                 let t = Instant::now();
                 let builder = hyper::Request::builder().header(HOST, "127.0.0.1").header(AUTHORIZATION, &auth);
-                let req = match request(c, n) {
-                    Request::Get(path) => builder.method("GET").uri(path).body(Either::Left(Empty::<Bytes>::new()))?,
+                let (to, req) = match request(c, n) {
+                    Request::Get(path) => {
+                        (addr, builder.method("GET").uri(path).body(Either::Left(Empty::<Bytes>::new()))?)
+                    }
                     Request::Post(path, body, key) => {
                         let builder = match key {
                             Some(key) => builder.header("idempotency-key", key),
                             None => builder,
                         };
-                        builder
+                        let to = homes.get(&path).copied().unwrap_or(addr);
+                        let req = builder
                             .method("POST")
                             .uri(path)
                             .header(CONTENT_TYPE, "application/json")
-                            .body(Either::Right(Full::new(body)))?
+                            .body(Either::Right(Full::new(body)))?;
+                        (to, req)
                     }
                 };
                 n += 1;
+                let sender = match senders.entry(to) {
+                    std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
+                    std::collections::hash_map::Entry::Vacant(e) => e.insert(connect(to).await?),
+                };
+                let path = req.uri().path().to_owned();
                 sender.ready().await?;
                 let resp = sender.send_request(req).await?;
                 let success = resp.status().is_success();
+                if follow_homes {
+                    let home = resp
+                        .headers()
+                        .get("creditd-home-node")
+                        .and_then(|v| v.to_str().ok())
+                        .and_then(|v| v.strip_prefix("http://"))
+                        .and_then(|v| v.trim_end_matches('/').parse::<std::net::SocketAddr>().ok())
+                        .filter(|a| nodes.contains(a));
+                    if let Some(home) = home {
+                        homes.insert(path, home);
+                    }
+                }
                 resp.into_body().collect().await?;
                 if success {
                     ok += 1
@@ -608,8 +647,6 @@ pub(crate) async fn load(
                 }
                 lat_us.push(t.elapsed().as_micros() as u64);
             }
-            drop(sender);
-            let _ = driver.await;
             Ok::<_, anyhow::Error>((ok, failed, lat_us))
         }));
     }

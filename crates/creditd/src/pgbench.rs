@@ -261,8 +261,9 @@ pub async fn run(args: &BenchArgs, url: &str) -> Result<()> {
             let addrs = addrs.clone();
             let clients = w.clients;
             let (keyed, key_prefix) = (args.pg_idempotency_keys, Arc::<str>::from(prefix.as_str()));
+            let follow = args.pg_home_nodes && !args.pg_clients_stay;
             let (mut f, ()) = measure(postmaster, || async move {
-                let l = load(&addrs, clients, seconds, key, move |c, n| {
+                let l = load(&addrs, clients, seconds, key, follow, move |c, n| {
                     let at = spread(c, n, n_orgs);
                     let idempotency_key = keyed.then(|| format!("{key_prefix}-{c}-{n}"));
                     Request::Post(paths[at].clone(), body.clone(), idempotency_key)
@@ -290,10 +291,11 @@ pub async fn run(args: &BenchArgs, url: &str) -> Result<()> {
             if spent != f.ok as i64 * 1_000_000 {
                 bail!("{} usages acknowledged but {} credits spent on {prefix}", f.ok, spent / 1_000_000);
             }
-            let who = match (nodes, args.pg_home_nodes) {
-                (1, _) => "creditd, 1 node",
-                (_, false) => "creditd, 2 nodes",
-                (_, true) => "creditd, 2 home nodes",
+            let who = match (nodes, args.pg_home_nodes, args.pg_clients_stay) {
+                (1, _, _) => "creditd, 1 node",
+                (_, false, _) => "creditd, 2 nodes",
+                (_, true, false) => "creditd, 2 home nodes",
+                (_, true, true) => "creditd, 2 home nodes, clients stay",
             };
             print_row(who, w, &f, Some(&base[i]));
             results.push((nodes, i, f));
@@ -310,7 +312,11 @@ pub async fn run(args: &BenchArgs, url: &str) -> Result<()> {
             "  {:<24} {} node(s){}: {:>8.0} ops/s ({:.2}x), p99 {:.1} ms; PostgreSQL {:.0} us/op ({:.2}x the baseline's {:.0})",
             workloads[*i].describe(),
             nodes,
-            if *nodes > 1 && args.pg_home_nodes { " (home nodes)" } else { "" },
+            match (*nodes > 1 && args.pg_home_nodes, args.pg_clients_stay) {
+                (false, _) => "",
+                (true, false) => " (home nodes, clients follow)",
+                (true, true) => " (home nodes, every write forwarded)",
+            },
             f.rate,
             f.rate / b.rate,
             f.p99_us as f64 / 1000.0,

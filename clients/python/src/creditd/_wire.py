@@ -7,10 +7,11 @@ import enum
 import json
 import random
 import re
+import threading
 import uuid
 from decimal import Decimal
-from typing import Any, Dict, List, Mapping, Optional, Tuple
-from urllib.parse import quote
+from typing import Any, Dict, Iterable, List, Mapping, Optional, Tuple
+from urllib.parse import quote, urlsplit
 
 from ._codes import ERRORS_BY_CODE
 from ._errors_base import CreditdError, UnexpectedResponse
@@ -23,6 +24,88 @@ RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 
 #: Longest `Retry-After` honoured, in seconds.
 MAX_RETRY_AFTER = 60.0
+
+
+#: The answer header that names an organisation's home node.
+HOME_NODE_HEADER = "creditd-home-node"
+
+#: Most organisations whose home node a client remembers; past it, it starts over.
+MAX_REMEMBERED_HOMES = 10_000
+
+
+def node_url(url: str) -> str:
+    """An http(s) base URL with a host, without a trailing `/`; ValueError otherwise."""
+    parts = urlsplit(url.strip())
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError(f"{url!r} is not an http(s) URL with a host")
+    return url.strip().rstrip("/")
+
+
+def _node_key(url: str) -> Optional[Tuple[str, str, int, str]]:
+    try:
+        p = urlsplit(url.strip())
+        port = p.port or (443 if p.scheme == "https" else 80)
+    except ValueError:
+        return None
+    if p.scheme not in ("http", "https") or not p.hostname:
+        return None
+    return (p.scheme, p.hostname.lower(), port, p.path.rstrip("/"))
+
+
+def org_of_write(op: Operation, path: Mapping[str, str]) -> Optional[str]:
+    """The organisation a write is for, when an org's home node takes it:
+    a non-GET operation on `/api/organizations/{org_id}` or under it."""
+    if op.method == "GET" or not op.path.startswith("/api/organizations/{org_id}"):
+        return None
+    org = path.get("org_id")
+    return str(org) if org else None
+
+
+class Homes:
+    """Where each organisation's writes go (see the README, "Several
+    nodes"): a node of `nodes` that an answer named in `Creditd-Home-Node`,
+    else the base URL. A URL not in `nodes` is never followed, so the key
+    never goes to a host the caller did not name. Thread-safe, bounded."""
+
+    def __init__(self, nodes: Iterable[str]) -> None:
+        self._nodes: Dict[Tuple[str, str, int, str], str] = {}
+        for n in nodes:
+            url = node_url(n)
+            key = _node_key(url)
+            assert key is not None
+            self._nodes[key] = url
+        self._by_org: Dict[str, str] = {}
+        self._lock = threading.Lock()
+
+    def of(self, org: Optional[str]) -> Optional[str]:
+        if org is None or not self._nodes:
+            return None
+        with self._lock:
+            return self._by_org.get(org)
+
+    def learn(self, org: Optional[str], named: Optional[str]) -> None:
+        """Takes an answer's header: a listed node is remembered, anything
+        else named (the base URL, an unknown host) is forgotten."""
+        if org is None or not self._nodes or named is None:
+            return
+        key = _node_key(named)
+        node = self._nodes.get(key) if key else None
+        with self._lock:
+            if node is None:
+                self._by_org.pop(org, None)
+                return
+            if len(self._by_org) >= MAX_REMEMBERED_HOMES and org not in self._by_org:
+                self._by_org.clear()
+            self._by_org[org] = node
+
+    def forget(self, org: Optional[str]) -> None:
+        if org is not None:
+            with self._lock:
+                self._by_org.pop(org, None)
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._by_org)
 
 
 def new_idempotency_key() -> str:

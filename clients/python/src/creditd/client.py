@@ -14,7 +14,7 @@ import asyncio
 import os
 import time
 from pathlib import Path
-from typing import IO, Any, AsyncIterator, Iterator, List, Mapping, NamedTuple, Optional, Tuple, Union
+from typing import IO, Any, AsyncIterator, Iterable, Iterator, List, Mapping, NamedTuple, Optional, Tuple, Union
 
 import httpx
 
@@ -80,10 +80,21 @@ def _target(dest: Union[str, "os.PathLike[str]"], filename: Optional[str], fmt: 
     return p
 
 
+class _Send(NamedTuple):
+    """One operation to send, and the organisation whose home it may go to."""
+
+    path: str
+    params: List[Tuple[str, str]]
+    headers: dict
+    content: Optional[bytes]
+    org: Optional[str]
+
+
 class _Base:
     def __init__(self, base_url: Optional[str], api_key: Optional[str], timeout: float, max_retries: int,
-                 backoff: float, max_backoff: float, user_agent: Optional[str]) -> None:
+                 backoff: float, max_backoff: float, user_agent: Optional[str], nodes: Iterable[str]) -> None:
         self.base_url, self._key = _settings(base_url, api_key)
+        self._homes = _wire.Homes(nodes)
         self.timeout = timeout
         self.max_retries = max_retries
         self.backoff = backoff
@@ -95,8 +106,8 @@ class _Base:
         }
 
     def _request_parts(self, op: Operation, path: Mapping[str, str], query: Any, body: Any, fields: Any,
-                       idempotency_key: Optional[str]) -> Tuple[str, List[Tuple[str, str]], dict, Optional[bytes]]:
-        url = self.base_url + _wire.url_path(op, path)
+                       idempotency_key: Optional[str]) -> _Send:
+        rel = _wire.url_path(op, path)
         headers = dict(self._headers)
         content = _wire.body_json(body, fields)
         if content is not None:
@@ -105,7 +116,26 @@ class _Base:
             # Every write carries a key; every retry below reuses it.
             headers["idempotency-key"] = idempotency_key or _wire.new_idempotency_key()
         params = query if isinstance(query, list) else _wire.query_params(query)
-        return url, params, headers, content
+        return _Send(rel, params, headers, content, _wire.org_of_write(op, path))
+
+    def _url(self, send: _Send) -> Tuple[str, bool]:
+        """Where this try goes, and whether that is the org's home node."""
+        home = self._homes.of(send.org)
+        return (home or self.base_url) + send.path, home is not None
+
+    def _home_failed(self, send: _Send, at_home: bool, error: Exception) -> bool:
+        """After a transport error: forgets a home that failed; True when the
+        request never left it (go straight on to the base URL)."""
+        if not at_home:
+            return False
+        self._homes.forget(send.org)
+        return isinstance(error, (httpx.ConnectError, httpx.ConnectTimeout))
+
+    def _answered(self, send: _Send, at_home: bool, response: httpx.Response) -> None:
+        if at_home and response.status_code in _wire.RETRY_STATUSES:
+            self._homes.forget(send.org)
+        else:
+            self._homes.learn(send.org, response.headers.get(_wire.HOME_NODE_HEADER))
 
     def _should_retry(self, op: Operation, attempt: int, error: Optional[Exception], status: Optional[int]) -> bool:
         if attempt >= self.max_retries:
@@ -122,13 +152,17 @@ class Client(SyncOperations, _Base):
     `Client(base_url, api_key)`; both default to the environment
     (`CREDITD_URL`, else http://127.0.0.1:8080, and `CREDITD_API_KEY`).
     Pass `http_client=` to bring your own `httpx.Client` (proxies, TLS,
-    event hooks). Use it as a context manager or call `close()`.
+    event hooks). With several nodes on one PostgreSQL database, pass the
+    others' URLs as `nodes=`: an organisation's writes then go to the node
+    an answer names as its home (`Creditd-Home-Node`), and back to
+    `base_url` if it fails. Use it as a context manager or call `close()`.
     """
 
     def __init__(self, base_url: Optional[str] = None, api_key: Optional[str] = None, *, timeout: float = 30.0,
                  max_retries: int = 3, backoff: float = 0.25, max_backoff: float = 8.0,
-                 http_client: Optional[httpx.Client] = None, user_agent: Optional[str] = None) -> None:
-        _Base.__init__(self, base_url, api_key, timeout, max_retries, backoff, max_backoff, user_agent)
+                 http_client: Optional[httpx.Client] = None, user_agent: Optional[str] = None,
+                 nodes: Iterable[str] = ()) -> None:
+        _Base.__init__(self, base_url, api_key, timeout, max_retries, backoff, max_backoff, user_agent, nodes)
         self._own = http_client is None
         self._http = http_client or httpx.Client(timeout=timeout)
 
@@ -144,19 +178,23 @@ class Client(SyncOperations, _Base):
 
     def _send(self, op: Operation, path: Mapping[str, str], query: Any, body: Any, fields: Any,
               idempotency_key: Optional[str], stream: bool = False) -> httpx.Response:
-        url, params, headers, content = self._request_parts(op, path, query, body, fields, idempotency_key)
+        send = self._request_parts(op, path, query, body, fields, idempotency_key)
         attempt = 0
         while True:
+            url, at_home = self._url(send)
             try:
-                request = self._http.build_request(op.method, url, params=params, headers=headers, content=content,
-                                                   timeout=self.timeout)
+                request = self._http.build_request(op.method, url, params=send.params, headers=send.headers,
+                                                   content=send.content, timeout=self.timeout)
                 response = self._http.send(request, stream=stream)
             except httpx.TransportError as e:
+                if self._home_failed(send, at_home, e):
+                    continue
                 if not self._should_retry(op, attempt, e, None):
                     raise CreditdConnectionError(f"{op.id}: {type(e).__name__}: {e}") from e
                 time.sleep(_wire.backoff(attempt, self.backoff, self.max_backoff, None))
                 attempt += 1
                 continue
+            self._answered(send, at_home, response)
             if response.status_code < 400:
                 return response
             if stream:
@@ -231,8 +269,9 @@ class AsyncClient(AsyncOperations, _Base):
 
     def __init__(self, base_url: Optional[str] = None, api_key: Optional[str] = None, *, timeout: float = 30.0,
                  max_retries: int = 3, backoff: float = 0.25, max_backoff: float = 8.0,
-                 http_client: Optional[httpx.AsyncClient] = None, user_agent: Optional[str] = None) -> None:
-        _Base.__init__(self, base_url, api_key, timeout, max_retries, backoff, max_backoff, user_agent)
+                 http_client: Optional[httpx.AsyncClient] = None, user_agent: Optional[str] = None,
+                 nodes: Iterable[str] = ()) -> None:
+        _Base.__init__(self, base_url, api_key, timeout, max_retries, backoff, max_backoff, user_agent, nodes)
         self._own = http_client is None
         self._http = http_client or httpx.AsyncClient(timeout=timeout)
 
@@ -248,19 +287,23 @@ class AsyncClient(AsyncOperations, _Base):
 
     async def _send(self, op: Operation, path: Mapping[str, str], query: Any, body: Any, fields: Any,
                     idempotency_key: Optional[str], stream: bool = False) -> httpx.Response:
-        url, params, headers, content = self._request_parts(op, path, query, body, fields, idempotency_key)
+        send = self._request_parts(op, path, query, body, fields, idempotency_key)
         attempt = 0
         while True:
+            url, at_home = self._url(send)
             try:
-                request = self._http.build_request(op.method, url, params=params, headers=headers, content=content,
-                                                   timeout=self.timeout)
+                request = self._http.build_request(op.method, url, params=send.params, headers=send.headers,
+                                                   content=send.content, timeout=self.timeout)
                 response = await self._http.send(request, stream=stream)
             except httpx.TransportError as e:
+                if self._home_failed(send, at_home, e):
+                    continue
                 if not self._should_retry(op, attempt, e, None):
                     raise CreditdConnectionError(f"{op.id}: {type(e).__name__}: {e}") from e
                 await asyncio.sleep(_wire.backoff(attempt, self.backoff, self.max_backoff, None))
                 attempt += 1
                 continue
+            self._answered(send, at_home, response)
             if response.status_code < 400:
                 return response
             if stream:
