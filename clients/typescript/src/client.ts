@@ -216,6 +216,8 @@ export class CreditdClient extends Operations {
     if (op.method !== "GET") headers["idempotency-key"] = options?.idempotencyKey ?? newIdempotencyKey();
     const payload = body === undefined ? undefined : JSON.stringify(body);
     const org = orgOfWrite(op, path);
+    // A home that refuses the connection sends the request straight on to the base URL, once per call.
+    let fellBack = false;
     for (let attempt = 0; ; attempt++) {
       const home = this.homes.of(org);
       const url = (home ?? this.baseUrl) + rel;
@@ -237,7 +239,7 @@ export class CreditdClient extends Operations {
         if (home !== undefined) {
           this.homes.forget(org);
           // It never left the home: straight on to the base URL.
-          if (notConnected(e)) { attempt--; continue; }
+          if (notConnected(e) && !fellBack) { fellBack = true; attempt--; continue; }
         }
         if (attempt >= this.maxRetries || !(notConnected(e) || mayResend(op))) {
           throw new CreditdConnectionError(`${op.id}: ${(e as Error).message}${(e as { cause?: Error }).cause ? `: ${(e as { cause: Error }).cause.message}` : ""}`, { cause: e });

@@ -236,6 +236,9 @@ impl Transport {
             _ => Some(req.idempotency_key.unwrap_or_else(new_idempotency_key)),
         };
         let mut attempt = 0u32;
+        // A home that refuses the connection sends the request straight on
+        // to the base URL, once per call; after that it counts as a try.
+        let mut fell_back = false;
         loop {
             let home = org.and_then(|o| self.homes.of(o));
             let url = match &home {
@@ -261,8 +264,9 @@ impl Transport {
                 Err(e) => {
                     if let (Some(org), Some(_)) = (org, &home) {
                         self.homes.forget(org);
-                        if e.is_connect() {
+                        if e.is_connect() && !fell_back {
                             // It never left: straight on to the base URL.
+                            fell_back = true;
                             continue;
                         }
                     }

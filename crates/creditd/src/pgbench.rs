@@ -3,7 +3,9 @@
 //!
 //! creditd: `POST …/usage` of 1 credit from keep-alive HTTP clients to one
 //! node, then to two nodes (two stores on the database, each with its own
-//! writer, clients split between them). The baseline: a transfer function
+//! writer, clients split between them; with `--pg-home-nodes` the nodes
+//! know each other and the clients follow `Creditd-Home-Node` to an org's
+//! home, unless `--pg-clients-stay`). The baseline: a transfer function
 //! in the spirit of pgr0ss/pgledger (lock both accounts in id order, move
 //! the amount with a no-overdraft check, one transfer row and two entry
 //! rows, each account's version bumped), called by as many clients, each

@@ -180,6 +180,7 @@ class Client(SyncOperations, _Base):
               idempotency_key: Optional[str], stream: bool = False) -> httpx.Response:
         send = self._request_parts(op, path, query, body, fields, idempotency_key)
         attempt = 0
+        fell_back = False  # a refused home goes straight on to the base URL, once per call
         while True:
             url, at_home = self._url(send)
             try:
@@ -187,7 +188,8 @@ class Client(SyncOperations, _Base):
                                                    content=send.content, timeout=self.timeout)
                 response = self._http.send(request, stream=stream)
             except httpx.TransportError as e:
-                if self._home_failed(send, at_home, e):
+                if self._home_failed(send, at_home, e) and not fell_back:
+                    fell_back = True
                     continue
                 if not self._should_retry(op, attempt, e, None):
                     raise CreditdConnectionError(f"{op.id}: {type(e).__name__}: {e}") from e
@@ -289,6 +291,7 @@ class AsyncClient(AsyncOperations, _Base):
                     idempotency_key: Optional[str], stream: bool = False) -> httpx.Response:
         send = self._request_parts(op, path, query, body, fields, idempotency_key)
         attempt = 0
+        fell_back = False  # a refused home goes straight on to the base URL, once per call
         while True:
             url, at_home = self._url(send)
             try:
@@ -296,7 +299,8 @@ class AsyncClient(AsyncOperations, _Base):
                                                    content=send.content, timeout=self.timeout)
                 response = await self._http.send(request, stream=stream)
             except httpx.TransportError as e:
-                if self._home_failed(send, at_home, e):
+                if self._home_failed(send, at_home, e) and not fell_back:
+                    fell_back = True
                     continue
                 if not self._should_retry(op, attempt, e, None):
                     raise CreditdConnectionError(f"{op.id}: {type(e).__name__}: {e}") from e
