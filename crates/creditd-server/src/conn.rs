@@ -406,6 +406,17 @@ pub fn with_body_deadline(limits: &Limits, req: Request) -> (Request, BodyDeadli
     (req, BodyDeadline(Some(fired)))
 }
 
+/// A 413 closes its connection, and says so: the refused body was not
+/// read to its end, so the connection cannot carry another request, and a
+/// client told `Connection: close` does not send its next request on it
+/// (one that pooled it would otherwise see it closed under that request).
+pub fn close_after_refused_body(mut response: Response) -> Response {
+    if response.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+        response.headers_mut().insert(header::CONNECTION, HeaderValue::from_static("close"));
+    }
+    response
+}
+
 /// The handler's `response`, unless the body missed its deadline: then
 /// the answer is 408 `request_timeout` (whatever the handler made of the
 /// broken body) and the connection is closed, since the rest of the body

@@ -146,7 +146,7 @@ pub async fn per_request(State(app): State<AppState>, req: Request, next: Next) 
             .await
         }
     };
-    let response = conn::body_deadline_answer(&app.limits, &late, response);
+    let response = conn::close_after_refused_body(conn::body_deadline_answer(&app.limits, &late, response));
     record(route.as_ref().map(MatchedPath::as_str), method, response.status(), start.elapsed());
     response
 }

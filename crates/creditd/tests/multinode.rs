@@ -518,6 +518,26 @@ fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port()
 }
 
+/// Two nodes on a fresh database that know each other (`--peer-listen`,
+/// `--peer`), every write of the other node's orgs forwarded (no hot rate);
+/// their data directory and peer addresses. `None` without PostgreSQL.
+async fn peer_nodes() -> Option<(tempfile::TempDir, Vec<Node>, [String; 2])> {
+    let url = match creditd_conformance::pg::fresh_database().await {
+        Ok(Some(url)) => url,
+        Ok(None) => return None,
+        Err(e) => panic!("cannot start PostgreSQL: {e}"),
+    };
+    let dir = tempfile::tempdir().expect("temp dir");
+    let peers = [format!("127.0.0.1:{}", free_port()), format!("127.0.0.1:{}", free_port())];
+    let nodes = (0..2)
+        .map(|me| {
+            let more = ["--peer-listen", &peers[me], "--peer", &peers[1 - me], "--peer-hot-writes-per-s", "0"];
+            Node::spawn_with(&url, dir.path(), &more)
+        })
+        .collect();
+    Some((dir, nodes, peers))
+}
+
 /// `creditd_forwarded_requests_total` of one outcome, from a node's /metrics.
 async fn forwarded(c: &reqwest::Client, base: &str, outcome: &str) -> u64 {
     let root = base.trim_end_matches("/api");
@@ -539,7 +559,10 @@ async fn use_one(c: &reqwest::Client, base: &str, org: &str, key: &str) -> u16 {
         .await
     {
         Ok(r) => r.status().as_u16(),
-        Err(_) => 0,
+        Err(e) => {
+            eprintln!("use_one: {e:?}");
+            0
+        }
     }
 }
 
@@ -554,19 +577,7 @@ async fn writes_go_through_the_home_node_and_carry_on_without_it() {
     const FUNDS: u64 = 100_000;
     const WRITERS: usize = 16;
     const EACH: usize = 30;
-    let url = match creditd_conformance::pg::fresh_database().await {
-        Ok(Some(url)) => url,
-        Ok(None) => return,
-        Err(e) => panic!("cannot start PostgreSQL: {e}"),
-    };
-    let dir = tempfile::tempdir().expect("temp dir");
-    let peers = [format!("127.0.0.1:{}", free_port()), format!("127.0.0.1:{}", free_port())];
-    let node = |me: usize| {
-        // Every write of the other node's orgs goes there (no hot rate).
-        let more = ["--peer-listen", &peers[me], "--peer", &peers[1 - me], "--peer-hot-writes-per-s", "0"];
-        Node::spawn_with(&url, dir.path(), &more)
-    };
-    let mut nodes = vec![node(0), node(1)];
+    let Some((_dir, mut nodes, peers)) = peer_nodes().await else { return };
     let bases: Vec<String> = nodes.iter().map(|n| n.base.clone()).collect();
     let c = reqwest::Client::builder().pool_max_idle_per_host(WRITERS * 2).build().expect("client");
 
@@ -675,18 +686,7 @@ async fn writes_go_through_the_home_node_and_carry_on_without_it() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn clients_that_know_the_nodes_write_at_the_home_node() {
     const FUNDS: u64 = 10_000;
-    let url = match creditd_conformance::pg::fresh_database().await {
-        Ok(Some(url)) => url,
-        Ok(None) => return,
-        Err(e) => panic!("cannot start PostgreSQL: {e}"),
-    };
-    let dir = tempfile::tempdir().expect("temp dir");
-    let peers = [format!("127.0.0.1:{}", free_port()), format!("127.0.0.1:{}", free_port())];
-    let node = |me: usize| {
-        let more = ["--peer-listen", &peers[me], "--peer", &peers[1 - me], "--peer-hot-writes-per-s", "0"];
-        Node::spawn_with(&url, dir.path(), &more)
-    };
-    let mut nodes = vec![node(0), node(1)];
+    let Some((_dir, mut nodes, peers)) = peer_nodes().await else { return };
     let bases: Vec<String> = nodes.iter().map(|n| n.base.clone()).collect();
     let roots: Vec<String> = bases.iter().map(|b| b.trim_end_matches("/api").to_string()).collect();
     let c = reqwest::Client::new();

@@ -125,8 +125,15 @@ async fn limits_answer_clear_4xx() {
 
     // Request body: 1 MiB.
     let big = json!({"amount": 1, "description": "x".repeat(1 << 20)});
-    let (s, v) = app.post("/api/organizations/l1/usage", big).await;
+    let (s, v) = app.post("/api/organizations/l1/usage", big.clone()).await;
     assert_eq!((s, code(&v).as_str()), (413, "payload_too_large"), "{v}");
+    // The rest of the body was not read: the answer says the connection
+    // closes, so no client sends its next request on it.
+    let r = app.req(reqwest::Method::POST, "/api/organizations/l1/usage").json(&big).send().await.expect("send");
+    assert_eq!(r.status().as_u16(), 413);
+    assert_eq!(r.headers().get("connection").map(|v| v.to_str().unwrap()), Some("close"));
+    let r = app.req(reqwest::Method::GET, "/api/organizations/l1/balance").send().await.expect("send");
+    assert!(r.headers().get("connection").is_none(), "other answers keep the connection");
 
     // Batch: 1,000 operations.
     let op = json!({"org_id": "l1", "op": "usage", "body": {"amount": "0.000001"}});
