@@ -597,14 +597,19 @@ async fn serve_with_peers(
                 bail!("--peer-listen {at}: give the address the other nodes reach this one at, not {}", me.ip());
             }
             tracing::info!(%me, peers = ?others, "writes go through each organisation's home node");
-            eprintln!("creditd: taking forwarded writes on {me}");
             let mut ring = creditd_server::forward::Ring::new(me.to_string(), others.iter().map(ToString::to_string))
                 .with_hot_rate(hot_writes_per_s);
             let url = advertise_url.or_else(|| (!addr.ip().is_unspecified()).then(|| format!("http://{addr}")));
             if let Some(url) = url {
                 ring = ring.with_url(&url).map_err(|e| anyhow!("--advertise-url: {e}"))?;
             }
-            tracing::info!(url = ring.url(), "clients are told to send an org's writes to its home node at its URL");
+            match ring.url() {
+                Some(url) => eprintln!("creditd: taking forwarded writes on {me}; clients are sent here as {url}"),
+                None => eprintln!(
+                    "creditd: taking forwarded writes on {me}; --listen is a wildcard, so give --advertise-url for \
+                     clients to write this node's orgs here directly"
+                ),
+            }
             app.ring = Some(Arc::new(ring));
             Some(l)
         }
