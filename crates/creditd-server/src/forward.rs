@@ -17,14 +17,18 @@
 //! ([`Ring::with_hot_rate`]; 0 forwards every write). It stays hot while
 //! its callers keep that rate here, forwarded or not.
 //!
-//! **Clients can go to the home themselves.** A forwarded write's answer
-//! carries [`HOME_NODE_HEADER`] (`Creditd-Home-Node`), the home node's URL
-//! as its clients reach it (`--advertise-url`; by default `http://` and the
-//! address it listens on, when that is not a wildcard). A client that knows
-//! the deployment's nodes sends that org's next writes there, so the hop and
-//! its cost go away; the clients in `clients/` and `creditd-client` do, for
-//! URLs in their list of nodes only (a key is never sent to a host the
-//! caller did not name).
+//! **Clients can go to the home themselves.** The answer to a write of an
+//! org whose home is another node carries [`HOME_NODE_HEADER`]
+//! (`Creditd-Home-Node`), the home node's URL as its clients reach it
+//! (`--advertise-url`; by default `http://` and the address it listens on,
+//! when that is not a wildcard): a forwarded write's answer because the
+//! home node adds it, a write served here (a cold org, or a peer that is
+//! down) because each node tells its peers its URL when they connect (an
+//! answer frame with id 0) and [`keep_links`] connects to every peer from
+//! the start. A client that knows the deployment's nodes sends that org's
+//! next writes there, so the hop and the row's hand-over go away; the
+//! clients in `clients/` and `creditd-client` do, for URLs in their list of
+//! nodes only (a key is never sent to a host the caller did not name).
 //!
 //! Correctness never rests on it: the home node's writer locks the org's row
 //! and checks its version as for any write, so two nodes that disagree about
@@ -46,7 +50,9 @@
 //! - request: `u64` id, method (`u8` length), target (`u16` length),
 //!   headers (`u16` count, each `u16` name length, name, `u32` value length,
 //!   value), body (`u32` length);
-//! - response: `u64` id, `u16` status, headers, body, as above.
+//! - response: `u64` id, `u16` status, headers, body, as above; id 0 is
+//!   the hello a node sends first on each connection it accepts (status
+//!   200, its [`HOME_NODE_HEADER`], no body), never an answer.
 //!
 //! Limits: a frame of at most [`MAX_FRAME_BYTES`], [`MAX_HEADERS`] headers,
 //! [`MAX_IN_FLIGHT`] requests in flight per connection, answers of at most
@@ -197,6 +203,11 @@ impl Ring {
         self.url.as_ref().and_then(|u| u.to_str().ok())
     }
 
+    /// [`Ring::url`] as the header's value.
+    pub fn url_header(&self) -> Option<HeaderValue> {
+        self.url.clone()
+    }
+
     /// Forwards an org's writes once this node writes it `per_second`
     /// times in a second (0: every write).
     pub fn with_hot_rate(mut self, per_second: u32) -> Ring {
@@ -238,6 +249,25 @@ fn score(node: &str, org: &str) -> [u8; 32] {
     h.finalize().into()
 }
 
+/// The id of the hello frame (requests count from 1).
+const HELLO: u64 = 0;
+
+/// Connects to every peer from the start and again after a connection
+/// ends (at most every [`PEER_RETRY_AFTER`]), so each node knows the
+/// others' URLs (their hellos) before it first forwards to them.
+pub async fn keep_links(ring: Arc<Ring>) {
+    let mut every = tokio::time::interval(PEER_RETRY_AFTER);
+    every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        every.tick().await;
+        for peer in &ring.peers {
+            if peer.open_link().is_none() {
+                let _ = peer.link().await;
+            }
+        }
+    }
+}
+
 /// Why a forwarded request has no answer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Failed {
@@ -250,6 +280,8 @@ pub enum Failed {
 /// Another node, reached over one kept-open connection.
 pub struct Peer {
     addr: String,
+    /// Its URL for API clients, from its hello or its answers.
+    url: Arc<Mutex<Option<HeaderValue>>>,
     link: Mutex<Option<Arc<Link>>>,
     connecting: tokio::sync::Mutex<()>,
     down_until: Mutex<Option<Instant>>,
@@ -273,6 +305,7 @@ impl Peer {
     fn new(addr: String) -> Peer {
         Peer {
             addr,
+            url: Arc::default(),
             link: Mutex::new(None),
             connecting: tokio::sync::Mutex::new(()),
             down_until: Mutex::new(None),
@@ -283,6 +316,17 @@ impl Peer {
     /// Its peer address.
     pub fn addr(&self) -> &str {
         &self.addr
+    }
+
+    /// Its URL for API clients, once it has said it.
+    pub fn url(&self) -> Option<HeaderValue> {
+        self.url.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    fn learn_url(slot: &Mutex<Option<HeaderValue>>, answer: &Response) {
+        if let Some(url) = answer.headers().get(HOME_NODE_HEADER) {
+            *slot.lock().unwrap_or_else(|e| e.into_inner()) = Some(url.clone());
+        }
     }
 
     /// Whether it is being left alone after a failed connection.
@@ -337,7 +381,7 @@ impl Peer {
         let closed = Arc::new(AtomicBool::new(false));
         let pending: Pending = Arc::default();
         tokio::spawn(send_requests(write, rx, pending.clone(), closed.clone()));
-        tokio::spawn(read_answers(read, pending, closed.clone(), self.addr.clone()));
+        tokio::spawn(read_answers(read, pending, closed.clone(), self.addr.clone(), self.url.clone()));
         let link = Arc::new(Link { queue, closed });
         *self.link.lock().unwrap_or_else(|e| e.into_inner()) = Some(link.clone());
         Some(link)
@@ -357,7 +401,12 @@ impl Peer {
             return Err(Failed::NotSent);
         }
         match tokio::time::timeout(FORWARD_TIMEOUT, rx).await {
-            Ok(Ok(answer)) => answer,
+            Ok(Ok(answer)) => {
+                if let Ok(a) = &answer {
+                    Peer::learn_url(&self.url, a);
+                }
+                answer
+            }
             // The link ended without answering, or the answer is late.
             Ok(Err(_)) | Err(_) => Err(Failed::Lost),
         }
@@ -416,11 +465,18 @@ async fn send_requests(
 
 /// Reads answers and hands each to its request; when the connection ends,
 /// every request still waiting is lost.
-async fn read_answers(read: OwnedReadHalf, pending: Pending, closed: Arc<AtomicBool>, peer: String) {
+async fn read_answers(
+    read: OwnedReadHalf,
+    pending: Pending,
+    closed: Arc<AtomicBool>,
+    peer: String,
+    url: Arc<Mutex<Option<HeaderValue>>>,
+) {
     let mut read = BufReader::with_capacity(64 * 1024, read);
     loop {
         match read_frame(&mut read).await {
             Ok(Some(frame)) => match decode_answer(frame) {
+                Ok((HELLO, hello)) => Peer::learn_url(&url, &hello),
                 Ok((id, answer)) => {
                     let waiting = pending.lock().unwrap_or_else(|e| e.into_inner()).remove(&id);
                     if let Some(w) = waiting {
@@ -470,12 +526,22 @@ pub async fn layer(State(app): State<AppState>, req: Request, next: Next) -> Res
     if matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS) {
         return next.run(req).await;
     }
-    let Some(peer) = org_of(req.uri().path()).and_then(|org| ring.home(org).filter(|_| ring.hot(org))) else {
+    let Some((org, peer)) = org_of(req.uri().path()).and_then(|org| ring.home(org).map(|p| (org, p))) else {
         return next.run(req).await;
     };
-    if peer.is_down() {
-        count("down");
-        return next.run(req).await;
+    let (hot, down) = (ring.hot(org), peer.is_down());
+    if !hot || down {
+        if hot {
+            count("down");
+        }
+        // Served here; a client that knows the nodes goes to the home next
+        // time (only while this node is connected to it).
+        let url = peer.open_link().and_then(|_| peer.url());
+        let mut answer = next.run(req).await;
+        if let Some(url) = url {
+            answer.headers_mut().insert(HOME_NODE_HEADER, url);
+        }
+        return answer;
     }
     let (parts, body) = req.into_parts();
     let body = match http_body_util::BodyExt::collect(http_body_util::Limited::new(body, crate::MAX_BODY_BYTES)).await {
@@ -526,7 +592,12 @@ fn body_refused(e: Box<dyn std::error::Error + Send + Sync>) -> ApiError {
 
 /// Serves forwarded requests on `listener` through `router` until `stop`
 /// turns true; then reads no more, answers what it took and closes.
-pub async fn listen(listener: TcpListener, router: Router, stop: tokio::sync::watch::Receiver<bool>) {
+pub async fn listen(
+    listener: TcpListener,
+    router: Router,
+    hello: Option<HeaderValue>,
+    stop: tokio::sync::watch::Receiver<bool>,
+) {
     let mut conns = tokio::task::JoinSet::new();
     let mut stopping = stop.clone();
     loop {
@@ -543,16 +614,26 @@ pub async fn listen(listener: TcpListener, router: Router, stop: tokio::sync::wa
             }
         };
         let _ = tcp.set_nodelay(true);
-        conns.spawn(serve_peer(tcp, router.clone(), stop.clone()));
+        conns.spawn(serve_peer(tcp, router.clone(), hello.clone(), stop.clone()));
         while conns.try_join_next().is_some() {}
     }
     drop(listener);
     while conns.join_next().await.is_some() {}
 }
 
-async fn serve_peer(tcp: TcpStream, router: Router, mut stop: tokio::sync::watch::Receiver<bool>) {
+async fn serve_peer(
+    tcp: TcpStream,
+    router: Router,
+    hello: Option<HeaderValue>,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+) {
     let (read, write) = tcp.into_split();
     let (answers, rx) = mpsc::unbounded_channel::<Bytes>();
+    if let Some(url) = hello {
+        let mut hi = StatusCode::OK.into_response();
+        hi.headers_mut().insert(HOME_NODE_HEADER, url);
+        let _ = answers.send(encode_answer(HELLO, hi).await);
+    }
     let writer = tokio::spawn(send_answers(write, rx));
     let slots = Arc::new(tokio::sync::Semaphore::new(MAX_IN_FLIGHT));
     let mut read = BufReader::with_capacity(64 * 1024, read);
@@ -940,7 +1021,9 @@ mod peer_tests {
             }),
         );
         let (stop, stopped) = tokio::sync::watch::channel(false);
-        let served = tokio::spawn(listen(home, router, stopped));
+        let said = HeaderValue::from_static("http://10.0.0.9:8080/");
+        let served = tokio::spawn(listen(home, router, Some(said.clone()), stopped));
+        assert_eq!(peer.url(), None);
         let mut all = tokio::task::JoinSet::new();
         for _ in 0..50 {
             let peer = peer.clone();
@@ -955,6 +1038,8 @@ mod peer_tests {
             let text = axum::body::to_bytes(r.into_body(), 100).await.unwrap();
             assert_eq!(&text[..], b"forwarded=true");
         }
+        // Its hello said its URL.
+        assert_eq!(peer.url(), Some(said));
         // A stopped home node closes; the next request does not leave.
         stop.send(true).unwrap();
         served.await.unwrap();

@@ -177,13 +177,19 @@ pub async fn serve_node(
     let deliverer = tokio::spawn(webhooks::run(store.clone(), app.webhooks.clone(), stopped));
     let auth = app.auth.clone();
     let limits = app.limits;
+    let app_ring = app.ring.clone();
     let router = router(app);
     let (stop_peers, peers_stopped) = tokio::sync::watch::channel(false);
-    let peer_listener = peers.map(|l| tokio::spawn(forward::listen(l, router.clone(), peers_stopped)));
+    let hello = app_ring.as_ref().and_then(|r| r.url_header());
+    let peer_listener = peers.map(|l| tokio::spawn(forward::listen(l, router.clone(), hello, peers_stopped)));
+    let links = app_ring.map(|ring| tokio::spawn(forward::keep_links(ring)));
     let result = conn::serve(listener, router, limits, shutdown).await;
     let _ = stop_peers.send(true);
     if let Some(p) = peer_listener {
         let _ = p.await;
+    }
+    if let Some(l) = links {
+        l.abort();
     }
     ticker.abort();
     bookkeeper.abort();

@@ -519,9 +519,10 @@ fn free_port() -> u16 {
 }
 
 /// Two nodes on a fresh database that know each other (`--peer-listen`,
-/// `--peer`), every write of the other node's orgs forwarded (no hot rate);
-/// their data directory and peer addresses. `None` without PostgreSQL.
-async fn peer_nodes() -> Option<(tempfile::TempDir, Vec<Node>, [String; 2])> {
+/// `--peer`), forwarding the writes of the other node's orgs once an org
+/// takes `hot_rate` writes a second ("0": every write); their data
+/// directory and peer addresses. `None` without PostgreSQL.
+async fn peer_nodes(hot_rate: &str) -> Option<(tempfile::TempDir, Vec<Node>, [String; 2])> {
     let url = match creditd_conformance::pg::fresh_database().await {
         Ok(Some(url)) => url,
         Ok(None) => return None,
@@ -531,7 +532,7 @@ async fn peer_nodes() -> Option<(tempfile::TempDir, Vec<Node>, [String; 2])> {
     let peers = [format!("127.0.0.1:{}", free_port()), format!("127.0.0.1:{}", free_port())];
     let nodes = (0..2)
         .map(|me| {
-            let more = ["--peer-listen", &peers[me], "--peer", &peers[1 - me], "--peer-hot-writes-per-s", "0"];
+            let more = ["--peer-listen", &peers[me], "--peer", &peers[1 - me], "--peer-hot-writes-per-s", hot_rate];
             Node::spawn_with(&url, dir.path(), &more)
         })
         .collect();
@@ -545,6 +546,21 @@ async fn forwarded(c: &reqwest::Client, base: &str, outcome: &str) -> u64 {
         c.get(format!("{root}/metrics")).bearer_auth(KEY).send().await.expect("metrics").text().await.expect("text");
     let series = format!("creditd_forwarded_requests_total{{outcome=\"{outcome}\"}} ");
     text.lines().find_map(|l| l.strip_prefix(&series)).map_or(0, |v| v.trim().parse().expect("a count"))
+}
+
+/// `POST …/usage` answers a node gave, from its /metrics.
+async fn usages_served(c: &reqwest::Client, base: &str) -> u64 {
+    let root = base.trim_end_matches("/api");
+    let text =
+        c.get(format!("{root}/metrics")).bearer_auth(KEY).send().await.expect("metrics").text().await.expect("text");
+    text.lines()
+        .filter(|l| {
+            l.starts_with("creditd_http_requests_total{")
+                && l.contains("route=\"/api/organizations/{org_id}/usage\"")
+                && l.contains("method=\"POST\"")
+        })
+        .map(|l| l.rsplit(' ').next().expect("a value").parse::<u64>().expect("a count"))
+        .sum()
 }
 
 /// A usage of 1 credit with an idempotency key; the status, or 0 when the
@@ -577,7 +593,7 @@ async fn writes_go_through_the_home_node_and_carry_on_without_it() {
     const FUNDS: u64 = 100_000;
     const WRITERS: usize = 16;
     const EACH: usize = 30;
-    let Some((_dir, mut nodes, peers)) = peer_nodes().await else { return };
+    let Some((_dir, mut nodes, peers)) = peer_nodes("0").await else { return };
     let bases: Vec<String> = nodes.iter().map(|n| n.base.clone()).collect();
     let c = reqwest::Client::builder().pool_max_idle_per_host(WRITERS * 2).build().expect("client");
 
@@ -686,7 +702,7 @@ async fn writes_go_through_the_home_node_and_carry_on_without_it() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn clients_that_know_the_nodes_write_at_the_home_node() {
     const FUNDS: u64 = 10_000;
-    let Some((_dir, mut nodes, peers)) = peer_nodes().await else { return };
+    let Some((_dir, mut nodes, peers)) = peer_nodes("0").await else { return };
     let bases: Vec<String> = nodes.iter().map(|n| n.base.clone()).collect();
     let roots: Vec<String> = bases.iter().map(|b| b.trim_end_matches("/api").to_string()).collect();
     let c = reqwest::Client::new();
@@ -741,6 +757,82 @@ async fn clients_that_know_the_nodes_write_at_the_home_node() {
     assert_eq!(usages.len(), 55, "every acknowledged usage once");
     let b = get(&c, &format!("{}/organizations/{org}/balance", bases[1])).await;
     assert_eq!(b["available"], json!(FUNDS - 55), "{b}");
+    let v = get(&c, &format!("{}/organizations/{org}/verify", bases[1])).await;
+    assert_eq!(v["ok"], json!(true), "{v}");
+}
+
+/// A cold org's writes through the other node are served there (nothing is
+/// forwarded), and once the nodes have told each other their URLs the
+/// answers name the org's home; a client that knows the nodes then writes
+/// the org at its home, so the row is not handed between the nodes. When
+/// the home dies, the client's writes go back to its base URL.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn cold_orgs_are_served_where_they_arrive_and_name_their_home() {
+    let Some((_dir, mut nodes, peers)) = peer_nodes("100").await else { return };
+    let bases: Vec<String> = nodes.iter().map(|n| n.base.clone()).collect();
+    let roots: Vec<String> = bases.iter().map(|b| b.trim_end_matches("/api").to_string()).collect();
+    let c = reqwest::Client::new();
+    let ring = creditd_server::forward::Ring::new(peers[0].clone(), [peers[1].clone()]);
+    let org = (0..).map(|i| format!("cold-{i}")).find(|o| ring.home(o).is_none()).expect("an org");
+    let (s, body) = post(&c, &format!("{}/organizations", bases[1]), json!({"id": org, "name": "Cold"})).await;
+    assert_eq!(s, 201, "{body}");
+
+    // Node 1 learns node 0's URL from its hello within a few seconds.
+    let home = format!("{}/", roots[0]);
+    let deadline = std::time::Instant::now() + Duration::from_secs(15);
+    let mut grants = 0u64;
+    loop {
+        let r = c
+            .post(format!("{}/organizations/{org}/credits", bases[1]))
+            .bearer_auth(KEY)
+            .json(&json!({"kind": "grant", "amount": "100"}))
+            .send()
+            .await
+            .expect("grant");
+        assert_eq!(r.status().as_u16(), 201);
+        grants += 1;
+        if r.headers().get("creditd-home-node").is_some_and(|v| v.to_str().unwrap() == home) {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "node 1 never named node 0 as the home");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(forwarded(&c, &bases[1], "forwarded").await, 0, "a cold org's writes are not forwarded");
+
+    // A client based on node 1 that knows node 0: its first usage is
+    // served by node 1 (and names the home), the others by node 0.
+    let client = creditd_client::Client::builder(&roots[1], KEY).nodes([roots[0].as_str()]).build().expect("a client");
+    let one = creditd_client::Usage::new(creditd_client::Micros::from_credits(1).expect("1 credit"));
+    let before = (usages_served(&c, &bases[0]).await, usages_served(&c, &bases[1]).await);
+    for _ in 0..20 {
+        client.record_usage(&org, &one, None).await.expect("usage");
+    }
+    let after = (usages_served(&c, &bases[0]).await, usages_served(&c, &bases[1]).await);
+    assert_eq!((after.0 - before.0, after.1 - before.1), (19, 1), "usages served by node 0 and node 1");
+    assert_eq!(forwarded(&c, &bases[1], "forwarded").await, 0);
+
+    // The home node dies: the client goes back to node 1, which names no
+    // home it cannot reach.
+    let mut dead = nodes.remove(0);
+    dead.child.kill().expect("kill -9 the home node");
+    let _ = dead.child.wait();
+    std::mem::forget(dead);
+    for _ in 0..5 {
+        client.record_usage(&org, &one, None).await.expect("usage after the home node died");
+    }
+    let r = c
+        .post(format!("{}/organizations/{org}/usage", bases[1]))
+        .bearer_auth(KEY)
+        .json(&json!({"amount": "1"}))
+        .send()
+        .await
+        .expect("usage");
+    assert_eq!(r.status().as_u16(), 201);
+    assert!(r.headers().get("creditd-home-node").is_none(), "no hint to a node that is down");
+    let usages = org_events_of(&c, &bases[1], &org, "usage").await;
+    assert_eq!(usages.len(), 26, "every acknowledged usage once");
+    let b = get(&c, &format!("{}/organizations/{org}/balance", bases[1])).await;
+    assert_eq!(b["available"], json!(grants * 100 - 26), "{b}");
     let v = get(&c, &format!("{}/organizations/{org}/verify", bases[1])).await;
     assert_eq!(v["ok"], json!(true), "{v}");
 }
