@@ -16,8 +16,9 @@
 //!   with jitter (between half and all of it); a `Retry-After` in seconds
 //!   wins, up to [`MAX_RETRY_AFTER`].
 //!
-//! **Home nodes.** Nodes that forward each hot org's writes to one node,
-//! its home, name it in [`HOME_NODE_HEADER`] on the answer. A client built
+//! **Home nodes.** Nodes that know each other name an org's home node (the
+//! one its writes go through) in [`HOME_NODE_HEADER`] on the answers to
+//! that org's writes. A client built
 //! with the deployment's other nodes ([`crate::ClientBuilder::nodes`])
 //! sends that org's next writes to the named node itself, if it is one of
 //! them (a key never goes to a host the caller did not name), and back to
