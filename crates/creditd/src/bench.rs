@@ -143,6 +143,13 @@ pub struct BenchArgs {
     /// homed at the other node is forwarded: the cost of the hop.
     #[arg(long, requires = "pg_home_nodes")]
     pub(crate) pg_clients_stay: bool,
+    /// PostgreSQL benchmark: instead of each node count once, this many
+    /// pairs of runs of each workload with more than one client, one node
+    /// then two, back to back (each `--http-seconds`), with each pair's
+    /// ratio and the median: other tenants of a shared machine then slow
+    /// both sides of a pair alike.
+    #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u16).range(0..=100))]
+    pub(crate) pg_pairs: u16,
 }
 
 impl BenchArgs {

@@ -222,83 +222,53 @@ pub async fn run(args: &BenchArgs, url: &str) -> Result<()> {
     let key = "bench-service-key-0123456789";
     let mut nodes_up: Vec<Node> = Vec::new();
     let mut results = Vec::new();
+    let run = Run { store: &store, postmaster, key, seconds, args };
+    if args.pg_pairs > 0 {
+        let single = vec![Node::start(&bin, url, key, args.node_threads, &[]).await?];
+        let pair = start_nodes(&bin, url, key, args, 2).await?;
+        for (i, w) in workloads.iter().enumerate().filter(|(_, w)| w.clients > 1) {
+            let mut ratios = Vec::new();
+            for p in 0..args.pg_pairs {
+                let one = run.workload(&single, *w, &format!("pgb{run_id}-p{p}-w{i}-n1")).await?;
+                print_row("creditd, 1 node", w, &one, Some(&base[i]));
+                let two = run.workload(&pair, *w, &format!("pgb{run_id}-p{p}-w{i}-n2")).await?;
+                print_row(two_nodes_label(args), w, &two, Some(&base[i]));
+                let ratio = two.rate / one.rate;
+                println!("  pair {}: two nodes / one node = {ratio:.2}x", p + 1);
+                ratios.push(ratio);
+            }
+            ratios.sort_by(f64::total_cmp);
+            println!(
+                "{} on {}: two nodes / one node over {} pairs: median {:.2}x, from {:.2}x to {:.2}x",
+                two_nodes_label(args),
+                w.describe(),
+                ratios.len(),
+                ratios[ratios.len() / 2],
+                ratios[0],
+                ratios[ratios.len() - 1]
+            );
+        }
+        drop((single, pair));
+        store.shutdown().await;
+        return Ok(());
+    }
     let mut node_counts: Vec<usize> = args.pg_nodes.iter().map(|&n| usize::from(n)).collect();
     node_counts.sort_unstable();
     node_counts.dedup();
     for nodes in node_counts {
         if args.pg_home_nodes && nodes > 1 {
             // Nodes that know each other from the start.
-            nodes_up.clear();
-            let peers: Vec<String> =
-                (0..nodes).map(|_| free_loopback_addr().map(|a| a.to_string())).collect::<Result<_>>()?;
-            for me in 0..nodes {
-                let mut more = vec!["--peer-listen".to_string(), peers[me].clone()];
-                for (i, p) in peers.iter().enumerate() {
-                    if i != me {
-                        more.extend(["--peer".to_string(), p.clone()]);
-                    }
-                }
-                nodes_up.push(Node::start(&bin, url, key, args.node_threads, &more).await?);
-            }
+            nodes_up = start_nodes(&bin, url, key, args, nodes).await?;
         }
         while nodes_up.len() < nodes {
             nodes_up.push(Node::start(&bin, url, key, args.node_threads, &[]).await?);
         }
-        let addrs: Vec<std::net::SocketAddr> = nodes_up.iter().map(|n| n.addr).collect();
         for (i, w) in workloads.iter().enumerate() {
             if nodes == 2 && w.clients == 1 {
                 continue;
             }
-            let prefix = format!("pgb{run_id}-n{nodes}-w{i}");
-            let org_ids: Vec<String> = (0..w.orgs).map(|o| format!("{prefix}-{o}")).collect();
-            fund(&store, &org_ids).await?;
-            let paths: Arc<Vec<String>> =
-                Arc::new(org_ids.iter().map(|o| format!("/api/organizations/{o}/usage")).collect());
-            let body = Bytes::from_static(br#"{"amount": "1", "service": "AI Inference"}"#);
-            let n_orgs = w.orgs;
-            let pids: Vec<u32> = nodes_up.iter().map(|n| n.pid).collect();
-            let each_cpu =
-                || pids.iter().map(|p| process_cpu_seconds(&p.to_string()).unwrap_or(0.0)).collect::<Vec<f64>>();
-            let each_before = each_cpu();
-            let addrs = addrs.clone();
-            let clients = w.clients;
-            let (keyed, key_prefix) = (args.pg_idempotency_keys, Arc::<str>::from(prefix.as_str()));
-            let follow = args.pg_home_nodes && !args.pg_clients_stay;
-            let (mut f, ()) = measure(postmaster, || async move {
-                let l = load(&addrs, clients, seconds, key, follow, move |c, n| {
-                    let at = spread(c, n, n_orgs);
-                    let idempotency_key = keyed.then(|| format!("{key_prefix}-{c}-{n}"));
-                    Request::Post(paths[at].clone(), body.clone(), idempotency_key)
-                })
-                .await?;
-                Ok((l, ()))
-            })
-            .await?;
-            let each: Vec<f64> =
-                each_cpu().iter().zip(&each_before).map(|(a, b)| (a - b) * 1e6 / f.ok.max(1) as f64).collect();
-            f.nodes_us_per_op = Some(each.iter().sum());
-            if each.len() > 1 {
-                f.each_node_us_per_op = each;
-            }
-            // The ledger is exact: every acknowledged usage is there once.
-            let mut spent = 0i64;
-            for o in &org_ids {
-                let balance = store.balance(o).await?;
-                spent += FUNDING_CREDITS * 1_000_000 - balance.available.micros();
-                let report = store.verify(o).await?;
-                if !report.ok {
-                    bail!("verify failed on {o}: {:?}", report.problems);
-                }
-            }
-            if spent != f.ok as i64 * 1_000_000 {
-                bail!("{} usages acknowledged but {} credits spent on {prefix}", f.ok, spent / 1_000_000);
-            }
-            let who = match (nodes, args.pg_home_nodes, args.pg_clients_stay) {
-                (1, _, _) => "creditd, 1 node",
-                (_, false, _) => "creditd, 2 nodes",
-                (_, true, false) => "creditd, 2 home nodes",
-                (_, true, true) => "creditd, 2 home nodes, clients stay",
-            };
+            let f = run.workload(&nodes_up, *w, &format!("pgb{run_id}-n{nodes}-w{i}")).await?;
+            let who = if nodes == 1 { "creditd, 1 node" } else { two_nodes_label(args) };
             print_row(who, w, &f, Some(&base[i]));
             results.push((nodes, i, f));
         }
@@ -328,6 +298,95 @@ pub async fn run(args: &BenchArgs, url: &str) -> Result<()> {
         );
     }
     Ok(())
+}
+
+/// What every creditd run of the bench shares.
+struct Run<'a> {
+    store: &'a Arc<PgStore>,
+    postmaster: u32,
+    key: &'a str,
+    seconds: Duration,
+    args: &'a BenchArgs,
+}
+
+impl Run<'_> {
+    /// Workload `w` on `nodes`, on fresh orgs named from `prefix`: its
+    /// figures, once every acknowledged usage is found there exactly once
+    /// and each org verifies.
+    async fn workload(&self, nodes: &[Node], w: Workload, prefix: &str) -> Result<Figures> {
+        let org_ids: Vec<String> = (0..w.orgs).map(|o| format!("{prefix}-{o}")).collect();
+        fund(self.store, &org_ids).await?;
+        let paths: Arc<Vec<String>> =
+            Arc::new(org_ids.iter().map(|o| format!("/api/organizations/{o}/usage")).collect());
+        let body = Bytes::from_static(br#"{"amount": "1", "service": "AI Inference"}"#);
+        let n_orgs = w.orgs;
+        let pids: Vec<u32> = nodes.iter().map(|n| n.pid).collect();
+        let each_cpu = || pids.iter().map(|p| process_cpu_seconds(&p.to_string()).unwrap_or(0.0)).collect::<Vec<f64>>();
+        let each_before = each_cpu();
+        let addrs: Vec<std::net::SocketAddr> = nodes.iter().map(|n| n.addr).collect();
+        let (clients, seconds, key) = (w.clients, self.seconds, self.key);
+        let (keyed, key_prefix) = (self.args.pg_idempotency_keys, Arc::<str>::from(prefix));
+        let follow = self.args.pg_home_nodes && !self.args.pg_clients_stay;
+        let (mut f, ()) = measure(self.postmaster, || async move {
+            let l = load(&addrs, clients, seconds, key, follow, move |c, n| {
+                let at = spread(c, n, n_orgs);
+                let idempotency_key = keyed.then(|| format!("{key_prefix}-{c}-{n}"));
+                Request::Post(paths[at].clone(), body.clone(), idempotency_key)
+            })
+            .await?;
+            Ok((l, ()))
+        })
+        .await?;
+        let each: Vec<f64> =
+            each_cpu().iter().zip(&each_before).map(|(a, b)| (a - b) * 1e6 / f.ok.max(1) as f64).collect();
+        f.nodes_us_per_op = Some(each.iter().sum());
+        if each.len() > 1 {
+            f.each_node_us_per_op = each;
+        }
+        // The ledger is exact: every acknowledged usage is there once.
+        let mut spent = 0i64;
+        for o in &org_ids {
+            let balance = self.store.balance(o).await?;
+            spent += FUNDING_CREDITS * 1_000_000 - balance.available.micros();
+            let report = self.store.verify(o).await?;
+            if !report.ok {
+                bail!("verify failed on {o}: {:?}", report.problems);
+            }
+        }
+        if spent != f.ok as i64 * 1_000_000 {
+            bail!("{} usages acknowledged but {} credits spent on {prefix}", f.ok, spent / 1_000_000);
+        }
+        Ok(f)
+    }
+}
+
+/// `nodes` nodes; with `--pg-home-nodes` they know each other from the
+/// start.
+async fn start_nodes(bin: &std::path::Path, url: &str, key: &str, args: &BenchArgs, nodes: usize) -> Result<Vec<Node>> {
+    let peers: Vec<String> = (0..nodes).map(|_| free_loopback_addr().map(|a| a.to_string())).collect::<Result<_>>()?;
+    let mut up = Vec::new();
+    for me in 0..nodes {
+        let mut more = Vec::new();
+        if args.pg_home_nodes {
+            more = vec!["--peer-listen".to_string(), peers[me].clone()];
+            for (i, p) in peers.iter().enumerate() {
+                if i != me {
+                    more.extend(["--peer".to_string(), p.clone()]);
+                }
+            }
+        }
+        up.push(Node::start(bin, url, key, args.node_threads, &more).await?);
+    }
+    Ok(up)
+}
+
+/// How a two-node run is named in the rows.
+fn two_nodes_label(args: &BenchArgs) -> &'static str {
+    match (args.pg_home_nodes, args.pg_clients_stay) {
+        (false, _) => "creditd, 2 nodes",
+        (true, false) => "creditd, 2 home nodes",
+        (true, true) => "creditd, 2 home nodes, clients stay",
+    }
 }
 
 impl Workload {

@@ -505,6 +505,23 @@ async fn a_small_postgres_bench_runs_the_chosen_workloads() {
     assert!(!stdout.contains("3 orgs") && !stdout.contains("2 nodes"), "{stdout}");
     assert!(stdout.contains("summary"), "{stdout}");
 
+    // Pairs: one node then two home nodes, back to back, each pair's ratio
+    // and the median.
+    let out = Command::new(env!("CARGO_BIN_EXE_creditd"))
+        .args(["bench", "--database-url", &url, "--http-seconds", "1", "--clients", "4"])
+        .args(["--pg-workloads", "one,hot", "--pg-home-nodes", "--pg-pairs", "2", "--node-threads", "1"])
+        .env("RUST_LOG", "warn")
+        .output()
+        .expect("creditd bench");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "creditd bench: {stdout}{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(stdout.matches("creditd, 1 node      4 client(s), one org").count(), 2, "{stdout}");
+    assert_eq!(stdout.matches("creditd, 2 home nodes 4 client(s), one org").count(), 2, "{stdout}");
+    assert!(!stdout.contains("creditd, 1 node      1 client(s)"), "one client has no pairs: {stdout}");
+    for line in ["pair 1: two nodes / one node = ", "pair 2: two nodes / one node = ", "over 2 pairs: median "] {
+        assert_eq!(stdout.matches(line).count(), 1, "{line} in {stdout}");
+    }
+
     let none = Command::new(env!("CARGO_BIN_EXE_creditd"))
         .args(["bench", "--database-url", &url, "--pg-nodes", "3"])
         .output()
