@@ -556,6 +556,16 @@ async fn peer_nodes(hot_rate: &str) -> Option<(tempfile::TempDir, Vec<Node>, [St
     Some((dir, nodes, peers))
 }
 
+/// A new org whose home is node 0 (as every node computes it, from the
+/// peer addresses), created through `node_1`.
+async fn org_homed_at_node_0(c: &reqwest::Client, peers: &[String; 2], node_1: &str, prefix: &str) -> String {
+    let ring = creditd_server::forward::Ring::new(peers[0].clone(), [peers[1].clone()]);
+    let org = (0..).map(|i| format!("{prefix}-{i}")).find(|o| ring.home(o).is_none()).expect("an org");
+    let (s, body) = post(c, &format!("{node_1}/organizations"), json!({"id": org, "name": prefix})).await;
+    assert_eq!(s, 201, "{body}");
+    org
+}
+
 /// `creditd_forwarded_requests_total` of one outcome, from a node's /metrics.
 async fn forwarded(c: &reqwest::Client, base: &str, outcome: &str) -> u64 {
     let root = base.trim_end_matches("/api");
@@ -614,11 +624,7 @@ async fn writes_go_through_the_home_node_and_carry_on_without_it() {
     let bases: Vec<String> = nodes.iter().map(|n| n.base.clone()).collect();
     let c = reqwest::Client::builder().pool_max_idle_per_host(WRITERS * 2).build().expect("client");
 
-    // An org whose home is node 0, as both nodes compute it.
-    let ring = creditd_server::forward::Ring::new(peers[0].clone(), [peers[1].clone()]);
-    let org = (0..).map(|i| format!("homed-{i}")).find(|o| ring.home(o).is_none()).expect("an org");
-    let (s, body) = post(&c, &format!("{}/organizations", bases[1]), json!({"id": org, "name": "Homed"})).await;
-    assert_eq!(s, 201, "{body}");
+    let org = org_homed_at_node_0(&c, &peers, &bases[1], "homed").await;
     let (s, body) = post(
         &c,
         &format!("{}/organizations/{org}/credits", bases[1]),
@@ -723,10 +729,7 @@ async fn clients_that_know_the_nodes_write_at_the_home_node() {
     let bases: Vec<String> = nodes.iter().map(|n| n.base.clone()).collect();
     let roots: Vec<String> = bases.iter().map(|b| b.trim_end_matches("/api").to_string()).collect();
     let c = reqwest::Client::new();
-    let ring = creditd_server::forward::Ring::new(peers[0].clone(), [peers[1].clone()]);
-    let org = (0..).map(|i| format!("direct-{i}")).find(|o| ring.home(o).is_none()).expect("an org");
-    let (s, body) = post(&c, &format!("{}/organizations", bases[1]), json!({"id": org, "name": "Direct"})).await;
-    assert_eq!(s, 201, "{body}");
+    let org = org_homed_at_node_0(&c, &peers, &bases[1], "direct").await;
 
     // A forwarded write's answer names the home node; the home's own do not.
     let grant = |base: &str| {
@@ -789,10 +792,7 @@ async fn cold_orgs_are_served_where_they_arrive_and_name_their_home() {
     let bases: Vec<String> = nodes.iter().map(|n| n.base.clone()).collect();
     let roots: Vec<String> = bases.iter().map(|b| b.trim_end_matches("/api").to_string()).collect();
     let c = reqwest::Client::new();
-    let ring = creditd_server::forward::Ring::new(peers[0].clone(), [peers[1].clone()]);
-    let org = (0..).map(|i| format!("cold-{i}")).find(|o| ring.home(o).is_none()).expect("an org");
-    let (s, body) = post(&c, &format!("{}/organizations", bases[1]), json!({"id": org, "name": "Cold"})).await;
-    assert_eq!(s, 201, "{body}");
+    let org = org_homed_at_node_0(&c, &peers, &bases[1], "cold").await;
 
     // Node 1 learns node 0's URL from its hello within a few seconds.
     let home = format!("{}/", roots[0]);
