@@ -280,7 +280,7 @@ pub enum Failed {
 /// Another node, reached over one kept-open connection.
 pub struct Peer {
     addr: String,
-    /// Its URL for API clients, from its hello or its answers.
+    /// Its URL for API clients, from the hello it sends on connecting.
     url: Arc<Mutex<Option<HeaderValue>>>,
     link: Mutex<Option<Arc<Link>>>,
     connecting: tokio::sync::Mutex<()>,
@@ -321,12 +321,6 @@ impl Peer {
     /// Its URL for API clients, once it has said it.
     pub fn url(&self) -> Option<HeaderValue> {
         self.url.lock().unwrap_or_else(|e| e.into_inner()).clone()
-    }
-
-    fn learn_url(slot: &Mutex<Option<HeaderValue>>, answer: &Response) {
-        if let Some(url) = answer.headers().get(HOME_NODE_HEADER) {
-            *slot.lock().unwrap_or_else(|e| e.into_inner()) = Some(url.clone());
-        }
     }
 
     /// Whether it is being left alone after a failed connection.
@@ -401,12 +395,7 @@ impl Peer {
             return Err(Failed::NotSent);
         }
         match tokio::time::timeout(FORWARD_TIMEOUT, rx).await {
-            Ok(Ok(answer)) => {
-                if let Ok(a) = &answer {
-                    Peer::learn_url(&self.url, a);
-                }
-                answer
-            }
+            Ok(Ok(answer)) => answer,
             // The link ended without answering, or the answer is late.
             Ok(Err(_)) | Err(_) => Err(Failed::Lost),
         }
@@ -476,7 +465,11 @@ async fn read_answers(
     loop {
         match read_frame(&mut read).await {
             Ok(Some(frame)) => match decode_answer(frame) {
-                Ok((HELLO, hello)) => Peer::learn_url(&url, &hello),
+                Ok((HELLO, hello)) => {
+                    if let Some(said) = hello.headers().get(HOME_NODE_HEADER) {
+                        *url.lock().unwrap_or_else(|e| e.into_inner()) = Some(said.clone());
+                    }
+                }
                 Ok((id, answer)) => {
                     let waiting = pending.lock().unwrap_or_else(|e| e.into_inner()).remove(&id);
                     if let Some(w) = waiting {
@@ -517,11 +510,7 @@ pub async fn layer(State(app): State<AppState>, req: Request, next: Next) -> Res
     };
     if req.extensions().get::<Forwarded>().is_some() {
         // Served here, the home; the caller's client may come here itself.
-        let mut answer = next.run(req).await;
-        if let Some(url) = &ring.url {
-            answer.headers_mut().insert(HOME_NODE_HEADER, url.clone());
-        }
-        return answer;
+        return naming_home(next.run(req).await, ring.url.clone());
     }
     if matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS) {
         return next.run(req).await;
@@ -537,11 +526,7 @@ pub async fn layer(State(app): State<AppState>, req: Request, next: Next) -> Res
         // Served here; a client that knows the nodes goes to the home next
         // time (only while this node is connected to it).
         let url = peer.open_link().and_then(|_| peer.url());
-        let mut answer = next.run(req).await;
-        if let Some(url) = url {
-            answer.headers_mut().insert(HOME_NODE_HEADER, url);
-        }
-        return answer;
+        return naming_home(next.run(req).await, url);
     }
     let (parts, body) = req.into_parts();
     let body = match http_body_util::BodyExt::collect(http_body_util::Limited::new(body, crate::MAX_BODY_BYTES)).await {
@@ -576,6 +561,14 @@ pub async fn layer(State(app): State<AppState>, req: Request, next: Next) -> Res
             r
         }
     }
+}
+
+/// `answer`, naming the org's home node when its URL is known.
+fn naming_home(mut answer: Response, url: Option<HeaderValue>) -> Response {
+    if let Some(url) = url {
+        answer.headers_mut().insert(HOME_NODE_HEADER, url);
+    }
+    answer
 }
 
 fn count(outcome: &'static str) {
@@ -783,27 +776,23 @@ fn finish(mut out: BytesMut) -> Option<Bytes> {
 struct Frame(Bytes);
 
 impl Frame {
-    fn need(&self, n: usize) -> Result<(), &'static str> {
-        if self.0.remaining() < n { Err("a frame ends early") } else { Ok(()) }
-    }
+    const SHORT: &'static str = "a frame ends early";
     fn u8(&mut self) -> Result<u8, &'static str> {
-        self.need(1)?;
-        Ok(self.0.get_u8())
+        self.0.try_get_u8().map_err(|_| Self::SHORT)
     }
     fn u16(&mut self) -> Result<u16, &'static str> {
-        self.need(2)?;
-        Ok(self.0.get_u16())
+        self.0.try_get_u16().map_err(|_| Self::SHORT)
     }
     fn u32(&mut self) -> Result<u32, &'static str> {
-        self.need(4)?;
-        Ok(self.0.get_u32())
+        self.0.try_get_u32().map_err(|_| Self::SHORT)
     }
     fn u64(&mut self) -> Result<u64, &'static str> {
-        self.need(8)?;
-        Ok(self.0.get_u64())
+        self.0.try_get_u64().map_err(|_| Self::SHORT)
     }
     fn take(&mut self, n: usize) -> Result<Bytes, &'static str> {
-        self.need(n)?;
+        if self.0.remaining() < n {
+            return Err(Self::SHORT);
+        }
         Ok(self.0.split_to(n))
     }
     fn headers(&mut self) -> Result<HeaderMap, &'static str> {

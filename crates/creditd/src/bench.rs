@@ -630,11 +630,12 @@ pub(crate) async fn load(
                     std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
                     std::collections::hash_map::Entry::Vacant(e) => e.insert(connect(to).await?),
                 };
-                let path = req.uri().path().to_owned();
+                // Only a client that follows homes needs the path after sending.
+                let path = follow_homes.then(|| req.uri().path().to_owned());
                 sender.ready().await?;
                 let resp = sender.send_request(req).await?;
                 let success = resp.status().is_success();
-                if follow_homes {
+                if let Some(path) = path {
                     let home = resp
                         .headers()
                         .get("creditd-home-node")
