@@ -468,12 +468,22 @@ impl Store for PgStore {
     }
 }
 
-/// The writer's connections: `config`, with sequential scans priced out.
+/// The writer's connections: `config`, with generic plans and sequential
+/// scans priced out.
 ///
-/// Every statement of the writer finds its rows by key, and it keeps its
-/// plans for the connection's life (generic plans, see `writer::BEGIN`).
-/// A plan made while a table is nearly empty (a new database) scans it
-/// whole, and went on doing so as it grew, until PostgreSQL analysed it
+/// Generic plans: with custom plans (PostgreSQL's choice for the
+/// statements whose cost depends on an array's length, such as the row
+/// locks and the org row update) each batch planned them again, at 30 to
+/// 65 µs each: more than they took to run (`pg_stat_statements` with
+/// `track_planning`). Every writer statement finds its rows by key, so the
+/// generic plan is the same index lookup whatever the batch's size. It is
+/// set for the connection, not per transaction: a batch applied ahead is
+/// one statement with no `BEGIN` (see `writer::one_statement`). These
+/// connections serve the writer only; the shared pool keeps the default.
+///
+/// Sequential scans: the writer keeps its plans for the connection's
+/// life. A plan made while a table is nearly empty (a new database) scans
+/// it whole, and went on doing so as it grew, until PostgreSQL analysed it
 /// again: an idempotency key lookup that seq-scanned a growing table
 /// took PostgreSQL to 200 µs per operation. With `enable_seqscan` off,
 /// such a plan takes the index whatever the table's size then; a
@@ -482,12 +492,15 @@ impl Store for PgStore {
 fn writer_config(config: &PgConfig) -> PgConfig {
     let mut config = config.clone();
     let options = match config.get_options() {
-        Some(given) if !given.trim().is_empty() => format!("{given} -c enable_seqscan=off"),
-        _ => "-c enable_seqscan=off".to_string(),
+        Some(given) if !given.trim().is_empty() => format!("{given} {WRITER_OPTIONS}"),
+        _ => WRITER_OPTIONS.to_string(),
     };
     config.options(&options);
     config
 }
+
+/// The settings [`writer_config`] adds.
+const WRITER_OPTIONS: &str = "-c plan_cache_mode=force_generic_plan -c enable_seqscan=off";
 
 /// A pool of at most `size` connections to `config`'s database: a caller
 /// waits up to `wait` for a free one, a new one is given up on after
@@ -543,15 +556,21 @@ fn nul_refusal<T>(org_id: &str) -> Result<T, StoreError> {
 mod tests {
     use super::*;
 
-    /// The writer's connections price sequential scans out and keep what
-    /// the caller set.
+    /// The writer's connections use generic plans, price sequential scans
+    /// out, and keep what the caller set.
     #[test]
     fn the_writers_connections_price_sequential_scans_out() {
         let plain: PgConfig = "postgres://u@127.0.0.1/db".parse().expect("url");
-        assert_eq!(writer_config(&plain).get_options(), Some("-c enable_seqscan=off"));
+        assert_eq!(
+            writer_config(&plain).get_options(),
+            Some("-c plan_cache_mode=force_generic_plan -c enable_seqscan=off")
+        );
         let given: PgConfig =
             "postgres://u@127.0.0.1/db?options=-c%20statement_timeout%3D5000".parse().expect("url with options");
-        assert_eq!(writer_config(&given).get_options(), Some("-c statement_timeout=5000 -c enable_seqscan=off"));
+        assert_eq!(
+            writer_config(&given).get_options(),
+            Some("-c statement_timeout=5000 -c plan_cache_mode=force_generic_plan -c enable_seqscan=off")
+        );
         assert_eq!(given.get_options(), Some("-c statement_timeout=5000"), "the shared pool's are left as given");
     }
 }

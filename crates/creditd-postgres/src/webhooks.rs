@@ -104,6 +104,10 @@ impl<'a> OutboxCols<'a> {
         self.org.is_empty()
     }
 
+    pub(crate) fn len(&self) -> usize {
+        self.org.len()
+    }
+
     pub(crate) fn message_params(&self) -> [&(dyn tokio_postgres::types::ToSql + Sync); 6] {
         [&self.org, &self.id, &self.kind, &self.at, &self.seq, &self.body]
     }

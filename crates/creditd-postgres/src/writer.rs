@@ -1751,107 +1751,44 @@ async fn write<C: GenericClient + Sync>(
     // be kept exact refuses the batch, as on SQLite.
     let deltas = rows.rollups().map_err(|e| before(e.into()))?;
     let outbox = crate::webhooks::OutboxCols::of(rows.webhooks());
-    let (guard, locked_tx) = match how {
-        Written::Ahead(a) => (Some((a.ids, a.expected, a.versions.to_vec())), Some(a.locked)),
-        Written::Commit => (None, None),
-    };
-    let prepared = tokio::try_join!(
-        c.prepare_cached(INSERT_EVENTS),
-        c.prepare_cached(UPSERT_RECORDS),
-        c.prepare_cached(if guard.is_some() { UPDATE_ORGS_AHEAD } else { UPDATE_ORGS }),
-        c.prepare_cached(INSERT_IDEM),
-        c.prepare_cached(INSERT_CONVERSATIONS),
-        c.prepare_cached(INSERT_NOTIFICATIONS),
-        c.prepare_cached(crate::webhooks::INSERT_MESSAGES),
-        c.prepare_cached(crate::webhooks::FAN_OUT),
-        c.prepare_cached(LOCK_CHECK_AHEAD),
-    );
-    let (st_events, st_records, st_orgs, st_idem, st_conv, st_notes, st_msgs, st_fan, st_lock) = match prepared {
-        Ok(p) => p,
-        Err(e) => {
-            if let Some(tx) = locked_tx {
-                let _ = tx.send(());
-            }
-            return Err(before(e.into()));
-        }
-    };
     let (r, o, i, cv, n) = (&recs, &orgs, &idem, &conv, &notes);
     let p_events = events.params();
-    let p_records: [&(dyn ToSql + Sync); 5] = [&r.org_id, &r.id, &r.status, &r.expires_at, &r.body];
-    let new_versions = guard.as_ref().map(|g| g.2.clone()).unwrap_or_default();
-    let p_orgs: Vec<&(dyn ToSql + Sync)> = if guard.is_some() {
-        vec![&o.org_id, &o.seq, &o.next_expiry, &o.state, &new_versions]
-    } else {
-        vec![&o.org_id, &o.seq, &o.next_expiry, &o.state]
+    let versions: &[i64] = match &how {
+        Written::Ahead(a) => a.versions,
+        Written::Commit => &[],
     };
+    let mut p_orgs: Vec<&(dyn ToSql + Sync)> = vec![&o.org_id, &o.seq, &o.next_expiry, &o.state];
+    if matches!(how, Written::Ahead(_)) {
+        p_orgs.push(&versions);
+    }
+    let p_records: [&(dyn ToSql + Sync); 5] = [&r.org_id, &r.id, &r.status, &r.expires_at, &r.body];
     let p_idem: [&(dyn ToSql + Sync); 5] = [&i.org_id, &i.key, &i.fingerprint, &i.outcome, &i.created_at];
     let p_conv: [&(dyn ToSql + Sync); 7] =
         [&cv.org_id, &cv.seq, &cv.identity, &cv.campaign, &cv.started_at, &cv.day, &cv.created_at];
     let p_notes: [&(dyn ToSql + Sync); 5] = [&n.org_id, &n.seq, &n.created_at, &n.kind, &n.body];
     let p_msgs = outbox.message_params();
     let p_fan = outbox.fan_out_params();
-    let on = guard.is_some();
-    // Polled in this order on the first poll, so sent in this order: one
-    // round trip. A statement PostgreSQL refuses aborts the transaction,
-    // and the `COMMIT` at the end then rolls it back.
-    let (begin, lock, n_orgs, n_events, w_records, w_idem, w_conv, w_notes, w_msgs, w_fan, commit) = tokio::join!(
-        biased;
-        async { if on { c.batch_execute(BEGIN).await } else { Ok(()) } },
-        async {
-            let r = match &guard {
-                Some((ids, expected, _)) => c.query(&st_lock, &[ids, expected]).await.map(|_| ()),
-                None => Ok(()),
-            };
-            if let Some(tx) = locked_tx {
-                let _ = tx.send(());
-            }
-            r
-        },
-        unless_empty(c, &st_orgs, o.org_id.is_empty(), &p_orgs),
-        unless_empty(c, &st_events, events.org_id.is_empty(), &p_events),
-        unless_empty(c, &st_records, r.org_id.is_empty(), &p_records),
-        unless_empty(c, &st_idem, i.org_id.is_empty(), &p_idem),
-        unless_empty(c, &st_conv, cv.org_id.is_empty(), &p_conv),
-        unless_empty(c, &st_notes, n.org_id.is_empty(), &p_notes),
-        unless_empty(c, &st_msgs, outbox.is_empty(), &p_msgs),
-        unless_empty(c, &st_fan, outbox.is_empty(), &p_fan),
-        c.batch_execute("COMMIT"),
-    );
-    let (got_orgs, got_events) = (*n_orgs.as_ref().unwrap_or(&0), *n_events.as_ref().unwrap_or(&0));
-    let unit = |r: Result<u64, tokio_postgres::Error>| r.map(|_| ());
-    let sent = [
-        begin,
-        lock,
-        unit(n_orgs),
-        unit(n_events),
-        unit(w_records),
-        unit(w_idem),
-        unit(w_conv),
-        unit(w_notes),
-        unit(w_msgs),
-        unit(w_fan),
-    ];
-    // The first error PostgreSQL answered is the cause (the statements
-    // after it answer that the transaction is aborted).
-    let server = sent.iter().position(|r| matches!(r, Err(e) if e.code().is_some()));
-    let failed = server.or_else(|| sent.iter().position(Result::is_err));
-    if let Some(Err(e)) = failed.and_then(|i| sent.into_iter().nth(i)) {
-        let key_taken = e.code() == Some(&SqlState::UNIQUE_VIOLATION)
-            && e.as_db_error().and_then(|d| d.constraint()) == Some(IDEMPOTENCY_KEY);
-        let failure = Failure::from(e);
-        // Ends the transaction if the `COMMIT` never went out.
-        let _ = c.batch_execute("ROLLBACK").await;
-        if server.is_none() {
-            return Err(WriteError::Unknown(failure.error));
-        }
-        if key_taken {
-            return Err(WriteError::KeyTaken(failure));
-        }
-        return Err(WriteError::Refused(failure));
-    }
-    if let Err(e) = commit {
-        return Err(WriteError::Unknown(db(e)));
-    }
+    let orgs_sql = if matches!(how, Written::Ahead(_)) { UPDATE_ORGS_AHEAD } else { UPDATE_ORGS };
+    // Each table's statement and its parameters, in the order they are
+    // sent; a table the batch writes no row to is left out.
+    let parts: Vec<Part<'_>> = [
+        (orgs_sql, &p_orgs[..], o.org_id.len()),
+        (INSERT_EVENTS, &p_events[..], events.org_id.len()),
+        (UPSERT_RECORDS, &p_records[..], r.org_id.len()),
+        (INSERT_IDEM, &p_idem[..], i.org_id.len()),
+        (INSERT_CONVERSATIONS, &p_conv[..], cv.org_id.len()),
+        (INSERT_NOTIFICATIONS, &p_notes[..], n.org_id.len()),
+        (crate::webhooks::INSERT_MESSAGES, &p_msgs[..], outbox.len()),
+        (crate::webhooks::FAN_OUT, &p_fan[..], outbox.len()),
+    ]
+    .into_iter()
+    .filter(|(_, _, rows)| *rows > 0)
+    .map(|(sql, params, _)| Part { sql, params })
+    .collect();
+    let (got_orgs, got_events) = match how {
+        Written::Ahead(a) => one_statement(c, a, &parts).await?,
+        Written::Commit => with_commit(c, &parts).await?,
+    };
     let (want_events, want_orgs) = (rows.events().len() as u64, rows.orgs().len() as u64);
     if got_events != want_events || got_orgs != want_orgs {
         let e = StoreError::Corrupt(format!(
@@ -1874,26 +1811,138 @@ async fn write<C: GenericClient + Sync>(
     Ok(())
 }
 
-/// Runs one of the batch's array statements, or nothing (0 rows) when its
-/// arrays are empty.
-async fn unless_empty<C: GenericClient + Sync>(
-    c: &C,
-    st: &tokio_postgres::Statement,
-    empty: bool,
-    params: &[&(dyn ToSql + Sync)],
-) -> Result<u64, tokio_postgres::Error> {
-    if empty { Ok(0) } else { c.execute(st, params).await }
+/// One table's array statement of a batch, and its parameters.
+struct Part<'p> {
+    sql: &'static str,
+    params: &'p [&'p (dyn ToSql + Sync)],
 }
 
-/// How a writer's transaction starts: its statements use generic plans.
-/// With custom plans (PostgreSQL's choice for the statements whose cost
-/// depends on an array's length, such as the row locks and the org row
-/// update) each batch planned them again, at 30 to 65 µs each: more than
-/// they took to run (`pg_stat_statements` with `track_planning`). Every
-/// writer statement finds its rows by key, so the generic plan is the
-/// same index lookup whatever the batch's size. `SET LOCAL` ends with the
-/// transaction: pool connections that serve reads keep the default.
-const BEGIN: &str = "BEGIN; SET LOCAL plan_cache_mode = force_generic_plan";
+/// How many org rows and event rows a batch's statements wrote.
+type Written2 = (u64, u64);
+
+/// The locked path's writes: the statements in their order, then the
+/// `COMMIT` of the transaction that holds the locks, all in one round
+/// trip. A statement PostgreSQL refuses aborts the transaction, and the
+/// `COMMIT` at the end then rolls it back.
+async fn with_commit<C: GenericClient + Sync>(c: &C, parts: &[Part<'_>]) -> Result<Written2, WriteError> {
+    let prepared = futures_util::future::try_join_all(parts.iter().map(|p| c.prepare_cached(p.sql))).await;
+    let prepared = prepared.map_err(|e| WriteError::Refused(e.into()))?;
+    // Polled in this order on the first poll, so sent in this order.
+    let (sent, commit) = tokio::join!(
+        biased;
+        futures_util::future::join_all(parts.iter().zip(&prepared).map(|(p, st)| c.execute(st, p.params))),
+        c.batch_execute("COMMIT"),
+    );
+    // The first error PostgreSQL answered is the cause (the statements
+    // after it answer that the transaction is aborted).
+    let server = sent.iter().position(|r| matches!(r, Err(e) if e.code().is_some()));
+    let failed = server.or_else(|| sent.iter().position(Result::is_err));
+    if let Some(at) = failed {
+        let Some(Err(e)) = sent.into_iter().nth(at) else { unreachable!("an error was found at {at}") };
+        // Ends the transaction if the `COMMIT` never went out.
+        let _ = c.batch_execute("ROLLBACK").await;
+        return Err(if server.is_none() { WriteError::Unknown(db(e)) } else { refusal(e) });
+    }
+    if let Err(e) = commit {
+        return Err(WriteError::Unknown(db(e)));
+    }
+    let count = |sql: &str| {
+        parts.iter().position(|p| p.sql == sql).and_then(|at| sent.get(at)).and_then(|r| r.as_ref().ok()).copied()
+    };
+    Ok((count(UPDATE_ORGS).unwrap_or(0), count(INSERT_EVENTS).unwrap_or(0)))
+}
+
+/// A batch applied ahead as one statement, which PostgreSQL runs as a
+/// transaction of its own: its main query locks the rows of every org the
+/// batch used, in id order, and fails (division by zero) unless each one
+/// is still at the version its cached state was at ([`LOCK_CHECK`]);
+/// each table's write is a data-modifying `WITH` part, run once the locks
+/// are held. One message each way: the writes of separate statements,
+/// each answered on its own, woke this thread and PostgreSQL about six
+/// times per batch (measured with one client: 5.6 wake-ups of the writer
+/// per operation).
+async fn one_statement<C: GenericClient + Sync>(
+    c: &C,
+    ahead: Ahead<'_>,
+    parts: &[Part<'_>],
+) -> Result<Written2, WriteError> {
+    let (sql, params) = ahead_statement(&ahead.ids, &ahead.expected, parts);
+    let result = match c.prepare_cached(&sql).await {
+        Ok(st) => c.query_one(&st, &params).await,
+        Err(e) => Err(e),
+    };
+    let _ = ahead.locked.send(());
+    match result {
+        Ok(row) => {
+            let count = |at: usize| row.try_get::<_, i64>(at).map(|n| n.max(0) as u64).unwrap_or(0);
+            Ok((count(1), count(2)))
+        }
+        // Refused: nothing of the statement was written.
+        Err(e) if e.code().is_some() => Err(refusal(e)),
+        Err(e) => Err(WriteError::Unknown(db(e))),
+    }
+}
+
+/// The text and parameters of [`one_statement`]: the parts' statements
+/// with their parameters renumbered after the lock check's two.
+fn ahead_statement<'p>(
+    ids: &'p &'p [String],
+    expected: &'p &'p [i64],
+    parts: &'p [Part<'p>],
+) -> (String, Vec<&'p (dyn ToSql + Sync)>) {
+    let mut params: Vec<&(dyn ToSql + Sync)> = vec![ids, expected];
+    let mut with = Vec::with_capacity(parts.len());
+    let mut counted = ["0".to_string(), "0".to_string()];
+    for (at, p) in parts.iter().enumerate() {
+        let name = format!("w{at}");
+        let returning = match p.sql {
+            UPDATE_ORGS_AHEAD => Some(0),
+            INSERT_EVENTS => Some(1),
+            _ => None,
+        };
+        let mut body = renumber(p.sql, params.len());
+        if let Some(slot) = returning {
+            body.push_str(" RETURNING 1");
+            counted[slot] = format!("(SELECT count(*) FROM {name})");
+        }
+        with.push(format!("{name} AS ({body})"));
+        params.extend_from_slice(p.params);
+    }
+    let with = if with.is_empty() { String::new() } else { format!("WITH {} ", with.join(", ")) };
+    let [orgs, events] = counted;
+    (format!("{with}SELECT {LOCK_CHECK}, {orgs}, {events} {LOCKED_ROWS}"), params)
+}
+
+/// `sql` with each parameter `$n` made `$(n + by)`.
+fn renumber(sql: &str, by: usize) -> String {
+    let mut out = String::with_capacity(sql.len() + 16);
+    let mut rest = sql;
+    while let Some(at) = rest.find('$') {
+        out.push_str(&rest[..=at]);
+        rest = &rest[at + 1..];
+        let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
+        match rest[..digits].parse::<usize>() {
+            Ok(n) => out.push_str(&(n + by).to_string()),
+            Err(_) => out.push_str(&rest[..digits]),
+        }
+        rest = &rest[digits..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// A refused write: nothing of it was written.
+fn refusal(e: tokio_postgres::Error) -> WriteError {
+    let key_taken = e.code() == Some(&SqlState::UNIQUE_VIOLATION)
+        && e.as_db_error().and_then(|d| d.constraint()) == Some(IDEMPOTENCY_KEY);
+    let failure = Failure::from(e);
+    if key_taken { WriteError::KeyTaken(failure) } else { WriteError::Refused(failure) }
+}
+
+/// How the locked path's transaction starts. Its statements use generic
+/// plans, as every statement of the writer's connections does (set for
+/// the connection: see `writer_config`).
+const BEGIN: &str = "BEGIN";
 
 pub(crate) const INSERT_EVENTS: &str = "INSERT INTO events (org_id, seq, created_at, kind, amount, pool, status, source, \
      service, activity, project_id, project_name, user_name, user_email, description, code, hold_id, \
@@ -1914,16 +1963,19 @@ const UPDATE_ORGS: &str = "UPDATE orgs SET seq = u.seq, next_expiry = u.next_exp
      FROM UNNEST($1::text[], $2::int8[], $3::int8[], $4::text[]) AS u(org_id, seq, next_expiry, state) \
      WHERE orgs.org_id = u.org_id";
 
-/// A batch applied ahead, in one statement: locks the rows of every org it
-/// used in id order (as the locked path does, so nodes never deadlock),
-/// then fails (division by zero, which aborts the transaction) unless
-/// every one still exists at the version its cached state was at. The
-/// locking sub-select returns each row as the commit of whoever held its
-/// lock before left it (read committed re-reads a row it waited for).
-const LOCK_CHECK_AHEAD: &str = "SELECT 1 / (count(*) = cardinality($1::text[]) \
-     AND bool_and(l.version = u.expected))::int \
-     FROM (SELECT org_id, version FROM orgs WHERE org_id = ANY($1) ORDER BY org_id FOR UPDATE) AS l \
-     JOIN UNNEST($1::text[], $2::int8[]) AS u(org_id, expected) ON l.org_id = u.org_id";
+/// The check of a batch applied ahead, over [`LOCKED_ROWS`]: it fails
+/// (division by zero, which aborts the statement) unless every org the
+/// batch used still exists at the version its cached state was at. The
+/// locking sub-select locks them in id order (as the locked path does, so
+/// nodes never deadlock) and returns each row as the commit of whoever
+/// held its lock before left it (read committed re-reads a row it waited
+/// for).
+const LOCK_CHECK: &str = "1 / (count(*) = cardinality($1::text[]) AND bool_and(l.version = u.expected))::int";
+
+/// The rows of every org a batch applied ahead used, locked in id order
+/// with the version each must still be at (see [`one_statement`]).
+const LOCKED_ROWS: &str = "FROM (SELECT org_id, version FROM orgs WHERE org_id = ANY($1) ORDER BY org_id FOR UPDATE) \
+     AS l JOIN UNNEST($1::text[], $2::int8[]) AS u(org_id, expected) ON l.org_id = u.org_id";
 
 /// The locked path: locks the rows of every org of the batch in id order,
 /// with each one's version and parent, and its state when the version is
@@ -2191,6 +2243,12 @@ mod tests {
         assert!(!keys.first_sight("o", &format!("fill-{}", RECENT_KEYS - 1)), "still seen");
     }
 
+    /// Each org row's id, version, seq and state.
+    async fn rows(c: &tokio_postgres::Client) -> Vec<(String, i64, i64, String)> {
+        let rows = c.query("SELECT org_id, version, seq, state FROM orgs ORDER BY org_id", &[]).await;
+        rows.expect("rows").iter().map(|r| (r.get(0), r.get(1), r.get(2), r.get(3))).collect()
+    }
+
     /// The generic and custom plans a session's prepared statements got
     /// (`pg_prepared_statements`), summed.
     async fn plans(c: &tokio_postgres::Client) -> (i64, i64) {
@@ -2205,51 +2263,100 @@ mod tests {
         (row.get(0), row.get(1))
     }
 
-    /// A writer's transaction plans the row locks once (generic), where by
-    /// default every batch planned them again (custom); the setting ends
-    /// with the transaction, so a pool connection serves reads as before.
+    /// The parts' parameters follow the lock check's two, renumbered; only
+    /// the org rows and the events are counted.
+    #[test]
+    fn a_batch_applied_ahead_is_one_statement_with_its_parameters_renumbered() {
+        assert_eq!(
+            renumber("a = $1 AND b = ANY($2::text[]) OR c = $10", 3),
+            "a = $4 AND b = ANY($5::text[]) OR c = $13"
+        );
+        assert_eq!(renumber("no parameters $ here", 7), "no parameters $ here");
+        let (ids, expected): (&[String], &[i64]) = (&["a".to_string()], &[1]);
+        let (a, b, c) = (vec!["a"], vec![1i64], vec![Some(2i64)]);
+        let orgs: [&(dyn ToSql + Sync); 5] = [&a, &b, &c, &a, &b];
+        let idem: [&(dyn ToSql + Sync); 5] = [&a, &a, &a, &a, &b];
+        let parts = [Part { sql: UPDATE_ORGS_AHEAD, params: &orgs }, Part { sql: INSERT_IDEM, params: &idem }];
+        let (sql, params) = ahead_statement(&ids, &expected, &parts);
+        assert_eq!(params.len(), 12);
+        assert!(sql.starts_with("WITH w0 AS (UPDATE orgs SET"), "{sql}");
+        assert!(sql.contains("FROM UNNEST($3::text[], $4::int8[], $5::int8[], $6::text[], $7::int8[])"), "{sql}");
+        assert!(sql.contains("SELECT * FROM UNNEST($8::text[], $9::text[], $10::text[], $11::text[], $12::int8[])"));
+        assert!(sql.contains(" RETURNING 1), w1 AS (INSERT INTO idempotency"), "only orgs and events return rows");
+        assert!(sql.ends_with(&format!("SELECT {LOCK_CHECK}, (SELECT count(*) FROM w0), 0 {LOCKED_ROWS}")), "{sql}");
+        assert!(!sql.contains("$13"));
+    }
+
+    /// A batch applied ahead, as one statement on a writer's connection:
+    /// planned once (generic) where a default connection plans it again for
+    /// each of its first executions (custom); written when every org is at
+    /// its expected version, refused with nothing written when one is not,
+    /// telling the next batch its locks are free either way.
     #[tokio::test]
-    async fn writer_transactions_use_generic_plans_and_leave_the_session_as_it_was() {
+    async fn a_batch_applied_ahead_writes_all_or_nothing_on_generic_plans() {
         let url = match creditd_conformance::pg::fresh_database().await {
             Ok(Some(url)) => url,
             Ok(None) => return,
             Err(e) => panic!("cannot start PostgreSQL for the tests: {e}"),
         };
-        let (c, conn) = tokio_postgres::connect(&url, tokio_postgres::NoTls).await.expect("connect");
+        let config: tokio_postgres::Config = url.parse().expect("url");
+        let (c, conn) = config.connect(tokio_postgres::NoTls).await.expect("connect");
         tokio::spawn(conn);
-        c.batch_execute("CREATE TABLE IF NOT EXISTS orgs (org_id text PRIMARY KEY, version int8 NOT NULL)")
-            .await
-            .expect("table");
-        c.batch_execute("INSERT INTO orgs (org_id, version) VALUES ('a', 1) ON CONFLICT DO NOTHING")
-            .await
-            .expect("row");
-        let ids = vec!["a".to_string()];
-        let expected = vec![1i64];
-        // By default: a custom plan for each of the first executions.
-        let st = c.prepare(LOCK_CHECK_AHEAD).await.expect("prepare");
+        c.batch_execute(
+            "CREATE TABLE orgs (org_id text PRIMARY KEY, version int8 NOT NULL, seq int8 NOT NULL, \
+             next_expiry int8, state text NOT NULL); \
+             INSERT INTO orgs VALUES ('a', 1, 0, NULL, '{}'), ('b', 7, 0, NULL, '{}')",
+        )
+        .await
+        .expect("table");
+        let lock = format!("SELECT {LOCK_CHECK} {LOCKED_ROWS}");
+        let (ids, expected): (&[String], &[i64]) = (&["a".to_string(), "b".to_string()], &[1, 7]);
+        // A default connection: a custom plan for each of the first executions.
+        let st = c.prepare(&lock).await.expect("prepare");
         for _ in 0..8 {
-            c.batch_execute("BEGIN").await.expect("begin");
             c.query(&st, &[&ids, &expected]).await.expect("lock");
-            c.batch_execute("COMMIT").await.expect("commit");
         }
         let (generic, custom) = plans(&c).await;
         assert!(custom >= 5, "custom plans by default: {custom} (generic {generic})");
-        // The writer's way: no custom plan at all.
-        let st = c.prepare(&format!("{LOCK_CHECK_AHEAD} -- writer")).await.expect("prepare");
-        let before = plans(&c).await;
-        for _ in 0..8 {
-            c.batch_execute(BEGIN).await.expect("begin");
-            assert_eq!(
-                c.query_one("SHOW plan_cache_mode", &[]).await.expect("show").get::<_, String>(0),
-                "force_generic_plan"
-            );
-            c.query(&st, &[&ids, &expected]).await.expect("lock");
-            c.batch_execute("COMMIT").await.expect("commit");
-        }
-        let after = plans(&c).await;
-        assert_eq!(after.1, before.1, "no custom plan in a writer's transaction");
-        assert_eq!(after.0, before.0 + 8, "the generic plan each time");
         let mode: String = c.query_one("SHOW plan_cache_mode", &[]).await.expect("show").get(0);
-        assert_eq!(mode, "auto", "the session keeps its default after the transaction");
+        assert_eq!(mode, "auto", "connections other than the writer's keep the default");
+
+        // A connection of the writer's pool.
+        let pool = crate::pool_of(&crate::writer_config(&config), 1, Duration::from_secs(10), None).expect("pool");
+        let w = pool.get().await.expect("connect");
+        let mode: String = w.query_one("SHOW plan_cache_mode", &[]).await.expect("show").get(0);
+        assert_eq!(mode, "force_generic_plan");
+        let (org_id, seq, next_expiry) = (vec!["a", "b"], vec![5i64, 6], vec![None::<i64>, Some(9)]);
+        let (state, versions) = (vec!["{\"n\":1}", "{\"n\":2}"], vec![100i64, 101]);
+        let orgs: [&(dyn ToSql + Sync); 5] = [&org_id, &seq, &next_expiry, &state, &versions];
+        let parts = [Part { sql: UPDATE_ORGS_AHEAD, params: &orgs }];
+        let ahead = |expected: &'static [i64], locked| Ahead { ids, expected, versions: &versions, locked };
+        let before = rows(&w).await;
+
+        // One org moved on (another node wrote it): refused, nothing written.
+        c.batch_execute("UPDATE orgs SET version = 8 WHERE org_id = 'b'").await.expect("other node");
+        let (tx, rx) = oneshot::channel();
+        let refused = one_statement(&w, ahead(&[1, 7], tx), &parts).await;
+        assert!(matches!(refused, Err(WriteError::Refused(_))), "a stale version refuses the batch");
+        assert!(rx.await.is_ok(), "the next batch is told");
+        let after: Vec<_> = rows(&w).await;
+        assert_eq!(after[0], before[0], "nothing of a refused batch is written");
+        assert_eq!(after[1].1, 8);
+
+        // Every org at its version: written, with the rows counted.
+        let planned = plans(&w).await;
+        for round in 0..3 {
+            let expected: &'static [i64] = if round == 0 { &[1, 8] } else { &[100, 101] };
+            let (tx, rx) = oneshot::channel();
+            let written = one_statement(&w, ahead(expected, tx), &parts).await;
+            assert!(matches!(written, Ok((2, 0))), "round {round}: two org rows, no events");
+            assert!(rx.await.is_ok());
+            let now = rows(&w).await;
+            assert_eq!(now[0], ("a".to_string(), 100, 5, "{\"n\":1}".to_string()));
+            assert_eq!(now[1], ("b".to_string(), 101, 6, "{\"n\":2}".to_string()));
+        }
+        let after = plans(&w).await;
+        assert_eq!(after.1, planned.1, "no custom plan on the writer's connection");
+        assert_eq!(after.0, planned.0 + 3, "the generic plan each time");
     }
 }
