@@ -12,15 +12,16 @@
 //!
 //! - **Ahead** (plain commands on orgs no other node is writing): the batch
 //!   is applied on the cached states at once, then sent on a connection of
-//!   its own as one pipelined round trip (`BEGIN`, the row locks with a
-//!   check that every org is still at the version its state was cached at,
-//!   one array statement per table, `COMMIT`); a task waits for the commit
-//!   and answers the callers while the writer applies the next batch. A
-//!   batch on an org that a batch in flight also writes first waits until
-//!   that flight commits and takes what queued meanwhile (hot-org
-//!   batching, bounded by [`GATHER_FOR`]); if it is still in flight then,
-//!   the batch is applied on its state and sent once it holds its locks,
-//!   so its own locks queue behind them and it commits after. If PostgreSQL
+//!   its own as one statement, a transaction of its own (the row locks
+//!   with a check that every org is still at the version its state was
+//!   cached at, and one array write per table as `WITH` parts: see
+//!   [`one_statement`]); a task waits for the commit and answers the
+//!   callers while the writer applies the next batch. A batch on an org
+//!   that a batch in flight also writes first waits until that flight
+//!   commits and takes what queued meanwhile (hot-org batching, bounded by
+//!   [`GATHER_FOR`]); if it is still in flight then, the batch is applied
+//!   on its state and sent once that flight has landed, so it commits
+//!   after. If PostgreSQL
 //!   refuses a batch (the check failed: another node wrote an org, or the
 //!   batch it was applied on was refused), nothing of it is written; the
 //!   batches after it land too, and the refused ones run again on the
@@ -292,7 +293,8 @@ struct Flight {
     batch: Arc<Batch>,
     /// Every org whose state it used, sorted.
     orgs: Vec<String>,
-    /// Fires once it holds its row locks (or has failed to take them).
+    /// Fires once its statement has ended (committed or refused): its row
+    /// locks are free then.
     locked: Option<oneshot::Receiver<()>>,
     /// Fires once it has committed, before its callers are answered (not
     /// at all if it failed): a batch gathering behind it is sent then,
@@ -758,8 +760,8 @@ impl Writer {
             }
         };
         self.stats.ahead.fetch_add(1, Ordering::Relaxed);
-        // Queue behind an earlier flight on a common org: send only once it
-        // holds its row locks, so this batch's locks wait for its commit.
+        // Queue behind an earlier flight on a common org: send only once
+        // its statement has ended, so this batch commits after it.
         let mut waited = false;
         for f in self.flights.iter_mut() {
             if !f.handle.is_finished()
@@ -1634,7 +1636,7 @@ struct Ahead<'a> {
     expected: &'a [i64],
     /// One per org row written (`rows.orgs()`): its new version.
     versions: &'a [i64],
-    /// Told once the row locks are held (or could not be taken).
+    /// Told once the statement has ended (committed or refused).
     locked: oneshot::Sender<()>,
 }
 
