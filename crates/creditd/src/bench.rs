@@ -145,9 +145,9 @@ pub struct BenchArgs {
     pub(crate) pg_clients_stay: bool,
     /// PostgreSQL benchmark: instead of each node count once, this many
     /// pairs of runs of each workload with more than one client, one node
-    /// then two, back to back (each `--http-seconds`), with each pair's
-    /// ratio and the median: other tenants of a shared machine then slow
-    /// both sides of a pair alike.
+    /// and two back to back (each `--http-seconds`; every other pair runs
+    /// two nodes first), with each pair's ratio and the medians: other
+    /// tenants of a shared machine then slow both sides of a pair alike.
     #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u16).range(0..=100))]
     pub(crate) pg_pairs: u16,
 }

@@ -505,8 +505,8 @@ async fn a_small_postgres_bench_runs_the_chosen_workloads() {
     assert!(!stdout.contains("3 orgs") && !stdout.contains("2 nodes"), "{stdout}");
     assert!(stdout.contains("summary"), "{stdout}");
 
-    // Pairs: one node then two home nodes, back to back, each pair's ratio
-    // and the median.
+    // Pairs: one node and two home nodes back to back (two first in every
+    // other pair), each pair's ratio and the medians.
     let out = Command::new(env!("CARGO_BIN_EXE_creditd"))
         .args(["bench", "--database-url", &url, "--http-seconds", "1", "--clients", "4"])
         .args(["--pg-workloads", "one,hot", "--pg-home-nodes", "--pg-pairs", "2", "--node-threads", "1"])
@@ -518,9 +518,18 @@ async fn a_small_postgres_bench_runs_the_chosen_workloads() {
     assert_eq!(stdout.matches("creditd, 1 node      4 client(s), one org").count(), 2, "{stdout}");
     assert_eq!(stdout.matches("creditd, 2 home nodes 4 client(s), one org").count(), 2, "{stdout}");
     assert!(!stdout.contains("creditd, 1 node      1 client(s)"), "one client has no pairs: {stdout}");
-    for line in ["pair 1: two nodes / one node = ", "pair 2: two nodes / one node = ", "over 2 pairs: median "] {
+    for line in [
+        "pair 1 (one node first): two nodes / one node = ",
+        "pair 2 (two nodes first): two nodes / one node = ",
+        "over 2 pairs: median ",
+        "with one node first, ",
+    ] {
         assert_eq!(stdout.matches(line).count(), 1, "{line} in {stdout}");
     }
+    // The second pair ran two nodes first: its two-node row comes first.
+    let pair_2 = &stdout[stdout.find("pair 1 (").expect("pair 1")..stdout.find("pair 2 (").expect("pair 2")];
+    let (two, one) = (pair_2.find("creditd, 2 home nodes"), pair_2.find("creditd, 1 node"));
+    assert!(two.zip(one).is_some_and(|(t, o)| t < o), "two nodes first in pair 2: {pair_2}");
 
     let none = Command::new(env!("CARGO_BIN_EXE_creditd"))
         .args(["bench", "--database-url", &url, "--pg-nodes", "3"])
