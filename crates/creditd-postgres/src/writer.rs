@@ -1820,17 +1820,17 @@ struct Part<'p> {
 }
 
 /// How many org rows and event rows a batch's statements wrote.
-type Written2 = (u64, u64);
+type RowsWritten = (u64, u64);
 
 /// The locked path's writes: the statements in their order, then the
 /// `COMMIT` of the transaction that holds the locks, all in one round
 /// trip. A statement PostgreSQL refuses aborts the transaction, and the
 /// `COMMIT` at the end then rolls it back.
-async fn with_commit<C: GenericClient + Sync>(c: &C, parts: &[Part<'_>]) -> Result<Written2, WriteError> {
+async fn with_commit<C: GenericClient + Sync>(c: &C, parts: &[Part<'_>]) -> Result<RowsWritten, WriteError> {
     let prepared = futures_util::future::try_join_all(parts.iter().map(|p| c.prepare_cached(p.sql))).await;
     let prepared = prepared.map_err(|e| WriteError::Refused(e.into()))?;
     // Polled in this order on the first poll, so sent in this order.
-    let (sent, commit) = tokio::join!(
+    let (mut sent, commit) = tokio::join!(
         biased;
         futures_util::future::join_all(parts.iter().zip(&prepared).map(|(p, st)| c.execute(st, p.params))),
         c.batch_execute("COMMIT"),
@@ -1839,8 +1839,9 @@ async fn with_commit<C: GenericClient + Sync>(c: &C, parts: &[Part<'_>]) -> Resu
     // after it answer that the transaction is aborted).
     let server = sent.iter().position(|r| matches!(r, Err(e) if e.code().is_some()));
     let failed = server.or_else(|| sent.iter().position(Result::is_err));
-    if let Some(at) = failed {
-        let Some(Err(e)) = sent.into_iter().nth(at) else { unreachable!("an error was found at {at}") };
+    if let Some(at) = failed
+        && let Err(e) = sent.swap_remove(at)
+    {
         // Ends the transaction if the `COMMIT` never went out.
         let _ = c.batch_execute("ROLLBACK").await;
         return Err(if server.is_none() { WriteError::Unknown(db(e)) } else { refusal(e) });
@@ -1867,11 +1868,15 @@ async fn one_statement<C: GenericClient + Sync>(
     c: &C,
     ahead: Ahead<'_>,
     parts: &[Part<'_>],
-) -> Result<Written2, WriteError> {
+) -> Result<RowsWritten, WriteError> {
     let (sql, params) = ahead_statement(&ahead.ids, &ahead.expected, parts);
     let result = match c.prepare_cached(&sql).await {
         Ok(st) => c.query_one(&st, &params).await,
-        Err(e) => Err(e),
+        Err(e) => {
+            // Nothing was sent.
+            let _ = ahead.locked.send(());
+            return Err(WriteError::Refused(e.into()));
+        }
     };
     let _ = ahead.locked.send(());
     match result {
