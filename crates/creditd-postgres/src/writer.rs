@@ -1822,28 +1822,37 @@ struct Part<'p> {
 /// How many org rows and event rows a batch's statements wrote.
 type RowsWritten = (u64, u64);
 
-/// The locked path's writes: one statement (each table's write a
-/// data-modifying `WITH` part, see [`statement`]) pipelined with the
-/// `COMMIT` of the transaction that holds the locks: one round trip, two
-/// answers. A statement PostgreSQL refuses aborts the transaction, and the
-/// `COMMIT` then rolls it back.
+/// The locked path's writes: the statements in their order, then the
+/// `COMMIT` of the transaction that holds the locks, all in one round
+/// trip. A statement PostgreSQL refuses aborts the transaction, and the
+/// `COMMIT` at the end then rolls it back.
 async fn with_commit<C: GenericClient + Sync>(c: &C, parts: &[Part<'_>]) -> Result<RowsWritten, WriteError> {
-    let (sql, params) = statement(None, parts);
-    let st = c.prepare_cached(&sql).await.map_err(|e| WriteError::Refused(e.into()))?;
+    let prepared = futures_util::future::try_join_all(parts.iter().map(|p| c.prepare_cached(p.sql))).await;
+    let prepared = prepared.map_err(|e| WriteError::Refused(e.into()))?;
     // Polled in this order on the first poll, so sent in this order.
-    let (written, commit) = tokio::join!(biased; c.query_one(&st, &params), c.batch_execute("COMMIT"));
-    let row = match written {
-        Ok(row) => row,
-        Err(e) => {
-            // Ends the transaction if the `COMMIT` never went out.
-            let _ = c.batch_execute("ROLLBACK").await;
-            return Err(if e.code().is_some() { refusal(e) } else { WriteError::Unknown(db(e)) });
-        }
-    };
+    let (mut sent, commit) = tokio::join!(
+        biased;
+        futures_util::future::join_all(parts.iter().zip(&prepared).map(|(p, st)| c.execute(st, p.params))),
+        c.batch_execute("COMMIT"),
+    );
+    // The first error PostgreSQL answered is the cause (the statements
+    // after it answer that the transaction is aborted).
+    let server = sent.iter().position(|r| matches!(r, Err(e) if e.code().is_some()));
+    let failed = server.or_else(|| sent.iter().position(Result::is_err));
+    if let Some(at) = failed
+        && let Err(e) = sent.swap_remove(at)
+    {
+        // Ends the transaction if the `COMMIT` never went out.
+        let _ = c.batch_execute("ROLLBACK").await;
+        return Err(if server.is_none() { WriteError::Unknown(db(e)) } else { refusal(e) });
+    }
     if let Err(e) = commit {
         return Err(WriteError::Unknown(db(e)));
     }
-    Ok(counts(&row, 0))
+    let count = |sql: &str| {
+        parts.iter().position(|p| p.sql == sql).and_then(|at| sent.get(at)).and_then(|r| r.as_ref().ok()).copied()
+    };
+    Ok((count(UPDATE_ORGS).unwrap_or(0), count(INSERT_EVENTS).unwrap_or(0)))
 }
 
 /// A batch applied ahead as one statement, which PostgreSQL runs as a
@@ -1860,7 +1869,7 @@ async fn one_statement<C: GenericClient + Sync>(
     ahead: Ahead<'_>,
     parts: &[Part<'_>],
 ) -> Result<RowsWritten, WriteError> {
-    let (sql, params) = statement(Some((&ahead.ids, &ahead.expected)), parts);
+    let (sql, params) = ahead_statement(&ahead.ids, &ahead.expected, parts);
     let result = match c.prepare_cached(&sql).await {
         Ok(st) => c.query_one(&st, &params).await,
         Err(e) => {
@@ -1871,41 +1880,30 @@ async fn one_statement<C: GenericClient + Sync>(
     };
     let _ = ahead.locked.send(());
     match result {
-        Ok(row) => Ok(counts(&row, 1)),
+        Ok(row) => {
+            let count = |at: usize| row.try_get::<_, i64>(at).map(|n| n.max(0) as u64).unwrap_or(0);
+            Ok((count(1), count(2)))
+        }
         // Refused: nothing of the statement was written.
         Err(e) if e.code().is_some() => Err(refusal(e)),
         Err(e) => Err(WriteError::Unknown(db(e))),
     }
 }
 
-/// The org rows and events a batch's statement wrote: its columns `at`
-/// and `at + 1` (0 if unreadable: they feed a consistency check only).
-fn counts(row: &tokio_postgres::Row, at: usize) -> RowsWritten {
-    let count = |at: usize| row.try_get::<_, i64>(at).map_or(0, |n| u64::try_from(n).unwrap_or(0));
-    (count(at), count(at + 1))
-}
-
-/// The text and parameters of a batch's writes as one statement: each
-/// part a data-modifying `WITH` part, its parameters renumbered after the
-/// ones before it. The main query returns how many org rows and events
-/// were written; with `check` (a batch applied ahead: its orgs and the
-/// version each must be at, parameters 1 and 2), it takes their row locks
-/// in id order and fails unless each is at its version ([`LOCK_CHECK`]
-/// over [`LOCKED_ROWS`]), before the parts run.
-fn statement<'p>(
-    check: Option<(&'p &'p [String], &'p &'p [i64])>,
+/// The text and parameters of [`one_statement`]: the parts' statements
+/// with their parameters renumbered after the lock check's two.
+fn ahead_statement<'p>(
+    ids: &'p &'p [String],
+    expected: &'p &'p [i64],
     parts: &'p [Part<'p>],
 ) -> (String, Vec<&'p (dyn ToSql + Sync)>) {
-    let mut params: Vec<&(dyn ToSql + Sync)> = Vec::new();
-    if let Some((ids, expected)) = check {
-        params.extend([ids as &(dyn ToSql + Sync), expected]);
-    }
+    let mut params: Vec<&(dyn ToSql + Sync)> = vec![ids, expected];
     let mut with = Vec::with_capacity(parts.len());
     let mut counted = ["0".to_string(), "0".to_string()];
     for (at, p) in parts.iter().enumerate() {
         let name = format!("w{at}");
         let returning = match p.sql {
-            UPDATE_ORGS_AHEAD | UPDATE_ORGS => Some(0),
+            UPDATE_ORGS_AHEAD => Some(0),
             INSERT_EVENTS => Some(1),
             _ => None,
         };
@@ -1919,11 +1917,7 @@ fn statement<'p>(
     }
     let with = if with.is_empty() { String::new() } else { format!("WITH {} ", with.join(", ")) };
     let [orgs, events] = counted;
-    let sql = match check {
-        Some(_) => format!("{with}SELECT {LOCK_CHECK}, {orgs}, {events} {LOCKED_ROWS}"),
-        None => format!("{with}SELECT {orgs}, {events}"),
-    };
-    (sql, params)
+    (format!("{with}SELECT {LOCK_CHECK}, {orgs}, {events} {LOCKED_ROWS}"), params)
 }
 
 /// `sql` with each parameter `$n` made `$(n + by)`.
@@ -2290,7 +2284,7 @@ mod tests {
         let orgs: [&(dyn ToSql + Sync); 5] = [&a, &b, &c, &a, &b];
         let idem: [&(dyn ToSql + Sync); 5] = [&a, &a, &a, &a, &b];
         let parts = [Part { sql: UPDATE_ORGS_AHEAD, params: &orgs }, Part { sql: INSERT_IDEM, params: &idem }];
-        let (sql, params) = statement(Some((&ids, &expected)), &parts);
+        let (sql, params) = ahead_statement(&ids, &expected, &parts);
         assert_eq!(params.len(), 12);
         assert!(sql.starts_with("WITH w0 AS (UPDATE orgs SET"), "{sql}");
         assert!(sql.contains("FROM UNNEST($3::text[], $4::int8[], $5::int8[], $6::text[], $7::int8[])"), "{sql}");
@@ -2298,24 +2292,13 @@ mod tests {
         assert!(sql.contains(" RETURNING 1), w1 AS (INSERT INTO idempotency"), "only orgs and events return rows");
         assert!(sql.ends_with(&format!("SELECT {LOCK_CHECK}, (SELECT count(*) FROM w0), 0 {LOCKED_ROWS}")), "{sql}");
         assert!(!sql.contains("$13"));
-
-        // The locked path's: no check, the parameters from 1.
-        let orgs: [&(dyn ToSql + Sync); 4] = [&a, &b, &c, &a];
-        let parts = [Part { sql: UPDATE_ORGS, params: &orgs }, Part { sql: INSERT_IDEM, params: &idem }];
-        let (sql, params) = statement(None, &parts);
-        assert_eq!(params.len(), 9);
-        assert!(sql.contains("FROM UNNEST($1::text[], $2::int8[], $3::int8[], $4::text[]) AS u"), "{sql}");
-        assert!(sql.contains("SELECT * FROM UNNEST($5::text[], $6::text[], $7::text[], $8::text[], $9::int8[])"));
-        assert!(sql.ends_with(") SELECT (SELECT count(*) FROM w0), 0"), "{sql}");
-        assert!(!sql.contains("FOR UPDATE"));
     }
 
     /// A batch applied ahead, as one statement on a writer's connection:
     /// planned once (generic) where a default connection plans it again for
     /// each of its first executions (custom); written when every org is at
     /// its expected version, refused with nothing written when one is not,
-    /// telling the next batch its locks are free either way. The locked
-    /// path's writes, one statement and the `COMMIT`: all or nothing too.
+    /// telling the next batch its locks are free either way.
     #[tokio::test]
     async fn a_batch_applied_ahead_writes_all_or_nothing_on_generic_plans() {
         let url = match creditd_conformance::pg::fresh_database().await {
@@ -2382,39 +2365,5 @@ mod tests {
         let after = plans(&w).await;
         assert_eq!(after.1, planned.1, "no custom plan on the writer's connection");
         assert_eq!(after.0, planned.0 + 3, "the generic plan each time");
-
-        // The locked path: the same writes as one statement, pipelined with
-        // the `COMMIT` of the transaction that holds the locks.
-        w.batch_execute(
-            "CREATE TABLE idempotency (org_id text, key text, fingerprint text, outcome text, created_at int8, \
-             PRIMARY KEY (org_id, key)); INSERT INTO idempotency VALUES ('a', 'taken', 'f', '{}', 0)",
-        )
-        .await
-        .expect("table");
-        let (seq, state) = (vec![7i64, 8], vec!["{\"n\":3}", "{\"n\":4}"]);
-        let orgs: [&(dyn ToSql + Sync); 4] = [&org_id, &seq, &next_expiry, &state];
-        let (key_org, fingerprint, outcome, at) = (vec!["a"], vec!["f"], vec!["{}"], vec![1i64]);
-        for (key, ok) in [("taken", false), ("fresh", true)] {
-            let keys = vec![key];
-            let idem: [&(dyn ToSql + Sync); 5] = [&key_org, &keys, &fingerprint, &outcome, &at];
-            let parts = [Part { sql: UPDATE_ORGS, params: &orgs }, Part { sql: INSERT_IDEM, params: &idem }];
-            w.batch_execute("BEGIN").await.expect("begin");
-            w.query("SELECT 1 FROM orgs ORDER BY org_id FOR UPDATE", &[]).await.expect("locks");
-            let written = with_commit(&w, &parts).await;
-            let now = rows(&w).await;
-            if ok {
-                assert!(matches!(written, Ok((2, 0))), "written and counted");
-                assert_eq!(now[0], ("a".to_string(), 101, 7, "{\"n\":3}".to_string()), "version + 1");
-                assert_eq!(now[1], ("b".to_string(), 102, 8, "{\"n\":4}".to_string()));
-            } else {
-                assert!(matches!(written, Err(WriteError::KeyTaken(_))), "a stored key refuses the batch");
-                assert_eq!(now[0], ("a".to_string(), 100, 5, "{\"n\":1}".to_string()), "nothing written");
-            }
-            // A savepoint needs an open transaction block.
-            let open = w.batch_execute("SAVEPOINT s").await;
-            assert!(open.is_err_and(|e| e.code() == Some(&SqlState::NO_ACTIVE_SQL_TRANSACTION)), "ended either way");
-        }
-        let stored: i64 = w.query_one("SELECT count(*) FROM idempotency", &[]).await.expect("count").get(0);
-        assert_eq!(stored, 2);
     }
 }
