@@ -2298,7 +2298,8 @@ mod tests {
     /// planned once (generic) where a default connection plans it again for
     /// each of its first executions (custom); written when every org is at
     /// its expected version, refused with nothing written when one is not,
-    /// telling the next batch its locks are free either way.
+    /// telling the next batch its locks are free either way. The locked
+    /// path's writes, pipelined with its `COMMIT`: all or nothing too.
     #[tokio::test]
     async fn a_batch_applied_ahead_writes_all_or_nothing_on_generic_plans() {
         let url = match creditd_conformance::pg::fresh_database().await {
@@ -2365,5 +2366,39 @@ mod tests {
         let after = plans(&w).await;
         assert_eq!(after.1, planned.1, "no custom plan on the writer's connection");
         assert_eq!(after.0, planned.0 + 3, "the generic plan each time");
+
+        // The locked path: the writes pipelined with the `COMMIT` of the
+        // transaction that holds the locks.
+        w.batch_execute(
+            "CREATE TABLE idempotency (org_id text, key text, fingerprint text, outcome text, created_at int8, \
+             PRIMARY KEY (org_id, key)); INSERT INTO idempotency VALUES ('a', 'taken', 'f', '{}', 0)",
+        )
+        .await
+        .expect("table");
+        let (seq, state) = (vec![7i64, 8], vec!["{\"n\":3}", "{\"n\":4}"]);
+        let orgs: [&(dyn ToSql + Sync); 4] = [&org_id, &seq, &next_expiry, &state];
+        let (key_org, fingerprint, outcome, at) = (vec!["a"], vec!["f"], vec!["{}"], vec![1i64]);
+        for (key, ok) in [("taken", false), ("fresh", true)] {
+            let keys = vec![key];
+            let idem: [&(dyn ToSql + Sync); 5] = [&key_org, &keys, &fingerprint, &outcome, &at];
+            let parts = [Part { sql: UPDATE_ORGS, params: &orgs }, Part { sql: INSERT_IDEM, params: &idem }];
+            w.batch_execute("BEGIN").await.expect("begin");
+            w.query("SELECT 1 FROM orgs ORDER BY org_id FOR UPDATE", &[]).await.expect("locks");
+            let written = with_commit(&w, &parts).await;
+            let now = rows(&w).await;
+            if ok {
+                assert!(matches!(written, Ok((2, 0))), "written and counted");
+                assert_eq!(now[0], ("a".to_string(), 101, 7, "{\"n\":3}".to_string()), "version + 1");
+                assert_eq!(now[1], ("b".to_string(), 102, 8, "{\"n\":4}".to_string()));
+            } else {
+                assert!(matches!(written, Err(WriteError::KeyTaken(_))), "a stored key refuses the batch");
+                assert_eq!(now[0], ("a".to_string(), 100, 5, "{\"n\":1}".to_string()), "nothing written");
+            }
+            // A savepoint needs an open transaction block.
+            let open = w.batch_execute("SAVEPOINT s").await;
+            assert!(open.is_err_and(|e| e.code() == Some(&SqlState::NO_ACTIVE_SQL_TRANSACTION)), "ended either way");
+        }
+        let stored: i64 = w.query_one("SELECT count(*) FROM idempotency", &[]).await.expect("count").get(0);
+        assert_eq!(stored, 2);
     }
 }
