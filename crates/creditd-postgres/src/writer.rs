@@ -233,6 +233,13 @@ impl RecentKeys {
     }
 }
 
+/// Counts a batch that took `path` (see `telemetry::pg_writer_batch`), in
+/// `stat` and for operators.
+fn tally(stat: &AtomicU64, path: &'static str) {
+    stat.fetch_add(1, Ordering::Relaxed);
+    telemetry::pg_writer_batch(path);
+}
+
 /// A cached org state and the `orgs.version` it was read or written at.
 struct Cached {
     state: OrgState,
@@ -552,7 +559,7 @@ impl Writer {
         }
         if !jobs.iter().all(|j| self.goes_ahead(j, now)) {
             self.drain().await;
-            self.stats.locked.fetch_add(1, Ordering::Relaxed);
+            tally(&self.stats.locked, "locked");
             self.process(jobs, Some(rx)).await;
             return;
         }
@@ -649,8 +656,8 @@ impl Writer {
             self.settle(g, landed, &mut redo, key_taken);
         }
         for execs in redo {
-            self.stats.redone.fetch_add(1, Ordering::Relaxed);
-            self.stats.locked.fetch_add(1, Ordering::Relaxed);
+            tally(&self.stats.redone, "redone");
+            tally(&self.stats.locked, "locked");
             self.process(execs.into_iter().map(|(commands, reply)| Job::Execute { commands, reply }).collect(), None)
                 .await;
         }
@@ -750,7 +757,7 @@ impl Writer {
                 }
                 self.spare.push(conn);
                 self.drain().await;
-                self.stats.locked.fetch_add(1, Ordering::Relaxed);
+                tally(&self.stats.locked, "locked");
                 self.process(
                     execs.into_iter().map(|(commands, reply)| Job::Execute { commands, reply }).collect(),
                     None,
@@ -759,7 +766,7 @@ impl Writer {
                 return;
             }
         };
-        self.stats.ahead.fetch_add(1, Ordering::Relaxed);
+        tally(&self.stats.ahead, "ahead");
         // Queue behind an earlier flight on a common org: send only once
         // its statement has ended, so this batch commits after it.
         let mut waited = false;

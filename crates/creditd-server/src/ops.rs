@@ -62,6 +62,11 @@ fn describe() {
     describe_histogram!("creditd_writer_batch_commands", "Commands per write transaction");
     describe_histogram!("creditd_writer_commit_seconds", Unit::Seconds, "Time to write and commit one batch");
     describe_gauge!("creditd_writer_queue_depth", "Jobs waiting for the writer");
+    describe_counter!(
+        "creditd_pg_writer_batches_total",
+        "PostgreSQL writer batches by path: ahead (on cached states), locked (under row locks), redone (refused ahead, \
+         run again locked)"
+    );
     describe_gauge!("creditd_open_holds", "Holds neither debited nor released (this node's view)");
     describe_counter!("creditd_webhook_deliveries_total", "Webhook delivery attempts by result");
     describe_gauge!("creditd_webhook_outbox_pending", "Webhook deliveries waiting to be sent");

@@ -19,6 +19,15 @@ pub fn batch_committed(engine: &'static str, commands: usize, elapsed: Duration)
     metrics::histogram!("creditd_writer_commit_seconds", "engine" => engine).record(elapsed.as_secs_f64());
 }
 
+/// A batch of the PostgreSQL writer, by the path it took: `ahead`
+/// (applied on cached states, checked under its row locks as it commits),
+/// `locked` (read and applied under its row locks: creations, ticks,
+/// transfers, orgs another node wrote lately) or `redone` (refused when
+/// sent ahead, run again on the locked path; also counted `locked`).
+pub fn pg_writer_batch(path: &'static str) {
+    metrics::counter!("creditd_pg_writer_batches_total", "path" => path).increment(1);
+}
+
 /// Jobs waiting in the writer's queue.
 pub fn queue_depth(engine: &'static str, jobs: usize) {
     metrics::gauge!("creditd_writer_queue_depth", "engine" => engine).set(jobs as f64);

@@ -116,6 +116,9 @@ struct Figures {
     nodes_us_per_op: Option<f64>,
     /// Each node's share of it, when there are several.
     each_node_us_per_op: Vec<f64>,
+    /// The nodes' writer batches in the run, by path (`ahead`, `locked`,
+    /// `redone`; see `creditd_pg_writer_batches_total`).
+    batches: Option<[u64; 3]>,
     load: String,
 }
 
@@ -164,6 +167,31 @@ impl Drop for Node {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// The writer batches of `nodes` so far, summed, by path: ahead, locked,
+/// redone (their `creditd_pg_writer_batches_total`, from `GET /metrics`).
+fn writer_batches(nodes: &[Node], key: &str) -> Result<[u64; 3]> {
+    use std::io::{Read, Write};
+    let mut sum = [0u64; 3];
+    for node in nodes {
+        let mut s = std::net::TcpStream::connect_timeout(&node.addr, Duration::from_secs(2))?;
+        s.set_read_timeout(Some(Duration::from_secs(5)))?;
+        write!(s, "GET /metrics HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {key}\r\nConnection: close\r\n\r\n")?;
+        let mut text = String::new();
+        s.take(16 << 20).read_to_string(&mut text)?;
+        if !text.starts_with("HTTP/1.1 200") {
+            bail!("GET /metrics on {}: {}", node.addr, text.lines().next().unwrap_or("no answer"));
+        }
+        for line in text.lines().filter(|l| l.starts_with("creditd_pg_writer_batches_total{")) {
+            let at = ["\"ahead\"", "\"locked\"", "\"redone\""].iter().position(|p| line.contains(p));
+            let n = line.rsplit(' ').next().and_then(|v| v.parse::<u64>().ok());
+            if let (Some(at), Some(n)) = (at, n) {
+                sum[at] += n;
+            }
+        }
+    }
+    Ok(sum)
 }
 
 /// Whether `GET /healthz` at `addr` answers 200 (blocking, short).
@@ -341,6 +369,7 @@ impl Run<'_> {
         let pids: Vec<u32> = nodes.iter().map(|n| n.pid).collect();
         let each_cpu = || pids.iter().map(|p| process_cpu_seconds(&p.to_string()).unwrap_or(0.0)).collect::<Vec<f64>>();
         let each_before = each_cpu();
+        let batches_before = writer_batches(nodes, self.key)?;
         let addrs: Vec<std::net::SocketAddr> = nodes.iter().map(|n| n.addr).collect();
         let (clients, seconds, key) = (w.clients, self.seconds, self.key);
         let (keyed, key_prefix) = (self.args.pg_idempotency_keys, Arc::<str>::from(prefix));
@@ -358,6 +387,8 @@ impl Run<'_> {
         let each: Vec<f64> =
             each_cpu().iter().zip(&each_before).map(|(a, b)| (a - b) * 1e6 / f.ok.max(1) as f64).collect();
         f.nodes_us_per_op = Some(each.iter().sum());
+        let batches_after = writer_batches(nodes, self.key)?;
+        f.batches = Some(std::array::from_fn(|i| batches_after[i].saturating_sub(batches_before[i])));
         if each.len() > 1 {
             f.each_node_us_per_op = each;
         }
@@ -432,9 +463,13 @@ fn print_row(who: &str, w: &Workload, f: &Figures, base: Option<&Figures>) {
         format!(" ({})", parts.join(" + "))
     };
     let nodes = f.nodes_us_per_op.map(|n| format!("creditd {n:.0} us/op{each}, ")).unwrap_or_default();
+    let batches = f
+        .batches
+        .map(|[ahead, locked, redone]| format!("; batches: {ahead} ahead, {locked} locked ({redone} redone)"))
+        .unwrap_or_default();
     println!(
         "{who:<20} {:<24} {:>8.0} ops/s{ratio}, p50 {:.2} ms, p99 {:.2} ms, {} failed; CPU per op: \
-         PostgreSQL {:.0} us, {nodes}load generator {:.0} us; load average {}",
+         PostgreSQL {:.0} us, {nodes}load generator {:.0} us{batches}; load average {}",
         w.describe(),
         f.rate,
         f.p50_us as f64 / 1000.0,
@@ -491,6 +526,7 @@ where
         own_us_per_op: own * 1e6 / ops,
         nodes_us_per_op: None,
         each_node_us_per_op: Vec::new(),
+        batches: None,
         load: format!("{} -> {}", load_before, load_average()),
     };
     Ok((figures, keep))

@@ -504,6 +504,17 @@ async fn a_small_postgres_bench_runs_the_chosen_workloads() {
     assert!(stdout.contains("node worker threads: 1"), "{stdout}");
     assert!(!stdout.contains("3 orgs") && !stdout.contains("2 nodes"), "{stdout}");
     assert!(stdout.contains("summary"), "{stdout}");
+    // Each creditd run counts its nodes' writer batches: a usage on a
+    // cached org goes ahead; the org was created (and funded) before.
+    let runs: Vec<&str> = stdout.lines().filter(|l| l.starts_with("creditd, ")).collect();
+    assert_eq!(runs.len(), 2, "{stdout}");
+    for row in runs {
+        let counts = row.split("; batches: ").nth(1).expect("batches counted");
+        let n = |after: &str| counts.split(after).next().and_then(|t| t.rsplit(' ').next()?.parse::<u64>().ok());
+        let (ahead, locked, redone) = (n(" ahead"), n(" locked"), counts.split('(').nth(1).and_then(|t| n_first(t)));
+        assert!(ahead.is_some_and(|a| a > 0), "{row}");
+        assert!(locked.is_some() && redone.is_some_and(|r| r <= locked.unwrap_or(0)), "{row}");
+    }
 
     // Pairs: one node and two home nodes back to back (two first in every
     // other pair), each pair's ratio and the medians.
@@ -597,6 +608,11 @@ async fn usages_served(c: &reqwest::Client, base: &str) -> u64 {
         })
         .map(|l| l.rsplit(' ').next().expect("a value").parse::<u64>().expect("a count"))
         .sum()
+}
+
+/// The number `text` starts with.
+fn n_first(text: &str) -> Option<u64> {
+    text.split(' ').next()?.parse().ok()
 }
 
 /// A usage of 1 credit with an idempotency key; the status, or 0 when the
