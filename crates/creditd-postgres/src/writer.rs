@@ -173,9 +173,9 @@ pub struct Writer {
     flights: VecDeque<Flight>,
     /// Connections of the pipeline not in flight now.
     spare: Vec<deadpool_postgres::Client>,
-    /// Orgs another node wrote lately (or whose batch PostgreSQL refused),
-    /// with when: their batches take the locked path for [`CONTENDED_FOR`].
-    contended: HashMap<String, Instant>,
+    /// Orgs another node wrote lately (or whose batch PostgreSQL refused):
+    /// their batches take the locked path for a while (see [`Contention`]).
+    contended: Contention,
     /// `funding: parent` asked for, per org: the check made under the
     /// batch's locks (`creditd_core::funding::check_setting`).
     funding_checks: HashMap<String, Result<(), creditd_core::LedgerError>>,
@@ -249,10 +249,66 @@ struct Cached {
 /// Batches in flight at once, each on a connection of its own: batch N+1
 /// is applied, and its statements sent, while batch N commits.
 pub const PIPELINE_DEPTH: usize = 2;
-/// How long an org that another node wrote takes the locked path (lock,
+/// Longest an org that another node wrote takes the locked path (lock,
 /// read, apply, write) instead of being applied ahead on its cached state,
-/// which would only be refused and run again.
+/// which would only be refused and run again (see [`Contention`]).
 const CONTENDED_FOR: Duration = Duration::from_secs(1);
+/// Shortest: a locked batch that finds the org's row as this node left it
+/// ends its contention only this long after the last sign of another node
+/// (see [`Contention`]).
+const CONTENDED_AT_LEAST: Duration = Duration::from_millis(50);
+
+/// The orgs another node wrote lately: their batches take the locked path
+/// for up to [`CONTENDED_FOR`] after the last sign of it (a batch of this
+/// node refused, or a locked batch finding the row written by another
+/// node).
+///
+/// Sooner when the other node has stopped: a locked batch that finds the
+/// row as this node left it, [`CONTENDED_AT_LEAST`] or more after the last
+/// sign, ends it. Two nodes writing one org keep seeing each other's
+/// writes under the locks and stay on the locked path; a single write from
+/// another node (with home nodes, a client's first write to a node that
+/// is not the org's home, served there) costs about 50 ms of locked
+/// batches, where it cost a second: one in five of a hot org's batches in
+/// a 5 s `creditd bench` run.
+#[derive(Default)]
+struct Contention {
+    orgs: HashMap<String, Instant>,
+}
+
+impl Contention {
+    /// Another node wrote `org` (seen at `now`).
+    fn mark(&mut self, org: &str, now: Instant) {
+        self.orgs.insert(org.to_string(), now);
+    }
+
+    /// A locked batch found `org`'s row as this node left it, at `now`.
+    fn quiet(&mut self, org: &str, now: Instant) {
+        if self.orgs.get(org).is_some_and(|at| now.saturating_duration_since(*at) >= CONTENDED_AT_LEAST) {
+            self.orgs.remove(org);
+        }
+    }
+
+    /// Whether `org`'s batches take the locked path at `now`.
+    fn holds(&self, org: &str, now: Instant) -> bool {
+        self.orgs.get(org).is_some_and(|at| now.saturating_duration_since(*at) < CONTENDED_FOR)
+    }
+
+    /// Whether another node was seen writing `org` (its state is likely
+    /// stale).
+    fn seen(&self, org: &str) -> bool {
+        self.orgs.contains_key(org)
+    }
+
+    /// Forgets the orgs whose contention is over.
+    fn trim(&mut self, now: Instant) {
+        self.orgs.retain(|_, at| now.saturating_duration_since(*at) < CONTENDED_FOR);
+    }
+
+    fn len(&self) -> usize {
+        self.orgs.len()
+    }
+}
 
 /// Longest a batch waits, gathering, for a flight on one of its orgs to
 /// land before it is sent to queue behind that flight's row locks.
@@ -366,7 +422,7 @@ impl Writer {
             prices,
             flights: VecDeque::new(),
             spare: Vec::new(),
-            contended: HashMap::new(),
+            contended: Contention::default(),
             recent_keys: RecentKeys::default(),
             funding_checks: HashMap::new(),
             versions: (std::collections::hash_map::RandomState::new(), 0),
@@ -555,7 +611,7 @@ impl Writer {
     async fn dispatch(&mut self, mut jobs: Vec<Job>, size: usize, rx: &mut mpsc::Receiver<Job>) {
         let now = Instant::now();
         if self.contended.len() > 4 * MAX_BATCH_COMMANDS {
-            self.contended.retain(|_, at| now.duration_since(*at) < CONTENDED_FOR);
+            self.contended.trim(now);
         }
         if !jobs.iter().all(|j| self.goes_ahead(j, now)) {
             self.drain().await;
@@ -575,13 +631,12 @@ impl Writer {
     }
 
     /// Whether `job` can be applied ahead: plain commands on orgs no other
-    /// node wrote in the last [`CONTENDED_FOR`].
+    /// node wrote lately (see [`Contention`]).
     fn goes_ahead(&self, job: &Job, now: Instant) -> bool {
         match job {
-            Job::Execute { commands, .. } => commands.iter().all(|c| {
-                c.op.other_org().is_none()
-                    && self.contended.get(&c.org_id).is_none_or(|at| now.duration_since(*at) >= CONTENDED_FOR)
-            }),
+            Job::Execute { commands, .. } => {
+                commands.iter().all(|c| c.op.other_org().is_none() && !self.contended.holds(&c.org_id, now))
+            }
             _ => false,
         }
     }
@@ -705,7 +760,7 @@ impl Writer {
         for org in &f.orgs {
             self.states.remove(org);
             if !(key_taken || after_key_taken) {
-                self.contended.insert(org.clone(), now);
+                self.contended.mark(org, now);
             }
         }
         key_taken
@@ -1304,7 +1359,7 @@ impl Writer {
         // written by another node lately), read right after the locks in
         // the same round trip; a stale org not among them is read after.
         let likely: Vec<String> =
-            org_ids.iter().filter(|o| !self.states.contains(o) || self.contended.contains_key(*o)).cloned().collect();
+            org_ids.iter().filter(|o| !self.states.contains(o) || self.contended.seen(o)).cloned().collect();
         let mut likely_records = Vec::new();
         if !org_ids.is_empty() {
             let cached: Vec<Option<i64>> = org_ids.iter().map(|o| self.states.get(o).map(|c| c.version)).collect();
@@ -1348,11 +1403,12 @@ impl Writer {
                 None => {
                     self.states.remove(id);
                 }
-                Some(_) if !fresh.contains_key(id) => {}
+                // The row is as this node left it.
+                Some(_) if !fresh.contains_key(id) => self.contended.quiet(id, Instant::now()),
                 Some(_) => {
                     if self.states.contains(id) {
                         // Another node wrote it: keep it on the locked path.
-                        self.contended.insert(id.clone(), std::time::Instant::now());
+                        self.contended.mark(id, Instant::now());
                     }
                     if likely.binary_search(id).is_err() {
                         unread.push(id.clone());
@@ -2239,6 +2295,37 @@ fn pg_text_ok(cmd: &Command) -> Result<(), StoreError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A sign of another node holds an org on the locked path for up to a
+    /// second; a locked batch finding the row as this node left it ends
+    /// that, but not within 50 ms of the last sign.
+    #[test]
+    fn contention_lasts_while_another_node_keeps_writing() {
+        let t0 = Instant::now();
+        let ms = |n: u64| t0 + Duration::from_millis(n);
+        let mut c = Contention::default();
+        assert!(!c.holds("o", t0) && !c.seen("o"));
+        c.mark("o", t0);
+        assert!(c.holds("o", ms(999)) && !c.holds("o", ms(1_000)), "a second at most");
+        assert!(!c.holds("p", ms(1)), "per org");
+        // Another node keeps writing: each sign holds it a second more.
+        c.mark("o", ms(900));
+        assert!(c.holds("o", ms(1_899)));
+        // The row as this node left it, too soon after the last sign: held.
+        c.quiet("o", ms(949));
+        assert!(c.holds("o", ms(950)) && c.seen("o"));
+        // Later: over.
+        c.quiet("o", ms(950));
+        assert!(!c.holds("o", ms(951)) && !c.seen("o"));
+        c.quiet("o", ms(960));
+        assert!(!c.seen("o"), "a quiet org stays quiet");
+        // Trimming forgets what no longer holds.
+        c.mark("q", ms(2_000));
+        c.trim(ms(2_999));
+        assert!(c.seen("q"));
+        c.trim(ms(3_000));
+        assert_eq!(c.len(), 0);
+    }
 
     /// A pair is new once; the oldest are forgotten past [`RECENT_KEYS`],
     /// so the memory is bounded whatever the number of keys.
