@@ -511,7 +511,7 @@ async fn a_small_postgres_bench_runs_the_chosen_workloads() {
     for row in runs {
         let counts = row.split("; batches: ").nth(1).expect("batches counted");
         let n = |after: &str| counts.split(after).next().and_then(|t| t.rsplit(' ').next()?.parse::<u64>().ok());
-        let (ahead, locked, redone) = (n(" ahead"), n(" locked"), counts.split('(').nth(1).and_then(|t| n_first(t)));
+        let (ahead, locked, redone) = (n(" ahead"), n(" locked"), counts.split('(').nth(1).and_then(n_first));
         assert!(ahead.is_some_and(|a| a > 0), "{row}");
         assert!(locked.is_some() && redone.is_some_and(|r| r <= locked.unwrap_or(0)), "{row}");
     }
