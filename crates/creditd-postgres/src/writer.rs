@@ -358,7 +358,7 @@ struct Flight {
     orgs: Vec<String>,
     /// Fires once its statement has ended (committed or refused): its row
     /// locks are free then.
-    locked: Option<oneshot::Receiver<()>>,
+    ended: Option<oneshot::Receiver<()>>,
     /// Fires once it has committed, before its callers are answered (not
     /// at all if it failed): a batch gathering behind it is sent then,
     /// instead of after the answers.
@@ -828,9 +828,9 @@ impl Writer {
         for f in self.flights.iter_mut() {
             if !f.handle.is_finished()
                 && f.orgs.iter().any(|o| plan.check_ids.binary_search(o).is_ok())
-                && let Some(locked) = f.locked.take()
+                && let Some(ended) = f.ended.take()
             {
-                let _ = locked.await;
+                let _ = ended.await;
                 waited = true;
             }
         }
@@ -840,7 +840,7 @@ impl Writer {
         let epoch = self.states.epoch();
         let Plan { batch, set, check_ids, check_versions, new_versions, answers } = plan;
         let batch = Arc::new(batch);
-        let (locked_tx, locked_rx) = oneshot::channel();
+        let (ended_tx, ended_rx) = oneshot::channel();
         let (committed_tx, committed_rx) = oneshot::channel();
         let orgs = check_ids.clone();
         let follower = self.follower.clone();
@@ -849,7 +849,7 @@ impl Writer {
             async move {
                 let commands = execs.iter().map(|(c, _)| c.len()).sum();
                 let ahead =
-                    Ahead { ids: &check_ids, expected: &check_versions, versions: &new_versions, locked: locked_tx };
+                    Ahead { ids: &check_ids, expected: &check_versions, versions: &new_versions, ended: ended_tx };
                 let result = match commit_ahead(&conn, &batch, &set, ahead, &follower).await {
                     Ok(()) => {
                         let _ = committed_tx.send(());
@@ -887,7 +887,7 @@ impl Writer {
             handle,
             batch,
             orgs,
-            locked: Some(locked_rx),
+            ended: Some(ended_rx),
             committed: Some(committed_rx),
             epoch,
         });
@@ -1398,17 +1398,18 @@ impl Writer {
         let reqs: &[Req] = all_reqs;
         // A cached state is current only if no other node wrote the org since.
         let mut unread = Vec::new();
+        let seen_at = Instant::now();
         for id in &org_ids {
             match locked.get(id) {
                 None => {
                     self.states.remove(id);
                 }
                 // The row is as this node left it.
-                Some(_) if !fresh.contains_key(id) => self.contended.quiet(id, Instant::now()),
+                Some(_) if !fresh.contains_key(id) => self.contended.quiet(id, seen_at),
                 Some(_) => {
                     if self.states.contains(id) {
                         // Another node wrote it: keep it on the locked path.
-                        self.contended.mark(id, Instant::now());
+                        self.contended.mark(id, seen_at);
                     }
                     if likely.binary_search(id).is_err() {
                         unread.push(id.clone());
@@ -1700,7 +1701,7 @@ struct Ahead<'a> {
     /// One per org row written (`rows.orgs()`): its new version.
     versions: &'a [i64],
     /// Told once the statement has ended (committed or refused).
-    locked: oneshot::Sender<()>,
+    ended: oneshot::Sender<()>,
 }
 
 /// The primary key whose violation says a key taken as new was stored
@@ -1937,11 +1938,11 @@ async fn one_statement<C: GenericClient + Sync>(
         Ok(st) => c.query_one(&st, &params).await,
         Err(e) => {
             // Nothing was sent.
-            let _ = ahead.locked.send(());
+            let _ = ahead.ended.send(());
             return Err(WriteError::Refused(e.into()));
         }
     };
-    let _ = ahead.locked.send(());
+    let _ = ahead.ended.send(());
     match result {
         Ok(row) => {
             let count = |at: usize| row.try_get::<_, i64>(at).map(|n| n.max(0) as u64).unwrap_or(0);
@@ -1954,33 +1955,63 @@ async fn one_statement<C: GenericClient + Sync>(
 }
 
 /// The text and parameters of [`one_statement`]: the parts' statements
-/// with their parameters renumbered after the lock check's two.
+/// with their parameters renumbered after the lock check's two. The text
+/// depends only on which tables the batch writes: it is made once per
+/// combination (on this thread) and reused.
 fn ahead_statement<'p>(
     ids: &'p &'p [String],
     expected: &'p &'p [i64],
     parts: &'p [Part<'p>],
-) -> (String, Vec<&'p (dyn ToSql + Sync)>) {
+) -> (Arc<str>, Vec<&'p (dyn ToSql + Sync)>) {
+    thread_local! {
+        /// By the addresses of the statements (constants: a handful of
+        /// combinations).
+        static TEXTS: std::cell::RefCell<HashMap<Vec<usize>, Arc<str>, rustc_hash::FxBuildHasher>> =
+            Default::default();
+    }
     let mut params: Vec<&(dyn ToSql + Sync)> = vec![ids, expected];
-    let mut with = Vec::with_capacity(parts.len());
+    for p in parts {
+        params.extend_from_slice(p.params);
+    }
+    let key: Vec<usize> = parts.iter().map(|p| p.sql.as_ptr() as usize).collect();
+    let text = TEXTS.with_borrow_mut(|texts| {
+        texts.entry(key).or_insert_with(|| ahead_text(&parts.iter().map(|p| p.sql).collect::<Vec<_>>()).into()).clone()
+    });
+    (text, params)
+}
+
+/// [`ahead_statement`]'s text for a batch writing with `statements`.
+fn ahead_text(statements: &[&str]) -> String {
+    let mut with = Vec::with_capacity(statements.len());
     let mut counted = ["0".to_string(), "0".to_string()];
-    for (at, p) in parts.iter().enumerate() {
+    let mut at_param = 2;
+    for (at, sql) in statements.iter().enumerate() {
         let name = format!("w{at}");
-        let returning = match p.sql {
+        let returning = match *sql {
             UPDATE_ORGS_AHEAD => Some(0),
             INSERT_EVENTS => Some(1),
             _ => None,
         };
-        let mut body = renumber(p.sql, params.len());
+        let mut body = renumber(sql, at_param);
         if let Some(slot) = returning {
             body.push_str(" RETURNING 1");
             counted[slot] = format!("(SELECT count(*) FROM {name})");
         }
         with.push(format!("{name} AS ({body})"));
-        params.extend_from_slice(p.params);
+        at_param += params_of(sql);
     }
     let with = if with.is_empty() { String::new() } else { format!("WITH {} ", with.join(", ")) };
     let [orgs, events] = counted;
-    (format!("{with}SELECT {LOCK_CHECK}, {orgs}, {events} {LOCKED_ROWS}"), params)
+    format!("{with}SELECT {LOCK_CHECK}, {orgs}, {events} {LOCKED_ROWS}")
+}
+
+/// How many parameters `sql` takes (its highest `$n`).
+fn params_of(sql: &str) -> usize {
+    sql.split('$')
+        .skip(1)
+        .filter_map(|t| t.split(|c: char| !c.is_ascii_digit()).next()?.parse().ok())
+        .max()
+        .unwrap_or(0)
 }
 
 /// `sql` with each parameter `$n` made `$(n + by)`.
@@ -2386,6 +2417,14 @@ mod tests {
         assert!(sql.contains(" RETURNING 1), w1 AS (INSERT INTO idempotency"), "only orgs and events return rows");
         assert!(sql.ends_with(&format!("SELECT {LOCK_CHECK}, (SELECT count(*) FROM w0), 0 {LOCKED_ROWS}")), "{sql}");
         assert!(!sql.contains("$13"));
+        // The text is made once per combination of tables.
+        let (again, _) = ahead_statement(&ids, &expected, &parts);
+        assert!(Arc::ptr_eq(&sql, &again), "reused");
+        let (alone, _) = ahead_statement(&ids, &expected, &parts[..1]);
+        assert!(!alone.contains("idempotency") && alone.contains("$7::int8[]") && !alone.contains("$8"), "{alone}");
+        for (sql, n) in [(INSERT_EVENTS, 29), (UPDATE_ORGS_AHEAD, 5), (UPDATE_ORGS, 4), (INSERT_IDEM, 5)] {
+            assert_eq!(params_of(sql), n);
+        }
     }
 
     /// A batch applied ahead, as one statement on a writer's connection:
@@ -2432,7 +2471,7 @@ mod tests {
         let (state, versions) = (vec!["{\"n\":1}", "{\"n\":2}"], vec![100i64, 101]);
         let orgs: [&(dyn ToSql + Sync); 5] = [&org_id, &seq, &next_expiry, &state, &versions];
         let parts = [Part { sql: UPDATE_ORGS_AHEAD, params: &orgs }];
-        let ahead = |expected: &'static [i64], locked| Ahead { ids, expected, versions: &versions, locked };
+        let ahead = |expected: &'static [i64], ended| Ahead { ids, expected, versions: &versions, ended };
         let before = rows(&w).await;
 
         // One org moved on (another node wrote it): refused, nothing written.

@@ -484,14 +484,7 @@ async fn a_small_postgres_bench_runs_the_chosen_workloads() {
         Ok(None) => return,
         Err(e) => panic!("cannot start PostgreSQL: {e}"),
     };
-    let out = Command::new(env!("CARGO_BIN_EXE_creditd"))
-        .args(["bench", "--database-url", &url, "--http-seconds", "1", "--clients", "4", "--pg-orgs", "3"])
-        .args(["--pg-workloads", "one,hot", "--pg-nodes", "1", "--node-threads", "1"])
-        .env("RUST_LOG", "warn")
-        .output()
-        .expect("creditd bench");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "creditd bench: {stdout}{}", String::from_utf8_lossy(&out.stderr));
+    let stdout = small_bench(&url, &["--pg-orgs", "3", "--pg-workloads", "one,hot", "--pg-nodes", "1"]);
     for row in [
         "pgledger-style SQL   1 client(s), one org",
         "pgledger-style SQL   4 client(s), one org",
@@ -509,23 +502,13 @@ async fn a_small_postgres_bench_runs_the_chosen_workloads() {
     let runs: Vec<&str> = stdout.lines().filter(|l| l.starts_with("creditd, ")).collect();
     assert_eq!(runs.len(), 2, "{stdout}");
     for row in runs {
-        let counts = row.split("; batches: ").nth(1).expect("batches counted");
-        let n = |after: &str| counts.split(after).next().and_then(|t| t.rsplit(' ').next()?.parse::<u64>().ok());
-        let (ahead, locked, redone) = (n(" ahead"), n(" locked"), counts.split('(').nth(1).and_then(n_first));
-        assert!(ahead.is_some_and(|a| a > 0), "{row}");
-        assert!(locked.is_some() && redone.is_some_and(|r| r <= locked.unwrap_or(0)), "{row}");
+        let (ahead, locked, redone) = batches(row).expect(row);
+        assert!(ahead > 0 && redone <= locked, "{row}");
     }
 
     // Pairs: one node and two home nodes back to back (two first in every
     // other pair), each pair's ratio and the medians.
-    let out = Command::new(env!("CARGO_BIN_EXE_creditd"))
-        .args(["bench", "--database-url", &url, "--http-seconds", "1", "--clients", "4"])
-        .args(["--pg-workloads", "one,hot", "--pg-home-nodes", "--pg-pairs", "2", "--node-threads", "1"])
-        .env("RUST_LOG", "warn")
-        .output()
-        .expect("creditd bench");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "creditd bench: {stdout}{}", String::from_utf8_lossy(&out.stderr));
+    let stdout = small_bench(&url, &["--pg-workloads", "one,hot", "--pg-home-nodes", "--pg-pairs", "2"]);
     assert_eq!(stdout.matches("creditd, 1 node      4 client(s), one org").count(), 2, "{stdout}");
     assert_eq!(stdout.matches("creditd, 2 home nodes 4 client(s), one org").count(), 2, "{stdout}");
     assert!(!stdout.contains("creditd, 1 node      1 client(s)"), "one client has no pairs: {stdout}");
@@ -610,9 +593,26 @@ async fn usages_served(c: &reqwest::Client, base: &str) -> u64 {
         .sum()
 }
 
-/// The number `text` starts with.
-fn n_first(text: &str) -> Option<u64> {
-    text.split(' ').next()?.parse().ok()
+/// `creditd bench` on `url` for 1 s per run, 4 clients, one worker thread
+/// per node, with `args`: what it printed (it must succeed).
+fn small_bench(url: &str, args: &[&str]) -> String {
+    let out = Command::new(env!("CARGO_BIN_EXE_creditd"))
+        .args(["bench", "--database-url", url, "--http-seconds", "1", "--clients", "4", "--node-threads", "1"])
+        .args(args)
+        .env("RUST_LOG", "warn")
+        .output()
+        .expect("creditd bench");
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(out.status.success(), "creditd bench: {stdout}{}", String::from_utf8_lossy(&out.stderr));
+    stdout
+}
+
+/// A bench row's writer batches: ahead, locked, redone
+/// (`batches: A ahead, L locked (R redone)`).
+fn batches(row: &str) -> Option<(u64, u64, u64)> {
+    let counts = row.split("; batches: ").nth(1)?;
+    let mut n = counts.split(|c: char| !c.is_ascii_digit()).filter(|t| !t.is_empty()).map(str::parse::<u64>);
+    Some((n.next()?.ok()?, n.next()?.ok()?, n.next()?.ok()?))
 }
 
 /// A usage of 1 credit with an idempotency key; the status, or 0 when the
